@@ -1,0 +1,107 @@
+# wafer — GNU Makefile.
+#   make            build/wafer, build/libwafer.a, build/libwafer_rt.a
+#   make demo       run wafer on a shipped example model
+#   make test       unit suites, ONNX conformance, end-to-end checks; then the same under
+#                   AddressSanitizer + UndefinedBehaviorSanitizer (make asan)
+#   make bench      benchmarks against onnxruntime-node, printed as ratios
+# Missing Debian packages are installed first (scripts/deps.sh).
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+B := build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1
+else
+B := build
+SANFLAGS :=
+OPT := -O2
+endif
+
+CC ?= cc
+SHARED ?= ../shared
+FIXTURES := $(SHARED)/fixtures
+COMMON := -Wall -Wextra -Werror -Wno-format-truncation -g $(OPT) $(SANFLAGS) -D_POSIX_C_SOURCE=200809L -I$(B)/gen
+CFLAGS_LIB := -std=c11 $(COMMON)
+CFLAGS_RT := -std=c99 $(COMMON) -DWAFER_HAVE_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+LDLIBS := -lprotobuf-c -lopenblas -lm -lpthread
+DEPS_STAMP := $(B)/.deps-ok
+
+RT_SRCS := $(wildcard runtime/*.c runtime/kernels/*.c runtime/kernels/ref/*.c)
+LIB_SRCS := $(wildcard ir/*.c frontend/*.c passes/*.c io/*.c)
+CLI_SRCS := $(wildcard cli/*.c)
+GEN_C := $(B)/gen/onnx.pb-c.c
+GEN_H := $(B)/gen/onnx.pb-c.h
+
+RT_OBJS := $(RT_SRCS:%.c=$(B)/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+
+TEST_SRCS := $(wildcard tests/*/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+
+.PHONY: all demo test test-run asan bench clean deps
+all: $(B)/wafer $(B)/libwafer.a $(B)/libwafer_rt.a
+
+$(DEPS_STAMP): scripts/deps.sh
+	@sh scripts/deps.sh
+	@mkdir -p $(B) && touch $@
+deps: $(DEPS_STAMP)
+
+$(GEN_C) $(GEN_H) &: /usr/include/onnx/onnx.proto | $(DEPS_STAMP)
+	@mkdir -p $(B)/gen
+	cp /usr/include/onnx/onnx.proto $(B)/gen/onnx.proto
+	cd $(B)/gen && protoc-c --c_out=. onnx.proto
+
+$(B)/obj/runtime/%.o: runtime/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) -MMD -MP -c $< -o $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -g $(OPT) $(SANFLAGS) -I$(B)/gen -c $< -o $@
+
+$(B)/obj/%.o: %.c $(GEN_H) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LIB) -MMD -MP -c $< -o $@
+
+$(B)/libwafer_rt.a: $(RT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libwafer.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/wafer: $(CLI_OBJS) $(B)/libwafer.a $(B)/libwafer_rt.a
+	$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(B)/libwafer.a $(B)/libwafer_rt.a $(LDLIBS)
+
+# Criterion suites: tests/<module>/test_<file>.c -> $(B)/tests/<module>/test_<file>
+$(B)/tests/%: tests/%.c $(B)/libwafer.a $(B)/libwafer_rt.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LIB) -Wno-missing-field-initializers -DFIXTURES='"$(FIXTURES)"' -o $@ $< \
+		$(B)/libwafer.a $(B)/libwafer_rt.a -lcriterion $(LDLIBS)
+
+$(B)/conformance: tests/conformance/node_tests.c $(B)/libwafer.a $(B)/libwafer_rt.a
+	$(CC) $(CFLAGS_LIB) -o $@ $< $(B)/libwafer.a $(B)/libwafer_rt.a $(LDLIBS)
+
+demo: $(B)/wafer
+	@sh scripts/demo.sh $(B)/wafer
+
+# One pass of every check with this build's flags.
+test-run: all $(TEST_BINS) $(B)/conformance
+	@sh tests/run_all.sh $(B) "$(FIXTURES)"
+
+test:
+	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory asan
+
+asan:
+	@$(MAKE) --no-print-directory SANITIZE=1 test-run
+
+bench: all
+	@sh bench/bench.sh $(B) "$(FIXTURES)"
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

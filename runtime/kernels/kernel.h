@@ -1,0 +1,95 @@
+/*
+ * kernel.h — what a kernel sees, and the helpers every kernel uses.
+ *
+ * A kernel is one function per op:
+ *     int k(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out)
+ * in[0..n->n_in-1] are the inputs (NULL where an optional input is absent; use rt_in()),
+ * out[0..n->n_out-1] are never NULL. A kernel first computes every output's dtype and
+ * shape, then allocates the outputs, then computes. The same code is shape inference:
+ * when the executor only wants shapes (c->shape_only, or some input's data is unknown)
+ * rt_out_alloc() returns RT_SHAPE_ONLY and the kernel returns that at once. A kernel whose
+ * output shape depends on an input's values (Reshape's shape, Range's limits) calls
+ * RT_NEED_DATA first, which returns RT_SHAPE_UNKNOWN when those values are not known.
+ *
+ * Errors: return rt_fail(c, "...") with a message naming the input or attribute; the
+ * executor adds the node's name and op in front.
+ */
+#ifndef WAFER_RT_KERNEL_H
+#define WAFER_RT_KERNEL_H
+
+#include "../rt_core.h"
+#include "../rt_ops.h"
+
+enum { RT_SHAPE_UNKNOWN = 2 }; /* shape mode: output shapes could not be determined */
+
+typedef struct RtKernelCtx RtKernelCtx;
+struct RtKernelCtx {
+    const RtAllocator *alloc;  /* borrowed: where outputs and scratch come from */
+    RtError *err;              /* borrowed: where a failure's message goes */
+    int shape_only;            /* 1: compute output shapes (and small data if all inputs known) only */
+    /* Runs a subgraph (If branches) with the given inputs; fills outputs (owned by c->alloc). */
+    int (*run_subgraph)(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
+                        RtTensor *outputs, int n_out);
+};
+
+typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);
+
+typedef struct {
+    int op;          /* RtOp; -1 ends a table */
+    RtKernelFn fn;
+} RtKernelEntry;
+
+/* The kernel for op, or NULL when wafer has none. */
+RtKernelFn rt_kernel_find(int op);
+
+/* ---- helpers for kernels ---- */
+static inline const RtTensor *rt_in(const RtNode *n, RtTensor *const *in, int i) {
+    return (i < n->n_in) ? in[i] : NULL;
+}
+
+int rt_fail(RtKernelCtx *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Set an output's dtype and shape (dims copied). */
+void rt_out_set_shape(RtTensor *t, RtDtype dtype, int rank, const int64_t *dims);
+/* Allocate an output's data for its shape: RT_OK, RT_SHAPE_ONLY, or RT_ERR_NOMEM. */
+int rt_out_alloc_data(RtKernelCtx *c, RtTensor *t);
+/* Both of the above. */
+int rt_out_alloc(RtKernelCtx *c, RtTensor *t, RtDtype dtype, int rank, const int64_t *dims);
+/* Scratch memory from c->alloc (free with rt_scratch_free); NULL + message on failure. */
+void *rt_scratch(RtKernelCtx *c, size_t bytes);
+void rt_scratch_free(RtKernelCtx *c, void *p);
+
+#define RT_TRY(expr) \
+    do { int r_ = (expr); if (r_ != RT_OK) return r_; } while (0)
+#define RT_NEED_DATA(c, t) \
+    do { if ((t) != NULL && (t)->data == NULL) return RT_SHAPE_UNKNOWN; } while (0)
+
+/* Attributes by name, with the spec's default when absent. */
+const RtAttr *rt_attr(const RtNode *n, const char *name);
+int64_t rt_attr_int(const RtNode *n, const char *name, int64_t def);
+float rt_attr_float(const RtNode *n, const char *name, float def);
+const char *rt_attr_str(const RtNode *n, const char *name, const char *def);
+/* Number of ints (and *v points at them), or -1 when absent. */
+int rt_attr_ints(const RtNode *n, const char *name, const int64_t **v);
+
+/* Normalize a possibly negative axis into [0, rank); -1 (after an rt_fail) if out of range. */
+int rt_axis(RtKernelCtx *c, int64_t axis, int rank, const char *what);
+
+/* Read element i of any numeric tensor as double / int64 (for shapes, indices, scalars). */
+double rt_get_f64(const RtTensor *t, int64_t i);
+int64_t rt_get_i64(const RtTensor *t, int64_t i);
+/* Store a double into element i of any numeric tensor (casting as C does, bool = x != 0). */
+void rt_set_f64(RtTensor *t, int64_t i, double v);
+
+/* Numpy broadcasting of two shapes into out (rank = max); RT_ERR with message if incompatible. */
+int rt_broadcast_shape(RtKernelCtx *c, int ra, const int64_t *da, int rb, const int64_t *db,
+                       int *rank, int64_t *dims);
+/* Strides (in elements) to read a tensor of shape (r, d) broadcast to (rank, dims): 0 on
+ * broadcast axes. */
+void rt_broadcast_strides(int r, const int64_t *d, int rank, const int64_t *dims, int64_t *strides);
+
+#endif

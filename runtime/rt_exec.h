@@ -1,0 +1,24 @@
+/*
+ * rt_exec.h — the reference executor: runs an RtGraph node by node, allocating each
+ * value when produced and freeing it after its last use. Output shapes are computed by
+ * the kernels at run time, so graphs with dynamic shapes run as they are.
+ */
+#ifndef WAFER_RT_EXEC_H
+#define WAFER_RT_EXEC_H
+
+#include "kernels/kernel.h"
+
+/* Runs one node: checks it has a kernel, calls it, and prefixes any error with the node's
+ * name and op. in/out as for kernels. Returns RT_OK, RT_SHAPE_ONLY, RT_SHAPE_UNKNOWN or <0. */
+int rt_node_exec(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);
+
+/* Runs g on inputs[g->n_inputs] (borrowed; dtype and shape as the caller has them).
+ * Fills outputs[g->n_outputs] with data from a->alloc (the caller frees with a->free).
+ * On failure returns <0 with err set and leaves no allocation behind. */
+int rt_graph_run(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,
+                 const RtAllocator *a, RtError *err);
+
+/* Frees a tensor's data with a (NULL-safe) and clears the pointer. */
+void rt_tensor_free(const RtAllocator *a, RtTensor *t);
+
+#endif
