@@ -78,7 +78,7 @@ $(B)/wafer: $(CLI_OBJS) $(B)/libwafer.a $(B)/libwafer_rt.a
 # Criterion suites: tests/<module>/test_<file>.c -> $(B)/tests/<module>/test_<file>
 $(B)/tests/%: tests/%.c $(B)/libwafer.a $(B)/libwafer_rt.a $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LIB) -Wno-missing-field-initializers -DFIXTURES='"$(FIXTURES)"' -o $@ $< \
+	$(CC) $(CFLAGS_LIB) -Wno-missing-field-initializers -DFIXTURES='"$(FIXTURES)"' -DBUILD_DIR='"$(B)"' -o $@ $< \
 		$(B)/libwafer.a $(B)/libwafer_rt.a -lcriterion $(LDLIBS)
 
 $(B)/conformance: tests/conformance/node_tests.c $(B)/libwafer.a $(B)/libwafer_rt.a

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Runs every check of one build: the Criterion suites, the ONNX node conformance runner and
+# the end-to-end suites (which are Criterion suites too, under tests/e2e and tests/cli).
+# Usage: tests/run_all.sh BUILD_DIR FIXTURES. Ends with one line "N passed, N failed".
+B=$1
+export WAFER_FIXTURES=$2
+passed=0
+failed=0
+status=0
+log=$(mktemp)
+for t in $(find "$B/tests" -type f -name 'test_*' | sort); do
+    "$t" --jobs 2 >"$log" 2>&1
+    rc=$?
+    summary=$(grep 'Synthesis:' "$log" | tail -n 1)
+    p=$(echo "$summary" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+    f=$(echo "$summary" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+    c=$(echo "$summary" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+    [ -n "$p" ] || p=0
+    [ -n "$f" ] || f=1
+    [ -n "$c" ] || c=0
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ $rc -ne 0 ] || [ "$f" -ne 0 ] || [ "$c" -ne 0 ]; then
+        status=1
+        echo "FAIL $t" >&2
+        grep -v '^\[----\] *$' "$log" | grep -E '\[(FAIL|----)\]|Assertion|error|ERROR|Synthesis' | head -n 40 >&2
+    else
+        echo "ok   $t ($p tests)"
+    fi
+done
+echo "== ONNX node conformance"
+"$B/conformance" >"$log" 2>&1 || status=1
+cat "$log"
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+cp=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+cf=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
+[ -n "$cp" ] || { cp=0; cf=1; status=1; }
+passed=$((passed + cp))
+failed=$((failed + cf))
+rm -f "$log"
+echo "$passed passed, $failed failed"
+exit $status
