@@ -24,4 +24,10 @@ IrGraph *onnx_load_memory(const void *data, size_t len, const char *base_dir, co
  * name (may be NULL) receives the tensor's name, truncated to name_len. */
 int onnx_tensor_read_pb(const char *path, RtTensor *out, char *name, size_t name_len, RtError *err);
 
+/* The distinct ops a model file uses, subgraphs included, in first-use order: "Conv" for
+ * the default domain, "domain:Op" for the others. Looks only at the node lists (no tensor
+ * converted, no version checked), so it also works on models onnx_load_file refuses.
+ * *ops is one malloc'd block holding the array and the strings: free(*ops). */
+int onnx_model_op_types(const char *path, char ***ops, int *n_ops, RtError *err);
+
 #endif

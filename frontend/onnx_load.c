@@ -1,0 +1,112 @@
+/*
+ * onnx_load.c — the frontend's entry points: a model file (or buffer) -> IrGraph.
+ *
+ * Reads the whole file, unpacks the ModelProto with protobuf-c, checks the versions wafer
+ * understands (IR 3-10, default-domain opset 7-21), converts the main graph
+ * (onnx_graph.c), then frees the proto: the IrGraph owns copies of everything in its arena.
+ */
+#include "onnx_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ONNX_IR_MIN 3
+#define ONNX_IR_MAX 10
+#define ONNX_OPSET_MIN 7
+#define ONNX_OPSET_MAX 21
+
+static int load_is_default_domain(const char *d) {
+    return !d || !d[0] || strcmp(d, "ai.onnx") == 0;
+}
+
+int onnx_domain_opset(const OnnxCtx *ctx, const char *domain) {
+    const Onnx__ModelProto *mp = ctx->model;
+    for (size_t i = 0; mp && i < mp->n_opset_import; i++) {
+        const char *d = mp->opset_import[i]->domain;
+        int same = load_is_default_domain(domain) ? load_is_default_domain(d)
+                                                  : (d && strcmp(d, domain) == 0);
+        if (same) return (int)mp->opset_import[i]->version;
+    }
+    return 0;
+}
+
+static int load_versions_check(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
+    ctx->ir_version = mp->has_ir_version ? mp->ir_version : 0;
+    if (ctx->ir_version < ONNX_IR_MIN || ctx->ir_version > ONNX_IR_MAX)
+        return onnx_fail(ctx, "IR version %lld is not supported (accepted: %d to %d)",
+                         (long long)ctx->ir_version, ONNX_IR_MIN, ONNX_IR_MAX);
+    ctx->opset = onnx_domain_opset(ctx, "");
+    if (ctx->opset == 0)
+        return onnx_fail(ctx, "the model does not import the default ONNX domain (accepted opsets: "
+                         "%d to %d)", ONNX_OPSET_MIN, ONNX_OPSET_MAX);
+    if (ctx->opset < ONNX_OPSET_MIN || ctx->opset > ONNX_OPSET_MAX)
+        return onnx_fail(ctx, "default-domain opset %d is not supported (accepted: %d to %d)",
+                         ctx->opset, ONNX_OPSET_MIN, ONNX_OPSET_MAX);
+    if (!mp->graph) return onnx_fail(ctx, "the model has no graph");
+    return RT_OK;
+}
+
+static IrGraph *load_model(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
+    ctx->model = mp;
+    if (load_versions_check(ctx, mp) != RT_OK) return NULL;
+    IrGraph *g = ir_graph_new();
+    if (!g) return onnx_fail(ctx, "out of memory"), NULL;
+    g->opset = ctx->opset;
+    g->ir_version = ctx->ir_version;
+    g->path = ir_strdup(g, ctx->path);
+    g->producer_name = ir_strdup(g, mp->producer_name);
+    OnnxScope top;
+    memset(&top, 0, sizeof top);
+    top.g = g;
+    int r = (g->path && g->producer_name) ? onnx_graph_convert(ctx, mp->graph, &top)
+                                          : onnx_fail(ctx, "out of memory");
+    onnx_scope_free(&top);
+    if (r != RT_OK) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+IrGraph *onnx_load_memory(const void *data, size_t len, const char *base_dir, const char *path,
+                          const OnnxLoadOptions *opts, RtError *err) {
+    OnnxCtx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.path = path ? path : "<memory>";
+    ctx.base_dir = base_dir;
+    ctx.allow_unknown_ops = opts ? opts->allow_unknown_ops : 0;
+    ctx.err = err;
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
+    if (!mp)
+        return onnx_fail(&ctx, "not a valid ONNX model (the protobuf does not parse: truncated or "
+                         "not a model file)"), NULL;
+    IrGraph *g = load_model(&ctx, mp);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    return g;
+}
+
+IrGraph *onnx_load_file(const char *path, const OnnxLoadOptions *opts, RtError *err) {
+    size_t len = 0;
+    unsigned char *buf = onnx_file_read(path, &len, err);
+    if (!buf) return NULL;
+    /* External data lives in the model's folder: everything before the last '/'. */
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    char *dir = malloc(dir_len + 2);
+    IrGraph *g = NULL;
+    if (!dir) {
+        rt_error_set(err, "%s: out of memory", path);
+    } else {
+        if (slash) {
+            memcpy(dir, path, dir_len);
+            dir[dir_len] = '\0';
+            if (dir_len == 0) strcpy(dir, "/");
+        } else {
+            strcpy(dir, ".");
+        }
+        g = onnx_load_memory(buf, len, dir, path, opts, err);
+    }
+    free(dir);
+    free(buf);
+    return g;
+}
