@@ -1,0 +1,828 @@
+/*
+ * test_onnx_load.c — the ONNX frontend: the fixture models load with the right interface
+ * and node counts (reference numbers from ../shared/fixtures/reference.json), and small
+ * models built here with protobuf-c exercise each conversion and each refusal.
+ */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../frontend/onnx.h"
+#include "onnx.pb-c.h"
+
+#ifndef FIXTURES
+#define FIXTURES "../shared/fixtures"
+#endif
+
+/* ---------- tracked allocations: everything a test builds is freed at its end ---------- */
+
+static void *kept[4096];
+static int n_kept;
+
+static void *keep(void *p) {
+    cr_assert(p && n_kept < 4096);
+    kept[n_kept++] = p;
+    return p;
+}
+static void *zalloc(size_t n) { return keep(calloc(1, n ? n : 1)); }
+static char *S(const char *s) { return keep(strdup(s)); }
+
+static void release_all(void) {
+    while (n_kept) free(kept[--n_kept]);
+}
+
+/* ---------- building protos ---------- */
+
+/* Splits "a,b,,c" into strings ("" kept: an absent optional input). */
+static char **split(const char *list, size_t *n) {
+    *n = 0;
+    if (!list || !*list) return NULL;
+    char **out = zalloc(sizeof(char *) * 16);
+    const char *p = list;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        char *s = zalloc(len + 1);
+        memcpy(s, p, len);
+        out[(*n)++] = s;
+        if (!p[len]) break;
+        p += len + 1;
+    }
+    return out;
+}
+
+static Onnx__NodeProto *node(const char *op, const char *name, const char *ins, const char *outs) {
+    Onnx__NodeProto *n = zalloc(sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = S(op);
+    n->name = S(name);
+    n->input = split(ins, &n->n_input);
+    n->output = split(outs, &n->n_output);
+    n->attribute = zalloc(sizeof(Onnx__AttributeProto *) * 8);
+    return n;
+}
+
+static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, Onnx__AttributeProto__AttributeType t) {
+    Onnx__AttributeProto *a = zalloc(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = S(name);
+    a->has_type = 1;
+    a->type = t;
+    n->attribute[n->n_attribute++] = a;
+    return a;
+}
+
+static void attr_float(Onnx__NodeProto *n, const char *name, float v) {
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    a->has_f = 1;
+    a->f = v;
+}
+
+static void attr_ints(Onnx__NodeProto *n, const char *name, size_t k, const int64_t *v) {
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    a->ints = zalloc(sizeof(int64_t) * k);
+    memcpy(a->ints, v, sizeof(int64_t) * k);
+    a->n_ints = k;
+}
+
+static Onnx__TensorProto *tensor(const char *name, int dtype, size_t rank, const int64_t *dims) {
+    Onnx__TensorProto *t = zalloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = S(name);
+    t->has_data_type = 1;
+    t->data_type = dtype;
+    t->n_dims = rank;
+    t->dims = zalloc(sizeof(int64_t) * (rank + 1));
+    if (rank) memcpy(t->dims, dims, sizeof(int64_t) * rank);
+    return t;
+}
+
+static void tensor_raw(Onnx__TensorProto *t, const void *data, size_t bytes) {
+    t->has_raw_data = 1;
+    t->raw_data.len = bytes;
+    t->raw_data.data = zalloc(bytes);
+    memcpy(t->raw_data.data, data, bytes);
+}
+
+static void tensor_floats(Onnx__TensorProto *t, size_t n, const float *v) {
+    t->float_data = zalloc(sizeof(float) * n);
+    memcpy(t->float_data, v, sizeof(float) * n);
+    t->n_float_data = n;
+}
+
+static void tensor_external(Onnx__TensorProto *t, const char *location, const char *offset,
+                            const char *length) {
+    t->has_data_location = 1;
+    t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    t->external_data = zalloc(sizeof(Onnx__StringStringEntryProto *) * 3);
+    const char *keys[3] = {"location", "offset", "length"}, *vals[3] = {location, offset, length};
+    for (int i = 0; i < 3; i++) {
+        if (!vals[i]) continue;
+        Onnx__StringStringEntryProto *e = zalloc(sizeof *e);
+        onnx__string_string_entry_proto__init(e);
+        e->key = S(keys[i]);
+        e->value = S(vals[i]);
+        t->external_data[t->n_external_data++] = e;
+    }
+}
+
+/* A tensor value_info; dims "n,64": numbers are dim_value, names dim_param, "?" neither. */
+static Onnx__ValueInfoProto *value(const char *name, int elem_type, const char *dims) {
+    Onnx__ValueInfoProto *v = zalloc(sizeof *v);
+    onnx__value_info_proto__init(v);
+    v->name = S(name);
+    Onnx__TypeProto *tp = zalloc(sizeof *tp);
+    onnx__type_proto__init(tp);
+    Onnx__TypeProto__Tensor *tt = zalloc(sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    tt->has_elem_type = 1;
+    tt->elem_type = elem_type;
+    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp->tensor_type = tt;
+    v->type = tp;
+    if (!dims) return v;
+    Onnx__TensorShapeProto *sh = zalloc(sizeof *sh);
+    onnx__tensor_shape_proto__init(sh);
+    size_t n = 0;
+    char **parts = split(dims, &n);
+    sh->dim = zalloc(sizeof(Onnx__TensorShapeProto__Dimension *) * (n + 1));
+    for (size_t i = 0; i < n; i++) {
+        Onnx__TensorShapeProto__Dimension *d = zalloc(sizeof *d);
+        onnx__tensor_shape_proto__dimension__init(d);
+        if (parts[i][0] >= '0' && parts[i][0] <= '9') {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d->dim_value = atoll(parts[i]);
+        } else if (strcmp(parts[i], "?") != 0) {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            d->dim_param = parts[i];
+        }
+        sh->dim[sh->n_dim++] = d;
+    }
+    tt->shape = sh;
+    return v;
+}
+
+static Onnx__GraphProto *graph(const char *name) {
+    Onnx__GraphProto *g = zalloc(sizeof *g);
+    onnx__graph_proto__init(g);
+    g->name = S(name);
+    g->node = zalloc(sizeof(void *) * 16);
+    g->initializer = zalloc(sizeof(void *) * 16);
+    g->input = zalloc(sizeof(void *) * 16);
+    g->output = zalloc(sizeof(void *) * 16);
+    g->value_info = zalloc(sizeof(void *) * 16);
+    return g;
+}
+
+static void add_node(Onnx__GraphProto *g, Onnx__NodeProto *n) { g->node[g->n_node++] = n; }
+static void add_init(Onnx__GraphProto *g, Onnx__TensorProto *t) { g->initializer[g->n_initializer++] = t; }
+static void add_input(Onnx__GraphProto *g, Onnx__ValueInfoProto *v) { g->input[g->n_input++] = v; }
+static void add_output(Onnx__GraphProto *g, Onnx__ValueInfoProto *v) { g->output[g->n_output++] = v; }
+
+static void attr_graph(Onnx__NodeProto *n, const char *name, Onnx__GraphProto *g) {
+    attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = g;
+}
+
+/* Packs a model around g: IR version ir, default-domain opset. */
+static uint8_t *model_pack(Onnx__GraphProto *g, int64_t ir, int64_t opset, size_t *len) {
+    Onnx__ModelProto m;
+    onnx__model_proto__init(&m);
+    m.has_ir_version = 1;
+    m.ir_version = ir;
+    Onnx__OperatorSetIdProto os;
+    onnx__operator_set_id_proto__init(&os);
+    os.domain = S("");
+    os.has_version = 1;
+    os.version = opset;
+    Onnx__OperatorSetIdProto *ops[1] = {&os};
+    m.opset_import = ops;
+    m.n_opset_import = 1;
+    m.producer_name = S("test_onnx_load");
+    m.graph = g;
+    *len = onnx__model_proto__get_packed_size(&m);
+    uint8_t *buf = zalloc(*len);
+    onnx__model_proto__pack(&m, buf);
+    return buf;
+}
+
+static IrGraph *load_graph(Onnx__GraphProto *gp, int allow_unknown, RtError *err) {
+    size_t len = 0;
+    uint8_t *buf = model_pack(gp, 8, 17, &len);
+    OnnxLoadOptions o = {.allow_unknown_ops = allow_unknown};
+    memset(err, 0, sizeof *err);
+    return onnx_load_memory(buf, len, NULL, "mem.onnx", &o, err);
+}
+
+/* ---------- temp folders ---------- */
+
+static char tmpdir[64];
+static void tmp_clean(void);
+
+static void tmp_make(void) {
+    tmp_clean();
+    strcpy(tmpdir, "/tmp/wafer_fe_XXXXXX");
+    cr_assert(mkdtemp(tmpdir));
+}
+
+static const char *tmp_path(const char *name) {
+    static char p[256];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    return p;
+}
+
+static void tmp_write(const char *name, const void *data, size_t len) {
+    FILE *f = fopen(tmp_path(name), "wb");
+    cr_assert(f);
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void tmp_clean(void) {
+    if (!tmpdir[0]) return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+    tmpdir[0] = '\0';
+}
+
+static void fini(void) {
+    tmp_clean();
+    release_all();
+}
+
+TestSuite(onnx_load, .fini = fini);
+
+/* ---------- fixture models ---------- */
+
+static IrGraph *load_fixture(const char *rel) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_file(path, NULL, &err);
+    cr_assert(g, "%s: %s", path, err.msg);
+    return g;
+}
+
+static int count_op(const IrGraph *g, int op) {
+    int n = 0;
+    for (int k = 0; k < g->n_nodes; k++) n += g->nodes[k].op == op;
+    return n;
+}
+
+/* dims: numbers, or a name for a named dynamic dim, or "?" for unknown. */
+static void check_value(const IrGraph *g, int v, const char *name, RtDtype dt, const char *dims) {
+    const IrValue *val = &g->values[v];
+    cr_assert_str_eq(val->name, name);
+    cr_assert_eq(val->dtype, dt, "%s: dtype %d", name, val->dtype);
+    size_t n = 0;
+    char **parts = split(dims, &n);
+    cr_assert_eq(val->rank, (int)n, "%s: rank %d", name, val->rank);
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i][0] >= '0' && parts[i][0] <= '9') {
+            cr_assert_eq(val->dims[i].value, atoll(parts[i]), "%s dim %zu", name, i);
+        } else {
+            cr_assert_eq(val->dims[i].value, -1, "%s dim %zu", name, i);
+            if (strcmp(parts[i], "?") == 0) cr_assert_null(val->dims[i].sym);
+            else cr_assert_str_eq(val->dims[i].sym, parts[i], "%s dim %zu", name, i);
+        }
+    }
+}
+
+static void check_io(const IrGraph *g, const char *in, RtDtype in_dt, const char *in_dims,
+                     const char *out, const char *out_dims) {
+    cr_assert_eq(g->n_inputs, 1);
+    cr_assert_eq(g->n_outputs, 1);
+    check_value(g, g->inputs[0], in, in_dt, in_dims);
+    check_value(g, g->outputs[0], out, RT_F32, out_dims);
+}
+
+Test(onnx_load, digits_mlp) {
+    IrGraph *g = load_fixture("digits/digits_mlp.onnx");
+    check_io(g, "x", RT_F32, "n,64", "logits", "n,10");
+    cr_assert_eq(g->opset, 17);
+    cr_assert_eq(g->n_nodes, 5);
+    cr_assert_eq(count_op(g, RT_OP_GEMM), 3);
+    cr_assert_eq(count_op(g, RT_OP_RELU), 2);
+    /* The constants are exactly the 85,002 parameters of 64-256-256-10 (reference.json). */
+    int64_t params = 0;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].konst) params += rt_numel(g->values[v].konst);
+    cr_assert_eq(params, 85002);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, digits_cnn) {
+    IrGraph *g = load_fixture("digits/digits_cnn.onnx");
+    check_io(g, "image", RT_F32, "n,1,8,8", "logits", "n,10");
+    cr_assert_eq(g->n_nodes, 14);
+    cr_assert_eq(count_op(g, RT_OP_CONV), 3);
+    cr_assert_eq(count_op(g, RT_OP_BATCH_NORMALIZATION), 3);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, digits_cnn_dynamo_opset18) {
+    IrGraph *g = load_fixture("digits/digits_cnn_dynamo.onnx");
+    check_io(g, "image", RT_F32, "4,1,8,8", "logits", "4,10");
+    cr_assert_eq(g->opset, 18);
+    cr_assert_eq(g->n_nodes, 11);
+    for (int k = 0; k < g->n_nodes; k++) cr_assert_eq(g->nodes[k].opset, 18);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, digits_student) {
+    IrGraph *g = load_fixture("digits/digits_student_init.onnx");
+    check_io(g, "x", RT_F32, "n,64", "logits", "n,10");
+    cr_assert_eq(g->n_nodes, 3);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, kws) {
+    IrGraph *g = load_fixture("kws/kws_dscnn.onnx");
+    check_io(g, "mfcc", RT_F32, "n,1,49,10", "logits", "n,12");
+    cr_assert_eq(g->n_nodes, 21);
+    cr_assert_eq(count_op(g, RT_OP_CONV), 9);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, mobilenet_v2) {
+    IrGraph *g = load_fixture("perf/mobilenet_v2.onnx");
+    check_io(g, "input", RT_F32, "n,3,224,224", "logits", "n,1000");
+    /* reference.json: 209 nodes of which 70 Constant, which become constant values */
+    cr_assert_eq(g->n_nodes, 139);
+    cr_assert_eq(count_op(g, RT_OP_CONV), 52);
+    cr_assert_eq(count_op(g, RT_OP_CLIP), 35);
+    cr_assert_eq(count_op(g, RT_OP_CONSTANT), 0);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, tinylm_fast) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    IrGraph *g = load_fixture("tinylm/tinylm.onnx");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    cr_assert_lt(s, 1.0, "13 MB model took %.2f s to load", s);
+    cr_assert_eq(g->n_inputs, 1);
+    check_value(g, g->inputs[0], "tokens", RT_I64, "batch,128");
+    check_value(g, g->outputs[0], "logits", RT_F32, "batch,Addlogits_dim_1,128");
+    cr_assert_eq(g->n_nodes, 264); /* 393 in the file, 129 of them Constant */
+    cr_assert_eq(count_op(g, RT_OP_MATMUL), 33);
+    cr_assert_eq(count_op(g, RT_OP_LAYER_NORMALIZATION), 9);
+    cr_assert_eq(count_op(g, RT_OP_ERF), 4);
+    ir_graph_free(g);
+}
+
+/* ---------- conversions ---------- */
+
+Test(onnx_load, constant_nodes_become_constants) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "3"));
+    Onnx__NodeProto *c1 = node("Constant", "c1", "", "k1");
+    Onnx__AttributeProto *a = attr(c1, "value_floats", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
+    float fl[3] = {1.5f, -2, 4};
+    a->floats = zalloc(sizeof fl);
+    memcpy(a->floats, fl, sizeof fl);
+    a->n_floats = 3;
+    Onnx__NodeProto *c2 = node("Constant", "c2", "", "k2");
+    Onnx__AttributeProto *b = attr(c2, "value_int", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    b->has_i = 1;
+    b->i = 7;
+    Onnx__NodeProto *c3 = node("Constant", "c3", "", "k3");
+    Onnx__TensorProto *t = tensor("", RT_F32, 1, (int64_t[]){2});
+    tensor_floats(t, 2, (float[]){3, 5});
+    attr(c3, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR)->t = t;
+    add_node(gp, c1);
+    add_node(gp, c2);
+    add_node(gp, c3);
+    add_node(gp, node("Add", "add", "x,k1", "y"));
+    add_output(gp, value("y", RT_F32, "3"));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    cr_assert(g, "%s", err.msg);
+    cr_assert_eq(g->n_nodes, 1);
+    int k1 = ir_value_find(g, "k1"), k2 = ir_value_find(g, "k2"), k3 = ir_value_find(g, "k3");
+    cr_assert(k1 >= 0 && k2 >= 0 && k3 >= 0);
+    const RtTensor *t1 = g->values[k1].konst, *t2 = g->values[k2].konst, *t3 = g->values[k3].konst;
+    cr_assert(t1 && t2 && t3);
+    cr_assert_eq(t1->dtype, RT_F32);
+    cr_assert_eq(t1->rank, 1);
+    cr_assert_eq(t1->dims[0], 3);
+    cr_assert_eq(((float *)t1->data)[1], -2.0f);
+    cr_assert_eq(t2->dtype, RT_I64);
+    cr_assert_eq(t2->rank, 0);
+    cr_assert_eq(((int64_t *)t2->data)[0], 7);
+    cr_assert_eq(((float *)t3->data)[1], 5.0f);
+    cr_assert_eq(g->nodes[0].in[1], k1);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, float16_initializer_kept_as_f16) {
+    Onnx__GraphProto *gp = graph("g");
+    uint16_t h[3] = {rt_f32_to_f16(1.0f), rt_f32_to_f16(-0.5f), rt_f32_to_f16(65504.0f)};
+    Onnx__TensorProto *raw = tensor("h_raw", RT_F16, 1, (int64_t[]){3});
+    tensor_raw(raw, h, sizeof h);
+    /* The same values through int32_data: one 16-bit pattern per entry (ONNX spec). */
+    Onnx__TensorProto *typed = tensor("h_typed", RT_F16, 1, (int64_t[]){3});
+    typed->int32_data = zalloc(sizeof(int32_t) * 3);
+    for (int i = 0; i < 3; i++) typed->int32_data[i] = h[i];
+    typed->n_int32_data = 3;
+    add_init(gp, raw);
+    add_init(gp, typed);
+    add_input(gp, value("x", RT_F16, "3"));
+    add_node(gp, node("Add", "a1", "x,h_raw", "y1"));
+    add_node(gp, node("Add", "a2", "y1,h_typed", "y"));
+    add_output(gp, value("y", RT_F16, "3"));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    cr_assert(g, "%s", err.msg);
+    for (int which = 0; which < 2; which++) {
+        const RtTensor *t = g->values[ir_value_find(g, which ? "h_typed" : "h_raw")].konst;
+        cr_assert_eq(t->dtype, RT_F16);
+        cr_assert_eq(memcmp(t->data, h, sizeof h), 0);
+    }
+    ir_graph_free(g);
+}
+
+Test(onnx_load, int64_initializer) {
+    Onnx__GraphProto *gp = graph("g");
+    int64_t shape[2] = {-1, 6000000000LL};
+    Onnx__TensorProto *typed = tensor("s_typed", RT_I64, 1, (int64_t[]){2});
+    typed->int64_data = zalloc(sizeof shape);
+    memcpy(typed->int64_data, shape, sizeof shape);
+    typed->n_int64_data = 2;
+    Onnx__TensorProto *raw = tensor("s_raw", RT_I64, 1, (int64_t[]){2});
+    tensor_raw(raw, shape, sizeof shape);
+    add_init(gp, typed);
+    add_init(gp, raw);
+    add_input(gp, value("x", RT_F32, "2,3"));
+    add_node(gp, node("Reshape", "r1", "x,s_typed", "y1"));
+    add_node(gp, node("Reshape", "r2", "y1,s_raw", "y"));
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    cr_assert(g, "%s", err.msg);
+    for (int which = 0; which < 2; which++) {
+        const RtTensor *t = g->values[ir_value_find(g, which ? "s_raw" : "s_typed")].konst;
+        cr_assert_eq(t->dtype, RT_I64);
+        cr_assert_eq(((int64_t *)t->data)[0], -1);
+        cr_assert_eq(((int64_t *)t->data)[1], 6000000000LL);
+    }
+    /* An output declared without a shape has unknown rank. */
+    cr_assert_eq(g->values[g->outputs[0]].rank, -1);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, initializer_input_is_constant_and_dims_are_named) {
+    Onnx__GraphProto *gp = graph("g");
+    Onnx__TensorProto *w = tensor("w", RT_F32, 2, (int64_t[]){2, 2});
+    tensor_floats(w, 4, (float[]){1, 2, 3, 4});
+    add_init(gp, w);
+    add_input(gp, value("x", RT_F32, "batch,?,2"));
+    add_input(gp, value("w", RT_F32, "2,2")); /* listed as input too (IR < 4 style) */
+    add_node(gp, node("MatMul", "mm", "x,w", "y"));
+    add_output(gp, value("y", RT_F32, "batch,?,2"));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    cr_assert(g, "%s", err.msg);
+    cr_assert_eq(g->n_inputs, 1);
+    check_value(g, g->inputs[0], "x", RT_F32, "batch,?,2");
+    check_value(g, g->outputs[0], "y", RT_F32, "batch,?,2");
+    cr_assert(g->values[ir_value_find(g, "w")].konst);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, optional_inputs_and_attributes) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "1,1,4,4"));
+    add_input(gp, value("w", RT_F32, "1,1,3,3"));
+    Onnx__NodeProto *n = node("Conv", "conv", "x,w,", "y");
+    attr_ints(n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    add_node(gp, n);
+    Onnx__NodeProto *l = node("LeakyRelu", "lr", "y", "z");
+    attr_float(l, "alpha", 0.25f);
+    add_node(gp, l);
+    add_output(gp, value("z", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    cr_assert(g, "%s", err.msg);
+    cr_assert_eq(g->nodes[0].n_in, 3);
+    cr_assert_eq(g->nodes[0].in[2], -1);
+    cr_assert_eq(g->nodes[0].n_attr, 1);
+    cr_assert_str_eq(g->nodes[0].attrs[0].name, "pads");
+    cr_assert_eq(g->nodes[0].attrs[0].n, 4);
+    cr_assert_eq(g->nodes[0].attrs[0].ints[3], 1);
+    cr_assert_eq(g->nodes[1].attrs[0].f, 0.25f);
+    cr_assert_str_eq(g->nodes[1].op_type, "LeakyRelu");
+    cr_assert_eq(g->nodes[1].opset, 17);
+    ir_graph_free(g);
+}
+
+Test(onnx_load, if_captures_become_inputs) {
+    /* then: t = Add(a, a); else: e = Mul(b, a). Captures: then {a}, else {b, a} -> union (a, b). */
+    Onnx__GraphProto *then_g = graph("then"), *else_g = graph("else");
+    add_node(then_g, node("Add", "t_add", "a,a", "t"));
+    add_output(then_g, value("t", RT_F32, NULL));
+    add_node(else_g, node("Mul", "e_mul", "b,a", "e"));
+    add_output(else_g, value("e", RT_F32, NULL));
+    Onnx__GraphProto *gp = graph("main");
+    add_input(gp, value("cond", RT_BOOL, ""));
+    add_input(gp, value("a", RT_F32, "2"));
+    add_input(gp, value("b", RT_F32, "2"));
+    Onnx__NodeProto *n = node("If", "if", "cond", "y");
+    attr_graph(n, "then_branch", then_g);
+    attr_graph(n, "else_branch", else_g);
+    add_node(gp, n);
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    cr_assert(g, "%s", err.msg);
+    const RtNode *k = &g->nodes[0];
+    cr_assert_eq(k->n_in, 3);
+    cr_assert_eq(k->in[0], ir_value_find(g, "cond"));
+    cr_assert_eq(k->in[1], ir_value_find(g, "a"));
+    cr_assert_eq(k->in[2], ir_value_find(g, "b"));
+    for (int br = 0; br < 2; br++) {
+        const IrGraph *sg = k->attrs[br].g;
+        cr_assert_eq(sg->parent, g);
+        cr_assert_eq(sg->n_inputs, 2);
+        cr_assert_str_eq(sg->values[sg->inputs[0]].name, "a");
+        cr_assert_str_eq(sg->values[sg->inputs[1]].name, "b");
+        cr_assert_eq(sg->values[sg->inputs[0]].dtype, RT_F32); /* the outer value's type */
+        cr_assert_eq(sg->n_nodes, 1);
+    }
+    ir_graph_free(g);
+}
+
+Test(onnx_load, unknown_op_kept_when_allowed) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "2"));
+    Onnx__NodeProto *n = node("FooBar", "foo", "x", "y");
+    n->domain = S("com.example");
+    attr_float(n, "whatever", 1);
+    add_node(gp, n);
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 1, &err);
+    cr_assert(g, "%s", err.msg);
+    cr_assert_eq(g->nodes[0].op, RT_OP_UNKNOWN);
+    cr_assert_str_eq(g->nodes[0].op_type, "FooBar");
+    cr_assert_str_eq(g->nodes[0].domain, "com.example");
+    ir_graph_free(g);
+}
+
+Test(onnx_load, tensor_pb_roundtrip) {
+    tmp_make();
+    Onnx__TensorProto *t = tensor("input", RT_I32, 2, (int64_t[]){2, 2});
+    t->int32_data = zalloc(sizeof(int32_t) * 4);
+    for (int i = 0; i < 4; i++) t->int32_data[i] = i * 10 - 5;
+    t->n_int32_data = 4;
+    size_t len = onnx__tensor_proto__get_packed_size(t);
+    uint8_t *buf = zalloc(len);
+    onnx__tensor_proto__pack(t, buf);
+    tmp_write("input_0.pb", buf, len);
+    RtTensor out;
+    char name[32];
+    RtError err = {{0}};
+    cr_assert_eq(onnx_tensor_read_pb(tmp_path("input_0.pb"), &out, name, sizeof name, &err), RT_OK, "%s", err.msg);
+    cr_assert_str_eq(name, "input");
+    cr_assert_eq(out.dtype, RT_I32);
+    cr_assert_eq(out.dims[1], 2);
+    cr_assert_eq(((int32_t *)out.data)[3], 25);
+    free(out.data);
+}
+
+Test(onnx_load, model_op_types_include_subgraphs_and_constants) {
+    Onnx__GraphProto *then_g = graph("then"), *else_g = graph("else");
+    add_node(then_g, node("Relu", "r", "a", "t"));
+    add_output(then_g, value("t", RT_F32, NULL));
+    add_node(else_g, node("Neg", "n", "a", "e"));
+    add_output(else_g, value("e", RT_F32, NULL));
+    Onnx__GraphProto *gp = graph("main");
+    add_input(gp, value("cond", RT_BOOL, ""));
+    add_input(gp, value("a", RT_F32, "2"));
+    Onnx__NodeProto *n = node("If", "if", "cond", "y");
+    attr_graph(n, "then_branch", then_g);
+    attr_graph(n, "else_branch", else_g);
+    add_node(gp, n);
+    add_output(gp, value("y", RT_F32, NULL));
+    size_t len;
+    uint8_t *buf = model_pack(gp, 8, 17, &len);
+    tmp_make();
+    tmp_write("m.onnx", buf, len);
+    char **ops = NULL;
+    int n_ops = 0;
+    RtError err = {{0}};
+    cr_assert_eq(onnx_model_op_types(tmp_path("m.onnx"), &ops, &n_ops, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(n_ops, 3);
+    cr_assert_str_eq(ops[0], "If");
+    cr_assert_str_eq(ops[1], "Relu");
+    cr_assert_str_eq(ops[2], "Neg");
+    free(ops);
+}
+
+/* ---------- external data ---------- */
+
+/* MatMul x[1,2] . W[2,3] with W external; returns the packed model. */
+static uint8_t *external_model(const char *location, const char *offset, const char *length, size_t *len) {
+    Onnx__GraphProto *gp = graph("g");
+    Onnx__TensorProto *w = tensor("W", RT_F32, 2, (int64_t[]){2, 3});
+    tensor_external(w, location, offset, length);
+    add_init(gp, w);
+    add_input(gp, value("x", RT_F32, "1,2"));
+    add_node(gp, node("MatMul", "mm", "x,W", "y"));
+    add_output(gp, value("y", RT_F32, "1,3"));
+    return model_pack(gp, 8, 17, len);
+}
+
+static const float W_VALUES[6] = {1, 2, 3, -4, 5.5f, 6};
+
+/* Writes weights.bin (8 junk bytes, then W) and model.onnx; loads it; err gets the message. */
+static IrGraph *external_load(const char *location, const char *offset, const char *length, RtError *err) {
+    tmp_make();
+    unsigned char bin[8 + sizeof W_VALUES];
+    memset(bin, 0xAB, 8);
+    memcpy(bin + 8, W_VALUES, sizeof W_VALUES);
+    cr_assert_eq(mkdir(tmp_path("sub"), 0700), 0);
+    tmp_write("weights.bin", bin, sizeof bin);
+    tmp_write("sub/w.bin", W_VALUES, sizeof W_VALUES);
+    size_t len;
+    uint8_t *buf = external_model(location, offset, length, &len);
+    tmp_write("model.onnx", buf, len);
+    memset(err, 0, sizeof *err);
+    return onnx_load_file(tmp_path("model.onnx"), NULL, err);
+}
+
+Test(onnx_load, external_data_loads) {
+    RtError err;
+    IrGraph *g = external_load("weights.bin", "8", "24", &err);
+    cr_assert(g, "%s", err.msg);
+    const RtTensor *w = g->values[ir_value_find(g, "W")].konst;
+    cr_assert(w);
+    cr_assert_eq(memcmp(w->data, W_VALUES, sizeof W_VALUES), 0);
+    ir_graph_free(g);
+    g = external_load("sub/w.bin", NULL, NULL, &err); /* no offset/length: the whole file */
+    cr_assert(g, "%s", err.msg);
+    cr_assert_eq(memcmp(g->values[ir_value_find(g, "W")].konst->data, W_VALUES, sizeof W_VALUES), 0);
+    ir_graph_free(g);
+}
+
+static void expect_refusal(IrGraph *g, const RtError *err, const char *needle) {
+    cr_assert_null(g, "should have been refused (%s)", needle);
+    cr_assert(strstr(err->msg, needle), "message '%s' lacks '%s'", err->msg, needle);
+}
+
+Test(onnx_load, external_absolute_path_refused) {
+    RtError err;
+    IrGraph *g = external_load("/etc/passwd", NULL, NULL, &err);
+    expect_refusal(g, &err, "'/etc/passwd' is refused");
+    cr_assert(strstr(err.msg, "initializer 'W'"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "model.onnx"), "%s", err.msg);
+}
+
+Test(onnx_load, external_dotdot_refused) {
+    RtError err;
+    IrGraph *g = external_load("../x", NULL, NULL, &err);
+    expect_refusal(g, &err, "'../x' is refused");
+}
+
+Test(onnx_load, external_inner_dotdot_refused) {
+    RtError err;
+    IrGraph *g = external_load("a/../../x", NULL, NULL, &err);
+    expect_refusal(g, &err, "'a/../../x' is refused");
+}
+
+Test(onnx_load, external_past_end_refused) {
+    RtError err;
+    IrGraph *g = external_load("weights.bin", "16", "24", &err);
+    expect_refusal(g, &err, "past the end");
+    /* An offset near INT64_MAX must not wrap around when added to the length. */
+    g = external_load("weights.bin", "9223372036854775800", "24", &err);
+    expect_refusal(g, &err, "past the end");
+}
+
+Test(onnx_load, external_missing_file_refused) {
+    RtError err;
+    IrGraph *g = external_load("nothere.bin", NULL, NULL, &err);
+    expect_refusal(g, &err, "cannot open external data file");
+    cr_assert(strstr(err.msg, "nothere.bin"), "%s", err.msg);
+}
+
+Test(onnx_load, external_from_memory_refused) {
+    size_t len;
+    uint8_t *buf = external_model("weights.bin", NULL, NULL, &len);
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_memory(buf, len, NULL, "mem.onnx", NULL, &err);
+    expect_refusal(g, &err, "external data");
+}
+
+/* ---------- refusals ---------- */
+
+Test(onnx_load, unknown_op_refused) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "2"));
+    add_node(gp, node("FooBar", "foo", "x", "y"));
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    expect_refusal(g, &err, "mem.onnx: node 'foo': op 'FooBar' (domain '', opset 17) is not supported");
+}
+
+Test(onnx_load, unknown_attribute_refused) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "2"));
+    Onnx__NodeProto *n = node("Relu", "r", "x", "y");
+    attr_float(n, "alpha", 0.1f);
+    add_node(gp, n);
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    expect_refusal(g, &err, "node 'r' (Relu): unknown attribute 'alpha'");
+}
+
+Test(onnx_load, missing_initializer_refused) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "2"));
+    add_node(gp, node("Add", "add", "x,w", "y"));
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    expect_refusal(g, &err, "node 'add' (Add): input 'w' is not defined");
+}
+
+Test(onnx_load, truncated_file_refused) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/digits/digits_mlp.onnx", FIXTURES);
+    FILE *f = fopen(path, "rb");
+    cr_assert(f);
+    static unsigned char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    cr_assert_gt(n, 1000);
+    tmp_make();
+    tmp_write("cut.onnx", buf, n / 2);
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_file(tmp_path("cut.onnx"), NULL, &err);
+    expect_refusal(g, &err, "cut.onnx: not a valid ONNX model");
+}
+
+Test(onnx_load, missing_file_refused) {
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_file("/nonexistent/model.onnx", NULL, &err);
+    expect_refusal(g, &err, "/nonexistent/model.onnx: cannot open");
+}
+
+Test(onnx_load, versions_outside_range_refused) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "2"));
+    add_node(gp, node("Relu", "r", "x", "y"));
+    add_output(gp, value("y", RT_F32, NULL));
+    size_t len;
+    uint8_t *buf = model_pack(gp, 8, 6, &len);
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_memory(buf, len, NULL, "old.onnx", NULL, &err);
+    expect_refusal(g, &err, "opset 6 is not supported (accepted: 7 to 21)");
+    buf = model_pack(gp, 2, 17, &len);
+    memset(&err, 0, sizeof err);
+    g = onnx_load_memory(buf, len, NULL, "old.onnx", NULL, &err);
+    expect_refusal(g, &err, "IR version 2 is not supported (accepted: 3 to 10)");
+}
+
+Test(onnx_load, string_initializer_refused) {
+    Onnx__GraphProto *gp = graph("g");
+    Onnx__TensorProto *t = tensor("names", RT_STRING, 1, (int64_t[]){1});
+    t->string_data = zalloc(sizeof(ProtobufCBinaryData));
+    t->string_data[0].data = (uint8_t *)S("hi");
+    t->string_data[0].len = 2;
+    t->n_string_data = 1;
+    add_init(gp, t);
+    add_input(gp, value("x", RT_F32, "2"));
+    add_node(gp, node("Identity", "i", "x", "y"));
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    expect_refusal(g, &err, "initializer 'names': string tensors are not supported");
+}
+
+Test(onnx_load, element_count_mismatch_refused) {
+    Onnx__GraphProto *gp = graph("g");
+    Onnx__TensorProto *t = tensor("w", RT_F32, 2, (int64_t[]){1000000, 1000000});
+    tensor_floats(t, 2, (float[]){1, 2});
+    add_init(gp, t);
+    add_input(gp, value("x", RT_F32, "2"));
+    add_node(gp, node("Add", "add", "x,w", "y"));
+    add_output(gp, value("y", RT_F32, NULL));
+    RtError err;
+    IrGraph *g = load_graph(gp, 0, &err);
+    expect_refusal(g, &err, "initializer 'w': holds 2 elements, but shape [1000000,1000000] needs");
+    /* raw_data shorter than the shape says */
+    Onnx__TensorProto *r = tensor("w", RT_F32, 1, (int64_t[]){4});
+    tensor_raw(r, (float[]){1, 2}, 8);
+    gp->initializer[0] = r;
+    g = load_graph(gp, 0, &err);
+    expect_refusal(g, &err, "initializer 'w': raw data holds 8 bytes, but shape [4] of float32 needs 16");
+}
