@@ -59,6 +59,7 @@ static void tensor_swap_to_host(void *data, size_t elem, int64_t n) {
 
 /* Copies the typed field that carries dt into dst (numel elements, checked by the caller). */
 static void tensor_copy_typed(const Onnx__TensorProto *tp, RtDtype dt, void *dst, int64_t n) {
+    if (n == 0) return; /* the field may then be a NULL pointer, which memcpy must not see */
     switch (dt) {
     case RT_F32: memcpy(dst, tp->float_data, sizeof(float) * (size_t)n); break;
     case RT_I64: memcpy(dst, tp->int64_data, sizeof(int64_t) * (size_t)n); break;
