@@ -246,8 +246,9 @@ static void conf_case_run(const char *case_dir, ConfResult *res) {
     RtError err = {{0}};
     res->ok = 0;
     IrGraph *g = onnx_load_file(path, &opts, &err);
-    if (!g) {
-        snprintf(res->msg, sizeof res->msg, "%s", err.msg);
+    if (!g || ir_verify(g, &err) != RT_OK) {
+        snprintf(res->msg, sizeof res->msg, "%s%s", g ? "loaded graph fails ir_verify: " : "", err.msg);
+        ir_graph_free(g);
         return;
     }
     struct dirent **sets = NULL;

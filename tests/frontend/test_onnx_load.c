@@ -265,6 +265,7 @@ static IrGraph *load_fixture(const char *rel) {
     RtError err = {{0}};
     IrGraph *g = onnx_load_file(path, NULL, &err);
     cr_assert(g, "%s: %s", path, err.msg);
+    cr_assert_eq(ir_verify(g, &err), RT_OK, "%s: %s", path, err.msg);
     return g;
 }
 
@@ -541,6 +542,7 @@ Test(onnx_load, if_captures_become_inputs) {
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
+    cr_assert_eq(ir_verify(g, &err), RT_OK, "%s", err.msg);
     const RtNode *k = &g->nodes[0];
     cr_assert_eq(k->n_in, 3);
     cr_assert_eq(k->in[0], ir_value_find(g, "cond"));
