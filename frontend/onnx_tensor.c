@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int onnx_fail(OnnxCtx *ctx, const char *fmt, ...) {
     if (ctx->err && ctx->err->msg[0]) return RT_ERR; /* the first error wins */
@@ -159,17 +160,17 @@ unsigned char *onnx_file_read(const char *path, size_t *len, RtError *err) {
         rt_error_set(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
-        rt_error_set(err, "%s: cannot read (not a regular file?)", path);
+        rt_error_set(err, "%s: cannot read: not a regular file", path);
         return NULL;
     }
-    unsigned char *buf = malloc((size_t)size + 1);
-    size_t n = buf ? fread(buf, 1, (size_t)size, f) : 0;
+    size_t size = (size_t)st.st_size;
+    unsigned char *buf = malloc(size + 1);
+    size_t n = buf ? fread(buf, 1, size, f) : 0;
     fclose(f);
-    if (!buf || n != (size_t)size) {
+    if (!buf || n != size) {
         free(buf);
         rt_error_set(err, buf ? "%s: read error" : "%s: out of memory", path);
         return NULL;
