@@ -141,6 +141,19 @@ static int k_gather_elements(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
 
 /* ---- Slice ---- */
 
+/* n elements from src, src + stride, ... (stride in elements) into contiguous dst. The
+ * fixed-size cases let the compiler turn each memcpy into one load and one store. */
+static void copy_run(char *dst, const char *src, size_t esz, int64_t n, int64_t stride) {
+    int64_t step = stride * (int64_t)esz;
+    switch (esz) {
+    case 1: for (int64_t j = 0; j < n; j++) dst[j] = src[j * step]; break;
+    case 2: for (int64_t j = 0; j < n; j++) memcpy(dst + 2 * j, src + j * step, 2); break;
+    case 4: for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + j * step, 4); break;
+    case 8: for (int64_t j = 0; j < n; j++) memcpy(dst + 8 * j, src + j * step, 8); break;
+    default: for (int64_t j = 0; j < n; j++) memcpy(dst + (int64_t)esz * j, src + j * step, esz); break;
+    }
+}
+
 /* Copies a strided view of src (strides in elements, possibly negative) into dst. */
 static void copy_strided(void *dst, const char *src, size_t esz, int rank, const int64_t *dims,
                          const int64_t *strides) {
@@ -156,7 +169,7 @@ static void copy_strided(void *dst, const char *src, size_t esz, int rank, const
     for (int64_t done = 0; done < total; done += inner) {
         if (is == 1) memcpy(d, src + off * e, (size_t)(inner * e));
         else
-            for (int64_t j = 0; j < inner; j++) memcpy(d + j * e, src + (off + j * is) * e, esz);
+            copy_run(d, src + off * e, esz, inner, is);
         d += inner * e;
         for (int k = rank - 2; k >= 0; k--) {
             off += strides[k];

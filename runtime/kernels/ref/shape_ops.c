@@ -74,6 +74,19 @@ static int ints_from_input_or_attr(RtKernelCtx *c, const RtNode *n, const RtTens
     return na;
 }
 
+/* n elements from src, src + stride, ... (stride in elements) into contiguous dst. The
+ * fixed-size cases let the compiler turn each memcpy into one load and one store. */
+static void copy_run(char *dst, const char *src, size_t esz, int64_t n, int64_t stride) {
+    int64_t step = stride * (int64_t)esz;
+    switch (esz) {
+    case 1: for (int64_t j = 0; j < n; j++) dst[j] = src[j * step]; break;
+    case 2: for (int64_t j = 0; j < n; j++) memcpy(dst + 2 * j, src + j * step, 2); break;
+    case 4: for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + j * step, 4); break;
+    case 8: for (int64_t j = 0; j < n; j++) memcpy(dst + 8 * j, src + j * step, 8); break;
+    default: for (int64_t j = 0; j < n; j++) memcpy(dst + (int64_t)esz * j, src + j * step, esz); break;
+    }
+}
+
 /* Copies a strided view of src into contiguous dst, row-major over dims:
  * dst[idx] = src[sum_k idx_k * strides[k]] (strides in elements, may be 0 or negative).
  * Innermost runs with stride 1 are copied with one memcpy. */
@@ -93,7 +106,7 @@ static void copy_strided(void *dst, const void *src, size_t esz, int rank, const
         if (is == 1) {
             memcpy(d, s + off * (int64_t)esz, (size_t)inner * esz);
         } else {
-            for (int64_t j = 0; j < inner; j++) memcpy(d + j * (int64_t)esz, s + (off + j * is) * (int64_t)esz, esz);
+            copy_run(d, s + off * (int64_t)esz, esz, inner, is);
         }
         d += inner * (int64_t)esz;
         for (int k = rank - 2; k >= 0; k--) {
