@@ -43,7 +43,9 @@ static int graph_type_apply(OnnxCtx *ctx, IrGraph *g, int v, const Onnx__TypePro
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) return RT_OK;
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     IrValue *val = &g->values[v];
-    if (tt->has_elem_type && tt->elem_type > 0 && tt->elem_type < RT_DTYPE_END)
+    /* Codes wafer names (complex 14/15 and the 8/4-bit types are not): others stay unknown. */
+    if (tt->has_elem_type && tt->elem_type > 0 && tt->elem_type < RT_DTYPE_END && tt->elem_type != 14 &&
+        tt->elem_type != 15)
         val->dtype = (RtDtype)tt->elem_type;
     if (!tt->shape) return RT_OK;
     if (tt->shape->n_dim > RT_MAX_RANK)
