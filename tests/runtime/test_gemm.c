@@ -1,6 +1,7 @@
 /*
- * test_gemm.c — rt_sgemm (OpenBLAS when built with it) against rt_sgemm_ref on odd sizes,
- * every transpose combination, padded leading dimensions, alpha and beta.
+ * test_gemm.c — rt_sgemm (OpenBLAS when built with it) and rt_sgemm_portable against
+ * rt_sgemm_ref on odd sizes, every transpose combination, padded leading dimensions, alpha
+ * and beta.
  */
 #include <criterion/criterion.h>
 #include <float.h>
@@ -26,8 +27,13 @@ static float *rand_mat(long n, unsigned *seed) {
     return p;
 }
 
-/* Runs both GEMMs on op(A)[M,K] op(B)[K,N] with leading dims padded by `pad`; 1 if they agree. */
-static int check_case(int ta, int tb, int M, int N, int K, int pad, float alpha, float beta, unsigned seed) {
+typedef void (*SgemmFn)(int, int, int, int, int, float, const float *, int, const float *, int, float, float *,
+                        int);
+
+/* Runs gemm and the reference on op(A)[M,K] op(B)[K,N] with leading dims padded by `pad`;
+ * 1 if they agree. */
+static int check_with(SgemmFn gemm, int ta, int tb, int M, int N, int K, int pad, float alpha, float beta,
+                      unsigned seed) {
     int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
     int lda = ac + pad, ldb = bc + pad, ldc = N + pad;
     float *A = rand_mat((long)ar * lda, &seed), *B = rand_mat((long)br * ldb, &seed);
@@ -37,7 +43,7 @@ static int check_case(int ta, int tb, int M, int N, int K, int pad, float alpha,
     for (long i = 0; i < (long)M * ldc; i++) C1[i] = C0[i];
     for (long i = 0; i < (long)ar * lda; i++) Aa[i] = fabsf(A[i]);
     for (long i = 0; i < (long)br * ldb; i++) Ba[i] = fabsf(B[i]);
-    rt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C0, ldc);
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C0, ldc);
     rt_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
     rt_sgemm_ref(ta, tb, M, N, K, fabsf(alpha), Aa, lda, Ba, ldb, 0.0f, Cabs, ldc);
     int ok = 1;
@@ -53,6 +59,12 @@ static int check_case(int ta, int tb, int M, int N, int K, int pad, float alpha,
         }
     free(A); free(B); free(C0); free(C1); free(Aa); free(Ba); free(Cabs);
     return ok;
+}
+
+/* Both the dispatching entry point and the portable path. */
+static int check_case(int ta, int tb, int M, int N, int K, int pad, float alpha, float beta, unsigned seed) {
+    return check_with(rt_sgemm, ta, tb, M, N, K, pad, alpha, beta, seed) &&
+           check_with(rt_sgemm_portable, ta, tb, M, N, K, pad, alpha, beta, seed);
 }
 
 Test(gemm, odd_sizes_all_transposes) {
@@ -76,6 +88,15 @@ Test(gemm, padded_leading_dims_alpha_beta) {
         cr_assert(check_case(t & 1, t >> 1, 17, 33, 7, 5, 0.5f, 2.0f, 99u + t));
         cr_assert(check_case(t & 1, t >> 1, 3, 1, 129, 3, -1.5f, 0.25f, 5u + t));
     }
+}
+
+Test(gemm, beta_zero_ignores_garbage_in_c) {
+    float A[2] = {1, 2}, B[2] = {3, 4}, C[1] = {NAN};
+    rt_sgemm_portable(0, 0, 1, 1, 2, 1.0f, A, 2, B, 1, 0.0f, C, 1);
+    cr_assert_float_eq(C[0], 11.0f, 0.0f);
+    C[0] = NAN;
+    rt_sgemm(0, 0, 1, 1, 2, 1.0f, A, 2, B, 1, 0.0f, C, 1);
+    cr_assert_float_eq(C[0], 11.0f, 0.0f);
 }
 
 Test(gemm, k_zero_scales_c_by_beta) {

@@ -105,6 +105,12 @@ static void gemm_fill_c(const RtTensor *C, RtTensor *Y, float *yf, int64_t M, in
     int64_t dims[2] = {M, N}, s[2];
     rt_broadcast_strides(C->rank, C->dims, 2, dims, s);
     size_t es = rt_dtype_size(C->dtype);
+    if (!yf && s[1] == 1) { /* a bias row [N] or a full [M,N]: whole rows at once */
+        for (int64_t m = 0; m < M; m++)
+            memcpy((char *)Y->data + (size_t)(m * N) * es, (const char *)C->data + (size_t)(m * s[0]) * es,
+                   (size_t)N * es);
+        return;
+    }
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < N; n++) {
             int64_t src = m * s[0] + n * s[1], dst = m * N + n;
