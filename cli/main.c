@@ -1,12 +1,62 @@
 /*
- * main.c — the `wafer` driver: dispatches to one subcommand per user job.
+ * main.c — the `wafer` driver: picks the subcommand, hands it stdout, and turns its status
+ * into the exit status (0 ok, 1 a result check failed, 2 bad input or usage). The only
+ * place that writes to stderr or exits: a subcommand's failure message, left in an
+ * RtError, is printed here as "wafer CMD: message".
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    CliCommandFn fn;
+    const char *summary;
+} CliCommand;
+
+static const CliCommand commands[] = {
+    {"inspect", cmd_inspect, "inputs, outputs, op histogram, parameters, unsupported ops"},
+    {"run", cmd_run, "run a model on .npy inputs; writes one .npy per output"},
+    {"eval", cmd_eval, "top-1 accuracy or perplexity, optionally against a baseline model"},
+    {"bench", cmd_bench, "load time, median and p90 latency, peak memory"},
+};
+
+static void usage_print(FILE *f) {
+    fprintf(f, "usage: wafer COMMAND [ARGS]   (wafer COMMAND --help for its options)\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\noptions:\n  --help     this text\n  --version  print the version\n\n"
+               "exit status: 0 ok, 1 a result check failed (eval --max-drop), 2 bad input or usage\n");
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    printf("wafer\n");
-    return 0;
+    if (argc < 2) {
+        usage_print(stderr);
+        return CLI_BAD_INPUT;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        usage_print(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("wafer %s\n", WAFER_VERSION);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(name, commands[i].name) != 0) continue;
+        RtError err;
+        err.msg[0] = '\0';
+        int status = commands[i].fn(argc - 1, argv + 1, stdout, &err);
+        if (fflush(stdout) != 0 && status == CLI_OK) {
+            fprintf(stderr, "wafer %s: cannot write to standard output\n", name);
+            return CLI_BAD_INPUT;
+        }
+        if (status != CLI_OK && err.msg[0]) fprintf(stderr, "wafer %s: %s\n", name, err.msg);
+        return status;
+    }
+    fprintf(stderr, "wafer: unknown command '%s' (see 'wafer --help')\n", name);
+    return CLI_BAD_INPUT;
 }

@@ -1,0 +1,202 @@
+/*
+ * cmd_bench.c — `wafer bench MODEL --input NAME=FILE.npy ... [--iters N] [--warmup N]
+ * [--threads T] [--json FILE]`: how fast a model loads and runs.
+ *
+ * load_ms covers everything between a file on disk and a graph ready to run: parsing the
+ * ONNX file, binding the input shapes from the given .npy files (ir_bind_input), simplifying
+ * (pass_simplify: shape chains and constants fold away for those shapes) and lowering to the
+ * executor. Then `warmup` untimed runs and `iters` timed runs of the executor, each timed
+ * with CLOCK_MONOTONIC; median (mean of the middle two for even counts) and p90 (nearest
+ * rank) are reported in ms, with peak resident memory (getrusage ru_maxrss) in bytes.
+ * --threads sets OpenBLAS's thread count (the float GEMMs); the other kernels run on one.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "../passes/passes.h"
+#include "../runtime/rt_exec.h"
+#include "cli.h"
+
+/* OpenBLAS's thread control, from its cblas.h (whose folder the CLI's flags do not add). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+
+static const char *const bench_usage =
+    "usage: wafer bench MODEL --input NAME=FILE.npy ... [options]\n"
+    "\n"
+    "Times loading (parse, bind input shapes, simplify, lower) and running MODEL on the\n"
+    "given inputs: median and p90 per run in ms, and peak resident memory.\n"
+    "\n"
+    "  --iters N      timed runs (default 20)\n"
+    "  --warmup N     untimed runs first (default 3)\n"
+    "  --threads T    OpenBLAS threads for the float GEMMs (default: OpenBLAS's own choice)\n"
+    "  --json FILE    write {model, iters, warmup, threads, load_ms, median_ms, p90_ms,\n"
+    "                 peak_rss_bytes}\n"
+    "\n"
+    "Exit status 0 ok, 2 bad input.\n";
+
+typedef struct {
+    const char *model, *json;   /* borrowed (argv) */
+    int64_t iters, warmup, threads;  /* threads 0 = not given */
+    CliInputs inputs;
+} BenchArgs;
+
+typedef struct {
+    double load_ms, median_ms, p90_ms;
+    int64_t peak_rss_bytes;
+    int threads;                /* OpenBLAS threads in effect */
+} BenchResult;
+
+static int bench_args_parse(int argc, char **argv, BenchArgs *a, RtError *err) {
+    a->iters = 20;
+    a->warmup = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r = 0;
+#define OPT(name) ((r = cli_opt(argc, argv, &i, name, &v, "bench", err)) != 0)
+        if (OPT("--input")) {
+            if (r > 0 && cli_inputs_add(&a->inputs, v, "bench", err) != CLI_OK) return CLI_BAD_INPUT;
+        } else if (OPT("--iters")) {
+            if (r > 0 && cli_parse_i64(v, 1, 1000000, "--iters", "bench", &a->iters, err) != CLI_OK)
+                return CLI_BAD_INPUT;
+        } else if (OPT("--warmup")) {
+            if (r > 0 && cli_parse_i64(v, 0, 1000000, "--warmup", "bench", &a->warmup, err) != CLI_OK)
+                return CLI_BAD_INPUT;
+        } else if (OPT("--threads")) {
+            if (r > 0 && cli_parse_i64(v, 1, 1024, "--threads", "bench", &a->threads, err) != CLI_OK)
+                return CLI_BAD_INPUT;
+        } else if (OPT("--json")) {
+            a->json = v;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return cli_usage_error(err, "bench", "unknown option '%s'", argv[i]);
+        } else if (a->model) {
+            return cli_usage_error(err, "bench", "one MODEL only (got '%s' and '%s')", a->model, argv[i]);
+        } else {
+            a->model = argv[i];
+        }
+#undef OPT
+        if (r < 0) return CLI_BAD_INPUT;
+    }
+    if (!a->model) return cli_usage_error(err, "bench", "missing MODEL");
+    return CLI_OK;
+}
+
+/* Load, bind the given shapes, simplify, lower: the part load_ms measures. */
+static IrLowered *bench_prepare(const BenchArgs *a, IrGraph **g, RtTensor **ins, RtError *err) {
+    *g = cli_model_load(a->model, 0, err);
+    if (!*g) return NULL;
+    *ins = calloc((size_t)((*g)->n_inputs ? (*g)->n_inputs : 1), sizeof **ins);
+    if (!*ins) return rt_error_set(err, "out of memory"), NULL;
+    if (cli_inputs_match(*g, &a->inputs, 0, *ins, err) != CLI_OK) return NULL;
+    for (int i = 0; i < (*g)->n_inputs; i++)
+        if (ir_bind_input(*g, i, (*ins)[i].rank, (*ins)[i].dims, err) != RT_OK) {
+            cli_error_name_file(err, a->model);
+            return NULL;
+        }
+    if (pass_simplify(*g, err) != RT_OK) {
+        cli_error_name_file(err, a->model);
+        return NULL;
+    }
+    IrLowered *l = ir_lower(*g, err);
+    if (!l) cli_error_name_file(err, a->model);
+    return l;
+}
+
+static int run_once(const RtGraph *rg, const RtTensor *ins, RtTensor *outs, const char *model, RtError *err) {
+    const RtAllocator *al = rt_allocator_default();
+    if (rt_graph_run(rg, ins, outs, al, err) != RT_OK) {
+        cli_error_name_file(err, model);
+        return CLI_BAD_INPUT;
+    }
+    for (int k = 0; k < rg->n_outputs; k++) rt_tensor_free(al, &outs[k]);
+    return CLI_OK;
+}
+
+static int cmp_double(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+static int bench_runs(const BenchArgs *a, const IrLowered *l, const RtTensor *ins, BenchResult *res,
+                      RtError *err) {
+    const RtGraph *rg = ir_lowered_graph(l);
+    RtTensor *outs = calloc((size_t)(rg->n_outputs ? rg->n_outputs : 1), sizeof *outs);
+    double *ms = calloc((size_t)a->iters, sizeof *ms);
+    int status = (outs && ms) ? CLI_OK : (rt_error_set(err, "out of memory"), CLI_BAD_INPUT);
+    for (int64_t i = 0; i < a->warmup && status == CLI_OK; i++) status = run_once(rg, ins, outs, a->model, err);
+    for (int64_t i = 0; i < a->iters && status == CLI_OK; i++) {
+        double t0 = cli_now();
+        status = run_once(rg, ins, outs, a->model, err);
+        ms[i] = (cli_now() - t0) * 1e3;
+    }
+    if (status == CLI_OK) {
+        size_t n = (size_t)a->iters;
+        qsort(ms, n, sizeof *ms, cmp_double);
+        res->median_ms = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+        size_t p90 = (9 * n + 9) / 10; /* nearest rank: ceil(0.9 n), 1-based */
+        res->p90_ms = ms[p90 - 1];
+    }
+    free(outs);
+    free(ms);
+    return status;
+}
+
+static int bench_report(FILE *out, const BenchArgs *a, const BenchResult *r, RtError *err) {
+    fprintf(out, "%s: load %.2f ms, median %.3f ms, p90 %.3f ms (%lld runs after %lld warmup, threads %d), "
+                 "peak RSS %.1f MB\n",
+            a->model, r->load_ms, r->median_ms, r->p90_ms, (long long)a->iters, (long long)a->warmup, r->threads,
+            (double)r->peak_rss_bytes / 1e6);
+    if (!a->json) return CLI_OK;
+    CliBuf b;
+    memset(&b, 0, sizeof b);
+    cli_buf_printf(&b, "{\"model\":");
+    cli_buf_json_str(&b, a->model);
+    cli_buf_printf(&b, ",\"iters\":%lld,\"warmup\":%lld,\"threads\":%d,\"load_ms\":", (long long)a->iters,
+                   (long long)a->warmup, r->threads);
+    cli_buf_json_num(&b, r->load_ms);
+    cli_buf_printf(&b, ",\"median_ms\":");
+    cli_buf_json_num(&b, r->median_ms);
+    cli_buf_printf(&b, ",\"p90_ms\":");
+    cli_buf_json_num(&b, r->p90_ms);
+    cli_buf_printf(&b, ",\"peak_rss_bytes\":%lld}\n", (long long)r->peak_rss_bytes);
+    int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : cli_file_write_atomic(a->json, b.s, b.len, err);
+    cli_buf_free(&b);
+    return rc == RT_OK ? CLI_OK : CLI_BAD_INPUT;
+}
+
+int cmd_bench(int argc, char **argv, FILE *out, RtError *err) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(bench_usage, out);
+        return CLI_OK;
+    }
+    BenchArgs a;
+    BenchResult r;
+    memset(&a, 0, sizeof a);
+    memset(&r, 0, sizeof r);
+    int status = bench_args_parse(argc, argv, &a, err);
+    if (status == CLI_OK) status = cli_inputs_read(&a.inputs, err);
+    IrGraph *g = NULL;
+    RtTensor *ins = NULL;
+    IrLowered *l = NULL;
+    if (status == CLI_OK) {
+        if (a.threads > 0) openblas_set_num_threads((int)a.threads);
+        r.threads = openblas_get_num_threads();
+        double t0 = cli_now();
+        l = bench_prepare(&a, &g, &ins, err);
+        r.load_ms = (cli_now() - t0) * 1e3;
+        if (!l) status = CLI_BAD_INPUT;
+    }
+    if (status == CLI_OK) status = bench_runs(&a, l, ins, &r, err);
+    if (status == CLI_OK) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        r.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
+        status = bench_report(out, &a, &r, err);
+    }
+    ir_lowered_free(l);
+    free(ins);
+    ir_graph_free(g);
+    cli_inputs_free(&a.inputs);
+    return status;
+}

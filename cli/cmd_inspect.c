@@ -1,0 +1,277 @@
+/*
+ * cmd_inspect.c — `wafer inspect MODEL [--json] [--ir]`: what a model is made of.
+ *
+ * Loads the model accepting unknown ops (inspection must work on models wafer cannot run),
+ * infers shapes, then reports inputs and outputs (dtype, shape with named dynamic dims),
+ * an op histogram (by count, then name), the parameter count and bytes, and the nodes wafer
+ * cannot run (unknown op, or a known op without a kernel). Subgraphs (If branches) count.
+ * Unsupported ops are reported, not an error: the exit status is 0 whenever the file loads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/kernels/kernel.h"
+#include "cli.h"
+
+static const char *const inspect_usage =
+    "usage: wafer inspect MODEL [--json] [--ir]\n"
+    "\n"
+    "Prints a model's inputs and outputs (dtype and shape; dynamic dims by name), its op\n"
+    "histogram, parameter count and bytes, and the nodes wafer has no kernel for.\n"
+    "\n"
+    "  --json   one JSON object instead: model, producer, opset, inputs [{name,dtype,shape}],\n"
+    "           outputs, ops {OpType: count}, parameters, parameter_bytes, unsupported [{node,op}]\n"
+    "  --ir     also print wafer's IR of the graph\n"
+    "\n"
+    "Exit status 0 when the model loads (even with unsupported ops), 2 when it does not.\n";
+
+typedef struct {
+    const char *op;       /* borrowed op_type */
+    int64_t count;
+} OpCount;
+
+typedef struct {
+    const RtNode *node;   /* borrowed */
+    int index;            /* position in its graph, for unnamed nodes */
+} Unsupported;
+
+typedef struct {
+    OpCount *ops;         /* [n_ops] owned */
+    int n_ops, cap_ops;
+    Unsupported *bad;     /* [n_bad] owned */
+    int n_bad, cap_bad;
+    int64_t n_nodes;
+    int oom;
+} Census;
+
+static int grow(void **arr, int *cap, int need, size_t elem) {
+    if (need <= *cap) return 1;
+    int c = *cap ? 2 * *cap : 16;
+    void *p = realloc(*arr, elem * (size_t)c);
+    if (!p) return 0;
+    *arr = p;
+    *cap = c;
+    return 1;
+}
+
+static void census_node(Census *c, const RtNode *n, int index) {
+    c->n_nodes++;
+    int i = 0;
+    while (i < c->n_ops && strcmp(c->ops[i].op, n->op_type) != 0) i++;
+    if (i == c->n_ops) {
+        if (!grow((void **)&c->ops, &c->cap_ops, c->n_ops + 1, sizeof *c->ops)) {
+            c->oom = 1;
+            return;
+        }
+        c->ops[c->n_ops++] = (OpCount){n->op_type, 0};
+    }
+    c->ops[i].count++;
+    if (n->op == RT_OP_UNKNOWN || rt_kernel_find(n->op) == NULL) {
+        if (!grow((void **)&c->bad, &c->cap_bad, c->n_bad + 1, sizeof *c->bad)) {
+            c->oom = 1;
+            return;
+        }
+        c->bad[c->n_bad++] = (Unsupported){n, index};
+    }
+}
+
+static void census_graph(Census *c, const IrGraph *g) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (n->op == IR_OP_DELETED) continue;
+        census_node(c, n, k);
+        for (int a = 0; a < n->n_attr; a++)
+            if (n->attrs[a].type == RT_ATTR_GRAPH && n->attrs[a].g)
+                census_graph(c, (const IrGraph *)n->attrs[a].g);
+    }
+}
+
+static int op_count_cmp(const void *pa, const void *pb) {
+    const OpCount *a = pa, *b = pb;
+    if (a->count != b->count) return a->count > b->count ? -1 : 1;
+    return strcmp(a->op, b->op);
+}
+
+static void census_free(Census *c) {
+    free(c->ops);
+    free(c->bad);
+}
+
+/* ---- text ---- */
+
+static void print_values(FILE *out, const IrGraph *g, const int *idx, int n) {
+    for (int i = 0; i < n; i++) {
+        const IrValue *v = &g->values[idx[i]];
+        char shape[256];
+        fprintf(out, "  %-16s %-8s %s\n", v->name, rt_dtype_name(v->dtype),
+                cli_value_shape_str(v, shape, sizeof shape));
+    }
+}
+
+static void inspect_text(FILE *out, const char *path, const IrGraph *g, const Census *c,
+                         int64_t params, int64_t bytes) {
+    fprintf(out, "model:      %s\n", path);
+    fprintf(out, "producer:   %s\n", g->producer_name && g->producer_name[0] ? g->producer_name : "(none)");
+    fprintf(out, "opset:      %d\n", g->opset);
+    fprintf(out, "inputs:\n");
+    print_values(out, g, g->inputs, g->n_inputs);
+    fprintf(out, "outputs:\n");
+    print_values(out, g, g->outputs, g->n_outputs);
+    fprintf(out, "ops (%lld nodes):\n", (long long)c->n_nodes);
+    for (int i = 0; i < c->n_ops; i++)
+        fprintf(out, "  %-24s %lld\n", c->ops[i].op, (long long)c->ops[i].count);
+    fprintf(out, "parameters: %lld (%lld bytes, %.2f MB)\n", (long long)params, (long long)bytes,
+            (double)bytes / 1e6);
+    if (c->n_bad == 0) {
+        fprintf(out, "unsupported ops: none\n");
+        return;
+    }
+    /* Header with a count per op type, in order of first appearance. */
+    fprintf(out, "unsupported ops (%d nodes:", c->n_bad);
+    for (int i = 0; i < c->n_bad; i++) {
+        const char *op = c->bad[i].node->op_type;
+        int seen = 0, count = 0;
+        for (int j = 0; j < c->n_bad; j++) {
+            int same = strcmp(c->bad[j].node->op_type, op) == 0;
+            seen |= same && j < i;
+            count += same;
+        }
+        if (!seen) fprintf(out, "%s %s %d", i ? "," : "", op, count);
+    }
+    fprintf(out, "):\n");
+    for (int i = 0; i < c->n_bad; i++) {
+        const RtNode *n = c->bad[i].node;
+        const char *why = n->op == RT_OP_UNKNOWN ? "unknown op" : "no kernel";
+        if (n->name && n->name[0])
+            fprintf(out, "  node '%s' (%s%s%s): %s\n", n->name, n->domain && n->domain[0] ? n->domain : "",
+                    n->domain && n->domain[0] ? "." : "", n->op_type, why);
+        else
+            fprintf(out, "  node #%d (%s%s%s): %s\n", c->bad[i].index, n->domain && n->domain[0] ? n->domain : "",
+                    n->domain && n->domain[0] ? "." : "", n->op_type, why);
+    }
+}
+
+/* ---- JSON ---- */
+
+static void json_values(CliBuf *b, const IrGraph *g, const int *idx, int n) {
+    cli_buf_printf(b, "[");
+    for (int i = 0; i < n; i++) {
+        const IrValue *v = &g->values[idx[i]];
+        cli_buf_printf(b, "%s{\"name\":", i ? "," : "");
+        cli_buf_json_str(b, v->name);
+        cli_buf_printf(b, ",\"dtype\":");
+        cli_buf_json_str(b, rt_dtype_name(v->dtype));
+        cli_buf_printf(b, ",\"shape\":");
+        if (v->rank < 0) {
+            cli_buf_printf(b, "null}");
+            continue;
+        }
+        cli_buf_printf(b, "[");
+        for (int d = 0; d < v->rank; d++) {
+            if (d) cli_buf_printf(b, ",");
+            if (v->dims[d].value >= 0)
+                cli_buf_printf(b, "%lld", (long long)v->dims[d].value);
+            else if (v->dims[d].sym)
+                cli_buf_json_str(b, v->dims[d].sym);
+            else
+                cli_buf_printf(b, "null");
+        }
+        cli_buf_printf(b, "]}");
+    }
+    cli_buf_printf(b, "]");
+}
+
+static void inspect_json(CliBuf *b, const char *path, const IrGraph *g, const Census *c,
+                         int64_t params, int64_t bytes) {
+    cli_buf_printf(b, "{\"model\":");
+    cli_buf_json_str(b, path);
+    cli_buf_printf(b, ",\"producer\":");
+    cli_buf_json_str(b, g->producer_name ? g->producer_name : "");
+    cli_buf_printf(b, ",\"opset\":%d,\"inputs\":", g->opset);
+    json_values(b, g, g->inputs, g->n_inputs);
+    cli_buf_printf(b, ",\"outputs\":");
+    json_values(b, g, g->outputs, g->n_outputs);
+    cli_buf_printf(b, ",\"nodes\":%lld,\"ops\":{", (long long)c->n_nodes);
+    for (int i = 0; i < c->n_ops; i++) {
+        if (i) cli_buf_printf(b, ",");
+        cli_buf_json_str(b, c->ops[i].op);
+        cli_buf_printf(b, ":%lld", (long long)c->ops[i].count);
+    }
+    cli_buf_printf(b, "},\"parameters\":%lld,\"parameter_bytes\":%lld,\"unsupported\":[",
+                   (long long)params, (long long)bytes);
+    for (int i = 0; i < c->n_bad; i++) {
+        const RtNode *n = c->bad[i].node;
+        cli_buf_printf(b, "%s{\"node\":", i ? "," : "");
+        cli_buf_json_str(b, n->name ? n->name : "");
+        cli_buf_printf(b, ",\"op\":");
+        cli_buf_json_str(b, n->op_type);
+        if (n->domain && n->domain[0]) {
+            cli_buf_printf(b, ",\"domain\":");
+            cli_buf_json_str(b, n->domain);
+        }
+        cli_buf_printf(b, "}");
+    }
+    cli_buf_printf(b, "]}\n");
+}
+
+int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(inspect_usage, out);
+        return CLI_OK;
+    }
+    const char *path = NULL;
+    int json = 0, ir = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--ir") == 0)
+            ir = 1;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return cli_usage_error(err, "inspect", "unknown option '%s'", argv[i]);
+        else if (path)
+            return cli_usage_error(err, "inspect", "one MODEL only (got '%s' and '%s')", path, argv[i]);
+        else
+            path = argv[i];
+    }
+    if (!path) return cli_usage_error(err, "inspect", "missing MODEL");
+    if (json && ir) return cli_usage_error(err, "inspect", "--json and --ir cannot be combined");
+
+    IrGraph *g = cli_model_load(path, 1, err);
+    if (!g) return CLI_BAD_INPUT;
+    if (ir_infer_shapes(g, err) != RT_OK) {
+        cli_error_name_file(err, path);
+        ir_graph_free(g);
+        return CLI_BAD_INPUT;
+    }
+    Census c;
+    memset(&c, 0, sizeof c);
+    census_graph(&c, g);
+    int64_t params = 0, bytes = 0;
+    cli_graph_params(g, &params, &bytes);
+    int status = CLI_OK;
+    if (c.n_ops > 1) qsort(c.ops, (size_t)c.n_ops, sizeof *c.ops, op_count_cmp);
+    if (c.oom) {
+        status = CLI_BAD_INPUT;
+        rt_error_set(err, "%s: out of memory", path);
+    } else if (json) {
+        CliBuf b;
+        memset(&b, 0, sizeof b);
+        inspect_json(&b, path, g, &c, params, bytes);
+        if (b.oom) {
+            status = CLI_BAD_INPUT;
+            rt_error_set(err, "%s: out of memory", path);
+        } else {
+            fputs(b.s, out);
+        }
+        cli_buf_free(&b);
+    } else {
+        inspect_text(out, path, g, &c, params, bytes);
+        if (ir) {
+            fprintf(out, "\n");
+            ir_print(g, out);
+        }
+    }
+    census_free(&c);
+    ir_graph_free(g);
+    return status;
+}
