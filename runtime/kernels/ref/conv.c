@@ -1,8 +1,462 @@
 /*
- * conv.c — reference kernels (to be written).
+ * conv.c — Conv and ConvTranspose (1-D, 2-D, 3-D; groups, dilations, strides, pads,
+ * auto_pad; ConvTranspose also output_padding and output_shape).
+ *
+ * Shapes: X [N, C, in...], Conv W [M, C/group, k...], ConvTranspose W [C, M/group, k...],
+ * B [M], Y [N, M, out...]. Everything is normalized to 3-D by conv_geom (a 2-D conv is a
+ * 3-D conv with depth 1), so one set of loops serves every rank.
+ *
+ * float32 Conv, per image and group: im2col turns the input into a matrix
+ * col[Cg * kD*kH*kW, P] (P = output positions, done in column chunks to bound scratch), then
+ * Y_g[Mg, P] = W_g[Mg, Cg*K] * col with rt_sgemm. A 1x1 kernel with stride 1 and no padding
+ * needs no im2col (the input already is that matrix). Depthwise groups (one input channel
+ * per group) use a direct loop instead: there a GEMM would have a single row and im2col
+ * would cost more than the arithmetic.
+ * float32 ConvTranspose is the adjoint: col[Mg*K, Pin] = W_g^T * X_g, then col2im adds each
+ * column entry into the output position it maps to.
+ * float16 and bfloat16 run the float32 path on converted copies; float64 runs direct loops
+ * in double.
  */
-#include "../kernel.h"
+#include <string.h>
+
+#include "../gemm.h"
+#include "conv_geom.h"
+
+/* im2col scratch is allocated in column chunks of at most this many floats (16 MB). */
+#define CONV_COL_BUDGET ((int64_t)4 << 20)
+
+typedef struct {
+    RtConvGeom g;      /* spatial geometry (normalized to 3-D) */
+    int64_t N;         /* batch */
+    int64_t C;         /* input channels */
+    int64_t M;         /* output channels */
+    int64_t group;     /* channel groups */
+    int64_t Cg, Mg;    /* input / output channels per group */
+    int64_t K;         /* kernel taps kD*kH*kW */
+    int64_t Pin, Pout; /* spatial positions of the input / the output */
+} ConvShape;
+
+/* ---------------------------------------------------------------- shape checks */
+
+static int dtype_ok(RtKernelCtx *c, RtDtype t) {
+    if (t == RT_F32 || t == RT_F64 || t == RT_F16 || t == RT_BF16) return RT_OK;
+    rt_fail(c, "input X has dtype %s; Conv/ConvTranspose support float16, bfloat16, float32, float64",
+            rt_dtype_name(t));
+    return RT_ERR_UNSUPPORTED;
+}
+
+/* Checks X, W, B of a Conv (transpose = 0) or ConvTranspose (1) and fills everything in s
+ * except the output sizes. */
+static int conv_shape_read(RtKernelCtx *c, const RtNode *n, const RtTensor *x, const RtTensor *w,
+                           const RtTensor *b, int transpose, ConvShape *s) {
+    char sx[128], sw[128];
+    if (!x || !w) return rt_fail(c, "inputs X and W are required");
+    int nsp;
+    RT_TRY(rt_geom_spatial_rank(c, x->rank, "input X", &nsp));
+    RT_TRY(dtype_ok(c, x->dtype));
+    if (w->rank != x->rank)
+        return rt_fail(c, "weight W %s must have the rank of input X %s",
+                       rt_shape_str(w->rank, w->dims, sw, sizeof sw),
+                       rt_shape_str(x->rank, x->dims, sx, sizeof sx));
+    if (w->dtype != x->dtype)
+        return rt_fail(c, "weight W is %s but input X is %s", rt_dtype_name(w->dtype), rt_dtype_name(x->dtype));
+    memset(s, 0, sizeof *s);
+    s->N = x->dims[0];
+    s->C = x->dims[1];
+    s->group = rt_attr_int(n, "group", 1);
+    if (s->group < 1) return rt_fail(c, "attribute group = %lld must be >= 1", (long long)s->group);
+    if (s->C % s->group != 0)
+        return rt_fail(c, "input channels %lld are not divisible by group %lld", (long long)s->C,
+                       (long long)s->group);
+    s->Cg = s->C / s->group;
+    if (!transpose) {
+        if (w->dims[1] * s->group != s->C)
+            return rt_fail(c, "input channels %lld != weight channels %lld x group %lld (X %s, W %s)",
+                           (long long)s->C, (long long)w->dims[1], (long long)s->group,
+                           rt_shape_str(x->rank, x->dims, sx, sizeof sx),
+                           rt_shape_str(w->rank, w->dims, sw, sizeof sw));
+        s->M = w->dims[0];
+        if (s->M % s->group != 0)
+            return rt_fail(c, "weight W %s: output channels %lld are not divisible by group %lld",
+                           rt_shape_str(w->rank, w->dims, sw, sizeof sw), (long long)s->M,
+                           (long long)s->group);
+        s->Mg = s->M / s->group;
+    } else {
+        if (w->dims[0] != s->C)
+            return rt_fail(c, "input channels %lld != weight W %s first dimension", (long long)s->C,
+                           rt_shape_str(w->rank, w->dims, sw, sizeof sw));
+        s->Mg = w->dims[1];
+        s->M = s->Mg * s->group;
+    }
+    if (b) {
+        if (b->rank != 1 || b->dims[0] != s->M)
+            return rt_fail(c, "bias B %s must have shape [%lld] (output channels)",
+                           rt_shape_str(b->rank, b->dims, sw, sizeof sw), (long long)s->M);
+        if (b->dtype != x->dtype)
+            return rt_fail(c, "bias B is %s but input X is %s", rt_dtype_name(b->dtype), rt_dtype_name(x->dtype));
+    }
+    const int64_t *ks;
+    int nk = rt_attr_ints(n, "kernel_shape", &ks);
+    if (nk >= 0) {
+        if (nk != nsp) return rt_fail(c, "attribute kernel_shape has %d values; expected %d", nk, nsp);
+        for (int i = 0; i < nsp; i++)
+            if (ks[i] != w->dims[2 + i])
+                return rt_fail(c, "attribute kernel_shape[%d] = %lld but weight W %s has %lld", i,
+                               (long long)ks[i], rt_shape_str(w->rank, w->dims, sw, sizeof sw),
+                               (long long)w->dims[2 + i]);
+    }
+    RT_TRY(rt_geom_read(c, n, nsp, x->dims + 2, w->dims + 2, &s->g));
+    s->K = rt_geom_numel(s->g.k);
+    s->Pin = rt_geom_numel(s->g.in);
+    return RT_OK;
+}
+
+/* Output sizes and pads of a ConvTranspose (the spec's formulas, per spatial axis):
+ *   natural  out = s * (in - 1) + output_padding + (k - 1) * d + 1 - p0 - p1
+ *   output_shape given: total = natural size with p = 0, minus output_shape; SAME_UPPER puts
+ *            the odd unit of total at the end (p0 = total / 2), otherwise at the start
+ *   SAME_*   output_shape = in * s, then as above; VALID: p0 = p1 = 0. */
+static int convt_geom(RtKernelCtx *c, const RtNode *n, RtConvGeom *g) {
+    const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
+    int same_upper = strcmp(ap, "SAME_UPPER") == 0, same_lower = strcmp(ap, "SAME_LOWER") == 0;
+    int valid = strcmp(ap, "VALID") == 0;
+    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET") != 0)
+        return rt_fail(c, "attribute auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", ap);
+    int nsp = g->nsp;
+    const int64_t *opad = NULL, *oshape = NULL;
+    int nop = rt_attr_ints(n, "output_padding", &opad);
+    if (nop >= 0 && nop != nsp)
+        return rt_fail(c, "attribute output_padding has %d values; expected %d", nop, nsp);
+    int nos = rt_attr_ints(n, "output_shape", &oshape);
+    if (nos >= 0 && nos != nsp && nos != nsp + 2)
+        return rt_fail(c, "attribute output_shape has %d values; expected %d (spatial) or %d", nos, nsp,
+                       nsp + 2);
+    if (nos == nsp + 2) oshape += 2; /* the full [N, C, spatial...] form: keep the spatial part */
+    for (int i = 0; i < nsp; i++) {
+        int a = rt_geom_axis(g, i);
+        int64_t op = opad ? opad[i] : 0;
+        if (op < 0) return rt_fail(c, "attribute output_padding[%d] = %lld must be >= 0", i, (long long)op);
+        int64_t full = g->stride[a] * (g->in[a] - 1) + op + (g->k[a] - 1) * g->dil[a] + 1;
+        if (valid) g->pad0[a] = g->pad1[a] = 0;
+        if (oshape || same_upper || same_lower) {
+            int64_t want = oshape ? oshape[i] : g->in[a] * g->stride[a];
+            int64_t total = full - want;
+            /* floor division, as the spec's formula: a negative total (output_shape larger
+             * than the natural size) then grows the end, like output_padding does */
+            int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+            g->pad0[a] = same_upper ? half : total - half;
+            g->pad1[a] = total - g->pad0[a];
+        }
+        g->out[a] = full - g->pad0[a] - g->pad1[a];
+        if (g->out[a] < 1)
+            return rt_fail(c, "spatial axis %d: output size %lld (input %lld, pads %lld, %lld) must be >= 1",
+                           i, (long long)g->out[a], (long long)g->in[a], (long long)g->pad0[a],
+                           (long long)g->pad1[a]);
+    }
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- float32 conv */
+
+/* Copies output positions [p0, p0 + pc) of the im2col matrix of one group's input
+ * x[Cg, in] into col[Cg * K, pc] (row = (c, kd, kh, kw), zero where the tap reads padding). */
+static void im2col_f32(const RtConvGeom *g, int64_t Cg, const float *x, int64_t p0, int64_t pc,
+                       float *col) {
+    const int64_t OH = g->out[1], OW = g->out[2], ID = g->in[0], IH = g->in[1], IW = g->in[2];
+    float *dst = col;
+    for (int64_t ch = 0; ch < Cg; ch++) {
+        const float *xc = x + ch * ID * IH * IW;
+        for (int64_t kd = 0; kd < g->k[0]; kd++)
+            for (int64_t kh = 0; kh < g->k[1]; kh++)
+                for (int64_t kw = 0; kw < g->k[2]; kw++, dst += pc) {
+                    int64_t od = p0 / (OH * OW), oh = (p0 / OW) % OH, ow = p0 % OW;
+                    for (int64_t j = 0; j < pc;) {
+                        int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
+                        int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                        int row_ok = id >= 0 && id < ID && ih >= 0 && ih < IH;
+                        int64_t base = (id * IH + ih) * IW;
+                        for (; ow < OW && j < pc; ow++, j++) {
+                            int64_t iw = ow * g->stride[2] - g->pad0[2] + kw * g->dil[2];
+                            dst[j] = (row_ok && iw >= 0 && iw < IW) ? xc[base + iw] : 0.0f;
+                        }
+                        ow = 0;
+                        if (++oh == OH) { oh = 0; od++; }
+                    }
+                }
+    }
+}
+
+/* One output plane of a single-input-channel window: y[out] = sum_taps w[tap] * x[in]. */
+static void conv_plane_direct_f32(const RtConvGeom *g, const float *x, const float *w, float *y) {
+    const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2];
+    for (int64_t od = 0; od < g->out[0]; od++) {
+        int64_t d0, d1;
+        rt_geom_taps(od, g->stride[0], g->pad0[0], g->dil[0], g->k[0], g->in[0], &d0, &d1);
+        for (int64_t oh = 0; oh < g->out[1]; oh++) {
+            int64_t h0, h1;
+            rt_geom_taps(oh, g->stride[1], g->pad0[1], g->dil[1], KH, IH, &h0, &h1);
+            for (int64_t ow = 0; ow < g->out[2]; ow++) {
+                int64_t w0, w1;
+                rt_geom_taps(ow, g->stride[2], g->pad0[2], g->dil[2], KW, IW, &w0, &w1);
+                int64_t bw = ow * g->stride[2] - g->pad0[2];
+                float acc = 0.0f;
+                for (int64_t kd = d0; kd < d1; kd++) {
+                    int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
+                    for (int64_t kh = h0; kh < h1; kh++) {
+                        int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                        int64_t base = (id * IH + ih) * IW + bw; /* + kw * dil >= 0 for kw >= w0 */
+                        const float *wr = w + (kd * KH + kh) * KW;
+                        for (int64_t kw = w0; kw < w1; kw++) acc += wr[kw] * x[base + kw * g->dil[2]];
+                    }
+                }
+                *y++ = acc;
+            }
+        }
+    }
+}
+
+static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const float *w, const float *b,
+                    float *y) {
+    const RtConvGeom *g = &s->g;
+    int pointwise = s->K == 1;
+    for (int a = 0; a < RT_GEOM_MAX_SP; a++)
+        if (g->stride[a] != 1 || g->pad0[a] != 0 || g->pad1[a] != 0) pointwise = 0;
+    int64_t CK = s->Cg * s->K;
+    int64_t pc = CK > 0 ? CONV_COL_BUDGET / CK : s->Pout;
+    if (pc < 1) pc = 1;
+    if (pc > s->Pout) pc = s->Pout;
+    float *col = NULL;
+    if (s->Cg > 1 && !pointwise && s->Pout > 0) {
+        col = rt_scratch(c, (size_t)(CK * pc) * sizeof(float));
+        if (!col) return RT_ERR_NOMEM;
+    }
+    for (int64_t im = 0; im < s->N; im++)
+        for (int64_t gr = 0; gr < s->group; gr++) {
+            const float *xg = x + (im * s->C + gr * s->Cg) * s->Pin;
+            const float *wg = w + gr * s->Mg * CK;
+            float *yg = y + (im * s->M + gr * s->Mg) * s->Pout;
+            if (s->Cg == 1 && !pointwise) { /* depthwise: one input plane per output channel */
+                for (int64_t m = 0; m < s->Mg; m++)
+                    conv_plane_direct_f32(g, xg, wg + m * s->K, yg + m * s->Pout);
+            } else if (pointwise) {
+                rt_sgemm(0, 0, (int)s->Mg, (int)s->Pout, (int)CK, 1.0f, wg, (int)CK, xg, (int)s->Pout,
+                         0.0f, yg, (int)s->Pout);
+            } else {
+                for (int64_t p0 = 0; p0 < s->Pout; p0 += pc) {
+                    int64_t n = s->Pout - p0 < pc ? s->Pout - p0 : pc;
+                    im2col_f32(g, s->Cg, xg, p0, n, col);
+                    rt_sgemm(0, 0, (int)s->Mg, (int)n, (int)CK, 1.0f, wg, (int)CK, col, (int)n, 0.0f,
+                             yg + p0, (int)s->Pout);
+                }
+            }
+        }
+    rt_scratch_free(c, col);
+    if (b)
+        for (int64_t im = 0; im < s->N; im++)
+            for (int64_t m = 0; m < s->M; m++) {
+                float *ym = y + (im * s->M + m) * s->Pout;
+                for (int64_t p = 0; p < s->Pout; p++) ym[p] += b[m];
+            }
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- float32 conv transpose */
+
+/* Adds col[Mg * K, pc] (columns = input positions [p0, p0 + pc)) into y[Mg, out]: entry
+ * (m, tap, i) lands at output position i * s - p0 + tap * d when that is inside the output. */
+static void col2im_f32(const RtConvGeom *g, int64_t Mg, const float *col, int64_t p0, int64_t pc,
+                       float *y) {
+    const int64_t IH = g->in[1], IW = g->in[2], OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const float *src = col;
+    for (int64_t m = 0; m < Mg; m++) {
+        float *ym = y + m * OD * OH * OW;
+        for (int64_t kd = 0; kd < g->k[0]; kd++)
+            for (int64_t kh = 0; kh < g->k[1]; kh++)
+                for (int64_t kw = 0; kw < g->k[2]; kw++, src += pc) {
+                    int64_t id = p0 / (IH * IW), ih = (p0 / IW) % IH, iw = p0 % IW;
+                    for (int64_t j = 0; j < pc;) {
+                        int64_t od = id * g->stride[0] - g->pad0[0] + kd * g->dil[0];
+                        int64_t oh = ih * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                        int row_ok = od >= 0 && od < OD && oh >= 0 && oh < OH;
+                        int64_t base = (od * OH + oh) * OW;
+                        for (; iw < IW && j < pc; iw++, j++) {
+                            int64_t ow = iw * g->stride[2] - g->pad0[2] + kw * g->dil[2];
+                            if (row_ok && ow >= 0 && ow < OW) ym[base + ow] += src[j];
+                        }
+                        iw = 0;
+                        if (++ih == IH) { ih = 0; id++; }
+                    }
+                }
+    }
+}
+
+static int convt_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const float *w, const float *b,
+                     float *y) {
+    int64_t MK = s->Mg * s->K;
+    int64_t pc = MK > 0 ? CONV_COL_BUDGET / MK : s->Pin;
+    if (pc < 1) pc = 1;
+    if (pc > s->Pin) pc = s->Pin;
+    memset(y, 0, (size_t)(s->N * s->M * s->Pout) * sizeof(float));
+    float *col = NULL;
+    if (s->Pin > 0 && MK > 0) {
+        col = rt_scratch(c, (size_t)(MK * pc) * sizeof(float));
+        if (!col) return RT_ERR_NOMEM;
+    }
+    for (int64_t im = 0; im < s->N; im++)
+        for (int64_t gr = 0; gr < s->group; gr++) {
+            const float *xg = x + (im * s->C + gr * s->Cg) * s->Pin; /* [Cg, Pin] */
+            const float *wg = w + gr * s->Cg * MK;                   /* [Cg, Mg * K] */
+            float *yg = y + (im * s->M + gr * s->Mg) * s->Pout;
+            for (int64_t p0 = 0; p0 < s->Pin && MK > 0; p0 += pc) {
+                int64_t n = s->Pin - p0 < pc ? s->Pin - p0 : pc;
+                rt_sgemm(1, 0, (int)MK, (int)n, (int)s->Cg, 1.0f, wg, (int)MK, xg + p0, (int)s->Pin, 0.0f,
+                         col, (int)n);
+                col2im_f32(&s->g, s->Mg, col, p0, n, yg);
+            }
+        }
+    rt_scratch_free(c, col);
+    if (b)
+        for (int64_t im = 0; im < s->N; im++)
+            for (int64_t m = 0; m < s->M; m++) {
+                float *ym = y + (im * s->M + m) * s->Pout;
+                for (int64_t p = 0; p < s->Pout; p++) ym[p] += b[m];
+            }
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- float64 direct loops */
+
+static void conv_f64(const ConvShape *s, const double *x, const double *w, const double *b, double *y) {
+    const RtConvGeom *g = &s->g;
+    const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2];
+    for (int64_t im = 0; im < s->N; im++)
+        for (int64_t m = 0; m < s->M; m++) {
+            int64_t gr = m / s->Mg;
+            const double *xg = x + (im * s->C + gr * s->Cg) * s->Pin;
+            const double *wm = w + m * s->Cg * s->K;
+            for (int64_t od = 0; od < g->out[0]; od++)
+                for (int64_t oh = 0; oh < g->out[1]; oh++)
+                    for (int64_t ow = 0; ow < g->out[2]; ow++) {
+                        int64_t d0, d1, h0, h1, w0, w1;
+                        rt_geom_taps(od, g->stride[0], g->pad0[0], g->dil[0], g->k[0], g->in[0], &d0, &d1);
+                        rt_geom_taps(oh, g->stride[1], g->pad0[1], g->dil[1], KH, IH, &h0, &h1);
+                        rt_geom_taps(ow, g->stride[2], g->pad0[2], g->dil[2], KW, IW, &w0, &w1);
+                        double acc = b ? b[m] : 0.0;
+                        for (int64_t ch = 0; ch < s->Cg; ch++)
+                            for (int64_t kd = d0; kd < d1; kd++)
+                                for (int64_t kh = h0; kh < h1; kh++)
+                                    for (int64_t kw = w0; kw < w1; kw++) {
+                                        int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
+                                        int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                                        int64_t iw = ow * g->stride[2] - g->pad0[2] + kw * g->dil[2];
+                                        acc += wm[(ch * g->k[0] + kd) * KH * KW + kh * KW + kw] *
+                                               xg[ch * s->Pin + (id * IH + ih) * IW + iw];
+                                    }
+                        *y++ = acc;
+                    }
+        }
+}
+
+static void convt_f64(const ConvShape *s, const double *x, const double *w, const double *b, double *y) {
+    const RtConvGeom *g = &s->g;
+    const int64_t OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    for (int64_t i = 0; i < s->N * s->M; i++)
+        for (int64_t p = 0; p < s->Pout; p++) y[i * s->Pout + p] = b ? b[i % s->M] : 0.0;
+    for (int64_t im = 0; im < s->N; im++)
+        for (int64_t ch = 0; ch < s->C; ch++) {
+            int64_t gr = ch / s->Cg;
+            const double *xc = x + (im * s->C + ch) * s->Pin;
+            for (int64_t mg = 0; mg < s->Mg; mg++) {
+                const double *wk = w + (ch * s->Mg + mg) * s->K;
+                double *ym = y + (im * s->M + gr * s->Mg + mg) * s->Pout;
+                for (int64_t p = 0; p < s->Pin; p++) {
+                    int64_t id = p / (g->in[1] * g->in[2]), ih = (p / g->in[2]) % g->in[1], iw = p % g->in[2];
+                    for (int64_t t = 0; t < s->K; t++) {
+                        int64_t kd = t / (g->k[1] * g->k[2]), kh = (t / g->k[2]) % g->k[1], kw = t % g->k[2];
+                        int64_t od = id * g->stride[0] - g->pad0[0] + kd * g->dil[0];
+                        int64_t oh = ih * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                        int64_t ow = iw * g->stride[2] - g->pad0[2] + kw * g->dil[2];
+                        if (od < 0 || od >= OD || oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+                        ym[(od * OH + oh) * OW + ow] += xc[p] * wk[t];
+                    }
+                }
+            }
+        }
+}
+
+/* ---------------------------------------------------------------- half precision via float32 */
+
+static void half_to_f32(const RtTensor *t, float *dst) {
+    const uint16_t *src = t->data;
+    int64_t n = rt_numel(t);
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = t->dtype == RT_F16 ? rt_f16_to_f32(src[i]) : rt_bf16_to_f32(src[i]);
+}
+
+/* Runs the float32 kernel (conv_f32 or convt_f32) on float32 copies of 16-bit tensors. */
+static int run_half(RtKernelCtx *c, const ConvShape *s, const RtTensor *x, const RtTensor *w,
+                    const RtTensor *b, RtTensor *y,
+                    int (*fn)(RtKernelCtx *, const ConvShape *, const float *, const float *,
+                              const float *, float *)) {
+    int64_t nx = rt_numel(x), nw = rt_numel(w), nb = b ? rt_numel(b) : 0, ny = rt_numel(y);
+    float *buf = rt_scratch(c, (size_t)(nx + nw + nb + ny) * sizeof(float));
+    if (!buf) return RT_ERR_NOMEM;
+    float *fx = buf, *fw = fx + nx, *fb = fw + nw, *fy = fb + nb;
+    half_to_f32(x, fx);
+    half_to_f32(w, fw);
+    if (b) half_to_f32(b, fb);
+    int r = fn(c, s, fx, fw, b ? fb : NULL, fy);
+    uint16_t *out = y->data;
+    for (int64_t i = 0; r == RT_OK && i < ny; i++)
+        out[i] = y->dtype == RT_F16 ? rt_f32_to_f16(fy[i]) : rt_f32_to_bf16(fy[i]);
+    rt_scratch_free(c, buf);
+    return r;
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+static int k_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
+    ConvShape s;
+    RT_TRY(conv_shape_read(c, n, x, w, b, 0, &s));
+    RT_TRY(rt_geom_forward(c, n, 0, &s.g));
+    s.Pout = rt_geom_numel(s.g.out);
+    int64_t dims[RT_MAX_RANK];
+    rt_geom_out_dims(&s.g, s.N, s.M, dims);
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
+    switch (x->dtype) {
+    case RT_F32:
+        return conv_f32(c, &s, x->data, w->data, b ? b->data : NULL, out[0]->data);
+    case RT_F64:
+        conv_f64(&s, x->data, w->data, b ? b->data : NULL, out[0]->data);
+        return RT_OK;
+    default:
+        return run_half(c, &s, x, w, b, out[0], conv_f32);
+    }
+}
+
+static int k_conv_transpose(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
+    ConvShape s;
+    RT_TRY(conv_shape_read(c, n, x, w, b, 1, &s));
+    RT_TRY(convt_geom(c, n, &s.g));
+    s.Pout = rt_geom_numel(s.g.out);
+    int64_t dims[RT_MAX_RANK];
+    rt_geom_out_dims(&s.g, s.N, s.M, dims);
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
+    switch (x->dtype) {
+    case RT_F32:
+        return convt_f32(c, &s, x->data, w->data, b ? b->data : NULL, out[0]->data);
+    case RT_F64:
+        convt_f64(&s, x->data, w->data, b ? b->data : NULL, out[0]->data);
+        return RT_OK;
+    default:
+        return run_half(c, &s, x, w, b, out[0], convt_f32);
+    }
+}
 
 const RtKernelEntry rt_kernels_conv[] = {
+    {RT_OP_CONV, k_conv},
+    {RT_OP_CONV_TRANSPOSE, k_conv_transpose},
     {-1, 0},
 };
