@@ -135,7 +135,7 @@ static void print_node(const IrGraph *g, const RtNode *n, FILE *f, int indent, i
         if (n->attrs[a].type != RT_ATTR_GRAPH || !n->attrs[a].g) continue;
         print_indent(f, indent + 1);
         fprintf(f, "@%d %s: ", no++, n->attrs[a].name);
-        print_graph((const IrGraph *)n->attrs[a].g, f, indent + 1);
+        print_graph((const IrGraph *)n->attrs[a].g, f, indent + 2);
     }
 }
 

@@ -17,9 +17,15 @@
  * (e.g. Reshape of [batch,...] to a fixed size) and leaves the outputs unknown; a failure
  * with identical inputs in both runs is a real error in the model and is returned.
  *
+ * If: the kernel runs the chosen branch when the condition and captures are known. Either
+ * way both branches are inferred as graphs of their own (their inputs take the captured
+ * values' types), and outputs still unknown take the type both branches agree on.
+ *
  * Results go into IrValue dtype/rank/dims, merged with what the value already declares
  * (value_info, graph outputs, an earlier inference): a known dim is never replaced by an
- * unknown one, and two different numbers (or dtypes, or ranks) are an error naming the value.
+ * unknown one, an inferred symbol replaces a declared number (the number held only for the
+ * exporter's example input), and two different numbers (or dtypes, or ranks) are an error
+ * naming the value.
  */
 #include "ir.h"
 
@@ -43,8 +49,8 @@ typedef struct {
 typedef struct {
     IrGraph *g;              /* borrowed: the graph being inferred */
     const RtGraph *rg;       /* borrowed: lowered view (If attributes point at RtGraphs) */
-    ShapeSym *syms;          /* [n_syms] owned */
-    int n_syms;
+    ShapeSym *syms;          /* [n_syms] owned (cap_syms allocated) */
+    int n_syms, cap_syms;
     RtTensor *tab[2];        /* [n_values] owned per run: shape (and data if known) of each value */
     char *known[2];          /* [n_values] owned: 1 when the shape in tab is known */
     char *owned[2];          /* [n_values] owned: 1 when tab's data came from the default allocator */
@@ -66,16 +72,16 @@ static int64_t next_prime(int64_t x) {
 }
 
 /* Slot of symbol `sym` (a new one for every unnamed dim); -1 out of memory. */
-static int sym_slot(ShapeState *s, const char *sym, int *cap) {
+static int sym_slot(ShapeState *s, const char *sym) {
     if (sym)
         for (int i = 0; i < s->n_syms; i++)
             if (s->syms[i].sym && strcmp(s->syms[i].sym, sym) == 0) return i;
-    if (s->n_syms == *cap) {
-        int ncap = *cap ? *cap * 2 : 16;
+    if (s->n_syms == s->cap_syms) {
+        int ncap = s->cap_syms ? s->cap_syms * 2 : 16;
         ShapeSym *p = realloc(s->syms, sizeof *p * (size_t)ncap);
         if (!p) return -1;
         s->syms = p;
-        *cap = ncap;
+        s->cap_syms = ncap;
     }
     ShapeSym *y = &s->syms[s->n_syms];
     y->sym = sym;
@@ -108,13 +114,12 @@ static int state_init(ShapeState *s) {
         s->owned[r] = calloc(nv, 1);
         if (!s->tab[r] || !s->known[r] || !s->owned[r]) return rt_error_set(s->err, "out of memory");
     }
-    int cap = 0;
     for (int i = 0; i < g->n_inputs; i++) {
         const IrValue *iv = &g->values[g->inputs[i]];
         if (iv->konst || iv->rank < 0 || iv->dtype == RT_UNDEFINED) continue;
         for (int d = 0; d < iv->rank; d++) {
             int slot = -1;
-            if (iv->dims[d].value < 0 && (slot = sym_slot(s, iv->dims[d].sym, &cap)) < 0)
+            if (iv->dims[d].value < 0 && (slot = sym_slot(s, iv->dims[d].sym)) < 0)
                 return rt_error_set(s->err, "out of memory");
             for (int r = 0; r < 2; r++)
                 s->tab[r][g->inputs[i]].dims[d] = slot < 0 ? iv->dims[d].value : s->syms[slot].bound[r];
@@ -204,12 +209,12 @@ static int value_merge(ShapeState *s, const RtNode *n, int v) {
         for (int i = 0; i < rank; i++) iv->dims[i] = dims[i];
         return RT_OK;
     }
-    /* Same rank: a number beats a symbol beats unknown; an inferred symbol (tied to the graph
-     * inputs) replaces a declared one. */
-    for (int i = 0; i < rank; i++) {
-        if (iv->dims[i].value >= 0) continue;
+    /* Same rank: an inferred number or symbol wins (a symbol is tied to the graph inputs: a
+     * number declared for it, e.g. an exporter's example batch, must not be folded into the
+     * graph as if it held for every batch); a dim inference could not find keeps what the
+     * model declares. */
+    for (int i = 0; i < rank; i++)
         if (dims[i].value >= 0 || dims[i].sym) iv->dims[i] = dims[i];
-    }
     return RT_OK;
 }
 
@@ -324,6 +329,77 @@ static int node_infer(ShapeState *s, int k, RtTensor **ins, RtTensor *outs[2], R
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- If */
+
+static IrGraph *if_branch(const RtNode *n, const char *name) {
+    for (int a = 0; a < n->n_attr; a++)
+        if (n->attrs[a].type == RT_ATTR_GRAPH && strcmp(n->attrs[a].name, name) == 0)
+            return (IrGraph *)n->attrs[a].g;
+    return NULL;
+}
+
+/* A branch's inputs are the If's captured inputs in[1..] (frontend/onnx_subgraph.c): they
+ * take the parent's current types (symbols copied into the branch's arena), then the branch
+ * is inferred on its own. */
+static int branch_infer(ShapeState *s, const RtNode *n, IrGraph *b, const char *which) {
+    for (int i = 0; i < b->n_inputs && 1 + i < n->n_in; i++) {
+        if (n->in[1 + i] < 0) continue;
+        const IrValue *pv = &s->g->values[n->in[1 + i]];
+        IrValue *bv = &b->values[b->inputs[i]];
+        if (pv->dtype == RT_UNDEFINED && pv->rank < 0) continue;
+        bv->dtype = pv->dtype;
+        bv->rank = pv->rank;
+        for (int d = 0; d < pv->rank; d++) {
+            bv->dims[d].value = pv->dims[d].value;
+            bv->dims[d].sym = pv->dims[d].sym ? ir_strdup(b, pv->dims[d].sym) : NULL;
+        }
+    }
+    RtError e = {{0}};
+    if (ir_infer_shapes(b, &e) == RT_OK) return RT_OK;
+    return rt_error_set(s->err, "node '%s' (If), subgraph '%s': %s", n->name, which, e.msg);
+}
+
+/* Output v of the If takes the type both branches agree on (tv, ev): equal numbers stay,
+ * the same symbol stays, anything else becomes a fresh unknown dim. */
+static int if_output_merge(ShapeState *s, const RtNode *n, int v, const IrValue *tv, const IrValue *ev) {
+    if (tv->dtype != ev->dtype || tv->dtype == RT_UNDEFINED || tv->rank != ev->rank || tv->rank < 0)
+        return RT_OK;
+    for (int d = 0; d < tv->rank; d++) {
+        const IrDim *a = &tv->dims[d], *b = &ev->dims[d];
+        int slot = -1;
+        if (a->value < 0 || a->value != b->value) {
+            int same_sym = a->value < 0 && b->value < 0 && a->sym && b->sym && strcmp(a->sym, b->sym) == 0;
+            const char *sym = same_sym ? ir_strdup(s->g, a->sym) : NULL;
+            if ((same_sym && !sym) || (slot = sym_slot(s, sym)) < 0)
+                return rt_error_set(s->err, "out of memory");
+        }
+        for (int r = 0; r < 2; r++) s->tab[r][v].dims[d] = slot < 0 ? a->value : s->syms[slot].bound[r];
+    }
+    for (int r = 0; r < 2; r++) {
+        s->tab[r][v].dtype = tv->dtype;
+        s->tab[r][v].rank = tv->rank;
+        s->tab[r][v].data = NULL;
+        s->known[r][v] = 1;
+    }
+    return value_merge(s, n, v);
+}
+
+/* After the If kernel (which runs the chosen branch when the condition is known): infers both
+ * branches, and when the outputs are still unknown, takes what the branches agree on. */
+static int if_infer(ShapeState *s, int k) {
+    const RtNode *n = &s->g->nodes[k];
+    IrGraph *then = if_branch(n, "then_branch"), *els = if_branch(n, "else_branch");
+    if (then) RT_TRY(branch_infer(s, n, then, "then_branch"));
+    if (els) RT_TRY(branch_infer(s, n, els, "else_branch"));
+    if (!then || !els || then->n_outputs != n->n_out || els->n_outputs != n->n_out) return RT_OK;
+    for (int j = 0; j < n->n_out; j++) {
+        int v = n->out[j];
+        if (v < 0 || s->known[0][v]) continue;
+        RT_TRY(if_output_merge(s, n, v, &then->values[then->outputs[j]], &els->values[els->outputs[j]]));
+    }
+    return RT_OK;
+}
+
 static int max_arity(const IrGraph *g) {
     int m = 1;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -346,7 +422,10 @@ int ir_infer_shapes(IrGraph *g, RtError *err) {
     RtTensor *outs[2] = {calloc((size_t)m, sizeof(RtTensor)), calloc((size_t)m, sizeof(RtTensor))};
     int r = (ins && outp && outs[0] && outs[1]) ? state_init(&s) : rt_error_set(err, "out of memory");
     for (int k = 0; r == RT_OK && k < g->n_nodes; k++)
-        if (g->nodes[k].op != IR_OP_DELETED) r = node_infer(&s, k, ins, outs, outp);
+        if (g->nodes[k].op != IR_OP_DELETED) {
+            r = node_infer(&s, k, ins, outs, outp);
+            if (r == RT_OK && g->nodes[k].op == RT_OP_IF) r = if_infer(&s, k);
+        }
     state_free(&s);
     free(ins);
     free(outp);

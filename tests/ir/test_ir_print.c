@@ -86,3 +86,28 @@ Test(ir_print, unknown_dims_and_absent_inputs) {
     free(s);
     ir_graph_free(g);
 }
+
+Test(ir_print, subgraphs_are_indented_under_their_node) {
+    IrGraph *g = ir_graph_new();
+    int64_t one = 1;
+    int cond = tg_input(g, "cond", RT_BOOL, 1, &one, NULL);
+    IrGraph *br = ir_graph_new();
+    br->name = "then_graph";
+    float z = 0;
+    tg_output(br, tg_const_f32(br, "zero", 0, NULL, &z));
+    int y = ir_value_add(g, "y");
+    cr_assert(ir_node_add(g, RT_OP_IF, "if0", 1, &cond, 1, &y) >= 0);
+    RtAttr *a = ir_alloc(g, sizeof(RtAttr));
+    a->name = "then_branch";
+    a->type = RT_ATTR_GRAPH;
+    a->g = br;
+    g->nodes[0].attrs = a;
+    g->nodes[0].n_attr = 1;
+    tg_output(g, y);
+    char *s = print_to_string(g);
+    cr_expect(strstr(s, "%y = If(%cond) {then_branch=@1}  # if0") != NULL, "%s", s);
+    cr_expect(strstr(s, "\n    @1 then_branch: graph 'then_graph'") != NULL, "%s", s);
+    cr_expect(strstr(s, "\n        %zero: float32[]") != NULL, "%s", s);
+    free(s);
+    ir_graph_free(g);
+}

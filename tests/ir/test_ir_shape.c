@@ -244,3 +244,73 @@ Test(ir_shape, constant_data_flows_through_computed_nodes) {
     expect_dims(g, r, RT_I64, 1, &xd[1], NULL);
     ir_graph_free(g);
 }
+
+/* If(cond unknown) { then: Relu(x) ; else: ret } with x[batch,3] captured. */
+static IrGraph *if_graph(int else_const, int *y) {
+    IrGraph *g = graph17();
+    int64_t d[2] = {-1, 3}, one = 1;
+    const char *syms[2] = {"batch", NULL};
+    int cond = tg_input(g, "cond", RT_BOOL, 1, &one, NULL);
+    int x = tg_input(g, "x", RT_F32, 2, d, syms);
+    IrGraph *br[2];
+    for (int i = 0; i < 2; i++) {
+        br[i] = graph17();
+        br[i]->parent = g;
+        int bx = tg_input(br[i], "x", RT_UNDEFINED, -1, NULL, NULL); /* types come from the parent */
+        if (i == 1 && else_const) {
+            static const float c[6];
+            int64_t cd[2] = {2, 3};
+            tg_output(br[i], tg_const_f32(br[i], "c", 2, cd, c));
+        } else {
+            tg_output(br[i], tg_node(br[i], i ? RT_OP_NEG : RT_OP_RELU, "op", 1, &bx, "t"));
+        }
+    }
+    int in[2] = {cond, x};
+    *y = ir_value_add(g, "y");
+    cr_assert(ir_node_add(g, RT_OP_IF, "if0", 2, in, 1, y) >= 0);
+    RtAttr *a = ir_alloc(g, 2 * sizeof(RtAttr));
+    a[0].name = "then_branch";
+    a[0].type = RT_ATTR_GRAPH;
+    a[0].g = br[0];
+    a[1].name = "else_branch";
+    a[1].type = RT_ATTR_GRAPH;
+    a[1].g = br[1];
+    g->nodes[0].attrs = a;
+    g->nodes[0].n_attr = 2;
+    int z = tg_node(g, RT_OP_RELU, "after", 1, y, "z");
+    tg_output(g, z);
+    return g;
+}
+
+Test(ir_shape, if_with_unknown_condition_takes_what_branches_agree_on) {
+    int y;
+    IrGraph *g = if_graph(0, &y);
+    cr_assert_eq(infer(g), RT_OK, "%s", err.msg);
+    int64_t want[2] = {-1, 3};
+    const char *syms[2] = {"batch", NULL};
+    expect_dims(g, y, RT_F32, 2, want, syms);
+    expect_dims(g, ir_value_find(g, "z"), RT_F32, 2, want, syms);
+    const IrGraph *then = g->nodes[0].attrs[0].g;
+    expect_dims(then, then->outputs[0], RT_F32, 2, want, syms); /* the branch itself was inferred */
+    ir_graph_free(g);
+
+    g = if_graph(1, &y); /* else returns a [2,3] constant: batch vs 2 -> unknown */
+    cr_assert_eq(infer(g), RT_OK, "%s", err.msg);
+    expect_dims(g, y, RT_F32, 2, want, NULL);
+    ir_graph_free(g);
+}
+
+Test(ir_shape, inferred_symbol_replaces_a_declared_example_number) {
+    int y;
+    IrGraph *g = matmul_graph(&y);
+    IrValue *v = &g->values[y]; /* an exporter traced with batch 1 and wrote it down */
+    v->dtype = RT_F32;
+    v->rank = 2;
+    v->dims[0].value = 1;
+    v->dims[1].value = 10;
+    cr_assert_eq(infer(g), RT_OK, "%s", err.msg);
+    int64_t want[2] = {-1, 10};
+    const char *syms[2] = {"batch", NULL};
+    expect_dims(g, y, RT_F32, 2, want, syms);
+    ir_graph_free(g);
+}

@@ -102,6 +102,22 @@ Test(simplify, folds_constant_arithmetic) {
     ir_graph_free(g);
 }
 
+Test(simplify, constant_nodes_become_constants) {
+    IrGraph *g = graph17();
+    int c = tg_node(g, RT_OP_CONSTANT, "const", 0, NULL, "c");
+    int64_t vals[3] = {4, 5, 6};
+    tg_attr_ints(g, "value_ints", 3, vals);
+    tg_output(g, tg_node(g, RT_OP_NEG, "neg", 1, &c, "y"));
+    memset(&err, 0, sizeof err);
+    ok_or_die(pass_simplify(g, &err));
+    cr_assert_eq(g->n_nodes, 0);
+    const RtTensor *t = g->values[g->outputs[0]].konst;
+    cr_assert_not_null(t);
+    cr_assert_eq(t->dtype, RT_I64);
+    cr_expect_eq(((const int64_t *)t->data)[2], -6);
+    ir_graph_free(g);
+}
+
 Test(simplify, fold_does_not_fire_on_computed_inputs) {
     IrGraph *g = graph17();
     int64_t d[1] = {3};
