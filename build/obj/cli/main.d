@@ -1,1 +1,0 @@
-build/obj/cli/main.o: cli/main.c

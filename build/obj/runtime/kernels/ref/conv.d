@@ -1,7 +1,0 @@
-build/obj/runtime/kernels/ref/conv.o: runtime/kernels/ref/conv.c \
- runtime/kernels/ref/../kernel.h runtime/kernels/ref/../../rt_core.h \
- runtime/kernels/ref/../../rt_ops.h runtime/kernels/ref/../../ops.def
-runtime/kernels/ref/../kernel.h:
-runtime/kernels/ref/../../rt_core.h:
-runtime/kernels/ref/../../rt_ops.h:
-runtime/kernels/ref/../../ops.def:

@@ -1,7 +1,0 @@
-build/obj/runtime/kernels/ref/linalg.o: runtime/kernels/ref/linalg.c \
- runtime/kernels/ref/../kernel.h runtime/kernels/ref/../../rt_core.h \
- runtime/kernels/ref/../../rt_ops.h runtime/kernels/ref/../../ops.def
-runtime/kernels/ref/../kernel.h:
-runtime/kernels/ref/../../rt_core.h:
-runtime/kernels/ref/../../rt_ops.h:
-runtime/kernels/ref/../../ops.def:
