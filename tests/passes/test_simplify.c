@@ -280,6 +280,59 @@ Test(simplify, if_with_constant_condition_is_inlined) {
     }
 }
 
+/* If(true) { c = [1,2,3]; t = Add(x, c); u = Mul(t, t); return (u, x) } ; z = Relu(second) */
+Test(simplify, inlined_branch_with_constants_and_passthrough_output) {
+    IrGraph *g = graph17();
+    int64_t d[1] = {3};
+    int x = tg_input(g, "x", RT_F32, 1, d, NULL);
+    uint8_t yes = 1;
+    RtTensor ct = {RT_BOOL, 0, {0}, &yes};
+    int cond = ir_const_add(g, "cond", &ct);
+    IrGraph *br[2];
+    static const float cvals[3] = {1, 2, 3};
+    for (int i = 0; i < 2; i++) {
+        br[i] = graph17();
+        br[i]->parent = g;
+        int bx = tg_input(br[i], "x", RT_F32, 1, d, NULL);
+        int in[2] = {bx, tg_const_f32(br[i], "c", 1, d, cvals)};
+        int t = tg_node(br[i], RT_OP_ADD, "add", 2, in, "t");
+        int tt[2] = {t, t};
+        tg_output(br[i], tg_node(br[i], i ? RT_OP_SUB : RT_OP_MUL, "mul", 2, tt, "u"));
+        tg_output(br[i], bx);
+    }
+    int in[2] = {cond, x};
+    int outs[2] = {ir_value_add(g, "y1"), ir_value_add(g, "y2")};
+    cr_assert(ir_node_add(g, RT_OP_IF, "if0", 2, in, 2, outs) >= 0);
+    RtAttr *a = ir_alloc(g, 2 * sizeof(RtAttr));
+    a[0] = (RtAttr){.name = "then_branch", .type = RT_ATTR_GRAPH, .g = br[0]};
+    a[1] = (RtAttr){.name = "else_branch", .type = RT_ATTR_GRAPH, .g = br[1]};
+    g->nodes[0].attrs = a;
+    g->nodes[0].n_attr = 2;
+    int z = tg_node(g, RT_OP_NEG, "neg", 1, &outs[1], "z");
+    tg_output(g, outs[0]);
+    tg_output(g, z);
+
+    float xs[3] = {-1, 0, 2};
+    RtTensor xin = {RT_F32, 1, {3}, xs}, before[2], after[2];
+    memset(&err, 0, sizeof err);
+    ok_or_die(ir_run(g, &xin, before, &err));
+    ok_or_die(pass_simplify(g, &err));
+    ok_or_die(ir_verify(g, &err));
+    cr_expect_eq(live_count(g, RT_OP_IF), 0);
+    cr_expect_eq(live_count(g, RT_OP_IDENTITY), 0);
+    cr_expect_eq(g->n_nodes, 3, "Add, Mul, Neg expected; have %d nodes", g->n_nodes);
+    cr_expect_str_eq(g->values[g->outputs[0]].name, "y1");
+    cr_expect_str_eq(g->values[g->outputs[1]].name, "z");
+    ok_or_die(ir_run(g, &xin, after, &err));
+    for (int o = 0; o < 2; o++) {
+        const float *p = before[o].data, *q = after[o].data;
+        for (int i = 0; i < 3; i++) cr_expect_eq(p[i], q[i], "output %d element %d", o, i);
+        free(before[o].data);
+        free(after[o].data);
+    }
+    ir_graph_free(g);
+}
+
 /* ---- fixtures ---- */
 
 static int is_shape_gather(const IrGraph *g, const RtNode *n) {
