@@ -154,6 +154,12 @@ Test(conv, depthwise_odd_sizes_with_multiplier) {
     int64_t pads1[] = {1, 1, 1, 1};
     RtAttr b[] = {attr_int("group", 3), attr_ints("pads", pads1, 4)};
     check_conv2d(&q, b, 2, 0);
+    /* unit stride, dilation (2,1), asymmetric pads (2,0 / 1,1): the padded-plane depthwise
+     * path. OH = 9 + 3 - 2*2 = 8, OW = 6 + 1 - 1 = 6 */
+    Naive2d r = {1, 3, 9, 6, 3, 3, 2, 3, 1, 1, 2, 0, 2, 1, 8, 6};
+    int64_t pads2[] = {2, 0, 1, 1}, d2[] = {2, 1};
+    RtAttr c2[] = {attr_int("group", 3), attr_ints("pads", pads2, 4), attr_ints("dilations", d2, 2)};
+    check_conv2d(&r, c2, 3, 1);
 }
 
 Test(conv, grouped_and_pointwise) {

@@ -186,33 +186,105 @@ static void im2col_f32(const RtConvGeom *g, int64_t Cg, const float *x, int64_t 
     }
 }
 
-/* One output plane of a single-input-channel window: y[out] = sum_taps w[tap] * x[in]. */
+/* Output positions o in [*lo, *hi) whose tap at offset `off` = t * d - p reads inside
+ * [0, in): 0 <= o * s + off < in. */
+static void tap_out_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+    int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t h = in - off <= 0 ? 0 : (in - off + s - 1) / s;
+    *lo = l;
+    *hi = h < out ? h : out;
+}
+
+/* One output plane of a single-input-channel window (depthwise): y[out] = sum_taps
+ * w[tap] * x[in]. Tap-major: for each output row and each tap, one pass over the output
+ * columns that tap reaches, so the inner loop is a contiguous axpy when the stride is 1. */
 static void conv_plane_direct_f32(const RtConvGeom *g, const float *x, const float *w, float *y) {
-    const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2];
+    const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2], OW = g->out[2];
+    const int64_t sw = g->stride[2];
+    /* The columns each kw tap reaches do not depend on the row: compute them once (the
+     * divisions cost more than a whole row when rows are short, as in KWS's 25x5 maps). */
+    enum { MAX_KW = 64 };
+    int64_t lo[MAX_KW], hi[MAX_KW], off[MAX_KW];
+    int64_t kw_n = KW < MAX_KW ? KW : MAX_KW;
+    for (int64_t kw = 0; kw < kw_n; kw++) {
+        off[kw] = kw * g->dil[2] - g->pad0[2];
+        tap_out_range(off[kw], sw, IW, OW, &lo[kw], &hi[kw]);
+    }
     for (int64_t od = 0; od < g->out[0]; od++) {
         int64_t d0, d1;
         rt_geom_taps(od, g->stride[0], g->pad0[0], g->dil[0], g->k[0], g->in[0], &d0, &d1);
-        for (int64_t oh = 0; oh < g->out[1]; oh++) {
+        for (int64_t oh = 0; oh < g->out[1]; oh++, y += OW) {
             int64_t h0, h1;
             rt_geom_taps(oh, g->stride[1], g->pad0[1], g->dil[1], KH, IH, &h0, &h1);
-            for (int64_t ow = 0; ow < g->out[2]; ow++) {
-                int64_t w0, w1;
-                rt_geom_taps(ow, g->stride[2], g->pad0[2], g->dil[2], KW, IW, &w0, &w1);
-                int64_t bw = ow * g->stride[2] - g->pad0[2];
-                float acc = 0.0f;
-                for (int64_t kd = d0; kd < d1; kd++) {
-                    int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
-                    for (int64_t kh = h0; kh < h1; kh++) {
-                        int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
-                        int64_t base = (id * IH + ih) * IW + bw; /* + kw * dil >= 0 for kw >= w0 */
-                        const float *wr = w + (kd * KH + kh) * KW;
-                        for (int64_t kw = w0; kw < w1; kw++) acc += wr[kw] * x[base + kw * g->dil[2]];
+            for (int64_t ow = 0; ow < OW; ow++) y[ow] = 0.0f;
+            for (int64_t kd = d0; kd < d1; kd++) {
+                int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
+                for (int64_t kh = h0; kh < h1; kh++) {
+                    int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                    const float *xr = x + (id * IH + ih) * IW;
+                    const float *wr = w + (kd * KH + kh) * KW;
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        int64_t o = kw, a, b;
+                        if (kw < kw_n) {
+                            a = lo[kw];
+                            b = hi[kw];
+                            o = off[kw];
+                        } else {
+                            o = kw * g->dil[2] - g->pad0[2];
+                            tap_out_range(o, sw, IW, OW, &a, &b);
+                        }
+                        float wv = wr[kw];
+                        if (sw == 1) {
+                            const float *xs = xr + o;
+                            for (int64_t ow = a; ow < b; ow++) y[ow] += wv * xs[ow];
+                        } else {
+                            for (int64_t ow = a; ow < b; ow++) y[ow] += wv * xr[ow * sw + o];
+                        }
                     }
                 }
-                *y++ = acc;
             }
         }
     }
+}
+
+/* Depthwise conv with unit strides, 2-D (or 1-D): each channel's input is copied into a
+ * zero-padded plane xp[IHp, IWp] (plus a tail so the last taps stay in bounds); the output
+ * is computed in the padded width, yp[OH, IWp], where tap (kh, kw) is one contiguous axpy
+ * yp[i] += w * xp[i + kh*dh*IWp + kw*dw] over all OH*IWp positions (the columns past OW are
+ * scratch), then copied out. Short rows (KWS's 25x5 maps) then cost one long vector loop
+ * per tap instead of one tiny loop per row and tap. Returns 0 when the shape doesn't fit. */
+static int conv_depthwise_s1_f32(RtKernelCtx *c, const RtConvGeom *g, int64_t planes, const float *x,
+                                 const float *w, float *y, int *done) {
+    *done = 0;
+    if (g->in[0] != 1 || g->k[0] != 1 || g->stride[1] != 1 || g->stride[2] != 1) return RT_OK;
+    const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2];
+    const int64_t OH = g->out[1], OW = g->out[2], dh = g->dil[1], dw = g->dil[2];
+    const int64_t IWp = IW + g->pad0[2] + g->pad1[2], IHp = IH + g->pad0[1] + g->pad1[1];
+    if (g->pad0[1] < 0 || g->pad0[2] < 0 || OH != IHp - dh * (KH - 1) || OW != IWp - dw * (KW - 1))
+        return RT_OK;
+    int64_t xp_n = IHp * IWp + (KW - 1) * dw, yp_n = OH * IWp;
+    float *xp = rt_scratch(c, (size_t)(xp_n + yp_n) * sizeof(float));
+    if (!xp) return RT_ERR_NOMEM;
+    float *yp = xp + xp_n;
+    for (int64_t i = 0; i < xp_n; i++) xp[i] = 0.0f;
+    for (int64_t ch = 0; ch < planes; ch++) {
+        const float *xc = x + ch * IH * IW;
+        const float *wc = w + ch * KH * KW;
+        for (int64_t ih = 0; ih < IH; ih++)
+            memcpy(xp + (ih + g->pad0[1]) * IWp + g->pad0[2], xc + ih * IW, sizeof(float) * (size_t)IW);
+        for (int64_t i = 0; i < yp_n; i++) yp[i] = 0.0f;
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const float wv = wc[kh * KW + kw];
+                const float *xs = xp + kh * dh * IWp + kw * dw;
+                for (int64_t i = 0; i < yp_n; i++) yp[i] += wv * xs[i];
+            }
+        float *yc = y + ch * OH * OW;
+        for (int64_t oh = 0; oh < OH; oh++) memcpy(yc + oh * OW, yp + oh * IWp, sizeof(float) * (size_t)OW);
+    }
+    rt_scratch_free(c, xp);
+    *done = 1;
+    return RT_OK;
 }
 
 static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const float *w, const float *b,
@@ -226,7 +298,9 @@ static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const fl
     if (pc < 1) pc = 1;
     if (pc > s->Pout) pc = s->Pout;
     float *col = NULL;
-    if (s->Cg > 1 && !pointwise && s->Pout > 0) {
+    int depthwise = s->Cg == 1 && s->Mg == 1; /* else a single-channel conv is an im2col GEMM */
+    int dw_fast = 0;
+    if (!depthwise && !pointwise && s->Pout > 0) {
         col = rt_scratch(c, (size_t)(CK * pc) * sizeof(float));
         if (!col) return RT_ERR_NOMEM;
     }
@@ -235,9 +309,19 @@ static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const fl
             const float *xg = x + (im * s->C + gr * s->Cg) * s->Pin;
             const float *wg = w + gr * s->Mg * CK;
             float *yg = y + (im * s->M + gr * s->Mg) * s->Pout;
-            if (s->Cg == 1 && !pointwise) { /* depthwise: one input plane per output channel */
-                for (int64_t m = 0; m < s->Mg; m++)
-                    conv_plane_direct_f32(g, xg, wg + m * s->K, yg + m * s->Pout);
+            if (depthwise) { /* one input plane per output channel */
+                if (gr == 0) {
+                    int r = conv_depthwise_s1_f32(c, g, s->group - gr, xg, wg, yg, &dw_fast);
+                    if (r != RT_OK) {
+                        rt_scratch_free(c, col);
+                        return r;
+                    }
+                    if (dw_fast) { /* did every remaining group of this image at once */
+                        gr = s->group;
+                        continue;
+                    }
+                }
+                conv_plane_direct_f32(g, xg, wg, yg);
             } else if (pointwise) {
                 rt_sgemm(0, 0, (int)s->Mg, (int)s->Pout, (int)CK, 1.0f, wg, (int)CK, xg, (int)s->Pout,
                          0.0f, yg, (int)s->Pout);
