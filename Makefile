@@ -30,7 +30,7 @@ LDLIBS := -lprotobuf-c -lopenblas -lm -lpthread
 DEPS_STAMP := $(B)/.deps-ok
 
 RT_SRCS := $(wildcard runtime/*.c runtime/kernels/*.c runtime/kernels/ref/*.c)
-LIB_SRCS := $(wildcard ir/*.c frontend/*.c passes/*.c io/*.c)
+LIB_SRCS := $(wildcard ir/*.c frontend/*.c passes/*.c io/*.c calib/*.c format/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
 GEN_C := $(B)/gen/onnx.pb-c.c
 GEN_H := $(B)/gen/onnx.pb-c.h

@@ -95,6 +95,11 @@ int ir_bind_input(IrGraph *g, int input, int rank, const int64_t *dims, RtError 
 /* Runs g on inputs[g->n_inputs]; outputs[g->n_outputs] get malloc'd data the caller frees
  * with free(). */
 int ir_run(const IrGraph *g, const RtTensor *inputs, RtTensor *outputs, RtError *err);
+/* ir_run with runtime options (thread pool, value hook; see runtime/rt_exec.h). opts may be
+ * NULL; opts->alloc must be NULL or the default allocator (outputs are freed with free()). */
+struct RtRunOptions;
+int ir_run_opts(const IrGraph *g, const RtTensor *inputs, RtTensor *outputs,
+                const struct RtRunOptions *opts, RtError *err);
 /* An executable view of g (and, recursively, its subgraphs); free with ir_lowered_free. */
 typedef struct IrLowered IrLowered;
 IrLowered *ir_lower(const IrGraph *g, RtError *err);

@@ -104,9 +104,14 @@ IrLowered *ir_lower(const IrGraph *g, RtError *err) {
 
 /* Outputs come from the runtime's default allocator, which is posix_memalign: free() works. */
 int ir_run(const IrGraph *g, const RtTensor *inputs, RtTensor *outputs, RtError *err) {
+    return ir_run_opts(g, inputs, outputs, NULL, err);
+}
+
+int ir_run_opts(const IrGraph *g, const RtTensor *inputs, RtTensor *outputs,
+                const struct RtRunOptions *opts, RtError *err) {
     IrLowered *l = ir_lower(g, err);
     if (!l) return RT_ERR;
-    int r = rt_graph_run(&l->g, inputs, outputs, rt_allocator_default(), err);
+    int r = rt_graph_run_opts(&l->g, inputs, outputs, opts, err);
     ir_lowered_free(l);
     return r;
 }

@@ -52,6 +52,7 @@ static int run_subgraph(RtKernelCtx *c, const RtGraph *g, RtTensor *const *input
 typedef struct {
     const RtGraph *g;
     const RtAllocator *a;
+    const RtRunOptions *opts; /* borrowed: hooks */
     RtTensor *slot;   /* [n_values] */
     char *owned;      /* [n_values] 1 when slot data came from a */
     int *uses;        /* [n_values] remaining consumers (graph outputs count as one forever) */
@@ -114,6 +115,9 @@ static int exec_node(ExecState *s, RtKernelCtx *c, int k) {
         if (r > 0) r = rt_error_set(c->err, "node '%s' (%s): produced no data", n->name, rt_op_name(n->op));
         return r;
     }
+    if (s->opts && s->opts->on_value)
+        for (int j = 0; j < n->n_out; j++)
+            if (n->out[j] >= 0) s->opts->on_value(s->opts->hook_user, n->out[j], out[j]);
     for (int j = 0; j < n->n_in; j++) {
         int v = n->in[j];
         if (v >= 0 && --s->uses[v] == 0 && s->owned[v]) {
@@ -149,8 +153,15 @@ static int take_outputs(ExecState *s, RtTensor *outputs, RtError *err) {
 
 int rt_graph_run(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,
                  const RtAllocator *a, RtError *err) {
-    ExecState s = {g, a, NULL, NULL, NULL};
-    RtKernelCtx c = {a, err, 0, run_subgraph};
+    RtRunOptions o = {a, NULL, NULL, NULL};
+    return rt_graph_run_opts(g, inputs, outputs, &o, err);
+}
+
+int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,
+                      const RtRunOptions *o, RtError *err) {
+    const RtAllocator *a = (o && o->alloc) ? o->alloc : rt_allocator_default();
+    ExecState s = {g, a, o, NULL, NULL, NULL};
+    RtKernelCtx c = {a, err, 0, run_subgraph, o ? o->pool : NULL};
     int r = state_init(&s, g, inputs, err);
     for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = exec_node(&s, &c, k);
     if (r == RT_OK) r = take_outputs(&s, outputs, err);

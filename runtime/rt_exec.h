@@ -18,6 +18,23 @@ int rt_node_exec(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
 int rt_graph_run(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,
                  const RtAllocator *a, RtError *err);
 
+struct RtThreadPool;
+
+/* Called after a node has produced its outputs, once per output slot, before any value is
+ * freed (calibration observes activations through it). t is borrowed for the call only. */
+typedef void (*RtValueHook)(void *user, int slot, const RtTensor *t);
+
+typedef struct RtRunOptions {
+    const RtAllocator *alloc;   /* NULL = rt_allocator_default() */
+    struct RtThreadPool *pool;  /* NULL = single-threaded kernels */
+    RtValueHook on_value;       /* NULL = none */
+    void *hook_user;            /* passed to on_value */
+} RtRunOptions;
+
+/* rt_graph_run with options (o may be NULL). Outputs come from o->alloc. */
+int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,
+                      const RtRunOptions *o, RtError *err);
+
 /* Frees a tensor's data with a (NULL-safe) and clears the pointer. */
 void rt_tensor_free(const RtAllocator *a, RtTensor *t);
 

@@ -30,6 +30,7 @@ struct RtKernelCtx {
     /* Runs a subgraph (If branches) with the given inputs; fills outputs (owned by c->alloc). */
     int (*run_subgraph)(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
                         RtTensor *outputs, int n_out);
+    struct RtThreadPool *pool; /* borrowed, may be NULL (= one thread); see rt_threads.h */
 };
 
 typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);

@@ -50,7 +50,7 @@ static int run(int op, int opset, RtTensor **in, int n_in, RtTensor *out, int n_
         outp[i] = &out[i];
     }
     RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, n_out, slots_out, n_attr, attrs};
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, sub_run};
+    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, sub_run, NULL};
     err.msg[0] = '\0';
     RtKernelFn fn = rt_kernel_find(op);
     cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));

@@ -89,7 +89,7 @@ static int run_op(int op, int opset, RtAttr *attrs, int n_attr, RtTensor **in, i
     n.n_attr = n_attr;
     n.attrs = attrs;
     err.msg[0] = '\0';
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL};
+    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
     RtKernelFn fn = rt_kernel_find(op);
     cr_assert(fn != NULL, "no kernel for %s", rt_op_name(op));
     return fn(&c, &n, in, outp);

@@ -58,7 +58,7 @@ static int run(int op, RtTensor *x, RtTensor *out, int n_out, RtAttr *attrs, int
     int slot_in = 0, slots_out[2] = {1, 2};
     RtTensor *in[] = {x}, *outp[] = {&out[0], &out[1]};
     RtNode n = {op, "t", rt_op_name(op), "", 19, 1, &slot_in, n_out, slots_out, n_attr, attrs};
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL};
+    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
     err.msg[0] = '\0';
     RtKernelFn fn = rt_kernel_find(op);
     cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));

@@ -62,7 +62,7 @@ static int run(int op, int opset, RtTensor **in, int n_in, RtTensor *out, RtAttr
     int slots_in[16], slot_out = n_in;
     for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
     RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, 1, &slot_out, n_attr, attrs};
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL};
+    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
     RtTensor *outp[1] = {out};
     err.msg[0] = '\0';
     RtKernelFn fn = rt_kernel_find(op);

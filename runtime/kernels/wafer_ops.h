@@ -1,0 +1,35 @@
+/*
+ * wafer_ops.h — the contract of wafer's own ops (domain "wafer" in ops.def). Passes create
+ * them; the kernels in runtime/kernels/ref/fused.c and ref/quant.c implement them.
+ *
+ * Activations (attribute `activation`, a string; "" or absent = none), applied after bias:
+ *   "Relu"        max(x, 0)
+ *   "Clip"        min(max(x, alpha), beta)          (ReLU6: alpha 0, beta 6)
+ *   "LeakyRelu"   x >= 0 ? x : alpha * x
+ *   "Sigmoid"     1 / (1 + exp(-x))
+ *   "HardSigmoid" max(0, min(1, alpha * x + beta))
+ *
+ * FusedConv(X, W, B?)        = act(Conv(X, W, B))          Conv's attributes, same shapes
+ * Linear(X[..., K], W[K, N], B[N]?) = act(X @ W + B)       -> Y[..., N]
+ *      (MatMul + Add and Gemm with a constant weight all become Linear; W is row-major [K, N])
+ *
+ * Quantized ops. "q" tensors are int8 or uint8; scales float32; zero points of the q dtype.
+ * acc = sum (x_q - x_zp) * (w_q - w_zp) in int32 (+ B, int32, whose scale is x_scale*w_scale);
+ * y_q = clamp(round_fixed(acc * M) + y_zp, qmin, qmax) with M = x_scale * w_scale / y_scale as a
+ * fixed-point multiplier (int32 mantissa + shift, see quant.h: rounding as gemmlowp/TFLite),
+ * per output channel when w_scale has one element per output channel. qmin/qmax attributes
+ * default to the dtype's range; a fused Relu/Clip is expressed by raising qmin / lowering qmax.
+ *
+ * QConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?)      ONNX QLinearConv's inputs
+ *      w [M, C/group, kH, kW]; w_scale, w_zp scalar or [M]; B int32 [M]
+ * QLinear(x[..., K], x_scale, x_zp, w[N, K], w_scale, w_zp, y_scale, y_zp, B?) -> y[..., N]
+ *      NB: w is output-channel major [N, K] (rows contiguous per output channel)
+ * QAdd(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp)   numpy broadcasting;
+ * QMul(same)   y = requant of the real-valued sum / product
+ * QAveragePool(x, x_scale, x_zp, y_scale, y_zp)   AveragePool's attributes
+ * QGlobalAveragePool(x, x_scale, x_zp, y_scale, y_zp)
+ * QConcat(y_scale, y_zp, x0, x0_scale, x0_zp, x1, x1_scale, x1_zp, ...)   axis attribute
+ */
+#ifndef WAFER_RT_WAFER_OPS_H
+#define WAFER_RT_WAFER_OPS_H
+#endif
