@@ -17,4 +17,18 @@ int pass_dead_nodes(IrGraph *g, RtError *err);
 /* The three above, with shape inference, to a fixed point. */
 int pass_simplify(IrGraph *g, RtError *err);
 
+/* ---- fusion (passes/fuse_*.c); each requires a simplified graph ---- */
+/* BatchNormalization (inference) folded into the preceding Conv / Gemm / MatMul / FusedConv /
+ * Linear weights when that node's output has no other consumer. */
+int pass_fold_batchnorm(IrGraph *g, RtError *err);
+/* MatMul + Add(bias) and Gemm with constant weights -> wafer Linear; Conv -> FusedConv when an
+ * activation follows; bias and activation (Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid)
+ * fused into Conv / Linear (see runtime/kernels/wafer_ops.h). */
+int pass_fuse_linear(IrGraph *g, RtError *err);
+int pass_fuse_activation(IrGraph *g, RtError *err);
+/* ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add chains -> LayerNormalization. */
+int pass_fuse_layernorm(IrGraph *g, RtError *err);
+/* All fusions in order (after pass_simplify). */
+int pass_fuse(IrGraph *g, RtError *err);
+
 #endif
