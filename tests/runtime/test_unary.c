@@ -10,79 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/kernels/kernel.h"
+#include "rt_test_util.h"
 
 /* float32 math library results are within a few ulps of the true value */
 #define F32_TOL 1e-6
 /* float16 keeps 11 significant bits: relative step 2^-11 ~ 4.9e-4 */
 #define F16_REL_TOL 1e-3
 
-static RtError err;
-
-static RtTensor mk(RtDtype dt, int rank, const int64_t *dims, void *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
-
-static RtAttr attr_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
-}
-
-static RtAttr attr_float(const char *name, float v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_FLOAT;
-    a.f = v;
-    return a;
-}
-
-static RtAttr attr_str(const char *name, const char *s) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_STRING;
-    a.s = s;
-    return a;
-}
-
-/* Runs op (one output) on in[n_in] with attrs; out must be zeroed by the caller. */
-static int run(int op, int opset, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs, int n_attr,
-               int shape_only) {
-    int slots_in[16], slot_out = n_in;
-    for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
-    RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, 1, &slot_out, n_attr, attrs};
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
-    RtTensor *outp[1] = {out};
-    err.msg[0] = '\0';
-    RtKernelFn fn = rt_kernel_find(op);
-    cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
-    return fn(&c, &n, in, outp);
-}
-
 /* Runs a one-input float32 op on x[n] and checks it against want[n]. */
 static void check_f32(int op, int opset, RtAttr *attrs, int n_attr, const float *x, const float *want, int n) {
     int64_t d[] = {n};
-    RtTensor tx = mk(RT_F32, 1, d, (void *)x), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, (void *)x), out = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(op, opset, in, 1, &out, attrs, n_attr, 0), RT_OK, "%s", err.msg);
-    cr_assert_eq(out.dtype, RT_F32);
-    const float *y = out.data;
-    for (int i = 0; i < n; i++) {
-        if (isnan(want[i])) cr_expect(isnan(y[i]), "%s[%d]: %g, want nan", rt_op_name(op), i, y[i]);
-        else cr_expect(fabsf(y[i] - want[i]) <= F32_TOL * (1 + fabsf(want[i])), "%s[%d]: %g, want %g",
-                       rt_op_name(op), i, y[i], want[i]);
-    }
+    cr_assert_eq(rtt_run1(op, opset, in, 1, &out, attrs, n_attr, 0), RT_OK, "%s", rtt_err.msg);
+    if (rtt_expect_f32(&out, want, n, F32_TOL, F32_TOL)) cr_log_error("in %s", rt_op_name(op));
     free(out.data);
 }
 
@@ -118,7 +59,7 @@ Test(activation, softplus_and_mish_for_large_inputs) {
 
 Test(activation, relu_family_with_attributes) {
     float x[] = {-2, -0.5f, 0, 3};
-    RtAttr a01 = attr_float("alpha", 0.1f), a2 = attr_float("alpha", 2.0f);
+    RtAttr a01 = rtt_attr_float("alpha", 0.1f), a2 = rtt_attr_float("alpha", 2.0f);
     check_f32(RT_OP_RELU, 14, NULL, 0, x, (float[]){0, 0, 0, 3}, 4);
     check_f32(RT_OP_LEAKY_RELU, 16, &a01, 1, x, (float[]){-0.2f, -0.05f, 0, 3}, 4);
     check_f32(RT_OP_LEAKY_RELU, 16, NULL, 0, x, (float[]){-0.02f, -0.005f, 0, 3}, 4);
@@ -141,15 +82,15 @@ Test(activation, gelu_exact_and_tanh) {
     float x[] = {-1, 0, 1, 3};
     /* 0.5 x (1 + erf(x / sqrt 2)) */
     check_f32(RT_OP_GELU, 20, NULL, 0, x, (float[]){-0.15865525f, 0, 0.84134475f, 2.99595031f}, 4);
-    RtAttr t = attr_str("approximate", "tanh");
+    RtAttr t = rtt_attr_str("approximate", "tanh");
     check_f32(RT_OP_GELU, 20, &t, 1, x, (float[]){-0.15880801f, 0, 0.84119199f, 2.99636261f}, 4);
-    RtAttr bad = attr_str("approximate", "fast");
+    RtAttr bad = rtt_attr_str("approximate", "fast");
     float one = 1;
     int64_t d[] = {1};
-    RtTensor tx = mk(RT_F32, 1, d, &one), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, &one), out = {0};
     RtTensor *in[] = {&tx};
-    cr_expect_lt(run(RT_OP_GELU, 20, in, 1, &out, &bad, 1, 0), 0);
-    cr_expect_not_null(strstr(err.msg, "approximate"), "%s", err.msg);
+    cr_expect_lt(rtt_run1(RT_OP_GELU, 20, in, 1, &out, &bad, 1, 0), 0);
+    cr_expect_not_null(strstr(rtt_err.msg, "approximate"), "%s", rtt_err.msg);
 }
 
 Test(math, trig_and_erf_float64) {
@@ -158,9 +99,9 @@ Test(math, trig_and_erf_float64) {
     int ops[] = {RT_OP_SIN, RT_OP_ACOS, RT_OP_ATANH, RT_OP_ERF, RT_OP_TANH};
     double (*ref[])(double) = {sin, acos, atanh, erf, tanh};
     for (int k = 0; k < 5; k++) {
-        RtTensor tx = mk(RT_F64, 1, d, x), out = {0};
+        RtTensor tx = rtt_tensor(RT_F64, 1, d, x), out = {0};
         RtTensor *in[] = {&tx};
-        cr_assert_eq(run(ops[k], 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", err.msg);
+        cr_assert_eq(rtt_run1(ops[k], 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
         cr_assert_eq(out.dtype, RT_F64);
         for (int i = 0; i < 2; i++) cr_expect_eq(((double *)out.data)[i], ref[k](x[i]), "%s[%d]", rt_op_name(ops[k]), i);
         free(out.data);
@@ -173,9 +114,9 @@ Test(math, float16_exp_across_blocks) {
     uint16_t x[N];
     for (int i = 0; i < N; i++) x[i] = rt_f32_to_f16((float)(i % 20) * 0.25f - 2.0f);
     int64_t d[] = {N};
-    RtTensor tx = mk(RT_F16, 1, d, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_F16, 1, d, x), out = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_EXP, 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_EXP, 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert_eq(out.dtype, RT_F16);
     const uint16_t *y = out.data;
     for (int i = 0; i < N; i++) {
@@ -192,9 +133,9 @@ Test(integer, abs_neg_sign_relu_wrap_like_numpy) {
     int ops[] = {RT_OP_ABS, RT_OP_NEG, RT_OP_SIGN, RT_OP_RELU};
     int8_t want[4][4] = {{-128, 3, 0, 5}, {-128, 3, 0, -5}, {-1, -1, 0, 1}, {0, 0, 0, 5}};
     for (int k = 0; k < 4; k++) {
-        RtTensor tx = mk(RT_I8, 1, d, x), out = {0};
+        RtTensor tx = rtt_tensor(RT_I8, 1, d, x), out = {0};
         RtTensor *in[] = {&tx};
-        cr_assert_eq(run(ops[k], 14, in, 1, &out, NULL, 0, 0), RT_OK, "%s", err.msg);
+        cr_assert_eq(rtt_run1(ops[k], 14, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
         cr_assert_eq(out.dtype, RT_I8);
         for (int i = 0; i < 4; i++)
             cr_expect_eq(((int8_t *)out.data)[i], want[k][i], "%s[%d]: %d", rt_op_name(ops[k]), i, ((int8_t *)out.data)[i]);
@@ -205,18 +146,18 @@ Test(integer, abs_neg_sign_relu_wrap_like_numpy) {
 Test(integer, float_only_op_is_unsupported) {
     int32_t x[] = {4};
     int64_t d[] = {1};
-    RtTensor tx = mk(RT_I32, 1, d, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_I32, 1, d, x), out = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_SQRT, 13, in, 1, &out, NULL, 0, 0), RT_ERR_UNSUPPORTED);
-    cr_expect_str_eq(err.msg, "dtype int32 is not supported for input 'X'");
-    RtTensor u = mk(RT_U8, 1, d, x), out2 = {0};
+    cr_assert_eq(rtt_run1(RT_OP_SQRT, 13, in, 1, &out, NULL, 0, 0), RT_ERR_UNSUPPORTED);
+    cr_expect_str_eq(rtt_err.msg, "dtype int32 is not supported for input 'X'");
+    RtTensor u = rtt_tensor(RT_U8, 1, d, x), out2 = {0};
     RtTensor *in2[] = {&u};
-    cr_assert_eq(run(RT_OP_NEG, 13, in2, 1, &out2, NULL, 0, 0), RT_ERR_UNSUPPORTED);
+    cr_assert_eq(rtt_run1(RT_OP_NEG, 13, in2, 1, &out2, NULL, 0, 0), RT_ERR_UNSUPPORTED);
 }
 
 Test(clip, opset6_attributes) {
     float x[] = {-3, -1, 0, 1, 3};
-    RtAttr at[] = {attr_float("min", -1.5f), attr_float("max", 2.0f)};
+    RtAttr at[] = {rtt_attr_float("min", -1.5f), rtt_attr_float("max", 2.0f)};
     check_f32(RT_OP_CLIP, 6, at, 2, x, (float[]){-1.5f, -1, 0, 1, 2}, 5);
     check_f32(RT_OP_CLIP, 6, at + 1, 1, x, (float[]){-3, -1, 0, 1, 2}, 5); /* min defaults to -FLT_MAX */
 }
@@ -225,9 +166,9 @@ Test(clip, opset13_inputs_optional_and_int8) {
     float x[] = {-3, -1, 0, 1, NAN};
     float lo = -2;
     int64_t d[] = {5};
-    RtTensor tx = mk(RT_F32, 1, d, x), tlo = mk(RT_F32, 0, NULL, &lo), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), tlo = rtt_tensor(RT_F32, 0, NULL, &lo), out = {0};
     RtTensor *in[] = {&tx, &tlo, NULL}; /* max absent */
-    cr_assert_eq(run(RT_OP_CLIP, 13, in, 3, &out, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CLIP, 13, in, 3, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     const float *y = out.data;
     cr_expect_eq(y[0], -2);
     cr_expect_eq(y[3], 1);
@@ -235,9 +176,9 @@ Test(clip, opset13_inputs_optional_and_int8) {
     free(out.data);
 
     int8_t xi[] = {-100, -5, 0, 5, 100}, mx = 10;
-    RtTensor ti = mk(RT_I8, 1, d, xi), tmx = mk(RT_I8, 0, NULL, &mx), oi = {0};
+    RtTensor ti = rtt_tensor(RT_I8, 1, d, xi), tmx = rtt_tensor(RT_I8, 0, NULL, &mx), oi = {0};
     RtTensor *ini[] = {&ti, NULL, &tmx}; /* min absent */
-    cr_assert_eq(run(RT_OP_CLIP, 13, ini, 3, &oi, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CLIP, 13, ini, 3, &oi, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     int8_t want[] = {-100, -5, 0, 5, 10};
     for (int i = 0; i < 5; i++) cr_expect_eq(((int8_t *)oi.data)[i], want[i], "[%d]", i);
     free(oi.data);
@@ -246,9 +187,9 @@ Test(clip, opset13_inputs_optional_and_int8) {
 Test(clip, min_above_max_gives_max) {
     float x[] = {-1, 5, 10}, lo = 6, hi = 2;
     int64_t d[] = {3};
-    RtTensor tx = mk(RT_F32, 1, d, x), tlo = mk(RT_F32, 0, NULL, &lo), thi = mk(RT_F32, 0, NULL, &hi), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), tlo = rtt_tensor(RT_F32, 0, NULL, &lo), thi = rtt_tensor(RT_F32, 0, NULL, &hi), out = {0};
     RtTensor *in[] = {&tx, &tlo, &thi};
-    cr_assert_eq(run(RT_OP_CLIP, 13, in, 3, &out, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CLIP, 13, in, 3, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     for (int i = 0; i < 3; i++) cr_expect_eq(((float *)out.data)[i], 2.0f, "[%d]", i);
     free(out.data);
 }
@@ -257,27 +198,27 @@ Test(clip, bound_of_other_dtype_refused) {
     float x[] = {1};
     double lo = 0;
     int64_t d[] = {1};
-    RtTensor tx = mk(RT_F32, 1, d, x), tlo = mk(RT_F64, 0, NULL, &lo), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), tlo = rtt_tensor(RT_F64, 0, NULL, &lo), out = {0};
     RtTensor *in[] = {&tx, &tlo};
-    cr_assert_lt(run(RT_OP_CLIP, 13, in, 2, &out, NULL, 0, 0), 0);
-    cr_expect_not_null(strstr(err.msg, "min"), "%s", err.msg);
+    cr_assert_lt(rtt_run1(RT_OP_CLIP, 13, in, 2, &out, NULL, 0, 0), 0);
+    cr_expect_not_null(strstr(rtt_err.msg, "min"), "%s", rtt_err.msg);
 }
 
 Test(predicates, not_isnan_isinf) {
     float x[] = {1, NAN, INFINITY, -INFINITY};
     int64_t d[] = {4};
-    RtTensor tx = mk(RT_F32, 1, d, x), o1 = {0}, o2 = {0}, o3 = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), o1 = {0}, o2 = {0}, o3 = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_IS_NAN, 13, in, 1, &o1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    RtAttr pos_only = attr_int("detect_negative", 0);
-    cr_assert_eq(run(RT_OP_IS_INF, 10, in, 1, &o2, &pos_only, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_IS_NAN, 13, in, 1, &o1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    RtAttr pos_only = rtt_attr_int("detect_negative", 0);
+    cr_assert_eq(rtt_run1(RT_OP_IS_INF, 10, in, 1, &o2, &pos_only, 1, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert_eq(o1.dtype, RT_BOOL);
     uint8_t w1[] = {0, 1, 0, 0}, w2[] = {0, 0, 1, 0};
     cr_expect_eq(memcmp(o1.data, w1, 4), 0);
     cr_expect_eq(memcmp(o2.data, w2, 4), 0);
-    RtTensor tb = mk(RT_BOOL, 1, d, w1);
+    RtTensor tb = rtt_tensor(RT_BOOL, 1, d, w1);
     RtTensor *inb[] = {&tb};
-    cr_assert_eq(run(RT_OP_NOT, 1, inb, 1, &o3, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_NOT, 1, inb, 1, &o3, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     uint8_t w3[] = {1, 0, 1, 1};
     cr_expect_eq(memcmp(o3.data, w3, 4), 0);
     free(o1.data);
@@ -287,14 +228,14 @@ Test(predicates, not_isnan_isinf) {
 
 Test(shape_only, unary_and_cast_without_data) {
     int64_t d[] = {2, 0, 5};
-    RtTensor tx = mk(RT_F32, 3, d, NULL), o1 = {0}, o2 = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, d, NULL), o1 = {0}, o2 = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_RELU, 14, in, 1, &o1, NULL, 0, 1), RT_SHAPE_ONLY, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_RELU, 14, in, 1, &o1, NULL, 0, 1), RT_SHAPE_ONLY, "%s", rtt_err.msg);
     cr_expect_eq(o1.rank, 3);
     cr_expect_eq(o1.dims[1], 0);
     cr_expect_null(o1.data);
-    RtAttr to = attr_int("to", RT_I64);
-    cr_assert_eq(run(RT_OP_CAST, 19, in, 1, &o2, &to, 1, 0), RT_SHAPE_ONLY, "%s", err.msg);
+    RtAttr to = rtt_attr_int("to", RT_I64);
+    cr_assert_eq(rtt_run1(RT_OP_CAST, 19, in, 1, &o2, &to, 1, 0), RT_SHAPE_ONLY, "%s", rtt_err.msg);
     cr_expect_eq(o2.dtype, RT_I64);
     cr_expect_eq(o2.dims[2], 5);
 }
@@ -302,10 +243,10 @@ Test(shape_only, unary_and_cast_without_data) {
 /* ---- Cast ---- */
 
 static RtTensor cast(RtTensor *x, int64_t to) {
-    RtAttr a = attr_int("to", to);
+    RtAttr a = rtt_attr_int("to", to);
     RtTensor out = {0};
     RtTensor *in[] = {x};
-    cr_assert_eq(run(RT_OP_CAST, 19, in, 1, &out, &a, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CAST, 19, in, 1, &out, &a, 1, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert_eq(out.dtype, (RtDtype)to);
     return out;
 }
@@ -316,7 +257,7 @@ Test(cast, f32_to_f16_to_f32) {
      * 6e-5 is a half subnormal: nearest multiple of 2^-24 */
     float want[] = {1.0f, 0.0999755859375f, 65504.0f, INFINITY, 0.0f, -2.5f, 1007 * 0x1p-24f};
     int64_t d[] = {7};
-    RtTensor tx = mk(RT_F32, 1, d, x);
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x);
     RtTensor h = cast(&tx, RT_F16);
     RtTensor back = cast(&h, RT_F32);
     for (int i = 0; i < 7; i++)
@@ -328,7 +269,7 @@ Test(cast, f32_to_f16_to_f32) {
 Test(cast, f32_to_int_truncates_and_saturates) {
     float x[] = {-1.7f, -0.5f, 2.9f, 3e10f, -3e10f, NAN};
     int64_t d[] = {6};
-    RtTensor tx = mk(RT_F32, 1, d, x);
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x);
     RtTensor i32 = cast(&tx, RT_I32), u8 = cast(&tx, RT_U8), i64 = cast(&tx, RT_I64);
     int32_t w32[] = {-1, 0, 2, INT32_MAX, INT32_MIN, 0};
     uint8_t w8[] = {0, 0, 2, 255, 0, 0};
@@ -346,7 +287,7 @@ Test(cast, f32_to_int_truncates_and_saturates) {
 Test(cast, integers_wrap_and_bool) {
     int64_t x[] = {300, -1, 0, INT64_MAX};
     int64_t d[] = {4};
-    RtTensor tx = mk(RT_I64, 1, d, x);
+    RtTensor tx = rtt_tensor(RT_I64, 1, d, x);
     RtTensor i8 = cast(&tx, RT_I8), u16 = cast(&tx, RT_U16), b = cast(&tx, RT_BOOL), f = cast(&tx, RT_F64);
     int8_t w8[] = {44, -1, 0, -1};
     uint16_t w16[] = {300, 65535, 0, 65535};
@@ -369,7 +310,7 @@ Test(cast, f64_to_f16_rounds_once) {
      * (1.0); the correctly rounded answer is 1 + 2^-10 (0x3C01). */
     double x[] = {1.0 + 0x1p-11 + 0x1p-40, 1.0 + 0x1p-11, 1e300};
     int64_t d[] = {3};
-    RtTensor tx = mk(RT_F64, 1, d, x);
+    RtTensor tx = rtt_tensor(RT_F64, 1, d, x);
     RtTensor h = cast(&tx, RT_F16);
     cr_expect_eq(((uint16_t *)h.data)[0], 0x3C01, "%#x", ((uint16_t *)h.data)[0]);
     cr_expect_eq(((uint16_t *)h.data)[1], 0x3C00, "exact tie rounds to even, got %#x", ((uint16_t *)h.data)[1]);
@@ -381,7 +322,7 @@ Test(cast, bfloat16_rounds_to_nearest_even) {
     /* ONNX backend data: 0.47892547 -> 0x3EF5 (16117), 0.48033667 rounds up to 0x3EF6 */
     float x[] = {0.4789254665374756f, 0.48033666610717773f, NAN, -INFINITY};
     int64_t d[] = {4};
-    RtTensor tx = mk(RT_F32, 1, d, x);
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x);
     RtTensor b = cast(&tx, RT_BF16);
     uint16_t want[] = {16117, 16118, 0x7FC0, 0xFF80};
     for (int i = 0; i < 4; i++) cr_expect_eq(((uint16_t *)b.data)[i], want[i], "[%d]: %u", i, ((uint16_t *)b.data)[i]);
@@ -394,22 +335,22 @@ Test(cast, bfloat16_rounds_to_nearest_even) {
 Test(cast, float8_and_string_targets_refused) {
     float x[] = {1};
     int64_t d[] = {1};
-    RtTensor tx = mk(RT_F32, 1, d, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), out = {0};
     RtTensor *in[] = {&tx};
-    RtAttr f8 = attr_int("to", 17);
-    cr_assert_eq(run(RT_OP_CAST, 19, in, 1, &out, &f8, 1, 0), RT_ERR_UNSUPPORTED);
-    cr_expect_not_null(strstr(err.msg, "float8e4m3fn"), "%s", err.msg);
-    RtAttr s = attr_int("to", 8);
-    cr_assert_eq(run(RT_OP_CAST, 19, in, 1, &out, &s, 1, 0), RT_ERR_UNSUPPORTED);
-    cr_expect_not_null(strstr(err.msg, "string"), "%s", err.msg);
+    RtAttr f8 = rtt_attr_int("to", 17);
+    cr_assert_eq(rtt_run1(RT_OP_CAST, 19, in, 1, &out, &f8, 1, 0), RT_ERR_UNSUPPORTED);
+    cr_expect_not_null(strstr(rtt_err.msg, "float8e4m3fn"), "%s", rtt_err.msg);
+    RtAttr s = rtt_attr_int("to", 8);
+    cr_assert_eq(rtt_run1(RT_OP_CAST, 19, in, 1, &out, &s, 1, 0), RT_ERR_UNSUPPORTED);
+    cr_expect_not_null(strstr(rtt_err.msg, "string"), "%s", rtt_err.msg);
 }
 
 Test(cast, castlike_takes_the_second_inputs_dtype) {
     float x[] = {1.5f, -2.25f};
     int64_t d[] = {2};
-    RtTensor tx = mk(RT_F32, 1, d, x), like = mk(RT_F64, 0, NULL, NULL), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), like = rtt_tensor(RT_F64, 0, NULL, NULL), out = {0};
     RtTensor *in[] = {&tx, &like};  /* like's data is never read */
-    cr_assert_eq(run(RT_OP_CAST_LIKE, 15, in, 2, &out, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CAST_LIKE, 15, in, 2, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert_eq(out.dtype, RT_F64);
     cr_expect_eq(((double *)out.data)[0], 1.5);
     cr_expect_eq(((double *)out.data)[1], -2.25);
