@@ -187,7 +187,8 @@ Test(clip, opset13_inputs_optional_and_int8) {
 Test(clip, min_above_max_gives_max) {
     float x[] = {-1, 5, 10}, lo = 6, hi = 2;
     int64_t d[] = {3};
-    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), tlo = rtt_tensor(RT_F32, 0, NULL, &lo), thi = rtt_tensor(RT_F32, 0, NULL, &hi), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, d, x), tlo = rtt_tensor(RT_F32, 0, NULL, &lo),
+             thi = rtt_tensor(RT_F32, 0, NULL, &hi), out = {0};
     RtTensor *in[] = {&tx, &tlo, &thi};
     cr_assert_eq(rtt_run1(RT_OP_CLIP, 13, in, 3, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     for (int i = 0; i < 3; i++) cr_expect_eq(((float *)out.data)[i], 2.0f, "[%d]", i);
