@@ -8,114 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/kernels/kernel.h"
+#include "rt_test_util.h"
 
 /* float32 results of a few double operations rounded once: relative error ~6e-8; the
  * values here are below 10, so 1e-6 absolute is a safe bound. */
 #define TOL 1e-6
-
-/* ---- helpers: build tensors and nodes, run one kernel ---- */
-static RtError err;
-
-static inline RtTensor mk(RtDtype dt, int rank, const int64_t *dims, void *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
-
-static inline RtAttr a_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
-}
-
-static inline RtAttr a_float(const char *name, float v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_FLOAT;
-    a.f = v;
-    return a;
-}
-
-static inline RtAttr a_ints(const char *name, int n, const int64_t *v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INTS;
-    a.n = n;
-    a.ints = v;
-    return a;
-}
-
-static inline RtAttr a_str(const char *name, const char *s) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_STRING;
-    a.s = s;
-    return a;
-}
-
-/* Runs op on in[n_in] (NULL = absent) into out[n_out]; shape_only as the executor would. */
-static int run_op(int op, int opset, RtAttr *attrs, int n_attr, RtTensor **in, int n_in, RtTensor *out,
-                  int n_out, int shape_only) {
-    int ins[16], outs[16];
-    RtTensor *outp[16];
-    for (int i = 0; i < n_in; i++) ins[i] = in[i] ? i : -1;
-    for (int i = 0; i < n_out; i++) {
-        outs[i] = 100 + i;
-        memset(&out[i], 0, sizeof out[i]);
-        outp[i] = &out[i];
-    }
-    RtNode n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.name = "test";
-    n.op_type = rt_op_name(op);
-    n.domain = "";
-    n.opset = opset;
-    n.n_in = n_in;
-    n.in = ins;
-    n.n_out = n_out;
-    n.out = outs;
-    n.n_attr = n_attr;
-    n.attrs = attrs;
-    err.msg[0] = '\0';
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
-    RtKernelFn fn = rt_kernel_find(op);
-    cr_assert(fn != NULL, "no kernel for %s", rt_op_name(op));
-    return fn(&c, &n, in, outp);
-}
-
-static inline void free_out(RtTensor *out, int n) {
-    for (int i = 0; i < n; i++) {
-        free(out[i].data);
-        out[i].data = NULL;
-    }
-}
-
-static inline void expect_shape(const RtTensor *t, int rank, const int64_t *dims) {
-    cr_assert_eq(t->rank, rank, "rank %d, expected %d", t->rank, rank);
-    for (int i = 0; i < rank; i++) cr_assert_eq(t->dims[i], dims[i], "dim %d is %lld, expected %lld", i,
-                                                (long long)t->dims[i], (long long)dims[i]);
-}
-
-static inline void expect_f32(const RtTensor *t, const float *want, int n, double tol) {
-    cr_assert_eq(t->dtype, RT_F32);
-    cr_assert_eq(rt_numel(t), n);
-    const float *y = t->data;
-    for (int i = 0; i < n; i++)
-        cr_assert(fabs((double)y[i] - want[i]) <= tol || (isinf(want[i]) && y[i] == want[i]),
-                  "element %d: got %.9g, expected %.9g", i, y[i], want[i]);
-}
 
 static float x24[24];
 static const int64_t d234[3] = {2, 3, 4};
@@ -126,84 +23,85 @@ static void fill_x24(void) {
 
 Test(softmax, opset11_coerces_2d_opset13_single_axis) {
     fill_x24();
-    RtTensor X = mk(RT_F32, 3, d234, x24), out[1];
+    RtTensor X = rtt_tensor(RT_F32, 3, d234, x24), out[1];
     RtTensor *in[1] = {&X};
-    RtAttr at[1] = {a_int("axis", 1)};
+    RtAttr at[1] = {rtt_attr_int("axis", 1)};
     /* opset 11: rows are [2, 12]; each row of 12 sums to one */
-    cr_assert_eq(run_op(RT_OP_SOFTMAX, 11, at, 1, in, 1, out, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_SOFTMAX, 11, in, 1, out, at, 1, 0), RT_OK, "%s", rtt_err.msg);
     float want[24];
     for (int b = 0; b < 2; b++) {
         double s = 0;
         for (int j = 0; j < 12; j++) s += exp(x24[b * 12 + j]);
         for (int j = 0; j < 12; j++) want[b * 12 + j] = (float)(exp(x24[b * 12 + j]) / s);
     }
-    expect_f32(&out[0], want, 24, TOL);
-    free_out(out, 1);
+    rtt_expect_f32(&out[0], want, 24, TOL, 0);
+    rtt_free_outputs(out, 1);
     /* opset 13: over dim 1 only (3 values, stride 4) */
-    cr_assert_eq(run_op(RT_OP_SOFTMAX, 13, at, 1, in, 1, out, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_SOFTMAX, 13, in, 1, out, at, 1, 0), RT_OK, "%s", rtt_err.msg);
     for (int b = 0; b < 2; b++)
         for (int k = 0; k < 4; k++) {
             double s = 0;
             for (int j = 0; j < 3; j++) s += exp(x24[b * 12 + j * 4 + k]);
             for (int j = 0; j < 3; j++) want[b * 12 + j * 4 + k] = (float)(exp(x24[b * 12 + j * 4 + k]) / s);
         }
-    expect_f32(&out[0], want, 24, TOL);
-    free_out(out, 1);
+    rtt_expect_f32(&out[0], want, 24, TOL, 0);
+    rtt_free_outputs(out, 1);
 }
 
 Test(softmax, default_axis_and_log_softmax_large_values) {
     float v[4] = {1000, 1001, 1002, 1003};
     int64_t d[2] = {1, 4};
-    RtTensor X = mk(RT_F32, 2, d, v), out[1];
+    RtTensor X = rtt_tensor(RT_F32, 2, d, v), out[1];
     RtTensor *in[1] = {&X};
-    cr_assert_eq(run_op(RT_OP_LOG_SOFTMAX, 13, NULL, 0, in, 1, out, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_LOG_SOFTMAX, 13, in, 1, out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     double lse = 3 + log(exp(-3.0) + exp(-2.0) + exp(-1.0) + 1.0);
     float want[4] = {(float)(0 - lse), (float)(1 - lse), (float)(2 - lse), (float)(3 - lse)};
-    expect_f32(&out[0], want, 4, TOL);
-    free_out(out, 1);
-    cr_assert_eq(run_op(RT_OP_SOFTMAX, 13, NULL, 0, in, 1, out, 1, 0), RT_OK, "%s", err.msg);
+    rtt_expect_f32(&out[0], want, 4, TOL, 0);
+    rtt_free_outputs(out, 1);
+    cr_assert_eq(rtt_run1(RT_OP_SOFTMAX, 13, in, 1, out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     for (int i = 0; i < 4; i++) want[i] = (float)exp(want[i]);
-    expect_f32(&out[0], want, 4, TOL);
-    free_out(out, 1);
+    rtt_expect_f32(&out[0], want, 4, TOL, 0);
+    rtt_free_outputs(out, 1);
 }
 
 Test(softmax, float64_strided_path) {
     double v[6] = {0, 1, 2, 3, 4, 5}; /* [2,3], opset 13 axis 0: columns */
     int64_t d[2] = {2, 3};
-    RtTensor X = mk(RT_F64, 2, d, v), out[1];
+    RtTensor X = rtt_tensor(RT_F64, 2, d, v), out[1];
     RtTensor *in[1] = {&X};
-    RtAttr at[1] = {a_int("axis", 0)};
-    cr_assert_eq(run_op(RT_OP_SOFTMAX, 13, at, 1, in, 1, out, 1, 0), RT_OK, "%s", err.msg);
+    RtAttr at[1] = {rtt_attr_int("axis", 0)};
+    cr_assert_eq(rtt_run1(RT_OP_SOFTMAX, 13, in, 1, out, at, 1, 0), RT_OK, "%s", rtt_err.msg);
     const double *y = out[0].data;
     double lo = 1.0 / (1.0 + exp(3.0));
     for (int j = 0; j < 3; j++) {
         cr_assert(fabs(y[j] - lo) < 1e-15 && fabs(y[3 + j] - (1 - lo)) < 1e-15);
     }
-    free_out(out, 1);
+    rtt_free_outputs(out, 1);
 }
 
 Test(hardmax, first_max_wins_per_version) {
     float v[6] = {1, 3, 3, 0, 2, 9}; /* [1,2,3] */
     int64_t d[3] = {1, 2, 3};
-    RtTensor X = mk(RT_F32, 3, d, v), out[1];
+    RtTensor X = rtt_tensor(RT_F32, 3, d, v), out[1];
     RtTensor *in[1] = {&X};
-    cr_assert_eq(run_op(RT_OP_HARDMAX, 13, NULL, 0, in, 1, out, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_HARDMAX, 13, in, 1, out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     float w13[6] = {0, 1, 0, 0, 0, 1};
-    expect_f32(&out[0], w13, 6, 0.0);
-    free_out(out, 1);
-    cr_assert_eq(run_op(RT_OP_HARDMAX, 11, NULL, 0, in, 1, out, 1, 0), RT_OK, "%s", err.msg);
+    rtt_expect_f32(&out[0], w13, 6, 0.0, 0);
+    rtt_free_outputs(out, 1);
+    cr_assert_eq(rtt_run1(RT_OP_HARDMAX, 11, in, 1, out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     float w11[6] = {0, 0, 0, 0, 0, 1}; /* one row of 6 */
-    expect_f32(&out[0], w11, 6, 0.0);
-    free_out(out, 1);
+    rtt_expect_f32(&out[0], w11, 6, 0.0, 0);
+    rtt_free_outputs(out, 1);
 }
 
 Test(layer_norm, hand_computed_with_mean_and_inv_std) {
     float v[6] = {1, 2, 3, 2, 4, 9}, sc[3] = {1, 2, 0.5f}, bi[3] = {0, 1, -1};
     int64_t d[2] = {2, 3}, d3[1] = {3};
-    RtTensor X = mk(RT_F32, 2, d, v), S = mk(RT_F32, 1, d3, sc), B = mk(RT_F32, 1, d3, bi), out[3];
+    RtTensor X = rtt_tensor(RT_F32, 2, d, v), S = rtt_tensor(RT_F32, 1, d3, sc), B = rtt_tensor(RT_F32, 1, d3, bi),
+             out[3];
     RtTensor *in[3] = {&X, &S, &B};
-    RtAttr at[1] = {a_float("epsilon", 1e-3f)};
-    cr_assert_eq(run_op(RT_OP_LAYER_NORMALIZATION, 17, at, 1, in, 3, out, 3, 0), RT_OK, "%s", err.msg);
+    RtAttr at[1] = {rtt_attr_float("epsilon", 1e-3f)};
+    cr_assert_eq(rtt_run(RT_OP_LAYER_NORMALIZATION, 17, in, 3, out, 3, at, 1, 0), RT_OK, "%s", rtt_err.msg);
     float want[6], wm[2], wi[2];
     for (int r = 0; r < 2; r++) {
         double m = (v[r * 3] + v[r * 3 + 1] + v[r * 3 + 2]) / 3.0, var = 0;
@@ -213,75 +111,77 @@ Test(layer_norm, hand_computed_with_mean_and_inv_std) {
         wm[r] = (float)m;
         wi[r] = (float)inv;
     }
-    expect_f32(&out[0], want, 6, TOL);
+    rtt_expect_f32(&out[0], want, 6, TOL, 0);
     int64_t sd[2] = {2, 1};
-    expect_shape(&out[1], 2, sd);
-    expect_shape(&out[2], 2, sd);
-    expect_f32(&out[1], wm, 2, TOL);
-    expect_f32(&out[2], wi, 2, TOL);
-    free_out(out, 3);
+    rtt_expect_dims(&out[1], 2, sd);
+    rtt_expect_dims(&out[2], 2, sd);
+    rtt_expect_f32(&out[1], wm, 2, TOL, 0);
+    rtt_expect_f32(&out[2], wi, 2, TOL, 0);
+    rtt_free_outputs(out, 3);
 }
 
 Test(layer_norm, axis0_scale_broadcast_no_bias) {
     float v[4] = {1, 2, 3, 4}, sc[1] = {2};
     int64_t d[2] = {2, 2}, d1[1] = {1};
-    RtTensor X = mk(RT_F32, 2, d, v), S = mk(RT_F32, 1, d1, sc), out[1];
+    RtTensor X = rtt_tensor(RT_F32, 2, d, v), S = rtt_tensor(RT_F32, 1, d1, sc), out[1];
     RtTensor *in[2] = {&X, &S};
-    RtAttr at[2] = {a_int("axis", 0), a_float("epsilon", 0.0f)};
-    cr_assert_eq(run_op(RT_OP_LAYER_NORMALIZATION, 17, at, 2, in, 2, out, 1, 0), RT_OK, "%s", err.msg);
+    RtAttr at[2] = {rtt_attr_int("axis", 0), rtt_attr_float("epsilon", 0.0f)};
+    cr_assert_eq(rtt_run1(RT_OP_LAYER_NORMALIZATION, 17, in, 2, out, at, 2, 0), RT_OK, "%s", rtt_err.msg);
     double s = 1.0 / sqrt(1.25);
     float want[4] = {(float)(-3 * s), (float)(-s), (float)s, (float)(3 * s)};
-    expect_f32(&out[0], want, 4, TOL);
-    free_out(out, 1);
+    rtt_expect_f32(&out[0], want, 4, TOL, 0);
+    rtt_free_outputs(out, 1);
     int64_t bad[1] = {3};
-    RtTensor S3 = mk(RT_F32, 1, bad, NULL), XS = mk(RT_F32, 2, d, NULL);
+    RtTensor S3 = rtt_tensor(RT_F32, 1, bad, NULL), XS = rtt_tensor(RT_F32, 2, d, NULL);
     RtTensor *in2[2] = {&XS, &S3};
-    cr_assert_eq(run_op(RT_OP_LAYER_NORMALIZATION, 17, at, 2, in2, 2, out, 1, 1), RT_ERR);
-    cr_assert(strstr(err.msg, "Scale") && strstr(err.msg, "[3]") && strstr(err.msg, "[2,2]"), "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_LAYER_NORMALIZATION, 17, in2, 2, out, at, 2, 1), RT_ERR);
+    cr_assert(strstr(rtt_err.msg, "Scale") && strstr(rtt_err.msg, "[3]") && strstr(rtt_err.msg, "[2,2]"), "%s",
+              rtt_err.msg);
 }
 
 Test(batch_norm, inference_hand_computed) {
     float v[4] = {1, 2, 3, 4}, sc[2] = {1, 2}, b[2] = {0, 1}, m[2] = {1, 3}, var[2] = {4, 1};
     int64_t d[4] = {1, 2, 1, 2}, dc[1] = {2};
-    RtTensor X = mk(RT_F32, 4, d, v), S = mk(RT_F32, 1, dc, sc), B = mk(RT_F32, 1, dc, b),
-             M = mk(RT_F32, 1, dc, m), V = mk(RT_F32, 1, dc, var), out[1];
+    RtTensor X = rtt_tensor(RT_F32, 4, d, v), S = rtt_tensor(RT_F32, 1, dc, sc), B = rtt_tensor(RT_F32, 1, dc, b),
+             M = rtt_tensor(RT_F32, 1, dc, m), V = rtt_tensor(RT_F32, 1, dc, var), out[1];
     RtTensor *in[5] = {&X, &S, &B, &M, &V};
-    RtAttr at[1] = {a_float("epsilon", 0.0f)};
-    cr_assert_eq(run_op(RT_OP_BATCH_NORMALIZATION, 15, at, 1, in, 5, out, 1, 0), RT_OK, "%s", err.msg);
+    RtAttr at[1] = {rtt_attr_float("epsilon", 0.0f)};
+    cr_assert_eq(rtt_run1(RT_OP_BATCH_NORMALIZATION, 15, in, 5, out, at, 1, 0), RT_OK, "%s", rtt_err.msg);
     float want[4] = {0, 0.5f, 1, 3}; /* c0: (x-1)/2; c1: 2(x-3)+1 */
-    expect_f32(&out[0], want, 4, TOL);
-    free_out(out, 1);
-    RtAttr sp[1] = {a_int("spatial", 0)};
-    cr_assert_eq(run_op(RT_OP_BATCH_NORMALIZATION, 7, sp, 1, in, 5, out, 1, 0), RT_ERR_UNSUPPORTED);
-    cr_assert(strstr(err.msg, "spatial"), "%s", err.msg);
+    rtt_expect_f32(&out[0], want, 4, TOL, 0);
+    rtt_free_outputs(out, 1);
+    RtAttr sp[1] = {rtt_attr_int("spatial", 0)};
+    cr_assert_eq(rtt_run1(RT_OP_BATCH_NORMALIZATION, 7, in, 5, out, sp, 1, 0), RT_ERR_UNSUPPORTED);
+    cr_assert(strstr(rtt_err.msg, "spatial"), "%s", rtt_err.msg);
 }
 
 Test(batch_norm, training_mode_batch_stats_and_running_update) {
     float v[4] = {1, 3, 5, 7}, sc[1] = {2}, b[1] = {1}, m[1] = {0}, var[1] = {1};
     int64_t d[3] = {2, 1, 2}, dc[1] = {1};
-    RtTensor X = mk(RT_F32, 3, d, v), S = mk(RT_F32, 1, dc, sc), B = mk(RT_F32, 1, dc, b),
-             M = mk(RT_F32, 1, dc, m), V = mk(RT_F32, 1, dc, var), out[3];
+    RtTensor X = rtt_tensor(RT_F32, 3, d, v), S = rtt_tensor(RT_F32, 1, dc, sc), B = rtt_tensor(RT_F32, 1, dc, b),
+             M = rtt_tensor(RT_F32, 1, dc, m), V = rtt_tensor(RT_F32, 1, dc, var), out[3];
     RtTensor *in[5] = {&X, &S, &B, &M, &V};
-    RtAttr at[2] = {a_int("training_mode", 1), a_float("epsilon", 0.0f)};
-    cr_assert_eq(run_op(RT_OP_BATCH_NORMALIZATION, 15, at, 2, in, 5, out, 3, 0), RT_OK, "%s", err.msg);
+    RtAttr at[2] = {rtt_attr_int("training_mode", 1), rtt_attr_float("epsilon", 0.0f)};
+    cr_assert_eq(rtt_run(RT_OP_BATCH_NORMALIZATION, 15, in, 5, out, 3, at, 2, 0), RT_OK, "%s", rtt_err.msg);
     /* batch mean 4, population variance 5 */
     float want[4];
     for (int i = 0; i < 4; i++) want[i] = (float)((v[i] - 4) / sqrt(5.0) * 2 + 1);
-    expect_f32(&out[0], want, 4, TOL);
+    rtt_expect_f32(&out[0], want, 4, TOL, 0);
     float rm[1] = {0.4f}, rv[1] = {1.4f}; /* 0*0.9 + 4*0.1, 1*0.9 + 5*0.1 */
-    expect_f32(&out[1], rm, 1, TOL);
-    expect_f32(&out[2], rv, 1, TOL);
-    free_out(out, 3);
+    rtt_expect_f32(&out[1], rm, 1, TOL, 0);
+    rtt_expect_f32(&out[2], rv, 1, TOL, 0);
+    rtt_free_outputs(out, 3);
 }
 
 Test(instance_norm, per_instance_per_channel) {
     float v[8] = {1, 3, 2, 6, 0, 0, 5, 5}, sc[2] = {1, 3}, b[2] = {0, -1}; /* [2,2,2] */
     int64_t d[3] = {2, 2, 2}, dc[1] = {2};
-    RtTensor X = mk(RT_F32, 3, d, v), S = mk(RT_F32, 1, dc, sc), B = mk(RT_F32, 1, dc, b), out[1];
+    RtTensor X = rtt_tensor(RT_F32, 3, d, v), S = rtt_tensor(RT_F32, 1, dc, sc), B = rtt_tensor(RT_F32, 1, dc, b),
+             out[1];
     RtTensor *in[3] = {&X, &S, &B};
-    cr_assert_eq(run_op(RT_OP_INSTANCE_NORMALIZATION, 6, NULL, 0, in, 3, out, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_INSTANCE_NORMALIZATION, 6, in, 3, out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     double e = 1e-5f, a0 = 1 / sqrt(1 + e), a1 = 3 / sqrt(4 + e);
     float want[8] = {(float)-a0, (float)a0, (float)(-2 * a1 - 1), (float)(2 * a1 - 1), 0, 0, -1, -1};
-    expect_f32(&out[0], want, 8, TOL);
-    free_out(out, 1);
+    rtt_expect_f32(&out[0], want, 8, TOL, 0);
+    rtt_free_outputs(out, 1);
 }
