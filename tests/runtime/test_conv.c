@@ -9,64 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/kernels/kernel.h"
+#include "rt_test_util.h"
 
 /* float32 sums of at most 3 x 3 x 3 = 27 products of values in [-1, 1]: each rounding is
  * <= 2^-24 relative, so 27 terms stay far below 1e-5 absolute. */
 #define CONV_TOL_F32 1e-5
 /* float16 output: one rounding to 11 significant bits of values up to ~10: 10 * 2^-11 ~ 5e-3. */
 #define CONV_TOL_F16 1e-2
-
-static RtError err;
-
-static RtTensor mk(RtDtype dt, int rank, const int64_t *dims, void *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
-
-static RtAttr attr_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
-}
-
-static RtAttr attr_ints(const char *name, const int64_t *v, int n) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
-}
-
-static RtAttr attr_str(const char *name, const char *s) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_STRING;
-    a.s = s;
-    return a;
-}
-
-static int run(int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs, int n_attr, int shape_only) {
-    int slots_in[8], slot_out = n_in;
-    for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
-    RtNode n = {op, "t", rt_op_name(op), "", 17, n_in, slots_in, 1, &slot_out, n_attr, attrs};
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
-    err.msg[0] = '\0';
-    RtKernelFn fn = rt_kernel_find(op);
-    cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
-    return fn(&c, &n, in, &out);
-}
 
 /* Deterministic values in [-1, 1]. */
 static void fill(float *v, int64_t n, uint32_t seed) {
@@ -116,10 +65,10 @@ static void check_conv2d(const Naive2d *p, RtAttr *attrs, int n_attr, int with_b
     naive_conv2d(p, x, w, with_bias ? b : NULL, want);
     for (int dt = 0; dt < 2; dt++) {
         RtDtype t = dt ? RT_F64 : RT_F32;
-        RtTensor tx = mk(t, 4, xd, dt ? (void *)x64 : x), tw = mk(t, 4, wd, dt ? (void *)w64 : w);
-        RtTensor tb = mk(t, 1, bd, dt ? (void *)b64 : b), out = {0};
+        RtTensor tx = rtt_tensor(t, 4, xd, dt ? (void *)x64 : x), tw = rtt_tensor(t, 4, wd, dt ? (void *)w64 : w);
+        RtTensor tb = rtt_tensor(t, 1, bd, dt ? (void *)b64 : b), out = {0};
         RtTensor *in[] = {&tx, &tw, with_bias ? &tb : NULL};
-        cr_assert_eq(run(RT_OP_CONV, in, 3, &out, attrs, n_attr, 0), RT_OK, "%s", err.msg);
+        cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in, 3, &out, attrs, n_attr, 0), RT_OK, "%s", rtt_err.msg);
         cr_assert_eq(out.rank, 4);
         cr_assert_eq(out.dims[2], p->OH, "OH %lld want %lld", (long long)out.dims[2], (long long)p->OH);
         cr_assert_eq(out.dims[3], p->OW, "OW %lld want %lld", (long long)out.dims[3], (long long)p->OW);
@@ -138,8 +87,8 @@ Test(conv, odd_sizes_stride2_pad1_dilation2_group1) {
     /* C=3, H=7, W=5, K=3, stride 2, pad 1, dilation 2: OH = (7+2-5)/2+1 = 3, OW = (5+2-5)/2+1 = 2 */
     Naive2d p = {2, 3, 7, 5, 4, 3, 3, 1, 2, 2, 1, 1, 2, 2, 3, 2};
     int64_t k[] = {3, 3}, s[] = {2, 2}, pads[] = {1, 1, 1, 1}, d[] = {2, 2};
-    RtAttr a[] = {attr_ints("kernel_shape", k, 2), attr_ints("strides", s, 2), attr_ints("pads", pads, 4),
-                  attr_ints("dilations", d, 2)};
+    RtAttr a[] = {rtt_attr_ints("kernel_shape", k, 2), rtt_attr_ints("strides", s, 2), rtt_attr_ints("pads", pads, 4),
+                  rtt_attr_ints("dilations", d, 2)};
     check_conv2d(&p, a, 4, 1);
 }
 
@@ -147,25 +96,25 @@ Test(conv, depthwise_odd_sizes_with_multiplier) {
     /* group == C == 3 with 2 outputs per channel (M = 6): the direct depthwise loop */
     Naive2d p = {1, 3, 7, 5, 6, 3, 3, 3, 2, 2, 1, 1, 2, 2, 3, 2};
     int64_t s[] = {2, 2}, pads[] = {1, 1, 1, 1}, d[] = {2, 2};
-    RtAttr a[] = {attr_int("group", 3), attr_ints("strides", s, 2), attr_ints("pads", pads, 4),
-                  attr_ints("dilations", d, 2)};
+    RtAttr a[] = {rtt_attr_int("group", 3), rtt_attr_ints("strides", s, 2), rtt_attr_ints("pads", pads, 4),
+                  rtt_attr_ints("dilations", d, 2)};
     check_conv2d(&p, a, 4, 1);
     Naive2d q = {2, 3, 7, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 7, 5}; /* plain 3x3 depthwise, same size */
     int64_t pads1[] = {1, 1, 1, 1};
-    RtAttr b[] = {attr_int("group", 3), attr_ints("pads", pads1, 4)};
+    RtAttr b[] = {rtt_attr_int("group", 3), rtt_attr_ints("pads", pads1, 4)};
     check_conv2d(&q, b, 2, 0);
     /* unit stride, dilation (2,1), asymmetric pads (2,0 / 1,1): the padded-plane depthwise
      * path. OH = 9 + 3 - 2*2 = 8, OW = 6 + 1 - 1 = 6 */
     Naive2d r = {1, 3, 9, 6, 3, 3, 2, 3, 1, 1, 2, 0, 2, 1, 8, 6};
     int64_t pads2[] = {2, 0, 1, 1}, d2[] = {2, 1};
-    RtAttr c2[] = {attr_int("group", 3), attr_ints("pads", pads2, 4), attr_ints("dilations", d2, 2)};
+    RtAttr c2[] = {rtt_attr_int("group", 3), rtt_attr_ints("pads", pads2, 4), rtt_attr_ints("dilations", d2, 2)};
     check_conv2d(&r, c2, 3, 1);
 }
 
 Test(conv, grouped_and_pointwise) {
     Naive2d g = {1, 4, 5, 7, 6, 2, 3, 2, 1, 2, 0, 1, 1, 1, 5, 3}; /* 2 groups, asymmetric strides */
     int64_t s[] = {1, 2}, pads[] = {0, 1, 1, 0};
-    RtAttr a[] = {attr_int("group", 2), attr_ints("strides", s, 2), attr_ints("pads", pads, 4)};
+    RtAttr a[] = {rtt_attr_int("group", 2), rtt_attr_ints("strides", s, 2), rtt_attr_ints("pads", pads, 4)};
     check_conv2d(&g, a, 3, 1);
     Naive2d pw = {2, 5, 3, 7, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 3, 7}; /* 1x1: gemm on the input directly */
     check_conv2d(&pw, NULL, 0, 1);
@@ -176,11 +125,11 @@ Test(conv, same_upper_and_lower_output_size_and_pads) {
      * LOWER (2, 1); W=5, K=3: out 3, total 2 -> (1, 1) either way. */
     int64_t s[] = {2, 2};
     Naive2d up = {1, 3, 7, 5, 2, 4, 3, 1, 2, 2, 1, 1, 1, 1, 4, 3};
-    RtAttr a[] = {attr_str("auto_pad", "SAME_UPPER"), attr_ints("strides", s, 2)};
+    RtAttr a[] = {rtt_attr_str("auto_pad", "SAME_UPPER"), rtt_attr_ints("strides", s, 2)};
     check_conv2d(&up, a, 2, 0);
     Naive2d lo = up;
     lo.ph0 = 2;
-    RtAttr b[] = {attr_str("auto_pad", "SAME_LOWER"), attr_ints("strides", s, 2)};
+    RtAttr b[] = {rtt_attr_str("auto_pad", "SAME_LOWER"), rtt_attr_ints("strides", s, 2)};
     check_conv2d(&lo, b, 2, 0);
 }
 
@@ -192,21 +141,22 @@ Test(conv, conv1d_and_conv3d_equal_their_2d_embedding) {
     double want[12];
     naive_conv2d(&p, x, w, b, want);
     int64_t s1[] = {2}, p1[] = {1, 0}, d1[] = {2};
-    RtAttr a1[] = {attr_ints("strides", s1, 1), attr_ints("pads", p1, 2), attr_ints("dilations", d1, 1)};
+    RtAttr a1[] = {rtt_attr_ints("strides", s1, 1), rtt_attr_ints("pads", p1, 2), rtt_attr_ints("dilations", d1, 1)};
     int64_t xd1[] = {1, 2, 9}, wd1[] = {4, 2, 3}, bd[] = {4};
-    RtTensor tx = mk(RT_F32, 3, xd1, x), tw = mk(RT_F32, 3, wd1, w), tb = mk(RT_F32, 1, bd, b), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, xd1, x), tw = rtt_tensor(RT_F32, 3, wd1, w), tb = rtt_tensor(RT_F32, 1, bd, b),
+             out = {0};
     RtTensor *in[] = {&tx, &tw, &tb};
-    cr_assert_eq(run(RT_OP_CONV, in, 3, &out, a1, 3, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in, 3, &out, a1, 3, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert_eq(out.rank, 3);
     cr_assert_eq(out.dims[2], 3);
     for (int i = 0; i < 12; i++) cr_expect(fabs(((float *)out.data)[i] - want[i]) <= CONV_TOL_F32, "1-D element %d", i);
     free(out.data);
     int64_t s3[] = {1, 1, 2}, p3[] = {0, 0, 1, 0, 0, 0}, d3[] = {1, 1, 2};
-    RtAttr a3[] = {attr_ints("strides", s3, 3), attr_ints("pads", p3, 6), attr_ints("dilations", d3, 3)};
+    RtAttr a3[] = {rtt_attr_ints("strides", s3, 3), rtt_attr_ints("pads", p3, 6), rtt_attr_ints("dilations", d3, 3)};
     int64_t xd3[] = {1, 2, 1, 1, 9}, wd3[] = {4, 2, 1, 1, 3};
-    RtTensor tx3 = mk(RT_F32, 5, xd3, x), tw3 = mk(RT_F32, 5, wd3, w), out3 = {0};
+    RtTensor tx3 = rtt_tensor(RT_F32, 5, xd3, x), tw3 = rtt_tensor(RT_F32, 5, wd3, w), out3 = {0};
     RtTensor *in3[] = {&tx3, &tw3, &tb};
-    cr_assert_eq(run(RT_OP_CONV, in3, 3, &out3, a3, 3, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in3, 3, &out3, a3, 3, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert_eq(out3.rank, 5);
     for (int i = 0; i < 12; i++) cr_expect(fabs(((float *)out3.data)[i] - want[i]) <= CONV_TOL_F32, "3-D element %d", i);
     free(out3.data);
@@ -220,12 +170,12 @@ Test(conv, float16_matches_float32) {
     for (int i = 0; i < 32; i++) xh[i] = rt_f32_to_f16(x[i]), x[i] = rt_f16_to_f32(xh[i]);
     for (int i = 0; i < 54; i++) wh[i] = rt_f32_to_f16(w[i]), w[i] = rt_f16_to_f32(wh[i]);
     int64_t pads[] = {1, 1, 1, 1};
-    RtAttr a[] = {attr_ints("pads", pads, 4)};
-    RtTensor tx = mk(RT_F32, 4, xd, x), tw = mk(RT_F32, 4, wd, w), o32 = {0};
-    RtTensor hx = mk(RT_F16, 4, xd, xh), hw = mk(RT_F16, 4, wd, wh), o16 = {0};
+    RtAttr a[] = {rtt_attr_ints("pads", pads, 4)};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), tw = rtt_tensor(RT_F32, 4, wd, w), o32 = {0};
+    RtTensor hx = rtt_tensor(RT_F16, 4, xd, xh), hw = rtt_tensor(RT_F16, 4, wd, wh), o16 = {0};
     RtTensor *in32[] = {&tx, &tw}, *in16[] = {&hx, &hw};
-    cr_assert_eq(run(RT_OP_CONV, in32, 2, &o32, a, 1, 0), RT_OK, "%s", err.msg);
-    cr_assert_eq(run(RT_OP_CONV, in16, 2, &o16, a, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in32, 2, &o32, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in16, 2, &o16, a, 1, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert_eq(o16.dtype, RT_F16);
     for (int i = 0; i < 48; i++) {
         float h = rt_f16_to_f32(((uint16_t *)o16.data)[i]), f = ((float *)o32.data)[i];
@@ -236,29 +186,30 @@ Test(conv, float16_matches_float32) {
 
 Test(conv, shape_only_and_errors) {
     int64_t xd[] = {1, 3, 224, 224}, wd[] = {32, 3, 3, 3}, s[] = {2, 2}, pads[] = {1, 1, 1, 1};
-    RtAttr a[] = {attr_ints("strides", s, 2), attr_ints("pads", pads, 4)};
-    RtTensor tx = mk(RT_F32, 4, xd, NULL), tw = mk(RT_F32, 4, wd, NULL), out = {0};
+    RtAttr a[] = {rtt_attr_ints("strides", s, 2), rtt_attr_ints("pads", pads, 4)};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, NULL), tw = rtt_tensor(RT_F32, 4, wd, NULL), out = {0};
     RtTensor *in[] = {&tx, &tw};
-    cr_assert_eq(run(RT_OP_CONV, in, 2, &out, a, 2, 1), RT_SHAPE_ONLY, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in, 2, &out, a, 2, 1), RT_SHAPE_ONLY, "%s", rtt_err.msg);
     cr_expect(out.dims[0] == 1 && out.dims[1] == 32 && out.dims[2] == 112 && out.dims[3] == 112);
 
     int64_t wbad[] = {8, 4, 3, 3};
-    RtTensor tw2 = mk(RT_F32, 4, wbad, NULL), out2 = {0};
+    RtTensor tw2 = rtt_tensor(RT_F32, 4, wbad, NULL), out2 = {0};
     RtTensor *in2[] = {&tx, &tw2};
-    cr_assert_eq(run(RT_OP_CONV, in2, 2, &out2, NULL, 0, 1), RT_ERR);
-    cr_expect(strstr(err.msg, "input channels 3 != weight channels 4 x group 1") != NULL, "message: %s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in2, 2, &out2, NULL, 0, 1), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "input channels 3 != weight channels 4 x group 1") != NULL, "message: %s",
+              rtt_err.msg);
 
     int64_t pbad[] = {1, 1};
-    RtAttr ab[] = {attr_ints("pads", pbad, 2)};
+    RtAttr ab[] = {rtt_attr_ints("pads", pbad, 2)};
     RtTensor out3 = {0};
-    cr_assert_eq(run(RT_OP_CONV, in, 2, &out3, ab, 1, 1), RT_ERR);
-    cr_expect(strstr(err.msg, "pads") != NULL, "message: %s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in, 2, &out3, ab, 1, 1), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "pads") != NULL, "message: %s", rtt_err.msg);
 
     int64_t bd[] = {5};
-    RtTensor tb = mk(RT_F32, 1, bd, NULL), out4 = {0};
+    RtTensor tb = rtt_tensor(RT_F32, 1, bd, NULL), out4 = {0};
     RtTensor *in4[] = {&tx, &tw, &tb};
-    cr_assert_eq(run(RT_OP_CONV, in4, 3, &out4, NULL, 0, 1), RT_ERR);
-    cr_expect(strstr(err.msg, "bias B") != NULL, "message: %s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONV, 17, in4, 3, &out4, NULL, 0, 1), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "bias B") != NULL, "message: %s", rtt_err.msg);
 }
 
 /* ---------------------------------------------------------------- ConvTranspose */
@@ -268,23 +219,23 @@ Test(conv_transpose, output_shape_and_pads_1d) {
      * natural output (7) = [1, 1, 3, 2, 5, 3, 3]. */
     float x[] = {1, 2, 3}, w[] = {1, 1, 1};
     int64_t xd[] = {1, 1, 3}, wd[] = {1, 1, 3}, s[] = {2};
-    RtTensor tx = mk(RT_F32, 3, xd, x), tw = mk(RT_F32, 3, wd, w);
+    RtTensor tx = rtt_tensor(RT_F32, 3, xd, x), tw = rtt_tensor(RT_F32, 3, wd, w);
     RtTensor *in[] = {&tx, &tw};
     struct { RtAttr a; int64_t len; float want[8]; } cases[3];
     int64_t os[] = {8}, pads[] = {1, 1};
-    cases[0].a = attr_ints("output_shape", os, 1); /* total = 7 - 8 = -1: the end grows */
+    cases[0].a = rtt_attr_ints("output_shape", os, 1); /* total = 7 - 8 = -1: the end grows */
     cases[0].len = 8;
     memcpy(cases[0].want, (float[]){1, 1, 3, 2, 5, 3, 3, 0}, sizeof cases[0].want);
-    cases[1].a = attr_ints("pads", pads, 2);
+    cases[1].a = rtt_attr_ints("pads", pads, 2);
     cases[1].len = 5;
     memcpy(cases[1].want, (float[]){1, 3, 2, 5, 3, 0, 0, 0}, sizeof cases[1].want);
-    cases[2].a = attr_str("auto_pad", "SAME_UPPER"); /* out = 3 * 2 = 6, total 1 -> pads (0, 1) */
+    cases[2].a = rtt_attr_str("auto_pad", "SAME_UPPER"); /* out = 3 * 2 = 6, total 1 -> pads (0, 1) */
     cases[2].len = 6;
     memcpy(cases[2].want, (float[]){1, 1, 3, 2, 5, 3, 0, 0}, sizeof cases[2].want);
     for (int k = 0; k < 3; k++) {
-        RtAttr a[] = {attr_ints("strides", s, 1), cases[k].a};
+        RtAttr a[] = {rtt_attr_ints("strides", s, 1), cases[k].a};
         RtTensor out = {0};
-        cr_assert_eq(run(RT_OP_CONV_TRANSPOSE, in, 2, &out, a, 2, 0), RT_OK, "%s", err.msg);
+        cr_assert_eq(rtt_run1(RT_OP_CONV_TRANSPOSE, 17, in, 2, &out, a, 2, 0), RT_OK, "%s", rtt_err.msg);
         cr_assert_eq(out.dims[2], cases[k].len, "case %d: length %lld", k, (long long)out.dims[2]);
         for (int i = 0; i < cases[k].len; i++)
             cr_expect_float_eq(((float *)out.data)[i], cases[k].want[i], CONV_TOL_F32, "case %d element %d", k, i);
@@ -319,18 +270,18 @@ Test(conv_transpose, grouped_dilated_2d_against_scatter_loop) {
                         }
     int64_t xd[] = {N, C, H, W}, wd[] = {C, Mg, KH, KW}, bd[] = {M};
     int64_t s[] = {sh, sw}, d[] = {dh, dw}, pads[] = {p0h, p0w, p1h, p1w}, op[] = {oph, opw};
-    RtAttr a[] = {attr_int("group", G), attr_ints("strides", s, 2), attr_ints("dilations", d, 2),
-                  attr_ints("pads", pads, 4), attr_ints("output_padding", op, 2)};
+    RtAttr a[] = {rtt_attr_int("group", G), rtt_attr_ints("strides", s, 2), rtt_attr_ints("dilations", d, 2),
+                  rtt_attr_ints("pads", pads, 4), rtt_attr_ints("output_padding", op, 2)};
     double x64[N * C * H * W], w64[C * Mg * KH * KW], b64[M];
     for (int64_t i = 0; i < N * C * H * W; i++) x64[i] = x[i];
     for (int64_t i = 0; i < C * Mg * KH * KW; i++) w64[i] = w[i];
     for (int64_t i = 0; i < M; i++) b64[i] = b[i];
     for (int dt = 0; dt < 2; dt++) {
         RtDtype t = dt ? RT_F64 : RT_F32;
-        RtTensor tx = mk(t, 4, xd, dt ? (void *)x64 : x), tw = mk(t, 4, wd, dt ? (void *)w64 : w);
-        RtTensor tb = mk(t, 1, bd, dt ? (void *)b64 : b), out = {0};
+        RtTensor tx = rtt_tensor(t, 4, xd, dt ? (void *)x64 : x), tw = rtt_tensor(t, 4, wd, dt ? (void *)w64 : w);
+        RtTensor tb = rtt_tensor(t, 1, bd, dt ? (void *)b64 : b), out = {0};
         RtTensor *in[] = {&tx, &tw, &tb};
-        cr_assert_eq(run(RT_OP_CONV_TRANSPOSE, in, 3, &out, a, 5, 0), RT_OK, "%s", err.msg);
+        cr_assert_eq(rtt_run1(RT_OP_CONV_TRANSPOSE, 17, in, 3, &out, a, 5, 0), RT_OK, "%s", rtt_err.msg);
         cr_assert(out.dims[1] == M && out.dims[2] == OH && out.dims[3] == OW, "shape [%lld,%lld,%lld]",
                   (long long)out.dims[1], (long long)out.dims[2], (long long)out.dims[3]);
         for (int64_t i = 0; i < N * M * OH * OW; i++) {

@@ -8,78 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/kernels/kernel.h"
+#include "rt_test_util.h"
 
 /* Interpolation weights here are exact binary fractions (or thirds) of small integers; the
  * only error is the final rounding to float32 (~1e-7 relative). */
 #define RS_TOL 1e-5
-
-static RtError err;
-
-static RtTensor mk(RtDtype dt, int rank, const int64_t *dims, void *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
-
-static RtAttr attr_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
-}
-
-static RtAttr attr_float(const char *name, float v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_FLOAT;
-    a.f = v;
-    return a;
-}
-
-static RtAttr attr_ints(const char *name, const int64_t *v, int n) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
-}
-
-static RtAttr attr_str(const char *name, const char *s) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_STRING;
-    a.s = s;
-    return a;
-}
-
-static int run(int op, int opset, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs, int n_attr, int shape_only) {
-    int slots_in[8], slot_out = n_in;
-    for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
-    RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, 1, &slot_out, n_attr, attrs};
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
-    err.msg[0] = '\0';
-    RtKernelFn fn = rt_kernel_find(op);
-    cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
-    return fn(&c, &n, in, &out);
-}
-
-static void expect_f32(const RtTensor *t, const float *want, int n) {
-    cr_assert_eq(rt_numel(t), n, "numel %lld want %d", (long long)rt_numel(t), n);
-    for (int i = 0; i < n; i++)
-        cr_expect(fabsf(((float *)t->data)[i] - want[i]) <= RS_TOL, "element %d: got %g want %g", i,
-                  ((float *)t->data)[i], want[i]);
-}
 
 /* ================================================================ Pad */
 
@@ -87,59 +20,61 @@ Test(pad, reflect_and_negative_crop) {
     float x[5] = {1, 2, 3, 4, 5};
     int64_t xd[] = {3}, pd[] = {2};
     int64_t p1[] = {2, 2};
-    RtTensor tx = mk(RT_F32, 1, xd, x), tp = mk(RT_I64, 1, pd, p1), out = {0};
-    RtAttr reflect[] = {attr_str("mode", "reflect")};
+    RtTensor tx = rtt_tensor(RT_F32, 1, xd, x), tp = rtt_tensor(RT_I64, 1, pd, p1), out = {0};
+    RtAttr reflect[] = {rtt_attr_str("mode", "reflect")};
     RtTensor *in[] = {&tx, &tp};
-    cr_assert_eq(run(RT_OP_PAD, 13, in, 2, &out, reflect, 1, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out, (float[]){3, 2, 1, 2, 3, 2, 1}, 7);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 13, in, 2, &out, reflect, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){3, 2, 1, 2, 3, 2, 1}, 7, RS_TOL, 0);
     free(out.data);
 
     /* [1,2,3,4] with pads (-1, 1) and constant 9: crop the first, append one 9 */
     int64_t xd4[] = {4}, p2[] = {-1, 1}, sd[] = {1};
     float nine = 9;
-    RtTensor tx4 = mk(RT_F32, 1, xd4, x), tp2 = mk(RT_I64, 1, pd, p2), tv = mk(RT_F32, 1, sd, &nine), out2 = {0};
+    RtTensor tx4 = rtt_tensor(RT_F32, 1, xd4, x), tp2 = rtt_tensor(RT_I64, 1, pd, p2),
+             tv = rtt_tensor(RT_F32, 1, sd, &nine), out2 = {0};
     RtTensor *in2[] = {&tx4, &tp2, &tv};
-    cr_assert_eq(run(RT_OP_PAD, 13, in2, 3, &out2, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out2, (float[]){2, 3, 4, 9}, 4);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 13, in2, 3, &out2, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out2, (float[]){2, 3, 4, 9}, 4, RS_TOL, 0);
     free(out2.data);
 
     /* reflect works on the cropped range: [1..5] with (-1, 2) -> [2,3,4,5] reflected at the end */
     int64_t xd5[] = {5}, p3[] = {-1, 2};
-    RtTensor tx5 = mk(RT_F32, 1, xd5, x), tp3 = mk(RT_I64, 1, pd, p3), out3 = {0};
+    RtTensor tx5 = rtt_tensor(RT_F32, 1, xd5, x), tp3 = rtt_tensor(RT_I64, 1, pd, p3), out3 = {0};
     RtTensor *in3[] = {&tx5, &tp3};
-    cr_assert_eq(run(RT_OP_PAD, 19, in3, 2, &out3, reflect, 1, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out3, (float[]){2, 3, 4, 5, 4, 3}, 6);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 19, in3, 2, &out3, reflect, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out3, (float[]){2, 3, 4, 5, 4, 3}, 6, RS_TOL, 0);
     free(out3.data);
 }
 
 Test(pad, edge_and_wrap_2d) {
     float x[4] = {1, 2, 3, 4};
     int64_t xd[] = {2, 2}, pd[] = {4}, p[] = {1, 1, 1, 1};
-    RtTensor tx = mk(RT_F32, 2, xd, x), tp = mk(RT_I64, 1, pd, p);
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), tp = rtt_tensor(RT_I64, 1, pd, p);
     RtTensor *in[] = {&tx, &tp};
-    RtAttr edge[] = {attr_str("mode", "edge")}, wrap[] = {attr_str("mode", "wrap")};
+    RtAttr edge[] = {rtt_attr_str("mode", "edge")}, wrap[] = {rtt_attr_str("mode", "wrap")};
     RtTensor out = {0}, out2 = {0};
-    cr_assert_eq(run(RT_OP_PAD, 19, in, 2, &out, edge, 1, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 16);
-    cr_assert_eq(run(RT_OP_PAD, 19, in, 2, &out2, wrap, 1, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out2, (float[]){4, 3, 4, 3, 2, 1, 2, 1, 4, 3, 4, 3, 2, 1, 2, 1}, 16);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 19, in, 2, &out, edge, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 16, RS_TOL, 0);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 19, in, 2, &out2, wrap, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out2, (float[]){4, 3, 4, 3, 2, 1, 2, 1, 4, 3, 4, 3, 2, 1, 2, 1}, 16, RS_TOL, 0);
     free(out.data), free(out2.data);
 }
 
 Test(pad, opset2_attributes_and_opset18_axes) {
     float x[2] = {1, 2};
     int64_t xd[] = {1, 2}, p[] = {0, 1, 0, 0};
-    RtTensor tx = mk(RT_F32, 2, xd, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), out = {0};
     RtTensor *in[] = {&tx};
-    RtAttr a[] = {attr_ints("pads", p, 4), attr_float("value", 7.5f)};
-    cr_assert_eq(run(RT_OP_PAD, 2, in, 1, &out, a, 2, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out, (float[]){7.5f, 1, 2}, 3);
+    RtAttr a[] = {rtt_attr_ints("pads", p, 4), rtt_attr_float("value", 7.5f)};
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 2, in, 1, &out, a, 2, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){7.5f, 1, 2}, 3, RS_TOL, 0);
     free(out.data);
 
     int64_t xi[6] = {1, 2, 3, 4, 5, 6}, xid[] = {2, 3}, pd[] = {2}, pads[] = {1, 0}, ad[] = {1}, axes[] = {-1};
-    RtTensor ti = mk(RT_I64, 2, xid, xi), tp = mk(RT_I64, 1, pd, pads), ta = mk(RT_I64, 1, ad, axes), out2 = {0};
+    RtTensor ti = rtt_tensor(RT_I64, 2, xid, xi), tp = rtt_tensor(RT_I64, 1, pd, pads),
+             ta = rtt_tensor(RT_I64, 1, ad, axes), out2 = {0};
     RtTensor *in2[] = {&ti, &tp, NULL, &ta};
-    cr_assert_eq(run(RT_OP_PAD, 18, in2, 4, &out2, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 18, in2, 4, &out2, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert(out2.dims[0] == 2 && out2.dims[1] == 4);
     int64_t want[8] = {0, 1, 2, 3, 0, 4, 5, 6};
     cr_expect_eq(memcmp(out2.data, want, sizeof want), 0);
@@ -148,17 +83,17 @@ Test(pad, opset2_attributes_and_opset18_axes) {
 
 Test(pad, shape_needs_pads_data_and_errors) {
     int64_t xd[] = {2, 3}, pd[] = {4}, p[] = {0, 1, 2, 3};
-    RtTensor tx = mk(RT_F32, 2, xd, NULL), tp = mk(RT_I64, 1, pd, NULL), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, NULL), tp = rtt_tensor(RT_I64, 1, pd, NULL), out = {0};
     RtTensor *in[] = {&tx, &tp};
-    cr_assert_eq(run(RT_OP_PAD, 13, in, 2, &out, NULL, 0, 1), RT_SHAPE_UNKNOWN);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 13, in, 2, &out, NULL, 0, 1), RT_SHAPE_UNKNOWN);
     tp.data = p;
-    cr_assert_eq(run(RT_OP_PAD, 13, in, 2, &out, NULL, 0, 1), RT_SHAPE_ONLY, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 13, in, 2, &out, NULL, 0, 1), RT_SHAPE_ONLY, "%s", rtt_err.msg);
     cr_expect(out.dims[0] == 4 && out.dims[1] == 7);
     int64_t pd3[] = {3};
-    RtTensor tp3 = mk(RT_I64, 1, pd3, p), out2 = {0};
+    RtTensor tp3 = rtt_tensor(RT_I64, 1, pd3, p), out2 = {0};
     RtTensor *in3[] = {&tx, &tp3};
-    cr_assert_eq(run(RT_OP_PAD, 13, in3, 2, &out2, NULL, 0, 1), RT_ERR);
-    cr_expect(strstr(err.msg, "pads has 3 values; expected 4") != NULL, "message: %s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 13, in3, 2, &out2, NULL, 0, 1), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "pads has 3 values; expected 4") != NULL, "message: %s", rtt_err.msg);
 }
 
 /* ================================================================ Resize */
@@ -167,12 +102,12 @@ Test(resize, nearest_2x_half_pixel) {
     float x[4] = {1, 2, 3, 4};
     float sc[4] = {1, 1, 2, 2};
     int64_t xd[] = {1, 1, 2, 2}, sd[] = {4};
-    RtTensor tx = mk(RT_F32, 4, xd, x), ts = mk(RT_F32, 1, sd, sc), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), ts = rtt_tensor(RT_F32, 1, sd, sc), out = {0};
     RtTensor *in[] = {&tx, NULL, &ts};
-    RtAttr a[] = {attr_str("mode", "nearest")};
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in, 3, &out, a, 1, 0), RT_OK, "%s", err.msg);
+    RtAttr a[] = {rtt_attr_str("mode", "nearest")};
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in, 3, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert(out.dims[2] == 4 && out.dims[3] == 4);
-    expect_f32(&out, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 16);
+    rtt_expect_f32(&out, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 16, RS_TOL, 0);
     free(out.data);
 }
 
@@ -181,14 +116,14 @@ Test(resize, linear_align_corners_2x) {
     float x[4] = {1, 2, 3, 4};
     float sc[4] = {1, 1, 2, 2};
     int64_t xd[] = {1, 1, 2, 2}, sd[] = {4};
-    RtTensor tx = mk(RT_F32, 4, xd, x), ts = mk(RT_F32, 1, sd, sc), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), ts = rtt_tensor(RT_F32, 1, sd, sc), out = {0};
     RtTensor *in[] = {&tx, NULL, &ts};
-    RtAttr a[] = {attr_str("mode", "linear"), attr_str("coordinate_transformation_mode", "align_corners")};
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in, 3, &out, a, 2, 0), RT_OK, "%s", err.msg);
+    RtAttr a[] = {rtt_attr_str("mode", "linear"), rtt_attr_str("coordinate_transformation_mode", "align_corners")};
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in, 3, &out, a, 2, 0), RT_OK, "%s", rtt_err.msg);
     float want[16];
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) want[i * 4 + j] = 1.0f + 2.0f * (float)i / 3.0f + (float)j / 3.0f;
-    expect_f32(&out, want, 16);
+    rtt_expect_f32(&out, want, 16, RS_TOL, 0);
     free(out.data);
 }
 
@@ -197,11 +132,11 @@ Test(resize, opset10_nearest_downscale_uses_ceil) {
     float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     float sc[4] = {1, 1, 0.6f, 0.6f};
     int64_t xd[] = {1, 1, 2, 4}, sd[] = {4};
-    RtTensor tx = mk(RT_F32, 4, xd, x), ts = mk(RT_F32, 1, sd, sc), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), ts = rtt_tensor(RT_F32, 1, sd, sc), out = {0};
     RtTensor *in[] = {&tx, &ts};
-    cr_assert_eq(run(RT_OP_RESIZE, 10, in, 2, &out, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 10, in, 2, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert(out.dims[2] == 1 && out.dims[3] == 2);
-    expect_f32(&out, (float[]){1, 3}, 2);
+    rtt_expect_f32(&out, (float[]){1, 3}, 2, RS_TOL, 0);
     free(out.data);
 }
 
@@ -211,12 +146,13 @@ Test(resize, tf_crop_and_resize_extrapolates) {
     float x[4] = {0, 10, 20, 30};
     float roi[4] = {0, 0.5f, 1, 1.5f};
     int64_t xd[] = {1, 4}, rd[] = {4}, zd[] = {2}, sz[] = {1, 3};
-    RtTensor tx = mk(RT_F32, 2, xd, x), tr = mk(RT_F32, 1, rd, roi), tz = mk(RT_I64, 1, zd, sz), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), tr = rtt_tensor(RT_F32, 1, rd, roi), tz = rtt_tensor(RT_I64, 1, zd, sz),
+             out = {0};
     RtTensor *in[] = {&tx, &tr, NULL, &tz};
-    RtAttr a[] = {attr_str("mode", "linear"), attr_str("coordinate_transformation_mode", "tf_crop_and_resize"),
-                  attr_float("extrapolation_value", -1.0f)};
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in, 4, &out, a, 3, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out, (float[]){15, 30, -1}, 3);
+    RtAttr a[] = {rtt_attr_str("mode", "linear"), rtt_attr_str("coordinate_transformation_mode", "tf_crop_and_resize"),
+                  rtt_attr_float("extrapolation_value", -1.0f)};
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in, 4, &out, a, 3, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){15, 30, -1}, 3, RS_TOL, 0);
     free(out.data);
 }
 
@@ -227,11 +163,11 @@ Test(resize, antialias_linear_halves) {
     float x[4] = {0, 1, 2, 3};
     float sc[1] = {0.5f};
     int64_t xd[] = {4}, sd[] = {1};
-    RtTensor tx = mk(RT_F32, 1, xd, x), ts = mk(RT_F32, 1, sd, sc), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 1, xd, x), ts = rtt_tensor(RT_F32, 1, sd, sc), out = {0};
     RtTensor *in[] = {&tx, NULL, &ts};
-    RtAttr a[] = {attr_str("mode", "linear"), attr_int("antialias", 1)};
-    cr_assert_eq(run(RT_OP_RESIZE, 18, in, 3, &out, a, 2, 0), RT_OK, "%s", err.msg);
-    expect_f32(&out, (float[]){0.625f, 2.375f}, 2);
+    RtAttr a[] = {rtt_attr_str("mode", "linear"), rtt_attr_int("antialias", 1)};
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 18, in, 3, &out, a, 2, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){0.625f, 2.375f}, 2, RS_TOL, 0);
     free(out.data);
 }
 
@@ -240,20 +176,20 @@ Test(resize, cubic_keeps_constants_and_axes_with_aspect_policy) {
     for (int i = 0; i < 8; i++) x[i] = 4.0f;
     float sc[4] = {1, 1, 1.5f, 2.5f};
     int64_t xd[] = {1, 1, 2, 4}, sd[] = {4};
-    RtTensor tx = mk(RT_F32, 4, xd, x), ts = mk(RT_F32, 1, sd, sc), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), ts = rtt_tensor(RT_F32, 1, sd, sc), out = {0};
     RtTensor *in[] = {&tx, NULL, &ts};
-    RtAttr a[] = {attr_str("mode", "cubic"), attr_int("exclude_outside", 1)};
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in, 3, &out, a, 2, 0), RT_OK, "%s", err.msg);
+    RtAttr a[] = {rtt_attr_str("mode", "cubic"), rtt_attr_int("exclude_outside", 1)};
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in, 3, &out, a, 2, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert(out.dims[2] == 3 && out.dims[3] == 10);
     for (int i = 0; i < 30; i++) cr_expect(fabsf(((float *)out.data)[i] - 4.0f) <= RS_TOL, "element %d", i);
     free(out.data);
 
     /* axes [2, 3], sizes [4, 4], not_larger: scales 2 and 1 -> min 1 -> the input size */
     int64_t sz[2] = {4, 4}, zd[] = {2}, axes[] = {2, 3};
-    RtTensor tz = mk(RT_I64, 1, zd, sz), out2 = {0};
+    RtTensor tz = rtt_tensor(RT_I64, 1, zd, sz), out2 = {0};
     RtTensor *in2[] = {&tx, NULL, NULL, &tz};
-    RtAttr b[] = {attr_ints("axes", axes, 2), attr_str("keep_aspect_ratio_policy", "not_larger")};
-    cr_assert_eq(run(RT_OP_RESIZE, 18, in2, 4, &out2, b, 2, 0), RT_OK, "%s", err.msg);
+    RtAttr b[] = {rtt_attr_ints("axes", axes, 2), rtt_attr_str("keep_aspect_ratio_policy", "not_larger")};
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 18, in2, 4, &out2, b, 2, 0), RT_OK, "%s", rtt_err.msg);
     cr_expect(out2.dims[2] == 2 && out2.dims[3] == 4, "got %lldx%lld", (long long)out2.dims[2], (long long)out2.dims[3]);
     free(out2.data);
 }
@@ -261,22 +197,22 @@ Test(resize, cubic_keeps_constants_and_axes_with_aspect_policy) {
 Test(resize, shape_mode_and_errors) {
     int64_t xd[] = {1, 3, 10, 20}, sd[] = {4};
     float sc[4] = {1, 1, 0.5f, 1.5f};
-    RtTensor tx = mk(RT_F32, 4, xd, NULL), ts = mk(RT_F32, 1, sd, NULL), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, NULL), ts = rtt_tensor(RT_F32, 1, sd, NULL), out = {0};
     RtTensor *in[] = {&tx, NULL, &ts};
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in, 3, &out, NULL, 0, 1), RT_SHAPE_UNKNOWN);
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in, 3, &out, NULL, 0, 1), RT_SHAPE_UNKNOWN);
     ts.data = sc;
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in, 3, &out, NULL, 0, 1), RT_SHAPE_ONLY, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in, 3, &out, NULL, 0, 1), RT_SHAPE_ONLY, "%s", rtt_err.msg);
     cr_expect(out.dims[2] == 5 && out.dims[3] == 30);
 
     int64_t sz[4] = {1, 3, 5, 5};
-    RtTensor tz = mk(RT_I64, 1, sd, sz), out2 = {0};
+    RtTensor tz = rtt_tensor(RT_I64, 1, sd, sz), out2 = {0};
     RtTensor *in2[] = {&tx, NULL, &ts, &tz};
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in2, 4, &out2, NULL, 0, 1), RT_ERR);
-    cr_expect(strstr(err.msg, "scales and sizes") != NULL, "message: %s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in2, 4, &out2, NULL, 0, 1), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "scales and sizes") != NULL, "message: %s", rtt_err.msg);
 
-    RtAttr bad[] = {attr_str("coordinate_transformation_mode", "corners")};
-    cr_assert_eq(run(RT_OP_RESIZE, 13, in, 3, &out2, bad, 1, 1), RT_ERR);
-    cr_expect(strstr(err.msg, "coordinate_transformation_mode") != NULL, "message: %s", err.msg);
+    RtAttr bad[] = {rtt_attr_str("coordinate_transformation_mode", "corners")};
+    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 13, in, 3, &out2, bad, 1, 1), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "coordinate_transformation_mode") != NULL, "message: %s", rtt_err.msg);
 }
 
 /* ================================================================ DepthToSpace, SpaceToDepth */
@@ -286,23 +222,23 @@ Test(depth_to_space, dcr_crd_and_space_to_depth_inverse) {
      * DCR: y[co][bh][bw] = x[(bh*2 + bw)*2 + co]; CRD: y[co][bh][bw] = x[co*4 + bh*2 + bw]. */
     float x[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     int64_t xd[] = {1, 8, 1, 1};
-    RtTensor tx = mk(RT_F32, 4, xd, x), dcr = {0}, crd = {0}, back = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), dcr = {0}, crd = {0}, back = {0};
     RtTensor *in[] = {&tx};
-    RtAttr a[] = {attr_int("blocksize", 2)}, b[] = {attr_int("blocksize", 2), attr_str("mode", "CRD")};
-    cr_assert_eq(run(RT_OP_DEPTH_TO_SPACE, 13, in, 1, &dcr, a, 1, 0), RT_OK, "%s", err.msg);
+    RtAttr a[] = {rtt_attr_int("blocksize", 2)}, b[] = {rtt_attr_int("blocksize", 2), rtt_attr_str("mode", "CRD")};
+    cr_assert_eq(rtt_run1(RT_OP_DEPTH_TO_SPACE, 13, in, 1, &dcr, a, 1, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert(dcr.dims[1] == 2 && dcr.dims[2] == 2 && dcr.dims[3] == 2);
-    expect_f32(&dcr, (float[]){0, 2, 4, 6, 1, 3, 5, 7}, 8);
-    cr_assert_eq(run(RT_OP_DEPTH_TO_SPACE, 13, in, 1, &crd, b, 2, 0), RT_OK, "%s", err.msg);
-    expect_f32(&crd, (float[]){0, 1, 2, 3, 4, 5, 6, 7}, 8);
+    rtt_expect_f32(&dcr, (float[]){0, 2, 4, 6, 1, 3, 5, 7}, 8, RS_TOL, 0);
+    cr_assert_eq(rtt_run1(RT_OP_DEPTH_TO_SPACE, 13, in, 1, &crd, b, 2, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&crd, (float[]){0, 1, 2, 3, 4, 5, 6, 7}, 8, RS_TOL, 0);
     RtTensor *in2[] = {&dcr};
-    cr_assert_eq(run(RT_OP_SPACE_TO_DEPTH, 13, in2, 1, &back, a, 1, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_SPACE_TO_DEPTH, 13, in2, 1, &back, a, 1, 0), RT_OK, "%s", rtt_err.msg);
     cr_assert(back.dims[1] == 8 && back.dims[2] == 1 && back.dims[3] == 1);
-    expect_f32(&back, x, 8);
+    rtt_expect_f32(&back, x, 8, RS_TOL, 0);
     free(dcr.data), free(crd.data), free(back.data);
 
     int64_t bad[] = {1, 6, 1, 1};
-    RtTensor tb = mk(RT_F32, 4, bad, x), out = {0};
+    RtTensor tb = rtt_tensor(RT_F32, 4, bad, x), out = {0};
     RtTensor *in3[] = {&tb};
-    cr_assert_eq(run(RT_OP_DEPTH_TO_SPACE, 13, in3, 1, &out, a, 1, 1), RT_ERR);
-    cr_expect(strstr(err.msg, "blocksize") != NULL, "message: %s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_DEPTH_TO_SPACE, 13, in3, 1, &out, a, 1, 1), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "blocksize") != NULL, "message: %s", rtt_err.msg);
 }
