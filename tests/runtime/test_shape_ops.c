@@ -7,120 +7,66 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/kernels/kernel.h"
-
-static RtError err;
-
-static RtTensor mk(RtDtype dt, int rank, const int64_t *dims, void *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
-
-static RtAttr attr_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
-}
-
-static RtAttr attr_ints(const char *name, const int64_t *v, int n) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
-}
-
-/* Runs op on inputs (NULL = absent) with attrs; outputs must be zeroed by the caller. */
-static int run(int op, int opset, RtTensor **in, int n_in, RtTensor *out, int n_out, RtAttr *attrs, int n_attr,
-               int shape_only) {
-    int slots_in[16], slots_out[16];
-    RtTensor *outp[16];
-    for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
-    for (int i = 0; i < n_out; i++) {
-        slots_out[i] = n_in + i;
-        outp[i] = &out[i];
-    }
-    RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, n_out, slots_out, n_attr, attrs};
-    RtKernelCtx c = {rt_allocator_default(), &err, shape_only, NULL, NULL};
-    err.msg[0] = '\0';
-    RtKernelFn fn = rt_kernel_find(op);
-    cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
-    return fn(&c, &n, in, outp);
-}
-
-static void expect_dims(const RtTensor *t, int rank, const int64_t *dims) {
-    cr_assert_eq(t->rank, rank, "rank %d, want %d", t->rank, rank);
-    for (int i = 0; i < rank; i++) cr_expect_eq(t->dims[i], dims[i], "dim %d: %lld, want %lld", i, (long long)t->dims[i], (long long)dims[i]);
-}
+#include "rt_test_util.h"
 
 Test(reshape, zero_copies_dim_and_minus_one_inferred) {
     float x[24];
     for (int i = 0; i < 24; i++) x[i] = (float)i;
     int64_t xd[] = {2, 3, 4}, sd[] = {2}, shape[] = {0, -1};
-    RtTensor tx = mk(RT_F32, 3, xd, x), ts = mk(RT_I64, 1, sd, shape), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, xd, x), ts = rtt_tensor(RT_I64, 1, sd, shape), out = {0};
     RtTensor *in[] = {&tx, &ts};
-    cr_assert_eq(run(RT_OP_RESHAPE, 14, in, 2, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 2, (int64_t[]){2, 12});
+    cr_assert_eq(rtt_run1(RT_OP_RESHAPE, 14, in, 2, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){2, 12});
     cr_expect_eq(memcmp(out.data, x, sizeof x), 0);
     free(out.data);
 }
 
 Test(reshape, allowzero_keeps_zero) {
     int64_t xd[] = {0, 3}, sd[] = {2}, shape[] = {3, 0};
-    RtTensor tx = mk(RT_F32, 2, xd, (float[1]){0}), ts = mk(RT_I64, 1, sd, shape), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, (float[1]){0}), ts = rtt_tensor(RT_I64, 1, sd, shape), out = {0};
     RtTensor *in[] = {&tx, &ts};
-    RtAttr a[] = {attr_int("allowzero", 1)};
-    cr_assert_eq(run(RT_OP_RESHAPE, 14, in, 2, &out, 1, a, 1, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 2, (int64_t[]){3, 0});
+    RtAttr a[] = {rtt_attr_int("allowzero", 1)};
+    cr_assert_eq(rtt_run1(RT_OP_RESHAPE, 14, in, 2, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){3, 0});
     free(out.data);
     /* without allowzero the 0 copies input dim 1 (3), so [3,3] cannot hold 0 elements */
     RtTensor out2 = {0};
-    cr_expect_eq(run(RT_OP_RESHAPE, 14, in, 2, &out2, 1, NULL, 0, 0), RT_ERR);
+    cr_expect_eq(rtt_run1(RT_OP_RESHAPE, 14, in, 2, &out2, NULL, 0, 0), RT_ERR);
     free(out2.data);
 }
 
 Test(reshape, mismatch_names_both_shapes) {
     int64_t xd[] = {2, 3}, sd[] = {2}, shape[] = {4, 2};
     float x[6] = {0};
-    RtTensor tx = mk(RT_F32, 2, xd, x), ts = mk(RT_I64, 1, sd, shape), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), ts = rtt_tensor(RT_I64, 1, sd, shape), out = {0};
     RtTensor *in[] = {&tx, &ts};
-    cr_assert_eq(run(RT_OP_RESHAPE, 14, in, 2, &out, 1, NULL, 0, 0), RT_ERR);
-    cr_expect_not_null(strstr(err.msg, "[2,3]"), "%s", err.msg);
-    cr_expect_not_null(strstr(err.msg, "[4,2]"), "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_RESHAPE, 14, in, 2, &out, NULL, 0, 0), RT_ERR);
+    cr_expect_not_null(strstr(rtt_err.msg, "[2,3]"), "%s", rtt_err.msg);
+    cr_expect_not_null(strstr(rtt_err.msg, "[4,2]"), "%s", rtt_err.msg);
     cr_expect_null(out.data);
 }
 
 Test(reshape, shape_mode_needs_shape_data_only) {
     int64_t xd[] = {2, 3, 4}, sd[] = {2}, shape[] = {-1, 4};
-    RtTensor tx = mk(RT_F32, 3, xd, NULL), ts = mk(RT_I64, 1, sd, shape), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, xd, NULL), ts = rtt_tensor(RT_I64, 1, sd, shape), out = {0};
     RtTensor *in[] = {&tx, &ts};
-    cr_assert_eq(run(RT_OP_RESHAPE, 14, in, 2, &out, 1, NULL, 0, 1), RT_SHAPE_ONLY, "%s", err.msg);
-    expect_dims(&out, 2, (int64_t[]){6, 4});
+    cr_assert_eq(rtt_run1(RT_OP_RESHAPE, 14, in, 2, &out, NULL, 0, 1), RT_SHAPE_ONLY, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){6, 4});
     cr_expect_null(out.data);
     ts.data = NULL;
     RtTensor out2 = {0};
-    cr_expect_eq(run(RT_OP_RESHAPE, 14, in, 2, &out2, 1, NULL, 0, 1), RT_SHAPE_UNKNOWN);
+    cr_expect_eq(rtt_run1(RT_OP_RESHAPE, 14, in, 2, &out2, NULL, 0, 1), RT_SHAPE_UNKNOWN);
 }
 
 Test(transpose, perm_2_0_1) {
     int32_t x[24];
     for (int i = 0; i < 24; i++) x[i] = i;
     int64_t xd[] = {2, 3, 4}, perm[] = {2, 0, 1};
-    RtTensor tx = mk(RT_I32, 3, xd, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_I32, 3, xd, x), out = {0};
     RtTensor *in[] = {&tx};
-    RtAttr a[] = {attr_ints("perm", perm, 3)};
-    cr_assert_eq(run(RT_OP_TRANSPOSE, 13, in, 1, &out, 1, a, 1, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 3, (int64_t[]){4, 2, 3});
+    RtAttr a[] = {rtt_attr_ints("perm", perm, 3)};
+    cr_assert_eq(rtt_run1(RT_OP_TRANSPOSE, 13, in, 1, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 3, (int64_t[]){4, 2, 3});
     const int32_t *o = out.data;
     for (int k = 0; k < 4; k++)
         for (int i = 0; i < 2; i++)
@@ -131,9 +77,9 @@ Test(transpose, perm_2_0_1) {
 Test(transpose, default_reverses) {
     uint8_t x[6] = {1, 2, 3, 4, 5, 6};
     int64_t xd[] = {2, 3};
-    RtTensor tx = mk(RT_U8, 2, xd, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_U8, 2, xd, x), out = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_TRANSPOSE, 13, in, 1, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_TRANSPOSE, 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     uint8_t want[6] = {1, 4, 2, 5, 3, 6};
     cr_expect_eq(memcmp(out.data, want, 6), 0);
     free(out.data);
@@ -142,11 +88,12 @@ Test(transpose, default_reverses) {
 Test(concat, last_axis_with_zero_sized_input) {
     float a[4] = {1, 2, 3, 4}, b[6] = {5, 6, 7, 8, 9, 10};
     int64_t ad[] = {2, 2}, bd[] = {2, 3}, zd[] = {2, 0};
-    RtTensor ta = mk(RT_F32, 2, ad, a), tb = mk(RT_F32, 2, bd, b), tz = mk(RT_F32, 2, zd, (float[1]){0}), out = {0};
+    RtTensor ta = rtt_tensor(RT_F32, 2, ad, a), tb = rtt_tensor(RT_F32, 2, bd, b),
+             tz = rtt_tensor(RT_F32, 2, zd, (float[1]){0}), out = {0};
     RtTensor *in[] = {&ta, &tz, &tb};
-    RtAttr at[] = {attr_int("axis", -1)};
-    cr_assert_eq(run(RT_OP_CONCAT, 13, in, 3, &out, 1, at, 1, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 2, (int64_t[]){2, 5});
+    RtAttr at[] = {rtt_attr_int("axis", -1)};
+    cr_assert_eq(rtt_run1(RT_OP_CONCAT, 13, in, 3, &out, at, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){2, 5});
     float want[10] = {1, 2, 5, 6, 7, 3, 4, 8, 9, 10};
     cr_expect_eq(memcmp(out.data, want, sizeof want), 0);
     free(out.data);
@@ -155,11 +102,11 @@ Test(concat, last_axis_with_zero_sized_input) {
 Test(split, opset13_sizes_input) {
     float x[6] = {1, 2, 3, 4, 5, 6};
     int64_t xd[] = {6}, sd[] = {2}, sizes[] = {2, 4};
-    RtTensor tx = mk(RT_F32, 1, xd, x), ts = mk(RT_I64, 1, sd, sizes), out[2] = {{0}};
+    RtTensor tx = rtt_tensor(RT_F32, 1, xd, x), ts = rtt_tensor(RT_I64, 1, sd, sizes), out[2] = {{0}};
     RtTensor *in[] = {&tx, &ts};
-    cr_assert_eq(run(RT_OP_SPLIT, 13, in, 2, out, 2, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out[0], 1, (int64_t[]){2});
-    expect_dims(&out[1], 1, (int64_t[]){4});
+    cr_assert_eq(rtt_run(RT_OP_SPLIT, 13, in, 2, out, 2, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out[0], 1, (int64_t[]){2});
+    rtt_expect_dims(&out[1], 1, (int64_t[]){4});
     cr_expect_eq(memcmp(out[0].data, x, 2 * sizeof(float)), 0);
     cr_expect_eq(memcmp(out[1].data, x + 2, 4 * sizeof(float)), 0);
     free(out[0].data);
@@ -170,13 +117,13 @@ Test(split, opset18_num_outputs_last_smaller) {
     int64_t x[14];
     for (int i = 0; i < 14; i++) x[i] = i;
     int64_t xd[] = {2, 7};
-    RtTensor tx = mk(RT_I64, 2, xd, x), out[3] = {{0}};
+    RtTensor tx = rtt_tensor(RT_I64, 2, xd, x), out[3] = {{0}};
     RtTensor *in[] = {&tx};
-    RtAttr a[] = {attr_int("axis", 1), attr_int("num_outputs", 3)};
-    cr_assert_eq(run(RT_OP_SPLIT, 18, in, 1, out, 3, a, 2, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out[0], 2, (int64_t[]){2, 3});
-    expect_dims(&out[1], 2, (int64_t[]){2, 3});
-    expect_dims(&out[2], 2, (int64_t[]){2, 1});
+    RtAttr a[] = {rtt_attr_int("axis", 1), rtt_attr_int("num_outputs", 3)};
+    cr_assert_eq(rtt_run(RT_OP_SPLIT, 18, in, 1, out, 3, a, 2, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out[0], 2, (int64_t[]){2, 3});
+    rtt_expect_dims(&out[1], 2, (int64_t[]){2, 3});
+    rtt_expect_dims(&out[2], 2, (int64_t[]){2, 1});
     const int64_t *o1 = out[1].data, *o2 = out[2].data;
     int64_t want1[6] = {3, 4, 5, 10, 11, 12};
     for (int i = 0; i < 6; i++) cr_expect_eq(o1[i], want1[i]);
@@ -188,40 +135,40 @@ Test(split, opset18_num_outputs_last_smaller) {
 Test(unsqueeze, opset11_attribute_vs_opset13_input) {
     float x[6] = {0};
     int64_t xd[] = {2, 3}, axes[] = {0, 3}, ad[] = {1}, axes13[] = {-1};
-    RtTensor tx = mk(RT_F32, 2, xd, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), out = {0};
     RtTensor *in1[] = {&tx};
-    RtAttr a[] = {attr_ints("axes", axes, 2)};
-    cr_assert_eq(run(RT_OP_UNSQUEEZE, 11, in1, 1, &out, 1, a, 1, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 4, (int64_t[]){1, 2, 3, 1});
+    RtAttr a[] = {rtt_attr_ints("axes", axes, 2)};
+    cr_assert_eq(rtt_run1(RT_OP_UNSQUEEZE, 11, in1, 1, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 4, (int64_t[]){1, 2, 3, 1});
     free(out.data);
-    RtTensor ta = mk(RT_I64, 1, ad, axes13), out2 = {0};
+    RtTensor ta = rtt_tensor(RT_I64, 1, ad, axes13), out2 = {0};
     RtTensor *in2[] = {&tx, &ta};
-    cr_assert_eq(run(RT_OP_UNSQUEEZE, 13, in2, 2, &out2, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out2, 3, (int64_t[]){2, 3, 1});
+    cr_assert_eq(rtt_run1(RT_OP_UNSQUEEZE, 13, in2, 2, &out2, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out2, 3, (int64_t[]){2, 3, 1});
     free(out2.data);
 }
 
 Test(squeeze, all_ones_and_error_on_non_one) {
     int64_t xd[] = {1, 3, 1}, axes[] = {1};
     float x[3] = {1, 2, 3};
-    RtTensor tx = mk(RT_F32, 3, xd, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, xd, x), out = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_SQUEEZE, 13, in, 1, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 1, (int64_t[]){3});
+    cr_assert_eq(rtt_run1(RT_OP_SQUEEZE, 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 1, (int64_t[]){3});
     free(out.data);
-    RtAttr a[] = {attr_ints("axes", axes, 1)};
+    RtAttr a[] = {rtt_attr_ints("axes", axes, 1)};
     RtTensor out2 = {0};
-    cr_expect_eq(run(RT_OP_SQUEEZE, 11, in, 1, &out2, 1, a, 1, 0), RT_ERR);
-    cr_expect_not_null(strstr(err.msg, "axis 1"), "%s", err.msg);
+    cr_expect_eq(rtt_run1(RT_OP_SQUEEZE, 11, in, 1, &out2, a, 1, 0), RT_ERR);
+    cr_expect_not_null(strstr(rtt_err.msg, "axis 1"), "%s", rtt_err.msg);
 }
 
 Test(expand, bidirectional) {
     float x[3] = {1, 2, 3};
     int64_t xd[] = {3, 1}, sd[] = {3}, shape[] = {2, 1, 4};
-    RtTensor tx = mk(RT_F32, 2, xd, x), ts = mk(RT_I64, 1, sd, shape), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), ts = rtt_tensor(RT_I64, 1, sd, shape), out = {0};
     RtTensor *in[] = {&tx, &ts};
-    cr_assert_eq(run(RT_OP_EXPAND, 13, in, 2, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 3, (int64_t[]){2, 3, 4});
+    cr_assert_eq(rtt_run1(RT_OP_EXPAND, 13, in, 2, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 3, (int64_t[]){2, 3, 4});
     const float *o = out.data;
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < 3; i++)
@@ -232,10 +179,10 @@ Test(expand, bidirectional) {
 Test(tile, repeats_each_axis) {
     int16_t x[2] = {7, 8};
     int64_t xd[] = {1, 2}, rd[] = {2}, rep[] = {2, 3};
-    RtTensor tx = mk(RT_I16, 2, xd, x), tr = mk(RT_I64, 1, rd, rep), out = {0};
+    RtTensor tx = rtt_tensor(RT_I16, 2, xd, x), tr = rtt_tensor(RT_I64, 1, rd, rep), out = {0};
     RtTensor *in[] = {&tx, &tr};
-    cr_assert_eq(run(RT_OP_TILE, 13, in, 2, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 2, (int64_t[]){2, 6});
+    cr_assert_eq(rtt_run1(RT_OP_TILE, 13, in, 2, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){2, 6});
     int16_t want[12] = {7, 8, 7, 8, 7, 8, 7, 8, 7, 8, 7, 8};
     cr_expect_eq(memcmp(out.data, want, sizeof want), 0);
     free(out.data);
@@ -243,10 +190,11 @@ Test(tile, repeats_each_axis) {
 
 Test(range, int64_negative_delta) {
     int64_t s = 10, l = 4, d = -3;
-    RtTensor ts = mk(RT_I64, 0, NULL, &s), tl = mk(RT_I64, 0, NULL, &l), td = mk(RT_I64, 0, NULL, &d), out = {0};
+    RtTensor ts = rtt_tensor(RT_I64, 0, NULL, &s), tl = rtt_tensor(RT_I64, 0, NULL, &l),
+             td = rtt_tensor(RT_I64, 0, NULL, &d), out = {0};
     RtTensor *in[] = {&ts, &tl, &td};
-    cr_assert_eq(run(RT_OP_RANGE, 11, in, 3, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 1, (int64_t[]){2}); /* ceil((4 - 10) / -3) = 2 */
+    cr_assert_eq(rtt_run1(RT_OP_RANGE, 11, in, 3, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 1, (int64_t[]){2}); /* ceil((4 - 10) / -3) = 2 */
     cr_expect_eq(((int64_t *)out.data)[0], 10);
     cr_expect_eq(((int64_t *)out.data)[1], 7);
     free(out.data);
@@ -254,33 +202,34 @@ Test(range, int64_negative_delta) {
 
 Test(range, float_and_empty) {
     float s = 1, l = 5, d = 1.5f;
-    RtTensor ts = mk(RT_F32, 0, NULL, &s), tl = mk(RT_F32, 0, NULL, &l), td = mk(RT_F32, 0, NULL, &d), out = {0};
+    RtTensor ts = rtt_tensor(RT_F32, 0, NULL, &s), tl = rtt_tensor(RT_F32, 0, NULL, &l),
+             td = rtt_tensor(RT_F32, 0, NULL, &d), out = {0};
     RtTensor *in[] = {&ts, &tl, &td};
-    cr_assert_eq(run(RT_OP_RANGE, 11, in, 3, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 1, (int64_t[]){3});
+    cr_assert_eq(rtt_run1(RT_OP_RANGE, 11, in, 3, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 1, (int64_t[]){3});
     float want[3] = {1, 2.5f, 4}; /* exact in binary: no tolerance needed */
     cr_expect_eq(memcmp(out.data, want, sizeof want), 0);
     free(out.data);
     l = 0; /* limit below start with positive delta: empty */
     RtTensor out2 = {0};
-    cr_assert_eq(run(RT_OP_RANGE, 11, in, 3, &out2, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out2, 1, (int64_t[]){0});
+    cr_assert_eq(rtt_run1(RT_OP_RANGE, 11, in, 3, &out2, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out2, 1, (int64_t[]){0});
     free(out2.data);
 }
 
 Test(shape, shape_only_without_data_produces_data) {
     int64_t xd[] = {2, 3, 4};
-    RtTensor tx = mk(RT_F32, 3, xd, NULL), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, xd, NULL), out = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_SHAPE, 13, in, 1, &out, 1, NULL, 0, 1), RT_OK, "%s", err.msg);
-    expect_dims(&out, 1, (int64_t[]){3});
+    cr_assert_eq(rtt_run1(RT_OP_SHAPE, 13, in, 1, &out, NULL, 0, 1), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 1, (int64_t[]){3});
     cr_assert_not_null(out.data);
     cr_expect_eq(memcmp(out.data, xd, sizeof xd), 0);
     free(out.data);
-    RtAttr a[] = {attr_int("start", -2)};
+    RtAttr a[] = {rtt_attr_int("start", -2)};
     RtTensor out2 = {0};
-    cr_assert_eq(run(RT_OP_SHAPE, 15, in, 1, &out2, 1, a, 1, 1), RT_OK, "%s", err.msg);
-    expect_dims(&out2, 1, (int64_t[]){2});
+    cr_assert_eq(rtt_run1(RT_OP_SHAPE, 15, in, 1, &out2, a, 1, 1), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out2, 1, (int64_t[]){2});
     cr_expect_eq(((int64_t *)out2.data)[0], 3);
     cr_expect_eq(((int64_t *)out2.data)[1], 4);
     free(out2.data);
@@ -288,9 +237,9 @@ Test(shape, shape_only_without_data_produces_data) {
 
 Test(size, shape_only_without_data_produces_data) {
     int64_t xd[] = {2, 3, 4};
-    RtTensor tx = mk(RT_U8, 3, xd, NULL), out = {0};
+    RtTensor tx = rtt_tensor(RT_U8, 3, xd, NULL), out = {0};
     RtTensor *in[] = {&tx};
-    cr_assert_eq(run(RT_OP_SIZE, 13, in, 1, &out, 1, NULL, 0, 1), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_SIZE, 13, in, 1, &out, NULL, 0, 1), RT_OK, "%s", rtt_err.msg);
     cr_expect_eq(out.rank, 0);
     cr_expect_eq(*(int64_t *)out.data, 24);
     free(out.data);
@@ -299,30 +248,26 @@ Test(size, shape_only_without_data_produces_data) {
 Test(flatten, negative_axis) {
     int64_t xd[] = {2, 3, 4};
     float x[24] = {0};
-    RtTensor tx = mk(RT_F32, 3, xd, x), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, xd, x), out = {0};
     RtTensor *in[] = {&tx};
-    RtAttr a[] = {attr_int("axis", -1)};
-    cr_assert_eq(run(RT_OP_FLATTEN, 13, in, 1, &out, 1, a, 1, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 2, (int64_t[]){6, 4});
+    RtAttr a[] = {rtt_attr_int("axis", -1)};
+    cr_assert_eq(rtt_run1(RT_OP_FLATTEN, 13, in, 1, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){6, 4});
     free(out.data);
 }
 
 Test(constant_of_shape, default_float_zero_and_int_value) {
     int64_t sd[] = {2}, shape[] = {2, 3};
-    RtTensor ts = mk(RT_I64, 1, sd, shape), out = {0};
+    RtTensor ts = rtt_tensor(RT_I64, 1, sd, shape), out = {0};
     RtTensor *in[] = {&ts};
-    cr_assert_eq(run(RT_OP_CONSTANT_OF_SHAPE, 9, in, 1, &out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
+    cr_assert_eq(rtt_run1(RT_OP_CONSTANT_OF_SHAPE, 9, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     cr_expect_eq(out.dtype, RT_F32);
     for (int i = 0; i < 6; i++) cr_expect_eq(((float *)out.data)[i], 0.0f);
     free(out.data);
     int32_t seven = 7;
-    RtTensor v = mk(RT_I32, 1, (int64_t[]){1}, &seven), out2 = {0};
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = "value";
-    a.type = RT_ATTR_TENSOR;
-    a.t = &v;
-    cr_assert_eq(run(RT_OP_CONSTANT_OF_SHAPE, 9, in, 1, &out2, 1, &a, 1, 0), RT_OK, "%s", err.msg);
+    RtTensor v = rtt_tensor(RT_I32, 1, (int64_t[]){1}, &seven), out2 = {0};
+    RtAttr a = rtt_attr_tensor("value", &v);
+    cr_assert_eq(rtt_run1(RT_OP_CONSTANT_OF_SHAPE, 9, in, 1, &out2, &a, 1, 0), RT_OK, "%s", rtt_err.msg);
     cr_expect_eq(out2.dtype, RT_I32);
     for (int i = 0; i < 6; i++) cr_expect_eq(((int32_t *)out2.data)[i], 7);
     free(out2.data);
@@ -331,10 +276,10 @@ Test(constant_of_shape, default_float_zero_and_int_value) {
 Test(trilu, lower_with_k) {
     float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     int64_t xd[] = {3, 3}, k = -1;
-    RtTensor tx = mk(RT_F32, 2, xd, x), tk = mk(RT_I64, 0, NULL, &k), out = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), tk = rtt_tensor(RT_I64, 0, NULL, &k), out = {0};
     RtTensor *in[] = {&tx, &tk};
-    RtAttr a[] = {attr_int("upper", 0)};
-    cr_assert_eq(run(RT_OP_TRILU, 14, in, 2, &out, 1, a, 1, 0), RT_OK, "%s", err.msg);
+    RtAttr a[] = {rtt_attr_int("upper", 0)};
+    cr_assert_eq(rtt_run1(RT_OP_TRILU, 14, in, 2, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
     float want[9] = {0, 0, 0, 4, 0, 0, 7, 8, 0};
     cr_expect_eq(memcmp(out.data, want, sizeof want), 0);
     free(out.data);
@@ -343,12 +288,13 @@ Test(trilu, lower_with_k) {
 Test(one_hot, axis0_negative_index) {
     int64_t ind[3] = {0, -1, 5}, id[] = {3}, depth = 3;
     float vals[2] = {0, 1};
-    RtTensor ti = mk(RT_I64, 1, id, ind), td = mk(RT_I64, 0, NULL, &depth), tv = mk(RT_F32, 1, (int64_t[]){2}, vals),
+    RtTensor ti = rtt_tensor(RT_I64, 1, id, ind), td = rtt_tensor(RT_I64, 0, NULL, &depth),
+             tv = rtt_tensor(RT_F32, 1, (int64_t[]){2}, vals),
              out = {0};
     RtTensor *in[] = {&ti, &td, &tv};
-    RtAttr a[] = {attr_int("axis", 0)};
-    cr_assert_eq(run(RT_OP_ONE_HOT, 11, in, 3, &out, 1, a, 1, 0), RT_OK, "%s", err.msg);
-    expect_dims(&out, 2, (int64_t[]){3, 3});
+    RtAttr a[] = {rtt_attr_int("axis", 0)};
+    cr_assert_eq(rtt_run1(RT_OP_ONE_HOT, 11, in, 3, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){3, 3});
     /* out[class][i]: index 0 -> class 0, -1 -> class 2, 5 -> out of range (all off) */
     float want[9] = {1, 0, 0, 0, 0, 0, 0, 1, 0};
     cr_expect_eq(memcmp(out.data, want, sizeof want), 0);
