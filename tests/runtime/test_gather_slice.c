@@ -81,8 +81,7 @@ Test(slice, negative_step_and_sentinel_clamping) {
     for (int i = 0; i < 10; i++) x[i] = i;
     int64_t xd[] = {10}, one[] = {1}, st[] = {20}, en[] = {INT64_MIN}, sp[] = {-3};
     RtTensor tx = rtt_tensor(RT_I32, 1, xd, x), ts = rtt_tensor(RT_I64, 1, one, st),
-             te = rtt_tensor(RT_I64, 1, one, en),
-             tp = rtt_tensor(RT_I64, 1, one, sp), out = {0};
+             te = rtt_tensor(RT_I64, 1, one, en), tp = rtt_tensor(RT_I64, 1, one, sp), out = {0};
     RtTensor *in[] = {&tx, &ts, &te, NULL, &tp};
     cr_assert_eq(rtt_run1(RT_OP_SLICE, 13, in, 5, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     /* start 20 clamps to 9, end INT64_MIN clamps to -1: 9, 6, 3, 0 */
@@ -97,8 +96,8 @@ Test(slice, two_axes_mixed_steps) {
     for (int i = 0; i < 12; i++) x[i] = (float)i;
     int64_t xd[] = {3, 4}, two[] = {2}, st[] = {10, 0}, en[] = {-100, INT64_MAX}, ax[] = {-1, 0}, sp[] = {-1, 2};
     RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), ts = rtt_tensor(RT_I64, 1, two, st),
-             te = rtt_tensor(RT_I64, 1, two, en),
-             ta = rtt_tensor(RT_I64, 1, two, ax), tp = rtt_tensor(RT_I64, 1, two, sp), out = {0};
+             te = rtt_tensor(RT_I64, 1, two, en), ta = rtt_tensor(RT_I64, 1, two, ax),
+             tp = rtt_tensor(RT_I64, 1, two, sp), out = {0};
     RtTensor *in[] = {&tx, &ts, &te, &ta, &tp};
     cr_assert_eq(rtt_run1(RT_OP_SLICE, 13, in, 5, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
     /* rows 0, 2; columns 3, 2, 1, 0 */
@@ -137,8 +136,7 @@ Test(slice, zero_step_is_an_error) {
     float x[4] = {0};
     int64_t xd[] = {4}, one[] = {1}, st[] = {0}, en[] = {3}, sp[] = {0};
     RtTensor tx = rtt_tensor(RT_F32, 1, xd, x), ts = rtt_tensor(RT_I64, 1, one, st),
-             te = rtt_tensor(RT_I64, 1, one, en),
-             tp = rtt_tensor(RT_I64, 1, one, sp), out = {0};
+             te = rtt_tensor(RT_I64, 1, one, en), tp = rtt_tensor(RT_I64, 1, one, sp), out = {0};
     RtTensor *in[] = {&tx, &ts, &te, NULL, &tp};
     cr_expect_eq(rtt_run1(RT_OP_SLICE, 13, in, 5, &out, NULL, 0, 0), RT_ERR);
     cr_expect_not_null(strstr(rtt_err.msg, "steps"), "%s", rtt_err.msg);

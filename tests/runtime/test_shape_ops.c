@@ -289,8 +289,7 @@ Test(one_hot, axis0_negative_index) {
     int64_t ind[3] = {0, -1, 5}, id[] = {3}, depth = 3;
     float vals[2] = {0, 1};
     RtTensor ti = rtt_tensor(RT_I64, 1, id, ind), td = rtt_tensor(RT_I64, 0, NULL, &depth),
-             tv = rtt_tensor(RT_F32, 1, (int64_t[]){2}, vals),
-             out = {0};
+             tv = rtt_tensor(RT_F32, 1, (int64_t[]){2}, vals), out = {0};
     RtTensor *in[] = {&ti, &td, &tv};
     RtAttr a[] = {rtt_attr_int("axis", 0)};
     cr_assert_eq(rtt_run1(RT_OP_ONE_HOT, 11, in, 3, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
