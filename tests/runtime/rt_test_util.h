@@ -3,9 +3,8 @@
  * attributes by hand, run one kernel through rt_kernel_find() as the executor would (normal
  * or shape-only mode), free its outputs, and compare results.
  *
- *   rtt_tensor(dtype, rank, dims, data)      a tensor that borrows dims (copied) and data
- *   rtt_attr_int / _float / _str / _ints     attributes as ONNX stores them; _tensor and
- *   rtt_attr_tensor / _graph                 _graph borrow the tensor / subgraph
+ *   rtt_tensor(dtype, rank, dims, data)      a tensor (dims copied, data borrowed)
+ *   rtt_attr_int / _float / _str / _ints / _tensor / _graph    attributes
  *   rtt_run(op, opset, in, n_in, out, n_out, attrs, n_attr, shape_only)
  *   rtt_run1(op, opset, in, n_in, out, attrs, n_attr, shape_only)   the same, one output
  *   rtt_run_sub(run_subgraph, ...)           rtt_run with a subgraph runner (If)
@@ -46,61 +45,30 @@ static inline RtTensor rtt_tensor(RtDtype dt, int rank, const int64_t *dims, voi
     return t;
 }
 
+/* Attributes as ONNX stores them; the _ints, _tensor and _graph ones borrow what they hold
+ * (a GRAPH holds an RtGraph, as in a lowered graph's If). */
 static inline RtAttr rtt_attr_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
+    return (RtAttr){.name = name, .type = RT_ATTR_INT, .i = v};
 }
 
 static inline RtAttr rtt_attr_float(const char *name, float v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_FLOAT;
-    a.f = v;
-    return a;
+    return (RtAttr){.name = name, .type = RT_ATTR_FLOAT, .f = v};
 }
 
 static inline RtAttr rtt_attr_str(const char *name, const char *s) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_STRING;
-    a.s = s;
-    return a;
+    return (RtAttr){.name = name, .type = RT_ATTR_STRING, .s = s};
 }
 
-/* INTS holding v[n] (borrowed). */
 static inline RtAttr rtt_attr_ints(const char *name, const int64_t *v, int n) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
+    return (RtAttr){.name = name, .type = RT_ATTR_INTS, .n = n, .ints = v};
 }
 
 static inline RtAttr rtt_attr_tensor(const char *name, const RtTensor *t) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_TENSOR;
-    a.t = t;
-    return a;
+    return (RtAttr){.name = name, .type = RT_ATTR_TENSOR, .t = t};
 }
 
-/* GRAPH holding an RtGraph, as a lowered graph's If carries its branches. */
 static inline RtAttr rtt_attr_graph(const char *name, const RtGraph *g) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_GRAPH;
-    a.g = g;
-    return a;
+    return (RtAttr){.name = name, .type = RT_ATTR_GRAPH, .g = g};
 }
 
 /* What RtKernelCtx.run_subgraph points at. */
