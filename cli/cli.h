@@ -77,8 +77,13 @@ int cli_inputs_match(const IrGraph *g, const CliInputs *s, int from_axis, RtTens
                      RtError *err);
 
 /* ---- models (cli_model.c) ---- */
-/* Loads an ONNX model; the message names the file. allow_unknown: see OnnxLoadOptions. */
+/* Loads a model: a .wafer file (recognized by its magic) or ONNX; the message names the
+ * file. allow_unknown: see OnnxLoadOptions (a .wafer file never holds unknown ops). */
 IrGraph *cli_model_load(const char *path, int allow_unknown, RtError *err);
+/* cli_model_load that also gives a .wafer file's metadata (strings owned by the graph);
+ * for an ONNX model *meta is all NULL. meta may be NULL. */
+struct WaferMeta;
+IrGraph *cli_model_load_meta(const char *path, int allow_unknown, struct WaferMeta *meta, RtError *err);
 /* Prefixes err's message with "path: " unless it already names path. */
 void cli_error_name_file(RtError *err, const char *path);
 /* Parameters: elements and bytes of every constant in g and its subgraphs (initializers,

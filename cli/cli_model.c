@@ -1,8 +1,10 @@
 /*
  * cli_model.c — model facts the subcommands share: loading with the file named in every
- * message, parameter counts (elements and bytes of constants, subgraphs included), and
- * printable declared shapes ("[batch,64]").
+ * message (a .wafer file when the file starts with its magic, ONNX otherwise), parameter
+ * counts (elements and bytes of constants, subgraphs included), and printable declared
+ * shapes ("[batch,64]").
  */
+#include "../format/wafer_file.h"
 #include "cli.h"
 
 #include <string.h>
@@ -14,13 +16,23 @@ void cli_error_name_file(RtError *err, const char *path) {
     memcpy(err->msg, msg, sizeof msg);
 }
 
-IrGraph *cli_model_load(const char *path, int allow_unknown, RtError *err) {
-    OnnxLoadOptions opts;
-    memset(&opts, 0, sizeof opts);
-    opts.allow_unknown_ops = allow_unknown;
-    IrGraph *g = onnx_load_file(path, &opts, err);
+IrGraph *cli_model_load_meta(const char *path, int allow_unknown, WaferMeta *meta, RtError *err) {
+    if (meta) memset(meta, 0, sizeof *meta);
+    IrGraph *g;
+    if (wafer_file_is(path)) { /* by content, not by name: a renamed file still loads */
+        g = wafer_file_read_meta(path, meta, err);
+    } else {
+        OnnxLoadOptions opts;
+        memset(&opts, 0, sizeof opts);
+        opts.allow_unknown_ops = allow_unknown;
+        g = onnx_load_file(path, &opts, err);
+    }
     if (!g) cli_error_name_file(err, path);
     return g;
+}
+
+IrGraph *cli_model_load(const char *path, int allow_unknown, RtError *err) {
+    return cli_model_load_meta(path, allow_unknown, NULL, err);
 }
 
 static void tensor_add(const RtTensor *t, int64_t *count, int64_t *bytes) {

@@ -6,10 +6,12 @@
  * an op histogram (by count, then name), the parameter count and bytes, and the nodes wafer
  * cannot run (unknown op, or a known op without a kernel). Subgraphs (If branches) count.
  * Unsupported ops are reported, not an error: the exit status is 0 whenever the file loads.
+ * A .wafer file also shows its metadata: source model hash, wafer version, options.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../format/wafer_file.h"
 #include "../runtime/kernels/kernel.h"
 #include "cli.h"
 
@@ -17,10 +19,13 @@ static const char *const inspect_usage =
     "usage: wafer inspect MODEL [--json] [--ir]\n"
     "\n"
     "Prints a model's inputs and outputs (dtype and shape; dynamic dims by name), its op\n"
-    "histogram, parameter count and bytes, and the nodes wafer has no kernel for.\n"
+    "histogram, parameter count and bytes, and the nodes wafer has no kernel for. MODEL is\n"
+    "an ONNX file or a .wafer file; for a .wafer file also its metadata (the source model's\n"
+    "hash, the wafer version that wrote it, the options used).\n"
     "\n"
     "  --json   one JSON object instead: model, producer, opset, inputs [{name,dtype,shape}],\n"
-    "           outputs, ops {OpType: count}, parameters, parameter_bytes, unsupported [{node,op}]\n"
+    "           outputs, ops {OpType: count}, parameters, parameter_bytes, unsupported [{node,op}];\n"
+    "           for a .wafer file also format_version, source_hash, wafer_version, options\n"
     "  --ir     also print wafer's IR of the graph\n"
     "\n"
     "Exit status 0 when the model loads (even with unsupported ops), 2 when it does not.\n";
@@ -108,9 +113,15 @@ static void print_values(FILE *out, const IrGraph *g, const int *idx, int n) {
     }
 }
 
-static void inspect_text(FILE *out, const char *path, const IrGraph *g, const Census *c,
-                         int64_t params, int64_t bytes) {
+static void inspect_text(FILE *out, const char *path, const IrGraph *g, const WaferMeta *meta,
+                         const Census *c, int64_t params, int64_t bytes) {
     fprintf(out, "model:      %s\n", path);
+    if (meta->wafer_version) {
+        fprintf(out, "format:     .wafer version %d\n", WAFER_FILE_VERSION);
+        fprintf(out, "source:     %s\n", meta->source_hash[0] ? meta->source_hash : "(none)");
+        fprintf(out, "written by: wafer %s\n", meta->wafer_version[0] ? meta->wafer_version : "(unknown)");
+        fprintf(out, "options:    %s\n", meta->options[0] ? meta->options : "(none)");
+    }
     fprintf(out, "producer:   %s\n", g->producer_name && g->producer_name[0] ? g->producer_name : "(none)");
     fprintf(out, "opset:      %d\n", g->opset);
     fprintf(out, "inputs:\n");
@@ -181,10 +192,18 @@ static void json_values(CliBuf *b, const IrGraph *g, const int *idx, int n) {
     cli_buf_printf(b, "]");
 }
 
-static void inspect_json(CliBuf *b, const char *path, const IrGraph *g, const Census *c,
-                         int64_t params, int64_t bytes) {
+static void inspect_json(CliBuf *b, const char *path, const IrGraph *g, const WaferMeta *meta,
+                         const Census *c, int64_t params, int64_t bytes) {
     cli_buf_printf(b, "{\"model\":");
     cli_buf_json_str(b, path);
+    if (meta->wafer_version) {
+        cli_buf_printf(b, ",\"format_version\":%d,\"source_hash\":", WAFER_FILE_VERSION);
+        cli_buf_json_str(b, meta->source_hash);
+        cli_buf_printf(b, ",\"wafer_version\":");
+        cli_buf_json_str(b, meta->wafer_version);
+        cli_buf_printf(b, ",\"options\":");
+        cli_buf_json_str(b, meta->options);
+    }
     cli_buf_printf(b, ",\"producer\":");
     cli_buf_json_str(b, g->producer_name ? g->producer_name : "");
     cli_buf_printf(b, ",\"opset\":%d,\"inputs\":", g->opset);
@@ -236,7 +255,8 @@ int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
     if (!path) return cli_usage_error(err, "inspect", "missing MODEL");
     if (json && ir) return cli_usage_error(err, "inspect", "--json and --ir cannot be combined");
 
-    IrGraph *g = cli_model_load(path, 1, err);
+    WaferMeta meta;
+    IrGraph *g = cli_model_load_meta(path, 1, &meta, err);
     if (!g) return CLI_BAD_INPUT;
     if (ir_infer_shapes(g, err) != RT_OK) {
         cli_error_name_file(err, path);
@@ -256,7 +276,7 @@ int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
     } else if (json) {
         CliBuf b;
         memset(&b, 0, sizeof b);
-        inspect_json(&b, path, g, &c, params, bytes);
+        inspect_json(&b, path, g, &meta, &c, params, bytes);
         if (b.oom) {
             status = CLI_BAD_INPUT;
             rt_error_set(err, "%s: out of memory", path);
@@ -265,7 +285,7 @@ int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
         }
         cli_buf_free(&b);
     } else {
-        inspect_text(out, path, g, &c, params, bytes);
+        inspect_text(out, path, g, &meta, &c, params, bytes);
         if (ir) {
             fprintf(out, "\n");
             ir_print(g, out);

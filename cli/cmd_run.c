@@ -17,8 +17,9 @@
 static const char *const run_usage =
     "usage: wafer run MODEL --input NAME=FILE.npy ... [--out DIR]\n"
     "\n"
-    "Runs MODEL (ONNX, float reference executor) on the given inputs and writes one\n"
-    "DIR/<output name>.npy per graph output (characters outside A-Za-z0-9._- become '_').\n"
+    "Runs MODEL (an ONNX or .wafer file) through the reference executor on the given\n"
+    "inputs and writes one DIR/<output name>.npy per graph output (characters outside\n"
+    "A-Za-z0-9._- become '_').\n"
     "\n"
     "  --input NAME=FILE.npy  a graph input; every input exactly once, with the model's\n"
     "                         dtype and known dims\n"
