@@ -97,12 +97,7 @@ Test(ir_print, subgraphs_are_indented_under_their_node) {
     tg_output(br, tg_const_f32(br, "zero", 0, NULL, &z));
     int y = ir_value_add(g, "y");
     cr_assert(ir_node_add(g, RT_OP_IF, "if0", 1, &cond, 1, &y) >= 0);
-    RtAttr *a = ir_alloc(g, sizeof(RtAttr));
-    a->name = "then_branch";
-    a->type = RT_ATTR_GRAPH;
-    a->g = br;
-    g->nodes[0].attrs = a;
-    g->nodes[0].n_attr = 1;
+    tg_attr_graph(g, "then_branch", br);
     tg_output(g, y);
     char *s = print_to_string(g);
     cr_expect(strstr(s, "%y = If(%cond) {then_branch=@1}  # if0") != NULL, "%s", s);

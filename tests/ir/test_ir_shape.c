@@ -12,13 +12,6 @@
 
 static RtError err;
 
-static IrGraph *graph17(void) {
-    IrGraph *g = ir_graph_new();
-    cr_assert_not_null(g);
-    g->opset = 17;
-    return g;
-}
-
 static void expect_dims(const IrGraph *g, int v, RtDtype dt, int rank, const int64_t *vals,
                         const char *const *syms) {
     const IrValue *iv = &g->values[v];
@@ -41,7 +34,7 @@ static int infer(IrGraph *g) {
 
 /* x[batch,64] @ w[64,10] -> y[batch,10] */
 static IrGraph *matmul_graph(int *y) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t xd[2] = {-1, 64}, wd[2] = {64, 10};
     const char *xs[2] = {"batch", NULL};
     int x = tg_input(g, "x", RT_F32, 2, xd, xs);
@@ -63,7 +56,7 @@ Test(ir_shape, matmul_keeps_named_batch) {
 }
 
 Test(ir_shape, unnamed_dynamic_dims_stay_unknown) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t xd[2] = {-1, 4};
     int x = tg_input(g, "x", RT_F32, 2, xd, NULL);
     int y = tg_node(g, RT_OP_RELU, "r", 1, &x, "y");
@@ -75,7 +68,7 @@ Test(ir_shape, unnamed_dynamic_dims_stay_unknown) {
 }
 
 Test(ir_shape, broadcasting_two_symbols) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t ad[2] = {-1, 1}, bd[2] = {1, -1};
     const char *as[2] = {"batch", NULL}, *bs[2] = {NULL, "seq"};
     int in[2] = {tg_input(g, "a", RT_F32, 2, ad, as), tg_input(g, "b", RT_F32, 2, bd, bs)};
@@ -88,30 +81,9 @@ Test(ir_shape, broadcasting_two_symbols) {
     ir_graph_free(g);
 }
 
-/* x[batch,64] -> Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [8, 8])) -> [batch,8,8] */
-static IrGraph *reshape_chain(int *out) {
-    IrGraph *g = graph17();
-    int64_t xd[2] = {-1, 64};
-    const char *xs[2] = {"batch", NULL};
-    int x = tg_input(g, "x", RT_F32, 2, xd, xs);
-    int s = tg_node(g, RT_OP_SHAPE, "shape", 1, &x, "s");
-    int64_t zero = 0, eights[2] = {8, 8};
-    int gi[2] = {s, tg_const_i64(g, "zero", -1, &zero)};
-    int b = tg_node(g, RT_OP_GATHER, "gather", 2, gi, "b");
-    int ui[2] = {b, tg_const_i64(g, "axes", 1, &zero)};
-    int bu = tg_node(g, RT_OP_UNSQUEEZE, "unsq", 2, ui, "bu");
-    int ci[2] = {bu, tg_const_i64(g, "eights", 2, eights)};
-    int shape = tg_node(g, RT_OP_CONCAT, "concat", 2, ci, "shape");
-    tg_attr_ints(g, "axis", -1, &zero);
-    int ri[2] = {x, shape};
-    *out = tg_node(g, RT_OP_RESHAPE, "reshape", 2, ri, "y");
-    tg_output(g, *out);
-    return g;
-}
-
 Test(ir_shape, shape_chain_into_reshape_keeps_symbol) {
     int y;
-    IrGraph *g = reshape_chain(&y);
+    IrGraph *g = tg_reshape_chain(&y);
     cr_assert_eq(infer(g), RT_OK, "%s", err.msg);
     int64_t want[3] = {-1, 8, 8};
     const char *syms[3] = {"batch", NULL, NULL};
@@ -124,7 +96,7 @@ Test(ir_shape, shape_chain_into_reshape_keeps_symbol) {
 
 Test(ir_shape, binding_dependent_failure_leaves_unknown) {
     /* Reshape [batch,6] to the fixed [2,6] only works for batch = 2: not an error, unknown. */
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t xd[2] = {-1, 6}, target[2] = {2, 6};
     const char *xs[2] = {"batch", NULL};
     int in[2] = {tg_input(g, "x", RT_F32, 2, xd, xs), tg_const_i64(g, "t", 2, target)};
@@ -142,7 +114,7 @@ Test(ir_shape, binding_dependent_failure_leaves_unknown) {
 }
 
 Test(ir_shape, real_kernel_error_names_the_node) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t ad[2] = {2, 3}, bd[2] = {4, 5};
     int in[2] = {tg_input(g, "a", RT_F32, 2, ad, NULL), tg_input(g, "b", RT_F32, 2, bd, NULL)};
     tg_output(g, tg_node(g, RT_OP_MATMUL, "bad_mm", 2, in, "y"));
@@ -166,7 +138,7 @@ Test(ir_shape, declared_contradiction_is_an_error) {
 }
 
 Test(ir_shape, unknown_ops_leave_outputs_unknown_and_keep_declared_dims) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t xd[1] = {4};
     int x = tg_input(g, "x", RT_F32, 1, xd, NULL);
     int a = tg_node(g, RT_OP_RELU, "custom", 1, &x, "a");
@@ -197,7 +169,7 @@ Test(ir_shape, bind_input_makes_dims_concrete) {
 }
 
 Test(ir_shape, bind_input_substitutes_the_symbol_everywhere) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[2] = {-1, 4};
     const char *s[2] = {"batch", NULL};
     int a = tg_input(g, "a", RT_F32, 2, d, s);
@@ -229,7 +201,7 @@ Test(ir_shape, bind_input_refuses_mismatches) {
 
 Test(ir_shape, constant_data_flows_through_computed_nodes) {
     /* Range(0, Gather(Shape(x), 1), 1) needs the computed value 6 to know its length. */
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t xd[2] = {-1, 6};
     const char *xs[2] = {"n", NULL};
     int x = tg_input(g, "x", RT_F32, 2, xd, xs);
@@ -247,14 +219,14 @@ Test(ir_shape, constant_data_flows_through_computed_nodes) {
 
 /* If(cond unknown) { then: Relu(x) ; else: ret } with x[batch,3] captured. */
 static IrGraph *if_graph(int else_const, int *y) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[2] = {-1, 3}, one = 1;
     const char *syms[2] = {"batch", NULL};
     int cond = tg_input(g, "cond", RT_BOOL, 1, &one, NULL);
     int x = tg_input(g, "x", RT_F32, 2, d, syms);
     IrGraph *br[2];
     for (int i = 0; i < 2; i++) {
-        br[i] = graph17();
+        br[i] = tg_graph(17);
         br[i]->parent = g;
         int bx = tg_input(br[i], "x", RT_UNDEFINED, -1, NULL, NULL); /* types come from the parent */
         if (i == 1 && else_const) {
@@ -268,15 +240,8 @@ static IrGraph *if_graph(int else_const, int *y) {
     int in[2] = {cond, x};
     *y = ir_value_add(g, "y");
     cr_assert(ir_node_add(g, RT_OP_IF, "if0", 2, in, 1, y) >= 0);
-    RtAttr *a = ir_alloc(g, 2 * sizeof(RtAttr));
-    a[0].name = "then_branch";
-    a[0].type = RT_ATTR_GRAPH;
-    a[0].g = br[0];
-    a[1].name = "else_branch";
-    a[1].type = RT_ATTR_GRAPH;
-    a[1].g = br[1];
-    g->nodes[0].attrs = a;
-    g->nodes[0].n_attr = 2;
+    tg_attr_graph(g, "then_branch", br[0]);
+    tg_attr_graph(g, "else_branch", br[1]);
     int z = tg_node(g, RT_OP_RELU, "after", 1, y, "z");
     tg_output(g, z);
     return g;

@@ -162,15 +162,8 @@ Test(ir_verify, checks_subgraphs) {
     tg_output(els, tg_const_f32(els, "e", 0, NULL, &z));
     int y = ir_value_add(g, "y");
     cr_assert(ir_node_add(g, RT_OP_IF, "if0", 1, &cond, 1, &y) >= 0);
-    RtAttr *a = ir_alloc(g, 2 * sizeof(RtAttr));
-    a[0].name = "then_branch";
-    a[0].type = RT_ATTR_GRAPH;
-    a[0].g = then;
-    a[1].name = "else_branch";
-    a[1].type = RT_ATTR_GRAPH;
-    a[1].g = els;
-    g->nodes[0].attrs = a;
-    g->nodes[0].n_attr = 2;
+    tg_attr_graph(g, "then_branch", then);
+    tg_attr_graph(g, "else_branch", els);
     tg_output(g, y);
     const char *want[] = {"if0", "then_branch", "inner", "'ghost'"};
     expect_fail(g, want, 4);

@@ -21,39 +21,12 @@
 
 static RtError err;
 
-static IrGraph *graph17(void) {
-    IrGraph *g = ir_graph_new();
-    cr_assert_not_null(g);
-    g->opset = 17;
-    return g;
-}
-
 static void ok_or_die(int r) { cr_assert_eq(r, RT_OK, "%s", err.msg); }
 
 static int live_count(const IrGraph *g, int op) { return tg_count_op(g, op); }
 
-/* x[batch,64] -> Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [8, 8])) -> y */
-static IrGraph *reshape_chain(void) {
-    IrGraph *g = graph17();
-    int64_t xd[2] = {-1, 64};
-    const char *xs[2] = {"batch", NULL};
-    int x = tg_input(g, "x", RT_F32, 2, xd, xs);
-    int s = tg_node(g, RT_OP_SHAPE, "shape", 1, &x, "s");
-    int64_t zero = 0, eights[2] = {8, 8};
-    int gi[2] = {s, tg_const_i64(g, "zero", -1, &zero)};
-    int b = tg_node(g, RT_OP_GATHER, "gather", 2, gi, "b");
-    int ui[2] = {b, tg_const_i64(g, "axes", 1, &zero)};
-    int bu = tg_node(g, RT_OP_UNSQUEEZE, "unsq", 2, ui, "bu");
-    int ci[2] = {bu, tg_const_i64(g, "eights", 2, eights)};
-    int shape = tg_node(g, RT_OP_CONCAT, "concat", 2, ci, "shape");
-    tg_attr_ints(g, "axis", -1, &zero);
-    int ri[2] = {x, shape};
-    tg_output(g, tg_node(g, RT_OP_RESHAPE, "reshape", 2, ri, "y"));
-    return g;
-}
-
 Test(simplify, shape_chain_folds_after_binding) {
-    IrGraph *g = reshape_chain();
+    IrGraph *g = tg_reshape_chain(NULL);
     int64_t bound[2] = {2, 64};
     memset(&err, 0, sizeof err);
     ok_or_die(ir_bind_input(g, 0, 2, bound, &err));
@@ -73,7 +46,7 @@ Test(simplify, shape_chain_folds_after_binding) {
 }
 
 Test(simplify, shape_of_dynamic_value_does_not_fold) {
-    IrGraph *g = reshape_chain();
+    IrGraph *g = tg_reshape_chain(NULL);
     memset(&err, 0, sizeof err);
     ok_or_die(pass_simplify(g, &err));
     cr_expect_eq(live_count(g, RT_OP_SHAPE), 1, "Shape of [batch,64] folded");
@@ -82,7 +55,7 @@ Test(simplify, shape_of_dynamic_value_does_not_fold) {
 }
 
 Test(simplify, folds_constant_arithmetic) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {3};
     float a[3] = {1, 2, 3}, b[3] = {10, 20, 30};
     int in[2] = {tg_const_f32(g, "a", 1, d, a), tg_const_f32(g, "b", 1, d, b)};
@@ -103,7 +76,7 @@ Test(simplify, folds_constant_arithmetic) {
 }
 
 Test(simplify, constant_nodes_become_constants) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int c = tg_node(g, RT_OP_CONSTANT, "const", 0, NULL, "c");
     int64_t vals[3] = {4, 5, 6};
     tg_attr_ints(g, "value_ints", 3, vals);
@@ -119,7 +92,7 @@ Test(simplify, constant_nodes_become_constants) {
 }
 
 Test(simplify, fold_does_not_fire_on_computed_inputs) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {3};
     float c[3] = {1, 2, 3};
     int x = tg_input(g, "x", RT_F32, 1, d, NULL);
@@ -136,7 +109,7 @@ Test(simplify, fold_does_not_fire_on_computed_inputs) {
 
 Test(simplify, huge_results_stay_unfolded) {
     /* ConstantOfShape([2048, 1024]) would turn 16 bytes into 8 MB of constant. */
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t shape[2] = {2048, 1024};
     int c = tg_const_i64(g, "shape", 2, shape);
     tg_output(g, tg_node(g, RT_OP_CONSTANT_OF_SHAPE, "cos", 1, &c, "big"));
@@ -147,7 +120,7 @@ Test(simplify, huge_results_stay_unfolded) {
 }
 
 Test(simplify, identity_into_graph_output_keeps_the_name) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {4};
     int x = tg_input(g, "x", RT_F32, 1, d, NULL);
     int a = tg_node(g, RT_OP_RELU, "relu", 1, &x, "a");
@@ -173,7 +146,7 @@ Test(simplify, identity_into_graph_output_keeps_the_name) {
 }
 
 Test(simplify, identity_of_an_input_into_an_output_stays) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {4};
     int x = tg_input(g, "x", RT_F32, 1, d, NULL);
     tg_output(g, tg_node(g, RT_OP_IDENTITY, "id", 1, &x, "y"));
@@ -185,7 +158,7 @@ Test(simplify, identity_of_an_input_into_an_output_stays) {
 }
 
 Test(simplify, dropout_goes_unless_its_mask_is_read) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {4};
     int x = tg_input(g, "x", RT_F32, 1, d, NULL);
     int outs[2] = {ir_value_add(g, "d1"), ir_value_add(g, "m1")};
@@ -205,7 +178,7 @@ Test(simplify, dropout_goes_unless_its_mask_is_read) {
 }
 
 Test(simplify, dead_nodes_go_in_chains) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {4};
     int x = tg_input(g, "x", RT_F32, 1, d, NULL);
     int a = tg_node(g, RT_OP_RELU, "dead1", 1, &x, "a");
@@ -224,7 +197,7 @@ Test(simplify, dead_nodes_go_in_chains) {
 
 /* If(cond) { then: Relu(x) ; else: Neg(x) } with x captured. */
 static IrGraph *if_graph(int cond_value) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {3};
     int x = tg_input(g, "x", RT_F32, 1, d, NULL);
     uint8_t cv = (uint8_t)cond_value;
@@ -232,7 +205,7 @@ static IrGraph *if_graph(int cond_value) {
     int cond = ir_const_add(g, "cond", &ct);
     IrGraph *br[2];
     for (int i = 0; i < 2; i++) {
-        br[i] = graph17();
+        br[i] = tg_graph(17);
         br[i]->parent = g;
         int bx = tg_input(br[i], "x", RT_F32, 1, d, NULL);
         int t = tg_node(br[i], i == 0 ? RT_OP_RELU : RT_OP_NEG, i == 0 ? "then_op" : "else_op", 1, &bx, "t");
@@ -241,15 +214,8 @@ static IrGraph *if_graph(int cond_value) {
     int in[2] = {cond, x};
     int y = ir_value_add(g, "y");
     cr_assert(ir_node_add(g, RT_OP_IF, "if0", 2, in, 1, &y) >= 0);
-    RtAttr *a = ir_alloc(g, 2 * sizeof(RtAttr));
-    a[0].name = "then_branch";
-    a[0].type = RT_ATTR_GRAPH;
-    a[0].g = br[0];
-    a[1].name = "else_branch";
-    a[1].type = RT_ATTR_GRAPH;
-    a[1].g = br[1];
-    g->nodes[0].attrs = a;
-    g->nodes[0].n_attr = 2;
+    tg_attr_graph(g, "then_branch", br[0]);
+    tg_attr_graph(g, "else_branch", br[1]);
     tg_output(g, y);
     return g;
 }
@@ -282,7 +248,7 @@ Test(simplify, if_with_constant_condition_is_inlined) {
 
 /* If(true) { c = [1,2,3]; t = Add(x, c); u = Mul(t, t); return (u, x) } ; z = Relu(second) */
 Test(simplify, inlined_branch_with_constants_and_passthrough_output) {
-    IrGraph *g = graph17();
+    IrGraph *g = tg_graph(17);
     int64_t d[1] = {3};
     int x = tg_input(g, "x", RT_F32, 1, d, NULL);
     uint8_t yes = 1;
@@ -291,7 +257,7 @@ Test(simplify, inlined_branch_with_constants_and_passthrough_output) {
     IrGraph *br[2];
     static const float cvals[3] = {1, 2, 3};
     for (int i = 0; i < 2; i++) {
-        br[i] = graph17();
+        br[i] = tg_graph(17);
         br[i]->parent = g;
         int bx = tg_input(br[i], "x", RT_F32, 1, d, NULL);
         int in[2] = {bx, tg_const_f32(br[i], "c", 1, d, cvals)};
@@ -303,11 +269,8 @@ Test(simplify, inlined_branch_with_constants_and_passthrough_output) {
     int in[2] = {cond, x};
     int outs[2] = {ir_value_add(g, "y1"), ir_value_add(g, "y2")};
     cr_assert(ir_node_add(g, RT_OP_IF, "if0", 2, in, 2, outs) >= 0);
-    RtAttr *a = ir_alloc(g, 2 * sizeof(RtAttr));
-    a[0] = (RtAttr){.name = "then_branch", .type = RT_ATTR_GRAPH, .g = br[0]};
-    a[1] = (RtAttr){.name = "else_branch", .type = RT_ATTR_GRAPH, .g = br[1]};
-    g->nodes[0].attrs = a;
-    g->nodes[0].n_attr = 2;
+    tg_attr_graph(g, "then_branch", br[0]);
+    tg_attr_graph(g, "else_branch", br[1]);
     int z = tg_node(g, RT_OP_NEG, "neg", 1, &outs[1], "z");
     tg_output(g, outs[0]);
     tg_output(g, z);
