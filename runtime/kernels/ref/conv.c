@@ -21,6 +21,7 @@
 
 #include "../gemm.h"
 #include "conv_geom.h"
+#include "conv_impl.h"
 
 /* im2col scratch is allocated in column chunks of at most this many floats (16 MB). */
 #define CONV_COL_BUDGET ((int64_t)4 << 20)
@@ -537,6 +538,10 @@ static int k_conv_transpose(RtKernelCtx *c, const RtNode *n, RtTensor *const *in
     default:
         return run_half(c, &s, x, w, b, out[0], convt_f32);
     }
+}
+
+int rt_conv_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return k_conv(c, n, in, out);
 }
 
 const RtKernelEntry rt_kernels_conv[] = {
