@@ -67,80 +67,71 @@ static void check_logits(IrGraph *g, const RtTensor *x, int64_t batch, const RtT
     free(got);
 }
 
-Test(fixtures, digits_mlp_logits) {
-    IrGraph *g = load_model("digits/digits_mlp.onnx");
-    RtTensor x = load_npy("digits/test_x.npy"), want = load_npy("digits/digits_mlp_test_logits.npy");
-    check_logits(g, &x, x.dims[0], &want, TOL_DIGITS);
+/* Flags for check_fixture. */
+enum {
+    FIX_SIMPLIFY = 1,      /* run pass_simplify before the model (folding must not change results) */
+    FIX_TOKEN_WINDOWS = 2  /* the input is a token matrix whose rows are eval windows of T+1 tokens:
+                            * the model reads the first T tokens of the first rows (as many rows as
+                            * the reference has) */
+};
+
+/* Loads the model and the .npy input and reference (paths under FIXTURES), runs the model on
+ * the input in batches of `batch` rows (0: all rows in one run) and compares its first output
+ * with the reference within tol (relative to the reference's largest magnitude). */
+static void check_fixture(const char *model, const char *input, const char *reference, int64_t batch, double tol,
+                          int flags) {
+    IrGraph *g = load_model(model);
+    if (flags & FIX_SIMPLIFY) {
+        RtError err = {{0}};
+        cr_assert_eq(pass_simplify(g, &err), RT_OK, "%s", err.msg);
+    }
+    RtTensor x = load_npy(input), want = load_npy(reference);
+    if (flags & FIX_TOKEN_WINDOWS) {
+        RtTensor tok = x;
+        cr_assert_eq(tok.dtype, RT_I64);
+        int64_t rows = want.dims[0], T = tok.dims[1] - 1;
+        cr_assert_leq(rows, tok.dims[0]);
+        x = (RtTensor){RT_I64, 2, {rows, T}, malloc(sizeof(int64_t) * (size_t)(rows * T))};
+        for (int64_t b = 0; b < rows; b++)
+            memcpy((int64_t *)x.data + b * T, (int64_t *)tok.data + b * tok.dims[1], sizeof(int64_t) * (size_t)T);
+        free(tok.data);
+    }
+    check_logits(g, &x, batch ? batch : x.dims[0], &want, tol);
     free(x.data);
     free(want.data);
     ir_graph_free(g);
+}
+
+Test(fixtures, digits_mlp_logits) {
+    check_fixture("digits/digits_mlp.onnx", "digits/test_x.npy", "digits/digits_mlp_test_logits.npy", 0, TOL_DIGITS, 0);
 }
 
 Test(fixtures, digits_cnn_logits) {
-    IrGraph *g = load_model("digits/digits_cnn.onnx");
-    RtTensor x = load_npy("digits/test_img.npy"), want = load_npy("digits/digits_cnn_test_logits.npy");
-    check_logits(g, &x, x.dims[0], &want, TOL_DIGITS);
-    free(x.data);
-    free(want.data);
-    ir_graph_free(g);
+    check_fixture("digits/digits_cnn.onnx", "digits/test_img.npy", "digits/digits_cnn_test_logits.npy", 0, TOL_DIGITS,
+                  0);
 }
 
 Test(fixtures, digits_cnn_dynamo_logits_fixed_batch_4) {
-    IrGraph *g = load_model("digits/digits_cnn_dynamo.onnx");
-    RtTensor x = load_npy("digits/test_img.npy"), want = load_npy("digits/digits_cnn_test_logits.npy");
-    check_logits(g, &x, 4, &want, TOL_DIGITS);
-    free(x.data);
-    free(want.data);
-    ir_graph_free(g);
+    check_fixture("digits/digits_cnn_dynamo.onnx", "digits/test_img.npy", "digits/digits_cnn_test_logits.npy", 4,
+                  TOL_DIGITS, 0);
 }
 
 Test(fixtures, kws_dscnn_logits) {
-    IrGraph *g = load_model("kws/kws_dscnn.onnx");
-    RtTensor x = load_npy("kws/kws_in.npy"), want = load_npy("kws/kws_out.npy");
-    check_logits(g, &x, x.dims[0], &want, TOL_DEEP);
-    free(x.data);
-    free(want.data);
-    ir_graph_free(g);
+    check_fixture("kws/kws_dscnn.onnx", "kws/kws_in.npy", "kws/kws_out.npy", 0, TOL_DEEP, 0);
 }
 
 Test(fixtures, mobilenet_v2_logits, .timeout = 300) {
-    IrGraph *g = load_model("perf/mobilenet_v2.onnx");
-    RtTensor x = load_npy("perf/mobilenet_v2_in.npy"), want = load_npy("perf/mobilenet_v2_out.npy");
-    check_logits(g, &x, x.dims[0], &want, TOL_DEEP);
-    free(x.data);
-    free(want.data);
-    ir_graph_free(g);
+    check_fixture("perf/mobilenet_v2.onnx", "perf/mobilenet_v2_in.npy", "perf/mobilenet_v2_out.npy", 0, TOL_DEEP, 0);
 }
 
 /* tinylm's first four eval windows: tokens[:4, :128] -> logits [4,128,128]. */
 Test(fixtures, tinylm_first4_logits, .timeout = 300) {
-    IrGraph *g = load_model("tinylm/tinylm.onnx");
-    RtTensor tok = load_npy("tinylm/tinylm_eval_tokens.npy"), want = load_npy("tinylm/tinylm_eval_logits_first4.npy");
-    cr_assert_eq(tok.dtype, RT_I64);
-    int64_t T = tok.dims[1] - 1;
-    RtTensor x = {RT_I64, 2, {4, T}, malloc(sizeof(int64_t) * 4 * (size_t)T)};
-    for (int64_t b = 0; b < 4; b++)
-        memcpy((int64_t *)x.data + b * T, (int64_t *)tok.data + b * tok.dims[1], sizeof(int64_t) * (size_t)T);
-    check_logits(g, &x, 4, &want, TOL_DEEP);
-    free(x.data);
-    free(tok.data);
-    free(want.data);
-    ir_graph_free(g);
+    check_fixture("tinylm/tinylm.onnx", "tinylm/tinylm_eval_tokens.npy", "tinylm/tinylm_eval_logits_first4.npy", 4,
+                  TOL_DEEP, FIX_TOKEN_WINDOWS);
 }
 
-/* The same models after pass_simplify give the same logits (folding must not change results). */
+/* The same model after pass_simplify gives the same logits. */
 Test(fixtures, tinylm_simplified_same_logits, .timeout = 300) {
-    IrGraph *g = load_model("tinylm/tinylm.onnx");
-    RtError err = {{0}};
-    cr_assert_eq(pass_simplify(g, &err), RT_OK, "%s", err.msg);
-    RtTensor tok = load_npy("tinylm/tinylm_eval_tokens.npy"), want = load_npy("tinylm/tinylm_eval_logits_first4.npy");
-    int64_t T = tok.dims[1] - 1;
-    RtTensor x = {RT_I64, 2, {4, T}, malloc(sizeof(int64_t) * 4 * (size_t)T)};
-    for (int64_t b = 0; b < 4; b++)
-        memcpy((int64_t *)x.data + b * T, (int64_t *)tok.data + b * tok.dims[1], sizeof(int64_t) * (size_t)T);
-    check_logits(g, &x, 4, &want, TOL_DEEP);
-    free(x.data);
-    free(tok.data);
-    free(want.data);
-    ir_graph_free(g);
+    check_fixture("tinylm/tinylm.onnx", "tinylm/tinylm_eval_tokens.npy", "tinylm/tinylm_eval_logits_first4.npy", 4,
+                  TOL_DEEP, FIX_TOKEN_WINDOWS | FIX_SIMPLIFY);
 }
