@@ -17,18 +17,24 @@ int pass_dead_nodes(IrGraph *g, RtError *err);
 /* The three above, with shape inference, to a fixed point. */
 int pass_simplify(IrGraph *g, RtError *err);
 
-/* ---- fusion (passes/fuse_*.c); each requires a simplified graph ---- */
-/* BatchNormalization (inference) folded into the preceding Conv / Gemm / MatMul / FusedConv /
- * Linear weights when that node's output has no other consumer. */
+/* ---- fusion (passes/fuse_*.c); each requires a simplified graph and fires only where the
+ * result computes the same values (an intermediate value read by another node, or returned
+ * by the graph, stops it). New ops are wafer's (runtime/kernels/wafer_ops.h). ---- */
+/* Inference BatchNormalization folded into the weights and bias of the float32 Conv /
+ * FusedConv / Gemm / MatMul / Linear before it (constant weights, no fused activation); a
+ * MatMul becomes a Linear to hold the bias. */
 int pass_fold_batchnorm(IrGraph *g, RtError *err);
-/* MatMul + Add(bias) and Gemm with constant weights -> wafer Linear; Conv -> FusedConv when an
- * activation follows; bias and activation (Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid)
- * fused into Conv / Linear (see runtime/kernels/wafer_ops.h). */
+/* MatMul with a constant [K, N] weight (+ the bias Add after it) and Gemm with a constant B,
+ * a 2-D A and a C that broadcasts as [N] -> Linear(X, W[K, N], B[N]?). */
 int pass_fuse_linear(IrGraph *g, RtError *err);
+/* Relu, Clip (constant bounds), LeakyRelu, Sigmoid, HardSigmoid after a Conv / FusedConv /
+ * Linear -> FusedConv / Linear with the activation attributes. */
 int pass_fuse_activation(IrGraph *g, RtError *err);
-/* ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add chains -> LayerNormalization. */
+/* ReduceMean/Sub/Pow (or Mul)/ReduceMean/Add/Sqrt/Div[/Mul gamma][/Add beta] over the last
+ * axis -> LayerNormalization(axis = -1, epsilon). */
 int pass_fuse_layernorm(IrGraph *g, RtError *err);
-/* All fusions in order (after pass_simplify). */
+/* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, dead nodes, shape inference;
+ * ir_verify after each (after pass_simplify). */
 int pass_fuse(IrGraph *g, RtError *err);
 
 #endif

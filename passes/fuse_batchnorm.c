@@ -1,0 +1,204 @@
+/*
+ * fuse_batchnorm.c — folds inference BatchNormalization into the weights of the node before it.
+ *
+ * Requires: a simplified graph (pass_simplify: shapes inferred, weights are constants).
+ * Provides: every BatchNormalization that reads a float32 Conv, FusedConv (no activation),
+ * Gemm, MatMul or Linear (no activation) with constant weights, and is that value's only
+ * reader, is gone; the producer computes the normalized values itself with new constant
+ * weights and bias. Other BatchNormalizations are left as they are.
+ *
+ * In inference BN is per-channel affine: y = s * (x - mean) + beta, s = scale / sqrt(var + eps),
+ * channel = axis 1. When x = W * a + b is linear in its per-channel weights, BN folds:
+ *   W'[c, ...] = s[c] * W[c, ...],   b'[c] = s[c] * (b[c] - mean[c]) + beta[c].
+ * Conv / FusedConv: W [M, C/group, k...] scaled per output channel m (row block). Gemm / MatMul /
+ * Linear: the output is [rows, N] and axis 1 is N, so W's output columns scale (Gemm with
+ * transB: rows of B); a MatMul output of rank > 2 has another axis 1 and is left alone.
+ * Gemm's C must broadcast as [N]; it becomes s * (beta * C - mean) + bn_bias with beta = 1.
+ * A MatMul becomes Linear(X, W', b') (it has nowhere else to put a bias). s is computed in
+ * double, as the BatchNormalization kernel does. New weights are new constants: the old ones
+ * may be shared with another node.
+ *
+ * Not folded (semantics would change or the pattern is not per-channel): training mode
+ * (training_mode = 1, or before opset 14 any statistics output in use), spatial = 0 before
+ * opset 9, a producer with a fused activation, non-constant or non-float32 weights, statistics
+ * that are not [C] vectors, or a BN input read by another node or returned by the graph.
+ */
+#include "fuse_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int64_t C;            /* channels */
+    double *s;            /* [C] owned: scale / sqrt(var + eps) */
+    double *shift;        /* [C] owned: beta - s * mean, the bias of an unbiased producer */
+} BnAffine;
+
+/* 1 when BN node k runs in inference mode with one output in use. */
+static int bn_is_inference(const IrGraph *g, const RtNode *n) {
+    if (n->opset >= 14 && rt_attr_int(n, "training_mode", 0) != 0) return 0;
+    if (n->opset < 9 && rt_attr_int(n, "spatial", 1) == 0) return 0;
+    for (int j = 1; j < n->n_out; j++) {
+        int v = n->out[j];
+        if (v >= 0 && (pass_value_live_uses(g, v) > 0 || ir_value_is_output(g, v))) return 0;
+    }
+    return n->n_out >= 1 && n->n_in == 5;
+}
+
+/* Reads the BN's constants as the per-channel affine map; 0 when they are not [C] float32. */
+static int bn_affine_read(const IrGraph *g, const RtNode *n, BnAffine *a, RtError *err, int *oom) {
+    const RtTensor *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = fuse_const_f32(g, n->in[1 + i]);
+        if (!t[i] || t[i]->rank != 1) return 0;
+    }
+    int64_t C = t[0]->dims[0];
+    for (int i = 1; i < 4; i++)
+        if (t[i]->dims[0] != C) return 0;
+    a->C = C;
+    a->s = malloc(sizeof(double) * (size_t)(2 * C + 1));
+    if (!a->s) {
+        *oom = 1;
+        rt_error_set(err, "out of memory folding node '%s'", n->name);
+        return 0;
+    }
+    a->shift = a->s + C;
+    double eps = rt_attr_float(n, "epsilon", 1e-5f);
+    const float *scale = t[0]->data, *bias = t[1]->data, *mean = t[2]->data, *var = t[3]->data;
+    for (int64_t c = 0; c < C; c++) {
+        a->s[c] = scale[c] / sqrt((double)var[c] + eps);
+        a->shift[c] = bias[c] - a->s[c] * mean[c];
+    }
+    return 1;
+}
+
+/* b'[c] = s[c] * b[c] + shift[c] into a new constant [C] (b may be NULL = 0; `bscale`
+ * multiplies b first, for Gemm's beta). */
+static int bias_fold(IrGraph *g, const char *base, const BnAffine *a, const RtTensor *b, double bscale,
+                     RtError *err) {
+    float *p;
+    int v = fuse_const_new_f32(g, base, 1, &a->C, &p, err);
+    if (v < 0) return -1;
+    for (int64_t c = 0; c < a->C; c++)
+        p[c] = (float)(a->s[c] * (b ? bscale * fuse_channel_at(b, c) : 0.0) + a->shift[c]);
+    return v;
+}
+
+/* W' = W (value wv) with output channel c scaled by s[c]: channel = the leading index when
+ * rows_are_out (Conv W [M, ...], Gemm transB B [N, K]), else the column index (W [K, N]). */
+static int weight_fold(IrGraph *g, int wv, const BnAffine *a, int rows_are_out, RtError *err) {
+    const RtTensor *w = g->values[wv].konst;
+    char base[256];
+    snprintf(base, sizeof base, "%s_bn", g->values[wv].name);
+    float *p;
+    int v = fuse_const_new_f32(g, base, w->rank, w->dims, &p, err);
+    if (v < 0) return -1;
+    const float *src = w->data;
+    int64_t total = rt_numel(w), inner = total / a->C;
+    for (int64_t i = 0; i < total; i++) {
+        int64_t c = rows_are_out ? i / inner : i % a->C;
+        p[i] = (float)(src[i] * a->s[c]);
+    }
+    return v;
+}
+
+/* The name for a folded bias: the old bias's, else the weight's, with a suffix. */
+static const char *bias_name(const IrGraph *g, int bi, int wi, char *buf, size_t n) {
+    snprintf(buf, n, "%s_bn%s", g->values[bi >= 0 ? bi : wi].name, bi >= 0 ? "" : "_bias");
+    return buf;
+}
+
+/* Folds into Conv / FusedConv node p. 1 when done, 0 when the pattern does not fit. */
+static int fold_conv(IrGraph *g, int p, const BnAffine *a, RtError *err) {
+    const RtNode *n = &g->nodes[p];
+    const RtTensor *w = fuse_const_f32(g, fuse_in(n, 1));
+    int bi = fuse_in(n, 2);
+    const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
+    if (!w || w->rank < 3 || w->dims[0] != a->C || (bi >= 0 && (!b || rt_numel(b) != a->C))) return 0;
+    if (fuse_activation_of(n)[0] != '\0') return 0;
+    char name[256];
+    int wv = weight_fold(g, n->in[1], a, 1, err);
+    int bv = wv >= 0 ? bias_fold(g, bias_name(g, bi, n->in[1], name, sizeof name), a, b, 1.0, err) : -1;
+    if (bv < 0) return -1;
+    int in[3] = {n->in[0], wv, bv};
+    return fuse_node_set_inputs(g, p, 3, in, err) == RT_OK ? 1 : -1;
+}
+
+/* Folds into Gemm node p (C broadcast as [N]; beta becomes 1). */
+static int fold_gemm(IrGraph *g, int p, const BnAffine *a, RtError *err) {
+    const RtNode *n = &g->nodes[p];
+    const RtTensor *w = fuse_const_f32(g, fuse_in(n, 1));
+    int ci = fuse_in(n, 2), trans_b = rt_attr_int(n, "transB", 0) != 0;
+    const RtTensor *cb = ci >= 0 ? fuse_const_f32(g, ci) : NULL;
+    if (!w || w->rank != 2 || w->dims[trans_b ? 0 : 1] != a->C) return 0;
+    if (ci >= 0 && (!cb || !fuse_is_channel_vector(cb, a->C, 2))) return 0;
+    double beta = rt_attr_float(n, "beta", 1.0f);
+    char name[256];
+    int wv = weight_fold(g, n->in[1], a, trans_b, err);
+    int bv = wv >= 0 ? bias_fold(g, bias_name(g, ci, n->in[1], name, sizeof name), a, cb, beta, err) : -1;
+    if (bv < 0) return -1;
+    int in[3] = {n->in[0], wv, bv};
+    if (fuse_node_set_inputs(g, p, 3, in, err) != RT_OK) return -1;
+    return fuse_attr_set_float(g, p, "beta", 1.0f, err) == RT_OK ? 1 : -1;
+}
+
+/* Folds into MatMul / Linear node p whose output is [rows, N]; a MatMul becomes Linear. */
+static int fold_linear(IrGraph *g, int p, const BnAffine *a, RtError *err) {
+    const RtNode *n = &g->nodes[p];
+    const RtTensor *w = fuse_const_f32(g, fuse_in(n, 1));
+    int bi = n->op == RT_OP_LINEAR ? fuse_in(n, 2) : -1;
+    const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
+    const IrValue *x = &g->values[n->in[0]];
+    if (!w || w->rank != 2 || w->dims[1] != a->C || x->rank != 2 || x->dtype != RT_F32) return 0;
+    if ((bi >= 0 && (!b || rt_numel(b) != a->C)) || fuse_activation_of(n)[0] != '\0') return 0;
+    char name[256];
+    int wv = weight_fold(g, n->in[1], a, 0, err);
+    int bv = wv >= 0 ? bias_fold(g, bias_name(g, bi, n->in[1], name, sizeof name), a, b, 1.0, err) : -1;
+    if (bv < 0) return -1;
+    int in[3] = {n->in[0], wv, bv};
+    if (fuse_node_set_inputs(g, p, 3, in, err) != RT_OK) return -1;
+    fuse_node_set_op(g, p, RT_OP_LINEAR);
+    return 1;
+}
+
+/* Tries BN node k; 1 folded, 0 left alone, -1 error. */
+static int bn_fold_one(IrGraph *g, int k, RtError *err) {
+    const RtNode *bn = &g->nodes[k];
+    int x = bn->in[0];
+    int p = x >= 0 ? g->values[x].producer : -1;
+    if (p < 0 || !bn_is_inference(g, bn) || fuse_sole_consumer(g, x) != k) return 0;
+    if (g->values[x].dtype != RT_F32) return 0;
+    BnAffine a;
+    int oom = 0;
+    if (!bn_affine_read(g, bn, &a, err, &oom)) return oom ? -1 : 0;
+    int r = 0;
+    switch (g->nodes[p].op) {
+    case RT_OP_CONV: case RT_OP_FUSED_CONV: r = fold_conv(g, p, &a, err); break;
+    case RT_OP_GEMM: r = fold_gemm(g, p, &a, err); break;
+    case RT_OP_MATMUL: case RT_OP_LINEAR: r = fold_linear(g, p, &a, err); break;
+    default: break;
+    }
+    free(a.s);
+    if (r == 1) fuse_node_absorb(g, p, k);
+    return r;
+}
+
+static int fold_batchnorm_run(IrGraph *g, int *changed, RtError *err) {
+    int folded = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        if (g->nodes[k].op != RT_OP_BATCH_NORMALIZATION) continue;
+        int r = bn_fold_one(g, k, err);
+        if (r < 0) return RT_ERR;
+        folded += r;
+    }
+    if (folded) RT_TRY(ir_graph_compact(g, err));
+    *changed += folded;
+    return pass_subgraphs_apply(g, fold_batchnorm_run, changed, err);
+}
+
+int pass_fold_batchnorm(IrGraph *g, RtError *err) {
+    int changed = 0;
+    return fold_batchnorm_run(g, &changed, err);
+}
