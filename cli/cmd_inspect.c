@@ -12,11 +12,12 @@
 #include <string.h>
 
 #include "../format/wafer_file.h"
+#include "../passes/passes.h"
 #include "../runtime/kernels/kernel.h"
 #include "cli.h"
 
 static const char *const inspect_usage =
-    "usage: wafer inspect MODEL [--json] [--ir]\n"
+    "usage: wafer inspect MODEL [--json] [--ir] [--passes]\n"
     "\n"
     "Prints a model's inputs and outputs (dtype and shape; dynamic dims by name), its op\n"
     "histogram, parameter count and bytes, and the nodes wafer has no kernel for. MODEL is\n"
@@ -26,7 +27,10 @@ static const char *const inspect_usage =
     "  --json   one JSON object instead: model, producer, opset, inputs [{name,dtype,shape}],\n"
     "           outputs, ops {OpType: count}, parameters, parameter_bytes, unsupported [{node,op}];\n"
     "           for a .wafer file also format_version, source_hash, wafer_version, options\n"
-    "  --ir     also print wafer's IR of the graph\n"
+    "  --ir     also print wafer's IR of the graph (with --passes: the fused graph)\n"
+    "  --passes simplify the graph, run the fusion passes (BatchNormalization folding, Linear,\n"
+    "           fused activations, LayerNormalization) and print the op histogram before and\n"
+    "           after fusion side by side; with --json: {\"before\":{Op: n},\"after\":{Op: n}}\n"
     "\n"
     "Exit status 0 when the model loads (even with unsupported ops), 2 when it does not.\n";
 
@@ -233,16 +237,121 @@ static void inspect_json(CliBuf *b, const char *path, const IrGraph *g, const Wa
     cli_buf_printf(b, "]}\n");
 }
 
+/* ---- --passes: the op histogram before and after fusion ---- */
+
+typedef struct {
+    const char *op;       /* borrowed op_type */
+    int64_t before, after;
+} OpRow;
+
+static int op_row_cmp(const void *pa, const void *pb) {
+    const OpRow *a = pa, *b = pb;
+    if (a->before != b->before) return a->before > b->before ? -1 : 1;
+    if (a->after != b->after) return a->after > b->after ? -1 : 1;
+    return strcmp(a->op, b->op);
+}
+
+/* One row per op in either census; NULL when out of memory. */
+static OpRow *passes_rows(const Census *before, const Census *after, int *n_rows) {
+    OpRow *rows = calloc((size_t)(before->n_ops + after->n_ops + 1), sizeof *rows);
+    if (!rows) return NULL;
+    int n = 0;
+    for (int i = 0; i < before->n_ops; i++) rows[n++] = (OpRow){before->ops[i].op, before->ops[i].count, 0};
+    for (int i = 0; i < after->n_ops; i++) {
+        int j = 0;
+        while (j < n && strcmp(rows[j].op, after->ops[i].op) != 0) j++;
+        if (j == n) rows[n++] = (OpRow){after->ops[i].op, 0, 0};
+        rows[j].after = after->ops[i].count;
+    }
+    qsort(rows, (size_t)n, sizeof *rows, op_row_cmp);
+    *n_rows = n;
+    return rows;
+}
+
+static void passes_text(FILE *out, const char *path, const Census *before, const Census *after,
+                        const OpRow *rows, int n) {
+    fprintf(out, "model:      %s\n", path);
+    fprintf(out, "ops of the simplified graph before and after fusion (%lld -> %lld nodes):\n", (long long)before->n_nodes,
+            (long long)after->n_nodes);
+    fprintf(out, "  %-24s %8s %8s\n", "op", "before", "after");
+    for (int i = 0; i < n; i++)
+        fprintf(out, "  %-24s %8lld %8lld\n", rows[i].op, (long long)rows[i].before, (long long)rows[i].after);
+}
+
+static void passes_json_ops(CliBuf *b, const Census *c) {
+    cli_buf_printf(b, "{");
+    for (int i = 0; i < c->n_ops; i++) {
+        if (i) cli_buf_printf(b, ",");
+        cli_buf_json_str(b, c->ops[i].op);
+        cli_buf_printf(b, ":%lld", (long long)c->ops[i].count);
+    }
+    cli_buf_printf(b, "}");
+}
+
+/* Simplifies g, takes the histogram, fuses, takes it again, and prints both. */
+static int inspect_passes(FILE *out, const char *path, IrGraph *g, int json, int ir, RtError *err) {
+    Census before, after;
+    memset(&before, 0, sizeof before);
+    memset(&after, 0, sizeof after);
+    int status = CLI_OK;
+    if (pass_simplify(g, err) != RT_OK) {
+        cli_error_name_file(err, path);
+        return CLI_BAD_INPUT;
+    }
+    census_graph(&before, g);
+    if (pass_fuse(g, err) != RT_OK) {
+        cli_error_name_file(err, path);
+        census_free(&before);
+        return CLI_BAD_INPUT;
+    }
+    census_graph(&after, g);
+    if (before.n_ops > 1) qsort(before.ops, (size_t)before.n_ops, sizeof *before.ops, op_count_cmp);
+    if (after.n_ops > 1) qsort(after.ops, (size_t)after.n_ops, sizeof *after.ops, op_count_cmp);
+    int n_rows = 0;
+    OpRow *rows = before.oom || after.oom ? NULL : passes_rows(&before, &after, &n_rows);
+    if (!rows) {
+        status = CLI_BAD_INPUT;
+        rt_error_set(err, "%s: out of memory", path);
+    } else if (json) {
+        CliBuf b;
+        memset(&b, 0, sizeof b);
+        cli_buf_printf(&b, "{\"before\":");
+        passes_json_ops(&b, &before);
+        cli_buf_printf(&b, ",\"after\":");
+        passes_json_ops(&b, &after);
+        cli_buf_printf(&b, "}\n");
+        if (b.oom) {
+            status = CLI_BAD_INPUT;
+            rt_error_set(err, "%s: out of memory", path);
+        } else {
+            fputs(b.s, out);
+        }
+        cli_buf_free(&b);
+    } else {
+        passes_text(out, path, &before, &after, rows, n_rows);
+        if (ir) {
+            fprintf(out, "\n");
+            ir_print(g, out);
+        }
+    }
+    free(rows);
+    census_free(&before);
+    census_free(&after);
+    return status;
+}
+
 int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
     if (cli_wants_help(argc, argv)) {
         fputs(inspect_usage, out);
         return CLI_OK;
     }
     const char *path = NULL;
-    int json = 0, ir = 0;
+    int json = 0, ir = 0, passes = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
+        else if (strcmp(argv[i], "--passes") == 0)
+            passes = 1;
         else if (strcmp(argv[i], "--ir") == 0)
             ir = 1;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
@@ -258,6 +367,11 @@ int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
     WaferMeta meta;
     IrGraph *g = cli_model_load_meta(path, 1, &meta, err);
     if (!g) return CLI_BAD_INPUT;
+    if (passes) {
+        int r = inspect_passes(out, path, g, json, ir, err);
+        ir_graph_free(g);
+        return r;
+    }
     if (ir_infer_shapes(g, err) != RT_OK) {
         cli_error_name_file(err, path);
         ir_graph_free(g);
