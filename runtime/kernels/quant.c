@@ -37,53 +37,6 @@ RtRequant rt_requant_make(double m) {
     return r;
 }
 
-int32_t rt_srdhm(int32_t a, int32_t b) {
-    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-    int64_t ab = (int64_t)a * b;
-    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-}
-
-int32_t rt_rdbpot(int32_t x, int e) {
-    if (e <= 0) return x;
-    int64_t mask = ((int64_t)1 << e) - 1;
-    int64_t rem = (int64_t)x & mask;
-    int64_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (int32_t)(((int64_t)x >> e) + (rem > threshold ? 1 : 0));
-}
-
-static int32_t sat32(int64_t v) {
-    return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
-}
-
-int32_t rt_requant_apply(int32_t acc, RtRequant r) {
-    if (r.mult == 0 || acc == 0) return 0;
-    if (r.shift <= 0) return rt_rdbpot(rt_srdhm(acc, r.mult), -r.shift);
-    /* M >= 1. TFLite computes SRDHM(acc * 2^s, mult) = trunc((p * 2^s + nudge) / 2^31) with
-     * p = acc * mult. Dividing through by 2^s keeps everything in 64 bits (|p| < 2^62):
-     * p >= 0: floor((p + 2^(30-s)) / 2^(31-s)); p < 0: TFLite's numerator p*2^s + 1 - 2^30 and
-     * 2^s times ours, p*2^s + 2^s - 2^30, both lie in (I, I + 2^s] with I = p*2^s - 2^30 a
-     * multiple of 2^s, on which ceil(x / 2^31) is constant, so the truncated quotients agree.
-     * Beyond int32, saturate. */
-    int64_t p = (int64_t)acc * r.mult;
-    int s = r.shift;
-    if (s >= 31) {
-        int k = s - 31;
-        int64_t lim = (int64_t)INT32_MAX >> k;
-        if (p > lim) return INT32_MAX;
-        if (p < -lim - 1) return INT32_MIN;
-        return sat32(p * ((int64_t)1 << k));
-    }
-    int64_t half = (int64_t)1 << (30 - s);
-    int64_t nudge = p >= 0 ? half : 1 - half;
-    return sat32((p + nudge) / ((int64_t)1 << (31 - s)));
-}
-
-int32_t rt_requant_out(int32_t acc, RtRequant r, int32_t zp, int32_t qmin, int32_t qmax) {
-    int64_t v = (int64_t)rt_requant_apply(acc, r) + zp;
-    return v < qmin ? qmin : v > qmax ? qmax : (int32_t)v;
-}
-
 int32_t rt_round_sat(double v, int32_t zp, int32_t qmin, int32_t qmax) {
     if (v != v) v = 0.0;
     double t = nearbyint(v) + (double)zp;

@@ -172,6 +172,21 @@ Test(qconv, grouped_batch2_stride1_uint8_weights) {
     qconv_check((ConvCase){2, 6, 7, 5, 4, 2, 3, 1, 1, 0, 1});
 }
 
+Test(qconv, depthwise_channel_multiplier_2) {
+    qconv_check((ConvCase){1, 3, 7, 5, 6, 3, 3, 1, 1, 0, 0});
+}
+
+Test(qconv, pointwise_direct_path) {
+    /* 1x1, stride 1, no padding: the input is used as the im2col matrix directly */
+    qconv_check((ConvCase){1, 5, 7, 5, 3, 1, 1, 1, 0, 1, 1});
+}
+
+Test(qconv, im2col_chunks_start_mid_row) {
+    /* Cg*K = 27 columns per position and 400 x 401 positions exceed the 4M-value im2col
+     * budget, so the output columns are done in two chunks, the second starting inside a row */
+    qconv_check((ConvCase){1, 3, 400, 401, 2, 1, 3, 1, 1, 0, 0});
+}
+
 /* ---------------------------------------------------------------- QLinear */
 
 static void qlinear_check(int K, int N, int per_ch_zp) {

@@ -93,6 +93,30 @@ static RtRequant *channel_requants(RtKernelCtx *c, double xs, const RtTensor *ws
 
 /* ---------------------------------------------------------------- QConv, QLinear */
 
+/* y[off + i] = clamp(apply(acc[i], r) + zp, lo, hi) for i < n, into an int8/uint8 tensor. */
+static void requant_store(RtTensor *y, int64_t off, const int32_t *acc, int64_t n, RtRequant r, int32_t zp,
+                          int32_t lo, int32_t hi) {
+    if (r.shift > 0 || (y->dtype != RT_I8 && y->dtype != RT_U8)) { /* multipliers >= 1: rare */
+        for (int64_t i = 0; i < n; i++) rt_qset(y, off + i, rt_requant_out(acc[i], r, zp, lo, hi));
+        return;
+    }
+    /* M < 1: SRDHM then RDBPOT, written out so the loop has no branches */
+    const int e = -r.shift;
+    if (y->dtype == RT_I8) {
+        int8_t *d = (int8_t *)y->data + off;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t v = (int64_t)rt_rdbpot(rt_srdhm(acc[i], r.mult), e) + zp;
+            d[i] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+        }
+    } else {
+        uint8_t *d = (uint8_t *)y->data + off;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t v = (int64_t)rt_rdbpot(rt_srdhm(acc[i], r.mult), e) + zp;
+            d[i] = (uint8_t)(v < lo ? lo : v > hi ? hi : v);
+        }
+    }
+}
+
 static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = rt_in(n, in, 0), *xs = rt_in(n, in, 1), *xz = rt_in(n, in, 2);
     const RtTensor *w = rt_in(n, in, 3), *ws = rt_in(n, in, 4), *wz = rt_in(n, in, 5);
@@ -116,8 +140,7 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     for (int64_t img = 0; img < acc.N; img++)
         for (int64_t m = 0; m < acc.M; m++) {
             int64_t off = (img * acc.M + m) * acc.P;
-            for (int64_t p = 0; p < acc.P; p++)
-                rt_qset(out[0], off + p, rt_requant_out(acc.data[off + p], r[m], zy, lo, hi));
+            requant_store(out[0], off, acc.data + off, acc.P, r[m], zy, lo, hi);
         }
     rt_scratch_free(c, r);
     rt_scratch_free(c, acc.data);

@@ -277,30 +277,125 @@ static int qconv_shape(RtKernelCtx *c, const RtNode *n, const RtTensor *x, const
     return rt_geom_forward(c, n, 0, &s->g);
 }
 
+/* Output positions o in [*lo, *hi) whose tap at offset off = t * d - p reads inside [0, in):
+ * 0 <= o * s + off < in. */
+static void tap_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+    int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t h = in - off <= 0 ? 0 : (in - off + s - 1) / s;
+    *lo = l < out ? l : out;
+    *hi = h < out ? h : out;
+    if (*hi < *lo) *hi = *lo;
+}
+
 /* Rows (ch, kd, kh, kw) of the im2col matrix of one group's input xg[Cg, in] (int16, zero
- * point removed) for output positions [p0, p0 + pc): col[Cg * K, pc], 0 where a tap reads padding. */
+ * point removed) for output positions [p0, p0 + pc): col[Cg * K, pc], 0 where a tap reads
+ * padding. Walks output rows (od, oh) and copies each row's in-range span at once. */
 static void im2col_s16(const RtConvGeom *g, int64_t Cg, const int16_t *xg, int64_t p0, int64_t pc,
                        int16_t *col) {
     const int64_t OH = g->out[1], OW = g->out[2], ID = g->in[0], IH = g->in[1], IW = g->in[2];
+    const int64_t s2 = g->stride[2];
     for (int64_t ch = 0; ch < Cg; ch++) {
         const int16_t *xc = xg + ch * ID * IH * IW;
         for (int64_t kd = 0; kd < g->k[0]; kd++)
             for (int64_t kh = 0; kh < g->k[1]; kh++)
                 for (int64_t kw = 0; kw < g->k[2]; kw++, col += pc) {
-                    for (int64_t j = 0; j < pc; j++) {
-                        int64_t p = p0 + j, od = p / (OH * OW), oh = (p / OW) % OH, ow = p % OW;
+                    int64_t off = kw * g->dil[2] - g->pad0[2], wlo, whi;
+                    tap_range(off, s2, IW, OW, &wlo, &whi);
+                    int64_t od = p0 / (OH * OW), oh = (p0 / OW) % OH, ow = p0 % OW;
+                    for (int64_t j = 0; j < pc;) {
                         int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
                         int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
-                        int64_t iw = ow * g->stride[2] - g->pad0[2] + kw * g->dil[2];
-                        int ok = id >= 0 && id < ID && ih >= 0 && ih < IH && iw >= 0 && iw < IW;
-                        col[j] = ok ? xc[(id * IH + ih) * IW + iw] : 0;
+                        int64_t end = ow + (pc - j) < OW ? ow + (pc - j) : OW; /* this row's part */
+                        int16_t *dst = col + j - ow; /* dst[o] for output column o */
+                        if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                            for (int64_t o = ow; o < end; o++) dst[o] = 0;
+                        } else {
+                            const int16_t *src = xc + (id * IH + ih) * IW + off;
+                            int64_t lo = wlo > ow ? wlo : ow, hi = whi < end ? whi : end;
+                            if (hi < lo) hi = lo;
+                            for (int64_t o = ow; o < lo; o++) dst[o] = 0;
+                            if (s2 == 1) memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof *dst);
+                            else for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s2];
+                            for (int64_t o = hi; o < end; o++) dst[o] = 0;
+                        }
+                        j += end - ow;
+                        ow = 0;
+                        if (++oh == OH) { oh = 0; od++; }
                     }
                 }
     }
 }
 
+/* Depthwise: one output plane acc[out] += sum over taps w[tap] * x[in] for a single input
+ * channel x[in]. Tap-major so the inner loop runs along an output row (contiguous input
+ * when the stride is 1). */
+static void dw_plane_s16(const RtConvGeom *g, const int16_t *x, const int16_t *w, int32_t *acc) {
+    const int64_t OH = g->out[1], OW = g->out[2], ID = g->in[0], IH = g->in[1], IW = g->in[2];
+    const int64_t s2 = g->stride[2];
+    int64_t t = 0;
+    for (int64_t kd = 0; kd < g->k[0]; kd++)
+        for (int64_t kh = 0; kh < g->k[1]; kh++)
+            for (int64_t kw = 0; kw < g->k[2]; kw++, t++) {
+                int32_t wv = w[t];
+                int64_t off = kw * g->dil[2] - g->pad0[2], lo, hi;
+                if (wv == 0) continue;
+                tap_range(off, s2, IW, OW, &lo, &hi);
+                for (int64_t od = 0; od < g->out[0]; od++) {
+                    int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
+                    if (id < 0 || id >= ID) continue;
+                    for (int64_t oh = 0; oh < OH; oh++) {
+                        int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                        if (ih < 0 || ih >= IH) continue;
+                        uint32_t *a = (uint32_t *)(acc + (od * OH + oh) * OW); /* wraps mod 2^32 */
+                        const int16_t *src = x + (id * IH + ih) * IW + off;
+                        if (s2 == 1)
+                            for (int64_t o = lo; o < hi; o++) a[o] += (uint32_t)(wv * (int32_t)src[o]);
+                        else
+                            for (int64_t o = lo; o < hi; o++) a[o] += (uint32_t)(wv * (int32_t)src[o * s2]);
+                    }
+                }
+            }
+}
+
+/* n elements of an int8/uint8 tensor from element off, minus zp, into int16. */
+static void load_s16(const RtTensor *t, int64_t off, int64_t n, int32_t zp, int16_t *dst) {
+    if (t->dtype == RT_I8) {
+        const int8_t *s = (const int8_t *)t->data + off;
+        for (int64_t i = 0; i < n; i++) dst[i] = (int16_t)(s[i] - zp);
+    } else {
+        const uint8_t *s = (const uint8_t *)t->data + off;
+        for (int64_t i = 0; i < n; i++) dst[i] = (int16_t)(s[i] - zp);
+    }
+}
+
 /* im2col scratch is bounded to this many int16 values (8 MB) by chunking output columns. */
 #define QCONV_COL_BUDGET ((int64_t)4 << 20)
+
+/* One image: acc[M, P] (already holding the bias) += conv of x16[C, Pin]. */
+static void qconv_image(const QConvShape *s, const int16_t *x16, const int16_t *w16, int16_t *col, int64_t pc,
+                        int32_t *acc) {
+    const RtConvGeom *g = &s->g;
+    int64_t P = rt_geom_numel(g->out), Pin = rt_geom_numel(g->in), CK = s->Cg * s->K;
+    int direct = s->K == 1 && P == Pin && g->stride[0] * g->stride[1] * g->stride[2] == 1 &&
+                 g->pad0[0] + g->pad0[1] + g->pad0[2] == 0; /* 1x1, stride 1, no padding */
+    for (int64_t grp = 0; grp < s->group; grp++) {
+        const int16_t *xg = x16 + grp * s->Cg * Pin, *wg = w16 + grp * s->Mg * CK;
+        int32_t *ag = acc + grp * s->Mg * P;
+        if (s->Cg == 1) { /* depthwise: every output channel of the group reads one plane */
+            for (int64_t m = 0; m < s->Mg; m++) dw_plane_s16(g, xg, wg + m * CK, ag + m * P);
+            continue;
+        }
+        if (direct) { /* the input already is the im2col matrix [Cg, P] */
+            rt_igemm_s16(s->Mg, P, CK, wg, CK, xg, Pin, ag, P, 1);
+            continue;
+        }
+        for (int64_t p0 = 0; p0 < P; p0 += pc) {
+            int64_t cnt = P - p0 < pc ? P - p0 : pc;
+            im2col_s16(g, s->Cg, xg, p0, cnt, col);
+            rt_igemm_s16(s->Mg, cnt, CK, wg, CK, col, cnt, ag + p0, P, 1);
+        }
+    }
+}
 
 int rt_qconv_acc(RtKernelCtx *c, const RtNode *n, const RtTensor *x, const RtTensor *x_zp,
                  const RtTensor *w, const RtTensor *w_zp, const RtTensor *b, RtTensor *y, RtDtype ydt,
@@ -325,22 +420,16 @@ int rt_qconv_acc(RtKernelCtx *c, const RtNode *n, const RtTensor *x, const RtTen
     }
     int16_t *x16 = w16 + s.M * CK, *col = x16 + s.C * Pin;
     int per_m = w_zp && rt_numel(w_zp) > 1;
-    for (int64_t m = 0; m < s.M; m++) {
-        int32_t z = rt_qget(w_zp, per_m ? m : 0);
-        for (int64_t k = 0; k < CK; k++) w16[m * CK + k] = (int16_t)(rt_qget(w, m * CK + k) - z);
-    }
+    for (int64_t m = 0; m < s.M; m++) load_s16(w, m * CK, CK, rt_qget(w_zp, per_m ? m : 0), w16 + m * CK);
     int32_t xz = rt_qget(x_zp, 0);
     for (int64_t img = 0; img < s.N; img++) {
-        for (int64_t i = 0; i < s.C * Pin; i++) x16[i] = (int16_t)(rt_qget(x, img * s.C * Pin + i) - xz);
+        load_s16(x, img * s.C * Pin, s.C * Pin, xz, x16);
         int32_t *an = acc->data + img * s.M * P;
-        for (int64_t m = 0; m < s.M; m++)
-            for (int64_t p = 0; p < P; p++) an[m * P + p] = b ? ((const int32_t *)b->data)[m] : 0;
-        for (int64_t grp = 0; grp < s.group; grp++)
-            for (int64_t p0 = 0; p0 < P; p0 += pc) {
-                int64_t cnt = P - p0 < pc ? P - p0 : pc;
-                im2col_s16(&s.g, s.Cg, x16 + grp * s.Cg * Pin, p0, cnt, col);
-                rt_igemm_s16(s.Mg, cnt, CK, w16 + grp * s.Mg * CK, CK, col, cnt, an + grp * s.Mg * P + p0, P, 1);
-            }
+        for (int64_t m = 0; m < s.M; m++) {
+            int32_t bias = b ? ((const int32_t *)b->data)[m] : 0;
+            for (int64_t p = 0; p < P; p++) an[m * P + p] = bias;
+        }
+        qconv_image(&s, x16, w16, col, pc, an);
     }
     rt_scratch_free(c, w16);
     return RT_OK;
