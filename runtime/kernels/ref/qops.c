@@ -100,7 +100,7 @@ static void requant_store(RtTensor *y, int64_t off, const int32_t *acc, int64_t 
         for (int64_t i = 0; i < n; i++) rt_qset(y, off + i, rt_requant_out(acc[i], r, zp, lo, hi));
         return;
     }
-    /* M < 1: SRDHM then RDBPOT, written out so the loop has no branches */
+    /* M < 1: SRDHM then RDBPOT, with the shift-path test hoisted out of the loop */
     const int e = -r.shift;
     if (y->dtype == RT_I8) {
         int8_t *d = (int8_t *)y->data + off;
