@@ -1,6 +1,7 @@
 /*
  * wafer_ops.h — the contract of wafer's own ops (domain "wafer" in ops.def). Passes create
- * them; the kernels in runtime/kernels/ref/fused.c and ref/quant.c implement them.
+ * them; the kernels in runtime/kernels/ref/fused.c (FusedConv, Linear), ref/qops.c (the int8
+ * ops) and ref/nbits.c (LinearNBits) implement them.
  *
  * Activations (attribute `activation`, a string; "" or absent = none), applied after bias:
  *   "Relu"        max(x, 0)
@@ -29,6 +30,13 @@
  * QAveragePool(x, x_scale, x_zp, y_scale, y_zp)   AveragePool's attributes
  * QGlobalAveragePool(x, x_scale, x_zp, y_scale, y_zp)
  * QConcat(y_scale, y_zp, x0, x0_scale, x0_zp, x1, x1_scale, x1_zp, ...)   axis attribute
+ *
+ * Low-bit weights (GPTQ / RTN, 2, 3, 4 or 8 bits), float activations:
+ * LinearNBits(X[..., K] f32, Wp u8 packed, scales f32 [N, NG], zeros u8 [N, NG], g_idx i32 [K]?,
+ *             B f32 [N]?)   attributes bits, group (G; 0 = one group = K), activation/alpha/beta
+ *      codes q[n, k] in [0, 2^bits) packed per output row n as runtime/kernels/qblock.h says;
+ *      W[k, n] = (q[n, k] - zeros[n, g(k)]) * scales[n, g(k)], g(k) = g_idx[k] when given
+ *      (act-order), else k / G;  Y = act(X @ W + B) -> [..., N]. NG = number of groups.
  */
 #ifndef WAFER_RT_WAFER_OPS_H
 #define WAFER_RT_WAFER_OPS_H
