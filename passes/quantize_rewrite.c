@@ -1,0 +1,287 @@
+/*
+ * quantize_rewrite.c — turns DequantizeLinear -> op -> QuantizeLinear patterns of the QDQ
+ * graph into wafer's int8 ops (contracts in runtime/kernels/wafer_ops.h), the way
+ * onnxruntime's QDQ transformer turns them into QLinear ops.
+ *
+ * Requires: the QDQ form made by quantize_qdq.c (activations per-tensor int8 with a zero
+ * point, weights int8 constants per output channel or per tensor through a DQ, biases int32
+ * constants through a DQ whose scale is x_scale * w_scale), after DQ -> Q pairs cancelled.
+ * Provides, for node k whose output is read only by one Q (and is not a graph output) and
+ * whose activation inputs come from per-tensor DQs:
+ *   Conv, FusedConv (no / Relu / Clip activation)   -> QConv, activation as qmin/qmax
+ *   Linear (same activations), MatMul with a 2-D W  -> QLinear, W transposed to [N, K]
+ *   Add, Mul                                        -> QAdd, QMul
+ *   AveragePool, GlobalAveragePool                  -> QAveragePool, QGlobalAveragePool
+ *   Concat                                          -> QConcat
+ *   MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, when the Q after has the DQ's
+ *       scale and zero point                        -> the same op on the int8 tensor
+ * The node keeps its name and position and produces the Q's output value; the Q is deleted,
+ * the DQs in front lose a reader (dead-node removal takes them when it was the last).
+ * A node that does not match stays as it is: a float op between DQ and Q, which computes the
+ * same thing (in float) and so is always a correct fallback.
+ */
+#include "quantize_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../runtime/kernels/quant.h"
+
+/* The one Q reading node k's output 0 (int8 per tensor, not a graph output), else -1. Any
+ * other output of k must be unused. */
+static int out_q(const IrGraph *g, int k, QzParams *p) {
+    const RtNode *n = &g->nodes[k];
+    if (n->n_out < 1 || n->out[0] < 0 || ir_value_is_output(g, n->out[0])) return -1;
+    for (int j = 1; j < n->n_out; j++)
+        if (n->out[j] >= 0 && (qz_readers(g, n->out[j], NULL) || ir_value_is_output(g, n->out[j]))) return -1;
+    int q = -1;
+    if (qz_readers(g, n->out[0], &q) != 1) return -1;
+    if (!qz_params(g, &g->nodes[q], RT_OP_QUANTIZE_LINEAR, p)) return -1;
+    if (p->scale->dtype != RT_F32 || rt_numel(p->scale) != 1) return -1;
+    if (!p->zp || p->zp->dtype != RT_I8 || rt_numel(p->zp) != 1) return -1;
+    return q;
+}
+
+/* Node k becomes `op` with inputs in[n_in] and produces the output of Q node q. */
+static int node_become(IrGraph *g, int k, int op, int n_in, const int *in, int q, RtError *err) {
+    int *p = ir_alloc(g, sizeof(int) * (size_t)(n_in > 0 ? n_in : 1));
+    if (!p) return rt_error_set(err, "out of memory");
+    memcpy(p, in, sizeof(int) * (size_t)n_in);
+    int yq = g->nodes[q].out[0];
+    pass_node_delete(g, q);
+    RtNode *n = &g->nodes[k];
+    n->op = op;
+    n->op_type = rt_op_name(op);
+    n->domain = rt_op_domain(op);
+    n->in = p;
+    n->n_in = n_in;
+    n->out[0] = yq;
+    for (int j = 1; j < n->n_out; j++) n->out[j] = -1;
+    n->n_out = 1;
+    g->values[yq].producer = k;
+    return RT_OK;
+}
+
+/* A weight through a DQ: int8 constant, float32 scale (one value, or [C] along `axis` of the
+ * weight), int8 zero point of the scale's size. Returns 1 and the value indices. */
+static int dq_weight(const IrGraph *g, int v, int axis, int *wq, int *ws, int *wz) {
+    if (v < 0 || g->values[v].producer < 0) return 0;
+    const RtNode *d = &g->nodes[g->values[v].producer];
+    QzParams p;
+    if (!qz_params(g, d, RT_OP_DEQUANTIZE_LINEAR, &p) || p.block || !p.zp) return 0;
+    const RtTensor *w = g->values[p.x].konst;
+    if (!w || !w->data || w->dtype != RT_I8 || p.scale->dtype != RT_F32 || p.zp->dtype != RT_I8) return 0;
+    int64_t ns = rt_numel(p.scale);
+    if (ns != rt_numel(p.zp)) return 0;
+    if (ns != 1 && (p.scale->rank != 1 || (p.axis < 0 ? p.axis + w->rank : p.axis) != axis || ns != w->dims[axis]))
+        return 0;
+    *wq = p.x, *ws = d->in[1], *wz = d->in[2];
+    return 1;
+}
+
+/* An int32 bias [M] through a DQ (scale x_scale * w_scale); *bq = its int32 constant. Absent
+ * (v < 0) matches with *bq = -1. */
+static int dq_bias(const IrGraph *g, int v, int64_t M, int *bq) {
+    *bq = -1;
+    if (v < 0) return 1;
+    if (g->values[v].producer < 0) return 0;
+    QzParams p;
+    if (!qz_params(g, &g->nodes[g->values[v].producer], RT_OP_DEQUANTIZE_LINEAR, &p)) return 0;
+    const RtTensor *b = g->values[p.x].konst;
+    if (!b || b->dtype != RT_I32 || b->rank != 1 || b->dims[0] != M) return 0;
+    *bq = p.x;
+    return 1;
+}
+
+/* qmin/qmax of a fused activation (none, Relu, Clip) on node k; 0 when the activation has no
+ * integer form. */
+static int act_clamp(const RtNode *n, const QzParams *y, int32_t *qmin, int32_t *qmax) {
+    const char *act = n->op == RT_OP_CONV || n->op == RT_OP_MATMUL ? "" : rt_attr_str(n, "activation", "");
+    double ys = ((const float *)y->scale->data)[0];
+    int32_t zp = ((const int8_t *)y->zp->data)[0];
+    *qmin = -128, *qmax = 127;
+    if (!act[0]) return 1;
+    if (strcmp(act, "Relu") == 0) {
+        *qmin = zp;
+        return 1;
+    }
+    if (strcmp(act, "Clip") == 0) {
+        *qmin = rt_round_sat(rt_attr_float(n, "alpha", 0) / ys, zp, -128, 127);
+        *qmax = rt_round_sat(rt_attr_float(n, "beta", 0) / ys, zp, -128, 127);
+        return *qmin <= *qmax;
+    }
+    return 0;
+}
+
+static int set_clamp(IrGraph *g, int k, int32_t qmin, int32_t qmax, RtError *err) {
+    if (qmin > -128) RT_TRY(qz_attr_set_int(g, k, "qmin", qmin, err));
+    if (qmax < 127) RT_TRY(qz_attr_set_int(g, k, "qmax", qmax, err));
+    return RT_OK;
+}
+
+/* Conv / FusedConv -> QConv. 1 done, 0 no match, <0 error. */
+static int rewrite_conv(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    QzParams x, y;
+    int wq, ws, wz, bq;
+    if (qz_dq_per_tensor(g, qz_in(n, 0), &x) < 0 || !dq_weight(g, qz_in(n, 1), 0, &wq, &ws, &wz)) return 0;
+    if (!dq_bias(g, qz_in(n, 2), g->values[wq].konst->dims[0], &bq)) return 0;
+    int q = out_q(g, k, &y);
+    int32_t qmin, qmax;
+    if (q < 0 || !act_clamp(n, &y, &qmin, &qmax)) return 0;
+    int xd = g->values[n->in[0]].producer;
+    const RtNode *qn = &g->nodes[q];
+    int in[9] = {x.x, g->nodes[xd].in[1], g->nodes[xd].in[2], wq, ws, wz, qn->in[1], qn->in[2], bq};
+    RtNode orig = *n;
+    RT_TRY(node_become(g, k, RT_OP_QCONV, bq >= 0 ? 9 : 8, in, q, err));
+    RT_TRY(qz_attrs_copy(g, k, &orig, "auto_pad,dilations,group,kernel_shape,pads,strides", err));
+    RT_TRY(set_clamp(g, k, qmin, qmax, err));
+    return 1;
+}
+
+/* Linear / MatMul with a DQ'd [K, N] weight -> QLinear with the weight as [N, K]. */
+static int rewrite_linear(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    QzParams x, y;
+    int wq, ws, wz, bq = -1;
+    if (qz_dq_per_tensor(g, qz_in(n, 0), &x) < 0 || !dq_weight(g, qz_in(n, 1), 1, &wq, &ws, &wz)) return 0;
+    const RtTensor *w = g->values[wq].konst;
+    if (w->rank != 2) return 0;
+    if (n->op == RT_OP_MATMUL && (g->values[x.x].rank < 2 || n->n_in != 2)) return 0;
+    if (n->op == RT_OP_LINEAR && !dq_bias(g, qz_in(n, 2), w->dims[1], &bq)) return 0;
+    int q = out_q(g, k, &y);
+    int32_t qmin, qmax;
+    if (q < 0 || !act_clamp(n, &y, &qmin, &qmax)) return 0;
+    int64_t K = w->dims[0], N = w->dims[1], nk[2] = {N, K};
+    char base[512];
+    snprintf(base, sizeof base, "%s_nk", g->values[wq].name);
+    RtTensor t = {RT_I8, 2, {N, K}, NULL};
+    RtTensor *wt = ir_tensor_new(g, RT_I8, 2, nk);
+    if (!wt) return rt_error_set(err, "out of memory");
+    const int8_t *src = w->data;
+    int8_t *dst = wt->data;
+    for (int64_t kk = 0; kk < K; kk++)
+        for (int64_t c = 0; c < N; c++) dst[c * K + kk] = src[kk * N + c];
+    t.data = wt->data;
+    int wtv = qz_const_new(g, base, &t, err);
+    if (wtv < 0) return -1;
+    n = &g->nodes[k];
+    int xd = g->values[n->in[0]].producer;
+    const RtNode *qn = &g->nodes[q];
+    int in[9] = {x.x, g->nodes[xd].in[1], g->nodes[xd].in[2], wtv, ws, wz, qn->in[1], qn->in[2], bq};
+    RT_TRY(node_become(g, k, RT_OP_QLINEAR, bq >= 0 ? 9 : 8, in, q, err));
+    g->nodes[k].n_attr = 0;
+    g->nodes[k].attrs = NULL;
+    RT_TRY(set_clamp(g, k, qmin, qmax, err));
+    return 1;
+}
+
+/* Add / Mul of two DQ'd tensors -> QAdd / QMul. */
+static int rewrite_binary(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    QzParams a, b, y;
+    if (n->n_in != 2 || rt_attr_int(n, "broadcast", 0)) return 0;
+    int ad = qz_dq_per_tensor(g, n->in[0], &a), bd = qz_dq_per_tensor(g, n->in[1], &b);
+    int q = ad < 0 || bd < 0 ? -1 : out_q(g, k, &y);
+    if (q < 0) return 0;
+    const RtNode *qn = &g->nodes[q];
+    int in[8] = {a.x, g->nodes[ad].in[1], g->nodes[ad].in[2], b.x, g->nodes[bd].in[1], g->nodes[bd].in[2],
+                 qn->in[1], qn->in[2]};
+    int op = n->op == RT_OP_ADD ? RT_OP_QADD : RT_OP_QMUL;
+    RT_TRY(node_become(g, k, op, 8, in, q, err));
+    g->nodes[k].n_attr = 0;
+    g->nodes[k].attrs = NULL;
+    return 1;
+}
+
+/* AveragePool / GlobalAveragePool -> QAveragePool / QGlobalAveragePool. */
+static int rewrite_avgpool(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    QzParams x, y;
+    int xd = qz_dq_per_tensor(g, qz_in(n, 0), &x);
+    int q = xd < 0 ? -1 : out_q(g, k, &y);
+    if (q < 0) return 0;
+    const RtNode *qn = &g->nodes[q];
+    int in[5] = {x.x, g->nodes[xd].in[1], g->nodes[xd].in[2], qn->in[1], qn->in[2]};
+    RtNode orig = *n;
+    int gap = n->op == RT_OP_GLOBAL_AVERAGE_POOL;
+    RT_TRY(node_become(g, k, gap ? RT_OP_QGLOBAL_AVERAGE_POOL : RT_OP_QAVERAGE_POOL, 5, in, q, err));
+    return qz_attrs_copy(g, k, &orig, gap ? "" : "auto_pad,ceil_mode,count_include_pad,dilations,kernel_shape,pads,strides",
+                         err) == RT_OK ? 1 : -1;
+}
+
+/* Concat of DQ'd tensors -> QConcat(y_scale, y_zp, x0, x0_scale, x0_zp, ...). */
+static int rewrite_concat(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    QzParams x, y;
+    if (n->n_in < 1) return 0;
+    for (int j = 0; j < n->n_in; j++)
+        if (qz_dq_per_tensor(g, n->in[j], &x) < 0) return 0;
+    int q = out_q(g, k, &y);
+    if (q < 0) return 0;
+    int m = 2 + 3 * n->n_in;
+    int *in = ir_alloc(g, sizeof(int) * (size_t)m);
+    if (!in) return rt_error_set(err, "out of memory");
+    in[0] = g->nodes[q].in[1];
+    in[1] = g->nodes[q].in[2];
+    for (int j = 0; j < n->n_in; j++) {
+        const RtNode *d = &g->nodes[g->values[n->in[j]].producer];
+        in[2 + 3 * j] = d->in[0], in[3 + 3 * j] = d->in[1], in[4 + 3 * j] = d->in[2];
+    }
+    RtNode orig = *n;
+    RT_TRY(node_become(g, k, RT_OP_QCONCAT, m, in, q, err));
+    return qz_attrs_copy(g, k, &orig, "axis", err) == RT_OK ? 1 : -1;
+}
+
+/* MaxPool and the shape ops on int8: the Q after must repeat the DQ's parameters. */
+static int rewrite_passthrough(IrGraph *g, int k, RtError *err) {
+    (void)err;
+    const RtNode *n = &g->nodes[k];
+    QzParams x, y;
+    int xd = qz_dq_per_tensor(g, qz_in(n, 0), &x);
+    int q = xd < 0 ? -1 : out_q(g, k, &y);
+    if (q < 0 || !qz_params_equal(&x, &y)) return 0;
+    RtNode *m = &g->nodes[k];
+    int *p = ir_alloc(g, sizeof(int) * (size_t)m->n_in);
+    if (!p) return rt_error_set(err, "out of memory");
+    memcpy(p, m->in, sizeof(int) * (size_t)m->n_in);
+    p[0] = x.x;
+    m->in = p;
+    int yq = g->nodes[q].out[0];
+    pass_node_delete(g, q);
+    m->out[0] = yq;
+    g->values[yq].producer = k;
+    return 1;
+}
+
+int qz_rewrite(IrGraph *g, int *changed, RtError *err) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        int r = 0;
+        switch (g->nodes[k].op) {
+        case RT_OP_CONV:
+        case RT_OP_FUSED_CONV: r = rewrite_conv(g, k, err); break;
+        case RT_OP_LINEAR:
+        case RT_OP_MATMUL: r = rewrite_linear(g, k, err); break;
+        case RT_OP_ADD:
+        case RT_OP_MUL: r = rewrite_binary(g, k, err); break;
+        case RT_OP_AVERAGE_POOL:
+        case RT_OP_GLOBAL_AVERAGE_POOL: r = rewrite_avgpool(g, k, err); break;
+        case RT_OP_CONCAT: r = rewrite_concat(g, k, err); break;
+        case RT_OP_MAX_POOL:
+        case RT_OP_FLATTEN:
+        case RT_OP_RESHAPE:
+        case RT_OP_TRANSPOSE:
+        case RT_OP_SQUEEZE:
+        case RT_OP_UNSQUEEZE: r = rewrite_passthrough(g, k, err); break;
+        default: break;
+        }
+        if (r < 0) {
+            char tmp[sizeof err->msg];
+            snprintf(tmp, sizeof tmp, "%s", err->msg);
+            snprintf(err->msg, sizeof err->msg, "node '%s' (%s): %s", g->nodes[k].name, g->nodes[k].op_type, tmp);
+            return RT_ERR;
+        }
+        *changed += r;
+    }
+    return RT_OK;
+}
