@@ -85,8 +85,8 @@ static int static_int8(IrGraph *g, const QuantOptions *o, const char *flags, Qua
     RT_TRY(qz_static_insert(g, o, flags, rep, err));
     RT_TRY(ir_verify(g, err));
     RT_TRY(quant_qdq_cancel(g, 0, &changed, err));
-    if (!getenv("QZ_NO_REWRITE")) RT_TRY(qz_rewrite(g, &changed, err));
-    if (!getenv("QZ_NO_REWRITE")) RT_TRY(quant_qdq_cancel(g, 1, &changed, err));
+    RT_TRY(qz_rewrite(g, &changed, err));
+    RT_TRY(quant_qdq_cancel(g, 1, &changed, err));
     return ir_graph_compact(g, err); /* drops the nodes marked deleted (dead_nodes only compacts when it removes) */
 }
 
