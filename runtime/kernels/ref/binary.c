@@ -7,6 +7,8 @@
  * two source elements) and collected into per-op tables indexed by dtype; a NULL entry is a
  * dtype the spec does not allow for the op. float16 and bfloat16 have no rows of their own:
  * lift_row widens each block of a row to float32, runs the float32 row and rounds back.
+ * Large outputs (rows_run_par) are split along their first axis longer than 1 into ranges
+ * run on the pool's threads (c->pool, rt_threads.h), each range again a broadcast walk.
  *
  * Integer semantics are numpy's: results wrap modulo 2^bits (signed arithmetic goes through
  * the unsigned type W, so overflow is defined), Div truncates toward zero as C does, Mod
@@ -16,6 +18,7 @@
  * out = out op ink; Mean divides the sum by the input count at the end.
  */
 #include "elementwise.h"
+#include "../../rt_threads.h"
 
 #include <math.h>
 
@@ -207,8 +210,65 @@ static void lift_row(int64_t n, const void *const *src, const int64_t *step, voi
     }
 }
 
+/* Least output elements per chunk when an op is split across threads (so only outputs
+ * of at least twice this are split): below it, handing a chunk to a worker costs about as
+ * much as the loop. */
+#define BINARY_PAR_MIN ((int64_t)1 << 15)
+
+/* A broadcast loop split along output axis `axis`, the first axis longer than 1: a chunk
+ * [i0, i1) of that axis is again a broadcast of sub-tensors (every axis before it has
+ * size 1), so the walker runs on views: the output and each source that is not broadcast
+ * along the axis are narrowed to the slice; broadcast sources stay whole. Every element is
+ * computed by one chunk with the row function the whole loop would use. */
+typedef struct {
+    int n_src;
+    const RtTensor *const *src;
+    RtTensor *y;
+    EwRowFn fn;
+    const void *ctx;
+    int axis;
+} RowsJob;
+
+/* t narrowed to [i0, i1) along its axis aligned with output axis `axis` of an output of
+ * rank `out_rank`; t unchanged when it is broadcast along that axis. */
+static RtTensor rows_view(const RtTensor *t, int out_rank, int axis, int64_t i0, int64_t i1) {
+    RtTensor v = *t;
+    int a = axis - (out_rank - t->rank);
+    if (a < 0 || t->dims[a] == 1) return v;
+    int64_t inner = rt_shape_numel(t->rank - a - 1, t->dims + a + 1);
+    v.dims[a] = i1 - i0;
+    v.data = (char *)t->data + (size_t)(i0 * inner) * rt_dtype_size(t->dtype);
+    return v;
+}
+
+static void rows_chunk(void *arg, int64_t i0, int64_t i1) {
+    const RowsJob *j = arg;
+    RtTensor sv[EW_MAX_SRC], yv = rows_view(j->y, j->y->rank, j->axis, i0, i1);
+    const RtTensor *sp[EW_MAX_SRC];
+    for (int k = 0; k < j->n_src; k++) {
+        sv[k] = rows_view(j->src[k], j->y->rank, j->axis, i0, i1);
+        sp[k] = &sv[k];
+    }
+    ew_broadcast_run(j->n_src, sp, &yv, j->fn, j->ctx);
+}
+
+/* ew_broadcast_run, split across the pool's threads when the output is large. */
+static void rows_run_par(RtKernelCtx *c, int n_src, const RtTensor *const *src, RtTensor *y, EwRowFn fn,
+                         const void *ctx) {
+    int64_t total = rt_numel(y);
+    int axis = 0;
+    while (axis < y->rank && y->dims[axis] == 1) axis++;
+    if (rt_pool_threads(c->pool) < 2 || total < 2 * BINARY_PAR_MIN || axis == y->rank) {
+        ew_broadcast_run(n_src, src, y, fn, ctx);
+        return;
+    }
+    RowsJob j = {n_src, src, y, fn, ctx, axis};
+    int64_t per = total / y->dims[axis]; /* output elements per index of the axis */
+    rt_parallel_for(c->pool, y->dims[axis], per >= BINARY_PAR_MIN ? 1 : BINARY_PAR_MIN / per, rows_chunk, &j);
+}
+
 /* y = fn over the broadcast sources (fn is the float32 row when any dtype is half). */
-static void rows_run(int n_src, const RtTensor *const *src, RtTensor *y, EwRowFn fn) {
+static void rows_run(RtKernelCtx *c, int n_src, const RtTensor *const *src, RtTensor *y, EwRowFn fn) {
     LiftCtx L = {fn, n_src, {RT_UNDEFINED}, {0}, y->dtype, rt_dtype_size(y->dtype)};
     int lift = ew_is_half(y->dtype);
     for (int k = 0; k < n_src; k++) {
@@ -216,8 +276,8 @@ static void rows_run(int n_src, const RtTensor *const *src, RtTensor *y, EwRowFn
         L.src_size[k] = rt_dtype_size(src[k]->dtype);
         lift |= ew_is_half(src[k]->dtype);
     }
-    if (lift) ew_broadcast_run(n_src, src, y, lift_row, &L);
-    else ew_broadcast_run(n_src, src, y, fn, NULL);
+    if (lift) rows_run_par(c, n_src, src, y, lift_row, &L);
+    else rows_run_par(c, n_src, src, y, fn, NULL);
 }
 
 /* The row for dtype dt in table (half types use the float32 row), or NULL. */
@@ -307,7 +367,7 @@ static int k_binary(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     if ((n->op == RT_OP_DIV || n->op == RT_OP_MOD) && rt_shape_numel(rank, dims) > 0)
         RT_TRY(divisor_check(c, src[1]));
     RT_TRY(ew_out_alloc(c, out[0], to_bool ? RT_BOOL : dt, rank, dims, 2, src));
-    rows_run(2, src, out[0], fn);
+    rows_run(c, 2, src, out[0], fn);
     return RT_OK;
 }
 
@@ -357,7 +417,7 @@ static int k_pow(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
         }
     }
     const RtTensor *run[2] = {src[0], &conv};
-    rows_run(2, run, out[0], pow_row(bt, et));
+    rows_run(c, 2, run, out[0], pow_row(bt, et));
     if (et != yt) rt_scratch_free(c, conv.data);
     return RT_OK;
 }
@@ -379,7 +439,7 @@ static int k_where(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     int64_t dims[RT_MAX_RANK];
     RT_TRY(ew_broadcast_all(c, 3, src, &rank, dims));
     RT_TRY(ew_out_alloc(c, out[0], dt, rank, dims, 3, src));
-    ew_broadcast_run(3, src, out[0], fn, NULL);
+    rows_run_par(c, 3, src, out[0], fn, NULL);
     return RT_OK;
 }
 
@@ -422,11 +482,11 @@ static int k_variadic(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
         return RT_OK;
     }
     const RtTensor *pair[2] = {src[0], src[1]};
-    rows_run(2, pair, y, fn);
+    rows_run(c, 2, pair, y, fn);
     for (int k = 2; k < m; k++) { /* y may be read as source 0: same shape, same offsets */
         pair[0] = y;
         pair[1] = src[k];
-        rows_run(2, pair, y, fn);
+        rows_run(c, 2, pair, y, fn);
     }
     if (n->op == RT_OP_MEAN) mean_divide(y, m);
     return RT_OK;

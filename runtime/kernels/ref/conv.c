@@ -16,15 +16,80 @@
  * column entry into the output position it maps to.
  * float16 and bfloat16 run the float32 path on converted copies; float64 runs direct loops
  * in double.
+ * Threads (c->pool, rt_threads.h), float32 Conv only: depthwise convs run ranges of
+ * channels in parallel, each with its own padded planes; im2col fills ranges of rows; the
+ * GEMM runs as blocks fixed by the shape (conv_gemm_f32); the bias pass runs over
+ * (image, channel) planes. No element's arithmetic depends on the number of threads.
  */
 #include <string.h>
 
+#include "../../rt_threads.h"
 #include "../gemm.h"
 #include "conv_geom.h"
 #include "conv_impl.h"
 
 /* im2col scratch is allocated in column chunks of at most this many floats (16 MB). */
 #define CONV_COL_BUDGET ((int64_t)4 << 20)
+/* Least work (floats written, or multiply-adds) per chunk of a parallel loop: smaller
+ * chunks cost about as much as handing them to a worker (a few microseconds). */
+#define CONV_PAR_MIN_WORK ((int64_t)1 << 15)
+
+/* A conv's GEMM runs as blocks of about CONV_GEMM_BLOCK_WORK multiply-adds, spread over the
+ * pool. 2^18 is where OpenBLAS stops running a GEMM on the calling thread alone and wakes
+ * its own threads; below it, blocks run side by side on the pool without a second set of
+ * threads competing for the cores. Blocks split the output columns (positions) when that
+ * leaves at least CONV_GEMM_MIN_COLS per block, else the rows (output channels), at least
+ * CONV_GEMM_MIN_ROWS per block: thinner blocks waste the BLAS kernel's register tiles. */
+#define CONV_GEMM_BLOCK_WORK ((int64_t)1 << 18)
+#define CONV_GEMM_MIN_COLS 64
+#define CONV_GEMM_MIN_ROWS 8
+
+/* Least items per parallel chunk when each item costs `per_item` units of work. */
+static int64_t conv_par_min(int64_t per_item) {
+    return per_item >= CONV_PAR_MIN_WORK ? 1 : CONV_PAR_MIN_WORK / (per_item > 0 ? per_item : 1);
+}
+
+/* C[M, N] = A[M, K] * B[K, N] (row-major; B and C with leading dimensions ldb, ldc) as
+ * blocks of nb columns, or of mb rows when nb is 0. */
+typedef struct {
+    int64_t M, N, K;
+    int64_t nb, mb;       /* columns, or rows, per block */
+    const float *A, *B;   /* [M, K], [K, ldb] */
+    int64_t ldb, ldc;
+    float *C;             /* [M, ldc] */
+} GemmJob;
+
+static void gemm_block_chunk(void *arg, int64_t b0, int64_t b1) {
+    const GemmJob *j = arg;
+    for (int64_t blk = b0; blk < b1; blk++) {
+        if (j->nb) {
+            int64_t n0 = blk * j->nb, n = j->N - n0 < j->nb ? j->N - n0 : j->nb;
+            rt_sgemm(0, 0, (int)j->M, (int)n, (int)j->K, 1.0f, j->A, (int)j->K, j->B + n0, (int)j->ldb,
+                     0.0f, j->C + n0, (int)j->ldc);
+        } else {
+            int64_t m0 = blk * j->mb, m = j->M - m0 < j->mb ? j->M - m0 : j->mb;
+            rt_sgemm(0, 0, (int)m, (int)j->N, (int)j->K, 1.0f, j->A + m0 * j->K, (int)j->K, j->B, (int)j->ldb,
+                     0.0f, j->C + m0 * j->ldc, (int)j->ldc);
+        }
+    }
+}
+
+/* C = A * B in blocks chosen from the shape alone: the same blocks, and so bit-identical
+ * results, for any number of threads. */
+static void conv_gemm_f32(RtKernelCtx *c, int64_t M, int64_t N, int64_t K, const float *A, const float *B,
+                          int64_t ldb, float *C, int64_t ldc) {
+    GemmJob j = {M, N, K, N > 0 ? N : 1, 0, A, B, ldb, ldc, C};
+    int64_t want = (M * N * K + CONV_GEMM_BLOCK_WORK - 1) / CONV_GEMM_BLOCK_WORK; /* blocks wanted */
+    if (want > 1) {
+        if (N / want >= CONV_GEMM_MIN_COLS) j.nb = (N + want - 1) / want;
+        else if (M / want >= CONV_GEMM_MIN_ROWS) j.nb = 0, j.mb = (M + want - 1) / want;
+        else if (N >= 2 * CONV_GEMM_MIN_COLS && N / CONV_GEMM_MIN_COLS >= M / CONV_GEMM_MIN_ROWS)
+            j.nb = CONV_GEMM_MIN_COLS;
+        else if (M >= 2 * CONV_GEMM_MIN_ROWS) j.nb = 0, j.mb = CONV_GEMM_MIN_ROWS;
+    }
+    int64_t blocks = j.nb ? (N + j.nb - 1) / j.nb : (M + j.mb - 1) / j.mb;
+    rt_parallel_for(c->pool, blocks, 1, gemm_block_chunk, &j);
+}
 
 typedef struct {
     RtConvGeom g;      /* spatial geometry (normalized to 3-D) */
@@ -160,16 +225,19 @@ static int convt_geom(RtKernelCtx *c, const RtNode *n, RtConvGeom *g) {
 /* ---------------------------------------------------------------- float32 conv */
 
 /* Copies output positions [p0, p0 + pc) of the im2col matrix of one group's input
- * x[Cg, in] into col[Cg * K, pc] (row = (c, kd, kh, kw), zero where the tap reads padding). */
+ * x[Cg, in] into rows [r0, r1) of col[Cg * K, pc] (row = (c, kd, kh, kw), zero where the tap
+ * reads padding). */
 static void im2col_f32(const RtConvGeom *g, int64_t Cg, const float *x, int64_t p0, int64_t pc,
-                       float *col) {
+                       int64_t r0, int64_t r1, float *col) {
     const int64_t OH = g->out[1], OW = g->out[2], ID = g->in[0], IH = g->in[1], IW = g->in[2];
-    float *dst = col;
+    int64_t row = 0;
     for (int64_t ch = 0; ch < Cg; ch++) {
         const float *xc = x + ch * ID * IH * IW;
         for (int64_t kd = 0; kd < g->k[0]; kd++)
             for (int64_t kh = 0; kh < g->k[1]; kh++)
-                for (int64_t kw = 0; kw < g->k[2]; kw++, dst += pc) {
+                for (int64_t kw = 0; kw < g->k[2]; kw++, row++) {
+                    if (row < r0 || row >= r1) continue;
+                    float *dst = col + row * pc;
                     int64_t od = p0 / (OH * OW), oh = (p0 / OW) % OH, ow = p0 % OW;
                     for (int64_t j = 0; j < pc;) {
                         int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
@@ -185,6 +253,18 @@ static void im2col_f32(const RtConvGeom *g, int64_t Cg, const float *x, int64_t 
                     }
                 }
     }
+}
+
+typedef struct {
+    const RtConvGeom *g;
+    int64_t Cg, p0, pc;  /* as for im2col_f32 */
+    const float *x;      /* [Cg, in] */
+    float *col;          /* [Cg * K, pc] */
+} Im2colJob;
+
+static void im2col_chunk(void *arg, int64_t r0, int64_t r1) {
+    const Im2colJob *j = arg;
+    im2col_f32(j->g, j->Cg, j->x, j->p0, j->pc, r0, r1, j->col);
 }
 
 /* Output positions o in [*lo, *hi) whose tap at offset `off` = t * d - p reads inside
@@ -248,27 +328,34 @@ static void conv_plane_direct_f32(const RtConvGeom *g, const float *x, const flo
     }
 }
 
+/* A depthwise conv of one image, handed to parallel chunks. */
+typedef struct {
+    const RtConvGeom *g;
+    const float *x, *w;  /* [planes, in], [planes, K] */
+    float *y;            /* [planes, out] */
+    int64_t planes;      /* channels of this image */
+    int64_t slots;       /* unit-stride path: channel ranges, each with its own scratch */
+    float *scratch;      /* unit-stride path: [slots, stride], xp then yp at each slot's start */
+    int64_t xp_n, yp_n;  /* unit-stride path: floats in xp and in yp (below) */
+    int64_t stride;      /* unit-stride path: floats from one slot's scratch to the next */
+} DwJob;
+
 /* Depthwise conv with unit strides, 2-D (or 1-D): each channel's input is copied into a
  * zero-padded plane xp[IHp, IWp] (plus a tail so the last taps stay in bounds); the output
  * is computed in the padded width, yp[OH, IWp], where tap (kh, kw) is one contiguous axpy
  * yp[i] += w * xp[i + kh*dh*IWp + kw*dw] over all OH*IWp positions (the columns past OW are
  * scratch), then copied out. Short rows (KWS's 25x5 maps) then cost one long vector loop
- * per tap instead of one tiny loop per row and tap. Returns 0 when the shape doesn't fit. */
-static int conv_depthwise_s1_f32(RtKernelCtx *c, const RtConvGeom *g, int64_t planes, const float *x,
-                                 const float *w, float *y, int *done) {
-    *done = 0;
-    if (g->in[0] != 1 || g->k[0] != 1 || g->stride[1] != 1 || g->stride[2] != 1) return RT_OK;
+ * per tap instead of one tiny loop per row and tap. This does channels [ch0, ch1). */
+static void dw_s1_channels(const DwJob *j, int64_t ch0, int64_t ch1, float *xp, float *yp) {
+    const RtConvGeom *g = j->g;
     const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2];
     const int64_t OH = g->out[1], OW = g->out[2], dh = g->dil[1], dw = g->dil[2];
-    const int64_t IWp = IW + g->pad0[2] + g->pad1[2], IHp = IH + g->pad0[1] + g->pad1[1];
-    if (g->pad0[1] < 0 || g->pad0[2] < 0 || OH != IHp - dh * (KH - 1) || OW != IWp - dw * (KW - 1))
-        return RT_OK;
-    int64_t xp_n = IHp * IWp + (KW - 1) * dw, yp_n = OH * IWp;
-    float *xp = rt_scratch(c, (size_t)(xp_n + yp_n) * sizeof(float));
-    if (!xp) return RT_ERR_NOMEM;
-    float *yp = xp + xp_n;
+    const int64_t IWp = IW + g->pad0[2] + g->pad1[2];
+    const int64_t xp_n = j->xp_n, yp_n = j->yp_n;
+    const float *x = j->x, *w = j->w;
+    float *y = j->y;
     for (int64_t i = 0; i < xp_n; i++) xp[i] = 0.0f;
-    for (int64_t ch = 0; ch < planes; ch++) {
+    for (int64_t ch = ch0; ch < ch1; ch++) {
         const float *xc = x + ch * IH * IW;
         const float *wc = w + ch * KH * KW;
         for (int64_t ih = 0; ih < IH; ih++)
@@ -283,8 +370,78 @@ static int conv_depthwise_s1_f32(RtKernelCtx *c, const RtConvGeom *g, int64_t pl
         float *yc = y + ch * OH * OW;
         for (int64_t oh = 0; oh < OH; oh++) memcpy(yc + oh * OW, yp + oh * IWp, sizeof(float) * (size_t)OW);
     }
-    rt_scratch_free(c, xp);
+}
+
+/* Slots [s0, s1): each slot's channel range through the slot's own padded planes. */
+static void dw_s1_chunk(void *arg, int64_t s0, int64_t s1) {
+    const DwJob *j = arg;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t ch0, ch1;
+        rt_chunk_range(j->planes, j->slots, s, &ch0, &ch1);
+        float *xp = j->scratch + s * j->stride;
+        dw_s1_channels(j, ch0, ch1, xp, xp + j->xp_n);
+    }
+}
+
+/* The unit-stride depthwise path over `planes` channels, parallel over channel ranges;
+ * *done = 0 (and nothing computed) when the shape doesn't fit it. */
+static int conv_depthwise_s1_f32(RtKernelCtx *c, const RtConvGeom *g, int64_t planes, const float *x,
+                                 const float *w, float *y, int *done) {
+    *done = 0;
+    if (g->in[0] != 1 || g->k[0] != 1 || g->stride[1] != 1 || g->stride[2] != 1) return RT_OK;
+    const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2];
+    const int64_t OH = g->out[1], OW = g->out[2], dh = g->dil[1], dw = g->dil[2];
+    const int64_t IWp = IW + g->pad0[2] + g->pad1[2], IHp = IH + g->pad0[1] + g->pad1[1];
+    if (g->pad0[1] < 0 || g->pad0[2] < 0 || OH != IHp - dh * (KH - 1) || OW != IWp - dw * (KW - 1))
+        return RT_OK;
+    DwJob j = {g, x, w, y, planes, 1, NULL, IHp * IWp + (KW - 1) * dw, OH * IWp, 0};
+    j.slots = rt_pool_chunks(c->pool, planes, conv_par_min(j.yp_n * KH * KW));
+    if (j.slots < 1) j.slots = 1;
+    j.stride = (int64_t)(rt_slot_stride((size_t)(j.xp_n + j.yp_n) * sizeof(float), j.slots) / sizeof(float));
+    j.scratch = rt_scratch(c, (size_t)(j.slots * j.stride) * sizeof(float));
+    if (!j.scratch) return RT_ERR_NOMEM;
+    rt_parallel_for(c->pool, j.slots, 1, dw_s1_chunk, &j);
+    rt_scratch_free(c, j.scratch);
     *done = 1;
+    return RT_OK;
+}
+
+/* Channels [ch0, ch1) of a depthwise conv, one plane at a time (any stride). */
+static void dw_direct_chunk(void *arg, int64_t ch0, int64_t ch1) {
+    const DwJob *j = arg;
+    const int64_t pin = rt_geom_numel(j->g->in), pout = rt_geom_numel(j->g->out), K = rt_geom_numel(j->g->k);
+    for (int64_t ch = ch0; ch < ch1; ch++) conv_plane_direct_f32(j->g, j->x + ch * pin, j->w + ch * K, j->y + ch * pout);
+}
+
+/* Bias: y[i, p] += b[i % M] over planes i of [N * M, P]. */
+typedef struct {
+    const float *b;  /* [M] */
+    float *y;        /* [N * M, P] */
+    int64_t M, P;
+} BiasJob;
+
+static void bias_chunk(void *arg, int64_t i0, int64_t i1) {
+    const BiasJob *j = arg;
+    for (int64_t i = i0; i < i1; i++) {
+        float *ym = j->y + i * j->P;
+        const float bv = j->b[i % j->M];
+        for (int64_t p = 0; p < j->P; p++) ym[p] += bv;
+    }
+}
+
+static void bias_add_f32(RtKernelCtx *c, const ConvShape *s, const float *b, float *y) {
+    BiasJob j = {b, y, s->M, s->Pout};
+    rt_parallel_for(c->pool, s->N * s->M, conv_par_min(s->Pout), bias_chunk, &j);
+}
+
+/* Every channel (group) of one image of a depthwise conv: the unit-stride padded-plane path
+ * when the shape fits, else the direct loop; either way parallel over channels. */
+static int conv_depthwise_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const float *w, float *y) {
+    int done;
+    RT_TRY(conv_depthwise_s1_f32(c, &s->g, s->group, x, w, y, &done));
+    if (done) return RT_OK;
+    DwJob j = {&s->g, x, w, y, s->group, 0, NULL, 0, 0, 0};
+    rt_parallel_for(c->pool, s->group, conv_par_min(s->Pout * s->K), dw_direct_chunk, &j);
     return RT_OK;
 }
 
@@ -300,7 +457,6 @@ static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const fl
     if (pc > s->Pout) pc = s->Pout;
     float *col = NULL;
     int depthwise = s->Cg == 1 && s->Mg == 1; /* else a single-channel conv is an im2col GEMM */
-    int dw_fast = 0;
     if (!depthwise && !pointwise && s->Pout > 0) {
         col = rt_scratch(c, (size_t)(CK * pc) * sizeof(float));
         if (!col) return RT_ERR_NOMEM;
@@ -310,38 +466,23 @@ static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const fl
             const float *xg = x + (im * s->C + gr * s->Cg) * s->Pin;
             const float *wg = w + gr * s->Mg * CK;
             float *yg = y + (im * s->M + gr * s->Mg) * s->Pout;
-            if (depthwise) { /* one input plane per output channel */
-                if (gr == 0) {
-                    int r = conv_depthwise_s1_f32(c, g, s->group - gr, xg, wg, yg, &dw_fast);
-                    if (r != RT_OK) {
-                        rt_scratch_free(c, col);
-                        return r;
-                    }
-                    if (dw_fast) { /* did every remaining group of this image at once */
-                        gr = s->group;
-                        continue;
-                    }
-                }
-                conv_plane_direct_f32(g, xg, wg, yg);
+            if (depthwise) { /* one input plane per output channel: the image's every group at once */
+                int r = conv_depthwise_f32(c, s, xg, wg, yg);
+                if (r != RT_OK) return r; /* col is NULL on this path */
+                break;
             } else if (pointwise) {
-                rt_sgemm(0, 0, (int)s->Mg, (int)s->Pout, (int)CK, 1.0f, wg, (int)CK, xg, (int)s->Pout,
-                         0.0f, yg, (int)s->Pout);
+                conv_gemm_f32(c, s->Mg, s->Pout, CK, wg, xg, s->Pout, yg, s->Pout);
             } else {
                 for (int64_t p0 = 0; p0 < s->Pout; p0 += pc) {
                     int64_t n = s->Pout - p0 < pc ? s->Pout - p0 : pc;
-                    im2col_f32(g, s->Cg, xg, p0, n, col);
-                    rt_sgemm(0, 0, (int)s->Mg, (int)n, (int)CK, 1.0f, wg, (int)CK, col, (int)n, 0.0f,
-                             yg + p0, (int)s->Pout);
+                    Im2colJob j = {g, s->Cg, p0, n, xg, col};
+                    rt_parallel_for(c->pool, CK, conv_par_min(n), im2col_chunk, &j);
+                    conv_gemm_f32(c, s->Mg, n, CK, wg, col, n, yg + p0, s->Pout);
                 }
             }
         }
     rt_scratch_free(c, col);
-    if (b)
-        for (int64_t im = 0; im < s->N; im++)
-            for (int64_t m = 0; m < s->M; m++) {
-                float *ym = y + (im * s->M + m) * s->Pout;
-                for (int64_t p = 0; p < s->Pout; p++) ym[p] += b[m];
-            }
+    if (b) bias_add_f32(c, s, b, y);
     return RT_OK;
 }
 

@@ -12,11 +12,18 @@
  * MaxPool Indices (int64) index the unpadded input flattened over (N, C, spatial...):
  * storage_order 0 is row-major over the spatial axes, 1 column-major (first spatial axis
  * fastest); ties keep the first maximum in row-major window order.
+ * Threads (c->pool, rt_threads.h): ranges of planes run in parallel, each range with its
+ * own scratch planes.
  */
 #include <math.h>
 #include <string.h>
 
+#include "../../rt_threads.h"
 #include "conv_geom.h"
+
+/* Least work (input plus output elements) per parallel chunk of planes: smaller chunks
+ * cost about as much as handing them to a worker. */
+#define POOL_PAR_MIN_WORK ((int64_t)1 << 15)
 
 /* Widens n elements of t starting at element off into dst. */
 static void plane_load(const RtTensor *t, int64_t off, int64_t n, double *dst) {
@@ -138,27 +145,81 @@ static void avg_plane(const RtConvGeom *g, const double *x, double *y, int inclu
             }
 }
 
-/* Pools every (n, c) plane: widen, max_plane or avg_plane, narrow. opt is storage_order for
+/* Planes split into `slots` parallel ranges, each with its own scratch. */
+typedef struct {
+    const RtConvGeom *g;
+    const RtTensor *x;
+    RtTensor *y, *ind;   /* ind: MaxPool's Indices, or NULL */
+    int max, opt;        /* as for pool_run */
+    int64_t planes, slots;
+    int64_t pin, pout;   /* elements per input / output plane */
+    double *buf;         /* [slots, pin + pout] (global pools: [slots, pin]) */
+    double *res;         /* global pools: [planes] results */
+} PoolJob;
+
+/* Number of parallel slots for `planes` planes of `work` elements each, at least 1. */
+static int64_t pool_slots(RtKernelCtx *c, int64_t planes, int64_t work) {
+    int64_t min = work >= POOL_PAR_MIN_WORK ? 1 : POOL_PAR_MIN_WORK / (work > 0 ? work : 1);
+    int64_t k = rt_pool_chunks(c->pool, planes, min);
+    return k < 1 ? 1 : k;
+}
+
+/* Slots [s0, s1) of pool_run: each slot's range of planes through the slot's scratch,
+ * plane by plane: widen, max_plane or avg_plane, narrow. */
+static void pool_chunk(void *arg, int64_t s0, int64_t s1) {
+    const PoolJob *j = arg;
+    const int64_t pin = j->pin, pout = j->pout;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t p0, p1;
+        rt_chunk_range(j->planes, j->slots, s, &p0, &p1);
+        double *buf = j->buf + s * (pin + pout);
+        for (int64_t p = p0; p < p1; p++) {
+            plane_load(j->x, p * pin, pin, buf);
+            if (j->max) {
+                int64_t *idx = j->ind ? (int64_t *)j->ind->data + p * pout : NULL;
+                max_plane(j->g, buf, buf + pin, idx, j->opt);
+                for (int64_t i = 0; idx && i < pout; i++)
+                    if (idx[i] >= 0) idx[i] += p * pin;
+            } else {
+                avg_plane(j->g, buf, buf + pin, j->opt);
+            }
+            plane_store(j->y, p * pout, pout, buf + pin);
+        }
+    }
+}
+
+/* Pools every (n, c) plane, in parallel over ranges of planes. opt is storage_order for
  * max, count_include_pad for average; ind (max only, optional) receives global indices. */
 static int pool_run(RtKernelCtx *c, const RtConvGeom *g, const RtTensor *x, RtTensor *y, RtTensor *ind,
                     int max, int opt) {
-    int64_t planes = x->dims[0] * x->dims[1], pin = rt_geom_numel(g->in), pout = rt_geom_numel(g->out);
-    double *buf = rt_scratch(c, (size_t)(pin + pout) * sizeof(double));
-    if (!buf) return RT_ERR_NOMEM;
-    for (int64_t p = 0; p < planes; p++) {
-        plane_load(x, p * pin, pin, buf);
-        if (max) {
-            int64_t *idx = ind ? (int64_t *)ind->data + p * pout : NULL;
-            max_plane(g, buf, buf + pin, idx, opt);
-            for (int64_t i = 0; idx && i < pout; i++)
-                if (idx[i] >= 0) idx[i] += p * pin;
-        } else {
-            avg_plane(g, buf, buf + pin, opt);
-        }
-        plane_store(y, p * pout, pout, buf + pin);
-    }
-    rt_scratch_free(c, buf);
+    PoolJob j = {g, x, y, ind, max, opt, x->dims[0] * x->dims[1], 1, rt_geom_numel(g->in),
+                 rt_geom_numel(g->out), NULL, NULL};
+    j.slots = pool_slots(c, j.planes, j.pin + j.pout);
+    j.buf = rt_scratch(c, (size_t)(j.slots * (j.pin + j.pout)) * sizeof(double));
+    if (!j.buf) return RT_ERR_NOMEM;
+    rt_parallel_for(c->pool, j.slots, 1, pool_chunk, &j);
+    rt_scratch_free(c, j.buf);
     return RT_OK;
+}
+
+/* Slots [s0, s1) of a global pool: each plane's mean or max into res. */
+static void global_chunk(void *arg, int64_t s0, int64_t s1) {
+    const PoolJob *j = arg;
+    const int64_t pin = j->pin;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t p0, p1;
+        rt_chunk_range(j->planes, j->slots, s, &p0, &p1);
+        double *buf = j->buf + s * pin;
+        for (int64_t p = p0; p < p1; p++) {
+            plane_load(j->x, p * pin, pin, buf);
+            double acc = j->max ? -INFINITY : 0.0;
+            for (int64_t i = 0; i < pin; i++) {
+                if (!j->max) acc += buf[i];
+                else if (buf[i] > acc) acc = buf[i];
+            }
+            j->res[p] = j->max ? acc : (pin > 0 ? acc / (double)pin : NAN);
+        }
+    }
 }
 
 static int k_max_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -199,21 +260,15 @@ static int global_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
     int64_t dims[RT_MAX_RANK];
     for (int i = 0; i < x->rank; i++) dims[i] = i < 2 ? x->dims[i] : 1;
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
-    int64_t planes = x->dims[0] * x->dims[1], pin = rt_shape_numel(x->rank - 2, x->dims + 2);
-    double *buf = rt_scratch(c, (size_t)(pin + planes) * sizeof(double));
-    if (!buf) return RT_ERR_NOMEM;
-    double *res = buf + pin;
-    for (int64_t p = 0; p < planes; p++) {
-        plane_load(x, p * pin, pin, buf);
-        double acc = max ? -INFINITY : 0.0;
-        for (int64_t i = 0; i < pin; i++) {
-            if (!max) acc += buf[i];
-            else if (buf[i] > acc) acc = buf[i];
-        }
-        res[p] = max ? acc : (pin > 0 ? acc / (double)pin : NAN);
-    }
-    plane_store(out[0], 0, planes, res);
-    rt_scratch_free(c, buf);
+    PoolJob j = {NULL, x, out[0], NULL, max, 0, x->dims[0] * x->dims[1], 1,
+                 rt_shape_numel(x->rank - 2, x->dims + 2), 1, NULL, NULL};
+    j.slots = pool_slots(c, j.planes, j.pin);
+    j.buf = rt_scratch(c, (size_t)(j.slots * j.pin + j.planes) * sizeof(double));
+    if (!j.buf) return RT_ERR_NOMEM;
+    j.res = j.buf + j.slots * j.pin;
+    rt_parallel_for(c->pool, j.slots, 1, global_chunk, &j);
+    plane_store(out[0], 0, j.planes, j.res);
+    rt_scratch_free(c, j.buf);
     return RT_OK;
 }
 

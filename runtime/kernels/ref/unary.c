@@ -7,7 +7,8 @@
  * tight loop per op and dtype. float16 and bfloat16 are widened to float32 in blocks of
  * EW_CHUNK, run through the float32 loop and rounded back (nearest even). The few ops the
  * spec also defines on integers (Abs, Neg, Sign, Relu, Erf, Clip) compute in int64 or uint64
- * and narrow back with wrap-around, as numpy does (Abs(int8 -128) = -128).
+ * and narrow back with wrap-around, as numpy does (Abs(int8 -128) = -128). Large tensors
+ * are split into ranges of elements run on the pool's threads (c->pool, rt_threads.h).
  *
  * Numerics: Sigmoid and Softplus are written so no exp() overflows for large |x|; Elu, Selu
  * and Celu use expm1 for accuracy near 0; Round is nearbyint under the default rounding
@@ -20,6 +21,7 @@
  * float32 rounded to odd, which keeps the final round-to-nearest-even exact.
  */
 #include "elementwise.h"
+#include "../../rt_threads.h"
 
 #include <float.h>
 #include <math.h>
@@ -208,14 +210,15 @@ static uint64_t uint_unary(int op, const UnaryParams *p, uint64_t v) {
     }
 }
 
-static void unary_int(int op, const UnaryParams *p, const RtTensor *x, RtTensor *y, int64_t n) {
+/* Elements [i0, i1) of an integer tensor. */
+static void unary_int(int op, const UnaryParams *p, const RtTensor *x, RtTensor *y, int64_t i0, int64_t i1) {
     switch (x->dtype) {
 #define S(DT, T) \
     case RT_##DT: { const T *a = x->data; T *b = y->data; \
-        for (int64_t i = 0; i < n; i++) b[i] = (T)sint_unary(op, p, a[i]); } break;
+        for (int64_t i = i0; i < i1; i++) b[i] = (T)sint_unary(op, p, a[i]); } break;
 #define U(DT, T) \
     case RT_##DT: { const T *a = x->data; T *b = y->data; \
-        for (int64_t i = 0; i < n; i++) b[i] = (T)uint_unary(op, p, a[i]); } break;
+        for (int64_t i = i0; i < i1; i++) b[i] = (T)uint_unary(op, p, a[i]); } break;
         SINT_TYPES(S)
         UINT_TYPES(U)
 #undef S
@@ -235,19 +238,41 @@ static int unary_dtype_ok(int op, RtDtype t) {
     return (dtype_is_sint(t) && s >= 1) || (dtype_is_uint(t) && s == 2);
 }
 
+/* Least elements per chunk when an op is split across threads (so only tensors of at
+ * least twice this are split): below it, handing a chunk to a worker costs about as much
+ * as the loop. */
+#define UNARY_PAR_MIN ((int64_t)1 << 15)
+
+typedef struct {
+    int op;
+    const UnaryParams *p;
+    const RtTensor *x;
+    RtTensor *y;
+} UnaryJob;
+
+/* Elements [i0, i1): each is computed exactly as by the whole-tensor loop. */
+static void unary_chunk(void *arg, int64_t i0, int64_t i1) {
+    const UnaryJob *j = arg;
+    const RtTensor *x = j->x;
+    int64_t n = i1 - i0;
+    switch (x->dtype) {
+    case RT_F32: unary_f32(j->op, j->p, (const float *)x->data + i0, (float *)j->y->data + i0, n); break;
+    case RT_F64: unary_f64(j->op, j->p, (const double *)x->data + i0, (double *)j->y->data + i0, n); break;
+    case RT_F16: case RT_BF16:
+        unary_half(j->op, j->p, x->dtype, (const uint16_t *)x->data + i0, (uint16_t *)j->y->data + i0, n);
+        break;
+    default: unary_int(j->op, j->p, x, j->y, i0, i1); break;
+    }
+}
+
 /* Output = op(x), same dtype and shape. in[0..n_in) are checked for data in shape mode. */
 static int unary_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, const UnaryParams *p,
                      RtTensor *y) {
     const RtTensor *x = in[0];
     if (!unary_dtype_ok(n->op, x->dtype)) return ew_unsupported(c, x->dtype, "X");
     RT_TRY(ew_out_alloc(c, y, x->dtype, x->rank, x->dims, n->n_in, (const RtTensor *const *)in));
-    int64_t cnt = rt_numel(x);
-    switch (x->dtype) {
-    case RT_F32: unary_f32(n->op, p, x->data, y->data, cnt); break;
-    case RT_F64: unary_f64(n->op, p, x->data, y->data, cnt); break;
-    case RT_F16: case RT_BF16: unary_half(n->op, p, x->dtype, x->data, y->data, cnt); break;
-    default: unary_int(n->op, p, x, y, cnt); break;
-    }
+    UnaryJob j = {n->op, p, x, y};
+    rt_parallel_for(c->pool, rt_numel(x), UNARY_PAR_MIN, unary_chunk, &j);
     return RT_OK;
 }
 
