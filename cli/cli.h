@@ -93,6 +93,15 @@ void cli_graph_params(const IrGraph *g, int64_t *count, int64_t *bytes);
  * "[...]" when the rank is unknown. */
 const char *cli_value_shape_str(const IrValue *v, char *buf, size_t n);
 
+/* ---- --threads T (cli_threads.c) ---- */
+struct RtThreadPool;
+/* threads > 0 (given): sets OpenBLAS's thread count to T and, for T > 1, starts a pool of
+ * T threads for wafer's kernels in *pool (free with cli_threads_stop). threads 0 (not
+ * given) or 1: *pool = NULL, kernels on the calling thread; 0 leaves OpenBLAS's own
+ * setting. CLI_BAD_INPUT with a message when the threads cannot be started. */
+int cli_threads_start(int64_t threads, const char *cmd, struct RtThreadPool **pool, RtError *err);
+void cli_threads_stop(struct RtThreadPool *pool);
+
 /* ---- text buffer, JSON, files, time (cli_io.c) ---- */
 typedef struct {
     char *s;            /* owned, NUL-terminated; NULL after an allocation failure */

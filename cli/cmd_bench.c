@@ -8,7 +8,8 @@
  * executor. Then `warmup` untimed runs and `iters` timed runs of the executor, each timed
  * with CLOCK_MONOTONIC; median (mean of the middle two for even counts) and p90 (nearest
  * rank) are reported in ms, with peak resident memory (getrusage ru_maxrss) in bytes.
- * --threads sets OpenBLAS's thread count (the float GEMMs); the other kernels run on one.
+ * --threads T runs wafer's kernels on a pool of T threads and sets OpenBLAS's thread count
+ * (the float GEMMs) to T; without it the kernels run on one and OpenBLAS keeps its setting.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,7 @@
 #include "../runtime/rt_exec.h"
 #include "cli.h"
 
-/* OpenBLAS's thread control, from its cblas.h (whose folder the CLI's flags do not add). */
-void openblas_set_num_threads(int num_threads);
+/* OpenBLAS's thread count, from its cblas.h (whose folder the CLI's flags do not add). */
 int openblas_get_num_threads(void);
 
 static const char *const bench_usage =
@@ -30,7 +30,8 @@ static const char *const bench_usage =
     "\n"
     "  --iters N      timed runs (default 20)\n"
     "  --warmup N     untimed runs first (default 3)\n"
-    "  --threads T    OpenBLAS threads for the float GEMMs (default: OpenBLAS's own choice)\n"
+    "  --threads T    threads for wafer's kernels and OpenBLAS's GEMMs (default: the kernels\n"
+    "                 run on 1 thread, OpenBLAS keeps its own setting)\n"
     "  --json FILE    write {model, iters, warmup, threads, load_ms, median_ms, p90_ms,\n"
     "                 peak_rss_bytes}\n"
     "\n"
@@ -40,6 +41,7 @@ typedef struct {
     const char *model, *json;   /* borrowed (argv) */
     int64_t iters, warmup, threads;  /* threads 0 = not given */
     CliInputs inputs;
+    struct RtThreadPool *pool;  /* owned (cli_threads_start); NULL = kernels on one thread */
 } BenchArgs;
 
 typedef struct {
@@ -103,9 +105,11 @@ static IrLowered *bench_prepare(const BenchArgs *a, IrGraph **g, RtTensor **ins,
     return l;
 }
 
-static int run_once(const RtGraph *rg, const RtTensor *ins, RtTensor *outs, const char *model, RtError *err) {
+static int run_once(const RtGraph *rg, const RtTensor *ins, RtTensor *outs, const char *model,
+                    struct RtThreadPool *pool, RtError *err) {
     const RtAllocator *al = rt_allocator_default();
-    if (rt_graph_run(rg, ins, outs, al, err) != RT_OK) {
+    RtRunOptions o = {al, pool, NULL, NULL};
+    if (rt_graph_run_opts(rg, ins, outs, &o, err) != RT_OK) {
         cli_error_name_file(err, model);
         return CLI_BAD_INPUT;
     }
@@ -124,10 +128,11 @@ static int bench_runs(const BenchArgs *a, const IrLowered *l, const RtTensor *in
     RtTensor *outs = calloc((size_t)(rg->n_outputs ? rg->n_outputs : 1), sizeof *outs);
     double *ms = calloc((size_t)a->iters, sizeof *ms);
     int status = (outs && ms) ? CLI_OK : (rt_error_set(err, "out of memory"), CLI_BAD_INPUT);
-    for (int64_t i = 0; i < a->warmup && status == CLI_OK; i++) status = run_once(rg, ins, outs, a->model, err);
+    for (int64_t i = 0; i < a->warmup && status == CLI_OK; i++)
+        status = run_once(rg, ins, outs, a->model, a->pool, err);
     for (int64_t i = 0; i < a->iters && status == CLI_OK; i++) {
         double t0 = cli_now();
-        status = run_once(rg, ins, outs, a->model, err);
+        status = run_once(rg, ins, outs, a->model, a->pool, err);
         ms[i] = (cli_now() - t0) * 1e3;
     }
     if (status == CLI_OK) {
@@ -179,8 +184,8 @@ int cmd_bench(int argc, char **argv, FILE *out, RtError *err) {
     IrGraph *g = NULL;
     RtTensor *ins = NULL;
     IrLowered *l = NULL;
+    if (status == CLI_OK) status = cli_threads_start(a.threads, "bench", &a.pool, err);
     if (status == CLI_OK) {
-        if (a.threads > 0) openblas_set_num_threads((int)a.threads);
         r.threads = openblas_get_num_threads();
         double t0 = cli_now();
         l = bench_prepare(&a, &g, &ins, err);
@@ -198,5 +203,6 @@ int cmd_bench(int argc, char **argv, FILE *out, RtError *err) {
     free(ins);
     ir_graph_free(g);
     cli_inputs_free(&a.inputs);
+    cli_threads_stop(a.pool);
     return status;
 }

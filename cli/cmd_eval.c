@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../runtime/kernels/kernel.h"
+#include "../runtime/rt_exec.h"
 #include "cli.h"
 
 #define EVAL_DEFAULT_BATCH 64
@@ -37,6 +38,8 @@ static const char *const eval_usage =
     "\n"
     "  --task classify|lm    default classify\n"
     "  --batch N             rows per run (default 64; a model with a fixed batch uses its own)\n"
+    "  --threads T           threads for wafer's kernels and OpenBLAS's GEMMs (default: the\n"
+    "                        kernels run on 1 thread, OpenBLAS keeps its own setting)\n"
     "  --baseline MODEL2     also evaluate MODEL2 on the same data and report the drop\n"
     "  --max-drop X          with --baseline: exit 1 if the drop exceeds X (absolute accuracy,\n"
     "                        or relative perplexity: (ppl - baseline) / baseline)\n"
@@ -50,6 +53,8 @@ typedef struct {
     const char *labels, *tokens, *json;  /* borrowed (argv) paths, NULL when absent */
     int lm;                              /* --task lm */
     int64_t batch;                       /* --batch, 0 when not given */
+    int64_t threads;                     /* --threads, 0 when not given */
+    struct RtThreadPool *pool;           /* owned (cli_threads_start); NULL = one thread */
     int has_max_drop;
     double max_drop;
     CliInputs inputs;                    /* classify inputs (owned data) */
@@ -94,6 +99,9 @@ static int eval_args_parse(int argc, char **argv, EvalArgs *a, RtError *err) {
             a->baseline = v;
         } else if (OPT("--batch")) {
             if (r < 0 || cli_parse_i64(v, 1, 1 << 20, "--batch", "eval", &a->batch, err) != CLI_OK)
+                return CLI_BAD_INPUT;
+        } else if (OPT("--threads")) {
+            if (r < 0 || cli_parse_i64(v, 1, 1024, "--threads", "eval", &a->threads, err) != CLI_OK)
                 return CLI_BAD_INPUT;
         } else if (OPT("--max-drop")) {
             if (r < 0 || cli_parse_f64(v, "--max-drop", "eval", &a->max_drop, err) != CLI_OK)
@@ -282,7 +290,8 @@ static int eval_loop(const IrGraph *g, const EvalArgs *a, const EvalData *d, con
         int64_t rows = d->n - i < res->batch ? d->n - i : res->batch;
         int64_t run = res->batch_fixed ? res->batch : rows;
         for (int k = 0; k < ni; k++) batch_fill(&full[k], &bin[k], i, rows, run);
-        if (ir_run(g, bin, outs, err) != RT_OK) {
+        RtRunOptions o = {NULL, a->pool, NULL, NULL};
+        if (ir_run_opts(g, bin, outs, &o, err) != RT_OK) {
             cli_error_name_file(err, g->path);
             status = CLI_BAD_INPUT;
             break;
@@ -398,10 +407,12 @@ int cmd_eval(int argc, char **argv, FILE *out, RtError *err) {
     if (status == CLI_OK && d.n < 1)
         status = (rt_error_set(err, "%s: no samples", a.lm ? a.tokens : a.labels), CLI_BAD_INPUT);
     EvalResult r, base;
+    if (status == CLI_OK) status = cli_threads_start(a.threads, "eval", &a.pool, err);
     if (status == CLI_OK) status = eval_model(a.model, &a, &d, &r, err);
     if (status == CLI_OK && a.baseline) status = eval_model(a.baseline, &a, &d, &base, err);
     if (status == CLI_OK) status = eval_report(out, &a, &d, &r, a.baseline ? &base : NULL, err);
     eval_data_free(&d);
     cli_inputs_free(&a.inputs);
+    cli_threads_stop(a.pool);
     return status;
 }

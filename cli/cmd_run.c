@@ -1,6 +1,7 @@
 /*
- * cmd_run.c — `wafer run MODEL --input NAME=FILE.npy ... [--out DIR]`: run a model once
- * through the reference executor and write DIR/<output name>.npy for every graph output.
+ * cmd_run.c — `wafer run MODEL --input NAME=FILE.npy ... [--out DIR] [--threads T]`: run a
+ * model once through the reference executor and write DIR/<output name>.npy for every graph
+ * output.
  *
  * Order of work, so that a failure leaves nothing behind: load the model, read and check
  * every input, run, check every output can be written and has its own file name, and only
@@ -12,10 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../runtime/rt_exec.h"
 #include "cli.h"
 
 static const char *const run_usage =
-    "usage: wafer run MODEL --input NAME=FILE.npy ... [--out DIR]\n"
+    "usage: wafer run MODEL --input NAME=FILE.npy ... [--out DIR] [--threads T]\n"
     "\n"
     "Runs MODEL (an ONNX or .wafer file) through the reference executor on the given\n"
     "inputs and writes one DIR/<output name>.npy per graph output (characters outside\n"
@@ -24,6 +26,8 @@ static const char *const run_usage =
     "  --input NAME=FILE.npy  a graph input; every input exactly once, with the model's\n"
     "                         dtype and known dims\n"
     "  --out DIR              where outputs go (default '.'; created if missing)\n"
+    "  --threads T            threads for wafer's kernels and OpenBLAS's GEMMs (default:\n"
+    "                         the kernels run on 1 thread, OpenBLAS keeps its own setting)\n"
     "\n"
     "Nothing is written unless the whole run succeeds. Exit status 0 ok, 2 bad input.\n";
 
@@ -31,6 +35,8 @@ typedef struct {
     const char *model;    /* borrowed (argv) */
     const char *out_dir;  /* borrowed (argv) */
     CliInputs inputs;
+    int64_t threads;      /* --threads, 0 when not given */
+    struct RtThreadPool *pool;  /* owned (cli_threads_start); NULL = kernels on one thread */
 } RunArgs;
 
 static int run_args_parse(int argc, char **argv, RunArgs *a, RtError *err) {
@@ -44,6 +50,9 @@ static int run_args_parse(int argc, char **argv, RunArgs *a, RtError *err) {
             if (r < 0) return CLI_BAD_INPUT;
             if (!v[0]) return cli_usage_error(err, "run", "--out needs a folder name");
             a->out_dir = v;
+        } else if ((r = cli_opt(argc, argv, &i, "--threads", &v, "run", err)) != 0) {
+            if (r < 0 || cli_parse_i64(v, 1, 1024, "--threads", "run", &a->threads, err) != CLI_OK)
+                return CLI_BAD_INPUT;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return cli_usage_error(err, "run", "unknown option '%s'", argv[i]);
         } else if (a->model) {
@@ -133,7 +142,8 @@ static int run_model(const RunArgs *a, IrGraph *g, FILE *out, RtError *err) {
     if (!ins || !outs || !final || !staged) {
         rt_error_set(err, "out of memory");
     } else if (cli_inputs_match(g, &a->inputs, 0, ins, err) == CLI_OK) {
-        if (ir_run(g, ins, outs, err) != RT_OK) {
+        RtRunOptions o = {NULL, a->pool, NULL, NULL};
+        if (ir_run_opts(g, ins, outs, &o, err) != RT_OK) {
             cli_error_name_file(err, a->model);
         } else if (outputs_plan(g, outs, a->out_dir, final, staged, err) == RT_OK &&
                    cli_dir_make(a->out_dir, err) == RT_OK &&
@@ -160,6 +170,7 @@ int cmd_run(int argc, char **argv, FILE *out, RtError *err) {
     memset(&a, 0, sizeof a);
     int status = run_args_parse(argc, argv, &a, err);
     IrGraph *g = NULL;
+    if (status == CLI_OK) status = cli_threads_start(a.threads, "run", &a.pool, err);
     if (status == CLI_OK) {
         g = cli_model_load(a.model, 0, err);
         status = g ? cli_inputs_read(&a.inputs, err) : CLI_BAD_INPUT;
@@ -167,5 +178,6 @@ int cmd_run(int argc, char **argv, FILE *out, RtError *err) {
     if (status == CLI_OK) status = run_model(&a, g, out, err);
     ir_graph_free(g);
     cli_inputs_free(&a.inputs);
+    cli_threads_stop(a.pool);
     return status;
 }
