@@ -18,8 +18,9 @@
  * in double.
  * Threads (c->pool, rt_threads.h), float32 Conv only: depthwise convs run ranges of
  * channels in parallel, each with its own padded planes; im2col fills ranges of rows; the
- * GEMM runs as blocks fixed by the shape (conv_gemm_f32); the bias pass runs over
- * (image, channel) planes. No element's arithmetic depends on the number of threads.
+ * GEMM runs as blocks fixed by the shape (conv_gemm_f32), each adding the bias to its own
+ * block; the depthwise bias pass runs over (image, channel) planes. No element's arithmetic
+ * depends on the number of threads.
  */
 #include <string.h>
 
@@ -49,15 +50,26 @@ static int64_t conv_par_min(int64_t per_item) {
     return per_item >= CONV_PAR_MIN_WORK ? 1 : CONV_PAR_MIN_WORK / (per_item > 0 ? per_item : 1);
 }
 
-/* C[M, N] = A[M, K] * B[K, N] (row-major; B and C with leading dimensions ldb, ldc) as
- * blocks of nb columns, or of mb rows when nb is 0. */
+/* C[M, N] = A[M, K] * B[K, N] (row-major; B and C with leading dimensions ldb, ldc), then
+ * C[m, :] += bias[m] when there is a bias, as blocks of nb columns, or of mb rows when nb
+ * is 0: each block gets its bias while it is still in cache. */
 typedef struct {
     int64_t M, N, K;
     int64_t nb, mb;       /* columns, or rows, per block */
     const float *A, *B;   /* [M, K], [K, ldb] */
     int64_t ldb, ldc;
     float *C;             /* [M, ldc] */
+    const float *bias;    /* [M] or NULL */
 } GemmJob;
+
+/* C[m, n0 + i] += bias[m] for rows [m0, m1) and columns [n0, n0 + n). */
+static void gemm_block_bias(const GemmJob *j, int64_t m0, int64_t m1, int64_t n0, int64_t n) {
+    for (int64_t m = m0; m < m1; m++) {
+        float *cm = j->C + m * j->ldc + n0;
+        const float bv = j->bias[m];
+        for (int64_t i = 0; i < n; i++) cm[i] += bv;
+    }
+}
 
 static void gemm_block_chunk(void *arg, int64_t b0, int64_t b1) {
     const GemmJob *j = arg;
@@ -66,19 +78,21 @@ static void gemm_block_chunk(void *arg, int64_t b0, int64_t b1) {
             int64_t n0 = blk * j->nb, n = j->N - n0 < j->nb ? j->N - n0 : j->nb;
             rt_sgemm(0, 0, (int)j->M, (int)n, (int)j->K, 1.0f, j->A, (int)j->K, j->B + n0, (int)j->ldb,
                      0.0f, j->C + n0, (int)j->ldc);
+            if (j->bias) gemm_block_bias(j, 0, j->M, n0, n);
         } else {
             int64_t m0 = blk * j->mb, m = j->M - m0 < j->mb ? j->M - m0 : j->mb;
             rt_sgemm(0, 0, (int)m, (int)j->N, (int)j->K, 1.0f, j->A + m0 * j->K, (int)j->K, j->B, (int)j->ldb,
                      0.0f, j->C + m0 * j->ldc, (int)j->ldc);
+            if (j->bias) gemm_block_bias(j, m0, m0 + m, 0, j->N);
         }
     }
 }
 
-/* C = A * B in blocks chosen from the shape alone: the same blocks, and so bit-identical
- * results, for any number of threads. */
+/* C = A * B (+ bias) in blocks chosen from the shape alone: the same blocks, and so
+ * bit-identical results, for any number of threads. */
 static void conv_gemm_f32(RtKernelCtx *c, int64_t M, int64_t N, int64_t K, const float *A, const float *B,
-                          int64_t ldb, float *C, int64_t ldc) {
-    GemmJob j = {M, N, K, N > 0 ? N : 1, 0, A, B, ldb, ldc, C};
+                          int64_t ldb, float *C, int64_t ldc, const float *bias) {
+    GemmJob j = {M, N, K, N > 0 ? N : 1, 0, A, B, ldb, ldc, C, bias};
     int64_t want = (M * N * K + CONV_GEMM_BLOCK_WORK - 1) / CONV_GEMM_BLOCK_WORK; /* blocks wanted */
     if (want > 1) {
         if (N / want >= CONV_GEMM_MIN_COLS) j.nb = (N + want - 1) / want;
@@ -466,23 +480,24 @@ static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const fl
             const float *xg = x + (im * s->C + gr * s->Cg) * s->Pin;
             const float *wg = w + gr * s->Mg * CK;
             float *yg = y + (im * s->M + gr * s->Mg) * s->Pout;
+            const float *bg = b ? b + gr * s->Mg : NULL;
             if (depthwise) { /* one input plane per output channel: the image's every group at once */
                 int r = conv_depthwise_f32(c, s, xg, wg, yg);
                 if (r != RT_OK) return r; /* col is NULL on this path */
                 break;
             } else if (pointwise) {
-                conv_gemm_f32(c, s->Mg, s->Pout, CK, wg, xg, s->Pout, yg, s->Pout);
+                conv_gemm_f32(c, s->Mg, s->Pout, CK, wg, xg, s->Pout, yg, s->Pout, bg);
             } else {
                 for (int64_t p0 = 0; p0 < s->Pout; p0 += pc) {
                     int64_t n = s->Pout - p0 < pc ? s->Pout - p0 : pc;
                     Im2colJob j = {g, s->Cg, p0, n, xg, col};
                     rt_parallel_for(c->pool, CK, conv_par_min(n), im2col_chunk, &j);
-                    conv_gemm_f32(c, s->Mg, n, CK, wg, col, n, yg + p0, s->Pout);
+                    conv_gemm_f32(c, s->Mg, n, CK, wg, col, n, yg + p0, s->Pout, bg);
                 }
             }
         }
     rt_scratch_free(c, col);
-    if (b) bias_add_f32(c, s, b, y);
+    if (b && depthwise) bias_add_f32(c, s, b, y); /* the GEMMs added it to their blocks */
     return RT_OK;
 }
 
