@@ -18,9 +18,9 @@
  * in double.
  * Threads (c->pool, rt_threads.h), float32 Conv only: depthwise convs run ranges of
  * channels in parallel, each with its own padded planes; im2col fills ranges of rows; the
- * GEMM runs as blocks fixed by the shape (conv_gemm_f32), each adding the bias to its own
- * block; the depthwise bias pass runs over (image, channel) planes. No element's arithmetic
- * depends on the number of threads.
+ * GEMM runs as blocks fixed by the shape (conv_gemm_f32). The bias is added to each GEMM
+ * block, or each depthwise plane, as soon as it is complete (while it is in cache). No
+ * element's arithmetic depends on the number of threads.
  */
 #include <string.h>
 
@@ -347,6 +347,7 @@ typedef struct {
     const RtConvGeom *g;
     const float *x, *w;  /* [planes, in], [planes, K] */
     float *y;            /* [planes, out] */
+    const float *b;      /* [planes] bias, added to each finished plane; or NULL */
     int64_t planes;      /* channels of this image */
     int64_t slots;       /* unit-stride path: channel ranges, each with its own scratch */
     float *scratch;      /* unit-stride path: [slots, stride], xp then yp at each slot's start */
@@ -382,7 +383,13 @@ static void dw_s1_channels(const DwJob *j, int64_t ch0, int64_t ch1, float *xp, 
                 for (int64_t i = 0; i < yp_n; i++) yp[i] += wv * xs[i];
             }
         float *yc = y + ch * OH * OW;
-        for (int64_t oh = 0; oh < OH; oh++) memcpy(yc + oh * OW, yp + oh * IWp, sizeof(float) * (size_t)OW);
+        if (!j->b) {
+            for (int64_t oh = 0; oh < OH; oh++) memcpy(yc + oh * OW, yp + oh * IWp, sizeof(float) * (size_t)OW);
+            continue;
+        }
+        const float bv = j->b[ch];
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) yc[oh * OW + ow] = yp[oh * IWp + ow] + bv;
     }
 }
 
@@ -400,7 +407,7 @@ static void dw_s1_chunk(void *arg, int64_t s0, int64_t s1) {
 /* The unit-stride depthwise path over `planes` channels, parallel over channel ranges;
  * *done = 0 (and nothing computed) when the shape doesn't fit it. */
 static int conv_depthwise_s1_f32(RtKernelCtx *c, const RtConvGeom *g, int64_t planes, const float *x,
-                                 const float *w, float *y, int *done) {
+                                 const float *w, const float *b, float *y, int *done) {
     *done = 0;
     if (g->in[0] != 1 || g->k[0] != 1 || g->stride[1] != 1 || g->stride[2] != 1) return RT_OK;
     const int64_t IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2];
@@ -408,7 +415,7 @@ static int conv_depthwise_s1_f32(RtKernelCtx *c, const RtConvGeom *g, int64_t pl
     const int64_t IWp = IW + g->pad0[2] + g->pad1[2], IHp = IH + g->pad0[1] + g->pad1[1];
     if (g->pad0[1] < 0 || g->pad0[2] < 0 || OH != IHp - dh * (KH - 1) || OW != IWp - dw * (KW - 1))
         return RT_OK;
-    DwJob j = {g, x, w, y, planes, 1, NULL, IHp * IWp + (KW - 1) * dw, OH * IWp, 0};
+    DwJob j = {g, x, w, y, b, planes, 1, NULL, IHp * IWp + (KW - 1) * dw, OH * IWp, 0};
     j.slots = rt_pool_chunks(c->pool, planes, conv_par_min(j.yp_n * KH * KW));
     if (j.slots < 1) j.slots = 1;
     j.stride = (int64_t)(rt_slot_stride((size_t)(j.xp_n + j.yp_n) * sizeof(float), j.slots) / sizeof(float));
@@ -420,41 +427,28 @@ static int conv_depthwise_s1_f32(RtKernelCtx *c, const RtConvGeom *g, int64_t pl
     return RT_OK;
 }
 
-/* Channels [ch0, ch1) of a depthwise conv, one plane at a time (any stride). */
+/* Channels [ch0, ch1) of a depthwise conv, one plane at a time (any stride), each plane
+ * getting its bias once it is complete. */
 static void dw_direct_chunk(void *arg, int64_t ch0, int64_t ch1) {
     const DwJob *j = arg;
     const int64_t pin = rt_geom_numel(j->g->in), pout = rt_geom_numel(j->g->out), K = rt_geom_numel(j->g->k);
-    for (int64_t ch = ch0; ch < ch1; ch++) conv_plane_direct_f32(j->g, j->x + ch * pin, j->w + ch * K, j->y + ch * pout);
-}
-
-/* Bias: y[i, p] += b[i % M] over planes i of [N * M, P]. */
-typedef struct {
-    const float *b;  /* [M] */
-    float *y;        /* [N * M, P] */
-    int64_t M, P;
-} BiasJob;
-
-static void bias_chunk(void *arg, int64_t i0, int64_t i1) {
-    const BiasJob *j = arg;
-    for (int64_t i = i0; i < i1; i++) {
-        float *ym = j->y + i * j->P;
-        const float bv = j->b[i % j->M];
-        for (int64_t p = 0; p < j->P; p++) ym[p] += bv;
+    for (int64_t ch = ch0; ch < ch1; ch++) {
+        float *yc = j->y + ch * pout;
+        conv_plane_direct_f32(j->g, j->x + ch * pin, j->w + ch * K, yc);
+        if (j->b)
+            for (int64_t p = 0; p < pout; p++) yc[p] += j->b[ch];
     }
 }
 
-static void bias_add_f32(RtKernelCtx *c, const ConvShape *s, const float *b, float *y) {
-    BiasJob j = {b, y, s->M, s->Pout};
-    rt_parallel_for(c->pool, s->N * s->M, conv_par_min(s->Pout), bias_chunk, &j);
-}
-
-/* Every channel (group) of one image of a depthwise conv: the unit-stride padded-plane path
- * when the shape fits, else the direct loop; either way parallel over channels. */
-static int conv_depthwise_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const float *w, float *y) {
+/* Every channel (group) of one image of a depthwise conv, plus bias b [group] (or NULL):
+ * the unit-stride padded-plane path when the shape fits, else the direct loop; either way
+ * parallel over channels. */
+static int conv_depthwise_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const float *w, const float *b,
+                              float *y) {
     int done;
-    RT_TRY(conv_depthwise_s1_f32(c, &s->g, s->group, x, w, y, &done));
+    RT_TRY(conv_depthwise_s1_f32(c, &s->g, s->group, x, w, b, y, &done));
     if (done) return RT_OK;
-    DwJob j = {&s->g, x, w, y, s->group, 0, NULL, 0, 0, 0};
+    DwJob j = {&s->g, x, w, y, b, s->group, 0, NULL, 0, 0, 0};
     rt_parallel_for(c->pool, s->group, conv_par_min(s->Pout * s->K), dw_direct_chunk, &j);
     return RT_OK;
 }
@@ -482,7 +476,7 @@ static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const fl
             float *yg = y + (im * s->M + gr * s->Mg) * s->Pout;
             const float *bg = b ? b + gr * s->Mg : NULL;
             if (depthwise) { /* one input plane per output channel: the image's every group at once */
-                int r = conv_depthwise_f32(c, s, xg, wg, yg);
+                int r = conv_depthwise_f32(c, s, xg, wg, b, yg);
                 if (r != RT_OK) return r; /* col is NULL on this path */
                 break;
             } else if (pointwise) {
@@ -497,7 +491,6 @@ static int conv_f32(RtKernelCtx *c, const ConvShape *s, const float *x, const fl
             }
         }
     rt_scratch_free(c, col);
-    if (b && depthwise) bias_add_f32(c, s, b, y); /* the GEMMs added it to their blocks */
     return RT_OK;
 }
 
