@@ -35,8 +35,8 @@ static int host_is_little(void) {
     return *(const uint8_t *)&one == 1;
 }
 
-/* Reverses each `size`-byte element of buf[n] in place. */
-static void npy_bytes_swap(uint8_t *buf, int64_t n, size_t size) {
+void npy_bytes_swap(void *data, int64_t n, size_t size) {
+    uint8_t *buf = data;
     for (int64_t i = 0; i < n; i++) {
         uint8_t *e = buf + (size_t)i * size;
         for (size_t a = 0, b = size - 1; a < b; a++, b--) {
@@ -287,28 +287,42 @@ static int npy_header_check(const char *path, const char *text, size_t len, int6
     return RT_OK;
 }
 
-int npy_read(const char *path, RtTensor *out, RtError *err) {
-    memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return rt_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+/* Opens path and reads its header: dtype and shape into t (data NULL), where the data starts,
+ * whether it needs swapping. On success *fd is open at the data; on failure it is closed. */
+static int npy_open_header(const char *path, int *fd, RtTensor *t, int64_t *off, int *swap,
+                           RtError *err) {
+    memset(t, 0, sizeof *t);
+    *fd = open(path, O_RDONLY);
+    if (*fd < 0) return rt_error_set(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
+    if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(*fd);
         return rt_error_set(err, "%s: not a regular file", path);
     }
     char *text = NULL;
     size_t len = 0;
-    int64_t off = 0;
-    int swap = 0;
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    int r = npy_preamble_read(fd, path, (int64_t)st.st_size, &text, &len, &off, err);
-    if (r == RT_OK) r = npy_header_check(path, text, len, (int64_t)st.st_size - off, &t, &swap, err);
+    *swap = 0;
+    int r = npy_preamble_read(*fd, path, (int64_t)st.st_size, &text, &len, off, err);
+    if (r == RT_OK) r = npy_header_check(path, text, len, (int64_t)st.st_size - *off, t, swap, err);
     free(text);
-    if (r != RT_OK) {
-        close(fd);
-        return r;
-    }
+    if (r != RT_OK) close(*fd);
+    return r;
+}
+
+int npy_read_header(const char *path, RtTensor *out, int64_t *data_offset, int *swap, RtError *err) {
+    int fd;
+    int r = npy_open_header(path, &fd, out, data_offset, swap, err);
+    if (r == RT_OK) close(fd);
+    return r;
+}
+
+int npy_read(const char *path, RtTensor *out, RtError *err) {
+    memset(out, 0, sizeof *out);
+    int fd, swap = 0;
+    int64_t off = 0;
+    RtTensor t;
+    int r = npy_open_header(path, &fd, &t, &off, &swap, err);
+    if (r != RT_OK) return r;
     size_t nbytes = (size_t)rt_nbytes(&t), got = 0;
     void *data = NULL;
     /* 64-byte aligned like runtime allocations; free() releases it. Never NULL (NULL means
