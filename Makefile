@@ -67,6 +67,9 @@ $(B)/obj/%.o: %.c $(GEN_H) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_LIB) -MMD -MP -c $< -o $@
 
+# GPTQ's double-precision linear algebra (Hessians, Cholesky, block updates) calls OpenBLAS's CBLAS.
+$(B)/obj/calib/hessian.o $(B)/obj/passes/gptq_linalg.o: CFLAGS_LIB += -DWAFER_HAVE_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+
 $(B)/libwafer_rt.a: $(RT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
