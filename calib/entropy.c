@@ -11,6 +11,9 @@
  *   both smoothed (zeros get eps = 1e-4, taken from the non-zero bins so the sum holds),
  *   normalized, and scored KL(P || Q) = sum P ln(P / Q).
  * The threshold is the right edge of the best i (the first one on ties, as numpy's argmin).
+ * A candidate with fewer than two non-empty bins below it is skipped: P and Q are then the
+ * same point mass, KL is 0 however much was clipped (this happens on tiny calibration sets
+ * of a few clustered values, e.g. the logits of 8 near-identical inputs).
  * Two details differ from onnxruntime's code, on purpose: groups are split with rounded
  * boundaries (i*g/levels) instead of i/levels bins each plus the remainder lumped into the
  * last group, and Q stays in floating point (onnxruntime stores it in an int64 array,
@@ -43,7 +46,14 @@ static int kl_smooth(double *d, int n) {
 /* KL(P || Q) for the threshold of i bins; p and q are scratch of at least i entries. */
 static double kl_for_threshold(const uint64_t *hist, const double *tail, int i, int levels, double *p,
                                double *q) {
-    for (int k = 0; k < i; k++) p[k] = (double)hist[k];
+    int filled = 0;
+    for (int k = 0; k < i; k++) {
+        p[k] = (double)hist[k];
+        filled += hist[k] != 0;
+    }
+    /* One non-empty bin (or none) below the threshold: P and Q are then the same point mass
+     * and KL is 0 however much was clipped, so the candidate says nothing. */
+    if (filled < 2) return INFINITY;
     p[i - 1] += tail[i];
     for (int g = 0; g < levels; g++) {
         int start = (int)((int64_t)i * g / levels), end = (int)((int64_t)i * (g + 1) / levels);

@@ -206,6 +206,21 @@ Test(entropy, flat_bulk_with_one_far_spike_keeps_the_spike) {
     cr_expect_float_eq(calib_entropy_threshold(h, BINS, 1.0, CALIB_QUANT_LEVELS), (double)BINS, 1e-12);
 }
 
+/* A few tight clusters (the logits of 8 near-identical inputs, as kws_in.npy gives): below a
+ * threshold that keeps only the first cluster, P and Q are one point mass and KL is ~0, while
+ * every threshold keeping more pays for clusters split over two bins of one level. The
+ * point-mass threshold must not win. */
+Test(entropy, single_cluster_threshold_is_not_degenerate) {
+    uint64_t h[BINS] = {0};
+    h[145] = 3;
+    h[1000] = 2;
+    h[1001] = 6;
+    h[BINS - 2] = 3;
+    h[BINS - 1] = 5;
+    double t = calib_entropy_threshold(h, BINS, 1.0, CALIB_QUANT_LEVELS);
+    cr_expect_geq(t, 1001.0, "threshold %g keeps only the first cluster", t);
+}
+
 /* Uniform on [0, A]: E(H) = H^3 / (12 * 255^2 A) + (A - H)^3 / (3A) is smallest at
  * H = 510/511 A; the search finds the bin edge next to it. */
 Test(mse, uniform_returns_its_max_less_the_rounding_tradeoff) {
