@@ -415,10 +415,13 @@ static int insert_all(Qdq *S) {
             if (is_layer_op(&g->nodes[k])) RT_TRY(quantize_weight_bias(S, &k));
             RT_TRY(wrap_output(S, &k));
             k += 2; /* past the output pair */
-        } else if (S->f[k] & QZ_F_WEIGHT) {
+        } else if (S->f[k] & QZ_F_WEIGHT) { /* a weight layer that stays float (Gemm): weight-only */
             int before = k;
             k = qz_weight_apply(g, k, S->o, NULL, S->rep, S->err);
             if (k < 0 || flags_insert(S, before) != RT_OK) return RT_ERR;
+            const RtNode *n = &g->nodes[k];
+            if (S->rep && !qz_report_layer(S->rep, n->name, n->op_type, g->values[n->out[0]].name, S->err))
+                return RT_ERR;
         }
     }
     return RT_OK;

@@ -1,0 +1,394 @@
+/*
+ * test_quantize.c — the quantizer's parts on hand-made inputs: weight quantization (per-channel
+ * scales, symmetric rounding half to even, an all-zero channel, per-tensor, asymmetric low-bit,
+ * blocked groups), QDQ cancellation (a DQ -> Q pair with equal parameters goes, one with
+ * different parameters stays, a Q -> DQ round trip between float ops goes unless its DQ output
+ * is a graph output), and the exclude / head rules of pass_quantize_int8 (weight-only) on a
+ * hand-built chain of MatMuls, whose quantized graph still computes nearly the same thing.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../passes/passes.h"
+#include "../../passes/quantize.h"
+#include "../ir/ir_test_util.h"
+
+/* Weight-only int8 on the chain below: weights in [-1, 1] quantized with steps of at most
+ * 1/127, 8-term dot products: each output moves by at most 8 * 0.5/127 * |x| ~ 0.03 absolute
+ * for inputs in [-1, 1]; a broken scale or axis moves outputs by O(1). */
+#define CHAIN_TOL 0.05
+
+static RtError err;
+
+static void ok(int r) { cr_assert_eq(r, RT_OK, "%s", err.msg); }
+
+static RtTensor tensor_f32(int rank, const int64_t *dims, float *data) {
+    RtTensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = RT_F32;
+    t.rank = rank;
+    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
+    t.data = data;
+    return t;
+}
+
+/* ---- weights ---- */
+
+Test(quantize_weights, per_channel_symmetric_rounding_and_zero_channel) {
+    /* W [3, 4], output channels on axis 0. Row 0 has max |w| = 63.5 -> scale 0.5 exactly, so
+     * 1.25 / 0.5 = 2.5 and -0.75 / 0.5 = -1.5 are exact ties: half to even gives 2 and -2;
+     * 0.25 / 0.5 = 0.5 gives 0. Row 1 is all zero: scale 1, every q 0. Row 2: max 12.7. */
+    float w[12] = {63.5f, 1.25f, -0.75f, 0.25f, 0, 0, 0, 0, -12.7f, 6.35f, 0.1f, 0};
+    int64_t dims[2] = {3, 4};
+    RtTensor t = tensor_f32(2, dims, w);
+    QuantWeightSpec s = {8, 1, 0, 0};
+    QuantWeight q;
+    ok(quant_weight_compute(&t, 0, 1, &s, NULL, &q, &err));
+    cr_assert_eq(q.scale.rank, 1);
+    cr_assert_eq(q.scale.dims[0], 3);
+    cr_assert_eq(q.axis, 0);
+    cr_assert_eq(q.block, 0);
+    const float *sc = q.scale.data;
+    const int8_t *v = q.q.data, *zp = q.zp.data;
+    cr_expect_eq(sc[0], 0.5f);
+    cr_expect_eq(sc[1], 1.0f, "an all-zero channel gets scale 1, got %g", sc[1]);
+    cr_expect_float_eq(sc[2], 12.7f / 127, 1e-9);
+    int8_t want[12] = {127, 2, -2, 0, 0, 0, 0, 0, -127, 64, 1, 0};
+    /* 6.35 / 0.1 = 63.5 in float32 rounds to 63.499996 or 63.500004: compute what float gives */
+    want[9] = (int8_t)nearbyintf(6.35f / sc[2]);
+    for (int i = 0; i < 12; i++) cr_expect_eq(v[i], want[i], "q[%d] = %d, want %d", i, v[i], want[i]);
+    for (int c = 0; c < 3; c++) cr_expect_eq(zp[c], 0);
+    cr_expect_eq(q.wmin, -12.7f);
+    cr_expect_eq(q.wmax, 63.5f);
+    quant_weight_free(&q);
+}
+
+Test(quantize_weights, per_channel_on_last_axis_and_per_tensor) {
+    /* Linear's W [K=2, N=3]: channels on axis 1. */
+    float w[6] = {1.27f, -2.54f, 0, -0.635f, 1.0f, 0};
+    int64_t dims[2] = {2, 3};
+    RtTensor t = tensor_f32(2, dims, w);
+    QuantWeightSpec s = {8, 1, 0, 0};
+    QuantWeight q;
+    ok(quant_weight_compute(&t, 1, 0, &s, NULL, &q, &err));
+    const float *sc = q.scale.data;
+    cr_expect_float_eq(sc[0], 1.27f / 127, 1e-9);
+    cr_expect_float_eq(sc[1], 2.54f / 127, 1e-9);
+    cr_expect_eq(sc[2], 1.0f);
+    cr_expect_eq(((int8_t *)q.q.data)[0], 127);
+    cr_expect_eq(((int8_t *)q.q.data)[1], -127);
+    quant_weight_free(&q);
+    s.per_tensor = 1;
+    ok(quant_weight_compute(&t, 1, 0, &s, NULL, &q, &err));
+    cr_expect_eq(q.scale.rank, 0);
+    cr_expect_float_eq(((float *)q.scale.data)[0], 2.54f / 127, 1e-9);
+    cr_expect_eq(((int8_t *)q.q.data)[0], 64, "1.27 / 0.02 = 63.5 -> 64 (float32 quotient %g)", 1.27f / (2.54f / 127));
+    quant_weight_free(&q);
+}
+
+Test(quantize_weights, asymmetric_low_bit_and_two_bit) {
+    /* 4-bit asymmetric: range [0, 1.5] -> scale 1.5/15 = 0.1, zp = -8 - 0/0.1 = -8; q in [-8, 7]. */
+    float w[4] = {0, 1.5f, 0.75f, 0.3f};
+    int64_t dims[2] = {1, 4};
+    RtTensor t = tensor_f32(2, dims, w);
+    QuantWeightSpec s = {4, 0, 0, 0};
+    QuantWeight q;
+    ok(quant_weight_compute(&t, 0, 1, &s, NULL, &q, &err));
+    cr_expect_float_eq(((float *)q.scale.data)[0], 0.1f, 1e-7);
+    cr_expect_eq(((int8_t *)q.zp.data)[0], -8);
+    const int8_t *v = q.q.data;
+    cr_expect_eq(v[0], -8);
+    cr_expect_eq(v[1], 7);
+    cr_expect_eq(v[2], 0, "0.75 / 0.1 = 7.5 rounds to even 8, minus 8 -> 0; got %d", v[2]);
+    cr_expect_eq(v[3], -5);
+    quant_weight_free(&q);
+    /* 2-bit symmetric, GPTQ's grid: levels {-2, -1, 0, 1}, scale = 2 max|w| / 3 = 4/3;
+     * -2 / (4/3) = -1.5 is a tie (to even: -2), 0.9 -> 0.675 -> 1, 1.1 -> 0.825 -> 1. */
+    float w2[4] = {-2.0f, 0.9f, 1.1f, 0.2f};
+    t = tensor_f32(2, dims, w2);
+    QuantWeightSpec s2 = {2, 1, 0, 0};
+    ok(quant_weight_compute(&t, 0, 1, &s2, NULL, &q, &err));
+    cr_expect_float_eq(((float *)q.scale.data)[0], 4.0f / 3, 1e-7);
+    int8_t want[4] = {-2, 1, 1, 0};
+    for (int i = 0; i < 4; i++) cr_expect_eq(((int8_t *)q.q.data)[i], want[i], "q[%d]", i);
+    quant_weight_free(&q);
+}
+
+Test(quantize_weights, blocked_groups_and_min_scale) {
+    /* W [K=4, N=2] (Linear), groups of 2 along K (axis 0): scale [2, 2]. */
+    float w[8] = {1.27f, 0.5f, -0.127f, 0, 12.7f, 0, 0.254f, 0};
+    int64_t dims[2] = {4, 2};
+    RtTensor t = tensor_f32(2, dims, w);
+    QuantWeightSpec s = {8, 1, 2, 0};
+    QuantWeight q;
+    ok(quant_weight_compute(&t, 1, 0, &s, NULL, &q, &err));
+    cr_assert_eq(q.scale.rank, 2);
+    cr_expect_eq(q.scale.dims[0], 2);
+    cr_expect_eq(q.scale.dims[1], 2);
+    cr_expect_eq(q.axis, 0);
+    cr_expect_eq(q.block, 2);
+    const float *sc = q.scale.data;
+    cr_expect_float_eq(sc[0], 1.27f / 127, 1e-9);  /* rows 0-1, column 0 */
+    cr_expect_float_eq(sc[1], 0.5f / 127, 1e-9);   /* rows 0-1, column 1 */
+    cr_expect_float_eq(sc[2], 12.7f / 127, 1e-9);  /* rows 2-3, column 0 */
+    cr_expect_eq(sc[3], 1.0f);                     /* rows 2-3, column 1: zeros */
+    quant_weight_free(&q);
+    /* a minimum scale raises a channel's scale (int32 bias headroom) */
+    float ms[2] = {0.5f, 0};
+    QuantWeightSpec pc = {8, 1, 0, 0};
+    ok(quant_weight_compute(&t, 1, 0, &pc, ms, &q, &err));
+    cr_expect_eq(((float *)q.scale.data)[0], 0.5f);
+    cr_expect_eq(((int8_t *)q.q.data)[0], 3, "1.27 / 0.5 = 2.54 -> 3");
+    quant_weight_free(&q);
+}
+
+Test(quantize_weights, refuses_non_finite) {
+    float w[2] = {1, NAN};
+    int64_t dims[2] = {1, 2};
+    RtTensor t = tensor_f32(2, dims, w);
+    QuantWeightSpec s = {8, 1, 0, 0};
+    QuantWeight q;
+    err.msg[0] = '\0';
+    cr_expect_neq(quant_weight_compute(&t, 0, 1, &s, NULL, &q, &err), RT_OK);
+    cr_expect(strstr(err.msg, "NaN") != NULL, "%s", err.msg);
+}
+
+/* ---- QDQ cancellation ---- */
+
+static int scalar_f32(IrGraph *g, const char *name, float v) {
+    return tg_const_f32(g, name, 0, NULL, &v);
+}
+
+static int scalar_i8(IrGraph *g, const char *name, int v) {
+    int8_t b = (int8_t)v;
+    RtTensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = RT_I8;
+    t.data = &b;
+    int r = ir_const_add(g, name, &t);
+    cr_assert(r >= 0);
+    return r;
+}
+
+/* x -> Q(s1) -> DQ(s1) -> Q(s2, zp2) -> DQ(s2, zp2) -> Relu -> y */
+static IrGraph *chain_qdq(float s2, int zp2, int *n_nodes) {
+    IrGraph *g = tg_graph(21);
+    int64_t d[1] = {4};
+    int x = tg_input(g, "x", RT_F32, 1, d, NULL);
+    int s1 = scalar_f32(g, "s1", 0.1f), z1 = scalar_i8(g, "z1", 3);
+    int sb = scalar_f32(g, "s2", s2), zb = scalar_i8(g, "z2", zp2);
+    int a[3] = {x, s1, z1};
+    int q1 = tg_node(g, RT_OP_QUANTIZE_LINEAR, "q1", 3, a, "q1");
+    int b[3] = {q1, s1, z1};
+    int d1 = tg_node(g, RT_OP_DEQUANTIZE_LINEAR, "dq1", 3, b, "d1");
+    int c[3] = {d1, sb, zb};
+    int q2 = tg_node(g, RT_OP_QUANTIZE_LINEAR, "q2", 3, c, "q2");
+    int e[3] = {q2, sb, zb};
+    int d2 = tg_node(g, RT_OP_DEQUANTIZE_LINEAR, "dq2", 3, e, "d2");
+    int y = tg_node(g, RT_OP_RELU, "relu", 1, &d2, "y");
+    tg_output(g, y);
+    ok(ir_infer_shapes(g, &err));
+    *n_nodes = g->n_nodes;
+    return g;
+}
+
+static void run_vec(IrGraph *g, const float *x4, float *y4) {
+    int64_t d[1] = {4};
+    RtTensor in = tensor_f32(1, d, (float *)x4), out;
+    ok(ir_run(g, &in, &out, &err));
+    memcpy(y4, out.data, sizeof(float) * 4);
+    free(out.data);
+}
+
+Test(quantize_cancel, equal_dq_q_pair_goes) {
+    int n0;
+    IrGraph *g = chain_qdq(0.1f, 3, &n0);
+    float x[4] = {-1.0f, 0.04f, 0.26f, 5.0f}, before[4], after[4];
+    run_vec(g, x, before);
+    int changed = 0;
+    ok(quant_qdq_cancel(g, 0, &changed, &err));
+    cr_expect_eq(changed, 1);
+    ok(pass_dead_nodes(g, &err));
+    ok(ir_verify(g, &err));
+    cr_expect_eq(tg_count_op(g, RT_OP_QUANTIZE_LINEAR), 1);
+    cr_expect_eq(tg_count_op(g, RT_OP_DEQUANTIZE_LINEAR), 1);
+    run_vec(g, x, after);
+    for (int i = 0; i < 4; i++) cr_expect_eq(after[i], before[i], "y[%d]: %g vs %g", i, after[i], before[i]);
+    ir_graph_free(g);
+}
+
+Test(quantize_cancel, different_parameters_stay) {
+    int n0;
+    IrGraph *g = chain_qdq(0.2f, 3, &n0); /* other scale */
+    int changed = 0;
+    ok(quant_qdq_cancel(g, 0, &changed, &err));
+    cr_expect_eq(changed, 0);
+    ir_graph_free(g);
+    g = chain_qdq(0.1f, 4, &n0); /* other zero point */
+    ok(quant_qdq_cancel(g, 0, &changed, &err));
+    cr_expect_eq(changed, 0);
+    ir_graph_free(g);
+}
+
+/* x -> Sigmoid -> Q -> DQ -> Tanh -> y (and, when dq_out, the DQ output is a graph output) */
+static IrGraph *round_trip(int dq_out) {
+    IrGraph *g = tg_graph(21);
+    int64_t d[1] = {4};
+    int x = tg_input(g, "x", RT_F32, 1, d, NULL);
+    int s = scalar_f32(g, "s", 0.01f), z = scalar_i8(g, "z", -128);
+    int a = tg_node(g, RT_OP_SIGMOID, "sig", 1, &x, "a");
+    int qi[3] = {a, s, z};
+    int q = tg_node(g, RT_OP_QUANTIZE_LINEAR, "q", 3, qi, "aq");
+    int di[3] = {q, s, z};
+    int dq = tg_node(g, RT_OP_DEQUANTIZE_LINEAR, "dq", 3, di, "ad");
+    int y = tg_node(g, RT_OP_TANH, "tanh", 1, &dq, "y");
+    tg_output(g, y);
+    if (dq_out) tg_output(g, dq);
+    ok(ir_infer_shapes(g, &err));
+    return g;
+}
+
+Test(quantize_cancel, round_trip_between_float_ops) {
+    IrGraph *g = round_trip(0);
+    int changed = 0;
+    ok(quant_qdq_cancel(g, 0, &changed, &err));
+    cr_expect_eq(changed, 0, "round trips stay unless asked");
+    ok(quant_qdq_cancel(g, 1, &changed, &err));
+    cr_expect_eq(changed, 1);
+    ok(pass_dead_nodes(g, &err));
+    ok(ir_verify(g, &err));
+    cr_expect_eq(tg_count_op(g, RT_OP_QUANTIZE_LINEAR), 0);
+    cr_expect_eq(tg_count_op(g, RT_OP_DEQUANTIZE_LINEAR), 0);
+    float x[4] = {-1, 0.3f, 2, 7}, y[4];
+    run_vec(g, x, y);
+    for (int i = 0; i < 4; i++) cr_expect_float_eq(y[i], tanhf(1 / (1 + expf(-x[i]))), 1e-6);
+    ir_graph_free(g);
+    g = round_trip(1); /* the DQ output is a graph output: its name must stay */
+    changed = 0;
+    ok(quant_qdq_cancel(g, 1, &changed, &err));
+    cr_expect_eq(changed, 0);
+    ir_graph_free(g);
+}
+
+/* ---- exclude and head rules ---- */
+
+/* x[2,8] -> MatMul(W1) "mm1" -> Relu -> MatMul(W2) "mm2" -> MatMul(W3) "mm3" -> y
+ * and, with two_heads, a second output from MatMul(W4) "mm4" reading the Relu. */
+static IrGraph *mm_chain(int two_heads) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[2] = {2, 8}, wd[2] = {8, 8};
+    int x = tg_input(g, "x", RT_F32, 2, xd, NULL);
+    float w[4][64];
+    for (int m = 0; m < 4; m++)
+        for (int i = 0; i < 64; i++) w[m][i] = sinf((float)(i * (m + 3) + m)) * (m == 1 ? 0.5f : 1.0f);
+    int w1 = tg_const_f32(g, "W1", 2, wd, w[0]), w2 = tg_const_f32(g, "W2", 2, wd, w[1]);
+    int w3 = tg_const_f32(g, "W3", 2, wd, w[2]), w4 = tg_const_f32(g, "W4", 2, wd, w[3]);
+    int a[2] = {x, w1};
+    int h1 = tg_node(g, RT_OP_MATMUL, "mm1", 2, a, "h1");
+    int r = tg_node(g, RT_OP_RELU, "relu", 1, &h1, "r");
+    int b[2] = {r, w2};
+    int h2 = tg_node(g, RT_OP_MATMUL, "mm2", 2, b, "h2");
+    int c[2] = {h2, w3};
+    int y = tg_node(g, RT_OP_MATMUL, "mm3", 2, c, "y");
+    tg_output(g, y);
+    if (two_heads) {
+        int e[2] = {r, w4};
+        tg_output(g, tg_node(g, RT_OP_MATMUL, "mm4", 2, e, "y2"));
+    }
+    ok(ir_infer_shapes(g, &err));
+    return g;
+}
+
+/* 1 when node `name` reads its weight through a DequantizeLinear. */
+static int weight_quantized(const IrGraph *g, const char *name) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        if (strcmp(g->nodes[k].name, name) != 0) continue;
+        int p = g->values[g->nodes[k].in[1]].producer;
+        return p >= 0 && g->nodes[p].op == RT_OP_DEQUANTIZE_LINEAR;
+    }
+    cr_assert_fail("no node %s", name);
+    return 0;
+}
+
+static void run_xy(IrGraph *g, float *y) {
+    int64_t xd[2] = {2, 8};
+    float x[16];
+    for (int i = 0; i < 16; i++) x[i] = cosf((float)i);
+    RtTensor in = tensor_f32(2, xd, x), out[2];
+    ok(ir_run(g, &in, out, &err));
+    memcpy(y, out[0].data, sizeof(float) * 16);
+    for (int i = 0; i < g->n_outputs; i++) free(out[i].data);
+}
+
+static IrGraph *quantize_chain(int two_heads, const char *exclude, int head, QuantReport *rep) {
+    IrGraph *g = mm_chain(two_heads);
+    QuantOptions o;
+    quant_options_default(&o);
+    const char *ex[1] = {exclude};
+    o.exclude = ex;
+    o.n_exclude = exclude ? 1 : 0;
+    o.quantize_head = head;
+    ok(pass_quantize_int8(g, &o, rep, &err));
+    return g;
+}
+
+Test(quantize_rules, head_stays_float_by_default) {
+    QuantReport rep;
+    memset(&rep, 0, sizeof rep);
+    IrGraph *ref = mm_chain(0), *g = quantize_chain(0, NULL, 0, &rep);
+    cr_expect(weight_quantized(g, "mm1"));
+    cr_expect(weight_quantized(g, "mm2"));
+    cr_expect(!weight_quantized(g, "mm3"), "the head (last weight layer before the output) stays float");
+    cr_expect_eq(tg_count_op(g, RT_OP_DEQUANTIZE_LINEAR), 2);
+    int w = 0;
+    for (int i = 0; i < rep.n_tensors; i++) w += rep.tensors[i].kind == QUANT_T_WEIGHT;
+    cr_expect_eq(w, 2);
+    cr_expect_eq(rep.n_layers, 2);
+    cr_expect_str_eq(rep.layers[0].node, "mm1", "layers in graph order");
+    float a[16], b[16];
+    run_xy(ref, a);
+    run_xy(g, b);
+    for (int i = 0; i < 16; i++) cr_expect(fabsf(a[i] - b[i]) < CHAIN_TOL, "y[%d]: %g vs %g", i, b[i], a[i]);
+    quant_report_free(&rep);
+    ir_graph_free(ref);
+    ir_graph_free(g);
+}
+
+Test(quantize_rules, quantize_head_and_exclude) {
+    IrGraph *g = quantize_chain(0, NULL, 1, NULL);
+    cr_expect(weight_quantized(g, "mm1") && weight_quantized(g, "mm2") && weight_quantized(g, "mm3"));
+    ir_graph_free(g);
+    g = quantize_chain(0, "mm2", 0, NULL);
+    cr_expect(weight_quantized(g, "mm1"));
+    cr_expect(!weight_quantized(g, "mm2"), "excluded");
+    cr_expect(!weight_quantized(g, "mm3"), "head");
+    ir_graph_free(g);
+    g = quantize_chain(0, "h1", 1, NULL); /* by output name */
+    cr_expect(!weight_quantized(g, "mm1"));
+    cr_expect(weight_quantized(g, "mm3"));
+    ir_graph_free(g);
+}
+
+Test(quantize_rules, every_output_has_a_head) {
+    IrGraph *g = quantize_chain(1, NULL, 0, NULL);
+    cr_expect(weight_quantized(g, "mm1"));
+    cr_expect(weight_quantized(g, "mm2"), "mm2 feeds the head mm3, it is not a head itself");
+    cr_expect(!weight_quantized(g, "mm3"));
+    cr_expect(!weight_quantized(g, "mm4"));
+    ir_graph_free(g);
+}
+
+Test(quantize_rules, unknown_exclude_is_an_error) {
+    IrGraph *g = mm_chain(0);
+    QuantOptions o;
+    quant_options_default(&o);
+    const char *ex[1] = {"no_such_node"};
+    o.exclude = ex;
+    o.n_exclude = 1;
+    err.msg[0] = '\0';
+    cr_expect_neq(pass_quantize_int8(g, &o, NULL, &err), RT_OK);
+    cr_expect(strstr(err.msg, "no_such_node") != NULL, "%s", err.msg);
+    ir_graph_free(g);
+}
