@@ -32,6 +32,7 @@ int cmd_inspect(int argc, char **argv, FILE *out, RtError *err);
 int cmd_run(int argc, char **argv, FILE *out, RtError *err);
 int cmd_eval(int argc, char **argv, FILE *out, RtError *err);
 int cmd_bench(int argc, char **argv, FILE *out, RtError *err);
+int cmd_quantize(int argc, char **argv, FILE *out, RtError *err);
 
 /* ---- arguments (cli_args.c) ---- */
 /* 1 when any argument is -h or --help. */

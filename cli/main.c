@@ -21,6 +21,7 @@ static const CliCommand commands[] = {
     {"run", cmd_run, "run a model on .npy inputs; writes one .npy per output"},
     {"eval", cmd_eval, "top-1 accuracy or perplexity, optionally against a baseline model"},
     {"bench", cmd_bench, "load time, median and p90 latency, peak memory"},
+    {"quantize", cmd_quantize, "int8 post-training quantization to a .wafer file"},
 };
 
 static void usage_print(FILE *f) {
