@@ -11,6 +11,8 @@
 # onnxruntime-node is installed into bench/node_modules on first use (version pinned in
 # bench/package.json; ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from fetching GPU
 # files). Takes well under a minute on 2 cores (the peer install adds a few seconds once).
+# Then int8 rows: each model quantized (static int8) and timed against wafer's float run and,
+# for mobilenet_v2, onnxruntime on its own int8 QDQ model.
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -93,6 +95,7 @@ echo "$MODELS" | while IFS='|' read -r name model input src cols iters warmup; d
             touch "$TMP/failed"
             continue
         fi
+        echo "$wm" >"$TMP/f32_${name}_$t" # the float median, for the int8 rows below
         awk -v n="$name" -v t="$t" -v wm="$wm" -v wp="$wp" -v om="$om" -v op="$op" 'BEGIN {
             printf "%-14s %7s %9.3f / %8.3f %9.3f / %8.3f %10.2f\n", n, t, wm, wp, om, op, (om > 0 ? wm / om : 0) }'
         if [ "$name" = tinylm ] && [ "$t" = 1 ]; then
@@ -100,6 +103,57 @@ echo "$MODELS" | while IFS='|' read -r name model input src cols iters warmup; d
             ol=$(json_num "$oj" session_ms)
             echo "$wl $ol" >"$TMP/tinylm_load"
         fi
+    done
+done
+
+# int8 rows: `wafer quantize --activations int8` (min-max calibration on the fixture's own
+# inputs), the .wafer timed on the same batch-1 input, against wafer's float path (the rows
+# above) and, for mobilenet_v2, onnxruntime running its own static int8 QDQ model.
+# name | model | input name | calibration .npy | peer int8 model (empty: none) | iters | warmup
+INT8="digits_cnn|digits/digits_cnn.onnx|image|digits/calib_img.npy||1000|50
+kws_dscnn|kws/kws_dscnn.onnx|mfcc|kws/kws_in.npy||1000|50
+mobilenet_v2|perf/mobilenet_v2.onnx|input|perf/mobilenet_v2_in.npy|perf/mobilenet_v2_int8_qdq_ort.onnx|50|5"
+
+echo
+echo "int8 (static, per-channel weights, min-max calibration); ratios: lower is better"
+printf '%-14s %7s %20s %10s %10s %16s %10s\n' model threads "int8 ms (med/p90)" "f32 ms" int8/f32 "ort int8 ms" int8/ort
+echo "$INT8" | while IFS='|' read -r name model input calib peer iters warmup; do
+    x="$TMP/$name.npy"
+    q="$TMP/$name.wafer"
+    [ -f "$x" ] || continue # slicing failed above (already reported)
+    if ! "$W" quantize "$FX/$model" -o "$q" --activations int8 --calib "$input=$FX/$calib" >/dev/null 2>"$TMP/qerr"; then
+        printf '%-14s quantize failed: %s\n' "$name" "$(head -c 300 "$TMP/qerr")"
+        touch "$TMP/failed"
+        continue
+    fi
+    for t in 1 2; do
+        wj="$TMP/q.json"
+        oj="$TMP/qo.json"
+        rm -f "$wj" "$oj"
+        "$W" bench "$q" --input "$input=$x" --iters "$iters" --warmup "$warmup" --threads "$t" \
+            --json "$wj" >/dev/null 2>"$TMP/werr"
+        qm=$(json_num "$wj" median_ms 2>/dev/null)
+        qp=$(json_num "$wj" p90_ms 2>/dev/null)
+        if [ -z "$qm" ]; then
+            printf '%-14s %7s wafer int8 failed: %s\n' "$name" "$t" "$(head -c 300 "$TMP/werr")"
+            touch "$TMP/failed"
+            continue
+        fi
+        fm=$(cat "$TMP/f32_${name}_$t" 2>/dev/null)
+        om=""
+        if [ -n "$peer" ]; then
+            node "$HERE/ort_bench.js" run "$FX/$peer" "$input=$x" --iters "$iters" --warmup "$warmup" \
+                --threads "$t" >"$oj" 2>"$TMP/oerr"
+            om=$(json_num "$oj" median_ms 2>/dev/null)
+            if [ -z "$om" ]; then
+                printf '%-14s %7s onnxruntime int8 failed: %s\n' "$name" "$t" "$(head -c 300 "$TMP/oerr")"
+                touch "$TMP/failed"
+            fi
+        fi
+        awk -v n="$name" -v t="$t" -v qm="$qm" -v qp="$qp" -v fm="${fm:-0}" -v om="${om:-0}" 'BEGIN {
+            f = fm > 0 ? sprintf("%10.3f %10.2f", fm, qm / fm) : sprintf("%10s %10s", "-", "-")
+            o = om > 0 ? sprintf("%16.3f %10.2f", om, qm / om) : sprintf("%16s %10s", "-", "-")
+            printf "%-14s %7s %9.3f / %8.3f %s %s\n", n, t, qm, qp, f, o }'
     done
 done
 
