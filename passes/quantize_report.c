@@ -7,7 +7,9 @@
  * the compared values (one batch of them is all that is held); then the quantized graph runs
  * and its hook dequantizes each layer's int8 output ((q - zp) * scale) or takes its float
  * output, and adds sum (q - ref)^2 and sum ref^2 into double accumulators. The error is
- * sqrt(sum (q - ref)^2 / sum ref^2), the relative RMS error over all calibration rows.
+ * sqrt(sum (q - ref)^2 / sum ref^2), the relative RMS error over all calibration rows. Both
+ * graphs run end to end, so a layer's error includes what the layers before it contributed:
+ * it is the quantized model's error at that point, not the layer's error in isolation.
  */
 #include "quantize_internal.h"
 
