@@ -104,8 +104,12 @@ test:
 asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 test-run
 
-bench: all
+bench: all $(B)/bench_nbits
 	@sh bench/bench.sh $(B) "$(FIXTURES)"
+
+# Packed 4-bit GEMV against the measured memory bandwidth (bench.sh runs it).
+$(B)/bench_nbits: bench/bench_nbits.c $(B)/libwafer_rt.a
+	$(CC) $(CFLAGS_LIB) -o $@ $< $(B)/libwafer_rt.a $(LDLIBS)
 
 clean:
 	rm -rf build build-asan

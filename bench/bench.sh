@@ -163,5 +163,15 @@ if [ -f "$TMP/tinylm_load" ]; then
     awk -v wl="$wl" -v ol="$ol" 'BEGIN {
         printf "load tinylm.onnx: wafer %.1f ms (parse, bind shapes, simplify, lower), onnxruntime %.1f ms (session creation); ratio %.2f\n", wl, ol, (ol > 0 ? wl / ol : 0) }'
 fi
+
+# Packed 4-bit GEMV (LinearNBits, 4096x4096 g128, batch 1) against the memory read
+# bandwidth measured in the same run (bench/bench_nbits.c; make bench builds it).
+echo
+if [ -x "$B/bench_nbits" ]; then
+    "$B/bench_nbits" || touch "$TMP/failed"
+else
+    echo "bench_nbits: $B/bench_nbits not built (make $B/bench_nbits)"
+    touch "$TMP/failed"
+fi
 [ -f "$TMP/failed" ] && exit 1
 exit 0
