@@ -88,6 +88,95 @@ double gptq_output_error(const float *wt, const float *wq, int64_t K, int64_t N,
 void gptq_grid(const double *w, int64_t rows, int64_t N, int64_t ld, int bits, int sym, float *scale,
                uint8_t *zero);
 
+/* ---- the pass (gptq_driver.c, gptq_emit.c, gptq_report.c) ----
+ * Targets: the float32 constant weights of Linear, MatMul (2-D weight), Gemm and Conv /
+ * FusedConv nodes, except excluded nodes and, unless quantize_head, the head (the quantizer's
+ * rule: weight-bearing nodes reachable backwards from a graph output without passing another
+ * one; quant_head_mark). Each target gets a step: 1 + the largest step among the targets its
+ * input depends on. Step s runs, over the calibration set in batches, only the nodes whose
+ * results the inputs of step s need and that were not run before (every node runs once, with
+ * all the targets it depends on already quantized: the reference's sequential order, with q,
+ * k and v sharing one Hessian), keeps the values later steps read (the "cut", held for the
+ * whole calibration set, as the reference keeps its layer inputs), accumulates X^T X for the
+ * step's inputs, then quantizes the step's targets and writes their dequantized weights back
+ * into the float graph so later steps see the quantized model. At the end each target's
+ * weight becomes codes + DequantizeLinear in front of the unchanged op (GPTQ_EMIT_DQ), or the
+ * linears become LinearNBits (GPTQ_EMIT_NBITS; Conv keeps the DequantizeLinear form). */
+typedef enum { GPTQ_METHOD_RTN = 0, GPTQ_METHOD_GPTQ = 1 } GptqMethod;
+typedef enum {
+    GPTQ_EMIT_DQ = 0,         /* int8 codes (code - 2^(bits-1)), int8 zero points, float scales
+                                 and a DequantizeLinear (blocked when groups are contiguous, per
+                                 element with act-order) feeding the float op */
+    GPTQ_EMIT_NBITS = 1       /* Linear / MatMul -> wafer LinearNBits with packed codes */
+} GptqEmit;
+
+typedef enum {
+    GPTQ_SEQ_LAYER = 0,       /* a layer's inputs come from the model with every layer it
+                                 depends on quantized (q, k, v share a step; o follows them) */
+    GPTQ_SEQ_BLOCK = 1        /* the reference's default (llama.py without --true-sequential):
+                                 the layers of one block take their inputs from the model with
+                                 the earlier blocks quantized and their own block still float.
+                                 Blocks: the module scope of the node names ("/blocks.0/..."),
+                                 else the graph cut wherever at most one float activation is
+                                 live. The fixtures' reference numbers were made this way. */
+} GptqSequential;
+
+typedef struct GptqPassOptions {
+    GptqMethod method;
+    GptqSequential sequential;
+    GptqSpec spec;            /* bits, sym, group, act_order, static_groups, damp, block */
+    const char *const *exclude; /* [n_exclude] borrowed: node names (or first output names) kept float */
+    int n_exclude;
+    int quantize_head;        /* 1: the head's weights too */
+    CalibDataset *data;       /* borrowed: calibration set (GPTQ needs it; with RTN it only
+                                 serves the measured errors); bound to the graph here */
+    int64_t batch;            /* calibration rows per forward run; 0 = 32 */
+    int measure;              /* 1: each layer's output error for GPTQ and RTN (needs data) */
+    GptqEmit emit;
+    struct RtThreadPool *pool; /* borrowed, may be NULL: threads for the forward runs */
+    void (*on_progress)(void *user, const char *line); /* NULL = none; one line per layer */
+    void *progress_user;
+} GptqPassOptions;
+
+void gptq_pass_options_default(GptqPassOptions *o);
+
+typedef struct GptqLayerReport {
+    char *node;               /* owned: node name */
+    char *op;                 /* owned: its op type before quantization */
+    int64_t K, N;             /* inputs (per Conv group) and outputs of the weight */
+    int groups;               /* Conv groups (1 for linears) */
+    int step;                 /* sequential step (0 without calibration) */
+    int64_t rows;             /* calibration rows of its Hessian (0 without) */
+    int n_dead;               /* inputs that were zero on every calibration row */
+    double err_gptq;          /* ||X W - X W_q||^2 over the calibration rows, GPTQ; NaN when
+                                 not measured or not GPTQ */
+    double err_rtn;           /* the same for round to nearest on the same grid and inputs */
+    double seconds;           /* time to quantize it (and measure) */
+} GptqLayerReport;
+
+typedef struct GptqReport {
+    GptqMethod method;
+    GptqSpec spec;
+    GptqLayerReport *layers;  /* [n_layers] owned, in the order the layers were quantized */
+    int n_layers, cap_layers;
+    int steps;                /* sequential steps */
+    int64_t rows;             /* calibration rows */
+    double seconds_forward;   /* running the model over the calibration set */
+    double seconds_hessian;   /* accumulating X^T X */
+    double seconds_quantize;  /* GPTQ / RTN and the error measurement */
+    double seconds_total;
+} GptqReport;
+
+void gptq_report_free(GptqReport *r);
+/* The report as JSON text (malloc'd; NULL when out of memory). */
+char *gptq_report_json(const GptqReport *r, const char *model);
+/* One human-readable line per layer and a total (malloc'd text; NULL when out of memory). */
+char *gptq_report_text(const GptqReport *r);
+
+/* Requires: pass_simplify and pass_fuse have run. Provides: the targets' weights quantized
+ * and emitted as o->emit says; shapes inferred, graph verified. rep may be NULL. */
+int pass_quantize_gptq(IrGraph *g, const GptqPassOptions *o, GptqReport *rep, RtError *err);
+
 /* ---- the dense linear algebra GPTQ needs (gptq_linalg.c), row-major double ---- */
 /* In-place lower Cholesky factor of the symmetric positive definite A[n][n] (only the lower
  * triangle is read; the strict upper triangle is left as it was). Returns 0, or i + 1 when

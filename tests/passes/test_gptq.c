@@ -515,3 +515,267 @@ Test(gptq, output_error_matches_direct) {
     gptq_layer_free(&l);
     free(x), free(w), free(S);
 }
+
+/* ---- the pass on small graphs ---- */
+#include <unistd.h>
+
+#include "../../io/npy.h"
+#include "../../passes/passes.h"
+
+/* Weights after the pass, folded back to float (each DequantizeLinear of constants folds),
+ * must equal what gptq_quantize / gptq_rtn give for the inputs the test derives itself:
+ * exactly, unless the runtime's float GEMM (another summation order than the test's) moved
+ * some input by enough to flip a rounding, which at these sizes does not happen. */
+#define PASS_TOL 1e-6
+
+/* A calibration .npy of x [n][K] in a temporary file; returns the open dataset. */
+static CalibDataset *dataset_of(const float *x, int64_t n, int64_t K, char *path, size_t len) {
+    snprintf(path, len, "/tmp/wafer_gptq_%d_%lld.npy", (int)getpid(), (long long)K);
+    RtTensor t = {RT_F32, 2, {n, K}, (void *)x};
+    cr_assert_eq(npy_write(path, &t, &err), RT_OK, "%s", err.msg);
+    const char *names[1] = {"x"}, *paths[1] = {path};
+    CalibDataset *d = calib_dataset_open(1, names, paths, &err);
+    cr_assert_not_null(d, "%s", err.msg);
+    return d;
+}
+
+/* x[batch,16] -> Linear(W1, B1) -> Relu -> Linear(W2, B2) -> Linear(W3) (the head) -> y */
+typedef struct {
+    float *w1, *b1, *w2, *b2, *w3;
+} Mlp;
+
+static Mlp mlp_make(uint64_t seed) {
+    Mlp m = {make_weights(16, 24, seed), make_weights(24, 1, seed + 1), make_weights(24, 12, seed + 2),
+             make_weights(12, 1, seed + 3), make_weights(12, 4, seed + 4)};
+    return m;
+}
+
+static void mlp_free(Mlp *m) { free(m->w1), free(m->b1), free(m->w2), free(m->b2), free(m->w3); }
+
+static IrGraph *mlp_graph(const Mlp *m, const char *l1, const char *l2) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[2] = {-1, 16}, d1[2] = {16, 24}, d2[2] = {24, 12}, d3[2] = {12, 4}, n24 = 24, n12 = 12;
+    const char *sym[2] = {"batch", NULL};
+    int x = tg_input(g, "x", RT_F32, 2, xd, sym);
+    int i1[3] = {x, tg_const_f32(g, "w1", 2, d1, m->w1), tg_const_f32(g, "b1", 1, &n24, m->b1)};
+    int h1 = tg_node(g, RT_OP_LINEAR, l1, 3, i1, "h1");
+    int r = tg_node(g, RT_OP_RELU, "relu", 1, &h1, "r");
+    int i2[3] = {r, tg_const_f32(g, "w2", 2, d2, m->w2), tg_const_f32(g, "b2", 1, &n12, m->b2)};
+    int h2 = tg_node(g, RT_OP_LINEAR, l2, 3, i2, "h2");
+    int i3[2] = {h2, tg_const_f32(g, "w3", 2, d3, m->w3)};
+    tg_output(g, tg_node(g, RT_OP_LINEAR, "head", 2, i3, "y"));
+    cr_assert_eq(ir_infer_shapes(g, &err), RT_OK, "%s", err.msg);
+    return g;
+}
+
+/* The float weight node `name` reads after folding the DequantizeLinear in front of it. */
+static const float *folded_weight(IrGraph *g, const char *name) {
+    cr_assert_eq(pass_fold_constants(g, &err), RT_OK, "%s", err.msg);
+    for (int k = 0; k < g->n_nodes; k++)
+        if (g->nodes[k].name && !strcmp(g->nodes[k].name, name)) {
+            const RtTensor *w = g->values[g->nodes[k].in[1]].konst;
+            cr_assert(w && w->dtype == RT_F32);
+            return w->data;
+        }
+    cr_assert_fail("no node %s", name);
+    return NULL;
+}
+
+/* relu(x W + b) for rows of x */
+static float *linear_relu(const float *x, int64_t n, int64_t K, const float *w, const float *b, int64_t N) {
+    float *y = malloc(sizeof(float) * (size_t)(n * N));
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t c = 0; c < N; c++) {
+            float s = b[c];
+            for (int64_t k = 0; k < K; k++) s += x[r * K + k] * w[k * N + c];
+            y[r * N + c] = s > 0 ? s : 0;
+        }
+    return y;
+}
+
+static void expect_close(const float *a, const float *b, int64_t n, const char *what) {
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+    cr_expect_leq(worst, PASS_TOL, "%s: max difference %g", what, worst);
+}
+
+/* Runs the pass on the MLP and checks both quantized weights against GPTQ on inputs computed
+ * here: layer 2's from layer 1 quantized (layer schedule, or a block boundary between them),
+ * or from layer 1 still float (block schedule with both in one scope). */
+static void check_mlp(GptqSequential seq, const char *l1, const char *l2, int l2_sees_float_l1, GptqSpec spec) {
+    int64_t n = 300;
+    Mlp m = mlp_make(111);
+    float *x = make_inputs(n, 16, 112);
+    char path[256];
+    CalibDataset *d = dataset_of(x, n, 16, path, sizeof path);
+    IrGraph *g = mlp_graph(&m, l1, l2);
+    GptqPassOptions o;
+    gptq_pass_options_default(&o);
+    o.spec = spec, o.sequential = seq, o.data = d, o.batch = 64, o.measure = 1;
+    GptqReport rep;
+    cr_assert_eq(pass_quantize_gptq(g, &o, &rep, &err), RT_OK, "%s", err.msg);
+    cr_expect_eq(rep.n_layers, 2, "the head stays float");
+    cr_expect_eq(tg_count_op(g, RT_OP_DEQUANTIZE_LINEAR), 2);
+    for (int i = 0; i < rep.n_layers; i++) cr_expect_lt(rep.layers[i].err_gptq, rep.layers[i].err_rtn);
+    double *S1 = naive_S(x, n, 16);
+    GptqLayer q1, q2;
+    cr_assert_eq(gptq_quantize(m.w1, 16, 24, S1, n, &spec, &q1, &err), RT_OK);
+    float *r = linear_relu(x, n, 16, l2_sees_float_l1 ? m.w1 : q1.wq, m.b1, 24);
+    double *S2 = naive_S(r, n, 24);
+    cr_assert_eq(gptq_quantize(m.w2, 24, 12, S2, n, &spec, &q2, &err), RT_OK);
+    cr_expect_leq(fabs(rep.layers[1].err_gptq - gptq_output_error(m.w2, q2.wq, 24, 12, S2)),
+                  1e-6 * rep.layers[1].err_gptq, "reported error of layer 2");
+    expect_close(folded_weight(g, l1), q1.wq, 16 * 24, "layer 1");
+    expect_close(folded_weight(g, l2), q2.wq, 24 * 12, "layer 2");
+    expect_close(folded_weight(g, "head"), m.w3, 12 * 4, "head untouched");
+    gptq_layer_free(&q1), gptq_layer_free(&q2);
+    gptq_report_free(&rep);
+    calib_dataset_free(d);
+    ir_graph_free(g);
+    unlink(path);
+    free(x), free(S1), free(S2), free(r);
+    mlp_free(&m);
+}
+
+Test(gptq_pass, layer_schedule_feeds_quantized_inputs) {
+    check_mlp(GPTQ_SEQ_LAYER, "l1", "l2", 0, spec_of(4, 0, 8, 0, 0, 128));
+    check_mlp(GPTQ_SEQ_LAYER, "l1", "l2", 0, spec_of(3, 1, 0, 0, 0, 128));
+}
+
+Test(gptq_pass, act_order_emits_exact_per_element_scales) {
+    check_mlp(GPTQ_SEQ_LAYER, "l1", "l2", 0, spec_of(4, 0, 8, 1, 0, 128));
+    check_mlp(GPTQ_SEQ_LAYER, "l1", "l2", 0, spec_of(2, 0, 5, 1, 1, 128)); /* static groups, 5 not dividing 16 */
+}
+
+Test(gptq_pass, block_schedule) {
+    /* one module scope: layer 2 is calibrated with layer 1 still float */
+    check_mlp(GPTQ_SEQ_BLOCK, "/blk.0/l1/MatMul", "/blk.0/l2/MatMul", 1, spec_of(4, 0, 8, 0, 0, 128));
+    /* two scopes */
+    check_mlp(GPTQ_SEQ_BLOCK, "/blk.0/l1/MatMul", "/blk.1/l2/MatMul", 0, spec_of(4, 0, 8, 0, 0, 128));
+    /* no scopes: the Relu output alone is live between the layers, a block boundary */
+    check_mlp(GPTQ_SEQ_BLOCK, "l1", "l2", 0, spec_of(4, 0, 8, 0, 0, 128));
+}
+
+Test(gptq_pass, rtn_needs_no_data_and_exclude_works) {
+    Mlp m = mlp_make(121);
+    IrGraph *g = mlp_graph(&m, "l1", "l2");
+    GptqPassOptions o;
+    gptq_pass_options_default(&o);
+    o.method = GPTQ_METHOD_RTN;
+    o.spec = spec_of(4, 1, 8, 0, 0, 128);
+    const char *ex[1] = {"l2"};
+    o.exclude = ex, o.n_exclude = 1;
+    cr_assert_eq(pass_quantize_gptq(g, &o, NULL, &err), RT_OK, "%s", err.msg);
+    GptqLayer q;
+    cr_assert_eq(gptq_rtn(m.w1, 16, 24, &o.spec, &q, &err), RT_OK);
+    expect_close(folded_weight(g, "l1"), q.wq, 16 * 24, "layer 1");
+    expect_close(folded_weight(g, "l2"), m.w2, 24 * 12, "excluded layer untouched");
+    gptq_layer_free(&q);
+    ir_graph_free(g);
+    /* GPTQ without data, and a name that is no node, are refused */
+    g = mlp_graph(&m, "l1", "l2");
+    o.method = GPTQ_METHOD_GPTQ;
+    o.n_exclude = 0;
+    memset(&err, 0, sizeof err);
+    cr_expect_neq(pass_quantize_gptq(g, &o, NULL, &err), RT_OK);
+    cr_expect(strstr(err.msg, "calibration") != NULL, "%s", err.msg);
+    o.method = GPTQ_METHOD_RTN;
+    const char *bad[1] = {"nope"};
+    o.exclude = bad, o.n_exclude = 1;
+    memset(&err, 0, sizeof err);
+    cr_expect_neq(pass_quantize_gptq(g, &o, NULL, &err), RT_OK);
+    cr_expect(strstr(err.msg, "nope") != NULL, "%s", err.msg);
+    ir_graph_free(g);
+    mlp_free(&m);
+}
+
+/* Gemm with transB (weight [N, K]) and a grouped Conv: layouts, per-group Hessians, emission. */
+Test(gptq_pass, gemm_trans_b_and_grouped_conv) {
+    int64_t n = 40;
+    float *x = make_weights(n * 4 * 6 * 6, 1, 131); /* images [n, 4, 6, 6] */
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {-1, 4, 6, 6}, wd[4] = {6, 2, 3, 3}, gd[2] = {5, 6 * 4 * 4}, two = 2, one = 1;
+    const char *sym[4] = {"batch", NULL, NULL, NULL};
+    float *wc = make_weights(6 * 2 * 9, 1, 132), *wg = make_weights(5 * 96, 1, 133);
+    int xi = tg_input(g, "x", RT_F32, 4, xd, sym);
+    int ci[2] = {xi, tg_const_f32(g, "wc", 4, wd, wc)};
+    int c = tg_node(g, RT_OP_CONV, "conv", 2, ci, "c");
+    tg_attr_ints(g, "group", -1, &two);
+    int64_t shape[2] = {-1, 96};
+    int sh = tg_const_i64(g, "shape", 2, shape);
+    int ri[2] = {c, sh};
+    int flat = tg_node(g, RT_OP_RESHAPE, "flat", 2, ri, "flat");
+    int gi[2] = {flat, tg_const_f32(g, "wg", 2, gd, wg)};
+    int gm = tg_node(g, RT_OP_GEMM, "gemm", 2, gi, "gm");
+    tg_attr_ints(g, "transB", -1, &one);
+    int hi[2] = {gm, tg_const_f32(g, "wh", 2, (int64_t[]){5, 3}, wg)};
+    tg_output(g, tg_node(g, RT_OP_MATMUL, "head", 2, hi, "y"));
+    cr_assert_eq(ir_infer_shapes(g, &err), RT_OK, "%s", err.msg);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/wafer_gptq_conv_%d.npy", (int)getpid());
+    RtTensor xt = {RT_F32, 4, {n, 4, 6, 6}, x};
+    cr_assert_eq(npy_write(path, &xt, &err), RT_OK);
+    const char *names[1] = {"x"}, *paths[1] = {path};
+    CalibDataset *d = calib_dataset_open(1, names, paths, &err);
+    cr_assert_not_null(d, "%s", err.msg);
+    GptqPassOptions o;
+    gptq_pass_options_default(&o);
+    o.spec = spec_of(4, 0, 9, 0, 0, 128), o.data = d, o.batch = 16;
+    cr_assert_eq(pass_quantize_gptq(g, &o, NULL, &err), RT_OK, "%s", err.msg);
+    /* the blocked DequantizeLinear in front of the Gemm: axis 1 (K), block 9, scale [5, 11] */
+    int found = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *nd = &g->nodes[k];
+        if (nd->op != RT_OP_DEQUANTIZE_LINEAR || strstr(nd->name, "gemm") != nd->name) continue;
+        const RtTensor *sc = g->values[nd->in[1]].konst;
+        cr_expect_eq(rt_attr_int(nd, "axis", -1), 1);
+        cr_expect_eq(rt_attr_int(nd, "block_size", -1), 9);
+        cr_expect(sc->rank == 2 && sc->dims[0] == 5 && sc->dims[1] == 11);
+        found = 1;
+    }
+    cr_expect(found, "a DequantizeLinear feeds the Gemm");
+    /* expected: per conv group, GPTQ on its [18][3] weight with the patches' Hessian */
+    CalibHessian h;
+    cr_assert_eq(calib_hessian_init(&h, 18, 2, &err), RT_OK);
+    IrGraph *ref = tg_graph(17); /* a Conv node with the same attributes, for the geometry */
+    int rx = tg_input(ref, "x", RT_F32, 4, xd, sym);
+    int rci[2] = {rx, tg_const_f32(ref, "wc", 4, wd, wc)};
+    tg_node(ref, RT_OP_CONV, "conv", 2, rci, "c");
+    tg_attr_ints(ref, "group", -1, &two);
+    cr_assert_eq(calib_hessian_add_conv(&h, &ref->nodes[0], &xt, ref->values[rci[1]].konst, &err), RT_OK);
+    calib_hessian_finish(&h);
+    float want[6 * 18], wt[18 * 3];
+    for (int grp = 0; grp < 2; grp++) {
+        for (int k = 0; k < 18; k++)
+            for (int m = 0; m < 3; m++) wt[k * 3 + m] = wc[(grp * 3 + m) * 18 + k];
+        GptqLayer q;
+        cr_assert_eq(gptq_quantize(wt, 18, 3, h.S + grp * 18 * 18, h.rows, &o.spec, &q, &err), RT_OK);
+        for (int k = 0; k < 18; k++)
+            for (int m = 0; m < 3; m++) want[(grp * 3 + m) * 18 + k] = q.wq[k * 3 + m];
+        gptq_layer_free(&q);
+    }
+    expect_close(folded_weight(g, "conv"), want, 6 * 18, "grouped conv");
+    /* the Gemm (weight [5][96], transB) sees the quantized conv's output: run the conv alone
+     * with the expected quantized weights to get its inputs */
+    memcpy(ref->values[rci[1]].konst->data, want, sizeof want);
+    tg_output(ref, ref->nodes[0].out[0]);
+    RtTensor cy;
+    cr_assert_eq(ir_run(ref, &xt, &cy, &err), RT_OK, "%s", err.msg);
+    double *S = naive_S(cy.data, n, 96);
+    float wgt[96 * 5], wgw[5 * 96];
+    for (int k = 0; k < 96; k++)
+        for (int m = 0; m < 5; m++) wgt[k * 5 + m] = wg[m * 96 + k];
+    GptqLayer q;
+    cr_assert_eq(gptq_quantize(wgt, 96, 5, S, n, &o.spec, &q, &err), RT_OK);
+    for (int k = 0; k < 96; k++)
+        for (int m = 0; m < 5; m++) wgw[m * 96 + k] = q.wq[k * 5 + m];
+    expect_close(folded_weight(g, "gemm"), wgw, 5 * 96, "gemm (transB)");
+    gptq_layer_free(&q);
+    free(S), free(cy.data);
+    calib_hessian_free(&h);
+    calib_dataset_free(d);
+    ir_graph_free(g);
+    ir_graph_free(ref);
+    unlink(path);
+    free(x), free(wc), free(wg);
+}

@@ -1,0 +1,146 @@
+/*
+ * gptq_emit.c — the quantized layers into the graph: each target's float weight is replaced by
+ * its codes, scales and zero points, in one of two forms.
+ *
+ * DequantizeLinear (GPTQ_EMIT_DQ, any op): codes and zero points as int8 (x - 2^(bits-1),
+ * so 8-bit codes fit too; the difference q - zero is unchanged), scales float32, and
+ *   per output channel (group 0)  scale [C] on the output axis;
+ *   contiguous groups             blocked scale (opset 21) on the input axis, block G (Conv:
+ *                                 block G / prod(kernel) channels when G is a multiple of the
+ *                                 kernel size, so each group covers whole channels);
+ *   act-order groups (or a Conv   one scale per weight element (block 1 on the input axis):
+ *   group that splits a channel)  exact for any g_idx.
+ * The DequantizeLinear computes (q - zp) * scale in float32: the same values GPTQ wrote into
+ * the float graph while it ran.
+ */
+#include "gptq_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How the scales of target t are laid out for a DequantizeLinear. */
+typedef struct {
+    int axis;                 /* DequantizeLinear axis */
+    int64_t block;            /* block_size; 0 = per axis */
+    int rank;                 /* scale's shape */
+    int64_t dims[RT_MAX_RANK];
+    int per_element;          /* 1: one scale per weight element */
+} DqLayout;
+
+static int groups_contiguous(const GptqTarget *t, int64_t G) {
+    for (int gi = 0; gi < t->groups; gi++)
+        for (int64_t k = 0; k < t->K; k++)
+            if (t->res[gi].g_idx[k] != (G ? k / G : 0)) return 0;
+    return 1;
+}
+
+static void dq_layout(const GptqTarget *t, const RtTensor *w, const GptqSpec *s, DqLayout *d) {
+    memset(d, 0, sizeof *d);
+    int in_axis = t->kind == GPTQ_T_LINEAR ? 0 : 1, out_axis = t->kind == GPTQ_T_LINEAR ? 1 : 0;
+    int64_t G = s->group, taps = t->kind == GPTQ_T_CONV ? t->K / w->dims[1] : 1;
+    int contiguous = groups_contiguous(t, G);
+    if (G == 0 && contiguous) {
+        d->axis = out_axis, d->rank = 1, d->dims[0] = w->dims[out_axis];
+        return;
+    }
+    d->rank = w->rank;
+    memcpy(d->dims, w->dims, sizeof(int64_t) * (size_t)w->rank);
+    d->axis = in_axis;
+    if (contiguous && G % taps == 0) {
+        d->block = G / taps;
+        d->dims[in_axis] = (w->dims[in_axis] + d->block - 1) / d->block;
+        return;
+    }
+    d->block = 1;
+    d->per_element = 1;
+}
+
+/* Scale and zero point (int8, shifted) of element i of the scale tensor. */
+static void dq_param(const GptqTarget *t, const DqLayout *d, int64_t i, int off, float *sc, int8_t *zp) {
+    int64_t N = t->N;
+    int gi = 0;
+    int64_t n, g;
+    if (d->rank == 1) { /* per channel: i is the output channel */
+        gi = (int)(i / N), n = i % N, g = 0;
+    } else if (t->kind == GPTQ_T_LINEAR) { /* [K or NG][N] */
+        n = i % N;
+        g = d->per_element ? t->res[0].g_idx[i / N] : i / N;
+    } else { /* [M][K-like]: scale rows follow output channels */
+        int64_t cols = rt_shape_numel(d->rank - 1, d->dims + 1), m = i / cols, c = i % cols;
+        gi = (int)(m / N), n = m % N;
+        if (d->per_element) g = t->res[gi].g_idx[c];
+        else {
+            int64_t taps = cols / d->dims[1]; /* Conv: kernel elements; 1 for Gemm */
+            g = c / taps;                     /* block index = group index */
+        }
+    }
+    const GptqLayer *l = &t->res[gi];
+    *sc = l->scale[g * N + n];
+    *zp = (int8_t)((int)l->zero[g * N + n] - off);
+}
+
+static int emit_dq(IrGraph *g, const GptqTarget *t, const GptqSpec *s, RtError *err) {
+    int k = t->node, off = 1 << (s->bits - 1);
+    const RtTensor *w = g->values[t->w].konst;
+    DqLayout d;
+    dq_layout(t, w, s, &d);
+    RtTensor q = *w, sc = {RT_F32, d.rank, {0}, NULL}, zp;
+    memcpy(sc.dims, d.dims, sizeof d.dims);
+    zp = sc;
+    zp.dtype = RT_I8;
+    q.dtype = RT_I8;
+    int64_t nq = rt_numel(w), ns = rt_numel(&sc);
+    q.data = malloc((size_t)(nq > 0 ? nq : 1));
+    sc.data = malloc(sizeof(float) * (size_t)(ns > 0 ? ns : 1));
+    zp.data = malloc((size_t)(ns > 0 ? ns : 1));
+    if (!q.data || !sc.data || !zp.data) {
+        free(q.data), free(sc.data), free(zp.data);
+        return rt_error_set(err, "out of memory");
+    }
+    int8_t *qd = q.data;
+    for (int gi = 0; gi < t->groups; gi++)
+        for (int64_t kk = 0; kk < t->K; kk++)
+            for (int64_t n = 0; n < t->N; n++) {
+                int v = (int)t->res[gi].q[kk * t->N + n] - off;
+                if (t->kind == GPTQ_T_LINEAR) qd[kk * t->N + n] = (int8_t)v;
+                else qd[((int64_t)gi * t->N + n) * t->K + kk] = (int8_t)v;
+            }
+    for (int64_t i = 0; i < ns; i++) dq_param(t, &d, i, off, (float *)sc.data + i, (int8_t *)zp.data + i);
+    char base[512], name[512];
+    const char *wn = g->values[t->w].name;
+    snprintf(base, sizeof base, "%s_quantized", wn);
+    int qv = qz_const_new(g, base, &q, err);
+    snprintf(base, sizeof base, "%s_scale", wn);
+    int sv = qv < 0 ? -1 : qz_const_new(g, base, &sc, err);
+    snprintf(base, sizeof base, "%s_zero_point", wn);
+    int zv = sv < 0 ? -1 : qz_const_new(g, base, &zp, err);
+    free(q.data), free(sc.data), free(zp.data);
+    snprintf(base, sizeof base, "%s_dequantized", wn);
+    int dv = zv < 0 ? -1 : qz_value_new(g, base, &g->values[t->w], RT_F32, err);
+    int in[3] = {qv, sv, zv};
+    snprintf(name, sizeof name, "%s/weight_dq", g->nodes[k].name);
+    int dn = dv < 0 ? -1 : qz_node_insert(g, k, RT_OP_DEQUANTIZE_LINEAR, name, 3, in, 1, &dv, err);
+    if (dn < 0) return RT_ERR;
+    RT_TRY(qz_attr_set_int(g, dn, "axis", d.axis, err));
+    if (d.block > 0) RT_TRY(qz_attr_set_int(g, dn, "block_size", d.block, err));
+    g->nodes[dn + 1].in[1] = dv;
+    return RT_OK;
+}
+
+int gptq_emit(IrGraph *g, const GptqTarget *t, int n, const GptqSpec *s, GptqEmit emit, RtError *err) {
+    for (int i = n - 1; i >= 0; i--) {
+        if (!t[i].res) continue;
+        int rc = RT_OK;
+        if (emit == GPTQ_EMIT_NBITS && t[i].kind != GPTQ_T_CONV)
+            rc = rt_error_set(err, "LinearNBits emission is not available yet");
+        else rc = emit_dq(g, &t[i], s, err);
+        if (rc != RT_OK) {
+            char tmp[sizeof err->msg];
+            snprintf(tmp, sizeof tmp, "%s", err->msg);
+            snprintf(err->msg, sizeof err->msg, "node '%s': %s", g->nodes[t[i].node].name, tmp);
+            return rc;
+        }
+    }
+    return RT_OK;
+}
