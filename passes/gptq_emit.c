@@ -12,8 +12,17 @@
  *   group that splits a channel)  exact for any g_idx.
  * The DequantizeLinear computes (q - zp) * scale in float32: the same values GPTQ wrote into
  * the float graph while it ran.
+ *
+ * LinearNBits (GPTQ_EMIT_NBITS, Linear and MatMul nodes; Gemm and Conv keep the form above):
+ * the node becomes LinearNBits(X, Wp, scales [N, NG], zeros [N, NG], g_idx?, B?) with the
+ * codes packed per output row as runtime/kernels/qblock.h says (Wp uint8 [N, row bytes]),
+ * zeros unshifted in [0, 2^bits), attributes bits, group and the Linear's activation; g_idx
+ * (int32 [K]) only when the groups are not k / G (act-order without static groups). It
+ * computes W[k, n] = (q - zero) * scale, the same float values again.
  */
 #include "gptq_internal.h"
+
+#include "../runtime/kernels/qblock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,12 +137,68 @@ static int emit_dq(IrGraph *g, const GptqTarget *t, const GptqSpec *s, RtError *
     return RT_OK;
 }
 
+/* A constant from data (copied), named after base; its index or -1. */
+static int const_of(IrGraph *g, const char *base, const char *suffix, RtDtype dt, int rank, const int64_t *dims,
+                    const void *data, RtError *err) {
+    char name[512];
+    snprintf(name, sizeof name, "%s_%s", base, suffix);
+    RtTensor t = {dt, rank, {0}, (void *)data};
+    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    return qz_const_new(g, name, &t, err);
+}
+
+static int emit_nbits(IrGraph *g, const GptqTarget *t, const GptqSpec *s, RtError *err) {
+    int k = t->node, bits = s->bits;
+    const GptqLayer *l = &t->res[0];
+    int64_t K = t->K, N = t->N, NG = l->NG, G = s->group;
+    size_t rb = rt_qblock_row_bytes(bits, K), bytes = rt_qblock_packed_size(bits, N, K);
+    uint8_t *codes = malloc((size_t)(K * N > 0 ? K * N : 1)), *wp = malloc(bytes ? bytes : 1);
+    uint8_t *zeros = malloc((size_t)(NG * N));
+    float *scales = malloc(sizeof(float) * (size_t)(NG * N));
+    if (!codes || !wp || !zeros || !scales) {
+        free(codes), free(wp), free(zeros), free(scales);
+        return rt_error_set(err, "out of memory");
+    }
+    for (int64_t kk = 0; kk < K; kk++)
+        for (int64_t n = 0; n < N; n++) codes[n * K + kk] = l->q[kk * N + n];
+    for (int64_t gg = 0; gg < NG; gg++)
+        for (int64_t n = 0; n < N; n++) {
+            scales[n * NG + gg] = l->scale[gg * N + n];
+            zeros[n * NG + gg] = l->zero[gg * N + n];
+        }
+    int rc = rt_qblock_pack(bits, N, K, codes, wp, bytes) == 0 ? RT_OK : rt_error_set(err, "cannot pack %d-bit codes", bits);
+    const char *base = g->values[t->w].name;
+    int64_t wd[2] = {N, (int64_t)rb}, sd[2] = {N, NG};
+    int wv = rc == RT_OK ? const_of(g, base, "packed", RT_U8, 2, wd, wp, err) : -1;
+    int sv = wv < 0 ? -1 : const_of(g, base, "scales", RT_F32, 2, sd, scales, err);
+    int zv = sv < 0 ? -1 : const_of(g, base, "zeros", RT_U8, 2, sd, zeros, err);
+    int gv = -1;
+    if (zv >= 0 && !groups_contiguous(t, G)) gv = const_of(g, base, "g_idx", RT_I32, 1, &K, l->g_idx, err);
+    free(codes), free(wp), free(zeros), free(scales);
+    if (zv < 0 || (gv < 0 && !groups_contiguous(t, G))) return RT_ERR;
+    RtNode *n = &g->nodes[k];
+    int *in = ir_alloc(g, sizeof(int) * 6);
+    if (!in) return rt_error_set(err, "out of memory");
+    in[0] = n->in[0], in[1] = wv, in[2] = sv, in[3] = zv, in[4] = gv;
+    in[5] = n->op == RT_OP_LINEAR && n->n_in > 2 ? n->in[2] : -1;
+    RtNode src = *n; /* its attributes stay in the arena */
+    n->op = RT_OP_LINEAR_NBITS;
+    n->op_type = rt_op_name(RT_OP_LINEAR_NBITS);
+    n->domain = rt_op_domain(RT_OP_LINEAR_NBITS);
+    n->in = in;
+    n->n_in = in[5] >= 0 ? 6 : in[4] >= 0 ? 5 : 4;
+    RT_TRY(qz_attrs_copy(g, k, &src, src.op == RT_OP_LINEAR ? "activation,alpha,beta" : "", err));
+    RT_TRY(qz_attr_set_int(g, k, "bits", bits, err));
+    return qz_attr_set_int(g, k, "group", G, err);
+}
+
 int gptq_emit(IrGraph *g, const GptqTarget *t, int n, const GptqSpec *s, GptqEmit emit, RtError *err) {
     for (int i = n - 1; i >= 0; i--) {
         if (!t[i].res) continue;
         int rc = RT_OK;
-        if (emit == GPTQ_EMIT_NBITS && t[i].kind != GPTQ_T_CONV)
-            rc = rt_error_set(err, "LinearNBits emission is not available yet");
+        int op = g->nodes[t[i].node].op;
+        if (emit == GPTQ_EMIT_NBITS && (op == RT_OP_LINEAR || op == RT_OP_MATMUL) && rt_qblock_bits_ok(s->bits))
+            rc = emit_nbits(g, &t[i], s, err);
         else rc = emit_dq(g, &t[i], s, err);
         if (rc != RT_OK) {
             char tmp[sizeof err->msg];

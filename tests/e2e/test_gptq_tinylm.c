@@ -129,6 +129,7 @@ typedef struct {
     GptqSequential seq;
     int bits, sym, act, stat;
     int64_t group;
+    GptqEmit emit;
 } Config;
 
 /* Quantizes tinylm as c says, returns the perplexity; rep filled (errors measured for GPTQ). */
@@ -142,7 +143,8 @@ static double tinylm_run(Config c, GptqReport *rep) {
     o.spec.bits = c.bits, o.spec.sym = c.sym, o.spec.group = c.group;
     o.spec.act_order = c.act, o.spec.static_groups = c.stat;
     o.data = d;
-    o.measure = c.method == GPTQ_METHOD_GPTQ;
+    o.emit = c.emit;
+    o.measure = c.method == GPTQ_METHOD_GPTQ && c.emit == GPTQ_EMIT_DQ;
     cr_assert_eq(pass_quantize_gptq(g, &o, rep, &err), RT_OK, "%s", err.msg);
     cr_assert_eq(rep->n_layers, 24, "the 24 block linears (head stays float)");
     double ppl = perplexity(g, TINY "tinylm_eval_tokens.npy");
@@ -206,9 +208,18 @@ Test(gptq_tinylm, w4_g128_asym) {
     cr_expect_leq(check_row("w4_g128_asym", 4, 128, 0, 0, 1, 0), 2.452, "the issue's bound for 4-bit g128 asym GPTQ");
 }
 
+/* Same weights, same perplexity: LinearNBits sums the same float weights in another order,
+ * which moves the perplexity by ~1e-6 relative. */
+#define NBITS_PPL_REL_TOL 1e-4
+
 Test(gptq_tinylm, w4_g128_asym_actorder) {
     TINYLM_ONLY_PLAIN();
-    check_row("w4_g128_asym_actorder", 4, 128, 0, 1, 1, 0);
+    double dq = check_row("w4_g128_asym_actorder", 4, 128, 0, 1, 1, 0);
+    GptqReport rep;
+    double nb = tinylm_run((Config){GPTQ_METHOD_GPTQ, GPTQ_SEQ_LAYER, 4, 0, 1, 0, 128, GPTQ_EMIT_NBITS}, &rep);
+    cr_log_info("act-order 4-bit g128 with LinearNBits (g_idx): perplexity %.6f, DequantizeLinear %.6f", nb, dq);
+    cr_expect_leq(fabs(nb - dq) / dq, NBITS_PPL_REL_TOL, "LinearNBits %.6f vs DequantizeLinear %.6f", nb, dq);
+    gptq_report_free(&rep);
 }
 
 Test(gptq_tinylm, w4_g128_sym) {
