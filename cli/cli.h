@@ -1,7 +1,8 @@
 /*
  * cli.h — what the `wafer` subcommands share: the version, exit statuses, the subcommand
  * signature, argument parsing, --input NAME=FILE.npy sets matched against a model's inputs,
- * model loading, a growable text buffer for JSON, atomic file writes and timing.
+ * model loading, a growable text buffer for JSON, mkdir -p and timing (atomic file writes are
+ * io_file_write_atomic, io/atomic_file.h).
  *
  * Division of labour: a subcommand writes its normal output to `out` (stdout, given by main)
  * and returns an exit status; on failure it leaves the message in `err` and main prints it
@@ -13,6 +14,7 @@
 #include <stdio.h>
 
 #include "../frontend/onnx.h"
+#include "../io/atomic_file.h"
 #include "../io/npy.h"
 #include "../ir/ir.h"
 
@@ -120,9 +122,11 @@ void cli_buf_free(CliBuf *b);
 void cli_buf_json_str(CliBuf *b, const char *s);
 /* A JSON number, or null when x is NaN or infinite (JSON has no such numbers). */
 void cli_buf_json_num(CliBuf *b, double x);
-/* Writes data to path atomically (temporary file beside it, fsync, rename); on failure the
- * temporary file is removed and an existing file is untouched. */
-int cli_file_write_atomic(const char *path, const void *data, size_t len, RtError *err);
+/* Old name of io_file_write_atomic, kept only until cmd_quantize.c (being edited by the GPTQ
+ * work) calls io_file_write_atomic itself; new code calls that directly. */
+static inline int cli_file_write_atomic(const char *path, const void *data, size_t len, RtError *err) {
+    return io_file_write_atomic(path, data, len, err);
+}
 /* mkdir -p. */
 int cli_dir_make(const char *path, RtError *err);
 

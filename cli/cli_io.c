@@ -1,19 +1,16 @@
 /*
  * cli_io.c — output plumbing for the subcommands: a growable text buffer with JSON string
- * and number helpers, atomic file writes (temporary file beside the target, fsync, rename),
- * mkdir -p, and the monotonic clock.
+ * and number helpers, mkdir -p, and the monotonic clock.
  */
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 void cli_buf_printf(CliBuf *b, const char *fmt, ...) {
     if (b->oom) return;
@@ -70,45 +67,6 @@ void cli_buf_json_num(CliBuf *b, double x) {
         cli_buf_printf(b, "null");
     else
         cli_buf_printf(b, "%.10g", x);
-}
-
-static int write_all(int fd, const void *data, size_t len) {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, (const char *)data + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        done += (size_t)w;
-    }
-    return 0;
-}
-
-int cli_file_write_atomic(const char *path, const void *data, size_t len, RtError *err) {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return rt_error_set(err, "%s: out of memory", path);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return rt_error_set(err, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
-    }
-    mode_t mask = umask(0); /* mkstemp makes 0600 files; give the usual 0666 & ~umask */
-    umask(mask);
-    int ok = write_all(fd, data, len) == 0 && fchmod(fd, (mode_t)0666 & ~mask) == 0 && fsync(fd) == 0;
-    int e = errno;
-    if (close(fd) != 0 && ok) {
-        e = errno;
-        ok = 0;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        ok = 0;
-    }
-    if (!ok) unlink(tmp);
-    free(tmp);
-    return ok ? RT_OK : rt_error_set(err, "%s: cannot write: %s", path, strerror(e));
 }
 
 int cli_dir_make(const char *path, RtError *err) {

@@ -165,7 +165,7 @@ static int bench_report(FILE *out, const BenchArgs *a, const BenchResult *r, RtE
     cli_buf_printf(&b, ",\"p90_ms\":");
     cli_buf_json_num(&b, r->p90_ms);
     cli_buf_printf(&b, ",\"peak_rss_bytes\":%lld}\n", (long long)r->peak_rss_bytes);
-    int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : cli_file_write_atomic(a->json, b.s, b.len, err);
+    int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);
     cli_buf_free(&b);
     return rc == RT_OK ? CLI_OK : CLI_BAD_INPUT;
 }

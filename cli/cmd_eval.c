@@ -365,7 +365,7 @@ static int eval_json_write(const EvalArgs *a, const EvalData *d, const EvalResul
     cli_buf_printf(&b, ",\"latency_ms_per_sample\":");
     cli_buf_json_num(&b, r->seconds * 1e3 / (double)d->n);
     cli_buf_printf(&b, ",\"weight_bytes\":%lld}\n", (long long)r->weight_bytes);
-    int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : cli_file_write_atomic(a->json, b.s, b.len, err);
+    int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);
     cli_buf_free(&b);
     return rc == RT_OK ? CLI_OK : CLI_BAD_INPUT;
 }

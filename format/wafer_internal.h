@@ -78,8 +78,4 @@ uint64_t wf_fnv1a64(uint64_t h, const void *data, size_t n);
  * portable tables (tests compare both paths). */
 uint32_t wf_crc32c(const void *data, size_t n, int allow_hw);
 
-/* Writes data[len] to path atomically (temporary file in the same folder, fwrite, fflush,
- * fsync, rename); on failure the temporary file is unlinked and an existing file untouched. */
-int wf_file_write_atomic(const char *path, const void *data, size_t len, RtError *err);
-
 #endif

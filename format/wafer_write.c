@@ -77,6 +77,8 @@
 
 #include "wafer_internal.h"
 
+#include "../io/atomic_file.h"
+
 /* A growable byte buffer; oom is sticky, so encoders need not check every append. */
 typedef struct {
     uint8_t *p;      /* owned */
@@ -434,7 +436,7 @@ int wafer_file_write(const IrGraph *g, const WaferMeta *meta, const char *path, 
     size_t size = 0;
     uint8_t *img = image_build(g, meta, &size, &verr);
     if (!img) return rt_error_set(err, "%s: %s", path, verr.msg);
-    int r = wf_file_write_atomic(path, img, size, err);
+    int r = io_file_write_atomic(path, img, size, err);
     free(img);
     return r;
 }

@@ -10,10 +10,12 @@
  * trailing commas, Python-2 "3L" ints) rather than matching a fixed string, refuses anything
  * else (structured dtypes, Fortran order, unknown keys), checks the data size against the
  * file size with overflow-checked arithmetic, and swaps big-endian data to native.
- * Writing emits exactly what numpy writes, to a temporary file in the target's folder that
- * is fsync'd and renamed over the target, so readers see the old file or the new one.
+ * Writing emits exactly what numpy writes, streamed through io_file_write_atomic_with
+ * (atomic_file.c), so readers see the old file or the new one.
  */
 #include "npy.h"
+
+#include "atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -398,38 +400,34 @@ static size_t npy_header_build(const RtTensor *t, char *buf, size_t cap) {
     return total;
 }
 
-static int write_full(int fd, const void *buf, size_t n) {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const char *)buf + done, n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        done += (size_t)w;
-    }
-    return 0;
-}
-
 /* Array bytes in little-endian order: directly on a little-endian host, else through a
  * swapped bounce buffer. */
 static int npy_data_write(int fd, const RtTensor *t, size_t nbytes) {
     size_t es = rt_dtype_size(t->dtype);
-    if (host_is_little() || es == 1) return write_full(fd, t->data, nbytes);
+    if (host_is_little() || es == 1) return io_fd_write_all(fd, t->data, nbytes);
     uint8_t chunk[1 << 16];
     size_t step = sizeof chunk / es * es;
     for (size_t off = 0; off < nbytes; off += step) {
         size_t m = nbytes - off < step ? nbytes - off : step;
         memcpy(chunk, (const uint8_t *)t->data + off, m);
         npy_bytes_swap(chunk, (int64_t)(m / es), es);
-        if (write_full(fd, chunk, m) != 0) return -1;
+        if (io_fd_write_all(fd, chunk, m) != 0) return -1;
     }
     return 0;
 }
 
-/* Mode a new file would get from open(..., 0666): mkstemp makes 0600 files. */
-static mode_t npy_new_file_mode(void) {
-    mode_t mask = umask(0);
-    umask(mask);
-    return (mode_t)0666 & ~mask;
+/* What npy_write streams into the temporary file: the header, then the array bytes. */
+typedef struct {
+    const char *header;
+    size_t hlen;
+    const RtTensor *t;
+    size_t nbytes;
+} NpyFill;
+
+static int npy_fill(void *ctx, int fd) {
+    const NpyFill *f = ctx;
+    if (io_fd_write_all(fd, f->header, f->hlen) != 0) return -1;
+    return npy_data_write(fd, f->t, f->nbytes);
 }
 
 int npy_write(const char *path, const RtTensor *t, RtError *err) {
@@ -445,42 +443,6 @@ int npy_write(const char *path, const RtTensor *t, RtError *err) {
     size_t hlen = npy_header_build(t, header, sizeof header);
     if (hlen == 0) return rt_error_set(err, "%s: .npy header too long", path);
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return rt_error_set(err, "%s: out of memory", path);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path); /* same folder, so rename is atomic */
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return rt_error_set(err, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
-    }
-    const char *step = "write";
-    int ok = write_full(fd, header, hlen) == 0 && npy_data_write(fd, t, (size_t)nbytes) == 0;
-    if (ok) {
-        step = "chmod";
-        ok = fchmod(fd, npy_new_file_mode()) == 0;
-    }
-    if (ok) {
-        step = "fsync";
-        ok = fsync(fd) == 0;
-    }
-    int e = errno;
-    if (close(fd) != 0 && ok) {
-        e = errno;
-        step = "close";
-        ok = 0;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        step = "rename";
-        ok = 0;
-    }
-    if (!ok) {
-        unlink(tmp);
-        free(tmp);
-        return rt_error_set(err, "%s: cannot write (%s failed): %s", path, step, strerror(e));
-    }
-    free(tmp);
-    return RT_OK;
+    NpyFill f = {header, hlen, t, (size_t)nbytes};
+    return io_file_write_atomic_with(path, npy_fill, &f, err);
 }
