@@ -173,5 +173,14 @@ else
     echo "bench_nbits: $B/bench_nbits not built (make $B/bench_nbits)"
     touch "$TMP/failed"
 fi
+# GPTQ's time: one 4096x4096 layer with 4096 calibration rows (limit 30 s) and all of
+# tinylm's 24 block linears (limit 10 s) (bench/bench_gptq.c; make bench builds it).
+echo
+if [ -x "$B/bench_gptq" ]; then
+    "$B/bench_gptq" "$FX" || touch "$TMP/failed"
+else
+    echo "bench_gptq: $B/bench_gptq not built (make $B/bench_gptq)"
+    touch "$TMP/failed"
+fi
 [ -f "$TMP/failed" ] && exit 1
 exit 0

@@ -1,7 +1,16 @@
 /*
- * cmd_quantize.c — `wafer quantize MODEL.onnx -o OUT.wafer [options]`: post-training int8.
+ * cmd_quantize.c — `wafer quantize MODEL.onnx -o OUT.wafer [options]`: post-training int8,
+ * and low-bit weights by RTN or GPTQ.
  *
  *   load -> pass_simplify -> pass_fuse -> pass_quantize_int8 -> [report] -> wafer_file_write
+ *                                      \-> pass_quantize_gptq (low-bit path) -/
+ *
+ * The low-bit path (passes/gptq.h) is taken for --weights int4/int3/int2, and for any width
+ * when --method is given: weight-only, the GPTQ reference's grid, Linear / MatMul layers as
+ * LinearNBits with packed codes (Gemm / Conv weights as codes + DequantizeLinear). Its
+ * --report is the GPTQ report (each layer's ||XW - XQ||^2 for GPTQ and RTN on the
+ * calibration inputs, and times), printed per layer on stdout too; one progress line per layer
+ * goes to stderr. int8 without --method stays on the int8 path below.
  *
  * Weight-only by default (--activations f32); --activations int8 calibrates on --calib sets.
  * --report FILE.json measures every quantized layer's output error against the float model
@@ -18,6 +27,7 @@
 
 #include "../calib/calib.h"
 #include "../format/wafer_file.h"
+#include "../passes/gptq.h"
 #include "../passes/passes.h"
 #include "../passes/quantize.h"
 #include "cli.h"
@@ -31,9 +41,10 @@ static const char *const quantize_usage =
     "fusion), then int8 weights (and, with --activations int8, activations), written as a\n"
     ".wafer file that wafer run / eval / bench execute.\n"
     "\n"
-    "  --weights f32|int8|int4|int3|int2   weight bits (default int8; 4/3/2 round to nearest,\n"
-    "                          stored in int8 containers)\n"
-    "  --method rtn|gptq       weight rounding (default rtn; gptq is not available yet)\n"
+    "  --weights f32|int8|int4|int3|int2   weight bits (default int8; int4/int3/int2 take the\n"
+    "                          low-bit path: packed LinearNBits layers)\n"
+    "  --method rtn|gptq       weight rounding: round to nearest (default) or GPTQ (needs\n"
+    "                          --calib); giving it selects the low-bit path for int8 too\n"
     "  --sym | --asym          symmetric weights (default) or min-max with a zero point\n"
     "  --group N               0 = one scale per output channel (default); N > 0 = blocks of N\n"
     "                          input elements per output channel (weight-only)\n"
@@ -48,7 +59,13 @@ static const char *const quantize_usage =
     "  --quantize-head         also quantize the last weight layer before an output\n"
     "  --report FILE.json      every quantized tensor (scales, zero points, observer) and each\n"
     "                          layer's output error vs the float model on the calibration set\n"
-    "  --act-order, --static-groups, --damp X   GPTQ options (with --method gptq)\n"
+    "  --act-order             GPTQ: columns by decreasing Hessian diagonal (group index per\n"
+    "                          input column)\n"
+    "  --static-groups         GPTQ: group scales fixed from the original weight up front\n"
+    "  --damp X                GPTQ: dampening, a fraction of the mean Hessian diagonal (0.01)\n"
+    "  --sequential layer|block  GPTQ: each layer calibrated on the model with every layer\n"
+    "                          before it quantized (layer, default), or per block with the\n"
+    "                          block's own layers float (block: the reference's default)\n"
     "\n"
     "Exit status 0 ok, 2 bad input (the message names the file, node and op).\n";
 
@@ -61,6 +78,9 @@ typedef struct {
     char *exclude_buf[QUANTIZE_MAX_EXCLUDE]; /* owned copies of the --exclude arguments */
     int n_exclude_buf;
     int gptq_opt;                     /* a GPTQ-only option was given */
+    int lowbit;                       /* the low-bit path (pass_quantize_gptq) */
+    GptqPassOptions g;                /* its options */
+    const char *sequential;           /* borrowed (argv) */
 } QuantArgs;
 
 static int bits_parse(const char *s, int *bits) {
@@ -100,7 +120,12 @@ static int args_parse(int argc, char **argv, QuantArgs *a, RtError *err) {
             a->q.per_tensor = 1;
         } else if (strcmp(argv[i], "--quantize-head") == 0) {
             a->q.quantize_head = 1;
-        } else if (strcmp(argv[i], "--act-order") == 0 || strcmp(argv[i], "--static-groups") == 0) {
+        } else if (strcmp(argv[i], "--act-order") == 0) {
+            a->g.spec.act_order = a->gptq_opt = 1;
+        } else if (strcmp(argv[i], "--static-groups") == 0) {
+            a->g.spec.static_groups = a->gptq_opt = 1;
+        } else if (OPT("--sequential")) {
+            a->sequential = v;
             a->gptq_opt = 1;
         } else if (OPT("-o")) {
             a->out = v;
@@ -130,6 +155,8 @@ static int args_parse(int argc, char **argv, QuantArgs *a, RtError *err) {
             a->q.calib.percentile = x;
         } else if (OPT("--damp")) {
             if (r < 0 || cli_parse_f64(v, "--damp", "quantize", &x, err) != CLI_OK) return CLI_BAD_INPUT;
+            if (!(x >= 0 && x < 1e6)) return cli_usage_error(err, "quantize", "--damp must be >= 0, got %s", v);
+            a->g.spec.damp = x;
             a->gptq_opt = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return cli_usage_error(err, "quantize", "unknown option '%s'", argv[i]);
@@ -154,9 +181,25 @@ static int args_check(QuantArgs *a, RtError *err) {
     a->q.act_int8 = a->activations && strcmp(a->activations, "int8") == 0;
     if (a->method && strcmp(a->method, "rtn") != 0 && strcmp(a->method, "gptq") != 0)
         return cli_usage_error(err, "quantize", "--method is rtn or gptq, got '%s'", a->method);
-    if (a->method && strcmp(a->method, "gptq") == 0)
-        return rt_error_set(err, "--method gptq is not implemented yet; use --method rtn"), CLI_BAD_INPUT;
-    if (a->gptq_opt) return cli_usage_error(err, "quantize", "--act-order, --static-groups and --damp need --method gptq");
+    int gptq = a->method && strcmp(a->method, "gptq") == 0;
+    a->lowbit = a->method || (a->q.weight_bits > 0 && a->q.weight_bits < 8);
+    if (a->gptq_opt && !gptq)
+        return cli_usage_error(err, "quantize", "--act-order, --static-groups, --damp and --sequential need --method gptq");
+    if (a->sequential && strcmp(a->sequential, "layer") != 0 && strcmp(a->sequential, "block") != 0)
+        return cli_usage_error(err, "quantize", "--sequential is layer or block, got '%s'", a->sequential);
+    if (a->lowbit && a->q.weight_bits == 0)
+        return cli_usage_error(err, "quantize", "--method %s needs quantized weights (not --weights f32)", a->method);
+    if (a->lowbit && a->q.act_int8)
+        return cli_usage_error(err, "quantize", "low-bit weights (--method, or int4/int3/int2) are weight-only: "
+                                                "--activations int8 goes with --weights int8 and no --method");
+    if (a->lowbit && a->q.per_tensor)
+        return cli_usage_error(err, "quantize", "low-bit weights have scales per output channel or per group, "
+                                                "not --per-tensor");
+    if (gptq && a->calib.n == 0)
+        return cli_usage_error(err, "quantize", "--method gptq needs --calib NAME=FILE.npy (its Hessians come "
+                                                "from the calibration inputs)");
+    if (gptq) a->g.method = GPTQ_METHOD_GPTQ;
+    if (a->sequential && strcmp(a->sequential, "block") == 0) a->g.sequential = GPTQ_SEQ_BLOCK;
     if (a->calib_method && calib_method_parse(a->calib_method, &a->q.calib.method) != RT_OK)
         return cli_usage_error(err, "quantize", "--calib-method is minmax, percentile, entropy or mse, got '%s'",
                                a->calib_method);
@@ -178,10 +221,18 @@ static void options_line(const QuantArgs *a, char *buf, size_t n) {
                                 q->per_tensor ? "per-tensor" : q->group ? "group" : "per-channel",
                                 q->act_int8 ? "int8" : "f32");
     if (u < n && q->group && !q->per_tensor) u += (size_t)snprintf(buf + u, n - u, " group=%lld", (long long)q->group);
-    if (u < n && a->calib.n) {
+    if (u < n && a->calib.n && !a->lowbit) {
         u += (size_t)snprintf(buf + u, n - u, " calib-method=%s", calib_method_name(q->calib.method));
         if (u < n && q->calib.method == CALIB_PERCENTILE)
             u += (size_t)snprintf(buf + u, n - u, " percentile=%g", q->calib.percentile);
+    }
+    if (u < n && a->lowbit) {
+        const GptqSpec *s = &a->g.spec;
+        u += (size_t)snprintf(buf + u, n - u, " method=%s", a->g.method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn");
+        if (u < n && a->g.method == GPTQ_METHOD_GPTQ)
+            u += (size_t)snprintf(buf + u, n - u, " damp=%g sequential=%s%s%s", s->damp,
+                                  a->g.sequential == GPTQ_SEQ_BLOCK ? "block" : "layer", s->act_order ? " act-order" : "",
+                                  s->static_groups ? " static-groups" : "");
     }
     if (u < n && q->quantize_head) u += (size_t)snprintf(buf + u, n - u, " quantize-head");
     for (int i = 0; i < q->n_exclude && u < n; i++)
@@ -265,6 +316,54 @@ static void summary_print(FILE *out, const QuantArgs *a, const QuantReport *rep)
                     rep->layers[L].value, rep->layers[L].error, (long long)rep->layers[L].rows);
 }
 
+static void gptq_progress(void *user, const char *line) {
+    (void)user;
+    fprintf(stderr, "%s\n", line);
+}
+
+/* The low-bit path: pass_quantize_gptq, its report, the .wafer file. */
+static int lowbit_run(QuantArgs *a, IrGraph *g, CalibDataset *d, const char *opts, FILE *out, RtError *err) {
+    GptqPassOptions *o = &a->g;
+    o->spec.bits = a->q.weight_bits;
+    o->spec.sym = a->q.weight_sym;
+    o->spec.group = a->q.group;
+    o->exclude = a->exclude, o->n_exclude = a->q.n_exclude;
+    o->quantize_head = a->q.quantize_head;
+    o->data = d;
+    o->batch = a->q.calib.batch;
+    o->measure = a->report && d;
+    o->emit = GPTQ_EMIT_NBITS;
+    o->on_progress = gptq_progress;
+    GptqReport rep;
+    int status = CLI_OK;
+    if (pass_quantize_gptq(g, o, &rep, err) != RT_OK) {
+        cli_error_name_file(err, a->model);
+        status = CLI_BAD_INPUT;
+    }
+    if (status == CLI_OK && a->report) {
+        char *json = gptq_report_json(&rep, a->model);
+        if (!json) status = (rt_error_set(err, "%s: out of memory", a->report), CLI_BAD_INPUT);
+        else if (cli_file_write_atomic(a->report, json, strlen(json), err) != RT_OK) status = CLI_BAD_INPUT;
+        free(json);
+    }
+    char hash[17] = "";
+    if (status == CLI_OK && wafer_file_hash(a->model, hash, err) != RT_OK) status = CLI_BAD_INPUT;
+    WaferMeta meta = {hash, WAFER_VERSION, opts};
+    if (status == CLI_OK && wafer_file_write(g, &meta, a->out, err) != RT_OK) {
+        cli_error_name_file(err, a->out);
+        status = CLI_BAD_INPUT;
+    }
+    if (status == CLI_OK) {
+        fprintf(out, "%s: %d weights quantized (%s, %d-bit), %.2f s\n", a->out, rep.n_layers,
+                o->method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn", o->spec.bits, rep.seconds_total);
+        char *text = a->report ? gptq_report_text(&rep) : NULL;
+        if (text) fputs(text, out);
+        free(text);
+    }
+    gptq_report_free(&rep);
+    return status;
+}
+
 static int quantize_run(QuantArgs *a, FILE *out, RtError *err) {
     char opts[2048];
     options_line(a, opts, sizeof opts);
@@ -283,6 +382,12 @@ static int quantize_run(QuantArgs *a, FILE *out, RtError *err) {
     a->q.calib.on_progress = progress_print;
     a->q.calib.progress_user = &pr;
     a->q.data = d;
+    if (a->lowbit) {
+        if (status == CLI_OK) status = lowbit_run(a, g, d, opts, out, err);
+        calib_dataset_free(d);
+        ir_graph_free(g);
+        return status;
+    }
     if (status == CLI_OK && pass_quantize_int8(g, &a->q, &rep, err) != RT_OK) {
         cli_error_name_file(err, a->model);
         status = CLI_BAD_INPUT;
@@ -310,6 +415,8 @@ int cmd_quantize(int argc, char **argv, FILE *out, RtError *err) {
     QuantArgs a;
     memset(&a, 0, sizeof a);
     quant_options_default(&a.q);
+    gptq_pass_options_default(&a.g);
+    a.g.method = GPTQ_METHOD_RTN;
     int status = args_parse(argc, argv, &a, err);
     if (status == CLI_OK) status = args_check(&a, err);
     if (status == CLI_OK) status = quantize_run(&a, out, err);

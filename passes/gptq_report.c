@@ -135,7 +135,7 @@ char *gptq_report_text(const GptqReport *r) {
     char grp[32];
     if (s->group) snprintf(grp, sizeof grp, "g%lld", (long long)s->group);
     else snprintf(grp, sizeof grp, "per-channel");
-    buf_printf(&b, "%s %d-bit %s %s%s%s, damp %g, %lld calibration rows, %d steps\n", method_name(r), s->bits, grp,
+    buf_printf(&b, "%s %d-bit %s %s%s%s, damp %g, %lld calibration samples, %d steps\n", method_name(r), s->bits, grp,
                s->sym ? "sym" : "asym", s->act_order ? " act-order" : "", s->static_groups ? " static-groups" : "",
                s->damp, (long long)r->rows, r->steps);
     buf_printf(&b, "%-32s %5s %6s %6s %4s %14s %14s %6s %8s\n", "layer", "step", "K", "N", "bits", "err_gptq",
