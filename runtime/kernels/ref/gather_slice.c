@@ -13,6 +13,7 @@
  * the output shape, so they must be known (RT_NEED_DATA); Gather's indices need not be.
  */
 #include "../kernel.h"
+#include "../strided.h"
 
 #include <string.h>
 
@@ -44,15 +45,6 @@ static int check_indices(RtKernelCtx *c, const RtTensor *ind, int64_t dim, int a
                            (long long)v, (long long)p, axis, (long long)dim);
     }
     return RT_OK;
-}
-
-/* Row-major strides (elements) of a shape. */
-static void contiguous_strides(int rank, const int64_t *dims, int64_t *strides) {
-    int64_t s = 1;
-    for (int i = rank - 1; i >= 0; i--) {
-        strides[i] = s;
-        s *= dims[i];
-    }
 }
 
 /* ---- Gather ---- */
@@ -121,7 +113,7 @@ static int k_gather_elements(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
     }
     size_t esz = rt_dtype_size(x->dtype);
     int64_t xs[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, total = rt_numel(ind), base = 0;
-    contiguous_strides(r, x->dims, xs);
+    rt_strides_contiguous(r, x->dims, xs);
     char *o = out[0]->data;
     const char *src = x->data;
     /* base = offset of the current position with the axis coordinate left out */
@@ -140,45 +132,6 @@ static int k_gather_elements(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
 }
 
 /* ---- Slice ---- */
-
-/* n elements from src, src + stride, ... (stride in elements) into contiguous dst. The
- * fixed-size cases let the compiler turn each memcpy into one load and one store. */
-static void copy_run(char *dst, const char *src, size_t esz, int64_t n, int64_t stride) {
-    int64_t step = stride * (int64_t)esz;
-    switch (esz) {
-    case 1: for (int64_t j = 0; j < n; j++) dst[j] = src[j * step]; break;
-    case 2: for (int64_t j = 0; j < n; j++) memcpy(dst + 2 * j, src + j * step, 2); break;
-    case 4: for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + j * step, 4); break;
-    case 8: for (int64_t j = 0; j < n; j++) memcpy(dst + 8 * j, src + j * step, 8); break;
-    default: for (int64_t j = 0; j < n; j++) memcpy(dst + (int64_t)esz * j, src + j * step, esz); break;
-    }
-}
-
-/* Copies a strided view of src (strides in elements, possibly negative) into dst. */
-static void copy_strided(void *dst, const char *src, size_t esz, int rank, const int64_t *dims,
-                         const int64_t *strides) {
-    int64_t total = rt_shape_numel(rank, dims);
-    if (total <= 0) return;
-    if (rank == 0) {
-        memcpy(dst, src, esz);
-        return;
-    }
-    char *d = dst;
-    int64_t idx[RT_MAX_RANK] = {0};
-    int64_t inner = dims[rank - 1], is = strides[rank - 1], off = 0, e = (int64_t)esz;
-    for (int64_t done = 0; done < total; done += inner) {
-        if (is == 1) memcpy(d, src + off * e, (size_t)(inner * e));
-        else
-            copy_run(d, src + off * e, esz, inner, is);
-        d += inner * e;
-        for (int k = rank - 2; k >= 0; k--) {
-            off += strides[k];
-            if (++idx[k] < dims[k]) break;
-            off -= strides[k] * dims[k];
-            idx[k] = 0;
-        }
-    }
-}
 
 /* One axis of a slice, clamped as the spec says: negative start/end add dim; then for
  * step > 0 start and end clamp to [0, dim], for step < 0 start to [0, dim-1] and end to
@@ -257,7 +210,7 @@ static int k_slice(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     RT_TRY(check_dtype(c, x, "input 'data'"));
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, dims));
     if (rt_numel(out[0]) == 0) return RT_OK;
-    contiguous_strides(r, x->dims, xs);
+    rt_strides_contiguous(r, x->dims, xs);
     int64_t base = 0;
     for (int d = 0; d < r; d++) {
         base += first[d] * xs[d];
@@ -265,7 +218,7 @@ static int k_slice(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
         xs[d] = dims[d] > 1 ? xs[d] * steps[d] : 0;
     }
     size_t esz = rt_dtype_size(x->dtype);
-    copy_strided(out[0]->data, (const char *)x->data + (size_t)base * esz, esz, r, dims, xs);
+    rt_copy_strided(out[0]->data, (const char *)x->data + (size_t)base * esz, esz, r, dims, xs);
     return RT_OK;
 }
 

@@ -24,19 +24,11 @@
 #include <string.h>
 
 #include "../kernel.h"
+#include "../strided.h"
 
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t pmod(int64_t a, int64_t m) { return ((a % m) + m) % m; }
-
-/* Row-major element strides of a shape. */
-static void shape_strides(int rank, const int64_t *dims, int64_t *st) {
-    int64_t s = 1;
-    for (int i = rank - 1; i >= 0; i--) {
-        st[i] = s;
-        s *= dims[i];
-    }
-}
 
 /* ================================================================ Pad */
 
@@ -163,7 +155,7 @@ static int k_pad(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
     int r = RT_OK;
     for (int i = 0; r == RT_OK && i < rank; i++)
         r = pad_axis_map(c, mode, i, x->dims[i], pb[i], pe[i], maps + map_at[i], dims[i]);
-    shape_strides(rank, x->dims, st);
+    rt_strides_contiguous(rank, x->dims, st);
     int64_t total = rt_numel(out[0]), idx[RT_MAX_RANK] = {0};
     const unsigned char *src = x->data;
     unsigned char *dst = out[0]->data;
@@ -473,7 +465,7 @@ static int resize_compute(RtKernelCtx *c, const ResizeAttrs *ra, const RtTensor 
                           const double *scale, const int *ax_of, int naxes, RtTensor *y) {
     int rank = x->rank;
     int64_t st[RT_MAX_RANK], words = 0;
-    shape_strides(rank, x->dims, st);
+    rt_strides_contiguous(rank, x->dims, st);
     ResizeAxis axes[RT_MAX_RANK];
     for (int a = 0; a < rank; a++) {
         axes[a].taps = resize_taps(ra, scale[a]);

@@ -6,7 +6,7 @@
  * All of them move data without arithmetic, so they work for every dtype by copying
  * elements of rt_dtype_size() bytes. Transpose, Expand and Tile are one algorithm: the
  * output is a strided view of the input (a permuted, zero-stride or repeated walk of its
- * elements), copied by copy_strided() with memcpy of contiguous runs.
+ * elements), copied by rt_copy_strided() with memcpy of contiguous runs.
  *
  * Shape inference: every kernel sets its outputs' shapes and calls rt_out_alloc() before
  * it reads input data, except the inputs its output shape depends on (Reshape's shape,
@@ -15,6 +15,7 @@
  * Shape and Size need only dims, and produce their data even in shape-only mode.
  */
 #include "../kernel.h"
+#include "../strided.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,59 +73,6 @@ static int ints_from_input_or_attr(RtKernelCtx *c, const RtNode *n, const RtTens
     }
     for (int i = 0; i < na; i++) v[i] = a[i];
     return na;
-}
-
-/* n elements from src, src + stride, ... (stride in elements) into contiguous dst. The
- * fixed-size cases let the compiler turn each memcpy into one load and one store. */
-static void copy_run(char *dst, const char *src, size_t esz, int64_t n, int64_t stride) {
-    int64_t step = stride * (int64_t)esz;
-    switch (esz) {
-    case 1: for (int64_t j = 0; j < n; j++) dst[j] = src[j * step]; break;
-    case 2: for (int64_t j = 0; j < n; j++) memcpy(dst + 2 * j, src + j * step, 2); break;
-    case 4: for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + j * step, 4); break;
-    case 8: for (int64_t j = 0; j < n; j++) memcpy(dst + 8 * j, src + j * step, 8); break;
-    default: for (int64_t j = 0; j < n; j++) memcpy(dst + (int64_t)esz * j, src + j * step, esz); break;
-    }
-}
-
-/* Copies a strided view of src into contiguous dst, row-major over dims:
- * dst[idx] = src[sum_k idx_k * strides[k]] (strides in elements, may be 0 or negative).
- * Innermost runs with stride 1 are copied with one memcpy. */
-static void copy_strided(void *dst, const void *src, size_t esz, int rank, const int64_t *dims,
-                         const int64_t *strides) {
-    int64_t total = rt_shape_numel(rank, dims);
-    if (total <= 0) return;
-    if (rank == 0) {
-        memcpy(dst, src, esz);
-        return;
-    }
-    char *d = dst;
-    const char *s = src;
-    int64_t idx[2 * RT_MAX_RANK] = {0};
-    int64_t inner = dims[rank - 1], is = strides[rank - 1], off = 0;
-    for (int64_t done = 0; done < total; done += inner) {
-        if (is == 1) {
-            memcpy(d, s + off * (int64_t)esz, (size_t)inner * esz);
-        } else {
-            copy_run(d, s + off * (int64_t)esz, esz, inner, is);
-        }
-        d += inner * (int64_t)esz;
-        for (int k = rank - 2; k >= 0; k--) {
-            off += strides[k];
-            if (++idx[k] < dims[k]) break;
-            off -= strides[k] * dims[k];
-            idx[k] = 0;
-        }
-    }
-}
-
-/* Row-major strides (elements) of a shape. */
-static void contiguous_strides(int rank, const int64_t *dims, int64_t *strides) {
-    int64_t s = 1;
-    for (int i = rank - 1; i >= 0; i--) {
-        strides[i] = s;
-        s *= dims[i];
-    }
 }
 
 /* Clamps an axis-like position to [0, rank] after adding rank to a negative value (Shape). */
@@ -313,13 +261,13 @@ static int k_transpose(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
         seen[perm[i]] = 1;
     }
     RT_TRY(check_dtype(c, x, "input"));
-    contiguous_strides(r, x->dims, xs);
+    rt_strides_contiguous(r, x->dims, xs);
     for (int i = 0; i < r; i++) {
         dims[i] = x->dims[perm[i]];
         strides[i] = xs[perm[i]];
     }
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, dims));
-    copy_strided(out[0]->data, x->data, rt_dtype_size(x->dtype), r, dims, strides);
+    rt_copy_strided(out[0]->data, x->data, rt_dtype_size(x->dtype), r, dims, strides);
     return RT_OK;
 }
 
@@ -336,7 +284,7 @@ static int k_expand(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     RT_TRY(check_dtype(c, x, "input"));
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, dims));
     rt_broadcast_strides(x->rank, x->dims, r, dims, strides);
-    copy_strided(out[0]->data, x->data, rt_dtype_size(x->dtype), r, dims, strides);
+    rt_copy_strided(out[0]->data, x->data, rt_dtype_size(x->dtype), r, dims, strides);
     return RT_OK;
 }
 
@@ -352,7 +300,7 @@ static int k_tile(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     int k = read_ints(c, rp, "input 'repeats'", rep, RT_MAX_RANK);
     if (k < 0) return RT_ERR;
     if (k != r) return rt_fail(c, "input 'repeats' has %d values for an input of rank %d", k, r);
-    contiguous_strides(r, x->dims, xs);
+    rt_strides_contiguous(r, x->dims, xs);
     for (int i = 0; i < r; i++) {
         if (rep[i] < 0) return rt_fail(c, "input 'repeats' has a negative value %lld", (long long)rep[i]);
         if (x->dims[i] && rep[i] > INT64_MAX / x->dims[i]) return rt_fail(c, "output too large");
@@ -364,7 +312,7 @@ static int k_tile(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     }
     RT_TRY(check_dtype(c, x, "input"));
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, dims));
-    copy_strided(out[0]->data, x->data, rt_dtype_size(x->dtype), 2 * r, vdims, vstr);
+    rt_copy_strided(out[0]->data, x->data, rt_dtype_size(x->dtype), 2 * r, vdims, vstr);
     return RT_OK;
 }
 
