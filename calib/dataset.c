@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../io/npy.h"
+#include "../runtime/kernels/kernel.h"
 
 typedef struct CalibInput {
     char *name;           /* owned: the graph input it feeds */
@@ -213,46 +214,6 @@ static int input_reserve(CalibInput *c, int64_t n, RtError *err) {
     return RT_OK;
 }
 
-static double elem_get(RtDtype t, const void *p, int64_t i) {
-    switch (t) {
-    case RT_F32: return ((const float *)p)[i];
-    case RT_F64: return ((const double *)p)[i];
-    case RT_F16: return rt_f16_to_f32(((const uint16_t *)p)[i]);
-    case RT_BF16: return rt_bf16_to_f32(((const uint16_t *)p)[i]);
-    case RT_I8: return ((const int8_t *)p)[i];
-    case RT_U8: case RT_BOOL: return ((const uint8_t *)p)[i];
-    case RT_I16: return ((const int16_t *)p)[i];
-    case RT_U16: return ((const uint16_t *)p)[i];
-    case RT_I32: return ((const int32_t *)p)[i];
-    case RT_U32: return ((const uint32_t *)p)[i];
-    case RT_I64: return (double)((const int64_t *)p)[i];
-    case RT_U64: return (double)((const uint64_t *)p)[i];
-    default: return 0;
-    }
-}
-
-/* Integer targets saturate (a C cast of an out-of-range double is undefined). */
-static double sat(double v, double lo, double hi) { return v != v ? 0 : v < lo ? lo : v > hi ? hi : v; }
-
-static void elem_set(RtDtype t, void *p, int64_t i, double v) {
-    switch (t) {
-    case RT_F32: ((float *)p)[i] = (float)v; break;
-    case RT_F64: ((double *)p)[i] = v; break;
-    case RT_F16: ((uint16_t *)p)[i] = rt_f32_to_f16((float)v); break;
-    case RT_BF16: ((uint16_t *)p)[i] = rt_f32_to_bf16((float)v); break;
-    case RT_BOOL: ((uint8_t *)p)[i] = v != 0; break;
-    case RT_I8: ((int8_t *)p)[i] = (int8_t)sat(v, INT8_MIN, INT8_MAX); break;
-    case RT_U8: ((uint8_t *)p)[i] = (uint8_t)sat(v, 0, UINT8_MAX); break;
-    case RT_I16: ((int16_t *)p)[i] = (int16_t)sat(v, INT16_MIN, INT16_MAX); break;
-    case RT_U16: ((uint16_t *)p)[i] = (uint16_t)sat(v, 0, UINT16_MAX); break;
-    case RT_I32: ((int32_t *)p)[i] = (int32_t)sat(v, INT32_MIN, INT32_MAX); break;
-    case RT_U32: ((uint32_t *)p)[i] = (uint32_t)sat(v, 0, UINT32_MAX); break;
-    case RT_I64: ((int64_t *)p)[i] = v != v ? 0 : v >= 0x1p63 ? INT64_MAX : v < -0x1p63 ? INT64_MIN : (int64_t)v; break;
-    case RT_U64: ((uint64_t *)p)[i] = !(v > 0) ? 0 : v >= 0x1p64 ? UINT64_MAX : (uint64_t)v; break;
-    default: break;
-    }
-}
-
 /* Reads rows [row, row + n) of c into its buffers and describes them in t. */
 static int input_read(CalibInput *c, int64_t row, int64_t n, RtTensor *t, RtError *err) {
     CALIB_TRY(input_reserve(c, n, err));
@@ -267,9 +228,11 @@ static int input_read(CalibInput *c, int64_t row, int64_t n, RtTensor *t, RtErro
     t->dims[0] = n;
     t->dtype = c->want;
     t->data = c->raw;
-    if (c->want != c->file.dtype) {
-        for (int64_t i = 0; i < elems; i++) elem_set(c->want, c->conv, i, elem_get(c->file.dtype, c->raw, i));
+    if (c->want != c->file.dtype) { /* through double, integers saturating as Cast from a float */
+        RtTensor src = *t;
+        src.dtype = c->file.dtype;
         t->data = c->conv;
+        for (int64_t i = 0; i < elems; i++) rt_set_f64_sat(t, i, rt_get_f64(&src, i));
     }
     return RT_OK;
 }

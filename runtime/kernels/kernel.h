@@ -85,6 +85,9 @@ double rt_get_f64(const RtTensor *t, int64_t i);
 int64_t rt_get_i64(const RtTensor *t, int64_t i);
 /* Store a double into element i of any numeric tensor (casting as C does, bool = x != 0). */
 void rt_set_f64(RtTensor *t, int64_t i, double v);
+/* Store a double as ONNX Cast does from a float: integers truncate toward zero and saturate
+ * at the type's range (NaN -> 0), bool = x != 0, float16/bfloat16 round once from the double. */
+void rt_set_f64_sat(RtTensor *t, int64_t i, double v);
 
 /* Numpy broadcasting of two shapes into out (rank = max); RT_ERR with message if incompatible. */
 int rt_broadcast_shape(RtKernelCtx *c, int ra, const int64_t *da, int rb, const int64_t *db,

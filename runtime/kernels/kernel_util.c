@@ -4,6 +4,7 @@
  */
 #include "kernel.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +153,44 @@ void rt_set_f64(RtTensor *t, int64_t i, double v) {
     case RT_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
     case RT_I64: ((int64_t *)p)[i] = (int64_t)v; break;
     case RT_U64: ((uint64_t *)p)[i] = (uint64_t)v; break;
+    default: break;
+    }
+}
+
+/* double -> float rounded to odd: truncate, then set the last bit if anything was lost.
+ * A later round-to-nearest to float16/bfloat16 (>= 2 bits shorter) then rounds as if
+ * straight from the double. */
+static float f64_to_f32_odd(double d) {
+    float f = (float)d;
+    if ((double)f == d || f != f) return f;
+    if (fabs((double)f) > fabs(d)) f = nextafterf(f, 0.0f);
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    b |= 1;
+    memcpy(&f, &b, 4);
+    return f;
+}
+
+/* Truncate toward zero, saturating at [LO, HI]; NaN -> 0. */
+#define SAT_TRUNC(T, LO, HI) \
+    (d != d ? (T)0 : d <= (double)(LO) ? (T)(LO) : d >= (double)(HI) ? (T)(HI) : (T)d)
+
+void rt_set_f64_sat(RtTensor *t, int64_t i, double d) {
+    void *o = t->data;
+    switch (t->dtype) {
+    case RT_F32: ((float *)o)[i] = (float)d; break;
+    case RT_F64: ((double *)o)[i] = d; break;
+    case RT_F16: ((uint16_t *)o)[i] = rt_f32_to_f16(f64_to_f32_odd(d)); break;
+    case RT_BF16: ((uint16_t *)o)[i] = rt_f32_to_bf16(f64_to_f32_odd(d)); break;
+    case RT_BOOL: ((uint8_t *)o)[i] = d != 0; break;  /* NaN -> true, as numpy */
+    case RT_I8: ((int8_t *)o)[i] = SAT_TRUNC(int8_t, INT8_MIN, INT8_MAX); break;
+    case RT_I16: ((int16_t *)o)[i] = SAT_TRUNC(int16_t, INT16_MIN, INT16_MAX); break;
+    case RT_I32: ((int32_t *)o)[i] = SAT_TRUNC(int32_t, INT32_MIN, INT32_MAX); break;
+    case RT_I64: ((int64_t *)o)[i] = SAT_TRUNC(int64_t, INT64_MIN, INT64_MAX); break;
+    case RT_U8: ((uint8_t *)o)[i] = SAT_TRUNC(uint8_t, 0, UINT8_MAX); break;
+    case RT_U16: ((uint16_t *)o)[i] = SAT_TRUNC(uint16_t, 0, UINT16_MAX); break;
+    case RT_U32: ((uint32_t *)o)[i] = SAT_TRUNC(uint32_t, 0, UINT32_MAX); break;
+    case RT_U64: ((uint64_t *)o)[i] = SAT_TRUNC(uint64_t, 0, UINT64_MAX); break;
     default: break;
     }
 }

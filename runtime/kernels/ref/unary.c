@@ -387,43 +387,8 @@ static int k_float_class(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, R
 
 /* ---- Cast ---- */
 
-/* double -> float rounded to odd: truncate, then set the last bit if anything was lost.
- * A later round-to-nearest to float16/bfloat16 (>= 2 bits shorter) then rounds as if
- * straight from the double. */
-static float f64_to_f32_odd(double d) {
-    float f = (float)d;
-    if ((double)f == d || f != f) return f;
-    if (fabs((double)f) > fabs(d)) f = nextafterf(f, 0.0f);
-    uint32_t b;
-    memcpy(&b, &f, 4);
-    b |= 1;
-    memcpy(&f, &b, 4);
-    return f;
-}
-
-/* Truncate toward zero, saturating at [LO, HI]; NaN -> 0. */
-#define SAT_TRUNC(T, LO, HI) \
-    (d != d ? (T)0 : d <= (double)(LO) ? (T)(LO) : d >= (double)(HI) ? (T)(HI) : (T)d)
-
-static void cast_store_f64(RtTensor *y, int64_t i, double d) {
-    void *o = y->data;
-    switch (y->dtype) {
-    case RT_F32: ((float *)o)[i] = (float)d; break;
-    case RT_F64: ((double *)o)[i] = d; break;
-    case RT_F16: ((uint16_t *)o)[i] = rt_f32_to_f16(f64_to_f32_odd(d)); break;
-    case RT_BF16: ((uint16_t *)o)[i] = rt_f32_to_bf16(f64_to_f32_odd(d)); break;
-    case RT_BOOL: ((uint8_t *)o)[i] = d != 0; break;  /* NaN -> true, as numpy */
-    case RT_I8: ((int8_t *)o)[i] = SAT_TRUNC(int8_t, INT8_MIN, INT8_MAX); break;
-    case RT_I16: ((int16_t *)o)[i] = SAT_TRUNC(int16_t, INT16_MIN, INT16_MAX); break;
-    case RT_I32: ((int32_t *)o)[i] = SAT_TRUNC(int32_t, INT32_MIN, INT32_MAX); break;
-    case RT_I64: ((int64_t *)o)[i] = SAT_TRUNC(int64_t, INT64_MIN, INT64_MAX); break;
-    case RT_U8: ((uint8_t *)o)[i] = SAT_TRUNC(uint8_t, 0, UINT8_MAX); break;
-    case RT_U16: ((uint16_t *)o)[i] = SAT_TRUNC(uint16_t, 0, UINT16_MAX); break;
-    case RT_U32: ((uint32_t *)o)[i] = SAT_TRUNC(uint32_t, 0, UINT32_MAX); break;
-    case RT_U64: ((uint64_t *)o)[i] = SAT_TRUNC(uint64_t, 0, UINT64_MAX); break;
-    default: break;
-    }
-}
+/* Stores from a double (float sources, and integers into float targets) are rt_set_f64_sat
+ * (kernel_util.c), which calibration datasets use for their conversions too. */
 
 /* An integer (its value as a uint64 bit pattern u, and as a double d) into any dtype:
  * integers keep the low bits (wrap), floats round once from d. */
@@ -439,7 +404,7 @@ static void cast_store_int(RtTensor *y, int64_t i, uint64_t u, double d) {
     case RT_U32: ((uint32_t *)o)[i] = (uint32_t)u; break;
     case RT_U64: ((uint64_t *)o)[i] = u; break;
     case RT_BOOL: ((uint8_t *)o)[i] = u != 0; break;
-    default: cast_store_f64(y, i, d); break;
+    default: rt_set_f64_sat(y, i, d); break;
     }
 }
 
@@ -455,7 +420,7 @@ static void cast_convert(const RtTensor *x, RtTensor *y) {
         const uint16_t *a = x->data;
         for (int64_t i = 0; i < cnt; i++) ((float *)y->data)[i] = rt_f16_to_f32(a[i]);
     } else if (rt_dtype_is_float(x->dtype)) {
-        for (int64_t i = 0; i < cnt; i++) cast_store_f64(y, i, rt_get_f64(x, i));
+        for (int64_t i = 0; i < cnt; i++) rt_set_f64_sat(y, i, rt_get_f64(x, i));
     } else if (x->dtype == RT_U64) {
         const uint64_t *a = x->data;
         for (int64_t i = 0; i < cnt; i++) cast_store_int(y, i, a[i], (double)a[i]);
