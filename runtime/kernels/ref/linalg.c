@@ -20,6 +20,7 @@
  */
 #include "../kernel.h"
 #include "../gemm.h"
+#include "int_elems.h"
 
 #include <string.h>
 
@@ -32,29 +33,6 @@ static int dtype_mm_ok(RtDtype t) {
     default:
         return 0;
     }
-}
-
-static inline int64_t load_i(const RtTensor *t, int64_t i) {
-    return t->dtype == RT_I64 ? ((const int64_t *)t->data)[i] : rt_get_i64(t, i);
-}
-
-/* Stores 64-bit integer bits into element i of an integer tensor, truncating as C casts. */
-static void store_i(RtTensor *t, int64_t i, uint64_t v) {
-    void *p = t->data;
-    switch (t->dtype) {
-    case RT_I64: case RT_U64: ((uint64_t *)p)[i] = v; break;
-    case RT_I32: case RT_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
-    case RT_I16: case RT_U16: ((uint16_t *)p)[i] = (uint16_t)v; break;
-    case RT_I8: case RT_U8: ((uint8_t *)p)[i] = (uint8_t)v; break;
-    case RT_BOOL: ((uint8_t *)p)[i] = v != 0; break;
-    default: rt_set_f64(t, i, (double)(int64_t)v); break;
-    }
-}
-
-/* A double into an integer element (NaN -> 0, saturating to int64 first). */
-static void store_i_from_f(RtTensor *t, int64_t i, double d) {
-    int64_t v = d != d ? 0 : d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
-    store_i(t, i, (uint64_t)v);
 }
 
 /* float16/bfloat16 <-> float32 scratch. */

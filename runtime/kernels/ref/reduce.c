@@ -16,6 +16,7 @@
  * TopK sorts each slice with a stable merge sort, so equal values keep the lower index first.
  */
 #include "../kernel.h"
+#include "int_elems.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,38 +38,6 @@ static int dtype_is_numeric(RtDtype t) {
 
 static inline double load_f(const RtTensor *t, int64_t i) {
     return t->dtype == RT_F32 ? (double)((const float *)t->data)[i] : rt_get_f64(t, i);
-}
-
-/* An integer element as int64 bits (uint64 values keep their bit pattern). */
-static inline int64_t load_i(const RtTensor *t, int64_t i) {
-    return t->dtype == RT_I64 ? ((const int64_t *)t->data)[i] : rt_get_i64(t, i);
-}
-
-/* Stores 64-bit integer bits into element i, truncating to the type as C casts do. */
-static void store_i(RtTensor *t, int64_t i, uint64_t v) {
-    void *p = t->data;
-    switch (t->dtype) {
-    case RT_I64: case RT_U64: ((uint64_t *)p)[i] = v; break;
-    case RT_I32: case RT_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
-    case RT_I16: case RT_U16: ((uint16_t *)p)[i] = (uint16_t)v; break;
-    case RT_I8: case RT_U8: ((uint8_t *)p)[i] = (uint8_t)v; break;
-    case RT_BOOL: ((uint8_t *)p)[i] = v != 0; break;
-    default: rt_set_f64(t, i, (double)(int64_t)v); break;
-    }
-}
-
-/* A double into an integer element: NaN -> 0, saturating at the int64 range, then cast. */
-static void store_i_from_f(RtTensor *t, int64_t i, double d) {
-    int64_t v = 0;
-    if (d != d) v = 0;
-    else if (d >= 9.2e18) v = INT64_MAX;
-    else if (d <= -9.2e18) v = INT64_MIN;
-    else v = (int64_t)d;
-    if (t->dtype == RT_U64 && d >= 9.2e18) {
-        store_i(t, i, d >= 1.8e19 ? UINT64_MAX : (uint64_t)d);
-        return;
-    }
-    store_i(t, i, (uint64_t)v);
 }
 
 /* Order key of an integer element: signed compare of the key = numeric order. */
