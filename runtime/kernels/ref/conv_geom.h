@@ -52,6 +52,23 @@ static inline void rt_geom_taps(int64_t o, int64_t s, int64_t p, int64_t d, int6
     *hi = h < k ? h : k;
 }
 
+/* The window of AveragePool output position o[3]: r[a] = the taps [lo, hi) inside the input
+ * along axis a (as rt_geom_taps); returns the divisor, the product over the axes of the tap
+ * counts inside the input, or with include_pad (count_include_pad) inside the explicitly
+ * padded extent [-p0, in + p1). */
+static inline int64_t rt_geom_avg_window(const RtConvGeom *g, const int64_t *o, int include_pad,
+                                         int64_t r[RT_GEOM_MAX_SP][2]) {
+    int64_t count = 1;
+    for (int a = 0; a < RT_GEOM_MAX_SP; a++) {
+        rt_geom_taps(o[a], g->stride[a], g->pad0[a], g->dil[a], g->k[a], g->in[a], &r[a][0], &r[a][1]);
+        int64_t lo = r[a][0], hi = r[a][1];
+        if (include_pad) /* taps inside the padded extent, which starts at -p0 */
+            rt_geom_taps(o[a], g->stride[a], 0, g->dil[a], g->k[a], g->in[a] + g->pad0[a] + g->pad1[a], &lo, &hi);
+        count *= hi > lo ? hi - lo : 0;
+    }
+    return count;
+}
+
 /* Reads kernel sizes (kernel[nsp]; from W or the kernel_shape attribute as the caller
  * decides), strides, dilations and explicit pads of n for an input with spatial sizes
  * in_sp[nsp]. Checks counts and signs; does not compute output sizes. */

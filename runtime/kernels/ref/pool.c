@@ -123,15 +123,8 @@ static void avg_plane(const RtConvGeom *g, const double *x, double *y, int inclu
     for (int64_t od = 0; od < g->out[0]; od++)
         for (int64_t oh = 0; oh < g->out[1]; oh++)
             for (int64_t ow = 0; ow < g->out[2]; ow++) {
-                int64_t r[3][2], o[3] = {od, oh, ow}, count = 1;
-                for (int a = 0; a < 3; a++) {
-                    rt_geom_taps(o[a], g->stride[a], g->pad0[a], g->dil[a], g->k[a], g->in[a], &r[a][0], &r[a][1]);
-                    int64_t lo = r[a][0], hi = r[a][1];
-                    if (include_pad) /* taps inside the padded extent, which starts at -p0 */
-                        rt_geom_taps(o[a], g->stride[a], 0, g->dil[a], g->k[a],
-                                     g->in[a] + g->pad0[a] + g->pad1[a], &lo, &hi);
-                    count *= hi > lo ? hi - lo : 0;
-                }
+                int64_t r[3][2], o[3] = {od, oh, ow};
+                int64_t count = rt_geom_avg_window(g, o, include_pad, r);
                 double sum = 0.0;
                 for (int64_t kd = r[0][0]; kd < r[0][1]; kd++) {
                     int64_t id = od * g->stride[0] - g->pad0[0] + kd * g->dil[0];
