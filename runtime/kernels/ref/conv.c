@@ -627,11 +627,13 @@ static void half_to_f32(const RtTensor *t, float *dst) {
         dst[i] = t->dtype == RT_F16 ? rt_f16_to_f32(src[i]) : rt_bf16_to_f32(src[i]);
 }
 
+/* The float32 and float64 loops of Conv (conv_f32, conv_f64) and ConvTranspose (convt_*). */
+typedef int (*ConvF32Fn)(RtKernelCtx *, const ConvShape *, const float *, const float *, const float *, float *);
+typedef void (*ConvF64Fn)(const ConvShape *, const double *, const double *, const double *, double *);
+
 /* Runs the float32 kernel (conv_f32 or convt_f32) on float32 copies of 16-bit tensors. */
 static int run_half(RtKernelCtx *c, const ConvShape *s, const RtTensor *x, const RtTensor *w,
-                    const RtTensor *b, RtTensor *y,
-                    int (*fn)(RtKernelCtx *, const ConvShape *, const float *, const float *,
-                              const float *, float *)) {
+                    const RtTensor *b, RtTensor *y, ConvF32Fn fn) {
     int64_t nx = rt_numel(x), nw = rt_numel(w), nb = b ? rt_numel(b) : 0, ny = rt_numel(y);
     float *buf = rt_scratch(c, (size_t)(nx + nw + nb + ny) * sizeof(float));
     if (!buf) return RT_ERR_NOMEM;
@@ -649,44 +651,36 @@ static int run_half(RtKernelCtx *c, const ConvShape *s, const RtTensor *x, const
 
 /* ---------------------------------------------------------------- kernels */
 
-static int k_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+/* Conv (transpose 0) and ConvTranspose (1): the same steps, with the transposed op's
+ * geometry and loops. */
+static int conv_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int transpose) {
     const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
+    ConvF32Fn f32 = transpose ? convt_f32 : conv_f32;
+    ConvF64Fn f64 = transpose ? convt_f64 : conv_f64;
     ConvShape s;
-    RT_TRY(conv_shape_read(c, n, x, w, b, 0, &s));
-    RT_TRY(rt_geom_forward(c, n, 0, &s.g));
+    RT_TRY(conv_shape_read(c, n, x, w, b, transpose, &s));
+    RT_TRY(transpose ? convt_geom(c, n, &s.g) : rt_geom_forward(c, n, 0, &s.g));
     s.Pout = rt_geom_numel(s.g.out);
     int64_t dims[RT_MAX_RANK];
     rt_geom_out_dims(&s.g, s.N, s.M, dims);
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
     switch (x->dtype) {
     case RT_F32:
-        return conv_f32(c, &s, x->data, w->data, b ? b->data : NULL, out[0]->data);
+        return f32(c, &s, x->data, w->data, b ? b->data : NULL, out[0]->data);
     case RT_F64:
-        conv_f64(&s, x->data, w->data, b ? b->data : NULL, out[0]->data);
+        f64(&s, x->data, w->data, b ? b->data : NULL, out[0]->data);
         return RT_OK;
     default:
-        return run_half(c, &s, x, w, b, out[0], conv_f32);
+        return run_half(c, &s, x, w, b, out[0], f32);
     }
 }
 
+static int k_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return conv_run(c, n, in, out, 0);
+}
+
 static int k_conv_transpose(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
-    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
-    ConvShape s;
-    RT_TRY(conv_shape_read(c, n, x, w, b, 1, &s));
-    RT_TRY(convt_geom(c, n, &s.g));
-    s.Pout = rt_geom_numel(s.g.out);
-    int64_t dims[RT_MAX_RANK];
-    rt_geom_out_dims(&s.g, s.N, s.M, dims);
-    RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
-    switch (x->dtype) {
-    case RT_F32:
-        return convt_f32(c, &s, x->data, w->data, b ? b->data : NULL, out[0]->data);
-    case RT_F64:
-        convt_f64(&s, x->data, w->data, b ? b->data : NULL, out[0]->data);
-        return RT_OK;
-    default:
-        return run_half(c, &s, x, w, b, out[0], convt_f32);
-    }
+    return conv_run(c, n, in, out, 1);
 }
 
 int rt_conv_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
