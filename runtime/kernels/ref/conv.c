@@ -175,17 +175,7 @@ static int conv_shape_read(RtKernelCtx *c, const RtNode *n, const RtTensor *x, c
         if (b->dtype != x->dtype)
             return rt_fail(c, "bias B is %s but input X is %s", rt_dtype_name(b->dtype), rt_dtype_name(x->dtype));
     }
-    const int64_t *ks;
-    int nk = rt_attr_ints(n, "kernel_shape", &ks);
-    if (nk >= 0) {
-        if (nk != nsp) return rt_fail(c, "attribute kernel_shape has %d values; expected %d", nk, nsp);
-        for (int i = 0; i < nsp; i++)
-            if (ks[i] != w->dims[2 + i])
-                return rt_fail(c, "attribute kernel_shape[%d] = %lld but weight W %s has %lld", i,
-                               (long long)ks[i], rt_shape_str(w->rank, w->dims, sw, sizeof sw),
-                               (long long)w->dims[2 + i]);
-    }
-    RT_TRY(rt_geom_read(c, n, nsp, x->dims + 2, w->dims + 2, &s->g));
+    RT_TRY(rt_geom_read_weighted(c, n, nsp, x, w, "weight W", &s->g));
     s->K = rt_geom_numel(s->g.k);
     s->Pin = rt_geom_numel(s->g.in);
     return RT_OK;

@@ -71,6 +71,21 @@ int rt_geom_read(RtKernelCtx *c, const RtNode *n, int nsp, const int64_t *in_sp,
 static int64_t div_floor(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 static int64_t div_ceil(int64_t a, int64_t b) { return -div_floor(-a, b); }
 
+int rt_geom_read_weighted(RtKernelCtx *c, const RtNode *n, int nsp, const RtTensor *x, const RtTensor *w,
+                          const char *wname, RtConvGeom *g) {
+    const int64_t *ks;
+    int nk = rt_attr_ints(n, "kernel_shape", &ks);
+    if (nk >= 0) {
+        if (nk != nsp) return rt_fail(c, "attribute kernel_shape has %d values; expected %d", nk, nsp);
+        char sw[128];
+        for (int i = 0; i < nsp; i++)
+            if (ks[i] != w->dims[2 + i])
+                return rt_fail(c, "attribute kernel_shape[%d] = %lld but %s %s has %lld", i, (long long)ks[i],
+                               wname, rt_shape_str(w->rank, w->dims, sw, sizeof sw), (long long)w->dims[2 + i]);
+    }
+    return rt_geom_read(c, n, nsp, x->dims + 2, w->dims + 2, g);
+}
+
 int rt_geom_forward(RtKernelCtx *c, const RtNode *n, int ceil_mode, RtConvGeom *g) {
     const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
     int same_upper = strcmp(ap, "SAME_UPPER") == 0, same_lower = strcmp(ap, "SAME_LOWER") == 0;

@@ -75,6 +75,12 @@ static inline int64_t rt_geom_avg_window(const RtConvGeom *g, const int64_t *o, 
 int rt_geom_read(RtKernelCtx *c, const RtNode *n, int nsp, const int64_t *in_sp,
                  const int64_t *kernel, RtConvGeom *g);
 
+/* rt_geom_read for the ops with a weight (Conv, ConvTranspose, ConvInteger, QLinearConv): the
+ * kernel is w's spatial dims [2..], x's give the input sizes, and a kernel_shape attribute,
+ * when present, must equal the kernel. wname names w in messages (e.g. "weight W"). */
+int rt_geom_read_weighted(RtKernelCtx *c, const RtNode *n, int nsp, const RtTensor *x, const RtTensor *w,
+                          const char *wname, RtConvGeom *g);
+
 /* Applies auto_pad and computes out[] for a forward window op (Conv, pools). ceil_mode is
  * the pools' attribute (0 for Conv). Fails when an output size would be < 1. */
 int rt_geom_forward(RtKernelCtx *c, const RtNode *n, int ceil_mode, RtConvGeom *g);

@@ -264,15 +264,7 @@ static int qconv_shape(RtKernelCtx *c, const RtNode *n, const RtTensor *x, const
                        rt_dtype_name(w->dtype), (long long)s->M);
     if (b && (b->dtype != RT_I32 || b->rank != 1 || b->dims[0] != s->M))
         return rt_fail(c, "bias B must be int32 [%lld]", (long long)s->M);
-    const int64_t *ks;
-    int nk = rt_attr_ints(n, "kernel_shape", &ks);
-    if (nk >= 0) {
-        if (nk != nsp) return rt_fail(c, "attribute kernel_shape has %d values; expected %d", nk, nsp);
-        for (int i = 0; i < nsp; i++)
-            if (ks[i] != w->dims[2 + i])
-                return rt_fail(c, "attribute kernel_shape[%d] = %lld but weight w is %s", i, (long long)ks[i], sw);
-    }
-    RT_TRY(rt_geom_read(c, n, nsp, x->dims + 2, w->dims + 2, &s->g));
+    RT_TRY(rt_geom_read_weighted(c, n, nsp, x, w, "weight w", &s->g));
     s->K = rt_geom_numel(s->g.k);
     return rt_geom_forward(c, n, 0, &s->g);
 }
