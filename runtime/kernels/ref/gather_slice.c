@@ -29,20 +29,18 @@ static int check_dtype(RtKernelCtx *c, const RtTensor *t, const char *what) {
     return RT_OK;
 }
 
-/* Frees an output already allocated when a check on input data fails afterwards. */
-static void out_discard(RtKernelCtx *c, RtTensor *t) {
-    if (t->data) c->alloc->free(c->alloc->user, t->data);
-    t->data = NULL;
-}
-
-/* Checks every index lies in [-dim, dim); on failure names the first bad one. */
-static int check_indices(RtKernelCtx *c, const RtTensor *ind, int64_t dim, int axis) {
+/* Checks every index lies in [-dim, dim); on failure names the first bad one and frees the
+ * output y, already allocated (indices are data, checked after the output shape is known). */
+static int check_indices(RtKernelCtx *c, const RtTensor *ind, int64_t dim, int axis, RtTensor *y) {
     int64_t total = rt_numel(ind);
     for (int64_t p = 0; p < total; p++) {
         int64_t v = rt_get_i64(ind, p);
-        if (v < -dim || v >= dim)
+        if (v < -dim || v >= dim) {
+            if (y->data) c->alloc->free(c->alloc->user, y->data);
+            y->data = NULL;
             return rt_fail(c, "index %lld (input 'indices' element %lld) is out of range for axis %d of size %lld",
                            (long long)v, (long long)p, axis, (long long)dim);
+        }
     }
     return RT_OK;
 }
@@ -65,11 +63,7 @@ static int k_gather(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     for (int i = axis + 1; i < x->rank; i++) dims[k++] = x->dims[i];
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, dims));
     int64_t dim = x->dims[axis];
-    int st = check_indices(c, ind, dim, axis);
-    if (st != RT_OK) {
-        out_discard(c, out[0]);
-        return st;
-    }
+    RT_TRY(check_indices(c, ind, dim, axis, out[0]));
     size_t esz = rt_dtype_size(x->dtype);
     int64_t outer = rt_shape_numel(axis, x->dims), inner = rt_shape_numel(x->rank - axis - 1, x->dims + axis + 1);
     int64_t nidx = rt_numel(ind);
@@ -106,11 +100,7 @@ static int k_gather_elements(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
                        rt_shape_str(r, x->dims, sx, sizeof sx), axis);
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, ind->dims));
     int64_t dim = x->dims[axis];
-    int st = check_indices(c, ind, dim, axis);
-    if (st != RT_OK) {
-        out_discard(c, out[0]);
-        return st;
-    }
+    RT_TRY(check_indices(c, ind, dim, axis, out[0]));
     size_t esz = rt_dtype_size(x->dtype);
     int64_t xs[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, total = rt_numel(ind), base = 0;
     rt_strides_contiguous(r, x->dims, xs);
