@@ -63,6 +63,8 @@ static const char *const quantize_usage =
     "                          input column)\n"
     "  --static-groups         GPTQ: group scales fixed from the original weight up front\n"
     "  --damp X                GPTQ: dampening, a fraction of the mean Hessian diagonal (0.01)\n"
+    "  --clip-search           low-bit path: search each group's range shrink (0.21..1) for the\n"
+    "                          least |error|^2.4, weighted by the Hessian diagonal with GPTQ\n"
     "  --sequential layer|block  GPTQ: each layer calibrated on the model with every layer\n"
     "                          before it quantized (layer, default), or per block with the\n"
     "                          block's own layers float (block: the reference's default)\n"
@@ -79,6 +81,7 @@ typedef struct {
     int n_exclude_buf;
     int gptq_opt;                     /* a GPTQ-only option was given */
     int lowbit;                       /* the low-bit path (pass_quantize_gptq) */
+    int clip_opt;                     /* --clip-search was given */
     GptqPassOptions g;                /* its options */
     const char *sequential;           /* borrowed (argv) */
 } QuantArgs;
@@ -122,6 +125,8 @@ static int args_parse(int argc, char **argv, QuantArgs *a, RtError *err) {
             a->q.quantize_head = 1;
         } else if (strcmp(argv[i], "--act-order") == 0) {
             a->g.spec.act_order = a->gptq_opt = 1;
+        } else if (strcmp(argv[i], "--clip-search") == 0) {
+            a->g.spec.clip_search = a->clip_opt = 1;
         } else if (strcmp(argv[i], "--static-groups") == 0) {
             a->g.spec.static_groups = a->gptq_opt = 1;
         } else if (OPT("--sequential")) {
@@ -185,6 +190,8 @@ static int args_check(QuantArgs *a, RtError *err) {
     a->lowbit = a->method || (a->q.weight_bits > 0 && a->q.weight_bits < 8);
     if (a->gptq_opt && !gptq)
         return cli_usage_error(err, "quantize", "--act-order, --static-groups, --damp and --sequential need --method gptq");
+    if (a->clip_opt && !a->lowbit)
+        return cli_usage_error(err, "quantize", "--clip-search is for the low-bit path (int4/int3/int2, or --method)");
     if (a->sequential && strcmp(a->sequential, "layer") != 0 && strcmp(a->sequential, "block") != 0)
         return cli_usage_error(err, "quantize", "--sequential is layer or block, got '%s'", a->sequential);
     if (a->lowbit && a->q.weight_bits == 0)
@@ -228,7 +235,8 @@ static void options_line(const QuantArgs *a, char *buf, size_t n) {
     }
     if (u < n && a->lowbit) {
         const GptqSpec *s = &a->g.spec;
-        u += (size_t)snprintf(buf + u, n - u, " method=%s", a->g.method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn");
+        u += (size_t)snprintf(buf + u, n - u, " method=%s%s", a->g.method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn",
+                              s->clip_search ? " clip-search" : "");
         if (u < n && a->g.method == GPTQ_METHOD_GPTQ)
             u += (size_t)snprintf(buf + u, n - u, " damp=%g sequential=%s%s%s", s->damp,
                                   a->g.sequential == GPTQ_SEQ_BLOCK ? "block" : "layer", s->act_order ? " act-order" : "",

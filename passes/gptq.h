@@ -49,6 +49,9 @@ typedef struct GptqSpec {
     int static_groups;        /* 1: group parameters fixed from the original weight up front */
     double damp;              /* dampening as a fraction of mean(diag H); default 0.01 */
     int64_t block;            /* lazy block rows; default 128 */
+    int clip_search;          /* 1: each group's range shrunk to the factor in [0.21, 1] that
+                                 minimizes sum |w_hat - w|^2.4 (the reference Quantizer's mse
+                                 option; not what its table used) */
 } GptqSpec;
 
 void gptq_spec_default(GptqSpec *s);

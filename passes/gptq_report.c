@@ -1,7 +1,7 @@
 /*
  * gptq_report.c — the GPTQ / RTN report as JSON and as text lines (one per layer).
  *
- * JSON: {"model", "method", "bits", "group", "sym", "act_order", "static_groups", "damp",
+ * JSON: {"model", "method", "bits", "group", "sym", "act_order", "static_groups", "clip_search", "damp",
  * "block", "rows", "steps", "seconds": {"total", "forward", "hessian", "quantize"},
  * "err_gptq_sum", "err_rtn_sum", "layers": [{"node", "op", "k", "n", "groups", "step", "rows",
  * "dead", "err_gptq", "err_rtn", "seconds"}]}; errors are ||XW - XW_q||^2 over the calibration
@@ -94,6 +94,7 @@ char *gptq_report_json(const GptqReport *r, const char *model) {
     buf_printf(&b, ",\"method\":\"%s\",\"bits\":%d,\"group\":%lld,\"sym\":%s,\"act_order\":%s,\"static_groups\":%s,",
                method_name(r), s->bits, (long long)s->group, s->sym ? "true" : "false",
                s->act_order ? "true" : "false", s->static_groups ? "true" : "false");
+    buf_printf(&b, "\"clip_search\":%s,", s->clip_search ? "true" : "false");
     buf_printf(&b, "\"damp\":");
     json_num(&b, s->damp);
     buf_printf(&b, ",\"block\":%lld,\"rows\":%lld,\"steps\":%d,\"seconds\":{\"total\":", (long long)s->block,
@@ -135,9 +136,9 @@ char *gptq_report_text(const GptqReport *r) {
     char grp[32];
     if (s->group) snprintf(grp, sizeof grp, "g%lld", (long long)s->group);
     else snprintf(grp, sizeof grp, "per-channel");
-    buf_printf(&b, "%s %d-bit %s %s%s%s, damp %g, %lld calibration samples, %d steps\n", method_name(r), s->bits, grp,
-               s->sym ? "sym" : "asym", s->act_order ? " act-order" : "", s->static_groups ? " static-groups" : "",
-               s->damp, (long long)r->rows, r->steps);
+    buf_printf(&b, "%s %d-bit %s %s%s%s%s, damp %g, %lld calibration samples, %d steps\n", method_name(r), s->bits,
+               grp, s->sym ? "sym" : "asym", s->act_order ? " act-order" : "", s->static_groups ? " static-groups" : "",
+               s->clip_search ? " clip-search" : "", s->damp, (long long)r->rows, r->steps);
     buf_printf(&b, "%-32s %5s %6s %6s %4s %14s %14s %6s %8s\n", "layer", "step", "K", "N", "bits", "err_gptq",
                "err_rtn", "ratio", "seconds");
     for (int i = 0; i < r->n_layers; i++) {

@@ -318,6 +318,47 @@ Test(gptq, grid_matches_reference_quantizer) {
     cr_expect_eq(z[0], 2); /* round(7 / 3) */
 }
 
+/* The clipping search tries the unshrunk range first, so per channel its objective
+ * sum |w_hat - w|^2.4 is never above min-max's; with an outlier in a group it shrinks. */
+static double clip_objective(const float *w, const GptqLayer *l, int64_t K, int64_t N, int64_t n) {
+    double e = 0;
+    for (int64_t k = 0; k < K; k++) e += pow(fabs((double)l->wq[k * N + n] - w[k * N + n]), 2.4);
+    return e;
+}
+
+Test(gptq, clip_search_never_worse_than_min_max) {
+    int64_t K = 32, N = 6;
+    float *w = make_weights(K, N, 151);
+    w[3 * N + 2] = 2.0f; /* outliers in channels 2 and 5 */
+    w[7 * N + 5] = -1.5f;
+    for (int sym = 0; sym < 2; sym++) {
+        GptqSpec s = spec_of(3, sym, 0, 0, 0, 128);
+        GptqLayer plain, clip;
+        cr_assert_eq(gptq_rtn(w, K, N, &s, &plain, &err), RT_OK);
+        s.clip_search = 1;
+        cr_assert_eq(gptq_rtn(w, K, N, &s, &clip, &err), RT_OK);
+        int shrunk = 0;
+        for (int64_t n = 0; n < N; n++) {
+            double a = clip_objective(w, &plain, K, N, n), b = clip_objective(w, &clip, K, N, n);
+            cr_expect_leq(b, a * (1 + 1e-12), "sym %d channel %lld: %g > %g", sym, (long long)n, b, a);
+            shrunk += clip.scale[n] < plain.scale[n];
+        }
+        cr_expect_gt(shrunk, 0, "sym %d: some channel's range shrinks", sym);
+        gptq_layer_free(&plain), gptq_layer_free(&clip);
+    }
+    /* with GPTQ the search still runs per group, and the layer still beats RTN's output error */
+    float *x = make_inputs(300, 48, 153), *w2 = make_weights(48, 10, 154);
+    double *S = naive_S(x, 300, 48);
+    GptqSpec s = spec_of(3, 0, 16, 1, 0, 128);
+    s.clip_search = 1;
+    GptqLayer g, r;
+    cr_assert_eq(gptq_quantize(w2, 48, 10, S, 300, &s, &g, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(gptq_rtn(w2, 48, 10, &s, &r, &err), RT_OK);
+    cr_expect_lt(gptq_output_error(w2, g.wq, 48, 10, S), gptq_output_error(w2, r.wq, 48, 10, S));
+    gptq_layer_free(&g), gptq_layer_free(&r);
+    free(w), free(x), free(w2), free(S);
+}
+
 /* ---- linear algebra ---- */
 static double *make_spd(int64_t n, uint64_t seed) {
     rng_state = seed;
