@@ -545,7 +545,7 @@ static int report_line(GptqRun *r, GptqTarget *t, RtError *err) {
     }
     strcpy(l->node, nd->name);
     strcpy(l->op, nd->op_type);
-    l->K = t->K, l->N = t->N, l->groups = t->groups, l->step = t->step;
+    l->K = t->K, l->N = t->N, l->groups = t->groups;
     l->err_gptq = l->err_rtn = NAN;
     t->rep = rep->n_layers++;
     return RT_OK;
@@ -598,6 +598,7 @@ static int target_quantize(GptqRun *r, GptqTarget *t, const CalibHessian *h, RtE
     }
     double dt = now_s() - t0;
     if (l) {
+        l->step = h ? t->step : 0;
         l->rows = h ? h->rows : 0;
         if (measure && gptq) l->err_gptq = eg;
         if (measure) l->err_rtn = er;
@@ -608,7 +609,7 @@ static int target_quantize(GptqRun *r, GptqTarget *t, const CalibHessian *h, RtE
         char line[768];
         int p = snprintf(line, sizeof line, "%s: layer %d/%d", o->method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn", r->done,
                          r->n);
-        if (t->step) p += snprintf(line + p, sizeof line - (size_t)p, " (step %d/%d)", t->step, r->plan.n_steps);
+        if (h) p += snprintf(line + p, sizeof line - (size_t)p, " (step %d/%d)", t->step, r->plan.n_steps);
         p += snprintf(line + p, sizeof line - (size_t)p, " %s %lldx%lld", r->g->nodes[t->node].name, (long long)K,
                       (long long)N);
         if (measure && gptq) p += snprintf(line + p, sizeof line - (size_t)p, " err %.4g (rtn %.4g)", eg, er);

@@ -143,8 +143,13 @@ char *gptq_report_text(const GptqReport *r) {
                "err_rtn", "ratio", "seconds");
     for (int i = 0; i < r->n_layers; i++) {
         const GptqLayerReport *l = &r->layers[i];
-        buf_printf(&b, "%-32s %5d %6lld %6lld %4d %14.6g %14.6g %6.3f %8.3f\n", l->node, l->step, (long long)l->K,
-                   (long long)l->N, s->bits, l->err_gptq, l->err_rtn, l->err_gptq / l->err_rtn, l->seconds);
+        char eg[32] = "-", er[32] = "-", ratio[32] = "-";
+        if (isfinite(l->err_gptq)) snprintf(eg, sizeof eg, "%.6g", l->err_gptq);
+        if (isfinite(l->err_rtn)) snprintf(er, sizeof er, "%.6g", l->err_rtn);
+        if (isfinite(l->err_gptq) && isfinite(l->err_rtn) && l->err_rtn > 0)
+            snprintf(ratio, sizeof ratio, "%.3f", l->err_gptq / l->err_rtn);
+        buf_printf(&b, "%-32s %5d %6lld %6lld %4d %14s %14s %6s %8.3f\n", l->node, l->step, (long long)l->K,
+                   (long long)l->N, s->bits, eg, er, ratio, l->seconds);
     }
     double eg, er;
     err_sums(r, &eg, &er);
