@@ -38,8 +38,8 @@ typedef struct {
     __m512 lo, hi;
 } Lut;
 
-T512 INL Lut lut_make(int bits, float scale, int zero) {
-    const __m512 sv = _mm512_set1_ps(scale), zf = _mm512_set1_ps((float)zero);
+T512 INL Lut lut_make(int bits, float scale, float zero) {
+    const __m512 sv = _mm512_set1_ps(scale), zf = _mm512_set1_ps(zero);
     const __m512 iota16 = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512 iota4 = _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
     Lut L;
@@ -58,6 +58,15 @@ T512 INL Lut lut_make(int bits, float scale, int zero) {
         break;
     }
     return L;
+}
+
+/* zf[g] = zeros[g] for g < NG: one row's zero points as floats, 16 at a time, so that
+ * building a group's table is two vector operations with broadcast memory operands. */
+T512 INL void zeros_to_float(const uint8_t *zeros, int64_t NG, float *zf) {
+    for (int64_t g = 0; g < NG; g += 16) {
+        __mmask16 m = (__mmask16)(NG - g >= 16 ? 0xffff : (1u << (NG - g)) - 1);
+        _mm512_mask_storeu_ps(zf + g, m, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, zeros + g))));
+    }
 }
 
 /* Per-lane shifts: lane l of the first half-block needs code l, of the second code 16 + l;
@@ -166,11 +175,14 @@ T512 INL __m512 general_weights(const GroupRow *gr, __m512i c, __m512i gidx) {
 
 #define ACC_ROWS RT_NBITS_DIRECT_ROWS
 
-/* Software prefetch of the packed rows, this many bytes ahead of the block being decoded,
- * one prefetch per 64-byte line. Without it the cold (from memory) GEMV on this project's
- * machine ran at a third of the read bandwidth: the core's own prefetchers did not keep
- * enough lines in flight while it was busy decoding. 2 KiB (one 4-bit row of 4096) was the
- * best of 0.5-8 KiB measured. */
+/* Software prefetch of the packed rows into L1, this many bytes ahead of the block being
+ * decoded. Without it the cold (from memory) GEMV on this project's machine ran at a third
+ * of the read bandwidth: the core's own prefetchers did not keep enough lines in flight
+ * while it was busy decoding. Measured on 4096 x 4096 4-bit: 2 KiB (one row) was best of
+ * 0.25-8 KiB; prefetching to L2 (T1/T2, alone or with a near T0), one prefetch per line
+ * instead of per block pair, and prefetching the scale and zero-point rows were no better.
+ * The fast path prefetches once per block pair (some lines twice: cheaper than a branch);
+ * the general path once per line. */
 #ifndef NBITS_PREFETCH_BYTES
 #define NBITS_PREFETCH_BYTES 2048
 #endif
@@ -190,47 +202,48 @@ T512 INL const char *prefetch_start(const uint8_t *p) {
 }
 
 T512 INL void gemv_fast(const RtNbitsWeight *w, const int bits, const int R, const float *x, int64_t ldx, float *y,
-                        int64_t ldy, int64_t n0, int64_t n1) {
-    const int64_t nb = w->nb, bpg = w->G / RT_QBLOCK_K, NG = w->NG;
+                        int64_t ldy, int64_t n0, int64_t n1, float *zf) {
+    const int64_t NG = w->NG, bpg = w->G / RT_QBLOCK_K, full = w->nb / bpg; /* groups of bpg blocks */
     const size_t bb = RT_QBLOCK_BYTES(bits);
     const __m512i sa = shifts(bits, 0), sb = shifts(bits, 1);
     /* Independent sums per X row: 4 for one or two rows (FMA latency 4 cycles, a block pair
      * every ~6), 2 above, where the rows give enough and 4 would spill registers. */
     const int A2 = R <= 2 ? 2 : 0, A3 = R <= 2 ? 3 : 1;
-    const char *pf = prefetch_start(w->packed + (size_t)n0 * w->row_bytes);
     for (int64_t n = n0; n < n1; n++) {
-        const uint8_t *row = w->packed + (size_t)n * w->row_bytes;
-        const float *sr = w->scales + n * NG;
-        const uint8_t *zr = w->zeros + n * NG;
+        /* pointers, not indices: the loop bookkeeping competes with the vector work for ports */
+        const uint8_t *p = w->packed + (size_t)n * w->row_bytes;
+        const float *xb = x, *sr = w->scales + n * NG;
+        zeros_to_float(w->zeros + n * NG, NG, zf);
         __m512 acc[ACC_ROWS][4];
         for (int r = 0; r < R; r++)
             for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_ps();
-        int64_t b = 0;
         for (int64_t g = 0; g < NG; g++) {
-            const Lut L = lut_make(bits, sr[g], zr[g]);
-            const int64_t be = b + bpg < nb ? b + bpg : nb;
-            prefetch_upto(&pf, row + (size_t)be * bb);
-            for (; b + 2 <= be; b += 2) { /* two blocks: four independent sums per X row */
+            const Lut L = lut_make(bits, sr[g], zf[g]);
+            const int64_t blocks = g < full ? bpg : w->nb - full * bpg; /* the last group may be short */
+            for (int64_t i = blocks >> 1; i > 0; i--, p += 2 * bb, xb += 2 * RT_QBLOCK_K) { /* two blocks */
                 __m512 w0, w1, w2, w3;
-                block_fast(bits, row + (size_t)b * bb, &L, sa, sb, &w0, &w1);
-                block_fast(bits, row + (size_t)(b + 1) * bb, &L, sa, sb, &w2, &w3);
+                _mm_prefetch((const char *)p + NBITS_PREFETCH_BYTES, NBITS_PREFETCH_HINT);
+                block_fast(bits, p, &L, sa, sb, &w0, &w1);
+                block_fast(bits, p + bb, &L, sa, sb, &w2, &w3);
                 for (int r = 0; r < R; r++) {
-                    const float *xr = x + r * ldx + b * RT_QBLOCK_K;
+                    const float *xr = xb + r * ldx;
                     acc[r][0] = _mm512_fmadd_ps(_mm512_loadu_ps(xr), w0, acc[r][0]);
                     acc[r][1] = _mm512_fmadd_ps(_mm512_loadu_ps(xr + 16), w1, acc[r][1]);
                     acc[r][A2] = _mm512_fmadd_ps(_mm512_loadu_ps(xr + 32), w2, acc[r][A2]);
                     acc[r][A3] = _mm512_fmadd_ps(_mm512_loadu_ps(xr + 48), w3, acc[r][A3]);
                 }
             }
-            if (b < be) {
+            if (blocks & 1) { /* an odd block at the group's end */
                 __m512 w0, w1;
-                block_fast(bits, row + (size_t)b * bb, &L, sa, sb, &w0, &w1);
+                _mm_prefetch((const char *)p + NBITS_PREFETCH_BYTES, NBITS_PREFETCH_HINT);
+                block_fast(bits, p, &L, sa, sb, &w0, &w1);
                 for (int r = 0; r < R; r++) {
-                    const float *xr = x + r * ldx + b * RT_QBLOCK_K;
+                    const float *xr = xb + r * ldx;
                     acc[r][0] = _mm512_fmadd_ps(_mm512_loadu_ps(xr), w0, acc[r][0]);
                     acc[r][1] = _mm512_fmadd_ps(_mm512_loadu_ps(xr + 16), w1, acc[r][1]);
                 }
-                b++;
+                p += bb;
+                xb += RT_QBLOCK_K;
             }
         }
         for (int r = 0; r < R; r++)
@@ -276,7 +289,7 @@ T512 INL void gemv_general(const RtNbitsWeight *w, const int bits, const int R, 
         if (general)                                                             \
             gemv_general(w, BITS, R, x, ldx, y, ldy, n0, n1, zbuf);              \
         else                                                                     \
-            gemv_fast(w, BITS, R, x, ldx, y, ldy, n0, n1);                       \
+            gemv_fast(w, BITS, R, x, ldx, y, ldy, n0, n1, zbuf);                 \
     } while (0)
 #define GEMV_ROWS(BITS)                                                          \
     do {                                                                         \
@@ -334,11 +347,11 @@ T512 INL void dequant_bits(const RtNbitsWeight *w, const int bits, int64_t n0, i
             continue;
         }
         int64_t g = b0 / bpg;
-        Lut L = lut_make(bits, w->scales[n * NG + g], w->zeros[n * NG + g]);
+        Lut L = lut_make(bits, w->scales[n * NG + g], (float)w->zeros[n * NG + g]);
         for (int64_t b = b0; b < b1; b++) {
             if (b / bpg != g) {
                 g = b / bpg;
-                L = lut_make(bits, w->scales[n * NG + g], w->zeros[n * NG + g]);
+                L = lut_make(bits, w->scales[n * NG + g], (float)w->zeros[n * NG + g]);
             }
             __m512 w0, w1;
             block_fast(bits, row + (size_t)b * bb, &L, sa, sb, &w0, &w1);
