@@ -6,7 +6,8 @@
  * from the unpacked codes; each optimized implementation this CPU runs is checked against
  * the reference on odd sizes (K, N in 1, 3, 7, 17, 33, 127, 129, and 4096), every bit width,
  * G = 32, 128, 0 (and 16, 48, which are not whole blocks), with and without an act-order
- * g_idx, with bias and every activation, batch rows 1-4 (gemv) and 5, 9 (tiles + sgemm).
+ * g_idx, with bias and every activation, batch rows 1-4 (gemv), 5-9 (64-row tiles + sgemm)
+ * and 64-70 (256-row tiles).
  * Tile dequantization must equal the reference bit for bit; so must any thread count. The
  * kernel itself: shapes, rank-3 X, WAFER_RT_REF=1, shape-only mode, K = 0, and the errors.
  */
@@ -247,6 +248,15 @@ Test(nbits, every_row_count) {
     int bad = 0;
     for (int bi = 0; bi < 4; bi++)
         for (int64_t rows = 1; rows <= 9; rows++) bad += check_config(all_bits[bi], 33, 129, 32, (int)(rows % 2), rows, (int)rows * 7 + bi);
+    cr_assert_eq(bad, 0);
+}
+
+/* From 64 rows of X on, the tiles have 256 output rows: more than one tile, a short last one. */
+Test(nbits, big_batches) {
+    int bad = 0;
+    bad += check_config(4, 300, 129, 32, 1, 70, 1);
+    bad += check_config(3, 257, 100, 0, 0, 64, 4);
+    bad += check_config(8, 513, 33, 128, 0, 65, 9);
     cr_assert_eq(bad, 0);
 }
 
