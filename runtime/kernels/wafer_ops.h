@@ -34,7 +34,9 @@
  * Low-bit weights (GPTQ / RTN, 2, 3, 4 or 8 bits), float activations:
  * LinearNBits(X[..., K] f32, Wp u8 packed, scales f32 [N, NG], zeros u8 [N, NG], g_idx i32 [K]?,
  *             B f32 [N]?)   attributes bits, group (G; 0 = one group = K), activation/alpha/beta
- *      codes q[n, k] in [0, 2^bits) packed per output row n as runtime/kernels/qblock.h says;
+ *      codes q[n, k] in [0, 2^bits) packed per output row n as runtime/kernels/qblock.h says
+ *      (Wp of any shape holding rt_qblock_packed_size(bits, N, K) bytes, e.g. [N, row bytes]);
+ *      N = scales' first dim, K = X's last; G need not divide K (the last group is short);
  *      W[k, n] = (q[n, k] - zeros[n, g(k)]) * scales[n, g(k)], g(k) = g_idx[k] when given
  *      (act-order), else k / G;  Y = act(X @ W + B) -> [..., N]. NG = number of groups.
  */
