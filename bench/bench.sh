@@ -164,6 +164,43 @@ if [ -f "$TMP/tinylm_load" ]; then
         printf "load tinylm.onnx: wafer %.1f ms (parse, bind shapes, simplify, lower), onnxruntime %.1f ms (session creation); ratio %.2f\n", wl, ol, (ol > 0 ? wl / ol : 0) }'
 fi
 
+# 4-bit: tinylm with GPTQ 4-bit g128 asymmetric weights (LinearNBits; calibration on
+# tinylm_calib_tokens.npy, head float) against wafer's float path (the rows above) and
+# onnxruntime running its own MatMulNBits model (perf/tinylm_int4_default_asym.onnx: block 128,
+# asymmetric, head float), same batch-1 input.
+echo
+echo "4-bit weights (GPTQ g128 asym, head float); ratios: lower is better"
+printf '%-14s %7s %20s %10s %10s %16s %10s\n' model threads "int4 ms (med/p90)" "f32 ms" int4/f32 "ort int4 ms" int4/ort
+x="$TMP/tinylm.npy"
+q4="$TMP/tinylm_int4.wafer"
+if [ -f "$x" ] && "$W" quantize "$FX/tinylm/tinylm.onnx" -o "$q4" --weights int4 --method gptq --group 128 --asym \
+    --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" >/dev/null 2>"$TMP/qerr"; then
+    for t in 1 2; do
+        wj="$TMP/q4.json"
+        oj="$TMP/q4o.json"
+        rm -f "$wj" "$oj"
+        "$W" bench "$q4" --input "tokens=$x" --iters 50 --warmup 5 --threads "$t" --json "$wj" >/dev/null 2>"$TMP/werr"
+        node "$HERE/ort_bench.js" run "$FX/perf/tinylm_int4_default_asym.onnx" "tokens=$x" --iters 50 --warmup 5 \
+            --threads "$t" >"$oj" 2>"$TMP/oerr"
+        qm=$(json_num "$wj" median_ms 2>/dev/null)
+        qp=$(json_num "$wj" p90_ms 2>/dev/null)
+        om=$(json_num "$oj" median_ms 2>/dev/null)
+        fm=$(cat "$TMP/f32_tinylm_$t" 2>/dev/null)
+        if [ -z "$qm" ] || [ -z "$om" ]; then
+            printf '%-14s %7s failed: %s %s\n' tinylm "$t" "$(head -c 200 "$TMP/werr")" "$(head -c 200 "$TMP/oerr")"
+            touch "$TMP/failed"
+            continue
+        fi
+        awk -v t="$t" -v qm="$qm" -v qp="$qp" -v fm="${fm:-0}" -v om="$om" 'BEGIN {
+            printf "%-14s %7s %9.3f / %8.3f %10.3f %10.2f %16.3f %10.2f\n", "tinylm", t, qm, qp, fm,
+                (fm > 0 ? qm / fm : 0), om, (om > 0 ? qm / om : 0) }'
+    done
+else
+    printf '%-14s quantize failed: %s\n' tinylm "$(head -c 300 "$TMP/qerr" 2>/dev/null)"
+    touch "$TMP/failed"
+fi
+
+
 # Packed 4-bit GEMV (LinearNBits, 4096x4096 g128, batch 1) against the memory read
 # bandwidth measured in the same run (bench/bench_nbits.c; make bench builds it).
 echo
