@@ -19,12 +19,14 @@ extern const RtKernelEntry rt_kernels_fused[];      /* ref/fused.c: FusedConv, L
 extern const RtKernelEntry rt_kernels_quant[];      /* ref/quant.c: ONNX quantization ops */
 extern const RtKernelEntry rt_kernels_qops[];       /* ref/qops.c: wafer's int8 ops */
 extern const RtKernelEntry rt_kernels_nbits[];      /* ref/nbits.c: LinearNBits */
+extern const RtKernelEntry rt_kernels_matmul_nbits[]; /* ref/matmul_nbits.c: com.microsoft MatMulNBits */
 
 static const RtKernelEntry *const families[] = {
     rt_kernels_unary, rt_kernels_binary, rt_kernels_reduce, rt_kernels_norm,
     rt_kernels_linalg, rt_kernels_conv, rt_kernels_pool, rt_kernels_shape,
     rt_kernels_gather, rt_kernels_resize, rt_kernels_control, rt_kernels_fused,
     rt_kernels_quant, rt_kernels_qops, rt_kernels_nbits,
+    rt_kernels_matmul_nbits,
 };
 
 RtKernelFn rt_kernel_find(int op) {
