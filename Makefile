@@ -119,3 +119,57 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzing: make fuzz [FUZZ_SECONDS=N] ----
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for the ONNX loader, the .npy reader, the .wafer
+# reader and the external-data resolver, built with Debian's clang under ASan + UBSan into
+# build-fuzz/ (own objects: never touches build/ or build-asan/), each run FUZZ_SECONDS
+# from a corpus seeded with the fixtures (tests/fuzz/run.sh); any crash, sanitizer report,
+# leak or timeout fails. Not part of make test.
+FUZZ_SECONDS ?= 20
+FZ := build-fuzz
+FUZZ_CC := $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/null || echo clang)
+# No -Werror here: the gcc builds enforce the warnings; clang's set differs.
+FUZZ_COMMON := -Wall -Wextra -g -O1 -fno-omit-frame-pointer -D_POSIX_C_SOURCE=200809L -I$(FZ)/gen \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_BLAS := -DWAFER_HAVE_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread
+FUZZ_RT_OBJS := $(RT_SRCS:%.c=$(FZ)/obj/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FZ)/obj/%.o) $(FZ)/obj/gen/onnx.pb-c.o
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-build
+$(FZ)/gen/onnx.pb-c.c $(FZ)/gen/onnx.pb-c.h &: /usr/include/onnx/onnx.proto | $(DEPS_STAMP)
+	@mkdir -p $(FZ)/gen && echo '*' > $(FZ)/.gitignore
+	cp /usr/include/onnx/onnx.proto $(FZ)/gen/onnx.proto
+	cd $(FZ)/gen && protoc-c --c_out=. onnx.proto
+
+$(FZ)/obj/gen/onnx.pb-c.o: $(FZ)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 $(FUZZ_COMMON) -w -c $< -o $@
+
+$(FZ)/obj/runtime/%.o: runtime/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c99 $(FUZZ_COMMON) $(FUZZ_BLAS) -MMD -MP -c $< -o $@
+
+$(FZ)/obj/%.o: %.c $(FZ)/gen/onnx.pb-c.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 $(FUZZ_COMMON) $(FUZZ_BLAS) -MMD -MP -c $< -o $@
+
+$(FZ)/libwafer_rt.a: $(FUZZ_RT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FZ)/libwafer.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_memfile.h $(FZ)/libwafer.a $(FZ)/libwafer_rt.a
+	$(FUZZ_CC) -std=c11 $(FUZZ_COMMON) -fsanitize=fuzzer -o $@ $< $(FZ)/libwafer.a $(FZ)/libwafer_rt.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_TARGETS)
+
+# $(B)/wafer writes the .wafer seeds.
+fuzz: fuzz-build $(B)/wafer
+	@sh tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS) "$(FIXTURES)" $(B)/wafer
+
+-include $(shell find $(FZ)/obj -name '*.d' 2>/dev/null)
