@@ -18,6 +18,7 @@
 
 #include "../rt_core.h"
 #include "qblock.h"
+#include "ref/activation.h"
 
 struct RtThreadPool;
 
@@ -61,16 +62,16 @@ extern const RtNbitsImpl rt_nbits_impl_avx512; /* nbits_avx512.c */
 /* The implementation LinearNBits uses now (see the header comment). */
 const RtNbitsImpl *rt_nbits_impl_select(void);
 
-/* Activation applied after the bias, as wafer_ops.h defines them. */
-typedef enum {
-    RT_NBITS_ACT_NONE, RT_NBITS_ACT_RELU, RT_NBITS_ACT_CLIP, RT_NBITS_ACT_LEAKY_RELU,
-    RT_NBITS_ACT_SIGMOID, RT_NBITS_ACT_HARD_SIGMOID
-} RtNbitsActKind;
-
-typedef struct {
-    RtNbitsActKind kind;
-    float alpha, beta;      /* Clip bounds, LeakyRelu slope, HardSigmoid alpha * x + beta */
-} RtNbitsAct;
+/* Activation applied after the bias, as wafer_ops.h defines them: ref/activation.h's, under
+ * the names the LinearNBits tests and bench_nbits use. */
+typedef RtActKind RtNbitsActKind;
+typedef RtAct RtNbitsAct;
+#define RT_NBITS_ACT_NONE RT_ACT_NONE
+#define RT_NBITS_ACT_RELU RT_ACT_RELU
+#define RT_NBITS_ACT_CLIP RT_ACT_CLIP
+#define RT_NBITS_ACT_LEAKY_RELU RT_ACT_LEAKY_RELU
+#define RT_NBITS_ACT_SIGMOID RT_ACT_SIGMOID
+#define RT_NBITS_ACT_HARD_SIGMOID RT_ACT_HARD_SIGMOID
 
 /* One LinearNBits layer, as its inputs and attributes give it. */
 typedef struct {
@@ -82,7 +83,7 @@ typedef struct {
     const uint8_t *zeros;   /* borrowed [N, NG] */
     const int32_t *g_idx;   /* borrowed [K] group of each column (act-order), or NULL */
     const float *bias;      /* borrowed [N] or NULL */
-    RtNbitsAct act;
+    RtAct act;
 } RtNbitsLinear;
 
 /* Groups per row of a layer: group ? ceil(K / group) : 1 (1 also when K is 0). */

@@ -21,12 +21,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 
 #include "../../rt_threads.h"
 #include "../gemm.h"
 #include "../kernel.h"
 #include "../nbits.h"
+#include "activation.h"
 
 /* GEMM tiles: NBITS_TILE_N output rows x NBITS_TILE_K columns of W^T (a multiple of 32),
  * 128 KiB, or NBITS_TILE_N_BIG rows (512 KiB) from NBITS_BIG_ROWS rows of X on. Measured on
@@ -94,35 +94,6 @@ const RtNbitsImpl *rt_nbits_impl_select(void) {
     return &rt_nbits_impl_ref;
 }
 
-/* ---- bias and activation (element formulas as ref/fused.c and unary.c) ---- */
-
-static float act_sigmoid(float v) {
-    if (v >= 0) return 1.0f / (1.0f + expf(-v));
-    float e = expf(v); /* v < 0: e in (0, 1), no overflow */
-    return e / (1.0f + e);
-}
-
-static float act_clip(float v, float lo, float hi) {
-    v = v < lo ? lo : v;
-    return v > hi ? hi : v;
-}
-
-/* y[i] = act(y[i] + b[i]) for i < n (b may be NULL). */
-static void act_span(const RtNbitsAct *a, float *y, int64_t n, const float *b) {
-    for (int64_t i = 0; i < n; i++) {
-        float v = b ? y[i] + b[i] : y[i];
-        switch (a->kind) {
-        case RT_NBITS_ACT_NONE: break;
-        case RT_NBITS_ACT_RELU: v = v < 0 ? 0.0f : v; break;
-        case RT_NBITS_ACT_CLIP: v = act_clip(v, a->alpha, a->beta); break;
-        case RT_NBITS_ACT_LEAKY_RELU: v = v < 0 ? a->alpha * v : v; break;
-        case RT_NBITS_ACT_SIGMOID: v = act_sigmoid(v); break;
-        case RT_NBITS_ACT_HARD_SIGMOID: v = act_clip(a->alpha * v + a->beta, 0.0f, 1.0f); break;
-        }
-        y[i] = v;
-    }
-}
-
 /* ---- driver ---- */
 
 int64_t rt_nbits_groups(int64_t K, int64_t group) {
@@ -151,8 +122,8 @@ static void direct_chunk(void *arg, int64_t s0, int64_t s1) {
         rt_chunk_range(N, j->slots, s, &n0, &n1);
         j->impl->gemv(j->w, j->x, j->ldx, (int)j->rows, j->y, N, n0, n1, (float *)(j->scratch + s * j->stride));
         for (int64_t r = 0; r < j->rows; r++)
-            if (j->L->bias || j->L->act.kind != RT_NBITS_ACT_NONE)
-                act_span(&j->L->act, j->y + r * N + n0, n1 - n0, j->L->bias ? j->L->bias + n0 : NULL);
+            if (j->L->bias || j->L->act.kind != RT_ACT_NONE)
+                rt_act_span(&j->L->act, j->y + r * N + n0, n1 - n0, j->L->bias ? j->L->bias + n0 : NULL);
     }
 }
 
@@ -175,8 +146,8 @@ static void tiled_chunk(void *arg, int64_t s0, int64_t s1) {
                          k0 == 0 ? 0.0f : 1.0f, j->y + n0, (int)N);
             }
             for (int64_t r = 0; r < j->rows; r++)
-                if (j->L->bias || j->L->act.kind != RT_NBITS_ACT_NONE)
-                    act_span(&j->L->act, j->y + r * N + n0, nt, j->L->bias ? j->L->bias + n0 : NULL);
+                if (j->L->bias || j->L->act.kind != RT_ACT_NONE)
+                    rt_act_span(&j->L->act, j->y + r * N + n0, nt, j->L->bias ? j->L->bias + n0 : NULL);
         }
     }
 }
@@ -279,7 +250,7 @@ int rt_nbits_linear_run(const RtNbitsImpl *impl, const RtNbitsLinear *L, const f
     if (rows <= 0 || L->N <= 0) return RT_OK;
     if (L->K == 0) { /* an empty sum: act(bias) */
         memset(y, 0, sizeof(float) * (size_t)(rows * L->N));
-        for (int64_t r = 0; r < rows; r++) act_span(&L->act, y + r * L->N, L->N, L->bias);
+        for (int64_t r = 0; r < rows; r++) rt_act_span(&L->act, y + r * L->N, L->N, L->bias);
         return RT_OK;
     }
     RtNbitsWeight w;
@@ -294,36 +265,6 @@ int rt_nbits_linear_run(const RtNbitsImpl *impl, const RtNbitsLinear *L, const f
 }
 
 /* ---- the kernel ---- */
-
-static int act_read(RtKernelCtx *c, const RtNode *n, RtNbitsAct *a) {
-    static const struct {
-        const char *name;
-        RtNbitsActKind kind;
-        int n_params;     /* how many of alpha, beta the activation takes */
-        float alpha, beta;
-    } acts[] = {
-        {"", RT_NBITS_ACT_NONE, 0, 0, 0},
-        {"Relu", RT_NBITS_ACT_RELU, 0, 0, 0},
-        {"Clip", RT_NBITS_ACT_CLIP, 2, -INFINITY, INFINITY},
-        {"LeakyRelu", RT_NBITS_ACT_LEAKY_RELU, 1, 0.01f, 0},
-        {"Sigmoid", RT_NBITS_ACT_SIGMOID, 0, 0, 0},
-        {"HardSigmoid", RT_NBITS_ACT_HARD_SIGMOID, 2, 0.2f, 0.5f},
-    };
-    const char *s = rt_attr_str(n, "activation", "");
-    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
-        if (strcmp(s, acts[i].name) != 0) continue;
-        if (acts[i].n_params < 1 && rt_attr(n, "alpha"))
-            return rt_fail(c, "attribute 'alpha' is not used by activation '%s'", s);
-        if (acts[i].n_params < 2 && rt_attr(n, "beta"))
-            return rt_fail(c, "attribute 'beta' is not used by activation '%s'", s);
-        a->kind = acts[i].kind;
-        a->alpha = rt_attr_float(n, "alpha", acts[i].alpha);
-        a->beta = rt_attr_float(n, "beta", acts[i].beta);
-        return RT_OK;
-    }
-    rt_fail(c, "attribute activation = '%s' is not one of Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid", s);
-    return RT_ERR_UNSUPPORTED;
-}
 
 /* Checks the inputs against X's K and scales' N; fills L's sizes and attributes. */
 static int nbits_check(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtNbitsLinear *L) {
@@ -366,7 +307,7 @@ static int nbits_check(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtN
     L->N = N;
     L->K = K;
     L->group = group;
-    return act_read(c, n, &L->act);
+    return rt_act_read(c, n, &L->act);
 }
 
 static int k_linear_nbits(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
