@@ -125,7 +125,7 @@ int onnx_attrs_convert(OnnxCtx *ctx, const Onnx__NodeProto *np, int op, IrGraph 
         if (op != RT_OP_UNKNOWN && !rt_op_attr_allowed(op, name))
             return onnx_fail(ctx, "%s: unknown attribute '%s'", onnx_node_desc(np, nd, sizeof nd), name);
         for (size_t j = 0; j < i; j++)
-            if (np->attribute[j]->name && strcmp(np->attribute[j]->name, name) == 0)
+            if (strcmp(np->attribute[j]->name ? np->attribute[j]->name : "", name) == 0)
                 return onnx_fail(ctx, "%s: attribute '%s' appears twice", onnx_node_desc(np, nd, sizeof nd),
                                  name);
         ONNX_TRY(attr_convert(ctx, np, op, ap, g, &attrs[i]));

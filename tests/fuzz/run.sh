@@ -18,27 +18,37 @@ WAFER=$4
 C=$FZ/corpus
 mkdir -p "$C/onnx" "$C/npy" "$C/wafer" "$C/external" "$FZ/crashes" "$FZ/logs"
 
-# ---- seeds (copied once; cp -n keeps what the fuzzer added) ----
+# ---- seeds (copied once; what the fuzzer added is kept) ----
+seed() { [ -f "$1" ] && [ ! -f "$2" ] && cp "$1" "$2"; return 0; }
 for f in "$FIX"/digits/digits_mlp.onnx "$FIX"/digits/digits_cnn.onnx \
          "$FIX"/digits/digits_student_init.onnx "$FIX"/kws/kws_dscnn.onnx; do
-    [ -f "$f" ] && cp -n "$f" "$C/onnx/fixture_$(basename "$f")"
+    seed "$f" "$C/onnx/fixture_$(basename "$f")"
 done
 NODE=/usr/share/libonnx-testdata/data/node
 if [ -d "$NODE" ] && [ ! -f "$C/onnx/.node_seeded" ]; then
     for d in "$NODE"/test_*; do
-        [ -f "$d/model.onnx" ] && cp "$d/model.onnx" "$C/onnx/node_$(basename "$d").onnx"
+        seed "$d/model.onnx" "$C/onnx/node_$(basename "$d").onnx"
     done
     touch "$C/onnx/.node_seeded"
 fi
 for f in "$FIX"/kws/kws_in.npy "$FIX"/kws/kws_out.npy "$FIX"/digits/test_y.npy \
          "$FIX"/digits/digits_mlp_test_logits.npy "$FIX"/tinylm/tinylm_eval_tokens.npy; do
-    [ -f "$f" ] && cp -n "$f" "$C/npy/fixture_$(basename "$f")"
+    seed "$f" "$C/npy/fixture_$(basename "$f")"
 done
-if [ ! -f "$C/wafer/digits_mlp_int8.wafer" ]; then
-    "$WAFER" quantize "$FIX/digits/digits_mlp.onnx" -o "$C/wafer/digits_mlp_int8.wafer" >/dev/null
-    "$WAFER" quantize "$FIX/digits/digits_mlp.onnx" --weights f32 -o "$C/wafer/digits_mlp_f32.wafer" >/dev/null
-    "$WAFER" quantize "$FIX/kws/kws_dscnn.onnx" -o "$C/wafer/kws_int8.wafer" >/dev/null
-fi
+wafer_seed() {   # NAME MODEL [options]: a .wafer seed written by wafer quantize
+    out=$C/wafer/$1.wafer
+    model=$2
+    shift 2
+    [ -f "$out" ] || "$WAFER" quantize "$model" -o "$out" "$@" >/dev/null ||
+        echo "fuzz: warning: could not write the seed $out" >&2
+}
+wafer_seed digits_mlp_int8 "$FIX/digits/digits_mlp.onnx"
+wafer_seed digits_mlp_f32 "$FIX/digits/digits_mlp.onnx" --weights f32
+wafer_seed kws_int8 "$FIX/kws/kws_dscnn.onnx"
+# small ones (under 1.1 KB: many more executions per second), one with an If's subgraphs
+for t in test_relu test_conv_with_strides_padding test_if test_matmul_2d; do
+    [ -f "$NODE/$t/model.onnx" ] && wafer_seed "node_$t" "$NODE/$t/model.onnx" --weights f32
+done
 printf 'weights.bin\n8\n24' > "$C/external/ok_offset"
 printf 'sub/w.bin' > "$C/external/ok_whole"
 printf 'weights.bin\n16\n24' > "$C/external/past_end"
