@@ -120,13 +120,14 @@ clean:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-# ---- fuzzing: make fuzz [FUZZ_SECONDS=N] ----
+# ---- fuzzing: make fuzz [FUZZ_SECONDS=N] [FUZZ_ONLY="onnx npy wafer external"] ----
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for the ONNX loader, the .npy reader, the .wafer
 # reader and the external-data resolver, built with Debian's clang under ASan + UBSan into
 # build-fuzz/ (own objects: never touches build/ or build-asan/), each run FUZZ_SECONDS
 # from a corpus seeded with the fixtures (tests/fuzz/run.sh); any crash, sanitizer report,
 # leak or timeout fails. Not part of make test.
 FUZZ_SECONDS ?= 20
+FUZZ_ONLY ?=
 FZ := build-fuzz
 FUZZ_CC := $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/null || echo clang)
 # No -Werror here: the gcc builds enforce the warnings; clang's set differs.
@@ -170,6 +171,6 @@ fuzz-build: $(FUZZ_TARGETS)
 
 # $(B)/wafer writes the .wafer seeds.
 fuzz: fuzz-build $(B)/wafer
-	@sh tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS) "$(FIXTURES)" $(B)/wafer
+	@sh tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS) "$(FIXTURES)" $(B)/wafer "$(FUZZ_ONLY)"
 
 -include $(shell find $(FZ)/obj -name '*.d' 2>/dev/null)

@@ -3,7 +3,9 @@
 # for a bounded time. Fails (exit 1) on any crash, sanitizer report, leak, timeout or
 # out-of-memory; the input that caused it is saved as <fz>/crashes/<target>-<kind>-<sha1>.
 #
-#   sh tests/fuzz/run.sh FZ SECONDS FIXTURES WAFER_BIN
+#   sh tests/fuzz/run.sh FZ SECONDS FIXTURES WAFER_BIN [TARGETS]
+#
+# TARGETS (default "onnx npy wafer external") picks which ones run (make fuzz FUZZ_ONLY=...).
 #
 # Seeds: onnx — the fixture models (digits, kws) and the ONNX node-test models (small, one
 # op each: they reach every op's attribute path); npy — a few fixture arrays; wafer — files
@@ -15,6 +17,7 @@ FZ=$1
 SECONDS_EACH=${2:-20}
 FIX=$3
 WAFER=$4
+TARGETS=${5:-onnx npy wafer external}
 C=$FZ/corpus
 mkdir -p "$C/onnx" "$C/npy" "$C/wafer" "$C/external" "$FZ/crashes" "$FZ/logs"
 
@@ -60,7 +63,7 @@ printf 'weights.bin\n-1\n24' > "$C/external/negative"
 
 # ---- runs ----
 status=0
-for t in onnx npy wafer external; do
+for t in $TARGETS; do
     bin=$FZ/fuzz_$t
     log=$FZ/logs/fuzz_$t.log
     echo "fuzz: $t for ${SECONDS_EACH}s" >&2
