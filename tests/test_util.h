@@ -1,6 +1,14 @@
 /*
- * test_util.h — helpers shared by the end-to-end suites: run the CLI and capture its
- * output and exit status, load .npy files, compare tensors.
+ * test_util.h — helpers shared by the end-to-end, CLI and io suites: run the CLI and capture
+ * its output and exit status, read a whole file, read a number from a flat JSON report,
+ * make and remove a temporary folder, compare tensors.
+ *
+ *   tu_run(out, n, fmt, ...)        shell command; exit status, output captured
+ *   tu_file_read(path, &n)          whole file, malloc'd and NUL-terminated (n may be NULL)
+ *   tu_json_number(path, key)       the number after "key": in a flat JSON file
+ *   tu_tmpdir_make(dir, size, tag)  fresh /tmp/<tag>_XXXXXX folder (mkdtemp)
+ *   tu_tmpdir_remove(dir)           rm -rf of that folder
+ *   tu_max_rel_diff(a, b, n)        largest |a-b| over the largest |b|
  */
 #ifndef WAFER_TEST_UTIL_H
 #define WAFER_TEST_UTIL_H
@@ -50,6 +58,53 @@ static inline int tu_run(char *out, size_t n, const char *fmt, ...) {
         return code >= 128 ? -1 : code; /* the shell reports a child's signal as 128+n */
     }
     return -1;
+}
+
+/* The whole file at path, malloc'd with a NUL after its last byte (so text can be searched
+ * as a string); its length in *n when n is not NULL. NULL if it cannot be opened or read. */
+static inline unsigned char *tu_file_read(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (!b) return NULL;
+    b[len] = '\0';
+    if (n) *n = (size_t)len;
+    return b;
+}
+
+/* The number after "key": in a flat JSON file (the CLI's --json reports); NAN if the file
+ * or the key is absent. The first occurrence counts: the reports have no nesting. */
+static inline double tu_json_number(const char *path, const char *key) {
+    char *s = (char *)tu_file_read(path, NULL);
+    if (!s) return NAN;
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    char *p = strstr(s, pat);
+    double v = p ? strtod(p + strlen(pat), NULL) : NAN;
+    free(s);
+    return v;
+}
+
+/* Makes a fresh folder /tmp/<tag>_XXXXXX (mkdtemp) and writes its path to dir[size].
+ * Returns 0, or -1 if it could not be made. */
+static inline int tu_tmpdir_make(char *dir, size_t size, const char *tag) {
+    snprintf(dir, size, "/tmp/%s_XXXXXX", tag);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Removes the folder dir and everything in it; returns system()'s status (0 on success). */
+static inline int tu_tmpdir_remove(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
 }
 
 /* Largest |a-b| over all elements divided by the largest |b| (the reference's magnitude). */

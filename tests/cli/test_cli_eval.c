@@ -12,28 +12,14 @@
 #define TINYLM_PPL 2.4166
 #define TINYLM_PPL_TOL 0.0005
 
-/* Reads a number after "key": in a flat JSON file; NAN if absent. */
-static double json_number(const char *path, const char *key) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NAN;
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    char *p = strstr(buf, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
 static double eval_accuracy(const char *model, const char *input) {
     char out[8192], json[256];
     snprintf(json, sizeof json, "/tmp/wafer_eval_%d.json", (int)getpid());
     int rc = tu_run(out, sizeof out, "%s eval %s/%s --input %s --labels %s/digits/test_y.npy --json %s",
                     WAFER_BIN, FIXTURES, model, input, FIXTURES, json);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
-    double acc = json_number(json, "accuracy");
-    cr_assert_eq(json_number(json, "samples"), 600);
+    double acc = tu_json_number(json, "accuracy");
+    cr_assert_eq(tu_json_number(json, "samples"), 600);
     unlink(json);
     return acc;
 }
@@ -79,7 +65,7 @@ Test(cli_eval, tinylm_perplexity, .timeout = 600) {
     int rc = tu_run(out, sizeof out, "%s eval %s/tinylm/tinylm.onnx --task lm --tokens %s/tinylm/tinylm_eval_tokens.npy --json %s",
                     WAFER_BIN, FIXTURES, FIXTURES, json);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
-    double ppl = json_number(json, "perplexity");
+    double ppl = tu_json_number(json, "perplexity");
     unlink(json);
     cr_expect(fabs(ppl - TINYLM_PPL) <= TINYLM_PPL_TOL, "perplexity %.5f, want %.4f +- %.4f", ppl, TINYLM_PPL,
               TINYLM_PPL_TOL);

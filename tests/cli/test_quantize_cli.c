@@ -29,19 +29,6 @@ static int quantize(const char *args) {
     return tu_run(out, sizeof out, "%s quantize %s", WAFER_BIN, args);
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 static int count(const char *s, const char *pat) {
     int c = 0;
     for (const char *p = s; (p = strstr(p, pat)) != NULL; p += strlen(pat)) c++;
@@ -104,7 +91,7 @@ Test(quantize_cli, report_lists_tensors_and_layers) {
     snprintf(a, sizeof a, "%s -o %s/cnn.wafer --activations int8 --calib %s --report %s", CNN, tmpdir, CNN_CALIB, rep);
     cr_assert_eq(quantize(a), 0, "%s", out);
     cr_expect(strstr(out, "calibrating") != NULL, "progress on stderr: %s", out);
-    char *s = slurp(rep);
+    char *s = (char *)tu_file_read(rep, NULL);
     cr_assert_not_null(s);
     cr_expect(s[0] == '{' && strstr(s, "\"tensors\":[") && strstr(s, "\"layers\":["), "%s", s);
     /* 4 weights (3 convs + fc1; fc2 is the head), 3 int32 biases of the convs + fc1's */
@@ -125,7 +112,7 @@ Test(quantize_cli, weight_only_report_without_calibration_has_no_errors) {
     snprintf(rep, sizeof rep, "%s/w.json", tmpdir);
     snprintf(a, sizeof a, "%s -o %s/mlp.wafer --report %s", MLP, tmpdir, rep);
     cr_assert_eq(quantize(a), 0, "%s", out);
-    char *s = slurp(rep);
+    char *s = (char *)tu_file_read(rep, NULL);
     cr_assert_not_null(s);
     cr_expect_eq(count(s, "\"kind\":\"weight\""), 2, "%s", s);
     cr_expect_eq(count(s, "\"observer\":\"absmax\""), 2, "%s", s);
@@ -133,7 +120,7 @@ Test(quantize_cli, weight_only_report_without_calibration_has_no_errors) {
     free(s);
     snprintf(a, sizeof a, "%s -o %s/mlp.wafer --calib x=%s/digits/calib_x.npy --report %s", MLP, tmpdir, FIXTURES, rep);
     cr_assert_eq(quantize(a), 0, "%s", out);
-    s = slurp(rep);
+    s = (char *)tu_file_read(rep, NULL);
     cr_assert_not_null(s);
     cr_expect_eq(count(s, "\"error\":null"), 0, "with --calib the errors are measured: %s", s);
     free(s);

@@ -42,31 +42,9 @@ static void teardown(void) {
 
 TestSuite(wafer_cli, .init = setup, .fini = teardown);
 
-/* Reads a number after "key": in a flat JSON file; NAN if absent. */
-static double json_number(const char *path, const char *key) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NAN;
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    char *p = strstr(buf, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
 static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    cr_assert_not_null(b);
-    cr_assert_eq(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
+    unsigned char *b = tu_file_read(path, n);
+    cr_assert_not_null(b, "cannot open %s", path);
     return b;
 }
 
@@ -82,10 +60,10 @@ Test(wafer_cli, eval_gives_the_onnx_accuracy) {
                     WAFER_BIN, mlp_wafer, FIXTURES, FIXTURES, json);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
     cr_expect(strstr(out, "accuracy 0.9800 (588/600)"), "%s", out);
-    double acc = json_number(json, "accuracy");
+    double acc = tu_json_number(json, "accuracy");
     cr_expect_float_eq(acc, 588.0 / 600.0, 1e-9, "accuracy %.6f, want 0.9800", acc);
-    cr_expect_eq(json_number(json, "samples"), 600);
-    cr_expect_eq(json_number(json, "weight_bytes"), 340008, "weight bytes as for the ONNX model");
+    cr_expect_eq(tu_json_number(json, "samples"), 600);
+    cr_expect_eq(tu_json_number(json, "weight_bytes"), 340008, "weight bytes as for the ONNX model");
 }
 
 /* The .wafer as the baseline of its own ONNX source: no drop, exit 0. */
@@ -145,8 +123,8 @@ Test(wafer_cli, bench_runs_a_wafer) {
     int rc = tu_run(out, sizeof out, "%s bench %s --input x=%s/digits/test_x.npy --iters 2 --warmup 0 --json %s",
                     WAFER_BIN, mlp_wafer, FIXTURES, json);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
-    cr_expect_gt(json_number(json, "load_ms"), 0);
-    cr_expect_gt(json_number(json, "median_ms"), 0);
+    cr_expect_gt(tu_json_number(json, "load_ms"), 0);
+    cr_expect_gt(tu_json_number(json, "median_ms"), 0);
 }
 
 /* A damaged file: exit 2, the checksum message, no output written. */

@@ -34,26 +34,13 @@
  * mode makes the error of order 1). */
 #define QDQ_REL_ERR_MAX 0.10
 
-static double json_number(const char *path, const char *key) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NAN;
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    char *p = strstr(buf, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
-}
-
 Test(import_quantized, tinylm_int4_matmul_nbits_perplexity, .timeout = 600) {
     char out[8192], json[256];
     snprintf(json, sizeof json, "/tmp/wafer_import_ppl_%d.json", (int)getpid());
     int rc = tu_run(out, sizeof out, "%s eval %s/perf/tinylm_int4_default_asym.onnx --task lm --tokens %s/tinylm/tinylm_eval_tokens.npy --json %s",
                     WAFER_BIN, FIXTURES, FIXTURES, json);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
-    double ppl = json_number(json, "perplexity");
+    double ppl = tu_json_number(json, "perplexity");
     unlink(json);
     cr_expect(fabs(ppl - TINYLM_INT4_PPL) <= TINYLM_INT4_PPL_TOL, "perplexity %.6f, want %.4f +- %.4f", ppl,
               TINYLM_INT4_PPL, TINYLM_INT4_PPL_TOL);

@@ -47,31 +47,6 @@ static void teardown(void) {
 
 TestSuite(quantize_e2e, .init = setup, .fini = teardown, .timeout = 900);
 
-/* The text of a file (malloc'd), or NULL. */
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
-/* The number after "key": in a flat JSON file; NAN if absent. */
-static double json_number(const char *path, const char *key) {
-    char *s = slurp(path);
-    if (!s) return NAN;
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    char *p = strstr(s, pat);
-    double v = p ? strtod(p + strlen(pat), NULL) : NAN;
-    free(s);
-    return v;
-}
 
 /* wafer quantize MODEL -o tmp/NAME.wafer ARGS; asserts exit 0; returns the .wafer path. */
 static const char *quantize(const char *name, const char *model, const char *args) {
@@ -90,8 +65,8 @@ static double accuracy(const char *wafer, const char *name, const char *file) {
     int rc = tu_run(out, sizeof out, "%s eval %s --input %s=%s/%s --labels %s/digits/test_y.npy --json %s", WAFER_BIN,
                     wafer, name, FIXTURES, file, FIXTURES, json);
     cr_assert_eq(rc, 0, "eval %s: exit %d\n%s", wafer, rc, out);
-    cr_assert_eq(json_number(json, "samples"), 600);
-    return json_number(json, "accuracy");
+    cr_assert_eq(tu_json_number(json, "samples"), 600);
+    return tu_json_number(json, "accuracy");
 }
 
 Test(quantize_e2e, digits_cnn_static_minmax) {
@@ -131,7 +106,7 @@ Test(quantize_e2e, tinylm_weight_only_perplexity) {
     int rc = tu_run(out, sizeof out, "%s eval %s --task lm --tokens %s/tinylm/tinylm_eval_tokens.npy --json %s",
                     WAFER_BIN, w, FIXTURES, json);
     cr_assert_eq(rc, 0, "%s", out);
-    double ppl = json_number(json, "perplexity");
+    double ppl = tu_json_number(json, "perplexity");
     cr_expect_leq(ppl, TINYLM_PPL_MAX, "tinylm int8 weight-only perplexity %.4f", ppl);
     cr_expect_geq(ppl, 2.41, "perplexity %.4f below fp32's 2.4166 by too much to be real", ppl);
 }
@@ -154,7 +129,7 @@ static void check_static(const char *name, const char *model, const char *input,
     snprintf(report, sizeof report, "%s/%s.json", tmpdir, name);
     snprintf(args, sizeof args, "--activations int8 --calib %s=%s/%s --report %s", input, FIXTURES, in_npy, report);
     const char *w = quantize(name, model, args);
-    char *rep = slurp(report);
+    char *rep = (char *)tu_file_read(report, NULL);
     cr_assert_not_null(rep, "no report %s", report);
     int layers = 0, measured = 0;
     for (char *p = strstr(rep, "\"layers\""); p && (p = strstr(p, "\"error\":")); p += 8) {

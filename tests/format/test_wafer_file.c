@@ -24,6 +24,7 @@
 #include "../../format/wafer_internal.h"
 #include "../../frontend/onnx.h"
 #include "../../io/npy.h"
+#include "../test_util.h"
 
 #define CONFORMANCE_DIR "/usr/share/libonnx-testdata/data/node"
 
@@ -71,16 +72,8 @@ static const char *tmp_path(const char *name) {
 }
 
 static unsigned char *file_read(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    cr_assert_not_null(b);
-    cr_assert_eq(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
+    unsigned char *b = tu_file_read(path, n);
+    cr_assert_not_null(b, "cannot open %s", path);
     return b;
 }
 

@@ -13,19 +13,13 @@
 #include <unistd.h>
 
 #include "../../io/npy.h"
+#include "../test_util.h"
 
 static char dir[256];
 
-static void dir_make(void) {
-    snprintf(dir, sizeof dir, "/tmp/wafer_npy_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
+static void dir_make(void) { cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_npy"), 0); }
 
-static void dir_remove(void) {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void dir_remove(void) { cr_assert_eq(tu_tmpdir_remove(dir), 0); }
 
 TestSuite(npy, .init = dir_make, .fini = dir_remove);
 

@@ -4,6 +4,7 @@
  * or shape-only mode), free its outputs, and compare results.
  *
  *   rtt_tensor(dtype, rank, dims, data)      a tensor (dims copied, data borrowed)
+ *   rtt_tensor_c(dtype, rank, dims, data)    the same over const data (an input only)
  *   rtt_attr_int / _float / _str / _ints / _tensor / _graph    attributes
  *   rtt_run(op, opset, in, n_in, out, n_out, attrs, n_attr, shape_only)
  *   rtt_run1(op, opset, in, n_in, out, attrs, n_attr, shape_only)   the same, one output
@@ -43,6 +44,12 @@ static inline RtTensor rtt_tensor(RtDtype dt, int rank, const int64_t *dims, voi
     for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
     t.data = data;
     return t;
+}
+
+/* An input over read-only data (a static const table): kernels never write their inputs,
+ * so the const is cast away only to fit RtTensor.data. */
+static inline RtTensor rtt_tensor_c(RtDtype dt, int rank, const int64_t *dims, const void *data) {
+    return rtt_tensor(dt, rank, dims, (void *)data);
 }
 
 /* Attributes as ONNX stores them; the _ints, _tensor and _graph ones borrow what they hold

@@ -18,39 +18,11 @@
 #include <string.h>
 
 #include "../../runtime/kernels/quant.h"
+#include "rt_test_util.h"
 
 #define TIE_EPS 1e-6
 
 static RtError err;
-
-static RtTensor mk(RtDtype dt, int rank, const int64_t *dims, const void *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = (void *)data;
-    return t;
-}
-
-static RtAttr attr_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
-}
-
-static RtAttr attr_ints(const char *name, const int64_t *v, int n) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
-}
 
 static int run(int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs, int n_attr) {
     int slots_in[16], slot_out = 30;
@@ -119,13 +91,15 @@ static void qconv_check(ConvCase cc) {
     RtDtype wdt = cc.wz_per_ch ? RT_U8 : RT_I8;
     int64_t dx[] = {cc.N, cc.C, cc.H, cc.W}, dw[] = {cc.M, Cg, cc.k, cc.k}, dm[] = {cc.M};
     int64_t pads[] = {cc.pad, cc.pad, cc.pad, cc.pad}, strides[] = {cc.stride, cc.stride};
-    RtTensor tx = mk(RT_U8, 4, dx, x), txs = mk(RT_F32, 0, sc, &xs), txz = mk(RT_U8, 0, sc, &xz);
-    RtTensor tw = mk(wdt, 4, dw, w), tws = mk(RT_F32, 1, dm, ws);
-    RtTensor twz = cc.wz_per_ch ? mk(RT_U8, 1, dm, wz) : mk(RT_I8, 0, sc, wz);
-    RtTensor tys = mk(RT_F32, 0, sc, &ys), tyz = mk(RT_U8, 0, sc, &yz), tb = mk(RT_I32, 1, dm, b), out;
+    RtTensor tx = rtt_tensor_c(RT_U8, 4, dx, x), txs = rtt_tensor_c(RT_F32, 0, sc, &xs);
+    RtTensor txz = rtt_tensor_c(RT_U8, 0, sc, &xz);
+    RtTensor tw = rtt_tensor_c(wdt, 4, dw, w), tws = rtt_tensor_c(RT_F32, 1, dm, ws);
+    RtTensor twz = cc.wz_per_ch ? rtt_tensor_c(RT_U8, 1, dm, wz) : rtt_tensor_c(RT_I8, 0, sc, wz);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, sc, &ys), tyz = rtt_tensor_c(RT_U8, 0, sc, &yz);
+    RtTensor tb = rtt_tensor_c(RT_I32, 1, dm, b), out;
     RtTensor *in[] = {&tx, &txs, &txz, &tw, &tws, &twz, &tys, &tyz, &tb};
-    RtAttr at[] = {attr_ints("pads", pads, 4), attr_ints("strides", strides, 2), attr_int("group", cc.group),
-                   attr_int("qmin", yz)};
+    RtAttr at[] = {rtt_attr_ints("pads", pads, 4), rtt_attr_ints("strides", strides, 2),
+                   rtt_attr_int("group", cc.group), rtt_attr_int("qmin", yz)};
     cr_assert_eq(run(RT_OP_QCONV, in, 9, &out, at, cc.relu ? 4 : 3), RT_OK, "%s", err.msg);
     cr_assert(out.dtype == RT_U8 && out.rank == 4 && out.dims[0] == cc.N && out.dims[1] == cc.M &&
               out.dims[2] == OH && out.dims[3] == OW);
@@ -205,10 +179,12 @@ static void qlinear_check(int K, int N, int per_ch_zp) {
     float xs = 0.03f, ys = 0.2f;
     uint8_t xz = 128, yz = 128;
     int64_t dx[] = {2, 3, K}, dw[] = {N, K}, dn[] = {N};
-    RtTensor tx = mk(RT_U8, 3, dx, x), txs = mk(RT_F32, 0, sc, &xs), txz = mk(RT_U8, 0, sc, &xz);
-    RtTensor tw = mk(RT_I8, 2, dw, w), tws = mk(RT_F32, 1, dn, ws);
-    RtTensor twz = per_ch_zp ? mk(RT_I8, 1, dn, wz) : mk(RT_I8, 0, sc, wz);
-    RtTensor tys = mk(RT_F32, 0, sc, &ys), tyz = mk(RT_U8, 0, sc, &yz), tb = mk(RT_I32, 1, dn, b), out;
+    RtTensor tx = rtt_tensor_c(RT_U8, 3, dx, x), txs = rtt_tensor_c(RT_F32, 0, sc, &xs);
+    RtTensor txz = rtt_tensor_c(RT_U8, 0, sc, &xz);
+    RtTensor tw = rtt_tensor_c(RT_I8, 2, dw, w), tws = rtt_tensor_c(RT_F32, 1, dn, ws);
+    RtTensor twz = per_ch_zp ? rtt_tensor_c(RT_I8, 1, dn, wz) : rtt_tensor_c(RT_I8, 0, sc, wz);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, sc, &ys), tyz = rtt_tensor_c(RT_U8, 0, sc, &yz);
+    RtTensor tb = rtt_tensor_c(RT_I32, 1, dn, b), out;
     RtTensor *in[] = {&tx, &txs, &txz, &tw, &tws, &twz, &tys, &tyz, &tb};
     cr_assert_eq(run(RT_OP_QLINEAR, in, 9, &out, NULL, 0), RT_OK, "K=%d N=%d: %s", K, N, err.msg);
     cr_assert(out.rank == 3 && out.dims[0] == 2 && out.dims[1] == 3 && out.dims[2] == N);
@@ -237,7 +213,8 @@ Test(qlinear, refuses_mismatched_k) {
     int8_t w[6] = {0};
     float s = 1.0f;
     int64_t dx[] = {2, 3}, dw[] = {3, 2};
-    RtTensor tx = mk(RT_U8, 2, dx, x), tw = mk(RT_I8, 2, dw, w), ts = mk(RT_F32, 0, sc, &s), tz = mk(RT_U8, 0, sc, &z);
+    RtTensor tx = rtt_tensor_c(RT_U8, 2, dx, x), tw = rtt_tensor_c(RT_I8, 2, dw, w);
+    RtTensor ts = rtt_tensor_c(RT_F32, 0, sc, &s), tz = rtt_tensor_c(RT_U8, 0, sc, &z);
     RtTensor out, *in[] = {&tx, &ts, &tz, &tw, &ts, NULL, &ts, &tz};
     cr_expect_eq(run(RT_OP_QLINEAR, in, 8, &out, NULL, 0), RT_ERR);
     cr_expect(strstr(err.msg, "w[N, K]") != NULL, "%s", err.msg);
@@ -255,10 +232,12 @@ static void qbinary_check(int op, RtDtype dt, float sa, int za, float sb, int zb
     rt_qrange(dt, &lo, &hi);
     uint8_t zab[3] = {(uint8_t)za, (uint8_t)zb, (uint8_t)zy};
     int64_t da[] = {256}, db[] = {B, 1};
-    RtTensor ta = mk(dt, 1, da, a), tb = mk(dt, 2, db, b), tas = mk(RT_F32, 0, sc, &sa), tbs = mk(RT_F32, 0, sc, &sb);
-    RtTensor tys = mk(RT_F32, 0, sc, &sy), taz = mk(dt, 0, sc, &zab[0]), tbz = mk(dt, 0, sc, &zab[1]);
-    RtTensor tyz = mk(dt, 0, sc, &zab[2]), out, *in[] = {&ta, &tas, &taz, &tb, &tbs, &tbz, &tys, &tyz};
-    RtAttr at[] = {attr_int("qmin", dt == RT_I8 ? (int8_t)zy : zy)}; /* fused Relu: qmin = y_zp */
+    RtTensor ta = rtt_tensor_c(dt, 1, da, a), tb = rtt_tensor_c(dt, 2, db, b);
+    RtTensor tas = rtt_tensor_c(RT_F32, 0, sc, &sa), tbs = rtt_tensor_c(RT_F32, 0, sc, &sb);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, sc, &sy), taz = rtt_tensor_c(dt, 0, sc, &zab[0]);
+    RtTensor tbz = rtt_tensor_c(dt, 0, sc, &zab[1]);
+    RtTensor tyz = rtt_tensor_c(dt, 0, sc, &zab[2]), out, *in[] = {&ta, &tas, &taz, &tb, &tbs, &tbz, &tys, &tyz};
+    RtAttr at[] = {rtt_attr_int("qmin", dt == RT_I8 ? (int8_t)zy : zy)}; /* fused Relu: qmin = y_zp */
     cr_assert_eq(run(op, in, 8, &out, at, relu), RT_OK, "%s", err.msg);
     cr_assert(out.rank == 2 && out.dims[0] == B && out.dims[1] == 256);
     int mul = op == RT_OP_QMUL;
@@ -305,10 +284,12 @@ static void qavgpool_check(float xs, float ys, int include_pad) {
     uint8_t x[C * H * W], xz = 77, yz = 77;
     for (int i = 0; i < C * H * W; i++) x[i] = (uint8_t)(lcg() % 256);
     int64_t dx[] = {1, C, H, W}, k[] = {3, 3}, s[] = {2, 2}, p[] = {1, 1, 1, 1};
-    RtTensor tx = mk(RT_U8, 4, dx, x), txs = mk(RT_F32, 0, sc, &xs), txz = mk(RT_U8, 0, sc, &xz);
-    RtTensor tys = mk(RT_F32, 0, sc, &ys), tyz = mk(RT_U8, 0, sc, &yz), out, *in[] = {&tx, &txs, &txz, &tys, &tyz};
-    RtAttr at[] = {attr_ints("kernel_shape", k, 2), attr_ints("strides", s, 2), attr_ints("pads", p, 4),
-                   attr_int("count_include_pad", include_pad)};
+    RtTensor tx = rtt_tensor_c(RT_U8, 4, dx, x), txs = rtt_tensor_c(RT_F32, 0, sc, &xs);
+    RtTensor txz = rtt_tensor_c(RT_U8, 0, sc, &xz);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, sc, &ys);
+    RtTensor tyz = rtt_tensor_c(RT_U8, 0, sc, &yz), out, *in[] = {&tx, &txs, &txz, &tys, &tyz};
+    RtAttr at[] = {rtt_attr_ints("kernel_shape", k, 2), rtt_attr_ints("strides", s, 2), rtt_attr_ints("pads", p, 4),
+                   rtt_attr_int("count_include_pad", include_pad)};
     cr_assert_eq(run(RT_OP_QAVERAGE_POOL, in, 5, &out, at, 4), RT_OK, "%s", err.msg);
     cr_assert(out.rank == 4 && out.dims[2] == O && out.dims[3] == O);
     double m = (double)xs / ys;
@@ -357,8 +338,10 @@ Test(qglobal_average_pool, rounds_half_away_and_rescales) {
     float xs = 0.5f, ys = 0.25f;
     int8_t xz = 10, yz = -3;
     int64_t dx[] = {1, 3, 2, 2};
-    RtTensor tx = mk(RT_I8, 4, dx, x), txs = mk(RT_F32, 0, sc, &xs), txz = mk(RT_I8, 0, sc, &xz);
-    RtTensor tys = mk(RT_F32, 0, sc, &ys), tyz = mk(RT_I8, 0, sc, &yz), out, *in[] = {&tx, &txs, &txz, &tys, &tyz};
+    RtTensor tx = rtt_tensor_c(RT_I8, 4, dx, x), txs = rtt_tensor_c(RT_F32, 0, sc, &xs);
+    RtTensor txz = rtt_tensor_c(RT_I8, 0, sc, &xz);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, sc, &ys);
+    RtTensor tyz = rtt_tensor_c(RT_I8, 0, sc, &yz), out, *in[] = {&tx, &txs, &txz, &tys, &tyz};
     cr_assert_eq(run(RT_OP_QGLOBAL_AVERAGE_POOL, in, 5, &out, NULL, 0), RT_OK, "%s", err.msg);
     cr_assert(out.rank == 4 && out.dims[1] == 3 && out.dims[2] == 1 && out.dims[3] == 1);
     const int8_t want[] = {-1, -5, 1}; /* averages 1, -1, 2 times M = 2, then -3 */
@@ -375,12 +358,15 @@ Test(qconcat, inputs_with_different_scales) {
     float ys = 0.5f, s0 = 0.5f, s1 = 0.25f, s2 = 1.0f;
     uint8_t yz = 10, z0 = 10, z1 = 0, z2 = 100;
     int64_t d0[] = {2, 2}, d1[] = {2, 3}, d2[] = {2, 1};
-    RtTensor tys = mk(RT_F32, 0, sc, &ys), tyz = mk(RT_U8, 0, sc, &yz);
-    RtTensor t0 = mk(RT_U8, 2, d0, x0), ts0 = mk(RT_F32, 0, sc, &s0), tz0 = mk(RT_U8, 0, sc, &z0);
-    RtTensor t1 = mk(RT_U8, 2, d1, x1), ts1 = mk(RT_F32, 0, sc, &s1), tz1 = mk(RT_U8, 0, sc, &z1);
-    RtTensor t2 = mk(RT_U8, 2, d2, x2), ts2 = mk(RT_F32, 0, sc, &s2), tz2 = mk(RT_U8, 0, sc, &z2);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, sc, &ys), tyz = rtt_tensor_c(RT_U8, 0, sc, &yz);
+    RtTensor t0 = rtt_tensor_c(RT_U8, 2, d0, x0), ts0 = rtt_tensor_c(RT_F32, 0, sc, &s0);
+    RtTensor tz0 = rtt_tensor_c(RT_U8, 0, sc, &z0);
+    RtTensor t1 = rtt_tensor_c(RT_U8, 2, d1, x1), ts1 = rtt_tensor_c(RT_F32, 0, sc, &s1);
+    RtTensor tz1 = rtt_tensor_c(RT_U8, 0, sc, &z1);
+    RtTensor t2 = rtt_tensor_c(RT_U8, 2, d2, x2), ts2 = rtt_tensor_c(RT_F32, 0, sc, &s2);
+    RtTensor tz2 = rtt_tensor_c(RT_U8, 0, sc, &z2);
     RtTensor out, *in[] = {&tys, &tyz, &t0, &ts0, &tz0, &t1, &ts1, &tz1, &t2, &ts2, &tz2};
-    RtAttr at[] = {attr_int("axis", -1)};
+    RtAttr at[] = {rtt_attr_int("axis", -1)};
     cr_assert_eq(run(RT_OP_QCONCAT, in, 11, &out, at, 1), RT_OK, "%s", err.msg);
     cr_assert(out.rank == 2 && out.dims[0] == 2 && out.dims[1] == 6);
     /* x1 * 0.5 (M = 0.5, SRDHM ties up): 0.5 -> 1, 1.5 -> 2, 127.5 -> 128, 0, 1, 2; + 10
@@ -394,8 +380,9 @@ Test(qconcat, refuses_mismatched_shapes) {
     uint8_t x[6] = {0}, z = 0;
     float s = 1.0f;
     int64_t d0[] = {2, 3}, d1[] = {3, 2};
-    RtTensor ts = mk(RT_F32, 0, sc, &s), tz = mk(RT_U8, 0, sc, &z), t0 = mk(RT_U8, 2, d0, x), t1 = mk(RT_U8, 2, d1, x);
+    RtTensor ts = rtt_tensor_c(RT_F32, 0, sc, &s), tz = rtt_tensor_c(RT_U8, 0, sc, &z);
+    RtTensor t0 = rtt_tensor_c(RT_U8, 2, d0, x), t1 = rtt_tensor_c(RT_U8, 2, d1, x);
     RtTensor out, *in[] = {&ts, &tz, &t0, &ts, &tz, &t1, &ts, &tz};
-    RtAttr at[] = {attr_int("axis", 1)};
+    RtAttr at[] = {rtt_attr_int("axis", 1)};
     cr_expect_eq(run(RT_OP_QCONCAT, in, 8, &out, at, 1), RT_ERR);
 }

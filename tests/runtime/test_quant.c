@@ -13,37 +13,9 @@
 #include <string.h>
 
 #include "../../runtime/kernels/kernel.h"
+#include "rt_test_util.h"
 
 static RtError err;
-
-static RtTensor mk(RtDtype dt, int rank, const int64_t *dims, const void *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = (void *)data;
-    return t;
-}
-
-static RtAttr attr_int(const char *name, int64_t v) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INT;
-    a.i = v;
-    return a;
-}
-
-static RtAttr attr_ints(const char *name, const int64_t *v, int n) {
-    RtAttr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = RT_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
-}
 
 /* Runs op (opset) on in[n_in] (NULL = absent) into out[n_out]; returns the kernel's status. */
 static int run(int op, int opset, RtTensor **in, int n_in, RtTensor *out, int n_out, RtAttr *attrs, int n_attr,
@@ -78,8 +50,8 @@ Test(quantize_linear, ties_to_even_and_saturation_int8_vs_uint8) {
     float one = 1.0f;
     int8_t z8 = 0;
     uint8_t zu = 128;
-    RtTensor tx = mk(RT_F32, 1, d, x), ts = mk(RT_F32, 0, scalar_dims, &one);
-    RtTensor tz8 = mk(RT_I8, 0, scalar_dims, &z8), tzu = mk(RT_U8, 0, scalar_dims, &zu), out[1];
+    RtTensor tx = rtt_tensor_c(RT_F32, 1, d, x), ts = rtt_tensor_c(RT_F32, 0, scalar_dims, &one);
+    RtTensor tz8 = rtt_tensor_c(RT_I8, 0, scalar_dims, &z8), tzu = rtt_tensor_c(RT_U8, 0, scalar_dims, &zu), out[1];
     RtTensor *in8[] = {&tx, &ts, &tz8}, *inu[] = {&tx, &ts, &tzu};
     cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 13, in8, 3, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     const int8_t want8[] = {-2, -2, 0, 0, 2, 2, 127, -128};
@@ -98,7 +70,7 @@ Test(quantize_linear, default_is_uint8_with_zero_point_0) {
     const float x[] = {-1.0f, 3.5f, 0.75f};
     int64_t d[] = {3};
     float s = 0.5f;
-    RtTensor tx = mk(RT_F32, 1, d, x), ts = mk(RT_F32, 0, scalar_dims, &s), out[1];
+    RtTensor tx = rtt_tensor_c(RT_F32, 1, d, x), ts = rtt_tensor_c(RT_F32, 0, scalar_dims, &s), out[1];
     RtTensor *in[] = {&tx, &ts};
     cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 10, in, 2, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     const uint8_t want[] = {0, 7, 2}; /* 0.75 / 0.5 = 1.5 -> 2 */
@@ -112,7 +84,8 @@ Test(quantize_linear, per_axis) {
     const float s[] = {1, 2, 4};
     const int8_t z[] = {0, 1, -1};
     int64_t dx[] = {2, 3}, ds[] = {3};
-    RtTensor tx = mk(RT_F32, 2, dx, x), ts = mk(RT_F32, 1, ds, s), tz = mk(RT_I8, 1, ds, z), out[1];
+    RtTensor tx = rtt_tensor_c(RT_F32, 2, dx, x), ts = rtt_tensor_c(RT_F32, 1, ds, s);
+    RtTensor tz = rtt_tensor_c(RT_I8, 1, ds, z), out[1];
     RtTensor *in[] = {&tx, &ts, &tz};
     cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 13, in, 3, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     /* column 1: 2/2 + 1, 3/2 = 1.5 -> 2, + 1; column 2: 4/4 - 1, 10/4 = 2.5 -> 2, - 1 */
@@ -128,9 +101,9 @@ Test(quantize_linear, blocked_opset21_with_output_dtype) {
     const float x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     const float s[] = {1, 2, 4, 0.5f, 1, 10};
     int64_t dx[] = {2, 5}, ds[] = {2, 3};
-    RtTensor tx = mk(RT_F32, 2, dx, x), ts = mk(RT_F32, 2, ds, s), out[1];
+    RtTensor tx = rtt_tensor_c(RT_F32, 2, dx, x), ts = rtt_tensor_c(RT_F32, 2, ds, s), out[1];
     RtTensor *in[] = {&tx, &ts};
-    RtAttr at[] = {attr_int("axis", 1), attr_int("block_size", 2), attr_int("output_dtype", RT_I8)};
+    RtAttr at[] = {rtt_attr_int("axis", 1), rtt_attr_int("block_size", 2), rtt_attr_int("output_dtype", RT_I8)};
     cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 21, in, 2, out, 1, at, 3, 0), RT_OK, "%s", err.msg);
     /* blocks along axis 1: columns {0,1} {2,3} {4} */
     const int8_t want[] = {1, 2, 2, 2, 1, 12, 14, 8, 9, 1};
@@ -138,7 +111,7 @@ Test(quantize_linear, blocked_opset21_with_output_dtype) {
     cr_expect_arr_eq(out[0].data, want, sizeof want);
     release(out, 1);
     /* block_size 3 would need ceil(5/3) = 2 scales per row, not 3 */
-    at[1] = attr_int("block_size", 3);
+    at[1] = rtt_attr_int("block_size", 3);
     cr_expect_eq(run(RT_OP_QUANTIZE_LINEAR, 21, in, 2, out, 1, at, 3, 0), RT_ERR);
 }
 
@@ -147,9 +120,10 @@ Test(quantize_linear, int16_output_and_dtype_mismatch) {
     int64_t d[] = {3};
     float s = 1.0f;
     uint8_t zu = 0;
-    RtTensor tx = mk(RT_F32, 1, d, x), ts = mk(RT_F32, 0, scalar_dims, &s), tz = mk(RT_U8, 0, scalar_dims, &zu), out[1];
+    RtTensor tx = rtt_tensor_c(RT_F32, 1, d, x), ts = rtt_tensor_c(RT_F32, 0, scalar_dims, &s);
+    RtTensor tz = rtt_tensor_c(RT_U8, 0, scalar_dims, &zu), out[1];
     RtTensor *in[] = {&tx, &ts}, *inz[] = {&tx, &ts, &tz};
-    RtAttr at[] = {attr_int("output_dtype", RT_I16)};
+    RtAttr at[] = {rtt_attr_int("output_dtype", RT_I16)};
     cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 21, in, 2, out, 1, at, 1, 0), RT_OK, "%s", err.msg);
     const int16_t want[] = {32767, -32768, 2};
     cr_assert_eq(out[0].dtype, RT_I16);
@@ -161,7 +135,8 @@ Test(quantize_linear, int16_output_and_dtype_mismatch) {
 
 Test(quantize_linear, shape_mode_without_data) {
     int64_t d[] = {2, 3};
-    RtTensor tx = mk(RT_F32, 2, d, NULL), ts = mk(RT_F32, 0, scalar_dims, NULL), tz = mk(RT_I8, 0, scalar_dims, NULL), out[1];
+    RtTensor tx = rtt_tensor_c(RT_F32, 2, d, NULL), ts = rtt_tensor_c(RT_F32, 0, scalar_dims, NULL);
+    RtTensor tz = rtt_tensor_c(RT_I8, 0, scalar_dims, NULL), out[1];
     RtTensor *in[] = {&tx, &ts, &tz};
     cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 13, in, 3, out, 1, NULL, 0, 1), RT_SHAPE_ONLY, "%s", err.msg);
     cr_expect_eq(out[0].dtype, RT_I8);
@@ -176,9 +151,10 @@ Test(dequantize_linear, per_axis_and_int32) {
     const float s[] = {0.5f, 2.0f};
     const int8_t z[] = {1, -1};
     int64_t dx[] = {2, 2}, ds[] = {2};
-    RtTensor tx = mk(RT_I8, 2, dx, x), ts = mk(RT_F32, 1, ds, s), tz = mk(RT_I8, 1, ds, z), out[1];
+    RtTensor tx = rtt_tensor_c(RT_I8, 2, dx, x), ts = rtt_tensor_c(RT_F32, 1, ds, s);
+    RtTensor tz = rtt_tensor_c(RT_I8, 1, ds, z), out[1];
     RtTensor *in[] = {&tx, &ts, &tz};
-    RtAttr at[] = {attr_int("axis", 0)};
+    RtAttr at[] = {rtt_attr_int("axis", 0)};
     cr_assert_eq(run(RT_OP_DEQUANTIZE_LINEAR, 13, in, 3, out, 1, at, 1, 0), RT_OK, "%s", err.msg);
     const float want[] = {1.0f, 2.0f, 0.0f, 2.0f};
     cr_assert_eq(out[0].dtype, RT_F32);
@@ -188,7 +164,7 @@ Test(dequantize_linear, per_axis_and_int32) {
     const int32_t xi[] = {100000, -7};
     float si = 0.25f;
     int64_t di[] = {2};
-    RtTensor txi = mk(RT_I32, 1, di, xi), tsi = mk(RT_F32, 0, scalar_dims, &si);
+    RtTensor txi = rtt_tensor_c(RT_I32, 1, di, xi), tsi = rtt_tensor_c(RT_F32, 0, scalar_dims, &si);
     RtTensor *ini[] = {&txi, &tsi};
     cr_assert_eq(run(RT_OP_DEQUANTIZE_LINEAR, 10, ini, 2, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     cr_expect_eq(((float *)out[0].data)[0], 25000.0f);
@@ -201,7 +177,8 @@ Test(dequantize_linear, float16_scale_gives_float16_output) {
     uint16_t s = rt_f32_to_f16(0.5f);
     uint8_t z = 10;
     int64_t d[] = {3};
-    RtTensor tx = mk(RT_U8, 1, d, x), ts = mk(RT_F16, 0, scalar_dims, &s), tz = mk(RT_U8, 0, scalar_dims, &z), out[1];
+    RtTensor tx = rtt_tensor_c(RT_U8, 1, d, x), ts = rtt_tensor_c(RT_F16, 0, scalar_dims, &s);
+    RtTensor tz = rtt_tensor_c(RT_U8, 0, scalar_dims, &z), out[1];
     RtTensor *in[] = {&tx, &ts, &tz};
     cr_assert_eq(run(RT_OP_DEQUANTIZE_LINEAR, 19, in, 3, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     cr_assert_eq(out[0].dtype, RT_F16);
@@ -218,9 +195,10 @@ Test(dequantize_linear, blocked_rank1) {
     const float s[] = {1.0f, 0.5f};
     const uint8_t z[] = {10, 20};
     int64_t dx[] = {4}, ds[] = {2};
-    RtTensor tx = mk(RT_U8, 1, dx, x), ts = mk(RT_F32, 1, ds, s), tz = mk(RT_U8, 1, ds, z), out[1];
+    RtTensor tx = rtt_tensor_c(RT_U8, 1, dx, x), ts = rtt_tensor_c(RT_F32, 1, ds, s);
+    RtTensor tz = rtt_tensor_c(RT_U8, 1, ds, z), out[1];
     RtTensor *in[] = {&tx, &ts, &tz};
-    RtAttr at[] = {attr_int("axis", 0), attr_int("block_size", 2)};
+    RtAttr at[] = {rtt_attr_int("axis", 0), rtt_attr_int("block_size", 2)};
     cr_assert_eq(run(RT_OP_DEQUANTIZE_LINEAR, 21, in, 3, out, 1, at, 2, 0), RT_OK, "%s", err.msg);
     const float want[] = {0.0f, 10.0f, 5.0f, 10.0f};
     for (int i = 0; i < 4; i++) cr_expect_eq(((float *)out[0].data)[i], want[i], "element %d", i);
@@ -232,7 +210,7 @@ Test(dequantize_linear, blocked_rank1) {
 Test(dynamic_quantize_linear, spec_example_and_all_zeros) {
     const float x[] = {0.0f, 2.0f, -3.0f, -2.5f, 1.34f, 0.5f};
     int64_t d[] = {6};
-    RtTensor tx = mk(RT_F32, 1, d, x), out[3];
+    RtTensor tx = rtt_tensor_c(RT_F32, 1, d, x), out[3];
     RtTensor *in[] = {&tx};
     cr_assert_eq(run(RT_OP_DYNAMIC_QUANTIZE_LINEAR, 11, in, 1, out, 3, NULL, 0, 0), RT_OK, "%s", err.msg);
     cr_expect_eq(*(float *)out[1].data, 5.0f / 255.0f);
@@ -244,7 +222,7 @@ Test(dynamic_quantize_linear, spec_example_and_all_zeros) {
 
     const float zeros[] = {0.0f, 0.0f};
     int64_t d2[] = {2};
-    RtTensor tz = mk(RT_F32, 1, d2, zeros);
+    RtTensor tz = rtt_tensor_c(RT_F32, 1, d2, zeros);
     RtTensor *in2[] = {&tz};
     cr_assert_eq(run(RT_OP_DYNAMIC_QUANTIZE_LINEAR, 11, in2, 1, out, 3, NULL, 0, 0), RT_OK, "%s", err.msg);
     /* max == min: scale 1 as onnxruntime (the spec's formula would divide 0 by 0) */
@@ -264,9 +242,12 @@ Test(qlinear_conv, per_channel_scales_and_bias) {
     uint8_t xz = 1, yz = 0;
     int8_t wz = 0;
     int64_t dx[] = {1, 1, 3, 3}, dw[] = {2, 1, 2, 2}, dm[] = {2};
-    RtTensor tx = mk(RT_U8, 4, dx, x), txs = mk(RT_F32, 0, scalar_dims, &xs), txz = mk(RT_U8, 0, scalar_dims, &xz);
-    RtTensor tw = mk(RT_I8, 4, dw, w), tws = mk(RT_F32, 1, dm, ws), twz = mk(RT_I8, 0, scalar_dims, &wz);
-    RtTensor tys = mk(RT_F32, 0, scalar_dims, &ys), tyz = mk(RT_U8, 0, scalar_dims, &yz), tb = mk(RT_I32, 1, dm, b);
+    RtTensor tx = rtt_tensor_c(RT_U8, 4, dx, x), txs = rtt_tensor_c(RT_F32, 0, scalar_dims, &xs);
+    RtTensor txz = rtt_tensor_c(RT_U8, 0, scalar_dims, &xz);
+    RtTensor tw = rtt_tensor_c(RT_I8, 4, dw, w), tws = rtt_tensor_c(RT_F32, 1, dm, ws);
+    RtTensor twz = rtt_tensor_c(RT_I8, 0, scalar_dims, &wz);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, scalar_dims, &ys), tyz = rtt_tensor_c(RT_U8, 0, scalar_dims, &yz);
+    RtTensor tb = rtt_tensor_c(RT_I32, 1, dm, b);
     RtTensor out[1], *in[] = {&tx, &txs, &txz, &tw, &tws, &twz, &tys, &tyz, &tb};
     cr_assert_eq(run(RT_OP_QLINEAR_CONV, 10, in, 9, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     cr_assert(out[0].rank == 4 && out[0].dims[1] == 2 && out[0].dims[2] == 2 && out[0].dims[3] == 2);
@@ -282,9 +263,10 @@ Test(conv_integer, padding_contributes_the_zero_point) {
     const uint8_t w[] = {1, 1, 1, 1};
     uint8_t xz = 1;
     int64_t dx[] = {1, 1, 2, 2}, dw[] = {1, 1, 2, 2}, pads[] = {1, 1, 1, 1};
-    RtTensor tx = mk(RT_U8, 4, dx, x), tw = mk(RT_U8, 4, dw, w), txz = mk(RT_U8, 0, scalar_dims, &xz), out[1];
+    RtTensor tx = rtt_tensor_c(RT_U8, 4, dx, x), tw = rtt_tensor_c(RT_U8, 4, dw, w);
+    RtTensor txz = rtt_tensor_c(RT_U8, 0, scalar_dims, &xz), out[1];
     RtTensor *in[] = {&tx, &tw, &txz};
-    RtAttr at[] = {attr_ints("pads", pads, 4)};
+    RtAttr at[] = {rtt_attr_ints("pads", pads, 4)};
     cr_assert_eq(run(RT_OP_CONV_INTEGER, 10, in, 3, out, 1, at, 1, 0), RT_OK, "%s", err.msg);
     cr_assert_eq(out[0].dtype, RT_I32);
     const int32_t want[] = {1, 3, 2, 4, 10, 6, 3, 7, 4};
@@ -300,7 +282,8 @@ Test(matmul_integer, per_row_and_per_column_zero_points) {
     const int8_t b[] = {1, 0, 0, 1, 1, 1};
     const int8_t bz[] = {0, 1};
     int64_t da[] = {2, 3}, db[] = {3, 2}, dz[] = {2};
-    RtTensor ta = mk(RT_U8, 2, da, a), tb = mk(RT_I8, 2, db, b), taz = mk(RT_U8, 1, dz, az), tbz = mk(RT_I8, 1, dz, bz);
+    RtTensor ta = rtt_tensor_c(RT_U8, 2, da, a), tb = rtt_tensor_c(RT_I8, 2, db, b);
+    RtTensor taz = rtt_tensor_c(RT_U8, 1, dz, az), tbz = rtt_tensor_c(RT_I8, 1, dz, bz);
     RtTensor out[1], *in[] = {&ta, &tb, &taz, &tbz};
     cr_assert_eq(run(RT_OP_MATMUL_INTEGER, 10, in, 4, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     /* A - zp = [0 1 2; 2 3 4], B - zp = [1 -1; 0 0; 1 0] */
@@ -318,8 +301,9 @@ Test(matmul_integer, batch_broadcast_against_naive_loop) {
     uint8_t az = 128;
     int8_t bz = -3;
     int64_t da[] = {BA, M, K}, db[] = {K, N};
-    RtTensor ta = mk(RT_U8, 3, da, a), tb = mk(RT_I8, 2, db, b), taz = mk(RT_U8, 0, scalar_dims, &az);
-    RtTensor tbz = mk(RT_I8, 0, scalar_dims, &bz), out[1], *in[] = {&ta, &tb, &taz, &tbz};
+    RtTensor ta = rtt_tensor_c(RT_U8, 3, da, a), tb = rtt_tensor_c(RT_I8, 2, db, b);
+    RtTensor taz = rtt_tensor_c(RT_U8, 0, scalar_dims, &az);
+    RtTensor tbz = rtt_tensor_c(RT_I8, 0, scalar_dims, &bz), out[1], *in[] = {&ta, &tb, &taz, &tbz};
     cr_assert_eq(run(RT_OP_MATMUL_INTEGER, 10, in, 4, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     cr_assert(out[0].rank == 3 && out[0].dims[0] == BA && out[0].dims[1] == M && out[0].dims[2] == N);
     const int32_t *y = out[0].data;
@@ -341,9 +325,11 @@ Test(qlinear_matmul, per_column_b_scale) {
     float as = 0.5f, ys = 1.0f;
     uint8_t az = 0, yz = 10;
     int64_t d[] = {2, 2}, dv[] = {2};
-    RtTensor ta = mk(RT_U8, 2, d, a), tas = mk(RT_F32, 0, scalar_dims, &as), taz = mk(RT_U8, 0, scalar_dims, &az);
-    RtTensor tb = mk(RT_I8, 2, d, b), tbs = mk(RT_F32, 1, dv, bs), tbz = mk(RT_I8, 1, dv, bz);
-    RtTensor tys = mk(RT_F32, 0, scalar_dims, &ys), tyz = mk(RT_U8, 0, scalar_dims, &yz);
+    RtTensor ta = rtt_tensor_c(RT_U8, 2, d, a), tas = rtt_tensor_c(RT_F32, 0, scalar_dims, &as);
+    RtTensor taz = rtt_tensor_c(RT_U8, 0, scalar_dims, &az);
+    RtTensor tb = rtt_tensor_c(RT_I8, 2, d, b), tbs = rtt_tensor_c(RT_F32, 1, dv, bs);
+    RtTensor tbz = rtt_tensor_c(RT_I8, 1, dv, bz);
+    RtTensor tys = rtt_tensor_c(RT_F32, 0, scalar_dims, &ys), tyz = rtt_tensor_c(RT_U8, 0, scalar_dims, &yz);
     RtTensor out[1], *in[] = {&ta, &tas, &taz, &tb, &tbs, &tbz, &tys, &tyz};
     cr_assert_eq(run(RT_OP_QLINEAR_MATMUL, 10, in, 8, out, 1, NULL, 0, 0), RT_OK, "%s", err.msg);
     /* acc = [14 20; 30 44]; multipliers 0.5 and 0.125 by column: 7 2.5->2; 15 5.5->6; + 10 */
@@ -353,7 +339,7 @@ Test(qlinear_matmul, per_column_b_scale) {
     /* a per-row scale of the wrong length is refused */
     const float bad[] = {1, 1, 1};
     int64_t d3[] = {3};
-    RtTensor tbad = mk(RT_F32, 1, d3, bad);
+    RtTensor tbad = rtt_tensor_c(RT_F32, 1, d3, bad);
     in[1] = &tbad;
     cr_expect_eq(run(RT_OP_QLINEAR_MATMUL, 10, in, 8, out, 1, NULL, 0, 0), RT_ERR);
 }
