@@ -29,7 +29,7 @@ CFLAGS_RT := -std=c99 $(COMMON) $(RT_OPT) -DWAFER_HAVE_BLAS -I/usr/include/x86_6
 LDLIBS := -lprotobuf-c -lopenblas -lm -lpthread
 DEPS_STAMP := $(B)/.deps-ok
 
-RT_SRCS := $(wildcard runtime/*.c runtime/kernels/*.c runtime/kernels/ref/*.c)
+RT_SRCS := $(wildcard runtime/*.c runtime/kernels/*.c runtime/kernels/ref/*.c runtime/kernels/x86/*.c)
 LIB_SRCS := $(wildcard ir/*.c frontend/*.c passes/*.c io/*.c calib/*.c format/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
 GEN_C := $(B)/gen/onnx.pb-c.c

@@ -104,6 +104,8 @@ struct RtThreadPool;
  * setting. CLI_BAD_INPUT with a message when the threads cannot be started. */
 int cli_threads_start(int64_t threads, const char *cmd, struct RtThreadPool **pool, RtError *err);
 void cli_threads_stop(struct RtThreadPool *pool);
+/* 1 when the environment sets WAFER_RT_REF=1: run only the reference kernels. */
+int cli_ref_only(void);
 
 /* ---- text buffer, JSON, files, time (cli_io.c) ---- */
 typedef struct {

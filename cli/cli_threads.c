@@ -5,6 +5,9 @@
  * calling thread and OpenBLAS keeps its own setting (OPENBLAS_NUM_THREADS, else its
  * core count).
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "../runtime/rt_threads.h"
 #include "cli.h"
 
@@ -25,3 +28,8 @@ int cli_threads_start(int64_t threads, const char *cmd, struct RtThreadPool **po
 }
 
 void cli_threads_stop(struct RtThreadPool *pool) { rt_pool_free(pool); }
+
+int cli_ref_only(void) {
+    const char *v = getenv("WAFER_RT_REF");
+    return v && strcmp(v, "1") == 0;
+}

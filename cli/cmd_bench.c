@@ -108,7 +108,7 @@ static IrLowered *bench_prepare(const BenchArgs *a, IrGraph **g, RtTensor **ins,
 static int run_once(const RtGraph *rg, const RtTensor *ins, RtTensor *outs, const char *model,
                     struct RtThreadPool *pool, RtError *err) {
     const RtAllocator *al = rt_allocator_default();
-    RtRunOptions o = {al, pool, NULL, NULL};
+    RtRunOptions o = {.alloc = al, .pool = pool, .ref_only = cli_ref_only()};
     if (rt_graph_run_opts(rg, ins, outs, &o, err) != RT_OK) {
         cli_error_name_file(err, model);
         return CLI_BAD_INPUT;

@@ -290,7 +290,7 @@ static int eval_loop(const IrGraph *g, const EvalArgs *a, const EvalData *d, con
         int64_t rows = d->n - i < res->batch ? d->n - i : res->batch;
         int64_t run = res->batch_fixed ? res->batch : rows;
         for (int k = 0; k < ni; k++) batch_fill(&full[k], &bin[k], i, rows, run);
-        RtRunOptions o = {NULL, a->pool, NULL, NULL};
+        RtRunOptions o = {.pool = a->pool, .ref_only = cli_ref_only()};
         if (ir_run_opts(g, bin, outs, &o, err) != RT_OK) {
             cli_error_name_file(err, g->path);
             status = CLI_BAD_INPUT;

@@ -142,7 +142,7 @@ static int run_model(const RunArgs *a, IrGraph *g, FILE *out, RtError *err) {
     if (!ins || !outs || !final || !staged) {
         rt_error_set(err, "out of memory");
     } else if (cli_inputs_match(g, &a->inputs, 0, ins, err) == CLI_OK) {
-        RtRunOptions o = {NULL, a->pool, NULL, NULL};
+        RtRunOptions o = {.pool = a->pool, .ref_only = cli_ref_only()};
         if (ir_run_opts(g, ins, outs, &o, err) != RT_OK) {
             cli_error_name_file(err, a->model);
         } else if (outputs_plan(g, outs, a->out_dir, final, staged, err) == RT_OK &&

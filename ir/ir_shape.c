@@ -253,7 +253,7 @@ static int node_run(ShapeState *s, const RtNode *n, int r, RtTensor **ins, RtTen
     for (int j = 0; j < n->n_out; j++) outp[j] = &outs[j];
     outs_clear(outs, n->n_out);
     /* run_subgraph even in shape mode: If runs its branch when all its inputs are known. */
-    RtKernelCtx c = {rt_allocator_default(), e, 1, run_subgraph, NULL};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = e, .shape_only = 1, .run_subgraph = run_subgraph};
     int st = rt_node_exec(&c, n, ins, outp);
     if (st < 0 || st == RT_SHAPE_UNKNOWN || !all_known) return st;
     int64_t total = 0, missing = 0;

@@ -65,7 +65,7 @@ static int shape_only_input(const IrGraph *g, const RtNode *n, RtTensor *x) {
 static int node_evaluate(const RtNode *n, RtTensor **ins, RtTensor *outs, RtTensor **outp,
                          int64_t in_elems) {
     RtError e = {{0}};
-    RtKernelCtx c = {rt_allocator_default(), &e, 1, NULL, NULL};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &e, .shape_only = 1};
     for (int j = 0; j < n->n_out; j++) {
         memset(&outs[j], 0, sizeof outs[j]);
         outp[j] = &outs[j];

@@ -464,7 +464,7 @@ static int segment_run(GptqRun *r, const GptqSegment *seg, int64_t b, RtError *e
         return rt_error_set(err, "out of memory");
     }
     for (int i = 0; i < ni; i++) in[i] = r->cut[b][seg->inputs[i]];
-    RtRunOptions ro = {NULL, r->o->pool, NULL, NULL};
+    RtRunOptions ro = {.pool = r->o->pool};
     int rc = rt_graph_run_opts(&seg->g, in, out, &ro, err);
     for (int i = 0; rc == RT_OK && i < no; i++) { /* default allocator: malloc */
         free(r->cut[b][seg->outputs[i]].data); /* run B replaces run A's value */

@@ -25,7 +25,7 @@ static void prefix_error(RtError *e, const RtNode *n) {
 }
 
 int rt_node_exec(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
-    RtKernelFn fn = rt_kernel_find(n->op);
+    RtKernelFn fn = c->ref_only ? rt_kernel_find(n->op) : rt_kernel_find_fast(n->op);
     if (!fn) {
         rt_fail(c, "op %s is not supported", rt_op_name(n->op));
         prefix_error(c->err, n);
@@ -153,7 +153,7 @@ static int take_outputs(ExecState *s, RtTensor *outputs, RtError *err) {
 
 int rt_graph_run(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,
                  const RtAllocator *a, RtError *err) {
-    RtRunOptions o = {a, NULL, NULL, NULL};
+    RtRunOptions o = {.alloc = a};
     return rt_graph_run_opts(g, inputs, outputs, &o, err);
 }
 
@@ -161,7 +161,8 @@ int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *output
                       const RtRunOptions *o, RtError *err) {
     const RtAllocator *a = (o && o->alloc) ? o->alloc : rt_allocator_default();
     ExecState s = {g, a, o, NULL, NULL, NULL};
-    RtKernelCtx c = {a, err, 0, run_subgraph, o ? o->pool : NULL};
+    RtKernelCtx c = {.alloc = a, .err = err, .run_subgraph = run_subgraph, .pool = o ? o->pool : NULL,
+                     .ref_only = o ? o->ref_only : 0};
     int r = state_init(&s, g, inputs, err);
     for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = exec_node(&s, &c, k);
     if (r == RT_OK) r = take_outputs(&s, outputs, err);

@@ -29,6 +29,7 @@ typedef struct RtRunOptions {
     struct RtThreadPool *pool;  /* NULL = single-threaded kernels */
     RtValueHook on_value;       /* NULL = none */
     void *hook_user;            /* passed to on_value */
+    int ref_only;               /* 1 = reference kernels only (runtime/kernels/ref/) */
 } RtRunOptions;
 
 /* rt_graph_run with options (o may be NULL). Outputs come from o->alloc. */

@@ -31,6 +31,14 @@ struct RtKernelCtx {
     int (*run_subgraph)(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
                         RtTensor *outputs, int n_out);
     struct RtThreadPool *pool; /* borrowed, may be NULL (= one thread); see rt_threads.h */
+    int ref_only;              /* 1: run only the reference kernels of runtime/kernels/ref/
+                                  (WAFER_RT_REF=1); 0: the optimized kernel where one exists */
+    /* Planned execution (rt_plan.h): the running node's outputs whose data the executor has
+     * already placed in the arena, with the bytes planned for each. rt_out_alloc_data keeps a
+     * planned pointer (no allocation) when the output's computed size fits. n_planned 0 = none. */
+    RtTensor *const *planned_out;
+    const int64_t *planned_bytes;
+    int n_planned;
 };
 
 typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);
@@ -40,8 +48,12 @@ typedef struct {
     RtKernelFn fn;
 } RtKernelEntry;
 
-/* The kernel for op, or NULL when wafer has none. */
+/* The reference kernel for op (runtime/kernels/ref/), or NULL when wafer has none. */
 RtKernelFn rt_kernel_find(int op);
+/* The kernel the executor runs for op: the optimized one (runtime/kernels/x86/, which checks
+ * the CPU's features itself and hands the cases it does not cover to the reference kernel),
+ * else the reference one; NULL when wafer has none. */
+RtKernelFn rt_kernel_find_fast(int op);
 
 /* ---- helpers for kernels ---- */
 static inline const RtTensor *rt_in(const RtNode *n, RtTensor *const *in, int i) {

@@ -34,6 +34,13 @@ int rt_out_alloc_data(RtKernelCtx *c, RtTensor *t) {
                        rt_shape_str(t->rank, t->dims, s, sizeof s), rt_dtype_name(t->dtype));
     }
     if ((uint64_t)bytes > (uint64_t)SIZE_MAX) return rt_fail(c, "output too large");
+    for (int j = 0; j < c->n_planned; j++)
+        if (c->planned_out[j] == t && t->data) {
+            if (bytes > c->planned_bytes[j])
+                return rt_fail(c, "output needs %lld bytes, the plan gave it %lld (shapes differ from the planned ones)",
+                               (long long)bytes, (long long)c->planned_bytes[j]);
+            return RT_OK;
+        }
     t->data = c->alloc->alloc(c->alloc->user, (size_t)(bytes ? bytes : 1));
     if (!t->data) {
         rt_fail(c, "out of memory allocating %lld bytes", (long long)bytes);

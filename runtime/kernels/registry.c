@@ -1,6 +1,9 @@
 /*
- * registry.c — op -> kernel. Each family file in ref/ exports one table ending in {-1, NULL};
- * this file merges them into one array indexed by op at first use.
+ * registry.c — op -> kernel. Each family file in ref/ (reference kernels) and in x86/
+ * (optimized kernels) exports one table ending in {-1, NULL}; lookups walk the tables.
+ * An optimized kernel checks the CPU's features and the case (dtype, layout) itself and calls
+ * the reference kernel (rt_kernel_find) for anything it does not cover, so every op the
+ * reference supports stays supported whatever the machine.
  */
 #include "kernel.h"
 
@@ -21,6 +24,17 @@ extern const RtKernelEntry rt_kernels_qops[];       /* ref/qops.c: wafer's int8 
 extern const RtKernelEntry rt_kernels_nbits[];      /* ref/nbits.c: LinearNBits */
 extern const RtKernelEntry rt_kernels_matmul_nbits[]; /* ref/matmul_nbits.c: com.microsoft MatMulNBits */
 
+extern const RtKernelEntry rt_kernels_x86_linalg[];  /* x86/linalg_x86.c: Linear, MatMul, Gemm */
+extern const RtKernelEntry rt_kernels_x86_conv[];    /* x86/conv_x86.c: Conv, FusedConv */
+extern const RtKernelEntry rt_kernels_x86_math[];    /* x86/math_x86.c: Gelu, Erf, Softmax, ... */
+extern const RtKernelEntry rt_kernels_x86_qops[];    /* x86/qops_x86.c: QConv, QLinear, ... (VNNI) */
+extern const RtKernelEntry rt_kernels_x86_nbits[];   /* x86/nbits_x86.c: LinearNBits, MatMulNBits */
+
+static const RtKernelEntry *const fast_families[] = {
+    rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
+    rt_kernels_x86_nbits,
+};
+
 static const RtKernelEntry *const families[] = {
     rt_kernels_unary, rt_kernels_binary, rt_kernels_reduce, rt_kernels_norm,
     rt_kernels_linalg, rt_kernels_conv, rt_kernels_pool, rt_kernels_shape,
@@ -29,10 +43,20 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_matmul_nbits,
 };
 
-RtKernelFn rt_kernel_find(int op) {
+static RtKernelFn find_in(const RtKernelEntry *const *fams, size_t n_fams, int op) {
     if (op <= 0 || op >= RT_OP_COUNT) return 0;
-    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
-        for (const RtKernelEntry *e = families[f]; e->op >= 0; e++)
+    for (size_t f = 0; f < n_fams; f++)
+        for (const RtKernelEntry *e = fams[f]; e->op >= 0; e++)
             if (e->op == op) return e->fn;
     return 0;
+}
+
+RtKernelFn rt_kernel_find(int op) {
+    return find_in(families, sizeof families / sizeof families[0], op);
+}
+
+RtKernelFn rt_kernel_find_fast(int op) {
+    if (!rt_kernel_find(op)) return 0; /* an optimized kernel always has a reference behind it */
+    RtKernelFn fn = find_in(fast_families, sizeof fast_families / sizeof fast_families[0], op);
+    return fn ? fn : rt_kernel_find(op);
 }
