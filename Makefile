@@ -104,15 +104,15 @@ test:
 asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 test-run
 
-bench: all $(B)/bench_nbits $(B)/bench_gptq
+# Micro-benchmarks bench/bench_<name>.c -> $(B)/bench_<name> (bench.sh runs them): the packed
+# 4-bit GEMV against the measured memory bandwidth, GPTQ's time on a 4096 x 4096 layer and on
+# tinylm, the GEMM kernels against OpenBLAS and the VNNI peak.
+BENCH_BINS := $(patsubst bench/%.c,$(B)/%,$(wildcard bench/bench_*.c))
+
+bench: all $(BENCH_BINS)
 	@sh bench/bench.sh $(B) "$(FIXTURES)"
 
-# Packed 4-bit GEMV against the measured memory bandwidth (bench.sh runs it).
-$(B)/bench_nbits: bench/bench_nbits.c $(B)/libwafer_rt.a
-	$(CC) $(CFLAGS_LIB) -o $@ $< $(B)/libwafer_rt.a $(LDLIBS)
-
-# GPTQ's time on a 4096 x 4096 layer and on the whole of tinylm (bench.sh runs it).
-$(B)/bench_gptq: bench/bench_gptq.c $(B)/libwafer.a $(B)/libwafer_rt.a
+$(B)/bench_%: bench/bench_%.c $(B)/libwafer.a $(B)/libwafer_rt.a
 	$(CC) $(CFLAGS_LIB) -o $@ $< $(B)/libwafer.a $(B)/libwafer_rt.a $(LDLIBS)
 
 clean:
