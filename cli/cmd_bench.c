@@ -16,7 +16,7 @@
 #include <sys/resource.h>
 
 #include "../passes/passes.h"
-#include "../runtime/rt_exec.h"
+#include "../runtime/rt_plan.h"
 #include "cli.h"
 
 /* OpenBLAS's thread count, from its cblas.h (whose folder the CLI's flags do not add). */
@@ -47,6 +47,7 @@ typedef struct {
 typedef struct {
     double load_ms, median_ms, p90_ms;
     int64_t peak_rss_bytes;
+    int64_t arena_bytes;     /* the memory plan's arena, -1 when the graph ran unplanned */
     int threads;                /* OpenBLAS threads in effect */
 } BenchResult;
 
@@ -105,15 +106,45 @@ static IrLowered *bench_prepare(const BenchArgs *a, IrGraph **g, RtTensor **ins,
     return l;
 }
 
-static int run_once(const RtGraph *rg, const RtTensor *ins, RtTensor *outs, const char *model,
+/* The executor for the timed runs: a memory plan over one arena when every value's shape is
+ * known from the bound inputs (no allocation per run), else the dynamic executor. */
+typedef struct {
+    const RtGraph *rg;
+    RtPlan plan;
+    void *arena;     /* NULL = run unplanned */
+} BenchExec;
+
+static int bench_exec_init(BenchExec *x, const RtGraph *rg, const RtTensor *ins, RtError *err) {
+    memset(x, 0, sizeof *x);
+    x->rg = rg;
+    int r = rt_plan_build(rg, ins, &x->plan, err);
+    if (r == RT_SHAPE_UNKNOWN) {
+        err->msg[0] = '\0';
+        return CLI_OK;
+    }
+    if (r != RT_OK) return CLI_BAD_INPUT;
+    x->arena = rt_allocator_default()->alloc(NULL, (size_t)(x->plan.arena_bytes ? x->plan.arena_bytes : 1));
+    if (!x->arena) return rt_error_set(err, "out of memory for a %lld-byte arena", (long long)x->plan.arena_bytes), CLI_BAD_INPUT;
+    return CLI_OK;
+}
+
+static void bench_exec_free(BenchExec *x) {
+    if (x->arena) rt_allocator_default()->free(NULL, x->arena);
+    rt_plan_free(&x->plan);
+}
+
+static int run_once(const BenchExec *x, const RtTensor *ins, RtTensor *outs, const char *model,
                     struct RtThreadPool *pool, RtError *err) {
     const RtAllocator *al = rt_allocator_default();
     RtRunOptions o = {.alloc = al, .pool = pool, .ref_only = cli_ref_only()};
-    if (rt_graph_run_opts(rg, ins, outs, &o, err) != RT_OK) {
+    int r = x->arena ? rt_plan_run(x->rg, &x->plan, x->arena, ins, outs, &o, err)
+                     : rt_graph_run_opts(x->rg, ins, outs, &o, err);
+    if (r != RT_OK) {
         cli_error_name_file(err, model);
         return CLI_BAD_INPUT;
     }
-    for (int k = 0; k < rg->n_outputs; k++) rt_tensor_free(al, &outs[k]);
+    if (!x->arena)
+        for (int k = 0; k < x->rg->n_outputs; k++) rt_tensor_free(al, &outs[k]);
     return CLI_OK;
 }
 
@@ -122,17 +153,17 @@ static int cmp_double(const void *pa, const void *pb) {
     return (a > b) - (a < b);
 }
 
-static int bench_runs(const BenchArgs *a, const IrLowered *l, const RtTensor *ins, BenchResult *res,
+static int bench_runs(const BenchArgs *a, const BenchExec *x, const RtTensor *ins, BenchResult *res,
                       RtError *err) {
-    const RtGraph *rg = ir_lowered_graph(l);
+    const RtGraph *rg = x->rg;
     RtTensor *outs = calloc((size_t)(rg->n_outputs ? rg->n_outputs : 1), sizeof *outs);
     double *ms = calloc((size_t)a->iters, sizeof *ms);
     int status = (outs && ms) ? CLI_OK : (rt_error_set(err, "out of memory"), CLI_BAD_INPUT);
     for (int64_t i = 0; i < a->warmup && status == CLI_OK; i++)
-        status = run_once(rg, ins, outs, a->model, a->pool, err);
+        status = run_once(x, ins, outs, a->model, a->pool, err);
     for (int64_t i = 0; i < a->iters && status == CLI_OK; i++) {
         double t0 = cli_now();
-        status = run_once(rg, ins, outs, a->model, a->pool, err);
+        status = run_once(x, ins, outs, a->model, a->pool, err);
         ms[i] = (cli_now() - t0) * 1e3;
     }
     if (status == CLI_OK) {
@@ -164,7 +195,8 @@ static int bench_report(FILE *out, const BenchArgs *a, const BenchResult *r, RtE
     cli_buf_json_num(&b, r->median_ms);
     cli_buf_printf(&b, ",\"p90_ms\":");
     cli_buf_json_num(&b, r->p90_ms);
-    cli_buf_printf(&b, ",\"peak_rss_bytes\":%lld}\n", (long long)r->peak_rss_bytes);
+    cli_buf_printf(&b, ",\"peak_rss_bytes\":%lld,\"arena_bytes\":%lld}\n", (long long)r->peak_rss_bytes,
+                   (long long)r->arena_bytes);
     int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);
     cli_buf_free(&b);
     return rc == RT_OK ? CLI_OK : CLI_BAD_INPUT;
@@ -184,21 +216,27 @@ int cmd_bench(int argc, char **argv, FILE *out, RtError *err) {
     IrGraph *g = NULL;
     RtTensor *ins = NULL;
     IrLowered *l = NULL;
+    BenchExec x;
+    memset(&x, 0, sizeof x);
     if (status == CLI_OK) status = cli_threads_start(a.threads, "bench", &a.pool, err);
     if (status == CLI_OK) {
         r.threads = openblas_get_num_threads();
         double t0 = cli_now();
         l = bench_prepare(&a, &g, &ins, err);
-        r.load_ms = (cli_now() - t0) * 1e3;
         if (!l) status = CLI_BAD_INPUT;
+        if (status == CLI_OK) status = bench_exec_init(&x, ir_lowered_graph(l), ins, err);
+        if (status != CLI_OK) cli_error_name_file(err, a.model);
+        r.load_ms = (cli_now() - t0) * 1e3;
+        r.arena_bytes = x.arena ? x.plan.arena_bytes : -1;
     }
-    if (status == CLI_OK) status = bench_runs(&a, l, ins, &r, err);
+    if (status == CLI_OK) status = bench_runs(&a, &x, ins, &r, err);
     if (status == CLI_OK) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         r.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
         status = bench_report(out, &a, &r, err);
     }
+    bench_exec_free(&x);
     ir_lowered_free(l);
     free(ins);
     ir_graph_free(g);

@@ -36,15 +36,16 @@ int rt_node_exec(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
     return r;
 }
 
-static int run_subgraph(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
-                        RtTensor *outputs, int n_out) {
+int rt_exec_run_subgraph(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
+                         RtTensor *outputs, int n_out) {
     if (n_in != g->n_inputs || n_out != g->n_outputs)
         return rt_fail(c, "subgraph expects %d inputs and %d outputs, got %d and %d", g->n_inputs,
                        g->n_outputs, n_in, n_out);
     RtTensor *copy = n_in ? malloc(sizeof(RtTensor) * (size_t)n_in) : NULL;
     if (n_in && !copy) return rt_fail(c, "out of memory");
     for (int i = 0; i < n_in; i++) copy[i] = *inputs[i];
-    int r = rt_graph_run(g, copy, outputs, c->alloc, c->err);
+    RtRunOptions o = {.alloc = c->alloc, .pool = c->pool, .ref_only = c->ref_only};
+    int r = rt_graph_run_opts(g, copy, outputs, &o, c->err);
     free(copy);
     return r;
 }
@@ -161,7 +162,7 @@ int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *output
                       const RtRunOptions *o, RtError *err) {
     const RtAllocator *a = (o && o->alloc) ? o->alloc : rt_allocator_default();
     ExecState s = {g, a, o, NULL, NULL, NULL};
-    RtKernelCtx c = {.alloc = a, .err = err, .run_subgraph = run_subgraph, .pool = o ? o->pool : NULL,
+    RtKernelCtx c = {.alloc = a, .err = err, .run_subgraph = rt_exec_run_subgraph, .pool = o ? o->pool : NULL,
                      .ref_only = o ? o->ref_only : 0};
     int r = state_init(&s, g, inputs, err);
     for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = exec_node(&s, &c, k);

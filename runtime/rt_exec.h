@@ -36,6 +36,10 @@ typedef struct RtRunOptions {
 int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,
                       const RtRunOptions *o, RtError *err);
 
+/* The executor's RtKernelCtx.run_subgraph: runs g with c's allocator, pool and kernel choice. */
+int rt_exec_run_subgraph(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
+                         RtTensor *outputs, int n_out);
+
 /* Frees a tensor's data with a (NULL-safe) and clears the pointer. */
 void rt_tensor_free(const RtAllocator *a, RtTensor *t);
 
