@@ -1,0 +1,116 @@
+/*
+ * wafer_rt.h — the public C API of wafer's companion runtime: load a compiled `.wafer` model
+ * and run it. This is the one header an application includes (`pkg-config --cflags --libs
+ * wafer-rt`); it depends on nothing but the C standard library.
+ *
+ *     WaferRtModel *m;
+ *     WaferRtError e;
+ *     if (wafer_rt_open_file("model.wafer", NULL, &m, &e) != WAFER_RT_OK) { puts(e.msg); ... }
+ *     WaferRtTensor x = {WAFER_RT_F32, 4, {1, 3, 224, 224}, pixels}, y;
+ *     if (wafer_rt_run(m, &x, 1, &y, 1, &e) == WAFER_RT_OK) ... y.data: 1000 floats ...
+ *     wafer_rt_close(m);
+ *
+ * Loading maps the file (mmap) and checks every byte of its structure before use; the weights
+ * stay in the mapping (nothing is copied). Running uses one arena whose layout was planned when
+ * the model was compiled (or, for inputs with dynamic sizes, at the first run with new shapes),
+ * so a run does not allocate for activations. There is no global state: any number of models
+ * may be open and each may run on its own thread; one model runs one call at a time.
+ *
+ * Errors: every call returns a status; when err is not NULL it receives a message naming the
+ * file, node and op. Tensor element types are ONNX TensorProto codes.
+ */
+#ifndef WAFER_RT_H
+#define WAFER_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WAFER_RT_MAX_RANK 8
+
+typedef enum {
+    WAFER_RT_OK = 0,
+    WAFER_RT_ERR_INVALID = 1,      /* bad file, bad argument, input of the wrong type or shape */
+    WAFER_RT_ERR_NOMEM = 2,        /* an allocation failed */
+    WAFER_RT_ERR_UNSUPPORTED = 3,  /* a valid model using something this runtime lacks */
+    WAFER_RT_ERR_IO = 4            /* the file could not be opened or read */
+} WaferRtStatus;
+
+typedef enum {
+    WAFER_RT_F32 = 1, WAFER_RT_U8 = 2, WAFER_RT_I8 = 3, WAFER_RT_I32 = 6, WAFER_RT_I64 = 7,
+    WAFER_RT_BOOL = 9, WAFER_RT_F16 = 10, WAFER_RT_F64 = 11
+} WaferRtDtype;
+
+typedef struct WaferRtError {
+    char msg[1024];
+} WaferRtError;
+
+/* Where the runtime's memory comes from (tables, the arena, kernel scratch). alloc returns
+ * 64-byte aligned memory or NULL. */
+typedef struct WaferRtAllocator {
+    void *(*alloc)(void *user, size_t bytes);
+    void (*free)(void *user, void *ptr);
+    void *user;
+} WaferRtAllocator;
+
+typedef struct WaferRtOptions {
+    int threads;                        /* kernel threads; 0 or 1 = the calling thread only */
+    const WaferRtAllocator *allocator;  /* NULL = malloc */
+    void *arena;                        /* optional caller-owned activation arena (64-byte
+                                           aligned), at least wafer_rt_arena_bytes() long */
+    size_t arena_bytes;
+    int reference_kernels;              /* 1 = portable reference kernels only (also when the
+                                           environment sets WAFER_RT_REF=1) */
+} WaferRtOptions;
+
+typedef struct WaferRtTensor {
+    int dtype;                           /* WaferRtDtype */
+    int rank;
+    int64_t dims[WAFER_RT_MAX_RANK];     /* in the info calls: -1 = dynamic */
+    void *data;                          /* row-major elements; NULL in the info calls */
+} WaferRtTensor;
+
+typedef struct WaferRtModel WaferRtModel;
+
+/* Opens a .wafer file (opts may be NULL: defaults). */
+WaferRtStatus wafer_rt_open_file(const char *path, const WaferRtOptions *opts, WaferRtModel **model,
+                                 WaferRtError *err);
+/* Opens a .wafer image in memory; data must stay valid and unchanged until wafer_rt_close. */
+WaferRtStatus wafer_rt_open_memory(const void *data, size_t size, const WaferRtOptions *opts,
+                                   WaferRtModel **model, WaferRtError *err);
+void wafer_rt_close(WaferRtModel *model); /* NULL-safe */
+
+int wafer_rt_num_inputs(const WaferRtModel *model);
+int wafer_rt_num_outputs(const WaferRtModel *model);
+/* Name, dtype and shape (dims -1 where dynamic) of input / output i; NULL name when i is out
+ * of range. info may be NULL. */
+const char *wafer_rt_input_info(const WaferRtModel *model, int i, WaferRtTensor *info);
+const char *wafer_rt_output_info(const WaferRtModel *model, int i, WaferRtTensor *info);
+
+/* Bytes of the activation arena the model needs for the shapes it was planned for (0 when it
+ * has no stored plan: the arena is then sized at the first run). */
+size_t wafer_rt_arena_bytes(const WaferRtModel *model);
+
+/* Sets the number of kernel threads (>= 1); takes effect at the next run. */
+WaferRtStatus wafer_rt_set_threads(WaferRtModel *model, int threads, WaferRtError *err);
+
+/* Runs the model on inputs[n_inputs] (in the order of wafer_rt_input_info; data borrowed for
+ * the call). outputs[n_outputs] receive views into the model's memory, valid until the next
+ * run or wafer_rt_close. */
+WaferRtStatus wafer_rt_run(WaferRtModel *model, const WaferRtTensor *inputs, int n_inputs,
+                           WaferRtTensor *outputs, int n_outputs, WaferRtError *err);
+
+/* Metadata stored in the file ("source_hash", "wafer_version", "options"), or NULL. */
+const char *wafer_rt_meta(const WaferRtModel *model, const char *key);
+
+/* The runtime's version, e.g. "0.2.0". */
+const char *wafer_rt_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
