@@ -4,6 +4,8 @@
 #   make test       unit suites, ONNX conformance, end-to-end checks; then the same under
 #                   AddressSanitizer + UndefinedBehaviorSanitizer (make asan)
 #   make bench      benchmarks against onnxruntime-node, printed as ratios
+#   make install    the CLI, the runtime library, wafer_rt.h and wafer-rt.pc under
+#                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local by default)
 # Missing Debian packages are installed first (scripts/deps.sh).
 
 SANITIZE ?= 0
@@ -42,7 +44,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 
-.PHONY: all demo test test-run asan bench clean deps
+.PHONY: all demo test test-run asan bench clean deps install
 all: $(B)/wafer $(B)/libwafer.a $(B)/libwafer_rt.a
 
 $(DEPS_STAMP): scripts/deps.sh
@@ -80,6 +82,23 @@ $(B)/libwafer.a: $(LIB_OBJS)
 
 $(B)/wafer: $(CLI_OBJS) $(B)/libwafer.a $(B)/libwafer_rt.a
 	$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(B)/libwafer.a $(B)/libwafer_rt.a $(LDLIBS)
+
+# The runtime's example application, built from the public header only (as an installed
+# runtime would build it: see examples/classify/classify.c).
+$(B)/examples/classify: examples/classify/classify.c runtime/wafer_rt.h $(B)/libwafer_rt.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -Iruntime -o $@ $< $(B)/libwafer_rt.a $(LDLIBS)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+RT_VERSION := $(shell sed -n 's/^\#define WAFER_RT_VERSION_STRING "\(.*\)"/\1/p' runtime/wafer_rt.c)
+install: $(B)/wafer $(B)/libwafer_rt.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(B)/wafer $(DESTDIR)$(PREFIX)/bin/wafer
+	install -m 644 $(B)/libwafer_rt.a $(DESTDIR)$(PREFIX)/lib/libwafer_rt.a
+	install -m 644 runtime/wafer_rt.h $(DESTDIR)$(PREFIX)/include/wafer_rt.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(RT_VERSION)|' runtime/wafer-rt.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/wafer-rt.pc
 
 # Criterion suites: tests/<module>/test_<file>.c -> $(B)/tests/<module>/test_<file>
 $(B)/tests/%: tests/%.c $(B)/libwafer.a $(B)/libwafer_rt.a $(GEN_H)
