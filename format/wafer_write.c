@@ -1,24 +1,31 @@
 /*
- * wafer_write.c — writes an IR graph as a .wafer file, format version 1.
+ * wafer_write.c — writes an IR graph as a .wafer file, format version 2.
  *
  * Algorithm: one walk over the graph and its subgraphs (breadth first: the model is graph
  * 0, each GRAPH attribute met appends its subgraph to the list) encodes every value, node
- * and attribute field by field into per-section buffers, interning strings once each; then
- * the sections are laid out behind the header at 64-byte boundaries, the checksum is
- * appended, and the image is written atomically (wafer_file.c). Nothing depends on pointer
- * values, hash order or the host's byte order, so the same graph gives the same bytes.
+ * and attribute field by field into per-section buffers, interning strings once each; when
+ * every input of graph 0 has a static shape, the runtime's memory planner (rt_plan_build,
+ * over the graph lowered by ir_lower) computes the arena plan, stored in PLAN; then the
+ * sections are laid out behind the header at 64-byte boundaries, the checksum is appended,
+ * and the image is written atomically (io_file_write_atomic: temporary file, fsync, rename,
+ * fsync of the folder). Nothing depends on pointer values, hash order, thread count or the
+ * host's byte order, so the same graph and options give the same bytes.
  *
- * ===================================== LAYOUT (version 1) =====================================
+ * The one reader of the format is the runtime's (runtime/rt_model.c); the compiler reads
+ * through it (wafer_read.c).
+ *
+ * ===================================== LAYOUT (version 2) =====================================
  * Every integer is little-endian; u32/i32/u64/i64 fields follow each other with no padding
  * unless stated. "str" is a u32 byte offset into STRINGS, or 0xFFFFFFFF for "no string"
  * (a NULL pointer: an unnamed dynamic dim, for instance).
  *
  * Header (offset: size field)
  *    0:  8  magic "WAFERFMT"
- *    8:  4  u32 format version (WAFER_FILE_VERSION = 1)
+ *    8:  4  u32 format version (WAFER_FILE_VERSION = 2; a reader refuses every other
+ *              version, older or newer, naming both)
  *   12:  4  u32 flags (0; a reader refuses flags it does not know)
  *   16:  8  u64 file size in bytes, checksum included
- *   24:  4  u32 section count (6)
+ *   24:  4  u32 section count (7)
  *   28:  4  u32 reserved (0)
  *   32: 24 each, the section table: u32 kind, u32 reserved (0), u64 offset, u64 size (bytes)
  * Sections follow in kind order, each at an offset that is a multiple of 64 (zero padding
@@ -65,9 +72,27 @@
  *   (so 64-byte aligned in the file and in memory once read), elements little-endian,
  *   zero padding between blobs.
  *
- * kind 6 META: u32 n_pairs, n_pairs x { str key, str value }. Version 1 writes the keys
+ * kind 6 META: u32 n_pairs, n_pairs x { str key, str value }. The writer stores the keys
  *   "source_hash" (hex FNV-1a 64 of the source model file), "wafer_version" and "options"
  *   (one line of text: the options the file was made with), in that order.
+ *
+ * kind 7 PLAN (new in version 2): the arena memory plan of graph 0 (runtime/rt_plan.h),
+ *   computed at compile time for the static input shapes the file declares:
+ *     u32 has_plan (0 or 1), u32 reserved (0);
+ *     has_plan 0 ("no plan": an input of graph 0 has a dynamic or unknown dim or dtype, or
+ *       rt_plan_build could not plan it, e.g. RT_SHAPE_UNKNOWN — a shape depends on input
+ *       data): nothing follows; the runtime plans at the first run;
+ *     has_plan 1: i64 arena_bytes (>= 0, a multiple of 64), u32 n_values (= graph 0's
+ *       n_values), u32 reserved (0), then per value slot v = 0 .. n_values-1 of graph 0:
+ *         i64 offset (byte offset in the arena, a multiple of 64; -1 = not in the arena:
+ *             constants, graph inputs, values nothing produces),
+ *         i64 bytes (bytes reserved at offset; 0 when offset is -1; otherwise
+ *             offset + bytes <= arena_bytes and bytes >= the planned shape's size),
+ *         u32 dtype (planned dtype, an ONNX TensorProto code, 0 = none),
+ *         u32 rank (<= 8), rank x i64 dim (>= 0): the planned shape.
+ *   The section ends after the last record. A reader checks every field, then the whole
+ *   plan with rt_plan_check (no two values whose live ranges meet may overlap, except an
+ *   elementwise op writing over its dying first input), and refuses the file otherwise.
  * ==============================================================================================
  */
 #include <stdarg.h>
@@ -78,6 +103,7 @@
 #include "wafer_internal.h"
 
 #include "../io/atomic_file.h"
+#include "../runtime/rt_plan.h"
 
 /* A growable byte buffer; oom is sticky, so encoders need not check every append. */
 typedef struct {
@@ -368,6 +394,65 @@ static void put_meta(WfWriter *w, const WaferMeta *meta) {
     }
 }
 
+/* Graph 0's memory plan when every input has a static shape: RT_OK with *has 1 (p filled,
+ * the caller frees it) or *has 0 (no plan), or RT_ERR_NOMEM. A graph the planner refuses at
+ * these shapes gets no plan rather than a failed write: the runtime then reports the same
+ * problem, naming the node, when it plans at the first run. */
+static int plan_make(const IrGraph *g, RtPlan *p, int *has, RtError *err) {
+    *has = 0;
+    RtTensor *in = calloc((size_t)g->n_inputs + 1, sizeof *in);
+    if (!in) return rt_error_set(err, "out of memory");
+    int is_static = 1;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const IrValue *v = &g->values[g->inputs[i]];
+        is_static &= v->dtype != RT_UNDEFINED && v->rank >= 0;
+        for (int d = 0; is_static && d < v->rank; d++) is_static &= v->dims[d].value >= 0;
+        if (!is_static) break;
+        in[i].dtype = v->dtype;
+        in[i].rank = v->rank;
+        for (int d = 0; d < v->rank; d++) in[i].dims[d] = v->dims[d].value;
+    }
+    int r = RT_OK;
+    if (is_static) {
+        IrLowered *l = ir_lower(g, err);
+        if (!l) r = RT_ERR_NOMEM; /* ir_lower fails only for memory */
+        RtError perr = {{0}};
+        int pr = l ? rt_plan_build(ir_lowered_graph(l), in, p, &perr) : RT_ERR;
+        ir_lowered_free(l);
+        if (l && pr == RT_OK) *has = 1;
+        else if (l && pr == RT_ERR_NOMEM) r = rt_error_set(err, "out of memory (memory plan)");
+    }
+    free(in);
+    return r;
+}
+
+/* The PLAN section (layout at the top). */
+static void put_plan(WfWriter *w, const IrGraph *g) {
+    WfBuf *b = &w->sec[WF_SEC_PLAN];
+    RtPlan p;
+    memset(&p, 0, sizeof p);
+    int has = 0;
+    if (plan_make(g, &p, &has, w->err) != RT_OK) {
+        w->failed = 1;
+        return;
+    }
+    buf_u32(b, (uint32_t)has);
+    buf_u32(b, 0);
+    if (!has) return;
+    buf_i64(b, p.arena_bytes);
+    buf_u32(b, (uint32_t)p.n_values);
+    buf_u32(b, 0);
+    for (int v = 0; v < p.n_values; v++) {
+        const RtTensor *t = &p.value[v];
+        buf_i64(b, p.offset[v]);
+        buf_i64(b, p.bytes[v]);
+        buf_u32(b, (uint32_t)t->dtype);
+        buf_u32(b, (uint32_t)t->rank);
+        for (int d = 0; d < t->rank; d++) buf_i64(b, t->dims[d]);
+    }
+    rt_plan_free(&p);
+}
+
 static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
 /* Header, section table, sections and checksum into one malloc'd image. */
@@ -416,6 +501,7 @@ static uint8_t *image_build(const IrGraph *g, const WaferMeta *meta, size_t *siz
     if (graph_append(&w, g) < 0) wr_fail(&w, "out of memory");
     for (int gi = 0; !w.failed && gi < w.n_graphs; gi++) put_graph(&w, gi);
     if (!w.failed) put_meta(&w, meta);
+    if (!w.failed) put_plan(&w, g);
     uint8_t *img = NULL;
     int oom = 0;
     for (int k = 1; k <= WF_SEC_COUNT; k++) oom |= w.sec[k].oom;

@@ -1,5 +1,6 @@
 /*
- * wafer_crc.c — CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the .wafer checksum.
+ * rt_crc32c.c — CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the .wafer checksum
+ * (in runtime/ because both the runtime's loader and the compiler's writer need it).
  *
  * Why CRC-32C rather than FNV-1a: it detects every burst error up to 32 bits and every
  * 1-3 bit error in files of this size, and it is fast enough that checking a 14 MB model
@@ -7,12 +8,13 @@
  * Two implementations with identical results: the SSE4.2 crc32 instruction on x86-64 CPUs
  * that have it (checked at run time), else slice-by-8 tables (8 x 256 entries built once),
  * which consume 8 bytes per step. Convention: initial value ~0, final complement, so
- * crc32c("123456789") = 0xE3069283.
+ * crc32c("123456789") = 0xE3069283. The tables are the only process-wide data: built once
+ * (pthread_once), read-only after.
  */
 #include <pthread.h>
 #include <string.h>
 
-#include "wafer_internal.h"
+#include "rt_wafer_format.h"
 
 #define CRC32C_POLY 0x82F63B78u
 
@@ -66,7 +68,7 @@ static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) { return crc_soft
 static int crc_hw_ok(void) { return 0; }
 #endif
 
-uint32_t wf_crc32c(const void *data, size_t n, int allow_hw) {
+uint32_t rt_crc32c(const void *data, size_t n, int allow_hw) {
     uint32_t c = 0xFFFFFFFFu;
     c = (allow_hw && crc_hw_ok()) ? crc_hw(c, data, n) : crc_soft(c, data, n);
     return ~c;

@@ -113,7 +113,7 @@ Test(wafer_cli, inspect_shows_metadata) {
     char want[64];
     snprintf(want, sizeof want, "\"source_hash\":\"%s\"", onnx_hash);
     cr_expect(strstr(out, want), "%s", out);
-    cr_expect(strstr(out, "\"format_version\":1"), "%s", out);
+    cr_expect(strstr(out, "\"format_version\":2"), "%s", out);
     cr_expect(strstr(out, "\"parameters\":85002"), "%s", out);
 }
 
@@ -159,9 +159,9 @@ Test(wafer_cli, corrupted_wafer_is_refused) {
 Test(wafer_cli, newer_version_is_named) {
     size_t n;
     unsigned char *b = slurp(mlp_wafer, &n);
-    b[8] = 2; /* format version field (u32 little-endian at offset 8) */
+    b[8] = 3; /* format version field (u32 little-endian at offset 8) */
     char bad[400], out[8192];
-    snprintf(bad, sizeof bad, "%s/v2.wafer", dir);
+    snprintf(bad, sizeof bad, "%s/v3.wafer", dir);
     FILE *f = fopen(bad, "wb");
     cr_assert_not_null(f);
     fwrite(b, 1, n, f);
@@ -169,7 +169,7 @@ Test(wafer_cli, newer_version_is_named) {
     free(b);
     int rc = tu_run(out, sizeof out, "%s inspect %s", WAFER_BIN, bad);
     cr_expect_eq(rc, 2, "exit %d:\n%s", rc, out);
-    cr_expect(strstr(out, ".wafer format version 2, this wafer reads version 1"), "%s", out);
+    cr_expect(strstr(out, ".wafer format version 3, this runtime reads version 2"), "%s", out);
 }
 
 /* A write that fails (the graph names an op outside wafer's table) leaves no file, and the

@@ -681,7 +681,7 @@ Test(wafer_file, other_version_is_named) {
     unsigned char *b = file_read(tmp_path("v.wafer"), &n);
     put_le(b + 8, 7, 4);
     char want[700];
-    snprintf(want, sizeof want, "%s: .wafer format version 7, this wafer reads version 1", tmp_path("v7.wafer"));
+    snprintf(want, sizeof want, "%s: .wafer format version 7, this runtime reads version %d", tmp_path("v7.wafer"), WAFER_FILE_VERSION);
     file_put(tmp_path("v7.wafer"), b, n); /* checksum not updated: the version is named first */
     cr_expect_str_eq(read_fails(tmp_path("v7.wafer")), want);
     reseal(b, n);
