@@ -45,7 +45,7 @@ TEST_SRCS := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 
 .PHONY: all demo test test-run asan bench clean deps install
-all: $(B)/wafer $(B)/libwafer.a $(B)/libwafer_rt.a
+all: $(B)/wafer $(B)/libwafer.a $(B)/libwafer_rt.a $(B)/examples/classify
 
 $(DEPS_STAMP): scripts/deps.sh
 	@sh scripts/deps.sh

@@ -17,6 +17,7 @@
 #include "../io/atomic_file.h"
 #include "../io/npy.h"
 #include "../ir/ir.h"
+#include "../runtime/wafer_rt.h"
 
 #define WAFER_VERSION "0.1.0"
 
@@ -78,6 +79,14 @@ void cli_inputs_free(CliInputs *s);
  * passes 1). Messages name the input, the model and the file. */
 int cli_inputs_match(const IrGraph *g, const CliInputs *s, int from_axis, RtTensor *ordered,
                      RtError *err);
+
+/* ---- .wafer files through the companion runtime (cli_rt.c) ---- */
+/* Opens path with wafer_rt_open_file, threads kernel threads (0 = one), WAFER_RT_REF honoured. */
+int cli_rt_open(const char *path, int64_t threads, WaferRtModel **m, RtError *err);
+/* The --input files in m's input order as views (data borrowed from s); every input exactly
+ * once (dtypes and shapes are checked by wafer_rt_run, whose messages name the input). */
+int cli_rt_inputs(const WaferRtModel *m, const char *path, const CliInputs *s, WaferRtTensor *ordered,
+                  RtError *err);
 
 /* ---- models (cli_model.c) ---- */
 /* Loads a model: a .wafer file (recognized by its magic) or ONNX; the message names the

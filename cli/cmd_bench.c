@@ -2,10 +2,12 @@
  * cmd_bench.c — `wafer bench MODEL --input NAME=FILE.npy ... [--iters N] [--warmup N]
  * [--threads T] [--json FILE]`: how fast a model loads and runs.
  *
- * load_ms covers everything between a file on disk and a graph ready to run: parsing the
- * ONNX file, binding the input shapes from the given .npy files (ir_bind_input), simplifying
- * (pass_simplify: shape chains and constants fold away for those shapes) and lowering to the
- * executor. Then `warmup` untimed runs and `iters` timed runs of the executor, each timed
+ * load_ms covers everything between a file on disk and a graph ready to run: for ONNX,
+ * parsing, binding the input shapes from the given .npy files (ir_bind_input), simplifying
+ * (pass_simplify: shape chains and constants fold away for those shapes), lowering to the
+ * executor and planning its memory (rt_plan_build: one arena, no allocation per run); a .wafer
+ * file is opened by the companion runtime (wafer_rt_open_file: mapped, checked, planned), as an
+ * application would. The JSON report adds the arena's bytes and, for .wafer, the weights'. Then `warmup` untimed runs and `iters` timed runs of the executor, each timed
  * with CLOCK_MONOTONIC; median (mean of the middle two for even counts) and p90 (nearest
  * rank) are reported in ms, with peak resident memory (getrusage ru_maxrss) in bytes.
  * --threads T runs wafer's kernels on a pool of T threads and sets OpenBLAS's thread count
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../format/wafer_file.h"
 #include "../passes/passes.h"
 #include "../runtime/rt_plan.h"
 #include "cli.h"
@@ -48,6 +51,7 @@ typedef struct {
     double load_ms, median_ms, p90_ms;
     int64_t peak_rss_bytes;
     int64_t arena_bytes;     /* the memory plan's arena, -1 when the graph ran unplanned */
+    int64_t weight_bytes;    /* a .wafer file's constant data (mapped, not copied); -1 for ONNX */
     int threads;                /* OpenBLAS threads in effect */
 } BenchResult;
 
@@ -112,7 +116,22 @@ typedef struct {
     const RtGraph *rg;
     RtPlan plan;
     void *arena;     /* NULL = run unplanned */
+    /* a .wafer file runs through the companion runtime instead (rt != NULL) */
+    WaferRtModel *rt;
+    WaferRtTensor *rt_ins, *rt_outs;
 } BenchExec;
+
+/* A .wafer file: open it with the runtime (the load time an application sees) and order the
+ * inputs. */
+static int bench_exec_init_rt(BenchExec *x, const BenchArgs *a, RtError *err) {
+    memset(x, 0, sizeof x[0]);
+    if (cli_rt_open(a->model, a->threads, &x->rt, err) != CLI_OK) return CLI_BAD_INPUT;
+    int ni = wafer_rt_num_inputs(x->rt), no = wafer_rt_num_outputs(x->rt);
+    x->rt_ins = calloc((size_t)(ni ? ni : 1), sizeof *x->rt_ins);
+    x->rt_outs = calloc((size_t)(no ? no : 1), sizeof *x->rt_outs);
+    if (!x->rt_ins || !x->rt_outs) return rt_error_set(err, "out of memory"), CLI_BAD_INPUT;
+    return cli_rt_inputs(x->rt, a->model, &a->inputs, x->rt_ins, err);
+}
 
 static int bench_exec_init(BenchExec *x, const RtGraph *rg, const RtTensor *ins, RtError *err) {
     memset(x, 0, sizeof *x);
@@ -129,12 +148,25 @@ static int bench_exec_init(BenchExec *x, const RtGraph *rg, const RtTensor *ins,
 }
 
 static void bench_exec_free(BenchExec *x) {
+    wafer_rt_close(x->rt);
+    free(x->rt_ins);
+    free(x->rt_outs);
     if (x->arena) rt_allocator_default()->free(NULL, x->arena);
     rt_plan_free(&x->plan);
 }
 
 static int run_once(const BenchExec *x, const RtTensor *ins, RtTensor *outs, const char *model,
                     struct RtThreadPool *pool, RtError *err) {
+    if (x->rt) {
+        WaferRtError e;
+        if (wafer_rt_run(x->rt, x->rt_ins, wafer_rt_num_inputs(x->rt), x->rt_outs, wafer_rt_num_outputs(x->rt),
+                         &e) != WAFER_RT_OK) {
+            rt_error_set(err, "%s", e.msg);
+            cli_error_name_file(err, model);
+            return CLI_BAD_INPUT;
+        }
+        return CLI_OK;
+    }
     const RtAllocator *al = rt_allocator_default();
     RtRunOptions o = {.alloc = al, .pool = pool, .ref_only = cli_ref_only()};
     int r = x->arena ? rt_plan_run(x->rg, &x->plan, x->arena, ins, outs, &o, err)
@@ -155,8 +187,8 @@ static int cmp_double(const void *pa, const void *pb) {
 
 static int bench_runs(const BenchArgs *a, const BenchExec *x, const RtTensor *ins, BenchResult *res,
                       RtError *err) {
-    const RtGraph *rg = x->rg;
-    RtTensor *outs = calloc((size_t)(rg->n_outputs ? rg->n_outputs : 1), sizeof *outs);
+    int n_out = x->rt ? wafer_rt_num_outputs(x->rt) : x->rg->n_outputs;
+    RtTensor *outs = calloc((size_t)(n_out ? n_out : 1), sizeof *outs);
     double *ms = calloc((size_t)a->iters, sizeof *ms);
     int status = (outs && ms) ? CLI_OK : (rt_error_set(err, "out of memory"), CLI_BAD_INPUT);
     for (int64_t i = 0; i < a->warmup && status == CLI_OK; i++)
@@ -195,8 +227,8 @@ static int bench_report(FILE *out, const BenchArgs *a, const BenchResult *r, RtE
     cli_buf_json_num(&b, r->median_ms);
     cli_buf_printf(&b, ",\"p90_ms\":");
     cli_buf_json_num(&b, r->p90_ms);
-    cli_buf_printf(&b, ",\"peak_rss_bytes\":%lld,\"arena_bytes\":%lld}\n", (long long)r->peak_rss_bytes,
-                   (long long)r->arena_bytes);
+    cli_buf_printf(&b, ",\"peak_rss_bytes\":%lld,\"arena_bytes\":%lld,\"weight_bytes\":%lld}\n",
+                   (long long)r->peak_rss_bytes, (long long)r->arena_bytes, (long long)r->weight_bytes);
     int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);
     cli_buf_free(&b);
     return rc == RT_OK ? CLI_OK : CLI_BAD_INPUT;
@@ -222,14 +254,22 @@ int cmd_bench(int argc, char **argv, FILE *out, RtError *err) {
     if (status == CLI_OK) {
         r.threads = openblas_get_num_threads();
         double t0 = cli_now();
-        l = bench_prepare(&a, &g, &ins, err);
-        if (!l) status = CLI_BAD_INPUT;
-        if (status == CLI_OK) status = bench_exec_init(&x, ir_lowered_graph(l), ins, err);
-        if (status != CLI_OK) cli_error_name_file(err, a.model);
+        if (wafer_file_is(a.model)) {
+            status = bench_exec_init_rt(&x, &a, err);
+        } else {
+            l = bench_prepare(&a, &g, &ins, err);
+            if (!l) status = CLI_BAD_INPUT;
+            if (status == CLI_OK) status = bench_exec_init(&x, ir_lowered_graph(l), ins, err);
+            if (status != CLI_OK) cli_error_name_file(err, a.model);
+        }
         r.load_ms = (cli_now() - t0) * 1e3;
-        r.arena_bytes = x.arena ? x.plan.arena_bytes : -1;
+        if (x.rt) r.threads = a.threads > 1 ? (int)a.threads : 1; /* the runtime's own pool */
     }
     if (status == CLI_OK) status = bench_runs(&a, &x, ins, &r, err);
+    if (status == CLI_OK) {
+        r.arena_bytes = x.rt ? (int64_t)wafer_rt_arena_bytes(x.rt) : x.arena ? x.plan.arena_bytes : -1;
+        r.weight_bytes = x.rt ? (int64_t)wafer_rt_weight_bytes(x.rt) : -1;
+    }
     if (status == CLI_OK) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);

@@ -55,6 +55,9 @@ static const char *const quantize_usage =
     "  --calib-method M        minmax (default), percentile, entropy, mse\n"
     "  --percentile P          for --calib-method percentile (default 99.99)\n"
     "  --batch N               calibration rows per run (default 32)\n"
+    "  --shape NAME=AxBx...    fix input NAME's shape in the written file (e.g. batch 1:\n"
+    "                          --shape image=1x1x8x8): shape chains fold away and the file\n"
+    "                          carries the runtime's memory plan (repeat per input)\n"
     "  --exclude NODE,...      keep these nodes in float (node names, or their output names)\n"
     "  --quantize-head         also quantize the last weight layer before an output\n"
     "  --report FILE.json      every quantized tensor (scales, zero points, observer) and each\n"
@@ -71,6 +74,8 @@ static const char *const quantize_usage =
     "\n"
     "Exit status 0 ok, 2 bad input (the message names the file, node and op).\n";
 
+#define QUANTIZE_MAX_SHAPES 16
+
 typedef struct {
     const char *model, *out, *report; /* borrowed (argv) */
     const char *weights, *activations, *method, *calib_method; /* borrowed */
@@ -84,7 +89,30 @@ typedef struct {
     int clip_opt;                     /* --clip-search was given */
     GptqPassOptions g;                /* its options */
     const char *sequential;           /* borrowed (argv) */
+    const char *shape[QUANTIZE_MAX_SHAPES]; /* --shape NAME=AxB... (borrowed argv) */
+    int n_shape;
 } QuantArgs;
+
+/* Parses "NAME=AxBx..." (the dims into dims[*rank]). */
+static int shape_parse(const char *spec, int64_t *dims, int *rank, RtError *err) {
+    const char *eq = strchr(spec, '=');
+    const char *p = eq ? eq + 1 : NULL;
+    *rank = 0;
+    while (p && *p && *rank < RT_MAX_RANK) {
+        char *end;
+        long long d = strtoll(p, &end, 10);
+        if (end == p || d < 0 || (*end != 'x' && *end != '\0')) {
+            p = NULL;
+            break;
+        }
+        dims[(*rank)++] = d;
+        p = *end == 'x' ? end + 1 : end;
+        if (*end == 'x' && !*p) p = NULL; /* a trailing 'x' */
+    }
+    if (!eq || eq == spec || !p || *p != '\0' || *rank == 0)
+        return cli_usage_error(err, "quantize", "--shape wants NAME=AxBx... (e.g. x=1x64), got '%s'", spec);
+    return CLI_OK;
+}
 
 static int bits_parse(const char *s, int *bits) {
     static const struct { const char *name; int bits; } t[] = {
@@ -148,6 +176,13 @@ static int args_parse(int argc, char **argv, QuantArgs *a, RtError *err) {
             if (r < 0 || cli_inputs_add(&a->calib, v, "quantize", err) != CLI_OK) return CLI_BAD_INPUT;
         } else if (OPT("--exclude")) {
             if (r < 0 || exclude_add(a, v, err) != CLI_OK) return CLI_BAD_INPUT;
+        } else if (OPT("--shape")) {
+            if (r < 0) return CLI_BAD_INPUT;
+            if (a->n_shape >= QUANTIZE_MAX_SHAPES) return cli_usage_error(err, "quantize", "too many --shape options");
+            int64_t dims[RT_MAX_RANK];
+            int rank;
+            if (shape_parse(v, dims, &rank, err) != CLI_OK) return CLI_BAD_INPUT;
+            a->shape[a->n_shape++] = v;
         } else if (OPT("--group")) {
             if (r < 0 || cli_parse_i64(v, 0, 1 << 30, "--group", "quantize", &n, err) != CLI_OK) return CLI_BAD_INPUT;
             a->q.group = n;
@@ -245,6 +280,7 @@ static void options_line(const QuantArgs *a, char *buf, size_t n) {
     if (u < n && q->quantize_head) u += (size_t)snprintf(buf + u, n - u, " quantize-head");
     for (int i = 0; i < q->n_exclude && u < n; i++)
         u += (size_t)snprintf(buf + u, n - u, "%s%s", i ? "," : " exclude=", q->exclude[i]);
+    for (int i = 0; i < a->n_shape && u < n; i++) u += (size_t)snprintf(buf + u, n - u, " shape=%s", a->shape[i]);
 }
 
 typedef struct {
@@ -274,6 +310,40 @@ static IrGraph *model_prepare(const char *path, RtError *err) {
         return NULL;
     }
     return g;
+}
+
+/* Binds the --shape inputs ("NAME=AxBx..."), folds what those shapes make constant, and writes
+ * the .wafer file with its metadata (source hash, version, options). */
+static int model_write(const QuantArgs *a, IrGraph *g, const char *opts, RtError *err) {
+    for (int k = 0; k < a->n_shape; k++) {
+        const char *spec = a->shape[k], *eq = strchr(spec, '=');
+        int64_t dims[RT_MAX_RANK];
+        int rank = 0, input = -1;
+        if (shape_parse(spec, dims, &rank, err) != CLI_OK) return CLI_BAD_INPUT;
+        for (int i = 0; i < g->n_inputs; i++)
+            if (strncmp(g->values[g->inputs[i]].name, spec, (size_t)(eq - spec)) == 0 &&
+                g->values[g->inputs[i]].name[eq - spec] == '\0')
+                input = i;
+        if (input < 0)
+            return rt_error_set(err, "%s: --shape %s: the model has no input '%.*s'", a->model, spec,
+                                (int)(eq - spec), spec), CLI_BAD_INPUT;
+        if (ir_bind_input(g, input, rank, dims, err) != RT_OK) {
+            cli_error_name_file(err, a->model);
+            return CLI_BAD_INPUT;
+        }
+    }
+    if (a->n_shape && pass_simplify(g, err) != RT_OK) {
+        cli_error_name_file(err, a->model);
+        return CLI_BAD_INPUT;
+    }
+    char hash[17] = "";
+    if (wafer_file_hash(a->model, hash, err) != RT_OK) return CLI_BAD_INPUT;
+    WaferMeta meta = {hash, WAFER_VERSION, opts};
+    if (wafer_file_write(g, &meta, a->out, err) != RT_OK) {
+        cli_error_name_file(err, a->out);
+        return CLI_BAD_INPUT;
+    }
+    return CLI_OK;
 }
 
 static CalibDataset *dataset_open(const QuantArgs *a, RtError *err) {
@@ -354,13 +424,7 @@ static int lowbit_run(QuantArgs *a, IrGraph *g, CalibDataset *d, const char *opt
         else if (cli_file_write_atomic(a->report, json, strlen(json), err) != RT_OK) status = CLI_BAD_INPUT;
         free(json);
     }
-    char hash[17] = "";
-    if (status == CLI_OK && wafer_file_hash(a->model, hash, err) != RT_OK) status = CLI_BAD_INPUT;
-    WaferMeta meta = {hash, WAFER_VERSION, opts};
-    if (status == CLI_OK && wafer_file_write(g, &meta, a->out, err) != RT_OK) {
-        cli_error_name_file(err, a->out);
-        status = CLI_BAD_INPUT;
-    }
+    if (status == CLI_OK) status = model_write(a, g, opts, err);
     if (status == CLI_OK) {
         fprintf(out, "%s: %d weights quantized (%s, %d-bit), %.2f s\n", a->out, rep.n_layers,
                 o->method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn", o->spec.bits, rep.seconds_total);
@@ -401,13 +465,7 @@ static int quantize_run(QuantArgs *a, FILE *out, RtError *err) {
         status = CLI_BAD_INPUT;
     }
     if (status == CLI_OK && a->report) status = report_write(a, g, d, &rep, opts, err);
-    char hash[17] = "";
-    if (status == CLI_OK && wafer_file_hash(a->model, hash, err) != RT_OK) status = CLI_BAD_INPUT;
-    WaferMeta meta = {hash, WAFER_VERSION, opts};
-    if (status == CLI_OK && wafer_file_write(g, &meta, a->out, err) != RT_OK) {
-        cli_error_name_file(err, a->out);
-        status = CLI_BAD_INPUT;
-    }
+    if (status == CLI_OK) status = model_write(a, g, opts, err);
     if (status == CLI_OK) summary_print(out, a, &rep);
     quant_report_free(&rep);
     calib_dataset_free(d);

@@ -36,6 +36,7 @@ struct WaferRtModel {
     RtTensor *ins;               /* [n_inputs] scratch for a run */
     RtTensor *dyn_out;           /* [n_outputs] dynamic-executor outputs kept until the next run */
     int dyn_live;
+    const RtPlan *last_plan;     /* the plan of the last run (NULL = none or unplanned) */
 };
 
 const char *wafer_rt_version(void) { return WAFER_RT_VERSION_STRING; }
@@ -186,8 +187,14 @@ const char *wafer_rt_output_info(const WaferRtModel *m, int i, WaferRtTensor *in
 }
 
 size_t wafer_rt_arena_bytes(const WaferRtModel *m) {
-    const RtPlan *p = m ? rt_model_plan(m->file) : NULL;
+    if (!m) return 0;
+    if (m->last_plan) return (size_t)m->last_plan->arena_bytes;
+    const RtPlan *p = rt_model_plan(m->file);
     return p ? (size_t)p->arena_bytes : 0;
+}
+
+size_t wafer_rt_weight_bytes(const WaferRtModel *m) {
+    return m ? (size_t)rt_model_weight_bytes(m->file) : 0;
 }
 
 const char *wafer_rt_meta(const WaferRtModel *m, const char *key) {
@@ -290,8 +297,10 @@ WaferRtStatus wafer_rt_run(WaferRtModel *m, const WaferRtTensor *inputs, int n_i
     }
     RtError e = {{0}};
     const RtPlan *plan;
+    m->last_plan = NULL;
     int r = plan_for(m, &plan, &e);
     if (r != RT_OK) return from_rt(r, &e, err);
+    m->last_plan = plan;
     RtRunOptions o = {.alloc = &m->alloc, .pool = m->pool, .ref_only = m->ref_only};
     if (plan) {
         r = rt_plan_run(m->g, plan, m->arena, m->ins, m->dyn_out, &o, &e);

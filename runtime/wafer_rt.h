@@ -90,9 +90,11 @@ int wafer_rt_num_outputs(const WaferRtModel *model);
 const char *wafer_rt_input_info(const WaferRtModel *model, int i, WaferRtTensor *info);
 const char *wafer_rt_output_info(const WaferRtModel *model, int i, WaferRtTensor *info);
 
-/* Bytes of the activation arena the model needs for the shapes it was planned for (0 when it
- * has no stored plan: the arena is then sized at the first run). */
+/* Bytes of the activation arena the model needs for the shapes it was planned for: the plan
+ * made at the last run, else the one stored in the file; 0 when there is neither yet. */
 size_t wafer_rt_arena_bytes(const WaferRtModel *model);
+/* Bytes of constant data (weights, quantization parameters) in the file, read in place. */
+size_t wafer_rt_weight_bytes(const WaferRtModel *model);
 
 /* Sets the number of kernel threads (>= 1); takes effect at the next run. */
 WaferRtStatus wafer_rt_set_threads(WaferRtModel *model, int threads, WaferRtError *err);
