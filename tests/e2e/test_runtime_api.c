@@ -97,6 +97,9 @@ static void check_float_model(const char *onnx, const char *npy, int64_t cols, i
 
 TestSuite(runtime_api, .init = setup_dir, .fini = teardown_dir);
 
+Test(runtime_api, digits_mlp_float_matches_reference) {
+    check_float_model("digits/digits_mlp.onnx", "digits/test_x.npy", 0, 1);
+}
 Test(runtime_api, digits_cnn_float_matches_reference) {
     check_float_model("digits/digits_cnn.onnx", "digits/test_img.npy", 0, 1);
 }
@@ -138,6 +141,11 @@ Test(runtime_api, digits_cnn_int8_bit_identical_to_reference) {
 Test(runtime_api, kws_int8_bit_identical_to_reference) {
     compile("kws/kws_dscnn.onnx", "q.wafer", "--activations int8 --calib mfcc=" FIXTURES "/kws/kws_in.npy");
     check_fast_vs_ref("q.wafer", "kws/kws_in.npy", 0, 1);
+}
+Test(runtime_api, mobilenet_int8_bit_identical_to_reference) {
+    compile("perf/mobilenet_v2.onnx", "q.wafer",
+            "--activations int8 --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy --shape input=1x3x224x224");
+    check_fast_vs_ref("q.wafer", "perf/mobilenet_v2_in.npy", 0, 1);
 }
 Test(runtime_api, tinylm_int4_matches_reference) {
     compile("tinylm/tinylm.onnx", "q4.wafer", "--weights int4 --group 128 --asym");
