@@ -1,9 +1,95 @@
 /*
- * conv_x86.c — optimized kernels: Conv and FusedConv in float32 (depthwise direct, 1x1 and im2col on x86/sgemm.h).
- * Placeholder table until the kernels land; the executor falls back to runtime/kernels/ref/.
+ * conv_x86.c — optimized kernels: Conv and FusedConv in float32 (depthwise direct, 1x1 and
+ * im2col on x86/sgemm.h).
+ *
+ * The kernel reads the node as the reference does (ref/conv_geom.h for the window
+ * geometry), and takes the case when it is float32 with 1 or 2 spatial axes, all sizes > 0,
+ * data present and the CPU has AVX-512; anything else (other dtypes, 3-D, shape-only runs,
+ * malformed nodes, whose messages the reference gives) goes to the reference kernel
+ * unchanged. Three paths, by the conv's structure:
+ *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
+ *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
+ *   anything else (3x3 stems, KWS's 10x4, grouped convs)     conv_gemm_x86.c, im2col strips
+ * FusedConv applies its activation inside each path, in the pass that adds the bias.
  */
-#include "../kernel.h"
+#include <string.h>
+
+#include "conv_x86.h"
+
+int cx_cpu_ok(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#else
+    return 0;
+#endif
+}
+
+/* Fills cv from the node when the optimized paths take it; 0 (and nothing reported) when
+ * the reference should run the node instead. */
+static int conv_case_read(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, CxConv *cv) {
+    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
+    if (c->shape_only || !x || !w || !x->data || !w->data || (b && !b->data)) return 0;
+    if (x->dtype != RT_F32 || w->dtype != RT_F32 || (b && b->dtype != RT_F32)) return 0;
+    if ((x->rank != 3 && x->rank != 4) || w->rank != x->rank) return 0;
+    memset(cv, 0, sizeof *cv);
+    cv->N = x->dims[0];
+    cv->C = x->dims[1];
+    cv->M = w->dims[0];
+    cv->group = rt_attr_int(n, "group", 1);
+    if (cv->group < 1 || cv->C % cv->group != 0 || cv->M % cv->group != 0) return 0;
+    cv->Cg = cv->C / cv->group;
+    cv->Mg = cv->M / cv->group;
+    if (w->dims[1] != cv->Cg || (b && (b->rank != 1 || b->dims[0] != cv->M))) return 0;
+    /* The geometry calls report into c->err on a malformed node; the reference, which then
+     * runs it, reports the same problem again. */
+    if (rt_geom_read_weighted(c, n, x->rank - 2, x, w, "weight W", &cv->g) != RT_OK) return 0;
+    if (rt_geom_forward(c, n, 0, &cv->g) != RT_OK) return 0;
+    cv->K = rt_geom_numel(cv->g.k);
+    cv->Pin = rt_geom_numel(cv->g.in);
+    cv->Pout = rt_geom_numel(cv->g.out);
+    if (cv->N < 1 || cv->Cg < 1 || cv->Mg < 1 || cv->K < 1 || cv->Pin < 1 || cv->Pout < 1) return 0;
+    cv->x = x->data;
+    cv->w = w->data;
+    cv->b = b ? b->data : NULL;
+    return 1;
+}
+
+static int conv_is_pointwise(const CxConv *cv) {
+    const RtConvGeom *g = &cv->g;
+    if (cv->K != 1) return 0;
+    for (int a = 0; a < RT_GEOM_MAX_SP; a++)
+        if (g->stride[a] != 1 || g->pad0[a] != 0 || g->pad1[a] != 0) return 0;
+    return 1;
+}
+
+/* Conv (fused = 0) or FusedConv (1). */
+static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fused) {
+    RtKernelFn ref = rt_kernel_find(n->op);
+    CxConv cv;
+    if (!cx_cpu_ok() || !conv_case_read(c, n, in, &cv)) return ref(c, n, in, out);
+    if (fused && rt_act_read(c, n, &cv.act) != RT_OK) return ref(c, n, in, out);
+    int depthwise = cv.Cg == 1 && cv.Mg == 1;
+    if (depthwise && !cx_depthwise_fits(&cv)) return ref(c, n, in, out);
+    int64_t dims[RT_MAX_RANK];
+    rt_geom_out_dims(&cv.g, cv.N, cv.M, dims);
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, in[0]->rank, dims));
+    cv.y = out[0]->data;
+    if (depthwise) return cx_depthwise_f32(c, &cv);
+    if (conv_is_pointwise(&cv)) return cx_pointwise_f32(c, &cv);
+    return cx_im2col_f32(c, &cv);
+}
+
+static int k_conv_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return conv_x86_run(c, n, in, out, 0);
+}
+
+static int k_fused_conv_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return conv_x86_run(c, n, in, out, 1);
+}
 
 const RtKernelEntry rt_kernels_x86_conv[] = {
+    {RT_OP_CONV, k_conv_x86},
+    {RT_OP_FUSED_CONV, k_fused_conv_x86},
     {-1, 0},
 };

@@ -1,0 +1,94 @@
+/*
+ * conv_x86.h — what the optimized float32 Conv / FusedConv kernels share (private to
+ * runtime/kernels/x86: conv_x86.c dispatches, dwconv_avx512.c runs depthwise convs,
+ * conv_gemm_x86.c runs 1x1 and im2col convs on rt_sgemm_nn).
+ *
+ * A conv reaches these paths only as float32 with 1 or 2 spatial axes (normalized to the
+ * 3-D geometry of ref/conv_geom.h with depth 1), every size > 0, on a CPU with AVX-512;
+ * conv_x86.c hands everything else to the reference kernel. The fused activation is
+ * applied by the same pass that adds the bias, on data still in registers (depthwise) or in
+ * cache (one GEMM block at a time).
+ *
+ * cx_act_v512 is the activation on 16 lanes with the element formulas of ref/activation.h
+ * (same NaN behaviour: max/min keep a NaN operand that comes second; mul then add, no FMA,
+ * as the reference's C99 code is compiled without contraction). Sigmoid goes lane by lane
+ * through the reference's scalar formula (exp has no AVX-512 instruction; fused sigmoids
+ * are rare in convs).
+ */
+#ifndef WAFER_RT_CONV_X86_H
+#define WAFER_RT_CONV_X86_H
+
+#include "../kernel.h"
+#include "../ref/activation.h"
+#include "../ref/conv_geom.h"
+
+typedef struct {
+    RtConvGeom g;          /* spatial geometry, 3-D normalized (g.in[0] = g.out[0] = 1) */
+    int64_t N;             /* batch */
+    int64_t C, M;          /* input / output channels */
+    int64_t group;         /* channel groups */
+    int64_t Cg, Mg;        /* input / output channels per group */
+    int64_t K;             /* kernel taps kH*kW */
+    int64_t Pin, Pout;     /* positions per channel of the input / the output: H*W */
+    const float *x;        /* borrowed: [N, C, Pin] */
+    const float *w;        /* borrowed: [M, Cg, K] */
+    const float *b;        /* borrowed: [M] or NULL */
+    float *y;              /* output: [N, M, Pout] */
+    RtAct act;             /* fused activation (RT_ACT_NONE for Conv) */
+} CxConv;
+
+/* 1 when the depthwise kernel takes cv's geometry (its per-conv tables have fixed sizes);
+ * else the caller runs the reference. */
+int cx_depthwise_fits(const CxConv *cv);
+/* Depthwise conv (Cg == Mg == 1, cx_depthwise_fits) of every image, parallel over channels. */
+int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv);
+
+/* 1x1 stride-1 unpadded conv: per image and group Y[Mg, P] = W[Mg, Cg] * X[Cg, P]. */
+int cx_pointwise_f32(RtKernelCtx *c, const CxConv *cv);
+
+/* Any other conv: per image and group, column strips of im2col(X) times W. */
+int cx_im2col_f32(RtKernelCtx *c, const CxConv *cv);
+
+/* act(C[m, n]) for rows [0, rows) and columns [0, cols) of C with row stride ldc (the bias
+ * is already in C). */
+void cx_act_rows(const RtAct *a, float *C, int64_t ldc, int64_t rows, int64_t cols);
+
+/* 1 when this CPU runs the AVX-512 code of these files. */
+int cx_cpu_ok(void);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define CX_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define CX_INL static inline __attribute__((always_inline))
+
+/* act(v) on 16 lanes (see the header comment). */
+CX_T512 CX_INL __m512 cx_act_v512(const RtAct *a, __m512 v) {
+    switch (a->kind) {
+    case RT_ACT_NONE:
+        return v;
+    case RT_ACT_RELU: /* v < 0 ? 0 : v; max(0, v) returns v when v is NaN */
+        return _mm512_max_ps(_mm512_setzero_ps(), v);
+    case RT_ACT_CLIP:
+        v = _mm512_max_ps(_mm512_set1_ps(a->alpha), v);
+        return _mm512_min_ps(_mm512_set1_ps(a->beta), v);
+    case RT_ACT_LEAKY_RELU: {
+        __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(a->alpha));
+    }
+    case RT_ACT_HARD_SIGMOID:
+        v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(a->alpha), v), _mm512_set1_ps(a->beta));
+        v = _mm512_max_ps(_mm512_setzero_ps(), v);
+        return _mm512_min_ps(_mm512_set1_ps(1.0f), v);
+    case RT_ACT_SIGMOID: {
+        float t[16] __attribute__((aligned(64)));
+        _mm512_store_ps(t, v);
+        for (int i = 0; i < 16; i++) t[i] = rt_act_sigmoid_f32(t[i]);
+        return _mm512_load_ps(t);
+    }
+    }
+    return v;
+}
+#endif
+
+#endif
