@@ -21,4 +21,13 @@ void rt_sgemm_nn(struct RtThreadPool *pool, int64_t M, int64_t N, int64_t K, con
                  int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                  const float *bias_m, const float *bias_n);
 
+/* The same with transposed operands: op(A) = A^T when trans_a (A stored [K, M], lda >= M),
+ * op(B) = B^T when trans_b (B stored [N, K], ldb >= K). rt_sgemm_nn is rt_sgemm_op(.., 0, 0, ..). */
+void rt_sgemm_op(struct RtThreadPool *pool, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                 const float *bias_m, const float *bias_n);
+
+/* 1 when rt_sgemm_nn runs the own AVX-512 kernels on this CPU (0: the rt_sgemm fallback). */
+int rt_sgemm_nn_is_native(void);
+
 #endif

@@ -1,19 +1,43 @@
 /*
- * sgemm_avx512.c — rt_sgemm_nn (sgemm.h). Placeholder: rt_sgemm then the biases, until the
- * packed AVX-512 micro-kernel lands.
+ * sgemm_avx512.c — rt_sgemm_nn / rt_sgemm_op (sgemm.h): float32 GEMM with an AVX-512
+ * register-blocked micro-kernel over packed panels, OpenBLAS (rt_sgemm) where the CPU lacks
+ * AVX-512F or the target is not x86-64.
+ *
+ * Algorithm (the BLIS/GotoBLAS loop nest, sizes for this project's Xeon: 48 KiB L1d, 2 MiB
+ * L2 per core):
+ *   for each panel of SG_NC columns of C
+ *     for each block of kc rows of B (kc <= SG_KC, fixed by K alone)
+ *       pack op(B)[kc, nc] into micro-panels of SG_NR = 48 columns: [kc][48], zero-padded
+ *       for each block of SG_MC rows of C
+ *         pack op(A)[mc, kc] into micro-panels of SG_MR = 8 rows: [kc][8]
+ *         for each 48-column micro-panel, for each 8-row micro-panel:
+ *           micro-kernel: C[8, 48] (+)= A[8, kc] * B[kc, 48], 24 zmm accumulators; per k it
+ *           loads 3 vectors of B and broadcasts 8 values of A into 24 FMAs
+ * The first K block writes C, later ones add to it, the last one adds bias_m then bias_n
+ * (C = ((sum_kblock1 + sum_kblock2 + ...) + bias_m) + bias_n). Edges: the micro-kernel is
+ * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
+ * stored through a lane mask, so any M, N, K works without padding C. When one micro-panel
+ * of A covers all rows (M <= 8), B is used once and is read in place (no packing); M == 1
+ * is a GEMV with 8 vector accumulators (128 columns) per block, reading B row by row.
+ *
+ * Threads: the output is split into at most T parts along M or N (whichever leaves the
+ * biggest part smallest), each with its own packing buffers. Every element's sum runs over
+ * the same K blocks in the same order whatever the split, so results are bit-identical for
+ * any thread count. No state outside the call: buffers are allocated per call.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../../rt_threads.h"
 #include "../gemm.h"
 #include "sgemm.h"
 
-void rt_sgemm_nn(struct RtThreadPool *pool, int64_t M, int64_t N, int64_t K, const float *A,
-                 int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
-                 const float *bias_m, const float *bias_n) {
-    (void)pool;
-    if (M <= 0 || N <= 0) return;
+/* rt_sgemm (OpenBLAS or the portable loop), then the biases: the path without AVX-512. */
+static void sg_fallback(int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                        const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias_m,
+                        const float *bias_n) {
     if (K > 0)
-        rt_sgemm(0, 0, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)ldc);
+        rt_sgemm(ta, tb, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)ldc);
     for (int64_t m = 0; m < M; m++) {
         float *c = C + m * ldc;
         if (K <= 0) memset(c, 0, sizeof(float) * (size_t)N);
@@ -22,4 +46,408 @@ void rt_sgemm_nn(struct RtThreadPool *pool, int64_t M, int64_t N, int64_t K, con
         if (bias_n)
             for (int64_t n = 0; n < N; n++) c[n] += bias_n[n];
     }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#define INL static inline __attribute__((always_inline))
+
+enum {
+    SG_MR = 8,        /* rows of a micro-tile (A values broadcast per k) */
+    SG_NV = 3,        /* zmm vectors per micro-tile row */
+    SG_NR = 48,       /* columns of a micro-tile = 16 * SG_NV */
+    SG_KC = 256,      /* deepest K block: a B micro-panel is 48 KiB, an A one 8 KiB */
+    SG_MC = 192,      /* rows of a packed A block: 192 KiB at kc 256, stays in L2 */
+    SG_NC = 960,      /* columns of a packed B panel: 960 KiB at kc 256, stays in L2 */
+    SG_GV = 8,        /* GEMV (M == 1): vectors per column block */
+    SG_PAR_MIN = 1 << 16, /* multiply-adds below which one thread does it all (~0.3 us) */
+};
+
+typedef struct {
+    int ta, tb;                  /* op(A) = A^T, op(B) = B^T */
+    int64_t M, N, K;
+    const float *A, *B;          /* borrowed */
+    int64_t lda, ldb;
+    float *C;                    /* borrowed [M, ldc] */
+    int64_t ldc;
+    const float *bm, *bn;        /* borrowed [M], [N] or NULL */
+    int64_t kc;                  /* K block depth, fixed by K alone */
+    int gemv;                    /* M == 1 and B not transposed: the GEMV path */
+    int split_n;                 /* parts are column ranges (1) or row ranges (0) */
+    int64_t parts, units;        /* parts over `units` micro-panels (or GEMV blocks) */
+    float *ws;                   /* owned by the caller: parts slots of `slot` bytes */
+    size_t slot;
+} SgJob;
+
+typedef struct {
+    const float *a;              /* packed A micro-panel [kc][SG_MR] */
+    const float *b;              /* B micro-panel: kc rows of up to 48 floats, bs apart */
+    int64_t bs, kc;
+    float *c;                    /* C at the tile's first element */
+    int64_t ldc;
+    __mmask16 lm;                /* lanes of the tile's last vector inside C */
+    int first, last;             /* first K block (write C) / last (add the biases) */
+    const float *bm, *bn;        /* biases at the tile's first row / column, or NULL */
+} SgTile;
+
+/* ---- micro-kernel ---- */
+
+/* MR x 16 NV tile; MASKED: B's last vector is read through lm (B in place: reading past the
+ * row could leave the buffer), else in full (packed B is zero-padded to 48 columns). */
+T512 INL void sg_tile(const int MR, const int NV, const int MASKED, const SgTile *t) {
+    __m512 acc[SG_MR][SG_NV];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++) acc[i][j] = _mm512_setzero_ps();
+    const float *a = t->a, *b = t->b;
+    const int64_t bs = t->bs;
+    const __mmask16 lm = t->lm;
+#pragma GCC unroll 4
+    for (int64_t k = t->kc; k > 0; k--, a += SG_MR, b += bs) {
+        __m512 bv[SG_NV];
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            bv[j] = MASKED && j == NV - 1 ? _mm512_maskz_loadu_ps(lm, b + 16 * j) : _mm512_loadu_ps(b + 16 * j);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512 av = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 3
+            for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+    }
+    /* locals: the stores to C below could alias *t as far as the compiler knows */
+    float *const c0 = t->c;
+    const int64_t ldc = t->ldc;
+    const int first = t->first, last = t->last;
+    const float *const bm = t->bm, *const bn = t->bn;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        float *c = c0 + i * ldc;
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++) {
+            const __mmask16 m = j == NV - 1 ? lm : (__mmask16)0xffff;
+            __m512 v = acc[i][j];
+            if (!first) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + 16 * j), v);
+            if (last) {
+                if (bm) v = _mm512_add_ps(v, _mm512_set1_ps(bm[i]));
+                if (bn) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bn + 16 * j));
+            }
+            _mm512_mask_storeu_ps(c + 16 * j, m, v);
+        }
+    }
+}
+
+typedef void (*SgKernel)(const SgTile *t);
+
+#define SG_K(R, V) \
+    T512 static void sg_k##R##_##V(const SgTile *t) { sg_tile(R, V, 0, t); } \
+    T512 static void sg_km##R##_##V(const SgTile *t) { sg_tile(R, V, 1, t); }
+#define SG_KROW(R) SG_K(R, 1) SG_K(R, 2) SG_K(R, 3)
+SG_KROW(1) SG_KROW(2) SG_KROW(3) SG_KROW(4) SG_KROW(5) SG_KROW(6) SG_KROW(7) SG_KROW(8)
+#undef SG_KROW
+#undef SG_K
+
+/* sg_kernels[masked][rows - 1][vectors - 1] */
+#define SG_KROW(P, R) {sg_##P##R##_1, sg_##P##R##_2, sg_##P##R##_3}
+static const SgKernel sg_kernels[2][SG_MR][SG_NV] = {
+    {SG_KROW(k, 1), SG_KROW(k, 2), SG_KROW(k, 3), SG_KROW(k, 4), SG_KROW(k, 5), SG_KROW(k, 6), SG_KROW(k, 7),
+     SG_KROW(k, 8)},
+    {SG_KROW(km, 1), SG_KROW(km, 2), SG_KROW(km, 3), SG_KROW(km, 4), SG_KROW(km, 5), SG_KROW(km, 6),
+     SG_KROW(km, 7), SG_KROW(km, 8)},
+};
+#undef SG_KROW
+
+static __mmask16 sg_mask(int64_t lanes) {
+    return lanes >= 16 ? (__mmask16)0xffff : lanes <= 0 ? (__mmask16)0 : (__mmask16)((1u << lanes) - 1);
+}
+
+/* ---- packing ---- */
+
+/* dst[c * ds + r] = src[r * ss + c] for r, c < 8: an 8x8 transpose in ymm registers. */
+T512 INL void sg_tr8(const float *src, int64_t ss, float *dst, int64_t ds) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ss), r2 = _mm256_loadu_ps(src + 2 * ss),
+           r3 = _mm256_loadu_ps(src + 3 * ss), r4 = _mm256_loadu_ps(src + 4 * ss),
+           r5 = _mm256_loadu_ps(src + 5 * ss), r6 = _mm256_loadu_ps(src + 6 * ss),
+           r7 = _mm256_loadu_ps(src + 7 * ss);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+/* op(A) rows [m0, m0 + mc) x [k0, k0 + kc) into micro-panels ap[p][k][8] (panel p = rows
+ * m0 + 8p ..); the rows a short last panel lacks are left unwritten (its kernel reads fewer). */
+T512 static void sg_pack_a(const SgJob *j, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *ap) {
+    for (int64_t p = 0; p * SG_MR < mc; p++) {
+        const int64_t mr = mc - p * SG_MR < SG_MR ? mc - p * SG_MR : SG_MR;
+        float *dst = ap + p * kc * SG_MR;
+        if (j->ta) { /* element (m, k) at A[k * lda + m]: 8 rows are contiguous per k */
+            const float *src = j->A + k0 * j->lda + m0 + p * SG_MR;
+            const __mmask8 m = (__mmask8)((1u << mr) - 1);
+            for (int64_t k = 0; k < kc; k++)
+                _mm256_storeu_ps(dst + k * SG_MR, _mm256_maskz_loadu_ps(m, src + k * j->lda));
+            continue;
+        }
+        const float *src = j->A + (m0 + p * SG_MR) * j->lda + k0;
+        int64_t k = 0;
+        if (mr == SG_MR)
+            for (; k + 8 <= kc; k += 8) sg_tr8(src + k, j->lda, dst + k * SG_MR, SG_MR);
+        for (; k < kc; k++)
+            for (int64_t i = 0; i < mr; i++) dst[k * SG_MR + i] = src[i * j->lda + k];
+    }
+}
+
+/* op(B) [k0, k0 + kc) x columns [n0, n0 + nc) into micro-panels bp[q][k][48], zeros past nc. */
+T512 static void sg_pack_b(const SgJob *j, int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bp) {
+    for (int64_t q = 0; q * SG_NR < nc; q++) {
+        const int64_t nr = nc - q * SG_NR < SG_NR ? nc - q * SG_NR : SG_NR;
+        float *dst = bp + q * kc * SG_NR;
+        if (!j->tb) { /* element (k, n) at B[k * ldb + n]: 48 contiguous floats per k */
+            const float *src = j->B + k0 * j->ldb + n0 + q * SG_NR;
+            const __mmask16 m0 = sg_mask(nr), m1 = sg_mask(nr - 16), m2 = sg_mask(nr - 32);
+            for (int64_t k = 0; k < kc; k++, src += j->ldb, dst += SG_NR) {
+                _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+                _mm512_storeu_ps(dst + 32, _mm512_maskz_loadu_ps(m2, src + 32));
+            }
+            continue;
+        }
+        /* element (k, n) at B[n * ldb + k]: transpose 8 columns x 8 k at a time */
+        const float *src = j->B + (n0 + q * SG_NR) * j->ldb + k0;
+        for (int64_t jb = 0; jb < SG_NR; jb += 8) {
+            const int64_t cols = nr - jb;
+            int64_t k = 0;
+            if (cols >= 8)
+                for (; k + 8 <= kc; k += 8) sg_tr8(src + jb * j->ldb + k, j->ldb, dst + k * SG_NR + jb, SG_NR);
+            for (; k < kc; k++)
+                for (int64_t c = 0; c < 8; c++)
+                    dst[k * SG_NR + jb + c] = c < cols ? src[(jb + c) * j->ldb + k] : 0.0f;
+        }
+    }
+}
+
+/* ---- the loop nest over one part of C ---- */
+
+static int64_t sg_min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Rows of C a part's A buffer holds, and whether B gets packed (used by more than one
+ * micro-panel of rows, or transposed). */
+static int64_t sg_rows_max(int64_t rows) { return sg_min(SG_MC, (rows + SG_MR - 1) / SG_MR * SG_MR); }
+static int64_t sg_cols_max(int64_t cols) { return sg_min(SG_NC, (cols + SG_NR - 1) / SG_NR * SG_NR); }
+static int sg_pack_b_needed(const SgJob *j, int64_t rows) { return j->tb || rows > SG_MR; }
+
+T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *ws) {
+    const int pack_b = sg_pack_b_needed(j, m1 - m0);
+    float *ap = ws, *bp = ws + sg_rows_max(m1 - m0) * j->kc;
+    SgTile t;
+    t.ldc = j->ldc;
+    for (int64_t jc = n0; jc < n1; jc += SG_NC) {
+        const int64_t nc = sg_min(SG_NC, n1 - jc);
+        for (int64_t pc = 0; pc < j->K; pc += j->kc) {
+            const int64_t kc = sg_min(j->kc, j->K - pc);
+            t.kc = kc;
+            t.first = pc == 0;
+            t.last = pc + kc >= j->K;
+            if (pack_b) sg_pack_b(j, jc, nc, pc, kc, bp);
+            for (int64_t ic = m0; ic < m1; ic += SG_MC) {
+                const int64_t mc = sg_min(SG_MC, m1 - ic);
+                sg_pack_a(j, ic, mc, pc, kc, ap);
+                for (int64_t ir = 0; ir < mc; ir += SG_MR) {
+                    const int64_t mr = sg_min(SG_MR, mc - ir);
+                    t.a = ap + ir * kc;
+                    t.bm = j->bm ? j->bm + ic + ir : NULL;
+                    for (int64_t jr = 0; jr < nc; jr += SG_NR) {
+                        const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
+                        t.lm = sg_mask(nr - 16 * (nv - 1));
+                        t.b = pack_b ? bp + jr * kc : j->B + pc * j->ldb + jc + jr;
+                        t.bs = pack_b ? SG_NR : j->ldb;
+                        t.bn = j->bn ? j->bn + jc + jr : NULL;
+                        t.c = j->C + (ic + ir) * j->ldc + jc + jr;
+                        sg_kernels[!pack_b][mr - 1][nv - 1](&t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- M == 1: GEMV ---- */
+
+/* C[0, n0 .. n0 + 16 NV) for one column block; the vectors' masks cut it at n1. */
+T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1) {
+    __m512 acc[SG_GV];
+    __mmask16 m[SG_GV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) {
+        acc[v] = _mm512_setzero_ps();
+        m[v] = sg_mask(n1 - n0 - 16 * v);
+    }
+    const int64_t as = j->ta ? j->lda : 1; /* op(A) is one row: K values as apart */
+    const float *a = j->A, *b = j->B + n0;
+    for (int64_t k = 0; k < j->K; k++, a += as, b += j->ldb) {
+        const __m512 av = _mm512_set1_ps(*a);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), acc[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) {
+        __m512 r = acc[v];
+        if (j->bm) r = _mm512_add_ps(r, _mm512_set1_ps(j->bm[0]));
+        if (j->bn) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m[v], j->bn + n0 + 16 * v));
+        _mm512_mask_storeu_ps(j->C + n0 + 16 * v, m[v], r);
+    }
+}
+
+#define SG_GV_DEF(V) \
+    T512 static void sg_gemv##V(const SgJob *j, int64_t n0, int64_t n1) { sg_gemv_tile(V, j, n0, n1); }
+SG_GV_DEF(1) SG_GV_DEF(2) SG_GV_DEF(3) SG_GV_DEF(4) SG_GV_DEF(5) SG_GV_DEF(6) SG_GV_DEF(7) SG_GV_DEF(8)
+#undef SG_GV_DEF
+
+static void (*const sg_gemvs[SG_GV])(const SgJob *, int64_t, int64_t) = {
+    sg_gemv1, sg_gemv2, sg_gemv3, sg_gemv4, sg_gemv5, sg_gemv6, sg_gemv7, sg_gemv8,
+};
+
+static void sg_gemv(const SgJob *j, int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; n += 16 * SG_GV) {
+        const int64_t e = sg_min(n + 16 * SG_GV, n1);
+        sg_gemvs[(e - n + 15) / 16 - 1](j, n, e);
+    }
+}
+
+/* ---- parts and threads ---- */
+
+/* Units a part covers: micro-panels of rows (split_n 0) or of columns, or GEMV blocks. */
+static void sg_part_range(const SgJob *j, int64_t part, int64_t *m0, int64_t *m1, int64_t *n0, int64_t *n1) {
+    int64_t b, e;
+    rt_chunk_range(j->units, j->parts, part, &b, &e);
+    *m0 = 0, *m1 = j->M, *n0 = 0, *n1 = j->N;
+    if (j->gemv) {
+        *n0 = b * 16 * SG_GV, *n1 = sg_min(e * 16 * SG_GV, j->N);
+    } else if (j->split_n) {
+        *n0 = b * SG_NR, *n1 = sg_min(e * SG_NR, j->N);
+    } else {
+        *m0 = b * SG_MR, *m1 = sg_min(e * SG_MR, j->M);
+    }
+}
+
+static void sg_parts_chunk(void *arg, int64_t begin, int64_t end) {
+    const SgJob *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        int64_t m0, m1, n0, n1;
+        sg_part_range(j, p, &m0, &m1, &n0, &n1);
+        if (j->gemv) sg_gemv(j, n0, n1);
+        else sg_block(j, m0, m1, n0, n1, (float *)((char *)j->ws + (size_t)p * j->slot));
+    }
+}
+
+/* The largest of `parts` ranges when `len` is split in whole units of `unit`, rounded up to
+ * `round` (the padding its tiles compute). */
+static int64_t sg_split_worst(int64_t len, int64_t unit, int64_t parts, int64_t round) {
+    int64_t units = (len + unit - 1) / unit, worst = 0;
+    for (int64_t p = 0; p < parts; p++) {
+        int64_t b, e;
+        rt_chunk_range(units, parts, p, &b, &e);
+        int64_t span = (sg_min(e * unit, len) - b * unit + round - 1) / round * round;
+        if (span > worst) worst = span;
+    }
+    return worst;
+}
+
+/* K block depth (fixed by K only, so sums run in one order for any split), parts and
+ * their direction: along N or M, whichever leaves the largest part the least padded work
+ * (rows count in 8s, columns in 16s); N on a tie (each part then packs all of A, the operand
+ * a part reuses most). */
+static void sg_plan(SgJob *j, int threads) {
+    const int64_t nk = (j->K + SG_KC - 1) / SG_KC;
+    j->kc = (j->K + nk - 1) / nk;
+    j->parts = 1;
+    j->split_n = 1;
+    j->gemv = j->M == 1 && !j->tb;
+    if (j->gemv) {
+        j->units = (j->N + 16 * SG_GV - 1) / (16 * SG_GV);
+        if (threads > 1 && j->N * j->K >= SG_PAR_MIN) j->parts = sg_min(threads, j->units);
+        return;
+    }
+    const int64_t pm = (j->M + SG_MR - 1) / SG_MR, pn = (j->N + SG_NR - 1) / SG_NR;
+    j->units = pn;
+    if (threads < 2 || j->M * j->N * j->K < SG_PAR_MIN || (pm < 2 && pn < 2)) return;
+    const int64_t tn = sg_min(threads, pn), tm = sg_min(threads, pm);
+    const int64_t m8 = (j->M + 7) / 8 * 8, n16 = (j->N + 15) / 16 * 16;
+    const int64_t cn = tn > 1 ? sg_split_worst(j->N, SG_NR, tn, 16) * m8 : INT64_MAX;
+    const int64_t cm = tm > 1 ? sg_split_worst(j->M, SG_MR, tm, 8) * n16 : INT64_MAX;
+    if (cn <= cm) {
+        j->parts = tn;
+    } else {
+        j->split_n = 0;
+        j->units = pm;
+        j->parts = tm;
+    }
+}
+
+int rt_sgemm_nn_is_native(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+void rt_sgemm_op(struct RtThreadPool *pool, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                 const float *bias_m, const float *bias_n) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || !rt_sgemm_nn_is_native()) {
+        sg_fallback(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, bias_m, bias_n);
+        return;
+    }
+    SgJob j = {trans_a != 0, trans_b != 0, M, N, K, A, B, lda, ldb, C, ldc, bias_m, bias_n,
+               0, 0, 0, 1, 1, NULL, 0};
+    sg_plan(&j, rt_pool_threads(pool));
+    void *ws = NULL;
+    if (!j.gemv) {
+        int64_t m0, m1, n0, n1, floats = 0;
+        for (int64_t p = 0; p < j.parts; p++) { /* the largest part's A block and B panel */
+            sg_part_range(&j, p, &m0, &m1, &n0, &n1);
+            int64_t f = sg_rows_max(m1 - m0) * j.kc + (sg_pack_b_needed(&j, m1 - m0) ? sg_cols_max(n1 - n0) * j.kc : 0);
+            if (f > floats) floats = f;
+        }
+        j.slot = rt_slot_stride(((size_t)floats * sizeof(float) + 63) & ~(size_t)63, j.parts);
+        if (posix_memalign(&ws, 64, j.slot * (size_t)j.parts) != 0) {
+            sg_fallback(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, bias_m, bias_n);
+            return;
+        }
+        j.ws = ws;
+    }
+    rt_parallel_for(pool, j.parts, 1, sg_parts_chunk, &j);
+    free(ws);
+}
+
+#else /* not x86-64 GCC/Clang: OpenBLAS or the portable loop */
+
+int rt_sgemm_nn_is_native(void) { return 0; }
+
+void rt_sgemm_op(struct RtThreadPool *pool, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                 const float *bias_m, const float *bias_n) {
+    (void)pool;
+    if (M <= 0 || N <= 0) return;
+    sg_fallback(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, bias_m, bias_n);
+}
+
+#endif
+
+void rt_sgemm_nn(struct RtThreadPool *pool, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                 const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias_m, const float *bias_n) {
+    rt_sgemm_op(pool, 0, 0, M, N, K, A, lda, B, ldb, C, ldc, bias_m, bias_n);
 }

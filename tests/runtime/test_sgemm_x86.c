@@ -1,0 +1,231 @@
+/*
+ * test_sgemm_x86.c — rt_sgemm_nn / rt_sgemm_op (runtime/kernels/x86/sgemm.h) against
+ * rt_sgemm_ref on odd shapes (every micro-tile edge: M around 8, N around 16 and 48, K blocks
+ * of 256, A blocks of 192 rows, B panels of 960 columns), padded leading dimensions, biases,
+ * transposed operands, K == 0, M == 1 (the GEMV path); 1 vs 2 threads bit-identical; two
+ * threads calling it at once with their own pools; C's padding never written.
+ */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/kernels/gemm.h"
+#include "../../runtime/kernels/x86/sgemm.h"
+#include "../../runtime/rt_threads.h"
+
+/* Each output is a K-term float dot product (plus two bias adds); both sides round each step
+ * in a different order, so they differ by at most about 2 * (K + 2) * FLT_EPSILON times
+ * sum_k |a_k * b_k| + |biases| (the classic summation bound, once per side); a factor 2 of
+ * slack on top. */
+#define SG_REL_BOUND(K) (4.0 * (double)((K) + 2) * FLT_EPSILON)
+/* Padding of C that must survive a call untouched. */
+#define SG_GUARD 12345.0f
+
+static float *rand_mat(int64_t n, unsigned *seed) {
+    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        p[i] = (float)((*seed >> 8) & 0xffff) / 32768.0f - 1.0f; /* [-1, 1) */
+    }
+    return p;
+}
+
+typedef struct {
+    int ta, tb;
+    int64_t M, N, K, pad;
+    int bias_m, bias_n;
+} Case;
+
+typedef struct {
+    float *A, *B, *bm, *bn;
+    int64_t lda, ldb, ldc;
+} Operands;
+
+static Operands operands_new(const Case *c, unsigned seed) {
+    Operands o;
+    int64_t ar = c->ta ? c->K : c->M, ac = c->ta ? c->M : c->K;
+    int64_t br = c->tb ? c->N : c->K, bc = c->tb ? c->K : c->N;
+    o.lda = ac + c->pad;
+    o.ldb = bc + c->pad;
+    o.ldc = c->N + c->pad;
+    o.A = rand_mat(ar * o.lda, &seed);
+    o.B = rand_mat(br * o.ldb, &seed);
+    o.bm = c->bias_m ? rand_mat(c->M, &seed) : NULL;
+    o.bn = c->bias_n ? rand_mat(c->N, &seed) : NULL;
+    return o;
+}
+
+static void operands_free(Operands *o) {
+    free(o->A);
+    free(o->B);
+    free(o->bm);
+    free(o->bn);
+}
+
+static float *c_new(const Case *c, const Operands *o) {
+    float *C = malloc(sizeof(float) * (size_t)(c->M * o->ldc + 1));
+    for (int64_t i = 0; i < c->M * o->ldc + 1; i++) C[i] = SG_GUARD;
+    return C;
+}
+
+static void run(RtThreadPool *pool, const Case *c, const Operands *o, float *C) {
+    if (!c->ta && !c->tb)
+        rt_sgemm_nn(pool, c->M, c->N, c->K, o->A, o->lda, o->B, o->ldb, C, o->ldc, o->bm, o->bn);
+    else
+        rt_sgemm_op(pool, c->ta, c->tb, c->M, c->N, c->K, o->A, o->lda, o->B, o->ldb, C, o->ldc, o->bm, o->bn);
+}
+
+/* Runs one case on `pool` and checks it against the reference; 1 when it agrees. */
+static int check(RtThreadPool *pool, const Case *c, unsigned seed) {
+    Operands o = operands_new(c, seed);
+    float *C = c_new(c, &o), *R = calloc((size_t)(c->M * o.ldc + 1), sizeof(float));
+    float *Aa = malloc(sizeof(float) * (size_t)((c->ta ? c->K : c->M) * o.lda + 1));
+    float *Ba = malloc(sizeof(float) * (size_t)((c->tb ? c->N : c->K) * o.ldb + 1));
+    float *Rabs = calloc((size_t)(c->M * o.ldc + 1), sizeof(float));
+    for (int64_t i = 0; i < (c->ta ? c->K : c->M) * o.lda; i++) Aa[i] = fabsf(o.A[i]);
+    for (int64_t i = 0; i < (c->tb ? c->N : c->K) * o.ldb; i++) Ba[i] = fabsf(o.B[i]);
+    run(pool, c, &o, C);
+    rt_sgemm_ref(c->ta, c->tb, (int)c->M, (int)c->N, (int)c->K, 1.0f, o.A, (int)o.lda, o.B, (int)o.ldb, 0.0f, R,
+                 (int)o.ldc);
+    rt_sgemm_ref(c->ta, c->tb, (int)c->M, (int)c->N, (int)c->K, 1.0f, Aa, (int)o.lda, Ba, (int)o.ldb, 0.0f, Rabs,
+                 (int)o.ldc);
+    int ok = 1;
+    for (int64_t m = 0; m < c->M && ok; m++)
+        for (int64_t n = 0; n < o.ldc && ok; n++) {
+            float got = C[m * o.ldc + n];
+            if (n >= c->N) { /* padding */
+                if (got != SG_GUARD) {
+                    cr_log_error("M=%lld N=%lld K=%lld pad=%lld: padding (%lld,%lld) written", (long long)c->M,
+                                 (long long)c->N, (long long)c->K, (long long)c->pad, (long long)m, (long long)n);
+                    ok = 0;
+                }
+                continue;
+            }
+            double want = R[m * o.ldc + n], mag = Rabs[m * o.ldc + n];
+            if (o.bm) want += o.bm[m], mag += fabsf(o.bm[m]);
+            if (o.bn) want += o.bn[n], mag += fabsf(o.bn[n]);
+            double bound = SG_REL_BOUND(c->K) * (mag + 1e-30) + 1e-7;
+            if (!(fabs(got - want) <= bound)) {
+                cr_log_error("ta=%d tb=%d M=%lld N=%lld K=%lld pad=%lld bias %d%d at (%lld,%lld): %.9g, want %.9g",
+                             c->ta, c->tb, (long long)c->M, (long long)c->N, (long long)c->K, (long long)c->pad,
+                             c->bias_m, c->bias_n, (long long)m, (long long)n, got, want);
+                ok = 0;
+            }
+        }
+    if (C[c->M * o.ldc] != SG_GUARD) {
+        cr_log_error("M=%lld N=%lld K=%lld: wrote past C", (long long)c->M, (long long)c->N, (long long)c->K);
+        ok = 0;
+    }
+    free(C);
+    free(R);
+    free(Aa);
+    free(Ba);
+    free(Rabs);
+    operands_free(&o);
+    return ok;
+}
+
+static const int64_t ms[] = {1, 2, 3, 7, 8, 9, 16, 17, 33, 100};
+static const int64_t ns[] = {1, 3, 15, 16, 17, 33, 47, 48, 49, 100, 129};
+static const int64_t ks[] = {1, 3, 17, 100, 257};
+#define COUNT(a) (int)(sizeof a / sizeof a[0])
+
+Test(sgemm_x86, small_shapes_against_reference) {
+    int bad = 0, n = 0;
+    for (int i = 0; i < COUNT(ms); i++)
+        for (int j = 0; j < COUNT(ns); j++)
+            for (int k = 0; k < COUNT(ks); k++) {
+                Case c = {0, 0, ms[i], ns[j], ks[k], (i + j + k) % 3 == 0 ? 5 : 0, (i + k) % 2, (j + k) % 2};
+                bad += !check(NULL, &c, 1000u + (unsigned)n++);
+            }
+    cr_expect_eq(bad, 0, "%d of %d shapes differ from the reference", bad, n);
+}
+
+/* Shapes past every blocking size: A blocks of 192 rows, B panels of 960 columns, K blocks of
+ * 256 (uneven K splits too), and the model shapes the GEMM serves. */
+Test(sgemm_x86, blocked_shapes_against_reference) {
+    static const Case cases[] = {
+        {0, 0, 200, 1000, 600, 0, 1, 1},  {0, 0, 193, 961, 257, 3, 0, 1}, {0, 0, 128, 256, 256, 0, 0, 1},
+        {0, 0, 128, 1024, 256, 0, 0, 1},  {0, 0, 128, 256, 1024, 0, 0, 1}, {0, 0, 128, 128, 32, 0, 0, 0},
+        {0, 0, 128, 32, 128, 0, 0, 0},    {0, 0, 96, 3136, 16, 0, 1, 0},   {0, 0, 1280, 49, 320, 0, 1, 0},
+        {0, 0, 1, 1000, 1280, 0, 0, 1},   {0, 0, 1, 129, 3, 7, 1, 1},      {0, 0, 4, 300, 513, 0, 1, 1},
+        {0, 0, 9, 2000, 40, 0, 0, 0},     {0, 0, 300, 7, 700, 0, 1, 1},
+    };
+    for (int i = 0; i < COUNT(cases); i++) cr_expect(check(NULL, &cases[i], 77u + (unsigned)i), "case %d", i);
+}
+
+Test(sgemm_x86, transposed_operands) {
+    static const int64_t tm[] = {1, 3, 8, 17, 200}, tn[] = {1, 7, 48, 50, 1000}, tk[] = {1, 9, 300};
+    int bad = 0, n = 0;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int i = 0; i < COUNT(tm); i++)
+                for (int j = 0; j < COUNT(tn); j++)
+                    for (int k = 0; k < COUNT(tk); k++) {
+                        Case c = {ta, tb, tm[i], tn[j], tk[k], (i + j) % 2 ? 3 : 0, (j + k) % 2, (i + k) % 2};
+                        bad += !check(NULL, &c, 500u + (unsigned)n++);
+                    }
+    cr_expect_eq(bad, 0, "%d of %d transposed cases differ from the reference", bad, n);
+}
+
+Test(sgemm_x86, k_zero_gives_the_biases) {
+    float bm[3] = {1, 2, 3}, bn[2] = {10, 20}, C[6];
+    rt_sgemm_nn(NULL, 3, 2, 0, NULL, 1, NULL, 2, C, 2, bm, bn);
+    for (int m = 0; m < 3; m++)
+        for (int n = 0; n < 2; n++) cr_expect_eq(C[m * 2 + n], bm[m] + bn[n], "(%d,%d) = %g", m, n, C[m * 2 + n]);
+    rt_sgemm_nn(NULL, 3, 2, 0, NULL, 1, NULL, 2, C, 2, NULL, NULL);
+    for (int i = 0; i < 6; i++) cr_expect_eq(C[i], 0.0f);
+}
+
+/* Bit-identical for 1 and 2 threads, on shapes split along N, along M, and the GEMV. */
+Test(sgemm_x86, one_and_two_threads_bit_identical) {
+    static const Case cases[] = {
+        {0, 0, 128, 256, 1024, 0, 0, 1}, {0, 0, 1280, 49, 320, 0, 1, 0}, {0, 0, 17, 1000, 300, 1, 1, 1},
+        {0, 0, 1, 5000, 300, 0, 1, 1},   {0, 0, 300, 33, 513, 0, 0, 0},  {1, 1, 100, 200, 70, 2, 1, 1},
+        {0, 0, 128, 128, 32, 0, 0, 0},
+    };
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+    for (int i = 0; i < COUNT(cases); i++) {
+        const Case *c = &cases[i];
+        Operands o = operands_new(c, 42u + (unsigned)i);
+        float *C1 = c_new(c, &o), *C2 = c_new(c, &o);
+        run(NULL, c, &o, C1);
+        run(pool, c, &o, C2);
+        cr_expect(memcmp(C1, C2, sizeof(float) * (size_t)(c->M * o.ldc + 1)) == 0,
+                  "case %d (M=%lld N=%lld K=%lld): 1 and 2 threads differ", i, (long long)c->M, (long long)c->N,
+                  (long long)c->K);
+        cr_expect(check(pool, c, 42u + (unsigned)i), "case %d on 2 threads against the reference", i);
+        free(C1);
+        free(C2);
+        operands_free(&o);
+    }
+    rt_pool_free(pool);
+}
+
+typedef struct {
+    int ok;
+    unsigned seed;
+} Worker;
+
+static void *worker_main(void *arg) {
+    Worker *w = arg;
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    Case c = {0, 0, 150, 400, 300, 1, 1, 1};
+    w->ok = pool != NULL;
+    for (int r = 0; r < 5 && w->ok; r++) w->ok = check(pool, &c, w->seed + (unsigned)r);
+    rt_pool_free(pool);
+    return NULL;
+}
+
+/* No state shared between calls: two threads, each with its own pool, at the same time. */
+Test(sgemm_x86, two_callers_at_once) {
+    Worker w[2] = {{0, 1u}, {0, 99u}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    cr_expect(w[0].ok && w[1].ok, "callers: %d %d", w[0].ok, w[1].ok);
+}
