@@ -1,0 +1,314 @@
+/*
+ * qgemm_vnni.c — rt_qgemm_run_vnni (qgemm.h): the int8 GEMM on AVX-512 VNNI.
+ *
+ * vpdpbusd adds to each int32 lane the four products of the lane's unsigned bytes in one
+ * operand with the signed bytes in the other, so both operands hold K in groups of four
+ * ("quads"). A (the weights, [M, K] rows) is used as it is: the quad (m, 4q..4q+3) is four
+ * consecutive bytes of row m, broadcast to every lane. A partial last quad reads on into the
+ * next row, bytes that meet zeros in B (B is zero past K); only the last row, which has no
+ * next row, is read from a zero-padded copy. B (the activations) is packed per call into panels
+ * of NR = 48 columns: panel[q][n][4] = B[4q..4q+3, n], so one 64-byte load gives the quads
+ * of 16 columns. A micro-tile is MR = 8 rows x up to 3 vectors of 16 columns, 24
+ * accumulators in registers over the whole K; the epilogue adds the row constants,
+ * requantizes (qvec_x86.h) and stores bytes with a mask for the column tail.
+ *
+ * Signedness: the operand in vpdpbusd's unsigned slot must be uint8. When A is int8, B goes
+ * there (its bytes xor 0x80 when B is int8, i.e. B + 128); when A is uint8, A goes there and
+ * B is the signed operand (xor 0x80 when B is uint8, i.e. B - 128). With v the packed value of
+ * B, b = v - off and zb' = zb + off:
+ *   sum_k (a - za)(b - zb) = sum_k a v - zb' rowsum(a) - za colsum(v) + K za zb'
+ * rowc[m] = bias + K za zb' - zb' rowsum(a) is made once per row; colsum only when some za
+ * is nonzero (symmetric weights have none). All of it modulo 2^32, like the reference.
+ *
+ * Threads: the (row tile, panel) pairs are split over the pool, panel-major when there are
+ * many panels (each thread keeps its panels in L1 and streams the rows of A), row-major
+ * otherwise (a few panels: each thread takes a share of the rows over all of them).
+ */
+#include "qgemm.h"
+
+#include <string.h>
+
+#include "../../rt_threads.h"
+#include "qvec_x86.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+#define MR 8                 /* rows of A per micro-tile */
+#define NVMAX 3              /* 16-column vectors per micro-tile */
+#define NR (16 * NVMAX)      /* columns per packed panel */
+
+typedef struct {
+    const RtQgemm *g;
+    int64_t kq_all;          /* quads: ceil(K / 4) */
+    int swap;                /* A is uint8: A in the unsigned slot, B (as int8) in the signed */
+    uint8_t flip;            /* xor applied to B's bytes: 0 or 0x80 */
+    int32_t zb;              /* zb' = B's zero point in packed values */
+    int64_t np, mt;          /* panels of NR columns; tiles of MR rows */
+    size_t panel_bytes;      /* kq_all * NR * 4 */
+    uint8_t *bp;             /* scratch [np][kq_all][NR][4]: packed B */
+    int32_t *colsum;         /* scratch [np * NR]: sum over k of packed B per column, or NULL */
+    int32_t *rowc;           /* scratch [M]: bias + K za zb' - zb' rowsum(A) */
+    uint8_t *alast;          /* scratch [kq_all * 4]: A's last row, zero-padded to whole quads */
+    int panel_major;         /* task order, see the header comment */
+} Vplan;
+
+/* ---------------------------------------------------------------- packing B */
+
+/* Quads of 16 columns from four KN rows (NULL = a row past K, all zero), cnt valid columns. */
+QX_T512 QX_INL __m512i quad16(const uint8_t *const r[4], int cnt, __m128i flip) {
+    __mmask16 mk = (__mmask16)(cnt >= 16 ? 0xffff : (1u << cnt) - 1);
+    __m128i x[4];
+    for (int i = 0; i < 4; i++)
+        x[i] = r[i] ? _mm_xor_si128(_mm_maskz_loadu_epi8(mk, r[i]), flip) : _mm_setzero_si128();
+    __m128i t0 = _mm_unpacklo_epi8(x[0], x[1]), t1 = _mm_unpackhi_epi8(x[0], x[1]);
+    __m128i t2 = _mm_unpacklo_epi8(x[2], x[3]), t3 = _mm_unpackhi_epi8(x[2], x[3]);
+    __m512i z = _mm512_castsi128_si512(_mm_unpacklo_epi16(t0, t2));    /* columns 0..3 */
+    z = _mm512_inserti32x4(z, _mm_unpackhi_epi16(t0, t2), 1);          /* 4..7 */
+    z = _mm512_inserti32x4(z, _mm_unpacklo_epi16(t1, t3), 2);          /* 8..11 */
+    return _mm512_inserti32x4(z, _mm_unpackhi_epi16(t1, t3), 3);       /* 12..15 */
+}
+
+QX_T512 static void pack_panel_kn(const Vplan *P, int64_t p) {
+    const RtQgemm *g = P->g;
+    const uint8_t *b = g->b;
+    uint8_t *dst = P->bp + (size_t)p * P->panel_bytes;
+    const __m128i flip = _mm_set1_epi8((char)P->flip);
+    const __m512i ones = _mm512_set1_epi8(1);
+    int64_t n0 = p * NR;
+    for (int v = 0; v < NVMAX; v++) {
+        int64_t c0 = n0 + 16 * v;
+        if (c0 >= g->N) break;
+        int cnt = g->N - c0 >= 16 ? 16 : (int)(g->N - c0);
+        __m512i cs = _mm512_setzero_si512();
+        for (int64_t q = 0; q < P->kq_all; q++) {
+            const uint8_t *r[4];
+            for (int i = 0; i < 4; i++) r[i] = 4 * q + i < g->K ? b + (4 * q + i) * g->ldb + c0 : NULL;
+            __m512i z = quad16(r, cnt, flip);
+            _mm512_storeu_si512(dst + (q * NR + 16 * v) * 4, z);
+            if (P->colsum) cs = P->swap ? _mm512_dpbusd_epi32(cs, ones, z) : _mm512_dpbusd_epi32(cs, z, ones);
+        }
+        if (P->colsum) _mm512_storeu_si512(P->colsum + c0, cs);
+    }
+}
+
+/* NK layout (QLinear's x[N, K]): column n's quads are consecutive bytes of row n. */
+static void pack_panel_nk(const Vplan *P, int64_t p) {
+    const RtQgemm *g = P->g;
+    uint8_t *dst = P->bp + (size_t)p * P->panel_bytes;
+    for (int64_t j = 0; j < NR && p * NR + j < g->N; j++) {
+        int64_t n = p * NR + j;
+        const uint8_t *src = (const uint8_t *)g->b + n * g->ldb;
+        int32_t cs = 0;
+        for (int64_t q = 0; q < P->kq_all; q++) {
+            uint8_t *d = dst + (q * NR + j) * 4;
+            for (int i = 0; i < 4; i++) {
+                int64_t k = 4 * q + i;
+                d[i] = k < g->K ? (uint8_t)(src[k] ^ P->flip) : 0;
+                cs += P->swap ? (int32_t)(int8_t)d[i] : (int32_t)d[i];
+            }
+        }
+        if (P->colsum) P->colsum[n] = cs;
+    }
+}
+
+static void pack_chunk(void *arg, int64_t p0, int64_t p1) {
+    const Vplan *P = arg;
+    for (int64_t p = p0; p < p1; p++) {
+        if (P->g->b_layout == RT_QGEMM_B_KN) pack_panel_kn(P, p);
+        else pack_panel_nk(P, p);
+    }
+}
+
+/* ---------------------------------------------------------------- row constants */
+
+/* sum_k A[m, k] as A's dtype, by vpdpbusd against ones. */
+QX_T512 static int32_t row_sum(const uint8_t *a, int64_t K, int a_u8) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i s = _mm512_setzero_si512();
+    for (int64_t k = 0; k < K; k += 64) {
+        __mmask64 mk = K - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (K - k)) - 1);
+        __m512i v = _mm512_maskz_loadu_epi8(mk, a + k);
+        s = a_u8 ? _mm512_dpbusd_epi32(s, v, ones) : _mm512_dpbusd_epi32(s, ones, v);
+    }
+    return _mm512_reduce_add_epi32(s);
+}
+
+static void rows_chunk(void *arg, int64_t m0, int64_t m1) {
+    const Vplan *P = arg;
+    const RtQgemm *g = P->g;
+    for (int64_t m = m0; m < m1; m++) {
+        const uint8_t *a = (const uint8_t *)g->a + m * g->lda;
+        uint32_t za = g->za ? (uint32_t)g->za[m] : 0u, zb = (uint32_t)P->zb;
+        uint32_t rs = P->zb ? (uint32_t)row_sum(a, g->K, g->a_u8) : 0u;
+        uint32_t c = (g->bias ? (uint32_t)g->bias[m] : 0u) + (uint32_t)g->K * za * zb - zb * rs;
+        P->rowc[m] = (int32_t)c;
+    }
+}
+
+/* ---------------------------------------------------------------- micro-tile */
+
+/* Stores 16 int32 (cnt valid) of output row m from column n: requantized or as int32. */
+QX_T512 QX_INL void store_row(const RtQgemm *g, int64_t m, int64_t n, int cnt, __m512i x, const QxRq512 *q,
+                              int vec_rq) {
+    __mmask16 mk = (__mmask16)(cnt >= 16 ? 0xffff : (1u << cnt) - 1);
+    int64_t o = m * g->ldy + n * g->ldyn;
+    if (g->y32) {
+        if (g->ldyn == 1) {
+            _mm512_mask_storeu_epi32(g->y32 + o, mk, x);
+        } else {
+            int32_t t[16];
+            _mm512_storeu_si512(t, x);
+            for (int i = 0; i < cnt; i++) g->y32[o + i * g->ldyn] = t[i];
+        }
+        return;
+    }
+    if (vec_rq) {
+        __m128i bytes = _mm512_cvtepi32_epi8(qx_requant512(x, q)); /* in range: truncation is exact */
+        if (g->ldyn == 1) {
+            _mm_mask_storeu_epi8((uint8_t *)g->y8 + o, mk, bytes);
+        } else {
+            uint8_t t[16];
+            _mm_storeu_si128((__m128i *)t, bytes);
+            for (int i = 0; i < cnt; i++) ((uint8_t *)g->y8)[o + i * g->ldyn] = t[i];
+        }
+        return;
+    }
+    int32_t t[16]; /* multiplier >= 1: the scalar form */
+    _mm512_storeu_si512(t, x);
+    for (int i = 0; i < cnt; i++) {
+        int32_t v = rt_requant_out(t[i], g->rq[m], g->zy, g->lo, g->hi);
+        ((uint8_t *)g->y8)[o + i * g->ldyn] = (uint8_t)v;
+    }
+}
+
+/* The epilogue of output row m (skipped past M): row constant, zero-point correction,
+ * requantization, store of the NV vectors of panel p. */
+QX_T512 QX_INL void tile_row_out(const Vplan *P, int64_t m, int64_t p, const int NV, __m512i x0, __m512i x1,
+                                 __m512i x2) {
+    const RtQgemm *g = P->g;
+    if (m >= g->M) return;
+    __m512i rc = _mm512_set1_epi32(P->rowc[m]);
+    int32_t za = g->za ? g->za[m] : 0;
+    int vec_rq = !g->y32 && g->rq[m].shift <= 0;
+    RtRequant r0 = {0, 0};
+    QxRq512 q = qx_rq512(vec_rq ? g->rq[m] : r0, g->zy, g->lo, g->hi);
+    __m512i xs[NVMAX] = {x0, x1, x2};
+    for (int v = 0; v < NV; v++) {
+        int64_t n = p * NR + 16 * v;
+        if (n >= g->N) break;
+        __m512i x = _mm512_add_epi32(xs[v], rc);
+        if (za && P->colsum)
+            x = _mm512_sub_epi32(x, _mm512_mullo_epi32(_mm512_set1_epi32(za), _mm512_loadu_si512(P->colsum + n)));
+        store_row(g, m, n, g->N - n >= 16 ? 16 : (int)(g->N - n), x, &q, vec_rq);
+    }
+}
+
+/* vpdpbusd with A's broadcast quad a in the slot its signedness needs. */
+#define QG_DP(acc, b, a) acc = SWAP ? _mm512_dpbusd_epi32(acc, a, b) : _mm512_dpbusd_epi32(acc, b, a)
+/* One row's products with the panel's NV vectors (unused vectors are compiled away). */
+#define QG_ROW(r, a)                          \
+    do {                                      \
+        __m512i a_ = (a);                     \
+        QG_DP(c##r##0, b0, a_);               \
+        if (NV > 1) QG_DP(c##r##1, b1, a_);   \
+        if (NV > 2) QG_DP(c##r##2, b2, a_);   \
+    } while (0)
+#define QG_ZERO(r) __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = c##r##0, c##r##2 = c##r##0
+
+QX_T512 QX_INL __m512i bcast32(const uint8_t *p) {
+    int32_t w;
+    memcpy(&w, p, 4);
+    return _mm512_set1_epi32(w);
+}
+
+/* Rows m0..m0+MR-1 (those < M) x the NV vectors of panel p. NV and SWAP are constants in
+ * each instantiation below; the 24 accumulators are named variables (GCC keeps an array of
+ * them in memory). */
+QX_T512 QX_INL void tile(const Vplan *P, int64_t m0, int64_t p, const int NV, const int SWAP) {
+    const RtQgemm *g = P->g;
+    const uint8_t *ar[MR];
+    for (int r = 0; r < MR; r++) /* the last row, and those past M, read the padded copy */
+        ar[r] = m0 + r < g->M - 1 ? (const uint8_t *)g->a + (m0 + r) * g->lda : P->alast;
+    const uint8_t *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3], *a4 = ar[4], *a5 = ar[5], *a6 = ar[6],
+                  *a7 = ar[7];
+    QG_ZERO(0); QG_ZERO(1); QG_ZERO(2); QG_ZERO(3); QG_ZERO(4); QG_ZERO(5); QG_ZERO(6); QG_ZERO(7);
+    const uint8_t *b = P->bp + (size_t)p * P->panel_bytes;
+    __m512i b0, b1 = _mm512_setzero_si512(), b2 = b1;
+    for (int64_t q = 0; q < P->kq_all; q++, b += NR * 4) {
+        b0 = _mm512_loadu_si512(b);
+        if (NV > 1) b1 = _mm512_loadu_si512(b + 64);
+        if (NV > 2) b2 = _mm512_loadu_si512(b + 128);
+        int64_t o = 4 * q;
+        QG_ROW(0, bcast32(a0 + o)); QG_ROW(1, bcast32(a1 + o)); QG_ROW(2, bcast32(a2 + o));
+        QG_ROW(3, bcast32(a3 + o)); QG_ROW(4, bcast32(a4 + o)); QG_ROW(5, bcast32(a5 + o));
+        QG_ROW(6, bcast32(a6 + o)); QG_ROW(7, bcast32(a7 + o));
+    }
+    tile_row_out(P, m0 + 0, p, NV, c00, c01, c02);
+    tile_row_out(P, m0 + 1, p, NV, c10, c11, c12);
+    tile_row_out(P, m0 + 2, p, NV, c20, c21, c22);
+    tile_row_out(P, m0 + 3, p, NV, c30, c31, c32);
+    tile_row_out(P, m0 + 4, p, NV, c40, c41, c42);
+    tile_row_out(P, m0 + 5, p, NV, c50, c51, c52);
+    tile_row_out(P, m0 + 6, p, NV, c60, c61, c62);
+    tile_row_out(P, m0 + 7, p, NV, c70, c71, c72);
+}
+
+QX_T512 static void tile_s1(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 1, 0); }
+QX_T512 static void tile_s2(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 2, 0); }
+QX_T512 static void tile_s3(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 3, 0); }
+QX_T512 static void tile_u1(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 1, 1); }
+QX_T512 static void tile_u2(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 2, 1); }
+QX_T512 static void tile_u3(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 3, 1); }
+
+static void tiles_chunk(void *arg, int64_t t0, int64_t t1) {
+    const Vplan *P = arg;
+    static void (*const fns[2][NVMAX])(const Vplan *, int64_t, int64_t) = {
+        {tile_s1, tile_s2, tile_s3}, {tile_u1, tile_u2, tile_u3}};
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t p = P->panel_major ? t / P->mt : t % P->np, mi = P->panel_major ? t % P->mt : t / P->np;
+        int64_t cols = P->g->N - p * NR;
+        int nv = cols >= NR ? NVMAX : (int)((cols + 15) / 16);
+        fns[P->swap][nv - 1](P, mi * MR, p);
+    }
+}
+
+int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
+    Vplan P;
+    memset(&P, 0, sizeof P);
+    P.g = g;
+    P.kq_all = (g->K + 3) / 4;
+    P.swap = g->a_u8;
+    P.flip = (uint8_t)(g->b_u8 == P.swap ? 0x80 : 0); /* B must be the other signedness */
+    P.zb = g->zb + (P.flip ? (P.swap ? -128 : 128) : 0);
+    P.np = (g->N + NR - 1) / NR;
+    P.mt = (g->M + MR - 1) / MR;
+    P.panel_bytes = (size_t)(P.kq_all > 0 ? P.kq_all : 1) * NR * 4;
+    int need_cs = 0;
+    for (int64_t m = 0; g->za && m < g->M && !need_cs; m++) need_cs = g->za[m] != 0;
+    size_t bytes = (size_t)P.np * P.panel_bytes + (size_t)(need_cs ? P.np * NR : 0) * 4 + (size_t)g->M * 4 +
+                   (size_t)P.kq_all * 4;
+    uint8_t *buf = rt_scratch(c, bytes);
+    if (!buf) return RT_ERR_NOMEM;
+    P.bp = buf;
+    P.rowc = (int32_t *)(buf + (size_t)P.np * P.panel_bytes);
+    P.colsum = need_cs ? P.rowc + g->M : NULL;
+    P.alast = (uint8_t *)(P.rowc + g->M + (need_cs ? P.np * NR : 0));
+    memset(P.alast, 0, (size_t)P.kq_all * 4);
+    memcpy(P.alast, (const uint8_t *)g->a + (g->M - 1) * g->lda, (size_t)g->K);
+    int64_t kk = P.kq_all > 0 ? P.kq_all * 4 : 1;
+    rt_parallel_for(c->pool, g->M, RT_QGEMM_MIN_PAR_MACS / (kk * 64) + 1, rows_chunk, &P);
+    rt_parallel_for(c->pool, P.np, RT_QGEMM_MIN_PAR_MACS / (kk * NR * 16) + 1, pack_chunk, &P);
+    P.panel_major = P.np >= 8;
+    rt_parallel_for(c->pool, P.np * P.mt, RT_QGEMM_MIN_PAR_MACS / (kk * NR * MR) + 1, tiles_chunk, &P);
+    rt_scratch_free(c, buf);
+    return RT_OK;
+}
+
+#else /* not x86-64 GCC: never selected (rt_qgemm_isa_supported says so) */
+
+int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
+    (void)g;
+    return rt_fail(c, "qgemm: VNNI kernels are not built for this target");
+}
+
+#endif

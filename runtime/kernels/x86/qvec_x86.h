@@ -1,0 +1,113 @@
+/*
+ * qvec_x86.h — quant.h's fixed-point requantization on AVX-512 and AVX2 vectors of int32,
+ * bit for bit (private to the int8 kernels of runtime/kernels/x86/).
+ *
+ * For multipliers below 1 (shift <= 0, what every calibrated layer has; callers take the
+ * scalar rt_requant_out for the others):
+ *   SRDHM(a, b) = floor((a * b + 2^30) / 2^31)
+ *     which is quant.h's nudge-then-truncate for both signs: for a*b < 0 the truncated
+ *     quotient of a*b + 1 - 2^30 is its ceiling, floor((a*b + 1 - 2^30 + 2^31 - 1) / 2^31).
+ *     The multiplier is in (0, 2^31), so the one saturating case (both INT32_MIN) never
+ *     occurs. The 64-bit products come from vpmuldq on the even and the odd lanes; the
+ *     quotient's bits 31..62 are moved into place by one 64-bit shift per half.
+ *   RDBPOT(x, e) = (x >> e) + ((x & (2^e - 1)) > ((2^e - 1) >> 1) + (x < 0))   (quant.h's)
+ *   y = clamp(v, lo - zp, hi - zp) + zp   = clamp(v + zp, lo, hi) without int32 overflow.
+ */
+#ifndef WAFER_RT_QVEC_X86_H
+#define WAFER_RT_QVEC_X86_H
+
+#include "../quant.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define QX_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,bmi,bmi2")))
+#define QX_T256 __attribute__((target("avx2,fma,bmi,bmi2")))
+#define QX_INL static inline __attribute__((always_inline))
+
+/* One requantization (multiplier, zero point, clamp) as AVX-512 operands. */
+typedef struct {
+    __m512i mult, e, mask, hmask, lo, hi, zp;
+} QxRq512;
+
+typedef struct {
+    __m256i mult, e, mask, hmask, lo, hi, zp;
+} QxRq256;
+
+/* Scalars of a requantization with r.shift <= 0: shift e = -shift, its mask and half mask. */
+static inline void qx_rq_scalars(RtRequant r, int32_t *e, int32_t *mask, int32_t *hmask) {
+    *e = -r.shift;
+    uint32_t m = (uint32_t)((1ull << *e) - 1u);
+    *mask = (int32_t)m;
+    *hmask = (int32_t)(m >> 1);
+}
+
+QX_T512 QX_INL QxRq512 qx_rq512(RtRequant r, int32_t zp, int32_t lo, int32_t hi) {
+    int32_t e, mask, hmask;
+    qx_rq_scalars(r, &e, &mask, &hmask);
+    QxRq512 q = {_mm512_set1_epi32(r.mult), _mm512_set1_epi32(e), _mm512_set1_epi32(mask),
+                 _mm512_set1_epi32(hmask), _mm512_set1_epi32(lo - zp), _mm512_set1_epi32(hi - zp),
+                 _mm512_set1_epi32(zp)};
+    return q;
+}
+
+QX_T512 QX_INL __m512i qx_srdhm512(__m512i x, __m512i mult) {
+    const __m512i half = _mm512_set1_epi64((int64_t)1 << 30);
+    __m512i ev = _mm512_mul_epi32(x, mult);
+    __m512i od = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32));
+    ev = _mm512_srli_epi64(_mm512_add_epi64(ev, half), 31); /* bits 31..62 -> low dword */
+    od = _mm512_slli_epi64(_mm512_add_epi64(od, half), 1);  /* bits 31..62 -> high dword */
+    return _mm512_mask_blend_epi32(0xAAAA, ev, od);
+}
+
+QX_T512 QX_INL __m512i qx_requant512(__m512i acc, const QxRq512 *q) {
+    __m512i x = qx_srdhm512(acc, q->mult);
+    __m512i rem = _mm512_and_si512(x, q->mask);
+    __m512i thr = _mm512_add_epi32(q->hmask, _mm512_srli_epi32(x, 31));
+    __m512i v = _mm512_srav_epi32(x, q->e);
+    v = _mm512_mask_sub_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(-1));
+    v = _mm512_min_epi32(_mm512_max_epi32(v, q->lo), q->hi);
+    return _mm512_add_epi32(v, q->zp);
+}
+
+QX_T256 QX_INL QxRq256 qx_rq256(RtRequant r, int32_t zp, int32_t lo, int32_t hi) {
+    int32_t e, mask, hmask;
+    qx_rq_scalars(r, &e, &mask, &hmask);
+    QxRq256 q = {_mm256_set1_epi32(r.mult), _mm256_set1_epi32(e), _mm256_set1_epi32(mask),
+                 _mm256_set1_epi32(hmask), _mm256_set1_epi32(lo - zp), _mm256_set1_epi32(hi - zp),
+                 _mm256_set1_epi32(zp)};
+    return q;
+}
+
+QX_T256 QX_INL __m256i qx_requant256(__m256i acc, const QxRq256 *q) {
+    const __m256i half = _mm256_set1_epi64x((int64_t)1 << 30);
+    __m256i ev = _mm256_mul_epi32(acc, q->mult);
+    __m256i od = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(q->mult, 32));
+    ev = _mm256_srli_epi64(_mm256_add_epi64(ev, half), 31);
+    od = _mm256_slli_epi64(_mm256_add_epi64(od, half), 1);
+    __m256i x = _mm256_blend_epi32(ev, od, 0xAA);
+    __m256i rem = _mm256_and_si256(x, q->mask);
+    __m256i thr = _mm256_add_epi32(q->hmask, _mm256_srli_epi32(x, 31));
+    __m256i v = _mm256_srav_epi32(x, q->e);
+    v = _mm256_sub_epi32(v, _mm256_cmpgt_epi32(rem, thr)); /* -(-1): one up */
+    v = _mm256_min_epi32(_mm256_max_epi32(v, q->lo), q->hi);
+    return _mm256_add_epi32(v, q->zp);
+}
+
+/* 8 int32 already inside [-128, 255] of the output dtype -> 8 bytes at dst (n <= 8 of them). */
+QX_T256 QX_INL void qx_store8_256(__m256i v, int y_u8, void *dst, int n) {
+    __m256i w = _mm256_packs_epi32(v, v); /* [v0..3 v0..3 | v4..7 v4..7] as int16 */
+    __m256i b = y_u8 ? _mm256_packus_epi16(w, w) : _mm256_packs_epi16(w, w);
+    __m128i lo = _mm256_castsi256_si128(b), hi = _mm256_extracti128_si256(b, 1);
+    __m128i r = _mm_unpacklo_epi32(lo, hi); /* bytes 0..7 = v0..v7 */
+    if (n >= 8) {
+        _mm_storel_epi64((__m128i *)dst, r);
+    } else {
+        uint8_t tmp[16];
+        _mm_storeu_si128((__m128i *)tmp, r);
+        for (int i = 0; i < n; i++) ((uint8_t *)dst)[i] = tmp[i];
+    }
+}
+
+#endif
+#endif
