@@ -330,7 +330,8 @@ static void sg_gemv(const SgJob *j, int64_t n0, int64_t n1) {
 
 /* ---- parts and threads ---- */
 
-/* Units a part covers: micro-panels of rows (split_n 0) or of columns, or GEMV blocks. */
+/* Units a part covers: micro-panels of rows (split_n 0), vectors of 16 columns (split_n 1),
+ * or GEMV blocks. */
 static void sg_part_range(const SgJob *j, int64_t part, int64_t *m0, int64_t *m1, int64_t *n0, int64_t *n1) {
     int64_t b, e;
     rt_chunk_range(j->units, j->parts, part, &b, &e);
@@ -338,7 +339,7 @@ static void sg_part_range(const SgJob *j, int64_t part, int64_t *m0, int64_t *m1
     if (j->gemv) {
         *n0 = b * 16 * SG_GV, *n1 = sg_min(e * 16 * SG_GV, j->N);
     } else if (j->split_n) {
-        *n0 = b * SG_NR, *n1 = sg_min(e * SG_NR, j->N);
+        *n0 = b * 16, *n1 = sg_min(e * 16, j->N);
     } else {
         *m0 = b * SG_MR, *m1 = sg_min(e * SG_MR, j->M);
     }
@@ -354,23 +355,24 @@ static void sg_parts_chunk(void *arg, int64_t begin, int64_t end) {
     }
 }
 
-/* The largest of `parts` ranges when `len` is split in whole units of `unit`, rounded up to
- * `round` (the padding its tiles compute). */
-static int64_t sg_split_worst(int64_t len, int64_t unit, int64_t parts, int64_t round) {
+/* The largest of `parts` ranges when `len` is split in whole units of `unit`. */
+static int64_t sg_split_worst(int64_t len, int64_t unit, int64_t parts) {
     int64_t units = (len + unit - 1) / unit, worst = 0;
     for (int64_t p = 0; p < parts; p++) {
         int64_t b, e;
         rt_chunk_range(units, parts, p, &b, &e);
-        int64_t span = (sg_min(e * unit, len) - b * unit + round - 1) / round * round;
+        int64_t span = sg_min(e * unit, len) - b * unit;
         if (span > worst) worst = span;
     }
     return worst;
 }
 
 /* K block depth (fixed by K only, so sums run in one order for any split), parts and
- * their direction: along N or M, whichever leaves the largest part the least padded work
- * (rows count in 8s, columns in 16s); N on a tie (each part then packs all of A, the operand
- * a part reuses most). */
+ * their direction. A part's cost, in cycles of one core: its tiles' FMAs (rows padded to 8,
+ * columns to 16; 32 flops a cycle) plus packing what it reads: a part of a column split
+ * packs all of A (from cache, transposed: about 2 floats a cycle) and its share of B; a part
+ * of a row split packs all of B (the weights, often from the last-level cache: about a float
+ * a cycle) and its share of A. The split with the cheaper largest part wins, N on a tie. */
 static void sg_plan(SgJob *j, int threads) {
     const int64_t nk = (j->K + SG_KC - 1) / SG_KC;
     j->kc = (j->K + nk - 1) / nk;
@@ -382,13 +384,21 @@ static void sg_plan(SgJob *j, int threads) {
         if (threads > 1 && j->N * j->K >= SG_PAR_MIN) j->parts = sg_min(threads, j->units);
         return;
     }
-    const int64_t pm = (j->M + SG_MR - 1) / SG_MR, pn = (j->N + SG_NR - 1) / SG_NR;
+    const int64_t pm = (j->M + SG_MR - 1) / SG_MR, pn = (j->N + 15) / 16;
     j->units = pn;
     if (threads < 2 || j->M * j->N * j->K < SG_PAR_MIN || (pm < 2 && pn < 2)) return;
-    const int64_t tn = sg_min(threads, pn), tm = sg_min(threads, pm);
+    const int64_t tn = sg_min(threads, pn), tm = sg_min(threads, pm), K = j->K;
     const int64_t m8 = (j->M + 7) / 8 * 8, n16 = (j->N + 15) / 16 * 16;
-    const int64_t cn = tn > 1 ? sg_split_worst(j->N, SG_NR, tn, 16) * m8 : INT64_MAX;
-    const int64_t cm = tm > 1 ? sg_split_worst(j->M, SG_MR, tm, 8) * n16 : INT64_MAX;
+    const int pack_b = j->tb || j->M > SG_MR;
+    int64_t cn = INT64_MAX, cm = INT64_MAX;
+    if (tn > 1) {
+        const int64_t wc = sg_split_worst(j->N, 16, tn);
+        cn = m8 * ((wc + 15) / 16 * 16) * K / 32 + j->M * K / 2 + (pack_b ? wc * K : 0);
+    }
+    if (tm > 1) {
+        const int64_t wr = sg_split_worst(j->M, SG_MR, tm);
+        cm = ((wr + 7) / 8 * 8) * n16 * K / 32 + wr * K / 2 + (sg_pack_b_needed(j, wr) ? j->N * K : 0);
+    }
     if (cn <= cm) {
         j->parts = tn;
     } else {
