@@ -1,9 +1,254 @@
 /*
- * linalg_x86.c — optimized kernels: Linear, MatMul and Gemm in float32 on the packed AVX-512 GEMM (x86/sgemm.h).
- * Placeholder table until the kernels land; the executor falls back to runtime/kernels/ref/.
+ * linalg_x86.c — optimized kernels: Linear, MatMul and Gemm in float32 on the packed AVX-512
+ * GEMM (x86/sgemm.h), split over the kernel context's thread pool.
+ *
+ * Each kernel takes the case when every operand is float32 with data present, the shapes
+ * are valid and the CPU runs sgemm.h's own kernels; anything else (other dtypes, shape-only
+ * runs, malformed nodes, whose messages the reference gives) goes to the reference kernel
+ * of runtime/kernels/ref/ unchanged.
+ *
+ *   Linear(X[..., K], W[K, N], B?)  one GEMM over rows = product of X's leading dims, B in
+ *       the GEMM's store epilogue (bias_n), then the activation per row (ref/activation.h).
+ *   MatMul(A, B)  numpy semantics (ONNX MatMul): a 1-D A is [1, K], a 1-D B is [K, 1] (the
+ *       added dim dropped from the result), leading dims are batch dims and broadcast. When B
+ *       has one matrix and A's batch is the whole output batch, A's rows are one [batch*M, K]
+ *       matrix and the product is one GEMM; otherwise one GEMM per output matrix, A and B
+ *       picked through broadcast batch strides, the batches spread over the pool when there
+ *       are at least as many as threads and each is small, else each GEMM is split itself.
+ *   Gemm(A, B, C?)  Y = alpha * op(A) op(B) + beta * C with transA/transB through sgemm.h's
+ *       transposed packing; C broadcast to [M, N]: a row ([N], [1, N], scalar) or a column
+ *       ([M, 1]) goes into the epilogue as bias_n / bias_m (times beta), a full [M, N] is
+ *       added after the GEMM; alpha != 1 scales the product in that pass too.
+ * Results do not depend on the thread count (sgemm.h's guarantee; batches are independent).
  */
+#include <string.h>
+
+#include "../../rt_threads.h"
 #include "../kernel.h"
+#include "../ref/activation.h"
+#include "sgemm.h"
+
+/* Every present input float32 with data, on a CPU with sgemm.h's own kernels. */
+static int lx_inputs_ok(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int n_req) {
+    if (c->shape_only || !rt_sgemm_nn_is_native()) return 0;
+    for (int i = 0; i < n->n_in; i++) {
+        const RtTensor *t = rt_in(n, in, i);
+        if (!t) {
+            if (i < n_req) return 0;
+            continue;
+        }
+        if (t->dtype != RT_F32 || !t->data) return 0;
+    }
+    return n->n_in >= n_req;
+}
+
+/* ---- Linear ---- */
+
+typedef struct {
+    const RtAct *act;
+    float *y;
+    int64_t N;
+} LxActJob;
+
+static void lx_act_rows(void *arg, int64_t r0, int64_t r1) {
+    const LxActJob *j = arg;
+    for (int64_t r = r0; r < r1; r++) rt_act_span(j->act, j->y + r * j->N, j->N, NULL);
+}
+
+static int k_linear_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(n->op);
+    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
+    RtAct a;
+    if (!lx_inputs_ok(c, n, in, 2) || x->rank < 1 || w->rank != 2 || w->dims[0] != x->dims[x->rank - 1] ||
+        (b && (b->rank != 1 || b->dims[0] != w->dims[1])))
+        return ref(c, n, in, out);
+    if (rt_act_read(c, n, &a) != RT_OK) return ref(c, n, in, out);
+    const int64_t K = w->dims[0], N = w->dims[1];
+    int64_t dims[RT_MAX_RANK], rows = 1;
+    for (int i = 0; i < x->rank - 1; i++) rows *= dims[i] = x->dims[i];
+    dims[x->rank - 1] = N;
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, x->rank, dims));
+    float *y = out[0]->data;
+    if (rows == 0 || N == 0) return RT_OK;
+    rt_sgemm_nn(c->pool, rows, N, K, x->data, K, w->data, N, y, N, NULL, b ? b->data : NULL);
+    if (a.kind == RT_ACT_NONE) return RT_OK;
+    LxActJob j = {&a, y, N};
+    /* the activation pass: rows over the pool once there are a few thousand elements each */
+    rt_parallel_for(c->pool, rows, N >= 4096 ? 1 : 4096 / N, lx_act_rows, &j);
+    return RT_OK;
+}
+
+/* ---- MatMul ---- */
+
+typedef struct {
+    int64_t M, N, K;
+    int brank;                       /* output batch rank */
+    int64_t bdims[RT_MAX_RANK];      /* output batch dims */
+    int64_t sa[RT_MAX_RANK];         /* A's batch strides, in matrices (0 = broadcast) */
+    int64_t sb[RT_MAX_RANK];         /* B's batch strides, in matrices */
+    int64_t batches;                 /* product of bdims */
+    int flat;                        /* one GEMM over batches * M rows of A */
+} LxMm;
+
+/* Shapes, the batch plan and the output dims; 0 when they do not fit (the reference reports). */
+static int lx_mm_plan(const RtTensor *A, const RtTensor *B, LxMm *p, int *yrank, int64_t *ydims) {
+    const int ra = A->rank, rb = B->rank, bra = ra > 2 ? ra - 2 : 0, brb = rb > 2 ? rb - 2 : 0;
+    if (ra < 1 || rb < 1) return 0;
+    p->M = ra == 1 ? 1 : A->dims[ra - 2];
+    p->K = A->dims[ra - 1];
+    p->N = rb == 1 ? 1 : B->dims[rb - 1];
+    if ((rb == 1 ? B->dims[0] : B->dims[rb - 2]) != p->K) return 0;
+    p->brank = bra > brb ? bra : brb;
+    for (int i = 0; i < p->brank; i++) {
+        int64_t da = i - (p->brank - bra) >= 0 ? A->dims[i - (p->brank - bra)] : 1;
+        int64_t db = i - (p->brank - brb) >= 0 ? B->dims[i - (p->brank - brb)] : 1;
+        if (da != db && da != 1 && db != 1) return 0;
+        p->bdims[i] = da == 1 ? db : da;
+    }
+    rt_broadcast_strides(bra, A->dims, p->brank, p->bdims, p->sa);
+    rt_broadcast_strides(brb, B->dims, p->brank, p->bdims, p->sb);
+    p->batches = rt_shape_numel(p->brank, p->bdims);
+    p->flat = (brb == 0 || rt_shape_numel(brb, B->dims) == 1) && rt_shape_numel(bra, A->dims) == p->batches;
+    int r = 0;
+    for (int i = 0; i < p->brank; i++) ydims[r++] = p->bdims[i];
+    if (ra > 1) ydims[r++] = p->M;
+    if (rb > 1) ydims[r++] = p->N;
+    *yrank = r;
+    return 1;
+}
+
+typedef struct {
+    const LxMm *p;
+    const float *a, *b;
+    float *y;
+    struct RtThreadPool *pool;       /* for each GEMM; NULL when the batches are spread */
+} LxMmJob;
+
+/* Matrix indices of A and B for output matrix i (the broadcast batch strides). */
+static void lx_mm_index(const LxMm *p, int64_t i, int64_t *ia, int64_t *ib) {
+    *ia = 0, *ib = 0;
+    for (int d = p->brank - 1; d >= 0; d--) {
+        int64_t k = i % p->bdims[d];
+        i /= p->bdims[d];
+        *ia += k * p->sa[d];
+        *ib += k * p->sb[d];
+    }
+}
+
+static void lx_mm_batches(void *arg, int64_t i0, int64_t i1) {
+    const LxMmJob *j = arg;
+    const LxMm *p = j->p;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t ia, ib;
+        lx_mm_index(p, i, &ia, &ib);
+        rt_sgemm_nn(j->pool, p->M, p->N, p->K, j->a + ia * p->M * p->K, p->K, j->b + ib * p->K * p->N, p->N,
+                    j->y + i * p->M * p->N, p->N, NULL, NULL);
+    }
+}
+
+/* One output matrix's multiply-adds below which the batches are spread over the pool rather
+ * than each GEMM split (about 10 us of work: the hand-off per GEMM would show). */
+#define LX_MM_SMALL (2 << 20)
+
+static int k_matmul_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(n->op);
+    const RtTensor *A = rt_in(n, in, 0), *B = rt_in(n, in, 1);
+    LxMm p;
+    int yrank = 0;
+    int64_t ydims[RT_MAX_RANK + 2];
+    if (!lx_inputs_ok(c, n, in, 2) || !lx_mm_plan(A, B, &p, &yrank, ydims) || yrank > RT_MAX_RANK)
+        return ref(c, n, in, out);
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, yrank, ydims));
+    float *y = out[0]->data;
+    if (p.batches == 0 || p.M == 0 || p.N == 0) return RT_OK;
+    if (p.flat) {
+        rt_sgemm_nn(c->pool, p.batches * p.M, p.N, p.K, A->data, p.K, B->data, p.N, y, p.N, NULL, NULL);
+        return RT_OK;
+    }
+    const int threads = rt_pool_threads(c->pool);
+    const int spread = threads > 1 && p.batches >= threads && p.M * p.N * p.K < LX_MM_SMALL;
+    LxMmJob j = {&p, A->data, B->data, y, spread ? NULL : c->pool};
+    if (spread) rt_parallel_for(c->pool, p.batches, 1, lx_mm_batches, &j);
+    else lx_mm_batches(&j, 0, p.batches);
+    return RT_OK;
+}
+
+/* ---- Gemm ---- */
+
+/* y[m, n] = alpha * y[m, n] + beta * C[m, n] (C's broadcast strides sm, sn), row by row. */
+typedef struct {
+    float *y;
+    const float *c;
+    int64_t N, sm, sn;
+    float alpha, beta;
+    int has_c;
+} LxGemmPost;
+
+static void lx_gemm_post(void *arg, int64_t m0, int64_t m1) {
+    const LxGemmPost *j = arg;
+    for (int64_t m = m0; m < m1; m++) {
+        float *y = j->y + m * j->N;
+        const float *c = j->has_c ? j->c + m * j->sm : NULL;
+        for (int64_t n = 0; n < j->N; n++) {
+            float v = j->alpha * y[n];
+            y[n] = c ? v + j->beta * c[n * j->sn] : v;
+        }
+    }
+}
+
+static int k_gemm_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(n->op);
+    const RtTensor *A = rt_in(n, in, 0), *B = rt_in(n, in, 1), *C = rt_in(n, in, 2);
+    if (!lx_inputs_ok(c, n, in, 2) || A->rank != 2 || B->rank != 2) return ref(c, n, in, out);
+    const int ta = rt_attr_int(n, "transA", 0) != 0, tb = rt_attr_int(n, "transB", 0) != 0;
+    const int64_t M = A->dims[ta], K = A->dims[!ta], N = B->dims[!tb];
+    if (B->dims[tb] != K) return ref(c, n, in, out);
+    int64_t ydims[2] = {M, N}, cs[2] = {0, 0};
+    if (C) {
+        if (C->rank > 2) return ref(c, n, in, out);
+        for (int i = 0; i < C->rank; i++) {
+            int64_t d = C->dims[C->rank - 1 - i];
+            if (d != 1 && d != ydims[1 - i]) return ref(c, n, in, out);
+        }
+        rt_broadcast_strides(C->rank, C->dims, 2, ydims, cs);
+    }
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, 2, ydims));
+    float *y = out[0]->data;
+    if (M == 0 || N == 0) return RT_OK;
+    const float alpha = rt_attr_float(n, "alpha", 1.0f), beta = rt_attr_float(n, "beta", 1.0f);
+    const int use_c = C && beta != 0.0f;
+    /* C as an epilogue bias: a row (column stride 1, row stride 0), a column, or a scalar;
+     * scaled by beta into scratch unless beta is 1 and C already is the bias vector. */
+    const int row = use_c && cs[0] == 0 && (cs[1] == 1 || N == 1), col = use_c && !row && cs[1] == 0;
+    const int epilogue = alpha == 1.0f && (row || col);
+    const float *bias_m = NULL, *bias_n = NULL;
+    float *scratch = NULL;
+    if (epilogue) {
+        const int64_t len = row ? N : M, stride = row ? cs[1] : cs[0];
+        const float *cv = C->data;
+        if (beta == 1.0f && stride == 1) {
+            scratch = NULL;
+            if (row) bias_n = cv;
+            else bias_m = cv;
+        } else {
+            scratch = rt_scratch(c, sizeof(float) * (size_t)len);
+            if (!scratch) return RT_ERR_NOMEM;
+            for (int64_t i = 0; i < len; i++) scratch[i] = beta * cv[i * stride];
+            if (row) bias_n = scratch;
+            else bias_m = scratch;
+        }
+    }
+    rt_sgemm_op(c->pool, ta, tb, M, N, K, A->data, A->dims[1], B->data, B->dims[1], y, N, bias_m, bias_n);
+    rt_scratch_free(c, scratch);
+    if (epilogue || (alpha == 1.0f && !use_c)) return RT_OK;
+    LxGemmPost j = {y, use_c ? C->data : NULL, N, cs[0], cs[1], alpha, beta, use_c};
+    rt_parallel_for(c->pool, M, N >= 4096 ? 1 : 4096 / N, lx_gemm_post, &j);
+    return RT_OK;
+}
 
 const RtKernelEntry rt_kernels_x86_linalg[] = {
+    {RT_OP_LINEAR, k_linear_x86},
+    {RT_OP_MATMUL, k_matmul_x86},
+    {RT_OP_GEMM, k_gemm_x86},
     {-1, 0},
 };
