@@ -1,9 +1,463 @@
 /*
- * nbits_x86.c — optimized kernels: LinearNBits and com.microsoft MatMulNBits for M > 1 rows (dequantized tiles on x86/sgemm.h).
- * Placeholder table until the kernels land; the executor falls back to runtime/kernels/ref/.
+ * nbits_x86.c — optimized LinearNBits and com.microsoft MatMulNBits for float32 X on x86-64
+ * with AVX-512 (table rt_kernels_x86_nbits). Every other case (no AVX-512, other dtypes) and
+ * the input checks go to the reference kernels (ref/nbits.c, ref/matmul_nbits.c).
+ *
+ * Few rows of X (batch-1 decoding above all): the layer is bound by reading its packed
+ * weights from memory. LinearNBits runs nbits_avx512.c's gemv through rt_nbits_linear_run
+ * (codes decoded in registers, the threads splitting the output columns); 4-bit MatMulNBits
+ * has a gemv of its own here (mnb_gemv_*).
+ *
+ * More rows: the layer is compute bound (every weight meets every row of X), so each weight
+ * is dequantized once per call, a panel at a time, and the float products run in an AVX-512
+ * micro-kernel (nbx_gemm):
+ *   - the output columns are cut into blocks of NBX_NC, the unit of work of a thread: each
+ *     output is computed by one thread, in the same order whatever the thread count, so 1
+ *     and 2 threads give bit-identical results;
+ *   - for a block and a slice of NBX_KC input columns, the weights W[k0:k1, n0:n0+NC] are
+ *     dequantized into P[strip][k][32] (strips of 32 output columns, zero past N; 64 KiB,
+ *     in L1/L2): the formats' decoders write W^T rows (one output column's weights are
+ *     contiguous in the packed data) into a tile, which 16 x 16 register transposes turn
+ *     into the panel;
+ *   - the micro-kernel computes a 12 x 32 tile of Y in 24 accumulators: per k, two loads of
+ *     the panel row, 12 broadcasts of X (read in place), 24 FMAs. After the first K slice the
+ *     accumulators start from Y's tile, so every output is one FMA chain in k order;
+ *   - after the last slice the bias and activation (ref/activation.h's formulas, the same
+ *     float operations as rt_act_span) are applied in registers before the store.
+ * Each weight is the same float as the reference's ((q - zero) * scale), only the order and
+ * the FMA rounding of the sums differ.
+ *
+ * SIMD code is compiled through target attributes only; off x86-64 (or without GCC-style
+ * attributes) the table is empty and the executor runs the reference kernels.
  */
+#include <string.h>
+
+#include "../../rt_threads.h"
 #include "../kernel.h"
+#include "../nbits.h"
+#include "../ref/activation.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2")))
+#define INL static inline __attribute__((always_inline))
+
+#define NBX_MR 12   /* rows of Y per micro-kernel tile */
+#define NBX_NR 32   /* columns per tile and per panel strip (two vectors) */
+#define NBX_NC 64   /* output columns per block (a thread's unit of work): two strips */
+#define NBX_KC 256  /* input columns per panel: 256 x 32 floats = 32 KiB per strip (L1) */
+/* Up to this many rows of X the gemv (weights decoded in registers, once per pass of up to
+ * RT_NBITS_DIRECT_ROWS rows) runs; above, the dequantized panels. */
+#define NBX_DIRECT_ROWS RT_NBITS_DIRECT_ROWS
+
+/* ---- 16 x 16 transpose ---- */
+
+/* r[i] = row i (16 floats) -> r[c] = column c. Two rounds of in-lane unpacks and two of
+ * 128-bit lane shuffles: 64 shuffles per 256 floats. */
+T512 INL void tr16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4g + c], 128-bit lane j: column 4j + c of rows 4g..4g+3 */
+    for (int g = 0; g < 4; g++) {
+        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* column 4j + c = lane j of r[c], r[4 + c], r[8 + c], r[12 + c] */
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+        __m512 v2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), v3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+        t[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        t[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/* ---- micro-kernel ---- */
+
+/* Bias and activation in registers: the float operations of rt_act_f32 after y + b. */
+typedef struct {
+    RtActKind kind;
+    __m512 alpha, beta;
+} VecAct;
+
+T512 INL __m512 vact_apply(const VecAct *a, __m512 v) {
+    const __m512 zero = _mm512_setzero_ps();
+    switch (a->kind) {
+    case RT_ACT_RELU: return _mm512_max_ps(zero, v); /* v < 0 ? 0 : v (max returns v when v is NaN) */
+    case RT_ACT_CLIP: return _mm512_min_ps(a->beta, _mm512_max_ps(a->alpha, v));
+    case RT_ACT_LEAKY_RELU:
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, a->alpha);
+    case RT_ACT_HARD_SIGMOID:
+        return _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(a->alpha, v), a->beta)));
+    default: return v; /* none; sigmoid is applied after the store (rt_act_span) */
+    }
+}
+
+/* Y[0:MR, 0:32] (+)= X[0:MR, 0:kc] * P[0:kc, 0:32]: x row stride ldx, y row stride ldy, m0/m1
+ * the valid columns of each half. first: start from zero, else from Y. last: add bias[0:32]
+ * (may be NULL) and apply the activation before storing. */
+T512 INL void micro(const int MR, const float *x, int64_t ldx, const float *p, int64_t kc, float *y, int64_t ldy,
+                    __mmask16 m0, __mmask16 m1, int first, int last, const float *bias, const VecAct *act) {
+    __m512 c0[NBX_MR], c1[NBX_MR];
+    for (int r = 0; r < MR; r++) {
+        if (first) {
+            c0[r] = _mm512_setzero_ps();
+            c1[r] = _mm512_setzero_ps();
+        } else {
+            c0[r] = _mm512_maskz_loadu_ps(m0, y + r * ldy);
+            c1[r] = _mm512_maskz_loadu_ps(m1, y + r * ldy + 16);
+        }
+    }
+    /* four row pointers, the others at +ldx and +2 ldx: few general registers in the loop */
+    const float *x0 = x, *x3 = x + 3 * ldx, *x6 = x + 6 * ldx, *x9 = x + 9 * ldx;
+    const int64_t l2 = 2 * ldx;
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_load_ps(p), b1 = _mm512_load_ps(p + 16);
+        p += NBX_NR;
+#define NBX_ROW(r, base, off)                                                  \
+    if (MR > r) {                                                              \
+        const __m512 a = _mm512_set1_ps(base[off]);                            \
+        c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);                                 \
+        c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);                                 \
+    }
+        NBX_ROW(0, x0, 0) NBX_ROW(1, x0, ldx) NBX_ROW(2, x0, l2)
+        NBX_ROW(3, x3, 0) NBX_ROW(4, x3, ldx) NBX_ROW(5, x3, l2)
+        NBX_ROW(6, x6, 0) NBX_ROW(7, x6, ldx) NBX_ROW(8, x6, l2)
+        NBX_ROW(9, x9, 0) NBX_ROW(10, x9, ldx) NBX_ROW(11, x9, l2)
+#undef NBX_ROW
+        x0++, x3++, x6++, x9++;
+    }
+    if (last) {
+        __m512 b0 = _mm512_setzero_ps(), b1 = b0;
+        if (bias) {
+            b0 = _mm512_maskz_loadu_ps(m0, bias);
+            b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+        }
+        for (int r = 0; r < MR; r++) {
+            if (bias) {
+                c0[r] = _mm512_add_ps(c0[r], b0);
+                c1[r] = _mm512_add_ps(c1[r], b1);
+            }
+            c0[r] = vact_apply(act, c0[r]);
+            c1[r] = vact_apply(act, c1[r]);
+        }
+    }
+    for (int r = 0; r < MR; r++) {
+        _mm512_mask_storeu_ps(y + r * ldy, m0, c0[r]);
+        _mm512_mask_storeu_ps(y + r * ldy + 16, m1, c1[r]);
+    }
+}
+
+/* micro() with MR a constant, so its loops unroll into registers. */
+T512 static void micro_rows(int mr, const float *x, int64_t ldx, const float *p, int64_t kc, float *y, int64_t ldy,
+                            __mmask16 m0, __mmask16 m1, int first, int last, const float *bias, const VecAct *act) {
+    switch (mr) {
+#define NBX_CASE(R) case R: micro(R, x, ldx, p, kc, y, ldy, m0, m1, first, last, bias, act); break;
+        NBX_CASE(1) NBX_CASE(2) NBX_CASE(3) NBX_CASE(4) NBX_CASE(5) NBX_CASE(6)
+        NBX_CASE(7) NBX_CASE(8) NBX_CASE(9) NBX_CASE(10) NBX_CASE(11) default: NBX_CASE(12)
+#undef NBX_CASE
+    }
+}
+
+/* ---- the GEMM over dequantized panels ---- */
+
+/* Writes the panel for output columns [n0, n1) (n1 - n0 <= NBX_NC) and input columns
+ * [k0, k1) (k1 - k0 <= NBX_KC, k0 a multiple of NBX_KC): panel[s][k - k0][j] =
+ * W[k, n0 + 32 s + j], zero for columns >= n1. tab: the source's per-thread scratch
+ * (tab_floats), kept from one K slice of a column block to the next (k0 == 0 starts one). */
+typedef void (*NbxFill)(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, float *panel, float *tab);
+
+typedef struct {
+    NbxFill fill;
+    const void *src;
+    const float *x;         /* [M, K] */
+    int64_t M, N, K;
+    float *y;               /* [M, N] */
+    const float *bias;      /* [N] or NULL */
+    const RtAct *act;
+    int64_t blocks, slots;  /* column blocks; parallel chunks, one scratch slot each */
+    char *scratch;          /* [slots * stride], 64-byte aligned */
+    size_t stride;
+} NbxGemm;
+
+#define NBX_PANEL_FLOATS ((size_t)NBX_NC * NBX_KC)
+
+T512 static void gemm_chunk(void *arg, int64_t s0, int64_t s1) {
+    const NbxGemm *g = arg;
+    const int64_t M = g->M, N = g->N, K = g->K;
+    VecAct va = {g->act->kind, _mm512_set1_ps(g->act->alpha), _mm512_set1_ps(g->act->beta)};
+    for (int64_t s = s0; s < s1; s++) {
+        float *panel = (float *)(g->scratch + s * g->stride), *tab = panel + NBX_PANEL_FLOATS;
+        int64_t b0, b1;
+        rt_chunk_range(g->blocks, g->slots, s, &b0, &b1);
+        for (int64_t b = b0; b < b1; b++) {
+            const int64_t n0 = b * NBX_NC, n1 = n0 + NBX_NC < N ? n0 + NBX_NC : N;
+            for (int64_t k0 = 0; k0 < K; k0 += NBX_KC) {
+                const int64_t k1 = k0 + NBX_KC < K ? k0 + NBX_KC : K;
+                const int first = k0 == 0, last = k1 == K;
+                g->fill(g->src, n0, n1, k0, k1, panel, tab);
+                for (int64_t j0 = n0; j0 < n1; j0 += NBX_NR) {
+                    const int64_t cols = n1 - j0 < NBX_NR ? n1 - j0 : NBX_NR;
+                    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+                    const __mmask16 m1 = (__mmask16)(cols <= 16 ? 0 : cols >= 32 ? 0xffff : (1u << (cols - 16)) - 1);
+                    const float *p = panel + ((j0 - n0) / NBX_NR) * NBX_KC * NBX_NR;
+                    const float *bias = g->bias ? g->bias + j0 : NULL;
+                    for (int64_t m = 0; m < M; m += NBX_MR) {
+                        const int mr = (int)(M - m < NBX_MR ? M - m : NBX_MR);
+                        micro_rows(mr, g->x + m * K + k0, K, p, k1 - k0, g->y + m * N + j0, N, m0, m1, first, last,
+                                   bias, &va);
+                        if (last && g->act->kind == RT_ACT_SIGMOID)
+                            for (int r = 0; r < mr; r++) rt_act_span(g->act, g->y + (m + r) * N + j0, cols, NULL);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Y[M, N] = act(X[M, K] @ W + bias) with W's panels from fill; tab_floats: the fill's
+ * per-thread scratch. RT_OK or RT_ERR_NOMEM (message set). */
+static int nbx_gemm(RtKernelCtx *c, NbxFill fill, const void *src, size_t tab_floats, const float *x, int64_t M,
+                    int64_t N, int64_t K, float *y, const float *bias, const RtAct *act) {
+    NbxGemm g = {fill, src, x, M, N, K, y, bias, act, (N + NBX_NC - 1) / NBX_NC, 0, NULL, 0};
+    g.slots = rt_pool_chunks(c->pool, g.blocks, 1);
+    g.stride = rt_slot_stride(sizeof(float) * (NBX_PANEL_FLOATS + tab_floats), g.slots);
+    g.stride = (g.stride + 63) & ~(size_t)63;
+    char *raw = rt_scratch(c, g.stride * (size_t)g.slots + 64);
+    if (!raw) return RT_ERR_NOMEM;
+    g.scratch = (char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    rt_parallel_for(c->pool, g.slots, 1, gemm_chunk, &g);
+    rt_scratch_free(c, raw);
+    return RT_OK;
+}
+
+/* ---- panel fills: 16 output columns (packed rows) per vector ---- */
+
+/* Both formats keep one output column's codes together, so the fills run with one packed
+ * row per lane: a gather fetches the same 32-bit word of 16 rows, shifts and masks give
+ * 16 codes of one input column k, which are one panel row's half. Each weight is formed
+ * as the reference's (q - zero) * scale, exactly: (2^23 + q) is a float whose bits are
+ * 0x4B000000 | q, and (2^23 + q) - (2^23 + zero) = q - zero exactly for integer zeros. */
+#define NBX_MAGIC 0x4B000000
+#define NBX_TWO23 8388608.0f
+
+/* 0x4B000000 | ((v >> sh) & mask) */
+T512 INL __m512i code_bits(__m512i v, int sh, unsigned mask) {
+    return _mm512_ternarylogic_epi32(_mm512_srli_epi32(v, (unsigned)sh), _mm512_set1_epi32((int)mask),
+                                     _mm512_set1_epi32(NBX_MAGIC), 0xEA); /* (a & b) | c */
+}
+
+/* Code j (0..31) of the qblock whose words are V[0..bits-1] (lane = packed row), as
+ * 0x4B000000 | q (qblock.h's layouts). */
+T512 INL __m512i qblock_code(const int bits, const __m512i *V, const int j) {
+    switch (bits) {
+    case 8: return code_bits(V[j / 4], 8 * (j % 4), 255);
+    case 4: return code_bits(V[j % 4], 4 * (j / 4), 15);
+    case 2: return code_bits(V[j % 2], 2 * (j / 2), 3);
+    default: { /* 3: two low bits as 2-bit, bit 2 = bit j of word 2 */
+        __m512i lo = _mm512_srli_epi32(V[j % 2], (unsigned)(2 * (j / 2)));
+        __m512i hi = j >= 2 ? _mm512_srli_epi32(V[2], (unsigned)(j - 2)) : _mm512_slli_epi32(V[2], (unsigned)(2 - j));
+        __m512i t = _mm512_ternarylogic_epi32(lo, hi, _mm512_set1_epi32(3), 0xE4); /* c ? a : b */
+        return _mm512_ternarylogic_epi32(t, _mm512_set1_epi32(7), _mm512_set1_epi32(NBX_MAGIC), 0xEA);
+    }
+    }
+}
+
+/* LinearNBits: tab holds, for each 16-row half of the block, each group's 16 scales then
+ * 16 values 2^23 + zero ([halves][NG][2][16]), built at the block's first K slice. */
+typedef struct {
+    RtNbitsWeight w;
+} NbxLinear;
+
+#define NBX_HALVES (NBX_NC / 16)
+
+T512 static void linear_tables(const RtNbitsWeight *w, int64_t n0, int64_t n1, float *tab) {
+    const int64_t NG = w->NG;
+    for (int64_t h = 0; h < NBX_HALVES; h++) {
+        const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
+        float *t = tab + h * NG * 32;
+        for (int64_t g0 = 0; g0 < NG; g0 += 16) {
+            const int64_t ng = NG - g0 < 16 ? NG - g0 : 16;
+            const __mmask16 gm = (__mmask16)(ng >= 16 ? 0xffff : (1u << ng) - 1);
+            __m512 s[16], z[16];
+            for (int i = 0; i < 16; i++) {
+                if (i < valid) {
+                    s[i] = _mm512_maskz_loadu_ps(gm, w->scales + (r0 + i) * NG + g0);
+                    z[i] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(gm, w->zeros + (r0 + i) * NG + g0)));
+                } else {
+                    s[i] = z[i] = _mm512_setzero_ps();
+                }
+                z[i] = _mm512_add_ps(z[i], _mm512_set1_ps(NBX_TWO23));
+            }
+            tr16(s);
+            tr16(z);
+            for (int64_t c = 0; c < ng; c++) {
+                _mm512_store_ps(t + (g0 + c) * 32, s[c]);
+                _mm512_store_ps(t + (g0 + c) * 32 + 16, z[c]);
+            }
+        }
+    }
+}
+
+T512 INL void linear_fill_bits(const int bits, const RtNbitsWeight *w, int64_t n0, int64_t n1, int64_t k0,
+                               int64_t k1, float *panel, float *tab) {
+    const int64_t NG = w->NG, bb = (int64_t)RT_QBLOCK_BYTES(bits);
+    const int64_t bpg = w->G / RT_QBLOCK_K, kb0 = k0 / RT_QBLOCK_K, kb1 = (k1 + RT_QBLOCK_K - 1) / RT_QBLOCK_K;
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)(w->row_bytes / 4)));
+    if (k0 == 0) linear_tables(w, n0, n1, tab);
+    for (int64_t h = 0; h < NBX_HALVES && n0 + 16 * h < n1; h++) {
+        const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
+        const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
+        const uint8_t *base = w->packed + (size_t)r0 * w->row_bytes;
+        const float *t = tab + h * NG * 32;
+        float *dst = panel + (h / 2) * NBX_KC * NBX_NR + (h % 2) * 16 - k0 * NBX_NR; /* + k * 32 */
+        int64_t g = w->gi ? 0 : kb0 / bpg, left = w->gi ? 0 : bpg - kb0 % bpg; /* blocks left in group g */
+        for (int64_t b = kb0; b < kb1; b++) {
+            __m512i V[8];
+            for (int i = 0; i < bits; i++)
+                V[i] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + b * bb + 4 * i, 4);
+            const int64_t kb = b * RT_QBLOCK_K, n = k1 - kb < RT_QBLOCK_K ? k1 - kb : RT_QBLOCK_K;
+            float *d = dst + kb * NBX_NR;
+            if (!w->gi) {
+                const __m512 sv = _mm512_load_ps(t + g * 32), zv = _mm512_load_ps(t + g * 32 + 16);
+                if (n == RT_QBLOCK_K) {
+                    for (int j = 0; j < RT_QBLOCK_K; j++)
+                        _mm512_store_ps(d + j * NBX_NR,
+                                        _mm512_mul_ps(_mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j)), zv), sv));
+                } else {
+                    for (int j = 0; j < RT_QBLOCK_K; j++)
+                        if (j < n)
+                            _mm512_store_ps(d + j * NBX_NR,
+                                            _mm512_mul_ps(_mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j)), zv), sv));
+                }
+                if (--left == 0) g++, left = bpg;
+            } else {
+                const int32_t *gi = w->gi + kb;
+                for (int j = 0; j < RT_QBLOCK_K; j++)
+                    if (j < n) {
+                        const float *tg = t + (int64_t)gi[j] * 32;
+                        _mm512_store_ps(d + j * NBX_NR, _mm512_mul_ps(_mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j)),
+                                                                                    _mm512_load_ps(tg + 16)),
+                                                                      _mm512_load_ps(tg)));
+                    }
+            }
+        }
+    }
+    /* a strip's second half past n1 */
+    for (int64_t h = 0; h < NBX_HALVES; h++)
+        if (n0 + 16 * h >= n1 && (h % 2) == 1 && n0 + 16 * (h - 1) < n1) {
+            float *dst = panel + (h / 2) * NBX_KC * NBX_NR + 16;
+            for (int64_t k = 0; k < k1 - k0; k++) _mm512_store_ps(dst + k * NBX_NR, _mm512_setzero_ps());
+        }
+}
+
+T512 static void linear_fill(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, float *panel,
+                             float *tab) {
+    const RtNbitsWeight *w = &((const NbxLinear *)src)->w;
+    switch (w->bits) {
+    case 2: linear_fill_bits(2, w, n0, n1, k0, k1, panel, tab); break;
+    case 3: linear_fill_bits(3, w, n0, n1, k0, k1, panel, tab); break;
+    case 4: linear_fill_bits(4, w, n0, n1, k0, k1, panel, tab); break;
+    default: linear_fill_bits(8, w, n0, n1, k0, k1, panel, tab); break;
+    }
+}
+
+/* ---- LinearNBits ---- */
+
+/* The weight view of L (as ref/nbits.c's driver builds it); *gi = a per-column group index
+ * (act-order g_idx, or G not a multiple of 32) the caller frees, or NULL. */
+static int linear_weight(RtKernelCtx *c, const RtNbitsLinear *L, RtNbitsWeight *w, int32_t **gi_out) {
+    memset(w, 0, sizeof *w);
+    w->bits = L->bits;
+    w->N = L->N;
+    w->K = L->K;
+    w->NG = rt_nbits_groups(L->K, L->group);
+    w->nb = rt_qblock_row_blocks(L->K);
+    w->row_bytes = rt_qblock_row_bytes(L->bits, L->K);
+    w->packed = L->packed;
+    w->scales = L->scales;
+    w->zeros = L->zeros;
+    *gi_out = NULL;
+    const int64_t kpad = w->nb * RT_QBLOCK_K;
+    if (!L->g_idx && (L->group == 0 || L->group >= L->K || L->group % RT_QBLOCK_K == 0)) {
+        w->G = L->group == 0 || L->group >= L->K ? kpad : L->group;
+        return RT_OK;
+    }
+    int32_t *gi = rt_scratch(c, sizeof(int32_t) * (size_t)kpad);
+    if (!gi) return RT_ERR_NOMEM;
+    for (int64_t k = 0; k < kpad; k++) {
+        int64_t g = k >= L->K ? 0 : L->g_idx ? L->g_idx[k] : k / L->group;
+        if (g < 0 || g >= w->NG) {
+            rt_scratch_free(c, gi);
+            return rt_fail(c, "g_idx[%lld] = %lld is outside [0, %lld) (the number of groups)", (long long)k,
+                           (long long)g, (long long)w->NG);
+        }
+        gi[k] = (int32_t)g;
+    }
+    w->gi = *gi_out = gi;
+    w->G = L->group > 0 ? L->group : kpad;
+    return RT_OK;
+}
+
+static int nbx_avx512(void) {
+    return rt_nbits_impl_avx512.supported();
+}
+
+static int k_linear_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(RT_OP_LINEAR_NBITS);
+    const RtTensor *x = rt_in(n, in, 0);
+    if (c->shape_only || !nbx_avx512() || !x || x->dtype != RT_F32 || rt_nbits_impl_select() != &rt_nbits_impl_avx512)
+        return ref(c, n, in, out);
+    int64_t rows = x->rank >= 1 ? rt_numel(x) / (x->dims[x->rank - 1] ? x->dims[x->rank - 1] : 1) : 0;
+    if (x->rank >= 1 && x->dims[x->rank - 1] == 0) rows = 0;
+    if (rows <= NBX_DIRECT_ROWS) return ref(c, n, in, out); /* the gemv, through the reference driver */
+    /* the reference checks every input and attribute and sets the output's shape */
+    RtKernelCtx sc = *c;
+    sc.shape_only = 1;
+    int st = ref(&sc, n, in, out);
+    if (st != RT_SHAPE_ONLY) return st;
+    RT_TRY(rt_out_alloc_data(c, out[0]));
+    const RtTensor *gx = rt_in(n, in, 4), *b = rt_in(n, in, 5);
+    RtNbitsLinear L = {(int)rt_attr_int(n, "bits", 0), in[2]->dims[0], x->dims[x->rank - 1], rt_attr_int(n, "group", 0),
+                       in[1]->data, in[2]->data, in[3]->data, gx ? gx->data : NULL, b ? b->data : NULL,
+                       {RT_ACT_NONE, 0, 0}};
+    RT_TRY(rt_act_read(c, n, &L.act));
+    float *y = out[0]->data;
+    if (L.N == 0) return RT_OK;
+    if (L.K == 0) { /* empty sums: act(bias) */
+        memset(y, 0, sizeof(float) * (size_t)(rows * L.N));
+        for (int64_t r = 0; r < rows; r++) rt_act_span(&L.act, y + r * L.N, L.N, L.bias);
+        return RT_OK;
+    }
+    NbxLinear l;
+    int32_t *gi;
+    RT_TRY(linear_weight(c, &L, &l.w, &gi));
+    st = nbx_gemm(c, linear_fill, &l, (size_t)(NBX_HALVES * l.w.NG * 32), x->data, rows, L.N, L.K, y, L.bias, &L.act);
+    rt_scratch_free(c, gi);
+    return st;
+}
+
+const RtKernelEntry rt_kernels_x86_nbits[] = {
+    {RT_OP_LINEAR_NBITS, k_linear_nbits_x86},
+    {-1, 0},
+};
+
+#else /* not x86-64 with GCC-style target attributes: the reference kernels run */
 
 const RtKernelEntry rt_kernels_x86_nbits[] = {
     {-1, 0},
 };
+
+#endif
