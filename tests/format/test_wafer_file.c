@@ -10,6 +10,9 @@
  * header, 200 random single-bit flips in the body (fixed seed), a wrong version, a wrong
  * magic, and structural lies sealed with a correct checksum — each must give a message
  * naming the file, never a crash (the suite also runs under ASan+UBSan in make test).
+ * Version 2: a static-shape model carries its memory plan and still round-trips to the
+ * byte; wafer quantize writes the same bytes with OpenBLAS on 1 and on 2 threads. The
+ * runtime-side loader has its own suite (tests/runtime/test_rt_model.c).
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -298,6 +301,63 @@ Test(wafer_file, tinylm_round_trip, .timeout = 600) {
     fixture_round_trip("tinylm/tinylm.onnx", &x);
     free(x.data);
     free(tok.data);
+}
+
+/* A static-shape model (digits_cnn with its batch bound to 1) carries a PLAN section; the
+ * plan is recomputed identically from the graph read back, so the file still round-trips to
+ * the byte. */
+Test(wafer_file, static_shape_round_trip_keeps_the_plan) {
+    dir_make();
+    IrGraph *g = onnx_fixture("digits/digits_cnn.onnx");
+    RtError err = {{0}};
+    const int64_t dims[4] = {1, 1, 8, 8};
+    cr_assert_eq(ir_bind_input(g, 0, 4, dims, &err), RT_OK, "%s", err.msg);
+    write_ok(g, NULL, tmp_path("a.wafer"));
+    IrGraph *h = read_ok(tmp_path("a.wafer"));
+    graph_expect_same(g, h);
+    write_ok(h, NULL, tmp_path("b.wafer"));
+    size_t na, nb;
+    unsigned char *fa = file_read(tmp_path("a.wafer"), &na), *fb = file_read(tmp_path("b.wafer"), &nb);
+    cr_assert(na == nb && memcmp(fa, fb, na) == 0, "write(read(file)) differs from file");
+    const unsigned char *plan = fa + get_le(fa + 32 + 24 * (WF_SEC_PLAN - 1) + 8, 8);
+    cr_expect_eq(get_le(plan, 4), 1, "no plan in a static-shape file");
+    cr_expect_gt(get_le(plan + 8, 8), 0, "empty arena");
+    cr_expect_eq(get_le(plan + 16, 4), (uint64_t)g->n_values);
+    free(fa);
+    free(fb);
+    ir_graph_free(g);
+    ir_graph_free(h);
+    dir_remove();
+}
+
+/* Same inputs and options, same bytes, whatever the thread count: wafer quantize (int8 with
+ * calibrated activations, and 4-bit GPTQ, whose Hessian algebra runs on OpenBLAS) with
+ * OpenBLAS on 1 and on 2 threads (quantize has no --threads: OpenBLAS's threads are its only
+ * parallelism). */
+Test(wafer_file, quantize_gives_identical_bytes_on_1_and_2_threads, .timeout = 600) {
+    dir_make();
+    static const char *const cases[][2] = {
+        {"digits/digits_cnn.onnx", "--activations int8 --calib image=%s/digits/calib_img.npy"},
+        {"digits/digits_mlp.onnx", "--weights int4 --method gptq --group 16 --calib x=%s/digits/calib_x.npy"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char opts[600], out[8192];
+        snprintf(opts, sizeof opts, cases[c][1], FIXTURES);
+        for (int t = 1; t <= 2; t++) {
+            char name[32];
+            snprintf(name, sizeof name, "q%d.wafer", t);
+            int rc = tu_run(out, sizeof out, "OPENBLAS_NUM_THREADS=%d %s quantize %s/%s -o %s %s", t, WAFER_BIN,
+                            FIXTURES, cases[c][0], tmp_path(name), opts);
+            cr_assert_eq(rc, 0, "%s: exit %d\n%s", cases[c][0], rc, out);
+        }
+        size_t n1, n2;
+        unsigned char *f1 = file_read(tmp_path("q1.wafer"), &n1), *f2 = file_read(tmp_path("q2.wafer"), &n2);
+        cr_expect(n1 == n2 && memcmp(f1, f2, n1) == 0, "%s: 1 and 2 threads wrote different files", cases[c][0]);
+        ir_graph_free(read_ok(tmp_path("q1.wafer")));
+        free(f1);
+        free(f2);
+    }
+    dir_remove();
 }
 
 /* ---- hand-built graphs ---- */
