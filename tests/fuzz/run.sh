@@ -9,7 +9,8 @@
 #
 # Seeds: onnx — the fixture models (digits, kws) and the ONNX node-test models (small, one
 # op each: they reach every op's attribute path); npy — a few fixture arrays; wafer — files
-# written by `wafer quantize` from the digits MLP and the kws model (int8 and f32 weights);
+# written by `wafer quantize` from the digits MLP and the kws model (int8 and f32 weights) and
+# from small node-test models (static shapes: with a memory plan);
 # external — hand-written location/offset/length triples, valid and hostile. The corpus
 # folders are kept between runs (a later run starts from what the last one found).
 set -e
@@ -38,8 +39,10 @@ for f in "$FIX"/kws/kws_in.npy "$FIX"/kws/kws_out.npy "$FIX"/digits/test_y.npy \
          "$FIX"/digits/digits_mlp_test_logits.npy "$FIX"/tinylm/tinylm_eval_tokens.npy; do
     seed "$f" "$C/npy/fixture_$(basename "$f")"
 done
+# The .wafer seeds carry the format version in their name, so a format change writes fresh
+# seeds beside what the corpus kept (files of an older version only reach the version check).
 wafer_seed() {   # NAME MODEL [options]: a .wafer seed written by wafer quantize
-    out=$C/wafer/$1.wafer
+    out=$C/wafer/v2_$1.wafer
     model=$2
     shift 2
     [ -f "$out" ] || "$WAFER" quantize "$model" -o "$out" "$@" >/dev/null ||
@@ -48,7 +51,8 @@ wafer_seed() {   # NAME MODEL [options]: a .wafer seed written by wafer quantize
 wafer_seed digits_mlp_int8 "$FIX/digits/digits_mlp.onnx"
 wafer_seed digits_mlp_f32 "$FIX/digits/digits_mlp.onnx" --weights f32
 wafer_seed kws_int8 "$FIX/kws/kws_dscnn.onnx"
-# small ones (under 1.1 KB: many more executions per second), one with an If's subgraphs
+# small ones (under 1.1 KB: many more executions per second), one with an If's subgraphs;
+# their inputs have static shapes, so these files carry a PLAN section
 for t in test_relu test_conv_with_strides_padding test_if test_matmul_2d; do
     [ -f "$NODE/$t/model.onnx" ] && wafer_seed "node_$t" "$NODE/$t/model.onnx" --weights f32
 done
