@@ -22,7 +22,9 @@
  *              ln2 split in a 24-bit head (r - n*ln2_hi is exact) and a tail, so
  *              |r| <= ln2/2; e^r = 1 + r + r^2 * Q(r), Q of degree 4 (3e-9); the result is
  *              scalef(e^r, n) = e^r * 2^n, which rounds once into the denormals and gives
- *              inf on overflow.
+ *              inf on overflow. Results below FLT_MIN that round to 0 are zeroed by a write
+ *              mask instead (an underflowing instruction costs a microcode assist).
+ *              Measured: 0.98 ulp.
  *   erf(x)     odd: computed on a = |x|, the sign put back. a < 0.921875: a * P(a^2), P of
  *              degree 6 (4e-10 relative), evaluated as a + a * (P - 1). Above: 1 - erfc(a),
  *              erfc(a) = e^(M(a) - a^2) with M ~ log(erfc(a)) + a^2 (smooth, in [-2, -0.8]) of
@@ -30,16 +32,21 @@
  *              accurate relatively, which Gelu needs for x < 0); a^2 is split exactly into
  *              float head and tail (FMA) and exp's reduction runs on the head. a is clamped to
  *              4, where 1 - erfc(4) = 1 - 1.5e-8 rounds to 1 as erf does from 3.92 on.
+ *              Measured: 1.01 ulp.
  *   tanh(x)    odd. a < 0.5625: a + a^3 * P(a^2), P of degree 4 (1.3e-9 relative). Above:
  *              1 - 2 / (exp(2a) + 1), no cancellation since tanh(a) >= 0.5 there; exp
- *              overflowing to inf gives 1.
+ *              overflowing to inf gives 1. Measured: 1.37 ulp.
  *   sigmoid(x) e = exp(-|x|) in (0, 1], so nothing overflows: 1 / (1 + e) for x >= 0,
- *              e / (1 + e) below (one division either way).
+ *              e / (1 + e) below (one division either way). Measured: 2.19 ulp.
  *   Gelu       exact: 0.5 x (1 + erf(x / sqrt 2)); for x < 0 the factor 1 + erf(z) is
- *              erfc(|z|), taken from the exp(L) branch directly where it applies instead of
- *              as 1 - erf (no cancellation), and 0 from |z| >= 4 on (the reference's erf is
- *              -1 there too). tanh approximation: 1 + tanh(u) = 2 sigmoid(2u), so
- *              gelu = x * sigmoid(2u), 2u = x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2).
+ *              erfc(|z|), taken from the erfc branch directly where it applies instead of
+ *              as 1 - erf (no cancellation), with z^2 = x^2 / 2 split exactly from x (the
+ *              rounding of z would cost 2 z^2 times its relative error), and 0 from |z| >= 4
+ *              on (the true value is below 4.4e-8 there; the reference's erf is -1 too).
+ *              Measured: 3.95 ulp. tanh approximation: 1 + tanh(u) = 2 sigmoid(2u), so
+ *              gelu = x * sigmoid(2u), 2u = x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2);
+ *              for x < 0 the error grows with |2u| (the float rounding of 2u, inherent to
+ *              the formula's conditioning): 2.45 ulp * (1 + |2u|).
  * NaN in gives NaN out everywhere: the clamps use min/max with the data as the second
  * operand, which is what they return when it is NaN.
  */
