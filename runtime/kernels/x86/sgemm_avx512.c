@@ -84,6 +84,7 @@ typedef struct {
 typedef struct {
     const float *a;              /* packed A micro-panel [kc][SG_MR] */
     const float *b;              /* B micro-panel: kc rows of up to 48 floats, bs apart */
+    float *bpack;                /* SG_B_PACK: where the micro-panel is copied packed, [kc][48] */
     int64_t bs, kc;
     float *c;                    /* C at the tile's first element */
     int64_t ldc;
@@ -94,23 +95,36 @@ typedef struct {
 
 /* ---- micro-kernel ---- */
 
-/* MR x 16 NV tile; MASKED: B's last vector is read through lm (B in place: reading past the
- * row could leave the buffer), else in full (packed B is zero-padded to 48 columns). */
-T512 INL void sg_tile(const int MR, const int NV, const int MASKED, const SgTile *t) {
+/* How a micro-kernel reads B. */
+enum {
+    SG_B_PACKED = 0,  /* packed [kc][48], zero-padded: whole vectors */
+    SG_B_DIRECT = 1,  /* in place, rows bs apart: the last vector through lm (reading past
+                         the row could leave the buffer) */
+    SG_B_PACK = 2,    /* in place as SG_B_DIRECT, and each row copied to t->bpack as packed
+                         (the first row panel packs B for the others while it computes, so
+                         the weights' trip from memory overlaps the FMAs) */
+};
+
+/* MR x 16 NV tile, B read as BMODE says. */
+T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const SgTile *t) {
     __m512 acc[SG_MR][SG_NV];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 3
         for (int j = 0; j < NV; j++) acc[i][j] = _mm512_setzero_ps();
     const float *a = t->a, *b = t->b;
+    float *bp = t->bpack;
     const int64_t bs = t->bs;
     const __mmask16 lm = t->lm;
 #pragma GCC unroll 4
-    for (int64_t k = t->kc; k > 0; k--, a += SG_MR, b += bs) {
+    for (int64_t k = t->kc; k > 0; k--, a += SG_MR, b += bs, bp += SG_NR) {
         __m512 bv[SG_NV];
 #pragma GCC unroll 3
-        for (int j = 0; j < NV; j++)
-            bv[j] = MASKED && j == NV - 1 ? _mm512_maskz_loadu_ps(lm, b + 16 * j) : _mm512_loadu_ps(b + 16 * j);
+        for (int j = 0; j < NV; j++) {
+            bv[j] = BMODE != SG_B_PACKED && j == NV - 1 ? _mm512_maskz_loadu_ps(lm, b + 16 * j)
+                                                       : _mm512_loadu_ps(b + 16 * j);
+            if (BMODE == SG_B_PACK) _mm512_storeu_ps(bp + 16 * j, bv[j]);
+        }
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
             const __m512 av = _mm512_set1_ps(a[i]);
@@ -143,21 +157,21 @@ T512 INL void sg_tile(const int MR, const int NV, const int MASKED, const SgTile
 typedef void (*SgKernel)(const SgTile *t);
 
 #define SG_K(R, V) \
-    T512 static void sg_k##R##_##V(const SgTile *t) { sg_tile(R, V, 0, t); } \
-    T512 static void sg_km##R##_##V(const SgTile *t) { sg_tile(R, V, 1, t); }
+    T512 static void sg_kp##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACKED, t); } \
+    T512 static void sg_kd##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_DIRECT, t); } \
+    T512 static void sg_kw##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACK, t); }
 #define SG_KROW(R) SG_K(R, 1) SG_K(R, 2) SG_K(R, 3)
 SG_KROW(1) SG_KROW(2) SG_KROW(3) SG_KROW(4) SG_KROW(5) SG_KROW(6) SG_KROW(7) SG_KROW(8)
 #undef SG_KROW
 #undef SG_K
 
-/* sg_kernels[masked][rows - 1][vectors - 1] */
+/* sg_kernels[B mode][rows - 1][vectors - 1] */
 #define SG_KROW(P, R) {sg_##P##R##_1, sg_##P##R##_2, sg_##P##R##_3}
-static const SgKernel sg_kernels[2][SG_MR][SG_NV] = {
-    {SG_KROW(k, 1), SG_KROW(k, 2), SG_KROW(k, 3), SG_KROW(k, 4), SG_KROW(k, 5), SG_KROW(k, 6), SG_KROW(k, 7),
-     SG_KROW(k, 8)},
-    {SG_KROW(km, 1), SG_KROW(km, 2), SG_KROW(km, 3), SG_KROW(km, 4), SG_KROW(km, 5), SG_KROW(km, 6),
-     SG_KROW(km, 7), SG_KROW(km, 8)},
-};
+#define SG_KMODE(P) \
+    {SG_KROW(P, 1), SG_KROW(P, 2), SG_KROW(P, 3), SG_KROW(P, 4), SG_KROW(P, 5), SG_KROW(P, 6), SG_KROW(P, 7), \
+     SG_KROW(P, 8)}
+static const SgKernel sg_kernels[3][SG_MR][SG_NV] = {SG_KMODE(kp), SG_KMODE(kd), SG_KMODE(kw)};
+#undef SG_KMODE
 #undef SG_KROW
 
 static __mmask16 sg_mask(int64_t lanes) {
@@ -211,21 +225,12 @@ T512 static void sg_pack_a(const SgJob *j, int64_t m0, int64_t mc, int64_t k0, i
     }
 }
 
-/* op(B) [k0, k0 + kc) x columns [n0, n0 + nc) into micro-panels bp[q][k][48], zeros past nc. */
+/* op(B) = B^T [k0, k0 + kc) x columns [n0, n0 + nc) into micro-panels bp[q][k][48], zeros
+ * past nc (B not transposed is packed by the first row panel's micro-kernels, SG_B_PACK). */
 T512 static void sg_pack_b(const SgJob *j, int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bp) {
     for (int64_t q = 0; q * SG_NR < nc; q++) {
         const int64_t nr = nc - q * SG_NR < SG_NR ? nc - q * SG_NR : SG_NR;
         float *dst = bp + q * kc * SG_NR;
-        if (!j->tb) { /* element (k, n) at B[k * ldb + n]: 48 contiguous floats per k */
-            const float *src = j->B + k0 * j->ldb + n0 + q * SG_NR;
-            const __mmask16 m0 = sg_mask(nr), m1 = sg_mask(nr - 16), m2 = sg_mask(nr - 32);
-            for (int64_t k = 0; k < kc; k++, src += j->ldb, dst += SG_NR) {
-                _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, src));
-                _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
-                _mm512_storeu_ps(dst + 32, _mm512_maskz_loadu_ps(m2, src + 32));
-            }
-            continue;
-        }
         /* element (k, n) at B[n * ldb + k]: transpose 8 columns x 8 k at a time */
         const float *src = j->B + (n0 + q * SG_NR) * j->ldb + k0;
         for (int64_t jb = 0; jb < SG_NR; jb += 8) {
@@ -262,22 +267,25 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
             t.kc = kc;
             t.first = pc == 0;
             t.last = pc + kc >= j->K;
-            if (pack_b) sg_pack_b(j, jc, nc, pc, kc, bp);
+            if (pack_b && j->tb) sg_pack_b(j, jc, nc, pc, kc, bp);
             for (int64_t ic = m0; ic < m1; ic += SG_MC) {
                 const int64_t mc = sg_min(SG_MC, m1 - ic);
                 sg_pack_a(j, ic, mc, pc, kc, ap);
                 for (int64_t ir = 0; ir < mc; ir += SG_MR) {
                     const int64_t mr = sg_min(SG_MR, mc - ir);
+                    /* B in place with no packing, packed by this row panel, or packed */
+                    const int mode = !pack_b ? SG_B_DIRECT : (!j->tb && ic == m0 && ir == 0) ? SG_B_PACK : SG_B_PACKED;
+                    t.bs = mode == SG_B_PACKED ? SG_NR : j->ldb;
                     t.a = ap + ir * kc;
                     t.bm = j->bm ? j->bm + ic + ir : NULL;
                     for (int64_t jr = 0; jr < nc; jr += SG_NR) {
                         const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
                         t.lm = sg_mask(nr - 16 * (nv - 1));
-                        t.b = pack_b ? bp + jr * kc : j->B + pc * j->ldb + jc + jr;
-                        t.bs = pack_b ? SG_NR : j->ldb;
+                        t.b = mode == SG_B_PACKED ? bp + jr * kc : j->B + pc * j->ldb + jc + jr;
+                        t.bpack = bp + jr * kc;
                         t.bn = j->bn ? j->bn + jc + jr : NULL;
                         t.c = j->C + (ic + ir) * j->ldc + jc + jr;
-                        sg_kernels[!pack_b][mr - 1][nv - 1](&t);
+                        sg_kernels[mode][mr - 1][nv - 1](&t);
                     }
                 }
             }
