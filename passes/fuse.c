@@ -5,6 +5,7 @@
  *   fuse_linear      MatMul (+ bias Add) and Gemm with constant weights -> Linear
  *   fuse_activation  Relu / Clip / LeakyRelu / Sigmoid / HardSigmoid into Conv and Linear
  *   fuse_layernorm   decomposed LayerNormalization chains -> LayerNormalization
+ *   fuse_gelu        the exact-erf GELU chain -> Gelu
  *   dead_nodes       whatever a fusion left unread
  * then shape inference over the result (the fused ops' kernels recompute every shape, a check
  * that a rewrite kept them) and ir_verify after every step.
@@ -34,6 +35,7 @@ int pass_fuse(IrGraph *g, RtError *err) {
     RT_TRY(fuse_step(g, pass_fuse_linear, "fuse_linear", err));
     RT_TRY(fuse_step(g, pass_fuse_activation, "fuse_activation", err));
     RT_TRY(fuse_step(g, pass_fuse_layernorm, "fuse_layernorm", err));
+    RT_TRY(fuse_step(g, pass_fuse_gelu, "fuse_gelu", err));
     RT_TRY(fuse_step(g, pass_dead_nodes, "dead_nodes", err));
     return fuse_step(g, ir_infer_shapes, "infer_shapes", err);
 }

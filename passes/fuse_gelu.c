@@ -16,8 +16,7 @@
  * whose nodes carry no attributes (legacy broadcast) is replaced; the chain's last node becomes
  * the Gelu, where x is already defined. Matching walks forward from each Div / Mul by the
  * sole reader of each value, so a chain that branches is left as it is.
- *
- * Declared here until passes.h lists it: int pass_fuse_gelu(IrGraph *g, RtError *err);
+
  */
 #include "fuse_internal.h"
 
@@ -27,7 +26,6 @@
  * (2^-23 relative each) of slack also take 1/sqrt 2 written as a rounded decimal. */
 #define GELU_CONST_TOL 1e-6
 
-int pass_fuse_gelu(IrGraph *g, RtError *err);
 
 enum { GELU_CHAIN = 5 };
 

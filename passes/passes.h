@@ -33,7 +33,10 @@ int pass_fuse_activation(IrGraph *g, RtError *err);
 /* ReduceMean/Sub/Pow (or Mul)/ReduceMean/Add/Sqrt/Div[/Mul gamma][/Add beta] over the last
  * axis -> LayerNormalization(axis = -1, epsilon). */
 int pass_fuse_layernorm(IrGraph *g, RtError *err);
-/* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, dead nodes, shape inference;
+/* The exact GELU chain x * 0.5 * (1 + Erf(x / sqrt 2)) (operand orders, Mul by 1/sqrt 2) ->
+ * one ONNX Gelu (opset 20). */
+int pass_fuse_gelu(IrGraph *g, RtError *err);
+/* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, fuse_gelu, dead nodes, shape inference;
  * ir_verify after each (after pass_simplify). */
 int pass_fuse(IrGraph *g, RtError *err);
 
