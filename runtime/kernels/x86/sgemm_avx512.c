@@ -7,23 +7,29 @@
  * L2 per core):
  *   for each panel of SG_NC columns of C
  *     for each block of kc rows of B (kc <= SG_KC, fixed by K alone)
- *       pack op(B)[kc, nc] into micro-panels of SG_NR = 48 columns: [kc][48], zero-padded
  *       for each block of SG_MC rows of C
- *         pack op(A)[mc, kc] into micro-panels of SG_MR = 8 rows: [kc][8]
- *         for each 48-column micro-panel, for each 8-row micro-panel:
+ *         pack op(A)[mc, kc] into micro-panels of SG_MR = 8 rows: [kc][8] (8x8 transposes)
+ *         for each 8-row micro-panel (its A panel stays in L1), for each 48-column one:
  *           micro-kernel: C[8, 48] (+)= A[8, kc] * B[kc, 48], 24 zmm accumulators; per k it
  *           loads 3 vectors of B and broadcasts 8 values of A into 24 FMAs
+ * B's micro-panels [kc][48] (zero-padded past N) are packed by the first row panel's
+ * micro-kernels themselves: they read B in place, prefetching SG_PF_ROWS rows ahead, and
+ * store each row they load into the packed panel the other row panels then read. Reading the
+ * weights from memory so overlaps the FMAs instead of being a copy pass of its own. A
+ * transposed B is packed beforehand (8x8 transposes). When one micro-panel of A covers all
+ * rows (M <= 8), B is used once and is read in place, never packed; M == 1 is a GEMV with
+ * 8 vector accumulators (128 columns) per block, reading B row by row.
  * The first K block writes C, later ones add to it, the last one adds bias_m then bias_n
  * (C = ((sum_kblock1 + sum_kblock2 + ...) + bias_m) + bias_n). Edges: the micro-kernel is
  * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
- * stored through a lane mask, so any M, N, K works without padding C. When one micro-panel
- * of A covers all rows (M <= 8), B is used once and is read in place (no packing); M == 1
- * is a GEMV with 8 vector accumulators (128 columns) per block, reading B row by row.
+ * stored through a lane mask, so any M, N, K works without padding C.
  *
- * Threads: the output is split into at most T parts along M or N (whichever leaves the
- * biggest part smallest), each with its own packing buffers. Every element's sum runs over
- * the same K blocks in the same order whatever the split, so results are bit-identical for
- * any thread count. No state outside the call: buffers are allocated per call.
+ * Threads: the output is split into at most T parts, along N in 16-column units or along M
+ * in 8-row panels, whichever makes the largest part cheapest counting its FMAs and the
+ * packing it repeats (a part of a row split packs all of B, one of a column split all of A);
+ * each part has its own packing buffers. Every element's sum runs over the same K blocks in
+ * the same order whatever the split, so results are bit-identical for any thread count. No
+ * state outside the call: buffers are allocated per call.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +68,7 @@ enum {
     SG_MC = 192,      /* rows of a packed A block: 192 KiB at kc 256, stays in L2 */
     SG_NC = 960,      /* columns of a packed B panel: 960 KiB at kc 256, stays in L2 */
     SG_GV = 8,        /* GEMV (M == 1): vectors per column block */
+    SG_PF_ROWS = 16,  /* rows of B read from memory are prefetched this far ahead */
     SG_PAR_MIN = 1 << 16, /* multiply-adds below which one thread does it all (~0.3 us) */
 };
 
@@ -124,6 +131,11 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const SgTile 
             bv[j] = BMODE != SG_B_PACKED && j == NV - 1 ? _mm512_maskz_loadu_ps(lm, b + 16 * j)
                                                        : _mm512_loadu_ps(b + 16 * j);
             if (BMODE == SG_B_PACK) _mm512_storeu_ps(bp + 16 * j, bv[j]);
+        }
+        if (BMODE == SG_B_PACK) { /* B comes from memory here: fetch SG_PF_ROWS rows ahead */
+#pragma GCC unroll 3
+            for (int j = 0; j < NV; j++) _mm_prefetch((const char *)(b + SG_PF_ROWS * bs + 16 * j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + SG_PF_ROWS * bs + 16 * NV - 1), _MM_HINT_T0);
         }
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
