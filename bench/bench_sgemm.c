@@ -1,0 +1,255 @@
+/*
+ * bench_sgemm.c — wafer's float32 GEMM (rt_sgemm_nn, runtime/kernels/x86/sgemm.h) against
+ * OpenBLAS's cblas_sgemm (through rt_sgemm, the build's BLAS) on the shapes the fixture
+ * models run at batch 1, plus M = N = K = 1024, on 1 and on 2 threads, and the fp32 FMA
+ * peak measured in the same run.
+ *
+ * Peak: a register-only loop of independent zmm FMAs (16 accumulators, so neither latency
+ * nor memory limits it), per thread; "2 threads" runs one such loop on each thread of the
+ * runtime's pool, and the peak is their sum.
+ * GEMM: each shape is timed in BENCH_ROUNDS rounds, each round running wafer then OpenBLAS
+ * (alternating, so both see the same machine noise) for about 60 ms each; the figure is
+ * the median round. On 2 threads each OpenBLAS round is followed by a pause (see
+ * BENCH_BLAS_IDLE_MS). wafer adds the shape's bias in its store epilogue (Linear's
+ * bias_n, Conv's bias_m); OpenBLAS runs without one (beta = 0), a slight advantage to it.
+ *
+ * Prints, per shape and thread count:
+ *   sgemm <name> MxNxK threads T: wafer G GFLOP/s (P% of peak), openblas G GFLOP/s, ratio R
+ * where R = wafer time / OpenBLAS time (< 1: wafer faster); then the geometric mean of R.
+ *
+ * Usage: bench_sgemm [--quick]     (--quick: 3 rounds of ~20 ms instead of 7 of ~60 ms)
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../runtime/kernels/gemm.h"
+#include "../runtime/kernels/x86/sgemm.h"
+#include "../runtime/rt_threads.h"
+
+/* OpenBLAS's thread control, from its cblas.h (whose folder the bench's flags do not add). */
+void openblas_set_num_threads(int num_threads);
+
+#define BENCH_MAX_ROUNDS 7
+
+static int bench_rounds = 7;
+static double bench_round_ms = 60.0;
+
+typedef struct {
+    const char *name;
+    int64_t M, N, K;
+    int bias;   /* 0 none, 1 bias_m (Conv), 2 bias_n (Linear) */
+} Shape;
+
+/* Batch-1 shapes of the fixture models: tinylm (128 tokens, d 256, 4 heads of 64, MLP 1024,
+ * vocabulary 128), mobilenet_v2's 1x1 convolutions W[M, K] x X[K, N = positions], its and
+ * the small models' classifiers (M = 1), a digits_cnn im2col GEMM; and the square reference. */
+static const Shape shapes[] = {
+    {"tinylm.qkvo", 128, 256, 256, 2},
+    {"tinylm.mlp_up", 128, 1024, 256, 2},
+    {"tinylm.mlp_down", 128, 256, 1024, 2},
+    {"tinylm.head", 128, 128, 256, 0},
+    {"tinylm.attn_qk", 128, 128, 64, 0},
+    {"tinylm.attn_v", 128, 64, 128, 0},
+    {"mobilenet.expand_112", 96, 12544, 16, 1},
+    {"mobilenet.project_56", 24, 3136, 144, 1},
+    {"mobilenet.expand_56", 144, 3136, 24, 1},
+    {"mobilenet.expand_14", 384, 196, 64, 1},
+    {"mobilenet.project_14", 96, 196, 576, 1},
+    {"mobilenet.expand_7", 960, 49, 160, 1},
+    {"mobilenet.project_7", 320, 49, 960, 1},
+    {"mobilenet.last_7", 1280, 49, 320, 1},
+    {"mobilenet.classifier", 1, 1000, 1280, 2},
+    {"digits.conv2_im2col", 32, 196, 144, 1},
+    {"kws.linear", 1, 12, 64, 2},
+    {"square_1024", 1024, 1024, 1024, 0},
+};
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* OpenBLAS's worker threads keep spinning on their cores for a while after a call (its
+ * thread timeout, about 2^28 cycles), which would take the second core from the next wafer
+ * round; this long a pause lets them go to sleep first. */
+#define BENCH_BLAS_IDLE_MS 150
+
+static void pause_ms(int ms) {
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static int cmp_double(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* ---- FMA peak ---- */
+
+#define PEAK_ITERS 20000000LL
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* 16 independent accumulators (named, so they stay in registers), 16 FMAs per iteration:
+ * 512 flops per iteration. */
+__attribute__((target("avx512f"))) static float fma_loop(int64_t iters, float seed) {
+    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(seed * 1e-7f);
+    __m512 a0 = _mm512_set1_ps(seed), a1 = _mm512_set1_ps(seed + 1), a2 = _mm512_set1_ps(seed + 2),
+           a3 = _mm512_set1_ps(seed + 3), a4 = _mm512_set1_ps(seed + 4), a5 = _mm512_set1_ps(seed + 5),
+           a6 = _mm512_set1_ps(seed + 6), a7 = _mm512_set1_ps(seed + 7), a8 = _mm512_set1_ps(seed + 8),
+           a9 = _mm512_set1_ps(seed + 9), a10 = _mm512_set1_ps(seed + 10), a11 = _mm512_set1_ps(seed + 11),
+           a12 = _mm512_set1_ps(seed + 12), a13 = _mm512_set1_ps(seed + 13), a14 = _mm512_set1_ps(seed + 14),
+           a15 = _mm512_set1_ps(seed + 15);
+    for (int64_t it = 0; it < iters; it++) {
+#define F(v) v = _mm512_fmadd_ps(v, x, y)
+        F(a0); F(a1); F(a2); F(a3); F(a4); F(a5); F(a6); F(a7);
+        F(a8); F(a9); F(a10); F(a11); F(a12); F(a13); F(a14); F(a15);
+#undef F
+    }
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)),
+                                       _mm512_add_ps(_mm512_add_ps(a12, a13), _mm512_add_ps(a14, a15))));
+    return _mm512_reduce_add_ps(s);
+}
+#define PEAK_FLOPS_PER_ITER 512.0
+#else
+static float fma_loop(int64_t iters, float seed) {
+    float a[16];
+    for (int i = 0; i < 16; i++) a[i] = seed + (float)i;
+    for (int64_t it = 0; it < iters; it++)
+        for (int i = 0; i < 16; i++) a[i] = a[i] * 0.999999f + 1e-7f;
+    float s = 0;
+    for (int i = 0; i < 16; i++) s += a[i];
+    return s;
+}
+#define PEAK_FLOPS_PER_ITER 32.0
+#endif
+
+typedef struct {
+    double secs[2];
+    float sink[2];
+} PeakJob;
+
+static void peak_chunk(void *arg, int64_t b, int64_t e) {
+    PeakJob *p = arg;
+    for (int64_t i = b; i < e; i++) {
+        double t0 = now_s();
+        p->sink[i] = fma_loop(PEAK_ITERS, (float)i);
+        p->secs[i] = now_s() - t0;
+    }
+}
+
+/* GFLOP/s of `threads` FMA loops run at once (best of 3). */
+static double peak_gflops(RtThreadPool *pool, int threads) {
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        PeakJob p = {{0, 0}, {0, 0}};
+        rt_parallel_for(pool, threads, 1, peak_chunk, &p);
+        double g = 0;
+        for (int i = 0; i < threads; i++) g += PEAK_ITERS * PEAK_FLOPS_PER_ITER / p.secs[i] * 1e-9;
+        if (p.sink[0] == 12345.0f) g += 1e-9; /* keeps the sums alive */
+        if (g > best) best = g;
+    }
+    return best;
+}
+
+/* ---- GEMM ---- */
+
+typedef struct {
+    const Shape *s;
+    float *A, *B, *C, *bias;
+    RtThreadPool *pool;
+} Run;
+
+static void run_wafer(const Run *r) {
+    const Shape *s = r->s;
+    rt_sgemm_nn(r->pool, s->M, s->N, s->K, r->A, s->K, r->B, s->N, r->C, s->N, s->bias == 1 ? r->bias : NULL,
+                s->bias == 2 ? r->bias : NULL);
+}
+
+static void run_blas(const Run *r) {
+    const Shape *s = r->s;
+    rt_sgemm(0, 0, (int)s->M, (int)s->N, (int)s->K, 1.0f, r->A, (int)s->K, r->B, (int)s->N, 0.0f, r->C, (int)s->N);
+}
+
+/* Seconds per call of fn, over calls sized to about bench_round_ms. */
+static double time_round(void (*fn)(const Run *), const Run *r, int64_t calls) {
+    double t0 = now_s();
+    for (int64_t i = 0; i < calls; i++) fn(r);
+    return (now_s() - t0) / (double)calls;
+}
+
+static float *rand_buf(int64_t n, unsigned seed) {
+    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+    return p;
+}
+
+/* Returns wafer time / OpenBLAS time for one shape on `threads`; prints the line. */
+static double bench_shape(const Shape *s, RtThreadPool *pool, int threads, double peak) {
+    Run r = {s, rand_buf(s->M * s->K, 1), rand_buf(s->K * s->N, 2), rand_buf(s->M * s->N, 3),
+             rand_buf(s->M > s->N ? s->M : s->N, 4), threads > 1 ? pool : NULL};
+    openblas_set_num_threads(threads);
+    run_wafer(&r); /* warm up both, and size the rounds */
+    run_blas(&r);
+    double once = time_round(run_wafer, &r, 3);
+    int64_t calls = (int64_t)(bench_round_ms * 1e-3 / (once > 1e-9 ? once : 1e-9));
+    if (calls < 1) calls = 1;
+    double tw[BENCH_MAX_ROUNDS], tb[BENCH_MAX_ROUNDS];
+    for (int i = 0; i < bench_rounds; i++) {
+        tw[i] = time_round(run_wafer, &r, calls);
+        tb[i] = time_round(run_blas, &r, calls);
+        if (threads > 1) pause_ms(BENCH_BLAS_IDLE_MS);
+    }
+    qsort(tw, (size_t)bench_rounds, sizeof *tw, cmp_double);
+    qsort(tb, (size_t)bench_rounds, sizeof *tb, cmp_double);
+    double w = tw[bench_rounds / 2], b = tb[bench_rounds / 2];
+    double flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
+    printf("sgemm %-22s %5lldx%-5lldx%-5lld threads %d: wafer %7.1f GFLOP/s (%5.1f%% of peak), "
+           "openblas %7.1f GFLOP/s, ratio %.3f\n",
+           s->name, (long long)s->M, (long long)s->N, (long long)s->K, threads, flops / w * 1e-9,
+           100.0 * flops / w * 1e-9 / peak, flops / b * 1e-9, w / b);
+    fflush(stdout);
+    free(r.A);
+    free(r.B);
+    free(r.C);
+    free(r.bias);
+    return w / b;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            bench_rounds = 3;
+            bench_round_ms = 20.0;
+        } else {
+            fprintf(stderr, "usage: bench_sgemm [--quick]\n");
+            return 2;
+        }
+    }
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    if (!pool) {
+        fprintf(stderr, "bench_sgemm: could not start 2 threads\n");
+        return 1;
+    }
+    printf("sgemm: own AVX-512 kernels %s\n", rt_sgemm_nn_is_native() ? "on" : "off (OpenBLAS fallback)");
+    const int n_shapes = (int)(sizeof shapes / sizeof shapes[0]);
+    for (int threads = 1; threads <= 2; threads++) {
+        double peak = peak_gflops(pool, threads), logsum = 0;
+        printf("fp32 FMA peak, %d thread%s: %.1f GFLOP/s\n", threads, threads > 1 ? "s" : "", peak);
+        for (int i = 0; i < n_shapes; i++) logsum += log(bench_shape(&shapes[i], pool, threads, peak));
+        printf("sgemm geomean ratio wafer/openblas, %d thread%s: %.3f\n", threads, threads > 1 ? "s" : "",
+               exp(logsum / n_shapes));
+    }
+    rt_pool_free(pool);
+    return 0;
+}
