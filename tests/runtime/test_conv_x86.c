@@ -216,8 +216,9 @@ Test(conv_x86, pointwise) {
 }
 
 /* im2col: 3x3 stems (stride 2, C = 3), KWS's 10x4 stride-2 first conv, digits' 3x3 convs on
- * 8x8 and 4x4 maps (narrow: row blocks), grouped, depthwise with a channel multiplier, a
- * strided 1x1, dilations, batch 2, wide outputs cut into several strips, 1-D. */
+ * 8x8 and 4x4 maps (narrow outputs: the flat im2col, strides 1 and 2 on either axis),
+ * grouped, depthwise with a channel multiplier, a strided 1x1, dilations, batch 2, wide
+ * outputs cut into several strips, stride 3, 1-D. */
 Test(conv_x86, im2col) {
     struct { int64_t N, C, H, W, M, group, kh, kw; const int64_t *st, *pads, *dil; } cs[] = {
         {1, 3, 33, 33, 17, 1, 3, 3, s2, p1, NULL},   {1, 1, 49, 10, 64, 1, 10, 4, s2, pwide, NULL},
@@ -226,7 +227,9 @@ Test(conv_x86, im2col) {
         {1, 3, 17, 19, 6, 3, 3, 3, s1, p1, NULL},    {1, 5, 17, 17, 7, 1, 1, 1, s2, p0, NULL},
         {1, 4, 21, 23, 3, 1, 3, 5, s12, pwide, d2},  {1, 3, 100, 101, 8, 1, 3, 3, s1, p1, NULL},
         {1, 3, 224, 224, 32, 1, 3, 3, s2, p1, NULL}, {1, 8, 40, 40, 33, 1, 5, 5, s1, pasym, d13},
-        {1, 2, 3, 3, 3, 1, 3, 3, s3, p0, NULL},
+        {1, 2, 3, 3, 3, 1, 3, 3, s3, p0, NULL},      {1, 3, 9, 11, 5, 1, 3, 3, s21, pasym, d13},
+        {1, 4, 10, 7, 6, 2, 3, 2, s12, pwide, NULL}, {2, 2, 12, 9, 3, 1, 5, 3, s2, pwide, d2},
+        {1, 3, 5, 30, 4, 1, 1, 3, s2, p1, NULL},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].M, cs[i].group, cs[i].kh, cs[i].kw);

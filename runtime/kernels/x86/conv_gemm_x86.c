@@ -33,6 +33,14 @@
 #define CX_MIN_ROWS 8
 /* Floats of one im2col strip (256 KiB). */
 #define CX_COL_FLOATS ((int64_t)1 << 16)
+/* Flat im2col: most vectors per col row (its lane-mask table on the stack). */
+#define CX_FLAT_MAX_VECS 512
+/* Outputs up to this many floats (256 KiB) get one GEMM call and then the activation: the
+ * whole block is still in L2, and one call packs each operand once. */
+#define CX_ONE_CALL_FLOATS ((int64_t)1 << 16)
+/* Least floats per parallel chunk of an activation pass (a hand-off costs about as much as
+ * the pass over 16 K floats). */
+#define CX_PAR_MIN_FLOATS ((int64_t)1 << 14)
 
 static int64_t cx_round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t cx_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -105,11 +113,20 @@ static void gemm_block_chunk(void *arg, int64_t b0, int64_t b1) {
     }
 }
 
-/* The GEMM of one image and group: one pool-wide rt_sgemm_nn without an activation, else
- * parallel blocks each followed by its activation. */
+/* Rows [m0, m1) of the finished C get the activation. */
+static void act_rows_chunk(void *arg, int64_t m0, int64_t m1) {
+    const GemmJob *j = arg;
+    cx_act_rows(j->act, j->C + m0 * j->ldc, j->ldc, m1 - m0, j->N);
+}
+
+/* The GEMM of one image and group: one pool-wide rt_sgemm_nn without an activation or
+ * when the output fits in L2 (then the activation as a pass over it), else parallel
+ * blocks each followed by its activation. Which one depends on the shape only. */
 static void gemm_act(RtKernelCtx *c, GemmJob *j) {
-    if (j->act->kind == RT_ACT_NONE) {
+    if (j->act->kind == RT_ACT_NONE || j->M * j->N <= CX_ONE_CALL_FLOATS) {
         rt_sgemm_nn(c->pool, j->M, j->N, j->K, j->A, j->lda, j->B, j->ldb, j->C, j->ldc, j->bias, NULL);
+        if (j->act->kind != RT_ACT_NONE)
+            rt_parallel_for(c->pool, j->M, cx_ceil_div(CX_PAR_MIN_FLOATS, j->N), act_rows_chunk, j);
         return;
     }
     gemm_blocks(j);
@@ -142,10 +159,45 @@ static void tap_cols(int64_t off, int64_t s, int64_t IW, int64_t OW, int64_t *lo
     if (*hi < *lo) *hi = *lo;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+
+/* Bits [lo, hi) of a 32-bit mask, clamped to [0, 32). */
+static uint32_t cx_bits(int64_t lo, int64_t hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 32) hi = 32;
+    if (hi <= lo) return 0;
+    return (hi == 32 ? 0xffffffffu : ((1u << hi) - 1)) & ~((1u << lo) - 1);
+}
+
+/* d[q] for q in [q0, q1) (at most 16) = xr[q * s] where q is in [lo, hi) (inside the row),
+ * else 0. Stride 1: one masked load; 2: two and a permute keeping the even floats; else a
+ * gather. */
+CX_T512 CX_INL void im2col_vec(float *d, const float *xr, int64_t q0, int64_t q1, int64_t lo, int64_t hi,
+                               int64_t s) {
+    int64_t a = lo > q0 ? lo - q0 : 0, b = (hi < q1 ? hi : q1) - q0; /* valid lanes [a, b) */
+    __mmask16 st = (__mmask16)cx_bits(0, q1 - q0);
+    __m512 v;
+    if (s == 1) {
+        v = _mm512_maskz_loadu_ps((__mmask16)cx_bits(a, b), xr + q0);
+    } else if (s == 2) {
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        uint32_t m = cx_bits(2 * a, 2 * b - 1); /* the even floats of lanes [a, b), the odd between */
+        __m512 lo16 = _mm512_maskz_loadu_ps((__mmask16)m, xr + 2 * q0);
+        __m512 hi16 = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), xr + 2 * q0 + 16);
+        v = _mm512_permutex2var_ps(lo16, even, hi16);
+    } else {
+        const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                               _mm512_set1_epi32((int)s));
+        v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)cx_bits(a, b), idx, xr + q0 * s, 4);
+    }
+    _mm512_mask_storeu_ps(d + q0, st, v);
+}
+
 /* col[Cg*K, n] = im2col of x[Cg, IH, IW] for output positions [p0, p0 + n): row
  * (ch, kh, kw), column p - p0 holds x[ch][oh * sh - ph + kh * dh][ow * sw - pw + kw * dw]
- * for p = oh * OW + ow, zero where that is padding. */
-static void im2col_strip(const CxConv *cv, const float *x, int64_t p0, int64_t n, float *col) {
+ * for p = oh * OW + ow, zero where that is padding. Each output row's run of columns is
+ * copied 16 at a time with masked loads, which read the zeros of the padding for free. */
+CX_T512 static void im2col_strip(const CxConv *cv, const float *x, int64_t p0, int64_t n, float *col) {
     const RtConvGeom *g = &cv->g;
     const int64_t IH = g->in[1], IW = g->in[2], OW = g->out[2], KH = g->k[1], KW = g->k[2];
     const int64_t sh = g->stride[1], sw = g->stride[2];
@@ -161,22 +213,137 @@ static void im2col_strip(const CxConv *cv, const float *x, int64_t p0, int64_t n
                     int64_t e = OW - ow < n - j ? OW : ow + (n - j); /* this row's columns [ow, e) */
                     float *d = col + j - ow;                        /* d[ow'] is column ow' */
                     int64_t ih = oh * sh - g->pad0[1] + kh * g->dil[1];
-                    int64_t a = lo > ow ? lo : ow, b = hi < e ? hi : e;
-                    if (ih < 0 || ih >= IH || a >= b) {
-                        for (int64_t q = ow; q < e; q++) d[q] = 0.0f;
-                    } else {
-                        const float *xr = xc + ih * IW + off;
-                        for (int64_t q = ow; q < a; q++) d[q] = 0.0f;
-                        if (sw == 1)
-                            memcpy(d + a, xr + a, sizeof(float) * (size_t)(b - a));
-                        else
-                            for (int64_t q = a; q < b; q++) d[q] = xr[q * sw];
-                        for (int64_t q = b; q < e; q++) d[q] = 0.0f;
-                    }
+                    int in = ih >= 0 && ih < IH;
+                    const float *xr = xc + (in ? ih : 0) * IW + off;
+                    for (int64_t q = ow; q < e; q += 16)
+                        im2col_vec(d, xr, q, q + 16 < e ? q + 16 : e, in ? lo : 0, in ? hi : 0, sw);
                     j += e - ow;
                 }
             }
 }
+
+/* ---- flat im2col, for narrow outputs (the whole output is one strip, P < 128) ----
+ * Short output rows make im2col_strip's per-row runs short (digits' 8-wide maps: 8 floats a
+ * run). Instead each channel is copied once into a zero-padded plane xp[IHp, IWq] (IWq =
+ * the padded width rounded up to a multiple of sw), and for sw = 2 split into its even and
+ * odd floats, phase f[k] = xp[2k + f]. The input of output (oh, ow) at tap (kh, kw) is
+ *     xp[(oh*sh + kh*dh) * IWq + ow*sw + kw*dw] = phase[off % sw][i + off / sw]
+ * with off = kh*dh*IWq + kw*dw and i = oh*Q + ow, Q = sh*IWq/sw: for each col row one
+ * contiguous run over i in [0, OH*Q) from which the lanes with ow = i % Q < OW are kept
+ * (compressed in registers, as the depthwise flat kernel does). */
+typedef struct {
+    int64_t IHp, IWq, Q;  /* padded plane rows and row length; flat output row length */
+    int64_t vecs;         /* 16-lane vectors per col row: ceil(OH * Q / 16) */
+    int64_t phase;        /* floats of one channel's phase array (reads of the last vector included) */
+    int64_t xp_n;         /* floats of one channel's padded plane */
+} FlatGeom;
+
+/* Floats of scratch the flat im2col of one group needs (0: the shape does not fit it). */
+static int64_t flat_geom(const CxConv *cv, FlatGeom *f) {
+    const RtConvGeom *g = &cv->g;
+    const int64_t sw = g->stride[2];
+    if (sw > 2) return 0;
+    f->IHp = g->in[1] + g->pad0[1] + g->pad1[1];
+    f->IWq = cx_round_up(g->in[2] + g->pad0[2] + g->pad1[2], sw);
+    f->Q = g->stride[1] * f->IWq / sw;
+    f->vecs = cx_ceil_div(g->out[1] * f->Q, 16);
+    if (f->vecs > CX_FLAT_MAX_VECS) return 0;
+    int64_t off_max = (g->k[1] - 1) * g->dil[1] * f->IWq + (g->k[2] - 1) * g->dil[2];
+    f->xp_n = cx_round_up(f->IHp * f->IWq, 32);
+    f->phase = cx_round_up(off_max / sw + 16 * f->vecs, 16);
+    if (f->phase < f->xp_n / sw) f->phase = f->xp_n / sw;
+    return cv->Cg * (f->xp_n + (sw == 2 ? 2 * f->phase : 0)) + (sw == 1 ? f->phase : 0);
+}
+
+/* col[Cg*K, P] of x[Cg, IH, IW] by the flat method; buf: flat_geom's floats. */
+CX_T512 static void im2col_flat(const CxConv *cv, const FlatGeom *f, const float *x, float *buf, float *col) {
+    const RtConvGeom *g = &cv->g;
+    const int64_t IH = g->in[1], IW = g->in[2], sw = g->stride[2], OH = g->out[1], OW = g->out[2];
+    const int64_t Cg = cv->Cg, P = cv->Pout;
+    /* sw = 1: the padded planes are the phase (with room for the last vector's reads after
+     * the last plane); sw = 2: planes, then the even and odd phases of every channel. */
+    float *xp = buf, *ph = buf + Cg * f->xp_n;
+    int64_t plane = sw == 1 ? f->xp_n : f->phase;
+    memset(buf, 0, sizeof(float) * (size_t)(sw == 1 ? Cg * f->xp_n + f->phase : Cg * f->xp_n));
+    for (int64_t ch = 0; ch < Cg; ch++)
+        for (int64_t ih = 0; ih < IH; ih++) {
+            float *d = xp + ch * f->xp_n + (ih + g->pad0[1]) * f->IWq + g->pad0[2];
+            const float *s = x + (ch * IH + ih) * IW;
+            for (int64_t i = 0; i < IW; i += 16) {
+                __mmask16 m = (__mmask16)cx_bits(0, IW - i);
+                _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+            }
+        }
+    if (sw == 2) {
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        memset(ph, 0, sizeof(float) * (size_t)(Cg * 2 * f->phase));
+        for (int64_t ch = 0; ch < Cg; ch++) {
+            const float *s = xp + ch * f->xp_n;
+            float *e = ph + ch * 2 * f->phase, *o = e + f->phase;
+            for (int64_t i = 0; i < f->xp_n; i += 32) { /* xp_n is a multiple of 32 */
+                __m512 lo = _mm512_loadu_ps(s + i), hi = _mm512_loadu_ps(s + i + 16);
+                _mm512_storeu_ps(e + i / 2, _mm512_permutex2var_ps(lo, even, hi));
+                _mm512_storeu_ps(o + i / 2, _mm512_permutex2var_ps(lo, odd, hi));
+            }
+        }
+    } else {
+        ph = xp;
+    }
+    uint16_t keep[CX_FLAT_MAX_VECS];
+    for (int64_t v = 0; v < f->vecs; v++) {
+        uint32_t m = 0;
+        for (int l = 0; l < 16; l++) {
+            int64_t i = v * 16 + l;
+            if (i / f->Q < OH && i % f->Q < OW) m |= 1u << l;
+        }
+        keep[v] = (uint16_t)m;
+    }
+    for (int64_t ch = 0; ch < Cg; ch++)
+        for (int64_t kh = 0; kh < g->k[1]; kh++)
+            for (int64_t kw = 0; kw < g->k[2]; kw++, col += P) {
+                int64_t off = kh * g->dil[1] * f->IWq + kw * g->dil[2];
+                const float *src = ph + ch * (sw == 1 ? plane : 2 * plane) + (off % sw) * plane + off / sw;
+                float *d = col;
+                for (int64_t v = 0; v < f->vecs; v++) {
+                    __m512 val = _mm512_maskz_compress_ps(keep[v], _mm512_loadu_ps(src + 16 * v));
+                    int n = __builtin_popcount(keep[v]);
+                    _mm512_mask_storeu_ps(d, (__mmask16)((1u << n) - 1), val);
+                    d += n;
+                }
+            }
+}
+
+#else /* not x86-64 GCC/Clang: never selected (cx_cpu_ok() is 0); scalar for the build */
+
+typedef struct {
+    int64_t unused;
+} FlatGeom;
+
+static int64_t flat_geom(const CxConv *cv, FlatGeom *f) {
+    (void)cv, (void)f;
+    return 0;
+}
+
+static void im2col_flat(const CxConv *cv, const FlatGeom *f, const float *x, float *buf, float *col) {
+    (void)cv, (void)f, (void)x, (void)buf, (void)col;
+}
+
+static void im2col_strip(const CxConv *cv, const float *x, int64_t p0, int64_t n, float *col) {
+    const RtConvGeom *g = &cv->g;
+    const int64_t IH = g->in[1], IW = g->in[2], OW = g->out[2], KH = g->k[1], KW = g->k[2];
+    for (int64_t ch = 0; ch < cv->Cg; ch++)
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++, col += n)
+                for (int64_t j = 0; j < n; j++) {
+                    int64_t oh = (p0 + j) / OW, ow = (p0 + j) % OW;
+                    int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+                    int64_t iw = ow * g->stride[2] - g->pad0[2] + kw * g->dil[2];
+                    col[j] = ih >= 0 && ih < IH && iw >= 0 && iw < IW ? x[(ch * IH + ih) * IW + iw] : 0.0f;
+                }
+}
+
+#endif
 
 /* Strips of every image and group: item i is strip i % strips of image-group i / strips. */
 typedef struct {
@@ -212,13 +379,18 @@ static void strip_slot(void *arg, int64_t s0, int64_t s1) {
     }
 }
 
-/* Narrow outputs: per image and group, the whole strip once, then row blocks in parallel. */
+/* Narrow outputs: per image and group, the whole strip once (flat im2col when the output
+ * rows are short), then the GEMM. */
 static int im2col_rows(RtKernelCtx *c, const CxConv *cv, int64_t CK) {
-    float *col = rt_scratch(c, sizeof(float) * (size_t)(CK * cv->Pout));
+    FlatGeom f;
+    int64_t flat_n = cv->g.out[2] < CX_MIN_COLS / 2 ? flat_geom(cv, &f) : 0;
+    float *col = rt_scratch(c, sizeof(float) * (size_t)(CK * cv->Pout + flat_n));
     if (!col) return RT_ERR_NOMEM;
     for (int64_t im = 0; im < cv->N; im++)
         for (int64_t gr = 0; gr < cv->group; gr++) {
-            im2col_strip(cv, cv->x + (im * cv->C + gr * cv->Cg) * cv->Pin, 0, cv->Pout, col);
+            const float *xg = cv->x + (im * cv->C + gr * cv->Cg) * cv->Pin;
+            if (flat_n) im2col_flat(cv, &f, xg, col + CK * cv->Pout, col);
+            else im2col_strip(cv, xg, 0, cv->Pout, col);
             GemmJob j = {cv->Mg, cv->Pout, CK, cv->w + gr * cv->Mg * CK, col, CK, cv->Pout, cv->Pout,
                          cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout, cv->b ? cv->b + gr * cv->Mg : NULL,
                          &cv->act, 0, 0, 0, 0};

@@ -11,9 +11,10 @@
  *
  * cx_act_v512 is the activation on 16 lanes with the element formulas of ref/activation.h
  * (same NaN behaviour: max/min keep a NaN operand that comes second; mul then add, no FMA,
- * as the reference's C99 code is compiled without contraction). Sigmoid goes lane by lane
- * through the reference's scalar formula (exp has no AVX-512 instruction; fused sigmoids
- * are rare in convs).
+ * as the reference's C99 code is compiled without contraction). Sigmoid is left to a pass
+ * of rt_act_span (the reference's scalar formula) over each finished plane or block: exp
+ * has no AVX-512 instruction, a call inside the vector loops would cost them their
+ * registers, and fused sigmoids are rare in convs.
  */
 #ifndef WAFER_RT_CONV_X86_H
 #define WAFER_RT_CONV_X86_H
@@ -62,10 +63,12 @@ int cx_cpu_ok(void);
 #define CX_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 #define CX_INL static inline __attribute__((always_inline))
 
-/* act(v) on 16 lanes (see the header comment). */
+/* act(v) on 16 lanes for every kind but sigmoid (returned unchanged: callers run
+ * rt_act_span over what they stored, see the header comment). */
 CX_T512 CX_INL __m512 cx_act_v512(const RtAct *a, __m512 v) {
     switch (a->kind) {
     case RT_ACT_NONE:
+    case RT_ACT_SIGMOID:
         return v;
     case RT_ACT_RELU: /* v < 0 ? 0 : v; max(0, v) returns v when v is NaN */
         return _mm512_max_ps(_mm512_setzero_ps(), v);
@@ -80,14 +83,31 @@ CX_T512 CX_INL __m512 cx_act_v512(const RtAct *a, __m512 v) {
         v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(a->alpha), v), _mm512_set1_ps(a->beta));
         v = _mm512_max_ps(_mm512_setzero_ps(), v);
         return _mm512_min_ps(_mm512_set1_ps(1.0f), v);
-    case RT_ACT_SIGMOID: {
-        float t[16] __attribute__((aligned(64)));
-        _mm512_store_ps(t, v);
-        for (int i = 0; i < 16; i++) t[i] = rt_act_sigmoid_f32(t[i]);
-        return _mm512_load_ps(t);
-    }
     }
     return v;
+}
+
+/* None, Relu and Clip are all min(hi, max(lo, v)) (lo = -inf, hi = +inf is the identity,
+ * NaN included): kernels run them through one branch-free instance. */
+typedef struct {
+    __m512 lo, hi;
+} CxClip;
+
+static inline int cx_act_is_clip(const RtAct *a) {
+    return a->kind == RT_ACT_NONE || a->kind == RT_ACT_RELU || a->kind == RT_ACT_CLIP;
+}
+
+CX_T512 CX_INL CxClip cx_clip_make(const RtAct *a) {
+    CxClip c;
+    c.lo = _mm512_set1_ps(a->kind == RT_ACT_NONE ? -INFINITY : a->kind == RT_ACT_RELU ? 0.0f : a->alpha);
+    c.hi = _mm512_set1_ps(a->kind == RT_ACT_CLIP ? a->beta : INFINITY);
+    return c;
+}
+
+/* The activation of a kernel instance: clip = 1 runs c, else cx_act_v512. */
+CX_T512 CX_INL __m512 cx_act_apply(int clip, CxClip c, const RtAct *a, __m512 v) {
+    if (clip) return _mm512_min_ps(c.hi, _mm512_max_ps(c.lo, v));
+    return cx_act_v512(a, v);
 }
 #endif
 

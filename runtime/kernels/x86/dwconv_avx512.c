@@ -2,16 +2,21 @@
  * dwconv_avx512.c — depthwise float32 conv (one input and one output channel per group) with
  * AVX-512: bias, taps and the fused activation in one pass over each output plane.
  *
- * Planes x[IH, IW] -> y[OH, OW], any kernel kH x kW, strides, dilations, pads. Two loops:
+ * Planes x[IH, IW] -> y[OH, OW], any kernel kH x kW, strides, dilations, pads. Three loops:
  *
- * Row kernel (the default): 16 outputs of one output row per vector. For output columns
- * ow0..ow0+15 and tap (kh, kw) the inputs are x[ih][ow * sw - pw + kw * dw]: with stride 1
- * one unaligned load, with stride 2 two loads (32 floats) and a permute that keeps the even
- * ones, other strides a gather. Loads are masked to the columns inside [0, IW), so the
- * padding reads as zeros without a padded copy; the masks depend only on the column chunk
- * and kw, so they are computed once per conv (mask table). Rows whose kh taps fall in the
- * padding are skipped (rt_geom_taps). The accumulator starts at the bias and gets the
- * activation in registers before the (tail-masked) store.
+ * Row kernel (stride 1 or 2 along W): 16 outputs of one output row per vector, every tap
+ * one unaligned load and one FMA, the weights broadcast in registers (3x3 is instantiated
+ * with constant taps, so its 9 taps unroll). For output columns ow0..ow0+15 and tap (kh, kw)
+ * with stride 1 the inputs are the contiguous x[ih][ow0 - pw + kw * dw ...]. With stride 2
+ * each plane is first split into its even and odd columns, E[ih][j] = x[ih][2j] and
+ * O[ih][j] = x[ih][2j + 1] (two permutes per 32 inputs, once per input row instead of once
+ * per tap), after which input column 2 ow + t is E[ow + t/2] (t even) or O[ow + (t-1)/2]
+ * (t odd): again one contiguous load per tap. Loads of the edge chunks are masked to the
+ * columns inside the row, so padding reads as zero without a padded copy (masks per
+ * chunk and kw, computed once per conv); interior chunks load unmasked. Input rows above or
+ * below the plane point at a row of zeros, so every output row runs the same unrolled code.
+ * The accumulator starts at the bias and gets the activation in registers before the
+ * (tail-masked) store.
  *
  * Flat kernel (stride 1, narrow planes such as KWS's 25x5 or 7x7 maps, where a row would
  * fill few of the 16 lanes): each plane is copied into a zero-padded plane xp[IHp, IWp]
@@ -19,12 +24,18 @@
  * reads xp[i + kh * dh * IWp + kw * dw], so each tap is one unmasked load per 16 positions
  * whatever the row length. Positions with ow >= OW are dropped: each vector is compressed
  * to its valid lanes in registers (table of lane masks per vector, once per conv) and
- * stored contiguously, since valid positions in flat order are y's row-major order.
+ * stored contiguously, since valid positions in flat order are y's row-major order. The
+ * next plane is copied before the current one is computed (two buffers), so the loads do
+ * not wait on the copy's just-issued stores.
+ *
+ * General kernel (other strides, very wide rows): as the row kernel on x directly, with
+ * gathers for strides > 2 and only the taps inside the plane visited.
  *
  * Threads: planes (image, channel) are split into contiguous ranges; every plane is
  * computed by one thread with the same arithmetic, so results do not depend on the thread
- * count. No heap scratch: the flat kernel's planes live on each chunk's stack.
+ * count.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "../../rt_threads.h"
@@ -32,37 +43,61 @@
 
 /* Least multiply-adds per parallel chunk: less costs about as much as a hand-off. */
 #define DW_PAR_MIN_WORK ((int64_t)1 << 15)
-/* Mask table of the row kernel: column chunks x kW entries. */
+/* Mask tables: column chunks x kW entries. */
 #define DW_MAX_MASKS 2048
-/* Flat kernel: floats of the padded plane plus the tail its last vector reads (32 KiB of
- * stack per chunk), and vectors per plane (its lane-mask table). */
-#define DW_FLAT_MAX_FLOATS 8192
+/* Row kernel: widest kernel, and widest source row (the row of zeros standing in for the
+ * rows above and below the plane). */
+#define DW_MAX_KW 16
+#define DW_MAX_KH 16
+#define DW_ZEROS 4096
+/* Flat kernel: floats of one padded plane plus the tail its last vector reads (16 KiB of
+ * stack each, two per chunk), and vectors per plane (its lane-mask table). */
+#define DW_FLAT_MAX_FLOATS 4096
 #define DW_FLAT_MAX_VECS (DW_FLAT_MAX_FLOATS / 16)
 /* Taps whose broadcast weights a kernel keeps in registers (3x3); larger kernels broadcast
  * from memory at each use. */
 #define DW_WREG 9
 
+enum { DW_ROWS, DW_FLAT, DW_GENERAL };
+
 typedef struct {
     const CxConv *cv;
-    int flat;                          /* 1: flat kernel, 0: row kernel */
-    int64_t chunks;                    /* row kernel: 16-column chunks per output row */
-    int64_t IHp, IWp, xp_n, vecs;      /* flat kernel: padded plane, its floats, vectors */
-    uint32_t masks[DW_MAX_MASKS];      /* row kernel: [chunk][kw] input lanes inside [0, IW) */
-    uint16_t keep[DW_FLAT_MAX_VECS];   /* flat kernel: lanes of vector v with ow < OW */
+    int kind;                          /* DW_ROWS, DW_FLAT or DW_GENERAL */
+    int64_t chunks;                    /* rows, general: 16-column chunks per output row */
+    /* row kernel */
+    int64_t c_lo, c_hi;                /* chunks [c_lo, c_hi) read inside every source row */
+    int64_t src_w;                     /* stride 2: floats of an E (or O) row; else IW */
+    int64_t src_row;                   /* floats from one source row to the next */
+    int64_t eo_floats;                 /* stride 2: floats of the E and O rows of one plane */
+    int64_t tap_off[DW_MAX_KW];        /* tap kw: float of lane 0 of chunk 0 from its row's start */
+    /* per-thread scratch (stride 2: E and O planes) */
+    float *scratch;
+    int64_t slots, slot_floats;        /* buffers, floats from one to the next */
+    int64_t planes;                    /* N * C */
+    /* flat kernel (keep and the tables after it are filled by dw_tables_*) */
+    int64_t IHp, IWp, xp_n, vecs;      /* padded plane, its floats with the tail, vectors */
+    uint16_t keep[DW_FLAT_MAX_VECS];   /* lanes of vector v with ow < OW */
+    /* rows: [chunk][kw] source lanes inside the source row; general: 32-bit input lanes */
+    uint32_t masks[DW_MAX_MASKS];
 } DwJob;
 
 /* Which kernel, and whether its tables fit; fills the sizes in j. */
 static int dw_plan(const CxConv *cv, DwJob *j) {
     const RtConvGeom *g = &cv->g;
-    const int64_t OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2];
+    const int64_t OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2], IW = g->in[2];
+    const int64_t sw = g->stride[2];
     if (g->in[0] != 1 || g->k[0] != 1 || g->out[0] != 1) return 0; /* 3-D: the reference */
+    memset(j, 0, offsetof(DwJob, keep));
     j->cv = cv;
     j->chunks = (OW + 15) / 16;
-    int row_ok = j->chunks * KW <= DW_MAX_MASKS;
-    j->flat = 0;
-    if (g->stride[1] == 1 && g->stride[2] == 1) {
+    if (j->chunks * KW > DW_MAX_MASKS) return 0;
+    j->kind = DW_GENERAL;
+    /* the zero row covers a source row: IW, or the E and O halves of 16-padded (IW+1)/2 */
+    int64_t src_floats = sw == 1 ? IW : 2 * (((IW + 1) / 2 + 15) / 16 * 16);
+    if ((sw == 1 || sw == 2) && KW <= DW_MAX_KW && KH <= DW_MAX_KH && src_floats <= DW_ZEROS) j->kind = DW_ROWS;
+    if (sw == 1 && g->stride[1] == 1) {
         j->IHp = g->in[1] + g->pad0[1] + g->pad1[1];
-        j->IWp = g->in[2] + g->pad0[2] + g->pad1[2];
+        j->IWp = IW + g->pad0[2] + g->pad1[2];
         int64_t npos = OH * j->IWp;
         j->vecs = (npos + 15) / 16;
         j->xp_n = j->IHp * j->IWp + (j->vecs * 16 - npos) + (KW - 1) * g->dil[2];
@@ -71,9 +106,9 @@ static int dw_plan(const CxConv *cv, DwJob *j) {
         /* lanes doing useful work: flat OH*OW of vecs*16, rows OW of chunks*16 per row */
         double flat_use = (double)(OH * OW) / (double)(j->vecs * 16);
         double row_use = (double)OW / (double)(j->chunks * 16);
-        if (fits && (!row_ok || flat_use > 1.1 * row_use)) j->flat = 1;
+        if (fits && flat_use > 1.1 * row_use) j->kind = DW_FLAT;
     }
-    return j->flat || row_ok;
+    return 1;
 }
 
 int cx_depthwise_fits(const CxConv *cv) {
@@ -82,6 +117,9 @@ int cx_depthwise_fits(const CxConv *cv) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+
+/* The row standing in for input rows outside the plane (read-only). */
+static const float dw_zeros[DW_ZEROS] __attribute__((aligned(64)));
 
 /* Bits [lo, hi) of a 32-bit mask, clamped to [0, 32). */
 static uint32_t dw_bits(int64_t lo, int64_t hi) {
@@ -92,10 +130,43 @@ static uint32_t dw_bits(int64_t lo, int64_t hi) {
     return upto & ~((1u << lo) - 1);
 }
 
-/* Row kernel masks: for chunk c and tap kw, the lanes whose input column is in [0, IW).
+/* Row kernel tables: per tap kw its source (x, or E / O for stride 2) and column offset;
+ * per chunk c and tap kw the lanes l with c*16 + l + off inside the source row; the
+ * interior chunks, where every lane of every tap is inside. */
+static void dw_tables_rows(DwJob *j) {
+    const RtConvGeom *g = &j->cv->g;
+    const int64_t IW = g->in[2], KW = g->k[2], s2 = g->stride[2] == 2;
+    const int64_t We = (IW + 1) / 2, Wo = IW / 2;
+    j->src_w = s2 ? (We + 15) / 16 * 16 : IW;
+    j->src_row = s2 ? 2 * j->src_w : IW;
+    j->eo_floats = s2 ? g->in[1] * j->src_row : 0;
+    int odd[DW_MAX_KW];
+    int64_t col[DW_MAX_KW];
+    for (int64_t kw = 0; kw < KW; kw++) {
+        int64_t t = kw * g->dil[2] - g->pad0[2]; /* input column of output column 0 */
+        odd[kw] = s2 && (t % 2 != 0);
+        col[kw] = s2 ? (t - odd[kw]) / 2 : t;                  /* exact: t - odd is even */
+        j->tap_off[kw] = col[kw] + (odd[kw] ? j->src_w : 0); /* O is the row's second half */
+    }
+    j->c_lo = j->chunks, j->c_hi = 0;
+    for (int64_t c = 0; c < j->chunks; c++) {
+        int inside = 1;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            int64_t start = c * 16 + col[kw], width = !s2 ? IW : odd[kw] ? Wo : We;
+            uint32_t m = dw_bits(-start, width - start) & 0xffffu;
+            j->masks[c * KW + kw] = m;
+            inside &= m == 0xffffu;
+        }
+        if (inside && c < j->c_lo) j->c_lo = c;
+        if (inside) j->c_hi = c + 1;
+    }
+    if (j->c_hi < j->c_lo) j->c_lo = j->c_hi = 0; /* no interior chunk */
+}
+
+/* General kernel masks: for chunk c and tap kw, the lanes whose input column is in [0, IW).
  * Stride 1: bit l = column start + l; stride 2: bits 0..31 = columns start + 0..31 (two
  * loads); other strides: bit l = column start + l * sw (a gather). */
-static void dw_masks(DwJob *j) {
+static void dw_tables_general(DwJob *j) {
     const RtConvGeom *g = &j->cv->g;
     const int64_t IW = g->in[2], KW = g->k[2], sw = g->stride[2];
     for (int64_t c = 0; c < j->chunks; c++)
@@ -112,7 +183,7 @@ static void dw_masks(DwJob *j) {
 }
 
 /* Flat kernel: lanes of vector v whose flat position i = oh * IWp + ow has oh < OH, ow < OW. */
-static void dw_keep(DwJob *j) {
+static void dw_tables_flat(DwJob *j) {
     const int64_t OH = j->cv->g.out[1], OW = j->cv->g.out[2];
     for (int64_t v = 0; v < j->vecs; v++) {
         uint16_t m = 0;
@@ -125,6 +196,106 @@ static void dw_keep(DwJob *j) {
 }
 
 /* ---------------------------------------------------------------- row kernel */
+
+/* Output chunk c of R output rows oh0 .. oh0 + R - 1: bias + taps, activation, store;
+ * masked = 0 for interior chunks. Output row r, tap (kh, kw) reads source row u = r * SH + kh
+ * (relative to the block's first input row; unit dilation along H) at base[u] + off[kw] +
+ * c * 16, so with constant R, SH, KH, KW each loaded vector feeds every output row that
+ * uses it (4 rows of a 3x3 stride-1 conv: 18 loads for 36 FMAs instead of 36). With KH = 3
+ * each kernel row of each output row sums into its own accumulator (short FMA chains),
+ * added at the end. With SH = 0 (any stride and dilation, R = 1) u = kh. */
+CX_T512 CX_INL void dw_block_chunk(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int64_t R, int clip,
+                                   CxClip cl, const float *const *base, const int64_t *off, const __m512 *wv,
+                                   const float *w, __m512 bv, int64_t c, int masked, float *y) {
+    enum { NR = 4 };                        /* most output rows per block */
+    const int inreg = KH * KW <= DW_WREG;
+    const int nacc = KH == 3 ? 3 : 1;
+    const int64_t U = SH ? (R - 1) * SH + KH : KH;
+    const uint32_t *mk = j->masks + c * KW;
+    __m512 acc[NR][3];
+#pragma GCC unroll 4
+    for (int64_t r = 0; r < R; r++) acc[r][0] = bv, acc[r][1] = acc[r][2] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int64_t u = 0; u < U; u++)
+#pragma GCC unroll 16
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const float *src = base[u] + off[kw] + c * 16;
+            __m512 v = masked ? _mm512_maskz_loadu_ps((__mmask16)mk[kw], src) : _mm512_loadu_ps(src);
+#pragma GCC unroll 4
+            for (int64_t r = 0; r < R; r++) {
+                int64_t kh = u - r * SH;
+                if (kh < 0 || kh >= KH) continue;
+                const int64_t t = kh * KW + kw;
+                __m512 wt = inreg && t < DW_WREG ? wv[t] : _mm512_set1_ps(w[t]);
+                int a = nacc == 3 ? (int)kh : 0;
+                acc[r][a] = _mm512_fmadd_ps(wt, v, acc[r][a]);
+            }
+        }
+    const int64_t OW = j->cv->g.out[2], left = OW - c * 16;
+    for (int64_t r = 0; r < R; r++) {
+        __m512 o = nacc == 3 ? _mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]), acc[r][2]) : acc[r][0];
+        o = cx_act_apply(clip, cl, &j->cv->act, o);
+        if (left >= 16) _mm512_storeu_ps(y + r * OW + c * 16, o);
+        else _mm512_mask_storeu_ps(y + r * OW + c * 16, (__mmask16)((1u << left) - 1), o);
+    }
+}
+
+/* Output rows [oh0, oh0 + R) (see dw_block_chunk), every chunk. */
+CX_T512 CX_INL void dw_block(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int64_t R, int clip, CxClip cl,
+                             const float *src, int64_t oh0, const int64_t *off, const __m512 *wv, const float *w,
+                             __m512 bv, float *y) {
+    const RtConvGeom *g = &j->cv->g;
+    const int64_t IH = g->in[1], row = j->src_row;
+    const int64_t U = SH ? (R - 1) * SH + KH : KH;
+    const float *base[DW_MAX_KH + 8];
+    for (int64_t u = 0; u < U; u++) {
+        int64_t ih = oh0 * g->stride[1] - g->pad0[1] + (SH ? u : u * g->dil[1]);
+        base[u] = ih >= 0 && ih < IH ? src + ih * row : dw_zeros;
+    }
+    int64_t c = 0;
+    for (; c < j->c_lo; c++) dw_block_chunk(j, KH, KW, SH, R, clip, cl, base, off, wv, w, bv, c, 1, y);
+    for (; c < j->c_hi; c++) dw_block_chunk(j, KH, KW, SH, R, clip, cl, base, off, wv, w, bv, c, 0, y);
+    for (; c < j->chunks; c++) dw_block_chunk(j, KH, KW, SH, R, clip, cl, base, off, wv, w, bv, c, 1, y);
+}
+
+/* One plane by the row kernel from its source src: x (stride 1), or the plane's E and O
+ * rows (stride 2, dw_split_even_odd). KH, KW, SH, clip are constants where the caller
+ * instantiates it (3x3: the taps unroll, weights, row pointers and offsets stay in
+ * registers; SH = 1 or 2 the row stride, then rows go in blocks of 4 or 2), else the
+ * geometry's (SH = 0: one row at a time). */
+CX_T512 CX_INL void dw_rows(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int clip, const float *src,
+                            const float *w, float bias, float *y) {
+    const int64_t OH = j->cv->g.out[1], OW = j->cv->g.out[2];
+    const int64_t R = SH == 1 ? 4 : SH == 2 ? 2 : 1;
+    const CxClip cl = cx_clip_make(&j->cv->act);
+    __m512 wv[DW_WREG];
+    for (int64_t t = 0; KH * KW <= DW_WREG && t < KH * KW; t++) wv[t] = _mm512_set1_ps(w[t]);
+    const __m512 bv = _mm512_set1_ps(bias);
+    int64_t off[DW_MAX_KW];
+    for (int64_t kw = 0; kw < KW; kw++) off[kw] = j->tap_off[kw];
+    int64_t oh = 0;
+    for (; R > 1 && oh + R <= OH; oh += R) dw_block(j, KH, KW, SH, R, clip, cl, src, oh, off, wv, w, bv, y + oh * OW);
+    for (; oh < OH; oh++) dw_block(j, KH, KW, SH, 1, clip, cl, src, oh, off, wv, w, bv, y + oh * OW);
+}
+
+/* Stride 2: source row ih = [E row | O row], E[j] = x[ih][2j], O[j] = x[ih][2j + 1], each
+ * half src_w floats (a multiple of 16). */
+CX_T512 static void dw_split_even_odd(const DwJob *j, const float *x, float *eo) {
+    const RtConvGeom *g = &j->cv->g;
+    const int64_t IH = g->in[1], IW = g->in[2], half = j->src_w;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t ih = 0; ih < IH; ih++, x += IW, eo += 2 * half)
+        for (int64_t c = 0; c < half; c += 16) {
+            uint32_t m = dw_bits(0, IW - 2 * c);
+            __m512 lo = _mm512_maskz_loadu_ps((__mmask16)m, x + 2 * c);
+            __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), x + 2 * c + 16);
+            _mm512_store_ps(eo + c, _mm512_permutex2var_ps(lo, even, hi));
+            _mm512_store_ps(eo + half + c, _mm512_permutex2var_ps(lo, odd, hi));
+        }
+}
+
+/* ---------------------------------------------------------------- general kernel */
 
 /* 16 inputs for tap kw of column chunk c: mode 1 = stride 1, 2 = stride 2, 0 = gather
  * (stride sw). xr points at the chunk's first input column for kw = 0 (may lie left of the
@@ -142,19 +313,13 @@ CX_T512 CX_INL __m512 dw_load(int mode, const float *xr, uint32_t m, int64_t sw)
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)m, idx, xr, 4);
 }
 
-/* One plane by the row kernel. KH, KW are constants where the caller instantiates it for a
- * kernel size (the taps unroll and the weights stay in registers), else the geometry's. */
-CX_T512 CX_INL void dw_rows(const DwJob *j, int mode, int64_t KH, int64_t KW, const float *x, const float *w,
-                            float bias, float *y) {
+/* One plane, any stride: only the kh taps inside the plane, inputs loaded from x. */
+CX_T512 static void dw_general(const DwJob *j, const float *x, const float *w, float bias, float *y) {
     const RtConvGeom *g = &j->cv->g;
-    const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2];
+    const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2];
     const int64_t sh = g->stride[1], sw = g->stride[2], dh = g->dil[1], dw = g->dil[2];
     const int64_t ph = g->pad0[1], pw = g->pad0[2];
-    const RtAct *act = &j->cv->act;
-    __m512 wv[DW_WREG];
-    const int inreg = KH * KW <= DW_WREG;
-    for (int64_t t = 0; inreg && t < KH * KW; t++) wv[t] = _mm512_set1_ps(w[t]);
-    const __m512 bv = _mm512_set1_ps(bias);
+    const int mode = sw == 1 ? 1 : sw == 2 ? 2 : 0;
     for (int64_t oh = 0; oh < OH; oh++, y += OW) {
         int64_t h0, h1;
         rt_geom_taps(oh, sh, ph, dh, KH, IH, &h0, &h1);
@@ -162,16 +327,13 @@ CX_T512 CX_INL void dw_rows(const DwJob *j, int mode, int64_t KH, int64_t KW, co
         for (int64_t c = 0; c < j->chunks; c++) {
             const uint32_t *mk = j->masks + c * KW;
             const int64_t col = c * 16 * sw - pw;
-            __m512 acc = bv;
+            __m512 acc = _mm512_set1_ps(bias);
             for (int64_t kh = h0; kh < h1; kh++) {
                 const float *xr = x0 + kh * dh * IW + col;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    const int64_t t = kh * KW + kw;
-                    const __m512 wt = inreg ? wv[t] : _mm512_set1_ps(w[t]);
-                    acc = _mm512_fmadd_ps(wt, dw_load(mode, xr + kw * dw, mk[kw], sw), acc);
-                }
+                for (int64_t kw = 0; kw < KW; kw++)
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(w[kh * KW + kw]), dw_load(mode, xr + kw * dw, mk[kw], sw), acc);
             }
-            acc = cx_act_v512(act, acc);
+            acc = cx_act_v512(&j->cv->act, acc);
             int64_t left = OW - c * 16;
             __mmask16 st = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
             _mm512_mask_storeu_ps(y + c * 16, st, acc);
@@ -196,86 +358,149 @@ CX_T512 CX_INL void dw_pad_copy(const DwJob *j, const float *x, float *xp) {
     }
 }
 
-CX_T512 CX_INL void dw_flat(const DwJob *j, int64_t KH, int64_t KW, const float *xp, const float *w, float bias,
-                            float *y) {
+CX_T512 CX_INL void dw_flat(const DwJob *j, int64_t KH, int64_t KW, int clip, const float *xp, const float *w,
+                            float bias, float *y) {
     const RtConvGeom *g = &j->cv->g;
     const int64_t rowstep = g->dil[1] * j->IWp, dw = g->dil[2];
-    const RtAct *act = &j->cv->act;
+    const CxClip cl = cx_clip_make(&j->cv->act);
     __m512 wv[DW_WREG];
     const int inreg = KH * KW <= DW_WREG;
     for (int64_t t = 0; inreg && t < KH * KW; t++) wv[t] = _mm512_set1_ps(w[t]);
     const __m512 bv = _mm512_set1_ps(bias);
     for (int64_t v = 0; v < j->vecs; v++) {
         const float *xs = xp + v * 16;
-        __m512 acc = bv;
+        __m512 acc[3];
+        const int nacc = KH == 3 ? 3 : 1;
         for (int64_t kh = 0; kh < KH; kh++)
             for (int64_t kw = 0; kw < KW; kw++) {
                 const int64_t t = kh * KW + kw;
                 const __m512 wt = inreg ? wv[t] : _mm512_set1_ps(w[t]);
-                acc = _mm512_fmadd_ps(wt, _mm512_loadu_ps(xs + kh * rowstep + kw * dw), acc);
+                __m512 x = _mm512_loadu_ps(xs + kh * rowstep + kw * dw);
+                int a = nacc == 3 ? (int)kh : 0;
+                if (kw == 0 && (kh == 0 || nacc == 3))
+                    acc[a] = kh == 0 ? _mm512_fmadd_ps(wt, x, bv) : _mm512_mul_ps(wt, x);
+                else
+                    acc[a] = _mm512_fmadd_ps(wt, x, acc[a]);
             }
-        acc = cx_act_v512(act, acc);
+        __m512 r = nacc == 3 ? _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]) : acc[0];
+        r = cx_act_apply(clip, cl, &j->cv->act, r);
         __mmask16 keep = j->keep[v];
         int n = __builtin_popcount(keep);
-        _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1), _mm512_maskz_compress_ps(keep, acc));
+        _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1), _mm512_maskz_compress_ps(keep, r));
         y += n;
     }
 }
 
 /* ---------------------------------------------------------------- drivers */
 
-/* Instances: 3x3 (MobileNet, KWS) with constant taps, any other size with the geometry's. */
-CX_T512 static void dw_rows_s1_3x3(const DwJob *j, const float *x, const float *w, float b, float *y) {
-    dw_rows(j, 1, 3, 3, x, w, b, y);
-}
-CX_T512 static void dw_rows_s2_3x3(const DwJob *j, const float *x, const float *w, float b, float *y) {
-    dw_rows(j, 2, 3, 3, x, w, b, y);
-}
-CX_T512 static void dw_rows_any(const DwJob *j, const float *x, const float *w, float b, float *y) {
+/* Instances: 3x3 (MobileNet, KWS) with constant taps and any other size with the
+ * geometry's, each for the clip-type activations and for the others. */
+typedef void (*DwRowsFn)(const DwJob *j, const float *src, const float *w, float b, float *y);
+typedef void (*DwFlatFn)(const DwJob *j, const float *xp, const float *w, float b, float *y);
+
+#define DW_INSTANCE(name, kernel, KH, KW, clip)                                                        \
+    CX_T512 static void name(const DwJob *j, const float *src, const float *w, float b, float *y) {   \
+        kernel(j, KH, KW, clip, src, w, b, y);                                                          \
+    }
+#define DW_ROWS_INSTANCE(name, KH, KW, SH, clip)                                                   \
+    CX_T512 static void name(const DwJob *j, const float *src, const float *w, float b, float *y) {   \
+        dw_rows(j, KH, KW, SH, clip, src, w, b, y);                                                     \
+    }
+DW_ROWS_INSTANCE(dw_rows_3x3s1_clip, 3, 3, 1, 1)
+DW_ROWS_INSTANCE(dw_rows_3x3s1_act, 3, 3, 1, 0)
+DW_ROWS_INSTANCE(dw_rows_3x3s2_clip, 3, 3, 2, 1)
+DW_ROWS_INSTANCE(dw_rows_3x3s2_act, 3, 3, 2, 0)
+DW_ROWS_INSTANCE(dw_rows_any_clip, j->cv->g.k[1], j->cv->g.k[2], 0, 1)
+DW_ROWS_INSTANCE(dw_rows_any_act, j->cv->g.k[1], j->cv->g.k[2], 0, 0)
+DW_INSTANCE(dw_flat_3x3_clip, dw_flat, 3, 3, 1)
+DW_INSTANCE(dw_flat_3x3_act, dw_flat, 3, 3, 0)
+DW_INSTANCE(dw_flat_any_clip, dw_flat, j->cv->g.k[1], j->cv->g.k[2], 1)
+DW_INSTANCE(dw_flat_any_act, dw_flat, j->cv->g.k[1], j->cv->g.k[2], 0)
+
+/* The instance for the job's kernel kind, size, row stride and activation (DW_GENERAL:
+ * NULL). The 3x3 row instances need unit dilation along H and a row stride of 1 or 2. */
+static DwRowsFn dw_pick(const DwJob *j) {
     const RtConvGeom *g = &j->cv->g;
-    int mode = g->stride[2] == 1 ? 1 : g->stride[2] == 2 ? 2 : 0;
-    dw_rows(j, mode, g->k[1], g->k[2], x, w, b, y);
-}
-CX_T512 static void dw_flat_3x3(const DwJob *j, const float *xp, const float *w, float b, float *y) {
-    dw_flat(j, 3, 3, xp, w, b, y);
-}
-CX_T512 static void dw_flat_any(const DwJob *j, const float *xp, const float *w, float b, float *y) {
-    dw_flat(j, j->cv->g.k[1], j->cv->g.k[2], xp, w, b, y);
+    const int k3 = g->k[1] == 3 && g->k[2] == 3, clip = cx_act_is_clip(&j->cv->act);
+    if (j->kind == DW_GENERAL) return NULL;
+    if (j->kind == DW_FLAT) return k3 ? (clip ? dw_flat_3x3_clip : dw_flat_3x3_act)
+                                      : (clip ? dw_flat_any_clip : dw_flat_any_act);
+    if (k3 && g->dil[1] == 1 && g->stride[1] == 1) return clip ? dw_rows_3x3s1_clip : dw_rows_3x3s1_act;
+    if (k3 && g->dil[1] == 1 && g->stride[1] == 2) return clip ? dw_rows_3x3s2_clip : dw_rows_3x3s2_act;
+    return clip ? dw_rows_any_clip : dw_rows_any_act;
 }
 
-/* Planes [p0, p1) of the N*C planes. */
-CX_T512 static void dw_chunk(void *arg, int64_t p0, int64_t p1) {
-    const DwJob *j = arg;
+/* The sigmoid the vector loops leave out (conv_x86.h), over a finished plane. */
+static void dw_plane_sigmoid(const DwJob *j, float *y) {
+    if (j->cv->act.kind == RT_ACT_SIGMOID) rt_act_span(&j->cv->act, y, j->cv->Pout, NULL);
+}
+
+/* Planes [p0, p1) by the flat kernel, the next plane's copy made before the current plane
+ * is computed. */
+CX_T512 static void dw_planes_flat(const DwJob *j, DwRowsFn fn, int64_t p0, int64_t p1) {
     const CxConv *cv = j->cv;
-    const RtConvGeom *g = &cv->g;
-    const int k3 = g->k[1] == 3 && g->k[2] == 3;
-    float xp[DW_FLAT_MAX_FLOATS] __attribute__((aligned(64)));
-    if (j->flat) memset(xp, 0, sizeof(float) * (size_t)j->xp_n);
+    float xp[2][DW_FLAT_MAX_FLOATS] __attribute__((aligned(64)));
+    memset(xp[0], 0, sizeof(float) * (size_t)j->xp_n);
+    memset(xp[1], 0, sizeof(float) * (size_t)j->xp_n);
+    dw_pad_copy(j, cv->x + p0 * cv->Pin, xp[p0 & 1]);
+    for (int64_t p = p0; p < p1; p++) {
+        if (p + 1 < p1) dw_pad_copy(j, cv->x + (p + 1) * cv->Pin, xp[(p + 1) & 1]);
+        int64_t ch = p % cv->C;
+        float *y = cv->y + p * cv->Pout;
+        fn(j, xp[p & 1], cv->w + ch * cv->K, cv->b ? cv->b[ch] : 0.0f, y);
+        dw_plane_sigmoid(j, y);
+    }
+}
+
+/* Planes [p0, p1) by the row or the general kernel; eo: this chunk's E and O rows. */
+CX_T512 static void dw_planes_rows(const DwJob *j, DwRowsFn fn, int64_t p0, int64_t p1, float *eo) {
+    const CxConv *cv = j->cv;
     for (int64_t p = p0; p < p1; p++) {
         int64_t ch = p % cv->C;
         const float *x = cv->x + p * cv->Pin, *w = cv->w + ch * cv->K;
         float b = cv->b ? cv->b[ch] : 0.0f, *y = cv->y + p * cv->Pout;
-        if (j->flat) {
-            dw_pad_copy(j, x, xp);
-            (k3 ? dw_flat_3x3 : dw_flat_any)(j, xp, w, b, y);
-        } else if (k3 && g->stride[2] == 1) {
-            dw_rows_s1_3x3(j, x, w, b, y);
-        } else if (k3 && g->stride[2] == 2) {
-            dw_rows_s2_3x3(j, x, w, b, y);
+        if (!fn) {
+            dw_general(j, x, w, b, y);
+        } else if (j->eo_floats) {
+            dw_split_even_odd(j, x, eo);
+            fn(j, eo, w, b, y);
         } else {
-            dw_rows_any(j, x, w, b, y);
+            fn(j, x, w, b, y);
         }
+        dw_plane_sigmoid(j, y);
+    }
+}
+
+/* Slots [s0, s1): each slot's contiguous range of planes, with its own scratch. */
+static void dw_slot(void *arg, int64_t s0, int64_t s1) {
+    const DwJob *j = arg;
+    DwRowsFn fn = dw_pick(j);
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t p0, p1;
+        rt_chunk_range(j->planes, j->slots, s, &p0, &p1);
+        if (p0 >= p1) continue;
+        if (j->kind == DW_FLAT) dw_planes_flat(j, fn, p0, p1);
+        else dw_planes_rows(j, fn, p0, p1, j->scratch ? j->scratch + s * j->slot_floats : NULL);
     }
 }
 
 int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv) {
     DwJob j;
     if (!dw_plan(cv, &j)) return rt_fail(c, "depthwise geometry beyond the optimized kernel's tables");
-    if (j.flat) dw_keep(&j);
-    else dw_masks(&j);
+    if (j.kind == DW_FLAT) dw_tables_flat(&j);
+    else if (j.kind == DW_ROWS) dw_tables_rows(&j);
+    else dw_tables_general(&j);
+    j.planes = cv->N * cv->C;
     int64_t per_plane = cv->Pout * cv->K;
-    int64_t min_chunk = per_plane >= DW_PAR_MIN_WORK ? 1 : DW_PAR_MIN_WORK / per_plane;
-    rt_parallel_for(c->pool, cv->N * cv->C, min_chunk, dw_chunk, &j);
+    j.slots = rt_pool_chunks(c->pool, j.planes, per_plane >= DW_PAR_MIN_WORK ? 1 : DW_PAR_MIN_WORK / per_plane);
+    if (j.slots < 1) j.slots = 1;
+    if (j.eo_floats) {
+        j.slot_floats = (int64_t)(rt_slot_stride(sizeof(float) * (size_t)j.eo_floats, j.slots) / sizeof(float));
+        j.scratch = rt_scratch(c, sizeof(float) * (size_t)(j.slots * j.slot_floats));
+        if (!j.scratch) return RT_ERR_NOMEM;
+    }
+    rt_parallel_for(c->pool, j.slots, 1, dw_slot, &j);
+    rt_scratch_free(c, j.scratch);
     return RT_OK;
 }
 
