@@ -9,8 +9,10 @@
  * multiple of 32 or of the group, N 1, 3, 17, 100; bits 2, 3, 4, 8; groups 32, 128, one
  * group, 48 and 100 (not whole blocks, not dividing K); act-order g_idx; bias; every
  * activation. Every case also runs on a 2-thread pool and must match the 1-thread result
- * bit for bit. On a CPU without AVX-512 the fast kernel is the reference and the checks
- * still hold.
+ * bit for bit. Where the CPU has AMX, batches of 16+ rows run on it; the row-count and
+ * model-shape cases run again with WAFER_RT_AMX=0 (the AVX-512 micro-kernel), and X with
+ * infinities and NaNs checks the exact bf16 split of X. On a CPU without AVX-512 the fast
+ * kernel is the reference and the checks still hold.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -69,10 +71,10 @@ static int run_node(RtKernelFn fn, int op, RtTensor **in, int n_in, RtAttr *attr
     return fn(&c, &n, in, outp);
 }
 
-/* Largest |v| of n floats (at least FLT_MIN, so an all-zero output still has a scale). */
+/* Largest finite |v| of n floats (at least FLT_MIN, so an all-zero output still has a scale). */
 static double max_abs(const float *v, int64_t n) {
     double m = 1.17549435e-38;
-    for (int64_t i = 0; i < n; i++) m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    for (int64_t i = 0; i < n; i++) m = isfinite(v[i]) && fabs(v[i]) > m ? fabs(v[i]) : m;
     return m;
 }
 
@@ -80,7 +82,9 @@ static double max_abs(const float *v, int64_t n) {
 static int expect_near(const char *what, const float *got, const float *want, int64_t n, double scale) {
     int bad = 0;
     for (int64_t i = 0; i < n && bad < 5; i++) {
-        int ok = isnan(want[i]) ? isnan(got[i]) : fabs((double)got[i] - (double)want[i]) <= NBX_REL_TOL * scale;
+        int ok = isnan(want[i])   ? isnan(got[i])
+                 : isinf(want[i]) ? got[i] == want[i]
+                                  : fabs((double)got[i] - (double)want[i]) <= NBX_REL_TOL * scale;
         cr_expect(ok, "%s: element %lld got %.9g, want %.9g (scale %.3g)", what, (long long)i, got[i], want[i], scale);
         bad += !ok;
     }
@@ -293,4 +297,43 @@ Test(nbits_x86, linear_kernel_contract) {
     for (int i = 0; i < 20 * 3; i++) cr_expect_eq(((float *)y.data)[i], l.b[i % 3] > 0 ? l.b[i % 3] : 0.0f);
     free(y.data);
     lin_free(&l);
+}
+
+/* The same batches on the AVX-512 micro-kernel where the CPU would take AMX (Criterion runs
+ * each test in its own process, so the variable stays here). */
+Test(nbits_x86, linear_without_amx) {
+    setenv("WAFER_RT_AMX", "0", 1);
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    int bad = 0;
+    for (int64_t M = 14; M <= 40; M += 13) {
+        Lin l;
+        lin_make(&l, 4, M, 70, 300, 128, 0, 1, (int)M % NACTS, 7u + (uint32_t)M);
+        bad += lin_check(&l, pool);
+        lin_free(&l);
+    }
+    Lin l;
+    lin_make(&l, 3, 128, 256, 520, 32, 0, 1, 4, 8u);
+    bad += lin_check(&l, pool);
+    lin_free(&l);
+    cr_expect_eq(bad, 0);
+    rt_pool_free(pool);
+}
+
+/* Infinities and NaNs in X: they must come out where the reference has them (AMX keeps a
+ * non-finite X in its high bf16 part). */
+Test(nbits_x86, linear_non_finite_x) {
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    for (int amx = 0; amx < 2; amx++) {
+        setenv("WAFER_RT_AMX", amx ? "1" : "0", 1);
+        Lin l;
+        lin_make(&l, 4, 40, 33, 96, 32, 0, 1, 0, 21u);
+        l.x[3 * 96 + 5] = INFINITY;
+        l.x[7 * 96 + 50] = -INFINITY;
+        l.x[11 * 96 + 90] = NAN;
+        l.x[20 * 96 + 0] = INFINITY;
+        l.x[20 * 96 + 1] = -INFINITY; /* Inf - Inf: NaN */
+        cr_expect_eq(lin_check(&l, pool), 0, "amx=%d", amx);
+        lin_free(&l);
+    }
+    rt_pool_free(pool);
 }

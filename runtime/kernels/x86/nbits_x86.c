@@ -16,9 +16,7 @@
  *     and 2 threads give bit-identical results;
  *   - for a block and a slice of NBX_KC input columns, the weights W[k0:k1, n0:n0+NC] are
  *     dequantized into P[strip][k][32] (strips of 32 output columns, zero past N; 64 KiB,
- *     in L1/L2): the formats' decoders write W^T rows (one output column's weights are
- *     contiguous in the packed data) into a tile, which 16 x 16 register transposes turn
- *     into the panel;
+ *     in L1/L2), 16 output columns per vector (see "panel fills");
  *   - the micro-kernel computes a 12 x 32 tile of Y in 24 accumulators: per k, two loads of
  *     the panel row, 12 broadcasts of X (read in place), 24 FMAs. After the first K slice the
  *     accumulators start from Y's tile, so every output is one FMA chain in k order;
@@ -26,10 +24,15 @@
  *     float operations as rt_act_span) are applied in registers before the store.
  * Each weight is the same float as the reference's ((q - zero) * scale), only the order and
  * the FMA rounding of the sums differ.
+ * Where the CPU has AMX-BF16 (and groups are runs of whole blocks), batches of 16+ rows run on
+ * the tile unit instead, still exact products and float sums (see "AMX" below): about 2.5x
+ * the micro-kernel on tinylm's layers.
  *
  * SIMD code is compiled through target attributes only; off x86-64 (or without GCC-style
  * attributes) the table is empty and the executor runs the reference kernels.
  */
+#define _DEFAULT_SOURCE /* syscall() */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../rt_threads.h"
@@ -38,7 +41,12 @@
 #include "../ref/activation.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2")))
 #define INL static inline __attribute__((always_inline))
@@ -282,9 +290,9 @@ typedef struct {
 
 #define NBX_HALVES (NBX_NC / 16)
 
-T512 static void linear_tables(const RtNbitsWeight *w, int64_t n0, int64_t n1, float *tab) {
+T512 static void linear_tables(const RtNbitsWeight *w, int64_t n0, int64_t n1, int64_t halves, float *tab) {
     const int64_t NG = w->NG;
-    for (int64_t h = 0; h < NBX_HALVES; h++) {
+    for (int64_t h = 0; h < halves; h++) {
         const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
         float *t = tab + h * NG * 32;
         for (int64_t g0 = 0; g0 < NG; g0 += 16) {
@@ -316,7 +324,7 @@ T512 INL void linear_fill_bits(const int bits, const RtNbitsWeight *w, int64_t n
     const int64_t bpg = w->G / RT_QBLOCK_K, kb0 = k0 / RT_QBLOCK_K, kb1 = (k1 + RT_QBLOCK_K - 1) / RT_QBLOCK_K;
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32((int)(w->row_bytes / 4)));
-    if (k0 == 0) linear_tables(w, n0, n1, tab);
+    if (k0 == 0) linear_tables(w, n0, n1, NBX_HALVES, tab);
     for (int64_t h = 0; h < NBX_HALVES && n0 + 16 * h < n1; h++) {
         const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
         const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
@@ -372,6 +380,386 @@ T512 static void linear_fill(const void *src, int64_t n0, int64_t n1, int64_t k0
     case 4: linear_fill_bits(4, w, n0, n1, k0, k1, panel, tab); break;
     default: linear_fill_bits(8, w, n0, n1, k0, k1, panel, tab); break;
     }
+}
+
+/* ---- AMX: bf16 tiles with fp32 sums, exact products ---- */
+
+/* Where the CPU has AMX-BF16 (and the OS lets the process use the tile registers), batches
+ * of 16+ rows with groups of whole blocks run on the tiles instead of the micro-kernel.
+ * The products stay exact, so the results are those of a float32 GEMM up to the order of
+ * the sums:
+ *   - X is split into three bf16 parts, X = hi + mid + lo exactly: hi = X with its low 16
+ *     bits cleared, mid the same of X - hi, lo = X - hi - mid (at most 8 significant bits
+ *     are left, so it is a bf16); planes xs[3][Mp][Kp] (rows to a multiple of 16, columns to
+ *     one of 32, padded with zeros). Non-finite X: hi carries it (NaN as a quiet NaN),
+ *     mid = lo = 0.
+ *   - W's codes become d = q - zero, an integer of at most 8 significant bits, exact in
+ *     bf16, laid out as the tile instruction reads its right operand: per 16 output columns
+ *     and 32 input columns, 16 rows (pairs of k) of 16 columns x 2 bf16.
+ *   - per group, C[m, n] = sum over the group's k of (hi + mid + lo)[m, k] * d[k, n]
+ *     (tdpbf16ps: exact products, float sums), then acc[m, n] += scale[n, g] * C[m, n];
+ *     at the end act(acc + bias).
+ * A column block of NBX_NC columns is a thread's unit of work, as in the micro-kernel path:
+ * bit-identical results for any thread count. The tile configuration is loaded by each
+ * thread and released after its chunk. */
+
+#define TAMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2")))
+
+#define NBX_AMX_MIN_ROWS 16   /* from here on the tiles beat the micro-kernel */
+
+/* 1 when AMX-BF16 runs here: CPUID says so, the OS saves the tile state (XCR0 bits 17-18)
+ * and grants the process the tile data (Linux arch_prctl). Asked once; the answer cannot
+ * change while the process runs. WAFER_RT_AMX=0 turns the path off (tests, comparisons). */
+static int nbx_amx_state; /* 0 not asked yet, 1 usable, -1 not */
+
+static int amx_probe(void) {
+#if defined(__linux__)
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7) return -1;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!(d & (1u << 22)) || !(d & (1u << 24))) return -1; /* AMX-BF16, AMX-TILE */
+    __cpuid(1, a, b, c, d);
+    if (!(c & (1u << 27))) return -1; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return -1; /* XTILECFG, XTILEDATA */
+    if (!rt_nbits_impl_avx512.supported()) return -1;
+    /* ARCH_REQ_XCOMP_PERM (0x1023) for XFEATURE_XTILEDATA (18): idempotent */
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0 ? 1 : -1;
+#else
+    return -1;
+#endif
+}
+
+static int nbx_amx(void) {
+    int s = __atomic_load_n(&nbx_amx_state, __ATOMIC_ACQUIRE);
+    if (s == 0) {
+        s = amx_probe();
+        __atomic_store_n(&nbx_amx_state, s, __ATOMIC_RELEASE);
+    }
+    const char *e = getenv("WAFER_RT_AMX");
+    return s > 0 && !(e && strcmp(e, "0") == 0);
+}
+
+typedef struct {
+    uint8_t palette, start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} AmxCfg;
+
+/* tiles 0-3: C (2 x 2 of 16 x 16 floats), 4-5: A (16 rows x 32 bf16), 6-7: B (16 x 32 bf16) */
+TAMX static void amx_config(void) {
+    AmxCfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+}
+
+/* Part p of X for rows [r0, r1) (see above), as whole tiles: xs[p][m / 16][k / 32] is the
+ * 16 x 32 bf16 tile of rows m.., columns k.. (1 KiB, rows 64 bytes apart). */
+TAMX static void amx_split_rows(const float *x, int64_t K, int64_t Mp, int64_t Kp, int64_t r0, int64_t r1,
+                                int64_t M, uint16_t *xs) {
+    const __m512i hi16 = _mm512_set1_epi32((int)0xFFFF0000u), qnan = _mm512_set1_epi32(0x7FC00000);
+    const __m512 inf = _mm512_set1_ps(__builtin_inff());
+    /* words 1, 3, ..., 31 of a then of b: the high halves of 16 + 16 floats */
+    const __m512i odd = _mm512_setr_epi32(0x00030001, 0x00070005, 0x000B0009, 0x000F000D, 0x00130011, 0x00170015,
+                                          0x001B0019, 0x001F001D, 0x00230021, 0x00270025, 0x002B0029, 0x002F002D,
+                                          0x00330031, 0x00370035, 0x003B0039, 0x003F003D);
+    const int64_t nks = Kp / 32;
+    const size_t plane = (size_t)(Mp * Kp);
+    for (int64_t r = r0; r < r1; r++) {
+        uint16_t *d = xs + (r / 16) * nks * 512 + (r % 16) * 32;
+        if (r >= M) {
+            for (int p = 0; p < 3; p++)
+                for (int64_t ks = 0; ks < nks; ks++) memset(d + p * plane + ks * 512, 0, 64);
+            continue;
+        }
+        const float *xr = x + r * K;
+        for (int64_t ks = 0; ks < nks; ks++) {
+            const int64_t k = ks * 32;
+            __m512i parts[3][2];
+            for (int h = 0; h < 2; h++) {
+                const int64_t left = K - k - 16 * h;
+                const __mmask16 m = (__mmask16)(left >= 16 ? 0xffff : left <= 0 ? 0 : (1u << left) - 1);
+                const __m512 v = _mm512_maskz_loadu_ps(m, xr + k + 16 * h);
+                const __mmask16 fin = _mm512_cmp_ps_mask(_mm512_abs_ps(v), inf, _CMP_LT_OQ);
+                const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                __m512i hi = _mm512_and_si512(_mm512_castps_si512(v), hi16);
+                hi = _mm512_mask_mov_epi32(hi, nan, qnan);
+                const __m512 r1 = _mm512_maskz_sub_ps(fin, v, _mm512_castsi512_ps(hi));
+                const __m512i mid = _mm512_and_si512(_mm512_castps_si512(r1), hi16);
+                const __m512 lo = _mm512_sub_ps(r1, _mm512_castsi512_ps(mid));
+                parts[0][h] = hi;
+                parts[1][h] = mid;
+                parts[2][h] = _mm512_castps_si512(lo);
+            }
+            for (int p = 0; p < 3; p++)
+                _mm512_store_si512(d + p * plane + ks * 512, _mm512_permutex2var_epi16(parts[p][0], odd, parts[p][1]));
+        }
+    }
+}
+
+typedef struct {
+    const float *x;
+    int64_t M, K, Mp, Kp;
+    uint16_t *xs;
+} AmxSplit;
+
+TAMX static void amx_split_chunk(void *arg, int64_t t0, int64_t t1) {
+    const AmxSplit *s = arg;
+    amx_split_rows(s->x, s->K, s->Mp, s->Kp, t0 * 16, t1 * 16, s->M, s->xs);
+}
+
+/* The right operand for output columns [n0, n1) (halves x 16 at most), all of K, in the
+ * order the tiles are used: bp[h / 2][b][h % 2] is the 16 x 16 x 2 bf16 tile of the 16
+ * columns n0 + 16 h.. and the 32 input columns of block b, d = q - zero (columns past n1:
+ * 0). tab: linear_tables'. */
+TAMX INL void amx_fill_bits(const int bits, const RtNbitsWeight *w, int64_t n0, int64_t n1, int64_t halves,
+                            const float *tab, uint16_t *bp) {
+    const int64_t NG = w->NG, nb = w->nb, bb = (int64_t)RT_QBLOCK_BYTES(bits), bpg = w->G / RT_QBLOCK_K;
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)(w->row_bytes / 4)));
+    const __m512i hi16 = _mm512_set1_epi32((int)0xFFFF0000u);
+    for (int64_t h = 0; h < halves; h++) {
+        const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
+        uint16_t *dst = bp + (h / 2) * nb * 1024 + (h % 2) * 512;
+        if (valid <= 0) { /* a tile pair's second half past n1 */
+            for (int64_t b = 0; b < nb; b++) memset(dst + b * 1024, 0, sizeof(uint16_t) * 512);
+            continue;
+        }
+        const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
+        const uint8_t *base = w->packed + (size_t)r0 * w->row_bytes;
+        const float *t = tab + h * NG * 32;
+        for (int64_t b = 0, g = 0, left = bpg; b < nb; b++) {
+            __m512i V[8];
+            for (int i = 0; i < bits; i++)
+                V[i] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + b * bb + 4 * i, 4);
+            const __m512 zv = _mm512_load_ps(t + g * 32 + 16);
+            uint16_t *d = dst + b * 1024;
+            for (int j = 0; j < RT_QBLOCK_K; j += 2) {
+                const __m512 d0 = _mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j)), zv);
+                const __m512 d1 = _mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j + 1)), zv);
+                /* (d0's bf16) | (d1's bf16) << 16: the high halves, exact for these integers */
+                _mm512_store_si512(d + j * 16, _mm512_ternarylogic_epi32(_mm512_srli_epi32(_mm512_castps_si512(d0), 16),
+                                                                         _mm512_castps_si512(d1), hi16, 0xF8));
+            }
+            if (--left == 0) g++, left = bpg;
+        }
+    }
+}
+
+TAMX static void amx_fill(const RtNbitsWeight *w, int64_t n0, int64_t n1, int64_t halves, const float *tab,
+                          uint16_t *bp) {
+    switch (w->bits) {
+    case 2: amx_fill_bits(2, w, n0, n1, halves, tab, bp); break;
+    case 3: amx_fill_bits(3, w, n0, n1, halves, tab, bp); break;
+    case 4: amx_fill_bits(4, w, n0, n1, halves, tab, bp); break;
+    default: amx_fill_bits(8, w, n0, n1, halves, tab, bp); break;
+    }
+}
+
+/* Input columns per pass over a column block's tile pairs: the 32 rows' three bf16 parts
+ * of 128 columns are 24 KiB, and stay in L1 while every tile pair of the block uses them. */
+#define NBX_AMX_KCHUNK 128
+/* B panel bytes a thread keeps (in L2) for its column block. */
+#define NBX_AMX_PANEL_BYTES ((int64_t)512 << 10)
+
+typedef struct {
+    const RtNbitsWeight *w;
+    const uint16_t *xs;     /* [3][Mp][Kp] */
+    int64_t M, Mp, Kp;
+    float *y;               /* [M, N] */
+    const float *bias;
+    const RtAct *act;
+    int64_t nc;             /* output columns per block, a multiple of 32 */
+    int64_t blocks, slots;
+    char *scratch;          /* per slot: tables, C tiles, accumulators, B panel */
+    size_t stride, tab_floats;
+} AmxJob;
+
+/* A pair's products of one group, C0 C1 / C2 C3 in cb (16 x 16 floats each), folded into
+ * its 32 x 32 accumulators acc: acc (+)= scale * C. After the last group, the result
+ * act(acc + scale * C + bias) goes to Y instead (rows < M, columns < n1). */
+typedef struct {
+    const float *cb, *t;    /* C tiles; the pair's scales for this group (second half: + NG * 32) */
+    float *acc;
+    int64_t m0, j0;         /* first row and column of the pair's tile in Y */
+    int mt, first, last, live;
+} AmxPending;
+
+TAMX INL void amx_fold(const AmxPending *p, __m512 s0, __m512 s1) {
+    for (int i = 0; i < p->mt; i++)
+        for (int r = 0; r < 16; r++) {
+            float *a = p->acc + (16 * i + r) * 32;
+            const __m512 c0 = _mm512_load_ps(p->cb + (2 * i) * 256 + r * 16);
+            const __m512 c1 = _mm512_load_ps(p->cb + (2 * i + 1) * 256 + r * 16);
+            if (p->first) {
+                _mm512_store_ps(a, _mm512_mul_ps(c0, s0));
+                _mm512_store_ps(a + 16, _mm512_mul_ps(c1, s1));
+            } else {
+                _mm512_store_ps(a, _mm512_fmadd_ps(c0, s0, _mm512_load_ps(a)));
+                _mm512_store_ps(a + 16, _mm512_fmadd_ps(c1, s1, _mm512_load_ps(a + 16)));
+            }
+        }
+}
+
+/* The last group: Y = act(acc + scale * C + bias), the activation a constant per instance. */
+TAMX INL void amx_finish_act(const RtActKind kind, const AmxJob *j, const AmxPending *p, __m512 s0, __m512 s1,
+                             const VecAct *va, int64_t n1) {
+    const int64_t N = j->w->N, cols = n1 - p->j0 < 32 ? n1 - p->j0 : 32;
+    const __mmask16 k0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+    const __mmask16 k1 = (__mmask16)(cols <= 16 ? 0 : cols >= 32 ? 0xffff : (1u << (cols - 16)) - 1);
+    const __m512 b0 = j->bias ? _mm512_maskz_loadu_ps(k0, j->bias + p->j0) : _mm512_setzero_ps();
+    const __m512 b1 = j->bias ? _mm512_maskz_loadu_ps(k1, j->bias + p->j0 + 16) : _mm512_setzero_ps();
+    const VecAct a = {kind, va->alpha, va->beta};
+    const int64_t rows = j->M - p->m0 < 16 * p->mt ? j->M - p->m0 : 16 * p->mt;
+    for (int64_t rr = 0; rr < rows; rr++) {
+        const int i = (int)(rr / 16), r = (int)(rr % 16);
+        const float *acc = p->acc + rr * 32;
+        __m512 v0 = _mm512_load_ps(p->cb + (2 * i) * 256 + r * 16), v1 = _mm512_load_ps(p->cb + (2 * i + 1) * 256 + r * 16);
+        if (p->first) {
+            v0 = _mm512_mul_ps(v0, s0);
+            v1 = _mm512_mul_ps(v1, s1);
+        } else {
+            v0 = _mm512_fmadd_ps(v0, s0, _mm512_load_ps(acc));
+            v1 = _mm512_fmadd_ps(v1, s1, _mm512_load_ps(acc + 16));
+        }
+        if (j->bias) {
+            v0 = _mm512_add_ps(v0, b0);
+            v1 = _mm512_add_ps(v1, b1);
+        }
+        float *y = j->y + (p->m0 + rr) * N + p->j0;
+        _mm512_mask_storeu_ps(y, k0, vact_apply(&a, v0));
+        _mm512_mask_storeu_ps(y + 16, k1, vact_apply(&a, v1));
+        if (kind == RT_ACT_SIGMOID) rt_act_span(j->act, y, cols, NULL);
+    }
+}
+
+TAMX INL void amx_pending_run(AmxPending *p, const AmxJob *j, const VecAct *va, int64_t n1) {
+    if (!p->live) return;
+    const int64_t NG = j->w->NG;
+    const __m512 s0 = _mm512_load_ps(p->t), s1 = _mm512_load_ps(p->t + NG * 32);
+    p->live = 0;
+    if (!p->last) {
+        amx_fold(p, s0, s1);
+        return;
+    }
+    switch (va->kind) {
+    case RT_ACT_RELU: amx_finish_act(RT_ACT_RELU, j, p, s0, s1, va, n1); break;
+    case RT_ACT_CLIP: amx_finish_act(RT_ACT_CLIP, j, p, s0, s1, va, n1); break;
+    case RT_ACT_LEAKY_RELU: amx_finish_act(RT_ACT_LEAKY_RELU, j, p, s0, s1, va, n1); break;
+    case RT_ACT_HARD_SIGMOID: amx_finish_act(RT_ACT_HARD_SIGMOID, j, p, s0, s1, va, n1); break;
+    case RT_ACT_SIGMOID: amx_finish_act(RT_ACT_SIGMOID, j, p, s0, s1, va, n1); break;
+    default: amx_finish_act(RT_ACT_NONE, j, p, s0, s1, va, n1); break;
+    }
+}
+
+TAMX static void amx_chunk(void *arg, int64_t s0, int64_t s1) {
+    const AmxJob *j = arg;
+    const RtNbitsWeight *w = j->w;
+    const int64_t N = w->N, NG = w->NG, nks = j->Kp / 32, bpg = w->G / RT_QBLOCK_K, nc = j->nc;
+    const int64_t plane = j->Mp * j->Kp, kch = NBX_AMX_KCHUNK / 32;
+    const VecAct va = {j->act->kind, _mm512_set1_ps(j->act->alpha), _mm512_set1_ps(j->act->beta)};
+    amx_config();
+    for (int64_t s = s0; s < s1; s++) {
+        char *sc = j->scratch + s * j->stride;
+        float *tab = (float *)sc, *cb = tab + j->tab_floats, *acc = cb + 1024 * (nc / 32);
+        uint16_t *bp = (uint16_t *)(acc + 32 * nc);
+        int64_t b0, b1;
+        rt_chunk_range(j->blocks, j->slots, s, &b0, &b1);
+        for (int64_t blk = b0; blk < b1; blk++) {
+            const int64_t n0 = blk * nc, n1 = n0 + nc < N ? n0 + nc : N;
+            const int64_t pairs = (n1 - n0 + 31) / 32;
+            linear_tables(w, n0, n1, 2 * pairs, tab);
+            amx_fill(w, n0, n1, 2 * pairs, tab, bp);
+            for (int64_t m0 = 0; m0 < j->Mp; m0 += 32) {
+                const int mt = j->Mp - m0 >= 32 ? 2 : 1;
+                const uint16_t *xa = j->xs + (m0 / 16) * nks * 512; /* m-tile m0/16; the next is + nks tiles */
+                AmxPending pend = {0};
+                /* k chunks of at most kch blocks, never across a group's end */
+                for (int64_t ks0 = 0, g = 0; ks0 < nks;) {
+                    const int64_t gend = (g + 1) * bpg < nks ? (g + 1) * bpg : nks;
+                    const int64_t ks1 = ks0 + kch < gend ? ks0 + kch : gend;
+                    const int start = ks0 == g * bpg, end = ks1 == gend;
+                    for (int64_t pr = 0; pr < pairs; pr++) {
+                        const uint16_t *bt = bp + pr * nks * 1024;
+                        float *cp = cb + 1024 * pr; /* this pair's C tiles between chunks */
+                        if (start) {
+                            _tile_zero(0);
+                            _tile_zero(1);
+                            _tile_zero(2);
+                            _tile_zero(3);
+                        } else {
+                            _tile_loadd(0, cp, 64);
+                            _tile_loadd(1, cp + 256, 64);
+                            _tile_loadd(2, cp + 512, 64);
+                            _tile_loadd(3, cp + 768, 64);
+                        }
+                        for (int64_t ks = ks0; ks < ks1; ks++) {
+                            _tile_loadd(6, bt + ks * 1024, 64);
+                            _tile_loadd(7, bt + ks * 1024 + 512, 64);
+                            for (int p = 0; p < 3; p++) {
+                                const uint16_t *xp = xa + p * plane + ks * 512;
+                                _tile_loadd(4, xp, 64);
+                                _tile_dpbf16ps(0, 4, 6);
+                                _tile_dpbf16ps(1, 4, 7);
+                                if (mt > 1) {
+                                    _tile_loadd(5, xp + nks * 512, 64);
+                                    _tile_dpbf16ps(2, 5, 6);
+                                    _tile_dpbf16ps(3, 5, 7);
+                                }
+                            }
+                        }
+                        /* the previous pair's scaling runs while these products are computed */
+                        amx_pending_run(&pend, j, &va, n1);
+                        _tile_stored(0, cp, 64);
+                        _tile_stored(1, cp + 256, 64);
+                        _tile_stored(2, cp + 512, 64);
+                        _tile_stored(3, cp + 768, 64);
+                        if (end)
+                            pend = (AmxPending){cp, tab + 2 * pr * NG * 32 + g * 32, acc + 1024 * pr, m0, n0 + 32 * pr,
+                                                mt, g == 0, g == NG - 1, 1};
+                    }
+                    ks0 = ks1;
+                    if (end) g++;
+                }
+                amx_pending_run(&pend, j, &va, n1);
+            }
+        }
+    }
+    _tile_release();
+}
+
+/* Y = act(X @ W + bias) on the tiles (w: groups of whole blocks, no g_idx). */
+static int amx_linear(RtKernelCtx *c, const RtNbitsWeight *w, const float *x, int64_t M, float *y, const float *bias,
+                      const RtAct *act) {
+    const int64_t Mp = (M + 15) / 16 * 16, Kp = w->nb * RT_QBLOCK_K, threads = rt_pool_threads(c->pool);
+    /* wide blocks (more tile pairs share each pass of X through L1), one per thread at
+     * least, the B panel within NBX_AMX_PANEL_BYTES; the results do not depend on it */
+    int64_t nc = ((w->N + threads - 1) / threads + 31) / 32 * 32;
+    nc = nc > 256 ? 256 : nc;
+    while (nc > 32 && nc * Kp * 2 > NBX_AMX_PANEL_BYTES) nc -= 32;
+    AmxJob j = {w, NULL, M, Mp, Kp, y, bias, act, nc, (w->N + nc - 1) / nc, 0, NULL, 0, (size_t)(nc / 16 * w->NG * 32)};
+    j.slots = rt_pool_chunks(c->pool, j.blocks, 1);
+    /* tables, C tiles of each pair, 32 x nc accumulators, B panel (nc columns x Kp bf16) */
+    size_t bytes = sizeof(float) * (j.tab_floats + 1024 * (size_t)(nc / 32) + 32 * (size_t)nc) +
+                   sizeof(uint16_t) * (size_t)(nc * Kp);
+    j.stride = (rt_slot_stride(bytes, j.slots) + 63) & ~(size_t)63;
+    const size_t xs_bytes = sizeof(uint16_t) * (size_t)(3 * Mp * Kp);
+    char *raw = rt_scratch(c, j.stride * (size_t)j.slots + xs_bytes + 128);
+    if (!raw) return RT_ERR_NOMEM;
+    j.scratch = (char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    j.xs = (uint16_t *)(j.scratch + j.stride * (size_t)j.slots);
+    AmxSplit sp = {x, M, w->K, Mp, Kp, (uint16_t *)j.xs};
+    rt_parallel_for(c->pool, Mp / 16, 2, amx_split_chunk, &sp);
+    rt_parallel_for(c->pool, j.slots, 1, amx_chunk, &j);
+    rt_scratch_free(c, raw);
+    return RT_OK;
 }
 
 /* ---- LinearNBits ---- */
@@ -444,7 +832,10 @@ static int k_linear_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *
     NbxLinear l;
     int32_t *gi;
     RT_TRY(linear_weight(c, &L, &l.w, &gi));
-    st = nbx_gemm(c, linear_fill, &l, (size_t)(NBX_HALVES * l.w.NG * 32), x->data, rows, L.N, L.K, y, L.bias, &L.act);
+    if (!gi && rows >= NBX_AMX_MIN_ROWS && nbx_amx())
+        st = amx_linear(c, &l.w, x->data, rows, y, L.bias, &L.act);
+    else
+        st = nbx_gemm(c, linear_fill, &l, (size_t)(NBX_HALVES * l.w.NG * 32), x->data, rows, L.N, L.K, y, L.bias, &L.act);
     rt_scratch_free(c, gi);
     return st;
 }
