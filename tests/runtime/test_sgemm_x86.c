@@ -1,7 +1,7 @@
 /*
  * test_sgemm_x86.c — rt_sgemm_nn / rt_sgemm_op (runtime/kernels/x86/sgemm.h) against
  * rt_sgemm_ref on odd shapes (every micro-tile edge: M around 8, N around 16 and 48, K blocks
- * of 256, A blocks of 192 rows, B panels of 960 columns), padded leading dimensions, biases,
+ * of 256, A blocks of 512 rows, column panels of 960), padded leading dimensions, biases,
  * transposed operands, K == 0, M == 1 (the GEMV path); 1 vs 2 threads bit-identical; two
  * threads calling it at once with their own pools; C's padding never written.
  */
@@ -144,7 +144,7 @@ Test(sgemm_x86, small_shapes_against_reference) {
     cr_expect_eq(bad, 0, "%d of %d shapes differ from the reference", bad, n);
 }
 
-/* Shapes past every blocking size: A blocks of 192 rows, B panels of 960 columns, K blocks of
+/* Shapes past every blocking size: A blocks of 512 rows, column panels of 960, K blocks of
  * 256 (uneven K splits too), and the model shapes the GEMM serves. */
 Test(sgemm_x86, blocked_shapes_against_reference) {
     static const Case cases[] = {
@@ -152,7 +152,8 @@ Test(sgemm_x86, blocked_shapes_against_reference) {
         {0, 0, 128, 1024, 256, 0, 0, 1},  {0, 0, 128, 256, 1024, 0, 0, 1}, {0, 0, 128, 128, 32, 0, 0, 0},
         {0, 0, 128, 32, 128, 0, 0, 0},    {0, 0, 96, 3136, 16, 0, 1, 0},   {0, 0, 1280, 49, 320, 0, 1, 0},
         {0, 0, 1, 1000, 1280, 0, 0, 1},   {0, 0, 1, 129, 3, 7, 1, 1},      {0, 0, 4, 300, 513, 0, 1, 1},
-        {0, 0, 9, 2000, 40, 0, 0, 0},     {0, 0, 300, 7, 700, 0, 1, 1},
+        {0, 0, 9, 2000, 40, 0, 0, 0},     {0, 0, 300, 7, 700, 0, 1, 1},   {0, 0, 1100, 100, 300, 2, 1, 1},
+        {1, 1, 600, 97, 260, 1, 1, 0},
     };
     for (int i = 0; i < COUNT(cases); i++) cr_expect(check(NULL, &cases[i], 77u + (unsigned)i), "case %d", i);
 }

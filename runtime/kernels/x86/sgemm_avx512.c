@@ -9,16 +9,19 @@
  *     for each block of kc rows of B (kc <= SG_KC, fixed by K alone)
  *       for each block of SG_MC rows of C
  *         pack op(A)[mc, kc] into micro-panels of SG_MR = 8 rows: [kc][8] (8x8 transposes)
- *         for each 8-row micro-panel (its A panel stays in L1), for each 48-column one:
- *           micro-kernel: C[8, 48] (+)= A[8, kc] * B[kc, 48], 24 zmm accumulators; per k it
- *           loads 3 vectors of B and broadcasts 8 values of A into 24 FMAs
- * B's micro-panels [kc][48] (zero-padded past N) are packed by the first row panel's
- * micro-kernels themselves: they read B in place, prefetching SG_PF_ROWS rows ahead, and
- * store each row they load into the packed panel the other row panels then read. Reading the
- * weights from memory so overlaps the FMAs instead of being a copy pass of its own. A
- * transposed B is packed beforehand (8x8 transposes). When one micro-panel of A covers all
- * rows (M <= 8), B is used once and is read in place, never packed; M == 1 is a GEMV with
- * 8 vector accumulators (128 columns) per block, reading B row by row.
+ *         for each 48-column micro-panel of B (packed [kc][48], zero-padded past N):
+ *           for each 8-row micro-panel of A:
+ *             micro-kernel: C[8, 48] (+)= A[8, kc] * B[kc, 48], 24 zmm accumulators; per k
+ *             it loads 3 vectors of B and broadcasts 8 values of A into 24 FMAs
+ * B's micro-panel is packed by the first row panel's micro-kernel itself: it reads B in
+ * place (prefetching SG_PF_ROWS rows ahead) and stores each row it loads into the packed
+ * buffer the other row panels then read, so reading the weights from memory overlaps FMAs
+ * rather than being a copy pass of its own; meanwhile the other row panels' tiles prefetch
+ * the next micro-panel into L2, a slice each. One packed micro-panel is live at a time, so
+ * its buffer stays in cache. A transposed B is packed beforehand, whole panels (8x8
+ * transposes). When one micro-panel of A covers all rows (M <= 8), B is used once and is
+ * read in place, never packed; M == 1 is a GEMV with 8 vector accumulators (128 columns) per
+ * block, reading B row by row.
  * The first K block writes C, later ones add to it, the last one adds bias_m then bias_n
  * (C = ((sum_kblock1 + sum_kblock2 + ...) + bias_m) + bias_n). Edges: the micro-kernel is
  * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
@@ -65,7 +68,7 @@ enum {
     SG_NV = 3,        /* zmm vectors per micro-tile row */
     SG_NR = 48,       /* columns of a micro-tile = 16 * SG_NV */
     SG_KC = 256,      /* deepest K block: a B micro-panel is 48 KiB, an A one 8 KiB */
-    SG_MC = 192,      /* rows of a packed A block: 192 KiB at kc 256, stays in L2 */
+    SG_MC = 512,      /* rows of a packed A block: 512 KiB at kc 256, stays in L2 */
     SG_NC = 960,      /* columns of a packed B panel: 960 KiB at kc 256, stays in L2 */
     SG_GV = 8,        /* GEMV (M == 1): vectors per column block */
     SG_PF_ROWS = 16,  /* rows of B read from memory are prefetched this far ahead */
@@ -264,8 +267,23 @@ static int64_t sg_min(int64_t a, int64_t b) { return a < b ? a : b; }
 /* Rows of C a part's A buffer holds, and whether B gets packed (used by more than one
  * micro-panel of rows, or transposed). */
 static int64_t sg_rows_max(int64_t rows) { return sg_min(SG_MC, (rows + SG_MR - 1) / SG_MR * SG_MR); }
-static int64_t sg_cols_max(int64_t cols) { return sg_min(SG_NC, (cols + SG_NR - 1) / SG_NR * SG_NR); }
+/* Columns of B a part's packed buffer holds: a transposed B's whole panel, packed
+ * beforehand; otherwise the one micro-panel its row panels are working on. */
+static int64_t sg_cols_max(const SgJob *j, int64_t cols) {
+    return j->tb ? sg_min(SG_NC, (cols + SG_NR - 1) / SG_NR * SG_NR) : SG_NR;
+}
 static int sg_pack_b_needed(const SgJob *j, int64_t rows) { return j->tb || rows > SG_MR; }
+
+/* Prefetches rows [r0, r1) of B's in-place micro-panel at column n (48 columns, kc rows
+ * from row k0) into L2: the next panel, fetched while this one's row panels compute. */
+T512 static void sg_prefetch_b(const SgJob *j, int64_t k0, int64_t n, int64_t ncols, int64_t r0, int64_t r1) {
+    if (ncols <= 0) return;
+    const float *row = j->B + (k0 + r0) * j->ldb + n;
+    for (int64_t r = r0; r < r1; r++, row += j->ldb) {
+        for (int64_t c = 0; c < ncols; c += 16) _mm_prefetch((const char *)(row + c), _MM_HINT_T1);
+        _mm_prefetch((const char *)(row + ncols - 1), _MM_HINT_T1);
+    }
+}
 
 T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *ws) {
     const int pack_b = sg_pack_b_needed(j, m1 - m0);
@@ -282,22 +300,29 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
             if (pack_b && j->tb) sg_pack_b(j, jc, nc, pc, kc, bp);
             for (int64_t ic = m0; ic < m1; ic += SG_MC) {
                 const int64_t mc = sg_min(SG_MC, m1 - ic);
+                const int64_t panels = (mc + SG_MR - 1) / SG_MR;
+                const int packing = pack_b && !j->tb; /* B packed by each column's first row panel */
                 sg_pack_a(j, ic, mc, pc, kc, ap);
-                for (int64_t ir = 0; ir < mc; ir += SG_MR) {
-                    const int64_t mr = sg_min(SG_MR, mc - ir);
-                    /* B in place with no packing, packed by this row panel, or packed */
-                    const int mode = !pack_b ? SG_B_DIRECT : (!j->tb && ic == m0 && ir == 0) ? SG_B_PACK : SG_B_PACKED;
-                    t.bs = mode == SG_B_PACKED ? SG_NR : j->ldb;
-                    t.a = ap + ir * kc;
-                    t.bm = j->bm ? j->bm + ic + ir : NULL;
-                    for (int64_t jr = 0; jr < nc; jr += SG_NR) {
-                        const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
-                        t.lm = sg_mask(nr - 16 * (nv - 1));
-                        t.b = mode == SG_B_PACKED ? bp + jr * kc : j->B + pc * j->ldb + jc + jr;
-                        t.bpack = bp + jr * kc;
-                        t.bn = j->bn ? j->bn + jc + jr : NULL;
+                for (int64_t jr = 0; jr < nc; jr += SG_NR) {
+                    const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
+                    t.lm = sg_mask(nr - 16 * (nv - 1));
+                    t.bpack = bp;
+                    t.bn = j->bn ? j->bn + jc + jr : NULL;
+                    for (int64_t ir = 0, p = 0; ir < mc; ir += SG_MR, p++) {
+                        const int64_t mr = sg_min(SG_MR, mc - ir);
+                        /* B in place with no packing, packed by this row panel, or packed */
+                        const int mode = !pack_b ? SG_B_DIRECT : (packing && ir == 0) ? SG_B_PACK : SG_B_PACKED;
+                        t.bs = mode == SG_B_PACKED ? SG_NR : j->ldb;
+                        t.b = mode != SG_B_PACKED ? j->B + pc * j->ldb + jc + jr : j->tb ? bp + jr * kc : bp;
+                        t.a = ap + ir * kc;
+                        t.bm = j->bm ? j->bm + ic + ir : NULL;
                         t.c = j->C + (ic + ir) * j->ldc + jc + jr;
                         sg_kernels[mode][mr - 1][nv - 1](&t);
+                        if (packing && p > 0) { /* the next micro-panel's share of rows for this tile */
+                            const int64_t per = (kc + panels - 2) / (panels - 1);
+                            sg_prefetch_b(j, pc, jc + jr + SG_NR, sg_min(SG_NR, nc - jr - SG_NR),
+                                          sg_min((p - 1) * per, kc), sg_min(p * per, kc));
+                        }
                     }
                 }
             }
@@ -449,7 +474,7 @@ void rt_sgemm_op(struct RtThreadPool *pool, int trans_a, int trans_b, int64_t M,
         int64_t m0, m1, n0, n1, floats = 0;
         for (int64_t p = 0; p < j.parts; p++) { /* the largest part's A block and B panel */
             sg_part_range(&j, p, &m0, &m1, &n0, &n1);
-            int64_t f = sg_rows_max(m1 - m0) * j.kc + (sg_pack_b_needed(&j, m1 - m0) ? sg_cols_max(n1 - n0) * j.kc : 0);
+            int64_t f = sg_rows_max(m1 - m0) * j.kc + (sg_pack_b_needed(&j, m1 - m0) ? sg_cols_max(&j, n1 - n0) * j.kc : 0);
             if (f > floats) floats = f;
         }
         j.slot = rt_slot_stride(((size_t)floats * sizeof(float) + 63) & ~(size_t)63, j.parts);
