@@ -190,12 +190,13 @@ Test(conv_x86, auto_pad) {
         }
 }
 
-/* 1x1 stride-1 unpadded convs: plain, batched, grouped, big enough for several GEMM blocks,
- * 1-D. */
+/* 1x1 stride-1 unpadded convs: plain, batched, grouped, one GEMM call then the activation,
+ * outputs big enough for GEMM blocks each followed by its activation, 1-D. */
 Test(conv_x86, pointwise) {
     struct { int64_t N, C, H, W, M, group; } cs[] = {
         {1, 17, 5, 7, 33, 1}, {2, 3, 17, 33, 1, 1}, {1, 1, 3, 3, 17, 1},
         {1, 6, 9, 11, 10, 2}, {1, 64, 40, 41, 96, 1}, {1, 320, 7, 7, 100, 1},
+        {1, 5, 120, 121, 37, 1}, /* output beyond 2^19 floats: GEMM blocks, each with its activation */
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         for (int fused = 0; fused < 2; fused++) {

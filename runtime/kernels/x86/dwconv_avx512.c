@@ -20,7 +20,8 @@
  *
  * Flat kernel (stride 1, narrow planes such as KWS's 25x5 or 7x7 maps, where a row would
  * fill few of the 16 lanes): each plane is copied into a zero-padded plane xp[IHp, IWp]
- * on the stack; an output computed in the padded width at flat position i = oh * IWp + ow
+ * on the stack (16 positions at a time, the input floats spread to their lanes by an
+ * expand); an output computed in the padded width at flat position i = oh * IWp + ow
  * reads xp[i + kh * dh * IWp + kw * dw], so each tap is one unmasked load per 16 positions
  * whatever the row length. Positions with ow >= OW are dropped: each vector is compressed
  * to its valid lanes in registers (table of lane masks per vector, once per conv) and
@@ -75,8 +76,10 @@ typedef struct {
     int64_t slots, slot_floats;        /* buffers, floats from one to the next */
     int64_t planes;                    /* N * C */
     /* flat kernel (keep and the tables after it are filled by dw_tables_*) */
-    int64_t IHp, IWp, xp_n, vecs;      /* padded plane, its floats with the tail, vectors */
-    uint16_t keep[DW_FLAT_MAX_VECS];   /* lanes of vector v with ow < OW */
+    int64_t IHp, IWp, xp_n, vecs;      /* padded plane, its floats with the tail (a multiple
+                                          of 16), output vectors */
+    uint16_t keep[DW_FLAT_MAX_VECS];   /* lanes of output vector v with ow < OW */
+    uint16_t fill[DW_FLAT_MAX_VECS];   /* lanes of padded-plane vector v inside the input */
     /* rows: [chunk][kw] source lanes inside the source row; general: 32-bit input lanes */
     uint32_t masks[DW_MAX_MASKS];
 } DwJob;
@@ -100,7 +103,7 @@ static int dw_plan(const CxConv *cv, DwJob *j) {
         j->IWp = IW + g->pad0[2] + g->pad1[2];
         int64_t npos = OH * j->IWp;
         j->vecs = (npos + 15) / 16;
-        j->xp_n = j->IHp * j->IWp + (j->vecs * 16 - npos) + (KW - 1) * g->dil[2];
+        j->xp_n = (j->IHp * j->IWp + (j->vecs * 16 - npos) + (KW - 1) * g->dil[2] + 15) / 16 * 16;
         int fits = j->IHp == OH + (KH - 1) * g->dil[1] && j->IWp == OW + (KW - 1) * g->dil[2] &&
                    j->vecs <= DW_FLAT_MAX_VECS && j->xp_n <= DW_FLAT_MAX_FLOATS;
         /* lanes doing useful work: flat OH*OW of vecs*16, rows OW of chunks*16 per row */
@@ -182,16 +185,31 @@ static void dw_tables_general(DwJob *j) {
         }
 }
 
-/* Flat kernel: lanes of vector v whose flat position i = oh * IWp + ow has oh < OH, ow < OW. */
+/* Lane masks of the flat kernel, walking positions with row and column counters (no
+ * divisions): keep[v] = the lanes of output vector v (flat position i = oh * IWp + ow)
+ * with oh < OH and ow < OW; fill[v] = the lanes of padded-plane vector v (position
+ * r * IWp + c) that hold an input float, ph <= r < ph + IH and pw <= c < pw + IW. */
 static void dw_tables_flat(DwJob *j) {
-    const int64_t OH = j->cv->g.out[1], OW = j->cv->g.out[2];
+    const RtConvGeom *g = &j->cv->g;
+    const int64_t OH = g->out[1], OW = g->out[2], IH = g->in[1], IW = g->in[2];
+    const int64_t ph = g->pad0[1], pw = g->pad0[2];
+    int64_t r = 0, c = 0;
     for (int64_t v = 0; v < j->vecs; v++) {
-        uint16_t m = 0;
+        uint32_t m = 0;
         for (int l = 0; l < 16; l++) {
-            int64_t i = v * 16 + l;
-            if (i / j->IWp < OH && i % j->IWp < OW) m |= (uint16_t)(1u << l);
+            if (r < OH && c < OW) m |= 1u << l;
+            if (++c == j->IWp) c = 0, r++;
         }
-        j->keep[v] = m;
+        j->keep[v] = (uint16_t)m;
+    }
+    r = c = 0;
+    for (int64_t v = 0; v < j->xp_n / 16; v++) {
+        uint32_t m = 0;
+        for (int l = 0; l < 16; l++) {
+            if (r >= ph && r < ph + IH && c >= pw && c < pw + IW) m |= 1u << l;
+            if (++c == j->IWp) c = 0, r++;
+        }
+        j->fill[v] = (uint16_t)m;
     }
 }
 
@@ -287,9 +305,15 @@ CX_T512 static void dw_split_even_odd(const DwJob *j, const float *x, float *eo)
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int64_t ih = 0; ih < IH; ih++, x += IW, eo += 2 * half)
         for (int64_t c = 0; c < half; c += 16) {
-            uint32_t m = dw_bits(0, IW - 2 * c);
-            __m512 lo = _mm512_maskz_loadu_ps((__mmask16)m, x + 2 * c);
-            __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), x + 2 * c + 16);
+            __m512 lo, hi;
+            if (2 * c + 32 <= IW) {
+                lo = _mm512_loadu_ps(x + 2 * c);
+                hi = _mm512_loadu_ps(x + 2 * c + 16);
+            } else {
+                uint32_t m = dw_bits(0, IW - 2 * c);
+                lo = _mm512_maskz_loadu_ps((__mmask16)m, x + 2 * c);
+                hi = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), x + 2 * c + 16);
+            }
             _mm512_store_ps(eo + c, _mm512_permutex2var_ps(lo, even, hi));
             _mm512_store_ps(eo + half + c, _mm512_permutex2var_ps(lo, odd, hi));
         }
@@ -343,18 +367,16 @@ CX_T512 static void dw_general(const DwJob *j, const float *x, const float *w, f
 
 /* ---------------------------------------------------------------- flat kernel */
 
-/* Copies plane x[IH, IW] into the padded plane xp (whose padding is already zero). */
+/* Writes the padded plane xp[xp_n] of plane x[IH, IW]: vector v takes the next
+ * popcount(fill[v]) input floats, spread to its fill lanes (zeros elsewhere), so the
+ * padding is written along with the data and short rows cost no per-row work. */
 CX_T512 CX_INL void dw_pad_copy(const DwJob *j, const float *x, float *xp) {
-    const RtConvGeom *g = &j->cv->g;
-    const int64_t IH = g->in[1], IW = g->in[2];
-    float *dst = xp + g->pad0[1] * j->IWp + g->pad0[2];
-    for (int64_t ih = 0; ih < IH; ih++, x += IW, dst += j->IWp) {
-        int64_t i = 0;
-        for (; i + 16 <= IW; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(x + i));
-        if (i < IW) {
-            __mmask16 m = (__mmask16)((1u << (IW - i)) - 1);
-            _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, x + i));
-        }
+    for (int64_t v = 0; v < j->xp_n / 16; v++) {
+        __mmask16 m = j->fill[v];
+        int n = __builtin_popcount(m);
+        __m512 in = _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), x);
+        _mm512_store_ps(xp + 16 * v, _mm512_maskz_expand_ps(m, in));
+        x += n;
     }
 }
 
@@ -440,8 +462,6 @@ static void dw_plane_sigmoid(const DwJob *j, float *y) {
 CX_T512 static void dw_planes_flat(const DwJob *j, DwRowsFn fn, int64_t p0, int64_t p1) {
     const CxConv *cv = j->cv;
     float xp[2][DW_FLAT_MAX_FLOATS] __attribute__((aligned(64)));
-    memset(xp[0], 0, sizeof(float) * (size_t)j->xp_n);
-    memset(xp[1], 0, sizeof(float) * (size_t)j->xp_n);
     dw_pad_copy(j, cv->x + p0 * cv->Pin, xp[p0 & 1]);
     for (int64_t p = p0; p < p1; p++) {
         if (p + 1 < p1) dw_pad_copy(j, cv->x + (p + 1) * cv->Pin, xp[(p + 1) & 1]);
