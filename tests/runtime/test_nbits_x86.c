@@ -337,3 +337,127 @@ Test(nbits_x86, linear_non_finite_x) {
     }
     rt_pool_free(pool);
 }
+
+/* ---- MatMulNBits ---- */
+
+typedef struct {
+    int64_t M, N, K, block, n_blocks, blob, zp_row;
+    int bits, zp_kind, gidx, bias; /* zp_kind: 0 absent, 1 packed uint8, 2 float */
+    uint8_t *b, *zp8;
+    float *scales, *zpf, *bv, *a;
+    int32_t *g_idx;
+    RtTensor ta, tb, ts, tz, tg, tbias;
+    RtTensor *in[6];
+    RtAttr attrs[4];
+} MnbCase;
+
+static void mnb_make(MnbCase *m, int bits, int64_t M, int64_t N, int64_t K, int64_t block, int zp_kind, int gidx, int bias,
+                     uint32_t seed) {
+    memset(m, 0, sizeof *m);
+    m->bits = bits, m->M = M, m->N = N, m->K = K, m->block = block, m->zp_kind = zp_kind, m->gidx = gidx, m->bias = bias;
+    m->n_blocks = (K + block - 1) / block;
+    m->blob = block * bits / 8;
+    m->zp_row = (m->n_blocks * bits + 7) / 8;
+    const int64_t nb = m->n_blocks;
+    m->b = malloc((size_t)(N * nb * m->blob) + 1);
+    for (int64_t i = 0; i < N * nb * m->blob; i++) m->b[i] = (uint8_t)lcg(&seed);
+    m->scales = malloc(sizeof(float) * (size_t)(N * nb) + 4);
+    for (int64_t i = 0; i < N * nb; i++) m->scales[i] = uniform(&seed, 1.0f / 256, 1.0f / 8);
+    m->zp8 = malloc((size_t)(N * m->zp_row) + 1);
+    for (int64_t i = 0; i < N * m->zp_row; i++) m->zp8[i] = (uint8_t)lcg(&seed);
+    m->zpf = malloc(sizeof(float) * (size_t)(N * nb) + 4);
+    for (int64_t i = 0; i < N * nb; i++) m->zpf[i] = uniform(&seed, 0, (float)(1 << bits));
+    m->g_idx = malloc(sizeof(int32_t) * (size_t)K + 4);
+    for (int64_t k = 0; k < K; k++) m->g_idx[k] = (int32_t)(lcg(&seed) % (uint32_t)nb);
+    m->bv = malloc(sizeof(float) * (size_t)N + 4);
+    for (int64_t n = 0; n < N; n++) m->bv[n] = uniform(&seed, -1, 1);
+    m->a = malloc(sizeof(float) * (size_t)(M * K) + 4);
+    for (int64_t i = 0; i < M * K; i++) m->a[i] = uniform(&seed, -1, 1);
+    m->ta = (RtTensor){0}, m->ta.dtype = RT_F32, m->ta.rank = 2, m->ta.dims[0] = M, m->ta.dims[1] = K, m->ta.data = m->a;
+    m->tb = (RtTensor){0}, m->tb.dtype = RT_U8, m->tb.rank = 3, m->tb.dims[0] = N, m->tb.dims[1] = nb;
+    m->tb.dims[2] = m->blob, m->tb.data = m->b;
+    m->ts = (RtTensor){0}, m->ts.dtype = RT_F32, m->ts.rank = 2, m->ts.dims[0] = N, m->ts.dims[1] = nb;
+    m->ts.data = m->scales;
+    m->tz = (RtTensor){0}, m->tz.rank = 2, m->tz.dims[0] = N;
+    if (zp_kind == 1) m->tz.dtype = RT_U8, m->tz.dims[1] = m->zp_row, m->tz.data = m->zp8;
+    else m->tz.dtype = RT_F32, m->tz.dims[1] = nb, m->tz.data = m->zpf;
+    m->tg = (RtTensor){0}, m->tg.dtype = RT_I32, m->tg.rank = 1, m->tg.dims[0] = K, m->tg.data = m->g_idx;
+    m->tbias = (RtTensor){0}, m->tbias.dtype = RT_F32, m->tbias.rank = 1, m->tbias.dims[0] = N, m->tbias.data = m->bv;
+    m->in[0] = &m->ta, m->in[1] = &m->tb, m->in[2] = &m->ts;
+    m->in[3] = zp_kind ? &m->tz : NULL;
+    m->in[4] = gidx ? &m->tg : NULL;
+    m->in[5] = bias ? &m->tbias : NULL;
+    m->attrs[0] = (RtAttr){.name = "K", .type = RT_ATTR_INT, .i = K};
+    m->attrs[1] = (RtAttr){.name = "N", .type = RT_ATTR_INT, .i = N};
+    m->attrs[2] = (RtAttr){.name = "bits", .type = RT_ATTR_INT, .i = bits};
+    m->attrs[3] = (RtAttr){.name = "block_size", .type = RT_ATTR_INT, .i = block};
+}
+
+static void mnb_free(MnbCase *m) {
+    free(m->b), free(m->zp8), free(m->scales), free(m->zpf), free(m->bv), free(m->a), free(m->g_idx);
+}
+
+/* The fast kernel on 1 thread against the reference kernel, on 2 threads against 1. */
+static int mnb_check(MnbCase *m, RtThreadPool *pool2) {
+    char what[200];
+    snprintf(what, sizeof what, "MatMulNBits %d-bit M=%lld N=%lld K=%lld block=%lld zp=%s%s%s", m->bits,
+             (long long)m->M, (long long)m->N, (long long)m->K, (long long)m->block,
+             m->zp_kind == 0 ? "none" : m->zp_kind == 1 ? "u8" : "float", m->gidx ? " g_idx" : "", m->bias ? " bias" : "");
+    RtTensor want, y1, y2;
+    RtError err = {{0}};
+    cr_assert_eq(run_node(rt_kernel_find(RT_OP_MATMUL_NBITS), RT_OP_MATMUL_NBITS, m->in, 6, m->attrs, 4, NULL, &want, &err),
+                 RT_OK, "%s: %s", what, err.msg);
+    RtKernelFn fast = rt_kernel_find_fast(RT_OP_MATMUL_NBITS);
+    cr_assert_eq(run_node(fast, RT_OP_MATMUL_NBITS, m->in, 6, m->attrs, 4, NULL, &y1, &err), RT_OK, "%s: %s", what, err.msg);
+    cr_assert_eq(run_node(fast, RT_OP_MATMUL_NBITS, m->in, 6, m->attrs, 4, pool2, &y2, &err), RT_OK, "%s: %s", what,
+                 err.msg);
+    cr_assert(y1.rank == 2 && y1.dims[0] == m->M && y1.dims[1] == m->N, "%s: output shape", what);
+    const int64_t n = m->M * m->N;
+    int bad = expect_near(what, y1.data, want.data, n, max_abs(want.data, n));
+    int same = memcmp(y1.data, y2.data, sizeof(float) * (size_t)n) == 0;
+    cr_expect(same, "%s: 2 threads differ from 1", what);
+    free(want.data), free(y1.data), free(y2.data);
+    return bad + !same;
+}
+
+static const int64_t mnb_Ms[] = {1, 2, 3, 5, 17, 64};
+static const int64_t mnb_blocks[] = {16, 32, 64, 128};
+
+/* Every bit width x block size x zero-point kind, with and without g_idx, shapes cycling. */
+Test(nbits_x86, matmul_nbits_formats_and_odd_shapes) {
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    int cfg = 0, bad = 0;
+    for (int bits = 2; bits <= 8; bits++)
+        for (int bi = 0; bi < 4; bi++)
+            for (int zk = 0; zk < 3; zk++)
+                for (int gi = 0; gi < 2; gi++, cfg++) {
+                    MnbCase m;
+                    const int64_t M = mnb_Ms[cfg % 6], N = Ns[(cfg / 6 + bits) % 4];
+                    const int64_t K = Ks[(cfg / 3) % 4] + (cfg % 2 ? 5 : 0); /* K not a multiple of the block */
+                    mnb_make(&m, bits, M, N, K, mnb_blocks[bi], zk, gi, cfg % 3 != 0, 300u + (uint32_t)cfg);
+                    bad += mnb_check(&m, pool);
+                    mnb_free(&m);
+                }
+    cr_expect_eq(bad, 0);
+    rt_pool_free(pool);
+}
+
+/* onnxruntime's int4 tinylm layers (block 128, packed zero points) at batch 1 and 128, and
+ * the gemv's row counts; then again on the micro-kernel (no AMX). */
+Test(nbits_x86, matmul_nbits_model_shapes) {
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    const int64_t shapes[][3] = {{128, 256, 256}, {128, 1024, 256}, {128, 256, 1024}, {1, 256, 1024},
+                                 {2, 100, 300},   {3, 17, 96},     {4, 33, 160},    {16, 64, 64}};
+    int bad = 0;
+    for (int amx = 1; amx >= 0; amx--) {
+        setenv("WAFER_RT_AMX", amx ? "1" : "0", 1);
+        for (int i = 0; i < 8; i++) {
+            MnbCase m;
+            mnb_make(&m, 4, shapes[i][0], shapes[i][1], shapes[i][2], i == 7 ? 32 : 128, 1, 0, 1, 40u + (uint32_t)i);
+            bad += mnb_check(&m, pool);
+            mnb_free(&m);
+        }
+    }
+    cr_expect_eq(bad, 0);
+    rt_pool_free(pool);
+}

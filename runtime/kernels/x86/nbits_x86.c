@@ -58,6 +58,8 @@
 /* Up to this many rows of X the gemv (weights decoded in registers, once per pass of up to
  * RT_NBITS_DIRECT_ROWS rows) runs; above, the dequantized panels. */
 #define NBX_DIRECT_ROWS RT_NBITS_DIRECT_ROWS
+/* gemv: software prefetch distance into the packed rows (as nbits_avx512.c's) */
+#define NBX_GEMV_PREFETCH 2048
 
 /* ---- 16 x 16 transpose ---- */
 
@@ -569,8 +571,20 @@ TAMX static void amx_fill(const RtNbitsWeight *w, int64_t n0, int64_t n1, int64_
 /* B panel bytes a thread keeps (in L2) for its column block. */
 #define NBX_AMX_PANEL_BYTES ((int64_t)512 << 10)
 
+/* What the tile driver needs of a weight format: per column block, the group tables
+ * (tab[h][g] = 16 scales, then 16 values 2^23 + zero, for the 16 columns n0 + 16 h..) and
+ * the B panel (d = q - zero as bf16, as amx_fill_bits lays it out). */
+typedef struct AmxSrc AmxSrc;
+struct AmxSrc {
+    int64_t N, NG;          /* output columns; groups (columns of the scale table) */
+    int64_t bpg, nks;       /* 32-column steps per group (the last may be short); steps: K padded / 32 */
+    void (*tables)(const AmxSrc *s, int64_t n0, int64_t n1, int64_t halves, float *tab);
+    void (*fill)(const AmxSrc *s, int64_t n0, int64_t n1, int64_t halves, const float *tab, uint16_t *bp);
+    const void *ctx;        /* the format's weights */
+};
+
 typedef struct {
-    const RtNbitsWeight *w;
+    const AmxSrc *src;
     const uint16_t *xs;     /* [3][Mp][Kp] */
     int64_t M, Mp, Kp;
     float *y;               /* [M, N] */
@@ -611,7 +625,7 @@ TAMX INL void amx_fold(const AmxPending *p, __m512 s0, __m512 s1) {
 /* The last group: Y = act(acc + scale * C + bias), the activation a constant per instance. */
 TAMX INL void amx_finish_act(const RtActKind kind, const AmxJob *j, const AmxPending *p, __m512 s0, __m512 s1,
                              const VecAct *va, int64_t n1) {
-    const int64_t N = j->w->N, cols = n1 - p->j0 < 32 ? n1 - p->j0 : 32;
+    const int64_t N = j->src->N, cols = n1 - p->j0 < 32 ? n1 - p->j0 : 32;
     const __mmask16 k0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
     const __mmask16 k1 = (__mmask16)(cols <= 16 ? 0 : cols >= 32 ? 0xffff : (1u << (cols - 16)) - 1);
     const __m512 b0 = j->bias ? _mm512_maskz_loadu_ps(k0, j->bias + p->j0) : _mm512_setzero_ps();
@@ -642,7 +656,7 @@ TAMX INL void amx_finish_act(const RtActKind kind, const AmxJob *j, const AmxPen
 
 TAMX INL void amx_pending_run(AmxPending *p, const AmxJob *j, const VecAct *va, int64_t n1) {
     if (!p->live) return;
-    const int64_t NG = j->w->NG;
+    const int64_t NG = j->src->NG;
     const __m512 s0 = _mm512_load_ps(p->t), s1 = _mm512_load_ps(p->t + NG * 32);
     p->live = 0;
     if (!p->last) {
@@ -661,8 +675,8 @@ TAMX INL void amx_pending_run(AmxPending *p, const AmxJob *j, const VecAct *va, 
 
 TAMX static void amx_chunk(void *arg, int64_t s0, int64_t s1) {
     const AmxJob *j = arg;
-    const RtNbitsWeight *w = j->w;
-    const int64_t N = w->N, NG = w->NG, nks = j->Kp / 32, bpg = w->G / RT_QBLOCK_K, nc = j->nc;
+    const AmxSrc *src = j->src;
+    const int64_t N = src->N, NG = src->NG, nks = src->nks, bpg = src->bpg, nc = j->nc;
     const int64_t plane = j->Mp * j->Kp, kch = NBX_AMX_KCHUNK / 32;
     const VecAct va = {j->act->kind, _mm512_set1_ps(j->act->alpha), _mm512_set1_ps(j->act->beta)};
     amx_config();
@@ -675,8 +689,8 @@ TAMX static void amx_chunk(void *arg, int64_t s0, int64_t s1) {
         for (int64_t blk = b0; blk < b1; blk++) {
             const int64_t n0 = blk * nc, n1 = n0 + nc < N ? n0 + nc : N;
             const int64_t pairs = (n1 - n0 + 31) / 32;
-            linear_tables(w, n0, n1, 2 * pairs, tab);
-            amx_fill(w, n0, n1, 2 * pairs, tab, bp);
+            src->tables(src, n0, n1, 2 * pairs, tab);
+            src->fill(src, n0, n1, 2 * pairs, tab, bp);
             for (int64_t m0 = 0; m0 < j->Mp; m0 += 32) {
                 const int mt = j->Mp - m0 >= 32 ? 2 : 1;
                 const uint16_t *xa = j->xs + (m0 / 16) * nks * 512; /* m-tile m0/16; the next is + nks tiles */
@@ -735,16 +749,17 @@ TAMX static void amx_chunk(void *arg, int64_t s0, int64_t s1) {
     _tile_release();
 }
 
-/* Y = act(X @ W + bias) on the tiles (w: groups of whole blocks, no g_idx). */
-static int amx_linear(RtKernelCtx *c, const RtNbitsWeight *w, const float *x, int64_t M, float *y, const float *bias,
-                      const RtAct *act) {
-    const int64_t Mp = (M + 15) / 16 * 16, Kp = w->nb * RT_QBLOCK_K, threads = rt_pool_threads(c->pool);
+/* Y[M, N] = act(X[M, K] @ W + bias) on the tiles, W from src. */
+static int amx_run(RtKernelCtx *c, const AmxSrc *src, const float *x, int64_t M, int64_t K, float *y,
+                   const float *bias, const RtAct *act) {
+    const int64_t Mp = (M + 15) / 16 * 16, Kp = src->nks * 32, threads = rt_pool_threads(c->pool);
     /* wide blocks (more tile pairs share each pass of X through L1), one per thread at
      * least, the B panel within NBX_AMX_PANEL_BYTES; the results do not depend on it */
-    int64_t nc = ((w->N + threads - 1) / threads + 31) / 32 * 32;
+    int64_t nc = ((src->N + threads - 1) / threads + 31) / 32 * 32;
     nc = nc > 256 ? 256 : nc;
     while (nc > 32 && nc * Kp * 2 > NBX_AMX_PANEL_BYTES) nc -= 32;
-    AmxJob j = {w, NULL, M, Mp, Kp, y, bias, act, nc, (w->N + nc - 1) / nc, 0, NULL, 0, (size_t)(nc / 16 * w->NG * 32)};
+    AmxJob j = {src, NULL, M, Mp, Kp, y, bias, act, nc, (src->N + nc - 1) / nc, 0, NULL, 0,
+                (size_t)(nc / 16 * src->NG * 32)};
     j.slots = rt_pool_chunks(c->pool, j.blocks, 1);
     /* tables, C tiles of each pair, 32 x nc accumulators, B panel (nc columns x Kp bf16) */
     size_t bytes = sizeof(float) * (j.tab_floats + 1024 * (size_t)(nc / 32) + 32 * (size_t)nc) +
@@ -755,11 +770,27 @@ static int amx_linear(RtKernelCtx *c, const RtNbitsWeight *w, const float *x, in
     if (!raw) return RT_ERR_NOMEM;
     j.scratch = (char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     j.xs = (uint16_t *)(j.scratch + j.stride * (size_t)j.slots);
-    AmxSplit sp = {x, M, w->K, Mp, Kp, (uint16_t *)j.xs};
+    AmxSplit sp = {x, M, K, Mp, Kp, (uint16_t *)j.xs};
     rt_parallel_for(c->pool, Mp / 16, 2, amx_split_chunk, &sp);
     rt_parallel_for(c->pool, j.slots, 1, amx_chunk, &j);
     rt_scratch_free(c, raw);
     return RT_OK;
+}
+
+/* LinearNBits as a tile source (groups of whole blocks, no g_idx). */
+TAMX static void linear_amx_tables(const AmxSrc *s, int64_t n0, int64_t n1, int64_t halves, float *tab) {
+    linear_tables(s->ctx, n0, n1, halves, tab);
+}
+
+TAMX static void linear_amx_fill(const AmxSrc *s, int64_t n0, int64_t n1, int64_t halves, const float *tab,
+                                 uint16_t *bp) {
+    amx_fill(s->ctx, n0, n1, halves, tab, bp);
+}
+
+static int amx_linear(RtKernelCtx *c, const RtNbitsWeight *w, const float *x, int64_t M, float *y, const float *bias,
+                      const RtAct *act) {
+    const AmxSrc src = {w->N, w->NG, w->G / RT_QBLOCK_K, w->nb, linear_amx_tables, linear_amx_fill, w};
+    return amx_run(c, &src, x, M, w->K, y, bias, act);
 }
 
 /* ---- LinearNBits ---- */
@@ -840,8 +871,293 @@ static int k_linear_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *
     return st;
 }
 
+/* ---- com.microsoft MatMulNBits ---- */
+
+/* MatMulNBits stores W^T as B[N, n_blocks, blob]: each block's codes low-first (code j at
+ * bit j * bits of its blob), scales [N, n_blocks], zero points packed u8 (row n on its own
+ * bytes), float, or absent (2^(bits-1)); see ref/matmul_nbits.c. For 2, 4 and 8 bits a
+ * 32-bit word holds whole codes (32 / bits of them, within one block, as block >= 16 and
+ * blob = block * bits / 8 is a multiple of 4), so the fills gather one word of 16 rows at
+ * a time as LinearNBits' do; 3, 5, 6 and 7 bits are decoded one weight at a time. Every
+ * weight is the reference's float of (q - zero) * scale (bit for bit with integer zero
+ * points; float ones are subtracted in float). */
+typedef struct {
+    int64_t K, N, block, n_blocks, blob, row_bytes, zp_row;
+    int bits;
+    const uint8_t *b;       /* [N, row_bytes] */
+    const float *scales;    /* [N, n_blocks] */
+    const uint8_t *zp_u8;   /* packed [N, zp_row], or NULL */
+    const float *zp_f;      /* [N, n_blocks], or NULL (neither: 2^(bits-1)) */
+    const int32_t *g_idx;   /* [K] block of each column's scale and zero point, or NULL */
+} Mnb;
+
+/* The low-first code at bit pos of p (may straddle two bytes). */
+static unsigned mnb_code_at(const uint8_t *p, int64_t pos, int bits) {
+    unsigned v = p[pos >> 3] >> (pos & 7);
+    if ((pos & 7) + bits > 8) v |= (unsigned)p[(pos >> 3) + 1] << (8 - (pos & 7));
+    return v & ((1u << bits) - 1u);
+}
+
+static float mnb_zero(const Mnb *w, int64_t n, int64_t g) {
+    if (w->zp_f) return w->zp_f[n * w->n_blocks + g];
+    if (w->zp_u8) return (float)mnb_code_at(w->zp_u8 + n * w->zp_row, g * w->bits, w->bits);
+    return (float)(1 << (w->bits - 1));
+}
+
+static int64_t mnb_group(const Mnb *w, int64_t k) {
+    return w->g_idx ? w->g_idx[k] : k / w->block;
+}
+
+/* W[k, n] as the reference forms it. */
+static float mnb_weight(const Mnb *w, int64_t n, int64_t k) {
+    const int64_t g = mnb_group(w, k);
+    const unsigned q = mnb_code_at(w->b + n * w->row_bytes + (k / w->block) * w->blob, (k % w->block) * w->bits, w->bits);
+    return (float)(((double)q - (double)mnb_zero(w, n, g)) * (double)w->scales[n * w->n_blocks + g]);
+}
+
+/* tab[h][g] = the 16 scales, then the 16 zero points (as floats) of columns n0 + 16 h.. and
+ * block g (0 past n1). */
+static void mnb_tables(const Mnb *w, int64_t n0, int64_t n1, int64_t halves, float *tab) {
+    for (int64_t h = 0; h < halves; h++)
+        for (int64_t g = 0; g < w->n_blocks; g++) {
+            float *t = tab + (h * w->n_blocks + g) * 32;
+            for (int l = 0; l < 16; l++) {
+                const int64_t n = n0 + 16 * h + l;
+                t[l] = n < n1 ? w->scales[n * w->n_blocks + g] : 0.0f;
+                t[16 + l] = n < n1 ? mnb_zero(w, n, g) : 0.0f;
+            }
+        }
+}
+
+/* The word holding codes k.. (k a multiple of 32 / bits) of 16 rows from base (row r0). */
+T512 INL __m512i mnb_word(const Mnb *w, const uint8_t *base, __m512i idx, __mmask16 vm, int64_t k) {
+    const int64_t off = (k / w->block) * w->blob + (k % w->block) * w->bits / 8;
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + off, 4);
+}
+
+/* q of code i (0 .. 32 / bits - 1) of the word, as a float (exact). */
+T512 INL __m512 mnb_qf(const int bits, __m512i v, int i) {
+    return _mm512_sub_ps(_mm512_castsi512_ps(code_bits(v, bits * i, (1u << bits) - 1)), _mm512_set1_ps(NBX_TWO23));
+}
+
+/* The float panel (see NbxFill) from MatMulNBits' B, 2, 4 or 8 bits; tables at k0 == 0. */
+T512 INL void mnb_fill_bits(const int bits, const Mnb *w, int64_t n0, int64_t n1, int64_t k0, int64_t k1,
+                            float *panel, float *tab) {
+    const int per = 32 / bits; /* codes per word */
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)(w->row_bytes / 4)));
+    if (k0 == 0) mnb_tables(w, n0, n1, NBX_HALVES, tab);
+    for (int64_t h = 0; h < NBX_HALVES; h++) {
+        const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
+        float *dst = panel + (h / 2) * NBX_KC * NBX_NR + (h % 2) * 16 - k0 * NBX_NR; /* + k * 32 */
+        if (valid <= 0) {
+            if (h % 2 == 1 && valid > -16) /* a strip's second half past n1 */
+                for (int64_t k = k0; k < k1; k++) _mm512_store_ps(dst + k * NBX_NR, _mm512_setzero_ps());
+            continue;
+        }
+        const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
+        const uint8_t *base = w->b + r0 * w->row_bytes;
+        const float *t = tab + h * w->n_blocks * 32;
+        for (int64_t k = k0; k < k1; k += per) {
+            const __m512i v = mnb_word(w, base, idx, vm, k);
+            const int n = k1 - k < per ? (int)(k1 - k) : per;
+            if (!w->g_idx) {
+                const float *tg = t + (k / w->block) * 32;
+                const __m512 sv = _mm512_load_ps(tg), zv = _mm512_load_ps(tg + 16);
+                for (int i = 0; i < per; i++)
+                    if (i < n) _mm512_store_ps(dst + (k + i) * NBX_NR, _mm512_mul_ps(_mm512_sub_ps(mnb_qf(bits, v, i), zv), sv));
+            } else {
+                for (int i = 0; i < per; i++)
+                    if (i < n) {
+                        const float *tg = t + (int64_t)w->g_idx[k + i] * 32;
+                        _mm512_store_ps(dst + (k + i) * NBX_NR,
+                                        _mm512_mul_ps(_mm512_sub_ps(mnb_qf(bits, v, i), _mm512_load_ps(tg + 16)),
+                                                      _mm512_load_ps(tg)));
+                    }
+            }
+        }
+    }
+}
+
+T512 static void mnb_fill(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, float *panel, float *tab) {
+    const Mnb *w = src;
+    switch (w->bits) {
+    case 2: mnb_fill_bits(2, w, n0, n1, k0, k1, panel, tab); break;
+    case 4: mnb_fill_bits(4, w, n0, n1, k0, k1, panel, tab); break;
+    case 8: mnb_fill_bits(8, w, n0, n1, k0, k1, panel, tab); break;
+    default: /* 3, 5, 6, 7 bits: one weight at a time */
+        (void)tab;
+        for (int64_t s = 0; s < NBX_NC / NBX_NR; s++)
+            for (int64_t k = k0; k < k1; k++)
+                for (int64_t j = 0; j < NBX_NR; j++) {
+                    const int64_t n = n0 + s * NBX_NR + j;
+                    panel[(s * NBX_KC + (k - k0)) * NBX_NR + j] = n < n1 ? mnb_weight(w, n, k) : 0.0f;
+                }
+        break;
+    }
+}
+
+/* The tile source: d = q - zero (integer zero points), block a multiple of 32, no g_idx. */
+TAMX INL void mnb_amx_fill_bits(const int bits, const Mnb *w, int64_t n0, int64_t n1, int64_t halves,
+                                const float *tab, int64_t nks, uint16_t *bp) {
+    const int per = 32 / bits;
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)(w->row_bytes / 4)));
+    const __m512i hi16 = _mm512_set1_epi32((int)0xFFFF0000u);
+    for (int64_t h = 0; h < halves; h++) {
+        const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
+        uint16_t *dst = bp + (h / 2) * nks * 1024 + (h % 2) * 512;
+        if (valid <= 0) {
+            for (int64_t ks = 0; ks < nks; ks++) memset(dst + ks * 1024, 0, sizeof(uint16_t) * 512);
+            continue;
+        }
+        const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
+        const uint8_t *base = w->b + r0 * w->row_bytes;
+        const float *t = tab + h * w->n_blocks * 32;
+        for (int64_t ks = 0; ks < nks; ks++) {
+            __m512i V[16];
+            for (int i = 0; i < bits; i++) V[i] = mnb_word(w, base, idx, vm, 32 * ks + per * i);
+            const __m512 zv = _mm512_load_ps(t + (32 * ks / w->block) * 32 + 16);
+            uint16_t *d = dst + ks * 1024;
+            for (int j = 0; j < 32; j += 2) {
+                const __m512 d0 = _mm512_sub_ps(mnb_qf(bits, V[j / per], j % per), zv);
+                const __m512 d1 = _mm512_sub_ps(mnb_qf(bits, V[(j + 1) / per], (j + 1) % per), zv);
+                _mm512_store_si512(d + j * 16, _mm512_ternarylogic_epi32(_mm512_srli_epi32(_mm512_castps_si512(d0), 16),
+                                                                         _mm512_castps_si512(d1), hi16, 0xF8));
+            }
+        }
+    }
+}
+
+TAMX static void mnb_amx_tables(const AmxSrc *s, int64_t n0, int64_t n1, int64_t halves, float *tab) {
+    mnb_tables(s->ctx, n0, n1, halves, tab);
+}
+
+TAMX static void mnb_amx_fill(const AmxSrc *s, int64_t n0, int64_t n1, int64_t halves, const float *tab,
+                              uint16_t *bp) {
+    const Mnb *w = s->ctx;
+    switch (w->bits) {
+    case 2: mnb_amx_fill_bits(2, w, n0, n1, halves, tab, s->nks, bp); break;
+    case 4: mnb_amx_fill_bits(4, w, n0, n1, halves, tab, s->nks, bp); break;
+    default: mnb_amx_fill_bits(8, w, n0, n1, halves, tab, s->nks, bp); break;
+    }
+}
+
+/* 4-bit gemv for up to RT_NBITS_DIRECT_ROWS rows: per block a 16-entry table of its
+ * weights, lut[c] = (c - zero) * scale; 16 bytes (32 codes) zero-extended to 16 lanes give
+ * the even columns' codes in their low nibbles (vpermps reads 4 index bits) and, shifted,
+ * the odd columns'. X comes de-interleaved per 32 columns (16 even, then 16 odd), zero past
+ * K. */
+typedef struct {
+    const Mnb *w;
+    const float *xd;        /* [rows][Kp] de-interleaved */
+    int64_t Kp, rows;
+    float *y;               /* [rows, N] */
+    const float *bias;
+    int64_t slots;
+} MnbGemv;
+
+T512 INL void mnb_gemv_rows(const int R, const MnbGemv *g, int64_t n0, int64_t n1) {
+    const Mnb *w = g->w;
+    const int64_t cpb = w->block / 32; /* 32-code chunks per block */
+    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int64_t n = n0; n < n1; n++) {
+        const uint8_t *p = w->b + n * w->row_bytes;
+        const float *xb = g->xd;
+        __m512 acc[RT_NBITS_DIRECT_ROWS][2];
+        for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+        for (int64_t blk = 0; blk < w->n_blocks; blk++) {
+            const __m512 lut = _mm512_mul_ps(_mm512_sub_ps(iota, _mm512_set1_ps(mnb_zero(w, n, blk))),
+                                             _mm512_set1_ps(w->scales[n * w->n_blocks + blk]));
+            for (int64_t c = 0; c < cpb; c++, p += 16, xb += 32) {
+                _mm_prefetch((const char *)p + NBX_GEMV_PREFETCH, _MM_HINT_T0);
+                const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
+                const __m512 we = _mm512_permutexvar_ps(v, lut), wo = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), lut);
+                for (int r = 0; r < R; r++) {
+                    acc[r][0] = _mm512_fmadd_ps(_mm512_loadu_ps(xb + r * g->Kp), we, acc[r][0]);
+                    acc[r][1] = _mm512_fmadd_ps(_mm512_loadu_ps(xb + r * g->Kp + 16), wo, acc[r][1]);
+                }
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            float v = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]));
+            g->y[r * w->N + n] = g->bias ? v + g->bias[n] : v;
+        }
+    }
+}
+
+T512 static void mnb_gemv_chunk(void *arg, int64_t s0, int64_t s1) {
+    const MnbGemv *g = arg;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t n0, n1;
+        rt_chunk_range(g->w->N, g->slots, s, &n0, &n1);
+        switch (g->rows) {
+        case 1: mnb_gemv_rows(1, g, n0, n1); break;
+        case 2: mnb_gemv_rows(2, g, n0, n1); break;
+        case 3: mnb_gemv_rows(3, g, n0, n1); break;
+        default: mnb_gemv_rows(4, g, n0, n1); break;
+        }
+    }
+}
+
+/* Y[M, N] = A @ W^T + bias for M <= RT_NBITS_DIRECT_ROWS, 4 bits, block a multiple of 32,
+ * no g_idx. */
+static int mnb_gemv(RtKernelCtx *c, const Mnb *w, const float *a, int64_t M, float *y, const float *bias) {
+    const int64_t Kp = w->n_blocks * w->block;
+    float *xd = rt_scratch(c, sizeof(float) * (size_t)(M * Kp));
+    if (!xd) return RT_ERR_NOMEM;
+    for (int64_t r = 0; r < M; r++)
+        for (int64_t k = 0; k < Kp; k++) {
+            const int64_t j = k % 32, src = k - j + (j < 16 ? 2 * j : 2 * (j - 16) + 1);
+            xd[r * Kp + k] = src < w->K ? a[r * w->K + src] : 0.0f;
+        }
+    const int64_t per_row = w->K * M;
+    MnbGemv g = {w, xd, Kp, M, y, bias, 0};
+    g.slots = rt_pool_chunks(c->pool, w->N, per_row >= ((int64_t)1 << 16) ? 1 : ((int64_t)1 << 16) / per_row);
+    rt_parallel_for(c->pool, g.slots, 1, mnb_gemv_chunk, &g);
+    rt_scratch_free(c, xd);
+    return RT_OK;
+}
+
+static int k_matmul_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(RT_OP_MATMUL_NBITS);
+    const RtTensor *A = rt_in(n, in, 0), *S = rt_in(n, in, 2), *Z = rt_in(n, in, 3), *G = rt_in(n, in, 4);
+    const RtTensor *bias = rt_in(n, in, 5);
+    const int64_t K = rt_attr_int(n, "K", -1), N = rt_attr_int(n, "N", -1);
+    if (c->shape_only || !nbx_avx512() || !A || A->dtype != RT_F32 || K <= 0 || N <= 0 ||
+        rt_nbits_impl_select() != &rt_nbits_impl_avx512)
+        return ref(c, n, in, out);
+    /* the reference checks every input and attribute (g_idx's values too) and sets the shape */
+    RtKernelCtx sc = *c;
+    sc.shape_only = 1;
+    int st = ref(&sc, n, in, out);
+    if (st != RT_SHAPE_ONLY) return st;
+    if (Z && Z->dtype != RT_U8 && Z->dtype != RT_F32) return ref(c, n, in, out);
+    RT_TRY(rt_out_alloc_data(c, out[0]));
+    Mnb w = {K, N, rt_attr_int(n, "block_size", 0), 0, 0, 0, 0, (int)rt_attr_int(n, "bits", 4), in[1]->data, S->data,
+             Z && Z->dtype == RT_U8 ? Z->data : NULL, Z && Z->dtype == RT_F32 ? Z->data : NULL,
+             G ? G->data : NULL};
+    w.n_blocks = (K + w.block - 1) / w.block;
+    w.blob = w.block * w.bits / 8;
+    w.row_bytes = w.n_blocks * w.blob;
+    w.zp_row = (w.n_blocks * w.bits + 7) / 8;
+    const int64_t M = rt_numel(A) / K;
+    const float *a = A->data, *b = bias ? bias->data : NULL;
+    float *y = out[0]->data;
+    const RtAct none = {RT_ACT_NONE, 0, 0};
+    const int words = w.bits == 2 || w.bits == 4 || w.bits == 8;
+    if (words && (uint64_t)w.row_bytes * 16 > (uint64_t)INT32_MAX) return ref(c, n, in, out); /* gather offsets */
+    if (M <= NBX_DIRECT_ROWS && w.bits == 4 && w.block % 32 == 0 && !w.g_idx) return mnb_gemv(c, &w, a, M, y, b);
+    if (words && M >= NBX_AMX_MIN_ROWS && w.block % 32 == 0 && !w.g_idx && !w.zp_f && nbx_amx()) {
+        const AmxSrc src = {N, w.n_blocks, w.block / 32, (K + 31) / 32, mnb_amx_tables, mnb_amx_fill, &w};
+        return amx_run(c, &src, a, M, K, y, b, &none);
+    }
+    return nbx_gemm(c, mnb_fill, &w, (size_t)(NBX_HALVES * w.n_blocks * 32), a, M, N, K, y, b, &none);
+}
+
 const RtKernelEntry rt_kernels_x86_nbits[] = {
     {RT_OP_LINEAR_NBITS, k_linear_nbits_x86},
+    {RT_OP_MATMUL_NBITS, k_matmul_nbits_x86},
     {-1, 0},
 };
 
