@@ -71,6 +71,7 @@ enum {
     SG_MC = 512,      /* rows of a packed A block: 512 KiB at kc 256, stays in L2 */
     SG_NC = 960,      /* columns of a packed B panel: 960 KiB at kc 256, stays in L2 */
     SG_GV = 8,        /* GEMV (M == 1): vectors per column block */
+    SG_GK = 32,       /* GEMV: rows of B per sweep across the columns */
     SG_PF_ROWS = 16,  /* rows of B read from memory are prefetched this far ahead */
     SG_PAR_MIN = 1 << 16, /* multiply-adds below which one thread does it all (~0.3 us) */
 };
@@ -332,8 +333,9 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
 
 /* ---- M == 1: GEMV ---- */
 
-/* C[0, n0 .. n0 + 16 NV) for one column block; the vectors' masks cut it at n1. */
-T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1) {
+/* C[0, n0 .. n0 + 16 NV) += A[0, k0 .. k1) * B[k0 .. k1, same columns] (written at k0 == 0,
+ * biases added at k1 == K); the vectors' masks cut the block at n1. */
+T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1, int64_t k0, int64_t k1) {
     __m512 acc[SG_GV];
     __mmask16 m[SG_GV];
 #pragma GCC unroll 8
@@ -342,34 +344,46 @@ T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1)
         m[v] = sg_mask(n1 - n0 - 16 * v);
     }
     const int64_t as = j->ta ? j->lda : 1; /* op(A) is one row: K values as apart */
-    const float *a = j->A, *b = j->B + n0;
-    for (int64_t k = 0; k < j->K; k++, a += as, b += j->ldb) {
+    const float *a = j->A + k0 * as, *b = j->B + k0 * j->ldb + n0;
+    for (int64_t k = k0; k < k1; k++, a += as, b += j->ldb) {
         const __m512 av = _mm512_set1_ps(*a);
 #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), acc[v]);
     }
+    float *c = j->C + n0;
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) {
         __m512 r = acc[v];
-        if (j->bm) r = _mm512_add_ps(r, _mm512_set1_ps(j->bm[0]));
-        if (j->bn) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m[v], j->bn + n0 + 16 * v));
-        _mm512_mask_storeu_ps(j->C + n0 + 16 * v, m[v], r);
+        if (k0 > 0) r = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], c + 16 * v), r);
+        if (k1 == j->K) {
+            if (j->bm) r = _mm512_add_ps(r, _mm512_set1_ps(j->bm[0]));
+            if (j->bn) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m[v], j->bn + n0 + 16 * v));
+        }
+        _mm512_mask_storeu_ps(c + 16 * v, m[v], r);
     }
 }
 
 #define SG_GV_DEF(V) \
-    T512 static void sg_gemv##V(const SgJob *j, int64_t n0, int64_t n1) { sg_gemv_tile(V, j, n0, n1); }
+    T512 static void sg_gemv##V(const SgJob *j, int64_t n0, int64_t n1, int64_t k0, int64_t k1) { \
+        sg_gemv_tile(V, j, n0, n1, k0, k1); \
+    }
 SG_GV_DEF(1) SG_GV_DEF(2) SG_GV_DEF(3) SG_GV_DEF(4) SG_GV_DEF(5) SG_GV_DEF(6) SG_GV_DEF(7) SG_GV_DEF(8)
 #undef SG_GV_DEF
 
-static void (*const sg_gemvs[SG_GV])(const SgJob *, int64_t, int64_t) = {
+static void (*const sg_gemvs[SG_GV])(const SgJob *, int64_t, int64_t, int64_t, int64_t) = {
     sg_gemv1, sg_gemv2, sg_gemv3, sg_gemv4, sg_gemv5, sg_gemv6, sg_gemv7, sg_gemv8,
 };
 
+/* Columns [n0, n1) in chunks of SG_GK rows of B, each chunk swept across the columns in
+ * 128-column blocks: a chunk's rows are few enough pages for the TLB and the prefetchers'
+ * streams, and each row is read left to right. */
 static void sg_gemv(const SgJob *j, int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; n += 16 * SG_GV) {
-        const int64_t e = sg_min(n + 16 * SG_GV, n1);
-        sg_gemvs[(e - n + 15) / 16 - 1](j, n, e);
+    for (int64_t k0 = 0; k0 < j->K; k0 += SG_GK) {
+        const int64_t k1 = sg_min(k0 + SG_GK, j->K);
+        for (int64_t n = n0; n < n1; n += 16 * SG_GV) {
+            const int64_t e = sg_min(n + 16 * SG_GV, n1);
+            sg_gemvs[(e - n + 15) / 16 - 1](j, n, e, k0, k1);
+        }
     }
 }
 
