@@ -303,6 +303,8 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
                 const int64_t mc = sg_min(SG_MC, m1 - ic);
                 const int64_t panels = (mc + SG_MR - 1) / SG_MR;
                 const int packing = pack_b && !j->tb; /* B packed by each column's first row panel */
+                /* the first B micro-panel comes from memory while A is packed */
+                if (packing) sg_prefetch_b(j, pc, jc, sg_min(SG_NR, nc), 0, kc);
                 sg_pack_a(j, ic, mc, pc, kc, ap);
                 for (int64_t jr = 0; jr < nc; jr += SG_NR) {
                     const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
