@@ -49,6 +49,8 @@ typedef struct {
     int32_t *colsum;         /* scratch [np * NR]: sum over k of packed B per column, or NULL */
     int32_t *rowc;           /* scratch [M]: bias + K za zb' - zb' rowsum(A) */
     uint8_t *alast;          /* scratch [kq_all * 4]: A's last row, zero-padded to whole quads */
+    QxRowRq *rrq;            /* scratch [M]: requantization per row (e = -1: multiplier >= 1, scalar) */
+    int fast;                /* requantized output with unit column stride: the vector store path */
     int panel_major;         /* task order, see the header comment */
 } Vplan;
 
@@ -142,6 +144,10 @@ static void rows_chunk(void *arg, int64_t m0, int64_t m1) {
         uint32_t rs = P->zb ? (uint32_t)row_sum(a, g->K, g->a_u8) : 0u;
         uint32_t c = (g->bias ? (uint32_t)g->bias[m] : 0u) + (uint32_t)g->K * za * zb - zb * rs;
         P->rowc[m] = (int32_t)c;
+        if (!g->y32) {
+            P->rrq[m] = qx_row_rq(g->rq[m].shift <= 0 ? g->rq[m] : (RtRequant){0, 0});
+            if (g->rq[m].shift > 0) P->rrq[m].e = -1;
+        }
     }
 }
 
@@ -181,25 +187,65 @@ QX_T512 QX_INL void store_row(const RtQgemm *g, int64_t m, int64_t n, int cnt, _
     }
 }
 
+/* The output clamp of a call as vectors (lo - zy, hi - zy, zy), made once per tile. */
+typedef struct {
+    __m512i lo, hi, zp;
+    int mode;                /* QX_OUT_* */
+} QgClamp;
+
 /* The epilogue of output row m (skipped past M): row constant, zero-point correction,
  * requantization, store of the NV vectors of panel p. */
 QX_T512 QX_INL void tile_row_out(const Vplan *P, int64_t m, int64_t p, const int NV, __m512i x0, __m512i x1,
-                                 __m512i x2) {
+                                 __m512i x2, const QgClamp *cl) {
     const RtQgemm *g = P->g;
     if (m >= g->M) return;
+    int64_t n0 = p * NR;
     __m512i rc = _mm512_set1_epi32(P->rowc[m]);
-    int32_t za = g->za ? g->za[m] : 0;
-    int vec_rq = !g->y32 && g->rq[m].shift <= 0;
+    x0 = _mm512_add_epi32(x0, rc);
+    if (NV > 1) x1 = _mm512_add_epi32(x1, rc);
+    if (NV > 2) x2 = _mm512_add_epi32(x2, rc);
+    if (P->colsum && g->za[m]) {
+        __m512i za = _mm512_set1_epi32(g->za[m]);
+        x0 = _mm512_sub_epi32(x0, _mm512_mullo_epi32(za, _mm512_loadu_si512(P->colsum + n0)));
+        if (NV > 1) x1 = _mm512_sub_epi32(x1, _mm512_mullo_epi32(za, _mm512_loadu_si512(P->colsum + n0 + 16)));
+        if (NV > 2) x2 = _mm512_sub_epi32(x2, _mm512_mullo_epi32(za, _mm512_loadu_si512(P->colsum + n0 + 32)));
+    }
+    if (P->fast && P->rrq[m].e >= 0) { /* the common case: vector requantization, byte stores */
+        const QxRowRq *pr = &P->rrq[m];
+        uint8_t *dst = (uint8_t *)g->y8 + m * g->ldy + n0;
+        __m128i b0, b1 = _mm_setzero_si128(), b2 = b1;
+        if (pr->e >= 1) { /* one rounding per product, saturating stores when the clamp is the dtype's */
+            const __m512i mu = _mm512_set1_epi32(pr->mult), c1 = _mm512_set1_epi64(pr->c1);
+            const __m512i se = _mm512_set1_epi64(pr->sh_ev), so = _mm512_set1_epi64(pr->sh_od);
+            b0 = qx_out8_512(qx_apply512_e1(x0, mu, mu, c1, c1, se, so), cl->mode, cl->zp, cl->lo, cl->hi);
+            if (NV > 1) b1 = qx_out8_512(qx_apply512_e1(x1, mu, mu, c1, c1, se, so), cl->mode, cl->zp, cl->lo, cl->hi);
+            if (NV > 2) b2 = qx_out8_512(qx_apply512_e1(x2, mu, mu, c1, c1, se, so), cl->mode, cl->zp, cl->lo, cl->hi);
+        } else {
+            b0 = _mm512_cvtepi32_epi8(qx_requant512_row(x0, pr, cl->lo, cl->hi, cl->zp));
+            if (NV > 1) b1 = _mm512_cvtepi32_epi8(qx_requant512_row(x1, pr, cl->lo, cl->hi, cl->zp));
+            if (NV > 2) b2 = _mm512_cvtepi32_epi8(qx_requant512_row(x2, pr, cl->lo, cl->hi, cl->zp));
+        }
+        int64_t rem = g->N - n0;
+        if (rem >= 16 * NV) {
+            _mm_storeu_si128((__m128i *)dst, b0);
+            if (NV > 1) _mm_storeu_si128((__m128i *)(dst + 16), b1);
+            if (NV > 2) _mm_storeu_si128((__m128i *)(dst + 32), b2);
+            return;
+        }
+        __m128i bs[NVMAX] = {b0, b1, b2};
+        for (int v = 0; v < NV && rem > 16 * v; v++) {
+            int64_t cnt = rem - 16 * v;
+            _mm_mask_storeu_epi8(dst + 16 * v, (__mmask16)(cnt >= 16 ? 0xffff : (1u << cnt) - 1), bs[v]);
+        }
+        return;
+    }
     RtRequant r0 = {0, 0};
-    QxRq512 q = qx_rq512(vec_rq ? g->rq[m] : r0, g->zy, g->lo, g->hi);
+    QxRq512 q = qx_rq512(g->y32 ? r0 : g->rq[m], g->zy, g->lo, g->hi);
     __m512i xs[NVMAX] = {x0, x1, x2};
     for (int v = 0; v < NV; v++) {
-        int64_t n = p * NR + 16 * v;
+        int64_t n = n0 + 16 * v;
         if (n >= g->N) break;
-        __m512i x = _mm512_add_epi32(xs[v], rc);
-        if (za && P->colsum)
-            x = _mm512_sub_epi32(x, _mm512_mullo_epi32(_mm512_set1_epi32(za), _mm512_loadu_si512(P->colsum + n)));
-        store_row(g, m, n, g->N - n >= 16 ? 16 : (int)(g->N - n), x, &q, vec_rq);
+        store_row(g, m, n, g->N - n >= 16 ? 16 : (int)(g->N - n), xs[v], &q, !g->y32 && g->rq[m].shift <= 0);
     }
 }
 
@@ -243,14 +289,16 @@ QX_T512 QX_INL void tile(const Vplan *P, int64_t m0, int64_t p, const int NV, co
         QG_ROW(3, bcast32(a3 + o)); QG_ROW(4, bcast32(a4 + o)); QG_ROW(5, bcast32(a5 + o));
         QG_ROW(6, bcast32(a6 + o)); QG_ROW(7, bcast32(a7 + o));
     }
-    tile_row_out(P, m0 + 0, p, NV, c00, c01, c02);
-    tile_row_out(P, m0 + 1, p, NV, c10, c11, c12);
-    tile_row_out(P, m0 + 2, p, NV, c20, c21, c22);
-    tile_row_out(P, m0 + 3, p, NV, c30, c31, c32);
-    tile_row_out(P, m0 + 4, p, NV, c40, c41, c42);
-    tile_row_out(P, m0 + 5, p, NV, c50, c51, c52);
-    tile_row_out(P, m0 + 6, p, NV, c60, c61, c62);
-    tile_row_out(P, m0 + 7, p, NV, c70, c71, c72);
+    QgClamp cl = {_mm512_set1_epi32(g->lo - g->zy), _mm512_set1_epi32(g->hi - g->zy), _mm512_set1_epi32(g->zy),
+                  qx_out_mode(g->y_u8, g->lo, g->hi)};
+    tile_row_out(P, m0 + 0, p, NV, c00, c01, c02, &cl);
+    tile_row_out(P, m0 + 1, p, NV, c10, c11, c12, &cl);
+    tile_row_out(P, m0 + 2, p, NV, c20, c21, c22, &cl);
+    tile_row_out(P, m0 + 3, p, NV, c30, c31, c32, &cl);
+    tile_row_out(P, m0 + 4, p, NV, c40, c41, c42, &cl);
+    tile_row_out(P, m0 + 5, p, NV, c50, c51, c52, &cl);
+    tile_row_out(P, m0 + 6, p, NV, c60, c61, c62, &cl);
+    tile_row_out(P, m0 + 7, p, NV, c70, c71, c72, &cl);
 }
 
 QX_T512 static void tile_s1(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 1, 0); }
@@ -285,12 +333,14 @@ int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
     P.panel_bytes = (size_t)(P.kq_all > 0 ? P.kq_all : 1) * NR * 4;
     int need_cs = 0;
     for (int64_t m = 0; g->za && m < g->M && !need_cs; m++) need_cs = g->za[m] != 0;
-    size_t bytes = (size_t)P.np * P.panel_bytes + (size_t)(need_cs ? P.np * NR : 0) * 4 + (size_t)g->M * 4 +
-                   (size_t)P.kq_all * 4;
+    size_t bytes = (size_t)P.np * P.panel_bytes + (size_t)g->M * sizeof(QxRowRq) + (size_t)g->M * 4 +
+                   (size_t)(need_cs ? P.np * NR : 0) * 4 + (size_t)P.kq_all * 4;
     uint8_t *buf = rt_scratch(c, bytes);
     if (!buf) return RT_ERR_NOMEM;
     P.bp = buf;
-    P.rowc = (int32_t *)(buf + (size_t)P.np * P.panel_bytes);
+    P.rrq = (QxRowRq *)(buf + (size_t)P.np * P.panel_bytes);
+    P.rowc = (int32_t *)(P.rrq + g->M);
+    P.fast = !g->y32 && g->ldyn == 1;
     P.colsum = need_cs ? P.rowc + g->M : NULL;
     P.alast = (uint8_t *)(P.rowc + g->M + (need_cs ? P.np * NR : 0));
     memset(P.alast, 0, (size_t)P.kq_all * 4);

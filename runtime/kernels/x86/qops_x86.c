@@ -1,9 +1,537 @@
 /*
- * qops_x86.c — optimized kernels: wafer's int8 ops (QConv, QLinear, ...) on VNNI (vpdpbusd) with an AVX2 fallback.
- * Placeholder table until the kernels land; the executor falls back to runtime/kernels/ref/.
+ * qops_x86.c — optimized kernels for wafer's int8 ops (contract in runtime/kernels/wafer_ops.h,
+ * reference in ref/qops.c) and the float <-> int8 boundary of a quantized model:
+ *   QConv         depthwise (group == C): direct, qdwconv.c
+ *                 1x1, stride 1, no padding: out[M, HW] = W[M, K] x X[K, HW] straight on the
+ *                 NCHW input, qgemm.h
+ *                 otherwise: im2col in int8/uint8 with the input zero point as padding, then
+ *                 the same GEMM
+ *   QLinear       y[R, N] = x[R, K] x w[N, K]^T through the GEMM (x packed as its B operand)
+ *   QAdd          same-shape inputs: TFLite's quantized add, vectorized
+ *   QGlobalAveragePool, QuantizeLinear (float32 -> int8/uint8, one scale)
+ * Every kernel computes exactly what the reference computes (the same int32 sums modulo 2^32,
+ * the same fixed-point requantization: qvec_x86.h), so outputs are bit-identical to it and do
+ * not depend on the thread count. Each kernel takes the cases it is built for — data present,
+ * int8/uint8 operands, the parameters the reference accepts, a CPU with AVX2 or AVX-512 VNNI
+ * (rt_qgemm_isa) — and hands anything else, including every error, to the reference kernel.
  */
-#include "../kernel.h"
+#include <math.h>
+#include <string.h>
+
+#include "../../rt_threads.h"
+#include "../quant.h"
+#include "../ref/conv_geom.h"
+#include "qdwconv.h"
+#include "qgemm.h"
+#include "qvec_x86.h"
+
+static int ref_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return rt_kernel_find(n->op)(c, n, in, out);
+}
+
+/* ---------------------------------------------------------------- shared checks */
+
+static int is_q8(RtDtype t) { return t == RT_I8 || t == RT_U8; }
+
+/* An int8/uint8 tensor with data. */
+static int q8_ok(const RtTensor *t) { return t && is_q8(t->dtype) && t->data; }
+
+/* A per-tensor float32 scale with data, finite and > 0 (the reference's check). */
+static int scale_ok(const RtTensor *t, double *v) {
+    if (!t || t->dtype != RT_F32 || rt_numel(t) != 1 || !t->data) return 0;
+    *v = ((const float *)t->data)[0];
+    return *v > 0.0 && !isinf(*v);
+}
+
+/* Absent, or one value of dtype dt with data. */
+static int zp_ok(const RtTensor *zp, RtDtype dt) {
+    return !zp || (zp->dtype == dt && rt_numel(zp) == 1 && zp->data);
+}
+
+/* Output dtype (y_zp's, else ref's) and clamp range as ref/qops.c's out_range; 0 where the
+ * reference would fail. */
+static int out_range(const RtNode *n, const RtTensor *yz, RtDtype ref, RtDtype *yt, int32_t *lo, int32_t *hi) {
+    *yt = yz ? yz->dtype : ref;
+    if (!is_q8(*yt) || (yz && (rt_numel(yz) != 1 || !yz->data))) return 0;
+    rt_qrange(*yt, lo, hi);
+    int64_t a = rt_attr_int(n, "qmin", *lo), b = rt_attr_int(n, "qmax", *hi);
+    if (a > b) return 0;
+    if (a > *lo) *lo = a > *hi ? *hi : (int32_t)a;
+    if (b < *hi) *hi = b < *lo ? *lo : (int32_t)b;
+    return 1;
+}
+
+/* Weight scales (one or [M], each finite and > 0), zero points (absent, one or [M], w's dtype)
+ * and bias (absent or int32 [M]) of QConv / QLinear. */
+static int wparams_ok(const RtTensor *w, const RtTensor *ws, const RtTensor *wz, const RtTensor *b, int64_t M) {
+    int64_t k = ws ? rt_numel(ws) : 0;
+    if (!ws || ws->dtype != RT_F32 || !ws->data || (k != 1 && (ws->rank != 1 || k != M))) return 0;
+    for (int64_t i = 0; i < k; i++) {
+        double v = ((const float *)ws->data)[i];
+        if (!(v > 0.0) || isinf(v)) return 0;
+    }
+    if (wz && (wz->dtype != w->dtype || !wz->data || (rt_numel(wz) != 1 && (wz->rank != 1 || wz->dims[0] != M))))
+        return 0;
+    return !b || (b->dtype == RT_I32 && b->rank == 1 && b->dims[0] == M && b->data);
+}
+
+/* Per output channel: multiplier x_scale * w_scale[m] / y_scale (in double, as the reference)
+ * and weight zero point. Scratch the caller frees (rq; zw lives in the same block). *any_zw
+ * tells whether some zero point is nonzero. */
+static RtRequant *channel_params(RtKernelCtx *c, double xs, const RtTensor *ws, double ys, const RtTensor *wz,
+                                 int64_t M, int32_t **zw, int *any_zw) {
+    RtRequant *r = rt_scratch(c, (size_t)(M > 0 ? M : 1) * (sizeof *r + sizeof(int32_t)));
+    if (!r) return NULL;
+    *zw = (int32_t *)(r + M);
+    int64_t k = rt_numel(ws), kz = wz ? rt_numel(wz) : 0;
+    *any_zw = 0;
+    for (int64_t m = 0; m < M; m++) {
+        double w = ((const float *)ws->data)[k > 1 ? m : 0];
+        r[m] = rt_qgemm_requant_make(xs * w / ys);
+        (*zw)[m] = rt_qget(wz, kz > 1 ? m : 0);
+        *any_zw |= (*zw)[m] != 0;
+    }
+    return r;
+}
+
+/* ---------------------------------------------------------------- im2col (uint8/int8 bytes) */
+
+typedef struct {
+    const RtConvGeom *g;
+    const uint8_t *xg;       /* one group's input planes [Cg, IH, IW] */
+    uint8_t pad;             /* the input zero point as a byte of x's dtype */
+    int64_t p0, pc;          /* output positions [p0, p0 + pc) */
+    uint8_t *col;            /* [Cg * kh * kw, pc] */
+    RtQgemmIsa isa;
+} Im2col;
+
+/* Row r = (ch, kh, kw) of the im2col matrix (2-D geometry: D = 1). */
+static inline __attribute__((always_inline)) void im2col_row(const Im2col *J, int64_t r) {
+    const RtConvGeom *g = J->g;
+    const int64_t OW = g->out[2], IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2], s2 = g->stride[2];
+    int64_t ch = r / (KH * KW), kh = (r / KW) % KH, kw = r % KW;
+    const uint8_t *xc = J->xg + ch * IH * IW;
+    uint8_t *col = J->col + r * J->pc;
+    int64_t off = kw * g->dil[2] - g->pad0[2];
+    /* output columns whose tap reads inside the row: 0 <= o * s2 + off < IW */
+    int64_t wlo = off >= 0 ? 0 : (-off + s2 - 1) / s2, whi = IW - off <= 0 ? 0 : (IW - off + s2 - 1) / s2;
+    if (wlo > OW) wlo = OW;
+    if (whi > OW) whi = OW;
+    int64_t oh = J->p0 / OW, ow = J->p0 % OW;
+    for (int64_t j = 0; j < J->pc;) {
+        int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
+        int64_t end = ow + (J->pc - j) < OW ? ow + (J->pc - j) : OW; /* this output row's part */
+        uint8_t *dst = col + j - ow;                                  /* dst[o] for output column o */
+        if (ih < 0 || ih >= IH) {
+            memset(dst + ow, J->pad, (size_t)(end - ow));
+        } else {
+            const uint8_t *src = xc + ih * IW + off;
+            int64_t lo = wlo > ow ? wlo : ow, hi = whi < end ? whi : end;
+            if (hi < lo) hi = lo;
+            if (lo > ow) memset(dst + ow, J->pad, (size_t)(lo - ow));
+            if (s2 == 1) memcpy(dst + lo, src + lo, (size_t)(hi - lo));
+            else for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s2];
+            if (end > hi) memset(dst + hi, J->pad, (size_t)(end - hi));
+        }
+        j += end - ow;
+        ow = 0;
+        oh++;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+QX_T512 static void im2col_rows512(const Im2col *J, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) im2col_row(J, r);
+}
+QX_T256 static void im2col_rows256(const Im2col *J, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) im2col_row(J, r);
+}
+#endif
+
+static void im2col_chunk(void *arg, int64_t r0, int64_t r1) {
+    const Im2col *J = arg;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (J->isa == RT_QGEMM_VNNI) im2col_rows512(J, r0, r1);
+    else if (J->isa == RT_QGEMM_AVX2) im2col_rows256(J, r0, r1);
+    else
+#endif
+        for (int64_t r = r0; r < r1; r++) im2col_row(J, r);
+}
+
+/* im2col scratch is bounded to this many bytes by chunking output positions. */
+#define QCONV_COL_BUDGET ((int64_t)2 << 20)
+
+/* ---------------------------------------------------------------- QConv */
+
+typedef struct {
+    const RtTensor *x, *w;
+    const int32_t *bias;     /* [M] or NULL */
+    RtDtype yt;
+    int32_t zx, zy, lo, hi;
+    int64_t N, C, M, group, Cg, Mg, CK, P, Pin;
+    RtConvGeom g;
+    RtRequant *rq;           /* [M] */
+    int32_t *zw;             /* [M] */
+    int any_zw;
+    RtQgemmIsa isa;
+} QConv;
+
+/* Checks everything the reference checks (and that data is present); 0 = leave it to the reference. */
+static int qconv_ok(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, QConv *q, double *xs, double *ys) {
+    const RtTensor *x = rt_in(n, in, 0), *xz = rt_in(n, in, 2), *w = rt_in(n, in, 3), *ws = rt_in(n, in, 4);
+    const RtTensor *wz = rt_in(n, in, 5), *yz = rt_in(n, in, 7), *b = rt_in(n, in, 8);
+    if (c->shape_only || !q8_ok(x) || !q8_ok(w) || (x->rank != 3 && x->rank != 4) || w->rank != x->rank) return 0;
+    if (!scale_ok(rt_in(n, in, 1), xs) || !scale_ok(rt_in(n, in, 6), ys) || !zp_ok(xz, x->dtype)) return 0;
+    if (!out_range(n, yz, x->dtype, &q->yt, &q->lo, &q->hi)) return 0;
+    q->x = x, q->w = w;
+    q->N = x->dims[0], q->C = x->dims[1], q->M = w->dims[0];
+    q->group = rt_attr_int(n, "group", 1);
+    if (q->group < 1 || q->C % q->group != 0 || q->M % q->group != 0 || w->dims[1] * q->group != q->C) return 0;
+    if (!wparams_ok(w, ws, wz, b, q->M)) return 0;
+    q->Cg = q->C / q->group, q->Mg = q->M / q->group;
+    q->bias = b ? b->data : NULL;
+    int nsp = x->rank - 2;
+    if (rt_geom_read_weighted(c, n, nsp, x, w, "weight w", &q->g) != RT_OK || rt_geom_forward(c, n, 0, &q->g) != RT_OK) {
+        if (c->err) c->err->msg[0] = '\0'; /* the reference says it again */
+        return 0;
+    }
+    q->P = rt_geom_numel(q->g.out), q->Pin = rt_geom_numel(q->g.in), q->CK = q->Cg * rt_geom_numel(q->g.k);
+    q->zx = rt_qget(xz, 0), q->zy = rt_qget(yz, 0);
+    return q->N > 0 && q->M > 0 && q->P > 0 && q->CK > 0;
+}
+
+static int qconv_depthwise(RtKernelCtx *c, const QConv *q, RtTensor *y) {
+    const RtConvGeom *g = &q->g;
+    RtQdw d;
+    memset(&d, 0, sizeof d);
+    d.N = q->N, d.C = q->C, d.M = q->M;
+    d.IH = g->in[1], d.IW = g->in[2], d.OH = g->out[1], d.OW = g->out[2];
+    d.kh = g->k[1], d.kw = g->k[2], d.sh = g->stride[1], d.sw = g->stride[2], d.dh = g->dil[1], d.dw = g->dil[2];
+    d.pt = g->pad0[1], d.pl = g->pad0[2];
+    d.x = q->x->data, d.x_u8 = q->x->dtype == RT_U8, d.zx = q->zx;
+    d.w = q->w->data, d.w_u8 = q->w->dtype == RT_U8, d.zw = q->zw;
+    d.bias = q->bias;
+    d.y = y->data, d.y_u8 = q->yt == RT_U8, d.rq = q->rq, d.zy = q->zy, d.lo = q->lo, d.hi = q->hi;
+    return rt_qdw_run(c, &d, q->isa);
+}
+
+/* The GEMM of one group of one image: rows [grp * Mg, +Mg) of W times B (KN, ldb) into
+ * output positions [p0, p0 + cnt). */
+static int qconv_gemm(RtKernelCtx *c, const QConv *q, int64_t img, int64_t grp, const void *B, int64_t ldb,
+                      int64_t p0, int64_t cnt, RtTensor *y) {
+    RtQgemm G;
+    memset(&G, 0, sizeof G);
+    int64_t m0 = grp * q->Mg;
+    G.M = q->Mg, G.N = cnt, G.K = q->CK;
+    G.a = (const uint8_t *)q->w->data + m0 * q->CK, G.lda = q->CK, G.a_u8 = q->w->dtype == RT_U8;
+    G.za = q->any_zw ? q->zw + m0 : NULL;
+    G.b = B, G.ldb = ldb, G.b_u8 = q->x->dtype == RT_U8, G.b_layout = RT_QGEMM_B_KN, G.zb = q->zx;
+    G.bias = q->bias ? q->bias + m0 : NULL;
+    G.y8 = (uint8_t *)y->data + (img * q->M + m0) * q->P + p0, G.y_u8 = q->yt == RT_U8;
+    G.ldy = q->P, G.ldyn = 1;
+    G.rq = q->rq + m0, G.zy = q->zy, G.lo = q->lo, G.hi = q->hi;
+    return rt_qgemm_run(c, &G, q->isa);
+}
+
+static int qconv_im2col(RtKernelCtx *c, const QConv *q, RtTensor *y) {
+    int64_t pc = QCONV_COL_BUDGET / q->CK;
+    if (pc < 1) pc = 1;
+    if (pc > q->P) pc = q->P;
+    uint8_t *col = rt_scratch(c, (size_t)(q->CK * pc));
+    if (!col) return RT_ERR_NOMEM;
+    Im2col J = {&q->g, NULL, (uint8_t)q->zx, 0, 0, col, q->isa};
+    int st = RT_OK;
+    for (int64_t img = 0; img < q->N && st == RT_OK; img++)
+        for (int64_t grp = 0; grp < q->group && st == RT_OK; grp++) {
+            J.xg = (const uint8_t *)q->x->data + (img * q->C + grp * q->Cg) * q->Pin;
+            for (int64_t p0 = 0; p0 < q->P && st == RT_OK; p0 += pc) {
+                J.p0 = p0;
+                J.pc = q->P - p0 < pc ? q->P - p0 : pc;
+                rt_parallel_for(c->pool, q->CK, (RT_QGEMM_MIN_PAR_MACS / 16) / J.pc + 1, im2col_chunk, &J);
+                st = qconv_gemm(c, q, img, grp, col, J.pc, p0, J.pc, y);
+            }
+        }
+    rt_scratch_free(c, col);
+    return st;
+}
+
+static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    QConv q;
+    memset(&q, 0, sizeof q);
+    double xs = 0, ys = 0;
+    q.isa = rt_qgemm_isa();
+    if (q.isa == RT_QGEMM_REF || !qconv_ok(c, n, in, &q, &xs, &ys)) return ref_run(c, n, in, out);
+    int64_t dims[RT_MAX_RANK];
+    rt_geom_out_dims(&q.g, q.N, q.M, dims);
+    RT_TRY(rt_out_alloc(c, out[0], q.yt, q.x->rank, dims));
+    q.rq = channel_params(c, xs, rt_in(n, in, 4), ys, rt_in(n, in, 5), q.M, &q.zw, &q.any_zw);
+    if (!q.rq) return RT_ERR_NOMEM;
+    int st;
+    const RtConvGeom *g = &q.g;
+    int unit = q.CK == q.Cg && q.P == q.Pin && g->stride[1] == 1 && g->stride[2] == 1 && g->pad0[1] == 0 &&
+               g->pad0[2] == 0; /* 1x1, stride 1, no padding: the input planes are the GEMM's B */
+    if (q.Cg == 1) {
+        st = qconv_depthwise(c, &q, out[0]);
+    } else if (unit) {
+        st = RT_OK;
+        for (int64_t img = 0; img < q.N && st == RT_OK; img++)
+            for (int64_t grp = 0; grp < q.group && st == RT_OK; grp++)
+                st = qconv_gemm(c, &q, img, grp, (const uint8_t *)q.x->data + (img * q.C + grp * q.Cg) * q.Pin, q.P, 0,
+                                q.P, out[0]);
+    } else {
+        st = qconv_im2col(c, &q, out[0]);
+    }
+    rt_scratch_free(c, q.rq);
+    return st;
+}
+
+/* ---------------------------------------------------------------- QLinear */
+
+static int k_qlinear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *xz = rt_in(n, in, 2), *w = rt_in(n, in, 3), *ws = rt_in(n, in, 4);
+    const RtTensor *wz = rt_in(n, in, 5), *yz = rt_in(n, in, 7), *b = rt_in(n, in, 8);
+    RtQgemmIsa isa = rt_qgemm_isa();
+    double xs = 0, ys = 0;
+    RtDtype yt;
+    int32_t lo, hi;
+    if (isa == RT_QGEMM_REF || c->shape_only || !q8_ok(x) || !q8_ok(w) || x->rank < 1 || w->rank != 2 ||
+        w->dims[1] != x->dims[x->rank - 1] || !scale_ok(rt_in(n, in, 1), &xs) || !scale_ok(rt_in(n, in, 6), &ys) ||
+        !zp_ok(xz, x->dtype) || !wparams_ok(w, ws, wz, b, w->dims[0]) || !out_range(n, yz, x->dtype, &yt, &lo, &hi))
+        return ref_run(c, n, in, out);
+    int64_t N = w->dims[0], K = w->dims[1], R = rt_shape_numel(x->rank - 1, x->dims);
+    int64_t dims[RT_MAX_RANK];
+    memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+    dims[x->rank - 1] = N;
+    RT_TRY(rt_out_alloc(c, out[0], yt, x->rank, dims));
+    if (R == 0 || N == 0) return RT_OK;
+    int32_t *zw;
+    int any_zw;
+    RtRequant *rq = channel_params(c, xs, ws, ys, wz, N, &zw, &any_zw);
+    if (!rq) return RT_ERR_NOMEM;
+    RtQgemm G;
+    memset(&G, 0, sizeof G);
+    G.M = N, G.N = R, G.K = K; /* y^T[N, R] = w[N, K] x^T: w is A as it is, x is B in [R, K] rows */
+    G.a = w->data, G.lda = K, G.a_u8 = w->dtype == RT_U8, G.za = any_zw ? zw : NULL;
+    G.b = x->data, G.ldb = K, G.b_u8 = x->dtype == RT_U8, G.b_layout = RT_QGEMM_B_NK, G.zb = rt_qget(xz, 0);
+    G.bias = b ? b->data : NULL;
+    G.y8 = out[0]->data, G.y_u8 = yt == RT_U8, G.ldy = 1, G.ldyn = N;
+    G.rq = rq, G.zy = rt_qget(yz, 0), G.lo = lo, G.hi = hi;
+    int st = rt_qgemm_run(c, &G, isa);
+    rt_scratch_free(c, rq);
+    return st;
+}
+
+/* ---------------------------------------------------------------- QAdd */
+
+/* QAdd's inputs are lifted by 2^QADD_LEFT_SHIFT before their multipliers (ref/qops.c's value). */
+#define QADD_LEFT_SHIFT 20
+#define QX_MIN_PAR_ELEMS ((int64_t)1 << 15) /* element-wise loops: below this, one thread */
+
+typedef struct {
+    const void *a, *b;
+    void *y;
+    int a_u8, b_u8, y_u8;
+    int32_t za, zb, zy, lo, hi;
+    RtRequant ra, rb, ry;
+    int64_t total;           /* elements */
+    RtQgemmIsa isa;
+} QAdd;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+QX_T512 QX_INL __m512i load16_q8(const void *p, int u8, int64_t i, __mmask16 mk) {
+    __m128i v = _mm_maskz_loadu_epi8(mk, (const uint8_t *)p + i);
+    return u8 ? _mm512_cvtepu8_epi32(v) : _mm512_cvtepi8_epi32(v);
+}
+
+QX_T512 static void qadd512(const QAdd *J, int64_t i0, int64_t i1) {
+    const QxRq512 qa = qx_rq512(J->ra, 0, INT32_MIN, INT32_MAX), qb = qx_rq512(J->rb, 0, INT32_MIN, INT32_MAX);
+    const QxRq512 qy = qx_rq512(J->ry, J->zy, J->lo, J->hi);
+    const __m512i za = _mm512_set1_epi32(J->za), zb = _mm512_set1_epi32(J->zb);
+    for (int64_t i = i0; i < i1; i += 16) {
+        __mmask16 mk = (__mmask16)(i1 - i >= 16 ? 0xffff : (1u << (i1 - i)) - 1);
+        __m512i a = _mm512_slli_epi32(_mm512_sub_epi32(load16_q8(J->a, J->a_u8, i, mk), za), QADD_LEFT_SHIFT);
+        __m512i b = _mm512_slli_epi32(_mm512_sub_epi32(load16_q8(J->b, J->b_u8, i, mk), zb), QADD_LEFT_SHIFT);
+        __m512i s = _mm512_add_epi32(qx_requant512(a, &qa), qx_requant512(b, &qb));
+        _mm_mask_storeu_epi8((uint8_t *)J->y + i, mk, _mm512_cvtepi32_epi8(qx_requant512(s, &qy)));
+    }
+}
+
+QX_T256 QX_INL __m256i load8_q8(const void *p, int u8, int64_t i, int n) {
+    uint8_t t[16] = {0};
+    memcpy(t, (const uint8_t *)p + i, (size_t)n);
+    __m128i v = _mm_loadl_epi64((const __m128i *)t);
+    return u8 ? _mm256_cvtepu8_epi32(v) : _mm256_cvtepi8_epi32(v);
+}
+
+QX_T256 static void qadd256(const QAdd *J, int64_t i0, int64_t i1) {
+    const QxRq256 qa = qx_rq256(J->ra, 0, INT32_MIN, INT32_MAX), qb = qx_rq256(J->rb, 0, INT32_MIN, INT32_MAX);
+    const QxRq256 qy = qx_rq256(J->ry, J->zy, J->lo, J->hi);
+    const __m256i za = _mm256_set1_epi32(J->za), zb = _mm256_set1_epi32(J->zb);
+    for (int64_t i = i0; i < i1; i += 8) {
+        int cnt = i1 - i >= 8 ? 8 : (int)(i1 - i);
+        __m256i a = _mm256_slli_epi32(_mm256_sub_epi32(load8_q8(J->a, J->a_u8, i, cnt), za), QADD_LEFT_SHIFT);
+        __m256i b = _mm256_slli_epi32(_mm256_sub_epi32(load8_q8(J->b, J->b_u8, i, cnt), zb), QADD_LEFT_SHIFT);
+        __m256i s = _mm256_add_epi32(qx_requant256(a, &qa), qx_requant256(b, &qb));
+        qx_store8_256(qx_requant256(s, &qy), J->y_u8, (uint8_t *)J->y + i, cnt);
+    }
+}
+#endif
+
+static void qadd_chunk(void *arg, int64_t c0, int64_t c1) {
+    const QAdd *J = arg;
+    int64_t i1 = c1 * 64 > J->total ? J->total : c1 * 64; /* chunks of 64 elements */
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (J->isa == RT_QGEMM_VNNI) qadd512(J, c0 * 64, i1);
+    else qadd256(J, c0 * 64, i1);
+#else
+    (void)J, (void)i1;
+#endif
+}
+
+static int k_qadd(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *a = rt_in(n, in, 0), *az = rt_in(n, in, 2), *b = rt_in(n, in, 3), *bz = rt_in(n, in, 5);
+    const RtTensor *yz = rt_in(n, in, 7);
+    QAdd J, *q = &J;
+    memset(q, 0, sizeof *q);
+    q->isa = rt_qgemm_isa();
+    double sa = 0, sb = 0, sy = 0;
+    RtDtype yt;
+    if (q->isa == RT_QGEMM_REF || c->shape_only || !q8_ok(a) || !q8_ok(b) || !zp_ok(az, a->dtype) ||
+        !zp_ok(bz, b->dtype) || !scale_ok(rt_in(n, in, 1), &sa) || !scale_ok(rt_in(n, in, 4), &sb) ||
+        !scale_ok(rt_in(n, in, 6), &sy) || !out_range(n, yz, a->dtype, &yt, &q->lo, &q->hi) || a->rank != b->rank ||
+        !rt_shape_equal(a, b))
+        return ref_run(c, n, in, out);
+    double twice_max = 2.0 * (sa > sb ? sa : sb); /* the reference's multipliers, exactly */
+    q->ra = rt_requant_make(sa / twice_max);
+    q->rb = rt_requant_make(sb / twice_max);
+    q->ry = rt_requant_make(twice_max / ((double)(1 << QADD_LEFT_SHIFT) * sy));
+    if (q->ra.shift > 0 || q->rb.shift > 0 || q->ry.shift > 0) return ref_run(c, n, in, out);
+    RT_TRY(rt_out_alloc(c, out[0], yt, a->rank, a->dims));
+    q->a = a->data, q->b = b->data, q->y = out[0]->data;
+    q->a_u8 = a->dtype == RT_U8, q->b_u8 = b->dtype == RT_U8, q->y_u8 = yt == RT_U8;
+    q->za = rt_qget(az, 0), q->zb = rt_qget(bz, 0), q->zy = rt_qget(yz, 0);
+    q->total = rt_numel(a);
+    rt_parallel_for(c->pool, (q->total + 63) / 64, QX_MIN_PAR_ELEMS / 64, qadd_chunk, q);
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- QGlobalAveragePool */
+
+/* s / count rounded to nearest, ties away from zero (ref/qops.c's div_round). */
+static int32_t div_round(int64_t s, int64_t count) {
+    return (int32_t)(s >= 0 ? (s + count / 2) / count : -((-s + count / 2) / count));
+}
+
+static int k_qglobal_average_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *xz = rt_in(n, in, 2), *yz = rt_in(n, in, 4);
+    double xs = 0, ys = 0;
+    RtDtype yt;
+    int32_t lo, hi;
+    if (c->shape_only || !q8_ok(x) || x->rank < 3 || !zp_ok(xz, x->dtype) || !scale_ok(rt_in(n, in, 1), &xs) ||
+        !scale_ok(rt_in(n, in, 3), &ys) || !out_range(n, yz, x->dtype, &yt, &lo, &hi))
+        return ref_run(c, n, in, out);
+    int64_t dims[RT_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) dims[i] = i < 2 ? x->dims[i] : 1;
+    RT_TRY(rt_out_alloc(c, out[0], yt, x->rank, dims));
+    int64_t planes = x->dims[0] * x->dims[1], pin = rt_shape_numel(x->rank - 2, x->dims + 2);
+    RtRequant r = rt_requant_make(xs / ys);
+    int32_t zx = rt_qget(xz, 0), zy = rt_qget(yz, 0);
+    for (int64_t p = 0; p < planes; p++) {
+        int64_t sum = 0; /* sum of x, then minus pin * zx: the reference's sum of (x - zx) */
+        if (x->dtype == RT_U8) {
+            const uint8_t *s = (const uint8_t *)x->data + p * pin;
+            for (int64_t i = 0; i < pin; i++) sum += s[i];
+        } else {
+            const int8_t *s = (const int8_t *)x->data + p * pin;
+            for (int64_t i = 0; i < pin; i++) sum += s[i];
+        }
+        sum -= pin * (int64_t)zx;
+        int32_t v = rt_requant_out(pin > 0 ? div_round(sum, pin) : 0, r, zy, lo, hi);
+        if (yt == RT_U8) ((uint8_t *)out[0]->data)[p] = (uint8_t)v;
+        else ((int8_t *)out[0]->data)[p] = (int8_t)v;
+    }
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- QuantizeLinear */
+
+typedef struct {
+    const float *x;
+    void *y;
+    float scale;
+    int32_t zp, qmin, qmax;
+    int64_t total;
+    RtQgemmIsa isa;
+} QuantJob;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* q = clamp(nearbyint(x / s) + zp) as rt_quantize_f32: the division in float32, ties to even,
+ * NaN as 0; clamped in float before the conversion (a huge quotient saturates either way). */
+QX_T512 static void quant512(const QuantJob *J, int64_t i0, int64_t i1) {
+    const __m512 s = _mm512_set1_ps(J->scale), zp = _mm512_set1_ps((float)J->zp);
+    const __m512 lo = _mm512_set1_ps((float)J->qmin), hi = _mm512_set1_ps((float)J->qmax);
+    for (int64_t i = i0; i < i1; i += 16) {
+        __mmask16 mk = (__mmask16)(i1 - i >= 16 ? 0xffff : (1u << (i1 - i)) - 1);
+        __m512 q = _mm512_div_ps(_mm512_maskz_loadu_ps(mk, J->x + i), s);
+        __mmask16 nan = _mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q);
+        q = _mm512_roundscale_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        q = _mm512_mask_mov_ps(q, nan, _mm512_setzero_ps());
+        q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(q, zp), lo), hi);
+        _mm_mask_storeu_epi8((uint8_t *)J->y + i, mk, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(q)));
+    }
+}
+
+QX_T256 static void quant256(const QuantJob *J, int64_t i0, int64_t i1) {
+    const __m256 s = _mm256_set1_ps(J->scale), zp = _mm256_set1_ps((float)J->zp);
+    const __m256 lo = _mm256_set1_ps((float)J->qmin), hi = _mm256_set1_ps((float)J->qmax);
+    for (int64_t i = i0; i < i1; i += 8) {
+        int cnt = i1 - i >= 8 ? 8 : (int)(i1 - i);
+        float t[8] = {0};
+        memcpy(t, J->x + i, (size_t)cnt * sizeof(float));
+        __m256 q = _mm256_div_ps(_mm256_loadu_ps(t), s);
+        __m256 nan = _mm256_cmp_ps(q, q, _CMP_UNORD_Q);
+        q = _mm256_round_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        q = _mm256_andnot_ps(nan, q);
+        q = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(q, zp), lo), hi);
+        qx_store8_256(_mm256_cvtps_epi32(q), J->qmin >= 0, (uint8_t *)J->y + i, cnt);
+    }
+}
+#endif
+
+static void quant_chunk(void *arg, int64_t c0, int64_t c1) {
+    const QuantJob *J = arg;
+    int64_t i1 = c1 * 64 > J->total ? J->total : c1 * 64;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (J->isa == RT_QGEMM_VNNI) quant512(J, c0 * 64, i1);
+    else quant256(J, c0 * 64, i1);
+#else
+    (void)i1;
+#endif
+}
+
+static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *s = rt_in(n, in, 1), *zp = rt_in(n, in, 2);
+    QuantJob J;
+    memset(&J, 0, sizeof J);
+    J.isa = rt_qgemm_isa();
+    int64_t od = rt_attr_int(n, "output_dtype", 0), sat = rt_attr_int(n, "saturate", 1);
+    if (J.isa == RT_QGEMM_REF || c->shape_only || !x || x->dtype != RT_F32 || !x->data || !s || s->dtype != RT_F32 ||
+        !s->data || s->rank > 1 || rt_numel(s) != 1 || rt_attr_int(n, "block_size", 0) != 0 || (sat != 0 && sat != 1) ||
+        !zp || !q8_ok(zp) || zp->rank != s->rank || !rt_shape_equal(zp, s) || (od != 0 && od != (int64_t)zp->dtype))
+        return ref_run(c, n, in, out);
+    RT_TRY(rt_out_alloc(c, out[0], zp->dtype, x->rank, x->dims));
+    J.x = x->data, J.y = out[0]->data, J.scale = ((const float *)s->data)[0], J.zp = rt_qget(zp, 0);
+    rt_qrange(zp->dtype, &J.qmin, &J.qmax);
+    J.total = rt_numel(x);
+    rt_parallel_for(c->pool, (J.total + 63) / 64, QX_MIN_PAR_ELEMS / 64, quant_chunk, &J);
+    return RT_OK;
+}
 
 const RtKernelEntry rt_kernels_x86_qops[] = {
+    {RT_OP_QCONV, k_qconv},
+    {RT_OP_QLINEAR, k_qlinear},
+    {RT_OP_QADD, k_qadd},
+    {RT_OP_QGLOBAL_AVERAGE_POOL, k_qglobal_average_pool},
+    {RT_OP_QUANTIZE_LINEAR, k_quantize_linear},
     {-1, 0},
 };
