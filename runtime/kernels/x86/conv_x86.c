@@ -65,12 +65,11 @@ static int conv_is_pointwise(const CxConv *cv) {
 
 /* Conv (fused = 0) or FusedConv (1). */
 static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fused) {
-    RtKernelFn ref = rt_kernel_find(n->op);
     CxConv cv;
-    if (!cx_cpu_ok() || !conv_case_read(c, n, in, &cv)) return ref(c, n, in, out);
-    if (fused && rt_act_read(c, n, &cv.act) != RT_OK) return ref(c, n, in, out);
+    if (!cx_cpu_ok() || !conv_case_read(c, n, in, &cv)) return rt_kernel_find(n->op)(c, n, in, out);
+    if (fused && rt_act_read(c, n, &cv.act) != RT_OK) return rt_kernel_find(n->op)(c, n, in, out);
     int depthwise = cv.Cg == 1 && cv.Mg == 1;
-    if (depthwise && !cx_depthwise_fits(&cv)) return ref(c, n, in, out);
+    if (depthwise && !cx_depthwise_fits(&cv)) return rt_kernel_find(n->op)(c, n, in, out);
     int64_t dims[RT_MAX_RANK];
     rt_geom_out_dims(&cv.g, cv.N, cv.M, dims);
     RT_TRY(rt_out_alloc(c, out[0], RT_F32, in[0]->rank, dims));

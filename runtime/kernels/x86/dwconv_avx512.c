@@ -6,12 +6,15 @@
  *
  * Row kernel (stride 1 or 2 along W): 16 outputs of one output row per vector, every tap
  * one unaligned load and one FMA, the weights broadcast in registers (3x3 is instantiated
- * with constant taps, so its 9 taps unroll). For output columns ow0..ow0+15 and tap (kh, kw)
- * with stride 1 the inputs are the contiguous x[ih][ow0 - pw + kw * dw ...]. With stride 2
- * each plane is first split into its even and odd columns, E[ih][j] = x[ih][2j] and
- * O[ih][j] = x[ih][2j + 1] (two permutes per 32 inputs, once per input row instead of once
- * per tap), after which input column 2 ow + t is E[ow + t/2] (t even) or O[ow + (t-1)/2]
- * (t odd): again one contiguous load per tap. Loads of the edge chunks are masked to the
+ * with constant taps, so its 9 taps unroll), output rows in blocks of 4 (stride 1) or 2
+ * (stride 2) so each loaded input vector feeds every row of the block that uses it. For
+ * output columns ow0..ow0+15 and tap (kh, kw) with stride 1 the inputs are the contiguous
+ * x[ih][ow0 - pw + kw * dw ...]. With stride 2 each input row is first split into its even
+ * and odd columns, E[j] = x[ih][2j] and O[j] = x[ih][2j + 1] (two permutes per 32 inputs,
+ * once per input row instead of once per tap; rows in bands of 8 output rows, whose input
+ * rows are split just before their taps into a buffer that stays in L1),
+ * after which input column 2 ow + t is E[ow + t/2] (t even) or O[ow + (t-1)/2] (t odd):
+ * again one contiguous load per tap. Loads of the edge chunks are masked to the
  * columns inside the row, so padding reads as zero without a padded copy (masks per
  * chunk and kw, computed once per conv); interior chunks load unmasked. Input rows above or
  * below the plane point at a row of zeros, so every output row runs the same unrolled code.
@@ -51,6 +54,10 @@
 #define DW_MAX_KW 16
 #define DW_MAX_KH 16
 #define DW_ZEROS 4096
+/* Stride 2: floats of a split plane (E and O rows) small enough to split whole (32 KiB),
+ * else output rows per band (a multiple of the stride-2 blocks of 2 rows) */
+#define DW_SPLIT_WHOLE 8192
+#define DW_BAND_ROWS 8
 /* Flat kernel: floats of one padded plane plus the tail its last vector reads (16 KiB of
  * stack each, two per chunk), and vectors per plane (its lane-mask table). */
 #define DW_FLAT_MAX_FLOATS 4096
@@ -69,9 +76,10 @@ typedef struct {
     int64_t c_lo, c_hi;                /* chunks [c_lo, c_hi) read inside every source row */
     int64_t src_w;                     /* stride 2: floats of an E (or O) row; else IW */
     int64_t src_row;                   /* floats from one source row to the next */
-    int64_t eo_floats;                 /* stride 2: floats of the E and O rows of one plane */
+    int64_t band;                      /* stride 2: output rows per band (OH: the whole plane) */
+    int64_t band_in;                   /* stride 2: split input rows a band reads at most (0: stride 1) */
     int64_t tap_off[DW_MAX_KW];        /* tap kw: float of lane 0 of chunk 0 from its row's start */
-    /* per-thread scratch (stride 2: E and O planes) */
+    /* per-thread scratch (stride 2: one band's split rows) */
     float *scratch;
     int64_t slots, slot_floats;        /* buffers, floats from one to the next */
     int64_t planes;                    /* N * C */
@@ -142,7 +150,16 @@ static void dw_tables_rows(DwJob *j) {
     const int64_t We = (IW + 1) / 2, Wo = IW / 2;
     j->src_w = s2 ? (We + 15) / 16 * 16 : IW;
     j->src_row = s2 ? 2 * j->src_w : IW;
-    j->eo_floats = s2 ? g->in[1] * j->src_row : 0;
+    /* stride 2: output rows go in bands whose input rows are split just before the band's
+     * taps, into a buffer that stays in L1 (or the whole plane when it fits there) */
+    j->band = j->band_in = 0;
+    if (s2) {
+        const int64_t OH = g->out[1], sh = g->stride[1], reach = (g->k[1] - 1) * g->dil[1] + 1;
+        j->band = g->in[1] * j->src_row <= DW_SPLIT_WHOLE ? OH : DW_BAND_ROWS;
+        if (j->band > OH) j->band = OH;
+        j->band_in = (j->band - 1) * sh + reach;
+        if (j->band_in > g->in[1]) j->band_in = g->in[1];
+    }
     int odd[DW_MAX_KW];
     int64_t col[DW_MAX_KW];
     for (int64_t kw = 0; kw < KW; kw++) {
@@ -215,6 +232,27 @@ static void dw_tables_flat(DwJob *j) {
 
 /* ---------------------------------------------------------------- row kernel */
 
+/* Stride 2: split input row x[IW] into eo = [E | O], E[j] = x[2j], O[j] = x[2j + 1], each
+ * half src_w floats (a multiple of 16). */
+CX_T512 CX_INL void dw_split_row(const DwJob *j, const float *x, float *eo) {
+    const int64_t IW = j->cv->g.in[2], half = j->src_w;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t c = 0; c < half; c += 16) {
+        __m512 lo, hi;
+        if (2 * c + 32 <= IW) {
+            lo = _mm512_loadu_ps(x + 2 * c);
+            hi = _mm512_loadu_ps(x + 2 * c + 16);
+        } else {
+            uint32_t m = dw_bits(0, IW - 2 * c);
+            lo = _mm512_maskz_loadu_ps((__mmask16)m, x + 2 * c);
+            hi = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), x + 2 * c + 16);
+        }
+        _mm512_store_ps(eo + c, _mm512_permutex2var_ps(lo, even, hi));
+        _mm512_store_ps(eo + half + c, _mm512_permutex2var_ps(lo, odd, hi));
+    }
+}
+
 /* Output chunk c of R output rows oh0 .. oh0 + R - 1: bias + taps, activation, store;
  * masked = 0 for interior chunks. Output row r, tap (kh, kw) reads source row u = r * SH + kh
  * (relative to the block's first input row; unit dilation along H) at base[u] + off[kw] +
@@ -260,15 +298,15 @@ CX_T512 CX_INL void dw_block_chunk(const DwJob *j, int64_t KH, int64_t KW, int64
 
 /* Output rows [oh0, oh0 + R) (see dw_block_chunk), every chunk. */
 CX_T512 CX_INL void dw_block(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int64_t R, int clip, CxClip cl,
-                             const float *src, int64_t oh0, const int64_t *off, const __m512 *wv, const float *w,
-                             __m512 bv, float *y) {
+                             const float *src, int64_t row0, int64_t oh0, const int64_t *off, const __m512 *wv,
+                             const float *w, __m512 bv, float *y) {
     const RtConvGeom *g = &j->cv->g;
     const int64_t IH = g->in[1], row = j->src_row;
     const int64_t U = SH ? (R - 1) * SH + KH : KH;
     const float *base[DW_MAX_KH + 8];
     for (int64_t u = 0; u < U; u++) {
         int64_t ih = oh0 * g->stride[1] - g->pad0[1] + (SH ? u : u * g->dil[1]);
-        base[u] = ih >= 0 && ih < IH ? src + ih * row : dw_zeros;
+        base[u] = ih >= 0 && ih < IH ? src + (ih - row0) * row : dw_zeros;
     }
     int64_t c = 0;
     for (; c < j->c_lo; c++) dw_block_chunk(j, KH, KW, SH, R, clip, cl, base, off, wv, w, bv, c, 1, y);
@@ -276,14 +314,15 @@ CX_T512 CX_INL void dw_block(const DwJob *j, int64_t KH, int64_t KW, int64_t SH,
     for (; c < j->chunks; c++) dw_block_chunk(j, KH, KW, SH, R, clip, cl, base, off, wv, w, bv, c, 1, y);
 }
 
-/* One plane by the row kernel from its source src: x (stride 1), or the plane's E and O
- * rows (stride 2, dw_split_even_odd). KH, KW, SH, clip are constants where the caller
- * instantiates it (3x3: the taps unroll, weights, row pointers and offsets stay in
- * registers; SH = 1 or 2 the row stride, then rows go in blocks of 4 or 2), else the
- * geometry's (SH = 0: one row at a time). */
+/* Output rows [oh_lo, oh_hi) of one plane (y: the plane) by the row kernel, source row
+ * ih at src + (ih - row0) * src_row: rows of x (stride 1), or split rows (stride 2,
+ * dw_split_row). KH, KW, SH, clip are constants where the caller instantiates it (3x3: the
+ * taps unroll, weights, row pointers and offsets stay in registers; SH = 1 or 2 the row
+ * stride, then rows go in blocks of 4 or 2), else the geometry's (SH = 0: one row at a
+ * time). */
 CX_T512 CX_INL void dw_rows(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int clip, const float *src,
-                            const float *w, float bias, float *y) {
-    const int64_t OH = j->cv->g.out[1], OW = j->cv->g.out[2];
+                            int64_t row0, int64_t oh_lo, int64_t oh_hi, const float *w, float bias, float *y) {
+    const int64_t OW = j->cv->g.out[2];
     const int64_t R = SH == 1 ? 4 : SH == 2 ? 2 : 1;
     const CxClip cl = cx_clip_make(&j->cv->act);
     __m512 wv[DW_WREG];
@@ -291,32 +330,14 @@ CX_T512 CX_INL void dw_rows(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, 
     const __m512 bv = _mm512_set1_ps(bias);
     int64_t off[DW_MAX_KW];
     for (int64_t kw = 0; kw < KW; kw++) off[kw] = j->tap_off[kw];
-    int64_t oh = 0;
-    for (; R > 1 && oh + R <= OH; oh += R) dw_block(j, KH, KW, SH, R, clip, cl, src, oh, off, wv, w, bv, y + oh * OW);
-    for (; oh < OH; oh++) dw_block(j, KH, KW, SH, 1, clip, cl, src, oh, off, wv, w, bv, y + oh * OW);
-}
-
-/* Stride 2: source row ih = [E row | O row], E[j] = x[ih][2j], O[j] = x[ih][2j + 1], each
- * half src_w floats (a multiple of 16). */
-CX_T512 static void dw_split_even_odd(const DwJob *j, const float *x, float *eo) {
-    const RtConvGeom *g = &j->cv->g;
-    const int64_t IH = g->in[1], IW = g->in[2], half = j->src_w;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (int64_t ih = 0; ih < IH; ih++, x += IW, eo += 2 * half)
-        for (int64_t c = 0; c < half; c += 16) {
-            __m512 lo, hi;
-            if (2 * c + 32 <= IW) {
-                lo = _mm512_loadu_ps(x + 2 * c);
-                hi = _mm512_loadu_ps(x + 2 * c + 16);
-            } else {
-                uint32_t m = dw_bits(0, IW - 2 * c);
-                lo = _mm512_maskz_loadu_ps((__mmask16)m, x + 2 * c);
-                hi = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), x + 2 * c + 16);
-            }
-            _mm512_store_ps(eo + c, _mm512_permutex2var_ps(lo, even, hi));
-            _mm512_store_ps(eo + half + c, _mm512_permutex2var_ps(lo, odd, hi));
-        }
+    int64_t oh = oh_lo;
+    for (; R > 1 && oh + R <= oh_hi; oh += R)
+        dw_block(j, KH, KW, SH, R, clip, cl, src, row0, oh, off, wv, w, bv, y + oh * OW);
+    if (R > 2 && oh + 2 <= oh_hi) { /* stride 1: the last rows in a pair when they can */
+        dw_block(j, KH, KW, SH, 2, clip, cl, src, row0, oh, off, wv, w, bv, y + oh * OW);
+        oh += 2;
+    }
+    for (; oh < oh_hi; oh++) dw_block(j, KH, KW, SH, 1, clip, cl, src, row0, oh, off, wv, w, bv, y + oh * OW);
 }
 
 /* ---------------------------------------------------------------- general kernel */
@@ -417,16 +438,18 @@ CX_T512 CX_INL void dw_flat(const DwJob *j, int64_t KH, int64_t KW, int clip, co
 
 /* Instances: 3x3 (MobileNet, KWS) with constant taps and any other size with the
  * geometry's, each for the clip-type activations and for the others. */
-typedef void (*DwRowsFn)(const DwJob *j, const float *src, const float *w, float b, float *y);
+typedef void (*DwRowsFn)(const DwJob *j, const float *src, int64_t row0, int64_t oh_lo, int64_t oh_hi,
+                         const float *w, float b, float *y);
 typedef void (*DwFlatFn)(const DwJob *j, const float *xp, const float *w, float b, float *y);
 
-#define DW_INSTANCE(name, kernel, KH, KW, clip)                                                        \
-    CX_T512 static void name(const DwJob *j, const float *src, const float *w, float b, float *y) {   \
-        kernel(j, KH, KW, clip, src, w, b, y);                                                          \
+#define DW_FLAT_INSTANCE(name, KH, KW, clip)                                                           \
+    CX_T512 static void name(const DwJob *j, const float *xp, const float *w, float b, float *y) {    \
+        dw_flat(j, KH, KW, clip, xp, w, b, y);                                                          \
     }
-#define DW_ROWS_INSTANCE(name, KH, KW, SH, clip)                                                   \
-    CX_T512 static void name(const DwJob *j, const float *src, const float *w, float b, float *y) {   \
-        dw_rows(j, KH, KW, SH, clip, src, w, b, y);                                                     \
+#define DW_ROWS_INSTANCE(name, KH, KW, SH, clip)                                                       \
+    CX_T512 static void name(const DwJob *j, const float *src, int64_t row0, int64_t oh_lo,           \
+                             int64_t oh_hi, const float *w, float b, float *y) {                        \
+        dw_rows(j, KH, KW, SH, clip, src, row0, oh_lo, oh_hi, w, b, y);                                 \
     }
 DW_ROWS_INSTANCE(dw_rows_3x3s1_clip, 3, 3, 1, 1)
 DW_ROWS_INSTANCE(dw_rows_3x3s1_act, 3, 3, 1, 0)
@@ -434,22 +457,25 @@ DW_ROWS_INSTANCE(dw_rows_3x3s2_clip, 3, 3, 2, 1)
 DW_ROWS_INSTANCE(dw_rows_3x3s2_act, 3, 3, 2, 0)
 DW_ROWS_INSTANCE(dw_rows_any_clip, j->cv->g.k[1], j->cv->g.k[2], 0, 1)
 DW_ROWS_INSTANCE(dw_rows_any_act, j->cv->g.k[1], j->cv->g.k[2], 0, 0)
-DW_INSTANCE(dw_flat_3x3_clip, dw_flat, 3, 3, 1)
-DW_INSTANCE(dw_flat_3x3_act, dw_flat, 3, 3, 0)
-DW_INSTANCE(dw_flat_any_clip, dw_flat, j->cv->g.k[1], j->cv->g.k[2], 1)
-DW_INSTANCE(dw_flat_any_act, dw_flat, j->cv->g.k[1], j->cv->g.k[2], 0)
+DW_FLAT_INSTANCE(dw_flat_3x3_clip, 3, 3, 1)
+DW_FLAT_INSTANCE(dw_flat_3x3_act, 3, 3, 0)
+DW_FLAT_INSTANCE(dw_flat_any_clip, j->cv->g.k[1], j->cv->g.k[2], 1)
+DW_FLAT_INSTANCE(dw_flat_any_act, j->cv->g.k[1], j->cv->g.k[2], 0)
 
-/* The instance for the job's kernel kind, size, row stride and activation (DW_GENERAL:
- * NULL). The 3x3 row instances need unit dilation along H and a row stride of 1 or 2. */
-static DwRowsFn dw_pick(const DwJob *j) {
+/* The row instance for the job's kernel size, row stride and activation (NULL for the
+ * general kernel). The 3x3 instances need unit dilation along H and a row stride of 1 or 2. */
+static DwRowsFn dw_pick_rows(const DwJob *j) {
     const RtConvGeom *g = &j->cv->g;
     const int k3 = g->k[1] == 3 && g->k[2] == 3, clip = cx_act_is_clip(&j->cv->act);
-    if (j->kind == DW_GENERAL) return NULL;
-    if (j->kind == DW_FLAT) return k3 ? (clip ? dw_flat_3x3_clip : dw_flat_3x3_act)
-                                      : (clip ? dw_flat_any_clip : dw_flat_any_act);
+    if (j->kind != DW_ROWS) return NULL;
     if (k3 && g->dil[1] == 1 && g->stride[1] == 1) return clip ? dw_rows_3x3s1_clip : dw_rows_3x3s1_act;
     if (k3 && g->dil[1] == 1 && g->stride[1] == 2) return clip ? dw_rows_3x3s2_clip : dw_rows_3x3s2_act;
     return clip ? dw_rows_any_clip : dw_rows_any_act;
+}
+
+static DwFlatFn dw_pick_flat(const DwJob *j) {
+    const int k3 = j->cv->g.k[1] == 3 && j->cv->g.k[2] == 3, clip = cx_act_is_clip(&j->cv->act);
+    return k3 ? (clip ? dw_flat_3x3_clip : dw_flat_3x3_act) : (clip ? dw_flat_any_clip : dw_flat_any_act);
 }
 
 /* The sigmoid the vector loops leave out (conv_x86.h), over a finished plane. */
@@ -459,8 +485,9 @@ static void dw_plane_sigmoid(const DwJob *j, float *y) {
 
 /* Planes [p0, p1) by the flat kernel, the next plane's copy made before the current plane
  * is computed. */
-CX_T512 static void dw_planes_flat(const DwJob *j, DwRowsFn fn, int64_t p0, int64_t p1) {
+CX_T512 static void dw_planes_flat(const DwJob *j, int64_t p0, int64_t p1) {
     const CxConv *cv = j->cv;
+    DwFlatFn fn = dw_pick_flat(j);
     float xp[2][DW_FLAT_MAX_FLOATS] __attribute__((aligned(64)));
     dw_pad_copy(j, cv->x + p0 * cv->Pin, xp[p0 & 1]);
     for (int64_t p = p0; p < p1; p++) {
@@ -472,21 +499,35 @@ CX_T512 static void dw_planes_flat(const DwJob *j, DwRowsFn fn, int64_t p0, int6
     }
 }
 
-/* Planes [p0, p1) by the row or the general kernel; eo: this chunk's E and O rows. */
-CX_T512 static void dw_planes_rows(const DwJob *j, DwRowsFn fn, int64_t p0, int64_t p1, float *eo) {
+/* Stride 2, one band of output rows [oh_lo, oh_hi): its input rows split into buf, then
+ * the taps. */
+CX_T512 static void dw_band_s2(const DwJob *j, DwRowsFn fn, const float *x, const float *w, float b, float *y,
+                               int64_t oh_lo, int64_t oh_hi, float *buf) {
+    const RtConvGeom *g = &j->cv->g;
+    const int64_t IH = g->in[1], IW = g->in[2];
+    int64_t lo = oh_lo * g->stride[1] - g->pad0[1], hi = (oh_hi - 1) * g->stride[1] - g->pad0[1] + (g->k[1] - 1) * g->dil[1];
+    if (lo < 0) lo = 0;
+    if (hi > IH - 1) hi = IH - 1;
+    for (int64_t ih = lo; ih <= hi; ih++) dw_split_row(j, x + ih * IW, buf + (ih - lo) * j->src_row);
+    fn(j, buf, lo, oh_lo, oh_hi, w, b, y);
+}
+
+/* Planes [p0, p1) by the row or the general kernel; buf: this chunk's split rows. */
+CX_T512 static void dw_planes_rows(const DwJob *j, int64_t p0, int64_t p1, float *buf) {
     const CxConv *cv = j->cv;
+    const int64_t OH = cv->g.out[1];
+    DwRowsFn fn = dw_pick_rows(j);
     for (int64_t p = p0; p < p1; p++) {
         int64_t ch = p % cv->C;
         const float *x = cv->x + p * cv->Pin, *w = cv->w + ch * cv->K;
         float b = cv->b ? cv->b[ch] : 0.0f, *y = cv->y + p * cv->Pout;
-        if (!fn) {
+        if (!fn)
             dw_general(j, x, w, b, y);
-        } else if (j->eo_floats) {
-            dw_split_even_odd(j, x, eo);
-            fn(j, eo, w, b, y);
-        } else {
-            fn(j, x, w, b, y);
-        }
+        else if (!j->band)
+            fn(j, x, 0, 0, OH, w, b, y);
+        else
+            for (int64_t oh = 0; oh < OH; oh += j->band)
+                dw_band_s2(j, fn, x, w, b, y, oh, oh + j->band < OH ? oh + j->band : OH, buf);
         dw_plane_sigmoid(j, y);
     }
 }
@@ -494,13 +535,12 @@ CX_T512 static void dw_planes_rows(const DwJob *j, DwRowsFn fn, int64_t p0, int6
 /* Slots [s0, s1): each slot's contiguous range of planes, with its own scratch. */
 static void dw_slot(void *arg, int64_t s0, int64_t s1) {
     const DwJob *j = arg;
-    DwRowsFn fn = dw_pick(j);
     for (int64_t s = s0; s < s1; s++) {
         int64_t p0, p1;
         rt_chunk_range(j->planes, j->slots, s, &p0, &p1);
         if (p0 >= p1) continue;
-        if (j->kind == DW_FLAT) dw_planes_flat(j, fn, p0, p1);
-        else dw_planes_rows(j, fn, p0, p1, j->scratch ? j->scratch + s * j->slot_floats : NULL);
+        if (j->kind == DW_FLAT) dw_planes_flat(j, p0, p1);
+        else dw_planes_rows(j, p0, p1, j->scratch ? j->scratch + s * j->slot_floats : NULL);
     }
 }
 
@@ -514,8 +554,9 @@ int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv) {
     int64_t per_plane = cv->Pout * cv->K;
     j.slots = rt_pool_chunks(c->pool, j.planes, per_plane >= DW_PAR_MIN_WORK ? 1 : DW_PAR_MIN_WORK / per_plane);
     if (j.slots < 1) j.slots = 1;
-    if (j.eo_floats) {
-        j.slot_floats = (int64_t)(rt_slot_stride(sizeof(float) * (size_t)j.eo_floats, j.slots) / sizeof(float));
+    if (j.band) {
+        size_t buf = sizeof(float) * (size_t)(j.band_in * j.src_row);
+        j.slot_floats = (int64_t)(rt_slot_stride(buf, j.slots) / sizeof(float));
         j.scratch = rt_scratch(c, sizeof(float) * (size_t)(j.slots * j.slot_floats));
         if (!j.scratch) return RT_ERR_NOMEM;
     }
