@@ -133,8 +133,9 @@ Test(conv_x86, optimized_kernels_are_registered) {
     cr_assert_neq((void *)rt_kernel_find_fast(RT_OP_FUSED_CONV), (void *)rt_kernel_find(RT_OP_FUSED_CONV));
 }
 
-/* Depthwise (group = C = M): the row kernel (wide rows), strides 1, 2 and 3 (gather),
- * dilations, asymmetric and no padding, 5x5, 1-wide and 1-tall planes, batch 2. */
+/* Depthwise (group = C = M): the row kernel (wide rows), strides 1, 2 (whole planes and
+ * bands of rows split into even and odd columns) and 3 (gather), dilations, asymmetric and
+ * no padding, 5x5, 10x4, 1-wide and 1-tall planes, batch 2. */
 Test(conv_x86, depthwise_row_kernel) {
     struct { int64_t N, C, H, W, kh, kw; const int64_t *st, *pads, *dil; } cs[] = {
         {1, 17, 17, 33, 3, 3, s1, p1, NULL},  {2, 3, 33, 33, 3, 3, s2, p1, NULL},
@@ -143,6 +144,9 @@ Test(conv_x86, depthwise_row_kernel) {
         {1, 3, 9, 100, 3, 3, s12, pasym, d13}, {1, 1, 33, 1, 3, 3, s1, p1, NULL},
         {1, 2, 1, 65, 3, 3, s2, p1, NULL},    {1, 3, 20, 20, 10, 4, s2, pwide, NULL},
         {1, 2, 30, 30, 1, 1, s2, p0, NULL},   {1, 3, 24, 32, 2, 2, s2, p0, NULL},
+        /* stride 2 along W on planes too big to split whole: bands of output rows */
+        {2, 3, 70, 100, 3, 3, s2, p1, NULL},  {1, 2, 100, 90, 5, 5, s2, pasym, d2},
+        {1, 2, 90, 100, 3, 3, s12, pwide, NULL},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].C, cs[i].C, cs[i].kh, cs[i].kw);
