@@ -42,10 +42,11 @@ typedef struct {
     int64_t sh_ev, sh_od;          /* e >= 1: 31 + e and e - 1 */
 } QxRowRq;
 
+/* Meaningful for r.shift <= 0 only; a larger shift gives the parameters of shift 0. */
 static inline QxRowRq qx_row_rq(RtRequant r) {
     QxRowRq p;
     p.mult = r.mult;
-    p.e = -r.shift;
+    p.e = r.shift < 0 ? -r.shift : 0;
     uint32_t m = (uint32_t)((1ull << p.e) - 1u);
     p.mask = (int32_t)m;
     p.hmask = (int32_t)(m >> 1);
