@@ -7,8 +7,8 @@
  * consecutive bytes of row m, broadcast to every lane. A partial last quad reads on into the
  * next row, bytes that meet zeros in B (B is zero past K); only the last row, which has no
  * next row, is read from a zero-padded copy. B (the activations) is packed per call into panels
- * of NR = 48 columns: panel[q][n][4] = B[4q..4q+3, n], so one 64-byte load gives the quads
- * of 16 columns. A micro-tile is MR = 8 rows x up to 3 vectors of 16 columns, 24
+ * of NR = 64 columns: panel[q][n][4] = B[4q..4q+3, n], so one 64-byte load gives the quads
+ * of 16 columns. A micro-tile is MR = 6 rows x up to 4 vectors of 16 columns, 24
  * accumulators in registers over the whole K; the epilogue adds the row constants,
  * requantizes (qvec_x86.h) and stores bytes with a mask for the column tail.
  *
@@ -33,8 +33,8 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 
-#define MR 8                 /* rows of A per micro-tile */
-#define NVMAX 3              /* 16-column vectors per micro-tile */
+#define MR 6                 /* rows of A per micro-tile */
+#define NVMAX 4              /* 16-column vectors per micro-tile */
 #define NR (16 * NVMAX)      /* columns per packed panel */
 
 typedef struct {
@@ -196,7 +196,7 @@ typedef struct {
 /* The epilogue of output row m (skipped past M): row constant, zero-point correction,
  * requantization, store of the NV vectors of panel p. */
 QX_T512 QX_INL void tile_row_out(const Vplan *P, int64_t m, int64_t p, const int NV, __m512i x0, __m512i x1,
-                                 __m512i x2, const QgClamp *cl) {
+                                 __m512i x2, __m512i x3, const QgClamp *cl) {
     const RtQgemm *g = P->g;
     if (m >= g->M) return;
     int64_t n0 = p * NR;
@@ -204,35 +204,40 @@ QX_T512 QX_INL void tile_row_out(const Vplan *P, int64_t m, int64_t p, const int
     x0 = _mm512_add_epi32(x0, rc);
     if (NV > 1) x1 = _mm512_add_epi32(x1, rc);
     if (NV > 2) x2 = _mm512_add_epi32(x2, rc);
+    if (NV > 3) x3 = _mm512_add_epi32(x3, rc);
     if (P->colsum && g->za[m]) {
         __m512i za = _mm512_set1_epi32(g->za[m]);
         x0 = _mm512_sub_epi32(x0, _mm512_mullo_epi32(za, _mm512_loadu_si512(P->colsum + n0)));
         if (NV > 1) x1 = _mm512_sub_epi32(x1, _mm512_mullo_epi32(za, _mm512_loadu_si512(P->colsum + n0 + 16)));
         if (NV > 2) x2 = _mm512_sub_epi32(x2, _mm512_mullo_epi32(za, _mm512_loadu_si512(P->colsum + n0 + 32)));
+        if (NV > 3) x3 = _mm512_sub_epi32(x3, _mm512_mullo_epi32(za, _mm512_loadu_si512(P->colsum + n0 + 48)));
     }
     if (P->fast && P->rrq[m].e >= 0) { /* the common case: vector requantization, byte stores */
         const QxRowRq *pr = &P->rrq[m];
         uint8_t *dst = (uint8_t *)g->y8 + m * g->ldy + n0;
-        __m128i b0, b1 = _mm_setzero_si128(), b2 = b1;
+        __m128i b0, b1 = _mm_setzero_si128(), b2 = b1, b3 = b1;
         if (pr->e >= 1) { /* one rounding per product, saturating stores when the clamp is the dtype's */
             const __m512i mu = _mm512_set1_epi32(pr->mult), c1 = _mm512_set1_epi64(pr->c1);
             const __m512i se = _mm512_set1_epi64(pr->sh_ev), so = _mm512_set1_epi64(pr->sh_od);
             b0 = qx_out8_512(qx_apply512_e1(x0, mu, mu, c1, c1, se, so), cl->mode, cl->zp, cl->lo, cl->hi);
             if (NV > 1) b1 = qx_out8_512(qx_apply512_e1(x1, mu, mu, c1, c1, se, so), cl->mode, cl->zp, cl->lo, cl->hi);
             if (NV > 2) b2 = qx_out8_512(qx_apply512_e1(x2, mu, mu, c1, c1, se, so), cl->mode, cl->zp, cl->lo, cl->hi);
+            if (NV > 3) b3 = qx_out8_512(qx_apply512_e1(x3, mu, mu, c1, c1, se, so), cl->mode, cl->zp, cl->lo, cl->hi);
         } else {
             b0 = _mm512_cvtepi32_epi8(qx_requant512_row(x0, pr, cl->lo, cl->hi, cl->zp));
             if (NV > 1) b1 = _mm512_cvtepi32_epi8(qx_requant512_row(x1, pr, cl->lo, cl->hi, cl->zp));
             if (NV > 2) b2 = _mm512_cvtepi32_epi8(qx_requant512_row(x2, pr, cl->lo, cl->hi, cl->zp));
+            if (NV > 3) b3 = _mm512_cvtepi32_epi8(qx_requant512_row(x3, pr, cl->lo, cl->hi, cl->zp));
         }
         int64_t rem = g->N - n0;
         if (rem >= 16 * NV) {
             _mm_storeu_si128((__m128i *)dst, b0);
             if (NV > 1) _mm_storeu_si128((__m128i *)(dst + 16), b1);
             if (NV > 2) _mm_storeu_si128((__m128i *)(dst + 32), b2);
+            if (NV > 3) _mm_storeu_si128((__m128i *)(dst + 48), b3);
             return;
         }
-        __m128i bs[NVMAX] = {b0, b1, b2};
+        __m128i bs[NVMAX] = {b0, b1, b2, b3};
         for (int v = 0; v < NV && rem > 16 * v; v++) {
             int64_t cnt = rem - 16 * v;
             _mm_mask_storeu_epi8(dst + 16 * v, (__mmask16)(cnt >= 16 ? 0xffff : (1u << cnt) - 1), bs[v]);
@@ -241,7 +246,7 @@ QX_T512 QX_INL void tile_row_out(const Vplan *P, int64_t m, int64_t p, const int
     }
     RtRequant r0 = {0, 0};
     QxRq512 q = qx_rq512(g->y32 ? r0 : g->rq[m], g->zy, g->lo, g->hi);
-    __m512i xs[NVMAX] = {x0, x1, x2};
+    __m512i xs[NVMAX] = {x0, x1, x2, x3};
     for (int v = 0; v < NV; v++) {
         int64_t n = n0 + 16 * v;
         if (n >= g->N) break;
@@ -258,8 +263,9 @@ QX_T512 QX_INL void tile_row_out(const Vplan *P, int64_t m, int64_t p, const int
         QG_DP(c##r##0, b0, a_);               \
         if (NV > 1) QG_DP(c##r##1, b1, a_);   \
         if (NV > 2) QG_DP(c##r##2, b2, a_);   \
+        if (NV > 3) QG_DP(c##r##3, b3, a_);   \
     } while (0)
-#define QG_ZERO(r) __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = c##r##0, c##r##2 = c##r##0
+#define QG_ZERO(r) __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = c##r##0, c##r##2 = c##r##0, c##r##3 = c##r##0
 
 QX_T512 QX_INL __m512i bcast32(const uint8_t *p) {
     int32_t w;
@@ -275,43 +281,42 @@ QX_T512 QX_INL void tile(const Vplan *P, int64_t m0, int64_t p, const int NV, co
     const uint8_t *ar[MR];
     for (int r = 0; r < MR; r++) /* the last row, and those past M, read the padded copy */
         ar[r] = m0 + r < g->M - 1 ? (const uint8_t *)g->a + (m0 + r) * g->lda : P->alast;
-    const uint8_t *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3], *a4 = ar[4], *a5 = ar[5], *a6 = ar[6],
-                  *a7 = ar[7];
-    QG_ZERO(0); QG_ZERO(1); QG_ZERO(2); QG_ZERO(3); QG_ZERO(4); QG_ZERO(5); QG_ZERO(6); QG_ZERO(7);
+    const uint8_t *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3], *a4 = ar[4], *a5 = ar[5];
+    QG_ZERO(0); QG_ZERO(1); QG_ZERO(2); QG_ZERO(3); QG_ZERO(4); QG_ZERO(5);
     const uint8_t *b = P->bp + (size_t)p * P->panel_bytes;
-    __m512i b0, b1 = _mm512_setzero_si512(), b2 = b1;
+    __m512i b0, b1 = _mm512_setzero_si512(), b2 = b1, b3 = b1;
     for (int64_t q = 0; q < P->kq_all; q++, b += NR * 4) {
         b0 = _mm512_loadu_si512(b);
         if (NV > 1) b1 = _mm512_loadu_si512(b + 64);
         if (NV > 2) b2 = _mm512_loadu_si512(b + 128);
+        if (NV > 3) b3 = _mm512_loadu_si512(b + 192);
         int64_t o = 4 * q;
         QG_ROW(0, bcast32(a0 + o)); QG_ROW(1, bcast32(a1 + o)); QG_ROW(2, bcast32(a2 + o));
         QG_ROW(3, bcast32(a3 + o)); QG_ROW(4, bcast32(a4 + o)); QG_ROW(5, bcast32(a5 + o));
-        QG_ROW(6, bcast32(a6 + o)); QG_ROW(7, bcast32(a7 + o));
     }
     QgClamp cl = {_mm512_set1_epi32(g->lo - g->zy), _mm512_set1_epi32(g->hi - g->zy), _mm512_set1_epi32(g->zy),
                   qx_out_mode(g->y_u8, g->lo, g->hi)};
-    tile_row_out(P, m0 + 0, p, NV, c00, c01, c02, &cl);
-    tile_row_out(P, m0 + 1, p, NV, c10, c11, c12, &cl);
-    tile_row_out(P, m0 + 2, p, NV, c20, c21, c22, &cl);
-    tile_row_out(P, m0 + 3, p, NV, c30, c31, c32, &cl);
-    tile_row_out(P, m0 + 4, p, NV, c40, c41, c42, &cl);
-    tile_row_out(P, m0 + 5, p, NV, c50, c51, c52, &cl);
-    tile_row_out(P, m0 + 6, p, NV, c60, c61, c62, &cl);
-    tile_row_out(P, m0 + 7, p, NV, c70, c71, c72, &cl);
+    tile_row_out(P, m0 + 0, p, NV, c00, c01, c02, c03, &cl);
+    tile_row_out(P, m0 + 1, p, NV, c10, c11, c12, c13, &cl);
+    tile_row_out(P, m0 + 2, p, NV, c20, c21, c22, c23, &cl);
+    tile_row_out(P, m0 + 3, p, NV, c30, c31, c32, c33, &cl);
+    tile_row_out(P, m0 + 4, p, NV, c40, c41, c42, c43, &cl);
+    tile_row_out(P, m0 + 5, p, NV, c50, c51, c52, c53, &cl);
 }
 
 QX_T512 static void tile_s1(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 1, 0); }
 QX_T512 static void tile_s2(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 2, 0); }
 QX_T512 static void tile_s3(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 3, 0); }
+QX_T512 static void tile_s4(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 4, 0); }
 QX_T512 static void tile_u1(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 1, 1); }
 QX_T512 static void tile_u2(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 2, 1); }
 QX_T512 static void tile_u3(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 3, 1); }
+QX_T512 static void tile_u4(const Vplan *P, int64_t m0, int64_t p) { tile(P, m0, p, 4, 1); }
 
 static void tiles_chunk(void *arg, int64_t t0, int64_t t1) {
     const Vplan *P = arg;
     static void (*const fns[2][NVMAX])(const Vplan *, int64_t, int64_t) = {
-        {tile_s1, tile_s2, tile_s3}, {tile_u1, tile_u2, tile_u3}};
+        {tile_s1, tile_s2, tile_s3, tile_s4}, {tile_u1, tile_u2, tile_u3, tile_u4}};
     for (int64_t t = t0; t < t1; t++) {
         int64_t p = P->panel_major ? t / P->mt : t % P->np, mi = P->panel_major ? t % P->mt : t / P->np;
         int64_t cols = P->g->N - p * NR;

@@ -105,34 +105,60 @@ typedef struct {
     RtQgemmIsa isa;
 } Im2col;
 
-/* Row r = (ch, kh, kw) of the im2col matrix (2-D geometry: D = 1). */
-static inline __attribute__((always_inline)) void im2col_row(const Im2col *J, int64_t r) {
+/* dst[o] for output columns o in [o0, o1) of one output row: the input row's element
+ * o * s2 + off where that is inside [0, IW), the padding byte elsewhere. */
+static inline __attribute__((always_inline)) void im2col_seg_c(uint8_t *dst, const uint8_t *row, int64_t o0, int64_t o1,
+                                                               int64_t s2, int64_t off, int64_t IW, uint8_t pad) {
+    int64_t wlo = off >= 0 ? 0 : (-off + s2 - 1) / s2, whi = IW - off <= 0 ? 0 : (IW - off + s2 - 1) / s2;
+    int64_t lo = wlo > o0 ? wlo : o0, hi = whi < o1 ? whi : o1;
+    if (hi < lo) hi = lo = o1 < lo ? o1 : lo;
+    if (lo > o0) memset(dst + o0, pad, (size_t)(lo - o0));
+    if (s2 == 1) memcpy(dst + lo, row + lo + off, (size_t)(hi - lo));
+    else for (int64_t o = lo; o < hi; o++) dst[o] = row[o * s2 + off];
+    if (o1 > hi) memset(dst + hi, pad, (size_t)(o1 - hi));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The same with AVX-512 for strides 1 and 2: 32 columns per step, masked loads (stride 2
+ * keeps every other byte: vpmovwb) blended with the padding byte. */
+QX_T512 static void im2col_seg512(uint8_t *dst, const uint8_t *row, int64_t o0, int64_t o1, int64_t s2, int64_t off,
+                                  int64_t IW, uint8_t pad) {
+    if (s2 > 2) {
+        im2col_seg_c(dst, row, o0, o1, s2, off, IW, pad);
+        return;
+    }
+    int64_t wlo = off >= 0 ? 0 : (-off + s2 - 1) / s2, whi = IW - off <= 0 ? 0 : (IW - off + s2 - 1) / s2;
+    const __m256i pv = _mm256_set1_epi8((char)pad);
+    for (int64_t o = o0; o < o1; o += 32) {
+        int64_t n = o1 - o < 32 ? o1 - o : 32, a = wlo > o ? wlo : o, b = whi < o + n ? whi : o + n;
+        __mmask32 valid = b > a ? (__mmask32)((b - a >= 32 ? 0xffffffffu : (1u << (b - a)) - 1u) << (a - o)) : 0;
+        __m256i v = s2 == 1 ? _mm256_maskz_loadu_epi8(valid, row + o + off)
+                            : _mm512_cvtepi16_epi8(
+                                  _mm512_maskz_loadu_epi8(_pdep_u64(valid, 0x5555555555555555ull), row + 2 * o + off));
+        _mm256_mask_storeu_epi8(dst + o, (__mmask32)(n >= 32 ? 0xffffffffu : (1u << n) - 1u),
+                                _mm256_mask_blend_epi8(valid, pv, v));
+    }
+}
+#endif
+
+/* Row r = (ch, kh, kw) of the im2col matrix (2-D geometry: D = 1), row segment by row segment. */
+static inline __attribute__((always_inline)) void im2col_row(const Im2col *J, int64_t r, const int AVX512) {
     const RtConvGeom *g = J->g;
     const int64_t OW = g->out[2], IH = g->in[1], IW = g->in[2], KH = g->k[1], KW = g->k[2], s2 = g->stride[2];
     int64_t ch = r / (KH * KW), kh = (r / KW) % KH, kw = r % KW;
     const uint8_t *xc = J->xg + ch * IH * IW;
     uint8_t *col = J->col + r * J->pc;
     int64_t off = kw * g->dil[2] - g->pad0[2];
-    /* output columns whose tap reads inside the row: 0 <= o * s2 + off < IW */
-    int64_t wlo = off >= 0 ? 0 : (-off + s2 - 1) / s2, whi = IW - off <= 0 ? 0 : (IW - off + s2 - 1) / s2;
-    if (wlo > OW) wlo = OW;
-    if (whi > OW) whi = OW;
     int64_t oh = J->p0 / OW, ow = J->p0 % OW;
     for (int64_t j = 0; j < J->pc;) {
         int64_t ih = oh * g->stride[1] - g->pad0[1] + kh * g->dil[1];
         int64_t end = ow + (J->pc - j) < OW ? ow + (J->pc - j) : OW; /* this output row's part */
         uint8_t *dst = col + j - ow;                                  /* dst[o] for output column o */
-        if (ih < 0 || ih >= IH) {
-            memset(dst + ow, J->pad, (size_t)(end - ow));
-        } else {
-            const uint8_t *src = xc + ih * IW + off;
-            int64_t lo = wlo > ow ? wlo : ow, hi = whi < end ? whi : end;
-            if (hi < lo) hi = lo;
-            if (lo > ow) memset(dst + ow, J->pad, (size_t)(lo - ow));
-            if (s2 == 1) memcpy(dst + lo, src + lo, (size_t)(hi - lo));
-            else for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s2];
-            if (end > hi) memset(dst + hi, J->pad, (size_t)(end - hi));
-        }
+        if (ih < 0 || ih >= IH) memset(dst + ow, J->pad, (size_t)(end - ow));
+#if defined(__x86_64__) && defined(__GNUC__)
+        else if (AVX512) im2col_seg512(dst, xc + ih * IW, ow, end, s2, off, IW, J->pad);
+#endif
+        else im2col_seg_c(dst, xc + ih * IW, ow, end, s2, off, IW, J->pad);
         j += end - ow;
         ow = 0;
         oh++;
@@ -141,10 +167,10 @@ static inline __attribute__((always_inline)) void im2col_row(const Im2col *J, in
 
 #if defined(__x86_64__) && defined(__GNUC__)
 QX_T512 static void im2col_rows512(const Im2col *J, int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) im2col_row(J, r);
+    for (int64_t r = r0; r < r1; r++) im2col_row(J, r, 1);
 }
 QX_T256 static void im2col_rows256(const Im2col *J, int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) im2col_row(J, r);
+    for (int64_t r = r0; r < r1; r++) im2col_row(J, r, 0);
 }
 #endif
 
@@ -155,7 +181,7 @@ static void im2col_chunk(void *arg, int64_t r0, int64_t r1) {
     else if (J->isa == RT_QGEMM_AVX2) im2col_rows256(J, r0, r1);
     else
 #endif
-        for (int64_t r = r0; r < r1; r++) im2col_row(J, r);
+        for (int64_t r = r0; r < r1; r++) im2col_row(J, r, 0);
 }
 
 /* im2col scratch is bounded to this many bytes by chunking output positions. */
