@@ -69,6 +69,9 @@ typedef struct {
     int16_t *w16;            /* scratch [M][ntap + 1]: w - zw */
     QxRowRq *rq;             /* scratch [M] */
     int mode;                /* QX_OUT_* */
+    int vbmi2;               /* the CPU has AVX512_VBMI2: planes by vpexpandb, rows out by vpcompressb */
+    uint64_t *imask;         /* scratch [S / 64 + 1] (vbmi2, sh 1): plane positions inside the input */
+    uint64_t *omask;         /* scratch [Sf / 64 + 1] (vbmi2): flat positions that are outputs */
 } DwPlan;
 
 /* Channels the vector loops leave to dw_scalar: multipliers >= 1/2 (e < 1). */
@@ -279,6 +282,45 @@ QX_T512 static void rows_out512(const DwPlan *P, const uint8_t *ob, uint8_t *y) 
         }
 }
 
+#define QX_TVB __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi2,avx2,fma,bmi,bmi2")))
+
+/* Bits [k, k + 64) of a bit array (k a multiple of 64). */
+static inline uint64_t bits64(const uint64_t *a, int64_t k) { return a[k / 64]; }
+
+/* planes_build512 for vertical stride 1 with vpexpandb: a plane is its input plane's bytes
+ * spread over the interior positions (imask) 64 plane elements at a time, no row loop. */
+QX_TVB static void planes_expand512(const DwPlan *P, int64_t n, int64_t m0, int64_t cbk, int16_t *pl) {
+    const RtQdw *d = P->d;
+    const __m512i z = _mm512_set1_epi16((short)d->zx), zero = _mm512_setzero_si512();
+    for (int64_t j = 0; j < cbk; j++) {
+        const uint8_t *src = in_plane(d, n, m0 + j);
+        int16_t *dst = pl + j * P->S;
+        for (int64_t k = 0; k < P->S; k += 64) {
+            uint64_t m = bits64(P->imask, k);
+            int cnt = __builtin_popcountll(m);
+            __m512i v = _mm512_maskz_expand_epi8(m, _mm512_maskz_loadu_epi8(cnt >= 64 ? ~0ull : (1ull << cnt) - 1, src));
+            src += cnt;
+            __m512i lo = d->x_u8 ? _mm512_cvtepu8_epi16(_mm512_castsi512_si256(v)) : _mm512_cvtepi8_epi16(_mm512_castsi512_si256(v));
+            __m512i hi = d->x_u8 ? _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(v, 1))
+                                 : _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(v, 1));
+            _mm512_storeu_si512(dst + k, _mm512_maskz_sub_epi16((__mmask32)m, lo, z));
+            _mm512_storeu_si512(dst + k + 32, _mm512_maskz_sub_epi16((__mmask32)(m >> 32), hi, z));
+        }
+    }
+    for (int64_t k = cbk * P->S; k < P->phase_el; k += 32) _mm512_storeu_si512(pl + k, zero);
+}
+
+/* rows_out512 with vpcompressb: the output positions (omask) of 64 flat positions at a time. */
+QX_TVB static void rows_compress512(const DwPlan *P, const uint8_t *ob, uint8_t *y) {
+    for (int64_t k = 0; k < P->F; k += 64) {
+        uint64_t m = bits64(P->omask, k);
+        int cnt = __builtin_popcountll(m);
+        __m512i v = _mm512_maskz_compress_epi8(m, _mm512_loadu_si512(ob + k));
+        _mm512_mask_storeu_epi8(y, cnt >= 64 ? ~0ull : (1ull << cnt) - 1, v);
+        y += cnt;
+    }
+}
+
 /* ---------------------------------------------------------------- AVX2 (one channel per block) */
 
 QX_T256 static void planes_build256(const DwPlan *P, int64_t n, int64_t m, int16_t *pl) {
@@ -321,7 +363,8 @@ static void dw_slot(void *arg, int64_t s0, int64_t s1) {
         for (int64_t b = b0; b < b1; b++) {
             int64_t n = b / P->nbpi, m0 = (b % P->nbpi) * P->cb, cbk = d->M - m0 < P->cb ? d->M - m0 : P->cb;
             if (P->wide) {
-                planes_build512(P, n, m0, cbk, pl);
+                if (P->imask) planes_expand512(P, n, m0, cbk, pl);
+                else planes_build512(P, n, m0, cbk, pl);
                 dw_block512_any(P, pl, m0, cbk, ob);
             } else {
                 planes_build256(P, n, m0, pl);
@@ -331,7 +374,8 @@ static void dw_slot(void *arg, int64_t s0, int64_t s1) {
                 int64_t m = m0 + j;
                 if (dw_is_scalar(d, m)) dw_scalar(P, pl, j, m, ob);
                 uint8_t *y = (uint8_t *)d->y + (n * d->M + m) * d->OH * d->OW;
-                if (P->isa == RT_QGEMM_VNNI) rows_out512(P, ob + j * P->Sf, y);
+                if (P->omask) rows_compress512(P, ob + j * P->Sf, y);
+                else if (P->isa == RT_QGEMM_VNNI) rows_out512(P, ob + j * P->Sf, y);
                 else
                     for (int64_t oh = 0; oh < d->OH; oh++)
                         memcpy(y + oh * d->OW, ob + j * P->Sf + oh * P->OP, (size_t)d->OW);
@@ -382,6 +426,16 @@ static void dw_layout(DwPlan *P) {
     }
 }
 
+/* Sets bits [a, b) of a bit array. */
+static void bits_set(uint64_t *bits, int64_t a, int64_t b) {
+    while (a < b) {
+        int64_t w = a / 64, e = b < (w + 1) * 64 ? b : (w + 1) * 64; /* [a, e) within word w */
+        int n = (int)(e - a), s = (int)(a % 64);
+        bits[w] |= (n >= 64 ? ~0ull : (1ull << n) - 1) << s;
+        a = e;
+    }
+}
+
 int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa) {
     DwPlan P;
     memset(&P, 0, sizeof P);
@@ -400,12 +454,24 @@ int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa) {
     P.slot_bytes = rt_slot_stride((P.off_ob + (size_t)(P.cb * P.Sf + 64) + 63) & ~(size_t)63, P.chunks);
     int64_t nw = P.wide ? P.npl : P.npair;
     size_t wbytes = ((size_t)d->M * (sizeof(QxRowRq) + (size_t)nw * 4 + (size_t)(P.ntap + 1) * 2) + 63) & ~(size_t)63;
-    uint8_t *buf = rt_scratch(c, wbytes + P.slot_bytes * (size_t)P.chunks);
+    P.vbmi2 = P.wide && __builtin_cpu_supports("avx512vbmi2");
+    size_t ibits = (size_t)(P.S / 64 + 1), obits = (size_t)(P.Sf / 64 + 1), mbytes = P.vbmi2 ? (ibits + obits) * 8 : 0;
+    uint8_t *buf = rt_scratch(c, wbytes + mbytes + P.slot_bytes * (size_t)P.chunks);
     if (!buf) return RT_ERR_NOMEM;
+    if (P.vbmi2) { /* which plane positions read the input, which flat positions are outputs */
+        uint64_t *ib = (uint64_t *)(buf + wbytes), *obm = ib + ibits;
+        memset(ib, 0, mbytes);
+        int64_t c0 = d->pl < P.PW ? d->pl : P.PW, c1 = d->pl + d->IW < P.PW ? d->pl + d->IW : P.PW;
+        for (int64_t i = 0; i < P.PH2; i++)
+            if (i - d->pt >= 0 && i - d->pt < d->IH) bits_set(ib, i * P.PW + c0, i * P.PW + c1);
+        for (int64_t oh = 0; oh < d->OH; oh++) bits_set(obm, oh * P.OP, oh * P.OP + d->OW);
+        P.imask = d->sh == 1 ? ib : NULL;
+        P.omask = obm;
+    }
     P.rq = (QxRowRq *)buf;
     P.wp = (int32_t *)(P.rq + d->M);
     P.w16 = (int16_t *)(P.wp + d->M * nw);
-    P.scratch = buf + wbytes;
+    P.scratch = buf + wbytes + mbytes;
     for (int64_t m = 0; m < d->M; m++) { /* weights minus their zero point, in pairs */
         const uint8_t *w = (const uint8_t *)d->w + m * P.ntap;
         int16_t *w16 = P.w16 + m * (P.ntap + 1);
