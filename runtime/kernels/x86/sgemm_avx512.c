@@ -19,7 +19,9 @@
  * rather than being a copy pass of its own; meanwhile the other row panels' tiles prefetch
  * the next micro-panel into L2, a slice each. One packed micro-panel is live at a time, so
  * its buffer stays in cache. A transposed B is packed beforehand, whole panels (8x8
- * transposes). When one micro-panel of A covers all rows (M <= 8), B is used once and is
+ * transposes), and so is a shallow one (kc <= SG_KC_SHALLOW: conv layers with few input
+ * channels), whose row panels then sweep C left to right: there each tile is mostly its
+ * stores, and whole rows of C stream to memory better than column strips. When one micro-panel of A covers all rows (M <= 8), B is used once and is
  * read in place, never packed; M == 1 is a GEMV with 8 vector accumulators (128 columns) per
  * block, reading B row by row.
  * The first K block writes C, later ones add to it, the last one adds bias_m then bias_n
@@ -72,6 +74,8 @@ enum {
     SG_NC = 960,      /* columns of a packed B panel: 960 KiB at kc 256, stays in L2 */
     SG_GV = 8,        /* GEMV (M == 1): vectors per column block */
     SG_GK = 32,       /* GEMV: rows of B per sweep across the columns */
+    SG_KC_SHALLOW = 32, /* K blocks this shallow pack whole B panels first (sg_panel_packed):
+                           96x12544x16 73 -> 127 GFLOP/s, while kc 64 is better off without */
     SG_PF_ROWS = 16,  /* rows of B read from memory are prefetched this far ahead */
     SG_PAR_MIN = 1 << 16, /* multiply-adds below which one thread does it all (~0.3 us) */
 };
@@ -241,9 +245,29 @@ T512 static void sg_pack_a(const SgJob *j, int64_t m0, int64_t mc, int64_t k0, i
     }
 }
 
-/* op(B) = B^T [k0, k0 + kc) x columns [n0, n0 + nc) into micro-panels bp[q][k][48], zeros
- * past nc (B not transposed is packed by the first row panel's micro-kernels, SG_B_PACK). */
+/* op(B) [k0, k0 + kc) x columns [n0, n0 + nc) into micro-panels bp[q][k][48], zeros past nc:
+ * a transposed B, or a shallow one (sg_panel_packed); the others are packed by the first row
+ * panel's micro-kernels (SG_B_PACK). */
 T512 static void sg_pack_b(const SgJob *j, int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bp) {
+    if (!j->tb) { /* element (k, n) at B[k * ldb + n]: row by row, so B is read sequentially */
+        const int64_t full = nc / SG_NR, rest = nc - full * SG_NR;
+        const __mmask16 m0 = sg_mask(rest), m1 = sg_mask(rest - 16), m2 = sg_mask(rest - 32);
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = j->B + (k0 + k) * j->ldb + n0;
+            float *dst = bp + k * SG_NR;
+            for (int64_t q = 0; q < full; q++, src += SG_NR, dst += kc * SG_NR) {
+                _mm512_storeu_ps(dst, _mm512_loadu_ps(src));
+                _mm512_storeu_ps(dst + 16, _mm512_loadu_ps(src + 16));
+                _mm512_storeu_ps(dst + 32, _mm512_loadu_ps(src + 32));
+            }
+            if (rest) {
+                _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+                _mm512_storeu_ps(dst + 32, _mm512_maskz_loadu_ps(m2, src + 32));
+            }
+        }
+        return;
+    }
     for (int64_t q = 0; q * SG_NR < nc; q++) {
         const int64_t nr = nc - q * SG_NR < SG_NR ? nc - q * SG_NR : SG_NR;
         float *dst = bp + q * kc * SG_NR;
@@ -268,10 +292,15 @@ static int64_t sg_min(int64_t a, int64_t b) { return a < b ? a : b; }
 /* Rows of C a part's A buffer holds, and whether B gets packed (used by more than one
  * micro-panel of rows, or transposed). */
 static int64_t sg_rows_max(int64_t rows) { return sg_min(SG_MC, (rows + SG_MR - 1) / SG_MR * SG_MR); }
-/* Columns of B a part's packed buffer holds: a transposed B's whole panel, packed
- * beforehand; otherwise the one micro-panel its row panels are working on. */
+/* B packed a whole panel at a time beforehand (sg_pack_b), the row panels then sweeping it
+ * left to right: when transposed, or when shallow (kc <= SG_KC_SHALLOW: the panel is small,
+ * each tile is mostly its store of C, and C rows written left to right stream to memory far
+ * better than column strips). Otherwise one micro-panel at a time, packed in the kernels. */
+static int sg_panel_packed(const SgJob *j) { return j->tb || j->kc <= SG_KC_SHALLOW; }
+
+/* Columns of B a part's packed buffer holds. */
 static int64_t sg_cols_max(const SgJob *j, int64_t cols) {
-    return j->tb ? sg_min(SG_NC, (cols + SG_NR - 1) / SG_NR * SG_NR) : SG_NR;
+    return sg_panel_packed(j) ? sg_min(SG_NC, (cols + SG_NR - 1) / SG_NR * SG_NR) : SG_NR;
 }
 static int sg_pack_b_needed(const SgJob *j, int64_t rows) { return j->tb || rows > SG_MR; }
 
@@ -286,8 +315,57 @@ T512 static void sg_prefetch_b(const SgJob *j, int64_t k0, int64_t n, int64_t nc
     }
 }
 
+/* Row panels [ir0, mc) of an A block against a whole packed B panel (sg_panel_packed), each
+ * row panel sweeping the columns left to right. */
+T512 static void sg_block_rows(const SgJob *j, SgTile *t, const float *ap, const float *bp, int64_t ic,
+                               int64_t mc, int64_t jc, int64_t nc, int64_t kc) {
+    t->bs = SG_NR;
+    for (int64_t ir = 0; ir < mc; ir += SG_MR) {
+        const int64_t mr = sg_min(SG_MR, mc - ir);
+        t->a = ap + ir * kc;
+        t->bm = j->bm ? j->bm + ic + ir : NULL;
+        for (int64_t jr = 0; jr < nc; jr += SG_NR) {
+            const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
+            t->lm = sg_mask(nr - 16 * (nv - 1));
+            t->b = bp + jr * kc;
+            t->bn = j->bn ? j->bn + jc + jr : NULL;
+            t->c = j->C + (ic + ir) * j->ldc + jc + jr;
+            sg_kernels[SG_B_PACKED][mr - 1][nv - 1](t);
+        }
+    }
+}
+
+/* An A block against B's columns one micro-panel at a time: B read in place when no packing
+ * is needed, else packed into bp by the first row panel's kernels, the next micro-panel
+ * prefetched meanwhile by the other row panels' tiles, a slice each. */
+T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float *bp, int pack_b, int64_t ic,
+                               int64_t mc, int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
+    const int64_t panels = (mc + SG_MR - 1) / SG_MR;
+    for (int64_t jr = 0; jr < nc; jr += SG_NR) {
+        const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
+        t->lm = sg_mask(nr - 16 * (nv - 1));
+        t->bpack = bp;
+        t->bn = j->bn ? j->bn + jc + jr : NULL;
+        for (int64_t ir = 0, p = 0; ir < mc; ir += SG_MR, p++) {
+            const int64_t mr = sg_min(SG_MR, mc - ir);
+            const int mode = !pack_b ? SG_B_DIRECT : ir == 0 ? SG_B_PACK : SG_B_PACKED;
+            t->bs = mode == SG_B_PACKED ? SG_NR : j->ldb;
+            t->b = mode == SG_B_PACKED ? bp : j->B + pc * j->ldb + jc + jr;
+            t->a = ap + ir * kc;
+            t->bm = j->bm ? j->bm + ic + ir : NULL;
+            t->c = j->C + (ic + ir) * j->ldc + jc + jr;
+            sg_kernels[mode][mr - 1][nv - 1](t);
+            if (pack_b && p > 0) {
+                const int64_t per = (kc + panels - 2) / (panels - 1);
+                sg_prefetch_b(j, pc, jc + jr + SG_NR, sg_min(SG_NR, nc - jr - SG_NR), sg_min((p - 1) * per, kc),
+                              sg_min(p * per, kc));
+            }
+        }
+    }
+}
+
 T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *ws) {
-    const int pack_b = sg_pack_b_needed(j, m1 - m0);
+    const int pack_b = sg_pack_b_needed(j, m1 - m0), whole = pack_b && sg_panel_packed(j);
     float *ap = ws, *bp = ws + sg_rows_max(m1 - m0) * j->kc;
     SgTile t;
     t.ldc = j->ldc;
@@ -298,36 +376,14 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
             t.kc = kc;
             t.first = pc == 0;
             t.last = pc + kc >= j->K;
-            if (pack_b && j->tb) sg_pack_b(j, jc, nc, pc, kc, bp);
+            if (whole) sg_pack_b(j, jc, nc, pc, kc, bp);
             for (int64_t ic = m0; ic < m1; ic += SG_MC) {
                 const int64_t mc = sg_min(SG_MC, m1 - ic);
-                const int64_t panels = (mc + SG_MR - 1) / SG_MR;
-                const int packing = pack_b && !j->tb; /* B packed by each column's first row panel */
                 /* the first B micro-panel comes from memory while A is packed */
-                if (packing) sg_prefetch_b(j, pc, jc, sg_min(SG_NR, nc), 0, kc);
+                if (pack_b && !whole) sg_prefetch_b(j, pc, jc, sg_min(SG_NR, nc), 0, kc);
                 sg_pack_a(j, ic, mc, pc, kc, ap);
-                for (int64_t jr = 0; jr < nc; jr += SG_NR) {
-                    const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
-                    t.lm = sg_mask(nr - 16 * (nv - 1));
-                    t.bpack = bp;
-                    t.bn = j->bn ? j->bn + jc + jr : NULL;
-                    for (int64_t ir = 0, p = 0; ir < mc; ir += SG_MR, p++) {
-                        const int64_t mr = sg_min(SG_MR, mc - ir);
-                        /* B in place with no packing, packed by this row panel, or packed */
-                        const int mode = !pack_b ? SG_B_DIRECT : (packing && ir == 0) ? SG_B_PACK : SG_B_PACKED;
-                        t.bs = mode == SG_B_PACKED ? SG_NR : j->ldb;
-                        t.b = mode != SG_B_PACKED ? j->B + pc * j->ldb + jc + jr : j->tb ? bp + jr * kc : bp;
-                        t.a = ap + ir * kc;
-                        t.bm = j->bm ? j->bm + ic + ir : NULL;
-                        t.c = j->C + (ic + ir) * j->ldc + jc + jr;
-                        sg_kernels[mode][mr - 1][nv - 1](&t);
-                        if (packing && p > 0) { /* the next micro-panel's share of rows for this tile */
-                            const int64_t per = (kc + panels - 2) / (panels - 1);
-                            sg_prefetch_b(j, pc, jc + jr + SG_NR, sg_min(SG_NR, nc - jr - SG_NR),
-                                          sg_min((p - 1) * per, kc), sg_min(p * per, kc));
-                        }
-                    }
-                }
+                if (whole) sg_block_rows(j, &t, ap, bp, ic, mc, jc, nc, kc);
+                else sg_block_cols(j, &t, ap, bp, pack_b, ic, mc, jc, nc, pc, kc);
             }
         }
     }
