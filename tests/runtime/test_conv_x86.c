@@ -160,13 +160,17 @@ Test(conv_x86, depthwise_row_kernel) {
     }
 }
 
-/* Depthwise on narrow planes (the flat kernel, stride 1): KWS's 25x5, 7x7, dilated,
- * asymmetric pads, a plane too big for the flat kernel's stack buffer. */
-Test(conv_x86, depthwise_flat_kernel) {
+/* Depthwise on narrow planes, stride 1: the direct kernel (output rows as wide as the
+ * input: KWS's 25x5, 7x7, 5x5 taps, vertical padding asymmetric and dilated) and the flat
+ * one (other widths: dilated, asymmetric pads), a plane too big for the flat kernel's stack
+ * buffer. */
+Test(conv_x86, depthwise_narrow_kernels) {
+    static const int64_t pv[] = {2, 1, 0, 1}, p2[] = {2, 2, 2, 2}, d21[] = {2, 1};
     struct { int64_t C, H, W, kh, kw; const int64_t *pads, *dil; } cs[] = {
         {64, 25, 5, 3, 3, p1, NULL}, {9, 7, 7, 3, 3, p1, NULL},  {5, 11, 6, 3, 3, pasym, d2},
         {3, 13, 3, 5, 5, pwide, NULL}, {7, 9, 9, 1, 1, p0, NULL}, {3, 200, 8, 3, 3, p1, NULL},
-        {2, 5, 1, 3, 1, p1, d13},
+        {2, 5, 1, 3, 1, p1, d13},      {4, 9, 6, 3, 3, pv, d21},   {3, 12, 8, 5, 5, p2, NULL},
+        {5, 3, 2, 1, 1, p0, NULL},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(1, cs[i].C, cs[i].H, cs[i].W, cs[i].C, cs[i].C, cs[i].kh, cs[i].kw);
@@ -174,7 +178,7 @@ Test(conv_x86, depthwise_flat_kernel) {
         if (cs[i].dil) add_attr(&k, rtt_attr_ints("dilations", cs[i].dil, 2));
         k.bias = (int)(i % 2 == 0);
         char what[64];
-        snprintf(what, sizeof what, "flat depthwise case %zu", i);
+        snprintf(what, sizeof what, "narrow depthwise case %zu", i);
         check_case(&k, what);
     }
 }

@@ -66,11 +66,15 @@
  * from memory at each use. */
 #define DW_WREG 9
 
-enum { DW_ROWS, DW_FLAT, DW_GENERAL };
+/* Direct kernel: most taps, and most lane masks (output vectors x taps) of a plane. */
+#define DW_DIRECT_MAX_TAPS 64
+#define DW_DIRECT_MAX_MASKS 2048
+
+enum { DW_ROWS, DW_FLAT, DW_DIRECT, DW_GENERAL };
 
 typedef struct {
     const CxConv *cv;
-    int kind;                          /* DW_ROWS, DW_FLAT or DW_GENERAL */
+    int kind;                          /* DW_ROWS, DW_FLAT, DW_DIRECT or DW_GENERAL */
     int64_t chunks;                    /* rows, general: 16-column chunks per output row */
     /* row kernel */
     int64_t c_lo, c_hi;                /* chunks [c_lo, c_hi) read inside every source row */
@@ -88,6 +92,10 @@ typedef struct {
                                           of 16), output vectors */
     uint16_t keep[DW_FLAT_MAX_VECS];   /* lanes of output vector v with ow < OW */
     uint16_t fill[DW_FLAT_MAX_VECS];   /* lanes of padded-plane vector v inside the input */
+    /* direct kernel: output vector v, tap t = kh * KW + kw reads x + 16 v + doff[t] through
+     * the lane mask dmask[v * KH * KW + t] */
+    int64_t doff[DW_DIRECT_MAX_TAPS];
+    uint16_t dmask[DW_DIRECT_MAX_MASKS];
     /* rows: [chunk][kw] source lanes inside the source row; general: 32-bit input lanes */
     uint32_t masks[DW_MAX_MASKS];
 } DwJob;
@@ -118,6 +126,13 @@ static int dw_plan(const CxConv *cv, DwJob *j) {
         double flat_use = (double)(OH * OW) / (double)(j->vecs * 16);
         double row_use = (double)OW / (double)(j->chunks * 16);
         if (fits && flat_use > 1.1 * row_use) j->kind = DW_FLAT;
+        /* rows as wide as the input (OW == IW, "same" padding along W) and narrow: the
+         * direct kernel (no padded copy), whatever the vertical padding */
+        int64_t dvecs = (OH * OW + 15) / 16;
+        if (OW == IW && OW <= 8 && KH * KW <= DW_DIRECT_MAX_TAPS && dvecs * KH * KW <= DW_DIRECT_MAX_MASKS) {
+            j->kind = DW_DIRECT;
+            j->vecs = dvecs;
+        }
     }
     return 1;
 }
@@ -227,6 +242,41 @@ static void dw_tables_flat(DwJob *j) {
             if (++c == j->IWp) c = 0, r++;
         }
         j->fill[v] = (uint16_t)m;
+    }
+}
+
+/* Direct kernel tables: output flat position i = oh * OW + ow reads, for tap (kh, kw),
+ * x[i + (kh*dh - ph) * IW + kw*dw - pw] (OW == IW), a lane to keep when that row and column
+ * are inside the plane (and i < OH * OW). Per output vector the lanes' oh and ow come from
+ * counters; the masks from vector compares. */
+CX_T512 static void dw_tables_direct(DwJob *j) {
+    const RtConvGeom *g = &j->cv->g;
+    const int64_t IH = g->in[1], IW = g->in[2], OW = g->out[2], KH = g->k[1], KW = g->k[2], T = KH * KW;
+    const int64_t P = g->out[1] * OW;
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++)
+            j->doff[kh * KW + kw] = (kh * g->dil[1] - g->pad0[1]) * IW + kw * g->dil[2] - g->pad0[2];
+    int32_t ohs[16], ows[16];
+    int64_t oh = 0, ow = 0;
+    for (int64_t v = 0; v < j->vecs; v++) {
+        for (int l = 0; l < 16; l++) {
+            ohs[l] = (int32_t)oh, ows[l] = (int32_t)ow;
+            if (++ow == OW) ow = 0, oh++;
+        }
+        const __m512i ohv = _mm512_loadu_si512(ohs), owv = _mm512_loadu_si512(ows);
+        __mmask16 live = (__mmask16)dw_bits(0, P - 16 * v), rows[DW_MAX_KH], cols[DW_MAX_KW];
+        for (int64_t kh = 0; kh < KH; kh++) {
+            __m512i ih = _mm512_add_epi32(ohv, _mm512_set1_epi32((int)(kh * g->dil[1] - g->pad0[1])));
+            rows[kh] = _mm512_cmpge_epi32_mask(ih, _mm512_setzero_si512()) &
+                       _mm512_cmplt_epi32_mask(ih, _mm512_set1_epi32((int)IH));
+        }
+        for (int64_t kw = 0; kw < KW; kw++) {
+            __m512i iw = _mm512_add_epi32(owv, _mm512_set1_epi32((int)(kw * g->dil[2] - g->pad0[2])));
+            cols[kw] = _mm512_cmpge_epi32_mask(iw, _mm512_setzero_si512()) &
+                       _mm512_cmplt_epi32_mask(iw, _mm512_set1_epi32((int)IW));
+        }
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) j->dmask[v * T + kh * KW + kw] = live & rows[kh] & cols[kw];
     }
 }
 
@@ -434,6 +484,40 @@ CX_T512 CX_INL void dw_flat(const DwJob *j, int64_t KH, int64_t KW, int clip, co
     }
 }
 
+/* ---------------------------------------------------------------- direct kernel */
+
+/* One plane, stride 1 with OW == IW: output vector v = flat outputs [16 v, 16 v + 16), each
+ * tap one masked load from x itself (dw_tables_direct), stored contiguously: no padded
+ * copy, no lanes to drop. */
+CX_T512 CX_INL void dw_direct(const DwJob *j, int64_t KH, int64_t KW, int clip, const float *x, const float *w,
+                              float bias, float *y) {
+    const int64_t T = KH * KW, P = j->cv->Pout;
+    const CxClip cl = cx_clip_make(&j->cv->act);
+    __m512 wv[DW_WREG];
+    const int inreg = T <= DW_WREG;
+    for (int64_t t = 0; inreg && t < T; t++) wv[t] = _mm512_set1_ps(w[t]);
+    const __m512 bv = _mm512_set1_ps(bias);
+    for (int64_t v = 0; v < j->vecs; v++) {
+        const uint16_t *mk = j->dmask + v * T;
+        const float *xs = x + 16 * v;
+        __m512 acc[3];
+        const int nacc = KH == 3 ? 3 : 1;
+        acc[0] = bv, acc[1] = acc[2] = _mm512_setzero_ps();
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const int64_t t = kh * KW + kw;
+                const __m512 wt = inreg && t < DW_WREG ? wv[t] : _mm512_set1_ps(w[t]);
+                __m512 in = _mm512_maskz_loadu_ps((__mmask16)mk[t], xs + j->doff[t]);
+                int a = nacc == 3 ? (int)kh : 0;
+                acc[a] = _mm512_fmadd_ps(wt, in, acc[a]);
+            }
+        __m512 r = nacc == 3 ? _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]) : acc[0];
+        r = cx_act_apply(clip, cl, &j->cv->act, r);
+        if (16 * v + 16 <= P) _mm512_storeu_ps(y + 16 * v, r);
+        else _mm512_mask_storeu_ps(y + 16 * v, (__mmask16)dw_bits(0, P - 16 * v), r);
+    }
+}
+
 /* ---------------------------------------------------------------- drivers */
 
 /* Instances: 3x3 (MobileNet, KWS) with constant taps and any other size with the
@@ -461,6 +545,14 @@ DW_FLAT_INSTANCE(dw_flat_3x3_clip, 3, 3, 1)
 DW_FLAT_INSTANCE(dw_flat_3x3_act, 3, 3, 0)
 DW_FLAT_INSTANCE(dw_flat_any_clip, j->cv->g.k[1], j->cv->g.k[2], 1)
 DW_FLAT_INSTANCE(dw_flat_any_act, j->cv->g.k[1], j->cv->g.k[2], 0)
+#define DW_DIRECT_INSTANCE(name, KH, KW, clip)                                                         \
+    CX_T512 static void name(const DwJob *j, const float *x, const float *w, float b, float *y) {     \
+        dw_direct(j, KH, KW, clip, x, w, b, y);                                                         \
+    }
+DW_DIRECT_INSTANCE(dw_direct_3x3_clip, 3, 3, 1)
+DW_DIRECT_INSTANCE(dw_direct_3x3_act, 3, 3, 0)
+DW_DIRECT_INSTANCE(dw_direct_any_clip, j->cv->g.k[1], j->cv->g.k[2], 1)
+DW_DIRECT_INSTANCE(dw_direct_any_act, j->cv->g.k[1], j->cv->g.k[2], 0)
 
 /* The row instance for the job's kernel size, row stride and activation (NULL for the
  * general kernel). The 3x3 instances need unit dilation along H and a row stride of 1 or 2. */
@@ -495,6 +587,19 @@ CX_T512 static void dw_planes_flat(const DwJob *j, int64_t p0, int64_t p1) {
         int64_t ch = p % cv->C;
         float *y = cv->y + p * cv->Pout;
         fn(j, xp[p & 1], cv->w + ch * cv->K, cv->b ? cv->b[ch] : 0.0f, y);
+        dw_plane_sigmoid(j, y);
+    }
+}
+
+/* Planes [p0, p1) by the direct kernel. */
+CX_T512 static void dw_planes_direct(const DwJob *j, int64_t p0, int64_t p1) {
+    const CxConv *cv = j->cv;
+    const int k3 = cv->g.k[1] == 3 && cv->g.k[2] == 3, clip = cx_act_is_clip(&cv->act);
+    DwFlatFn fn = k3 ? (clip ? dw_direct_3x3_clip : dw_direct_3x3_act) : (clip ? dw_direct_any_clip : dw_direct_any_act);
+    for (int64_t p = p0; p < p1; p++) {
+        int64_t ch = p % cv->C;
+        float *y = cv->y + p * cv->Pout;
+        fn(j, cv->x + p * cv->Pin, cv->w + ch * cv->K, cv->b ? cv->b[ch] : 0.0f, y);
         dw_plane_sigmoid(j, y);
     }
 }
@@ -540,6 +645,7 @@ static void dw_slot(void *arg, int64_t s0, int64_t s1) {
         rt_chunk_range(j->planes, j->slots, s, &p0, &p1);
         if (p0 >= p1) continue;
         if (j->kind == DW_FLAT) dw_planes_flat(j, p0, p1);
+        else if (j->kind == DW_DIRECT) dw_planes_direct(j, p0, p1);
         else dw_planes_rows(j, p0, p1, j->scratch ? j->scratch + s * j->slot_floats : NULL);
     }
 }
@@ -547,7 +653,8 @@ static void dw_slot(void *arg, int64_t s0, int64_t s1) {
 int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv) {
     DwJob j;
     if (!dw_plan(cv, &j)) return rt_fail(c, "depthwise geometry beyond the optimized kernel's tables");
-    if (j.kind == DW_FLAT) dw_tables_flat(&j);
+    if (j.kind == DW_DIRECT) dw_tables_direct(&j);
+    else if (j.kind == DW_FLAT) dw_tables_flat(&j);
     else if (j.kind == DW_ROWS) dw_tables_rows(&j);
     else dw_tables_general(&j);
     j.planes = cv->N * cv->C;
