@@ -123,7 +123,8 @@ static void add_attr(ConvCase *k, RtAttr a) {
 
 static const int64_t s1[] = {1, 1}, s2[] = {2, 2}, s3[] = {3, 3}, s21[] = {2, 1}, s12[] = {1, 2};
 static const int64_t p1[] = {1, 1, 1, 1}, p0[] = {0, 0, 0, 0}, pasym[] = {0, 2, 1, 0}, pwide[] = {3, 1, 2, 4};
-static const int64_t d2[] = {2, 2}, d13[] = {1, 3};
+static const int64_t pvert[] = {3, 1, 2, 1}; /* uneven vertically, rows keep their width for kw = 3 */
+static const int64_t d2[] = {2, 2}, d13[] = {1, 3}, d21[] = {2, 1};
 
 TestSuite(conv_x86, .init = setup_pool, .fini = teardown_pool);
 
@@ -165,7 +166,7 @@ Test(conv_x86, depthwise_row_kernel) {
  * one (other widths: dilated, asymmetric pads), a plane too big for the flat kernel's stack
  * buffer. */
 Test(conv_x86, depthwise_narrow_kernels) {
-    static const int64_t pv[] = {2, 1, 0, 1}, p2[] = {2, 2, 2, 2}, d21[] = {2, 1};
+    static const int64_t pv[] = {2, 1, 0, 1}, p2[] = {2, 2, 2, 2};
     struct { int64_t C, H, W, kh, kw; const int64_t *pads, *dil; } cs[] = {
         {64, 25, 5, 3, 3, p1, NULL}, {9, 7, 7, 3, 3, p1, NULL},  {5, 11, 6, 3, 3, pasym, d2},
         {3, 13, 3, 5, 5, pwide, NULL}, {7, 9, 9, 1, 1, p0, NULL}, {3, 200, 8, 3, 3, p1, NULL},
@@ -225,7 +226,8 @@ Test(conv_x86, pointwise) {
 }
 
 /* im2col: 3x3 stems (stride 2, C = 3), KWS's 10x4 stride-2 first conv, digits' 3x3 convs on
- * 8x8 and 4x4 maps (narrow outputs: the flat im2col, strides 1 and 2 on either axis),
+ * 8x8 and 4x4 maps (narrow outputs: the direct im2col when rows keep their width, else the
+ * flat one, strides 1 and 2 on either axis),
  * grouped, depthwise with a channel multiplier, a strided 1x1, dilations, batch 2, wide
  * outputs cut into several strips, stride 3, 1-D. */
 Test(conv_x86, im2col) {
@@ -239,6 +241,8 @@ Test(conv_x86, im2col) {
         {1, 2, 3, 3, 3, 1, 3, 3, s3, p0, NULL},      {1, 3, 9, 11, 5, 1, 3, 3, s21, pasym, d13},
         {1, 4, 10, 7, 6, 2, 3, 2, s12, pwide, NULL}, {2, 2, 12, 9, 3, 1, 5, 3, s2, pwide, d2},
         {1, 3, 5, 30, 4, 1, 1, 3, s2, p1, NULL},
+        /* stride 1, output rows as wide as the input: the direct im2col (vertical pads free) */
+        {1, 5, 7, 9, 6, 1, 3, 3, s1, p1, NULL},     {2, 4, 6, 5, 3, 1, 5, 3, s1, pvert, d21},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].M, cs[i].group, cs[i].kh, cs[i].kw);

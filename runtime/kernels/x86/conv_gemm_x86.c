@@ -35,6 +35,9 @@
 #define CX_GEMM_NR 48
 /* Floats of one im2col strip (256 KiB). */
 #define CX_COL_FLOATS ((int64_t)1 << 16)
+/* Direct im2col: most taps, and most lane masks (vectors x taps), of its tables. */
+#define CX_DIRECT_MAX_TAPS 256
+#define CX_DIRECT_MAX_MASKS 4096
 /* Flat im2col: most vectors per col row (its lane-mask table on the stack). */
 #define CX_FLAT_MAX_VECS 512
 /* Outputs up to this many floats (2 MiB, the L2 of this project's machine) get one GEMM
@@ -236,6 +239,68 @@ CX_T512 static void im2col_strip(const CxConv *cv, const float *x, int64_t p0, i
             }
 }
 
+/* ---- direct im2col, for narrow stride-1 outputs as wide as the input (OW == IW) ----
+ * Output flat position i = oh * OW + ow at tap (kh, kw) reads x_c[i + off(kh, kw)], off =
+ * (kh*dh - ph) * IW + kw*dw - pw, when that row and column are inside the plane: each col
+ * row is 16 floats at a time one masked load from the input channel at a constant offset,
+ * stored whole. The lane masks per output vector and tap do not depend on the channel. */
+typedef struct {
+    int64_t vecs;                        /* 16-lane vectors per col row: ceil(P / 16) */
+    int64_t off[CX_DIRECT_MAX_TAPS];     /* per tap */
+    uint16_t mask[CX_DIRECT_MAX_MASKS];  /* [vector][tap] */
+} DirectCols;
+
+/* 1 (and the tables filled) when the conv fits the direct im2col. */
+CX_T512 static int direct_cols_make(const CxConv *cv, DirectCols *d) {
+    const RtConvGeom *g = &cv->g;
+    const int64_t IH = g->in[1], IW = g->in[2], OW = g->out[2], KH = g->k[1], KW = g->k[2], K = KH * KW;
+    const int64_t P = cv->Pout;
+    d->vecs = cx_ceil_div(P, 16);
+    if (g->stride[1] != 1 || g->stride[2] != 1 || OW != IW || K > CX_DIRECT_MAX_TAPS ||
+        d->vecs * K > CX_DIRECT_MAX_MASKS)
+        return 0;
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++)
+            d->off[kh * KW + kw] = (kh * g->dil[1] - g->pad0[1]) * IW + kw * g->dil[2] - g->pad0[2];
+    int32_t ohs[16], ows[16];
+    int64_t oh = 0, ow = 0;
+    for (int64_t v = 0; v < d->vecs; v++) {
+        for (int l = 0; l < 16; l++) {
+            ohs[l] = (int32_t)oh, ows[l] = (int32_t)ow;
+            if (++ow == OW) ow = 0, oh++;
+        }
+        const __m512i ohv = _mm512_loadu_si512(ohs), owv = _mm512_loadu_si512(ows);
+        const __mmask16 live = (__mmask16)cx_bits(0, P - 16 * v);
+        for (int64_t kh = 0; kh < KH; kh++) {
+            __m512i ih = _mm512_add_epi32(ohv, _mm512_set1_epi32((int)(kh * g->dil[1] - g->pad0[1])));
+            __mmask16 row = _mm512_cmpge_epi32_mask(ih, _mm512_setzero_si512()) &
+                            _mm512_cmplt_epi32_mask(ih, _mm512_set1_epi32((int)IH));
+            for (int64_t kw = 0; kw < KW; kw++) {
+                __m512i iw = _mm512_add_epi32(owv, _mm512_set1_epi32((int)(kw * g->dil[2] - g->pad0[2])));
+                __mmask16 col = _mm512_cmpge_epi32_mask(iw, _mm512_setzero_si512()) &
+                                _mm512_cmplt_epi32_mask(iw, _mm512_set1_epi32((int)IW));
+                d->mask[v * K + kh * KW + kw] = live & row & col;
+            }
+        }
+    }
+    return 1;
+}
+
+/* col[Cg*K, P] of x[Cg, IH, IW] by the direct method. */
+CX_T512 static void im2col_direct(const CxConv *cv, const DirectCols *d, const float *x, float *col) {
+    const int64_t K = cv->K, P = cv->Pout;
+    for (int64_t ch = 0; ch < cv->Cg; ch++, x += cv->Pin)
+        for (int64_t t = 0; t < K; t++, col += P) {
+            const float *src = x + d->off[t];
+            const uint16_t *mk = d->mask + t;
+            int64_t v = 0;
+            for (; 16 * v + 16 <= P; v++) _mm512_storeu_ps(col + 16 * v, _mm512_maskz_loadu_ps(mk[v * K], src + 16 * v));
+            if (v < d->vecs)
+                _mm512_mask_storeu_ps(col + 16 * v, (__mmask16)cx_bits(0, P - 16 * v),
+                                      _mm512_maskz_loadu_ps(mk[v * K], src + 16 * v));
+        }
+}
+
 /* ---- flat im2col, for narrow outputs (the whole output is one strip, P < 128) ----
  * Short output rows make im2col_strip's per-row runs short (digits' 8-wide maps: 8 floats a
  * run). Instead each channel is copied once into a zero-padded plane xp[IHp, IWq] (IWq =
@@ -343,6 +408,19 @@ static void im2col_flat(const CxConv *cv, const FlatGeom *f, const float *x, flo
     (void)cv, (void)f, (void)x, (void)buf, (void)col;
 }
 
+typedef struct {
+    int64_t unused;
+} DirectCols;
+
+static int direct_cols_make(const CxConv *cv, DirectCols *d) {
+    (void)cv, (void)d;
+    return 0;
+}
+
+static void im2col_direct(const CxConv *cv, const DirectCols *d, const float *x, float *col) {
+    (void)cv, (void)d, (void)x, (void)col;
+}
+
 static void im2col_strip(const CxConv *cv, const float *x, int64_t p0, int64_t n, float *col) {
     const RtConvGeom *g = &cv->g;
     const int64_t IH = g->in[1], IW = g->in[2], OW = g->out[2], KH = g->k[1], KW = g->k[2];
@@ -393,17 +471,20 @@ static void strip_slot(void *arg, int64_t s0, int64_t s1) {
     }
 }
 
-/* Narrow outputs: per image and group, the whole strip once (flat im2col when the output
- * rows are short), then the GEMM. */
+/* Narrow outputs: per image and group, the whole strip once (direct im2col for stride-1
+ * outputs as wide as the input, flat im2col for other short rows), then the GEMM. */
 static int im2col_rows(RtKernelCtx *c, const CxConv *cv, int64_t CK) {
     FlatGeom f;
-    int64_t flat_n = cv->g.out[2] < CX_MIN_COLS / 2 ? flat_geom(cv, &f) : 0;
+    DirectCols d;
+    int direct = direct_cols_make(cv, &d);
+    int64_t flat_n = !direct && cv->g.out[2] < CX_MIN_COLS / 2 ? flat_geom(cv, &f) : 0;
     float *col = rt_scratch(c, sizeof(float) * (size_t)(CK * cv->Pout + flat_n));
     if (!col) return RT_ERR_NOMEM;
     for (int64_t im = 0; im < cv->N; im++)
         for (int64_t gr = 0; gr < cv->group; gr++) {
             const float *xg = cv->x + (im * cv->C + gr * cv->Cg) * cv->Pin;
-            if (flat_n) im2col_flat(cv, &f, xg, col + CK * cv->Pout, col);
+            if (direct) im2col_direct(cv, &d, xg, col);
+            else if (flat_n) im2col_flat(cv, &f, xg, col + CK * cv->Pout, col);
             else im2col_strip(cv, xg, 0, cv->Pout, col);
             GemmJob j = {cv->Mg, cv->Pout, CK, cv->w + gr * cv->Mg * CK, col, CK, cv->Pout, cv->Pout,
                          cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout, cv->b ? cv->b + gr * cv->Mg : NULL,
