@@ -71,7 +71,8 @@ enum {
     SG_NR = 48,       /* columns of a micro-tile = 16 * SG_NV */
     SG_KC = 256,      /* deepest K block: a B micro-panel is 48 KiB, an A one 8 KiB */
     SG_MC = 512,      /* rows of a packed A block: 512 KiB at kc 256, stays in L2 */
-    SG_NC = 960,      /* columns of a packed B panel: 960 KiB at kc 256, stays in L2 */
+    SG_NC = 960,      /* columns of C per panel; a whole packed B panel (sg_panel_packed) is
+                         at most 960 x kc floats */
     SG_GV = 8,        /* GEMV (M == 1): vectors per column block */
     SG_GK = 32,       /* GEMV: rows of B per sweep across the columns */
     SG_KC_SHALLOW = 32, /* K blocks this shallow pack whole B panels first (sg_panel_packed):
@@ -99,7 +100,7 @@ typedef struct {
 typedef struct {
     const float *a;              /* packed A micro-panel [kc][SG_MR] */
     const float *b;              /* B micro-panel: kc rows of up to 48 floats, bs apart */
-    float *bpack;                /* SG_B_PACK: where the micro-panel is copied packed, [kc][48] */
+    float *bpack;                /* SG_B_PACK only: where the micro-panel is copied, [kc][48] */
     int64_t bs, kc;
     float *c;                    /* C at the tile's first element */
     int64_t ldc;
@@ -132,7 +133,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const SgTile 
     const int64_t bs = t->bs;
     const __mmask16 lm = t->lm;
 #pragma GCC unroll 4
-    for (int64_t k = t->kc; k > 0; k--, a += SG_MR, b += bs, bp += SG_NR) {
+    for (int64_t k = t->kc; k > 0; k--, a += SG_MR, b += bs) {
         __m512 bv[SG_NV];
 #pragma GCC unroll 3
         for (int j = 0; j < NV; j++) {
@@ -140,6 +141,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const SgTile 
                                                        : _mm512_loadu_ps(b + 16 * j);
             if (BMODE == SG_B_PACK) _mm512_storeu_ps(bp + 16 * j, bv[j]);
         }
+        if (BMODE == SG_B_PACK) bp += SG_NR; /* only here: bpack is unset in the other modes */
         if (BMODE == SG_B_PACK) { /* B comes from memory here: fetch SG_PF_ROWS rows ahead */
 #pragma GCC unroll 3
             for (int j = 0; j < NV; j++) _mm_prefetch((const char *)(b + SG_PF_ROWS * bs + 16 * j), _MM_HINT_T0);
@@ -368,6 +370,7 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
     const int pack_b = sg_pack_b_needed(j, m1 - m0), whole = pack_b && sg_panel_packed(j);
     float *ap = ws, *bp = ws + sg_rows_max(m1 - m0) * j->kc;
     SgTile t;
+    memset(&t, 0, sizeof t);
     t.ldc = j->ldc;
     for (int64_t jc = n0; jc < n1; jc += SG_NC) {
         const int64_t nc = sg_min(SG_NC, n1 - jc);
