@@ -50,7 +50,8 @@ typedef struct {
     int64_t cph;             /* column phases: 1 (wide) or sw */
     int64_t nph;             /* planes per channel: sh * cph */
     int64_t PH2, PW;         /* plane rows and row pitch (elements) */
-    int64_t S;               /* elements per plane: PH2 * PW */
+    int64_t Sreal;           /* elements of a plane: PH2 * PW */
+    int64_t S;               /* elements from one channel's plane to the next: Sreal rounded up (wide) */
     int64_t OP;              /* flat outputs per plane row: PW / step, step = 2 for wide stride 2, else 1 */
     int64_t step;            /* plane elements per output along a row (the wide stride-2 layout: 2) */
     int64_t Sf, F;           /* flat outputs per plane (S / step); those a plane needs: (OH-1) OP + OW */
@@ -66,7 +67,6 @@ typedef struct {
     size_t off_ob, slot_bytes;
     uint8_t *scratch;        /* [chunks] slots: plane regions, then output rows [cb * Sf + 64] */
     int32_t *wp;             /* scratch [M][npl or npair]: weight pairs (w - zw) as two int16 in an int32 */
-    int16_t *w16;            /* scratch [M][ntap + 1]: w - zw */
     QxRowRq *rq;             /* scratch [M] */
     int mode;                /* QX_OUT_* */
     int vbmi2;               /* the CPU has AVX512_VBMI2: planes by vpexpandb, rows out by vpcompressb */
@@ -120,10 +120,13 @@ static inline __attribute__((always_inline)) void planes_build_c(const DwPlan *P
 /* Multiplier >= 1/2: channel j's outputs again, scalar, with rt_requant_out. */
 static void dw_scalar(const DwPlan *P, const int16_t *pl, int64_t j, int64_t m, uint8_t *ob) {
     const RtQdw *d = P->d;
-    const int16_t *w16 = P->w16 + m * (P->ntap + 1);
+    const uint8_t *w = (const uint8_t *)d->w + m * P->ntap;
     for (int64_t f = j * P->Sf; f < j * P->Sf + P->F; f++) {
         uint32_t s = d->bias ? (uint32_t)d->bias[m] : 0u;
-        for (int64_t t = 0; t < P->ntap; t++) s += (uint32_t)((int32_t)pl[P->toff[t] + P->step * f] * w16[t]);
+        for (int64_t t = 0; t < P->ntap; t++) {
+            int32_t wt = (d->w_u8 ? (int32_t)w[t] : (int32_t)(int8_t)w[t]) - d->zw[m];
+            s += (uint32_t)((int32_t)pl[P->toff[t] + P->step * f] * wt);
+        }
         ob[f] = (uint8_t)rt_requant_out((int32_t)s, d->rq[m], d->zy, d->lo, d->hi);
     }
 }
@@ -162,16 +165,16 @@ QX_T512 static void planes_build512(const DwPlan *P, int64_t n, int64_t m0, int6
                     _mm512_storeu_si512(dst + k, _mm512_maskz_sub_epi16(m, v, z));
                 }
             }
+            for (int64_t k = P->Sreal; k < P->S; k += 32) _mm512_storeu_si512(region + j * P->S + k, zero);
         }
         for (int64_t k = cbk * P->S; k < P->phase_el; k += 32) _mm512_storeu_si512(region + k, zero);
     }
 }
 
-/* One channel's parameters, per 32-bit lane (even and odd 64-bit halves apart for the
- * 64-bit rounding). */
+/* One channel's parameters as vectors. */
 typedef struct {
     __m512i w[DW_MAX_TAPS];  /* weights of the pair loads */
-    __m512i bias, mult, mult_odd, c1_ev, c1_od, sh_ev, sh_od;
+    __m512i bias, mult, c1, sh_ev, sh_od;
 } DwLanes;
 
 QX_T512 QX_INL void lanes_of(const DwPlan *P, int64_t m, int64_t npl, DwLanes *L) {
@@ -179,23 +182,10 @@ QX_T512 QX_INL void lanes_of(const DwPlan *P, int64_t m, int64_t npl, DwLanes *L
     const QxRowRq *r = &P->rq[m];
     for (int64_t t = 0; t < npl; t++) L->w[t] = _mm512_set1_epi32(wp[t]);
     L->bias = _mm512_set1_epi32(P->d->bias ? P->d->bias[m] : 0);
-    L->mult = L->mult_odd = _mm512_set1_epi32(r->mult);
-    L->c1_ev = L->c1_od = _mm512_set1_epi64(r->c1);
+    L->mult = _mm512_set1_epi32(r->mult);
+    L->c1 = _mm512_set1_epi64(r->c1);
     L->sh_ev = _mm512_set1_epi64(r->sh_ev);
     L->sh_od = _mm512_set1_epi64(r->sh_od);
-}
-
-/* a's parameters in the 32-bit lanes of k, b's elsewhere. */
-QX_T512 QX_INL void lanes_blend(__mmask16 k, const DwLanes *a, const DwLanes *b, int64_t npl, DwLanes *o) {
-    __mmask8 ke = (__mmask8)_pext_u32(k, 0x5555u), ko = (__mmask8)_pext_u32(k, 0xAAAAu);
-    for (int64_t t = 0; t < npl; t++) o->w[t] = _mm512_mask_blend_epi32(k, b->w[t], a->w[t]);
-    o->bias = _mm512_mask_blend_epi32(k, b->bias, a->bias);
-    o->mult = _mm512_mask_blend_epi32(k, b->mult, a->mult);
-    o->mult_odd = _mm512_srli_epi64(o->mult, 32); /* vpmuldq of the odd lanes reads the high halves */
-    o->c1_ev = _mm512_mask_blend_epi64(ke, b->c1_ev, a->c1_ev);
-    o->c1_od = _mm512_mask_blend_epi64(ko, b->c1_od, a->c1_od);
-    o->sh_ev = _mm512_mask_blend_epi64(ke, b->sh_ev, a->sh_ev);
-    o->sh_od = _mm512_mask_blend_epi64(ko, b->sh_od, a->sh_od);
 }
 
 /* The accumulator of 16 outputs: bias + sum over the pair loads at element base + ploff. */
@@ -206,58 +196,35 @@ QX_T512 QX_INL __m512i dw_acc512(const DwPlan *P, const int16_t *base, const DwL
     return acc;
 }
 
-/* Outputs from flat position f: 32 (stride 1: even and odd accumulators) or 16 (stride 2).
- * ev / od: the lane parameters of the even / odd positions (stride 2: od unused). */
-QX_T512 QX_INL void dw_vec512(const DwPlan *P, const int16_t *pl, int64_t f, const DwLanes *ev_p, const DwLanes *od_p,
-                              __m512i lo_z, __m512i hi_z, __m512i zp, uint8_t *ob, const int NPL, const int S2) {
+/* Outputs from flat position f: 32 (stride 1: even and odd accumulators) or 16 (stride 2). */
+QX_T512 QX_INL void dw_vec512(const DwPlan *P, const int16_t *pl, int64_t f, const DwLanes *L, __m512i lo_z,
+                              __m512i hi_z, __m512i zp, uint8_t *ob, const int NPL, const int S2) {
     if (S2) {
-        __m512i acc = dw_acc512(P, pl + 2 * f, ev_p, NPL);
-        __m512i v = qx_apply512_e1(acc, ev_p->mult, ev_p->mult_odd, ev_p->c1_ev, ev_p->c1_od, ev_p->sh_ev, ev_p->sh_od);
-        (void)od_p;
+        __m512i acc = dw_acc512(P, pl + 2 * f, L, NPL);
+        __m512i v = qx_apply512_e1(acc, L->mult, L->mult, L->c1, L->c1, L->sh_ev, L->sh_od);
         _mm_storeu_si128((__m128i *)(ob + f), qx_out8_512(v, P->mode, zp, lo_z, hi_z));
         return;
     }
-    __m512i ev = dw_acc512(P, pl + f, ev_p, NPL), od = dw_acc512(P, pl + f + 1, od_p, NPL);
-    ev = qx_apply512_e1(ev, ev_p->mult, ev_p->mult_odd, ev_p->c1_ev, ev_p->c1_od, ev_p->sh_ev, ev_p->sh_od);
-    od = qx_apply512_e1(od, od_p->mult, od_p->mult_odd, od_p->c1_ev, od_p->c1_od, od_p->sh_ev, od_p->sh_od);
+    __m512i ev = dw_acc512(P, pl + f, L, NPL), od = dw_acc512(P, pl + f + 1, L, NPL);
+    ev = qx_apply512_e1(ev, L->mult, L->mult, L->c1, L->c1, L->sh_ev, L->sh_od);
+    od = qx_apply512_e1(od, L->mult, L->mult, L->c1, L->c1, L->sh_ev, L->sh_od);
     __m128i be = qx_out8_512(ev, P->mode, zp, lo_z, hi_z), bo = qx_out8_512(od, P->mode, zp, lo_z, hi_z);
     _mm_storeu_si128((__m128i *)(ob + f), _mm_unpacklo_epi8(be, bo));
     _mm_storeu_si128((__m128i *)(ob + f + 16), _mm_unpackhi_epi8(be, bo));
 }
 
-/* The flat loop over a block of cbk channels from channel m0: uniform vectors with the
- * channel's parameters hoisted, one blended vector where a plane ends inside a vector. */
+/* The flat loop over a block of cbk channels from channel m0; each channel's flat range is a
+ * whole number of vectors (Sf), so every vector has one channel's parameters. */
 QX_T512 QX_INL void dw_block512(const DwPlan *P, const int16_t *pl, int64_t m0, int64_t cbk, uint8_t *ob, const int NPL,
                                 const int S2) {
     const RtQdw *d = P->d;
-    const int64_t npl = NPL ? NPL : P->npl, Sf = P->Sf, V = S2 ? 16 : 32;
+    const int64_t npl = NPL ? NPL : P->npl, V = S2 ? 16 : 32;
     const __m512i lo_z = _mm512_set1_epi32(d->lo - d->zy), hi_z = _mm512_set1_epi32(d->hi - d->zy);
     const __m512i zp = _mm512_set1_epi32(d->zy);
-    DwLanes ln[2], bev, bod; /* this plane's and the next one's, swapped by index */
-    int cu = 0;
-    lanes_of(P, m0, npl, &ln[0]);
-    int64_t f = 0;
+    DwLanes L;
     for (int64_t j = 0; j < cbk; j++) {
-        const DwLanes *cur = &ln[cu], *nxt = &ln[cu ^ 1];
-        int64_t end = j + 1 < cbk ? (j + 1) * Sf : j * Sf + P->F; /* outputs of plane j end here */
-        for (; f + V <= end; f += V) dw_vec512(P, pl, f, cur, cur, lo_z, hi_z, zp, ob, NPL, S2);
-        if (j + 1 < cbk) lanes_of(P, m0 + j + 1, npl, &ln[cu ^ 1]);
-        if (f < end) {
-            if (j + 1 < cbk) { /* positions < end are plane j's, the rest plane j + 1's */
-                uint32_t pos = (uint32_t)((1ull << (end - f)) - 1); /* end - f < V */
-                if (S2) {
-                    lanes_blend((__mmask16)pos, cur, nxt, npl, &bev);
-                } else {
-                    lanes_blend((__mmask16)_pext_u32(pos, 0x55555555u), cur, nxt, npl, &bev);
-                    lanes_blend((__mmask16)_pext_u32(pos, 0xAAAAAAAAu), cur, nxt, npl, &bod);
-                }
-                dw_vec512(P, pl, f, &bev, &bod, lo_z, hi_z, zp, ob, NPL, S2);
-            } else {
-                dw_vec512(P, pl, f, cur, cur, lo_z, hi_z, zp, ob, NPL, S2);
-            }
-            f += V;
-        }
-        cu ^= 1;
+        lanes_of(P, m0 + j, npl, &L);
+        for (int64_t f = j * P->Sf; f < j * P->Sf + P->F; f += V) dw_vec512(P, pl, f, &L, lo_z, hi_z, zp, ob, NPL, S2);
     }
 }
 
@@ -399,12 +366,16 @@ static void dw_layout(DwPlan *P) {
         P->PW = d->OW + ((d->kw - 1) * d->dw) / P->cph;
         P->OP = P->PW;
     }
-    P->S = P->PH2 * P->PW;
-    P->Sf = P->S / P->step;
+    P->Sreal = P->PH2 * P->PW;
+    P->Sf = P->Sreal / P->step;
+    if (P->wide) { /* whole vectors per plane: a vector never mixes two channels */
+        int64_t V = P->step == 2 ? 16 : 32;
+        P->Sf = (P->Sf + V - 1) / V * V;
+    }
+    P->S = P->Sf * P->step;
     P->F = (d->OH - 1) * P->OP + d->OW;
-    /* a vector may straddle two planes only: one plane per block when planes are short */
     int64_t per_ch = P->S * 2 * P->nph + P->Sf;
-    P->cb = P->wide && P->Sf >= 32 ? DW_BLOCK_BYTES / per_ch : 1;
+    P->cb = P->wide ? DW_BLOCK_BYTES / per_ch : 1;
     if (P->cb < 1) P->cb = 1;
     if (P->cb > d->M) P->cb = d->M;
     P->phase_el = (P->cb * P->S + 64 + 31) / 32 * 32; /* + slack for the vector overruns */
@@ -453,7 +424,7 @@ int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa) {
     P.off_ob = ((size_t)(P.nph * P.phase_el) * 2 + 63) & ~(size_t)63;
     P.slot_bytes = rt_slot_stride((P.off_ob + (size_t)(P.cb * P.Sf + 64) + 63) & ~(size_t)63, P.chunks);
     int64_t nw = P.wide ? P.npl : P.npair;
-    size_t wbytes = ((size_t)d->M * (sizeof(QxRowRq) + (size_t)nw * 4 + (size_t)(P.ntap + 1) * 2) + 63) & ~(size_t)63;
+    size_t wbytes = ((size_t)d->M * (sizeof(QxRowRq) + (size_t)nw * 4) + 63) & ~(size_t)63;
     P.vbmi2 = P.wide && __builtin_cpu_supports("avx512vbmi2");
     size_t ibits = (size_t)(P.S / 64 + 1), obits = (size_t)(P.Sf / 64 + 1), mbytes = P.vbmi2 ? (ibits + obits) * 8 : 0;
     uint8_t *buf = rt_scratch(c, wbytes + mbytes + P.slot_bytes * (size_t)P.chunks);
@@ -470,19 +441,21 @@ int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa) {
     }
     P.rq = (QxRowRq *)buf;
     P.wp = (int32_t *)(P.rq + d->M);
-    P.w16 = (int16_t *)(P.wp + d->M * nw);
     P.scratch = buf + wbytes + mbytes;
+    int ia[DW_MAX_TAPS], ib2[DW_MAX_TAPS]; /* taps of each weight pair; ntap = the zero weight */
+    for (int64_t t = 0; t < nw; t++) {
+        ia[t] = P.wide ? P.pa[t] : (int)(2 * t);
+        ib2[t] = P.wide ? (P.pb[t] >= 0 ? P.pb[t] : (int)P.ntap) : (int)(2 * t + 1);
+    }
     for (int64_t m = 0; m < d->M; m++) { /* weights minus their zero point, in pairs */
         const uint8_t *w = (const uint8_t *)d->w + m * P.ntap;
-        int16_t *w16 = P.w16 + m * (P.ntap + 1);
-        for (int64_t t = 0; t <= P.ntap; t++)
-            w16[t] = (int16_t)(t < P.ntap ? (d->w_u8 ? (int32_t)w[t] : (int32_t)(int8_t)w[t]) - d->zw[m] : 0);
+        int16_t w16[DW_MAX_TAPS + 1];
+        if (d->w_u8) for (int64_t t = 0; t < P.ntap; t++) w16[t] = (int16_t)(w[t] - d->zw[m]);
+        else for (int64_t t = 0; t < P.ntap; t++) w16[t] = (int16_t)((int8_t)w[t] - d->zw[m]);
+        w16[P.ntap] = 0;
         int32_t *wp = P.wp + m * nw;
-        for (int64_t t = 0; t < nw; t++) {
-            int a = P.wide ? P.pa[t] : (int)(2 * t), b = P.wide ? P.pb[t] : (int)(2 * t + 1);
-            int16_t wb = b >= 0 && b < P.ntap ? w16[b] : 0;
-            wp[t] = (int32_t)((uint32_t)(uint16_t)w16[a] | (uint32_t)(uint16_t)wb << 16);
-        }
+        for (int64_t t = 0; t < nw; t++)
+            wp[t] = (int32_t)((uint32_t)(uint16_t)w16[ia[t]] | (uint32_t)(uint16_t)w16[ib2[t]] << 16);
         P.rq[m] = qx_row_rq(dw_is_scalar(d, m) ? (RtRequant){1 << 30, -1} : d->rq[m]);
     }
     rt_parallel_for(c->pool, P.chunks, 1, dw_slot, &P);

@@ -296,7 +296,7 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     const RtConvGeom *g = &q.g;
     int unit = q.CK == q.Cg && q.P == q.Pin && g->stride[1] == 1 && g->stride[2] == 1 && g->pad0[1] == 0 &&
                g->pad0[2] == 0; /* 1x1, stride 1, no padding: the input planes are the GEMM's B */
-    if (q.Cg == 1) {
+    if (q.Cg == 1 && q.Mg == 1) { /* depthwise; a channel multiplier (C = 1 inputs) goes to the GEMM */
         st = qconv_depthwise(c, &q, out[0]);
     } else if (unit) {
         st = RT_OK;
