@@ -7,10 +7,12 @@
  * (multipliers below 1/2, in [1/2, 1) and above 1), qmin/qmax clamps, with and without bias,
  * strides, pads, dilations, groups (depthwise, channel multiplier, grouped), 1-D and 2-D,
  * batch 2; each on 1 thread and on a pool of 2, and for every implementation this CPU runs
- * (WAFER_RT_QGEMM=avx2 / vnni).
+ * (WAFER_RT_QGEMM=avx2 / vnni). End to end: the int8 kws_dscnn and mobilenet_v2 through the
+ * CLI give the same output bytes with these kernels as without, on 1 and 2 threads.
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "../../runtime/kernels/kernel.h"
 #include "../../runtime/kernels/x86/qgemm.h"
 #include "../../runtime/rt_threads.h"
+#include "../test_util.h"
 
 static RtError err;
 static uint64_t lcg_state = 7;
@@ -355,4 +358,70 @@ Test(qops_x86, quantize_linear) {
             compare(RT_OP_QUANTIZE_LINEAR, in, 3, NULL, 0, what);
             free(x);
         }
+}
+
+/* ---------------------------------------------------------------- end to end */
+
+/* The int8 models through the CLI: quantized from the fixtures, run with the optimized
+ * kernels and without, outputs compared byte for byte. With --quantize-head every layer is
+ * int8 and WAFER_RT_REF=1 (every kernel the reference) must give the same bytes; the default
+ * models keep a float head whose kernel is not this file's, so there WAFER_RT_QGEMM=ref turns
+ * only these kernels off. Two threads must give the same bytes as one. */
+static char e2e_dir[256];
+
+static void e2e_setup(void) {
+    snprintf(e2e_dir, sizeof e2e_dir, "/tmp/wafer_qops_x86_%d", (int)getpid());
+    char out[256];
+    cr_assert_eq(tu_run(out, sizeof out, "mkdir -p %s", e2e_dir), 0);
+}
+
+static void e2e_teardown(void) {
+    char out[256];
+    tu_run(out, sizeof out, "rm -rf %s", e2e_dir);
+}
+
+/* wafer run with env (e.g. "WAFER_RT_REF=1") and extra arguments; the output file's bytes. */
+static unsigned char *e2e_run(const char *env, const char *model, const char *input, const char *args, const char *tag,
+                              size_t *n) {
+    char out[8192], dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/%s", e2e_dir, tag);
+    int rc = tu_run(out, sizeof out, "mkdir -p %s && env %s %s run %s --input %s %s --out %s", dir, env, WAFER_BIN, model,
+                    input, args, dir);
+    cr_assert_eq(rc, 0, "run %s (%s %s): exit %d\n%s", model, env, args, rc, out);
+    snprintf(path, sizeof path, "%s/logits.npy", dir);
+    unsigned char *b = tu_file_read(path, n);
+    cr_assert_not_null(b, "no output %s", path);
+    return b;
+}
+
+static void e2e_model(const char *name, const char *onnx, const char *calib, const char *input, const char *qargs) {
+    char out[8192], wafer[512];
+    snprintf(wafer, sizeof wafer, "%s/%s.wafer", e2e_dir, name);
+    int rc = tu_run(out, sizeof out, "%s quantize %s/%s -o %s --activations int8 --calib %s %s", WAFER_BIN, FIXTURES, onnx,
+                    wafer, calib, qargs);
+    cr_assert_eq(rc, 0, "quantize %s: exit %d\n%s", onnx, rc, out);
+    int head = strstr(qargs, "--quantize-head") != NULL;
+    size_t n0, n1, n2;
+    unsigned char *ref = e2e_run(head ? "WAFER_RT_REF=1" : "WAFER_RT_QGEMM=ref", wafer, input, "", "ref", &n0);
+    unsigned char *fast = e2e_run("", wafer, input, "", "fast", &n1);
+    unsigned char *two = e2e_run("", wafer, input, "--threads 2", "two", &n2);
+    cr_assert(n0 == n1 && memcmp(ref, fast, n0) == 0, "%s: optimized kernels' output differs from the reference", name);
+    cr_assert(n0 == n2 && memcmp(ref, two, n0) == 0, "%s: 2 threads' output differs", name);
+    free(ref), free(fast), free(two);
+}
+
+TestSuite(qops_x86_e2e, .init = e2e_setup, .fini = e2e_teardown, .timeout = 600);
+
+Test(qops_x86_e2e, kws_int8) {
+    e2e_model("kws", "kws/kws_dscnn.onnx", "mfcc=" FIXTURES "/kws/kws_in.npy", "mfcc=" FIXTURES "/kws/kws_in.npy", "");
+    e2e_model("kws_head", "kws/kws_dscnn.onnx", "mfcc=" FIXTURES "/kws/kws_in.npy", "mfcc=" FIXTURES "/kws/kws_in.npy",
+              "--quantize-head");
+}
+
+Test(qops_x86_e2e, mobilenet_v2_int8) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("slow under the sanitizers");
+    e2e_model("mob", "perf/mobilenet_v2.onnx", "input=" FIXTURES "/perf/mobilenet_v2_in.npy",
+              "input=" FIXTURES "/perf/mobilenet_v2_in.npy", "");
+    e2e_model("mob_head", "perf/mobilenet_v2.onnx", "input=" FIXTURES "/perf/mobilenet_v2_in.npy",
+              "input=" FIXTURES "/perf/mobilenet_v2_in.npy", "--quantize-head");
 }
