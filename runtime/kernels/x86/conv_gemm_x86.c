@@ -1,19 +1,25 @@
 /*
- * conv_gemm_x86.c — float32 convs as GEMMs on rt_sgemm_nn (x86/sgemm.h), with the bias and
- * the fused activation applied to each output block while it is in cache.
+ * conv_gemm_x86.c — float32 convs as GEMMs on rt_sgemm_nn (x86/sgemm.h), with the bias in
+ * the GEMM and the fused activation applied to the output while it is in cache.
  *
  * Per image and group, Y_g[Mg, P] = W_g[Mg, Cg*K] * col[Cg*K, P] + b_g (P = output positions).
  *
  * 1x1, stride 1, no padding (cx_pointwise_f32): col is X_g itself, no copy. Without an
- * activation that is one rt_sgemm_nn over the pool (the GEMM adds the bias). With one, the
- * output is cut into blocks (below), each one rt_sgemm_nn on the calling thread followed by
- * the activation over the block it just wrote; blocks run in parallel.
+ * activation, or with an output that fits in L2 (2 MiB), one rt_sgemm_nn over the pool,
+ * then the activation as a parallel pass over the output. Larger outputs with an
+ * activation are cut into blocks of about 2^18 multiply-adds (whole 48-column micro-tiles),
+ * each one rt_sgemm_nn on the calling thread followed by the activation over the block it
+ * just wrote; blocks run in parallel. (rt_sgemm_nn has no epilogue hook; with one, the
+ * activation would cost nothing.)
  *
- * Other convs (cx_im2col_f32): im2col one column strip at a time (strip width nb chosen so
- * the strip, Cg*K x nb floats, stays in L2), then the GEMM of that strip with all of W_g's
- * rows and the activation. Strips (of every image and group) run in parallel, each thread
- * with its own strip buffer. When the whole output is one narrow strip (digits' 8x8 maps,
- * P < 128) the strip is built once and the GEMM is split into row blocks instead.
+ * Other convs (cx_im2col_f32): im2col one column strip at a time (strip width chosen so
+ * the strip, Cg*K x nb floats, stays in L2; runs of 16 columns copied with masked loads,
+ * stride 2 through a permute, other strides a gather), then the GEMM of that strip with all
+ * of W_g's rows and the activation. Strips (of every image and group) run in parallel, each
+ * thread with its own strip buffer. When the whole output is one narrow strip (P < 128:
+ * digits' 8x8 and 4x4 maps, KWS's 25x5) it is built once, by the direct im2col (stride 1,
+ * rows keeping their width: masked loads at constant offsets) or the flat one (padded
+ * planes, compressed lanes), and the GEMM is one call as above.
  *
  * Blocks are fixed by the shape (never by the thread count) and rt_sgemm_nn's sums do not
  * depend on its threads, so results are bit-identical for any number of threads.

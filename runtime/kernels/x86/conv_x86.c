@@ -10,7 +10,8 @@
  *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
  *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
  *   anything else (3x3 stems, KWS's 10x4, grouped convs)     conv_gemm_x86.c, im2col strips
- * FusedConv applies its activation inside each path, in the pass that adds the bias.
+ * FusedConv applies its activation inside each path: in registers before the store
+ * (depthwise), or over each GEMM output (block) while it is still in cache.
  */
 #include <string.h>
 

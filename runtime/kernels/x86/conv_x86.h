@@ -6,8 +6,8 @@
  * A conv reaches these paths only as float32 with 1 or 2 spatial axes (normalized to the
  * 3-D geometry of ref/conv_geom.h with depth 1), every size > 0, on a CPU with AVX-512;
  * conv_x86.c hands everything else to the reference kernel. The fused activation is
- * applied by the same pass that adds the bias, on data still in registers (depthwise) or in
- * cache (one GEMM block at a time).
+ * applied on data still in registers (depthwise, with the bias) or in cache (after each GEMM
+ * call, whose store epilogue adds the bias).
  *
  * cx_act_v512 is the activation on 16 lanes with the element formulas of ref/activation.h
  * (same NaN behaviour: max/min keep a NaN operand that comes second; mul then add, no FMA,

@@ -2,42 +2,52 @@
  * dwconv_avx512.c — depthwise float32 conv (one input and one output channel per group) with
  * AVX-512: bias, taps and the fused activation in one pass over each output plane.
  *
- * Planes x[IH, IW] -> y[OH, OW], any kernel kH x kW, strides, dilations, pads. Three loops:
+ * Planes x[IH, IW] -> y[OH, OW], any kernel kH x kW, strides, dilations, pads. Four loops,
+ * chosen per conv by dw_plan:
  *
- * Row kernel (stride 1 or 2 along W): 16 outputs of one output row per vector, every tap
- * one unaligned load and one FMA, the weights broadcast in registers (3x3 is instantiated
- * with constant taps, so its 9 taps unroll), output rows in blocks of 4 (stride 1) or 2
- * (stride 2) so each loaded input vector feeds every row of the block that uses it. For
- * output columns ow0..ow0+15 and tap (kh, kw) with stride 1 the inputs are the contiguous
+ * Row kernel (stride 1 or 2 along W, the default): 16 outputs of one output row per vector,
+ * every tap one unaligned load and one FMA, the weights broadcast in registers (3x3 is
+ * instantiated with constant taps, so its 9 taps unroll), output rows in blocks of 4
+ * (stride 1) or 2 (stride 2) so each loaded input vector feeds every row of the block that
+ * uses it, each kernel row summed into its own accumulator (short FMA chains). For output
+ * columns ow0..ow0+15 and tap (kh, kw) with stride 1 the inputs are the contiguous
  * x[ih][ow0 - pw + kw * dw ...]. With stride 2 each input row is first split into its even
  * and odd columns, E[j] = x[ih][2j] and O[j] = x[ih][2j + 1] (two permutes per 32 inputs,
- * once per input row instead of once per tap; rows in bands of 8 output rows, whose input
- * rows are split just before their taps into a buffer that stays in L1),
- * after which input column 2 ow + t is E[ow + t/2] (t even) or O[ow + (t-1)/2] (t odd):
- * again one contiguous load per tap. Loads of the edge chunks are masked to the
- * columns inside the row, so padding reads as zero without a padded copy (masks per
- * chunk and kw, computed once per conv); interior chunks load unmasked. Input rows above or
- * below the plane point at a row of zeros, so every output row runs the same unrolled code.
- * The accumulator starts at the bias and gets the activation in registers before the
- * (tail-masked) store.
+ * once per input row instead of once per tap; in bands of 8 output rows whose input rows
+ * are split just before their taps into a buffer that stays in L1, or the whole plane when
+ * it fits in 32 KiB), after which input column 2 ow + t is E[ow + t/2] (t even) or
+ * O[ow + (t-1)/2] (t odd): again one contiguous load per tap. Loads of the edge chunks are
+ * masked to the columns inside the row, so padding reads as zero without a padded copy
+ * (masks per chunk and kw, computed once per conv); interior chunks load unmasked. Input
+ * rows above or below the plane point at a row of zeros, so every output row runs the same
+ * unrolled code. The accumulator starts at the bias and gets the activation in registers
+ * before the (tail-masked) store.
  *
- * Flat kernel (stride 1, narrow planes such as KWS's 25x5 or 7x7 maps, where a row would
- * fill few of the 16 lanes): each plane is copied into a zero-padded plane xp[IHp, IWp]
- * on the stack (16 positions at a time, the input floats spread to their lanes by an
- * expand); an output computed in the padded width at flat position i = oh * IWp + ow
- * reads xp[i + kh * dh * IWp + kw * dw], so each tap is one unmasked load per 16 positions
- * whatever the row length. Positions with ow >= OW are dropped: each vector is compressed
- * to its valid lanes in registers (table of lane masks per vector, once per conv) and
- * stored contiguously, since valid positions in flat order are y's row-major order. The
- * next plane is copied before the current one is computed (two buffers), so the loads do
- * not wait on the copy's just-issued stores.
+ * Direct kernel (stride 1, narrow rows that keep their width, OW == IW <= 8: KWS's 25x5,
+ * MobileNet's 7x7): a row would fill few of the 16 lanes, so a vector holds 16 consecutive
+ * outputs of the flattened plane, i = oh * OW + ow. Their tap (kh, kw) inputs are
+ * x[i + (kh*dh - ph) * IW + kw*dw - pw], one load at a constant offset, masked to the lanes
+ * whose row and column are inside the plane (lane tables per vector and tap, once per
+ * conv); the outputs are stored contiguously. No copy, no lanes wasted but the last.
  *
- * General kernel (other strides, very wide rows): as the row kernel on x directly, with
- * gathers for strides > 2 and only the taps inside the plane visited.
+ * Flat kernel (other narrow stride-1 planes, e.g. valid padding): each plane is copied
+ * into a zero-padded plane xp[IHp, IWp] on the stack (16 positions at a time, the input
+ * floats spread to their lanes by an expand); an output computed in the padded width at
+ * flat position i = oh * IWp + ow reads xp[i + kh * dh * IWp + kw * dw], one unmasked load
+ * per 16 positions whatever the row length. Positions with ow >= OW are dropped: each
+ * vector is compressed to its valid lanes in registers and stored contiguously. The next
+ * plane is copied before the current one is computed (two buffers), so the loads do not
+ * wait on the copy's just-issued stores.
+ *
+ * General kernel (strides > 2, very wide rows or kernels): as the row kernel on x directly,
+ * with gathers for strides > 2 and only the taps inside the plane visited.
+ *
+ * Sigmoid is applied by a pass of the reference's formula over each finished plane (see
+ * conv_x86.h); every other activation in registers.
  *
  * Threads: planes (image, channel) are split into contiguous ranges; every plane is
  * computed by one thread with the same arithmetic, so results do not depend on the thread
- * count.
+ * count. Scratch: only the stride-2 split rows (one buffer per thread).
  */
 #include <stddef.h>
 #include <string.h>
