@@ -241,22 +241,29 @@ static int qconv_depthwise(RtKernelCtx *c, const QConv *q, RtTensor *y) {
     return rt_qdw_run(c, &d, q->isa);
 }
 
-/* The GEMM of one group of one image: rows [grp * Mg, +Mg) of W times B (KN, ldb) into
- * output positions [p0, p0 + cnt). */
-static int qconv_gemm(RtKernelCtx *c, const QConv *q, int64_t img, int64_t grp, const void *B, int64_t ldb,
-                      int64_t p0, int64_t cnt, RtTensor *y) {
+/* The GEMM of one group: rows [grp * Mg, +Mg) of W times B (KN, ldb, N columns) into
+ * y8[m * ldy + n]. */
+static int qconv_gemm_to(RtKernelCtx *c, const QConv *q, int64_t grp, const void *B, int64_t ldb, int64_t N, uint8_t *y8,
+                         int64_t ldy) {
     RtQgemm G;
     memset(&G, 0, sizeof G);
     int64_t m0 = grp * q->Mg;
-    G.M = q->Mg, G.N = cnt, G.K = q->CK;
+    G.M = q->Mg, G.N = N, G.K = q->CK;
     G.a = (const uint8_t *)q->w->data + m0 * q->CK, G.lda = q->CK, G.a_u8 = q->w->dtype == RT_U8;
     G.za = q->any_zw ? q->zw + m0 : NULL;
     G.b = B, G.ldb = ldb, G.b_u8 = q->x->dtype == RT_U8, G.b_layout = RT_QGEMM_B_KN, G.zb = q->zx;
     G.bias = q->bias ? q->bias + m0 : NULL;
-    G.y8 = (uint8_t *)y->data + (img * q->M + m0) * q->P + p0, G.y_u8 = q->yt == RT_U8;
-    G.ldy = q->P, G.ldyn = 1;
+    G.y8 = y8, G.y_u8 = q->yt == RT_U8;
+    G.ldy = ldy, G.ldyn = 1;
     G.rq = q->rq + m0, G.zy = q->zy, G.lo = q->lo, G.hi = q->hi;
     return rt_qgemm_run(c, &G, q->isa);
+}
+
+/* The same into output positions [p0, p0 + cnt) of image img. */
+static int qconv_gemm(RtKernelCtx *c, const QConv *q, int64_t img, int64_t grp, const void *B, int64_t ldb,
+                      int64_t p0, int64_t cnt, RtTensor *y) {
+    uint8_t *y8 = (uint8_t *)y->data + (img * q->M + grp * q->Mg) * q->P + p0;
+    return qconv_gemm_to(c, q, grp, B, ldb, cnt, y8, q->P);
 }
 
 static int qconv_im2col(RtKernelCtx *c, const QConv *q, RtTensor *y) {
@@ -279,6 +286,137 @@ static int qconv_im2col(RtKernelCtx *c, const QConv *q, RtTensor *y) {
         }
     rt_scratch_free(c, col);
     return st;
+}
+
+/* ---------------------------------------------------------------- flat im2col */
+
+/* Strides 1 and 2 on AVX-512 with VBMI2: the input planes are first copied with their
+ * padding (the zero point) and their rows split by the vertical stride into row phases, all
+ * rows of pitch PW, as qdwconv.c does; with the outputs on a grid of OP per row (f = oh * OP +
+ * ow, the columns ow >= OW extra), the im2col row of tap (ch, kh, kw) is then the phase plane
+ * read at sw * f plus a constant: one memcpy (stride 1) or vpmovwb of 64-byte loads
+ * (stride 2) per row, instead of a copy per output row. The GEMM runs over the grid into a
+ * buffer whose extra columns vpcompressb drops. */
+typedef struct {
+    const QConv *q;
+    const uint8_t *xg;       /* the group's input planes [Cg, IH, IW] */
+    int64_t PH2, PW, OP, F;  /* phase rows, row pitch; outputs per grid row, grid outputs */
+    int64_t plane;           /* bytes per input channel: sh * PH2 * PW */
+    uint8_t *pl;             /* scratch [Cg][sh][PH2][PW] + slack */
+    uint8_t *col;            /* scratch [CK][F] + slack */
+} Flat;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define QX_TVB __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi2,avx2,fma,bmi,bmi2")))
+
+/* Phase planes of input channels [c0, c1): row i of phase rp is padded row i * sh + rp. */
+QX_T512 static void flat_planes(void *arg, int64_t c0, int64_t c1) {
+    const Flat *J = arg;
+    const QConv *q = J->q;
+    const RtConvGeom *g = &q->g;
+    const int64_t IH = g->in[1], IW = g->in[2], sh = g->stride[1], pt = g->pad0[1], pl = g->pad0[2];
+    const __m512i pv = _mm512_set1_epi8((char)q->zx);
+    for (int64_t ch = c0; ch < c1; ch++)
+        for (int64_t rp = 0; rp < sh; rp++)
+            for (int64_t i = 0; i < J->PH2; i++) {
+                int64_t r = i * sh + rp - pt;
+                uint8_t *dst = J->pl + ch * J->plane + (rp * J->PH2 + i) * J->PW;
+                const uint8_t *row = J->xg + (ch * IH + r) * IW - pl; /* column k of the padded row: row[k] */
+                for (int64_t k = 0; k < J->PW; k += 64) {
+                    int64_t a = pl > k ? pl : k, b = pl + IW < k + 64 ? pl + IW : k + 64;
+                    __mmask64 m = r >= 0 && r < IH && b > a
+                                      ? (b - a >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (b - a)) - 1)) << (a - k)
+                                      : 0;
+                    _mm512_storeu_si512(dst + k, _mm512_mask_loadu_epi8(pv, m, row + k));
+                }
+            }
+}
+
+/* im2col rows [r0, r1): tap (ch, kh, kw) reads its phase plane at sw * f + off. */
+QX_T512 static void flat_rows(void *arg, int64_t r0, int64_t r1) {
+    const Flat *J = arg;
+    const RtConvGeom *g = &J->q->g;
+    const int64_t KH = g->k[1], KW = g->k[2], sh = g->stride[1], sw = g->stride[2];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t ch = r / (KH * KW), kh = (r / KW) % KH, kw = r % KW, ky = kh * g->dil[1];
+        const uint8_t *src = J->pl + ch * J->plane + ((ky % sh) * J->PH2 + ky / sh) * J->PW + kw * g->dil[2];
+        uint8_t *dst = J->col + r * J->F;
+        if (sw == 1) {
+            memcpy(dst, src, (size_t)J->F);
+            continue;
+        }
+        for (int64_t f = 0; f < J->F; f += 32)
+            _mm256_storeu_si256((__m256i *)(dst + f), _mm512_cvtepi16_epi8(_mm512_loadu_si512(src + 2 * f)));
+    }
+}
+
+/* Output rows of Mg channels out of the grid buffer: the columns ow < OW of each grid row. */
+QX_TVB static void flat_compress(const Flat *J, const uint8_t *yg, uint8_t *y, int64_t Mg, const uint64_t *om) {
+    for (int64_t m = 0; m < Mg; m++) {
+        const uint8_t *src = yg + m * J->F;
+        for (int64_t k = 0; k < J->F; k += 64) {
+            uint64_t msk = om[k / 64];
+            int cnt = __builtin_popcountll(msk);
+            __m512i v = _mm512_maskz_compress_epi8(msk, _mm512_loadu_si512(src + k));
+            _mm512_mask_storeu_epi8(y, cnt >= 64 ? ~0ull : (1ull << cnt) - 1, v);
+            y += cnt;
+        }
+    }
+}
+#endif
+
+/* 1 when the flat path takes this convolution. */
+static int flat_ok(const QConv *q) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    const RtConvGeom *g = &q->g;
+    /* for rows of 64 outputs or more the row copies of qconv_im2col cost less than the planes
+     * and the compaction */
+    return q->isa == RT_QGEMM_VNNI && g->stride[2] <= 2 && g->in[0] == 1 && g->k[0] == 1 && g->out[2] < 64 &&
+           __builtin_cpu_supports("avx512vbmi2");
+#else
+    (void)q;
+    return 0;
+#endif
+}
+
+static int qconv_flat(RtKernelCtx *c, const QConv *q, RtTensor *y) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    const RtConvGeom *g = &q->g;
+    const int64_t OH = g->out[1], OW = g->out[2], sh = g->stride[1], sw = g->stride[2];
+    Flat J;
+    memset(&J, 0, sizeof J);
+    J.q = q;
+    J.PH2 = OH + ((g->k[1] - 1) * g->dil[1]) / sh;
+    J.OP = sw == 1 ? OW + (g->k[2] - 1) * g->dil[2] : OW + ((g->k[2] - 1) * g->dil[2] + 1) / 2;
+    J.PW = sw * J.OP;
+    J.F = (OH - 1) * J.OP + OW;
+    J.plane = sh * J.PH2 * J.PW;
+    size_t pbytes = (size_t)(q->Cg * J.plane + 128), cbytes = (size_t)(q->CK * J.F + 64);
+    size_t ybytes = (size_t)(q->Mg * J.F + 64), obytes = (size_t)(J.F / 64 + 1) * 8;
+    uint8_t *buf = rt_scratch(c, pbytes + cbytes + ybytes + obytes);
+    if (!buf) return RT_ERR_NOMEM;
+    J.pl = buf, J.col = buf + pbytes;
+    uint8_t *yg = J.col + cbytes;
+    uint64_t *om = (uint64_t *)(yg + ybytes);
+    memset(om, 0, obytes);
+    for (int64_t f = 0; f < J.F; f++) /* grid columns that are outputs */
+        if (f % J.OP < OW) om[f / 64] |= 1ull << (f % 64);
+    int st = RT_OK;
+    for (int64_t img = 0; img < q->N && st == RT_OK; img++)
+        for (int64_t grp = 0; grp < q->group && st == RT_OK; grp++) {
+            J.xg = (const uint8_t *)q->x->data + (img * q->C + grp * q->Cg) * q->Pin;
+            rt_parallel_for(c->pool, q->Cg, (RT_QGEMM_MIN_PAR_MACS / 16) / (J.plane + 1) + 1, flat_planes, &J);
+            rt_parallel_for(c->pool, q->CK, (RT_QGEMM_MIN_PAR_MACS / 16) / (J.F + 1) + 1, flat_rows, &J);
+            st = qconv_gemm_to(c, q, grp, J.col, J.F, J.F, yg, J.F);
+            if (st == RT_OK)
+                flat_compress(&J, yg, (uint8_t *)y->data + (img * q->M + grp * q->Mg) * q->P, q->Mg, om);
+        }
+    rt_scratch_free(c, buf);
+    return st;
+#else
+    (void)c, (void)q, (void)y;
+    return RT_ERR;
+#endif
 }
 
 static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -304,6 +442,8 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
             for (int64_t grp = 0; grp < q.group && st == RT_OK; grp++)
                 st = qconv_gemm(c, &q, img, grp, (const uint8_t *)q.x->data + (img * q.C + grp * q.Cg) * q.Pin, q.P, 0,
                                 q.P, out[0]);
+    } else if (flat_ok(&q) && q.CK * q.P <= QCONV_COL_BUDGET) {
+        st = qconv_flat(c, &q, out[0]);
     } else {
         st = qconv_im2col(c, &q, out[0]);
     }
@@ -448,6 +588,32 @@ static int32_t div_round(int64_t s, int64_t count) {
     return (int32_t)(s >= 0 ? (s + count / 2) / count : -((-s + count / 2) / count));
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* Sum of n bytes (uint8, or int8 read as uint8 + 128) by vpsadbw. */
+QX_T512 static int64_t plane_sum512(const uint8_t *p, int64_t n, int u8) {
+    const __m512i flip = _mm512_set1_epi8(u8 ? 0 : (char)0x80);
+    __m512i acc = _mm512_setzero_si512();
+    for (int64_t i = 0; i < n; i += 64) {
+        __mmask64 m = n - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (n - i)) - 1);
+        __m512i v = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p + i), flip));
+        acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, _mm512_setzero_si512()));
+    }
+    return _mm512_reduce_add_epi64(acc) - (u8 ? 0 : 128 * n);
+}
+#endif
+
+static int64_t plane_sum(const uint8_t *p, int64_t n, int u8, RtQgemmIsa isa) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (isa == RT_QGEMM_VNNI) return plane_sum512(p, n, u8);
+#else
+    (void)isa;
+#endif
+    int64_t sum = 0;
+    if (u8) for (int64_t i = 0; i < n; i++) sum += p[i];
+    else for (int64_t i = 0; i < n; i++) sum += (int8_t)p[i];
+    return sum;
+}
+
 static int k_qglobal_average_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = rt_in(n, in, 0), *xz = rt_in(n, in, 2), *yz = rt_in(n, in, 4);
     double xs = 0, ys = 0;
@@ -462,16 +628,11 @@ static int k_qglobal_average_pool(RtKernelCtx *c, const RtNode *n, RtTensor *con
     int64_t planes = x->dims[0] * x->dims[1], pin = rt_shape_numel(x->rank - 2, x->dims + 2);
     RtRequant r = rt_requant_make(xs / ys);
     int32_t zx = rt_qget(xz, 0), zy = rt_qget(yz, 0);
+    int u8 = x->dtype == RT_U8;
+    RtQgemmIsa isa = rt_qgemm_isa();
     for (int64_t p = 0; p < planes; p++) {
-        int64_t sum = 0; /* sum of x, then minus pin * zx: the reference's sum of (x - zx) */
-        if (x->dtype == RT_U8) {
-            const uint8_t *s = (const uint8_t *)x->data + p * pin;
-            for (int64_t i = 0; i < pin; i++) sum += s[i];
-        } else {
-            const int8_t *s = (const int8_t *)x->data + p * pin;
-            for (int64_t i = 0; i < pin; i++) sum += s[i];
-        }
-        sum -= pin * (int64_t)zx;
+        /* sum of x, then minus pin * zx: the reference's sum of (x - zx) */
+        int64_t sum = plane_sum((const uint8_t *)x->data + p * pin, pin, u8, isa) - pin * (int64_t)zx;
         int32_t v = rt_requant_out(pin > 0 ? div_round(sum, pin) : 0, r, zy, lo, hi);
         if (yt == RT_U8) ((uint8_t *)out[0]->data)[p] = (uint8_t)v;
         else ((int8_t *)out[0]->data)[p] = (int8_t)v;
