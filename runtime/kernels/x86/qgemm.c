@@ -1,6 +1,6 @@
 /*
- * qgemm.c — rt_qgemm_run's dispatch (qgemm.h): which implementation this CPU runs, the
- * portable C implementation, and the fast form of rt_requant_make the kernels use.
+ * qgemm.c — rt_qgemm_run's dispatch (qgemm.h): which implementation this CPU runs, and the
+ * portable C implementation.
  *
  * The portable implementation is the definition written as loops: per output element a dot
  * product over K of the two operands minus their zero points, accumulated in uint32 so that
@@ -40,26 +40,6 @@ RtQgemmIsa rt_qgemm_isa(void) {
     for (int i = (int)cap; i > 0; i--)
         if (rt_qgemm_isa_supported((RtQgemmIsa)i)) return (RtQgemmIsa)i;
     return RT_QGEMM_REF;
-}
-
-RtRequant rt_qgemm_requant_make(double m) {
-    uint64_t u;
-    memcpy(&u, &m, sizeof u);
-    int be = (int)((u >> 52) & 0x7ff);
-    if ((u >> 63) != 0 || be == 0 || be == 0x7ff) return rt_requant_make(m); /* <= 0, subnormal, inf, NaN */
-    /* m = mant * 2^(be - 1075) with mant in [2^52, 2^53): frexp gives q = mant / 2^53 and
-     * e = be - 1022, and llround(q * 2^31) = llround(mant / 2^22) rounds half away from zero,
-     * i.e. up for this positive value */
-    int64_t mant = (int64_t)((u & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1 << 52));
-    int e = be - 1022;
-    int64_t qf = (mant + ((int64_t)1 << 21)) >> 22;
-    if (qf == ((int64_t)1 << 31)) {
-        qf >>= 1;
-        e++;
-    }
-    if (e < -31 || e > 62) return rt_requant_make(m);
-    RtRequant r = {(int32_t)qf, e};
-    return r;
 }
 
 /* ---------------------------------------------------------------- portable implementation */

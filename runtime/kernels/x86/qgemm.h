@@ -22,6 +22,8 @@
 #ifndef WAFER_RT_QGEMM_H
 #define WAFER_RT_QGEMM_H
 
+#include <string.h>
+
 #include "../quant.h"
 
 typedef enum {
@@ -71,8 +73,25 @@ int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g);
 int rt_qgemm_run_avx2(RtKernelCtx *c, const RtQgemm *g);
 
 /* rt_requant_make(m) computed from the bits of m (no frexp / llround), with the same result
- * for every m: the kernels make one per output channel on every call. */
-RtRequant rt_qgemm_requant_make(double m);
+ * for every m: the kernels make one per output channel on every call. For a positive normal
+ * m = mant * 2^(be - 1075), mant in [2^52, 2^53): frexp gives q = mant / 2^53 and e = be - 1022,
+ * and llround(q * 2^31) = llround(mant / 2^22) rounds half away from zero, i.e. up here. */
+static inline RtRequant rt_qgemm_requant_make(double m) {
+    uint64_t u;
+    memcpy(&u, &m, sizeof u);
+    int be = (int)((u >> 52) & 0x7ff);
+    if ((u >> 63) != 0 || be == 0 || be == 0x7ff) return rt_requant_make(m); /* <= 0, subnormal, inf, NaN */
+    int64_t mant = (int64_t)((u & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1 << 52));
+    int e = be - 1022;
+    int64_t qf = (mant + ((int64_t)1 << 21)) >> 22;
+    if (qf == ((int64_t)1 << 31)) {
+        qf >>= 1;
+        e++;
+    }
+    if (e < -31 || e > 62) return rt_requant_make(m);
+    RtRequant r = {(int32_t)qf, e};
+    return r;
+}
 
 /* The work, in multiply-adds, below which a kernel stays on one thread: handing a loop to
  * another thread costs about 0.1-0.3 us on this project's machine, a few thousand MACs. */

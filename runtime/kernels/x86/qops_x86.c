@@ -76,22 +76,39 @@ static int wparams_ok(const RtTensor *w, const RtTensor *ws, const RtTensor *wz,
 }
 
 /* Per output channel: multiplier x_scale * w_scale[m] / y_scale (in double, as the reference)
- * and weight zero point. Scratch the caller frees (rq; zw lives in the same block). *any_zw
- * tells whether some zero point is nonzero. */
-static RtRequant *channel_params(RtKernelCtx *c, double xs, const RtTensor *ws, double ys, const RtTensor *wz,
-                                 int64_t M, int32_t **zw, int *any_zw) {
-    RtRequant *r = rt_scratch(c, (size_t)(M > 0 ? M : 1) * (sizeof *r + sizeof(int32_t)));
-    if (!r) return NULL;
-    *zw = (int32_t *)(r + M);
-    int64_t k = rt_numel(ws), kz = wz ? rt_numel(wz) : 0;
-    *any_zw = 0;
-    for (int64_t m = 0; m < M; m++) {
-        double w = ((const float *)ws->data)[k > 1 ? m : 0];
-        r[m] = rt_qgemm_requant_make(xs * w / ys);
-        (*zw)[m] = rt_qget(wz, kz > 1 ? m : 0);
-        *any_zw |= (*zw)[m] != 0;
+ * and weight zero point, into stack (M <= QX_STACK_CH channels) or scratch the caller frees
+ * with channel_params_free. *any_zw tells whether some zero point is nonzero. */
+#define QX_STACK_CH 1024
+typedef struct {
+    RtRequant rq[QX_STACK_CH];
+    int32_t zw[QX_STACK_CH];
+} ChanStack;
+
+static RtRequant *channel_params(RtKernelCtx *c, ChanStack *stk, double xs, const RtTensor *ws, double ys,
+                                 const RtTensor *wz, int64_t M, int32_t **zw, int *any_zw) {
+    RtRequant *r = stk->rq;
+    *zw = stk->zw;
+    if (M > QX_STACK_CH) {
+        r = rt_scratch(c, (size_t)M * (sizeof *r + sizeof(int32_t)));
+        if (!r) return NULL;
+        *zw = (int32_t *)(r + M);
     }
+    const float *wsv = ws->data;
+    int64_t k = rt_numel(ws), kz = wz ? rt_numel(wz) : 0;
+    int any = 0;
+    for (int64_t m = 0; m < M; m++) {
+        double w = wsv[k > 1 ? m : 0];
+        r[m] = rt_qgemm_requant_make(xs * w / ys);
+        int32_t z = kz ? rt_qget(wz, kz > 1 ? m : 0) : 0;
+        (*zw)[m] = z;
+        any |= z != 0;
+    }
+    *any_zw = any;
     return r;
+}
+
+static void channel_params_free(RtKernelCtx *c, ChanStack *stk, RtRequant *r) {
+    if (r != stk->rq) rt_scratch_free(c, r);
 }
 
 /* ---------------------------------------------------------------- im2col (uint8/int8 bytes) */
@@ -428,7 +445,8 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     int64_t dims[RT_MAX_RANK];
     rt_geom_out_dims(&q.g, q.N, q.M, dims);
     RT_TRY(rt_out_alloc(c, out[0], q.yt, q.x->rank, dims));
-    q.rq = channel_params(c, xs, rt_in(n, in, 4), ys, rt_in(n, in, 5), q.M, &q.zw, &q.any_zw);
+    ChanStack stk;
+    q.rq = channel_params(c, &stk, xs, rt_in(n, in, 4), ys, rt_in(n, in, 5), q.M, &q.zw, &q.any_zw);
     if (!q.rq) return RT_ERR_NOMEM;
     int st;
     const RtConvGeom *g = &q.g;
@@ -447,7 +465,7 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     } else {
         st = qconv_im2col(c, &q, out[0]);
     }
-    rt_scratch_free(c, q.rq);
+    channel_params_free(c, &stk, q.rq);
     return st;
 }
 
@@ -472,7 +490,8 @@ static int k_qlinear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTen
     if (R == 0 || N == 0) return RT_OK;
     int32_t *zw;
     int any_zw;
-    RtRequant *rq = channel_params(c, xs, ws, ys, wz, N, &zw, &any_zw);
+    ChanStack stk;
+    RtRequant *rq = channel_params(c, &stk, xs, ws, ys, wz, N, &zw, &any_zw);
     if (!rq) return RT_ERR_NOMEM;
     RtQgemm G;
     memset(&G, 0, sizeof G);
@@ -483,7 +502,7 @@ static int k_qlinear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTen
     G.y8 = out[0]->data, G.y_u8 = yt == RT_U8, G.ldy = 1, G.ldyn = N;
     G.rq = rq, G.zy = rt_qget(yz, 0), G.lo = lo, G.hi = hi;
     int st = rt_qgemm_run(c, &G, isa);
-    rt_scratch_free(c, rq);
+    channel_params_free(c, &stk, rq);
     return st;
 }
 
