@@ -284,6 +284,18 @@ T512 INL __m512i qblock_code(const int bits, const __m512i *V, const int j) {
     }
 }
 
+/* The 16 words at byte off of 16 packed rows (row r0 + l at base + l * row_bytes; rows past
+ * `valid` read as zeros), transposed: W[c] lane l = word c of row l. Sixteen loads and a
+ * register transpose instead of sixteen one-word gathers (half the cost of the panel fill
+ * on tinylm's layers); the caller keeps off + 64 within every row. */
+T512 INL void rows_words16(const uint8_t *base, size_t row_bytes, int64_t valid, int64_t off, __m512i W[16]) {
+    __m512 r[16];
+    for (int i = 0; i < 16; i++)
+        r[i] = i < valid ? _mm512_loadu_ps(base + (size_t)i * row_bytes + off) : _mm512_setzero_ps();
+    tr16(r);
+    for (int i = 0; i < 16; i++) W[i] = _mm512_castps_si512(r[i]);
+}
+
 /* LinearNBits: tab holds, for each 16-row half of the block, each group's 16 scales then
  * 16 values 2^23 + zero ([halves][NG][2][16]), built at the block's first K slice. */
 typedef struct {
@@ -334,10 +346,19 @@ T512 INL void linear_fill_bits(const int bits, const RtNbitsWeight *w, int64_t n
         const float *t = tab + h * NG * 32;
         float *dst = panel + (h / 2) * NBX_KC * NBX_NR + (h % 2) * 16 - k0 * NBX_NR; /* + k * 32 */
         int64_t g = w->gi ? 0 : kb0 / bpg, left = w->gi ? 0 : bpg - kb0 % bpg; /* blocks left in group g */
+        /* as in amx_fill_bits: 16 words at a time where 64 bytes lie inside the row (kb0 is a
+         * multiple of NBX_KC / 32 blocks, so of 16 / bits) */
+        const int64_t per = bits == 3 ? 0 : 16 / bits, wholes = per ? w->nb / per * per : 0;
+        __m512i W[16];
         for (int64_t b = kb0; b < kb1; b++) {
             __m512i V[8];
-            for (int i = 0; i < bits; i++)
-                V[i] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + b * bb + 4 * i, 4);
+            if (b < wholes) {
+                if (b % per == 0) rows_words16(base, w->row_bytes, valid, b * bb, W);
+                for (int i = 0; i < bits; i++) V[i] = W[(b % per) * bits + i];
+            } else {
+                for (int i = 0; i < bits; i++)
+                    V[i] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + b * bb + 4 * i, 4);
+            }
             const int64_t kb = b * RT_QBLOCK_K, n = k1 - kb < RT_QBLOCK_K ? k1 - kb : RT_QBLOCK_K;
             float *d = dst + kb * NBX_NR;
             if (!w->gi) {
@@ -405,7 +426,7 @@ T512 static void linear_fill(const void *src, int64_t n0, int64_t n1, int64_t k0
  * bit-identical results for any thread count. The tile configuration is loaded by each
  * thread and released after its chunk. */
 
-#define TAMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2")))
+#define TAMX __attribute__((target("amx-tile,amx-bf16,avx512bf16,avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2")))
 
 #define NBX_AMX_MIN_ROWS 16   /* from here on the tiles beat the micro-kernel */
 
@@ -420,6 +441,8 @@ static int amx_probe(void) {
     if (__get_cpuid_max(0, NULL) < 7) return -1;
     __cpuid_count(7, 0, a, b, c, d);
     if (!(d & (1u << 22)) || !(d & (1u << 24))) return -1; /* AMX-BF16, AMX-TILE */
+    __cpuid_count(7, 1, a, b, c, d);
+    if (!(a & (1u << 5))) return -1; /* AVX512_BF16 (the split of X) */
     __cpuid(1, a, b, c, d);
     if (!(c & (1u << 27))) return -1; /* OSXSAVE */
     unsigned lo, hi;
@@ -484,11 +507,31 @@ TAMX static void amx_split_rows(const float *x, int64_t K, int64_t Mp, int64_t K
         const float *xr = x + r * K;
         for (int64_t ks = 0; ks < nks; ks++) {
             const int64_t k = ks * 32;
-            __m512i parts[3][2];
+            __m512 v2[2];
             for (int h = 0; h < 2; h++) {
                 const int64_t left = K - k - 16 * h;
                 const __mmask16 m = (__mmask16)(left >= 16 ? 0xffff : left <= 0 ? 0 : (1u << left) - 1);
-                const __m512 v = _mm512_maskz_loadu_ps(m, xr + k + 16 * h);
+                v2[h] = _mm512_maskz_loadu_ps(m, xr + k + 16 * h);
+            }
+            /* finite X (the usual case): the parts are exact bf16s, so the rounding conversion
+             * of two vectors at once (vcvtne2ps2bf16; low half from its second operand) keeps
+             * them as they are */
+            if (!(_mm512_fpclass_ps_mask(v2[0], 0x99) | _mm512_fpclass_ps_mask(v2[1], 0x99))) { /* NaN, Inf */
+                __m512 hs[2], ms[2], ls[2];
+                for (int h = 0; h < 2; h++) {
+                    hs[h] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v2[h]), hi16));
+                    const __m512 r1 = _mm512_sub_ps(v2[h], hs[h]);
+                    ms[h] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(r1), hi16));
+                    ls[h] = _mm512_sub_ps(r1, ms[h]);
+                }
+                _mm512_store_si512(d + ks * 512, (__m512i)_mm512_cvtne2ps_pbh(hs[1], hs[0]));
+                _mm512_store_si512(d + plane + ks * 512, (__m512i)_mm512_cvtne2ps_pbh(ms[1], ms[0]));
+                _mm512_store_si512(d + 2 * plane + ks * 512, (__m512i)_mm512_cvtne2ps_pbh(ls[1], ls[0]));
+                continue;
+            }
+            __m512i parts[3][2];
+            for (int h = 0; h < 2; h++) {
+                const __m512 v = v2[h];
                 const __mmask16 fin = _mm512_cmp_ps_mask(_mm512_abs_ps(v), inf, _CMP_LT_OQ);
                 const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
                 __m512i hi = _mm512_and_si512(_mm512_castps_si512(v), hi16);
@@ -537,10 +580,18 @@ TAMX INL void amx_fill_bits(const int bits, const RtNbitsWeight *w, int64_t n0, 
         const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
         const uint8_t *base = w->packed + (size_t)r0 * w->row_bytes;
         const float *t = tab + h * NG * 32;
+        /* blocks whose 64 bytes (16 / bits blocks) lie inside the row come 16 words at a time */
+        const int64_t per = bits == 3 ? 0 : 16 / bits, wholes = per ? nb / per * per : 0;
+        __m512i W[16];
         for (int64_t b = 0, g = 0, left = bpg; b < nb; b++) {
             __m512i V[8];
-            for (int i = 0; i < bits; i++)
-                V[i] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + b * bb + 4 * i, 4);
+            if (b < wholes) {
+                if (b % per == 0) rows_words16(base, w->row_bytes, valid, b * bb, W);
+                for (int i = 0; i < bits; i++) V[i] = W[(b % per) * bits + i];
+            } else {
+                for (int i = 0; i < bits; i++)
+                    V[i] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + b * bb + 4 * i, 4);
+            }
             const __m512 zv = _mm512_load_ps(t + g * 32 + 16);
             uint16_t *d = dst + b * 1024;
             for (int j = 0; j < RT_QBLOCK_K; j += 2) {
