@@ -17,7 +17,9 @@
  *   sgemm <name> MxNxK threads T: wafer G GFLOP/s (P% of peak), openblas G GFLOP/s, ratio R
  * where R = wafer time / OpenBLAS time (< 1: wafer faster); then the geometric mean of R.
  *
- * Usage: bench_sgemm [--quick]     (--quick: 3 rounds of ~20 ms instead of 7 of ~60 ms)
+ * Usage: bench_sgemm [--quick] [--threads 1|2]
+ *   --quick      3 rounds of ~20 ms instead of 7 of ~60 ms
+ *   --threads T  only that thread count (default: 1, then 2)
  */
 #include <math.h>
 #include <stdint.h>
@@ -227,12 +229,15 @@ static double bench_shape(const Shape *s, RtThreadPool *pool, int threads, doubl
 }
 
 int main(int argc, char **argv) {
+    int t_first = 1, t_last = 2;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             bench_rounds = 3;
             bench_round_ms = 20.0;
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && (atoi(argv[i + 1]) == 1 || atoi(argv[i + 1]) == 2)) {
+            t_first = t_last = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: bench_sgemm [--quick]\n");
+            fprintf(stderr, "usage: bench_sgemm [--quick] [--threads 1|2]\n");
             return 2;
         }
     }
@@ -243,7 +248,7 @@ int main(int argc, char **argv) {
     }
     printf("sgemm: own AVX-512 kernels %s\n", rt_sgemm_nn_is_native() ? "on" : "off (OpenBLAS fallback)");
     const int n_shapes = (int)(sizeof shapes / sizeof shapes[0]);
-    for (int threads = 1; threads <= 2; threads++) {
+    for (int threads = t_first; threads <= t_last; threads++) {
         double peak = peak_gflops(pool, threads), logsum = 0;
         printf("fp32 FMA peak, %d thread%s: %.1f GFLOP/s\n", threads, threads > 1 ? "s" : "", peak);
         for (int i = 0; i < n_shapes; i++) logsum += log(bench_shape(&shapes[i], pool, threads, peak));
