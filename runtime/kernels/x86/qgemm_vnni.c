@@ -325,6 +325,105 @@ static void tiles_chunk(void *arg, int64_t t0, int64_t t1) {
     }
 }
 
+/* ---------------------------------------------------------------- GEMV (QLinear, a few rows) */
+
+/* With B in NK layout (QLinear's x[R, K]) and at most GV_MAX columns, packing panels would use
+ * one lane in sixteen. Instead each output row m is a dot product along K, 64 bytes per
+ * vpdpbusd, with every column of B: acc[n] = sum_k A[m, k] v[n, k] (v = B's bytes xor flip,
+ * as for the panels), and A's row sum in the same pass (A is read once: the weights stream
+ * from memory), reduced across lanes, then the same corrections and requantization (scalar:
+ * there are only M * N outputs). */
+#define GV_MAX 4
+
+typedef struct {
+    const Vplan *P;
+    int32_t cs[GV_MAX];      /* colsum of v per column of B */
+} Gv;
+
+/* Rows [m0, m1) in groups of GV_ROWS (independent accumulators: vpdpbusd's latency is hidden
+ * across rows), each B chunk loaded once per group. */
+#define GV_ROWS 4
+
+QX_T512 QX_INL void gemv_rows_n(const Gv *G, int64_t m0, int64_t m1, const int NN) {
+    const Vplan *P = G->P;
+    const RtQgemm *g = P->g;
+    const __m512i flip = _mm512_set1_epi8((char)P->flip), ones = _mm512_set1_epi8(1);
+    for (int64_t mb = m0; mb < m1; mb += GV_ROWS) {
+        int nr = m1 - mb < GV_ROWS ? (int)(m1 - mb) : GV_ROWS;
+        const uint8_t *a[GV_ROWS];
+        __m512i acc[GV_ROWS][GV_MAX], rs[GV_ROWS]; /* rs: A's row sums, read in the same pass */
+        for (int r = 0; r < GV_ROWS; r++) {
+            a[r] = (const uint8_t *)g->a + (mb + (r < nr ? r : 0)) * g->lda;
+            rs[r] = _mm512_setzero_si512();
+            for (int n = 0; n < GV_MAX; n++) acc[r][n] = _mm512_setzero_si512();
+        }
+        for (int64_t k = 0; k < g->K; k += 64) {
+            __mmask64 mk = g->K - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (g->K - k)) - 1);
+            __m512i bv[GV_MAX];
+            for (int n = 0; n < NN; n++)
+                bv[n] = _mm512_maskz_mov_epi8(
+                    mk, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mk, (const uint8_t *)g->b + n * g->ldb + k), flip));
+            for (int r = 0; r < GV_ROWS; r++) {
+                __m512i av = _mm512_maskz_loadu_epi8(mk, a[r] + k);
+                rs[r] = P->swap ? _mm512_dpbusd_epi32(rs[r], av, ones) : _mm512_dpbusd_epi32(rs[r], ones, av);
+                for (int n = 0; n < NN; n++)
+                    acc[r][n] = P->swap ? _mm512_dpbusd_epi32(acc[r][n], av, bv[n]) : _mm512_dpbusd_epi32(acc[r][n], bv[n], av);
+            }
+        }
+        for (int r = 0; r < nr; r++) {
+            int64_t m = mb + r;
+            uint32_t za = g->za ? (uint32_t)g->za[m] : 0u, zb = (uint32_t)P->zb;
+            uint32_t rowc = (g->bias ? (uint32_t)g->bias[m] : 0u) + (uint32_t)g->K * za * zb -
+                            zb * (uint32_t)_mm512_reduce_add_epi32(rs[r]);
+            for (int n = 0; n < NN; n++) {
+                int32_t v = (int32_t)((uint32_t)_mm512_reduce_add_epi32(acc[r][n]) + rowc - za * (uint32_t)G->cs[n]);
+                int64_t o = m * g->ldy + n * g->ldyn;
+                if (g->y32) g->y32[o] = v;
+                else ((uint8_t *)g->y8)[o] = (uint8_t)rt_requant_out(v, g->rq[m], g->zy, g->lo, g->hi);
+            }
+        }
+    }
+}
+
+QX_T512 static void gemv_rows(void *arg, int64_t m0, int64_t m1) {
+    const Gv *G = arg;
+    switch (G->P->g->N) { /* constant column counts: the accumulators stay in registers */
+    case 1: gemv_rows_n(G, m0, m1, 1); break;
+    case 2: gemv_rows_n(G, m0, m1, 2); break;
+    case 3: gemv_rows_n(G, m0, m1, 3); break;
+    default: gemv_rows_n(G, m0, m1, 4); break;
+    }
+}
+
+/* colsum of v for column n of B (NK layout). */
+QX_T512 static int32_t gemv_colsum(const Vplan *P, int64_t n) {
+    const RtQgemm *g = P->g;
+    const __m512i flip = _mm512_set1_epi8((char)P->flip), ones = _mm512_set1_epi8(1);
+    __m512i s = _mm512_setzero_si512();
+    for (int64_t k = 0; k < g->K; k += 64) {
+        __mmask64 mk = g->K - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (g->K - k)) - 1);
+        __m512i bv = _mm512_maskz_mov_epi8(
+            mk, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mk, (const uint8_t *)g->b + n * g->ldb + k), flip));
+        s = P->swap ? _mm512_dpbusd_epi32(s, ones, bv) : _mm512_dpbusd_epi32(s, bv, ones);
+    }
+    return _mm512_reduce_add_epi32(s);
+}
+
+static int gemv_run(RtKernelCtx *c, Vplan *P) {
+    const RtQgemm *g = P->g;
+    Gv G;
+    memset(&G, 0, sizeof G);
+    G.P = P;
+    for (int64_t m = 0; g->za && m < g->M; m++)
+        if (g->za[m]) {
+            for (int64_t n = 0; n < g->N; n++) G.cs[n] = gemv_colsum(P, n);
+            break;
+        }
+    int64_t kk = g->K > 0 ? g->K : 1;
+    rt_parallel_for(c->pool, g->M, RT_QGEMM_MIN_PAR_MACS / (kk * g->N) + 1, gemv_rows, &G);
+    return RT_OK;
+}
+
 int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
     Vplan P;
     memset(&P, 0, sizeof P);
@@ -333,6 +432,7 @@ int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
     P.swap = g->a_u8;
     P.flip = (uint8_t)(g->b_u8 == P.swap ? 0x80 : 0); /* B must be the other signedness */
     P.zb = g->zb + (P.flip ? (P.swap ? -128 : 128) : 0);
+    if (g->b_layout == RT_QGEMM_B_NK && g->N <= GV_MAX) return gemv_run(c, &P);
     P.np = (g->N + NR - 1) / NR;
     P.mt = (g->M + MR - 1) / MR;
     P.panel_bytes = (size_t)(P.kq_all > 0 ? P.kq_all : 1) * NR * 4;
