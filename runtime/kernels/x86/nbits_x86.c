@@ -1074,9 +1074,19 @@ TAMX INL void mnb_amx_fill_bits(const int bits, const Mnb *w, int64_t n0, int64_
         const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
         const uint8_t *base = w->b + r0 * w->row_bytes;
         const float *t = tab + h * w->n_blocks * 32;
+        /* the row's words in order (a block's blob follows the previous one): 16 at a time
+         * (rows_words16) while 64 bytes fit in the row, then gathered */
+        const int64_t segs = w->row_bytes / 64;
+        __m512i W[16];
         for (int64_t ks = 0; ks < nks; ks++) {
             __m512i V[16];
-            for (int i = 0; i < bits; i++) V[i] = mnb_word(w, base, idx, vm, 32 * ks + per * i);
+            const int64_t word = ks * bits; /* first word of this step's 32 codes */
+            if (word / 16 < segs) {
+                if (word % 16 == 0) rows_words16(base, w->row_bytes, valid, word * 4, W);
+                for (int i = 0; i < bits; i++) V[i] = W[(word + i) % 16];
+            } else {
+                for (int i = 0; i < bits; i++) V[i] = mnb_word(w, base, idx, vm, 32 * ks + per * i);
+            }
             const __m512 zv = _mm512_load_ps(t + (32 * ks / w->block) * 32 + 16);
             uint16_t *d = dst + ks * 1024;
             for (int j = 0; j < 32; j += 2) {
