@@ -24,9 +24,14 @@
  *     float operations as rt_act_span) are applied in registers before the store.
  * Each weight is the same float as the reference's ((q - zero) * scale), only the order and
  * the FMA rounding of the sums differ.
- * Where the CPU has AMX-BF16 (and groups are runs of whole blocks), batches of 16+ rows run on
- * the tile unit instead, still exact products and float sums (see "AMX" below): about 2.5x
- * the micro-kernel on tinylm's layers.
+ * Where the CPU has AMX-BF16 (and groups are runs of whole blocks, integer zero points),
+ * batches of 16+ rows (5+ on big layers) run on the tile unit instead, still exact products
+ * and float sums (see "AMX" below): 2.5-3x the micro-kernel on tinylm's layers; the
+ * micro-kernel stays for the other cases and CPUs (WAFER_RT_AMX=0 forces it).
+ *
+ * Sections: 16 x 16 transpose; micro-kernel; the GEMM over panels (nbx_gemm); panel fills
+ * (LinearNBits); AMX (tile driver amx_run over a weight source, LinearNBits' source);
+ * LinearNBits kernel; com.microsoft MatMulNBits (fills, tile source, gemv, kernel).
  *
  * SIMD code is compiled through target attributes only; off x86-64 (or without GCC-style
  * attributes) the table is empty and the executor runs the reference kernels.
