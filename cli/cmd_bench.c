@@ -116,6 +116,7 @@ typedef struct {
     const RtGraph *rg;
     RtPlan plan;
     void *arena;     /* NULL = run unplanned */
+    void **node_state; /* [n_nodes] kernels' cached state across the runs (packed weights) */
     /* a .wafer file runs through the companion runtime instead (rt != NULL) */
     WaferRtModel *rt;
     WaferRtTensor *rt_ins, *rt_outs;
@@ -136,6 +137,8 @@ static int bench_exec_init_rt(BenchExec *x, const BenchArgs *a, RtError *err) {
 static int bench_exec_init(BenchExec *x, const RtGraph *rg, const RtTensor *ins, RtError *err) {
     memset(x, 0, sizeof *x);
     x->rg = rg;
+    x->node_state = calloc((size_t)(rg->n_nodes > 0 ? rg->n_nodes : 1), sizeof(void *));
+    if (!x->node_state) return rt_error_set(err, "out of memory"), CLI_BAD_INPUT;
     int r = rt_plan_build(rg, ins, &x->plan, err);
     if (r == RT_SHAPE_UNKNOWN) {
         err->msg[0] = '\0';
@@ -148,6 +151,8 @@ static int bench_exec_init(BenchExec *x, const RtGraph *rg, const RtTensor *ins,
 }
 
 static void bench_exec_free(BenchExec *x) {
+    if (x->node_state) rt_node_state_free(x->node_state, x->rg->n_nodes, rt_allocator_default());
+    free(x->node_state);
     wafer_rt_close(x->rt);
     free(x->rt_ins);
     free(x->rt_outs);
@@ -168,7 +173,7 @@ static int run_once(const BenchExec *x, const RtTensor *ins, RtTensor *outs, con
         return CLI_OK;
     }
     const RtAllocator *al = rt_allocator_default();
-    RtRunOptions o = {.alloc = al, .pool = pool, .ref_only = cli_ref_only()};
+    RtRunOptions o = {.alloc = al, .pool = pool, .ref_only = cli_ref_only(), .node_state = x->node_state};
     int r = x->arena ? rt_plan_run(x->rg, &x->plan, x->arena, ins, outs, &o, err)
                      : rt_graph_run_opts(x->rg, ins, outs, &o, err);
     if (r != RT_OK) {

@@ -36,6 +36,22 @@ int rt_node_exec(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
     return r;
 }
 
+uint64_t rt_node_const_inputs(const RtGraph *g, const RtNode *n) {
+    uint64_t m = 0;
+    for (int j = 0; j < n->n_in && j < 64; j++)
+        if (n->in[j] >= 0 && g->consts && g->consts[n->in[j]]) m |= (uint64_t)1 << j;
+    return m;
+}
+
+void rt_node_state_free(void **node_state, int n, const RtAllocator *a) {
+    if (!node_state) return;
+    for (int k = 0; k < n; k++)
+        if (node_state[k]) {
+            a->free(a->user, node_state[k]);
+            node_state[k] = NULL;
+        }
+}
+
 int rt_exec_run_subgraph(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
                          RtTensor *outputs, int n_out) {
     if (n_in != g->n_inputs || n_out != g->n_outputs)
@@ -107,7 +123,13 @@ static int exec_node(ExecState *s, RtKernelCtx *c, int k) {
         memset(&unused[j], 0, sizeof unused[j]);
         out[j] = n->out[j] >= 0 ? &s->slot[n->out[j]] : &unused[j];
     }
+    if (s->opts && s->opts->node_state) {
+        c->node_state = &s->opts->node_state[k];
+        c->state_alloc = s->a;
+        c->const_inputs = rt_node_const_inputs(s->g, n);
+    }
     int r = rt_node_exec(c, n, in, out);
+    c->node_state = NULL;
     for (int j = 0; j < n->n_out; j++) {
         if (n->out[j] >= 0) s->owned[n->out[j]] = out[j]->data != NULL;
         else rt_tensor_free(s->a, &unused[j]);

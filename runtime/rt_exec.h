@@ -30,7 +30,15 @@ typedef struct RtRunOptions {
     RtValueHook on_value;       /* NULL = none */
     void *hook_user;            /* passed to on_value */
     int ref_only;               /* 1 = reference kernels only (runtime/kernels/ref/) */
+    void **node_state;          /* [g->n_nodes] kernels' persistent per-node state (kernel.h),
+                                   NULL-initialized by the owner, who frees each non-NULL entry
+                                   with alloc->free after the last run; NULL = no caching */
 } RtRunOptions;
+
+/* Bit j set when input j of n is a constant of g (kernels may cache what they derive from it). */
+uint64_t rt_node_const_inputs(const RtGraph *g, const RtNode *n);
+/* Frees every non-NULL entry of node_state[n] with a and clears it. */
+void rt_node_state_free(void **node_state, int n, const RtAllocator *a);
 
 /* rt_graph_run with options (o may be NULL). Outputs come from o->alloc. */
 int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *outputs,

@@ -68,8 +68,14 @@ static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *s
     c->planned_out = planned;
     c->planned_bytes = cap;
     c->n_planned = np;
+    if (o && o->node_state) {
+        c->node_state = &o->node_state[k];
+        c->state_alloc = o->alloc ? o->alloc : rt_allocator_default();
+        c->const_inputs = rt_node_const_inputs(g, n);
+    }
     int r = rt_node_exec(c, n, in, out);
     c->n_planned = 0;
+    c->node_state = NULL;
     for (int j = 0; j < n->n_out; j++)
         if (n->out[j] < 0) rt_tensor_free(c->alloc, &unused[j]);
     if (r != RT_OK) {

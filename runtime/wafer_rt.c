@@ -37,6 +37,7 @@ struct WaferRtModel {
     RtTensor *dyn_out;           /* [n_outputs] dynamic-executor outputs kept until the next run */
     int dyn_live;
     const RtPlan *last_plan;     /* the plan of the last run (NULL = none or unplanned) */
+    void **node_state;           /* [n_nodes] kernels' cached state (packed weights), kernel.h */
 };
 
 const char *wafer_rt_version(void) { return WAFER_RT_VERSION_STRING; }
@@ -71,6 +72,10 @@ static void model_free(WaferRtModel *m) {
         for (int i = 0; i < m->g->n_outputs; i++) rt_tensor_free(&a, &m->dyn_out[i]);
     if (m->own_arena) a.free(a.user, m->own_arena);
     rt_plan_free(&m->own_plan);
+    if (m->node_state) {
+        rt_node_state_free(m->node_state, m->g->n_nodes, &a);
+        a.free(a.user, m->node_state);
+    }
     if (m->ins) a.free(a.user, m->ins);
     if (m->dyn_out) a.free(a.user, m->dyn_out);
     rt_pool_free(m->pool);
@@ -91,10 +96,13 @@ static WaferRtStatus model_setup(WaferRtModel *m, const WaferRtOptions *o, Wafer
     }
     size_t ni = (size_t)(m->g->n_inputs > 0 ? m->g->n_inputs : 1);
     size_t no = (size_t)(m->g->n_outputs > 0 ? m->g->n_outputs : 1);
+    size_t nn = (size_t)(m->g->n_nodes > 0 ? m->g->n_nodes : 1);
     m->ins = m->alloc.alloc(m->alloc.user, ni * sizeof(RtTensor));
     m->dyn_out = m->alloc.alloc(m->alloc.user, no * sizeof(RtTensor));
-    if (!m->ins || !m->dyn_out) return fail(err, WAFER_RT_ERR_NOMEM, "out of memory");
+    m->node_state = m->alloc.alloc(m->alloc.user, nn * sizeof(void *));
+    if (!m->ins || !m->dyn_out || !m->node_state) return fail(err, WAFER_RT_ERR_NOMEM, "out of memory");
     memset(m->dyn_out, 0, no * sizeof(RtTensor));
+    memset(m->node_state, 0, nn * sizeof(void *));
     if (o && o->threads > 1) return wafer_rt_set_threads(m, o->threads, err);
     return WAFER_RT_OK;
 }
@@ -301,7 +309,7 @@ WaferRtStatus wafer_rt_run(WaferRtModel *m, const WaferRtTensor *inputs, int n_i
     int r = plan_for(m, &plan, &e);
     if (r != RT_OK) return from_rt(r, &e, err);
     m->last_plan = plan;
-    RtRunOptions o = {.alloc = &m->alloc, .pool = m->pool, .ref_only = m->ref_only};
+    RtRunOptions o = {.alloc = &m->alloc, .pool = m->pool, .ref_only = m->ref_only, .node_state = m->node_state};
     if (plan) {
         r = rt_plan_run(m->g, plan, m->arena, m->ins, m->dyn_out, &o, &e);
     } else {

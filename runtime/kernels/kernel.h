@@ -39,6 +39,15 @@ struct RtKernelCtx {
     RtTensor *const *planned_out;
     const int64_t *planned_bytes;
     int n_planned;
+    /* Persistent state of the running node (e.g. weights packed for the GEMM once, at the first
+     * run): when node_state is not NULL, *node_state is what the kernel stored there on an
+     * earlier run of this node in the same model (NULL the first time); a kernel may store one
+     * block from state_alloc there, which the model's owner frees when the model is closed.
+     * Only inputs marked in const_inputs (bit j: input j is a graph constant, the same data on
+     * every run) may be cached. node_state NULL = no caching (compute as usual). */
+    void **node_state;
+    const RtAllocator *state_alloc;
+    uint64_t const_inputs;
 };
 
 typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);

@@ -5,7 +5,8 @@
  *    reference execution (ir_run on the ONNX model, reference kernels only) within
  *    TOL_FLOAT_REL of the output's largest magnitude;
  *  - int8 and 4-bit models: optimized kernels against the reference kernels of the same file
- *    (int8: bit-identical; 4-bit weights with float activations: TOL_FLOAT_REL);
+ *    (int8 with the head quantized too, so the whole path is integer: bit-identical; 4-bit
+ *    weights with float activations: TOL_FLOAT_REL);
  *  - errors: a missing file, a file that is not a .wafer, wrong input count, dtype, shape;
  *  - two models running at the same time on two threads give their single-thread results;
  *  - a caller's allocator sees every allocation freed at close; a caller's arena is used.
@@ -135,16 +136,16 @@ static void check_fast_vs_ref(const char *file, const char *npy, int64_t cols, i
 }
 
 Test(runtime_api, digits_cnn_int8_bit_identical_to_reference) {
-    compile("digits/digits_cnn.onnx", "q.wafer", "--activations int8 --calib image=" FIXTURES "/digits/calib_img.npy");
+    compile("digits/digits_cnn.onnx", "q.wafer", "--activations int8 --quantize-head --calib image=" FIXTURES "/digits/calib_img.npy");
     check_fast_vs_ref("q.wafer", "digits/test_img.npy", 0, 1);
 }
 Test(runtime_api, kws_int8_bit_identical_to_reference) {
-    compile("kws/kws_dscnn.onnx", "q.wafer", "--activations int8 --calib mfcc=" FIXTURES "/kws/kws_in.npy");
+    compile("kws/kws_dscnn.onnx", "q.wafer", "--activations int8 --quantize-head --calib mfcc=" FIXTURES "/kws/kws_in.npy");
     check_fast_vs_ref("q.wafer", "kws/kws_in.npy", 0, 1);
 }
 Test(runtime_api, mobilenet_int8_bit_identical_to_reference) {
     compile("perf/mobilenet_v2.onnx", "q.wafer",
-            "--activations int8 --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy --shape input=1x3x224x224");
+            "--activations int8 --quantize-head --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy --shape input=1x3x224x224");
     check_fast_vs_ref("q.wafer", "perf/mobilenet_v2_in.npy", 0, 1);
 }
 Test(runtime_api, tinylm_int4_matches_reference) {
