@@ -5,8 +5,11 @@
  *                 1x1, stride 1, no padding: out[M, HW] = W[M, K] x X[K, HW] straight on the
  *                 NCHW input, qgemm.h
  *                 otherwise: im2col in int8/uint8 with the input zero point as padding, then
- *                 the same GEMM
- *   QLinear       y[R, N] = x[R, K] x w[N, K]^T through the GEMM (x packed as its B operand)
+ *                 the same GEMM; rows of the im2col matrix copied per output row, or, for
+ *                 output rows under 64 wide, from padded row-phase planes in one pass per row
+ *                 (the "flat" im2col below)
+ *   QLinear       y[R, N] = x[R, K] x w[N, K]^T through the GEMM (x as its B operand: packed
+ *                 panels, or dot products along K for R <= 4)
  *   QAdd          same-shape inputs: TFLite's quantized add, vectorized
  *   QGlobalAveragePool, QuantizeLinear (float32 -> int8/uint8, one scale)
  * Every kernel computes exactly what the reference computes (the same int32 sums modulo 2^32,
@@ -408,8 +411,8 @@ static int qconv_flat(RtKernelCtx *c, const QConv *q, RtTensor *y) {
     J.PW = sw * J.OP;
     J.F = (OH - 1) * J.OP + OW;
     J.plane = sh * J.PH2 * J.PW;
-    size_t pbytes = (size_t)(q->Cg * J.plane + 128), cbytes = (size_t)(q->CK * J.F + 64);
-    size_t ybytes = (size_t)(q->Mg * J.F + 64), obytes = (size_t)(J.F / 64 + 1) * 8;
+    size_t pbytes = (size_t)(q->Cg * J.plane + 128 + 63) & ~(size_t)63, cbytes = (size_t)(q->CK * J.F + 64 + 63) & ~(size_t)63;
+    size_t ybytes = (size_t)(q->Mg * J.F + 64 + 63) & ~(size_t)63, obytes = (size_t)(J.F / 64 + 1) * 8;
     uint8_t *buf = rt_scratch(c, pbytes + cbytes + ybytes + obytes);
     if (!buf) return RT_ERR_NOMEM;
     J.pl = buf, J.col = buf + pbytes;
