@@ -110,10 +110,10 @@ header() {
 }
 
 # name | model | input name | source .npy | slice args | batch-1 shape | iters | warmup | target
-MODELS="digits_cnn|digits/digits_cnn.onnx|image|digits/test_img.npy||1x1x8x8|1000|50|0.8
-kws_dscnn|kws/kws_dscnn.onnx|mfcc|kws/kws_in.npy||1x1x49x10|1000|50|0.8
-mobilenet_v2|perf/mobilenet_v2.onnx|input|perf/mobilenet_v2_in.npy||1x3x224x224|50|5|1.0
-tinylm|tinylm/tinylm.onnx|tokens|tinylm/tinylm_eval_tokens.npy|--cols 128|1x128|50|5|0.8"
+MODELS="digits_cnn|digits/digits_cnn.onnx|image|digits/test_img.npy||1,1,8,8|1000|50|0.8
+kws_dscnn|kws/kws_dscnn.onnx|mfcc|kws/kws_in.npy||1,1,49,10|1000|50|0.8
+mobilenet_v2|perf/mobilenet_v2.onnx|input|perf/mobilenet_v2_in.npy||1,3,224,224|50|5|1.0
+tinylm|tinylm/tinylm.onnx|tokens|tinylm/tinylm_eval_tokens.npy|--cols 128|1,128|50|5|0.8"
 
 header "float32 (.wafer compiled for batch 1, against onnxruntime on the ONNX model)"
 echo "$MODELS" | while IFS='|' read -r name model input src cols shape iters warmup target; do
@@ -144,8 +144,8 @@ fi
 
 # int8: static int8, per-channel weights, min-max calibration on the fixture's own inputs.
 # name | model | input | calibration .npy | peer model (onnxruntime) | peer kind | shape | iters | warmup | target
-INT8="kws_dscnn|kws/kws_dscnn.onnx|mfcc|kws/kws_in.npy|kws/kws_dscnn.onnx|float|1x1x49x10|1000|50|0.8
-mobilenet_v2|perf/mobilenet_v2.onnx|input|perf/mobilenet_v2_in.npy|perf/mobilenet_v2_int8_qdq_ort.onnx|int8 QDQ|1x3x224x224|50|5|0.8"
+INT8="kws_dscnn|kws/kws_dscnn.onnx|mfcc|kws/kws_in.npy|kws/kws_dscnn.onnx|float|1,1,49,10|1000|50|0.8
+mobilenet_v2|perf/mobilenet_v2.onnx|input|perf/mobilenet_v2_in.npy|perf/mobilenet_v2_int8_qdq_ort.onnx|int8 QDQ|1,3,224,224|50|5|0.8"
 echo
 header "int8 (wafer static int8 against onnxruntime: its QDQ int8 mobilenet_v2, its float kws_dscnn)"
 echo "$INT8" | while IFS='|' read -r name model input calib peer kind shape iters warmup target; do
@@ -169,7 +169,7 @@ header "4-bit weights (GPTQ g128 asym, head float; onnxruntime: its MatMulNBits 
 x="$TMP/tinylm.npy"
 q4="$TMP/tinylm_int4.wafer"
 if [ -f "$x" ] && "$W" quantize "$FX/tinylm/tinylm.onnx" -o "$q4" --weights int4 --method gptq --group 128 --asym \
-    --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" --shape tokens=1x128 >/dev/null 2>"$TMP/qerr"; then
+    --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" --shape tokens=1,128 >/dev/null 2>"$TMP/qerr"; then
     bench_pair "tinylm int4" "$q4" "$FX/perf/tinylm_int4_default_asym.onnx" tokens "$x" 50 5 0.8
     # Peak RSS of `wafer run` on it against 1.3 x (packed weights + planned arena + 8 MiB).
     echo

@@ -55,8 +55,8 @@ static const char *const quantize_usage =
     "  --calib-method M        minmax (default), percentile, entropy, mse\n"
     "  --percentile P          for --calib-method percentile (default 99.99)\n"
     "  --batch N               calibration rows per run (default 32)\n"
-    "  --shape NAME=AxBx...    fix input NAME's shape in the written file (e.g. batch 1:\n"
-    "                          --shape image=1x1x8x8): shape chains fold away and the file\n"
+    "  --shape NAME=d0,d1,...  fix input NAME's shape in the written file (e.g. batch 1:\n"
+    "                          --shape image=1,1,8,8): shape chains fold away and the file\n"
     "                          carries the runtime's memory plan (repeat per input)\n"
     "  --exclude NODE,...      keep these nodes in float (node names, or their output names)\n"
     "  --quantize-head         also quantize the last weight layer before an output\n"
@@ -93,7 +93,8 @@ typedef struct {
     int n_shape;
 } QuantArgs;
 
-/* Parses "NAME=AxBx..." (the dims into dims[*rank]). */
+/* Parses "NAME=d0,d1,..." (the emit-c contract's form; "d0xd1x..." is accepted too) into
+ * dims[*rank]. */
 static int shape_parse(const char *spec, int64_t *dims, int *rank, RtError *err) {
     const char *eq = strchr(spec, '=');
     const char *p = eq ? eq + 1 : NULL;
@@ -101,16 +102,17 @@ static int shape_parse(const char *spec, int64_t *dims, int *rank, RtError *err)
     while (p && *p && *rank < RT_MAX_RANK) {
         char *end;
         long long d = strtoll(p, &end, 10);
-        if (end == p || d < 0 || (*end != 'x' && *end != '\0')) {
+        int sep = *end == ',' || *end == 'x';
+        if (end == p || d < 0 || (!sep && *end != '\0')) {
             p = NULL;
             break;
         }
         dims[(*rank)++] = d;
-        p = *end == 'x' ? end + 1 : end;
-        if (*end == 'x' && !*p) p = NULL; /* a trailing 'x' */
+        p = sep ? end + 1 : end;
+        if (sep && !*p) p = NULL; /* a trailing separator */
     }
     if (!eq || eq == spec || !p || *p != '\0' || *rank == 0)
-        return cli_usage_error(err, "quantize", "--shape wants NAME=AxBx... (e.g. x=1x64), got '%s'", spec);
+        return cli_usage_error(err, "quantize", "--shape wants NAME=d0,d1,... (e.g. x=1,64), got '%s'", spec);
     return CLI_OK;
 }
 
@@ -312,7 +314,7 @@ static IrGraph *model_prepare(const char *path, RtError *err) {
     return g;
 }
 
-/* Binds the --shape inputs ("NAME=AxBx..."), folds what those shapes make constant, and writes
+/* Binds the --shape inputs ("NAME=d0,d1,..."), folds what those shapes make constant, and writes
  * the .wafer file with its metadata (source hash, version, options). */
 static int model_write(const QuantArgs *a, IrGraph *g, const char *opts, RtError *err) {
     for (int k = 0; k < a->n_shape; k++) {

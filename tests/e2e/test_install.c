@@ -41,7 +41,7 @@ Test(install, pkg_config_builds_the_example_which_classifies_digits) {
 
     st = tu_run(log, sizeof log,
                 "%s/opt/wafer/bin/wafer quantize examples/digits/digits_mlp.onnx -o %s/m.wafer --activations int8 "
-                "--calib x=examples/digits/calib_x.npy --shape x=1x64",
+                "--calib x=examples/digits/calib_x.npy --shape x=1,64",
                 dir, dir);
     cr_assert_eq(st, 0, "%s", log);
     char cmd[1024];

@@ -13,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "../../frontend/onnx.h"
@@ -145,7 +146,7 @@ Test(runtime_api, kws_int8_bit_identical_to_reference) {
 }
 Test(runtime_api, mobilenet_int8_bit_identical_to_reference) {
     compile("perf/mobilenet_v2.onnx", "q.wafer",
-            "--activations int8 --quantize-head --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy --shape input=1x3x224x224");
+            "--activations int8 --quantize-head --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy --shape input=1,3,224,224");
     check_fast_vs_ref("q.wafer", "perf/mobilenet_v2_in.npy", 0, 1);
 }
 Test(runtime_api, tinylm_int4_matches_reference) {
@@ -262,7 +263,7 @@ static void count_free(void *user, void *p) {
 }
 
 Test(runtime_api, caller_allocator_and_arena) {
-    compile("kws/kws_dscnn.onnx", "f.wafer", "--weights f32 --shape mfcc=1x1x49x10");
+    compile("kws/kws_dscnn.onnx", "f.wafer", "--weights f32 --shape mfcc=1,1,49,10");
     Counting cnt = {0, 0, 0};
     WaferRtAllocator al = {count_alloc, count_free, &cnt};
     WaferRtOptions o = {.allocator = &al};
@@ -288,4 +289,21 @@ Test(runtime_api, caller_allocator_and_arena) {
     cr_assert_eq(cnt2.allocs, cnt2.frees);
     free(arena);
     free(hold.data);
+}
+
+/* quantize --shape: malformed specs and unknown inputs are usage errors (exit 2, message),
+ * a wrong rank is refused naming the input; nothing is written. */
+Test(runtime_api, quantize_shape_errors) {
+    const char *bad[] = {"mfcc=1,,2", "mfcc=", "=1,2", "mfcc=1,", "mfcc=-1,1,49,10", "nosuch=1,1,49,10", "mfcc=1,1,49"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char log[4096];
+        int st = tu_run(log, sizeof log, "%s quantize %s/kws/kws_dscnn.onnx -o %s/bad.wafer --weights f32 --shape %s",
+                        WAFER_BIN, FIXTURES, dir, bad[i]);
+        cr_expect_eq(st, 2, "--shape %s: exit %d: %s", bad[i], st, log);
+        cr_expect(strstr(log, "shape") != NULL || strstr(log, "mfcc") != NULL || strstr(log, "nosuch") != NULL,
+                  "--shape %s: %s", bad[i], log);
+        char path[512];
+        snprintf(path, sizeof path, "%s/bad.wafer", dir);
+        cr_expect_neq(access(path, F_OK), 0, "--shape %s left a file", bad[i]);
+    }
 }
