@@ -239,13 +239,15 @@ Test(nbits_x86, linear_row_counts) {
     rt_pool_free(pool);
 }
 
-/* The tinylm shapes and a K past several panel slices. */
+/* The tinylm shapes, a K past several panel slices, and more rows than one pass of the
+ * tiles. */
 Test(nbits_x86, linear_model_shapes) {
     RtThreadPool *pool = rt_pool_new(2, NULL);
     const int64_t shapes[][3] = {{128, 256, 256}, {128, 1024, 256}, {128, 256, 1024}, {33, 130, 1100},
-                                 {1, 256, 1024},  {7, 520, 1024}}; /* 7 rows of a big layer: the tiles */
+                                 {1, 256, 1024},  {7, 520, 1024}, /* 7 rows of a big layer: the tiles */
+                                 {600, 40, 100}};                  /* past one pass of 512 rows */
     int bad = 0;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         Lin l;
         lin_make(&l, 4, shapes[i][0], shapes[i][1], shapes[i][2], 128, 0, 1, 0, 5u + (uint32_t)i);
         bad += lin_check(&l, pool);
@@ -448,11 +450,12 @@ Test(nbits_x86, matmul_nbits_formats_and_odd_shapes) {
 Test(nbits_x86, matmul_nbits_model_shapes) {
     RtThreadPool *pool = rt_pool_new(2, NULL);
     const int64_t shapes[][3] = {{128, 256, 256}, {128, 1024, 256}, {128, 256, 1024}, {1, 256, 1024}, {2, 100, 300},
-                                 {3, 17, 96},     {4, 33, 160},    {16, 64, 64},    {5, 600, 1024}};
+                                 {3, 17, 96},     {4, 33, 160},    {16, 64, 64},    {5, 600, 1024},
+                                 {530, 33, 160}};
     int bad = 0;
     for (int amx = 1; amx >= 0; amx--) {
         setenv("WAFER_RT_AMX", amx ? "1" : "0", 1);
-        for (int i = 0; i < 9; i++) {
+        for (int i = 0; i < 10; i++) {
             MnbCase m;
             mnb_make(&m, 4, shapes[i][0], shapes[i][1], shapes[i][2], i == 7 ? 32 : 128, 1, 0, 1, 40u + (uint32_t)i);
             bad += mnb_check(&m, pool);

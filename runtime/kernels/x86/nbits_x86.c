@@ -814,30 +814,40 @@ TAMX static void amx_chunk(void *arg, int64_t s0, int64_t s1) {
     _tile_release();
 }
 
+/* Rows of X split and multiplied per pass: the bf16 parts of X take 6 bytes per element
+ * (3 MiB for 512 rows of K = 1024), and each pass refills the B panels. */
+#define NBX_AMX_MROWS 512
+
 /* Y[M, N] = act(X[M, K] @ W + bias) on the tiles, W from src. */
 static int amx_run(RtKernelCtx *c, const AmxSrc *src, const float *x, int64_t M, int64_t K, float *y,
                    const float *bias, const RtAct *act) {
-    const int64_t Mp = (M + 15) / 16 * 16, Kp = src->nks * 32, threads = rt_pool_threads(c->pool);
+    const int64_t Kp = src->nks * 32, threads = rt_pool_threads(c->pool);
+    const int64_t Mmax = M < NBX_AMX_MROWS ? (M + 15) / 16 * 16 : NBX_AMX_MROWS;
     /* wide blocks (more tile pairs share each pass of X through L1), one per thread at
      * least, the B panel within NBX_AMX_PANEL_BYTES; the results do not depend on it */
     int64_t nc = ((src->N + threads - 1) / threads + 31) / 32 * 32;
     nc = nc > 256 ? 256 : nc;
     while (nc > 32 && nc * Kp * 2 > NBX_AMX_PANEL_BYTES) nc -= 32;
-    AmxJob j = {src, NULL, M, Mp, Kp, y, bias, act, nc, (src->N + nc - 1) / nc, 0, NULL, 0,
+    AmxJob j = {src, NULL, 0, 0, Kp, y, bias, act, nc, (src->N + nc - 1) / nc, 0, NULL, 0,
                 (size_t)(nc / 16 * src->NG * 32)};
     j.slots = rt_pool_chunks(c->pool, j.blocks, 1);
     /* tables, C tiles of each pair, 32 x nc accumulators, B panel (nc columns x Kp bf16) */
     size_t bytes = sizeof(float) * (j.tab_floats + 1024 * (size_t)(nc / 32) + 32 * (size_t)nc) +
                    sizeof(uint16_t) * (size_t)(nc * Kp);
     j.stride = (rt_slot_stride(bytes, j.slots) + 63) & ~(size_t)63;
-    const size_t xs_bytes = sizeof(uint16_t) * (size_t)(3 * Mp * Kp);
+    const size_t xs_bytes = sizeof(uint16_t) * (size_t)(3 * Mmax * Kp);
     char *raw = rt_scratch(c, j.stride * (size_t)j.slots + xs_bytes + 128);
     if (!raw) return RT_ERR_NOMEM;
     j.scratch = (char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     j.xs = (uint16_t *)(j.scratch + j.stride * (size_t)j.slots);
-    AmxSplit sp = {x, M, K, Mp, Kp, (uint16_t *)j.xs};
-    rt_parallel_for(c->pool, Mp / 16, 2, amx_split_chunk, &sp);
-    rt_parallel_for(c->pool, j.slots, 1, amx_chunk, &j);
+    for (int64_t m0 = 0; m0 < M; m0 += NBX_AMX_MROWS) {
+        j.M = M - m0 < NBX_AMX_MROWS ? M - m0 : NBX_AMX_MROWS;
+        j.Mp = (j.M + 15) / 16 * 16;
+        j.y = y + m0 * src->N;
+        AmxSplit sp = {x + m0 * K, j.M, K, j.Mp, Kp, (uint16_t *)j.xs};
+        rt_parallel_for(c->pool, j.Mp / 16, 2, amx_split_chunk, &sp);
+        rt_parallel_for(c->pool, j.slots, 1, amx_chunk, &j);
+    }
     rt_scratch_free(c, raw);
     return RT_OK;
 }
