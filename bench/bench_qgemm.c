@@ -143,7 +143,10 @@ int main(int argc, char **argv) {
     RtError err;
     err.msg[0] = '\0';
     RtThreadPool *pool = rt_pool_new(2, NULL);
-    RtKernelCtx c1 = {rt_allocator_default(), &err, 0, NULL, NULL, 0, NULL, NULL, 0};
+    RtKernelCtx c1;
+    memset(&c1, 0, sizeof c1);
+    c1.alloc = rt_allocator_default();
+    c1.err = &err;
     RtKernelCtx c2 = c1;
     c2.pool = pool;
     double ops = 2.0 * (double)S * (double)S * (double)S;
