@@ -1,0 +1,504 @@
+/*
+ * pool_x86.c — optimized float32 MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool
+ * for 2-D NCHW tensors.
+ *
+ * Each kernel takes float32 rank-4 data that is present (not shape mode), every size > 0,
+ * MaxPool without its Indices output, on an x86-64 build; everything else (1-D and 3-D,
+ * other dtypes, Indices and storage_order, malformed attributes, shape inference) goes to
+ * the reference kernel (rt_kernel_find, ref/pool.c), so its dtypes and messages stay.
+ * Geometry (output sizes, pads, auto_pad, ceil_mode, dilations) comes from ref/conv_geom.h,
+ * the functions the reference uses, so the output shapes are the reference's.
+ *
+ * Windowed pools, per (n, c) plane, per output row oh: the in-range kernel rows [h0, h1) are
+ * a table per oh, the in-range kernel columns one per ow (rt_geom_taps, as the reference).
+ *   AVX-512, horizontal stride 1 or 2: 16 output columns per vector; tap (kh, kw) of lane i
+ *   reads column ow0*s - pad + kw*d + s*i, one masked load (stride 1) or two masked loads
+ *   and a vpermt2ps picking the even lanes (stride 2); masks per (vector, kw) are a table,
+ *   so columns outside the input are never read and load as the neutral fill.
+ *   Scalar otherwise (any stride): a plain loop over the tabled tap ranges.
+ * Results equal the reference's bit for bit:
+ *   Max: the reference keeps the first in-range tap (row-major order), then takes a tap v
+ *     only when v > best. So a NaN first tap sticks, later NaNs never win, and among equal
+ *     values (±0) the first stays. vmaxps(v, best) is exactly "v > best ? v : best"; each
+ *     lane starts from its own first in-range tap (masked moves in the first in-range kernel
+ *     row), later taps fold in the same order, and NaNs are quieted at the end as the
+ *     reference's trip through double does. An empty window (pads at least the kernel) is
+ *     -inf.
+ *   Average: as the reference, the in-range taps are summed in double in row-major order
+ *     (16 lanes = two 8-double accumulators, out-of-range lanes add +0.0, which changes no
+ *     sum that starts from +0.0), divided in double by the same divisor (in-range taps, or
+ *     with count_include_pad those inside the padded extent: a product of per-axis counts),
+ *     then rounded to float; a zero divisor gives NaN.
+ * Global pools, per plane:
+ *   GlobalMaxPool: the reference starts from -inf and takes v > acc, so NaNs never count
+ *     (an all-NaN plane gives -inf): vmaxps(v, acc) folds, a lane reduction, and when the
+ *     maximum is zero the plane is scanned for its first zero (the reference keeps the first
+ *     of ±0). Bit-identical.
+ *   GlobalAveragePool: the plane summed in double by 4 x 8 lanes and a fixed tree, divided
+ *     by the plane size in double, rounded to float. The reference sums in double one
+ *     element after another; both double sums lie within n * 2^-53 * sum|x| of the exact sum,
+ *     far below a float ulp, so the results are the same float except next to a rounding
+ *     boundary (then one ulp apart; tests allow 1e-6 of the plane's mean |x|).
+ * Threads: planes split over c->pool in contiguous ranges of at least POOL_PAR_MIN_WORK
+ * elements read and written, so small tensors stay on one thread; every output is computed
+ * by one plane's code whatever the split, so any thread count gives the same bits.
+ *
+ * rt_kernels_x86_pool_scalar[] is the same kernels with the AVX-512 paths switched off, for
+ * tests of the scalar paths on machines that have AVX-512.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../kernel.h"
+#include "../ref/conv_geom.h"
+#include "../../rt_threads.h"
+
+/* Least work (input plus output elements) per parallel chunk of planes: the vector loops
+ * take about 0.1-0.3 ns per element, so 16k elements are a few microseconds, well above the
+ * 0.1-0.3 us a hand-off to a worker costs. */
+#define POOL_PAR_MIN_WORK ((int64_t)1 << 14)
+/* Table bytes kept on the stack; larger tables come from rt_scratch. */
+#define POOL_STACK_TABLES 4096
+
+enum { PK_MAX, PK_AVG };
+
+typedef struct PoolJob PoolJob;
+typedef void (*PlaneFn)(const PoolJob *j, const float *x, float *y);
+
+struct PoolJob {
+    int64_t IH, IW, OH, OW;   /* plane sizes */
+    int64_t KW, SH, SW, PH, PW, DH, DW;
+    int64_t pin, pout;        /* elements per input / output plane */
+    const float *x;           /* [planes, IH, IW] */
+    float *y;                 /* [planes, OH, OW] */
+    const int64_t *hr;        /* [OH][2]: in-range kernel rows [h0, h1) of output row oh */
+    const int64_t *wr;        /* [OW][2]: in-range kernel columns of output column ow */
+    const double *hc, *wc;    /* AveragePool: divisor factors per oh / per ow */
+    const uint16_t *vm;       /* vector paths: [ceil(OW / 16)][KW][3] masks: lanes whose
+                                 tap kw is in range, then the loads at o and o + 16 */
+    PlaneFn plane;
+};
+
+static int run_ref(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(n->op);
+    if (!ref) return rt_fail(c, "no reference kernel for %s", rt_op_name(n->op));
+    return ref(c, n, in, out);
+}
+
+/* 1 when this CPU runs the AVX-512 paths (AVX-512F is all they use). */
+static int pool_cpu_avx512(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+/* The kernels here run on x86-64 builds only (the scalar paths on any x86-64 CPU); other
+ * targets keep the reference. */
+static int pool_build_ok(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* float32 rank-4 data present, every size > 0. */
+static int pool_input_ok(RtKernelCtx *c, const RtTensor *x) {
+    if (c->shape_only || !x || !x->data || x->dtype != RT_F32 || x->rank != 4) return 0;
+    for (int i = 0; i < 4; i++)
+        if (x->dims[i] < 1) return 0;
+    return pool_build_ok();
+}
+
+/* A NaN with its quiet bit set, as float -> double -> float leaves it. */
+static float quiet_nan(float v) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    u |= 0x00400000u;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+/* ---- scalar planes ---- */
+
+static void plane_max_s(const PoolJob *j, const float *x, float *y) {
+    for (int64_t oh = 0; oh < j->OH; oh++) {
+        int64_t h0 = j->hr[2 * oh], h1 = j->hr[2 * oh + 1], ih0 = oh * j->SH - j->PH;
+        for (int64_t ow = 0; ow < j->OW; ow++) {
+            int64_t w0 = j->wr[2 * ow], w1 = j->wr[2 * ow + 1], iw0 = ow * j->SW - j->PW;
+            if (h0 >= h1 || w0 >= w1) {
+                *y++ = -INFINITY;
+                continue;
+            }
+            float best = x[(ih0 + h0 * j->DH) * j->IW + iw0 + w0 * j->DW];
+            for (int64_t kh = h0; kh < h1; kh++) {
+                const float *row = x + (ih0 + kh * j->DH) * j->IW;
+                for (int64_t kw = w0; kw < w1; kw++) {
+                    float v = row[iw0 + kw * j->DW];
+                    if (v > best) best = v;
+                }
+            }
+            *y++ = best != best ? quiet_nan(best) : best;
+        }
+    }
+}
+
+static void plane_avg_s(const PoolJob *j, const float *x, float *y) {
+    for (int64_t oh = 0; oh < j->OH; oh++) {
+        int64_t h0 = j->hr[2 * oh], h1 = j->hr[2 * oh + 1], ih0 = oh * j->SH - j->PH;
+        for (int64_t ow = 0; ow < j->OW; ow++) {
+            int64_t w0 = j->wr[2 * ow], w1 = j->wr[2 * ow + 1], iw0 = ow * j->SW - j->PW;
+            double sum = 0.0, count = j->hc[oh] * j->wc[ow];
+            for (int64_t kh = h0; kh < h1; kh++) {
+                const float *row = x + (ih0 + kh * j->DH) * j->IW;
+                for (int64_t kw = w0; kw < w1; kw++) sum += row[iw0 + kw * j->DW];
+            }
+            *y++ = count > 0 ? (float)(sum / count) : NAN;
+        }
+    }
+}
+
+/* ---- AVX-512 planes ---- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define PT512 __attribute__((target("avx512f")))
+#define PINL static inline __attribute__((always_inline))
+
+/* Tap values of 16 output lanes: column o + s*i of row for lane i, fill where the masks
+ * leave a column out. s = 2: loads at o and o + 16, even lanes picked. */
+PT512 PINL __m512 tap_load(const float *row, int64_t o, int s, const uint16_t *m, __m512 fill) {
+    if (s == 1) return _mm512_mask_loadu_ps(fill, (__mmask16)m[0], row + o);
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    __m512 lo = _mm512_mask_loadu_ps(fill, (__mmask16)m[1], row + o);
+    __m512 hi = _mm512_mask_loadu_ps(fill, (__mmask16)m[2], row + o + 16);
+    return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+PT512 PINL void plane_max_v(const PoolJob *j, const float *x, float *y, int s) {
+    const int64_t OW = j->OW, KW = j->KW, IW = j->IW, DW = j->DW;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int64_t oh = 0; oh < j->OH; oh++, y += OW) {
+        int64_t h0 = j->hr[2 * oh], h1 = j->hr[2 * oh + 1];
+        const int64_t ih0 = oh * j->SH - j->PH; /* input row of kernel row 0 */
+        for (int64_t ow0 = 0; ow0 < OW; ow0 += 16) {
+            const uint16_t *vm = j->vm + (ow0 / 16) * KW * 3;
+            const int64_t o0 = ow0 * s - j->PW;
+            int64_t nl = OW - ow0 < 16 ? OW - ow0 : 16;
+            __m512 best = ninf;
+            if (h0 < h1) {
+                /* first in-range kernel row: each lane starts from its first in-range tap */
+                const float *row = x + (ih0 + h0 * j->DH) * IW;
+                __mmask16 set = 0;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    __mmask16 m = (__mmask16)vm[3 * kw];
+                    if (!m) continue;
+                    __m512 v = tap_load(row, o0 + kw * DW, s, vm + 3 * kw, ninf);
+                    best = _mm512_mask_max_ps(best, m & set, v, best);
+                    best = _mm512_mask_mov_ps(best, m & (__mmask16)~set, v);
+                    set |= m;
+                }
+                for (int64_t kh = h0 + 1; kh < h1; kh++) {
+                    row = x + (ih0 + kh * j->DH) * IW;
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        __mmask16 m = (__mmask16)vm[3 * kw];
+                        if (!m) continue;
+                        __m512 v = tap_load(row, o0 + kw * DW, s, vm + 3 * kw, ninf);
+                        best = _mm512_mask_max_ps(best, m, v, best);
+                    }
+                }
+                __mmask16 nan = _mm512_cmp_ps_mask(best, best, _CMP_UNORD_Q);
+                best = _mm512_castsi512_ps(_mm512_mask_or_epi32(_mm512_castps_si512(best), nan,
+                                                                _mm512_castps_si512(best),
+                                                                _mm512_set1_epi32(0x00400000)));
+            }
+            _mm512_mask_storeu_ps(y + ow0, (__mmask16)((1u << nl) - 1), best);
+        }
+    }
+}
+
+PT512 PINL void plane_avg_v(const PoolJob *j, const float *x, float *y, int s) {
+    const int64_t OW = j->OW, KW = j->KW, IW = j->IW, DW = j->DW;
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512d one = _mm512_set1_pd(1.0), dnan = _mm512_set1_pd(NAN);
+    for (int64_t oh = 0; oh < j->OH; oh++, y += OW) {
+        int64_t h0 = j->hr[2 * oh], h1 = j->hr[2 * oh + 1];
+        const int64_t ih0 = oh * j->SH - j->PH; /* input row of kernel row 0 */
+        const __m512d hc = _mm512_set1_pd(j->hc[oh]);
+        for (int64_t ow0 = 0; ow0 < OW; ow0 += 16) {
+            const uint16_t *vm = j->vm + (ow0 / 16) * KW * 3;
+            const int64_t o0 = ow0 * s - j->PW;
+            int64_t nl = OW - ow0 < 16 ? OW - ow0 : 16;
+            __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+            for (int64_t kh = h0; kh < h1; kh++) {
+                const float *row = x + (ih0 + kh * j->DH) * IW;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    if (!vm[3 * kw]) continue;
+                    __m512 v = tap_load(row, o0 + kw * DW, s, vm + 3 * kw, zero);
+                    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+                    if (nl > 8)
+                        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(
+                                                   _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+                }
+            }
+            __mmask8 m0 = (__mmask8)(nl >= 8 ? 0xFF : (1u << nl) - 1);
+            __mmask8 m1 = (__mmask8)(nl <= 8 ? 0 : (1u << (nl - 8)) - 1);
+            __m512d c0 = _mm512_mul_pd(hc, _mm512_mask_loadu_pd(one, m0, j->wc + ow0));
+            __m512d c1 = _mm512_mul_pd(hc, _mm512_mask_loadu_pd(one, m1, j->wc + ow0 + (m1 ? 8 : 0)));
+            __m512d q0 = _mm512_div_pd(s0, c0), q1 = _mm512_div_pd(s1, c1);
+            q0 = _mm512_mask_mov_pd(q0, _mm512_cmp_pd_mask(c0, _mm512_setzero_pd(), _CMP_EQ_OQ), dnan);
+            q1 = _mm512_mask_mov_pd(q1, _mm512_cmp_pd_mask(c1, _mm512_setzero_pd(), _CMP_EQ_OQ), dnan);
+            __m256 f0 = _mm512_cvtpd_ps(q0), f1 = _mm512_cvtpd_ps(q1);
+            __m512 r = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)),
+                                                           _mm256_castps_pd(f1), 1));
+            _mm512_mask_storeu_ps(y + ow0, (__mmask16)((1u << nl) - 1), r);
+        }
+    }
+}
+
+PT512 static void plane_max_v1(const PoolJob *j, const float *x, float *y) { plane_max_v(j, x, y, 1); }
+PT512 static void plane_max_v2(const PoolJob *j, const float *x, float *y) { plane_max_v(j, x, y, 2); }
+PT512 static void plane_avg_v1(const PoolJob *j, const float *x, float *y) { plane_avg_v(j, x, y, 1); }
+PT512 static void plane_avg_v2(const PoolJob *j, const float *x, float *y) { plane_avg_v(j, x, y, 2); }
+
+static PlaneFn plane_vec(int kind, int64_t s) {
+    if (kind == PK_MAX) return s == 1 ? plane_max_v1 : plane_max_v2;
+    return s == 1 ? plane_avg_v1 : plane_avg_v2;
+}
+
+/* Sum (avg = 1) or maximum of a plane of n floats, as the file header says. */
+PT512 static float global_plane_v(const float *x, int64_t n, int avg) {
+    if (avg) {
+        __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t i = 0;
+        for (; i + 32 <= n; i += 32) {
+            __m512 u = _mm512_loadu_ps(x + i), v = _mm512_loadu_ps(x + i + 16);
+            a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(u)));
+            a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1))));
+            a2 = _mm512_add_pd(a2, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+            a3 = _mm512_add_pd(a3, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+        }
+        for (; i < n; i += 16) {
+            __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+            __m512 u = _mm512_maskz_loadu_ps(m, x + i);
+            a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(u)));
+            a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1))));
+        }
+        double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+        return (float)(sum / (double)n);
+    }
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 a0 = ninf, a1 = ninf;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_max_ps(_mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), a1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+        a0 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, m, x + i), a0);
+    }
+    /* no NaN reaches the accumulators, so the lane reduction is the maximum */
+    float best = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+    if (best == 0.0f) /* the reference keeps the first zero it meets, +0 or -0 */
+        for (i = 0; i < n; i++)
+            if (x[i] == 0.0f) return x[i];
+    return best;
+}
+
+#else /* not x86-64 GCC/Clang: never selected (pool_cpu_avx512() is 0) */
+static PlaneFn plane_vec(int kind, int64_t s) {
+    (void)kind, (void)s;
+    return 0;
+}
+static float global_plane_v(const float *x, int64_t n, int avg) {
+    (void)x, (void)n, (void)avg;
+    return 0;
+}
+#endif
+
+/* ---- windowed pools ---- */
+
+static void plane_chunk(void *arg, int64_t p0, int64_t p1) {
+    const PoolJob *j = arg;
+    for (int64_t p = p0; p < p1; p++) j->plane(j, j->x + p * j->pin, j->y + p * j->pout);
+}
+
+/* Bits [lo, hi) of a 16-bit lane mask. */
+static uint16_t bit_range(int64_t lo, int64_t hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (lo >= hi) return 0;
+    return (uint16_t)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+/* The per-(vector, kw) masks of the vector paths (see PoolJob.vm). */
+static void vec_masks(const PoolJob *j, uint16_t *vm) {
+    const int64_t s = j->SW;
+    for (int64_t ow0 = 0; ow0 < j->OW; ow0 += 16) {
+        int64_t nl = j->OW - ow0 < 16 ? j->OW - ow0 : 16;
+        for (int64_t kw = 0; kw < j->KW; kw++, vm += 3) {
+            int64_t o = ow0 * s - j->PW + kw * j->DW; /* input column of lane 0 */
+            /* lanes i with 0 <= o + s*i < IW */
+            int64_t lo = o >= 0 ? 0 : (-o + s - 1) / s;
+            int64_t hi = j->IW - o <= 0 ? 0 : (j->IW - o + s - 1) / s;
+            vm[0] = bit_range(lo, hi < nl ? hi : nl);
+            /* stride 2: the columns [o, o + 32) that lie inside the input */
+            vm[1] = bit_range(-o, j->IW - o);
+            vm[2] = bit_range(-o - 16, j->IW - o - 16);
+        }
+    }
+}
+
+static int window_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int kind,
+                       int vec_ok) {
+    const RtTensor *x = rt_in(n, in, 0);
+    if (!pool_input_ok(c, x)) return run_ref(c, n, in, out);
+    if (kind == PK_MAX && n->n_out > 1) return run_ref(c, n, in, out); /* Indices */
+    const int64_t *ks;
+    if (rt_attr_ints(n, "kernel_shape", &ks) != 2) return run_ref(c, n, in, out);
+    int64_t ceil_mode = rt_attr_int(n, "ceil_mode", 0);
+    int64_t order = rt_attr_int(n, "storage_order", 0);
+    int64_t include = rt_attr_int(n, "count_include_pad", 0);
+    if (ceil_mode < 0 || ceil_mode > 1 || order < 0 || order > 1 || include < 0 || include > 1)
+        return run_ref(c, n, in, out);
+    /* The geometry calls report into c->err on a malformed node; the reference, which then
+     * runs it, reports the same problem again. */
+    RtConvGeom g;
+    if (rt_geom_read(c, n, 2, x->dims + 2, ks, &g) != RT_OK || rt_geom_forward(c, n, (int)ceil_mode, &g) != RT_OK)
+        return run_ref(c, n, in, out);
+    int64_t dims[RT_MAX_RANK];
+    rt_geom_out_dims(&g, x->dims[0], x->dims[1], dims);
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, 4, dims));
+
+    PoolJob j;
+    memset(&j, 0, sizeof j);
+    j.IH = g.in[1], j.IW = g.in[2], j.OH = g.out[1], j.OW = g.out[2];
+    j.KW = g.k[2], j.SH = g.stride[1], j.SW = g.stride[2];
+    j.PH = g.pad0[1], j.PW = g.pad0[2], j.DH = g.dil[1], j.DW = g.dil[2];
+    j.pin = j.IH * j.IW, j.pout = j.OH * j.OW;
+    j.x = x->data, j.y = out[0]->data;
+    int vec = vec_ok && (j.SW == 1 || j.SW == 2) && pool_cpu_avx512();
+    int64_t nvm = vec ? (j.OW + 15) / 16 * j.KW * 3 : 0;
+
+    /* tables: hr, wr (int64), hc, wc (double), vm (uint16) */
+    size_t bytes = (size_t)(2 * j.OH + 2 * j.OW) * sizeof(int64_t) + (size_t)(j.OH + j.OW) * sizeof(double) +
+                   (size_t)nvm * sizeof(uint16_t);
+    int64_t stack[POOL_STACK_TABLES / sizeof(int64_t)];
+    void *tab = bytes <= sizeof stack ? (void *)stack : rt_scratch(c, bytes);
+    if (!tab) return RT_ERR_NOMEM;
+    int64_t *hr = tab, *wr = hr + 2 * j.OH;
+    double *hc = (double *)(wr + 2 * j.OW), *wc = hc + j.OH;
+    uint16_t *vm = (uint16_t *)(wc + j.OW);
+    /* per axis as rt_geom_avg_window: in-range taps, the divisor's factor */
+    for (int a = 1; a < 3; a++) {
+        int64_t no = g.out[a], *r = a == 1 ? hr : wr;
+        double *cnt = a == 1 ? hc : wc;
+        for (int64_t o = 0; o < no; o++) {
+            rt_geom_taps(o, g.stride[a], g.pad0[a], g.dil[a], g.k[a], g.in[a], &r[2 * o], &r[2 * o + 1]);
+            int64_t lo = r[2 * o], hi = r[2 * o + 1];
+            if (include)
+                rt_geom_taps(o, g.stride[a], 0, g.dil[a], g.k[a], g.in[a] + g.pad0[a] + g.pad1[a], &lo, &hi);
+            cnt[o] = hi > lo ? (double)(hi - lo) : 0.0;
+        }
+    }
+    j.hr = hr, j.wr = wr, j.hc = hc, j.wc = wc, j.vm = vm;
+    if (vec) {
+        vec_masks(&j, vm);
+        j.plane = plane_vec(kind, j.SW);
+    } else {
+        j.plane = kind == PK_MAX ? plane_max_s : plane_avg_s;
+    }
+    int64_t work = j.pin + j.pout;
+    int64_t min = work >= POOL_PAR_MIN_WORK ? 1 : (POOL_PAR_MIN_WORK + work - 1) / work;
+    rt_parallel_for(c->pool, x->dims[0] * x->dims[1], min, plane_chunk, &j);
+    if (tab != (void *)stack) rt_scratch_free(c, tab);
+    return RT_OK;
+}
+
+/* ---- global pools ---- */
+
+typedef struct {
+    const float *x;
+    float *y;
+    int64_t pin;
+    int avg, vec;
+} GlobalJob;
+
+static void global_chunk(void *arg, int64_t p0, int64_t p1) {
+    const GlobalJob *j = arg;
+    for (int64_t p = p0; p < p1; p++) {
+        const float *x = j->x + p * j->pin;
+        if (j->vec) {
+            j->y[p] = global_plane_v(x, j->pin, j->avg);
+        } else if (j->avg) { /* the reference's order */
+            double acc = 0.0;
+            for (int64_t i = 0; i < j->pin; i++) acc += x[i];
+            j->y[p] = (float)(acc / (double)j->pin);
+        } else {
+            float acc = -INFINITY;
+            for (int64_t i = 0; i < j->pin; i++)
+                if (x[i] > acc) acc = x[i];
+            j->y[p] = acc;
+        }
+    }
+}
+
+static int global_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int avg,
+                       int vec_ok) {
+    const RtTensor *x = rt_in(n, in, 0);
+    if (!pool_input_ok(c, x)) return run_ref(c, n, in, out);
+    int64_t dims[4] = {x->dims[0], x->dims[1], 1, 1};
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, 4, dims));
+    GlobalJob j = {x->data, out[0]->data, x->dims[2] * x->dims[3], avg, vec_ok && pool_cpu_avx512()};
+    int64_t min = j.pin >= POOL_PAR_MIN_WORK ? 1 : (POOL_PAR_MIN_WORK + j.pin - 1) / j.pin;
+    rt_parallel_for(c->pool, x->dims[0] * x->dims[1], min, global_chunk, &j);
+    return RT_OK;
+}
+
+/* ---- entries ---- */
+
+static int k_max_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return window_pool(c, n, in, out, PK_MAX, 1);
+}
+static int k_average_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return window_pool(c, n, in, out, PK_AVG, 1);
+}
+static int k_global_average_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return global_pool(c, n, in, out, 1, 1);
+}
+static int k_global_max_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return global_pool(c, n, in, out, 0, 1);
+}
+
+static int k_max_pool_s(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return window_pool(c, n, in, out, PK_MAX, 0);
+}
+static int k_average_pool_s(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return window_pool(c, n, in, out, PK_AVG, 0);
+}
+static int k_global_average_pool_s(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return global_pool(c, n, in, out, 1, 0);
+}
+static int k_global_max_pool_s(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return global_pool(c, n, in, out, 0, 0);
+}
+
+const RtKernelEntry rt_kernels_x86_pool[] = {
+    {RT_OP_MAX_POOL, k_max_pool},
+    {RT_OP_AVERAGE_POOL, k_average_pool},
+    {RT_OP_GLOBAL_AVERAGE_POOL, k_global_average_pool},
+    {RT_OP_GLOBAL_MAX_POOL, k_global_max_pool},
+    {-1, 0},
+};
+
+const RtKernelEntry rt_kernels_x86_pool_scalar[] = {
+    {RT_OP_MAX_POOL, k_max_pool_s},
+    {RT_OP_AVERAGE_POOL, k_average_pool_s},
+    {RT_OP_GLOBAL_AVERAGE_POOL, k_global_average_pool_s},
+    {RT_OP_GLOBAL_MAX_POOL, k_global_max_pool_s},
+    {-1, 0},
+};
