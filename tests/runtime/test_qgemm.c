@@ -4,7 +4,8 @@
  * not a multiple of 4 or 64, N not of 16 or 48, M not of 8), int8 and uint8 operands, both
  * layouts of B, zero points per row of A and of B, with and without bias, int32 output,
  * requantized int8/uint8 output with per-row multipliers (some >= 1) and narrowed clamps,
- * transposed output, 1 and 2 threads. Also rt_qgemm_requant_make against rt_requant_make.
+ * transposed output, 1 and 2 threads, with the constants prepared once (rt_qgemm_prep) or per
+ * call. Also rt_qgemm_requant_make against rt_requant_make.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -28,6 +29,7 @@ typedef struct {
     int out;           /* 0 int32, 1 int8, 2 uint8 */
     int narrow;        /* qmin/qmax inside the dtype's range */
     int transposed;    /* output written as [N, M] */
+    int prep;          /* constants through rt_qgemm_prep */
 } Case;
 
 static int32_t v8(const uint8_t *p, int u8, int64_t i) { return u8 ? p[i] : (int8_t)p[i]; }
@@ -66,7 +68,14 @@ static void check_case(Case cs, RtQgemmIsa isa, RtThreadPool *pool) {
     RtError err;
     err.msg[0] = '\0';
     RtKernelCtx c = {rt_allocator_default(), &err, 0, NULL, pool, 0, NULL, NULL, 0};
+    void *prep = NULL;
+    if (cs.prep) { /* the layer's constants prepared once, as a node's state keeps them */
+        prep = malloc(rt_qgemm_prep_bytes(&g, isa) + 8);
+        rt_qgemm_prep(&g, isa, prep);
+        g.prep = prep;
+    }
     cr_assert_eq(rt_qgemm_run(&c, &g, isa), RT_OK, "%s", err.msg);
+    free(prep);
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < N; n++) {
             uint32_t s = cs.bias ? (uint32_t)bias[m] : 0u;
@@ -110,6 +119,9 @@ static void sweep(RtQgemmIsa isa) {
                        i % 5 != 1, i % 4 != 2, i % 3, i % 4 == 1, i % 7 == 5};
             check_case(cs, isa, NULL);
             check_case(cs, isa, pool);
+            cs.prep = 1;
+            check_case(cs, isa, i % 2 ? NULL : pool);
+            cs.prep = 0;
             cs.out = (cs.out + 1) % 3; /* every size sees every output kind */
             cs.layout ^= 1;
             check_case(cs, isa, i % 2 ? pool : NULL);

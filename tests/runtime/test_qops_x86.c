@@ -6,7 +6,8 @@
  * and int8 activations and weights, nonzero zero points, per-tensor and per-channel scales
  * (multipliers below 1/2, in [1/2, 1) and above 1), qmin/qmax clamps, with and without bias,
  * strides, pads, dilations, groups (depthwise, channel multiplier, grouped), 1-D and 2-D,
- * batch 2; each on 1 thread and on a pool of 2, and for every implementation this CPU runs
+ * batch 2; each on 1 thread and on a pool of 2, with a node state (constants prepared by a
+ * first run, used by a second), and for every implementation this CPU runs
  * (WAFER_RT_QGEMM=avx2 / vnni). End to end: the int8 kws_dscnn and mobilenet_v2 through the
  * CLI give the same output bytes with these kernels as without, on 1 and 2 threads.
  */
@@ -31,18 +32,41 @@ static uint32_t lcg(void) {
 }
 
 /* Runs op's fast (fast = 1) or reference kernel on in[n_in] with attrs into *out. */
-static int run_kernel(int fast, int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs, int n_attr,
-                      RtThreadPool *pool) {
+static int run_kernel_state(int fast, int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs, int n_attr,
+                            RtThreadPool *pool, void **node_state) {
     int slots_in[16], slot_out = 30;
     for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
     memset(out, 0, sizeof *out);
     RtTensor *outp[] = {out};
     RtNode n = {op, "t", rt_op_name(op), "wafer", 19, n_in, slots_in, 1, &slot_out, n_attr, attrs};
     RtKernelCtx c = {rt_allocator_default(), &err, 0, NULL, pool, 0, NULL, NULL, 0};
+    if (node_state) { /* every input but the first a graph constant, as in a quantized model */
+        c.node_state = node_state;
+        c.state_alloc = rt_allocator_default();
+        c.const_inputs = ~(uint64_t)1;
+    }
     err.msg[0] = '\0';
     RtKernelFn fn = fast ? rt_kernel_find_fast(op) : rt_kernel_find(op);
     cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
     return fn(&c, &n, in, outp);
+}
+
+static int run_kernel(int fast, int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs, int n_attr,
+                      RtThreadPool *pool) {
+    return run_kernel_state(fast, op, in, n_in, out, attrs, n_attr, pool, NULL);
+}
+
+/* got against ref: same status, and on success the same dtype, shape and bytes. */
+static void expect_same(int st, int st_ref, const RtTensor *got, const RtTensor *ref, const char *what, const char *how) {
+    cr_assert_eq(st, st_ref, "%s (%s): status %d, reference %d (%s)", what, how, st, st_ref, err.msg);
+    if (st != RT_OK) return;
+    cr_assert_eq(got->dtype, ref->dtype, "%s: dtype", what);
+    cr_assert_eq(got->rank, ref->rank, "%s: rank", what);
+    for (int d = 0; d < ref->rank; d++) cr_assert_eq(got->dims[d], ref->dims[d], "%s: dim %d", what, d);
+    int64_t nb = rt_nbytes(ref);
+    for (int64_t b = 0; b < nb; b++)
+        cr_assert_eq(((uint8_t *)got->data)[b], ((uint8_t *)ref->data)[b], "%s (%s): byte %lld is %d, reference %d", what,
+                     how, (long long)b, ((uint8_t *)got->data)[b], ((uint8_t *)ref->data)[b]);
 }
 
 /* The implementations to test: "vnni" and "avx2" where this CPU runs them (set through
@@ -64,25 +88,28 @@ static void compare(int op, RtTensor **in, int n_in, RtAttr *attrs, int n_attr, 
     int st_ref = run_kernel(0, op, in, n_in, &ref, attrs, n_attr, NULL);
     const char *names[2];
     int k = isas(names);
-    for (int i = 0; i < k; i++)
+    for (int i = 0; i < k; i++) {
+        setenv("WAFER_RT_QGEMM", names[i], 1);
         for (int threads = 1; threads <= 2; threads++) {
-            setenv("WAFER_RT_QGEMM", names[i], 1);
             RtTensor got;
             int st = run_kernel(1, op, in, n_in, &got, attrs, n_attr, threads == 2 ? pool : NULL);
-            cr_assert_eq(st, st_ref, "%s (%s, %d threads): status %d, reference %d (%s)", what, names[i], threads, st,
-                         st_ref, err.msg);
-            if (st == RT_OK) {
-                cr_assert_eq(got.dtype, ref.dtype, "%s: dtype", what);
-                cr_assert_eq(got.rank, ref.rank, "%s: rank", what);
-                for (int d = 0; d < ref.rank; d++) cr_assert_eq(got.dims[d], ref.dims[d], "%s: dim %d", what, d);
-                int64_t nb = rt_nbytes(&ref);
-                for (int64_t b = 0; b < nb; b++)
-                    cr_assert_eq(((uint8_t *)got.data)[b], ((uint8_t *)ref.data)[b],
-                                 "%s (%s, %d threads): byte %lld is %d, reference %d", what, names[i], threads,
-                                 (long long)b, ((uint8_t *)got.data)[b], ((uint8_t *)ref.data)[b]);
-            }
+            char how[64];
+            snprintf(how, sizeof how, "%s, %d threads", names[i], threads);
+            expect_same(st, st_ref, &got, &ref, what, how);
             free(got.data);
         }
+        /* with a node state: made by the first run, used by the second */
+        void *state = NULL;
+        for (int run = 0; run < 2; run++) {
+            RtTensor got;
+            int st = run_kernel_state(1, op, in, n_in, &got, attrs, n_attr, run ? pool : NULL, &state);
+            char how[64];
+            snprintf(how, sizeof how, "%s, node state run %d", names[i], run);
+            expect_same(st, st_ref, &got, &ref, what, how);
+            free(got.data);
+        }
+        free(state);
+    }
     unsetenv("WAFER_RT_QGEMM");
     free(ref.data);
     rt_pool_free(pool);

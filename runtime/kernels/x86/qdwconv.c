@@ -66,12 +66,12 @@ typedef struct {
     int64_t chunks;          /* scratch slots (the threads' shares) */
     size_t off_ob, slot_bytes;
     uint8_t *scratch;        /* [chunks] slots: plane regions, then output rows [cb * Sf + 64] */
-    int32_t *wp;             /* scratch [M][npl or npair]: weight pairs (w - zw) as two int16 in an int32 */
-    QxRowRq *rq;             /* scratch [M] */
+    int32_t *wp;             /* prep [M][npl or npair]: weight pairs (w - zw) as two int16 in an int32 */
+    QxRowRq *rq;             /* prep [M] */
     int mode;                /* QX_OUT_* */
     int vbmi2;               /* the CPU has AVX512_VBMI2: planes by vpexpandb, rows out by vpcompressb */
-    uint64_t *imask;         /* scratch [S / 64 + 1] (vbmi2, sh 1): plane positions inside the input */
-    uint64_t *omask;         /* scratch [Sf / 64 + 1] (vbmi2): flat positions that are outputs */
+    uint64_t *imask;         /* prep [S / 64 + 1] (vbmi2, sh 1): plane positions inside the input */
+    uint64_t *omask;         /* prep [Sf / 64 + 1] (vbmi2): flat positions that are outputs */
 } DwPlan;
 
 /* Channels the vector loops leave to dw_scalar: multipliers >= 1/2 (e < 1). */
@@ -407,57 +407,94 @@ static void bits_set(uint64_t *bits, int64_t a, int64_t b) {
     }
 }
 
+/* The plan of d (geometry, blocks, pair loads) without any memory. 0 when the kernel is too
+ * large for this file (the caller leaves it to the reference). */
+static int dw_plan(DwPlan *P, const RtQdw *d, RtQgemmIsa isa) {
+    memset(P, 0, sizeof *P);
+    P->d = d;
+    P->isa = isa;
+    P->ntap = d->kh * d->kw;
+    if (P->ntap > DW_MAX_TAPS || P->ntap < 1) return 0;
+    P->npair = (P->ntap + 1) / 2;
+    dw_layout(P);
+    P->mode = qx_out_mode(d->y_u8, d->lo, d->hi);
+    P->nbpi = (d->M + P->cb - 1) / P->cb;
+    P->nblk = d->N * P->nbpi;
+    P->vbmi2 = P->wide && __builtin_cpu_supports("avx512vbmi2");
+    return 1;
+}
+
+/* The constants' block: rq [M], wp [M][nw], then (VBMI2) the interior and output masks. */
+static size_t dw_prep_size(const DwPlan *P, size_t *ibits, size_t *obits) {
+    int64_t nw = P->wide ? P->npl : P->npair;
+    *ibits = (size_t)(P->S / 64 + 1), *obits = (size_t)(P->Sf / 64 + 1);
+    size_t wbytes = ((size_t)P->d->M * (sizeof(QxRowRq) + (size_t)nw * 4) + 63) & ~(size_t)63;
+    return wbytes + (P->vbmi2 ? (*ibits + *obits) * 8 : 0);
+}
+
+/* Points P's constants into prep; fills them when fill. */
+static void dw_prep_point(DwPlan *P, void *prep, int fill) {
+    const RtQdw *d = P->d;
+    size_t ibits, obits, total = dw_prep_size(P, &ibits, &obits);
+    int64_t nw = P->wide ? P->npl : P->npair;
+    P->rq = (QxRowRq *)prep;
+    P->wp = (int32_t *)(P->rq + d->M);
+    if (P->vbmi2) {
+        uint64_t *ib = (uint64_t *)((uint8_t *)prep + total - (ibits + obits) * 8), *obm = ib + ibits;
+        P->imask = d->sh == 1 ? ib : NULL;
+        P->omask = obm;
+        if (fill) { /* which plane positions read the input, which flat positions are outputs */
+            memset(ib, 0, (ibits + obits) * 8);
+            int64_t c0 = d->pl < P->PW ? d->pl : P->PW, c1 = d->pl + d->IW < P->PW ? d->pl + d->IW : P->PW;
+            for (int64_t i = 0; i < P->PH2; i++)
+                if (i - d->pt >= 0 && i - d->pt < d->IH) bits_set(ib, i * P->PW + c0, i * P->PW + c1);
+            for (int64_t oh = 0; oh < d->OH; oh++) bits_set(obm, oh * P->OP, oh * P->OP + d->OW);
+        }
+    }
+    if (!fill) return;
+    int ia[DW_MAX_TAPS], ib2[DW_MAX_TAPS]; /* taps of each weight pair; ntap = the zero weight */
+    for (int64_t t = 0; t < nw; t++) {
+        ia[t] = P->wide ? P->pa[t] : (int)(2 * t);
+        ib2[t] = P->wide ? (P->pb[t] >= 0 ? P->pb[t] : (int)P->ntap) : (int)(2 * t + 1);
+    }
+    for (int64_t m = 0; m < d->M; m++) { /* weights minus their zero point, in pairs */
+        const uint8_t *w = (const uint8_t *)d->w + m * P->ntap;
+        int16_t w16[DW_MAX_TAPS + 1];
+        if (d->w_u8) for (int64_t t = 0; t < P->ntap; t++) w16[t] = (int16_t)(w[t] - d->zw[m]);
+        else for (int64_t t = 0; t < P->ntap; t++) w16[t] = (int16_t)((int8_t)w[t] - d->zw[m]);
+        w16[P->ntap] = 0;
+        int32_t *wp = P->wp + m * nw;
+        for (int64_t t = 0; t < nw; t++)
+            wp[t] = (int32_t)((uint32_t)(uint16_t)w16[ia[t]] | (uint32_t)(uint16_t)w16[ib2[t]] << 16);
+        P->rq[m] = qx_row_rq(dw_is_scalar(d, m) ? (RtRequant){1 << 30, -1} : d->rq[m]);
+    }
+}
+
+size_t rt_qdw_prep_bytes(const RtQdw *d, RtQgemmIsa isa) {
+    DwPlan P;
+    size_t ib, ob;
+    return dw_plan(&P, d, isa) ? dw_prep_size(&P, &ib, &ob) : 0;
+}
+
+void rt_qdw_prep(const RtQdw *d, RtQgemmIsa isa, void *prep) {
+    DwPlan P;
+    if (dw_plan(&P, d, isa)) dw_prep_point(&P, prep, 1);
+}
+
 int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa) {
     DwPlan P;
-    memset(&P, 0, sizeof P);
-    P.d = d;
-    P.isa = isa;
-    P.ntap = d->kh * d->kw;
-    if (P.ntap > DW_MAX_TAPS || P.ntap < 1) return rt_fail(c, "qdwconv: %lld taps (at most %d)", (long long)P.ntap, DW_MAX_TAPS);
-    P.npair = (P.ntap + 1) / 2;
-    dw_layout(&P);
-    P.mode = qx_out_mode(d->y_u8, d->lo, d->hi);
-    P.nbpi = (d->M + P.cb - 1) / P.cb;
-    P.nblk = d->N * P.nbpi;
+    if (!dw_plan(&P, d, isa))
+        return rt_fail(c, "qdwconv: %lld taps (at most %d)", (long long)(d->kh * d->kw), DW_MAX_TAPS);
     int64_t macs = P.cb * d->OH * d->OW * P.ntap;
     P.chunks = rt_pool_chunks(c->pool, P.nblk, RT_QGEMM_MIN_PAR_MACS / (macs > 0 ? macs : 1) + 1);
     P.off_ob = ((size_t)(P.nph * P.phase_el) * 2 + 63) & ~(size_t)63;
     P.slot_bytes = rt_slot_stride((P.off_ob + (size_t)(P.cb * P.Sf + 64) + 63) & ~(size_t)63, P.chunks);
-    int64_t nw = P.wide ? P.npl : P.npair;
-    size_t wbytes = ((size_t)d->M * (sizeof(QxRowRq) + (size_t)nw * 4) + 63) & ~(size_t)63;
-    P.vbmi2 = P.wide && __builtin_cpu_supports("avx512vbmi2");
-    size_t ibits = (size_t)(P.S / 64 + 1), obits = (size_t)(P.Sf / 64 + 1), mbytes = P.vbmi2 ? (ibits + obits) * 8 : 0;
-    uint8_t *buf = rt_scratch(c, wbytes + mbytes + P.slot_bytes * (size_t)P.chunks);
+    size_t ib, ob, pbytes = d->prep ? 0 : (dw_prep_size(&P, &ib, &ob) + 63) & ~(size_t)63;
+    uint8_t *buf = rt_scratch(c, pbytes + P.slot_bytes * (size_t)P.chunks);
     if (!buf) return RT_ERR_NOMEM;
-    if (P.vbmi2) { /* which plane positions read the input, which flat positions are outputs */
-        uint64_t *ib = (uint64_t *)(buf + wbytes), *obm = ib + ibits;
-        memset(ib, 0, mbytes);
-        int64_t c0 = d->pl < P.PW ? d->pl : P.PW, c1 = d->pl + d->IW < P.PW ? d->pl + d->IW : P.PW;
-        for (int64_t i = 0; i < P.PH2; i++)
-            if (i - d->pt >= 0 && i - d->pt < d->IH) bits_set(ib, i * P.PW + c0, i * P.PW + c1);
-        for (int64_t oh = 0; oh < d->OH; oh++) bits_set(obm, oh * P.OP, oh * P.OP + d->OW);
-        P.imask = d->sh == 1 ? ib : NULL;
-        P.omask = obm;
-    }
-    P.rq = (QxRowRq *)buf;
-    P.wp = (int32_t *)(P.rq + d->M);
-    P.scratch = buf + wbytes + mbytes;
-    int ia[DW_MAX_TAPS], ib2[DW_MAX_TAPS]; /* taps of each weight pair; ntap = the zero weight */
-    for (int64_t t = 0; t < nw; t++) {
-        ia[t] = P.wide ? P.pa[t] : (int)(2 * t);
-        ib2[t] = P.wide ? (P.pb[t] >= 0 ? P.pb[t] : (int)P.ntap) : (int)(2 * t + 1);
-    }
-    for (int64_t m = 0; m < d->M; m++) { /* weights minus their zero point, in pairs */
-        const uint8_t *w = (const uint8_t *)d->w + m * P.ntap;
-        int16_t w16[DW_MAX_TAPS + 1];
-        if (d->w_u8) for (int64_t t = 0; t < P.ntap; t++) w16[t] = (int16_t)(w[t] - d->zw[m]);
-        else for (int64_t t = 0; t < P.ntap; t++) w16[t] = (int16_t)((int8_t)w[t] - d->zw[m]);
-        w16[P.ntap] = 0;
-        int32_t *wp = P.wp + m * nw;
-        for (int64_t t = 0; t < nw; t++)
-            wp[t] = (int32_t)((uint32_t)(uint16_t)w16[ia[t]] | (uint32_t)(uint16_t)w16[ib2[t]] << 16);
-        P.rq[m] = qx_row_rq(dw_is_scalar(d, m) ? (RtRequant){1 << 30, -1} : d->rq[m]);
-    }
+    if (d->prep) dw_prep_point(&P, (void *)(uintptr_t)d->prep, 0); /* read only */
+    else dw_prep_point(&P, buf, 1);
+    P.scratch = buf + pbytes;
     rt_parallel_for(c->pool, P.chunks, 1, dw_slot, &P);
     rt_scratch_free(c, buf);
     return RT_OK;
@@ -468,6 +505,15 @@ int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa) {
 int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa) {
     (void)d, (void)isa;
     return rt_fail(c, "qdwconv: x86 kernels are not built for this target");
+}
+
+size_t rt_qdw_prep_bytes(const RtQdw *d, RtQgemmIsa isa) {
+    (void)d, (void)isa;
+    return 0;
+}
+
+void rt_qdw_prep(const RtQdw *d, RtQgemmIsa isa, void *prep) {
+    (void)d, (void)isa, (void)prep;
 }
 
 #endif

@@ -31,10 +31,18 @@ typedef struct {
     int y_u8;
     const RtRequant *rq;     /* borrowed [M] */
     int32_t zy, lo, hi;
+    const void *prep;        /* borrowed: rt_qdw_prep's result for these weights and shapes, or NULL */
 } RtQdw;
 
 /* Runs d with isa (RT_QGEMM_AVX2 or RT_QGEMM_VNNI, supported by this CPU) on c->pool's
  * threads. RT_OK, or RT_ERR_NOMEM with c->err set. */
 int rt_qdw_run(RtKernelCtx *c, const RtQdw *d, RtQgemmIsa isa);
+
+/* The per-call work that depends only on the weights, their zero points, the multipliers and
+ * the shapes (weight pairs, requantization rows, plane masks) done once: rt_qdw_prep writes
+ * rt_qdw_prep_bytes(d, isa) bytes (8-byte aligned) at prep; a later rt_qdw_run with the same
+ * constants, shapes and isa and d->prep = prep skips it, with the same output. */
+size_t rt_qdw_prep_bytes(const RtQdw *d, RtQgemmIsa isa);
+void rt_qdw_prep(const RtQdw *d, RtQgemmIsa isa, void *prep);
 
 #endif

@@ -71,6 +71,19 @@ static void ref_rows(void *arg, int64_t m0, int64_t m1) {
     }
 }
 
+size_t rt_qgemm_prep_bytes(const RtQgemm *g, RtQgemmIsa isa) {
+    if (g->M <= 0) return 0;
+    if (isa == RT_QGEMM_VNNI) return rt_qgemm_prep_bytes_vnni(g);
+    if (isa == RT_QGEMM_AVX2) return rt_qgemm_prep_bytes_avx2(g);
+    return 0;
+}
+
+void rt_qgemm_prep(const RtQgemm *g, RtQgemmIsa isa, void *prep) {
+    if (g->M <= 0) return;
+    if (isa == RT_QGEMM_VNNI) rt_qgemm_prep_vnni(g, prep);
+    else if (isa == RT_QGEMM_AVX2) rt_qgemm_prep_avx2(g, prep);
+}
+
 int rt_qgemm_run(RtKernelCtx *c, const RtQgemm *g, RtQgemmIsa isa) {
     if (g->M <= 0 || g->N <= 0) return RT_OK;
     switch (isa) {

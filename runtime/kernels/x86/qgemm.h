@@ -61,16 +61,29 @@ typedef struct {
     int64_t ldy, ldyn;      /* strides of the output's rows (m) and columns (n), in elements */
     const RtRequant *rq;    /* borrowed [M]: multiplier per row (y8 only) */
     int32_t zy, lo, hi;     /* output zero point and clamp range (y8 only), lo <= hi */
+    const void *prep;       /* borrowed: rt_qgemm_prep's result for this GEMM's constants, or NULL */
 } RtQgemm;
 
 /* Computes g with isa (which must be supported) on c->pool's threads; scratch from c->alloc.
  * RT_OK, or RT_ERR_NOMEM with c->err set. */
 int rt_qgemm_run(RtKernelCtx *c, const RtQgemm *g, RtQgemmIsa isa);
 
-/* The implementations rt_qgemm_run dispatches to (same contract; qgemm_vnni.c,
+/* The per-call work that depends only on A, za, zb, bias and rq — a layer's constants — done
+ * once: rt_qgemm_prep writes rt_qgemm_prep_bytes(g, isa) bytes (8-byte aligned) at prep, and
+ * a later rt_qgemm_run with the same constants, M, K and isa and g->prep = prep skips it
+ * (VNNI: the row constants and requantization rows; AVX2: A packed as 16-bit pairs). The
+ * output is the same with or without. 0 bytes: nothing to keep. */
+size_t rt_qgemm_prep_bytes(const RtQgemm *g, RtQgemmIsa isa);
+void rt_qgemm_prep(const RtQgemm *g, RtQgemmIsa isa, void *prep);
+
+/* The implementations rt_qgemm_run and the prep dispatch to (same contracts; qgemm_vnni.c,
  * qgemm_avx2.c; on other CPUs they are never called). */
 int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g);
 int rt_qgemm_run_avx2(RtKernelCtx *c, const RtQgemm *g);
+size_t rt_qgemm_prep_bytes_vnni(const RtQgemm *g);
+void rt_qgemm_prep_vnni(const RtQgemm *g, void *prep);
+size_t rt_qgemm_prep_bytes_avx2(const RtQgemm *g);
+void rt_qgemm_prep_avx2(const RtQgemm *g, void *prep);
 
 /* rt_requant_make(m) computed from the bits of m (no frexp / llround), with the same result
  * for every m: the kernels make one per output channel on every call. For a positive normal

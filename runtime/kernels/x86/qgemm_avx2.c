@@ -28,7 +28,7 @@ typedef struct {
     const RtQgemm *g;
     int64_t kp;              /* pairs of K: ceil(K / 2) */
     int64_t np, mt;          /* panels of NR2 columns; tiles of MR2 rows */
-    int16_t *ap;             /* scratch [mt][kp][MR2][2]: A - za, zero past K and M */
+    int16_t *ap;             /* scratch or prep [mt][kp][MR2][2]: A - za, zero past K and M */
     int16_t *bp;             /* scratch [np][kp][NR2][2]: B - zb, zero past K and N */
     int panel_major;
 } A2plan;
@@ -131,6 +131,21 @@ static void tiles2_chunk(void *arg, int64_t t0, int64_t t1) {
     }
 }
 
+/* The constants' block (rt_qgemm_prep): A packed, [mt][kp][MR2][2] int16. */
+size_t rt_qgemm_prep_bytes_avx2(const RtQgemm *g) {
+    return (size_t)(((g->M + MR2 - 1) / MR2) * ((g->K + 1) / 2) * MR2 * 2) * sizeof(int16_t);
+}
+
+void rt_qgemm_prep_avx2(const RtQgemm *g, void *prep) {
+    A2plan P;
+    memset(&P, 0, sizeof P);
+    P.g = g;
+    P.kp = (g->K + 1) / 2;
+    P.mt = (g->M + MR2 - 1) / MR2;
+    P.ap = prep;
+    pack_a(&P, 0, P.mt);
+}
+
 int rt_qgemm_run_avx2(RtKernelCtx *c, const RtQgemm *g) {
     A2plan P;
     memset(&P, 0, sizeof P);
@@ -138,13 +153,13 @@ int rt_qgemm_run_avx2(RtKernelCtx *c, const RtQgemm *g) {
     P.kp = (g->K + 1) / 2;
     P.np = (g->N + NR2 - 1) / NR2;
     P.mt = (g->M + MR2 - 1) / MR2;
-    size_t a_el = (size_t)(P.mt * P.kp * MR2 * 2), b_el = (size_t)(P.np * P.kp * NR2 * 2);
+    size_t a_el = g->prep ? 0 : (size_t)(P.mt * P.kp * MR2 * 2), b_el = (size_t)(P.np * P.kp * NR2 * 2);
     int16_t *buf = rt_scratch(c, (a_el + b_el) * sizeof(int16_t));
     if (!buf) return RT_ERR_NOMEM;
-    P.ap = buf;
+    P.ap = g->prep ? (int16_t *)(uintptr_t)g->prep : buf; /* read only when it is the prep */
     P.bp = buf + a_el;
     int64_t kk = P.kp > 0 ? 2 * P.kp : 1;
-    rt_parallel_for(c->pool, P.mt, RT_QGEMM_MIN_PAR_MACS / (kk * MR2 * 16) + 1, pack_a, &P);
+    if (!g->prep) rt_parallel_for(c->pool, P.mt, RT_QGEMM_MIN_PAR_MACS / (kk * MR2 * 16) + 1, pack_a, &P);
     rt_parallel_for(c->pool, P.np, RT_QGEMM_MIN_PAR_MACS / (kk * NR2 * 16) + 1, pack_b, &P);
     P.panel_major = P.np >= 8;
     rt_parallel_for(c->pool, P.np * P.mt, RT_QGEMM_MIN_PAR_MACS / (kk * NR2 * MR2) + 1, tiles2_chunk, &P);
@@ -157,6 +172,15 @@ int rt_qgemm_run_avx2(RtKernelCtx *c, const RtQgemm *g) {
 int rt_qgemm_run_avx2(RtKernelCtx *c, const RtQgemm *g) {
     (void)g;
     return rt_fail(c, "qgemm: AVX2 kernels are not built for this target");
+}
+
+size_t rt_qgemm_prep_bytes_avx2(const RtQgemm *g) {
+    (void)g;
+    return 0;
+}
+
+void rt_qgemm_prep_avx2(const RtQgemm *g, void *prep) {
+    (void)g, (void)prep;
 }
 
 #endif

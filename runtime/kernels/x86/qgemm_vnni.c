@@ -47,9 +47,9 @@ typedef struct {
     size_t panel_bytes;      /* kq_all * NR * 4 */
     uint8_t *bp;             /* scratch [np][kq_all][NR][4]: packed B */
     int32_t *colsum;         /* scratch [np * NR]: sum over k of packed B per column, or NULL */
-    int32_t *rowc;           /* scratch [M]: bias + K za zb' - zb' rowsum(A) */
-    uint8_t *alast;          /* scratch [kq_all * 4]: A's last row, zero-padded to whole quads */
-    QxRowRq *rrq;            /* scratch [M]: requantization per row (e = -1: multiplier >= 1, scalar) */
+    int32_t *rowc;           /* prep [M]: bias + K za zb' - zb' rowsum(A) */
+    uint8_t *alast;          /* prep [kq_all * 4]: A's last row, zero-padded to whole quads */
+    QxRowRq *rrq;            /* prep [M]: requantization per row (e = -1: multiplier >= 1, scalar) */
     int fast;                /* requantized output with unit column stride: the vector store path */
     int panel_major;         /* task order, see the header comment */
 } Vplan;
@@ -424,34 +424,66 @@ static int gemv_run(RtKernelCtx *c, Vplan *P) {
     return RT_OK;
 }
 
+/* The signedness arrangement of a GEMM (see the header comment). */
+static void vplan_init(Vplan *P, const RtQgemm *g) {
+    memset(P, 0, sizeof *P);
+    P->g = g;
+    P->kq_all = (g->K + 3) / 4;
+    P->swap = g->a_u8;
+    P->flip = (uint8_t)(g->b_u8 == P->swap ? 0x80 : 0); /* B must be the other signedness */
+    P->zb = g->zb + (P->flip ? (P->swap ? -128 : 128) : 0);
+}
+
+/* The constants' block (rt_qgemm_prep): rrq [M], rowc [M], alast [kq_all * 4]. */
+size_t rt_qgemm_prep_bytes_vnni(const RtQgemm *g) {
+    size_t kq = (size_t)((g->K + 3) / 4);
+    return (size_t)g->M * (sizeof(QxRowRq) + sizeof(int32_t)) + ((kq * 4 + 7) & ~(size_t)7);
+}
+
+static void prep_layout(Vplan *P, void *prep) {
+    P->rrq = (QxRowRq *)prep;
+    P->rowc = (int32_t *)(P->rrq + P->g->M);
+    P->alast = (uint8_t *)(P->rowc + P->g->M);
+}
+
+static void prep_alast(Vplan *P) {
+    const RtQgemm *g = P->g;
+    memset(P->alast, 0, (size_t)P->kq_all * 4);
+    memcpy(P->alast, (const uint8_t *)g->a + (g->M - 1) * g->lda, (size_t)g->K);
+}
+
+void rt_qgemm_prep_vnni(const RtQgemm *g, void *prep) {
+    Vplan P;
+    vplan_init(&P, g);
+    prep_layout(&P, prep);
+    prep_alast(&P);
+    rows_chunk(&P, 0, g->M);
+}
+
 int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
     Vplan P;
-    memset(&P, 0, sizeof P);
-    P.g = g;
-    P.kq_all = (g->K + 3) / 4;
-    P.swap = g->a_u8;
-    P.flip = (uint8_t)(g->b_u8 == P.swap ? 0x80 : 0); /* B must be the other signedness */
-    P.zb = g->zb + (P.flip ? (P.swap ? -128 : 128) : 0);
+    vplan_init(&P, g);
     if (g->b_layout == RT_QGEMM_B_NK && g->N <= GV_MAX) return gemv_run(c, &P);
     P.np = (g->N + NR - 1) / NR;
     P.mt = (g->M + MR - 1) / MR;
     P.panel_bytes = (size_t)(P.kq_all > 0 ? P.kq_all : 1) * NR * 4;
     int need_cs = 0;
     for (int64_t m = 0; g->za && m < g->M && !need_cs; m++) need_cs = g->za[m] != 0;
-    size_t bytes = (size_t)P.np * P.panel_bytes + (size_t)g->M * sizeof(QxRowRq) + (size_t)g->M * 4 +
-                   (size_t)(need_cs ? P.np * NR : 0) * 4 + (size_t)P.kq_all * 4;
+    size_t prep_bytes = g->prep ? 0 : rt_qgemm_prep_bytes_vnni(g);
+    size_t bytes = (size_t)P.np * P.panel_bytes + (size_t)(need_cs ? P.np * NR : 0) * 4 + prep_bytes;
     uint8_t *buf = rt_scratch(c, bytes);
     if (!buf) return RT_ERR_NOMEM;
     P.bp = buf;
-    P.rrq = (QxRowRq *)(buf + (size_t)P.np * P.panel_bytes);
-    P.rowc = (int32_t *)(P.rrq + g->M);
+    P.colsum = need_cs ? (int32_t *)(buf + (size_t)P.np * P.panel_bytes) : NULL;
     P.fast = !g->y32 && g->ldyn == 1;
-    P.colsum = need_cs ? P.rowc + g->M : NULL;
-    P.alast = (uint8_t *)(P.rowc + g->M + (need_cs ? P.np * NR : 0));
-    memset(P.alast, 0, (size_t)P.kq_all * 4);
-    memcpy(P.alast, (const uint8_t *)g->a + (g->M - 1) * g->lda, (size_t)g->K);
     int64_t kk = P.kq_all > 0 ? P.kq_all * 4 : 1;
-    rt_parallel_for(c->pool, g->M, RT_QGEMM_MIN_PAR_MACS / (kk * 64) + 1, rows_chunk, &P);
+    if (g->prep) {
+        prep_layout(&P, (void *)(uintptr_t)g->prep); /* read only from here on */
+    } else {
+        prep_layout(&P, buf + (size_t)P.np * P.panel_bytes + (size_t)(need_cs ? P.np * NR : 0) * 4);
+        prep_alast(&P);
+        rt_parallel_for(c->pool, g->M, RT_QGEMM_MIN_PAR_MACS / (kk * 64) + 1, rows_chunk, &P);
+    }
     rt_parallel_for(c->pool, P.np, RT_QGEMM_MIN_PAR_MACS / (kk * NR * 16) + 1, pack_chunk, &P);
     P.panel_major = P.np >= 8;
     rt_parallel_for(c->pool, P.np * P.mt, RT_QGEMM_MIN_PAR_MACS / (kk * NR * MR) + 1, tiles_chunk, &P);
@@ -464,6 +496,15 @@ int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
 int rt_qgemm_run_vnni(RtKernelCtx *c, const RtQgemm *g) {
     (void)g;
     return rt_fail(c, "qgemm: VNNI kernels are not built for this target");
+}
+
+size_t rt_qgemm_prep_bytes_vnni(const RtQgemm *g) {
+    (void)g;
+    return 0;
+}
+
+void rt_qgemm_prep_vnni(const RtQgemm *g, void *prep) {
+    (void)g, (void)prep;
 }
 
 #endif

@@ -87,6 +87,21 @@ typedef struct {
     int32_t zw[QX_STACK_CH];
 } ChanStack;
 
+/* rq[m], zw[m] for m < M; returns whether some zero point is nonzero. */
+static int chan_fill(double xs, const RtTensor *ws, double ys, const RtTensor *wz, int64_t M, RtRequant *r, int32_t *zw) {
+    const float *wsv = ws->data;
+    int64_t k = rt_numel(ws), kz = wz ? rt_numel(wz) : 0;
+    int any = 0;
+    for (int64_t m = 0; m < M; m++) {
+        double w = wsv[k > 1 ? m : 0];
+        r[m] = rt_qgemm_requant_make(xs * w / ys);
+        int32_t z = kz ? rt_qget(wz, kz > 1 ? m : 0) : 0;
+        zw[m] = z;
+        any |= z != 0;
+    }
+    return any;
+}
+
 static RtRequant *channel_params(RtKernelCtx *c, ChanStack *stk, double xs, const RtTensor *ws, double ys,
                                  const RtTensor *wz, int64_t M, int32_t **zw, int *any_zw) {
     RtRequant *r = stk->rq;
@@ -96,17 +111,7 @@ static RtRequant *channel_params(RtKernelCtx *c, ChanStack *stk, double xs, cons
         if (!r) return NULL;
         *zw = (int32_t *)(r + M);
     }
-    const float *wsv = ws->data;
-    int64_t k = rt_numel(ws), kz = wz ? rt_numel(wz) : 0;
-    int any = 0;
-    for (int64_t m = 0; m < M; m++) {
-        double w = wsv[k > 1 ? m : 0];
-        r[m] = rt_qgemm_requant_make(xs * w / ys);
-        int32_t z = kz ? rt_qget(wz, kz > 1 ? m : 0) : 0;
-        (*zw)[m] = z;
-        any |= z != 0;
-    }
-    *any_zw = any;
+    *any_zw = chan_fill(xs, ws, ys, wz, M, r, *zw);
     return r;
 }
 
@@ -220,6 +225,9 @@ typedef struct {
     int32_t *zw;             /* [M] */
     int any_zw;
     RtQgemmIsa isa;
+    const uint8_t *preps;    /* node state: the GEMM constants of group g at g * prep_stride, or NULL */
+    size_t prep_stride;
+    const void *dwprep;      /* node state: the depthwise constants, or NULL */
 } QConv;
 
 /* Checks everything the reference checks (and that data is present); 0 = leave it to the reference. */
@@ -246,36 +254,47 @@ static int qconv_ok(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, QConv 
     return q->N > 0 && q->M > 0 && q->P > 0 && q->CK > 0;
 }
 
-static int qconv_depthwise(RtKernelCtx *c, const QConv *q, RtTensor *y) {
+/* The depthwise convolution of q writing into y (NULL: only its constants matter). */
+static void qconv_dw_desc(const QConv *q, RtTensor *y, RtQdw *d) {
     const RtConvGeom *g = &q->g;
+    memset(d, 0, sizeof *d);
+    d->N = q->N, d->C = q->C, d->M = q->M;
+    d->IH = g->in[1], d->IW = g->in[2], d->OH = g->out[1], d->OW = g->out[2];
+    d->kh = g->k[1], d->kw = g->k[2], d->sh = g->stride[1], d->sw = g->stride[2], d->dh = g->dil[1], d->dw = g->dil[2];
+    d->pt = g->pad0[1], d->pl = g->pad0[2];
+    d->x = q->x->data, d->x_u8 = q->x->dtype == RT_U8, d->zx = q->zx;
+    d->w = q->w->data, d->w_u8 = q->w->dtype == RT_U8, d->zw = q->zw;
+    d->bias = q->bias;
+    d->y = y ? y->data : NULL, d->y_u8 = q->yt == RT_U8, d->rq = q->rq, d->zy = q->zy, d->lo = q->lo, d->hi = q->hi;
+    d->prep = q->dwprep;
+}
+
+static int qconv_depthwise(RtKernelCtx *c, const QConv *q, RtTensor *y) {
     RtQdw d;
-    memset(&d, 0, sizeof d);
-    d.N = q->N, d.C = q->C, d.M = q->M;
-    d.IH = g->in[1], d.IW = g->in[2], d.OH = g->out[1], d.OW = g->out[2];
-    d.kh = g->k[1], d.kw = g->k[2], d.sh = g->stride[1], d.sw = g->stride[2], d.dh = g->dil[1], d.dw = g->dil[2];
-    d.pt = g->pad0[1], d.pl = g->pad0[2];
-    d.x = q->x->data, d.x_u8 = q->x->dtype == RT_U8, d.zx = q->zx;
-    d.w = q->w->data, d.w_u8 = q->w->dtype == RT_U8, d.zw = q->zw;
-    d.bias = q->bias;
-    d.y = y->data, d.y_u8 = q->yt == RT_U8, d.rq = q->rq, d.zy = q->zy, d.lo = q->lo, d.hi = q->hi;
+    qconv_dw_desc(q, y, &d);
     return rt_qdw_run(c, &d, q->isa);
 }
 
-/* The GEMM of one group: rows [grp * Mg, +Mg) of W times B (KN, ldb, N columns) into
- * y8[m * ldy + n]. */
+/* The constants of one group's GEMM: rows [grp * Mg, +Mg) of W, the requantization. */
+static void qconv_gemm_desc(const QConv *q, int64_t grp, RtQgemm *G) {
+    memset(G, 0, sizeof *G);
+    int64_t m0 = grp * q->Mg;
+    G->M = q->Mg, G->K = q->CK;
+    G->a = (const uint8_t *)q->w->data + m0 * q->CK, G->lda = q->CK, G->a_u8 = q->w->dtype == RT_U8;
+    G->za = q->any_zw ? q->zw + m0 : NULL;
+    G->b_u8 = q->x->dtype == RT_U8, G->b_layout = RT_QGEMM_B_KN, G->zb = q->zx;
+    G->bias = q->bias ? q->bias + m0 : NULL;
+    G->y_u8 = q->yt == RT_U8, G->ldyn = 1;
+    G->rq = q->rq + m0, G->zy = q->zy, G->lo = q->lo, G->hi = q->hi;
+    G->prep = q->preps ? q->preps + grp * q->prep_stride : NULL;
+}
+
+/* One group's GEMM times B (KN, ldb, N columns) into y8[m * ldy + n]. */
 static int qconv_gemm_to(RtKernelCtx *c, const QConv *q, int64_t grp, const void *B, int64_t ldb, int64_t N, uint8_t *y8,
                          int64_t ldy) {
     RtQgemm G;
-    memset(&G, 0, sizeof G);
-    int64_t m0 = grp * q->Mg;
-    G.M = q->Mg, G.N = N, G.K = q->CK;
-    G.a = (const uint8_t *)q->w->data + m0 * q->CK, G.lda = q->CK, G.a_u8 = q->w->dtype == RT_U8;
-    G.za = q->any_zw ? q->zw + m0 : NULL;
-    G.b = B, G.ldb = ldb, G.b_u8 = q->x->dtype == RT_U8, G.b_layout = RT_QGEMM_B_KN, G.zb = q->zx;
-    G.bias = q->bias ? q->bias + m0 : NULL;
-    G.y8 = y8, G.y_u8 = q->yt == RT_U8;
-    G.ldy = ldy, G.ldyn = 1;
-    G.rq = q->rq + m0, G.zy = q->zy, G.lo = q->lo, G.hi = q->hi;
+    qconv_gemm_desc(q, grp, &G);
+    G.N = N, G.b = B, G.ldb = ldb, G.y8 = y8, G.ldy = ldy;
     return rt_qgemm_run(c, &G, q->isa);
 }
 
@@ -439,6 +458,80 @@ static int qconv_flat(RtKernelCtx *c, const QConv *q, RtTensor *y) {
 #endif
 }
 
+/* A QConv node's constants kept across runs in its node state (kernel.h): the per-channel
+ * multipliers and zero points and the GEMM's or the depthwise kernel's prepared constants
+ * (qgemm.h, qdwconv.h). Made at the first run when every input but x is a graph constant,
+ * made again when x's dtype or shape or the implementation changes. One block: this header,
+ * rq [M], zw [M], then the preps, each 64-byte aligned. */
+#define QCONV_STATE_MAGIC 0x7761667172637631ull /* "waferqcv1" */
+enum { QCONV_KEY = RT_MAX_RANK + 4 };
+
+typedef struct {
+    uint64_t magic;
+    int64_t key[QCONV_KEY];  /* isa, path, x dtype, x rank, x dims */
+    int64_t M;
+    int any_zw;
+    size_t off_rq, off_zw, off_prep, prep_stride;
+} QConvState;
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* q's constants from the node state, made there first if needed; NULL when the node keeps no
+ * state or its inputs are not all constant (the kernel then computes them per call). */
+static QConvState *qconv_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, QConv *q, int dw, double xs,
+                               double ys) {
+    if (!c->node_state || !c->state_alloc) return NULL;
+    for (int j = 1; j <= 8; j++)
+        if (rt_in(n, in, j) && !((c->const_inputs >> j) & 1)) return NULL;
+    int64_t key[QCONV_KEY] = {q->isa, dw, q->x->dtype, q->x->rank};
+    for (int i = 0; i < q->x->rank; i++) key[4 + i] = q->x->dims[i];
+    QConvState *s = *c->node_state;
+    if (s && s->magic == QCONV_STATE_MAGIC && memcmp(s->key, key, sizeof key) == 0) return s;
+    QConvState h;
+    memset(&h, 0, sizeof h);
+    h.magic = QCONV_STATE_MAGIC;
+    memcpy(h.key, key, sizeof key);
+    h.M = q->M;
+    h.off_rq = align64(sizeof h);
+    h.off_zw = h.off_rq + align64((size_t)q->M * sizeof(RtRequant));
+    h.off_prep = h.off_zw + align64((size_t)q->M * sizeof(int32_t));
+    /* the preps' sizes need the multipliers only through their count: describe with q as is */
+    size_t prep_total;
+    if (dw) {
+        RtQdw d;
+        qconv_dw_desc(q, NULL, &d);
+        prep_total = align64(rt_qdw_prep_bytes(&d, q->isa));
+    } else {
+        RtQgemm G;
+        qconv_gemm_desc(q, 0, &G);
+        h.prep_stride = align64(rt_qgemm_prep_bytes(&G, q->isa));
+        prep_total = h.prep_stride * (size_t)q->group;
+    }
+    uint8_t *blk = c->state_alloc->alloc(c->state_alloc->user, h.off_prep + prep_total);
+    if (!blk) return NULL; /* no caching; the call still works */
+    memcpy(blk, &h, sizeof h);
+    s = (QConvState *)blk;
+    RtRequant *rq = (RtRequant *)(blk + s->off_rq);
+    int32_t *zw = (int32_t *)(blk + s->off_zw);
+    s->any_zw = chan_fill(xs, rt_in(n, in, 4), ys, rt_in(n, in, 5), q->M, rq, zw);
+    q->rq = rq, q->zw = zw, q->any_zw = s->any_zw;
+    q->preps = NULL, q->dwprep = NULL;
+    if (dw) {
+        RtQdw d;
+        qconv_dw_desc(q, NULL, &d);
+        rt_qdw_prep(&d, q->isa, blk + s->off_prep);
+    } else {
+        for (int64_t grp = 0; grp < q->group; grp++) {
+            RtQgemm G;
+            qconv_gemm_desc(q, grp, &G);
+            rt_qgemm_prep(&G, q->isa, blk + s->off_prep + (size_t)grp * s->prep_stride);
+        }
+    }
+    if (*c->node_state) c->state_alloc->free(c->state_alloc->user, *c->node_state);
+    *c->node_state = s;
+    return s;
+}
+
 static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     QConv q;
     memset(&q, 0, sizeof q);
@@ -448,14 +541,24 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     int64_t dims[RT_MAX_RANK];
     rt_geom_out_dims(&q.g, q.N, q.M, dims);
     RT_TRY(rt_out_alloc(c, out[0], q.yt, q.x->rank, dims));
+    int dw = q.Cg == 1 && q.Mg == 1; /* depthwise; a channel multiplier (C = 1 inputs) goes to the GEMM */
     ChanStack stk;
-    q.rq = channel_params(c, &stk, xs, rt_in(n, in, 4), ys, rt_in(n, in, 5), q.M, &q.zw, &q.any_zw);
-    if (!q.rq) return RT_ERR_NOMEM;
+    RtRequant *own = NULL;
+    QConvState *s = qconv_state(c, n, in, &q, dw, xs, ys);
+    if (s) {
+        uint8_t *blk = (uint8_t *)s;
+        q.rq = (RtRequant *)(blk + s->off_rq), q.zw = (int32_t *)(blk + s->off_zw), q.any_zw = s->any_zw;
+        if (dw) q.dwprep = blk + s->off_prep;
+        else q.preps = blk + s->off_prep, q.prep_stride = s->prep_stride;
+    } else {
+        own = q.rq = channel_params(c, &stk, xs, rt_in(n, in, 4), ys, rt_in(n, in, 5), q.M, &q.zw, &q.any_zw);
+        if (!q.rq) return RT_ERR_NOMEM;
+    }
     int st;
     const RtConvGeom *g = &q.g;
     int unit = q.CK == q.Cg && q.P == q.Pin && g->stride[1] == 1 && g->stride[2] == 1 && g->pad0[1] == 0 &&
                g->pad0[2] == 0; /* 1x1, stride 1, no padding: the input planes are the GEMM's B */
-    if (q.Cg == 1 && q.Mg == 1) { /* depthwise; a channel multiplier (C = 1 inputs) goes to the GEMM */
+    if (dw) {
         st = qconv_depthwise(c, &q, out[0]);
     } else if (unit) {
         st = RT_OK;
@@ -468,7 +571,7 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     } else {
         st = qconv_im2col(c, &q, out[0]);
     }
-    channel_params_free(c, &stk, q.rq);
+    if (own) channel_params_free(c, &stk, own);
     return st;
 }
 
