@@ -245,7 +245,8 @@ static void sweep(int op) {
 Test(pool_x86, max_pool_sweep) { sweep(RT_OP_MAX_POOL); }
 Test(pool_x86, average_pool_sweep) { sweep(RT_OP_AVERAGE_POOL); }
 
-/* The shapes models have, large enough to split over two threads. */
+/* The shapes models have, large enough to split over two threads, and each mode of the
+ * vector table (flat gathers, row vectors interior and at the edges, scalar). */
 Test(pool_x86, model_shapes_two_threads) {
     static const int64_t p1[4] = {1, 1, 1, 1};
     const Case cases[] = {
@@ -255,6 +256,10 @@ Test(pool_x86, model_shapes_two_threads) {
         {1, 9, 50, 77, 2, 2, 2, 2, 1, 1, NULL, NULL, 1, 0, D_TIES},
         {1, 9, 61, 45, 3, 3, 1, 1, 1, 1, p1, NULL, 0, 1, D_GENERIC},
         {1, 5, 40, 70, 5, 5, 3, 3, 1, 1, NULL, "SAME_UPPER", 0, 1, D_NAN},
+        /* short output rows whose gather tables would be too large: row vectors; stride 3
+         * likewise: scalar */
+        {1, 3, 400, 9, 5, 5, 1, 1, 1, 1, p1, NULL, 0, 1, D_NAN},
+        {1, 3, 400, 60, 3, 3, 3, 3, 1, 1, NULL, NULL, 1, 0, D_TIES},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_case(RT_OP_MAX_POOL, &cases[i]);
