@@ -8,7 +8,7 @@
  *     MaxPool [1,64,8,8] k2 s2 (digits_cnn), 1 thread: optimized 0.30 us, reference 12.0 us, ratio 0.025
  * (ratio = optimized / reference; lower is better).
  *
- * Usage: bench_pool [--reps N]
+ * Usage: bench_pool [--reps N] [--only TEXT]   (--only: the cases whose label contains TEXT)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,16 +95,19 @@ static RtKernelFn fast_find(int op) {
 
 int main(int argc, char **argv) {
     int reps = BENCH_REPS;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_pool [--reps N]\n");
+            fprintf(stderr, "usage: bench_pool [--reps N] [--only TEXT]\n");
             return 2;
         }
     }
     if (reps < 1) reps = 1;
     const Case cases[] = {
         {"MaxPool [1,64,8,8] k2 s2 (digits_cnn)", RT_OP_MAX_POOL, 12, {1, 64, 8, 8}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 0},
+        {"MaxPool [1,1,8,8] k2 s2 (per-call cost)", RT_OP_MAX_POOL, 12, {1, 1, 8, 8}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 0},
         {"MaxPool [1,64,112,112] k3 s2 p1 (ResNet stem)", RT_OP_MAX_POOL, 12, {1, 64, 112, 112}, {3, 3}, {2, 2},
          {1, 1, 1, 1}, 1},
         {"MaxPool [1,128,56,56] k2 s2 (VGG)", RT_OP_MAX_POOL, 12, {1, 128, 56, 56}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 1},
@@ -131,6 +134,7 @@ int main(int argc, char **argv) {
     }
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const Case *c = &cases[k];
+        if (only && !strstr(c->label, only)) continue;
         int64_t numel = c->dims[0] * c->dims[1] * c->dims[2] * c->dims[3];
         float *xd = aligned_alloc(64, ((size_t)numel * sizeof(float) + 63) / 64 * 64);
         uint32_t seed = (uint32_t)k + 1;
