@@ -44,7 +44,8 @@
  *     (an all-NaN plane gives -inf): vmaxps(v, acc) folds, a lane reduction, and when the
  *     maximum is zero the plane is scanned for its first zero (the reference keeps the first
  *     of ±0). Bit-identical.
- *   GlobalAveragePool: the plane summed in double by 4 x 8 lanes and a fixed tree, divided
+ *   GlobalAveragePool: each plane summed in double into 8 lanes, eight planes' lanes then
+ *     reduced together by a transposing tree (the same additions for every plane), divided
  *     by the plane size in double, rounded to float. The reference sums in double one
  *     element after another; both double sums lie within n * 2^-53 * sum|x| of the exact sum,
  *     far below a float ulp, so the results are the same float except next to a rounding
@@ -418,44 +419,70 @@ static PlaneFn plane_vec(int kind, int flat, int64_t s) {
     return s == 1 ? planes_avg_v1 : planes_avg_v2;
 }
 
-/* Sum (avg = 1) or maximum of a plane of n floats, as the file header says. */
-PT512 static float global_plane_v(const float *x, int64_t n, int avg) {
-    if (avg) {
-        __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-        int64_t i = 0;
-        for (; i + 32 <= n; i += 32) {
-            __m512 u = _mm512_loadu_ps(x + i), v = _mm512_loadu_ps(x + i + 16);
-            a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(u)));
-            a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1))));
-            a2 = _mm512_add_pd(a2, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
-            a3 = _mm512_add_pd(a3, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
-        }
-        for (; i < n; i += 16) {
-            __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
-            __m512 u = _mm512_maskz_loadu_ps(m, x + i);
-            a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(u)));
-            a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1))));
-        }
-        double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
-        return (float)(sum / (double)n);
-    }
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512 a0 = ninf, a1 = ninf;
+/* The plane of n floats summed into 8 double lanes (lane l: the elements i = l mod 8 of
+ * each 16, in the order of the loop). */
+PT512 PINL __m512d gap_lanes(const float *x, int64_t n) {
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_max_ps(_mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), a1);
+        add_wide(_mm512_loadu_ps(x + i), &a0, &a1);
+        add_wide(_mm512_loadu_ps(x + i + 16), &a2, &a3);
     }
     for (; i < n; i += 16) {
         __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
-        a0 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, m, x + i), a0);
+        add_wide(_mm512_maskz_loadu_ps(m, x + i), &a0, &a1);
     }
-    /* no NaN reaches the accumulators, so the lane reduction is the maximum */
-    float best = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
-    if (best == 0.0f) /* the reference keeps the first zero it meets, +0 or -0 */
-        for (i = 0; i < n; i++)
-            if (x[i] == 0.0f) return x[i];
-    return best;
+    return _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
+}
+
+/* GlobalAveragePool of planes [p0, p1) of n floats each: eight planes at a time, their lane
+ * sums reduced together by a transposing tree (lane k of the result = plane k's total, every
+ * plane through the same additions: lanes (0+1), (2+3), ..., then pairs, then halves), one
+ * division and one store per eight. */
+PT512 static void gap_planes(const float *x, float *y, int64_t n, int64_t p0, int64_t p1) {
+    const __m512d dn = _mm512_set1_pd((double)n);
+    for (int64_t p = p0; p < p1; p += 8) {
+        int64_t np = p1 - p < 8 ? p1 - p : 8;
+        __m512d a[8];
+        for (int64_t k = 0; k < 8; k++) a[k] = k < np ? gap_lanes(x + (p + k) * n, n) : _mm512_setzero_pd();
+        __m512d t[4], u[2];
+        for (int k = 0; k < 4; k++) /* 128-bit block b: (plane 2k lanes 2b+(2b+1), plane 2k+1 the same) */
+            t[k] = _mm512_add_pd(_mm512_unpacklo_pd(a[2 * k], a[2 * k + 1]), _mm512_unpackhi_pd(a[2 * k], a[2 * k + 1]));
+        for (int k = 0; k < 2; k++) /* blocks: (planes 4k, 4k+1) lanes 0-3, the same 4-7, (4k+2, 4k+3) ... */
+            u[k] = _mm512_add_pd(_mm512_shuffle_f64x2(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_f64x2(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+        __m512d tot = _mm512_add_pd(_mm512_shuffle_f64x2(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                    _mm512_shuffle_f64x2(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+        __m512 q = _mm512_castps256_ps512(_mm512_cvtpd_ps(_mm512_div_pd(tot, dn)));
+        _mm512_mask_storeu_ps(y + p, (__mmask16)((1u << np) - 1), q);
+    }
+}
+
+/* GlobalMaxPool of planes [p0, p1) of n floats each, as the file header says. */
+PT512 static void gmp_planes(const float *x, float *y, int64_t n, int64_t p0, int64_t p1) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int64_t p = p0; p < p1; p++) {
+        const float *xp = x + p * n;
+        __m512 a0 = ninf, a1 = ninf;
+        int64_t i = 0;
+        for (; i + 32 <= n; i += 32) {
+            a0 = _mm512_max_ps(_mm512_loadu_ps(xp + i), a0);
+            a1 = _mm512_max_ps(_mm512_loadu_ps(xp + i + 16), a1);
+        }
+        for (; i < n; i += 16) {
+            __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+            a0 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, m, xp + i), a0);
+        }
+        /* no NaN reaches the accumulators, so the lane reduction is the maximum */
+        float best = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+        if (best == 0.0f) /* the reference keeps the first zero it meets, +0 or -0 */
+            for (i = 0; i < n; i++)
+                if (xp[i] == 0.0f) {
+                    best = xp[i];
+                    break;
+                }
+        y[p] = best;
+    }
 }
 
 #else /* not x86-64 GCC/Clang: never selected (pool_cpu_avx512() is 0) */
@@ -463,9 +490,11 @@ static PlaneFn plane_vec(int kind, int flat, int64_t s) {
     (void)kind, (void)flat, (void)s;
     return 0;
 }
-static float global_plane_v(const float *x, int64_t n, int avg) {
-    (void)x, (void)n, (void)avg;
-    return 0;
+static void gap_planes(const float *x, float *y, int64_t n, int64_t p0, int64_t p1) {
+    (void)x, (void)y, (void)n, (void)p0, (void)p1;
+}
+static void gmp_planes(const float *x, float *y, int64_t n, int64_t p0, int64_t p1) {
+    (void)x, (void)y, (void)n, (void)p0, (void)p1;
 }
 #endif
 
@@ -633,11 +662,14 @@ typedef struct {
 
 static void global_chunk(void *arg, int64_t p0, int64_t p1) {
     const GlobalJob *j = arg;
+    if (j->vec) {
+        if (j->avg) gap_planes(j->x, j->y, j->pin, p0, p1);
+        else gmp_planes(j->x, j->y, j->pin, p0, p1);
+        return;
+    }
     for (int64_t p = p0; p < p1; p++) {
         const float *x = j->x + p * j->pin;
-        if (j->vec) {
-            j->y[p] = global_plane_v(x, j->pin, j->avg);
-        } else if (j->avg) { /* the reference's order */
+        if (j->avg) { /* the reference's order */
             double acc = 0.0;
             for (int64_t i = 0; i < j->pin; i++) acc += x[i];
             j->y[p] = (float)(acc / (double)j->pin);
