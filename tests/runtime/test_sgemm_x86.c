@@ -3,7 +3,9 @@
  * rt_sgemm_ref on odd shapes (every micro-tile edge: M around 8, N around 16 and 48, K blocks
  * of 256, A blocks of 512 rows, column panels of 960), padded leading dimensions, biases,
  * transposed operands, K == 0, M == 1 (the GEMV path); 1 vs 2 threads bit-identical; two
- * threads calling it at once with their own pools; C's padding never written.
+ * threads calling it at once with their own pools; C's padding never written. Packed
+ * operands (rt_sgemm_pack_a / _b) give the unpacked call's bits; the activation epilogue
+ * gives the bits of rt_act_span run afterwards.
  */
 #include <criterion/criterion.h>
 #include <float.h>
@@ -229,4 +231,122 @@ Test(sgemm_x86, two_callers_at_once) {
     for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
     for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
     cr_expect(w[0].ok && w[1].ok, "callers: %d %d", w[0].ok, w[1].ok);
+}
+
+/* ---- packed operands and the activation epilogue ---- */
+
+static float *aligned_floats(int64_t n) {
+    size_t bytes = ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes);
+}
+
+/* The activations of ref/activation.h, with parameters that bite on [-1, 1) values. */
+static RtAct act_of(int i) {
+    static const RtAct acts[] = {
+        {RT_ACT_NONE, 0, 0},          {RT_ACT_RELU, 0, 0},           {RT_ACT_CLIP, -0.25f, 0.5f},
+        {RT_ACT_LEAKY_RELU, 0.1f, 0}, {RT_ACT_SIGMOID, 0, 0},        {RT_ACT_HARD_SIGMOID, 0.3f, 0.4f},
+        {RT_ACT_CLIP, -INFINITY, 0.2f},
+    };
+    return acts[i % (int)(sizeof acts / sizeof acts[0])];
+}
+#define N_ACTS 7
+
+/* rt_sgemm_run on c with activation act: unpacked, then with A packed, B packed and both;
+ * each must equal the unpacked result bit for bit (C's padding included). 1 when all agree. */
+static int packed_agrees(RtThreadPool *pool, const Case *c, const RtAct *act, unsigned seed) {
+    Operands o = operands_new(c, seed);
+    float *want = c_new(c, &o);
+    RtSgemm g = {c->M, c->N, c->K, c->ta, c->tb, o.A, NULL, o.lda, o.B, NULL, o.ldb, want, o.ldc, o.bm, o.bn, act};
+    rt_sgemm_run(pool, &g);
+    int64_t fa = rt_sgemm_packed_a_floats(c->M, c->K), fb = rt_sgemm_packed_b_floats(c->K, c->N);
+    cr_assert(fa > 0 && fb > 0, "packing available on this CPU");
+    float *pa = aligned_floats(fa), *pb = aligned_floats(fb);
+    rt_sgemm_pack_a(c->ta, c->M, c->K, o.A, o.lda, pa);
+    rt_sgemm_pack_b(c->tb, c->K, c->N, o.B, o.ldb, pb);
+    int ok = 1;
+    for (int mode = 1; mode <= 3; mode++) {
+        float *got = c_new(c, &o);
+        RtSgemm h = g;
+        h.C = got;
+        if (mode & 1) h.A_packed = pa;
+        if (mode & 2) h.B_packed = pb;
+        rt_sgemm_run(pool, &h);
+        if (memcmp(got, want, sizeof(float) * (size_t)(c->M * o.ldc + 1)) != 0) {
+            cr_log_error("ta=%d tb=%d M=%lld N=%lld K=%lld act %d: packed %s differs from unpacked", c->ta, c->tb,
+                         (long long)c->M, (long long)c->N, (long long)c->K, act ? (int)act->kind : -1,
+                         mode == 1 ? "A" : mode == 2 ? "B" : "A and B");
+            ok = 0;
+        }
+        free(got);
+    }
+    free(pa);
+    free(pb);
+    free(want);
+    operands_free(&o);
+    return ok;
+}
+
+/* Packed A, packed B or both give the unpacked call's bits: every micro-tile edge, several
+ * K blocks (uneven too), A blocks past 512 rows, column panels past 960, M == 1 (GEMV, B
+ * packed or A packed), shallow K, transposes, each activation; 1 and 2 threads. */
+Test(sgemm_x86, packed_operands_bit_identical) {
+    static const Case cases[] = {
+        {0, 0, 1, 1, 1, 0, 0, 0},        {0, 0, 1, 100, 300, 2, 1, 1},   {0, 0, 1, 1000, 70, 0, 0, 1},
+        {0, 0, 3, 49, 17, 1, 1, 0},      {0, 0, 8, 48, 256, 0, 0, 1},    {0, 0, 9, 97, 257, 3, 1, 1},
+        {0, 0, 17, 129, 33, 0, 1, 0},    {0, 0, 33, 17, 600, 0, 0, 0},   {0, 0, 96, 1000, 16, 0, 1, 0},
+        {0, 0, 130, 49, 160, 0, 1, 0},   {0, 0, 600, 50, 40, 1, 1, 1},   {0, 0, 20, 1000, 300, 0, 0, 1},
+        {1, 0, 17, 100, 40, 2, 1, 1},    {0, 1, 1, 77, 300, 0, 1, 1},    {0, 1, 40, 100, 33, 1, 0, 1},
+        {1, 1, 9, 50, 260, 0, 1, 0},     {1, 0, 1, 200, 90, 1, 0, 1},    {0, 0, 128, 256, 1024, 0, 0, 1},
+    };
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+    int bad = 0, n = 0;
+    for (int i = 0; i < COUNT(cases); i++)
+        for (int t = 0; t < 2; t++) {
+            RtAct a = act_of(i + t);
+            bad += !packed_agrees(t ? pool : NULL, &cases[i], i % 3 == 2 ? NULL : &a, 300u + (unsigned)n++);
+        }
+    cr_expect_eq(bad, 0, "%d of %d packed cases differ", bad, n);
+    rt_pool_free(pool);
+}
+
+/* The activation in the store epilogue equals rt_act_span over the finished output bit for
+ * bit, NaN, infinities and signed zeros included (put into C through bias_n), on the tile
+ * path, the GEMV, and the packed paths; 1 and 2 threads give the same bits. */
+Test(sgemm_x86, activation_epilogue_equals_separate_pass) {
+    static const Case cases[] = {
+        {0, 0, 1, 100, 70, 0, 0, 1},   {0, 0, 7, 49, 17, 1, 1, 1}, {0, 0, 40, 130, 300, 0, 0, 1},
+        {0, 0, 100, 200, 16, 2, 1, 1}, {0, 1, 9, 60, 40, 0, 0, 1}, {1, 1, 1, 33, 20, 0, 1, 1},
+    };
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+    int bad = 0;
+    for (int i = 0; i < COUNT(cases); i++)
+        for (int k = 0; k < N_ACTS; k++) {
+            const Case *c = &cases[i];
+            Operands o = operands_new(c, 900u + (unsigned)(i * N_ACTS + k));
+            static const float specials[] = {NAN, INFINITY, -INFINITY, -0.0f, 0.0f, 1e30f, -1e30f};
+            for (int s = 0; s < 7 && s < c->N; s++) o.bn[(s * 5) % c->N] = specials[s];
+            RtAct a = act_of(k);
+            float *want = c_new(c, &o), *got = c_new(c, &o), *got2 = c_new(c, &o);
+            RtSgemm g = {c->M, c->N, c->K, c->ta, c->tb, o.A, NULL, o.lda, o.B, NULL, o.ldb, want, o.ldc, o.bm, o.bn, NULL};
+            rt_sgemm_run(NULL, &g);
+            for (int64_t m = 0; m < c->M; m++) rt_act_span(&a, want + m * o.ldc, c->N, NULL);
+            g.act = &a;
+            g.C = got;
+            rt_sgemm_run(NULL, &g);
+            g.C = got2;
+            rt_sgemm_run(pool, &g);
+            size_t bytes = sizeof(float) * (size_t)(c->M * o.ldc + 1);
+            if (memcmp(got, want, bytes) != 0 || memcmp(got2, want, bytes) != 0) {
+                cr_log_error("case %d act %d: epilogue differs from rt_act_span afterwards", i, (int)a.kind);
+                bad++;
+            }
+            free(want);
+            free(got);
+            free(got2);
+            operands_free(&o);
+        }
+    cr_expect_eq(bad, 0, "%d cases differ", bad);
+    rt_pool_free(pool);
 }

@@ -24,8 +24,19 @@
  * stores, and whole rows of C stream to memory better than column strips. When one micro-panel of A covers all rows (M <= 8), B is used once and is
  * read in place, never packed; M == 1 is a GEMV with 8 vector accumulators (128 columns) per
  * block, reading B row by row.
+ * Operands packed beforehand (rt_sgemm_pack_a / _b: the weights, packed once per model) are
+ * laid out exactly as the per-call packing writes them, K block by K block, so the loop
+ * nest reads them in place of its own buffers: A's micro-panels instead of packing the A
+ * block, B's instead of packing (every row panel then reads packed B; the others prefetch
+ * the next micro-panel into L2, a slice each). A column split then cuts N at micro-panel
+ * boundaries (48 columns); the GEMV reads a packed B through the same K chunks. Every
+ * element is summed by the same instructions in the same order as without packing, so the
+ * results are the same bits.
  * The first K block writes C, later ones add to it, the last one adds bias_m then bias_n
- * (C = ((sum_kblock1 + sum_kblock2 + ...) + bias_m) + bias_n). Edges: the micro-kernel is
+ * and applies the activation before the store (C = act(((sum_kblock1 + sum_kblock2 + ...)
+ * + bias_m) + bias_n)): the vector formulas of ref/activation.h for the clip kinds,
+ * LeakyRelu and HardSigmoid, rt_act_span itself over the stored tile (in L1) for sigmoid.
+ * Edges: the micro-kernel is
  * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
  * stored through a lane mask, so any M, N, K works without padding C.
  *
@@ -34,7 +45,7 @@
  * packing it repeats (a part of a row split packs all of B, one of a column split all of A);
  * each part has its own packing buffers. Every element's sum runs over the same K blocks in
  * the same order whatever the split, so results are bit-identical for any thread count. No
- * state outside the call: buffers are allocated per call.
+ * state outside the call: buffers are allocated per call (packed operands are the caller's).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,19 +54,22 @@
 #include "../gemm.h"
 #include "sgemm.h"
 
-/* rt_sgemm (OpenBLAS or the portable loop), then the biases: the path without AVX-512. */
-static void sg_fallback(int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                        const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias_m,
-                        const float *bias_n) {
+/* rt_sgemm (OpenBLAS or the portable loop), then the biases and the activation: the path
+ * without AVX-512 (unpacked operands only). */
+static void sg_fallback(const RtSgemm *g) {
+    const int64_t M = g->M, N = g->N, K = g->K, ldc = g->ldc;
+    float *C = g->C;
     if (K > 0)
-        rt_sgemm(ta, tb, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)ldc);
+        rt_sgemm(g->trans_a, g->trans_b, (int)M, (int)N, (int)K, 1.0f, g->A, (int)g->lda, g->B, (int)g->ldb, 0.0f,
+                 C, (int)ldc);
     for (int64_t m = 0; m < M; m++) {
         float *c = C + m * ldc;
         if (K <= 0) memset(c, 0, sizeof(float) * (size_t)N);
-        if (bias_m)
-            for (int64_t n = 0; n < N; n++) c[n] += bias_m[m];
-        if (bias_n)
-            for (int64_t n = 0; n < N; n++) c[n] += bias_n[n];
+        if (g->bias_m)
+            for (int64_t n = 0; n < N; n++) c[n] += g->bias_m[m];
+        if (g->bias_n)
+            for (int64_t n = 0; n < N; n++) c[n] += g->bias_n[n];
+        if (g->act && g->act->kind != RT_ACT_NONE) rt_act_span(g->act, c, N, NULL);
     }
 }
 
@@ -81,17 +95,34 @@ enum {
     SG_PAR_MIN = 1 << 16, /* multiply-adds below which one thread does it all (~0.3 us) */
 };
 
+/* The activation as the store epilogue runs it: None/Relu/Clip are all min(hi, max(lo, v))
+ * (lo = -inf, hi = +inf is the identity, NaN included); sigmoid (no vector exp here) is
+ * rt_act_span over each stored tile row, which is the reference's own code. */
+enum { SG_ACT_NONE, SG_ACT_CLIP, SG_ACT_LEAKY, SG_ACT_HSIG, SG_ACT_SPAN };
+
+typedef struct {
+    int kind;                    /* SG_ACT_* */
+    float lo, hi;                /* SG_ACT_CLIP bounds */
+    float alpha, beta;           /* LeakyRelu slope; HardSigmoid alpha * v + beta */
+    const RtAct *ref;            /* borrowed: the activation itself (SG_ACT_SPAN) */
+} SgAct;
+
 typedef struct {
     int ta, tb;                  /* op(A) = A^T, op(B) = B^T */
     int64_t M, N, K;
     const float *A, *B;          /* borrowed */
     int64_t lda, ldb;
+    const float *Ap, *Bp;        /* borrowed: op(A), op(B) packed beforehand (sg_pa / sg_pb), or NULL */
+    int64_t m8, n48;             /* M rounded up to 8, N to 48: a packed K block's floats per k */
     float *C;                    /* borrowed [M, ldc] */
     int64_t ldc;
     const float *bm, *bn;        /* borrowed [M], [N] or NULL */
+    SgAct act;
     int64_t kc;                  /* K block depth, fixed by K alone */
     int gemv;                    /* M == 1 and B not transposed: the GEMV path */
     int split_n;                 /* parts are column ranges (1) or row ranges (0) */
+    int64_t ncol;                /* columns per unit of a column split (16, or 48 with Bp) or per
+                                    GEMV block (128, or 96 with Bp) */
     int64_t parts, units;        /* parts over `units` micro-panels (or GEMV blocks) */
     float *ws;                   /* owned by the caller: parts slots of `slot` bytes */
     size_t slot;
@@ -105,8 +136,9 @@ typedef struct {
     float *c;                    /* C at the tile's first element */
     int64_t ldc;
     __mmask16 lm;                /* lanes of the tile's last vector inside C */
-    int first, last;             /* first K block (write C) / last (add the biases) */
+    int first, last;             /* first K block (write C) / last (add the biases, activation) */
     const float *bm, *bn;        /* biases at the tile's first row / column, or NULL */
+    const SgAct *act;            /* the job's activation (applied when last) */
 } SgTile;
 
 /* ---- micro-kernel ---- */
@@ -120,6 +152,23 @@ enum {
                          (the first row panel packs B for the others while it computes, so
                          the weights' trip from memory overlaps the FMAs) */
 };
+
+/* act(v) for the vector kinds (ref/activation.h's formulas, bit for bit: max(lo, v) is
+ * lo > v ? lo : v, i.e. v < lo ? lo : v, keeping a NaN v; mul then add, not fused, as the
+ * reference is compiled without contraction). */
+T512 INL __m512 sg_act_v(int kind, __m512 lo, __m512 hi, __m512 al, __m512 be, __m512 v) {
+    switch (kind) {
+    case SG_ACT_CLIP:
+        return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+    case SG_ACT_LEAKY:
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, al);
+    case SG_ACT_HSIG:
+        v = _mm512_add_ps(_mm512_mul_ps(al, v), be);
+        return _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(_mm512_setzero_ps(), v));
+    default:
+        return v;
+    }
+}
 
 /* MR x 16 NV tile, B read as BMODE says. */
 T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const SgTile *t) {
@@ -159,6 +208,10 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const SgTile 
     const int64_t ldc = t->ldc;
     const int first = t->first, last = t->last;
     const float *const bm = t->bm, *const bn = t->bn;
+    const SgAct *const act = t->act;
+    const int ak = last ? act->kind : SG_ACT_NONE;
+    const __m512 lo = _mm512_set1_ps(act->lo), hi = _mm512_set1_ps(act->hi);
+    const __m512 al = _mm512_set1_ps(act->alpha), be = _mm512_set1_ps(act->beta);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
         float *c = c0 + i * ldc;
@@ -171,8 +224,13 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const SgTile 
                 if (bm) v = _mm512_add_ps(v, _mm512_set1_ps(bm[i]));
                 if (bn) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bn + 16 * j));
             }
+            v = sg_act_v(ak, lo, hi, al, be, v);
             _mm512_mask_storeu_ps(c + 16 * j, m, v);
         }
+    }
+    if (ak == SG_ACT_SPAN) { /* the tile's rows are in L1 */
+        const int64_t cols = 16 * (NV - 1) + __builtin_popcount(lm);
+        for (int i = 0; i < MR; i++) rt_act_span(act->ref, c0 + i * ldc, cols, NULL);
     }
 }
 
@@ -290,9 +348,24 @@ T512 static void sg_pack_b(const SgJob *j, int64_t n0, int64_t nc, int64_t k0, i
 /* ---- the loop nest over one part of C ---- */
 
 static int64_t sg_min(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t sg_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-/* Rows of C a part's A buffer holds, and whether B gets packed (used by more than one
- * micro-panel of rows, or transposed). */
+/* K block depth: K cut into ceil(K / SG_KC) near-equal blocks. It depends on K alone, so
+ * every element's sum runs over the same blocks whatever the split, and so do the packed
+ * layouts. */
+static int64_t sg_kc_of(int64_t K) {
+    const int64_t nk = (K + SG_KC - 1) / SG_KC;
+    return (K + nk - 1) / nk;
+}
+
+/* Operands packed beforehand (rt_sgemm_pack_a / _b), K block by K block: the block at k0
+ * (depth kc = min(j->kc, K - k0)) holds A's rows as micro-panels [m8 / 8][kc][8] and B's
+ * columns as micro-panels [n48 / 48][kc][48], exactly what sg_pack_a / sg_pack_b write, and
+ * starts at k0 * m8 (k0 * n48): every block before it is j->kc deep. */
+static const float *sg_pa(const SgJob *j, int64_t m, int64_t k0, int64_t kc) { return j->Ap + k0 * j->m8 + m * kc; }
+static const float *sg_pb(const SgJob *j, int64_t n, int64_t k0, int64_t kc) { return j->Bp + k0 * j->n48 + n * kc; }
+
+/* Rows of C a part's A buffer holds. */
 static int64_t sg_rows_max(int64_t rows) { return sg_min(SG_MC, (rows + SG_MR - 1) / SG_MR * SG_MR); }
 /* B packed a whole panel at a time beforehand (sg_pack_b), the row panels then sweeping it
  * left to right: when transposed, or when shallow (kc <= SG_KC_SHALLOW: the panel is small,
@@ -304,7 +377,9 @@ static int sg_panel_packed(const SgJob *j) { return j->tb || j->kc <= SG_KC_SHAL
 static int64_t sg_cols_max(const SgJob *j, int64_t cols) {
     return sg_panel_packed(j) ? sg_min(SG_NC, (cols + SG_NR - 1) / SG_NR * SG_NR) : SG_NR;
 }
-static int sg_pack_b_needed(const SgJob *j, int64_t rows) { return j->tb || rows > SG_MR; }
+/* Whether a part of `rows` rows packs B: not packed beforehand, and used by more than one
+ * micro-panel of rows, or transposed. */
+static int sg_pack_b_needed(const SgJob *j, int64_t rows) { return !j->Bp && (j->tb || rows > SG_MR); }
 
 /* Prefetches rows [r0, r1) of B's in-place micro-panel at column n (48 columns, kc rows
  * from row k0) into L2: the next panel, fetched while this one's row panels compute. */
@@ -337,41 +412,58 @@ T512 static void sg_block_rows(const SgJob *j, SgTile *t, const float *ap, const
     }
 }
 
-/* An A block against B's columns one micro-panel at a time: B read in place when no packing
- * is needed, else packed into bp by the first row panel's kernels, the next micro-panel
- * prefetched meanwhile by the other row panels' tiles, a slice each. */
-T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float *bp, int pack_b, int64_t ic,
+/* Where sg_block_cols' B micro-panels come from. */
+enum {
+    SG_SRC_DIRECT, /* read in place (one micro-panel of rows: B is used once) */
+    SG_SRC_PACK,   /* packed into bp by the first row panel's kernels (SG_B_PACK) */
+    SG_SRC_PRE,    /* packed beforehand (j->Bp) */
+};
+
+/* An A block against B's columns one micro-panel at a time, B's micro-panels from `src`.
+ * Meanwhile the row panels' tiles prefetch the next micro-panel into L2, a slice each (the
+ * first row panel's, when it packs, excepted: it is busy reading the current one). */
+T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float *bp, int src, int64_t ic,
                                int64_t mc, int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
     const int64_t panels = (mc + SG_MR - 1) / SG_MR;
     for (int64_t jr = 0; jr < nc; jr += SG_NR) {
         const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
+        const float *pre = src == SG_SRC_PRE ? sg_pb(j, jc + jr, pc, kc) : NULL;
         t->lm = sg_mask(nr - 16 * (nv - 1));
         t->bpack = bp;
         t->bn = j->bn ? j->bn + jc + jr : NULL;
         for (int64_t ir = 0, p = 0; ir < mc; ir += SG_MR, p++) {
             const int64_t mr = sg_min(SG_MR, mc - ir);
-            const int mode = !pack_b ? SG_B_DIRECT : ir == 0 ? SG_B_PACK : SG_B_PACKED;
+            const int mode = src == SG_SRC_DIRECT ? SG_B_DIRECT : src == SG_SRC_PACK && ir == 0 ? SG_B_PACK : SG_B_PACKED;
             t->bs = mode == SG_B_PACKED ? SG_NR : j->ldb;
-            t->b = mode == SG_B_PACKED ? bp : j->B + pc * j->ldb + jc + jr;
+            t->b = pre ? pre : mode == SG_B_PACKED ? bp : j->B + pc * j->ldb + jc + jr;
             t->a = ap + ir * kc;
             t->bm = j->bm ? j->bm + ic + ir : NULL;
             t->c = j->C + (ic + ir) * j->ldc + jc + jr;
             sg_kernels[mode][mr - 1][nv - 1](t);
-            if (pack_b && p > 0) {
-                const int64_t per = (kc + panels - 2) / (panels - 1);
-                sg_prefetch_b(j, pc, jc + jr + SG_NR, sg_min(SG_NR, nc - jr - SG_NR), sg_min((p - 1) * per, kc),
-                              sg_min(p * per, kc));
+            if (p == 0 || src == SG_SRC_DIRECT || jr + SG_NR >= nc) continue;
+            const int64_t per = (kc + panels - 2) / (panels - 1), r0 = sg_min((p - 1) * per, kc), r1 = sg_min(p * per, kc);
+            if (src == SG_SRC_PACK) {
+                sg_prefetch_b(j, pc, jc + jr + SG_NR, sg_min(SG_NR, nc - jr - SG_NR), r0, r1);
+            } else { /* the next packed micro-panel: rows of 48 floats, 3 lines each */
+                const float *next = pre + kc * SG_NR;
+                for (int64_t r = r0; r < r1; r++)
+                    for (int l = 0; l < 3; l++) _mm_prefetch((const char *)(next + r * SG_NR + 16 * l), _MM_HINT_T1);
             }
         }
     }
 }
 
 T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *ws) {
-    const int pack_b = sg_pack_b_needed(j, m1 - m0), whole = pack_b && sg_panel_packed(j);
-    float *ap = ws, *bp = ws + sg_rows_max(m1 - m0) * j->kc;
+    const int pack_b = sg_pack_b_needed(j, m1 - m0);
+    /* row panels sweep whole B panels: when this call packs B whole panels at a time, or
+     * when B was packed beforehand and is shallow (see sg_panel_packed) */
+    const int whole = pack_b ? sg_panel_packed(j) : j->Bp != NULL && j->kc <= SG_KC_SHALLOW;
+    float *abuf = ws, *bp = ws + (j->Ap ? 0 : sg_rows_max(m1 - m0) * j->kc);
+    const int src = j->Bp ? SG_SRC_PRE : pack_b ? SG_SRC_PACK : SG_SRC_DIRECT;
     SgTile t;
     memset(&t, 0, sizeof t);
     t.ldc = j->ldc;
+    t.act = &j->act;
     for (int64_t jc = n0; jc < n1; jc += SG_NC) {
         const int64_t nc = sg_min(SG_NC, n1 - jc);
         for (int64_t pc = 0; pc < j->K; pc += j->kc) {
@@ -379,14 +471,17 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
             t.kc = kc;
             t.first = pc == 0;
             t.last = pc + kc >= j->K;
-            if (whole) sg_pack_b(j, jc, nc, pc, kc, bp);
+            if (whole && pack_b) sg_pack_b(j, jc, nc, pc, kc, bp);
+            const float *bw = whole ? (pack_b ? bp : sg_pb(j, jc, pc, kc)) : NULL;
             for (int64_t ic = m0; ic < m1; ic += SG_MC) {
                 const int64_t mc = sg_min(SG_MC, m1 - ic);
                 /* the first B micro-panel comes from memory while A is packed */
-                if (pack_b && !whole) sg_prefetch_b(j, pc, jc, sg_min(SG_NR, nc), 0, kc);
-                sg_pack_a(j, ic, mc, pc, kc, ap);
-                if (whole) sg_block_rows(j, &t, ap, bp, ic, mc, jc, nc, kc);
-                else sg_block_cols(j, &t, ap, bp, pack_b, ic, mc, jc, nc, pc, kc);
+                if (src == SG_SRC_PACK && !whole) sg_prefetch_b(j, pc, jc, sg_min(SG_NR, nc), 0, kc);
+                const float *ap = abuf;
+                if (j->Ap) ap = sg_pa(j, ic, pc, kc);
+                else sg_pack_a(j, ic, mc, pc, kc, abuf);
+                if (whole) sg_block_rows(j, &t, ap, bw, ic, mc, jc, nc, kc);
+                else sg_block_cols(j, &t, ap, bp, src, ic, mc, jc, nc, pc, kc);
             }
         }
     }
@@ -395,7 +490,8 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
 /* ---- M == 1: GEMV ---- */
 
 /* C[0, n0 .. n0 + 16 NV) += A[0, k0 .. k1) * B[k0 .. k1, same columns] (written at k0 == 0,
- * biases added at k1 == K); the vectors' masks cut the block at n1. */
+ * biases and activation at k1 == K); the vectors' masks cut the block at n1. B in place, or
+ * packed beforehand (then n0 is a multiple of 48 and vector v is in micro-panel v / 3). */
 T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1, int64_t k0, int64_t k1) {
     __m512 acc[SG_GV];
     __mmask16 m[SG_GV];
@@ -404,14 +500,34 @@ T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1,
         acc[v] = _mm512_setzero_ps();
         m[v] = sg_mask(n1 - n0 - 16 * v);
     }
-    const int64_t as = j->ta ? j->lda : 1; /* op(A) is one row: K values as apart */
-    const float *a = j->A + k0 * as, *b = j->B + k0 * j->ldb + n0;
-    for (int64_t k = k0; k < k1; k++, a += as, b += j->ldb) {
-        const __m512 av = _mm512_set1_ps(*a);
+    /* op(A) is one row: K values `as` apart (a packed A's row 0 is every 8th float) */
+    const int64_t as = j->Ap ? SG_MR : j->ta ? j->lda : 1;
+    const float *a = (j->Ap ? j->Ap : j->A) + k0 * as;
+    if (j->Bp) {
+        for (int64_t k = k0; k < k1;) { /* each K block's stretch of [k0, k1) */
+            const int64_t pc = k / j->kc * j->kc, kc = sg_min(j->kc, j->K - pc), ke = sg_min(k1, pc + kc);
+            const float *b = sg_pb(j, n0, pc, kc) + (k - pc) * SG_NR;
+            for (; k < ke; k++, a += as, b += SG_NR) {
+                const __m512 av = _mm512_set1_ps(*a);
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), acc[v]);
+                for (int v = 0; v < NV; v++)
+                    acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + (v / 3) * SG_NR * kc + 16 * (v % 3)),
+                                             acc[v]);
+            }
+        }
+    } else {
+        const float *b = j->B + k0 * j->ldb + n0;
+        for (int64_t k = k0; k < k1; k++, a += as, b += j->ldb) {
+            const __m512 av = _mm512_set1_ps(*a);
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), acc[v]);
+        }
     }
     float *c = j->C + n0;
+    const SgAct *act = &j->act;
+    const int ak = k1 == j->K ? act->kind : SG_ACT_NONE;
+    const __m512 lo = _mm512_set1_ps(act->lo), hi = _mm512_set1_ps(act->hi);
+    const __m512 al = _mm512_set1_ps(act->alpha), be = _mm512_set1_ps(act->beta);
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) {
         __m512 r = acc[v];
@@ -420,8 +536,9 @@ T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1,
             if (j->bm) r = _mm512_add_ps(r, _mm512_set1_ps(j->bm[0]));
             if (j->bn) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m[v], j->bn + n0 + 16 * v));
         }
-        _mm512_mask_storeu_ps(c + 16 * v, m[v], r);
+        _mm512_mask_storeu_ps(c + 16 * v, m[v], sg_act_v(ak, lo, hi, al, be, r));
     }
+    if (ak == SG_ACT_SPAN) rt_act_span(act->ref, c, n1 - n0, NULL);
 }
 
 #define SG_GV_DEF(V) \
@@ -436,13 +553,14 @@ static void (*const sg_gemvs[SG_GV])(const SgJob *, int64_t, int64_t, int64_t, i
 };
 
 /* Columns [n0, n1) in chunks of SG_GK rows of B, each chunk swept across the columns in
- * 128-column blocks: a chunk's rows are few enough pages for the TLB and the prefetchers'
- * streams, and each row is read left to right. */
+ * blocks of j->ncol columns (128; 96 = two micro-panels when B is packed): a chunk's rows
+ * are few enough pages for the TLB and the prefetchers' streams, and each row is read left
+ * to right. Every element sums its chunks in order whatever the blocks. */
 static void sg_gemv(const SgJob *j, int64_t n0, int64_t n1) {
     for (int64_t k0 = 0; k0 < j->K; k0 += SG_GK) {
         const int64_t k1 = sg_min(k0 + SG_GK, j->K);
-        for (int64_t n = n0; n < n1; n += 16 * SG_GV) {
-            const int64_t e = sg_min(n + 16 * SG_GV, n1);
+        for (int64_t n = n0; n < n1; n += j->ncol) {
+            const int64_t e = sg_min(n + j->ncol, n1);
             sg_gemvs[(e - n + 15) / 16 - 1](j, n, e, k0, k1);
         }
     }
@@ -450,16 +568,14 @@ static void sg_gemv(const SgJob *j, int64_t n0, int64_t n1) {
 
 /* ---- parts and threads ---- */
 
-/* Units a part covers: micro-panels of rows (split_n 0), vectors of 16 columns (split_n 1),
- * or GEMV blocks. */
+/* Units a part covers: micro-panels of rows (split_n 0), j->ncol columns (split_n 1), or
+ * GEMV blocks. */
 static void sg_part_range(const SgJob *j, int64_t part, int64_t *m0, int64_t *m1, int64_t *n0, int64_t *n1) {
     int64_t b, e;
     rt_chunk_range(j->units, j->parts, part, &b, &e);
     *m0 = 0, *m1 = j->M, *n0 = 0, *n1 = j->N;
-    if (j->gemv) {
-        *n0 = b * 16 * SG_GV, *n1 = sg_min(e * 16 * SG_GV, j->N);
-    } else if (j->split_n) {
-        *n0 = b * 16, *n1 = sg_min(e * 16, j->N);
+    if (j->gemv || j->split_n) {
+        *n0 = b * j->ncol, *n1 = sg_min(e * j->ncol, j->N);
     } else {
         *m0 = b * SG_MR, *m1 = sg_min(e * SG_MR, j->M);
     }
@@ -471,7 +587,7 @@ static void sg_parts_chunk(void *arg, int64_t begin, int64_t end) {
         int64_t m0, m1, n0, n1;
         sg_part_range(j, p, &m0, &m1, &n0, &n1);
         if (j->gemv) sg_gemv(j, n0, n1);
-        else sg_block(j, m0, m1, n0, n1, (float *)((char *)j->ws + (size_t)p * j->slot));
+        else sg_block(j, m0, m1, n0, n1, j->ws ? (float *)((char *)j->ws + (size_t)p * j->slot) : NULL);
     }
 }
 
@@ -487,37 +603,39 @@ static int64_t sg_split_worst(int64_t len, int64_t unit, int64_t parts) {
     return worst;
 }
 
-/* K block depth (fixed by K only, so sums run in one order for any split), parts and
- * their direction. A part's cost, in cycles of one core: its tiles' FMAs (rows padded to 8,
- * columns to 16; 32 flops a cycle) plus packing what it reads: a part of a column split
- * packs all of A (from cache, transposed: about 2 floats a cycle) and its share of B; a part
- * of a row split packs all of B (the weights, often from the last-level cache: about a float
- * a cycle) and its share of A. The split with the cheaper largest part wins, N on a tie. */
+/* Parts and their direction. A part's cost, in cycles of one core: its tiles' FMAs (rows
+ * padded to 8, columns to 16; 32 flops a cycle) plus what it packs or reads: a part of a
+ * column split packs all of A (from cache, transposed: about 2 floats a cycle) and its
+ * share of B; a part of a row split packs all of B (the weights, often from the last-level
+ * cache: about a float a cycle) and its share of A. An operand packed beforehand is only
+ * read (about 4 floats a cycle). The split with the cheaper largest part wins, N on a tie. */
 static void sg_plan(SgJob *j, int threads) {
-    const int64_t nk = (j->K + SG_KC - 1) / SG_KC;
-    j->kc = (j->K + nk - 1) / nk;
+    j->kc = sg_kc_of(j->K);
     j->parts = 1;
     j->split_n = 1;
     j->gemv = j->M == 1 && !j->tb;
     if (j->gemv) {
-        j->units = (j->N + 16 * SG_GV - 1) / (16 * SG_GV);
+        j->ncol = j->Bp ? 2 * SG_NR : 16 * SG_GV;
+        j->units = (j->N + j->ncol - 1) / j->ncol;
         if (threads > 1 && j->N * j->K >= SG_PAR_MIN) j->parts = sg_min(threads, j->units);
         return;
     }
-    const int64_t pm = (j->M + SG_MR - 1) / SG_MR, pn = (j->N + 15) / 16;
+    j->ncol = j->Bp ? SG_NR : 16; /* a part's columns start at a packed micro-panel */
+    const int64_t pm = (j->M + SG_MR - 1) / SG_MR, pn = (j->N + j->ncol - 1) / j->ncol;
     j->units = pn;
     if (threads < 2 || j->M * j->N * j->K < SG_PAR_MIN || (pm < 2 && pn < 2)) return;
     const int64_t tn = sg_min(threads, pn), tm = sg_min(threads, pm), K = j->K;
-    const int64_t m8 = (j->M + 7) / 8 * 8, n16 = (j->N + 15) / 16 * 16;
-    const int pack_b = j->tb || j->M > SG_MR;
+    const int64_t m8 = sg_up(j->M, 8), n16 = sg_up(j->N, 16);
     int64_t cn = INT64_MAX, cm = INT64_MAX;
     if (tn > 1) {
-        const int64_t wc = sg_split_worst(j->N, 16, tn);
-        cn = m8 * ((wc + 15) / 16 * 16) * K / 32 + j->M * K / 2 + (pack_b ? wc * K : 0);
+        const int64_t wc = sg_split_worst(j->N, j->ncol, tn);
+        cn = m8 * sg_up(wc, 16) * K / 32 + (j->Ap ? j->M * K / 4 : j->M * K / 2) +
+             (sg_pack_b_needed(j, j->M) ? wc * K : j->Bp ? wc * K / 4 : 0);
     }
     if (tm > 1) {
         const int64_t wr = sg_split_worst(j->M, SG_MR, tm);
-        cm = ((wr + 7) / 8 * 8) * n16 * K / 32 + wr * K / 2 + (sg_pack_b_needed(j, wr) ? j->N * K : 0);
+        cm = sg_up(wr, 8) * n16 * K / 32 + (j->Ap ? wr * K / 4 : wr * K / 2) +
+             (sg_pack_b_needed(j, wr) ? j->N * K : j->Bp ? j->N * K / 4 : 0);
     }
     if (cn <= cm) {
         j->parts = tn;
@@ -528,54 +646,138 @@ static void sg_plan(SgJob *j, int threads) {
     }
 }
 
+static SgAct sg_act_make(const RtAct *a) {
+    SgAct s = {SG_ACT_NONE, -INFINITY, INFINITY, 0.0f, 0.0f, a};
+    if (!a) return s;
+    switch (a->kind) {
+    case RT_ACT_NONE:
+        break;
+    case RT_ACT_RELU:
+        s.kind = SG_ACT_CLIP, s.lo = 0.0f;
+        break;
+    case RT_ACT_CLIP:
+        s.kind = SG_ACT_CLIP, s.lo = a->alpha, s.hi = a->beta;
+        break;
+    case RT_ACT_LEAKY_RELU:
+        s.kind = SG_ACT_LEAKY, s.alpha = a->alpha;
+        break;
+    case RT_ACT_HARD_SIGMOID:
+        s.kind = SG_ACT_HSIG, s.alpha = a->alpha, s.beta = a->beta;
+        break;
+    case RT_ACT_SIGMOID:
+        s.kind = SG_ACT_SPAN;
+        break;
+    }
+    return s;
+}
+
 int rt_sgemm_nn_is_native(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-void rt_sgemm_op(struct RtThreadPool *pool, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                 const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
-                 const float *bias_m, const float *bias_n) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0 || !rt_sgemm_nn_is_native()) {
-        sg_fallback(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, bias_m, bias_n);
+int64_t rt_sgemm_packed_a_floats(int64_t M, int64_t K) {
+    return M > 0 && K > 0 && rt_sgemm_nn_is_native() ? sg_up(M, SG_MR) * K : 0;
+}
+
+int64_t rt_sgemm_packed_b_floats(int64_t K, int64_t N) {
+    return N > 0 && K > 0 && rt_sgemm_nn_is_native() ? K * sg_up(N, SG_NR) : 0;
+}
+
+void rt_sgemm_pack_a(int trans_a, int64_t M, int64_t K, const float *A, int64_t lda, float *dst) {
+    const int64_t floats = rt_sgemm_packed_a_floats(M, K);
+    if (floats <= 0) return;
+    SgJob j;
+    memset(&j, 0, sizeof j);
+    j.ta = trans_a != 0, j.M = M, j.K = K, j.A = A, j.lda = lda;
+    const int64_t kc = sg_kc_of(K), m8 = sg_up(M, SG_MR);
+    memset(dst, 0, sizeof(float) * (size_t)floats); /* the last micro-panel's missing rows */
+    for (int64_t pc = 0; pc < K; pc += kc) sg_pack_a(&j, 0, M, pc, sg_min(kc, K - pc), dst + pc * m8);
+}
+
+void rt_sgemm_pack_b(int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    if (rt_sgemm_packed_b_floats(K, N) <= 0) return;
+    SgJob j;
+    memset(&j, 0, sizeof j);
+    j.tb = trans_b != 0, j.N = N, j.K = K, j.B = B, j.ldb = ldb;
+    const int64_t kc = sg_kc_of(K), n48 = sg_up(N, SG_NR);
+    for (int64_t pc = 0; pc < K; pc += kc) sg_pack_b(&j, 0, N, pc, sg_min(kc, K - pc), dst + pc * n48);
+}
+
+void rt_sgemm_run(struct RtThreadPool *pool, const RtSgemm *g) {
+    if (g->M <= 0 || g->N <= 0) return;
+    if (g->K <= 0 || !rt_sgemm_nn_is_native()) {
+        sg_fallback(g);
         return;
     }
-    SgJob j = {trans_a != 0, trans_b != 0, M, N, K, A, B, lda, ldb, C, ldc, bias_m, bias_n,
-               0, 0, 0, 1, 1, NULL, 0};
+    SgJob j;
+    memset(&j, 0, sizeof j);
+    j.ta = g->trans_a != 0, j.tb = g->trans_b != 0;
+    j.M = g->M, j.N = g->N, j.K = g->K;
+    j.A = g->A, j.B = g->B, j.lda = g->lda, j.ldb = g->ldb;
+    j.Ap = g->A_packed, j.Bp = g->B_packed;
+    j.m8 = sg_up(g->M, SG_MR), j.n48 = sg_up(g->N, SG_NR);
+    j.C = g->C, j.ldc = g->ldc, j.bm = g->bias_m, j.bn = g->bias_n;
+    j.act = sg_act_make(g->act);
     sg_plan(&j, rt_pool_threads(pool));
     void *ws = NULL;
     if (!j.gemv) {
         int64_t m0, m1, n0, n1, floats = 0;
         for (int64_t p = 0; p < j.parts; p++) { /* the largest part's A block and B panel */
             sg_part_range(&j, p, &m0, &m1, &n0, &n1);
-            int64_t f = sg_rows_max(m1 - m0) * j.kc + (sg_pack_b_needed(&j, m1 - m0) ? sg_cols_max(&j, n1 - n0) * j.kc : 0);
+            int64_t f = (j.Ap ? 0 : sg_rows_max(m1 - m0) * j.kc) +
+                        (sg_pack_b_needed(&j, m1 - m0) ? sg_cols_max(&j, n1 - n0) * j.kc : 0);
             if (f > floats) floats = f;
         }
-        j.slot = rt_slot_stride(((size_t)floats * sizeof(float) + 63) & ~(size_t)63, j.parts);
-        if (posix_memalign(&ws, 64, j.slot * (size_t)j.parts) != 0) {
-            sg_fallback(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, bias_m, bias_n);
-            return;
+        if (floats > 0) {
+            j.slot = rt_slot_stride(((size_t)floats * sizeof(float) + 63) & ~(size_t)63, j.parts);
+            if (posix_memalign(&ws, 64, j.slot * (size_t)j.parts) != 0) {
+                sg_fallback(g); /* reads the unpacked operands, which callers always pass */
+                return;
+            }
+            j.ws = ws;
         }
-        j.ws = ws;
     }
     rt_parallel_for(pool, j.parts, 1, sg_parts_chunk, &j);
     free(ws);
 }
 
-#else /* not x86-64 GCC/Clang: OpenBLAS or the portable loop */
+#else /* not x86-64 GCC/Clang: OpenBLAS or the portable loop, no packing */
 
 int rt_sgemm_nn_is_native(void) { return 0; }
+
+int64_t rt_sgemm_packed_a_floats(int64_t M, int64_t K) {
+    (void)M, (void)K;
+    return 0;
+}
+
+int64_t rt_sgemm_packed_b_floats(int64_t K, int64_t N) {
+    (void)K, (void)N;
+    return 0;
+}
+
+void rt_sgemm_pack_a(int trans_a, int64_t M, int64_t K, const float *A, int64_t lda, float *dst) {
+    (void)trans_a, (void)M, (void)K, (void)A, (void)lda, (void)dst;
+}
+
+void rt_sgemm_pack_b(int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    (void)trans_b, (void)K, (void)N, (void)B, (void)ldb, (void)dst;
+}
+
+void rt_sgemm_run(struct RtThreadPool *pool, const RtSgemm *g) {
+    (void)pool;
+    if (g->M <= 0 || g->N <= 0) return;
+    sg_fallback(g);
+}
+
+#endif
 
 void rt_sgemm_op(struct RtThreadPool *pool, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                  const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                  const float *bias_m, const float *bias_n) {
-    (void)pool;
-    if (M <= 0 || N <= 0) return;
-    sg_fallback(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, bias_m, bias_n);
+    RtSgemm g = {M, N, K, trans_a, trans_b, A, NULL, lda, B, NULL, ldb, C, ldc, bias_m, bias_n, NULL};
+    rt_sgemm_run(pool, &g);
 }
-
-#endif
 
 void rt_sgemm_nn(struct RtThreadPool *pool, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias_m, const float *bias_n) {
