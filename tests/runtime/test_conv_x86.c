@@ -5,7 +5,9 @@
  * dilations, asymmetric pads, auto_pad), 1x1, im2col (3x3 stems, KWS's 10x4, grouped,
  * depthwise with a channel multiplier), every fused activation; 1 and 2 threads must give
  * bit-identical outputs; float64, shape-only runs and malformed nodes go to the reference
- * unchanged.
+ * unchanged. Each case also runs with the node's state kept across runs (weights packed
+ * once): the same bits; the fused activation gives the bits of the Conv followed by
+ * rt_act_span.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -14,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/kernels/ref/activation.h"
+#include "../../runtime/rt_exec.h"
 #include "../../runtime/rt_threads.h"
 #include "rt_test_util.h"
 
@@ -31,17 +35,28 @@ static void fill(float *v, int64_t n, uint32_t seed) {
     }
 }
 
-/* Runs fn (one output) on pool as the executor would; returns its status. */
-static int run_fn(RtKernelFn fn, RtThreadPool *pool, int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs,
-                  int n_attr, int shape_only) {
+/* Runs fn (one output) on pool as the executor would; returns its status. With state not
+ * NULL, as the runtime runs it: the node's state kept in *state, W and B constants. */
+static int run_fn_state(RtKernelFn fn, RtThreadPool *pool, int op, RtTensor **in, int n_in, RtTensor *out,
+                        RtAttr *attrs, int n_attr, int shape_only, void **state) {
     int slots_in[4], slots_out[1] = {n_in};
     RtTensor *outp[1] = {out};
     for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
     memset(out, 0, sizeof *out);
     RtNode n = {op, "t", rt_op_name(op), "", 17, n_in, slots_in, 1, slots_out, n_attr, attrs};
     RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .shape_only = shape_only, .pool = pool};
+    if (state) {
+        c.node_state = state;
+        c.state_alloc = rt_allocator_default();
+        c.const_inputs = 6u;
+    }
     rtt_err.msg[0] = '\0';
     return fn(&c, &n, in, outp);
+}
+
+static int run_fn(RtKernelFn fn, RtThreadPool *pool, int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs,
+                  int n_attr, int shape_only) {
+    return run_fn_state(fn, pool, op, in, n_in, out, attrs, n_attr, shape_only, NULL);
 }
 
 /* One conv case: input dims xd (rank 3 or 4), weight dims wd, bias or not, attributes. */
@@ -98,6 +113,18 @@ static void check_case(const ConvCase *k, const char *what) {
         bad += !ok;
     }
     cr_expect_eq(memcmp(one.data, two.data, sizeof(float) * (size_t)ny), 0, "%s: 1 and 2 threads differ", what);
+    /* with the node's state (the weights packed at the first run and read from the state at
+     * the next): the same bits, on 1 and 2 threads */
+    void *state = NULL;
+    for (int run = 0; run < 3; run++) {
+        RtTensor st;
+        cr_assert_eq(run_fn_state(fast, run == 2 ? pool2 : NULL, k->op, in, 3, &st, attrs, k->n_attr, 0, &state), RT_OK,
+                     "%s: with state: %s", what, rtt_err.msg);
+        cr_expect_eq(memcmp(st.data, one.data, sizeof(float) * (size_t)ny), 0, "%s: run %d with the node's state differs",
+                     what, run);
+        free(st.data);
+    }
+    rt_node_state_free(&state, 1, rt_allocator_default());
     free(ref.data), free(one.data), free(two.data);
     free(x), free(w), free(b);
 }
@@ -199,13 +226,12 @@ Test(conv_x86, auto_pad) {
         }
 }
 
-/* 1x1 stride-1 unpadded convs: plain, batched, grouped, one GEMM call then the activation,
- * outputs big enough for GEMM blocks each followed by its activation, 1-D. */
+/* 1x1 stride-1 unpadded convs: plain, batched, grouped, large outputs, 1-D. */
 Test(conv_x86, pointwise) {
     struct { int64_t N, C, H, W, M, group; } cs[] = {
         {1, 17, 5, 7, 33, 1}, {2, 3, 17, 33, 1, 1}, {1, 1, 3, 3, 17, 1},
         {1, 6, 9, 11, 10, 2}, {1, 64, 40, 41, 96, 1}, {1, 320, 7, 7, 100, 1},
-        {1, 5, 120, 121, 37, 1}, /* output beyond 2^19 floats: GEMM blocks, each with its activation */
+        {1, 5, 120, 121, 37, 1}, /* output beyond 2^19 floats */
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         for (int fused = 0; fused < 2; fused++) {
@@ -261,8 +287,49 @@ Test(conv_x86, im2col) {
     check_case(&k1, "im2col 1-D");
 }
 
-/* Every activation of wafer_ops.h on each path (depthwise row and flat, 1x1 with GEMM blocks,
- * im2col strips and row blocks), with a NaN in the input (it must stay NaN where the
+/* The fused activation (in the GEMM's store, or in registers for depthwise) gives the bits
+ * of the optimized Conv without it followed by rt_act_span over its output. k: a FusedConv. */
+static void check_act_fused(const ConvCase *k, const char *what) {
+    int64_t nx = 1, nw = 1, M = k->wd[0];
+    for (int i = 0; i < k->rank; i++) nx *= k->xd[i], nw *= k->wd[i];
+    int64_t bd[1] = {M};
+    float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)nw);
+    float *b = malloc(sizeof(float) * (size_t)M);
+    fill(x, nx, 21), fill(w, nw, 22), fill(b, M, 23);
+    if (k->nan_at > 0) x[(int64_t)(k->nan_at * (float)nx)] = NAN;
+    x[nx / 3] = -0.0f;
+    RtTensor tx = rtt_tensor(RT_F32, k->rank, k->xd, x), tw = rtt_tensor(RT_F32, k->rank, k->wd, w);
+    RtTensor tb = rtt_tensor(RT_F32, 1, bd, b), fused, plain;
+    RtTensor *in[] = {&tx, &tw, k->bias ? &tb : NULL};
+    /* the same node without its activation attributes is the Conv */
+    RtAttr conv_attrs[8];
+    int n_conv = 0;
+    for (int i = 0; i < k->n_attr; i++)
+        if (strcmp(k->attrs[i].name, "activation") && strcmp(k->attrs[i].name, "alpha") &&
+            strcmp(k->attrs[i].name, "beta"))
+            conv_attrs[n_conv++] = k->attrs[i];
+    int slots[4] = {0, 1, 2, 3};
+    RtNode node = {RT_OP_FUSED_CONV, "t", "FusedConv", "", 17, 3, slots, 1, slots + 3, k->n_attr, (RtAttr *)k->attrs};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err};
+    RtAct act;
+    cr_assert_eq(rt_act_read(&c, &node, &act), RT_OK);
+    for (int t = 0; t < 2; t++) {
+        RtThreadPool *p = t ? pool2 : NULL;
+        cr_assert_eq(run_fn(rt_kernel_find_fast(RT_OP_FUSED_CONV), p, RT_OP_FUSED_CONV, in, 3, &fused,
+                            (RtAttr *)k->attrs, k->n_attr, 0), RT_OK, "%s", what);
+        cr_assert_eq(run_fn(rt_kernel_find_fast(RT_OP_CONV), p, RT_OP_CONV, in, 3, &plain, conv_attrs, n_conv, 0), RT_OK,
+                     "%s", what);
+        int64_t ny = rt_numel(&plain);
+        rt_act_span(&act, plain.data, ny, NULL);
+        cr_expect_eq(memcmp(fused.data, plain.data, sizeof(float) * (size_t)ny), 0,
+                     "%s: fused activation differs from Conv then rt_act_span (%d threads)", what, t + 1);
+        free(fused.data), free(plain.data);
+    }
+    free(x), free(w), free(b);
+}
+
+/* Every activation of wafer_ops.h on each path (depthwise row and flat, 1x1, im2col strips
+ * and whole narrow outputs), with a NaN in the input (it must stay NaN where the
  * reference keeps it). */
 Test(conv_x86, fused_activations) {
     struct { const char *name; int n_params; float alpha, beta; } acts[] = {
@@ -288,6 +355,7 @@ Test(conv_x86, fused_activations) {
                 char what[96];
                 snprintf(what, sizeof what, "shape %zu activation '%s' (%zu) nan %d", s, acts[a].name, a, nan);
                 check_case(&k, what);
+                check_act_fused(&k, what);
             }
 }
 

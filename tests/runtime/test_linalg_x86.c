@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/kernel.h"
+#include "../../runtime/rt_exec.h"
 #include "../../runtime/rt_threads.h"
 #include "rt_test_util.h"
 
@@ -22,19 +23,30 @@
 
 static RtError lx_err;
 
-/* Runs op's fast (fast = 1) or reference kernel on in[n_in] into *y. */
-static int lx_run(int fast, RtThreadPool *pool, int op, int opset, RtTensor **in, int n_in, RtTensor *y,
-                  RtAttr *attrs, int n_attr, int shape_only) {
+/* Runs op's fast (fast = 1) or reference kernel on in[n_in] into *y; with state != NULL as
+ * the runtime runs it, keeping the node's state in *state (inputs 1 and 2 constants). */
+static int lx_run_state(int fast, RtThreadPool *pool, int op, int opset, RtTensor **in, int n_in, RtTensor *y,
+                        RtAttr *attrs, int n_attr, int shape_only, void **state) {
     int slots_in[4], slots_out[1] = {n_in};
     for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
     memset(y, 0, sizeof *y);
     RtTensor *outp[1] = {y};
     RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, 1, slots_out, n_attr, attrs};
     RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &lx_err, .shape_only = shape_only, .pool = pool};
+    if (state) {
+        c.node_state = state;
+        c.state_alloc = rt_allocator_default();
+        c.const_inputs = 6u;
+    }
     lx_err.msg[0] = '\0';
     RtKernelFn fn = fast ? rt_kernel_find_fast(op) : rt_kernel_find(op);
     cr_assert_not_null(fn);
     return fn(&c, &n, in, outp);
+}
+
+static int lx_run(int fast, RtThreadPool *pool, int op, int opset, RtTensor **in, int n_in, RtTensor *y,
+                  RtAttr *attrs, int n_attr, int shape_only) {
+    return lx_run_state(fast, pool, op, opset, in, n_in, y, attrs, n_attr, shape_only, NULL);
 }
 
 static RtTensor lx_tensor(RtDtype dt, int rank, const int64_t *dims, unsigned seed) {
@@ -72,6 +84,19 @@ static void lx_compare(const char *what, int op, int opset, RtTensor **in, int n
         int64_t n = rt_numel(&want);
         size_t bytes = rt_dtype_size(want.dtype) * (size_t)n;
         cr_expect(memcmp(got1.data, got2.data, bytes) == 0, "%s: 1 and 2 threads differ", what);
+        /* with the node's state kept (weights packed at the first run, read from the state at
+         * the next ones): the same bits as without, on 1 and 2 threads */
+        void *state = NULL;
+        for (int run = 0; run < 3; run++) {
+            RtTensor s;
+            int rs = lx_run_state(1, run == 2 ? pool : NULL, op, opset, in, n_in, &s, attrs, n_attr, 0, &state);
+            cr_expect_eq(rs, RT_OK, "%s: run %d with state: status %d", what, run, rs);
+            if (rs == RT_OK)
+                cr_expect(memcmp(s.data, got1.data, bytes) == 0, "%s: run %d with the node's state differs", what, run);
+            free(s.data);
+        }
+        rt_node_state_free(&state, 1, rt_allocator_default());
+        cr_expect_null(state);
         if (want.dtype == RT_F32) {
             const float *g = got1.data, *w = want.data;
             double mx = 0;
@@ -230,4 +255,49 @@ Test(linalg_x86, gemm_bad_c_as_the_reference) {
     RtTensor *in[3] = {&t[0], &t[1], &t[2]};
     lx_compare("Gemm C [2,4] for [3,4]", RT_OP_GEMM, 13, in, 3, NULL, 0);
     lx_free(t, 3);
+}
+
+/* ---- the node's state ---- */
+
+/* Linear and Gemm keep W packed in the node's state from the first run: the state is
+ * created only for constant weights with more than one row, and a state whose header
+ * does not match the node's shapes (here: another Linear's) is never used nor replaced. */
+Test(linalg_x86, node_state_created_for_constant_weights_and_checked) {
+    int64_t xd[2] = {20, 33}, wd[2] = {33, 50}, wd2[2] = {33, 49}, x1[2] = {1, 33};
+    RtTensor t[4] = {lx_tensor(RT_F32, 2, xd, 1), lx_tensor(RT_F32, 2, wd, 2), lx_tensor(RT_F32, 2, wd2, 3),
+                     lx_tensor(RT_F32, 2, x1, 4)};
+    RtTensor *in[2] = {&t[0], &t[1]}, *in2[2] = {&t[0], &t[2]}, *in1[2] = {&t[3], &t[1]};
+    RtTensor y, want;
+    void *state = NULL;
+    cr_assert_eq(lx_run_state(1, NULL, RT_OP_LINEAR, 1, in1, 2, &y, NULL, 0, 0, &state), RT_OK);
+    cr_expect_null(state, "one row: no state (a GEMV reads W in place)");
+    free(y.data);
+    cr_assert_eq(lx_run_state(1, NULL, RT_OP_LINEAR, 1, in, 2, &y, NULL, 0, 0, &state), RT_OK);
+    cr_expect_not_null(state, "20 rows of constant W: packed into the state");
+    free(y.data);
+    void *first = state;
+    /* the other Linear's W [33, 49] with this state: computed without it, state kept */
+    cr_assert_eq(lx_run_state(1, NULL, RT_OP_LINEAR, 1, in2, 2, &y, NULL, 0, 0, &state), RT_OK);
+    cr_assert_eq(lx_run(0, NULL, RT_OP_LINEAR, 1, in2, 2, &want, NULL, 0, 0), RT_OK);
+    cr_expect_eq(state, first);
+    double mx = 0, err = 0;
+    for (int64_t i = 0; i < 20 * 49; i++) {
+        mx = fmax(mx, fabs(((float *)want.data)[i]));
+        err = fmax(err, fabs(((float *)y.data)[i] - ((float *)want.data)[i]));
+    }
+    cr_expect(err <= LX_REL_TOL * mx, "mismatched state used? error %g of %g", err, mx);
+    free(y.data);
+    free(want.data);
+    rt_node_state_free(&state, 1, rt_allocator_default());
+    /* weights not marked constant: no state */
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &lx_err, .node_state = &state,
+                     .state_alloc = rt_allocator_default(), .const_inputs = 0};
+    int slots_in[2] = {0, 1}, slots_out[1] = {2};
+    RtNode n = {RT_OP_LINEAR, "t", "Linear", "", 1, 2, slots_in, 1, slots_out, 0, NULL};
+    RtTensor *outp[1] = {&y};
+    memset(&y, 0, sizeof y);
+    cr_assert_eq(rt_kernel_find_fast(RT_OP_LINEAR)(&c, &n, in, outp), RT_OK);
+    cr_expect_null(state, "W not constant: nothing cached");
+    free(y.data);
+    lx_free(t, 4);
 }

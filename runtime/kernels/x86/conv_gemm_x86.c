@@ -1,27 +1,24 @@
 /*
- * conv_gemm_x86.c — float32 convs as GEMMs on rt_sgemm_nn (x86/sgemm.h), with the bias in
- * the GEMM and the fused activation applied to the output while it is in cache.
+ * conv_gemm_x86.c — float32 convs as GEMMs on rt_sgemm_run (x86/sgemm.h), the bias and the
+ * fused activation in the GEMM's store epilogue (no second pass over the output).
  *
- * Per image and group, Y_g[Mg, P] = W_g[Mg, Cg*K] * col[Cg*K, P] + b_g (P = output positions).
+ * Per image and group, Y_g[Mg, P] = act(W_g[Mg, Cg*K] * col[Cg*K, P] + b_g) (P = output
+ * positions). W_g comes packed from the node's state when the model keeps one (cv->wp,
+ * packed once by conv_x86.c), else the GEMM packs it per call.
  *
- * 1x1, stride 1, no padding (cx_pointwise_f32): col is X_g itself, no copy. Without an
- * activation, or with an output that fits in L2 (2 MiB), one rt_sgemm_nn over the pool,
- * then the activation as a parallel pass over the output. Larger outputs with an
- * activation are cut into blocks of about 2^18 multiply-adds (whole 48-column micro-tiles),
- * each one rt_sgemm_nn on the calling thread followed by the activation over the block it
- * just wrote; blocks run in parallel. (rt_sgemm_nn has no epilogue hook; with one, the
- * activation would cost nothing.)
+ * 1x1, stride 1, no padding (cx_pointwise_f32): col is X_g itself, no copy; one GEMM over
+ * the pool.
  *
  * Other convs (cx_im2col_f32): im2col one column strip at a time (strip width chosen so
  * the strip, Cg*K x nb floats, stays in L2; runs of 16 columns copied with masked loads,
  * stride 2 through a permute, other strides a gather), then the GEMM of that strip with all
- * of W_g's rows and the activation. Strips (of every image and group) run in parallel, each
- * thread with its own strip buffer. When the whole output is one narrow strip (P < 128:
- * digits' 8x8 and 4x4 maps, KWS's 25x5) it is built once, by the direct im2col (stride 1,
- * rows keeping their width: masked loads at constant offsets) or the flat one (padded
- * planes, compressed lanes), and the GEMM is one call as above.
+ * of W_g's rows. Strips (of every image and group) run in parallel, each thread with its own
+ * strip buffer. When the whole output is one narrow strip (P < 128: digits' 8x8 and 4x4
+ * maps, KWS's 25x5) it is built once, by the direct im2col (stride 1, rows keeping their
+ * width: masked loads at constant offsets) or the flat one (padded planes, compressed
+ * lanes), and the GEMM is one call over the pool.
  *
- * Blocks are fixed by the shape (never by the thread count) and rt_sgemm_nn's sums do not
+ * Strips are fixed by the shape (never by the thread count) and rt_sgemm_run's sums do not
  * depend on its threads, so results are bit-identical for any number of threads.
  */
 #include <string.h>
@@ -30,15 +27,11 @@
 #include "sgemm.h"
 #include "conv_x86.h"
 
-/* Multiply-adds per GEMM block or strip: about 3-5 us of work, well above the cost of a call
- * and of handing a block to a worker, small enough that a block's output (at most a few
- * hundred KiB) is still in L2 when the activation runs. */
+/* Multiply-adds per im2col strip: about 3-5 us of work, well above the cost of a GEMM call
+ * and of handing a strip to a worker. */
 #define CX_BLOCK_WORK ((int64_t)1 << 18)
-/* Thinnest blocks worth a GEMM call: narrower ones waste the micro-kernel's register tile. */
+/* Narrowest strips worth a GEMM call: narrower ones waste the micro-kernel's register tile. */
 #define CX_MIN_COLS 64
-#define CX_MIN_ROWS 8
-/* Column blocks are whole micro-tiles of rt_sgemm_nn (8 x 48) where they are wide enough. */
-#define CX_GEMM_NR 48
 /* Floats of one im2col strip (256 KiB). */
 #define CX_COL_FLOATS ((int64_t)1 << 16)
 /* Direct im2col: most taps, and most lane masks (vectors x taps), of its tables. */
@@ -46,127 +39,27 @@
 #define CX_DIRECT_MAX_MASKS 4096
 /* Flat im2col: most vectors per col row (its lane-mask table on the stack). */
 #define CX_FLAT_MAX_VECS 512
-/* Outputs up to this many floats (2 MiB, the L2 of this project's machine) get one GEMM
- * call and then the activation as a pass over them: most of the output is still in L2,
- * and one call packs each operand once and runs the GEMM's own blocking (measured on
- * MobileNet's expand convs: 10-25% faster than blocks of 2^18 multiply-adds, each its own
- * rt_sgemm_nn call, up to ~1.8 MB of output; 30-60% slower beyond, 4.8 MB). */
-#define CX_ONE_CALL_FLOATS ((int64_t)1 << 19)
-/* Least floats per parallel chunk of an activation pass (a hand-off costs about as much as
- * the pass over 16 K floats). */
-#define CX_PAR_MIN_FLOATS ((int64_t)1 << 14)
-
 static int64_t cx_round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t cx_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* ---------------------------------------------------------------- activation over a block */
+/* ---------------------------------------------------------------- the GEMM */
 
-#if defined(__x86_64__) && defined(__GNUC__)
-/* The activation over rows of C, for clip-type activations (clip = 1, branch-free) or the
- * others but sigmoid. */
-CX_T512 CX_INL void act_rows_tpl(int clip, const RtAct *a, float *C, int64_t ldc, int64_t rows, int64_t cols) {
-    const CxClip cl = cx_clip_make(a);
-    for (int64_t r = 0; r < rows; r++, C += ldc) {
-        int64_t i = 0;
-        for (; i + 16 <= cols; i += 16) _mm512_storeu_ps(C + i, cx_act_apply(clip, cl, a, _mm512_loadu_ps(C + i)));
-        if (i < cols) {
-            __mmask16 m = (__mmask16)((1u << (cols - i)) - 1);
-            _mm512_mask_storeu_ps(C + i, m, cx_act_apply(clip, cl, a, _mm512_maskz_loadu_ps(m, C + i)));
-        }
-    }
-}
-
-CX_T512 static void act_rows_512(const RtAct *a, float *C, int64_t ldc, int64_t rows, int64_t cols) {
-    if (cx_act_is_clip(a)) act_rows_tpl(1, a, C, ldc, rows, cols);
-    else act_rows_tpl(0, a, C, ldc, rows, cols);
-}
-#endif
-
-void cx_act_rows(const RtAct *a, float *C, int64_t ldc, int64_t rows, int64_t cols) {
-    if (a->kind == RT_ACT_NONE) return;
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (a->kind != RT_ACT_SIGMOID && cx_cpu_ok()) { /* sigmoid: the scalar exp is the cost anyway */
-        act_rows_512(a, C, ldc, rows, cols);
-        return;
-    }
-#endif
-    for (int64_t r = 0; r < rows; r++) rt_act_span(a, C + r * ldc, cols, NULL);
-}
-
-/* ---------------------------------------------------------------- blocked GEMM + activation */
-
-/* C[M, N] = A[M, K] * B[K, N] + bias, then act, as mb x nb blocks. */
-typedef struct {
-    int64_t M, N, K;
-    const float *A, *B;    /* [M, lda], [K, ldb] */
-    int64_t lda, ldb, ldc;
-    float *C;              /* [M, ldc] */
-    const float *bias;     /* [M] or NULL */
-    const RtAct *act;
-    int64_t mb, nb;        /* block rows, columns */
-    int64_t bm, bn;        /* blocks along M, along N */
-} GemmJob;
-
-/* Blocks for an M x N x K GEMM: about CX_BLOCK_WORK each, columns split first (strips of
- * whole rows keep B's strip and C's block contiguous), rows when columns run out. */
-static void gemm_blocks(GemmJob *j) {
-    int64_t want = cx_ceil_div(j->M * j->N * j->K, CX_BLOCK_WORK);
-    int64_t bn = j->N / CX_MIN_COLS;
-    if (bn > want) bn = want;
-    if (bn < 1) bn = 1;
-    j->nb = bn > 1 ? cx_ceil_div(j->N, bn) : j->N;
-    if (bn > 1) j->nb = cx_round_up(j->nb, j->nb >= 2 * CX_GEMM_NR ? CX_GEMM_NR : 16);
-    j->bn = cx_ceil_div(j->N, j->nb);
-    int64_t bm = cx_ceil_div(want, j->bn);
-    if (bm > j->M / CX_MIN_ROWS) bm = j->M / CX_MIN_ROWS;
-    if (bm < 1) bm = 1;
-    j->mb = bm > 1 ? cx_round_up(cx_ceil_div(j->M, bm), CX_MIN_ROWS) : j->M;
-    j->bm = cx_ceil_div(j->M, j->mb);
-}
-
-static void gemm_block_chunk(void *arg, int64_t b0, int64_t b1) {
-    const GemmJob *j = arg;
-    for (int64_t blk = b0; blk < b1; blk++) {
-        int64_t m0 = (blk / j->bn) * j->mb, n0 = (blk % j->bn) * j->nb;
-        int64_t m = j->M - m0 < j->mb ? j->M - m0 : j->mb, n = j->N - n0 < j->nb ? j->N - n0 : j->nb;
-        float *C = j->C + m0 * j->ldc + n0;
-        rt_sgemm_nn(NULL, m, n, j->K, j->A + m0 * j->lda, j->lda, j->B + n0, j->ldb, C, j->ldc,
-                    j->bias ? j->bias + m0 : NULL, NULL);
-        cx_act_rows(j->act, C, j->ldc, m, n);
-    }
-}
-
-/* Rows [m0, m1) of the finished C get the activation. */
-static void act_rows_chunk(void *arg, int64_t m0, int64_t m1) {
-    const GemmJob *j = arg;
-    cx_act_rows(j->act, j->C + m0 * j->ldc, j->ldc, m1 - m0, j->N);
-}
-
-/* The GEMM of one image and group: one pool-wide rt_sgemm_nn without an activation or
- * when the output fits in L2 (then the activation as a pass over it), else parallel
- * blocks each followed by its activation. Which one depends on the shape only. */
-static void gemm_act(RtKernelCtx *c, GemmJob *j) {
-    if (j->act->kind == RT_ACT_NONE || j->M * j->N <= CX_ONE_CALL_FLOATS) {
-        rt_sgemm_nn(c->pool, j->M, j->N, j->K, j->A, j->lda, j->B, j->ldb, j->C, j->ldc, j->bias, NULL);
-        if (j->act->kind != RT_ACT_NONE)
-            rt_parallel_for(c->pool, j->M, cx_ceil_div(CX_PAR_MIN_FLOATS, j->N), act_rows_chunk, j);
-        return;
-    }
-    gemm_blocks(j);
-    rt_parallel_for(c->pool, j->bm * j->bn, 1, gemm_block_chunk, j);
+/* Y_g[Mg, n] = act(W_g * B[CK, n] + b_g) for group gr, W_g packed beforehand when the conv's
+ * state holds it (cv->wp), on `pool`. */
+static void conv_gemm(struct RtThreadPool *pool, const CxConv *cv, int64_t gr, int64_t CK, const float *B,
+                      int64_t ldb, int64_t n, float *C, int64_t ldc) {
+    RtSgemm g = {cv->Mg, n, CK, 0, 0, cv->w + gr * cv->Mg * CK, cv->wp ? cv->wp + gr * cv->wp_stride : NULL, CK,
+                 B, NULL, ldb, C, ldc, cv->b ? cv->b + gr * cv->Mg : NULL, NULL, &cv->act};
+    rt_sgemm_run(pool, &g);
 }
 
 /* ---------------------------------------------------------------- 1x1 */
 
 int cx_pointwise_f32(RtKernelCtx *c, const CxConv *cv) {
     for (int64_t im = 0; im < cv->N; im++)
-        for (int64_t gr = 0; gr < cv->group; gr++) {
-            GemmJob j = {cv->Mg, cv->Pout, cv->Cg, cv->w + gr * cv->Mg * cv->Cg,
-                         cv->x + (im * cv->C + gr * cv->Cg) * cv->Pin, cv->Cg, cv->Pout, cv->Pout,
-                         cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout, cv->b ? cv->b + gr * cv->Mg : NULL,
-                         &cv->act, 0, 0, 0, 0};
-            gemm_act(c, &j);
-        }
+        for (int64_t gr = 0; gr < cv->group; gr++)
+            conv_gemm(c->pool, cv, gr, cv->Cg, cv->x + (im * cv->C + gr * cv->Cg) * cv->Pin, cv->Pin, cv->Pout,
+                      cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout, cv->Pout);
     return RT_OK;
 }
 
@@ -460,10 +353,7 @@ static void strip_items(const StripJob *s, int64_t i0, int64_t i1, float *col) {
         int64_t im = ig / cv->group, gr = ig % cv->group;
         int64_t n = cv->Pout - p0 < s->nb ? cv->Pout - p0 : s->nb;
         im2col_strip(cv, cv->x + (im * cv->C + gr * cv->Cg) * cv->Pin, p0, n, col);
-        float *C = cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout + p0;
-        rt_sgemm_nn(NULL, cv->Mg, n, s->CK, cv->w + gr * cv->Mg * s->CK, s->CK, col, n, C, cv->Pout,
-                    cv->b ? cv->b + gr * cv->Mg : NULL, NULL);
-        cx_act_rows(&cv->act, C, cv->Pout, cv->Mg, n);
+        conv_gemm(NULL, cv, gr, s->CK, col, n, n, cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout + p0, cv->Pout);
     }
 }
 
@@ -492,10 +382,8 @@ static int im2col_rows(RtKernelCtx *c, const CxConv *cv, int64_t CK) {
             if (direct) im2col_direct(cv, &d, xg, col);
             else if (flat_n) im2col_flat(cv, &f, xg, col + CK * cv->Pout, col);
             else im2col_strip(cv, xg, 0, cv->Pout, col);
-            GemmJob j = {cv->Mg, cv->Pout, CK, cv->w + gr * cv->Mg * CK, col, CK, cv->Pout, cv->Pout,
-                         cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout, cv->b ? cv->b + gr * cv->Mg : NULL,
-                         &cv->act, 0, 0, 0, 0};
-            gemm_act(c, &j);
+            conv_gemm(c->pool, cv, gr, CK, col, cv->Pout, cv->Pout, cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout,
+                      cv->Pout);
         }
     rt_scratch_free(c, col);
     return RT_OK;

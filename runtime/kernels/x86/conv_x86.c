@@ -10,12 +10,15 @@
  *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
  *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
  *   anything else (3x3 stems, KWS's 10x4, grouped convs)     conv_gemm_x86.c, im2col strips
- * FusedConv applies its activation inside each path: in registers before the store
- * (depthwise), or over each GEMM output (block) while it is still in cache.
+ * FusedConv applies its activation inside each path, in registers before the store (the
+ * depthwise kernels, or the GEMM's store epilogue). The GEMM paths take the weights packed
+ * once into the node's state (rt_sgemm_state_packed) when the model keeps one and W is a
+ * constant; otherwise the GEMM packs them per call.
  */
 #include <string.h>
 
 #include "conv_x86.h"
+#include "sgemm.h"
 
 int cx_cpu_ok(void) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -76,6 +79,10 @@ static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     RT_TRY(rt_out_alloc(c, out[0], RT_F32, in[0]->rank, dims));
     cv.y = out[0]->data;
     if (depthwise) return cx_depthwise_f32(c, &cv);
+    /* the weights of a GEMM conv packed once, when they are a constant and the model keeps
+     * the node's state */
+    cv.wp = rt_sgemm_state_packed(c, 1, RT_SGEMM_SIDE_A, 0, cv.Mg, cv.Cg * cv.K, cv.group, cv.w, cv.Cg * cv.K,
+                                  cv.Mg * cv.Cg * cv.K, &cv.wp_stride);
     if (conv_is_pointwise(&cv)) return cx_pointwise_f32(c, &cv);
     return cx_im2col_f32(c, &cv);
 }

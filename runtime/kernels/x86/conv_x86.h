@@ -5,9 +5,9 @@
  *
  * A conv reaches these paths only as float32 with 1 or 2 spatial axes (normalized to the
  * 3-D geometry of ref/conv_geom.h with depth 1), every size > 0, on a CPU with AVX-512;
- * conv_x86.c hands everything else to the reference kernel. The fused activation is
- * applied on data still in registers (depthwise, with the bias) or in cache (after each GEMM
- * call, whose store epilogue adds the bias).
+ * conv_x86.c hands everything else to the reference kernel. The bias and the fused
+ * activation are applied on data still in registers: by the depthwise kernels, or by the
+ * GEMM's store epilogue (sgemm.h).
  *
  * cx_act_v512 is the activation on 16 lanes with the element formulas of ref/activation.h
  * (same NaN behaviour: max/min keep a NaN operand that comes second; mul then add, no FMA,
@@ -34,6 +34,9 @@ typedef struct {
     const float *x;        /* borrowed: [N, C, Pin] */
     const float *w;        /* borrowed: [M, Cg, K] */
     const float *b;        /* borrowed: [M] or NULL */
+    const float *wp;       /* borrowed: w packed for the GEMM (sgemm.h, side A), group g's Mg x Cg*K
+                              at wp + g * wp_stride; NULL = packed per call */
+    int64_t wp_stride;
     float *y;              /* output: [N, M, Pout] */
     RtAct act;             /* fused activation (RT_ACT_NONE for Conv) */
 } CxConv;
@@ -49,10 +52,6 @@ int cx_pointwise_f32(RtKernelCtx *c, const CxConv *cv);
 
 /* Any other conv: per image and group, column strips of im2col(X) times W. */
 int cx_im2col_f32(RtKernelCtx *c, const CxConv *cv);
-
-/* act(C[m, n]) for rows [0, rows) and columns [0, cols) of C with row stride ldc (the bias
- * is already in C). */
-void cx_act_rows(const RtAct *a, float *C, int64_t ldc, int64_t rows, int64_t cols);
 
 /* 1 when this CPU runs the AVX-512 code of these files. */
 int cx_cpu_ok(void);

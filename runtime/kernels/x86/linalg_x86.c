@@ -7,8 +7,8 @@
  * runs, malformed nodes, whose messages the reference gives) goes to the reference kernel
  * of runtime/kernels/ref/ unchanged.
  *
- *   Linear(X[..., K], W[K, N], B?)  one GEMM over rows = product of X's leading dims, B in
- *       the GEMM's store epilogue (bias_n), then the activation per row (ref/activation.h).
+ *   Linear(X[..., K], W[K, N], B?)  one GEMM over rows = product of X's leading dims, B and
+ *       the activation (ref/activation.h) in the GEMM's store epilogue (bias_n, act).
  *   MatMul(A, B)  numpy semantics (ONNX MatMul): a 1-D A is [1, K], a 1-D B is [K, 1] (the
  *       added dim dropped from the result), leading dims are batch dims and broadcast. When B
  *       has one matrix and A's batch is the whole output batch, A's rows are one [batch*M, K]
@@ -19,7 +19,11 @@
  *       transposed packing; C broadcast to [M, N]: a row ([N], [1, N], scalar) or a column
  *       ([M, 1]) goes into the epilogue as bias_n / bias_m (times beta), a full [M, N] is
  *       added after the GEMM; alpha != 1 scales the product in that pass too.
- * Results do not depend on the thread count (sgemm.h's guarantee; batches are independent).
+ * A constant weight operand (Linear's W, MatMul's one-matrix B, Gemm's B) is packed once into
+ * the node's state when the model keeps one (rt_sgemm_state_packed; not for a GEMV, one row
+ * of X, which reads W's rows in place as fast), with results bit-identical to packing per
+ * call. Results do not depend on the thread count (sgemm.h's guarantee; batches are
+ * independent).
  */
 #include <string.h>
 
@@ -44,17 +48,6 @@ static int lx_inputs_ok(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, in
 
 /* ---- Linear ---- */
 
-typedef struct {
-    const RtAct *act;
-    float *y;
-    int64_t N;
-} LxActJob;
-
-static void lx_act_rows(void *arg, int64_t r0, int64_t r1) {
-    const LxActJob *j = arg;
-    for (int64_t r = r0; r < r1; r++) rt_act_span(j->act, j->y + r * j->N, j->N, NULL);
-}
-
 static int k_linear_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     RtKernelFn ref = rt_kernel_find(n->op);
     const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
@@ -70,11 +63,13 @@ static int k_linear_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     RT_TRY(rt_out_alloc(c, out[0], RT_F32, x->rank, dims));
     float *y = out[0]->data;
     if (rows == 0 || N == 0) return RT_OK;
-    rt_sgemm_nn(c->pool, rows, N, K, x->data, K, w->data, N, y, N, NULL, b ? b->data : NULL);
-    if (a.kind == RT_ACT_NONE) return RT_OK;
-    LxActJob j = {&a, y, N};
-    /* the activation pass: rows over the pool once there are a few thousand elements each */
-    rt_parallel_for(c->pool, rows, N >= 4096 ? 1 : 4096 / N, lx_act_rows, &j);
+    /* W packed once when it is a constant and more than one row reads it (one row is a GEMV,
+     * which reads W's rows in place as fast) */
+    int64_t stride = 0;
+    const float *wp = rows > 1 ? rt_sgemm_state_packed(c, 1, RT_SGEMM_SIDE_B, 0, K, N, 1, w->data, N, 0, &stride)
+                               : NULL;
+    RtSgemm g = {rows, N, K, 0, 0, x->data, NULL, K, w->data, wp, N, y, N, NULL, b ? b->data : NULL, &a};
+    rt_sgemm_run(c->pool, &g);
     return RT_OK;
 }
 
@@ -162,7 +157,12 @@ static int k_matmul_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     float *y = out[0]->data;
     if (p.batches == 0 || p.M == 0 || p.N == 0) return RT_OK;
     if (p.flat) {
-        rt_sgemm_nn(c->pool, p.batches * p.M, p.N, p.K, A->data, p.K, B->data, p.N, y, p.N, NULL, NULL);
+        int64_t stride = 0;
+        const float *bp = p.batches * p.M > 1
+                              ? rt_sgemm_state_packed(c, 1, RT_SGEMM_SIDE_B, 0, p.K, p.N, 1, B->data, p.N, 0, &stride)
+                              : NULL;
+        RtSgemm g = {p.batches * p.M, p.N, p.K, 0, 0, A->data, NULL, p.K, B->data, bp, p.N, y, p.N, NULL, NULL, NULL};
+        rt_sgemm_run(c->pool, &g);
         return RT_OK;
     }
     const int threads = rt_pool_threads(c->pool);
@@ -238,7 +238,12 @@ static int k_gemm_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
             else bias_m = scratch;
         }
     }
-    rt_sgemm_op(c->pool, ta, tb, M, N, K, A->data, A->dims[1], B->data, B->dims[1], y, N, bias_m, bias_n);
+    /* a constant B packed once (Gemm with transB = 1 is a Linear layer's usual form) */
+    int64_t stride = 0;
+    const float *bp = M > 1 || tb ? rt_sgemm_state_packed(c, 1, RT_SGEMM_SIDE_B, tb, K, N, 1, B->data, B->dims[1], 0, &stride)
+                                  : NULL;
+    RtSgemm g = {M, N, K, ta, tb, A->data, NULL, A->dims[1], B->data, bp, B->dims[1], y, N, bias_m, bias_n, NULL};
+    rt_sgemm_run(c->pool, &g);
     rt_scratch_free(c, scratch);
     if (epilogue || (alpha == 1.0f && !use_c)) return RT_OK;
     LxGemmPost j = {y, use_c ? C->data : NULL, N, cs[0], cs[1], alpha, beta, use_c};
