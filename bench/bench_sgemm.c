@@ -13,12 +13,20 @@
  * BENCH_BLAS_IDLE_MS). wafer adds the shape's bias in its store epilogue (Linear's
  * bias_n, Conv's bias_m); OpenBLAS runs without one (beta = 0), a slight advantage to it.
  *
- * Prints, per shape and thread count:
- *   sgemm <name> MxNxK threads T: wafer G GFLOP/s (P% of peak), openblas G GFLOP/s, ratio R
- * where R = wafer time / OpenBLAS time (< 1: wafer faster); then the geometric mean of R.
+ * "packed" is wafer with the weight operand (A for the conv shapes, B otherwise) packed
+ * once beforehand (rt_sgemm_pack_a / _b), as the runtime keeps it in the node's state.
  *
- * Usage: bench_sgemm [--quick] [--threads 1|2]
+ * Prints, per shape and thread count:
+ *   sgemm <name> MxNxK threads T: wafer G GFLOP/s (P% of peak), packed G GFLOP/s (Q),
+ *       openblas G GFLOP/s, ratio R
+ * where Q = packed time / wafer time and R = wafer time / OpenBLAS time (< 1: wafer
+ * faster); then the geometric mean of R.
+ *
+ * Usage: bench_sgemm [--quick] [--cold] [--only SUBSTRING] [--threads 1|2]
  *   --quick      3 rounds of ~20 ms instead of 7 of ~60 ms
+ *   --cold       the weights come from memory: each call reads another copy of them
+ *                (64 MiB of copies in all), as in a model whose weights exceed the caches
+ *   --only S     only the shapes whose name contains S
  *   --threads T  only that thread count (default: 1, then 2)
  */
 #include <math.h>
@@ -163,25 +171,49 @@ static double peak_gflops(RtThreadPool *pool, int threads) {
 
 /* ---- GEMM ---- */
 
+/* The weight operand of a shape: A for a conv (bias_m), B otherwise. With --cold the runs
+ * cycle through `copies` copies of it (at least BENCH_COLD_BYTES in all), so every call
+ * reads its weights from memory as a model does whose weights exceed the caches; the
+ * packed copies (rt_sgemm_pack_a / _b, made once, as the runtime keeps them in the node's
+ * state) likewise. */
+#define BENCH_COLD_BYTES ((int64_t)64 << 20)
+#define BENCH_MAX_COPIES 4096
+
 typedef struct {
     const Shape *s;
     float *A, *B, *C, *bias;
     RtThreadPool *pool;
+    float *w[BENCH_MAX_COPIES], *wp[BENCH_MAX_COPIES]; /* weight copies, packed copies */
+    int copies, next;
 } Run;
 
-static void run_wafer(const Run *r) {
+static int weight_is_a(const Shape *s) { return s->bias == 1; }
+
+static void run_gemm(Run *r, int packed) {
     const Shape *s = r->s;
-    rt_sgemm_nn(r->pool, s->M, s->N, s->K, r->A, s->K, r->B, s->N, r->C, s->N, s->bias == 1 ? r->bias : NULL,
-                s->bias == 2 ? r->bias : NULL);
+    const int c = r->next;
+    r->next = (r->next + 1) % r->copies;
+    const int wa = weight_is_a(s);
+    RtSgemm g = {s->M, s->N, s->K, 0, 0, wa ? r->w[c] : r->A, wa && packed ? r->wp[c] : NULL, s->K,
+                 wa ? r->B : r->w[c], !wa && packed ? r->wp[c] : NULL, s->N, r->C, s->N,
+                 s->bias == 1 ? r->bias : NULL, s->bias == 2 ? r->bias : NULL, NULL};
+    rt_sgemm_run(r->pool, &g);
 }
 
-static void run_blas(const Run *r) {
+static void run_wafer(Run *r) { run_gemm(r, 0); }
+static void run_packed(Run *r) { run_gemm(r, 1); }
+
+static void run_blas(Run *r) {
     const Shape *s = r->s;
-    rt_sgemm(0, 0, (int)s->M, (int)s->N, (int)s->K, 1.0f, r->A, (int)s->K, r->B, (int)s->N, 0.0f, r->C, (int)s->N);
+    const int c = r->next;
+    r->next = (r->next + 1) % r->copies;
+    const int wa = weight_is_a(s);
+    rt_sgemm(0, 0, (int)s->M, (int)s->N, (int)s->K, 1.0f, wa ? r->w[c] : r->A, (int)s->K, wa ? r->B : r->w[c],
+             (int)s->N, 0.0f, r->C, (int)s->N);
 }
 
 /* Seconds per call of fn, over calls sized to about bench_round_ms. */
-static double time_round(void (*fn)(const Run *), const Run *r, int64_t calls) {
+static double time_round(void (*fn)(Run *), Run *r, int64_t calls) {
     double t0 = now_s();
     for (int64_t i = 0; i < calls; i++) fn(r);
     return (now_s() - t0) / (double)calls;
@@ -196,48 +228,82 @@ static float *rand_buf(int64_t n, unsigned seed) {
     return p;
 }
 
+static int bench_cold = 0;
+
 /* Returns wafer time / OpenBLAS time for one shape on `threads`; prints the line. */
 static double bench_shape(const Shape *s, RtThreadPool *pool, int threads, double peak) {
-    Run r = {s, rand_buf(s->M * s->K, 1), rand_buf(s->K * s->N, 2), rand_buf(s->M * s->N, 3),
-             rand_buf(s->M > s->N ? s->M : s->N, 4), threads > 1 ? pool : NULL};
+    Run r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.A = rand_buf(s->M * s->K, 1), r.B = rand_buf(s->K * s->N, 2), r.C = rand_buf(s->M * s->N, 3);
+    r.bias = rand_buf(s->M > s->N ? s->M : s->N, 4);
+    r.pool = threads > 1 ? pool : NULL;
+    const int wa = weight_is_a(s);
+    const int64_t wn = wa ? s->M * s->K : s->K * s->N;
+    const int64_t pn = wa ? rt_sgemm_packed_a_floats(s->M, s->K) : rt_sgemm_packed_b_floats(s->K, s->N);
+    r.copies = 1;
+    if (bench_cold) {
+        int64_t c = BENCH_COLD_BYTES / (int64_t)(sizeof(float) * (size_t)wn) + 1;
+        r.copies = (int)(c < BENCH_MAX_COPIES ? c : BENCH_MAX_COPIES);
+    }
+    for (int i = 0; i < r.copies; i++) {
+        r.w[i] = rand_buf(wn, 5u + (unsigned)i);
+        r.wp[i] = NULL;
+        if (pn > 0 && posix_memalign((void **)&r.wp[i], 64, sizeof(float) * (size_t)pn) == 0) {
+            if (wa) rt_sgemm_pack_a(0, s->M, s->K, r.w[i], s->K, r.wp[i]);
+            else rt_sgemm_pack_b(0, s->K, s->N, r.w[i], s->N, r.wp[i]);
+        }
+    }
+    const int packed = pn > 0 && r.wp[r.copies - 1] != NULL;
     openblas_set_num_threads(threads);
     run_wafer(&r); /* warm up both, and size the rounds */
     run_blas(&r);
     double once = time_round(run_wafer, &r, 3);
     int64_t calls = (int64_t)(bench_round_ms * 1e-3 / (once > 1e-9 ? once : 1e-9));
     if (calls < 1) calls = 1;
-    double tw[BENCH_MAX_ROUNDS], tb[BENCH_MAX_ROUNDS];
+    double tw[BENCH_MAX_ROUNDS], tp[BENCH_MAX_ROUNDS], tb[BENCH_MAX_ROUNDS];
     for (int i = 0; i < bench_rounds; i++) {
         tw[i] = time_round(run_wafer, &r, calls);
+        tp[i] = packed ? time_round(run_packed, &r, calls) : tw[i];
         tb[i] = time_round(run_blas, &r, calls);
         if (threads > 1) pause_ms(BENCH_BLAS_IDLE_MS);
     }
     qsort(tw, (size_t)bench_rounds, sizeof *tw, cmp_double);
+    qsort(tp, (size_t)bench_rounds, sizeof *tp, cmp_double);
     qsort(tb, (size_t)bench_rounds, sizeof *tb, cmp_double);
-    double w = tw[bench_rounds / 2], b = tb[bench_rounds / 2];
+    double w = tw[bench_rounds / 2], p = tp[bench_rounds / 2], b = tb[bench_rounds / 2];
     double flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
     printf("sgemm %-22s %5lldx%-5lldx%-5lld threads %d: wafer %7.1f GFLOP/s (%5.1f%% of peak), "
-           "openblas %7.1f GFLOP/s, ratio %.3f\n",
+           "packed %7.1f GFLOP/s (%.3f), openblas %7.1f GFLOP/s, ratio %.3f\n",
            s->name, (long long)s->M, (long long)s->N, (long long)s->K, threads, flops / w * 1e-9,
-           100.0 * flops / w * 1e-9 / peak, flops / b * 1e-9, w / b);
+           100.0 * flops / w * 1e-9 / peak, flops / p * 1e-9, p / w, flops / b * 1e-9, w / b);
     fflush(stdout);
     free(r.A);
     free(r.B);
     free(r.C);
     free(r.bias);
+    for (int i = 0; i < r.copies; i++) {
+        free(r.w[i]);
+        free(r.wp[i]);
+    }
     return w / b;
 }
 
 int main(int argc, char **argv) {
     int t_first = 1, t_last = 2;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             bench_rounds = 3;
             bench_round_ms = 20.0;
+        } else if (strcmp(argv[i], "--cold") == 0) {
+            bench_cold = 1;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            only = argv[++i];
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && (atoi(argv[i + 1]) == 1 || atoi(argv[i + 1]) == 2)) {
             t_first = t_last = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: bench_sgemm [--quick] [--threads 1|2]\n");
+            fprintf(stderr, "usage: bench_sgemm [--quick] [--cold] [--only SUBSTRING] [--threads 1|2]\n");
             return 2;
         }
     }
@@ -251,9 +317,14 @@ int main(int argc, char **argv) {
     for (int threads = t_first; threads <= t_last; threads++) {
         double peak = peak_gflops(pool, threads), logsum = 0;
         printf("fp32 FMA peak, %d thread%s: %.1f GFLOP/s\n", threads, threads > 1 ? "s" : "", peak);
-        for (int i = 0; i < n_shapes; i++) logsum += log(bench_shape(&shapes[i], pool, threads, peak));
+        int n_run = 0;
+        for (int i = 0; i < n_shapes; i++) {
+            if (only && !strstr(shapes[i].name, only)) continue;
+            logsum += log(bench_shape(&shapes[i], pool, threads, peak));
+            n_run++;
+        }
         printf("sgemm geomean ratio wafer/openblas, %d thread%s: %.3f\n", threads, threads > 1 ? "s" : "",
-               exp(logsum / n_shapes));
+               exp(logsum / (n_run > 0 ? n_run : 1)));
     }
     rt_pool_free(pool);
     return 0;
