@@ -119,6 +119,18 @@ static WaferRtModel *model_new(const WaferRtOptions *o) {
     return m;
 }
 
+/* After the loader: set the model up, or free it and report the loader's or setup's error. */
+static WaferRtStatus model_finish(WaferRtModel *m, const WaferRtOptions *opts, const RtError *load_err,
+                                  WaferRtModel **model, WaferRtError *err) {
+    WaferRtStatus st = m->file ? model_setup(m, opts, err) : from_rt(RT_ERR, load_err, err);
+    if (st != WAFER_RT_OK) {
+        model_free(m);
+        return st;
+    }
+    *model = m;
+    return WAFER_RT_OK;
+}
+
 WaferRtStatus wafer_rt_open_file(const char *path, const WaferRtOptions *opts, WaferRtModel **model,
                                  WaferRtError *err) {
     if (!model || !path) return fail(err, WAFER_RT_ERR_INVALID, "wafer_rt_open_file: NULL argument");
@@ -134,17 +146,7 @@ WaferRtStatus wafer_rt_open_file(const char *path, const WaferRtOptions *opts, W
     if (!m) return fail(err, WAFER_RT_ERR_NOMEM, "out of memory");
     RtError e = {{0}};
     m->file = rt_model_open_file(path, &m->alloc, &e);
-    if (!m->file) {
-        model_free(m);
-        return from_rt(RT_ERR, &e, err);
-    }
-    WaferRtStatus st = model_setup(m, opts, err);
-    if (st != WAFER_RT_OK) {
-        model_free(m);
-        return st;
-    }
-    *model = m;
-    return WAFER_RT_OK;
+    return model_finish(m, opts, &e, model, err);
 }
 
 WaferRtStatus wafer_rt_open_memory(const void *data, size_t size, const WaferRtOptions *opts,
@@ -155,17 +157,7 @@ WaferRtStatus wafer_rt_open_memory(const void *data, size_t size, const WaferRtO
     if (!m) return fail(err, WAFER_RT_ERR_NOMEM, "out of memory");
     RtError e = {{0}};
     m->file = rt_model_open_memory(data, size, "<memory>", &m->alloc, &e);
-    if (!m->file) {
-        model_free(m);
-        return from_rt(RT_ERR, &e, err);
-    }
-    WaferRtStatus st = model_setup(m, opts, err);
-    if (st != WAFER_RT_OK) {
-        model_free(m);
-        return st;
-    }
-    *model = m;
-    return WAFER_RT_OK;
+    return model_finish(m, opts, &e, model, err);
 }
 
 void wafer_rt_close(WaferRtModel *model) { model_free(model); }
