@@ -92,6 +92,11 @@ int64_t rt_nbits_groups(int64_t K, int64_t group);
 /* y[rows, N] = act(x[rows, K] @ W + bias) with impl, split over pool's threads by output
  * rows (results do not depend on the thread count). Scratch comes from a. Returns RT_OK,
  * RT_ERR with a message in err (a g_idx entry outside [0, NG)), or RT_ERR_NOMEM. */
+/* The weight view w of L (formats, groups, packed rows); *gi_out = a per-column group index
+ * (act-order g_idx, or a group size that is not whole blocks) from a, which the caller frees,
+ * or NULL. RT_ERR with a message when a g_idx entry is out of range. */
+int rt_nbits_weight_prepare(const RtNbitsLinear *L, RtNbitsWeight *w, int32_t **gi_out, const RtAllocator *a,
+                            RtError *err);
 int rt_nbits_linear_run(const RtNbitsImpl *impl, const RtNbitsLinear *L, const float *x, int64_t rows, float *y,
                         struct RtThreadPool *pool, const RtAllocator *a, RtError *err);
 

@@ -156,9 +156,8 @@ static void *nbits_alloc(const RtAllocator *a, size_t bytes) {
     return a->alloc(a->user, bytes ? bytes : 1);
 }
 
-/* The weight view of L; *gi_out = a per-column group index the caller frees, or NULL. */
-static int weight_prepare(const RtNbitsLinear *L, RtNbitsWeight *w, int32_t **gi_out, const RtAllocator *a,
-                          RtError *err) {
+int rt_nbits_weight_prepare(const RtNbitsLinear *L, RtNbitsWeight *w, int32_t **gi_out, const RtAllocator *a,
+                            RtError *err) {
     memset(w, 0, sizeof *w);
     w->bits = L->bits;
     w->N = L->N;
@@ -255,7 +254,7 @@ int rt_nbits_linear_run(const RtNbitsImpl *impl, const RtNbitsLinear *L, const f
     }
     RtNbitsWeight w;
     int32_t *gi;
-    RT_TRY(weight_prepare(L, &w, &gi, a, err));
+    RT_TRY(rt_nbits_weight_prepare(L, &w, &gi, a, err));
     NbitsJob j = {impl, &w, L, x, L->K, rows, y, 0, 0, NULL, 0};
     int st = rows <= RT_NBITS_DIRECT_ROWS || impl == &rt_nbits_impl_ref ? run_direct(&j, x, rows, y, pool, a)
                                                                          : run_tiled(&j, x, rows, y, pool, a);

@@ -870,41 +870,6 @@ static int amx_linear(RtKernelCtx *c, const RtNbitsWeight *w, const float *x, in
 
 /* ---- LinearNBits ---- */
 
-/* The weight view of L (as ref/nbits.c's driver builds it); *gi = a per-column group index
- * (act-order g_idx, or G not a multiple of 32) the caller frees, or NULL. */
-static int linear_weight(RtKernelCtx *c, const RtNbitsLinear *L, RtNbitsWeight *w, int32_t **gi_out) {
-    memset(w, 0, sizeof *w);
-    w->bits = L->bits;
-    w->N = L->N;
-    w->K = L->K;
-    w->NG = rt_nbits_groups(L->K, L->group);
-    w->nb = rt_qblock_row_blocks(L->K);
-    w->row_bytes = rt_qblock_row_bytes(L->bits, L->K);
-    w->packed = L->packed;
-    w->scales = L->scales;
-    w->zeros = L->zeros;
-    *gi_out = NULL;
-    const int64_t kpad = w->nb * RT_QBLOCK_K;
-    if (!L->g_idx && (L->group == 0 || L->group >= L->K || L->group % RT_QBLOCK_K == 0)) {
-        w->G = L->group == 0 || L->group >= L->K ? kpad : L->group;
-        return RT_OK;
-    }
-    int32_t *gi = rt_scratch(c, sizeof(int32_t) * (size_t)kpad);
-    if (!gi) return RT_ERR_NOMEM;
-    for (int64_t k = 0; k < kpad; k++) {
-        int64_t g = k >= L->K ? 0 : L->g_idx ? L->g_idx[k] : k / L->group;
-        if (g < 0 || g >= w->NG) {
-            rt_scratch_free(c, gi);
-            return rt_fail(c, "g_idx[%lld] = %lld is outside [0, %lld) (the number of groups)", (long long)k,
-                           (long long)g, (long long)w->NG);
-        }
-        gi[k] = (int32_t)g;
-    }
-    w->gi = *gi_out = gi;
-    w->G = L->group > 0 ? L->group : kpad;
-    return RT_OK;
-}
-
 static int nbx_avx512(void) {
     return rt_nbits_impl_avx512.supported();
 }
@@ -937,7 +902,7 @@ static int k_linear_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *
     }
     NbxLinear l;
     int32_t *gi;
-    RT_TRY(linear_weight(c, &L, &l.w, &gi));
+    RT_TRY(rt_nbits_weight_prepare(&L, &l.w, &gi, c->alloc, c->err));
     if (!gi && amx_rows_pay(rows, L.N, L.K) && nbx_amx())
         st = amx_linear(c, &l.w, x->data, rows, y, L.bias, &L.act);
     else
