@@ -350,3 +350,49 @@ Test(sgemm_x86, activation_epilogue_equals_separate_pass) {
     cr_expect_eq(bad, 0, "%d cases differ", bad);
     rt_pool_free(pool);
 }
+
+/* A narrow last micro-panel (N = 48 + 1..4, 7x7 and 14x14 convs) runs another kernel than
+ * the full-width tiles; each column's bits must not depend on it: C[:, :N] of a narrow N
+ * equals the same columns of a wider product (ldb, ldc fixed), packed or not, with biases
+ * and an activation. */
+Test(sgemm_x86, narrow_last_columns_same_bits_as_full_tiles) {
+    static const int64_t ms_[] = {3, 8, 40, 130}, ks_[] = {17, 300};
+    static const int64_t narrow[] = {1, 4, 49, 52, 196, 97};
+    const int64_t wide = 240;
+    int bad = 0;
+    for (int i = 0; i < COUNT(ms_); i++)
+        for (int k = 0; k < COUNT(ks_); k++)
+            for (int w = 0; w < COUNT(narrow); w++) {
+                const int64_t M = ms_[i], K = ks_[k], N = narrow[w];
+                Case c = {0, 0, M, wide, K, 0, 1, 1};
+                Operands o = operands_new(&c, 700u + (unsigned)(i * 31 + k * 7 + w));
+                RtAct act = act_of(i + k + w);
+                float *full = c_new(&c, &o), *part = c_new(&c, &o);
+                RtSgemm g = {M, wide, K, 0, 0, o.A, NULL, o.lda, o.B, NULL, o.ldb, full, o.ldc, o.bm, o.bn, &act};
+                rt_sgemm_run(NULL, &g);
+                for (int packed = 0; packed < 2; packed++) {
+                    float *pa = NULL;
+                    g.N = N;
+                    g.C = part;
+                    g.A_packed = NULL;
+                    if (packed) {
+                        pa = aligned_floats(rt_sgemm_packed_a_floats(M, K));
+                        rt_sgemm_pack_a(0, M, K, o.A, o.lda, pa);
+                        g.A_packed = pa;
+                    }
+                    rt_sgemm_run(NULL, &g);
+                    for (int64_t m = 0; m < M; m++)
+                        if (memcmp(full + m * o.ldc, part + m * o.ldc, sizeof(float) * (size_t)N) != 0) {
+                            cr_log_error("M=%lld N=%lld K=%lld packed %d: row %lld differs from N=%lld", (long long)M,
+                                         (long long)N, (long long)K, packed, (long long)m, (long long)wide);
+                            bad++;
+                            break;
+                        }
+                    free(pa);
+                }
+                free(full);
+                free(part);
+                operands_free(&o);
+            }
+    cr_expect_eq(bad, 0, "%d narrow products differ from the wide one", bad);
+}

@@ -96,6 +96,8 @@ enum {
                            96x12544x16 73 -> 127 GFLOP/s, while kc 64 is better off without */
     SG_PF_ROWS = 16,  /* rows of B read from memory are prefetched this far ahead */
     SG_PAR_MIN = 1 << 16, /* multiply-adds below which one thread does it all (~0.3 us) */
+    SG_TAIL_COLS = 4, /* a last micro-panel this narrow goes to sg_tail (N = 49, 196: 7x7, 14x14) */
+    SG_TAIL_PANELS = 4, /* row panels per sg_tail tile */
 };
 
 /* The activation as the store epilogue runs it: None/Relu/Clip are all min(hi, max(lo, v))
@@ -430,17 +432,114 @@ T512 static void sg_prefetch_b(const SgJob *j, int64_t k0, int64_t n, int64_t nc
     }
 }
 
+/* ---- narrow last micro-panels ----
+ * A last micro-panel of at most SG_TAIL_COLS columns (N = 49 = 48 + 1) would cost the full
+ * one-vector tile, mostly masked lanes: 9 loads and 8 FMAs per k for 8 rows, as much as a
+ * third of the 8 x 48 tile. Here instead the 8 rows of an A micro-panel are the vector and
+ * each column of B a broadcast: SG_TAIL_PANELS micro-panels of rows x E columns of ymm
+ * accumulators, per k P loads of A, E broadcasts of B and P * E FMAs. Each element is the
+ * same fma chain over k as in the tile (a product and its sum rounded by one fma, k in
+ * order), and the epilogue runs the tile's operations in scalar: the same bits. */
+
+/* out[p][e][0..8] = sum over k of A's micro-panel p (ap + p * kc * 8) times column e of B
+ * (b, rows bs apart). */
+T512 INL void sg_tail_tile(const int P, const int E, const float *ap, int64_t kc, const float *b, int64_t bs,
+                           float *out) {
+    __m256 acc[SG_TAIL_PANELS][SG_TAIL_COLS];
+#pragma GCC unroll 4
+    for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+        for (int e = 0; e < E; e++) acc[p][e] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++, b += bs) {
+        __m256 bv[SG_TAIL_COLS];
+#pragma GCC unroll 4
+        for (int e = 0; e < E; e++) bv[e] = _mm256_broadcast_ss(b + e);
+#pragma GCC unroll 4
+        for (int p = 0; p < P; p++) {
+            const __m256 av = _mm256_loadu_ps(ap + p * kc * SG_MR + k * SG_MR);
+#pragma GCC unroll 4
+            for (int e = 0; e < E; e++) acc[p][e] = _mm256_fmadd_ps(av, bv[e], acc[p][e]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+        for (int e = 0; e < E; e++) _mm256_storeu_ps(out + (p * SG_TAIL_COLS + e) * SG_MR, acc[p][e]);
+}
+
+typedef void (*SgTailKernel)(const float *ap, int64_t kc, const float *b, int64_t bs, float *out);
+#define SG_TK(P, E) \
+    T512 static void sg_tail##P##_##E(const float *ap, int64_t kc, const float *b, int64_t bs, float *out) { \
+        sg_tail_tile(P, E, ap, kc, b, bs, out); \
+    }
+#define SG_TKROW(P) SG_TK(P, 1) SG_TK(P, 2) SG_TK(P, 3) SG_TK(P, 4)
+SG_TKROW(1) SG_TKROW(2) SG_TKROW(3) SG_TKROW(4)
+#undef SG_TKROW
+#undef SG_TK
+#define SG_TKROW(P) {sg_tail##P##_1, sg_tail##P##_2, sg_tail##P##_3, sg_tail##P##_4}
+static const SgTailKernel sg_tails[SG_TAIL_PANELS][SG_TAIL_COLS] = {SG_TKROW(1), SG_TKROW(2), SG_TKROW(3), SG_TKROW(4)};
+#undef SG_TKROW
+
+/* act(v) in scalar, the operations of sg_act_v lane by lane (sigmoid: rt_act_span). */
+static float sg_act_s(const SgAct *a, float v) {
+    switch (a->kind) {
+    case SG_ACT_CLIP:
+        v = a->lo > v ? a->lo : v;
+        return a->hi < v ? a->hi : v;
+    case SG_ACT_LEAKY:
+        return v < 0.0f ? v * a->alpha : v;
+    case SG_ACT_HSIG:
+        v = a->alpha * v + a->beta;
+        v = 0.0f > v ? 0.0f : v;
+        return 1.0f < v ? 1.0f : v;
+    case SG_ACT_SPAN:
+        rt_act_span(a->ref, &v, 1, NULL);
+        return v;
+    default:
+        return v;
+    }
+}
+
+/* Columns [n, n + E) of C (E <= SG_TAIL_COLS) for rows [ic, ic + mc): A's micro-panels at
+ * ap, B's columns at b (rows bs apart), the K block t describes (kc, first, last). */
+T512 static void sg_tail(const SgJob *j, const SgTile *t, const float *ap, int64_t ic, int64_t mc, const float *b,
+                         int64_t bs, int64_t n, int64_t E) {
+    const int64_t kc = t->kc;
+    float out[SG_TAIL_PANELS * SG_TAIL_COLS * SG_MR];
+    for (int64_t ir = 0; ir < mc; ir += SG_TAIL_PANELS * SG_MR) {
+        const int64_t rows = sg_min(SG_TAIL_PANELS * SG_MR, mc - ir), P = (rows + SG_MR - 1) / SG_MR;
+        sg_tails[P - 1][E - 1](ap + ir * kc, kc, b, bs, out);
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t m = ic + ir + r;
+            float *c = j->C + m * j->ldc + n;
+            const float *o = out + ((r / SG_MR) * SG_TAIL_COLS) * SG_MR + r % SG_MR;
+            for (int64_t e = 0; e < E; e++) {
+                float v = o[e * SG_MR];
+                if (!t->first) v = c[e] + v;
+                if (t->last) {
+                    if (j->bm) v = v + j->bm[m];
+                    if (j->bn) v = v + j->bn[n + e];
+                    v = sg_act_s(&j->act, v);
+                }
+                c[e] = v;
+            }
+        }
+    }
+}
+
 /* Row panels [ir0, mc) of an A block against a whole packed B panel (sg_panel_packed), each
  * row panel sweeping the columns left to right. */
 T512 static void sg_block_rows(const SgJob *j, SgTile *t, const float *ap, const float *bp, int64_t ic,
                                int64_t mc, int64_t jc, int64_t nc, int64_t kc) {
     t->bs = SG_NR;
     t->apf = kc * SG_MR;
+    const int64_t tail = nc % SG_NR <= SG_TAIL_COLS ? nc % SG_NR : 0, ncw = nc - tail;
+    if (tail) sg_tail(j, t, ap, ic, mc, bp + ncw * kc, SG_NR, jc + ncw, tail);
     for (int64_t ir = 0; ir < mc; ir += SG_MR) {
         const int64_t mr = sg_min(SG_MR, mc - ir);
         t->a = ap + ir * kc;
         t->bm = j->bm ? j->bm + ic + ir : NULL;
-        for (int64_t jr = 0; jr < nc; jr += SG_NR) {
+        for (int64_t jr = 0; jr < ncw; jr += SG_NR) {
             const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
             t->lm = sg_mask(nr - 16 * (nv - 1));
             t->b = bp + jr * kc;
@@ -468,6 +567,11 @@ T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float
     for (int64_t jr = 0; jr < nc; jr += SG_NR) {
         const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
         const float *pre = src == SG_SRC_PRE ? sg_pb(j, jc + jr, pc, kc) : NULL;
+        if (nr <= SG_TAIL_COLS) { /* B's columns read where they are, packed or not */
+            if (pre) sg_tail(j, t, ap, ic, mc, pre, SG_NR, jc + jr, nr);
+            else sg_tail(j, t, ap, ic, mc, j->B + pc * j->ldb + jc + jr, j->ldb, jc + jr, nr);
+            continue;
+        }
         t->lm = sg_mask(nr - 16 * (nv - 1));
         t->bpack = bp;
         t->bn = j->bn ? j->bn + jc + jr : NULL;
