@@ -71,6 +71,7 @@ typedef struct {
 } ConvCase;
 
 static RtThreadPool *pool2;
+static void check_act_fused(const ConvCase *k, const char *what);
 
 static void setup_pool(void) {
     pool2 = rt_pool_new(2, NULL);
@@ -209,6 +210,34 @@ Test(conv_x86, depthwise_narrow_kernels) {
         snprintf(what, sizeof what, "narrow depthwise case %zu", i);
         check_case(&k, what);
     }
+}
+
+/* Depthwise on small planes of at least 16 channels: the channel-lanes kernel (16 channels
+ * per vector through a padded grid), a last group of fewer than 16 channels, strides 1 and
+ * 2, dilations, asymmetric pads, 5x5 taps, batch 2, every activation. */
+Test(conv_x86, depthwise_channel_lanes) {
+    static const int64_t pv[] = {2, 1, 0, 1};
+    struct { int64_t N, C, H, W, kh, kw; const int64_t *st, *pads, *dil; } cs[] = {
+        {1, 64, 25, 5, 3, 3, s1, p1, NULL},   {1, 17, 7, 7, 3, 3, s1, p1, NULL},  {2, 40, 14, 14, 3, 3, s2, p1, NULL},
+        {1, 33, 9, 11, 3, 3, s21, pasym, d2}, {1, 16, 6, 5, 5, 5, s1, pwide, NULL}, {1, 48, 8, 3, 3, 1, s12, pv, d13},
+        {2, 20, 1, 1, 3, 3, s1, p1, NULL},    {1, 31, 16, 16, 3, 3, s1, p0, NULL},
+    };
+    static const char *acts[] = {"", "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid"};
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        for (int a = 0; a < 5; a++) {
+            ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].C, cs[i].C, cs[i].kh, cs[i].kw);
+            k.op = RT_OP_FUSED_CONV;
+            add_attr(&k, rtt_attr_ints("strides", cs[i].st, 2));
+            add_attr(&k, rtt_attr_ints("pads", cs[i].pads, 4));
+            if (cs[i].dil) add_attr(&k, rtt_attr_ints("dilations", cs[i].dil, 2));
+            if (acts[a][0]) add_attr(&k, rtt_attr_str("activation", acts[a]));
+            k.bias = (int)((i + (size_t)a) % 2 == 0);
+            k.nan_at = a == 1 ? 0.3f : 0.0f;
+            char what[80];
+            snprintf(what, sizeof what, "channel-lanes depthwise case %zu activation '%s'", i, acts[a]);
+            check_case(&k, what);
+            check_act_fused(&k, what);
+        }
 }
 
 /* auto_pad SAME_UPPER, SAME_LOWER (odd total padding lands on opposite sides) and VALID,
