@@ -176,6 +176,8 @@ Test(conv_x86, depthwise_row_kernel) {
         /* stride 2 along W on planes too big to split whole: bands of output rows */
         {2, 3, 70, 100, 3, 3, s2, p1, NULL},  {1, 2, 100, 90, 5, 5, s2, pasym, d2},
         {1, 2, 90, 100, 3, 3, s12, pwide, NULL},
+        /* enough work to be split over 2 threads */
+        {1, 32, 56, 56, 3, 3, s1, p1, NULL},  {2, 16, 60, 61, 3, 3, s2, p1, NULL},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].C, cs[i].C, cs[i].kh, cs[i].kw);
@@ -221,6 +223,7 @@ Test(conv_x86, depthwise_channel_lanes) {
         {1, 64, 25, 5, 3, 3, s1, p1, NULL},   {1, 17, 7, 7, 3, 3, s1, p1, NULL},  {2, 40, 14, 14, 3, 3, s2, p1, NULL},
         {1, 33, 9, 11, 3, 3, s21, pasym, d2}, {1, 16, 6, 5, 5, 5, s1, pwide, NULL}, {1, 48, 8, 3, 3, 1, s12, pv, d13},
         {2, 20, 1, 1, 3, 3, s1, p1, NULL},    {1, 31, 16, 16, 3, 3, s1, p0, NULL},
+        {1, 160, 14, 14, 3, 3, s1, p1, NULL}, /* enough work to be split over 2 threads */
     };
     static const char *acts[] = {"", "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid"};
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)

@@ -301,3 +301,21 @@ Test(linalg_x86, node_state_created_for_constant_weights_and_checked) {
     free(y.data);
     lx_free(t, 4);
 }
+
+/* Products big enough for the GEMM to split them over 2 threads (sgemm_avx512.c's
+ * SG_PAR_MIN): Linear with an activation, Gemm with transposes, MatMul with one B. */
+Test(linalg_x86, big_shapes_split_over_threads) {
+    int64_t xd[3] = {2, 150, 300}, wd[2] = {300, 100}, bd[1] = {100};
+    RtTensor t[3] = {lx_tensor(RT_F32, 3, xd, 1), lx_tensor(RT_F32, 2, wd, 2), lx_tensor(RT_F32, 1, bd, 3)};
+    RtTensor *in[3] = {&t[0], &t[1], &t[2]};
+    RtAttr relu[1] = {rtt_attr_str("activation", "Relu")};
+    lx_compare("Linear 300x300x100 Relu", RT_OP_LINEAR, 1, in, 3, relu, 1);
+    lx_compare("MatMul 300x300x100", RT_OP_MATMUL, 13, in, 2, NULL, 0);
+    int64_t ad[2] = {310, 200}, gbd[2] = {120, 310}, cd[1] = {120};
+    RtTensor g[3] = {lx_tensor(RT_F32, 2, ad, 4), lx_tensor(RT_F32, 2, gbd, 5), lx_tensor(RT_F32, 1, cd, 6)};
+    RtTensor *gin[3] = {&g[0], &g[1], &g[2]};
+    RtAttr tr[2] = {rtt_attr_int("transA", 1), rtt_attr_int("transB", 1)};
+    lx_compare("Gemm transA transB 200x120x310", RT_OP_GEMM, 13, gin, 3, tr, 2);
+    lx_free(t, 3);
+    lx_free(g, 3);
+}

@@ -269,11 +269,11 @@ CX_T512 static void im2col_flat(const CxConv *cv, const FlatGeom *f, const float
         ph = xp;
     }
     uint16_t keep[CX_FLAT_MAX_VECS];
-    for (int64_t v = 0; v < f->vecs; v++) {
+    for (int64_t v = 0, r = 0, q = 0; v < f->vecs; v++) { /* i = 16 v + l = r * Q + q, counted */
         uint32_t m = 0;
         for (int l = 0; l < 16; l++) {
-            int64_t i = v * 16 + l;
-            if (i / f->Q < OH && i % f->Q < OW) m |= 1u << l;
+            if (r < OH && q < OW) m |= 1u << l;
+            if (++q == f->Q) q = 0, r++;
         }
         keep[v] = (uint16_t)m;
     }

@@ -95,7 +95,11 @@ enum {
     SG_KC_SHALLOW = 32, /* K blocks this shallow pack whole B panels first (sg_panel_packed):
                            96x12544x16 73 -> 127 GFLOP/s, while kc 64 is better off without */
     SG_PF_ROWS = 16,  /* rows of B read from memory are prefetched this far ahead */
-    SG_PAR_MIN = 1 << 16, /* multiply-adds below which one thread does it all (~0.3 us) */
+    SG_PAR_MIN = 1 << 21, /* multiply-adds below which one thread does it all (~10 us): a
+                             smaller product's operands and output would travel between the
+                             cores' caches (kws's 64x125x64, digits' 64x64x288: 2 threads no
+                             faster than 1 within a model, often slower) */
+    SG_GEMV_PAR_MIN = 1 << 18, /* the same for the GEMV, which streams its B once */
     SG_TAIL_COLS = 4, /* a last micro-panel this narrow goes to sg_tail (N = 49, 196: 7x7, 14x14) */
     SG_TAIL_PANELS = 4, /* row panels per sg_tail tile */
 };
@@ -216,7 +220,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
 #pragma GCC unroll 3
             for (int j = 0; j < SG_NV; j++) _mm_prefetch((const char *)(b + t->kc * SG_NR + 16 * j), _MM_HINT_T1);
         }
-        if (APF && (k & 1)) _mm_prefetch((const char *)(a + apf), _MM_HINT_T0);
+        if (APF && (k & 1)) _mm_prefetch((const char *)(a + apf), _MM_HINT_T1);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
             const __m512 av = _mm512_set1_ps(a[i]);
@@ -771,7 +775,7 @@ static void sg_plan(SgJob *j, int threads) {
     if (j->gemv) {
         j->ncol = j->Bp ? 2 * SG_NR : 16 * SG_GV;
         j->units = (j->N + j->ncol - 1) / j->ncol;
-        if (threads > 1 && j->N * j->K >= SG_PAR_MIN) j->parts = sg_min(threads, j->units);
+        if (threads > 1 && j->N * j->K >= SG_GEMV_PAR_MIN) j->parts = sg_min(threads, j->units);
         return;
     }
     j->ncol = j->Bp ? SG_NR : 16; /* a part's columns start at a packed micro-panel */
