@@ -45,7 +45,8 @@
  *
  * Threads: the output is split into at most T parts, along N in 16-column units or along M
  * in 8-row panels, whichever makes the largest part cheapest counting its FMAs and the
- * packing it repeats (a part of a row split packs all of B, one of a column split all of A);
+ * packing it repeats (a part of a row split packs or reads all of B, one of a column split
+ * all of A);
  * each part has its own packing buffers. Every element's sum runs over the same K blocks in
  * the same order whatever the split, so results are bit-identical for any thread count. No
  * state outside the call: buffers are allocated per call (packed operands are the caller's).
@@ -421,9 +422,11 @@ static int sg_panel_packed(const SgJob *j) { return j->tb || j->kc <= SG_KC_SHAL
 static int64_t sg_cols_max(const SgJob *j, int64_t cols) {
     return sg_panel_packed(j) ? sg_min(SG_NC, (cols + SG_NR - 1) / SG_NR * SG_NR) : SG_NR;
 }
-/* Whether a part of `rows` rows packs B: not packed beforehand, and used by more than one
- * micro-panel of rows, or transposed. */
-static int sg_pack_b_needed(const SgJob *j, int64_t rows) { return !j->Bp && (j->tb || rows > SG_MR); }
+/* Whether a part of `rows` rows packs B: not packed beforehand, and used by more than two
+ * micro-panels of rows, or transposed. Two row panels read B in place (the second from L1
+ * or L2 after the first): packing it would be a whole extra pass over B for two reads
+ * (mobilenet's 16x12544x32 1x1 conv 108 -> 76 us). */
+static int sg_pack_b_needed(const SgJob *j, int64_t rows) { return !j->Bp && (j->tb || rows > 2 * SG_MR); }
 
 /* Prefetches rows [r0, r1) of B's in-place micro-panel at column n (48 columns, kc rows
  * from row k0) into L2: the next panel, fetched while this one's row panels compute. */
@@ -766,7 +769,10 @@ static int64_t sg_split_worst(int64_t len, int64_t unit, int64_t parts) {
  * column split packs all of A (from cache, transposed: about 2 floats a cycle) and its
  * share of B; a part of a row split packs all of B (the weights, often from the last-level
  * cache: about a float a cycle) and its share of A. An operand packed beforehand is only
- * read (about 4 floats a cycle). The split with the cheaper largest part wins, N on a tie. */
+ * read (about 4 floats a cycle); a B read in place (parts of at most two row panels) costs
+ * as much as packing it (its rows are far apart, often in the other core's cache), which
+ * keeps products with few rows (16x12544x32, 32x784x192) from having both threads read all
+ * of B. The split with the cheaper largest part wins, N on a tie. */
 static void sg_plan(SgJob *j, int threads) {
     j->kc = sg_kc_of(j->K);
     j->parts = 1;
@@ -788,12 +794,12 @@ static void sg_plan(SgJob *j, int threads) {
     if (tn > 1) {
         const int64_t wc = sg_split_worst(j->N, j->ncol, tn);
         cn = m8 * sg_up(wc, 16) * K / 32 + (j->Ap ? j->M * K / 4 : j->M * K / 2) +
-             (sg_pack_b_needed(j, j->M) ? wc * K : j->Bp ? wc * K / 4 : 0);
+             (j->Bp ? wc * K / 4 : wc * K);
     }
     if (tm > 1) {
         const int64_t wr = sg_split_worst(j->M, SG_MR, tm);
         cm = sg_up(wr, 8) * n16 * K / 32 + (j->Ap ? wr * K / 4 : wr * K / 2) +
-             (sg_pack_b_needed(j, wr) ? j->N * K : j->Bp ? j->N * K / 4 : 0);
+             (j->Bp ? j->N * K / 4 : j->N * K);
     }
     if (cn <= cm) {
         j->parts = tn;
