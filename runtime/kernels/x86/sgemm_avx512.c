@@ -678,10 +678,16 @@ T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1,
         }
     } else {
         const float *b = j->B + k0 * j->ldb + n0;
+        /* the same columns of the next chunk's rows are fetched meanwhile (B streams from
+         * memory once: a classifier's weights) */
+        const int64_t pf = k1 < j->K ? SG_GK * j->ldb : 0;
         for (int64_t k = k0; k < k1; k++, a += as, b += j->ldb) {
             const __m512 av = _mm512_set1_ps(*a);
 #pragma GCC unroll 8
-            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), acc[v]);
+            for (int v = 0; v < NV; v++) {
+                _mm_prefetch((const char *)(b + pf + 16 * v), _MM_HINT_T0);
+                acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), acc[v]);
+            }
         }
     }
     float *c = j->C + n0;
