@@ -90,6 +90,19 @@ static uint32_t cx_bits(int64_t lo, int64_t hi) {
  * gather. */
 CX_T512 CX_INL void im2col_vec(float *d, const float *xr, int64_t q0, int64_t q1, int64_t lo, int64_t hi,
                                int64_t s) {
+    if (q0 >= lo && q1 == q0 + 16 && q1 <= hi && s <= 2) { /* a whole vector inside the row: no masks */
+        if (s == 1) {
+            _mm512_storeu_ps(d + q0, _mm512_loadu_ps(xr + q0));
+        } else {
+            const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            /* the odd float after the last even one is read too: inside the row, as lane 15's
+             * input 2 q0 + 30 is */
+            const __m512 lo16 = _mm512_loadu_ps(xr + 2 * q0);
+            const __m512 hi16 = _mm512_maskz_loadu_ps((__mmask16)0x7fff, xr + 2 * q0 + 16);
+            _mm512_storeu_ps(d + q0, _mm512_permutex2var_ps(lo16, even, hi16));
+        }
+        return;
+    }
     int64_t a = lo > q0 ? lo - q0 : 0, b = (hi < q1 ? hi : q1) - q0; /* valid lanes [a, b) */
     __mmask16 st = (__mmask16)cx_bits(0, q1 - q0);
     __m512 v;
