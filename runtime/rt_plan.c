@@ -26,6 +26,8 @@ int rt_plan_inplace_op(int op) {
     case RT_OP_NEG: case RT_OP_ABS: case RT_OP_SQRT: case RT_OP_CLIP: case RT_OP_LEAKY_RELU:
     case RT_OP_HARD_SIGMOID: case RT_OP_HARD_SWISH: case RT_OP_GELU:
     case RT_OP_ADD: case RT_OP_SUB: case RT_OP_MUL: case RT_OP_DIV:
+    /* same bytes, new dims: the output is the input (shape_ops.c skips its copy) */
+    case RT_OP_RESHAPE: case RT_OP_FLATTEN: case RT_OP_SQUEEZE: case RT_OP_UNSQUEEZE:
         return 1;
     default:
         return 0;

@@ -8,7 +8,8 @@
  * placed greedily, largest first, at the lowest 64-byte aligned offset that does not overlap a
  * value whose live range meets its own. In place: an elementwise node (rt_plan_inplace_op)
  * whose first input dies at that node and has the output's byte size writes its output over
- * that input (the kernels of those ops read element i before writing element i). Constants
+ * that input (the kernels of those ops read element i before writing element i; Reshape,
+ * Flatten, Squeeze and Unsqueeze then copy nothing). Constants
  * and graph inputs are not in the arena (offset -1); neither are values of subgraphs (If
  * branches run through the dynamic executor).
  *

@@ -130,7 +130,8 @@ static int copy_same_bytes(RtKernelCtx *c, const RtTensor *x, RtTensor *y, int r
     RT_TRY(check_dtype(c, x, "input"));
     RT_TRY(rt_out_alloc(c, y, x->dtype, rank, dims));
     int64_t bytes = rt_nbytes(y);
-    if (bytes > 0) memcpy(y->data, x->data, (size_t)bytes);
+    /* a memory plan may give y x's bytes (rt_plan_inplace_op): then there is nothing to copy */
+    if (bytes > 0 && y->data != x->data) memcpy(y->data, x->data, (size_t)bytes);
     return RT_OK;
 }
 
