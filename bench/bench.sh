@@ -96,7 +96,7 @@ bench_pair() {
         ratio=$(awk -v a="$wm" -v b="$om" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
         v=$(verdict "$ratio" "$target" "$label, $t thread(s)")
         awk -v n="$label" -v t="$t" -v wm="$wm" -v om="$om" -v r="$ratio" -v g="$target" -v v="$v" 'BEGIN {
-            printf "%-22s %3s %10.3f %10.3f %8s %8s  %s\n", n, t, wm, om, r, "<= " g, v }'
+            printf "%-34s %3s %10.3f %10.3f %8s %8s  %s\n", n, t, wm, om, r, "<= " g, v }'
         if [ "$t" = 1 ]; then
             cp "$wj" "$TMP/last_w1.json"
             cp "$oj" "$TMP/last_o1.json"
@@ -106,7 +106,7 @@ bench_pair() {
 
 header() {
     echo "$1"
-    printf '%-22s %3s %10s %10s %8s %8s  %s\n' model thr "wafer ms" "ort ms" ratio target ""
+    printf '%-34s %3s %10s %10s %8s %8s  %s\n' model thr "wafer ms" "ort ms" ratio target ""
 }
 
 # name | model | input name | source .npy | slice args | batch-1 shape | iters | warmup | target
