@@ -26,6 +26,7 @@
 #include "../runtime/kernels/kernel.h"
 #include "../runtime/rt_exec.h"
 #include "../runtime/rt_threads.h"
+#include "bench_util.h"
 
 /* OpenBLAS's thread control (the reference's GEMMs), from its cblas.h; set to T as the CLI does. */
 void openblas_set_num_threads(int num_threads);
@@ -77,17 +78,6 @@ static const Layer layers[] = {
     {"digits_cnn", "conv2", 32, 8, 8, 64, 1, 3, 3, 1, 1, 1},
     {"digits_cnn", "conv3", 64, 4, 4, 64, 1, 3, 3, 1, 1, 1},
 };
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     RtKernelCtx c;

@@ -19,15 +19,10 @@
 #include "../frontend/onnx.h"
 #include "../passes/gptq.h"
 #include "../passes/passes.h"
+#include "bench_util.h"
 
 #define LAYER_LIMIT_S 30.0
 #define TINYLM_LIMIT_S 10.0
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static double nrand(void) {

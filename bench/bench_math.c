@@ -18,19 +18,9 @@
 #include <math.h>
 
 #include "../runtime/kernels/kernel.h"
+#include "bench_util.h"
 
 #define BENCH_REPS 101
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     const char *label;
@@ -68,7 +58,7 @@ static double time_kernel(RtKernelFn fn, Case *c, int reps) {
         if (r >= 0) t[r] = dt;
     }
     free(buf);
-    qsort(t, (size_t)reps, sizeof(double), cmp_d);
+    qsort(t, (size_t)reps, sizeof(double), cmp_double);
     double med = t[reps / 2];
     free(t);
     return med;

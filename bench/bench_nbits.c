@@ -39,6 +39,7 @@
 
 #include "../runtime/kernels/nbits.h"
 #include "../runtime/rt_threads.h"
+#include "bench_util.h"
 
 #define BENCH_N 4096
 #define BENCH_K 4096
@@ -50,12 +51,6 @@
 
 static const int64_t bench_groups[] = {128, 32};
 #define BENCH_NGROUPS 2
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- STREAM-style read ---- */
 

@@ -17,23 +17,13 @@
 
 #include "../runtime/kernels/kernel.h"
 #include "../runtime/rt_threads.h"
+#include "bench_util.h"
 
 #define BENCH_REPS 51
 /* Calls per timed sample: enough for about 20 us of work per sample. */
 #define SAMPLE_US 20.0
 
 extern const RtKernelEntry rt_kernels_x86_pool[];
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct {
     const char *label;
@@ -81,7 +71,7 @@ static double time_kernel(RtKernelFn fn, const Case *c, RtTensor *x, RtThreadPoo
         t[r] = (now_s() - t0) / batch;
     }
     free(buf);
-    qsort(t, (size_t)reps, sizeof(double), cmp_d);
+    qsort(t, (size_t)reps, sizeof(double), cmp_double);
     double med = t[reps / 2];
     free(t);
     return med;

@@ -25,24 +25,14 @@
 
 #include "../runtime/kernels/x86/qgemm.h"
 #include "../runtime/rt_threads.h"
+#include "bench_util.h"
 
 #define BENCH_ROUNDS 7
 #define BENCH_TARGET 0.60 /* the goal: >= 60% of the VNNI peak per core */
 #define PEAK_ITERS 4000000
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double best(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
     return v[n - 1];
 }
 

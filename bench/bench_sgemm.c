@@ -39,6 +39,7 @@
 #include "../runtime/kernels/gemm.h"
 #include "../runtime/kernels/x86/sgemm.h"
 #include "../runtime/rt_threads.h"
+#include "bench_util.h"
 
 /* OpenBLAS's thread control, from its cblas.h (whose folder the bench's flags do not add). */
 void openblas_set_num_threads(int num_threads);
@@ -78,12 +79,6 @@ static const Shape shapes[] = {
     {"square_1024", 1024, 1024, 1024, 0},
 };
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* OpenBLAS's worker threads keep spinning on their cores for a while after a call (its
  * thread timeout, about 2^28 cycles), which would take the second core from the next wafer
  * round; this long a pause lets them go to sleep first. */
@@ -92,11 +87,6 @@ static double now_s(void) {
 static void pause_ms(int ms) {
     struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
-}
-
-static int cmp_double(const void *pa, const void *pb) {
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
 }
 
 /* ---- FMA peak ---- */
