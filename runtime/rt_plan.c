@@ -170,11 +170,10 @@ static void sort_values(int *order, int n, const int64_t *bytes) {
 }
 
 /* Places the root values (alias[v] == v) in order; lo/hi are each root's merged live range. */
-static int place(int nv, const int *order, int n_order, const int64_t *bytes, const int *lo,
-                 const int *hi, int64_t *offset, int64_t *arena, RtError *err) {
+static int place(const int *order, int n_order, const int64_t *bytes, const int *lo, const int *hi,
+                 int64_t *offset, int64_t *arena, RtError *err) {
     Span *sp = malloc(sizeof(Span) * (size_t)(n_order > 0 ? n_order : 1));
     if (!sp) return rt_error_set(err, "out of memory");
-    (void)nv;
     *arena = 0;
     for (int i = 0; i < n_order; i++) {
         int v = order[i];
@@ -242,7 +241,7 @@ int rt_plan_build(const RtGraph *g, const RtTensor *inputs, RtPlan *p, RtError *
     for (int v = 0; v < nv; v++)
         if (l.def[v] >= 0 && alias[v] == v) order[n_order++] = v;
     sort_values(order, n_order, bytes);
-    r = place(nv, order, n_order, bytes, lo, hi, offset, &p->arena_bytes, err);
+    r = place(order, n_order, bytes, lo, hi, offset, &p->arena_bytes, err);
     if (r != RT_OK) goto done;
     for (int v = 0; v < nv; v++)
         if (l.def[v] >= 0) offset[v] = offset[alias[v]];
