@@ -16,6 +16,7 @@
 #include "../frontend/onnx.h"
 #include "../io/atomic_file.h"
 #include "../io/npy.h"
+#include "../io/text_buf.h"
 #include "../ir/ir.h"
 #include "../runtime/wafer_rt.h"
 
@@ -117,27 +118,11 @@ void cli_threads_stop(struct RtThreadPool *pool);
 int cli_ref_only(void);
 
 /* ---- text buffer, JSON, files, time (cli_io.c) ---- */
-typedef struct {
-    char *s;            /* owned, NUL-terminated; NULL after an allocation failure */
-    size_t len, cap;
-    int oom;            /* 1 once an allocation failed: the text is incomplete */
-} CliBuf;
-
-void cli_buf_printf(CliBuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-void cli_buf_free(CliBuf *b);
+/* The text buffer is io/text_buf.h's TextBuf (text_buf_printf, text_buf_free). */
 /* A JSON string literal (quotes and escapes) for s. */
-void cli_buf_json_str(CliBuf *b, const char *s);
+void cli_buf_json_str(TextBuf *b, const char *s);
 /* A JSON number, or null when x is NaN or infinite (JSON has no such numbers). */
-void cli_buf_json_num(CliBuf *b, double x);
-/* Old name of io_file_write_atomic, kept only until cmd_quantize.c (being edited by the GPTQ
- * work) calls io_file_write_atomic itself; new code calls that directly. */
-static inline int cli_file_write_atomic(const char *path, const void *data, size_t len, RtError *err) {
-    return io_file_write_atomic(path, data, len, err);
-}
+void cli_buf_json_num(TextBuf *b, double x);
 /* mkdir -p. */
 int cli_dir_make(const char *path, RtError *err);
 

@@ -1,72 +1,38 @@
 /*
- * cli_io.c — output plumbing for the subcommands: a growable text buffer with JSON string
- * and number helpers, mkdir -p, and the monotonic clock.
+ * cli_io.c — output plumbing for the subcommands: JSON string and number helpers over
+ * io/text_buf.h's buffer, mkdir -p, and the monotonic clock.
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-void cli_buf_printf(CliBuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && (size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len <= (size_t)n) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
-void cli_buf_free(CliBuf *b) {
-    free(b->s);
-    memset(b, 0, sizeof *b);
-}
-
-void cli_buf_json_str(CliBuf *b, const char *s) {
-    cli_buf_printf(b, "\"");
+void cli_buf_json_str(TextBuf *b, const char *s) {
+    text_buf_printf(b, "\"");
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if (*p == '"' || *p == '\\')
-            cli_buf_printf(b, "\\%c", *p);
+            text_buf_printf(b, "\\%c", *p);
         else if (*p == '\n')
-            cli_buf_printf(b, "\\n");
+            text_buf_printf(b, "\\n");
         else if (*p == '\t')
-            cli_buf_printf(b, "\\t");
+            text_buf_printf(b, "\\t");
         else if (*p < 0x20)
-            cli_buf_printf(b, "\\u%04x", *p);
+            text_buf_printf(b, "\\u%04x", *p);
         else
-            cli_buf_printf(b, "%c", *p);
+            text_buf_printf(b, "%c", *p);
     }
-    cli_buf_printf(b, "\"");
+    text_buf_printf(b, "\"");
 }
 
-void cli_buf_json_num(CliBuf *b, double x) {
+void cli_buf_json_num(TextBuf *b, double x) {
     if (!isfinite(x))
-        cli_buf_printf(b, "null");
+        text_buf_printf(b, "null");
     else
-        cli_buf_printf(b, "%.10g", x);
+        text_buf_printf(b, "%.10g", x);
 }
 
 int cli_dir_make(const char *path, RtError *err) {

@@ -221,21 +221,21 @@ static int bench_report(FILE *out, const BenchArgs *a, const BenchResult *r, RtE
             a->model, r->load_ms, r->median_ms, r->p90_ms, (long long)a->iters, (long long)a->warmup, r->threads,
             (double)r->peak_rss_bytes / 1e6);
     if (!a->json) return CLI_OK;
-    CliBuf b;
+    TextBuf b;
     memset(&b, 0, sizeof b);
-    cli_buf_printf(&b, "{\"model\":");
+    text_buf_printf(&b, "{\"model\":");
     cli_buf_json_str(&b, a->model);
-    cli_buf_printf(&b, ",\"iters\":%lld,\"warmup\":%lld,\"threads\":%d,\"load_ms\":", (long long)a->iters,
+    text_buf_printf(&b, ",\"iters\":%lld,\"warmup\":%lld,\"threads\":%d,\"load_ms\":", (long long)a->iters,
                    (long long)a->warmup, r->threads);
     cli_buf_json_num(&b, r->load_ms);
-    cli_buf_printf(&b, ",\"median_ms\":");
+    text_buf_printf(&b, ",\"median_ms\":");
     cli_buf_json_num(&b, r->median_ms);
-    cli_buf_printf(&b, ",\"p90_ms\":");
+    text_buf_printf(&b, ",\"p90_ms\":");
     cli_buf_json_num(&b, r->p90_ms);
-    cli_buf_printf(&b, ",\"peak_rss_bytes\":%lld,\"arena_bytes\":%lld,\"weight_bytes\":%lld}\n",
+    text_buf_printf(&b, ",\"peak_rss_bytes\":%lld,\"arena_bytes\":%lld,\"weight_bytes\":%lld}\n",
                    (long long)r->peak_rss_bytes, (long long)r->arena_bytes, (long long)r->weight_bytes);
     int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);
-    cli_buf_free(&b);
+    text_buf_free(&b);
     return rc == RT_OK ? CLI_OK : CLI_BAD_INPUT;
 }
 

@@ -346,27 +346,27 @@ static void eval_print(FILE *out, const char *label, const char *path, const Eva
 
 static int eval_json_write(const EvalArgs *a, const EvalData *d, const EvalResult *r, const EvalResult *base,
                            double drop, int pass, RtError *err) {
-    CliBuf b;
+    TextBuf b;
     memset(&b, 0, sizeof b);
-    cli_buf_printf(&b, "{\"model\":");
+    text_buf_printf(&b, "{\"model\":");
     cli_buf_json_str(&b, a->model);
-    cli_buf_printf(&b, ",\"task\":\"%s\",\"samples\":%lld,\"%s\":", a->lm ? "lm" : "classify", (long long)d->n,
+    text_buf_printf(&b, ",\"task\":\"%s\",\"samples\":%lld,\"%s\":", a->lm ? "lm" : "classify", (long long)d->n,
                    a->lm ? "perplexity" : "accuracy");
     cli_buf_json_num(&b, r->metric);
     if (base) {
-        cli_buf_printf(&b, ",\"baseline\":");
+        text_buf_printf(&b, ",\"baseline\":");
         cli_buf_json_num(&b, base->metric);
-        cli_buf_printf(&b, ",\"drop\":");
+        text_buf_printf(&b, ",\"drop\":");
         cli_buf_json_num(&b, drop);
-        cli_buf_printf(&b, ",\"pass\":%s", pass ? "true" : "false");
+        text_buf_printf(&b, ",\"pass\":%s", pass ? "true" : "false");
     }
-    cli_buf_printf(&b, ",\"seconds\":");
+    text_buf_printf(&b, ",\"seconds\":");
     cli_buf_json_num(&b, r->seconds);
-    cli_buf_printf(&b, ",\"latency_ms_per_sample\":");
+    text_buf_printf(&b, ",\"latency_ms_per_sample\":");
     cli_buf_json_num(&b, r->seconds * 1e3 / (double)d->n);
-    cli_buf_printf(&b, ",\"weight_bytes\":%lld}\n", (long long)r->weight_bytes);
+    text_buf_printf(&b, ",\"weight_bytes\":%lld}\n", (long long)r->weight_bytes);
     int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);
-    cli_buf_free(&b);
+    text_buf_free(&b);
     return rc == RT_OK ? CLI_OK : CLI_BAD_INPUT;
 }
 

@@ -168,73 +168,73 @@ static void inspect_text(FILE *out, const char *path, const IrGraph *g, const Wa
 
 /* ---- JSON ---- */
 
-static void json_values(CliBuf *b, const IrGraph *g, const int *idx, int n) {
-    cli_buf_printf(b, "[");
+static void json_values(TextBuf *b, const IrGraph *g, const int *idx, int n) {
+    text_buf_printf(b, "[");
     for (int i = 0; i < n; i++) {
         const IrValue *v = &g->values[idx[i]];
-        cli_buf_printf(b, "%s{\"name\":", i ? "," : "");
+        text_buf_printf(b, "%s{\"name\":", i ? "," : "");
         cli_buf_json_str(b, v->name);
-        cli_buf_printf(b, ",\"dtype\":");
+        text_buf_printf(b, ",\"dtype\":");
         cli_buf_json_str(b, rt_dtype_name(v->dtype));
-        cli_buf_printf(b, ",\"shape\":");
+        text_buf_printf(b, ",\"shape\":");
         if (v->rank < 0) {
-            cli_buf_printf(b, "null}");
+            text_buf_printf(b, "null}");
             continue;
         }
-        cli_buf_printf(b, "[");
+        text_buf_printf(b, "[");
         for (int d = 0; d < v->rank; d++) {
-            if (d) cli_buf_printf(b, ",");
+            if (d) text_buf_printf(b, ",");
             if (v->dims[d].value >= 0)
-                cli_buf_printf(b, "%lld", (long long)v->dims[d].value);
+                text_buf_printf(b, "%lld", (long long)v->dims[d].value);
             else if (v->dims[d].sym)
                 cli_buf_json_str(b, v->dims[d].sym);
             else
-                cli_buf_printf(b, "null");
+                text_buf_printf(b, "null");
         }
-        cli_buf_printf(b, "]}");
+        text_buf_printf(b, "]}");
     }
-    cli_buf_printf(b, "]");
+    text_buf_printf(b, "]");
 }
 
-static void inspect_json(CliBuf *b, const char *path, const IrGraph *g, const WaferMeta *meta,
+static void inspect_json(TextBuf *b, const char *path, const IrGraph *g, const WaferMeta *meta,
                          const Census *c, int64_t params, int64_t bytes) {
-    cli_buf_printf(b, "{\"model\":");
+    text_buf_printf(b, "{\"model\":");
     cli_buf_json_str(b, path);
     if (meta->wafer_version) {
-        cli_buf_printf(b, ",\"format_version\":%d,\"source_hash\":", WAFER_FILE_VERSION);
+        text_buf_printf(b, ",\"format_version\":%d,\"source_hash\":", WAFER_FILE_VERSION);
         cli_buf_json_str(b, meta->source_hash);
-        cli_buf_printf(b, ",\"wafer_version\":");
+        text_buf_printf(b, ",\"wafer_version\":");
         cli_buf_json_str(b, meta->wafer_version);
-        cli_buf_printf(b, ",\"options\":");
+        text_buf_printf(b, ",\"options\":");
         cli_buf_json_str(b, meta->options);
     }
-    cli_buf_printf(b, ",\"producer\":");
+    text_buf_printf(b, ",\"producer\":");
     cli_buf_json_str(b, g->producer_name ? g->producer_name : "");
-    cli_buf_printf(b, ",\"opset\":%d,\"inputs\":", g->opset);
+    text_buf_printf(b, ",\"opset\":%d,\"inputs\":", g->opset);
     json_values(b, g, g->inputs, g->n_inputs);
-    cli_buf_printf(b, ",\"outputs\":");
+    text_buf_printf(b, ",\"outputs\":");
     json_values(b, g, g->outputs, g->n_outputs);
-    cli_buf_printf(b, ",\"nodes\":%lld,\"ops\":{", (long long)c->n_nodes);
+    text_buf_printf(b, ",\"nodes\":%lld,\"ops\":{", (long long)c->n_nodes);
     for (int i = 0; i < c->n_ops; i++) {
-        if (i) cli_buf_printf(b, ",");
+        if (i) text_buf_printf(b, ",");
         cli_buf_json_str(b, c->ops[i].op);
-        cli_buf_printf(b, ":%lld", (long long)c->ops[i].count);
+        text_buf_printf(b, ":%lld", (long long)c->ops[i].count);
     }
-    cli_buf_printf(b, "},\"parameters\":%lld,\"parameter_bytes\":%lld,\"unsupported\":[",
+    text_buf_printf(b, "},\"parameters\":%lld,\"parameter_bytes\":%lld,\"unsupported\":[",
                    (long long)params, (long long)bytes);
     for (int i = 0; i < c->n_bad; i++) {
         const RtNode *n = c->bad[i].node;
-        cli_buf_printf(b, "%s{\"node\":", i ? "," : "");
+        text_buf_printf(b, "%s{\"node\":", i ? "," : "");
         cli_buf_json_str(b, n->name ? n->name : "");
-        cli_buf_printf(b, ",\"op\":");
+        text_buf_printf(b, ",\"op\":");
         cli_buf_json_str(b, n->op_type);
         if (n->domain && n->domain[0]) {
-            cli_buf_printf(b, ",\"domain\":");
+            text_buf_printf(b, ",\"domain\":");
             cli_buf_json_str(b, n->domain);
         }
-        cli_buf_printf(b, "}");
+        text_buf_printf(b, "}");
     }
-    cli_buf_printf(b, "]}\n");
+    text_buf_printf(b, "]}\n");
 }
 
 /* ---- --passes: the op histogram before and after fusion ---- */
@@ -278,14 +278,14 @@ static void passes_text(FILE *out, const char *path, const Census *before, const
         fprintf(out, "  %-24s %8lld %8lld\n", rows[i].op, (long long)rows[i].before, (long long)rows[i].after);
 }
 
-static void passes_json_ops(CliBuf *b, const Census *c) {
-    cli_buf_printf(b, "{");
+static void passes_json_ops(TextBuf *b, const Census *c) {
+    text_buf_printf(b, "{");
     for (int i = 0; i < c->n_ops; i++) {
-        if (i) cli_buf_printf(b, ",");
+        if (i) text_buf_printf(b, ",");
         cli_buf_json_str(b, c->ops[i].op);
-        cli_buf_printf(b, ":%lld", (long long)c->ops[i].count);
+        text_buf_printf(b, ":%lld", (long long)c->ops[i].count);
     }
-    cli_buf_printf(b, "}");
+    text_buf_printf(b, "}");
 }
 
 /* Simplifies g, takes the histogram, fuses, takes it again, and prints both. */
@@ -313,20 +313,20 @@ static int inspect_passes(FILE *out, const char *path, IrGraph *g, int json, int
         status = CLI_BAD_INPUT;
         rt_error_set(err, "%s: out of memory", path);
     } else if (json) {
-        CliBuf b;
+        TextBuf b;
         memset(&b, 0, sizeof b);
-        cli_buf_printf(&b, "{\"before\":");
+        text_buf_printf(&b, "{\"before\":");
         passes_json_ops(&b, &before);
-        cli_buf_printf(&b, ",\"after\":");
+        text_buf_printf(&b, ",\"after\":");
         passes_json_ops(&b, &after);
-        cli_buf_printf(&b, "}\n");
+        text_buf_printf(&b, "}\n");
         if (b.oom) {
             status = CLI_BAD_INPUT;
             rt_error_set(err, "%s: out of memory", path);
         } else {
             fputs(b.s, out);
         }
-        cli_buf_free(&b);
+        text_buf_free(&b);
     } else {
         passes_text(out, path, &before, &after, rows, n_rows);
         if (ir) {
@@ -388,7 +388,7 @@ int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
         status = CLI_BAD_INPUT;
         rt_error_set(err, "%s: out of memory", path);
     } else if (json) {
-        CliBuf b;
+        TextBuf b;
         memset(&b, 0, sizeof b);
         inspect_json(&b, path, g, &meta, &c, params, bytes);
         if (b.oom) {
@@ -397,7 +397,7 @@ int cmd_inspect(int argc, char **argv, FILE *out, RtError *err) {
         } else {
             fputs(b.s, out);
         }
-        cli_buf_free(&b);
+        text_buf_free(&b);
     } else {
         inspect_text(out, path, g, &meta, &c, params, bytes);
         if (ir) {

@@ -374,7 +374,7 @@ static int report_write(const QuantArgs *a, IrGraph *g, CalibDataset *d, QuantRe
     }
     char *json = quant_report_json(rep, a->model, opts);
     if (!json) return rt_error_set(err, "%s: out of memory", a->report), CLI_BAD_INPUT;
-    int r = cli_file_write_atomic(a->report, json, strlen(json), err);
+    int r = io_file_write_atomic(a->report, json, strlen(json), err);
     free(json);
     return r == RT_OK ? CLI_OK : CLI_BAD_INPUT;
 }
@@ -423,7 +423,7 @@ static int lowbit_run(QuantArgs *a, IrGraph *g, CalibDataset *d, const char *opt
     if (status == CLI_OK && a->report) {
         char *json = gptq_report_json(&rep, a->model);
         if (!json) status = (rt_error_set(err, "%s: out of memory", a->report), CLI_BAD_INPUT);
-        else if (cli_file_write_atomic(a->report, json, strlen(json), err) != RT_OK) status = CLI_BAD_INPUT;
+        else if (io_file_write_atomic(a->report, json, strlen(json), err) != RT_OK) status = CLI_BAD_INPUT;
         free(json);
     }
     if (status == CLI_OK) status = model_write(a, g, opts, err);

@@ -9,67 +9,27 @@
  */
 #include "gptq.h"
 
+#include "../io/text_buf.h"
+
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} Buf;
-
-static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(Buf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p, b->cap = cap;
-    }
-}
-
-static char *buf_take(Buf *b) {
-    if (b->oom) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
-}
-
-static void json_str(Buf *b, const char *s) {
-    buf_printf(b, "\"");
+static void json_str(TextBuf *b, const char *s) {
+    text_buf_printf(b, "\"");
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') buf_printf(b, "\\%c", c);
-        else if (c < 0x20) buf_printf(b, "\\u%04x", c);
-        else buf_printf(b, "%c", c);
+        if (c == '"' || c == '\\') text_buf_printf(b, "\\%c", c);
+        else if (c < 0x20) text_buf_printf(b, "\\u%04x", c);
+        else text_buf_printf(b, "%c", c);
     }
-    buf_printf(b, "\"");
+    text_buf_printf(b, "\"");
 }
 
-static void json_num(Buf *b, double x) {
-    if (isfinite(x)) buf_printf(b, "%.9g", x);
-    else buf_printf(b, "null");
+static void json_num(TextBuf *b, double x) {
+    if (isfinite(x)) text_buf_printf(b, "%.9g", x);
+    else text_buf_printf(b, "null");
 }
 
 static const char *method_name(const GptqReport *r) { return r->method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn"; }
@@ -85,61 +45,61 @@ static void err_sums(const GptqReport *r, double *eg, double *er) {
 }
 
 char *gptq_report_json(const GptqReport *r, const char *model) {
-    Buf b = {0};
+    TextBuf b = {0};
     const GptqSpec *s = &r->spec;
     double eg, er;
     err_sums(r, &eg, &er);
-    buf_printf(&b, "{\"model\":");
+    text_buf_printf(&b, "{\"model\":");
     json_str(&b, model ? model : "");
-    buf_printf(&b, ",\"method\":\"%s\",\"bits\":%d,\"group\":%lld,\"sym\":%s,\"act_order\":%s,\"static_groups\":%s,",
+    text_buf_printf(&b, ",\"method\":\"%s\",\"bits\":%d,\"group\":%lld,\"sym\":%s,\"act_order\":%s,\"static_groups\":%s,",
                method_name(r), s->bits, (long long)s->group, s->sym ? "true" : "false",
                s->act_order ? "true" : "false", s->static_groups ? "true" : "false");
-    buf_printf(&b, "\"clip_search\":%s,", s->clip_search ? "true" : "false");
-    buf_printf(&b, "\"damp\":");
+    text_buf_printf(&b, "\"clip_search\":%s,", s->clip_search ? "true" : "false");
+    text_buf_printf(&b, "\"damp\":");
     json_num(&b, s->damp);
-    buf_printf(&b, ",\"block\":%lld,\"rows\":%lld,\"steps\":%d,\"seconds\":{\"total\":", (long long)s->block,
+    text_buf_printf(&b, ",\"block\":%lld,\"rows\":%lld,\"steps\":%d,\"seconds\":{\"total\":", (long long)s->block,
                (long long)r->rows, r->steps);
     json_num(&b, r->seconds_total);
-    buf_printf(&b, ",\"forward\":");
+    text_buf_printf(&b, ",\"forward\":");
     json_num(&b, r->seconds_forward);
-    buf_printf(&b, ",\"hessian\":");
+    text_buf_printf(&b, ",\"hessian\":");
     json_num(&b, r->seconds_hessian);
-    buf_printf(&b, ",\"quantize\":");
+    text_buf_printf(&b, ",\"quantize\":");
     json_num(&b, r->seconds_quantize);
-    buf_printf(&b, "},\"err_gptq_sum\":");
+    text_buf_printf(&b, "},\"err_gptq_sum\":");
     json_num(&b, eg);
-    buf_printf(&b, ",\"err_rtn_sum\":");
+    text_buf_printf(&b, ",\"err_rtn_sum\":");
     json_num(&b, er);
-    buf_printf(&b, ",\"layers\":[");
+    text_buf_printf(&b, ",\"layers\":[");
     for (int i = 0; i < r->n_layers; i++) {
         const GptqLayerReport *l = &r->layers[i];
-        buf_printf(&b, "%s{\"node\":", i ? "," : "");
+        text_buf_printf(&b, "%s{\"node\":", i ? "," : "");
         json_str(&b, l->node);
-        buf_printf(&b, ",\"op\":");
+        text_buf_printf(&b, ",\"op\":");
         json_str(&b, l->op);
-        buf_printf(&b, ",\"k\":%lld,\"n\":%lld,\"groups\":%d,\"step\":%d,\"rows\":%lld,\"dead\":%d,\"err_gptq\":",
+        text_buf_printf(&b, ",\"k\":%lld,\"n\":%lld,\"groups\":%d,\"step\":%d,\"rows\":%lld,\"dead\":%d,\"err_gptq\":",
                    (long long)l->K, (long long)l->N, l->groups, l->step, (long long)l->rows, l->n_dead);
         json_num(&b, l->err_gptq);
-        buf_printf(&b, ",\"err_rtn\":");
+        text_buf_printf(&b, ",\"err_rtn\":");
         json_num(&b, l->err_rtn);
-        buf_printf(&b, ",\"seconds\":");
+        text_buf_printf(&b, ",\"seconds\":");
         json_num(&b, l->seconds);
-        buf_printf(&b, "}");
+        text_buf_printf(&b, "}");
     }
-    buf_printf(&b, "]}\n");
-    return buf_take(&b);
+    text_buf_printf(&b, "]}\n");
+    return text_buf_take(&b);
 }
 
 char *gptq_report_text(const GptqReport *r) {
-    Buf b = {0};
+    TextBuf b = {0};
     const GptqSpec *s = &r->spec;
     char grp[32];
     if (s->group) snprintf(grp, sizeof grp, "g%lld", (long long)s->group);
     else snprintf(grp, sizeof grp, "per-channel");
-    buf_printf(&b, "%s %d-bit %s %s%s%s%s, damp %g, %lld calibration samples, %d steps\n", method_name(r), s->bits,
+    text_buf_printf(&b, "%s %d-bit %s %s%s%s%s, damp %g, %lld calibration samples, %d steps\n", method_name(r), s->bits,
                grp, s->sym ? "sym" : "asym", s->act_order ? " act-order" : "", s->static_groups ? " static-groups" : "",
                s->clip_search ? " clip-search" : "", s->damp, (long long)r->rows, r->steps);
-    buf_printf(&b, "%-32s %5s %6s %6s %4s %14s %14s %6s %8s\n", "layer", "step", "K", "N", "bits", "err_gptq",
+    text_buf_printf(&b, "%-32s %5s %6s %6s %4s %14s %14s %6s %8s\n", "layer", "step", "K", "N", "bits", "err_gptq",
                "err_rtn", "ratio", "seconds");
     for (int i = 0; i < r->n_layers; i++) {
         const GptqLayerReport *l = &r->layers[i];
@@ -148,12 +108,12 @@ char *gptq_report_text(const GptqReport *r) {
         if (isfinite(l->err_rtn)) snprintf(er, sizeof er, "%.6g", l->err_rtn);
         if (isfinite(l->err_gptq) && isfinite(l->err_rtn) && l->err_rtn > 0)
             snprintf(ratio, sizeof ratio, "%.3f", l->err_gptq / l->err_rtn);
-        buf_printf(&b, "%-32s %5d %6lld %6lld %4d %14s %14s %6s %8.3f\n", l->node, l->step, (long long)l->K,
+        text_buf_printf(&b, "%-32s %5d %6lld %6lld %4d %14s %14s %6s %8.3f\n", l->node, l->step, (long long)l->K,
                    (long long)l->N, s->bits, eg, er, ratio, l->seconds);
     }
     double eg, er;
     err_sums(r, &eg, &er);
-    buf_printf(&b, "total: err_gptq %.6g, err_rtn %.6g; %.2f s (forward %.2f, Hessians %.2f, quantize %.2f)\n", eg, er,
+    text_buf_printf(&b, "total: err_gptq %.6g, err_rtn %.6g; %.2f s (forward %.2f, Hessians %.2f, quantize %.2f)\n", eg, er,
                r->seconds_total, r->seconds_forward, r->seconds_hessian, r->seconds_quantize);
-    return buf_take(&b);
+    return text_buf_take(&b);
 }

@@ -14,11 +14,11 @@
 #include "quantize_internal.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../io/text_buf.h"
 #include "../runtime/rt_exec.h"
 
 static char *dup_str(const char *s) {
@@ -294,142 +294,99 @@ int quant_report_measure(const IrGraph *ref, const IrGraph *q, CalibDataset *d, 
 
 /* ---- JSON ---- */
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} Buf;
-
-static void bprintf(Buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void bprintf(Buf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (nc < b->len + (size_t)n + 1) nc *= 2;
-        char *p = realloc(b->s, nc);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = nc;
-    }
-}
-
-static void bstr(Buf *b, const char *s) {
-    bprintf(b, "\"");
+static void bstr(TextBuf *b, const char *s) {
+    text_buf_printf(b, "\"");
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') bprintf(b, "\\%c", *p);
-        else if (*p < 0x20) bprintf(b, "\\u%04x", *p);
-        else bprintf(b, "%c", *p);
+        if (*p == '"' || *p == '\\') text_buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20) text_buf_printf(b, "\\u%04x", *p);
+        else text_buf_printf(b, "%c", *p);
     }
-    bprintf(b, "\"");
+    text_buf_printf(b, "\"");
 }
 
-static void bnum(Buf *b, double x) {
-    if (isfinite(x)) bprintf(b, "%.9g", x);
-    else bprintf(b, "null");
+static void bnum(TextBuf *b, double x) {
+    if (isfinite(x)) text_buf_printf(b, "%.9g", x);
+    else text_buf_printf(b, "null");
 }
 
 static const char *kind_name(QuantTensorKind k) {
     return k == QUANT_T_WEIGHT ? "weight" : k == QUANT_T_BIAS ? "bias" : "activation";
 }
 
-static void json_tensor(Buf *b, const QuantTensorInfo *t) {
-    bprintf(b, "    {\"name\":");
+static void json_tensor(TextBuf *b, const QuantTensorInfo *t) {
+    text_buf_printf(b, "    {\"name\":");
     bstr(b, t->name);
-    bprintf(b, ",\"node\":");
+    text_buf_printf(b, ",\"node\":");
     bstr(b, t->node);
-    bprintf(b, ",\"kind\":\"%s\",\"bits\":%d,\"granularity\":\"%s\",\"scales\":%lld", kind_name(t->kind), t->bits,
+    text_buf_printf(b, ",\"kind\":\"%s\",\"bits\":%d,\"granularity\":\"%s\",\"scales\":%lld", kind_name(t->kind), t->bits,
             t->granularity, (long long)t->n_scales);
     if (t->n_scales == 1) {
-        bprintf(b, ",\"scale\":");
+        text_buf_printf(b, ",\"scale\":");
         bnum(b, t->scale_min);
-        bprintf(b, ",\"zero_point\":%d", t->zp_min);
+        text_buf_printf(b, ",\"zero_point\":%d", t->zp_min);
     }
-    bprintf(b, ",\"scale_min\":");
+    text_buf_printf(b, ",\"scale_min\":");
     bnum(b, t->scale_min);
-    bprintf(b, ",\"scale_max\":");
+    text_buf_printf(b, ",\"scale_max\":");
     bnum(b, t->scale_max);
-    bprintf(b, ",\"scale_mean\":");
+    text_buf_printf(b, ",\"scale_mean\":");
     bnum(b, t->scale_mean);
-    bprintf(b, ",\"zero_point_min\":%d,\"zero_point_max\":%d,\"observer\":", t->zp_min, t->zp_max);
+    text_buf_printf(b, ",\"zero_point_min\":%d,\"zero_point_max\":%d,\"observer\":", t->zp_min, t->zp_max);
     bstr(b, t->observer);
     if (isfinite(t->lo)) {
-        bprintf(b, ",\"range\":[");
+        text_buf_printf(b, ",\"range\":[");
         bnum(b, t->lo);
-        bprintf(b, ",");
+        text_buf_printf(b, ",");
         bnum(b, t->hi);
-        bprintf(b, "]");
+        text_buf_printf(b, "]");
     }
-    bprintf(b, ",\"min\":");
+    text_buf_printf(b, ",\"min\":");
     bnum(b, t->min);
-    bprintf(b, ",\"max\":");
+    text_buf_printf(b, ",\"max\":");
     bnum(b, t->max);
-    bprintf(b, "}");
+    text_buf_printf(b, "}");
 }
 
-static void json_layer(Buf *b, const QuantLayerInfo *l) {
-    bprintf(b, "    {\"node\":");
+static void json_layer(TextBuf *b, const QuantLayerInfo *l) {
+    text_buf_printf(b, "    {\"node\":");
     bstr(b, l->node);
-    bprintf(b, ",\"op\":");
+    text_buf_printf(b, ",\"op\":");
     bstr(b, l->op);
-    bprintf(b, ",\"quantized_op\":");
+    text_buf_printf(b, ",\"quantized_op\":");
     bstr(b, l->new_op);
-    bprintf(b, ",\"output\":");
+    text_buf_printf(b, ",\"output\":");
     bstr(b, l->value);
     if (l->qvalue) {
-        bprintf(b, ",\"int8_output\":");
+        text_buf_printf(b, ",\"int8_output\":");
         bstr(b, l->qvalue);
-        bprintf(b, ",\"scale\":");
+        text_buf_printf(b, ",\"scale\":");
         bnum(b, l->q_scale);
-        bprintf(b, ",\"zero_point\":%d", l->q_zp);
+        text_buf_printf(b, ",\"zero_point\":%d", l->q_zp);
     }
-    bprintf(b, ",\"error\":");
+    text_buf_printf(b, ",\"error\":");
     bnum(b, l->error);
-    bprintf(b, ",\"rows\":%lld}", (long long)l->rows);
+    text_buf_printf(b, ",\"rows\":%lld}", (long long)l->rows);
 }
 
 char *quant_report_json(const QuantReport *r, const char *model, const char *options) {
-    Buf b = {0};
-    bprintf(&b, "{\n  \"model\":");
+    TextBuf b = {0};
+    text_buf_printf(&b, "{\n  \"model\":");
     bstr(&b, model);
-    bprintf(&b, ",\n  \"options\":");
+    text_buf_printf(&b, ",\n  \"options\":");
     bstr(&b, options);
-    bprintf(&b, ",\n  \"error_metric\":\"relative RMS error of the layer output vs the float model\"");
-    bprintf(&b, ",\n  \"int8_nodes\":%d,\n  \"float_nodes\":%d,\n  \"quantize_nodes\":%d,\n  \"dequantize_nodes\":%d",
+    text_buf_printf(&b, ",\n  \"error_metric\":\"relative RMS error of the layer output vs the float model\"");
+    text_buf_printf(&b, ",\n  \"int8_nodes\":%d,\n  \"float_nodes\":%d,\n  \"quantize_nodes\":%d,\n  \"dequantize_nodes\":%d",
             r->n_int8_nodes, r->n_float_nodes, r->n_quantize, r->n_dequantize);
-    bprintf(&b, ",\n  \"tensors\":[\n");
+    text_buf_printf(&b, ",\n  \"tensors\":[\n");
     for (int i = 0; i < r->n_tensors; i++) {
         json_tensor(&b, &r->tensors[i]);
-        bprintf(&b, "%s\n", i + 1 < r->n_tensors ? "," : "");
+        text_buf_printf(&b, "%s\n", i + 1 < r->n_tensors ? "," : "");
     }
-    bprintf(&b, "  ],\n  \"layers\":[\n");
+    text_buf_printf(&b, "  ],\n  \"layers\":[\n");
     for (int i = 0; i < r->n_layers; i++) {
         json_layer(&b, &r->layers[i]);
-        bprintf(&b, "%s\n", i + 1 < r->n_layers ? "," : "");
+        text_buf_printf(&b, "%s\n", i + 1 < r->n_layers ? "," : "");
     }
-    bprintf(&b, "  ]\n}\n");
-    if (b.oom) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
+    text_buf_printf(&b, "  ]\n}\n");
+    return text_buf_take(&b);
 }
