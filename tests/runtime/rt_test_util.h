@@ -9,6 +9,8 @@
  *   rtt_run(op, opset, in, n_in, out, n_out, attrs, n_attr, shape_only)
  *   rtt_run1(op, opset, in, n_in, out, attrs, n_attr, shape_only)   the same, one output
  *   rtt_run_sub(run_subgraph, ...)           rtt_run with a subgraph runner (If)
+ *   rtt_run_kernel(fn, how, op, ...)         any kernel fn, with a pool / node state (RttRun)
+ *   rtt_lcg(&seed), rtt_uniform(&seed, lo, hi)   deterministic test data
  *   rtt_free_outputs(out, n)                 frees what a run allocated
  *   rtt_expect_dims / _f32 / _i32 / _u8      shape and element checks
  *
@@ -82,10 +84,31 @@ static inline RtAttr rtt_attr_graph(const char *name, const RtGraph *g) {
 typedef int (*RttSubgraphFn)(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
                              RtTensor *outputs, int n_out);
 
-/* Runs op's kernel (at the given opset) on in[n_in] into out[n_out] with attrs[n_attr];
- * shape_only = 1 is the executor's shape mode. Returns the kernel's status. */
-static inline int rtt_run_sub(RttSubgraphFn run_subgraph, int op, int opset, RtTensor **in, int n_in,
-                              RtTensor *out, int n_out, RtAttr *attrs, int n_attr, int shape_only) {
+/* A small deterministic generator (LCG) for test data: 24 bits per step, and a float in
+ * [lo, hi) on a 1/65536 grid. */
+static inline uint32_t rtt_lcg(uint32_t *s) {
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+static inline float rtt_uniform(uint32_t *s, float lo, float hi) {
+    return lo + (hi - lo) * (float)(rtt_lcg(s) & 0xffff) / 65536.0f;
+}
+
+/* How rtt_run_kernel runs a kernel beyond the node itself: all fields may be zero / NULL. */
+typedef struct {
+    struct RtThreadPool *pool;     /* threads for the kernel (NULL = one) */
+    RttSubgraphFn run_subgraph;    /* If's branch runner */
+    void **node_state;             /* the node's kept state, as the runtime passes it */
+    uint64_t const_inputs;         /* which inputs count as graph constants (with node_state) */
+} RttRun;
+
+/* Runs kernel fn (of op, at the given opset) on in[n_in] into out[n_out] with attrs[n_attr]
+ * as the executor would; shape_only = 1 is the executor's shape mode; how may be NULL.
+ * Returns the kernel's status. The core of rtt_run and of the suites that compare an
+ * optimized kernel with the reference one. */
+static inline int rtt_run_kernel(RtKernelFn fn, const RttRun *how, int op, int opset, RtTensor **in, int n_in,
+                                 RtTensor *out, int n_out, RtAttr *attrs, int n_attr, int shape_only) {
     int slots_in[RTT_MAX_IO], slots_out[RTT_MAX_IO];
     RtTensor *outp[RTT_MAX_IO];
     cr_assert(n_in <= RTT_MAX_IO && n_out <= RTT_MAX_IO, "at most %d inputs and outputs", RTT_MAX_IO);
@@ -96,12 +119,25 @@ static inline int rtt_run_sub(RttSubgraphFn run_subgraph, int op, int opset, RtT
         outp[i] = &out[i];
     }
     RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, n_out, slots_out, n_attr, attrs};
-    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .shape_only = shape_only,
-                     .run_subgraph = run_subgraph};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .shape_only = shape_only};
+    if (how) {
+        c.pool = how->pool;
+        c.run_subgraph = how->run_subgraph;
+        c.node_state = how->node_state;
+        c.state_alloc = rt_allocator_default();
+        c.const_inputs = how->const_inputs;
+    }
     rtt_err.msg[0] = '\0';
-    RtKernelFn fn = rt_kernel_find(op);
     cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
     return fn(&c, &n, in, outp);
+}
+
+/* Runs op's reference kernel (at the given opset) on in[n_in] into out[n_out] with
+ * attrs[n_attr]; shape_only = 1 is the executor's shape mode. Returns the kernel's status. */
+static inline int rtt_run_sub(RttSubgraphFn run_subgraph, int op, int opset, RtTensor **in, int n_in,
+                              RtTensor *out, int n_out, RtAttr *attrs, int n_attr, int shape_only) {
+    RttRun how = {.run_subgraph = run_subgraph};
+    return rtt_run_kernel(rt_kernel_find(op), &how, op, opset, in, n_in, out, n_out, attrs, n_attr, shape_only);
 }
 
 static inline int rtt_run(int op, int opset, RtTensor **in, int n_in, RtTensor *out, int n_out, RtAttr *attrs,

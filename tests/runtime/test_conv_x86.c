@@ -39,19 +39,8 @@ static void fill(float *v, int64_t n, uint32_t seed) {
  * NULL, as the runtime runs it: the node's state kept in *state, W and B constants. */
 static int run_fn_state(RtKernelFn fn, RtThreadPool *pool, int op, RtTensor **in, int n_in, RtTensor *out,
                         RtAttr *attrs, int n_attr, int shape_only, void **state) {
-    int slots_in[4], slots_out[1] = {n_in};
-    RtTensor *outp[1] = {out};
-    for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
-    memset(out, 0, sizeof *out);
-    RtNode n = {op, "t", rt_op_name(op), "", 17, n_in, slots_in, 1, slots_out, n_attr, attrs};
-    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .shape_only = shape_only, .pool = pool};
-    if (state) {
-        c.node_state = state;
-        c.state_alloc = rt_allocator_default();
-        c.const_inputs = 6u;
-    }
-    rtt_err.msg[0] = '\0';
-    return fn(&c, &n, in, outp);
+    RttRun how = {.pool = pool, .node_state = state, .const_inputs = state ? 6u : 0};
+    return rtt_run_kernel(fn, &how, op, 17, in, n_in, out, 1, attrs, n_attr, shape_only);
 }
 
 static int run_fn(RtKernelFn fn, RtThreadPool *pool, int op, RtTensor **in, int n_in, RtTensor *out, RtAttr *attrs,

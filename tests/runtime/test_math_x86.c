@@ -224,19 +224,8 @@ Test(vmath, in_place) {
 /* Runs fn as the executor would: node with slots 0..n_in-1 in, n_in.. out; pool may be NULL. */
 static int run_fn(RtKernelFn fn, int op, int opset, RtTensor **in, int n_in, RtTensor *out, int n_out,
                   RtAttr *attrs, int n_attr, RtThreadPool *pool, int shape_only) {
-    int slots_in[RTT_MAX_IO], slots_out[RTT_MAX_IO];
-    RtTensor *outp[RTT_MAX_IO];
-    for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
-    for (int i = 0; i < n_out; i++) {
-        slots_out[i] = n_in + i;
-        memset(&out[i], 0, sizeof out[i]);
-        outp[i] = &out[i];
-    }
-    RtNode n = {op, "t", rt_op_name(op), "", opset, n_in, slots_in, n_out, slots_out, n_attr, attrs};
-    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .shape_only = shape_only, .pool = pool};
-    rtt_err.msg[0] = '\0';
-    cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
-    return fn(&c, &n, in, outp);
+    RttRun how = {.pool = pool};
+    return rtt_run_kernel(fn, &how, op, opset, in, n_in, out, n_out, attrs, n_attr, shape_only);
 }
 
 /* Deterministic pseudo-random floats in [-s, s]. */

@@ -44,15 +44,6 @@ static const int64_t sizes[] = {1, 3, 7, 17, 33, 127, 129};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 static const int all_bits[] = {2, 3, 4, 8};
 
-static uint32_t lcg(uint32_t *s) {
-    *s = *s * 1664525u + 1013904223u;
-    return *s >> 8;
-}
-
-static float uniform(uint32_t *s, float lo, float hi) {
-    return lo + (hi - lo) * (float)(lcg(s) & 0xffff) / 65536.0f;
-}
-
 typedef struct {
     const char *name;
     RtNbitsAct act;
@@ -106,17 +97,17 @@ static void layer_make(Layer *l, int bits, int64_t N, int64_t K, int64_t group, 
     l->zeros = malloc((size_t)(N * l->NG) + 1);
     size_t size = rt_qblock_packed_size(bits, N, K);
     l->packed = malloc(size + 1);
-    for (int64_t i = 0; i < N * K; i++) l->codes[i] = (uint8_t)(lcg(&seed) & ((1u << bits) - 1));
+    for (int64_t i = 0; i < N * K; i++) l->codes[i] = (uint8_t)(rtt_lcg(&seed) & ((1u << bits) - 1));
     for (int64_t i = 0; i < N * l->NG; i++) {
-        l->scales[i] = uniform(&seed, 1.0f / 256, 1.0f / 8);
+        l->scales[i] = rtt_uniform(&seed, 1.0f / 256, 1.0f / 8);
         /* zero points within the code range, and now and then one outside it (allowed) */
-        l->zeros[i] = i % 7 == 3 ? (uint8_t)(bits == 8 ? 255 : (1 << bits) + 3) : (uint8_t)(lcg(&seed) & ((1u << bits) - 1));
+        l->zeros[i] = i % 7 == 3 ? (uint8_t)(bits == 8 ? 255 : (1 << bits) + 3) : (uint8_t)(rtt_lcg(&seed) & ((1u << bits) - 1));
     }
     if (act_order) { /* as GPTQ's act-order: columns permuted, groups of G permuted columns */
         int64_t *perm = malloc(sizeof(int64_t) * (size_t)K);
         for (int64_t k = 0; k < K; k++) perm[k] = k;
         for (int64_t k = K - 1; k > 0; k--) {
-            int64_t j = (int64_t)(lcg(&seed) % (uint32_t)(k + 1)), t = perm[k];
+            int64_t j = (int64_t)(rtt_lcg(&seed) % (uint32_t)(k + 1)), t = perm[k];
             perm[k] = perm[j];
             perm[j] = t;
         }
@@ -126,7 +117,7 @@ static void layer_make(Layer *l, int bits, int64_t N, int64_t K, int64_t group, 
     }
     if (with_bias) {
         l->bias = malloc(sizeof(float) * (size_t)N);
-        for (int64_t n = 0; n < N; n++) l->bias[n] = uniform(&seed, -1, 1);
+        for (int64_t n = 0; n < N; n++) l->bias[n] = rtt_uniform(&seed, -1, 1);
     }
     cr_assert_eq(rt_qblock_pack(bits, N, K, l->codes, l->packed, size), 0);
     l->L = (RtNbitsLinear){bits, N, K, group, l->packed, l->scales, l->zeros, l->g_idx, l->bias, act};
@@ -166,7 +157,7 @@ static void layer_expect(const Layer *l, const float *x, int64_t rows, double *p
 
 static float *random_x(int64_t rows, int64_t K, uint32_t seed) {
     float *x = malloc(sizeof(float) * (size_t)(rows * K) + 4);
-    for (int64_t i = 0; i < rows * K; i++) x[i] = uniform(&seed, -1, 1);
+    for (int64_t i = 0; i < rows * K; i++) x[i] = rtt_uniform(&seed, -1, 1);
     return x;
 }
 

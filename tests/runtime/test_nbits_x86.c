@@ -24,6 +24,7 @@
 #include "../../runtime/kernels/kernel.h"
 #include "../../runtime/kernels/nbits.h"
 #include "../../runtime/rt_threads.h"
+#include "rt_test_util.h"
 
 /* The optimized kernels sum X[m, k] * W[k, n] in another order than the reference (vector
  * lanes, FMA, per-group partial sums scaled once; AMX sums three exact bf16 parts of X), so
@@ -32,15 +33,6 @@
  * 1-Lipschitz for the parameters used here (LeakyRelu alpha 0.1, HardSigmoid alpha 0.25),
  * so they do not widen the difference. */
 #define NBX_REL_TOL 1e-5
-
-static uint32_t lcg(uint32_t *s) {
-    *s = *s * 1664525u + 1013904223u;
-    return *s >> 8;
-}
-
-static float uniform(uint32_t *s, float lo, float hi) {
-    return lo + (hi - lo) * (float)(lcg(s) & 0xffff) / 65536.0f;
-}
 
 typedef struct {
     const char *name;
@@ -113,7 +105,7 @@ static void lin_make(Lin *l, int bits, int64_t M, int64_t N, int64_t K, int64_t 
     l->bits = bits, l->M = M, l->N = N, l->K = K, l->group = group, l->gidx = gidx, l->bias = bias, l->act = act;
     l->NG = rt_nbits_groups(K, group);
     uint8_t *codes = malloc((size_t)(N * K) + 1);
-    for (int64_t i = 0; i < N * K; i++) codes[i] = (uint8_t)(lcg(&seed) & ((1u << bits) - 1));
+    for (int64_t i = 0; i < N * K; i++) codes[i] = (uint8_t)(rtt_lcg(&seed) & ((1u << bits) - 1));
     size_t size = rt_qblock_packed_size(bits, N, K);
     l->packed = malloc(size + 1);
     cr_assert_eq(rt_qblock_pack(bits, N, K, codes, l->packed, size), 0);
@@ -121,25 +113,25 @@ static void lin_make(Lin *l, int bits, int64_t M, int64_t N, int64_t K, int64_t 
     l->scales = malloc(sizeof(float) * (size_t)(N * l->NG) + 4);
     l->zeros = malloc((size_t)(N * l->NG) + 1);
     for (int64_t i = 0; i < N * l->NG; i++) {
-        l->scales[i] = uniform(&seed, 1.0f / 256, 1.0f / 8);
+        l->scales[i] = rtt_uniform(&seed, 1.0f / 256, 1.0f / 8);
         /* zero points in the code range, now and then past it (allowed, up to 255) */
-        l->zeros[i] = i % 7 == 3 ? (uint8_t)(bits == 8 ? 255 : (1 << bits) + 3) : (uint8_t)(lcg(&seed) & ((1u << bits) - 1));
+        l->zeros[i] = i % 7 == 3 ? (uint8_t)(bits == 8 ? 255 : (1 << bits) + 3) : (uint8_t)(rtt_lcg(&seed) & ((1u << bits) - 1));
     }
     if (gidx) { /* act-order: groups of G permuted columns */
         l->g_idx = malloc(sizeof(int32_t) * (size_t)K + 4);
         int64_t *perm = malloc(sizeof(int64_t) * (size_t)K + 8);
         for (int64_t k = 0; k < K; k++) perm[k] = k;
         for (int64_t k = K - 1; k > 0; k--) {
-            int64_t j = (int64_t)(lcg(&seed) % (uint32_t)(k + 1)), t = perm[k];
+            int64_t j = (int64_t)(rtt_lcg(&seed) % (uint32_t)(k + 1)), t = perm[k];
             perm[k] = perm[j], perm[j] = t;
         }
         for (int64_t j = 0; j < K; j++) l->g_idx[perm[j]] = (int32_t)(group ? j / group : 0);
         free(perm);
     }
     l->b = malloc(sizeof(float) * (size_t)N + 4);
-    for (int64_t n = 0; n < N; n++) l->b[n] = uniform(&seed, -1, 1);
+    for (int64_t n = 0; n < N; n++) l->b[n] = rtt_uniform(&seed, -1, 1);
     l->x = malloc(sizeof(float) * (size_t)(M * K) + 4);
-    for (int64_t i = 0; i < M * K; i++) l->x[i] = uniform(&seed, -1, 1);
+    for (int64_t i = 0; i < M * K; i++) l->x[i] = rtt_uniform(&seed, -1, 1);
     int64_t xd[2] = {M, K}, wd[1] = {(int64_t)size}, sd[2] = {N, l->NG}, gd[1] = {K}, bd[1] = {N};
     l->tx = (RtTensor){0}, l->tx.dtype = RT_F32, l->tx.rank = 2, l->tx.dims[0] = xd[0], l->tx.dims[1] = xd[1];
     l->tx.data = l->x;
@@ -363,19 +355,19 @@ static void mnb_make(MnbCase *m, int bits, int64_t M, int64_t N, int64_t K, int6
     m->zp_row = (m->n_blocks * bits + 7) / 8;
     const int64_t nb = m->n_blocks;
     m->b = malloc((size_t)(N * nb * m->blob) + 1);
-    for (int64_t i = 0; i < N * nb * m->blob; i++) m->b[i] = (uint8_t)lcg(&seed);
+    for (int64_t i = 0; i < N * nb * m->blob; i++) m->b[i] = (uint8_t)rtt_lcg(&seed);
     m->scales = malloc(sizeof(float) * (size_t)(N * nb) + 4);
-    for (int64_t i = 0; i < N * nb; i++) m->scales[i] = uniform(&seed, 1.0f / 256, 1.0f / 8);
+    for (int64_t i = 0; i < N * nb; i++) m->scales[i] = rtt_uniform(&seed, 1.0f / 256, 1.0f / 8);
     m->zp8 = malloc((size_t)(N * m->zp_row) + 1);
-    for (int64_t i = 0; i < N * m->zp_row; i++) m->zp8[i] = (uint8_t)lcg(&seed);
+    for (int64_t i = 0; i < N * m->zp_row; i++) m->zp8[i] = (uint8_t)rtt_lcg(&seed);
     m->zpf = malloc(sizeof(float) * (size_t)(N * nb) + 4);
-    for (int64_t i = 0; i < N * nb; i++) m->zpf[i] = uniform(&seed, 0, (float)(1 << bits));
+    for (int64_t i = 0; i < N * nb; i++) m->zpf[i] = rtt_uniform(&seed, 0, (float)(1 << bits));
     m->g_idx = malloc(sizeof(int32_t) * (size_t)K + 4);
-    for (int64_t k = 0; k < K; k++) m->g_idx[k] = (int32_t)(lcg(&seed) % (uint32_t)nb);
+    for (int64_t k = 0; k < K; k++) m->g_idx[k] = (int32_t)(rtt_lcg(&seed) % (uint32_t)nb);
     m->bv = malloc(sizeof(float) * (size_t)N + 4);
-    for (int64_t n = 0; n < N; n++) m->bv[n] = uniform(&seed, -1, 1);
+    for (int64_t n = 0; n < N; n++) m->bv[n] = rtt_uniform(&seed, -1, 1);
     m->a = malloc(sizeof(float) * (size_t)(M * K) + 4);
-    for (int64_t i = 0; i < M * K; i++) m->a[i] = uniform(&seed, -1, 1);
+    for (int64_t i = 0; i < M * K; i++) m->a[i] = rtt_uniform(&seed, -1, 1);
     m->ta = (RtTensor){0}, m->ta.dtype = RT_F32, m->ta.rank = 2, m->ta.dims[0] = M, m->ta.dims[1] = K, m->ta.data = m->a;
     m->tb = (RtTensor){0}, m->tb.dtype = RT_U8, m->tb.rank = 3, m->tb.dims[0] = N, m->tb.dims[1] = nb;
     m->tb.dims[2] = m->blob, m->tb.data = m->b;

@@ -40,18 +40,9 @@ static RtKernelFn table_find(const RtKernelEntry *t, int op) {
 /* Runs fn as the executor would (node slots 0 in, 1.. out); pool may be NULL. */
 static int run_fn(RtKernelFn fn, int op, int opset, RtTensor *x, RtTensor *out, int n_out, RtAttr *attrs,
                   int n_attr, RtThreadPool *pool, int shape_only) {
-    int slots_in[1] = {0}, slots_out[2] = {1, 2};
-    RtTensor *outp[2];
-    for (int i = 0; i < n_out; i++) {
-        memset(&out[i], 0, sizeof out[i]);
-        outp[i] = &out[i];
-    }
-    RtNode n = {op, "t", rt_op_name(op), "", opset, 1, slots_in, n_out, slots_out, n_attr, attrs};
-    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .shape_only = shape_only, .pool = pool};
-    rtt_err.msg[0] = '\0';
-    cr_assert_not_null(fn, "no kernel for %s", rt_op_name(op));
+    RttRun how = {.pool = pool};
     RtTensor *in[1] = {x};
-    return fn(&c, &n, in, outp);
+    return rtt_run_kernel(fn, &how, op, opset, in, 1, out, n_out, attrs, n_attr, shape_only);
 }
 
 static uint32_t lcg(uint32_t *s) {

@@ -210,20 +210,8 @@ static float *fvec(int64_t n, uint32_t seed) {
 /* Runs op with the given pool; out[n_out] receive the outputs. */
 static void run_pool(RtThreadPool *p, int op, RtTensor **in, int n_in, RtTensor *out, int n_out, RtAttr *attrs,
                      int n_attr) {
-    int slots_in[RTT_MAX_IO], slots_out[RTT_MAX_IO];
-    RtTensor *outp[RTT_MAX_IO];
-    for (int i = 0; i < n_in; i++) slots_in[i] = in[i] ? i : -1;
-    for (int i = 0; i < n_out; i++) {
-        slots_out[i] = n_in + i;
-        memset(&out[i], 0, sizeof out[i]);
-        outp[i] = &out[i];
-    }
-    RtNode n = {op, "t", rt_op_name(op), "", 17, n_in, slots_in, n_out, slots_out, n_attr, attrs};
-    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .pool = p};
-    rtt_err.msg[0] = '\0';
-    RtKernelFn fn = rt_kernel_find(op);
-    cr_assert_not_null(fn);
-    int r = fn(&c, &n, in, outp);
+    RttRun how = {.pool = p};
+    int r = rtt_run_kernel(rt_kernel_find(op), &how, op, 17, in, n_in, out, n_out, attrs, n_attr, 0);
     cr_assert_eq(r, RT_OK, "%s failed: %s", rt_op_name(op), rtt_err.msg);
 }
 
