@@ -9,6 +9,7 @@
  *   tu_tmpdir_make(dir, size, tag)  fresh /tmp/<tag>_XXXXXX folder (mkdtemp)
  *   tu_tmpdir_remove(dir)           rm -rf of that folder
  *   tu_max_rel_diff(a, b, n)        largest |a-b| over the largest |b|
+ *   tu_fixture_npy(rel)             FIXTURES/rel read as a tensor (asserted; caller frees data)
  */
 #ifndef WAFER_TEST_UTIL_H
 #define WAFER_TEST_UTIL_H
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+
+#include <criterion/criterion.h>
 
 #include "../io/npy.h"
 
@@ -116,6 +119,16 @@ static inline double tu_max_rel_diff(const float *a, const float *b, long n) {
         if (fabs((double)b[i]) > maxmag) maxmag = fabs((double)b[i]);
     }
     return maxmag > 0 ? maxdiff / maxmag : maxdiff;
+}
+
+/* The fixture file FIXTURES/rel (a .npy) as a tensor; the caller frees its data. */
+static inline RtTensor tu_fixture_npy(const char *rel) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
+    RtTensor t;
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(path, &t, &err), RT_OK, "%s", err.msg);
+    return t;
 }
 
 #endif

@@ -19,15 +19,6 @@
 #define TOL_DIGITS 1e-4
 #define TOL_DEEP 1e-3
 
-static RtTensor load_npy(const char *rel) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
-    RtTensor t;
-    RtError err = {{0}};
-    cr_assert_eq(npy_read(path, &t, &err), RT_OK, "%s", err.msg);
-    return t;
-}
-
 static IrGraph *load_model(const char *rel) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
@@ -85,7 +76,7 @@ static void check_fixture(const char *model, const char *input, const char *refe
         RtError err = {{0}};
         cr_assert_eq(pass_simplify(g, &err), RT_OK, "%s", err.msg);
     }
-    RtTensor x = load_npy(input), want = load_npy(reference);
+    RtTensor x = tu_fixture_npy(input), want = tu_fixture_npy(reference);
     if (flags & FIX_TOKEN_WINDOWS) {
         RtTensor tok = x;
         cr_assert_eq(tok.dtype, RT_I64);

@@ -46,15 +46,6 @@ Test(import_quantized, tinylm_int4_matmul_nbits_perplexity, .timeout = 600) {
               TINYLM_INT4_PPL, TINYLM_INT4_PPL_TOL);
 }
 
-static RtTensor load_npy(const char *rel) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
-    RtTensor t;
-    RtError err = {{0}};
-    cr_assert_eq(npy_read(path, &t, &err), RT_OK, "%s", err.msg);
-    return t;
-}
-
 static int argmax(const float *v, int64_t n) {
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++)
@@ -69,7 +60,7 @@ Test(import_quantized, mobilenet_v2_int8_qdq_runs_close_to_float, .timeout = 300
     RtError err = {{0}};
     IrGraph *g = onnx_load_file(path, NULL, &err);
     cr_assert_not_null(g, "%s", err.msg);
-    RtTensor x = load_npy("perf/mobilenet_v2_in.npy"), want = load_npy("perf/mobilenet_v2_out.npy");
+    RtTensor x = tu_fixture_npy("perf/mobilenet_v2_in.npy"), want = tu_fixture_npy("perf/mobilenet_v2_out.npy");
     RtTensor out[4];
     cr_assert_eq(ir_run(g, &x, out, &err), RT_OK, "%s", err.msg);
     cr_assert_eq(out[0].dtype, RT_F32);

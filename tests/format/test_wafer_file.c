@@ -111,15 +111,6 @@ static IrGraph *onnx_fixture(const char *rel) {
     return g;
 }
 
-static RtTensor npy_fixture(const char *rel) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
-    RtTensor t;
-    RtError err = {{0}};
-    cr_assert_eq(npy_read(path, &t, &err), RT_OK, "%s", err.msg);
-    return t;
-}
-
 static void write_ok(const IrGraph *g, const WaferMeta *m, const char *path) {
     RtError err = {{0}};
     cr_assert_eq(wafer_file_write(g, m, path, &err), RT_OK, "%s", err.msg);
@@ -262,38 +253,38 @@ static void fixture_round_trip(const char *model, const RtTensor *inputs) {
 }
 
 Test(wafer_file, digits_mlp_round_trip) {
-    RtTensor x = npy_fixture("digits/test_x.npy");
+    RtTensor x = tu_fixture_npy("digits/test_x.npy");
     fixture_round_trip("digits/digits_mlp.onnx", &x);
     free(x.data);
 }
 
 Test(wafer_file, digits_cnn_round_trip) {
-    RtTensor x = npy_fixture("digits/test_img.npy");
+    RtTensor x = tu_fixture_npy("digits/test_img.npy");
     fixture_round_trip("digits/digits_cnn.onnx", &x);
     free(x.data);
 }
 
 Test(wafer_file, digits_cnn_dynamo_round_trip) {
-    RtTensor x = npy_fixture("digits/test_img.npy");
+    RtTensor x = tu_fixture_npy("digits/test_img.npy");
     x.dims[0] = 4; /* the dynamo export has a fixed batch of 4: the first 4 rows */
     fixture_round_trip("digits/digits_cnn_dynamo.onnx", &x);
     free(x.data);
 }
 
 Test(wafer_file, kws_dscnn_round_trip) {
-    RtTensor x = npy_fixture("kws/kws_in.npy");
+    RtTensor x = tu_fixture_npy("kws/kws_in.npy");
     fixture_round_trip("kws/kws_dscnn.onnx", &x);
     free(x.data);
 }
 
 Test(wafer_file, mobilenet_v2_round_trip, .timeout = 600) {
-    RtTensor x = npy_fixture("perf/mobilenet_v2_in.npy");
+    RtTensor x = tu_fixture_npy("perf/mobilenet_v2_in.npy");
     fixture_round_trip("perf/mobilenet_v2.onnx", &x);
     free(x.data);
 }
 
 Test(wafer_file, tinylm_round_trip, .timeout = 600) {
-    RtTensor tok = npy_fixture("tinylm/tinylm_eval_tokens.npy");
+    RtTensor tok = tu_fixture_npy("tinylm/tinylm_eval_tokens.npy");
     int64_t T = tok.dims[1] - 1; /* inputs are tokens[:2, :T] */
     RtTensor x = {RT_I64, 2, {2, T}, malloc(sizeof(int64_t) * 2 * (size_t)T)};
     for (int b = 0; b < 2; b++)

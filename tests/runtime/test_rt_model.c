@@ -73,15 +73,6 @@ static IrGraph *fixture(const char *rel) {
     return onnx_at(path);
 }
 
-static RtTensor npy_fixture(const char *rel) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
-    RtTensor t;
-    RtError err = {{0}};
-    cr_assert_eq(npy_read(path, &t, &err), RT_OK, "%s", err.msg);
-    return t;
-}
-
 static const WaferMeta test_meta = {"0123456789abcdef", "0.1.0", "--test rt_model"};
 
 static void write_ok(const IrGraph *g, const char *path) {
@@ -243,31 +234,31 @@ static void fixture_round_trip(const char *rel, const RtTensor *in, int run) {
 TestSuite(rt_model, .init = dir_setup, .fini = dir_teardown);
 
 Test(rt_model, digits_mlp_round_trip) {
-    RtTensor x = npy_fixture("digits/test_x.npy");
+    RtTensor x = tu_fixture_npy("digits/test_x.npy");
     fixture_round_trip("digits/digits_mlp.onnx", &x, 1);
     free(x.data);
 }
 
 Test(rt_model, digits_cnn_round_trip) {
-    RtTensor x = npy_fixture("digits/test_img.npy");
+    RtTensor x = tu_fixture_npy("digits/test_img.npy");
     fixture_round_trip("digits/digits_cnn.onnx", &x, 1);
     free(x.data);
 }
 
 Test(rt_model, kws_dscnn_round_trip) {
-    RtTensor x = npy_fixture("kws/kws_in.npy");
+    RtTensor x = tu_fixture_npy("kws/kws_in.npy");
     fixture_round_trip("kws/kws_dscnn.onnx", &x, 1);
     free(x.data);
 }
 
 Test(rt_model, mobilenet_v2_round_trip, .timeout = 600) {
-    RtTensor x = npy_fixture("perf/mobilenet_v2_in.npy");
+    RtTensor x = tu_fixture_npy("perf/mobilenet_v2_in.npy");
     fixture_round_trip("perf/mobilenet_v2.onnx", &x, !sanitized());
     free(x.data);
 }
 
 Test(rt_model, tinylm_round_trip, .timeout = 600) {
-    RtTensor tok = npy_fixture("tinylm/tinylm_eval_tokens.npy");
+    RtTensor tok = tu_fixture_npy("tinylm/tinylm_eval_tokens.npy");
     int64_t T = tok.dims[1] - 1; /* input: tokens[:1, :T] */
     RtTensor x = {RT_I64, 2, {1, T}, tok.data};
     fixture_round_trip("tinylm/tinylm.onnx", &x, !sanitized());
@@ -462,7 +453,7 @@ Test(rt_model, sealed_structural_lies_never_crash, .timeout = 600) {
     IrGraph *g = fixture("digits/digits_mlp.onnx");
     write_ok(g, tmp("s.wafer"));
     ir_graph_free(g);
-    RtTensor x = npy_fixture("digits/test_x.npy");
+    RtTensor x = tu_fixture_npy("digits/test_x.npy");
     x.dims[0] = 2;
     cr_expect_gt(sealed_flips(tmp("s.wafer"), 1500, 11, 0, &x), 0, "no lie refused");
     free(x.data);
@@ -486,7 +477,7 @@ Test(rt_model, sealed_plan_lies_are_refused_or_safe, .timeout = 600) {
     IrGraph *g = static_cnn();
     write_ok(g, tmp("p.wafer"));
     ir_graph_free(g);
-    RtTensor x = npy_fixture("digits/test_img.npy");
+    RtTensor x = tu_fixture_npy("digits/test_img.npy");
     x.dims[0] = 1;
     int refused = sealed_flips(tmp("p.wafer"), 1000, 13, WF_SEC_PLAN, &x);
     cr_expect_gt(refused, 100, "only %d of 1000 plan lies refused", refused);
@@ -520,7 +511,7 @@ Test(rt_model, open_from_memory_aligned_in_place_unaligned_copied) {
     unsigned char *b = slurp(tmp("mem.wafer"), &n);
     unsigned char *buf = rt_allocator_default()->alloc(NULL, n + 64);
     cr_assert_not_null(buf);
-    RtTensor x = npy_fixture("digits/test_x.npy");
+    RtTensor x = tu_fixture_npy("digits/test_x.npy");
     for (int shift = 0; shift < 2; shift++) {
         unsigned char *at = buf + shift; /* 64-byte aligned, then not */
         memcpy(at, b, n);
@@ -550,7 +541,7 @@ Test(rt_model, read_fallback_without_mmap) {
     cr_assert_not_null(m, "%s", err.msg);
     cr_expect(!rt_model_is_mapped(m));
     graph_expect_same(m, g, rt_model_graph(m));
-    RtTensor x = npy_fixture("kws/kws_in.npy");
+    RtTensor x = tu_fixture_npy("kws/kws_in.npy");
     run_expect_identical(g, rt_model_graph(m), &x);
     free(x.data);
     rt_model_close(m);
@@ -588,7 +579,7 @@ Test(rt_model, two_models_run_concurrently) {
     write_ok(ga, tmp("a.wafer"));
     write_ok(gb, tmp("b.wafer"));
     RtModel *ma = open_ok(tmp("a.wafer")), *mb = open_ok(tmp("b.wafer"));
-    RtTensor xa = npy_fixture("digits/test_img.npy"), xb = npy_fixture("kws/kws_in.npy");
+    RtTensor xa = tu_fixture_npy("digits/test_img.npy"), xb = tu_fixture_npy("kws/kws_in.npy");
     RunJob ja = {ma, &xa, {0}, RT_OK}, jb = {mb, &xb, {0}, RT_OK};
     pthread_t ta, tb;
     cr_assert_eq(pthread_create(&ta, NULL, run_job, &ja), 0);
@@ -632,7 +623,7 @@ Test(rt_model, plan_present_for_static_shapes_and_runs) {
     /* the same plan as the planner makes now */
     IrLowered *l = ir_lower(g, &err);
     cr_assert_not_null(l);
-    RtTensor x = npy_fixture("digits/test_img.npy");
+    RtTensor x = tu_fixture_npy("digits/test_img.npy");
     x.dims[0] = 1;
     RtPlan q;
     cr_assert_eq(rt_plan_build(ir_lowered_graph(l), &x, &q, &err), RT_OK, "%s", err.msg);
