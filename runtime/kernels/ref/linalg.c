@@ -20,6 +20,7 @@
  */
 #include "../kernel.h"
 #include "../gemm.h"
+#include "../matmul_plan.h"
 #include "int_elems.h"
 
 #include <string.h>
@@ -155,18 +156,9 @@ static int k_gemm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
 
 /* ---- MatMul ---- */
 
-typedef struct {
-    int64_t M, N, K;
-    int brank;                       /* output batch rank */
-    int64_t bdims[RT_MAX_RANK];      /* output batch dims */
-    int64_t sa[RT_MAX_RANK];         /* A's batch strides, in matrices (0 = broadcast) */
-    int64_t sb[RT_MAX_RANK];         /* B's batch strides, in matrices */
-    int64_t batches;                 /* product of bdims */
-    int b_flat;                      /* B has no batch dims: one sgemm over batches*M rows */
-} MmPlan;
 
 /* Calls f(p, i, a, b) for every output matrix i with its A and B matrix indices. */
-static void mm_batches(const MmPlan *p, void (*f)(const MmPlan *, int64_t, int64_t, int64_t, void *),
+static void mm_batches(const RtMatMulPlan *p, void (*f)(const RtMatMulPlan *, int64_t, int64_t, int64_t, void *),
                        void *ctx) {
     int64_t idx[RT_MAX_RANK] = {0}, a = 0, b = 0;
     for (int64_t i = 0; i < p->batches; i++) {
@@ -187,14 +179,14 @@ typedef struct {
     float *y;
 } MmF32;
 
-static void mm_one_f32(const MmPlan *p, int64_t i, int64_t a, int64_t b, void *ctx) {
+static void mm_one_f32(const RtMatMulPlan *p, int64_t i, int64_t a, int64_t b, void *ctx) {
     MmF32 *m = ctx;
     rt_sgemm(0, 0, (int)p->M, (int)p->N, (int)p->K, 1.0f, m->a + a * p->M * p->K, (int)p->K,
              m->b + b * p->K * p->N, (int)p->N, 0.0f, m->y + i * p->M * p->N, (int)p->N);
 }
 
-static void mm_f32(const MmPlan *p, const float *a, const float *b, float *y) {
-    if (p->b_flat) {
+static void mm_f32(const RtMatMulPlan *p, const float *a, const float *b, float *y) {
+    if (p->flat) {
         rt_sgemm(0, 0, (int)(p->batches * p->M), (int)p->N, (int)p->K, 1.0f, a, (int)p->K, b, (int)p->N,
                  0.0f, y, (int)p->N);
         return;
@@ -209,7 +201,7 @@ typedef struct {
 } MmAny;
 
 /* float64 and integer matrices: plain loop (integers wrap as their type). */
-static void mm_one_any(const MmPlan *p, int64_t i, int64_t a, int64_t b, void *ctx) {
+static void mm_one_any(const RtMatMulPlan *p, int64_t i, int64_t a, int64_t b, void *ctx) {
     MmAny *m = ctx;
     int64_t ao = a * p->M * p->K, bo = b * p->K * p->N, yo = i * p->M * p->N;
     if (m->y->dtype == RT_F64) {
@@ -232,53 +224,16 @@ static void mm_one_any(const MmPlan *p, int64_t i, int64_t a, int64_t b, void *c
 }
 
 /* Shapes and the batch plan; fills the output dims. */
-static int mm_plan(RtKernelCtx *c, const RtTensor *A, const RtTensor *B, MmPlan *p, int *yrank,
-                   int64_t *ydims) {
-    char sa[128], sb[128];
-    rt_shape_str(A->rank, A->dims, sa, sizeof sa);
-    rt_shape_str(B->rank, B->dims, sb, sizeof sb);
-    if (A->rank < 1 || B->rank < 1) return rt_fail(c, "inputs A %s and B %s must have rank >= 1", sa, sb);
-    int ra = A->rank, rb = B->rank, bra = ra > 2 ? ra - 2 : 0, brb = rb > 2 ? rb - 2 : 0;
-    p->M = ra == 1 ? 1 : A->dims[ra - 2];
-    p->K = A->dims[ra - 1];
-    int64_t kb = rb == 1 ? B->dims[0] : B->dims[rb - 2];
-    p->N = rb == 1 ? 1 : B->dims[rb - 1];
-    if (p->K != kb)
-        return rt_fail(c, "shapes A %s and B %s are incompatible: A has K=%lld columns, B has %lld rows", sa, sb,
-                       (long long)p->K, (long long)kb);
-    p->brank = bra > brb ? bra : brb;
-    for (int i = 0; i < p->brank; i++) {
-        int64_t da = i - (p->brank - bra) >= 0 ? A->dims[i - (p->brank - bra)] : 1;
-        int64_t db = i - (p->brank - brb) >= 0 ? B->dims[i - (p->brank - brb)] : 1;
-        if (da != db && da != 1 && db != 1)
-            return rt_fail(c, "shapes A %s and B %s are incompatible: batch dims %lld and %lld do not broadcast",
-                           sa, sb, (long long)da, (long long)db);
-        p->bdims[i] = da == 1 ? db : da;
-    }
-    rt_broadcast_strides(bra, A->dims, p->brank, p->bdims, p->sa);
-    rt_broadcast_strides(brb, B->dims, p->brank, p->bdims, p->sb);
-    p->batches = rt_shape_numel(p->brank, p->bdims);
-    p->b_flat = brb == 0 || rt_shape_numel(brb, B->dims) == 1;
-    /* A's batch must be the full output batch for the flat [batch*M, K] view */
-    if (p->b_flat && rt_shape_numel(bra, A->dims) != p->batches) p->b_flat = 0;
-    int r = 0;
-    for (int i = 0; i < p->brank; i++) ydims[r++] = p->bdims[i];
-    if (ra > 1) ydims[r++] = p->M;
-    if (rb > 1) ydims[r++] = p->N;
-    *yrank = r;
-    return RT_OK;
-}
-
 static int k_matmul(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *A = in[0], *B = rt_in(n, in, 1);
     if (!A || !B) return rt_fail(c, "MatMul needs inputs 'A' and 'B'");
     if (!dtype_mm_ok(A->dtype) || A->dtype != B->dtype)
         return rt_fail(c, "inputs must share one numeric dtype, got A %s and B %s", rt_dtype_name(A->dtype),
                        rt_dtype_name(B->dtype));
-    MmPlan p;
+    RtMatMulPlan p;
     int yrank = 0;
     int64_t ydims[RT_MAX_RANK + 2];
-    RT_TRY(mm_plan(c, A, B, &p, &yrank, ydims));
+    RT_TRY(rt_matmul_plan(c, A, B, &p, &yrank, ydims));
     RT_TRY(rt_out_alloc(c, out[0], A->dtype, yrank, ydims));
     if (A->dtype == RT_F32) {
         mm_f32(&p, A->data, B->data, out[0]->data);

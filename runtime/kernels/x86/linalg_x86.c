@@ -30,6 +30,7 @@
 #include "../../rt_threads.h"
 #include "../kernel.h"
 #include "../ref/activation.h"
+#include "../matmul_plan.h"
 #include "sgemm.h"
 
 /* Every present input float32 with data, on a CPU with sgemm.h's own kernels. */
@@ -76,51 +77,14 @@ static int k_linear_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
 /* ---- MatMul ---- */
 
 typedef struct {
-    int64_t M, N, K;
-    int brank;                       /* output batch rank */
-    int64_t bdims[RT_MAX_RANK];      /* output batch dims */
-    int64_t sa[RT_MAX_RANK];         /* A's batch strides, in matrices (0 = broadcast) */
-    int64_t sb[RT_MAX_RANK];         /* B's batch strides, in matrices */
-    int64_t batches;                 /* product of bdims */
-    int flat;                        /* one GEMM over batches * M rows of A */
-} LxMm;
-
-/* Shapes, the batch plan and the output dims; 0 when they do not fit (the reference reports). */
-static int lx_mm_plan(const RtTensor *A, const RtTensor *B, LxMm *p, int *yrank, int64_t *ydims) {
-    const int ra = A->rank, rb = B->rank, bra = ra > 2 ? ra - 2 : 0, brb = rb > 2 ? rb - 2 : 0;
-    if (ra < 1 || rb < 1) return 0;
-    p->M = ra == 1 ? 1 : A->dims[ra - 2];
-    p->K = A->dims[ra - 1];
-    p->N = rb == 1 ? 1 : B->dims[rb - 1];
-    if ((rb == 1 ? B->dims[0] : B->dims[rb - 2]) != p->K) return 0;
-    p->brank = bra > brb ? bra : brb;
-    for (int i = 0; i < p->brank; i++) {
-        int64_t da = i - (p->brank - bra) >= 0 ? A->dims[i - (p->brank - bra)] : 1;
-        int64_t db = i - (p->brank - brb) >= 0 ? B->dims[i - (p->brank - brb)] : 1;
-        if (da != db && da != 1 && db != 1) return 0;
-        p->bdims[i] = da == 1 ? db : da;
-    }
-    rt_broadcast_strides(bra, A->dims, p->brank, p->bdims, p->sa);
-    rt_broadcast_strides(brb, B->dims, p->brank, p->bdims, p->sb);
-    p->batches = rt_shape_numel(p->brank, p->bdims);
-    p->flat = (brb == 0 || rt_shape_numel(brb, B->dims) == 1) && rt_shape_numel(bra, A->dims) == p->batches;
-    int r = 0;
-    for (int i = 0; i < p->brank; i++) ydims[r++] = p->bdims[i];
-    if (ra > 1) ydims[r++] = p->M;
-    if (rb > 1) ydims[r++] = p->N;
-    *yrank = r;
-    return 1;
-}
-
-typedef struct {
-    const LxMm *p;
+    const RtMatMulPlan *p;
     const float *a, *b;
     float *y;
     struct RtThreadPool *pool;       /* for each GEMM; NULL when the batches are spread */
 } LxMmJob;
 
 /* Matrix indices of A and B for output matrix i (the broadcast batch strides). */
-static void lx_mm_index(const LxMm *p, int64_t i, int64_t *ia, int64_t *ib) {
+static void lx_mm_index(const RtMatMulPlan *p, int64_t i, int64_t *ia, int64_t *ib) {
     *ia = 0, *ib = 0;
     for (int d = p->brank - 1; d >= 0; d--) {
         int64_t k = i % p->bdims[d];
@@ -132,7 +96,7 @@ static void lx_mm_index(const LxMm *p, int64_t i, int64_t *ia, int64_t *ib) {
 
 static void lx_mm_batches(void *arg, int64_t i0, int64_t i1) {
     const LxMmJob *j = arg;
-    const LxMm *p = j->p;
+    const RtMatMulPlan *p = j->p;
     for (int64_t i = i0; i < i1; i++) {
         int64_t ia, ib;
         lx_mm_index(p, i, &ia, &ib);
@@ -148,10 +112,10 @@ static void lx_mm_batches(void *arg, int64_t i0, int64_t i1) {
 static int k_matmul_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     RtKernelFn ref = rt_kernel_find(n->op);
     const RtTensor *A = rt_in(n, in, 0), *B = rt_in(n, in, 1);
-    LxMm p;
+    RtMatMulPlan p;
     int yrank = 0;
     int64_t ydims[RT_MAX_RANK + 2];
-    if (!lx_inputs_ok(c, n, in, 2) || !lx_mm_plan(A, B, &p, &yrank, ydims) || yrank > RT_MAX_RANK)
+    if (!lx_inputs_ok(c, n, in, 2) || rt_matmul_plan(c, A, B, &p, &yrank, ydims) != RT_OK || yrank > RT_MAX_RANK)
         return ref(c, n, in, out);
     RT_TRY(rt_out_alloc(c, out[0], RT_F32, yrank, ydims));
     float *y = out[0]->data;
