@@ -32,7 +32,7 @@ LDLIBS := -lprotobuf-c -lopenblas -lm -lpthread
 DEPS_STAMP := $(B)/.deps-ok
 
 RT_SRCS := $(wildcard runtime/*.c runtime/kernels/*.c runtime/kernels/ref/*.c runtime/kernels/x86/*.c)
-LIB_SRCS := $(wildcard ir/*.c frontend/*.c passes/*.c io/*.c calib/*.c format/*.c)
+LIB_SRCS := $(wildcard ir/*.c frontend/*.c passes/*.c io/*.c calib/*.c format/*.c codegen/*.c train/*.c deploy/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
 GEN_C := $(B)/gen/onnx.pb-c.c
 GEN_H := $(B)/gen/onnx.pb-c.h

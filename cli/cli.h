@@ -37,6 +37,12 @@ int cmd_run(int argc, char **argv, FILE *out, RtError *err);
 int cmd_eval(int argc, char **argv, FILE *out, RtError *err);
 int cmd_bench(int argc, char **argv, FILE *out, RtError *err);
 int cmd_quantize(int argc, char **argv, FILE *out, RtError *err);
+int cmd_emit_c(int argc, char **argv, FILE *out, RtError *err);
+int cmd_distill(int argc, char **argv, FILE *out, RtError *err);
+int cmd_sweep(int argc, char **argv, FILE *out, RtError *err);
+int cmd_registry(int argc, char **argv, FILE *out, RtError *err);
+int cmd_cascade(int argc, char **argv, FILE *out, RtError *err);
+int cmd_plan(int argc, char **argv, FILE *out, RtError *err);
 
 /* ---- arguments (cli_args.c) ---- */
 /* 1 when any argument is -h or --help. */

@@ -21,14 +21,20 @@ static const CliCommand commands[] = {
     {"run", cmd_run, "run a model on .npy inputs; writes one .npy per output"},
     {"eval", cmd_eval, "top-1 accuracy or perplexity, optionally against a baseline model"},
     {"bench", cmd_bench, "load time, median and p90 latency, peak memory"},
-    {"quantize", cmd_quantize, "int8 post-training quantization to a .wafer file"},
+    {"quantize", cmd_quantize, "int8 / low-bit post-training quantization to a .wafer file"},
+    {"emit-c", cmd_emit_c, "portable C source (NAME.c, NAME.h) for embedded targets"},
+    {"distill", cmd_distill, "knowledge distillation and quantization-aware training"},
+    {"sweep", cmd_sweep, "quantize every bit width / group / method, evaluate, plot"},
+    {"registry", cmd_registry, "the variant registry of a model (add, list, show)"},
+    {"cascade", cmd_cascade, "small model first, large one when unsure: accuracy, cost"},
+    {"plan", cmd_plan, "bit width, distillation, edge or cloud, from prices and the registry"},
 };
 
 static void usage_print(FILE *f) {
     fprintf(f, "usage: wafer COMMAND [ARGS]   (wafer COMMAND --help for its options)\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-9s  %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\noptions:\n  --help     this text\n  --version  print the version\n\n"
                "exit status: 0 ok, 1 a result check failed (eval --max-drop), 2 bad input or usage\n");
 }
