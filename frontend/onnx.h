@@ -11,6 +11,8 @@
 typedef struct OnnxLoadOptions {
     int allow_unknown_ops;   /* 1: load nodes of unknown ops as RT_OP_UNKNOWN (wafer inspect);
                                 0: refuse them with an error naming node, op_type and opset */
+    size_t max_parse_bytes;  /* memory protobuf-c may allocate unpacking the file (bytes);
+                                0: 64 MiB + 8x the file's size (onnx_prescan.h) */
 } OnnxLoadOptions;
 
 /* Loads a model. External data is resolved relative to the file's folder. opts may be NULL.

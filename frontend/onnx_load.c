@@ -1,11 +1,15 @@
 /*
  * onnx_load.c — the frontend's entry points: a model file (or buffer) -> IrGraph.
  *
- * Reads the whole file, unpacks the ModelProto with protobuf-c, checks the versions wafer
- * understands (IR 3-10, default-domain opset 7-21), converts the main graph
- * (onnx_graph.c), then frees the proto: the IrGraph owns copies of everything in its arena.
+ * Reads the whole file, pre-scans its wire format and unpacks the ModelProto with protobuf-c
+ * under a memory budget (onnx_prescan.c: the bytes are untrusted), checks the fields ONNX
+ * requires (a graph, an opset_import: a file cut short can still parse without it) and the
+ * versions wafer understands (IR 3-10, default-domain opset 7-21), converts the main graph
+ * (onnx_graph.c: every node input must name a known value), then frees the proto: the
+ * IrGraph owns copies of everything in its arena.
  */
 #include "onnx_internal.h"
+#include "onnx_prescan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,10 @@ int onnx_domain_opset(const OnnxCtx *ctx, const char *domain) {
 }
 
 static int load_versions_check(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
+    if (!mp->graph) return onnx_fail(ctx, "the model has no graph");
+    if (mp->n_opset_import == 0)
+        return onnx_fail(ctx, "the model has no opset_import (required by ONNX; a file cut short "
+                         "loses it, as it is written after the graph)");
     ctx->ir_version = mp->has_ir_version ? mp->ir_version : 0;
     if (ctx->ir_version < ONNX_IR_MIN || ctx->ir_version > ONNX_IR_MAX)
         return onnx_fail(ctx, "IR version %lld is not supported (accepted: %d to %d)",
@@ -42,7 +50,6 @@ static int load_versions_check(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
     if (ctx->opset < ONNX_OPSET_MIN || ctx->opset > ONNX_OPSET_MAX)
         return onnx_fail(ctx, "default-domain opset %d is not supported (accepted: %d to %d)",
                          ctx->opset, ONNX_OPSET_MIN, ONNX_OPSET_MAX);
-    if (!mp->graph) return onnx_fail(ctx, "the model has no graph");
     return RT_OK;
 }
 
@@ -76,12 +83,15 @@ IrGraph *onnx_load_memory(const void *data, size_t len, const char *base_dir, co
     ctx.base_dir = base_dir;
     ctx.allow_unknown_ops = opts ? opts->allow_unknown_ops : 0;
     ctx.err = err;
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
+    char why[200];
+    Onnx__ModelProto *mp = (Onnx__ModelProto *)onnx_proto_unpack(
+        &onnx__model_proto__descriptor, data, len, opts ? opts->max_parse_bytes : 0, NULL, why,
+        sizeof why);
     if (!mp)
-        return onnx_fail(&ctx, "not a valid ONNX model (the protobuf does not parse: truncated or "
-                         "not a model file)"), NULL;
+        return onnx_fail(&ctx, "not a valid ONNX model (truncated, damaged or not a model file): "
+                         "%s", why), NULL;
     IrGraph *g = load_model(&ctx, mp);
-    onnx__model_proto__free_unpacked(mp, NULL);
+    onnx_proto_free(&mp->base);
     return g;
 }
 

@@ -7,6 +7,7 @@
  * Walks the main graph and, depth first, every GRAPH / GRAPHS attribute.
  */
 #include "onnx_internal.h"
+#include "onnx_prescan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +74,11 @@ int onnx_model_op_types(const char *path, char ***ops, int *n_ops, RtError *err)
     size_t len = 0;
     unsigned char *buf = onnx_file_read(path, &len, err);
     if (!buf) return RT_ERR;
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    char why[200];
+    Onnx__ModelProto *mp = (Onnx__ModelProto *)onnx_proto_unpack(&onnx__model_proto__descriptor,
+                                                                 buf, len, 0, NULL, why, sizeof why);
     free(buf);
-    if (!mp) return rt_error_set(err, "%s: not a valid ONNX model (the protobuf does not parse)", path);
+    if (!mp) return rt_error_set(err, "%s: not a valid ONNX model: %s", path, why);
     OpList l = {0};
     int r = (mp->graph && optypes_walk(&l, mp->graph) != 0) ? RT_ERR_NOMEM : RT_OK;
     if (r == RT_OK && !(*ops = optypes_pack(&l))) r = RT_ERR_NOMEM;
@@ -83,6 +86,6 @@ int onnx_model_op_types(const char *path, char ***ops, int *n_ops, RtError *err)
     else rt_error_set(err, "%s: out of memory", path);
     for (int i = 0; i < l.n; i++) free(l.names[i]);
     free(l.names);
-    onnx__model_proto__free_unpacked(mp, NULL);
+    onnx_proto_free(&mp->base);
     return r;
 }

@@ -12,6 +12,7 @@
  * dims whatever the source: files can lie, and a short buffer would be read past its end.
  */
 #include "onnx_internal.h"
+#include "onnx_prescan.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -184,9 +185,11 @@ int onnx_tensor_read_pb(const char *path, RtTensor *out, char *name, size_t name
     size_t len = 0;
     unsigned char *buf = onnx_file_read(path, &len, err);
     if (!buf) return RT_ERR;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    char why[200];
+    Onnx__TensorProto *tp = (Onnx__TensorProto *)onnx_proto_unpack(
+        &onnx__tensor_proto__descriptor, buf, len, 0, NULL, why, sizeof why);
     free(buf);
-    if (!tp) return rt_error_set(err, "%s: not a valid serialized TensorProto", path);
+    if (!tp) return rt_error_set(err, "%s: not a valid serialized TensorProto: %s", path, why);
     /* External data in a .pb would be relative to its folder; the test data never has it. */
     OnnxCtx ctx = {.path = path, .base_dir = NULL, .err = err};
     char what[300];
@@ -198,6 +201,6 @@ int onnx_tensor_read_pb(const char *path, RtTensor *out, char *name, size_t name
         free(out->data);
         out->data = NULL;
     }
-    onnx__tensor_proto__free_unpacked(tp, NULL);
+    onnx_proto_free(&tp->base);
     return r;
 }
