@@ -4,35 +4,24 @@
  * The tensor's external_data entries say where: `location` (a path relative to the model's
  * folder), `offset` and `length` (bytes, both optional). A model file is untrusted input,
  * so before reading anything:
- *   - the location must be relative and must not climb out of the model's folder: absolute
- *     paths, drive letters and any `..` component are refused;
+ *   - the file is opened by onnx_safe_open (onnx_safe_open.c): relative, no '..', no
+ *     symbolic link on the way, canonical path inside the folder, a regular file with one
+ *     link, openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) where the kernel has it, and the
+ *     opened descriptor re-checked against what was checked;
  *   - offset and length must be plain decimal numbers, and offset + length must lie inside
- *     the file (checked without overflow) and equal the tensor's byte size;
+ *     the opened file (checked without overflow) and equal the tensor's byte size;
  *   - a model loaded from memory without a folder (base_dir NULL) may not use external data.
  */
 #include "onnx_internal.h"
+#include "onnx_safe_open.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
-
-#define EXTERNAL_PATH_MAX 4096
-
-/* 1 when `loc` stays inside the model's folder: relative, no `..` component. */
-static int external_location_safe(const char *loc) {
-    if (loc[0] == '/' || loc[0] == '\\') return 0;
-    if (((loc[0] | 0x20) >= 'a' && (loc[0] | 0x20) <= 'z') && loc[1] == ':') return 0;
-    const char *p = loc;
-    while (*p) {
-        size_t len = strcspn(p, "/\\");
-        if (len == 2 && p[0] == '.' && p[1] == '.') return 0;
-        p += len;
-        if (*p) p++;
-    }
-    return 1;
-}
+#include <unistd.h>
 
 /* Parses a non-negative decimal number; -1 when it is not one or overflows. */
 static int64_t external_parse_u63(const char *s) {
@@ -72,11 +61,19 @@ static int external_ref_parse(OnnxCtx *ctx, const Onnx__TensorProto *tp, const c
     }
     if (!ref->location || !ref->location[0])
         return onnx_fail(ctx, "%s: external data has no location", what);
-    if (!external_location_safe(ref->location))
-        return onnx_fail(ctx, "%s: external data location '%s' is refused: it must be a relative "
-                         "path inside the model's folder (no absolute path, no '..')", what,
-                         ref->location);
     return RT_OK;
+}
+
+/* Reads exactly n bytes at offset (pread: the descriptor's position is not used). */
+static int external_pread(int fd, void *dst, size_t n, int64_t offset) {
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (char *)dst + done, n - done, (off_t)(offset + (int64_t)done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        done += (size_t)r;
+    }
+    return 0;
 }
 
 int onnx_external_read(OnnxCtx *ctx, const Onnx__TensorProto *tp, const char *what,
@@ -86,30 +83,28 @@ int onnx_external_read(OnnxCtx *ctx, const Onnx__TensorProto *tp, const char *wh
                          "memory without a folder", what);
     ExternalRef ref;
     ONNX_TRY(external_ref_parse(ctx, tp, what, &ref));
-    char full[EXTERNAL_PATH_MAX];
-    int n = snprintf(full, sizeof full, "%s/%s", ctx->base_dir[0] ? ctx->base_dir : ".", ref.location);
-    if (n < 0 || (size_t)n >= sizeof full)
-        return onnx_fail(ctx, "%s: external data path '%s' is too long", what, ref.location);
-    FILE *f = fopen(full, "rb");
-    if (!f) return onnx_fail(ctx, "%s: cannot open external data file '%s': %s", what, full, strerror(errno));
-    off_t size = -1;
-    if (fseeko(f, 0, SEEK_END) == 0) size = ftello(f);
+    char why[512];
+    const char *dir = ctx->base_dir[0] ? ctx->base_dir : ".";
+    int fd = onnx_safe_open(dir, ref.location, ONNX_OPEN_AUTO, NULL, why, sizeof why);
+    if (fd < 0)
+        return onnx_fail(ctx, "%s: external data location '%s' is refused: %s", what, ref.location, why);
+    struct stat st;
     int r = RT_OK;
     int64_t length = ref.length >= 0 ? ref.length : (int64_t)bytes;
     /* offset + length <= size, written so that nothing can overflow */
-    if (size < 0)
-        r = onnx_fail(ctx, "%s: cannot read external data file '%s'", what, full);
-    else if (ref.offset > (int64_t)size || length > (int64_t)size - ref.offset)
+    if (fstat(fd, &st) != 0 || st.st_size < 0)
+        r = onnx_fail(ctx, "%s: cannot read external data file '%s'", what, ref.location);
+    else if (ref.offset > (int64_t)st.st_size || length > (int64_t)st.st_size - ref.offset)
         r = onnx_fail(ctx, "%s: external data offset %lld + length %lld is past the end of '%s' "
-                      "(%lld bytes)", what, (long long)ref.offset, (long long)length, full,
-                      (long long)size);
+                      "(%lld bytes)", what, (long long)ref.offset, (long long)length, ref.location,
+                      (long long)st.st_size);
     else if ((uint64_t)length != (uint64_t)bytes)
         r = onnx_fail(ctx, "%s: external data length %lld does not match the tensor's %zu bytes",
                       what, (long long)length, bytes);
     else if (!(*dst = a->alloc(a->user, bytes ? bytes : 1)))
         r = onnx_fail(ctx, "%s: out of memory (%zu bytes)", what, bytes);
-    else if (fseeko(f, (off_t)ref.offset, SEEK_SET) != 0 || fread(*dst, 1, bytes, f) != bytes)
-        r = onnx_fail(ctx, "%s: read error in external data file '%s'", what, full);
-    fclose(f);
+    else if (external_pread(fd, *dst, bytes, ref.offset) != 0)
+        r = onnx_fail(ctx, "%s: read error in external data file '%s'", what, ref.location);
+    close(fd);
     return r;
 }
