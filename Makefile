@@ -40,6 +40,9 @@ GEN_H := $(B)/gen/onnx.pb-c.h
 RT_OBJS := $(RT_SRCS:%.c=$(B)/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+# emit-c's kernel templates (codegen/ctemplates/*.c) become string literals in libwafer.
+EMITC_TPL := $(sort $(wildcard codegen/ctemplates/*.c))
+LIB_OBJS += $(B)/obj/gen/ctemplates.o
 
 TEST_SRCS := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
@@ -64,6 +67,10 @@ $(B)/obj/runtime/%.o: runtime/%.c | $(DEPS_STAMP)
 $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -g $(OPT) $(SANFLAGS) -I$(B)/gen -c $< -o $@
+
+$(B)/gen/ctemplates.c: $(EMITC_TPL) codegen/embed_templates.sh
+	@mkdir -p $(B)/gen
+	sh codegen/embed_templates.sh $@ $(EMITC_TPL)
 
 $(B)/obj/%.o: %.c $(GEN_H) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
