@@ -102,8 +102,10 @@ static void plan_variant(const DeployPrices *p, const DeployRegistry *r, const D
                                 (r->v[any].quality > 0 ? r->v[any].quality : 1))
             any = i;
     }
-    char sla[160];
-    snprintf(sla, sizeof sla, "accuracy >= %g, latency <= %g ms", o->sla_accuracy, o->sla_latency_ms);
+    char sla[160] = "", lat[64] = "";
+    if (o->sla_latency_ms > 0) snprintf(lat, sizeof lat, "latency <= %g ms", o->sla_latency_ms);
+    if (o->sla_accuracy > 0) snprintf(sla, sizeof sla, "accuracy >= %g%s%s", o->sla_accuracy, lat[0] ? ", " : "", lat);
+    else snprintf(sla, sizeof sla, "%s", lat[0] ? lat : "no SLA given");
     if (pl->variant >= 0) {
         const DeployVariant *v = &r->v[pl->variant];
         snprintf(pl->why_variant, sizeof pl->why_variant,
