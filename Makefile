@@ -113,6 +113,15 @@ $(B)/tests/%: tests/%.c $(B)/libwafer.a $(B)/libwafer_rt.a $(GEN_H)
 	$(CC) $(CFLAGS_LIB) -Wno-missing-field-initializers -DFIXTURES='"$(FIXTURES)"' -DBUILD_DIR='"$(B)"' -o $@ $< \
 		$(B)/libwafer.a $(B)/libwafer_rt.a -lcriterion $(LDLIBS)
 
+# Allocation-failure injection (tests/e2e/test_alloc_fail.c): the CLI's commands (not main)
+# linked with malloc, calloc, realloc, strdup and posix_memalign wrapped, so the test can make
+# the Nth allocation of a whole `wafer quantize` fail.
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=posix_memalign
+$(B)/tests/e2e/test_alloc_fail: tests/e2e/test_alloc_fail.c $(filter-out %/main.o,$(CLI_OBJS)) $(B)/libwafer.a $(B)/libwafer_rt.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LIB) -Wno-missing-field-initializers -DFIXTURES='"$(FIXTURES)"' -o $@ $< \
+		$(filter-out %/main.o,$(CLI_OBJS)) $(B)/libwafer.a $(B)/libwafer_rt.a -lcriterion $(LDLIBS) $(ALLOC_WRAP)
+
 $(B)/conformance: tests/conformance/node_tests.c $(B)/libwafer.a $(B)/libwafer_rt.a
 	$(CC) $(CFLAGS_LIB) -o $@ $< $(B)/libwafer.a $(B)/libwafer_rt.a $(LDLIBS)
 

@@ -1,0 +1,202 @@
+/*
+ * test_alloc_fail.c — allocation-failure injection over a whole `wafer quantize`: load an
+ * ONNX fixture, simplify, fuse, quantize, write the .wafer file.
+ *
+ * The binary is linked (Makefile: ALLOC_WRAP) with -Wl,--wrap=malloc,calloc,realloc,strdup,
+ * posix_memalign, so every allocation the library and the CLI's commands make goes through
+ * the wrappers below: a counter, and the Nth call fails (NULL / ENOMEM). A first run counts
+ * the K allocation points of a successful quantize; then for each N in 1..K the same
+ * command runs with allocation N failing, and must end cleanly: exit status 2 with a message,
+ * no output file and no temporary file left beside it, and (in the sanitizer build) no leak
+ * (LeakSanitizer's recoverable check after every run). A run that survives the failure (a
+ * best-effort step, like the folder fsync after the rename) must instead write the same bytes
+ * as the reference run. Allocations inside shared libraries (protobuf-c is given our own
+ * allocator; OpenBLAS, libc's stdio) are not counted.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../cli/cli.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define LEAK_CHECK() __lsan_do_recoverable_leak_check()
+#else
+#define LEAK_CHECK() 0
+#endif
+
+#ifndef FIXTURES
+#define FIXTURES "../shared/fixtures"
+#endif
+
+/* ---------- the wrappers ---------- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+int __real_posix_memalign(void **p, size_t align, size_t n);
+
+static long alloc_count;   /* allocations since the counter was armed */
+static long fail_at;       /* the allocation that fails (1-based); 0: none */
+static int armed;
+
+static int alloc_fails(void) {
+    if (!armed) return 0;
+    return ++alloc_count == fail_at;
+}
+
+void *__wrap_malloc(size_t n) {
+    if (alloc_fails()) return errno = ENOMEM, NULL;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size) {
+    if (alloc_fails()) return errno = ENOMEM, NULL;
+    return __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    if (alloc_fails()) return errno = ENOMEM, NULL;
+    return __real_realloc(p, n);
+}
+char *__wrap_strdup(const char *s) {
+    if (alloc_fails()) return errno = ENOMEM, NULL;
+    return __real_strdup(s);
+}
+int __wrap_posix_memalign(void **p, size_t align, size_t n) {
+    if (alloc_fails()) return ENOMEM;
+    return __real_posix_memalign(p, align, n);
+}
+
+/* ---------- the runs ---------- */
+
+static char dir[64];
+
+static void dir_make(void) {
+    strcpy(dir, "/tmp/wafer_allocfail_XXXXXX");
+    cr_assert(mkdtemp(dir));
+}
+
+static void dir_remove(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (dir[0] && system(cmd) != 0) cr_log_warn("could not remove %s", dir);
+}
+
+TestSuite(alloc_fail, .init = dir_make, .fini = dir_remove);
+
+/* Files in dir (the output and any leftover temporary). */
+static int dir_count(void) {
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+static unsigned char *file_read(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    unsigned char *b = malloc((size_t)n + 1);
+    cr_assert(b);
+    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* wafer quantize MODEL -o dir/out.wafer [extra...] with allocation `fail` failing (0: none);
+ * returns the exit status, the message in err, the allocations made in *count. */
+static int quantize_run(const char *const *args, int n_args, long fail, RtError *err, long *count) {
+    char out[128];
+    snprintf(out, sizeof out, "%s/out.wafer", dir);
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = "quantize";
+    for (int i = 0; i < n_args; i++) argv[argc++] = (char *)args[i];
+    argv[argc++] = "-o";
+    argv[argc++] = out;
+    argv[argc] = NULL;
+    FILE *devnull = fopen("/dev/null", "w");
+    cr_assert(devnull);
+    /* progress lines (calibration) go to stderr: hidden for the K runs */
+    fflush(stderr);
+    int saved = dup(2);
+    cr_assert(saved >= 0 && dup2(fileno(devnull), 2) == 2);
+    memset(err, 0, sizeof *err);
+    alloc_count = 0;
+    fail_at = fail;
+    armed = 1;
+    int status = cmd_quantize(argc, argv, devnull, err);
+    armed = 0;
+    *count = alloc_count;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(devnull);
+    return status;
+}
+
+/* The walk over every allocation of one quantize command. */
+static void walk(const char *const *args, int n_args, const char *label) {
+    char out[128];
+    snprintf(out, sizeof out, "%s/out.wafer", dir);
+    RtError err;
+    long k = 0;
+    int status = quantize_run(args, n_args, 0, &err, &k);
+    cr_assert_eq(status, CLI_OK, "%s: the reference run failed: %s", label, err.msg);
+    size_t ref_len = 0;
+    unsigned char *ref = file_read(out, &ref_len);
+    cr_assert(ref, "%s: no output from the reference run", label);
+    cr_assert_gt(k, 10, "%s: only %ld allocations counted: the wrappers are not linked", label, k);
+    unlink(out);
+    cr_assert_eq(LEAK_CHECK(), 0, "%s: the reference run leaks", label);
+    int clean_errors = 0, survived = 0;
+    for (long n = 1; n <= k; n++) {
+        long made = 0;
+        status = quantize_run(args, n_args, n, &err, &made);
+        cr_assert_geq(made, n, "%s: allocation %ld was never reached (%ld made)", label, n, made);
+        if (status == CLI_BAD_INPUT) {
+            cr_assert(err.msg[0], "%s: allocation %ld failed: exit 2 without a message", label, n);
+            cr_assert_eq(dir_count(), 0, "%s: allocation %ld failed: a file was left behind (%s)", label,
+                         n, err.msg);
+            clean_errors++;
+        } else {
+            cr_assert_eq(status, CLI_OK, "%s: allocation %ld failed: exit %d (%s)", label, n, status, err.msg);
+            size_t len = 0;
+            unsigned char *got = file_read(out, &len);
+            cr_assert(got && len == ref_len && memcmp(got, ref, len) == 0,
+                      "%s: allocation %ld failed, exit 0, but the output differs", label, n);
+            free(got);
+            unlink(out);
+            cr_assert_eq(dir_count(), 0);
+            survived++;
+        }
+        cr_assert_eq(LEAK_CHECK(), 0, "%s: allocation %ld failed: leak (see LeakSanitizer's report)", label, n);
+    }
+    free(ref);
+    cr_log_info("%s: %ld allocation points: %d clean exits 2, %d survived with identical output, "
+                "0 leaks, 0 partial files", label, k, clean_errors, survived);
+}
+
+Test(alloc_fail, quantize_int8_digits_mlp, .timeout = 300) {
+    const char *args[] = {FIXTURES "/digits/digits_mlp.onnx"};
+    walk(args, 1, "quantize digits_mlp (int8)");
+}
+
+Test(alloc_fail, quantize_int8_static_digits_mlp, .timeout = 300) {
+    const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--activations", "int8", "--calib",
+                          "x=" FIXTURES "/digits/calib_x.npy"};
+    walk(args, 5, "quantize digits_mlp (int8 weights and activations, calibrated)");
+}
