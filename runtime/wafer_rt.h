@@ -108,6 +108,39 @@ WaferRtStatus wafer_rt_run(WaferRtModel *model, const WaferRtTensor *inputs, int
 /* Metadata stored in the file ("source_hash", "wafer_version", "options"), or NULL. */
 const char *wafer_rt_meta(const WaferRtModel *model, const char *key);
 
+/* ---- cascades (wafer_rt_cascade.c) ----
+ * A small model answers first; a row escalates to the large model when the small model's
+ * confidence is below a threshold. Confidence of logits x[C]: softmax p = exp(x - max) / sum;
+ * MAX_PROB = max p, MARGIN = top p - second p (both in [0, 1]). */
+typedef enum { WAFER_RT_CONF_MAX_PROB = 0, WAFER_RT_CONF_MARGIN = 1 } WaferRtConfidence;
+
+typedef struct WaferRtCascadeOptions {
+    int confidence;            /* WaferRtConfidence */
+    float threshold;           /* a row escalates when its confidence < threshold */
+    float price_signal;        /* the current price signal in [0, 1]; < 0 = none */
+    float price_cap;           /* price_signal > price_cap: only the small model runs */
+} WaferRtCascadeOptions;
+
+typedef struct WaferRtCascadeResult {
+    float *logits;             /* caller's [n * classes]: the first output of the model that answered */
+    float *confidence;         /* caller's [n] or NULL: the small model's confidence per row */
+    unsigned char *escalated;  /* caller's [n] or NULL: 1 where the large model answered */
+    int64_t n_escalated;       /* set by the call */
+} WaferRtCascadeResult;
+
+/* Confidence of one row of logits[classes] (WaferRtConfidence kind). */
+float wafer_rt_confidence(const float *logits, int64_t classes, int kind);
+
+/* Runs the cascade on n rows: every input of both models is [n, ...] along axis 0 (the two
+ * models may take different inputs, e.g. pixels and images). The small model runs once on
+ * all n rows; each escalated row runs through the large model alone, as a batch of 1 whose
+ * input views point into the caller's rows (nothing is copied or allocated). Both models'
+ * first outputs must be float [rows, classes] with the same classes. */
+WaferRtStatus wafer_rt_cascade(WaferRtModel *small, const WaferRtTensor *small_inputs, int n_small_inputs,
+                               WaferRtModel *large, const WaferRtTensor *large_inputs, int n_large_inputs,
+                               const WaferRtCascadeOptions *opts, WaferRtCascadeResult *result,
+                               WaferRtError *err);
+
 /* The runtime's version, e.g. "0.2.0". */
 const char *wafer_rt_version(void);
 
