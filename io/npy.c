@@ -278,7 +278,7 @@ static int npy_header_check(const char *path, const char *text, size_t len, int6
     out->rank = h.rank;
     memcpy(out->dims, h.dims, sizeof h.dims);
     int64_t nbytes = rt_nbytes(out);
-    if (nbytes < 0)
+    if (nbytes < 0 || (uint64_t)nbytes > (uint64_t)SIZE_MAX) /* SIZE_MAX: 32-bit hosts */
         return rt_error_set(err, "%s: array size overflows (shape too large)", path);
     if (nbytes > avail)
         return rt_error_set(err, "%s: truncated .npy file: expected %lld bytes of data, found %lld",

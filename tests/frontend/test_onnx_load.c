@@ -866,3 +866,35 @@ Test(onnx_load, mutated_models_refused_cleanly) {
     }
     cr_assert(loaded > 0 && refused > 0, "loaded %d, refused %d", loaded, refused);
 }
+
+/* Shapes taken from the file: products checked without overflow, and the claimed size
+ * compared with the bytes present before anything is allocated (the sanitizer build would
+ * abort on an allocation of the claimed size). */
+Test(onnx_load, oversized_dims_refused) {
+    static const struct {
+        int dtype;
+        size_t rank;
+        int64_t dims[3];
+        const char *needle;
+    } cases[] = {
+        {RT_F32, 2, {INT64_C(1) << 62, 4}, "shape is too large"},            /* bytes overflow */
+        {RT_U8, 3, {INT64_C(1) << 32, INT64_C(1) << 32, 2}, "shape is too large"}, /* count overflows */
+        {RT_F64, 1, {INT64_C(1) << 61}, "shape is too large"},               /* x 8 = 2^64 */
+        {RT_F32, 2, {3, -2}, "negative dim -2"},
+        {RT_F32, 1, {INT64_C(1) << 40}, "raw data holds 8 bytes, but shape [1099511627776]"},
+        {RT_F32, 2, {0, INT64_MAX}, "raw data holds 8 bytes, but shape [0,9223372036854775807] of float32 needs 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Onnx__GraphProto *gp = graph("g");
+        Onnx__TensorProto *t = tensor("w", cases[i].dtype, cases[i].rank, cases[i].dims);
+        tensor_raw(t, (float[]){1, 2}, 8);
+        add_init(gp, t);
+        add_input(gp, value("x", RT_F32, "2"));
+        add_node(gp, node("Add", "add", "x,w", "y"));
+        add_output(gp, value("y", RT_F32, NULL));
+        RtError err;
+        IrGraph *g = load_graph(gp, 0, &err);
+        expect_refusal(g, &err, cases[i].needle);
+        cr_assert(strstr(err.msg, "initializer 'w'"), "case %zu: '%s'", i, err.msg);
+    }
+}

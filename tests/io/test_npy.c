@@ -300,3 +300,40 @@ Test(npy, written_file_mode) {
     cr_assert_eq(stat(path_in_dir("mode.npy"), &st), 0);
     cr_expect_eq(st.st_mode & 0777, 0644, "mode %o", (unsigned)(st.st_mode & 0777));
 }
+
+/* Sizes taken from the file: every product and sum checked before anything is allocated
+ * (under the sanitizer build an allocation of the claimed size would abort the test). */
+Test(npy, oversized_dims_refused_before_allocating) {
+    float d[2] = {0};
+    /* a dimension past INT64_MAX */
+    write_raw_npy("o1.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", d, 8);
+    expect_refused("o1.npy", "dimension too large");
+    /* the element count fits in int64, the byte count (x 8) does not */
+    write_raw_npy("o2.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846976, 8), }", d, 8);
+    expect_refused("o2.npy", "overflow");
+    /* dims whose product overflows only at the last one */
+    write_raw_npy("o3.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (4294967296, 4294967296, 2), }", d, 8);
+    expect_refused("o3.npy", "overflow");
+    /* 4 TiB claimed, 8 bytes present: refused by the size check, not by a failed malloc */
+    write_raw_npy("o4.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", d, 8);
+    expect_refused("o4.npy", "expected 4398046511104 bytes of data, found 8");
+    /* a zero dim makes the product 0 whatever the others: no overflow, but the 8 extra bytes */
+    write_raw_npy("o5.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 9223372036854775807), }", d, 8);
+    expect_refused("o5.npy", "header's shape needs 0");
+}
+
+Test(npy, oversized_header_lengths_refused) {
+    /* v2.0: a u32 header length of 4 GiB - 1 in a 16-byte file; v1.0: 65535 in 12 bytes */
+    const unsigned char v2[16] = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0xff, 0xff, 0xff, 0xff, '{', '}', ' ', '\n'};
+    const unsigned char v1[12] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0xff, 0xff, '{', '}'};
+    const unsigned char *files[2] = {v2, v1};
+    const size_t sizes[2] = {sizeof v2, sizeof v1};
+    const char *names[2] = {"h2.npy", "h1.npy"};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(path_in_dir(names[i]), "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(files[i], 1, sizes[i], f), sizes[i]);
+        fclose(f);
+        expect_refused(names[i], "truncated .npy header (declares");
+    }
+}
