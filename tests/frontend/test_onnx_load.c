@@ -898,3 +898,43 @@ Test(onnx_load, oversized_dims_refused) {
         cr_assert(strstr(err.msg, "initializer 'w'"), "case %zu: '%s'", i, err.msg);
     }
 }
+
+/* An op of another domain: the message names the node, the op with its domain and the
+ * opset the model imports for that domain; an op of a domain the model does not import says
+ * so (opset 0). */
+Test(onnx_load, unknown_op_of_a_custom_domain_named_with_its_opset) {
+    Onnx__GraphProto *gp = graph("g");
+    add_input(gp, value("x", RT_F32, "2"));
+    Onnx__NodeProto *n = node("FusedMatMul", "fm", "x,x", "y");
+    n->domain = S("com.microsoft");
+    add_node(gp, n);
+    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__ModelProto m;
+    onnx__model_proto__init(&m);
+    m.has_ir_version = 1;
+    m.ir_version = 8;
+    Onnx__OperatorSetIdProto os[2];
+    Onnx__OperatorSetIdProto *ops[2] = {&os[0], &os[1]};
+    for (int i = 0; i < 2; i++) {
+        onnx__operator_set_id_proto__init(&os[i]);
+        os[i].has_version = 1;
+    }
+    os[0].domain = S("");
+    os[0].version = 17;
+    os[1].domain = S("com.microsoft");
+    os[1].version = 1;
+    m.opset_import = ops;
+    m.n_opset_import = 2;
+    m.graph = gp;
+    for (int imported = 1; imported >= 0; imported--) {
+        m.n_opset_import = imported ? 2 : 1;
+        size_t len = onnx__model_proto__get_packed_size(&m);
+        uint8_t *buf = zalloc(len);
+        onnx__model_proto__pack(&m, buf);
+        RtError err = {{0}};
+        IrGraph *g = onnx_load_memory(buf, len, NULL, "ms.onnx", NULL, &err);
+        expect_refusal(g, &err, imported
+            ? "ms.onnx: node 'fm': op 'FusedMatMul' (domain 'com.microsoft', opset 1) is not supported"
+            : "ms.onnx: node 'fm': op 'FusedMatMul' (domain 'com.microsoft', opset 0) is not supported");
+    }
+}
