@@ -7,10 +7,12 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../io/atomic_file.h"
@@ -115,4 +117,44 @@ Test(atomic_file, failed_fill_keeps_existing_file) {
     cr_expect_str_eq(s, "old");
     free(s);
     cr_expect_eq(count_entries(), 1, "temporary file left behind");
+}
+
+/* Writes half of ctx's string, then the process is killed (SIGKILL: no cleanup runs). */
+static int fill_half_then_die(void *ctx, int fd) {
+    const char *s = ctx;
+    if (io_fd_write_all(fd, s, strlen(s) / 2) != 0) return -1;
+    raise(SIGKILL);
+    return 0;
+}
+
+/* A writer killed in the middle: the target still holds the old bytes, whole (only the
+ * temporary file, named PATH.tmp.XXXXXX, can remain: nobody is left to remove it). */
+Test(atomic_file, killed_writer_leaves_existing_file_whole) {
+    RtError err = {{0}};
+    cr_assert_eq(io_file_write_atomic(path_in_dir("kill.txt"), "old", 3, &err), RT_OK, "%s", err.msg);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        RtError e2 = {{0}};
+        io_file_write_atomic_with(path_in_dir("kill.txt"), fill_half_then_die, "a much longer new content", &e2);
+        _exit(0); /* not reached */
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the writer was not killed");
+    size_t n;
+    char *s = file_slurp(path_in_dir("kill.txt"), &n);
+    cr_expect_str_eq(s, "old");
+    free(s);
+    /* the one other entry is the temporary file, never the target's name */
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    struct dirent *e;
+    int tmp = 0;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "kill.txt.tmp.", 13) == 0) tmp++;
+    closedir(d);
+    cr_expect_eq(tmp, 1);
+    cr_expect_eq(count_entries(), 2);
 }
