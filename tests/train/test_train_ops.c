@@ -1,0 +1,320 @@
+/*
+ * test_train_ops.c — every differentiable op of train/, one small graph each: the forward
+ * pass must equal the runtime's reference kernels (ir_run, an independent implementation),
+ * and every gradient must equal central finite differences of L = sum(out * R) (R fixed
+ * random weights) taken through the forward pass. Every tensor is a graph constant, so each
+ * one (the op's data input included) is a parameter with a gradient to check.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../train/train.h"
+#include "../ir/ir_test_util.h"
+
+/* Central differences with step 1e-3 on float32 forward passes: the float rounding of L
+ * (sums of <= a few hundred terms of size ~1, ~1e-6 relative) divided by 2e-3 gives ~1e-3
+ * absolute noise, and the curvature term is O(eps^2). A wrong gradient (a missing term, a
+ * transposed index) is off by O(0.1-1). */
+#define FD_EPS 1e-3f
+#define FD_ATOL 4e-3
+#define FD_RTOL 2e-2
+/* Forward vs the runtime's kernels: the same float32 math in another summation order. */
+#define FWD_TOL 1e-4
+
+static RtError err;
+
+static void fill(float *v, int64_t n, uint32_t seed, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = lo + (hi - lo) * (float)((seed >> 8) & 0xffffff) / 16777216.0f;
+    }
+}
+
+static int cst(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed, float lo, float hi) {
+    int64_t n = rt_shape_numel(rank, dims);
+    float *v = malloc(sizeof(float) * (size_t)(n + 1));
+    fill(v, n, seed, lo, hi);
+    int id = tg_const_f32(g, name, rank, dims, v);
+    free(v);
+    return id;
+}
+
+static void attr_float(IrGraph *g, const char *name, float f) {
+    RtAttr *a = tg_attr_add(g, name);
+    a->type = RT_ATTR_FLOAT;
+    a->f = f;
+}
+static void attr_int(IrGraph *g, const char *name, int64_t v) { tg_attr_ints(g, name, -1, &v); }
+static void attr_str(IrGraph *g, const char *name, const char *s) {
+    RtAttr *a = tg_attr_add(g, name);
+    a->type = RT_ATTR_STRING;
+    a->s = ir_strdup(g, s);
+}
+
+static double loss_of(TrainModel *m, const float *R) {
+    cr_assert_eq(train_model_forward(m, NULL, &err), RT_OK, "%s", err.msg);
+    TrainTensor *y = &m->t[m->g->outputs[0]];
+    double L = 0;
+    for (int64_t i = 0; i < train_tensor_numel(y); i++) L += (double)y->x[i] * R[i];
+    return L;
+}
+
+/* Forward vs ir_run (in evaluation mode when `eval`), then every parameter's gradient vs
+ * finite differences (in training mode unless `eval`). */
+static void check_graph(IrGraph *g, int eval) {
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    m.training = 0;
+    cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
+    RtTensor ref;
+    cr_assert_eq(ir_run(g, NULL, &ref, &err), RT_OK, "%s", err.msg);
+    TrainTensor *y = &m.t[g->outputs[0]];
+    int64_t n = train_tensor_numel(y);
+    cr_assert_eq(rt_numel(&ref), n, "output size %lld vs the runtime's %lld", (long long)n, (long long)rt_numel(&ref));
+    cr_assert_eq(ref.rank, y->rank);
+    for (int d = 0; d < y->rank; d++) cr_assert_eq(ref.dims[d], y->dims[d], "dim %d", d);
+    for (int64_t i = 0; i < n; i++)
+        cr_assert(fabsf(y->x[i] - ((float *)ref.data)[i]) <= FWD_TOL * (1 + fabsf(((float *)ref.data)[i])),
+                  "forward [%lld]: %g vs runtime %g", (long long)i, y->x[i], ((float *)ref.data)[i]);
+    free(ref.data);
+
+    m.training = !eval;
+    float *R = malloc(sizeof(float) * (size_t)(n + 1));
+    fill(R, n, 99, -1, 1);
+    loss_of(&m, R);
+    const float *dout[1] = {R};
+    cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
+    cr_assert(m.n_params > 0);
+    for (int p = 0; p < m.n_params; p++) {
+        TrainParam *pp = &m.p[p];
+        float *an = malloc(sizeof(float) * (size_t)pp->n);
+        memcpy(an, m.t[pp->value].dx, sizeof(float) * (size_t)pp->n);
+        for (int64_t j = 0; j < pp->n; j++) {
+            float w0 = pp->w[j];
+            pp->w[j] = w0 + FD_EPS;
+            double lp = loss_of(&m, R);
+            pp->w[j] = w0 - FD_EPS;
+            double lm = loss_of(&m, R);
+            pp->w[j] = w0;
+            double fd = (lp - lm) / (2.0 * FD_EPS);
+            cr_assert(fabs(fd - an[j]) <= FD_ATOL + FD_RTOL * fabs(fd), "%s[%lld]: backward %g, finite differences %g",
+                      g->values[pp->value].name, (long long)j, an[j], fd);
+        }
+        free(an);
+    }
+    free(R);
+    train_model_free(&m);
+    ir_graph_free(g);
+}
+
+Test(train_ops, gemm_transB_bias_alpha_beta) {
+    IrGraph *g = tg_graph(17);
+    int64_t ad[2] = {3, 4}, bd[2] = {5, 4}, cd[1] = {5};
+    int in[3] = {cst(g, "A", 2, ad, 1, -1, 1), cst(g, "B", 2, bd, 2, -1, 1), cst(g, "C", 1, cd, 3, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_GEMM, "gemm", 3, in, "y"));
+    attr_int(g, "transB", 1);
+    attr_float(g, "alpha", 0.7f);
+    attr_float(g, "beta", 1.3f);
+    check_graph(g, 0);
+}
+
+Test(train_ops, gemm_transA_column_bias) {
+    IrGraph *g = tg_graph(17);
+    int64_t ad[2] = {4, 3}, bd[2] = {4, 5}, cd[2] = {3, 1};
+    int in[3] = {cst(g, "A", 2, ad, 1, -1, 1), cst(g, "B", 2, bd, 2, -1, 1), cst(g, "C", 2, cd, 3, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_GEMM, "gemm", 3, in, "y"));
+    attr_int(g, "transA", 1);
+    check_graph(g, 0);
+}
+
+Test(train_ops, matmul_rows_and_batched) {
+    IrGraph *g = tg_graph(17);
+    int64_t ad[3] = {2, 3, 4}, bd[2] = {4, 5}, bd3[3] = {2, 5, 3};
+    int in[2] = {cst(g, "A", 3, ad, 1, -1, 1), cst(g, "B", 2, bd, 2, -1, 1)};
+    int y = tg_node(g, RT_OP_MATMUL, "mm", 2, in, "y");
+    int in2[2] = {y, cst(g, "B2", 3, bd3, 3, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_MATMUL, "bmm", 2, in2, "z"));
+    check_graph(g, 0);
+}
+
+Test(train_ops, conv_group_stride_pads_bias) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {2, 4, 5, 6}, wd[4] = {6, 2, 3, 3}, bd[1] = {6};
+    int in[3] = {cst(g, "X", 4, xd, 1, -1, 1), cst(g, "W", 4, wd, 2, -1, 1), cst(g, "Bc", 1, bd, 3, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_CONV, "conv", 3, in, "y"));
+    int64_t s[2] = {2, 1}, p[4] = {1, 0, 1, 2};
+    attr_int(g, "group", 2);
+    tg_attr_ints(g, "strides", 2, s);
+    tg_attr_ints(g, "pads", 4, p);
+    check_graph(g, 0);
+}
+
+Test(train_ops, conv_dilation_same_upper_and_1d) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {1, 2, 6, 6}, wd[4] = {3, 2, 2, 3};
+    int in[2] = {cst(g, "X", 4, xd, 4, -1, 1), cst(g, "W", 4, wd, 5, -1, 1)};
+    int y = tg_node(g, RT_OP_CONV, "conv", 2, in, "y");
+    int64_t dl[2] = {2, 1};
+    tg_attr_ints(g, "dilations", 2, dl);
+    attr_str(g, "auto_pad", "SAME_UPPER");
+    int64_t shp[3] = {1, 3, 36};
+    int ri[2] = {y, tg_const_i64(g, "shape", 3, shp)};
+    int r = tg_node(g, RT_OP_RESHAPE, "r", 2, ri, "r");
+    int64_t w1[3] = {2, 3, 4};
+    int in1[2] = {r, cst(g, "W1", 3, w1, 6, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_CONV, "conv1d", 2, in1, "z"));
+    int64_t s1 = 3;
+    tg_attr_ints(g, "strides", 1, &s1);
+    check_graph(g, 0);
+}
+
+/* x -> Relu / LeakyRelu / Sigmoid / Tanh, summed through Adds so one output covers all four */
+Test(train_ops, activations) {
+    IrGraph *g = tg_graph(17);
+    int64_t d[2] = {3, 7};
+    int x = cst(g, "X", 2, d, 7, -2, 2);
+    int a = tg_node(g, RT_OP_RELU, "relu", 1, &x, "a");
+    int b = tg_node(g, RT_OP_LEAKY_RELU, "leaky", 1, &x, "b");
+    attr_float(g, "alpha", 0.2f);
+    int c = tg_node(g, RT_OP_SIGMOID, "sig", 1, &x, "c");
+    int e = tg_node(g, RT_OP_TANH, "tanh", 1, &x, "e");
+    int s1[2] = {a, b}, s2[2] = {c, e};
+    int ab = tg_node(g, RT_OP_ADD, "add1", 2, s1, "ab");
+    int ce = tg_node(g, RT_OP_MUL, "mul1", 2, s2, "ce");
+    int s3[2] = {ab, ce};
+    tg_output(g, tg_node(g, RT_OP_SUB, "sub", 2, s3, "y"));
+    check_graph(g, 0);
+}
+
+Test(train_ops, broadcast_add_mul_sub) {
+    IrGraph *g = tg_graph(17);
+    int64_t ad[3] = {2, 3, 4}, bd[2] = {3, 1}, cd[1] = {4}, dd[4] = {2, 1, 1, 1};
+    int in1[2] = {cst(g, "A", 3, ad, 1, -1, 1), cst(g, "B", 2, bd, 2, -1, 1)};
+    int y = tg_node(g, RT_OP_ADD, "add", 2, in1, "y");
+    int in2[2] = {cst(g, "C", 1, cd, 3, -1, 1), y};
+    int z = tg_node(g, RT_OP_MUL, "mul", 2, in2, "z");
+    int in3[2] = {z, cst(g, "D", 4, dd, 4, -1, 1)};
+    int s = tg_node(g, RT_OP_SUB, "sub", 2, in3, "s");
+    int in4[2] = {s, s}; /* one value read twice: x * x */
+    tg_output(g, tg_node(g, RT_OP_MUL, "sq", 2, in4, "q"));
+    check_graph(g, 0);
+}
+
+Test(train_ops, flatten_reshape) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {2, 3, 2, 2}, shp[2] = {-1, 4}, wd[2] = {12, 2};
+    int x = cst(g, "X", 4, xd, 1, -1, 1);
+    int f = tg_node(g, RT_OP_FLATTEN, "flat", 1, &x, "f");
+    int mi[2] = {f, cst(g, "W", 2, wd, 2, -1, 1)};
+    int y = tg_node(g, RT_OP_MATMUL, "mm", 2, mi, "y");
+    int ri[2] = {y, tg_const_i64(g, "shape", 2, shp)};
+    tg_output(g, tg_node(g, RT_OP_RESHAPE, "r", 2, ri, "z"));
+    check_graph(g, 0);
+}
+
+Test(train_ops, maxpool_pads_ceil) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {2, 2, 5, 5}, ks[2] = {2, 2}, st[2] = {2, 2}, pd[4] = {1, 1, 0, 0};
+    int x = cst(g, "X", 4, xd, 1, -1, 1);
+    tg_output(g, tg_node(g, RT_OP_MAX_POOL, "mp", 1, &x, "y"));
+    tg_attr_ints(g, "kernel_shape", 2, ks);
+    tg_attr_ints(g, "strides", 2, st);
+    tg_attr_ints(g, "pads", 4, pd);
+    attr_int(g, "ceil_mode", 1);
+    check_graph(g, 0);
+}
+
+static void avgpool_case(int include_pad) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {1, 3, 6, 5}, ks[2] = {3, 3}, st[2] = {2, 2}, pd[4] = {1, 1, 1, 1};
+    int x = cst(g, "X", 4, xd, 2, -1, 1);
+    int y = tg_node(g, RT_OP_AVERAGE_POOL, "ap", 1, &x, "y");
+    tg_attr_ints(g, "kernel_shape", 2, ks);
+    tg_attr_ints(g, "strides", 2, st);
+    tg_attr_ints(g, "pads", 4, pd);
+    attr_int(g, "count_include_pad", include_pad);
+    int z = tg_node(g, RT_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &y, "z");
+    int in[2] = {z, cst(g, "S", 4, (int64_t[]){1, 3, 1, 1}, 3, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_MUL, "mul", 2, in, "o"));
+    check_graph(g, 0);
+}
+Test(train_ops, avgpool_exclude_pad_and_gap) { avgpool_case(0); }
+Test(train_ops, avgpool_include_pad) { avgpool_case(1); }
+
+static IrGraph *bn_graph(void) {
+    IrGraph *g = tg_graph(15);
+    int64_t xd[4] = {4, 3, 2, 2}, cd[1] = {3};
+    int in[5] = {cst(g, "X", 4, xd, 1, -2, 3), cst(g, "scale", 1, cd, 2, 0.5f, 1.5f), cst(g, "bias", 1, cd, 3, -1, 1),
+                 cst(g, "mean", 1, cd, 4, -0.2f, 0.2f), cst(g, "var", 1, cd, 5, 0.5f, 2)};
+    tg_output(g, tg_node(g, RT_OP_BATCH_NORMALIZATION, "bn", 5, in, "y"));
+    attr_float(g, "epsilon", 1e-3f);
+    return g;
+}
+Test(train_ops, batchnorm_training_mode) { check_graph(bn_graph(), 0); }
+Test(train_ops, batchnorm_eval_mode) { check_graph(bn_graph(), 1); }
+
+/* Training-mode BN: the output uses the batch's statistics and the running ones move by
+ * (1 - momentum) toward them (ONNX BatchNormalization-15, training_mode: population variance). */
+Test(train_ops, batchnorm_running_statistics) {
+    IrGraph *g = tg_graph(15);
+    float x[4] = {1, 2, 3, 6}, one = 1, zero = 0, rm = 0.5f, rv = 2;
+    int64_t xd[4] = {4, 1, 1, 1}, cd[1] = {1};
+    int in[5] = {tg_const_f32(g, "X", 4, xd, x), tg_const_f32(g, "s", 1, cd, &one), tg_const_f32(g, "b", 1, cd, &zero),
+                 tg_const_f32(g, "m", 1, cd, &rm), tg_const_f32(g, "v", 1, cd, &rv)};
+    int y = tg_node(g, RT_OP_BATCH_NORMALIZATION, "bn", 5, in, "y");
+    attr_float(g, "momentum", 0.8f);
+    tg_output(g, y);
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(m.n_params, 3, "X, scale and bias train; the running statistics do not");
+    cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
+    /* batch mean 3, population variance (4 + 1 + 0 + 9) / 4 = 3.5 */
+    float *mean = g->values[in[3]].konst->data, *var = g->values[in[4]].konst->data;
+    cr_assert_float_eq(mean[0], 0.8f * 0.5f + 0.2f * 3.0f, 1e-6);
+    cr_assert_float_eq(var[0], 0.8f * 2.0f + 0.2f * 3.5f, 1e-6);
+    cr_assert_float_eq(m.t[y].x[3], (6 - 3) / sqrtf(3.5f + 1e-5f), 1e-5);
+    train_model_free(&m);
+    ir_graph_free(g);
+}
+
+Test(train_ops, softmax_logsoftmax) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[3] = {2, 3, 4};
+    int x = cst(g, "X", 3, xd, 1, -2, 2);
+    int a = tg_node(g, RT_OP_SOFTMAX, "sm", 1, &x, "a");
+    int b = tg_node(g, RT_OP_LOG_SOFTMAX, "lsm", 1, &x, "b");
+    attr_int(g, "axis", 1);
+    int in[2] = {a, b};
+    tg_output(g, tg_node(g, RT_OP_ADD, "add", 2, in, "y"));
+    check_graph(g, 0);
+}
+
+Test(train_ops, softmax_opset11_flattens) {
+    IrGraph *g = tg_graph(11);
+    int64_t xd[3] = {2, 3, 4};
+    int x = cst(g, "X", 3, xd, 1, -2, 2);
+    tg_output(g, tg_node(g, RT_OP_SOFTMAX, "sm", 1, &x, "y"));
+    attr_int(g, "axis", 1);
+    check_graph(g, 0);
+}
+
+Test(train_ops, layernorm) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[3] = {2, 3, 5}, sd[1] = {5};
+    int in[3] = {cst(g, "X", 3, xd, 1, -2, 2), cst(g, "scale", 1, sd, 2, 0.5f, 1.5f), cst(g, "bias", 1, sd, 3, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_LAYER_NORMALIZATION, "ln", 3, in, "y"));
+    check_graph(g, 0);
+}
+
+Test(train_ops, unsupported_op_named) {
+    IrGraph *g = tg_graph(17);
+    int64_t d[1] = {3};
+    int x = cst(g, "X", 1, d, 1, 0.5f, 1);
+    tg_output(g, tg_node(g, RT_OP_SQRT, "my_sqrt", 1, &x, "y"));
+    TrainModel m;
+    cr_assert_neq(train_model_init(&m, g, &err), RT_OK);
+    cr_assert(strstr(err.msg, "my_sqrt") && strstr(err.msg, "Sqrt"), "%s", err.msg);
+    ir_graph_free(g);
+}

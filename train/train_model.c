@@ -1,0 +1,231 @@
+/*
+ * train_model.c — the tape: per-value buffers over a borrowed IrGraph, parameter discovery,
+ * and the forward / backward drivers (see train.h).
+ *
+ * Algorithm: at init, every op is looked up in the training op table (unknown ones refused by
+ * node name), parameters are the float32 initializers except BatchNormalization's running
+ * statistics, and a value needs a gradient when it is a parameter or a node computes it from
+ * one (one pass in topological order). Forward copies the inputs into owned buffers and runs
+ * each node's forward; backward zeroes the gradients of the values that need them, seeds the
+ * outputs' gradients and runs each node's backward in reverse order (each adds into its
+ * inputs' dx).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+int train_node_fail(const TrainModel *m, int k, RtError *err, const char *fmt, ...) {
+    const RtNode *n = &m->g->nodes[k];
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rt_error_set(err, "node '%s' (%s): %s", n->name ? n->name : "", n->op_type ? n->op_type : rt_op_name(n->op),
+                        msg);
+}
+
+int64_t train_tensor_numel(const TrainTensor *t) {
+    int64_t n = 1;
+    for (int d = 0; d < t->rank; d++) n *= t->dims[d];
+    return n;
+}
+
+/* Grows value v's buffers to hold n floats (x, and dx when it needs a gradient). */
+static int tensor_reserve(TrainTensor *t, int64_t n, RtError *err) {
+    if (t->is_const) return RT_OK;
+    if (n <= t->cap) return RT_OK;
+    int64_t cap = n + n / 4 + 16;
+    float *x = realloc(t->x, sizeof(float) * (size_t)cap);
+    if (!x) return rt_error_set(err, "out of memory (%lld floats)", (long long)cap);
+    t->x = x;
+    if (t->needs_grad) {
+        float *dx = realloc(t->dx, sizeof(float) * (size_t)cap);
+        if (!dx) return rt_error_set(err, "out of memory (%lld floats)", (long long)cap);
+        t->dx = dx;
+    }
+    t->cap = cap;
+    return RT_OK;
+}
+
+int train_out_shape(TrainModel *m, int k, int o, int rank, const int64_t *dims, RtError *err) {
+    const RtNode *n = &m->g->nodes[k];
+    if (o >= n->n_out || n->out[o] < 0) return RT_OK;
+    TrainTensor *t = &m->t[n->out[o]];
+    int64_t numel = 1;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] < 0 || (dims[d] > 0 && numel > ((int64_t)1 << 40) / dims[d]))
+            return train_node_fail(m, k, err, "output shape too large or negative");
+        numel *= dims[d];
+    }
+    t->rank = rank;
+    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    if (tensor_reserve(t, numel, err) != RT_OK) return train_node_fail(m, k, err, "%s", err->msg);
+    return RT_OK;
+}
+
+void *train_node_state(TrainModel *m, int k, size_t bytes, RtError *err) {
+    if (bytes == 0) bytes = 1;
+    if (m->state_bytes[k] < bytes) {
+        free(m->state[k]);
+        m->state[k] = calloc(1, bytes);
+        m->state_bytes[k] = m->state[k] ? bytes : 0;
+        if (!m->state[k]) {
+            train_node_fail(m, k, err, "out of memory (%zu bytes of saved state)", bytes);
+            return NULL;
+        }
+    }
+    return m->state[k];
+}
+
+/* 1 when value v is a running statistic (input 3 or 4) of a BatchNormalization. */
+static int is_bn_stat(const IrGraph *g, int v) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (n->op == RT_OP_BATCH_NORMALIZATION && ((n->n_in > 3 && n->in[3] == v) || (n->n_in > 4 && n->in[4] == v)))
+            return 1;
+    }
+    return 0;
+}
+
+static int params_find(TrainModel *m, RtError *err) {
+    IrGraph *g = m->g;
+    m->p = calloc((size_t)g->n_values + 1, sizeof *m->p);
+    if (!m->p) return rt_error_set(err, "out of memory");
+    for (int v = 0; v < g->n_values; v++) {
+        RtTensor *c = g->values[v].konst;
+        TrainTensor *t = &m->t[v];
+        if (!c) continue;
+        t->is_const = 1;
+        t->rank = c->rank;
+        memcpy(t->dims, c->dims, sizeof t->dims);
+        if (c->dtype != RT_F32) continue; /* int64 shapes are read from the konst directly */
+        t->x = c->data;
+        if (is_bn_stat(g, v) || ir_value_uses(g, v) == 0) continue;
+        TrainParam *p = &m->p[m->n_params++];
+        p->value = v, p->n = rt_numel(c), p->w = c->data, p->qat_node = -1;
+        p->m = calloc((size_t)p->n + 1, sizeof(float));
+        p->v = calloc((size_t)p->n + 1, sizeof(float));
+        t->dx = calloc((size_t)p->n + 1, sizeof(float));
+        if (!p->m || !p->v || !t->dx) return rt_error_set(err, "out of memory");
+        t->needs_grad = 1;
+    }
+    return RT_OK;
+}
+
+static int nodes_check(TrainModel *m, RtError *err) {
+    IrGraph *g = m->g;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        const TrainOp *op = train_op_find(n->op);
+        if (!op)
+            return train_node_fail(m, k, err, "training does not support this op (supported: Gemm, MatMul, Conv, "
+                                              "Relu, LeakyRelu, Sigmoid, Tanh, Add, Sub, Mul, Flatten, Reshape, "
+                                              "Identity, Dropout, MaxPool, AveragePool, GlobalAveragePool, "
+                                              "BatchNormalization, Softmax, LogSoftmax, LayerNormalization)");
+        if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
+            return train_node_fail(m, k, err, "domain '%s' is not trainable", n->domain);
+        for (int i = 0; i < n->n_in; i++) {
+            int v = n->in[i];
+            if (v < 0) continue;
+            RtDtype dt = g->values[v].konst ? g->values[v].konst->dtype : g->values[v].dtype;
+            if (dt != RT_F32 && dt != RT_UNDEFINED && !(n->op == RT_OP_RESHAPE && i == 1))
+                return train_node_fail(m, k, err, "input %d ('%s') is %s; training runs on float32", i,
+                                       g->values[v].name, rt_dtype_name(dt));
+            if (m->t[v].needs_grad) m->node_grad[k] = 1;
+        }
+        for (int o = 0; o < n->n_out; o++)
+            if (n->out[o] >= 0 && m->node_grad[k]) m->t[n->out[o]].needs_grad = 1;
+        if (op->check && op->check(m, k, err) != RT_OK) return RT_ERR;
+    }
+    return RT_OK;
+}
+
+int train_model_init(TrainModel *m, IrGraph *g, RtError *err) {
+    memset(m, 0, sizeof *m);
+    m->g = g;
+    m->training = 1;
+    m->t = calloc((size_t)g->n_values + 1, sizeof *m->t);
+    m->state = calloc((size_t)g->n_nodes + 1, sizeof *m->state);
+    m->state_bytes = calloc((size_t)g->n_nodes + 1, sizeof *m->state_bytes);
+    m->node_grad = calloc((size_t)g->n_nodes + 1, 1);
+    if (!m->t || !m->state || !m->state_bytes || !m->node_grad) {
+        train_model_free(m);
+        return rt_error_set(err, "out of memory");
+    }
+    int rc = params_find(m, err);
+    if (rc == RT_OK) rc = nodes_check(m, err);
+    if (rc != RT_OK) train_model_free(m);
+    return rc;
+}
+
+void train_model_free(TrainModel *m) {
+    if (m->t)
+        for (int v = 0; v < m->g->n_values; v++) {
+            if (!m->t[v].is_const) free(m->t[v].x);
+            free(m->t[v].dx);
+        }
+    for (int i = 0; i < m->n_params; i++) {
+        free(m->p[i].fq);
+        free(m->p[i].m);
+        free(m->p[i].v);
+    }
+    if (m->state)
+        for (int k = 0; k < m->g->n_nodes; k++) free(m->state[k]);
+    free(m->t);
+    free(m->p);
+    free(m->state);
+    free(m->state_bytes);
+    free(m->node_grad);
+    free(m->act_lo);
+    free(m->act_hi);
+    free(m->act_fq);
+    memset(m, 0, sizeof *m);
+}
+
+int train_model_forward(TrainModel *m, const RtTensor *inputs, RtError *err) {
+    IrGraph *g = m->g;
+    for (int i = 0; i < g->n_inputs; i++) {
+        int v = g->inputs[i];
+        TrainTensor *t = &m->t[v];
+        if (t->is_const) continue; /* an initializer listed as an input keeps its data */
+        if (inputs[i].dtype != RT_F32)
+            return rt_error_set(err, "input '%s' is %s; training runs on float32", g->values[v].name,
+                                rt_dtype_name(inputs[i].dtype));
+        int64_t n = rt_numel(&inputs[i]);
+        if (tensor_reserve(t, n, err) != RT_OK) return RT_ERR;
+        t->rank = inputs[i].rank;
+        memcpy(t->dims, inputs[i].dims, sizeof t->dims);
+        memcpy(t->x, inputs[i].data, sizeof(float) * (size_t)n);
+        if (m->act_fq) train_qat_act_forward(m, v);
+    }
+    if (m->qat && train_qat_refresh(m, err) != RT_OK) return RT_ERR;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (train_op_find(n->op)->fwd(m, k, err) != RT_OK) return RT_ERR;
+        if (m->act_fq)
+            for (int o = 0; o < n->n_out; o++)
+                if (n->out[o] >= 0) train_qat_act_forward(m, n->out[o]);
+    }
+    return RT_OK;
+}
+
+int train_model_backward(TrainModel *m, const float *const *dout, RtError *err) {
+    IrGraph *g = m->g;
+    for (int v = 0; v < g->n_values; v++) {
+        TrainTensor *t = &m->t[v];
+        if (t->needs_grad && t->dx) memset(t->dx, 0, sizeof(float) * (size_t)train_tensor_numel(t));
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        TrainTensor *t = &m->t[g->outputs[i]];
+        if (!dout[i] || !t->needs_grad) continue;
+        int64_t n = train_tensor_numel(t);
+        for (int64_t j = 0; j < n; j++) t->dx[j] += dout[i][j];
+    }
+    for (int k = g->n_nodes - 1; k >= 0; k--)
+        if (m->node_grad[k] && train_op_find(g->nodes[k].op)->bwd(m, k, err) != RT_OK) return RT_ERR;
+    return RT_OK;
+}

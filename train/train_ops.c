@@ -1,0 +1,37 @@
+/*
+ * train_ops.c — the training op table: for each op wafer can differentiate, its forward,
+ * backward and init-time check (train_ops_*.c hold the functions).
+ */
+#include "train_ops.h"
+
+#define OP(e, f, chk) {RT_OP_##e, train_##f##_fwd, train_##f##_bwd, chk}
+
+static const TrainOp ops[] = {
+    OP(GEMM, gemm, NULL),
+    OP(MATMUL, matmul, NULL),
+    OP(CONV, conv, train_conv_check),
+    OP(RELU, unary, NULL),
+    OP(LEAKY_RELU, unary, NULL),
+    OP(SIGMOID, unary, NULL),
+    OP(TANH, unary, NULL),
+    OP(IDENTITY, unary, NULL),
+    OP(DROPOUT, unary, train_one_output_check),
+    OP(ADD, binary, NULL),
+    OP(SUB, binary, NULL),
+    OP(MUL, binary, NULL),
+    OP(FLATTEN, reshape, NULL),
+    OP(RESHAPE, reshape, NULL),
+    OP(MAX_POOL, maxpool, train_pool_check),
+    OP(AVERAGE_POOL, avgpool, train_pool_check),
+    OP(GLOBAL_AVERAGE_POOL, gap, train_pool_check),
+    OP(BATCH_NORMALIZATION, batchnorm, train_one_output_check),
+    OP(SOFTMAX, softmax, NULL),
+    OP(LOG_SOFTMAX, softmax, NULL),
+    OP(LAYER_NORMALIZATION, layernorm, train_one_output_check),
+};
+
+const TrainOp *train_op_find(int op) {
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (ops[i].op == op) return &ops[i];
+    return NULL;
+}

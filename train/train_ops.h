@@ -1,0 +1,60 @@
+/*
+ * train_ops.h — what the training op files share (train_ops_*.c): access to a node's input
+ * and output tensors, and each file's forward / backward / check functions for the op table
+ * in train_ops.c.
+ */
+#ifndef WAFER_TRAIN_OPS_H
+#define WAFER_TRAIN_OPS_H
+
+#include "../runtime/kernels/kernel.h"
+#include "train.h"
+
+/* Input i of node k (NULL when absent). */
+static inline TrainTensor *train_in(TrainModel *m, int k, int i) {
+    const RtNode *n = &m->g->nodes[k];
+    return (i < n->n_in && n->in[i] >= 0) ? &m->t[n->in[i]] : NULL;
+}
+static inline TrainTensor *train_out(TrainModel *m, int k, int o) {
+    return &m->t[m->g->nodes[k].out[o]];
+}
+static inline const RtNode *train_node(const TrainModel *m, int k) { return &m->g->nodes[k]; }
+
+/* Gradient buffer of input i when it needs one, else NULL. */
+static inline float *train_in_grad(TrainModel *m, int k, int i) {
+    TrainTensor *t = train_in(m, k, i);
+    return (t && t->needs_grad) ? t->dx : NULL;
+}
+
+/* Numpy broadcasting of a and b into out dims; strides (0 on broadcast axes) in elements. */
+int train_broadcast(const TrainTensor *a, const TrainTensor *b, int *rank, int64_t *dims, int64_t *sa, int64_t *sb);
+
+#define TRAIN_OP_DECL(name)                                  \
+    int train_##name##_fwd(TrainModel *m, int k, RtError *err); \
+    int train_##name##_bwd(TrainModel *m, int k, RtError *err)
+
+TRAIN_OP_DECL(gemm);
+TRAIN_OP_DECL(matmul);
+TRAIN_OP_DECL(conv);
+TRAIN_OP_DECL(unary);
+TRAIN_OP_DECL(binary);
+TRAIN_OP_DECL(reshape);
+TRAIN_OP_DECL(maxpool);
+TRAIN_OP_DECL(avgpool);
+TRAIN_OP_DECL(gap);
+TRAIN_OP_DECL(batchnorm);
+TRAIN_OP_DECL(softmax);
+TRAIN_OP_DECL(layernorm);
+int train_conv_check(TrainModel *m, int k, RtError *err);
+int train_pool_check(TrainModel *m, int k, RtError *err);
+int train_one_output_check(TrainModel *m, int k, RtError *err);
+
+/* Conv / pool geometry of one spatial axis (ONNX: pads begin/end, auto_pad). */
+typedef struct TrainWin {
+    int64_t in, k, stride, dil, pad0, pad1, out;
+} TrainWin;
+/* Fills win[2] (H, W) from node k's attributes for input spatial dims (H, W) and kernel dims;
+ * ceil_mode for pools. */
+int train_window(TrainModel *m, int k, const int64_t *in_hw, const int64_t *k_hw, int ceil_mode, TrainWin *win,
+                 RtError *err);
+
+#endif

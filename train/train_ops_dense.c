@@ -1,0 +1,275 @@
+/*
+ * train_ops_dense.c — forward and backward of the weight-bearing ops: Gemm, MatMul, Conv.
+ *
+ * Gemm: Y[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (C broadcast to [M,N]). Backward:
+ *   d op(A) = alpha dY op(B)^T, d op(B) = alpha op(A)^T dY, dC = beta dY summed over the
+ *   broadcast axes; a transposed operand gets the transposed product, so every gradient is one
+ *   rt_sgemm call accumulating (beta 1) into the input's dx.
+ * MatMul: A[..., M, K] by B[K, N] (rows of A flattened into one GEMM), or A and B with the same
+ *   batch dims (one GEMM per batch); dA = dY B^T, dB = A^T dY.
+ * Conv (1-D and 2-D, NCHW): per sample and group, im2col: col[Cg*kh*kw][OH*OW] of X (zeros in
+ *   the padding), Y_g[Mg][OH*OW] = W_g[Mg][Cg*kh*kw] col + bias. Backward: dW_g += dY_g col^T,
+ *   dcol = W_g^T dY_g scattered back into dX by col2im, dB = dY summed over N, OH, OW.
+ */
+#include <string.h>
+
+#include "../runtime/kernels/gemm.h"
+#include "train_ops.h"
+
+/* ---- Gemm ---- */
+typedef struct {
+    int ta, tb;
+    int64_t M, N, K;
+    float alpha, beta;
+} GemmDims;
+
+static int gemm_dims(TrainModel *m, int k, GemmDims *d, RtError *err) {
+    const RtNode *n = train_node(m, k);
+    TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1), *C = train_in(m, k, 2);
+    if (!A || !B || A->rank != 2 || B->rank != 2) return train_node_fail(m, k, err, "A and B must be 2-D");
+    d->ta = rt_attr_int(n, "transA", 0) != 0, d->tb = rt_attr_int(n, "transB", 0) != 0;
+    d->alpha = rt_attr_float(n, "alpha", 1.0f), d->beta = rt_attr_float(n, "beta", 1.0f);
+    d->M = A->dims[d->ta], d->K = A->dims[!d->ta];
+    d->N = B->dims[!d->tb];
+    if (B->dims[d->tb] != d->K)
+        return train_node_fail(m, k, err, "inner dims differ (A gives K=%lld, B %lld)", (long long)d->K,
+                               (long long)B->dims[d->tb]);
+    if (C && C->rank > 2) return train_node_fail(m, k, err, "C has rank %d (at most 2)", C->rank);
+    if (C && C->rank >= 1) {
+        int64_t cm = C->rank == 2 ? C->dims[0] : 1, cn = C->dims[C->rank - 1];
+        if ((cm != 1 && cm != d->M) || (cn != 1 && cn != d->N))
+            return train_node_fail(m, k, err, "C does not broadcast to [%lld,%lld]", (long long)d->M, (long long)d->N);
+    }
+    return RT_OK;
+}
+
+/* Offset of C's element for Y[i][j] (C broadcast to [M,N]). */
+static inline int64_t gemm_c_index(const TrainTensor *C, int64_t i, int64_t j) {
+    if (C->rank == 0) return 0;
+    int64_t cm = C->rank == 2 ? C->dims[0] : 1, cn = C->dims[C->rank - 1];
+    return (cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j);
+}
+
+int train_gemm_fwd(TrainModel *m, int k, RtError *err) {
+    GemmDims d;
+    if (gemm_dims(m, k, &d, err) != RT_OK) return RT_ERR;
+    int64_t dims[2] = {d.M, d.N};
+    if (train_out_shape(m, k, 0, 2, dims, err) != RT_OK) return RT_ERR;
+    TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1), *C = train_in(m, k, 2), *Y = train_out(m, k, 0);
+    float beta = 0.0f;
+    if (C && d.beta != 0.0f) {
+        for (int64_t i = 0; i < d.M; i++)
+            for (int64_t j = 0; j < d.N; j++) Y->x[i * d.N + j] = d.beta * C->x[gemm_c_index(C, i, j)];
+        beta = 1.0f;
+    }
+    if (d.M && d.N)
+        rt_sgemm(d.ta, d.tb, (int)d.M, (int)d.N, (int)d.K, d.alpha, A->x, (int)A->dims[1], B->x, (int)B->dims[1], beta,
+                 Y->x, (int)d.N);
+    return RT_OK;
+}
+
+int train_gemm_bwd(TrainModel *m, int k, RtError *err) {
+    GemmDims d;
+    if (gemm_dims(m, k, &d, err) != RT_OK) return RT_ERR;
+    TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1), *C = train_in(m, k, 2), *Y = train_out(m, k, 0);
+    float *dA = train_in_grad(m, k, 0), *dB = train_in_grad(m, k, 1), *dC = train_in_grad(m, k, 2);
+    int M = (int)d.M, N = (int)d.N, K = (int)d.K, lda = (int)A->dims[1], ldb = (int)B->dims[1];
+    if (dA && !d.ta) /* dA[M,K] += alpha dY op(B)^T */
+        rt_sgemm(0, !d.tb, M, K, N, d.alpha, Y->dx, N, B->x, ldb, 1.0f, dA, lda);
+    else if (dA) /* dA[K,M] += alpha op(B) dY^T */
+        rt_sgemm(d.tb, 1, K, M, N, d.alpha, B->x, ldb, Y->dx, N, 1.0f, dA, lda);
+    if (dB && !d.tb) /* dB[K,N] += alpha op(A)^T dY */
+        rt_sgemm(!d.ta, 0, K, N, M, d.alpha, A->x, lda, Y->dx, N, 1.0f, dB, ldb);
+    else if (dB) /* dB[N,K] += alpha dY^T op(A) */
+        rt_sgemm(1, d.ta, N, K, M, d.alpha, Y->dx, N, A->x, lda, 1.0f, dB, ldb);
+    if (dC)
+        for (int64_t i = 0; i < d.M; i++)
+            for (int64_t j = 0; j < d.N; j++) dC[gemm_c_index(C, i, j)] += d.beta * Y->dx[i * d.N + j];
+    return RT_OK;
+}
+
+/* ---- MatMul ---- */
+typedef struct {
+    int64_t batches, M, K, N; /* batches = 1 when B is 2-D (A's leading dims folded into M) */
+} MatDims;
+
+static int matmul_dims(TrainModel *m, int k, MatDims *d, int *rank, int64_t *dims, RtError *err) {
+    TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1);
+    if (A->rank < 2 || B->rank < 2) return train_node_fail(m, k, err, "1-D operands are not supported in training");
+    d->K = A->dims[A->rank - 1], d->N = B->dims[B->rank - 1];
+    if (B->dims[B->rank - 2] != d->K) return train_node_fail(m, k, err, "inner dims differ");
+    *rank = A->rank;
+    memcpy(dims, A->dims, sizeof(int64_t) * (size_t)A->rank);
+    dims[A->rank - 1] = d->N;
+    if (B->rank == 2) {
+        d->batches = 1, d->M = train_tensor_numel(A) / (d->K ? d->K : 1);
+        if (d->K == 0) d->M = 0;
+        return RT_OK;
+    }
+    if (B->rank != A->rank || memcmp(A->dims, B->dims, sizeof(int64_t) * (size_t)(A->rank - 2)) != 0)
+        return train_node_fail(m, k, err, "batched operands must have the same batch dims in training");
+    d->M = A->dims[A->rank - 2];
+    d->batches = 1;
+    for (int i = 0; i < A->rank - 2; i++) d->batches *= A->dims[i];
+    return RT_OK;
+}
+
+int train_matmul_fwd(TrainModel *m, int k, RtError *err) {
+    MatDims d;
+    int rank;
+    int64_t dims[RT_MAX_RANK];
+    if (matmul_dims(m, k, &d, &rank, dims, err) != RT_OK || train_out_shape(m, k, 0, rank, dims, err) != RT_OK)
+        return RT_ERR;
+    TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1), *Y = train_out(m, k, 0);
+    int sb = train_in(m, k, 1)->rank == 2 ? 0 : 1;
+    for (int64_t b = 0; b < d.batches && d.M && d.N; b++)
+        rt_sgemm(0, 0, (int)d.M, (int)d.N, (int)d.K, 1.0f, A->x + b * d.M * d.K, (int)d.K, B->x + sb * b * d.K * d.N,
+                 (int)d.N, 0.0f, Y->x + b * d.M * d.N, (int)d.N);
+    return RT_OK;
+}
+
+int train_matmul_bwd(TrainModel *m, int k, RtError *err) {
+    MatDims d;
+    int rank;
+    int64_t dims[RT_MAX_RANK];
+    if (matmul_dims(m, k, &d, &rank, dims, err) != RT_OK) return RT_ERR;
+    TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1), *Y = train_out(m, k, 0);
+    float *dA = train_in_grad(m, k, 0), *dB = train_in_grad(m, k, 1);
+    int sb = B->rank == 2 ? 0 : 1, M = (int)d.M, N = (int)d.N, K = (int)d.K;
+    for (int64_t b = 0; b < d.batches && M && N && K; b++) {
+        const float *dy = Y->dx + b * d.M * d.N, *a = A->x + b * d.M * d.K, *bb = B->x + sb * b * d.K * d.N;
+        if (dA) rt_sgemm(0, 1, M, K, N, 1.0f, dy, N, bb, N, 1.0f, dA + b * d.M * d.K, K);
+        if (dB) rt_sgemm(1, 0, K, N, M, 1.0f, a, K, dy, N, 1.0f, dB + sb * b * d.K * d.N, N);
+    }
+    return RT_OK;
+}
+
+/* ---- Conv ---- */
+typedef struct {
+    int64_t N, C, M, G, Cg, Mg, KK, OHW;
+    TrainWin w[2];
+} ConvDims;
+
+int train_conv_check(TrainModel *m, int k, RtError *err) {
+    const RtNode *n = train_node(m, k);
+    TrainTensor *W = train_in(m, k, 1);
+    if (!W || !W->is_const) return RT_OK; /* shapes are checked at each forward */
+    if (W->rank != 3 && W->rank != 4) return train_node_fail(m, k, err, "only 1-D and 2-D convolutions train");
+    int64_t g = rt_attr_int(n, "group", 1);
+    if (g < 1 || W->dims[0] % g) return train_node_fail(m, k, err, "group %lld does not divide %lld output channels",
+                                                         (long long)g, (long long)W->dims[0]);
+    return RT_OK;
+}
+
+static int conv_dims(TrainModel *m, int k, ConvDims *d, RtError *err) {
+    TrainTensor *X = train_in(m, k, 0), *W = train_in(m, k, 1), *B = train_in(m, k, 2);
+    if (X->rank != W->rank || (X->rank != 3 && X->rank != 4))
+        return train_node_fail(m, k, err, "X (rank %d) and W (rank %d) must both be 3-D or 4-D", X->rank, W->rank);
+    d->N = X->dims[0], d->C = X->dims[1], d->M = W->dims[0];
+    d->G = rt_attr_int(train_node(m, k), "group", 1);
+    if (d->G < 1 || d->C % d->G || d->M % d->G || W->dims[1] != d->C / d->G)
+        return train_node_fail(m, k, err, "channels: X has %lld, W is [%lld,%lld,...] with group %lld", (long long)d->C,
+                               (long long)d->M, (long long)W->dims[1], (long long)d->G);
+    if (B && (B->rank != 1 || B->dims[0] != d->M)) return train_node_fail(m, k, err, "bias must be [%lld]", (long long)d->M);
+    d->Cg = d->C / d->G, d->Mg = d->M / d->G;
+    int64_t in_hw[2] = {1, X->dims[2]}, k_hw[2] = {1, W->dims[2]};
+    if (X->rank == 4) in_hw[0] = X->dims[2], in_hw[1] = X->dims[3], k_hw[0] = W->dims[2], k_hw[1] = W->dims[3];
+    if (train_window(m, k, in_hw, k_hw, 0, d->w, err) != RT_OK) return RT_ERR;
+    d->KK = d->Cg * k_hw[0] * k_hw[1];
+    d->OHW = d->w[0].out * d->w[1].out;
+    return RT_OK;
+}
+
+/* col[Cg*kh*kw][OH*OW] from x (one sample's Cg channels of H*W). */
+static void im2col(const float *x, const ConvDims *d, float *col) {
+    const TrainWin *h = &d->w[0], *w = &d->w[1];
+    for (int64_t c = 0; c < d->Cg; c++)
+        for (int64_t i = 0; i < h->k; i++)
+            for (int64_t j = 0; j < w->k; j++, col += d->OHW) {
+                const float *xc = x + c * h->in * w->in;
+                for (int64_t oy = 0; oy < h->out; oy++) {
+                    int64_t y = oy * h->stride - h->pad0 + i * h->dil;
+                    float *row = col + oy * w->out;
+                    if (y < 0 || y >= h->in) {
+                        memset(row, 0, sizeof(float) * (size_t)w->out);
+                        continue;
+                    }
+                    for (int64_t ox = 0; ox < w->out; ox++) {
+                        int64_t xx = ox * w->stride - w->pad0 + j * w->dil;
+                        row[ox] = (xx >= 0 && xx < w->in) ? xc[y * w->in + xx] : 0.0f;
+                    }
+                }
+            }
+}
+
+/* dx += col2im(dcol): the adjoint of im2col. */
+static void col2im_add(const float *col, const ConvDims *d, float *dx) {
+    const TrainWin *h = &d->w[0], *w = &d->w[1];
+    for (int64_t c = 0; c < d->Cg; c++)
+        for (int64_t i = 0; i < h->k; i++)
+            for (int64_t j = 0; j < w->k; j++, col += d->OHW) {
+                float *xc = dx + c * h->in * w->in;
+                for (int64_t oy = 0; oy < h->out; oy++) {
+                    int64_t y = oy * h->stride - h->pad0 + i * h->dil;
+                    if (y < 0 || y >= h->in) continue;
+                    for (int64_t ox = 0; ox < w->out; ox++) {
+                        int64_t xx = ox * w->stride - w->pad0 + j * w->dil;
+                        if (xx >= 0 && xx < w->in) xc[y * w->in + xx] += col[oy * w->out + ox];
+                    }
+                }
+            }
+}
+
+int train_conv_fwd(TrainModel *m, int k, RtError *err) {
+    ConvDims d;
+    if (conv_dims(m, k, &d, err) != RT_OK) return RT_ERR;
+    TrainTensor *X = train_in(m, k, 0), *W = train_in(m, k, 1), *B = train_in(m, k, 2);
+    int64_t dims[4] = {d.N, d.M, d.w[0].out, d.w[1].out};
+    if (X->rank == 3) dims[2] = d.w[1].out;
+    if (train_out_shape(m, k, 0, X->rank, dims, err) != RT_OK) return RT_ERR;
+    TrainTensor *Y = train_out(m, k, 0);
+    float *col = train_node_state(m, k, sizeof(float) * (size_t)(d.KK * d.OHW), err);
+    if (!col) return RT_ERR;
+    int64_t HW = X->rank == 4 ? X->dims[2] * X->dims[3] : X->dims[2];
+    for (int64_t s = 0; s < d.N; s++)
+        for (int64_t g = 0; g < d.G; g++) {
+            float *y = Y->x + (s * d.M + g * d.Mg) * d.OHW;
+            im2col(X->x + (s * d.C + g * d.Cg) * HW, &d, col);
+            for (int64_t o = 0; o < d.Mg; o++)
+                for (int64_t p = 0; p < d.OHW; p++) y[o * d.OHW + p] = B ? B->x[g * d.Mg + o] : 0.0f;
+            if (d.OHW)
+                rt_sgemm(0, 0, (int)d.Mg, (int)d.OHW, (int)d.KK, 1.0f, W->x + g * d.Mg * d.KK, (int)d.KK, col,
+                         (int)d.OHW, 1.0f, y, (int)d.OHW);
+        }
+    return RT_OK;
+}
+
+int train_conv_bwd(TrainModel *m, int k, RtError *err) {
+    ConvDims d;
+    if (conv_dims(m, k, &d, err) != RT_OK) return RT_ERR;
+    TrainTensor *X = train_in(m, k, 0), *W = train_in(m, k, 1), *Y = train_out(m, k, 0);
+    float *dX = train_in_grad(m, k, 0), *dW = train_in_grad(m, k, 1), *dB = train_in_grad(m, k, 2);
+    /* the state block holds col, then dcol */
+    float *col = train_node_state(m, k, 2 * sizeof(float) * (size_t)(d.KK * d.OHW), err);
+    if (!col || !d.OHW) return col ? RT_OK : RT_ERR;
+    float *dcol = col + d.KK * d.OHW;
+    int64_t HW = X->rank == 4 ? X->dims[2] * X->dims[3] : X->dims[2];
+    for (int64_t s = 0; s < d.N; s++)
+        for (int64_t g = 0; g < d.G; g++) {
+            const float *dy = Y->dx + (s * d.M + g * d.Mg) * d.OHW;
+            if (dB)
+                for (int64_t o = 0; o < d.Mg; o++)
+                    for (int64_t p = 0; p < d.OHW; p++) dB[g * d.Mg + o] += dy[o * d.OHW + p];
+            if (dW) {
+                im2col(X->x + (s * d.C + g * d.Cg) * HW, &d, col);
+                rt_sgemm(0, 1, (int)d.Mg, (int)d.KK, (int)d.OHW, 1.0f, dy, (int)d.OHW, col, (int)d.OHW, 1.0f,
+                         dW + g * d.Mg * d.KK, (int)d.KK);
+            }
+            if (dX) {
+                rt_sgemm(1, 0, (int)d.KK, (int)d.OHW, (int)d.Mg, 1.0f, W->x + g * d.Mg * d.KK, (int)d.KK, dy,
+                         (int)d.OHW, 0.0f, dcol, (int)d.OHW);
+                col2im_add(dcol, &d, dX + (s * d.C + g * d.Cg) * HW);
+            }
+        }
+    return RT_OK;
+}
