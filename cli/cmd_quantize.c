@@ -1,6 +1,8 @@
 /*
- * cmd_quantize.c — `wafer quantize MODEL.onnx -o OUT.wafer [options]`: post-training int8,
- * and low-bit weights by RTN or GPTQ, written as a .wafer file.
+ * cmd_quantize.c — `wafer quantize MODEL.onnx -o OUT.wafer [--onnx OUT.onnx] [options]`:
+ * post-training int8, and low-bit weights by RTN or GPTQ, written as a .wafer file and/or as
+ * a standard quantized ONNX model (frontend/onnx_export*.c: QDQ for int8, com.microsoft
+ * MatMulNBits or blocked DequantizeLinear for low-bit weights) for onnxruntime.
  *
  * The pipeline itself (options, simplify, fuse, quantize, report, --shape binding) is
  * cli_quantize.c's, shared with emit-c and sweep; this file adds -o and the file: its metadata
@@ -11,25 +13,57 @@
 #include <string.h>
 
 #include "../format/wafer_file.h"
+#include "../frontend/onnx.h"
 #include "cli_quantize.h"
 
 static const char *const quantize_usage_head =
-    "usage: wafer quantize MODEL.onnx -o OUT.wafer [options]\n"
+    "usage: wafer quantize MODEL.onnx -o OUT.wafer [--onnx OUT.onnx] [options]\n"
+    "       wafer quantize MODEL.onnx --onnx OUT.onnx [options]\n"
     "\n"
     "Post-training quantization: simplify, fuse (BatchNorm folding, bias and activation\n"
     "fusion), then int8 weights (and, with --activations int8, activations), written as a\n"
-    ".wafer file that wafer run / eval / bench execute.\n"
+    ".wafer file that wafer run / eval / bench execute, and/or as standard ONNX.\n"
+    "\n"
+    "  -o OUT.wafer            the .wafer file\n"
+    "  --onnx OUT.onnx         also (or only) a standard quantized ONNX model for onnxruntime:\n"
+    "                          int8 as QuantizeLinear/DequantizeLinear pairs around float\n"
+    "                          Conv/Gemm/MatMul/Add (per-channel weights with axis), low-bit\n"
+    "                          layers as com.microsoft.MatMulNBits; checked before it is written\n"
+    "  --onnx-int4 nbits|dq    low-bit layers as MatMulNBits (default; power-of-two --group\n"
+    "                          >= 16, or one group per row) or as blocked DequantizeLinear on\n"
+    "                          4-bit initializers + MatMul (opset 21; no --act-order)\n"
+    "At least one of -o and --onnx is required.\n"
     "\n";
 
 static const char *const quantize_usage_tail =
     "\n"
     "Exit status 0 ok, 2 bad input (the message names the file, node and op).\n";
 
-static int args_parse(int argc, char **argv, CliQuant *a, RtError *err) {
+/* The export's own options. */
+typedef struct {
+    const char *path;            /* --onnx OUT.onnx (borrowed argv) or NULL */
+    OnnxExportOptions o;
+} QuantOnnx;
+
+static int onnx_opt(QuantOnnx *x, int argc, char **argv, int *i, RtError *err) {
+    const char *v = NULL;
+    int r = cli_opt(argc, argv, i, "--onnx", &v, "quantize", err);
+    if (r > 0) x->path = v;
+    if (r != 0) return r;
+    r = cli_opt(argc, argv, i, "--onnx-int4", &v, "quantize", err);
+    if (r <= 0) return r;
+    if (strcmp(v, "nbits") == 0) x->o.int4 = ONNX_INT4_NBITS;
+    else if (strcmp(v, "dq") == 0) x->o.int4 = ONNX_INT4_DQ;
+    else return cli_usage_error(err, "quantize", "--onnx-int4 wants nbits or dq, got '%s'", v), -1;
+    return 1;
+}
+
+static int args_parse(int argc, char **argv, CliQuant *a, QuantOnnx *x, RtError *err) {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r = cli_quant_opt(a, argc, argv, &i, "quantize", err);
         if (r == 0) r = cli_opt(argc, argv, &i, "-o", &v, "quantize", err);
+        if (r == 0) r = onnx_opt(x, argc, argv, &i, err);
         if (r < 0) return CLI_BAD_INPUT;
         if (r > 0) {
             if (v) a->out = v;
@@ -42,7 +76,10 @@ static int args_parse(int argc, char **argv, CliQuant *a, RtError *err) {
         }
     }
     if (!a->model) return cli_usage_error(err, "quantize", "missing MODEL.onnx");
-    if (!a->out) return cli_usage_error(err, "quantize", "missing -o OUT.wafer");
+    if (!a->out && !x->path) return cli_usage_error(err, "quantize", "missing -o OUT.wafer (or --onnx OUT.onnx)");
+    if (a->out && x->path && strcmp(a->out, x->path) == 0)
+        return cli_usage_error(err, "quantize", "-o and --onnx name the same file '%s'", a->out);
+    if (!a->out) a->out = x->path; /* the summary names the file written */
     return cli_quant_check(a, "quantize", err);
 }
 
@@ -67,11 +104,16 @@ int cmd_quantize(int argc, char **argv, FILE *out, RtError *err) {
         return CLI_OK;
     }
     CliQuant a;
+    QuantOnnx x = {NULL, {ONNX_INT4_NBITS, WAFER_VERSION}};
     cli_quant_init(&a);
-    int status = args_parse(argc, argv, &a, err);
+    int status = args_parse(argc, argv, &a, &x, err);
     IrGraph *g = status == CLI_OK ? cli_quant_build(&a, out, err) : NULL;
     if (status == CLI_OK && !g) status = CLI_BAD_INPUT;
-    if (g) status = model_write(&a, g, err);
+    if (g && a.out != x.path) status = model_write(&a, g, err);
+    if (g && status == CLI_OK && x.path) {
+        if (onnx_export_file(g, &x.o, x.path, err) != RT_OK) status = CLI_BAD_INPUT;
+        else fprintf(out, "%s: standard ONNX written\n", x.path);
+    }
     ir_graph_free(g);
     cli_quant_free(&a);
     return status;

@@ -32,4 +32,57 @@ int onnx_tensor_read_pb(const char *path, RtTensor *out, char *name, size_t name
  * *ops is one malloc'd block holding the array and the strings: free(*ops). */
 int onnx_model_op_types(const char *path, char ***ops, int *n_ops, RtError *err);
 
+/* ---- writing (onnx_write.c) ---- */
+typedef struct OnnxWriteOptions {
+    const char *producer_version; /* the ModelProto's producer_version; NULL = "" */
+    const int *packed4;           /* [n_packed4] borrowed: constant values (u8 / i8 codes, one per
+                                     byte) written as UINT4 / INT4, two per byte */
+    int n_packed4;
+} OnnxWriteOptions;
+
+/* Serializes g as a ModelProto (producer "wafer"). g may hold only published ops (default
+ * domain, com.microsoft): lower wafer's own with onnx_export_lower first. The bytes pass
+ * onnx_check_memory before they are returned. *data is malloc'd (caller frees). o may be NULL. */
+int onnx_write_memory(const IrGraph *g, const OnnxWriteOptions *o, uint8_t **data, size_t *len,
+                      RtError *err);
+/* onnx_write_memory, then an atomic write to path (no partial file on failure). */
+int onnx_write_file(const IrGraph *g, const OnnxWriteOptions *o, const char *path, RtError *err);
+
+/* ---- export: wafer's quantized graph -> standard ONNX ops (onnx_export_q.c) ---- */
+typedef enum {
+    ONNX_INT4_NBITS = 0,  /* LinearNBits -> com.microsoft.MatMulNBits (default) */
+    ONNX_INT4_DQ = 1      /* LinearNBits -> blocked DequantizeLinear on 4-bit codes + MatMul (opset 21) */
+} OnnxInt4Form;
+
+typedef struct OnnxExportOptions {
+    OnnxInt4Form int4;            /* how low-bit linear layers are written */
+    const char *producer_version; /* NULL = "" */
+} OnnxExportOptions;
+
+/* A lowered graph ready for onnx_write_*: every wafer op replaced by standard ones (int8 ops
+ * as QuantizeLinear/DequantizeLinear around float Conv/Gemm/MatMul/Add/..., LinearNBits as
+ * MatMulNBits or blocked DequantizeLinear), the opset raised where the ops need it. */
+typedef struct OnnxExport {
+    IrGraph *g;                   /* owned */
+    int *packed4;                 /* [n_packed4] owned: values to write as 4-bit */
+    int n_packed4;
+} OnnxExport;
+
+/* Lowers src into ex (src is not changed). Fails naming the node when an op or attribute has
+ * no standard form (e.g. a group size MatMulNBits cannot express). */
+int onnx_export_lower(const IrGraph *src, const OnnxExportOptions *o, OnnxExport *ex, RtError *err);
+void onnx_export_free(OnnxExport *ex);
+/* onnx_export_lower + onnx_write_file. */
+int onnx_export_file(const IrGraph *src, const OnnxExportOptions *o, const char *path, RtError *err);
+
+/* ---- structural checks, as onnx.checker does them (onnx_check.c) ---- */
+/* Checks a serialized model: versions and opset imports (one per domain, every node's domain
+ * imported), every node input defined before use (graph input, initializer, an earlier node's
+ * output, or an enclosing graph's value in a subgraph), each value defined once, attribute
+ * names unique and each holding the field its type says, initializers' data sizes matching
+ * dims x dtype, graph inputs/outputs typed. RT_OK, or RT_ERR with the first problem (naming
+ * path, node and op) in err. */
+int onnx_check_memory(const void *data, size_t len, const char *path, RtError *err);
+int onnx_check_file(const char *path, RtError *err);
+
 #endif
