@@ -8,6 +8,9 @@
  *   <tmp>/secret.bin          24 bytes of 0x5A, OUTSIDE the model's folder (the watched file)
  *   <tmp>/model/weights.bin   8 junk bytes, then W's 24 bytes
  *   <tmp>/model/sub/w.bin     W's 24 bytes
+ *   <tmp>/model/link.bin      symlink to ../secret.bin        (all three: ways out that
+ *   <tmp>/model/up            symlink to ..                    the resolver must refuse,
+ *   <tmp>/model/hard.bin      hard link to <tmp>/secret.bin    seeded in the corpus)
  *
  * Besides crashes and sanitizer reports, it aborts when a load succeeds with W holding the
  * secret's bytes: the resolver then read a file outside the model's folder.
@@ -59,6 +62,13 @@ static void folder_make(void) {
     memcpy(bin + 8, W_VALUES, sizeof W_VALUES);
     put(model_dir, "weights.bin", bin, sizeof bin);
     put(sub, "w.bin", W_VALUES, sizeof W_VALUES);
+    char p[160], q[160];
+    snprintf(p, sizeof p, "%s/link.bin", model_dir);
+    snprintf(q, sizeof q, "%s/up", model_dir);
+    if (symlink("../secret.bin", p) != 0 || symlink("..", q) != 0) abort();
+    snprintf(p, sizeof p, "%s/secret.bin", root);
+    snprintf(q, sizeof q, "%s/hard.bin", model_dir);
+    if (link(p, q) != 0) abort();
 }
 
 /* Splits data into at most 3 NUL-terminated fields at '\n'; returns how many. */

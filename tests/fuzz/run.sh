@@ -64,6 +64,10 @@ printf '../secret.bin' > "$C/external/dotdot"
 printf 'sub/../../secret.bin' > "$C/external/inner_dotdot"
 printf '/etc/hostname' > "$C/external/absolute"
 printf 'weights.bin\n-1\n24' > "$C/external/negative"
+printf 'link.bin' > "$C/external/symlink_final"
+printf 'up/secret.bin' > "$C/external/symlink_parent"
+printf 'hard.bin' > "$C/external/hardlink"
+printf './sub//w.bin' > "$C/external/ok_dots"
 
 # ---- runs ----
 status=0
