@@ -1,0 +1,73 @@
+/*
+ * emit_internal.h — what the parts of emit-c share (private to codegen/): the context of one
+ * emission, where each value lives, and the helpers the op emitters call.
+ *
+ * Where a value lives (EcLoc): a static const array (a constant), the caller's inputs[i] or
+ * outputs[i] (graph outputs are written in place, no copy), or an offset in the arena. A
+ * Reshape-like node (Flatten, Reshape, Squeeze, Unsqueeze, Identity, Dropout) gives its
+ * output the location of its input (alias) unless the output is a graph output.
+ */
+#ifndef WAFER_EMIT_INTERNAL_H
+#define WAFER_EMIT_INTERNAL_H
+
+#include "../runtime/rt_plan.h"
+#include "emit_c.h"
+
+#define EC_ALIGN 16 /* arena offsets: 16 bytes, enough for every type the kernels read */
+
+typedef enum { EC_LOC_NONE, EC_LOC_CONST, EC_LOC_INPUT, EC_LOC_OUTPUT, EC_LOC_ARENA } EcLocKind;
+
+typedef struct {
+    EcLocKind kind;
+    int index;          /* INPUT / OUTPUT: the caller's array index */
+    int64_t offset;     /* ARENA: byte offset */
+    int alias;          /* value whose buffer this one shares, or -1 */
+} EcLoc;
+
+typedef struct {
+    const IrGraph *g;           /* borrowed */
+    const RtTensor *val;        /* [n_values] borrowed: every value's dtype and shape (plan) */
+    EcLoc *loc;                 /* [n_values] owned */
+    int *uses_const;            /* [n_values] owned: 1 = the array of this constant is emitted */
+    const EmitCOptions *o;      /* borrowed */
+    TextBuf decl;               /* per-node constants (geometry, multipliers) */
+    TextBuf body;               /* NAME_run's statements */
+    unsigned char *tpl_used;    /* [templates] owned: 1 = template written */
+    int n_tpl;
+    int sigmoid;                /* the act helper needs wk_sigmoidf */
+    int64_t arena_bytes, lower_bound;
+    RtError *err;               /* borrowed */
+} EcCtx;
+
+/* ---- emit_plan.c ---- */
+/* 1 when op's output is its input under another shape (alias or copy). */
+int ec_is_alias_op(int op);
+/* Locations of every value and the arena plan (arena_bytes, lower_bound). */
+int ec_plan(EcCtx *c);
+
+/* ---- emit_weights.c ---- */
+/* The static const array definitions of every constant marked in c->uses_const. */
+int ec_weights_write(EcCtx *c, TextBuf *out, int64_t *bytes);
+/* A float as a C99 hex literal with suffix f (exact); infinities as HUGE_VALF. */
+void ec_float_lit(char *buf, size_t n, float v);
+/* C's name of a dtype's element type ("float", "int8_t", ...), NULL when not emitted. */
+const char *ec_ctype(RtDtype t);
+
+/* ---- emit_ops.c ---- */
+/* Appends node k's statements (and its per-node constants); RT_ERR_UNSUPPORTED names the op. */
+int ec_node_emit(EcCtx *c, int k);
+
+/* ---- emit_c.c helpers for the op emitters ---- */
+/* Marks template `name` (and so writes it once). */
+void ec_tpl_use(EcCtx *c, const char *name);
+/* A C expression for value v's data as a pointer to its element type (const for inputs
+ * read), into buf. */
+const char *ec_ptr(EcCtx *c, int v, int is_const, char *buf, size_t n);
+/* A failure message prefixed with node k's name and op. Returns status. */
+int ec_fail(EcCtx *c, int k, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+#endif

@@ -1,0 +1,517 @@
+/*
+ * emit_ops.c — the one op table of emit-c: for each op, which kernel template it uses and
+ * how its call is written (emitters below, table at the end).
+ *
+ * An emitter reads the node's shapes (the memory plan's, so the same numbers as the
+ * runtime), its attributes and any constant quantization parameters at emit time, and
+ * writes one call: window geometry as a static const wk_geom, int8 multipliers as
+ * (mult, shift) pairs made here by the runtime's rt_requant_make (the same integers the
+ * runtime uses, so integer outputs are bit-identical), float parameters as hex literals.
+ * Ops without an emitter, dtypes the kernels do not cover (uint8 activations, float16...)
+ * and non-constant quantization parameters are reported with the node's name and op.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/kernels/qblock.h"
+#include "../runtime/kernels/quant.h"
+#include "emit_internal.h"
+
+typedef int (*EcEmitFn)(EcCtx *c, int k, const RtNode *n);
+
+/* ---------------------------------------------------------------- helpers */
+
+static const RtTensor *vin(EcCtx *c, const RtNode *n, int j) {
+    return j < n->n_in && n->in[j] >= 0 ? &c->val[n->in[j]] : NULL;
+}
+
+static const RtTensor *kin(EcCtx *c, const RtNode *n, int j) {
+    return j < n->n_in && n->in[j] >= 0 ? c->g->values[n->in[j]].konst : NULL;
+}
+
+static const char *P(EcCtx *c, const RtNode *n, int j, char *buf) {
+    if (j >= n->n_in || n->in[j] < 0) return "NULL";
+    return ec_ptr(c, n->in[j], 1, buf, 96);
+}
+
+static const char *Y(EcCtx *c, const RtNode *n, char *buf) { return ec_ptr(c, n->out[0], 0, buf, 96); }
+
+static const RtTensor *yval(EcCtx *c, const RtNode *n) { return &c->val[n->out[0]]; }
+
+static int need_dtype(EcCtx *c, int k, const RtTensor *t, RtDtype want, const char *what) {
+    if (!t) return ec_fail(c, k, RT_ERR, "input %s is required", what);
+    if (t->dtype != want)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s; emit-c's kernel takes %s", what,
+                       rt_dtype_name(t->dtype), rt_dtype_name(want));
+    return RT_OK;
+}
+
+/* One float32 constant (a per-tensor scale). */
+static int const_f32(EcCtx *c, int k, const RtNode *n, int j, const char *what, double *v) {
+    const RtTensor *t = kin(c, n, j);
+    if (!t || t->dtype != RT_F32 || rt_numel(t) != 1)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s must be one constant float32 value", what);
+    *v = ((const float *)t->data)[0];
+    if (!(*v > 0.0) || *v > 3.4e38) return ec_fail(c, k, RT_ERR, "%s = %g must be a positive finite number", what, *v);
+    return RT_OK;
+}
+
+/* A constant per-tensor zero point (0 when absent). */
+static int const_zp(EcCtx *c, int k, const RtNode *n, int j, const char *what, int32_t *z) {
+    *z = 0;
+    if (j >= n->n_in || n->in[j] < 0) return RT_OK;
+    const RtTensor *t = kin(c, n, j);
+    if (!t || rt_numel(t) != 1) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s must be one constant value", what);
+    *z = rt_qget(t, 0);
+    return RT_OK;
+}
+
+/* int8 output range narrowed by the qmin/qmax attributes (wafer_ops.h). */
+static int out_range(EcCtx *c, int k, const RtNode *n, int32_t *lo, int32_t *hi) {
+    const RtTensor *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, y, RT_I8, "output"));
+    *lo = -128, *hi = 127;
+    int64_t a = rt_attr_int(n, "qmin", *lo), b = rt_attr_int(n, "qmax", *hi);
+    if (a > b) return ec_fail(c, k, RT_ERR, "attributes qmin = %lld > qmax = %lld", (long long)a, (long long)b);
+    if (a > *lo) *lo = a > *hi ? *hi : (int32_t)a;
+    if (b < *hi) *hi = b < *lo ? *lo : (int32_t)b;
+    return RT_OK;
+}
+
+static void decl_i32s(EcCtx *c, int k, const char *what, const int32_t *v, int64_t n) {
+    text_buf_printf(&c->decl, "static const int32_t n%d_%s[%lld] = {", k, what, (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        text_buf_printf(&c->decl, "%s%ld%s", i % 12 == 0 ? "\n    " : "", (long)v[i], i + 1 < n ? ", " : "");
+    text_buf_printf(&c->decl, "\n};\n");
+}
+
+/* The fused activation (wafer_ops.h): kind as the act helper numbers it, alpha, beta. */
+static int act_read(EcCtx *c, int k, const RtNode *n, int *kind, char *alpha, char *beta) {
+    static const struct {
+        const char *name;
+        int kind, n_params;
+        float alpha, beta;
+    } acts[] = {
+        {"", 0, 0, 0, 0},           {"Relu", 1, 0, 0, 0},          {"Clip", 2, 2, -HUGE_VALF, HUGE_VALF},
+        {"LeakyRelu", 3, 1, 0.01f, 0}, {"Sigmoid", 4, 0, 0, 0}, {"HardSigmoid", 5, 2, 0.2f, 0.5f},
+    };
+    const char *s = rt_attr_str(n, "activation", "");
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+        if (strcmp(s, acts[i].name) != 0) continue;
+        if ((acts[i].n_params < 1 && rt_attr(n, "alpha")) || (acts[i].n_params < 2 && rt_attr(n, "beta")))
+            return ec_fail(c, k, RT_ERR, "attribute alpha/beta is not used by activation '%s'", s);
+        *kind = acts[i].kind;
+        ec_float_lit(alpha, 48, rt_attr_float(n, "alpha", acts[i].alpha));
+        ec_float_lit(beta, 48, rt_attr_float(n, "beta", acts[i].beta));
+        if (*kind == 4) {
+            c->sigmoid = 1;
+            ec_tpl_use(c, "b1_sigmoid");
+        }
+        return RT_OK;
+    }
+    return ec_fail(c, k, RT_ERR_UNSUPPORTED, "activation '%s' is not one emit-c knows", s);
+}
+
+/* ---------------------------------------------------------------- window geometry */
+
+static int64_t attr_at(const RtNode *n, const char *name, int i, int64_t def) {
+    const int64_t *v;
+    int cnt = rt_attr_ints(n, name, &v);
+    return cnt > i ? v[i] : def;
+}
+
+/* Writes `static const wk_geom n<k>_g` for x [N, C, (H,) W] -> y [N, M, (OH,) OW] with
+ * kernel kh x kw; pads from the attributes or auto_pad (the runtime's formulas). */
+static int geom_emit(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *y, int64_t kh,
+                     int64_t kw, int64_t group) {
+    if (x->rank != 4 && x->rank != 3)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input has rank %d; emit-c's window kernels take 1-D and 2-D", x->rank);
+    int two = x->rank == 4, nsp = x->rank - 2;
+    int64_t H = two ? x->dims[2] : 1, W = x->dims[x->rank - 1], OH = two ? y->dims[2] : 1, OW = y->dims[y->rank - 1];
+    int64_t s[2] = {1, 1}, d[2] = {1, 1}, p[2] = {0, 0}, in[2] = {H, W}, out[2] = {OH, OW}, ks[2] = {kh, kw};
+    const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
+    for (int a = 0; a < nsp; a++) {
+        int i = two ? a : 1;
+        s[i] = attr_at(n, "strides", a, 1);
+        d[i] = attr_at(n, "dilations", a, 1);
+        p[i] = attr_at(n, "pads", a, 0);
+        if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+            int64_t e = (ks[i] - 1) * d[i] + 1, total = (out[i] - 1) * s[i] + e - in[i];
+            if (total < 0) total = 0;
+            p[i] = strcmp(ap, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
+        } else if (strcmp(ap, "VALID") == 0) {
+            p[i] = 0;
+        }
+    }
+    text_buf_printf(&c->decl,
+                    "static const wk_geom n%d_g = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+                    "%lld, %lld, %lld, %lld, %lld};\n",
+                    k, (long long)x->dims[0], (long long)x->dims[1], (long long)H, (long long)W,
+                    (long long)y->dims[1], (long long)OH, (long long)OW, (long long)kh, (long long)kw,
+                    (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)d[0],
+                    (long long)d[1], (long long)group);
+    ec_tpl_use(c, "b0_common");
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- float ops */
+
+static int e_conv(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *w = vin(c, n, 1), *b = vin(c, n, 2), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    RT_TRY(need_dtype(c, k, w, RT_F32, "weight W"));
+    if (b) RT_TRY(need_dtype(c, k, b, RT_F32, "bias B"));
+    int kind = 0;
+    char al[48] = "0.0f", be[48] = "0.0f", p0[96], p1[96], p2[96], py[96];
+    if (n->op == RT_OP_FUSED_CONV) RT_TRY(act_read(c, k, n, &kind, al, be));
+    RT_TRY(geom_emit(c, k, n, x, y, w->rank == 4 ? w->dims[2] : 1, w->dims[w->rank - 1], rt_attr_int(n, "group", 1)));
+    ec_tpl_use(c, "k_conv_f32");
+    text_buf_printf(&c->body, "    wk_conv_f32(%s, %s, %s, %s, &n%d_g, %d, %s, %s);\n", P(c, n, 0, p0), P(c, n, 1, p1),
+                    P(c, n, 2, p2), Y(c, n, py), k, kind, al, be);
+    return RT_OK;
+}
+
+static int e_linear(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *w = vin(c, n, 1), *b = vin(c, n, 2);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    RT_TRY(need_dtype(c, k, w, RT_F32, "weight W"));
+    if (b) RT_TRY(need_dtype(c, k, b, RT_F32, "bias B"));
+    int kind;
+    char al[48], be[48], p0[96], p1[96], p2[96], py[96];
+    RT_TRY(act_read(c, k, n, &kind, al, be));
+    int64_t K = w->dims[0], N = w->dims[1], R = K ? rt_numel(x) / K : 0;
+    ec_tpl_use(c, "k_linear_f32");
+    text_buf_printf(&c->body, "    wk_linear_f32(%s, %s, %s, %s, %lld, %lld, %lld, %d, %s, %s);\n", P(c, n, 0, p0),
+                    P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), (long long)R, (long long)K, (long long)N, kind, al, be);
+    return RT_OK;
+}
+
+static int e_max_pool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    if (n->n_out > 1 && n->out[1] >= 0) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output Indices is not supported by emit-c");
+    if (!x || (x->dtype != RT_F32 && x->dtype != RT_I8))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must be float32 or int8 for emit-c");
+    int nsp = x->rank - 2;
+    RT_TRY(geom_emit(c, k, n, x, y, nsp == 2 ? attr_at(n, "kernel_shape", 0, 1) : 1,
+                     attr_at(n, "kernel_shape", nsp - 1, 1), 1));
+    const char *fn = x->dtype == RT_F32 ? "k_maxpool_f32" : "k_maxpool_i8";
+    char p0[96], py[96];
+    ec_tpl_use(c, fn);
+    text_buf_printf(&c->body, "    wk_%s(%s, %s, &n%d_g);\n", fn + 2, P(c, n, 0, p0), Y(c, n, py), k);
+    return RT_OK;
+}
+
+static int e_global_average_pool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input X has rank %d; expected (N, C, spatial...)", x->rank);
+    int64_t planes = x->dims[0] * x->dims[1], count = planes ? rt_numel(x) / planes : 0;
+    char p0[96], py[96];
+    ec_tpl_use(c, "k_gap_f32");
+    text_buf_printf(&c->body, "    wk_gap_f32(%s, %s, %lld, %lld);\n", P(c, n, 0, p0), Y(c, n, py), (long long)planes,
+                    (long long)count);
+    return RT_OK;
+}
+
+static int e_softmax(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input"));
+    int coerce2d = n->opset < 13;
+    int64_t axis = rt_attr_int(n, "axis", coerce2d ? 1 : -1);
+    if (axis < 0) axis += x->rank;
+    if (axis < 0 || axis >= x->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
+    if (!coerce2d && axis != x->rank - 1)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's Softmax normalizes the last axis only (axis = %lld)", (long long)axis);
+    int64_t len = rt_shape_numel(x->rank - (int)axis, x->dims + axis), rows = len ? rt_numel(x) / len : 0;
+    char p0[96], py[96];
+    ec_tpl_use(c, "k_softmax_f32");
+    text_buf_printf(&c->body, "    wk_softmax_f32(%s, %s, %lld, %lld);\n", P(c, n, 0, p0), Y(c, n, py),
+                    (long long)rows, (long long)len);
+    return RT_OK;
+}
+
+/* Elementwise float ops as a loop in NAME_run: y[i] = f(x[i]). */
+static int e_unary(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input"));
+    const char *f;
+    switch (n->op) {
+    case RT_OP_RELU: f = "(v < 0 ? 0.0f : v)"; break;
+    case RT_OP_SIGMOID: f = "wk_sigmoidf(v)"; ec_tpl_use(c, "b1_sigmoid"); break;
+    case RT_OP_TANH: f = "wk_tanhf(v)"; ec_tpl_use(c, "b1_tanh"); break;
+    case RT_OP_ERF: f = "wk_erff(v)"; ec_tpl_use(c, "b1_erf"); break;
+    case RT_OP_EXP: f = "wk_expf(v)"; ec_tpl_use(c, "b0_exp"); break;
+    default: return ec_fail(c, k, RT_ERR_UNSUPPORTED, "no emit-c loop for this op");
+    }
+    char p0[96], py[96];
+    text_buf_printf(&c->body,
+                    "    {\n        const float *x = %s;\n        float *y = %s;\n        int32_t i;\n"
+                    "        for (i = 0; i < %lld; i++) {\n            float v = x[i];\n            y[i] = %s;\n"
+                    "        }\n    }\n",
+                    P(c, n, 0, p0), Y(c, n, py), (long long)rt_numel(x), f);
+    return RT_OK;
+}
+
+/* Add of two float32 tensors of one shape, or a tensor and one value. */
+static int e_add(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 1), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, a, RT_F32, "input A"));
+    RT_TRY(need_dtype(c, k, b, RT_F32, "input B"));
+    int64_t na = rt_numel(a), nb = rt_numel(b), ny = rt_numel(y);
+    if ((na != ny && na != 1) || (nb != ny && nb != 1) || (na == ny && !rt_shape_equal(a, y)) ||
+        (nb == ny && !rt_shape_equal(b, y)))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's Add takes operands of one shape (or one value)");
+    char p0[96], p1[96], py[96];
+    text_buf_printf(&c->body,
+                    "    {\n        const float *a = %s, *b = %s;\n        float *y = %s;\n        int32_t i;\n"
+                    "        for (i = 0; i < %lld; i++) y[i] = a[%s] + b[%s];\n    }\n",
+                    P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py), (long long)ny, na == 1 ? "0" : "i", nb == 1 ? "0" : "i");
+    return RT_OK;
+}
+
+/* Reshape-like: nothing when the output aliases the input, else a copy. */
+static int e_alias(EcCtx *c, int k, const RtNode *n) {
+    char p0[96], py[96];
+    if (c->loc[n->out[0]].alias >= 0) {
+        text_buf_printf(&c->body, "    /* node %d: output is its input's buffer (no copy) */\n", k);
+        return RT_OK;
+    }
+    const RtTensor *y = yval(c, n);
+    if (!ec_ctype(y->dtype)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not emitted", rt_dtype_name(y->dtype));
+    text_buf_printf(&c->body, "    memcpy(%s, %s, %lld);\n", Y(c, n, py), P(c, n, 0, p0), (long long)rt_nbytes(y));
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- Quantize / Dequantize */
+
+typedef struct {
+    int64_t outer, D, inner, block, so, sa, si;
+} QdqLayout;
+
+/* Scale granularity (per tensor, per axis, blocked) as the runtime's qdq_layout reads it. */
+static int qdq_layout(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *s, QdqLayout *L) {
+    int64_t block = rt_attr_int(n, "block_size", 0);
+    memset(L, 0, sizeof *L);
+    L->outer = L->D = L->block = 1;
+    L->inner = rt_numel(x);
+    if (block == 0 && s->rank <= 1 && rt_numel(s) == 1) return RT_OK;
+    int64_t ax = rt_attr_int(n, "axis", 1);
+    if (ax < 0) ax += x->rank;
+    if (ax < 0 || ax >= x->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
+    L->outer = rt_shape_numel((int)ax, x->dims);
+    L->D = x->dims[ax];
+    L->inner = rt_shape_numel(x->rank - (int)ax - 1, x->dims + ax + 1);
+    if (block == 0) {
+        if (s->rank != 1 || s->dims[0] != L->D) return ec_fail(c, k, RT_ERR, "per-axis scale does not fit x");
+        L->sa = 1;
+        return RT_OK;
+    }
+    if (s->rank != x->rank) return ec_fail(c, k, RT_ERR, "blocked scale must have x's rank");
+    L->block = block;
+    L->sa = L->inner;
+    L->so = s->dims[ax] * L->inner;
+    L->si = 1;
+    return RT_OK;
+}
+
+static int e_qdq(EcCtx *c, int k, const RtNode *n) {
+    int quant = n->op == RT_OP_QUANTIZE_LINEAR;
+    const RtTensor *x = vin(c, n, 0), *s = kin(c, n, 1), *zp = kin(c, n, 2), *y = yval(c, n);
+    if (!s || s->dtype != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the scale must be a float32 constant");
+    if (n->n_in > 2 && n->in[2] >= 0 && !zp) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the zero point must be a constant");
+    RT_TRY(need_dtype(c, k, x, quant ? RT_F32 : RT_I8, "input x"));
+    RT_TRY(need_dtype(c, k, y, quant ? RT_I8 : RT_F32, "output y"));
+    if (zp && zp->dtype != RT_I8) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the zero point must be int8");
+    QdqLayout L;
+    RT_TRY(qdq_layout(c, k, n, x, s, &L));
+    char p0[96], p1[96], p2[96], py[96];
+    const char *fn = quant ? "k_quantize_i8" : "k_dequantize_i8";
+    ec_tpl_use(c, fn);
+    text_buf_printf(&c->body, "    wk_%s(%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld);\n", fn + 2,
+                    P(c, n, 0, p0), P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), (long long)L.outer, (long long)L.D,
+                    (long long)L.inner, (long long)L.block, (long long)L.so, (long long)L.sa, (long long)L.si);
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- int8 ops */
+
+/* Per-channel multipliers x_scale * w_scale[m] / y_scale (double, as the runtime) and the
+ * weight zero points, as n<k>_mult, n<k>_shift, n<k>_wz [M]. */
+static int channel_params(EcCtx *c, int k, const RtNode *n, int64_t M) {
+    double xs, ys;
+    RT_TRY(const_f32(c, k, n, 1, "x_scale", &xs));
+    RT_TRY(const_f32(c, k, n, 6, "y_scale", &ys));
+    const RtTensor *ws = kin(c, n, 4), *wz = kin(c, n, 5);
+    if (!ws || ws->dtype != RT_F32 || (rt_numel(ws) != 1 && rt_numel(ws) != M))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "w_scale must be a float32 constant, one value or [%lld]", (long long)M);
+    if (n->n_in > 5 && n->in[5] >= 0 && (!wz || (rt_numel(wz) != 1 && rt_numel(wz) != M)))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "w_zero_point must be a constant, one value or [%lld]", (long long)M);
+    int32_t *v = malloc(sizeof(int32_t) * (size_t)(3 * (M > 0 ? M : 1)));
+    if (!v) return rt_error_set(c->err, "out of memory");
+    for (int64_t m = 0; m < M; m++) {
+        double w = ((const float *)ws->data)[rt_numel(ws) > 1 ? m : 0];
+        RtRequant r = rt_requant_make(xs * w / ys);
+        v[m] = r.mult;
+        v[M + m] = r.shift;
+        v[2 * M + m] = wz ? rt_qget(wz, rt_numel(wz) > 1 ? m : 0) : 0;
+    }
+    decl_i32s(c, k, "mult", v, M);
+    decl_i32s(c, k, "shift", v + M, M);
+    decl_i32s(c, k, "wz", v + 2 * M, M);
+    free(v);
+    return RT_OK;
+}
+
+static int e_qconv_qlinear(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *w = vin(c, n, 3), *b = vin(c, n, 8), *y = yval(c, n);
+    int conv = n->op == RT_OP_QCONV;
+    RT_TRY(need_dtype(c, k, x, RT_I8, "input x"));
+    RT_TRY(need_dtype(c, k, w, RT_I8, "weight w"));
+    if (b) RT_TRY(need_dtype(c, k, b, RT_I32, "bias B"));
+    int32_t xz, yz, lo, hi;
+    RT_TRY(const_zp(c, k, n, 2, "x_zero_point", &xz));
+    RT_TRY(const_zp(c, k, n, 7, "y_zero_point", &yz));
+    RT_TRY(out_range(c, k, n, &lo, &hi));
+    int64_t M = w->dims[0];
+    RT_TRY(channel_params(c, k, n, M));
+    char p0[96], p3[96], p8[96], py[96];
+    if (conv) {
+        RT_TRY(geom_emit(c, k, n, x, y, w->rank == 4 ? w->dims[2] : 1, w->dims[w->rank - 1], rt_attr_int(n, "group", 1)));
+        ec_tpl_use(c, "k_qconv_i8");
+        text_buf_printf(&c->body,
+                        "    wk_qconv_i8(%s, %ld, %s, n%d_wz, %s, n%d_mult, n%d_shift, %ld, %ld, %ld, %s, &n%d_g);\n",
+                        P(c, n, 0, p0), (long)xz, P(c, n, 3, p3), k, P(c, n, 8, p8), k, k, (long)yz, (long)lo,
+                        (long)hi, Y(c, n, py), k);
+    } else {
+        int64_t K = w->dims[1], R = K ? rt_numel(x) / K : 0;
+        ec_tpl_use(c, "k_qlinear_i8");
+        text_buf_printf(&c->body,
+                        "    wk_qlinear_i8(%s, %ld, %s, n%d_wz, %s, n%d_mult, n%d_shift, %ld, %ld, %ld, %s, %lld, %lld, "
+                        "%lld);\n",
+                        P(c, n, 0, p0), (long)xz, P(c, n, 3, p3), k, P(c, n, 8, p8), k, k, (long)yz, (long)lo,
+                        (long)hi, Y(c, n, py), (long long)R, (long long)K, (long long)M);
+    }
+    return RT_OK;
+}
+
+static int e_qadd(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 3), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, a, RT_I8, "input a"));
+    RT_TRY(need_dtype(c, k, b, RT_I8, "input b"));
+    if (!rt_shape_equal(a, b) || !rt_shape_equal(a, y))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's QAdd takes operands of one shape (no broadcasting)");
+    double sa, sb, sy;
+    int32_t za, zb, zy, lo, hi;
+    RT_TRY(const_f32(c, k, n, 1, "a_scale", &sa));
+    RT_TRY(const_f32(c, k, n, 4, "b_scale", &sb));
+    RT_TRY(const_f32(c, k, n, 6, "y_scale", &sy));
+    RT_TRY(const_zp(c, k, n, 2, "a_zero_point", &za));
+    RT_TRY(const_zp(c, k, n, 5, "b_zero_point", &zb));
+    RT_TRY(const_zp(c, k, n, 7, "y_zero_point", &zy));
+    RT_TRY(out_range(c, k, n, &lo, &hi));
+    /* TFLite's quantized Add, as runtime/kernels/ref/qops.c: 2^20 headroom */
+    double twice_max = 2.0 * (sa > sb ? sa : sb);
+    RtRequant ra = rt_requant_make(sa / twice_max), rb = rt_requant_make(sb / twice_max);
+    RtRequant ry = rt_requant_make(twice_max / ((double)(1 << 20) * sy));
+    char p0[96], p3[96], py[96];
+    ec_tpl_use(c, "k_qadd_i8");
+    text_buf_printf(&c->body, "    wk_qadd_i8(%s, %ld, %ld, %ld, %s, %ld, %ld, %ld, %ld, %ld, %ld, %ld, %ld, %s, %lld);\n",
+                    P(c, n, 0, p0), (long)za, (long)ra.mult, (long)ra.shift, P(c, n, 3, p3), (long)zb, (long)rb.mult,
+                    (long)rb.shift, (long)ry.mult, (long)ry.shift, (long)zy, (long)lo, (long)hi, Y(c, n, py),
+                    (long long)rt_numel(y));
+    return RT_OK;
+}
+
+static int e_qgap(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    RT_TRY(need_dtype(c, k, x, RT_I8, "input x"));
+    double xs, ys;
+    int32_t xz, yz, lo, hi;
+    RT_TRY(const_f32(c, k, n, 1, "x_scale", &xs));
+    RT_TRY(const_f32(c, k, n, 3, "y_scale", &ys));
+    RT_TRY(const_zp(c, k, n, 2, "x_zero_point", &xz));
+    RT_TRY(const_zp(c, k, n, 4, "y_zero_point", &yz));
+    RT_TRY(out_range(c, k, n, &lo, &hi));
+    if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input x has rank %d; expected (N, C, spatial...)", x->rank);
+    int64_t planes = x->dims[0] * x->dims[1], count = planes ? rt_numel(x) / planes : 0;
+    if (count > INT32_MAX / 256) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "planes of %lld values overflow the int32 sum", (long long)count);
+    RtRequant r = rt_requant_make(xs / ys);
+    char p0[96], py[96];
+    ec_tpl_use(c, "k_qgap_i8");
+    text_buf_printf(&c->body, "    wk_qgap_i8(%s, %ld, %ld, %ld, %ld, %ld, %ld, %s, %lld, %lld);\n", P(c, n, 0, p0),
+                    (long)xz, (long)r.mult, (long)r.shift, (long)yz, (long)lo, (long)hi, Y(c, n, py),
+                    (long long)planes, (long long)count);
+    return RT_OK;
+}
+
+static int e_linear_nbits(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *wp = kin(c, n, 1), *sc = kin(c, n, 2), *zs = kin(c, n, 3), *gi = kin(c, n, 4);
+    const RtTensor *b = vin(c, n, 5);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    if (!wp || !sc || !zs || sc->dtype != RT_F32 || zs->dtype != RT_U8 || wp->dtype != RT_U8 || sc->rank < 1)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "packed weights, scales and zeros must be constants (u8, f32, u8)");
+    if (n->n_in > 4 && n->in[4] >= 0 && (!gi || gi->dtype != RT_I32))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "g_idx must be an int32 constant");
+    if (b) RT_TRY(need_dtype(c, k, b, RT_F32, "bias B"));
+    int64_t bits = rt_attr_int(n, "bits", 4), group = rt_attr_int(n, "group", 0);
+    int64_t K = x->dims[x->rank - 1], N = sc->dims[0], NG = N ? rt_numel(sc) / N : 0, R = K ? rt_numel(x) / K : 0;
+    if (!rt_qblock_bits_ok((int)bits)) return ec_fail(c, k, RT_ERR, "attribute bits = %lld is not 2, 3, 4 or 8", (long long)bits);
+    int kind;
+    char al[48], be[48], p0[96], p1[96], p2[96], p3[96], p4[96], p5[96], py[96];
+    RT_TRY(act_read(c, k, n, &kind, al, be));
+    ec_tpl_use(c, "k_linear_nbits");
+    text_buf_printf(&c->body,
+                    "    wk_linear_nbits(%s, %s, %lld, %lld, %lld, %s, %lld, %d, %s, %s, %lld, %lld, %s, %s, %d, %s, "
+                    "%s);\n",
+                    P(c, n, 0, p0), Y(c, n, py), (long long)R, (long long)K, (long long)N, P(c, n, 1, p1),
+                    (long long)rt_qblock_row_bytes((int)bits, K), (int)bits, P(c, n, 2, p2), P(c, n, 3, p3),
+                    (long long)NG, (long long)(group > 0 ? group : (K > 0 ? K : 1)), P(c, n, 4, p4), P(c, n, 5, p5),
+                    kind, al, be);
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+static const struct {
+    int op;
+    EcEmitFn fn;
+} ec_ops[] = {
+    {RT_OP_CONV, e_conv},
+    {RT_OP_FUSED_CONV, e_conv},
+    {RT_OP_LINEAR, e_linear},
+    {RT_OP_MAX_POOL, e_max_pool},
+    {RT_OP_GLOBAL_AVERAGE_POOL, e_global_average_pool},
+    {RT_OP_SOFTMAX, e_softmax},
+    {RT_OP_RELU, e_unary},
+    {RT_OP_SIGMOID, e_unary},
+    {RT_OP_TANH, e_unary},
+    {RT_OP_ERF, e_unary},
+    {RT_OP_EXP, e_unary},
+    {RT_OP_ADD, e_add},
+    {RT_OP_FLATTEN, e_alias},
+    {RT_OP_RESHAPE, e_alias},
+    {RT_OP_SQUEEZE, e_alias},
+    {RT_OP_UNSQUEEZE, e_alias},
+    {RT_OP_IDENTITY, e_alias},
+    {RT_OP_DROPOUT, e_alias},
+    {RT_OP_QUANTIZE_LINEAR, e_qdq},
+    {RT_OP_DEQUANTIZE_LINEAR, e_qdq},
+    {RT_OP_QCONV, e_qconv_qlinear},
+    {RT_OP_QLINEAR, e_qconv_qlinear},
+    {RT_OP_QADD, e_qadd},
+    {RT_OP_QGLOBAL_AVERAGE_POOL, e_qgap},
+    {RT_OP_LINEAR_NBITS, e_linear_nbits},
+};
+
+int ec_node_emit(EcCtx *c, int k) {
+    const RtNode *n = &c->g->nodes[k];
+    for (size_t i = 0; i < sizeof ec_ops / sizeof ec_ops[0]; i++)
+        if (ec_ops[i].op == n->op) {
+            text_buf_printf(&c->body, "    /* node %d: %s */\n", k, n->op_type ? n->op_type : "?");
+            return ec_ops[i].fn(c, k, n);
+        }
+    return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c has no C kernel for this op");
+}

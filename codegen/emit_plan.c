@@ -1,0 +1,142 @@
+/*
+ * emit_plan.c — where every value of an emitted model lives, and the arena plan.
+ *
+ * Locations: constants are static const arrays, graph inputs the caller's inputs[i], graph
+ * outputs the caller's outputs[i] (the producing kernel writes there directly), an output of
+ * a Reshape-like node the buffer of its input (no copy), everything else the arena.
+ *
+ * Arena (greedy by size, as TFLite Micro's planner): each arena buffer is live from the node
+ * that produces it to the last node that reads it or any alias of it. Buffers are placed
+ * largest first (ties: earlier producer, then lower value index, so the plan is
+ * deterministic) at the lowest EC_ALIGN-aligned offset where they overlap no placed buffer
+ * whose live range meets theirs. A node's output never shares bytes with its inputs (both
+ * are live at the node), so kernels need not support in-place operation.
+ * Lower bound: the largest sum of the bytes of the buffers live at one node; no placement
+ * can use less, and the arena is reported beside it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit_internal.h"
+
+int ec_is_alias_op(int op) {
+    return op == RT_OP_FLATTEN || op == RT_OP_RESHAPE || op == RT_OP_SQUEEZE || op == RT_OP_UNSQUEEZE ||
+           op == RT_OP_IDENTITY || op == RT_OP_DROPOUT;
+}
+
+typedef struct {
+    int v;                 /* root value */
+    int64_t bytes;         /* numel * element size */
+    int first, last;       /* live range in node indices, inclusive */
+    int64_t offset;        /* placed offset */
+} EcBuf;
+
+static int buf_cmp(const void *pa, const void *pb) {
+    const EcBuf *a = pa, *b = pb;
+    if (a->bytes != b->bytes) return a->bytes > b->bytes ? -1 : 1;
+    if (a->first != b->first) return a->first < b->first ? -1 : 1;
+    return a->v < b->v ? -1 : a->v > b->v;
+}
+
+static int64_t align_up(int64_t x) { return (x + EC_ALIGN - 1) / EC_ALIGN * EC_ALIGN; }
+
+static int root_of(const EcCtx *c, int v) {
+    while (c->loc[v].alias >= 0) v = c->loc[v].alias;
+    return v;
+}
+
+/* Locations of constants, inputs, outputs and aliases; arena candidates stay EC_LOC_NONE. */
+static void locations_assign(EcCtx *c) {
+    const IrGraph *g = c->g;
+    for (int v = 0; v < g->n_values; v++) {
+        c->loc[v].kind = g->values[v].konst ? EC_LOC_CONST : EC_LOC_NONE;
+        c->loc[v].alias = -1;
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        if (c->loc[g->inputs[i]].kind == EC_LOC_NONE) c->loc[g->inputs[i]] = (EcLoc){EC_LOC_INPUT, i, 0, -1};
+    for (int i = 0; i < g->n_outputs; i++) {
+        int v = g->outputs[i];
+        if (c->loc[v].kind == EC_LOC_NONE && g->values[v].producer >= 0)
+            c->loc[v] = (EcLoc){EC_LOC_OUTPUT, i, 0, -1};
+    }
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (!ec_is_alias_op(n->op) || n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0) continue;
+        int y = n->out[0];
+        if (c->loc[y].kind != EC_LOC_NONE) continue; /* a graph output: the kernel copies */
+        c->loc[y].alias = root_of(c, n->in[0]);
+    }
+}
+
+int ec_plan(EcCtx *c) {
+    const IrGraph *g = c->g;
+    locations_assign(c);
+    int nv = g->n_values, nb = 0;
+    EcBuf *bufs = calloc((size_t)nv + 1, sizeof *bufs);
+    int *slot = malloc(((size_t)nv + 1) * sizeof *slot);
+    if (!bufs || !slot) {
+        free(bufs);
+        free(slot);
+        return rt_error_set(c->err, "out of memory");
+    }
+    for (int v = 0; v < nv; v++) {
+        slot[v] = -1;
+        if (c->loc[v].kind != EC_LOC_NONE || c->loc[v].alias >= 0 || g->values[v].producer < 0) continue;
+        int64_t bytes = rt_nbytes(&c->val[v]);
+        if (bytes < 0) {
+            free(bufs);
+            free(slot);
+            return rt_error_set(c->err, "value '%s': size overflows", g->values[v].name);
+        }
+        slot[v] = nb;
+        bufs[nb++] = (EcBuf){v, bytes, g->values[v].producer, g->values[v].producer, 0};
+    }
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        for (int j = 0; j < n->n_in; j++) {
+            if (n->in[j] < 0) continue;
+            int r = slot[root_of(c, n->in[j])];
+            if (r >= 0 && bufs[r].last < k) bufs[r].last = k;
+        }
+    }
+    /* lower bound before sorting (any order works) */
+    c->lower_bound = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        int64_t live = 0;
+        for (int b = 0; b < nb; b++)
+            if (bufs[b].first <= k && k <= bufs[b].last) live += bufs[b].bytes;
+        if (live > c->lower_bound) c->lower_bound = live;
+    }
+    qsort(bufs, (size_t)nb, sizeof *bufs, buf_cmp);
+    c->arena_bytes = 0;
+    for (int b = 0; b < nb; b++) {
+        /* lowest offset clear of every placed buffer whose live range meets this one's:
+         * try 0 and the end of each such buffer, keep the lowest that fits */
+        int64_t best = -1;
+        for (int cand = -1; cand < b; cand++) {
+            int64_t off = cand < 0 ? 0 : align_up(bufs[cand].offset + bufs[cand].bytes);
+            if (cand >= 0 && (bufs[cand].last < bufs[b].first || bufs[b].last < bufs[cand].first)) continue;
+            if (best >= 0 && off >= best) continue;
+            int ok = 1;
+            for (int o = 0; o < b && ok; o++) {
+                if (bufs[o].last < bufs[b].first || bufs[b].last < bufs[o].first) continue;
+                ok = off + bufs[b].bytes <= bufs[o].offset || bufs[o].offset + bufs[o].bytes <= off;
+            }
+            if (ok) best = off;
+        }
+        bufs[b].offset = best;
+        if (best + bufs[b].bytes > c->arena_bytes) c->arena_bytes = best + bufs[b].bytes;
+        c->loc[bufs[b].v] = (EcLoc){EC_LOC_ARENA, 0, best, -1};
+    }
+    c->arena_bytes = align_up(c->arena_bytes);
+    for (int v = 0; v < nv; v++) {
+        if (c->loc[v].alias < 0) continue;
+        int r = root_of(c, v);
+        EcLoc l = c->loc[r];
+        l.alias = c->loc[v].alias;
+        c->loc[v] = l;
+    }
+    free(bufs);
+    free(slot);
+    return RT_OK;
+}
