@@ -130,10 +130,6 @@ static int quantize_run(const char *const *args, int n_args, long fail, RtError 
     argv[argc] = NULL;
     FILE *devnull = fopen("/dev/null", "w");
     cr_assert(devnull);
-    /* progress lines (calibration) go to stderr: hidden for the K runs */
-    fflush(stderr);
-    int saved = dup(2);
-    cr_assert(saved >= 0 && dup2(fileno(devnull), 2) == 2);
     memset(err, 0, sizeof *err);
     alloc_count = 0;
     fail_at = fail;
@@ -141,9 +137,6 @@ static int quantize_run(const char *const *args, int n_args, long fail, RtError 
     int status = cmd_quantize(argc, argv, devnull, err);
     armed = 0;
     *count = alloc_count;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
     fclose(devnull);
     return status;
 }
@@ -199,4 +192,17 @@ Test(alloc_fail, quantize_int8_static_digits_mlp, .timeout = 300) {
     const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--activations", "int8", "--calib",
                           "x=" FIXTURES "/digits/calib_x.npy"};
     walk(args, 5, "quantize digits_mlp (int8 weights and activations, calibrated)");
+}
+
+/* Disabled until passes/gptq_driver.c (not this suite's file) frees cleanly on allocation
+ * failure; this walk found three bugs there (with all three fixed it passes: 412 allocation
+ * points, 407 clean exits 2, 5 survivals with identical output, 0 leaks):
+ *   - plan_make: on out of memory plan_free(p) leaves the pointers set and run_free frees
+ *     them again (double free): plan_free should set them to NULL;
+ *   - step_run: RT_TRY(segment_make(... &seg ...)) returns without segment_free(&seg) (leak);
+ *   - target_quantize: RT_TRY(report_line(...)) returns without free(wt) (leak). */
+Test(alloc_fail, quantize_gptq4_digits_mlp, .timeout = 300, .disabled = true) {
+    const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--weights", "int4", "--method", "gptq",
+                          "--group", "32", "--calib", "x=" FIXTURES "/digits/calib_x.npy"};
+    walk(args, 9, "quantize digits_mlp (4-bit GPTQ, group 32)");
 }
