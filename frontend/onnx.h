@@ -32,6 +32,12 @@ int onnx_tensor_read_pb(const char *path, RtTensor *out, char *name, size_t name
  * *ops is one malloc'd block holding the array and the strings: free(*ops). */
 int onnx_model_op_types(const char *path, char ***ops, int *n_ops, RtError *err);
 
+/* Writes the model at src_path to out_path (atomically) with new weights: every float32
+ * initializer of the main graph that g holds under the same name gets g's data; the graph and
+ * everything else stay the original's (onnx_save_weights.c). *n_replaced (may be NULL) counts
+ * the initializers replaced. A trained student is written this way. */
+int onnx_save_weights(const char *src_path, const IrGraph *g, const char *out_path, int *n_replaced, RtError *err);
+
 /* ---- writing (onnx_write.c) ---- */
 typedef struct OnnxWriteOptions {
     const char *producer_version; /* the ModelProto's producer_version; NULL = "" */
