@@ -3,13 +3,19 @@
  *   SRDHM(a, b) = (a*b + (a*b >= 0 ? 2^30 : 1 - 2^30)) / 2^31, truncated
  *   RDBPOT(x, e) = x / 2^e rounded to nearest, ties away from zero
  * apply(acc) = RDBPOT(SRDHM(acc, mult), -shift) for shift <= 0; for shift > 0 the product is
- * formed in 64 bits and saturated to int32 (the same integers as wafer's runtime). */
+ * formed in 64 bits and saturated to int32 (the same integers as wafer's runtime).
+ * Divisions by 2^k truncate toward zero and are written as shifts of the magnitude, so no
+ * 64-bit division helper (__aeabi_ldivmod) is needed on 32-bit targets. */
+static int64_t wk_div_pow2(int64_t x, int k) { /* x / 2^k truncated toward zero */
+    return x >= 0 ? x >> k : -((-x) >> k);
+}
+
 static int32_t wk_srdhm(int32_t a, int32_t b) {
     int64_t ab, nudge;
     if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
     ab = (int64_t)a * b;
     nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    return (int32_t)wk_div_pow2(ab + nudge, 31);
 }
 
 static int32_t wk_rdbpot(int32_t x, int e) {
@@ -38,7 +44,7 @@ static int32_t wk_requant_apply(int32_t acc, int32_t mult, int32_t shift) {
     }
     half = (int64_t)1 << (30 - s);
     nudge = p >= 0 ? half : 1 - half;
-    return wk_sat32((p + nudge) / ((int64_t)1 << (31 - s)));
+    return wk_sat32(wk_div_pow2(p + nudge, 31 - s));
 }
 
 /* clamp(apply(acc) + zp, lo, hi) */
