@@ -36,10 +36,11 @@ extern const RtKernelEntry rt_kernels_x86_math[];    /* x86/math_x86.c: Gelu, Er
 extern const RtKernelEntry rt_kernels_x86_qops[];    /* x86/qops_x86.c: QConv, QLinear, ... (VNNI) */
 extern const RtKernelEntry rt_kernels_x86_nbits[];   /* x86/nbits_x86.c: LinearNBits, MatMulNBits */
 extern const RtKernelEntry rt_kernels_x86_pool[];    /* x86/pool_x86.c: MaxPool, AveragePool, Global* */
+extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Transpose */
 
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
-    rt_kernels_x86_nbits, rt_kernels_x86_pool,
+    rt_kernels_x86_nbits, rt_kernels_x86_pool, rt_kernels_x86_shape,
 };
 
 static const RtKernelEntry *const families[] = {
