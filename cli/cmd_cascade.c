@@ -8,7 +8,7 @@
  *
  * --threshold T runs wafer_rt_cascade once over all rows and reports accuracy, the fraction
  * escalated, the mean latency per inference (wall time / rows) and the cost per correct
- * inference at --price-per-hour. --sweep measures once (the small model on all rows, the large
+ * inference at --price-per-hour (times: the fastest of --repeat passes). --sweep measures once (the small model on all rows, the large
  * one row by row as the cascade runs it), computes the whole threshold curve
  * (deploy/cascade_curve.c), chooses the cheapest threshold within --max-drop of the large
  * model's accuracy, and checks the choice by running the cascade at it. --registry FILE
@@ -44,6 +44,8 @@ static const char *const cascade_usage =
     "  --price-per-hour P     prices the time for the cost columns (default 1)\n"
     "  --price-signal S --price-cap C   S in [0,1]; S > C runs only the small model\n"
     "  --threads T            kernel threads of each model\n"
+    "  --repeat N             timing: each measured pass runs N times, the fastest counts\n"
+    "                         (default 3)\n"
     "  --registry FILE        record the cascade (threshold, accuracy, escalated, latency)\n"
     "  --small-name N --large-name N   names recorded in the registry (default: the files)\n"
     "  --json FILE            the result (and with --sweep the curve) as JSON\n"
@@ -57,7 +59,7 @@ typedef struct {
     double threshold, max_drop, price, signal, cap;
     double thr[CASCADE_MAX_THRESHOLDS];
     int n_thr;
-    int64_t threads;
+    int64_t threads, repeat;          /* timing: the fastest of `repeat` passes */
     CliInputs inputs, in_small, in_large;   /* in_small/in_large: views of inputs' entries */
 } CascadeArgs;
 
@@ -89,6 +91,7 @@ static int parse_thresholds(const char *s, CascadeArgs *a, RtError *err) {
 static int cascade_args(int argc, char **argv, CascadeArgs *a, RtError *err) {
     static const double defaults[] = {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999};
     a->threshold = 0.9;
+    a->repeat = 3;
     a->max_drop = 0.003;
     a->price = 1.0;
     a->signal = -1;
@@ -115,6 +118,7 @@ static int cascade_args(int argc, char **argv, CascadeArgs *a, RtError *err) {
         else if (OPT("--price-per-hour")) st = r < 0 ? CLI_BAD_INPUT : cli_parse_f64(v, "--price-per-hour", "cascade", &a->price, err);
         else if (OPT("--price-signal")) st = r < 0 ? CLI_BAD_INPUT : cli_parse_f64(v, "--price-signal", "cascade", &a->signal, err);
         else if (OPT("--price-cap")) st = r < 0 ? CLI_BAD_INPUT : cli_parse_f64(v, "--price-cap", "cascade", &a->cap, err);
+        else if (OPT("--repeat")) st = r < 0 ? CLI_BAD_INPUT : cli_parse_i64(v, 1, 1000, "--repeat", "cascade", &a->repeat, err);
         else if (OPT("--threads")) st = r < 0 ? CLI_BAD_INPUT : cli_parse_i64(v, 1, 1024, "--threads", "cascade", &a->threads, err);
         else if (OPT("--confidence")) {
             if (r > 0 && strcmp(v, "margin") != 0 && strcmp(v, "max_prob") != 0)
@@ -208,9 +212,13 @@ static int cascade_run(const CascadeArgs *a, CascadeData *d, double threshold, C
                                (float)a->signal, (float)a->cap};
     WaferRtCascadeResult res = {logits, NULL, NULL, 0};
     WaferRtError e;
-    double t0 = cli_now();
-    WaferRtStatus st = wafer_rt_cascade(d->small, d->xs, d->ns, d->large, d->xl, d->nl, &o, &res, &e);
-    double secs = cli_now() - t0;
+    WaferRtStatus st = WAFER_RT_OK;
+    double secs = INFINITY;
+    for (int64_t k = 0; k < a->repeat && st == WAFER_RT_OK; k++) {
+        double t0 = cli_now();
+        st = wafer_rt_cascade(d->small, d->xs, d->ns, d->large, d->xl, d->nl, &o, &res, &e);
+        secs = fmin(secs, cli_now() - t0);
+    }
     if (st != WAFER_RT_OK) {
         free(logits);
         return rt_error_set(err, "%s", e.msg), CLI_BAD_INPUT;
@@ -247,12 +255,15 @@ static int cascade_measure(const CascadeArgs *a, CascadeData *d, CascadeMeasure 
         WaferRtCascadeOptions o = {a->margin ? WAFER_RT_CONF_MARGIN : WAFER_RT_CONF_MAX_PROB, pass ? 2.0f : -1.0f,
                                    -1.0f, 1.0f};
         WaferRtCascadeResult res = {logits, conf, NULL, 0};
-        double t0 = cli_now();
-        if (wafer_rt_cascade(d->small, d->xs, d->ns, d->large, d->xl, d->nl, &o, &res, &e) != WAFER_RT_OK) {
-            status = (rt_error_set(err, "%s", e.msg), CLI_BAD_INPUT);
-            break;
+        double best = INFINITY; /* the fastest of --repeat passes: the others met interference */
+        for (int64_t k = 0; k < a->repeat && status == CLI_OK; k++) {
+            double t0 = cli_now();
+            if (wafer_rt_cascade(d->small, d->xs, d->ns, d->large, d->xl, d->nl, &o, &res, &e) != WAFER_RT_OK)
+                status = (rt_error_set(err, "%s", e.msg), CLI_BAD_INPUT);
+            best = fmin(best, cli_now() - t0);
         }
-        double ms = (cli_now() - t0) * 1e3 / (double)d->n;
+        if (status != CLI_OK) break;
+        double ms = best * 1e3 / (double)d->n;
         for (int64_t r = 0; r < d->n; r++) {
             unsigned char ok = (unsigned char)argmax_ok(d, logits + r * d->C, r);
             if (pass) m->large_ok[r] = ok;
