@@ -119,3 +119,28 @@ Test(sweep, bad_options_exit_2) {
     rc = tu_run(out, sizeof out, "%s sweep --help", WAFER_BIN);
     cr_expect_eq(rc, 0, "%s", out);
 }
+
+/* Perplexity sweeps agree with the fixtures' PyTorch/onnxruntime reference: fp32 2.4166 and
+ * RTN 4-bit group 128 asym 2.4600 (README of the fixtures, 4 decimals: +-0.0005). */
+#define TINYLM_PPL_TOL 0.0005
+
+Test(sweep, tinylm_perplexity_matches_the_reference) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("3.3M-parameter model: too slow under ASan");
+    char dir[128], out[16384];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_sweep"), 0);
+    const char *T = FIXTURES "/tinylm";
+    int rc = tu_run(out, sizeof out,
+                    "%s sweep %s/tinylm.onnx --task lm --tokens %s/tinylm_eval_tokens.npy --bits 4 --group 128 --asym "
+                    "--iters 1 --warmup 0 --out-dir %s/v --json %s/s.json 2>/dev/null",
+                    WAFER_BIN, T, T, dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    char p[256];
+    snprintf(p, sizeof p, "%s/s.json", dir);
+    JsonValue j = sweep_json(p);
+    const JsonValue *vars = deploy_json_get(&j, "variants");
+    cr_assert(vars && vars->n == 2);
+    cr_expect_float_eq(deploy_json_get(&vars->items[0], "perplexity")->num, 2.4166, TINYLM_PPL_TOL);
+    cr_expect_float_eq(deploy_json_get(&vars->items[1], "perplexity")->num, 2.4600, TINYLM_PPL_TOL);
+    deploy_json_free(&j);
+    tu_tmpdir_remove(dir);
+}
