@@ -37,14 +37,34 @@ static const char *const plan_usage =
     "\n"
     "Exit status 0 ok, 2 bad input (messages name the file and the line or field).\n";
 
+/* The numeric options: each sets one field (a double, or an int when `is_int`). */
+typedef struct {
+    const char *name;
+    double *d;
+    int *i;
+    double lo, hi;
+} PlanNumOpt;
+
 static int plan_args(int argc, char **argv, DeployPlanOptions *o, const char **prices, const char **reg,
                      const char **json, RtError *err) {
+    const PlanNumOpt nums[] = {
+        {"--traffic", &o->traffic, NULL, 0, 1e18},
+        {"--max-latency-ms", &o->sla_latency_ms, NULL, 0, 1e12},
+        {"--min-accuracy", &o->sla_accuracy, NULL, 0, 1},
+        {"--spike", &o->spike, NULL, 0, 1e6},
+        {"--horizon-months", &o->horizon_months, NULL, 0, 1200},
+        {"--distill-cost", &o->distill_cost, NULL, 0, 1e18},
+        {"--distill-factor", &o->distill_factor, NULL, 0, 1e9},
+        {"--amortize-months", &o->amortize_months, NULL, 1e-9, 1200},
+        {"--maintenance", &o->maintenance, NULL, 0, 1e18},
+        {"--window-days", NULL, &o->window_days, 1, 100000},
+        {"--bits-now", NULL, &o->bits_now, 1, 32},
+        {"--bits-low", NULL, &o->bits_low, 1, 32},
+    };
     int has_traffic = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r = 0;
-        double *num = NULL;
-        int64_t *intv = NULL, n = 0;
 #define OPT(name) ((r = cli_opt(argc, argv, &i, name, &v, "plan", err)) != 0)
         if (OPT("--prices")) *prices = v;
         else if (OPT("--registry")) *reg = v;
@@ -52,38 +72,25 @@ static int plan_args(int argc, char **argv, DeployPlanOptions *o, const char **p
         else if (OPT("--cloud")) o->cloud = v;
         else if (OPT("--device")) o->device = v;
         else if (OPT("--watch")) o->watch = v;
-        else if (OPT("--traffic")) num = &o->traffic, has_traffic = 1;
-        else if (OPT("--max-latency-ms")) num = &o->sla_latency_ms;
-        else if (OPT("--min-accuracy")) num = &o->sla_accuracy;
-        else if (OPT("--spike")) num = &o->spike;
-        else if (OPT("--horizon-months")) num = &o->horizon_months;
-        else if (OPT("--distill-cost")) num = &o->distill_cost;
-        else if (OPT("--distill-factor")) num = &o->distill_factor;
-        else if (OPT("--amortize-months")) num = &o->amortize_months;
-        else if (OPT("--maintenance")) num = &o->maintenance;
-        else if (OPT("--window-days") || OPT("--bits-now") || OPT("--bits-low")) intv = &n;
-        else return cli_usage_error(err, "plan", "unknown argument '%s'", argv[i]);
+        else {
+            size_t k = 0;
+            while (k < sizeof nums / sizeof nums[0] && !OPT(nums[k].name)) k++;
+            if (k == sizeof nums / sizeof nums[0]) return cli_usage_error(err, "plan", "unknown argument '%s'", argv[i]);
+            double x = 0;
+            if (r > 0 && cli_parse_f64(v, nums[k].name, "plan", &x, err) != CLI_OK) return CLI_BAD_INPUT;
+            if (r > 0 && (!(x >= nums[k].lo && x <= nums[k].hi) || (nums[k].i && x != (double)(int)x)))
+                return cli_usage_error(err, "plan", "%s must be %s in [%g, %g], got '%s'", nums[k].name,
+                                       nums[k].i ? "an integer" : "a number", nums[k].lo, nums[k].hi, v);
+            if (nums[k].d) *nums[k].d = x;
+            else *nums[k].i = (int)x;
+            has_traffic |= nums[k].d == &o->traffic;
+        }
 #undef OPT
         if (r < 0) return CLI_BAD_INPUT;
-        const char *opt = argv[i][0] == '-' ? argv[i] : argv[i - 1];
-        if (num) {
-            if (cli_parse_f64(v, opt, "plan", num, err) != CLI_OK) return CLI_BAD_INPUT;
-            if (*num < 0) return cli_usage_error(err, "plan", "%s must be >= 0, got '%s'", opt, v);
-        }
-        if (intv) {
-            char name[32];
-            snprintf(name, sizeof name, "%.*s", (int)strcspn(opt, "="), opt);
-            int bits = strcmp(name, "--window-days") != 0;
-            if (cli_parse_i64(v, 1, bits ? 32 : 100000, name, "plan", &n, err) != CLI_OK) return CLI_BAD_INPUT;
-            if (!bits) o->window_days = (int)n;
-            else if (strcmp(name, "--bits-now") == 0) o->bits_now = (int)n;
-            else o->bits_low = (int)n;
-        }
     }
     if (!*prices) return cli_usage_error(err, "plan", "missing --prices PRICES.csv");
     if (!*reg) return cli_usage_error(err, "plan", "missing --registry REGISTRY.json");
     if (!has_traffic) return cli_usage_error(err, "plan", "missing --traffic N (inferences per month)");
-    if (o->amortize_months <= 0) return cli_usage_error(err, "plan", "--amortize-months must be > 0");
     return CLI_OK;
 }
 
