@@ -3,7 +3,7 @@
  *
  *   shapes   the runtime's planner in shape mode (rt_plan_build on the lowered graph) gives
  *            every value's dtype and shape, the same numbers `wafer run` computes
- *   plan     emit_plan.c: locations (constants, caller inputs/outputs, arena offsets)
+ *   plan     emit_plan.c: low-bit conv weights dequantized as read (no float copy), locations (constants, caller inputs/outputs, arena offsets)
  *   nodes    emit_ops.c: one kernel call per node, in graph order, into NAME_run's body
  *   text     header comment (source hash, wafer version, options), includes, the kernel
  *            templates the model uses (in table order: helpers first), the weights
@@ -45,7 +45,7 @@ int ec_fail(EcCtx *c, int k, int status, const char *fmt, ...) {
 static const struct {
     const char *name, *needs;
 } tpl_deps[] = {
-    {"k_conv_f32", "b0_common b2_act"}, {"k_linear_f32", "b2_act"}, {"k_linear_nbits", "b2_act"},
+    {"k_conv_f32", "b0_common b2_act"}, {"k_conv_dqw_f32", "b0_common b2_act"}, {"k_linear_f32", "b2_act"}, {"k_linear_nbits", "b2_act"},
     {"k_maxpool_f32", "b0_common"},     {"k_maxpool_i8", "b0_common"}, {"k_qconv_i8", "b0_common b0_requant"},
     {"k_qlinear_i8", "b0_requant"},     {"k_qadd_i8", "b0_requant"},   {"k_qgap_i8", "b0_requant"},
     {"b1_sigmoid", "b0_exp"},           {"k_softmax_f32", "b0_exp"},
@@ -234,9 +234,11 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
         c.loc = calloc((size_t)g->n_values + 1, sizeof *c.loc);
         c.uses_const = calloc((size_t)g->n_values + 1, sizeof *c.uses_const);
         c.tpl_used = calloc((size_t)c.n_tpl + 1, 1);
-        if (!c.loc || !c.uses_const || !c.tpl_used) r = rt_error_set(err, "out of memory");
+        c.fused_dq = calloc((size_t)g->n_values + 1, sizeof *c.fused_dq);
+        if (!c.loc || !c.uses_const || !c.tpl_used || !c.fused_dq) r = rt_error_set(err, "out of memory");
     }
     if (r == RT_OK) r = values_check(&c);
+    if (r == RT_OK) ec_fuse_dq(&c);
     if (r == RT_OK) r = ec_plan(&c);
     for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = ec_node_emit(&c, k);
     if (r == RT_OK) outputs_copy(&c);
@@ -248,6 +250,7 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     free(c.loc);
     free(c.uses_const);
     free(c.tpl_used);
+    free(c.fused_dq);
     rt_plan_free(&plan);
     ir_lowered_free(low);
     return r;

@@ -29,6 +29,9 @@ typedef struct {
     const RtTensor *val;        /* [n_values] borrowed: every value's dtype and shape (plan) */
     EcLoc *loc;                 /* [n_values] owned */
     int *uses_const;            /* [n_values] owned: 1 = the array of this constant is emitted */
+    int *fused_dq;              /* [n_values] owned: 1 = output of a DequantizeLinear of constants
+                                   read only as a Conv's weight: the conv dequantizes each tap as
+                                   it reads it (k_conv_dqw_f32), no float copy in the arena */
     const EmitCOptions *o;      /* borrowed */
     TextBuf decl;               /* per-node constants (geometry, multipliers) */
     TextBuf body;               /* NAME_run's statements */
@@ -42,6 +45,8 @@ typedef struct {
 /* ---- emit_plan.c ---- */
 /* 1 when op's output is its input under another shape (alias or copy). */
 int ec_is_alias_op(int op);
+/* Marks c->fused_dq (see EcCtx). */
+void ec_fuse_dq(EcCtx *c);
 /* Locations of every value and the arena plan (arena_bytes, lower_bound). */
 int ec_plan(EcCtx *c);
 

@@ -159,18 +159,47 @@ static int geom_emit(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const 
 
 /* ---------------------------------------------------------------- float ops */
 
+typedef struct {
+    int64_t outer, D, inner, block, so, sa, si;
+} QdqLayout;
+
+static int qdq_layout(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *s, QdqLayout *L);
+
+/* The weight of a Conv as codes the kernel dequantizes as it reads: `static const wk_dq
+ * n<k>_dq` from the DequantizeLinear node that made it (ec_fuse_dq). */
+static int dq_weight_emit(EcCtx *c, int k, int v) {
+    int kd = c->g->values[v].producer;
+    const RtNode *d = &c->g->nodes[kd];
+    const RtTensor *s = c->g->values[d->in[1]].konst, *zp = d->n_in > 2 && d->in[2] >= 0 ? c->g->values[d->in[2]].konst : NULL;
+    if (!s || s->dtype != RT_F32 || (zp && zp->dtype != RT_I8))
+        return ec_fail(c, kd, RT_ERR_UNSUPPORTED, "scale must be float32 and zero point int8");
+    QdqLayout L;
+    RT_TRY(qdq_layout(c, kd, d, &c->val[d->in[0]], s, &L));
+    char p0[96], p1[96], p2[96];
+    text_buf_printf(&c->decl, "static const wk_dq n%d_dq = {%s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld};\n", k,
+                    ec_ptr(c, d->in[0], 1, p0, sizeof p0), ec_ptr(c, d->in[1], 1, p1, sizeof p1),
+                    zp ? ec_ptr(c, d->in[2], 1, p2, sizeof p2) : "NULL", (long long)L.D, (long long)L.inner,
+                    (long long)L.block, (long long)L.so, (long long)L.sa, (long long)L.si);
+    return RT_OK;
+}
+
 static int e_conv(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *w = vin(c, n, 1), *b = vin(c, n, 2), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
     RT_TRY(need_dtype(c, k, w, RT_F32, "weight W"));
     if (b) RT_TRY(need_dtype(c, k, b, RT_F32, "bias B"));
+    int dqw = c->fused_dq[n->in[1]];
     int kind = 0;
     char al[48] = "0.0f", be[48] = "0.0f", p0[96], p1[96], p2[96], py[96];
     if (n->op == RT_OP_FUSED_CONV) RT_TRY(act_read(c, k, n, &kind, al, be));
     RT_TRY(geom_emit(c, k, n, x, y, w->rank == 4 ? w->dims[2] : 1, w->dims[w->rank - 1], rt_attr_int(n, "group", 1)));
-    ec_tpl_use(c, "k_conv_f32");
-    text_buf_printf(&c->body, "    wk_conv_f32(%s, %s, %s, %s, &n%d_g, %d, %s, %s);\n", P(c, n, 0, p0), P(c, n, 1, p1),
-                    P(c, n, 2, p2), Y(c, n, py), k, kind, al, be);
+    if (dqw) {
+        RT_TRY(dq_weight_emit(c, k, n->in[1]));
+        snprintf(p1, sizeof p1, "&n%d_dq", k);
+    }
+    ec_tpl_use(c, dqw ? "k_conv_dqw_f32" : "k_conv_f32");
+    text_buf_printf(&c->body, "    wk_conv%s_f32(%s, %s, %s, %s, &n%d_g, %d, %s, %s);\n", dqw ? "_dqw" : "", P(c, n, 0, p0),
+                    dqw ? p1 : P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), k, kind, al, be);
     return RT_OK;
 }
 
@@ -287,10 +316,6 @@ static int e_alias(EcCtx *c, int k, const RtNode *n) {
 
 /* ---------------------------------------------------------------- Quantize / Dequantize */
 
-typedef struct {
-    int64_t outer, D, inner, block, so, sa, si;
-} QdqLayout;
-
 /* Scale granularity (per tensor, per axis, blocked) as the runtime's qdq_layout reads it. */
 static int qdq_layout(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *s, QdqLayout *L) {
     int64_t block = rt_attr_int(n, "block_size", 0);
@@ -327,6 +352,10 @@ static int e_qdq(EcCtx *c, int k, const RtNode *n) {
     if (zp && zp->dtype != RT_I8) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the zero point must be int8");
     QdqLayout L;
     RT_TRY(qdq_layout(c, k, n, x, s, &L));
+    if (!quant && c->fused_dq[n->out[0]]) {
+        text_buf_printf(&c->body, "    /* node %d: dequantized by the Conv that reads it, tap by tap */\n", k);
+        return RT_OK;
+    }
     char p0[96], p1[96], p2[96], py[96];
     const char *fn = quant ? "k_quantize_i8" : "k_dequantize_i8";
     ec_tpl_use(c, fn);

@@ -11,6 +11,7 @@
  * deterministic) at the lowest EC_ALIGN-aligned offset where they overlap no placed buffer
  * whose live range meets theirs. A node's output never shares bytes with its inputs (both
  * are live at the node), so kernels need not support in-place operation.
+ * Weights that a Conv dequantizes as it reads them (ec_fuse_dq) take no arena at all.
  * Lower bound: the largest sum of the bytes of the buffers live at one node; no placement
  * can use less, and the arena is reported beside it.
  */
@@ -68,6 +69,25 @@ static void locations_assign(EcCtx *c) {
     }
 }
 
+void ec_fuse_dq(EcCtx *c) {
+    const IrGraph *g = c->g;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (n->op != RT_OP_DEQUANTIZE_LINEAR || n->n_out < 1 || n->out[0] < 0) continue;
+        int v = n->out[0], consts = 1;
+        for (int j = 0; j < n->n_in; j++) consts &= n->in[j] < 0 || g->values[n->in[j]].konst != NULL;
+        if (!consts || c->val[n->in[0]].dtype != RT_I8 || c->val[v].dtype != RT_F32 || ir_value_is_output(g, v) ||
+            ir_value_uses(g, v) != 1)
+            continue;
+        for (int u = k + 1; u < g->n_nodes; u++) {
+            const RtNode *m = &g->nodes[u];
+            if ((m->op == RT_OP_CONV || m->op == RT_OP_FUSED_CONV) && m->n_in > 1 && m->in[1] == v && m->in[0] != v &&
+                (m->n_in < 3 || m->in[2] != v))
+                c->fused_dq[v] = 1;
+        }
+    }
+}
+
 int ec_plan(EcCtx *c) {
     const IrGraph *g = c->g;
     locations_assign(c);
@@ -81,7 +101,8 @@ int ec_plan(EcCtx *c) {
     }
     for (int v = 0; v < nv; v++) {
         slot[v] = -1;
-        if (c->loc[v].kind != EC_LOC_NONE || c->loc[v].alias >= 0 || g->values[v].producer < 0) continue;
+        if (c->loc[v].kind != EC_LOC_NONE || c->loc[v].alias >= 0 || g->values[v].producer < 0 || c->fused_dq[v])
+            continue;
         int64_t bytes = rt_nbytes(&c->val[v]);
         if (bytes < 0) {
             free(bufs);

@@ -18,6 +18,7 @@ typedef struct {
     const char *onnx, *opts, *input, *labels; /* fixture paths (labels may be NULL) */
     int classes;
     int int8;       /* also compare the last int8 activation bit for bit */
+    int dq_fused;   /* low-bit conv weights: read through the conv, never copied as floats */
 } Case;
 
 static int have_tool(const char *tool) {
@@ -41,6 +42,14 @@ static void case_check(const Case *cs) {
     EmitCStats st = ecu_emit(wafer, dir, cs->int8, 0);
     cr_expect(st.arena_bytes >= st.lower_bound && st.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)st.lower_bound,
               "%s: arena %lld bytes vs lower bound %lld", cs->onnx, (long long)st.arena_bytes, (long long)st.lower_bound);
+    if (cs->dq_fused) {
+        snprintf(path, sizeof path, "%s/model.c", dir);
+        char *src = (char *)tu_file_read(path, NULL);
+        cr_assert(src);
+        cr_expect(strstr(src, "wk_conv_dqw_f32(") && !strstr(src, "    wk_dequantize_i8("),
+                  "%s: 4-bit conv weights should be dequantized by the conv, not into the arena", cs->onnx);
+        free(src);
+    }
     RtTensor x = tu_fixture_npy(cs->input);
     snprintf(path, sizeof path, "%s/in.bin", dir);
     ecu_raw_write(path, x.data, (size_t)rt_nbytes(&x));
@@ -123,7 +132,7 @@ Test(emit_c, digits_int8) {
 }
 
 Test(emit_c, digits_int4) {
-    Case c = {"digits/digits_cnn.onnx", "--weights int4 --group 32", "digits/test_img.npy", "digits/test_y.npy", 10, 0};
+    Case c = {"digits/digits_cnn.onnx", "--weights int4 --group 32", "digits/test_img.npy", "digits/test_y.npy", 10, 0, 1};
     case_check(&c);
 }
 
