@@ -31,7 +31,8 @@ static const char *const quantize_usage_head =
     "                          layers as com.microsoft.MatMulNBits; checked before it is written\n"
     "  --onnx-int4 nbits|dq    low-bit layers as MatMulNBits (default; power-of-two --group\n"
     "                          >= 16, or one group per row) or as blocked DequantizeLinear on\n"
-    "                          4-bit initializers + MatMul (opset 21; no --act-order)\n"
+    "                          4-bit initializers + MatMul (opset 21); 3-bit layers always\n"
+    "                          take the dq form (onnxruntime's MatMulNBits has no 3-bit kernel)\n"
     "At least one of -o and --onnx is required.\n"
     "\n";
 

@@ -14,6 +14,15 @@
  *   attributes K, N, bits, block_size = wafer's group G (MatMulNBits wants a power of two
  *   >= 16). One group per row (G = 0) becomes a single block of the next power of two >= K,
  *   zero-padded. The activation, if any, follows as its own node.
+ * Act-order (g_idx): GPTQ's groups are G columns each, only not contiguous. Sorting the
+ *   columns by group (stably) makes them contiguous, so the layer is written as
+ *   Gather(X, perm, axis -1) followed by the plain form on the permuted codes: exact, and it
+ *   avoids g_idx, which onnxruntime 1.30's CPU kernel mis-reads (its reorder path indexes g_idx
+ *   by the lane within 8 codes instead of the column, and ignores uint8 zero points: measured
+ *   perplexity 5.66 instead of 2.43 on tinylm). Groups of other sizes keep the g_idx input,
+ *   as the spec defines it.
+ * 3-bit layers always take the second form: onnxruntime's MatMulNBits kernel takes 2, 4 and 8
+ * bits only (its constructor refuses others).
  * Blocked DequantizeLinear (--onnx-int4 dq, opset 21): W[K, N] codes as UINT4 (bits <= 4) or
  *   uint8 (8 bits), scales and zero points [ceil(K / G), N], DequantizeLinear(axis 0,
  *   block_size G), then MatMul (+ Add bias). Act-order groups cannot be written as blocks.
@@ -30,6 +39,7 @@ typedef struct {
     int64_t K, N, NG, G;         /* W is [K, N]; NG groups of G along K per output column */
     int bits;
     const RtTensor *wp, *scales, *zeros, *g_idx; /* source constants (g_idx may be NULL) */
+    int64_t *perm;               /* [K] malloc'd or NULL: column k' of the export is column perm[k'] */
 } NbLayer;
 
 static int64_t nb_attr(const RtNode *n, const char *name, int64_t dflt) {
@@ -69,10 +79,53 @@ static int nb_layer(ExCtx *x, const RtNode *n, NbLayer *L) {
     return RT_OK;
 }
 
-/* Row n's K codes, one per byte. */
-static void nb_row_codes(const NbLayer *L, int64_t n, uint8_t *codes) {
+/* Row n's K codes, one per byte (in the export's column order); tmp has K bytes. */
+static void nb_row_codes(const NbLayer *L, int64_t n, uint8_t *codes, uint8_t *tmp) {
     const uint8_t *row = (const uint8_t *)L->wp->data + (size_t)n * rt_qblock_row_bytes(L->bits, L->K);
-    rt_qblock_unpack_row(L->bits, L->K, row, codes);
+    rt_qblock_unpack_row(L->bits, L->K, row, L->perm ? tmp : codes);
+    if (L->perm)
+        for (int64_t k = 0; k < L->K; k++) codes[k] = tmp[L->perm[k]];
+}
+
+/* Act-order: perm = columns sorted stably by group (counting sort). When every group then
+ * covers G consecutive columns (the last K - (NG-1) G), the layer needs no g_idx: L->perm is
+ * set and L->g_idx cleared. Otherwise g_idx stays. */
+static int nb_act_order(ExCtx *x, const RtNode *n, NbLayer *L) {
+    const int32_t *gi = L->g_idx->data;
+    int64_t *start = calloc((size_t)L->NG + 1, sizeof *start);
+    L->perm = malloc(sizeof(int64_t) * (size_t)L->K);
+    if (!start || !L->perm) return free(start), ex_fail(x, n, "out of memory");
+    for (int64_t k = 0; k < L->K; k++) {
+        if (gi[k] < 0 || gi[k] >= L->NG) return free(start), ex_fail(x, n, "g_idx[%lld] = %d is out of range", (long long)k, gi[k]);
+        start[gi[k] + 1]++;
+    }
+    int equal = 1;
+    for (int64_t g = 0; g < L->NG; g++) {
+        int64_t want = g + 1 < L->NG ? L->G : L->K - (L->NG - 1) * L->G;
+        equal &= start[g + 1] == want;
+        start[g + 1] += start[g];
+    }
+    for (int64_t k = 0; k < L->K; k++) L->perm[start[gi[k]]++] = k;
+    free(start);
+    if (!equal) {
+        free(L->perm);
+        L->perm = NULL;
+        return RT_OK;
+    }
+    L->g_idx = NULL;
+    return RT_OK;
+}
+
+/* The layer's input as the export reads it: X, or Gather(X, perm, axis -1). */
+static int nb_input(ExCtx *x, const RtNode *n, const NbLayer *L) {
+    int X = ex_val(x, n->in[0]);
+    if (!L->perm || X < 0) return X;
+    RtTensor t = {RT_I64, 1, {L->K}, L->perm};
+    int in[2] = {X, ex_const(x, x->src->values[n->in[1]].name, "_perm", &t)};
+    int out = ex_fresh(x, x->g->values[X].name, "_act_order");
+    int k = ex_node(x, RT_OP_GATHER, n->name, 2, in, 1, &out);
+    if (k < 0 || ex_attr_int(x, k, "axis", -1) != RT_OK) return -1;
+    return out;
 }
 
 /* Sets `bits` bits of value v at bit position pos of a low-first stream. */
@@ -100,20 +153,20 @@ static int nb_matmul_nbits(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
     const char *base = x->src->values[n->in[1]].name;
     RtTensor *B = ir_tensor_new(x->g, RT_U8, 3, (int64_t[]){L->N, nb, blob});
     RtTensor *Z = ir_tensor_new(x->g, RT_U8, 2, (int64_t[]){L->N, zrow});
-    uint8_t *codes = malloc((size_t)L->K + 1);
+    uint8_t *codes = malloc(2 * (size_t)L->K + 1);
     if (!B || !Z || !codes) return free(codes), ex_fail(x, n, "out of memory");
     memset(B->data, 0, (size_t)rt_nbytes(B));
     memset(Z->data, 0, (size_t)rt_nbytes(Z));
     for (int64_t r = 0; r < L->N; r++) {
         uint8_t *brow = (uint8_t *)B->data + r * nb * blob, *zr = (uint8_t *)Z->data + r * zrow;
-        nb_row_codes(L, r, codes);
+        nb_row_codes(L, r, codes, codes + L->K);
         for (int64_t k = 0; k < L->K; k++) nb_put(brow + (k / block) * blob, (k % block) * L->bits, codes[k], L->bits);
         for (int64_t g = 0; g < nb; g++)
             nb_put(zr, g * L->bits, ((const uint8_t *)L->zeros->data)[r * L->NG + g], L->bits);
     }
     free(codes);
-    int in[6] = {ex_val(x, n->in[0]), ex_const(x, base, "_nbits", B), ex_val(x, nb_in(n, 2)),
-                 ex_const(x, base, "_nbits_zp", Z), ex_val(x, nb_in(n, 4)), ex_val(x, nb_in(n, 5))};
+    int in[6] = {nb_input(x, n, L), ex_const(x, base, "_nbits", B), ex_val(x, nb_in(n, 2)),
+                 ex_const(x, base, "_nbits_zp", Z), L->g_idx ? ex_val(x, nb_in(n, 4)) : -1, ex_val(x, nb_in(n, 5))};
     int n_in = in[5] >= 0 ? 6 : in[4] >= 0 ? 5 : 4;
     int k = ex_node(x, RT_OP_MATMUL_NBITS, n->name, n_in, in, 1, &y);
     if (k < 0) return RT_ERR;
@@ -126,16 +179,16 @@ static int nb_matmul_nbits(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
 /* The blocked DequantizeLinear form (see the header). */
 static int nb_dq_matmul(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
     if (L->g_idx)
-        return ex_fail(x, n, "act-order groups (g_idx) have no blocked DequantizeLinear form; use the "
+        return ex_fail(x, n, "act-order groups of unequal sizes have no blocked DequantizeLinear form; use the "
                        "MatMulNBits export (--onnx-int4 nbits)");
     const char *base = x->src->values[n->in[1]].name;
     RtTensor *W = ir_tensor_new(x->g, RT_U8, 2, (int64_t[]){L->K, L->N});
     RtTensor *S = ir_tensor_new(x->g, RT_F32, 2, (int64_t[]){L->NG, L->N});
     RtTensor *Z = ir_tensor_new(x->g, RT_U8, 2, (int64_t[]){L->NG, L->N});
-    uint8_t *codes = malloc((size_t)L->K + 1);
+    uint8_t *codes = malloc(2 * (size_t)L->K + 1);
     if (!W || !S || !Z || !codes) return free(codes), ex_fail(x, n, "out of memory");
     for (int64_t r = 0; r < L->N; r++) {
-        nb_row_codes(L, r, codes);
+        nb_row_codes(L, r, codes, codes + L->K);
         for (int64_t k = 0; k < L->K; k++) ((uint8_t *)W->data)[k * L->N + r] = codes[k];
         for (int64_t g = 0; g < L->NG; g++) {
             ((float *)S->data)[g * L->N + r] = ((const float *)L->scales->data)[r * L->NG + g];
@@ -152,7 +205,7 @@ static int nb_dq_matmul(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
         return RT_ERR;
     int bias = ex_val(x, nb_in(n, 5));
     int mm = bias >= 0 ? ex_fresh(x, x->g->values[y].name, "_mm") : y;
-    int in[2] = {ex_val(x, n->in[0]), wf};
+    int in[2] = {nb_input(x, n, L), wf};
     if (ex_node(x, RT_OP_MATMUL, n->name, 2, in, 1, &mm) < 0) return RT_ERR;
     in[0] = mm, in[1] = bias;
     return bias >= 0 && ex_node(x, RT_OP_ADD, n->name, 2, in, 1, &y) < 0 ? RT_ERR : RT_OK;
@@ -160,14 +213,15 @@ static int nb_dq_matmul(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
 
 int ex_lower_nbits(ExCtx *x, const RtNode *n) {
     NbLayer L;
-    if (nb_layer(x, n, &L) != RT_OK) return RT_ERR;
+    if (nb_layer(x, n, &L) != RT_OK || (L.g_idx && nb_act_order(x, n, &L) != RT_OK)) return free(L.perm), RT_ERR;
     int has_act = 0;
     for (int i = 0; i < n->n_attr; i++)
         if (strcmp(n->attrs[i].name, "activation") == 0 && n->attrs[i].s && n->attrs[i].s[0]) has_act = 1;
     int out = ex_val(x, n->out[0]);
     int y = has_act ? ex_fresh(x, x->src->values[n->out[0]].name, "_pre") : out;
-    if (y < 0 || out < 0) return RT_ERR;
-    int r = x->o->int4 == ONNX_INT4_DQ ? nb_dq_matmul(x, n, &L, y) : nb_matmul_nbits(x, n, &L, y);
+    if (y < 0 || out < 0) return free(L.perm), RT_ERR;
+    int r = x->o->int4 == ONNX_INT4_DQ || L.bits == 3 ? nb_dq_matmul(x, n, &L, y) : nb_matmul_nbits(x, n, &L, y);
+    free(L.perm);
     if (r != RT_OK) return r;
     return has_act && ex_activation(x, n, y, out) < 0 ? RT_ERR : RT_OK;
 }
