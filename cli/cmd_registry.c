@@ -84,7 +84,8 @@ static int registry_file_facts(DeployVariant *v, RtError *err) {
     WaferRtModel *m;
     if (cli_rt_open(v->file, 0, &m, err) != CLI_OK) return CLI_BAD_INPUT;
     if (v->weight_bytes < 0) v->weight_bytes = (int64_t)wafer_rt_weight_bytes(m);
-    if (v->arena_bytes < 0) v->arena_bytes = (int64_t)wafer_rt_arena_bytes(m);
+    /* 0: no plan stored (dynamic input sizes are planned at the first run): unknown */
+    if (v->arena_bytes < 0 && wafer_rt_arena_bytes(m) > 0) v->arena_bytes = (int64_t)wafer_rt_arena_bytes(m);
     wafer_rt_close(m);
     return CLI_OK;
 }
