@@ -1,0 +1,258 @@
+/*
+ * distill.c — the distillation loop (see distill.h).
+ *
+ * Per epoch: the row order is a Fisher-Yates shuffle from the seeded generator (the same seed
+ * gives the same batches, hence the same weights bit for bit); each batch gathers its rows of
+ * every input (and labels, and the teacher's logits: cached, or computed for the batch), runs
+ * the student forward in training mode, adds alpha dCE + beta dD into the logits' gradient,
+ * runs backward and one optimizer step. After the epoch the held-out set is evaluated in
+ * evaluation mode and the report goes to on_epoch.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "distill.h"
+
+void distill_options_default(DistillOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->teacher_loss = DISTILL_TEACHER_KL;
+    o->alpha = 0.5, o->beta = 0.5, o->temperature = 4.0;
+    o->epochs = 60, o->batch = 64;
+    train_optim_default(&o->optim);
+    o->lr_kind = TRAIN_LR_CONSTANT;
+    o->teacher_cache_bytes = (int64_t)256 << 20;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int64_t argmax(const float *z, int64_t C) {
+    int64_t b = 0;
+    for (int64_t c = 1; c < C; c++)
+        if (z[c] > z[b]) b = c;
+    return b;
+}
+
+/* Batch buffers: one gathered tensor per input. */
+typedef struct {
+    RtTensor *x;              /* [n_in] data owned */
+    int n_in;
+    int64_t *y;               /* [batch] owned labels */
+    float *t;                 /* [batch * C] owned teacher logits */
+    float *dz;                /* [batch * C] owned logits' gradient */
+} Batch;
+
+static void batch_free(Batch *b) {
+    for (int i = 0; b->x && i < b->n_in; i++) free(b->x[i].data);
+    free(b->x);
+    free(b->y);
+    free(b->t);
+    free(b->dz);
+    memset(b, 0, sizeof *b);
+}
+
+static int batch_alloc(Batch *b, const RtTensor *x, int n_in, int64_t rows, int64_t C, RtError *err) {
+    memset(b, 0, sizeof *b);
+    b->n_in = n_in;
+    b->x = calloc((size_t)n_in, sizeof *b->x);
+    b->y = malloc(sizeof(int64_t) * (size_t)rows);
+    b->t = malloc(sizeof(float) * (size_t)(rows * C));
+    b->dz = malloc(sizeof(float) * (size_t)(rows * C));
+    int ok = b->x && b->y && b->t && b->dz;
+    for (int i = 0; ok && i < n_in; i++) {
+        b->x[i] = x[i];
+        int64_t row = x[i].dims[0] ? rt_numel(&x[i]) / x[i].dims[0] : 0;
+        b->x[i].data = malloc(sizeof(float) * (size_t)(rows * row + 1));
+        ok = b->x[i].data != NULL;
+    }
+    if (!ok) return batch_free(b), rt_error_set(err, "out of memory (a batch of %lld rows)", (long long)rows);
+    return RT_OK;
+}
+
+/* Copies rows idx[0..n) of every input into the batch tensors. */
+static void batch_gather(Batch *b, const RtTensor *x, const int64_t *idx, int64_t n) {
+    for (int i = 0; i < b->n_in; i++) {
+        int64_t row = x[i].dims[0] ? rt_numel(&x[i]) / x[i].dims[0] : 0;
+        for (int64_t r = 0; r < n; r++)
+            memcpy((float *)b->x[i].data + r * row, (const float *)x[i].data + idx[r] * row, sizeof(float) * (size_t)row);
+        b->x[i].dims[0] = n;
+    }
+}
+
+static int data_check(const IrGraph *g, const DistillData *d, int64_t *rows, RtError *err) {
+    if (d->n_in != g->n_inputs)
+        return rt_error_set(err, "the student has %d inputs, %d given", g->n_inputs, d->n_in);
+    for (int i = 0; i < d->n_in; i++) {
+        if (d->x[i].dtype != RT_F32 || d->x[i].rank < 1)
+            return rt_error_set(err, "input '%s': float32 rows expected", g->values[g->inputs[i]].name);
+        if (i && d->x[i].dims[0] != d->x[0].dims[0])
+            return rt_error_set(err, "inputs have different row counts (%lld and %lld)", (long long)d->x[0].dims[0],
+                                (long long)d->x[i].dims[0]);
+        if (d->val_x && (d->val_x[i].dtype != RT_F32 || d->val_x[i].rank != d->x[i].rank))
+            return rt_error_set(err, "held-out input '%s' must be float32 of the training data's rank",
+                                g->values[g->inputs[i]].name);
+    }
+    *rows = d->x[0].dims[0];
+    return *rows > 0 ? RT_OK : rt_error_set(err, "no training rows");
+}
+
+int distill_accuracy(TrainModel *m, const RtTensor *x, int n_in, const int64_t *y, int64_t batch, double *acc,
+                     RtError *err) {
+    int64_t rows = x[0].dims[0], right = 0;
+    int training = m->training;
+    m->training = 0;
+    RtTensor v[RT_MAX_RANK];
+    if (n_in > RT_MAX_RANK) return rt_error_set(err, "too many inputs");
+    int rc = RT_OK;
+    for (int64_t s = 0; s < rows && rc == RT_OK; s += batch) {
+        int64_t n = rows - s < batch ? rows - s : batch;
+        for (int i = 0; i < n_in; i++) {
+            int64_t row = rt_numel(&x[i]) / x[i].dims[0];
+            v[i] = x[i];
+            v[i].dims[0] = n;
+            v[i].data = (float *)x[i].data + s * row;
+        }
+        rc = train_model_forward(m, v, err);
+        TrainTensor *z = &m->t[m->g->outputs[0]];
+        int64_t C = z->rank == 2 ? z->dims[1] : 0;
+        if (rc == RT_OK && C == 0) rc = rt_error_set(err, "the output must be [rows, classes]");
+        for (int64_t r = 0; rc == RT_OK && r < n; r++) right += argmax(z->x + r * C, C) == y[s + r];
+    }
+    m->training = training;
+    *acc = (double)right / (double)(rows ? rows : 1);
+    return rc;
+}
+
+/* Number of classes: the student's output width, from a forward pass on one row. */
+static int classes_probe(TrainModel *m, const DistillData *d, int64_t *C, RtError *err) {
+    RtTensor v[RT_MAX_RANK];
+    for (int i = 0; i < d->n_in; i++) v[i] = d->x[i], v[i].dims[0] = 1;
+    int training = m->training;
+    m->training = 0;
+    int rc = train_model_forward(m, v, err);
+    m->training = training;
+    if (rc != RT_OK) return RT_ERR;
+    TrainTensor *z = &m->t[m->g->outputs[0]];
+    if (z->rank != 2 || z->dims[0] != 1)
+        return rt_error_set(err, "the student's output '%s' must be [rows, classes] logits",
+                            m->g->values[m->g->outputs[0]].name);
+    *C = z->dims[1];
+    return RT_OK;
+}
+
+/* The teacher's logits for every training row, in batches (NULL when they do not fit). */
+static int teacher_cache(const DistillData *d, const DistillOptions *o, Batch *b, int64_t rows, int64_t C,
+                         float **cache, RtError *err) {
+    *cache = NULL;
+    if (!o->teacher || rows * C * (int64_t)sizeof(float) > o->teacher_cache_bytes) return RT_OK;
+    float *t = malloc(sizeof(float) * (size_t)(rows * C));
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)o->batch);
+    if (!t || !idx) return free(t), free(idx), rt_error_set(err, "out of memory (teacher outputs)");
+    for (int64_t s = 0; s < rows; s += o->batch) {
+        int64_t n = rows - s < o->batch ? rows - s : o->batch;
+        for (int64_t r = 0; r < n; r++) idx[r] = s + r;
+        batch_gather(b, d->x, idx, n);
+        if (o->teacher(o->teacher_user, b->x, b->n_in, n, t + s * C, err) != RT_OK) return free(t), free(idx), RT_ERR;
+    }
+    free(idx);
+    *cache = t;
+    return RT_OK;
+}
+
+typedef struct {
+    double loss, agree, right;
+} EpochSums;
+
+/* One mini-batch: forward, loss and its gradient, backward, step. */
+static int batch_step(TrainModel *m, const DistillData *d, DistillOptions *o, Batch *b, const int64_t *idx,
+                      int64_t n, int64_t C, const float *cache, double lr, EpochSums *s, RtError *err) {
+    batch_gather(b, d->x, idx, n);
+    if (o->teacher && cache)
+        for (int64_t r = 0; r < n; r++) memcpy(b->t + r * C, cache + idx[r] * C, sizeof(float) * (size_t)C);
+    else if (o->teacher && o->teacher(o->teacher_user, b->x, b->n_in, n, b->t, err) != RT_OK)
+        return RT_ERR;
+    if (train_model_forward(m, b->x, err) != RT_OK) return RT_ERR;
+    TrainTensor *zt = &m->t[m->g->outputs[0]];
+    if (zt->rank != 2 || zt->dims[0] != n || zt->dims[1] != C)
+        return rt_error_set(err, "the student's output must be [rows, %lld] logits", (long long)C);
+    const float *z = zt->x;
+    memset(b->dz, 0, sizeof(float) * (size_t)(n * C));
+    double loss = 0;
+    if (d->y) {
+        for (int64_t r = 0; r < n; r++) {
+            b->y[r] = d->y[idx[r]];
+            s->right += argmax(z + r * C, C) == b->y[r];
+        }
+        if (o->alpha != 0) loss += o->alpha * train_loss_ce(z, b->y, n, C, o->alpha, b->dz);
+    }
+    if (o->teacher) {
+        for (int64_t r = 0; r < n; r++) s->agree += argmax(z + r * C, C) == argmax(b->t + r * C, C);
+        if (o->teacher_loss == DISTILL_TEACHER_MSE) loss += o->beta * train_loss_mse(z, b->t, n, C, o->beta, b->dz);
+        else if (o->teacher_loss == DISTILL_TEACHER_KL)
+            loss += o->beta * train_loss_kl(z, b->t, n, C, o->temperature, o->beta, b->dz);
+    }
+    if (!isfinite(loss)) return rt_error_set(err, "the loss is not finite (%g): try a smaller --lr", loss);
+    s->loss += loss * (double)n;
+    int n_out = m->g->n_outputs;
+    const float *dout[16] = {b->dz};
+    if (n_out > 16) return rt_error_set(err, "at most 16 outputs");
+    if (train_model_backward(m, dout, err) != RT_OK) return RT_ERR;
+    return train_optim_step(&o->optim, m, lr, err);
+}
+
+static int options_check(const DistillData *d, const DistillOptions *o, RtError *err) {
+    if (o->epochs < 0 || o->batch < 1) return rt_error_set(err, "epochs must be >= 0 and batch >= 1");
+    if (!o->teacher && !d->y) return rt_error_set(err, "nothing to learn from: no teacher and no labels");
+    if (o->teacher && o->teacher_loss == DISTILL_TEACHER_KL && !(o->temperature > 0))
+        return rt_error_set(err, "temperature must be > 0");
+    return RT_OK;
+}
+
+int distill_run(IrGraph *student, const DistillData *d, const DistillOptions *o0, DistillEpoch *last, RtError *err) {
+    DistillOptions o = *o0;
+    int64_t rows = 0, C = 0;
+    TrainModel m;
+    if (options_check(d, &o, err) != RT_OK || data_check(student, d, &rows, err) != RT_OK) return RT_ERR;
+    if (train_model_init(&m, student, err) != RT_OK) return RT_ERR;
+    Batch b = {0};
+    float *cache = NULL;
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)rows);
+    int rc = idx ? RT_OK : rt_error_set(err, "out of memory");
+    if (rc == RT_OK && o.qat) rc = train_qat_enable(&m, o.qat, o.qat_group, err);
+    if (rc == RT_OK) rc = classes_probe(&m, d, &C, err);
+    for (int64_t r = 0; rc == RT_OK && d->y && r < rows; r++)
+        if (d->y[r] < 0 || d->y[r] >= C)
+            rc = rt_error_set(err, "label %lld of row %lld is outside [0, %lld)", (long long)d->y[r], (long long)r,
+                              (long long)C);
+    if (rc == RT_OK) rc = batch_alloc(&b, d->x, d->n_in, o.batch, C, err);
+    if (rc == RT_OK) rc = teacher_cache(d, &o, &b, rows, C, &cache, err);
+    for (int64_t r = 0; r < rows && idx; r++) idx[r] = r;
+    uint64_t rng = o.seed;
+    double t0 = now_s();
+    DistillEpoch e = {0};
+    for (int64_t ep = 0; rc == RT_OK && ep < o.epochs; ep++) {
+        EpochSums s = {0};
+        double lr = train_lr_at(o.lr_kind, o.optim.lr, ep, o.epochs);
+        train_rng_shuffle(&rng, idx, rows);
+        for (int64_t st = 0; rc == RT_OK && st < rows; st += o.batch) {
+            int64_t n = rows - st < o.batch ? rows - st : o.batch;
+            rc = batch_step(&m, d, &o, &b, idx + st, n, C, cache, lr, &s, err);
+        }
+        e = (DistillEpoch){ep + 1, o.epochs, s.loss / (double)rows, o.teacher ? s.agree / (double)rows : NAN,
+                           d->y ? s.right / (double)rows : NAN, NAN, lr, 0};
+        if (rc == RT_OK && d->val_x) rc = distill_accuracy(&m, d->val_x, d->n_in, d->val_y, 256, &e.val_accuracy, err);
+        e.seconds = now_s() - t0;
+        if (rc == RT_OK && o.on_epoch) o.on_epoch(o.user, &e);
+    }
+    if (last) *last = e;
+    free(cache);
+    free(idx);
+    batch_free(&b);
+    train_model_free(&m);
+    return rc;
+}
