@@ -178,7 +178,7 @@ typedef struct {
     double breakeven;                /* traffic per month where one device costs as much as the cloud */
     int cascade;                     /* index into the registry's cascades, -1 none */
     char cloud[DEPLOY_NAME_MAX], device[DEPLOY_NAME_MAX];
-    char why_bits[512], why_variant[512], why_distill[512], why_place[640], why_cascade[512];
+    char why_bits[512], why_variant[512], why_distill[512], why_place[900], why_cascade[512];
 } DeployPlan;
 
 int deploy_plan_make(const DeployPrices *p, const DeployRegistry *r, const DeployPlanOptions *o, DeployPlan *out,

@@ -16,8 +16,9 @@
  *     (default 3x), or when no variant meets the SLA on hardware that can be bought.
  *  4. Edge or cloud. cloud/month = traffic * cost per inference; a device costs
  *     price / amortize_months + maintenance per month and serves seconds_per_month /
- *     latency_s inferences a month (30-day months), so devices = ceil(traffic * latency_s /
- *     2,592,000), edge/month = devices * that. Breakeven (one device) =
+ *     latency_s inferences a month (30-day months; latency of a variant of the same width
+ *     measured on the device when the registry has one), so devices = ceil(traffic *
+ *     latency_s / 2,592,000), edge/month = devices * that. Breakeven (one device) =
  *     (price / amortize_months + maintenance) / cost per inference. Edge only when the device
  *     is available now with a lead time within the horizon, and cheaper.
  *  5. Cascade. The registry's cascade whose small model is the chosen variant, else the one
@@ -180,7 +181,13 @@ static void plan_place(const DeployPrices *p, const DeployRegistry *r, const Dep
     RtError e = {{0}};
     deploy_prices_stats(p, pl->device, 1, &s, &e);
     double dev_month = s.last->price / o->amortize_months + o->maintenance;
-    double serve = SECONDS_PER_MONTH / (v->latency_ms / 1000.0);
+    /* the device's own measurement of this width when the registry has one */
+    double edge_ms = v->latency_ms;
+    const char *measured = v->name;
+    for (int i = 0; i < r->n; i++)
+        if (r->v[i].bits == v->bits && strcmp(r->v[i].target, pl->device) == 0 && r->v[i].latency_ms > 0)
+            edge_ms = r->v[i].latency_ms, measured = r->v[i].name;
+    double serve = SECONDS_PER_MONTH / (edge_ms / 1000.0);
     pl->devices = (int64_t)ceil(o->traffic / serve);
     if (pl->devices < 1) pl->devices = 1;
     pl->edge_monthly = (double)pl->devices * dev_month;
@@ -189,12 +196,14 @@ static void plan_place(const DeployPrices *p, const DeployRegistry *r, const Dep
     pl->edge_buyable = buyable(p, pl->device, o->horizon_months, why, sizeof why);
     int cheaper = pl->edge_monthly < pl->cloud_monthly;
     pl->edge = pl->edge_buyable && cheaper;
-    char cost[400];
+    char cost[520];
     snprintf(cost, sizeof cost,
-             "cloud %.2f/month (%s at %g/h) vs edge %.2f/month (%lld x %s: %g / %g months + %g maintenance); "
-             "breakeven %.0f inferences/month",
+             "cloud %.2f/month (%s at %g/h) vs edge %.2f/month (%lld x %s: %g / %g months + %g maintenance, "
+             "%.4g ms per inference as measured for %s%s); breakeven %.0f inferences/month",
              pl->cloud_monthly, pl->cloud, cloud_price, pl->edge_monthly, (long long)pl->devices, pl->device,
-             s.last->price, o->amortize_months, o->maintenance, pl->breakeven);
+             s.last->price, o->amortize_months, o->maintenance, edge_ms, measured,
+             strcmp(measured, v->name) == 0 && strcmp(v->target, pl->device) != 0 ? " on its own target" : "",
+             pl->breakeven);
     if (!pl->edge_buyable)
         snprintf(pl->why_place, sizeof pl->why_place, "cloud (forced): %s; %s", why, cost);
     else

@@ -217,6 +217,31 @@ Test(plan, cascade_threshold_of_the_chosen_variant) {
     fx_free(&f);
 }
 
+Test(plan, edge_uses_the_latency_measured_on_the_device) {
+    Fx f;
+    fx_init(&f);
+    cloud_series(&f, 0.36, 0.36);
+    add_device(&f, 360, "yes", 10);
+    /* the same 8-bit width measured on the board: 1.296 s per inference, so one board serves
+     * 2,592,000 / 1.296 = 2,000,000 inferences a month; 5e6 need ceil(2.5) = 3 boards */
+    DeployVariant v;
+    deploy_variant_init(&v);
+    snprintf(v.name, sizeof v.name, "int8-board");
+    snprintf(v.target, sizeof v.target, "edge.board");
+    v.bits = 8;
+    v.quality = 0.99;
+    v.latency_ms = 1296;
+    cr_assert_eq(deploy_registry_put(&f.r, &v, &f.err), RT_OK);
+    f.o.sla_latency_ms = 50; /* the board's variant misses the SLA: the cloud-measured int8 is chosen */
+    f.o.traffic = 5e6;
+    fx_plan(&f);
+    cr_expect_str_eq(f.r.v[f.pl.variant].name, "int8");
+    cr_expect_eq(f.pl.devices, 3);
+    cr_expect_float_eq(f.pl.edge_monthly, 3 * 10.0, 1e-9);
+    cr_expect(strstr(f.pl.why_place, "int8-board"), "%s", f.pl.why_place);
+    fx_free(&f);
+}
+
 /* ---- bad price files ---- */
 
 static void expect_csv_error(const char *text, const char *needle1, const char *needle2) {
