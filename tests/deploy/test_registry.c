@@ -169,3 +169,38 @@ Test(registry_cli, add_list_show_and_bad_input) {
     cr_expect_eq(rc, 0);
     tu_tmpdir_remove(dir);
 }
+
+/* Every prefix of a valid registry, and of a price file, is refused or read without a crash
+ * (the ASan build checks the memory side). A prefix that parses must be a complete value. */
+Test(registry, every_prefix_is_handled) {
+    DeployRegistry r;
+    RtError err = {{0}};
+    deploy_registry_init(&r);
+    DeployVariant v = variant("int4 \\u00e9", 4, 0.99, 0.5, 1.0);
+    cr_assert_eq(deploy_registry_put(&r, &v, &err), RT_OK);
+    DeployCascade c = {"a", "b", 0, 0.9, 0.99, 0.1, 1.0};
+    cr_assert_eq(deploy_registry_put_cascade(&r, &c, &err), RT_OK);
+    TextBuf t = {0};
+    deploy_registry_json(&r, &t);
+    deploy_registry_free(&r);
+    int ok = 0;
+    for (size_t n = 0; n <= t.len; n++) {
+        char *s = strndup(t.s, n);
+        RtError e = {{0}};
+        DeployRegistry q;
+        if (deploy_registry_parse(s, "p.json", &q, &e) == RT_OK) ok++, deploy_registry_free(&q);
+        else cr_expect(strstr(e.msg, "p.json"), "prefix %zu: %s", n, e.msg);
+        free(s);
+    }
+    cr_expect(ok >= 1 && ok <= 2, "only the whole text (and with its last newline cut) parses: %d", ok);
+    text_buf_free(&t);
+    const char *csv = "date,device,unit,price,available,lead_time_days\n2026-01-01,a,hour,1.5,yes,0\n";
+    for (size_t n = 0; n <= strlen(csv); n++) {
+        char *s = strndup(csv, n);
+        DeployPrices p;
+        RtError e = {{0}};
+        if (deploy_prices_parse(s, "p.csv", &p, &e) == RT_OK) deploy_prices_free(&p);
+        else cr_expect(strstr(e.msg, "p.csv"), "prefix %zu: %s", n, e.msg);
+        free(s);
+    }
+}
