@@ -49,7 +49,8 @@
  * all of A);
  * each part has its own packing buffers. Every element's sum runs over the same K blocks in
  * the same order whatever the split, so results are bit-identical for any thread count. No
- * state outside the call: buffers are allocated per call (packed operands are the caller's).
+ * state outside the call: buffers are allocated per call (packed operands are the caller's),
+ * on the caller's stack when they fit in 48 KiB (SG_STACK_WS_FLOATS), else from malloc.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,7 @@ enum {
     SG_GEMV_PAR_MIN = 1 << 18, /* the same for the GEMV, which streams its B once */
     SG_TAIL_COLS = 4, /* a last micro-panel this narrow goes to sg_tail (N = 49, 196: 7x7, 14x14) */
     SG_TAIL_PANELS = 4, /* row panels per sg_tail tile */
+    SG_STACK_WS_FLOATS = 12288, /* workspaces up to 48 KiB live on rt_sgemm_run's stack */
 };
 
 /* The activation as the store epilogue runs it: None/Relu/Clip are all min(hi, max(lo, v))
@@ -890,6 +892,9 @@ void rt_sgemm_run(struct RtThreadPool *pool, const RtSgemm *g) {
     j.C = g->C, j.ldc = g->ldc, j.bm = g->bias_m, j.bn = g->bias_n;
     j.act = sg_act_make(g->act);
     sg_plan(&j, rt_pool_threads(pool));
+    /* small workspaces on the stack: the GEMMs of small convs (KWS, digits: 8-40 KiB) are a
+     * few microseconds each, and an aligned malloc and free per call cost them ~2-3% */
+    float stack_ws[SG_STACK_WS_FLOATS] __attribute__((aligned(64)));
     void *ws = NULL;
     if (!j.gemv) {
         int64_t m0, m1, n0, n1, floats = 0;
@@ -901,11 +906,14 @@ void rt_sgemm_run(struct RtThreadPool *pool, const RtSgemm *g) {
         }
         if (floats > 0) {
             j.slot = rt_slot_stride(((size_t)floats * sizeof(float) + 63) & ~(size_t)63, j.parts);
-            if (posix_memalign(&ws, 64, j.slot * (size_t)j.parts) != 0) {
+            if (j.slot * (size_t)j.parts <= sizeof stack_ws) {
+                j.ws = stack_ws;
+            } else if (posix_memalign(&ws, 64, j.slot * (size_t)j.parts) != 0) {
                 sg_fallback(g); /* reads the unpacked operands, which callers always pass */
                 return;
+            } else {
+                j.ws = ws;
             }
-            j.ws = ws;
         }
     }
     rt_parallel_for(pool, j.parts, 1, sg_parts_chunk, &j);
