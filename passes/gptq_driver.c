@@ -174,11 +174,14 @@ typedef struct {
     int *cons_last;           /* [n_values] last segment with a node reading v; 0 = none */
 } GptqPlan;
 
+/* Frees the arrays and forgets them, so a second call (a failed build, then the run's
+ * clean-up) is harmless. */
 static void plan_free(GptqPlan *p) {
     free(p->lvl);
     free(p->first);
     free(p->hess_last);
     free(p->cons_last);
+    p->lvl = p->first = p->hess_last = p->cons_last = NULL;
 }
 
 /* Block mode, for graphs without module scopes: block[k] for every node, a new block
@@ -564,7 +567,10 @@ static int target_quantize(GptqRun *r, GptqTarget *t, const CalibHessian *h, RtE
         free(wt);
         return rt_error_set(err, "out of memory");
     }
-    RT_TRY(report_line(r, t, err));
+    if (report_line(r, t, err) != RT_OK) {
+        free(wt);
+        return RT_ERR;
+    }
     GptqLayerReport *l = r->rep ? &r->rep->layers[t->rep] : NULL;
     double eg = 0, er = 0;
     int rc = RT_OK, gptq = o->method == GPTQ_METHOD_GPTQ && h, measure = o->measure && h;
@@ -625,8 +631,9 @@ static int step_run(GptqRun *r, int s, RtError *err) {
     GptqSegment seg, segb;
     CalibHessian *hs = NULL;
     int n_hs = 0;
-    RT_TRY(segment_make(r, s, 0, &seg, err));
-    int rc = segment_make(r, s, 1, &segb, err);
+    memset(&segb, 0, sizeof segb);
+    int rc = segment_make(r, s, 0, &seg, err);
+    if (rc == RT_OK) rc = segment_make(r, s, 1, &segb, err);
     if (rc == RT_OK) rc = hessians_make(r, s, &hs, &n_hs, err);
     double tf = 0, th = 0;
     for (int64_t b = 0; rc == RT_OK && b < r->nb; b++) {

@@ -194,14 +194,10 @@ Test(alloc_fail, quantize_int8_static_digits_mlp, .timeout = 300) {
     walk(args, 5, "quantize digits_mlp (int8 weights and activations, calibrated)");
 }
 
-/* Disabled until passes/gptq_driver.c (not this suite's file) frees cleanly on allocation
- * failure; this walk found three bugs there (with all three fixed it passes: 412 allocation
- * points, 407 clean exits 2, 5 survivals with identical output, 0 leaks):
- *   - plan_make: on out of memory plan_free(p) leaves the pointers set and run_free frees
- *     them again (double free): plan_free should set them to NULL;
- *   - step_run: RT_TRY(segment_make(... &seg ...)) returns without segment_free(&seg) (leak);
- *   - target_quantize: RT_TRY(report_line(...)) returns without free(wt) (leak). */
-Test(alloc_fail, quantize_gptq4_digits_mlp, .timeout = 300, .disabled = true) {
+/* This walk found three bugs in passes/gptq_driver.c (a double free of the plan's arrays after
+ * a failed plan_make, a segment and a weight buffer leaked on early returns), fixed with it:
+ * 412 allocation points, 407 clean exits 2, 5 survivals with identical output, 0 leaks. */
+Test(alloc_fail, quantize_gptq4_digits_mlp, .timeout = 300) {
     const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--weights", "int4", "--method", "gptq",
                           "--group", "32", "--calib", "x=" FIXTURES "/digits/calib_x.npy"};
     walk(args, 9, "quantize digits_mlp (4-bit GPTQ, group 32)");
