@@ -5,6 +5,7 @@
 #   2. `wafer cascade --sweep`: the int8 MLP (int8 weights and activations) in front of the
 #      float CNN, the whole threshold curve with cost per correct inference at $1/hour and the
 #      cheapest threshold within 0.3 accuracy points of the CNN alone.
+#      The same with the 4-bit distilled student (wafer distill, 60 epochs) as the small model.
 #   3. `wafer registry list` (the sweep's variants, the MLP from its eval report, the cascade)
 #      and `wafer plan` on a small example price file and that registry.
 # Latencies are the fastest of 5 passes (cascade) or the median of 50 runs (sweep): the machine
@@ -38,6 +39,18 @@ echo "== wafer cascade --sweep: int8 digits_mlp -> float digits_cnn (\$1/hour)"
     --input image="$D/test_img.npy" --labels "$D/test_y.npy" --sweep --max-drop 0.003 --repeat 5 \
     --price-per-hour 1 --registry "$OUT/registry.json" --small-name mlp-int8 --large-name f32 \
     --json "$OUT/cascade.json"
+
+echo
+echo "== wafer cascade --sweep: the 4-bit distilled student (64-32-10, from digits_mlp) -> float digits_cnn"
+if "$W" distill --teacher "$D/digits_mlp.onnx" --student "$D/digits_student_init.onnx" --input x="$D/train_x.npy" \
+        --labels "$D/train_y.npy" --epochs 60 -o "$OUT/student.onnx" >/dev/null 2>&1 &&
+    "$W" quantize "$OUT/student.onnx" -o "$OUT/student_int4.wafer" --weights int4 --quantize-head >/dev/null 2>&1; then
+    "$W" cascade --small "$OUT/student_int4.wafer" --large "$OUT/cnn_f32.wafer" --input x="$D/test_x.npy" \
+        --input image="$D/test_img.npy" --labels "$D/test_y.npy" --sweep --max-drop 0.003 --repeat 5 \
+        --price-per-hour 1
+else
+    echo "(wafer distill is not available in this build)"
+fi
 
 echo
 echo "== wafer registry list"
