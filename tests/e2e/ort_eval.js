@@ -10,6 +10,9 @@
 //   node ort_eval.js run MODEL NAME=FILE.npy ... --out DIR
 //       one run; writes DIR/<output name>.npy (float32 outputs; other characters than
 //       A-Za-z0-9._- in the name become _), prints {"outputs": [...]}
+//   node ort_eval.js compare A.npy REF.npy
+//       float32 arrays [rows, ...]: prints {"max_rel_diff": max|A-REF| / max|REF|,
+//       "top1_agree": rows whose argmax over the rest agrees, "rows": rows} (no onnxruntime)
 //
 // The session uses onnxruntime's default CPU options (all graph optimizations: QDQ groups
 // fuse into its integer kernels), one intra-op thread so results do not depend on the
@@ -151,11 +154,37 @@ async function run(ort, model, specs, outDir) {
   return { outputs: names };
 }
 
+function compare(fileA, fileRef) {
+  const a = npyRead(fileA);
+  const r = npyRead(fileRef);
+  if (a.data.length !== r.data.length) throw new Error(`${fileA} and ${fileRef} differ in size`);
+  let diff = 0;
+  let mag = 0;
+  for (let i = 0; i < r.data.length; i++) {
+    diff = Math.max(diff, Math.abs(a.data[i] - r.data[i]));
+    mag = Math.max(mag, Math.abs(r.data[i]));
+  }
+  const rows = r.dims[0];
+  const inner = r.data.length / rows;
+  const argmax = (d, o) => {
+    let b = 0;
+    for (let j = 1; j < inner; j++) if (d[o + j] > d[o + b]) b = j;
+    return b;
+  };
+  let agree = 0;
+  for (let i = 0; i < rows; i++) agree += argmax(a.data, i * inner) === argmax(r.data, i * inner) ? 1 : 0;
+  return { max_rel_diff: mag > 0 ? diff / mag : diff, top1_agree: agree, rows };
+}
+
 async function main() {
   const [cmd, model, ...rest] = process.argv.slice(2);
+  if (cmd === 'compare') {
+    process.stdout.write(`${JSON.stringify(compare(model, rest[0]))}\n`);
+    return;
+  }
   if (!cmd || !model) {
     process.stderr.write('usage: node ort_eval.js classify MODEL NAME=X.npy LABELS.npy | lm MODEL TOKENS.npy | '
-      + 'run MODEL NAME=FILE.npy ... --out DIR\n');
+      + 'run MODEL NAME=FILE.npy ... --out DIR | compare A.npy REF.npy\n');
     process.exit(2);
   }
   const ort = ortLoad();
