@@ -201,6 +201,14 @@ static int argmax_ok(const CascadeData *d, const float *row, int64_t r) {
     return best == rt_get_i64(&d->labels, r);
 }
 
+/* The runtime's message, named by the two files (its own "wafer_rt_cascade: " prefix dropped). */
+static int cascade_error(const CascadeArgs *a, const WaferRtError *e, RtError *err) {
+    const char *msg = e->msg, *pre = "wafer_rt_cascade: ";
+    if (strncmp(msg, pre, strlen(pre)) == 0) msg += strlen(pre);
+    rt_error_set(err, "%s -> %s: %s", a->small, a->large, msg);
+    return CLI_BAD_INPUT;
+}
+
 typedef struct {
     double accuracy, escalated, latency_ms, cost, cost_per_correct;
 } CascadeRun;
@@ -221,7 +229,7 @@ static int cascade_run(const CascadeArgs *a, CascadeData *d, double threshold, C
     }
     if (st != WAFER_RT_OK) {
         free(logits);
-        return rt_error_set(err, "%s", e.msg), CLI_BAD_INPUT;
+        return cascade_error(a, &e, err);
     }
     int64_t right = 0;
     for (int64_t r = 0; r < d->n; r++) right += argmax_ok(d, logits + r * d->C, r);
@@ -259,7 +267,7 @@ static int cascade_measure(const CascadeArgs *a, CascadeData *d, CascadeMeasure 
         for (int64_t k = 0; k < a->repeat && status == CLI_OK; k++) {
             double t0 = cli_now();
             if (wafer_rt_cascade(d->small, d->xs, d->ns, d->large, d->xl, d->nl, &o, &res, &e) != WAFER_RT_OK)
-                status = (rt_error_set(err, "%s", e.msg), CLI_BAD_INPUT);
+                status = cascade_error(a, &e, err);
             best = fmin(best, cli_now() - t0);
         }
         if (status != CLI_OK) break;

@@ -60,11 +60,11 @@ float wafer_rt_confidence(const float *logits, int64_t classes, int kind) {
 static WaferRtStatus check_inputs(const char *which, const WaferRtTensor *in, int n_in, int64_t n,
                                   size_t *row_bytes, WaferRtError *err) {
     if (n_in < 1 || n_in > CASCADE_MAX_INPUTS)
-        return cascade_fail(err, "cascade: the %s model's inputs: %d given (1 to %d)", which, n_in, CASCADE_MAX_INPUTS);
+        return cascade_fail(err, "wafer_rt_cascade: the %s model's inputs: %d given (1 to %d)", which, n_in, CASCADE_MAX_INPUTS);
     for (int i = 0; i < n_in; i++) {
         size_t b = dtype_bytes(in[i].dtype);
         if (in[i].rank < 1 || in[i].rank > WAFER_RT_MAX_RANK || in[i].dims[0] != n || !b || !in[i].data)
-            return cascade_fail(err, "cascade: the %s model's input %d must be [%lld, ...] of a known type with data",
+            return cascade_fail(err, "wafer_rt_cascade: the %s model's input %d must be [%lld, ...] of a known type with data",
                                 which, i, (long long)n);
         for (int d = 1; d < in[i].rank; d++) b *= (size_t)in[i].dims[d];
         row_bytes[i] = b;
@@ -79,7 +79,7 @@ static WaferRtStatus check_logits(const char *which, const WaferRtTensor *y, int
     for (int d = 0; d < y->rank; d++) numel *= y->dims[d];
     int64_t C = y->rank >= 1 ? y->dims[y->rank - 1] : 0;
     if (y->dtype != WAFER_RT_F32 || y->rank < 2 || C < 1 || numel != rows * C)
-        return cascade_fail(err, "cascade: the %s model's first output must be float [%lld, classes] logits",
+        return cascade_fail(err, "wafer_rt_cascade: the %s model's first output must be float [%lld, classes] logits",
                             which, (long long)rows);
     *classes = C;
     return WAFER_RT_OK;
@@ -91,9 +91,9 @@ WaferRtStatus wafer_rt_cascade(WaferRtModel *small, const WaferRtTensor *small_i
                                WaferRtError *err) {
     size_t small_rb[CASCADE_MAX_INPUTS], large_rb[CASCADE_MAX_INPUTS];
     if (!small || !large || !opts || !result || !result->logits || !small_inputs || !large_inputs)
-        return cascade_fail(err, "cascade: a model, the inputs, the options and result->logits are required");
+        return cascade_fail(err, "wafer_rt_cascade: a model, the inputs, the options and result->logits are required");
     if (opts->confidence != WAFER_RT_CONF_MAX_PROB && opts->confidence != WAFER_RT_CONF_MARGIN)
-        return cascade_fail(err, "cascade: unknown confidence kind %d", opts->confidence);
+        return cascade_fail(err, "wafer_rt_cascade: unknown confidence kind %d", opts->confidence);
     int64_t n = n_small_inputs > 0 && small_inputs[0].rank > 0 ? small_inputs[0].dims[0] : 0;
     WaferRtStatus st = check_inputs("small", small_inputs, n_small_inputs, n, small_rb, err);
     if (st == WAFER_RT_OK) st = check_inputs("large", large_inputs, n_large_inputs, n, large_rb, err);
@@ -121,9 +121,15 @@ WaferRtStatus wafer_rt_cascade(WaferRtModel *small, const WaferRtTensor *small_i
         }
         int64_t Cl = 0;
         st = wafer_rt_run(large, row, n_large_inputs, &y, 1, err);
+        if (st != WAFER_RT_OK && err) {
+            char why[sizeof err->msg];
+            memcpy(why, err->msg, sizeof why);
+            why[sizeof why - 1] = '\0';
+            cascade_fail(err, "wafer_rt_cascade: the large model runs each escalated row as a batch of 1: %s", why);
+        }
         if (st == WAFER_RT_OK) st = check_logits("large", &y, 1, &Cl, err);
         if (st == WAFER_RT_OK && Cl != C)
-            st = cascade_fail(err, "cascade: the small model has %lld classes, the large one %lld", (long long)C,
+            st = cascade_fail(err, "wafer_rt_cascade: the small model has %lld classes, the large one %lld", (long long)C,
                               (long long)Cl);
         if (st != WAFER_RT_OK) return st;
         memcpy(result->logits + r * C, y.data, (size_t)C * sizeof(float));
