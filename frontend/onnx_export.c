@@ -11,6 +11,7 @@
  *     inputs changed between the source opset and the target are rewritten (Reduce* axes
  *     attribute -> input at 18, Split's num_outputs at 18); every other node is copied.
  *  3. graph inputs and outputs keep their names, dtypes and shapes.
+ *  4. int8 activation chains become uint8 (onnx_export_u8.c), as onnxruntime fuses them.
  * The new graph owns copies of every constant it uses, so it outlives the source.
  */
 #include "onnx_export_internal.h"
@@ -425,7 +426,7 @@ static int ex_run(ExCtx *x) {
         if (ex_node_lower(x, &s->nodes[k]) != RT_OK) return RT_ERR;
     for (int i = 0; i < s->n_outputs; i++)
         if ((g->outputs[g->n_outputs++] = ex_val(x, s->outputs[i])) < 0) return RT_ERR;
-    return RT_OK;
+    return ex_activations_u8(x);
 }
 
 int onnx_export_lower(const IrGraph *src, const OnnxExportOptions *o, OnnxExport *ex, RtError *err) {

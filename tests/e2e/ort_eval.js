@@ -10,6 +10,9 @@
 //   node ort_eval.js run MODEL NAME=FILE.npy ... --out DIR
 //       one run; writes DIR/<output name>.npy (float32 outputs; other characters than
 //       A-Za-z0-9._- in the name become _), prints {"outputs": [...]}
+//   node ort_eval.js optimize MODEL OUT.onnx
+//       saves the graph onnxruntime runs after its extended optimizations (where QDQ groups
+//       become QLinearConv, QGemm, QLinearAdd, ...), prints {"saved": OUT}
 //   node ort_eval.js compare A.npy REF.npy
 //       float32 arrays [rows, ...]: prints {"max_rel_diff": max|A-REF| / max|REF|,
 //       "top1_agree": rows whose argmax over the rest agrees, "rows": rows} (no onnxruntime)
@@ -184,14 +187,17 @@ async function main() {
   }
   if (!cmd || !model) {
     process.stderr.write('usage: node ort_eval.js classify MODEL NAME=X.npy LABELS.npy | lm MODEL TOKENS.npy | '
-      + 'run MODEL NAME=FILE.npy ... --out DIR | compare A.npy REF.npy\n');
+      + 'run MODEL NAME=FILE.npy ... --out DIR | optimize MODEL OUT.onnx | compare A.npy REF.npy\n');
     process.exit(2);
   }
   const ort = ortLoad();
   let result;
   if (cmd === 'classify') result = await classify(ort, model, rest[0], rest[1]);
   else if (cmd === 'lm') result = await lm(ort, model, rest[0]);
-  else if (cmd === 'run') {
+  else if (cmd === 'optimize') {
+    await ort.InferenceSession.create(model, { graphOptimizationLevel: 'extended', optimizedModelFilePath: rest[0] });
+    result = { saved: rest[0] };
+  } else if (cmd === 'run') {
     const o = rest.indexOf('--out');
     if (o < 0) throw new Error('run needs --out DIR');
     result = await run(ort, model, rest.filter((_, i) => i !== o && i !== o + 1), rest[o + 1]);

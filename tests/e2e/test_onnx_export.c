@@ -7,7 +7,8 @@
  * ORT comparisons are skipped with that message; the wafer-side checks still run.
  *  - digits_cnn static int8 exported as QDQ: onnxruntime's test accuracy equals wafer's
  *    (.wafer) within one sample; wafer runs its own .onnx with the same accuracy and logits
- *    within the integer rounding bound below.
+ *    within the integer rounding bound below; onnxruntime's optimizer turns every QDQ group
+ *    into its integer kernels (QLinearConv x3, QGemm).
  *  - tinylm 4-bit GPTQ g128 asym as MatMulNBits: onnxruntime's perplexity equals wafer's within
  *    0.2%; act-order (columns permuted into contiguous groups) and the blocked-
  *    DequantizeLinear form (RTN) likewise.
@@ -154,6 +155,16 @@ Test(onnx_export, digits_cnn_int8_qdq, .timeout = 300) {
     logits_compare("onnxruntime vs wafer .wafer", &lr, &lw);
     free(lr.data);
     free(lw.data);
+    /* onnxruntime fuses every QDQ group into its integer kernels (no float Conv/Gemm left but
+     * the float classifier head, which wafer keeps float) */
+    char opt[300];
+    snprintf(opt, sizeof opt, "%s/cnn_ort_opt.onnx", dir);
+    ort("optimize %s %s%s", onnx, opt, "", json);
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " inspect %s", opt), 0, "%s", out);
+    cr_log_info("onnxruntime's graph of the export:\n%s", out);
+    cr_expect(strstr(out, "QLinearConv              3") != NULL, "three QLinearConv: %s", out);
+    cr_expect(strstr(out, "QGemm                    1") != NULL, "fc1 as QGemm: %s", out);
+    cr_expect(strstr(out, "  Conv ") == NULL, "no float Conv left: %s", out);
 }
 
 /* tinylm 4-bit: wafer's perplexity on the .wafer and on its .onnx, onnxruntime's on the .onnx. */

@@ -463,3 +463,40 @@ Test(onnx_write, gelu_expands_to_erf_below_opset_20) {
     onnx_export_free(&ex);
     ir_graph_free(g);
 }
+
+/* int8 activations between a QuantizeLinear and the DequantizeLinear reading them (through
+ * element-moving ops) are written as uint8 with zero point + 128: the values are unchanged. */
+Test(onnx_write, int8_activation_chain_becomes_uint8) {
+    IrGraph *g = graph_new(17);
+    int64_t xd[4] = {2, 1, 2, 4}, fd[2] = {2, 8};
+    static const float s = 0.1f;
+    static const int8_t z = -20;
+    int x = input_add(g, "x", RT_F32, 4, xd);
+    int sv = konst(g, "s", RT_F32, 0, NULL, &s), zv = konst(g, "z", RT_I8, 0, NULL, &z);
+    int q = value_add(g, "q", RT_I8, 4, xd), f = value_add(g, "f", RT_I8, 2, fd), y = value_add(g, "y", RT_F32, 2, fd);
+    int in[3] = {x, sv, zv};
+    ir_node_add(g, RT_OP_QUANTIZE_LINEAR, "q", 3, in, 1, &q);
+    ir_node_add(g, RT_OP_FLATTEN, "flat", 1, &q, 1, &f);
+    int din[3] = {f, sv, zv};
+    ir_node_add(g, RT_OP_DEQUANTIZE_LINEAR, "dq", 3, din, 1, &y);
+    output_add(g, y);
+    OnnxExport ex;
+    RtError err = {{0}};
+    cr_assert_eq(onnx_export_lower(g, NULL, &ex, &err), RT_OK, "%s", err.msg);
+    const RtNode *qn = node_find(ex.g, "QuantizeLinear", 0), *dn = node_find(ex.g, "DequantizeLinear", 0);
+    cr_assert(qn && dn);
+    const RtTensor *zq = input_const(ex.g, qn, 2), *zd = input_const(ex.g, dn, 2);
+    cr_expect(zq->dtype == RT_U8 && ((uint8_t *)zq->data)[0] == 108, "Q zero point -20 -> 108 uint8");
+    cr_expect(zd->dtype == RT_U8 && ((uint8_t *)zd->data)[0] == 108, "DQ zero point -20 -> 108 uint8");
+    cr_expect_eq(ex.g->values[qn->out[0]].dtype, RT_U8);
+    float xv[16];
+    for (int i = 0; i < 16; i++) xv[i] = (float)(i * 7 % 23 - 11) * 1.3f; /* some saturate at both ends */
+    RtTensor xt = {RT_F32, 4, {2, 1, 2, 4}, xv}, ya, yb;
+    cr_assert_eq(ir_run(g, &xt, &ya, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(ir_run(ex.g, &xt, &yb, &err), RT_OK, "%s", err.msg);
+    cr_expect_eq(memcmp(ya.data, yb.data, sizeof(float) * 16), 0, "the same values");
+    free(ya.data);
+    free(yb.data);
+    onnx_export_free(&ex);
+    ir_graph_free(g);
+}
