@@ -466,7 +466,12 @@ void onnx_export_free(OnnxExport *ex) {
 
 int onnx_export_file(const IrGraph *src, const OnnxExportOptions *o, const char *path, RtError *err) {
     OnnxExport ex;
-    if (onnx_export_lower(src, o, &ex, err) != RT_OK) return RT_ERR;
+    if (onnx_export_lower(src, o, &ex, err) != RT_OK) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        err->msg[0] = '\0';
+        return rt_error_set(err, "%s: %s", path, msg);
+    }
     OnnxWriteOptions w = {o ? o->producer_version : NULL, ex.packed4, ex.n_packed4};
     int r = onnx_write_file(ex.g, &w, path, err);
     onnx_export_free(&ex);

@@ -500,3 +500,46 @@ Test(onnx_write, int8_activation_chain_becomes_uint8) {
     onnx_export_free(&ex);
     ir_graph_free(g);
 }
+
+/* Raising the opset (blocked DequantizeLinear needs 21) rewrites what changed on the way:
+ * ReduceMean's axes attribute becomes an input (opset 18), Split gets num_outputs (18). The
+ * outputs stay the same. */
+Test(onnx_write, opset_raise_rewrites_reduce_and_split) {
+    NbData d;
+    nb_data(&d, 4);
+    IrGraph *g = nb_graph(&d, 4); /* x [2, 40] -> LinearNBits -> y, opset 17 */
+    int x = g->inputs[0];
+    int64_t rd[2] = {NB_M, 1}, sd[2] = {NB_M, NB_K / 2};
+    int r = value_add(g, "r", RT_F32, 2, rd), a = value_add(g, "a", RT_F32, 2, sd), b = value_add(g, "b", RT_F32, 2, sd);
+    int k = ir_node_add(g, RT_OP_REDUCE_MEAN, "mean", 1, &x, 1, &r);
+    RtAttr *at = ir_alloc(g, sizeof *at);
+    static const int64_t axes[1] = {1};
+    at->name = "axes", at->type = RT_ATTR_INTS, at->n = 1, at->ints = axes;
+    g->nodes[k].attrs = at, g->nodes[k].n_attr = 1;
+    int outs[2] = {a, b};
+    k = ir_node_add(g, RT_OP_SPLIT, "split", 1, &x, 2, outs);
+    attr_int(g, k, "axis", 1);
+    output_add(g, r);
+    output_add(g, a);
+    output_add(g, b);
+    OnnxExport ex;
+    OnnxExportOptions o = {ONNX_INT4_DQ, NULL};
+    RtError err = {{0}};
+    cr_assert_eq(onnx_export_lower(g, &o, &ex, &err), RT_OK, "%s", err.msg);
+    cr_expect_eq(ex.g->opset, 21);
+    const RtNode *mean = node_find(ex.g, "ReduceMean", 0), *split = node_find(ex.g, "Split", 0);
+    cr_assert(mean && split);
+    cr_expect(mean->n_in == 2 && ex.g->values[mean->in[1]].konst, "axes as an input");
+    cr_expect_eq(node_attr(mean, "axes"), -999, "no axes attribute left");
+    cr_expect_eq(node_attr(split, "num_outputs"), 2);
+    RtTensor xt = {RT_F32, 2, {NB_M, NB_K}, d.x}, ya[4], yb[4];
+    cr_assert_eq(ir_run(g, &xt, ya, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(ir_run(ex.g, &xt, yb, &err), RT_OK, "%s", err.msg);
+    for (int i = 1; i < 4; i++) {
+        cr_expect(rt_shape_equal(&ya[i], &yb[i]), "output %d shape", i);
+        cr_expect_eq(memcmp(ya[i].data, yb[i].data, (size_t)rt_nbytes(&ya[i])), 0, "output %d values", i);
+    }
+    for (int i = 0; i < 4; i++) free(ya[i].data), free(yb[i].data);
+    onnx_export_free(&ex);
+    ir_graph_free(g);
+}
