@@ -170,3 +170,15 @@ Test(distill, bad_input_exits_2_naming_the_file) {
     cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " distill --help"), 0);
     cr_assert(strstr(out, "--temperature") && strstr(out, "--qat"), "%s", out);
 }
+
+/* The teacher may be a .wafer file (here digits_mlp quantized to int8 weights). */
+Test(distill, wafer_teacher) {
+    char t[300], o[300];
+    snprintf(t, sizeof t, "%s/teacher.wafer", dir);
+    snprintf(o, sizeof o, "%s/fromw.onnx", dir);
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " quantize " TEACHER " -o %s", t), 0, "%s", out);
+    int rc = tu_run(out, sizeof out, WAFER_BIN " distill --teacher %s --student " STUDENT " " TRAIN
+                                    " --loss kl --epochs 10 -o %s", t, o);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_geq(eval_accuracy(o), ACC_10_EPOCHS);
+}
