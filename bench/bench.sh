@@ -14,12 +14,14 @@
 # noisy: a miss by a few percent is worth a second run before concluding).
 # onnxruntime-node is installed into bench/node_modules on first use (version pinned in
 # bench/package.json; ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from fetching GPU
-# files). Takes well under a minute on 2 cores (the peer install adds a few seconds once).
+# files). Takes a few minutes on 2 cores (the peer install adds a few seconds once).
 # Then: int8 (against onnxruntime's own int8 QDQ mobilenet_v2, and its float kws_dscnn),
 # 4-bit tinylm (against onnxruntime's MatMulNBits model), load time, the peak RSS of `wafer run`
 # on the 4-bit tinylm against its budget, and the micro-benchmarks (bench/bench_*.c: GEMV
 # against the measured memory bandwidth, int8 GEMM against the measured VNNI peak, float GEMM
-# against OpenBLAS, GPTQ's time). Ends with the list of targets missed in this run.
+# against OpenBLAS, GPTQ's time), and the other issues' scripts (bench/bench_emitc.sh,
+# bench_onnx_export.sh, bench_distill.sh, bench_deploy.sh). Ends with the list of targets missed
+# in this run.
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -213,6 +215,21 @@ else
     echo "bench_gptq: $B/bench_gptq not built (make bench builds it)"
     touch "$TMP/failed"
 fi
+
+# The other issues' figures, each script measuring its own peer or target: emit-c's Cortex-M4
+# flash/RAM sizes, ONNX export checked by onnxruntime, distillation speed and accuracy, the
+# bit-width sweep / cascade / plan of the deployment commands.
+for part in emitc onnx_export distill deploy; do
+    echo
+    if [ -f "$HERE/bench_$part.sh" ]; then
+        sh "$HERE/bench_$part.sh" "$B" "$FX" >"$TMP/part.txt" 2>&1 || {
+            echo "bench_$part.sh failed" >>"$TMP/part.txt"
+            touch "$TMP/failed"
+        }
+        cat "$TMP/part.txt"
+        grep 'MISS' "$TMP/part.txt" | sed "s/^/bench_$part: /" >>"$TMP/misses"
+    fi
+done
 
 echo
 if [ -s "$TMP/misses" ]; then
