@@ -31,11 +31,12 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int teacher_run(void *user, const RtTensor *in, int n_in, int64_t rows, float *out, RtError *err) {
+static int teacher_run(void *user, const RtTensor *in, int n_in, int64_t rows, int64_t classes, float *out,
+                       RtError *err) {
     (void)n_in;
     RtTensor y;
     if (ir_run(user, in, &y, err) != RT_OK) return RT_ERR;
-    memcpy(out, y.data, sizeof(float) * (size_t)(rows * 10));
+    memcpy(out, y.data, sizeof(float) * (size_t)(rows * classes));
     free(y.data);
     return RT_OK;
 }

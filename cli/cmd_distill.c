@@ -181,7 +181,6 @@ typedef struct {
     const IrGraph *g;         /* borrowed */
     const char *path;
     int map[RT_MAX_RANK];     /* teacher input i <- student input map[i] */
-    int64_t C;                /* classes (the student's) */
 } Teacher;
 
 static int teacher_bind(Teacher *t, const IrGraph *student, RtError *err) {
@@ -201,18 +200,19 @@ static int teacher_bind(Teacher *t, const IrGraph *student, RtError *err) {
     return CLI_OK;
 }
 
-static int teacher_run(void *user, const RtTensor *inputs, int n_in, int64_t rows, float *out, RtError *err) {
+static int teacher_run(void *user, const RtTensor *inputs, int n_in, int64_t rows, int64_t C, float *out,
+                       RtError *err) {
     Teacher *t = user;
     RtTensor in[RT_MAX_RANK], res[16];
     (void)n_in;
     if (t->g->n_outputs > 16) return rt_error_set(err, "%s: too many outputs", t->path);
     for (int i = 0; i < t->g->n_inputs; i++) in[i] = inputs[t->map[i]];
     if (ir_run(t->g, in, res, err) != RT_OK) return cli_error_name_file(err, t->path), RT_ERR;
-    int ok = res[0].dtype == RT_F32 && res[0].rank == 2 && res[0].dims[0] == rows && res[0].dims[1] == t->C;
-    if (ok) memcpy(out, res[0].data, sizeof(float) * (size_t)(rows * t->C));
+    int ok = res[0].dtype == RT_F32 && res[0].rank == 2 && res[0].dims[0] == rows && res[0].dims[1] == C;
+    if (ok) memcpy(out, res[0].data, sizeof(float) * (size_t)(rows * C));
     for (int o = 0; o < t->g->n_outputs; o++) free(res[o].data);
     if (!ok) return rt_error_set(err, "%s: the teacher's first output must be float32 [%lld, %lld] logits like the student's",
-                                 t->path, (long long)rows, (long long)t->C);
+                                 t->path, (long long)rows, (long long)C);
     return RT_OK;
 }
 
@@ -311,13 +311,8 @@ static int distill_main(DistillArgs *a, FILE *out, RtError *err) {
         DistillData d = {x, s->n_inputs, y, a->val.n ? vx : NULL, vy};
         a->o.teacher = t ? teacher_run : NULL, a->o.teacher_user = &te;
         a->o.on_epoch = epoch_print;
-        /* the teacher's width is the student's: found by distill_run's probe; read it here too */
-        te.C = s->values[s->outputs[0]].rank == 2 ? s->values[s->outputs[0]].dims[1].value : -1;
-        if (t && te.C <= 0) te.C = t->values[t->outputs[0]].rank == 2 ? t->values[t->outputs[0]].dims[1].value : -1;
         DistillEpoch last;
-        if (t && te.C <= 0)
-            status = (rt_error_set(err, "%s: the student's output needs a known class count", a->student), CLI_BAD_INPUT);
-        else if (distill_run(s, &d, &a->o, &last, err) != RT_OK)
+        if (distill_run(s, &d, &a->o, &last, err) != RT_OK)
             status = (cli_error_name_file(err, a->student), CLI_BAD_INPUT);
     }
     if (status == CLI_OK && !a->qat) {

@@ -157,7 +157,7 @@ static int teacher_cache(const DistillData *d, const DistillOptions *o, Batch *b
         int64_t n = rows - s < o->batch ? rows - s : o->batch;
         for (int64_t r = 0; r < n; r++) idx[r] = s + r;
         batch_gather(b, d->x, idx, n);
-        if (o->teacher(o->teacher_user, b->x, b->n_in, n, t + s * C, err) != RT_OK) return free(t), free(idx), RT_ERR;
+        if (o->teacher(o->teacher_user, b->x, b->n_in, n, C, t + s * C, err) != RT_OK) return free(t), free(idx), RT_ERR;
     }
     free(idx);
     *cache = t;
@@ -174,7 +174,7 @@ static int batch_step(TrainModel *m, const DistillData *d, DistillOptions *o, Ba
     batch_gather(b, d->x, idx, n);
     if (o->teacher && cache)
         for (int64_t r = 0; r < n; r++) memcpy(b->t + r * C, cache + idx[r] * C, sizeof(float) * (size_t)C);
-    else if (o->teacher && o->teacher(o->teacher_user, b->x, b->n_in, n, b->t, err) != RT_OK)
+    else if (o->teacher && o->teacher(o->teacher_user, b->x, b->n_in, n, C, b->t, err) != RT_OK)
         return RT_ERR;
     if (train_model_forward(m, b->x, err) != RT_OK) return RT_ERR;
     TrainTensor *zt = &m->t[m->g->outputs[0]];

@@ -24,9 +24,11 @@ typedef enum {
     DISTILL_TEACHER_KL = 2
 } DistillTeacherLoss;
 
-/* Teacher logits for rows (inputs[n_in], each with `rows` rows on axis 0) into out[rows * C]. */
-typedef int (*DistillTeacherFn)(void *user, const RtTensor *inputs, int n_in, int64_t rows, float *out,
-                                RtError *err);
+/* Teacher logits for rows (inputs[n_in], each with `rows` rows on axis 0) into
+ * out[rows * classes] (classes = the student's output width; a teacher giving another shape
+ * is an error). */
+typedef int (*DistillTeacherFn)(void *user, const RtTensor *inputs, int n_in, int64_t rows, int64_t classes,
+                                float *out, RtError *err);
 
 typedef struct DistillEpoch {
     int64_t epoch, epochs;    /* 1-based epoch number, and the total */
