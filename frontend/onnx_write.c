@@ -5,7 +5,7 @@
  * ("com.microsoft"); wafer's own ops ("wafer" domain) are lowered first by onnx_export_q.c.
  * The model gets:
  *   opset_import   the graph's default-domain opset, plus every other domain a node uses
- *                  (at the node's opset, 1 when unknown);
+ *                  (com.microsoft at 1, its only version; others at the node's opset);
  *   ir_version     the lowest IR version that opset needs (ONNX's versioning table), or the
  *                  graph's own when higher;
  *   graph          inputs and outputs with dtype and shape (named dims as dim_param), every
@@ -301,7 +301,9 @@ static int write_opsets(WriteCtx *w, Onnx__ModelProto *mp) {
         if (!(ops[k] = WRITE_MSG(w, Onnx__OperatorSetIdProto, ONNX__OPERATOR_SET_ID_PROTO__INIT))) return write_nomem(w);
         ops[k]->domain = (char *)d;
         ops[k]->has_version = 1;
-        ops[k]->version = i < 0 ? g->opset : (g->nodes[i].opset > 0 ? g->nodes[i].opset : 1);
+        /* com.microsoft has one version; ir_node_add stamps new nodes with the default opset */
+        ops[k]->version = i < 0 ? g->opset : strcmp(d, WRITE_MS_DOMAIN) == 0 ? 1
+                                           : (g->nodes[i].opset > 0 ? g->nodes[i].opset : 1);
         k++;
     }
     mp->n_opset_import = k;
