@@ -15,6 +15,10 @@
  *  - the same command twice gives a byte-identical .onnx.
  *  - perf/mobilenet_v2_int8_qdq_ort.onnx (onnxruntime's quantization): wafer's logits equal
  *    onnxruntime's within the integer rounding bound.
+ *  - import of the ops the installed ONNX node tests do not cover: com.microsoft QLinearAdd /
+ *    QLinearMul (by hand, and against onnxruntime on pseudo-random inputs), QuantizeLinear /
+ *    DequantizeLinear per tensor, per axis and blocked (opset 21) against onnxruntime, the
+ *    models written by wafer's ONNX writer.
  * The tinylm and mobilenet cases are skipped under the sanitizers (WAFER_SANITIZED: minutes).
  */
 #include <criterion/criterion.h>
@@ -363,6 +367,89 @@ Test(onnx_export, import_qlinear_add_mul_match_onnxruntime, .timeout = 120) {
         }
         cr_log_info("QLinear%s %s: %d of %d equal to onnxruntime's, the rest rounding ties",
                     cases[c].op == RT_OP_QLINEAR_ADD ? "Add" : "Mul", rt_dtype_name(cases[c].t), exact, QN);
+        free(r.data);
+        free(y.data);
+        ir_graph_free(h);
+        ir_graph_free(g);
+    }
+}
+
+/* ---- import: QuantizeLinear / DequantizeLinear per tensor, per axis and blocked, against
+ * onnxruntime (the installed ONNX node tests predate blocked quantization) ---- */
+
+/* y = DQ(Q(x, s, z), s, z) with x [4, 7] float, the pair's axis / block_size as given
+ * (axis < 0: per tensor), written at opset 21 and run by wafer and onnxruntime. */
+static IrGraph *qdq_graph(int axis, int block, RtDtype qt) {
+    IrGraph *g = ir_graph_new();
+    g->opset = 21, g->ir_version = 10;
+    g->name = ir_strdup(g, "qdq");
+    g->path = ir_strdup(g, "qdq");
+    int64_t xd[2] = {4, 7};
+    int x = ir_value_add(g, "x");
+    ir_value_set_shape(&g->values[x], RT_F32, 2, xd);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = x, g->n_inputs = 1;
+    /* scale / zero point shapes: [] per tensor, [7] on axis 1, [4, ceil(7 / block)] blocked on 1 */
+    int64_t sd[2] = {4, block > 0 ? (7 + block - 1) / block : 7};
+    int rank = axis < 0 ? 0 : block > 0 ? 2 : 1;
+    if (rank == 1) sd[0] = 7;
+    RtTensor st = {RT_F32, rank, {sd[0], sd[1]}, NULL}, zt = {qt, rank, {sd[0], sd[1]}, NULL};
+    int64_t n = rt_numel(&st);
+    float sv[64];
+    int8_t zv[64];
+    for (int64_t i = 0; i < n; i++) {
+        sv[i] = 0.03f + 0.011f * (float)i;
+        zv[i] = (int8_t)(qt == RT_I8 ? (int)(i % 5) - 2 : (int)(i % 5) + 120);
+    }
+    st.data = sv, zt.data = zv;
+    int s = ir_const_add(g, "s", &st), z = ir_const_add(g, "z", &zt);
+    int q = ir_value_add(g, "q"), y = ir_value_add(g, "y");
+    ir_value_set_shape(&g->values[y], RT_F32, 2, xd);
+    int in[3] = {x, s, z};
+    int kq = ir_node_add(g, RT_OP_QUANTIZE_LINEAR, "quant", 3, in, 1, &q);
+    int din[3] = {q, s, z};
+    int kd = ir_node_add(g, RT_OP_DEQUANTIZE_LINEAR, "dequant", 3, din, 1, &y);
+    int ks[2] = {kq, kd};
+    for (int j = 0; j < 2 && axis >= 0; j++) {
+        RtNode *nd = &g->nodes[ks[j]];
+        RtAttr *at = ir_alloc(g, 2 * sizeof *at);
+        at[0].name = "axis", at[0].type = RT_ATTR_INT, at[0].i = axis;
+        at[1].name = "block_size", at[1].type = RT_ATTR_INT, at[1].i = block;
+        nd->attrs = at, nd->n_attr = block > 0 ? 2 : 1;
+    }
+    g->outputs = malloc(sizeof(int));
+    g->outputs[0] = y, g->n_outputs = 1;
+    return g;
+}
+
+Test(onnx_export, import_quantize_dequantize_forms_match_onnxruntime, .timeout = 120) {
+    static const struct { int axis, block; RtDtype t; const char *what; } cases[5] = {
+        {-1, 0, RT_I8, "per tensor int8"}, {1, 0, RT_I8, "per axis int8"}, {1, 0, RT_U8, "per axis uint8"},
+        {1, 3, RT_I8, "blocked (3 on axis 1, last block short) int8"}, {1, 2, RT_U8, "blocked (2) uint8"}};
+    float xv[28];
+    for (int i = 0; i < 28; i++) xv[i] = (float)((i * 37) % 29 - 14) * 0.37f; /* some saturate */
+    for (int c = 0; c < 5; c++) {
+        IrGraph *g = qdq_graph(cases[c].axis, cases[c].block, cases[c].t);
+        char model[300], px[300], od[300], json[300], p[400], args[1200];
+        snprintf(model, sizeof model, "%s/qdq%d.onnx", dir, c);
+        snprintf(px, sizeof px, "%s/x.npy", dir);
+        snprintf(od, sizeof od, "%s/qdqo%d", dir, c);
+        snprintf(json, sizeof json, "%s/q.json", dir);
+        RtError err = {{0}};
+        cr_assert_eq(onnx_write_file(g, NULL, model, &err), RT_OK, "%s", err.msg);
+        RtTensor x = {RT_F32, 2, {4, 7}, xv}, y;
+        cr_assert_eq(npy_write(px, &x, &err), RT_OK, "%s", err.msg);
+        IrGraph *h = onnx_load_file(model, NULL, &err);
+        cr_assert_not_null(h, "%s", err.msg);
+        cr_assert_eq(ir_run(h, &x, &y, &err), RT_OK, "%s: %s", cases[c].what, err.msg);
+        snprintf(args, sizeof args, "run %s x=%s --out %s", model, px, od);
+        ort("%s%s%s", args, "", "", json);
+        snprintf(p, sizeof p, "%s/y.npy", od);
+        RtTensor r = npy(p);
+        cr_expect_eq(memcmp(y.data, r.data, sizeof xv), 0, "%s: wafer and onnxruntime differ", cases[c].what);
+        for (int i = 0; i < 28; i++)
+            if (((float *)y.data)[i] != ((float *)r.data)[i])
+                cr_log_error("%s [%d]: wafer %g onnxruntime %g", cases[c].what, i, ((float *)y.data)[i], ((float *)r.data)[i]);
         free(r.data);
         free(y.data);
         ir_graph_free(h);
