@@ -10,12 +10,12 @@
  * statistics); backward runs them in reverse, every op ADDING its contribution into its inputs'
  * dx (a value read by several nodes sums their gradients). Parameters are the float32
  * initializers of the graph (except BatchNormalization's running mean and variance, which the
- * forward pass in training mode updates): their master copy is the IrValue's konst data, which
+ * forward pass in training mode updates, and Clip's bounds): their master copy is the IrValue's konst data, which
  * is what onnx_save_weights() writes back.
  *
  * Ops (train_ops_*.c), each a forward and a backward with the ONNX spec's attributes:
  * Gemm, MatMul, Conv (2-D; group, strides, pads, dilations, auto_pad), Relu, LeakyRelu,
- * Sigmoid, Tanh, Add, Sub, Mul (numpy broadcasting), Flatten, Reshape, Identity, Dropout
+ * Clip, Sigmoid, Tanh, Add, Sub, Mul (numpy broadcasting), Flatten, Reshape, Identity, Dropout
  * (inference form), MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (training mode
  * with running statistics), Softmax, LogSoftmax, LayerNormalization. Anything else is refused
  * by name when the model is built.

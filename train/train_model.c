@@ -81,12 +81,13 @@ void *train_node_state(TrainModel *m, int k, size_t bytes, RtError *err) {
     return m->state[k];
 }
 
-/* 1 when value v is a running statistic (input 3 or 4) of a BatchNormalization. */
-static int is_bn_stat(const IrGraph *g, int v) {
+/* 1 when value v is not a weight: a running statistic (input 3 or 4) of a BatchNormalization,
+ * or a bound (input 1 or 2) of a Clip (ReLU6's 6 stays 6). */
+static int is_fixed(const IrGraph *g, int v) {
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *n = &g->nodes[k];
-        if (n->op == RT_OP_BATCH_NORMALIZATION && ((n->n_in > 3 && n->in[3] == v) || (n->n_in > 4 && n->in[4] == v)))
-            return 1;
+        for (int i = 1; i < n->n_in; i++)
+            if (n->in[i] == v && ((n->op == RT_OP_BATCH_NORMALIZATION && i >= 3) || n->op == RT_OP_CLIP)) return 1;
     }
     return 0;
 }
@@ -104,7 +105,7 @@ static int params_find(TrainModel *m, RtError *err) {
         memcpy(t->dims, c->dims, sizeof t->dims);
         if (c->dtype != RT_F32) continue; /* int64 shapes are read from the konst directly */
         t->x = c->data;
-        if (is_bn_stat(g, v) || ir_value_uses(g, v) == 0) continue;
+        if (is_fixed(g, v) || ir_value_uses(g, v) == 0) continue;
         TrainParam *p = &m->p[m->n_params++];
         p->value = v, p->n = rt_numel(c), p->w = c->data, p->qat_node = -1;
         p->m = calloc((size_t)p->n + 1, sizeof(float));
@@ -123,7 +124,7 @@ static int nodes_check(TrainModel *m, RtError *err) {
         const TrainOp *op = train_op_find(n->op);
         if (!op)
             return train_node_fail(m, k, err, "training does not support this op (supported: Gemm, MatMul, Conv, "
-                                              "Relu, LeakyRelu, Sigmoid, Tanh, Add, Sub, Mul, Flatten, Reshape, "
+                                              "Relu, LeakyRelu, Clip, Sigmoid, Tanh, Add, Sub, Mul, Flatten, Reshape, "
                                               "Identity, Dropout, MaxPool, AveragePool, GlobalAveragePool, "
                                               "BatchNormalization, Softmax, LogSoftmax, LayerNormalization)");
         if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)

@@ -12,6 +12,7 @@ static const TrainOp ops[] = {
     OP(CONV, conv, train_conv_check),
     OP(RELU, unary, NULL),
     OP(LEAKY_RELU, unary, NULL),
+    OP(CLIP, unary, NULL),
     OP(SIGMOID, unary, NULL),
     OP(TANH, unary, NULL),
     OP(IDENTITY, unary, NULL),

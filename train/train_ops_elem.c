@@ -1,8 +1,10 @@
 /*
  * train_ops_elem.c — element-wise and shape ops: Relu, LeakyRelu, Sigmoid, Tanh, Identity,
- * Dropout (the inference form: identity), Add, Sub, Mul (numpy broadcasting), Flatten, Reshape.
+ * Clip, Dropout (the inference form: identity), Add, Sub, Mul (numpy broadcasting), Flatten, Reshape.
  *
- * Derivatives: Relu 1[x > 0]; LeakyRelu 1 or alpha; Sigmoid y (1 - y); Tanh 1 - y^2 (y the
+ * Derivatives: Relu 1[x > 0]; LeakyRelu 1 or alpha; Clip 1[min <= x <= max] (torch.clamp's
+ * choice at the bounds; the bounds are inputs 1, 2 from opset 11, attributes before, and are
+ * not trained); Sigmoid y (1 - y); Tanh 1 - y^2 (y the
  * output, so no recomputation). Binary ops broadcast by strides (0 on a broadcast axis): the
  * backward walks the same index mapping, so an input's gradient is dY summed over the axes it
  * was broadcast along (d(a+b) = dY to both, d(a-b) = -dY to b, d(ab) = dY b to a, dY a to b).
@@ -24,6 +26,16 @@ int train_one_output_check(TrainModel *m, int k, RtError *err) {
 }
 
 /* ---- unary ---- */
+/* Clip's bounds: inputs 1 and 2 (opset >= 11, absent = unbounded) or attributes (before). */
+static void clip_bounds(TrainModel *m, int k, float *lo, float *hi) {
+    const RtNode *n = train_node(m, k);
+    TrainTensor *a = train_in(m, k, 1), *b = train_in(m, k, 2);
+    *lo = n->opset >= 11 || !n->opset ? -INFINITY : rt_attr_float(n, "min", -INFINITY);
+    *hi = n->opset >= 11 || !n->opset ? INFINITY : rt_attr_float(n, "max", INFINITY);
+    if (a && a->x) *lo = a->x[0];
+    if (b && b->x) *hi = b->x[0];
+}
+
 int train_unary_fwd(TrainModel *m, int k, RtError *err) {
     TrainTensor *X = train_in(m, k, 0);
     if (train_out_shape(m, k, 0, X->rank, X->dims, err) != RT_OK) return RT_ERR;
@@ -46,6 +58,12 @@ int train_unary_fwd(TrainModel *m, int k, RtError *err) {
     case RT_OP_TANH:
         for (int64_t i = 0; i < N; i++) y[i] = tanhf(x[i]);
         break;
+    case RT_OP_CLIP: {
+        float lo, hi;
+        clip_bounds(m, k, &lo, &hi);
+        for (int64_t i = 0; i < N; i++) y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+        break;
+    }
     default: /* Identity, Dropout */
         memcpy(y, x, sizeof(float) * (size_t)N);
     }
@@ -73,6 +91,12 @@ int train_unary_bwd(TrainModel *m, int k, RtError *err) {
     case RT_OP_TANH:
         for (int64_t i = 0; i < N; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
         break;
+    case RT_OP_CLIP: {
+        float lo, hi;
+        clip_bounds(m, k, &lo, &hi);
+        for (int64_t i = 0; i < N; i++) dx[i] += x[i] >= lo && x[i] <= hi ? dy[i] : 0.0f;
+        break;
+    }
     default:
         for (int64_t i = 0; i < N; i++) dx[i] += dy[i];
     }

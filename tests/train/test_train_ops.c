@@ -318,3 +318,27 @@ Test(train_ops, unsupported_op_named) {
     cr_assert(strstr(err.msg, "my_sqrt") && strstr(err.msg, "Sqrt"), "%s", err.msg);
     ir_graph_free(g);
 }
+
+/* Clip (ReLU6-style bounds as inputs): the bounds are not trained, x gets 1[min <= x <= max]. */
+Test(train_ops, clip_bounds_are_not_parameters) {
+    IrGraph *g = tg_graph(13);
+    int64_t d[2] = {4, 5};
+    float lo = -0.5f, hi = 0.7f;
+    int in[3] = {cst(g, "X", 2, d, 8, -2, 2), tg_const_f32(g, "lo", 0, d, &lo), tg_const_f32(g, "hi", 0, d, &hi)};
+    tg_output(g, tg_node(g, RT_OP_CLIP, "clip", 3, in, "y"));
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(m.n_params, 1, "only X");
+    train_model_free(&m);
+    check_graph(g, 0);
+}
+
+Test(train_ops, clip_opset6_attributes) {
+    IrGraph *g = tg_graph(6);
+    int64_t d[2] = {3, 4};
+    int x = cst(g, "X", 2, d, 9, -2, 2);
+    tg_output(g, tg_node(g, RT_OP_CLIP, "clip", 1, &x, "y"));
+    attr_float(g, "min", -1.0f);
+    attr_float(g, "max", 0.25f);
+    check_graph(g, 0);
+}
