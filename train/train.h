@@ -146,7 +146,8 @@ void train_rng_shuffle(uint64_t *s, int64_t *idx, int64_t n);
  * symmetric [-127, 127] (pass_quantize_int8); int4 = gptq_rtn's grid, symmetric, group G
  * (pass_quantize_gptq's RTN). Backward is the straight-through estimator: the gradient with
  * respect to the fake-quantized weight goes to the float weight unchanged. For int8 the input
- * activation of each quantized node is fake-quantized as well, on the quantizer's asymmetric
+ * and the output (after a Relu / Clip the fusion folds in) of each quantized node, the values
+ * the static int8 graph holds as int8, are fake-quantized as well, on the quantizer's asymmetric
  * int8 grid (scale (hi - lo) / 255, zero point round(-128 - lo / scale)) over the range seen
  * so far in training (running min / max, 0 included), the range the quantizer's min-max
  * calibration would find on the training inputs. */

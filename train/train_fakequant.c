@@ -21,6 +21,25 @@
 #include "../runtime/kernels/quant.h"
 #include "train.h"
 
+/* int8: the activations the static int8 graph carries as int8 around quantized node k: its
+ * input, and its output after the activation the fusion folds into it (a Relu or Clip that is
+ * the output's only reader), as QConv / QLinear produce them. */
+static void act_mark(TrainModel *m, int k) {
+    const IrGraph *g = m->g;
+    const RtNode *n = &g->nodes[k];
+    if (!g->values[n->in[0]].konst) m->act_fq[n->in[0]] = 1;
+    int o = n->out[0];
+    if (o < 0) return;
+    int reader = -1;
+    for (int j = k + 1; j < g->n_nodes; j++)
+        for (int i = 0; i < g->nodes[j].n_in; i++)
+            if (g->nodes[j].in[i] == o) reader = reader == -1 ? j : -2;
+    if (reader >= 0 && !ir_value_is_output(g, o) &&
+        (g->nodes[reader].op == RT_OP_RELU || g->nodes[reader].op == RT_OP_CLIP))
+        o = g->nodes[reader].out[0];
+    m->act_fq[o] = 1;
+}
+
 int train_qat_enable(TrainModel *m, TrainQat q, int64_t group, RtError *err) {
     IrGraph *g = m->g;
     if (q != TRAIN_QAT_INT8 && q != TRAIN_QAT_INT4) return rt_error_set(err, "QAT is int8 or int4");
@@ -48,7 +67,7 @@ int train_qat_enable(TrainModel *m, TrainQat q, int64_t group, RtError *err) {
             m->t[p->value].x = p->fq;
             n_q++;
         }
-        if (m->act_fq && !g->values[n->in[0]].konst) m->act_fq[n->in[0]] = 1;
+        if (m->act_fq) act_mark(m, k);
     }
     free(head);
     return train_qat_refresh(m, err);
