@@ -235,7 +235,10 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
         c.uses_const = calloc((size_t)g->n_values + 1, sizeof *c.uses_const);
         c.tpl_used = calloc((size_t)c.n_tpl + 1, 1);
         c.fused_dq = calloc((size_t)g->n_values + 1, sizeof *c.fused_dq);
-        if (!c.loc || !c.uses_const || !c.tpl_used || !c.fused_dq) r = rt_error_set(err, "out of memory");
+        c.scratch_bytes = calloc((size_t)g->n_nodes + 1, sizeof *c.scratch_bytes);
+        c.scratch_off = calloc((size_t)g->n_nodes + 1, sizeof *c.scratch_off);
+        if (!c.loc || !c.uses_const || !c.tpl_used || !c.fused_dq || !c.scratch_bytes || !c.scratch_off)
+            r = rt_error_set(err, "out of memory");
     }
     if (r == RT_OK) r = values_check(&c);
     if (r == RT_OK) ec_fuse_dq(&c);
@@ -251,6 +254,8 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     free(c.uses_const);
     free(c.tpl_used);
     free(c.fused_dq);
+    free(c.scratch_bytes);
+    free(c.scratch_off);
     rt_plan_free(&plan);
     ir_lowered_free(low);
     return r;

@@ -35,6 +35,8 @@ typedef struct {
     const EmitCOptions *o;      /* borrowed */
     TextBuf decl;               /* per-node constants (geometry, multipliers) */
     TextBuf body;               /* NAME_run's statements */
+    int64_t *scratch_bytes;     /* [n_nodes] owned: arena scratch a node's kernel needs (0 = none) */
+    int64_t *scratch_off;       /* [n_nodes] owned: its planned offset */
     unsigned char *tpl_used;    /* [templates] owned: 1 = template written */
     int n_tpl;
     int sigmoid;                /* the act helper needs wk_sigmoidf */
@@ -45,7 +47,8 @@ typedef struct {
 /* ---- emit_plan.c ---- */
 /* 1 when op's output is its input under another shape (alias or copy). */
 int ec_is_alias_op(int op);
-/* Marks c->fused_dq (see EcCtx). */
+/* Marks c->fused_dq (see EcCtx) and the scratch their convs need (one output channel's
+ * weights in float). */
 void ec_fuse_dq(EcCtx *c);
 /* Locations of every value and the arena plan (arena_bytes, lower_bound). */
 int ec_plan(EcCtx *c);

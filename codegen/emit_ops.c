@@ -198,8 +198,10 @@ static int e_conv(EcCtx *c, int k, const RtNode *n) {
         snprintf(p1, sizeof p1, "&n%d_dq", k);
     }
     ec_tpl_use(c, dqw ? "k_conv_dqw_f32" : "k_conv_f32");
-    text_buf_printf(&c->body, "    wk_conv%s_f32(%s, %s, %s, %s, &n%d_g, %d, %s, %s);\n", dqw ? "_dqw" : "", P(c, n, 0, p0),
-                    dqw ? p1 : P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), k, kind, al, be);
+    char scratch[64] = "";
+    if (dqw) snprintf(scratch, sizeof scratch, ", (float *)(A + %lld)", (long long)c->scratch_off[k]);
+    text_buf_printf(&c->body, "    wk_conv%s_f32(%s, %s, %s, %s, &n%d_g, %d, %s, %s%s);\n", dqw ? "_dqw" : "", P(c, n, 0, p0),
+                    dqw ? p1 : P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), k, kind, al, be, scratch);
     return RT_OK;
 }
 

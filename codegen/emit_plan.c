@@ -11,7 +11,8 @@
  * deterministic) at the lowest EC_ALIGN-aligned offset where they overlap no placed buffer
  * whose live range meets theirs. A node's output never shares bytes with its inputs (both
  * are live at the node), so kernels need not support in-place operation.
- * Weights that a Conv dequantizes as it reads them (ec_fuse_dq) take no arena at all.
+ * Weights that a Conv dequantizes as it goes (ec_fuse_dq) take no arena beyond one output
+ * channel's worth of scratch, a buffer live at that node only.
  * Lower bound: the largest sum of the bytes of the buffers live at one node; no placement
  * can use less, and the arena is reported beside it.
  */
@@ -26,7 +27,7 @@ int ec_is_alias_op(int op) {
 }
 
 typedef struct {
-    int v;                 /* root value */
+    int v;                 /* root value, or -1 - k for node k's scratch */
     int64_t bytes;         /* numel * element size */
     int first, last;       /* live range in node indices, inclusive */
     int64_t offset;        /* placed offset */
@@ -82,8 +83,10 @@ void ec_fuse_dq(EcCtx *c) {
         for (int u = k + 1; u < g->n_nodes; u++) {
             const RtNode *m = &g->nodes[u];
             if ((m->op == RT_OP_CONV || m->op == RT_OP_FUSED_CONV) && m->n_in > 1 && m->in[1] == v && m->in[0] != v &&
-                (m->n_in < 3 || m->in[2] != v))
+                (m->n_in < 3 || m->in[2] != v) && c->val[v].rank >= 2 && c->val[v].dims[0] > 0) {
                 c->fused_dq[v] = 1;
+                c->scratch_bytes[u] = rt_nbytes(&c->val[v]) / c->val[v].dims[0]; /* one output channel */
+            }
         }
     }
 }
@@ -92,7 +95,7 @@ int ec_plan(EcCtx *c) {
     const IrGraph *g = c->g;
     locations_assign(c);
     int nv = g->n_values, nb = 0;
-    EcBuf *bufs = calloc((size_t)nv + 1, sizeof *bufs);
+    EcBuf *bufs = calloc((size_t)(nv + g->n_nodes) + 1, sizeof *bufs);
     int *slot = malloc(((size_t)nv + 1) * sizeof *slot);
     if (!bufs || !slot) {
         free(bufs);
@@ -112,6 +115,8 @@ int ec_plan(EcCtx *c) {
         slot[v] = nb;
         bufs[nb++] = (EcBuf){v, bytes, g->values[v].producer, g->values[v].producer, 0};
     }
+    for (int k = 0; k < g->n_nodes; k++)
+        if (c->scratch_bytes[k] > 0) bufs[nb++] = (EcBuf){-1 - k, c->scratch_bytes[k], k, k, 0};
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *n = &g->nodes[k];
         for (int j = 0; j < n->n_in; j++) {
@@ -147,7 +152,8 @@ int ec_plan(EcCtx *c) {
         }
         bufs[b].offset = best;
         if (best + bufs[b].bytes > c->arena_bytes) c->arena_bytes = best + bufs[b].bytes;
-        c->loc[bufs[b].v] = (EcLoc){EC_LOC_ARENA, 0, best, -1};
+        if (bufs[b].v >= 0) c->loc[bufs[b].v] = (EcLoc){EC_LOC_ARENA, 0, best, -1};
+        else c->scratch_off[-1 - bufs[b].v] = best;
     }
     c->arena_bytes = align_up(c->arena_bytes);
     for (int v = 0; v < nv; v++) {
