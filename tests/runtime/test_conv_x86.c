@@ -432,3 +432,46 @@ Test(conv_x86, shape_only_and_errors) {
     cr_assert_eq(run_fn(rt_kernel_find_fast(RT_OP_FUSED_CONV), NULL, RT_OP_FUSED_CONV, in, 3, &out, bad_act, 1, 0),
                  r_ref);
 }
+
+/* The geometry a node's first run keeps in its state (conv_x86.c's ConvCache) is only reused
+ * for the same input shape: a run on new data of the same shape, then one on another shape,
+ * then the first shape again, each within CONV_X86_REL_TOL of the reference (GEMM and
+ * depthwise paths, FusedConv with Relu). */
+static void check_state_reuse(int64_t C, int64_t M, int64_t group, int64_t k) {
+    int64_t wd[4] = {M, C / group, k, k}, bd[1] = {M};
+    float w[64 * 64 * 9], b[64];
+    cr_assert_leq(M * (C / group) * k * k, 64 * 64 * 9);
+    fill(w, M * (C / group) * k * k, 21), fill(b, M, 22);
+    RtTensor tw = rtt_tensor(RT_F32, 4, wd, w), tb = rtt_tensor(RT_F32, 1, bd, b);
+    const int64_t pads[4] = {1, 1, 1, 1};
+    RtAttr attrs[3] = {rtt_attr_int("group", group), rtt_attr_ints("pads", pads, 4), rtt_attr_str("activation", "Relu")};
+    void *state = NULL;
+    const int64_t hw[4][2] = {{9, 7}, {9, 7}, {5, 12}, {9, 7}};
+    for (int run = 0; run < 4; run++) {
+        int64_t xd[4] = {1, C, hw[run][0], hw[run][1]}, nx = C * hw[run][0] * hw[run][1];
+        float *x = malloc(sizeof(float) * (size_t)nx);
+        fill(x, nx, 30 + (uint32_t)run);
+        RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), ref, st;
+        RtTensor *in[] = {&tx, &tw, &tb};
+        cr_assert_eq(run_fn(rt_kernel_find(RT_OP_FUSED_CONV), NULL, RT_OP_FUSED_CONV, in, 3, &ref, attrs, 3, 0), RT_OK,
+                     "%s", rtt_err.msg);
+        cr_assert_eq(run_fn_state(rt_kernel_find_fast(RT_OP_FUSED_CONV), NULL, RT_OP_FUSED_CONV, in, 3, &st, attrs, 3, 0,
+                                  &state),
+                     RT_OK, "%s", rtt_err.msg);
+        cr_assert_not_null(state);
+        rtt_expect_dims(&st, ref.rank, ref.dims);
+        int64_t ny = rt_numel(&ref);
+        double big = 0;
+        for (int64_t i = 0; i < ny; i++) big = fmax(big, fabs(((float *)ref.data)[i]));
+        for (int64_t i = 0; i < ny; i++)
+            cr_assert_leq(fabs((double)((float *)st.data)[i] - ((float *)ref.data)[i]), CONV_X86_REL_TOL * big,
+                          "run %d (C %lld, group %lld): element %lld", run, (long long)C, (long long)group, (long long)i);
+        free(ref.data), free(st.data), free(x);
+    }
+    rt_node_state_free(&state, 1, rt_allocator_default());
+}
+
+Test(conv_x86, node_state_geometry_reused_only_for_the_same_shape) {
+    check_state_reuse(17, 33, 1, 3);  /* im2col GEMM */
+    check_state_reuse(33, 33, 33, 3); /* depthwise */
+}

@@ -14,6 +14,12 @@
  * depthwise kernels, or the GEMM's store epilogue). The GEMM paths take the weights packed
  * once into the node's state (rt_sgemm_state_packed) when the model keeps one and W is a
  * constant; otherwise the GEMM packs them per call.
+ *
+ * The node's state also keeps what the first run derived from the node (ConvCache: the
+ * geometry, the activation, the path, the packed weights' place), in front of the packed
+ * weights (rt_sgemm_state_packed_pre) or alone for a depthwise conv; later runs with the same
+ * input shape and the same weight and bias tensors take it from there instead of reading the
+ * attributes again (name lookups: ~3% of KWS's run).
  */
 #include <string.h>
 
@@ -67,24 +73,89 @@ static int conv_is_pointwise(const CxConv *cv) {
     return 1;
 }
 
+/* What a conv node's first run derived, kept at the start of its state block. Valid for a
+ * later run when the input has the same dtype and shape and the weight and bias are the same
+ * tensors (constants: the same data pointers). */
+#define CONV_CACHE_MAGIC 0x56434357u /* "WCCV" */
+typedef struct {
+    uint32_t magic;
+    int fused, rank;
+    int64_t xdims[RT_MAX_RANK];
+    const void *w, *b;
+    CxConv cv;             /* x, y are set per run; wp points into this block */
+} ConvCache;
+#define CONV_CACHE_BYTES ((sizeof(ConvCache) + 63) / 64 * 64)
+
+static ConvCache *conv_cache_find(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused) {
+    if (!c->node_state || !*c->node_state || c->shape_only) return NULL;
+    ConvCache *cc = *c->node_state;
+    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
+    if (cc->magic != CONV_CACHE_MAGIC || cc->fused != fused || !x || !x->data || x->dtype != RT_F32 ||
+        x->rank != cc->rank || !w || w->data != cc->w || (b ? b->data : NULL) != cc->b)
+        return NULL;
+    for (int d = 0; d < x->rank; d++)
+        if (x->dims[d] != cc->xdims[d]) return NULL;
+    return cc;
+}
+
+/* Records cv in the state block: the one the GEMM path's packing made (prefix reserved), or a
+ * new one for a depthwise conv. Nothing when there is no state, or it is someone else's. */
+static void conv_cache_store(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused, const CxConv *cv,
+                             int made_block) {
+    if (!c->node_state || !c->state_alloc) return;
+    if (!*c->node_state) {
+        if (made_block) return; /* the GEMM path's packing failed: nothing to put it in */
+        void *blk = c->state_alloc->alloc(c->state_alloc->user, CONV_CACHE_BYTES);
+        if (!blk) return;
+        memset(blk, 0, CONV_CACHE_BYTES);
+        *c->node_state = blk;
+    } else if (!made_block) {
+        return;
+    }
+    ConvCache *cc = *c->node_state;
+    if (cc->magic != 0) return; /* already filled, or another kernel's block */
+    const RtTensor *x = rt_in(n, in, 0), *b = rt_in(n, in, 2);
+    cc->fused = fused;
+    cc->rank = x->rank;
+    memcpy(cc->xdims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+    cc->w = rt_in(n, in, 1)->data;
+    cc->b = b ? b->data : NULL;
+    cc->cv = *cv;
+    cc->magic = CONV_CACHE_MAGIC;
+}
+
+/* Runs cv (geometry read, output not yet allocated) on its path. */
+static int conv_x86_path(RtKernelCtx *c, RtTensor *const *in, RtTensor *const *out, CxConv *cv) {
+    int64_t dims[RT_MAX_RANK];
+    rt_geom_out_dims(&cv->g, cv->N, cv->M, dims);
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, in[0]->rank, dims));
+    cv->y = out[0]->data;
+    if (cv->Cg == 1 && cv->Mg == 1) return cx_depthwise_f32(c, cv);
+    if (conv_is_pointwise(cv)) return cx_pointwise_f32(c, cv);
+    return cx_im2col_f32(c, cv);
+}
+
 /* Conv (fused = 0) or FusedConv (1). */
 static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fused) {
+    if (!cx_cpu_ok()) return rt_kernel_find(n->op)(c, n, in, out);
+    const ConvCache *cc = conv_cache_find(c, n, in, fused);
+    if (cc) {
+        CxConv cv = cc->cv;
+        cv.x = in[0]->data;
+        return conv_x86_path(c, in, out, &cv);
+    }
     CxConv cv;
-    if (!cx_cpu_ok() || !conv_case_read(c, n, in, &cv)) return rt_kernel_find(n->op)(c, n, in, out);
+    if (!conv_case_read(c, n, in, &cv)) return rt_kernel_find(n->op)(c, n, in, out);
     if (fused && rt_act_read(c, n, &cv.act) != RT_OK) return rt_kernel_find(n->op)(c, n, in, out);
     int depthwise = cv.Cg == 1 && cv.Mg == 1;
     if (depthwise && !cx_depthwise_fits(&cv)) return rt_kernel_find(n->op)(c, n, in, out);
-    int64_t dims[RT_MAX_RANK];
-    rt_geom_out_dims(&cv.g, cv.N, cv.M, dims);
-    RT_TRY(rt_out_alloc(c, out[0], RT_F32, in[0]->rank, dims));
-    cv.y = out[0]->data;
-    if (depthwise) return cx_depthwise_f32(c, &cv);
     /* the weights of a GEMM conv packed once, when they are a constant and the model keeps
-     * the node's state */
-    cv.wp = rt_sgemm_state_packed(c, 1, RT_SGEMM_SIDE_A, 0, cv.Mg, cv.Cg * cv.K, cv.group, cv.w, cv.Cg * cv.K,
-                                  cv.Mg * cv.Cg * cv.K, &cv.wp_stride);
-    if (conv_is_pointwise(&cv)) return cx_pointwise_f32(c, &cv);
-    return cx_im2col_f32(c, &cv);
+     * the node's state (with room for the cache in front) */
+    if (!depthwise)
+        cv.wp = rt_sgemm_state_packed_pre(c, CONV_CACHE_BYTES, 1, RT_SGEMM_SIDE_A, 0, cv.Mg, cv.Cg * cv.K, cv.group,
+                                          cv.w, cv.Cg * cv.K, cv.Mg * cv.Cg * cv.K, &cv.wp_stride);
+    if (depthwise || cv.wp) conv_cache_store(c, n, in, fused, &cv, !depthwise);
+    return conv_x86_path(c, in, out, &cv);
 }
 
 static int k_conv_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {

@@ -75,6 +75,13 @@ const float *rt_sgemm_state_packed(RtKernelCtx *c, int input, int side, int tran
                                    int64_t parts, const float *w, int64_t ld, int64_t part_stride,
                                    int64_t *part_stride_out);
 
+/* rt_sgemm_state_packed with `prefix` bytes (a multiple of 64, zeroed when the block is made)
+ * reserved for the caller at the start of the state block, *c->node_state: the caller's own
+ * per-node data (conv_x86.c keeps its geometry there). */
+const float *rt_sgemm_state_packed_pre(RtKernelCtx *c, size_t prefix, int input, int side, int trans, int64_t rows,
+                                       int64_t cols, int64_t parts, const float *w, int64_t ld, int64_t part_stride,
+                                       int64_t *part_stride_out);
+
 /* Shorthands: no packing, no activation. rt_sgemm_nn is rt_sgemm_op(.., 0, 0, ..). */
 void rt_sgemm_nn(struct RtThreadPool *pool, int64_t M, int64_t N, int64_t K, const float *A,
                  int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,

@@ -9,6 +9,10 @@
  * block whose header differs from what the caller asks for is never used (the caller then
  * packs per call), and never replaced either, since some other kernel of this node may own
  * it. The owner of the model frees the block (rt_node_state_free).
+ *
+ * rt_sgemm_state_packed_pre puts `prefix` bytes of the caller's own before the header (the
+ * conv kernels keep their node's geometry there, conv_x86.c): the block is then [prefix]
+ * [header][data], and a block made with another prefix never matches.
  */
 #include <string.h>
 
@@ -37,8 +41,15 @@ static int sgs_matches(const SgsHeader *h, int input, int side, int trans, int64
 const float *rt_sgemm_state_packed(RtKernelCtx *c, int input, int side, int trans, int64_t rows, int64_t cols,
                                    int64_t parts, const float *w, int64_t ld, int64_t part_stride,
                                    int64_t *part_stride_out) {
+    return rt_sgemm_state_packed_pre(c, 0, input, side, trans, rows, cols, parts, w, ld, part_stride,
+                                     part_stride_out);
+}
+
+const float *rt_sgemm_state_packed_pre(RtKernelCtx *c, size_t prefix, int input, int side, int trans, int64_t rows,
+                                       int64_t cols, int64_t parts, const float *w, int64_t ld, int64_t part_stride,
+                                       int64_t *part_stride_out) {
     if (!c->node_state || !c->state_alloc || input < 0 || input >= 64 || !(c->const_inputs >> input & 1u) ||
-        parts < 1 || !w)
+        parts < 1 || !w || prefix % 64 != 0 || prefix > ((size_t)1 << 20))
         return NULL;
     const int64_t pf = side == RT_SGEMM_SIDE_A ? rt_sgemm_packed_a_floats(rows, cols)
                                                : rt_sgemm_packed_b_floats(rows, cols);
@@ -46,12 +57,16 @@ const float *rt_sgemm_state_packed(RtKernelCtx *c, int input, int side, int tran
     const int64_t stride = (pf + 15) / 16 * 16; /* parts 64-byte aligned */
     *part_stride_out = stride;
     trans = trans != 0;
-    SgsHeader *h = *c->node_state;
-    if (h) return sgs_matches(h, input, side, trans, rows, cols, parts, pf) ? (const float *)((char *)h + SGS_DATA_OFFSET) : NULL;
-    const size_t bytes = SGS_DATA_OFFSET + sizeof(float) * (size_t)(stride * parts);
-    h = c->state_alloc->alloc(c->state_alloc->user, bytes);
-    if (!h) return NULL; /* no caching: the caller packs per call */
-    memset(h, 0, bytes); /* the header, and the gaps between parts */
+    if (*c->node_state) {
+        SgsHeader *h = (SgsHeader *)((char *)*c->node_state + prefix);
+        return sgs_matches(h, input, side, trans, rows, cols, parts, pf) ? (const float *)((char *)h + SGS_DATA_OFFSET)
+                                                                          : NULL;
+    }
+    const size_t bytes = prefix + SGS_DATA_OFFSET + sizeof(float) * (size_t)(stride * parts);
+    char *block = c->state_alloc->alloc(c->state_alloc->user, bytes);
+    if (!block) return NULL; /* no caching: the caller packs per call */
+    memset(block, 0, bytes); /* the prefix, the header, and the gaps between parts */
+    SgsHeader *h = (SgsHeader *)(block + prefix);
     float *data = (float *)((char *)h + SGS_DATA_OFFSET);
     for (int64_t p = 0; p < parts; p++) {
         if (side == RT_SGEMM_SIDE_A) rt_sgemm_pack_a(trans, rows, cols, w + p * part_stride, ld, data + p * stride);
@@ -61,6 +76,6 @@ const float *rt_sgemm_state_packed(RtKernelCtx *c, int input, int side, int tran
     h->version = SGS_VERSION;
     h->input = input, h->side = side, h->trans = trans;
     h->rows = rows, h->cols = cols, h->parts = parts, h->part_floats = pf;
-    *c->node_state = h;
+    *c->node_state = block;
     return data;
 }
