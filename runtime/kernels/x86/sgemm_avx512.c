@@ -153,6 +153,7 @@ typedef struct {
     const SgAct *act;            /* the job's activation (applied when last) */
     int64_t apf;                 /* A-prefetching kernels: floats from a to what they prefetch
                                     in step (the next micro-panel of A packed beforehand) */
+    int64_t lda;                 /* direct-A kernels: A's row stride (a is A's row 0 at k0) */
 } SgTile;
 
 /* ---- micro-kernel ---- */
@@ -189,8 +190,10 @@ T512 INL __m512 sg_act_v(int kind, __m512 lo, __m512 hi, __m512 al, __m512 be, _
 }
 
 /* MR x 16 NV tile, B read as BMODE says; APF: A's next micro-panel (t->apf floats on, read
- * from memory the first time: packed beforehand) prefetched in step, a line every 2 k. */
-T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF, const SgTile *t) {
+ * from memory the first time: packed beforehand) prefetched in step, a line every 2 k. AD:
+ * A read in place (row i at a + i * lda, k along the row) instead of from a packed
+ * micro-panel: the same values in the same order, so the same bits. */
+T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF, const int AD, const SgTile *t) {
     __m512 acc[SG_MR][SG_NV];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++)
@@ -198,10 +201,10 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
         for (int j = 0; j < NV; j++) acc[i][j] = _mm512_setzero_ps();
     const float *a = t->a, *b = t->b;
     float *bp = t->bpack;
-    const int64_t bs = t->bs, apf = t->apf;
+    const int64_t bs = t->bs, apf = t->apf, lda = AD ? t->lda : 0;
     const __mmask16 lm = t->lm;
 #pragma GCC unroll 4
-    for (int64_t k = t->kc; k > 0; k--, a += SG_MR, b += bs) {
+    for (int64_t k = t->kc; k > 0; k--, a += AD ? 1 : SG_MR, b += bs) {
         __m512 bv[SG_NV];
 #pragma GCC unroll 3
         for (int j = 0; j < NV; j++) {
@@ -226,7 +229,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
         if (APF && (k & 1)) _mm_prefetch((const char *)(a + apf), _MM_HINT_T1);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
-            const __m512 av = _mm512_set1_ps(a[i]);
+            const __m512 av = _mm512_set1_ps(a[AD ? i * lda : i]);
 #pragma GCC unroll 3
             for (int j = 0; j < NV; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
         }
@@ -265,19 +268,24 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
 typedef void (*SgKernel)(const SgTile *t);
 
 #define SG_K(R, V) \
-    T512 static void sg_kp##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACKED, 0, t); } \
-    T512 static void sg_kd##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_DIRECT, 0, t); } \
-    T512 static void sg_kw##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACK, 0, t); } \
-    T512 static void sg_kq##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PREPF, 0, t); } \
-    T512 static void sg_kn##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_NEXTPF, 0, t); }
+    T512 static void sg_kp##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACKED, 0, 0, t); } \
+    T512 static void sg_kd##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_DIRECT, 0, 0, t); } \
+    T512 static void sg_kw##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACK, 0, 0, t); } \
+    T512 static void sg_kq##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PREPF, 0, 0, t); } \
+    T512 static void sg_kn##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_NEXTPF, 0, 0, t); } \
+    T512 static void sg_xp##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACKED, 0, 1, t); } \
+    T512 static void sg_xd##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_DIRECT, 0, 1, t); } \
+    T512 static void sg_xw##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PACK, 0, 1, t); } \
+    T512 static void sg_xq##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_PREPF, 0, 1, t); } \
+    T512 static void sg_xn##R##_##V(const SgTile *t) { sg_tile(R, V, SG_B_NEXTPF, 0, 1, t); }
 #define SG_KROW(R) SG_K(R, 1) SG_K(R, 2) SG_K(R, 3)
 SG_KROW(1) SG_KROW(2) SG_KROW(3) SG_KROW(4) SG_KROW(5) SG_KROW(6) SG_KROW(7) SG_KROW(8)
 #undef SG_KROW
 #undef SG_K
 /* A-prefetching tiles: full row panels only (a short one is the last, with no next) */
 #define SG_KA(V) \
-    T512 static void sg_kap8_##V(const SgTile *t) { sg_tile(8, V, SG_B_PACKED, 1, t); } \
-    T512 static void sg_kaw8_##V(const SgTile *t) { sg_tile(8, V, SG_B_PACK, 1, t); }
+    T512 static void sg_kap8_##V(const SgTile *t) { sg_tile(8, V, SG_B_PACKED, 1, 0, t); } \
+    T512 static void sg_kaw8_##V(const SgTile *t) { sg_tile(8, V, SG_B_PACK, 1, 0, t); }
 SG_KA(1) SG_KA(2) SG_KA(3)
 #undef SG_KA
 
@@ -288,14 +296,18 @@ SG_KA(1) SG_KA(2) SG_KA(3)
      SG_KROW(P, 8)}
 static const SgKernel sg_kernels[5][SG_MR][SG_NV] = {SG_KMODE(kp), SG_KMODE(kd), SG_KMODE(kw), SG_KMODE(kq),
                                                      SG_KMODE(kn)};
+/* the same, reading A in place (t->lda) */
+static const SgKernel sg_kernels_ad[5][SG_MR][SG_NV] = {SG_KMODE(xp), SG_KMODE(xd), SG_KMODE(xw), SG_KMODE(xq),
+                                                        SG_KMODE(xn)};
 #undef SG_KMODE
 #undef SG_KROW
 /* sg_kernels_apf[B mode: 0 SG_B_PACKED, 1 SG_B_PACK][vectors - 1], 8 rows */
 static const SgKernel sg_kernels_apf[2][SG_NV] = {{sg_kap8_1, sg_kap8_2, sg_kap8_3}, {sg_kaw8_1, sg_kaw8_2, sg_kaw8_3}};
 
 /* The kernel for a tile of mr rows and nv vectors in B mode `mode`, prefetching A's next
- * micro-panel (t->apf on) when apf and the tile can. */
-static SgKernel sg_kernel(int mode, int64_t mr, int64_t nv, int apf) {
+ * micro-panel (t->apf on) when apf and the tile can; ad: reading A in place. */
+static SgKernel sg_kernel(int mode, int64_t mr, int64_t nv, int apf, int ad) {
+    if (ad) return sg_kernels_ad[mode][mr - 1][nv - 1];
     if (apf && mr == SG_MR && (mode == SG_B_PACKED || mode == SG_B_PACK))
         return sg_kernels_apf[mode == SG_B_PACK][nv - 1];
     return sg_kernels[mode][mr - 1][nv - 1];
@@ -554,7 +566,7 @@ T512 static void sg_block_rows(const SgJob *j, SgTile *t, const float *ap, const
             t->b = bp + jr * kc;
             t->bn = j->bn ? j->bn + jc + jr : NULL;
             t->c = j->C + (ic + ir) * j->ldc + jc + jr;
-            sg_kernel(SG_B_PACKED, mr, nv, j->Ap && jr == 0 && ir + SG_MR < mc)(t);
+            sg_kernel(SG_B_PACKED, mr, nv, j->Ap && jr == 0 && ir + SG_MR < mc, 0)(t);
         }
     }
 }
@@ -594,11 +606,11 @@ T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float
                                                                   : SG_B_PACKED;
             t->bs = mode == SG_B_DIRECT || mode == SG_B_PACK ? j->ldb : SG_NR;
             t->b = pre ? pre : mode == SG_B_PACKED ? bp : j->B + pc * j->ldb + jc + jr;
-            t->a = ap + ir * kc;
+            t->a = ap + ir * (t->lda ? t->lda : kc);
             t->bm = j->bm ? j->bm + ic + ir : NULL;
             t->c = j->C + (ic + ir) * j->ldc + jc + jr;
             /* the first column of tiles reads A packed beforehand from memory */
-            sg_kernel(mode, mr, nv, j->Ap && jr == 0 && ir + SG_MR < mc)(t);
+            sg_kernel(mode, mr, nv, j->Ap && jr == 0 && ir + SG_MR < mc, t->lda != 0)(t);
             if (p == 0 || src != SG_SRC_PACK || jr + SG_NR >= nc) continue;
             const int64_t per = (kc + panels - 2) / (panels - 1), r0 = sg_min((p - 1) * per, kc), r1 = sg_min(p * per, kc);
             if (src == SG_SRC_PACK) {
@@ -623,6 +635,16 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
     memset(&t, 0, sizeof t);
     t.ldc = j->ldc;
     t.act = &j->act;
+    /* A read in place rather than packed, when it is not transposed and every micro-panel of
+     * B goes through the tiles (no sg_tail: its narrow last panels read packed A), B one
+     * micro-panel at a time: the activations of a transformer's Linears (packing them cost
+     * ~3% of tinylm's run) */
+    int ad = !j->Ap && !j->ta && !whole && j->lda > 0;
+    for (int64_t jc = n0; ad && jc < n1; jc += SG_NC) {
+        const int64_t rest = sg_min(SG_NC, n1 - jc) % SG_NR;
+        if (rest > 0 && rest <= SG_TAIL_COLS) ad = 0;
+    }
+    t.lda = ad ? j->lda : 0;
     for (int64_t jc = n0; jc < n1; jc += SG_NC) {
         const int64_t nc = sg_min(SG_NC, n1 - jc);
         for (int64_t pc = 0; pc < j->K; pc += j->kc) {
@@ -642,6 +664,7 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
                 }
                 const float *ap = abuf;
                 if (j->Ap) ap = sg_pa(j, ic, pc, kc);
+                else if (ad) ap = j->A + ic * j->lda + pc;
                 else sg_pack_a(j, ic, mc, pc, kc, abuf);
                 if (whole) sg_block_rows(j, &t, ap, bw, ic, mc, jc, nc, kc);
                 else sg_block_cols(j, &t, ap, bp, src, ic, mc, jc, nc, pc, kc);
