@@ -6,14 +6,15 @@
  *   B           u8 [N, n_blocks, blob]   blob = block_size * bits / 8; block b of row n holds
  *                                        codes q[n, b*block .. +block) as a low-first bit
  *                                        stream (code j at bit j * bits), the last block padded
- *   scales      f32 [N, n_blocks]        wafer's scales as they are
+ *   scales      f32 [N, n_blocks]        wafer's scales, each repeated over its group's blocks
  *   zero_points u8 [N, ceil(n_blocks * bits / 8)]   each row a low-first bit stream of
  *                                        n_blocks codes (always written: exact for sym too)
  *   g_idx       i32 [K]                  act-order only: the group of column k
  *   bias        f32 [N]
- *   attributes K, N, bits, block_size = wafer's group G (MatMulNBits wants a power of two
- *   >= 16). One group per row (G = 0) becomes a single block of the next power of two >= K,
- *   zero-padded. The activation, if any, follows as its own node.
+ *   attributes K, N, bits, block_size: the largest of 16..256 (onnxruntime's kernel takes
+ *   those powers of two only) dividing wafer's group G, a group spanning G / block_size
+ *   blocks; one group per row (G = 0) takes min(256, the power of two >= K) with the last
+ *   block zero-padded. The activation, if any, follows as its own node.
  * Act-order (g_idx): GPTQ's groups are G columns each, only not contiguous. Sorting the
  *   columns by group (stably) makes them contiguous, so the layer is written as
  *   Gather(X, perm, axis -1) followed by the plain form on the permuted codes: exact, and it
@@ -134,15 +135,24 @@ static void nb_put(uint8_t *p, int64_t pos, unsigned v, int bits) {
         if ((v >> b) & 1u) p[pos >> 3] |= (uint8_t)(1u << (pos & 7));
 }
 
+/* MatMulNBits' block B (onnxruntime takes 16, 32, 64, 128, 256) for groups of G: one group
+ * per row takes min(256, the power of two >= K) (every block carries the row's one scale);
+ * otherwise the largest of those dividing G, each group then G / B blocks repeating its scale
+ * and zero point. With g_idx (groups of unequal sizes) B must be G itself. */
 static int nb_block_size(ExCtx *x, const RtNode *n, const NbLayer *L, int64_t *block) {
     int64_t G = L->G;
-    if (G >= 16 && (G & (G - 1)) == 0) return *block = G, RT_OK;
-    if (L->NG == 1 && !L->g_idx) {
-        for (*block = 16; *block < L->K; *block *= 2) {}
+    if (L->g_idx) {
+        if (G >= 16 && G <= 256 && (G & (G - 1)) == 0) return *block = G, RT_OK;
+    } else if (L->NG == 1) {
+        for (*block = 16; *block < L->K && *block < 256; *block *= 2) {}
         return RT_OK;
+    } else {
+        for (*block = 256; *block >= 16; *block /= 2)
+            if (G % *block == 0) return RT_OK;
     }
-    return ex_fail(x, n, "group %lld is not a power of two >= 16, which MatMulNBits needs (use --onnx-int4 dq, "
-                   "or quantize with such a --group)", (long long)G);
+    return ex_fail(x, n, "group %lld is not a multiple of 16 (or, with act-order groups of unequal sizes, not 16..256 "
+                   "and a power of two), which MatMulNBits needs: use --onnx-int4 dq, or quantize with such a --group",
+                   (long long)G);
 }
 
 /* The MatMulNBits form (see the header). */
@@ -153,19 +163,23 @@ static int nb_matmul_nbits(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
     const char *base = x->src->values[n->in[1]].name;
     RtTensor *B = ir_tensor_new(x->g, RT_U8, 3, (int64_t[]){L->N, nb, blob});
     RtTensor *Z = ir_tensor_new(x->g, RT_U8, 2, (int64_t[]){L->N, zrow});
+    RtTensor *S = ir_tensor_new(x->g, RT_F32, 2, (int64_t[]){L->N, nb});
     uint8_t *codes = malloc(2 * (size_t)L->K + 1);
-    if (!B || !Z || !codes) return free(codes), ex_fail(x, n, "out of memory");
+    if (!B || !Z || !S || !codes) return free(codes), ex_fail(x, n, "out of memory");
     memset(B->data, 0, (size_t)rt_nbytes(B));
     memset(Z->data, 0, (size_t)rt_nbytes(Z));
     for (int64_t r = 0; r < L->N; r++) {
         uint8_t *brow = (uint8_t *)B->data + r * nb * blob, *zr = (uint8_t *)Z->data + r * zrow;
         nb_row_codes(L, r, codes, codes + L->K);
         for (int64_t k = 0; k < L->K; k++) nb_put(brow + (k / block) * blob, (k % block) * L->bits, codes[k], L->bits);
-        for (int64_t g = 0; g < nb; g++)
-            nb_put(zr, g * L->bits, ((const uint8_t *)L->zeros->data)[r * L->NG + g], L->bits);
+        for (int64_t b = 0; b < nb; b++) { /* block b lies in group b B / G (g_idx: B = G, b itself) */
+            int64_t g = b * block / L->G < L->NG ? b * block / L->G : L->NG - 1;
+            nb_put(zr, b * L->bits, ((const uint8_t *)L->zeros->data)[r * L->NG + g], L->bits);
+            ((float *)S->data)[r * nb + b] = ((const float *)L->scales->data)[r * L->NG + g];
+        }
     }
     free(codes);
-    int in[6] = {nb_input(x, n, L), ex_const(x, base, "_nbits", B), ex_val(x, nb_in(n, 2)),
+    int in[6] = {nb_input(x, n, L), ex_const(x, base, "_nbits", B), ex_const(x, base, "_nbits_scales", S),
                  ex_const(x, base, "_nbits_zp", Z), L->g_idx ? ex_val(x, nb_in(n, 4)) : -1, ex_val(x, nb_in(n, 5))};
     int n_in = in[5] >= 0 ? 6 : in[4] >= 0 ? 5 : 4;
     int k = ex_node(x, RT_OP_MATMUL_NBITS, n->name, n_in, in, 1, &y);

@@ -543,3 +543,53 @@ Test(onnx_write, opset_raise_rewrites_reduce_and_split) {
     onnx_export_free(&ex);
     ir_graph_free(g);
 }
+
+/* Groups MatMulNBits cannot take as its block (48 = 3 x 16; one group over K = 300) are written
+ * with blocks of 16 / 256 repeating the group's scale and zero point: same products. */
+static void nbits_regroup_case(int64_t K, int64_t G, int64_t want_block) {
+    enum { M = 3, N = 2 };
+    int64_t NG = G ? (K + G - 1) / G : 1;
+    uint8_t *codes = malloc((size_t)(N * K)), zeros[N * 8];
+    float scales[N * 8], bias[N] = {0.25f, -1}, *x = malloc(sizeof(float) * (size_t)(M * K));
+    for (int64_t i = 0; i < N * K; i++) codes[i] = (uint8_t)((i * 7 + i / 5) % 16);
+    for (int64_t i = 0; i < N * NG; i++) scales[i] = 0.01f * (float)(i + 1), zeros[i] = (uint8_t)(i % 16);
+    for (int64_t i = 0; i < M * K; i++) x[i] = (float)(i % 13 - 6) * 0.1f;
+    IrGraph *g = graph_new(17);
+    size_t bytes = rt_qblock_packed_size(4, N, K);
+    uint8_t *wp = calloc(bytes, 1);
+    cr_assert_eq(rt_qblock_pack(4, N, K, codes, wp, bytes), 0);
+    int64_t xd[2] = {M, K}, sd[2] = {N, NG}, bd[1] = {N}, wd[1] = {(int64_t)bytes}, yd[2] = {M, N};
+    int in[6] = {input_add(g, "x", RT_F32, 2, xd), konst(g, "wp", RT_U8, 1, wd, wp), konst(g, "s", RT_F32, 2, sd, scales),
+                 konst(g, "z", RT_U8, 2, sd, zeros), -1, konst(g, "b", RT_F32, 1, bd, bias)};
+    int y = value_add(g, "y", RT_F32, 2, yd);
+    int k = ir_node_add(g, RT_OP_LINEAR_NBITS, "fc", 6, in, 1, &y);
+    attr_int(g, k, "bits", 4);
+    attr_int(g, k, "group", G);
+    output_add(g, y);
+    OnnxExport ex;
+    RtError err = {{0}};
+    cr_assert_eq(onnx_export_lower(g, NULL, &ex, &err), RT_OK, "%s", err.msg);
+    const RtNode *mn = node_find(ex.g, "MatMulNBits", 0);
+    cr_assert_not_null(mn);
+    cr_expect_eq(node_attr(mn, "block_size"), want_block);
+    RtTensor xt = {RT_F32, 2, {M, K}, x}, yt;
+    cr_assert_eq(ir_run(ex.g, &xt, &yt, &err), RT_OK, "%s", err.msg);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double acc = bias[n];
+            for (int64_t kk = 0; kk < K; kk++) {
+                int64_t gi = G ? kk / G : 0;
+                acc += (double)x[m * K + kk] * ((double)codes[n * K + kk] - zeros[n * NG + gi]) * scales[n * NG + gi];
+            }
+            float got = ((float *)yt.data)[m * N + n];
+            /* K up to 300: ten times the bound derived for K = 40 */
+            cr_expect(fabs(got - acc) <= NBITS_REL_TOL * (1 + fabs(acc)) * 10, "y[%d][%d] = %f, want %f", m, n, got, acc);
+        }
+    free(yt.data);
+    free(codes), free(x), free(wp);
+    onnx_export_free(&ex);
+    ir_graph_free(g);
+}
+
+Test(onnx_write, linear_nbits_group_48_as_blocks_of_16) { nbits_regroup_case(96, 48, 16); }
+Test(onnx_write, linear_nbits_one_group_over_300_as_blocks_of_256) { nbits_regroup_case(300, 0, 256); }
