@@ -29,10 +29,11 @@ static const char *const quantize_usage_head =
     "                          int8 as QuantizeLinear/DequantizeLinear pairs around float\n"
     "                          Conv/Gemm/MatMul/Add (per-channel weights with axis), low-bit\n"
     "                          layers as com.microsoft.MatMulNBits; checked before it is written\n"
-    "  --onnx-int4 nbits|dq    low-bit layers as MatMulNBits (default; power-of-two --group\n"
-    "                          >= 16, or one group per row) or as blocked DequantizeLinear on\n"
-    "                          4-bit initializers + MatMul (opset 21); 3-bit layers always\n"
-    "                          take the dq form (onnxruntime's MatMulNBits has no 3-bit kernel)\n"
+    "  --onnx-int4 nbits|dq    low-bit layers as MatMulNBits (default) or as blocked\n"
+    "                          DequantizeLinear on 4-bit initializers + MatMul (opset 21);\n"
+    "                          3-bit layers and groups that are not a multiple of 16 always\n"
+    "                          take the dq form (onnxruntime's MatMulNBits takes 2/4/8 bits\n"
+    "                          and blocks of 16..256)\n"
     "At least one of -o and --onnx is required.\n"
     "\n";
 

@@ -236,11 +236,6 @@ static const RtAttr *ex_attr_find(const RtNode *n, const char *name) {
     return NULL;
 }
 
-static int64_t ex_attr_int_get(const RtNode *n, const char *name, int64_t dflt) {
-    const RtAttr *a = ex_attr_find(n, name);
-    return a && a->type == RT_ATTR_INT ? a->i : dflt;
-}
-
 static float ex_attr_f(const RtNode *n, const char *name, float dflt) {
     const RtAttr *a = ex_attr_find(n, name);
     return a && a->type == RT_ATTR_FLOAT ? a->f : dflt;
@@ -372,8 +367,7 @@ static int ex_target_opset(ExCtx *x) {
         const RtNode *n = &s->nodes[k];
         int want = 0;
         if (ex_is_wafer_q(n->op)) want = 13;
-        if (n->op == RT_OP_LINEAR_NBITS && (x->o->int4 == ONNX_INT4_DQ || ex_attr_int_get(n, "bits", 4) == 3))
-            want = 21; /* blocked DequantizeLinear (onnx_export_nbits.c) */
+        if (n->op == RT_OP_LINEAR_NBITS && ex_nbits_uses_dq(x, n)) want = 21; /* blocked DequantizeLinear */
         if (n->op == RT_OP_QUANTIZE_LINEAR || n->op == RT_OP_DEQUANTIZE_LINEAR) {
             const RtAttr *b = ex_attr_find(n, "block_size");
             want = b && b->i > 0 ? 21 : ex_attr_find(n, "axis") ? 13 : 10;

@@ -64,6 +64,8 @@ int ex_lower_q(ExCtx *x, const RtNode *n);       /* QConv, QLinear, QAdd, QMul, 
                                                     QGlobalAveragePool, QConcat */
 int ex_lower_float(ExCtx *x, const RtNode *n);   /* FusedConv, Linear */
 int ex_lower_nbits(ExCtx *x, const RtNode *n);   /* LinearNBits */
+/* 1 when LinearNBits node n is written as blocked DequantizeLinear (opset 21), not MatMulNBits. */
+int ex_nbits_uses_dq(const ExCtx *x, const RtNode *n);
 /* After lowering: int8 activation Q/DQ chains as uint8 (onnx_export_u8.c). */
 int ex_activations_u8(ExCtx *x);
 

@@ -22,8 +22,9 @@
  *   by the lane within 8 codes instead of the column, and ignores uint8 zero points: measured
  *   perplexity 5.66 instead of 2.43 on tinylm). Groups of other sizes keep the g_idx input,
  *   as the spec defines it.
- * 3-bit layers always take the second form: onnxruntime's MatMulNBits kernel takes 2, 4 and 8
- * bits only (its constructor refuses others).
+ * 3-bit layers, and groups that are not a multiple of 16 (more than one per row, no
+ * act-order), take the second form: onnxruntime's MatMulNBits kernel takes 2, 4 and 8 bits
+ * and blocks of 16..256 only.
  * Blocked DequantizeLinear (--onnx-int4 dq, opset 21): W[K, N] codes as UINT4 (bits <= 4) or
  *   uint8 (8 bits), scales and zero points [ceil(K / G), N], DequantizeLinear(axis 0,
  *   block_size G), then MatMul (+ Add bias). Act-order groups cannot be written as blocks.
@@ -225,6 +226,14 @@ static int nb_dq_matmul(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
     return bias >= 0 && ex_node(x, RT_OP_ADD, n->name, 2, in, 1, &y) < 0 ? RT_ERR : RT_OK;
 }
 
+int ex_nbits_uses_dq(const ExCtx *x, const RtNode *n) {
+    if (x->o->int4 == ONNX_INT4_DQ || nb_attr(n, "bits", 4) == 3) return 1;
+    const IrValue *X = &x->src->values[n->in[0]];
+    int64_t G = nb_attr(n, "group", 0), K = X->rank > 0 ? X->dims[X->rank - 1].value : -1;
+    /* groups no MatMulNBits block divides (and more than one per row), without act-order */
+    return G > 0 && G % 16 != 0 && K > G && nb_in(n, 4) < 0;
+}
+
 int ex_lower_nbits(ExCtx *x, const RtNode *n) {
     NbLayer L;
     if (nb_layer(x, n, &L) != RT_OK || (L.g_idx && nb_act_order(x, n, &L) != RT_OK)) return free(L.perm), RT_ERR;
@@ -234,7 +243,7 @@ int ex_lower_nbits(ExCtx *x, const RtNode *n) {
     int out = ex_val(x, n->out[0]);
     int y = has_act ? ex_fresh(x, x->src->values[n->out[0]].name, "_pre") : out;
     if (y < 0 || out < 0) return free(L.perm), RT_ERR;
-    int r = x->o->int4 == ONNX_INT4_DQ || L.bits == 3 ? nb_dq_matmul(x, n, &L, y) : nb_matmul_nbits(x, n, &L, y);
+    int r = ex_nbits_uses_dq(x, n) ? nb_dq_matmul(x, n, &L, y) : nb_matmul_nbits(x, n, &L, y);
     free(L.perm);
     if (r != RT_OK) return r;
     return has_act && ex_activation(x, n, y, out) < 0 ? RT_ERR : RT_OK;

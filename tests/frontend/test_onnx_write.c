@@ -545,7 +545,8 @@ Test(onnx_write, opset_raise_rewrites_reduce_and_split) {
 }
 
 /* Groups MatMulNBits cannot take as its block (48 = 3 x 16; one group over K = 300) are written
- * with blocks of 16 / 256 repeating the group's scale and zero point: same products. */
+ * with blocks of 16 / 256 repeating the group's scale and zero point: same products. Groups
+ * no block divides (12) take the blocked DequantizeLinear form (want_block -1). */
 static void nbits_regroup_case(int64_t K, int64_t G, int64_t want_block) {
     enum { M = 3, N = 2 };
     int64_t NG = G ? (K + G - 1) / G : 1;
@@ -569,9 +570,17 @@ static void nbits_regroup_case(int64_t K, int64_t G, int64_t want_block) {
     OnnxExport ex;
     RtError err = {{0}};
     cr_assert_eq(onnx_export_lower(g, NULL, &ex, &err), RT_OK, "%s", err.msg);
-    const RtNode *mn = node_find(ex.g, "MatMulNBits", 0);
-    cr_assert_not_null(mn);
-    cr_expect_eq(node_attr(mn, "block_size"), want_block);
+    if (want_block > 0) {
+        const RtNode *mn = node_find(ex.g, "MatMulNBits", 0);
+        cr_assert_not_null(mn);
+        cr_expect_eq(node_attr(mn, "block_size"), want_block);
+    } else { /* no MatMulNBits block fits: blocked DequantizeLinear of block G */
+        const RtNode *dq = node_find(ex.g, "DequantizeLinear", 0);
+        cr_assert_not_null(dq);
+        cr_expect_null(node_find(ex.g, "MatMulNBits", 0));
+        cr_expect_eq(node_attr(dq, "block_size"), G);
+        cr_expect_eq(ex.g->opset, 21);
+    }
     RtTensor xt = {RT_F32, 2, {M, K}, x}, yt;
     cr_assert_eq(ir_run(ex.g, &xt, &yt, &err), RT_OK, "%s", err.msg);
     for (int m = 0; m < M; m++)
@@ -593,3 +602,4 @@ static void nbits_regroup_case(int64_t K, int64_t G, int64_t want_block) {
 
 Test(onnx_write, linear_nbits_group_48_as_blocks_of_16) { nbits_regroup_case(96, 48, 16); }
 Test(onnx_write, linear_nbits_one_group_over_300_as_blocks_of_256) { nbits_regroup_case(300, 0, 256); }
+Test(onnx_write, linear_nbits_group_12_as_blocked_dq) { nbits_regroup_case(96, 12, -1); }
