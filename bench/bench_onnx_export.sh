@@ -14,7 +14,11 @@
 #   tinylm 4-bit RTN g128 asym       as blocked DequantizeLinear (opset 21)   same
 #   import: mobilenet_v2_int8_qdq_ort.onnx (onnxruntime's quantization)   wafer vs ort logits
 #   import: tinylm_int4_default_asym.onnx   wafer's perplexity, target 2.4600 +- 0.0005
-# plus the sizes of the .onnx and .wafer files. Takes about a minute on 2 cores.
+# plus the sizes of the .onnx and .wafer files, and onnxruntime's batch-1 latency (1 thread,
+# bench/ort_bench.js, the lowest median of 3 alternating runs of 30 iterations) on wafer's
+# exports against onnxruntime's own quantizations of the same models (mobilenet_v2 int8 QDQ,
+# tinylm 4-bit MatMulNBits): what a user of onnxruntime gets by quantizing with wafer.
+# Takes about two minutes on 2 cores.
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -116,6 +120,29 @@ ok=$(awk -v a="$pw" 'BEGIN { d = a - 2.4600; if (d < 0) d = -d; print (d <= 0.00
 [ "$ok" = ok ] || missed="$missed tinylm-int4-import"
 printf '%-44s %10.4f %10.4f %10s %8s\n' "tinylm_int4_default_asym (MatMulNBits), ppl" "$pw" 2.4600 \
     "$(awk -v a="$pw" 'BEGIN { printf "%+.4f", a - 2.4600 }')" "$ok"
+
+# onnxruntime latency: wafer's export vs onnxruntime's own quantization
+BENCH="node $HERE/ort_bench.js"
+$BENCH slice "$FX/perf/mobilenet_v2_in.npy" "$TMP/mb1.npy" || die "slice failed"
+$BENCH slice "$EVT" "$TMP/tk1.npy" --cols 128 || die "slice failed"
+quantize "$FX/perf/mobilenet_v2.onnx" --onnx "$TMP/mb8.onnx" --activations int8 --calib "input=$FX/perf/mobilenet_v2_in.npy"
+ort_ms() { # MODEL INPUT -> lowest median of 3 runs
+    best=""
+    for _ in 1 2 3; do
+        m=$($BENCH run "$1" "$2" --iters 30 --warmup 5 --threads 1 2>/dev/null | sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p')
+        [ -n "$m" ] || die "ort_bench.js run $1 failed"
+        best=$(awk -v a="$best" -v b="$m" 'BEGIN { print (a == "" || b < a) ? b : a }')
+    done
+    echo "$best"
+}
+echo
+printf '%-44s %10s %10s %10s\n' "onnxruntime, batch 1, 1 thread, median ms" "wafer's" "ort's own" "ratio"
+a=$(ort_ms "$TMP/mb8.onnx" "input=$TMP/mb1.npy")
+b=$(ort_ms "$FX/perf/mobilenet_v2_int8_qdq_ort.onnx" "input=$TMP/mb1.npy")
+printf '%-44s %10.2f %10.2f %10.2f\n' "mobilenet_v2 int8 QDQ" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')"
+a=$(ort_ms "$TMP/gptq4.onnx" "tokens=$TMP/tk1.npy")
+b=$(ort_ms "$FX/perf/tinylm_int4_default_asym.onnx" "tokens=$TMP/tk1.npy")
+printf '%-44s %10.2f %10.2f %10.2f\n' "tinylm 4-bit g128 MatMulNBits (GPTQ / RTN)" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')"
 
 echo
 if [ -n "$missed" ]; then
