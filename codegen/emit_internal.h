@@ -30,8 +30,9 @@ typedef struct {
     EcLoc *loc;                 /* [n_values] owned */
     int *uses_const;            /* [n_values] owned: 1 = the array of this constant is emitted */
     int *fused_dq;              /* [n_values] owned: 1 = output of a DequantizeLinear of constants
-                                   read only as a Conv's weight: the conv dequantizes each tap as
-                                   it reads it (k_conv_dqw_f32), no float copy in the arena */
+                                   read only as a Conv's or Linear's weight: the kernel dequantizes
+                                   a channel at a time (k_conv_dqw_f32, k_linear_dqw_f32) into
+                                   scratch, no float copy of the whole weight in the arena */
     const EmitCOptions *o;      /* borrowed */
     TextBuf decl;               /* per-node constants (geometry, multipliers) */
     TextBuf body;               /* NAME_run's statements */
@@ -47,7 +48,7 @@ typedef struct {
 /* ---- emit_plan.c ---- */
 /* 1 when op's output is its input under another shape (alias or copy). */
 int ec_is_alias_op(int op);
-/* Marks c->fused_dq (see EcCtx) and the scratch their convs need (one output channel's
+/* Marks c->fused_dq (see EcCtx) and the scratch their kernels need (one output channel's
  * weights in float). */
 void ec_fuse_dq(EcCtx *c);
 /* Locations of every value and the arena plan (arena_bytes, lower_bound). */

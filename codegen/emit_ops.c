@@ -165,7 +165,7 @@ typedef struct {
 
 static int qdq_layout(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *s, QdqLayout *L);
 
-/* The weight of a Conv as codes the kernel dequantizes as it reads: `static const wk_dq
+/* The weight of a Conv or Linear as codes the kernel dequantizes as it goes: `static const wk_dq
  * n<k>_dq` from the DequantizeLinear node that made it (ec_fuse_dq). */
 static int dq_weight_emit(EcCtx *c, int k, int v) {
     int kd = c->g->values[v].producer;
@@ -210,13 +210,19 @@ static int e_linear(EcCtx *c, int k, const RtNode *n) {
     RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
     RT_TRY(need_dtype(c, k, w, RT_F32, "weight W"));
     if (b) RT_TRY(need_dtype(c, k, b, RT_F32, "bias B"));
-    int kind;
-    char al[48], be[48], p0[96], p1[96], p2[96], py[96];
+    int kind, dqw = c->fused_dq[n->in[1]];
+    char al[48], be[48], p0[96], p1[96], p2[96], py[96], scratch[64] = "";
     RT_TRY(act_read(c, k, n, &kind, al, be));
     int64_t K = w->dims[0], N = w->dims[1], R = K ? rt_numel(x) / K : 0;
-    ec_tpl_use(c, "k_linear_f32");
-    text_buf_printf(&c->body, "    wk_linear_f32(%s, %s, %s, %s, %lld, %lld, %lld, %d, %s, %s);\n", P(c, n, 0, p0),
-                    P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), (long long)R, (long long)K, (long long)N, kind, al, be);
+    if (dqw) {
+        RT_TRY(dq_weight_emit(c, k, n->in[1]));
+        snprintf(p1, sizeof p1, "&n%d_dq", k);
+        snprintf(scratch, sizeof scratch, ", (float *)(A + %lld)", (long long)c->scratch_off[k]);
+    }
+    ec_tpl_use(c, dqw ? "k_linear_dqw_f32" : "k_linear_f32");
+    text_buf_printf(&c->body, "    wk_linear%s_f32(%s, %s, %s, %s, %lld, %lld, %lld, %d, %s, %s%s);\n", dqw ? "_dqw" : "",
+                    P(c, n, 0, p0), dqw ? p1 : P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), (long long)R, (long long)K,
+                    (long long)N, kind, al, be, scratch);
     return RT_OK;
 }
 

@@ -82,11 +82,13 @@ void ec_fuse_dq(EcCtx *c) {
             continue;
         for (int u = k + 1; u < g->n_nodes; u++) {
             const RtNode *m = &g->nodes[u];
-            if ((m->op == RT_OP_CONV || m->op == RT_OP_FUSED_CONV) && m->n_in > 1 && m->in[1] == v && m->in[0] != v &&
-                (m->n_in < 3 || m->in[2] != v) && c->val[v].rank >= 2 && c->val[v].dims[0] > 0) {
-                c->fused_dq[v] = 1;
-                c->scratch_bytes[u] = rt_nbytes(&c->val[v]) / c->val[v].dims[0]; /* one output channel */
-            }
+            int conv = m->op == RT_OP_CONV || m->op == RT_OP_FUSED_CONV, lin = m->op == RT_OP_LINEAR;
+            if (!(conv || lin) || m->n_in < 2 || m->in[1] != v || m->in[0] == v || (m->n_in > 2 && m->in[2] == v) ||
+                c->val[v].rank < 2 || c->val[v].dims[0] <= 0 || c->val[v].dims[1] <= 0)
+                continue;
+            c->fused_dq[v] = 1;
+            /* scratch: one output channel of a conv W [M, ...], one column of a Linear W [K, N] */
+            c->scratch_bytes[u] = rt_nbytes(&c->val[v]) / c->val[v].dims[conv ? 0 : 1];
         }
     }
 }

@@ -6,20 +6,6 @@
  * float values), e the element's index in W [M, C/G, KH, KW] viewed as [outer, D, inner]
  * around the quantization axis, s = o * so + (a / block) * sa + i * si. Then exactly
  * wk_conv_f32's sums. */
-typedef struct {
-    const int8_t *q;          /* codes, W's shape */
-    const float *sc;          /* scales */
-    const int8_t *zp;         /* zero points, or NULL */
-    int32_t D, inner, block;  /* W = [outer, D, inner]; axis elements per scale */
-    int32_t so, sa, si;       /* scale strides */
-} wk_dq;
-
-static float wk_dqw(const wk_dq *d, int32_t e) {
-    int32_t o = e / (d->D * d->inner), a = (e / d->inner) % d->D, i = e % d->inner;
-    int32_t s = o * d->so + (a / d->block) * d->sa + i * d->si;
-    return (float)((int32_t)d->q[e] - (d->zp ? d->zp[s] : 0)) * d->sc[s];
-}
-
 static void wk_conv_dqw_f32(const float *x, const wk_dq *w, const float *b, float *y, const wk_geom *g, int act,
                             float alpha, float beta, float *wrow) {
     const int32_t Cg = g->C / g->G, Mg = g->M / g->G, KK = g->KH * g->KW;

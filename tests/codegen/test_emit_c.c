@@ -48,7 +48,7 @@ static void case_check(const Case *cs) {
         char *src = (char *)tu_file_read(path, NULL);
         cr_assert(src);
         cr_expect(strstr(src, "wk_conv_dqw_f32(") && !strstr(src, "    wk_dequantize_i8("),
-                  "%s: 4-bit conv weights should be dequantized by the conv, not into the arena", cs->onnx);
+                  "%s %s: low-bit weights should be dequantized by their kernel, not into the arena", cs->onnx, cs->opts);
         free(src);
     }
     RtTensor x = tu_fixture_npy(cs->input);
@@ -137,6 +137,13 @@ Test(emit_c, digits_int8) {
 
 Test(emit_c, digits_int4) {
     Case c = {"digits/digits_cnn.onnx", "--weights int4 --group 32", "digits/test_img.npy", "digits/test_y.npy", 10, 0, 1};
+    case_check(&c);
+}
+
+/* int8 weights with float activations: DequantizeLinear on every weight, done by the convs
+ * and linears channel by channel */
+Test(emit_c, digits_int8_weights_only) {
+    Case c = {"digits/digits_cnn.onnx", "--weights int8", "digits/test_img.npy", "digits/test_y.npy", 10, 0, 1};
     case_check(&c);
 }
 
