@@ -43,14 +43,23 @@ static void case_check(const Case *cs) {
     EmitCStats st = ecu_emit(wafer, dir, cs->int8, 0);
     cr_expect(st.arena_bytes >= st.lower_bound && st.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)st.lower_bound,
               "%s: arena %lld bytes vs lower bound %lld", cs->onnx, (long long)st.arena_bytes, (long long)st.lower_bound);
-    if (cs->dq_fused) {
-        snprintf(path, sizeof path, "%s/model.c", dir);
-        char *src = (char *)tu_file_read(path, NULL);
-        cr_assert(src);
+    snprintf(path, sizeof path, "%s/model.c", dir);
+    char *src = (char *)tu_file_read(path, NULL);
+    cr_assert(src);
+    if (cs->dq_fused)
         cr_expect(strstr(src, "wk_conv_dqw_f32(") && !strstr(src, "    wk_dequantize_i8("),
                   "%s %s: low-bit weights should be dequantized by their kernel, not into the arena", cs->onnx, cs->opts);
-        free(src);
+    /* only the four allowed headers (and its own), only the kernels it calls */
+    for (char *p = strstr(src, "#include"); p; p = strstr(p + 1, "#include")) {
+        int ok = !strncmp(p, "#include <stdint.h>", 19) || !strncmp(p, "#include <stddef.h>", 19) ||
+                 !strncmp(p, "#include <string.h>", 19) || !strncmp(p, "#include <math.h>", 17) ||
+                 !strncmp(p, "#include \"model.h\"", 18);
+        cr_expect(ok, "%s: unexpected %.40s", cs->onnx, p);
     }
+    cr_expect(!strstr(src, "malloc") && !strstr(src, "printf") && !strstr(src, "FILE"), "%s: allocation or stdio", cs->onnx);
+    cr_expect(cs->int8 ? !strstr(src, "static void wk_conv_f32(") : !strstr(src, "wk_requant_out("),
+              "%s %s: a kernel the model does not use was written", cs->onnx, cs->opts);
+    free(src);
     RtTensor x = tu_fixture_npy(cs->input);
     /* the sanitizer build runs the first SANITIZED_ROWS samples only (the reference kernels
      * under ASan take most of the time) */
