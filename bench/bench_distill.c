@@ -22,6 +22,10 @@
 #include "../tests/train/cnn_student.h"
 #include "../train/distill.h"
 
+/* OpenBLAS's thread control (its cblas.h folder is not on the include path); one thread, as
+ * `wafer distill` runs by default. */
+void openblas_set_num_threads(int num_threads);
+
 #define LIMIT_S 5.0
 #define RUNS 3
 
@@ -100,5 +104,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_distill FIXTURES | bench_distill --cnn-student OUT.onnx [WIDTH]\n");
         return 2;
     }
+    openblas_set_num_threads(1);
     return speed(argv[1]);
 }

@@ -54,6 +54,8 @@ static const char *const distill_usage =
     "  --qat int8|int4         quantization-aware training, then OUT is a quantized .wafer\n"
     "  --group N               --qat int4: input elements per scale (default 0 = per channel)\n"
     "  --onnx-out FILE.onnx    --qat: also keep the trained float student\n"
+    "  --threads T             OpenBLAS threads for the GEMMs (default 1: a student's products\n"
+    "                          are small, and threads only add overhead on a busy machine)\n"
     "\n"
     "Progress (one line per epoch: loss, teacher agreement, accuracies) goes to stderr.\n"
     "Exit status 0 ok, 2 bad input (the message names the file, node and op).\n";
@@ -63,6 +65,7 @@ typedef struct {
     CliInputs in, val;
     DistillOptions o;
     int alpha_set, beta_set;
+    int64_t threads;
 } DistillArgs;
 
 static int num_opt(const char *v, const char *name, double lo, double *x, RtError *err) {
@@ -105,6 +108,9 @@ static int arg_one(DistillArgs *a, int argc, char **argv, int *i, RtError *err) 
     } else if (OPT("--group")) {
         if (r > 0 && cli_parse_i64(v, 0, 1 << 20, "--group", "distill", &n, err) != CLI_OK) return -1;
         a->o.qat_group = n;
+    } else if (OPT("--threads")) {
+        if (r > 0 && cli_parse_i64(v, 1, 1024, "--threads", "distill", &n, err) != CLI_OK) return -1;
+        a->threads = n;
     } else if (OPT("--seed")) {
         if (r > 0 && cli_parse_i64(v, 0, INT64_MAX, "--seed", "distill", &n, err) != CLI_OK) return -1;
         a->o.seed = (uint64_t)n;
@@ -336,9 +342,13 @@ int cmd_distill(int argc, char **argv, FILE *out, RtError *err) {
     }
     DistillArgs a;
     memset(&a, 0, sizeof a);
+    a.threads = 1;
     distill_options_default(&a.o);
     int status = args_parse(argc, argv, &a, err);
+    struct RtThreadPool *pool = NULL;
+    if (status == CLI_OK) status = cli_threads_start(a.threads, "distill", &pool, err);
     if (status == CLI_OK) status = distill_main(&a, out, err);
+    cli_threads_stop(pool);
     cli_inputs_free(&a.in);
     cli_inputs_free(&a.val);
     return status;

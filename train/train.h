@@ -64,6 +64,8 @@ struct TrainModel {
     size_t *state_bytes;  /* [g->n_nodes] size of each state block */
     char *node_grad;      /* [g->n_nodes] owned: 1 when the node's outputs need gradients */
     int training;         /* 1: BatchNorm uses batch statistics and updates running ones */
+    int64_t conv_col_floats; /* im2col buffer per Conv GEMM (floats): samples are batched into one
+                                product up to it; 0 = 4M (16 MiB) */
     TrainQat qat;         /* fake quantization in the forward pass */
     int64_t qat_group;    /* int4: input elements per scale (0 = per output channel) */
     float *act_lo, *act_hi; /* [g->n_values] owned (int8 QAT): observed activation ranges */

@@ -7,9 +7,11 @@
  *   rt_sgemm call accumulating (beta 1) into the input's dx.
  * MatMul: A[..., M, K] by B[K, N] (rows of A flattened into one GEMM), or A and B with the same
  *   batch dims (one GEMM per batch); dA = dY B^T, dB = A^T dY.
- * Conv (1-D and 2-D, NCHW): per sample and group, im2col: col[Cg*kh*kw][OH*OW] of X (zeros in
- *   the padding), Y_g[Mg][OH*OW] = W_g[Mg][Cg*kh*kw] col + bias. Backward: dW_g += dY_g col^T,
- *   dcol = W_g^T dY_g scattered back into dX by col2im, dB = dY summed over N, OH, OW.
+ * Conv (1-D and 2-D, NCHW): per group, im2col of a chunk of ns samples side by side:
+ *   col[Cg*kh*kw][ns*OH*OW] (zeros in the padding), Y_g[Mg][ns*OH*OW] = W_g[Mg][Cg*kh*kw] col
+ *   + bias, one GEMM per chunk (a mini-batch of small images is one chunk). Backward:
+ *   dW_g += dY_g col^T, dcol = W_g^T dY_g scattered back into dX by col2im, dB = dY summed
+ *   over N, OH, OW.
  */
 #include <string.h>
 
@@ -180,12 +182,13 @@ static int conv_dims(TrainModel *m, int k, ConvDims *d, RtError *err) {
     return RT_OK;
 }
 
-/* col[Cg*kh*kw][OH*OW] from x (one sample's Cg channels of H*W). */
-static void im2col(const float *x, const ConvDims *d, float *col) {
+/* col rows r = (c, i, j) of Cg*kh*kw, each OH*OW values at col + r*ld, from x (one sample's Cg
+ * channels of H*W). */
+static void im2col(const float *x, const ConvDims *d, float *col, int64_t ld) {
     const TrainWin *h = &d->w[0], *w = &d->w[1];
     for (int64_t c = 0; c < d->Cg; c++)
         for (int64_t i = 0; i < h->k; i++)
-            for (int64_t j = 0; j < w->k; j++, col += d->OHW) {
+            for (int64_t j = 0; j < w->k; j++, col += ld) {
                 const float *xc = x + c * h->in * w->in;
                 for (int64_t oy = 0; oy < h->out; oy++) {
                     int64_t y = oy * h->stride - h->pad0 + i * h->dil;
@@ -202,12 +205,12 @@ static void im2col(const float *x, const ConvDims *d, float *col) {
             }
 }
 
-/* dx += col2im(dcol): the adjoint of im2col. */
-static void col2im_add(const float *col, const ConvDims *d, float *dx) {
+/* dx += col2im(dcol): the adjoint of im2col (same layout). */
+static void col2im_add(const float *col, const ConvDims *d, float *dx, int64_t ld) {
     const TrainWin *h = &d->w[0], *w = &d->w[1];
     for (int64_t c = 0; c < d->Cg; c++)
         for (int64_t i = 0; i < h->k; i++)
-            for (int64_t j = 0; j < w->k; j++, col += d->OHW) {
+            for (int64_t j = 0; j < w->k; j++, col += ld) {
                 float *xc = dx + c * h->in * w->in;
                 for (int64_t oy = 0; oy < h->out; oy++) {
                     int64_t y = oy * h->stride - h->pad0 + i * h->dil;
@@ -220,56 +223,86 @@ static void col2im_add(const float *col, const ConvDims *d, float *dx) {
             }
 }
 
+/* Samples per GEMM: col [KK][ns*OHW] stays under m->conv_col_floats (default 16 MiB), so one
+ * product covers a whole mini-batch of small images and large images still fit. */
+#define CONV_COL_FLOATS ((int64_t)4 << 20)
+
+typedef struct {
+    int64_t ns, HW;          /* samples per chunk; input plane size */
+    float *col, *ybuf, *dcol; /* [KK][ns*OHW], [Mg][ns*OHW], [KK][ns*OHW] in the node state */
+} ConvWork;
+
+static int conv_work(TrainModel *m, int k, const ConvDims *d, int backward, ConvWork *w, RtError *err) {
+    int64_t per = d->KK * d->OHW;
+    int64_t budget = m->conv_col_floats > 0 ? m->conv_col_floats : CONV_COL_FLOATS;
+    w->ns = per > 0 ? budget / per : d->N;
+    w->ns = w->ns < 1 ? 1 : w->ns > d->N ? d->N : w->ns;
+    TrainTensor *X = train_in(m, k, 0);
+    w->HW = X->rank == 4 ? X->dims[2] * X->dims[3] : X->dims[2];
+    int64_t span = w->ns * d->OHW, floats = (d->KK * (backward ? 2 : 1) + d->Mg) * span;
+    w->col = train_node_state(m, k, sizeof(float) * (size_t)(floats ? floats : 1), err);
+    if (!w->col) return RT_ERR;
+    w->ybuf = w->col + d->KK * span;
+    w->dcol = w->ybuf + d->Mg * span;
+    return RT_OK;
+}
+
 int train_conv_fwd(TrainModel *m, int k, RtError *err) {
     ConvDims d;
+    ConvWork w;
     if (conv_dims(m, k, &d, err) != RT_OK) return RT_ERR;
     TrainTensor *X = train_in(m, k, 0), *W = train_in(m, k, 1), *B = train_in(m, k, 2);
     int64_t dims[4] = {d.N, d.M, d.w[0].out, d.w[1].out};
     if (X->rank == 3) dims[2] = d.w[1].out;
-    if (train_out_shape(m, k, 0, X->rank, dims, err) != RT_OK) return RT_ERR;
+    if (train_out_shape(m, k, 0, X->rank, dims, err) != RT_OK || conv_work(m, k, &d, 0, &w, err) != RT_OK) return RT_ERR;
     TrainTensor *Y = train_out(m, k, 0);
-    float *col = train_node_state(m, k, sizeof(float) * (size_t)(d.KK * d.OHW), err);
-    if (!col) return RT_ERR;
-    int64_t HW = X->rank == 4 ? X->dims[2] * X->dims[3] : X->dims[2];
-    for (int64_t s = 0; s < d.N; s++)
+    for (int64_t s0 = 0; s0 < d.N && d.OHW; s0 += w.ns) {
+        int64_t ns = d.N - s0 < w.ns ? d.N - s0 : w.ns, ld = ns * d.OHW;
         for (int64_t g = 0; g < d.G; g++) {
-            float *y = Y->x + (s * d.M + g * d.Mg) * d.OHW;
-            im2col(X->x + (s * d.C + g * d.Cg) * HW, &d, col);
-            for (int64_t o = 0; o < d.Mg; o++)
-                for (int64_t p = 0; p < d.OHW; p++) y[o * d.OHW + p] = B ? B->x[g * d.Mg + o] : 0.0f;
-            if (d.OHW)
-                rt_sgemm(0, 0, (int)d.Mg, (int)d.OHW, (int)d.KK, 1.0f, W->x + g * d.Mg * d.KK, (int)d.KK, col,
-                         (int)d.OHW, 1.0f, y, (int)d.OHW);
+            for (int64_t s = 0; s < ns; s++) im2col(X->x + ((s0 + s) * d.C + g * d.Cg) * w.HW, &d, w.col + s * d.OHW, ld);
+            rt_sgemm(0, 0, (int)d.Mg, (int)ld, (int)d.KK, 1.0f, W->x + g * d.Mg * d.KK, (int)d.KK, w.col, (int)ld, 0.0f,
+                     w.ybuf, (int)ld);
+            for (int64_t s = 0; s < ns; s++)
+                for (int64_t o = 0; o < d.Mg; o++) {
+                    float *y = Y->x + ((s0 + s) * d.M + g * d.Mg + o) * d.OHW, b = B ? B->x[g * d.Mg + o] : 0.0f;
+                    const float *src = w.ybuf + o * ld + s * d.OHW;
+                    for (int64_t p = 0; p < d.OHW; p++) y[p] = src[p] + b;
+                }
         }
+    }
     return RT_OK;
 }
 
 int train_conv_bwd(TrainModel *m, int k, RtError *err) {
     ConvDims d;
-    if (conv_dims(m, k, &d, err) != RT_OK) return RT_ERR;
+    ConvWork w;
+    if (conv_dims(m, k, &d, err) != RT_OK || conv_work(m, k, &d, 1, &w, err) != RT_OK) return RT_ERR;
     TrainTensor *X = train_in(m, k, 0), *W = train_in(m, k, 1), *Y = train_out(m, k, 0);
     float *dX = train_in_grad(m, k, 0), *dW = train_in_grad(m, k, 1), *dB = train_in_grad(m, k, 2);
-    /* the state block holds col, then dcol */
-    float *col = train_node_state(m, k, 2 * sizeof(float) * (size_t)(d.KK * d.OHW), err);
-    if (!col || !d.OHW) return col ? RT_OK : RT_ERR;
-    float *dcol = col + d.KK * d.OHW;
-    int64_t HW = X->rank == 4 ? X->dims[2] * X->dims[3] : X->dims[2];
-    for (int64_t s = 0; s < d.N; s++)
+    for (int64_t s0 = 0; s0 < d.N && d.OHW; s0 += w.ns) {
+        int64_t ns = d.N - s0 < w.ns ? d.N - s0 : w.ns, ld = ns * d.OHW;
         for (int64_t g = 0; g < d.G; g++) {
-            const float *dy = Y->dx + (s * d.M + g * d.Mg) * d.OHW;
-            if (dB)
-                for (int64_t o = 0; o < d.Mg; o++)
-                    for (int64_t p = 0; p < d.OHW; p++) dB[g * d.Mg + o] += dy[o * d.OHW + p];
+            /* dY_g of the chunk as [Mg][ns*OHW]; the bias gradient on the way */
+            for (int64_t s = 0; s < ns; s++)
+                for (int64_t o = 0; o < d.Mg; o++) {
+                    const float *dy = Y->dx + ((s0 + s) * d.M + g * d.Mg + o) * d.OHW;
+                    float *dst = w.ybuf + o * ld + s * d.OHW, sum = 0.0f;
+                    for (int64_t p = 0; p < d.OHW; p++) dst[p] = dy[p], sum += dy[p];
+                    if (dB) dB[g * d.Mg + o] += sum;
+                }
             if (dW) {
-                im2col(X->x + (s * d.C + g * d.Cg) * HW, &d, col);
-                rt_sgemm(0, 1, (int)d.Mg, (int)d.KK, (int)d.OHW, 1.0f, dy, (int)d.OHW, col, (int)d.OHW, 1.0f,
+                for (int64_t s = 0; s < ns; s++)
+                    im2col(X->x + ((s0 + s) * d.C + g * d.Cg) * w.HW, &d, w.col + s * d.OHW, ld);
+                rt_sgemm(0, 1, (int)d.Mg, (int)d.KK, (int)ld, 1.0f, w.ybuf, (int)ld, w.col, (int)ld, 1.0f,
                          dW + g * d.Mg * d.KK, (int)d.KK);
             }
             if (dX) {
-                rt_sgemm(1, 0, (int)d.KK, (int)d.OHW, (int)d.Mg, 1.0f, W->x + g * d.Mg * d.KK, (int)d.KK, dy,
-                         (int)d.OHW, 0.0f, dcol, (int)d.OHW);
-                col2im_add(dcol, &d, dX + (s * d.C + g * d.Cg) * HW);
+                rt_sgemm(1, 0, (int)d.KK, (int)ld, (int)d.Mg, 1.0f, W->x + g * d.Mg * d.KK, (int)d.KK, w.ybuf, (int)ld,
+                         0.0f, w.dcol, (int)ld);
+                for (int64_t s = 0; s < ns; s++)
+                    col2im_add(w.dcol + s * d.OHW, &d, dX + ((s0 + s) * d.C + g * d.Cg) * w.HW, ld);
             }
         }
+    }
     return RT_OK;
 }

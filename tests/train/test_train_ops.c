@@ -342,3 +342,42 @@ Test(train_ops, clip_opset6_attributes) {
     attr_float(g, "max", 0.25f);
     check_graph(g, 0);
 }
+
+/* Conv batches samples into one GEMM up to conv_col_floats: one sample per product gives the
+ * same outputs and gradients (the same sums; only the GEMM's blocking differs). */
+Test(train_ops, conv_sample_chunks_agree) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {5, 2, 6, 5}, wd[4] = {4, 2, 3, 3};
+    int in[2] = {cst(g, "X", 4, xd, 1, -1, 1), cst(g, "W", 4, wd, 2, -1, 1)};
+    int64_t p[4] = {1, 1, 1, 1};
+    int y = tg_node(g, RT_OP_CONV, "conv", 2, in, "y");
+    tg_attr_ints(g, "pads", 4, p);
+    tg_output(g, y);
+    float *res[2][3];
+    for (int run = 0; run < 2; run++) {
+        TrainModel m;
+        cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+        m.conv_col_floats = run ? 1 : 0;
+        cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
+        int64_t n = train_tensor_numel(&m.t[y]);
+        float *R = malloc(sizeof(float) * (size_t)n);
+        fill(R, n, 3, -1, 1);
+        const float *dout[1] = {R};
+        cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
+        int64_t sizes[3] = {n, 5 * 2 * 6 * 5, 4 * 2 * 9};
+        const float *src[3] = {m.t[y].x, m.t[in[0]].dx, m.t[in[1]].dx};
+        for (int t = 0; t < 3; t++) {
+            res[run][t] = malloc(sizeof(float) * (size_t)sizes[t]);
+            memcpy(res[run][t], src[t], sizeof(float) * (size_t)sizes[t]);
+            if (run)
+                for (int64_t i = 0; i < sizes[t]; i++)
+                    cr_assert(fabsf(res[0][t][i] - res[1][t][i]) <= FWD_TOL * (1 + fabsf(res[0][t][i])),
+                              "tensor %d [%lld]: %g vs %g", t, (long long)i, res[0][t][i], res[1][t][i]);
+        }
+        free(R);
+        train_model_free(&m);
+    }
+    for (int r = 0; r < 2; r++)
+        for (int t = 0; t < 3; t++) free(res[r][t]);
+    ir_graph_free(g);
+}
