@@ -381,3 +381,24 @@ Test(train_ops, conv_sample_chunks_agree) {
         for (int t = 0; t < 3; t++) free(res[r][t]);
     ir_graph_free(g);
 }
+
+Test(train_ops, maxpool_dilation_same_lower_and_1d_avgpool_ceil) {
+    IrGraph *g = tg_graph(19);
+    int64_t xd[4] = {1, 2, 7, 6}, ks[2] = {2, 3}, dl[2] = {2, 1}, st[2] = {2, 2};
+    int x = cst(g, "X", 4, xd, 4, -1, 1);
+    int y = tg_node(g, RT_OP_MAX_POOL, "mp", 1, &x, "y");
+    tg_attr_ints(g, "kernel_shape", 2, ks);
+    tg_attr_ints(g, "dilations", 2, dl);
+    tg_attr_ints(g, "strides", 2, st);
+    attr_str(g, "auto_pad", "SAME_LOWER");
+    int64_t shp[3] = {1, 2, -1};
+    int ri[2] = {y, tg_const_i64(g, "shape", 3, shp)};
+    int r = tg_node(g, RT_OP_RESHAPE, "r", 2, ri, "r");
+    int64_t k1 = 3, s1 = 2, p1[2] = {0, 1};
+    tg_output(g, tg_node(g, RT_OP_AVERAGE_POOL, "ap", 1, &r, "z"));
+    tg_attr_ints(g, "kernel_shape", 1, &k1);
+    tg_attr_ints(g, "strides", 1, &s1);
+    tg_attr_ints(g, "pads", 2, p1);
+    attr_int(g, "ceil_mode", 1);
+    check_graph(g, 0);
+}
