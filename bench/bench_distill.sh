@@ -67,6 +67,7 @@ for loss in ce kl; do
     for seed in 0 1 2 3 4; do
         mlp_run "$loss" "$seed" "$TMP/s.onnx" && list="$list $(acc "$TMP/s.onnx" x test_x.npy)"
     done
+    [ -n "$list" ] || { echo "$loss: seed runs failed"; FAILED=1; continue; }
     echo "$list" | awk -v l="$loss" '{ m = 0; lo = 1; hi = 0; for (i = 1; i <= NF; i++) { m += $i; if ($i < lo) lo = $i; if ($i > hi) hi = $i }
         printf "%-8s seeds 0-4: mean %.4f, min %.4f, max %.4f (%s)\n", l, m / NF, lo, hi, $0 }'
 done
