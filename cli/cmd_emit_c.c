@@ -16,7 +16,8 @@
 #include "cli_quantize.h"
 
 static const char *const emit_usage_head =
-    "usage: wafer emit-c MODEL -o DIR [--prefix NAME] [--no-libm] [--shape NAME=d0,d1,...] [options]\n"
+    "usage: wafer emit-c MODEL -o DIR [--prefix NAME] [--no-libm] [--split-weights]\n"
+    "                    [--shape NAME=d0,d1,...] [quantize options]\n"
     "\n"
     "Portable C99 source for embedded targets: DIR/NAME.c and DIR/NAME.h (no malloc, no stdio,\n"
     "weights as static const arrays, activations in one arena planned by liveness). MODEL is\n"
@@ -29,6 +30,8 @@ static const char *const emit_usage_head =
     "  -o DIR                  output folder (created if missing)\n"
     "  --prefix NAME           C identifier naming the files and symbols (default: model)\n"
     "  --no-libm               own exp/tanh/erf approximations instead of libm's\n"
+    "  --split-weights         weights in DIR/NAME_weights.c (const NAME_w<i> arrays, to compile\n"
+    "                          and link beside NAME.c: for large models)\n"
     "  --shape NAME=d0,d1,...  bind input NAME's shape (repeatable)\n";
 
 static const char *const emit_usage_tail =
@@ -40,6 +43,7 @@ typedef struct {
     CliQuant q;
     const char *dir, *prefix;
     int no_libm;
+    int split_weights;
     int quant_opts;    /* a quantize option other than --shape was given */
 } EmitArgs;
 
@@ -52,6 +56,7 @@ static int args_parse(int argc, char **argv, EmitArgs *a, RtError *err) {
         if (r == 0) r = cli_opt(argc, argv, &i, "--prefix", &v, "emit-c", err);
         if (r > 0) { a->prefix = v; continue; }
         if (r == 0 && strcmp(argv[i], "--no-libm") == 0) { a->no_libm = 1; continue; }
+        if (r == 0 && strcmp(argv[i], "--split-weights") == 0) { a->split_weights = 1; continue; }
         if (r == 0) r = cli_quant_opt(&a->q, argc, argv, &i, "emit-c", err);
         if (r < 0) return CLI_BAD_INPUT;
         if (r > 0) {
@@ -149,7 +154,7 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
     int status = dims_default(a->q.model, g, err);
     if (status == CLI_OK && cli_dir_make(a->dir, err) != CLI_OK) status = CLI_BAD_INPUT;
     EmitCOptions o = {a->prefix, a->no_libm, is_wafer ? meta.source_hash : hash, WAFER_VERSION,
-                      is_wafer ? meta.options : opts};
+                      is_wafer ? meta.options : opts, a->split_weights};
     EmitCStats st;
     if (status == CLI_OK && emit_c_write(g, &o, a->dir, &st, err) != RT_OK) {
         cli_error_name_file(err, a->q.model);

@@ -10,7 +10,9 @@
  *   int NAME_run(const void *const inputs[], void *const outputs[], void *arena);  -> 0
  * (plus NAME_ARENA_ALIGN and NAME_INPUT_i_BYTES / NAME_OUTPUT_i_BYTES for convenience).
  * Inputs and outputs are in the model's own dtypes. The source is deterministic: the same
- * graph and options give byte-identical text.
+ * graph and options give byte-identical text. For large models the weights may go to a
+ * separate NAME_weights.c (compile and link it with NAME.c; its arrays are `const`, so in
+ * flash, named NAME_w<index>).
  */
 #ifndef WAFER_EMIT_C_H
 #define WAFER_EMIT_C_H
@@ -24,6 +26,7 @@ typedef struct {
     const char *source_hash;  /* hex digest of the source model (header comment), may be "" */
     const char *version;      /* wafer's version (header comment) */
     const char *options;      /* the options line (header comment), may be "" */
+    int split_weights;        /* 1: the weights go to NAME_weights.c (extern const NAME_wV arrays) */
 } EmitCOptions;
 
 typedef struct {
@@ -33,14 +36,15 @@ typedef struct {
     int n_kernels;            /* templates written */
 } EmitCStats;
 
-/* Generates the two texts (owned by the caller's TextBufs). g's inputs must have static
- * shapes. RT_OK, or an error naming the node and op (RT_ERR_UNSUPPORTED for an op or dtype
- * emit-c has no kernel for). st may be NULL. */
-int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, TextBuf *h_src, EmitCStats *st,
-                    RtError *err);
+/* Generates the texts (owned by the caller's TextBufs): NAME.c, NAME.h and, with
+ * o->split_weights, NAME_weights.c into w_src (otherwise w_src is unused and may be NULL).
+ * g's inputs must have static shapes. RT_OK, or an error naming the node and op
+ * (RT_ERR_UNSUPPORTED for an op or dtype emit-c has no kernel for). st may be NULL. */
+int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, TextBuf *h_src, TextBuf *w_src,
+                    EmitCStats *st, RtError *err);
 
-/* emit_c_generate, then DIR/NAME.c and DIR/NAME.h written atomically (nothing written when
- * generation fails). */
+/* emit_c_generate, then DIR/NAME.c, DIR/NAME.h (and DIR/NAME_weights.c) written atomically
+ * (nothing written when generation fails). */
 int emit_c_write(const IrGraph *g, const EmitCOptions *o, const char *dir, EmitCStats *st, RtError *err);
 
 /* 1 when s is a C identifier ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters). */

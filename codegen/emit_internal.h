@@ -55,8 +55,11 @@ void ec_fuse_dq(EcCtx *c);
 int ec_plan(EcCtx *c);
 
 /* ---- emit_weights.c ---- */
-/* The static const array definitions of every constant marked in c->uses_const. */
-int ec_weights_write(EcCtx *c, TextBuf *out, int64_t *bytes);
+/* The array definitions of every constant marked in c->uses_const into out; with
+ * split_weights they are extern (NAME_wV) and decl gets their declarations. */
+int ec_weights_write(EcCtx *c, TextBuf *out, TextBuf *decl, int64_t *bytes);
+/* The C name of constant v's array into buf ("w12", or "NAME_w12" when split). */
+const char *ec_const_name(const EcCtx *c, int v, char *buf, size_t n);
 /* A float as a C99 hex literal with suffix f (exact); infinities as HUGE_VALF. */
 void ec_float_lit(char *buf, size_t n, float v);
 /* C's name of a dtype's element type ("float", "int8_t", ...), NULL when not emitted. */

@@ -2,7 +2,8 @@
  * emit_weights.c — the model's constants as static const C arrays (they land in flash).
  *
  * Every constant an emitted kernel reads becomes `static const T wV[n]` (V = its value
- * index), with a comment giving its name, dtype and shape. Integer and packed low-bit codes
+ * index; with split weights `const T NAME_wV[n]` in NAME_weights.c, declared extern in
+ * NAME.c), with a comment giving its name, dtype and shape. Integer and packed low-bit codes
  * are written byte for byte as the .wafer file holds them (int8, uint8 packed blocks,
  * int32 biases); floats are C99 hex-float literals, exact and the same text on every host.
  * Arrays are written in value order, 8 to 16 numbers per line.
@@ -42,11 +43,21 @@ static void comment_name(const char *s, char *buf, size_t n) {
     buf[j] = '\0';
 }
 
-static void array_write(TextBuf *out, const RtTensor *t, int v) {
+const char *ec_const_name(const EcCtx *c, int v, char *buf, size_t n) {
+    if (c->o->split_weights) snprintf(buf, n, "%s_w%d", c->o->prefix, v);
+    else snprintf(buf, n, "w%d", v);
+    return buf;
+}
+
+static void array_write(const EcCtx *c, TextBuf *out, TextBuf *decl, const RtTensor *t, int v) {
     int64_t n = rt_numel(t);
     const char *ct = ec_ctype(t->dtype);
     int per_line = t->dtype == RT_F32 ? 6 : 16;
-    text_buf_printf(out, "static const %s w%d[%lld] = {", ct, v, (long long)(n > 0 ? n : 1));
+    char name[96];
+    ec_const_name(c, v, name, sizeof name);
+    if (c->o->split_weights) text_buf_printf(decl, "extern const %s %s[%lld];\n", ct, name, (long long)(n > 0 ? n : 1));
+    text_buf_printf(out, "%sconst %s %s[%lld] = {", c->o->split_weights ? "" : "static ", ct, name,
+                    (long long)(n > 0 ? n : 1));
     if (n == 0) text_buf_printf(out, "0");
     for (int64_t i = 0; i < n; i++) {
         if (i % per_line == 0) text_buf_printf(out, "\n    ");
@@ -74,7 +85,7 @@ static void array_write(TextBuf *out, const RtTensor *t, int v) {
     text_buf_printf(out, "\n};\n");
 }
 
-int ec_weights_write(EcCtx *c, TextBuf *out, int64_t *bytes) {
+int ec_weights_write(EcCtx *c, TextBuf *out, TextBuf *decl, int64_t *bytes) {
     *bytes = 0;
     for (int v = 0; v < c->g->n_values; v++) {
         if (!c->uses_const[v]) continue;
@@ -91,7 +102,7 @@ int ec_weights_write(EcCtx *c, TextBuf *out, int64_t *bytes) {
         comment_name(iv->name, name, sizeof name);
         text_buf_printf(out, "/* %s: %s %s */\n", name, rt_dtype_name(t->dtype),
                         rt_shape_str(t->rank, t->dims, shape, sizeof shape));
-        array_write(out, t, v);
+        array_write(c, out, decl, t, v);
         *bytes += rt_nbytes(t);
     }
     return RT_OK;

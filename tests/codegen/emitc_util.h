@@ -56,8 +56,9 @@ static inline IrGraph *ecu_graph(const char *wafer, int extra_int8) {
     return g;
 }
 
-/* Emits dir/model.c and dir/model.h from the .wafer with every dynamic dim bound to 1. */
-static inline EmitCStats ecu_emit(const char *wafer, const char *dir, int extra_int8, int no_libm) {
+/* Emits dir/model.c and dir/model.h (and with split, dir/model_weights.c) from the .wafer
+ * with every dynamic dim bound to 1. */
+static inline EmitCStats ecu_emit_split(const char *wafer, const char *dir, int extra_int8, int no_libm, int split) {
     IrGraph *g = ecu_graph(wafer, extra_int8);
     RtError err = {{0}};
     for (int i = 0; i < g->n_inputs; i++) {
@@ -66,18 +67,24 @@ static inline EmitCStats ecu_emit(const char *wafer, const char *dir, int extra_
         for (int d = 0; d < v->rank; d++) dims[d] = v->dims[d].value >= 0 ? v->dims[d].value : 1;
         cr_assert_eq(ir_bind_input(g, i, v->rank, dims, &err), RT_OK, "%s", err.msg);
     }
-    EmitCOptions o = {"model", no_libm, "test", "test", "test"};
+    EmitCOptions o = {"model", no_libm, "test", "test", "test", split};
     EmitCStats st;
     cr_assert_eq(emit_c_write(g, &o, dir, &st, &err), RT_OK, "%s", err.msg);
     ir_graph_free(g);
     return st;
 }
 
-/* Compiles dir/model.c with the harness into dir/exe: `cc flags`; returns the exit status
+static inline EmitCStats ecu_emit(const char *wafer, const char *dir, int extra_int8, int no_libm) {
+    return ecu_emit_split(wafer, dir, extra_int8, no_libm, 0);
+}
+
+/* Compiles dir/model.c (and dir/model_weights.c when there is one) with the harness into dir/exe: `cc flags`; returns the exit status
  * and leaves the compiler's messages in log. */
 static inline int ecu_compile(const char *cc, const char *flags, const char *dir, const char *exe, char *log, size_t n) {
-    return tu_run(log, n, "%s -std=c99 -Wall -Wextra -Werror -pedantic %s -I%s %s/model.c tests/codegen/emitc_harness.c -o %s/%s -lm",
-                  cc, flags, dir, dir, dir, exe);
+    return tu_run(log, n,
+                  "%s -std=c99 -Wall -Wextra -Werror -pedantic %s -I%s %s/model.c $(ls %s/model_weights.c 2>/dev/null) "
+                  "tests/codegen/emitc_harness.c -o %s/%s -lm",
+                  cc, flags, dir, dir, dir, dir, exe);
 }
 
 static inline void ecu_raw_write(const char *path, const void *data, size_t bytes) {

@@ -235,6 +235,6 @@ Test(emit_c, cli_bad_input) {
     cr_expect(access(path, F_OK) != 0, "a failed emit-c left %s", path);
     st = tu_run(out, sizeof out, "%s emit-c --help", WAFER_BIN);
     cr_expect_eq(st, 0);
-    cr_expect(strstr(out, "--prefix") && strstr(out, "--no-libm"), "%s", out);
+    cr_expect(strstr(out, "--prefix") && strstr(out, "--no-libm") && strstr(out, "--split-weights"), "%s", out);
     tu_tmpdir_remove(dir);
 }

@@ -1,11 +1,13 @@
 /*
  * test_emit_mobilenet.c — `wafer emit-c` at scale: MobileNetV2 int8 (52 QConv, 10 QAdd,
  * 3.5M weights, a 32 MB source) emits, compiles with gcc -pedantic, runs on the fixture's
- * two images and matches the runtime's reference kernels: the int8 features before the
+ * two images (weights in their own model_weights.c, --split-weights) and matches the runtime's reference kernels: the int8 features before the
  * float classifier bit for bit, the logits within ECU_FLOAT_REL_TOL; the arena within 1.1x
  * of its lower bound. About 15 s (compiling the weights dominates); the sanitizer build
  * (WAFER_SANITIZED) skips it.
  */
+#include <unistd.h>
+
 #include "emitc_util.h"
 
 #define ARENA_MAX_OVER_BOUND 1.1
@@ -17,7 +19,9 @@ Test(emit_mobilenet, int8_matches_runtime, .timeout = 300) {
     ecu_quantize(dir, "perf/mobilenet_v2.onnx", "m",
                  "--weights int8 --activations int8 --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy", wafer,
                  sizeof wafer);
-    EmitCStats st = ecu_emit(wafer, dir, 1, 0);
+    EmitCStats st = ecu_emit_split(wafer, dir, 1, 0, 1); /* 32 MB of weights: their own file */
+    snprintf(path, sizeof path, "%s/model_weights.c", dir);
+    cr_assert_eq(access(path, F_OK), 0, "no %s", path);
     cr_expect(st.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)st.lower_bound, "arena %lld vs lower bound %lld",
               (long long)st.arena_bytes, (long long)st.lower_bound);
     RtTensor x = tu_fixture_npy("perf/mobilenet_v2_in.npy");
