@@ -119,6 +119,10 @@ Test(distill_onnx, mlp_student_runs_in_onnxruntime) {
 }
 
 Test(distill_onnx, cnn_student_runs_in_onnxruntime) {
+    if (getenv("WAFER_SANITIZED")) {
+        cr_skip_test("the CNN run again under the sanitizers is slow; the plain pass covers it");
+        return;
+    }
     cnn_distill();
     char o[300];
     snprintf(o, sizeof o, "%s/cnn.onnx", dir);
