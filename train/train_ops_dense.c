@@ -5,8 +5,9 @@
  *   d op(A) = alpha dY op(B)^T, d op(B) = alpha op(A)^T dY, dC = beta dY summed over the
  *   broadcast axes; a transposed operand gets the transposed product, so every gradient is one
  *   rt_sgemm call accumulating (beta 1) into the input's dx.
- * MatMul: A[..., M, K] by B[K, N] (rows of A flattened into one GEMM), or A and B with the same
- *   batch dims (one GEMM per batch); dA = dY B^T, dB = A^T dY.
+ * MatMul (numpy semantics: 1-D operands, broadcast batch dims): one GEMM per output batch, or
+ *   one for all of A's rows when B is 2-D; dA = dY B^T, dB = A^T dY, each summed over the
+ *   batches that broadcast the operand.
  * Conv (1-D and 2-D, NCHW): per group, im2col of a chunk of ns samples side by side:
  *   col[Cg*kh*kw][ns*OH*OW] (zeros in the padding), Y_g[Mg][ns*OH*OW] = W_g[Mg][Cg*kh*kw] col
  *   + bias, one GEMM per chunk (a mini-batch of small images is one chunk). Backward:
@@ -91,57 +92,89 @@ int train_gemm_bwd(TrainModel *m, int k, RtError *err) {
 }
 
 /* ---- MatMul ---- */
+/* numpy matmul: a 1-D A is [1, K] and a 1-D B is [K, 1] (that axis then dropped from Y); batch
+ * dims broadcast. B 2-D folds all of A's rows into one GEMM. */
 typedef struct {
-    int64_t batches, M, K, N; /* batches = 1 when B is 2-D (A's leading dims folded into M) */
+    int64_t M, K, N;
+    int64_t nb;                        /* output batches */
+    int brank;                         /* output batch rank */
+    int64_t bdims[RT_MAX_RANK];        /* output batch dims */
+    int64_t sa[RT_MAX_RANK], sb[RT_MAX_RANK]; /* A's and B's batch strides in matrices (0: broadcast) */
 } MatDims;
 
 static int matmul_dims(TrainModel *m, int k, MatDims *d, int *rank, int64_t *dims, RtError *err) {
     TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1);
-    if (A->rank < 2 || B->rank < 2) return train_node_fail(m, k, err, "1-D operands are not supported in training");
-    d->K = A->dims[A->rank - 1], d->N = B->dims[B->rank - 1];
-    if (B->dims[B->rank - 2] != d->K) return train_node_fail(m, k, err, "inner dims differ");
-    *rank = A->rank;
-    memcpy(dims, A->dims, sizeof(int64_t) * (size_t)A->rank);
-    dims[A->rank - 1] = d->N;
-    if (B->rank == 2) {
-        d->batches = 1, d->M = train_tensor_numel(A) / (d->K ? d->K : 1);
-        if (d->K == 0) d->M = 0;
-        return RT_OK;
+    if (A->rank < 1 || B->rank < 1) return train_node_fail(m, k, err, "operands must have rank >= 1");
+    int ra = A->rank, rb = B->rank;
+    d->M = ra >= 2 ? A->dims[ra - 2] : 1, d->K = A->dims[ra - 1];
+    d->N = rb >= 2 ? B->dims[rb - 1] : 1;
+    if ((rb >= 2 ? B->dims[rb - 2] : B->dims[0]) != d->K)
+        return train_node_fail(m, k, err, "inner dims differ (%lld and %lld)", (long long)d->K,
+                               (long long)(rb >= 2 ? B->dims[rb - 2] : B->dims[0]));
+    int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
+    d->brank = ba > bb ? ba : bb;
+    d->nb = 1;
+    int64_t ta = 1, tb = 1;
+    for (int i = d->brank - 1; i >= 0; i--) {
+        int ia = i - (d->brank - ba), ib = i - (d->brank - bb);
+        int64_t da = ia >= 0 ? A->dims[ia] : 1, db = ib >= 0 ? B->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1) return train_node_fail(m, k, err, "batch dims do not broadcast");
+        d->bdims[i] = da == 1 ? db : da;
+        d->sa[i] = da == 1 ? 0 : ta, d->sb[i] = db == 1 ? 0 : tb;
+        ta *= da, tb *= db, d->nb *= d->bdims[i];
     }
-    if (B->rank != A->rank || memcmp(A->dims, B->dims, sizeof(int64_t) * (size_t)(A->rank - 2)) != 0)
-        return train_node_fail(m, k, err, "batched operands must have the same batch dims in training");
-    d->M = A->dims[A->rank - 2];
-    d->batches = 1;
-    for (int i = 0; i < A->rank - 2; i++) d->batches *= A->dims[i];
+    *rank = 0;
+    for (int i = 0; i < d->brank; i++) dims[(*rank)++] = d->bdims[i];
+    if (ra >= 2) dims[(*rank)++] = d->M;
+    if (rb >= 2) dims[(*rank)++] = d->N;
+    /* B 2-D and A not broadcast against anything: A's rows are one [nb*M, K] matrix */
+    if (rb <= 2 && ra >= 2) d->M *= d->nb, d->nb = 1, d->brank = 0;
     return RT_OK;
+}
+
+/* Batch b's matrix offsets (in matrices) in A and B. */
+static void matmul_batch(const MatDims *d, int64_t b, int64_t *oa, int64_t *ob) {
+    *oa = 0, *ob = 0;
+    for (int i = d->brank - 1; i >= 0; i--) {
+        int64_t idx = b % d->bdims[i];
+        b /= d->bdims[i];
+        *oa += idx * d->sa[i], *ob += idx * d->sb[i];
+    }
 }
 
 int train_matmul_fwd(TrainModel *m, int k, RtError *err) {
     MatDims d;
     int rank;
-    int64_t dims[RT_MAX_RANK];
+    int64_t dims[RT_MAX_RANK + 2];
     if (matmul_dims(m, k, &d, &rank, dims, err) != RT_OK || train_out_shape(m, k, 0, rank, dims, err) != RT_OK)
         return RT_ERR;
     TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1), *Y = train_out(m, k, 0);
-    int sb = train_in(m, k, 1)->rank == 2 ? 0 : 1;
-    for (int64_t b = 0; b < d.batches && d.M && d.N; b++)
-        rt_sgemm(0, 0, (int)d.M, (int)d.N, (int)d.K, 1.0f, A->x + b * d.M * d.K, (int)d.K, B->x + sb * b * d.K * d.N,
-                 (int)d.N, 0.0f, Y->x + b * d.M * d.N, (int)d.N);
+    int M = (int)d.M, N = (int)d.N, K = (int)d.K;
+    for (int64_t b = 0; b < d.nb && M && N; b++) {
+        int64_t oa, ob;
+        matmul_batch(&d, b, &oa, &ob);
+        if (K == 0) memset(Y->x + b * d.M * d.N, 0, sizeof(float) * (size_t)(d.M * d.N));
+        else rt_sgemm(0, 0, M, N, K, 1.0f, A->x + oa * d.M * d.K, K, B->x + ob * d.K * d.N, N, 0.0f,
+                      Y->x + b * d.M * d.N, N);
+    }
     return RT_OK;
 }
 
 int train_matmul_bwd(TrainModel *m, int k, RtError *err) {
     MatDims d;
     int rank;
-    int64_t dims[RT_MAX_RANK];
+    int64_t dims[RT_MAX_RANK + 2];
     if (matmul_dims(m, k, &d, &rank, dims, err) != RT_OK) return RT_ERR;
     TrainTensor *A = train_in(m, k, 0), *B = train_in(m, k, 1), *Y = train_out(m, k, 0);
     float *dA = train_in_grad(m, k, 0), *dB = train_in_grad(m, k, 1);
-    int sb = B->rank == 2 ? 0 : 1, M = (int)d.M, N = (int)d.N, K = (int)d.K;
-    for (int64_t b = 0; b < d.batches && M && N && K; b++) {
-        const float *dy = Y->dx + b * d.M * d.N, *a = A->x + b * d.M * d.K, *bb = B->x + sb * b * d.K * d.N;
-        if (dA) rt_sgemm(0, 1, M, K, N, 1.0f, dy, N, bb, N, 1.0f, dA + b * d.M * d.K, K);
-        if (dB) rt_sgemm(1, 0, K, N, M, 1.0f, a, K, dy, N, 1.0f, dB + sb * b * d.K * d.N, N);
+    int M = (int)d.M, N = (int)d.N, K = (int)d.K;
+    /* broadcast operands collect the sum over the batches that read them (beta 1) */
+    for (int64_t b = 0; b < d.nb && M && N && K; b++) {
+        int64_t oa, ob;
+        matmul_batch(&d, b, &oa, &ob);
+        const float *dy = Y->dx + b * d.M * d.N;
+        if (dA) rt_sgemm(0, 1, M, K, N, 1.0f, dy, N, B->x + ob * d.K * d.N, N, 1.0f, dA + oa * d.M * d.K, K);
+        if (dB) rt_sgemm(1, 0, K, N, M, 1.0f, A->x + oa * d.M * d.K, K, dy, N, 1.0f, dB + ob * d.K * d.N, N);
     }
     return RT_OK;
 }

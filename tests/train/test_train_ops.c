@@ -402,3 +402,19 @@ Test(train_ops, maxpool_dilation_same_lower_and_1d_avgpool_ceil) {
     attr_int(g, "ceil_mode", 1);
     check_graph(g, 0);
 }
+
+/* numpy matmul: broadcast batch dims (A's batch of 1 against B's 2: dA sums both) and 1-D
+ * operands on either side. */
+Test(train_ops, matmul_broadcast_and_vectors) {
+    IrGraph *g = tg_graph(17);
+    int64_t ad[3] = {1, 3, 4}, bd[3] = {2, 4, 5}, vd[1] = {5}, ud[1] = {3};
+    int in[2] = {cst(g, "A", 3, ad, 1, -1, 1), cst(g, "B", 3, bd, 2, -1, 1)};
+    int y = tg_node(g, RT_OP_MATMUL, "bmm", 2, in, "y"); /* [2,3,5] */
+    int in2[2] = {y, cst(g, "v", 1, vd, 3, -1, 1)};
+    int z = tg_node(g, RT_OP_MATMUL, "mv", 2, in2, "z"); /* [2,3] */
+    int in3[2] = {cst(g, "u", 1, ud, 4, -1, 1), cst(g, "C", 2, (int64_t[]){3, 2}, 5, -1, 1)};
+    int w = tg_node(g, RT_OP_MATMUL, "vm", 2, in3, "w"); /* [2] */
+    int in4[2] = {z, tg_node(g, RT_OP_RESHAPE, "rw", 2, (int[]){w, tg_const_i64(g, "s", 2, (int64_t[]){2, 1})}, "w2")};
+    tg_output(g, tg_node(g, RT_OP_MUL, "mul", 2, in4, "o"));
+    check_graph(g, 0);
+}
