@@ -101,6 +101,8 @@ int main(int argc, char **argv) {
         FILE *f = fopen(argv[1 + model_NUM_INPUTS + i], "wb");
         if (!f || fwrite(out[i], 1, (size_t)(k * out_bytes[i]), f) != (size_t)(k * out_bytes[i])) return 1;
         fclose(f);
+        free(out[i]);
     }
+    for (i = 0; i < model_NUM_INPUTS; i++) free(in[i]);
     return 0;
 }

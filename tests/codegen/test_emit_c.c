@@ -4,7 +4,7 @@
  * -std=c99 -Wall -Wextra -Werror -pedantic, run on the fixture inputs and compared with the
  * runtime's reference kernels on the same .wafer graph: integer outputs bit-identical, float
  * within ECU_FLOAT_REL_TOL, digits accuracy unchanged; the arena within 1.1x of its lower
- * bound; the header contract, determinism, --shape and bad input through the CLI.
+ * bound; the kws kernels clean under ASan + UBSan; the header contract, determinism, --shape and bad input through the CLI.
  */
 #include <unistd.h>
 
@@ -20,6 +20,7 @@ typedef struct {
     int classes;
     int int8;       /* also compare the last int8 activation bit for bit */
     int dq_fused;   /* low-bit conv weights: read through the conv, never copied as floats */
+    int sanitize;   /* also build the emitted C with ASan + UBSan and run it: same bytes */
 } Case;
 
 static int have_tool(const char *tool) {
@@ -105,6 +106,24 @@ static void case_check(const Case *cs) {
         cr_expect_eq(memcmp(q, ref[1].data, n1), 0, "%s: int8 activations differ from the runtime's", cs->onnx);
         free(q);
     }
+    /* the emitted kernels under AddressSanitizer and UndefinedBehaviorSanitizer: no report
+     * (no out-of-bounds access, no signed overflow or bad shift), the same bytes */
+    if (cs->sanitize) {
+        cr_assert_eq(ecu_compile("gcc", "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all", dir, "h_san", log,
+                                 sizeof log),
+                     0, "gcc -fsanitize: %s", log);
+        cr_assert_eq(harness_run(dir, "h_san", n_out, "san"), 0, "the sanitized build reported an error");
+        for (int i = 0; i < n_out; i++) {
+            char pa[600], pb[600];
+            size_t na = 0, nb = 0;
+            snprintf(pa, sizeof pa, "%s/gcc%d.bin", dir, i);
+            snprintf(pb, sizeof pb, "%s/san%d.bin", dir, i);
+            unsigned char *a = tu_file_read(pa, &na), *b = tu_file_read(pb, &nb);
+            cr_expect(a && b && na == nb && memcmp(a, b, na) == 0, "%s: sanitized output %d differs", cs->onnx, i);
+            free(a);
+            free(b);
+        }
+    }
     /* clang: the same C must build as cleanly and give the same bytes */
     if (have_tool("clang")) {
         cr_assert_eq(ecu_compile("clang", "-O2", dir, "h_clang", log, sizeof log), 0, "clang: %s", log);
@@ -157,12 +176,12 @@ Test(emit_c, digits_int8_weights_only) {
 }
 
 Test(emit_c, kws_float) {
-    Case c = {"kws/kws_dscnn.onnx", "--weights f32", "kws/kws_in.npy", NULL, 12, 0};
+    Case c = {"kws/kws_dscnn.onnx", "--weights f32", "kws/kws_in.npy", NULL, 12, 0, 0, 1};
     case_check(&c);
 }
 
 Test(emit_c, kws_int8) {
-    Case c = {"kws/kws_dscnn.onnx", "--weights int8 --activations int8 " KWS_CALIB, "kws/kws_in.npy", NULL, 12, 1};
+    Case c = {"kws/kws_dscnn.onnx", "--weights int8 --activations int8 " KWS_CALIB, "kws/kws_in.npy", NULL, 12, 1, 0, 1};
     case_check(&c);
 }
 
