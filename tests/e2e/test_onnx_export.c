@@ -165,7 +165,6 @@ Test(onnx_export, digits_cnn_int8_qdq, .timeout = 300) {
     snprintf(opt, sizeof opt, "%s/cnn_ort_opt.onnx", dir);
     ort("optimize %s %s%s", onnx, opt, "", json);
     cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " inspect %s", opt), 0, "%s", out);
-    cr_log_info("onnxruntime's graph of the export:\n%s", out);
     cr_expect(strstr(out, "QLinearConv              3") != NULL, "three QLinearConv: %s", out);
     cr_expect(strstr(out, "QGemm                    1") != NULL, "fc1 as QGemm: %s", out);
     cr_expect(strstr(out, "  Conv ") == NULL, "no float Conv left: %s", out);
@@ -319,7 +318,7 @@ Test(onnx_export, import_qlinear_add_mul_by_hand) {
  * correct rounding of a float32 evaluation. Elements may differ only there, by one unit. */
 /* A tie in units of C_scale, within float32 evaluation error of a few ulps of values < 2^8. */
 #define QLB_TIE_TOL 1e-3
-Test(onnx_export, import_qlinear_add_mul_match_onnxruntime, .timeout = 120) {
+Test(onnx_export, import_qlinear_add_mul_match_onnxruntime) {
     static const struct { int op; RtDtype t; float s[3]; int z[3]; } cases[4] = {
         {RT_OP_QLINEAR_ADD, RT_U8, {0.02f, 0.035f, 0.05f}, {128, 100, 120}},
         {RT_OP_QLINEAR_ADD, RT_I8, {0.1f, 0.07f, 0.13f}, {-5, 3, 0}},
@@ -422,7 +421,7 @@ static IrGraph *qdq_graph(int axis, int block, RtDtype qt) {
     return g;
 }
 
-Test(onnx_export, import_quantize_dequantize_forms_match_onnxruntime, .timeout = 120) {
+Test(onnx_export, import_quantize_dequantize_forms_match_onnxruntime) {
     static const struct { int axis, block; RtDtype t; const char *what; } cases[5] = {
         {-1, 0, RT_I8, "per tensor int8"}, {1, 0, RT_I8, "per axis int8"}, {1, 0, RT_U8, "per axis uint8"},
         {1, 3, RT_I8, "blocked (3 on axis 1, last block short) int8"}, {1, 2, RT_U8, "blocked (2) uint8"}};
