@@ -319,9 +319,9 @@ static int ex_is_reduce_axes18(int op) {
 /* A default-domain node copied, with the input changes of opset 18 applied when the export
  * crosses it. */
 static int ex_copy_node(ExCtx *x, const RtNode *n) {
-    int in[RT_MAX_RANK + 16], out[16];
-    if (n->n_in > (int)(sizeof in / sizeof in[0]) - 1 || n->n_out > (int)(sizeof out / sizeof out[0]))
-        return ex_fail(x, n, "too many inputs or outputs to export");
+    /* scratch in the arena (ir_node_add copies them): one more input for a moved axes */
+    int *in = ir_alloc(x->g, sizeof(int) * (size_t)(n->n_in + 2)), *out = ir_alloc(x->g, sizeof(int) * (size_t)(n->n_out + 1));
+    if (!in || !out) return ex_nomem(x);
     for (int i = 0; i < n->n_in; i++) {
         in[i] = -1;
         if (n->in[i] >= 0 && (in[i] = ex_val(x, n->in[i])) < 0) return RT_ERR;

@@ -72,9 +72,9 @@ static int q_bias(ExCtx *x, const RtNode *n, int b_sv, int xs_sv, int ws_sv) {
     if (xs->dtype != RT_F32 || ws->dtype != RT_F32 || rt_numel(xs) != 1)
         return ex_fail(x, n, "the bias scale needs float32 scales, the input's per tensor"), -2;
     int64_t m = rt_numel(ws);
-    float bs[4096], *p = bs;
+    float *p = ir_alloc(x->g, sizeof(float) * (size_t)(m > 0 ? m : 1)); /* copied by ex_const */
     RtTensor t = {RT_F32, m > 1 ? 1 : 0, {m}, NULL};
-    if (m > (int64_t)(sizeof bs / sizeof bs[0])) return ex_fail(x, n, "more than 4096 output channels"), -2;
+    if (!p) return ex_fail(x, n, "out of memory"), -2;
     for (int64_t i = 0; i < m; i++) p[i] = ((const float *)xs->data)[0] * ((const float *)ws->data)[i];
     t.data = p;
     int s = ex_const(x, x->src->values[b_sv].name, "_scale", &t);
@@ -184,8 +184,9 @@ static int q_pool(ExCtx *x, const RtNode *n) {
 }
 
 static int q_concat(ExCtx *x, const RtNode *n) {
-    int m = (n->n_in - 2) / 3, in[256];
-    if (m < 1 || m > 256 || n->n_in != 2 + 3 * m) return ex_fail(x, n, "wants y_scale, y_zp and input triples");
+    int m = (n->n_in - 2) / 3, *in = ir_alloc(x->g, sizeof(int) * (size_t)(m > 0 ? m : 1));
+    if (!in) return ex_fail(x, n, "out of memory");
+    if (m < 1 || n->n_in != 2 + 3 * m) return ex_fail(x, n, "wants y_scale, y_zp and input triples");
     for (int i = 0; i < m; i++)
         if ((in[i] = q_dq_src(x, n, n->in[2 + 3 * i], n->in[3 + 3 * i], n->in[4 + 3 * i], 1)) < 0) return RT_ERR;
     int yf = ex_fresh(x, x->src->values[n->out[0]].name, "_f");
