@@ -8,6 +8,8 @@
  * two runs are separate processes, so addresses (ASLR) and timing differ too; the .wafer
  * metadata carries no timestamp. tinylm's GPTQ calibrates on its first 8 windows (the whole
  * set takes seconds). The sanitizer build (WAFER_SANITIZED) skips the two 13 MB models.
+ * The other artifacts the same way, on the small fixtures: `wafer emit-c` (model.c and
+ * model.h) and `wafer quantize --onnx` (standard ONNX), float, int8 and 4-bit GPTQ.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -46,18 +48,10 @@ static unsigned char *file_read(const char *path, size_t *len) {
     return b;
 }
 
-/* Compiles model with opts at 1 and at 2 threads; asserts both succeed with the same bytes. */
-static void compile_twice(const char *model, const char *opts, const char *label) {
-    char path[2][512], out[8192];
-    for (int t = 0; t < 2; t++) {
-        snprintf(path[t], sizeof path[t], "%s/%s_%dt.wafer", tmpdir, label, t + 1);
-        int rc = tu_run(out, sizeof out,
-                        "OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d %s quantize %s/%s -o %s %s",
-                        t + 1, t + 1, WAFER_BIN, FIXTURES, model, path[t], opts);
-        cr_assert_eq(rc, 0, "%s at %d threads: exit %d\n%s", label, t + 1, rc, out);
-    }
+/* Asserts two files hold the same bytes. */
+static void same_bytes(const char *p0, const char *p1, const char *label) {
     size_t n0, n1;
-    unsigned char *a = file_read(path[0], &n0), *b = file_read(path[1], &n1);
+    unsigned char *a = file_read(p0, &n0), *b = file_read(p1, &n1);
     size_t first = 0;
     while (first < n0 && first < n1 && a[first] == b[first]) first++;
     cr_assert(n0 == n1 && first == n0, "%s: 1 thread gives %zu bytes, 2 threads %zu; first difference "
@@ -65,6 +59,39 @@ static void compile_twice(const char *model, const char *opts, const char *label
     cr_log_info("%s: %zu bytes, identical", label, n0);
     free(a);
     free(b);
+}
+
+typedef enum { OUT_WAFER, OUT_ONNX, OUT_C } OutKind;
+
+/* Builds `kind` from model with opts at 1 and at 2 threads; asserts both succeed with the
+ * same bytes (emit-c: model.c and model.h). */
+static void build_twice(const char *model, const char *opts, const char *label, OutKind kind) {
+    static const char *const ext[] = {"wafer", "onnx", "c"};
+    char path[2][512], out[8192];
+    for (int t = 0; t < 2; t++) {
+        snprintf(path[t], sizeof path[t], "%s/%s_%dt.%s", tmpdir, label, t + 1, ext[kind]);
+        const char *cmd = kind == OUT_C ? "emit-c" : "quantize", *flag = kind == OUT_ONNX ? "--onnx" : "-o";
+        int rc = tu_run(out, sizeof out,
+                        "OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d %s %s %s/%s %s %s %s",
+                        t + 1, t + 1, WAFER_BIN, cmd, FIXTURES, model, flag, path[t], opts);
+        cr_assert_eq(rc, 0, "%s at %d threads: exit %d\n%s", label, t + 1, rc, out);
+    }
+    if (kind != OUT_C) {
+        same_bytes(path[0], path[1], label);
+        return;
+    }
+    static const char *const files[] = {"model.c", "model.h"};
+    for (int f = 0; f < 2; f++) {
+        char p0[600], p1[600], l[200];
+        snprintf(p0, sizeof p0, "%s/%s", path[0], files[f]);
+        snprintf(p1, sizeof p1, "%s/%s", path[1], files[f]);
+        snprintf(l, sizeof l, "%s/%s", label, files[f]);
+        same_bytes(p0, p1, l);
+    }
+}
+
+static void compile_twice(const char *model, const char *opts, const char *label) {
+    build_twice(model, opts, label, OUT_WAFER);
 }
 
 typedef struct {
@@ -126,4 +153,30 @@ Test(determinism, every_fixture_float_int8_gptq_at_1_and_2_threads) {
         compared++;
     }
     cr_log_info("%d configurations compiled at 1 and 2 threads: all byte-identical", compared);
+}
+
+/* emit-c and --onnx on the small fixtures (the large ones' C source alone is tens of MB). */
+Test(determinism, emit_c_and_onnx_at_1_and_2_threads) {
+    static const Fixture small[] = {
+        {"digits/digits_mlp.onnx", "x=digits/calib_x.npy", 0},
+        {"digits/digits_cnn.onnx", "image=digits/calib_img.npy", 0},
+        {"kws/kws_dscnn.onnx", "mfcc=kws/kws_in.npy", 0},
+    };
+    int compared = 0;
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+        char calib[600], opts[3][1024], label[128];
+        calib_arg(small[i].calib, calib, sizeof calib);
+        snprintf(opts[0], sizeof opts[0], "--weights f32");
+        snprintf(opts[1], sizeof opts[1], "--activations int8 --calib %s", calib);
+        snprintf(opts[2], sizeof opts[2], "--weights int4 --method gptq --group 32 --calib %s", calib);
+        static const char *const mode[3] = {"f32", "int8", "gptq4"};
+        const char *base = strrchr(small[i].model, '/') + 1;
+        for (int m = 0; m < 3; m++)
+            for (int kind = OUT_ONNX; kind <= OUT_C; kind++, compared++) {
+                snprintf(label, sizeof label, "%.*s_%s_%s", (int)strcspn(base, "."), base, mode[m],
+                         kind == OUT_C ? "emit_c" : "onnx");
+                build_twice(small[i].model, opts[m], label, (OutKind)kind);
+            }
+    }
+    cr_log_info("%d emit-c / ONNX configurations at 1 and 2 threads: all byte-identical", compared);
 }
