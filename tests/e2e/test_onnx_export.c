@@ -9,6 +9,8 @@
  *    (.wafer) within one sample; wafer runs its own .onnx with the same accuracy and logits
  *    within the integer rounding bound below; onnxruntime's optimizer turns every QDQ group
  *    into its integer kernels (QLinearConv x3, QGemm).
+ *  - mobilenet_v2 static int8 (QConv, QAdd, QGlobalAveragePool) exported: onnxruntime's logits
+ *    within the rounding bound of wafer's, every QDQ group fused by onnxruntime.
  *  - tinylm 4-bit GPTQ g128 asym as MatMulNBits: onnxruntime's perplexity equals wafer's within
  *    0.2%; act-order (columns permuted into contiguous groups) and the blocked-
  *    DequantizeLinear form (RTN) likewise.
@@ -167,6 +169,37 @@ Test(onnx_export, digits_cnn_int8_qdq, .timeout = 300) {
     cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " inspect %s", opt), 0, "%s", out);
     cr_expect(strstr(out, "QLinearConv              3") != NULL, "three QLinearConv: %s", out);
     cr_expect(strstr(out, "QGemm                    1") != NULL, "fc1 as QGemm: %s", out);
+    cr_expect(strstr(out, "  Conv ") == NULL, "no float Conv left: %s", out);
+}
+
+/* mobilenet_v2 static int8 (QConv with ReLU6 ranges, QAdd residuals, QGlobalAveragePool):
+ * onnxruntime's logits on the export against wafer's on the .wafer, and onnxruntime fuses every
+ * QDQ group (52 QLinearConv, 10 QLinearAdd, QLinearGlobalAveragePool). */
+Test(onnx_export, mobilenet_int8_qdq_export, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("slow under the sanitizers");
+    char wafer[256], onnx[256], json[256], od[256], p[300], opt[300];
+    snprintf(wafer, sizeof wafer, "%s/mb.wafer", dir);
+    snprintf(onnx, sizeof onnx, "%s/mb.onnx", dir);
+    snprintf(json, sizeof json, "%s/ort.json", dir);
+    snprintf(od, sizeof od, "%s/mbo", dir);
+    snprintf(opt, sizeof opt, "%s/mb_opt.onnx", dir);
+    quantize(FIXTURES "/perf/mobilenet_v2.onnx", wafer, onnx, "--activations int8 --calib input=" FIXTURES
+             "/perf/mobilenet_v2_in.npy");
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " run %s --input input=" FIXTURES "/perf/mobilenet_v2_in.npy --out "
+                        "%s/mbw", wafer, dir), 0, "%s", out);
+    ort("run %s input=%s/perf/mobilenet_v2_in.npy --out %s", onnx, FIXTURES, od, json);
+    snprintf(p, sizeof p, "%s/mbw/logits.npy", dir);
+    RtTensor w = npy(p);
+    snprintf(p, sizeof p, "%s/logits.npy", od);
+    RtTensor r = npy(p);
+    logits_compare("mobilenet_v2 int8 export: onnxruntime vs wafer", &r, &w);
+    free(w.data);
+    free(r.data);
+    ort("optimize %s %s%s", onnx, opt, "", json);
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " inspect %s", opt), 0, "%s", out);
+    cr_expect(strstr(out, "QLinearConv              52") != NULL, "52 QLinearConv: %s", out);
+    cr_expect(strstr(out, "QLinearAdd               10") != NULL, "10 QLinearAdd: %s", out);
+    cr_expect(strstr(out, "QLinearGlobalAveragePool 1") != NULL, "%s", out);
     cr_expect(strstr(out, "  Conv ") == NULL, "no float Conv left: %s", out);
 }
 

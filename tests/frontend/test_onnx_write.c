@@ -603,3 +603,88 @@ static void nbits_regroup_case(int64_t K, int64_t G, int64_t want_block) {
 Test(onnx_write, linear_nbits_group_48_as_blocks_of_16) { nbits_regroup_case(96, 48, 16); }
 Test(onnx_write, linear_nbits_one_group_over_300_as_blocks_of_256) { nbits_regroup_case(300, 0, 256); }
 Test(onnx_write, linear_nbits_group_12_as_blocked_dq) { nbits_regroup_case(96, 12, -1); }
+
+/* ---- the other int8 ops: lowered QDQ graph vs wafer's int8 kernels, within one quantum ---- */
+
+enum { QO_ADD, QO_MUL, QO_GAP, QO_AVG, QO_CONCAT };
+
+/* x0, x1 float [1, 2, 3, 4] -> QuantizeLinear (int8, own scales) -> the op -> int8 output. */
+static IrGraph *qop_graph(int which) {
+    IrGraph *g = graph_new(17);
+    static const float s0 = 0.05f, s1 = 0.08f, sy = 0.1f;
+    static const int8_t z0 = 3, z1 = -7, zy = -2;
+    int64_t xd[4] = {1, 2, 3, 4};
+    int x0 = input_add(g, "x0", RT_F32, 4, xd), x1 = input_add(g, "x1", RT_F32, 4, xd);
+    int S0 = konst(g, "s0", RT_F32, 0, NULL, &s0), Z0 = konst(g, "z0", RT_I8, 0, NULL, &z0);
+    int S1 = konst(g, "s1", RT_F32, 0, NULL, &s1), Z1 = konst(g, "z1", RT_I8, 0, NULL, &z1);
+    int SY = konst(g, "sy", RT_F32, 0, NULL, &sy), ZY = konst(g, "zy", RT_I8, 0, NULL, &zy);
+    int q0 = value_add(g, "q0", RT_I8, 4, xd), q1 = value_add(g, "q1", RT_I8, 4, xd), y = value_add(g, "y", RT_UNDEFINED, 0, NULL);
+    int a[3] = {x0, S0, Z0}, b[3] = {x1, S1, Z1};
+    ir_node_add(g, RT_OP_QUANTIZE_LINEAR, "qa", 3, a, 1, &q0);
+    ir_node_add(g, RT_OP_QUANTIZE_LINEAR, "qb", 3, b, 1, &q1);
+    int bin[8] = {q0, S0, Z0, q1, S1, Z1, SY, ZY}, un[5] = {q0, S0, Z0, SY, ZY}, cat[8] = {SY, ZY, q0, S0, Z0, q1, S1, Z1};
+    int k;
+    switch (which) {
+    case QO_ADD: case QO_MUL:
+        k = ir_node_add(g, which == QO_ADD ? RT_OP_QADD : RT_OP_QMUL, "op", 8, bin, 1, &y);
+        if (which == QO_ADD) attr_int(g, k, "qmin", zy); /* a fused Relu */
+        break;
+    case QO_GAP: ir_node_add(g, RT_OP_QGLOBAL_AVERAGE_POOL, "op", 5, un, 1, &y); break;
+    case QO_AVG: {
+        k = ir_node_add(g, RT_OP_QAVERAGE_POOL, "op", 5, un, 1, &y);
+        static const int64_t ks[2] = {2, 2};
+        RtNode *n = &g->nodes[k];
+        RtAttr *at = ir_alloc(g, sizeof *at);
+        at->name = "kernel_shape", at->type = RT_ATTR_INTS, at->n = 2, at->ints = ks;
+        n->attrs = at, n->n_attr = 1;
+        break;
+    }
+    default:
+        k = ir_node_add(g, RT_OP_QCONCAT, "op", 8, cat, 1, &y);
+        attr_int(g, k, "axis", 1);
+    }
+    g->values[y].dtype = RT_I8;
+    output_add(g, y);
+    return g;
+}
+
+static void qop_case(int which, const char *float_op) {
+    IrGraph *g = qop_graph(which);
+    OnnxExport ex;
+    RtError err = {{0}};
+    cr_assert_eq(onnx_export_lower(g, NULL, &ex, &err), RT_OK, "%s", err.msg);
+    cr_expect_not_null(node_find(ex.g, float_op, 0), "%s in the export", float_op);
+    for (int k = 0; k < ex.g->n_nodes; k++) cr_expect_str_eq(ex.g->nodes[k].domain, "");
+    if (which == QO_ADD) cr_expect_not_null(node_find(ex.g, "Relu", 0), "qmin = y zero point is a Relu");
+    float x0[24], x1[24];
+    for (int i = 0; i < 24; i++) x0[i] = (float)(i % 7 - 3) * 0.9f, x1[i] = (float)((i * 5) % 11 - 5) * 0.7f;
+    RtTensor in[2] = {{RT_F32, 4, {1, 2, 3, 4}, x0}, {RT_F32, 4, {1, 2, 3, 4}, x1}}, ya, yb;
+    cr_assert_eq(ir_run(g, in, &ya, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(ir_run(ex.g, in, &yb, &err), RT_OK, "%s", err.msg);
+    cr_assert(rt_shape_equal(&ya, &yb));
+    int64_t n = rt_numel(&ya), exact = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int a = ((int8_t *)ya.data)[i], b = ((int8_t *)yb.data)[i];
+        cr_expect(abs(a - b) <= 1, "%s element %lld: wafer %d, QDQ %d", float_op, (long long)i, a, b);
+        exact += a == b;
+    }
+    /* Elements may differ by one where a rounding tie falls differently: wafer's kernels round
+     * in fixed point (and AveragePool rounds the window mean s / 4 first, ties away from zero),
+     * the QDQ graph once in float, ties to even. For the 2x2 average (sum / 4 then a scale ratio
+     * of 1/2) a tie at either rounding hits 1 in 4 sums each, so up to about 3/8 of the elements;
+     * for the other ops ties are rare (at most 1 in 8 here). A wrong scale, zero point or axis
+     * moves almost every element by more than one. */
+    int64_t min_exact = which == QO_AVG ? n / 2 : n - n / 8 - 1;
+    cr_expect_geq(exact, min_exact, "%s: only rounding ties may differ (%lld of %lld equal)", float_op,
+                  (long long)exact, (long long)n);
+    free(ya.data);
+    free(yb.data);
+    onnx_export_free(&ex);
+    ir_graph_free(g);
+}
+
+Test(onnx_write, qadd_relu_to_qdq_add) { qop_case(QO_ADD, "Add"); }
+Test(onnx_write, qmul_to_qdq_mul) { qop_case(QO_MUL, "Mul"); }
+Test(onnx_write, qglobal_average_pool_to_qdq) { qop_case(QO_GAP, "GlobalAveragePool"); }
+Test(onnx_write, qaverage_pool_to_qdq) { qop_case(QO_AVG, "AveragePool"); }
+Test(onnx_write, qconcat_to_qdq_concat) { qop_case(QO_CONCAT, "Concat"); }
