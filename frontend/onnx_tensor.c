@@ -8,11 +8,13 @@
  *   int32, int16, int8, uint16, uint8, bool -> int32_data (one value per entry)
  *   float16, bfloat16                       -> int32_data (the 16 bits, zero-extended)
  *   int64 -> int64_data;  double -> double_data;  uint32, uint64 -> uint64_data
+ * UINT4 / INT4 are widened to one byte per element (onnx_tensor_int4.c).
  * Float16 stays RT_F16 (bits copied, never converted). The element count must match the
  * dims whatever the source: files can lie, and a short buffer would be read past its end.
  */
 #include "onnx_internal.h"
 #include "onnx_prescan.h"
+#include "onnx_tensor_int4.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -102,7 +104,7 @@ static int tensor_shape_convert(OnnxCtx *ctx, const Onnx__TensorProto *tp, const
         return onnx_fail(ctx, "%s: string tensors are not supported", what);
     if (!tensor_dtype_supported(dt))
         return onnx_fail(ctx, "%s: data type %d (%s) is not supported", what, dt,
-                         dt == 0 ? "undefined" : "complex, 8-bit or 4-bit float, or 4-bit int");
+                         dt == 0 ? "undefined" : "complex, 8-bit or 4-bit float");
     if (tp->n_dims > RT_MAX_RANK)
         return onnx_fail(ctx, "%s: rank %zu exceeds the maximum %d", what, tp->n_dims, RT_MAX_RANK);
     if (tp->segment) return onnx_fail(ctx, "%s: segmented tensors are not supported", what);
@@ -120,6 +122,7 @@ static int tensor_shape_convert(OnnxCtx *ctx, const Onnx__TensorProto *tp, const
 
 int onnx_tensor_convert(OnnxCtx *ctx, const Onnx__TensorProto *tp, const char *what,
                         const OnnxAlloc *a, RtTensor *t) {
+    if (onnx_tensor_is_int4(tp)) return onnx_tensor_int4_convert(ctx, tp, what, a, t); /* widened to 8 bits */
     ONNX_TRY(tensor_shape_convert(ctx, tp, what, t));
     int64_t n = rt_numel(t);
     size_t bytes = (size_t)rt_nbytes(t), elem = rt_dtype_size(t->dtype);

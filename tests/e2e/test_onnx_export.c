@@ -244,9 +244,13 @@ Test(onnx_export, tinylm_rtn_int4_blocked_dq, .timeout = 600) {
     snprintf(json, sizeof json, "%s/ort.json", dir);
     quantize(TINY "tinylm.onnx", wafer, onnx, "--weights int4 --group 128 --asym --onnx-int4 dq");
     double ppl_wafer = wafer_metric(wafer, "--task lm --tokens " TINY "tinylm_eval_tokens.npy", "perplexity");
+    double ppl_self = wafer_metric(onnx, "--task lm --tokens " TINY "tinylm_eval_tokens.npy", "perplexity");
+    cr_expect(fabs(ppl_self - ppl_wafer) <= PPL_SELF_REL_TOL * ppl_wafer, "wafer on its UINT4 .onnx %.5f vs .wafer %.5f",
+              ppl_self, ppl_wafer);
     ort("lm %s %s%s", onnx, TINY, "tinylm_eval_tokens.npy", json);
     double ppl_ort = tu_json_number(json, "perplexity");
-    cr_log_info("tinylm RTN int4 as blocked DequantizeLinear: wafer %.5f, onnxruntime %.5f", ppl_wafer, ppl_ort);
+    cr_log_info("tinylm RTN int4 as blocked DequantizeLinear: wafer %.5f, wafer on .onnx %.5f, onnxruntime %.5f",
+                ppl_wafer, ppl_self, ppl_ort);
     cr_expect(fabs(ppl_ort - ppl_wafer) <= PPL_REL_TOL * ppl_wafer, "onnxruntime %.5f vs wafer %.5f", ppl_ort, ppl_wafer);
 }
 

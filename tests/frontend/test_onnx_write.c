@@ -688,3 +688,47 @@ Test(onnx_write, qmul_to_qdq_mul) { qop_case(QO_MUL, "Mul"); }
 Test(onnx_write, qglobal_average_pool_to_qdq) { qop_case(QO_GAP, "GlobalAveragePool"); }
 Test(onnx_write, qaverage_pool_to_qdq) { qop_case(QO_AVG, "AveragePool"); }
 Test(onnx_write, qconcat_to_qdq_concat) { qop_case(QO_CONCAT, "Concat"); }
+
+/* 4-bit initializers on the wire (UINT4 / INT4, two per byte) load back as the same one-byte
+ * codes, INT4 sign-extended: the blocked-DequantizeLinear export round-trips through wafer. */
+Test(onnx_write, int4_initializers_round_trip) {
+    IrGraph *g = graph_new(21);
+    g->ir_version = 10;
+    int64_t d[2] = {3, 5}; /* 15 elements: an odd count leaves a half byte */
+    int8_t qi[15];
+    uint8_t qu[15];
+    for (int i = 0; i < 15; i++) qi[i] = (int8_t)(i - 8), qu[i] = (uint8_t)(15 - i);
+    static const float s = 0.5f;
+    int S = konst(g, "s", RT_F32, 0, NULL, &s);
+    int vi = konst(g, "qi", RT_I8, 2, d, qi), vu = konst(g, "qu", RT_U8, 2, d, qu);
+    int yi = value_add(g, "yi", RT_F32, 2, d), yu = value_add(g, "yu", RT_F32, 2, d);
+    int a[2] = {vi, S}, b[2] = {vu, S};
+    ir_node_add(g, RT_OP_DEQUANTIZE_LINEAR, "dqi", 2, a, 1, &yi);
+    ir_node_add(g, RT_OP_DEQUANTIZE_LINEAR, "dqu", 2, b, 1, &yu);
+    output_add(g, yi);
+    output_add(g, yu);
+    int packed[2] = {vi, vu};
+    OnnxWriteOptions o = {NULL, packed, 2};
+    uint8_t *bytes;
+    size_t len;
+    RtError err = {{0}};
+    cr_assert_eq(onnx_write_memory(g, &o, &bytes, &len, &err), RT_OK, "%s", err.msg);
+    IrGraph *h = onnx_load_memory(bytes, len, NULL, "int4.onnx", NULL, &err);
+    cr_assert_not_null(h, "%s", err.msg);
+    int li = ir_value_find(h, "qi"), lu = ir_value_find(h, "qu");
+    cr_assert(li >= 0 && lu >= 0 && h->values[li].konst && h->values[lu].konst);
+    cr_expect_eq(h->values[li].konst->dtype, RT_I8);
+    cr_expect_eq(h->values[lu].konst->dtype, RT_U8);
+    cr_expect_eq(memcmp(h->values[li].konst->data, qi, 15), 0, "int4 values -8..6 come back");
+    cr_expect_eq(memcmp(h->values[lu].konst->data, qu, 15), 0, "uint4 values 15..1 come back");
+    RtTensor y[2];
+    cr_assert_eq(ir_run(h, NULL, y, &err), RT_OK, "%s", err.msg);
+    for (int i = 0; i < 15; i++) {
+        cr_expect_eq(((float *)y[0].data)[i], 0.5f * (float)(i - 8));
+        cr_expect_eq(((float *)y[1].data)[i], 0.5f * (float)(15 - i));
+    }
+    free(y[0].data), free(y[1].data);
+    free(bytes);
+    ir_graph_free(h);
+    ir_graph_free(g);
+}
