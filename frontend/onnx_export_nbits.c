@@ -22,12 +22,13 @@
  *   by the lane within 8 codes instead of the column, and ignores uint8 zero points: measured
  *   perplexity 5.66 instead of 2.43 on tinylm). Groups of other sizes keep the g_idx input,
  *   as the spec defines it.
- * 3-bit layers, and groups that are not a multiple of 16 (more than one per row, no
- * act-order), take the second form: onnxruntime's MatMulNBits kernel takes 2, 4 and 8 bits
+ * 3-bit layers, and groups that are not a multiple of 16 (more than one per row), take the
+ * second form: onnxruntime's MatMulNBits kernel takes 2, 4 and 8 bits
  * and blocks of 16..256 only.
  * Blocked DequantizeLinear (--onnx-int4 dq, opset 21): W[K, N] codes as UINT4 (bits <= 4) or
  *   uint8 (8 bits), scales and zero points [ceil(K / G), N], DequantizeLinear(axis 0,
- *   block_size G), then MatMul (+ Add bias). Act-order groups cannot be written as blocks.
+ *   block_size G), then MatMul (+ Add bias); act-order layers permuted as above (groups of
+ *   unequal sizes have no blocked form).
  * Both compute W[k, n] = (q - zero) * scale exactly as LinearNBits does.
  */
 #include "onnx_export_internal.h"
@@ -230,8 +231,8 @@ int ex_nbits_uses_dq(const ExCtx *x, const RtNode *n) {
     if (x->o->int4 == ONNX_INT4_DQ || nb_attr(n, "bits", 4) == 3) return 1;
     const IrValue *X = &x->src->values[n->in[0]];
     int64_t G = nb_attr(n, "group", 0), K = X->rank > 0 ? X->dims[X->rank - 1].value : -1;
-    /* groups no MatMulNBits block divides (and more than one per row), without act-order */
-    return G > 0 && G % 16 != 0 && K > G && nb_in(n, 4) < 0;
+    /* groups no MatMulNBits block divides, more than one per row */
+    return G > 0 && G % 16 != 0 && K > G;
 }
 
 int ex_lower_nbits(ExCtx *x, const RtNode *n) {
