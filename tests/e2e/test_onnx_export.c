@@ -15,6 +15,8 @@
  *    0.2%; act-order (columns permuted into contiguous groups) and the blocked-
  *    DequantizeLinear form (RTN) likewise.
  *  - the same command twice gives a byte-identical .onnx.
+ *  - tinylm --weights f32 exported (fused float graph, Gelu as Erf at opset 17): onnxruntime's
+ *    perplexity is the fixture's fp32 one.
  *  - perf/mobilenet_v2_int8_qdq_ort.onnx (onnxruntime's quantization): wafer's logits equal
  *    onnxruntime's within the integer rounding bound.
  *  - import of the ops the installed ONNX node tests do not cover: com.microsoft QLinearAdd /
@@ -252,6 +254,23 @@ Test(onnx_export, tinylm_rtn_int4_blocked_dq, .timeout = 600) {
     cr_log_info("tinylm RTN int4 as blocked DequantizeLinear: wafer %.5f, wafer on .onnx %.5f, onnxruntime %.5f",
                 ppl_wafer, ppl_self, ppl_ort);
     cr_expect(fabs(ppl_ort - ppl_wafer) <= PPL_REL_TOL * ppl_wafer, "onnxruntime %.5f vs wafer %.5f", ppl_ort, ppl_wafer);
+}
+
+/* --weights f32: the simplified, fused float graph exported (Linear -> MatMul + Add, Gelu ->
+ * its Erf formula at opset 17): onnxruntime's perplexity is the fixture's fp32 2.4166 (README,
+ * 4 decimals: +-0.00005 of rounding, 0.0005 allowing float summation-order noise). */
+#define TINYLM_FP32_PPL 2.4166
+#define TINYLM_FP32_PPL_TOL 0.0005
+Test(onnx_export, tinylm_float_export, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("slow under the sanitizers");
+    char onnx[256], json[256];
+    snprintf(onnx, sizeof onnx, "%s/tf32.onnx", dir);
+    snprintf(json, sizeof json, "%s/ort.json", dir);
+    quantize(TINY "tinylm.onnx", NULL, onnx, "--weights f32");
+    ort("lm %s %s%s", onnx, TINY, "tinylm_eval_tokens.npy", json);
+    double ppl = tu_json_number(json, "perplexity");
+    cr_log_info("tinylm float export: onnxruntime perplexity %.5f", ppl);
+    cr_expect(fabs(ppl - TINYLM_FP32_PPL) <= TINYLM_FP32_PPL_TOL, "perplexity %.5f, want %.4f", ppl, TINYLM_FP32_PPL);
 }
 
 /* Import, issue point 2: onnxruntime's own static int8 QDQ model, wafer vs onnxruntime. */
