@@ -419,9 +419,10 @@ static int e_qconv_qlinear(EcCtx *c, int k, const RtNode *n) {
         RT_TRY(geom_emit(c, k, n, x, y, w->rank == 4 ? w->dims[2] : 1, w->dims[w->rank - 1], rt_attr_int(n, "group", 1)));
         ec_tpl_use(c, "k_qconv_i8");
         text_buf_printf(&c->body,
-                        "    wk_qconv_i8(%s, %ld, %s, n%d_wz, %s, n%d_mult, n%d_shift, %ld, %ld, %ld, %s, &n%d_g);\n",
+                        "    wk_qconv_i8(%s, %ld, %s, n%d_wz, %s, n%d_mult, n%d_shift, %ld, %ld, %ld, %s, &n%d_g, "
+                        "(uint32_t *)(A + %lld));\n",
                         P(c, n, 0, p0), (long)xz, P(c, n, 3, p3), k, P(c, n, 8, p8), k, k, (long)yz, (long)lo,
-                        (long)hi, Y(c, n, py), k);
+                        (long)hi, Y(c, n, py), k, (long long)c->scratch_off[k]);
     } else {
         int64_t K = w->dims[1], R = K ? rt_numel(x) / K : 0;
         ec_tpl_use(c, "k_qlinear_i8");

@@ -96,6 +96,13 @@ void ec_fuse_dq(EcCtx *c) {
 int ec_plan(EcCtx *c) {
     const IrGraph *g = c->g;
     locations_assign(c);
+    /* QConv sums one output channel at a time in int32: OH * OW of them */
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        const RtTensor *y = n->n_out > 0 && n->out[0] >= 0 ? &c->val[n->out[0]] : NULL;
+        if (n->op == RT_OP_QCONV && y && y->rank >= 3 && y->dims[0] > 0 && y->dims[1] > 0)
+            c->scratch_bytes[k] = (int64_t)sizeof(int32_t) * (rt_numel(y) / (y->dims[0] * y->dims[1]));
+    }
     int nv = g->n_values, nb = 0;
     EcBuf *bufs = calloc((size_t)(nv + g->n_nodes) + 1, sizeof *bufs);
     int *slot = malloc(((size_t)nv + 1) * sizeof *slot);
