@@ -24,9 +24,22 @@
 
 #include "../../cli/cli.h"
 
+/* LeakSanitizer's full check scans the heap (most of a sanitized walk's time), so it runs
+ * only when the bytes ASan counts as allocated differ from those after the previous check:
+ * a run that leaks leaves more bytes allocated and is always checked. */
 #if defined(__SANITIZE_ADDRESS__)
+/* from compiler-rt's sanitizer/allocator_interface.h, which GCC does not install */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #include <sanitizer/lsan_interface.h>
-#define LEAK_CHECK() __lsan_do_recoverable_leak_check()
+static size_t leak_baseline;
+static int leak_check(void) {
+    size_t now = __sanitizer_get_current_allocated_bytes();
+    if (now == leak_baseline) return 0;
+    int r = __lsan_do_recoverable_leak_check();
+    leak_baseline = __sanitizer_get_current_allocated_bytes();
+    return r;
+}
+#define LEAK_CHECK() leak_check()
 #else
 #define LEAK_CHECK() 0
 #endif
@@ -91,6 +104,7 @@ static void dir_remove(void) {
 TestSuite(alloc_fail, .init = dir_make, .fini = dir_remove);
 
 /* Files in dir (the output and any leftover temporary). */
+static int dir_count(void) __attribute__((unused));
 static int dir_count(void) {
     DIR *d = opendir(dir);
     cr_assert(d);
@@ -116,16 +130,57 @@ static unsigned char *file_read(const char *path, size_t *len) {
     return b;
 }
 
-/* wafer quantize MODEL -o dir/out.wafer [extra...] with allocation `fail` failing (0: none);
+/* One command of the walk: its function, the output option and the files it writes. */
+typedef struct {
+    CliCommandFn fn;        /* cmd_quantize, cmd_emit_c */
+    const char *name;       /* argv[0] */
+    const char *flag;       /* "-o" or "--onnx" */
+    const char *out;        /* under dir: a file, or emit-c's folder */
+    const char *files[2];   /* under dir: what a success writes */
+} Cmd;
+
+static const Cmd QUANTIZE = {cmd_quantize, "quantize", "-o", "out.wafer", {"out.wafer", NULL}};
+static const Cmd QUANTIZE_ONNX = {cmd_quantize, "quantize", "--onnx", "out.onnx", {"out.onnx", NULL}};
+static const Cmd EMIT_C = {cmd_emit_c, "emit-c", "-o", "c", {"c/model.c", "c/model.h"}};
+
+/* Regular files anywhere under dir (two levels: emit-c's folder). */
+static int files_count(void) {
+    int n = 0;
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0) continue;
+        if (!S_ISDIR(st.st_mode)) {
+            n++;
+            continue;
+        }
+        DIR *s = opendir(p);
+        cr_assert(s);
+        struct dirent *f;
+        while ((f = readdir(s)))
+            if (strcmp(f->d_name, ".") && strcmp(f->d_name, "..")) n++;
+        closedir(s);
+    }
+    closedir(d);
+    return n;
+}
+
+/* wafer CMD MODEL [extra...] FLAG dir/OUT with allocation `fail` failing (0: none);
  * returns the exit status, the message in err, the allocations made in *count. */
-static int quantize_run(const char *const *args, int n_args, long fail, RtError *err, long *count) {
+static int cmd_run_counted(const Cmd *c, const char *const *args, int n_args, long fail, RtError *err,
+                           long *count) {
     char out[128];
-    snprintf(out, sizeof out, "%s/out.wafer", dir);
+    snprintf(out, sizeof out, "%s/%s", dir, c->out);
     char *argv[16];
     int argc = 0;
-    argv[argc++] = "quantize";
+    argv[argc++] = (char *)c->name;
     for (int i = 0; i < n_args; i++) argv[argc++] = (char *)args[i];
-    argv[argc++] = "-o";
+    argv[argc++] = (char *)c->flag;
     argv[argc++] = out;
     argv[argc] = NULL;
     FILE *devnull = fopen("/dev/null", "w");
@@ -134,53 +189,73 @@ static int quantize_run(const char *const *args, int n_args, long fail, RtError 
     alloc_count = 0;
     fail_at = fail;
     armed = 1;
-    int status = cmd_quantize(argc, argv, devnull, err);
+    int status = c->fn(argc, argv, devnull, err);
     armed = 0;
     *count = alloc_count;
     fclose(devnull);
     return status;
 }
 
-/* The walk over every allocation of one quantize command. */
-static void walk(const char *const *args, int n_args, const char *label) {
-    char out[128];
-    snprintf(out, sizeof out, "%s/out.wafer", dir);
+static void outputs_remove(const Cmd *c) {
+    for (int f = 0; f < 2 && c->files[f]; f++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, c->files[f]);
+        unlink(p);
+    }
+}
+
+/* The walk over every allocation of one command. */
+static void walk_cmd(const Cmd *c, const char *const *args, int n_args, const char *label) {
     RtError err;
     long k = 0;
-    int status = quantize_run(args, n_args, 0, &err, &k);
+    int status = cmd_run_counted(c, args, n_args, 0, &err, &k);
     cr_assert_eq(status, CLI_OK, "%s: the reference run failed: %s", label, err.msg);
-    size_t ref_len = 0;
-    unsigned char *ref = file_read(out, &ref_len);
-    cr_assert(ref, "%s: no output from the reference run", label);
+    size_t ref_len[2] = {0, 0};
+    unsigned char *ref[2] = {NULL, NULL};
+    for (int f = 0; f < 2 && c->files[f]; f++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, c->files[f]);
+        ref[f] = file_read(p, &ref_len[f]);
+        cr_assert(ref[f], "%s: no %s from the reference run", label, c->files[f]);
+    }
     cr_assert_gt(k, 10, "%s: only %ld allocations counted: the wrappers are not linked", label, k);
-    unlink(out);
+    outputs_remove(c);
     cr_assert_eq(LEAK_CHECK(), 0, "%s: the reference run leaks", label);
     int clean_errors = 0, survived = 0;
     for (long n = 1; n <= k; n++) {
         long made = 0;
-        status = quantize_run(args, n_args, n, &err, &made);
+        status = cmd_run_counted(c, args, n_args, n, &err, &made);
         cr_assert_geq(made, n, "%s: allocation %ld was never reached (%ld made)", label, n, made);
         if (status == CLI_BAD_INPUT) {
             cr_assert(err.msg[0], "%s: allocation %ld failed: exit 2 without a message", label, n);
-            cr_assert_eq(dir_count(), 0, "%s: allocation %ld failed: a file was left behind (%s)", label,
+            cr_assert_eq(files_count(), 0, "%s: allocation %ld failed: a file was left behind (%s)", label,
                          n, err.msg);
             clean_errors++;
         } else {
             cr_assert_eq(status, CLI_OK, "%s: allocation %ld failed: exit %d (%s)", label, n, status, err.msg);
-            size_t len = 0;
-            unsigned char *got = file_read(out, &len);
-            cr_assert(got && len == ref_len && memcmp(got, ref, len) == 0,
-                      "%s: allocation %ld failed, exit 0, but the output differs", label, n);
-            free(got);
-            unlink(out);
-            cr_assert_eq(dir_count(), 0);
+            for (int f = 0; f < 2 && c->files[f]; f++) {
+                char p[512];
+                snprintf(p, sizeof p, "%s/%s", dir, c->files[f]);
+                size_t len = 0;
+                unsigned char *got = file_read(p, &len);
+                cr_assert(got && len == ref_len[f] && memcmp(got, ref[f], len) == 0,
+                          "%s: allocation %ld failed, exit 0, but %s differs", label, n, c->files[f]);
+                free(got);
+            }
+            outputs_remove(c);
+            cr_assert_eq(files_count(), 0);
             survived++;
         }
         cr_assert_eq(LEAK_CHECK(), 0, "%s: allocation %ld failed: leak (see LeakSanitizer's report)", label, n);
     }
-    free(ref);
+    free(ref[0]);
+    free(ref[1]);
     cr_log_info("%s: %ld allocation points: %d clean exits 2, %d survived with identical output, "
                 "0 leaks, 0 partial files", label, k, clean_errors, survived);
+}
+
+static void walk(const char *const *args, int n_args, const char *label) {
+    walk_cmd(&QUANTIZE, args, n_args, label);
 }
 
 Test(alloc_fail, quantize_int8_digits_mlp, .timeout = 300) {
@@ -201,4 +276,24 @@ Test(alloc_fail, quantize_gptq4_digits_mlp, .timeout = 300) {
     const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--weights", "int4", "--method", "gptq",
                           "--group", "32", "--calib", "x=" FIXTURES "/digits/calib_x.npy"};
     walk(args, 9, "quantize digits_mlp (4-bit GPTQ, group 32)");
+}
+
+Test(alloc_fail, quantize_onnx_int8_digits_mlp, .timeout = 300) {
+    const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--activations", "int8", "--calib",
+                          "x=" FIXTURES "/digits/calib_x.npy"};
+    walk_cmd(&QUANTIZE_ONNX, args, 5, "quantize --onnx digits_mlp (int8, calibrated)");
+}
+
+/* Disabled until two bugs outside this suite are fixed (found by this walk):
+ *   - runtime/rt_plan.c rt_plan_build: when the `owned` array's allocation fails, the cleanup
+ *     at `done:` reads owned[v] through a NULL pointer (`if (val)` should be
+ *     `if (val && owned)`);
+ *   - codegen/emit_c.c emit_c_write: NAME.h is written (atomically) before NAME.c, so a
+ *     failure writing NAME.c leaves a new NAME.h beside no (or an old) NAME.c: a partial
+ *     output. Both files should reach their names only once both are complete (temporary
+ *     names, then the renames), or the first be removed when the second fails. */
+Test(alloc_fail, emit_c_int8_digits_mlp, .timeout = 300, .disabled = true) {
+    const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--activations", "int8", "--calib",
+                          "x=" FIXTURES "/digits/calib_x.npy"};
+    walk_cmd(&EMIT_C, args, 5, "emit-c digits_mlp (int8, calibrated)");
 }
