@@ -20,7 +20,9 @@
  *  - perf/mobilenet_v2_int8_qdq_ort.onnx (onnxruntime's quantization): wafer's logits equal
  *    onnxruntime's within the integer rounding bound.
  *  - import of the ops the installed ONNX node tests do not cover: com.microsoft QLinearAdd /
- *    QLinearMul (by hand, and against onnxruntime on pseudo-random inputs), QuantizeLinear /
+ *    QLinearMul (by hand, and against onnxruntime on pseudo-random inputs), MatMulNBits (2/4/8
+ *    bits, blocks 16..128, padded last block, packed / float / absent zero points, bias),
+ *    QuantizeLinear /
  *    DequantizeLinear per tensor, per axis and blocked (opset 21) against onnxruntime, the
  *    models written by wafer's ONNX writer.
  * The tinylm and mobilenet cases are skipped under the sanitizers (WAFER_SANITIZED: minutes).
@@ -531,6 +533,91 @@ Test(onnx_export, import_quantize_dequantize_forms_match_onnxruntime) {
         for (int i = 0; i < 28; i++)
             if (((float *)y.data)[i] != ((float *)r.data)[i])
                 cr_log_error("%s [%d]: wafer %g onnxruntime %g", cases[c].what, i, ((float *)y.data)[i], ((float *)r.data)[i]);
+        free(r.data);
+        free(y.data);
+        ir_graph_free(h);
+        ir_graph_free(g);
+    }
+}
+
+/* ---- import: com.microsoft MatMulNBits against onnxruntime (no ONNX node tests exist) ---- */
+
+/* Y = MatMulNBits(A [3, K], B, scales, zero_points?, bias?) with pseudo-random packed bytes:
+ * bits 2/4/8, blocks 16..128, K not a multiple of the block (a padded last block), zero points
+ * packed uint8, float, or absent (2^(bits-1)), with and without bias. */
+static IrGraph *mnb_graph(int bits, int64_t K, int64_t N, int64_t block, int zp_kind, int bias, uint32_t seed) {
+    IrGraph *g = ir_graph_new();
+    g->opset = 17, g->ir_version = 8;
+    g->name = ir_strdup(g, "mnb");
+    g->path = ir_strdup(g, "mnb");
+    int64_t nb = (K + block - 1) / block, blob = block * bits / 8, zrow = (nb * bits + 7) / 8;
+    int64_t ad[2] = {3, K}, bd[3] = {N, nb, blob}, sd[2] = {N, nb}, zd[2] = {N, zrow}, yd[2] = {3, N};
+    int a = ir_value_add(g, "A");
+    ir_value_set_shape(&g->values[a], RT_F32, 2, ad);
+    g->inputs = malloc(sizeof(int));
+    g->inputs[0] = a, g->n_inputs = 1;
+    RtTensor *B = ir_tensor_new(g, RT_U8, 3, bd), *S = ir_tensor_new(g, RT_F32, 2, sd);
+    RtTensor *Z = zp_kind == 1 ? ir_tensor_new(g, RT_U8, 2, zd) : zp_kind == 2 ? ir_tensor_new(g, RT_F32, 2, sd) : NULL;
+    RtTensor *Bi = ir_tensor_new(g, RT_F32, 1, (int64_t[]){N});
+    uint32_t s = seed;
+#define MNB_RAND() (s = s * 1664525u + 1013904223u, s >> 8)
+    for (int64_t i = 0; i < rt_numel(B); i++) ((uint8_t *)B->data)[i] = (uint8_t)MNB_RAND();
+    for (int64_t i = 0; i < rt_numel(S); i++) ((float *)S->data)[i] = 0.001f * (float)(1 + MNB_RAND() % 50);
+    for (int64_t i = 0; Z && i < rt_numel(Z); i++) {
+        if (zp_kind == 1) ((uint8_t *)Z->data)[i] = (uint8_t)MNB_RAND();
+        else ((float *)Z->data)[i] = (float)(MNB_RAND() % (1u << bits)) + 0.25f;
+    }
+    for (int64_t i = 0; i < N; i++) ((float *)Bi->data)[i] = 0.1f * (float)((int)(MNB_RAND() % 21) - 10);
+#undef MNB_RAND
+    int in[6] = {a, ir_const_add(g, "B", B), ir_const_add(g, "scales", S), Z ? ir_const_add(g, "zp", Z) : -1, -1,
+                 bias ? ir_const_add(g, "bias", Bi) : -1};
+    int y = ir_value_add(g, "Y");
+    ir_value_set_shape(&g->values[y], RT_F32, 2, yd);
+    int k = ir_node_add(g, RT_OP_MATMUL_NBITS, "mnb", bias ? 6 : 4, in, 1, &y);
+    g->nodes[k].opset = 1;
+    RtAttr *at = ir_alloc(g, 4 * sizeof *at);
+    static const char *const names[4] = {"K", "N", "bits", "block_size"};
+    const int64_t vals[4] = {K, N, bits, block};
+    for (int i = 0; i < 4; i++) at[i].name = names[i], at[i].type = RT_ATTR_INT, at[i].i = vals[i];
+    g->nodes[k].attrs = at, g->nodes[k].n_attr = 4;
+    g->outputs = malloc(sizeof(int));
+    g->outputs[0] = y, g->n_outputs = 1;
+    return g;
+}
+
+/* Same dequantized weights both sides, float32 sums in a different order over K <= 200:
+ * ~1e-6 of the output scale; 1e-4 leaves room and catches any wrong code, block or zero point
+ * (errors of order one quantization step, ~1e-2 relative). */
+#define MNB_REL_TOL 1e-4
+
+Test(onnx_export, import_matmul_nbits_matches_onnxruntime) {
+    static const struct { int bits; int64_t K, N, block; int zp, bias; } cases[] = {
+        {4, 200, 24, 32, 1, 1}, {4, 64, 8, 16, 0, 0}, {4, 130, 16, 128, 2, 1},
+        {2, 96, 12, 16, 1, 1},  {2, 100, 8, 64, 0, 1}, {8, 72, 10, 32, 1, 0}, {8, 50, 6, 16, 0, 1}};
+    float A[3 * 200];
+    for (int i = 0; i < 3 * 200; i++) A[i] = (float)((i * 29) % 17 - 8) * 0.125f;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        IrGraph *g = mnb_graph(cases[c].bits, cases[c].K, cases[c].N, cases[c].block, cases[c].zp, cases[c].bias,
+                               777u + (uint32_t)c);
+        char model[300], pa[300], od[300], json[300], p[400], args[1200];
+        snprintf(model, sizeof model, "%s/mnb%zu.onnx", dir, c);
+        snprintf(pa, sizeof pa, "%s/A%zu.npy", dir, c);
+        snprintf(od, sizeof od, "%s/mnbo%zu", dir, c);
+        snprintf(json, sizeof json, "%s/m.json", dir);
+        RtError err = {{0}};
+        cr_assert_eq(onnx_write_file(g, NULL, model, &err), RT_OK, "%s", err.msg);
+        RtTensor x = {RT_F32, 2, {3, cases[c].K}, A}, y;
+        cr_assert_eq(npy_write(pa, &x, &err), RT_OK, "%s", err.msg);
+        IrGraph *h = onnx_load_file(model, NULL, &err);
+        cr_assert_not_null(h, "%s", err.msg);
+        cr_assert_eq(ir_run(h, &x, &y, &err), RT_OK, "case %zu: %s", c, err.msg);
+        snprintf(args, sizeof args, "run %s A=%s --out %s", model, pa, od);
+        ort("%s%s%s", args, "", "", json);
+        snprintf(p, sizeof p, "%s/Y.npy", od);
+        RtTensor r = npy(p);
+        double rel = tu_max_rel_diff(y.data, r.data, (long)rt_numel(&r));
+        cr_expect(rel <= MNB_REL_TOL, "case %zu (bits %d, K %lld, block %lld, zp %d): wafer vs onnxruntime %.2e", c,
+                  cases[c].bits, (long long)cases[c].K, (long long)cases[c].block, cases[c].zp, rel);
         free(r.data);
         free(y.data);
         ir_graph_free(h);
