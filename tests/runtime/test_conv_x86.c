@@ -290,6 +290,10 @@ Test(conv_x86, im2col) {
         {1, 3, 5, 30, 4, 1, 1, 3, s2, p1, NULL},
         /* stride 1, output rows as wide as the input: the direct im2col (vertical pads free) */
         {1, 5, 7, 9, 6, 1, 3, 3, s1, p1, NULL},     {2, 4, 6, 5, 3, 1, 5, 3, s1, pvert, d21},
+        /* ... with 48 + 1 columns (the GEMM's narrow last panel) over two K blocks, three
+         * 48-column panels and a partial one, fewer than 16 columns, groups */
+        {1, 33, 7, 7, 9, 1, 3, 3, s1, p1, NULL},    {1, 40, 13, 13, 20, 1, 3, 3, s1, p1, NULL},
+        {1, 2, 3, 3, 5, 1, 3, 3, s1, p1, NULL},     {2, 6, 8, 8, 4, 2, 3, 3, s1, p1, NULL},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].M, cs[i].group, cs[i].kh, cs[i].kw);
