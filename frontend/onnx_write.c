@@ -258,11 +258,16 @@ static Onnx__NodeProto *write_node(WriteCtx *w, const RtNode *n) {
 static int write_initializers(WriteCtx *w, Onnx__GraphProto *gp) {
     const IrGraph *g = w->g;
     Onnx__TensorProto **init = write_alloc(w, sizeof *init * (size_t)(g->n_values + 1));
-    if (!init) return write_nomem(w);
+    unsigned char *used = write_alloc(w, (size_t)g->n_values + 1); /* one pass, not a scan per value */
+    if (!init || !used) return write_nomem(w);
+    for (int k = 0; k < g->n_nodes; k++)
+        for (int j = 0; j < g->nodes[k].n_in; j++)
+            if (g->nodes[k].in[j] >= 0) used[g->nodes[k].in[j]] = 1;
+    for (int i = 0; i < g->n_outputs; i++) used[g->outputs[i]] = 1;
     size_t k = 0;
     for (int v = 0; v < g->n_values; v++) {
         const IrValue *val = &g->values[v];
-        if (!val->konst || (ir_value_uses(g, v) == 0 && !ir_value_is_output(g, v))) continue;
+        if (!val->konst || !used[v]) continue;
         if (!(init[k++] = write_tensor(w, val->name, val->konst, write_is_packed4(w, v)))) return RT_ERR;
     }
     gp->n_initializer = k;
