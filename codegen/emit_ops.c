@@ -241,6 +241,57 @@ static int e_max_pool(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+static int e_average_pool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    int nsp = x->rank - 2, two = nsp == 2;
+    RT_TRY(geom_emit(c, k, n, x, y, two ? attr_at(n, "kernel_shape", 0, 1) : 1, attr_at(n, "kernel_shape", nsp - 1, 1), 1));
+    /* trailing pads, for count_include_pad (auto_pad SAME puts the rest of the total there) */
+    int64_t p1[2] = {0, 0};
+    const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
+    for (int a = 0; a < nsp; a++) {
+        int i = two ? a : 1;
+        int64_t in = x->dims[2 + a], out = y->dims[2 + a], s = attr_at(n, "strides", a, 1), d = attr_at(n, "dilations", a, 1);
+        int64_t kk = attr_at(n, "kernel_shape", a, 1), total = (out - 1) * s + (kk - 1) * d + 1 - in;
+        if (total < 0) total = 0;
+        if (strcmp(ap, "SAME_UPPER") == 0) p1[i] = total - total / 2;
+        else if (strcmp(ap, "SAME_LOWER") == 0) p1[i] = total / 2;
+        else if (strcmp(ap, "VALID") != 0) p1[i] = attr_at(n, "pads", nsp + a, 0);
+    }
+    char p0[96], py[96];
+    ec_tpl_use(c, "k_avgpool_f32");
+    text_buf_printf(&c->body, "    wk_avgpool_f32(%s, %s, &n%d_g, %lld, %lld, %d);\n", P(c, n, 0, p0), Y(c, n, py), k,
+                    (long long)p1[0], (long long)p1[1], (int)rt_attr_int(n, "count_include_pad", 0));
+    return RT_OK;
+}
+
+/* Concat: each input's rows of `axis..` copied into place, any emitted dtype. */
+static int e_concat(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *y = yval(c, n);
+    if (!ec_ctype(y->dtype)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not emitted", rt_dtype_name(y->dtype));
+    int64_t ax = rt_attr_int(n, "axis", 0);
+    if (ax < 0) ax += y->rank;
+    if (ax < 0 || ax >= y->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
+    int64_t outer = rt_shape_numel((int)ax, y->dims), es = (int64_t)rt_dtype_size(y->dtype);
+    int64_t row = rt_numel(y) / (outer ? outer : 1) * es, at = 0;
+    char py[96], pi[96];
+    Y(c, n, py);
+    for (int j = 0; j < n->n_in; j++) {
+        const RtTensor *x = vin(c, n, j);
+        if (!x) continue;
+        int64_t chunk = rt_numel(x) / (outer ? outer : 1) * es;
+        if (chunk > 0)
+            text_buf_printf(&c->body,
+                            "    {\n        int32_t o;\n        for (o = 0; o < %lld; o++)\n"
+                            "            memcpy((unsigned char *)%s + (size_t)o * %lld + %lld, "
+                            "(const unsigned char *)%s + (size_t)o * %lld, %lld);\n    }\n",
+                            (long long)outer, py, (long long)row, (long long)at, P(c, n, j, pi), (long long)chunk,
+                            (long long)chunk);
+        at += chunk;
+    }
+    return RT_OK;
+}
+
 static int e_global_average_pool(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
     RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
@@ -292,20 +343,21 @@ static int e_unary(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* Add of two float32 tensors of one shape, or a tensor and one value. */
-static int e_add(EcCtx *c, int k, const RtNode *n) {
+/* Add, Sub, Mul, Div of two float32 tensors of one shape, or a tensor and one value. */
+static int e_binary(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 1), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, a, RT_F32, "input A"));
     RT_TRY(need_dtype(c, k, b, RT_F32, "input B"));
     int64_t na = rt_numel(a), nb = rt_numel(b), ny = rt_numel(y);
     if ((na != ny && na != 1) || (nb != ny && nb != 1) || (na == ny && !rt_shape_equal(a, y)) ||
         (nb == ny && !rt_shape_equal(b, y)))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's Add takes operands of one shape (or one value)");
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's %s takes operands of one shape (or one value)", n->op_type);
     char p0[96], p1[96], py[96];
+    const char *op = n->op == RT_OP_ADD ? "+" : n->op == RT_OP_SUB ? "-" : n->op == RT_OP_MUL ? "*" : "/";
     text_buf_printf(&c->body,
                     "    {\n        const float *a = %s, *b = %s;\n        float *y = %s;\n        int32_t i;\n"
-                    "        for (i = 0; i < %lld; i++) y[i] = a[%s] + b[%s];\n    }\n",
-                    P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py), (long long)ny, na == 1 ? "0" : "i", nb == 1 ? "0" : "i");
+                    "        for (i = 0; i < %lld; i++) y[i] = a[%s] %s b[%s];\n    }\n",
+                    P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py), (long long)ny, na == 1 ? "0" : "i", op, nb == 1 ? "0" : "i");
     return RT_OK;
 }
 
@@ -528,7 +580,12 @@ static const struct {
     {RT_OP_TANH, e_unary},
     {RT_OP_ERF, e_unary},
     {RT_OP_EXP, e_unary},
-    {RT_OP_ADD, e_add},
+    {RT_OP_ADD, e_binary},
+    {RT_OP_SUB, e_binary},
+    {RT_OP_MUL, e_binary},
+    {RT_OP_DIV, e_binary},
+    {RT_OP_AVERAGE_POOL, e_average_pool},
+    {RT_OP_CONCAT, e_concat},
     {RT_OP_FLATTEN, e_alias},
     {RT_OP_RESHAPE, e_alias},
     {RT_OP_SQUEEZE, e_alias},

@@ -1,0 +1,318 @@
+/*
+ * test_emit_ops.c — emit-c's kernels one op at a time, on options the fixtures do not reach:
+ * a one-node graph is built in the IR with random inputs and constants, emitted, compiled
+ * with gcc -pedantic, run by the harness, and compared with the runtime's reference kernels
+ * on the same graph: integer outputs bit for bit, float within OPS_FLOAT_REL_TOL.
+ * Covered: Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
+ * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad);
+ * Sub/Mul/Div with a scalar; Concat; QConv and QLinear with per-channel scales, zero points,
+ * qmin/qmax and multipliers above 1; QAdd with unequal scales; QGlobalAveragePool;
+ * QuantizeLinear per axis; DequantizeLinear blocked; LinearNBits with 3-bit codes, groups
+ * that do not divide K and an act-order g_idx.
+ */
+#include "emitc_util.h"
+
+#include "../../runtime/kernels/qblock.h"
+
+/* Float kernels sum the same products in the same order as the reference kernels or in the
+ * reference GEMM's order: a few ulps of the largest partial sum (K <= 64 here). */
+#define OPS_FLOAT_REL_TOL 1e-5
+
+typedef struct {
+    IrGraph *g;
+    RtTensor in[4];     /* graph inputs with data (owned by the test) */
+    int n_in;
+    uint64_t seed;
+} OneOp;
+
+static uint64_t lcg(uint64_t *s) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+static void fill(RtTensor *t, uint64_t *seed) {
+    int64_t n = rt_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t r = lcg(seed);
+        switch (t->dtype) {
+        case RT_F32: ((float *)t->data)[i] = (float)((double)(r % 20001) / 10000.0 - 1.0); break;
+        case RT_I8: ((int8_t *)t->data)[i] = (int8_t)((int)(r % 256) - 128); break;
+        case RT_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 256); break;
+        case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 20001) - 10000; break;
+        default: cr_assert_fail("dtype");
+        }
+    }
+}
+
+static OneOp *op_new(void) {
+    OneOp *o = calloc(1, sizeof *o);
+    o->g = ir_graph_new();
+    o->g->opset = 21;
+    o->seed = 12345;
+    return o;
+}
+
+/* A graph input of random data. */
+static int op_input(OneOp *o, const char *name, RtDtype dt, int rank, const int64_t *dims) {
+    int v = ir_value_add(o->g, name);
+    ir_value_set_shape(&o->g->values[v], dt, rank, dims);
+    RtTensor *t = &o->in[o->n_in++];
+    t->dtype = dt, t->rank = rank;
+    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    t->data = malloc((size_t)rt_nbytes(t) + 1);
+    fill(t, &o->seed);
+    o->g->inputs = realloc(o->g->inputs, sizeof(int) * (size_t)(o->g->n_inputs + 1));
+    o->g->inputs[o->g->n_inputs++] = v;
+    return v;
+}
+
+/* A constant: random data, or a copy of data when given. */
+static int op_const(OneOp *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
+    RtTensor t = {dt, rank, {0}, NULL};
+    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    t.data = malloc((size_t)rt_nbytes(&t) + 1);
+    if (data) memcpy(t.data, data, (size_t)rt_nbytes(&t));
+    else fill(&t, &o->seed);
+    int v = ir_const_add(o->g, name, &t);
+    free(t.data);
+    cr_assert(v >= 0);
+    return v;
+}
+
+static int op_node(OneOp *o, int op, int n_in, const int *in) {
+    int y = ir_value_add(o->g, "y");
+    cr_assert(ir_node_add(o->g, op, "the_node", n_in, in, 1, &y) >= 0);
+    o->g->outputs = realloc(o->g->outputs, sizeof(int));
+    o->g->outputs[0] = y;
+    o->g->n_outputs = 1;
+    return o->g->n_nodes - 1;
+}
+
+static RtAttr *attrs_new(OneOp *o, int k, int n) {
+    RtAttr *a = ir_alloc(o->g, sizeof(RtAttr) * (size_t)n);
+    o->g->nodes[k].attrs = a;
+    o->g->nodes[k].n_attr = n;
+    return a;
+}
+
+static RtAttr attr_ints(OneOp *o, const char *name, int n, const int64_t *v) {
+    int64_t *c = ir_alloc(o->g, sizeof(int64_t) * (size_t)n);
+    memcpy(c, v, sizeof(int64_t) * (size_t)n);
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_INTS, .n = n, .ints = c};
+}
+
+static RtAttr attr_int(OneOp *o, const char *name, int64_t v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_INT, .i = v};
+}
+
+static RtAttr attr_float(OneOp *o, const char *name, float v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_FLOAT, .f = v};
+}
+
+static RtAttr attr_str(OneOp *o, const char *name, const char *v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_STRING, .s = ir_strdup(o->g, v)};
+}
+
+/* Emits, compiles and runs the graph, and compares with the reference kernels. */
+static void op_check(OneOp *o, const char *what) {
+    char dir[256], log[8192], path[600], cmd_in[2048] = "";
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_op"), 0);
+    RtError err = {{0}};
+    EmitCOptions eo = {"model", 0, "test", "test", "test", 0};
+    cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s: %s", what, err.msg);
+    for (int i = 0; i < o->n_in; i++) {
+        snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
+        ecu_raw_write(path, o->in[i].data, (size_t)rt_nbytes(&o->in[i]));
+        size_t l = strlen(cmd_in);
+        snprintf(cmd_in + l, sizeof cmd_in - l, " %s", path);
+    }
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s: %s", what, log);
+    cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
+    int st = tu_run(log, sizeof log, "%s/h%s %s/y.bin", dir, cmd_in, dir);
+    cr_assert_eq(st, 0, "%s: %s", what, log);
+    RtTensor y = {0};
+    RtRunOptions ro = {0};
+    ro.ref_only = 1;
+    cr_assert_eq(ir_run_opts(o->g, o->in, &y, &ro, &err), RT_OK, "%s: %s", what, err.msg);
+    snprintf(path, sizeof path, "%s/y.bin", dir);
+    size_t n = 0;
+    unsigned char *c = tu_file_read(path, &n);
+    cr_assert(c && (int64_t)n == rt_nbytes(&y), "%s: %zu bytes, reference %lld", what, n, (long long)rt_nbytes(&y));
+    if (y.dtype == RT_F32) {
+        double rel = tu_max_rel_diff((const float *)c, y.data, (long)rt_numel(&y));
+        cr_expect(rel <= OPS_FLOAT_REL_TOL, "%s: relative difference %g", what, rel);
+    } else {
+        cr_expect_eq(memcmp(c, y.data, n), 0, "%s: integer output differs from the runtime's", what);
+    }
+    free(c);
+    free(y.data);
+    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+    ir_graph_free(o->g);
+    free(o);
+    tu_tmpdir_remove(dir);
+}
+
+Test(emit_ops, conv_groups_strides_pads_dilations) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {2, 4, 7, 9}, wd[4] = {6, 2, 3, 3}, bd[1] = {6};
+    int in[3] = {op_input(o, "x", RT_F32, 4, xd), op_const(o, "w", RT_F32, 4, wd, NULL), op_const(o, "b", RT_F32, 1, bd, NULL)};
+    int k = op_node(o, RT_OP_CONV, 3, in);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_int(o, "group", 2);
+    a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 1});
+    a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 0, 2, 1});
+    a[3] = attr_ints(o, "dilations", 2, (int64_t[]){1, 2});
+    op_check(o, "Conv");
+}
+
+Test(emit_ops, fused_conv_clip_depthwise_same_upper) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {1, 3, 6, 5}, wd[4] = {3, 1, 3, 2};
+    int in[2] = {op_input(o, "x", RT_F32, 4, xd), op_const(o, "w", RT_F32, 4, wd, NULL)};
+    int k = op_node(o, RT_OP_FUSED_CONV, 2, in);
+    RtAttr *a = attrs_new(o, k, 6);
+    a[0] = attr_int(o, "group", 3);
+    a[1] = attr_str(o, "auto_pad", "SAME_UPPER");
+    a[2] = attr_ints(o, "strides", 2, (int64_t[]){2, 2});
+    a[3] = attr_str(o, "activation", "Clip");
+    a[4] = attr_float(o, "alpha", -0.25f);
+    a[5] = attr_float(o, "beta", 0.3f);
+    op_check(o, "FusedConv depthwise SAME_UPPER with Clip");
+}
+
+static void pool_case(int op, int include_pad, const char *what) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {1, 3, 6, 7};
+    int in[1] = {op_input(o, "x", RT_F32, 4, xd)};
+    int k = op_node(o, op, 1, in);
+    RtAttr *a = attrs_new(o, k, op == RT_OP_AVERAGE_POOL ? 5 : 5);
+    a[0] = attr_ints(o, "kernel_shape", 2, (int64_t[]){3, 2});
+    a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 2});
+    a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 1, 1, 0});
+    a[3] = attr_int(o, "ceil_mode", 1);
+    a[4] = op == RT_OP_AVERAGE_POOL ? attr_int(o, "count_include_pad", include_pad)
+                                    : attr_ints(o, "dilations", 2, (int64_t[]){1, 2});
+    op_check(o, what);
+}
+
+Test(emit_ops, pools) {
+    pool_case(RT_OP_MAX_POOL, 0, "MaxPool");
+    pool_case(RT_OP_AVERAGE_POOL, 0, "AveragePool");
+    pool_case(RT_OP_AVERAGE_POOL, 1, "AveragePool count_include_pad");
+}
+
+Test(emit_ops, binary_and_concat) {
+    int ops[] = {RT_OP_SUB, RT_OP_MUL, RT_OP_DIV};
+    for (int i = 0; i < 3; i++) {
+        OneOp *o = op_new();
+        int64_t xd[2] = {3, 5}, sd[1] = {1};
+        int in[2] = {op_input(o, "x", RT_F32, 2, xd), op_const(o, "s", RT_F32, 1, sd, (float[]){0.75f})};
+        op_node(o, ops[i], 2, in);
+        op_check(o, rt_op_name(ops[i]));
+    }
+    OneOp *o = op_new();
+    int64_t ad[3] = {2, 3, 4}, bd[3] = {2, 2, 4};
+    int in[2] = {op_input(o, "a", RT_F32, 3, ad), op_const(o, "b", RT_F32, 3, bd, NULL)};
+    int k = op_node(o, RT_OP_CONCAT, 2, in);
+    attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
+    op_check(o, "Concat");
+}
+
+/* QConv / QLinear: per-channel scales chosen so some multipliers exceed 1, zero points,
+ * a narrowed output range. */
+static void qlinear_case(int conv) {
+    OneOp *o = op_new();
+    int64_t one[1] = {1}, M = 6, md[1] = {6};
+    float ws[6] = {0.02f, 0.5f, 0.001f, 3.0f, 0.07f, 0.9f};
+    int8_t wz[6] = {0, 3, -2, 0, 1, -1};
+    int x;
+    int64_t wd[4] = {M, 2, 2, 3}, xd[4] = {1, 4, 5, 6}, ld[2] = {3, 7}, lw[2] = {M, 7};
+    x = conv ? op_input(o, "x", RT_I8, 4, xd) : op_input(o, "x", RT_I8, 2, ld);
+    int in[9] = {x,
+                 op_const(o, "xs", RT_F32, 1, one, (float[]){0.05f}),
+                 op_const(o, "xz", RT_I8, 1, one, (int8_t[]){-7}),
+                 conv ? op_const(o, "w", RT_I8, 4, wd, NULL) : op_const(o, "w", RT_I8, 2, lw, NULL),
+                 op_const(o, "ws", RT_F32, 1, md, ws),
+                 op_const(o, "wz", RT_I8, 1, md, wz),
+                 op_const(o, "ys", RT_F32, 1, one, (float[]){0.01f}),
+                 op_const(o, "yz", RT_I8, 1, one, (int8_t[]){4}),
+                 op_const(o, "b", RT_I32, 1, md, NULL)};
+    int k = op_node(o, conv ? RT_OP_QCONV : RT_OP_QLINEAR, 9, in);
+    RtAttr *a = attrs_new(o, k, conv ? 5 : 2);
+    a[0] = attr_int(o, "qmin", -100);
+    a[1] = attr_int(o, "qmax", 90);
+    if (conv) {
+        a[2] = attr_int(o, "group", 2);
+        a[3] = attr_ints(o, "pads", 4, (int64_t[]){0, 1, 1, 2});
+        a[4] = attr_ints(o, "strides", 2, (int64_t[]){1, 2});
+    }
+    op_check(o, conv ? "QConv" : "QLinear");
+}
+
+Test(emit_ops, qconv_qlinear) {
+    qlinear_case(1);
+    qlinear_case(0);
+}
+
+Test(emit_ops, qadd_qgap) {
+    OneOp *o = op_new();
+    int64_t d[4] = {1, 3, 4, 5}, one[1] = {1};
+    int in[8] = {op_input(o, "a", RT_I8, 4, d), op_const(o, "as", RT_F32, 1, one, (float[]){0.03f}),
+                 op_const(o, "az", RT_I8, 1, one, (int8_t[]){5}), op_input(o, "b", RT_I8, 4, d),
+                 op_const(o, "bs", RT_F32, 1, one, (float[]){0.011f}), op_const(o, "bz", RT_I8, 1, one, (int8_t[]){-9}),
+                 op_const(o, "ys", RT_F32, 1, one, (float[]){0.04f}), op_const(o, "yz", RT_I8, 1, one, (int8_t[]){2})};
+    op_node(o, RT_OP_QADD, 8, in);
+    op_check(o, "QAdd");
+    o = op_new();
+    int gin[5] = {op_input(o, "x", RT_I8, 4, d), op_const(o, "xs", RT_F32, 1, one, (float[]){0.03f}),
+                  op_const(o, "xz", RT_I8, 1, one, (int8_t[]){5}), op_const(o, "ys", RT_F32, 1, one, (float[]){0.007f}),
+                  op_const(o, "yz", RT_I8, 1, one, (int8_t[]){-3})};
+    op_node(o, RT_OP_QGLOBAL_AVERAGE_POOL, 5, gin);
+    op_check(o, "QGlobalAveragePool");
+}
+
+Test(emit_ops, quantize_per_axis_dequantize_blocked) {
+    OneOp *o = op_new();
+    int64_t d[3] = {2, 3, 4}, ad[1] = {3};
+    int in[3] = {op_input(o, "x", RT_F32, 3, d), op_const(o, "s", RT_F32, 1, ad, (float[]){0.01f, 0.003f, 0.2f}),
+                 op_const(o, "z", RT_I8, 1, ad, (int8_t[]){0, -5, 7})};
+    int k = op_node(o, RT_OP_QUANTIZE_LINEAR, 3, in);
+    attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
+    op_check(o, "QuantizeLinear per axis");
+    o = op_new();
+    int64_t xd[2] = {3, 10}, sd[2] = {3, 4};
+    int din[3] = {op_input(o, "x", RT_I8, 2, xd), op_const(o, "s", RT_F32, 2, sd, NULL), op_const(o, "z", RT_I8, 2, sd, NULL)};
+    k = op_node(o, RT_OP_DEQUANTIZE_LINEAR, 3, din);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_int(o, "axis", 1);
+    a[1] = attr_int(o, "block_size", 3);
+    op_check(o, "DequantizeLinear blocked");
+}
+
+/* LinearNBits: 3-bit codes, K = 45 (a short last block), groups of 10 through an act-order
+ * g_idx, bias and Relu. */
+Test(emit_ops, linear_nbits_3bit_act_order) {
+    OneOp *o = op_new();
+    enum { K = 45, N = 6, G = 10, NG = 5 };
+    uint8_t codes[N * K], zeros[N * NG];
+    int32_t gidx[K];
+    float scales[N * NG];
+    uint64_t s = 99;
+    for (int i = 0; i < N * K; i++) codes[i] = (uint8_t)(lcg(&s) % 8);
+    for (int i = 0; i < N * NG; i++) zeros[i] = (uint8_t)(lcg(&s) % 8), scales[i] = 0.01f + (float)(lcg(&s) % 100) / 1000.0f;
+    for (int k = 0; k < K; k++) gidx[k] = (int32_t)((k * 7) % K / G);
+    size_t pb = rt_qblock_packed_size(3, N, K);
+    uint8_t *packed = malloc(pb);
+    cr_assert_eq(rt_qblock_pack(3, N, K, codes, packed, pb), 0);
+    int64_t xd[2] = {2, K}, pd[1] = {(int64_t)pb}, sd[2] = {N, NG}, gd[1] = {K}, bd[1] = {N};
+    int in[6] = {op_input(o, "x", RT_F32, 2, xd), op_const(o, "wp", RT_U8, 1, pd, packed),
+                 op_const(o, "sc", RT_F32, 2, sd, scales), op_const(o, "zs", RT_U8, 2, sd, zeros),
+                 op_const(o, "gi", RT_I32, 1, gd, gidx), op_const(o, "b", RT_F32, 1, bd, NULL)};
+    free(packed);
+    int k = op_node(o, RT_OP_LINEAR_NBITS, 6, in);
+    RtAttr *a = attrs_new(o, k, 3);
+    a[0] = attr_int(o, "bits", 3);
+    a[1] = attr_int(o, "group", G);
+    a[2] = attr_str(o, "activation", "Relu");
+    op_check(o, "LinearNBits 3-bit act-order");
+}
