@@ -111,7 +111,7 @@ $ORT compare "$TMP/mw/$out" "$TMP/mo/$out" >"$TMP/c.json"
 rel=$(json_num "$TMP/c.json" max_rel_diff)
 agree=$(json_num "$TMP/c.json" top1_agree)
 rows=$(json_num "$TMP/c.json" rows)
-ok=$(awk -v r="$rel" -v a="$agree" -v n="$rows" 'BEGIN { print (r <= 0.10 && a == n) ? "ok" : "MISS" }')
+ok=$(awk -v r="$rel" -v a="$agree" -v n="$rows" 'BEGIN { print (r <= 0.05 && a == n) ? "ok" : "MISS" }')
 [ "$ok" = ok ] || missed="$missed mobilenet-qdq-import"
 printf '%-44s %10s %10s %10s %8s\n' "mobilenet_v2 int8 QDQ: max|diff|/max|logit|" "top1 $agree/$rows" "" \
     "$(awk -v r="$rel" 'BEGIN { printf "%.4f", r }')" "$ok"

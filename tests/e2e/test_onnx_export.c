@@ -50,10 +50,10 @@
  * requantization vs float DQ -> op -> Q; or onnxruntime's int8 kernels vs the QDQ graph's float
  * semantics): a value landing near a rounding midpoint moves by one quantum, and a few such
  * moves in the last quantized layers shift a logit by a few quanta of that layer times the
- * classifier's weights. Measured: digits 2-4% of the largest logit, mobilenet below 5%. 0.10
- * of the largest |logit| bounds that; a wrong scale, zero point or axis moves logits by
- * their own size (error ~1). */
-#define INT8_LOGIT_REL_TOL 0.10
+ * classifier's weights. Measured (max |diff| / max |logit|): digits_cnn 0.24%, mobilenet_v2
+ * 1.5-1.9% (52 convs deep). 0.05 leaves 2.5x room over the deepest; a wrong scale, zero point
+ * or axis moves logits by their own size (error ~1). */
+#define INT8_LOGIT_REL_TOL 0.05
 /* The top-1 class may change only where two logits are within that rounding noise: at most 1%
  * of the inputs. */
 #define INT8_TOP1_CHANGE_MAX 0.01
