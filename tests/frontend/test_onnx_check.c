@@ -6,11 +6,15 @@
  * the model does not import, a domain imported twice, an initializer whose bytes do not match
  * dims x dtype, an attribute whose type and field disagree, an attribute given twice, an
  * output nothing defines, two nodes with one name, a file cut short.
+ * The same for a model `wafer quantize --onnx` wrote (4-bit MatMulNBits): it passes, and copies
+ * without the com.microsoft import, with a short packed weight, an undefined input or an
+ * attribute without its value are refused.
  * The variants are made by unpacking the proto, changing one field and packing it again.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../frontend/onnx.h"
 #include "../test_util.h"
@@ -55,10 +59,17 @@ static void blocks_free(void) {
     while (n_blocks) free(blocks[--n_blocks]);
 }
 
+static void refused_bytes(unsigned char *b, size_t n, Mutate f, const char *want);
+
 /* digits_mlp with one change; the checker must refuse it with `want` in the message. */
 static void refused(Mutate f, const char *want) {
     size_t n;
     unsigned char *b = mlp_bytes(&n);
+    refused_bytes(b, n, f, want);
+}
+
+/* The model b[n] with one change (b is freed). */
+static void refused_bytes(unsigned char *b, size_t n, Mutate f, const char *want) {
     Onnx__ModelProto *m = onnx__model_proto__unpack(&tracker, n, b);
     cr_assert_not_null(m);
     RtError err = {{0}};
@@ -171,4 +182,58 @@ Test(onnx_check, written_models_pass) {
     onnx__model_proto__free_unpacked(m, NULL);
     free(b);
     ir_graph_free(g);
+}
+
+/* ---- a model wafer exported (digits_mlp, 4-bit RTN: MatMulNBits in com.microsoft) ---- */
+
+static unsigned char *exported_bytes(size_t *n) {
+    char out[4096], path[128];
+    snprintf(path, sizeof path, "/tmp/wafer_check_export_%d.onnx", (int)getpid());
+    int rc = tu_run(out, sizeof out, WAFER_BIN " quantize " FIXTURES "/digits/digits_mlp.onnx --onnx %s --weights int4 "
+                    "--group 32 --quantize-head", path);
+    cr_assert_eq(rc, 0, "%s", out);
+    unsigned char *b = tu_file_read(path, n);
+    unlink(path);
+    cr_assert_not_null(b);
+    return b;
+}
+
+static Onnx__NodeProto *nbits_node(Onnx__ModelProto *m) {
+    for (size_t i = 0; i < m->graph->n_node; i++)
+        if (strcmp(m->graph->node[i]->op_type, "MatMulNBits") == 0) return m->graph->node[i];
+    cr_assert_fail("no MatMulNBits node");
+    return NULL;
+}
+static void drop_ms_import(Onnx__ModelProto *m) {
+    size_t k = 0;
+    for (size_t i = 0; i < m->n_opset_import; i++)
+        if (strcmp(m->opset_import[i]->domain, "com.microsoft") != 0) m->opset_import[k++] = m->opset_import[i];
+    m->n_opset_import = k;
+}
+static void short_packed_weight(Onnx__ModelProto *m) {
+    const char *b = nbits_node(m)->input[1];
+    for (size_t i = 0; i < m->graph->n_initializer; i++)
+        if (strcmp(m->graph->initializer[i]->name, b) == 0) m->graph->initializer[i]->raw_data.len -= 3;
+}
+static void nbits_input_renamed(Onnx__ModelProto *m) { nbits_node(m)->input[2] = "scales_nobody_wrote"; }
+static void nbits_attr_emptied(Onnx__ModelProto *m) {
+    Onnx__NodeProto *n = nbits_node(m);
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (strcmp(n->attribute[i]->name, "block_size") == 0) n->attribute[i]->has_i = 0;
+}
+
+Test(onnx_check, exported_model_passes_and_broken_copies_do_not) {
+    size_t n;
+    unsigned char *b = exported_bytes(&n);
+    RtError err = {{0}};
+    cr_expect_eq(onnx_check_memory(b, n, "mlp4.onnx", &err), RT_OK, "%s", err.msg);
+    free(b);
+    b = exported_bytes(&n);
+    refused_bytes(b, n, drop_ms_import, "domain 'com.microsoft' is not in the model's opset_import");
+    b = exported_bytes(&n);
+    refused_bytes(b, n, short_packed_weight, "dims x dtype need");
+    b = exported_bytes(&n);
+    refused_bytes(b, n, nbits_input_renamed, "'scales_nobody_wrote' is not defined before use");
+    b = exported_bytes(&n);
+    refused_bytes(b, n, nbits_attr_emptied, "attribute 'block_size' of type 2 has no value");
 }
