@@ -257,7 +257,7 @@ int rt_plan_build(const RtGraph *g, const RtTensor *inputs, RtPlan *p, RtError *
     bytes = NULL;
     val = NULL;
 done:
-    if (val)
+    if (val && owned) /* either may be the allocation that failed */
         for (int v = 0; v < nv; v++)
             if (owned[v]) rt_tensor_free(rt_allocator_default(), &val[v]);
     free(val);
