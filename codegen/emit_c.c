@@ -49,7 +49,7 @@ static const struct {
     {"k_conv_f32", "b0_common b1_taps b2_act"}, {"k_conv_dqw_f32", "b0_common b0_dq b1_taps b2_act"},
     {"k_linear_dqw_f32", "b0_dq b2_act"}, {"k_linear_f32", "b2_act"}, {"k_linear_nbits", "b2_act"},
     {"k_maxpool_f32", "b0_common"}, {"k_avgpool_f32", "b0_common"},     {"k_maxpool_i8", "b0_common"}, {"k_qconv_i8", "b0_common b0_requant b1_taps"},
-    {"k_qlinear_i8", "b0_requant"},     {"k_qadd_i8", "b0_requant"},   {"k_qgap_i8", "b0_requant"},
+    {"k_qlinear_i8", "b0_requant"},     {"k_qadd_i8", "b0_bcast b0_requant"},   {"k_qgap_i8", "b0_requant"},
     {"b1_sigmoid", "b0_exp"},           {"k_softmax_f32", "b0_exp"},
 };
 
@@ -68,6 +68,7 @@ void ec_tpl_use(EcCtx *c, const char *name) {
         if (c->o->no_libm && (strcmp(name, "b1_tanh") == 0 || strcmp(name, "b1_erf") == 0)) ec_tpl_use(c, "b0_exp");
         return;
     }
+    c->tpl_missing = name;
 }
 
 const char *ec_ptr(EcCtx *c, int v, int is_const, char *buf, size_t n) {
@@ -264,6 +265,8 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     if (r == RT_OK) ec_fuse_dq(&c);
     if (r == RT_OK) r = ec_plan(&c);
     for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = ec_node_emit(&c, k);
+    if (r == RT_OK && c.tpl_missing)
+        r = rt_error_set(err, "internal error: kernel template '%s' is not built in (rebuild wafer)", c.tpl_missing);
     if (r == RT_OK) outputs_copy(&c);
     if (r == RT_OK && o->split_weights && !w_src) r = rt_error_set(err, "split weights need a text buffer");
     if (r == RT_OK) r = source_write(&c, c_src, w_src, st);

@@ -343,21 +343,45 @@ static int e_unary(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* Add, Sub, Mul, Div of two float32 tensors of one shape, or a tensor and one value. */
+/* Numpy broadcasting of a and b to y: n<k>_dims, n<k>_sa, n<k>_sb [rank] for wk_bcast.
+ * Returns 0 when both operands have y's shape (no tables needed), 1 when written. */
+static int bcast_emit(EcCtx *c, int k, const RtTensor *a, const RtTensor *b, const RtTensor *y) {
+    if (rt_shape_equal(a, y) && rt_shape_equal(b, y)) return 0;
+    int32_t d[RT_MAX_RANK], sa[RT_MAX_RANK], sb[RT_MAX_RANK];
+    int64_t st_a = 1, st_b = 1;
+    for (int i = y->rank - 1; i >= 0; i--) {
+        int ia = i - (y->rank - a->rank), ib = i - (y->rank - b->rank);
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        d[i] = (int32_t)y->dims[i];
+        sa[i] = da == 1 ? 0 : (int32_t)st_a;
+        sb[i] = db == 1 ? 0 : (int32_t)st_b;
+        st_a *= da, st_b *= db;
+    }
+    decl_i32s(c, k, "dims", d, y->rank > 0 ? y->rank : 1);
+    decl_i32s(c, k, "sa", sa, y->rank > 0 ? y->rank : 1);
+    decl_i32s(c, k, "sb", sb, y->rank > 0 ? y->rank : 1);
+    ec_tpl_use(c, "b0_bcast");
+    return 1;
+}
+
+/* Add, Sub, Mul, Div of two float32 tensors with numpy broadcasting. */
 static int e_binary(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 1), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, a, RT_F32, "input A"));
     RT_TRY(need_dtype(c, k, b, RT_F32, "input B"));
-    int64_t na = rt_numel(a), nb = rt_numel(b), ny = rt_numel(y);
-    if ((na != ny && na != 1) || (nb != ny && nb != 1) || (na == ny && !rt_shape_equal(a, y)) ||
-        (nb == ny && !rt_shape_equal(b, y)))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's %s takes operands of one shape (or one value)", n->op_type);
     char p0[96], p1[96], py[96];
     const char *op = n->op == RT_OP_ADD ? "+" : n->op == RT_OP_SUB ? "-" : n->op == RT_OP_MUL ? "*" : "/";
-    text_buf_printf(&c->body,
-                    "    {\n        const float *a = %s, *b = %s;\n        float *y = %s;\n        int32_t i;\n"
-                    "        for (i = 0; i < %lld; i++) y[i] = a[%s] %s b[%s];\n    }\n",
-                    P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py), (long long)ny, na == 1 ? "0" : "i", op, nb == 1 ? "0" : "i");
+    int bc = bcast_emit(c, k, a, b, y);
+    text_buf_printf(&c->body, "    {\n        const float *a = %s, *b = %s;\n        float *y = %s;\n        int32_t i, oa, ob;\n",
+                    P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py));
+    if (bc)
+        text_buf_printf(&c->body,
+                        "        for (i = 0; i < %lld; i++) {\n            wk_bcast(i, %d, n%d_dims, n%d_sa, n%d_sb, &oa, &ob);\n"
+                        "            y[i] = a[oa] %s b[ob];\n        }\n    }\n",
+                        (long long)rt_numel(y), y->rank, k, k, k, op);
+    else
+        text_buf_printf(&c->body, "        (void)oa;\n        (void)ob;\n        for (i = 0; i < %lld; i++) y[i] = a[i] %s b[i];\n    }\n",
+                        (long long)rt_numel(y), op);
     return RT_OK;
 }
 
@@ -491,8 +515,6 @@ static int e_qadd(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 3), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, a, RT_I8, "input a"));
     RT_TRY(need_dtype(c, k, b, RT_I8, "input b"));
-    if (!rt_shape_equal(a, b) || !rt_shape_equal(a, y))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's QAdd takes operands of one shape (no broadcasting)");
     double sa, sb, sy;
     int32_t za, zb, zy, lo, hi;
     RT_TRY(const_f32(c, k, n, 1, "a_scale", &sa));
@@ -506,12 +528,15 @@ static int e_qadd(EcCtx *c, int k, const RtNode *n) {
     double twice_max = 2.0 * (sa > sb ? sa : sb);
     RtRequant ra = rt_requant_make(sa / twice_max), rb = rt_requant_make(sb / twice_max);
     RtRequant ry = rt_requant_make(twice_max / ((double)(1 << 20) * sy));
-    char p0[96], p3[96], py[96];
+    int32_t q[11] = {za, ra.mult, ra.shift, zb, rb.mult, rb.shift, ry.mult, ry.shift, zy, lo, hi};
+    decl_i32s(c, k, "q", q, 11);
+    int bc = bcast_emit(c, k, a, b, y);
+    char p0[96], p3[96], py[96], tabs[96];
+    if (bc) snprintf(tabs, sizeof tabs, "%d, n%d_dims, n%d_sa, n%d_sb", y->rank, k, k, k);
+    else snprintf(tabs, sizeof tabs, "0, NULL, NULL, NULL");
     ec_tpl_use(c, "k_qadd_i8");
-    text_buf_printf(&c->body, "    wk_qadd_i8(%s, %ld, %ld, %ld, %s, %ld, %ld, %ld, %ld, %ld, %ld, %ld, %ld, %s, %lld);\n",
-                    P(c, n, 0, p0), (long)za, (long)ra.mult, (long)ra.shift, P(c, n, 3, p3), (long)zb, (long)rb.mult,
-                    (long)rb.shift, (long)ry.mult, (long)ry.shift, (long)zy, (long)lo, (long)hi, Y(c, n, py),
-                    (long long)rt_numel(y));
+    text_buf_printf(&c->body, "    wk_qadd_i8(%s, %s, n%d_q, %s, %lld, %s);\n", P(c, n, 0, p0), P(c, n, 3, p3), k, Y(c, n, py),
+                    (long long)rt_numel(y), tabs);
     return RT_OK;
 }
 

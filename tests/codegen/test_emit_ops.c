@@ -5,8 +5,8 @@
  * on the same graph: integer outputs bit for bit, float within OPS_FLOAT_REL_TOL.
  * Covered: Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
  * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad);
- * Sub/Mul/Div with a scalar; Concat; QConv and QLinear with per-channel scales, zero points,
- * qmin/qmax and multipliers above 1; QAdd with unequal scales; QGlobalAveragePool;
+ * Sub/Mul/Div with a scalar, Add broadcast; Concat; QConv and QLinear with per-channel scales, zero points,
+ * qmin/qmax and multipliers above 1; QAdd with unequal scales, also broadcast; QGlobalAveragePool;
  * QuantizeLinear per axis; DequantizeLinear blocked; LinearNBits with 3-bit codes, groups
  * that do not divide K and an act-order g_idx.
  */
@@ -210,6 +210,12 @@ Test(emit_ops, binary_and_concat) {
         op_node(o, ops[i], 2, in);
         op_check(o, rt_op_name(ops[i]));
     }
+    /* numpy broadcasting: [2, 3, 4] + [3, 1] */
+    OneOp *ob = op_new();
+    int64_t xd3[3] = {2, 3, 4}, cd[2] = {3, 1};
+    int bin[2] = {op_input(ob, "x", RT_F32, 3, xd3), op_const(ob, "c", RT_F32, 2, cd, NULL)};
+    op_node(ob, RT_OP_ADD, 2, bin);
+    op_check(ob, "Add broadcast");
     OneOp *o = op_new();
     int64_t ad[3] = {2, 3, 4}, bd[3] = {2, 2, 4};
     int in[2] = {op_input(o, "a", RT_F32, 3, ad), op_const(o, "b", RT_F32, 3, bd, NULL)};
@@ -263,6 +269,15 @@ Test(emit_ops, qadd_qgap) {
                  op_const(o, "ys", RT_F32, 1, one, (float[]){0.04f}), op_const(o, "yz", RT_I8, 1, one, (int8_t[]){2})};
     op_node(o, RT_OP_QADD, 8, in);
     op_check(o, "QAdd");
+    /* a per-channel operand [1, 3, 1, 1] broadcast over the planes, on the left */
+    o = op_new();
+    int64_t cd[4] = {1, 3, 1, 1};
+    int bin[8] = {op_input(o, "a", RT_I8, 4, cd), op_const(o, "as", RT_F32, 1, one, (float[]){0.2f}),
+                  op_const(o, "az", RT_I8, 1, one, (int8_t[]){0}), op_input(o, "b", RT_I8, 4, d),
+                  op_const(o, "bs", RT_F32, 1, one, (float[]){0.011f}), op_const(o, "bz", RT_I8, 1, one, (int8_t[]){-9}),
+                  op_const(o, "ys", RT_F32, 1, one, (float[]){0.3f}), op_const(o, "yz", RT_I8, 1, one, (int8_t[]){2})};
+    op_node(o, RT_OP_QADD, 8, bin);
+    op_check(o, "QAdd broadcast");
     o = op_new();
     int gin[5] = {op_input(o, "x", RT_I8, 4, d), op_const(o, "xs", RT_F32, 1, one, (float[]){0.03f}),
                   op_const(o, "xz", RT_I8, 1, one, (int8_t[]){5}), op_const(o, "ys", RT_F32, 1, one, (float[]){0.007f}),
