@@ -241,13 +241,14 @@ static int e_max_pool(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-static int e_average_pool(EcCtx *c, int k, const RtNode *n) {
-    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
-    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+/* The pools' geometry and trailing pads p1[2] (for count_include_pad: auto_pad SAME puts the
+ * rest of the total there). */
+static int avg_geom(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *y, int64_t *p1) {
+    if (x->rank != 3 && x->rank != 4)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input has rank %d; emit-c's pools take 1-D and 2-D", x->rank);
     int nsp = x->rank - 2, two = nsp == 2;
     RT_TRY(geom_emit(c, k, n, x, y, two ? attr_at(n, "kernel_shape", 0, 1) : 1, attr_at(n, "kernel_shape", nsp - 1, 1), 1));
-    /* trailing pads, for count_include_pad (auto_pad SAME puts the rest of the total there) */
-    int64_t p1[2] = {0, 0};
+    p1[0] = p1[1] = 0;
     const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
     for (int a = 0; a < nsp; a++) {
         int i = two ? a : 1;
@@ -258,6 +259,14 @@ static int e_average_pool(EcCtx *c, int k, const RtNode *n) {
         else if (strcmp(ap, "SAME_LOWER") == 0) p1[i] = total / 2;
         else if (strcmp(ap, "VALID") != 0) p1[i] = attr_at(n, "pads", nsp + a, 0);
     }
+    return RT_OK;
+}
+
+static int e_average_pool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    int64_t p1[2];
+    RT_TRY(avg_geom(c, k, n, x, y, p1));
     char p0[96], py[96];
     ec_tpl_use(c, "k_avgpool_f32");
     text_buf_printf(&c->body, "    wk_avgpool_f32(%s, %s, &n%d_g, %lld, %lld, %d);\n", P(c, n, 0, p0), Y(c, n, py), k,
@@ -511,7 +520,7 @@ static int e_qconv_qlinear(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-static int e_qadd(EcCtx *c, int k, const RtNode *n) {
+static int e_qadd_qmul(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 3), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, a, RT_I8, "input a"));
     RT_TRY(need_dtype(c, k, b, RT_I8, "input b"));
@@ -524,16 +533,25 @@ static int e_qadd(EcCtx *c, int k, const RtNode *n) {
     RT_TRY(const_zp(c, k, n, 5, "b_zero_point", &zb));
     RT_TRY(const_zp(c, k, n, 7, "y_zero_point", &zy));
     RT_TRY(out_range(c, k, n, &lo, &hi));
+    int bc = bcast_emit(c, k, a, b, y);
+    char p0[96], p3[96], py[96], tabs[96];
+    if (bc) snprintf(tabs, sizeof tabs, "%d, n%d_dims, n%d_sa, n%d_sb", y->rank, k, k, k);
+    else snprintf(tabs, sizeof tabs, "0, NULL, NULL, NULL");
+    if (n->op == RT_OP_QMUL) {
+        RtRequant rm = rt_requant_make(sa * sb / sy);
+        int32_t q[7] = {za, zb, rm.mult, rm.shift, zy, lo, hi};
+        decl_i32s(c, k, "q", q, 7);
+        ec_tpl_use(c, "k_qmul_i8");
+        text_buf_printf(&c->body, "    wk_qmul_i8(%s, %s, n%d_q, %s, %lld, %s);\n", P(c, n, 0, p0), P(c, n, 3, p3), k,
+                        Y(c, n, py), (long long)rt_numel(y), tabs);
+        return RT_OK;
+    }
     /* TFLite's quantized Add, as runtime/kernels/ref/qops.c: 2^20 headroom */
     double twice_max = 2.0 * (sa > sb ? sa : sb);
     RtRequant ra = rt_requant_make(sa / twice_max), rb = rt_requant_make(sb / twice_max);
     RtRequant ry = rt_requant_make(twice_max / ((double)(1 << 20) * sy));
     int32_t q[11] = {za, ra.mult, ra.shift, zb, rb.mult, rb.shift, ry.mult, ry.shift, zy, lo, hi};
     decl_i32s(c, k, "q", q, 11);
-    int bc = bcast_emit(c, k, a, b, y);
-    char p0[96], p3[96], py[96], tabs[96];
-    if (bc) snprintf(tabs, sizeof tabs, "%d, n%d_dims, n%d_sa, n%d_sb", y->rank, k, k, k);
-    else snprintf(tabs, sizeof tabs, "0, NULL, NULL, NULL");
     ec_tpl_use(c, "k_qadd_i8");
     text_buf_printf(&c->body, "    wk_qadd_i8(%s, %s, n%d_q, %s, %lld, %s);\n", P(c, n, 0, p0), P(c, n, 3, p3), k, Y(c, n, py),
                     (long long)rt_numel(y), tabs);
@@ -559,6 +577,70 @@ static int e_qgap(EcCtx *c, int k, const RtNode *n) {
     text_buf_printf(&c->body, "    wk_qgap_i8(%s, %ld, %ld, %ld, %ld, %ld, %ld, %s, %lld, %lld);\n", P(c, n, 0, p0),
                     (long)xz, (long)r.mult, (long)r.shift, (long)yz, (long)lo, (long)hi, Y(c, n, py),
                     (long long)planes, (long long)count);
+    return RT_OK;
+}
+
+static int e_qavgpool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, x, RT_I8, "input x"));
+    double xs, ys;
+    int32_t xz, yz, lo, hi;
+    RT_TRY(const_f32(c, k, n, 1, "x_scale", &xs));
+    RT_TRY(const_f32(c, k, n, 3, "y_scale", &ys));
+    RT_TRY(const_zp(c, k, n, 2, "x_zero_point", &xz));
+    RT_TRY(const_zp(c, k, n, 4, "y_zero_point", &yz));
+    RT_TRY(out_range(c, k, n, &lo, &hi));
+    int64_t p1[2];
+    RT_TRY(avg_geom(c, k, n, x, y, p1));
+    RtRequant r = rt_requant_make(xs / ys);
+    char p0[96], py[96];
+    ec_tpl_use(c, "k_qavgpool_i8");
+    text_buf_printf(&c->body, "    wk_qavgpool_i8(%s, %ld, %ld, %ld, %ld, %ld, %ld, %s, &n%d_g, %lld, %lld, %d);\n",
+                    P(c, n, 0, p0), (long)xz, (long)r.mult, (long)r.shift, (long)yz, (long)lo, (long)hi, Y(c, n, py), k,
+                    (long long)p1[0], (long long)p1[1], (int)rt_attr_int(n, "count_include_pad", 0));
+    return RT_OK;
+}
+
+/* QConcat(y_scale, y_zp, (x, x_scale, x_zp)...): each input's rows copied when its scale, zero
+ * point and dtype equal the output's (M = 1 is exact), else requantized to the output's. */
+static int e_qconcat(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *y = yval(c, n);
+    if (n->n_in < 5 || (n->n_in - 2) % 3 != 0) return ec_fail(c, k, RT_ERR, "QConcat takes y_scale, y_zp and triples");
+    double sy;
+    int32_t zy, lo, hi;
+    RT_TRY(const_f32(c, k, n, 0, "y_scale", &sy));
+    RT_TRY(const_zp(c, k, n, 1, "y_zero_point", &zy));
+    RT_TRY(out_range(c, k, n, &lo, &hi));
+    int64_t ax = rt_attr_int(n, "axis", 0);
+    if (ax < 0) ax += y->rank;
+    if (ax < 0 || ax >= y->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
+    int64_t outer = rt_shape_numel((int)ax, y->dims), row = rt_numel(y) / (outer ? outer : 1), at = 0;
+    char py[96], pi[96];
+    Y(c, n, py);
+    for (int j = 2; j + 2 < n->n_in; j += 3) {
+        const RtTensor *x = vin(c, n, j);
+        RT_TRY(need_dtype(c, k, x, RT_I8, "input x"));
+        double sx;
+        int32_t zx;
+        RT_TRY(const_f32(c, k, n, j + 1, "x_scale", &sx));
+        RT_TRY(const_zp(c, k, n, j + 2, "x_zero_point", &zx));
+        int64_t chunk = rt_numel(x) / (outer ? outer : 1);
+        RtRequant r = rt_requant_make(sx / sy);
+        int same = (float)sx == (float)sy && zx == zy;
+        text_buf_printf(&c->body, "    {\n        int32_t o;\n        for (o = 0; o < %lld; o++)\n", (long long)outer);
+        if (same)
+            text_buf_printf(&c->body, "            memcpy(%s + (size_t)o * %lld + %lld, %s + (size_t)o * %lld, %lld);\n    }\n",
+                            py, (long long)row, (long long)at, P(c, n, j, pi), (long long)chunk, (long long)chunk);
+        else {
+            ec_tpl_use(c, "k_qrequant_i8");
+            text_buf_printf(&c->body,
+                            "            wk_qrequant_i8(%s + (size_t)o * %lld, %lld, %ld, %ld, %ld, %ld, %ld, %ld, "
+                            "%s + (size_t)o * %lld + %lld);\n    }\n",
+                            P(c, n, j, pi), (long long)chunk, (long long)chunk, (long)zx, (long)r.mult, (long)r.shift,
+                            (long)zy, (long)lo, (long)hi, py, (long long)row, (long long)at);
+        }
+        at += chunk;
+    }
     return RT_OK;
 }
 
@@ -621,7 +703,10 @@ static const struct {
     {RT_OP_DEQUANTIZE_LINEAR, e_qdq},
     {RT_OP_QCONV, e_qconv_qlinear},
     {RT_OP_QLINEAR, e_qconv_qlinear},
-    {RT_OP_QADD, e_qadd},
+    {RT_OP_QADD, e_qadd_qmul},
+    {RT_OP_QMUL, e_qadd_qmul},
+    {RT_OP_QAVERAGE_POOL, e_qavgpool},
+    {RT_OP_QCONCAT, e_qconcat},
     {RT_OP_QGLOBAL_AVERAGE_POOL, e_qgap},
     {RT_OP_LINEAR_NBITS, e_linear_nbits},
 };

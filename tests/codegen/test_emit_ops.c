@@ -6,7 +6,8 @@
  * Covered: Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
  * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad);
  * Sub/Mul/Div with a scalar, Add broadcast; Concat; QConv and QLinear with per-channel scales, zero points,
- * qmin/qmax and multipliers above 1; QAdd with unequal scales, also broadcast; QGlobalAveragePool;
+ * qmin/qmax and multipliers above 1; QAdd with unequal scales, also broadcast; QMul broadcast; QConcat (copy and
+ * requantize); QAveragePool with pads; QGlobalAveragePool;
  * QuantizeLinear per axis; DequantizeLinear blocked; LinearNBits with 3-bit codes, groups
  * that do not divide K and an act-order g_idx.
  */
@@ -284,6 +285,42 @@ Test(emit_ops, qadd_qgap) {
                   op_const(o, "yz", RT_I8, 1, one, (int8_t[]){-3})};
     op_node(o, RT_OP_QGLOBAL_AVERAGE_POOL, 5, gin);
     op_check(o, "QGlobalAveragePool");
+}
+
+Test(emit_ops, qmul_qconcat_qavgpool) {
+    int64_t d[4] = {1, 3, 4, 5}, cd[4] = {1, 1, 4, 1}, one[1] = {1};
+    OneOp *o = op_new();
+    int in[8] = {op_input(o, "a", RT_I8, 4, d), op_const(o, "as", RT_F32, 1, one, (float[]){0.05f}),
+                 op_const(o, "az", RT_I8, 1, one, (int8_t[]){3}), op_input(o, "b", RT_I8, 4, cd),
+                 op_const(o, "bs", RT_F32, 1, one, (float[]){0.02f}), op_const(o, "bz", RT_I8, 1, one, (int8_t[]){-4}),
+                 op_const(o, "ys", RT_F32, 1, one, (float[]){0.09f}), op_const(o, "yz", RT_I8, 1, one, (int8_t[]){1})};
+    op_node(o, RT_OP_QMUL, 8, in);
+    op_check(o, "QMul broadcast");
+    /* QConcat on axis 2: the first input shares the output's parameters (a copy), the
+     * second is requantized */
+    o = op_new();
+    int64_t bd[4] = {1, 3, 2, 5};
+    int cin[8] = {op_const(o, "ys", RT_F32, 1, one, (float[]){0.05f}), op_const(o, "yz", RT_I8, 1, one, (int8_t[]){3}),
+                  op_input(o, "a", RT_I8, 4, d), op_const(o, "as", RT_F32, 1, one, (float[]){0.05f}),
+                  op_const(o, "az", RT_I8, 1, one, (int8_t[]){3}), op_input(o, "b", RT_I8, 4, bd),
+                  op_const(o, "bs", RT_F32, 1, one, (float[]){0.13f}), op_const(o, "bz", RT_I8, 1, one, (int8_t[]){-6})};
+    int k = op_node(o, RT_OP_QCONCAT, 8, cin);
+    attrs_new(o, k, 1)[0] = attr_int(o, "axis", 2);
+    op_check(o, "QConcat");
+    for (int inc = 0; inc < 2; inc++) {
+        o = op_new();
+        int64_t xd[4] = {1, 2, 6, 7};
+        int pin[5] = {op_input(o, "x", RT_I8, 4, xd), op_const(o, "xs", RT_F32, 1, one, (float[]){0.03f}),
+                      op_const(o, "xz", RT_I8, 1, one, (int8_t[]){-5}), op_const(o, "ys", RT_F32, 1, one, (float[]){0.02f}),
+                      op_const(o, "yz", RT_I8, 1, one, (int8_t[]){7})};
+        k = op_node(o, RT_OP_QAVERAGE_POOL, 5, pin);
+        RtAttr *a = attrs_new(o, k, 4);
+        a[0] = attr_ints(o, "kernel_shape", 2, (int64_t[]){3, 3});
+        a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 2});
+        a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 1, 1, 1});
+        a[3] = attr_int(o, "count_include_pad", inc);
+        op_check(o, inc ? "QAveragePool count_include_pad" : "QAveragePool");
+    }
 }
 
 Test(emit_ops, quantize_per_axis_dequantize_blocked) {
