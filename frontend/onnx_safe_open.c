@@ -68,16 +68,23 @@ static int safe_lexical(const char *rel, char *why, size_t n) {
         if (*p) p++;
     }
     if (strlen(rel) >= SAFE_PATH_MAX) return safe_fail(why, n, "the location is too long");
+    for (const char *p = rel; *p;) { /* so that safe_next never cuts a name short */
+        size_t len = strcspn(p, "/");
+        if (len > NAME_MAX) return safe_fail(why, n, "a name in the location is longer than %d bytes", NAME_MAX);
+        p += len;
+        if (*p) p++;
+    }
     return 0;
 }
 
-/* The next component of rel from *pos ("." and empty ones skipped): copies it into comp,
+/* The next component of rel from *pos ("." and empty ones skipped; only '/' separates, as
+ * the kernel reads the path: a '\\' is part of a name): copies it into comp,
  * returns 1, and sets *last when nothing follows; 0 at the end. */
 static int safe_next(const char *rel, size_t *pos, char *comp, size_t comp_len, int *last) {
     for (;;) {
         const char *p = rel + *pos;
         if (!*p) return 0;
-        size_t len = strcspn(p, "/\\");
+        size_t len = strcspn(p, "/");
         *pos += len + (p[len] ? 1 : 0);
         if (len == 0 || (len == 1 && p[0] == '.')) continue;
         if (len >= comp_len) len = comp_len - 1;
@@ -87,7 +94,7 @@ static int safe_next(const char *rel, size_t *pos, char *comp, size_t comp_len, 
         const char *q = rel + *pos;
         *last = 1;
         while (*q) {
-            size_t l = strcspn(q, "/\\");
+            size_t l = strcspn(q, "/");
             if (l && !(l == 1 && q[0] == '.')) {
                 *last = 0;
                 break;

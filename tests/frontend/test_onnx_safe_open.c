@@ -130,6 +130,9 @@ static const char *const HOSTILE[][2] = {
     {"sub/w.bin/x", "'sub/w.bin' is not a folder"},
     {"", "empty"},
     {".", "names the folder itself"},
+    /* 300 bytes: never cut to NAME_MAX (which could name another file) */
+    {"sub/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     "longer than 255 bytes"},
 };
 #define N_HOSTILE (sizeof HOSTILE / sizeof HOSTILE[0])
 
