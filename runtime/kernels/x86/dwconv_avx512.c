@@ -613,9 +613,11 @@ static void dw_tables_cl(DwJob *j) {
 /* Floats of one slot's buffer: the grid, then the group's weights [T][16] and bias. */
 static int64_t dw_cl_floats(const DwJob *j) { return j->GH * j->GW * 16 + (int64_t)j->cv->K * 16 + 16; }
 
-/* Outputs [p0, p0 + n) (n <= 8) of the group in xt: acc = bias + sum over taps in order. */
-CX_T512 CX_INL void dw_cl_outs(const DwJob *j, int64_t T, int clip, const float *xt, const float *wt, __m512 bias,
-                               int64_t p0, int64_t n, __m512 *out) {
+/* Outputs [p0, p0 + n) (n <= 8) of the group in xt: acc = bias + sum over taps in order.
+ * wr: the T taps' weights in registers when T == DW_WREG (3x3: the caller's constant T
+ * unrolls the taps), else read from wt. */
+CX_T512 CX_INL void dw_cl_outs(const DwJob *j, int64_t T, int clip, const float *xt, const float *wt, const __m512 *wr,
+                               __m512 bias, int64_t p0, int64_t n, __m512 *out) {
     const CxClip cl = cx_clip_make(&j->cv->act);
     __m512 acc[8];
     const float *base[8];
@@ -624,8 +626,9 @@ CX_T512 CX_INL void dw_cl_outs(const DwJob *j, int64_t T, int clip, const float 
         acc[i] = bias;
         base[i] = xt + 16 * (int64_t)j->cl_out[p0 + (i < n ? i : 0)];
     }
+#pragma GCC unroll 9
     for (int64_t t = 0; t < T; t++) {
-        const __m512 w = _mm512_load_ps(wt + 16 * t);
+        const __m512 w = T == DW_WREG ? wr[t] : _mm512_load_ps(wt + 16 * t);
         const int64_t off = 16 * (int64_t)j->cl_tap[t];
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) acc[i] = _mm512_fmadd_ps(w, _mm512_load_ps(base[i] + off), acc[i]);
@@ -634,10 +637,11 @@ CX_T512 CX_INL void dw_cl_outs(const DwJob *j, int64_t T, int clip, const float 
     for (int i = 0; i < 8; i++) out[i] = cx_act_apply(clip, cl, &j->cv->act, acc[i]);
 }
 
-/* One group of up to 16 channels (from channel c0 of image im) through buffer buf. */
-CX_T512 static void dw_cl_group(const DwJob *j, int64_t im, int64_t c0, float *buf) {
+/* One group of up to 16 channels (from channel c0 of image im) through buffer buf; T is
+ * cv->K (a constant in the 3x3 instance). */
+CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, int64_t c0, float *buf) {
     const CxConv *cv = j->cv;
-    const int64_t T = cv->K, Pin = cv->Pin, P = cv->Pout, nc = cv->C - c0 < 16 ? cv->C - c0 : 16;
+    const int64_t Pin = cv->Pin, P = cv->Pout, nc = cv->C - c0 < 16 ? cv->C - c0 : 16;
     const int clip = cx_act_is_clip(&cv->act);
     float *xt = buf, *wt = buf + j->GH * j->GW * 16, *bt = wt + T * 16;
     const __mmask16 lanes = (__mmask16)dw_bits(0, nc);
@@ -663,12 +667,15 @@ CX_T512 static void dw_cl_group(const DwJob *j, int64_t im, int64_t c0, float *b
         for (int64_t i = 0; i < 16 && q + i < Pin; i++) _mm512_store_ps(xt + 16 * (int64_t)j->cl_in[q + i], r[i]);
     }
     const __m512 bias = _mm512_load_ps(bt);
+    __m512 wr[DW_WREG];
+#pragma GCC unroll 9
+    for (int64_t t = 0; t < DW_WREG; t++) wr[t] = T == DW_WREG ? _mm512_load_ps(wt + 16 * t) : bias;
     float *y = cv->y + (im * cv->M + c0) * P;
     for (int64_t p = 0; p < P; p += 16) {
         __m512 r[16];
         const int64_t n = P - p < 16 ? P - p : 16;
-        dw_cl_outs(j, T, clip, xt, wt, bias, p, n < 8 ? n : 8, r);
-        if (n > 8) dw_cl_outs(j, T, clip, xt, wt, bias, p + 8, n - 8, r + 8);
+        dw_cl_outs(j, T, clip, xt, wt, wr, bias, p, n < 8 ? n : 8, r);
+        if (n > 8) dw_cl_outs(j, T, clip, xt, wt, wr, bias, p + 8, n - 8, r + 8);
         else
             for (int i = 8; i < 16; i++) r[i] = _mm512_setzero_ps();
         dw_tr16(r);
@@ -681,10 +688,21 @@ CX_T512 static void dw_cl_group(const DwJob *j, int64_t im, int64_t c0, float *b
         for (int64_t l = 0; l < nc; l++) rt_act_span(&cv->act, y + l * P, P, NULL);
 }
 
+CX_T512 static void dw_cl_group9(const DwJob *j, int64_t im, int64_t c0, float *buf) {
+    dw_cl_group_t(j, DW_WREG, im, c0, buf);
+}
+
+CX_T512 static void dw_cl_group(const DwJob *j, int64_t im, int64_t c0, float *buf) {
+    dw_cl_group_t(j, j->cv->K, im, c0, buf);
+}
+
 /* Groups [g0, g1) of every image (item = image * groups + group) through one buffer. */
 CX_T512 static void dw_cl_items(const DwJob *j, int64_t g0, int64_t g1, float *buf) {
     memset(buf, 0, sizeof(float) * (size_t)(j->GH * j->GW * 16)); /* the grid's border cells */
-    for (int64_t it = g0; it < g1; it++) dw_cl_group(j, it / j->groups, (it % j->groups) * 16, buf);
+    for (int64_t it = g0; it < g1; it++) {
+        if (j->cv->K == DW_WREG) dw_cl_group9(j, it / j->groups, (it % j->groups) * 16, buf);
+        else dw_cl_group(j, it / j->groups, (it % j->groups) * 16, buf);
+    }
 }
 
 /* ---------------------------------------------------------------- drivers */
