@@ -330,12 +330,67 @@ static int e_softmax(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* Elementwise float ops as a loop in NAME_run: y[i] = f(x[i]). */
+/* Clip's bounds: inputs min, max (opset >= 11; constants) or attributes; absent = -+inf. */
+static int clip_bounds(EcCtx *c, int k, const RtNode *n, char *lo, char *hi) {
+    float b[2] = {-HUGE_VALF, HUGE_VALF};
+    for (int j = 0; j < 2; j++) {
+        if (n->opset < 11) {
+            b[j] = rt_attr_float(n, j ? "max" : "min", b[j]);
+        } else if (j + 1 < n->n_in && n->in[j + 1] >= 0) {
+            const RtTensor *t = kin(c, n, j + 1);
+            if (!t || t->dtype != RT_F32 || rt_numel(t) != 1)
+                return ec_fail(c, k, RT_ERR_UNSUPPORTED, "Clip's %s must be one constant float32 value", j ? "max" : "min");
+            b[j] = ((const float *)t->data)[0];
+        }
+    }
+    ec_float_lit(lo, 48, b[0]);
+    ec_float_lit(hi, 48, b[1]);
+    return RT_OK;
+}
+
+/* Elementwise float ops as a loop in NAME_run: y[i] = f(x[i]) (the runtime's formulas,
+ * runtime/kernels/ref/unary.c). */
 static int e_unary(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
     RT_TRY(need_dtype(c, k, x, RT_F32, "input"));
     const char *f;
+    char fb[256], al[48], be[48];
     switch (n->op) {
+    case RT_OP_ABS: f = "fabsf(v)"; break;
+    case RT_OP_NEG: f = "-v"; break;
+    case RT_OP_RECIPROCAL: f = "1.0f / v"; break;
+    case RT_OP_SOFTSIGN: f = "v / (1.0f + fabsf(v))"; break;
+    case RT_OP_HARD_SWISH: f = "v * (v / 6.0f + 0.5f < 0.0f ? 0.0f : v / 6.0f + 0.5f > 1.0f ? 1.0f : v / 6.0f + 0.5f)"; break;
+    case RT_OP_LEAKY_RELU:
+        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 0.01f));
+        snprintf(fb, sizeof fb, "(v < 0 ? %s * v : v)", al);
+        f = fb;
+        break;
+    case RT_OP_THRESHOLDED_RELU:
+        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 1.0f));
+        snprintf(fb, sizeof fb, "(v > %s ? v : 0.0f)", al);
+        f = fb;
+        break;
+    case RT_OP_HARD_SIGMOID:
+        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 0.2f));
+        ec_float_lit(be, sizeof be, rt_attr_float(n, "beta", 0.5f));
+        snprintf(fb, sizeof fb, "(%s * v + %s < 0.0f ? 0.0f : %s * v + %s > 1.0f ? 1.0f : %s * v + %s)", al, be, al, be, al, be);
+        f = fb;
+        break;
+    case RT_OP_CLIP:
+        RT_TRY(clip_bounds(c, k, n, al, be));
+        snprintf(fb, sizeof fb, "((v < %s ? %s : v) > %s ? %s : (v < %s ? %s : v))", al, al, be, be, al, al);
+        f = fb;
+        break;
+    case RT_OP_GELU:
+        if (strcmp(rt_attr_str(n, "approximate", "none"), "tanh") == 0) {
+            f = "0.5f * v * (1.0f + wk_tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)))";
+            ec_tpl_use(c, "b1_tanh");
+        } else {
+            f = "0.5f * v * (1.0f + wk_erff(v * 0.7071067811865476f))";
+            ec_tpl_use(c, "b1_erf");
+        }
+        break;
     case RT_OP_RELU: f = "(v < 0 ? 0.0f : v)"; break;
     case RT_OP_SIGMOID: f = "wk_sigmoidf(v)"; ec_tpl_use(c, "b1_sigmoid"); break;
     case RT_OP_TANH: f = "wk_tanhf(v)"; ec_tpl_use(c, "b1_tanh"); break;
@@ -687,6 +742,16 @@ static const struct {
     {RT_OP_TANH, e_unary},
     {RT_OP_ERF, e_unary},
     {RT_OP_EXP, e_unary},
+    {RT_OP_ABS, e_unary},
+    {RT_OP_NEG, e_unary},
+    {RT_OP_RECIPROCAL, e_unary},
+    {RT_OP_SOFTSIGN, e_unary},
+    {RT_OP_HARD_SWISH, e_unary},
+    {RT_OP_LEAKY_RELU, e_unary},
+    {RT_OP_THRESHOLDED_RELU, e_unary},
+    {RT_OP_HARD_SIGMOID, e_unary},
+    {RT_OP_CLIP, e_unary},
+    {RT_OP_GELU, e_unary},
     {RT_OP_ADD, e_binary},
     {RT_OP_SUB, e_binary},
     {RT_OP_MUL, e_binary},

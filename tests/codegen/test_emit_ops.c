@@ -3,7 +3,8 @@
  * a one-node graph is built in the IR with random inputs and constants, emitted, compiled
  * with gcc -pedantic, run by the harness, and compared with the runtime's reference kernels
  * on the same graph: integer outputs bit for bit, float within OPS_FLOAT_REL_TOL.
- * Covered: Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
+ * Covered: Abs, Neg, Reciprocal, Softsign, HardSwish, LeakyRelu, ThresholdedRelu,
+ * HardSigmoid, Clip with constant bounds, Gelu (erf and tanh); Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
  * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad);
  * Sub/Mul/Div with a scalar, Add broadcast; Concat; QConv and QLinear with per-channel scales, zero points,
  * qmin/qmax and multipliers above 1; QAdd with unequal scales, also broadcast; QMul broadcast; QConcat (copy and
@@ -223,6 +224,32 @@ Test(emit_ops, binary_and_concat) {
     int k = op_node(o, RT_OP_CONCAT, 2, in);
     attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
     op_check(o, "Concat");
+}
+
+/* The elementwise float ops emitted as loops, with their attributes and Clip's inputs. */
+Test(emit_ops, unary_float) {
+    int ops[] = {RT_OP_ABS, RT_OP_NEG, RT_OP_RECIPROCAL, RT_OP_SOFTSIGN, RT_OP_HARD_SWISH, RT_OP_LEAKY_RELU,
+                 RT_OP_THRESHOLDED_RELU, RT_OP_HARD_SIGMOID, RT_OP_CLIP, RT_OP_GELU, RT_OP_GELU, RT_OP_RELU};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        OneOp *o = op_new();
+        int64_t xd[2] = {4, 9}, one[1] = {1};
+        int in[3] = {op_input(o, "x", RT_F32, 2, xd), -1, -1};
+        int n_in = 1;
+        if (ops[i] == RT_OP_CLIP) {
+            in[1] = op_const(o, "lo", RT_F32, 1, one, (float[]){-0.3f});
+            in[2] = op_const(o, "hi", RT_F32, 1, one, (float[]){0.45f});
+            n_in = 3;
+        }
+        int k = op_node(o, ops[i], n_in, in);
+        if (ops[i] == RT_OP_LEAKY_RELU || ops[i] == RT_OP_THRESHOLDED_RELU) attrs_new(o, k, 1)[0] = attr_float(o, "alpha", 0.2f);
+        if (ops[i] == RT_OP_HARD_SIGMOID) {
+            RtAttr *a = attrs_new(o, k, 2);
+            a[0] = attr_float(o, "alpha", 0.7f);
+            a[1] = attr_float(o, "beta", 0.4f);
+        }
+        if (ops[i] == RT_OP_GELU && i == 10) attrs_new(o, k, 1)[0] = attr_str(o, "approximate", "tanh");
+        op_check(o, rt_op_name(ops[i]));
+    }
 }
 
 /* QConv / QLinear: per-channel scales chosen so some multipliers exceed 1, zero points,
