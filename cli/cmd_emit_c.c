@@ -160,8 +160,9 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
         cli_error_name_file(err, a->q.model);
         status = CLI_BAD_INPUT;
     }
+    if (status == CLI_OK && a->split_weights) fprintf(out, "%s/%s_weights.c, ", a->dir, a->prefix);
     if (status == CLI_OK)
-        fprintf(out, "%s/%s.c, %s/%s.h: %d kernels, weights %lld bytes, arena %lld bytes (lower bound %lld, %.3fx)\n",
+        fprintf(out, "%s/%s.c, %s/%s.h: %d kernel templates, weights %lld bytes, arena %lld bytes (lower bound %lld, %.3fx)\n",
                 a->dir, a->prefix, a->dir, a->prefix, st.n_kernels, (long long)st.weight_bytes,
                 (long long)st.arena_bytes, (long long)st.lower_bound,
                 st.lower_bound > 0 ? (double)st.arena_bytes / (double)st.lower_bound : 1.0);
