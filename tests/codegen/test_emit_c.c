@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "emitc_util.h"
+#include "../../frontend/onnx.h"
 
 /* The arena planner's target from the issue: at most 10% above the largest sum of bytes
  * live at one node. */
@@ -185,6 +186,16 @@ Test(emit_c, kws_int8) {
     case_check(&c);
 }
 
+/* The ONNX model as the frontend loads it (the reference for the float emission). */
+static IrGraph *onnx_graph_load(const char *path) {
+    RtError err = {{0}};
+    OnnxLoadOptions lo;
+    memset(&lo, 0, sizeof lo);
+    IrGraph *g = onnx_load_file(path, &lo, &err);
+    cr_assert(g, "%s", err.msg);
+    return g;
+}
+
 /* The header contract, exactly as the issue writes it, through the CLI. */
 Test(emit_c, cli_header_contract_and_determinism) {
     char dir[256], out[4096], path[600];
@@ -230,6 +241,33 @@ Test(emit_c, cli_header_contract_and_determinism) {
     cr_assert(h4);
     cr_expect(strstr(h4, "#define model_INPUT_0_SIZE 256\n") && strstr(h4, "#define model_OUTPUT_0_SIZE 40\n"), "%s", h4);
     free(h4);
+    /* and the batch-4 code computes 4 images per call: the first 40 test images, 10 calls,
+     * against the runtime on the same images */
+    char log[8192];
+    snprintf(path, sizeof path, "%s/c", dir);
+    cr_assert_eq(ecu_compile("gcc", "-O2", path, "h", log, sizeof log), 0, "%s", log);
+    RtTensor x = tu_fixture_npy("digits/test_img.npy");
+    x.dims[0] = 40;
+    snprintf(path, sizeof path, "%s/c/in.bin", dir);
+    ecu_raw_write(path, x.data, (size_t)rt_nbytes(&x));
+    st = tu_run(out, sizeof out, "%s/c/h %s/c/in.bin %s/c/y.bin", dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", out);
+    IrGraph *g = onnx_graph_load(FIXTURES "/digits/digits_cnn.onnx");
+    RtTensor y = {0};
+    RtRunOptions ro = {0};
+    ro.ref_only = 1;
+    RtError err = {{0}};
+    cr_assert_eq(ir_run_opts(g, &x, &y, &ro, &err), RT_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/c/y.bin", dir);
+    size_t ny = 0;
+    float *yc = (float *)tu_file_read(path, &ny);
+    cr_assert(yc && (int64_t)ny == rt_nbytes(&y));
+    double rel = tu_max_rel_diff(yc, y.data, (long)rt_numel(&y));
+    cr_expect(rel <= ECU_FLOAT_REL_TOL, "batch-4 emitted C vs the runtime on the ONNX model: %g", rel);
+    free(yc);
+    free(y.data);
+    free(x.data);
+    ir_graph_free(g);
     free(h);
     tu_tmpdir_remove(dir);
 }
