@@ -226,6 +226,55 @@ static int e_linear(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* MatMul in float: A [..., M, K] x B [K, N] (any leading dims of A), or A and B of one rank
+ * with equal batch dims; each matrix product is wk_linear_f32 without bias. */
+static int e_matmul(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 1), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, a, RT_F32, "input A"));
+    RT_TRY(need_dtype(c, k, b, RT_F32, "input B"));
+    if (a->rank < 2 || b->rank < 2 || (b->rank > 2 && (a->rank != b->rank)))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's MatMul takes A [..., M, K] with B [K, N] or a batch of B's");
+    int64_t K = a->dims[a->rank - 1], N = b->dims[b->rank - 1], M = a->dims[a->rank - 2];
+    int64_t batches = b->rank > 2 ? rt_shape_numel(b->rank - 2, b->dims) : 1;
+    for (int d = 0; b->rank > 2 && d < b->rank - 2; d++)
+        if (a->dims[d] != b->dims[d]) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's MatMul does not broadcast batches");
+    if (b->dims[b->rank - 2] != K) return ec_fail(c, k, RT_ERR, "A's K %lld != B's %lld", (long long)K, (long long)b->dims[b->rank - 2]);
+    int64_t R = batches > 1 ? M : rt_numel(a) / (K ? K : 1);
+    char p0[96], p1[96], py[96];
+    ec_tpl_use(c, "k_linear_f32");
+    text_buf_printf(&c->body,
+                    "    {\n        int32_t t;\n        for (t = 0; t < %lld; t++)\n"
+                    "            wk_linear_f32(%s + (size_t)t * %lld, %s + (size_t)t * %lld, NULL, %s + (size_t)t * %lld, "
+                    "%lld, %lld, %lld, 0, 0.0f, 0.0f);\n    }\n",
+                    (long long)batches, P(c, n, 0, p0), (long long)(R * K), P(c, n, 1, p1), (long long)(K * N),
+                    Y(c, n, py), (long long)(R * N), (long long)R, (long long)K, (long long)N);
+    (void)y;
+    return RT_OK;
+}
+
+static int e_transpose(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    if (!x || !ec_ctype(x->dtype)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype not emitted");
+    const int64_t *perm;
+    int np = rt_attr_ints(n, "perm", &perm);
+    int32_t d[RT_MAX_RANK], st[RT_MAX_RANK], in_st[RT_MAX_RANK];
+    int64_t s = 1;
+    for (int i = x->rank - 1; i >= 0; i--) in_st[i] = (int32_t)s, s *= x->dims[i];
+    for (int i = 0; i < y->rank; i++) {
+        int64_t p = np >= 0 ? perm[i] : y->rank - 1 - i; /* default: reverse the axes */
+        if (p < 0 || p >= x->rank) return ec_fail(c, k, RT_ERR, "attribute perm is out of range");
+        d[i] = (int32_t)y->dims[i];
+        st[i] = in_st[p];
+    }
+    decl_i32s(c, k, "dims", d, y->rank > 0 ? y->rank : 1);
+    decl_i32s(c, k, "st", st, y->rank > 0 ? y->rank : 1);
+    char p0[96], py[96];
+    ec_tpl_use(c, "k_transpose");
+    text_buf_printf(&c->body, "    wk_transpose((const unsigned char *)%s, (unsigned char *)%s, %lld, %d, %d, n%d_dims, n%d_st);\n",
+                    P(c, n, 0, p0), Y(c, n, py), (long long)rt_numel(y), (int)rt_dtype_size(y->dtype), y->rank, k, k);
+    return RT_OK;
+}
+
 static int e_max_pool(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     if (n->n_out > 1 && n->out[1] >= 0) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output Indices is not supported by emit-c");
@@ -734,6 +783,8 @@ static const struct {
     {RT_OP_CONV, e_conv},
     {RT_OP_FUSED_CONV, e_conv},
     {RT_OP_LINEAR, e_linear},
+    {RT_OP_MATMUL, e_matmul},
+    {RT_OP_TRANSPOSE, e_transpose},
     {RT_OP_MAX_POOL, e_max_pool},
     {RT_OP_GLOBAL_AVERAGE_POOL, e_global_average_pool},
     {RT_OP_SOFTMAX, e_softmax},

@@ -3,7 +3,7 @@
  * a one-node graph is built in the IR with random inputs and constants, emitted, compiled
  * with gcc -pedantic, run by the harness, and compared with the runtime's reference kernels
  * on the same graph: integer outputs bit for bit, float within OPS_FLOAT_REL_TOL.
- * Covered: Abs, Neg, Reciprocal, Softsign, HardSwish, LeakyRelu, ThresholdedRelu,
+ * Covered: MatMul (2-D B and batched), Transpose; Abs, Neg, Reciprocal, Softsign, HardSwish, LeakyRelu, ThresholdedRelu,
  * HardSigmoid, Clip with constant bounds, Gelu (erf and tanh); Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
  * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad);
  * Sub/Mul/Div with a scalar, Add broadcast; Concat; QConv and QLinear with per-channel scales, zero points,
@@ -249,6 +249,27 @@ Test(emit_ops, unary_float) {
         }
         if (ops[i] == RT_OP_GELU && i == 10) attrs_new(o, k, 1)[0] = attr_str(o, "approximate", "tanh");
         op_check(o, rt_op_name(ops[i]));
+    }
+}
+
+Test(emit_ops, matmul_transpose) {
+    OneOp *o = op_new();
+    int64_t ad[3] = {2, 3, 5}, bd[2] = {5, 4}, bb[3] = {2, 5, 4};
+    int in[2] = {op_input(o, "a", RT_F32, 3, ad), op_const(o, "b", RT_F32, 2, bd, NULL)};
+    op_node(o, RT_OP_MATMUL, 2, in);
+    op_check(o, "MatMul [2,3,5] x [5,4]");
+    o = op_new();
+    int bin[2] = {op_input(o, "a", RT_F32, 3, ad), op_input(o, "b", RT_F32, 3, bb)};
+    op_node(o, RT_OP_MATMUL, 2, bin);
+    op_check(o, "MatMul batched");
+    RtDtype dts[2] = {RT_F32, RT_I8};
+    for (int i = 0; i < 2; i++) {
+        o = op_new();
+        int64_t xd[3] = {2, 3, 4};
+        int tin[1] = {op_input(o, "x", dts[i], 3, xd)};
+        int k = op_node(o, RT_OP_TRANSPOSE, 1, tin);
+        attrs_new(o, k, 1)[0] = attr_ints(o, "perm", 3, (int64_t[]){2, 0, 1});
+        op_check(o, i ? "Transpose int8" : "Transpose");
     }
 }
 
