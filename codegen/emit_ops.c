@@ -275,6 +275,48 @@ static int e_transpose(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+static int e_layer_norm(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *s = vin(c, n, 1), *b = vin(c, n, 2);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    RT_TRY(need_dtype(c, k, s, RT_F32, "input Scale"));
+    if (b) RT_TRY(need_dtype(c, k, b, RT_F32, "input B"));
+    if (n->n_out > 1 && ((n->out[1] >= 0) || (n->n_out > 2 && n->out[2] >= 0)))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "outputs Mean and InvStdDev are not supported by emit-c");
+    int64_t axis = rt_attr_int(n, "axis", -1);
+    if (axis < 0) axis += x->rank;
+    if (axis < 0 || axis >= x->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
+    int64_t len = rt_shape_numel(x->rank - (int)axis, x->dims + axis), rows = len ? rt_numel(x) / len : 0;
+    if (rt_numel(s) != len || (b && rt_numel(b) != len))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's LayerNormalization takes Scale and B of the normalized size");
+    char p0[96], p1[96], p2[96], py[96];
+    ec_tpl_use(c, "k_layernorm_f32");
+    text_buf_printf(&c->body, "    wk_layernorm_f32(%s, %s, %s, %s, %lld, %lld, %.17g);\n", P(c, n, 0, p0), P(c, n, 1, p1),
+                    P(c, n, 2, p2), Y(c, n, py), (long long)rows, (long long)len,
+                    (double)rt_attr_float(n, "epsilon", 1e-5f));
+    return RT_OK;
+}
+
+static int e_gather(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *ix = vin(c, n, 1), *y = yval(c, n);
+    if (!x || !ec_ctype(x->dtype)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype not emitted");
+    if (!ix || (ix->dtype != RT_I64 && ix->dtype != RT_I32))
+        return ec_fail(c, k, RT_ERR, "indices must be int64 or int32");
+    int64_t axis = rt_attr_int(n, "axis", 0);
+    if (axis < 0) axis += x->rank;
+    if (axis < 0 || axis >= x->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
+    int64_t outer = rt_shape_numel((int)axis, x->dims), D = x->dims[axis];
+    int64_t inner = rt_shape_numel(x->rank - (int)axis - 1, x->dims + axis + 1);
+    char p0[96], p1[96], py[96];
+    ec_tpl_use(c, "k_gather");
+    text_buf_printf(&c->body,
+                    "    if (wk_gather((const unsigned char *)%s, %s%s%s, %s%s%s, %lld, (unsigned char *)%s, %lld, %lld, "
+                    "%lld, %d))\n        return 1; /* an index out of range */\n",
+                    P(c, n, 0, p0), ix->dtype == RT_I64 ? "" : "NULL", ix->dtype == RT_I64 ? P(c, n, 1, p1) : "", "",
+                    ix->dtype == RT_I32 ? "" : "NULL", ix->dtype == RT_I32 ? P(c, n, 1, p1) : "", "", (long long)rt_numel(ix),
+                    Y(c, n, py), (long long)outer, (long long)D, (long long)inner, (int)rt_dtype_size(y->dtype));
+    return RT_OK;
+}
+
 static int e_max_pool(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     if (n->n_out > 1 && n->out[1] >= 0) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output Indices is not supported by emit-c");
@@ -784,6 +826,8 @@ static const struct {
     {RT_OP_FUSED_CONV, e_conv},
     {RT_OP_LINEAR, e_linear},
     {RT_OP_MATMUL, e_matmul},
+    {RT_OP_LAYER_NORMALIZATION, e_layer_norm},
+    {RT_OP_GATHER, e_gather},
     {RT_OP_TRANSPOSE, e_transpose},
     {RT_OP_MAX_POOL, e_max_pool},
     {RT_OP_GLOBAL_AVERAGE_POOL, e_global_average_pool},

@@ -22,6 +22,7 @@ const char *ec_ctype(RtDtype t) {
     case RT_I16: return "int16_t";
     case RT_U16: return "uint16_t";
     case RT_I32: return "int32_t";
+    case RT_I64: return "int64_t";
     case RT_BOOL: return "uint8_t";
     default: return NULL;
     }
@@ -73,6 +74,15 @@ static void array_write(const EcCtx *c, TextBuf *out, TextBuf *decl, const RtTen
             /* INT32_MIN has no literal of type int */
             if (x == INT32_MIN) text_buf_printf(out, "INT32_MIN,");
             else text_buf_printf(out, "%ld,", (long)x);
+            if ((i + 1) % per_line && i + 1 < n) text_buf_printf(out, " ");
+            break;
+        }
+        case RT_I64: {
+            long long x = (long long)((const int64_t *)t->data)[i];
+            /* int64 literals as long long (C99); INT64_MIN has no literal */
+            if (x == INT64_MIN) text_buf_printf(out, "INT64_MIN,");
+            else if (x < INT32_MIN || x > INT32_MAX) text_buf_printf(out, "%lldLL,", x);
+            else text_buf_printf(out, "%lld,", x);
             if ((i + 1) % per_line && i + 1 < n) text_buf_printf(out, " ");
             break;
         }

@@ -1,10 +1,12 @@
 /*
- * test_emit_mobilenet.c — `wafer emit-c` at scale: MobileNetV2 int8 (52 QConv, 10 QAdd,
+ * test_emit_mobilenet.c — `wafer emit-c` at scale. MobileNetV2 int8 (52 QConv, 10 QAdd,
  * 3.5M weights, a 32 MB source) emits, compiles with gcc -pedantic, runs on the fixture's
  * two images (weights in their own model_weights.c, --split-weights) and matches the runtime's reference kernels: the int8 features before the
  * float classifier bit for bit, the logits within ECU_FLOAT_REL_TOL; the arena within 1.1x
- * of its lower bound. About 15 s (compiling the weights dominates); the sanitizer build
- * (WAFER_SANITIZED) skips it.
+ * of its lower bound. And tinylm, a 3.3M-parameter transformer (Gather, LayerNormalization,
+ * Linear, batched MatMul, Softmax, Transpose, Gelu), emitted in float for one 128-token
+ * window: the logits match the runtime and onnxruntime's. About 15 s each (compiling the
+ * weights dominates); the sanitizer build (WAFER_SANITIZED) skips them.
  */
 #include <unistd.h>
 
@@ -48,5 +50,43 @@ Test(emit_mobilenet, int8_matches_runtime, .timeout = 300) {
     free(ref[0].data);
     free(ref[1].data);
     free(x.data);
+    tu_tmpdir_remove(dir);
+}
+
+Test(emit_mobilenet, tinylm_float_matches_runtime_and_onnxruntime, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("tinylm emit-c takes minutes under the sanitizers: skipped");
+    char dir[256], wafer[512], log[8192], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_lm"), 0);
+    ecu_quantize(dir, "tinylm/tinylm.onnx", "m", "--weights f32 --shape tokens=1,128", wafer, sizeof wafer);
+    ecu_emit_split(wafer, dir, 0, 0, 1);
+    /* 56 MB of hex floats: the weights file at -O0 (it is data), the code at -O2 */
+    int st = tu_run(log, sizeof log,
+                    "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O0 -c %s/model_weights.c -o %s/w.o && "
+                    "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I%s %s/model.c tests/codegen/emitc_harness.c %s/w.o "
+                    "-o %s/h -lm",
+                    dir, dir, dir, dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", log);
+    cr_assert_eq(log[0], '\0', "gcc printed: %s", log);
+    RtTensor toks = tu_fixture_npy("tinylm/tinylm_eval_tokens.npy"); /* [64, 129]: input = [:, :128] */
+    RtTensor x = {RT_I64, 2, {1, 128}, toks.data};
+    snprintf(path, sizeof path, "%s/in.bin", dir);
+    ecu_raw_write(path, x.data, 128 * sizeof(int64_t));
+    st = tu_run(log, sizeof log, "%s/h %s/in.bin %s/y.bin", dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", log);
+    RtTensor ref = {0};
+    cr_assert_eq(ecu_reference(wafer, 0, &x, &ref), 1);
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/y.bin", dir);
+    float *y = (float *)tu_file_read(path, &n);
+    cr_assert(y && (int64_t)n == rt_nbytes(&ref), "%zu bytes vs %lld", n, (long long)rt_nbytes(&ref));
+    double rel = tu_max_rel_diff(y, ref.data, (long)rt_numel(&ref));
+    cr_expect(rel <= ECU_FLOAT_REL_TOL, "tinylm logits vs the runtime: relative difference %g", rel);
+    RtTensor ort = tu_fixture_npy("tinylm/tinylm_eval_logits_first4.npy"); /* [4, 128, 128] */
+    rel = tu_max_rel_diff(y, ort.data, 128 * 128);
+    cr_expect(rel <= ECU_FLOAT_REL_TOL, "tinylm logits vs onnxruntime: relative difference %g", rel);
+    free(y);
+    free(ref.data);
+    free(ort.data);
+    free(toks.data);
     tu_tmpdir_remove(dir);
 }

@@ -13,6 +13,7 @@
 #include "../../codegen/ctemplates/b0_exp.c"
 #include "../../codegen/ctemplates/b1_erf.c"
 #include "../../codegen/ctemplates/b1_tanh.c"
+#include "../../codegen/ctemplates/b0_rsqrt.c"
 
 /* Bounds, from the derivations in the templates' comments plus float rounding:
  * exp: the degree-8 polynomial's truncation (< 2e-9) and a few float roundings: 2 ulps
@@ -70,6 +71,21 @@ Test(emit_nolibm, erf_accuracy) {
     cr_expect(worst_abs <= ERF_ABS_TOL, "erf: absolute error %g at x = %.9g", worst_abs, at_abs);
     cr_expect(isnan(wk_erff(NAN)));
     cr_expect_eq(wk_erff(10.0f), 1.0f);
+}
+
+/* rsqrt (LayerNormalization's 1 / sqrt(var + eps)) in double: five Newton steps from a
+ * 3.5% guess leave rounding only, a few double ulps. */
+#define RSQRT_REL_TOL 1e-15
+
+Test(emit_nolibm, rsqrt_accuracy) {
+    double worst = 0, at = 0;
+    for (double v = 1e-12; v < 1e12; v *= 1.0137) {
+        double r = 1.0 / sqrt(v), e = fabs(wk_rsqrt(v) - r) / r;
+        if (e > worst) worst = e, at = v;
+    }
+    cr_expect(worst <= RSQRT_REL_TOL, "rsqrt: relative error %g at %g", worst, at);
+    cr_expect(isinf(wk_rsqrt(0.0)));
+    cr_expect(isnan(wk_rsqrt(NAN)));
 }
 
 /* y = Softmax(Exp(Sigmoid(Erf(Tanh(x))))) over x [2, 16]. */

@@ -3,7 +3,8 @@
  * a one-node graph is built in the IR with random inputs and constants, emitted, compiled
  * with gcc -pedantic, run by the harness, and compared with the runtime's reference kernels
  * on the same graph: integer outputs bit for bit, float within OPS_FLOAT_REL_TOL.
- * Covered: MatMul (2-D B and batched), Transpose; Abs, Neg, Reciprocal, Softsign, HardSwish, LeakyRelu, ThresholdedRelu,
+ * Covered: MatMul (2-D B and batched), Transpose, LayerNormalization, Gather (int64 and
+ * int32 indices, negative ones; an index out of range makes NAME_run return 1); Abs, Neg, Reciprocal, Softsign, HardSwish, LeakyRelu, ThresholdedRelu,
  * HardSigmoid, Clip with constant bounds, Gelu (erf and tanh); Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
  * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad);
  * Sub/Mul/Div with a scalar, Add broadcast; Concat; QConv and QLinear with per-channel scales, zero points,
@@ -41,6 +42,7 @@ static void fill(RtTensor *t, uint64_t *seed) {
         case RT_I8: ((int8_t *)t->data)[i] = (int8_t)((int)(r % 256) - 128); break;
         case RT_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 256); break;
         case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 20001) - 10000; break;
+        case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 9) - 4; break; /* indices, some negative */
         default: cr_assert_fail("dtype");
         }
     }
@@ -271,6 +273,53 @@ Test(emit_ops, matmul_transpose) {
         attrs_new(o, k, 1)[0] = attr_ints(o, "perm", 3, (int64_t[]){2, 0, 1});
         op_check(o, i ? "Transpose int8" : "Transpose");
     }
+}
+
+Test(emit_ops, layer_norm_gather) {
+    OneOp *o = op_new();
+    int64_t xd[3] = {2, 3, 16}, sd[1] = {16};
+    int in[3] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "s", RT_F32, 1, sd, NULL), op_const(o, "b", RT_F32, 1, sd, NULL)};
+    int k = op_node(o, RT_OP_LAYER_NORMALIZATION, 3, in);
+    attrs_new(o, k, 1)[0] = attr_float(o, "epsilon", 1e-3f);
+    op_check(o, "LayerNormalization");
+    /* an embedding: int64 indices (one negative) into [10, 6] along axis 0; then int32
+     * indices along axis 1 of an int8 tensor */
+    o = op_new();
+    int64_t ed[2] = {10, 6}, id[2] = {2, 3};
+    int gin[2] = {op_const(o, "table", RT_F32, 2, ed, NULL), op_input(o, "i", RT_I64, 2, id)};
+    op_node(o, RT_OP_GATHER, 2, gin);
+    op_check(o, "Gather int64 indices");
+    o = op_new();
+    int64_t qd[3] = {2, 5, 3}, jd[1] = {4};
+    int qin[2] = {op_input(o, "x", RT_I8, 3, qd), op_const(o, "j", RT_I32, 1, jd, (int32_t[]){4, 0, -2, 1})};
+    k = op_node(o, RT_OP_GATHER, 2, qin);
+    attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
+    op_check(o, "Gather int32 indices, axis 1");
+}
+
+/* An index out of range: NAME_run returns 1 instead of reading outside the table. */
+Test(emit_ops, gather_out_of_range_returns_1) {
+    char dir[256], log[8192], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_gather"), 0);
+    OneOp *o = op_new();
+    int64_t ed[2] = {10, 6}, id[1] = {3};
+    int gin[2] = {op_const(o, "table", RT_F32, 2, ed, NULL), op_input(o, "i", RT_I64, 1, id)};
+    op_node(o, RT_OP_GATHER, 2, gin);
+    RtError err = {{0}};
+    EmitCOptions eo = {"model", 0, "test", "test", "test", 0};
+    cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s", log);
+    int64_t good[3] = {1, -10, 9}, bad[3] = {1, 10, 2};
+    snprintf(path, sizeof path, "%s/good.bin", dir);
+    ecu_raw_write(path, good, sizeof good);
+    snprintf(path, sizeof path, "%s/bad.bin", dir);
+    ecu_raw_write(path, bad, sizeof bad);
+    cr_expect_eq(tu_run(log, sizeof log, "%s/h %s/good.bin %s/y.bin", dir, dir, dir), 0, "%s", log);
+    cr_expect_eq(tu_run(log, sizeof log, "%s/h %s/bad.bin %s/y.bin", dir, dir, dir), 1, "index 10 of 10: %s", log);
+    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+    ir_graph_free(o->g);
+    free(o);
+    tu_tmpdir_remove(dir);
 }
 
 /* QConv / QLinear: per-channel scales chosen so some multipliers exceed 1, zero points,
