@@ -4,10 +4,12 @@
  *
  * MODEL.onnx runs the shared quantize pipeline (cli_quantize.c: simplify, fuse, quantize,
  * --shape binding); a .wafer file is taken as it is (no quantize options apply; --shape
- * still binds its inputs). Dynamic dims left unbound become 1 (batch 1), then the graph is
- * simplified again so shape chains fold, and codegen/emit_c.c writes the files. The header
+ * still binds its inputs). --shape and then 1 (batch 1) for dims left dynamic bind the
+ * inputs; the graph is simplified again so shape chains fold, except the DequantizeLinear of
+ * low-bit weights, which the C keeps as codes; then codegen/emit_c.c writes the files. The header
  * comment of both files names the source model's hash, wafer's version and the options.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../codegen/emit_c.h"
@@ -83,10 +85,11 @@ static int args_parse(int argc, char **argv, EmitArgs *a, RtError *err) {
     return cli_quant_check(&a->q, "emit-c", err);
 }
 
-/* --shape for a .wafer model (the ONNX path binds them in cli_quant_build). */
-static int wafer_shapes_bind(const EmitArgs *a, IrGraph *g, RtError *err) {
-    for (int k = 0; k < a->q.n_shape; k++) {
-        const char *spec = a->q.shape[k];
+/* --shape NAME=dims (both paths: the ONNX path keeps them from cli_quant_build, whose
+ * simplify would also fold low-bit weights into floats). */
+static int shapes_bind(const EmitArgs *a, const char *const *shape, int n_shape, IrGraph *g, RtError *err) {
+    for (int k = 0; k < n_shape; k++) {
+        const char *spec = shape[k];
         int64_t dims[RT_MAX_RANK];
         int rank = 0, input = -1;
         size_t len;
@@ -100,6 +103,46 @@ static int wafer_shapes_bind(const EmitArgs *a, IrGraph *g, RtError *err) {
         if (ir_bind_input(g, input, rank, dims, err) != RT_OK) return cli_error_name_file(err, a->q.model), CLI_BAD_INPUT;
     }
     return CLI_OK;
+}
+
+/* pass_simplify, except that a DequantizeLinear of constants (low-bit weights, which the C
+ * keeps as codes and dequantizes as it goes) is not folded into float weights: while the
+ * pass runs, each such node's scale is a graph input instead of a constant (by name:
+ * simplify renumbers values), then is a constant again. */
+static int simplify_keeping_codes(IrGraph *g, RtError *err) {
+    enum { MAX_HIDDEN = 4096 };
+    const char **names = calloc(MAX_HIDDEN, sizeof *names);
+    RtTensor **konst = calloc(MAX_HIDDEN, sizeof *konst);
+    int *ins = malloc(sizeof(int) * (size_t)(g->n_inputs + MAX_HIDDEN));
+    if (!names || !konst || !ins) {
+        free(names), free(konst), free(ins);
+        return rt_error_set(err, "out of memory");
+    }
+    int n0 = g->n_inputs, nh = 0;
+    memcpy(ins, g->inputs, sizeof(int) * (size_t)n0);
+    for (int k = 0; k < g->n_nodes && nh < MAX_HIDDEN; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (n->op != RT_OP_DEQUANTIZE_LINEAR || n->n_in < 2 || n->in[1] < 0) continue;
+        int consts = 1;
+        for (int j = 0; j < n->n_in; j++) consts &= n->in[j] < 0 || g->values[n->in[j]].konst != NULL;
+        IrValue *s = &g->values[n->in[1]];
+        if (!consts || !s->konst) continue;
+        names[nh] = s->name, konst[nh] = s->konst;
+        s->konst = NULL;
+        ins[n0 + nh++] = n->in[1];
+    }
+    int *saved = g->inputs;
+    g->inputs = ins, g->n_inputs = n0 + nh;
+    int r = pass_simplify(g, err);
+    /* restore: the hidden scales are constants again, the inputs the model's own */
+    for (int h = 0; h < nh; h++) {
+        int v = ir_value_find(g, names[h]);
+        if (v >= 0) g->values[v].konst = konst[h];
+    }
+    memcpy(saved, g->inputs, sizeof(int) * (size_t)n0);
+    g->inputs = saved, g->n_inputs = n0;
+    free(ins), free(names), free(konst);
+    return r;
 }
 
 /* Every dynamic dim still unbound becomes 1 (batch 1), then shape chains fold. */
@@ -117,17 +160,8 @@ static int dims_default(const char *model, IrGraph *g, RtError *err) {
         if (dyn && ir_bind_input(g, i, v->rank, dims, err) != RT_OK) return cli_error_name_file(err, model), CLI_BAD_INPUT;
         bound |= dyn;
     }
-    if (!bound) return CLI_OK;
-    if (ir_infer_shapes(g, err) != RT_OK) return cli_error_name_file(err, model), CLI_BAD_INPUT;
-    /* Fold only when some shape is still unknown (a Shape -> Reshape chain): folding would
-     * also turn the DequantizeLinear of low-bit weights into float weights. */
-    int unknown = 0;
-    for (int v = 0; v < g->n_values && !unknown; v++) {
-        const IrValue *iv = &g->values[v];
-        unknown = iv->rank < 0;
-        for (int d = 0; d < iv->rank && !unknown; d++) unknown = iv->dims[d].value < 0;
-    }
-    if (unknown && pass_simplify(g, err) != RT_OK) return cli_error_name_file(err, model), CLI_BAD_INPUT;
+    (void)bound;
+    if (simplify_keeping_codes(g, err) != RT_OK) return cli_error_name_file(err, model), CLI_BAD_INPUT;
     return CLI_OK;
 }
 
@@ -136,19 +170,24 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
     WaferMeta meta = {0};
     IrGraph *g;
     int is_wafer = wafer_file_is(a->q.model);
+    const char *shape[CLI_QUANT_MAX_SHAPES];
+    int n_shape = a->q.n_shape;
+    memcpy(shape, a->q.shape, sizeof(const char *) * (size_t)n_shape);
     if (is_wafer) {
         g = wafer_file_read_meta(a->q.model, &meta, err);
-        if (g && wafer_shapes_bind(a, g, err) != CLI_OK) {
-            ir_graph_free(g);
-            return CLI_BAD_INPUT;
-        }
     } else {
-        g = cli_quant_build(&a->q, out, err);
         cli_quant_options_line(&a->q, opts, sizeof opts);
+        a->q.n_shape = 0; /* bound below, keeping low-bit weights as codes */
+        g = cli_quant_build(&a->q, out, err);
+        a->q.n_shape = n_shape;
         if (g && wafer_file_hash(a->q.model, hash, err) != RT_OK) {
             ir_graph_free(g);
             return CLI_BAD_INPUT;
         }
+    }
+    if (g && shapes_bind(a, shape, n_shape, g, err) != CLI_OK) {
+        ir_graph_free(g);
+        return CLI_BAD_INPUT;
     }
     if (!g) return CLI_BAD_INPUT;
     int status = dims_default(a->q.model, g, err);

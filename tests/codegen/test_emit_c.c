@@ -241,6 +241,15 @@ Test(emit_c, cli_header_contract_and_determinism) {
     cr_assert(h4);
     cr_expect(strstr(h4, "#define model_INPUT_0_SIZE 256\n") && strstr(h4, "#define model_OUTPUT_0_SIZE 40\n"), "%s", h4);
     free(h4);
+    /* --shape on the 4-bit path keeps the conv weights as codes (no fold into floats) */
+    st = tu_run(out, sizeof out, "%s emit-c %s/digits/digits_cnn.onnx --weights int4 --group 32 -o %s/d4 --shape image=2,1,8,8",
+                WAFER_BIN, FIXTURES, dir);
+    cr_assert_eq(st, 0, "%s", out);
+    snprintf(path, sizeof path, "%s/d4/model.c", dir);
+    char *src4 = (char *)tu_file_read(path, NULL);
+    cr_assert(src4);
+    cr_expect(strstr(src4, "wk_conv_dqw_f32(") && strstr(src4, "wk_linear_nbits("), "4-bit weights were folded into floats");
+    free(src4);
     /* and the batch-4 code computes 4 images per call: the first 40 test images, 10 calls,
      * against the runtime on the same images */
     char log[8192];
@@ -284,12 +293,18 @@ Test(emit_c, cli_bad_input) {
     st = tu_run(out, sizeof out, "%s emit-c %s/nope.onnx -o %s/x", WAFER_BIN, dir, dir);
     cr_expect_eq(st, 2);
     cr_expect(strstr(out, "nope.onnx"), "%s", out);
-    /* an op without a C kernel (tinylm's Gather and LayerNormalization): the node is named */
-    st = tu_run(out, sizeof out, "%s emit-c %s/tinylm/tinylm.onnx --weights f32 -o %s/lm", WAFER_BIN, FIXTURES, dir);
+    /* an op without a C kernel (onnxruntime's MatMulNBits): the node and op are named */
+    st = tu_run(out, sizeof out, "%s emit-c %s/perf/tinylm_int4_default_asym.onnx --weights f32 -o %s/lm", WAFER_BIN,
+                FIXTURES, dir);
     cr_expect_eq(st, 2, "%s", out);
-    cr_expect(strstr(out, "node '") && strstr(out, "no C kernel"), "%s", out);
+    cr_expect(strstr(out, "node '") && strstr(out, "(MatMulNBits): emit-c has no C kernel"), "%s", out);
     snprintf(path, sizeof path, "%s/lm/model.c", dir);
     cr_expect(access(path, F_OK) != 0, "a failed emit-c left %s", path);
+    /* a dtype the kernels do not take (onnxruntime's uint8 QDQ model) */
+    st = tu_run(out, sizeof out, "%s emit-c %s/perf/mobilenet_v2_int8_qdq_ort.onnx --weights f32 -o %s/qdq", WAFER_BIN,
+                FIXTURES, dir);
+    cr_expect_eq(st, 2, "%s", out);
+    cr_expect(strstr(out, "(QuantizeLinear)") && strstr(out, "uint8"), "%s", out);
     st = tu_run(out, sizeof out, "%s emit-c --help", WAFER_BIN);
     cr_expect_eq(st, 0);
     cr_expect(strstr(out, "--prefix") && strstr(out, "--no-libm") && strstr(out, "--split-weights"), "%s", out);
