@@ -192,8 +192,12 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
     if (!g) return CLI_BAD_INPUT;
     int status = dims_default(a->q.model, g, err);
     if (status == CLI_OK && cli_dir_make(a->dir, err) != CLI_OK) status = CLI_BAD_INPUT;
-    EmitCOptions o = {a->prefix, a->no_libm, is_wafer ? meta.source_hash : hash, WAFER_VERSION,
-                      is_wafer ? meta.options : opts, a->split_weights};
+    /* the quantize options (the .wafer's own for a .wafer), then emit-c's */
+    char line[3072];
+    size_t u = (size_t)snprintf(line, sizeof line, "%s; emit-c prefix=%s%s%s", is_wafer ? (meta.options ? meta.options : "") : opts,
+                                a->prefix, a->no_libm ? " no-libm" : "", a->split_weights ? " split-weights" : "");
+    for (int i = 0; i < n_shape && u < sizeof line; i++) u += (size_t)snprintf(line + u, sizeof line - u, " shape=%s", shape[i]);
+    EmitCOptions o = {a->prefix, a->no_libm, is_wafer ? meta.source_hash : hash, WAFER_VERSION, line, a->split_weights};
     EmitCStats st;
     if (status == CLI_OK && emit_c_write(g, &o, a->dir, &st, err) != RT_OK) {
         cli_error_name_file(err, a->q.model);

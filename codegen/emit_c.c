@@ -179,7 +179,7 @@ static int source_write(EcCtx *c, TextBuf *s, TextBuf *w, EmitCStats *st) {
     comment_str(s, c->o->source_hash);
     text_buf_printf(s, "\n * options: ");
     comment_str(s, c->o->options);
-    text_buf_printf(s, "%s\n", c->o->no_libm ? " --no-libm" : "");
+    text_buf_printf(s, "\n");
     text_buf_printf(s, " * arena: %lld bytes (lower bound %lld: the most bytes live at one node)\n", (long long)c->arena_bytes,
                     (long long)c->lower_bound);
     text_buf_printf(s, " * kernels:");
