@@ -13,12 +13,12 @@
 
 #define M4_FLAGS "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os"
 
-/* What an emitted object may leave undefined: libc's memory functions, libm's exp/tanh/erf,
+/* What an emitted object may leave undefined: libc's memory functions, libm's exp/tanh/erf/sqrt,
  * and libgcc's soft double arithmetic (the Cortex-M4's FPU is single precision; the float
  * pools and softmax sum in double, as wafer's runtime does). Integer models need no libm
  * and no soft double. */
 static const char *const allowed_undefined[] = {
-    "memcpy", "memset", "memmove", "expf", "tanhf", "erff",
+    "memcpy", "memset", "memmove", "expf", "tanhf", "erff", "sqrt",
     "__aeabi_memcpy", "__aeabi_memcpy4", "__aeabi_memcpy8", "__aeabi_memset", "__aeabi_memset4", "__aeabi_memclr",
     "__aeabi_memclr4", "__aeabi_dadd", "__aeabi_dsub", "__aeabi_dmul", "__aeabi_ddiv", "__aeabi_d2f",
     "__aeabi_f2d", "__aeabi_i2d", "__aeabi_ui2d", "__aeabi_dcmplt", "__aeabi_dcmpgt", "__aeabi_dcmpeq",
