@@ -124,11 +124,7 @@ void cli_threads_stop(struct RtThreadPool *pool);
 int cli_ref_only(void);
 
 /* ---- text buffer, JSON, files, time (cli_io.c) ---- */
-/* The text buffer is io/text_buf.h's TextBuf (text_buf_printf, text_buf_free). */
-/* A JSON string literal (quotes and escapes) for s. */
-void cli_buf_json_str(TextBuf *b, const char *s);
-/* A JSON number, or null when x is NaN or infinite (JSON has no such numbers). */
-void cli_buf_json_num(TextBuf *b, double x);
+/* The text buffer is io/text_buf.h's TextBuf (text_buf_printf, text_buf_json_str/num). */
 /* mkdir -p. */
 int cli_dir_make(const char *path, RtError *err);
 

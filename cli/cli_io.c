@@ -11,30 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-void cli_buf_json_str(TextBuf *b, const char *s) {
-    text_buf_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            text_buf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            text_buf_printf(b, "\\n");
-        else if (*p == '\t')
-            text_buf_printf(b, "\\t");
-        else if (*p < 0x20)
-            text_buf_printf(b, "\\u%04x", *p);
-        else
-            text_buf_printf(b, "%c", *p);
-    }
-    text_buf_printf(b, "\"");
-}
-
-void cli_buf_json_num(TextBuf *b, double x) {
-    if (!isfinite(x))
-        text_buf_printf(b, "null");
-    else
-        text_buf_printf(b, "%.10g", x);
-}
-
 int cli_dir_make(const char *path, RtError *err) {
     size_t n = strlen(path);
     char *p = malloc(n + 1);

@@ -224,14 +224,14 @@ static int bench_report(FILE *out, const BenchArgs *a, const BenchResult *r, RtE
     TextBuf b;
     memset(&b, 0, sizeof b);
     text_buf_printf(&b, "{\"model\":");
-    cli_buf_json_str(&b, a->model);
+    text_buf_json_str(&b, a->model);
     text_buf_printf(&b, ",\"iters\":%lld,\"warmup\":%lld,\"threads\":%d,\"load_ms\":", (long long)a->iters,
                    (long long)a->warmup, r->threads);
-    cli_buf_json_num(&b, r->load_ms);
+    text_buf_json_num(&b, r->load_ms);
     text_buf_printf(&b, ",\"median_ms\":");
-    cli_buf_json_num(&b, r->median_ms);
+    text_buf_json_num(&b, r->median_ms);
     text_buf_printf(&b, ",\"p90_ms\":");
-    cli_buf_json_num(&b, r->p90_ms);
+    text_buf_json_num(&b, r->p90_ms);
     text_buf_printf(&b, ",\"peak_rss_bytes\":%lld,\"arena_bytes\":%lld,\"weight_bytes\":%lld}\n",
                    (long long)r->peak_rss_bytes, (long long)r->arena_bytes, (long long)r->weight_bytes);
     int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);

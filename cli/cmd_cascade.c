@@ -288,15 +288,15 @@ static int cascade_measure(const CascadeArgs *a, CascadeData *d, CascadeMeasure 
 
 static void json_point(TextBuf *b, const char *key, double thr, const CascadeRun *r) {
     text_buf_printf(b, "\"%s\":{\"threshold\":", key);
-    cli_buf_json_num(b, thr);
+    text_buf_json_num(b, thr);
     text_buf_printf(b, ",\"accuracy\":");
-    cli_buf_json_num(b, r->accuracy);
+    text_buf_json_num(b, r->accuracy);
     text_buf_printf(b, ",\"escalated\":");
-    cli_buf_json_num(b, r->escalated);
+    text_buf_json_num(b, r->escalated);
     text_buf_printf(b, ",\"latency_ms\":");
-    cli_buf_json_num(b, r->latency_ms);
+    text_buf_json_num(b, r->latency_ms);
     text_buf_printf(b, ",\"cost_per_correct\":");
-    cli_buf_json_num(b, r->cost_per_correct);
+    text_buf_json_num(b, r->cost_per_correct);
     text_buf_printf(b, "}");
 }
 
@@ -343,7 +343,7 @@ static int cascade_sweep(const CascadeArgs *a, CascadeData *d, FILE *out, TextBu
                     p->latency_ms, p->cost, p->cost_per_correct, k == best ? "  <- chosen" : "");
             text_buf_printf(json, "%s{\"threshold\":%.10g,\"accuracy\":%.10g,\"escalated\":%.10g,\"latency_ms\":%.10g,"
                             "\"cost_per_correct\":", k ? "," : "", p->threshold, p->accuracy, p->escalated, p->latency_ms);
-            cli_buf_json_num(json, p->cost_per_correct);
+            text_buf_json_num(json, p->cost_per_correct);
             text_buf_printf(json, "}");
         }
         text_buf_printf(json, "]");
@@ -380,9 +380,9 @@ int cmd_cascade(int argc, char **argv, FILE *out, RtError *err) {
     CascadeRun r;
     if (status == CLI_OK) {
         text_buf_printf(&json, "{\"small\":");
-        cli_buf_json_str(&json, a.small);
+        text_buf_json_str(&json, a.small);
         text_buf_printf(&json, ",\"large\":");
-        cli_buf_json_str(&json, a.large);
+        text_buf_json_str(&json, a.large);
         text_buf_printf(&json, ",\"samples\":%lld,\"confidence\":\"%s\",\"price_per_hour\":%.10g", (long long)d.n,
                         a.margin ? "margin" : "max_prob", a.price);
         status = a.sweep ? cascade_sweep(&a, &d, out, &json, &thr, &r, err) : cascade_run(&a, &d, thr, &r, err);

@@ -349,21 +349,21 @@ static int eval_json_write(const EvalArgs *a, const EvalData *d, const EvalResul
     TextBuf b;
     memset(&b, 0, sizeof b);
     text_buf_printf(&b, "{\"model\":");
-    cli_buf_json_str(&b, a->model);
+    text_buf_json_str(&b, a->model);
     text_buf_printf(&b, ",\"task\":\"%s\",\"samples\":%lld,\"%s\":", a->lm ? "lm" : "classify", (long long)d->n,
                    a->lm ? "perplexity" : "accuracy");
-    cli_buf_json_num(&b, r->metric);
+    text_buf_json_num(&b, r->metric);
     if (base) {
         text_buf_printf(&b, ",\"baseline\":");
-        cli_buf_json_num(&b, base->metric);
+        text_buf_json_num(&b, base->metric);
         text_buf_printf(&b, ",\"drop\":");
-        cli_buf_json_num(&b, drop);
+        text_buf_json_num(&b, drop);
         text_buf_printf(&b, ",\"pass\":%s", pass ? "true" : "false");
     }
     text_buf_printf(&b, ",\"seconds\":");
-    cli_buf_json_num(&b, r->seconds);
+    text_buf_json_num(&b, r->seconds);
     text_buf_printf(&b, ",\"latency_ms_per_sample\":");
-    cli_buf_json_num(&b, r->seconds * 1e3 / (double)d->n);
+    text_buf_json_num(&b, r->seconds * 1e3 / (double)d->n);
     text_buf_printf(&b, ",\"weight_bytes\":%lld}\n", (long long)r->weight_bytes);
     int rc = b.oom ? rt_error_set(err, "%s: out of memory", a->json) : io_file_write_atomic(a->json, b.s, b.len, err);
     text_buf_free(&b);

@@ -173,9 +173,9 @@ static void json_values(TextBuf *b, const IrGraph *g, const int *idx, int n) {
     for (int i = 0; i < n; i++) {
         const IrValue *v = &g->values[idx[i]];
         text_buf_printf(b, "%s{\"name\":", i ? "," : "");
-        cli_buf_json_str(b, v->name);
+        text_buf_json_str(b, v->name);
         text_buf_printf(b, ",\"dtype\":");
-        cli_buf_json_str(b, rt_dtype_name(v->dtype));
+        text_buf_json_str(b, rt_dtype_name(v->dtype));
         text_buf_printf(b, ",\"shape\":");
         if (v->rank < 0) {
             text_buf_printf(b, "null}");
@@ -187,7 +187,7 @@ static void json_values(TextBuf *b, const IrGraph *g, const int *idx, int n) {
             if (v->dims[d].value >= 0)
                 text_buf_printf(b, "%lld", (long long)v->dims[d].value);
             else if (v->dims[d].sym)
-                cli_buf_json_str(b, v->dims[d].sym);
+                text_buf_json_str(b, v->dims[d].sym);
             else
                 text_buf_printf(b, "null");
         }
@@ -199,17 +199,17 @@ static void json_values(TextBuf *b, const IrGraph *g, const int *idx, int n) {
 static void inspect_json(TextBuf *b, const char *path, const IrGraph *g, const WaferMeta *meta,
                          const Census *c, int64_t params, int64_t bytes) {
     text_buf_printf(b, "{\"model\":");
-    cli_buf_json_str(b, path);
+    text_buf_json_str(b, path);
     if (meta->wafer_version) {
         text_buf_printf(b, ",\"format_version\":%d,\"source_hash\":", WAFER_FILE_VERSION);
-        cli_buf_json_str(b, meta->source_hash);
+        text_buf_json_str(b, meta->source_hash);
         text_buf_printf(b, ",\"wafer_version\":");
-        cli_buf_json_str(b, meta->wafer_version);
+        text_buf_json_str(b, meta->wafer_version);
         text_buf_printf(b, ",\"options\":");
-        cli_buf_json_str(b, meta->options);
+        text_buf_json_str(b, meta->options);
     }
     text_buf_printf(b, ",\"producer\":");
-    cli_buf_json_str(b, g->producer_name ? g->producer_name : "");
+    text_buf_json_str(b, g->producer_name ? g->producer_name : "");
     text_buf_printf(b, ",\"opset\":%d,\"inputs\":", g->opset);
     json_values(b, g, g->inputs, g->n_inputs);
     text_buf_printf(b, ",\"outputs\":");
@@ -217,7 +217,7 @@ static void inspect_json(TextBuf *b, const char *path, const IrGraph *g, const W
     text_buf_printf(b, ",\"nodes\":%lld,\"ops\":{", (long long)c->n_nodes);
     for (int i = 0; i < c->n_ops; i++) {
         if (i) text_buf_printf(b, ",");
-        cli_buf_json_str(b, c->ops[i].op);
+        text_buf_json_str(b, c->ops[i].op);
         text_buf_printf(b, ":%lld", (long long)c->ops[i].count);
     }
     text_buf_printf(b, "},\"parameters\":%lld,\"parameter_bytes\":%lld,\"unsupported\":[",
@@ -225,12 +225,12 @@ static void inspect_json(TextBuf *b, const char *path, const IrGraph *g, const W
     for (int i = 0; i < c->n_bad; i++) {
         const RtNode *n = c->bad[i].node;
         text_buf_printf(b, "%s{\"node\":", i ? "," : "");
-        cli_buf_json_str(b, n->name ? n->name : "");
+        text_buf_json_str(b, n->name ? n->name : "");
         text_buf_printf(b, ",\"op\":");
-        cli_buf_json_str(b, n->op_type);
+        text_buf_json_str(b, n->op_type);
         if (n->domain && n->domain[0]) {
             text_buf_printf(b, ",\"domain\":");
-            cli_buf_json_str(b, n->domain);
+            text_buf_json_str(b, n->domain);
         }
         text_buf_printf(b, "}");
     }
@@ -282,7 +282,7 @@ static void passes_json_ops(TextBuf *b, const Census *c) {
     text_buf_printf(b, "{");
     for (int i = 0; i < c->n_ops; i++) {
         if (i) text_buf_printf(b, ",");
-        cli_buf_json_str(b, c->ops[i].op);
+        text_buf_json_str(b, c->ops[i].op);
         text_buf_printf(b, ":%lld", (long long)c->ops[i].count);
     }
     text_buf_printf(b, "}");

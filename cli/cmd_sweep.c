@@ -544,21 +544,21 @@ static void rows_print(FILE *out, const SweepArgs *a, const SweepRow *rows, int 
 
 static void row_json(TextBuf *b, const SweepArgs *a, const SweepRow *r) {
     text_buf_printf(b, "{\"name\":");
-    cli_buf_json_str(b, r->name);
+    text_buf_json_str(b, r->name);
     text_buf_printf(b, ",\"bits\":%d,\"method\":\"%s\",\"group\":%lld,\"file\":", r->bits, r->method, (long long)r->group);
-    cli_buf_json_str(b, r->file);
+    text_buf_json_str(b, r->file);
     text_buf_printf(b, ",\"weight_bytes\":%lld,\"arena_bytes\":%lld,\"%s\":", (long long)r->weight_bytes,
                     (long long)r->arena_bytes, a->lm ? "perplexity" : "accuracy");
-    cli_buf_json_num(b, r->quality);
+    text_buf_json_num(b, r->quality);
     text_buf_printf(b, ",\"latency_ms\":");
-    cli_buf_json_num(b, r->latency_ms);
+    text_buf_json_num(b, r->latency_ms);
     text_buf_printf(b, ",\"pareto\":%s}", r->pareto ? "true" : "false");
 }
 
 static int sweep_json(const SweepArgs *a, const SweepRow *rows, int n, const SweepLayers *L, RtError *err) {
     TextBuf b = {0};
     text_buf_printf(&b, "{\"model\":");
-    cli_buf_json_str(&b, a->model);
+    text_buf_json_str(&b, a->model);
     text_buf_printf(&b, ",\"metric\":\"%s\",\"variants\":[\n", a->lm ? "perplexity" : "accuracy");
     for (int i = 0; i < n; i++) {
         row_json(&b, a, &rows[i]);
@@ -569,9 +569,9 @@ static int sweep_json(const SweepArgs *a, const SweepRow *rows, int n, const Swe
         text_buf_printf(&b, ",\"layers\":[");
         for (int i = 0; i < L->n; i++) {
             text_buf_printf(&b, "%s{\"layer\":", i ? "," : "");
-            cli_buf_json_str(&b, L->names[i]);
+            text_buf_json_str(&b, L->names[i]);
             text_buf_printf(&b, ",\"bytes_saved\":%lld,\"loss\":", (long long)L->cost[i].bytes_high);
-            cli_buf_json_num(&b, L->cost[i].loss);
+            text_buf_json_num(&b, L->cost[i].loss);
             text_buf_printf(&b, ",\"lowered_in_mixed\":%s}", L->lower[i] ? "true" : "false");
         }
         text_buf_printf(&b, "]");

@@ -258,51 +258,36 @@ int deploy_registry_load(const char *path, int allow_missing, DeployRegistry *r,
 
 /* ---- writing ---- */
 
-static void json_str(TextBuf *b, const char *s) {
-    text_buf_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') text_buf_printf(b, "\\%c", *p);
-        else if (*p < 0x20) text_buf_printf(b, "\\u%04x", *p);
-        else text_buf_printf(b, "%c", *p);
-    }
-    text_buf_printf(b, "\"");
-}
-
-static void json_num(TextBuf *b, double x) {
-    if (x != x || isinf(x)) text_buf_printf(b, "null");
-    else text_buf_printf(b, "%.10g", x);
-}
-
 static void variant_json(const DeployVariant *v, TextBuf *b) {
     text_buf_printf(b, "    {\"name\": ");
-    json_str(b, v->name);
+    text_buf_json_str(b, v->name);
     text_buf_printf(b, ", \"file\": ");
-    json_str(b, v->file);
+    text_buf_json_str(b, v->file);
     text_buf_printf(b, ", \"hash\": ");
-    json_str(b, v->hash);
+    text_buf_json_str(b, v->hash);
     text_buf_printf(b, ",\n     \"bits\": %d, \"method\": ", v->bits);
-    json_str(b, v->method);
+    text_buf_json_str(b, v->method);
     text_buf_printf(b, ", \"group\": %d, \"distilled\": %s, \"backend\": ", v->group, v->distilled ? "true" : "false");
-    json_str(b, v->backend);
+    text_buf_json_str(b, v->backend);
     text_buf_printf(b, ", \"target\": ");
-    json_str(b, v->target);
+    text_buf_json_str(b, v->target);
     text_buf_printf(b, ",\n     \"%s\": ", v->metric == DEPLOY_METRIC_PERPLEXITY ? "perplexity" : "accuracy");
-    json_num(b, v->quality);
+    text_buf_json_num(b, v->quality);
     text_buf_printf(b, ", \"weight_bytes\": %lld, \"arena_bytes\": %lld, \"latency_ms\": ", (long long)v->weight_bytes,
                     (long long)v->arena_bytes);
-    json_num(b, v->latency_ms);
+    text_buf_json_num(b, v->latency_ms);
     text_buf_printf(b, ", \"price_per_hour\": ");
-    json_num(b, v->price_per_hour >= 0 ? v->price_per_hour : NAN);
+    text_buf_json_num(b, v->price_per_hour >= 0 ? v->price_per_hour : NAN);
     text_buf_printf(b, ",\n     \"cost_per_1k\": ");
-    json_num(b, deploy_variant_cost_per_1k(v));
+    text_buf_json_num(b, deploy_variant_cost_per_1k(v));
     text_buf_printf(b, ", \"cost_per_correct\": ");
-    json_num(b, deploy_variant_cost_per_correct(v));
+    text_buf_json_num(b, deploy_variant_cost_per_correct(v));
     text_buf_printf(b, "}");
 }
 
 void deploy_registry_json(const DeployRegistry *r, TextBuf *b) {
     text_buf_printf(b, "{\n  \"format\": \"wafer-registry\",\n  \"version\": %d,\n  \"model\": ", DEPLOY_REGISTRY_VERSION);
-    json_str(b, r->model);
+    text_buf_json_str(b, r->model);
     text_buf_printf(b, ",\n  \"variants\": [%s", r->n ? "\n" : "");
     for (int i = 0; i < r->n; i++) {
         variant_json(&r->v[i], b);
@@ -312,17 +297,17 @@ void deploy_registry_json(const DeployRegistry *r, TextBuf *b) {
     for (int i = 0; i < r->nc; i++) {
         const DeployCascade *k = &r->c[i];
         text_buf_printf(b, "    {\"small\": ");
-        json_str(b, k->small);
+        text_buf_json_str(b, k->small);
         text_buf_printf(b, ", \"large\": ");
-        json_str(b, k->large);
+        text_buf_json_str(b, k->large);
         text_buf_printf(b, ", \"confidence\": \"%s\", \"threshold\": ", k->margin ? "margin" : "max_prob");
-        json_num(b, k->threshold);
+        text_buf_json_num(b, k->threshold);
         text_buf_printf(b, ", \"accuracy\": ");
-        json_num(b, k->accuracy);
+        text_buf_json_num(b, k->accuracy);
         text_buf_printf(b, ", \"escalated\": ");
-        json_num(b, k->escalated);
+        text_buf_json_num(b, k->escalated);
         text_buf_printf(b, ", \"latency_ms\": ");
-        json_num(b, k->latency_ms);
+        text_buf_json_num(b, k->latency_ms);
         text_buf_printf(b, "}%s\n", i + 1 < r->nc ? "," : "");
     }
     text_buf_printf(b, "%s]\n}\n", r->nc ? "  " : "");

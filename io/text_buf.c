@@ -4,6 +4,7 @@
  */
 #include "text_buf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,4 +48,21 @@ char *text_buf_take(TextBuf *b) {
 void text_buf_free(TextBuf *b) {
     free(b->s);
     memset(b, 0, sizeof *b);
+}
+
+void text_buf_json_str(TextBuf *b, const char *s) {
+    text_buf_printf(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') text_buf_printf(b, "\\%c", *p);
+        else if (*p == '\n') text_buf_printf(b, "\\n");
+        else if (*p == '\t') text_buf_printf(b, "\\t");
+        else if (*p < 0x20) text_buf_printf(b, "\\u%04x", *p);
+        else text_buf_printf(b, "%c", *p);
+    }
+    text_buf_printf(b, "\"");
+}
+
+void text_buf_json_num(TextBuf *b, double x) {
+    if (isfinite(x)) text_buf_printf(b, "%.10g", x);
+    else text_buf_printf(b, "null");
 }

@@ -1,6 +1,7 @@
 /*
  * text_buf.h — a growable NUL-terminated text buffer written printf-style, for the JSON
- * reports (passes/quantize_report.c, passes/gptq_report.c, the CLI's --json files).
+ * reports (passes/quantize_report.c, passes/gptq_report.c, deploy/registry.c, the CLI's --json
+ * files), with the JSON string and number writers they share.
  *
  * An allocation failure sets oom and makes every later call a no-op, so a writer checks once
  * at the end instead of after every append.
@@ -21,6 +22,11 @@ void text_buf_printf(TextBuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* A JSON string literal of s (NULL writes ""): quotes and backslashes escaped, \n and \t
+ * as such, other control bytes as \u00XX; bytes >= 0x80 pass through (UTF-8 stays UTF-8). */
+void text_buf_json_str(TextBuf *b, const char *s);
+/* A JSON number with 10 significant digits, or null for NaN and infinities (JSON has none). */
+void text_buf_json_num(TextBuf *b, double x);
 /* The text (the caller frees it), or NULL after an allocation failure (the buffer is freed). */
 char *text_buf_take(TextBuf *b);
 void text_buf_free(TextBuf *b);

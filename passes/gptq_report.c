@@ -16,22 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void json_str(TextBuf *b, const char *s) {
-    text_buf_printf(b, "\"");
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') text_buf_printf(b, "\\%c", c);
-        else if (c < 0x20) text_buf_printf(b, "\\u%04x", c);
-        else text_buf_printf(b, "%c", c);
-    }
-    text_buf_printf(b, "\"");
-}
-
-static void json_num(TextBuf *b, double x) {
-    if (isfinite(x)) text_buf_printf(b, "%.9g", x);
-    else text_buf_printf(b, "null");
-}
-
 static const char *method_name(const GptqReport *r) { return r->method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn"; }
 
 /* Sums of the measured errors; NaN when no layer has one. */
@@ -50,40 +34,40 @@ char *gptq_report_json(const GptqReport *r, const char *model) {
     double eg, er;
     err_sums(r, &eg, &er);
     text_buf_printf(&b, "{\"model\":");
-    json_str(&b, model ? model : "");
+    text_buf_json_str(&b, model ? model : "");
     text_buf_printf(&b, ",\"method\":\"%s\",\"bits\":%d,\"group\":%lld,\"sym\":%s,\"act_order\":%s,\"static_groups\":%s,",
                method_name(r), s->bits, (long long)s->group, s->sym ? "true" : "false",
                s->act_order ? "true" : "false", s->static_groups ? "true" : "false");
     text_buf_printf(&b, "\"clip_search\":%s,", s->clip_search ? "true" : "false");
     text_buf_printf(&b, "\"damp\":");
-    json_num(&b, s->damp);
+    text_buf_json_num(&b, s->damp);
     text_buf_printf(&b, ",\"block\":%lld,\"rows\":%lld,\"steps\":%d,\"seconds\":{\"total\":", (long long)s->block,
                (long long)r->rows, r->steps);
-    json_num(&b, r->seconds_total);
+    text_buf_json_num(&b, r->seconds_total);
     text_buf_printf(&b, ",\"forward\":");
-    json_num(&b, r->seconds_forward);
+    text_buf_json_num(&b, r->seconds_forward);
     text_buf_printf(&b, ",\"hessian\":");
-    json_num(&b, r->seconds_hessian);
+    text_buf_json_num(&b, r->seconds_hessian);
     text_buf_printf(&b, ",\"quantize\":");
-    json_num(&b, r->seconds_quantize);
+    text_buf_json_num(&b, r->seconds_quantize);
     text_buf_printf(&b, "},\"err_gptq_sum\":");
-    json_num(&b, eg);
+    text_buf_json_num(&b, eg);
     text_buf_printf(&b, ",\"err_rtn_sum\":");
-    json_num(&b, er);
+    text_buf_json_num(&b, er);
     text_buf_printf(&b, ",\"layers\":[");
     for (int i = 0; i < r->n_layers; i++) {
         const GptqLayerReport *l = &r->layers[i];
         text_buf_printf(&b, "%s{\"node\":", i ? "," : "");
-        json_str(&b, l->node);
+        text_buf_json_str(&b, l->node);
         text_buf_printf(&b, ",\"op\":");
-        json_str(&b, l->op);
+        text_buf_json_str(&b, l->op);
         text_buf_printf(&b, ",\"k\":%lld,\"n\":%lld,\"groups\":%d,\"step\":%d,\"rows\":%lld,\"dead\":%d,\"err_gptq\":",
                    (long long)l->K, (long long)l->N, l->groups, l->step, (long long)l->rows, l->n_dead);
-        json_num(&b, l->err_gptq);
+        text_buf_json_num(&b, l->err_gptq);
         text_buf_printf(&b, ",\"err_rtn\":");
-        json_num(&b, l->err_rtn);
+        text_buf_json_num(&b, l->err_rtn);
         text_buf_printf(&b, ",\"seconds\":");
-        json_num(&b, l->seconds);
+        text_buf_json_num(&b, l->seconds);
         text_buf_printf(&b, "}");
     }
     text_buf_printf(&b, "]}\n");

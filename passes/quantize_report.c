@@ -294,86 +294,71 @@ int quant_report_measure(const IrGraph *ref, const IrGraph *q, CalibDataset *d, 
 
 /* ---- JSON ---- */
 
-static void bstr(TextBuf *b, const char *s) {
-    text_buf_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') text_buf_printf(b, "\\%c", *p);
-        else if (*p < 0x20) text_buf_printf(b, "\\u%04x", *p);
-        else text_buf_printf(b, "%c", *p);
-    }
-    text_buf_printf(b, "\"");
-}
-
-static void bnum(TextBuf *b, double x) {
-    if (isfinite(x)) text_buf_printf(b, "%.9g", x);
-    else text_buf_printf(b, "null");
-}
-
 static const char *kind_name(QuantTensorKind k) {
     return k == QUANT_T_WEIGHT ? "weight" : k == QUANT_T_BIAS ? "bias" : "activation";
 }
 
 static void json_tensor(TextBuf *b, const QuantTensorInfo *t) {
     text_buf_printf(b, "    {\"name\":");
-    bstr(b, t->name);
+    text_buf_json_str(b, t->name);
     text_buf_printf(b, ",\"node\":");
-    bstr(b, t->node);
+    text_buf_json_str(b, t->node);
     text_buf_printf(b, ",\"kind\":\"%s\",\"bits\":%d,\"granularity\":\"%s\",\"scales\":%lld", kind_name(t->kind), t->bits,
             t->granularity, (long long)t->n_scales);
     if (t->n_scales == 1) {
         text_buf_printf(b, ",\"scale\":");
-        bnum(b, t->scale_min);
+        text_buf_json_num(b, t->scale_min);
         text_buf_printf(b, ",\"zero_point\":%d", t->zp_min);
     }
     text_buf_printf(b, ",\"scale_min\":");
-    bnum(b, t->scale_min);
+    text_buf_json_num(b, t->scale_min);
     text_buf_printf(b, ",\"scale_max\":");
-    bnum(b, t->scale_max);
+    text_buf_json_num(b, t->scale_max);
     text_buf_printf(b, ",\"scale_mean\":");
-    bnum(b, t->scale_mean);
+    text_buf_json_num(b, t->scale_mean);
     text_buf_printf(b, ",\"zero_point_min\":%d,\"zero_point_max\":%d,\"observer\":", t->zp_min, t->zp_max);
-    bstr(b, t->observer);
+    text_buf_json_str(b, t->observer);
     if (isfinite(t->lo)) {
         text_buf_printf(b, ",\"range\":[");
-        bnum(b, t->lo);
+        text_buf_json_num(b, t->lo);
         text_buf_printf(b, ",");
-        bnum(b, t->hi);
+        text_buf_json_num(b, t->hi);
         text_buf_printf(b, "]");
     }
     text_buf_printf(b, ",\"min\":");
-    bnum(b, t->min);
+    text_buf_json_num(b, t->min);
     text_buf_printf(b, ",\"max\":");
-    bnum(b, t->max);
+    text_buf_json_num(b, t->max);
     text_buf_printf(b, "}");
 }
 
 static void json_layer(TextBuf *b, const QuantLayerInfo *l) {
     text_buf_printf(b, "    {\"node\":");
-    bstr(b, l->node);
+    text_buf_json_str(b, l->node);
     text_buf_printf(b, ",\"op\":");
-    bstr(b, l->op);
+    text_buf_json_str(b, l->op);
     text_buf_printf(b, ",\"quantized_op\":");
-    bstr(b, l->new_op);
+    text_buf_json_str(b, l->new_op);
     text_buf_printf(b, ",\"output\":");
-    bstr(b, l->value);
+    text_buf_json_str(b, l->value);
     if (l->qvalue) {
         text_buf_printf(b, ",\"int8_output\":");
-        bstr(b, l->qvalue);
+        text_buf_json_str(b, l->qvalue);
         text_buf_printf(b, ",\"scale\":");
-        bnum(b, l->q_scale);
+        text_buf_json_num(b, l->q_scale);
         text_buf_printf(b, ",\"zero_point\":%d", l->q_zp);
     }
     text_buf_printf(b, ",\"error\":");
-    bnum(b, l->error);
+    text_buf_json_num(b, l->error);
     text_buf_printf(b, ",\"rows\":%lld}", (long long)l->rows);
 }
 
 char *quant_report_json(const QuantReport *r, const char *model, const char *options) {
     TextBuf b = {0};
     text_buf_printf(&b, "{\n  \"model\":");
-    bstr(&b, model);
+    text_buf_json_str(&b, model);
     text_buf_printf(&b, ",\n  \"options\":");
-    bstr(&b, options);
+    text_buf_json_str(&b, options);
     text_buf_printf(&b, ",\n  \"error_metric\":\"relative RMS error of the layer output vs the float model\"");
     text_buf_printf(&b, ",\n  \"int8_nodes\":%d,\n  \"float_nodes\":%d,\n  \"quantize_nodes\":%d,\n  \"dequantize_nodes\":%d",
             r->n_int8_nodes, r->n_float_nodes, r->n_quantize, r->n_dequantize);
