@@ -9,16 +9,19 @@
  *            templates the model uses (in table order: helpers first), the weights
  *            (emit_weights.c), per-node constants, then NAME_run
  *   files    DIR/NAME.c and DIR/NAME.h (and DIR/NAME_weights.c with split weights), each
- *            written atomically
+ *            written atomically under a temporary name, then all renamed: a failure leaves
+ *            none of this call's files behind
  *
  * The emitted C is C99 with only <stdint.h>, <stddef.h>, <string.h> and <math.h>; every
  * float literal is a hex literal and nothing depends on the host, so the same graph and
  * options give byte-identical text.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../io/atomic_file.h"
 #include "emit_internal.h"
@@ -288,23 +291,31 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
 }
 
 int emit_c_write(const IrGraph *g, const EmitCOptions *o, const char *dir, EmitCStats *st, RtError *err) {
-    TextBuf cs = {0}, hs = {0}, ws = {0};
-    int r = emit_c_generate(g, o, &cs, &hs, &ws, st, err);
-    char path[4096];
-    if (r == RT_OK && o->split_weights) {
-        snprintf(path, sizeof path, "%s/%s_weights.c", dir, o->prefix);
-        r = io_file_write_atomic(path, ws.s ? ws.s : "", ws.len, err);
+    TextBuf bufs[3] = {{0}, {0}, {0}}; /* NAME.h, NAME.c, NAME_weights.c */
+    int r = emit_c_generate(g, o, &bufs[1], &bufs[0], &bufs[2], st, err);
+    static const char *const suffix[3] = {".h", ".c", "_weights.c"};
+    int nf = o->split_weights ? 3 : 2, written = 0, renamed = 0;
+    char tmp[3][4096], fin[3][4096];
+    for (int i = 0; i < nf; i++) {
+        snprintf(fin[i], sizeof fin[i], "%s/%s%s", dir, o->prefix, suffix[i]);
+        snprintf(tmp[i], sizeof tmp[i], "%s/.%s%s.partial", dir, o->prefix, suffix[i]);
     }
-    if (r == RT_OK) {
-        snprintf(path, sizeof path, "%s/%s.h", dir, o->prefix);
-        r = io_file_write_atomic(path, hs.s, hs.len, err);
+    /* every file complete under a temporary name first, then the renames: the files reach
+     * their names together or not at all (a failure removes what this call wrote) */
+    while (r == RT_OK && written < nf) {
+        r = io_file_write_atomic(tmp[written], bufs[written].s ? bufs[written].s : "", bufs[written].len, err);
+        if (r == RT_OK) written++;
     }
-    if (r == RT_OK) {
-        snprintf(path, sizeof path, "%s/%s.c", dir, o->prefix);
-        r = io_file_write_atomic(path, cs.s, cs.len, err);
+    while (r == RT_OK && renamed < nf) {
+        if (rename(tmp[renamed], fin[renamed]) != 0)
+            r = rt_error_set(err, "%s: cannot write (rename failed): %s", fin[renamed], strerror(errno));
+        else
+            renamed++;
     }
-    text_buf_free(&cs);
-    text_buf_free(&hs);
-    text_buf_free(&ws);
+    if (r != RT_OK) { /* the files renamed so far, and the temporary ones left */
+        for (int i = 0; i < renamed; i++) unlink(fin[i]);
+        for (int i = renamed; i < written; i++) unlink(tmp[i]);
+    }
+    for (int i = 0; i < 3; i++) text_buf_free(&bufs[i]);
     return r;
 }
