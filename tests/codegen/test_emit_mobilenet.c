@@ -58,7 +58,9 @@ Test(emit_mobilenet, tinylm_float_matches_runtime_and_onnxruntime, .timeout = 30
     char dir[256], wafer[512], log[8192], path[600];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_lm"), 0);
     ecu_quantize(dir, "tinylm/tinylm.onnx", "m", "--weights f32 --shape tokens=1,128", wafer, sizeof wafer);
-    ecu_emit_split(wafer, dir, 0, 0, 1);
+    EmitCStats es = ecu_emit_split(wafer, dir, 0, 0, 1);
+    cr_expect(es.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)es.lower_bound, "arena %lld vs lower bound %lld",
+              (long long)es.arena_bytes, (long long)es.lower_bound);
     /* 56 MB of hex floats: the weights file at -O0 (it is data), the code at -O2 */
     int st = tu_run(log, sizeof log,
                     "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O0 -c %s/model_weights.c -o %s/w.o && "
