@@ -284,15 +284,9 @@ Test(alloc_fail, quantize_onnx_int8_digits_mlp, .timeout = 300) {
     walk_cmd(&QUANTIZE_ONNX, args, 5, "quantize --onnx digits_mlp (int8, calibrated)");
 }
 
-/* Disabled until two bugs outside this suite are fixed (found by this walk):
- *   - runtime/rt_plan.c rt_plan_build: when the `owned` array's allocation fails, the cleanup
- *     at `done:` reads owned[v] through a NULL pointer (`if (val)` should be
- *     `if (val && owned)`);
- *   - codegen/emit_c.c emit_c_write: NAME.h is written (atomically) before NAME.c, so a
- *     failure writing NAME.c leaves a new NAME.h beside no (or an old) NAME.c: a partial
- *     output. Both files should reach their names only once both are complete (temporary
- *     names, then the renames), or the first be removed when the second fails. */
-Test(alloc_fail, emit_c_int8_digits_mlp, .timeout = 300, .disabled = true) {
+/* This walk found a NULL read in rt_plan_build's clean-up and a partial output (NAME.h
+ * written, NAME.c not) in emit_c_write; both fixed. */
+Test(alloc_fail, emit_c_int8_digits_mlp, .timeout = 300) {
     const char *args[] = {FIXTURES "/digits/digits_mlp.onnx", "--activations", "int8", "--calib",
                           "x=" FIXTURES "/digits/calib_x.npy"};
     walk_cmd(&EMIT_C, args, 5, "emit-c digits_mlp (int8, calibrated)");
