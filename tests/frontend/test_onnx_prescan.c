@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../frontend/onnx.h"
 #include "../../frontend/onnx_prescan.h"
@@ -391,4 +392,58 @@ Test(onnx_prescan, fixtures_unpack_within_the_default_budget) {
                     (double)peak / (double)n);
         free(buf);
     }
+}
+
+/* Serialized TensorProto files (the conformance tests' inputs) go through the same scan and
+ * budget: every cut of a real one, and a tensor claiming a huge shape with 8 bytes of data,
+ * are refused with a message naming the file. */
+Test(onnx_prescan, tensor_pb_cut_or_lying_refused) {
+    const char *src = "/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding/test_data_set_0/input_0.pb";
+    FILE *f = fopen(src, "rb");
+    if (!f) cr_skip_test("%s not installed", src);
+    uint8_t buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    cr_assert(n > 16 && n < sizeof buf);
+    char tmp[] = "/tmp/wafer_pb_XXXXXX";
+    int fd = mkstemp(tmp);
+    cr_assert(fd >= 0);
+    close(fd);
+    RtTensor t;
+    RtError err;
+    int refused = 0, consistent = 0;
+    for (size_t cut = 1; cut < n; cut++) {
+        FILE *o = fopen(tmp, "wb");
+        cr_assert(o);
+        cr_assert_eq(fwrite(buf, 1, cut, o), cut);
+        fclose(o);
+        memset(&err, 0, sizeof err);
+        if (onnx_tensor_read_pb(tmp, &t, NULL, 0, &err) == RT_OK) {
+            free(t.data); /* a cut at a field boundary can still be a consistent tensor */
+            consistent++;
+            continue;
+        }
+        cr_assert_eq(strncmp(err.msg, tmp, strlen(tmp)), 0, "cut %zu: '%s'", cut, err.msg);
+        refused++;
+    }
+    cr_assert_gt(refused, (int)n / 2);
+    /* dims [2^40] float, raw_data 8 bytes: dims(1) varint, data_type(2) = 1, raw_data(9) */
+    Buf b = {0};
+    buf_varint(&b, 1 << 3);
+    buf_varint(&b, (uint64_t)1 << 40);
+    buf_varint(&b, 2 << 3);
+    buf_varint(&b, 1);
+    buf_varint(&b, 9 << 3 | 2);
+    buf_varint(&b, 8);
+    buf_put(&b, (const uint8_t[]){0, 0, 0, 0, 0, 0, 0, 0}, 8);
+    FILE *o = fopen(tmp, "wb");
+    cr_assert(o);
+    cr_assert_eq(fwrite(b.p, 1, b.n, o), b.n);
+    fclose(o);
+    memset(&err, 0, sizeof err);
+    cr_assert_neq(onnx_tensor_read_pb(tmp, &t, NULL, 0, &err), RT_OK);
+    cr_assert(strstr(err.msg, "raw data holds 8 bytes, but shape [1099511627776]"), "'%s'", err.msg);
+    free(b.p);
+    unlink(tmp);
+    cr_log_info("%zu cuts of a .pb tensor: %d refused, %d consistent tensors", n - 1, refused, consistent);
 }
