@@ -54,7 +54,7 @@ static const struct {
     {"k_maxpool_f32", "b0_common"}, {"k_avgpool_f32", "b0_common"},     {"k_maxpool_i8", "b0_common"}, {"k_qconv_i8", "b0_common b0_requant b1_taps"},
     {"k_qlinear_i8", "b0_requant"},     {"k_qadd_i8", "b0_bcast b0_requant"}, {"k_qmul_i8", "b0_bcast b0_requant"},
     {"k_qrequant_i8", "b0_requant"}, {"k_qavgpool_i8", "b0_common b0_requant"},   {"k_qgap_i8", "b0_requant"},
-    {"b1_sigmoid", "b0_exp"}, {"k_layernorm_f32", "b0_rsqrt"},           {"k_softmax_f32", "b0_exp"},
+    {"b1_sigmoid", "b0_exp"}, {"k_quantize_i8", "b0_quant"}, {"k_quantize_u8", "b0_quant"}, {"k_layernorm_f32", "b0_rsqrt"},           {"k_softmax_f32", "b0_exp"},
 };
 
 void ec_tpl_use(EcCtx *c, const char *name) {

@@ -586,17 +586,21 @@ static int e_qdq(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *s = kin(c, n, 1), *zp = kin(c, n, 2), *y = yval(c, n);
     if (!s || s->dtype != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the scale must be a float32 constant");
     if (n->n_in > 2 && n->in[2] >= 0 && !zp) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the zero point must be a constant");
-    RT_TRY(need_dtype(c, k, x, quant ? RT_F32 : RT_I8, "input x"));
-    RT_TRY(need_dtype(c, k, y, quant ? RT_I8 : RT_F32, "output y"));
-    if (zp && zp->dtype != RT_I8) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the zero point must be int8");
+    const RtTensor *q = quant ? y : x; /* the integer side: int8 or uint8 */
+    if (!x || !q || (q->dtype != RT_I8 && q->dtype != RT_U8))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s; emit-c's kernels take int8 and uint8", quant ? "output y" : "input x",
+                       q ? rt_dtype_name(q->dtype) : "?");
+    RT_TRY(need_dtype(c, k, quant ? x : y, RT_F32, quant ? "input x" : "output y"));
+    if (zp && zp->dtype != q->dtype) return ec_fail(c, k, RT_ERR, "the zero point's dtype differs from %s's", rt_dtype_name(q->dtype));
     QdqLayout L;
     RT_TRY(qdq_layout(c, k, n, x, s, &L));
     if (!quant && c->fused_dq[n->out[0]]) {
-        text_buf_printf(&c->body, "    /* node %d: dequantized by the Conv that reads it, tap by tap */\n", k);
+        text_buf_printf(&c->body, "    /* node %d: dequantized by the kernel that reads it, a channel at a time */\n", k);
         return RT_OK;
     }
     char p0[96], p1[96], p2[96], py[96];
-    const char *fn = quant ? "k_quantize_i8" : "k_dequantize_i8";
+    const char *fn = quant ? (q->dtype == RT_I8 ? "k_quantize_i8" : "k_quantize_u8")
+                           : (q->dtype == RT_I8 ? "k_dequantize_i8" : "k_dequantize_u8");
     ec_tpl_use(c, fn);
     text_buf_printf(&c->body, "    wk_%s(%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld);\n", fn + 2,
                     P(c, n, 0, p0), P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), (long long)L.outer, (long long)L.D,

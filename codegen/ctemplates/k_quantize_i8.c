@@ -2,22 +2,7 @@
  * x / s in float (as onnxruntime and wafer's runtime). x is viewed as [outer, D, inner]
  * around the quantization axis; element (o, a, i) takes scale and zero point
  * o * so + (a / block) * sa + i * si (all strides 0 per tensor). zp NULL = 0.
- * Rounding without libm: t = trunc(q); the fraction q - t is exact in float; ties go to
- * the even neighbour. q is first clamped to +-2^20, beyond which every result saturates. */
-static int32_t wk_quant_f32(float x, float scale, int32_t zp, int32_t lo, int32_t hi) {
-    float q = x / scale, f;
-    int32_t t, v;
-    if (q != q) q = 0.0f;
-    if (q > 1048576.0f) q = 1048576.0f;
-    if (q < -1048576.0f) q = -1048576.0f;
-    t = (int32_t)q;
-    f = q - (float)t;
-    if (f > 0.5f || (f == 0.5f && (t & 1))) t++;
-    else if (f < -0.5f || (f == -0.5f && (t & 1))) t--;
-    v = t + zp;
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
+ * The rounding is b0_quant's. */
 static void wk_quantize_i8(const float *x, const float *sc, const int8_t *zp, int8_t *y, int32_t outer,
                            int32_t D, int32_t inner, int32_t block, int32_t so, int32_t sa, int32_t si) {
     int32_t o, a, i;

@@ -10,7 +10,7 @@
  * Sub/Mul/Div with a scalar, Add broadcast; Concat; QConv and QLinear with per-channel scales, zero points,
  * qmin/qmax and multipliers above 1; QAdd with unequal scales, also broadcast; QMul broadcast; QConcat (copy and
  * requantize); QAveragePool with pads; QGlobalAveragePool;
- * QuantizeLinear per axis; DequantizeLinear blocked; LinearNBits with 3-bit codes, groups
+ * QuantizeLinear per axis and uint8; DequantizeLinear blocked and uint8; LinearNBits with 3-bit codes, groups
  * that do not divide K and an act-order g_idx.
  */
 #include "emitc_util.h"
@@ -428,6 +428,18 @@ Test(emit_ops, quantize_per_axis_dequantize_blocked) {
     int k = op_node(o, RT_OP_QUANTIZE_LINEAR, 3, in);
     attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
     op_check(o, "QuantizeLinear per axis");
+    /* uint8, as onnxruntime's QDQ models quantize activations: per tensor, then back */
+    o = op_new();
+    int64_t one[1] = {1};
+    int uin[3] = {op_input(o, "x", RT_F32, 3, d), op_const(o, "s", RT_F32, 1, one, (float[]){0.007f}),
+                  op_const(o, "z", RT_U8, 1, one, (uint8_t[]){128})};
+    op_node(o, RT_OP_QUANTIZE_LINEAR, 3, uin);
+    op_check(o, "QuantizeLinear uint8");
+    o = op_new();
+    int vin_[3] = {op_input(o, "x", RT_U8, 3, d), op_const(o, "s", RT_F32, 1, one, (float[]){0.007f}),
+                   op_const(o, "z", RT_U8, 1, one, (uint8_t[]){120})};
+    op_node(o, RT_OP_DEQUANTIZE_LINEAR, 3, vin_);
+    op_check(o, "DequantizeLinear uint8");
     o = op_new();
     int64_t xd[2] = {3, 10}, sd[2] = {3, 4};
     int din[3] = {op_input(o, "x", RT_I8, 2, xd), op_const(o, "s", RT_F32, 2, sd, NULL), op_const(o, "z", RT_I8, 2, sd, NULL)};
