@@ -160,6 +160,7 @@ IrGraph *wafer_file_read_meta(const char *path, WaferMeta *meta, RtError *err) {
     if (!m) return NULL;
     IrGraph *g = graph_convert(m, rt_model_graph(m), NULL, path, err);
     WaferMeta md = {"", "", ""};
+    if (g) g->keep_dequantize = 1; /* a .wafer's DequantizeLinear of constants are its weights */
     if (g) {
         md.source_hash = meta_copy(g, m, WF_META_SOURCE_HASH);
         md.wafer_version = meta_copy(g, m, WF_META_WAFER_VERSION);

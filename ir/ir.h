@@ -51,6 +51,9 @@ struct IrGraph {
     const char *producer_name; /* arena, may be "" */
     const char *path;     /* arena: the file it came from, for messages ("" if none) */
     IrGraph *parent;      /* borrowed: enclosing graph for a subgraph, else NULL */
+    int keep_dequantize;  /* 1: a DequantizeLinear of constants is stored quantized weights
+                             (set by the quantize passes and the .wafer reader), so constant
+                             folding leaves it: the codes stay codes */
 };
 
 /* ---- construction (ir_graph.c) ---- */

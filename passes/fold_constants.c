@@ -5,7 +5,8 @@
  * Provides: no node whose inputs are all constants remains (unless its kernel is missing or
  * fails, or its result would be huge, see FOLD_MAX_ELEMS); Shape and Size of values whose
  * shape is fully known are constants; an If whose condition is constant is replaced by the
- * chosen branch's nodes.
+ * chosen branch's nodes. A quantized graph (g->keep_dequantize) keeps its DequantizeLinear of
+ * constant codes: folding it would store the weights as float again.
  *
  * One walk in topological order: a node whose present inputs are all constants runs through
  * the reference kernel (rt_node_exec), and its outputs become constants in the graph arena at
@@ -126,6 +127,7 @@ static int node_fold_with(IrGraph *g, int k, RtTensor **ins, RtTensor *outs, RtT
 static int node_fold(IrGraph *g, int k, RtError *err) {
     RtNode *n = &g->nodes[k];
     if (n->op == IR_OP_DELETED || n->op == RT_OP_UNKNOWN || !rt_kernel_find(n->op)) return 0;
+    if (n->op == RT_OP_DEQUANTIZE_LINEAR && g->keep_dequantize) return 0;
     if (n->op == RT_OP_IF) {
         const RtTensor *cond = n->n_in > 0 && n->in[0] >= 0 ? g->values[n->in[0]].konst : NULL;
         if (!cond || rt_numel(cond) != 1) return 0;

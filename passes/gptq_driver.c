@@ -706,6 +706,7 @@ int pass_quantize_gptq(IrGraph *g, const GptqPassOptions *o, GptqReport *rep, Rt
     }
     int rc = options_check(o, err);
     if (rc == RT_OK) rc = pass_run(g, o, rep, err);
+    g->keep_dequantize = 1; /* weight codes behind DequantizeLinear stay codes */
     if (rc == RT_OK) rc = ir_graph_compact(g, err);
     if (rc == RT_OK) rc = pass_dead_nodes(g, err);
     if (rc == RT_OK) rc = ir_infer_shapes(g, err);

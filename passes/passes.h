@@ -8,7 +8,8 @@
 #include "../ir/ir.h"
 
 /* Constant folding: nodes whose inputs are all constant are run by the reference kernels
- * and replaced by their results; Shape of a value with a fully known shape folds too. */
+ * and replaced by their results; Shape of a value with a fully known shape folds too.
+ * DequantizeLinear stays when g->keep_dequantize (quantized weights keep their codes). */
 int pass_fold_constants(IrGraph *g, RtError *err);
 /* Identity and inference-mode Dropout removed; consumers rewired to the input. */
 int pass_remove_identity(IrGraph *g, RtError *err);

@@ -127,6 +127,7 @@ int pass_quantize_int8(IrGraph *g, const QuantOptions *o, QuantReport *rep, RtEr
     int rc = decide(g, o, flags, err);
     if (rc == RT_OK) rc = o->act_int8 ? static_int8(g, o, flags, rep, err) : weight_only(g, o, flags, rep, err);
     free(flags);
+    g->keep_dequantize = 1; /* weight codes behind DequantizeLinear stay codes */
     /* drops nodes marked deleted and the float weights nothing reads any more (dead_nodes
      * compacts only when it removes a node itself) */
     if (rc == RT_OK) rc = ir_graph_compact(g, err);

@@ -153,3 +153,21 @@ Test(quantize_cli, same_options_same_bytes) {
     cr_assert_eq(tu_run(out, sizeof out, "%s inspect %s", WAFER_BIN, a), 0, "%s", out);
     cr_expect(strstr(out, "weights=int8 sym per-channel activations=int8 calib-method=minmax") != NULL, "%s", out);
 }
+
+/* --shape folds shape chains after quantization; the weight codes behind DequantizeLinear must
+ * survive that folding (stored as float again they would be four times the bytes). */
+Test(quantize_cli, shape_keeps_weight_codes) {
+    const char *weights[] = {"--weights int8", "--weights int4 --group 32"};
+    for (int w = 0; w < 2; w++) {
+        char a[1024];
+        snprintf(a, sizeof a, "%s -o %s/s.wafer %s --shape image=1,1,8,8", CNN, tmpdir, weights[w]);
+        cr_assert_eq(quantize(a), 0, "%s", out);
+        snprintf(a, sizeof a, "%s/s.wafer", tmpdir);
+        cr_assert_eq(tu_run(out, sizeof out, "%s inspect %s", WAFER_BIN, a), 0, "%s", out);
+        cr_expect(strstr(out, "[1,1,8,8]") != NULL, "%s: the input is bound:\n%s", weights[w], out);
+        char *p = strstr(out, "DequantizeLinear");
+        cr_assert_not_null(p, "%s: the conv weights stay codes + DequantizeLinear:\n%s", weights[w], out);
+        cr_expect_geq(atoi(p + strlen("DequantizeLinear")), 3, "%s: (at least) the three conv weights:\n%s", weights[w],
+                      out);
+    }
+}

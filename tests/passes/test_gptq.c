@@ -609,8 +609,10 @@ static IrGraph *mlp_graph(const Mlp *m, const char *l1, const char *l2) {
     return g;
 }
 
-/* The float weight node `name` reads after folding the DequantizeLinear in front of it. */
+/* The float weight node `name` reads after folding the DequantizeLinear in front of it (which
+ * a quantized graph otherwise keeps: keep_dequantize). */
 static const float *folded_weight(IrGraph *g, const char *name) {
+    g->keep_dequantize = 0;
     cr_assert_eq(pass_fold_constants(g, &err), RT_OK, "%s", err.msg);
     for (int k = 0; k < g->n_nodes; k++)
         if (g->nodes[k].name && !strcmp(g->nodes[k].name, name)) {
