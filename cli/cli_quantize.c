@@ -283,8 +283,7 @@ static IrGraph *model_prepare(const char *path, RtError *err) {
     return g;
 }
 
-/* Binds the --shape inputs ("NAME=d0,d1,...") and folds what those shapes make constant. */
-static int shapes_bind(const CliQuant *a, IrGraph *g, RtError *err) {
+int cli_quant_shapes_bind(const CliQuant *a, IrGraph *g, RtError *err) {
     for (int k = 0; k < a->n_shape; k++) {
         const char *spec = a->shape[k];
         int64_t dims[RT_MAX_RANK];
@@ -425,7 +424,7 @@ IrGraph *cli_quant_build(CliQuant *a, FILE *out, RtError *err) {
         if (status == CLI_OK && a->report) status = report_write(a, g, d, &rep, err);
         if (status == CLI_OK) summary_print(out, a, &rep);
     }
-    if (status == CLI_OK) status = shapes_bind(a, g, err);
+    if (status == CLI_OK) status = cli_quant_shapes_bind(a, g, err);
     quant_report_free(&rep);
     calib_dataset_free(d);
     if (status != CLI_OK) {

@@ -62,6 +62,10 @@ void cli_quant_options_line(const CliQuant *a, char *buf, size_t n);
 int cli_shape_parse(const char *spec, int64_t *dims, int *rank, size_t *name_len, const char *cmd,
                     RtError *err);
 
+/* Binds the --shape inputs of a into g (any graph: an ONNX model's or a .wafer's) and folds
+ * what those shapes make constant (quantized weights stay codes: IrGraph.keep_dequantize). */
+int cli_quant_shapes_bind(const CliQuant *a, IrGraph *g, RtError *err);
+
 /* Runs the pipeline above on a->model: calibration progress and GPTQ's per-layer lines on
  * stderr, the summary (and the GPTQ report's text) on out, --report written. Returns the graph
  * (owned by the caller) with the --shape inputs bound, or NULL with the message in err. */

@@ -85,66 +85,6 @@ static int args_parse(int argc, char **argv, EmitArgs *a, RtError *err) {
     return cli_quant_check(&a->q, "emit-c", err);
 }
 
-/* --shape NAME=dims (both paths: the ONNX path keeps them from cli_quant_build, whose
- * simplify would also fold low-bit weights into floats). */
-static int shapes_bind(const EmitArgs *a, const char *const *shape, int n_shape, IrGraph *g, RtError *err) {
-    for (int k = 0; k < n_shape; k++) {
-        const char *spec = shape[k];
-        int64_t dims[RT_MAX_RANK];
-        int rank = 0, input = -1;
-        size_t len;
-        if (cli_shape_parse(spec, dims, &rank, &len, "emit-c", err) != CLI_OK) return CLI_BAD_INPUT;
-        for (int i = 0; i < g->n_inputs; i++)
-            if (strncmp(g->values[g->inputs[i]].name, spec, len) == 0 && g->values[g->inputs[i]].name[len] == '\0')
-                input = i;
-        if (input < 0)
-            return rt_error_set(err, "%s: --shape %s: the model has no input '%.*s'", a->q.model, spec, (int)len, spec),
-                   CLI_BAD_INPUT;
-        if (ir_bind_input(g, input, rank, dims, err) != RT_OK) return cli_error_name_file(err, a->q.model), CLI_BAD_INPUT;
-    }
-    return CLI_OK;
-}
-
-/* pass_simplify, except that a DequantizeLinear of constants (low-bit weights, which the C
- * keeps as codes and dequantizes as it goes) is not folded into float weights: while the
- * pass runs, each such node's scale is a graph input instead of a constant (by name:
- * simplify renumbers values), then is a constant again. */
-static int simplify_keeping_codes(IrGraph *g, RtError *err) {
-    enum { MAX_HIDDEN = 4096 };
-    const char **names = calloc(MAX_HIDDEN, sizeof *names);
-    RtTensor **konst = calloc(MAX_HIDDEN, sizeof *konst);
-    int *ins = malloc(sizeof(int) * (size_t)(g->n_inputs + MAX_HIDDEN));
-    if (!names || !konst || !ins) {
-        free(names), free(konst), free(ins);
-        return rt_error_set(err, "out of memory");
-    }
-    int n0 = g->n_inputs, nh = 0;
-    memcpy(ins, g->inputs, sizeof(int) * (size_t)n0);
-    for (int k = 0; k < g->n_nodes && nh < MAX_HIDDEN; k++) {
-        const RtNode *n = &g->nodes[k];
-        if (n->op != RT_OP_DEQUANTIZE_LINEAR || n->n_in < 2 || n->in[1] < 0) continue;
-        int consts = 1;
-        for (int j = 0; j < n->n_in; j++) consts &= n->in[j] < 0 || g->values[n->in[j]].konst != NULL;
-        IrValue *s = &g->values[n->in[1]];
-        if (!consts || !s->konst) continue;
-        names[nh] = s->name, konst[nh] = s->konst;
-        s->konst = NULL;
-        ins[n0 + nh++] = n->in[1];
-    }
-    int *saved = g->inputs;
-    g->inputs = ins, g->n_inputs = n0 + nh;
-    int r = pass_simplify(g, err);
-    /* restore: the hidden scales are constants again, the inputs the model's own */
-    for (int h = 0; h < nh; h++) {
-        int v = ir_value_find(g, names[h]);
-        if (v >= 0) g->values[v].konst = konst[h];
-    }
-    memcpy(saved, g->inputs, sizeof(int) * (size_t)n0);
-    g->inputs = saved, g->n_inputs = n0;
-    free(ins), free(names), free(konst);
-    return r;
-}
-
 /* Every dynamic dim still unbound becomes 1 (batch 1), then shape chains fold. */
 static int dims_default(const char *model, IrGraph *g, RtError *err) {
     int bound = 0;
@@ -161,7 +101,7 @@ static int dims_default(const char *model, IrGraph *g, RtError *err) {
         bound |= dyn;
     }
     (void)bound;
-    if (simplify_keeping_codes(g, err) != RT_OK) return cli_error_name_file(err, model), CLI_BAD_INPUT;
+    if (pass_simplify(g, err) != RT_OK) return cli_error_name_file(err, model), CLI_BAD_INPUT;
     return CLI_OK;
 }
 
@@ -170,24 +110,19 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
     WaferMeta meta = {0};
     IrGraph *g;
     int is_wafer = wafer_file_is(a->q.model);
-    const char *shape[CLI_QUANT_MAX_SHAPES];
-    int n_shape = a->q.n_shape;
-    memcpy(shape, a->q.shape, sizeof(const char *) * (size_t)n_shape);
     if (is_wafer) {
         g = wafer_file_read_meta(a->q.model, &meta, err);
+        if (g && cli_quant_shapes_bind(&a->q, g, err) != CLI_OK) {
+            ir_graph_free(g);
+            return CLI_BAD_INPUT;
+        }
     } else {
-        cli_quant_options_line(&a->q, opts, sizeof opts);
-        a->q.n_shape = 0; /* bound below, keeping low-bit weights as codes */
+        cli_quant_options_line(&a->q, opts, sizeof opts); /* names the --shape inputs too */
         g = cli_quant_build(&a->q, out, err);
-        a->q.n_shape = n_shape;
         if (g && wafer_file_hash(a->q.model, hash, err) != RT_OK) {
             ir_graph_free(g);
             return CLI_BAD_INPUT;
         }
-    }
-    if (g && shapes_bind(a, shape, n_shape, g, err) != CLI_OK) {
-        ir_graph_free(g);
-        return CLI_BAD_INPUT;
     }
     if (!g) return CLI_BAD_INPUT;
     int status = dims_default(a->q.model, g, err);
@@ -196,7 +131,8 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
     char line[3072];
     size_t u = (size_t)snprintf(line, sizeof line, "%s; emit-c prefix=%s%s%s", is_wafer ? (meta.options ? meta.options : "") : opts,
                                 a->prefix, a->no_libm ? " no-libm" : "", a->split_weights ? " split-weights" : "");
-    for (int i = 0; i < n_shape && u < sizeof line; i++) u += (size_t)snprintf(line + u, sizeof line - u, " shape=%s", shape[i]);
+    for (int i = 0; is_wafer && i < a->q.n_shape && u < sizeof line; i++)
+        u += (size_t)snprintf(line + u, sizeof line - u, " shape=%s", a->q.shape[i]);
     EmitCOptions o = {a->prefix, a->no_libm, is_wafer ? meta.source_hash : hash, WAFER_VERSION, line, a->split_weights};
     EmitCStats st;
     if (status == CLI_OK && emit_c_write(g, &o, a->dir, &st, err) != RT_OK) {
