@@ -49,7 +49,8 @@ int ec_fail(EcCtx *c, int k, int status, const char *fmt, ...) {
 static const struct {
     const char *name, *needs;
 } tpl_deps[] = {
-    {"k_conv_f32", "b0_common b1_taps b2_act"}, {"k_conv_dqw_f32", "b0_common b0_dq b1_taps b2_act"},
+    {"k_conv_f32", "b2_conv_plane"}, {"k_conv_dqw_f32", "b0_dq b2_conv_plane"},
+    {"b2_conv_plane", "b0_common b1_taps b2_act"},
     {"k_linear_dqw_f32", "b0_dq b2_act"}, {"k_linear_f32", "b2_act"}, {"k_linear_nbits", "b2_act"},
     {"k_maxpool_f32", "b0_common"}, {"k_avgpool_f32", "b0_common"},     {"k_maxpool_i8", "b0_common"}, {"k_qconv_i8", "b0_common b0_requant b1_taps"},
     {"k_qlinear_i8", "b0_requant"},     {"k_qadd_i8", "b0_bcast b0_requant"}, {"k_qmul_i8", "b0_bcast b0_requant"},
