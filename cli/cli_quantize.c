@@ -346,6 +346,10 @@ static void summary_print(FILE *out, const CliQuant *a, const QuantReport *rep) 
         w += rep->tensors[i].kind == QUANT_T_WEIGHT;
         act += rep->tensors[i].kind == QUANT_T_ACTIVATION;
     }
+    if (a->q.weight_bits == 0) {
+        fprintf(out, "%s: float32 weights (--weights f32: simplified and fused, nothing quantized)\n", a->out);
+        return;
+    }
     fprintf(out, "%s: %d weights quantized", a->out, w);
     if (a->q.act_int8)
         fprintf(out, ", %d activations; %d int8 nodes, %d float nodes, %d quantize / %d dequantize steps", act,

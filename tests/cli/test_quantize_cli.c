@@ -171,3 +171,10 @@ Test(quantize_cli, shape_keeps_weight_codes) {
                       out);
     }
 }
+
+Test(quantize_cli, f32_says_nothing_was_quantized) {
+    char a[1024];
+    snprintf(a, sizeof a, "%s -o %s/f.wafer --weights f32", CNN, tmpdir);
+    cr_assert_eq(quantize(a), 0, "%s", out);
+    cr_expect(strstr(out, "nothing quantized") != NULL && strstr(out, "weights quantized") == NULL, "%s", out);
+}
