@@ -17,6 +17,13 @@
  * a free, and large requests made glibc consolidate its free lists: ~2% of KWS's run). The
  * cache has a lock (a spin on an atomic flag, free in practice: kernels allocate from the
  * calling thread), so a kernel allocating from its pool's workers stays correct.
+ *
+ * Stored weights: a DequantizeLinear whose inputs are all graph constants (weight codes kept
+ * quantized in the file, IrGraph.keep_dequantize) gives the same floats on every run. With
+ * per-node state (a model's runs), its output is copied into the node's state block after the
+ * first run and later runs read it there without calling the kernel; its readers see it as a
+ * constant (const_inputs), so a conv or GEMM also keeps its packed weights. The price is the
+ * float weights' bytes for the model's life, as onnxruntime pays for its constant folding.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -111,14 +118,63 @@ static void guard_release(ArenaGuard *g) {
     g->n_keep = 0;
 }
 
+/* The state block of a cached DequantizeLinear output: this header, then the data at
+ * DQ_CACHE_DATA (64-byte aligned when the block is). */
+#define DQ_CACHE_MAGIC 0x51444357u /* "WCDQ" */
+#define DQ_CACHE_DATA 64
+typedef struct {
+    uint32_t magic;
+    int64_t bytes;
+} DqCache;
+
+/* 1 when node n's output can be cached in its state: a DequantizeLinear of constants. */
+static int dq_cacheable(const RtGraph *g, const RtNode *n, const RtRunOptions *o) {
+    if (!o || !o->node_state || n->op != RT_OP_DEQUANTIZE_LINEAR || n->n_out != 1 || n->out[0] < 0) return 0;
+    for (int j = 0; j < n->n_in; j++)
+        if (n->in[j] >= 0 && !(g->consts && g->consts[n->in[j]])) return 0;
+    return 1;
+}
+
+/* Serves node k's output from its cache when there is one (1), else 0. */
+static int dq_cache_serve(const RtPlan *p, RtTensor *slot, const RtNode *n, void *state) {
+    const DqCache *dc = state;
+    int v = n->out[0];
+    if (!dc || dc->magic != DQ_CACHE_MAGIC || dc->bytes != p->bytes[v]) return 0;
+    slot[v] = p->value[v];
+    slot[v].data = (char *)state + DQ_CACHE_DATA;
+    return rt_nbytes(&slot[v]) <= dc->bytes;
+}
+
+/* After node k's first run: its output copied into a new state block, the slot pointing there
+ * (so this run's readers see what later runs will). No block (out of memory): nothing cached. */
+static void dq_cache_store(const RtPlan *p, RtTensor *slot, const RtNode *n, void **state, const RtAllocator *a) {
+    int v = n->out[0];
+    int64_t b = rt_nbytes(&slot[v]);
+    if (*state || b < 0 || b > p->bytes[v]) return;
+    char *blk = a->alloc(a->user, (size_t)(DQ_CACHE_DATA + p->bytes[v]));
+    if (!blk) return;
+    DqCache *dc = (DqCache *)blk;
+    dc->magic = DQ_CACHE_MAGIC;
+    dc->bytes = p->bytes[v];
+    if (b > 0) memcpy(blk + DQ_CACHE_DATA, slot[v].data, (size_t)b);
+    slot[v].data = blk + DQ_CACHE_DATA;
+    *state = blk;
+}
+
 static const char *value_name(const RtGraph *g, int v) {
     return (g->value_names && g->value_names[v]) ? g->value_names[v] : "?";
 }
 
 /* Runs node k with its planned outputs in place. */
-static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *slot,
+static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *slot, char *stable,
                      RtKernelCtx *c, const RtRunOptions *o, int k) {
     const RtNode *n = &g->nodes[k];
+    int cacheable = dq_cacheable(g, n, o);
+    if (cacheable && p->offset[n->out[0]] >= 0 && dq_cache_serve(p, slot, n, o->node_state[k])) {
+        stable[n->out[0]] = 1;
+        if (o->on_value) o->on_value(o->hook_user, n->out[0], &slot[n->out[0]]);
+        return RT_OK;
+    }
     RtTensor *in[64], *out[64], unused[64], *planned[64];
     int64_t cap[64];
     int np = 0;
@@ -150,6 +206,8 @@ static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *s
         c->node_state = &o->node_state[k];
         c->state_alloc = o->alloc ? o->alloc : rt_allocator_default();
         c->const_inputs = rt_node_const_inputs(g, n);
+        for (int j = 0; j < n->n_in && j < 64; j++) /* cached stored weights are constants too */
+            if (n->in[j] >= 0 && stable[n->in[j]]) c->const_inputs |= (uint64_t)1 << j;
     }
     int r = rt_node_exec(c, n, in, out);
     c->n_planned = 0;
@@ -178,6 +236,10 @@ static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *s
             rt_tensor_free(c->alloc, &slot[v]);
             slot[v].data = want;
         }
+        if (cacheable) {
+            dq_cache_store(p, slot, n, &o->node_state[k], o->alloc ? o->alloc : rt_allocator_default());
+            stable[v] = slot[v].data != want;
+        }
         if (o && o->on_value) o->on_value(o->hook_user, v, &slot[v]);
     }
     return RT_OK;
@@ -195,16 +257,17 @@ int rt_plan_run(const RtGraph *g, const RtPlan *p, void *arena, const RtTensor *
     guard.hi = (const char *)arena + p->arena_bytes;
     RtAllocator a = {guard_alloc, guard_free, &guard};
     size_t nv = (size_t)(g->n_values > 0 ? g->n_values : 1);
-    RtTensor *slot = base->alloc(base->user, nv * sizeof *slot);
+    RtTensor *slot = base->alloc(base->user, nv * (sizeof *slot + 1));
     if (!slot) return rt_error_set(err, "out of memory");
-    memset(slot, 0, nv * sizeof *slot);
+    memset(slot, 0, nv * (sizeof *slot + 1));
+    char *stable = (char *)(slot + nv); /* [nv] 1: the value is a cached stored weight */
     for (int v = 0; v < g->n_values; v++)
         if (g->consts && g->consts[v]) slot[v] = *g->consts[v];
     for (int i = 0; i < g->n_inputs; i++) slot[g->inputs[i]] = inputs[i];
     RtKernelCtx c = {.alloc = &a, .err = err, .run_subgraph = rt_exec_run_subgraph,
                      .pool = o ? o->pool : NULL, .ref_only = o ? o->ref_only : 0};
     int r = RT_OK;
-    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = plan_node(g, p, arena, slot, &c, o, k);
+    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = plan_node(g, p, arena, slot, stable, &c, o, k);
     for (int i = 0; r == RT_OK && i < g->n_outputs; i++) {
         int v = g->outputs[i];
         if (!slot[v].data)

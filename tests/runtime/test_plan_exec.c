@@ -8,12 +8,19 @@
  * run (1 and 2 threads); after each run every allocation has been freed; and a run makes at
  * most 3 allocations (the value table and the scratch blocks, reused), where one per scratch
  * request would be 6.
+ *
+ * Stored weights: digits_cnn with int8 weight-only quantization (codes + DequantizeLinear)
+ * run with per-node state gives the dynamic executor's outputs bit for bit on every run; after
+ * the first run each DequantizeLinear of constants has its output in its node state, and later
+ * runs are served from there: zeroing the codes afterwards changes the dynamic executor's
+ * outputs but not the planned run's (the contract: constants are the same on every run).
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "../../frontend/onnx.h"
 #include "../../passes/passes.h"
+#include "../../passes/quantize.h"
 #include "../../runtime/rt_plan.h"
 #include "../../runtime/rt_threads.h"
 #include "../test_util.h"
@@ -86,3 +93,64 @@ static void check_kws(int threads) {
 
 Test(plan_exec, kws_scratch_reused_and_returned_1_thread) { check_kws(1); }
 Test(plan_exec, kws_scratch_reused_and_returned_2_threads) { check_kws(2); }
+
+Test(plan_exec, stored_weights_dequantized_once) {
+    char path[512];
+    RtError err = {{0}};
+    snprintf(path, sizeof path, "%s/digits/digits_cnn.onnx", FIXTURES);
+    IrGraph *ir = onnx_load_file(path, NULL, &err);
+    cr_assert_not_null(ir, "%s", err.msg);
+    RtTensor xfull, x;
+    snprintf(path, sizeof path, "%s/digits/test_img.npy", FIXTURES);
+    cr_assert_eq(npy_read(path, &xfull, &err), RT_OK, "%s", err.msg);
+    x = xfull;
+    x.dims[0] = 1;
+    cr_assert_eq(ir_bind_input(ir, 0, x.rank, x.dims, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(pass_simplify(ir, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(pass_fuse(ir, &err), RT_OK, "%s", err.msg);
+    QuantOptions q;
+    quant_options_default(&q); /* int8 weights, float activations: codes + DequantizeLinear */
+    cr_assert_eq(pass_quantize_int8(ir, &q, NULL, &err), RT_OK, "%s", err.msg);
+    IrLowered *low = ir_lower(ir, &err);
+    cr_assert_not_null(low, "%s", err.msg);
+    const RtGraph *g = ir_lowered_graph(low);
+    int dq = -1, n_dq = 0;
+    for (int k = 0; k < g->n_nodes; k++)
+        if (g->nodes[k].op == RT_OP_DEQUANTIZE_LINEAR && g->consts[g->nodes[k].in[0]]) dq = dq < 0 ? k : dq, n_dq++;
+    cr_assert_geq(n_dq, 3, "the conv weights are stored as codes");
+    RtPlan p;
+    cr_assert_eq(rt_plan_build(g, &x, &p, &err), RT_OK, "%s", err.msg);
+    RtTensor want, got, first;
+    cr_assert_eq(g->n_outputs, 1);
+    cr_assert_eq(rt_graph_run_opts(g, &x, &want, NULL, &err), RT_OK, "%s", err.msg);
+    void *arena = rt_allocator_default()->alloc(NULL, (size_t)p.arena_bytes + 1);
+    void **state = calloc((size_t)g->n_nodes, sizeof *state);
+    cr_assert(arena && state);
+    RtRunOptions o = {.node_state = state};
+    float keep[10];
+    for (int rep = 0; rep < 3; rep++) {
+        cr_assert_eq(rt_plan_run(g, &p, arena, &x, &got, &o, &err), RT_OK, "%s", err.msg);
+        cr_assert(rt_shape_equal(&want, &got));
+        cr_assert_eq(memcmp(want.data, got.data, (size_t)rt_nbytes(&want)), 0, "run %d differs from the dynamic run", rep);
+        cr_assert_not_null(state[dq], "the DequantizeLinear's output is kept after run %d", rep);
+    }
+    first = got;
+    memcpy(keep, first.data, sizeof keep);
+    /* the codes change: the dynamic executor sees it, the planned run keeps its dequantized copy */
+    RtTensor *codes = (RtTensor *)g->consts[g->nodes[dq].in[0]]; /* the test owns the graph */
+    memset(codes->data, 0, (size_t)rt_nbytes(codes));
+    RtTensor changed;
+    cr_assert_eq(rt_graph_run_opts(g, &x, &changed, NULL, &err), RT_OK, "%s", err.msg);
+    cr_assert_neq(memcmp(changed.data, want.data, (size_t)rt_nbytes(&want)), 0, "zeroed codes change the dynamic run");
+    cr_assert_eq(rt_plan_run(g, &p, arena, &x, &got, &o, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(memcmp(keep, got.data, sizeof keep), 0, "the planned run is served from the kept copy");
+    rt_node_state_free(state, g->n_nodes, rt_allocator_default());
+    free(state);
+    rt_tensor_free(rt_allocator_default(), &want);
+    rt_tensor_free(rt_allocator_default(), &changed);
+    rt_allocator_default()->free(NULL, arena);
+    rt_plan_free(&p);
+    ir_lowered_free(low);
+    ir_graph_free(ir);
+    free(xfull.data);
+}
