@@ -50,11 +50,11 @@ static const struct {
     const char *name, *needs;
 } tpl_deps[] = {
     {"k_conv_f32", "b2_conv_plane"}, {"k_conv_dqw_f32", "b0_dq b2_conv_plane"},
-    {"b2_conv_plane", "b0_common b1_taps b2_act"},
+    {"b2_conv_plane", "b0_common b1_taps b2_act"}, {"b1_pool_count", "b0_common"},
     {"k_linear_dqw_f32", "b0_dq b2_act"}, {"k_linear_f32", "b2_act"}, {"k_linear_nbits", "b2_act"},
-    {"k_maxpool_f32", "b0_common"}, {"k_avgpool_f32", "b0_common"},     {"k_maxpool_i8", "b0_common"}, {"k_qconv_i8", "b0_common b0_requant b1_taps"},
+    {"k_maxpool_f32", "b0_common"}, {"k_avgpool_f32", "b1_pool_count"},     {"k_maxpool_i8", "b0_common"}, {"k_qconv_i8", "b0_common b0_requant b1_taps"},
     {"k_qlinear_i8", "b0_requant"},     {"k_qadd_i8", "b0_bcast b0_requant"}, {"k_qmul_i8", "b0_bcast b0_requant"},
-    {"k_qrequant_i8", "b0_requant"}, {"k_qavgpool_i8", "b0_common b0_requant"},   {"k_qgap_i8", "b0_requant"},
+    {"k_qrequant_i8", "b0_requant"}, {"k_qavgpool_i8", "b0_requant b1_pool_count"},   {"k_qgap_i8", "b0_requant"},
     {"b1_sigmoid", "b0_exp"}, {"k_quantize_i8", "b0_quant"}, {"k_quantize_u8", "b0_quant"}, {"k_layernorm_f32", "b0_rsqrt"},           {"k_softmax_f32", "b0_exp"},
 };
 

@@ -11,16 +11,7 @@ static void wk_avgpool_f32(const float *x, float *y, const wk_geom *g, int32_t p
         for (oh = 0; oh < g->OH; oh++)
             for (ow = 0; ow < g->OW; ow++) {
                 double s = 0.0;
-                int32_t count = 0, ch = 0, cw = 0;
-                for (kh = 0; kh < g->KH; kh++) {
-                    int32_t ih = oh * g->SH - g->PH + kh * g->DH;
-                    ch += include_pad ? (ih >= -g->PH && ih < g->H + ph1) : (ih >= 0 && ih < g->H);
-                }
-                for (kw = 0; kw < g->KW; kw++) {
-                    int32_t iw = ow * g->SW - g->PW + kw * g->DW;
-                    cw += include_pad ? (iw >= -g->PW && iw < g->W + pw1) : (iw >= 0 && iw < g->W);
-                }
-                count = ch * cw;
+                const int32_t count = wk_pool_count(g, oh, ow, ph1, pw1, include_pad);
                 for (kh = 0; kh < g->KH; kh++) {
                     int32_t ih = oh * g->SH - g->PH + kh * g->DH;
                     if (ih < 0 || ih >= g->H) continue;

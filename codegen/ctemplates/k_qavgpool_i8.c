@@ -11,16 +11,8 @@ static void wk_qavgpool_i8(const int8_t *x, int32_t xz, int32_t mult, int32_t sh
         int8_t *yp = y + (size_t)p * g->OH * g->OW;
         for (oh = 0; oh < g->OH; oh++)
             for (ow = 0; ow < g->OW; ow++) {
-                int32_t s = 0, count, ch = 0, cw = 0, avg;
-                for (kh = 0; kh < g->KH; kh++) {
-                    int32_t ih = oh * g->SH - g->PH + kh * g->DH;
-                    ch += include_pad ? (ih >= -g->PH && ih < g->H + ph1) : (ih >= 0 && ih < g->H);
-                }
-                for (kw = 0; kw < g->KW; kw++) {
-                    int32_t iw = ow * g->SW - g->PW + kw * g->DW;
-                    cw += include_pad ? (iw >= -g->PW && iw < g->W + pw1) : (iw >= 0 && iw < g->W);
-                }
-                count = ch * cw;
+                const int32_t count = wk_pool_count(g, oh, ow, ph1, pw1, include_pad);
+                int32_t s = 0, avg;
                 for (kh = 0; kh < g->KH; kh++) {
                     int32_t ih = oh * g->SH - g->PH + kh * g->DH;
                     if (ih < 0 || ih >= g->H) continue;
