@@ -41,20 +41,28 @@ static void count_free(void *user, void *p) {
     rt_allocator_default()->free(NULL, p);
 }
 
-static void check_kws(int threads) {
+/* Loads fixture model `onnx` for batch 1 of fixture input `npy` (x: its first row, xfull
+ * owns the data), simplified and fused. */
+static IrGraph *model_batch1(const char *onnx, const char *npy, RtTensor *xfull, RtTensor *x) {
     char path[512];
     RtError err = {{0}};
-    snprintf(path, sizeof path, "%s/kws/kws_dscnn.onnx", FIXTURES);
+    snprintf(path, sizeof path, "%s/%s", FIXTURES, onnx);
     IrGraph *ir = onnx_load_file(path, NULL, &err);
     cr_assert_not_null(ir, "%s", err.msg);
-    RtTensor xfull, x;
-    snprintf(path, sizeof path, "%s/kws/kws_in.npy", FIXTURES);
-    cr_assert_eq(npy_read(path, &xfull, &err), RT_OK, "%s", err.msg);
-    x = xfull;
-    x.dims[0] = 1;
-    cr_assert_eq(ir_bind_input(ir, 0, x.rank, x.dims, &err), RT_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/%s", FIXTURES, npy);
+    cr_assert_eq(npy_read(path, xfull, &err), RT_OK, "%s", err.msg);
+    *x = *xfull;
+    x->dims[0] = 1;
+    cr_assert_eq(ir_bind_input(ir, 0, x->rank, x->dims, &err), RT_OK, "%s", err.msg);
     cr_assert_eq(pass_simplify(ir, &err), RT_OK, "%s", err.msg);
     cr_assert_eq(pass_fuse(ir, &err), RT_OK, "%s", err.msg);
+    return ir;
+}
+
+static void check_kws(int threads) {
+    RtError err = {{0}};
+    RtTensor xfull, x;
+    IrGraph *ir = model_batch1("kws/kws_dscnn.onnx", "kws/kws_in.npy", &xfull, &x);
     IrLowered *low = ir_lower(ir, &err);
     cr_assert_not_null(low, "%s", err.msg);
     const RtGraph *g = ir_lowered_graph(low);
@@ -95,19 +103,9 @@ Test(plan_exec, kws_scratch_reused_and_returned_1_thread) { check_kws(1); }
 Test(plan_exec, kws_scratch_reused_and_returned_2_threads) { check_kws(2); }
 
 Test(plan_exec, stored_weights_dequantized_once) {
-    char path[512];
     RtError err = {{0}};
-    snprintf(path, sizeof path, "%s/digits/digits_cnn.onnx", FIXTURES);
-    IrGraph *ir = onnx_load_file(path, NULL, &err);
-    cr_assert_not_null(ir, "%s", err.msg);
     RtTensor xfull, x;
-    snprintf(path, sizeof path, "%s/digits/test_img.npy", FIXTURES);
-    cr_assert_eq(npy_read(path, &xfull, &err), RT_OK, "%s", err.msg);
-    x = xfull;
-    x.dims[0] = 1;
-    cr_assert_eq(ir_bind_input(ir, 0, x.rank, x.dims, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(pass_simplify(ir, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(pass_fuse(ir, &err), RT_OK, "%s", err.msg);
+    IrGraph *ir = model_batch1("digits/digits_cnn.onnx", "digits/test_img.npy", &xfull, &x);
     QuantOptions q;
     quant_options_default(&q); /* int8 weights, float activations: codes + DequantizeLinear */
     cr_assert_eq(pass_quantize_int8(ir, &q, NULL, &err), RT_OK, "%s", err.msg);
