@@ -47,14 +47,13 @@ static int registry_num(const char *opt, const char *v, double *x, RtError *err)
 
 /* Reads the eval report's fields into v (flat JSON of ARCHITECTURE.md). */
 static int registry_from_eval(const char *path, DeployVariant *v, RtError *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_error_set(err, "%s: cannot open the eval report", path), CLI_BAD_INPUT;
     TextBuf b;
     memset(&b, 0, sizeof b);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) text_buf_printf(&b, "%.*s", (int)got, chunk);
-    fclose(f);
+    int got = text_buf_read_file(&b, path);
+    if (got != 0) {
+        text_buf_free(&b);
+        return rt_error_set(err, "%s: cannot %s the eval report", path, got == -1 ? "open" : "read"), CLI_BAD_INPUT;
+    }
     JsonValue root;
     int rc = deploy_json_parse(b.s ? b.s : "", path, &root, err);
     text_buf_free(&b);

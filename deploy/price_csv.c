@@ -172,18 +172,12 @@ int deploy_prices_parse(const char *text, const char *path, DeployPrices *p, RtE
 
 int deploy_prices_load(const char *path, DeployPrices *p, RtError *err) {
     memset(p, 0, sizeof *p);
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_error_set(err, "%s: cannot open the price file", path);
     TextBuf b;
     memset(&b, 0, sizeof b);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) text_buf_printf(&b, "%.*s", (int)got, chunk);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || b.oom) {
+    int got = text_buf_read_file(&b, path);
+    if (got != 0) {
         text_buf_free(&b);
-        return rt_error_set(err, "%s: cannot read the price file", path);
+        return rt_error_set(err, "%s: cannot %s the price file", path, got == -1 ? "open" : "read");
     }
     int rc = deploy_prices_parse(b.s ? b.s : "", path, p, err);
     text_buf_free(&b);

@@ -231,21 +231,13 @@ int deploy_registry_parse(const char *text, const char *path, DeployRegistry *r,
 
 int deploy_registry_load(const char *path, int allow_missing, DeployRegistry *r, RtError *err) {
     deploy_registry_init(r);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (allow_missing) return RT_OK;
-        return rt_error_set(err, "%s: cannot open the registry", path);
-    }
     TextBuf b;
     memset(&b, 0, sizeof b);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) text_buf_printf(&b, "%.*s", (int)got, chunk);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || b.oom) {
+    int got = text_buf_read_file(&b, path);
+    if (got != 0) {
         text_buf_free(&b);
-        return rt_error_set(err, "%s: cannot read the registry", path);
+        if (got == -1 && allow_missing) return RT_OK;
+        return rt_error_set(err, "%s: cannot %s the registry", path, got == -1 ? "open" : "read");
     }
     if (b.s && strlen(b.s) != b.len) {
         text_buf_free(&b);

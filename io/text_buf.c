@@ -66,3 +66,14 @@ void text_buf_json_num(TextBuf *b, double x) {
     if (isfinite(x)) text_buf_printf(b, "%.10g", x);
     else text_buf_printf(b, "null");
 }
+
+int text_buf_read_file(TextBuf *b, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) text_buf_printf(b, "%.*s", (int)got, chunk);
+    int bad = ferror(f);
+    fclose(f);
+    return bad || b->oom ? -2 : 0;
+}

@@ -27,6 +27,9 @@ void text_buf_printf(TextBuf *b, const char *fmt, ...)
 void text_buf_json_str(TextBuf *b, const char *s);
 /* A JSON number with 10 significant digits, or null for NaN and infinities (JSON has none). */
 void text_buf_json_num(TextBuf *b, double x);
+/* Appends the whole file at path (text files: the registry, price series, JSON reports).
+ * 0 ok; -1 it cannot be opened (errno says why); -2 a read failed or memory ran out. */
+int text_buf_read_file(TextBuf *b, const char *path);
 /* The text (the caller frees it), or NULL after an allocation failure (the buffer is freed). */
 char *text_buf_take(TextBuf *b);
 void text_buf_free(TextBuf *b);
