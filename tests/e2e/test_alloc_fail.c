@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../../cli/cli.h"
+#include "../test_util.h"
 
 /* LeakSanitizer's full check scans the heap (most of a sanitized walk's time), so it runs
  * only when the bytes ASan counts as allocated differ from those after the previous check:
@@ -116,20 +117,6 @@ static int dir_count(void) {
     return n;
 }
 
-static unsigned char *file_read(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)n + 1);
-    cr_assert(b);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* One command of the walk: its function, the output option and the files it writes. */
 typedef struct {
     CliCommandFn fn;        /* cmd_quantize, cmd_emit_c */
@@ -215,7 +202,7 @@ static void walk_cmd(const Cmd *c, const char *const *args, int n_args, const ch
     for (int f = 0; f < 2 && c->files[f]; f++) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s", dir, c->files[f]);
-        ref[f] = file_read(p, &ref_len[f]);
+        ref[f] = tu_file_read(p, &ref_len[f]);
         cr_assert(ref[f], "%s: no %s from the reference run", label, c->files[f]);
     }
     cr_assert_gt(k, 10, "%s: only %ld allocations counted: the wrappers are not linked", label, k);
@@ -237,7 +224,7 @@ static void walk_cmd(const Cmd *c, const char *const *args, int n_args, const ch
                 char p[512];
                 snprintf(p, sizeof p, "%s/%s", dir, c->files[f]);
                 size_t len = 0;
-                unsigned char *got = file_read(p, &len);
+                unsigned char *got = tu_file_read(p, &len);
                 cr_assert(got && len == ref_len[f] && memcmp(got, ref[f], len) == 0,
                           "%s: allocation %ld failed, exit 0, but %s differs", label, n, c->files[f]);
                 free(got);

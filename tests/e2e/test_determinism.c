@@ -34,24 +34,11 @@ static void teardown(void) {
 
 TestSuite(determinism, .init = setup, .fini = teardown, .timeout = 300);
 
-static unsigned char *file_read(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    unsigned char *b = malloc((size_t)n + 1);
-    cr_assert(b);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* Asserts two files hold the same bytes. */
 static void same_bytes(const char *p0, const char *p1, const char *label) {
-    size_t n0, n1;
-    unsigned char *a = file_read(p0, &n0), *b = file_read(p1, &n1);
+    size_t n0 = 0, n1 = 0;
+    unsigned char *a = tu_file_read(p0, &n0), *b = tu_file_read(p1, &n1);
+    cr_assert(a && b, "%s: cannot read %s or %s", label, p0, p1);
     size_t first = 0;
     while (first < n0 && first < n1 && a[first] == b[first]) first++;
     cr_assert(n0 == n1 && first == n0, "%s: 1 thread gives %zu bytes, 2 threads %zu; first difference "
