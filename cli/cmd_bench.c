@@ -12,6 +12,10 @@
  * rank) are reported in ms, with peak resident memory (getrusage ru_maxrss) in bytes.
  * --threads T runs wafer's kernels on a pool of T threads and sets OpenBLAS's thread count
  * (the float GEMMs) to T; without it the kernels run on one and OpenBLAS keeps its setting.
+ * --profile also times every node during the timed runs (RtRunOptions.node_ns, or the
+ * runtime's wafer_rt_profile for .wafer files) and prints the nodes by time, then the time per
+ * op type: where a model's run goes, to decide what to optimize. The clock reads add ~50 ns
+ * per node to the timed runs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +41,15 @@ static const char *const bench_usage =
     "                 run on 1 thread, OpenBLAS keeps its own setting)\n"
     "  --json FILE    write {model, iters, warmup, threads, load_ms, median_ms, p90_ms,\n"
     "                 peak_rss_bytes}\n"
+    "  --profile      also time each node over the timed runs and print the nodes by time\n"
+    "                 (share, us per run, op, name), then the time per op type\n"
     "\n"
     "Exit status 0 ok, 2 bad input.\n";
 
 typedef struct {
     const char *model, *json;   /* borrowed (argv) */
     int64_t iters, warmup, threads;  /* threads 0 = not given */
+    int profile;                /* --profile */
     CliInputs inputs;
     struct RtThreadPool *pool;  /* owned (cli_threads_start); NULL = kernels on one thread */
 } BenchArgs;
@@ -75,6 +82,8 @@ static int bench_args_parse(int argc, char **argv, BenchArgs *a, RtError *err) {
                 return CLI_BAD_INPUT;
         } else if (OPT("--json")) {
             a->json = v;
+        } else if (strcmp(argv[i], "--profile") == 0) {
+            a->profile = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return cli_usage_error(err, "bench", "unknown option '%s'", argv[i]);
         } else if (a->model) {
@@ -120,6 +129,7 @@ typedef struct {
     /* a .wafer file runs through the companion runtime instead (rt != NULL) */
     WaferRtModel *rt;
     WaferRtTensor *rt_ins, *rt_outs;
+    int64_t *node_ns;  /* [n_nodes] --profile totals of the unplanned/planned executor, or NULL */
 } BenchExec;
 
 /* A .wafer file: open it with the runtime (the load time an application sees) and order the
@@ -156,6 +166,7 @@ static void bench_exec_free(BenchExec *x) {
     wafer_rt_close(x->rt);
     free(x->rt_ins);
     free(x->rt_outs);
+    free(x->node_ns);
     if (x->arena) rt_allocator_default()->free(NULL, x->arena);
     rt_plan_free(&x->plan);
 }
@@ -173,7 +184,8 @@ static int run_once(const BenchExec *x, const RtTensor *ins, RtTensor *outs, con
         return CLI_OK;
     }
     const RtAllocator *al = rt_allocator_default();
-    RtRunOptions o = {.alloc = al, .pool = pool, .ref_only = cli_ref_only(), .node_state = x->node_state};
+    RtRunOptions o = {.alloc = al, .pool = pool, .ref_only = cli_ref_only(), .node_state = x->node_state,
+                      .node_ns = x->node_ns};
     int r = x->arena ? rt_plan_run(x->rg, &x->plan, x->arena, ins, outs, &o, err)
                      : rt_graph_run_opts(x->rg, ins, outs, &o, err);
     if (r != RT_OK) {
@@ -190,7 +202,61 @@ static int cmp_double(const void *pa, const void *pb) {
     return (a > b) - (a < b);
 }
 
-static int bench_runs(const BenchArgs *a, const BenchExec *x, const RtTensor *ins, BenchResult *res,
+/* Starts --profile's per-node timing (after the warmup runs). */
+static int bench_profile_start(BenchExec *x, RtError *err) {
+    if (x->rt) {
+        WaferRtError e;
+        if (wafer_rt_profile_enable(x->rt, 1, &e) != WAFER_RT_OK) return rt_error_set(err, "%s", e.msg), CLI_BAD_INPUT;
+        return CLI_OK;
+    }
+    x->node_ns = calloc((size_t)(x->rg->n_nodes > 0 ? x->rg->n_nodes : 1), sizeof *x->node_ns);
+    return x->node_ns ? CLI_OK : (rt_error_set(err, "out of memory"), CLI_BAD_INPUT);
+}
+
+static int cmp_time_desc(const void *pa, const void *pb) {
+    double a = ((const WaferRtNodeTime *)pa)->total_ms, b = ((const WaferRtNodeTime *)pb)->total_ms;
+    return (a < b) - (a > b);
+}
+
+/* --profile's tables: every node by time, then the sums per op type, per timed run. */
+static int bench_profile_print(FILE *out, const BenchExec *x, int64_t iters, RtError *err) {
+    int n = x->rt ? wafer_rt_profile(x->rt, NULL, 0, NULL) : x->rg->n_nodes;
+    WaferRtNodeTime *t = calloc((size_t)(n > 0 ? n : 1), sizeof *t), *ops = calloc((size_t)(n > 0 ? n : 1), sizeof *ops);
+    if (!t || !ops) return free(t), free(ops), rt_error_set(err, "out of memory"), CLI_BAD_INPUT;
+    if (x->rt) {
+        wafer_rt_profile(x->rt, t, n, NULL);
+    } else {
+        for (int k = 0; k < n; k++) {
+            const RtNode *nd = &x->rg->nodes[k];
+            t[k] = (WaferRtNodeTime){nd->name ? nd->name : "", rt_op_name(nd->op), (double)x->node_ns[k] / 1e6};
+        }
+    }
+    double total = 0;
+    int n_ops = 0;
+    for (int k = 0; k < n; k++) {
+        total += t[k].total_ms;
+        int j = 0;
+        while (j < n_ops && strcmp(ops[j].op, t[k].op) != 0) j++;
+        if (j == n_ops) ops[n_ops++] = (WaferRtNodeTime){"", t[k].op, 0};
+        ops[j].total_ms += t[k].total_ms;
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp_time_desc);
+    qsort(ops, (size_t)n_ops, sizeof *ops, cmp_time_desc);
+    double per = iters > 0 ? 1e3 / (double)iters : 0, pct = total > 0 ? 100 / total : 0;
+    fprintf(out, "profile: %d nodes, %.3f us per run in nodes (mean of %lld timed runs)\n", n, total * per,
+            (long long)iters);
+    fprintf(out, "  %6s %10s  %-20s %s\n", "share", "us/run", "op", "node");
+    for (int k = 0; k < n; k++)
+        fprintf(out, "  %5.1f%% %10.3f  %-20s %s\n", t[k].total_ms * pct, t[k].total_ms * per, t[k].op, t[k].name);
+    fprintf(out, "profile by op type:\n");
+    for (int j = 0; j < n_ops; j++)
+        fprintf(out, "  %5.1f%% %10.3f  %s\n", ops[j].total_ms * pct, ops[j].total_ms * per, ops[j].op);
+    free(t);
+    free(ops);
+    return CLI_OK;
+}
+
+static int bench_runs(const BenchArgs *a, BenchExec *x, const RtTensor *ins, BenchResult *res,
                       RtError *err) {
     int n_out = x->rt ? wafer_rt_num_outputs(x->rt) : x->rg->n_outputs;
     RtTensor *outs = calloc((size_t)(n_out ? n_out : 1), sizeof *outs);
@@ -198,6 +264,7 @@ static int bench_runs(const BenchArgs *a, const BenchExec *x, const RtTensor *in
     int status = (outs && ms) ? CLI_OK : (rt_error_set(err, "out of memory"), CLI_BAD_INPUT);
     for (int64_t i = 0; i < a->warmup && status == CLI_OK; i++)
         status = run_once(x, ins, outs, a->model, a->pool, err);
+    if (a->profile && status == CLI_OK) status = bench_profile_start(x, err);
     for (int64_t i = 0; i < a->iters && status == CLI_OK; i++) {
         double t0 = cli_now();
         status = run_once(x, ins, outs, a->model, a->pool, err);
@@ -281,6 +348,7 @@ int cmd_bench(int argc, char **argv, FILE *out, RtError *err) {
         r.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
         status = bench_report(out, &a, &r, err);
     }
+    if (status == CLI_OK && a.profile) status = bench_profile_print(out, &x, a.iters, err);
     bench_exec_free(&x);
     ir_lowered_free(l);
     free(ins);

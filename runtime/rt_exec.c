@@ -10,6 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+int64_t rt_clock_ns(void) {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+#endif
+    return 0;
+}
 
 void rt_tensor_free(const RtAllocator *a, RtTensor *t) {
     if (t && t->data) a->free(a->user, t->data);
@@ -187,7 +196,11 @@ int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *output
     RtKernelCtx c = {.alloc = a, .err = err, .run_subgraph = rt_exec_run_subgraph, .pool = o ? o->pool : NULL,
                      .ref_only = o ? o->ref_only : 0};
     int r = state_init(&s, g, inputs, err);
-    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = exec_node(&s, &c, k);
+    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) {
+        int64_t t0 = o && o->node_ns ? rt_clock_ns() : 0;
+        r = exec_node(&s, &c, k);
+        if (o && o->node_ns) o->node_ns[k] += rt_clock_ns() - t0;
+    }
     if (r == RT_OK) r = take_outputs(&s, outputs, err);
     state_free(&s);
     return r;

@@ -33,6 +33,8 @@ typedef struct RtRunOptions {
     void **node_state;          /* [g->n_nodes] kernels' persistent per-node state (kernel.h),
                                    NULL-initialized by the owner, who frees each non-NULL entry
                                    with alloc->free after the last run; NULL = no caching */
+    int64_t *node_ns;           /* [g->n_nodes] or NULL: each node's wall time (ns, monotonic
+                                   clock) is added to its entry (wafer bench --profile) */
 } RtRunOptions;
 
 /* Bit j set when input j of n is a constant of g (kernels may cache what they derive from it). */
@@ -47,6 +49,9 @@ int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *output
 /* The executor's RtKernelCtx.run_subgraph: runs g with c's allocator, pool and kernel choice. */
 int rt_exec_run_subgraph(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
                          RtTensor *outputs, int n_out);
+
+/* The monotonic clock in nanoseconds (0 where the platform has none). */
+int64_t rt_clock_ns(void);
 
 /* Frees a tensor's data with a (NULL-safe) and clears the pointer. */
 void rt_tensor_free(const RtAllocator *a, RtTensor *t);

@@ -267,7 +267,11 @@ int rt_plan_run(const RtGraph *g, const RtPlan *p, void *arena, const RtTensor *
     RtKernelCtx c = {.alloc = &a, .err = err, .run_subgraph = rt_exec_run_subgraph,
                      .pool = o ? o->pool : NULL, .ref_only = o ? o->ref_only : 0};
     int r = RT_OK;
-    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = plan_node(g, p, arena, slot, stable, &c, o, k);
+    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) {
+        int64_t t0 = o && o->node_ns ? rt_clock_ns() : 0;
+        r = plan_node(g, p, arena, slot, stable, &c, o, k);
+        if (o && o->node_ns) o->node_ns[k] += rt_clock_ns() - t0;
+    }
     for (int i = 0; r == RT_OK && i < g->n_outputs; i++) {
         int v = g->outputs[i];
         if (!slot[v].data)

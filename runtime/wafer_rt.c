@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "rt_model.h"
+#include "rt_ops.h"
 #include "rt_threads.h"
 
 #define WAFER_RT_VERSION_STRING "0.2.0"
@@ -38,6 +39,9 @@ struct WaferRtModel {
     int dyn_live;
     const RtPlan *last_plan;     /* the plan of the last run (NULL = none or unplanned) */
     void **node_state;           /* [n_nodes] kernels' cached state (packed weights), kernel.h */
+    int64_t *node_ns;            /* [n_nodes] profile totals (NULL = never profiled) */
+    int profiling;               /* 1: runs add to node_ns */
+    int64_t profile_runs;
 };
 
 const char *wafer_rt_version(void) { return WAFER_RT_VERSION_STRING; }
@@ -78,6 +82,7 @@ static void model_free(WaferRtModel *m) {
     }
     if (m->ins) a.free(a.user, m->ins);
     if (m->dyn_out) a.free(a.user, m->dyn_out);
+    if (m->node_ns) a.free(a.user, m->node_ns);
     rt_pool_free(m->pool);
     rt_model_close(m->file);
     free(m);
@@ -211,6 +216,32 @@ WaferRtStatus wafer_rt_set_threads(WaferRtModel *m, int threads, WaferRtError *e
     return WAFER_RT_OK;
 }
 
+WaferRtStatus wafer_rt_profile_enable(WaferRtModel *m, int on, WaferRtError *err) {
+    if (!m) return fail(err, WAFER_RT_ERR_INVALID, "wafer_rt_profile_enable: NULL model");
+    if (on && !m->node_ns) {
+        m->node_ns = m->alloc.alloc(m->alloc.user, sizeof(int64_t) * (size_t)(m->g->n_nodes > 0 ? m->g->n_nodes : 1));
+        if (!m->node_ns) return fail(err, WAFER_RT_ERR_NOMEM, "out of memory (profile table)");
+    }
+    if (on) {
+        memset(m->node_ns, 0, sizeof(int64_t) * (size_t)m->g->n_nodes);
+        m->profile_runs = 0;
+    }
+    m->profiling = on != 0;
+    return WAFER_RT_OK;
+}
+
+int wafer_rt_profile(const WaferRtModel *m, WaferRtNodeTime *nodes, int max_nodes, int64_t *runs) {
+    if (runs) *runs = m ? m->profile_runs : 0;
+    if (!m || !m->node_ns) return 0;
+    for (int k = 0; nodes && k < m->g->n_nodes && k < max_nodes; k++) {
+        const RtNode *n = &m->g->nodes[k];
+        nodes[k].name = n->name ? n->name : "";
+        nodes[k].op = rt_op_name(n->op);
+        nodes[k].total_ms = (double)m->node_ns[k] / 1e6;
+    }
+    return m->g->n_nodes;
+}
+
 /* Checks the caller's inputs against the model's input infos and fills m->ins. */
 static WaferRtStatus inputs_take(WaferRtModel *m, const WaferRtTensor *in, int n, WaferRtError *err) {
     char msg[1024];
@@ -301,7 +332,8 @@ WaferRtStatus wafer_rt_run(WaferRtModel *m, const WaferRtTensor *inputs, int n_i
     int r = plan_for(m, &plan, &e);
     if (r != RT_OK) return from_rt(r, &e, err);
     m->last_plan = plan;
-    RtRunOptions o = {.alloc = &m->alloc, .pool = m->pool, .ref_only = m->ref_only, .node_state = m->node_state};
+    RtRunOptions o = {.alloc = &m->alloc, .pool = m->pool, .ref_only = m->ref_only, .node_state = m->node_state,
+                      .node_ns = m->profiling ? m->node_ns : NULL};
     if (plan) {
         r = rt_plan_run(m->g, plan, m->arena, m->ins, m->dyn_out, &o, &e);
     } else {
@@ -309,6 +341,7 @@ WaferRtStatus wafer_rt_run(WaferRtModel *m, const WaferRtTensor *inputs, int n_i
         m->dyn_live = r == RT_OK;
     }
     if (r != RT_OK) return from_rt(r, &e, err);
+    if (m->profiling) m->profile_runs++;
     for (int i = 0; i < n_outputs; i++) {
         const RtTensor *t = &m->dyn_out[i];
         memset(&outputs[i], 0, sizeof outputs[i]);

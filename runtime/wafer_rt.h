@@ -105,6 +105,19 @@ WaferRtStatus wafer_rt_set_threads(WaferRtModel *model, int threads, WaferRtErro
 WaferRtStatus wafer_rt_run(WaferRtModel *model, const WaferRtTensor *inputs, int n_inputs,
                            WaferRtTensor *outputs, int n_outputs, WaferRtError *err);
 
+/* Per-node timing. While profiling is on (wafer_rt_profile_enable(model, 1)), every run adds
+ * each node's wall time to its total; enabling it again starts from zero, and 0 turns it off
+ * (the totals stay readable). wafer_rt_profile fills nodes[0 .. min(count, max_nodes)) in
+ * execution order and *runs (may be NULL) with the runs counted, and returns count, the
+ * number of nodes (nodes may be NULL to ask for it); 0 when profiling never ran. */
+typedef struct WaferRtNodeTime {
+    const char *name;          /* the node's name in the source model (may be "") */
+    const char *op;            /* its op type, e.g. "Conv", or wafer's fused "FusedConv" */
+    double total_ms;           /* summed over the profiled runs */
+} WaferRtNodeTime;
+WaferRtStatus wafer_rt_profile_enable(WaferRtModel *model, int on, WaferRtError *err);
+int wafer_rt_profile(const WaferRtModel *model, WaferRtNodeTime *nodes, int max_nodes, int64_t *runs);
+
 /* Metadata stored in the file ("source_hash", "wafer_version", "options"), or NULL. */
 const char *wafer_rt_meta(const WaferRtModel *model, const char *key);
 

@@ -127,6 +127,32 @@ Test(wafer_cli, bench_runs_a_wafer) {
     cr_expect_gt(tu_json_number(json, "median_ms"), 0);
 }
 
+/* --profile: one line per node of the file's graph (digits_mlp as exported: Gemm, Relu, Gemm,
+ * Relu, Gemm), shares that add up to 100% (each printed to 0.1%), then the op-type sums. */
+Test(wafer_cli, bench_profile_lists_every_node) {
+    char out[8192];
+    int rc = tu_run(out, sizeof out, "%s bench %s --input x=%s/digits/test_x.npy --iters 3 --warmup 1 --profile",
+                    WAFER_BIN, mlp_wafer, FIXTURES);
+    cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+    cr_assert(strstr(out, "profile: 5 nodes"), "%s", out);
+    const char *p = strstr(out, "us/run");
+    cr_assert_not_null(p, "%s", out);
+    double share_sum = 0, share;
+    int lines = 0, gemms = 0, chars = 0;
+    char op[64];
+    p = strchr(p, '\n') + 1;
+    while (sscanf(p, " %lf%% %*f %63s %n", &share, op, &chars) == 2 && lines < 10) {
+        share_sum += share;
+        gemms += strcmp(op, "Gemm") == 0;
+        lines++;
+        p = strchr(p, '\n') + 1;
+    }
+    cr_expect_eq(lines, 5, "%s", out);
+    cr_expect_eq(gemms, 3, "%s", out);
+    cr_expect(share_sum > 99.7 && share_sum < 100.3, "shares add up to %g:\n%s", share_sum, out);
+    cr_expect(strstr(p, "profile by op type:"), "%s", out);
+}
+
 /* A damaged file: exit 2, the checksum message, no output written. */
 Test(wafer_cli, corrupted_wafer_is_refused) {
     size_t n;

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../frontend/onnx.h"
 #include "../../passes/passes.h"
@@ -238,6 +239,52 @@ Test(runtime_api, two_models_run_concurrently) {
     free(hb.data);
     wafer_rt_close(ma);
     wafer_rt_close(mb);
+}
+
+/* Per-node profile: off until enabled (no runs counted), then one entry per graph node whose
+ * times add up to no more than the runs' wall time, and enabling again starts from zero. */
+static double wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+Test(runtime_api, profile_times_every_node) {
+    compile("kws/kws_dscnn.onnx", "p.wafer", "--weights f32");
+    WaferRtModel *m = open_model("p.wafer", NULL);
+    RtTensor h;
+    WaferRtTensor x = first_row("kws/kws_in.npy", &h, 0), y;
+    WaferRtError e = {{0}};
+    int64_t runs = -1;
+    cr_assert_eq(wafer_rt_run(m, &x, 1, &y, 1, &e), WAFER_RT_OK, "%s", e.msg);
+    cr_expect_eq(wafer_rt_profile(m, NULL, 0, &runs), 0);
+    cr_expect_eq(runs, 0);
+    cr_assert_eq(wafer_rt_profile_enable(m, 1, &e), WAFER_RT_OK, "%s", e.msg);
+    double t0 = wall_ms();
+    for (int i = 0; i < 3; i++) cr_assert_eq(wafer_rt_run(m, &x, 1, &y, 1, &e), WAFER_RT_OK, "%s", e.msg);
+    double wall = wall_ms() - t0;
+    int n = wafer_rt_profile(m, NULL, 0, &runs);
+    cr_assert_gt(n, 0);
+    cr_expect_eq(runs, 3);
+    WaferRtNodeTime *t = calloc((size_t)n, sizeof *t);
+    cr_assert_eq(wafer_rt_profile(m, t, n, NULL), n);
+    double sum = 0;
+    int convs = 0;
+    for (int k = 0; k < n; k++) {
+        cr_expect_geq(t[k].total_ms, 0);
+        cr_expect_not_null(t[k].name);
+        sum += t[k].total_ms;
+        convs += strcmp(t[k].op, "FusedConv") == 0;
+    }
+    cr_expect_eq(convs, 9, "kws_dscnn lowers to 9 convolutions with their activations");
+    cr_expect(sum > 0 && sum <= wall, "nodes %g ms, runs %g ms", sum, wall);
+    cr_assert_eq(wafer_rt_profile_enable(m, 1, &e), WAFER_RT_OK, "%s", e.msg);
+    wafer_rt_profile(m, t, n, &runs);
+    cr_expect_eq(runs, 0);
+    cr_expect_eq(t[0].total_ms, 0);
+    free(t);
+    free(h.data);
+    wafer_rt_close(m);
 }
 
 /* ---- caller's memory ---- */
