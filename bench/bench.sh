@@ -9,9 +9,10 @@
 # batch 1 (`wafer quantize --shape`: float, int8 or 4-bit), and `wafer bench` on that file (the
 # runtime: mapped weights, planned arena, optimized kernels) and ort_bench.js on the ONNX model
 # run it with 1 and 2 threads (wafer: its pool; onnxruntime: intraOpNumThreads), with the same
-# warmup and iteration counts. Ratio = wafer median / onnxruntime median (lower is better);
-# each row shows the issue's target and whether this run met it (the machine is shared and
-# noisy: a miss by a few percent is worth a second run before concluding).
+# warmup and iteration counts, in BENCH_ROUNDS (default 3) alternating rounds. Ratio = wafer
+# median / onnxruntime median (lower is better), the median over the rounds of each round's
+# ratio; each row shows the issue's target and whether this run met it (the machine is shared
+# and noisy: a miss by a few percent is worth a second run before concluding).
 # onnxruntime-node is installed into bench/node_modules on first use (version pinned in
 # bench/package.json; ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from fetching GPU
 # files). Takes a few minutes on 2 cores (the peer install adds a few seconds once).
@@ -77,32 +78,54 @@ echo "machine: ${cpu:-unknown CPU}, $cores cores"
 echo "wafer $("$W" --version | sed 's/^wafer //'), onnxruntime-node $ortv; batch 1; ratio = wafer / onnxruntime (median)"
 echo
 
-# bench_pair LABEL WAFER_FILE ORT_MODEL INPUT X ITERS WARMUP TARGET: one row per thread count
+# bench_pair LABEL WAFER_FILE ORT_MODEL INPUT X ITERS WARMUP TARGET: one row per thread count.
+# Each thread count runs ROUNDS rounds, each round timing wafer and onnxruntime back to back
+# (the order alternating between rounds), and the row shows the median of the rounds' wafer
+# medians, of their onnxruntime medians, and of the rounds' ratios: a burst of load from
+# another tenant of the machine lands in one round's pair, not in one side of every row.
+ROUNDS=${BENCH_ROUNDS:-3}
 bench_pair() {
     label=$1 wf=$2 om_model=$3 input=$4 x=$5 iters=$6 warmup=$7 target=$8
     for t in 1 2; do
         wj="$TMP/w.json"
         oj="$TMP/o.json"
-        rm -f "$wj" "$oj"
-        "$W" bench "$wf" --input "$input=$x" --iters "$iters" --warmup "$warmup" --threads "$t" \
-            --json "$wj" >/dev/null 2>"$TMP/werr"
-        node "$HERE/ort_bench.js" run "$om_model" "$input=$x" --iters "$iters" --warmup "$warmup" \
-            --threads "$t" >"$oj" 2>"$TMP/oerr"
-        wm=$(json_num "$wj" median_ms 2>/dev/null)
-        om=$(json_num "$oj" median_ms 2>/dev/null)
-        if [ -z "$wm" ] || [ -z "$om" ]; then
+        : >"$TMP/rounds"
+        r=0
+        while [ "$r" -lt "$ROUNDS" ]; do
+            rm -f "$wj" "$oj"
+            for side in w o; do
+                [ $((r % 2)) = 1 ] && side=$([ "$side" = w ] && echo o || echo w)
+                if [ "$side" = w ]; then
+                    "$W" bench "$wf" --input "$input=$x" --iters "$iters" --warmup "$warmup" --threads "$t" \
+                        --json "$wj" >/dev/null 2>"$TMP/werr"
+                else
+                    node "$HERE/ort_bench.js" run "$om_model" "$input=$x" --iters "$iters" --warmup "$warmup" \
+                        --threads "$t" >"$oj" 2>"$TMP/oerr"
+                fi
+            done
+            wm=$(json_num "$wj" median_ms 2>/dev/null)
+            om=$(json_num "$oj" median_ms 2>/dev/null)
+            [ -n "$wm" ] && [ -n "$om" ] || break
+            echo "$wm $om" >>"$TMP/rounds"
+            [ "$t" = 1 ] && [ "$r" = 0 ] && cp "$wj" "$TMP/last_w1.json" && cp "$oj" "$TMP/last_o1.json"
+            r=$((r + 1))
+        done
+        if [ "$r" -lt "$ROUNDS" ]; then
             printf '%-22s %3s failed: %s %s\n' "$label" "$t" "$(head -c 300 "$TMP/werr")" "$(head -c 300 "$TMP/oerr")"
             touch "$TMP/failed"
             continue
         fi
-        ratio=$(awk -v a="$wm" -v b="$om" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+        # medians over the rounds: wafer ms, onnxruntime ms, ratio
+        set -- $(awk '{ w[NR] = $1; o[NR] = $2; q[NR] = ($2 > 0 ? $1 / $2 : 0) }
+            function med(a, n,   i, j, v) {
+                for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            }
+            END { printf "%s %s %.2f\n", med(w, NR), med(o, NR), med(q, NR) }' "$TMP/rounds")
+        wm=$1 om=$2 ratio=$3
         v=$(verdict "$ratio" "$target" "$label, $t thread(s)")
         awk -v n="$label" -v t="$t" -v wm="$wm" -v om="$om" -v r="$ratio" -v g="$target" -v v="$v" 'BEGIN {
             printf "%-34s %3s %10.3f %10.3f %8s %8s  %s\n", n, t, wm, om, r, "<= " g, v }'
-        if [ "$t" = 1 ]; then
-            cp "$wj" "$TMP/last_w1.json"
-            cp "$oj" "$TMP/last_o1.json"
-        fi
     done
 }
 
