@@ -10,7 +10,7 @@
  *            (emit_weights.c), per-node constants, then NAME_run
  *   files    DIR/NAME.c and DIR/NAME.h (and DIR/NAME_weights.c with split weights), each
  *            written atomically under a temporary name, then all renamed: a failure leaves
- *            none of this call's files behind
+ *            none of this call's files behind and the files it replaced back in place
  *
  * The emitted C is C99 with only <stdint.h>, <stddef.h>, <string.h> and <math.h>; every
  * float literal is a hex literal and nothing depends on the host, so the same graph and
@@ -292,32 +292,46 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     return r;
 }
 
+/* Keeps the file at path reachable under bak (a hard link) while a new one is renamed over
+ * it, so a failure later in the call can put it back; 1 when a backup was made. Without an
+ * old file, or where the file system has no hard links, there is none (0). */
+static int emit_backup(const char *path, const char *bak) {
+    unlink(bak); /* a stale backup of an interrupted call */
+    return link(path, bak) == 0;
+}
+
 int emit_c_write(const IrGraph *g, const EmitCOptions *o, const char *dir, EmitCStats *st, RtError *err) {
     TextBuf bufs[3] = {{0}, {0}, {0}}; /* NAME.h, NAME.c, NAME_weights.c */
     int r = emit_c_generate(g, o, &bufs[1], &bufs[0], &bufs[2], st, err);
     static const char *const suffix[3] = {".h", ".c", "_weights.c"};
-    int nf = o->split_weights ? 3 : 2, written = 0, renamed = 0;
-    char tmp[3][4096], fin[3][4096];
+    int nf = o->split_weights ? 3 : 2, written = 0, renamed = 0, backed[3] = {0, 0, 0};
+    char tmp[3][4096], fin[3][4096], bak[3][4096];
     for (int i = 0; i < nf; i++) {
         snprintf(fin[i], sizeof fin[i], "%s/%s%s", dir, o->prefix, suffix[i]);
         snprintf(tmp[i], sizeof tmp[i], "%s/.%s%s.partial", dir, o->prefix, suffix[i]);
+        snprintf(bak[i], sizeof bak[i], "%s/.%s%s.previous", dir, o->prefix, suffix[i]);
     }
     /* every file complete under a temporary name first, then the renames: the files reach
-     * their names together or not at all (a failure removes what this call wrote) */
+     * their names together or not at all. A failure removes what this call wrote and puts
+     * back the files it had already replaced (kept as hard links until the last rename). */
     while (r == RT_OK && written < nf) {
         r = io_file_write_atomic(tmp[written], bufs[written].s ? bufs[written].s : "", bufs[written].len, err);
         if (r == RT_OK) written++;
     }
     while (r == RT_OK && renamed < nf) {
+        backed[renamed] = emit_backup(fin[renamed], bak[renamed]);
         if (rename(tmp[renamed], fin[renamed]) != 0)
             r = rt_error_set(err, "%s: cannot write (rename failed): %s", fin[renamed], strerror(errno));
         else
             renamed++;
     }
-    if (r != RT_OK) { /* the files renamed so far, and the temporary ones left */
-        for (int i = 0; i < renamed; i++) unlink(fin[i]);
+    if (r != RT_OK) {
+        for (int i = 0; i < renamed; i++)
+            if (!backed[i] || rename(bak[i], fin[i]) != 0) unlink(fin[i]);
         for (int i = renamed; i < written; i++) unlink(tmp[i]);
     }
+    for (int i = 0; i < nf; i++)
+        if (backed[i]) unlink(bak[i]); /* restored (gone) or no longer needed */
     for (int i = 0; i < 3; i++) text_buf_free(&bufs[i]);
     return r;
 }

@@ -281,6 +281,33 @@ Test(emit_c, cli_header_contract_and_determinism) {
     tu_tmpdir_remove(dir);
 }
 
+/* A failure between the renames (NAME.c cannot replace a folder of that name, after NAME.h was
+ * renamed over an older NAME.h) puts the older NAME.h back and leaves no temporary file. */
+Test(emit_c, failed_rename_restores_the_replaced_files) {
+    char dir[256], out[4096], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_restore"), 0);
+    snprintf(path, sizeof path, "%s/model.h", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("/* an older model.h */\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/model.c/keep", dir);
+    cr_assert_eq(tu_run(out, sizeof out, "mkdir -p %s", path), 0);
+    int st = tu_run(out, sizeof out, "%s emit-c %s/digits/digits_cnn.onnx --weights f32 -o %s", WAFER_BIN, FIXTURES, dir);
+    cr_expect_eq(st, 2, "%s", out);
+    cr_expect(strstr(out, "model.c") && strstr(out, "rename"), "%s", out);
+    snprintf(path, sizeof path, "%s/model.h", dir);
+    size_t n = 0;
+    char *h = (char *)tu_file_read(path, &n);
+    cr_assert_not_null(h, "model.h is gone");
+    cr_expect(n == 23 && memcmp(h, "/* an older model.h */\n", 23) == 0, "model.h is not the older one: %.*s",
+              (int)(n < 200 ? n : 200), h);
+    free(h);
+    st = tu_run(out, sizeof out, "ls -A %s", dir);
+    cr_expect(st == 0 && !strstr(out, ".partial") && !strstr(out, ".previous"), "left behind: %s", out);
+    tu_tmpdir_remove(dir);
+}
+
 /* Bad input: exit status 2, a message naming the problem, no file written. */
 Test(emit_c, cli_bad_input) {
     char dir[256], out[4096], path[600];
