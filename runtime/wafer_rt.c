@@ -19,7 +19,7 @@
 #include "rt_ops.h"
 #include "rt_threads.h"
 
-#define WAFER_RT_VERSION_STRING "0.2.0"
+#define WAFER_RT_VERSION_STRING "0.3.0"
 
 struct WaferRtModel {
     RtModel *file;

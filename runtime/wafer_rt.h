@@ -154,7 +154,7 @@ WaferRtStatus wafer_rt_cascade(WaferRtModel *small, const WaferRtTensor *small_i
                                const WaferRtCascadeOptions *opts, WaferRtCascadeResult *result,
                                WaferRtError *err);
 
-/* The runtime's version, e.g. "0.2.0". */
+/* The runtime's version, e.g. "0.3.0" (0.3.0 added the per-node profile). */
 const char *wafer_rt_version(void);
 
 #ifdef __cplusplus
