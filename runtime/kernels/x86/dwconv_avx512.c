@@ -30,7 +30,8 @@
  * whose row and column are inside the plane (lane tables per vector and tap, once per
  * conv); the outputs are stored contiguously. No copy, no lanes wasted but the last.
  *
- * Flat kernel (other narrow stride-1 planes, e.g. valid padding): each plane is copied
+ * Flat kernel (other narrow stride-1 planes of rows up to 8 outputs, e.g. valid padding;
+ * wider rows go to the row kernel, which is faster from 9 columns on): each plane is copied
  * into a zero-padded plane xp[IHp, IWp] on the stack (16 positions at a time, the input
  * floats spread to their lanes by an expand); an output computed in the padded width at
  * flat position i = oh * IWp + ow reads xp[i + kh * dh * IWp + kw * dw], one unmasked load
@@ -84,6 +85,11 @@
  * stack each, two per chunk), and vectors per plane (its lane-mask table). */
 #define DW_FLAT_MAX_FLOATS 4096
 #define DW_FLAT_MAX_VECS (DW_FLAT_MAX_FLOATS / 16)
+/* Widest output row the flat kernel takes: from 9 columns on the row kernel is faster even
+ * when its lanes are less used (3x3, 8 planes in L2: 10x10 0.6 against 0.7 us, 14x14 0.7
+ * against 1.2, 28x28 2.2 against 4.0, 56x56 16 planes 16 against 25: the flat kernel's
+ * copy and compressed stores cost more than the row kernel's unused lanes). */
+#define DW_FLAT_MAX_OW 8
 /* Taps whose broadcast weights a kernel keeps in registers (3x3); larger kernels broadcast
  * from memory at each use. */
 #define DW_WREG 9
@@ -158,7 +164,7 @@ static int dw_plan(const CxConv *cv, DwJob *j) {
         /* lanes doing useful work: flat OH*OW of vecs*16, rows OW of chunks*16 per row */
         double flat_use = (double)(OH * OW) / (double)(j->vecs * 16);
         double row_use = (double)OW / (double)(j->chunks * 16);
-        if (fits && flat_use > 1.1 * row_use) j->kind = DW_FLAT;
+        if (fits && OW <= DW_FLAT_MAX_OW && flat_use > 1.1 * row_use) j->kind = DW_FLAT;
         /* rows as wide as the input (OW == IW, "same" padding along W) and narrow: the
          * direct kernel (no padded copy), whatever the vertical padding */
         int64_t dvecs = (OH * OW + 15) / 16;
