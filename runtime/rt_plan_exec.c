@@ -24,6 +24,7 @@
  * first run and later runs read it there without calling the kernel; its readers see it as a
  * constant (const_inputs), so a conv or GEMM also keeps its packed weights. The price is the
  * float weights' bytes for the model's life, as onnxruntime pays for its constant folding.
+ * A Reshape of such a cached value (conv codes stored 2-D) is served as a view of it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,23 @@ static const char *value_name(const RtGraph *g, int v) {
     return (g->value_names && g->value_names[v]) ? g->value_names[v] : "?";
 }
 
+/* A Reshape of a cached stored weight (the codes of a conv weight kept 2-D [M, C*kh*kw] so that
+ * its quantization groups can run across the kernel taps, then reshaped to [M, C, kh, kw]) is a
+ * view of the cache: the same bytes with the planned shape, no copy, and a constant to its
+ * readers too (a conv keeps its packed weights). 1 when node n was served so. */
+static int reshape_view(const RtGraph *g, const RtPlan *p, RtTensor *slot, char *stable, const RtNode *n) {
+    if (n->op != RT_OP_RESHAPE || n->n_in < 1 || n->in[0] < 0 || !stable[n->in[0]] || n->n_out != 1 || n->out[0] < 0)
+        return 0;
+    if (n->n_in > 1 && n->in[1] >= 0 && !(g->consts && g->consts[n->in[1]])) return 0;
+    const RtTensor *x = &slot[n->in[0]];
+    RtTensor y = p->value[n->out[0]];
+    if (y.dtype != x->dtype || y.rank < 0 || rt_numel(&y) != rt_numel(x)) return 0;
+    y.data = x->data;
+    slot[n->out[0]] = y;
+    stable[n->out[0]] = 1;
+    return 1;
+}
+
 /* Runs node k with its planned outputs in place. */
 static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *slot, char *stable,
                      RtKernelCtx *c, const RtRunOptions *o, int k) {
@@ -173,6 +191,10 @@ static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *s
     if (cacheable && p->offset[n->out[0]] >= 0 && dq_cache_serve(p, slot, n, o->node_state[k])) {
         stable[n->out[0]] = 1;
         if (o->on_value) o->on_value(o->hook_user, n->out[0], &slot[n->out[0]]);
+        return RT_OK;
+    }
+    if (reshape_view(g, p, slot, stable, n)) {
+        if (o && o->on_value) o->on_value(o->hook_user, n->out[0], &slot[n->out[0]]);
         return RT_OK;
     }
     RtTensor *in[64], *out[64], unused[64], *planned[64];
