@@ -10,6 +10,8 @@
  *   tu_tmpdir_remove(dir)           rm -rf of that folder
  *   tu_max_rel_diff(a, b, n)        largest |a-b| over the largest |b|
  *   tu_fixture_npy(rel)             FIXTURES/rel read as a tensor (asserted; caller frees data)
+ *   tu_attr_expect_same(x, y, node) two attributes equal (name, type, value); a TENSOR or GRAPH
+ *                                   value is left to the caller (returns 1 for those kinds)
  */
 #ifndef WAFER_TEST_UTIL_H
 #define WAFER_TEST_UTIL_H
@@ -129,6 +131,31 @@ static inline RtTensor tu_fixture_npy(const char *rel) {
     RtError err = {{0}};
     cr_assert_eq(npy_read(path, &t, &err), RT_OK, "%s", err.msg);
     return t;
+}
+
+static inline int tu_attr_expect_same(const RtAttr *x, const RtAttr *y, const char *node) {
+    cr_assert_str_eq(x->name, y->name, "node %s", node);
+    cr_assert_eq(x->type, y->type, "node %s attr %s", node, x->name);
+    switch (x->type) {
+    case RT_ATTR_FLOAT: cr_assert(memcmp(&x->f, &y->f, 4) == 0, "%s.%s", node, x->name); break;
+    case RT_ATTR_INT: cr_assert_eq(x->i, y->i, "%s.%s", node, x->name); break;
+    case RT_ATTR_STRING: cr_assert_str_eq(x->s, y->s, "%s.%s", node, x->name); break;
+    case RT_ATTR_TENSOR:
+    case RT_ATTR_GRAPH: return 1;
+    case RT_ATTR_FLOATS:
+        cr_assert_eq(x->n, y->n);
+        if (x->n) cr_assert(memcmp(x->floats, y->floats, sizeof(float) * (size_t)x->n) == 0, "%s.%s", node, x->name);
+        break;
+    case RT_ATTR_INTS:
+        cr_assert_eq(x->n, y->n);
+        for (int i = 0; i < x->n; i++) cr_assert_eq(x->ints[i], y->ints[i], "%s.%s[%d]", node, x->name, i);
+        break;
+    case RT_ATTR_STRINGS:
+        cr_assert_eq(x->n, y->n);
+        for (int i = 0; i < x->n; i++) cr_assert_str_eq(x->strings[i], y->strings[i]);
+        break;
+    }
+    return 0;
 }
 
 #endif

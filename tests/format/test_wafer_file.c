@@ -151,27 +151,9 @@ static void tensor_expect_same(const RtTensor *a, const RtTensor *b, const char 
 static void graph_expect_same(const IrGraph *a, const IrGraph *b);
 
 static void attr_expect_same(const RtAttr *x, const RtAttr *y, const char *node) {
-    cr_assert_str_eq(x->name, y->name, "node %s", node);
-    cr_assert_eq(x->type, y->type, "node %s attr %s", node, x->name);
-    switch (x->type) {
-    case RT_ATTR_FLOAT: cr_assert(memcmp(&x->f, &y->f, 4) == 0, "%s.%s", node, x->name); break;
-    case RT_ATTR_INT: cr_assert_eq(x->i, y->i, "%s.%s", node, x->name); break;
-    case RT_ATTR_STRING: cr_assert_str_eq(x->s, y->s, "%s.%s", node, x->name); break;
-    case RT_ATTR_TENSOR: tensor_expect_same(x->t, y->t, x->name); break;
-    case RT_ATTR_GRAPH: graph_expect_same(x->g, y->g); break;
-    case RT_ATTR_FLOATS:
-        cr_assert_eq(x->n, y->n);
-        if (x->n) cr_assert(memcmp(x->floats, y->floats, sizeof(float) * (size_t)x->n) == 0, "%s.%s", node, x->name);
-        break;
-    case RT_ATTR_INTS:
-        cr_assert_eq(x->n, y->n);
-        for (int i = 0; i < x->n; i++) cr_assert_eq(x->ints[i], y->ints[i], "%s.%s[%d]", node, x->name, i);
-        break;
-    case RT_ATTR_STRINGS:
-        cr_assert_eq(x->n, y->n);
-        for (int i = 0; i < x->n; i++) cr_assert_str_eq(x->strings[i], y->strings[i]);
-        break;
-    }
+    if (!tu_attr_expect_same(x, y, node)) return;
+    if (x->type == RT_ATTR_TENSOR) tensor_expect_same(x->t, y->t, x->name);
+    else graph_expect_same(x->g, y->g);
 }
 
 /* Field by field: what the file must carry. */

@@ -122,28 +122,8 @@ static int64_t tensor_expect_same(const RtModel *m, const RtTensor *x, const RtT
 static int64_t graph_expect_same(const RtModel *m, const IrGraph *g, const RtGraph *r);
 
 static int64_t attr_expect_same(const RtModel *m, const RtAttr *x, const RtAttr *y, const char *node) {
-    cr_assert_str_eq(x->name, y->name, "node %s", node);
-    cr_assert_eq(x->type, y->type, "node %s attr %s", node, x->name);
-    switch (x->type) {
-    case RT_ATTR_FLOAT: cr_assert(memcmp(&x->f, &y->f, 4) == 0, "%s.%s", node, x->name); break;
-    case RT_ATTR_INT: cr_assert_eq(x->i, y->i, "%s.%s", node, x->name); break;
-    case RT_ATTR_STRING: cr_assert_str_eq(x->s, y->s, "%s.%s", node, x->name); break;
-    case RT_ATTR_TENSOR: return tensor_expect_same(m, x->t, y->t, x->name);
-    case RT_ATTR_GRAPH: return graph_expect_same(m, x->g, y->g);
-    case RT_ATTR_FLOATS:
-        cr_assert_eq(x->n, y->n);
-        if (x->n) cr_assert(memcmp(x->floats, y->floats, sizeof(float) * (size_t)x->n) == 0, "%s.%s", node, x->name);
-        break;
-    case RT_ATTR_INTS:
-        cr_assert_eq(x->n, y->n);
-        for (int i = 0; i < x->n; i++) cr_assert_eq(x->ints[i], y->ints[i], "%s.%s[%d]", node, x->name, i);
-        break;
-    case RT_ATTR_STRINGS:
-        cr_assert_eq(x->n, y->n);
-        for (int i = 0; i < x->n; i++) cr_assert_str_eq(x->strings[i], y->strings[i]);
-        break;
-    }
-    return 0;
+    if (!tu_attr_expect_same(x, y, node)) return 0;
+    return x->type == RT_ATTR_TENSOR ? tensor_expect_same(m, x->t, y->t, x->name) : graph_expect_same(m, x->g, y->g);
 }
 
 /* Field by field; returns the constant bytes seen (subgraphs included). */
