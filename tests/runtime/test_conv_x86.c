@@ -1,8 +1,9 @@
 /*
  * test_conv_x86.c — the optimized float32 Conv / FusedConv kernels (runtime/kernels/x86/
- * conv_x86.c, dwconv_avx512.c, conv_gemm_x86.c) against the reference kernels
- * (rt_kernel_find) on odd shapes: depthwise (row and flat kernels, strides 1, 2, 3,
- * dilations, asymmetric pads, auto_pad), 1x1, im2col (3x3 stems, KWS's 10x4, grouped,
+ * conv_x86.c, dwconv_avx512.c, conv_direct_x86.c, conv_gemm_x86.c) against the reference
+ * kernels (rt_kernel_find) on odd shapes: depthwise (row and flat kernels, strides 1, 2, 3,
+ * dilations, asymmetric pads, auto_pad), 1x1, direct (few input channels, wide rows),
+ * im2col (3x3 stems, KWS's 10x4, grouped,
  * depthwise with a channel multiplier), every fused activation; 1 and 2 threads must give
  * bit-identical outputs; float64, shape-only runs and malformed nodes go to the reference
  * unchanged. Each case also runs with the node's state kept across runs (weights packed
@@ -272,7 +273,8 @@ Test(conv_x86, pointwise) {
     check_case(&k1, "pointwise 1-D");
 }
 
-/* im2col: 3x3 stems (stride 2, C = 3), KWS's 10x4 stride-2 first conv, digits' 3x3 convs on
+/* im2col (and the direct kernel, for the cases with few taps and wide rows): 3x3 stems
+ * (stride 2, C = 3), a 5x5 one, KWS's 10x4 stride-2 first conv, digits' 3x3 convs on
  * 8x8 and 4x4 maps (narrow outputs: the direct im2col when rows keep their width, else the
  * flat one, strides 1 and 2 on either axis),
  * grouped, depthwise with a channel multiplier, a strided 1x1, dilations, batch 2, wide
@@ -287,7 +289,7 @@ Test(conv_x86, im2col) {
         {1, 3, 224, 224, 32, 1, 3, 3, s2, p1, NULL}, {1, 8, 40, 40, 33, 1, 5, 5, s1, pasym, d13},
         {1, 2, 3, 3, 3, 1, 3, 3, s3, p0, NULL},      {1, 3, 9, 11, 5, 1, 3, 3, s21, pasym, d13},
         {1, 4, 10, 7, 6, 2, 3, 2, s12, pwide, NULL}, {2, 2, 12, 9, 3, 1, 5, 3, s2, pwide, d2},
-        {1, 3, 5, 30, 4, 1, 1, 3, s2, p1, NULL},
+        {1, 3, 5, 30, 4, 1, 1, 3, s2, p1, NULL},      {1, 3, 40, 41, 8, 1, 5, 5, s2, p1, NULL},
         /* stride 1, output rows as wide as the input: the direct im2col (vertical pads free) */
         {1, 5, 7, 9, 6, 1, 3, 3, s1, p1, NULL},     {2, 4, 6, 5, 3, 1, 5, 3, s1, pvert, d21},
         /* ... with 48 + 1 columns (the GEMM's narrow last panel) over two K blocks, three
@@ -306,10 +308,48 @@ Test(conv_x86, im2col) {
         check_case(&k, what);
     }
     const int64_t st1[] = {2}, pd1[] = {1, 2};
-    ConvCase k1 = {RT_OP_CONV, 3, {1, 3, 40, 0}, {7, 3, 5, 0}, 1, {{0}}, 0, 0};
+    ConvCase k1 = {RT_OP_CONV, 3, {1, 16, 40, 0}, {7, 16, 5, 0}, 1, {{0}}, 0, 0};
     add_attr(&k1, rtt_attr_ints("strides", st1, 1));
     add_attr(&k1, rtt_attr_ints("pads", pd1, 2));
     check_case(&k1, "im2col 1-D");
+}
+
+/* Few taps (Cg * kH * kW <= 64) and output rows of 16+ columns: the direct kernel
+ * (MobileNet's stem and smaller: strides 1 and 2 along W, 1 to 3 along H, dilations,
+ * asymmetric pads, M not a multiple of 8, a 1-wide M, 64 taps, output rows of 16, 17, 127,
+ * 129 columns, bands of fewer rows on wide planes, batch 2 over 2 threads, 1-D, a padded
+ * 1x1); rows too wide for its band buffer go to im2col. */
+Test(conv_x86, direct_kernel) {
+    static const int64_t s31[] = {3, 1}, p2[] = {2, 2, 2, 2};
+    struct { int64_t N, C, H, W, M, kh, kw; const int64_t *st, *pads, *dil; } cs[] = {
+        {1, 3, 33, 33, 17, 3, 3, s2, p1, NULL},      {2, 3, 40, 37, 8, 3, 3, s1, p1, NULL},
+        {1, 1, 20, 129, 5, 3, 3, s1, pasym, NULL},   {1, 2, 31, 127, 33, 3, 3, s2, pwide, NULL},
+        {1, 4, 18, 40, 9, 4, 4, s2, p1, NULL},       {1, 3, 19, 50, 7, 3, 3, s21, pasym, d2},
+        {1, 3, 21, 70, 16, 3, 5, s12, pwide, d13},   {1, 3, 10, 33, 3, 1, 1, s1, p1, NULL},
+        {1, 7, 30, 17, 24, 3, 3, s1, p1, NULL},      {1, 3, 25, 16, 1, 3, 3, s31, p2, NULL},
+        {1, 2, 9, 600, 4, 3, 3, s1, p1, NULL},       {1, 3, 5, 3000, 2, 3, 3, s2, p1, NULL},
+        {1, 3, 12, 258, 6, 3, 3, s2, p0, NULL},      {2, 3, 64, 64, 32, 3, 3, s2, p1, NULL},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].M, 1, cs[i].kh, cs[i].kw);
+        add_attr(&k, rtt_attr_ints("strides", cs[i].st, 2));
+        add_attr(&k, rtt_attr_ints("pads", cs[i].pads, 4));
+        if (cs[i].dil) add_attr(&k, rtt_attr_ints("dilations", cs[i].dil, 2));
+        k.bias = (int)(i % 3 != 2);
+        if (i % 2) {
+            k.op = RT_OP_FUSED_CONV;
+            add_attr(&k, rtt_attr_str("activation", i % 4 == 1 ? "Relu" : "LeakyRelu"));
+        }
+        char what[64];
+        snprintf(what, sizeof what, "direct case %zu", i);
+        check_case(&k, what);
+        if (i % 2) check_act_fused(&k, what);
+    }
+    const int64_t st1[] = {2}, pd1[] = {1, 2};
+    ConvCase k1 = {RT_OP_CONV, 3, {1, 3, 40, 0}, {7, 3, 5, 0}, 1, {{0}}, 0, 0};
+    add_attr(&k1, rtt_attr_ints("strides", st1, 1));
+    add_attr(&k1, rtt_attr_ints("pads", pd1, 2));
+    check_case(&k1, "direct 1-D");
 }
 
 /* The fused activation (in the GEMM's store, or in registers for depthwise) gives the bits
@@ -439,9 +479,9 @@ Test(conv_x86, shape_only_and_errors) {
 
 /* The geometry a node's first run keeps in its state (conv_x86.c's ConvCache) is only reused
  * for the same input shape: a run on new data of the same shape, then one on another shape,
- * then the first shape again, each within CONV_X86_REL_TOL of the reference (GEMM and
- * depthwise paths, FusedConv with Relu). */
-static void check_state_reuse(int64_t C, int64_t M, int64_t group, int64_t k) {
+ * then the first shape again, each within CONV_X86_REL_TOL of the reference (GEMM,
+ * depthwise and direct paths, FusedConv with Relu). */
+static void check_state_reuse(int64_t C, int64_t M, int64_t group, int64_t k, int wide) {
     int64_t wd[4] = {M, C / group, k, k}, bd[1] = {M};
     float w[64 * 64 * 9], b[64];
     cr_assert_leq(M * (C / group) * k * k, 64 * 64 * 9);
@@ -450,7 +490,8 @@ static void check_state_reuse(int64_t C, int64_t M, int64_t group, int64_t k) {
     const int64_t pads[4] = {1, 1, 1, 1};
     RtAttr attrs[3] = {rtt_attr_int("group", group), rtt_attr_ints("pads", pads, 4), rtt_attr_str("activation", "Relu")};
     void *state = NULL;
-    const int64_t hw[4][2] = {{9, 7}, {9, 7}, {5, 12}, {9, 7}};
+    const int64_t narrow[4][2] = {{9, 7}, {9, 7}, {5, 12}, {9, 7}}, rows[4][2] = {{9, 40}, {9, 40}, {5, 19}, {9, 40}};
+    const int64_t(*hw)[2] = wide ? rows : narrow;
     for (int run = 0; run < 4; run++) {
         int64_t xd[4] = {1, C, hw[run][0], hw[run][1]}, nx = C * hw[run][0] * hw[run][1];
         float *x = malloc(sizeof(float) * (size_t)nx);
@@ -476,6 +517,7 @@ static void check_state_reuse(int64_t C, int64_t M, int64_t group, int64_t k) {
 }
 
 Test(conv_x86, node_state_geometry_reused_only_for_the_same_shape) {
-    check_state_reuse(17, 33, 1, 3);  /* im2col GEMM */
-    check_state_reuse(33, 33, 33, 3); /* depthwise */
+    check_state_reuse(17, 33, 1, 3, 0);  /* im2col GEMM */
+    check_state_reuse(33, 33, 33, 3, 0); /* depthwise */
+    check_state_reuse(3, 20, 1, 3, 1);   /* direct */
 }

@@ -9,7 +9,8 @@
  * unchanged. Three paths, by the conv's structure:
  *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
  *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
- *   anything else (3x3 stems, KWS's 10x4, grouped convs)     conv_gemm_x86.c, im2col strips
+ *   few taps Cg*kH*kW, wide output rows (MobileNet's stem)    conv_direct_x86.c, direct
+ *   anything else (KWS's 10x4, digits' 3x3s, grouped convs)  conv_gemm_x86.c, im2col strips
  * FusedConv applies its activation inside each path, in registers before the store (the
  * depthwise kernels, or the GEMM's store epilogue). The GEMM paths take the weights packed
  * once into the node's state (rt_sgemm_state_packed) when the model keeps one and W is a
@@ -17,7 +18,7 @@
  *
  * The node's state also keeps what the first run derived from the node (ConvCache: the
  * geometry, the activation, the path, the packed weights' place), in front of the packed
- * weights (rt_sgemm_state_packed_pre) or alone for a depthwise conv; later runs with the same
+ * weights (rt_sgemm_state_packed_pre) or alone for a depthwise or direct conv; later runs with the same
  * input shape and the same weight and bias tensors take it from there instead of reading the
  * attributes again (name lookups: ~3% of KWS's run).
  */
@@ -99,7 +100,7 @@ static ConvCache *conv_cache_find(RtKernelCtx *c, const RtNode *n, RtTensor *con
 }
 
 /* Records cv in the state block: the one the GEMM path's packing made (prefix reserved), or a
- * new one for a depthwise conv. Nothing when there is no state, or it is someone else's. */
+ * new one for a depthwise or direct conv. Nothing when there is no state, or it is someone else's. */
 static void conv_cache_store(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused, const CxConv *cv,
                              int made_block) {
     if (!c->node_state || !c->state_alloc) return;
@@ -132,6 +133,7 @@ static int conv_x86_path(RtKernelCtx *c, RtTensor *const *in, RtTensor *const *o
     cv->y = out[0]->data;
     if (cv->Cg == 1 && cv->Mg == 1) return cx_depthwise_f32(c, cv);
     if (conv_is_pointwise(cv)) return cx_pointwise_f32(c, cv);
+    if (cx_direct_fits(cv)) return cx_direct_f32(c, cv);
     return cx_im2col_f32(c, cv);
 }
 
@@ -149,12 +151,14 @@ static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     if (fused && rt_act_read(c, n, &cv.act) != RT_OK) return rt_kernel_find(n->op)(c, n, in, out);
     int depthwise = cv.Cg == 1 && cv.Mg == 1;
     if (depthwise && !cx_depthwise_fits(&cv)) return rt_kernel_find(n->op)(c, n, in, out);
+    /* no GEMM: the cache alone in the state block */
+    int nogemm = depthwise || (!conv_is_pointwise(&cv) && cx_direct_fits(&cv));
     /* the weights of a GEMM conv packed once, when they are a constant and the model keeps
      * the node's state (with room for the cache in front) */
-    if (!depthwise)
+    if (!nogemm)
         cv.wp = rt_sgemm_state_packed_pre(c, CONV_CACHE_BYTES, 1, RT_SGEMM_SIDE_A, 0, cv.Mg, cv.Cg * cv.K, cv.group,
                                           cv.w, cv.Cg * cv.K, cv.Mg * cv.Cg * cv.K, &cv.wp_stride);
-    if (depthwise || cv.wp) conv_cache_store(c, n, in, fused, &cv, !depthwise);
+    if (nogemm || cv.wp) conv_cache_store(c, n, in, fused, &cv, !nogemm);
     return conv_x86_path(c, in, out, &cv);
 }
 

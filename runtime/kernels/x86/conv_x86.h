@@ -1,7 +1,8 @@
 /*
  * conv_x86.h — what the optimized float32 Conv / FusedConv kernels share (private to
  * runtime/kernels/x86: conv_x86.c dispatches, dwconv_avx512.c runs depthwise convs,
- * conv_gemm_x86.c runs 1x1 and im2col convs on rt_sgemm_nn).
+ * conv_direct_x86.c convs with few input channels, conv_gemm_x86.c runs 1x1 and im2col
+ * convs on rt_sgemm_nn).
  *
  * A conv reaches these paths only as float32 with 1 or 2 spatial axes (normalized to the
  * 3-D geometry of ref/conv_geom.h with depth 1), every size > 0, on a CPU with AVX-512;
@@ -49,6 +50,12 @@ int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv);
 
 /* 1x1 stride-1 unpadded conv: per image and group Y[Mg, P] = W[Mg, Cg] * X[Cg, P]. */
 int cx_pointwise_f32(RtKernelCtx *c, const CxConv *cv);
+
+/* 1 when the direct kernel takes cv (conv_direct_x86.c: one group, few taps Cg*kH*kW,
+ * stride 1 or 2 along W, output rows of 16+ columns: MobileNet's stem). */
+int cx_direct_fits(const CxConv *cv);
+/* Such a conv directly: 16 outputs of a row times 8 output channels per tap load. */
+int cx_direct_f32(RtKernelCtx *c, const CxConv *cv);
 
 /* Any other conv: per image and group, column strips of im2col(X) times W. */
 int cx_im2col_f32(RtKernelCtx *c, const CxConv *cv);
