@@ -5,13 +5,19 @@
  * DequantizeLinear (GPTQ_EMIT_DQ, any op): codes and zero points as int8 (x - 2^(bits-1),
  * so 8-bit codes fit too; the difference q - zero is unchanged), scales float32, and
  *   per output channel (group 0)  scale [C] on the output axis;
- *   contiguous groups             blocked scale (opset 21) on the input axis, block G (Conv:
- *                                 block G / prod(kernel) channels when G is a multiple of the
- *                                 kernel size, so each group covers whole channels);
- *   act-order groups (or a Conv   one scale per weight element (block 1 on the input axis):
- *   group that splits a channel)  exact for any g_idx.
+ *   contiguous groups             blocked scale (opset 21) on the input axis, block G;
+ *   contiguous groups of a Conv   codes stored 2-D, [M, K] with K = C/group * prod(kernel)
+ *   with a kernel of 2+ taps      (GPTQ's own [N, K] view, the 4-D weight's bytes in the same
+ *                                 row-major order), scale and zero point [M, ceil(K / G)] on
+ *                                 axis 1, block G, then Reshape(codes', int64 [4-D shape]) ->
+ *                                 the Conv's weight. ONNX's blocked DequantizeLinear blocks
+ *                                 one axis only, so on the 4-D weight a group that runs over
+ *                                 the flattened (channel, tap) axis needs a scale per tap or
+ *                                 per element; 2-D it needs one per group, as GPTQ computed;
+ *   act-order groups (g_idx not   one scale per weight element (block 1 on the input axis):
+ *   k / G, no --static-groups)    exact for any g_idx, no smaller exact form exists.
  * The DequantizeLinear computes (q - zp) * scale in float32: the same values GPTQ wrote into
- * the float graph while it ran.
+ * the float graph while it ran (the Reshape moves no value).
  *
  * LinearNBits (GPTQ_EMIT_NBITS, Linear and MatMul nodes; Gemm and Conv keep the form above):
  * the node becomes LinearNBits(X, Wp, scales [N, NG], zeros [N, NG], g_idx?, B?) with the
@@ -35,6 +41,7 @@ typedef struct {
     int rank;                 /* scale's shape */
     int64_t dims[RT_MAX_RANK];
     int per_element;          /* 1: one scale per weight element */
+    int flat;                 /* 1: Conv codes stored [M, K], reshaped to the weight's shape */
 } DqLayout;
 
 static int groups_contiguous(const GptqTarget *t, int64_t G) {
@@ -53,11 +60,16 @@ static void dq_layout(const GptqTarget *t, const RtTensor *w, const GptqSpec *s,
         d->axis = out_axis, d->rank = 1, d->dims[0] = w->dims[out_axis];
         return;
     }
+    d->axis = in_axis;
+    if (contiguous && taps > 1 && G > 0) { /* groups over the flattened (channel, tap) axis */
+        d->flat = 1, d->block = G, d->rank = 2;
+        d->dims[0] = w->dims[0], d->dims[1] = (t->K + G - 1) / G;
+        return;
+    }
     d->rank = w->rank;
     memcpy(d->dims, w->dims, sizeof(int64_t) * (size_t)w->rank);
-    d->axis = in_axis;
-    if (contiguous && G % taps == 0) {
-        d->block = G / taps;
+    if (contiguous) { /* Linear, Gemm, 1x1 Conv: group g is block g of the input axis */
+        d->block = G;
         d->dims[in_axis] = (w->dims[in_axis] + d->block - 1) / d->block;
         return;
     }
@@ -79,14 +91,34 @@ static void dq_param(const GptqTarget *t, const DqLayout *d, int64_t i, int off,
         int64_t cols = rt_shape_numel(d->rank - 1, d->dims + 1), m = i / cols, c = i % cols;
         gi = (int)(m / N), n = m % N;
         if (d->per_element) g = t->res[gi].g_idx[c];
-        else {
-            int64_t taps = cols / d->dims[1]; /* Conv: kernel elements; 1 for Gemm */
-            g = c / taps;                     /* block index = group index */
-        }
+        else g = c; /* [M, blocks] (2-D codes, Gemm) or [M, blocks, 1...] (1x1 Conv): block = group */
     }
     const GptqLayer *l = &t->res[gi];
     *sc = l->scale[g * N + n];
     *zp = (int8_t)((int)l->zero[g * N + n] - off);
+}
+
+/* 2-D codes: Reshape(value dv [M, K], int64 shape of the weight) inserted at node pos (the
+ * Conv, which moves to pos + 1) and read by the Conv as its weight. */
+static int reshape_insert(IrGraph *g, int pos, int dv, const RtTensor *w, const char *wn, RtError *err) {
+    char base[512], name[512];
+    int64_t shape[RT_MAX_RANK], rank = w->rank;
+    for (int i = 0; i < w->rank; i++) shape[i] = w->dims[i];
+    RtTensor st = {RT_I64, 1, {rank}, shape};
+    snprintf(base, sizeof base, "%s_shape", wn);
+    int sv = qz_const_new(g, base, &st, err);
+    IrValue like;
+    memset(&like, 0, sizeof like);
+    like.rank = w->rank;
+    for (int i = 0; i < w->rank; i++) like.dims[i].value = w->dims[i];
+    snprintf(base, sizeof base, "%s_dequantized", wn);
+    int rv = sv < 0 ? -1 : qz_value_new(g, base, &like, RT_F32, err);
+    int in[2] = {dv, sv};
+    snprintf(name, sizeof name, "%s/weight_reshape", g->nodes[pos].name);
+    int rn = rv < 0 ? -1 : qz_node_insert(g, pos, RT_OP_RESHAPE, name, 2, in, 1, &rv, err);
+    if (rn < 0) return RT_ERR;
+    g->nodes[rn + 1].in[1] = rv;
+    return RT_OK;
 }
 
 static int emit_dq(IrGraph *g, const GptqTarget *t, const GptqSpec *s, RtError *err) {
@@ -99,6 +131,7 @@ static int emit_dq(IrGraph *g, const GptqTarget *t, const GptqSpec *s, RtError *
     zp = sc;
     zp.dtype = RT_I8;
     q.dtype = RT_I8;
+    if (d.flat) q.rank = 2, q.dims[0] = w->dims[0], q.dims[1] = t->K; /* [groups * N, K] */
     int64_t nq = rt_numel(w), ns = rt_numel(&sc);
     q.data = malloc((size_t)(nq > 0 ? nq : 1));
     sc.data = malloc(sizeof(float) * (size_t)(ns > 0 ? ns : 1));
@@ -125,14 +158,18 @@ static int emit_dq(IrGraph *g, const GptqTarget *t, const GptqSpec *s, RtError *
     snprintf(base, sizeof base, "%s_zero_point", wn);
     int zv = sv < 0 ? -1 : qz_const_new(g, base, &zp, err);
     free(q.data), free(sc.data), free(zp.data);
-    snprintf(base, sizeof base, "%s_dequantized", wn);
-    int dv = zv < 0 ? -1 : qz_value_new(g, base, &g->values[t->w], RT_F32, err);
+    IrValue like = g->values[t->w]; /* the DequantizeLinear's output has the codes' shape */
+    like.rank = q.rank;
+    for (int i = 0; i < q.rank; i++) like.dims[i] = (IrDim){q.dims[i], NULL};
+    snprintf(base, sizeof base, d.flat ? "%s_dequantized_2d" : "%s_dequantized", wn);
+    int dv = zv < 0 ? -1 : qz_value_new(g, base, &like, RT_F32, err);
     int in[3] = {qv, sv, zv};
     snprintf(name, sizeof name, "%s/weight_dq", g->nodes[k].name);
     int dn = dv < 0 ? -1 : qz_node_insert(g, k, RT_OP_DEQUANTIZE_LINEAR, name, 3, in, 1, &dv, err);
     if (dn < 0) return RT_ERR;
     RT_TRY(qz_attr_set_int(g, dn, "axis", d.axis, err));
     if (d.block > 0) RT_TRY(qz_attr_set_int(g, dn, "block_size", d.block, err));
+    if (d.flat) return reshape_insert(g, dn + 1, dv, w, wn, err);
     g->nodes[dn + 1].in[1] = dv;
     return RT_OK;
 }

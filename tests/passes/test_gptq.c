@@ -765,6 +765,8 @@ Test(gptq_pass, gemm_trans_b_and_grouped_conv) {
     gptq_pass_options_default(&o);
     o.spec = spec_of(4, 0, 9, 0, 0, 128), o.data = d, o.batch = 16;
     cr_assert_eq(pass_quantize_gptq(g, &o, NULL, &err), RT_OK, "%s", err.msg);
+    /* the grouped conv's codes are stored [6, 18] and reshaped: the graph's Reshape and that one */
+    cr_expect_eq(tg_count_op(g, RT_OP_RESHAPE), 2);
     /* the blocked DequantizeLinear in front of the Gemm: axis 1 (K), block 9, scale [5, 11] */
     int found = 0;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -821,6 +823,84 @@ Test(gptq_pass, gemm_trans_b_and_grouped_conv) {
     ir_graph_free(ref);
     unlink(path);
     free(x), free(wc), free(wg);
+}
+
+/* Conv codes stored 2-D: a Conv weight [M, C, kh, kw] quantized with groups of G over the
+ * flattened K = C * kh * kw (GPTQ's rows) is emitted as DequantizeLinear(codes int8 [M, K],
+ * scale / zero point [M, ceil(K / G)], axis 1, block_size G) -> Reshape(int64 [M, C, kh, kw])
+ * -> Conv. Checked three ways: the layout; the weight recomputed here from the stored
+ * constants with ONNX's blocked formula (q[m, k] - zp[m, k / G]) * scale[m, k / G] equals
+ * gptq_rtn's dequantized weight exactly (same float products); and the folded graph gives the
+ * same. Per channel (G = 0) and a 1x1 kernel keep the 4-D form (no Reshape). */
+static void check_conv_codes(const int64_t *wd, int64_t G, int want_flat) {
+    int64_t M = wd[0], K = wd[1] * wd[2] * wd[3], NG = G ? (K + G - 1) / G : 1;
+    float *w = make_weights(M * K, 1, 151 + G);
+    IrGraph *g = tg_graph(21);
+    int64_t xd[4] = {-1, wd[1], 5, 5};
+    const char *sym[4] = {"batch", NULL, NULL, NULL};
+    int ci[2] = {tg_input(g, "x", RT_F32, 4, xd, sym), tg_const_f32(g, "w", 4, wd, w)};
+    tg_output(g, tg_node(g, RT_OP_CONV, "conv", 2, ci, "y"));
+    cr_assert_eq(ir_infer_shapes(g, &err), RT_OK, "%s", err.msg);
+    GptqPassOptions o;
+    gptq_pass_options_default(&o);
+    o.method = GPTQ_METHOD_RTN, o.quantize_head = 1, o.spec = spec_of(4, 0, G, 0, 0, 128);
+    cr_assert_eq(pass_quantize_gptq(g, &o, NULL, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(ir_verify(g, &err), RT_OK, "%s", err.msg);
+    cr_expect_eq(tg_count_op(g, RT_OP_RESHAPE), want_flat);
+    /* expected: RTN on GPTQ's view wt[K][M] */
+    float *wt = malloc(sizeof(float) * (size_t)(K * M)), *want = malloc(sizeof(float) * (size_t)(K * M));
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t k = 0; k < K; k++) wt[k * M + m] = w[m * K + k];
+    GptqLayer q;
+    cr_assert_eq(gptq_rtn(wt, K, M, &o.spec, &q, &err), RT_OK, "%s", err.msg);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t k = 0; k < K; k++) want[m * K + k] = q.wq[k * M + m];
+    int kd = -1;
+    for (int k = 0; k < g->n_nodes; k++)
+        if (g->nodes[k].op == RT_OP_DEQUANTIZE_LINEAR) kd = k;
+    cr_assert_geq(kd, 0);
+    const RtNode *dq = &g->nodes[kd];
+    const RtTensor *codes = g->values[dq->in[0]].konst, *sc = g->values[dq->in[1]].konst;
+    const RtTensor *zp = g->values[dq->in[2]].konst;
+    if (want_flat) {
+        cr_expect(codes->rank == 2 && codes->dims[0] == M && codes->dims[1] == K, "codes [%lld, %lld]", (long long)M,
+                  (long long)K);
+        cr_expect(sc->rank == 2 && sc->dims[0] == M && sc->dims[1] == NG && rt_shape_equal(sc, zp), "scale [M, NG]");
+        cr_expect_eq(rt_attr_int(dq, "axis", -1), 1);
+        cr_expect_eq(rt_attr_int(dq, "block_size", -1), G);
+        const RtNode *rs = &g->nodes[kd + 1], *cv = &g->nodes[kd + 2];
+        cr_assert_eq(rs->op, RT_OP_RESHAPE);
+        cr_expect_eq(rs->in[0], dq->out[0]);
+        const RtTensor *shp = g->values[rs->in[1]].konst;
+        cr_assert(shp && shp->dtype == RT_I64 && rt_numel(shp) == 4);
+        for (int d = 0; d < 4; d++) cr_expect_eq(((const int64_t *)shp->data)[d], wd[d]);
+        cr_expect_eq(cv->in[1], rs->out[0], "the Conv reads the Reshape");
+        const int8_t *qc = codes->data, *z = zp->data;
+        const float *sv = sc->data;
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t k = 0; k < K; k++) {
+                int64_t s = m * NG + k / G;
+                float v = (float)((int)qc[m * K + k] - z[s]) * sv[s];
+                cr_expect_eq(v, want[m * K + k], "w[%lld, %lld]: %g vs %g", (long long)m, (long long)k, v,
+                             want[m * K + k]);
+            }
+    } else {
+        cr_expect_eq(codes->rank, 4);
+        cr_expect_eq(rt_numel(sc), G ? M * NG : M, "one scale per group");
+    }
+    expect_close(folded_weight(g, "conv"), want, M * K, "conv weight");
+    gptq_layer_free(&q);
+    ir_graph_free(g);
+    free(w), free(wt), free(want);
+}
+
+Test(gptq_pass, conv_groups_store_codes_2d) {
+    int64_t w3[4] = {4, 2, 3, 3}, w1[4] = {4, 6, 1, 1};
+    check_conv_codes(w3, 4, 1);  /* K = 18: groups split kernel taps and span channels, last of 2 */
+    check_conv_codes(w3, 9, 1);  /* a group per input channel */
+    check_conv_codes(w3, 32, 1); /* one group wider than K */
+    check_conv_codes(w3, 0, 0);  /* per channel: scale [M] on axis 0 */
+    check_conv_codes(w1, 4, 0);  /* 1x1: blocks of the channel axis, scale [M, 2, 1, 1] */
 }
 
 /* LinearNBits emission computes what the DequantizeLinear form computes: the same weights,
