@@ -166,9 +166,13 @@ typedef struct {
 static int qdq_layout(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *s, QdqLayout *L);
 
 /* The weight of a Conv or Linear as codes the kernel dequantizes as it goes: `static const wk_dq
- * n<k>_dq` from the DequantizeLinear node that made it (ec_fuse_dq). */
+ * n<k>_dq` from the DequantizeLinear node that made it (ec_fuse_dq), directly or through a
+ * Reshape of 2-D conv codes: the codes are the weight's elements in the same order, and the
+ * layout read from the DequantizeLinear's own input ([M, K], scale [M, ceil(K / G)]) gives
+ * element e = m * K + k the scale m * ceil(K / G) + k / G. */
 static int dq_weight_emit(EcCtx *c, int k, int v) {
     int kd = c->g->values[v].producer;
+    if (c->g->nodes[kd].op == RT_OP_RESHAPE) kd = c->g->values[c->g->nodes[kd].in[0]].producer;
     const RtNode *d = &c->g->nodes[kd];
     const RtTensor *s = c->g->values[d->in[1]].konst, *zp = d->n_in > 2 && d->in[2] >= 0 ? c->g->values[d->in[2]].konst : NULL;
     if (!s || s->dtype != RT_F32 || (zp && zp->dtype != RT_I8))
@@ -543,6 +547,10 @@ static int e_binary(EcCtx *c, int k, const RtNode *n) {
 /* Reshape-like: nothing when the output aliases the input, else a copy. */
 static int e_alias(EcCtx *c, int k, const RtNode *n) {
     char p0[96], py[96];
+    if (c->fused_dq[n->out[0]]) {
+        text_buf_printf(&c->body, "    /* node %d: weight codes read in this shape by the kernel (no copy) */\n", k);
+        return RT_OK;
+    }
     if (c->loc[n->out[0]].alias >= 0) {
         text_buf_printf(&c->body, "    /* node %d: output is its input's buffer (no copy) */\n", k);
         return RT_OK;

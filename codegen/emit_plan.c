@@ -12,7 +12,10 @@
  * whose live range meets theirs. A node's output never shares bytes with its inputs (both
  * are live at the node), so kernels need not support in-place operation.
  * Weights that a Conv dequantizes as it goes (ec_fuse_dq) take no arena beyond one output
- * channel's worth of scratch, a buffer live at that node only.
+ * channel's worth of scratch, a buffer live at that node only. That holds also for codes
+ * stored 2-D ([M, C*kh*kw], groups spanning kernel taps) and reshaped to the conv's weight
+ * shape: a Reshape keeps the row-major order, so element e of the 4-D weight is element e of
+ * the codes, and only the scale index (the DequantizeLinear's own layout) tells them apart.
  * Lower bound: the largest sum of the bytes of the buffers live at one node; no placement
  * can use less, and the arena is reported beside it.
  */
@@ -70,6 +73,15 @@ static void locations_assign(EcCtx *c) {
     }
 }
 
+/* The value v's only reader, or -1 (none, several, or v is a graph output). */
+static int only_reader(const IrGraph *g, int v) {
+    if (ir_value_is_output(g, v) || ir_value_uses(g, v) != 1) return -1;
+    for (int u = 0; u < g->n_nodes; u++)
+        for (int j = 0; j < g->nodes[u].n_in; j++)
+            if (g->nodes[u].in[j] == v) return u;
+    return -1;
+}
+
 void ec_fuse_dq(EcCtx *c) {
     const IrGraph *g = c->g;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -77,19 +89,22 @@ void ec_fuse_dq(EcCtx *c) {
         if (n->op != RT_OP_DEQUANTIZE_LINEAR || n->n_out < 1 || n->out[0] < 0) continue;
         int v = n->out[0], consts = 1;
         for (int j = 0; j < n->n_in; j++) consts &= n->in[j] < 0 || g->values[n->in[j]].konst != NULL;
-        if (!consts || c->val[n->in[0]].dtype != RT_I8 || c->val[v].dtype != RT_F32 || ir_value_is_output(g, v) ||
-            ir_value_uses(g, v) != 1)
-            continue;
-        for (int u = k + 1; u < g->n_nodes; u++) {
-            const RtNode *m = &g->nodes[u];
-            int conv = m->op == RT_OP_CONV || m->op == RT_OP_FUSED_CONV, lin = m->op == RT_OP_LINEAR;
-            if (!(conv || lin) || m->n_in < 2 || m->in[1] != v || m->in[0] == v || (m->n_in > 2 && m->in[2] == v) ||
-                c->val[v].rank < 2 || c->val[v].dims[0] <= 0 || c->val[v].dims[1] <= 0)
-                continue;
-            c->fused_dq[v] = 1;
-            /* scratch: one output channel of a conv W [M, ...], one column of a Linear W [K, N] */
-            c->scratch_bytes[u] = rt_nbytes(&c->val[v]) / c->val[v].dims[conv ? 0 : 1];
+        int u = only_reader(g, v);
+        if (!consts || c->val[n->in[0]].dtype != RT_I8 || c->val[v].dtype != RT_F32 || u < 0) continue;
+        int w = v; /* the weight value the conv or linear reads */
+        if (g->nodes[u].op == RT_OP_RESHAPE && g->nodes[u].in[0] == v && g->nodes[u].n_out > 0) {
+            w = g->nodes[u].out[0]; /* 2-D conv codes: read through the Reshape, convs only */
+            u = w >= 0 ? only_reader(g, w) : -1;
+            if (u < 0 || (g->nodes[u].op != RT_OP_CONV && g->nodes[u].op != RT_OP_FUSED_CONV)) continue;
         }
+        const RtNode *m = &g->nodes[u];
+        int conv = m->op == RT_OP_CONV || m->op == RT_OP_FUSED_CONV, lin = m->op == RT_OP_LINEAR;
+        if (!(conv || lin) || m->n_in < 2 || m->in[1] != w || m->in[0] == w || (m->n_in > 2 && m->in[2] == w) ||
+            c->val[w].rank < 2 || c->val[w].dims[0] <= 0 || c->val[w].dims[1] <= 0)
+            continue;
+        c->fused_dq[v] = c->fused_dq[w] = 1;
+        /* scratch: one output channel of a conv W [M, ...], one column of a Linear W [K, N] */
+        c->scratch_bytes[u] = rt_nbytes(&c->val[w]) / c->val[w].dims[conv ? 0 : 1];
     }
 }
 

@@ -4,7 +4,9 @@
  * -std=c99 -Wall -Wextra -Werror -pedantic, run on the fixture inputs and compared with the
  * runtime's reference kernels on the same .wafer graph: integer outputs bit-identical, float
  * within ECU_FLOAT_REL_TOL, digits accuracy unchanged; the arena within 1.1x of its lower
- * bound; the kws kernels clean under ASan + UBSan; the header contract, determinism, --shape and bad input through the CLI.
+ * bound; 4-bit groups on convs cost flash only for their scales (codes stored 2-D); the kws
+ * kernels clean under ASan + UBSan; the header contract, determinism, --shape and bad input
+ * through the CLI.
  */
 #include <unistd.h>
 
@@ -167,6 +169,28 @@ Test(emit_c, digits_int8) {
 Test(emit_c, digits_int4) {
     Case c = {"digits/digits_cnn.onnx", "--weights int4 --group 32", "digits/test_img.npy", "digits/test_y.npy", 10, 0, 1};
     case_check(&c);
+}
+
+/* 4-bit groups of 32 on digits_cnn's convs run over C*3*3 (codes stored [M, C*9], reshaped):
+ * the flash grows over per channel by the groups' scales and zero points only, by hand from
+ * the shapes, (groups - 1) * M * (4 + 1) bytes per layer: c1 [32, 1*9] 1 group, c2 [64, 288]
+ * 9, c3 [64, 576] 18, fc1 (LinearNBits) [128, 1024] 32 -> 0 + 2560 + 5440 + 19840 = 27840
+ * (before the 2-D codes: a scale per tap, +297,000 bytes); the arena does not grow (no float
+ * copy of a weight). The outputs of the g32 model are checked in digits_int4. */
+#define DIGITS_G32_EXTRA_BYTES (64 * 8 * 5 + 64 * 17 * 5 + 128 * 31 * 5)
+
+Test(emit_c, digits_int4_groups_cost_only_their_scales) {
+    char dir[256], wafer[512];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc"), 0);
+    ecu_quantize(dir, "digits/digits_cnn.onnx", "pc", "--weights int4", wafer, sizeof wafer);
+    EmitCStats pc = ecu_emit(wafer, dir, 0, 0);
+    ecu_quantize(dir, "digits/digits_cnn.onnx", "g32", "--weights int4 --group 32", wafer, sizeof wafer);
+    EmitCStats g32 = ecu_emit(wafer, dir, 0, 0);
+    cr_expect_eq(g32.weight_bytes, pc.weight_bytes + DIGITS_G32_EXTRA_BYTES, "weights: g32 %lld, per channel %lld",
+                 (long long)g32.weight_bytes, (long long)pc.weight_bytes);
+    cr_expect_eq(g32.arena_bytes, pc.arena_bytes, "arena: g32 %lld, per channel %lld", (long long)g32.arena_bytes,
+                 (long long)pc.arena_bytes);
+    tu_tmpdir_remove(dir);
 }
 
 /* int8 weights with float activations: DequantizeLinear on every weight, done by the convs
