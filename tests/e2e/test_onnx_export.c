@@ -14,6 +14,9 @@
  *  - tinylm 4-bit GPTQ g128 asym as MatMulNBits: onnxruntime's perplexity equals wafer's within
  *    0.2%; the blocked-DequantizeLinear form (RTN) likewise; act-order (columns permuted into
  *    contiguous groups) on digits_mlp: onnxruntime's logits equal wafer's up to float order.
+ *  - digits_cnn 4-bit g32 (RTN, GPTQ): conv codes exported 2-D, DequantizeLinear(blocked)
+ *    -> Reshape -> Conv; onnxruntime's logits equal wafer's up to float order, wafer's import
+ *    of it equals the .wafer bit for bit, the file is per channel + the groups' scales.
  *  - the same command twice gives a byte-identical .onnx.
  *  - tinylm --weights f32 exported (fused float graph, Gelu as Erf at opset 17): onnxruntime's
  *    perplexity is the fixture's fp32 one.
@@ -264,6 +267,73 @@ Test(onnx_export, digits_mlp_gptq_act_order) {
     cr_expect(rel <= SAME_WEIGHTS_REL_TOL, "logits differ by %.2e of their scale", rel);
     free(w.data);
     free(r.data);
+}
+
+/* digits_cnn 4-bit groups of 32 on the convs (RTN and GPTQ): each conv's codes are exported as
+ * GPTQ grouped them, DequantizeLinear(int8 [M, C*3*3], scale [M, ceil(K / 32)], axis 1,
+ * block_size 32) -> Reshape(int64 [M, C, 3, 3]) -> Conv. wafer imports its .onnx back and gets
+ * the .wafer's logits bit for bit (the same graph, the same kernels); onnxruntime's logits
+ * agree up to float summation order (SAME_WEIGHTS_REL_TOL) with the same top-1 everywhere;
+ * the .onnx costs the per-channel one plus the groups' scales and zero points only (27,840
+ * bytes by hand, see tests/codegen/test_emit_c.c; names and shape constants: a few KB). */
+#define DIGITS_G32_EXTRA_BYTES (64 * 8 * 5 + 64 * 17 * 5 + 128 * 31 * 5)
+#define DIGITS_G32_NAMES_SLACK 4096
+
+static void check_cnn_groups(const char *method) {
+    char wafer[256], onnx[256], onnx_pc[256], json[256], args[512], p[300];
+    snprintf(wafer, sizeof wafer, "%s/g32.wafer", dir);
+    snprintf(onnx, sizeof onnx, "%s/g32.onnx", dir);
+    snprintf(onnx_pc, sizeof onnx_pc, "%s/pc.onnx", dir);
+    snprintf(json, sizeof json, "%s/ort.json", dir);
+    snprintf(args, sizeof args, "--weights int4 %s --calib image=" DIGITS "calib_img.npy", method);
+    quantize(DIGITS "digits_cnn.onnx", NULL, onnx_pc, args);
+    strncat(args, " --group 32", sizeof args - strlen(args) - 1);
+    quantize(DIGITS "digits_cnn.onnx", wafer, onnx, args);
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " inspect %s --ir", onnx), 0, "%s", out);
+    cr_expect(strstr(out, "int8[64,288]") && strstr(out, "int8[64,576]") && strstr(out, "float32[64,18]"),
+              "2-D codes and scales: %s", out);
+    cr_expect(strstr(out, "Reshape(") && strstr(out, "block_size=32"), "DequantizeLinear -> Reshape: %s", out);
+    struct stat sg, sp;
+    cr_assert(stat(onnx, &sg) == 0 && stat(onnx_pc, &sp) == 0);
+    cr_expect(sg.st_size <= sp.st_size + DIGITS_G32_EXTRA_BYTES + DIGITS_G32_NAMES_SLACK,
+              "%s: g32 .onnx %lld bytes, per channel %lld", method, (long long)sg.st_size, (long long)sp.st_size);
+    cr_log_info("digits_cnn int4 %s: .onnx per channel %lld B, g32 %lld B", method, (long long)sp.st_size,
+                (long long)sg.st_size);
+    /* wafer's import of its own export: bit-identical logits */
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " run %s --input image=" DIGITS "test_img.npy --out %s/gw", wafer,
+                        dir), 0, "%s", out);
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " run %s --input image=" DIGITS "test_img.npy --out %s/go", onnx,
+                        dir), 0, "%s", out);
+    snprintf(p, sizeof p, "%s/gw/logits.npy", dir);
+    RtTensor w = npy(p);
+    snprintf(p, sizeof p, "%s/go/logits.npy", dir);
+    RtTensor o = npy(p);
+    cr_assert(rt_shape_equal(&w, &o));
+    cr_expect_eq(memcmp(w.data, o.data, (size_t)rt_nbytes(&w)), 0, "%s: wafer on its .onnx differs from the .wafer",
+                 method);
+    free(o.data);
+    /* onnxruntime */
+    char od[300];
+    snprintf(od, sizeof od, "%s/gort", dir);
+    ort("run %s image=%stest_img.npy --out %s", onnx, DIGITS, od, json);
+    snprintf(p, sizeof p, "%s/gort/logits.npy", dir);
+    RtTensor r = npy(p);
+    cr_assert_eq(rt_numel(&w), rt_numel(&r));
+    double rel = tu_max_rel_diff(r.data, w.data, (long)rt_numel(&w));
+    int64_t rows = w.dims[0], classes = rt_numel(&w) / rows, changed = 0;
+    for (int64_t i = 0; i < rows; i++)
+        changed += argmax((const float *)r.data + i * classes, classes) !=
+                   argmax((const float *)w.data + i * classes, classes);
+    cr_log_info("digits_cnn int4 g32 %s: onnxruntime vs wafer logits, max |diff| / max |logit| %.2e", method, rel);
+    cr_expect(rel <= SAME_WEIGHTS_REL_TOL, "%s: logits differ by %.2e of their scale", method, rel);
+    cr_expect_eq(changed, 0, "%s: top-1 changed on %lld rows", method, (long long)changed);
+    free(w.data);
+    free(r.data);
+}
+
+Test(onnx_export, digits_cnn_int4_conv_groups_2d) {
+    check_cnn_groups("--method rtn");
+    check_cnn_groups("--method gptq");
 }
 
 Test(onnx_export, tinylm_rtn_int4_blocked_dq, .timeout = 600) {
