@@ -3,7 +3,7 @@
  * epochs; the 60-epoch accuracy runs are bench/bench_distill.sh's): the written ONNX has the
  * student's graph with new weights and evaluates well, a seed reproduces a run bit for bit,
  * distillation without labels learns, int4 QAT writes a .wafer whose accuracy is what training
- * saw, one progress line per epoch, and bad input exits 2 with a message naming the file and
+ * saw (an MLP, and a CNN with conv groups), one progress line per epoch, and bad input exits 2 with a message naming the file and
  * leaves no output behind.
  */
 #include <criterion/criterion.h>
@@ -130,6 +130,31 @@ Test(distill, qat_int4_wafer_matches_what_training_saw) {
     cr_assert_geq(seen, ACC_10_EPOCHS);
     cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " inspect %s", o), 0, "%s", out);
     cr_assert(strstr(out, "LinearNBits"), "the low-bit path's layer: %s", out);
+}
+
+/* int4 QAT of a CNN with groups of 32: the conv groups run over C*3*3 as in the quantize path,
+ * whose codes are stored 2-D (DequantizeLinear -> Reshape -> Conv); one epoch of digits_cnn
+ * distilled from itself, the .wafer's accuracy is what the last epoch's fake-quantized model
+ * saw, and the file holds codes, not floats (under 200 KB; the float model is 755 KB, the
+ * old per-tap scales made 431 KB). */
+#define CNN_QAT_MAX_BYTES 200000
+Test(distill, qat_int4_cnn_groups) {
+    char o[300], json[400];
+    snprintf(o, sizeof o, "%s/qc.wafer", dir);
+    snprintf(json, sizeof json, "%s/eval.json", dir);
+    int rc = tu_run(out, sizeof out, WAFER_BIN " distill --teacher " DIGITS "/digits_cnn.onnx --student " DIGITS
+                                    "/digits_cnn.onnx --input image=" DIGITS "/train_img.npy " LABELS " --val image=" DIGITS
+                                    "/test_img.npy --val-labels " DIGITS "/test_y.npy --epochs 1 --qat int4 --group 32 -o %s",
+                    o);
+    cr_assert_eq(rc, 0, "%s", out);
+    double seen = last_val_accuracy(out);
+    rc = tu_run(out, sizeof out, WAFER_BIN " eval %s --input image=" DIGITS "/test_img.npy --labels " DIGITS
+                                "/test_y.npy --json %s", o, json);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_float_eq(tu_json_number(json, "accuracy"), seen, PRINT_TOL);
+    cr_expect_leq(tu_json_number(json, "weight_bytes"), CNN_QAT_MAX_BYTES);
+    cr_assert_eq(tu_run(out, sizeof out, WAFER_BIN " inspect %s", o), 0, "%s", out);
+    cr_assert(strstr(out, "Reshape") && strstr(out, "DequantizeLinear"), "2-D conv codes: %s", out);
 }
 
 Test(distill, qat_int8_writes_an_int8_model) {
