@@ -7,7 +7,10 @@
  *
  * Row kernel (stride 1 or 2 along W, the default): 16 outputs of one output row per vector,
  * every tap one unaligned load and one FMA, the weights broadcast in registers (3x3 is
- * instantiated with constant taps, so its 9 taps unroll), output rows in blocks of 4
+ * instantiated with constant taps, so its 9 taps unroll; with stride 1 and one column of
+ * padding, MobileNet's, also with the column offsets -1, 0, 1 as constants, so a row needs
+ * one pointer), each loaded vector kept in a register for every output row that uses it
+ * (not folded into each FMA, which would load it once per row), output rows in blocks of 4
  * (stride 1) or 2 (stride 2) so each loaded input vector feeds every row of the block that
  * uses it, each kernel row summed into its own accumulator (short FMA chains). For output
  * columns ow0..ow0+15 and tap (kh, kw) with stride 1 the inputs are the contiguous
@@ -372,6 +375,10 @@ CX_T512 CX_INL void dw_block_chunk(const DwJob *j, int64_t KH, int64_t KW, int64
         for (int64_t kw = 0; kw < KW; kw++) {
             const float *src = base[u] + off[kw] + c * 16;
             __m512 v = masked ? _mm512_maskz_loadu_ps((__mmask16)mk[kw], src) : _mm512_loadu_ps(src);
+            /* v in a register: GCC would otherwise fold the load into each FMA that uses it,
+             * loading it again for every output row (twice the loads, most of them split
+             * across cache lines: the row kernel's bottleneck) */
+            __asm__("" : "+v"(v));
 #pragma GCC unroll 4
             for (int64_t r = 0; r < R; r++) {
                 int64_t kh = u - r * SH;
@@ -415,7 +422,7 @@ CX_T512 CX_INL void dw_block(const DwJob *j, int64_t KH, int64_t KW, int64_t SH,
  * taps unroll, weights, row pointers and offsets stay in registers; SH = 1 or 2 the row
  * stride, then rows go in blocks of 4 or 2), else the geometry's (SH = 0: one row at a
  * time). */
-CX_T512 CX_INL void dw_rows(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int clip, const float *src,
+CX_T512 CX_INL void dw_rows(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int P1, int clip, const float *src,
                             int64_t row0, int64_t oh_lo, int64_t oh_hi, const float *w, float bias, float *y) {
     const int64_t OW = j->cv->g.out[2];
     const int64_t R = SH == 1 ? 4 : SH == 2 ? 2 : 1;
@@ -424,7 +431,7 @@ CX_T512 CX_INL void dw_rows(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, 
     for (int64_t t = 0; KH * KW <= DW_WREG && t < KH * KW; t++) wv[t] = _mm512_set1_ps(w[t]);
     const __m512 bv = _mm512_set1_ps(bias);
     int64_t off[DW_MAX_KW];
-    for (int64_t kw = 0; kw < KW; kw++) off[kw] = j->tap_off[kw];
+    for (int64_t kw = 0; kw < KW; kw++) off[kw] = P1 ? kw - 1 : j->tap_off[kw];
     int64_t oh = oh_lo;
     for (; R > 1 && oh + R <= oh_hi; oh += R)
         dw_block(j, KH, KW, SH, R, clip, cl, src, row0, oh, off, wv, w, bv, y + oh * OW);
@@ -723,17 +730,18 @@ typedef void (*DwFlatFn)(const DwJob *j, const float *xp, const float *w, float 
     CX_T512 static void name(const DwJob *j, const float *xp, const float *w, float b, float *y) {    \
         dw_flat(j, KH, KW, clip, xp, w, b, y);                                                          \
     }
-#define DW_ROWS_INSTANCE(name, KH, KW, SH, clip)                                                       \
+#define DW_ROWS_INSTANCE(name, KH, KW, SH, P1, clip)                                                   \
     CX_T512 static void name(const DwJob *j, const float *src, int64_t row0, int64_t oh_lo,           \
                              int64_t oh_hi, const float *w, float b, float *y) {                        \
-        dw_rows(j, KH, KW, SH, clip, src, row0, oh_lo, oh_hi, w, b, y);                                 \
+        dw_rows(j, KH, KW, SH, P1, clip, src, row0, oh_lo, oh_hi, w, b, y);                             \
     }
-DW_ROWS_INSTANCE(dw_rows_3x3s1_clip, 3, 3, 1, 1)
-DW_ROWS_INSTANCE(dw_rows_3x3s1_act, 3, 3, 1, 0)
-DW_ROWS_INSTANCE(dw_rows_3x3s2_clip, 3, 3, 2, 1)
-DW_ROWS_INSTANCE(dw_rows_3x3s2_act, 3, 3, 2, 0)
-DW_ROWS_INSTANCE(dw_rows_any_clip, j->cv->g.k[1], j->cv->g.k[2], 0, 1)
-DW_ROWS_INSTANCE(dw_rows_any_act, j->cv->g.k[1], j->cv->g.k[2], 0, 0)
+DW_ROWS_INSTANCE(dw_rows_3x3s1p1_clip, 3, 3, 1, 1, 1)
+DW_ROWS_INSTANCE(dw_rows_3x3s1_clip, 3, 3, 1, 0, 1)
+DW_ROWS_INSTANCE(dw_rows_3x3s1_act, 3, 3, 1, 0, 0)
+DW_ROWS_INSTANCE(dw_rows_3x3s2_clip, 3, 3, 2, 0, 1)
+DW_ROWS_INSTANCE(dw_rows_3x3s2_act, 3, 3, 2, 0, 0)
+DW_ROWS_INSTANCE(dw_rows_any_clip, j->cv->g.k[1], j->cv->g.k[2], 0, 0, 1)
+DW_ROWS_INSTANCE(dw_rows_any_act, j->cv->g.k[1], j->cv->g.k[2], 0, 0, 0)
 DW_FLAT_INSTANCE(dw_flat_3x3_clip, 3, 3, 1)
 DW_FLAT_INSTANCE(dw_flat_3x3_act, 3, 3, 0)
 DW_FLAT_INSTANCE(dw_flat_any_clip, j->cv->g.k[1], j->cv->g.k[2], 1)
@@ -753,6 +761,8 @@ static DwRowsFn dw_pick_rows(const DwJob *j) {
     const RtConvGeom *g = &j->cv->g;
     const int k3 = g->k[1] == 3 && g->k[2] == 3, clip = cx_act_is_clip(&j->cv->act);
     if (j->kind != DW_ROWS) return NULL;
+    if (k3 && g->dil[1] == 1 && g->stride[1] == 1 && clip && g->stride[2] == 1 && g->dil[2] == 1 && g->pad0[2] == 1)
+        return dw_rows_3x3s1p1_clip;
     if (k3 && g->dil[1] == 1 && g->stride[1] == 1) return clip ? dw_rows_3x3s1_clip : dw_rows_3x3s1_act;
     if (k3 && g->dil[1] == 1 && g->stride[1] == 2) return clip ? dw_rows_3x3s2_clip : dw_rows_3x3s2_act;
     return clip ? dw_rows_any_clip : dw_rows_any_act;
