@@ -11,8 +11,8 @@
  * padding, MobileNet's, also with the column offsets -1, 0, 1 as constants, so a row needs
  * one pointer), each loaded vector kept in a register for every output row that uses it
  * (not folded into each FMA, which would load it once per row), output rows in blocks of 4
- * (stride 1) or 2 (stride 2) so each loaded input vector feeds every row of the block that
- * uses it, each kernel row summed into its own accumulator (short FMA chains). For output
+ * (strides 1 and 2) so each loaded input vector feeds every row of the block that uses it,
+ * each kernel row summed into its own accumulator (short FMA chains). For output
  * columns ow0..ow0+15 and tap (kh, kw) with stride 1 the inputs are the contiguous
  * x[ih][ow0 - pw + kw * dw ...]. With stride 2 each input row is first split into its even
  * and odd columns, E[j] = x[ih][2j] and O[j] = x[ih][2j + 1] (two permutes per 32 inputs,
@@ -420,12 +420,12 @@ CX_T512 CX_INL void dw_block(const DwJob *j, int64_t KH, int64_t KW, int64_t SH,
  * ih at src + (ih - row0) * src_row: rows of x (stride 1), or split rows (stride 2,
  * dw_split_row). KH, KW, SH, clip are constants where the caller instantiates it (3x3: the
  * taps unroll, weights, row pointers and offsets stay in registers; SH = 1 or 2 the row
- * stride, then rows go in blocks of 4 or 2), else the geometry's (SH = 0: one row at a
+ * stride, then rows go in blocks of 4), else the geometry's (SH = 0: one row at a
  * time). */
 CX_T512 CX_INL void dw_rows(const DwJob *j, int64_t KH, int64_t KW, int64_t SH, int P1, int clip, const float *src,
                             int64_t row0, int64_t oh_lo, int64_t oh_hi, const float *w, float bias, float *y) {
     const int64_t OW = j->cv->g.out[2];
-    const int64_t R = SH == 1 ? 4 : SH == 2 ? 2 : 1;
+    const int64_t R = SH == 1 || SH == 2 ? 4 : 1;
     const CxClip cl = cx_clip_make(&j->cv->act);
     __m512 wv[DW_WREG];
     for (int64_t t = 0; KH * KW <= DW_WREG && t < KH * KW; t++) wv[t] = _mm512_set1_ps(w[t]);
