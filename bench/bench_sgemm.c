@@ -57,7 +57,9 @@ typedef struct {
 
 /* Batch-1 shapes of the fixture models: tinylm (128 tokens, d 256, 4 heads of 64, MLP 1024,
  * vocabulary 128), mobilenet_v2's 1x1 convolutions W[M, K] x X[K, N = positions], its and
- * the small models' classifiers (M = 1), a digits_cnn im2col GEMM; and the square reference. */
+ * the small models' classifiers (M = 1), digits_cnn's im2col GEMMs (c2: 64 channels of 8x8,
+ * c3: 64 of 4x4) and first Linear, kws_dscnn's pointwise convs (64 channels of 25x5); and the
+ * square reference. */
 static const Shape shapes[] = {
     {"tinylm.qkvo", 128, 256, 256, 2},
     {"tinylm.mlp_up", 128, 1024, 256, 2},
@@ -75,6 +77,10 @@ static const Shape shapes[] = {
     {"mobilenet.last_7", 1280, 49, 320, 1},
     {"mobilenet.classifier", 1, 1000, 1280, 2},
     {"digits.conv2_im2col", 32, 196, 144, 1},
+    {"digits_cnn.c2", 64, 64, 288, 1},
+    {"digits_cnn.c3", 64, 16, 576, 1},
+    {"digits_cnn.fc1", 1, 128, 1024, 2},
+    {"kws.pointwise", 64, 125, 64, 1},
     {"kws.linear", 1, 12, 64, 2},
     {"square_1024", 1024, 1024, 1024, 0},
 };

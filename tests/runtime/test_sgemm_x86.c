@@ -2,7 +2,8 @@
  * test_sgemm_x86.c — rt_sgemm_nn / rt_sgemm_op (runtime/kernels/x86/sgemm.h) against
  * rt_sgemm_ref on odd shapes (every micro-tile edge: M around 8, N around 16 and 48, K blocks
  * of 256, A blocks of 512 rows, column panels of 960), padded leading dimensions, biases,
- * transposed operands, K == 0, M == 1 (the GEMV path); 1 vs 2 threads bit-identical; two
+ * transposed operands, K == 0, M == 1 (the GEMV path); 1 vs 2 threads bit-identical (a split
+ * along N or M of every kind of last micro-panel included); two
  * threads calling it at once with their own pools; C's padding never written. Packed
  * operands (rt_sgemm_pack_a / _b) give the unpacked call's bits; the activation epilogue
  * gives the bits of rt_act_span run afterwards.
@@ -155,7 +156,8 @@ Test(sgemm_x86, blocked_shapes_against_reference) {
         {0, 0, 128, 32, 128, 0, 0, 0},    {0, 0, 96, 3136, 16, 0, 1, 0},   {0, 0, 1280, 49, 320, 0, 1, 0},
         {0, 0, 1, 1000, 1280, 0, 0, 1},   {0, 0, 1, 129, 3, 7, 1, 1},      {0, 0, 4, 300, 513, 0, 1, 1},
         {0, 0, 9, 2000, 40, 0, 0, 0},     {0, 0, 300, 7, 700, 0, 1, 1},   {0, 0, 1100, 100, 300, 2, 1, 1},
-        {1, 1, 600, 97, 260, 1, 1, 0},
+        {1, 1, 600, 97, 260, 1, 1, 0},    {0, 0, 64, 16, 576, 0, 1, 0},   {0, 0, 64, 64, 288, 0, 1, 0},
+        {0, 0, 41, 13, 300, 2, 1, 1},     {0, 0, 24, 3136, 144, 0, 1, 0},
     };
     for (int i = 0; i < COUNT(cases); i++) cr_expect(check(NULL, &cases[i], 77u + (unsigned)i), "case %d", i);
 }
@@ -188,7 +190,8 @@ Test(sgemm_x86, one_and_two_threads_bit_identical) {
     static const Case cases[] = {
         {0, 0, 128, 256, 1024, 0, 0, 1}, {0, 0, 1280, 49, 320, 0, 1, 0}, {0, 0, 17, 1000, 300, 1, 1, 1},
         {0, 0, 1, 5000, 300, 0, 1, 1},   {0, 0, 300, 33, 513, 0, 0, 0},  {1, 1, 300, 200, 70, 2, 1, 1},
-        {0, 0, 256, 1024, 32, 0, 0, 0},
+        {0, 0, 256, 1024, 32, 0, 0, 0},  {0, 0, 300, 16, 513, 0, 1, 0},  {0, 0, 96, 196, 576, 0, 1, 0},
+        {0, 0, 200, 112, 300, 3, 1, 1},
     };
     RtThreadPool *pool = rt_pool_new(2, NULL);
     cr_assert_not_null(pool);
@@ -355,12 +358,13 @@ Test(sgemm_x86, activation_epilogue_equals_separate_pass) {
 }
 
 /* A narrow last micro-panel (N = 48 + 1..4, 7x7 and 14x14 convs) runs another kernel than
- * the full-width tiles; each column's bits must not depend on it: C[:, :N] of a narrow N
- * equals the same columns of a wider product (ldb, ldc fixed), packed or not, with biases
- * and an activation. */
+ * the full-width tiles, and so does a last one-vector micro-panel (N = 48 q + 5..16: tall
+ * tiles of 2 or 3 row panels, the rows left over through 8-row tiles); each column's bits
+ * must not depend on it: C[:, :N] of a narrow N equals the same columns of a wider product
+ * (ldb, ldc fixed), packed or not, with biases and an activation. */
 Test(sgemm_x86, narrow_last_columns_same_bits_as_full_tiles) {
-    static const int64_t ms_[] = {3, 8, 40, 130}, ks_[] = {17, 300};
-    static const int64_t narrow[] = {1, 4, 49, 52, 196, 97};
+    static const int64_t ms_[] = {3, 8, 17, 24, 40, 64, 130}, ks_[] = {17, 300};
+    static const int64_t narrow[] = {1, 4, 49, 52, 196, 97, 5, 16, 64, 112};
     const int64_t wide = 240;
     int bad = 0;
     for (int i = 0; i < COUNT(ms_); i++)

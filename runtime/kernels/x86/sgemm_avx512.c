@@ -41,7 +41,10 @@
  * LeakyRelu and HardSigmoid, rt_act_span itself over the stored tile (in L1) for sigmoid.
  * Edges: the micro-kernel is
  * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
- * stored through a lane mask, so any M, N, K works without padding C.
+ * stored through a lane mask, so any M, N, K works without padding C. A last micro-panel of
+ * one vector (N = 16, 64 = 48 + 16, 256 = 5 * 48 + 16) goes through tall tiles of 24 or 16
+ * rows (sg_tall: 24 or 16 FMA chains per B vector instead of the 8-row tile's 8), and one
+ * of at most 4 columns through sg_tail.
  *
  * Threads: the output is split into at most T parts, along N in 16-column units or along M
  * in 8-row panels, whichever makes the largest part cheapest counting its FMAs and the
@@ -317,6 +320,72 @@ static __mmask16 sg_mask(int64_t lanes) {
     return lanes >= 16 ? (__mmask16)0xffff : lanes <= 0 ? (__mmask16)0 : (__mmask16)((1u << lanes) - 1);
 }
 
+/* ---- one-vector micro-panels: tall tiles ----
+ * A micro-panel of at most 16 columns (N = 16, digits' 4x4 maps; N = 64 = 48 + 16) gives the
+ * 8-row tile 8 accumulators: 8 FMA chains are just enough to cover the FMA latency on two
+ * ports, and any stall shows (8x16 runs at ~85% of the 8x48 tile in L1). Here P = 2 or 3
+ * row panels share each k's B vector: 16 or 24 accumulators, each element the same fma
+ * chain over k as in the 8-row tile, and the same epilogue: the same bits. B is read in
+ * place (rows bs apart, the vector through lm); PF: rows SG_PF_ROWS ahead are prefetched
+ * (the first tall tile of a micro-panel, which brings B in from wherever it is). */
+T512 INL void sg_tall(const int P, const int AD, const int PF, const SgTile *t) {
+    __m512 acc[3 * SG_MR];
+#pragma GCC unroll 24
+    for (int i = 0; i < P * SG_MR; i++) acc[i] = _mm512_setzero_ps();
+    const float *b = t->b;
+    const int64_t bs = t->bs, lda = AD ? t->lda : 0;
+    /* row panel p's first row: a micro-panel of packed A, or A's row 8p read in place */
+    const int64_t ps = AD ? SG_MR * lda : t->kc * SG_MR;
+    const float *a0 = t->a, *a1 = a0 + ps, *a2 = a0 + (P > 2 ? 2 * ps : 0);
+    const __mmask16 lm = t->lm;
+    for (int64_t k = t->kc; k > 0; k--, b += bs) {
+        const __m512 bv = _mm512_maskz_loadu_ps(lm, b);
+        if (PF) {
+            _mm_prefetch((const char *)(b + SG_PF_ROWS * bs), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + SG_PF_ROWS * bs + 15), _MM_HINT_T0);
+        }
+#pragma GCC unroll 24
+        for (int i = 0; i < P * SG_MR; i++) {
+            const float *ar = i < SG_MR ? a0 : i < 2 * SG_MR ? a1 : a2;
+            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(ar[AD ? (i % SG_MR) * lda : i % SG_MR]), bv, acc[i]);
+        }
+        a0 += AD ? 1 : SG_MR, a1 += AD ? 1 : SG_MR, a2 += AD ? 1 : SG_MR;
+    }
+    float *const c0 = t->c;
+    const int64_t ldc = t->ldc;
+    const int first = t->first, last = t->last;
+    const float *const bm = t->bm, *const bn = t->bn;
+    const SgAct *const act = t->act;
+    const int ak = last ? act->kind : SG_ACT_NONE;
+    const __m512 lo = _mm512_set1_ps(act->lo), hi = _mm512_set1_ps(act->hi);
+    const __m512 al = _mm512_set1_ps(act->alpha), be = _mm512_set1_ps(act->beta);
+    const __m512 bnv = last && bn ? _mm512_maskz_loadu_ps(lm, bn) : _mm512_setzero_ps();
+#pragma GCC unroll 24
+    for (int i = 0; i < P * SG_MR; i++) { /* sg_tile's epilogue, one vector a row */
+        float *c = c0 + i * ldc;
+        __m512 v = acc[i];
+        if (!first) v = _mm512_add_ps(_mm512_maskz_loadu_ps(lm, c), v);
+        if (last) {
+            if (bm) v = _mm512_add_ps(v, _mm512_set1_ps(bm[i]));
+            if (bn) v = _mm512_add_ps(v, bnv);
+        }
+        _mm512_mask_storeu_ps(c, lm, sg_act_v(ak, lo, hi, al, be, v));
+    }
+    if (ak == SG_ACT_SPAN)
+        for (int i = 0; i < P * SG_MR; i++) rt_act_span(act->ref, c0 + i * ldc, __builtin_popcount(lm), NULL);
+}
+
+#define SG_T(P) \
+    T512 static void sg_tall##P(const SgTile *t) { sg_tall(P, 0, 0, t); } \
+    T512 static void sg_tallf##P(const SgTile *t) { sg_tall(P, 0, 1, t); } \
+    T512 static void sg_talld##P(const SgTile *t) { sg_tall(P, 1, 0, t); } \
+    T512 static void sg_talldf##P(const SgTile *t) { sg_tall(P, 1, 1, t); }
+SG_T(2) SG_T(3)
+#undef SG_T
+/* sg_talls[A in place][prefetch B][panels - 2] */
+static const SgKernel sg_talls[2][2][2] = {{{sg_tall2, sg_tall3}, {sg_tallf2, sg_tallf3}},
+                                           {{sg_talld2, sg_talld3}, {sg_talldf2, sg_talldf3}}};
+
 /* ---- packing ---- */
 
 /* dst[c * ds + r] = src[r * ss + c] for r, c < 8: an 8x8 transpose in ymm registers. */
@@ -571,6 +640,34 @@ T512 static void sg_block_rows(const SgJob *j, SgTile *t, const float *ap, const
     }
 }
 
+/* Rows [ic, ic + mc) of a one-vector micro-panel (columns [n, n + nr), nr <= 16) through tall
+ * tiles of 3 or 2 row panels (sg_tall; 4 panels as 2 + 2), the rows left over (under 16)
+ * through the 8-row kernels in B mode `mode`; B at b, rows bs apart, read in place by every
+ * tile (a column strip's rows are one or two lines each: no packing pass). */
+T512 static void sg_tall_cols(const SgJob *j, SgTile *t, const float *ap, int mode, const float *b, int64_t bs,
+                              int64_t ic, int64_t mc, int64_t n, int64_t nr) {
+    const int ad = t->lda != 0;
+    t->b = b;
+    t->bs = bs;
+    t->lm = sg_mask(nr);
+    t->bn = j->bn ? j->bn + n : NULL;
+    int64_t ir = 0;
+    for (int pf = 1; mc - ir >= 2 * SG_MR; pf = 0) {
+        const int64_t left = (mc - ir) / SG_MR, P = left == 2 || left == 4 ? 2 : 3;
+        t->a = ap + ir * (ad ? t->lda : t->kc);
+        t->bm = j->bm ? j->bm + ic + ir : NULL;
+        t->c = j->C + (ic + ir) * j->ldc + n;
+        sg_talls[ad][pf][P - 2](t);
+        ir += P * SG_MR;
+    }
+    for (; ir < mc; ir += SG_MR) {
+        t->a = ap + ir * (ad ? t->lda : t->kc);
+        t->bm = j->bm ? j->bm + ic + ir : NULL;
+        t->c = j->C + (ic + ir) * j->ldc + n;
+        sg_kernel(mode, sg_min(SG_MR, mc - ir), 1, 0, ad)(t);
+    }
+}
+
 /* Where sg_block_cols' B micro-panels come from. */
 enum {
     SG_SRC_DIRECT, /* read in place (one micro-panel of rows: B is used once) */
@@ -591,6 +688,11 @@ T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float
         if (nr <= SG_TAIL_COLS) { /* B's columns read where they are, packed or not */
             if (pre) sg_tail(j, t, ap, ic, mc, pre, SG_NR, jc + jr, nr);
             else sg_tail(j, t, ap, ic, mc, j->B + pc * j->ldb + jc + jr, j->ldb, jc + jr, nr);
+            continue;
+        }
+        if (nv == 1 && mc >= 2 * SG_MR) { /* B's last, one-vector micro-panel: tall tiles */
+            if (pre) sg_tall_cols(j, t, ap, SG_B_PACKED, pre, SG_NR, ic, mc, jc + jr, nr);
+            else sg_tall_cols(j, t, ap, SG_B_DIRECT, j->B + pc * j->ldb + jc + jr, j->ldb, ic, mc, jc + jr, nr);
             continue;
         }
         t->lm = sg_mask(nr - 16 * (nv - 1));
