@@ -11,9 +11,13 @@
  *
  * Waiting: idle workers and the caller (waiting for the last chunk) first poll for
  * POOL_SPIN_NS — with the pause instruction, then with sched_yield so another runnable
- * thread (OpenBLAS's) gets the core — and then sleep on a condition variable. A worker's
- * sleeping flag is set and read under the pool mutex, and its generation is bumped before
- * the mutex is taken to check the flag, so no wake-up is lost; likewise for the caller.
+ * thread (OpenBLAS's) gets the core — and then sleep on a condition variable. A sleeper
+ * takes the pool mutex, sets its sleeping flag, reads what it waits for again and only
+ * then waits (which releases the mutex); a waker changes that value first and then reads
+ * the flag, both sequentially consistent, so at least one of the two sees the other's
+ * write: the sleeper does not wait, or the waker sees the flag, takes the mutex (free only
+ * once the sleeper waits) and signals. No wake-up is lost, and a hand-off to a polling
+ * worker (the common case: loops follow each other within microseconds) takes no lock.
  */
 #include "rt_threads.h"
 
@@ -26,7 +30,9 @@
 #define POOL_ATOMICS 1
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define LOAD_SC(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STORE_SC(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 static int claim(unsigned *taken) {
     unsigned zero = 0;
     return __atomic_compare_exchange_n(taken, &zero, 1u, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
@@ -41,6 +47,8 @@ static int claim(unsigned *taken) {
 #define LOAD(p) (*(p))
 #define STORE(p, v) (*(p) = (v))
 #define ADD(p, v) (*(p) += (v))
+#define LOAD_SC(p) (*(p))
+#define STORE_SC(p, v) (*(p) = (v))
 static int claim(unsigned *taken) { return *taken == 0 ? (*taken = 1, 1) : 0; }
 #define CPU_PAUSE() ((void)0)
 #endif
@@ -60,7 +68,7 @@ typedef struct {
     int64_t begin, end;    /* the offered chunk; rewritten only while taken == 1 */
     unsigned taken;        /* atomic: 0 = a chunk waits here, 1 = none (claimed or idle) */
     unsigned gen;          /* atomic: bumped with every offer and at stop */
-    int sleeping;          /* under pool->mu: blocked on wake */
+    unsigned sleeping;     /* atomic, written under pool->mu: blocked on wake */
     char pad[64];          /* keeps the next worker's hot fields off this cache line */
 } RtWorker;
 
@@ -71,7 +79,7 @@ struct RtThreadPool {
     RtWorker *w;           /* [n_threads - 1] owned */
     pthread_mutex_t mu;    /* guards the sleeping flags and the condition waits */
     pthread_cond_t done;   /* signalled when the last offered chunk finishes */
-    int caller_sleeping;   /* under mu */
+    unsigned caller_sleeping; /* atomic, written under mu: the caller blocked on done */
     RtParallelFn fn;       /* the running loop; written before its chunks are offered */
     void *arg;
     unsigned pending;      /* atomic: offered chunks not finished yet */
@@ -103,9 +111,9 @@ static int spin_for(const unsigned *addr, unsigned v, int want_eq) {
 /* Runs an offered chunk and reports it finished (waking the caller if it sleeps). */
 static void chunk_run(RtThreadPool *p, const RtWorker *w, int is_caller) {
     p->fn(p->arg, w->begin, w->end);
-    if (ADD(&p->pending, (unsigned)-1) == 0 && !is_caller) {
+    if (ADD(&p->pending, (unsigned)-1) == 0 && !is_caller && LOAD_SC(&p->caller_sleeping)) {
         pthread_mutex_lock(&p->mu);
-        if (p->caller_sleeping) pthread_cond_signal(&p->done);
+        pthread_cond_signal(&p->done);
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -117,11 +125,9 @@ static void *worker_main(void *arg) {
     for (;;) {
         if (!spin_for(&w->gen, seen, 0)) {
             pthread_mutex_lock(&p->mu);
-            while (LOAD(&w->gen) == seen) {
-                w->sleeping = 1;
-                pthread_cond_wait(&w->wake, &p->mu);
-                w->sleeping = 0;
-            }
+            STORE_SC(&w->sleeping, 1u);
+            while (LOAD_SC(&w->gen) == seen) pthread_cond_wait(&w->wake, &p->mu);
+            STORE_SC(&w->sleeping, 0u);
             pthread_mutex_unlock(&p->mu);
         }
         seen = LOAD(&w->gen);
@@ -131,11 +137,12 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* Bumps w's generation and wakes it if it sleeps. */
+/* Bumps w's generation and wakes it if it sleeps (no lock while it polls). */
 static void worker_poke(RtThreadPool *p, RtWorker *w) {
     ADD(&w->gen, 1u);
+    if (!LOAD_SC(&w->sleeping)) return;
     pthread_mutex_lock(&p->mu);
-    if (w->sleeping) pthread_cond_signal(&w->wake);
+    pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -216,11 +223,9 @@ int64_t rt_pool_chunks(const RtThreadPool *p, int64_t n, int64_t min_chunk) {
 static void caller_wait(RtThreadPool *p) {
     if (spin_for(&p->pending, 0, 1)) return;
     pthread_mutex_lock(&p->mu);
-    while (LOAD(&p->pending) != 0) {
-        p->caller_sleeping = 1;
-        pthread_cond_wait(&p->done, &p->mu);
-        p->caller_sleeping = 0;
-    }
+    STORE_SC(&p->caller_sleeping, 1u);
+    while (LOAD_SC(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mu);
+    STORE_SC(&p->caller_sleeping, 0u);
     pthread_mutex_unlock(&p->mu);
 }
 

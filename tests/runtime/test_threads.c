@@ -4,12 +4,14 @@
  * The pool: rt_parallel_for covers [0, n) exactly once in at most `threads` contiguous
  * chunks of at least min_chunk, for pools of 1, 2 and 3 threads and no pool; pools survive
  * being created and freed in a loop, two pools work from two threads at once, and a call
- * made from inside a chunk runs inline. The kernels: every parallel path (depthwise conv,
+ * made from inside a chunk runs inline, and idle workers and a waiting caller that fell
+ * asleep are woken (no lost wake-up). The kernels: every parallel path (depthwise conv,
  * stride 1 and 2; the conv GEMM split by columns and by rows; im2col; Relu; broadcast Add;
  * AveragePool; MaxPool with indices; GlobalAveragePool) gives bit-identical output with no
  * pool, 2 threads and 3 threads — the chunks never change any element's arithmetic.
  */
 #include <pthread.h>
+#include <time.h>
 
 #include "../../runtime/rt_threads.h"
 #include "rt_test_util.h"
@@ -69,6 +71,39 @@ Test(parallel_for, covers_every_index_once) {
         for (int i = 0; i < 4; i++)
             for (int m = 0; m < 3; m++)
                 for (int rep = 0; rep < 20; rep++) check_cover(p, ns[i], mins[m]);
+        rt_pool_free(p);
+    }
+}
+
+/* A chunk that takes ~300 us, longer than the pool's polling (POOL_SPIN_NS = 100 us): the
+ * caller, done with its own chunk, has to sleep on the condition variable until it ends. */
+static void slow_cover_fn(void *arg, int64_t b, int64_t e) {
+    if (b > 0) {
+        struct timespec ts = {0, 300000};
+        nanosleep(&ts, NULL);
+    }
+    cover_fn(arg, b, e);
+}
+
+/* The sleeping paths: workers idle for longer than they poll fall asleep and must be woken
+ * by the next loop, and a caller waiting on a slow worker sleeps and must be woken by it.
+ * A lost wake-up hangs the loop, which the timeout turns into a failure. */
+Test(parallel_for, wakes_sleeping_workers_and_caller, .timeout = 20) {
+    for (int t = 2; t <= 3; t++) {
+        RtThreadPool *p = rt_pool_new(t, NULL);
+        cr_assert_not_null(p);
+        for (int rep = 0; rep < 30; rep++) {
+            struct timespec ts = {0, rep % 2 ? 400000 : 1000}; /* 400 us: the workers sleep */
+            nanosleep(&ts, NULL);
+            check_cover(p, 1000, 1);
+            static Cover cv;
+            memset(cv.hits, 0, sizeof cv.hits);
+            cv.chunks = 0;
+            pthread_mutex_init(&cv.mu, NULL);
+            rt_parallel_for(p, 1000, 1, slow_cover_fn, &cv);
+            for (int64_t i = 0; i < 1000; i++) cr_assert_eq(cv.hits[i], 1, "index %lld", (long long)i);
+            pthread_mutex_destroy(&cv.mu);
+        }
         rt_pool_free(p);
     }
 }
