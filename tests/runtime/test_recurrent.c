@@ -419,3 +419,45 @@ Test(recurrent_errors, wrong_optional_input_shapes) {
     RtTensor tbd = rtt_tensor(RT_F64, 2, db, z);
     expect_rnn_error(RT_OP_RNN, NULL, &tbd, NULL, NULL, NULL, 0, "dtype float64");
 }
+
+/* ---- float16, and outputs the node leaves unused ---- */
+
+Test(rnn, float16_one_step) {
+    /* tanh(0.5*1 + 2*0.25 + 0.25 + 0.5) = tanh(1.75); every input is exact in float16 */
+    uint16_t x = rt_f32_to_f16(1), w = rt_f32_to_f16(0.5f), r = rt_f32_to_f16(2), h0 = rt_f32_to_f16(0.25f);
+    uint16_t b[2] = {rt_f32_to_f16(0.25f), rt_f32_to_f16(0.5f)};
+    int64_t d3[] = {1, 1, 1}, db[] = {1, 2};
+    RtTensor tx = rtt_tensor(RT_F16, 3, d3, &x), tw = rtt_tensor(RT_F16, 3, d3, &w), tr = rtt_tensor(RT_F16, 3, d3, &r),
+             tb = rtt_tensor(RT_F16, 2, db, b), th = rtt_tensor(RT_F16, 3, d3, &h0), out[2];
+    RtTensor *in[] = {&tx, &tw, &tr, &tb, NULL, &th};
+    cr_assert_eq(rtt_run(RT_OP_RNN, 14, in, 6, out, 2, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(out[1].dtype, RT_F16);
+    /* one rounding to float16 near 0.94: half an ulp is 2^-12 */
+    float got = rt_f16_to_f32(((uint16_t *)out[1].data)[0]);
+    cr_expect(fabsf(got - 0.941375538f) <= 1.0f / 4096, "got %.9g", got);
+    rtt_free_outputs(out, 2);
+}
+
+Test(lstm, unused_outputs_are_shaped_not_computed) {
+    /* Y and Y_c unused (slot -1), Y_h wanted. Hidden 1, x = 1, W = [i .1, o .2, f .3, c .4],
+     * R = 0, no bias, zero state: i = sig(.1), o = sig(.2), c = tanh(.4), C = i c,
+     * H = o tanh(C). */
+    float x = 1, w[4] = {0.1f, 0.2f, 0.3f, 0.4f}, r[4] = {0};
+    int64_t d1[] = {1, 1, 1}, dw[] = {1, 4, 1};
+    RtTensor tx = rtt_tensor(RT_F32, 3, d1, &x), tw = rtt_tensor(RT_F32, 3, dw, w), tr = rtt_tensor(RT_F32, 3, dw, r);
+    RtTensor *in[] = {&tx, &tw, &tr}, out[3];
+    memset(out, 0, sizeof out);
+    RtTensor *outp[] = {&out[0], &out[1], &out[2]};
+    int slots_in[] = {0, 1, 2}, slots_out[] = {-1, 3, -1};
+    RtNode n = {RT_OP_LSTM, "t", "LSTM", "", 14, 3, slots_in, 3, slots_out, 0, NULL};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err};
+    rtt_err.msg[0] = '\0';
+    cr_assert_eq(rt_kernel_find(RT_OP_LSTM)(&c, &n, in, outp), RT_OK, "%s", rtt_err.msg);
+    cr_expect_null(out[0].data);
+    cr_expect_null(out[2].data);
+    rtt_expect_dims(&out[0], 4, (int64_t[]){1, 1, 1, 1});
+    rtt_expect_dims(&out[2], 3, (int64_t[]){1, 1, 1});
+    float want = 0.108241087f;
+    rtt_expect_f32(&out[1], &want, 1, TOL_F32, 0);
+    rtt_free_outputs(out, 3);
+}
