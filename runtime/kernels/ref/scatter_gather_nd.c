@@ -39,13 +39,6 @@ static int check_dtype(RtKernelCtx *c, const RtTensor *t, const char *what) {
     return RT_OK;
 }
 
-/* Frees an output allocated before a data check failed, so no partial result is left. */
-static int fail_free(RtKernelCtx *c, RtTensor *y) {
-    if (y->data) c->alloc->free(c->alloc->user, y->data);
-    y->data = NULL;
-    return RT_ERR;
-}
-
 /* The reduction attribute (opset >= 16; ScatterND and ScatterElements only). */
 static int read_reduction(RtKernelCtx *c, const RtNode *n, const RtTensor *x, int *red) {
     static const char *const names[] = {"none", "add", "mul", "max", "min"};
@@ -166,11 +159,15 @@ static int k_gather_nd(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
     int o = 0;
     for (int d = 0; d < q - 1; d++) dims[o++] = ind->dims[d];
     for (int d = b + (int)k; d < r; d++) dims[o++] = x->dims[d];
-    RT_TRY(rt_out_alloc(c, out[0], x->dtype, orank, dims));
     int64_t xs[RT_MAX_RANK];
     rt_strides_contiguous(r, x->dims, xs);
     int64_t nbatch = rt_shape_numel(b, x->dims);
     int64_t per_batch = rt_shape_numel(q - 1 - b, ind->dims + b); /* tuples per batch */
+    /* indices are checked before the output exists (it may live in the planned arena) */
+    if (ind->data)
+        for (int64_t j = 0; j < nbatch * per_batch; j++)
+            if (tuple_offset(c, ind, j, (int)k, x->dims + b, xs + b) < 0) return RT_ERR;
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, orank, dims));
     int64_t slab = b > 0 ? xs[b - 1] : rt_numel(x);                /* elements per batch */
     int64_t slice = rt_shape_numel(r - b - (int)k, x->dims + b + k);
     size_t esz = rt_dtype_size(x->dtype);
@@ -179,7 +176,6 @@ static int k_gather_nd(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
     for (int64_t bi = 0; bi < nbatch; bi++)
         for (int64_t j = 0; j < per_batch; j++) {
             int64_t off = tuple_offset(c, ind, bi * per_batch + j, (int)k, x->dims + b, xs + b);
-            if (off < 0) return fail_free(c, out[0]);
             if (slice) memcpy(dst, src + (size_t)(bi * slab + off) * esz, (size_t)slice * esz);
             dst += (size_t)slice * esz;
         }
@@ -210,14 +206,15 @@ static int k_scatter_nd(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
                           "rank(data), updates = indices.shape[:-1] + data.shape[indices' last dim:])",
                        rt_shape_str(r, x->dims, sx, sizeof sx), rt_shape_str(q, ind->dims, si, sizeof si),
                        rt_shape_str(upd->rank, upd->dims, su, sizeof su));
-    RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, x->dims));
     int64_t xs[RT_MAX_RANK], ntuple = rt_shape_numel(q - 1, ind->dims);
     rt_strides_contiguous(r, x->dims, xs);
     int64_t slice = rt_shape_numel(r - (int)k, x->dims + k);
     size_t esz = rt_dtype_size(x->dtype);
-    /* check every index before writing anything */
-    for (int64_t j = 0; j < ntuple; j++)
-        if (tuple_offset(c, ind, j, (int)k, x->dims, xs) < 0) return fail_free(c, out[0]);
+    /* every index is checked before the output exists (it may live in the planned arena) */
+    if (ind->data)
+        for (int64_t j = 0; j < ntuple; j++)
+            if (tuple_offset(c, ind, j, (int)k, x->dims, xs) < 0) return RT_ERR;
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, x->dims));
     char *dst = out[0]->data;
     if (rt_numel(x)) memcpy(dst, x->data, (size_t)rt_numel(x) * esz);
     const char *u = upd->data;
@@ -252,16 +249,15 @@ static int k_scatter_elements(RtKernelCtx *c, const RtNode *n, RtTensor *const *
                           "shape, of data's rank, no larger than data outside axis %d)",
                        rt_shape_str(r, x->dims, sx, sizeof sx), rt_shape_str(ind->rank, ind->dims, si, sizeof si),
                        rt_shape_str(upd->rank, upd->dims, su, sizeof su), axis);
-    RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, x->dims));
     int64_t dim = x->dims[axis], total = rt_numel(ind);
-    for (int64_t p = 0; p < total; p++) {
+    /* every index is checked before the output exists (it may live in the planned arena) */
+    for (int64_t p = 0; ind->data && p < total; p++) {
         int64_t v = rt_get_i64(ind, p);
-        if (v < -dim || v >= dim) {
-            rt_fail(c, "index %lld (input 'indices' element %lld) is out of range for axis %d of size %lld",
-                    (long long)v, (long long)p, axis, (long long)dim);
-            return fail_free(c, out[0]);
-        }
+        if (v < -dim || v >= dim)
+            return rt_fail(c, "index %lld (input 'indices' element %lld) is out of range for axis %d of size %lld",
+                           (long long)v, (long long)p, axis, (long long)dim);
     }
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, r, x->dims));
     size_t esz = rt_dtype_size(x->dtype);
     char *dst = out[0]->data;
     const char *u = upd->data;
