@@ -461,3 +461,16 @@ Test(lstm, unused_outputs_are_shaped_not_computed) {
     rtt_expect_f32(&out[1], &want, 1, TOL_F32, 0);
     rtt_free_outputs(out, 3);
 }
+
+Test(recurrent_errors, huge_batch_of_empty_rows_is_refused) {
+    /* X [1, 2^61, 0] holds no element, yet its state [1, 2^61, 1] could not be allocated:
+     * an error, not an overflowed size */
+    float dummy[4] = {0};
+    int64_t dx[] = {1, (int64_t)1 << 61, 0}, dw[] = {1, 1, 0}, dr[] = {1, 1, 1};
+    RtTensor tx = rtt_tensor(RT_F32, 3, dx, dummy), tw = rtt_tensor(RT_F32, 3, dw, dummy),
+             tr = rtt_tensor(RT_F32, 3, dr, dummy), out[2];
+    RtTensor *in[] = {&tx, &tw, &tr};
+    cr_assert_eq(rtt_run(RT_OP_RNN, 14, in, 3, out, 2, NULL, 0, 0), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "batch_size") != NULL, "%s", rtt_err.msg);
+    rtt_free_outputs(out, 2);
+}

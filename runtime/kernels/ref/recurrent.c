@@ -245,6 +245,12 @@ static int recurrent_parse(RtKernelCtx *c, const RtNode *n, RtTensor *const *in,
         }
     }
 
+    /* W, R and X hold real data, so their sizes are real; the state [D, N, H] is made here
+     * (N from X, H from W), and an X with input_size 0 could claim any N: bound it before
+     * its byte count is computed (16: double scratch with room to spare). */
+    if (r->N > INT64_MAX / 16 / (r->D * r->H))
+        return rt_fail(c, "batch_size %lld x hidden_size %lld is too large", (long long)r->N, (long long)r->H);
+
     const RtAttr *cl = rt_attr(n, "clip");
     if (cl) {
         if (cl->type != RT_ATTR_FLOAT || !(cl->f >= 0)) return rt_fail(c, "attribute 'clip' must be a float >= 0");
