@@ -474,3 +474,50 @@ Test(recurrent_errors, huge_batch_of_empty_rows_is_refused) {
     cr_expect(strstr(rtt_err.msg, "batch_size") != NULL, "%s", rtt_err.msg);
     rtt_free_outputs(out, 2);
 }
+
+/* float32 runs its products through rt_sgemm in float, other dtypes in double: the two
+ * paths must agree on a case with every feature (GRU both ways, sequence_lens, layout 1,
+ * both linear_before_reset). Float sums over 3-8 terms for 4 steps: 1e-5 is ~100 ulps. */
+#define TOL_F32_VS_F64 1e-5
+
+Test(gru, float32_path_agrees_with_float64_path) {
+    enum { S = 4, N = 3, I = 5, H = 3, D = 2 };
+    float xf[N * S * I], wf[D * 3 * H * I], rf[D * 3 * H * H], bf[D * 6 * H], hf[N * D * H];
+    double xd[N * S * I], wd[D * 3 * H * I], rd[D * 3 * H * H], bd[D * 6 * H], hd[N * D * H];
+    uint32_t seed = 11;
+#define FILL(a, b, n) for (int i_ = 0; i_ < (n); i_++) b[i_] = a[i_] = rtt_uniform(&seed, -1, 1)
+    FILL(xf, xd, N * S * I);
+    FILL(wf, wd, D * 3 * H * I);
+    FILL(rf, rd, D * 3 * H * H);
+    FILL(bf, bd, D * 6 * H);
+    FILL(hf, hd, N * D * H);
+#undef FILL
+    int32_t lens[N] = {2, 4, 0};
+    int64_t dx[] = {N, S, I}, dw[] = {D, 3 * H, I}, dr[] = {D, 3 * H, H}, db[] = {D, 6 * H}, dh[] = {N, D, H}, dl[] = {N};
+    RtTensor tl = rtt_tensor(RT_I32, 1, dl, lens);
+    RtTensor f[5] = {rtt_tensor(RT_F32, 3, dx, xf), rtt_tensor(RT_F32, 3, dw, wf), rtt_tensor(RT_F32, 3, dr, rf),
+                     rtt_tensor(RT_F32, 2, db, bf), rtt_tensor(RT_F32, 3, dh, hf)};
+    RtTensor d[5] = {rtt_tensor(RT_F64, 3, dx, xd), rtt_tensor(RT_F64, 3, dw, wd), rtt_tensor(RT_F64, 3, dr, rd),
+                     rtt_tensor(RT_F64, 2, db, bd), rtt_tensor(RT_F64, 3, dh, hd)};
+    RtTensor *inf[] = {&f[0], &f[1], &f[2], &f[3], &tl, &f[4]}, *ind[] = {&d[0], &d[1], &d[2], &d[3], &tl, &d[4]};
+    for (int lbr = 0; lbr < 2; lbr++) {
+        RtAttr a[] = {rtt_attr_str("direction", "bidirectional"), rtt_attr_int("layout", 1),
+                      rtt_attr_int("linear_before_reset", lbr)};
+        RtTensor of[2], od[2];
+        cr_assert_eq(rtt_run(RT_OP_GRU, 14, inf, 6, of, 2, a, 3, 0), RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(rtt_run(RT_OP_GRU, 14, ind, 6, od, 2, a, 3, 0), RT_OK, "%s", rtt_err.msg);
+        for (int o = 0; o < 2; o++) {
+            int64_t cnt = rt_numel(&of[o]);
+            cr_assert_eq(cnt, rt_numel(&od[o]));
+            const float *pf = of[o].data;
+            const double *pd = od[o].data;
+            for (int64_t i = 0; i < cnt; i++)
+                cr_expect(fabs(pf[i] - pd[i]) <= TOL_F32_VS_F64, "lbr %d output %d element %lld: %.9g vs %.9g", lbr,
+                          o, (long long)i, pf[i], pd[i]);
+        }
+        /* row 2 has length 0: Y_h is its initial_h (layout 1: [N, D, H]) */
+        for (int i = 0; i < D * H; i++) cr_expect_eq(((float *)of[1].data)[2 * D * H + i], hf[2 * D * H + i]);
+        rtt_free_outputs(of, 2);
+        rtt_free_outputs(od, 2);
+    }
+}

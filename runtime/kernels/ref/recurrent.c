@@ -14,7 +14,7 @@
  * own over its len = sequence_lens[b] steps (S when absent), t = 0..len-1 forward or
  * len-1..0 in reverse, from initial_h / initial_c (zeros when absent). Per step, every
  * gate's pre-activation is a dot product of a W row with X_t plus one of an R row with
- * H_{t-1} plus the biases, in double:
+ * H_{t-1} plus the biases (see Arithmetic below):
  *   RNN   H = f(Wi x + Ri H + Wbi + Rbi)
  *   GRU   z = f(Wz x + Rz H + Wbz + Rbz),  r = f(Wr x + Rr H + Wbr + Rbr)
  *         h = g(Wh x + Rh (r . H) + Rbh + Wbh)           linear_before_reset = 0
@@ -35,11 +35,17 @@
  * input to [-clip, clip] (h(C)'s input too; the cell state kept for the next step is not
  * clipped).
  *
- * All float inputs are read into double once (float16, float and double are served alike);
- * outputs are written in X's dtype. Outputs the node leaves unused are shaped, not computed.
+ * Arithmetic: float32 (the common case) uses X, W and R as they are: a row's W x_t for all
+ * its steps is one rt_sgemm ([len, I] x [I, G*H]) before the steps, and R H_{t-1} one GEMV
+ * per step, in float as onnxruntime computes them; biases, gates, activations and the state
+ * are double. Other dtypes (float16, float64) read every input into double and compute all
+ * of it in double. Outputs are written in X's dtype. Outputs the node leaves unused are
+ * shaped, not computed.
  */
 #include "../kernel.h"
+#include "../gemm.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -304,10 +310,14 @@ static double recurrent_dot(const double *a, const double *b, int64_t n) {
     return (s0 + s1) + (s2 + s3);
 }
 
-/* Everything one run needs, in double: weights of all directions, X, initial states. */
+/* Everything one run needs. Generic path: weights of all directions, X and the initial
+ * states in double. float32 path (xf != NULL): X, W and R are used as given, in float, by
+ * rt_sgemm (the products then are float sums, as onnxruntime's are); x, w and r stay NULL. */
 typedef struct {
     double *x, *w, *r, *b, *p, *h0, *c0;
-    double *h, *cst, *hn, *gates, *tmp;  /* per-row state and scratch, [H] or [G*H] */
+    const float *xf, *wf, *rf;           /* float32 path: the inputs' own data */
+    float *xw, *vf, *of;                 /* float32 path: [S, G*H] W x_t of one row, [H], [G*H] */
+    double *h, *cst, *hn, *gates, *tmp, *rh;  /* per-row state and scratch, [H] or [G*H] */
 } RecBufs;
 
 /* Index of state element (d, b, 0) in initial_h / Y_h, by layout. */
@@ -315,41 +325,71 @@ static int64_t recurrent_state_at(const Rec *r, int d, int64_t b) {
     return (r->layout ? b * r->D + d : d * r->N + b) * r->H;
 }
 
+/* out[j] = R[d][row0 + j] . v for j < n_rows (rows of length H): one float GEMV on the
+ * float32 path, double dot products otherwise. */
+static void recurrent_matvec(const Rec *r, const RecBufs *k, int d, int64_t row0, int64_t n_rows, const double *v,
+                             double *out) {
+    const int64_t H = r->H, GH = r->G * H;
+    if (k->rf) {
+        for (int64_t j = 0; j < H; j++) k->vf[j] = (float)v[j];
+        rt_sgemm(0, 1, 1, (int)n_rows, (int)H, 1.0f, k->vf, (int)H, k->rf + (d * GH + row0) * H, (int)H, 0.0f, k->of,
+                 (int)n_rows);
+        for (int64_t j = 0; j < n_rows; j++) out[j] = k->of[j];
+    } else {
+        const double *R = k->r + (d * GH + row0) * H;
+        for (int64_t j = 0; j < n_rows; j++) out[j] = recurrent_dot(R + j * H, v, H);
+    }
+}
+
 /* Runs direction d over batch row b for len steps; writes Y (if y), Y_h, Y_c (if given). */
 static void recurrent_run_row(const Rec *r, RecBufs *k, int d, int64_t b, int64_t len, RtTensor *y, RtTensor *yh,
                               RtTensor *yc) {
     const int64_t H = r->H, I = r->I, GH = r->G * H;
-    const double *W = k->w + d * GH * I, *R = k->r + d * GH * H;
     const double *Wb = k->b + d * 2 * GH, *Rb = Wb + GH, *P = k->p + d * 3 * H;
     const RecAct *act = r->act[d];
     int reverse = r->reverse_only || d == 1;
     int64_t s0 = recurrent_state_at(r, d, b);
-    double *h = k->h, *cs = k->cst, *hn = k->hn, *g = k->gates, *tmp = k->tmp;
+    double *h = k->h, *cs = k->cst, *hn = k->hn, *g = k->gates, *tmp = k->tmp, *rh = k->rh;
     for (int64_t j = 0; j < H; j++) h[j] = k->h0[s0 + j], cs[j] = k->c0[s0 + j];
+    /* float32: W x_t for the row's len steps at once, xw[t] = X[t, b] . W[d]^T; row b's
+     * steps are I apart in layout 1, N*I apart in layout 0 */
+    if (k->xf && len > 0)
+        rt_sgemm(0, 1, (int)len, (int)GH, (int)I, 1.0f, k->xf + (r->layout ? b * r->S * I : b * I),
+                 (int)(r->layout ? I : r->N * I), k->wf + d * GH * I, (int)I, 0.0f, k->xw, (int)GH);
 
+    /* GRU without linear_before_reset multiplies Rh by r . H, known only after r: its rows
+     * are done apart */
+    int64_t r_rows = (r->kind == REC_GRU && !r->linear_before_reset) ? 2 * H : GH;
     for (int64_t step = 0; step < len; step++) {
         int64_t t = reverse ? len - 1 - step : step;
-        const double *xt = k->x + (r->layout ? b * r->S + t : t * r->N + b) * I;
-        /* g = W x + Wb (+ R H + Rb for the gates whose R term is a plain product) */
-        for (int64_t j = 0; j < GH; j++) g[j] = recurrent_dot(W + j * I, xt, I) + Wb[j];
+        /* g = W x + Wb; rh = R H */
+        if (k->xf) {
+            const float *xw = k->xw + t * GH;
+            for (int64_t j = 0; j < GH; j++) g[j] = (double)xw[j] + Wb[j];
+        } else {
+            const double *W = k->w + d * GH * I, *xt = k->x + (r->layout ? b * r->S + t : t * r->N + b) * I;
+            for (int64_t j = 0; j < GH; j++) g[j] = recurrent_dot(W + j * I, xt, I) + Wb[j];
+        }
+        recurrent_matvec(r, k, d, 0, r_rows, h, rh);
         if (r->kind == REC_RNN) {
-            for (int64_t j = 0; j < H; j++) hn[j] = recurrent_act(r, &act[0], g[j] + recurrent_dot(R + j * H, h, H) + Rb[j]);
+            for (int64_t j = 0; j < H; j++) hn[j] = recurrent_act(r, &act[0], g[j] + rh[j] + Rb[j]);
         } else if (r->kind == REC_GRU) {
             double *z = g, *rg = g + H, *hh = g + 2 * H;
-            for (int64_t j = 0; j < 2 * H; j++) g[j] = recurrent_act(r, &act[0], g[j] + recurrent_dot(R + j * H, h, H) + Rb[j]);
-            const double *Rh = R + 2 * H * H, *Rbh = Rb + 2 * H;
+            const double *Rbh = Rb + 2 * H;
+            for (int64_t j = 0; j < 2 * H; j++) g[j] = recurrent_act(r, &act[0], g[j] + rh[j] + Rb[j]);
             if (r->linear_before_reset) {
-                for (int64_t j = 0; j < H; j++) hh[j] += rg[j] * (recurrent_dot(Rh + j * H, h, H) + Rbh[j]);
+                for (int64_t j = 0; j < H; j++) hh[j] += rg[j] * (rh[2 * H + j] + Rbh[j]);
             } else {
                 for (int64_t j = 0; j < H; j++) tmp[j] = rg[j] * h[j];
-                for (int64_t j = 0; j < H; j++) hh[j] += recurrent_dot(Rh + j * H, tmp, H) + Rbh[j];
+                recurrent_matvec(r, k, d, 2 * H, H, tmp, rh + 2 * H);
+                for (int64_t j = 0; j < H; j++) hh[j] += rh[2 * H + j] + Rbh[j];
             }
             for (int64_t j = 0; j < H; j++) {
                 double cand = recurrent_act(r, &act[1], hh[j]);
                 hn[j] = (1.0 - z[j]) * cand + z[j] * h[j];
             }
         } else {
-            for (int64_t j = 0; j < GH; j++) g[j] += recurrent_dot(R + j * H, h, H) + Rb[j];
+            for (int64_t j = 0; j < GH; j++) g[j] += rh[j] + Rb[j];
             double *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
             const double *Pi = P, *Po = P + H, *Pf = P + 2 * H;
             for (int64_t j = 0; j < H; j++) {
@@ -415,18 +455,31 @@ static int recurrent_kernel(RtKernelCtx *c, const RtNode *n, RtTensor *const *in
     RecBufs k;
     memset(&k, 0, sizeof k);
     int st = RT_ERR_NOMEM;
-    if (!(k.x = recurrent_load(c, x, rt_numel(x)))) goto done;
-    if (!(k.w = recurrent_load(c, in[1], r.D * GH * r.I))) goto done;
-    if (!(k.r = recurrent_load(c, in[2], r.D * GH * H))) goto done;
+    /* float32 through rt_sgemm when every size fits its int arguments */
+    int use_f32 = x->dtype == RT_F32 && r.I >= 1 && r.S * r.N <= INT_MAX && r.N * r.I <= INT_MAX && GH <= INT_MAX &&
+                  r.S * r.I <= INT_MAX && r.I <= INT_MAX;
+    if (use_f32) {
+        k.xf = x->data;
+        k.wf = in[1]->data;
+        k.rf = in[2]->data;
+        if (!(k.xw = rt_scratch(c, sizeof(float) * (size_t)(r.S * GH + H + GH)))) goto done;
+        k.vf = k.xw + r.S * GH;
+        k.of = k.vf + H;
+    } else {
+        if (!(k.x = recurrent_load(c, x, rt_numel(x)))) goto done;
+        if (!(k.w = recurrent_load(c, in[1], r.D * GH * r.I))) goto done;
+        if (!(k.r = recurrent_load(c, in[2], r.D * GH * H))) goto done;
+    }
     if (!(k.b = recurrent_load(c, rt_in(n, in, 3), r.D * 2 * GH))) goto done;
     if (!(k.h0 = recurrent_load(c, rt_in(n, in, 5), n_state))) goto done;
     if (!(k.c0 = recurrent_load(c, kind == REC_LSTM ? rt_in(n, in, 6) : NULL, n_state))) goto done;
     if (!(k.p = recurrent_load(c, kind == REC_LSTM ? rt_in(n, in, 7) : NULL, r.D * 3 * H))) goto done;
-    if (!(k.h = rt_scratch(c, sizeof(double) * (size_t)(4 * H + GH)))) goto done;
+    if (!(k.h = rt_scratch(c, sizeof(double) * (size_t)(4 * H + 2 * GH)))) goto done;
     k.cst = k.h + H;
     k.hn = k.cst + H;
     k.tmp = k.hn + H;
     k.gates = k.tmp + H;
+    k.rh = k.gates + GH;
     for (int d = 0; d < r.D; d++)
         for (int64_t b = 0; b < r.N; b++)
             recurrent_run_row(&r, &k, d, b, sl ? rt_get_i64(sl, b) : r.S, y, yh, yc);
@@ -440,6 +493,7 @@ done:
     rt_scratch_free(c, k.c0);
     rt_scratch_free(c, k.p);
     rt_scratch_free(c, k.h);
+    rt_scratch_free(c, k.xw);
     return st;
 }
 
