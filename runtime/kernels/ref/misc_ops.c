@@ -19,7 +19,8 @@
  *       one may only be false beyond the axis (numpy.compress). Output shape depends on the
  *       condition's values (RT_NEED_DATA).
  *   Shrink: y = x + bias where x < -lambd, x - bias where x > lambd, else 0 (in double,
- *       stored in x's dtype).
+ *       stored in x's dtype as Cast does: integers truncate and saturate, so an unsigned
+ *       x - bias below 0 gives 0 instead of C's undefined conversion).
  *   ReverseSequence: for each batch entry b (along batch_axis), the first seq_lens[b] entries
  *       along time_axis are reversed, the rest copied; bytes, any dtype.
  */
@@ -279,7 +280,7 @@ static int k_shrink(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     int64_t total = rt_numel(x);
     for (int64_t i = 0; i < total; i++) {
         double v = rt_get_f64(x, i);
-        rt_set_f64(out[0], i, v < -lambd ? v + bias : v > lambd ? v - bias : 0.0);
+        rt_set_f64_sat(out[0], i, v < -lambd ? v + bias : v > lambd ? v - bias : 0.0);
     }
     return RT_OK;
 }
