@@ -248,3 +248,36 @@ Test(reverse_sequence, errors) {
     cr_assert_eq(rtt_run1(RT_OP_REVERSE_SEQUENCE, 10, in, 2, &out, a, 2, 0), RT_ERR);
     cr_expect_not_null(strstr(rtt_err.msg, "batch_axis"), "%s", rtt_err.msg);
 }
+
+Test(upsample, linear_1d_clamps_past_the_last_element_and_fractional_scale) {
+    /* [0,10,20] x2: x = o/2 = 0, .5, 1, 1.5, 2, 2.5 -> clamped to 2: 0, 5, 10, 15, 20, 20 */
+    float x[3] = {0, 10, 20}, s2[2] = {1, 2}, s15[2] = {1, 1.5f};
+    int64_t xd[] = {1, 3}, sd[] = {2};
+    RtTensor tx = rtt_tensor(RT_F32, 2, xd, x), ts = rtt_tensor(RT_F32, 1, sd, s2), out = {0};
+    RtTensor *in[] = {&tx, &ts};
+    RtAttr a[] = {rtt_attr_str("mode", "linear")};
+    cr_assert_eq(rtt_run1(RT_OP_UPSAMPLE, 9, in, 2, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){1, 6});
+    rtt_expect_f32(&out, (float[]){0, 5, 10, 15, 20, 20}, 6, F32_TOL, 0);
+    free(out.data);
+    /* x1.5: 3 -> floor(4.5) = 4 outputs at x = 0, 2/3, 4/3, 2: 0, 6.67, 13.33, 20 */
+    RtTensor t15 = rtt_tensor(RT_F32, 1, sd, s15);
+    in[1] = &t15;
+    cr_assert_eq(rtt_run1(RT_OP_UPSAMPLE, 9, in, 2, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){1, 4});
+    rtt_expect_f32(&out, (float[]){0, 20.0f / 3, 40.0f / 3, 20}, 4, 0, F32_TOL);
+    free(out.data);
+}
+
+Test(upsample, nearest_bool_3d) {
+    /* [2] bools x [3]: each repeated three times; a third axis of scale 1 untouched */
+    uint8_t x[2] = {1, 0};
+    float sc[3] = {1, 3, 1};
+    int64_t xd[] = {1, 2, 1}, sd[] = {3};
+    RtTensor tx = rtt_tensor(RT_BOOL, 3, xd, x), ts = rtt_tensor(RT_F32, 1, sd, sc), out = {0};
+    RtTensor *in[] = {&tx, &ts};
+    cr_assert_eq(rtt_run1(RT_OP_UPSAMPLE, 9, in, 2, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 3, (int64_t[]){1, 6, 1});
+    rtt_expect_u8(&out, (uint8_t[]){1, 1, 1, 0, 0, 0}, 6);
+    free(out.data);
+}

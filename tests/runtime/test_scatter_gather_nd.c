@@ -194,3 +194,36 @@ Test(scatter_elements, errors) {
     cr_assert_eq(rtt_run1(RT_OP_SCATTER_ELEMENTS, 18, bin, 3, &out, ra, 1, 0), RT_ERR);
     cr_expect_not_null(strstr(rtt_err.msg, "numeric"), "%s", rtt_err.msg);
 }
+
+Test(scatter_nd, float16_add_full_index_and_shape_mode) {
+    /* f16 codes: 1.5 = 0x3E00, 2.25 = 0x4080, 3.75 = 0x4380, 0 = 0 */
+    uint16_t x[4] = {0, 0x3E00, 0, 0}, u[1] = {0x4080};
+    int64_t xd[] = {2, 2}, idx[2] = {0, 1}, id[] = {1, 2}, ud[] = {1};
+    RtTensor tx = rtt_tensor(RT_F16, 2, xd, x), ti = rtt_tensor(RT_I64, 2, id, idx),
+             tu = rtt_tensor(RT_F16, 1, ud, u), out = {0};
+    RtTensor *in[] = {&tx, &ti, &tu};
+    RtAttr a[] = {rtt_attr_str("reduction", "add")};
+    cr_assert_eq(rtt_run1(RT_OP_SCATTER_ND, 16, in, 3, &out, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    uint16_t want[4] = {0, 0x4380, 0, 0};
+    cr_expect_eq(memcmp(out.data, want, sizeof want), 0, "got %04x", ((uint16_t *)out.data)[1]);
+    free(out.data);
+    /* shape mode: no index data needed, output has data's shape */
+    RtTensor tn = rtt_tensor(RT_I64, 2, id, NULL);
+    in[1] = &tn;
+    cr_assert_eq(rtt_run1(RT_OP_SCATTER_ND, 16, in, 3, &out, a, 1, 1), RT_SHAPE_ONLY, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, xd);
+}
+
+Test(gather_nd, full_tuple_gives_scalars_and_int32_indices) {
+    /* k = rank: each tuple picks one element; indices [2,3] over data [2,2,2] -> output [2] */
+    int64_t x[8] = {0, 1, 2, 3, 4, 5, 6, 7}, xd[] = {2, 2, 2}, id[] = {2, 3};
+    int32_t idx[6] = {1, 1, 1, 0, -1, 0};
+    RtTensor tx = rtt_tensor(RT_I64, 3, xd, x), ti = rtt_tensor(RT_I32, 2, id, idx), out = {0};
+    RtTensor *in[] = {&tx, &ti};
+    cr_assert_eq(rtt_run1(RT_OP_GATHER_ND, 13, in, 2, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 1, (int64_t[]){2});
+    /* [1,1,1] -> 7, [0,-1,0] -> [0,1,0] -> 2 */
+    int64_t want[2] = {7, 2};
+    cr_expect_eq(memcmp(out.data, want, sizeof want), 0);
+    free(out.data);
+}
