@@ -6,21 +6,21 @@
  * geometry), and takes the case when it is float32 with 1 or 2 spatial axes, all sizes > 0,
  * data present and the CPU has AVX-512; anything else (other dtypes, 3-D, shape-only runs,
  * malformed nodes, whose messages the reference gives) goes to the reference kernel
- * unchanged. Three paths, by the conv's structure:
+ * unchanged. Four paths, by the conv's structure:
  *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
  *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
  *   few taps Cg*kH*kW, wide output rows (MobileNet's stem)    conv_direct_x86.c, direct
  *   anything else (KWS's 10x4, digits' 3x3s, grouped convs)  conv_gemm_x86.c, im2col strips
  * FusedConv applies its activation inside each path, in registers before the store (the
- * depthwise kernels, or the GEMM's store epilogue). The GEMM paths take the weights packed
- * once into the node's state (rt_sgemm_state_packed) when the model keeps one and W is a
- * constant; otherwise the GEMM packs them per call.
+ * depthwise and direct kernels, or the GEMM's store epilogue). The GEMM paths take the
+ * weights packed once into the node's state (rt_sgemm_state_packed) when the model keeps one
+ * and W is a constant; otherwise the GEMM packs them per call.
  *
  * The node's state also keeps what the first run derived from the node (ConvCache: the
  * geometry, the activation, the path, the packed weights' place), in front of the packed
- * weights (rt_sgemm_state_packed_pre) or alone for a depthwise or direct conv; later runs with the same
- * input shape and the same weight and bias tensors take it from there instead of reading the
- * attributes again (name lookups: ~3% of KWS's run).
+ * weights (rt_sgemm_state_packed_pre) or alone for a depthwise or direct conv; later runs
+ * with the same input shape and the same weight and bias tensors take it from there instead
+ * of reading the attributes again (name lookups: ~3% of KWS's run).
  */
 #include <string.h>
 
