@@ -521,3 +521,19 @@ Test(gru, float32_path_agrees_with_float64_path) {
         rtt_free_outputs(od, 2);
     }
 }
+
+Test(rnn, forward_node_with_two_activation_lists_uses_the_first) {
+    /* exporters write RNN's documented default "Tanh, Tanh" on forward nodes: ["Relu", "Tanh"]
+     * on a forward node is Relu, so x = 2 gives 2 (tanh would give 0.96) */
+    float x[2] = {-2, 2}, w = 1, r = 0;
+    int64_t dx[] = {1, 2, 1}, d1[] = {1, 1, 1};
+    RtTensor tx = rtt_tensor(RT_F32, 3, dx, x), tw = rtt_tensor(RT_F32, 3, d1, &w), tr = rtt_tensor(RT_F32, 3, d1, &r),
+             out[2];
+    RtTensor *in[] = {&tx, &tw, &tr};
+    const char *acts[] = {"Relu", "Tanh"};
+    RtAttr a[] = {attr_strings("activations", acts, 2)};
+    cr_assert_eq(rtt_run(RT_OP_RNN, 14, in, 3, out, 2, a, 1, 0), RT_OK, "%s", rtt_err.msg);
+    float want[2] = {0, 2};
+    rtt_expect_f32(&out[1], want, 2, TOL_EXACT, 0);
+    rtt_free_outputs(out, 2);
+}

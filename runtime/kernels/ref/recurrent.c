@@ -28,7 +28,8 @@
  *
  * Activations: the `activations` list names f (RNN), f g (GRU) or f g h (LSTM) per
  * direction, forward's first (case-insensitive, as onnxruntime reads them); a bidirectional
- * node given only one direction's list uses it for both. activation_alpha / activation_beta
+ * node given only one direction's list uses it for both, and a one-direction node given two
+ * lists uses the first (onnxruntime does too: exporters write RNN's "Tanh, Tanh" default). activation_alpha / activation_beta
  * are consumed in list order by the functions that take them (LeakyRelu, ThresholdedRelu and
  * Elu an alpha; Affine, ScaledTanh and HardSigmoid an alpha and a beta); a function whose
  * values are not given uses its ONNX operator's defaults. `clip` bounds every activation's
@@ -137,9 +138,9 @@ static int recurrent_parse_acts(RtKernelCtx *c, const RtNode *n, Rec *r) {
     if (names && names->type != RT_ATTR_STRINGS) return rt_fail(c, "attribute 'activations' must be a list of strings");
     if (al && al->type != RT_ATTR_FLOATS) return rt_fail(c, "attribute 'activation_alpha' must be a list of floats");
     if (be && be->type != RT_ATTR_FLOATS) return rt_fail(c, "attribute 'activation_beta' must be a list of floats");
-    if (names && n_names != r->n_act && n_names != r->n_act * r->D)
-        return rt_fail(c, "attribute 'activations' has %d names, want %d per direction (%d directions)", n_names,
-                       r->n_act, r->D);
+    if (names && n_names != r->n_act && n_names != r->n_act * 2)
+        return rt_fail(c, "attribute 'activations' has %d names, want %d per direction (%d or %d)", n_names,
+                       r->n_act, r->n_act, 2 * r->n_act);
     int ia = 0, ib = 0, n_al = al ? al->n : 0, n_be = be ? be->n : 0;
     for (int d = 0; d < r->D; d++)
         for (int k = 0; k < r->n_act; k++) {
