@@ -113,11 +113,18 @@ Test(lrn, errors) {
     RtTensor *in[] = {&tx};
     cr_assert_eq(rtt_run1(RT_OP_LRN, 13, in, 1, &out, NULL, 0, 0), RT_ERR);
     cr_expect_not_null(strstr(rtt_err.msg, "size"), "%s", rtt_err.msg);
-    RtTensor t2 = rtt_tensor(RT_F32, 2, (int64_t[]){1, 3}, x);
-    in[0] = &t2;
+    RtTensor t1 = rtt_tensor(RT_F32, 1, (int64_t[]){3}, x);
+    in[0] = &t1;
     RtAttr a[] = {rtt_attr_int("size", 3)};
     cr_assert_eq(rtt_run1(RT_OP_LRN, 13, in, 1, &out, a, 1, 0), RT_ERR);
     cr_expect_not_null(strstr(rtt_err.msg, "rank"), "%s", rtt_err.msg);
+    /* [N, C] works: the same channel window as [1,3,1,1] (size 3, alpha 3, beta 1: 2/15 in the middle) */
+    RtTensor t2 = rtt_tensor(RT_F32, 2, (int64_t[]){1, 3}, x);
+    in[0] = &t2;
+    RtAttr a3[] = {rtt_attr_int("size", 3), rtt_attr_float("alpha", 3), rtt_attr_float("beta", 1)};
+    cr_assert_eq(rtt_run1(RT_OP_LRN, 13, in, 1, &out, a3, 3, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){1.0f / 6, 2.0f / 15, 3.0f / 14}, 3, 0, F32_TOL);
+    free(out.data);
 }
 
 /* ---- EyeLike ---- */

@@ -176,7 +176,8 @@ static int k_upsample(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
 static int k_lrn(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = in[0];
     RT_TRY(check_float(c, x, "input 'X'"));
-    if (x->rank < 3) return rt_fail(c, "input 'X' must be [N, C, D1, ...] (rank >= 3), got rank %d", x->rank);
+    /* [N, C] is the spec's "non image case" with no D axes; C must exist */
+    if (x->rank < 2) return rt_fail(c, "input 'X' must be [N, C, D1, ...] (rank >= 2), got rank %d", x->rank);
     if (!rt_attr(n, "size")) return rt_fail(c, "missing attribute 'size'");
     int64_t size = rt_attr_int(n, "size", 0);
     if (size < 1) return rt_fail(c, "attribute 'size' is %lld; must be >= 1", (long long)size);
