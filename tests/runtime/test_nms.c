@@ -71,11 +71,12 @@ Test(nms, max_output_and_score_threshold) {
     cr_assert_eq(run(-1, 0.5f, NAN, &out), RT_OK, "%s", rtt_err.msg);
     rtt_expect_dims(&out, 2, (int64_t[]){0, 3});
     free(out.data);
-    /* score 0.8 equals the threshold: kept (only scores below it are removed) */
-    cr_assert_eq(run(10, 1.0f, 0.8f, &out), RT_OK, "%s", rtt_err.msg);
+    /* only scores strictly above the threshold stay (the spec's reference implementation):
+     * 0.79 keeps box 1 (0.8), 0.8 drops it, as it drops box 2 (0.7) */
+    cr_assert_eq(run(10, 1.0f, 0.79f, &out), RT_OK, "%s", rtt_err.msg);
     expect_rows(&out, (int64_t[]){0, 0, 3, 0, 0, 0, 0, 0, 1}, 3);
     free(out.data);
-    cr_assert_eq(run(10, 1.0f, 0.85f, &out), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(run(10, 1.0f, 0.8f, &out), RT_OK, "%s", rtt_err.msg);
     expect_rows(&out, (int64_t[]){0, 0, 3, 0, 0, 0}, 2);
     free(out.data);
 }

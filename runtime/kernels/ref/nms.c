@@ -7,9 +7,9 @@
  * (batch, class, box), batch-major, then class, then in selection order.
  *
  * Per (batch, class), greedy as the spec describes:
- *   1. candidates = boxes whose score is not below score_threshold (the spec: "boxes with
- *      score less than score_threshold are removed"; onnxruntime drops equal scores too,
- *      which only differs on exact ties), NaN scores dropped;
+ *   1. candidates = boxes whose score is strictly above score_threshold (the spec's
+ *      reference implementation and onnxruntime both compare with >, so a score equal to
+ *      the threshold is dropped), NaN scores dropped;
  *   2. sorted by score, highest first, ties by lower box index (onnxruntime's order);
  *   3. each candidate in turn is selected unless its IoU with an already selected box is
  *      strictly greater than iou_threshold; stop at max_output_boxes_per_class selected.
@@ -124,7 +124,7 @@ static int k_nms(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
             int64_t *mine = sel + (b * C + cl) * K, ns = 0, nc = 0;
             for (int64_t j = 0; K > 0 && j < S; j++) {
                 double s = rt_get_f64(scores, (b * C + cl) * S + j);
-                if (isnan(s) || (r3 && s < score_thr)) continue;
+                if (isnan(s) || (r3 && !(s > score_thr))) continue;
                 cand[nc].score = s;
                 cand[nc++].index = j;
             }
