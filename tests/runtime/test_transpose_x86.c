@@ -8,11 +8,14 @@
  * the attention shapes of tinylm ([1, 128, 4, 64] with perms 0213 and 0231), float32 and
  * int32 data, no perm (reversed axes); the cases handed to the reference (int64, float64,
  * a bad perm, shape mode) behave as the reference does. Plus hand-computed expectations for
- * a 2x3 transpose, so the suite does not only compare two of our kernels.
+ * a 2x3 transpose, so the suite does not only compare two of our kernels. Every case also
+ * runs on 2 and 3 threads (the sizes of 8192 elements and more split along the outermost
+ * axis, in 16-wide tiles when that axis is the plane's contiguous one), with the same result.
  */
 #include <stdio.h>
 
 #include "rt_test_util.h"
+#include "../../runtime/rt_threads.h"
 
 extern const RtKernelEntry rt_kernels_x86_shape[];
 
@@ -22,13 +25,20 @@ static RtKernelFn x86_transpose(void) {
     return NULL;
 }
 
-/* Runs fn on x with perm (np < 0: no attribute); returns the status, output in *out. */
-static int run(RtKernelFn fn, RtTensor *x, const int64_t *perm, int np, RtTensor *out, int shape_only) {
+/* Runs fn on x with perm (np < 0: no attribute) on pool's threads (NULL: one). */
+static int run_on(RtKernelFn fn, RtThreadPool *pool, RtTensor *x, const int64_t *perm, int np, RtTensor *out,
+                  int shape_only) {
     RtAttr a[1];
     int na = 0;
     if (np >= 0) a[na++] = rtt_attr_ints("perm", perm, np);
     RtTensor *in[1] = {x};
-    return rtt_run_kernel(fn, NULL, RT_OP_TRANSPOSE, 17, in, 1, out, 1, a, na, shape_only);
+    RttRun how = {.pool = pool};
+    return rtt_run_kernel(fn, &how, RT_OP_TRANSPOSE, 17, in, 1, out, 1, a, na, shape_only);
+}
+
+/* Runs fn on x with perm (np < 0: no attribute); returns the status, output in *out. */
+static int run(RtKernelFn fn, RtTensor *x, const int64_t *perm, int np, RtTensor *out, int shape_only) {
+    return run_on(fn, NULL, x, perm, np, out, shape_only);
 }
 
 /* x86 and reference on dims/perm over 4-byte data of dtype dt; they must agree exactly. */
@@ -66,6 +76,19 @@ static void check_case(RtDtype dt, int rank, const int64_t *dims, const int64_t 
             for (int i = 0; i < np; i++) q += snprintf(msg + q, sizeof msg - (size_t)q, " %lld", (long long)perm[i]);
             cr_assert_fail("%s: element %lld differs", msg, (long long)bad);
         }
+    }
+    /* 2 and 3 threads (chunks of the outermost axis, uneven with 3): the same elements */
+    for (int t = 2; t <= 3 && n > 0; t++) {
+        RtThreadPool *pool = rt_pool_new(t, NULL);
+        cr_assert_not_null(pool);
+        RtTensor par;
+        memset(&par, 0, sizeof par);
+        cr_assert_eq(run_on(x86_transpose(), pool, &x, perm, np, &par, 0), RT_OK, "x86 on %d threads: %s", t,
+                     rtt_err.msg);
+        cr_assert_eq(memcmp(par.data, ref.data, sizeof(uint32_t) * (size_t)n), 0,
+                     "x86 on %d threads differs from the reference (n = %lld)", t, (long long)n);
+        rtt_free_outputs(&par, 1);
+        rt_pool_free(pool);
     }
     rtt_free_outputs(&ref, 1);
     rtt_free_outputs(&opt, 1);
