@@ -37,8 +37,14 @@
 /* Least elements per chunk for the transcendental functions (about 0.5 ns each on one core:
  * 4 us, well over the 0.1-0.3 us a hand-off to a worker costs). */
 #define MATH_PAR_MIN ((int64_t)1 << 13)
-/* Least elements per chunk for memory-bound passes (binary ops, a row's three passes). */
-#define MOVE_PAR_MIN ((int64_t)1 << 15)
+/* Least elements per chunk for memory-bound passes (binary ops, a row's three passes):
+ * 2048 (8 KiB, ~0.3 us), small as such. At 2 threads the input of such an op was mostly
+ * written by a split GEMM or conv just before, so half of it sits in the other core's
+ * cache, and one core reading all of it ran far slower than at 1 thread (mobilenet_v2's
+ * residual Adds 1-3 -> 3-12 us, tinylm's 4 -> 7 us); splitting lets each core read its
+ * share (2 threads, 32768 -> 2048, wafer bench --profile, 6 alternating rounds: tinylm's
+ * Adds 78 -> 52 us a run and LayerNorms 100 -> 72 us, mobilenet_v2's Adds 55 -> 46 us). */
+#define MOVE_PAR_MIN ((int64_t)1 << 11)
 
 static int run_ref(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     RtKernelFn ref = rt_kernel_find(n->op);
