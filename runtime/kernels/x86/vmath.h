@@ -96,7 +96,9 @@ RT_VM_T512 RT_VM_INL __m512 rt_vm512_exp_reduced(__m512 r, __m512 n) {
  * library code), which made masked attention scores (-inf, -1e9) 20x slower than the rest.
  * So lanes whose result is below FLT_MIN (n < -125) are zeroed by the write mask instead of
  * computed, and only lanes with a true denormal result (-104 < x < -87.3, rare in models)
- * are computed again, under a mask, where the assist is paid. */
+ * are computed again, under a mask, where the assist is paid. A vector with every lane 0
+ * (x <= -104: the masked part of a causal attention row) skips the polynomial altogether
+ * (tinylm's Softmax [4,128,128] 23.4 -> 21.6 us). */
 RT_VM_T512 RT_VM_INL __m512 rt_vm512_exp(__m512 x) {
     const __m512 lo = _mm512_set1_ps(-104.0f);
     __m512 c = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(lo, x));
@@ -106,6 +108,8 @@ RT_VM_T512 RT_VM_INL __m512 rt_vm512_exp(__m512 x) {
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(RT_VM_LN2_LO), r);
     __mmask16 tiny = _mm512_cmp_ps_mask(n, _mm512_set1_ps(-125.0f), _CMP_LT_OQ);
     if (!tiny) return rt_vm512_exp_reduced(r, n);
+    __mmask16 denormal = tiny & _mm512_cmp_ps_mask(c, lo, _CMP_GT_OQ);
+    if (tiny == 0xffff && !denormal) return _mm512_setzero_ps(); /* all 0: a masked-off row's tail */
     __m512 q = _mm512_set1_ps(0x1.6a242ep-10f); /* rt_vm512_exp_reduced with a write mask */
     q = RT_VM_STEP(q, r, 0x1.1239e2p-7f);
     q = RT_VM_STEP(q, r, 0x1.5558f2p-5f);
@@ -113,7 +117,6 @@ RT_VM_T512 RT_VM_INL __m512 rt_vm512_exp(__m512 x) {
     q = RT_VM_STEP(q, r, 0x1.fffffcp-2f);
     __m512 p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r), _mm512_set1_ps(1.0f));
     __m512 y = _mm512_maskz_scalef_ps((__mmask16)~tiny, p, n);
-    __mmask16 denormal = tiny & _mm512_cmp_ps_mask(c, lo, _CMP_GT_OQ);
     return denormal ? _mm512_mask_scalef_ps(y, denormal, p, n) : y;
 }
 
