@@ -317,7 +317,7 @@ Test(conv_x86, im2col) {
 /* Few taps (Cg * kH * kW <= 64) and output rows of 16+ columns: the direct kernel
  * (MobileNet's stem and smaller: strides 1 and 2 along W, 1 to 3 along H, dilations,
  * asymmetric pads, M not a multiple of 8, a 1-wide M, 64 taps, output rows of 16, 17, 127,
- * 129 columns, bands of fewer rows on wide planes, batch 2 over 2 threads, 1-D, a padded
+ * 128, 129 columns, bands of fewer rows on wide planes, batch 2 over 2 threads, 1-D, a padded
  * 1x1); rows too wide for its band buffer go to im2col. */
 Test(conv_x86, direct_kernel) {
     static const int64_t s31[] = {3, 1}, p2[] = {2, 2, 2, 2};
@@ -329,6 +329,7 @@ Test(conv_x86, direct_kernel) {
         {1, 7, 30, 17, 24, 3, 3, s1, p1, NULL},      {1, 3, 25, 16, 1, 3, 3, s31, p2, NULL},
         {1, 2, 9, 600, 4, 3, 3, s1, p1, NULL},       {1, 3, 5, 3000, 2, 3, 3, s2, p1, NULL},
         {1, 3, 12, 258, 6, 3, 3, s2, p0, NULL},      {2, 3, 64, 64, 32, 3, 3, s2, p1, NULL},
+        {1, 3, 7, 127, 3, 3, 3, s1, p1, NULL},       {1, 2, 5, 16, 9, 3, 3, s1, p1, NULL},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].M, 1, cs[i].kh, cs[i].kw);
