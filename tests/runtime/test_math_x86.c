@@ -411,10 +411,14 @@ static void layer_norm_case(int rank, const int64_t *dims, int64_t axis, int sra
                             int brank, const int64_t *bdims, float offset, int n_out, int specials) {
     int64_t n = rt_shape_numel(rank, dims), ns = rt_shape_numel(srank, sdims);
     int64_t nb = brank >= 0 ? rt_shape_numel(brank, bdims) : 1;
-    float *x = specials ? specials_input(n, 3, (uint32_t)n) : malloc(sizeof(float) * (size_t)n);
+    float *x = specials == 1 ? specials_input(n, 3, (uint32_t)n) : malloc(sizeof(float) * (size_t)n);
     float *s = malloc(sizeof(float) * (size_t)ns), *b = malloc(sizeof(float) * (size_t)nb);
-    if (!specials) fill(x, n, 3, (uint32_t)(n * 3 + 1));
+    if (specials != 1) fill(x, n, 3, (uint32_t)(n * 3 + 1));
     for (int64_t i = 0; i < n; i++) x[i] += offset;
+    /* 2: each row's first element an outlier 1e4 away (the optimized kernel's statistics
+     * are taken relative to it); 3: rows of one repeated value (variance 0) */
+    for (int64_t i = 0; specials >= 2 && i < n; i += dims[rank - 1])
+        for (int64_t j = 0; j < dims[rank - 1]; j++) x[i + j] = specials == 2 ? x[i + j] + (j ? 0 : 1e4f) : 1.5f + offset;
     fill(s, ns, 2, 7);
     fill(b, nb, 1, 9);
     RtTensor tx = rtt_tensor(RT_F32, rank, dims, x), ts = rtt_tensor(RT_F32, srank, sdims, s);
@@ -453,6 +457,10 @@ Test(math_x86, layer_norm_offset_and_specials) {
     layer_norm_case(2, d, -1, 1, s100, 1, s100, 1e4f, 3, 0); /* mean 1e4, std ~1.7: cancellation */
     layer_norm_case(2, d, -1, 1, s100, 1, s100, -3e5f, 3, 0);
     layer_norm_case(2, d3, -1, 1, s17, 1, s17, 0, 3, 1);      /* NaN / inf rows */
+    layer_norm_case(2, d, -1, 1, s100, 1, s100, 0, 3, 2);     /* an outlier first in every row */
+    layer_norm_case(2, d, -1, 1, s100, 1, s100, 7e3f, 3, 2);
+    layer_norm_case(2, d3, -1, 1, s17, 1, s17, 0, 3, 3);      /* constant rows: variance 0 */
+    layer_norm_case(2, d3, -1, 1, s17, 1, s17, -2e4f, 3, 3);
 }
 
 Test(math_x86, layer_norm_stash_double_goes_to_reference) {
