@@ -185,13 +185,14 @@ Test(sgemm_x86, k_zero_gives_the_biases) {
     for (int i = 0; i < 6; i++) cr_expect_eq(C[i], 0.0f);
 }
 
-/* Bit-identical for 1 and 2 threads, on shapes split along N, along M, and the GEMV. */
+/* Bit-identical for 1 and 2 threads, on shapes split along N (in equal 16-column units, or
+ * at whole micro-panels balanced by tile cost: N = 196, 100), along M, and the GEMV. */
 Test(sgemm_x86, one_and_two_threads_bit_identical) {
     static const Case cases[] = {
         {0, 0, 128, 256, 1024, 0, 0, 1}, {0, 0, 1280, 49, 320, 0, 1, 0}, {0, 0, 17, 1000, 300, 1, 1, 1},
         {0, 0, 1, 5000, 300, 0, 1, 1},   {0, 0, 300, 33, 513, 0, 0, 0},  {1, 1, 300, 200, 70, 2, 1, 1},
         {0, 0, 256, 1024, 32, 0, 0, 0},  {0, 0, 300, 16, 513, 0, 1, 0},  {0, 0, 96, 196, 576, 0, 1, 0},
-        {0, 0, 200, 112, 300, 3, 1, 1},
+        {0, 0, 200, 112, 300, 3, 1, 1},  {0, 0, 64, 100, 400, 0, 1, 1},  {0, 0, 9, 4000, 300, 2, 0, 1},
     };
     RtThreadPool *pool = rt_pool_new(2, NULL);
     cr_assert_not_null(pool);
@@ -302,7 +303,8 @@ Test(sgemm_x86, packed_operands_bit_identical) {
         {1, 1, 9, 50, 260, 0, 1, 0},     {1, 0, 1, 200, 90, 1, 0, 1},    {0, 0, 128, 256, 1024, 0, 0, 1},
         /* big enough for rt_sgemm_run to split them over 2 threads (SG_PAR_MIN) */
         {0, 0, 600, 500, 40, 0, 1, 1},   {1, 1, 200, 300, 50, 1, 1, 0},  {0, 1, 300, 400, 30, 0, 0, 1},
-        {0, 0, 1, 5000, 300, 0, 1, 1},   {0, 0, 200, 49, 300, 0, 1, 0},
+        {0, 0, 1, 5000, 300, 0, 1, 1},   {0, 0, 200, 49, 300, 0, 1, 0},  {0, 0, 32, 784, 192, 0, 1, 0},
+        {0, 0, 64, 100, 400, 1, 1, 1},
     };
     RtThreadPool *pool = rt_pool_new(2, NULL);
     cr_assert_not_null(pool);

@@ -108,6 +108,7 @@ enum {
     SG_TAIL_COLS = 4, /* a last micro-panel this narrow goes to sg_tail (N = 49, 196: 7x7, 14x14) */
     SG_TAIL_PANELS = 4, /* row panels per sg_tail tile */
     SG_STACK_WS_FLOATS = 12288, /* workspaces up to 48 KiB live on rt_sgemm_run's stack */
+    SG_CUT_PARTS = 8, /* most parts of a column split cut by tile cost (sg_plan_cuts) */
 };
 
 /* The activation as the store epilogue runs it: None/Relu/Clip are all min(hi, max(lo, v))
@@ -139,6 +140,8 @@ typedef struct {
     int64_t ncol;                /* columns per unit of a column split (16, or 48 with Bp) or per
                                     GEMV block (128, or 96 with Bp) */
     int64_t parts, units;        /* parts over `units` micro-panels (or GEMV blocks) */
+    int cuts;                    /* split_n: part p is columns [cut[p], cut[p + 1]) instead */
+    int64_t cut[SG_CUT_PARTS + 1];
     float *ws;                   /* owned by the caller: parts slots of `slot` bytes */
     size_t slot;
 } SgJob;
@@ -868,7 +871,9 @@ static void sg_part_range(const SgJob *j, int64_t part, int64_t *m0, int64_t *m1
     int64_t b, e;
     rt_chunk_range(j->units, j->parts, part, &b, &e);
     *m0 = 0, *m1 = j->M, *n0 = 0, *n1 = j->N;
-    if (j->gemv || j->split_n) {
+    if (j->cuts) {
+        *n0 = j->cut[part], *n1 = j->cut[part + 1];
+    } else if (j->gemv || j->split_n) {
         *n0 = b * j->ncol, *n1 = sg_min(e * j->ncol, j->N);
     } else {
         *m0 = b * SG_MR, *m1 = sg_min(e * SG_MR, j->M);
@@ -895,6 +900,49 @@ static int64_t sg_split_worst(int64_t len, int64_t unit, int64_t parts) {
         if (span > worst) worst = span;
     }
     return worst;
+}
+
+/* FMAs per k per 8-row panel over a part of w columns, its micro-panels counted from its
+ * first column: 8 per vector of a tile (the last one masked), 1 per column of a tail. */
+static int64_t sg_cols_cost(int64_t w) {
+    const int64_t r = w % SG_NR;
+    return w / SG_NR * 8 * SG_NV + (r == 0 ? 0 : r <= SG_TAIL_COLS ? r : 8 * ((r + 15) / 16));
+}
+
+/* A column split into `parts` at whole micro-panels, each part's tile cost (sg_cols_cost)
+ * as near 1 / parts of the whole as the micro-panels allow, into j->cut, when that makes
+ * the costliest part cheaper than the split in equal j->ncol units does. 16-column units
+ * can start a part mid micro-panel, leaving it a one-vector panel: N = 196 splits as
+ * 112 + 84 columns (tile costs 56 + 48), where 96 + 100 costs 48 + 52 (mobilenet's 14x14
+ * projection convs). */
+static void sg_plan_cuts(SgJob *j) {
+    const int64_t parts = j->parts, N = j->N, panels = (N + SG_NR - 1) / SG_NR, total = sg_cols_cost(N);
+    if (parts < 2 || parts > SG_CUT_PARTS || parts > panels) return;
+    int64_t cut[SG_CUT_PARTS + 1], even = 0, best = 0, q = 0;
+    for (int64_t p = 0; p < parts; p++) {
+        int64_t b, e;
+        rt_chunk_range(j->units, parts, p, &b, &e);
+        const int64_t c = sg_cols_cost(sg_min(e * j->ncol, N) - b * j->ncol);
+        if (c > even) even = c;
+    }
+    cut[0] = 0, cut[parts] = N;
+    for (int64_t p = 1; p < parts; p++) {
+        const int64_t goal = total * p / parts; /* cost before cut p: sg_cols_cost(q * 48) */
+        while (q + 1 < panels && sg_cols_cost((q + 1) * SG_NR) <= goal) q++;
+        int64_t c = q;
+        if (q + 1 < panels && sg_cols_cost((q + 1) * SG_NR) - goal < goal - sg_cols_cost(q * SG_NR)) c = q + 1;
+        if (c * SG_NR <= cut[p - 1]) c = cut[p - 1] / SG_NR + 1;
+        if (c >= panels) return; /* no micro-panel left for the parts after */
+        cut[p] = c * SG_NR;
+        q = c;
+    }
+    for (int64_t p = 0; p < parts; p++) {
+        const int64_t c = sg_cols_cost(cut[p + 1] - cut[p]);
+        if (c > best) best = c;
+    }
+    if (best >= even) return;
+    memcpy(j->cut, cut, sizeof cut);
+    j->cuts = 1;
 }
 
 /* Parts and their direction. A part's cost, in cycles of one core: its tiles' FMAs (rows
@@ -936,6 +984,7 @@ static void sg_plan(SgJob *j, int threads) {
     }
     if (cn <= cm) {
         j->parts = tn;
+        sg_plan_cuts(j);
     } else {
         j->split_n = 0;
         j->units = pm;
