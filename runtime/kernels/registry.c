@@ -34,6 +34,7 @@ extern const RtKernelEntry rt_kernels_qlinear_binary[]; /* ref/qlinear_binary.c:
 extern const RtKernelEntry rt_kernels_scatter_gather_nd[]; /* ref/scatter_gather_nd.c: GatherND, Scatter* */
 extern const RtKernelEntry rt_kernels_misc[];       /* ref/misc_ops.c: Upsample, LRN, EyeLike, Compress, ... */
 extern const RtKernelEntry rt_kernels_nms[];        /* ref/nms.c: NonMaxSuppression */
+extern const RtKernelEntry rt_kernels_loss[];       /* ref/loss.c: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
 
 extern const RtKernelEntry rt_kernels_x86_linalg[];  /* x86/linalg_x86.c: Linear, MatMul, Gemm */
 extern const RtKernelEntry rt_kernels_x86_conv[];    /* x86/conv_x86.c: Conv, FusedConv */
@@ -56,6 +57,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_quant, rt_kernels_qops, rt_kernels_nbits,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
+    rt_kernels_loss,
 };
 
 static RtKernelFn find_in(const RtKernelEntry *const *fams, size_t n_fams, int op) {
