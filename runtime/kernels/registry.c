@@ -37,6 +37,7 @@ extern const RtKernelEntry rt_kernels_scatter_gather_nd[]; /* ref/scatter_gather
 extern const RtKernelEntry rt_kernels_misc[];       /* ref/misc_ops.c: Upsample, LRN, EyeLike, Compress, ... */
 extern const RtKernelEntry rt_kernels_nms[];        /* ref/nms.c: NonMaxSuppression */
 extern const RtKernelEntry rt_kernels_loss[];       /* ref/loss.c: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
+extern const RtKernelEntry rt_kernels_int_misc[];   /* ref/int_misc.c: BitShift, Det, Unique, MaxUnpool */
 
 extern const RtKernelEntry rt_kernels_x86_linalg[];  /* x86/linalg_x86.c: Linear, MatMul, Gemm */
 extern const RtKernelEntry rt_kernels_x86_conv[];    /* x86/conv_x86.c: Conv, FusedConv */
@@ -60,7 +61,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_signal, rt_kernels_sampling,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
-    rt_kernels_loss,
+    rt_kernels_loss, rt_kernels_int_misc,
 };
 
 static RtKernelFn find_in(const RtKernelEntry *const *fams, size_t n_fams, int op) {
