@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 #include "rt_test_util.h"
 
 /* The results are sums of a few products with cos/sin of multiples of pi/2, computed in
@@ -97,6 +101,35 @@ Test(dft, axis_attribute_and_input) {
     rtt_free_outputs(&out, 1);
     cr_assert_eq(run_dft(20, &x, -1, 1, NULL, 0, &out), RT_OK, "%s", rtt_err.msg);
     rtt_expect_f32(&out, (float[]){4, 0, 6, 0, -2, 0, -2, 0}, 8, SIG_TOL, 0);
+    rtt_free_outputs(&out, 1);
+}
+
+/* 8 points (the FFT path; 4 above too, 6 the direct sum):
+ *   x = delta[n - 1]: X[k] = e^(-2 pi i k / 8) = cos(pi k / 4) - i sin(pi k / 4)
+ *   x = cos(2 pi n / 8): X[1] = X[7] = 4, every other bin 0
+ *   inverse of X = 1 everywhere: x[n] = 1/8 sum_k e^(2 pi i k n / 8) = delta[n] */
+Test(dft, eight_points) {
+    float d[8] = {0, 1, 0, 0, 0, 0, 0, 0}, cw[8], want[16];
+    for (int n = 0; n < 8; n++) cw[n] = (float)cos(M_PI * n / 4);
+    RtTensor x = rtt_tensor(RT_F32, 3, (int64_t[]){1, 8, 1}, d), out;
+    cr_assert_eq(run_dft(17, &x, -1, INT64_MIN, NULL, 0, &out), RT_OK, "%s", rtt_err.msg);
+    for (int k = 0; k < 8; k++) want[2 * k] = (float)cos(M_PI * k / 4), want[2 * k + 1] = (float)-sin(M_PI * k / 4);
+    rtt_expect_f32(&out, want, 16, SIG_TOL, 0);
+    rtt_free_outputs(&out, 1);
+    x.data = cw;
+    cr_assert_eq(run_dft(17, &x, -1, INT64_MIN, NULL, 0, &out), RT_OK, "%s", rtt_err.msg);
+    memset(want, 0, sizeof want);
+    want[2] = want[14] = 4;
+    rtt_expect_f32(&out, want, 16, SIG_TOL, 0);
+    rtt_free_outputs(&out, 1);
+    float ones[16];
+    for (int k = 0; k < 8; k++) ones[2 * k] = 1, ones[2 * k + 1] = 0;
+    RtTensor X = rtt_tensor(RT_F32, 3, (int64_t[]){1, 8, 2}, ones);
+    RtAttr inv[] = {rtt_attr_int("inverse", 1)};
+    cr_assert_eq(run_dft(17, &X, -1, INT64_MIN, inv, 1, &out), RT_OK, "%s", rtt_err.msg);
+    memset(want, 0, sizeof want);
+    want[0] = 1;
+    rtt_expect_f32(&out, want, 16, SIG_TOL, 0);
     rtt_free_outputs(&out, 1);
 }
 

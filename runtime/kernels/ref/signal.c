@@ -10,8 +10,8 @@
  * the back). The line is zero-padded or truncated to dft_length (input 1; default the axis
  * size) and transformed directly:
  *     X[k] = sum_n x[n] e^(-2 pi i k n / L)       inverse: x[n] = 1/L sum_k X[k] e^(+2 pi i k n / L)
- * in O(L^2) with a table of the L twiddles (index k*n mod L), which keeps every term exact
- * to the double rounding of one cos/sin instead of accumulating angle errors. onesided = 1
+ * by a radix-2 FFT when L is a power of two, else directly in O(L^2) with a table of the L
+ * twiddles (index k*n mod L: every twiddle is one rounded cos/sin, no accumulated angle). onesided = 1
  * keeps bins 0..floor(L/2) (a real input's spectrum is conjugate-symmetric); the spec says
  * a onesided output is not possible for complex input, so that case is refused.
  *
@@ -82,23 +82,56 @@ static void sig_twiddles(double *tw, int64_t L) {
     }
 }
 
-/* One DFT of x[0..L-1] (complex, interleaved) into y[0..bins-1]. sign -1 forward, +1
- * inverse (and then divided by L). */
-static void sig_dft_line(const double *x, double *y, int64_t L, int64_t bins, const double *tw, int inverse) {
-    for (int64_t k = 0; k < bins; k++) {
-        double re = 0, im = 0;
-        int64_t j = 0; /* k * n mod L, stepped by k to avoid overflow */
-        for (int64_t n = 0; n < L; n++) {
-            double cr = tw[2 * j], ci = inverse ? tw[2 * j + 1] : -tw[2 * j + 1];
-            re += x[2 * n] * cr - x[2 * n + 1] * ci;
-            im += x[2 * n] * ci + x[2 * n + 1] * cr;
-            j += k;
-            if (j >= L) j %= L;
-        }
-        if (inverse) re /= (double)L, im /= (double)L;
-        y[2 * k] = re;
-        y[2 * k + 1] = im;
+/* Radix-2 FFT of x[0..L-1] into y[0..L-1] (both complex interleaved), L a power of two:
+ * bit-reversed copy, then log2(L) butterfly passes; the twiddle of a pass of span m is
+ * tw[j * L / m]. Unscaled; sign as sig_dft_line. */
+static void sig_fft_pow2(const double *x, double *y, int64_t L, const double *tw, int inverse) {
+    int bits = 0;
+    while (((int64_t)1 << bits) < L) bits++;
+    for (int64_t i = 0; i < L; i++) {
+        int64_t r = 0;
+        for (int b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+        y[2 * r] = x[2 * i];
+        y[2 * r + 1] = x[2 * i + 1];
     }
+    for (int64_t m = 2; m <= L; m *= 2) {
+        int64_t half = m / 2, step = L / m;
+        for (int64_t s = 0; s < L; s += m)
+            for (int64_t j = 0; j < half; j++) {
+                double wr = tw[2 * j * step], wi = inverse ? tw[2 * j * step + 1] : -tw[2 * j * step + 1];
+                double *a = y + 2 * (s + j), *b = y + 2 * (s + j + half);
+                double tr = b[0] * wr - b[1] * wi, ti = b[0] * wi + b[1] * wr;
+                b[0] = a[0] - tr;
+                b[1] = a[1] - ti;
+                a[0] += tr;
+                a[1] += ti;
+            }
+    }
+}
+
+/* One DFT of x[0..L-1] (complex, interleaved) into y[0..L-1] of which bins 0..bins-1 are
+ * meaningful. sign -1 forward, +1 inverse (and then divided by L). A power-of-two L takes
+ * the FFT; any other L the direct sum over the twiddle table (index k*n mod L). */
+static void sig_dft_line(const double *x, double *y, int64_t L, int64_t bins, const double *tw, int inverse) {
+    if (L >= 2 && (L & (L - 1)) == 0) {
+        sig_fft_pow2(x, y, L, tw, inverse);
+    } else {
+        for (int64_t k = 0; k < bins; k++) {
+            double re = 0, im = 0;
+            int64_t j = 0; /* k * n mod L, stepped by k to avoid overflow */
+            for (int64_t n = 0; n < L; n++) {
+                double cr = tw[2 * j], ci = inverse ? tw[2 * j + 1] : -tw[2 * j + 1];
+                re += x[2 * n] * cr - x[2 * n + 1] * ci;
+                im += x[2 * n] * ci + x[2 * n + 1] * cr;
+                j += k;
+                if (j >= L) j %= L;
+            }
+            y[2 * k] = re;
+            y[2 * k + 1] = im;
+        }
+    }
+    if (inverse)
+        for (int64_t k = 0; k < 2 * bins; k++) y[k] /= (double)L;
 }
 
 /* ================================================================ DFT */
@@ -148,9 +181,9 @@ static int k_dft(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
     int64_t outer = 1, inner = 1; /* lines: outer x inner, element stride `inner` along the axis */
     for (int i = 0; i < a; i++) outer *= x->dims[i];
     for (int i = a + 1; i < r - 1; i++) inner *= x->dims[i];
-    double *buf = rt_scratch(c, sizeof(double) * (size_t)(2 * L + 2 * bins + 2 * L));
+    double *buf = rt_scratch(c, sizeof(double) * (size_t)(6 * L));
     if (!buf) return RT_ERR_NOMEM;
-    double *line = buf, *spec = buf + 2 * L, *tw = spec + 2 * bins;
+    double *line = buf, *spec = buf + 2 * L, *tw = spec + 2 * L;
     sig_twiddles(tw, L);
     int64_t keep = N < L ? N : L;
     for (int64_t o = 0; o < outer; o++)
@@ -212,7 +245,7 @@ static int k_stft(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, 4, dims));
     RT_NEED_DATA(c, win);
 
-    double *buf = rt_scratch(c, sizeof(double) * (size_t)(4 * flen + 2 * bins));
+    double *buf = rt_scratch(c, sizeof(double) * (size_t)(6 * flen));
     if (!buf) return RT_ERR_NOMEM;
     double *line = buf, *tw = buf + 2 * flen, *spec = tw + 2 * flen;
     sig_twiddles(tw, flen);
