@@ -125,6 +125,14 @@ Test(gridsample, shape_mode_nan_and_errors) {
     RtTensor *in2[] = {&x, &g_bad};
     cr_expect_eq(rtt_run1(RT_OP_GRID_SAMPLE, 16, in2, 2, &out, NULL, 0, 1), RT_ERR);
     cr_expect(strstr(rtt_err.msg, "grid") != NULL, "%s", rtt_err.msg);
+    /* an empty image cannot be sampled at a non-empty grid */
+    float gp[2] = {0, 0};
+    RtTensor x0 = rtt_tensor(RT_F32, 4, (int64_t[]){1, 1, 0, 2}, g_img);
+    RtTensor g1 = rtt_tensor(RT_F32, 4, (int64_t[]){1, 1, 1, 2}, gp);
+    RtTensor *in3[] = {&x0, &g1};
+    RtAttr border[] = {rtt_attr_str("padding_mode", "border")};
+    cr_expect_eq(rtt_run1(RT_OP_GRID_SAMPLE, 16, in3, 2, &out, border, 1, 0), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "empty") != NULL, "%s", rtt_err.msg);
 }
 
 /* ---------------------------------------------------------------- RoiAlign */
@@ -190,6 +198,17 @@ Test(roialign, max_takes_the_largest_weighted_corner) {
     RtTensor out;
     cr_assert_eq(run_roi(r01, 0, at, 3, &out), RT_OK, "%s", rtt_err.msg);
     rtt_expect_f32(&out, (float[]){1.25f}, 1, SMP_TOL, 0);
+    rtt_free_outputs(&out, 1);
+}
+
+/* A NaN roi with a fixed sampling_ratio samples NaN points: they count as outside (0),
+ * never an index. */
+Test(roialign, nan_roi_gives_zero) {
+    static const float r[] = {NAN, 0, 2, 2};
+    RtAttr at[] = {rtt_attr_int("sampling_ratio", 2)};
+    RtTensor out;
+    cr_assert_eq(run_roi(r, 0, at, 1, &out), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){0}, 1, 0, 0);
     rtt_free_outputs(&out, 1);
 }
 

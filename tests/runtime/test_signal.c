@@ -170,6 +170,9 @@ Test(dft, errors) {
     RtAttr os[] = {rtt_attr_int("onesided", 1)};
     cr_expect_eq(run_dft(17, &cx, -1, INT64_MIN, os, 1, &out), RT_ERR);
     cr_expect(strstr(rtt_err.msg, "onesided") != NULL, "%s", rtt_err.msg);
+    RtTensor empty = rtt_tensor(RT_F32, 3, (int64_t[]){1, 0, 1}, buf);
+    cr_expect_eq(run_dft(17, &empty, -1, INT64_MIN, NULL, 0, &out), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "empty") != NULL, "%s", rtt_err.msg);
     int32_t ib[4] = {1, 2, 3, 4};
     RtTensor xi = rtt_tensor(RT_I32, 3, (int64_t[]){1, 4, 1}, ib);
     cr_expect_eq(run_dft(17, &xi, -1, INT64_MIN, NULL, 0, &out), RT_ERR_UNSUPPORTED);

@@ -112,6 +112,8 @@ static int k_grid_sample(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, R
 
     const int64_t *sd = x->dims + 2; /* spatial sizes */
     int64_t plane = rt_shape_numel(k, sd), opts = rt_shape_numel(k, dims + 2), C = x->dims[1];
+    if (plane == 0 && rt_numel(out[0]) > 0)
+        return rt_fail(c, "input X has an empty spatial axis: there is nothing to sample");
     int ntap = mode == GS_LINEAR ? 2 : mode == GS_CUBIC ? 4 : 1;
     int64_t corners = 1;
     for (int i = 0; i < k; i++) corners *= ntap;
@@ -223,6 +225,8 @@ static int k_roi_align(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
             return rt_fail(c, "batch_indices[%lld] = %lld is out of range [0, %lld)", (long long)r, (long long)b,
                            (long long)x->dims[0]);
     }
+    if ((H == 0 || W == 0) && R * C * oh * ow > 0)
+        return rt_fail(c, "input X is empty (H = %lld, W = %lld): there is nothing to pool", (long long)H, (long long)W);
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, 4, dims));
     double off = half_pixel ? 0.5 : 0.0;
     for (int64_t r = 0; r < R; r++) {
@@ -250,7 +254,9 @@ static int k_roi_align(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
                         for (int64_t ix = 0; ix < gw; ix++) {
                             double xx = x1 + (double)pw * bw + ((double)ix + 0.5) * bw / (double)gw;
                             double val = 0;
-                            if (!(yy < -1.0 || yy > (double)H || xx < -1.0 || xx > (double)W)) {
+                            /* (a NaN roi gives NaN points: they contribute 0 as points outside do) */
+                            if (!(yy < -1.0 || yy > (double)H || xx < -1.0 || xx > (double)W) && yy == yy &&
+                                xx == xx) {
                                 double y = yy <= 0 ? 0 : yy, xv = xx <= 0 ? 0 : xx;
                                 int64_t y0 = (int64_t)y, x0 = (int64_t)xv, y1i, x1i;
                                 if (y0 >= H - 1) y0 = y1i = H - 1, y = (double)y0;

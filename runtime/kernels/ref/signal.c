@@ -171,6 +171,7 @@ static int k_dft(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
         RT_TRY(sig_scalar_int(c, len_t, "dft_length", &L));
         if (L < 1) return rt_fail(c, "input dft_length must be >= 1, got %lld", (long long)L);
     }
+    if (L < 1) return rt_fail(c, "axis %d of input input is empty and no dft_length is given", a);
     int64_t bins = onesided ? L / 2 + 1 : L;
     int64_t dims[RT_MAX_RANK];
     for (int i = 0; i < r; i++) dims[i] = x->dims[i];
