@@ -245,3 +245,21 @@ Test(sce, shape_mode_and_errors) {
     cr_expect_eq(rtt_run(RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS, 13, in3, 2, out, 1, NULL, 0, 0), RT_ERR);
     cr_expect(strstr(rtt_err.msg, "labels") != NULL, "%s", rtt_err.msg);
 }
+
+/* float16 scores [[0, 0]], label 0: loss ln 2 = 0.693147..., log_prob -ln 2. float16 has a
+ * spacing of 2^-11 in [0.5, 1): ln 2 / 2^-11 = 1419.53, so the nearest float16 is
+ * 1420 / 2048 = 0.693359375 (one rounding from the double). */
+Test(sce, float16) {
+    static uint16_t s[2];
+    s[0] = s[1] = rt_f32_to_f16(0.0f);
+    static int64_t l[1] = {0};
+    RtTensor ts = rtt_tensor(RT_F16, 2, (int64_t[]){1, 2}, s), tl = rtt_tensor(RT_I64, 1, (int64_t[]){1}, l);
+    RtTensor *in[] = {&ts, &tl};
+    RtTensor out[2];
+    cr_assert_eq(rtt_run(RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS, 13, in, 2, out, 2, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(out[0].dtype, RT_F16);
+    cr_expect_eq(rt_f16_to_f32(((uint16_t *)out[0].data)[0]), 0.693359375f);
+    cr_expect_eq(rt_f16_to_f32(((uint16_t *)out[1].data)[0]), -0.693359375f);
+    cr_expect_eq(rt_f16_to_f32(((uint16_t *)out[1].data)[1]), -0.693359375f);
+    rtt_free_outputs(out, 2);
+}

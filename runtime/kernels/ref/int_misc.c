@@ -132,7 +132,7 @@ static int k_det(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
                 for (int64_t j = k + 1; j < M; j++) a[i * M + j] -= f * a[k * M + j];
             }
         }
-        rt_set_f64(out[0], b, det);
+        rt_set_f64_sat(out[0], b, det);
     }
     rt_scratch_free(c, a);
     return RT_OK;

@@ -95,12 +95,12 @@ static int loss_compute(RtKernelCtx *c, const double *lp, const RtTensor *t, con
                 wt = w ? rt_get_f64(w, cls) : 1.0;
                 loss = -lp[(nn * g->C + cls) * g->D + d] * wt;
             }
-            if (g->reduction == 0) rt_set_f64(o, k, loss);
+            if (g->reduction == 0) rt_set_f64_sat(o, k, loss);
             sum += loss;
             wsum += wt;
         }
-    if (g->reduction == 1) rt_set_f64(o, 0, sum);
-    else if (g->reduction == 2) rt_set_f64(o, 0, sum / wsum);
+    if (g->reduction == 1) rt_set_f64_sat(o, 0, sum);
+    else if (g->reduction == 2) rt_set_f64_sat(o, 0, sum / wsum);
     return RT_OK;
 }
 
@@ -145,7 +145,7 @@ static int k_softmax_ce_loss(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
             for (int64_t k = 0; k < g.C; k++) lp[base + k * g.D] -= ls;
         }
     if (n->n_out > 1)
-        for (int64_t i = 0; i < total; i++) rt_set_f64(out[1], i, lp[i]);
+        for (int64_t i = 0; i < total; i++) rt_set_f64_sat(out[1], i, lp[i]);
     int r = loss_compute(c, lp, t, w, &g, "labels", out[0]);
     rt_scratch_free(c, lp);
     return r;
