@@ -133,6 +133,23 @@ Test(dft, eight_points) {
     rtt_free_outputs(&out, 1);
 }
 
+/* Mixed-radix lengths 9 (3 x 3), 10 (2 x 5), 12 (2 x 2 x 3) and the prime 7: the DFT of
+ * delta[n - 2] is X[k] = e^(-2 pi i 2k / L) = cos(4 pi k / L) - i sin(4 pi k / L). */
+Test(dft, impulse_at_mixed_radix_lengths) {
+    static const int lens[] = {7, 9, 10, 12};
+    for (int li = 0; li < 4; li++) {
+        int L = lens[li];
+        float d[12] = {0}, want[24];
+        d[2] = 1;
+        RtTensor x = rtt_tensor(RT_F32, 3, (int64_t[]){1, L, 1}, d), out;
+        cr_assert_eq(run_dft(17, &x, -1, INT64_MIN, NULL, 0, &out), RT_OK, "%s", rtt_err.msg);
+        for (int k = 0; k < L; k++)
+            want[2 * k] = (float)cos(4 * M_PI * k / L), want[2 * k + 1] = (float)-sin(4 * M_PI * k / L);
+        cr_expect_eq(rtt_expect_f32(&out, want, 2 * L, SIG_TOL, 0), 0, "length %d", L);
+        rtt_free_outputs(&out, 1);
+    }
+}
+
 Test(dft, double_input_gives_double_output) {
     double xd[4] = {1, 2, 3, 4};
     RtTensor x = rtt_tensor(RT_F64, 3, (int64_t[]){1, 4, 1}, xd), out;

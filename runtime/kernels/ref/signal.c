@@ -10,8 +10,9 @@
  * the back). The line is zero-padded or truncated to dft_length (input 1; default the axis
  * size) and transformed directly:
  *     X[k] = sum_n x[n] e^(-2 pi i k n / L)       inverse: x[n] = 1/L sum_k X[k] e^(+2 pi i k n / L)
- * by a radix-2 FFT when L is a power of two, else directly in O(L^2) with a table of the L
- * twiddles (index k*n mod L: every twiddle is one rounded cos/sin, no accumulated angle). onesided = 1
+ * by a mixed-radix FFT (decimation in time by each prime factor of L; a prime length is the
+ * direct sum, O(L^2)) over a table of the L twiddles, each one rounded cos/sin (exponents
+ * are reduced mod L, so no angle error accumulates). onesided = 1
  * keeps bins 0..floor(L/2) (a real input's spectrum is conjugate-symmetric); the spec says
  * a onesided output is not possible for complex input, so that case is refused.
  *
@@ -82,54 +83,53 @@ static void sig_twiddles(double *tw, int64_t L) {
     }
 }
 
-/* Radix-2 FFT of x[0..L-1] into y[0..L-1] (both complex interleaved), L a power of two:
- * bit-reversed copy, then log2(L) butterfly passes; the twiddle of a pass of span m is
- * tw[j * L / m]. Unscaled; sign as sig_dft_line. */
-static void sig_fft_pow2(const double *x, double *y, int64_t L, const double *tw, int inverse) {
-    int bits = 0;
-    while (((int64_t)1 << bits) < L) bits++;
-    for (int64_t i = 0; i < L; i++) {
-        int64_t r = 0;
-        for (int b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
-        y[2 * r] = x[2 * i];
-        y[2 * r + 1] = x[2 * i + 1];
+static int64_t sig_smallest_factor(int64_t n) {
+    for (int64_t p = 2; p * p <= n; p++)
+        if (n % p == 0) return p;
+    return n;
+}
+
+/* y[0..n-1] = the n-point DFT of x[0], x[xs], ..., x[(n-1) xs] (complex interleaved; n
+ * divides L, tw is the L-point twiddle table). Mixed-radix decimation in time: with p the
+ * smallest prime factor of n and m = n / p, the p sub-sequences x[r + p j] are transformed
+ * into Y_r = y[r m .. r m + m - 1], then X[k + q m] = sum_r W_n^(r (k + q m)) Y_r[k] for
+ * q = 0..p-1, reading and writing the same p slots, through tmp (2p doubles). A prime n is
+ * the direct O(n^2) sum (m = 1). Unscaled; sign -1 forward, +1 inverse. */
+static void sig_fft_rec(const double *x, int64_t xs, double *y, int64_t n, int64_t L, const double *tw, double *tmp,
+                        int inverse) {
+    if (n == 1) {
+        y[0] = x[0];
+        y[1] = x[1];
+        return;
     }
-    for (int64_t m = 2; m <= L; m *= 2) {
-        int64_t half = m / 2, step = L / m;
-        for (int64_t s = 0; s < L; s += m)
-            for (int64_t j = 0; j < half; j++) {
-                double wr = tw[2 * j * step], wi = inverse ? tw[2 * j * step + 1] : -tw[2 * j * step + 1];
-                double *a = y + 2 * (s + j), *b = y + 2 * (s + j + half);
-                double tr = b[0] * wr - b[1] * wi, ti = b[0] * wi + b[1] * wr;
-                b[0] = a[0] - tr;
-                b[1] = a[1] - ti;
-                a[0] += tr;
-                a[1] += ti;
+    int64_t p = sig_smallest_factor(n), m = n / p, step = L / n;
+    for (int64_t r = 0; r < p; r++) sig_fft_rec(x + 2 * r * xs, xs * p, y + 2 * r * m, m, L, tw, tmp, inverse);
+    for (int64_t k = 0; k < m; k++) {
+        for (int64_t r = 0; r < p; r++) {
+            tmp[2 * r] = y[2 * (r * m + k)];
+            tmp[2 * r + 1] = y[2 * (r * m + k) + 1];
+        }
+        for (int64_t q = 0; q < p; q++) {
+            int64_t idx = k + q * m, e = 0; /* e = r * idx mod n */
+            double re = 0, im = 0;
+            for (int64_t r = 0; r < p; r++) {
+                double cr = tw[2 * e * step], ci = inverse ? tw[2 * e * step + 1] : -tw[2 * e * step + 1];
+                re += tmp[2 * r] * cr - tmp[2 * r + 1] * ci;
+                im += tmp[2 * r] * ci + tmp[2 * r + 1] * cr;
+                e += idx;
+                if (e >= n) e %= n;
             }
+            y[2 * idx] = re;
+            y[2 * idx + 1] = im;
+        }
     }
 }
 
 /* One DFT of x[0..L-1] (complex, interleaved) into y[0..L-1] of which bins 0..bins-1 are
- * meaningful. sign -1 forward, +1 inverse (and then divided by L). A power-of-two L takes
- * the FFT; any other L the direct sum over the twiddle table (index k*n mod L). */
-static void sig_dft_line(const double *x, double *y, int64_t L, int64_t bins, const double *tw, int inverse) {
-    if (L >= 2 && (L & (L - 1)) == 0) {
-        sig_fft_pow2(x, y, L, tw, inverse);
-    } else {
-        for (int64_t k = 0; k < bins; k++) {
-            double re = 0, im = 0;
-            int64_t j = 0; /* k * n mod L, stepped by k to avoid overflow */
-            for (int64_t n = 0; n < L; n++) {
-                double cr = tw[2 * j], ci = inverse ? tw[2 * j + 1] : -tw[2 * j + 1];
-                re += x[2 * n] * cr - x[2 * n + 1] * ci;
-                im += x[2 * n] * ci + x[2 * n + 1] * cr;
-                j += k;
-                if (j >= L) j %= L;
-            }
-            y[2 * k] = re;
-            y[2 * k + 1] = im;
-        }
-    }
+ * kept; tmp holds 2L doubles. Inverse divides by L. */
+static void sig_dft_line(const double *x, double *y, int64_t L, int64_t bins, const double *tw, double *tmp,
+                         int inverse) {
+    sig_fft_rec(x, 1, y, L, L, tw, tmp, inverse);
     if (inverse)
         for (int64_t k = 0; k < 2 * bins; k++) y[k] /= (double)L;
 }
@@ -182,9 +182,9 @@ static int k_dft(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
     int64_t outer = 1, inner = 1; /* lines: outer x inner, element stride `inner` along the axis */
     for (int i = 0; i < a; i++) outer *= x->dims[i];
     for (int i = a + 1; i < r - 1; i++) inner *= x->dims[i];
-    double *buf = rt_scratch(c, sizeof(double) * (size_t)(6 * L));
+    double *buf = rt_scratch(c, sizeof(double) * (size_t)(8 * L));
     if (!buf) return RT_ERR_NOMEM;
-    double *line = buf, *spec = buf + 2 * L, *tw = spec + 2 * L;
+    double *line = buf, *spec = buf + 2 * L, *tw = spec + 2 * L, *tmp = tw + 2 * L;
     sig_twiddles(tw, L);
     int64_t keep = N < L ? N : L;
     for (int64_t o = 0; o < outer; o++)
@@ -195,7 +195,7 @@ static int k_dft(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
                 line[2 * s] = rt_get_f64(x, e);
                 if (comp == 2) line[2 * s + 1] = rt_get_f64(x, e + 1);
             }
-            sig_dft_line(line, spec, L, bins, tw, inverse);
+            sig_dft_line(line, spec, L, bins, tw, tmp, inverse);
             for (int64_t k = 0; k < bins; k++) {
                 int64_t e = ((o * bins + k) * inner + i) * 2;
                 rt_set_f64(out[0], e, spec[2 * k]);
@@ -246,9 +246,9 @@ static int k_stft(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, 4, dims));
     RT_NEED_DATA(c, win);
 
-    double *buf = rt_scratch(c, sizeof(double) * (size_t)(6 * flen));
+    double *buf = rt_scratch(c, sizeof(double) * (size_t)(8 * flen));
     if (!buf) return RT_ERR_NOMEM;
-    double *line = buf, *tw = buf + 2 * flen, *spec = tw + 2 * flen;
+    double *line = buf, *tw = buf + 2 * flen, *spec = tw + 2 * flen, *tmp = spec + 2 * flen;
     sig_twiddles(tw, flen);
     for (int64_t b = 0; b < x->dims[0]; b++)
         for (int64_t f = 0; f < frames; f++) {
@@ -258,7 +258,7 @@ static int k_stft(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
                 line[2 * s] = w * rt_get_f64(x, e);
                 line[2 * s + 1] = comp == 2 ? w * rt_get_f64(x, e + 1) : 0.0;
             }
-            sig_dft_line(line, spec, flen, bins, tw, 0);
+            sig_dft_line(line, spec, flen, bins, tw, tmp, 0);
             for (int64_t k = 0; k < 2 * bins; k++) rt_set_f64(out[0], (b * frames + f) * bins * 2 + k, spec[k]);
         }
     rt_scratch_free(c, buf);
