@@ -79,6 +79,26 @@ Test(gridsample, nearest_rounds_half_to_even) {
  * 0.125 A = -0.09375, 0.59375, 0.59375, -0.09375. zeros: taps -1 and 2 read 0, so the value
  * is 0.59375^2 * (1 + 2 + 3 + 4) = 3.525390625. border: tap -1 reads pixel 0 and tap 2
  * pixel 1, each pixel weighted 0.5 per axis: 2.5. */
+/* An int32 image: nearest reads pixels as they are; bilinear at the centre of [[1, 2],
+ * [3, 4]] is 2.5, stored in int32 as C truncates it: 2. */
+Test(gridsample, integer_image) {
+    int32_t img[4] = {1, 2, 3, 4};
+    float pts[4] = {1, 1, 0, 0};
+    RtTensor x = rtt_tensor(RT_I32, 4, (int64_t[]){1, 1, 2, 2}, img);
+    RtTensor g = rtt_tensor(RT_F32, 4, (int64_t[]){1, 1, 2, 2}, pts), out;
+    RtTensor *in[] = {&x, &g};
+    RtAttr at[] = {rtt_attr_str("mode", "nearest"), rtt_attr_int("align_corners", 1)};
+    cr_assert_eq(rtt_run1(RT_OP_GRID_SAMPLE, 16, in, 2, &out, at, 2, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(out.dtype, RT_I32);
+    /* (1, 1) -> pixel (1, 1) = 4; (0, 0) -> 0.5, 0.5 rounded half to even -> (0, 0) = 1 */
+    rtt_expect_i32(&out, (int32_t[]){4, 1}, 2);
+    rtt_free_outputs(&out, 1);
+    at[0] = rtt_attr_str("mode", "bilinear");
+    cr_assert_eq(rtt_run1(RT_OP_GRID_SAMPLE, 16, in, 2, &out, at, 2, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_i32(&out, (int32_t[]){4, 2}, 2);
+    rtt_free_outputs(&out, 1);
+}
+
 Test(gridsample, bicubic_weights) {
     static const float pts[] = {-1, -1, 0, 0};
     RtTensor out;
@@ -209,6 +229,21 @@ Test(roialign, nan_roi_gives_zero) {
     RtTensor out;
     cr_assert_eq(run_roi(r, 0, at, 1, &out), RT_OK, "%s", rtt_err.msg);
     rtt_expect_f32(&out, (float[]){0}, 1, 0, 0);
+    rtt_free_outputs(&out, 1);
+}
+
+/* Opset 10 has no coordinate_transformation_mode: its behaviour is output_half_pixel (no
+ * -0.5 shift), so roi (0, 0, 2, 2) with 2x2 samples gives 5 as above, not 2.5. */
+Test(roialign, opset10_is_output_half_pixel) {
+    static int64_t xd[] = {1, 1, 4, 4}, rd[] = {1, 4}, bd[] = {1};
+    static const float roi[] = {0, 0, 2, 2};
+    int64_t b = 0;
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, g_lin), tr = rtt_tensor_c(RT_F32, 2, rd, roi),
+             tb = rtt_tensor(RT_I64, 1, bd, &b), out;
+    RtTensor *in[] = {&tx, &tr, &tb};
+    RtAttr at[] = {rtt_attr_int("sampling_ratio", 2)};
+    cr_assert_eq(rtt_run1(RT_OP_ROI_ALIGN, 10, in, 3, &out, at, 1, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, (float[]){5}, 1, SMP_TOL, 0);
     rtt_free_outputs(&out, 1);
 }
 

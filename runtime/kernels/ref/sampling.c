@@ -2,7 +2,8 @@
  * sampling.c — GridSample (opsets 16 and 20) and RoiAlign (opsets 10 and 16).
  *
  * GridSample: X [N, C, D1..Dk], grid [N, O1..Ok, k] -> Y [N, C, O1..Ok] (opset 16: k = 2
- * only; opset 20: any k). Grid values are normalized coordinates in [-1, 1], in reverse axis
+ * only; opset 20: any k). Both opsets' mode names are accepted in either (bilinear =
+ * linear, bicubic = cubic), as onnxruntime does. Grid values are normalized coordinates in [-1, 1], in reverse axis
  * order (x = the last spatial axis first). Per output point and spatial axis i the
  * coordinate is denormalized:
  *     align_corners = 1: x = (g + 1) / 2 * (D - 1)       (-1, 1 are the corner pixels' centres)
@@ -78,8 +79,11 @@ static int64_t gs_tap(int64_t i, int64_t d, int pad, double lo, double hi) {
 static int k_grid_sample(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = rt_in(n, in, 0), *g = rt_in(n, in, 1);
     if (!x || !g) return rt_fail(c, "inputs X and grid are required");
-    if (!rt_dtype_is_float(x->dtype) || !rt_dtype_is_float(g->dtype)) {
-        rt_fail(c, "inputs X (%s) and grid (%s) must be float types", rt_dtype_name(x->dtype),
+    /* X may be any numeric type (the spec's T1 is all tensor types): values are read as
+     * double and stored back as C casts them, as the reference's assignment into an array of
+     * X's dtype does (an integer image's interpolated values truncate) */
+    if (x->dtype == RT_STRING || rt_dtype_size(x->dtype) == 0 || !rt_dtype_is_float(g->dtype)) {
+        rt_fail(c, "input X (%s) must be numeric and grid (%s) a float type", rt_dtype_name(x->dtype),
                 rt_dtype_name(g->dtype));
         return RT_ERR_UNSUPPORTED;
     }
