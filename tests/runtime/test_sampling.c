@@ -155,6 +155,35 @@ Test(gridsample, shape_mode_nan_and_errors) {
     cr_expect(strstr(rtt_err.msg, "empty") != NULL, "%s", rtt_err.msg);
 }
 
+/* Random and extreme grid points (up to +-1e30, infinities) in every mode, padding mode
+ * and align_corners: no read outside the image (ASan), NaN only for non-finite points, and
+ * for linear and nearest (convex combinations of pixels and zeros) every value within
+ * [min(0, pixels), max(pixels)] = [0, 4]. */
+Test(gridsample, random_and_extreme_points_stay_in_range) {
+    static const char *modes[] = {"bilinear", "nearest", "bicubic"};
+    static const char *pads[] = {"zeros", "border", "reflection"};
+    float pts[2 * 64];
+    uint32_t seed = 7;
+    for (int i = 0; i < 2 * 64; i++) pts[i] = rtt_uniform(&seed, -3, 3);
+    pts[0] = 1e30f, pts[3] = -1e30f, pts[4] = INFINITY, pts[7] = -INFINITY, pts[8] = 1, pts[9] = -1;
+    for (int m = 0; m < 3; m++)
+        for (int p = 0; p < 3; p++)
+            for (int a = 0; a < 2; a++) {
+                RtTensor out;
+                cr_assert_eq(run_gs(pts, 64, modes[m], pads[p], a, &out), RT_OK, "%s", rtt_err.msg);
+                const float *y = out.data;
+                for (int i = 0; i < 64; i++) {
+                    int finite = isfinite(pts[2 * i]) && isfinite(pts[2 * i + 1]);
+                    cr_expect(finite ? !isnan(y[i]) : isnan(y[i]), "%s %s align %d point %d: %g", modes[m], pads[p],
+                              a, i, y[i]);
+                    if (finite && m < 2)
+                        cr_expect(y[i] >= -1e-6f && y[i] <= 4 + 1e-6f, "%s %s align %d point %d (%g, %g): %g",
+                                  modes[m], pads[p], a, i, pts[2 * i], pts[2 * i + 1], y[i]);
+                }
+                rtt_free_outputs(&out, 1);
+            }
+}
+
 /* ---------------------------------------------------------------- RoiAlign */
 
 /* f(y, x) = 4y + x on a 4x4 image. */
@@ -245,6 +274,29 @@ Test(roialign, opset10_is_output_half_pixel) {
     cr_assert_eq(rtt_run1(RT_OP_ROI_ALIGN, 10, in, 3, &out, at, 1, 0), RT_OK, "%s", rtt_err.msg);
     rtt_expect_f32(&out, (float[]){5}, 1, SMP_TOL, 0);
     rtt_free_outputs(&out, 1);
+}
+
+/* Random and extreme rois (up to +-1e30) in both modes: every output is an average or max
+ * of weighted pixels of the 0..15 image or 0, so within [0, 15]; ASan checks the reads. */
+Test(roialign, random_and_extreme_rois_stay_in_range) {
+    uint32_t seed = 11;
+    for (int t = 0; t < 200; t++) {
+        float roi[4];
+        for (int j = 0; j < 4; j++) roi[j] = rtt_uniform(&seed, -6, 10);
+        if (t % 10 == 0) roi[t / 10 % 4] = (t % 20 == 0) ? 1e30f : -1e30f;
+        RtAttr at[] = {rtt_attr_str("mode", t % 2 ? "max" : "avg"), rtt_attr_int("sampling_ratio", t % 3),
+                       rtt_attr_int("output_height", 1 + t % 3), rtt_attr_int("output_width", 2),
+                       rtt_attr_str("coordinate_transformation_mode", t % 4 < 2 ? "half_pixel" : "output_half_pixel")};
+        RtTensor out;
+        /* sampling_ratio 0 with a 1e30 roi would ask for ~1e29 points: keep those fixed */
+        if (t % 10 == 0) at[1] = rtt_attr_int("sampling_ratio", 2);
+        cr_assert_eq(run_roi(roi, 0, at, 5, &out), RT_OK, "%s", rtt_err.msg);
+        const float *y = out.data;
+        for (int i = 0; i < rt_numel(&out); i++)
+            cr_expect(y[i] >= -1e-5f && y[i] <= 15 + 1e-5f, "roi (%g %g %g %g) %s: %g", roi[0], roi[1], roi[2],
+                      roi[3], t % 2 ? "max" : "avg", y[i]);
+        rtt_free_outputs(&out, 1);
+    }
 }
 
 Test(roialign, errors) {

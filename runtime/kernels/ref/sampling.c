@@ -112,12 +112,12 @@ static int k_grid_sample(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, R
     dims[0] = x->dims[0];
     dims[1] = x->dims[1];
     for (int i = 0; i < k; i++) dims[2 + i] = g->dims[1 + i];
-    RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
-
     const int64_t *sd = x->dims + 2; /* spatial sizes */
     int64_t plane = rt_shape_numel(k, sd), opts = rt_shape_numel(k, dims + 2), C = x->dims[1];
-    if (plane == 0 && rt_numel(out[0]) > 0)
+    if (plane == 0 && rt_shape_numel(x->rank, dims) > 0)
         return rt_fail(c, "input X has an empty spatial axis: there is nothing to sample");
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
+
     int ntap = mode == GS_LINEAR ? 2 : mode == GS_CUBIC ? 4 : 1;
     int64_t corners = 1;
     for (int i = 0; i < k; i++) corners *= ntap;
