@@ -156,34 +156,39 @@ static int k_grid_sample(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, R
                 else gs_cubic_coeffs(t, w[i]);
                 for (int j = 0; j < ntap; j++) tap[i][j] = gs_tap(base + j, sd[i], pad, lo[i], hi[i]);
             }
+            /* the point's taps with a non-zero weight, as (offset in the plane, weight): at
+             * most 2^6 (linear, k <= 6) or 4^3 (cubic, k <= 3); the same for every channel */
+            int64_t toff[64];
+            double twt[64];
+            int nt = 0;
+            for (int64_t cn = 0; !bad && cn < corners; cn++) {
+                int64_t rem = cn, off = 0, stride = 1;
+                double wt = 1;
+                for (int i = k - 1; i >= 0; i--) {
+                    int j = (int)(rem % ntap);
+                    rem /= ntap;
+                    if (tap[i][j] < 0) {
+                        wt = 0;
+                        break;
+                    }
+                    wt *= w[i][j];
+                    off += tap[i][j] * stride;
+                    stride *= sd[i];
+                }
+                if (wt == 0) continue;
+                toff[nt] = off;
+                twt[nt++] = wt;
+            }
             for (int64_t ch = 0; ch < C; ch++) {
-                int64_t oi = (b * C + ch) * opts + o;
-                if (bad) {
-                    rt_set_f64(out[0], oi, NAN);
-                    continue;
-                }
-                int64_t xbase = (b * C + ch) * plane;
+                int64_t oi = (b * C + ch) * opts + o, xbase = (b * C + ch) * plane;
                 double acc = 0;
-                for (int64_t cn = 0; cn < corners; cn++) {
-                    int64_t rem = cn, off = 0;
-                    double wt = 1;
-                    for (int i = k - 1; i >= 0 && wt != 0; i--) {
-                        int j = (int)(rem % ntap);
-                        rem /= ntap;
-                        if (tap[i][j] < 0) wt = 0;
-                        else wt *= w[i][j];
-                    }
-                    if (wt == 0) continue;
-                    rem = cn;
-                    int64_t stride = 1;
-                    for (int i = k - 1; i >= 0; i--) {
-                        off += tap[i][rem % ntap] * stride;
-                        rem /= ntap;
-                        stride *= sd[i];
-                    }
-                    acc += wt * rt_get_f64(x, xbase + off);
-                }
-                rt_set_f64(out[0], oi, acc);
+                if (bad) acc = NAN;
+                else if (x->dtype == RT_F32)
+                    for (int t = 0; t < nt; t++) acc += twt[t] * ((const float *)x->data)[xbase + toff[t]];
+                else
+                    for (int t = 0; t < nt; t++) acc += twt[t] * rt_get_f64(x, xbase + toff[t]);
+                if (out[0]->dtype == RT_F32) ((float *)out[0]->data)[oi] = (float)acc;
+                else rt_set_f64(out[0], oi, acc);
             }
         }
     return RT_OK;
