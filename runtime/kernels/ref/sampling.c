@@ -238,6 +238,8 @@ static int k_roi_align(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
         return rt_fail(c, "input X is empty (H = %lld, W = %lld): there is nothing to pool", (long long)H, (long long)W);
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, 4, dims));
     double off = half_pixel ? 0.5 : 0.0;
+    double *acc = rt_scratch(c, sizeof(double) * (size_t)(C > 0 ? C : 1)); /* one bin's sums, per channel */
+    if (!acc) return RT_ERR_NOMEM;
     for (int64_t r = 0; r < R; r++) {
         int64_t b = rt_get_i64(bi, r);
         double x1 = rt_get_f64(rois, r * 4) * scale - off, y1 = rt_get_f64(rois, r * 4 + 1) * scale - off;
@@ -252,46 +254,53 @@ static int k_roi_align(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
         /* a NaN or absurd roi gives no sample points rather than an endless loop */
         int64_t gh = gh_d >= 1 && gh_d < 1e6 ? (int64_t)gh_d : 0, gw = gw_d >= 1 && gw_d < 1e6 ? (int64_t)gw_d : 0;
         double count = (double)(gh * gw > 0 ? gh * gw : 1);
-        for (int64_t ch = 0; ch < C; ch++) {
-            int64_t xb = (b * C + ch) * H * W;
-            for (int64_t ph = 0; ph < oh; ph++)
-                for (int64_t pw = 0; pw < ow; pw++) {
-                    double acc = 0;
-                    int any = 0;
-                    for (int64_t iy = 0; iy < gh; iy++) {
-                        double yy = y1 + (double)ph * bh + ((double)iy + 0.5) * bh / (double)gh;
-                        for (int64_t ix = 0; ix < gw; ix++) {
-                            double xx = x1 + (double)pw * bw + ((double)ix + 0.5) * bw / (double)gw;
-                            double val = 0;
-                            /* (a NaN roi gives NaN points: they contribute 0 as points outside do) */
-                            if (!(yy < -1.0 || yy > (double)H || xx < -1.0 || xx > (double)W) && yy == yy &&
-                                xx == xx) {
-                                double y = yy <= 0 ? 0 : yy, xv = xx <= 0 ? 0 : xx;
-                                int64_t y0 = (int64_t)y, x0 = (int64_t)xv, y1i, x1i;
-                                if (y0 >= H - 1) y0 = y1i = H - 1, y = (double)y0;
-                                else y1i = y0 + 1;
-                                if (x0 >= W - 1) x0 = x1i = W - 1, xv = (double)x0;
-                                else x1i = x0 + 1;
-                                double ly = y - (double)y0, lx = xv - (double)x0, hy = 1 - ly, hx = 1 - lx;
-                                double v1 = hy * hx * rt_get_f64(x, xb + y0 * W + x0);
-                                double v2 = hy * lx * rt_get_f64(x, xb + y0 * W + x1i);
-                                double v3 = ly * hx * rt_get_f64(x, xb + y1i * W + x0);
-                                double v4 = ly * lx * rt_get_f64(x, xb + y1i * W + x1i);
-                                if (is_max) {
-                                    val = fmax(fmax(v1, v2), fmax(v3, v4));
-                                } else {
-                                    val = v1 + v2 + v3 + v4;
-                                }
-                            }
-                            if (is_max) acc = any ? fmax(acc, val) : val;
-                            else acc += val;
-                            any = 1;
+        /* bins outermost, channels innermost: every channel samples the same points, so
+         * each point's corners and weights are worked out once */
+        for (int64_t ph = 0; ph < oh; ph++)
+            for (int64_t pw = 0; pw < ow; pw++) {
+                int any = 0;
+                for (int64_t iy = 0; iy < gh; iy++) {
+                    double yy = y1 + (double)ph * bh + ((double)iy + 0.5) * bh / (double)gh;
+                    for (int64_t ix = 0; ix < gw; ix++) {
+                        double xx = x1 + (double)pw * bw + ((double)ix + 0.5) * bw / (double)gw;
+                        /* (a NaN roi gives NaN points: they contribute 0 as points outside do) */
+                        int valid = !(yy < -1.0 || yy > (double)H || xx < -1.0 || xx > (double)W) && yy == yy &&
+                                    xx == xx;
+                        int64_t o[4] = {0, 0, 0, 0};
+                        double w[4] = {0, 0, 0, 0};
+                        if (valid) {
+                            double y = yy <= 0 ? 0 : yy, xv = xx <= 0 ? 0 : xx;
+                            int64_t y0 = (int64_t)y, x0 = (int64_t)xv, y1i, x1i;
+                            if (y0 >= H - 1) y0 = y1i = H - 1, y = (double)y0;
+                            else y1i = y0 + 1;
+                            if (x0 >= W - 1) x0 = x1i = W - 1, xv = (double)x0;
+                            else x1i = x0 + 1;
+                            double ly = y - (double)y0, lx = xv - (double)x0, hy = 1 - ly, hx = 1 - lx;
+                            o[0] = y0 * W + x0, o[1] = y0 * W + x1i, o[2] = y1i * W + x0, o[3] = y1i * W + x1i;
+                            w[0] = hy * hx, w[1] = hy * lx, w[2] = ly * hx, w[3] = ly * lx;
                         }
+                        for (int64_t ch = 0; ch < C; ch++) {
+                            int64_t xb = (b * C + ch) * H * W;
+                            double val = 0;
+                            if (valid) {
+                                double v[4];
+                                for (int j = 0; j < 4; j++)
+                                    v[j] = w[j] * (x->dtype == RT_F32 ? (double)((const float *)x->data)[xb + o[j]]
+                                                                      : rt_get_f64(x, xb + o[j]));
+                                val = is_max ? fmax(fmax(v[0], v[1]), fmax(v[2], v[3])) : v[0] + v[1] + v[2] + v[3];
+                            }
+                            if (is_max) acc[ch] = any ? fmax(acc[ch], val) : val;
+                            else acc[ch] = (any ? acc[ch] : 0) + val;
+                        }
+                        any = 1;
                     }
-                    rt_set_f64(out[0], ((r * C + ch) * oh + ph) * ow + pw, is_max ? acc : acc / count);
                 }
-        }
+                for (int64_t ch = 0; ch < C; ch++)
+                    rt_set_f64(out[0], ((r * C + ch) * oh + ph) * ow + pw,
+                               !any ? 0.0 : is_max ? acc[ch] : acc[ch] / count);
+            }
     }
+    rt_scratch_free(c, acc);
     return RT_OK;
 }
 
