@@ -190,6 +190,13 @@ Test(dft, errors) {
     RtTensor empty = rtt_tensor(RT_F32, 3, (int64_t[]){1, 0, 1}, buf);
     cr_expect_eq(run_dft(17, &empty, -1, INT64_MIN, NULL, 0, &out), RT_ERR);
     cr_expect(strstr(rtt_err.msg, "empty") != NULL, "%s", rtt_err.msg);
+    /* the inverse of a one-sided spectrum is refused as unsupported, not guessed */
+    RtAttr osinv[] = {rtt_attr_int("onesided", 1), rtt_attr_int("inverse", 1)};
+    cr_expect_eq(run_dft(17, &x, -1, INT64_MIN, osinv, 2, &out), RT_ERR_UNSUPPORTED);
+    /* opset 20 takes axis as input 2 only */
+    RtAttr ax1[] = {rtt_attr_int("axis", 1)};
+    cr_expect_eq(run_dft(20, &x, -1, INT64_MIN, ax1, 1, &out), RT_ERR);
+    cr_expect(strstr(rtt_err.msg, "input 2") != NULL, "%s", rtt_err.msg);
     int32_t ib[4] = {1, 2, 3, 4};
     RtTensor xi = rtt_tensor(RT_I32, 3, (int64_t[]){1, 4, 1}, ib);
     cr_expect_eq(run_dft(17, &xi, -1, INT64_MIN, NULL, 0, &out), RT_ERR_UNSUPPORTED);
