@@ -223,7 +223,7 @@ for mb in nbits qgemm sgemm; do
     if [ -x "$B/bench_$mb" ]; then
         "$B/bench_$mb" >"$TMP/mb.txt" 2>&1 || touch "$TMP/failed"
         cat "$TMP/mb.txt"
-        grep -i 'MISS' "$TMP/mb.txt" | sed "s/^/bench_$mb: /" >>"$TMP/misses"
+        grep -iE 'MISS|NOT met' "$TMP/mb.txt" | sed "s/^/bench_$mb: /" >>"$TMP/misses"
     else
         echo "bench_$mb: $B/bench_$mb not built (make bench builds it)"
         touch "$TMP/failed"
