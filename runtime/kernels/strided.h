@@ -20,4 +20,18 @@ void rt_strides_contiguous(int rank, const int64_t *dims, int64_t *strides);
 void rt_copy_strided(void *dst, const void *src, size_t esz, int rank, const int64_t *dims,
                      const int64_t *strides);
 
+/* One step of a row-major walk over the positions of dims[rank] (coordinates in idx[rank],
+ * all 0 at the start) that keeps *base = the position's offset under strides xs with
+ * coordinate `skip` left out: GatherElements and ScatterElements add their index value times
+ * xs[skip] to it to address the data element a position of their indices names. */
+static inline void rt_walk_next_skip(int rank, const int64_t *dims, const int64_t *xs, int skip, int64_t *idx,
+                                     int64_t *base) {
+    for (int d = rank - 1; d >= 0; d--) {
+        if (d != skip) *base += xs[d];
+        if (++idx[d] < dims[d]) return;
+        if (d != skip) *base -= xs[d] * dims[d];
+        idx[d] = 0;
+    }
+}
+
 #endif

@@ -111,12 +111,7 @@ static int k_gather_elements(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
         int64_t v = rt_get_i64(ind, p);
         if (v < 0) v += dim;
         memcpy(o + (size_t)p * esz, src + (size_t)(base + v * xs[axis]) * esz, esz);
-        for (int d = r - 1; d >= 0; d--) {
-            if (d != axis) base += xs[d];
-            if (++idx[d] < ind->dims[d]) break;
-            if (d != axis) base -= xs[d] * ind->dims[d];
-            idx[d] = 0;
-        }
+        rt_walk_next_skip(r, ind->dims, xs, axis, idx, &base);
     }
     return RT_OK;
 }

@@ -269,12 +269,7 @@ static int k_scatter_elements(RtKernelCtx *c, const RtNode *n, RtTensor *const *
         int64_t v = rt_get_i64(ind, p);
         if (v < 0) v += dim;
         reduce_run(x->dtype, dst + (size_t)(base + v * xs[axis]) * esz, u + (size_t)p * esz, 1, red);
-        for (int d = r - 1; d >= 0; d--) {
-            if (d != axis) base += xs[d];
-            if (++idx[d] < ind->dims[d]) break;
-            if (d != axis) base -= xs[d] * ind->dims[d];
-            idx[d] = 0;
-        }
+        rt_walk_next_skip(r, ind->dims, xs, axis, idx, &base);
     }
     return RT_OK;
 }
