@@ -10,7 +10,8 @@
  *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
  *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
  *   few taps Cg*kH*kW, wide output rows (MobileNet's stem)    conv_direct_x86.c, direct
- *   anything else (KWS's 10x4, digits' 3x3s, grouped convs)  conv_gemm_x86.c, im2col strips
+ *   small 3x3 stride-1 convs, one group (digits' 3x3s)       conv_winograd_x86.c, F(2x2, 3x3)
+ *   anything else (KWS's 10x4, grouped convs)                conv_gemm_x86.c, im2col strips
  * FusedConv applies its activation inside each path, in registers before the store (the
  * depthwise and direct kernels, or the GEMM's store epilogue). The GEMM paths take the
  * weights packed once into the node's state (rt_sgemm_state_packed) when the model keeps one
@@ -18,7 +19,8 @@
  *
  * The node's state also keeps what the first run derived from the node (ConvCache: the
  * geometry, the activation, the path, the packed weights' place), in front of the packed
- * weights (rt_sgemm_state_packed_pre) or alone for a depthwise or direct conv; later runs
+ * weights (rt_sgemm_state_packed_pre) or Winograd's transformed ones, or alone for a
+ * depthwise or direct conv; later runs
  * with the same input shape and the same weight and bias tensors take it from there instead
  * of reading the attributes again (name lookups: ~3% of KWS's run).
  */
@@ -92,7 +94,8 @@ static ConvCache *conv_cache_find(RtKernelCtx *c, const RtNode *n, RtTensor *con
     ConvCache *cc = *c->node_state;
     const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
     if (cc->magic != CONV_CACHE_MAGIC || cc->fused != fused || !x || !x->data || x->dtype != RT_F32 ||
-        x->rank != cc->rank || !w || w->data != cc->w || (b ? b->data : NULL) != cc->b)
+        x->rank != cc->rank || !w || w->data != cc->w || w->rank != x->rank || w->dims[0] != cc->cv.M ||
+        (b ? b->data : NULL) != cc->b)
         return NULL;
     for (int d = 0; d < x->rank; d++)
         if (x->dims[d] != cc->xdims[d]) return NULL;
@@ -125,6 +128,22 @@ static void conv_cache_store(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
     cc->magic = CONV_CACHE_MAGIC;
 }
 
+/* A Winograd conv's state: the cache, then the transformed weights (cv->wu set to them),
+ * made on the first run when the node keeps a state and W is a constant. Without one (or
+ * when the block cannot be had) cv->wu stays NULL and the kernel transforms per call. */
+static void conv_wino_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused, CxConv *cv) {
+    if (!c->node_state || !c->state_alloc || *c->node_state || !(c->const_inputs >> 1 & 1u)) return;
+    const size_t bytes = CONV_CACHE_BYTES + sizeof(float) * (size_t)cx_winograd_u_floats(cv);
+    char *blk = c->state_alloc->alloc(c->state_alloc->user, bytes);
+    if (!blk) return;
+    memset(blk, 0, CONV_CACHE_BYTES);
+    float *u = (float *)(blk + CONV_CACHE_BYTES);
+    cx_winograd_u_make(cv, u);
+    cv->wu = u;
+    *c->node_state = blk;
+    conv_cache_store(c, n, in, fused, cv, 1);
+}
+
 /* Runs cv (geometry read, output not yet allocated) on its path. */
 static int conv_x86_path(RtKernelCtx *c, RtTensor *const *in, RtTensor *const *out, CxConv *cv) {
     int64_t dims[RT_MAX_RANK];
@@ -134,6 +153,7 @@ static int conv_x86_path(RtKernelCtx *c, RtTensor *const *in, RtTensor *const *o
     if (cv->Cg == 1 && cv->Mg == 1) return cx_depthwise_f32(c, cv);
     if (conv_is_pointwise(cv)) return cx_pointwise_f32(c, cv);
     if (cx_direct_fits(cv)) return cx_direct_f32(c, cv);
+    if (cv->wino) return cx_winograd_f32(c, cv);
     return cx_im2col_f32(c, cv);
 }
 
@@ -151,6 +171,11 @@ static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     if (fused && rt_act_read(c, n, &cv.act) != RT_OK) return rt_kernel_find(n->op)(c, n, in, out);
     int depthwise = cv.Cg == 1 && cv.Mg == 1;
     if (depthwise && !cx_depthwise_fits(&cv)) return rt_kernel_find(n->op)(c, n, in, out);
+    cv.wino = !depthwise && !conv_is_pointwise(&cv) && !cx_direct_fits(&cv) && cx_winograd_fits(&cv);
+    if (cv.wino) {
+        conv_wino_state(c, n, in, fused, &cv);
+        return conv_x86_path(c, in, out, &cv);
+    }
     /* no GEMM: the cache alone in the state block */
     int nogemm = depthwise || (!conv_is_pointwise(&cv) && cx_direct_fits(&cv));
     /* the weights of a GEMM conv packed once, when they are a constant and the model keeps

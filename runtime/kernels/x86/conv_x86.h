@@ -1,8 +1,8 @@
 /*
  * conv_x86.h — what the optimized float32 Conv / FusedConv kernels share (private to
  * runtime/kernels/x86: conv_x86.c dispatches, dwconv_avx512.c runs depthwise convs,
- * conv_direct_x86.c convs with few input channels, conv_gemm_x86.c runs 1x1 and im2col
- * convs on rt_sgemm_nn).
+ * conv_direct_x86.c convs with few input channels, conv_winograd_x86.c small 3x3 stride-1
+ * convs, conv_gemm_x86.c runs 1x1 and im2col convs on rt_sgemm_nn).
  *
  * A conv reaches these paths only as float32 with 1 or 2 spatial axes (normalized to the
  * 3-D geometry of ref/conv_geom.h with depth 1), every size > 0, on a CPU with AVX-512;
@@ -38,6 +38,9 @@ typedef struct {
     const float *wp;       /* borrowed: w packed for the GEMM (sgemm.h, side A), group g's Mg x Cg*K
                               at wp + g * wp_stride; NULL = packed per call */
     int64_t wp_stride;
+    const float *wu;       /* borrowed: Winograd's transformed weights [16][C][M rounded up to
+                              16] (cx_winograd_u_make), kept in the node's state; NULL = made per call */
+    int wino;              /* 1: the Winograd path runs this conv (cx_winograd_fits) */
     float *y;              /* output: [N, M, Pout] */
     RtAct act;             /* fused activation (RT_ACT_NONE for Conv) */
 } CxConv;
@@ -56,6 +59,15 @@ int cx_pointwise_f32(RtKernelCtx *c, const CxConv *cv);
 int cx_direct_fits(const CxConv *cv);
 /* Such a conv directly: 16 outputs of a row times 8 output channels per tap load. */
 int cx_direct_f32(RtKernelCtx *c, const CxConv *cv);
+
+/* 1 when Winograd F(2x2, 3x3) takes cv (conv_winograd_x86.c: 2-D 3x3, stride 1, dilation
+ * 1, one group, pads 0 or 1, the channel and plane sizes where it measured faster). */
+int cx_winograd_fits(const CxConv *cv);
+/* Floats of cv's transformed weights, and making them into u (64-byte aligned). */
+int64_t cx_winograd_u_floats(const CxConv *cv);
+void cx_winograd_u_make(const CxConv *cv, float *u);
+/* Such a conv by Winograd F(2x2, 3x3), the weights from cv->wu or transformed per call. */
+int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv);
 
 /* Any other conv: per image and group, column strips of im2col(X) times W. */
 int cx_im2col_f32(RtKernelCtx *c, const CxConv *cv);

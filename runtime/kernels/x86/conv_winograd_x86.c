@@ -1,0 +1,256 @@
+/*
+ * conv_winograd_x86.c — float32 3x3 stride-1 convs (one group, pads 0 or 1) by Winograd's
+ * minimal filtering F(2x2, 3x3) (Lavin & Gray 2015): 16 multiplies per 2x2 output tile and
+ * input channel instead of the direct conv's 36.
+ *
+ * With 4x4 input tiles d (overlapping by 2, stepping 2), the 3x3 filter g and
+ *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *     G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *     A^T = [1 1 1 0; 0 1 -1 -1]
+ * a 2x2 output tile is Y = A^T [ sum_c (G g_mc G^T) .* (B^T d_c B) ] A. The element-wise
+ * product summed over c is, per transform point xi (16 of them), a matrix product
+ *     Mx[xi][t, m] = sum_c V[xi][c, t] * U[xi][c, m]
+ * over all tiles t (of every image) and output channels m. The steps:
+ *   U  [16][C][Mp]  = G g G^T per (m, c), Mp = M rounded up to 16 (zero columns); made once
+ *                     per node and kept in its state (cx_winograd_u_floats / _make), or per call
+ *   Xp [N*C][Hp][Wp] the input with its padding and the partial last tiles' rows/columns as
+ *                     zeros (Hp = 2*tiles_h + 2), so every tile reads 16 in-range values
+ *   V  [16][C][Tp]  = B^T d B, 16 tiles at a time (one gather per tile point), Tp = T rounded
+ *                     up to 16
+ *   Mx [16][T][Mp]    register tiles of up to 6 tiles x 64 channels, the sum over c in
+ *                     order c = 0, 1, ... (FMA)
+ *   Y               = A^T Mx A + bias, activation in registers, scattered into y[n][m][oy][ox]
+ *                     (lanes = 16 channels; lanes past M and outputs past the plane masked)
+ * Threads: the transforms of the input run on the calling thread (cheap); the products and
+ * the output transform are split over blocks of 64 output channels (32 or 16 when that gives
+ * each thread a block; all blocks need the same V). Each output's sum runs in the same
+ * order whatever the split, so results are bit-identical for any number of threads. The result differs from the direct conv by
+ * rounding only (the transforms are exact in real arithmetic).
+ */
+#include <string.h>
+
+#include "../../rt_threads.h"
+#include "conv_x86.h"
+
+/* Most tiles and channels the int32 gather indices and scratch sizes are checked against. */
+#define WG_MAX_FLOATS ((int64_t)1 << 28)
+
+static int64_t wg_up16(int64_t v) { return (v + 15) / 16 * 16; }
+
+int cx_winograd_fits(const CxConv *cv) {
+    const RtConvGeom *g = &cv->g;
+    if (cv->group != 1 || g->nsp != 2 || g->k[1] != 3 || g->k[2] != 3) return 0;
+    for (int a = 1; a < 3; a++)
+        if (g->stride[a] != 1 || g->dil[a] != 1 || g->pad0[a] < 0 || g->pad0[a] > 1 || g->pad1[a] < 0 ||
+            g->pad1[a] > 1)
+            return 0;
+    /* Where it measured faster than im2col + GEMM (digits' 32 -> 64 on 8x8 and 64 -> 64 on
+     * 4x4): enough channels to fill the register tiles, small planes. */
+    if (cv->C < 8 || cv->M < 8 || cv->Pout > 32 * 32) return 0;
+    const int64_t th = (g->out[1] + 1) / 2, tw = (g->out[2] + 1) / 2;
+    const int64_t xp = cv->N * cv->C * (2 * th + 2) * (2 * tw + 2);
+    return xp < WG_MAX_FLOATS && 16 * cv->C * wg_up16(cv->N * th * tw) < WG_MAX_FLOATS &&
+           16 * cv->C * wg_up16(cv->M) < WG_MAX_FLOATS;
+}
+
+int64_t cx_winograd_u_floats(const CxConv *cv) { return 16 * cv->C * wg_up16(cv->M); }
+
+/* U[xi][c][m] = (G g_mc G^T)[xi], in double then rounded once; zeros for m >= M. */
+void cx_winograd_u_make(const CxConv *cv, float *u) {
+    const int64_t C = cv->C, M = cv->M, Mp = wg_up16(M);
+    memset(u, 0, sizeof(float) * (size_t)cx_winograd_u_floats(cv));
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = cv->w + (m * C + c) * 9;
+            double gg[4][3], r[4][4];
+            for (int j = 0; j < 3; j++) { /* G g: rows of the 4x3 */
+                gg[0][j] = g[j];
+                gg[1][j] = 0.5 * ((double)g[j] + g[3 + j] + g[6 + j]);
+                gg[2][j] = 0.5 * ((double)g[j] - g[3 + j] + g[6 + j]);
+                gg[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) { /* (G g) G^T */
+                r[i][0] = gg[i][0];
+                r[i][1] = 0.5 * (gg[i][0] + gg[i][1] + gg[i][2]);
+                r[i][2] = 0.5 * (gg[i][0] - gg[i][1] + gg[i][2]);
+                r[i][3] = gg[i][2];
+            }
+            for (int xi = 0; xi < 16; xi++) u[(xi * C + c) * Mp + m] = (float)r[xi / 4][xi % 4];
+        }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+typedef struct {
+    const CxConv *cv;
+    const float *u;   /* [16][C][Mp] */
+    const float *v;   /* [16][C][Tp] */
+    float *mx;        /* [16][T][Mp] */
+    int64_t T, Tp, Mp, th, tw;
+    int64_t bw;       /* channels per block of work: 64, or 32 / 16 to give 2 threads work */
+    int clip;
+} WgJob;
+
+/* Input: the zero-padded planes, then V = B^T d B for 16 tiles at a time. */
+CX_T512 static void wg_input(const CxConv *cv, const float *x, float *xp, float *v, int64_t th, int64_t tw,
+                             int64_t T, int64_t Tp) {
+    const int64_t H = cv->g.in[1], W = cv->g.in[2], pt = cv->g.pad0[1], pl = cv->g.pad0[2];
+    const int64_t Hp = 2 * th + 2, Wp = 2 * tw + 2, plane = Hp * Wp, C = cv->C;
+    memset(xp, 0, sizeof(float) * (size_t)(cv->N * C * plane));
+    for (int64_t p = 0; p < cv->N * C; p++)
+        for (int64_t h = 0; h < H; h++) /* rows past Hp (pad 0, odd sizes) are never read */
+            if (h + pt < Hp) {
+                int64_t n = W + pl <= Wp ? W : Wp - pl;
+                memcpy(xp + p * plane + (h + pt) * Wp + pl, x + (p * H + h) * W, sizeof(float) * (size_t)n);
+            }
+    const int64_t per = th * tw;
+    for (int64_t t0 = 0; t0 < Tp; t0 += 16) {
+        int32_t idx[16];
+        for (int l = 0; l < 16; l++) {
+            int64_t t = t0 + l < T ? t0 + l : 0;
+            int64_t n = t / per, r = t % per;
+            idx[l] = (int32_t)(n * C * plane + (r / tw) * 2 * Wp + (r % tw) * 2);
+        }
+        const __m512i vi = _mm512_loadu_si512(idx);
+        const __mmask16 live = T - t0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (T - t0)) - 1);
+        for (int64_t c = 0; c < C; c++) {
+            const float *base = xp + c * plane;
+            __m512 d[4][4], r[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    d[i][j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, vi, base + i * Wp + j, 4);
+            for (int j = 0; j < 4; j++) { /* B^T d */
+                r[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+                r[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+                r[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+                r[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+            }
+            for (int i = 0; i < 4; i++) { /* (B^T d) B */
+                float *o = v + ((int64_t)(i * 4) * C + c) * Tp + t0;
+                _mm512_store_ps(o, _mm512_sub_ps(r[i][0], r[i][2]));
+                _mm512_store_ps(o + C * Tp, _mm512_add_ps(r[i][1], r[i][2]));
+                _mm512_store_ps(o + 2 * C * Tp, _mm512_sub_ps(r[i][2], r[i][1]));
+                _mm512_store_ps(o + 3 * C * Tp, _mm512_sub_ps(r[i][1], r[i][3]));
+            }
+        }
+    }
+}
+
+/* Mx[t0 .. t0+TB, m0 .. m0+16*MV] of transform point xi: TB x MV accumulators, sum over c
+ * in order. */
+#define WG_TILE(TB, MV)                                                                                        \
+    CX_T512 static void wg_tile_##TB##_##MV(const WgJob *j, int64_t xi, int64_t t0, int64_t m0) {             \
+        const int64_t C = j->cv->C, Mp = j->Mp, Tp = j->Tp;                                                    \
+        const float *u = j->u + xi * C * Mp + m0, *v = j->v + xi * C * Tp + t0;                                \
+        __m512 acc[TB][MV];                                                                                    \
+        _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++)                                                  \
+            _Pragma("GCC unroll 4") for (int q = 0; q < MV; q++) acc[t][q] = _mm512_setzero_ps();             \
+        for (int64_t c = 0; c < C; c++) {                                                                      \
+            __m512 w[MV];                                                                                      \
+            _Pragma("GCC unroll 4") for (int q = 0; q < MV; q++) w[q] = _mm512_load_ps(u + c * Mp + 16 * q);  \
+            _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++) {                                            \
+                __m512 b = _mm512_set1_ps(v[c * Tp + t]);                                                     \
+                _Pragma("GCC unroll 4") for (int q = 0; q < MV; q++) acc[t][q] =                              \
+                    _mm512_fmadd_ps(b, w[q], acc[t][q]);                                                      \
+            }                                                                                                  \
+        }                                                                                                      \
+        float *o = j->mx + (xi * j->T + t0) * Mp + m0;                                                         \
+        _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++)                                                  \
+            _Pragma("GCC unroll 4") for (int q = 0; q < MV; q++) _mm512_store_ps(o + t * Mp + 16 * q, acc[t][q]); \
+    }
+#define WG_TILES(TB) WG_TILE(TB, 1) WG_TILE(TB, 2) WG_TILE(TB, 3) WG_TILE(TB, 4)
+WG_TILES(1)
+WG_TILES(2)
+WG_TILES(3)
+WG_TILES(4)
+WG_TILES(5)
+WG_TILES(6)
+typedef void (*WgTileFn)(const WgJob *, int64_t, int64_t, int64_t);
+#define WG_ROW(TB) {wg_tile_##TB##_1, wg_tile_##TB##_2, wg_tile_##TB##_3, wg_tile_##TB##_4}
+static const WgTileFn wg_tiles[6][4] = {WG_ROW(1), WG_ROW(2), WG_ROW(3), WG_ROW(4), WG_ROW(5), WG_ROW(6)};
+
+/* Y = A^T Mx A + bias, act, for tiles of every image and channels [m0, m0 + 16*mv). */
+CX_T512 static void wg_output(const WgJob *j, int64_t m0, int64_t m1) {
+    const CxConv *cv = j->cv;
+    const int64_t Ho = cv->g.out[1], Wo = cv->g.out[2], Mp = j->Mp, per = j->th * j->tw;
+    const int64_t XS = j->T * Mp; /* floats from one transform point to the next */
+    const CxClip cl = cx_clip_make(&cv->act);
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i chs = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)cv->Pout));
+    for (int64_t m = m0; m < m1; m += 16) {
+        const __mmask16 mm = cv->M - m >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cv->M - m)) - 1);
+        const __m512 bias = cv->b ? _mm512_maskz_loadu_ps(mm, cv->b + m) : _mm512_setzero_ps();
+        for (int64_t t = 0; t < j->T; t++) {
+            const int64_t n = t / per, r = t % per, oy = r / j->tw * 2, ox = r % j->tw * 2;
+            const float *s = j->mx + t * Mp + m;
+            __m512 a[4][4];
+            for (int xi = 0; xi < 16; xi++) a[xi / 4][xi % 4] = _mm512_load_ps(s + xi * XS);
+            __m512 q[2][4];
+            for (int k = 0; k < 4; k++) { /* A^T Mx */
+                q[0][k] = _mm512_add_ps(_mm512_add_ps(a[0][k], a[1][k]), a[2][k]);
+                q[1][k] = _mm512_sub_ps(_mm512_sub_ps(a[1][k], a[2][k]), a[3][k]);
+            }
+            float *yb = cv->y + (n * cv->M + m) * cv->Pout + oy * Wo + ox;
+            for (int i = 0; i < 2; i++) { /* (A^T Mx) A */
+                if (oy + i >= Ho) break;
+                __m512 y0 = _mm512_add_ps(_mm512_add_ps(q[i][0], q[i][1]), q[i][2]);
+                __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(q[i][1], q[i][2]), q[i][3]);
+                y0 = cx_act_apply(j->clip, cl, &cv->act, _mm512_add_ps(y0, bias));
+                y1 = cx_act_apply(j->clip, cl, &cv->act, _mm512_add_ps(y1, bias));
+                _mm512_mask_i32scatter_ps(yb + i * Wo, mm, chs, y0, 4);
+                if (ox + 1 < Wo) _mm512_mask_i32scatter_ps(yb + i * Wo + 1, mm, chs, y1, 4);
+            }
+        }
+        if (cv->act.kind == RT_ACT_SIGMOID)
+            for (int64_t n = 0; n < cv->N; n++)
+                for (int64_t mc = m; mc < m + 16 && mc < cv->M; mc++)
+                    rt_act_span(&cv->act, cv->y + (n * cv->M + mc) * cv->Pout, cv->Pout, NULL);
+    }
+}
+
+/* Blocks of bw output channels [begin, end): the 16 products, then the output transform. */
+CX_T512 static void wg_block(void *arg, int64_t begin, int64_t end) {
+    const WgJob *j = arg;
+    for (int64_t b = begin; b < end; b++) {
+        const int64_t m0 = b * j->bw, m1 = m0 + j->bw < j->Mp ? m0 + j->bw : j->Mp, mv = (m1 - m0) / 16;
+        for (int64_t xi = 0; xi < 16; xi++)
+            for (int64_t t0 = 0; t0 < j->T; t0 += 6) {
+                int64_t tb = j->T - t0 < 6 ? j->T - t0 : 6;
+                wg_tiles[tb - 1][mv - 1](j, xi, t0, m0);
+            }
+        wg_output(j, m0, m1);
+    }
+}
+
+int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
+    const int64_t th = (cv->g.out[1] + 1) / 2, tw = (cv->g.out[2] + 1) / 2;
+    const int64_t T = cv->N * th * tw, Tp = wg_up16(T), Mp = wg_up16(cv->M), C = cv->C;
+    const int64_t nxp = cv->N * C * (2 * th + 2) * (2 * tw + 2);
+    const int64_t nv = 16 * C * Tp, nmx = 16 * T * Mp, nu = cv->wu ? 0 : cx_winograd_u_floats(cv);
+    const int64_t oxp = 0, ov = wg_up16(nxp), omx = ov + nv, ou = omx + wg_up16(nmx);
+    float *s = rt_scratch(c, sizeof(float) * (size_t)(ou + nu));
+    if (!s) return RT_ERR_NOMEM;
+    const float *u = cv->wu;
+    if (!u) {
+        cx_winograd_u_make(cv, s + ou);
+        u = s + ou;
+    }
+    wg_input(cv, cv->x, s + oxp, s + ov, th, tw, T, Tp);
+    /* The block width changes the register tiles only, never a sum's order: any width gives
+     * the same bits, so it may follow the thread count. */
+    int64_t bw = 64;
+    while (bw > 16 && (Mp + bw - 1) / bw < rt_pool_threads(c->pool)) bw /= 2;
+    WgJob j = {cv, u, s + ov, s + omx, T, Tp, Mp, th, tw, bw, cx_act_is_clip(&cv->act)};
+    rt_parallel_for(c->pool, (Mp + bw - 1) / bw, 1, wg_block, &j);
+    rt_scratch_free(c, s);
+    return RT_OK;
+}
+
+#else /* not x86-64 GCC/Clang: never selected (cx_cpu_ok() is 0) */
+
+int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
+    (void)c, (void)cv;
+    return RT_ERR_UNSUPPORTED;
+}
+
+#endif
