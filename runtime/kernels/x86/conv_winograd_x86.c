@@ -13,10 +13,10 @@
  * over all tiles t (of every image) and output channels m. The steps:
  *   U  [16][C][Mp]  = G g G^T per (m, c), Mp = M rounded up to 16 (zero columns); made once
  *                     per node and kept in its state (cx_winograd_u_floats / _make), or per call
- *   Xp [N*C][Hp][Wp] the input with its padding and the partial last tiles' rows/columns as
- *                     zeros (Hp = 2*tiles_h + 2), so every tile reads 16 in-range values
- *   V  [16][C][Tp]  = B^T d B, 16 tiles at a time (one gather per tile point), Tp = T rounded
- *                     up to 16
+ *   Xp [N][Hp][Wp][Cp] the input channels last (Cp = C rounded up to 16), with its padding
+ *                     and the partial last tiles' rows/columns as zeros (Hp = 2*tiles_h + 2),
+ *                     so every tile reads 16 in-range points, each a vector of 16 channels
+ *   V  [16][T][Cp]  = B^T d B, per tile and 16 channels at a time
  *   Mx [16][T][Mp]    register tiles of up to 6 tiles x 64 channels, the sum over c in
  *                     order c = 0, 1, ... (FMA)
  *   Y               = A^T Mx A + bias, activation in registers, scattered into y[n][m][oy][ox]
@@ -32,7 +32,7 @@
 #include "../../rt_threads.h"
 #include "conv_x86.h"
 
-/* Most tiles and channels the int32 gather indices and scratch sizes are checked against. */
+/* Most floats of one scratch array (the padded input, V, U): sizes far below int64_t overflow. */
 #define WG_MAX_FLOATS ((int64_t)1 << 28)
 
 static int64_t wg_up16(int64_t v) { return (v + 15) / 16 * 16; }
@@ -48,9 +48,8 @@ int cx_winograd_fits(const CxConv *cv) {
      * 4x4): enough channels to fill the register tiles, small planes. */
     if (cv->C < 8 || cv->M < 8 || cv->Pout > 32 * 32) return 0;
     const int64_t th = (g->out[1] + 1) / 2, tw = (g->out[2] + 1) / 2;
-    const int64_t xp = cv->N * cv->C * (2 * th + 2) * (2 * tw + 2);
-    return xp < WG_MAX_FLOATS && 16 * cv->C * wg_up16(cv->N * th * tw) < WG_MAX_FLOATS &&
-           16 * cv->C * wg_up16(cv->M) < WG_MAX_FLOATS;
+    const int64_t Cp = wg_up16(cv->C), xp = cv->N * Cp * (2 * th + 2) * (2 * tw + 2);
+    return xp < WG_MAX_FLOATS && 16 * cv->N * th * tw * Cp < WG_MAX_FLOATS && 16 * Cp * wg_up16(cv->M) < WG_MAX_FLOATS;
 }
 
 int64_t cx_winograd_u_floats(const CxConv *cv) { return 16 * cv->C * wg_up16(cv->M); }
@@ -84,53 +83,47 @@ void cx_winograd_u_make(const CxConv *cv, float *u) {
 typedef struct {
     const CxConv *cv;
     const float *u;   /* [16][C][Mp] */
-    const float *v;   /* [16][C][Tp] */
+    const float *v;   /* [16][T][Cp] */
     float *mx;        /* [16][T][Mp] */
-    int64_t T, Tp, Mp, th, tw;
+    int64_t T, Cp, Mp, th, tw;
     int64_t bw;       /* channels per block of work: 64, or 32 / 16 to give 2 threads work */
     int clip;
 } WgJob;
 
-/* Input: the zero-padded planes, then V = B^T d B for 16 tiles at a time. */
+/* Input: the zero-padded images channels last, Xp[n][hp][wp][Cp], then V = B^T d B for each
+ * tile and 16 channels at a time (the 16 points of a tile are plain vector loads). */
 CX_T512 static void wg_input(const CxConv *cv, const float *x, float *xp, float *v, int64_t th, int64_t tw,
-                             int64_t T, int64_t Tp) {
+                             int64_t Cp) {
     const int64_t H = cv->g.in[1], W = cv->g.in[2], pt = cv->g.pad0[1], pl = cv->g.pad0[2];
-    const int64_t Hp = 2 * th + 2, Wp = 2 * tw + 2, plane = Hp * Wp, C = cv->C;
-    memset(xp, 0, sizeof(float) * (size_t)(cv->N * C * plane));
-    for (int64_t p = 0; p < cv->N * C; p++)
-        for (int64_t h = 0; h < H; h++) /* rows past Hp (pad 0, odd sizes) are never read */
-            if (h + pt < Hp) {
-                int64_t n = W + pl <= Wp ? W : Wp - pl;
-                memcpy(xp + p * plane + (h + pt) * Wp + pl, x + (p * H + h) * W, sizeof(float) * (size_t)n);
+    const int64_t Hp = 2 * th + 2, Wp = 2 * tw + 2, C = cv->C, T = cv->N * th * tw;
+    memset(xp, 0, sizeof(float) * (size_t)(cv->N * Hp * Wp * Cp));
+    for (int64_t n = 0; n < cv->N; n++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t h = 0; h < H && h + pt < Hp; h++) { /* rows past Hp (pad 0, odd sizes) are never read */
+                const float *xr = x + ((n * C + c) * H + h) * W;
+                float *o = xp + ((n * Hp + h + pt) * Wp + pl) * Cp + c;
+                for (int64_t w = 0; w < W && w + pl < Wp; w++) o[w * Cp] = xr[w];
             }
-    const int64_t per = th * tw;
-    for (int64_t t0 = 0; t0 < Tp; t0 += 16) {
-        int32_t idx[16];
-        for (int l = 0; l < 16; l++) {
-            int64_t t = t0 + l < T ? t0 + l : 0;
-            int64_t n = t / per, r = t % per;
-            idx[l] = (int32_t)(n * C * plane + (r / tw) * 2 * Wp + (r % tw) * 2);
-        }
-        const __m512i vi = _mm512_loadu_si512(idx);
-        const __mmask16 live = T - t0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (T - t0)) - 1);
-        for (int64_t c = 0; c < C; c++) {
-            const float *base = xp + c * plane;
-            __m512 d[4][4], r[4][4];
+    const int64_t per = th * tw, XS = T * Cp; /* floats from one transform point to the next */
+    for (int64_t t = 0; t < T; t++) {
+        const int64_t n = t / per, r = t % per;
+        const float *base = xp + ((n * Hp + r / tw * 2) * Wp + r % tw * 2) * Cp;
+        for (int64_t c = 0; c < Cp; c += 16) {
+            __m512 d[4][4], q[4][4];
             for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++)
-                    d[i][j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, vi, base + i * Wp + j, 4);
-            for (int j = 0; j < 4; j++) { /* B^T d */
-                r[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-                r[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-                r[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-                r[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+                for (int k = 0; k < 4; k++) d[i][k] = _mm512_load_ps(base + (i * Wp + k) * Cp + c);
+            for (int k = 0; k < 4; k++) { /* B^T d */
+                q[0][k] = _mm512_sub_ps(d[0][k], d[2][k]);
+                q[1][k] = _mm512_add_ps(d[1][k], d[2][k]);
+                q[2][k] = _mm512_sub_ps(d[2][k], d[1][k]);
+                q[3][k] = _mm512_sub_ps(d[1][k], d[3][k]);
             }
             for (int i = 0; i < 4; i++) { /* (B^T d) B */
-                float *o = v + ((int64_t)(i * 4) * C + c) * Tp + t0;
-                _mm512_store_ps(o, _mm512_sub_ps(r[i][0], r[i][2]));
-                _mm512_store_ps(o + C * Tp, _mm512_add_ps(r[i][1], r[i][2]));
-                _mm512_store_ps(o + 2 * C * Tp, _mm512_sub_ps(r[i][2], r[i][1]));
-                _mm512_store_ps(o + 3 * C * Tp, _mm512_sub_ps(r[i][1], r[i][3]));
+                float *o = v + (int64_t)(i * 4) * XS + t * Cp + c;
+                _mm512_store_ps(o, _mm512_sub_ps(q[i][0], q[i][2]));
+                _mm512_store_ps(o + XS, _mm512_add_ps(q[i][1], q[i][2]));
+                _mm512_store_ps(o + 2 * XS, _mm512_sub_ps(q[i][2], q[i][1]));
+                _mm512_store_ps(o + 3 * XS, _mm512_sub_ps(q[i][1], q[i][3]));
             }
         }
     }
@@ -140,8 +133,8 @@ CX_T512 static void wg_input(const CxConv *cv, const float *x, float *xp, float 
  * in order. */
 #define WG_TILE(TB, MV)                                                                                        \
     CX_T512 static void wg_tile_##TB##_##MV(const WgJob *j, int64_t xi, int64_t t0, int64_t m0) {             \
-        const int64_t C = j->cv->C, Mp = j->Mp, Tp = j->Tp;                                                    \
-        const float *u = j->u + xi * C * Mp + m0, *v = j->v + xi * C * Tp + t0;                                \
+        const int64_t C = j->cv->C, Mp = j->Mp, Cp = j->Cp;                                                    \
+        const float *u = j->u + xi * C * Mp + m0, *v = j->v + (xi * j->T + t0) * Cp;                           \
         __m512 acc[TB][MV];                                                                                    \
         _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++)                                                  \
             _Pragma("GCC unroll 4") for (int q = 0; q < MV; q++) acc[t][q] = _mm512_setzero_ps();             \
@@ -149,7 +142,7 @@ CX_T512 static void wg_input(const CxConv *cv, const float *x, float *xp, float 
             __m512 w[MV];                                                                                      \
             _Pragma("GCC unroll 4") for (int q = 0; q < MV; q++) w[q] = _mm512_load_ps(u + c * Mp + 16 * q);  \
             _Pragma("GCC unroll 8") for (int t = 0; t < TB; t++) {                                            \
-                __m512 b = _mm512_set1_ps(v[c * Tp + t]);                                                     \
+                __m512 b = _mm512_set1_ps(v[t * Cp + c]);                                                     \
                 _Pragma("GCC unroll 4") for (int q = 0; q < MV; q++) acc[t][q] =                              \
                     _mm512_fmadd_ps(b, w[q], acc[t][q]);                                                      \
             }                                                                                                  \
@@ -224,9 +217,9 @@ CX_T512 static void wg_block(void *arg, int64_t begin, int64_t end) {
 
 int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
     const int64_t th = (cv->g.out[1] + 1) / 2, tw = (cv->g.out[2] + 1) / 2;
-    const int64_t T = cv->N * th * tw, Tp = wg_up16(T), Mp = wg_up16(cv->M), C = cv->C;
-    const int64_t nxp = cv->N * C * (2 * th + 2) * (2 * tw + 2);
-    const int64_t nv = 16 * C * Tp, nmx = 16 * T * Mp, nu = cv->wu ? 0 : cx_winograd_u_floats(cv);
+    const int64_t T = cv->N * th * tw, Cp = wg_up16(cv->C), Mp = wg_up16(cv->M);
+    const int64_t nxp = cv->N * Cp * (2 * th + 2) * (2 * tw + 2);
+    const int64_t nv = 16 * T * Cp, nmx = 16 * T * Mp, nu = cv->wu ? 0 : cx_winograd_u_floats(cv);
     const int64_t oxp = 0, ov = wg_up16(nxp), omx = ov + nv, ou = omx + wg_up16(nmx);
     float *s = rt_scratch(c, sizeof(float) * (size_t)(ou + nu));
     if (!s) return RT_ERR_NOMEM;
@@ -235,12 +228,12 @@ int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
         cx_winograd_u_make(cv, s + ou);
         u = s + ou;
     }
-    wg_input(cv, cv->x, s + oxp, s + ov, th, tw, T, Tp);
+    wg_input(cv, cv->x, s + oxp, s + ov, th, tw, Cp);
     /* The block width changes the register tiles only, never a sum's order: any width gives
      * the same bits, so it may follow the thread count. */
     int64_t bw = 64;
     while (bw > 16 && (Mp + bw - 1) / bw < rt_pool_threads(c->pool)) bw /= 2;
-    WgJob j = {cv, u, s + ov, s + omx, T, Tp, Mp, th, tw, bw, cx_act_is_clip(&cv->act)};
+    WgJob j = {cv, u, s + ov, s + omx, T, Cp, Mp, th, tw, bw, cx_act_is_clip(&cv->act)};
     rt_parallel_for(c->pool, (Mp + bw - 1) / bw, 1, wg_block, &j);
     rt_scratch_free(c, s);
     return RT_OK;
