@@ -216,6 +216,15 @@ Test(winograd_x86, dispatch_with_state, .init = setup_pool, .fini = teardown_poo
         char what[32];
         snprintf(what, sizeof what, "shape %d", s);
         count_off(one.data, ref.data, ny, what);
+        /* the dispatch took the Winograd path: the kernel's own bits */
+        const int64_t p1[] = {1, 1, 1, 1};
+        float *yw = malloc(sizeof(float) * (size_t)ny);
+        CxConv cv = wino_cv(t.xd[0], t.xd[1], t.xd[2], t.xd[3], t.wd[0], p1, t.x, t.w, t.b, yw,
+                            (RtAct){RT_ACT_RELU, 0, 0});
+        cr_expect(cx_winograd_fits(&cv), "%s: not a Winograd shape", what);
+        cr_assert_eq(run_wino(NULL, &cv), RT_OK);
+        cr_expect_eq(memcmp(yw, one.data, sizeof(float) * (size_t)ny), 0, "%s: not the Winograd kernel's bits", what);
+        free(yw);
         void *state = NULL;
         for (int run = 0; run < 3; run++) {
             RtTensor st = net_run(rt_kernel_find_fast(RT_OP_FUSED_CONV), run == 2 ? pool2 : NULL, &t, &state);

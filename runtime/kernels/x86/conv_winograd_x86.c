@@ -44,9 +44,14 @@ int cx_winograd_fits(const CxConv *cv) {
         if (g->stride[a] != 1 || g->dil[a] != 1 || g->pad0[a] < 0 || g->pad0[a] > 1 || g->pad1[a] < 0 ||
             g->pad1[a] > 1)
             return 0;
-    /* Where it measured faster than im2col + GEMM (digits' 32 -> 64 on 8x8 and 64 -> 64 on
-     * 4x4): enough channels to fill the register tiles, small planes. */
-    if (cv->C < 8 || cv->M < 8 || cv->Pout > 32 * 32) return 0;
+    /* Where it measured faster than im2col + GEMM (one image, pad 1, 1 thread, medians of 7,
+     * on a machine shared with other benchmarks): 0.6x for digits' 32 -> 64 on 8x8 and 64 ->
+     * 64 on 4x4, 0.35-0.6x for 16..128 channels on 4x4 .. 16x16; slower with fewer than 16
+     * channels on either side (1.0-1.9x: the register tiles run mostly empty), with 256 x 256
+     * channels on planes up to 8x8 (1.7-3.8x: U, 16 points x 256 KiB, comes from memory
+     * for few tiles), and on 32x32 planes (1.0-1.5x: V and Mx of 256 tiles, 16 points each,
+     * spill out of L2 between the transforms and the products). */
+    if (cv->C < 16 || cv->M < 16 || cv->C * wg_up16(cv->M) > 128 * 128 || cv->Pout > 16 * 16) return 0;
     const int64_t th = (g->out[1] + 1) / 2, tw = (g->out[2] + 1) / 2;
     const int64_t Cp = wg_up16(cv->C), xp = cv->N * Cp * (2 * th + 2) * (2 * tw + 2);
     return xp < WG_MAX_FLOATS && 16 * cv->N * th * tw * Cp < WG_MAX_FLOATS && 16 * Cp * wg_up16(cv->M) < WG_MAX_FLOATS;

@@ -61,7 +61,7 @@ int cx_direct_fits(const CxConv *cv);
 int cx_direct_f32(RtKernelCtx *c, const CxConv *cv);
 
 /* 1 when Winograd F(2x2, 3x3) takes cv (conv_winograd_x86.c: 2-D 3x3, stride 1, dilation
- * 1, one group, pads 0 or 1, the channel and plane sizes where it measured faster). */
+ * 1, one group, pads 0 or 1; 16..128 channels, planes up to 16x16: where it measured faster). */
 int cx_winograd_fits(const CxConv *cv);
 /* Floats of cv's transformed weights, and making them into u (64-byte aligned). */
 int64_t cx_winograd_u_floats(const CxConv *cv);
