@@ -264,3 +264,14 @@ Test(winograd_x86, stale_state, .init = setup_pool, .fini = teardown_pool) {
     free(first.data);
     net_free(&a), net_free(&b), net_free(&c);
 }
+
+/* Convs big enough for the products to be split over 2 threads (WG_PAR_MIN: 2^21
+ * multiply-adds), into blocks of 32 channels, and of 32 + 16 for M = 33: the same bits as
+ * one thread (check_kernel). */
+Test(winograd_x86, split_over_threads, .init = setup_pool, .fini = teardown_pool) {
+    if (!cx_cpu_ok()) cr_skip_test("no AVX-512");
+    const int64_t p1[] = {1, 1, 1, 1}, p0[] = {0, 0, 0, 0};
+    check_kernel(2, 64, 16, 16, 64, p1, (RtAct){RT_ACT_RELU, 0, 0});
+    check_kernel(2, 64, 15, 13, 33, p0, no_act);
+    check_kernel(3, 40, 17, 13, 17, p1, no_act);
+}

@@ -22,9 +22,10 @@
  *   Y               = A^T Mx A + bias, activation in registers, scattered into y[n][m][oy][ox]
  *                     (lanes = 16 channels; lanes past M and outputs past the plane masked)
  * Threads: the transforms of the input run on the calling thread (cheap); the products and
- * the output transform are split over blocks of 64 output channels (32 or 16 when that gives
- * each thread a block; all blocks need the same V). Each output's sum runs in the same
- * order whatever the split, so results are bit-identical for any number of threads. The result differs from the direct conv by
+ * the output transform (when worth it: WG_PAR_MIN) are split over blocks of 64 output
+ * channels (32 or 16 when that gives each thread a block; all blocks need the same V). Each
+ * output's sum runs in the same order whatever the split, so results are bit-identical for
+ * any number of threads. The result differs from the direct conv by
  * rounding only (the transforms are exact in real arithmetic).
  */
 #include <string.h>
@@ -34,6 +35,11 @@
 
 /* Most floats of one scratch array (the padded input, V, U): sizes far below int64_t overflow. */
 #define WG_MAX_FLOATS ((int64_t)1 << 28)
+
+/* Multiply-adds of the products below which one thread does the whole conv (as the GEMM's
+ * SG_PAR_MIN): digits' 32 -> 64 on 8x8 (0.5 M) at 2 threads took 22 or 35 us against 20 us
+ * on one, the second thread's wake-up and the caches' traffic costing more than it saves. */
+#define WG_PAR_MIN ((int64_t)1 << 21)
 
 static int64_t wg_up16(int64_t v) { return (v + 15) / 16 * 16; }
 
@@ -236,10 +242,12 @@ int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
     wg_input(cv, cv->x, s + oxp, s + ov, th, tw, Cp);
     /* The block width changes the register tiles only, never a sum's order: any width gives
      * the same bits, so it may follow the thread count. */
+    const int threads = 16 * T * Mp * cv->C >= WG_PAR_MIN ? rt_pool_threads(c->pool) : 1;
     int64_t bw = 64;
-    while (bw > 16 && (Mp + bw - 1) / bw < rt_pool_threads(c->pool)) bw /= 2;
+    while (bw > 16 && (Mp + bw - 1) / bw < threads) bw /= 2;
     WgJob j = {cv, u, s + ov, s + omx, T, Cp, Mp, th, tw, bw, cx_act_is_clip(&cv->act)};
-    rt_parallel_for(c->pool, (Mp + bw - 1) / bw, 1, wg_block, &j);
+    if (threads > 1) rt_parallel_for(c->pool, (Mp + bw - 1) / bw, 1, wg_block, &j);
+    else wg_block(&j, 0, (Mp + bw - 1) / bw);
     rt_scratch_free(c, s);
     return RT_OK;
 }
