@@ -19,8 +19,9 @@
  *   V  [16][T][Cp]  = B^T d B, per tile and 16 channels at a time
  *   Mx [16][T][Mp]    register tiles of up to 6 tiles x 64 channels, the sum over c in
  *                     order c = 0, 1, ... (FMA)
- *   Y               = A^T Mx A + bias, activation in registers, scattered into y[n][m][oy][ox]
- *                     (lanes = 16 channels; lanes past M and outputs past the plane masked)
+ *   Y               = A^T Mx A + bias, activation in registers (lanes = 16 channels), stored
+ *                     channels last (outputs past the plane skipped), then transposed 16x16 in
+ *                     registers into y[n][m][oy][ox] (lanes past M not stored)
  * Threads: the transforms of the input run on the calling thread (cheap); the products and
  * the output transform (when worth it: WG_PAR_MIN) are split over blocks of 64 output
  * channels (32 or 16 when that gives each thread a block; all blocks need the same V). Each
@@ -96,10 +97,38 @@ typedef struct {
     const float *u;   /* [16][C][Mp] */
     const float *v;   /* [16][T][Cp] */
     float *mx;        /* [16][T][Mp] */
+    float *ob;        /* [Mp / 16][N * Ho * Wo][16]: outputs, channels last, before the transpose */
     int64_t T, Cp, Mp, th, tw;
     int64_t bw;       /* channels per block of work: 64, or 32 / 16 to give 2 threads work */
     int clip;
 } WgJob;
+
+/* r[16] rows of 16 floats transposed in registers: r[i] lane l becomes r[l] lane i
+ * (unpacks, in-lane shuffles, two rounds of 128-bit lane shuffles: 64 shuffles). */
+CX_T512 CX_INL void wg_tr16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int k = 0; k < 4; k++) {
+            t[i + k] = _mm512_shuffle_f32x4(r[i + k], r[i + 4 + k], 0x88);
+            t[i + 4 + k] = _mm512_shuffle_f32x4(r[i + k], r[i + 4 + k], 0xdd);
+        }
+    for (int k = 0; k < 8; k++) {
+        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
+    }
+}
+
+static __mmask16 wg_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
 
 /* Input: the zero-padded images channels last, Xp[n][hp][wp][Cp], then V = B^T d B for each
  * tile and 16 channels at a time (the 16 points of a tile are plain vector loads). */
@@ -173,17 +202,17 @@ typedef void (*WgTileFn)(const WgJob *, int64_t, int64_t, int64_t);
 #define WG_ROW(TB) {wg_tile_##TB##_1, wg_tile_##TB##_2, wg_tile_##TB##_3, wg_tile_##TB##_4}
 static const WgTileFn wg_tiles[6][4] = {WG_ROW(1), WG_ROW(2), WG_ROW(3), WG_ROW(4), WG_ROW(5), WG_ROW(6)};
 
-/* Y = A^T Mx A + bias, act, for tiles of every image and channels [m0, m0 + 16*mv). */
+/* Y = A^T Mx A + bias, act, for tiles of every image and channels [m0, m1): per 16
+ * channels, each output point's vector of channels into ob [N*Ho*Wo][16], then 16 points at
+ * a time transposed into the channels' rows of y. */
 CX_T512 static void wg_output(const WgJob *j, int64_t m0, int64_t m1) {
     const CxConv *cv = j->cv;
-    const int64_t Ho = cv->g.out[1], Wo = cv->g.out[2], Mp = j->Mp, per = j->th * j->tw;
+    const int64_t Ho = cv->g.out[1], Wo = cv->g.out[2], Mp = j->Mp, per = j->th * j->tw, P = cv->Pout;
     const int64_t XS = j->T * Mp; /* floats from one transform point to the next */
     const CxClip cl = cx_clip_make(&cv->act);
-    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i chs = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)cv->Pout));
+    float *ob = j->ob + m0 * cv->N * P;
     for (int64_t m = m0; m < m1; m += 16) {
-        const __mmask16 mm = cv->M - m >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cv->M - m)) - 1);
-        const __m512 bias = cv->b ? _mm512_maskz_loadu_ps(mm, cv->b + m) : _mm512_setzero_ps();
+        const __m512 bias = cv->b ? _mm512_maskz_loadu_ps(wg_mask(cv->M - m), cv->b + m) : _mm512_setzero_ps();
         for (int64_t t = 0; t < j->T; t++) {
             const int64_t n = t / per, r = t % per, oy = r / j->tw * 2, ox = r % j->tw * 2;
             const float *s = j->mx + t * Mp + m;
@@ -194,21 +223,34 @@ CX_T512 static void wg_output(const WgJob *j, int64_t m0, int64_t m1) {
                 q[0][k] = _mm512_add_ps(_mm512_add_ps(a[0][k], a[1][k]), a[2][k]);
                 q[1][k] = _mm512_sub_ps(_mm512_sub_ps(a[1][k], a[2][k]), a[3][k]);
             }
-            float *yb = cv->y + (n * cv->M + m) * cv->Pout + oy * Wo + ox;
+            float *o = ob + (n * P + oy * Wo + ox) * 16;
             for (int i = 0; i < 2; i++) { /* (A^T Mx) A */
                 if (oy + i >= Ho) break;
                 __m512 y0 = _mm512_add_ps(_mm512_add_ps(q[i][0], q[i][1]), q[i][2]);
                 __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(q[i][1], q[i][2]), q[i][3]);
-                y0 = cx_act_apply(j->clip, cl, &cv->act, _mm512_add_ps(y0, bias));
-                y1 = cx_act_apply(j->clip, cl, &cv->act, _mm512_add_ps(y1, bias));
-                _mm512_mask_i32scatter_ps(yb + i * Wo, mm, chs, y0, 4);
-                if (ox + 1 < Wo) _mm512_mask_i32scatter_ps(yb + i * Wo + 1, mm, chs, y1, 4);
+                _mm512_store_ps(o + i * Wo * 16, cx_act_apply(j->clip, cl, &cv->act, _mm512_add_ps(y0, bias)));
+                if (ox + 1 < Wo)
+                    _mm512_store_ps(o + (i * Wo + 1) * 16,
+                                    cx_act_apply(j->clip, cl, &cv->act, _mm512_add_ps(y1, bias)));
             }
         }
+        const int64_t lanes = cv->M - m < 16 ? cv->M - m : 16;
+        for (int64_t n = 0; n < cv->N; n++)
+            for (int64_t p0 = 0; p0 < P; p0 += 16) {
+                const int64_t np = P - p0 < 16 ? P - p0 : 16;
+                __m512 r[16];
+                for (int k = 0; k < 16; k++)
+                    r[k] = k < np ? _mm512_load_ps(ob + (n * P + p0 + k) * 16) : _mm512_setzero_ps();
+                wg_tr16(r);
+                const __mmask16 pm = wg_mask(np);
+                float *y = cv->y + (n * cv->M + m) * P + p0;
+                for (int l = 0; l < lanes; l++) _mm512_mask_storeu_ps(y + l * P, pm, r[l]);
+            }
+        ob += 16 * cv->N * P;
         if (cv->act.kind == RT_ACT_SIGMOID)
             for (int64_t n = 0; n < cv->N; n++)
-                for (int64_t mc = m; mc < m + 16 && mc < cv->M; mc++)
-                    rt_act_span(&cv->act, cv->y + (n * cv->M + mc) * cv->Pout, cv->Pout, NULL);
+                for (int64_t mc = m; mc < m + lanes; mc++)
+                    rt_act_span(&cv->act, cv->y + (n * cv->M + mc) * P, P, NULL);
     }
 }
 
@@ -231,7 +273,8 @@ int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
     const int64_t T = cv->N * th * tw, Cp = wg_up16(cv->C), Mp = wg_up16(cv->M);
     const int64_t nxp = cv->N * Cp * (2 * th + 2) * (2 * tw + 2);
     const int64_t nv = 16 * T * Cp, nmx = 16 * T * Mp, nu = cv->wu ? 0 : cx_winograd_u_floats(cv);
-    const int64_t oxp = 0, ov = wg_up16(nxp), omx = ov + nv, ou = omx + wg_up16(nmx);
+    const int64_t nob = Mp * cv->N * cv->Pout;
+    const int64_t oxp = 0, ov = wg_up16(nxp), omx = ov + nv, oob = omx + wg_up16(nmx), ou = oob + nob;
     float *s = rt_scratch(c, sizeof(float) * (size_t)(ou + nu));
     if (!s) return RT_ERR_NOMEM;
     const float *u = cv->wu;
@@ -245,7 +288,7 @@ int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
     const int threads = 16 * T * Mp * cv->C >= WG_PAR_MIN ? rt_pool_threads(c->pool) : 1;
     int64_t bw = 64;
     while (bw > 16 && (Mp + bw - 1) / bw < threads) bw /= 2;
-    WgJob j = {cv, u, s + ov, s + omx, T, Cp, Mp, th, tw, bw, cx_act_is_clip(&cv->act)};
+    WgJob j = {cv, u, s + ov, s + omx, s + oob, T, Cp, Mp, th, tw, bw, cx_act_is_clip(&cv->act)};
     if (threads > 1) rt_parallel_for(c->pool, (Mp + bw - 1) / bw, 1, wg_block, &j);
     else wg_block(&j, 0, (Mp + bw - 1) / bw);
     rt_scratch_free(c, s);
