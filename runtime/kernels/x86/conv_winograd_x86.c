@@ -137,13 +137,25 @@ CX_T512 static void wg_input(const CxConv *cv, const float *x, float *xp, float 
     const int64_t H = cv->g.in[1], W = cv->g.in[2], pt = cv->g.pad0[1], pl = cv->g.pad0[2];
     const int64_t Hp = 2 * th + 2, Wp = 2 * tw + 2, C = cv->C, T = cv->N * th * tw;
     memset(xp, 0, sizeof(float) * (size_t)(cv->N * Hp * Wp * Cp));
+    /* 16 channels x 16 columns of a row at a time, transposed in registers; rows and columns
+     * past Hp, Wp (pad 0, odd sizes) are never read */
+    const int64_t Wn = W < Wp - pl ? W : Wp - pl;
     for (int64_t n = 0; n < cv->N; n++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t h = 0; h < H && h + pt < Hp; h++) { /* rows past Hp (pad 0, odd sizes) are never read */
-                const float *xr = x + ((n * C + c) * H + h) * W;
-                float *o = xp + ((n * Hp + h + pt) * Wp + pl) * Cp + c;
-                for (int64_t w = 0; w < W && w + pl < Wp; w++) o[w * Cp] = xr[w];
-            }
+        for (int64_t c0 = 0; c0 < C; c0 += 16) {
+            const int64_t nc = C - c0 < 16 ? C - c0 : 16;
+            for (int64_t h = 0; h < H && h + pt < Hp; h++)
+                for (int64_t w0 = 0; w0 < Wn; w0 += 16) {
+                    const int64_t nw = Wn - w0 < 16 ? Wn - w0 : 16;
+                    const __mmask16 wm = wg_mask(nw);
+                    const float *xr = x + ((n * C + c0) * H + h) * W + w0;
+                    __m512 r[16];
+                    for (int k = 0; k < 16; k++)
+                        r[k] = k < nc ? _mm512_maskz_loadu_ps(wm, xr + k * H * W) : _mm512_setzero_ps();
+                    wg_tr16(r);
+                    float *o = xp + ((n * Hp + h + pt) * Wp + pl + w0) * Cp + c0;
+                    for (int k = 0; k < nw; k++) _mm512_store_ps(o + k * Cp, r[k]);
+                }
+        }
     const int64_t per = th * tw, XS = T * Cp; /* floats from one transform point to the next */
     for (int64_t t = 0; t < T; t++) {
         const int64_t n = t / per, r = t % per;
