@@ -179,6 +179,11 @@ static int dw_plan(const CxConv *cv, DwJob *j) {
     /* small planes of many channels: channels in the lanes (see dw_cl) */
     j->GH = (OH - 1) * g->stride[1] + (KH - 1) * g->dil[1] + 1;
     j->GW = (OW - 1) * sw + (KW - 1) * g->dil[2] + 1;
+    /* every input cell inside the grid, also the last rows and columns a stride skips
+     * (8x8 by 3x3 stride 2: outputs read rows 0..6 of 8), which would otherwise land past
+     * the grid or on the next row's first cells */
+    if (j->GH < g->pad0[1] + g->in[1]) j->GH = g->pad0[1] + g->in[1];
+    if (j->GW < g->pad0[2] + IW) j->GW = g->pad0[2] + IW;
     if (cv->C >= 16 && OH * OW <= DW_CL_MAX_OUT && g->in[1] * IW <= DW_CL_MAX_POS && KH * KW <= DW_CL_MAX_TAPS &&
         j->GH * j->GW <= DW_CL_MAX_CELLS)
         j->kind = DW_CL;
