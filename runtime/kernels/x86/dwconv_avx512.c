@@ -103,6 +103,10 @@
 #define DW_CL_MAX_POS 1024
 #define DW_CL_MAX_TAPS 64
 #define DW_CL_MAX_OUT 256
+/* Channel-lanes buffers up to this many floats (20 KiB: KWS's 25x5, MobileNet's 14x14 and
+ * 7x7) live on each thread's stack instead of a scratch allocation per call: the
+ * allocation, its free and the allocator's bookkeeping took ~0.1 us of a 0.7 us group. */
+#define DW_CL_STACK_FLOATS 5120
 /* Direct kernel: most taps, and most lane masks (output vectors x taps) of a plane. */
 #define DW_DIRECT_MAX_TAPS 64
 #define DW_DIRECT_MAX_MASKS 2048
@@ -723,6 +727,12 @@ CX_T512 static void dw_cl_items(const DwJob *j, int64_t g0, int64_t g1, float *b
     }
 }
 
+/* dw_cl_items through a buffer on this thread's stack (dw_cl_floats <= DW_CL_STACK_FLOATS). */
+CX_T512 static void dw_cl_items_stack(const DwJob *j, int64_t g0, int64_t g1) {
+    float buf[DW_CL_STACK_FLOATS] __attribute__((aligned(64)));
+    dw_cl_items(j, g0, g1, buf);
+}
+
 /* ---------------------------------------------------------------- drivers */
 
 /* Instances: 3x3 (MobileNet, KWS) with constant taps and any other size with the
@@ -852,7 +862,8 @@ static void dw_slot(void *arg, int64_t s0, int64_t s1) {
         int64_t p0, p1;
         rt_chunk_range(j->planes, j->slots, s, &p0, &p1);
         if (p0 >= p1) continue;
-        if (j->kind == DW_CL) dw_cl_items(j, p0, p1, j->scratch + s * j->slot_floats);
+        if (j->kind == DW_CL && !j->scratch) dw_cl_items_stack(j, p0, p1);
+        else if (j->kind == DW_CL) dw_cl_items(j, p0, p1, j->scratch + s * j->slot_floats);
         else if (j->kind == DW_FLAT) dw_planes_flat(j, p0, p1);
         else if (j->kind == DW_DIRECT) dw_planes_direct(j, p0, p1);
         else dw_planes_rows(j, p0, p1, j->scratch ? j->scratch + s * j->slot_floats : NULL);
@@ -872,7 +883,7 @@ int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv) {
     j.planes = j.kind == DW_CL ? cv->N * j.groups : cv->N * cv->C;
     j.slots = rt_pool_chunks(c->pool, j.planes, per_item >= DW_PAR_MIN_WORK ? 1 : DW_PAR_MIN_WORK / per_item);
     if (j.slots < 1) j.slots = 1;
-    if (j.band || j.kind == DW_CL) {
+    if (j.band || (j.kind == DW_CL && dw_cl_floats(&j) > DW_CL_STACK_FLOATS)) {
         size_t buf = sizeof(float) * (size_t)(j.kind == DW_CL ? dw_cl_floats(&j) : j.band_in * j.src_row);
         j.slot_floats = (int64_t)(rt_slot_stride(buf, j.slots) / sizeof(float));
         j.scratch = rt_scratch(c, sizeof(float) * (size_t)(j.slots * j.slot_floats));
