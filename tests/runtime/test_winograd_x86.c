@@ -9,7 +9,7 @@
  *   - through the optimized Conv / FusedConv kernel (rt_kernel_find_fast) on shapes the
  *     dispatch sends to Winograd (digits' 32 -> 64 on 8x8, 64 -> 64 on 4x4): the node's state
  *     kept across runs gives the same bits, a changed input shape and other weights are not
- *     served from a stale state.
+ *     served from a stale state, nor is the im2col path of another shape.
  * Skipped without AVX-512 (the path is never selected there).
  */
 #include <criterion/criterion.h>
@@ -240,22 +240,29 @@ Test(winograd_x86, dispatch_with_state, .init = setup_pool, .fini = teardown_poo
 }
 
 /* A state made for one conv is never used for another: the same node run on a new input
- * shape, then with other weights of the same shape, matches the reference each time. */
+ * shape, with other weights of the same shape, on a shape for im2col, matches the
+ * reference each time. */
 Test(winograd_x86, stale_state, .init = setup_pool, .fini = teardown_pool) {
     if (!cx_cpu_ok()) cr_skip_test("no AVX-512");
     Net a = net_make(1, 32, 8, 8, 64, 41), b = net_make(1, 32, 6, 10, 64, 51), c = net_make(1, 32, 8, 8, 64, 61);
     void *state = NULL;
     RtTensor first = net_run(rt_kernel_find_fast(RT_OP_FUSED_CONV), NULL, &a, &state);
     cr_assert_not_null(state);
-    const Net *later[] = {&b, &c, &a};
-    for (int i = 0; i < 3; i++) {
+    /* d: a's weights on a 20x20 input, which goes to im2col (planes over 16x16): that path
+     * must not take Winograd's state for its packed weights */
+    Net d = a;
+    d.xd[2] = d.xd[3] = 20;
+    d.x = malloc(sizeof(float) * 32 * 20 * 20);
+    fill(d.x, 32 * 20 * 20, 81);
+    const Net *later[] = {&b, &c, &d, &a};
+    for (int i = 0; i < 4; i++) {
         RtTensor ref = net_run(rt_kernel_find(RT_OP_FUSED_CONV), NULL, later[i], NULL);
         RtTensor got = net_run(rt_kernel_find_fast(RT_OP_FUSED_CONV), NULL, later[i], &state);
         cr_assert_eq(rt_numel(&got), rt_numel(&ref), "case %d: output size", i);
         char what[32];
         snprintf(what, sizeof what, "later case %d", i);
         count_off(got.data, ref.data, rt_numel(&ref), what);
-        if (i == 2)
+        if (i == 3)
             cr_expect_eq(memcmp(got.data, first.data, sizeof(float) * (size_t)rt_numel(&ref)), 0,
                          "the first conv again: other bits");
         free(ref.data), free(got.data);
@@ -263,6 +270,7 @@ Test(winograd_x86, stale_state, .init = setup_pool, .fini = teardown_pool) {
     rt_node_state_free(&state, 1, rt_allocator_default());
     free(first.data);
     net_free(&a), net_free(&b), net_free(&c);
+    free(d.x);
 }
 
 /* Convs big enough for the products to be split over 2 threads (WG_PAR_MIN: 2^21

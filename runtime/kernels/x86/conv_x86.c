@@ -133,11 +133,14 @@ static void conv_cache_store(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
  * when the block cannot be had) cv->wu stays NULL and the kernel transforms per call. */
 static void conv_wino_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused, CxConv *cv) {
     if (!c->node_state || !c->state_alloc || *c->node_state || !(c->const_inputs >> 1 & 1u)) return;
-    const size_t bytes = CONV_CACHE_BYTES + sizeof(float) * (size_t)cx_winograd_u_floats(cv);
+    /* 64 zero bytes after the cache: where the GEMM path looks for its packing header
+     * (rt_sgemm_state_packed_pre), so a later run of another shape on that path finds no
+     * match there and never reads U as packed weights */
+    const size_t bytes = CONV_CACHE_BYTES + 64 + sizeof(float) * (size_t)cx_winograd_u_floats(cv);
     char *blk = c->state_alloc->alloc(c->state_alloc->user, bytes);
     if (!blk) return;
-    memset(blk, 0, CONV_CACHE_BYTES);
-    float *u = (float *)(blk + CONV_CACHE_BYTES);
+    memset(blk, 0, CONV_CACHE_BYTES + 64);
+    float *u = (float *)(blk + CONV_CACHE_BYTES + 64);
     cx_winograd_u_make(cv, u);
     cv->wu = u;
     *c->node_state = blk;
