@@ -42,6 +42,10 @@
  * on one, the second thread's wake-up and the caches' traffic costing more than it saves. */
 #define WG_PAR_MIN ((int64_t)1 << 21)
 
+/* Scratch floats per group of images (1 MiB): V, Mx and the outputs of digits' convs
+ * (<= 64 K floats per image) for a few images at once. */
+#define WG_GROUP_FLOATS ((int64_t)1 << 18)
+
 static int64_t wg_up16(int64_t v) { return (v + 15) / 16 * 16; }
 
 int cx_winograd_fits(const CxConv *cv) {
@@ -280,21 +284,14 @@ CX_T512 static void wg_block(void *arg, int64_t begin, int64_t end) {
     }
 }
 
-int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
+/* Images [0, cv->N) of cv with the transformed weights u: scratch s as cx_winograd_f32 lays
+ * it out for cv->N images. */
+CX_T512 static void wg_images(RtKernelCtx *c, const CxConv *cv, const float *u, float *s) {
     const int64_t th = (cv->g.out[1] + 1) / 2, tw = (cv->g.out[2] + 1) / 2;
     const int64_t T = cv->N * th * tw, Cp = wg_up16(cv->C), Mp = wg_up16(cv->M);
-    const int64_t nxp = cv->N * Cp * (2 * th + 2) * (2 * tw + 2);
-    const int64_t nv = 16 * T * Cp, nmx = 16 * T * Mp, nu = cv->wu ? 0 : cx_winograd_u_floats(cv);
-    const int64_t nob = Mp * cv->N * cv->Pout;
-    const int64_t oxp = 0, ov = wg_up16(nxp), omx = ov + nv, oob = omx + wg_up16(nmx), ou = oob + nob;
-    float *s = rt_scratch(c, sizeof(float) * (size_t)(ou + nu));
-    if (!s) return RT_ERR_NOMEM;
-    const float *u = cv->wu;
-    if (!u) {
-        cx_winograd_u_make(cv, s + ou);
-        u = s + ou;
-    }
-    wg_input(cv, cv->x, s + oxp, s + ov, th, tw, Cp);
+    const int64_t nxp = cv->N * Cp * (2 * th + 2) * (2 * tw + 2), nv = 16 * T * Cp, nmx = 16 * T * Mp;
+    const int64_t ov = wg_up16(nxp), omx = ov + nv, oob = omx + wg_up16(nmx);
+    wg_input(cv, cv->x, s, s + ov, th, tw, Cp);
     /* The block width changes the register tiles only, never a sum's order: any width gives
      * the same bits, so it may follow the thread count. */
     const int threads = 16 * T * Mp * cv->C >= WG_PAR_MIN ? rt_pool_threads(c->pool) : 1;
@@ -303,6 +300,35 @@ int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
     WgJob j = {cv, u, s + ov, s + omx, s + oob, T, Cp, Mp, th, tw, bw, cx_act_is_clip(&cv->act)};
     if (threads > 1) rt_parallel_for(c->pool, (Mp + bw - 1) / bw, 1, wg_block, &j);
     else wg_block(&j, 0, (Mp + bw - 1) / bw);
+}
+
+/* Scratch floats of wg_images for n images. */
+static int64_t wg_scratch_floats(const CxConv *cv, int64_t n) {
+    const int64_t th = (cv->g.out[1] + 1) / 2, tw = (cv->g.out[2] + 1) / 2, T = n * th * tw;
+    const int64_t Cp = wg_up16(cv->C), Mp = wg_up16(cv->M);
+    return wg_up16(n * Cp * (2 * th + 2) * (2 * tw + 2)) + 16 * T * Cp + wg_up16(16 * T * Mp) + Mp * n * cv->Pout;
+}
+
+int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv) {
+    /* images in groups whose scratch stays within WG_GROUP_FLOATS (at least one image): a
+     * big batch neither needs its whole V and Mx at once nor runs them out of cache */
+    int64_t nb = cv->N;
+    while (nb > 1 && wg_scratch_floats(cv, nb) > WG_GROUP_FLOATS) nb = (nb + 1) / 2;
+    const int64_t ns = wg_scratch_floats(cv, nb), nu = cv->wu ? 0 : cx_winograd_u_floats(cv);
+    float *s = rt_scratch(c, sizeof(float) * (size_t)(ns + nu));
+    if (!s) return RT_ERR_NOMEM;
+    const float *u = cv->wu;
+    if (!u) {
+        cx_winograd_u_make(cv, s + ns);
+        u = s + ns;
+    }
+    for (int64_t n0 = 0; n0 < cv->N; n0 += nb) {
+        CxConv g = *cv;
+        g.N = cv->N - n0 < nb ? cv->N - n0 : nb;
+        g.x = cv->x + n0 * cv->C * cv->Pin;
+        g.y = cv->y + n0 * cv->M * cv->Pout;
+        wg_images(c, &g, u, s);
+    }
     rt_scratch_free(c, s);
     return RT_OK;
 }
