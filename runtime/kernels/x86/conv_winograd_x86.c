@@ -22,19 +22,22 @@
  *   Y               = A^T Mx A + bias, activation in registers (lanes = 16 channels), stored
  *                     channels last (outputs past the plane skipped), then transposed 16x16 in
  *                     registers into y[n][m][oy][ox] (lanes past M not stored)
+ * A big batch runs in groups of images (WG_GROUP_FLOATS of scratch per group).
  * Threads: the transforms of the input run on the calling thread (cheap); the products and
  * the output transform (when worth it: WG_PAR_MIN) are split over blocks of 64 output
  * channels (32 or 16 when that gives each thread a block; all blocks need the same V). Each
- * output's sum runs in the same order whatever the split, so results are bit-identical for
- * any number of threads. The result differs from the direct conv by
+ * output's sum runs in the same order whatever the split or grouping, so results are
+ * bit-identical for any number of threads. The result differs from the direct conv by
  * rounding only (the transforms are exact in real arithmetic).
+ * Measured (digits_cnn, 1 thread): c2 32 -> 64 on 8x8 13.8 -> 8.7 us, c3 64 -> 64 on 4x4
+ * 7.1 -> 4.0 us; the products run near the FMA peak, the two transforms take ~1/3.
  */
 #include <string.h>
 
 #include "../../rt_threads.h"
 #include "conv_x86.h"
 
-/* Most floats of one scratch array (the padded input, V, U): sizes far below int64_t overflow. */
+/* Most floats of one scratch array (the padded input, V, U): far below int64_t overflow. */
 #define WG_MAX_FLOATS ((int64_t)1 << 28)
 
 /* Multiply-adds of the products below which one thread does the whole conv (as the GEMM's

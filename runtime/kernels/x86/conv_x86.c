@@ -1,12 +1,12 @@
 /*
  * conv_x86.c — optimized kernels: Conv and FusedConv in float32 (depthwise direct, 1x1 and
- * im2col on x86/sgemm.h).
+ * im2col on x86/sgemm.h, Winograd for small 3x3 convs).
  *
  * The kernel reads the node as the reference does (ref/conv_geom.h for the window
  * geometry), and takes the case when it is float32 with 1 or 2 spatial axes, all sizes > 0,
  * data present and the CPU has AVX-512; anything else (other dtypes, 3-D, shape-only runs,
  * malformed nodes, whose messages the reference gives) goes to the reference kernel
- * unchanged. Four paths, by the conv's structure:
+ * unchanged. Five paths, by the conv's structure:
  *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
  *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
  *   few taps Cg*kH*kW, wide output rows (MobileNet's stem)    conv_direct_x86.c, direct
@@ -20,9 +20,9 @@
  * The node's state also keeps what the first run derived from the node (ConvCache: the
  * geometry, the activation, the path, the packed weights' place), in front of the packed
  * weights (rt_sgemm_state_packed_pre) or Winograd's transformed ones, or alone for a
- * depthwise or direct conv; later runs
- * with the same input shape and the same weight and bias tensors take it from there instead
- * of reading the attributes again (name lookups: ~3% of KWS's run).
+ * depthwise or direct conv; later runs with the same input shape and the same weight and
+ * bias tensors take it from there instead of reading the attributes again (name lookups:
+ * ~3% of KWS's run).
  */
 #include <string.h>
 
