@@ -241,7 +241,7 @@ Test(winograd_x86, dispatch_with_state, .init = setup_pool, .fini = teardown_poo
 
 /* A state made for one conv is never used for another: the same node run on a new input
  * shape, with other weights of the same shape, on a shape for im2col, matches the
- * reference each time. */
+ * reference each time; a's weights on another batch keep the state's transformed weights. */
 Test(winograd_x86, stale_state, .init = setup_pool, .fini = teardown_pool) {
     if (!cx_cpu_ok()) cr_skip_test("no AVX-512");
     Net a = net_make(1, 32, 8, 8, 64, 41), b = net_make(1, 32, 6, 10, 64, 51), c = net_make(1, 32, 8, 8, 64, 61);
@@ -254,23 +254,30 @@ Test(winograd_x86, stale_state, .init = setup_pool, .fini = teardown_pool) {
     d.xd[2] = d.xd[3] = 20;
     d.x = malloc(sizeof(float) * 32 * 20 * 20);
     fill(d.x, 32 * 20 * 20, 81);
-    const Net *later[] = {&b, &c, &d, &a};
-    for (int i = 0; i < 4; i++) {
+    /* e: a's weights on a batch of 3 (the state's U is kept, the cache takes e's shape) */
+    Net e = a;
+    e.xd[0] = 3;
+    e.x = malloc(sizeof(float) * 3 * 32 * 8 * 8);
+    fill(e.x, 3 * 32 * 8 * 8, 91);
+    void *kept = state;
+    const Net *later[] = {&b, &c, &d, &e, &e, &a};
+    for (int i = 0; i < 6; i++) {
         RtTensor ref = net_run(rt_kernel_find(RT_OP_FUSED_CONV), NULL, later[i], NULL);
         RtTensor got = net_run(rt_kernel_find_fast(RT_OP_FUSED_CONV), NULL, later[i], &state);
         cr_assert_eq(rt_numel(&got), rt_numel(&ref), "case %d: output size", i);
         char what[32];
         snprintf(what, sizeof what, "later case %d", i);
         count_off(got.data, ref.data, rt_numel(&ref), what);
-        if (i == 3)
+        if (i == 5)
             cr_expect_eq(memcmp(got.data, first.data, sizeof(float) * (size_t)rt_numel(&ref)), 0,
                          "the first conv again: other bits");
         free(ref.data), free(got.data);
     }
+    cr_expect_eq(state, kept, "the state block was replaced");
     rt_node_state_free(&state, 1, rt_allocator_default());
     free(first.data);
     net_free(&a), net_free(&b), net_free(&c);
-    free(d.x);
+    free(d.x), free(e.x);
 }
 
 /* Convs big enough for the products to be split over 2 threads (WG_PAR_MIN: 2^21

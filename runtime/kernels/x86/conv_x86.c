@@ -130,9 +130,21 @@ static void conv_cache_store(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
 
 /* A Winograd conv's state: the cache, then the transformed weights (cv->wu set to them),
  * made on the first run when the node keeps a state and W is a constant. Without one (or
- * when the block cannot be had) cv->wu stays NULL and the kernel transforms per call. */
+ * when the block cannot be had) cv->wu stays NULL and the kernel transforms per call.
+ * U depends on the weights alone: a state this path made for another input shape (a batch
+ * of 64 in an evaluation, then batch 1) keeps its U and takes the new shape's cache. */
 static void conv_wino_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused, CxConv *cv) {
-    if (!c->node_state || !c->state_alloc || *c->node_state || !(c->const_inputs >> 1 & 1u)) return;
+    if (!c->node_state || !c->state_alloc || !(c->const_inputs >> 1 & 1u)) return;
+    ConvCache *old = *c->node_state;
+    if (old) {
+        if (old->magic != CONV_CACHE_MAGIC || !old->cv.wino || !old->cv.wu || old->fused != fused ||
+            old->w != rt_in(n, in, 1)->data || old->cv.M != cv->M || old->cv.Cg != cv->Cg || old->cv.K != cv->K)
+            return;
+        cv->wu = old->cv.wu;
+        old->magic = 0; /* refilled for this shape below */
+        conv_cache_store(c, n, in, fused, cv, 1);
+        return;
+    }
     /* 64 zero bytes after the cache: where the GEMM path looks for its packing header
      * (rt_sgemm_state_packed_pre), so a later run of another shape on that path finds no
      * match there and never reads U as packed weights */
