@@ -50,9 +50,6 @@ int rt_graph_run_opts(const RtGraph *g, const RtTensor *inputs, RtTensor *output
 int rt_exec_run_subgraph(RtKernelCtx *c, const RtGraph *g, RtTensor *const *inputs, int n_in,
                          RtTensor *outputs, int n_out);
 
-/* The monotonic clock in nanoseconds (0 where the platform has none). */
-int64_t rt_clock_ns(void);
-
 /* Frees a tensor's data with a (NULL-safe) and clears the pointer. */
 void rt_tensor_free(const RtAllocator *a, RtTensor *t);
 

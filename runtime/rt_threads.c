@@ -24,7 +24,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
-#include <time.h>
 
 #if defined(__GNUC__)
 #define POOL_ATOMICS 1
@@ -87,19 +86,13 @@ struct RtThreadPool {
     unsigned stop;         /* atomic: workers exit */
 };
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Polls *addr until (*addr == v) == want_eq, for up to POOL_SPIN_NS; 1 when that happened. */
 static int spin_for(const unsigned *addr, unsigned v, int want_eq) {
     int64_t deadline = 0;
     for (int i = 0;; i++) {
         if ((LOAD(addr) == v) == want_eq) return 1;
         if (i >= POOL_PAUSE_POLLS && (i & 63) == 0) {
-            int64_t t = now_ns();
+            int64_t t = rt_clock_ns();
             if (deadline == 0) deadline = t + POOL_SPIN_NS;
             else if (t > deadline) return 0;
         }
