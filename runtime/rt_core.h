@@ -58,11 +58,11 @@ typedef struct RtError {
     char msg[1024];  /* empty when no error */
 } RtError;
 
-/* printf-style: records the message (first one wins) and returns RT_ERR. */
 /* The monotonic clock in nanoseconds (0 where the platform has none): the thread pool's spin
  * deadline and the executors' per-node profile. */
 int64_t rt_clock_ns(void);
 
+/* printf-style: records the message (first one wins) and returns RT_ERR. */
 int rt_error_set(RtError *e, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

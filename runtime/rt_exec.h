@@ -35,6 +35,9 @@ typedef struct RtRunOptions {
                                    with alloc->free after the last run; NULL = no caching */
     int64_t *node_ns;           /* [g->n_nodes] or NULL: each node's wall time (ns, monotonic
                                    clock) is added to its entry (wafer bench --profile) */
+    const struct RtPlanFast *fast; /* rt_plan_run only, NULL = none: layouts and fusions built
+                                   for the plan being run (rt_plan_fast.h); ignored with
+                                   ref_only or on_value */
 } RtRunOptions;
 
 /* Bit j set when input j of n is a constant of g (kernels may cache what they derive from it). */

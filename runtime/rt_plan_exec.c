@@ -25,11 +25,15 @@
  * constant (const_inputs), so a conv or GEMM also keeps its packed weights. The price is the
  * float weights' bytes for the model's life, as onnxruntime pays for its constant folding.
  * A Reshape of such a cached value (conv codes stored 2-D) is served as a view of it.
+ *
+ * Run-time decisions (RtRunOptions.fast, rt_plan_fast.h): a node inside a fused chain is
+ * skipped, the chain's head runs the whole chain (rt_fuse_run, its time counted on the head);
+ * a node's channels-last inputs and outputs are flagged in its context (nhwc_in / nhwc_out).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt_plan.h"
+#include "rt_plan_fast.h"
 
 enum {
     GUARD_LIVE = 32, /* allocations tracked (their sizes), beyond that passed straight through */
@@ -183,9 +187,28 @@ static int reshape_view(const RtGraph *g, const RtPlan *p, RtTensor *slot, char 
     return 1;
 }
 
+/* Points c's nhwc_in / nhwc_out at node n's flags from f (in lay_in / lay_out), or NULL
+ * where none of its inputs / outputs is channels-last. */
+static void layout_flags(const RtPlanFast *f, const RtNode *n, RtKernelCtx *c, unsigned char *lay_in,
+                         unsigned char *lay_out) {
+    c->nhwc_in = c->nhwc_out = NULL;
+    if (!f || !f->nhwc) return;
+    int any_in = 0, any_out = 0;
+    for (int j = 0; j < n->n_in; j++) {
+        lay_in[j] = n->in[j] >= 0 && f->nhwc[n->in[j]];
+        any_in |= lay_in[j];
+    }
+    for (int j = 0; j < n->n_out; j++) {
+        lay_out[j] = n->out[j] >= 0 && f->nhwc[n->out[j]];
+        any_out |= lay_out[j];
+    }
+    if (any_in) c->nhwc_in = lay_in;
+    if (any_out) c->nhwc_out = lay_out;
+}
+
 /* Runs node k with its planned outputs in place. */
 static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *slot, char *stable,
-                     RtKernelCtx *c, const RtRunOptions *o, int k) {
+                     RtKernelCtx *c, const RtRunOptions *o, const RtPlanFast *f, int k) {
     const RtNode *n = &g->nodes[k];
     int cacheable = dq_cacheable(g, n, o);
     if (cacheable && p->offset[n->out[0]] >= 0 && dq_cache_serve(p, slot, n, o->node_state[k])) {
@@ -199,6 +222,7 @@ static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *s
     }
     RtTensor *in[64], *out[64], unused[64], *planned[64];
     int64_t cap[64];
+    unsigned char lay_in[64], lay_out[64];
     int np = 0;
     if (n->n_in > 64 || n->n_out > 64) return rt_error_set(c->err, "node '%s' has too many inputs", n->name);
     for (int j = 0; j < n->n_in; j++) {
@@ -231,9 +255,11 @@ static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *s
         for (int j = 0; j < n->n_in && j < 64; j++) /* cached stored weights are constants too */
             if (n->in[j] >= 0 && stable[n->in[j]]) c->const_inputs |= (uint64_t)1 << j;
     }
+    layout_flags(f, n, c, lay_in, lay_out);
     int r = rt_node_exec(c, n, in, out);
     c->n_planned = 0;
     c->node_state = NULL;
+    c->nhwc_in = c->nhwc_out = NULL;
     for (int j = 0; j < n->n_out; j++)
         if (n->out[j] < 0) rt_tensor_free(c->alloc, &unused[j]);
     if (r != RT_OK) {
@@ -288,10 +314,17 @@ int rt_plan_run(const RtGraph *g, const RtPlan *p, void *arena, const RtTensor *
     for (int i = 0; i < g->n_inputs; i++) slot[g->inputs[i]] = inputs[i];
     RtKernelCtx c = {.alloc = &a, .err = err, .run_subgraph = rt_exec_run_subgraph,
                      .pool = o ? o->pool : NULL, .ref_only = o ? o->ref_only : 0};
+    const RtPlanFast *f = o && o->fast && !o->ref_only && !o->on_value ? o->fast : NULL;
+    if (f && (f->n_values != g->n_values || f->n_nodes != g->n_nodes)) f = NULL; /* made for another graph */
     int r = RT_OK;
     for (int k = 0; r == RT_OK && k < g->n_nodes; k++) {
+        int head = f ? f->fuse_head[k] : -1;
+        if (head >= 0 && head != k) continue; /* ran with its chain's head */
         int64_t t0 = o && o->node_ns ? rt_clock_ns() : 0;
-        r = plan_node(g, p, arena, slot, stable, &c, o, k);
+        if (head == k)
+            r = rt_fuse_run(f, k, g, p, arena, slot, &c);
+        else
+            r = plan_node(g, p, arena, slot, stable, &c, o, f, k);
         if (o && o->node_ns) o->node_ns[k] += rt_clock_ns() - t0;
     }
     for (int i = 0; r == RT_OK && i < g->n_outputs; i++) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "rt_model.h"
+#include "rt_plan_fast.h"
 #include "rt_ops.h"
 #include "rt_threads.h"
 
@@ -38,6 +39,8 @@ struct WaferRtModel {
     RtTensor *dyn_out;           /* [n_outputs] dynamic-executor outputs kept until the next run */
     int dyn_live;
     const RtPlan *last_plan;     /* the plan of the last run (NULL = none or unplanned) */
+    RtPlanFast fast;             /* run-time layouts and fusions (rt_plan_fast.h) ... */
+    const RtPlan *fast_plan;     /* ... built for this plan (NULL = none built) */
     void **node_state;           /* [n_nodes] kernels' cached state (packed weights), kernel.h */
     int64_t *node_ns;            /* [n_nodes] profile totals (NULL = never profiled) */
     int profiling;               /* 1: runs add to node_ns */
@@ -76,6 +79,7 @@ static void model_free(WaferRtModel *m) {
         for (int i = 0; i < m->g->n_outputs; i++) rt_tensor_free(&a, &m->dyn_out[i]);
     if (m->own_arena) a.free(a.user, m->own_arena);
     rt_plan_free(&m->own_plan);
+    rt_plan_fast_free(&m->fast);
     if (m->node_state) {
         rt_node_state_free(m->node_state, m->g->n_nodes, &a);
         a.free(a.user, m->node_state);
@@ -285,6 +289,7 @@ static int plan_for(WaferRtModel *m, const RtPlan **plan, RtError *e) {
         if (m->own_plan.n_values && rt_plan_matches(m->g, &m->own_plan, m->ins)) {
             p = &m->own_plan;
         } else {
+            if (m->fast_plan == &m->own_plan) m->fast_plan = NULL; /* its decisions go with it */
             rt_plan_free(&m->own_plan);
             int r = rt_plan_build(m->g, m->ins, &m->own_plan, e);
             if (r == RT_SHAPE_UNKNOWN) {
@@ -332,8 +337,14 @@ WaferRtStatus wafer_rt_run(WaferRtModel *m, const WaferRtTensor *inputs, int n_i
     int r = plan_for(m, &plan, &e);
     if (r != RT_OK) return from_rt(r, &e, err);
     m->last_plan = plan;
+    if (plan && !m->ref_only && m->fast_plan != plan) {
+        rt_plan_fast_free(&m->fast);
+        r = rt_plan_fast_build(m->g, plan, &m->fast, &e);
+        if (r != RT_OK) return from_rt(r, &e, err);
+        m->fast_plan = plan;
+    }
     RtRunOptions o = {.alloc = &m->alloc, .pool = m->pool, .ref_only = m->ref_only, .node_state = m->node_state,
-                      .node_ns = m->profiling ? m->node_ns : NULL};
+                      .node_ns = m->profiling ? m->node_ns : NULL, .fast = plan && m->fast_plan == plan ? &m->fast : NULL};
     if (plan) {
         r = rt_plan_run(m->g, plan, m->arena, m->ins, m->dyn_out, &o, &e);
     } else {

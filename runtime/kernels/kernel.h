@@ -48,6 +48,11 @@ struct RtKernelCtx {
     void **node_state;
     const RtAllocator *state_alloc;
     uint64_t const_inputs;
+    /* Channels-last values (rt_plan_fast.h): nhwc_in[j] / nhwc_out[j] 1 when input / output j
+     * of the running node holds (input) or must get (output) its data NHWC while its dims say
+     * NCHW. NULL = every value as its dims say. Set only for values whose producer and every
+     * reader take that layout (the kernels that claim it in rt_layout.c), never with ref_only. */
+    const unsigned char *nhwc_in, *nhwc_out;
 };
 
 typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);
