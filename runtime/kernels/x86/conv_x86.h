@@ -101,6 +101,8 @@ CX_T512 CX_INL __m512 cx_act_v512(const RtAct *a, __m512 v) {
         v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(a->alpha), v), _mm512_set1_ps(a->beta));
         v = _mm512_max_ps(_mm512_setzero_ps(), v);
         return _mm512_min_ps(_mm512_set1_ps(1.0f), v);
+    default: /* Gelu: rt_act_read refuses it on FusedConv, so no conv kernel meets it */
+        return v;
     }
     return v;
 }
