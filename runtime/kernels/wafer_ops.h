@@ -9,6 +9,12 @@
  *   "LeakyRelu"   x >= 0 ? x : alpha * x
  *   "Sigmoid"     1 / (1 + exp(-x))
  *   "HardSigmoid" max(0, min(1, alpha * x + beta))
+ *   "Gelu"        0.5 x (1 + erf(x / sqrt 2))                        (ONNX Gelu, approximate "none")
+ *   "GeluTanh"    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))    (ONNX Gelu, approximate "tanh")
+ * Gelu and GeluTanh take no alpha/beta and are allowed on Linear and LinearNBits only (the
+ * conv kernels apply no Gelu: FusedConv refuses them). The reference kernels compute them in
+ * float with erff / tanhf as the reference Gelu does; the x86 kernels with the x86 Gelu
+ * kernel's vector code (x86/vmath.h), so fused and unfused give the same bits on each path.
  *
  * FusedConv(X, W, B?)        = act(Conv(X, W, B))          Conv's attributes, same shapes
  * Linear(X[..., K], W[K, N], B[N]?) = act(X @ W + B)       -> Y[..., N]

@@ -48,6 +48,9 @@ static double act_ref(const ActCase *a, double v) {
     if (strcmp(a->name, "LeakyRelu") == 0) return v >= 0 ? v : a->alpha * v;
     if (strcmp(a->name, "Sigmoid") == 0) return 1.0 / (1.0 + exp(-v));
     if (strcmp(a->name, "HardSigmoid") == 0) return fmax(0.0, fmin(1.0, a->alpha * v + a->beta));
+    if (strcmp(a->name, "Gelu") == 0) return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+    if (strcmp(a->name, "GeluTanh") == 0)
+        return 0.5 * v * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (v + 0.044715 * v * v * v)));
     return v;
 }
 
@@ -96,6 +99,33 @@ Test(linear, every_activation_rank3_with_bias) {
 Test(linear, rank2_without_bias_odd_sizes) {
     int64_t xd[2] = {17, 33};
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) check_linear(2, xd, 129, 0, &acts[i]);
+}
+
+/* Gelu (ONNX Gelu approximate "none") and GeluTanh ("tanh"), which fuse into Linear only;
+ * Gelu's slope is at most 1.13, so LINEAR_TOL still holds. */
+static const ActCase gelu_acts[] = {{"Gelu", 0, 0, 0}, {"GeluTanh", 0, 0, 0}};
+
+Test(linear, gelu_both_forms) {
+    int64_t xd3[3] = {2, 3, 7}, xd2[2] = {17, 33};
+    for (int i = 0; i < 2; i++) {
+        check_linear(3, xd3, 5, 1, &gelu_acts[i]);
+        check_linear(2, xd2, 129, 0, &gelu_acts[i]);
+    }
+}
+
+Test(fused_conv, refuses_gelu) {
+    int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {8, 3, 3, 3};
+    float x[75], w[216];
+    fill(x, 75, 1), fill(w, 216, 2);
+    RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), tw = rtt_tensor(RT_F32, 4, wd, w), out;
+    RtTensor *in[2] = {&tx, &tw};
+    for (int i = 0; i < 2; i++) {
+        RtAttr a = rtt_attr_str("activation", gelu_acts[i].name);
+        memset(&out, 0, sizeof out);
+        cr_expect_eq(rtt_run1(RT_OP_FUSED_CONV, 1, in, 2, &out, &a, 1, 0), RT_ERR_UNSUPPORTED);
+        cr_expect(strstr(rtt_err.msg, "Linear") != NULL, "%s", rtt_err.msg);
+        free(out.data);
+    }
 }
 
 Test(linear, rank1_input_gives_a_vector) {
@@ -149,9 +179,9 @@ Test(linear, errors) {
     cr_expect(strstr(rtt_err.msg, "bias") != NULL, "%s", rtt_err.msg);
 
     RtTensor *in[2] = {&tx, &tw};
-    RtAttr unknown = rtt_attr_str("activation", "Gelu");
+    RtAttr unknown = rtt_attr_str("activation", "Swish");
     cr_expect_eq(rtt_run1(RT_OP_LINEAR, 1, in, 2, &out, &unknown, 1, 0), RT_ERR_UNSUPPORTED);
-    cr_expect(strstr(rtt_err.msg, "Gelu") != NULL, "%s", rtt_err.msg);
+    cr_expect(strstr(rtt_err.msg, "Swish") != NULL, "%s", rtt_err.msg);
 
     RtAttr stray[2] = {rtt_attr_str("activation", "Relu"), rtt_attr_float("alpha", 0.5f)};
     cr_expect_eq(rtt_run1(RT_OP_LINEAR, 1, in, 2, &out, stray, 2, 0), RT_ERR);

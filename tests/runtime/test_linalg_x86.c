@@ -319,3 +319,86 @@ Test(linalg_x86, big_shapes_split_over_threads) {
     lx_free(t, 3);
     lx_free(g, 3);
 }
+
+/* ---- Linear with a fused Gelu ---- */
+
+/* Fused: Linear(activation Gelu / GeluTanh) through the fast kernels; unfused: Linear without
+ * activation, then the fast standalone Gelu kernel (approximate "none" / "tanh"). The epilogue
+ * runs the x86 Gelu kernel's own vector code, so the two are the same bits. */
+static void lx_gelu_check(const char *what, RtTensor **in, int tanh_form, RtThreadPool *pool) {
+    RtAttr fused[1] = {rtt_attr_str("activation", tanh_form ? "GeluTanh" : "Gelu")};
+    RtAttr plain[1] = {rtt_attr_str("activation", "")};
+    RtAttr appr[1] = {rtt_attr_str("approximate", tanh_form ? "tanh" : "none")};
+    RtTensor yf, yl, yg;
+    cr_assert_eq(lx_run(1, pool, RT_OP_LINEAR, 1, in, 3, &yf, fused, 1, 0), RT_OK, "%s: %s", what, lx_err.msg);
+    cr_assert_eq(lx_run(1, pool, RT_OP_LINEAR, 1, in, 3, &yl, plain, 1, 0), RT_OK, "%s: %s", what, lx_err.msg);
+    RtTensor *gin[1] = {&yl};
+    cr_assert_eq(lx_run(1, pool, RT_OP_GELU, 20, gin, 1, &yg, appr, 1, 0), RT_OK, "%s: %s", what, lx_err.msg);
+    cr_expect(memcmp(yf.data, yg.data, sizeof(float) * (size_t)rt_numel(&yf)) == 0,
+              "%s: fused Gelu differs from Linear then Gelu", what);
+    free(yf.data);
+    free(yl.data);
+    free(yg.data);
+}
+
+/* M, N, K over the odd sizes (M = 1 is the GEMV, N = 1, 3 the narrow tails, 17/33/129 every
+ * tile edge); X scaled by 4 so the outputs reach past Gelu's +-4 sqrt 2 clamp and both of
+ * its polynomials: against the reference (its erff / tanhf formula) within LX_REL_TOL,
+ * 1 and 2 threads bit-identical, and fused == unfused. */
+Test(linalg_x86, linear_gelu_odd_sizes) {
+    static const int64_t sz[] = {1, 3, 17, 33, 129};
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+    int n = 0;
+    for (int im = 0; im < 5; im++)
+        for (int in_ = 0; in_ < 5; in_++)
+            for (int ik = 0; ik < 5; ik++, n++) {
+                int64_t xd[2] = {sz[im], sz[ik]}, wd[2] = {sz[ik], sz[in_]}, bd[1] = {sz[in_]};
+                RtTensor t[3] = {lx_tensor(RT_F32, 2, xd, 1u + (unsigned)n), lx_tensor(RT_F32, 2, wd, 7u + (unsigned)n),
+                                 lx_tensor(RT_F32, 1, bd, 11u + (unsigned)n)};
+                for (int64_t i = 0; i < rt_numel(&t[0]); i++) ((float *)t[0].data)[i] *= 4.0f;
+                RtTensor *in[3] = {&t[0], &t[1], n % 2 ? &t[2] : NULL};
+                for (int tf = 0; tf < 2; tf++) {
+                    RtAttr act[1] = {rtt_attr_str("activation", tf ? "GeluTanh" : "Gelu")};
+                    char what[128];
+                    snprintf(what, sizeof what, "Linear %s M=%lld N=%lld K=%lld bias %d", tf ? "GeluTanh" : "Gelu",
+                             (long long)sz[im], (long long)sz[in_], (long long)sz[ik], n % 2);
+                    if (n % 3 == 0 || tf == 0) lx_compare(what, RT_OP_LINEAR, 1, in, 3, act, 1);
+                    lx_gelu_check(what, in, tf, n % 2 ? pool : NULL);
+                }
+                lx_free(t, 3);
+            }
+    rt_pool_free(pool);
+}
+
+/* A product the GEMM splits over 2 threads (tinylm's fc1 shape, 128 x 256 -> 1024), Gelu in
+ * the epilogue of every part. */
+Test(linalg_x86, linear_gelu_split_over_threads) {
+    int64_t xd[2] = {128, 256}, wd[2] = {256, 1024}, bd[1] = {1024};
+    RtTensor t[3] = {lx_tensor(RT_F32, 2, xd, 21), lx_tensor(RT_F32, 2, wd, 22), lx_tensor(RT_F32, 1, bd, 23)};
+    RtTensor *in[3] = {&t[0], &t[1], &t[2]};
+    RtAttr act[1] = {rtt_attr_str("activation", "Gelu")};
+    lx_compare("Linear 128x256x1024 Gelu", RT_OP_LINEAR, 1, in, 3, act, 1);
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    lx_gelu_check("Linear 128x256x1024 Gelu, 2 threads", in, 0, pool);
+    lx_gelu_check("Linear 128x256x1024 GeluTanh, 2 threads", in, 1, pool);
+    rt_pool_free(pool);
+    lx_free(t, 3);
+}
+
+/* Gelu is fused into Linear only: FusedConv refuses it, the fast kernel as the reference
+ * (status and no output), instead of running a conv path that has no Gelu. */
+Test(linalg_x86, fused_conv_refuses_gelu) {
+    int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {3, 2, 3, 3};
+    RtTensor t[2] = {lx_tensor(RT_F32, 4, xd, 31), lx_tensor(RT_F32, 4, wd, 32)};
+    RtTensor *in[2] = {&t[0], &t[1]};
+    RtAttr act[1] = {rtt_attr_str("activation", "Gelu")};
+    for (int fast = 0; fast < 2; fast++) {
+        RtTensor y;
+        int r = lx_run(fast, NULL, RT_OP_FUSED_CONV, 1, in, 2, &y, act, 1, 0);
+        cr_expect_eq(r, RT_ERR_UNSUPPORTED, "fast %d: status %d", fast, r);
+        cr_expect(strstr(lx_err.msg, "Linear") != NULL, "fast %d: message '%s'", fast, lx_err.msg);
+        free(y.data);
+    }
+    lx_free(t, 2);
+}

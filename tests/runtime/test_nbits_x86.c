@@ -31,7 +31,8 @@
  * the results differ by rounding only: within this fraction of the largest magnitude of the
  * layer's pre-activation output (the issue's bar for float paths). The activations are
  * 1-Lipschitz for the parameters used here (LeakyRelu alpha 0.1, HardSigmoid alpha 0.25),
- * so they do not widen the difference. */
+ * so they do not widen the difference; Gelu's slope is at most 1.13, and the fast path's
+ * vector Gelu is within a few float ulps of the reference's erff / tanhf formula. */
 #define NBX_REL_TOL 1e-5
 
 typedef struct {
@@ -46,6 +47,8 @@ static const Act acts[] = {
     {"LeakyRelu", {RT_ACT_LEAKY_RELU, 0.1f, 0}},
     {"Sigmoid", {RT_ACT_SIGMOID, 0, 0}},
     {"HardSigmoid", {RT_ACT_HARD_SIGMOID, 0.25f, 0.45f}},
+    {"Gelu", {RT_ACT_GELU, 0, 0}},
+    {"GeluTanh", {RT_ACT_GELU_TANH, 0, 0}},
 };
 #define NACTS (int)(sizeof acts / sizeof acts[0])
 
@@ -293,6 +296,39 @@ Test(nbits_x86, linear_kernel_contract) {
     free(y.data);
     lin_free(&l);
 }
+
+/* Fused Gelu == LinearNBits without activation, then the fast standalone Gelu kernel, bit for
+ * bit (the epilogue runs that kernel's vector code), on 1 and 2 threads; `amx` 0 forces the
+ * AVX-512 micro-kernel. */
+static void nbits_gelu_same_bits(int amx) {
+    if (!amx) setenv("WAFER_RT_AMX", "0", 1);
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    const int64_t shapes[][3] = {{128, 1024, 256}, {17, 70, 300}, {33, 3, 100}};
+    RtKernelFn fast = rt_kernel_find_fast(RT_OP_LINEAR_NBITS), gelu = rt_kernel_find_fast(RT_OP_GELU);
+    for (int i = 0; i < 3; i++)
+        for (int tf = 0; tf < 2; tf++) {
+            Lin l, p;
+            lin_make(&l, 4, shapes[i][0], shapes[i][1], shapes[i][2], 32, 0, 1, NACTS - 2 + tf, 41u + (uint32_t)i);
+            lin_make(&p, 4, shapes[i][0], shapes[i][1], shapes[i][2], 32, 0, 1, 0, 41u + (uint32_t)i);
+            RtTensor yf, yp, yg;
+            RtError err = {{0}};
+            RtAttr appr = {.name = "approximate", .type = RT_ATTR_STRING, .s = tf ? "tanh" : "none"};
+            RtThreadPool *pl = i % 2 ? pool : NULL;
+            cr_assert_eq(run_node(fast, RT_OP_LINEAR_NBITS, l.in, 6, l.attrs, l.n_attr, pl, &yf, &err), RT_OK, "%s", err.msg);
+            cr_assert_eq(run_node(fast, RT_OP_LINEAR_NBITS, p.in, 6, p.attrs, p.n_attr, pl, &yp, &err), RT_OK, "%s", err.msg);
+            RtTensor *gin[1] = {&yp};
+            cr_assert_eq(run_node(gelu, RT_OP_GELU, gin, 1, &appr, 1, pl, &yg, &err), RT_OK, "%s", err.msg);
+            cr_expect(memcmp(yf.data, yg.data, sizeof(float) * (size_t)(l.M * l.N)) == 0,
+                      "M=%lld N=%lld K=%lld %s: fused differs from unfused", (long long)l.M, (long long)l.N,
+                      (long long)l.K, acts[l.act].name);
+            free(yf.data), free(yp.data), free(yg.data);
+            lin_free(&l), lin_free(&p);
+        }
+    rt_pool_free(pool);
+}
+
+Test(nbits_x86, linear_gelu_fused_same_bits) { nbits_gelu_same_bits(1); }
+Test(nbits_x86, linear_gelu_fused_same_bits_without_amx) { nbits_gelu_same_bits(0); }
 
 /* The same batches on the AVX-512 micro-kernel where the CPU would take AMX (Criterion runs
  * each test in its own process, so the variable stays here). */

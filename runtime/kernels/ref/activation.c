@@ -22,6 +22,8 @@ int rt_act_read(RtKernelCtx *c, const RtNode *n, RtAct *a) {
         {"LeakyRelu", RT_ACT_LEAKY_RELU, 1, 0.01f, 0},
         {"Sigmoid", RT_ACT_SIGMOID, 0, 0, 0},
         {"HardSigmoid", RT_ACT_HARD_SIGMOID, 2, 0.2f, 0.5f},
+        {"Gelu", RT_ACT_GELU, 0, 0, 0},
+        {"GeluTanh", RT_ACT_GELU_TANH, 0, 0, 0},
     };
     const char *s = rt_attr_str(n, "activation", "");
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
@@ -30,12 +32,18 @@ int rt_act_read(RtKernelCtx *c, const RtNode *n, RtAct *a) {
             return rt_fail(c, "attribute 'alpha' is not used by activation '%s'", s);
         if (acts[i].n_params < 2 && rt_attr(n, "beta"))
             return rt_fail(c, "attribute 'beta' is not used by activation '%s'", s);
+        int gelu = acts[i].kind == RT_ACT_GELU || acts[i].kind == RT_ACT_GELU_TANH;
+        if (gelu && n->op != RT_OP_LINEAR && n->op != RT_OP_LINEAR_NBITS) {
+            rt_fail(c, "activation '%s' is fused into Linear and LinearNBits only, not %s", s, rt_op_name(n->op));
+            return RT_ERR_UNSUPPORTED;
+        }
         a->kind = acts[i].kind;
         a->alpha = rt_attr_float(n, "alpha", acts[i].alpha);
         a->beta = rt_attr_float(n, "beta", acts[i].beta);
         return RT_OK;
     }
-    rt_fail(c, "attribute activation = '%s' is not one of Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid", s);
+    rt_fail(c, "attribute activation = '%s' is not one of Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, Gelu, GeluTanh",
+            s);
     return RT_ERR_UNSUPPORTED;
 }
 
@@ -57,5 +65,7 @@ void rt_act_span(const RtAct *a, float *y, int64_t n, const float *b) {
     case RT_ACT_LEAKY_RELU: ACT_SPAN_KIND(RT_ACT_LEAKY_RELU); break;
     case RT_ACT_SIGMOID: ACT_SPAN_KIND(RT_ACT_SIGMOID); break;
     case RT_ACT_HARD_SIGMOID: ACT_SPAN_KIND(RT_ACT_HARD_SIGMOID); break;
+    case RT_ACT_GELU: ACT_SPAN_KIND(RT_ACT_GELU); break;
+    case RT_ACT_GELU_TANH: ACT_SPAN_KIND(RT_ACT_GELU_TANH); break;
     }
 }

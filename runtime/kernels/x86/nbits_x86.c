@@ -21,7 +21,9 @@
  *     the panel row, 12 broadcasts of X (read in place), 24 FMAs. After the first K slice the
  *     accumulators start from Y's tile, so every output is one FMA chain in k order;
  *   - after the last slice the bias and activation (ref/activation.h's formulas, the same
- *     float operations as rt_act_span) are applied in registers before the store.
+ *     float operations as rt_act_span) are applied in registers before the store; sigmoid
+ *     and Gelu over the stored tile rows instead (nbx_act_stored: rt_act_span for sigmoid,
+ *     vmath.h's vector Gelu, the x86 Gelu kernel's own code, for Gelu).
  * Each weight is the same float as the reference's ((q - zero) * scale), only the order and
  * the FMA rounding of the sums differ.
  * Where the CPU has AMX-BF16 (and groups are runs of whole blocks, integer zero points),
@@ -44,6 +46,7 @@
 #include "../kernel.h"
 #include "../nbits.h"
 #include "../ref/activation.h"
+#include "vmath.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
@@ -105,6 +108,13 @@ typedef struct {
     __m512 alpha, beta;
 } VecAct;
 
+/* The activations vact_apply leaves out, over cols stored floats at y: sigmoid as the
+ * reference computes it, Gelu as the x86 Gelu kernel does (vmath.h, same bits as unfused). */
+static void nbx_act_stored(const RtAct *a, float *y, int64_t cols) {
+    if (a->kind == RT_ACT_SIGMOID) rt_act_span(a, y, cols, NULL);
+    if (a->kind == RT_ACT_GELU || a->kind == RT_ACT_GELU_TANH) rt_vm_gelu_f32(y, y, cols, a->kind == RT_ACT_GELU_TANH);
+}
+
 T512 INL __m512 vact_apply(const VecAct *a, __m512 v) {
     const __m512 zero = _mm512_setzero_ps();
     switch (a->kind) {
@@ -114,7 +124,7 @@ T512 INL __m512 vact_apply(const VecAct *a, __m512 v) {
         return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, a->alpha);
     case RT_ACT_HARD_SIGMOID:
         return _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(a->alpha, v), a->beta)));
-    default: return v; /* none; sigmoid is applied after the store (rt_act_span) */
+    default: return v; /* none; sigmoid and Gelu are applied after the store (nbx_act_stored) */
     }
 }
 
@@ -232,8 +242,8 @@ T512 static void gemm_chunk(void *arg, int64_t s0, int64_t s1) {
                         const int mr = (int)(M - m < NBX_MR ? M - m : NBX_MR);
                         micro_rows(mr, g->x + m * K + k0, K, p, k1 - k0, g->y + m * N + j0, N, m0, m1, first, last,
                                    bias, &va);
-                        if (last && g->act->kind == RT_ACT_SIGMOID)
-                            for (int r = 0; r < mr; r++) rt_act_span(g->act, g->y + (m + r) * N + j0, cols, NULL);
+                        if (last)
+                            for (int r = 0; r < mr; r++) nbx_act_stored(g->act, g->y + (m + r) * N + j0, cols);
                     }
                 }
             }
@@ -715,7 +725,7 @@ TAMX INL void amx_finish_act(const RtActKind kind, const AmxJob *j, const AmxPen
         float *y = j->y + (p->m0 + rr) * N + p->j0;
         _mm512_mask_storeu_ps(y, k0, vact_apply(&a, v0));
         _mm512_mask_storeu_ps(y + 16, k1, vact_apply(&a, v1));
-        if (kind == RT_ACT_SIGMOID) rt_act_span(j->act, y, cols, NULL);
+        if (kind == RT_ACT_SIGMOID || kind == RT_ACT_GELU) nbx_act_stored(j->act, y, cols);
     }
 }
 
@@ -734,6 +744,7 @@ TAMX INL void amx_pending_run(AmxPending *p, const AmxJob *j, const VecAct *va, 
     case RT_ACT_LEAKY_RELU: amx_finish_act(RT_ACT_LEAKY_RELU, j, p, s0, s1, va, n1); break;
     case RT_ACT_HARD_SIGMOID: amx_finish_act(RT_ACT_HARD_SIGMOID, j, p, s0, s1, va, n1); break;
     case RT_ACT_SIGMOID: amx_finish_act(RT_ACT_SIGMOID, j, p, s0, s1, va, n1); break;
+    case RT_ACT_GELU: case RT_ACT_GELU_TANH: amx_finish_act(RT_ACT_GELU, j, p, s0, s1, va, n1); break;
     default: amx_finish_act(RT_ACT_NONE, j, p, s0, s1, va, n1); break;
     }
 }

@@ -38,7 +38,11 @@
  * The first K block writes C, later ones add to it, the last one adds bias_m then bias_n
  * and applies the activation before the store (C = act(((sum_kblock1 + sum_kblock2 + ...)
  * + bias_m) + bias_n)): the vector formulas of ref/activation.h for the clip kinds,
- * LeakyRelu and HardSigmoid, rt_act_span itself over the stored tile (in L1) for sigmoid.
+ * LeakyRelu and HardSigmoid, rt_act_span itself over the stored tile (in L1) for sigmoid, and
+ * for Gelu vmath.h's rt_vm512_gelu / _gelu_tanh over the stored tile (sg_act_vm_rows: the
+ * vector code the x86 Gelu kernel runs, element by element the same bits as Linear + Gelu
+ * unfused; a pass over the tile while it is in L1 rather than in registers, so the ~80
+ * instantiations of the micro-kernel carry no copy of it).
  * Edges: the micro-kernel is
  * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
  * stored through a lane mask, so any M, N, K works without padding C. A last micro-panel of
@@ -61,6 +65,7 @@
 #include "../../rt_threads.h"
 #include "../gemm.h"
 #include "sgemm.h"
+#include "vmath.h"
 
 /* rt_sgemm (OpenBLAS or the portable loop), then the biases and the activation: the path
  * without AVX-512 (unpacked operands only). */
@@ -77,7 +82,10 @@ static void sg_fallback(const RtSgemm *g) {
             for (int64_t n = 0; n < N; n++) c[n] += g->bias_m[m];
         if (g->bias_n)
             for (int64_t n = 0; n < N; n++) c[n] += g->bias_n[n];
-        if (g->act && g->act->kind != RT_ACT_NONE) rt_act_span(g->act, c, N, NULL);
+        if (g->act && (g->act->kind == RT_ACT_GELU || g->act->kind == RT_ACT_GELU_TANH))
+            rt_vm_gelu_f32(c, c, N, g->act->kind == RT_ACT_GELU_TANH); /* the x86 Gelu kernel's code */
+        else if (g->act && g->act->kind != RT_ACT_NONE)
+            rt_act_span(g->act, c, N, NULL);
     }
 }
 
@@ -112,12 +120,14 @@ enum {
 };
 
 /* The activation as the store epilogue runs it: None/Relu/Clip are all min(hi, max(lo, v))
- * (lo = -inf, hi = +inf is the identity, NaN included); sigmoid (no vector exp here) is
- * rt_act_span over each stored tile row, which is the reference's own code. */
-enum { SG_ACT_NONE, SG_ACT_CLIP, SG_ACT_LEAKY, SG_ACT_HSIG, SG_ACT_SPAN };
+ * (lo = -inf, hi = +inf is the identity, NaN included); sigmoid is rt_act_span over each
+ * stored tile row, which is the reference's own code; Gelu is vmath.h's vector Gelu over each
+ * stored tile row (sg_act_vm_rows), the x86 Gelu kernel's own code. */
+enum { SG_ACT_NONE, SG_ACT_CLIP, SG_ACT_LEAKY, SG_ACT_HSIG, SG_ACT_SPAN, SG_ACT_VM };
 
 typedef struct {
     int kind;                    /* SG_ACT_* */
+    int tanh_approx;             /* SG_ACT_VM: Gelu's tanh approximation (1) or erf (0) */
     float lo, hi;                /* SG_ACT_CLIP bounds */
     float alpha, beta;           /* LeakyRelu slope; HardSigmoid alpha * v + beta */
     const RtAct *ref;            /* borrowed: the activation itself (SG_ACT_SPAN) */
@@ -195,6 +205,23 @@ T512 INL __m512 sg_act_v(int kind, __m512 lo, __m512 hi, __m512 al, __m512 be, _
     }
 }
 
+/* rows x cols of C at c (rows ldc apart) = Gelu of themselves, 16 lanes at a time with a
+ * masked last vector (vmath_avx512.c's loop, so the same bits wherever an element sits). */
+T512 __attribute__((noinline)) static void sg_act_vm_rows(const SgAct *a, float *c, int64_t ldc, int64_t rows,
+                                                          int64_t cols) {
+    const __mmask16 lm = (__mmask16)(cols % 16 ? (1u << (cols % 16)) - 1 : 0);
+    for (int64_t i = 0; i < rows; i++, c += ldc) {
+        int64_t j = 0;
+        if (a->tanh_approx) {
+            for (; j + 16 <= cols; j += 16) _mm512_storeu_ps(c + j, rt_vm512_gelu_tanh(_mm512_loadu_ps(c + j)));
+            if (lm) _mm512_mask_storeu_ps(c + j, lm, rt_vm512_gelu_tanh(_mm512_maskz_loadu_ps(lm, c + j)));
+        } else {
+            for (; j + 16 <= cols; j += 16) _mm512_storeu_ps(c + j, rt_vm512_gelu(_mm512_loadu_ps(c + j)));
+            if (lm) _mm512_mask_storeu_ps(c + j, lm, rt_vm512_gelu(_mm512_maskz_loadu_ps(lm, c + j)));
+        }
+    }
+}
+
 /* MR x 16 NV tile, B read as BMODE says; APF: A's next micro-panel (t->apf floats on, read
  * from memory the first time: packed beforehand) prefetched in step, a line every 2 k. AD:
  * A read in place (row i at a + i * lda, k along the row) instead of from a packed
@@ -269,6 +296,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
         const int64_t cols = 16 * (NV - 1) + __builtin_popcount(lm);
         for (int i = 0; i < MR; i++) rt_act_span(act->ref, c0 + i * ldc, cols, NULL);
     }
+    if (ak == SG_ACT_VM) sg_act_vm_rows(act, c0, ldc, MR, 16 * (NV - 1) + __builtin_popcount(lm));
 }
 
 typedef void (*SgKernel)(const SgTile *t);
@@ -376,6 +404,7 @@ T512 INL void sg_tall(const int P, const int AD, const int PF, const SgTile *t) 
     }
     if (ak == SG_ACT_SPAN)
         for (int i = 0; i < P * SG_MR; i++) rt_act_span(act->ref, c0 + i * ldc, __builtin_popcount(lm), NULL);
+    if (ak == SG_ACT_VM) sg_act_vm_rows(act, c0, ldc, P * SG_MR, __builtin_popcount(lm));
 }
 
 #define SG_T(P) \
@@ -587,6 +616,9 @@ static float sg_act_s(const SgAct *a, float v) {
         return 1.0f < v ? 1.0f : v;
     case SG_ACT_SPAN:
         rt_act_span(a->ref, &v, 1, NULL);
+        return v;
+    case SG_ACT_VM:
+        sg_act_vm_rows(a, &v, 1, 1, 1);
         return v;
     default:
         return v;
@@ -836,6 +868,7 @@ T512 INL void sg_gemv_tile(const int NV, const SgJob *j, int64_t n0, int64_t n1,
         _mm512_mask_storeu_ps(c + 16 * v, m[v], sg_act_v(ak, lo, hi, al, be, r));
     }
     if (ak == SG_ACT_SPAN) rt_act_span(act->ref, c, n1 - n0, NULL);
+    if (ak == SG_ACT_VM) sg_act_vm_rows(act, c, 0, 1, n1 - n0);
 }
 
 #define SG_GV_DEF(V) \
@@ -993,7 +1026,7 @@ static void sg_plan(SgJob *j, int threads) {
 }
 
 static SgAct sg_act_make(const RtAct *a) {
-    SgAct s = {SG_ACT_NONE, -INFINITY, INFINITY, 0.0f, 0.0f, a};
+    SgAct s = {SG_ACT_NONE, 0, -INFINITY, INFINITY, 0.0f, 0.0f, a};
     if (!a) return s;
     switch (a->kind) {
     case RT_ACT_NONE:
@@ -1012,6 +1045,10 @@ static SgAct sg_act_make(const RtAct *a) {
         break;
     case RT_ACT_SIGMOID:
         s.kind = SG_ACT_SPAN;
+        break;
+    case RT_ACT_GELU:
+    case RT_ACT_GELU_TANH:
+        s.kind = SG_ACT_VM, s.tanh_approx = a->kind == RT_ACT_GELU_TANH;
         break;
     }
     return s;
