@@ -3,9 +3,10 @@
  *   fold_batchnorm   BN into Conv / Gemm / MatMul weights (first: once an activation is fused
  *                    into its producer, a BN after that activation cannot fold any more)
  *   fuse_linear      MatMul (+ bias Add) and Gemm with constant weights -> Linear
- *   fuse_activation  Relu / Clip / LeakyRelu / Sigmoid / HardSigmoid into Conv and Linear
  *   fuse_layernorm   decomposed LayerNormalization chains -> LayerNormalization
  *   fuse_gelu        the exact-erf GELU chain -> Gelu
+ *   fuse_activation  Relu / Clip / LeakyRelu / Sigmoid / HardSigmoid into Conv and Linear,
+ *                    Gelu into Linear (after fuse_gelu, which makes the Gelu nodes)
  *   dead_nodes       whatever a fusion left unread
  * then shape inference over the result (the fused ops' kernels recompute every shape, a check
  * that a rewrite kept them) and ir_verify after every step.
@@ -33,9 +34,9 @@ static int fuse_step(IrGraph *g, int (*fn)(IrGraph *, RtError *), const char *na
 int pass_fuse(IrGraph *g, RtError *err) {
     RT_TRY(fuse_step(g, pass_fold_batchnorm, "fold_batchnorm", err));
     RT_TRY(fuse_step(g, pass_fuse_linear, "fuse_linear", err));
-    RT_TRY(fuse_step(g, pass_fuse_activation, "fuse_activation", err));
     RT_TRY(fuse_step(g, pass_fuse_layernorm, "fuse_layernorm", err));
     RT_TRY(fuse_step(g, pass_fuse_gelu, "fuse_gelu", err));
+    RT_TRY(fuse_step(g, pass_fuse_activation, "fuse_activation", err));
     RT_TRY(fuse_step(g, pass_dead_nodes, "dead_nodes", err));
     return fuse_step(g, ir_infer_shapes, "infer_shapes", err);
 }

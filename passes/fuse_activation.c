@@ -6,7 +6,11 @@
  * Provides: a Relu, Clip, LeakyRelu, Sigmoid or HardSigmoid whose input is produced by a
  * Conv, or by a FusedConv / Linear without an activation, and is read by nothing else (and
  * is not a graph output) is gone: the producer is a FusedConv / Linear with attributes
- * activation, alpha, beta (wafer_ops.h) and produces the activation's output itself.
+ * activation, alpha, beta (wafer_ops.h) and produces the activation's output itself. So is
+ * a Gelu (approximate "none" -> activation "Gelu", "tanh" -> "GeluTanh") on a float32 Linear
+ * under the same conditions; a Gelu after a conv stays a node of its own (the conv kernels
+ * apply no Gelu; transformers' Gelu follows a Linear). pass_fuse runs fuse_gelu first, so
+ * the erf chains exporters write are Gelu nodes by then.
  *
  * Parameters: LeakyRelu alpha (default 0.01); HardSigmoid alpha, beta (0.2, 0.5); Clip's
  * bounds from attributes min/max before opset 11 (absent = -+FLT_MAX, as the Clip kernel
@@ -18,6 +22,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 /* One Clip bound (which = 1 min, 2 max) as a float; 0 when it cannot be fused. */
 static int clip_bound(const IrGraph *g, const RtNode *n, int which, float *f) {
@@ -46,6 +51,13 @@ static int act_attrs_set(IrGraph *g, int k, int j, RtError *err) {
     const char *name = rt_op_name(a->op);
     switch (a->op) {
     case RT_OP_RELU: case RT_OP_SIGMOID: break;
+    case RT_OP_GELU: {
+        const char *ap = rt_attr_str(a, "approximate", "none");
+        if (g->nodes[k].op != RT_OP_LINEAR) return 0;
+        if (strcmp(ap, "tanh") == 0) name = "GeluTanh";
+        else if (strcmp(ap, "none") != 0) return 0; /* the Gelu kernel reports it */
+        break;
+    }
     case RT_OP_LEAKY_RELU:
         alpha = rt_attr_float(a, "alpha", 0.01f);
         n_params = 1;

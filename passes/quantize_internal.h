@@ -25,6 +25,7 @@ int qz_node_insert(IrGraph *g, int pos, int op, const char *name, int n_in, cons
 /* Sets attribute `name` of node k (replacing one of that name, else appending). */
 int qz_attr_set_int(IrGraph *g, int k, const char *name, int64_t v, RtError *err);
 int qz_attr_set_float(IrGraph *g, int k, const char *name, float v, RtError *err);
+int qz_attr_set_str(IrGraph *g, int k, const char *name, const char *v, RtError *err);
 /* Copies the attributes of src whose names appear in the comma-separated list `names` to node
  * k (whose attributes are replaced). */
 int qz_attrs_copy(IrGraph *g, int k, const RtNode *src, const char *names, RtError *err);

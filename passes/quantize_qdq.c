@@ -7,8 +7,10 @@
  * the per-node decisions of quantize.c (which weights to quantize, which nodes are excluded).
  * Steps:
  *   1. split: a FusedConv / Linear whose activation has no integer form (LeakyRelu, Sigmoid,
- *      HardSigmoid) gives it back as a separate node, so that the pre-activation value can be
- *      calibrated and the activation runs in float between a DQ and a Q;
+ *      HardSigmoid, Gelu, GeluTanh) gives it back as a separate node (Gelu with approximate
+ *      "tanh" for GeluTanh, opset 20), so that the pre-activation value can be calibrated and
+ *      the activation runs in float between a DQ and a Q: the graph int8 quantizes is the one
+ *      before the fusion;
  *   2. plan, in graph order: Conv/FusedConv/Linear/MatMul with a quantized weight and a float32
  *      input run int8; so do Add/Mul whose two inputs are int8, the pools, Concat and the shape
  *      ops whose data inputs are int8 (produced by int8 nodes). Excluded nodes never do.
@@ -84,15 +86,23 @@ static int insert(Qdq *S, int pos, int op, const char *name, int n_in, const int
 static int act_needs_split(const RtNode *n) {
     if (n->op != RT_OP_FUSED_CONV && n->op != RT_OP_LINEAR) return 0;
     const char *a = rt_attr_str(n, "activation", "");
-    return strcmp(a, "LeakyRelu") == 0 || strcmp(a, "Sigmoid") == 0 || strcmp(a, "HardSigmoid") == 0;
+    return strcmp(a, "LeakyRelu") == 0 || strcmp(a, "Sigmoid") == 0 || strcmp(a, "HardSigmoid") == 0 ||
+           strcmp(a, "Gelu") == 0 || strcmp(a, "GeluTanh") == 0;
+}
+
+/* The standalone op of a fused activation act_needs_split accepts. */
+static int act_split_op(const char *act) {
+    if (strcmp(act, "LeakyRelu") == 0) return RT_OP_LEAKY_RELU;
+    if (strcmp(act, "Sigmoid") == 0) return RT_OP_SIGMOID;
+    if (strcmp(act, "HardSigmoid") == 0) return RT_OP_HARD_SIGMOID;
+    return RT_OP_GELU;
 }
 
 static int split_one(Qdq *S, int k) {
     IrGraph *g = S->g;
     RtNode orig = g->nodes[k];
     const char *act = rt_attr_str(&orig, "activation", "");
-    int op = strcmp(act, "LeakyRelu") == 0 ? RT_OP_LEAKY_RELU : strcmp(act, "Sigmoid") == 0 ? RT_OP_SIGMOID
-                                                                                             : RT_OP_HARD_SIGMOID;
+    int op = act_split_op(act);
     int y = orig.out[0];
     char base[512];
     snprintf(base, sizeof base, "%s_preact", g->values[y].name);
@@ -109,6 +119,10 @@ static int split_one(Qdq *S, int k) {
     if (op == RT_OP_HARD_SIGMOID) {
         RT_TRY(qz_attr_set_float(g, a, "alpha", rt_attr_float(&orig, "alpha", 0.2f), S->err));
         RT_TRY(qz_attr_set_float(g, a, "beta", rt_attr_float(&orig, "beta", 0.5f), S->err));
+    }
+    if (op == RT_OP_GELU) {
+        if (g->nodes[a].opset < 20) g->nodes[a].opset = 20; /* the op exists from opset 20 */
+        if (strcmp(act, "GeluTanh") == 0) RT_TRY(qz_attr_set_str(g, a, "approximate", "tanh", S->err));
     }
     return RT_OK;
 }

@@ -54,6 +54,18 @@ int qz_attr_set_int(IrGraph *g, int k, const char *name, int64_t v, RtError *err
     return RT_OK;
 }
 
+int qz_attr_set_str(IrGraph *g, int k, const char *name, const char *v, RtError *err) {
+    RtAttr *a = attr_slot(g, k, name, err);
+    const char *copy = a ? ir_strdup(g, v) : NULL;
+    if (!copy) return a ? rt_error_set(err, "out of memory") : RT_ERR;
+    const char *nm = a->name;
+    memset(a, 0, sizeof *a);
+    a->name = nm;
+    a->type = RT_ATTR_STRING;
+    a->s = copy;
+    return RT_OK;
+}
+
 int qz_attr_set_float(IrGraph *g, int k, const char *name, float v, RtError *err) {
     RtAttr *a = attr_slot(g, k, name, err);
     if (!a) return RT_ERR;

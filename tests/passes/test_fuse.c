@@ -15,6 +15,7 @@
 #include "../../frontend/onnx.h"
 #include "../../io/npy.h"
 #include "../../passes/passes.h"
+#include "../../runtime/kernels/kernel.h"
 #include "../ir/ir_test_util.h"
 
 /* Folding BN rounds each new weight to float32 once (2^-24 relative) and fusion changes
@@ -430,6 +431,66 @@ Test(fuse_activation, linear_then_clip) {
     ir_graph_free(g);
 }
 
+/* x[3, 5] -> MatMul(W[5, 4]) + B -> y -> Gelu(approximate) -> z; extra: y is also read by a Neg. */
+static IrGraph *linear_gelu(const char *approximate, int extra) {
+    IrGraph *g = ft_graph(20);
+    int64_t xd[2] = {3, 5}, wd[2] = {5, 4}, bd[1] = {4};
+    int x = tg_input(g, "x", RT_F32, 2, xd, NULL);
+    int in[2] = {x, ft_const(g, "W", 2, wd, 1, 0)};
+    int m = tg_node(g, RT_OP_MATMUL, "mm", 2, in, "m");
+    int ai[2] = {m, ft_const(g, "B", 1, bd, 2, 0)};
+    int y = tg_node(g, RT_OP_ADD, "add", 2, ai, "y");
+    tg_output(g, tg_node(g, RT_OP_GELU, "gelu", 1, &y, "z"));
+    if (approximate) {
+        RtAttr *a = ft_attr(g, "approximate");
+        a->type = RT_ATTR_STRING;
+        a->s = ir_strdup(g, approximate);
+    }
+    if (extra) tg_output(g, tg_node(g, RT_OP_NEG, "neg", 1, &y, "n"));
+    memset(&err, 0, sizeof err);
+    ok_or_die(pass_simplify(g, &err));
+    ok_or_die(pass_fuse_linear(g, &err));
+    return g;
+}
+
+/* Gelu after a Linear: activation "Gelu" for approximate "none" (or absent), "GeluTanh" for
+ * "tanh"; the graph computes what it did (the reference Linear applies the reference Gelu's
+ * formula). */
+Test(fuse_activation, linear_then_gelu_both_forms) {
+    static const struct { const char *approximate, *act; } cases[] = {
+        {NULL, "Gelu"}, {"none", "Gelu"}, {"tanh", "GeluTanh"}};
+    for (int i = 0; i < 3; i++) {
+        IrGraph *g = linear_gelu(cases[i].approximate, 0);
+        expect_same_after(g, pass_fuse_activation, FUSE_TOL);
+        cr_assert_eq(g->n_nodes, 1, "%s: %d nodes", cases[i].act, g->n_nodes);
+        const RtNode *n = &g->nodes[0];
+        cr_expect_eq(n->op, RT_OP_LINEAR);
+        cr_expect_str_eq(rt_attr_str(n, "activation", ""), cases[i].act);
+        cr_expect_null(rt_attr(n, "alpha"));
+        cr_expect_str_eq(g->values[n->out[0]].name, "z");
+        ir_graph_free(g);
+    }
+}
+
+Test(fuse_activation, not_when_gelu_input_is_read_twice) {
+    IrGraph *g = linear_gelu("tanh", 1);
+    expect_same_after(g, pass_fuse_activation, 0.0);
+    cr_expect_eq(count(g, RT_OP_GELU), 1);
+    cr_expect_eq(count(g, RT_OP_LINEAR), 1);
+    for (int k = 0; k < g->n_nodes; k++) cr_expect_str_eq(rt_attr_str(&g->nodes[k], "activation", ""), "");
+    ir_graph_free(g);
+}
+
+/* The conv kernels apply no Gelu: a Gelu after a Conv stays a node. */
+Test(fuse_activation, not_gelu_after_a_conv) {
+    IrGraph *g = conv_act(20, RT_OP_GELU, NULL);
+    expect_same_after(g, pass_fuse_activation, 0.0);
+    cr_expect_eq(count(g, RT_OP_GELU), 1);
+    cr_expect_eq(count(g, RT_OP_CONV), 1);
+    cr_expect_eq(count(g, RT_OP_FUSED_CONV), 0);
+    ir_graph_free(g);
+}
+
 Test(fuse_activation, not_when_conv_output_feeds_two_nodes) {
     int c;
     IrGraph *g = conv_act(17, RT_OP_RELU, &c);
@@ -597,6 +658,13 @@ Test(fuse_fixtures, tinylm_linears, .timeout = 120) {
     /* 4 blocks x (q, k, v, out, fc1, fc2) + head; the 8 attention MatMuls multiply activations */
     cr_expect_eq(count(g, RT_OP_LINEAR), 25);
     cr_expect_eq(count(g, RT_OP_MATMUL), 8);
+    /* each block's Erf chain became a Gelu (fuse_gelu) and then fc1's activation */
+    int gelus = 0;
+    for (int k = 0; k < g->n_nodes; k++)
+        gelus += g->nodes[k].op == RT_OP_LINEAR && strcmp(rt_attr_str(&g->nodes[k], "activation", ""), "Gelu") == 0;
+    cr_expect_eq(gelus, 4);
+    cr_expect_eq(count(g, RT_OP_GELU), 0);
+    cr_expect_eq(count(g, RT_OP_ERF), 0);
     RtTensor toks;
     ok_or_die(npy_read(FIXTURES "/tinylm/tinylm_eval_tokens.npy", &toks, &err));
     cr_assert(toks.dtype == RT_I64 && toks.rank == 2 && toks.dims[1] == 129);

@@ -4,15 +4,22 @@
  * blocked groups), QDQ cancellation (a DQ -> Q pair with equal parameters goes, one with
  * different parameters stays, a Q -> DQ round trip between float ops goes unless its DQ output
  * is a graph output), and the exclude / head rules of pass_quantize_int8 (weight-only) on a
- * hand-built chain of MatMuls, whose quantized graph still computes nearly the same thing.
+ * hand-built chain of MatMuls, whose quantized graph still computes nearly the same thing;
+ * static int8 of a Linear with a fused Gelu gives the Gelu back as a node (float between a
+ * DQ and a Q): the same graph and the same outputs as quantizing it unfused.
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../../calib/calib.h"
+#include "../../io/npy.h"
 #include "../../passes/passes.h"
 #include "../../passes/quantize.h"
+#include "../../runtime/kernels/kernel.h"
 #include "../ir/ir_test_util.h"
 
 /* Weight-only int8 on the chain below: weights in [-1, 1] quantized with steps of at most
@@ -391,4 +398,94 @@ Test(quantize_rules, unknown_exclude_is_an_error) {
     cr_expect_neq(pass_quantize_int8(g, &o, NULL, &err), RT_OK);
     cr_expect(strstr(err.msg, "no_such_node") != NULL, "%s", err.msg);
     ir_graph_free(g);
+}
+
+/* ---- static int8 of a fused Gelu ---- */
+
+/* x[6, 8] -> MatMul(W1[8, 8]) + B1 -> Gelu(approximate) -> MatMul(W2[8, 4]) + B2 -> y, simplified
+ * and, when fuse, through pass_fuse (the Gelu becomes fc1's activation), else pass_fuse_linear
+ * alone (the Gelu stays a node, as before Gelu fused). */
+static IrGraph *gelu_mlp(const char *approximate, int fuse) {
+    IrGraph *g = tg_graph(20);
+    int64_t xd[2] = {6, 8}, w1d[2] = {8, 8}, w2d[2] = {8, 4}, b1d[1] = {8}, b2d[1] = {4};
+    float w1[64], w2[32], b1[8], b2[4];
+    for (int i = 0; i < 64; i++) w1[i] = sinf((float)(3 * i + 1)) * 1.5f;
+    for (int i = 0; i < 32; i++) w2[i] = cosf((float)(5 * i + 2));
+    for (int i = 0; i < 8; i++) b1[i] = 0.25f * sinf((float)i);
+    for (int i = 0; i < 4; i++) b2[i] = 0.1f * (float)i;
+    int x = tg_input(g, "x", RT_F32, 2, xd, NULL);
+    int a[2] = {x, tg_const_f32(g, "W1", 2, w1d, w1)};
+    int m1 = tg_node(g, RT_OP_MATMUL, "fc1", 2, a, "m1");
+    int c[2] = {m1, tg_const_f32(g, "B1", 1, b1d, b1)};
+    int h = tg_node(g, RT_OP_ADD, "fc1_add", 2, c, "h");
+    int ge = tg_node(g, RT_OP_GELU, "gelu", 1, &h, "ge");
+    RtAttr *at = tg_attr_add(g, "approximate");
+    at->type = RT_ATTR_STRING;
+    at->s = ir_strdup(g, approximate);
+    int d[2] = {ge, tg_const_f32(g, "W2", 2, w2d, w2)};
+    int m2 = tg_node(g, RT_OP_MATMUL, "fc2", 2, d, "m2");
+    int e[2] = {m2, tg_const_f32(g, "B2", 1, b2d, b2)};
+    tg_output(g, tg_node(g, RT_OP_ADD, "fc2_add", 2, e, "y"));
+    ok(ir_infer_shapes(g, &err));
+    ok(pass_simplify(g, &err));
+    ok(fuse ? pass_fuse(g, &err) : pass_fuse_linear(g, &err));
+    return g;
+}
+
+/* Static int8 of g (both layers, the head too) calibrated on x. */
+static void gelu_quantize(IrGraph *g, const char *npy) {
+    const char *names[1] = {"x"}, *paths[1] = {npy};
+    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
+    cr_assert_not_null(ds, "%s", err.msg);
+    ok(calib_dataset_bind(ds, g, &err));
+    QuantOptions o;
+    quant_options_default(&o);
+    o.act_int8 = 1;
+    o.quantize_head = 1;
+    o.data = ds;
+    ok(pass_quantize_int8(g, &o, NULL, &err));
+    calib_dataset_free(ds);
+}
+
+Test(quantize_static, fused_gelu_split_as_unfused) {
+    float x[48];
+    for (int i = 0; i < 48; i++) x[i] = 2.0f * sinf((float)(7 * i + 3));
+    char npy[128];
+    snprintf(npy, sizeof npy, "/tmp/wafer_qgelu_%d.npy", (int)getpid());
+    int64_t xd[2] = {6, 8};
+    RtTensor tx = tensor_f32(2, xd, x);
+    ok(npy_write(npy, &tx, &err));
+    static const struct { const char *approximate, *act; } forms[] = {{"none", "Gelu"}, {"tanh", "GeluTanh"}};
+    for (int f = 0; f < 2; f++) {
+        IrGraph *fused = gelu_mlp(forms[f].approximate, 1), *plain = gelu_mlp(forms[f].approximate, 0);
+        int acts = 0;
+        for (int k = 0; k < fused->n_nodes; k++)
+            acts += strcmp(rt_attr_str(&fused->nodes[k], "activation", ""), forms[f].act) == 0;
+        cr_assert_eq(acts, 1, "%s: pass_fuse put the Gelu into fc1", forms[f].act);
+        cr_assert_eq(tg_count_op(fused, RT_OP_GELU), 0);
+        gelu_quantize(fused, npy);
+        gelu_quantize(plain, npy);
+        cr_expect_eq(tg_count_op(fused, RT_OP_GELU), 1, "%s: the Gelu is a node again", forms[f].act);
+        cr_expect_eq(tg_count_op(fused, RT_OP_QLINEAR), 2);
+        cr_expect_eq(fused->n_nodes, plain->n_nodes);
+        for (int k = 0; k < fused->n_nodes; k++) {
+            const RtNode *a = &fused->nodes[k], *b = &plain->nodes[k];
+            cr_expect_eq(a->op, b->op, "node %d: %s vs %s", k, a->op_type, b->op_type);
+            cr_expect_str_eq(rt_attr_str(a, "activation", ""), "");
+            if (a->op == RT_OP_GELU && b->op == RT_OP_GELU) {
+                cr_expect_str_eq(rt_attr_str(a, "approximate", "none"), forms[f].approximate);
+                cr_expect_geq(a->opset, 20);
+            }
+        }
+        RtTensor ya[1], yb[1];
+        ok(ir_run(fused, &tx, ya, &err));
+        ok(ir_run(plain, &tx, yb, &err));
+        cr_assert(rt_shape_equal(&ya[0], &yb[0]));
+        cr_expect(memcmp(ya[0].data, yb[0].data, sizeof(float) * (size_t)rt_numel(&ya[0])) == 0,
+                  "%s: outputs differ from the unfused graph's quantization", forms[f].act);
+        free(ya[0].data), free(yb[0].data);
+        ir_graph_free(fused);
+        ir_graph_free(plain);
+    }
+    unlink(npy);
 }
