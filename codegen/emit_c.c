@@ -192,8 +192,8 @@ static int source_write(EcCtx *c, TextBuf *s, TextBuf *w, EmitCStats *st) {
     for (int i = 0; i < c->n_tpl; i++)
         if (c->tpl_used[i]) text_buf_printf(s, " %s", emit_c_templates[i].name), nk++;
     text_buf_printf(s, "\n */\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n");
-    text_buf_printf(s, "#include \"%s.h\"\n\n#define WK_NO_LIBM %d\n#define WK_SIGMOID %d\n\n", P, c->o->no_libm ? 1 : 0,
-                    c->sigmoid);
+    text_buf_printf(s, "#include \"%s.h\"\n\n#define WK_NO_LIBM %d\n#define WK_SIGMOID %d\n#define WK_GELU %d\n#define WK_GELU_TANH %d\n\n",
+                    P, c->o->no_libm ? 1 : 0, c->sigmoid, c->gelu, c->gelu_tanh);
     for (int i = 0; i < c->n_tpl; i++)
         if (c->tpl_used[i]) text_buf_printf(s, "%s\n", emit_c_templates[i].text);
     int64_t wbytes = 0;

@@ -41,6 +41,7 @@ typedef struct {
     unsigned char *tpl_used;    /* [templates] owned: 1 = template written */
     int n_tpl;
     int sigmoid;                /* the act helper needs wk_sigmoidf */
+    int gelu, gelu_tanh;        /* the act helper needs wk_erff / wk_tanhf (fused Gelu) */
     const char *tpl_missing;    /* a template name not in the table (our bug), or NULL */
     int64_t arena_bytes, lower_bound;
     RtError *err;               /* borrowed */

@@ -97,18 +97,29 @@ static int act_read(EcCtx *c, int k, const RtNode *n, int *kind, char *alpha, ch
     } acts[] = {
         {"", 0, 0, 0, 0},           {"Relu", 1, 0, 0, 0},          {"Clip", 2, 2, -HUGE_VALF, HUGE_VALF},
         {"LeakyRelu", 3, 1, 0.01f, 0}, {"Sigmoid", 4, 0, 0, 0}, {"HardSigmoid", 5, 2, 0.2f, 0.5f},
+        {"Gelu", 6, 0, 0, 0},       {"GeluTanh", 7, 0, 0, 0},
     };
     const char *s = rt_attr_str(n, "activation", "");
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
         if (strcmp(s, acts[i].name) != 0) continue;
         if ((acts[i].n_params < 1 && rt_attr(n, "alpha")) || (acts[i].n_params < 2 && rt_attr(n, "beta")))
             return ec_fail(c, k, RT_ERR, "attribute alpha/beta is not used by activation '%s'", s);
+        if (acts[i].kind >= 6 && n->op != RT_OP_LINEAR && n->op != RT_OP_LINEAR_NBITS)
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "activation '%s' is fused into Linear and LinearNBits only", s);
         *kind = acts[i].kind;
         ec_float_lit(alpha, 48, rt_attr_float(n, "alpha", acts[i].alpha));
         ec_float_lit(beta, 48, rt_attr_float(n, "beta", acts[i].beta));
         if (*kind == 4) {
             c->sigmoid = 1;
             ec_tpl_use(c, "b1_sigmoid");
+        }
+        if (*kind == 6) {
+            c->gelu = 1;
+            ec_tpl_use(c, "b1_erf");
+        }
+        if (*kind == 7) {
+            c->gelu_tanh = 1;
+            ec_tpl_use(c, "b1_tanh");
         }
         return RT_OK;
     }

@@ -11,7 +11,7 @@
  * qmin/qmax and multipliers above 1; QAdd with unequal scales, also broadcast; QMul broadcast; QConcat (copy and
  * requantize); QAveragePool with pads; QGlobalAveragePool;
  * QuantizeLinear per axis and uint8; DequantizeLinear blocked and uint8; LinearNBits with 3-bit codes, groups
- * that do not divide K and an act-order g_idx.
+ * that do not divide K and an act-order g_idx; Linear and LinearNBits with a fused Gelu (both forms).
  */
 #include "emitc_util.h"
 
@@ -476,4 +476,42 @@ Test(emit_ops, linear_nbits_3bit_act_order) {
     a[1] = attr_int(o, "group", G);
     a[2] = attr_str(o, "activation", "Relu");
     op_check(o, "LinearNBits 3-bit act-order");
+}
+
+/* Linear (float weights) and LinearNBits (4-bit codes) with a fused Gelu / GeluTanh: the
+ * emitted wk_act computes the reference's formula (K = 33: outputs reach past +-3, where both
+ * of Gelu's tails matter). */
+Test(emit_ops, linear_fused_gelu_both_forms) {
+    static const char *acts[2] = {"Gelu", "GeluTanh"};
+    for (int i = 0; i < 2; i++) {
+        OneOp *o = op_new();
+        int64_t xd[2] = {3, 33}, wd[2] = {33, 17}, bd[1] = {17};
+        int in[3] = {op_input(o, "x", RT_F32, 2, xd), op_const(o, "w", RT_F32, 2, wd, NULL),
+                     op_const(o, "b", RT_F32, 1, bd, NULL)};
+        int k = op_node(o, RT_OP_LINEAR, 3, in);
+        attrs_new(o, k, 1)[0] = attr_str(o, "activation", acts[i]);
+        op_check(o, acts[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        OneOp *o = op_new();
+        enum { K = 64, N = 5, G = 32, NG = 2 };
+        uint8_t codes[N * K], zeros[N * NG];
+        float scales[N * NG];
+        uint64_t s = 7 + (uint64_t)i;
+        for (int j = 0; j < N * K; j++) codes[j] = (uint8_t)(lcg(&s) % 16);
+        for (int j = 0; j < N * NG; j++) zeros[j] = (uint8_t)(lcg(&s) % 16), scales[j] = 0.05f + (float)(lcg(&s) % 100) / 1000.0f;
+        size_t pb = rt_qblock_packed_size(4, N, K);
+        uint8_t *packed = malloc(pb);
+        cr_assert_eq(rt_qblock_pack(4, N, K, codes, packed, pb), 0);
+        int64_t xd[2] = {2, K}, pd[1] = {(int64_t)pb}, sd[2] = {N, NG};
+        int in[4] = {op_input(o, "x", RT_F32, 2, xd), op_const(o, "wp", RT_U8, 1, pd, packed),
+                     op_const(o, "sc", RT_F32, 2, sd, scales), op_const(o, "zs", RT_U8, 2, sd, zeros)};
+        free(packed);
+        int k = op_node(o, RT_OP_LINEAR_NBITS, 4, in);
+        RtAttr *a = attrs_new(o, k, 3);
+        a[0] = attr_int(o, "bits", 4);
+        a[1] = attr_int(o, "group", G);
+        a[2] = attr_str(o, "activation", acts[i]);
+        op_check(o, acts[i]);
+    }
 }
