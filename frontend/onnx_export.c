@@ -7,7 +7,8 @@
  *     weights); sources older than 13 are refused when a raise is needed (too many ops
  *     changed form before 13).
  *  2. one pass over the nodes in order: wafer ops are lowered (onnx_export_q.c,
- *     onnx_export_nbits.c); Gelu below opset 20 becomes its Erf (or Tanh) formula; ops whose
+ *     onnx_export_nbits.c), a fused activation after the op (Gelu / GeluTanh as Gelu, or
+ *     as below); Gelu below opset 20 becomes its Erf (or Tanh) formula; ops whose
  *     inputs changed between the source opset and the target are rewritten (Reduce* axes
  *     attribute -> input at 18, Split's num_outputs at 18); every other node is copied.
  *  3. graph inputs and outputs keep their names, dtypes and shapes.
@@ -139,6 +140,15 @@ int ex_attr_float(ExCtx *x, int k, const char *name, float v) {
     return RT_OK;
 }
 
+static int ex_attr_str(ExCtx *x, int k, const char *name, const char *v) {
+    RtAttr *a = ex_attr_push(x, k, name);
+    const char *p = a ? ir_strdup(x->g, v) : NULL;
+    if (!p) return ex_nomem(x);
+    a->type = RT_ATTR_STRING;
+    a->s = p;
+    return RT_OK;
+}
+
 int ex_attr_ints(ExCtx *x, int k, const char *name, int n, const int64_t *v) {
     RtAttr *a = ex_attr_push(x, k, name);
     int64_t *p = ir_alloc(x->g, sizeof(int64_t) * (size_t)(n + 1));
@@ -241,6 +251,49 @@ static float ex_attr_f(const RtNode *n, const char *name, float dflt) {
     return a && a->type == RT_ATTR_FLOAT ? a->f : dflt;
 }
 
+/* Y = Gelu(X) (approximate "tanh" when tanh_form) as nodes named `name`: one Gelu node from
+ * opset 20 on, its formula below:
+ *   none: y = x * (1 + erf(x / sqrt 2)) * 0.5
+ *   tanh: y = x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) * 0.5 */
+static int ex_gelu_emit(ExCtx *x, const char *name, int X, int Y, int tanh_form) {
+    if (X < 0 || Y < 0) return RT_ERR;
+    if (x->g->opset >= 20) {
+        int k = ex_node(x, RT_OP_GELU, name, 1, &X, 1, &Y);
+        if (k < 0) return RT_ERR;
+        return tanh_form ? ex_attr_str(x, k, "approximate", "tanh") : RT_OK;
+    }
+    const char *b = x->g->values[Y].name;
+    int one = ex_const_f32(x, b, "_one", 1.0f), half = ex_const_f32(x, b, "_half", 0.5f);
+    int t = ex_fresh(x, b, "_inner"), e = ex_fresh(x, b, "_erf"), p = ex_fresh(x, b, "_plus1"),
+        m = ex_fresh(x, b, "_xmul");
+    int in[2];
+    if (!tanh_form) {
+        in[0] = X, in[1] = ex_const_f32(x, b, "_rsqrt2", (float)(1.0 / sqrt(2.0)));
+        if (ex_node(x, RT_OP_MUL, name, 2, in, 1, &t) < 0) return RT_ERR;
+        if (ex_node(x, RT_OP_ERF, name, 1, &t, 1, &e) < 0) return RT_ERR;
+    } else {
+        int x2 = ex_fresh(x, b, "_x2"), x3 = ex_fresh(x, b, "_x3"), c3 = ex_fresh(x, b, "_cx3"),
+            s = ex_fresh(x, b, "_sum");
+        in[0] = X, in[1] = X;
+        if (ex_node(x, RT_OP_MUL, name, 2, in, 1, &x2) < 0) return RT_ERR;
+        in[0] = x2, in[1] = X;
+        if (ex_node(x, RT_OP_MUL, name, 2, in, 1, &x3) < 0) return RT_ERR;
+        in[0] = x3, in[1] = ex_const_f32(x, b, "_c", 0.044715f);
+        if (ex_node(x, RT_OP_MUL, name, 2, in, 1, &c3) < 0) return RT_ERR;
+        in[0] = X, in[1] = c3;
+        if (ex_node(x, RT_OP_ADD, name, 2, in, 1, &s) < 0) return RT_ERR;
+        in[0] = s, in[1] = ex_const_f32(x, b, "_k", (float)sqrt(2.0 / 3.14159265358979323846));
+        if (ex_node(x, RT_OP_MUL, name, 2, in, 1, &t) < 0) return RT_ERR;
+        if (ex_node(x, RT_OP_TANH, name, 1, &t, 1, &e) < 0) return RT_ERR;
+    }
+    in[0] = e, in[1] = one;
+    if (ex_node(x, RT_OP_ADD, name, 2, in, 1, &p) < 0) return RT_ERR;
+    in[0] = X, in[1] = p;
+    if (ex_node(x, RT_OP_MUL, name, 2, in, 1, &m) < 0) return RT_ERR;
+    in[0] = m, in[1] = half;
+    return ex_node(x, RT_OP_MUL, name, 2, in, 1, &Y) < 0 ? RT_ERR : RT_OK;
+}
+
 int ex_activation(ExCtx *x, const RtNode *n, int y, int out) {
     const RtAttr *a = ex_attr_find(n, "activation");
     const char *act = a && a->type == RT_ATTR_STRING && a->s ? a->s : "";
@@ -262,6 +315,8 @@ int ex_activation(ExCtx *x, const RtNode *n, int y, int out) {
         if (k >= 0 && (ex_attr_float(x, k, "alpha", ex_attr_f(n, "alpha", 0.2f)) != RT_OK ||
                        ex_attr_float(x, k, "beta", ex_attr_f(n, "beta", 0.5f)) != RT_OK))
             return -1;
+    } else if (strcmp(act, "Gelu") == 0 || strcmp(act, "GeluTanh") == 0) {
+        k = ex_gelu_emit(x, n->name, y, out, act[4] != '\0') == RT_OK ? 0 : -1;
     } else {
         return ex_fail(x, n, "activation '%s' has no export", act), -1;
     }
@@ -269,46 +324,6 @@ int ex_activation(ExCtx *x, const RtNode *n, int y, int out) {
 }
 
 /* ---- default-domain nodes ---- */
-
-/* Gelu (opset 20) as its formula for older opsets:
- *   none: y = x * (1 + erf(x / sqrt 2)) * 0.5
- *   tanh: y = x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) * 0.5 */
-static int ex_gelu_expand(ExCtx *x, const RtNode *n) {
-    const RtAttr *a = ex_attr_find(n, "approximate");
-    int tanh_form = a && a->type == RT_ATTR_STRING && a->s && strcmp(a->s, "tanh") == 0;
-    int X = ex_val(x, n->in[0]), Y = ex_val(x, n->out[0]);
-    if (X < 0 || Y < 0) return RT_ERR;
-    const char *b = x->g->values[Y].name;
-    int one = ex_const_f32(x, b, "_one", 1.0f), half = ex_const_f32(x, b, "_half", 0.5f);
-    int t = ex_fresh(x, b, "_inner"), e = ex_fresh(x, b, "_erf"), p = ex_fresh(x, b, "_plus1"),
-        m = ex_fresh(x, b, "_xmul");
-    int in[2];
-    if (!tanh_form) {
-        in[0] = X, in[1] = ex_const_f32(x, b, "_rsqrt2", (float)(1.0 / sqrt(2.0)));
-        if (ex_node(x, RT_OP_MUL, n->name, 2, in, 1, &t) < 0) return RT_ERR;
-        if (ex_node(x, RT_OP_ERF, n->name, 1, &t, 1, &e) < 0) return RT_ERR;
-    } else {
-        int x2 = ex_fresh(x, b, "_x2"), x3 = ex_fresh(x, b, "_x3"), c3 = ex_fresh(x, b, "_cx3"),
-            s = ex_fresh(x, b, "_sum");
-        in[0] = X, in[1] = X;
-        if (ex_node(x, RT_OP_MUL, n->name, 2, in, 1, &x2) < 0) return RT_ERR;
-        in[0] = x2, in[1] = X;
-        if (ex_node(x, RT_OP_MUL, n->name, 2, in, 1, &x3) < 0) return RT_ERR;
-        in[0] = x3, in[1] = ex_const_f32(x, b, "_c", 0.044715f);
-        if (ex_node(x, RT_OP_MUL, n->name, 2, in, 1, &c3) < 0) return RT_ERR;
-        in[0] = X, in[1] = c3;
-        if (ex_node(x, RT_OP_ADD, n->name, 2, in, 1, &s) < 0) return RT_ERR;
-        in[0] = s, in[1] = ex_const_f32(x, b, "_k", (float)sqrt(2.0 / 3.14159265358979323846));
-        if (ex_node(x, RT_OP_MUL, n->name, 2, in, 1, &t) < 0) return RT_ERR;
-        if (ex_node(x, RT_OP_TANH, n->name, 1, &t, 1, &e) < 0) return RT_ERR;
-    }
-    in[0] = e, in[1] = one;
-    if (ex_node(x, RT_OP_ADD, n->name, 2, in, 1, &p) < 0) return RT_ERR;
-    in[0] = X, in[1] = p;
-    if (ex_node(x, RT_OP_MUL, n->name, 2, in, 1, &m) < 0) return RT_ERR;
-    in[0] = m, in[1] = half;
-    return ex_node(x, RT_OP_MUL, n->name, 2, in, 1, &Y) < 0 ? RT_ERR : RT_OK;
-}
 
 static int ex_is_reduce_axes18(int op) {
     return op == RT_OP_REDUCE_MEAN || op == RT_OP_REDUCE_MAX || op == RT_OP_REDUCE_MIN ||
@@ -390,7 +405,11 @@ static int ex_node_lower(ExCtx *x, const RtNode *n) {
     case RT_OP_LINEAR_NBITS:
         return ex_lower_nbits(x, n);
     case RT_OP_GELU:
-        if (x->g->opset < 20) return ex_gelu_expand(x, n);
+        if (x->g->opset < 20) {
+            const RtAttr *a = ex_attr_find(n, "approximate");
+            int tanh_form = a && a->type == RT_ATTR_STRING && a->s && strcmp(a->s, "tanh") == 0;
+            return ex_gelu_emit(x, n->name, ex_val(x, n->in[0]), ex_val(x, n->out[0]), tanh_form);
+        }
         return ex_copy_node(x, n);
     case RT_OP_LAYER_NORMALIZATION:
         if (x->g->opset < 17) return ex_fail(x, n, "LayerNormalization needs opset 17 (the model has %d)", x->g->opset);

@@ -20,6 +20,9 @@
  *  - the same command twice gives a byte-identical .onnx.
  *  - tinylm --weights f32 exported (fused float graph, Gelu as Erf at opset 17): onnxruntime's
  *    perplexity is the fixture's fp32 one.
+ *  - Linears with a fused Gelu and GeluTanh: MatMul + Add + Gelu (approximate kept) at opset 20,
+ *    the Erf / Tanh formulas at 17; onnxruntime's outputs equal the reference's up to float
+ *    order.
  *  - perf/mobilenet_v2_int8_qdq_ort.onnx (onnxruntime's quantization): wafer's logits equal
  *    onnxruntime's within the integer rounding bound.
  *  - import of the ops the installed ONNX node tests do not cover: com.microsoft QLinearAdd /
@@ -35,6 +38,8 @@
 #include <unistd.h>
 
 #include "../../frontend/onnx.h"
+#include "../../io/npy.h"
+#include "../../runtime/rt_exec.h"
 #include "../test_util.h"
 
 /* Relative to the repository root, where the suites run (as WAFER_BIN is). */
@@ -693,4 +698,113 @@ Test(onnx_export, import_matmul_nbits_matches_onnxruntime) {
         ir_graph_free(h);
         ir_graph_free(g);
     }
+}
+
+/* ---- Linear with a fused Gelu ---- */
+
+/* Float products of K <= 33 in another order, and onnxruntime's erf / tanh against erff /
+ * tanhf (a few float ulps): measured 3e-8 of the largest output (~6); a wrong form (erf for
+ * tanh: the two differ by up to 2e-4) is off by 3e-5, a lost 0.5 by 0.5. */
+#define GELU_EXPORT_REL_TOL 1e-5
+
+/* Deterministic values in [-1, 1). */
+static float gx_rand(uint32_t *s) {
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static int gx_const(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
+    RtTensor t = {RT_F32, rank, {0}, NULL};
+    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    float *v = malloc(sizeof(float) * (size_t)rt_numel(&t));
+    for (int64_t i = 0; i < rt_numel(&t); i++) v[i] = gx_rand(&seed);
+    t.data = v;
+    int c = ir_const_add(g, name, &t);
+    free(v);
+    return c;
+}
+
+/* x[5, 33] -> Linear(W1[33, 17], B1, Gelu) -> h -> Linear(W2[17, 9], GeluTanh) -> y */
+static IrGraph *gx_graph(int opset) {
+    IrGraph *g = ir_graph_new();
+    g->opset = opset;
+    int64_t xd[2] = {5, 33}, w1d[2] = {33, 17}, b1d[1] = {17}, w2d[2] = {17, 9}, hd[2] = {5, 17}, yd[2] = {5, 9};
+    int x = ir_value_add(g, "x"), h = ir_value_add(g, "h"), y = ir_value_add(g, "y");
+    ir_value_set_shape(&g->values[x], RT_F32, 2, xd);
+    ir_value_set_shape(&g->values[h], RT_F32, 2, hd);
+    ir_value_set_shape(&g->values[y], RT_F32, 2, yd);
+    g->inputs = malloc(sizeof(int)), g->inputs[0] = x, g->n_inputs = 1;
+    g->outputs = malloc(sizeof(int)), g->outputs[0] = y, g->n_outputs = 1;
+    int in1[3] = {x, gx_const(g, "W1", 2, w1d, 1), gx_const(g, "B1", 1, b1d, 2)};
+    int in2[2] = {h, gx_const(g, "W2", 2, w2d, 3)};
+    const char *acts[2] = {"Gelu", "GeluTanh"};
+    for (int i = 0; i < 2; i++) {
+        int k = ir_node_add(g, RT_OP_LINEAR, i ? "fc2" : "fc1", i ? 2 : 3, i ? in2 : in1, 1, i ? &y : &h);
+        cr_assert(k >= 0);
+        RtNode *n = &g->nodes[k];
+        n->domain = ir_strdup(g, "wafer");
+        n->opset = 1;
+        n->attrs = ir_alloc(g, sizeof(RtAttr));
+        n->attrs[0] = (RtAttr){.name = ir_strdup(g, "activation"), .type = RT_ATTR_STRING, .s = ir_strdup(g, acts[i])};
+        n->n_attr = 1;
+    }
+    return g;
+}
+
+static int gx_count(const IrGraph *g, int op, const char *approximate) {
+    int c = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (n->op != op) continue;
+        const char *a = "none";
+        for (int i = 0; i < n->n_attr; i++)
+            if (strcmp(n->attrs[i].name, "approximate") == 0) a = n->attrs[i].s;
+        c += !approximate || strcmp(a, approximate) == 0;
+    }
+    return c;
+}
+
+static void gelu_export_case(int opset) {
+    IrGraph *g = gx_graph(opset);
+    RtError err = {{0}};
+    OnnxExport ex;
+    cr_assert_eq(onnx_export_lower(g, NULL, &ex, &err), RT_OK, "%s", err.msg);
+    if (opset >= 20) {
+        cr_expect_eq(gx_count(ex.g, RT_OP_GELU, "none"), 1, "opset %d: Gelu for fc1", opset);
+        cr_expect_eq(gx_count(ex.g, RT_OP_GELU, "tanh"), 1, "opset %d: Gelu(tanh) for fc2", opset);
+    } else {
+        cr_expect_eq(gx_count(ex.g, RT_OP_GELU, NULL), 0);
+        cr_expect_eq(gx_count(ex.g, RT_OP_ERF, NULL), 1);
+        cr_expect_eq(gx_count(ex.g, RT_OP_TANH, NULL), 1);
+    }
+    cr_expect_eq(gx_count(ex.g, RT_OP_LINEAR, NULL), 0, "no wafer op left");
+    onnx_export_free(&ex);
+    char onnx[256], xp[256], od[256], yp[300], json[256];
+    snprintf(onnx, sizeof onnx, "%s/gelu%d.onnx", dir, opset);
+    snprintf(xp, sizeof xp, "%s/gx.npy", dir);
+    snprintf(od, sizeof od, "%s/gelu%d", dir, opset);
+    snprintf(json, sizeof json, "%s/ort.json", dir);
+    cr_assert_eq(onnx_export_file(g, NULL, onnx, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(onnx_check_file(onnx, &err), RT_OK, "%s", err.msg);
+    float x[5 * 33];
+    uint32_t seed = 9;
+    for (int i = 0; i < 5 * 33; i++) x[i] = 2.0f * gx_rand(&seed);
+    RtTensor xt = {RT_F32, 2, {5, 33}, x}, want;
+    cr_assert_eq(npy_write(xp, &xt, &err), RT_OK, "%s", err.msg);
+    RtRunOptions ro = {.ref_only = 1};
+    cr_assert_eq(ir_run_opts(g, &xt, &want, &ro, &err), RT_OK, "%s", err.msg);
+    ort("run %s x=%s --out %s", onnx, xp, od, json);
+    snprintf(yp, sizeof yp, "%s/y.npy", od);
+    RtTensor got = npy(yp);
+    cr_assert_eq(rt_numel(&got), rt_numel(&want));
+    double rel = tu_max_rel_diff(got.data, want.data, (long)rt_numel(&want));
+    cr_log_info("Linear + Gelu export, opset %d: onnxruntime vs reference %.3g", opset, rel);
+    cr_expect(rel <= GELU_EXPORT_REL_TOL, "opset %d: onnxruntime vs reference: %g", opset, rel);
+    free(got.data), free(want.data);
+    ir_graph_free(g);
+}
+
+Test(onnx_export, linear_gelu_opset20_and_17) {
+    gelu_export_case(20);
+    gelu_export_case(17);
 }
