@@ -18,6 +18,11 @@
  * width: masked loads at constant offsets) or the flat one (padded planes, compressed
  * lanes), and the GEMM is one call over the pool.
  *
+ * A channels-last output (cv->nhwc_out, one group) takes the same columns: each strip's
+ * product is Y[P, M] = col^T * W^T on cx_ngemm (conv_nhwc_x86.c), which broadcasts the
+ * columns' values where they lie (A[p, k] = col[k * n + p]) with W^T packed in the node's
+ * state (cv->wt) or per call here.
+ *
  * Strips are fixed by the shape (never by the thread count) and rt_sgemm_run's sums do not
  * depend on its threads, so results are bit-identical for any number of threads.
  */
@@ -51,6 +56,18 @@ static void conv_gemm(struct RtThreadPool *pool, const CxConv *cv, int64_t gr, i
     RtSgemm g = {cv->Mg, n, CK, 0, 0, cv->w + gr * cv->Mg * CK, cv->wp ? cv->wp + gr * cv->wp_stride : NULL, CK,
                  B, NULL, ldb, C, ldc, cv->b ? cv->b + gr * cv->Mg : NULL, NULL, &cv->act};
     rt_sgemm_run(pool, &g);
+}
+
+/* The product of the columns col[CK, n] of output positions [p0, p0 + n) of image im and
+ * group gr: into Y's NCHW rows (conv_gemm), or Y's NHWC rows p0.. (cx_ngemm, one group). */
+static void cols_gemm(struct RtThreadPool *pool, const CxConv *cv, int64_t im, int64_t gr, int64_t CK,
+                      const float *col, int64_t n, int64_t p0) {
+    if (cv->nhwc_out) {
+        CxNgemm g = {n, cv->M, CK, col, 1, n, cv->wt, cv->b, cv->y + (im * cv->Pout + p0) * cv->M, cv->M, &cv->act};
+        cx_ngemm_run(pool, &g);
+        return;
+    }
+    conv_gemm(pool, cv, gr, CK, col, n, n, cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout + p0, cv->Pout);
 }
 
 /* ---------------------------------------------------------------- 1x1 */
@@ -366,7 +383,7 @@ static void strip_items(const StripJob *s, int64_t i0, int64_t i1, float *col) {
         int64_t im = ig / cv->group, gr = ig % cv->group;
         int64_t n = cv->Pout - p0 < s->nb ? cv->Pout - p0 : s->nb;
         im2col_strip(cv, cv->x + (im * cv->C + gr * cv->Cg) * cv->Pin, p0, n, col);
-        conv_gemm(NULL, cv, gr, s->CK, col, n, n, cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout + p0, cv->Pout);
+        cols_gemm(NULL, cv, im, gr, s->CK, col, n, p0);
     }
 }
 
@@ -395,8 +412,7 @@ static int im2col_rows(RtKernelCtx *c, const CxConv *cv, int64_t CK) {
             if (direct) im2col_direct(cv, &d, xg, col);
             else if (flat_n) im2col_flat(cv, &f, xg, col + CK * cv->Pout, col);
             else im2col_strip(cv, xg, 0, cv->Pout, col);
-            conv_gemm(c->pool, cv, gr, CK, col, cv->Pout, cv->Pout, cv->y + (im * cv->M + gr * cv->Mg) * cv->Pout,
-                      cv->Pout);
+            cols_gemm(c->pool, cv, im, gr, CK, col, cv->Pout, 0);
         }
     rt_scratch_free(c, col);
     return RT_OK;
@@ -404,6 +420,18 @@ static int im2col_rows(RtKernelCtx *c, const CxConv *cv, int64_t CK) {
 
 int cx_im2col_f32(RtKernelCtx *c, const CxConv *cv) {
     const int64_t CK = cv->Cg * cv->K, P = cv->Pout;
+    if (cv->nhwc_out && (cv->group != 1 || cv->nhwc_in))
+        return rt_fail(c, "channels-last im2col conv of %lld groups", (long long)cv->group);
+    if (cv->nhwc_out && !cv->wt) { /* no packed W^T in the node's state: packed for this call */
+        CxConv own = *cv;
+        float *wt = rt_scratch(c, sizeof(float) * (size_t)cx_ngemm_packed_floats(cv->M, CK));
+        if (!wt) return RT_ERR_NOMEM;
+        cx_ngemm_pack(cv->w, cv->M, CK, wt);
+        own.wt = wt;
+        int r = cx_im2col_f32(c, &own);
+        rt_scratch_free(c, wt);
+        return r;
+    }
     int64_t cap = CX_COL_FLOATS / CK; /* widest strip within the budget */
     if (cap < 16) cap = 16;
     if (P < 2 * CX_MIN_COLS && CK * P <= 4 * CX_COL_FLOATS) return im2col_rows(c, cv, CK);

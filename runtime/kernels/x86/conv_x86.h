@@ -43,16 +43,71 @@ typedef struct {
     int wino;              /* 1: the Winograd path runs this conv (cx_winograd_fits) */
     float *y;              /* output: [N, M, Pout] */
     RtAct act;             /* fused activation (RT_ACT_NONE for Conv) */
+    /* Channels-last values (rt_plan_fast.h): 1 when x holds [N, Pin, C] / y gets [N, Pout, M]
+     * although the dims say NCHW (kernel.h's nhwc_in / nhwc_out) */
+    int nhwc_in, nhwc_out;
+    const float *wt;       /* borrowed: W^T packed for cx_ngemm (cx_ngemm_pack), the path of an
+                              NHWC output; NULL = packed per call */
 } CxConv;
+
+/* What a conv node can do channels-last (cx_conv_nhwc_caps): read its input NHWC, write its
+ * output NHWC, read NHWC only when it also writes NHWC (CX_NHWC_IN_OUT: a 1x1 conv, whose
+ * NCHW output from an NHWC input would be a transposed GEMM, slower than the transposes
+ * the layout saves), and whether it is a depthwise conv on the channel-lanes kernel (where
+ * keeping its neighbours NHWC pays: no transposes at all). */
+enum { CX_NHWC_IN = 1, CX_NHWC_OUT = 2, CX_NHWC_DW = 4, CX_NHWC_IN_OUT = 8 };
+/* The CX_NHWC_* bits of Conv / FusedConv node n for inputs of the planned shapes x, w and b
+ * (b NULL when absent; data not read): 0 unless the optimized paths would run it (float32,
+ * 2-D, AVX-512) with NHWC support: depthwise convs on the channel-lanes kernel (in and out,
+ * in any combination), 1x1 stride-1 unpadded convs of one group (out, or in and out), other
+ * one-group convs that would run on im2col (out only). */
+int cx_conv_nhwc_caps(const RtNode *n, const RtTensor *x, const RtTensor *w, const RtTensor *b);
+/* 1 when GlobalAveragePool / GlobalMaxPool node n reads an input of planned shape x NHWC
+ * (pool_x86.c). */
+int cx_pool_nhwc_ok(const RtNode *n, const RtTensor *x);
 
 /* 1 when the depthwise kernel takes cv's geometry (its per-conv tables have fixed sizes);
  * else the caller runs the reference. */
 int cx_depthwise_fits(const CxConv *cv);
-/* Depthwise conv (Cg == Mg == 1, cx_depthwise_fits) of every image, parallel over channels. */
+/* Depthwise conv (Cg == Mg == 1, cx_depthwise_fits) of every image, parallel over channels;
+ * NHWC input or output (cv->nhwc_in / nhwc_out) only where cx_depthwise_nhwc_fits. */
 int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv);
+/* 1 when the channel-lanes kernel takes cv's geometry (any number of channels): the
+ * depthwise convs that read and write NHWC. */
+int cx_depthwise_nhwc_fits(const CxConv *cv);
 
-/* 1x1 stride-1 unpadded conv: per image and group Y[Mg, P] = W[Mg, Cg] * X[Cg, P]. */
+/* 1x1 stride-1 unpadded conv: per image and group Y[Mg, P] = W[Mg, Cg] * X[Cg, P]; with an
+ * NHWC input or output (one group) cx_pointwise_nhwc_f32 runs it. */
 int cx_pointwise_f32(RtKernelCtx *c, const CxConv *cv);
+/* The same with y channels-last, x in either layout (group 1, conv_nhwc_x86.c):
+ * Y[P, M] = X[P, C] * W^T on cx_ngemm. */
+int cx_pointwise_nhwc_f32(RtKernelCtx *c, const CxConv *cv);
+
+/* ---- conv_nhwc_x86.c: the GEMM of a channels-last output ----
+ * Y[p, m] = act(sum_k A[p, k] * W[m, k] + b[m]) for p < P, m < M, A[p, k] at a[p * sp + k * sk]
+ * (an NHWC input: sp = K, sk = 1; NCHW or im2col columns: sp = 1, sk = P), Y[p, m] at
+ * y[p * ldy + m]. W comes packed (cx_ngemm_pack): blocks of 64 output channels, each
+ * [K][64] (zeros past M), so a tile of 6 rows x 64 columns loads 4 vectors of W per k and
+ * broadcasts its 6 A values from memory: no packing of A. Each element's sum runs over k
+ * in order in one tile whatever the split, so any thread count gives the same bits. */
+typedef struct {
+    int64_t P, M, K;
+    const float *a;        /* borrowed */
+    int64_t sp, sk;        /* A's strides in floats */
+    const float *wt;       /* borrowed: cx_ngemm_pack(W) */
+    const float *b;        /* borrowed [M] or NULL */
+    float *y;              /* borrowed */
+    int64_t ldy;
+    const RtAct *act;      /* borrowed; NULL = none */
+} CxNgemm;
+/* Deepest K the layout gives cx_ngemm (cx_conv_nhwc_caps): a 128 x 64 block of W^T is
+ * 32 KiB, within L1 next to the A rows and Y tiles. */
+#define CX_NGEMM_MAX_K 128
+/* Floats of W[M, K] packed (64-byte aligned when dst is). */
+int64_t cx_ngemm_packed_floats(int64_t M, int64_t K);
+void cx_ngemm_pack(const float *w, int64_t M, int64_t K, float *dst);
+/* The product on pool (one thread below ~2^21 multiply-adds). */
+void cx_ngemm_run(struct RtThreadPool *pool, const CxNgemm *g);
 
 /* 1 when the direct kernel takes cv (conv_direct_x86.c: one group, few taps Cg*kH*kW,
  * stride 1 or 2 along W, output rows of 16+ columns: MobileNet's stem). */
@@ -69,7 +124,8 @@ void cx_winograd_u_make(const CxConv *cv, float *u);
 /* Such a conv by Winograd F(2x2, 3x3), the weights from cv->wu or transformed per call. */
 int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv);
 
-/* Any other conv: per image and group, column strips of im2col(X) times W. */
+/* Any other conv: per image and group, column strips of im2col(X) times W; an NHWC output
+ * (group 1) takes each strip's product from cx_ngemm instead. */
 int cx_im2col_f32(RtKernelCtx *c, const CxConv *cv);
 
 /* 1 when this CPU runs the AVX-512 code of these files. */

@@ -53,7 +53,10 @@
  * a constant cell offset and one FMA with the tap's weights held in a register, no masks,
  * no short rows; 16 outputs at a time are transposed back into the planes. Chosen over the
  * others whenever it applies (KWS's 3x3 layer 3.6 -> 3.0 us, MobileNet's 14x14 stride 2
- * 49 -> 18 us).
+ * 49 -> 18 us). Channels-last data (cv->nhwc_in / nhwc_out, rt_layout.c) takes this kernel
+ * with any channel count: the grid is filled with each position's 16 channels (one masked
+ * load) and each output's channels are stored in place, no transposes (KWS's 3x3 layers
+ * ~2.7 -> 2.4 us in the model).
  *
  * Sigmoid is applied by a pass of the reference's formula over each finished plane (see
  * conv_x86.h); every other activation in registers.
@@ -188,15 +191,24 @@ static int dw_plan(const CxConv *cv, DwJob *j) {
      * the grid or on the next row's first cells */
     if (j->GH < g->pad0[1] + g->in[1]) j->GH = g->pad0[1] + g->in[1];
     if (j->GW < g->pad0[2] + IW) j->GW = g->pad0[2] + IW;
-    if (cv->C >= 16 && OH * OW <= DW_CL_MAX_OUT && g->in[1] * IW <= DW_CL_MAX_POS && KH * KW <= DW_CL_MAX_TAPS &&
-        j->GH * j->GW <= DW_CL_MAX_CELLS)
+    /* (channels-last data: the only kernel, whatever the channel count) */
+    const int nhwc = cv->nhwc_in || cv->nhwc_out;
+    if ((cv->C >= 16 || nhwc) && OH * OW <= DW_CL_MAX_OUT && g->in[1] * IW <= DW_CL_MAX_POS &&
+        KH * KW <= DW_CL_MAX_TAPS && j->GH * j->GW <= DW_CL_MAX_CELLS)
         j->kind = DW_CL;
-    return 1;
+    return !nhwc || j->kind == DW_CL;
 }
 
 int cx_depthwise_fits(const CxConv *cv) {
     DwJob j;
     return dw_plan(cv, &j);
+}
+
+int cx_depthwise_nhwc_fits(const CxConv *cv) {
+    DwJob j;
+    CxConv v = *cv;
+    v.nhwc_in = 1;
+    return dw_plan(&v, &j);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -678,9 +690,15 @@ CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, i
         for (int64_t t = t0; t < T && t < t0 + 16; t++) _mm512_store_ps(wt + 16 * t, r[t - t0]);
     }
     _mm512_store_ps(bt, cv->b ? _mm512_maskz_loadu_ps(lanes, cv->b + c0) : _mm512_setzero_ps());
-    /* the group's planes into the grid, 16 positions at a time */
+    /* the group's planes into the grid: channels-last, each position's 16 channels one
+     * vector; else 16 positions at a time through a transpose */
+    if (cv->nhwc_in) {
+        const float *x = cv->x + im * Pin * cv->C + c0;
+        for (int64_t q = 0; q < Pin; q++)
+            _mm512_store_ps(xt + 16 * (int64_t)j->cl_in[q], _mm512_maskz_loadu_ps(lanes, x + q * cv->C));
+    }
     const float *x = cv->x + (im * cv->C + c0) * Pin;
-    for (int64_t q = 0; q < Pin; q += 16) {
+    for (int64_t q = 0; q < Pin && !cv->nhwc_in; q += 16) {
         const __mmask16 m = (__mmask16)dw_bits(0, Pin - q);
         __m512 r[16];
 #pragma GCC unroll 16
@@ -692,6 +710,19 @@ CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, i
     __m512 wr[DW_WREG];
 #pragma GCC unroll 9
     for (int64_t t = 0; t < DW_WREG; t++) wr[t] = T == DW_WREG ? _mm512_load_ps(wt + 16 * t) : bias;
+    if (cv->nhwc_out) { /* each output's channels stored where they are: no transpose */
+        float *y = cv->y + im * P * cv->M + c0;
+        for (int64_t p = 0; p < P; p += 8) {
+            __m512 r[8];
+            const int64_t n = P - p < 8 ? P - p : 8;
+            dw_cl_outs(j, T, clip, xt, wt, wr, bias, p, n, r);
+            for (int64_t i = 0; i < n; i++) {
+                _mm512_mask_storeu_ps(y + (p + i) * cv->M, lanes, r[i]);
+                if (cv->act.kind == RT_ACT_SIGMOID) rt_act_span(&cv->act, y + (p + i) * cv->M, nc, NULL);
+            }
+        }
+        return;
+    }
     float *y = cv->y + (im * cv->M + c0) * P;
     for (int64_t p = 0; p < P; p += 16) {
         __m512 r[16];

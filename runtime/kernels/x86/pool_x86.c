@@ -50,6 +50,12 @@
  *     element after another; both double sums lie within n * 2^-53 * sum|x| of the exact sum,
  *     far below a float ulp, so the results are the same float except next to a rounding
  *     boundary (then one ulp apart; tests allow 1e-6 of the plane's mean |x|).
+ * Global pools of channels-last input (RtKernelCtx.nhwc_in, rt_plan_fast.h: x holds
+ *   [N, H*W, C] while its dims say NCHW; the output [N, C, 1, 1] is the same in both
+ *   layouts): per image, 64 channels at a time, the positions walked in order, each
+ *   position's channels as vectors: averages summed in double (8 channels a vector) one
+ *   element after another, the reference's own order, so the same bits; maxima as
+ *   "v > acc ? v : acc" per lane from -inf, the reference's rule, also the same bits.
  * Threads: planes split over c->pool in contiguous ranges of at least POOL_PAR_MIN_WORK
  * elements read and written, so small tensors stay on one thread; every output is computed
  * by one plane's code whatever the split, so any thread count gives the same bits.
@@ -63,6 +69,7 @@
 #include "../kernel.h"
 #include "../ref/conv_geom.h"
 #include "../../rt_threads.h"
+#include "conv_x86.h"
 
 /* Least work (input plus output elements) per parallel chunk of planes: the vector loops
  * take about 0.1-0.3 ns per element, so 16k elements are a few microseconds, well above the
@@ -485,7 +492,43 @@ PT512 static void gmp_planes(const float *x, float *y, int64_t n, int64_t p0, in
     }
 }
 
+/* Channels-last global pool of image im's channels [c0, c0 + 64) (fewer at the end), over
+ * n positions of C channels: y[im * C + c] (see the file header). */
+PT512 static void global_nhwc_block(const float *x, float *y, int64_t n, int64_t C, int64_t c0, int avg) {
+    const int64_t nc = C - c0 < 64 ? C - c0 : 64, nv = (nc + 15) / 16;
+    __mmask16 m[4];
+    for (int64_t v = 0; v < 4; v++) {
+        int64_t l = nc - 16 * v;
+        m[v] = (__mmask16)(l >= 16 ? 0xFFFF : l > 0 ? (1u << l) - 1 : 0);
+    }
+    if (avg) {
+        __m512d s[8];
+        for (int k = 0; k < 8; k++) s[k] = _mm512_setzero_pd();
+        for (int64_t q = 0; q < n; q++)
+            for (int64_t v = 0; v < nv; v++)
+                add_wide(_mm512_maskz_loadu_ps(m[v], x + q * C + c0 + 16 * v), &s[2 * v], &s[2 * v + 1]);
+        const __m512d dn = _mm512_set1_pd((double)n);
+        for (int64_t v = 0; v < nv; v++) {
+            __m256 lo = _mm512_cvtpd_ps(_mm512_div_pd(s[2 * v], dn)), hi = _mm512_cvtpd_ps(_mm512_div_pd(s[2 * v + 1], dn));
+            __m512 r = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+            _mm512_mask_storeu_ps(y + c0 + 16 * v, m[v], r);
+        }
+        return;
+    }
+    __m512 a[4];
+    for (int k = 0; k < 4; k++) a[k] = _mm512_set1_ps(-INFINITY);
+    for (int64_t q = 0; q < n; q++)
+        for (int64_t v = 0; v < nv; v++) {
+            __m512 e = _mm512_maskz_loadu_ps(m[v], x + q * C + c0 + 16 * v);
+            a[v] = _mm512_mask_mov_ps(a[v], _mm512_cmp_ps_mask(e, a[v], _CMP_GT_OQ), e);
+        }
+    for (int64_t v = 0; v < nv; v++) _mm512_mask_storeu_ps(y + c0 + 16 * v, m[v], a[v]);
+}
+
 #else /* not x86-64 GCC/Clang: never selected (pool_cpu_avx512() is 0) */
+static void global_nhwc_block(const float *x, float *y, int64_t n, int64_t C, int64_t c0, int avg) {
+    (void)x, (void)y, (void)n, (void)C, (void)c0, (void)avg;
+}
 static PlaneFn plane_vec(int kind, int flat, int64_t s) {
     (void)kind, (void)flat, (void)s;
     return 0;
@@ -658,10 +701,40 @@ typedef struct {
     float *y;
     int64_t pin;
     int avg, vec;
+    int64_t C;             /* channels; nhwc: x is [N, pin, C] */
+    int nhwc;
 } GlobalJob;
+
+/* Channels-last: items [i0, i1), item i = image i / blocks, channels from 64 * (i % blocks). */
+static void global_chunk_nhwc(const GlobalJob *j, int64_t i0, int64_t i1) {
+    const int64_t blocks = (j->C + 63) / 64;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t im = i / blocks, c0 = (i % blocks) * 64;
+        const float *x = j->x + im * j->pin * j->C;
+        float *y = j->y + im * j->C;
+        if (j->vec) {
+            global_nhwc_block(x, y, j->pin, j->C, c0, j->avg);
+            continue;
+        }
+        for (int64_t c = c0; c < c0 + 64 && c < j->C; c++) { /* the reference's order and rule */
+            double sum = 0.0;
+            float best = -INFINITY;
+            for (int64_t q = 0; q < j->pin; q++) {
+                float v = x[q * j->C + c];
+                sum += v;
+                if (v > best) best = v;
+            }
+            y[c] = j->avg ? (float)(sum / (double)j->pin) : best;
+        }
+    }
+}
 
 static void global_chunk(void *arg, int64_t p0, int64_t p1) {
     const GlobalJob *j = arg;
+    if (j->nhwc) {
+        global_chunk_nhwc(j, p0, p1);
+        return;
+    }
     if (j->vec) {
         if (j->avg) gap_planes(j->x, j->y, j->pin, p0, p1);
         else gmp_planes(j->x, j->y, j->pin, p0, p1);
@@ -685,13 +758,27 @@ static void global_chunk(void *arg, int64_t p0, int64_t p1) {
 static int global_pool(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int avg,
                        int vec_ok) {
     const RtTensor *x = rt_in(n, in, 0);
-    if (!pool_input_ok(c, x)) return run_ref(c, n, in, out);
+    const int nhwc = c->nhwc_in && c->nhwc_in[0];
+    if (!pool_input_ok(c, x)) {
+        if (nhwc && !c->shape_only) return rt_fail(c, "channels-last input the optimized global pool does not take");
+        return run_ref(c, n, in, out);
+    }
     int64_t dims[4] = {x->dims[0], x->dims[1], 1, 1};
     RT_TRY(rt_out_alloc(c, out[0], RT_F32, 4, dims));
-    GlobalJob j = {x->data, out[0]->data, x->dims[2] * x->dims[3], avg, vec_ok && pool_cpu_avx512()};
-    int64_t min = j.pin >= POOL_PAR_MIN_WORK ? 1 : (POOL_PAR_MIN_WORK + j.pin - 1) / j.pin;
-    rt_parallel_for(c->pool, x->dims[0] * x->dims[1], min, global_chunk, &j);
+    GlobalJob j = {x->data, out[0]->data, x->dims[2] * x->dims[3], avg, vec_ok && pool_cpu_avx512(), x->dims[1], nhwc};
+    int64_t items = nhwc ? x->dims[0] * ((x->dims[1] + 63) / 64) : x->dims[0] * x->dims[1];
+    int64_t work = nhwc ? j.pin * (x->dims[1] < 64 ? x->dims[1] : 64) : j.pin; /* elements read per item */
+    int64_t min = work >= POOL_PAR_MIN_WORK ? 1 : (POOL_PAR_MIN_WORK + work - 1) / work;
+    rt_parallel_for(c->pool, items, min, global_chunk, &j);
     return RT_OK;
+}
+
+int cx_pool_nhwc_ok(const RtNode *n, const RtTensor *x) {
+    if (n->op != RT_OP_GLOBAL_AVERAGE_POOL && n->op != RT_OP_GLOBAL_MAX_POOL) return 0;
+    if (!x || x->dtype != RT_F32 || x->rank != 4 || !pool_build_ok()) return 0;
+    for (int i = 0; i < 4; i++)
+        if (x->dims[i] < 1) return 0;
+    return 1;
 }
 
 /* ---- entries ---- */
