@@ -21,9 +21,13 @@
  *     the panel row, 12 broadcasts of X (read in place), 24 FMAs. After the first K slice the
  *     accumulators start from Y's tile, so every output is one FMA chain in k order;
  *   - after the last slice the bias and activation (ref/activation.h's formulas, the same
- *     float operations as rt_act_span) are applied in registers before the store; sigmoid
- *     and Gelu over the stored tile rows instead (nbx_act_stored: rt_act_span for sigmoid,
- *     vmath.h's vector Gelu, the x86 Gelu kernel's own code, for Gelu).
+ *     float operations as rt_act_span) are applied in registers before the store.
+ * A fused Gelu is one pass over the whole output after the GEMM instead (vmath.h's vector
+ * Gelu, the x86 Gelu kernel's own code, whose result does not depend on the chunking, so
+ * LinearNBits + Gelu unfused gives the same bits): applied in the AMX tiles' finishing step,
+ * in registers, tinylm's fc1 (128 x 256 -> 1024) took 222 us against 126 + 77 for the GEMM
+ * and the separate Gelu (the tiles' 32-column strips of 128 rows 4 KiB apart; a pass over
+ * each stored strip: 246 us); the pass here measures as the two nodes did (~201 us).
  * Each weight is the same float as the reference's ((q - zero) * scale), only the order and
  * the FMA rounding of the sums differ.
  * Where the CPU has AMX-BF16 (and groups are runs of whole blocks, integer zero points),
@@ -108,13 +112,6 @@ typedef struct {
     __m512 alpha, beta;
 } VecAct;
 
-/* The activations vact_apply leaves out, over cols stored floats at y: sigmoid as the
- * reference computes it, Gelu as the x86 Gelu kernel does (vmath.h, same bits as unfused). */
-static void nbx_act_stored(const RtAct *a, float *y, int64_t cols) {
-    if (a->kind == RT_ACT_SIGMOID) rt_act_span(a, y, cols, NULL);
-    if (a->kind == RT_ACT_GELU || a->kind == RT_ACT_GELU_TANH) rt_vm_gelu_f32(y, y, cols, a->kind == RT_ACT_GELU_TANH);
-}
-
 T512 INL __m512 vact_apply(const VecAct *a, __m512 v) {
     const __m512 zero = _mm512_setzero_ps();
     switch (a->kind) {
@@ -124,7 +121,7 @@ T512 INL __m512 vact_apply(const VecAct *a, __m512 v) {
         return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, a->alpha);
     case RT_ACT_HARD_SIGMOID:
         return _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(zero, _mm512_add_ps(_mm512_mul_ps(a->alpha, v), a->beta)));
-    default: return v; /* none; sigmoid and Gelu are applied after the store (nbx_act_stored) */
+    default: return v; /* none; sigmoid is applied after the store (rt_act_span) */
     }
 }
 
@@ -242,8 +239,8 @@ T512 static void gemm_chunk(void *arg, int64_t s0, int64_t s1) {
                         const int mr = (int)(M - m < NBX_MR ? M - m : NBX_MR);
                         micro_rows(mr, g->x + m * K + k0, K, p, k1 - k0, g->y + m * N + j0, N, m0, m1, first, last,
                                    bias, &va);
-                        if (last)
-                            for (int r = 0; r < mr; r++) nbx_act_stored(g->act, g->y + (m + r) * N + j0, cols);
+                        if (last && g->act->kind == RT_ACT_SIGMOID)
+                            for (int r = 0; r < mr; r++) rt_act_span(g->act, g->y + (m + r) * N + j0, cols, NULL);
                     }
                 }
             }
@@ -725,7 +722,7 @@ TAMX INL void amx_finish_act(const RtActKind kind, const AmxJob *j, const AmxPen
         float *y = j->y + (p->m0 + rr) * N + p->j0;
         _mm512_mask_storeu_ps(y, k0, vact_apply(&a, v0));
         _mm512_mask_storeu_ps(y + 16, k1, vact_apply(&a, v1));
-        if (kind == RT_ACT_SIGMOID || kind == RT_ACT_GELU) nbx_act_stored(j->act, y, cols);
+        if (kind == RT_ACT_SIGMOID) rt_act_span(j->act, y, cols, NULL);
     }
 }
 
@@ -744,7 +741,6 @@ TAMX INL void amx_pending_run(AmxPending *p, const AmxJob *j, const VecAct *va, 
     case RT_ACT_LEAKY_RELU: amx_finish_act(RT_ACT_LEAKY_RELU, j, p, s0, s1, va, n1); break;
     case RT_ACT_HARD_SIGMOID: amx_finish_act(RT_ACT_HARD_SIGMOID, j, p, s0, s1, va, n1); break;
     case RT_ACT_SIGMOID: amx_finish_act(RT_ACT_SIGMOID, j, p, s0, s1, va, n1); break;
-    case RT_ACT_GELU: case RT_ACT_GELU_TANH: amx_finish_act(RT_ACT_GELU, j, p, s0, s1, va, n1); break;
     default: amx_finish_act(RT_ACT_NONE, j, p, s0, s1, va, n1); break;
     }
 }
@@ -879,6 +875,27 @@ static int amx_linear(RtKernelCtx *c, const RtNbitsWeight *w, const float *x, in
     return amx_run(c, &src, x, M, w->K, y, bias, act);
 }
 
+/* ---- Gelu after the GEMM ---- */
+
+/* Elements per chunk of the Gelu pass below which it stays on one thread (math_x86.c's). */
+#define NBX_GELU_PAR_MIN ((int64_t)1 << 13)
+
+typedef struct {
+    float *y;
+    int tanh_approx;
+} NbxGeluJob;
+
+static void nbx_gelu_chunk(void *arg, int64_t i0, int64_t i1) {
+    const NbxGeluJob *j = arg;
+    rt_vm_gelu_f32(j->y + i0, j->y + i0, i1 - i0, j->tanh_approx);
+}
+
+/* y[0, n) = Gelu(y) as the x86 Gelu kernel computes it, over the pool. */
+static void nbx_gelu_pass(RtKernelCtx *c, float *y, int64_t n, int tanh_approx) {
+    NbxGeluJob j = {y, tanh_approx};
+    rt_parallel_for(c->pool, n, NBX_GELU_PAR_MIN, nbx_gelu_chunk, &j);
+}
+
 /* ---- LinearNBits ---- */
 
 static int nbx_avx512(void) {
@@ -904,22 +921,29 @@ static int k_linear_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *
                        in[1]->data, in[2]->data, in[3]->data, gx ? gx->data : NULL, b ? b->data : NULL,
                        {RT_ACT_NONE, 0, 0}};
     RT_TRY(rt_act_read(c, n, &L.act));
+    /* Gelu: the GEMM without it, then nbx_gelu_pass over the whole output */
+    const int gelu = L.act.kind == RT_ACT_GELU || L.act.kind == RT_ACT_GELU_TANH;
+    const RtAct act = L.act, none = {RT_ACT_NONE, 0, 0};
+    if (gelu) L.act = none;
     float *y = out[0]->data;
     if (L.N == 0) return RT_OK;
     if (L.K == 0) { /* empty sums: act(bias) */
         memset(y, 0, sizeof(float) * (size_t)(rows * L.N));
         for (int64_t r = 0; r < rows; r++) rt_act_span(&L.act, y + r * L.N, L.N, L.bias);
-        return RT_OK;
+    } else {
+        NbxLinear l;
+        int32_t *gi;
+        RT_TRY(rt_nbits_weight_prepare(&L, &l.w, &gi, c->alloc, c->err));
+        if (!gi && amx_rows_pay(rows, L.N, L.K) && nbx_amx())
+            st = amx_linear(c, &l.w, x->data, rows, y, L.bias, &L.act);
+        else
+            st = nbx_gemm(c, linear_fill, &l, (size_t)(NBX_HALVES * l.w.NG * 32), x->data, rows, L.N, L.K, y, L.bias,
+                          &L.act);
+        rt_scratch_free(c, gi);
+        if (st != RT_OK) return st;
     }
-    NbxLinear l;
-    int32_t *gi;
-    RT_TRY(rt_nbits_weight_prepare(&L, &l.w, &gi, c->alloc, c->err));
-    if (!gi && amx_rows_pay(rows, L.N, L.K) && nbx_amx())
-        st = amx_linear(c, &l.w, x->data, rows, y, L.bias, &L.act);
-    else
-        st = nbx_gemm(c, linear_fill, &l, (size_t)(NBX_HALVES * l.w.NG * 32), x->data, rows, L.N, L.K, y, L.bias, &L.act);
-    rt_scratch_free(c, gi);
-    return st;
+    if (gelu) nbx_gelu_pass(c, y, rows * L.N, act.kind == RT_ACT_GELU_TANH);
+    return RT_OK;
 }
 
 /* ---- com.microsoft MatMulNBits ---- */
