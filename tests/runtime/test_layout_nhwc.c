@@ -306,3 +306,21 @@ Test(layout_nhwc, outputs_and_other_readers_stay_nchw) {
         tg_free(&t);
     }
 }
+
+/* A first conv whose padded input is too big to read its taps in place (more than 2^15
+ * floats) writes NHWC through im2col: in strips (256 positions) or whole (100). */
+Test(layout_nhwc, first_conv_on_im2col) {
+    static const int64_t cases[][2] = {{128, 8}, {160, 16}}; /* input side, stride */
+    for (int i = 0; i < 2; i++) {
+        Tg t;
+        tg_init(&t, 1, 2, cases[i][0], cases[i][0]);
+        int v0 = tg_conv(&t, 0, 17, 3, 3, cases[i][1], 1, 1, "Relu");
+        int v1 = tg_conv(&t, v0, 17, 3, 3, 1, 1, 17, "Relu");
+        int v2 = tg_conv(&t, v1, 33, 1, 1, 1, 0, 1, "Clip");
+        tg_output(&t, tg_unary(&t, RT_OP_GLOBAL_AVERAGE_POOL, "GlobalAveragePool", v2));
+        unsigned char expect[TG_MAXV] = {0};
+        expect[v0] = expect[v1] = expect[v2] = 1;
+        tg_check(&t, expect, i ? "first conv on whole im2col" : "first conv on im2col strips");
+        tg_free(&t);
+    }
+}

@@ -63,7 +63,8 @@ static void conv_gemm(struct RtThreadPool *pool, const CxConv *cv, int64_t gr, i
 static void cols_gemm(struct RtThreadPool *pool, const CxConv *cv, int64_t im, int64_t gr, int64_t CK,
                       const float *col, int64_t n, int64_t p0) {
     if (cv->nhwc_out) {
-        CxNgemm g = {n, cv->M, CK, col, 1, n, cv->wt, cv->b, cv->y + (im * cv->Pout + p0) * cv->M, cv->M, &cv->act};
+        CxNgemm g = {n, cv->M, CK, col, 1, n, cv->wt, cv->b, cv->y + (im * cv->Pout + p0) * cv->M, cv->M, &cv->act,
+                     NULL, NULL};
         cx_ngemm_run(pool, &g);
         return;
     }

@@ -45,19 +45,23 @@ void cx_ngemm_pack(const float *w, int64_t M, int64_t K, float *dst) {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 
-/* Rows [p0, p0 + MR) x the NV vectors of column block cb (the last through mask ml). */
-CX_T512 CX_INL void ng_tile(const CxNgemm *g, const int MR, const int NV, int64_t p0, int64_t cb, __mmask16 ml) {
+/* Rows [p0, p0 + MR) x the NV vectors of column block cb (the last through mask ml); KO:
+ * A's offsets from the tables (g->poff, g->koff), else from the strides. */
+CX_T512 CX_INL void ng_tile(const CxNgemm *g, const int MR, const int NV, const int KO, int64_t p0, int64_t cb,
+                            __mmask16 ml) {
     const int64_t K = g->K, sk = g->sk;
     const float *w = g->wt + cb * K * NG_NB;
     const float *a[NG_MR];
     __m512 acc[NG_MR][4];
 #pragma GCC unroll 6
     for (int r = 0; r < NG_MR; r++) {
-        a[r] = g->a + (p0 + (r < MR ? r : 0)) * g->sp;
+        const int64_t p = p0 + (r < MR ? r : 0);
+        a[r] = g->a + (KO ? (int64_t)g->poff[p] : p * g->sp);
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
     }
     for (int64_t k = 0, o = 0; k < K; k++, o += sk, w += NG_NB) {
+        if (KO) o = g->koff[k];
         __m512 wv[4];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) wv[v] = _mm512_load_ps(w + 16 * v);
@@ -96,19 +100,28 @@ CX_T512 CX_INL void ng_tile(const CxNgemm *g, const int MR, const int NV, int64_
 }
 
 typedef void (*NgTileFn)(const CxNgemm *g, int64_t p0, int64_t cb, __mmask16 ml);
-#define NG_INST(MR, NV)                                                                    \
-    CX_T512 static void ng_tile_##MR##_##NV(const CxNgemm *g, int64_t p0, int64_t cb, __mmask16 ml) { \
-        ng_tile(g, MR, NV, p0, cb, ml);                                                    \
+#define NG_INST(MR, NV, KO)                                                                 \
+    CX_T512 static void ng_tile_##MR##_##NV##_##KO(const CxNgemm *g, int64_t p0, int64_t cb, __mmask16 ml) { \
+        ng_tile(g, MR, NV, KO, p0, cb, ml);                                                 \
     }
-#define NG_INST_ROW(MR) NG_INST(MR, 1) NG_INST(MR, 2) NG_INST(MR, 3) NG_INST(MR, 4)
-NG_INST_ROW(1)
-NG_INST_ROW(2)
-NG_INST_ROW(3)
-NG_INST_ROW(4)
-NG_INST_ROW(5)
-NG_INST_ROW(6)
-#define NG_ROW(MR) {ng_tile_##MR##_1, ng_tile_##MR##_2, ng_tile_##MR##_3, ng_tile_##MR##_4}
-static const NgTileFn ng_tiles[NG_MR][4] = {NG_ROW(1), NG_ROW(2), NG_ROW(3), NG_ROW(4), NG_ROW(5), NG_ROW(6)};
+#define NG_INST_ROW(MR, KO) NG_INST(MR, 1, KO) NG_INST(MR, 2, KO) NG_INST(MR, 3, KO) NG_INST(MR, 4, KO)
+NG_INST_ROW(1, 0)
+NG_INST_ROW(2, 0)
+NG_INST_ROW(3, 0)
+NG_INST_ROW(4, 0)
+NG_INST_ROW(5, 0)
+NG_INST_ROW(6, 0)
+NG_INST_ROW(1, 1)
+NG_INST_ROW(2, 1)
+NG_INST_ROW(3, 1)
+NG_INST_ROW(4, 1)
+NG_INST_ROW(5, 1)
+NG_INST_ROW(6, 1)
+#define NG_ROW(MR, KO) {ng_tile_##MR##_1_##KO, ng_tile_##MR##_2_##KO, ng_tile_##MR##_3_##KO, ng_tile_##MR##_4_##KO}
+static const NgTileFn ng_tiles[2][NG_MR][4] = {
+    {NG_ROW(1, 0), NG_ROW(2, 0), NG_ROW(3, 0), NG_ROW(4, 0), NG_ROW(5, 0), NG_ROW(6, 0)},
+    {NG_ROW(1, 1), NG_ROW(2, 1), NG_ROW(3, 1), NG_ROW(4, 1), NG_ROW(5, 1), NG_ROW(6, 1)},
+};
 
 /* Row tiles [t0, t1) of every column block (column blocks outermost: a block of W^T stays
  * in L1 while the tiles sweep the rows). */
@@ -121,7 +134,7 @@ static void ng_chunk(void *arg, int64_t t0, int64_t t1) {
         const __mmask16 ml = (__mmask16)(last >= 16 ? 0xffffu : (1u << last) - 1);
         for (int64_t t = t0; t < t1; t++) {
             const int64_t p0 = t * NG_MR, mr = g->P - p0 < NG_MR ? g->P - p0 : NG_MR;
-            ng_tiles[mr - 1][nv - 1](g, p0, cb, ml);
+            ng_tiles[g->koff != NULL][mr - 1][nv - 1](g, p0, cb, ml);
         }
     }
 }
@@ -143,7 +156,8 @@ void cx_ngemm_run(struct RtThreadPool *pool, const CxNgemm *g) {
         for (int64_t m = 0; m < g->M; m++) {
             const float *w = g->wt + (m / NG_NB) * g->K * NG_NB + m % NG_NB;
             float s = 0.0f;
-            for (int64_t k = 0; k < g->K; k++) s += g->a[p * g->sp + k * g->sk] * w[k * NG_NB];
+            for (int64_t k = 0; k < g->K; k++)
+                s += g->a[g->koff ? g->poff[p] + g->koff[k] : p * g->sp + k * g->sk] * w[k * NG_NB];
             float v = s + (g->b ? g->b[m] : 0.0f);
             g->y[p * g->ldy + m] = g->act ? rt_act_f32(g->act, v) : v;
         }
@@ -165,9 +179,73 @@ int cx_pointwise_nhwc_f32(RtKernelCtx *c, const CxConv *cv) {
     }
     for (int64_t im = 0; im < cv->N; im++) {
         CxNgemm g = {P, M, C, cv->x + im * C * P, cv->nhwc_in ? C : 1, cv->nhwc_in ? 1 : P, wt, cv->b,
-                     cv->y + im * P * M, M, &cv->act};
+                     cv->y + im * P * M, M, &cv->act, NULL, NULL};
         cx_ngemm_run(c->pool, &g);
     }
     rt_scratch_free(c, tmp);
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- taps from a padded input
+ * A one-group conv NCHW -> NHWC: the input copied once into a zero-padded plane per channel,
+ * xp[C][IHp][IWp] (IHp, IWp reaching every tap of every output), and cx_ngemm reading
+ * A[p, k] = xp[poff[p] + koff[k]] with poff[p] = oh * sh * IWp + ow * sw and koff[k] for
+ * k = (c, kh, kw) = c * IHp * IWp + kh * dh * IWp + kw * dw: the im2col matrix is never
+ * built (KWS's first conv, 40 taps x 125 positions, spent 1.1 of its 4.8 us building it). */
+
+/* Most floats of the padded input (and entries of each table) the path takes. */
+#define TAPS_MAX_FLOATS ((int64_t)1 << 15)
+
+static void taps_geom(const CxConv *cv, int64_t *IHp, int64_t *IWp) {
+    const RtConvGeom *g = &cv->g;
+    int64_t h = (g->out[1] - 1) * g->stride[1] + (g->k[1] - 1) * g->dil[1] + 1;
+    int64_t w = (g->out[2] - 1) * g->stride[2] + (g->k[2] - 1) * g->dil[2] + 1;
+    *IHp = h > g->pad0[1] + g->in[1] ? h : g->pad0[1] + g->in[1];
+    *IWp = w > g->pad0[2] + g->in[2] ? w : g->pad0[2] + g->in[2];
+}
+
+int cx_taps_nhwc_fits(const CxConv *cv) {
+    int64_t IHp, IWp;
+    taps_geom(cv, &IHp, &IWp);
+    const RtConvGeom *g = &cv->g;
+    return cv->group == 1 && g->nsp == 2 && g->pad0[1] >= 0 && g->pad0[2] >= 0 && cv->C * IHp * IWp <= TAPS_MAX_FLOATS &&
+           cv->Pout <= TAPS_MAX_FLOATS && cv->C * cv->K <= TAPS_MAX_FLOATS;
+}
+
+int cx_taps_nhwc_f32(RtKernelCtx *c, const CxConv *cv) {
+    const RtConvGeom *g = &cv->g;
+    int64_t IHp, IWp;
+    taps_geom(cv, &IHp, &IWp);
+    const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2];
+    const int64_t C = cv->C, CK = C * cv->K, plane = IHp * IWp;
+    const int64_t nxp = (C * plane + 15) / 16 * 16;
+    /* scratch: W^T packed when the state has none (64-byte aligned, a multiple of 16
+     * floats), the padded input, the tables */
+    const float *wt = cv->wt;
+    const int64_t nwt = wt ? 0 : cx_ngemm_packed_floats(cv->M, CK);
+    float *buf = rt_scratch(c, sizeof(float) * (size_t)(nwt + nxp) + sizeof(int32_t) * (size_t)(cv->Pout + CK));
+    if (!buf) return RT_ERR_NOMEM;
+    float *xp = buf + nwt;
+    int32_t *poff = (int32_t *)(xp + nxp), *koff = poff + cv->Pout;
+    if (!wt) {
+        cx_ngemm_pack(cv->w, cv->M, CK, buf);
+        wt = buf;
+    }
+    for (int64_t oh = 0, p = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) poff[p++] = (int32_t)(oh * g->stride[1] * IWp + ow * g->stride[2]);
+    for (int64_t ch = 0, k = 0; ch < C; ch++)
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) koff[k++] = (int32_t)(ch * plane + kh * g->dil[1] * IWp + kw * g->dil[2]);
+    for (int64_t im = 0; im < cv->N; im++) {
+        memset(xp, 0, sizeof(float) * (size_t)(C * plane));
+        for (int64_t ch = 0; ch < C; ch++)
+            for (int64_t ih = 0; ih < IH; ih++)
+                memcpy(xp + ch * plane + (ih + g->pad0[1]) * IWp + g->pad0[2], cv->x + ((im * C + ch) * IH + ih) * IW,
+                       sizeof(float) * (size_t)IW);
+        CxNgemm ng = {cv->Pout, cv->M, CK, xp, 0, 0, wt, cv->b, cv->y + im * cv->Pout * cv->M, cv->M, &cv->act,
+                      poff, koff};
+        cx_ngemm_run(c->pool, &ng);
+    }
+    rt_scratch_free(c, buf);
     return RT_OK;
 }

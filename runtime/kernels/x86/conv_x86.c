@@ -212,7 +212,7 @@ static int conv_x86_path(RtKernelCtx *c, RtTensor *const *in, RtTensor *const *o
     if (cv->Cg == 1 && cv->Mg == 1) return cx_depthwise_f32(c, cv);
     if (conv_is_pointwise(cv)) return cv->nhwc_in || cv->nhwc_out ? cx_pointwise_nhwc_f32(c, cv) : cx_pointwise_f32(c, cv);
     if (cv->nhwc_in) return rt_fail(c, "channels-last input on a conv that is not 1x1 nor depthwise");
-    if (cv->nhwc_out) return cx_im2col_f32(c, cv);
+    if (cv->nhwc_out) return cx_taps_nhwc_fits(cv) ? cx_taps_nhwc_f32(c, cv) : cx_im2col_f32(c, cv);
     if (cx_direct_fits(cv)) return cx_direct_f32(c, cv);
     if (cv->wino) return cx_winograd_f32(c, cv);
     return cx_im2col_f32(c, cv);

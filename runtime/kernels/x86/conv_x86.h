@@ -99,6 +99,9 @@ typedef struct {
     float *y;              /* borrowed */
     int64_t ldy;
     const RtAct *act;      /* borrowed; NULL = none */
+    /* Offset tables instead of the strides (both or neither; borrowed): A[p, k] at
+     * a[poff[p] + koff[k]] (a conv's taps read from its zero-padded input, no im2col) */
+    const int32_t *poff, *koff;
 } CxNgemm;
 /* Deepest K the layout gives cx_ngemm (cx_conv_nhwc_caps): a 128 x 64 block of W^T is
  * 32 KiB, within L1 next to the A rows and Y tiles. */
@@ -123,6 +126,12 @@ int64_t cx_winograd_u_floats(const CxConv *cv);
 void cx_winograd_u_make(const CxConv *cv, float *u);
 /* Such a conv by Winograd F(2x2, 3x3), the weights from cv->wu or transformed per call. */
 int cx_winograd_f32(RtKernelCtx *c, const CxConv *cv);
+
+/* A one-group conv with an NHWC output whose zero-padded input is small (KWS's first conv):
+ * cx_ngemm reading the taps from the padded input through offset tables, no im2col.
+ * cx_taps_nhwc_fits says when; conv_nhwc_x86.c. */
+int cx_taps_nhwc_fits(const CxConv *cv);
+int cx_taps_nhwc_f32(RtKernelCtx *c, const CxConv *cv);
 
 /* Any other conv: per image and group, column strips of im2col(X) times W; an NHWC output
  * (group 1) takes each strip's product from cx_ngemm instead. */
