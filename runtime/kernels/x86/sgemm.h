@@ -5,7 +5,9 @@
  * Conv as a GEMM is W[M = out channels, K] * col[K, N = positions] with bias_m; Linear is
  * X[M = rows, K] * W[K, N] with bias_n. C is only written (beta = 0). The activation (of
  * ref/activation.h, bias first) is applied in the store of each finished tile, while it is
- * still in registers: bit-identical to running rt_act_span over C afterwards.
+ * still in registers: bit-identical to running rt_act_span over C afterwards; Gelu (and its
+ * tanh form) over each stored tile while it is in L1, with vmath.h's vector Gelu: bit-identical
+ * to running rt_vm_gelu_f32 (the x86 Gelu kernel) over C afterwards.
  *
  * Packed operands: a constant operand (the weights) can be packed once into the
  * micro-kernel's panel layout (rt_sgemm_pack_a / rt_sgemm_pack_b) and passed to every later
