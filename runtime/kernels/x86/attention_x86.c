@@ -12,10 +12,10 @@
  *   - S[8, cols] = Q_blk K^T: 8 x 32 register tiles (16 accumulators; per k two vector loads
  *     of K^T, eight broadcasts of q), scaled and masked in registers (dot * scale, then
  *     + mask, as the unfused Mul and Add round) and stored to an L1 buffer;
- *   - Softmax per row: the max, e = exp(x - max) (vmath.h), their sum, e * (1 / sum) (as the
- *     x86 Softmax kernel);
+ *   - Softmax per row: the max (taken as the tiles are stored), e = exp(x - max) (vmath.h)
+ *     and their sum;
  *   - O_blk = P V over the same columns: 4 x 64 register tiles (per key four vector loads of
- *     V, four broadcasts of P), summed in key order, stored to O.
+ *     V, four broadcasts of e), summed in key order, times 1 / sum, stored to O.
  * Skipping columns is exact only while every score is finite and bounded (a score of +inf or
  * NaN plus -inf is NaN, 0 * inf in P V is NaN, and a mask of -1e9 zeroes a probability only
  * while the scores are far smaller): a row's suffix is cut only when Q's block, K and V hold
@@ -130,34 +130,6 @@ AT_T512 AT_INL void at_tr16(__m512 *r) {
     }
 }
 
-/* kt[d * Tkp + j] = k(j, d) (element (j, d) at k + j * sj + d * sd), zeros for Tk <= j < Tkp. */
-AT_T512 static void at_pack_kt(const float *k, int64_t sj, int64_t sd, int64_t Tk, int64_t dh, int64_t Tkp,
-                               float *kt) {
-    if (sd == 1) { /* rows of K contiguous: 16 keys x 16 dims per register transpose */
-        for (int64_t d0 = 0; d0 < dh; d0 += 16) {
-            const int64_t rd = dh - d0 < 16 ? dh - d0 : 16;
-            const __mmask16 md = at_mask(rd);
-            for (int64_t j0 = 0; j0 < Tkp; j0 += 16) {
-                __m512 r[16];
-                for (int i = 0; i < 16; i++)
-                    r[i] = j0 + i < Tk ? _mm512_maskz_loadu_ps(md, k + (j0 + i) * sj + d0) : _mm512_setzero_ps();
-                at_tr16(r);
-                for (int i = 0; i < rd; i++) _mm512_storeu_ps(kt + (d0 + i) * Tkp + j0, r[i]);
-            }
-        }
-        return;
-    }
-    for (int64_t d = 0; d < dh; d++) {
-        float *dst = kt + d * Tkp;
-        if (sj == 1) {
-            memcpy(dst, k + d * sd, (size_t)Tk * sizeof(float));
-        } else {
-            for (int64_t j = 0; j < Tk; j++) dst[j] = k[j * sj + d * sd];
-        }
-        for (int64_t j = Tk; j < Tkp; j++) dst[j] = 0.0f;
-    }
-}
-
 /* Over n contiguous floats: max |x| into *amax; returns 1 when some x is inf or NaN. */
 AT_T512 static int at_scan(const float *x, int64_t n, float *amax) {
     __m512 m = _mm512_setzero_ps();
@@ -172,36 +144,84 @@ AT_T512 static int at_scan(const float *x, int64_t n, float *amax) {
     return bad != 0;
 }
 
+/* kt[d * Tkp + j] = k(j, d) (element (j, d) at k + j * sj + d * sd), zeros for Tk <= j < Tkp;
+ * returns max |k|, +inf when some k is inf or NaN. */
+AT_T512 static float at_pack_kt(const float *k, int64_t sj, int64_t sd, int64_t Tk, int64_t dh, int64_t Tkp,
+                                float *kt) {
+    if (sd == 1) { /* rows of K contiguous: 16 keys x 16 dims per register transpose */
+        const __m512 sign = _mm512_set1_ps(-0.0f);
+        __m512 m = _mm512_setzero_ps();
+        __mmask16 bad = 0;
+        for (int64_t d0 = 0; d0 < dh; d0 += 16) {
+            const int64_t rd = dh - d0 < 16 ? dh - d0 : 16;
+            const __mmask16 md = at_mask(rd);
+            for (int64_t j0 = 0; j0 < Tkp; j0 += 16) {
+                __m512 r[16];
+                for (int i = 0; i < 16; i++) {
+                    r[i] = j0 + i < Tk ? _mm512_maskz_loadu_ps(md, k + (j0 + i) * sj + d0) : _mm512_setzero_ps();
+                    bad |= _mm512_fpclass_ps_mask(r[i], 0x01 | 0x08 | 0x10 | 0x80); /* NaN, +-inf */
+                    m = _mm512_max_ps(m, _mm512_andnot_ps(sign, r[i]));
+                }
+                at_tr16(r);
+                for (int i = 0; i < rd; i++) _mm512_storeu_ps(kt + (d0 + i) * Tkp + j0, r[i]);
+            }
+        }
+        return bad ? INFINITY : _mm512_reduce_max_ps(m);
+    }
+    for (int64_t d = 0; d < dh; d++) {
+        float *dst = kt + d * Tkp;
+        if (sj == 1) {
+            memcpy(dst, k + d * sd, (size_t)Tk * sizeof(float));
+        } else {
+            for (int64_t j = 0; j < Tk; j++) dst[j] = k[j * sj + d * sd];
+        }
+        for (int64_t j = Tk; j < Tkp; j++) dst[j] = 0.0f;
+    }
+    float km;
+    return at_scan(kt, dh * Tkp, &km) ? INFINITY : km;
+}
+
+/* dst[i] = src[i] for i < n; max |x| folded into *m, inf/NaN lanes into *bad. */
+AT_T512 static void at_copy_scan(const float *src, int64_t n, float *dst, __m512 *m, __mmask16 *bad) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 k = at_mask(n - i);
+        __m512 x = _mm512_maskz_loadu_ps(k, src + i);
+        _mm512_mask_storeu_ps(dst + i, k, x);
+        *bad |= _mm512_fpclass_ps_mask(x, 0x01 | 0x08 | 0x10 | 0x80);
+        *m = _mm512_max_ps(*m, _mm512_andnot_ps(sign, x));
+    }
+}
+
 AT_T512 static void at_phase1(void *arg, int64_t u0, int64_t u1) {
     const AtJob *J = arg;
     const RtAttention *a = J->a;
     for (int64_t u = u0; u < u1; u++) {
         const int64_t b = u / a->H, h = u % a->H;
         float *kt = J->kt + u * a->dh * J->Tkp;
-        at_pack_kt(a->k + b * a->ks[0] + h * a->ks[1], a->ks[2], a->ks[3], a->Tk, a->dh, J->Tkp, kt);
-        float km;
-        J->kmax[u] = at_scan(kt, a->dh * J->Tkp, &km) ? INFINITY : km;
+        J->kmax[u] = at_pack_kt(a->k + b * a->ks[0] + h * a->ks[1], a->ks[2], a->ks[3], a->Tk, a->dh, J->Tkp, kt);
         const float *v = a->v + b * a->vs[0] + h * a->vs[1];
-        int bad = 0;
-        float vm;
         float *vp = J->vp + u * a->Tk * a->dv;
+        __m512 vm = _mm512_setzero_ps();
+        __mmask16 bad = 0;
         for (int64_t j = 0; j < a->Tk; j++) {
-            if (a->vs[3] == 1)
-                memcpy(vp + j * a->dv, v + j * a->vs[2], (size_t)a->dv * sizeof(float));
-            else
+            if (a->vs[3] == 1) {
+                at_copy_scan(v + j * a->vs[2], a->dv, vp + j * a->dv, &vm, &bad);
+            } else {
                 for (int64_t e = 0; e < a->dv; e++) vp[j * a->dv + e] = v[j * a->vs[2] + e * a->vs[3]];
+                at_copy_scan(vp + j * a->dv, a->dv, vp + j * a->dv, &vm, &bad);
+            }
         }
-        bad = at_scan(vp, a->Tk * a->dv, &vm);
-        J->vbad[u] = (unsigned char)bad;
+        J->vbad[u] = bad != 0;
     }
 }
 
 /* ---- phase 2: one block of query rows ---- */
 
 /* S[r][j0 + 16 c] for r < R, c < NV: sum over d of q[r][d] * kt[d][..], then scaled and
- * masked (mrow[r]: the row's mask, NULL = none). */
+ * masked (mrow[r]: the row's mask, NULL = none); vmax[r] takes the lane maxima of columns < n. */
 AT_T512 AT_INL void at_scores(int R, int NV, const float *q, int64_t dh, const float *kt, int64_t Tkp, int64_t j0,
-                              const AtJob *J, const float *const *mrow, int64_t Tk, float *S) {
+                              const AtJob *J, const float *const *mrow, int64_t Tk, int64_t n, float *S, __m512 *vmax) {
     __m512 acc[AT_R][2];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
@@ -232,29 +252,29 @@ AT_T512 AT_INL void at_scores(int R, int NV, const float *q, int64_t dh, const f
                 s = _mm512_add_ps(s, m);
             }
             _mm512_storeu_ps(S + r * Tkp + j, s);
+            vmax[r] = _mm512_mask_max_ps(vmax[r], at_mask(n - j), vmax[r], s);
         }
 }
 
 /* The S tiles of R rows over columns [0, n). */
 AT_T512 AT_INL void at_scores_rows(int R, const float *q, int64_t dh, const float *kt, int64_t Tkp, int64_t n,
-                                   const AtJob *J, const float *const *mrow, int64_t Tk, float *S) {
+                                   const AtJob *J, const float *const *mrow, int64_t Tk, float *S, __m512 *vmax) {
     for (int64_t j0 = 0; j0 < n; j0 += 32) {
         if (n - j0 > 16)
-            at_scores(R, 2, q, dh, kt, Tkp, j0, J, mrow, Tk, S);
+            at_scores(R, 2, q, dh, kt, Tkp, j0, J, mrow, Tk, n, S, vmax);
         else
-            at_scores(R, 1, q, dh, kt, Tkp, j0, J, mrow, Tk, S);
+            at_scores(R, 1, q, dh, kt, Tkp, j0, J, mrow, Tk, n, S, vmax);
     }
 }
 
-/* Row x[0, n) in place: e = exp(x - max), then e / sum as e * (1 / sum). */
-AT_T512 static void at_softmax(float *x, int64_t n) {
-    __m512 vm = _mm512_set1_ps(-INFINITY), vs = _mm512_setzero_ps();
-    int64_t j = 0;
-    for (; j + 16 <= n; j += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + j));
-    if (j < n) vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(vm, at_mask(n - j), x + j));
-    /* a NaN the lane maxima drop still makes the sum, and so the row, NaN */
+/* Row x[0, n) in place: e = exp(x - m), m the row's max (its lane maxima vm); returns
+ * 1 / sum e, which P V applies to its sums (P = e / sum, one rounding later). A NaN that the
+ * lane maxima drop still makes the sum, and so the row, NaN. */
+AT_T512 static float at_softmax(float *x, int64_t n, __m512 vm) {
+    __m512 vs = _mm512_setzero_ps();
     const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
-    for (j = 0; j + 16 <= n; j += 16) {
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
         __m512 e = rt_vm512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j), m));
         _mm512_storeu_ps(x + j, e);
         vs = _mm512_add_ps(vs, e);
@@ -265,17 +285,13 @@ AT_T512 static void at_softmax(float *x, int64_t n) {
         _mm512_mask_storeu_ps(x + j, k, e);
         vs = _mm512_mask_add_ps(vs, k, vs, e);
     }
-    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
-    for (j = 0; j < n; j += 16) {
-        __mmask16 k = at_mask(n - j);
-        _mm512_mask_storeu_ps(x + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + j), inv));
-    }
+    return 1.0f / _mm512_reduce_add_ps(vs);
 }
 
-/* O[r][e0 + 16 c] (r < R, c < NV, the last vector's lanes by mlast) = sum over j < n of
- * P[r][j] * V[j][..]; orow[r]: row r of O (element e at orow[r] + e * os3). */
+/* O[r][e0 + 16 c] (r < R, c < NV, the last vector's lanes by mlast) = inv[r] * the sum over
+ * j < n of E[r][j] * V[j][..]; orow[r]: row r of O (element e at orow[r] + e * os3). */
 AT_T512 AT_INL void at_pv(int R, int NV, const float *P, int64_t ldp, const float *v, int64_t ldv, int64_t n,
-                          int64_t e0, __mmask16 mlast, float *const *orow, int64_t os3) {
+                          int64_t e0, __mmask16 mlast, float *const *orow, int64_t os3, const float *inv) {
     __m512 acc[4][4];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
@@ -298,6 +314,7 @@ AT_T512 AT_INL void at_pv(int R, int NV, const float *P, int64_t ldp, const floa
 #pragma GCC unroll 4
         for (int c = 0; c < NV; c++) {
             const __mmask16 k = c == NV - 1 ? mlast : 0xffff;
+            acc[r][c] = _mm512_mul_ps(acc[r][c], _mm512_set1_ps(inv[r]));
             if (os3 == 1) {
                 _mm512_mask_storeu_ps(orow[r] + e0 + 16 * c, k, acc[r][c]);
             } else {
@@ -310,16 +327,16 @@ AT_T512 AT_INL void at_pv(int R, int NV, const float *P, int64_t ldp, const floa
 
 /* The R <= 4 rows' O for every chunk of up to 64 output columns. */
 AT_T512 AT_INL void at_pv_rows(int R, const float *P, int64_t ldp, const float *v, int64_t ldv, int64_t n, int64_t dv,
-                               float *const *orow, int64_t os3) {
+                               float *const *orow, int64_t os3, const float *inv) {
     for (int64_t e0 = 0; e0 < dv; e0 += 64) {
         const int64_t w = dv - e0 < 64 ? dv - e0 : 64;
         const int nv = (int)((w + 15) / 16);
         const __mmask16 ml = at_mask(w - 16 * (nv - 1));
         switch (nv) {
-        case 1: at_pv(R, 1, P, ldp, v, ldv, n, e0, ml, orow, os3); break;
-        case 2: at_pv(R, 2, P, ldp, v, ldv, n, e0, ml, orow, os3); break;
-        case 3: at_pv(R, 3, P, ldp, v, ldv, n, e0, ml, orow, os3); break;
-        default: at_pv(R, 4, P, ldp, v, ldv, n, e0, ml, orow, os3); break;
+        case 1: at_pv(R, 1, P, ldp, v, ldv, n, e0, ml, orow, os3, inv); break;
+        case 2: at_pv(R, 2, P, ldp, v, ldv, n, e0, ml, orow, os3, inv); break;
+        case 3: at_pv(R, 3, P, ldp, v, ldv, n, e0, ml, orow, os3, inv); break;
+        default: at_pv(R, 4, P, ldp, v, ldv, n, e0, ml, orow, os3, inv); break;
         }
     }
 }
@@ -376,7 +393,8 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
     float qmax;
     int qbad = at_scan(Qb, R * dh, &qmax);
     const float *mrow[AT_R] = {NULL};
-    int64_t n = Tk;
+    int64_t n = Tk, end[AT_R]; /* end[r]: row r's columns; [end[r], n) its probabilities are 0 */
+    for (int64_t r = 0; r < R; r++) end[r] = Tk;
     if (a->mask) {
         /* B bounds every score of the block: |q . k| <= dh max|q| max|k| (1 + slack for the
          * float sums), then the scale. A row's suffix is cut only where its gap is well past
@@ -392,34 +410,46 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
                 ri = a->rows[b * a->rs[0] + h * a->rs[1] + i0 + r];
             else
                 at_row_info(mrow[r], a->ms[3], Tk, &ri);
-            int64_t e = safe && ri.gap > need ? ri.end : Tk;
-            if (e > n) n = e;
+            end[r] = safe && ri.gap > need ? ri.end : Tk;
+            if (end[r] > n) n = end[r];
         }
         if (n < 1) n = 1; /* every row all -inf: one column gives their NaN */
+        for (int64_t r = 0; r < R; r++)
+            if (end[r] < 1 || end[r] > n) end[r] = n; /* all -inf: the row's NaN over the columns computed */
     }
     const float *kt = J->kt + bh * dh * J->Tkp;
+    __m512 vmax[AT_R];
+    for (int r = 0; r < AT_R; r++) vmax[r] = _mm512_set1_ps(-INFINITY);
     switch (R) {
-    case 8: at_scores_rows(8, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
-    case 7: at_scores_rows(7, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
-    case 6: at_scores_rows(6, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
-    case 5: at_scores_rows(5, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
-    case 4: at_scores_rows(4, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
-    case 3: at_scores_rows(3, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
-    case 2: at_scores_rows(2, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
-    default: at_scores_rows(1, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S); break;
+    case 8: at_scores_rows(8, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    case 7: at_scores_rows(7, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    case 6: at_scores_rows(6, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    case 5: at_scores_rows(5, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    case 4: at_scores_rows(4, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    case 3: at_scores_rows(3, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    case 2: at_scores_rows(2, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    default: at_scores_rows(1, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
     }
-    for (int64_t r = 0; r < R; r++) at_softmax(S + r * J->Tkp, n);
+    float inv[AT_R];
+    for (int64_t r = 0; r < R; r++) {
+        inv[r] = at_softmax(S + r * J->Tkp, end[r], vmax[r]);
+        for (int64_t j = end[r]; j < n; j += 16) /* exactly what exp gives there */
+            _mm512_mask_storeu_ps(S + r * J->Tkp + j, at_mask(n - j), _mm512_setzero_ps());
+    }
     const float *v = J->vp + bh * Tk * a->dv;
     const int64_t ldv = a->dv;
     float *orow[AT_R];
     for (int64_t r = 0; r < R; r++) orow[r] = J->o + b * J->os[0] + h * J->os[1] + (i0 + r) * J->os[2];
     for (int64_t r0 = 0; r0 < R; r0 += 4) {
         const float *P = S + r0 * J->Tkp;
-        switch (R - r0 < 4 ? R - r0 : 4) {
-        case 4: at_pv_rows(4, P, J->Tkp, v, ldv, n, a->dv, orow + r0, J->os[3]); break;
-        case 3: at_pv_rows(3, P, J->Tkp, v, ldv, n, a->dv, orow + r0, J->os[3]); break;
-        case 2: at_pv_rows(2, P, J->Tkp, v, ldv, n, a->dv, orow + r0, J->os[3]); break;
-        default: at_pv_rows(1, P, J->Tkp, v, ldv, n, a->dv, orow + r0, J->os[3]); break;
+        const int64_t rows = R - r0 < 4 ? R - r0 : 4;
+        int64_t n4 = 0; /* the group's columns: past them every P is 0 */
+        for (int64_t r = r0; r < r0 + rows; r++) n4 = end[r] > n4 ? end[r] : n4;
+        switch (rows) {
+        case 4: at_pv_rows(4, P, J->Tkp, v, ldv, n4, a->dv, orow + r0, J->os[3], inv + r0); break;
+        case 3: at_pv_rows(3, P, J->Tkp, v, ldv, n4, a->dv, orow + r0, J->os[3], inv + r0); break;
+        case 2: at_pv_rows(2, P, J->Tkp, v, ldv, n4, a->dv, orow + r0, J->os[3], inv + r0); break;
+        default: at_pv_rows(1, P, J->Tkp, v, ldv, n4, a->dv, orow + r0, J->os[3], inv + r0); break;
         }
     }
 }
