@@ -5,7 +5,8 @@
  * strided convs whose last input rows or columns no output reads (the padded grid must
  * still hold every input cell, or the last rows land past the grid on the group's weights),
  * and enough channels for 2 threads. Each case: within CONV_DW_REL_TOL of the reference,
- * 1 and 2 threads bit-identical.
+ * 1 and 2 threads bit-identical, and the same bits with the node's state kept (weights and
+ * bias packed once per group).
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -78,6 +79,20 @@ static void check_dw(int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, in
         bad += !ok;
     }
     cr_expect_eq(memcmp(one.data, two.data, sizeof(float) * (size_t)ny), 0, "%s: 1 and 2 threads differ", what);
+    /* as the runtime runs it: the node's state kept (weights and bias packed once per group
+     * of 16 channels), on its first and a later run: the same bits */
+    void *state = NULL;
+    RttRun kept = {.node_state = &state, .const_inputs = 6};
+    for (int rep = 0; rep < 2; rep++) {
+        RtTensor st;
+        cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(op), &kept, op, 17, in, 3, &st, 1, attrs, 4, 0), RT_OK,
+                     "%s: %s", what, rtt_err.msg);
+        cr_expect_eq(memcmp(one.data, st.data, sizeof(float) * (size_t)ny), 0, "%s: run %d with state differs", what,
+                     rep);
+        free(st.data);
+    }
+    cr_expect_not_null(state, "%s: no state kept", what);
+    rt_allocator_default()->free(NULL, state);
     free(ref.data), free(one.data), free(two.data);
     free(x), free(w), free(b);
 }

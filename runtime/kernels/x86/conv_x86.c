@@ -203,6 +203,36 @@ static void conv_nhwc_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in
     conv_cache_store(c, n, in, fused, cv, 1);
 }
 
+/* A depthwise conv on the channel-lanes kernel: its state is the cache, 64 zero bytes (as
+ * for Winograd), then the weights and bias packed per group of 16 channels (cx_dw_pack,
+ * cv->wdw set to them), made on the first run when the node keeps a state and W and B are
+ * constants; else cv->wdw stays NULL and the kernel transposes them per call. A state this
+ * path made for another input shape keeps its packing (it depends on W and B alone). */
+static void conv_dw_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused, CxConv *cv) {
+    const RtTensor *b = rt_in(n, in, 2);
+    if (!c->node_state || !c->state_alloc || !(c->const_inputs >> 1 & 1u) || (b && !(c->const_inputs >> 2 & 1u)))
+        return;
+    ConvCache *old = *c->node_state;
+    if (old) {
+        if (old->magic != CONV_CACHE_MAGIC || !old->cv.wdw || old->fused != fused || old->w != cv->w ||
+            old->b != cv->b || old->cv.C != cv->C || old->cv.K != cv->K)
+            return;
+        cv->wdw = old->cv.wdw;
+        old->magic = 0; /* refilled for this shape below */
+        conv_cache_store(c, n, in, fused, cv, 1);
+        return;
+    }
+    const size_t bytes = CONV_CACHE_BYTES + 64 + sizeof(float) * (size_t)cx_dw_packed_floats(cv);
+    char *blk = c->state_alloc->alloc(c->state_alloc->user, bytes);
+    if (!blk) return;
+    memset(blk, 0, CONV_CACHE_BYTES + 64);
+    float *wdw = (float *)(blk + CONV_CACHE_BYTES + 64);
+    cx_dw_pack(cv, wdw);
+    cv->wdw = wdw;
+    *c->node_state = blk;
+    conv_cache_store(c, n, in, fused, cv, 1);
+}
+
 /* Runs cv (geometry read, output not yet allocated) on its path. */
 static int conv_x86_path(RtKernelCtx *c, RtTensor *const *in, RtTensor *const *out, CxConv *cv) {
     int64_t dims[RT_MAX_RANK];
@@ -246,6 +276,10 @@ static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
         return conv_ref(c, n, in, out, lin | lout);
     if ((lin || lout) && !depthwise && (cv.group != 1 || cv.g.nsp != 2 || (lin && !(lout && conv_is_pointwise(&cv)))))
         return conv_ref(c, n, in, out, 1);
+    if (depthwise && cx_depthwise_cl(&cv)) { /* weights packed in the state */
+        conv_dw_state(c, n, in, fused, &cv);
+        if (cv.wdw) return conv_x86_path(c, in, out, &cv);
+    }
     if (lout && !depthwise) { /* cx_ngemm with W^T packed in the state */
         conv_nhwc_state(c, n, in, fused, &cv);
         return conv_x86_path(c, in, out, &cv);

@@ -48,6 +48,9 @@ typedef struct {
     int nhwc_in, nhwc_out;
     const float *wt;       /* borrowed: W^T packed for cx_ngemm (cx_ngemm_pack), the path of an
                               NHWC output; NULL = packed per call */
+    const float *wdw;      /* borrowed: a channel-lanes depthwise conv's weights and bias per
+                              group of 16 channels, [ceil(C / 16)][K + 1][16] (cx_dw_pack), kept
+                              in the node's state; NULL = transposed per call */
 } CxConv;
 
 /* What a conv node can do channels-last (cx_conv_nhwc_caps): read its input NHWC, write its
@@ -75,6 +78,13 @@ int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv);
 /* 1 when the channel-lanes kernel takes cv's geometry (any number of channels): the
  * depthwise convs that read and write NHWC. */
 int cx_depthwise_nhwc_fits(const CxConv *cv);
+/* 1 when cx_depthwise_f32 runs cv on the channel-lanes kernel (which reads cv->wdw). */
+int cx_depthwise_cl(const CxConv *cv);
+/* Floats of cv's weights and bias packed for the channel-lanes kernel, and packing them into
+ * dst (64-byte aligned): group g's taps t at dst[(g * (K + 1) + t) * 16 + lane], its bias at
+ * t = K, zeros past C. */
+int64_t cx_dw_packed_floats(const CxConv *cv);
+void cx_dw_pack(const CxConv *cv, float *dst);
 
 /* 1x1 stride-1 unpadded conv: per image and group Y[Mg, P] = W[Mg, Cg] * X[Cg, P]; with an
  * NHWC input or output (one group) cx_pointwise_nhwc_f32 runs it. */

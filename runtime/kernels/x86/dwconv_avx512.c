@@ -204,6 +204,23 @@ int cx_depthwise_fits(const CxConv *cv) {
     return dw_plan(cv, &j);
 }
 
+int cx_depthwise_cl(const CxConv *cv) {
+    DwJob j;
+    return dw_plan(cv, &j) && j.kind == DW_CL;
+}
+
+int64_t cx_dw_packed_floats(const CxConv *cv) { return (cv->C + 15) / 16 * (cv->K + 1) * 16; }
+
+void cx_dw_pack(const CxConv *cv, float *dst) {
+    const int64_t K = cv->K;
+    for (int64_t c0 = 0; c0 < cv->C; c0 += 16, dst += (K + 1) * 16)
+        for (int64_t l = 0; l < 16; l++) {
+            const int64_t ch = c0 + l;
+            for (int64_t t = 0; t < K; t++) dst[t * 16 + l] = ch < cv->C ? cv->w[ch * K + t] : 0.0f;
+            dst[K * 16 + l] = ch < cv->C && cv->b ? cv->b[ch] : 0.0f;
+        }
+}
+
 int cx_depthwise_nhwc_fits(const CxConv *cv) {
     DwJob j;
     CxConv v = *cv;
@@ -680,8 +697,12 @@ CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, i
     float *xt = buf, *wt = buf + j->GH * j->GW * 16, *bt = wt + T * 16;
     const __mmask16 lanes = (__mmask16)dw_bits(0, nc);
     /* weights [T][16] (the channels' rows of taps transposed, 16 taps at a time) and bias:
-     * lanes past nc are zeros */
-    for (int64_t t0 = 0; t0 < T; t0 += 16) {
+     * lanes past nc are zeros; packed so once in the node's state when it has one */
+    if (cv->wdw) {
+        wt = (float *)cv->wdw + (c0 / 16) * (T + 1) * 16;
+        bt = wt + T * 16;
+    }
+    for (int64_t t0 = 0; t0 < T && !cv->wdw; t0 += 16) {
         const __mmask16 m = (__mmask16)dw_bits(0, T - t0);
         __m512 r[16];
 #pragma GCC unroll 16
@@ -689,13 +710,16 @@ CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, i
         dw_tr16(r);
         for (int64_t t = t0; t < T && t < t0 + 16; t++) _mm512_store_ps(wt + 16 * t, r[t - t0]);
     }
-    _mm512_store_ps(bt, cv->b ? _mm512_maskz_loadu_ps(lanes, cv->b + c0) : _mm512_setzero_ps());
+    if (!cv->wdw) _mm512_store_ps(bt, cv->b ? _mm512_maskz_loadu_ps(lanes, cv->b + c0) : _mm512_setzero_ps());
     /* the group's planes into the grid: channels-last, each position's 16 channels one
      * vector; else 16 positions at a time through a transpose */
-    if (cv->nhwc_in) {
-        const float *x = cv->x + im * Pin * cv->C + c0;
-        for (int64_t q = 0; q < Pin; q++)
-            _mm512_store_ps(xt + 16 * (int64_t)j->cl_in[q], _mm512_maskz_loadu_ps(lanes, x + q * cv->C));
+    if (cv->nhwc_in) { /* row by row: input row ih lands on grid row ih + ph from column pw */
+        const int64_t C = cv->C, IW = cv->g.in[2];
+        const float *x = cv->x + im * Pin * C + c0;
+        for (int64_t ih = 0; ih < cv->g.in[1]; ih++, x += IW * C) {
+            float *d = xt + 16 * ((ih + cv->g.pad0[1]) * j->GW + cv->g.pad0[2]);
+            for (int64_t iw = 0; iw < IW; iw++) _mm512_store_ps(d + 16 * iw, _mm512_maskz_loadu_ps(lanes, x + iw * C));
+        }
     }
     const float *x = cv->x + (im * cv->C + c0) * Pin;
     for (int64_t q = 0; q < Pin && !cv->nhwc_in; q += 16) {
