@@ -97,12 +97,19 @@ int rt_fuse_choose(const RtGraph *g, const RtPlan *p, RtPlanFast *f, RtError *er
         return rt_error_set(err, "out of memory"), RT_ERR_NOMEM;
     }
     for (int k = 0; k < g->n_nodes; k++) fd->at_head[k] = -1;
+    fg.claimed = f->fuse_head;
     for (int s = 0; s < g->n_nodes && r == RT_OK; s++) {
         if (g->nodes[s].op != RT_OP_SOFTMAX) continue;
         FuseAttn fa;
         int m = fuse_attention_match(&fg, s, &fa, err);
         if (m < 0) r = m;
         if (m != 1) continue;
+        int taken = 0; /* a node of an earlier chain (its view steps end where this one's begin) */
+        for (int k = 0; k < g->n_nodes; k++) taken |= fg.member[k] && f->fuse_head[k] >= 0;
+        if (taken) {
+            free(fa.rows);
+            continue;
+        }
         FuseAttn *grown = realloc(fd->attn, sizeof *grown * (size_t)(fd->n + 1));
         if (!grown) {
             free(fa.rows);

@@ -132,7 +132,9 @@ static void fa_operand_find(const FuseGraph *fg, int v, FaOperand *o) {
         int u = o->path[o->n - 1];
         if (!fuse_value_inner(fg, u)) break;
         const RtNode *n = &fg->g->nodes[fg->producer[u]];
-        if (!fa_view_op(n->op) || n->n_in < 1 || n->in[0] < 0 || n->n_out != 1 || !fa_f32(fg, n->in[0])) break;
+        if (fg->claimed[fg->producer[u]] >= 0 || !fa_view_op(n->op) || n->n_in < 1 || n->in[0] < 0 || n->n_out != 1 ||
+            !fa_f32(fg, n->in[0]))
+            break;
         o->path[o->n++] = n->in[0];
     }
     for (int t = 0; t < o->n; t++) { /* walk forward from base path[t] to the operand */
@@ -298,7 +300,8 @@ static int fa_match_output(const FuseGraph *fg, int o, FaCore *core, int64_t B, 
     chain[0] = o;
     while (n < FA_MAX_STEPS && fuse_value_inner(fg, chain[n])) {
         const RtNode *r = &g->nodes[fg->reader[chain[n]]];
-        if (!fa_view_op(r->op) || r->n_in < 1 || r->in[0] != chain[n] || r->n_out != 1 || !fa_f32(fg, r->out[0]))
+        if (fg->claimed[fg->reader[chain[n]]] >= 0 || !fa_view_op(r->op) || r->n_in < 1 || r->in[0] != chain[n] ||
+            r->n_out != 1 || !fa_f32(fg, r->out[0]))
             break;
         chain[++n] = r->out[0];
     }

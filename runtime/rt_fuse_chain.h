@@ -18,6 +18,7 @@ typedef struct {
     int *producer;           /* [n_values] the node writing it (-1: input or constant) */
     unsigned char *is_out;   /* [n_values] 1: a graph output */
     unsigned char *member;   /* [n_nodes] scratch for the matchers: 1 = in the chain being tried */
+    const int *claimed;      /* [n_nodes] >= 0: the node is in a chain already taken (fuse_head) */
 } FuseGraph;
 
 /* 1 when value v may live only inside a chain: produced by a node, read by exactly one node,

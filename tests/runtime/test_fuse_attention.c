@@ -35,7 +35,7 @@
  * largest output is the runtime's contract for optimized float kernels. */
 #define ATTN_REL_TOL 1e-5
 
-enum { TG_MAX_NODES = 24, TG_MAX_VALUES = 64, TG_MAX_CONSTS = 16 };
+enum { TG_MAX_NODES = 48, TG_MAX_VALUES = 96, TG_MAX_CONSTS = 16 };
 
 /* A graph under construction: values numbered as added, constants owned (data malloc'ed). */
 typedef struct {
@@ -113,7 +113,8 @@ typedef struct {
     MaskKind mask;
     ScaleKind scale;
     int softmax_is_output;  /* the Softmax's output is also a graph output: no fusion */
-    int mm_node;            /* set by build: the MatMul(q, k^T) node */
+    int stacked;            /* a second block whose q is the first block's output */
+    int mm_node;            /* set by build: the MatMul(q, k^T) node (of the last block) */
 } Spec;
 
 static float mask_value(MaskKind m, int i, int j, int T) {
@@ -133,7 +134,32 @@ static float mask_value(MaskKind m, int i, int j, int T) {
     }
 }
 
-/* The block's graph for s (see the header); returns the graph's input list size. */
+/* One attention block over X (q from X's projection, or q_in when >= 0); returns Y, *p the
+ * Softmax's output. */
+static int block(Tg *t, Spec *s, int x, int q_in, const int *wv, int sv, int sb, int cv, int mv, int *p) {
+    static const int64_t p_qv[4] = {0, 2, 1, 3}, p_k[4] = {0, 2, 3, 1};
+    int q = q_in >= 0 ? q_in : tg_node(t, RT_OP_MATMUL, 2, (int[]){x, wv[0]}, NULL, 0);
+    int q4 = tg_node(t, RT_OP_RESHAPE, 2, (int[]){q, sv}, NULL, 0);
+    int qt = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){q4}, p_qv, 0);
+    int k = tg_node(t, RT_OP_MATMUL, 2, (int[]){x, wv[1]}, NULL, 0);
+    int k4 = tg_node(t, RT_OP_RESHAPE, 2, (int[]){k, sv}, NULL, 0);
+    int v = tg_node(t, RT_OP_MATMUL, 2, (int[]){x, wv[2]}, NULL, 0);
+    int v4 = tg_node(t, RT_OP_RESHAPE, 2, (int[]){v, sv}, NULL, 0);
+    int vt = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){v4}, p_qv, 0);
+    int kt = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){k4}, p_k, 0);
+    s->mm_node = t->n_nodes;
+    int sc = tg_node(t, RT_OP_MATMUL, 2, (int[]){qt, kt}, NULL, 0);
+    if (s->scale == SCALE_MUL) sc = tg_node(t, RT_OP_MUL, 2, (int[]){sc, cv}, NULL, 0);
+    if (s->scale == SCALE_MUL_FIRST) sc = tg_node(t, RT_OP_MUL, 2, (int[]){cv, sc}, NULL, 0);
+    if (s->scale == SCALE_DIV || s->scale == SCALE_DIV3) sc = tg_node(t, RT_OP_DIV, 2, (int[]){sc, cv}, NULL, 0);
+    if (mv >= 0) sc = tg_node(t, RT_OP_ADD, 2, (int[]){mv, sc}, NULL, 0);
+    *p = tg_node(t, RT_OP_SOFTMAX, 1, (int[]){sc}, NULL, -1);
+    int o = tg_node(t, RT_OP_MATMUL, 2, (int[]){*p, vt}, NULL, 0);
+    int ot = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){o}, p_qv, 0);
+    return tg_node(t, RT_OP_RESHAPE, 2, (int[]){ot, sb}, NULL, 0);
+}
+
+/* The block's graph for s (see the header). */
 static void build(Tg *t, Spec *s, uint32_t seed) {
     memset(t, 0, sizeof *t);
     const int64_t W = (int64_t)s->H * s->dh;
@@ -162,26 +188,8 @@ static void build(Tg *t, Spec *s, uint32_t seed) {
         mv = tg_const(t, RT_F32, 2, md, m);
         free(m);
     }
-    static const int64_t p_qv[4] = {0, 2, 1, 3}, p_k[4] = {0, 2, 3, 1};
-    int q = tg_node(t, RT_OP_MATMUL, 2, (int[]){x, wv[0]}, NULL, 0);
-    int q4 = tg_node(t, RT_OP_RESHAPE, 2, (int[]){q, sv}, NULL, 0);
-    int qt = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){q4}, p_qv, 0);
-    int k = tg_node(t, RT_OP_MATMUL, 2, (int[]){x, wv[1]}, NULL, 0);
-    int k4 = tg_node(t, RT_OP_RESHAPE, 2, (int[]){k, sv}, NULL, 0);
-    int v = tg_node(t, RT_OP_MATMUL, 2, (int[]){x, wv[2]}, NULL, 0);
-    int v4 = tg_node(t, RT_OP_RESHAPE, 2, (int[]){v, sv}, NULL, 0);
-    int vt = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){v4}, p_qv, 0);
-    int kt = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){k4}, p_k, 0);
-    s->mm_node = t->n_nodes;
-    int sc = tg_node(t, RT_OP_MATMUL, 2, (int[]){qt, kt}, NULL, 0);
-    if (s->scale == SCALE_MUL) sc = tg_node(t, RT_OP_MUL, 2, (int[]){sc, cv}, NULL, 0);
-    if (s->scale == SCALE_MUL_FIRST) sc = tg_node(t, RT_OP_MUL, 2, (int[]){cv, sc}, NULL, 0);
-    if (s->scale == SCALE_DIV || s->scale == SCALE_DIV3) sc = tg_node(t, RT_OP_DIV, 2, (int[]){sc, cv}, NULL, 0);
-    if (mv >= 0) sc = tg_node(t, RT_OP_ADD, 2, (int[]){mv, sc}, NULL, 0);
-    int p = tg_node(t, RT_OP_SOFTMAX, 1, (int[]){sc}, NULL, -1);
-    int o = tg_node(t, RT_OP_MATMUL, 2, (int[]){p, vt}, NULL, 0);
-    int ot = tg_node(t, RT_OP_TRANSPOSE, 1, (int[]){o}, p_qv, 0);
-    int y = tg_node(t, RT_OP_RESHAPE, 2, (int[]){ot, sb}, NULL, 0);
+    int p = -1, y = block(t, s, x, -1, wv, sv, sb, cv, mv, &p);
+    if (s->stacked) y = block(t, s, x, y, wv, sv, sb, cv, mv, &p);
     int ins[2] = {x, mask_in}, outs[2] = {y, p};
     tg_finish(t, mask_in >= 0 ? 2 : 1, ins, s->softmax_is_output ? 2 : 1, outs);
 }
@@ -371,6 +379,15 @@ Test(fuse_attention, mask_from_input) {
 Test(fuse_attention, batch_of_two) {
     Spec s = {2, 33, 3, 7, 12, MASK_CAUSAL, SCALE_MUL, 0, 0};
     check_spec(s, 501, 1.0f, 1);
+}
+
+/* Two blocks, the second's q the first's output: the first chain takes the view steps up to
+ * the second MatMul, the second starts where those end; both fused, the values the reference's. */
+Test(fuse_attention, stacked_blocks) {
+    Spec s = {1, 33, 3, 7, 21, MASK_CAUSAL_1E9, SCALE_MUL, 0, 1, 0};
+    check_spec(s, 551, 1.0f, 1);
+    Spec s2 = {1, 17, 1, 64, 64, MASK_NONE, SCALE_DIV, 0, 1, 0};
+    check_spec(s2, 552, 1.0f, 1);
 }
 
 /* The Softmax's output is also a graph output: an inner value read outside the chain, so no
