@@ -324,3 +324,12 @@ Test(layout_nhwc, first_conv_on_im2col) {
         tg_free(&t);
     }
 }
+
+/* Work big enough that the kernels split it over 2 threads (the 1x1 GEMM's rows, the
+ * depthwise conv's channel groups, the pool's channel blocks), and a batch of 2 on the
+ * first conv's taps path: still the reference's results and one thread's bits. */
+Test(layout_nhwc, split_work_and_batch) {
+    chain(1, 128, 128, 16, 16, 1, 1, "Relu", 1, 1);
+    chain(2, 128, 64, 16, 16, 2, 1, "Clip", 0, 1);
+    chain(2, 33, 17, 9, 5, 1, 1, "Relu", 0, 1);
+}
