@@ -39,10 +39,13 @@
  * and applies the activation before the store (C = act(((sum_kblock1 + sum_kblock2 + ...)
  * + bias_m) + bias_n)): the vector formulas of ref/activation.h for the clip kinds,
  * LeakyRelu and HardSigmoid, rt_act_span itself over the stored tile (in L1) for sigmoid, and
- * for Gelu vmath.h's rt_vm512_gelu / _gelu_tanh over the stored tile (sg_act_vm_rows: the
- * vector code the x86 Gelu kernel runs, element by element the same bits as Linear + Gelu
- * unfused; a pass over the tile while it is in L1 rather than in registers, so the ~80
- * instantiations of the micro-kernel carry no copy of it).
+ * for Gelu vmath.h's rt_vm512_gelu / _gelu_tanh (the vector code the x86 Gelu kernel runs,
+ * element by element the same bits as Linear + Gelu unfused): the 8x48 tile is staged in a
+ * contiguous buffer and sg_act_vm_tile stores its Gelu to C (out of line, so the ~250
+ * micro-kernel instances carry no copy of it; staged rather than reloaded from C, whose rows
+ * 4 KiB apart alias the stores just made: tinylm's fc1 + Gelu 1.016x -> 0.985x the two
+ * nodes unfused, bench_linear_gelu); the other tiles run sg_act_vm_rows over what they
+ * stored.
  * Edges: the micro-kernel is
  * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
  * stored through a lane mask, so any M, N, K works without padding C. A last micro-panel of
@@ -167,6 +170,8 @@ typedef struct {
     int first, last;             /* first K block (write C) / last (add the biases, activation) */
     const float *bm, *bn;        /* biases at the tile's first row / column, or NULL */
     const SgAct *act;            /* the job's activation (applied when last) */
+    float *stage;                /* SG_ACT_VM: [SG_MR][SG_NR], 64-byte aligned, where a
+                                    finished tile waits for its Gelu (sg_act_vm_tile) */
     int64_t apf;                 /* A-prefetching kernels: floats from a to what they prefetch
                                     in step (the next micro-panel of A packed beforehand) */
     int64_t lda;                 /* direct-A kernels: A's row stride (a is A's row 0 at k0) */
@@ -220,6 +225,19 @@ T512 __attribute__((noinline)) static void sg_act_vm_rows(const SgAct *a, float 
             if (lm) _mm512_mask_storeu_ps(c + j, lm, rt_vm512_gelu(_mm512_maskz_loadu_ps(lm, c + j)));
         }
     }
+}
+
+/* The finished tile, biases added, staged contiguously in t[i][j] (row i, vector j: no
+ * 4 KiB aliasing between its rows as C's rows 4 KiB apart would have): Gelu of each vector
+ * stored to C's rows i < rows (ldc apart), the last vector through lm. */
+T512 __attribute__((noinline)) static void sg_act_vm_tile(const SgAct *a, const float *t, float *c, int64_t ldc,
+                                                          int rows, int nv, __mmask16 lm) {
+    for (int i = 0; i < rows; i++, c += ldc, t += SG_NR)
+        for (int j = 0; j < nv; j++) {
+            const __m512 v = _mm512_load_ps(t + 16 * j);
+            const __mmask16 m = j == nv - 1 ? lm : (__mmask16)0xffff;
+            _mm512_mask_storeu_ps(c + 16 * j, m, a->tanh_approx ? rt_vm512_gelu_tanh(v) : rt_vm512_gelu(v));
+        }
 }
 
 /* MR x 16 NV tile, B read as BMODE says; APF: A's next micro-panel (t->apf floats on, read
@@ -276,6 +294,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
     const int ak = last ? act->kind : SG_ACT_NONE;
     const __m512 lo = _mm512_set1_ps(act->lo), hi = _mm512_set1_ps(act->hi);
     const __m512 al = _mm512_set1_ps(act->alpha), be = _mm512_set1_ps(act->beta);
+    float *const stage = t->stage;
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
         float *c = c0 + i * ldc;
@@ -288,6 +307,10 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
                 if (bm) v = _mm512_add_ps(v, _mm512_set1_ps(bm[i]));
                 if (bn) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bn + 16 * j));
             }
+            if (ak == SG_ACT_VM) {
+                _mm512_store_ps(stage + i * SG_NR + 16 * j, v);
+                continue;
+            }
             v = sg_act_v(ak, lo, hi, al, be, v);
             _mm512_mask_storeu_ps(c + 16 * j, m, v);
         }
@@ -296,7 +319,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
         const int64_t cols = 16 * (NV - 1) + __builtin_popcount(lm);
         for (int i = 0; i < MR; i++) rt_act_span(act->ref, c0 + i * ldc, cols, NULL);
     }
-    if (ak == SG_ACT_VM) sg_act_vm_rows(act, c0, ldc, MR, 16 * (NV - 1) + __builtin_popcount(lm));
+    if (ak == SG_ACT_VM) sg_act_vm_tile(act, stage, c0, ldc, MR, NV, lm);
 }
 
 typedef void (*SgKernel)(const SgTile *t);
@@ -772,6 +795,8 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
     memset(&t, 0, sizeof t);
     t.ldc = j->ldc;
     t.act = &j->act;
+    float stage[SG_MR * SG_NR] __attribute__((aligned(64)));
+    t.stage = stage;
     /* A read in place rather than packed, when it is not transposed and every micro-panel of
      * B goes through the tiles (no sg_tail: its narrow last panels read packed A), B one
      * micro-panel at a time: the activations of a transformer's Linears (packing them cost
