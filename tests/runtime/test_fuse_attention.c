@@ -367,6 +367,13 @@ Test(fuse_attention, large_scores_with_finite_mask) {
     check_spec(s, 371, 3e4f, 1);
 }
 
+/* Peaked rows (scores spread over hundreds): many exp(x - max) fall below FLT_MIN, which the
+ * kernel writes as 0 where the reference has denormals (< 1.2e-38 of the row's sum). */
+Test(fuse_attention, peaked_rows) {
+    Spec s = {1, 129, 3, 64, 16, MASK_CAUSAL_1E9, SCALE_MUL, 0, 0};
+    check_spec(s, 381, 40.0f, 1);
+}
+
 /* A mask that is a graph input: read on every run, not derived once. */
 Test(fuse_attention, mask_from_input) {
     for (int a = 0; a < 5; a++) {

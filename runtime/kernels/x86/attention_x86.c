@@ -42,8 +42,9 @@
 /* The split from the row's largest entry mx: end = 1 + the last entry not below mx - AT_LOW_GAP,
  * gap from the suffix's largest entry sfx, less 2^-22 (|mx| + |sfx|) for the rounding of
  * score + mask and of x - max at those magnitudes. */
-static void at_row_split(double mx, int64_t end, double sfx, int64_t Tk, RtAttnRow *ri) {
+static void at_row_split(double mx, int64_t end, double sfx, int64_t Tk, int zero, RtAttnRow *ri) {
     ri->end = (int32_t)end;
+    ri->zero = zero;
     ri->gap = end == Tk || sfx == -INFINITY ? INFINITY : mx - sfx - 0x1p-22 * (fabs(mx) + fabs(sfx));
 }
 
@@ -55,10 +56,10 @@ void rt_attention_row_info(const float *row, int64_t stride, int64_t Tk, RtAttnR
         if (x != x || x == INFINITY) odd = 1;
         else if (x > mx) mx = x;
     }
-    ri->end = (int32_t)Tk, ri->gap = -INFINITY;
+    ri->end = (int32_t)Tk, ri->zero = 0, ri->gap = -INFINITY;
     if (odd) return;
     if (mx == -INFINITY) {
-        ri->end = 0, ri->gap = INFINITY;
+        ri->end = 0, ri->zero = 1, ri->gap = INFINITY;
         return;
     }
     int64_t e = Tk;
@@ -66,7 +67,9 @@ void rt_attention_row_info(const float *row, int64_t stride, int64_t Tk, RtAttnR
     double sfx = -INFINITY;
     for (int64_t j = e; j < Tk; j++)
         if (row[j * stride] > sfx) sfx = row[j * stride];
-    at_row_split(mx, e, sfx, Tk, ri);
+    int zero = 1;
+    for (int64_t j = 0; j < e; j++) zero &= row[j * stride] == 0.0f;
+    at_row_split(mx, e, sfx, Tk, zero, ri);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -85,6 +88,7 @@ int rt_attention_supported(void) {
 }
 
 static __mmask16 at_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
+static __mmask16 at_mask0(int64_t n) { return n <= 0 ? 0 : at_mask(n); }
 
 /* What both phases share. */
 typedef struct {
@@ -219,9 +223,11 @@ AT_T512 static void at_phase1(void *arg, int64_t u0, int64_t u1) {
 /* ---- phase 2: one block of query rows ---- */
 
 /* S[r][j0 + 16 c] for r < R, c < NV: sum over d of q[r][d] * kt[d][..], then scaled and
- * masked (mrow[r]: the row's mask, NULL = none); vmax[r] takes the lane maxima of columns < n. */
+ * masked (mrow[r]: the row's mask, NULL = none); vmax[r] takes the lane maxima of the row's
+ * columns (< end[r]). */
 AT_T512 AT_INL void at_scores(int R, int NV, const float *q, int64_t dh, const float *kt, int64_t Tkp, int64_t j0,
-                              const AtJob *J, const float *const *mrow, int64_t Tk, int64_t n, float *S, __m512 *vmax) {
+                              const AtJob *J, const float *const *mrow, int64_t Tk, const int64_t *end, float *S,
+                              __m512 *vmax) {
     __m512 acc[AT_R][2];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
@@ -252,19 +258,42 @@ AT_T512 AT_INL void at_scores(int R, int NV, const float *q, int64_t dh, const f
                 s = _mm512_add_ps(s, m);
             }
             _mm512_storeu_ps(S + r * Tkp + j, s);
-            vmax[r] = _mm512_mask_max_ps(vmax[r], at_mask(n - j), vmax[r], s);
+            vmax[r] = _mm512_mask_max_ps(vmax[r], at_mask0(end[r] - j), vmax[r], s);
         }
 }
 
 /* The S tiles of R rows over columns [0, n). */
 AT_T512 AT_INL void at_scores_rows(int R, const float *q, int64_t dh, const float *kt, int64_t Tkp, int64_t n,
-                                   const AtJob *J, const float *const *mrow, int64_t Tk, float *S, __m512 *vmax) {
+                                   const AtJob *J, const float *const *mrow, int64_t Tk, const int64_t *end, float *S,
+                                   __m512 *vmax) {
     for (int64_t j0 = 0; j0 < n; j0 += 32) {
         if (n - j0 > 16)
-            at_scores(R, 2, q, dh, kt, Tkp, j0, J, mrow, Tk, n, S, vmax);
+            at_scores(R, 2, q, dh, kt, Tkp, j0, J, mrow, Tk, end, S, vmax);
         else
-            at_scores(R, 1, q, dh, kt, Tkp, j0, J, mrow, Tk, n, S, vmax);
+            at_scores(R, 1, q, dh, kt, Tkp, j0, J, mrow, Tk, end, S, vmax);
     }
+}
+
+/* exp(x) for the softmax's x = score - max <= 0 (or NaN): vmath.h's polynomial and scaling,
+ * with every lane whose result would be below FLT_MIN (x < -87.33) set to 0 by the write mask
+ * instead: such an e is under 1.2e-38 of the row's sum (>= 1), far below any tolerance, and a
+ * denormal result costs a microcode assist per instruction (rt_vm512_exp computes those
+ * lanes again, exactly: tinylm's peaked rows paid it). NaN stays NaN. */
+AT_T512 AT_INL __m512 at_exp(__m512 x) {
+    const __m512 c = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-88.0f), x));
+    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_NLT_UQ);
+    if (!keep) return _mm512_setzero_ps();
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(c, _mm512_set1_ps(RT_VM_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(RT_VM_LN2_HI), c);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(RT_VM_LN2_LO), r);
+    __m512 q = _mm512_set1_ps(0x1.6a242ep-10f);
+    q = RT_VM_STEP(q, r, 0x1.1239e2p-7f);
+    q = RT_VM_STEP(q, r, 0x1.5558f2p-5f);
+    q = RT_VM_STEP(q, r, 0x1.555492p-3f);
+    q = RT_VM_STEP(q, r, 0x1.fffffcp-2f);
+    __m512 p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r), _mm512_set1_ps(1.0f));
+    return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
 /* Row x[0, n) in place: e = exp(x - m), m the row's max (its lane maxima vm); returns
@@ -275,13 +304,13 @@ AT_T512 static float at_softmax(float *x, int64_t n, __m512 vm) {
     const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
     int64_t j = 0;
     for (; j + 16 <= n; j += 16) {
-        __m512 e = rt_vm512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j), m));
+        __m512 e = at_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j), m));
         _mm512_storeu_ps(x + j, e);
         vs = _mm512_add_ps(vs, e);
     }
     if (j < n) {
         __mmask16 k = at_mask(n - j);
-        __m512 e = rt_vm512_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), m));
+        __m512 e = at_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), m));
         _mm512_mask_storeu_ps(x + j, k, e);
         vs = _mm512_mask_add_ps(vs, k, vs, e);
     }
@@ -354,11 +383,11 @@ AT_T512 static void at_row_info(const float *row, int64_t stride, int64_t Tk, Rt
         odd |= _mm512_fpclass_ps_mask(x, 0x01 | 0x08 | 0x80); /* NaN, +inf */
         vm = _mm512_max_ps(vm, x);
     }
-    ri->end = (int32_t)Tk, ri->gap = -INFINITY;
+    ri->end = (int32_t)Tk, ri->zero = 0, ri->gap = -INFINITY;
     if (odd) return;
     const double mx = _mm512_reduce_max_ps(vm);
     if (mx == -INFINITY) {
-        ri->end = 0, ri->gap = INFINITY;
+        ri->end = 0, ri->zero = 1, ri->gap = INFINITY;
         return;
     }
     const __m512 lo = _mm512_set1_ps((float)(mx - AT_LOW_GAP));
@@ -375,7 +404,10 @@ AT_T512 static void at_row_info(const float *row, int64_t stride, int64_t Tk, Rt
      * low in the float test; the gap below accounts for whatever the suffix holds */
     __m512 vs = _mm512_set1_ps(-INFINITY);
     for (int64_t j = e; j < Tk; j += 16) vs = _mm512_max_ps(vs, _mm512_mask_loadu_ps(vs, at_mask(Tk - j), row + j));
-    at_row_split(mx, e, _mm512_reduce_max_ps(vs), Tk, ri);
+    __mmask16 nz = 0;
+    for (int64_t j = 0; j < e; j += 16)
+        nz |= _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(at_mask(e - j), row + j), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    at_row_split(mx, e, _mm512_reduce_max_ps(vs), Tk, nz == 0, ri);
 }
 
 /* Block qb of rows of head (b, h): slot S holds the scores, Qb the query rows. */
@@ -392,7 +424,7 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
     }
     float qmax;
     int qbad = at_scan(Qb, R * dh, &qmax);
-    const float *mrow[AT_R] = {NULL};
+    const float *mrow[AT_R] = {NULL}, *madd[AT_R] = {NULL}; /* madd[r]: the mask to add, NULL = none */
     int64_t n = Tk, end[AT_R]; /* end[r]: row r's columns; [end[r], n) its probabilities are 0 */
     for (int64_t r = 0; r < R; r++) end[r] = Tk;
     if (a->mask) {
@@ -404,7 +436,7 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
         const double need = 2.002 * B + 200.0;
         for (int64_t r = 0; r < R; r++) mrow[r] = a->mask + b * a->ms[0] + h * a->ms[1] + (i0 + r) * a->ms[2];
         n = 0;
-        for (int64_t r = 0; r < R && n < Tk; r++) {
+        for (int64_t r = 0; r < R; r++) {
             RtAttnRow ri;
             if (a->rows)
                 ri = a->rows[b * a->rs[0] + h * a->rs[1] + i0 + r];
@@ -412,6 +444,9 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
                 at_row_info(mrow[r], a->ms[3], Tk, &ri);
             end[r] = safe && ri.gap > need ? ri.end : Tk;
             if (end[r] > n) n = end[r];
+            /* a row cut where its mask is all 0 before the cut: x + 0 is x (and -0 + 0 = +0
+             * changes no exp), and nothing past the cut is used */
+            madd[r] = ri.zero && end[r] == ri.end && end[r] > 0 ? NULL : mrow[r];
         }
         if (n < 1) n = 1; /* every row all -inf: one column gives their NaN */
         for (int64_t r = 0; r < R; r++)
@@ -421,14 +456,14 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
     __m512 vmax[AT_R];
     for (int r = 0; r < AT_R; r++) vmax[r] = _mm512_set1_ps(-INFINITY);
     switch (R) {
-    case 8: at_scores_rows(8, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
-    case 7: at_scores_rows(7, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
-    case 6: at_scores_rows(6, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
-    case 5: at_scores_rows(5, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
-    case 4: at_scores_rows(4, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
-    case 3: at_scores_rows(3, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
-    case 2: at_scores_rows(2, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
-    default: at_scores_rows(1, Qb, dh, kt, J->Tkp, n, J, mrow, Tk, S, vmax); break;
+    case 8: at_scores_rows(8, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
+    case 7: at_scores_rows(7, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
+    case 6: at_scores_rows(6, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
+    case 5: at_scores_rows(5, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
+    case 4: at_scores_rows(4, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
+    case 3: at_scores_rows(3, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
+    case 2: at_scores_rows(2, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
+    default: at_scores_rows(1, Qb, dh, kt, J->Tkp, n, J, madd, Tk, end, S, vmax); break;
     }
     float inv[AT_R];
     for (int64_t r = 0; r < R; r++) {

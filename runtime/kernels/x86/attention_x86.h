@@ -46,6 +46,7 @@ typedef struct {
  * -1e9 as tinylm's exporter wrote it. A row all -inf: end 0 (the kernel gives NaN, as Softmax). */
 typedef struct RtAttnRow {
     int32_t end;
+    int32_t zero;  /* 1: entries [0, end) are all +-0 (the kernel then adds nothing there) */
     double gap;
 } RtAttnRow;
 
