@@ -12,9 +12,10 @@
  * whose live range meets theirs. When that leaves the arena above the lower bound below, a
  * bounded depth-first search (plan_search) tries to fit every buffer under the lower bound
  * itself, in execution order, each at 0 or at the end of a placed buffer it meets, and is
- * kept when it succeeds within EC_PLAN_SEARCH_WORK overlap checks (tinylm with Gelu fused
- * into fc1: greedy 1.17x the bound, the search 1.0x, after ~100 placements). A node's output never shares bytes with its inputs (both
- * are live at the node), so kernels need not support in-place operation.
+ * kept when it succeeds within EC_PLAN_SEARCH_WORK buffer pairs looked at (tinylm with Gelu
+ * fused into fc1: greedy 1.17x the bound, the search 1.0x after ~100 placements). A node's
+ * output never shares bytes with its inputs (both are live at the node), so kernels need
+ * not support in-place operation.
  * Weights that a Conv dequantizes as it goes (ec_fuse_dq) take no arena beyond one output
  * channel's worth of scratch, a buffer live at that node only. That holds also for codes
  * stored 2-D ([M, C*kh*kw], groups spanning kernel taps) and reshaped to the conv's weight
@@ -55,7 +56,7 @@ static int buf_cmp_first(const void *pa, const void *pb) {
 
 static int64_t align_up(int64_t x) { return (x + EC_ALIGN - 1) / EC_ALIGN * EC_ALIGN; }
 
-/* Overlap checks (buffer pairs looked at) the search may spend: ~0.1 s. */
+/* Buffer pairs the search may look at (overlap checks and candidate scans): ~0.1 s. */
 #define EC_PLAN_SEARCH_WORK 50000000LL
 
 static int live_meet(const EcBuf *a, const EcBuf *b) { return !(a->last < b->first || b->last < a->first); }
@@ -77,6 +78,8 @@ static int plan_search(EcBuf *bufs, int b, int nb, int64_t cap, int64_t *work) {
     int64_t tried = -1; /* candidates in increasing order: the next above `tried` each round */
     for (;;) {
         int64_t off = -1;
+        *work += b;
+        if (*work > EC_PLAN_SEARCH_WORK) return -1;
         for (int cand = -1; cand < b; cand++) {
             int64_t o = cand < 0 ? 0 : align_up(bufs[cand].offset + bufs[cand].bytes);
             if (cand >= 0 && !live_meet(&bufs[cand], &bufs[b])) continue;
