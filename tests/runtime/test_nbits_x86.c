@@ -303,9 +303,10 @@ Test(nbits_x86, linear_kernel_contract) {
 static void nbits_gelu_same_bits(int amx) {
     if (!amx) setenv("WAFER_RT_AMX", "0", 1);
     RtThreadPool *pool = rt_pool_new(2, NULL);
-    const int64_t shapes[][3] = {{128, 1024, 256}, {17, 70, 300}, {33, 3, 100}};
+    /* and few rows, which go through the reference driver's gemv with the Gelu after it */
+    const int64_t shapes[][3] = {{128, 1024, 256}, {17, 70, 300}, {33, 3, 100}, {1, 256, 1024}, {RT_NBITS_DIRECT_ROWS, 33, 64}};
     RtKernelFn fast = rt_kernel_find_fast(RT_OP_LINEAR_NBITS), gelu = rt_kernel_find_fast(RT_OP_GELU);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         for (int tf = 0; tf < 2; tf++) {
             Lin l, p;
             lin_make(&l, 4, shapes[i][0], shapes[i][1], shapes[i][2], 32, 0, 1, NACTS - 2 + tf, 41u + (uint32_t)i);
