@@ -472,3 +472,26 @@ Test(fuse_attention, kernel_nonfinite_in_skipped_columns) {
     cr_assert(isnan(o[0 * H * D + 0 * D + 2]), "0 * inf in the skipped column must make row 0's lane NaN");
     cr_assert(isnan(o[0 * H * D + 1 * D + 0]), "a NaN score in the skipped column must make the row NaN");
 }
+
+/* O ([T, H*D]) written over Q ([H, T, D]: another layout, so a block's O rows land on Q rows
+ * other blocks still read; the plan may place the output over a dead input so): the kernel
+ * computes into scratch first, so the result is the one into a separate buffer, bit for bit. */
+Test(fuse_attention, kernel_output_over_q) {
+    if (!rt_attention_supported()) return;
+    enum { T = 37, H = 3, D = 16 };
+    static float q[T * H * D], k[T * H * D], v[T * H * D], o[T * H * D], qo[T * H * D];
+    uint32_t seed = 901;
+    for (int i = 0; i < T * H * D; i++)
+        q[i] = rtt_uniform(&seed, -1, 1), k[i] = rtt_uniform(&seed, -1, 1), v[i] = rtt_uniform(&seed, -1, 1);
+    memcpy(qo, q, sizeof q);
+    RtAttention a = {.B = 1, .H = H, .Tq = T, .Tk = T, .dh = D, .dv = D,
+                     .q = q, .qs = {0, T * D, D, 1}, .k = k, .ks = {0, D, H * D, 1},
+                     .v = v, .vs = {0, D, H * D, 1}, .o = o, .os = {0, D, H * D, 1},
+                     .scale_op = RT_ATTN_SCALE_DIV, .scale = 4.0f};
+    RtError err = {{0}};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &err};
+    cr_assert_eq(rt_attention_run(&c, &a), RT_OK, "%s", err.msg);
+    a.q = qo, a.o = qo;
+    cr_assert_eq(rt_attention_run(&c, &a), RT_OK, "%s", err.msg);
+    cr_assert(memcmp(o, qo, sizeof o) == 0, "O over Q differs from O apart");
+}

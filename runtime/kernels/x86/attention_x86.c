@@ -3,8 +3,9 @@
  *     O[b, h] = softmax(scale(Q K^T) + mask) V     per batch b and head h
  *
  * Algorithm. Phase 1, per (b, h): K is packed transposed, K^T [dh][Tkp] (Tk rounded up to 16,
- * zero columns past Tk; 16x16 register transposes when K's rows are contiguous), its largest
- * |k| noted, and V checked for inf/NaN (V is packed too when its rows are not contiguous).
+ * zero columns past Tk; 16x16 register transposes when K's rows are contiguous), V packed
+ * [Tk][dv] (a head's rows 1 KiB apart in tinylm's projection fell into 16 of L1's 64 sets, so
+ * P V ran from L2), both checked for inf/NaN and K's largest |k| noted on the way.
  * Phase 2, per (b, h) and block of AT_R = 8 query rows:
  *   - the block's last column: per row, where the mask's low suffix starts (RtAttnRow: from a
  *     table made once for a constant mask, else split per run); past it every probability is
@@ -12,8 +13,8 @@
  *   - S[8, cols] = Q_blk K^T: 8 x 32 register tiles (16 accumulators; per k two vector loads
  *     of K^T, eight broadcasts of q), scaled and masked in registers (dot * scale, then
  *     + mask, as the unfused Mul and Add round) and stored to an L1 buffer;
- *   - Softmax per row: the max (taken as the tiles are stored), e = exp(x - max) (vmath.h)
- *     and their sum;
+ *   - Softmax per row: the max (taken as the tiles are stored), e = exp(x - max) (vmath.h's
+ *     polynomial, results below FLT_MIN written as 0: at_exp) and their sum;
  *   - O_blk = P V over the same columns: 4 x 64 register tiles (per key four vector loads of
  *     V, four broadcasts of e), summed in key order, times 1 / sum, stored to O.
  * Skipping columns is exact only while every score is finite and bounded (a score of +inf or
@@ -25,8 +26,9 @@
  * gives NaN (max -inf, x - max NaN), as the reference Softmax does.
  * Threads: blocks are split over the pool in a fixed order (each block interleaved with one
  * from the other end of its head, so causal blocks balance); a block's values never depend on
- * the split, so results are bit-identical for any thread count. When O overlaps Q, V or the
- * mask (the plan may place the output over dead inputs), O goes to scratch and is copied.
+ * the split, so results are bit-identical for any thread count. When O overlaps Q or the mask
+ * (the plan may place the output over dead inputs; K and V are packed before O is written),
+ * O goes to scratch and is copied.
  */
 #include "attention_x86.h"
 
@@ -95,8 +97,7 @@ typedef struct {
     const RtAttention *a;
     int64_t Tkp;           /* Tk rounded up to 16: K^T's row length, S's row length */
     float *kt;             /* scratch [B*H][dh][Tkp] */
-    float *vp;             /* scratch [B*H][Tk][dv]: V packed (its rows 1 KiB apart in tinylm's
-                              projection fell into 16 of L1's 64 sets: P V ran from L2) */
+    float *vp;             /* scratch [B*H][Tk][dv]: V packed */
     float *kmax;           /* scratch [B*H]: max |k|, +inf when some k is inf or NaN */
     unsigned char *vbad;   /* scratch [B*H]: 1 when some v is inf or NaN */
     float *o;              /* where O goes: a->o, or scratch [B,H,Tq,dv] */
@@ -518,16 +519,13 @@ static void at_extent(const void *p, int64_t B, int64_t H, int64_t n, int64_t m,
 
 static int at_overlap(const char *a0, const char *a1, const char *b0, const char *b1) { return a0 < b1 && b0 < a1; }
 
-/* 1 when O may be written while Q, V (read in place) or the mask are still being read. */
-static int at_o_aliases(const RtAttention *a, int v_packed) {
+/* 1 when O may be written while Q or the mask are still being read (K and V are packed
+ * before any O is written). */
+static int at_o_aliases(const RtAttention *a) {
     const char *o0, *o1, *x0, *x1;
     at_extent(a->o, a->B, a->H, a->Tq, a->dv, a->os, &o0, &o1);
     at_extent(a->q, a->B, a->H, a->Tq, a->dh, a->qs, &x0, &x1);
     if (at_overlap(o0, o1, x0, x1)) return 1;
-    if (!v_packed) {
-        at_extent(a->v, a->B, a->H, a->Tk, a->dv, a->vs, &x0, &x1);
-        if (at_overlap(o0, o1, x0, x1)) return 1;
-    }
     if (a->mask) {
         at_extent(a->mask, a->B, a->H, a->Tq, a->Tk, a->ms, &x0, &x1);
         if (at_overlap(o0, o1, x0, x1)) return 1;
@@ -561,8 +559,7 @@ int rt_attention_run(RtKernelCtx *c, const RtAttention *a) {
     at_scale_setup(a, &J);
     J.Tkp = (a->Tk + 15) & ~(int64_t)15;
     const int64_t BH = a->B * a->H;
-    const int v_packed = 1;
-    const int o_scratch = at_o_aliases(a, v_packed);
+    const int o_scratch = at_o_aliases(a);
     J.nqb = (a->Tq + AT_R - 1) / AT_R;
     J.n_units = BH * J.nqb;
     const int64_t work = BH * a->Tq * a->Tk * (a->dh + a->dv);
@@ -570,7 +567,7 @@ int rt_attention_run(RtKernelCtx *c, const RtAttention *a) {
     const size_t slot_bytes = (size_t)(AT_R * J.Tkp + AT_R * a->dh + 16) * sizeof(float);
     J.slot_stride = (rt_slot_stride(slot_bytes, J.n_slots) + 63) & ~(size_t)63;
     size_t kt_b = (size_t)(BH * a->dh * J.Tkp) * sizeof(float);
-    size_t vp_b = v_packed ? (size_t)(BH * a->Tk * a->dv) * sizeof(float) : 0;
+    size_t vp_b = (size_t)(BH * a->Tk * a->dv) * sizeof(float);
     size_t o_b = o_scratch ? (size_t)(BH * a->Tq * a->dv) * sizeof(float) : 0;
     size_t small_b = (size_t)BH * (sizeof(float) + 1);
 #define AT_ALIGN(x) (((x) + 63) & ~(size_t)63)
@@ -579,7 +576,7 @@ int rt_attention_run(RtKernelCtx *c, const RtAttention *a) {
     if (!buf) return RT_ERR_NOMEM;
     char *p = buf;
     J.kt = (float *)p, p += AT_ALIGN(kt_b);
-    J.vp = v_packed ? (float *)p : NULL, p += AT_ALIGN(vp_b);
+    J.vp = (float *)p, p += AT_ALIGN(vp_b);
     J.o = o_scratch ? (float *)p : a->o, p += AT_ALIGN(o_b);
     J.kmax = (float *)p;
     J.vbad = (unsigned char *)(J.kmax + BH), p += AT_ALIGN(small_b);
