@@ -425,7 +425,7 @@ static void naive_attention(const RtAttention *a, float *o) {
                 float d = 0;
                 for (int64_t x = 0; x < a->dh; x++)
                     d += a->q[h * a->qs[1] + i * a->qs[2] + x] * a->k[h * a->ks[1] + j * a->ks[2] + x];
-                float sc = d * a->scale + a->mask[i * a->ms[2] + j];
+                float sc = d * a->scale + (a->mask ? a->mask[i * a->ms[2] + j] : 0.0f);
                 s[j] = sc;
                 if (j == 0 || sc > m) m = sc;
             }
@@ -494,4 +494,31 @@ Test(fuse_attention, kernel_output_over_q) {
     a.q = qo, a.o = qo;
     cr_assert_eq(rt_attention_run(&c, &a), RT_OK, "%s", err.msg);
     cr_assert(memcmp(o, qo, sizeof o) == 0, "O over Q differs from O apart");
+}
+
+/* V wider than the heads' dim (dv 19 != dh 5: P V's column chunks and tail lanes), no mask,
+ * K given transposed ([H, dh, T]: strided keys, packed without register transposes). */
+Test(fuse_attention, kernel_dv_other_than_dh) {
+    if (!rt_attention_supported()) return;
+    enum { T = 20, H = 2, D = 5, DV = 19 };
+    static float q[T * H * D], k[H * D * T], v[T * H * DV], o[T * H * DV], want[T * H * DV];
+    uint32_t seed = 951;
+    for (int i = 0; i < T * H * D; i++) q[i] = rtt_uniform(&seed, -1, 1), k[i] = rtt_uniform(&seed, -1, 1);
+    for (int i = 0; i < T * H * DV; i++) v[i] = rtt_uniform(&seed, -1, 1);
+    RtAttention a = {.B = 1, .H = H, .Tq = T, .Tk = T, .dh = D, .dv = DV,
+                     .q = q, .qs = {0, D, H * D, 1}, .k = k, .ks = {0, D * T, 1, T},
+                     .v = v, .vs = {0, DV, H * DV, 1}, .o = o, .os = {0, DV, H * DV, 1},
+                     .scale_op = RT_ATTN_SCALE_MUL, .scale = 0.7f};
+    RtError err = {{0}};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &err};
+    cr_assert_eq(rt_attention_run(&c, &a), RT_OK, "%s", err.msg);
+    RtAttention n = a; /* the naive loop reads K as [.., j, d] with unit d stride */
+    static float kk[T * H * D];
+    for (int h = 0; h < H; h++)
+        for (int j = 0; j < T; j++)
+            for (int d = 0; d < D; d++) kk[h * D + j * H * D + d] = k[h * D * T + d * T + j];
+    n.k = kk, n.ks[1] = D, n.ks[2] = H * D, n.ks[3] = 1;
+    naive_attention(&n, want);
+    for (int i = 0; i < T * H * DV; i++)
+        cr_assert(fabsf(o[i] - want[i]) <= 1e-5f, "element %d: %g, want %g", i, o[i], want[i]);
 }
