@@ -108,9 +108,9 @@ static ConvCache *conv_cache_find(RtKernelCtx *c, const RtNode *n, RtTensor *con
     if (!c->node_state || !*c->node_state || c->shape_only) return NULL;
     ConvCache *cc = *c->node_state;
     const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *b = rt_in(n, in, 2);
-    if (cc->magic != CONV_CACHE_MAGIC || cc->fused != fused || cc->cv.nhwc_in != lin || cc->cv.nhwc_out != lout || !x || !x->data || x->dtype != RT_F32 ||
-        x->rank != cc->rank || !w || w->data != cc->w || w->rank != x->rank || w->dims[0] != cc->cv.M ||
-        (b ? b->data : NULL) != cc->b)
+    if (cc->magic != CONV_CACHE_MAGIC || cc->fused != fused || cc->cv.nhwc_in != lin || cc->cv.nhwc_out != lout ||
+        !x || !x->data || x->dtype != RT_F32 || x->rank != cc->rank || !w || w->data != cc->w ||
+        w->rank != x->rank || w->dims[0] != cc->cv.M || (b ? b->data : NULL) != cc->b)
         return NULL;
     for (int d = 0; d < x->rank; d++)
         if (x->dims[d] != cc->xdims[d]) return NULL;
