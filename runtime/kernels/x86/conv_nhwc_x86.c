@@ -14,8 +14,9 @@
  * columns to its 48-column panels. Tile edges: instances for 1..6 rows and 1..4 vectors,
  * the last vector of a block stored through a lane mask.
  *
- * Each element is bias + the products in k order (sum first, then the bias, as the general
- * GEMM), one tile computes it whatever the split; rows are split over threads in tiles of 6
+ * Each element is the bias plus the products in k order (the accumulators start at the
+ * bias: ~2% of KWS's 1x1 convs against adding it after the sum), one tile computes it
+ * whatever the split; rows are split over threads in tiles of 6
  * when the product is big enough, so results are bit-identical for any thread count.
  *
  * The 1x1 conv with y NHWC: cx_ngemm with A = X (NHWC: sp = C, sk = 1; NCHW: sp = 1,
@@ -52,13 +53,19 @@ CX_T512 CX_INL void ng_tile(const CxNgemm *g, const int MR, const int NV, const 
     const int64_t K = g->K, sk = g->sk;
     const float *w = g->wt + cb * K * NG_NB;
     const float *a[NG_MR];
-    __m512 acc[NG_MR][4];
+    const int64_t c0 = cb * NG_NB;
+    __m512 acc[NG_MR][4], bv[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+        const __mmask16 m = v == NV - 1 ? ml : (__mmask16)0xffff;
+        bv[v] = g->b ? _mm512_maskz_loadu_ps(m, g->b + c0 + 16 * v) : _mm512_setzero_ps();
+    }
 #pragma GCC unroll 6
     for (int r = 0; r < NG_MR; r++) {
         const int64_t p = p0 + (r < MR ? r : 0);
         a[r] = g->a + (KO ? (int64_t)g->poff[p] : p * g->sp);
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+        for (int v = 0; v < 4; v++) acc[r][v] = v < NV ? bv[v] : _mm512_setzero_ps();
     }
     for (int64_t k = 0, o = 0; k < K; k++, o += sk, w += NG_NB) {
         if (KO) o = g->koff[k];
@@ -76,19 +83,12 @@ CX_T512 CX_INL void ng_tile(const CxNgemm *g, const int MR, const int NV, const 
     const RtAct *act = g->act ? g->act : &none;
     const int clip = cx_act_is_clip(act);
     const CxClip cl = cx_clip_make(act);
-    const int64_t c0 = cb * NG_NB;
-    __m512 bv[4];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) {
-        const __mmask16 m = v == NV - 1 ? ml : (__mmask16)0xffff;
-        bv[v] = g->b ? _mm512_maskz_loadu_ps(m, g->b + c0 + 16 * v) : _mm512_setzero_ps();
-    }
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) {
         float *y = g->y + (p0 + r) * g->ldy + c0;
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
-            const __m512 s = cx_act_apply(clip, cl, act, _mm512_add_ps(acc[r][v], bv[v]));
+            const __m512 s = cx_act_apply(clip, cl, act, acc[r][v]);
             if (v == NV - 1) _mm512_mask_storeu_ps(y + 16 * v, ml, s);
             else _mm512_storeu_ps(y + 16 * v, s);
         }
