@@ -8,11 +8,11 @@
  * [K][64] per block of 64 channels, so the block of a 64 x 64 conv is 16 KiB and stays in
  * L1 across the row tiles) and broadcasts one A value per row straight from memory, which
  * works for any strides of A: an NHWC input (each row contiguous), an NCHW one or im2col
- * columns (each k contiguous). Nothing of A is packed, and no lanes are lost to a short
+ * columns (each k contiguous). Nothing of A is packed and few lanes are lost to a short
  * row count (KWS's 125 positions: 21 tiles of 6 rows), where the general GEMM with
- * channels as rows and positions as columns packs its B = X per call and pads 125
- * columns to its 48-column panels. Tile edges: instances for 1..6 rows and 1..4 vectors,
- * the last vector of a block stored through a lane mask.
+ * channels as rows and positions as columns packs its B = X on every call (KWS's 64 x 64
+ * 1x1 conv: 5.6 us there, 4.7 here; the FMA peak is 4.4). Tile edges: instances for 1..6
+ * rows and 1..4 vectors, the last vector of a block stored through a lane mask.
  *
  * Each element is the bias plus the products in k order (the accumulators start at the
  * bias: ~2% of KWS's 1x1 convs against adding it after the sum), one tile computes it
