@@ -46,7 +46,7 @@ typedef struct {
     RtNode nodes[TG_MAXN];
     int io[TG_MAXN][4];              /* inputs 0..2, output at 3 */
     RtAttr attrs[TG_MAXN][8];
-    int64_t ints[TG_MAXN][8];        /* kernel_shape 0-1, strides 2-3, pads 4-7 */
+    int64_t ints[TG_MAXN][10];       /* kernel_shape 0-1, strides 2-3, pads 4-7, dilations 8-9 */
     int outputs[TG_MAXO], n_outputs;
     uint32_t seed;
     float *xdata;
@@ -94,9 +94,10 @@ static RtNode *tg_node(Tg *t, int op, const char *op_type, int n_in) {
 }
 
 /* Conv (act NULL) or FusedConv with activation act of x by M kernels kh x kw in `group`
- * groups, square stride s and pad p on every side; returns the output value. */
-static int tg_conv(Tg *t, int x, int64_t M, int64_t kh, int64_t kw, int64_t s, int64_t p, int64_t group,
-                   const char *act) {
+ * groups, square stride s, pads {top, left, bottom, right}, square dilation d; returns the
+ * output value. */
+static int tg_conv_ex(Tg *t, int x, int64_t M, int64_t kh, int64_t kw, int64_t s, const int64_t *pads, int64_t d,
+                      int64_t group, const char *act) {
     const int64_t *xd = t->dims[x];
     int64_t wd[4] = {M, xd[1] / group, kh, kw}, bd[1] = {M};
     /* weights scaled to keep the outputs around 1 through the layers */
@@ -105,13 +106,15 @@ static int tg_conv(Tg *t, int x, int64_t M, int64_t kh, int64_t kw, int64_t s, i
     RtNode *n = tg_node(t, act ? RT_OP_FUSED_CONV : RT_OP_CONV, act ? "FusedConv" : "Conv", 3);
     t->io[k][0] = x, t->io[k][1] = w, t->io[k][2] = b;
     int64_t *ints = t->ints[k];
-    ints[0] = kh, ints[1] = kw, ints[2] = ints[3] = s, ints[4] = ints[5] = ints[6] = ints[7] = p;
+    ints[0] = kh, ints[1] = kw, ints[2] = ints[3] = s, ints[8] = ints[9] = d;
+    for (int i = 0; i < 4; i++) ints[4 + i] = pads[i];
     RtAttr *a = t->attrs[k];
     a[0] = rtt_attr_ints("kernel_shape", ints, 2);
     a[1] = rtt_attr_ints("strides", ints + 2, 2);
     a[2] = rtt_attr_ints("pads", ints + 4, 4);
     a[3] = rtt_attr_int("group", group);
     n->n_attr = 4;
+    if (d != 1) a[n->n_attr++] = rtt_attr_ints("dilations", ints + 8, 2);
     if (act) {
         a[n->n_attr++] = rtt_attr_str("activation", act);
         if (!strcmp(act, "Clip")) a[n->n_attr++] = rtt_attr_float("alpha", -0.25f), a[n->n_attr++] = rtt_attr_float("beta", 0.75f);
@@ -120,10 +123,17 @@ static int tg_conv(Tg *t, int x, int64_t M, int64_t kh, int64_t kw, int64_t s, i
     int y = n->out[0];
     t->rank[y] = 4;
     t->dims[y][0] = xd[0], t->dims[y][1] = M;
-    t->dims[y][2] = (xd[2] + 2 * p - kh) / s + 1;
-    t->dims[y][3] = (xd[3] + 2 * p - kw) / s + 1;
+    t->dims[y][2] = (xd[2] + pads[0] + pads[2] - (kh - 1) * d - 1) / s + 1;
+    t->dims[y][3] = (xd[3] + pads[1] + pads[3] - (kw - 1) * d - 1) / s + 1;
     cr_assert(t->dims[y][2] >= 1 && t->dims[y][3] >= 1, "bad test geometry");
     return y;
+}
+
+/* tg_conv_ex with pad p on every side and no dilation. */
+static int tg_conv(Tg *t, int x, int64_t M, int64_t kh, int64_t kw, int64_t s, int64_t p, int64_t group,
+                   const char *act) {
+    const int64_t pads[4] = {p, p, p, p};
+    return tg_conv_ex(t, x, M, kh, kw, s, pads, 1, group, act);
 }
 
 /* A one-input op keeping the shape (Relu), or GlobalAveragePool. */
@@ -332,4 +342,23 @@ Test(layout_nhwc, split_work_and_batch) {
     chain(1, 128, 128, 16, 16, 1, 1, "Relu", 1, 1);
     chain(2, 128, 64, 16, 16, 2, 1, "Clip", 0, 1);
     chain(2, 33, 17, 9, 5, 1, 1, "Relu", 0, 1);
+}
+
+/* Dilated and asymmetrically padded convs on the NHWC paths: KWS's first conv shape (10x4,
+ * stride 2, pads 5 1 5 1 as the model has them) and a dilated 3x3 first conv on the taps
+ * path, then a dilated depthwise conv with pads on two sides only. */
+Test(layout_nhwc, dilations_and_asymmetric_pads) {
+    static const int64_t kws_pads[4] = {5, 1, 5, 1}, pads2[4] = {2, 0, 1, 2}, dwp[4] = {0, 2, 2, 0};
+    for (int i = 0; i < 2; i++) {
+        Tg t;
+        tg_init(&t, 1, i ? 3 : 1, i ? 21 : 49, i ? 13 : 10);
+        int v0 = i ? tg_conv_ex(&t, 0, 33, 3, 3, 1, pads2, 2, 1, "Relu") : tg_conv_ex(&t, 0, 64, 10, 4, 2, kws_pads, 1, 1, "Relu");
+        int v1 = tg_conv_ex(&t, v0, i ? 33 : 64, 3, 3, 1, dwp, 2, i ? 33 : 64, "Clip");
+        int v2 = tg_conv(&t, v1, 17, 1, 1, 1, 0, 1, "Relu");
+        tg_output(&t, tg_unary(&t, RT_OP_GLOBAL_AVERAGE_POOL, "GlobalAveragePool", v2));
+        unsigned char expect[TG_MAXV] = {0};
+        expect[v0] = expect[v1] = expect[v2] = 1;
+        tg_check(&t, expect, i ? "dilated 3x3 first conv, dilated depthwise" : "KWS's first conv, dilated depthwise");
+        tg_free(&t);
+    }
 }
