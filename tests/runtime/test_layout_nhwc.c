@@ -362,3 +362,50 @@ Test(layout_nhwc, dilations_and_asymmetric_pads) {
         tg_free(&t);
     }
 }
+
+/* One node state across two plans of the same graph (a batch of 3, then 1, as wafer sweep
+ * runs a model): the states the NHWC paths made for the first shape (W^T for cx_ngemm, the
+ * depthwise packing) serve the second, whose outputs still match the reference. */
+Test(layout_nhwc, state_across_input_shapes) {
+    Tg t;
+    tg_init(&t, 3, 2, 25, 5);
+    int v0 = tg_conv(&t, 0, 64, 3, 3, 1, 1, 1, "Relu");
+    int v1 = tg_conv(&t, v0, 64, 3, 3, 1, 1, 64, "Relu");
+    int v2 = tg_conv(&t, v1, 33, 1, 1, 1, 0, 1, "Relu");
+    tg_output(&t, tg_unary(&t, RT_OP_GLOBAL_AVERAGE_POOL, "GlobalAveragePool", v2));
+    static const int input0 = 0;
+    RtGraph g = {.n_values = t.n_values, .consts = t.consts, .n_nodes = t.n_nodes, .nodes = t.nodes,
+                 .n_inputs = 1, .inputs = &input0, .n_outputs = t.n_outputs, .outputs = t.outputs};
+    void *state[TG_MAXN] = {0};
+    RtError err = {{0}};
+    for (int64_t batch = 3; batch >= 1; batch -= 2) {
+        int64_t xd[4] = {batch, 2, 25, 5};
+        RtTensor x = rtt_tensor(RT_F32, 4, xd, t.xdata), want, got;
+        RtRunOptions oref = {.ref_only = 1};
+        cr_assert_eq(rt_graph_run_opts(&g, &x, &want, &oref, &err), RT_OK, "%s", err.msg);
+        RtPlan p;
+        RtPlanFast f;
+        cr_assert_eq(rt_plan_build(&g, &x, &p, &err), RT_OK, "%s", err.msg);
+        cr_assert_eq(rt_plan_fast_build(&g, &p, &f, &err), RT_OK, "%s", err.msg);
+        cr_expect_eq(f.nhwc[v0] && f.nhwc[v1] && f.nhwc[v2], cx_cpu_ok(), "batch %lld: chain not NHWC", (long long)batch);
+        void *arena = rt_allocator_default()->alloc(NULL, (size_t)p.arena_bytes + 64);
+        RtRunOptions o = {.fast = &f, .node_state = state};
+        for (int rep = 0; rep < 2; rep++) {
+            cr_assert_eq(rt_plan_run(&g, &p, arena, &x, &got, &o, &err), RT_OK, "%s", err.msg);
+            const float *r = want.data, *q = got.data;
+            double big = 0;
+            for (int64_t e = 0; e < rt_numel(&want); e++)
+                if (fabs(r[e]) > big) big = fabs(r[e]);
+            for (int64_t e = 0; e < rt_numel(&want); e++)
+                cr_assert_leq(fabs((double)q[e] - r[e]), NHWC_REL_TOL * big, "batch %lld run %d element %lld: %.9g vs %.9g",
+                              (long long)batch, rep, (long long)e, q[e], r[e]);
+        }
+        rt_allocator_default()->free(NULL, arena);
+        rt_tensor_free(rt_allocator_default(), &want);
+        rt_plan_fast_free(&f);
+        rt_plan_free(&p);
+    }
+    for (int k = 0; k < t.n_nodes; k++) cr_expect(state[k] || k == t.n_nodes - 1, "node %d kept no state", k);
+    rt_node_state_free(state, t.n_nodes, rt_allocator_default());
+    tg_free(&t);
+}
