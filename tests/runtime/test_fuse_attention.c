@@ -522,3 +522,43 @@ Test(fuse_attention, kernel_dv_other_than_dh) {
     for (int i = 0; i < T * H * DV; i++)
         cr_assert(fabsf(o[i] - want[i]) <= 1e-5f, "element %d: %g, want %g", i, o[i], want[i]);
 }
+
+/* O ([T, H*D]) written over K or over V held as [H, T, D]: a head's O rows land on the K or
+ * V of heads not yet packed, so the kernel must pack every head first (a slot packing its
+ * heads lazily may do so only when O lies exactly over K or V, as tinylm's plan has it). The
+ * results equal those into a separate buffer, bit for bit; the exact overlay too. */
+Test(fuse_attention, kernel_output_over_k_or_v) {
+    if (!rt_attention_supported()) return;
+    enum { T = 29, H = 3, D = 16, N = T * H * D };
+    static float q[N], k[N], v[N], o[N], x[N];
+    uint32_t seed = 971;
+    for (int i = 0; i < N; i++)
+        q[i] = rtt_uniform(&seed, -1, 1), k[i] = rtt_uniform(&seed, -1, 1), v[i] = rtt_uniform(&seed, -1, 1);
+    RtAttention a = {.B = 1, .H = H, .Tq = T, .Tk = T, .dh = D, .dv = D,
+                     .q = q, .qs = {0, D, H * D, 1}, .k = k, .ks = {0, T * D, D, 1},
+                     .v = v, .vs = {0, T * D, D, 1}, .o = o, .os = {0, D, H * D, 1},
+                     .scale_op = RT_ATTN_SCALE_MUL, .scale = 0.3f};
+    RtError err = {{0}};
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &err};
+    cr_assert_eq(rt_attention_run(&c, &a), RT_OK, "%s", err.msg);
+    for (int which = 0; which < 4; which++) { /* K other layout, V other layout, K exact, V exact */
+        RtAttention b = a;
+        const float *src = which % 2 ? v : k;
+        memcpy(x, src, sizeof x);
+        if (which < 2) {
+            if (which == 0) b.k = x;
+            else b.v = x;
+        } else { /* the operand laid exactly as O */
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++)
+                    for (int d = 0; d < D; d++) x[t * H * D + h * D + d] = src[h * T * D + t * D + d];
+            int64_t *s = which == 2 ? b.ks : b.vs;
+            s[1] = D, s[2] = H * D;
+            if (which == 2) b.k = x;
+            else b.v = x;
+        }
+        b.o = x;
+        cr_assert_eq(rt_attention_run(&c, &b), RT_OK, "%s", err.msg);
+        cr_assert(memcmp(o, x, sizeof o) == 0, "case %d: O over %s differs from O apart", which, which % 2 ? "V" : "K");
+    }
+}

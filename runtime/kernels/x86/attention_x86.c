@@ -96,8 +96,8 @@ static __mmask16 at_mask0(int64_t n) { return n <= 0 ? 0 : at_mask(n); }
 typedef struct {
     const RtAttention *a;
     int64_t Tkp;           /* Tk rounded up to 16: K^T's row length, S's row length */
-    float *kt;             /* scratch [B*H][dh][Tkp] */
-    float *vp;             /* scratch [B*H][Tk][dv]: V packed */
+    float *kt;             /* scratch [B*H][dh][Tkp], or NULL (lazy) */
+    float *vp;             /* scratch [B*H][Tk][dv]: V packed, or NULL (lazy) */
     float *kmax;           /* scratch [B*H]: max |k|, +inf when some k is inf or NaN */
     unsigned char *vbad;   /* scratch [B*H]: 1 when some v is inf or NaN */
     float *o;              /* where O goes: a->o, or scratch [B,H,Tq,dv] */
@@ -106,7 +106,8 @@ typedef struct {
     float scale;
     double scale_abs;      /* the factor's magnitude (1 without scaling) */
     int64_t nqb, n_units, n_slots;
-    float *slots;          /* scratch: per slot S [AT_R][Tkp] then Q [AT_R][dh] */
+    int lazy;              /* 1: each slot packs its heads itself (at_lazy_ok), kt/vp unused */
+    float *slots;          /* scratch: per slot S [AT_R][Tkp], Q [AT_R][dh], lazily K^T and V */
     size_t slot_stride;    /* bytes */
 } AtJob;
 
@@ -198,27 +199,32 @@ AT_T512 static void at_copy_scan(const float *src, int64_t n, float *dst, __m512
     }
 }
 
+/* Head (b, h): K^T into kt [dh][Tkp], V into vp [Tk][dv]; *kmax = max |k| (+inf when some k
+ * is inf or NaN), *vbad = 1 when some v is. */
+AT_T512 static void at_pack_head(const RtAttention *a, int64_t Tkp, int64_t b, int64_t h, float *kt, float *vp,
+                                 float *kmax, unsigned char *vbad) {
+    *kmax = at_pack_kt(a->k + b * a->ks[0] + h * a->ks[1], a->ks[2], a->ks[3], a->Tk, a->dh, Tkp, kt);
+    const float *v = a->v + b * a->vs[0] + h * a->vs[1];
+    __m512 vm = _mm512_setzero_ps();
+    __mmask16 bad = 0;
+    for (int64_t j = 0; j < a->Tk; j++) {
+        if (a->vs[3] == 1) {
+            at_copy_scan(v + j * a->vs[2], a->dv, vp + j * a->dv, &vm, &bad);
+        } else {
+            for (int64_t e = 0; e < a->dv; e++) vp[j * a->dv + e] = v[j * a->vs[2] + e * a->vs[3]];
+            at_copy_scan(vp + j * a->dv, a->dv, vp + j * a->dv, &vm, &bad);
+        }
+    }
+    *vbad = bad != 0;
+}
+
+/* Phase 1 over heads [u0, u1) (when every head is packed before any block runs). */
 AT_T512 static void at_phase1(void *arg, int64_t u0, int64_t u1) {
     const AtJob *J = arg;
     const RtAttention *a = J->a;
-    for (int64_t u = u0; u < u1; u++) {
-        const int64_t b = u / a->H, h = u % a->H;
-        float *kt = J->kt + u * a->dh * J->Tkp;
-        J->kmax[u] = at_pack_kt(a->k + b * a->ks[0] + h * a->ks[1], a->ks[2], a->ks[3], a->Tk, a->dh, J->Tkp, kt);
-        const float *v = a->v + b * a->vs[0] + h * a->vs[1];
-        float *vp = J->vp + u * a->Tk * a->dv;
-        __m512 vm = _mm512_setzero_ps();
-        __mmask16 bad = 0;
-        for (int64_t j = 0; j < a->Tk; j++) {
-            if (a->vs[3] == 1) {
-                at_copy_scan(v + j * a->vs[2], a->dv, vp + j * a->dv, &vm, &bad);
-            } else {
-                for (int64_t e = 0; e < a->dv; e++) vp[j * a->dv + e] = v[j * a->vs[2] + e * a->vs[3]];
-                at_copy_scan(vp + j * a->dv, a->dv, vp + j * a->dv, &vm, &bad);
-            }
-        }
-        J->vbad[u] = bad != 0;
-    }
+    for (int64_t u = u0; u < u1; u++)
+        at_pack_head(a, J->Tkp, u / a->H, u % a->H, J->kt + u * a->dh * J->Tkp, J->vp + u * a->Tk * a->dv, &J->kmax[u],
+                     &J->vbad[u]);
 }
 
 /* ---- phase 2: one block of query rows ---- */
@@ -412,10 +418,10 @@ AT_T512 static void at_row_info(const float *row, int64_t stride, int64_t Tk, Rt
 }
 
 /* Block qb of rows of head (b, h): slot S holds the scores, Qb the query rows. */
-AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, float *S, float *Qb) {
+AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, float *S, float *Qb, const float *kt,
+                             const float *vp, float kmax, int vbad) {
     const RtAttention *a = J->a;
     const int64_t i0 = qb * AT_R, R = a->Tq - i0 < AT_R ? a->Tq - i0 : AT_R, dh = a->dh, Tk = a->Tk;
-    const int64_t bh = b * a->H + h;
     const float *q = a->q + b * a->qs[0] + h * a->qs[1] + i0 * a->qs[2];
     for (int64_t r = 0; r < R; r++) {
         if (a->qs[3] == 1)
@@ -432,8 +438,8 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
         /* B bounds every score of the block: |q . k| <= dh max|q| max|k| (1 + slack for the
          * float sums), then the scale. A row's suffix is cut only where its gap is well past
          * 2 B (see RtAttnRow) and nothing is inf or NaN (see the header). */
-        const double B = (double)dh * (double)qmax * (double)J->kmax[bh] * 1.001 * J->scale_abs;
-        const int safe = !qbad && !J->vbad[bh] && (double)dh * qmax * J->kmax[bh] < 0.25 * FLT_MAX && B < 0.25 * FLT_MAX;
+        const double B = (double)dh * (double)qmax * (double)kmax * 1.001 * J->scale_abs;
+        const int safe = !qbad && !vbad && (double)dh * qmax * kmax < 0.25 * FLT_MAX && B < 0.25 * FLT_MAX;
         const double need = 2.002 * B + 200.0;
         for (int64_t r = 0; r < R; r++) mrow[r] = a->mask + b * a->ms[0] + h * a->ms[1] + (i0 + r) * a->ms[2];
         n = 0;
@@ -453,7 +459,6 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
         for (int64_t r = 0; r < R; r++)
             if (end[r] < 1 || end[r] > n) end[r] = n; /* all -inf: the row's NaN over the columns computed */
     }
-    const float *kt = J->kt + bh * dh * J->Tkp;
     __m512 vmax[AT_R];
     for (int r = 0; r < AT_R; r++) vmax[r] = _mm512_set1_ps(-INFINITY);
     switch (R) {
@@ -472,7 +477,7 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
         for (int64_t j = end[r]; j < n; j += 16) /* exactly what exp gives there */
             _mm512_mask_storeu_ps(S + r * J->Tkp + j, at_mask(n - j), _mm512_setzero_ps());
     }
-    const float *v = J->vp + bh * Tk * a->dv;
+    const float *v = vp;
     const int64_t ldv = a->dv;
     float *orow[AT_R];
     for (int64_t r = 0; r < R; r++) orow[r] = J->o + b * J->os[0] + h * J->os[1] + (i0 + r) * J->os[2];
@@ -492,19 +497,29 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
 
 /* Slots [s0, s1): each runs its share of the blocks. Unit u: head u / nqb, and within the
  * head block t = u % nqb taken from alternate ends (0, nqb-1, 1, nqb-2, ...), so any
- * contiguous share of a causal head's blocks costs about the same. */
+ * contiguous share of a causal head's blocks costs about the same. Lazily (J->lazy: each
+ * slot holds whole heads) a slot packs each head's K^T and V into its own buffers right
+ * before the head's blocks, which then find them in L1/L2. */
 AT_T512 static void at_phase2(void *arg, int64_t s0, int64_t s1) {
     const AtJob *J = arg;
     const RtAttention *a = J->a;
     for (int64_t s = s0; s < s1; s++) {
         float *S = (float *)((char *)J->slots + (size_t)s * J->slot_stride);
         float *Qb = S + AT_R * J->Tkp;
-        int64_t u0, u1;
+        float *hk = Qb + ((AT_R * a->dh + 15) & ~(int64_t)15), *hv = hk + a->dh * J->Tkp, hkmax = 0;
+        unsigned char hvbad = 0;
+        int64_t u0, u1, packed = -1;
         rt_chunk_range(J->n_units, J->n_slots, s, &u0, &u1);
         for (int64_t u = u0; u < u1; u++) {
             const int64_t bh = u / J->nqb, t = u % J->nqb;
             const int64_t qb = (t & 1) ? J->nqb - 1 - t / 2 : t / 2;
-            at_block(J, bh / a->H, bh % a->H, qb, S, Qb);
+            if (!J->lazy) {
+                at_block(J, bh / a->H, bh % a->H, qb, S, Qb, J->kt + bh * a->dh * J->Tkp, J->vp + bh * a->Tk * a->dv,
+                         J->kmax[bh], J->vbad[bh]);
+                continue;
+            }
+            if (bh != packed) at_pack_head(a, J->Tkp, bh / a->H, bh % a->H, hk, hv, &hkmax, &hvbad), packed = bh;
+            at_block(J, bh / a->H, bh % a->H, qb, S, Qb, hk, hv, hkmax, hvbad);
         }
     }
 }
@@ -531,6 +546,27 @@ static int at_o_aliases(const RtAttention *a) {
         if (at_overlap(o0, o1, x0, x1)) return 1;
     }
     return 0;
+}
+
+/* 1 when x (dims [B, H, n, m], strides xs) is laid exactly as O: then O's head (b, h) covers
+ * x's head (b, h) and no other (distinct heads of a view are disjoint, none broadcast). */
+static int at_same_layout(const RtAttention *a, const float *x, const int64_t *xs, int64_t n, int64_t m,
+                          const float *o, const int64_t *os) {
+    return x == o && n == a->Tq && m == a->dv && memcmp(xs, os, 4 * sizeof *xs) == 0 && (xs[0] || a->B == 1) &&
+           (xs[1] || a->H == 1);
+}
+
+/* 1 when each slot may pack its heads right before their blocks (no phase 1): slots hold
+ * whole heads, and O (at o, os) never covers K or V of a head packed later, being apart from
+ * them or laid exactly over one (tinylm's plan puts the output over k's projection). */
+static int at_lazy_ok(const RtAttention *a, const float *o, const int64_t *os, int64_t n_slots) {
+    if ((a->B * a->H) % n_slots) return 0;
+    const char *o0, *o1, *x0, *x1;
+    at_extent(o, a->B, a->H, a->Tq, a->dv, os, &o0, &o1);
+    at_extent(a->k, a->B, a->H, a->Tk, a->dh, a->ks, &x0, &x1);
+    if (at_overlap(o0, o1, x0, x1) && !at_same_layout(a, a->k, a->ks, a->Tk, a->dh, o, os)) return 0;
+    at_extent(a->v, a->B, a->H, a->Tk, a->dv, a->vs, &x0, &x1);
+    return !at_overlap(o0, o1, x0, x1) || at_same_layout(a, a->v, a->vs, a->Tk, a->dv, o, os);
 }
 
 /* The factor the scores are multiplied or divided by; a Div by a power of two becomes the
@@ -564,10 +600,18 @@ int rt_attention_run(RtKernelCtx *c, const RtAttention *a) {
     J.n_units = BH * J.nqb;
     const int64_t work = BH * a->Tq * a->Tk * (a->dh + a->dv);
     J.n_slots = work < AT_PAR_MIN ? 1 : rt_pool_chunks(c->pool, J.n_units, 1);
-    const size_t slot_bytes = (size_t)(AT_R * J.Tkp + AT_R * a->dh + 16) * sizeof(float);
+    if (o_scratch) {
+        J.os[3] = 1, J.os[2] = a->dv, J.os[1] = a->Tq * a->dv, J.os[0] = a->H * a->Tq * a->dv;
+    } else {
+        memcpy(J.os, a->os, sizeof J.os);
+    }
+    J.lazy = o_scratch ? (BH % J.n_slots) == 0 : at_lazy_ok(a, a->o, a->os, J.n_slots);
+    const int64_t head_floats = a->dh * J.Tkp + a->Tk * a->dv; /* one head's K^T and V */
+    const size_t slot_bytes =
+        (size_t)(AT_R * J.Tkp + ((AT_R * a->dh + 15) & ~(int64_t)15) + (J.lazy ? head_floats : 0) + 16) * sizeof(float);
     J.slot_stride = (rt_slot_stride(slot_bytes, J.n_slots) + 63) & ~(size_t)63;
-    size_t kt_b = (size_t)(BH * a->dh * J.Tkp) * sizeof(float);
-    size_t vp_b = (size_t)(BH * a->Tk * a->dv) * sizeof(float);
+    size_t kt_b = J.lazy ? 0 : (size_t)(BH * a->dh * J.Tkp) * sizeof(float);
+    size_t vp_b = J.lazy ? 0 : (size_t)(BH * a->Tk * a->dv) * sizeof(float);
     size_t o_b = o_scratch ? (size_t)(BH * a->Tq * a->dv) * sizeof(float) : 0;
     size_t small_b = (size_t)BH * (sizeof(float) + 1);
 #define AT_ALIGN(x) (((x) + 63) & ~(size_t)63)
@@ -575,20 +619,17 @@ int rt_attention_run(RtKernelCtx *c, const RtAttention *a) {
     char *buf = rt_scratch(c, total);
     if (!buf) return RT_ERR_NOMEM;
     char *p = buf;
-    J.kt = (float *)p, p += AT_ALIGN(kt_b);
-    J.vp = (float *)p, p += AT_ALIGN(vp_b);
+    J.kt = J.lazy ? NULL : (float *)p, p += AT_ALIGN(kt_b);
+    J.vp = J.lazy ? NULL : (float *)p, p += AT_ALIGN(vp_b);
     J.o = o_scratch ? (float *)p : a->o, p += AT_ALIGN(o_b);
     J.kmax = (float *)p;
     J.vbad = (unsigned char *)(J.kmax + BH), p += AT_ALIGN(small_b);
     J.slots = (float *)p;
 #undef AT_ALIGN
-    if (o_scratch) {
-        J.os[3] = 1, J.os[2] = a->dv, J.os[1] = a->Tq * a->dv, J.os[0] = a->H * a->Tq * a->dv;
-    } else {
-        memcpy(J.os, a->os, sizeof J.os);
+    if (!J.lazy) {
+        const int64_t per_head = a->Tk * (a->dh + a->dv);
+        rt_parallel_for(work < AT_PAR_MIN ? NULL : c->pool, BH, per_head >= 8192 ? 1 : 8192 / per_head, at_phase1, &J);
     }
-    const int64_t per_head = a->Tk * (a->dh + a->dv);
-    rt_parallel_for(work < AT_PAR_MIN ? NULL : c->pool, BH, per_head >= 8192 ? 1 : 8192 / per_head, at_phase1, &J);
     rt_parallel_for(J.n_slots > 1 ? c->pool : NULL, J.n_slots, 1, at_phase2, &J);
     if (o_scratch) /* after every read of the inputs */
         for (int64_t b = 0; b < a->B; b++)
