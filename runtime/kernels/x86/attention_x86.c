@@ -2,11 +2,13 @@
  * attention_x86.c — scaled, masked attention in one pass (attention_x86.h), AVX-512:
  *     O[b, h] = softmax(scale(Q K^T) + mask) V     per batch b and head h
  *
- * Algorithm. Phase 1, per (b, h): K is packed transposed, K^T [dh][Tkp] (Tk rounded up to 16,
- * zero columns past Tk; 16x16 register transposes when K's rows are contiguous), V packed
- * [Tk][dv] (a head's rows 1 KiB apart in tinylm's projection fell into 16 of L1's 64 sets, so
- * P V ran from L2), both checked for inf/NaN and K's largest |k| noted on the way.
- * Phase 2, per (b, h) and block of AT_R = 8 query rows:
+ * Algorithm. Per (b, h), K is packed transposed, K^T [dh][Tkp] (Tk rounded up to 16, zero
+ * columns past Tk; 16x16 register transposes when K's rows are contiguous), V packed [Tk][dv]
+ * (a head's rows 1 KiB apart in tinylm's projection fell into 16 of L1's 64 sets, so P V ran
+ * from L2), both checked for inf/NaN and K's largest |k| noted on the way: by each thread
+ * right before the head's blocks when that cannot clobber a head still to be packed
+ * (at_lazy_ok), else every head first (phase 1).
+ * Then per (b, h) and block of AT_R = 8 query rows:
  *   - the block's last column: per row, where the mask's low suffix starts (RtAttnRow: from a
  *     table made once for a constant mask, else split per run); past it every probability is
  *     exactly 0 (exp underflows), so the block stops there (a causal mask: half the work);
