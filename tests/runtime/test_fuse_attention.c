@@ -562,3 +562,44 @@ Test(fuse_attention, kernel_output_over_k_or_v) {
         cr_assert(memcmp(o, x, sizeof o) == 0, "case %d: O over %s differs from O apart", which, which % 2 ? "V" : "K");
     }
 }
+
+/* Another exporter's form: rank-3 operands as graph inputs (Q [BH, T, dh], K^T [BH, dh, T],
+ * V [BH, T, dv], no view steps), a per-head rank-3 mask, Softmax over axis 2, dv != dh. */
+Test(fuse_attention, rank3_inputs_per_head_mask) {
+    enum { BH = 3, T = 19, D = 6, DV = 11 };
+    Tg t;
+    memset(&t, 0, sizeof t);
+    int q = tg_value(&t), kt = tg_value(&t), v = tg_value(&t);
+    static float mask[BH * T * T];
+    for (int h = 0; h < BH; h++)
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) /* head h sees a window of h + 2 keys back, ALiBi-like slope */
+                mask[(h * T + i) * T + j] = (j <= i && j >= i - h - 2) ? -0.1f * (float)(i - j) : -INFINITY;
+    int64_t md[3] = {BH, T, T};
+    int mv = tg_const(&t, RT_F32, 3, md, mask);
+    float c = 2.5f;
+    int cv = tg_const(&t, RT_F32, 0, NULL, &c);
+    int mm = t.n_nodes;
+    int s = tg_node(&t, RT_OP_MATMUL, 2, (int[]){q, kt}, NULL, 0);
+    s = tg_node(&t, RT_OP_DIV, 2, (int[]){s, cv}, NULL, 0);
+    s = tg_node(&t, RT_OP_ADD, 2, (int[]){s, mv}, NULL, 0);
+    int p = tg_node(&t, RT_OP_SOFTMAX, 1, (int[]){s}, NULL, 2);
+    int o = tg_node(&t, RT_OP_MATMUL, 2, (int[]){p, v}, NULL, 0);
+    tg_finish(&t, 3, (int[]){q, kt, v}, 1, (int[]){o});
+    static float qd[BH * T * D], ktd[BH * D * T], vd[BH * T * DV];
+    uint32_t seed = 991;
+    for (int i = 0; i < BH * T * D; i++) qd[i] = rtt_uniform(&seed, -1, 1), ktd[i] = rtt_uniform(&seed, -1, 1);
+    for (int i = 0; i < BH * T * DV; i++) vd[i] = rtt_uniform(&seed, -1, 1);
+    int64_t qdims[3] = {BH, T, D}, kdims[3] = {BH, D, T}, vdims[3] = {BH, T, DV};
+    RtTensor in[3] = {rtt_tensor(RT_F32, 3, qdims, qd), rtt_tensor(RT_F32, 3, kdims, ktd), rtt_tensor(RT_F32, 3, vdims, vd)};
+    RtTensor ref, f1, f2;
+    run_ref(&t.g, in, &ref);
+    int fused1, fused2;
+    run_fused(&t.g, in, &f1, 1, mm, &fused1);
+    run_fused(&t.g, in, &f2, 2, mm, &fused2);
+    if (rt_attention_supported()) cr_assert(fused1 && fused2, "the rank-3 chain was not fused");
+    expect_close(&f1, &ref, "rank 3");
+    expect_same_bits(&f1, &f2, "rank 3");
+    free(ref.data), free(f1.data), free(f2.data);
+    tg_free(&t);
+}
