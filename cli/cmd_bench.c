@@ -42,7 +42,9 @@ static const char *const bench_usage =
     "  --json FILE    write {model, iters, warmup, threads, load_ms, median_ms, p90_ms,\n"
     "                 peak_rss_bytes}\n"
     "  --profile      also time each node over the timed runs and print the nodes by time\n"
-    "                 (share, us per run, op, name), then the time per op type\n"
+    "                 (share, us per run, op, name), then the time per op type; a chain\n"
+    "                 the runtime fuses (attention) counts on the node that runs it (its\n"
+    "                 last), the chain's other nodes show 0\n"
     "\n"
     "Exit status 0 ok, 2 bad input.\n";
 

@@ -9,8 +9,9 @@
  *    the tensor on without transposing it twice. A kernel learns it from RtKernelCtx.nhwc_in /
  *    nhwc_out (kernel.h); only values whose producer and readers all claimed the layout are
  *    marked, so a kernel that never looks at those flags never sees NHWC data.
- *  - Fusions (rt_fuse.c): a chain of nodes run by one kernel at the chain's first node (e.g.
- *    attention: Q K^T, scale, mask, Softmax, times V), the other nodes skipped. The chain's
+ *  - Fusions (rt_fuse.c): a chain of nodes run by one kernel at the chain's head node (e.g.
+ *    attention: Q K^T, scale, mask, Softmax, times V; rt_fuse.c makes the last node the head,
+ *    so every input's producer has run), the other nodes skipped. The chain's
  *    inner values are read by nothing outside it and are no graph outputs; its outputs land in
  *    their planned places, so the rest of the plan is unchanged.
  *
@@ -26,8 +27,9 @@
 typedef struct RtPlanFast {
     int n_values, n_nodes;
     unsigned char *nhwc;  /* [n_values] 1: the value's data is channels-last (rt_layout.c) */
-    int *fuse_head;       /* [n_nodes] -1: node k runs alone; k: node k heads a fused chain;
-                             h != k: node k is inside the chain headed by node h (skipped) */
+    int *fuse_head;       /* [n_nodes] -1: node k runs alone; k: node k heads a fused chain
+                             (runs it); h != k: node k is in the chain headed by node h
+                             (skipped; its time is counted on the head) */
     void *fuse_data;      /* rt_fuse.c's description of its chains (freed by rt_fuse_free) */
 } RtPlanFast;
 
