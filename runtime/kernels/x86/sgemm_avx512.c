@@ -30,8 +30,12 @@
  * micro-panels instead of packing the A block (the first column of tiles prefetches the
  * next micro-panel of A in step, a line every other k: 7x7 convs 1.4-1.5x faster than
  * packing per call with weights from memory), B's instead of packing (the first row panel
- * prefetches SG_PF_ROWS rows ahead, the second the same rows of the next micro-panel into
- * L2, and the first micro-panel is prefetched while A is packed). A column split then cuts
+ * prefetches SG_PF_ROWS rows ahead, and every later row panel's tile fetches a slice of
+ * the lines of the micro-panel that comes next, into L2, one line every few k: the next
+ * one of the block, or the first of the next A block, K block or column panel; so with
+ * the weights in the last-level cache (tinylm's 12 MiB) each micro-panel is in L2 when its
+ * first row panel starts: bench_sgemm_tinylm's Linears 4.50 -> 4.14 ms of the model's run
+ * at 1 thread, where one tile fetching the whole next micro-panel could not keep up). A column split then cuts
  * N at micro-panel boundaries (48 columns); the GEMV reads a packed B through the same K
  * chunks. Every element is summed by the same instructions in the same order as without
  * packing, so the results are the same bits.
@@ -175,6 +179,9 @@ typedef struct {
     int64_t apf;                 /* A-prefetching kernels: floats from a to what they prefetch
                                     in step (the next micro-panel of A packed beforehand) */
     int64_t lda;                 /* direct-A kernels: A's row stride (a is A's row 0 at k0) */
+    const float *npf;            /* SG_B_NEXTPF: the next micro-panel's first line to fetch */
+    int64_t npf_lines, npf_every; /* lines to fetch, one every npf_every k */
+    int npf_nv, npf_l;           /* lines per row of the next micro-panel; npf's line in its row */
 } SgTile;
 
 /* ---- micro-kernel ---- */
@@ -189,8 +196,9 @@ enum {
                          the weights' trip from memory overlaps the FMAs) */
     SG_B_PREPF = 3,   /* packed as SG_B_PACKED, from memory (packed beforehand: the first row
                          panel to read a micro-panel), prefetched SG_PF_ROWS rows ahead */
-    SG_B_NEXTPF = 4,  /* packed as SG_B_PACKED, and the same rows of the next micro-panel
-                         (kc * 48 floats on) prefetched into L2 in step, for SG_B_PREPF */
+    SG_B_NEXTPF = 4,  /* packed as SG_B_PACKED, and a slice of the lines of the next
+                         micro-panel packed beforehand (t->npf) prefetched into L2, one line
+                         every t->npf_every k (sg_next_pf), for SG_B_PREPF */
 };
 
 /* act(v) for the vector kinds (ref/activation.h's formulas, bit for bit: max(lo, v) is
@@ -254,6 +262,10 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
     float *bp = t->bpack;
     const int64_t bs = t->bs, apf = t->apf, lda = AD ? t->lda : 0;
     const __mmask16 lm = t->lm;
+    const float *pf = t->npf; /* SG_B_NEXTPF: the slice's next line, its place in its row */
+    int64_t pf_left = t->npf_lines, pf_cnt = t->npf_every;
+    int pf_l = t->npf_l;
+    const int pf_nv = t->npf_nv;
 #pragma GCC unroll 4
     for (int64_t k = t->kc; k > 0; k--, a += AD ? 1 : SG_MR, b += bs) {
         __m512 bv[SG_NV];
@@ -273,9 +285,14 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
 #pragma GCC unroll 3
             for (int j = 0; j < NV; j++) _mm_prefetch((const char *)(b + SG_PF_ROWS * SG_NR + 16 * j), _MM_HINT_T0);
         }
-        if (BMODE == SG_B_NEXTPF) {
-#pragma GCC unroll 3
-            for (int j = 0; j < SG_NV; j++) _mm_prefetch((const char *)(b + t->kc * SG_NR + 16 * j), _MM_HINT_T1);
+        if (BMODE == SG_B_NEXTPF && --pf_cnt == 0) { /* a line of the next micro-panel into L2 */
+            pf_cnt = t->npf_every;
+            if (pf_left > 0) {
+                _mm_prefetch((const char *)pf, _MM_HINT_T1);
+                pf_left--;
+                if (++pf_l == pf_nv) pf_l = 0, pf += SG_NR - 16 * (pf_nv - 1);
+                else pf += 16;
+            }
         }
         if (APF && (k & 1)) _mm_prefetch((const char *)(a + apf), _MM_HINT_T1);
 #pragma GCC unroll 8
@@ -392,11 +409,24 @@ T512 INL void sg_tall(const int P, const int AD, const int PF, const SgTile *t) 
     const int64_t ps = AD ? SG_MR * lda : t->kc * SG_MR;
     const float *a0 = t->a, *a1 = a0 + ps, *a2 = a0 + (P > 2 ? 2 * ps : 0);
     const __mmask16 lm = t->lm;
+    const float *pf = t->npf; /* a slice of the next micro-panel, as sg_tile's SG_B_NEXTPF */
+    int64_t pf_left = t->npf_lines, pf_cnt = t->npf_every;
+    int pf_l = t->npf_l;
+    const int pf_nv = t->npf_nv;
     for (int64_t k = t->kc; k > 0; k--, b += bs) {
         const __m512 bv = _mm512_maskz_loadu_ps(lm, b);
         if (PF) {
             _mm_prefetch((const char *)(b + SG_PF_ROWS * bs), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + SG_PF_ROWS * bs + 15), _MM_HINT_T0);
+        }
+        if (--pf_cnt == 0) {
+            pf_cnt = t->npf_every;
+            if (pf_left > 0) {
+                _mm_prefetch((const char *)pf, _MM_HINT_T1);
+                pf_left--;
+                if (++pf_l == pf_nv) pf_l = 0, pf += SG_NR - 16 * (pf_nv - 1);
+                else pf += 16;
+            }
         }
 #pragma GCC unroll 24
         for (int i = 0; i < P * SG_MR; i++) {
@@ -698,26 +728,51 @@ T512 static void sg_block_rows(const SgJob *j, SgTile *t, const float *ap, const
     }
 }
 
+/* The next micro-panel of B packed beforehand (its lines fetched into L2 by the tiles before
+ * it, a slice each: sg_pf_slice), or none. */
+typedef struct {
+    const float *p;   /* its first row (NULL: none) */
+    int64_t rows;     /* its depth kc */
+    int nv;           /* lines read per row: its vectors */
+} SgNext;
+
+/* Tile `part` of `parts` fetches part `part` of nx's lines (row by row, nv lines each), spread
+ * over its kc k steps (one line every npf_every k); none when nx has no panel. */
+static void sg_pf_slice(SgTile *t, const SgNext *nx, int64_t part, int64_t parts, int64_t kc) {
+    t->npf_lines = 0, t->npf_every = INT64_MAX, t->npf = NULL, t->npf_nv = 1, t->npf_l = 0;
+    if (!nx->p || parts <= 0) return;
+    const int64_t lines = nx->rows * nx->nv, per = (lines + parts - 1) / parts, l0 = part * per;
+    if (l0 >= lines) return;
+    t->npf_lines = sg_min(sg_min(per, lines - l0), kc);
+    t->npf_every = kc / t->npf_lines;
+    t->npf_nv = nx->nv;
+    t->npf_l = (int)(l0 % nx->nv);
+    t->npf = nx->p + l0 / nx->nv * SG_NR + 16 * (l0 % nx->nv);
+}
+
 /* Rows [ic, ic + mc) of a one-vector micro-panel (columns [n, n + nr), nr <= 16) through tall
  * tiles of 3 or 2 row panels (sg_tall; 4 panels as 2 + 2), the rows left over (under 16)
  * through the 8-row kernels in B mode `mode`; B at b, rows bs apart, read in place by every
  * tile (a column strip's rows are one or two lines each: no packing pass). */
 T512 static void sg_tall_cols(const SgJob *j, SgTile *t, const float *ap, int mode, const float *b, int64_t bs,
-                              int64_t ic, int64_t mc, int64_t n, int64_t nr) {
+                              int64_t ic, int64_t mc, int64_t n, int64_t nr, const SgNext *nx) {
     const int ad = t->lda != 0;
     t->b = b;
     t->bs = bs;
     t->lm = sg_mask(nr);
     t->bn = j->bn ? j->bn + n : NULL;
-    int64_t ir = 0;
-    for (int pf = 1; mc - ir >= 2 * SG_MR; pf = 0) {
+    int64_t ir = 0, talls = 0;
+    for (int64_t left = mc / SG_MR; left >= 2; left -= left == 2 || left == 4 ? 2 : 3) talls++;
+    for (int pf = 1, q = 0; mc - ir >= 2 * SG_MR; pf = 0, q++) {
         const int64_t left = (mc - ir) / SG_MR, P = left == 2 || left == 4 ? 2 : 3;
         t->a = ap + ir * (ad ? t->lda : t->kc);
         t->bm = j->bm ? j->bm + ic + ir : NULL;
         t->c = j->C + (ic + ir) * j->ldc + n;
+        sg_pf_slice(t, nx, q, talls, t->kc);
         sg_talls[ad][pf][P - 2](t);
         ir += P * SG_MR;
     }
+    t->npf_lines = 0, t->npf_every = INT64_MAX;
     for (; ir < mc; ir += SG_MR) {
         t->a = ap + ir * (ad ? t->lda : t->kc);
         t->bm = j->bm ? j->bm + ic + ir : NULL;
@@ -737,20 +792,25 @@ enum {
  * Meanwhile the row panels' tiles prefetch the next micro-panel into L2, a slice each (the
  * first row panel's, when it packs, excepted: it is busy reading the current one). */
 T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float *bp, int src, int64_t ic,
-                               int64_t mc, int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
+                               int64_t mc, int64_t jc, int64_t nc, int64_t pc, int64_t kc, const SgNext *after) {
     const int64_t panels = (mc + SG_MR - 1) / SG_MR;
     t->apf = kc * SG_MR;
     for (int64_t jr = 0; jr < nc; jr += SG_NR) {
         const int64_t nr = sg_min(SG_NR, nc - jr), nv = (nr + 15) / 16;
         const float *pre = src == SG_SRC_PRE ? sg_pb(j, jc + jr, pc, kc) : NULL;
+        /* the micro-panel packed beforehand that comes next (this block's next, or the first
+         * of the next block): the tiles after the first row panel fetch it into L2 */
+        SgNext nx = {NULL, 0, 0};
+        if (pre && jr + SG_NR < nc) nx = (SgNext){pre + kc * SG_NR, kc, (int)((sg_min(SG_NR, nc - jr - SG_NR) + 15) / 16)};
+        else if (pre) nx = *after;
         if (nr <= SG_TAIL_COLS) { /* B's columns read where they are, packed or not */
             if (pre) sg_tail(j, t, ap, ic, mc, pre, SG_NR, jc + jr, nr);
             else sg_tail(j, t, ap, ic, mc, j->B + pc * j->ldb + jc + jr, j->ldb, jc + jr, nr);
             continue;
         }
         if (nv == 1 && mc >= 2 * SG_MR) { /* B's last, one-vector micro-panel: tall tiles */
-            if (pre) sg_tall_cols(j, t, ap, SG_B_PACKED, pre, SG_NR, ic, mc, jc + jr, nr);
-            else sg_tall_cols(j, t, ap, SG_B_DIRECT, j->B + pc * j->ldb + jc + jr, j->ldb, ic, mc, jc + jr, nr);
+            if (pre) sg_tall_cols(j, t, ap, SG_B_PACKED, pre, SG_NR, ic, mc, jc + jr, nr, &nx);
+            else sg_tall_cols(j, t, ap, SG_B_DIRECT, j->B + pc * j->ldb + jc + jr, j->ldb, ic, mc, jc + jr, nr, &nx);
             continue;
         }
         t->lm = sg_mask(nr - 16 * (nv - 1));
@@ -758,19 +818,20 @@ T512 static void sg_block_cols(const SgJob *j, SgTile *t, const float *ap, float
         t->bn = j->bn ? j->bn + jc + jr : NULL;
         for (int64_t ir = 0, p = 0; ir < mc; ir += SG_MR, p++) {
             const int64_t mr = sg_min(SG_MR, mc - ir);
-            const int more = jr + SG_NR < nc; /* a next micro-panel */
+            const int apf = j->Ap && jr == 0 && ir + SG_MR < mc; /* sg_kernel's A-prefetching tiles */
             const int mode = src == SG_SRC_DIRECT ? SG_B_DIRECT
                              : src == SG_SRC_PACK ? (ir == 0 ? SG_B_PACK : SG_B_PACKED)
                              : ir == 0            ? SG_B_PREPF
-                             : ir == SG_MR && more && nv == SG_NV ? SG_B_NEXTPF
-                                                                  : SG_B_PACKED;
+                             : nx.p && !apf       ? SG_B_NEXTPF
+                                                  : SG_B_PACKED;
+            if (mode == SG_B_NEXTPF) sg_pf_slice(t, &nx, p - 1, panels - 1, kc);
             t->bs = mode == SG_B_DIRECT || mode == SG_B_PACK ? j->ldb : SG_NR;
             t->b = pre ? pre : mode == SG_B_PACKED ? bp : j->B + pc * j->ldb + jc + jr;
             t->a = ap + ir * (t->lda ? t->lda : kc);
             t->bm = j->bm ? j->bm + ic + ir : NULL;
             t->c = j->C + (ic + ir) * j->ldc + jc + jr;
             /* the first column of tiles reads A packed beforehand from memory */
-            sg_kernel(mode, mr, nv, j->Ap && jr == 0 && ir + SG_MR < mc, t->lda != 0)(t);
+            sg_kernel(mode, mr, nv, apf, t->lda != 0)(t);
             if (p == 0 || src != SG_SRC_PACK || jr + SG_NR >= nc) continue;
             const int64_t per = (kc + panels - 2) / (panels - 1), r0 = sg_min((p - 1) * per, kc), r1 = sg_min(p * per, kc);
             if (src == SG_SRC_PACK) {
@@ -820,16 +881,31 @@ T512 static void sg_block(const SgJob *j, int64_t m0, int64_t m1, int64_t n0, in
                 const int64_t mc = sg_min(SG_MC, m1 - ic);
                 /* the first B micro-panel comes from memory while A is packed */
                 if (src == SG_SRC_PACK && !whole) sg_prefetch_b(j, pc, jc, sg_min(SG_NR, nc), 0, kc);
-                if (src == SG_SRC_PRE && !whole) { /* the first packed micro-panel: kc rows of 3 lines */
+                /* the part's first packed micro-panel: kc rows of 3 lines (the tiles before each
+                 * later one fetch it, sg_pf_slice) */
+                if (src == SG_SRC_PRE && !whole && jc == n0 && pc == 0 && ic == m0) {
                     const float *pb = sg_pb(j, jc, pc, kc);
                     for (int64_t r = 0; r < 3 * kc; r++) _mm_prefetch((const char *)(pb + 16 * r), _MM_HINT_T1);
+                }
+                /* the micro-panel after this block's last: the next A block's first, the next
+                 * K block's first, or the next column panel's first */
+                SgNext after = {NULL, 0, 0};
+                if (src == SG_SRC_PRE && !whole) {
+                    const int64_t nk = pc + kc, jn = jc + SG_NC;
+                    if (ic + SG_MC < m1) after = (SgNext){sg_pb(j, jc, pc, kc), kc, (int)((sg_min(SG_NR, nc) + 15) / 16)};
+                    else if (nk < j->K)
+                        after = (SgNext){sg_pb(j, jc, nk, sg_min(j->kc, j->K - nk)), sg_min(j->kc, j->K - nk),
+                                         (int)((sg_min(SG_NR, nc) + 15) / 16)};
+                    else if (jn < n1)
+                        after = (SgNext){sg_pb(j, jn, 0, sg_min(j->kc, j->K)), sg_min(j->kc, j->K),
+                                         (int)((sg_min(SG_NR, n1 - jn) + 15) / 16)};
                 }
                 const float *ap = abuf;
                 if (j->Ap) ap = sg_pa(j, ic, pc, kc);
                 else if (ad) ap = j->A + ic * j->lda + pc;
                 else sg_pack_a(j, ic, mc, pc, kc, abuf);
                 if (whole) sg_block_rows(j, &t, ap, bw, ic, mc, jc, nc, kc);
-                else sg_block_cols(j, &t, ap, bp, src, ic, mc, jc, nc, pc, kc);
+                else sg_block_cols(j, &t, ap, bp, src, ic, mc, jc, nc, pc, kc, &after);
             }
         }
     }
