@@ -293,7 +293,11 @@ static int conv_x86_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     int nogemm = depthwise || (!conv_is_pointwise(&cv) && cx_direct_fits(&cv));
     /* the weights of a GEMM conv packed once, when they are a constant and the model keeps
      * the node's state (with room for the cache in front) */
-    if (!nogemm)
+    if (!nogemm && conv_is_pointwise(&cv)) cv.ksplit = cx_pointwise_ksplit(&cv);
+    if (!nogemm && cv.ksplit) /* the two halves of the input channels, each M x ksplit */
+        cv.wp = rt_sgemm_state_packed_pre(c, CONV_CACHE_BYTES, 1, RT_SGEMM_SIDE_A, 0, cv.M, cv.ksplit, 2, cv.w, cv.C,
+                                          cv.ksplit, &cv.wp_stride);
+    else if (!nogemm)
         cv.wp = rt_sgemm_state_packed_pre(c, CONV_CACHE_BYTES, 1, RT_SGEMM_SIDE_A, 0, cv.Mg, cv.Cg * cv.K, cv.group,
                                           cv.w, cv.Cg * cv.K, cv.Mg * cv.Cg * cv.K, &cv.wp_stride);
     if (nogemm || cv.wp) conv_cache_store(c, n, in, fused, &cv, !nogemm);

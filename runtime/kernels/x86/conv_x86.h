@@ -51,6 +51,10 @@ typedef struct {
     const float *wdw;      /* borrowed: a channel-lanes depthwise conv's weights and bias per
                               group of 16 channels, [ceil(C / 16)][K + 1][16] (cx_dw_pack), kept
                               in the node's state; NULL = transposed per call */
+    int64_t ksplit;        /* 1x1 summed in two halves of the input channels (cx_pointwise_ksplit):
+                              the first half's channels, C - ksplit the second's (then wp holds
+                              the two halves, M x ksplit each, the second at wp + wp_stride);
+                              0 = one GEMM over all of C */
 } CxConv;
 
 /* What a conv node can do channels-last (cx_conv_nhwc_caps): read its input NHWC, write its
@@ -89,6 +93,10 @@ void cx_dw_pack(const CxConv *cv, float *dst);
 /* 1x1 stride-1 unpadded conv: per image and group Y[Mg, P] = W[Mg, Cg] * X[Cg, P]; with an
  * NHWC input or output (one group) cx_pointwise_nhwc_f32 runs it. */
 int cx_pointwise_f32(RtKernelCtx *c, const CxConv *cv);
+/* Where a 1x1 conv of cv's shape splits its sum over the input channels (the channels of
+ * the first half), or 0 for one GEMM over all of them; by the shape alone (see
+ * conv_gemm_x86.c), so the same for any thread count. */
+int64_t cx_pointwise_ksplit(const CxConv *cv);
 /* The same with y channels-last, x in either layout (group 1, conv_nhwc_x86.c):
  * Y[P, M] = X[P, C] * W^T on cx_ngemm. */
 int cx_pointwise_nhwc_f32(RtKernelCtx *c, const CxConv *cv);
