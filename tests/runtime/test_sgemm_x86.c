@@ -158,6 +158,9 @@ Test(sgemm_x86, blocked_shapes_against_reference) {
         {0, 0, 9, 2000, 40, 0, 0, 0},     {0, 0, 300, 7, 700, 0, 1, 1},   {0, 0, 1100, 100, 300, 2, 1, 1},
         {1, 1, 600, 97, 260, 1, 1, 0},    {0, 0, 64, 16, 576, 0, 1, 0},   {0, 0, 64, 64, 288, 0, 1, 0},
         {0, 0, 41, 13, 300, 2, 1, 1},     {0, 0, 24, 3136, 144, 0, 1, 0},  {0, 0, 521, 976, 300, 0, 1, 1},
+        /* A read in place with rows 4 KiB apart (one L1 set): its one-vector micro-panel
+         * through 8-row tiles instead of tall ones */
+        {0, 0, 33, 112, 1000, 24, 1, 1},
     };
     for (int i = 0; i < COUNT(cases); i++) cr_expect(check(NULL, &cases[i], 77u + (unsigned)i), "case %d", i);
 }
@@ -309,6 +312,7 @@ Test(sgemm_x86, packed_operands_bit_identical) {
          * micro-panel: the next A block's (M > 512), the next K block's, the next column
          * panel's first (N > 960, a one-vector micro-panel's tall tiles fetching for it) */
         {0, 0, 521, 976, 300, 0, 1, 1},  {0, 0, 17, 1009, 257, 1, 0, 1}, {0, 0, 9, 64, 520, 0, 1, 1},
+        {0, 0, 33, 112, 1000, 24, 1, 1}, {0, 0, 129, 64, 1024, 0, 0, 1},
     };
     RtThreadPool *pool = rt_pool_new(2, NULL);
     cr_assert_not_null(pool);

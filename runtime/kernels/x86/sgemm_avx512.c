@@ -54,7 +54,8 @@
  * instantiated for 1..8 rows and 1..3 vectors, and the last vector of a row is loaded and
  * stored through a lane mask, so any M, N, K works without padding C. A last micro-panel of
  * one vector (N = 16, 64 = 48 + 16, 256 = 5 * 48 + 16) goes through tall tiles of 24 or 16
- * rows (sg_tall: 24 or 16 FMA chains per B vector instead of the 8-row tile's 8), and one
+ * rows (sg_tall: 24 or 16 FMA chains per B vector instead of the 8-row tile's 8; not when A
+ * is read in place with rows that share an L1 set, sg_rows_alias), and one
  * of at most 4 columns through sg_tail.
  *
  * Threads: the output is split into at most T parts, along N in 16-column units or along M
@@ -750,6 +751,17 @@ static void sg_pf_slice(SgTile *t, const SgNext *nx, int64_t part, int64_t parts
     t->npf = nx->p + l0 / nx->nv * SG_NR + 16 * (l0 % nx->nv);
 }
 
+/* Whether rows of A read in place, lda floats apart, fall into so few sets of the 12-way
+ * L1 that a tall tile's 16 or 24 rows cannot stay there together (rows 4 KiB apart share
+ * one set): then the one-vector micro-panel goes through the 8-row tiles, whose 8 rows fit
+ * (tinylm's fc2, A = [128, 1024]: its last 16 columns 35 -> 22 us). */
+static int sg_rows_alias(int64_t lda) {
+    int per_set[64] = {0};
+    for (int64_t r = 0; r < 2 * SG_MR; r++)
+        if (++per_set[(r * lda / 16) % 64] > SG_MR) return 1;
+    return 0;
+}
+
 /* Rows [ic, ic + mc) of a one-vector micro-panel (columns [n, n + nr), nr <= 16) through tall
  * tiles of 3 or 2 row panels (sg_tall; 4 panels as 2 + 2), the rows left over (under 16)
  * through the 8-row kernels in B mode `mode`; B at b, rows bs apart, read in place by every
@@ -761,9 +773,10 @@ T512 static void sg_tall_cols(const SgJob *j, SgTile *t, const float *ap, int mo
     t->bs = bs;
     t->lm = sg_mask(nr);
     t->bn = j->bn ? j->bn + n : NULL;
+    const int64_t tall_end = ad && sg_rows_alias(t->lda) ? 0 : mc;
     int64_t ir = 0, talls = 0;
-    for (int64_t left = mc / SG_MR; left >= 2; left -= left == 2 || left == 4 ? 2 : 3) talls++;
-    for (int pf = 1, q = 0; mc - ir >= 2 * SG_MR; pf = 0, q++) {
+    for (int64_t left = tall_end / SG_MR; left >= 2; left -= left == 2 || left == 4 ? 2 : 3) talls++;
+    for (int pf = 1, q = 0; tall_end - ir >= 2 * SG_MR; pf = 0, q++) {
         const int64_t left = (mc - ir) / SG_MR, P = left == 2 || left == 4 ? 2 : 3;
         t->a = ap + ir * (ad ? t->lda : t->kc);
         t->bm = j->bm ? j->bm + ic + ir : NULL;
@@ -772,12 +785,16 @@ T512 static void sg_tall_cols(const SgJob *j, SgTile *t, const float *ap, int mo
         sg_talls[ad][pf][P - 2](t);
         ir += P * SG_MR;
     }
-    t->npf_lines = 0, t->npf_every = INT64_MAX;
-    for (; ir < mc; ir += SG_MR) {
+    /* the rows left: 8-row tiles, fetching the next micro-panel in slices when no tall tile
+     * did (B packed beforehand) */
+    const int64_t eights = (mc - ir + SG_MR - 1) / SG_MR;
+    const int spread = talls == 0 && mode == SG_B_PACKED && nx->p;
+    for (int64_t q = 0; ir < mc; ir += SG_MR, q++) {
         t->a = ap + ir * (ad ? t->lda : t->kc);
         t->bm = j->bm ? j->bm + ic + ir : NULL;
         t->c = j->C + (ic + ir) * j->ldc + n;
-        sg_kernel(mode, sg_min(SG_MR, mc - ir), 1, 0, ad)(t);
+        if (spread) sg_pf_slice(t, nx, q, eights, t->kc);
+        sg_kernel(spread ? SG_B_NEXTPF : mode, sg_min(SG_MR, mc - ir), 1, 0, ad)(t);
     }
 }
 
