@@ -241,6 +241,16 @@ T512 __attribute__((noinline)) static void sg_act_vm_rows(const SgAct *a, float 
  * stored to C's rows i < rows (ldc apart), the last vector through lm. */
 T512 __attribute__((noinline)) static void sg_act_vm_tile(const SgAct *a, const float *t, float *c, int64_t ldc,
                                                           int rows, int nv, __mmask16 lm) {
+    if (nv == SG_NV && lm == 0xffff && !a->tanh_approx) { /* whole rows: three Gelus side by side */
+        for (int i = 0; i < rows; i++, c += ldc, t += SG_NR) {
+            const __m512 g0 = rt_vm512_gelu(_mm512_load_ps(t)), g1 = rt_vm512_gelu(_mm512_load_ps(t + 16)),
+                         g2 = rt_vm512_gelu(_mm512_load_ps(t + 32));
+            _mm512_storeu_ps(c, g0);
+            _mm512_storeu_ps(c + 16, g1);
+            _mm512_storeu_ps(c + 32, g2);
+        }
+        return;
+    }
     for (int i = 0; i < rows; i++, c += ldc, t += SG_NR)
         for (int j = 0; j < nv; j++) {
             const __m512 v = _mm512_load_ps(t + 16 * j);
