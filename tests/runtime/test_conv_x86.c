@@ -143,6 +143,7 @@ static const int64_t s1[] = {1, 1}, s2[] = {2, 2}, s3[] = {3, 3}, s21[] = {2, 1}
 static const int64_t p1[] = {1, 1, 1, 1}, p0[] = {0, 0, 0, 0}, pasym[] = {0, 2, 1, 0}, pwide[] = {3, 1, 2, 4};
 static const int64_t pvert[] = {3, 1, 2, 1}; /* uneven vertically, rows keep their width for kw = 3 */
 static const int64_t d2[] = {2, 2}, d13[] = {1, 3}, d21[] = {2, 1};
+static const int64_t p2x[] = {4, 4, 4, 4}; /* 5x5 dilated by 2 keeps the size */
 
 TestSuite(conv_x86, .init = setup_pool, .fini = teardown_pool);
 
@@ -168,6 +169,14 @@ Test(conv_x86, depthwise_row_kernel) {
         {1, 2, 90, 100, 3, 3, s12, pwide, NULL},
         /* enough work to be split over 2 threads */
         {1, 32, 56, 56, 3, 3, s1, p1, NULL},  {2, 16, 60, 61, 3, 3, s2, p1, NULL},
+        /* planes of whole lines: at 2 threads split by output rows when the input plane is
+         * 32 KiB or more (dw_rows_cut): 56x56 from 112x112, bands of stride 2 (100x80),
+         * 96x96 (cut at row 48), batch 2 of 128x64, 5x5 dilated; smaller planes by channels
+         * (28x28 from 56x56, 32x32) */
+        {1, 7, 56, 56, 3, 3, s2, p1, NULL},   {2, 5, 32, 32, 3, 3, s1, p1, NULL},
+        {1, 8, 112, 112, 3, 3, s2, p1, NULL}, {1, 2, 200, 160, 3, 3, s2, p1, NULL},
+        {1, 4, 96, 96, 3, 3, s1, p1, NULL},   {2, 3, 128, 64, 3, 3, s1, p1, NULL},
+        {1, 2, 96, 96, 5, 5, s1, p2x, d2},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         ConvCase k = case2d(cs[i].N, cs[i].C, cs[i].H, cs[i].W, cs[i].C, cs[i].C, cs[i].kh, cs[i].kw);
@@ -178,6 +187,12 @@ Test(conv_x86, depthwise_row_kernel) {
         char what[64];
         snprintf(what, sizeof what, "depthwise case %zu", i);
         check_case(&k, what);
+        if (i >= 17) { /* the row split with the sigmoid, applied after the rows' taps */
+            k.op = RT_OP_FUSED_CONV;
+            add_attr(&k, rtt_attr_str("activation", "Sigmoid"));
+            snprintf(what, sizeof what, "depthwise case %zu sigmoid", i);
+            check_case(&k, what);
+        }
     }
 }
 

@@ -63,15 +63,25 @@
  *
  * Threads: planes (image, channel), or groups of 16 (channel-lanes), are split into
  * contiguous ranges; every plane is computed by one thread with the same arithmetic, so
- * results do not depend on the thread count. Scratch: the stride-2 split rows, or the
+ * results do not depend on the thread count. The row kernel's large planes (input of 32 KiB
+ * or more, MobileNet's 112x112 layers) are instead split by output rows at 2 threads
+ * (dw_rows_cut), each thread on the half of every plane the 1x1 convs around it keep in
+ * its cache; each row gets the same instructions either way. Scratch: the stride-2 split rows, or the
  * channel-lanes grid (one buffer per thread).
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../rt_threads.h"
 #include "conv_x86.h"
 
+/* Row kernel planes split by rows (dw_rows_cut) when the input plane has at least this many
+ * floats (32 KiB: MobileNet's 112x112 layers). Smaller ones lost more than they gained
+ * (2 threads, wafer bench --profile, alternated: 112x112 -> 56x56 stride 2 156 -> 144 us
+ * and the 1x1 convs around it 10-15 us faster, but 56x56 stride 1 74 -> 98 us, 28x28 30 ->
+ * 47 us, 56x56 -> 28x28 55 -> 69 us). */
+#define DW_RCUT_MIN_IN 8192
 /* Least multiply-adds per parallel chunk (~1 us of work): a smaller layer's planes would
  * travel between the cores' caches for too little work (KWS's 25x5 layers: 2 threads were
  * slower than 1 within the model). */
@@ -131,6 +141,9 @@ typedef struct {
     float *scratch;
     int64_t slots, slot_floats;        /* buffers, floats from one to the next */
     int64_t planes;                    /* N * C */
+    int64_t rcut;                      /* row kernel split by output rows (dw_rows_cut): rows
+                                          [0, rcut) of every plane are part 0's, the rest part
+                                          1's; 0 = planes split */
     /* flat kernel (keep and the tables after it are filled by dw_tables_*) */
     int64_t IHp, IWp, xp_n, vecs;      /* padded plane, its floats with the tail (a multiple
                                           of 16), output vectors */
@@ -848,6 +861,28 @@ static void dw_plane_sigmoid(const DwJob *j, float *y) {
     if (j->cv->act.kind == RT_ACT_SIGMOID) rt_act_span(&j->cv->act, y, j->cv->Pout, NULL);
 }
 
+/* Where the row kernel splits its planes by output rows, or 0 to split by planes. A
+ * MobileNet-style block's 1x1 convs before and after a large-plane depthwise conv split
+ * their 2-thread work by positions (sgemm.h: N = positions, cut near half), so each thread
+ * holds the top or bottom half of every channel: split by channels, each thread read half
+ * its input from the other core and wrote half of what the next conv reads there. Split
+ * by rows, each thread reads its own half (plus a halo row) and writes the half the next
+ * conv's thread reads. The cut is the even row nearest the middle whose first output starts
+ * a cache line (plane sizes a multiple of 16 floats), so the two threads never store into
+ * one line; none within an eighth of the plane of the middle: 0. Used when the planes split
+ * would make 2 slots. Each output row gets the same instructions whatever rows a call covers
+ * (dw_block_chunk: one accumulator set per row; blocks of 4, 2 or 1 rows only share the
+ * loads, and stride 2's bands only move where rows are split), so the bits do not depend
+ * on the split: 1 thread keeps running whole planes. */
+static int64_t dw_rows_cut(const DwJob *j) {
+    const int64_t OH = j->cv->g.out[1], OW = j->cv->g.out[2];
+    if (j->kind != DW_ROWS || j->cv->Pout % 16 != 0 || j->cv->Pin < DW_RCUT_MIN_IN) return 0;
+    int64_t best = 0;
+    for (int64_t r = 2; r < OH; r += 2)
+        if (r * OW % 16 == 0 && (best == 0 || llabs(2 * r - OH) < llabs(2 * best - OH))) best = r;
+    return best && llabs(2 * best - OH) <= OH / 4 ? best : 0;
+}
+
 /* Planes [p0, p1) by the flat kernel, the next plane's copy made before the current plane
  * is computed. */
 CX_T512 static void dw_planes_flat(const DwJob *j, int64_t p0, int64_t p1) {
@@ -890,10 +925,11 @@ CX_T512 static void dw_band_s2(const DwJob *j, DwRowsFn fn, const float *x, cons
     fn(j, buf, lo, oh_lo, oh_hi, w, b, y);
 }
 
-/* Planes [p0, p1) by the row or the general kernel; buf: this chunk's split rows. */
-CX_T512 static void dw_planes_rows(const DwJob *j, int64_t p0, int64_t p1, float *buf) {
+/* Output rows [r0, r1) of planes [p0, p1) by the row or the general kernel (whole planes
+ * only: r0 = 0, r1 = OH); buf: this chunk's split rows. */
+CX_T512 static void dw_planes_rows(const DwJob *j, int64_t p0, int64_t p1, int64_t r0, int64_t r1, float *buf) {
     const CxConv *cv = j->cv;
-    const int64_t OH = cv->g.out[1];
+    const int64_t OW = cv->g.out[2];
     DwRowsFn fn = dw_pick_rows(j);
     for (int64_t p = p0; p < p1; p++) {
         int64_t ch = p % cv->C;
@@ -902,18 +938,22 @@ CX_T512 static void dw_planes_rows(const DwJob *j, int64_t p0, int64_t p1, float
         if (!fn)
             dw_general(j, x, w, b, y);
         else if (!j->band)
-            fn(j, x, 0, 0, OH, w, b, y);
+            fn(j, x, 0, r0, r1, w, b, y);
         else
-            for (int64_t oh = 0; oh < OH; oh += j->band)
-                dw_band_s2(j, fn, x, w, b, y, oh, oh + j->band < OH ? oh + j->band : OH, buf);
-        dw_plane_sigmoid(j, y);
+            for (int64_t oh = r0; oh < r1; oh += j->band)
+                dw_band_s2(j, fn, x, w, b, y, oh, oh + j->band < r1 ? oh + j->band : r1, buf);
+        if (cv->act.kind == RT_ACT_SIGMOID) rt_act_span(&cv->act, y + r0 * OW, (r1 - r0) * OW, NULL);
     }
 }
 
-/* Slots [s0, s1): each slot's contiguous range of planes, with its own scratch. */
+/* Slots [s0, s1): each slot's contiguous range of planes, with its own scratch; split by
+ * rows (j->rcut), slot 0 the rows above the cut of every plane, slot 1 the rest. */
 static void dw_slot(void *arg, int64_t s0, int64_t s1) {
     const DwJob *j = arg;
-    for (int64_t s = s0; s < s1; s++) {
+    for (int64_t s = s0; s < s1 && j->rcut; s++)
+        dw_planes_rows(j, 0, j->planes, s ? j->rcut : 0, s ? j->cv->g.out[1] : j->rcut,
+                       j->scratch ? j->scratch + s * j->slot_floats : NULL);
+    for (int64_t s = s0; s < s1 && !j->rcut; s++) {
         int64_t p0, p1;
         rt_chunk_range(j->planes, j->slots, s, &p0, &p1);
         if (p0 >= p1) continue;
@@ -921,7 +961,7 @@ static void dw_slot(void *arg, int64_t s0, int64_t s1) {
         else if (j->kind == DW_CL) dw_cl_items(j, p0, p1, j->scratch + s * j->slot_floats);
         else if (j->kind == DW_FLAT) dw_planes_flat(j, p0, p1);
         else if (j->kind == DW_DIRECT) dw_planes_direct(j, p0, p1);
-        else dw_planes_rows(j, p0, p1, j->scratch ? j->scratch + s * j->slot_floats : NULL);
+        else dw_planes_rows(j, p0, p1, 0, j->cv->g.out[1], j->scratch ? j->scratch + s * j->slot_floats : NULL);
     }
 }
 
@@ -938,6 +978,7 @@ int cx_depthwise_f32(RtKernelCtx *c, const CxConv *cv) {
     j.planes = j.kind == DW_CL ? cv->N * j.groups : cv->N * cv->C;
     j.slots = rt_pool_chunks(c->pool, j.planes, per_item >= DW_PAR_MIN_WORK ? 1 : DW_PAR_MIN_WORK / per_item);
     if (j.slots < 1) j.slots = 1;
+    j.rcut = j.slots == 2 ? dw_rows_cut(&j) : 0;
     if (j.band || (j.kind == DW_CL && dw_cl_floats(&j) > DW_CL_STACK_FLOATS)) {
         size_t buf = sizeof(float) * (size_t)(j.kind == DW_CL ? dw_cl_floats(&j) : j.band_in * j.src_row);
         j.slot_floats = (int64_t)(rt_slot_stride(buf, j.slots) / sizeof(float));
