@@ -79,6 +79,7 @@ void rt_attention_row_info(const float *row, int64_t stride, int64_t Tk, RtAttnR
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#include "transpose16.h"
 #include "vmath.h"
 
 #define AT_T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
@@ -115,29 +116,6 @@ typedef struct {
 
 /* ---- phase 1: K^T packed, K and V checked ---- */
 
-/* 16x16 transpose in registers: r[i] = row i before, column i after. */
-AT_T512 AT_INL void at_tr16(__m512 *r) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int j = 0; j < 4; j++) {
-        __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
-        __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
-        r[j] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-        r[4 + j] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-        r[12 + j] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
-    }
-}
-
 /* Over n contiguous floats: max |x| into *amax; returns 1 when some x is inf or NaN. */
 AT_T512 static int at_scan(const float *x, int64_t n, float *amax) {
     __m512 m = _mm512_setzero_ps();
@@ -170,7 +148,7 @@ AT_T512 static float at_pack_kt(const float *k, int64_t sj, int64_t sd, int64_t 
                     bad |= _mm512_fpclass_ps_mask(r[i], 0x01 | 0x08 | 0x10 | 0x80); /* NaN, +-inf */
                     m = _mm512_max_ps(m, _mm512_andnot_ps(sign, r[i]));
                 }
-                at_tr16(r);
+                rt_tr16_ps(r);
                 for (int i = 0; i < rd; i++) _mm512_storeu_ps(kt + (d0 + i) * Tkp + j0, r[i]);
             }
         }

@@ -50,6 +50,7 @@
 #include "../kernel.h"
 #include "../nbits.h"
 #include "../ref/activation.h"
+#include "transpose16.h"
 #include "vmath.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -72,37 +73,6 @@
 #define NBX_DIRECT_ROWS RT_NBITS_DIRECT_ROWS
 /* gemv: software prefetch distance into the packed rows (as nbits_avx512.c's) */
 #define NBX_GEMV_PREFETCH 2048
-
-/* ---- 16 x 16 transpose ---- */
-
-/* r[i] = row i (16 floats) -> r[c] = column c. Two rounds of in-lane unpacks and two of
- * 128-bit lane shuffles: 64 shuffles per 256 floats. */
-T512 INL void tr16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* r[4g + c], 128-bit lane j: column 4j + c of rows 4g..4g+3 */
-    for (int g = 0; g < 4; g++) {
-        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
-        r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    /* column 4j + c = lane j of r[c], r[4 + c], r[8 + c], r[12 + c] */
-    for (int c = 0; c < 4; c++) {
-        __m512 v0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-        __m512 v2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44), v3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-        t[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-        t[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-        t[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-        t[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
-    }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
-}
 
 /* ---- micro-kernel ---- */
 
@@ -304,7 +274,7 @@ T512 INL void rows_words16(const uint8_t *base, size_t row_bytes, int64_t valid,
     __m512 r[16];
     for (int i = 0; i < 16; i++)
         r[i] = i < valid ? _mm512_loadu_ps(base + (size_t)i * row_bytes + off) : _mm512_setzero_ps();
-    tr16(r);
+    rt_tr16_ps(r);
     for (int i = 0; i < 16; i++) W[i] = _mm512_castps_si512(r[i]);
 }
 
@@ -334,8 +304,8 @@ T512 static void linear_tables(const RtNbitsWeight *w, int64_t n0, int64_t n1, i
                 }
                 z[i] = _mm512_add_ps(z[i], _mm512_set1_ps(NBX_TWO23));
             }
-            tr16(s);
-            tr16(z);
+            rt_tr16_ps(s);
+            rt_tr16_ps(z);
             for (int64_t c = 0; c < ng; c++) {
                 _mm512_store_ps(t + (g0 + c) * 32, s[c]);
                 _mm512_store_ps(t + (g0 + c) * 32 + 16, z[c]);

@@ -31,30 +31,9 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-#define TR_T512 __attribute__((target("avx512f")))
+#include "transpose16.h"
 
-/* 16x16 transpose of r[0..15] (row i = r[i]) in place: afterwards r[j] is column j. */
-TR_T512 static inline __attribute__((always_inline)) void tr16(__m512 *r) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) { /* u[4i + j], 128-bit lane k: rows 4i..4i+3 of column 4k + j */
-        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int j = 0; j < 4; j++) { /* column 4k + j: lane k of u[j], u[4 + j], u[8 + j], u[12 + j] */
-        __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
-        __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
-        r[j] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-        r[4 + j] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-        r[12 + j] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
-    }
-}
+#define TR_T512 __attribute__((target("avx512f")))
 
 static __mmask16 tr_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
 
@@ -70,7 +49,7 @@ TR_T512 static void tr_plane(const float *in, int64_t ldi, int64_t na, int64_t n
             const float *src = in + l0 * ldi + a0;
             for (int i = 0; i < 16; i++)
                 r[i] = i < rl ? _mm512_maskz_loadu_ps(ma, src + i * ldi) : _mm512_setzero_ps();
-            tr16(r);
+            rt_tr16_ps(r);
             float *dst = out + a0 * ldo + l0;
             for (int i = 0; i < ra; i++) _mm512_mask_storeu_ps(dst + i * ldo, ml, r[i]);
         }
