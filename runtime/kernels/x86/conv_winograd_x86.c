@@ -36,6 +36,7 @@
 
 #include "../../rt_threads.h"
 #include "conv_x86.h"
+#include "transpose16.h"
 
 /* Most floats of one scratch array (the padded input, V, U): far below int64_t overflow. */
 #define WG_MAX_FLOATS ((int64_t)1 << 28)
@@ -110,31 +111,6 @@ typedef struct {
     int clip;
 } WgJob;
 
-/* r[16] rows of 16 floats transposed in registers: r[i] lane l becomes r[l] lane i
- * (unpacks, in-lane shuffles, two rounds of 128-bit lane shuffles: 64 shuffles). */
-CX_T512 CX_INL void wg_tr16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-    }
-    for (int i = 0; i < 16; i += 8)
-        for (int k = 0; k < 4; k++) {
-            t[i + k] = _mm512_shuffle_f32x4(r[i + k], r[i + 4 + k], 0x88);
-            t[i + 4 + k] = _mm512_shuffle_f32x4(r[i + k], r[i + 4 + k], 0xdd);
-        }
-    for (int k = 0; k < 8; k++) {
-        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
-        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
-    }
-}
-
 static __mmask16 wg_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
 
 /* Input: the zero-padded images channels last, Xp[n][hp][wp][Cp], then V = B^T d B for each
@@ -158,7 +134,7 @@ CX_T512 static void wg_input(const CxConv *cv, const float *x, float *xp, float 
                     __m512 r[16];
                     for (int k = 0; k < 16; k++)
                         r[k] = k < nc ? _mm512_maskz_loadu_ps(wm, xr + k * H * W) : _mm512_setzero_ps();
-                    wg_tr16(r);
+                    rt_tr16_ps(r);
                     float *o = xp + ((n * Hp + h + pt) * Wp + pl + w0) * Cp + c0;
                     for (int k = 0; k < nw; k++) _mm512_store_ps(o + k * Cp, r[k]);
                 }
@@ -260,7 +236,7 @@ CX_T512 static void wg_output(const WgJob *j, int64_t m0, int64_t m1) {
                 __m512 r[16];
                 for (int k = 0; k < 16; k++)
                     r[k] = k < np ? _mm512_load_ps(ob + (n * P + p0 + k) * 16) : _mm512_setzero_ps();
-                wg_tr16(r);
+                rt_tr16_ps(r);
                 const __mmask16 pm = wg_mask(np);
                 float *y = cv->y + (n * cv->M + m) * P + p0;
                 for (int l = 0; l < lanes; l++) _mm512_mask_storeu_ps(y + l * P, pm, r[l]);

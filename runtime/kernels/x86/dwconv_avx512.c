@@ -75,6 +75,7 @@
 
 #include "../../rt_threads.h"
 #include "conv_x86.h"
+#include "transpose16.h"
 
 /* Row kernel planes split by rows (dw_rows_cut) when the input plane has at least this many
  * floats (32 KiB: MobileNet's 112x112 layers). Smaller ones lost more than they gained
@@ -630,35 +631,7 @@ CX_T512 CX_INL void dw_direct(const DwJob *j, int64_t KH, int64_t KW, int clip, 
  * cl_out[p] = oh*sh*GW + ow*sw) is the bias plus, tap by tap in order, w_t * xt[cl_out[p] +
  * cl_tap[t]] (cl_tap[t] = kh*dh*GW + kw*dw): aligned loads, weights in registers, 8
  * positions' chains at once. Each 16 outputs are transposed back to the channels' planes
- * (16x16 transposes in registers). */
-
-/* Rows r[0..15] (16 floats each) transposed in place: r[c][i] = old r[i][c]. */
-CX_T512 CX_INL void dw_tr16(__m512 *r) {
-    __m512 t[16], u[16];
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k++) {
-        t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-        t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-    }
-    /* u[4m + j], 128-bit lane L: column 4L + j of rows 4m .. 4m + 3 */
-#pragma GCC unroll 4
-    for (int m = 0; m < 4; m++) {
-        u[4 * m] = _mm512_shuffle_ps(t[4 * m], t[4 * m + 2], 0x44);
-        u[4 * m + 1] = _mm512_shuffle_ps(t[4 * m], t[4 * m + 2], 0xee);
-        u[4 * m + 2] = _mm512_shuffle_ps(t[4 * m + 1], t[4 * m + 3], 0x44);
-        u[4 * m + 3] = _mm512_shuffle_ps(t[4 * m + 1], t[4 * m + 3], 0xee);
-    }
-#pragma GCC unroll 4
-    for (int jj = 0; jj < 4; jj++) {
-        const __m512 a = _mm512_shuffle_f32x4(u[jj], u[4 + jj], 0x88), b = _mm512_shuffle_f32x4(u[jj], u[4 + jj], 0xdd);
-        const __m512 c = _mm512_shuffle_f32x4(u[8 + jj], u[12 + jj], 0x88),
-                     d = _mm512_shuffle_f32x4(u[8 + jj], u[12 + jj], 0xdd);
-        r[jj] = _mm512_shuffle_f32x4(a, c, 0x88);
-        r[8 + jj] = _mm512_shuffle_f32x4(a, c, 0xdd);
-        r[4 + jj] = _mm512_shuffle_f32x4(b, d, 0x88);
-        r[12 + jj] = _mm512_shuffle_f32x4(b, d, 0xdd);
-    }
-}
+ * (16x16 transposes in registers, transpose16.h). */
 
 static void dw_tables_cl(DwJob *j) {
     const RtConvGeom *g = &j->cv->g;
@@ -720,7 +693,7 @@ CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, i
         __m512 r[16];
 #pragma GCC unroll 16
         for (int l = 0; l < 16; l++) r[l] = l < nc ? _mm512_maskz_loadu_ps(m, cv->w + (c0 + l) * T + t0) : _mm512_setzero_ps();
-        dw_tr16(r);
+        rt_tr16_ps(r);
         for (int64_t t = t0; t < T && t < t0 + 16; t++) _mm512_store_ps(wt + 16 * t, r[t - t0]);
     }
     if (!cv->wdw) _mm512_store_ps(bt, cv->b ? _mm512_maskz_loadu_ps(lanes, cv->b + c0) : _mm512_setzero_ps());
@@ -740,7 +713,7 @@ CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, i
         __m512 r[16];
 #pragma GCC unroll 16
         for (int l = 0; l < 16; l++) r[l] = l < nc ? _mm512_maskz_loadu_ps(m, x + l * Pin + q) : _mm512_setzero_ps();
-        dw_tr16(r);
+        rt_tr16_ps(r);
         for (int64_t i = 0; i < 16 && q + i < Pin; i++) _mm512_store_ps(xt + 16 * (int64_t)j->cl_in[q + i], r[i]);
     }
     const __m512 bias = _mm512_load_ps(bt);
@@ -768,7 +741,7 @@ CX_T512 CX_INL void dw_cl_group_t(const DwJob *j, const int64_t T, int64_t im, i
         if (n > 8) dw_cl_outs(j, T, clip, xt, wt, wr, bias, p + 8, n - 8, r + 8);
         else
             for (int i = 8; i < 16; i++) r[i] = _mm512_setzero_ps();
-        dw_tr16(r);
+        rt_tr16_ps(r);
         const __mmask16 m = (__mmask16)dw_bits(0, n);
 #pragma GCC unroll 16
         for (int l = 0; l < 16; l++)
