@@ -35,6 +35,9 @@
  * HardSigmoid |alpha|, LeakyRelu max(1, |alpha|)), and expf and the division in sigmoid add
  * a few ulps of the output on each side: ACT_ULPS * eps * |y|. */
 #define ACT_ULPS 8.0
+/* The largest |d gelu / dx| (about 1.129, at x = sqrt 2; the tanh form's is as large within
+ * 1e-3): how far an input error can move Gelu's output. */
+#define GELU_SLOPE_MAX 1.13
 static double gamma_n(int64_t n) {
     const double u = FLT_EPSILON / 2;
     return (double)n * u / (1.0 - (double)n * u);
@@ -56,6 +59,7 @@ static const ActCase acts[] = {
     {"LeakyRelu", {RT_NBITS_ACT_LEAKY_RELU, 0.1f, 0}},
     {"Sigmoid", {RT_NBITS_ACT_SIGMOID, 0, 0}},
     {"HardSigmoid", {RT_NBITS_ACT_HARD_SIGMOID, 0.25f, 0.45f}},
+    {"Gelu", {RT_ACT_GELU, 0, 0}},
 };
 #define NACTS (sizeof acts / sizeof acts[0])
 
@@ -67,12 +71,15 @@ static double act_apply(const RtNbitsAct *a, double v) {
     case RT_NBITS_ACT_LEAKY_RELU: return v >= 0 ? v : a->alpha * v;
     case RT_NBITS_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
     case RT_NBITS_ACT_HARD_SIGMOID: return fmax(0.0, fmin(1.0, a->alpha * v + a->beta));
+    case RT_ACT_GELU: return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));  /* ONNX Gelu, approximate none */
+    case RT_ACT_GELU_TANH: return 0.5 * v * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (v + 0.044715 * v * v * v)));
     }
     return v;
 }
 
 static double act_lipschitz(const RtNbitsAct *a) {
     double l = fabs((double)a->alpha);
+    if (a->kind == RT_ACT_GELU || a->kind == RT_ACT_GELU_TANH) return GELU_SLOPE_MAX;
     return a->kind == RT_NBITS_ACT_LEAKY_RELU || a->kind == RT_NBITS_ACT_HARD_SIGMOID ? fmax(1.0, l) : 1.0;
 }
 
