@@ -185,6 +185,30 @@ typedef struct {
     int npf_nv, npf_l;           /* lines per row of the next micro-panel; npf's line in its row */
 } SgTile;
 
+/* Fetching a slice of the next micro-panel of B into L2 while a tile runs (SG_B_NEXTPF, the
+ * tall tiles): one line every `every` k, `left` lines in all, walking the packed rows' nv
+ * lines each (l: the line's place in its row). */
+typedef struct {
+    const float *p;
+    int64_t left, cnt, every;
+    int l, nv;
+} SgNextPf;
+
+INL SgNextPf sg_npf_start(const SgTile *t) {
+    return (SgNextPf){t->npf, t->npf_lines, t->npf_every, t->npf_every, t->npf_l, t->npf_nv};
+}
+
+/* One k step: the next line into L2 when its turn has come. */
+T512 INL void sg_npf_step(SgNextPf *f) {
+    if (--f->cnt != 0) return;
+    f->cnt = f->every;
+    if (f->left <= 0) return;
+    _mm_prefetch((const char *)f->p, _MM_HINT_T1);
+    f->left--;
+    if (++f->l == f->nv) f->l = 0, f->p += SG_NR - 16 * (f->nv - 1);
+    else f->p += 16;
+}
+
 /* ---- micro-kernel ---- */
 
 /* How a micro-kernel reads B. */
@@ -273,10 +297,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
     float *bp = t->bpack;
     const int64_t bs = t->bs, apf = t->apf, lda = AD ? t->lda : 0;
     const __mmask16 lm = t->lm;
-    const float *pf = t->npf; /* SG_B_NEXTPF: the slice's next line, its place in its row */
-    int64_t pf_left = t->npf_lines, pf_cnt = t->npf_every;
-    int pf_l = t->npf_l;
-    const int pf_nv = t->npf_nv;
+    SgNextPf npf = sg_npf_start(t); /* SG_B_NEXTPF */
 #pragma GCC unroll 4
     for (int64_t k = t->kc; k > 0; k--, a += AD ? 1 : SG_MR, b += bs) {
         __m512 bv[SG_NV];
@@ -296,15 +317,7 @@ T512 INL void sg_tile(const int MR, const int NV, const int BMODE, const int APF
 #pragma GCC unroll 3
             for (int j = 0; j < NV; j++) _mm_prefetch((const char *)(b + SG_PF_ROWS * SG_NR + 16 * j), _MM_HINT_T0);
         }
-        if (BMODE == SG_B_NEXTPF && --pf_cnt == 0) { /* a line of the next micro-panel into L2 */
-            pf_cnt = t->npf_every;
-            if (pf_left > 0) {
-                _mm_prefetch((const char *)pf, _MM_HINT_T1);
-                pf_left--;
-                if (++pf_l == pf_nv) pf_l = 0, pf += SG_NR - 16 * (pf_nv - 1);
-                else pf += 16;
-            }
-        }
+        if (BMODE == SG_B_NEXTPF) sg_npf_step(&npf); /* a line of the next micro-panel into L2 */
         if (APF && (k & 1)) _mm_prefetch((const char *)(a + apf), _MM_HINT_T1);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
@@ -420,25 +433,14 @@ T512 INL void sg_tall(const int P, const int AD, const int PF, const SgTile *t) 
     const int64_t ps = AD ? SG_MR * lda : t->kc * SG_MR;
     const float *a0 = t->a, *a1 = a0 + ps, *a2 = a0 + (P > 2 ? 2 * ps : 0);
     const __mmask16 lm = t->lm;
-    const float *pf = t->npf; /* a slice of the next micro-panel, as sg_tile's SG_B_NEXTPF */
-    int64_t pf_left = t->npf_lines, pf_cnt = t->npf_every;
-    int pf_l = t->npf_l;
-    const int pf_nv = t->npf_nv;
+    SgNextPf npf = sg_npf_start(t); /* a slice of the next micro-panel, as sg_tile's SG_B_NEXTPF */
     for (int64_t k = t->kc; k > 0; k--, b += bs) {
         const __m512 bv = _mm512_maskz_loadu_ps(lm, b);
         if (PF) {
             _mm_prefetch((const char *)(b + SG_PF_ROWS * bs), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + SG_PF_ROWS * bs + 15), _MM_HINT_T0);
         }
-        if (--pf_cnt == 0) {
-            pf_cnt = t->npf_every;
-            if (pf_left > 0) {
-                _mm_prefetch((const char *)pf, _MM_HINT_T1);
-                pf_left--;
-                if (++pf_l == pf_nv) pf_l = 0, pf += SG_NR - 16 * (pf_nv - 1);
-                else pf += 16;
-            }
-        }
+        sg_npf_step(&npf);
 #pragma GCC unroll 24
         for (int i = 0; i < P * SG_MR; i++) {
             const float *ar = i < SG_MR ? a0 : i < 2 * SG_MR ? a1 : a2;
