@@ -85,43 +85,50 @@ static void block_build(Block *b, float *mask) {
     b->g = (RtGraph){b->n_values, NULL, b->consts, b->n_nodes, b->nodes, 3, b->inputs, 1, &b->output};
 }
 
-/* Median seconds of one planned run of g (fast: with the plan's fused chains). */
-static double time_graph(const RtGraph *g, const RtPlan *p, const RtPlanFast *f, void *arena, RtTensor *in,
-                         RtThreadPool *pool, int reps) {
-    RtError err = {{0}};
-    RtRunOptions o = {.pool = pool, .fast = f};
-    RtTensor out;
-    double *t = malloc(sizeof(double) * (size_t)reps);
+/* One timed call: a planned run of a graph, or the kernel alone. RT_OK or an error in *err. */
+typedef struct {
+    const RtGraph *g;       /* a planned run (g != NULL) ... */
+    const RtPlan *p;
+    RtRunOptions o;
+    void *arena;
+    RtTensor *in, out;
+    RtAttention *a;         /* ... or the kernel on its own */
+    RtKernelCtx c;
+    RtError err;
+} Timed;
+
+static int timed_call(Timed *t) {
+    return t->g ? rt_plan_run(t->g, t->p, t->arena, t->in, &t->out, &t->o, &t->err) : rt_attention_run(&t->c, t->a);
+}
+
+/* Median seconds of reps calls after 20 untimed ones; exits on a failed call. */
+static double median_s(Timed *t, int reps) {
+    double *s = malloc(sizeof(double) * (size_t)reps);
     for (int i = -20; i < reps; i++) {
         double t0 = now_s();
-        if (rt_plan_run(g, p, arena, in, &out, &o, &err) != RT_OK) {
-            fprintf(stderr, "bench_attention: %s\n", err.msg);
+        if (timed_call(t) != RT_OK) {
+            fprintf(stderr, "bench_attention: %s\n", t->err.msg);
             exit(1);
         }
-        if (i >= 0) t[i] = now_s() - t0;
+        if (i >= 0) s[i] = now_s() - t0;
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
-    double m = t[reps / 2];
-    free(t);
+    qsort(s, (size_t)reps, sizeof(double), cmp_double);
+    double m = s[reps / 2];
+    free(s);
     return m;
 }
 
+/* Median seconds of one planned run of g (f: with the plan's fused chains, NULL: node by node). */
+static double time_graph(const RtGraph *g, const RtPlan *p, const RtPlanFast *f, void *arena, RtTensor *in,
+                         RtThreadPool *pool, int reps) {
+    Timed t = {.g = g, .p = p, .o = {.pool = pool, .fast = f}, .arena = arena, .in = in};
+    return median_s(&t, reps);
+}
+
 static double time_kernel(RtAttention *a, RtThreadPool *pool, int reps) {
-    RtError err = {{0}};
-    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &err, .pool = pool};
-    double *t = malloc(sizeof(double) * (size_t)reps);
-    for (int i = -20; i < reps; i++) {
-        double t0 = now_s();
-        if (rt_attention_run(&c, a) != RT_OK) {
-            fprintf(stderr, "bench_attention: %s\n", err.msg);
-            exit(1);
-        }
-        if (i >= 0) t[i] = now_s() - t0;
-    }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
-    double m = t[reps / 2];
-    free(t);
-    return m;
+    Timed t = {.a = a};
+    t.c = (RtKernelCtx){.alloc = rt_allocator_default(), .err = &t.err, .pool = pool};
+    return median_s(&t, reps);
 }
 
 int main(int argc, char **argv) {
