@@ -148,6 +148,19 @@ static void conv_cache_store(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
  * when the block cannot be had) cv->wu stays NULL and the kernel transforms per call.
  * U depends on the weights alone: a state this path made for another input shape (a batch
  * of 64 in an evaluation, then batch 1) keeps its U and takes the new shape's cache. */
+/* A new state block for a path that keeps derived weights: the cache's room, 64 zero bytes
+ * (where the GEMM path looks for its packing header, rt_sgemm_state_packed_pre, so a later run
+ * of another shape on that path finds no match there and never reads these floats as packed
+ * weights), then `floats` floats for the caller to fill before conv_cache_store. Installed as
+ * the node's state; NULL when out of memory (the caller then computes per call). */
+static float *conv_state_new(RtKernelCtx *c, int64_t floats) {
+    char *blk = c->state_alloc->alloc(c->state_alloc->user, CONV_CACHE_BYTES + 64 + sizeof(float) * (size_t)floats);
+    if (!blk) return NULL;
+    memset(blk, 0, CONV_CACHE_BYTES + 64);
+    *c->node_state = blk;
+    return (float *)(blk + CONV_CACHE_BYTES + 64);
+}
+
 static void conv_wino_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int fused, CxConv *cv) {
     if (!c->node_state || !c->state_alloc || !(c->const_inputs >> 1 & 1u)) return;
     ConvCache *old = *c->node_state;
@@ -160,17 +173,10 @@ static void conv_wino_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in
         conv_cache_store(c, n, in, fused, cv, 1);
         return;
     }
-    /* 64 zero bytes after the cache: where the GEMM path looks for its packing header
-     * (rt_sgemm_state_packed_pre), so a later run of another shape on that path finds no
-     * match there and never reads U as packed weights */
-    const size_t bytes = CONV_CACHE_BYTES + 64 + sizeof(float) * (size_t)cx_winograd_u_floats(cv);
-    char *blk = c->state_alloc->alloc(c->state_alloc->user, bytes);
-    if (!blk) return;
-    memset(blk, 0, CONV_CACHE_BYTES + 64);
-    float *u = (float *)(blk + CONV_CACHE_BYTES + 64);
+    float *u = conv_state_new(c, cx_winograd_u_floats(cv));
+    if (!u) return;
     cx_winograd_u_make(cv, u);
     cv->wu = u;
-    *c->node_state = blk;
     conv_cache_store(c, n, in, fused, cv, 1);
 }
 
@@ -192,14 +198,10 @@ static void conv_nhwc_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in
         conv_cache_store(c, n, in, fused, cv, 1);
         return;
     }
-    const size_t bytes = CONV_CACHE_BYTES + 64 + sizeof(float) * (size_t)cx_ngemm_packed_floats(cv->M, CK);
-    char *blk = c->state_alloc->alloc(c->state_alloc->user, bytes);
-    if (!blk) return;
-    memset(blk, 0, CONV_CACHE_BYTES + 64);
-    float *wt = (float *)(blk + CONV_CACHE_BYTES + 64);
+    float *wt = conv_state_new(c, cx_ngemm_packed_floats(cv->M, CK));
+    if (!wt) return;
     cx_ngemm_pack(cv->w, cv->M, CK, wt);
     cv->wt = wt;
-    *c->node_state = blk;
     conv_cache_store(c, n, in, fused, cv, 1);
 }
 
@@ -222,14 +224,10 @@ static void conv_dw_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, 
         conv_cache_store(c, n, in, fused, cv, 1);
         return;
     }
-    const size_t bytes = CONV_CACHE_BYTES + 64 + sizeof(float) * (size_t)cx_dw_packed_floats(cv);
-    char *blk = c->state_alloc->alloc(c->state_alloc->user, bytes);
-    if (!blk) return;
-    memset(blk, 0, CONV_CACHE_BYTES + 64);
-    float *wdw = (float *)(blk + CONV_CACHE_BYTES + 64);
+    float *wdw = conv_state_new(c, cx_dw_packed_floats(cv));
+    if (!wdw) return;
     cx_dw_pack(cv, wdw);
     cv->wdw = wdw;
-    *c->node_state = blk;
     conv_cache_store(c, n, in, fused, cv, 1);
 }
 
