@@ -20,8 +20,15 @@
  * with running statistics), Softmax, LogSoftmax, LayerNormalization. Anything else is refused
  * by name when the model is built.
  *
- * Shapes: M, N, K as for GEMM; images N, C, H, W (N = batch). Only float32 data flows; an
- * int64 constant is read where the spec wants one (Reshape's shape).
+ * Side nodes: a node none of whose inputs depends on a parameter (the Shape -> Gather ->
+ * Unsqueeze -> Concat chain an exporter writes for x.view(x.size(0), -1), a Cast, a mask), and
+ * a node whose outputs are not float (Shape, ArgMax, Equal), is computed by the runtime's
+ * reference kernel (train_ops_side.c) and never differentiated, so any op wafer runs may appear
+ * there. Its non-float results are side values (TrainTensor.side) that differentiable ops read
+ * where the spec wants integers (TrainOp.side_inputs).
+ *
+ * Shapes: M, N, K as for GEMM; images N, C, H, W (N = batch). Gradients flow through float32
+ * data only.
  */
 #ifndef WAFER_TRAIN_H
 #define WAFER_TRAIN_H
@@ -39,6 +46,10 @@ typedef struct TrainTensor {
     int64_t cap;          /* floats allocated in x (and dx); 0 when x is borrowed */
     int needs_grad;       /* 1: a parameter, or computed from one */
     int is_const;         /* 1: a graph constant (parameter or not) */
+    RtDtype dtype;        /* RT_F32: the data is in x. Any other dtype is a side value (a shape,
+                             indices, a mask): its data is in side and it is never differentiated */
+    void *side;           /* [numel] side data: owned (side_cap bytes), or a constant's konst data */
+    int64_t side_cap;     /* bytes allocated in side; 0 when borrowed */
 } TrainTensor;
 
 /* A trainable initializer. */
@@ -63,6 +74,8 @@ struct TrainModel {
     void **state;         /* [g->n_nodes] owned: each op's saved data for backward */
     size_t *state_bytes;  /* [g->n_nodes] size of each state block */
     char *node_grad;      /* [g->n_nodes] owned: 1 when the node's outputs need gradients */
+    char *side_node;      /* [g->n_nodes] owned: 1 when the node is computed by the runtime's
+                             reference kernel and never differentiated (train_ops_side.c) */
     int training;         /* 1: BatchNorm uses batch statistics and updates running ones */
     int64_t conv_col_floats; /* im2col buffer per Conv GEMM (floats): samples are batched into one
                                 product up to it; 0 = 4M (16 MiB) */
@@ -85,6 +98,8 @@ int train_model_forward(TrainModel *m, const RtTensor *inputs, RtError *err);
 int train_model_backward(TrainModel *m, const float *const *dout, RtError *err);
 /* Value index -> its tensor. */
 static inline TrainTensor *train_value(TrainModel *m, int v) { return &m->t[v]; }
+/* A runtime tensor over value v's current data (x or side; borrowed, not copied). */
+void train_value_view(const TrainModel *m, int v, RtTensor *out);
 /* Numel of a tensor's current shape. */
 int64_t train_tensor_numel(const TrainTensor *t);
 
@@ -94,8 +109,16 @@ typedef struct TrainOp {
     int op;               /* RtOp */
     TrainOpFn fwd, bwd;
     TrainOpFn check;      /* attribute checks at init (NULL = none) */
+    uint32_t side_inputs; /* bit i: input i is side data (Reshape's shape, Gather's indices,
+                             Slice's starts...): read with train_value_view, any dtype the spec
+                             allows, never given a gradient */
 } TrainOp;
 const TrainOp *train_op_find(int op);
+/* The differentiable ops' ONNX names, comma-separated (for messages). */
+const char *train_op_names(void);
+/* Side node k (m->side_node[k]): runs the runtime's reference kernel on the inputs' current
+ * data and stores every output (float ones in x, others in side). */
+int train_side_fwd(TrainModel *m, int k, RtError *err);
 /* Gives node k's output `o` the shape dims[rank], growing its buffers. */
 int train_out_shape(TrainModel *m, int k, int o, int rank, const int64_t *dims, RtError *err);
 /* Node state: a zeroed block of `bytes` kept across calls (grown when bytes grows). */

@@ -62,6 +62,7 @@ int train_out_shape(TrainModel *m, int k, int o, int rank, const int64_t *dims, 
         numel *= dims[d];
     }
     t->rank = rank;
+    t->dtype = RT_F32;
     memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
     if (tensor_reserve(t, numel, err) != RT_OK) return train_node_fail(m, k, err, "%s", err->msg);
     return RT_OK;
@@ -102,8 +103,12 @@ static int params_find(TrainModel *m, RtError *err) {
         if (!c) continue;
         t->is_const = 1;
         t->rank = c->rank;
+        t->dtype = c->dtype;
         memcpy(t->dims, c->dims, sizeof t->dims);
-        if (c->dtype != RT_F32) continue; /* int64 shapes are read from the konst directly */
+        if (c->dtype != RT_F32) {
+            t->side = c->data; /* borrowed (side_cap 0) */
+            continue;
+        }
         t->x = c->data;
         if (is_fixed(g, v) || ir_value_uses(g, v) == 0) continue;
         TrainParam *p = &m->p[m->n_params++];
@@ -117,29 +122,58 @@ static int params_find(TrainModel *m, RtError *err) {
     return RT_OK;
 }
 
+/* 1 when op's outputs never carry a gradient whatever its inputs (sizes, indices, booleans). */
+static int op_not_differentiable(int op) {
+    switch (op) {
+    case RT_OP_SHAPE: case RT_OP_SIZE: case RT_OP_ARG_MAX: case RT_OP_ARG_MIN: case RT_OP_EQUAL:
+    case RT_OP_LESS: case RT_OP_LESS_OR_EQUAL: case RT_OP_GREATER: case RT_OP_GREATER_OR_EQUAL:
+    case RT_OP_NOT: case RT_OP_AND: case RT_OP_OR: case RT_OP_XOR: case RT_OP_IS_NAN: case RT_OP_IS_INF:
+    case RT_OP_CONSTANT_OF_SHAPE: case RT_OP_RANGE: case RT_OP_EYE_LIKE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* 1 when node n holds a graph (If): training runs flat graphs only. */
+static int has_subgraph(const RtNode *n) {
+    for (int a = 0; a < n->n_attr; a++)
+        if (n->attrs[a].type == RT_ATTR_GRAPH) return 1;
+    return 0;
+}
+
+/* Classifies every node in graph order: a side node (train_ops_side.c) when no input it
+ * differentiates needs a gradient or its outputs are never differentiable; otherwise it must
+ * be in the training op table, and its non-side inputs float32. */
 static int nodes_check(TrainModel *m, RtError *err) {
     IrGraph *g = m->g;
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *n = &g->nodes[k];
         const TrainOp *op = train_op_find(n->op);
+        if (has_subgraph(n)) return train_node_fail(m, k, err, "training does not support subgraphs (control flow)");
+        int grad_in = 0;
+        for (int i = 0; i < n->n_in; i++)
+            if (n->in[i] >= 0 && m->t[n->in[i]].needs_grad && !(op && (op->side_inputs >> i & 1))) grad_in = 1;
+        if (!grad_in || op_not_differentiable(n->op)) {
+            m->side_node[k] = 1;
+            continue;
+        }
         if (!op)
-            return train_node_fail(m, k, err, "training does not support this op (supported: Gemm, MatMul, Conv, "
-                                              "Relu, LeakyRelu, Clip, Sigmoid, Tanh, Add, Sub, Mul, Flatten, Reshape, "
-                                              "Identity, Dropout, MaxPool, AveragePool, GlobalAveragePool, "
-                                              "BatchNormalization, Softmax, LogSoftmax, LayerNormalization)");
+            return train_node_fail(m, k, err, "training does not differentiate this op (supported: %s)",
+                                   train_op_names());
         if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
             return train_node_fail(m, k, err, "domain '%s' is not trainable", n->domain);
         for (int i = 0; i < n->n_in; i++) {
             int v = n->in[i];
-            if (v < 0) continue;
+            if (v < 0 || (op->side_inputs >> i & 1)) continue;
             RtDtype dt = g->values[v].konst ? g->values[v].konst->dtype : g->values[v].dtype;
-            if (dt != RT_F32 && dt != RT_UNDEFINED && !(n->op == RT_OP_RESHAPE && i == 1))
+            if (dt != RT_F32 && dt != RT_UNDEFINED)
                 return train_node_fail(m, k, err, "input %d ('%s') is %s; training runs on float32", i,
                                        g->values[v].name, rt_dtype_name(dt));
-            if (m->t[v].needs_grad) m->node_grad[k] = 1;
         }
+        m->node_grad[k] = 1;
         for (int o = 0; o < n->n_out; o++)
-            if (n->out[o] >= 0 && m->node_grad[k]) m->t[n->out[o]].needs_grad = 1;
+            if (n->out[o] >= 0) m->t[n->out[o]].needs_grad = 1;
         if (op->check && op->check(m, k, err) != RT_OK) return RT_ERR;
     }
     return RT_OK;
@@ -153,7 +187,8 @@ int train_model_init(TrainModel *m, IrGraph *g, RtError *err) {
     m->state = calloc((size_t)g->n_nodes + 1, sizeof *m->state);
     m->state_bytes = calloc((size_t)g->n_nodes + 1, sizeof *m->state_bytes);
     m->node_grad = calloc((size_t)g->n_nodes + 1, 1);
-    if (!m->t || !m->state || !m->state_bytes || !m->node_grad) {
+    m->side_node = calloc((size_t)g->n_nodes + 1, 1);
+    if (!m->t || !m->state || !m->state_bytes || !m->node_grad || !m->side_node) {
         train_model_free(m);
         return rt_error_set(err, "out of memory");
     }
@@ -167,6 +202,7 @@ void train_model_free(TrainModel *m) {
     if (m->t)
         for (int v = 0; v < m->g->n_values; v++) {
             if (!m->t[v].is_const) free(m->t[v].x);
+            if (m->t[v].side_cap) free(m->t[v].side);
             free(m->t[v].dx);
         }
     for (int i = 0; i < m->n_params; i++) {
@@ -181,10 +217,23 @@ void train_model_free(TrainModel *m) {
     free(m->state);
     free(m->state_bytes);
     free(m->node_grad);
+    free(m->side_node);
     free(m->act_lo);
     free(m->act_hi);
     free(m->act_fq);
     memset(m, 0, sizeof *m);
+}
+
+/* A differentiated node's data inputs must hold float32 now (a side node may have produced
+ * another type where the graph's dtype was unknown at init). */
+static int inputs_float_check(TrainModel *m, int k, RtError *err) {
+    const RtNode *n = &m->g->nodes[k];
+    uint32_t side = train_op_find(n->op)->side_inputs;
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i] >= 0 && !(side >> i & 1) && m->t[n->in[i]].dtype != RT_F32)
+            return train_node_fail(m, k, err, "input %d ('%s') is %s; training runs on float32", i,
+                                   m->g->values[n->in[i]].name, rt_dtype_name(m->t[n->in[i]].dtype));
+    return RT_OK;
 }
 
 int train_model_forward(TrainModel *m, const RtTensor *inputs, RtError *err) {
@@ -193,9 +242,19 @@ int train_model_forward(TrainModel *m, const RtTensor *inputs, RtError *err) {
         int v = g->inputs[i];
         TrainTensor *t = &m->t[v];
         if (t->is_const) continue; /* an initializer listed as an input keeps its data */
-        if (inputs[i].dtype != RT_F32)
-            return rt_error_set(err, "input '%s' is %s; training runs on float32", g->values[v].name,
-                                rt_dtype_name(inputs[i].dtype));
+        if (inputs[i].dtype != RT_F32) { /* token ids, masks: side data for the nodes reading them */
+            int64_t bytes = rt_nbytes(&inputs[i]);
+            if (bytes > t->side_cap) {
+                void *p = realloc(t->side, (size_t)bytes);
+                if (!p) return rt_error_set(err, "out of memory (%lld bytes)", (long long)bytes);
+                t->side = p, t->side_cap = bytes;
+            }
+            memcpy(t->side, inputs[i].data, (size_t)bytes);
+            t->dtype = inputs[i].dtype, t->rank = inputs[i].rank;
+            memcpy(t->dims, inputs[i].dims, sizeof t->dims);
+            continue;
+        }
+        t->dtype = RT_F32;
         int64_t n = rt_numel(&inputs[i]);
         if (tensor_reserve(t, n, err) != RT_OK) return RT_ERR;
         t->rank = inputs[i].rank;
@@ -206,7 +265,11 @@ int train_model_forward(TrainModel *m, const RtTensor *inputs, RtError *err) {
     if (m->qat && train_qat_refresh(m, err) != RT_OK) return RT_ERR;
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *n = &g->nodes[k];
-        if (train_op_find(n->op)->fwd(m, k, err) != RT_OK) return RT_ERR;
+        if (m->side_node[k]) {
+            if (train_side_fwd(m, k, err) != RT_OK) return RT_ERR;
+            continue;
+        }
+        if (inputs_float_check(m, k, err) != RT_OK || train_op_find(n->op)->fwd(m, k, err) != RT_OK) return RT_ERR;
         if (m->act_fq)
             for (int o = 0; o < n->n_out; o++)
                 if (n->out[o] >= 0) train_qat_act_forward(m, n->out[o]);

@@ -2,9 +2,13 @@
  * train_ops.c — the training op table: for each op wafer can differentiate, its forward,
  * backward and init-time check (train_ops_*.c hold the functions).
  */
+#include <stdio.h>
+
 #include "train_ops.h"
 
-#define OP(e, f, chk) {RT_OP_##e, train_##f##_fwd, train_##f##_bwd, chk}
+/* side: the bit mask of inputs that are side data (TrainOp.side_inputs). */
+#define OP(e, f, chk) {RT_OP_##e, train_##f##_fwd, train_##f##_bwd, chk, 0}
+#define OPS(e, f, chk, side) {RT_OP_##e, train_##f##_fwd, train_##f##_bwd, chk, side}
 
 static const TrainOp ops[] = {
     OP(GEMM, gemm, NULL),
@@ -21,7 +25,7 @@ static const TrainOp ops[] = {
     OP(SUB, binary, NULL),
     OP(MUL, binary, NULL),
     OP(FLATTEN, reshape, NULL),
-    OP(RESHAPE, reshape, NULL),
+    OPS(RESHAPE, reshape, NULL, 1u << 1),
     OP(MAX_POOL, maxpool, train_pool_check),
     OP(AVERAGE_POOL, avgpool, train_pool_check),
     OP(GLOBAL_AVERAGE_POOL, gap, train_pool_check),
@@ -30,6 +34,15 @@ static const TrainOp ops[] = {
     OP(LOG_SOFTMAX, softmax, NULL),
     OP(LAYER_NORMALIZATION, layernorm, train_one_output_check),
 };
+
+const char *train_op_names(void) {
+    static char names[1024];
+    if (names[0]) return names;
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0] && len + 64 < sizeof names; i++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", rt_op_name(ops[i].op));
+    return names;
+}
 
 const TrainOp *train_op_find(int op) {
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)

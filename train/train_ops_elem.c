@@ -201,13 +201,15 @@ static int reshape_dims(TrainModel *m, int k, int *rank, int64_t *dims, RtError 
         *rank = 2;
         return RT_OK;
     }
-    const RtTensor *s = n->n_in > 1 && n->in[1] >= 0 ? m->g->values[n->in[1]].konst : NULL;
-    if (!s || s->dtype != RT_I64 || s->rank != 1 || s->dims[0] > RT_MAX_RANK)
-        return train_node_fail(m, k, err, "the shape input must be a constant int64 vector (training needs it fixed)");
-    const int64_t *sh = s->data;
+    RtTensor s;
+    if (n->n_in < 2 || n->in[1] < 0) return train_node_fail(m, k, err, "the shape input is missing");
+    train_value_view(m, n->in[1], &s);
+    if (s.dtype != RT_I64 || s.rank != 1 || s.dims[0] > RT_MAX_RANK || !s.data)
+        return train_node_fail(m, k, err, "the shape input must be an int64 vector of at most %d dims", RT_MAX_RANK);
+    const int64_t *sh = s.data;
     int allowzero = rt_attr_int(n, "allowzero", 0) != 0, infer = -1;
     int64_t known = 1;
-    *rank = (int)s->dims[0];
+    *rank = (int)s.dims[0];
     for (int d = 0; d < *rank; d++) {
         dims[d] = sh[d] == 0 && !allowzero ? (d < X->rank ? X->dims[d] : 0) : sh[d];
         if (sh[d] == -1) {

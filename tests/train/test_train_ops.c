@@ -214,6 +214,29 @@ Test(train_ops, flatten_reshape) {
     check_graph(g, 0);
 }
 
+/* x.view(x.size(0), -1) as exporters write it: Shape -> Gather -> Unsqueeze -> Concat feeding
+ * Reshape's shape. The chain is side nodes (the runtime's kernels, no gradient); the gradient
+ * flows through Relu, Reshape and MatMul to X and W. */
+Test(train_ops, reshape_from_a_shape_chain) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[3] = {2, 3, 4}, wd[2] = {12, 5}, zero = 0, minus1 = -1;
+    int x = cst(g, "X", 3, xd, 1, -1, 1);
+    int r = tg_node(g, RT_OP_RELU, "relu", 1, &x, "r");
+    int sh = tg_node(g, RT_OP_SHAPE, "shape", 1, &r, "sh");
+    int gi[2] = {sh, tg_const_i64(g, "i0", -1, &zero)};
+    int b = tg_node(g, RT_OP_GATHER, "gather", 2, gi, "b");
+    int ui[2] = {b, tg_const_i64(g, "ax0", 1, &zero)};
+    int bu = tg_node(g, RT_OP_UNSQUEEZE, "unsq", 2, ui, "bu");
+    int ci[2] = {bu, tg_const_i64(g, "m1", 1, &minus1)};
+    int shape = tg_node(g, RT_OP_CONCAT, "concat", 2, ci, "shape2");
+    attr_int(g, "axis", 0);
+    int ri[2] = {r, shape};
+    int f = tg_node(g, RT_OP_RESHAPE, "view", 2, ri, "f");
+    int mi[2] = {f, cst(g, "W", 2, wd, 2, -1, 1)};
+    tg_output(g, tg_node(g, RT_OP_MATMUL, "mm", 2, mi, "y"));
+    check_graph(g, 0);
+}
+
 Test(train_ops, maxpool_pads_ceil) {
     IrGraph *g = tg_graph(17);
     int64_t xd[4] = {2, 2, 5, 5}, ks[2] = {2, 2}, st[2] = {2, 2}, pd[4] = {1, 1, 0, 0};
