@@ -35,7 +35,8 @@ static const char *const distill_usage =
     "  --teacher MODEL         teacher (.onnx or .wafer); optional with --loss ce (then only\n"
     "                          its agreement with the student is reported)\n"
     "  --student S.onnx        student graph and starting weights\n"
-    "  --input NAME=X.npy      training rows for student input NAME (repeat per input)\n"
+    "  --input NAME=X.npy      training rows for student input NAME (repeat per input); the\n"
+    "                          .npy keeps its dtype (float32 data, int64 token ids, bool masks)\n"
     "  --labels Y.npy          integer class labels, one per row\n"
     "  --loss L                ce | mse | kl | ce+mse | ce+kl (default: ce+kl with --labels, kl without)\n"
     "  --alpha A               weight of the label term (default 0.5 for ce+X, 1 for ce)\n"
@@ -231,15 +232,31 @@ static void epoch_print(void *user, const DistillEpoch *e) {
     fprintf(stderr, ", lr %.3g (%.2f s)\n", e->lr, e->seconds);
 }
 
-/* The inputs in the student's order, float32, rows on axis 0 (shapes checked against it). */
+/* Path of the file given for student input i (for messages). */
+static const char *input_path(const IrGraph *g, const CliInputs *s, int i) {
+    for (int k = 0; k < s->n; k++)
+        if (strcmp(s->v[k].name, g->values[g->inputs[i]].name) == 0) return s->v[k].path;
+    return "?";
+}
+
+/* The inputs in the student's order, rows on axis 0, each keeping its .npy dtype (float32
+ * data, int64 token ids, bool masks: cli_inputs_match checks it against the student's declared
+ * one) and shape. */
 static int inputs_order(const IrGraph *g, CliInputs *s, RtTensor *x, RtError *err) {
     if (cli_inputs_read(s, err) != CLI_OK) return CLI_BAD_INPUT;
     if (cli_inputs_match(g, s, 1, x, err) != CLI_OK) return CLI_BAD_INPUT;
-    for (int i = 0; i < g->n_inputs; i++)
-        if (x[i].dtype != RT_F32 || x[i].rank < 1 || x[i].dims[0] != x[0].dims[0])
-            return rt_error_set(err, "%s: every input must be float32 with the same number of rows",
-                                s->v[i].path),
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (x[i].rank < 1 || rt_dtype_size(x[i].dtype) == 0)
+            return rt_error_set(err, "%s: input '%s' must be rows of numbers (rank >= 1), got %s of rank %d",
+                                input_path(g, s, i), g->values[g->inputs[i]].name, rt_dtype_name(x[i].dtype),
+                                x[i].rank),
                    CLI_BAD_INPUT;
+        if (x[i].dims[0] != x[0].dims[0])
+            return rt_error_set(err, "%s: %lld rows, but %s has %lld: every input needs one row per sample",
+                                input_path(g, s, i), (long long)x[i].dims[0], input_path(g, s, 0),
+                                (long long)x[0].dims[0]),
+                   CLI_BAD_INPUT;
+    }
     return CLI_OK;
 }
 

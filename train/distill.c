@@ -3,7 +3,8 @@
  *
  * Per epoch: the row order is a Fisher-Yates shuffle from the seeded generator (the same seed
  * gives the same batches, hence the same weights bit for bit); each batch gathers its rows of
- * every input (and labels, and the teacher's logits: cached, or computed for the batch), runs
+ * every input by bytes (float32 data, or int64 token ids and masks that the student's side
+ * nodes read), and labels, and the teacher's logits (cached, or computed for the batch), runs
  * the student forward in training mode, adds alpha dCE + beta dD into the logits' gradient,
  * runs backward and one optimizer step. After the epoch the held-out set is evaluated in
  * evaluation mode and the report goes to on_epoch.
@@ -38,6 +39,11 @@ static int64_t argmax(const float *z, int64_t C) {
     return b;
 }
 
+/* Bytes of one row (axis 0) of x: inputs are float32 data or integer ids / masks alike. */
+static int64_t row_bytes(const RtTensor *x) {
+    return x->dims[0] ? rt_numel(x) / x->dims[0] * (int64_t)rt_dtype_size(x->dtype) : 0;
+}
+
 /* Batch buffers: one gathered tensor per input. */
 typedef struct {
     RtTensor *x;              /* [n_in] data owned */
@@ -66,20 +72,19 @@ static int batch_alloc(Batch *b, const RtTensor *x, int n_in, int64_t rows, int6
     int ok = b->x && b->y && b->t && b->dz;
     for (int i = 0; ok && i < n_in; i++) {
         b->x[i] = x[i];
-        int64_t row = x[i].dims[0] ? rt_numel(&x[i]) / x[i].dims[0] : 0;
-        b->x[i].data = malloc(sizeof(float) * (size_t)(rows * row + 1));
+        b->x[i].data = malloc((size_t)(rows * row_bytes(&x[i])) + 1);
         ok = b->x[i].data != NULL;
     }
     if (!ok) return batch_free(b), rt_error_set(err, "out of memory (a batch of %lld rows)", (long long)rows);
     return RT_OK;
 }
 
-/* Copies rows idx[0..n) of every input into the batch tensors. */
+/* Copies rows idx[0..n) of every input into the batch tensors (bytes: any dtype). */
 static void batch_gather(Batch *b, const RtTensor *x, const int64_t *idx, int64_t n) {
     for (int i = 0; i < b->n_in; i++) {
-        int64_t row = x[i].dims[0] ? rt_numel(&x[i]) / x[i].dims[0] : 0;
+        int64_t row = row_bytes(&x[i]);
         for (int64_t r = 0; r < n; r++)
-            memcpy((float *)b->x[i].data + r * row, (const float *)x[i].data + idx[r] * row, sizeof(float) * (size_t)row);
+            memcpy((char *)b->x[i].data + r * row, (const char *)x[i].data + idx[r] * row, (size_t)row);
         b->x[i].dims[0] = n;
     }
 }
@@ -87,15 +92,21 @@ static void batch_gather(Batch *b, const RtTensor *x, const int64_t *idx, int64_
 static int data_check(const IrGraph *g, const DistillData *d, int64_t *rows, RtError *err) {
     if (d->n_in != g->n_inputs)
         return rt_error_set(err, "the student has %d inputs, %d given", g->n_inputs, d->n_in);
+    if (d->n_in > RT_MAX_RANK) return rt_error_set(err, "at most %d student inputs", RT_MAX_RANK);
     for (int i = 0; i < d->n_in; i++) {
-        if (d->x[i].dtype != RT_F32 || d->x[i].rank < 1)
-            return rt_error_set(err, "input '%s': float32 rows expected", g->values[g->inputs[i]].name);
+        const char *name = g->values[g->inputs[i]].name;
+        if (d->x[i].rank < 1 || d->x[i].dtype == RT_STRING || rt_dtype_size(d->x[i].dtype) == 0)
+            return rt_error_set(err, "input '%s': rows of numbers expected (rank >= 1, %s given)", name,
+                                rt_dtype_name(d->x[i].dtype));
         if (i && d->x[i].dims[0] != d->x[0].dims[0])
             return rt_error_set(err, "inputs have different row counts (%lld and %lld)", (long long)d->x[0].dims[0],
                                 (long long)d->x[i].dims[0]);
-        if (d->val_x && (d->val_x[i].dtype != RT_F32 || d->val_x[i].rank != d->x[i].rank))
-            return rt_error_set(err, "held-out input '%s' must be float32 of the training data's rank",
-                                g->values[g->inputs[i]].name);
+        if (d->val_x && (d->val_x[i].dtype != d->x[i].dtype || d->val_x[i].rank != d->x[i].rank))
+            return rt_error_set(err, "held-out input '%s' must have the training data's dtype (%s) and rank (%d)",
+                                name, rt_dtype_name(d->x[i].dtype), d->x[i].rank);
+        if (d->val_x && i && d->val_x[i].dims[0] != d->val_x[0].dims[0])
+            return rt_error_set(err, "held-out inputs have different row counts (%lld and %lld)",
+                                (long long)d->val_x[0].dims[0], (long long)d->val_x[i].dims[0]);
     }
     *rows = d->x[0].dims[0];
     return *rows > 0 ? RT_OK : rt_error_set(err, "no training rows");
@@ -112,10 +123,9 @@ int distill_accuracy(TrainModel *m, const RtTensor *x, int n_in, const int64_t *
     for (int64_t s = 0; s < rows && rc == RT_OK; s += batch) {
         int64_t n = rows - s < batch ? rows - s : batch;
         for (int i = 0; i < n_in; i++) {
-            int64_t row = rt_numel(&x[i]) / x[i].dims[0];
             v[i] = x[i];
             v[i].dims[0] = n;
-            v[i].data = (float *)x[i].data + s * row;
+            v[i].data = (char *)x[i].data + s * row_bytes(&x[i]);
         }
         rc = train_model_forward(m, v, err);
         TrainTensor *z = &m->t[m->g->outputs[0]];

@@ -61,10 +61,12 @@ typedef struct DistillOptions {
 void distill_options_default(DistillOptions *o);
 
 typedef struct DistillData {
-    const RtTensor *x;        /* [n_in] borrowed: float32, the student's inputs in its order, rows on axis 0 */
+    const RtTensor *x;        /* [n_in] borrowed: the student's inputs in its order, rows on axis 0; any
+                                 numeric dtype (float32 data, int64 ids, bool masks), the teacher
+                                 getting the same tensors */
     int n_in;
     const int64_t *y;         /* [rows] borrowed class labels, or NULL */
-    const RtTensor *val_x;    /* [n_in] borrowed held-out inputs, or NULL */
+    const RtTensor *val_x;    /* [n_in] borrowed held-out inputs (x's dtypes and ranks), or NULL */
     const int64_t *val_y;     /* [val rows] borrowed */
 } DistillData;
 
