@@ -1,0 +1,153 @@
+/*
+ * exported_student.h — test-only generators of students in the form exporters write them, for
+ * `wafer distill` end to end (tests/train/test_distill_exported.c):
+ *
+ * exported_cnn_write: the digits CNN student of cnn_student.h (same blocks, same seeded
+ *   PyTorch-style initialization) as torch.onnx.export (TorchScript) writes a model whose
+ *   forward flattens with `x.view(x.size(0), -1)` and whose batch axis is dynamic: instead of
+ *   Flatten,
+ *       /Shape      Shape(h)                               -> [4] int64
+ *       /Constant   Constant(value = 0, a scalar)          -> the Gather index
+ *       /Gather     Gather(shape, index, axis 0)           -> batch, a scalar
+ *       /Unsqueeze  Unsqueeze(batch, axes = [0])           -> [1] (axes an initializer, opset 13+)
+ *       /Constant_1 Constant(value = [-1])
+ *       /Concat     Concat(batch, [-1], axis 0)            -> [batch, -1]
+ *       /Reshape    Reshape(h, that, allowzero 0)
+ *   with the exporter's value names (/Shape_output_0, ...). Input `image` [n,1,8,8] with n a
+ *   named dynamic dim, output `logits` [n,10], opset 17, written through frontend/onnx_write.c.
+ *
+ * ids_model_write: a student or teacher whose input is int64 ids [n, K] in [0, V): features
+ *   Cast(ids) and Cast(Equal(ids, 0)) (side nodes: no parameter feeds them) concatenated, then
+ *   Gemm to C classes. Weights given (a teacher) or zero (a student to train).
+ */
+#ifndef WAFER_EXPORTED_STUDENT_H
+#define WAFER_EXPORTED_STUDENT_H
+
+#include "cnn_student.h"
+
+/* A Constant node holding an int64 tensor of rank 0 (n = -1, one value) or rank 1 (n values),
+ * as exporters emit for the small integers of shape arithmetic. Returns its output value. */
+static inline int exported_constant_i64(CnnGen *c, const char *name, const char *out, int n, const int64_t *vals) {
+    IrGraph *g = c->g;
+    RtTensor *t = ir_alloc(g, sizeof *t);
+    int64_t *d = ir_alloc(g, sizeof(int64_t) * (size_t)(n < 0 ? 1 : n));
+    if (!t || !d) return -1;
+    memset(t, 0, sizeof *t);
+    memcpy(d, vals, sizeof(int64_t) * (size_t)(n < 0 ? 1 : n));
+    t->dtype = RT_I64, t->rank = n < 0 ? 0 : 1, t->dims[0] = n < 0 ? 0 : n, t->data = d;
+    int k, v = ir_value_add(g, out);
+    k = ir_node_add(g, RT_OP_CONSTANT, name, 0, NULL, 1, &v);
+    if (k < 0) return -1;
+    RtAttr *a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "value", .type = RT_ATTR_TENSOR, .t = t};
+    return v;
+}
+
+/* An int64 initializer of rank 1. */
+static inline int exported_init_i64(CnnGen *c, const char *name, int n, const int64_t *vals) {
+    RtTensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = RT_I64, t.rank = 1, t.dims[0] = n, t.data = (void *)vals;
+    return ir_const_add(c->g, name, &t);
+}
+
+/* x.view(x.size(0), -1) as the TorchScript exporter writes it. */
+static inline int exported_view_flat(CnnGen *c, int h) {
+    int k;
+    int s = cnn_node(c, RT_OP_SHAPE, "/Shape", 1, &h, "/Shape_output_0", &k);
+    int64_t zero = 0, minus1 = -1;
+    int gi[2] = {s, exported_constant_i64(c, "/Constant", "/Constant_output_0", -1, &zero)};
+    int b = cnn_node(c, RT_OP_GATHER, "/Gather", 2, gi, "/Gather_output_0", &k);
+    RtAttr *a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "axis", .type = RT_ATTR_INT, .i = 0};
+    int ui[2] = {b, exported_init_i64(c, "onnx::Unsqueeze_37", 1, &zero)};
+    int bu = cnn_node(c, RT_OP_UNSQUEEZE, "/Unsqueeze", 2, ui, "/Unsqueeze_output_0", &k);
+    int ci[2] = {bu, exported_constant_i64(c, "/Constant_1", "/Constant_1_output_0", 1, &minus1)};
+    int shape = cnn_node(c, RT_OP_CONCAT, "/Concat", 2, ci, "/Concat_output_0", &k);
+    a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "axis", .type = RT_ATTR_INT, .i = 0};
+    int ri[2] = {h, shape};
+    int y = cnn_node(c, RT_OP_RESHAPE, "/Reshape", 2, ri, "/Reshape_output_0", &k);
+    a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "allowzero", .type = RT_ATTR_INT, .i = 0};
+    return y;
+}
+
+/* Declares graph output y as [n, classes] (n the batch symbol) and adds it. */
+static inline void exported_output(IrGraph *g, int y, int64_t classes) {
+    int64_t od[2] = {-1, classes};
+    ir_value_set_shape(&g->values[y], RT_F32, 2, od);
+    g->values[y].dims[0].sym = ir_strdup(g, "n");
+    g->outputs = malloc(sizeof(int)), g->outputs[0] = y, g->n_outputs = 1;
+}
+
+/* Builds the width-w exported CNN student and writes it to path. RT_OK or an error in err. */
+static inline int exported_cnn_write(const char *path, int w, uint64_t seed, RtError *err) {
+    CnnGen c = {ir_graph_new(), seed};
+    if (!c.g) return rt_error_set(err, "out of memory");
+    IrGraph *g = c.g;
+    g->opset = 17, g->ir_version = 8;
+    int x = ir_value_add(g, "image"), k;
+    int64_t xd[4] = {-1, 1, 8, 8};
+    ir_value_set_shape(&g->values[x], RT_F32, 4, xd);
+    g->values[x].dims[0].sym = ir_strdup(g, "n");
+    g->inputs = malloc(sizeof(int)), g->inputs[0] = x, g->n_inputs = 1;
+    int h = cnn_block(&c, x, 1, w, "c1");
+    h = cnn_block(&c, h, w, 2 * w, "c2");
+    int mp = cnn_node(&c, RT_OP_MAX_POOL, "/MaxPool", 1, &h, "pool", &k);
+    RtAttr *a = cnn_attrs(&c, k, 2);
+    int64_t two[2] = {2, 2};
+    a[0] = cnn_ints(&c, "kernel_shape", 2, two), a[1] = cnn_ints(&c, "strides", 2, two);
+    h = cnn_block(&c, mp, 2 * w, 2 * w, "c3");
+    int f = exported_view_flat(&c, h);
+    int h1 = cnn_linear(&c, f, 2 * w * 16, 4 * w, "fc1", "fc1_out");
+    int r = cnn_node(&c, RT_OP_RELU, "/Relu_fc1", 1, &h1, "fc1_relu", &k);
+    int y = cnn_linear(&c, r, 4 * w, 10, "fc2", "logits");
+    exported_output(g, y, 10);
+    int rc = ir_infer_shapes(g, err);
+    if (rc == RT_OK) rc = onnx_write_file(g, NULL, path, err);
+    ir_graph_free(g);
+    return rc;
+}
+
+/* The int64-ids model: ids [n, K] -> [Cast(ids), Cast(ids == 0)] [n, 2K] -> Gemm (transB) with
+ * W [C, 2K] and b [C] (NULL: zeros) -> logits [n, C]. */
+static inline int ids_model_write(const char *path, int64_t K, int64_t C, const float *W, const float *b,
+                                  RtError *err) {
+    CnnGen c = {ir_graph_new(), 0};
+    if (!c.g) return rt_error_set(err, "out of memory");
+    IrGraph *g = c.g;
+    g->opset = 17, g->ir_version = 8;
+    int ids = ir_value_add(g, "ids"), k;
+    int64_t xd[2] = {-1, K}, wd[2] = {C, 2 * K}, bd[1] = {C}, zero = 0;
+    ir_value_set_shape(&g->values[ids], RT_I64, 2, xd);
+    g->values[ids].dims[0].sym = ir_strdup(g, "n");
+    g->inputs = malloc(sizeof(int)), g->inputs[0] = ids, g->n_inputs = 1;
+    int f = cnn_node(&c, RT_OP_CAST, "/Cast", 1, &ids, "/Cast_output_0", &k);
+    RtAttr *a = cnn_attrs(&c, k, 1);
+    a[0] = (RtAttr){.name = "to", .type = RT_ATTR_INT, .i = RT_F32};
+    int ei[2] = {ids, exported_constant_i64(&c, "/Constant", "/Constant_output_0", -1, &zero)};
+    int eq = cnn_node(&c, RT_OP_EQUAL, "/Equal", 2, ei, "/Equal_output_0", &k);
+    int mf = cnn_node(&c, RT_OP_CAST, "/Cast_1", 1, &eq, "/Cast_1_output_0", &k);
+    a = cnn_attrs(&c, k, 1);
+    a[0] = (RtAttr){.name = "to", .type = RT_ATTR_INT, .i = RT_F32};
+    int ci[2] = {f, mf};
+    int h = cnn_node(&c, RT_OP_CONCAT, "/Concat", 2, ci, "/Concat_output_0", &k);
+    a = cnn_attrs(&c, k, 1);
+    a[0] = (RtAttr){.name = "axis", .type = RT_ATTR_INT, .i = 1};
+    int wv = cnn_const(&c, "fc.weight", 2, wd, 1, 0.0f), bv = cnn_const(&c, "fc.bias", 1, bd, 1, 0.0f);
+    if (wv < 0 || bv < 0) return ir_graph_free(g), rt_error_set(err, "out of memory");
+    if (W) memcpy(g->values[wv].konst->data, W, sizeof(float) * (size_t)(C * 2 * K));
+    if (b) memcpy(g->values[bv].konst->data, b, sizeof(float) * (size_t)C);
+    int gi[3] = {h, wv, bv};
+    int y = cnn_node(&c, RT_OP_GEMM, "/fc/Gemm", 3, gi, "logits", &k);
+    a = cnn_attrs(&c, k, 1);
+    a[0] = (RtAttr){.name = "transB", .type = RT_ATTR_INT, .i = 1};
+    exported_output(g, y, C);
+    int rc = ir_infer_shapes(g, err);
+    if (rc == RT_OK) rc = onnx_write_file(g, NULL, path, err);
+    ir_graph_free(g);
+    return rc;
+}
+
+#endif

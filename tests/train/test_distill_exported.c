@@ -1,0 +1,246 @@
+/*
+ * test_distill_exported.c — `wafer distill` end to end on students as users bring them:
+ *
+ * - the digits CNN student as the TorchScript exporter writes x.view(x.size(0), -1) with a
+ *   dynamic batch (Shape -> Gather -> Unsqueeze -> Concat -> Reshape, Constant nodes;
+ *   exported_student.h), distilled from digits_cnn.onnx on train_img (labels + KL), reaches
+ *   issue 7's bar for a CNN student on test_img (accuracy >= 0.98, through `wafer eval`);
+ * - its written file keeps the exporter's graph and the dynamic batch axis, and runs in
+ *   onnxruntime-node with the outputs of `wafer run` on the test set and on batches of other
+ *   sizes than training's (7 rows, 1 row; skipped with a message without node or
+ *   onnxruntime-node);
+ * - a student with an int64 input (token-id-like rows through Cast and an Equal mask) learns
+ *   a teacher of the same form from int64 .npy rows, and a float file for it is refused by name.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test_util.h"
+#include "exported_student.h"
+
+#define DIGITS FIXTURES "/digits"
+
+/* onnxruntime and wafer compute the same float32 model with different summation orders and
+ * GEMM kernels: logits of magnitude <= ~20 differ by a few ulps (~1e-6); the issue's bound. */
+#define ORT_TOL 1e-5
+/* Issue 7 point 4: a distilled CNN student within ~1 point of the 0.9933 teacher. Width 8,
+ * 20 epochs of ce+kl: 0.990-0.993 over shuffling seeds 0-2 (3 s). */
+#define CNN_ACC_BAR 0.98
+/* The int64-ids student: after 40 epochs of MSE on an exactly representable teacher, every
+ * weight within this of the teacher's (Adam at lr 0.05 leaves a few 1e-3 of jitter). */
+#define IDS_W_TOL 0.05f
+
+static char dir[256], out[65536];
+
+static void setup(void) { cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_distill_exported"), 0); }
+static void teardown(void) { tu_tmpdir_remove(dir); }
+TestSuite(distill_exported, .init = setup, .fini = teardown);
+
+/* Writes the width-w exported CNN student and distills it from digits_cnn into dir/cnn.onnx. */
+static void cnn_distill(int w, int epochs, int batch) {
+    char s[300], o[300];
+    snprintf(s, sizeof s, "%s/cnn_init.onnx", dir);
+    snprintf(o, sizeof o, "%s/cnn.onnx", dir);
+    RtError err = {{0}};
+    cr_assert_eq(exported_cnn_write(s, w, 1, &err), RT_OK, "%s", err.msg);
+    int rc = tu_run(out, sizeof out,
+                    WAFER_BIN " distill --teacher " DIGITS "/digits_cnn.onnx --student %s --input image=" DIGITS
+                              "/train_img.npy --labels " DIGITS "/train_y.npy --loss ce+kl --epochs %d --batch %d -o %s",
+                    s, epochs, batch, o);
+    cr_assert_eq(rc, 0, "%s", out);
+}
+
+static int op_count(const IrGraph *g, int op) {
+    int c = 0;
+    for (int k = 0; k < g->n_nodes; k++) c += g->nodes[k].op == op;
+    return c;
+}
+
+/* The written student is still the exporter's graph with a dynamic batch axis. */
+static void expect_exported_form(const char *path) {
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_file(path, NULL, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    const IrValue *in = &g->values[g->inputs[0]], *y = &g->values[g->outputs[0]];
+    cr_assert(in->rank == 4 && in->dims[0].value < 0 && in->dims[0].sym && strcmp(in->dims[0].sym, "n") == 0,
+              "the input's batch axis stays the dynamic 'n'");
+    cr_assert(y->rank == 2 && y->dims[0].value < 0, "the output's batch axis stays dynamic");
+    cr_assert_eq(op_count(g, RT_OP_SHAPE), 1);
+    cr_assert_eq(op_count(g, RT_OP_RESHAPE), 1);
+    cr_assert_eq(op_count(g, RT_OP_FLATTEN), 0);
+    ir_graph_free(g);
+}
+
+Test(distill_exported, cnn_student_reaches_the_accuracy_bar) {
+    if (getenv("WAFER_SANITIZED")) {
+        cr_skip_test("20 epochs of the CNN under the sanitizers is slow; the plain pass covers it");
+        return;
+    }
+    cnn_distill(8, 20, 64);
+    char json[300];
+    snprintf(json, sizeof json, "%s/e.json", dir);
+    int rc = tu_run(out, sizeof out, WAFER_BIN " eval %s/cnn.onnx --input image=" DIGITS "/test_img.npy --labels " DIGITS
+                                    "/test_y.npy --json %s", dir, json);
+    cr_assert_eq(rc, 0, "%s", out);
+    double acc = tu_json_number(json, "accuracy");
+    cr_assert_geq(acc, CNN_ACC_BAR, "test accuracy %.4f", acc);
+}
+
+/* Runs model in wafer and in onnxruntime-node on input (NAME=FILE); compares output 0.
+ * Returns 0 when node or onnxruntime-node is missing (the caller skips). */
+static int ort_compare(const char *model, const char *input, int64_t rows) {
+    if (tu_run(out, sizeof out, "node --version") != 0) return 0;
+    int rc = tu_run(out, sizeof out, "node tests/train/ort_outputs.js %s %s %s/ort.npy", model, input, dir);
+    if (rc == 3) return 0;
+    cr_assert_eq(rc, 0, "onnxruntime failed: %s", out);
+    rc = tu_run(out, sizeof out, WAFER_BIN " run %s --input %s --out %s/w", model, input, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    char a[300], b[300];
+    snprintf(a, sizeof a, "%s/ort.npy", dir);
+    snprintf(b, sizeof b, "%s/w/logits.npy", dir);
+    RtTensor ta, tb;
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(a, &ta, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(npy_read(b, &tb, &err), RT_OK, "%s", err.msg);
+    cr_assert(ta.rank == 2 && ta.dims[0] == rows && ta.dims[1] == 10, "onnxruntime gave [%lld, %lld]",
+              (long long)ta.dims[0], (long long)ta.dims[1]);
+    cr_assert(tb.rank == 2 && tb.dims[0] == rows && tb.dims[1] == 10);
+    double worst = 0;
+    for (int64_t i = 0; i < rt_numel(&ta); i++) {
+        double d = fabs((double)((float *)ta.data)[i] - ((float *)tb.data)[i]);
+        worst = d > worst ? d : worst;
+    }
+    cr_assert_leq(worst, ORT_TOL, "%lld rows: largest |onnxruntime - wafer| = %g", (long long)rows, worst);
+    free(ta.data);
+    free(tb.data);
+    return 1;
+}
+
+/* The first `rows` rows of test_img as dir/img<rows>.npy; returns "image=<that file>". */
+static const char *test_rows(int64_t rows, char *spec, size_t n) {
+    RtTensor t = tu_fixture_npy("digits/test_img.npy");
+    cr_assert(t.rank == 4 && t.dims[0] >= rows);
+    t.dims[0] = rows;
+    char p[300];
+    snprintf(p, sizeof p, "%s/img%lld.npy", dir, (long long)rows);
+    RtError err = {{0}};
+    cr_assert_eq(npy_write(p, &t, &err), RT_OK, "%s", err.msg);
+    free(t.data);
+    snprintf(spec, n, "image=%s", p);
+    return spec;
+}
+
+Test(distill_exported, written_student_runs_in_onnxruntime_at_any_batch) {
+    cnn_distill(4, 2, 32); /* a few steps change every weight; equality needs no accuracy */
+    char o[300], spec[400];
+    snprintf(o, sizeof o, "%s/cnn.onnx", dir);
+    expect_exported_form(o);
+    RtTensor full = tu_fixture_npy("digits/test_img.npy");
+    int64_t n = full.dims[0];
+    free(full.data);
+    if (!ort_compare(o, "image=" DIGITS "/test_img.npy", n)) {
+        cr_skip_test("node or onnxruntime-node (bench/node_modules, make bench installs it) is missing: skipped");
+        return;
+    }
+    ort_compare(o, test_rows(7, spec, sizeof spec), 7);
+    ort_compare(o, test_rows(1, spec, sizeof spec), 1);
+}
+
+/* ---- int64 inputs through the CLI ---- */
+#define IDS_K 4
+#define IDS_C 3
+#define IDS_ROWS 300
+static const float IDS_TW[IDS_C * 2 * IDS_K] = {1.13f, -0.87f, 0.41f, 0.07f,  1.91f,  -0.23f, 0.17f,  -1.03f,
+                                                -0.11f, 0.97f, 0.09f, -0.53f, 0.29f,  1.47f,  -0.93f, 0.13f,
+                                                -0.47f, 0.21f, 0.89f, 1.07f,  -0.31f, 0.37f,  1.83f,  0.03f};
+static const float IDS_TB[IDS_C] = {0.25f, -0.5f, 0.125f};
+
+/* Teacher logits computed by hand (not through any graph). */
+static float ids_logit(const int64_t *x, int j) {
+    float s = IDS_TB[j];
+    for (int k = 0; k < IDS_K; k++)
+        s += IDS_TW[j * 2 * IDS_K + k] * (float)x[k] + IDS_TW[j * 2 * IDS_K + IDS_K + k] * (float)(x[k] == 0);
+    return s;
+}
+
+/* Writes the teacher, the zero student and the int64 rows (ids in [0, 4)) into dir. */
+static void ids_files(int64_t *x) {
+    char p[300];
+    RtError err = {{0}};
+    snprintf(p, sizeof p, "%s/ids_teacher.onnx", dir);
+    cr_assert_eq(ids_model_write(p, IDS_K, IDS_C, IDS_TW, IDS_TB, &err), RT_OK, "%s", err.msg);
+    snprintf(p, sizeof p, "%s/ids_student.onnx", dir);
+    cr_assert_eq(ids_model_write(p, IDS_K, IDS_C, NULL, NULL, &err), RT_OK, "%s", err.msg);
+    uint32_t s = 21;
+    for (int i = 0; i < IDS_ROWS * IDS_K; i++) s = s * 1664525u + 1013904223u, x[i] = (s >> 16) % 4;
+    RtTensor t = {RT_I64, 2, {IDS_ROWS, IDS_K}, x};
+    snprintf(p, sizeof p, "%s/ids.npy", dir);
+    cr_assert_eq(npy_write(p, &t, &err), RT_OK, "%s", err.msg);
+}
+
+static double loss_of_epoch(const char *text, int e) {
+    char key[64];
+    snprintf(key, sizeof key, "epoch %d/", e);
+    const char *p = strstr(text, key);
+    cr_assert_not_null(p, "no '%s' in: %s", key, text);
+    p = strstr(p, "loss ");
+    cr_assert_not_null(p);
+    return strtod(p + 5, NULL);
+}
+
+Test(distill_exported, int64_input_student_learns_through_the_cli) {
+    static int64_t x[IDS_ROWS * IDS_K];
+    ids_files(x);
+    int rc = tu_run(out, sizeof out,
+                    WAFER_BIN " distill --teacher %s/ids_teacher.onnx --student %s/ids_student.onnx --input ids=%s/ids.npy "
+                              "--loss mse --epochs 40 --batch 16 --lr 0.05 -o %s/ids_out.onnx",
+                    dir, dir, dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    double first = loss_of_epoch(out, 1), last = loss_of_epoch(out, 40);
+    cr_assert_lt(last, 1e-2 * first, "loss %g after %g", last, first);
+    /* the written weights are the teacher's */
+    char p[300];
+    snprintf(p, sizeof p, "%s/ids_out.onnx", dir);
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_file(p, NULL, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    const float *w = g->values[ir_value_find(g, "fc.weight")].konst->data;
+    for (int i = 0; i < IDS_C * 2 * IDS_K; i++)
+        cr_assert(fabsf(w[i] - IDS_TW[i]) < IDS_W_TOL, "fc.weight[%d] = %g, teacher %g", i, w[i], IDS_TW[i]);
+    const float *b = g->values[ir_value_find(g, "fc.bias")].konst->data;
+    for (int j = 0; j < IDS_C; j++)
+        cr_assert(fabsf(b[j] - IDS_TB[j]) < IDS_W_TOL, "fc.bias[%d] = %g, teacher %g", j, b[j], IDS_TB[j]);
+    ir_graph_free(g);
+    /* and the file runs on int64 rows with the teacher's logits */
+    rc = tu_run(out, sizeof out, WAFER_BIN " run %s --input ids=%s/ids.npy --out %s/r", p, dir, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    snprintf(p, sizeof p, "%s/r/logits.npy", dir);
+    RtTensor y;
+    cr_assert_eq(npy_read(p, &y, &err), RT_OK, "%s", err.msg);
+    cr_assert(y.rank == 2 && y.dims[0] == IDS_ROWS && y.dims[1] == IDS_C);
+    float worst = 0;
+    for (int r = 0; r < IDS_ROWS; r++)
+        for (int j = 0; j < IDS_C; j++) {
+            float d = fabsf(((float *)y.data)[r * IDS_C + j] - ids_logit(x + r * IDS_K, j));
+            worst = d > worst ? d : worst;
+        }
+    /* each weight within IDS_W_TOL, features |id| <= 3 and masks <= 1, one bias */
+    cr_assert_lt(worst, (3 * IDS_K + IDS_K + 1) * IDS_W_TOL, "largest |student - teacher| logit = %g", worst);
+    free(y.data);
+}
+
+Test(distill_exported, float_rows_for_an_int64_input_are_refused_by_file) {
+    static int64_t x[IDS_ROWS * IDS_K];
+    ids_files(x);
+    int rc = tu_run(out, sizeof out,
+                    WAFER_BIN " distill --teacher %s/ids_teacher.onnx --student %s/ids_student.onnx --input ids=" DIGITS
+                              "/train_x.npy --loss mse --epochs 1 -o %s/bad.onnx",
+                    dir, dir, dir);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "train_x.npy") && strstr(out, "int64") && strstr(out, "float32"), "%s", out);
+    char p[300];
+    snprintf(p, sizeof p, "%s/bad.onnx", dir);
+    cr_assert(access(p, F_OK) != 0, "no output file on bad input");
+}
