@@ -1,9 +1,10 @@
 /*
- * test_misc_ops.c — Upsample, LRN, EyeLike, Compress, Shrink and ReverseSequence of
+ * test_misc_ops.c — Upsample, LRN, EyeLike, Compress, NonZero, Shrink and ReverseSequence of
  * runtime/kernels/ref/misc_ops.c on the ONNX spec's examples and cases worked out by hand
  * (each expected value is derived in the comment above it), plus error paths and shape mode.
  */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,35 @@ Test(compress, long_condition_and_shape_mode) {
     RtTensor tu = rtt_tensor(RT_BOOL, 1, (int64_t[]){4}, NULL);
     in[1] = &tu;
     cr_assert_eq(rtt_run1(RT_OP_COMPRESS, 11, in, 2, &out, a, 1, 1), RT_SHAPE_UNKNOWN);
+}
+
+/* ---- NonZero ---- */
+
+/* numpy.nonzero by hand: row-major order, one row of indices per axis; NaN counts as nonzero. */
+Test(non_zero, matrix_nan_bool_scalar_and_shape_mode) {
+    float x[6] = {0, 2, 0, NAN, -1, 0};
+    RtTensor tx = rtt_tensor(RT_F32, 2, (int64_t[]){2, 3}, x), out = {0};
+    RtTensor *in[] = {&tx};
+    cr_assert_eq(rtt_run1(RT_OP_NON_ZERO, 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){2, 3});
+    const int64_t want[6] = {0, 1, 1, /* rows */ 1, 0, 1 /* columns */};
+    for (int i = 0; i < 6; i++) cr_expect_eq(((int64_t *)out.data)[i], want[i], "[%d]", i);
+    free(out.data);
+    uint8_t b[3] = {0, 0, 0}, one = 7;
+    RtTensor tb = rtt_tensor(RT_BOOL, 1, (int64_t[]){3}, b);
+    in[0] = &tb;
+    cr_assert_eq(rtt_run1(RT_OP_NON_ZERO, 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){1, 0});
+    free(out.data);
+    RtTensor ts = rtt_tensor(RT_U8, 0, NULL, &one);
+    in[0] = &ts;
+    cr_assert_eq(rtt_run1(RT_OP_NON_ZERO, 13, in, 1, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){1, 1});
+    cr_expect_eq(((int64_t *)out.data)[0], 0);
+    free(out.data);
+    RtTensor tu = rtt_tensor(RT_F32, 2, (int64_t[]){2, 3}, NULL);
+    in[0] = &tu;
+    cr_assert_eq(rtt_run1(RT_OP_NON_ZERO, 13, in, 1, &out, NULL, 0, 1), RT_SHAPE_UNKNOWN);
 }
 
 /* ---- Shrink ---- */

@@ -1,6 +1,6 @@
 /*
  * misc_ops.c — reference kernels for older and smaller ops: Upsample, LRN, EyeLike,
- * Compress, Shrink, ReverseSequence.
+ * Compress, NonZero, Shrink, ReverseSequence.
  *
  *   Upsample (opset 7-9; deprecated at 10): scales from the attribute (7-8) or from input 1
  *       (9), one per axis, > 0; output dim = floor(dim * scale). Coordinates are
@@ -18,6 +18,10 @@
  *       absent) whose condition entry is true; a shorter condition drops the rest, a longer
  *       one may only be false beyond the axis (numpy.compress). Output shape depends on the
  *       condition's values (RT_NEED_DATA).
+ *   NonZero: the indices of the nonzero elements of X (any numeric dtype; NaN is nonzero),
+ *       int64 [rank, count], one column per element in row-major order (numpy.nonzero stacked).
+ *       A scalar X is read as [1] (numpy's atleast_1d), giving [1, count]. Output shape
+ *       depends on X's values (RT_NEED_DATA).
  *   Shrink: y = x + bias where x < -lambd, x - bias where x > lambd, else 0 (in double,
  *       stored in x's dtype as Cast does: integers truncate and saturate, so an unsigned
  *       x - bias below 0 gives 0 instead of C's undefined conversion).
@@ -324,11 +328,33 @@ static int k_reverse_sequence(RtKernelCtx *c, const RtNode *n, RtTensor *const *
     return RT_OK;
 }
 
+static int k_non_zero(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    (void)n;
+    const RtTensor *x = in[0];
+    RT_TRY(check_dtype(c, x, "input 'X'"));
+    int r = x->rank ? x->rank : 1;
+    RT_NEED_DATA(c, x);
+    int64_t total = rt_numel(x), count = 0;
+    for (int64_t i = 0; i < total; i++) count += rt_get_f64(x, i) != 0;
+    int64_t dims[2] = {r, count};
+    RT_TRY(rt_out_alloc(c, out[0], RT_I64, 2, dims));
+    int64_t *y = out[0]->data, idx[RT_MAX_RANK] = {0}, col = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (rt_get_f64(x, i) != 0) {
+            for (int d = 0; d < r; d++) y[d * count + col] = idx[d];
+            col++;
+        }
+        for (int d = x->rank - 1; d >= 0 && ++idx[d] == x->dims[d]; d--) idx[d] = 0; /* next row-major index */
+    }
+    return RT_OK;
+}
+
 const RtKernelEntry rt_kernels_misc[] = {
     {RT_OP_UPSAMPLE, k_upsample},
     {RT_OP_LRN, k_lrn},
     {RT_OP_EYE_LIKE, k_eye_like},
     {RT_OP_COMPRESS, k_compress},
+    {RT_OP_NON_ZERO, k_non_zero},
     {RT_OP_SHRINK, k_shrink},
     {RT_OP_REVERSE_SEQUENCE, k_reverse_sequence},
     {-1, 0},

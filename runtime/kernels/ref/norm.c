@@ -1,6 +1,6 @@
 /*
  * norm.c — normalizations: Softmax, LogSoftmax, Hardmax, LayerNormalization,
- * BatchNormalization, InstanceNormalization.
+ * BatchNormalization, InstanceNormalization, MeanVarianceNormalization.
  *
  * Softmax family: the input is viewed as [outer, n, inner] and each of the outer*inner rows
  * of length n (stride inner) is normalized. Before opset 13 the input is coerced to 2-D at
@@ -14,6 +14,12 @@
  * the given running statistics; training mode (training_mode=1 from opset 14, or the
  * optional statistics outputs requested before it) uses the batch's own and also returns
  * the updated running statistics, running = running * momentum + batch * (1 - momentum).
+ *
+ * MeanVarianceNormalization (opset 9, 13; an ONNX function): over the axes of attribute
+ * `axes` (default [0, 2, 3]), y = (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9), the function
+ * body's formula with its epsilon added after the square root. Each group of elements that
+ * agree on the other axes gets its own E[x] and E[x^2], accumulated in double; the variance
+ * is clamped at 0 where rounding would make it negative.
  */
 #include "../kernel.h"
 
@@ -316,6 +322,54 @@ static int k_instance_norm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in,
     return RT_OK;
 }
 
+/* Epsilon of the spec's function body for MeanVarianceNormalization, added to the deviation. */
+#define MVN_EPSILON 1e-9
+
+static int k_mvn(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = in[0];
+    RT_TRY(check_float(c, x, "input"));
+    const int64_t def_axes[3] = {0, 2, 3}, *axes = def_axes;
+    int n_axes = rt_attr_ints(n, "axes", &axes);
+    if (n_axes < 0) n_axes = 3, axes = def_axes;
+    int reduced[RT_MAX_RANK] = {0};
+    for (int i = 0; i < n_axes; i++) {
+        int a = rt_axis(c, axes[i], x->rank, "attribute 'axes'");
+        if (a < 0) return RT_ERR;
+        reduced[a] = 1;
+    }
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, x->dims));
+    /* group of element i: its row-major index over the kept axes only (gstride[d] = 0 on reduced ones) */
+    int64_t gstride[RT_MAX_RANK], groups = 1, total = rt_numel(x);
+    for (int d = x->rank - 1; d >= 0; d--) {
+        gstride[d] = reduced[d] ? 0 : groups;
+        if (!reduced[d]) groups *= x->dims[d];
+    }
+    double *acc = rt_scratch(c, sizeof(double) * (size_t)(2 * groups + 1));
+    if (!acc) return RT_ERR_NOMEM;
+    memset(acc, 0, sizeof(double) * (size_t)(2 * groups));
+    int64_t count = groups ? total / groups : 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t idx[RT_MAX_RANK] = {0}, gi = 0;
+        for (int64_t i = 0; i < total; i++) {
+            double v = ld(x, i);
+            if (pass == 0) {
+                acc[2 * gi] += v, acc[2 * gi + 1] += v * v;
+            } else {
+                double mean = acc[2 * gi] / (double)count, var = acc[2 * gi + 1] / (double)count - mean * mean;
+                st(out[0], i, (v - mean) / (sqrt(var > 0 ? var : 0) + MVN_EPSILON));
+            }
+            for (int d = x->rank - 1; d >= 0; d--) { /* next row-major index, and its group */
+                gi += gstride[d];
+                if (++idx[d] < x->dims[d]) break;
+                gi -= gstride[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
+    }
+    rt_scratch_free(c, acc);
+    return RT_OK;
+}
+
 const RtKernelEntry rt_kernels_norm[] = {
     {RT_OP_SOFTMAX, k_softmax},
     {RT_OP_LOG_SOFTMAX, k_log_softmax},
@@ -323,5 +377,6 @@ const RtKernelEntry rt_kernels_norm[] = {
     {RT_OP_LAYER_NORMALIZATION, k_layer_norm},
     {RT_OP_BATCH_NORMALIZATION, k_batch_norm},
     {RT_OP_INSTANCE_NORMALIZATION, k_instance_norm},
+    {RT_OP_MEAN_VARIANCE_NORMALIZATION, k_mvn},
     {-1, 0},
 };
