@@ -10,15 +10,18 @@
  * statistics); backward runs them in reverse, every op ADDING its contribution into its inputs'
  * dx (a value read by several nodes sums their gradients). Parameters are the float32
  * initializers of the graph (except BatchNormalization's running mean and variance, which the
- * forward pass in training mode updates, and Clip's bounds): their master copy is the IrValue's konst data, which
- * is what onnx_save_weights() writes back.
+ * forward pass in training mode updates, Clip's bounds and Pow's exponent): their master copy
+ * is the IrValue's konst data, which is what onnx_save_weights() writes back.
  *
  * Ops (train_ops_*.c), each a forward and a backward with the ONNX spec's attributes:
  * Gemm, MatMul, Conv (2-D; group, strides, pads, dilations, auto_pad), Relu, LeakyRelu,
  * Clip, Sigmoid, Tanh, Add, Sub, Mul (numpy broadcasting), Flatten, Reshape, Identity, Dropout
  * (inference form), MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (training mode
- * with running statistics), Softmax, LogSoftmax, LayerNormalization. Anything else is refused
- * by name when the model is built.
+ * with running statistics), Softmax, LogSoftmax, LayerNormalization;
+ * Neg, Abs, Reciprocal, Sqrt, Exp, Log, Erf, Gelu, Softplus, Softsign, HardSigmoid, HardSwish,
+ * Elu, Selu, Celu, Div, Pow, PRelu, Sum, Mean, Max, Min (train_ops_math.c); ReduceMean,
+ * ReduceSum, ReduceSumSquare, ReduceMax, ReduceMin (train_ops_reduce.c).
+ * Anything else is refused by name when the model is built.
  *
  * Side nodes: a node none of whose inputs depends on a parameter (the Shape -> Gather ->
  * Unsqueeze -> Concat chain an exporter writes for x.view(x.size(0), -1), a Cast, a mask), and

@@ -44,9 +44,16 @@ TRAIN_OP_DECL(gap);
 TRAIN_OP_DECL(batchnorm);
 TRAIN_OP_DECL(softmax);
 TRAIN_OP_DECL(layernorm);
+TRAIN_OP_DECL(math_unary);    /* train_ops_math.c */
+TRAIN_OP_DECL(math_binary);
+TRAIN_OP_DECL(variadic);
+TRAIN_OP_DECL(reduce);        /* train_ops_reduce.c */
 int train_conv_check(TrainModel *m, int k, RtError *err);
 int train_pool_check(TrainModel *m, int k, RtError *err);
 int train_one_output_check(TrainModel *m, int k, RtError *err);
+int train_math_unary_check(TrainModel *m, int k, RtError *err);
+int train_math_binary_check(TrainModel *m, int k, RtError *err);
+int train_variadic_check(TrainModel *m, int k, RtError *err);
 
 /* Conv / pool geometry of one spatial axis (ONNX: pads begin/end, auto_pad). */
 typedef struct TrainWin {
