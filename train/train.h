@@ -20,7 +20,9 @@
  * with running statistics), Softmax, LogSoftmax, LayerNormalization;
  * Neg, Abs, Reciprocal, Sqrt, Exp, Log, Erf, Gelu, Softplus, Softsign, HardSigmoid, HardSwish,
  * Elu, Selu, Celu, Div, Pow, PRelu, Sum, Mean, Max, Min (train_ops_math.c); ReduceMean,
- * ReduceSum, ReduceSumSquare, ReduceMax, ReduceMin (train_ops_reduce.c).
+ * ReduceSum, ReduceSumSquare, ReduceMax, ReduceMin (train_ops_reduce.c);
+ * Transpose, Squeeze, Unsqueeze, Concat, Split, Expand, Tile (train_ops_tensor.c); Slice,
+ * Gather, Where (train_ops_index.c); Pad, DepthToSpace, SpaceToDepth (train_ops_pad.c).
  * Anything else is refused by name when the model is built.
  *
  * Side nodes: a node none of whose inputs depends on a parameter (the Shape -> Gather ->

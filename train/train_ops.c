@@ -60,6 +60,19 @@ static const TrainOp ops[] = {
     OPS(REDUCE_SUM_SQUARE, reduce, NULL, 1u << 1),
     OPS(REDUCE_MAX, reduce, NULL, 1u << 1),
     OPS(REDUCE_MIN, reduce, NULL, 1u << 1),
+    OP(TRANSPOSE, transpose, NULL),                          /* train_ops_tensor.c */
+    OPS(SQUEEZE, squeeze, NULL, 1u << 1),
+    OPS(UNSQUEEZE, squeeze, NULL, 1u << 1),
+    OP(CONCAT, concat, NULL),
+    OPS(SPLIT, split, NULL, 1u << 1),
+    OPS(EXPAND, expand, NULL, 1u << 1),
+    OPS(TILE, expand, train_tile_check, 1u << 1),
+    OPS(SLICE, slice, NULL, 0xfu << 1),                      /* train_ops_index.c */
+    OPS(GATHER, gather, NULL, 1u << 1),
+    OPS(WHERE, where, NULL, 1u << 0),
+    OPS(PAD, pad, NULL, 1u << 1 | 1u << 3),                  /* train_ops_pad.c */
+    OP(DEPTH_TO_SPACE, block, NULL),
+    OP(SPACE_TO_DEPTH, block, NULL),
 };
 
 const char *train_op_names(void) {

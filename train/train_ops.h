@@ -54,6 +54,27 @@ int train_one_output_check(TrainModel *m, int k, RtError *err);
 int train_math_unary_check(TrainModel *m, int k, RtError *err);
 int train_math_binary_check(TrainModel *m, int k, RtError *err);
 int train_variadic_check(TrainModel *m, int k, RtError *err);
+TRAIN_OP_DECL(transpose);     /* train_ops_tensor.c */
+TRAIN_OP_DECL(squeeze);       /* Squeeze and Unsqueeze */
+TRAIN_OP_DECL(concat);
+TRAIN_OP_DECL(split);
+TRAIN_OP_DECL(expand);        /* Expand and Tile */
+TRAIN_OP_DECL(slice);         /* train_ops_index.c */
+TRAIN_OP_DECL(gather);
+TRAIN_OP_DECL(where);
+TRAIN_OP_DECL(pad);           /* train_ops_pad.c */
+TRAIN_OP_DECL(block);         /* DepthToSpace and SpaceToDepth */
+int train_tile_check(TrainModel *m, int k, RtError *err);
+/* Strided views (train_ops_tensor.c): y[i] = x[off(i)] over the row-major walk of dims[r]
+ * (r <= 2 * RT_MAX_RANK) with off = sum_k idx_k * st_k (strides may be 0 or negative), and
+ * its backward dx[off(i)] += dy[i]. */
+void train_strided_gather(float *y, const float *x, int r, const int64_t *dims, const int64_t *st);
+void train_strided_scatter_add(float *dx, const float *dy, int r, const int64_t *dims, const int64_t *st);
+/* Node k's integer list from input `input` (side data, any integer dtype) when present, else
+ * attribute attr (NULL: none) into v[max]: the count, -2 when neither is there, -1 on error. */
+int train_ints_read(TrainModel *m, int k, int input, const char *attr, int64_t *v, int max, RtError *err);
+/* axis in [-rank, rank) -> [0, rank); -1 (with a message naming the node) when out of range. */
+int train_axis_norm(TrainModel *m, int k, int64_t axis, int rank, RtError *err);
 
 /* Conv / pool geometry of one spatial axis (ONNX: pads begin/end, auto_pad). */
 typedef struct TrainWin {

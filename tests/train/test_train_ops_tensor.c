@@ -1,0 +1,454 @@
+/*
+ * test_train_ops_tensor.c — the data movement ops of train/ (train_ops_tensor.c,
+ * train_ops_index.c, train_ops_pad.c), one small graph per op and input form: the forward pass
+ * must equal the runtime's reference kernels (ir_run, an independent implementation) on every
+ * graph output, and every parameter's gradient must equal central finite differences of
+ * L = sum_o sum(out_o * R_o) (R_o fixed random weights) taken through the forward pass.
+ * Float tensors are graph constants (so parameters with a gradient to check) unless a test
+ * feeds them as graph inputs (values that need no gradient); integer inputs (axes, indices,
+ * shapes) are side data, as constants or, for the embedding fragment, an int64 graph input.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../train/train.h"
+#include "../ir/ir_test_util.h"
+
+/* Central differences with step 1e-3 on float32 forward passes. These ops only move
+ * elements, so L is linear in every parameter: the curvature term is zero and what is left is
+ * the float rounding of L (sums of <= a few hundred terms of size ~1, ~1e-6 relative) over
+ * 2e-3, ~1e-3 absolute. A wrong gradient (a missed or misplaced element) is off by O(0.1-1). */
+#define FD_EPS 1e-3f
+#define FD_ATOL 4e-3
+#define FD_RTOL 2e-2
+/* Forward vs the runtime's kernels: the data movement ops copy the same floats (exact); the
+ * MatMul of the embedding fragment sums in another order (float32 rounding, relative). */
+#define FWD_TOL 1e-5
+
+static RtError err;
+
+static void fill(float *v, int64_t n, uint32_t seed, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = lo + (hi - lo) * (float)((seed >> 8) & 0xffffff) / 16777216.0f;
+    }
+}
+
+static int cst(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
+    int64_t n = rt_shape_numel(rank, dims);
+    float *v = malloc(sizeof(float) * (size_t)(n + 1));
+    fill(v, n, seed, -1, 1);
+    int id = tg_const_f32(g, name, rank, dims, v);
+    free(v);
+    return id;
+}
+
+/* An int64 or int32 constant (vals converted), rank 1 of n values or rank 0 (n < 0). */
+static int cst_int(IrGraph *g, const char *name, RtDtype dt, int n, const int64_t *vals) {
+    RtTensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = dt;
+    t.rank = n < 0 ? 0 : 1;
+    t.dims[0] = n;
+    int64_t cnt = n < 0 ? 1 : n;
+    t.data = calloc((size_t)cnt + 1, 8);
+    for (int64_t i = 0; i < cnt; i++) {
+        if (dt == RT_I64) ((int64_t *)t.data)[i] = vals[i];
+        else if (dt == RT_I32) ((int32_t *)t.data)[i] = (int32_t)vals[i];
+        else cr_assert_fail("cst_int: dtype %d", dt);
+    }
+    int v = ir_const_add(g, name, &t);
+    cr_assert(v >= 0);
+    free(t.data);
+    return v;
+}
+
+static void attr_int(IrGraph *g, const char *name, int64_t v) { tg_attr_ints(g, name, -1, &v); }
+static void attr_str(IrGraph *g, const char *name, const char *s) {
+    RtAttr *a = tg_attr_add(g, name);
+    a->type = RT_ATTR_STRING;
+    a->s = ir_strdup(g, s);
+}
+static void attr_float(IrGraph *g, const char *name, float f) {
+    RtAttr *a = tg_attr_add(g, name);
+    a->type = RT_ATTR_FLOAT;
+    a->f = f;
+}
+
+/* A node with n_out outputs named out0, out1...; returns the first output's value. */
+static int node_multi(IrGraph *g, int op, const char *name, int n_in, const int *in, int n_out, int *outs) {
+    char nm[64];
+    for (int o = 0; o < n_out; o++) {
+        snprintf(nm, sizeof nm, "%s_out%d", name, o);
+        outs[o] = ir_value_add(g, nm);
+    }
+    cr_assert(ir_node_add(g, op, name, n_in, in, n_out, outs) >= 0);
+    return outs[0];
+}
+
+static double loss_of(TrainModel *m, const RtTensor *inputs, float *const *R) {
+    cr_assert_eq(train_model_forward(m, inputs, &err), RT_OK, "%s", err.msg);
+    double L = 0;
+    for (int o = 0; o < m->g->n_outputs; o++) {
+        TrainTensor *y = &m->t[m->g->outputs[o]];
+        for (int64_t i = 0; i < train_tensor_numel(y); i++) L += (double)y->x[i] * R[o][i];
+    }
+    return L;
+}
+
+/* Forward vs ir_run on the same inputs, then every parameter's gradient vs finite differences. */
+static void check_graph_in(IrGraph *g, const RtTensor *inputs) {
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(train_model_forward(&m, inputs, &err), RT_OK, "%s", err.msg);
+    RtTensor ref[8];
+    cr_assert(g->n_outputs <= 8);
+    memset(ref, 0, sizeof ref);
+    cr_assert_eq(ir_run(g, inputs, ref, &err), RT_OK, "%s", err.msg);
+    float *R[8];
+    for (int o = 0; o < g->n_outputs; o++) {
+        TrainTensor *y = &m.t[g->outputs[o]];
+        int64_t n = train_tensor_numel(y);
+        cr_assert_eq(rt_numel(&ref[o]), n, "output %d: size %lld vs the runtime's %lld", o, (long long)n,
+                     (long long)rt_numel(&ref[o]));
+        cr_assert_eq(ref[o].rank, y->rank, "output %d rank", o);
+        for (int d = 0; d < y->rank; d++) cr_assert_eq(ref[o].dims[d], y->dims[d], "output %d dim %d", o, d);
+        for (int64_t i = 0; i < n; i++) {
+            float r = ((float *)ref[o].data)[i];
+            cr_assert(fabsf(y->x[i] - r) <= FWD_TOL * (1 + fabsf(r)), "output %d forward [%lld]: %g vs runtime %g", o, (long long)i,
+                      y->x[i], r);
+        }
+        free(ref[o].data);
+        R[o] = malloc(sizeof(float) * (size_t)(n + 1));
+        fill(R[o], n, 99 + (uint32_t)o, -1, 1);
+    }
+    loss_of(&m, inputs, R);
+    cr_assert_eq(train_model_backward(&m, (const float *const *)R, &err), RT_OK, "%s", err.msg);
+    cr_assert(m.n_params > 0);
+    for (int p = 0; p < m.n_params; p++) {
+        TrainParam *pp = &m.p[p];
+        float *an = malloc(sizeof(float) * (size_t)pp->n);
+        memcpy(an, m.t[pp->value].dx, sizeof(float) * (size_t)pp->n);
+        for (int64_t j = 0; j < pp->n; j++) {
+            float w0 = pp->w[j];
+            pp->w[j] = w0 + FD_EPS;
+            double lp = loss_of(&m, inputs, R);
+            pp->w[j] = w0 - FD_EPS;
+            double lm = loss_of(&m, inputs, R);
+            pp->w[j] = w0;
+            double fd = (lp - lm) / (2.0 * FD_EPS);
+            cr_assert(fabs(fd - an[j]) <= FD_ATOL + FD_RTOL * fabs(fd), "%s[%lld]: backward %g, finite differences %g",
+                      g->values[pp->value].name, (long long)j, an[j], fd);
+        }
+        free(an);
+    }
+    for (int o = 0; o < g->n_outputs; o++) free(R[o]);
+    train_model_free(&m);
+    ir_graph_free(g);
+}
+
+static void check_graph(IrGraph *g) { check_graph_in(g, NULL); }
+
+/* ---- Transpose, Squeeze, Unsqueeze ---- */
+
+Test(train_ops_tensor, transpose_perm_and_default) {
+    IrGraph *g = tg_graph(13);
+    int64_t xd[3] = {2, 3, 4}, wd[2] = {4, 3}, perm[3] = {1, 2, 0};
+    int x = cst(g, "X", 3, xd, 1);
+    int t1 = tg_node(g, RT_OP_TRANSPOSE, "t1", 1, &x, "t1"); /* [3, 4, 2] */
+    tg_attr_ints(g, "perm", 3, perm);
+    int t2 = tg_node(g, RT_OP_TRANSPOSE, "t2", 1, &t1, "t2"); /* reversed: [2, 4, 3] */
+    int in[2] = {t2, cst(g, "W", 2, wd, 2)};
+    tg_output(g, tg_node(g, RT_OP_MUL, "mul", 2, in, "y"));
+    check_graph(g);
+}
+
+Test(train_ops_tensor, squeeze_unsqueeze_opset11_attributes) {
+    IrGraph *g = tg_graph(11);
+    int64_t xd[4] = {1, 3, 1, 2}, ax1 = -2, ax2[2] = {0, -1};
+    int x = cst(g, "X", 4, xd, 3);
+    int a = tg_node(g, RT_OP_SQUEEZE, "sq", 1, &x, "a"); /* [1, 3, 2] */
+    tg_attr_ints(g, "axes", 1, &ax1);
+    int b = tg_node(g, RT_OP_UNSQUEEZE, "unsq", 1, &a, "b"); /* [1, 1, 3, 2, 1] */
+    tg_attr_ints(g, "axes", 2, ax2);
+    tg_output(g, b);
+    tg_output(g, tg_node(g, RT_OP_SQUEEZE, "sq_all", 1, &b, "c")); /* no axes: every 1 goes: [3, 2] */
+    check_graph(g);
+}
+
+Test(train_ops_tensor, squeeze_unsqueeze_opset13_inputs) {
+    IrGraph *g = tg_graph(13);
+    int64_t xd[3] = {3, 1, 2}, ax1 = 1, ax2[2] = {-1, 1};
+    int x = cst(g, "X", 3, xd, 4);
+    int si[2] = {x, cst_int(g, "ax1", RT_I64, 1, &ax1)};
+    int a = tg_node(g, RT_OP_SQUEEZE, "sq", 2, si, "a"); /* [3, 2] */
+    int ui[2] = {a, cst_int(g, "ax2", RT_I64, 2, ax2)};
+    int b = tg_node(g, RT_OP_UNSQUEEZE, "unsq", 2, ui, "b"); /* [3, 1, 2, 1] */
+    int in[2] = {b, cst(g, "W", 4, (int64_t[]){1, 4, 1, 1}, 5)};
+    tg_output(g, tg_node(g, RT_OP_MUL, "mul", 2, in, "y")); /* [3, 4, 2, 1] */
+    check_graph(g);
+}
+
+/* ---- Concat, Split ---- */
+
+/* Three inputs along a negative axis, one a graph input (no gradient), one read twice; then
+ * the result concatenated with itself along the last axis. */
+Test(train_ops_tensor, concat_negative_axis_input_without_gradient) {
+    IrGraph *g = tg_graph(13);
+    int64_t ad[3] = {2, 3, 4}, bd[3] = {2, 1, 4};
+    int a = cst(g, "A", 3, ad, 6);
+    int b = tg_input(g, "B", RT_F32, 3, bd, NULL);
+    int ci[3] = {a, b, a};
+    int y = tg_node(g, RT_OP_CONCAT, "cat", 3, ci, "y"); /* [2, 7, 4] */
+    attr_int(g, "axis", -2);
+    int c2[2] = {y, y};
+    tg_output(g, tg_node(g, RT_OP_CONCAT, "cat2", 2, c2, "z")); /* [2, 7, 8] */
+    attr_int(g, "axis", 2);
+    float bv[8];
+    fill(bv, 8, 7, -1, 1);
+    RtTensor in;
+    memset(&in, 0, sizeof in);
+    in.dtype = RT_F32, in.rank = 3, in.data = bv;
+    memcpy(in.dims, bd, sizeof bd);
+    check_graph_in(g, &in);
+}
+
+/* Opset 11: sizes from the attribute; the middle output is used by nothing (its gradient is 0). */
+Test(train_ops_tensor, split_opset11_attribute) {
+    IrGraph *g = tg_graph(11);
+    int64_t xd[2] = {2, 6}, sp[3] = {1, 3, 2};
+    int x = cst(g, "X", 2, xd, 8), outs[3];
+    node_multi(g, RT_OP_SPLIT, "split", 1, &x, 3, outs);
+    tg_attr_ints(g, "split", 3, sp);
+    attr_int(g, "axis", 1);
+    tg_output(g, outs[2]);
+    tg_output(g, outs[0]);
+    check_graph(g);
+}
+
+/* Opset 13: sizes from input 1 (int64), and an equal split when it is absent (negative axis). */
+Test(train_ops_tensor, split_opset13_input_and_equal) {
+    IrGraph *g = tg_graph(13);
+    int64_t xd[2] = {4, 4}, sp[2] = {3, 1};
+    int x = cst(g, "X", 2, xd, 9), o1[2], o2[2];
+    int si[2] = {x, cst_int(g, "split", RT_I64, 2, sp)};
+    node_multi(g, RT_OP_SPLIT, "split_in", 2, si, 2, o1);
+    node_multi(g, RT_OP_SPLIT, "split_eq", 1, &x, 2, o2);
+    attr_int(g, "axis", -1);
+    tg_output(g, o1[0]);
+    tg_output(g, o1[1]);
+    tg_output(g, o2[1]);
+    check_graph(g);
+}
+
+/* Opset 18: num_outputs 3 over 7 columns: chunks of ceil(7 / 3) = 3, 3, then 1. */
+Test(train_ops_tensor, split_opset18_num_outputs_uneven) {
+    IrGraph *g = tg_graph(18);
+    int64_t xd[2] = {2, 7};
+    int x = cst(g, "X", 2, xd, 10), outs[3];
+    node_multi(g, RT_OP_SPLIT, "split", 1, &x, 3, outs);
+    attr_int(g, "axis", 1);
+    attr_int(g, "num_outputs", 3);
+    for (int o = 0; o < 3; o++) tg_output(g, outs[o]);
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(m.t[outs[0]].dims[1], 3);
+    cr_assert_eq(m.t[outs[1]].dims[1], 3);
+    cr_assert_eq(m.t[outs[2]].dims[1], 1);
+    train_model_free(&m);
+    check_graph(g);
+}
+
+/* ---- Expand, Tile ---- */
+
+Test(train_ops_tensor, expand_both_directions_and_tile) {
+    IrGraph *g = tg_graph(13);
+    int64_t xd[2] = {3, 1}, s1[3] = {2, 1, 4}, wd[3] = {2, 1, 3}, s2[2] = {4, 1}, td[2] = {2, 3}, rep[2] = {2, 3};
+    int e1i[2] = {cst(g, "X", 2, xd, 11), cst_int(g, "s1", RT_I64, 3, s1)};
+    tg_output(g, tg_node(g, RT_OP_EXPAND, "expand", 2, e1i, "a")); /* [2, 3, 4] */
+    int e2i[2] = {cst(g, "W", 3, wd, 12), cst_int(g, "s2", RT_I64, 2, s2)};
+    tg_output(g, tg_node(g, RT_OP_EXPAND, "expand2", 2, e2i, "b")); /* shape of lower rank: [2, 4, 3] */
+    int ti[2] = {cst(g, "T", 2, td, 13), cst_int(g, "rep", RT_I64, 2, rep)};
+    tg_output(g, tg_node(g, RT_OP_TILE, "tile", 2, ti, "c")); /* [4, 9] */
+    check_graph(g);
+}
+
+/* ---- Slice ---- */
+
+/* Opset 13 inputs in int32: out-of-range starts / ends clamp, a negative axis with a negative
+ * step, a step of 2 on another axis. */
+Test(train_ops_tensor, slice_opset13_inputs_clamped_negative_steps) {
+    IrGraph *g = tg_graph(13);
+    int64_t xd[3] = {4, 5, 6}, st[3] = {1, -1, -100}, en[3] = {3, -100, 100}, ax[3] = {0, -1, 1}, sp[3] = {1, -2, 2};
+    int si[5] = {cst(g, "X", 3, xd, 14), cst_int(g, "starts", RT_I32, 3, st), cst_int(g, "ends", RT_I32, 3, en),
+                 cst_int(g, "axes", RT_I32, 3, ax), cst_int(g, "steps", RT_I32, 3, sp)};
+    tg_output(g, tg_node(g, RT_OP_SLICE, "slice", 5, si, "y")); /* [2, 3, 3] */
+    /* no axes, no steps (int64), end INT64_MAX, a negative start */
+    int64_t st2[2] = {-3, 1}, en2[2] = {INT64_MAX, 3};
+    int si2[3] = {si[0], cst_int(g, "starts2", RT_I64, 2, st2), cst_int(g, "ends2", RT_I64, 2, en2)};
+    tg_output(g, tg_node(g, RT_OP_SLICE, "slice2", 3, si2, "z")); /* [3, 2, 6] */
+    /* step -1 from the end through the start: the whole axis reversed */
+    int64_t st3 = -1, en3 = INT64_MIN, ax3 = 2, sp3 = -1;
+    int si3[5] = {si[0], cst_int(g, "st3", RT_I64, 1, &st3), cst_int(g, "en3", RT_I64, 1, &en3),
+                  cst_int(g, "ax3", RT_I64, 1, &ax3), cst_int(g, "sp3", RT_I64, 1, &sp3)};
+    tg_output(g, tg_node(g, RT_OP_SLICE, "slice3", 5, si3, "w")); /* [4, 5, 6] */
+    check_graph(g);
+}
+
+Test(train_ops_tensor, slice_opset9_attributes) {
+    IrGraph *g = tg_graph(9);
+    int64_t xd[3] = {3, 4, 5}, st[2] = {1, -4}, en[2] = {100, -1}, ax[2] = {2, 1};
+    int x = cst(g, "X", 3, xd, 15);
+    tg_output(g, tg_node(g, RT_OP_SLICE, "slice", 1, &x, "y")); /* [3, 3, 4] */
+    tg_attr_ints(g, "starts", 2, st);
+    tg_attr_ints(g, "ends", 2, en);
+    tg_attr_ints(g, "axes", 2, ax);
+    int y2 = tg_node(g, RT_OP_SLICE, "slice_noaxes", 1, &x, "z"); /* axes default 0..: [1, 2, 5] */
+    tg_attr_ints(g, "starts", 2, (int64_t[]){2, 1});
+    tg_attr_ints(g, "ends", 2, (int64_t[]){3, 3});
+    tg_output(g, y2);
+    check_graph(g);
+}
+
+/* ---- Gather ---- */
+
+/* Rows of a table by int64 indices of rank 2 with a negative and a repeated index (axis 0),
+ * and a scalar int32 index along the last axis (axis -1). */
+Test(train_ops_tensor, gather_axes_negative_and_repeated_indices) {
+    IrGraph *g = tg_graph(13);
+    int64_t wd[2] = {5, 3}, idx[4] = {0, -1, 2, 0}, xd[3] = {2, 3, 4}, one = 1;
+    RtTensor it;
+    memset(&it, 0, sizeof it);
+    it.dtype = RT_I64, it.rank = 2, it.dims[0] = 2, it.dims[1] = 2, it.data = idx;
+    int iv = ir_const_add(g, "idx", &it);
+    int gi[2] = {cst(g, "W", 2, wd, 16), iv};
+    tg_output(g, tg_node(g, RT_OP_GATHER, "gather", 2, gi, "y")); /* [2, 2, 3] */
+    int gi2[2] = {cst(g, "X", 3, xd, 17), cst_int(g, "one", RT_I32, -1, &one)};
+    tg_output(g, tg_node(g, RT_OP_GATHER, "gather_last", 2, gi2, "z")); /* [2, 3] */
+    attr_int(g, "axis", -1);
+    int gi3[2] = {gi2[0], cst_int(g, "mid", RT_I64, 3, (int64_t[]){2, -3, 2})};
+    tg_output(g, tg_node(g, RT_OP_GATHER, "gather_mid", 2, gi3, "w")); /* [2, 3, 4] */
+    attr_int(g, "axis", 1);
+    check_graph(g);
+}
+
+Test(train_ops_tensor, gather_index_out_of_range_names_node) {
+    IrGraph *g = tg_graph(13);
+    int64_t wd[2] = {5, 3}, bad = 5;
+    int gi[2] = {cst(g, "W", 2, wd, 16), cst_int(g, "bad", RT_I64, 1, &bad)};
+    tg_output(g, tg_node(g, RT_OP_GATHER, "my_gather", 2, gi, "y"));
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_neq(train_model_forward(&m, NULL, &err), RT_OK);
+    cr_assert(strstr(err.msg, "my_gather") && strstr(err.msg, "out of range"), "%s", err.msg);
+    train_model_free(&m);
+    ir_graph_free(g);
+}
+
+/* ---- Where ---- */
+
+Test(train_ops_tensor, where_broadcast_condition_x_y) {
+    IrGraph *g = tg_graph(16);
+    int64_t xd[3] = {2, 3, 4}, yd[1] = {4};
+    unsigned char cb[3] = {1, 0, 1};
+    RtTensor ct;
+    memset(&ct, 0, sizeof ct);
+    ct.dtype = RT_BOOL, ct.rank = 2, ct.dims[0] = 3, ct.dims[1] = 1, ct.data = cb; /* [3, 1] */
+    int wi[3] = {ir_const_add(g, "cond", &ct), cst(g, "X", 3, xd, 18), cst(g, "Y", 1, yd, 19)};
+    tg_output(g, tg_node(g, RT_OP_WHERE, "where", 3, wi, "y")); /* [2, 3, 4] */
+    check_graph(g);
+}
+
+/* ---- Pad ---- */
+
+/* Opset 11 constant mode: pads from an input (a negative pad crops), the pad value an input
+ * that is a float initializer, so a parameter whose gradient is dY summed over the padding. */
+Test(train_ops_tensor, pad_opset11_constant_value_input_and_crop) {
+    IrGraph *g = tg_graph(11);
+    int64_t xd[3] = {2, 3, 4}, pads[6] = {0, 1, -1, 1, 2, 2};
+    float cv = 0.5f;
+    int pi[3] = {cst(g, "X", 3, xd, 20), cst_int(g, "pads", RT_I64, 6, pads), tg_const_f32(g, "cv", 0, xd, &cv)};
+    tg_output(g, tg_node(g, RT_OP_PAD, "pad", 3, pi, "y")); /* [3, 6, 5] */
+    check_graph(g);
+}
+
+Test(train_ops_tensor, pad_opset2_attributes) {
+    IrGraph *g = tg_graph(2);
+    int64_t xd[2] = {3, 4}, pads[4] = {1, 0, 2, 3};
+    int x = cst(g, "X", 2, xd, 21);
+    tg_output(g, tg_node(g, RT_OP_PAD, "pad", 1, &x, "y")); /* [6, 7] */
+    tg_attr_ints(g, "pads", 4, pads);
+    attr_float(g, "value", -1.5f);
+    check_graph(g);
+}
+
+/* Reflect and edge fold the padding back onto the input (their gradients sum there), wrap
+ * (opset 19) takes it modulo the size; opset 18's axes input pads only the listed axes. */
+Test(train_ops_tensor, pad_reflect_edge_wrap_axes) {
+    IrGraph *g = tg_graph(19);
+    int64_t xd[3] = {2, 3, 4}, pads[4] = {2, 3, 1, 4}, axes[2] = {-1, 1};
+    int x = cst(g, "X", 3, xd, 22);
+    const char *modes[3] = {"reflect", "edge", "wrap"};
+    for (int i = 0; i < 3; i++) {
+        char nm[16], pn[16], an[16];
+        snprintf(nm, sizeof nm, "pad_%s", modes[i]);
+        snprintf(pn, sizeof pn, "pads_%s", modes[i]);
+        snprintf(an, sizeof an, "axes_%s", modes[i]);
+        int pi[4] = {x, cst_int(g, pn, RT_I64, 4, pads), -1, cst_int(g, an, RT_I64, 2, axes)};
+        tg_output(g, tg_node(g, RT_OP_PAD, nm, 4, pi, modes[i])); /* [2, 8, 7] */
+        attr_str(g, "mode", modes[i]);
+    }
+    check_graph(g);
+}
+
+/* ---- DepthToSpace, SpaceToDepth ---- */
+
+Test(train_ops_tensor, depth_to_space_dcr_crd_space_to_depth) {
+    IrGraph *g = tg_graph(13);
+    int64_t xd[4] = {2, 8, 2, 3}, sd[4] = {1, 2, 4, 6};
+    int x = cst(g, "X", 4, xd, 23);
+    tg_output(g, tg_node(g, RT_OP_DEPTH_TO_SPACE, "d2s_dcr", 1, &x, "a")); /* [2, 2, 4, 6] */
+    attr_int(g, "blocksize", 2);
+    tg_output(g, tg_node(g, RT_OP_DEPTH_TO_SPACE, "d2s_crd", 1, &x, "b"));
+    attr_int(g, "blocksize", 2);
+    attr_str(g, "mode", "CRD");
+    int s = cst(g, "S", 4, sd, 24);
+    tg_output(g, tg_node(g, RT_OP_SPACE_TO_DEPTH, "s2d", 1, &s, "c")); /* [1, 8, 2, 3] */
+    attr_int(g, "blocksize", 2);
+    check_graph(g);
+}
+
+/* ---- a text student's fragment ---- */
+
+/* int64 token ids [2, 5] (a graph input, with a repeated and a negative id) -> Gather(E) ->
+ * [2, 5, 4] -> Transpose [0, 2, 1] -> Concat with a learned column P along the positions ->
+ * Slice off the first position -> MatMul(W). */
+Test(train_ops_tensor, embedding_student_fragment) {
+    IrGraph *g = tg_graph(17);
+    int64_t idd[2] = {2, 5}, ed[2] = {10, 4}, pd[3] = {1, 4, 1}, wd[2] = {5, 3}, perm[3] = {0, 2, 1};
+    int ids = tg_input(g, "ids", RT_I64, 2, idd, NULL);
+    int gi[2] = {cst(g, "E", 2, ed, 25), ids};
+    int e = tg_node(g, RT_OP_GATHER, "embed", 2, gi, "e");
+    int t = tg_node(g, RT_OP_TRANSPOSE, "tr", 1, &e, "t"); /* [2, 4, 5] */
+    tg_attr_ints(g, "perm", 3, perm);
+    int64_t bd[3] = {2, 4, 1};
+    int ex[2] = {cst(g, "P", 3, pd, 26), cst_int(g, "bshape", RT_I64, 3, bd)};
+    int p = tg_node(g, RT_OP_EXPAND, "expand", 2, ex, "p"); /* [2, 4, 1] */
+    int ci[2] = {t, p};
+    int c = tg_node(g, RT_OP_CONCAT, "cat", 2, ci, "c"); /* [2, 4, 6] */
+    attr_int(g, "axis", 2);
+    int64_t one = 1, big = INT64_MAX, two = 2;
+    int si[4] = {c, cst_int(g, "s0", RT_I64, 1, &one), cst_int(g, "s1", RT_I64, 1, &big), cst_int(g, "sax", RT_I64, 1, &two)};
+    int s = tg_node(g, RT_OP_SLICE, "slice", 4, si, "s"); /* [2, 4, 5] */
+    int mi[2] = {s, cst(g, "W", 2, wd, 27)};
+    tg_output(g, tg_node(g, RT_OP_MATMUL, "mm", 2, mi, "y")); /* [2, 4, 3] */
+    int64_t idv[10] = {3, 7, 3, 0, 9, 2, -1, 5, 3, 8}; /* position 0 is sliced off */
+    RtTensor in;
+    memset(&in, 0, sizeof in);
+    in.dtype = RT_I64, in.rank = 2, in.dims[0] = 2, in.dims[1] = 5, in.data = idv;
+    check_graph_in(g, &in);
+}
