@@ -3,8 +3,8 @@
  * small graph whose forward must equal the runtime's reference kernels (ir_run, an independent
  * implementation) and whose every parameter gradient must equal central finite differences of
  * L = sum(out * R) (R fixed random weights); the x = 0 limits of Pow, Sqrt and Abs against hand
- * computations; the decomposed LayerNorm and Erf-GELU exporters write at opset < 17; and the
- * forms the spec forbids refused by name.
+ * computations, and where ties send Max / Min gradients; the decomposed LayerNorm and Erf-GELU
+ * exporters write at opset < 17; and the forms the spec forbids refused by name.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -164,13 +164,16 @@ Test(train_ops_math, pow_base_and_exponent) {
     int64_t d[2] = {2, 3}, ed[1] = {3};
     int p = cst(g, "P", 2, d, 1, 0.5f, 2), x = cst(g, "X", 2, d, 2, -1.5f, 1.5f);
     int e = un(g, RT_OP_IDENTITY, "e", cst(g, "E", 1, ed, 3, -1.5f, 2.5f));
-    int v[5] = {bin(g, RT_OP_POW, "pow_e", p, e), bin(g, RT_OP_POW, "pow_2", x, scalar(g, "two", 2)),
+    int64_t bd[1] = {3}, fd[2] = {2, 1};
+    int pb = cst(g, "Pb", 1, bd, 4, 0.5f, 2), f = un(g, RT_OP_IDENTITY, "f", cst(g, "F", 2, fd, 5, -1, 2));
+    int v[6] = {bin(g, RT_OP_POW, "pow_e", p, e), bin(g, RT_OP_POW, "pow_2", x, scalar(g, "two", 2)),
                 bin(g, RT_OP_POW, "pow_3", x, scalar(g, "three", 3)), bin(g, RT_OP_POW, "pow_h", p, scalar(g, "half", 0.5f)),
-                bin(g, RT_OP_POW, "pow_0", x, scalar(g, "zero", 0))};
-    tg_output(g, add_all(g, v, 5));
+                bin(g, RT_OP_POW, "pow_0", x, scalar(g, "zero", 0)),
+                bin(g, RT_OP_POW, "pow_b", pb, f)}; /* base [3] broadcast to [2,3] */
+    tg_output(g, add_all(g, v, 6));
     TrainModel m;
     cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(m.n_params, 3, "P, X and E; the constant exponents are not trained");
+    cr_assert_eq(m.n_params, 5, "P, X, E, Pb and F; the constant exponents are not trained");
     train_model_free(&m);
     check_graph(g);
 }
@@ -212,7 +215,7 @@ Test(train_ops_math, activations) {
     IrGraph *g = tg_graph(20);
     int64_t d[2] = {3, 7};
     int x = cst(g, "X", 2, d, 7, -4, 4);
-    int v[12];
+    int v[13];
     v[0] = un(g, RT_OP_GELU, "gelu", x);
     v[1] = un(g, RT_OP_GELU, "gelu_tanh", x);
     attr_str(g, "approximate", "tanh");
@@ -232,7 +235,8 @@ Test(train_ops_math, activations) {
     v[10] = un(g, RT_OP_CELU, "celu", x);
     attr_float(g, "alpha", 1.5f);
     v[11] = un(g, RT_OP_ELU, "elu_default", x);
-    tg_output(g, add_all(g, v, 12));
+    v[12] = un(g, RT_OP_CELU, "celu_default", x);
+    tg_output(g, add_all(g, v, 13));
     check_graph(g);
 }
 
@@ -328,8 +332,8 @@ Test(train_ops_math, reduce_axes_form_by_opset) {
 }
 
 /* Sum, Mean, Max, Min of three inputs broadcasting to [2,3,4], and Max of one input. The
- * inputs come from disjoint interleaved grids (A = 0.3 i, B = 0.3 j + 0.1, C = 0.3 l + 0.2,
- * shuffled by a sign flip) so no two compared values are within eps: no ties. */
+ * inputs take permuted values of three interleaved grids (A on 0.3 Z, B on 0.3 Z + 0.1, C on
+ * 0.3 Z + 0.2), so any two compared values differ by 0.1 or more: no ties within eps. */
 Test(train_ops_math, variadic) {
     IrGraph *g = tg_graph(13);
     float av[6], bv[12], cv[4];
@@ -380,3 +384,32 @@ static void layernorm_gelu(int opset) {
 }
 Test(train_ops_math, decomposed_layernorm_gelu_opset13) { layernorm_gelu(13); }
 Test(train_ops_math, decomposed_layernorm_gelu_opset18) { layernorm_gelu(18); }
+
+/* Ties, by hand: the whole gradient goes to the first extreme. ReduceMax over [1, 3, 3, 2]
+ * gives dx = [0, 1, 0, 0]; ReduceMin over [2, 0.5, 0.5] gives [0, 1, 0]; Max(a, b) with
+ * a = [1, 2], b = [1, 3] gives da = [1, 0], db = [0, 1]. */
+Test(train_ops_math, ties_go_to_the_first) {
+    IrGraph *g = tg_graph(18);
+    float xv[4] = {1, 3, 3, 2}, zv[3] = {2, 0.5f, 0.5f}, av[2] = {1, 2}, bv[2] = {1, 3};
+    int64_t d4[1] = {4}, d3[1] = {3}, d2[1] = {2};
+    int x = tg_const_f32(g, "X", 1, d4, xv), z = tg_const_f32(g, "Z", 1, d3, zv);
+    int in_ab[2] = {tg_const_f32(g, "A", 1, d2, av), tg_const_f32(g, "B", 1, d2, bv)};
+    tg_output(g, un(g, RT_OP_REDUCE_MAX, "rmax", x));
+    tg_output(g, un(g, RT_OP_REDUCE_MIN, "rmin", z));
+    tg_output(g, tg_node(g, RT_OP_MAX, "max", 2, in_ab, "max"));
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
+    float one[2] = {1, 1};
+    const float *dout[3] = {one, one, one};
+    cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
+    const float want_x[4] = {0, 1, 0, 0}, want_z[3] = {0, 1, 0}, want_a[2] = {1, 0}, want_b[2] = {0, 1};
+    for (int i = 0; i < 4; i++) cr_assert_eq(m.t[x].dx[i], want_x[i], "dx[%d] %g", i, m.t[x].dx[i]);
+    for (int i = 0; i < 3; i++) cr_assert_eq(m.t[z].dx[i], want_z[i], "dz[%d] %g", i, m.t[z].dx[i]);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(m.t[in_ab[0]].dx[i], want_a[i], "da[%d] %g", i, m.t[in_ab[0]].dx[i]);
+        cr_assert_eq(m.t[in_ab[1]].dx[i], want_b[i], "db[%d] %g", i, m.t[in_ab[1]].dx[i]);
+    }
+    train_model_free(&m);
+    ir_graph_free(g);
+}
