@@ -387,13 +387,14 @@ Test(train_ops_tensor, pad_opset2_attributes) {
 }
 
 /* Reflect and edge fold the padding back onto the input (their gradients sum there), wrap
- * (opset 19) takes it modulo the size; opset 18's axes input pads only the listed axes. */
+ * (opset 19) takes it modulo the size; opset 18's axes input pads only the listed axes. The
+ * last axis is padded by more than its size, so reflect folds more than once. */
 Test(train_ops_tensor, pad_reflect_edge_wrap_axes) {
     IrGraph *g = tg_graph(19);
     int64_t xd[3] = {2, 3, 4}, pads[4] = {2, 3, 1, 4}, axes[2] = {-1, 1};
     int x = cst(g, "X", 3, xd, 22);
-    const char *modes[3] = {"reflect", "edge", "wrap"};
-    for (int i = 0; i < 3; i++) {
+    const char *modes[4] = {"reflect", "edge", "wrap", "constant"}; /* constant: no value input, 0 */
+    for (int i = 0; i < 4; i++) {
         char nm[16], pn[16], an[16];
         snprintf(nm, sizeof nm, "pad_%s", modes[i]);
         snprintf(pn, sizeof pn, "pads_%s", modes[i]);
@@ -451,4 +452,52 @@ Test(train_ops_tensor, embedding_student_fragment) {
     memset(&in, 0, sizeof in);
     in.dtype = RT_I64, in.rank = 2, in.dims[0] = 2, in.dims[1] = 5, in.data = idv;
     check_graph_in(g, &in);
+}
+
+/* ---- errors: named by node, at init or in the forward pass, never a wrong result ---- */
+
+static void expect_forward_error(IrGraph *g, const char *node, const char *what) {
+    TrainModel m;
+    RtError e2 = {{0}}; /* rt_error_set keeps the first message */
+    int rc = train_model_init(&m, g, &e2);
+    if (rc == RT_OK) {
+        rc = train_model_forward(&m, NULL, &e2);
+        train_model_free(&m);
+    }
+    cr_assert_neq(rc, RT_OK, "expected an error about %s", what);
+    cr_assert(strstr(e2.msg, node) && strstr(e2.msg, what), "%s", e2.msg);
+    ir_graph_free(g);
+}
+
+Test(train_ops_tensor, errors_name_the_node) {
+    int64_t xd[2] = {2, 3}, ax = 0, zero = 0, one = 1, two = 2;
+    IrGraph *g = tg_graph(13);
+    int si[2] = {cst(g, "X", 2, xd, 1), cst_int(g, "ax", RT_I64, 1, &ax)};
+    tg_output(g, tg_node(g, RT_OP_SQUEEZE, "my_squeeze", 2, si, "y"));
+    expect_forward_error(g, "my_squeeze", "cannot squeeze axis 0");
+
+    g = tg_graph(13);
+    int li[5] = {cst(g, "X", 2, xd, 1), cst_int(g, "s", RT_I64, 1, &zero), cst_int(g, "e", RT_I64, 1, &two),
+                 cst_int(g, "a", RT_I64, 1, &one), cst_int(g, "st", RT_I64, 1, &zero)};
+    tg_output(g, tg_node(g, RT_OP_SLICE, "my_slice", 5, li, "y"));
+    expect_forward_error(g, "my_slice", "step of axis 1 is 0");
+
+    g = tg_graph(5);
+    int ti[2] = {cst(g, "X", 2, xd, 1), cst_int(g, "r", RT_I64, 1, &two)};
+    tg_output(g, tg_node(g, RT_OP_TILE, "my_tile", 2, ti, "y"));
+    expect_forward_error(g, "my_tile", "before opset 6");
+
+    g = tg_graph(13);
+    int x = cst(g, "X", 2, xd, 1), outs[2];
+    node_multi(g, RT_OP_SPLIT, "my_split", 1, &x, 2, outs);
+    attr_int(g, "axis", 1);
+    tg_output(g, outs[0]);
+    expect_forward_error(g, "my_split", "does not split into 2 equal parts");
+
+    g = tg_graph(13);
+    int64_t bad_perm[2] = {0, 0};
+    int xt = cst(g, "X", 2, xd, 1);
+    tg_output(g, tg_node(g, RT_OP_TRANSPOSE, "my_transpose", 1, &xt, "y"));
+    tg_attr_ints(g, "perm", 2, bad_perm);
+    expect_forward_error(g, "my_transpose", "not a permutation");
 }
