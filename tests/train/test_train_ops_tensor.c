@@ -7,6 +7,8 @@
  * Float tensors are graph constants (so parameters with a gradient to check) unless a test
  * feeds them as graph inputs (values that need no gradient); integer inputs (axes, indices,
  * shapes) are side data, as constants or, for the embedding fragment, an int64 graph input.
+ * Last, the real text student of the fixtures (tinylm, as PyTorch exported it) trains end to
+ * end: its forward pass equals onnxruntime's logits and its gradients finite differences.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -14,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../frontend/onnx.h"
 #include "../../train/train.h"
 #include "../ir/ir_test_util.h"
+#include "../test_util.h"
 
 /* Central differences with step 1e-3 on float32 forward passes. These ops only move
  * elements, so L is linear in every parameter: the curvature term is zero and what is left is
@@ -500,4 +504,82 @@ Test(train_ops_tensor, errors_name_the_node) {
     tg_output(g, tg_node(g, RT_OP_TRANSPOSE, "my_transpose", 1, &xt, "y"));
     tg_attr_ints(g, "perm", 2, bad_perm);
     expect_forward_error(g, "my_transpose", "not a permutation");
+}
+
+/* ---- a real exported text student: tinylm (fixtures/tinylm) ---- */
+
+/* Forward vs onnxruntime's logits: the same float32 model summed in another order through
+ * four blocks (measured 2.7e-6 of the largest logit). */
+#define TINYLM_FWD_TOL 2e-5
+/* Finite differences through the whole model: step 1e-2 (the float32 rounding of a 128-logit
+ * loss over a 2e-3 step would be ~0.05); measured |analytic - fd| <= 5e-3 on the checked
+ * elements, whose gradients are 0.3-7. A missing or misrouted term is off by O(1). */
+#define TINYLM_FD_EPS 1e-2f
+#define TINYLM_FD_ATOL 2e-2
+#define TINYLM_FD_RTOL 1e-2
+
+static double tinylm_loss(TrainModel *m, const RtTensor *in, const float *R) {
+    cr_assert_eq(train_model_forward(m, in, &err), RT_OK, "%s", err.msg);
+    TrainTensor *y = &m->t[m->g->outputs[0]];
+    double L = 0;
+    for (int64_t i = 0; i < train_tensor_numel(y); i++) L += (double)y->x[i] * R[i];
+    return L;
+}
+
+/* tinylm (int64 tokens -> Gather embedding + Slice of the position table -> 4 blocks of
+ * LayerNorm, MatMul, Reshape / Transpose heads, masked Softmax, Erf GELU -> head) builds
+ * as a training tape, its logits on two eval windows equal onnxruntime's, and the gradient of
+ * a loss on the last position's logits equals finite differences at the largest-gradient
+ * element of the embedding table, the position table and every 6th other parameter. */
+Test(train_ops_tensor, tinylm_text_student_trains, .timeout = 120) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("tinylm: slow under the sanitizers");
+    IrGraph *g = onnx_load_file(FIXTURES "/tinylm/tinylm.onnx", NULL, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    RtTensor tok = tu_fixture_npy("tinylm/tinylm_eval_tokens.npy"); /* [64, 129] */
+    RtTensor ref = tu_fixture_npy("tinylm/tinylm_eval_logits_first4.npy"); /* [4, 128, 128] */
+    int64_t ids[2 * 128];
+    for (int b = 0; b < 2; b++) memcpy(ids + b * 128, (int64_t *)tok.data + b * 129, sizeof(int64_t) * 128);
+    RtTensor in;
+    memset(&in, 0, sizeof in);
+    in.dtype = RT_I64, in.rank = 2, in.dims[0] = 2, in.dims[1] = 128, in.data = ids;
+    cr_assert_eq(train_model_forward(&m, &in, &err), RT_OK, "%s", err.msg);
+    TrainTensor *y = &m.t[g->outputs[0]];
+    cr_assert_eq(train_tensor_numel(y), 2 * 128 * 128);
+    double rel = tu_max_rel_diff(y->x, ref.data, 2 * 128 * 128);
+    cr_assert(rel <= TINYLM_FWD_TOL, "logits vs onnxruntime: %g of the largest", rel);
+
+    in.dims[0] = 1; /* gradients on the first window */
+    float *R = calloc(128 * 128, sizeof(float));
+    fill(R + 127 * 128, 128, 5, -1, 1);
+    tinylm_loss(&m, &in, R);
+    const float *dout[1] = {R};
+    cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
+    int checked = 0;
+    for (int p = 0; p < m.n_params; p++) {
+        TrainParam *pp = &m.p[p];
+        const char *name = g->values[pp->value].name;
+        if (strcmp(name, "emb.weight") && strcmp(name, "pos") && (pp->n == 1 || p % 6)) continue;
+        const float *an = m.t[pp->value].dx;
+        int64_t j = 0;
+        for (int64_t i = 1; i < pp->n; i++)
+            if (fabsf(an[i]) > fabsf(an[j])) j = i;
+        float a = an[j], w0 = pp->w[j];
+        pp->w[j] = w0 + TINYLM_FD_EPS;
+        double lp = tinylm_loss(&m, &in, R);
+        pp->w[j] = w0 - TINYLM_FD_EPS;
+        double lm = tinylm_loss(&m, &in, R);
+        pp->w[j] = w0;
+        double fd = (lp - lm) / (2.0 * TINYLM_FD_EPS);
+        cr_assert(fabs(fd - a) <= TINYLM_FD_ATOL + TINYLM_FD_RTOL * fabs(fd), "%s[%lld]: backward %g, finite differences %g",
+                  name, (long long)j, a, fd);
+        checked += fabs(fd) > 0.1; /* the key biases' gradient is 0: softmax ignores a shift per query */
+    }
+    cr_assert_geq(checked, 10, "only %d parameters had a gradient worth checking", checked);
+    free(R);
+    free(tok.data);
+    free(ref.data);
+    train_model_free(&m);
+    ir_graph_free(g);
 }
