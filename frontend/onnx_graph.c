@@ -114,6 +114,7 @@ static int graph_constant_node(OnnxCtx *ctx, const Onnx__NodeProto *np, OnnxScop
     int v = graph_value_define(ctx, s, np->output[0], nd);
     if (v < 0) return RT_ERR;
     s->g->values[v].konst = t;
+    s->g->values[v].from_constant_node = 1;
     ir_value_set_shape(&s->g->values[v], t->dtype, t->rank, t->dims);
     return RT_OK;
 }

@@ -32,6 +32,9 @@ typedef struct IrValue {
     IrDim dims[RT_MAX_RANK];
     RtTensor *konst;      /* arena: constant data, or NULL for a computed value */
     int producer;         /* index of the node producing it, -1 for inputs and constants */
+    int from_constant_node; /* 1: konst came from an ONNX Constant node (a scale, an epsilon the
+                               exporter wrote inline), not from an initializer: training keeps it
+                               fixed, as the framework that exported it did */
 } IrValue;
 
 typedef struct IrGraph IrGraph;

@@ -2,9 +2,10 @@
  * train_model.c — the tape: per-value buffers over a borrowed IrGraph, parameter discovery,
  * and the forward / backward drivers (see train.h).
  *
- * Algorithm: at init, every op is looked up in the training op table (unknown ones refused by
- * node name), parameters are the float32 initializers except BatchNormalization's running
- * statistics, and a value needs a gradient when it is a parameter or a node computes it from
+ * Algorithm: at init, every node is a side node (train_ops_side.c) or looked up in the training
+ * op table (unknown ones refused by node name), parameters are the float32 initializers except
+ * the fixed ones (is_fixed: BatchNormalization's running statistics, Clip's bounds, Pow's
+ * exponent; and Constant nodes' values, which are not initializers), and a value needs a gradient when it is a parameter or a node computes it from
  * one (one pass in topological order). Forward copies the inputs into owned buffers and runs
  * each node's forward; backward zeroes the gradients of the values that need them, seeds the
  * outputs' gradients and runs each node's backward in reverse order (each adds into its
@@ -113,7 +114,7 @@ static int params_find(TrainModel *m, RtError *err) {
             continue;
         }
         t->x = c->data;
-        if (is_fixed(g, v) || ir_value_uses(g, v) == 0) continue;
+        if (is_fixed(g, v) || g->values[v].from_constant_node || ir_value_uses(g, v) == 0) continue;
         TrainParam *p = &m->p[m->n_params++];
         p->value = v, p->n = rt_numel(c), p->w = c->data, p->qat_node = -1;
         p->m = calloc((size_t)p->n + 1, sizeof(float));

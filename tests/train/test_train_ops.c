@@ -7,9 +7,11 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../frontend/onnx.h"
 #include "../../train/train.h"
 #include "../ir/ir_test_util.h"
 
@@ -441,4 +443,26 @@ Test(train_ops, matmul_broadcast_and_vectors) {
     int in4[2] = {z, tg_node(g, RT_OP_RESHAPE, "rw", 2, (int[]){w, tg_const_i64(g, "s", 2, (int64_t[]){2, 1})}, "w2")};
     tg_output(g, tg_node(g, RT_OP_MUL, "mul", 2, in4, "o"));
     check_graph(g, 0);
+}
+
+/* tinylm as PyTorch exported it writes its attention scale and GELU's constants as Constant
+ * nodes: the frontend marks them, and training keeps them fixed (only initializers, which
+ * onnx_save_weights writes back, are parameters). */
+Test(train_ops, constant_node_values_are_not_parameters) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tinylm/tinylm.onnx", FIXTURES);
+    IrGraph *g = onnx_load_file(path, NULL, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    int from_nodes = 0;
+    for (int v = 0; v < g->n_values; v++)
+        from_nodes += g->values[v].from_constant_node && g->values[v].konst && g->values[v].konst->dtype == RT_F32;
+    cr_assert_gt(from_nodes, 0, "tinylm's float Constant nodes were not marked");
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_gt(m.n_params, 0);
+    for (int p = 0; p < m.n_params; p++)
+        cr_assert(!g->values[m.p[p].value].from_constant_node, "'%s' (a Constant node) is trained",
+                  g->values[m.p[p].value].name);
+    train_model_free(&m);
+    ir_graph_free(g);
 }
