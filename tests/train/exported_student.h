@@ -19,6 +19,15 @@
  * ids_model_write: a student or teacher whose input is int64 ids [n, K] in [0, V): features
  *   Cast(ids) and Cast(Equal(ids, 0)) (side nodes: no parameter feeds them) concatenated, then
  *   Gemm to C classes. Weights given (a teacher) or zero (a student to train).
+ *
+ * text_model_write: a small text classifier on int64 token ids [n, T] (vocabulary V):
+ *       /embed/Gather  Gather(embed.weight [V, D], ids)        -> [n, T, D]
+ *       /ReduceMean    ReduceMean(axes [1], keepdims 0)        -> [n, D]   (mean over positions)
+ *     H > 0 (a teacher): /fc1/Gemm (D -> H), then GELU as exporters write it before opset 20,
+ *       x * 0.5 * (1 + erf(x / sqrt 2)) with its scalars in Constant nodes, then /fc2/Gemm
+ *     H = 0 (the student): /fc/Gemm (D -> C)
+ *   -> logits [n, C]; opset 17 (ReduceMean's axes an attribute). text_student_write gives it
+ *   PyTorch-like seeded weights (embedding U(+-1), Linear U(+-1/sqrt(D))).
  */
 #ifndef WAFER_EXPORTED_STUDENT_H
 #define WAFER_EXPORTED_STUDENT_H
@@ -147,6 +156,109 @@ static inline int ids_model_write(const char *path, int64_t K, int64_t C, const 
     int rc = ir_infer_shapes(g, err);
     if (rc == RT_OK) rc = onnx_write_file(g, NULL, path, err);
     ir_graph_free(g);
+    return rc;
+}
+
+/* A Constant node holding a float32 scalar (an exporter's literal 0.5, 1.0, sqrt 2). */
+static inline int exported_constant_f32(CnnGen *c, const char *name, const char *out, float val) {
+    IrGraph *g = c->g;
+    RtTensor *t = ir_alloc(g, sizeof *t);
+    float *d = ir_alloc(g, sizeof(float));
+    if (!t || !d) return -1;
+    memset(t, 0, sizeof *t);
+    *d = val;
+    t->dtype = RT_F32, t->rank = 0, t->data = d;
+    int v = ir_value_add(g, out);
+    int k = ir_node_add(g, RT_OP_CONSTANT, name, 0, NULL, 1, &v);
+    if (k < 0) return -1;
+    RtAttr *a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "value", .type = RT_ATTR_TENSOR, .t = t};
+    return v;
+}
+
+/* A float32 initializer with the given data (fill 1 with bound 0 first, then copied). */
+static inline int exported_weights(CnnGen *c, const char *name, int rank, const int64_t *dims, const float *w) {
+    int v = cnn_const(c, name, rank, dims, 1, 0.0f);
+    if (v >= 0) memcpy(c->g->values[v].konst->data, w, sizeof(float) * (size_t)rt_numel(c->g->values[v].konst));
+    return v;
+}
+
+/* Gemm (transB) with given weights W [out, in] and bias b [out]. */
+static inline int exported_gemm(CnnGen *c, int x, int64_t in, int64_t out, const float *W, const float *b,
+                                const char *p, const char *out_name) {
+    char w[64], bn[64], nm[64];
+    snprintf(w, sizeof w, "%s.weight", p), snprintf(bn, sizeof bn, "%s.bias", p), snprintf(nm, sizeof nm, "/%s/Gemm", p);
+    int64_t wd[2] = {out, in}, bd[1] = {out};
+    int ins[3] = {x, exported_weights(c, w, 2, wd, W), exported_weights(c, bn, 1, bd, b)};
+    int k;
+    int y = cnn_node(c, RT_OP_GEMM, nm, 3, ins, out_name, &k);
+    RtAttr *a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "transB", .type = RT_ATTR_INT, .i = 1};
+    return y;
+}
+
+/* GELU as the exporters write it before opset 20: x * 0.5 * (1 + erf(x / sqrt 2)) -> in the
+ * order Div, Erf, Add, Mul, Mul, each scalar a Constant node. */
+static inline int exported_gelu(CnnGen *c, int x) {
+    int k;
+    int di[2] = {x, exported_constant_f32(c, "/act/Constant", "/act/Constant_output_0", 1.4142135f)};
+    int d = cnn_node(c, RT_OP_DIV, "/act/Div", 2, di, "/act/Div_output_0", &k);
+    int e = cnn_node(c, RT_OP_ERF, "/act/Erf", 1, &d, "/act/Erf_output_0", &k);
+    int ai[2] = {e, exported_constant_f32(c, "/act/Constant_1", "/act/Constant_1_output_0", 1.0f)};
+    int a = cnn_node(c, RT_OP_ADD, "/act/Add", 2, ai, "/act/Add_output_0", &k);
+    int mi[2] = {x, a};
+    int m = cnn_node(c, RT_OP_MUL, "/act/Mul", 2, mi, "/act/Mul_output_0", &k);
+    int hi[2] = {m, exported_constant_f32(c, "/act/Constant_2", "/act/Constant_2_output_0", 0.5f)};
+    return cnn_node(c, RT_OP_MUL, "/act/Mul_1", 2, hi, "/act/Mul_1_output_0", &k);
+}
+
+/* The text classifier (see the header); emb [V, D]; H > 0: w1 [H, D], b1 [H], w2 [C, H], b2 [C];
+ * H = 0: w1 [C, D], b1 [C] (w2, b2 unused). */
+static inline int text_model_write(const char *path, int64_t V, int64_t T, int64_t D, int64_t H, int64_t C,
+                                   const float *emb, const float *w1, const float *b1, const float *w2,
+                                   const float *b2, RtError *err) {
+    CnnGen c = {ir_graph_new(), 0};
+    if (!c.g) return rt_error_set(err, "out of memory");
+    IrGraph *g = c.g;
+    g->opset = 17, g->ir_version = 8;
+    int ids = ir_value_add(g, "ids"), k;
+    int64_t xd[2] = {-1, T}, ed[2] = {V, D}, one = 1;
+    ir_value_set_shape(&g->values[ids], RT_I64, 2, xd);
+    g->values[ids].dims[0].sym = ir_strdup(g, "n");
+    g->inputs = malloc(sizeof(int)), g->inputs[0] = ids, g->n_inputs = 1;
+    int gi[2] = {exported_weights(&c, "embed.weight", 2, ed, emb), ids};
+    int e = cnn_node(&c, RT_OP_GATHER, "/embed/Gather", 2, gi, "/embed/Gather_output_0", &k);
+    int m = cnn_node(&c, RT_OP_REDUCE_MEAN, "/ReduceMean", 1, &e, "/ReduceMean_output_0", &k);
+    RtAttr *a = cnn_attrs(&c, k, 2);
+    a[0] = cnn_ints(&c, "axes", 1, &one);
+    a[1] = (RtAttr){.name = "keepdims", .type = RT_ATTR_INT, .i = 0};
+    int y;
+    if (H > 0) {
+        int h = exported_gemm(&c, m, D, H, w1, b1, "fc1", "/fc1/Gemm_output_0");
+        y = exported_gemm(&c, exported_gelu(&c, h), H, C, w2, b2, "fc2", "logits");
+    } else {
+        y = exported_gemm(&c, m, D, C, w1, b1, "fc", "logits");
+    }
+    exported_output(g, y, C);
+    int rc = ir_infer_shapes(g, err);
+    if (rc == RT_OK) rc = onnx_write_file(g, NULL, path, err);
+    ir_graph_free(g);
+    return rc;
+}
+
+/* The student form (H = 0) with seeded PyTorch-like initial weights. */
+static inline int text_student_write(const char *path, int64_t V, int64_t T, int64_t D, int64_t C, uint64_t seed,
+                                     RtError *err) {
+    CnnGen r = {NULL, seed};
+    float *emb = malloc(sizeof(float) * (size_t)(V * D)), *w = malloc(sizeof(float) * (size_t)(C * D));
+    float *b = malloc(sizeof(float) * (size_t)C);
+    int rc = emb && w && b ? RT_OK : rt_error_set(err, "out of memory");
+    float bound = 1.0f / sqrtf((float)D);
+    for (int64_t i = 0; rc == RT_OK && i < V * D; i++) emb[i] = cnn_uniform(&r, 1.0f);
+    for (int64_t i = 0; rc == RT_OK && i < C * D; i++) w[i] = cnn_uniform(&r, bound);
+    for (int64_t i = 0; rc == RT_OK && i < C; i++) b[i] = cnn_uniform(&r, bound);
+    if (rc == RT_OK) rc = text_model_write(path, V, T, D, 0, C, emb, w, b, NULL, NULL, err);
+    free(emb), free(w), free(b);
     return rc;
 }
 
