@@ -1,7 +1,8 @@
 /*
  * train_ops_tensor.c — data movement ops that reshape, permute, join or split tensors:
- * Transpose, Squeeze, Unsqueeze, Concat, Split, Expand, Tile, and the strided walk they and
- * train_ops_index.c share.
+ * Transpose, Squeeze, Unsqueeze, Concat, Split, Expand, Tile, and what they share with
+ * train_ops_index.c and train_ops_pad.c: the strided walk, the reading of an integer list from
+ * an input or an attribute (train_ints_read) and axis normalization (train_axis_norm).
  *
  * Every op here moves float elements without arithmetic, so each output element is one input
  * element and the backward pass is the same walk run the other way: dX[src(i)] += dY[i]. When
