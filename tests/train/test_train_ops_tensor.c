@@ -458,6 +458,111 @@ Test(train_ops_tensor, embedding_student_fragment) {
     check_graph_in(g, &in);
 }
 
+/* ---- randomized: Slice and Pad against the runtime, backward by the adjoint identity ---- */
+
+/* For a linear op Y = A X, backward from dY = R gives dX = A^T R, so <dX, X> = <R, Y> up to
+ * float rounding (double sums of <= 1000 products of size <= 1: 1e-9). A misplaced or
+ * missing add in the backward breaks the identity by O(1) for random X and R. */
+#define ADJOINT_TOL 1e-4
+
+static uint32_t rnd_state = 12345;
+static int64_t rnd(int64_t lo, int64_t hi) { /* uniform in [lo, hi] */
+    rnd_state = rnd_state * 1664525u + 1013904223u;
+    return lo + (int64_t)((rnd_state >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+/* g has one parameter X and one output; runs both and checks forward and the adjoint identity.
+ * Returns 0 when both the runtime and training refuse the case (the same spec error). */
+static int check_linear(IrGraph *g, int x, const char *what) {
+    TrainModel m;
+    RtError e1 = {{0}}, e2 = {{0}};
+    RtTensor ref;
+    memset(&ref, 0, sizeof ref);
+    int rr = ir_run(g, NULL, &ref, &e1);
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    int rt = train_model_forward(&m, NULL, &e2);
+    cr_assert_eq(rr == RT_OK, rt == RT_OK, "%s: runtime says '%s', training says '%s'", what, e1.msg, e2.msg);
+    if (rt != RT_OK) {
+        train_model_free(&m);
+        return 0;
+    }
+    TrainTensor *y = &m.t[g->outputs[0]], *X = &m.t[x];
+    int64_t n = train_tensor_numel(y);
+    cr_assert_eq(ref.rank, y->rank, "%s: rank", what);
+    for (int d = 0; d < y->rank; d++) cr_assert_eq(ref.dims[d], y->dims[d], "%s: dim %d", what, d);
+    for (int64_t i = 0; i < n; i++)
+        cr_assert_eq(y->x[i], ((float *)ref.data)[i], "%s: forward [%lld]", what, (long long)i);
+    free(ref.data);
+    float *R = malloc(sizeof(float) * (size_t)(n + 1));
+    fill(R, n, (uint32_t)rnd(1, 1000000), -1, 1);
+    const float *dout[1] = {R};
+    cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
+    double ry = 0, dxx = 0;
+    for (int64_t i = 0; i < n; i++) ry += (double)R[i] * y->x[i];
+    for (int64_t i = 0; i < train_tensor_numel(X); i++) dxx += (double)X->dx[i] * X->x[i];
+    cr_assert(fabs(ry - dxx) <= ADJOINT_TOL, "%s: <R, Y> = %g but <dX, X> = %g", what, ry, dxx);
+    free(R);
+    train_model_free(&m);
+    return 1;
+}
+
+static int64_t rnd_bound(int64_t dim) { /* starts / ends: in and around the axis, and the extremes */
+    int64_t r = rnd(0, 9);
+    return r == 0 ? INT64_MIN : r == 1 ? INT64_MAX : rnd(-dim - 2, dim + 2);
+}
+
+Test(train_ops_tensor, slice_random_against_runtime_and_adjoint) {
+    int64_t xd[3] = {5, 4, 6};
+    int ran = 0;
+    for (int c = 0; c < 300; c++) {
+        IrGraph *g = tg_graph(13);
+        int x = cst(g, "X", 3, xd, (uint32_t)c + 1);
+        int na = (int)rnd(1, 3);
+        int64_t st[3], en[3], ax[3], sp[3];
+        char used[3] = {0};
+        for (int i = 0; i < na; i++) {
+            int a;
+            do a = (int)rnd(0, 2); while (used[a]);
+            used[a] = 1;
+            ax[i] = rnd(0, 1) ? a : a - 3;
+            st[i] = rnd_bound(xd[a]), en[i] = rnd_bound(xd[a]);
+            sp[i] = rnd(0, 9) == 0 ? (rnd(0, 1) ? INT64_MAX : INT64_MIN) : rnd(1, 3) * (rnd(0, 1) ? 1 : -1);
+        }
+        int si[5] = {x, cst_int(g, "starts", RT_I64, na, st), cst_int(g, "ends", RT_I64, na, en),
+                     cst_int(g, "axes", RT_I64, na, ax), cst_int(g, "steps", RT_I64, na, sp)};
+        tg_output(g, tg_node(g, RT_OP_SLICE, "slice", 5, si, "y"));
+        char what[64];
+        snprintf(what, sizeof what, "slice case %d", c);
+        ran += check_linear(g, x, what);
+        ir_graph_free(g);
+    }
+    cr_assert_eq(ran, 300);
+}
+
+/* Pads in [-2, 5] per side on each axis, every mode; a crop that leaves nothing to
+ * reflect from must be refused by both. The pad value is 0 so the op stays linear. */
+Test(train_ops_tensor, pad_random_against_runtime_and_adjoint) {
+    static const char *modes[4] = {"constant", "reflect", "edge", "wrap"};
+    int64_t xd[3] = {2, 3, 5};
+    int ran = 0;
+    for (int c = 0; c < 200; c++) {
+        IrGraph *g = tg_graph(19);
+        int x = cst(g, "X", 3, xd, (uint32_t)c + 7);
+        int64_t pads[6];
+        for (int i = 0; i < 6; i++) pads[i] = rnd(-2, 5);
+        for (int a = 0; a < 3; a++) /* keep every output axis non-empty */
+            while (xd[a] + pads[a] + pads[a + 3] < 1) pads[a + 3]++;
+        int pi[2] = {x, cst_int(g, "pads", RT_I64, 6, pads)};
+        tg_output(g, tg_node(g, RT_OP_PAD, "pad", 2, pi, "y"));
+        attr_str(g, "mode", modes[c % 4]);
+        char what[64];
+        snprintf(what, sizeof what, "pad case %d (%s)", c, modes[c % 4]);
+        ran += check_linear(g, x, what);
+        ir_graph_free(g);
+    }
+    cr_assert(ran >= 150 && ran < 200, "%d of 200 cases ran: both refusing a crop to nothing should happen a few times", ran);
+}
+
 /* ---- errors: named by node, at init or in the forward pass, never a wrong result ---- */
 
 static void expect_forward_error(IrGraph *g, const char *node, const char *what) {
