@@ -563,6 +563,56 @@ Test(train_ops_tensor, pad_random_against_runtime_and_adjoint) {
     cr_assert(ran >= 150 && ran < 200, "%d of 200 cases ran: both refusing a crop to nothing should happen a few times", ran);
 }
 
+/* Random Transposes (rank 1-5), Gathers (any axis, indices of rank 0-2 with negative values),
+ * Expands and Tiles of random shapes: forward equal to the runtime, adjoint identity. */
+Test(train_ops_tensor, transpose_gather_expand_tile_random) {
+    for (int c = 0; c < 200; c++) {
+        IrGraph *g = tg_graph(13);
+        int r = (int)rnd(1, 5), kind = c % 4, x;
+        int64_t xd[5], v[5];
+        for (int d = 0; d < r; d++) xd[d] = rnd(1, 3);
+        x = cst(g, "X", r, xd, (uint32_t)c + 3);
+        if (kind == 0) { /* a random permutation */
+            for (int d = 0; d < r; d++) v[d] = d;
+            for (int d = r - 1; d > 0; d--) {
+                int j = (int)rnd(0, d);
+                int64_t t = v[d];
+                v[d] = v[j], v[j] = t;
+            }
+            tg_output(g, tg_node(g, RT_OP_TRANSPOSE, "t", 1, &x, "y"));
+            tg_attr_ints(g, "perm", r, v);
+        } else if (kind == 1) {
+            int axis = (int)rnd(-r, r - 1), a = axis < 0 ? axis + r : axis, ir = (int)rnd(0, 2);
+            int64_t idx[9], id[2], ni = 1;
+            for (int d = 0; d < ir; d++) id[d] = rnd(1, 3), ni *= id[d];
+            for (int64_t i = 0; i < ni; i++) idx[i] = rnd(-xd[a], xd[a] - 1);
+            RtTensor it;
+            memset(&it, 0, sizeof it);
+            it.dtype = RT_I64, it.rank = ir, it.data = idx;
+            memcpy(it.dims, id, sizeof(int64_t) * (size_t)ir);
+            int gi[2] = {x, ir_const_add(g, "idx", &it)};
+            tg_output(g, tg_node(g, RT_OP_GATHER, "g", 2, gi, "y"));
+            attr_int(g, "axis", axis);
+        } else if (kind == 2) { /* a shape that broadcasts with X: 1s, X's dims, new leading axes */
+            int sr = (int)rnd(1, 5) > r ? (int)rnd(r, 5) : r;
+            for (int d = 0; d < sr; d++) {
+                int xi = d - (sr - r);
+                v[d] = xi < 0 ? rnd(1, 3) : xd[xi] == 1 ? rnd(1, 3) : (rnd(0, 1) ? xd[xi] : 1);
+            }
+            int ei[2] = {x, cst_int(g, "shape", RT_I64, sr, v)};
+            tg_output(g, tg_node(g, RT_OP_EXPAND, "e", 2, ei, "y"));
+        } else {
+            for (int d = 0; d < r; d++) v[d] = rnd(1, 3);
+            int ti[2] = {x, cst_int(g, "repeats", RT_I64, r, v)};
+            tg_output(g, tg_node(g, RT_OP_TILE, "t", 2, ti, "y"));
+        }
+        char what[64];
+        snprintf(what, sizeof what, "case %d (kind %d, rank %d)", c, kind, r);
+        cr_assert(check_linear(g, x, what), "%s was refused", what);
+        ir_graph_free(g);
+    }
+}
+
 /* ---- errors: named by node, at init or in the forward pass, never a wrong result ---- */
 
 static void expect_forward_error(IrGraph *g, const char *node, const char *what) {
