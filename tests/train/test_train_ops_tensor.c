@@ -685,7 +685,7 @@ static double tinylm_loss(TrainModel *m, const RtTensor *in, const float *R) {
  * LayerNorm, MatMul, Reshape / Transpose heads, masked Softmax, Erf GELU -> head) builds
  * as a training tape, its logits on two eval windows equal onnxruntime's, and the gradient of
  * a loss on the last position's logits equals finite differences at the largest-gradient
- * element of the embedding table, the position table and every 6th other parameter. */
+ * element of the embedding table, the position table and every 4th other parameter. */
 Test(train_ops_tensor, tinylm_text_student_trains, .timeout = 120) {
     if (getenv("WAFER_SANITIZED")) cr_skip_test("tinylm: slow under the sanitizers");
     IrGraph *g = onnx_load_file(FIXTURES "/tinylm/tinylm.onnx", NULL, &err);
@@ -715,7 +715,7 @@ Test(train_ops_tensor, tinylm_text_student_trains, .timeout = 120) {
     for (int p = 0; p < m.n_params; p++) {
         TrainParam *pp = &m.p[p];
         const char *name = g->values[pp->value].name;
-        if (strcmp(name, "emb.weight") && strcmp(name, "pos") && (pp->n == 1 || p % 6)) continue;
+        if (strcmp(name, "emb.weight") && strcmp(name, "pos") && (pp->n == 1 || p % 4)) continue;
         const float *an = m.t[pp->value].dx;
         int64_t j = 0;
         for (int64_t i = 1; i < pp->n; i++)
@@ -731,7 +731,7 @@ Test(train_ops_tensor, tinylm_text_student_trains, .timeout = 120) {
                   name, (long long)j, a, fd);
         checked += fabs(fd) > 0.1; /* the key biases' gradient is 0: softmax ignores a shift per query */
     }
-    cr_assert_geq(checked, 10, "only %d parameters had a gradient worth checking", checked);
+    cr_assert_geq(checked, 12, "only %d parameters had a gradient worth checking", checked);
     free(R);
     free(tok.data);
     free(ref.data);
