@@ -10,9 +10,9 @@
  * statistics); backward runs them in reverse, every op ADDING its contribution into its inputs'
  * dx (a value read by several nodes sums their gradients). Parameters are the float32
  * initializers of the graph (except BatchNormalization's running mean and variance, which the
- * forward pass in training mode updates, Clip's bounds and Pow's exponent; a Constant node's
- * value is not an initializer and stays fixed, IrValue.from_constant_node): their master copy
- * is the IrValue's konst data, which is what onnx_save_weights() writes back.
+ * forward pass in training mode updates, Clip's bounds, Pow's exponent and Pad's value; a
+ * Constant node's value is not an initializer and stays fixed, IrValue.from_constant_node):
+ * their master copy is the IrValue's konst data, which is what onnx_save_weights() writes back.
  *
  * Ops (train_ops_*.c), each a forward and a backward with the ONNX spec's attributes:
  * Gemm, MatMul, Conv (2-D; group, strides, pads, dilations, auto_pad), Relu, LeakyRelu,

@@ -84,14 +84,15 @@ void *train_node_state(TrainModel *m, int k, size_t bytes, RtError *err) {
 }
 
 /* 1 when value v is not a weight: a running statistic (input 3 or 4) of a BatchNormalization,
- * a bound (input 1 or 2) of a Clip (ReLU6's 6 stays 6), or the exponent of a Pow (the 2 of an
- * exported x.pow(2): moved off an integer, a negative base would give NaN). */
+ * a bound (input 1 or 2) of a Clip (ReLU6's 6 stays 6), the exponent of a Pow (the 2 of an
+ * exported x.pow(2): moved off an integer, a negative base would give NaN), or a Pad's
+ * constant_value (input 2: F.pad's value is an argument, not a weight). */
 static int is_fixed(const IrGraph *g, int v) {
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *n = &g->nodes[k];
         for (int i = 1; i < n->n_in; i++)
             if (n->in[i] == v && ((n->op == RT_OP_BATCH_NORMALIZATION && i >= 3) || n->op == RT_OP_CLIP ||
-                                 (n->op == RT_OP_POW && i == 1)))
+                                 (n->op == RT_OP_POW && i == 1) || (n->op == RT_OP_PAD && i == 2)))
                 return 1;
     }
     return 0;

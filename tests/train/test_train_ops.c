@@ -466,3 +466,18 @@ Test(train_ops, constant_node_values_are_not_parameters) {
     train_model_free(&m);
     ir_graph_free(g);
 }
+
+/* F.pad(x, ..., value=v) exports v as Pad's input 2: an argument, not a weight. */
+Test(train_ops, pad_value_is_not_a_parameter) {
+    IrGraph *g = tg_graph(18);
+    int64_t xd[2] = {2, 3}, pads[4] = {0, 1, 0, 1}, one = 1;
+    int x = cst(g, "X", 2, xd, 1, -1, 1);
+    int pi[3] = {x, tg_const_i64(g, "pads", 4, pads), cst(g, "value", 0, &one, 2, 1, 2)};
+    tg_output(g, tg_node(g, RT_OP_PAD, "pad", 3, pi, "y"));
+    TrainModel m;
+    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(m.n_params, 1, "only X is trained");
+    cr_assert_eq(m.p[0].value, x);
+    train_model_free(&m);
+    ir_graph_free(g);
+}
