@@ -14,101 +14,16 @@
 #include "../../frontend/onnx.h"
 #include "../../train/train.h"
 #include "../ir/ir_test_util.h"
+#include "train_check.h"
 
-/* Central differences with step 1e-3 on float32 forward passes: the float rounding of L
- * (sums of <= a few hundred terms of size ~1, ~1e-6 relative) divided by 2e-3 gives ~1e-3
- * absolute noise, and the curvature term is O(eps^2). A wrong gradient (a missing term, a
- * transposed index) is off by O(0.1-1). */
-#define FD_EPS 1e-3f
-#define FD_ATOL 4e-3
-#define FD_RTOL 2e-2
 /* Forward vs the runtime's kernels: the same float32 math in another summation order. */
 #define FWD_TOL 1e-4
 
-static RtError err;
-
-static void fill(float *v, int64_t n, uint32_t seed, float lo, float hi) {
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = lo + (hi - lo) * (float)((seed >> 8) & 0xffffff) / 16777216.0f;
-    }
-}
-
-static int cst(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed, float lo, float hi) {
-    int64_t n = rt_shape_numel(rank, dims);
-    float *v = malloc(sizeof(float) * (size_t)(n + 1));
-    fill(v, n, seed, lo, hi);
-    int id = tg_const_f32(g, name, rank, dims, v);
-    free(v);
-    return id;
-}
-
-static void attr_float(IrGraph *g, const char *name, float f) {
-    RtAttr *a = tg_attr_add(g, name);
-    a->type = RT_ATTR_FLOAT;
-    a->f = f;
-}
-static void attr_int(IrGraph *g, const char *name, int64_t v) { tg_attr_ints(g, name, -1, &v); }
-static void attr_str(IrGraph *g, const char *name, const char *s) {
-    RtAttr *a = tg_attr_add(g, name);
-    a->type = RT_ATTR_STRING;
-    a->s = ir_strdup(g, s);
-}
-
-static double loss_of(TrainModel *m, const float *R) {
-    cr_assert_eq(train_model_forward(m, NULL, &err), RT_OK, "%s", err.msg);
-    TrainTensor *y = &m->t[m->g->outputs[0]];
-    double L = 0;
-    for (int64_t i = 0; i < train_tensor_numel(y); i++) L += (double)y->x[i] * R[i];
-    return L;
-}
-
 /* Forward vs ir_run (in evaluation mode when `eval`), then every parameter's gradient vs
- * finite differences (in training mode unless `eval`). */
-static void check_graph(IrGraph *g, int eval) {
-    TrainModel m;
-    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
-    m.training = 0;
-    cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
-    RtTensor ref;
-    cr_assert_eq(ir_run(g, NULL, &ref, &err), RT_OK, "%s", err.msg);
-    TrainTensor *y = &m.t[g->outputs[0]];
-    int64_t n = train_tensor_numel(y);
-    cr_assert_eq(rt_numel(&ref), n, "output size %lld vs the runtime's %lld", (long long)n, (long long)rt_numel(&ref));
-    cr_assert_eq(ref.rank, y->rank);
-    for (int d = 0; d < y->rank; d++) cr_assert_eq(ref.dims[d], y->dims[d], "dim %d", d);
-    for (int64_t i = 0; i < n; i++)
-        cr_assert(fabsf(y->x[i] - ((float *)ref.data)[i]) <= FWD_TOL * (1 + fabsf(((float *)ref.data)[i])),
-                  "forward [%lld]: %g vs runtime %g", (long long)i, y->x[i], ((float *)ref.data)[i]);
-    free(ref.data);
-
-    m.training = !eval;
-    float *R = malloc(sizeof(float) * (size_t)(n + 1));
-    fill(R, n, 99, -1, 1);
-    loss_of(&m, R);
-    const float *dout[1] = {R};
-    cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
-    cr_assert(m.n_params > 0);
-    for (int p = 0; p < m.n_params; p++) {
-        TrainParam *pp = &m.p[p];
-        float *an = malloc(sizeof(float) * (size_t)pp->n);
-        memcpy(an, m.t[pp->value].dx, sizeof(float) * (size_t)pp->n);
-        for (int64_t j = 0; j < pp->n; j++) {
-            float w0 = pp->w[j];
-            pp->w[j] = w0 + FD_EPS;
-            double lp = loss_of(&m, R);
-            pp->w[j] = w0 - FD_EPS;
-            double lm = loss_of(&m, R);
-            pp->w[j] = w0;
-            double fd = (lp - lm) / (2.0 * FD_EPS);
-            cr_assert(fabs(fd - an[j]) <= FD_ATOL + FD_RTOL * fabs(fd), "%s[%lld]: backward %g, finite differences %g",
-                      g->values[pp->value].name, (long long)j, an[j], fd);
-        }
-        free(an);
-    }
-    free(R);
-    train_model_free(&m);
-    ir_graph_free(g);
+ * finite differences (in training mode unless `eval`); frees g. */
+static void check_graph(IrGraph *g, int eval) { tc_check_graph(g, NULL, eval, FWD_TOL); }
+static int cst(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed, float lo, float hi) {
+    return tc_cst(g, name, rank, dims, seed, lo, hi);
 }
 
 Test(train_ops, gemm_transB_bias_alpha_beta) {
@@ -116,9 +31,9 @@ Test(train_ops, gemm_transB_bias_alpha_beta) {
     int64_t ad[2] = {3, 4}, bd[2] = {5, 4}, cd[1] = {5};
     int in[3] = {cst(g, "A", 2, ad, 1, -1, 1), cst(g, "B", 2, bd, 2, -1, 1), cst(g, "C", 1, cd, 3, -1, 1)};
     tg_output(g, tg_node(g, RT_OP_GEMM, "gemm", 3, in, "y"));
-    attr_int(g, "transB", 1);
-    attr_float(g, "alpha", 0.7f);
-    attr_float(g, "beta", 1.3f);
+    tc_attr_int(g, "transB", 1);
+    tc_attr_float(g, "alpha", 0.7f);
+    tc_attr_float(g, "beta", 1.3f);
     check_graph(g, 0);
 }
 
@@ -127,7 +42,7 @@ Test(train_ops, gemm_transA_column_bias) {
     int64_t ad[2] = {4, 3}, bd[2] = {4, 5}, cd[2] = {3, 1};
     int in[3] = {cst(g, "A", 2, ad, 1, -1, 1), cst(g, "B", 2, bd, 2, -1, 1), cst(g, "C", 2, cd, 3, -1, 1)};
     tg_output(g, tg_node(g, RT_OP_GEMM, "gemm", 3, in, "y"));
-    attr_int(g, "transA", 1);
+    tc_attr_int(g, "transA", 1);
     check_graph(g, 0);
 }
 
@@ -147,7 +62,7 @@ Test(train_ops, conv_group_stride_pads_bias) {
     int in[3] = {cst(g, "X", 4, xd, 1, -1, 1), cst(g, "W", 4, wd, 2, -1, 1), cst(g, "Bc", 1, bd, 3, -1, 1)};
     tg_output(g, tg_node(g, RT_OP_CONV, "conv", 3, in, "y"));
     int64_t s[2] = {2, 1}, p[4] = {1, 0, 1, 2};
-    attr_int(g, "group", 2);
+    tc_attr_int(g, "group", 2);
     tg_attr_ints(g, "strides", 2, s);
     tg_attr_ints(g, "pads", 4, p);
     check_graph(g, 0);
@@ -160,7 +75,7 @@ Test(train_ops, conv_dilation_same_upper_and_1d) {
     int y = tg_node(g, RT_OP_CONV, "conv", 2, in, "y");
     int64_t dl[2] = {2, 1};
     tg_attr_ints(g, "dilations", 2, dl);
-    attr_str(g, "auto_pad", "SAME_UPPER");
+    tc_attr_str(g, "auto_pad", "SAME_UPPER");
     int64_t shp[3] = {1, 3, 36};
     int ri[2] = {y, tg_const_i64(g, "shape", 3, shp)};
     int r = tg_node(g, RT_OP_RESHAPE, "r", 2, ri, "r");
@@ -179,7 +94,7 @@ Test(train_ops, activations) {
     int x = cst(g, "X", 2, d, 7, -2, 2);
     int a = tg_node(g, RT_OP_RELU, "relu", 1, &x, "a");
     int b = tg_node(g, RT_OP_LEAKY_RELU, "leaky", 1, &x, "b");
-    attr_float(g, "alpha", 0.2f);
+    tc_attr_float(g, "alpha", 0.2f);
     int c = tg_node(g, RT_OP_SIGMOID, "sig", 1, &x, "c");
     int e = tg_node(g, RT_OP_TANH, "tanh", 1, &x, "e");
     int s1[2] = {a, b}, s2[2] = {c, e};
@@ -231,7 +146,7 @@ Test(train_ops, reshape_from_a_shape_chain) {
     int bu = tg_node(g, RT_OP_UNSQUEEZE, "unsq", 2, ui, "bu");
     int ci[2] = {bu, tg_const_i64(g, "m1", 1, &minus1)};
     int shape = tg_node(g, RT_OP_CONCAT, "concat", 2, ci, "shape2");
-    attr_int(g, "axis", 0);
+    tc_attr_int(g, "axis", 0);
     int ri[2] = {r, shape};
     int f = tg_node(g, RT_OP_RESHAPE, "view", 2, ri, "f");
     int mi[2] = {f, cst(g, "W", 2, wd, 2, -1, 1)};
@@ -247,7 +162,7 @@ Test(train_ops, maxpool_pads_ceil) {
     tg_attr_ints(g, "kernel_shape", 2, ks);
     tg_attr_ints(g, "strides", 2, st);
     tg_attr_ints(g, "pads", 4, pd);
-    attr_int(g, "ceil_mode", 1);
+    tc_attr_int(g, "ceil_mode", 1);
     check_graph(g, 0);
 }
 
@@ -259,7 +174,7 @@ static void avgpool_case(int include_pad) {
     tg_attr_ints(g, "kernel_shape", 2, ks);
     tg_attr_ints(g, "strides", 2, st);
     tg_attr_ints(g, "pads", 4, pd);
-    attr_int(g, "count_include_pad", include_pad);
+    tc_attr_int(g, "count_include_pad", include_pad);
     int z = tg_node(g, RT_OP_GLOBAL_AVERAGE_POOL, "gap", 1, &y, "z");
     int in[2] = {z, cst(g, "S", 4, (int64_t[]){1, 3, 1, 1}, 3, -1, 1)};
     tg_output(g, tg_node(g, RT_OP_MUL, "mul", 2, in, "o"));
@@ -274,7 +189,7 @@ static IrGraph *bn_graph(void) {
     int in[5] = {cst(g, "X", 4, xd, 1, -2, 3), cst(g, "scale", 1, cd, 2, 0.5f, 1.5f), cst(g, "bias", 1, cd, 3, -1, 1),
                  cst(g, "mean", 1, cd, 4, -0.2f, 0.2f), cst(g, "var", 1, cd, 5, 0.5f, 2)};
     tg_output(g, tg_node(g, RT_OP_BATCH_NORMALIZATION, "bn", 5, in, "y"));
-    attr_float(g, "epsilon", 1e-3f);
+    tc_attr_float(g, "epsilon", 1e-3f);
     return g;
 }
 Test(train_ops, batchnorm_training_mode) { check_graph(bn_graph(), 0); }
@@ -289,7 +204,7 @@ Test(train_ops, batchnorm_running_statistics) {
     int in[5] = {tg_const_f32(g, "X", 4, xd, x), tg_const_f32(g, "s", 1, cd, &one), tg_const_f32(g, "b", 1, cd, &zero),
                  tg_const_f32(g, "m", 1, cd, &rm), tg_const_f32(g, "v", 1, cd, &rv)};
     int y = tg_node(g, RT_OP_BATCH_NORMALIZATION, "bn", 5, in, "y");
-    attr_float(g, "momentum", 0.8f);
+    tc_attr_float(g, "momentum", 0.8f);
     tg_output(g, y);
     TrainModel m;
     cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
@@ -310,7 +225,7 @@ Test(train_ops, softmax_logsoftmax) {
     int x = cst(g, "X", 3, xd, 1, -2, 2);
     int a = tg_node(g, RT_OP_SOFTMAX, "sm", 1, &x, "a");
     int b = tg_node(g, RT_OP_LOG_SOFTMAX, "lsm", 1, &x, "b");
-    attr_int(g, "axis", 1);
+    tc_attr_int(g, "axis", 1);
     int in[2] = {a, b};
     tg_output(g, tg_node(g, RT_OP_ADD, "add", 2, in, "y"));
     check_graph(g, 0);
@@ -321,7 +236,7 @@ Test(train_ops, softmax_opset11_flattens) {
     int64_t xd[3] = {2, 3, 4};
     int x = cst(g, "X", 3, xd, 1, -2, 2);
     tg_output(g, tg_node(g, RT_OP_SOFTMAX, "sm", 1, &x, "y"));
-    attr_int(g, "axis", 1);
+    tc_attr_int(g, "axis", 1);
     check_graph(g, 0);
 }
 
@@ -364,8 +279,8 @@ Test(train_ops, clip_opset6_attributes) {
     int64_t d[2] = {3, 4};
     int x = cst(g, "X", 2, d, 9, -2, 2);
     tg_output(g, tg_node(g, RT_OP_CLIP, "clip", 1, &x, "y"));
-    attr_float(g, "min", -1.0f);
-    attr_float(g, "max", 0.25f);
+    tc_attr_float(g, "min", -1.0f);
+    tc_attr_float(g, "max", 0.25f);
     check_graph(g, 0);
 }
 
@@ -387,7 +302,7 @@ Test(train_ops, conv_sample_chunks_agree) {
         cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
         int64_t n = train_tensor_numel(&m.t[y]);
         float *R = malloc(sizeof(float) * (size_t)n);
-        fill(R, n, 3, -1, 1);
+        tc_fill(R, n, 3, -1, 1);
         const float *dout[1] = {R};
         cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
         int64_t sizes[3] = {n, 5 * 2 * 6 * 5, 4 * 2 * 9};
@@ -416,7 +331,7 @@ Test(train_ops, maxpool_dilation_same_lower_and_1d_avgpool_ceil) {
     tg_attr_ints(g, "kernel_shape", 2, ks);
     tg_attr_ints(g, "dilations", 2, dl);
     tg_attr_ints(g, "strides", 2, st);
-    attr_str(g, "auto_pad", "SAME_LOWER");
+    tc_attr_str(g, "auto_pad", "SAME_LOWER");
     int64_t shp[3] = {1, 2, -1};
     int ri[2] = {y, tg_const_i64(g, "shape", 3, shp)};
     int r = tg_node(g, RT_OP_RESHAPE, "r", 2, ri, "r");
@@ -425,7 +340,7 @@ Test(train_ops, maxpool_dilation_same_lower_and_1d_avgpool_ceil) {
     tg_attr_ints(g, "kernel_shape", 1, &k1);
     tg_attr_ints(g, "strides", 1, &s1);
     tg_attr_ints(g, "pads", 2, p1);
-    attr_int(g, "ceil_mode", 1);
+    tc_attr_int(g, "ceil_mode", 1);
     check_graph(g, 0);
 }
 

@@ -13,51 +13,22 @@
 
 #include "../../train/train.h"
 #include "../ir/ir_test_util.h"
+#include "train_check.h"
 
-/* Central differences with step 1e-3 on float32 forward passes: the float rounding of L
- * (sums of <= a few hundred terms of size ~1, ~1e-6 relative) divided by 2e-3 gives ~1e-3
- * absolute noise, and the curvature term is O(eps^2) (the inputs keep away from the kinks of
- * Abs, HardSigmoid, HardSwish, Elu, PRelu and from ties of Max / Min by more than eps). A
- * wrong gradient (a missing term, a wrong constant, a transposed index) is off by O(0.1-1). */
-#define FD_EPS 1e-3f
-#define FD_ATOL 4e-3
-#define FD_RTOL 2e-2
 /* Forward vs the runtime's kernels: the same float32 math in another summation order. */
 #define FWD_TOL 1e-4
 /* Hand-computed gradients at the x = 0 limits: exact in float up to one rounding. */
 #define HAND_TOL 1e-5
 
-static RtError err;
-
-static void fill(float *v, int64_t n, uint32_t seed, float lo, float hi) {
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = lo + (hi - lo) * (float)((seed >> 8) & 0xffffff) / 16777216.0f;
-    }
-}
-
+/* Forward vs ir_run, then every parameter's gradient vs finite differences (train_check.h;
+ * the inputs keep away from the kinks of Abs, HardSigmoid, HardSwish, Elu, PRelu and from
+ * ties of Max / Min by more than FD_EPS); frees g. */
+static void check_graph(IrGraph *g) { tc_check_graph(g, NULL, 0, FWD_TOL); }
 static int cst(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed, float lo, float hi) {
-    int64_t n = rt_shape_numel(rank, dims);
-    float *v = malloc(sizeof(float) * (size_t)(n + 1));
-    fill(v, n, seed, lo, hi);
-    int id = tg_const_f32(g, name, rank, dims, v);
-    free(v);
-    return id;
+    return tc_cst(g, name, rank, dims, seed, lo, hi);
 }
 
 static int scalar(IrGraph *g, const char *name, float v) { return tg_const_f32(g, name, 0, NULL, &v); }
-
-static void attr_float(IrGraph *g, const char *name, float f) {
-    RtAttr *a = tg_attr_add(g, name);
-    a->type = RT_ATTR_FLOAT;
-    a->f = f;
-}
-static void attr_int(IrGraph *g, const char *name, int64_t v) { tg_attr_ints(g, name, -1, &v); }
-static void attr_str(IrGraph *g, const char *name, const char *s) {
-    RtAttr *a = tg_attr_add(g, name);
-    a->type = RT_ATTR_STRING;
-    a->s = ir_strdup(g, s);
-}
 
 static int un(IrGraph *g, int op, const char *name, int x) { return tg_node(g, op, name, 1, &x, name); }
 static int bin(IrGraph *g, int op, const char *name, int a, int b) {
@@ -73,59 +44,6 @@ static int add_all(IrGraph *g, const int *v, int n) {
         acc = bin(g, RT_OP_ADD, name, acc, v[i]);
     }
     return acc;
-}
-
-static double loss_of(TrainModel *m, const float *R) {
-    cr_assert_eq(train_model_forward(m, NULL, &err), RT_OK, "%s", err.msg);
-    TrainTensor *y = &m->t[m->g->outputs[0]];
-    double L = 0;
-    for (int64_t i = 0; i < train_tensor_numel(y); i++) L += (double)y->x[i] * R[i];
-    return L;
-}
-
-/* Forward vs ir_run, then every parameter's gradient vs finite differences; frees g. */
-static void check_graph(IrGraph *g) {
-    TrainModel m;
-    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(train_model_forward(&m, NULL, &err), RT_OK, "%s", err.msg);
-    RtTensor ref;
-    cr_assert_eq(ir_run(g, NULL, &ref, &err), RT_OK, "%s", err.msg);
-    TrainTensor *y = &m.t[g->outputs[0]];
-    int64_t n = train_tensor_numel(y);
-    cr_assert_eq(rt_numel(&ref), n, "output size %lld vs the runtime's %lld", (long long)n, (long long)rt_numel(&ref));
-    cr_assert_eq(ref.rank, y->rank, "rank %d vs the runtime's %d", y->rank, ref.rank);
-    for (int d = 0; d < y->rank; d++) cr_assert_eq(ref.dims[d], y->dims[d], "dim %d", d);
-    for (int64_t i = 0; i < n; i++)
-        cr_assert(fabsf(y->x[i] - ((float *)ref.data)[i]) <= FWD_TOL * (1 + fabsf(((float *)ref.data)[i])),
-                  "forward [%lld]: %g vs runtime %g", (long long)i, y->x[i], ((float *)ref.data)[i]);
-    free(ref.data);
-
-    float *R = malloc(sizeof(float) * (size_t)(n + 1));
-    fill(R, n, 99, -1, 1);
-    loss_of(&m, R);
-    const float *dout[1] = {R};
-    cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
-    cr_assert(m.n_params > 0);
-    for (int p = 0; p < m.n_params; p++) {
-        TrainParam *pp = &m.p[p];
-        float *an = malloc(sizeof(float) * (size_t)pp->n);
-        memcpy(an, m.t[pp->value].dx, sizeof(float) * (size_t)pp->n);
-        for (int64_t j = 0; j < pp->n; j++) {
-            float w0 = pp->w[j];
-            pp->w[j] = w0 + FD_EPS;
-            double lp = loss_of(&m, R);
-            pp->w[j] = w0 - FD_EPS;
-            double lm = loss_of(&m, R);
-            pp->w[j] = w0;
-            double fd = (lp - lm) / (2.0 * FD_EPS);
-            cr_assert(fabs(fd - an[j]) <= FD_ATOL + FD_RTOL * fabs(fd), "%s[%lld]: backward %g, finite differences %g",
-                      g->values[pp->value].name, (long long)j, an[j], fd);
-        }
-        free(an);
-    }
-    free(R);
-    train_model_free(&m);
-    ir_graph_free(g);
 }
 
 /* ---- 1. Div, Neg, Abs, Reciprocal, Sqrt, Exp, Log, Pow, Erf ---- */
@@ -218,22 +136,22 @@ Test(train_ops_math, activations) {
     int v[13];
     v[0] = un(g, RT_OP_GELU, "gelu", x);
     v[1] = un(g, RT_OP_GELU, "gelu_tanh", x);
-    attr_str(g, "approximate", "tanh");
+    tc_attr_str(g, "approximate", "tanh");
     v[2] = un(g, RT_OP_SOFTPLUS, "softplus", x);
     v[3] = un(g, RT_OP_SOFTSIGN, "softsign", x);
     v[4] = un(g, RT_OP_HARD_SIGMOID, "hsig", x);
-    attr_float(g, "alpha", 0.3f);
-    attr_float(g, "beta", 0.4f);
+    tc_attr_float(g, "alpha", 0.3f);
+    tc_attr_float(g, "beta", 0.4f);
     v[5] = un(g, RT_OP_HARD_SIGMOID, "hsig_default", x);
     v[6] = un(g, RT_OP_HARD_SWISH, "hswish", x);
     v[7] = un(g, RT_OP_ELU, "elu", x);
-    attr_float(g, "alpha", 0.7f);
+    tc_attr_float(g, "alpha", 0.7f);
     v[8] = un(g, RT_OP_SELU, "selu", x);
     v[9] = un(g, RT_OP_SELU, "selu_ag", x);
-    attr_float(g, "alpha", 1.5f);
-    attr_float(g, "gamma", 0.8f);
+    tc_attr_float(g, "alpha", 1.5f);
+    tc_attr_float(g, "gamma", 0.8f);
     v[10] = un(g, RT_OP_CELU, "celu", x);
-    attr_float(g, "alpha", 1.5f);
+    tc_attr_float(g, "alpha", 1.5f);
     v[11] = un(g, RT_OP_ELU, "elu_default", x);
     v[12] = un(g, RT_OP_CELU, "celu_default", x);
     tg_output(g, add_all(g, v, 13));
@@ -258,7 +176,7 @@ Test(train_ops_math, gelu_bad_approximate_named) {
     int64_t d[1] = {3};
     int x = cst(g, "X", 1, d, 1, -1, 1);
     tg_output(g, un(g, RT_OP_GELU, "my_gelu", x));
-    attr_str(g, "approximate", "erf");
+    tc_attr_str(g, "approximate", "erf");
     TrainModel m;
     cr_assert_neq(train_model_init(&m, g, &err), RT_OK);
     cr_assert(strstr(err.msg, "my_gelu") && strstr(err.msg, "approximate"), "%s", err.msg);
@@ -283,8 +201,8 @@ static IrGraph *reduce_graph(const ReduceCase *c, const char *name) {
     if (c->as_input) in[1] = tg_const_i64(g, "axes", c->n_axes, c->axes);
     tg_output(g, tg_node(g, c->op, name, c->as_input ? 2 : 1, in, "y"));
     if (!c->as_input && c->n_axes >= 0) tg_attr_ints(g, "axes", c->n_axes, c->axes);
-    if (c->keepdims >= 0) attr_int(g, "keepdims", c->keepdims);
-    if (c->noop) attr_int(g, "noop_with_empty_axes", 1);
+    if (c->keepdims >= 0) tc_attr_int(g, "keepdims", c->keepdims);
+    if (c->noop) tc_attr_int(g, "noop_with_empty_axes", 1);
     return g;
 }
 

@@ -19,36 +19,12 @@
 #include "../../frontend/onnx.h"
 #include "../../train/train.h"
 #include "../ir/ir_test_util.h"
+#include "train_check.h"
 #include "../test_util.h"
 
-/* Central differences with step 1e-3 on float32 forward passes. These ops only move
- * elements, so L is linear in every parameter: the curvature term is zero and what is left is
- * the float rounding of L (sums of <= a few hundred terms of size ~1, ~1e-6 relative) over
- * 2e-3, ~1e-3 absolute. A wrong gradient (a missed or misplaced element) is off by O(0.1-1). */
-#define FD_EPS 1e-3f
-#define FD_ATOL 4e-3
-#define FD_RTOL 2e-2
 /* Forward vs the runtime's kernels: the data movement ops copy the same floats (exact); the
  * MatMul of the embedding fragment sums in another order (float32 rounding, relative). */
 #define FWD_TOL 1e-5
-
-static RtError err;
-
-static void fill(float *v, int64_t n, uint32_t seed, float lo, float hi) {
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = lo + (hi - lo) * (float)((seed >> 8) & 0xffffff) / 16777216.0f;
-    }
-}
-
-static int cst(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
-    int64_t n = rt_shape_numel(rank, dims);
-    float *v = malloc(sizeof(float) * (size_t)(n + 1));
-    fill(v, n, seed, -1, 1);
-    int id = tg_const_f32(g, name, rank, dims, v);
-    free(v);
-    return id;
-}
 
 /* An int64 or int32 constant (vals converted), rank 1 of n values or rank 0 (n < 0). */
 static int cst_int(IrGraph *g, const char *name, RtDtype dt, int n, const int64_t *vals) {
@@ -70,18 +46,6 @@ static int cst_int(IrGraph *g, const char *name, RtDtype dt, int n, const int64_
     return v;
 }
 
-static void attr_int(IrGraph *g, const char *name, int64_t v) { tg_attr_ints(g, name, -1, &v); }
-static void attr_str(IrGraph *g, const char *name, const char *s) {
-    RtAttr *a = tg_attr_add(g, name);
-    a->type = RT_ATTR_STRING;
-    a->s = ir_strdup(g, s);
-}
-static void attr_float(IrGraph *g, const char *name, float f) {
-    RtAttr *a = tg_attr_add(g, name);
-    a->type = RT_ATTR_FLOAT;
-    a->f = f;
-}
-
 /* A node with n_out outputs named out0, out1...; returns the first output's value. */
 static int node_multi(IrGraph *g, int op, const char *name, int n_in, const int *in, int n_out, int *outs) {
     char nm[64];
@@ -93,68 +57,14 @@ static int node_multi(IrGraph *g, int op, const char *name, int n_in, const int 
     return outs[0];
 }
 
-static double loss_of(TrainModel *m, const RtTensor *inputs, float *const *R) {
-    cr_assert_eq(train_model_forward(m, inputs, &err), RT_OK, "%s", err.msg);
-    double L = 0;
-    for (int o = 0; o < m->g->n_outputs; o++) {
-        TrainTensor *y = &m->t[m->g->outputs[o]];
-        for (int64_t i = 0; i < train_tensor_numel(y); i++) L += (double)y->x[i] * R[o][i];
-    }
-    return L;
-}
-
-/* Forward vs ir_run on the same inputs, then every parameter's gradient vs finite differences. */
-static void check_graph_in(IrGraph *g, const RtTensor *inputs) {
-    TrainModel m;
-    cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(train_model_forward(&m, inputs, &err), RT_OK, "%s", err.msg);
-    RtTensor ref[8];
-    cr_assert(g->n_outputs <= 8);
-    memset(ref, 0, sizeof ref);
-    cr_assert_eq(ir_run(g, inputs, ref, &err), RT_OK, "%s", err.msg);
-    float *R[8];
-    for (int o = 0; o < g->n_outputs; o++) {
-        TrainTensor *y = &m.t[g->outputs[o]];
-        int64_t n = train_tensor_numel(y);
-        cr_assert_eq(rt_numel(&ref[o]), n, "output %d: size %lld vs the runtime's %lld", o, (long long)n,
-                     (long long)rt_numel(&ref[o]));
-        cr_assert_eq(ref[o].rank, y->rank, "output %d rank", o);
-        for (int d = 0; d < y->rank; d++) cr_assert_eq(ref[o].dims[d], y->dims[d], "output %d dim %d", o, d);
-        for (int64_t i = 0; i < n; i++) {
-            float r = ((float *)ref[o].data)[i];
-            cr_assert(fabsf(y->x[i] - r) <= FWD_TOL * (1 + fabsf(r)), "output %d forward [%lld]: %g vs runtime %g", o, (long long)i,
-                      y->x[i], r);
-        }
-        free(ref[o].data);
-        R[o] = malloc(sizeof(float) * (size_t)(n + 1));
-        fill(R[o], n, 99 + (uint32_t)o, -1, 1);
-    }
-    loss_of(&m, inputs, R);
-    cr_assert_eq(train_model_backward(&m, (const float *const *)R, &err), RT_OK, "%s", err.msg);
-    cr_assert(m.n_params > 0);
-    for (int p = 0; p < m.n_params; p++) {
-        TrainParam *pp = &m.p[p];
-        float *an = malloc(sizeof(float) * (size_t)pp->n);
-        memcpy(an, m.t[pp->value].dx, sizeof(float) * (size_t)pp->n);
-        for (int64_t j = 0; j < pp->n; j++) {
-            float w0 = pp->w[j];
-            pp->w[j] = w0 + FD_EPS;
-            double lp = loss_of(&m, inputs, R);
-            pp->w[j] = w0 - FD_EPS;
-            double lm = loss_of(&m, inputs, R);
-            pp->w[j] = w0;
-            double fd = (lp - lm) / (2.0 * FD_EPS);
-            cr_assert(fabs(fd - an[j]) <= FD_ATOL + FD_RTOL * fabs(fd), "%s[%lld]: backward %g, finite differences %g",
-                      g->values[pp->value].name, (long long)j, an[j], fd);
-        }
-        free(an);
-    }
-    for (int o = 0; o < g->n_outputs; o++) free(R[o]);
-    train_model_free(&m);
-    ir_graph_free(g);
-}
-
+/* Forward vs ir_run on the same inputs, then every parameter's gradient vs finite differences
+ * (train_check.h: these ops only move elements, so L is linear in every parameter and only
+ * float rounding is left in the differences); frees g. */
+static void check_graph_in(IrGraph *g, const RtTensor *inputs) { tc_check_graph(g, inputs, 0, FWD_TOL); }
 static void check_graph(IrGraph *g) { check_graph_in(g, NULL); }
+static int cst(IrGraph *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
+    return tc_cst(g, name, rank, dims, seed, -1, 1);
+}
 
 /* ---- Transpose, Squeeze, Unsqueeze ---- */
 
@@ -207,12 +117,12 @@ Test(train_ops_tensor, concat_negative_axis_input_without_gradient) {
     int b = tg_input(g, "B", RT_F32, 3, bd, NULL);
     int ci[3] = {a, b, a};
     int y = tg_node(g, RT_OP_CONCAT, "cat", 3, ci, "y"); /* [2, 7, 4] */
-    attr_int(g, "axis", -2);
+    tc_attr_int(g, "axis", -2);
     int c2[2] = {y, y};
     tg_output(g, tg_node(g, RT_OP_CONCAT, "cat2", 2, c2, "z")); /* [2, 7, 8] */
-    attr_int(g, "axis", 2);
+    tc_attr_int(g, "axis", 2);
     float bv[8];
-    fill(bv, 8, 7, -1, 1);
+    tc_fill(bv, 8, 7, -1, 1);
     RtTensor in;
     memset(&in, 0, sizeof in);
     in.dtype = RT_F32, in.rank = 3, in.data = bv;
@@ -227,7 +137,7 @@ Test(train_ops_tensor, split_opset11_attribute) {
     int x = cst(g, "X", 2, xd, 8), outs[3];
     node_multi(g, RT_OP_SPLIT, "split", 1, &x, 3, outs);
     tg_attr_ints(g, "split", 3, sp);
-    attr_int(g, "axis", 1);
+    tc_attr_int(g, "axis", 1);
     tg_output(g, outs[2]);
     tg_output(g, outs[0]);
     check_graph(g);
@@ -241,7 +151,7 @@ Test(train_ops_tensor, split_opset13_input_and_equal) {
     int si[2] = {x, cst_int(g, "split", RT_I64, 2, sp)};
     node_multi(g, RT_OP_SPLIT, "split_in", 2, si, 2, o1);
     node_multi(g, RT_OP_SPLIT, "split_eq", 1, &x, 2, o2);
-    attr_int(g, "axis", -1);
+    tc_attr_int(g, "axis", -1);
     tg_output(g, o1[0]);
     tg_output(g, o1[1]);
     tg_output(g, o2[1]);
@@ -254,8 +164,8 @@ Test(train_ops_tensor, split_opset18_num_outputs_uneven) {
     int64_t xd[2] = {2, 7};
     int x = cst(g, "X", 2, xd, 10), outs[3];
     node_multi(g, RT_OP_SPLIT, "split", 1, &x, 3, outs);
-    attr_int(g, "axis", 1);
-    attr_int(g, "num_outputs", 3);
+    tc_attr_int(g, "axis", 1);
+    tc_attr_int(g, "num_outputs", 3);
     for (int o = 0; o < 3; o++) tg_output(g, outs[o]);
     TrainModel m;
     cr_assert_eq(train_model_init(&m, g, &err), RT_OK, "%s", err.msg);
@@ -333,10 +243,10 @@ Test(train_ops_tensor, gather_axes_negative_and_repeated_indices) {
     tg_output(g, tg_node(g, RT_OP_GATHER, "gather", 2, gi, "y")); /* [2, 2, 3] */
     int gi2[2] = {cst(g, "X", 3, xd, 17), cst_int(g, "one", RT_I32, -1, &one)};
     tg_output(g, tg_node(g, RT_OP_GATHER, "gather_last", 2, gi2, "z")); /* [2, 3] */
-    attr_int(g, "axis", -1);
+    tc_attr_int(g, "axis", -1);
     int gi3[2] = {gi2[0], cst_int(g, "mid", RT_I64, 3, (int64_t[]){2, -3, 2})};
     tg_output(g, tg_node(g, RT_OP_GATHER, "gather_mid", 2, gi3, "w")); /* [2, 3, 4] */
-    attr_int(g, "axis", 1);
+    tc_attr_int(g, "axis", 1);
     check_graph(g);
 }
 
@@ -386,7 +296,7 @@ Test(train_ops_tensor, pad_opset2_attributes) {
     int x = cst(g, "X", 2, xd, 21);
     tg_output(g, tg_node(g, RT_OP_PAD, "pad", 1, &x, "y")); /* [6, 7] */
     tg_attr_ints(g, "pads", 4, pads);
-    attr_float(g, "value", -1.5f);
+    tc_attr_float(g, "value", -1.5f);
     check_graph(g);
 }
 
@@ -405,7 +315,7 @@ Test(train_ops_tensor, pad_reflect_edge_wrap_axes) {
         snprintf(an, sizeof an, "axes_%s", modes[i]);
         int pi[4] = {x, cst_int(g, pn, RT_I64, 4, pads), -1, cst_int(g, an, RT_I64, 2, axes)};
         tg_output(g, tg_node(g, RT_OP_PAD, nm, 4, pi, modes[i])); /* [2, 8, 7] */
-        attr_str(g, "mode", modes[i]);
+        tc_attr_str(g, "mode", modes[i]);
     }
     check_graph(g);
 }
@@ -417,13 +327,13 @@ Test(train_ops_tensor, depth_to_space_dcr_crd_space_to_depth) {
     int64_t xd[4] = {2, 8, 2, 3}, sd[4] = {1, 2, 4, 6};
     int x = cst(g, "X", 4, xd, 23);
     tg_output(g, tg_node(g, RT_OP_DEPTH_TO_SPACE, "d2s_dcr", 1, &x, "a")); /* [2, 2, 4, 6] */
-    attr_int(g, "blocksize", 2);
+    tc_attr_int(g, "blocksize", 2);
     tg_output(g, tg_node(g, RT_OP_DEPTH_TO_SPACE, "d2s_crd", 1, &x, "b"));
-    attr_int(g, "blocksize", 2);
-    attr_str(g, "mode", "CRD");
+    tc_attr_int(g, "blocksize", 2);
+    tc_attr_str(g, "mode", "CRD");
     int s = cst(g, "S", 4, sd, 24);
     tg_output(g, tg_node(g, RT_OP_SPACE_TO_DEPTH, "s2d", 1, &s, "c")); /* [1, 8, 2, 3] */
-    attr_int(g, "blocksize", 2);
+    tc_attr_int(g, "blocksize", 2);
     check_graph(g);
 }
 
@@ -445,7 +355,7 @@ Test(train_ops_tensor, embedding_student_fragment) {
     int p = tg_node(g, RT_OP_EXPAND, "expand", 2, ex, "p"); /* [2, 4, 1] */
     int ci[2] = {t, p};
     int c = tg_node(g, RT_OP_CONCAT, "cat", 2, ci, "c"); /* [2, 4, 6] */
-    attr_int(g, "axis", 2);
+    tc_attr_int(g, "axis", 2);
     int64_t one = 1, big = INT64_MAX, two = 2;
     int si[4] = {c, cst_int(g, "s0", RT_I64, 1, &one), cst_int(g, "s1", RT_I64, 1, &big), cst_int(g, "sax", RT_I64, 1, &two)};
     int s = tg_node(g, RT_OP_SLICE, "slice", 4, si, "s"); /* [2, 4, 5] */
@@ -494,7 +404,7 @@ static int check_linear(IrGraph *g, int x, const char *what) {
         cr_assert_eq(y->x[i], ((float *)ref.data)[i], "%s: forward [%lld]", what, (long long)i);
     free(ref.data);
     float *R = malloc(sizeof(float) * (size_t)(n + 1));
-    fill(R, n, (uint32_t)rnd(1, 1000000), -1, 1);
+    tc_fill(R, n, (uint32_t)rnd(1, 1000000), -1, 1);
     const float *dout[1] = {R};
     cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
     double ry = 0, dxx = 0;
@@ -554,7 +464,7 @@ Test(train_ops_tensor, pad_random_against_runtime_and_adjoint) {
             while (xd[a] + pads[a] + pads[a + 3] < 1) pads[a + 3]++;
         int pi[2] = {x, cst_int(g, "pads", RT_I64, 6, pads)};
         tg_output(g, tg_node(g, RT_OP_PAD, "pad", 2, pi, "y"));
-        attr_str(g, "mode", modes[c % 4]);
+        tc_attr_str(g, "mode", modes[c % 4]);
         char what[64];
         snprintf(what, sizeof what, "pad case %d (%s)", c, modes[c % 4]);
         ran += check_linear(g, x, what);
@@ -592,7 +502,7 @@ Test(train_ops_tensor, transpose_gather_expand_tile_random) {
             memcpy(it.dims, id, sizeof(int64_t) * (size_t)ir);
             int gi[2] = {x, ir_const_add(g, "idx", &it)};
             tg_output(g, tg_node(g, RT_OP_GATHER, "g", 2, gi, "y"));
-            attr_int(g, "axis", axis);
+            tc_attr_int(g, "axis", axis);
         } else if (kind == 2) { /* a shape that broadcasts with X: 1s, X's dims, new leading axes */
             int sr = (int)rnd(1, 5) > r ? (int)rnd(r, 5) : r;
             for (int d = 0; d < sr; d++) {
@@ -649,7 +559,7 @@ Test(train_ops_tensor, errors_name_the_node) {
     g = tg_graph(13);
     int x = cst(g, "X", 2, xd, 1), outs[2];
     node_multi(g, RT_OP_SPLIT, "my_split", 1, &x, 2, outs);
-    attr_int(g, "axis", 1);
+    tc_attr_int(g, "axis", 1);
     tg_output(g, outs[0]);
     expect_forward_error(g, "my_split", "does not split into 2 equal parts");
 
@@ -707,7 +617,7 @@ Test(train_ops_tensor, tinylm_text_student_trains, .timeout = 120) {
 
     in.dims[0] = 1; /* gradients on the first window */
     float *R = calloc(128 * 128, sizeof(float));
-    fill(R + 127 * 128, 128, 5, -1, 1);
+    tc_fill(R + 127 * 128, 128, 5, -1, 1);
     tinylm_loss(&m, &in, R);
     const float *dout[1] = {R};
     cr_assert_eq(train_model_backward(&m, dout, &err), RT_OK, "%s", err.msg);
