@@ -43,7 +43,8 @@ static const char *const distill_usage =
     "  --beta B                weight of the teacher term (default 0.5 for ce+X, 1 alone)\n"
     "  --temperature T         softening of the KL term, scaled by T^2 (default 4)\n"
     "  --epochs N              passes over the data (default 60)\n"
-    "  --batch N               rows per step (default 64)\n"
+    "  --batch N               rows per step (default 64; a student exported with a fixed\n"
+    "                          batch B trains at B, each epoch leaving out its last rows %% B)\n"
     "  --lr X                  learning rate (default 1e-3)\n"
     "  --lr-schedule S         constant (default) | cosine\n"
     "  --optimizer O           adam (default) | sgd\n"
@@ -188,6 +189,7 @@ typedef struct {
     const IrGraph *g;         /* borrowed */
     const char *path;
     int map[RT_MAX_RANK];     /* teacher input i <- student input map[i] */
+    int64_t fixed;            /* the teacher's fixed batch (run in chunks of it), or 0 */
 } Teacher;
 
 static int teacher_bind(Teacher *t, const IrGraph *student, RtError *err) {
@@ -207,20 +209,37 @@ static int teacher_bind(Teacher *t, const IrGraph *student, RtError *err) {
     return CLI_OK;
 }
 
-static int teacher_run(void *user, const RtTensor *inputs, int n_in, int64_t rows, int64_t C, float *out,
-                       RtError *err) {
-    Teacher *t = user;
-    RtTensor in[RT_MAX_RANK], res[16];
-    (void)n_in;
+/* Logits of `rows` rows (each teacher input already a view of them) into out[rows * C]. */
+static int teacher_chunk(Teacher *t, const RtTensor *in, int64_t rows, int64_t C, float *out, RtError *err) {
+    RtTensor res[16];
     if (t->g->n_outputs > 16) return rt_error_set(err, "%s: too many outputs", t->path);
-    for (int i = 0; i < t->g->n_inputs; i++) in[i] = inputs[t->map[i]];
     if (ir_run(t->g, in, res, err) != RT_OK) return cli_error_name_file(err, t->path), RT_ERR;
-    int ok = res[0].dtype == RT_F32 && res[0].rank == 2 && res[0].dims[0] == rows && res[0].dims[1] == C;
+    int64_t run = in[0].dims[0];
+    int ok = res[0].dtype == RT_F32 && res[0].rank == 2 && res[0].dims[0] == run && res[0].dims[1] == C;
     if (ok) memcpy(out, res[0].data, sizeof(float) * (size_t)(rows * C));
     for (int o = 0; o < t->g->n_outputs; o++) free(res[o].data);
     if (!ok) return rt_error_set(err, "%s: the teacher's first output must be float32 [%lld, %lld] logits like the student's",
-                                 t->path, (long long)rows, (long long)C);
+                                 t->path, (long long)run, (long long)C);
     return RT_OK;
+}
+
+/* A teacher exported with a fixed batch runs in chunks of it, the last one padded. */
+static int teacher_run(void *user, const RtTensor *inputs, int n_in, int64_t rows, int64_t C, float *out,
+                       RtError *err) {
+    Teacher *t = user;
+    RtTensor x[RT_MAX_RANK], in[RT_MAX_RANK];
+    void *pad[RT_MAX_RANK] = {0};
+    (void)n_in;
+    for (int i = 0; i < t->g->n_inputs; i++) x[i] = inputs[t->map[i]];
+    int64_t step = t->fixed ? t->fixed : rows;
+    int rc = RT_OK;
+    for (int64_t s = 0; rc == RT_OK && s < rows; s += step) {
+        int64_t n = rows - s < step ? rows - s : step;
+        rc = distill_rows_view(x, t->g->n_inputs, s, n, t->fixed ? t->fixed : n, in, pad, err);
+        if (rc == RT_OK) rc = teacher_chunk(t, in, n, C, out + s * C, err);
+    }
+    for (int i = 0; i < t->g->n_inputs; i++) free(pad[i]);
+    return rc;
 }
 
 static void epoch_print(void *user, const DistillEpoch *e) {
@@ -329,6 +348,7 @@ static int distill_main(DistillArgs *a, FILE *out, RtError *err) {
         t = cli_model_load(a->teacher, 0, err);
         te.g = t, te.path = a->teacher;
         status = t ? teacher_bind(&te, s, err) : CLI_BAD_INPUT;
+        if (status == CLI_OK) te.fixed = distill_fixed_batch(t);
     }
     if (status == CLI_OK) {
         DistillData d = {x, s->n_inputs, y, a->val.n ? vx : NULL, vy};
@@ -361,6 +381,7 @@ int cmd_distill(int argc, char **argv, FILE *out, RtError *err) {
     memset(&a, 0, sizeof a);
     a.threads = 1;
     distill_options_default(&a.o);
+    a.o.batch = 0; /* unless --batch: 64, or the student's fixed batch */
     int status = args_parse(argc, argv, &a, err);
     struct RtThreadPool *pool = NULL;
     if (status == CLI_OK) status = cli_threads_start(a.threads, "distill", &pool, err);

@@ -112,43 +112,72 @@ static int data_check(const IrGraph *g, const DistillData *d, int64_t *rows, RtE
     return *rows > 0 ? RT_OK : rt_error_set(err, "no training rows");
 }
 
+int64_t distill_fixed_batch(const IrGraph *g) {
+    int64_t b = 0;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const IrValue *v = &g->values[g->inputs[i]];
+        if (v->konst) continue; /* an initializer listed as an input is not data */
+        if (v->rank < 1 || v->dims[0].value <= 0 || (b && v->dims[0].value != b)) return 0;
+        b = v->dims[0].value;
+    }
+    return b;
+}
+
+int distill_rows_view(const RtTensor *x, int n_in, int64_t s, int64_t n, int64_t run, RtTensor *v, void **pad,
+                     RtError *err) {
+    for (int i = 0; i < n_in; i++) {
+        int64_t rb = row_bytes(&x[i]);
+        v[i] = x[i];
+        v[i].dims[0] = run;
+        v[i].data = (char *)x[i].data + s * rb;
+        if (run == n) continue;
+        if (!pad[i] && !(pad[i] = malloc((size_t)(run * rb) + 1))) return rt_error_set(err, "out of memory");
+        memcpy(pad[i], v[i].data, (size_t)(n * rb));
+        for (int64_t r = n; r < run; r++) memcpy((char *)pad[i] + r * rb, (char *)pad[i] + (n - 1) * rb, (size_t)rb);
+        v[i].data = pad[i];
+    }
+    return RT_OK;
+}
+
 int distill_accuracy(TrainModel *m, const RtTensor *x, int n_in, const int64_t *y, int64_t batch, double *acc,
                      RtError *err) {
-    int64_t rows = x[0].dims[0], right = 0;
+    if (n_in > RT_MAX_RANK) return rt_error_set(err, "too many inputs");
+    int64_t rows = x[0].dims[0], right = 0, fixed = distill_fixed_batch(m->g);
+    if (fixed) batch = fixed; /* the graph runs at that batch only: the last one is padded */
     int training = m->training;
     m->training = 0;
     RtTensor v[RT_MAX_RANK];
-    if (n_in > RT_MAX_RANK) return rt_error_set(err, "too many inputs");
+    void *pad[RT_MAX_RANK] = {0};
     int rc = RT_OK;
     for (int64_t s = 0; s < rows && rc == RT_OK; s += batch) {
         int64_t n = rows - s < batch ? rows - s : batch;
-        for (int i = 0; i < n_in; i++) {
-            v[i] = x[i];
-            v[i].dims[0] = n;
-            v[i].data = (char *)x[i].data + s * row_bytes(&x[i]);
-        }
-        rc = train_model_forward(m, v, err);
+        rc = distill_rows_view(x, n_in, s, n, fixed ? fixed : n, v, pad, err);
+        if (rc == RT_OK) rc = train_model_forward(m, v, err);
         TrainTensor *z = &m->t[m->g->outputs[0]];
         int64_t C = z->rank == 2 ? z->dims[1] : 0;
         if (rc == RT_OK && C == 0) rc = rt_error_set(err, "the output must be [rows, classes]");
         for (int64_t r = 0; rc == RT_OK && r < n; r++) right += argmax(z->x + r * C, C) == y[s + r];
     }
+    for (int i = 0; i < n_in; i++) free(pad[i]);
     m->training = training;
     *acc = (double)right / (double)(rows ? rows : 1);
     return rc;
 }
 
-/* Number of classes: the student's output width, from a forward pass on one row. */
+/* Number of classes: the student's output width, from a forward pass on one row (or on the
+ * student's fixed batch). */
 static int classes_probe(TrainModel *m, const DistillData *d, int64_t *C, RtError *err) {
     RtTensor v[RT_MAX_RANK];
-    for (int i = 0; i < d->n_in; i++) v[i] = d->x[i], v[i].dims[0] = 1;
+    int64_t probe = distill_fixed_batch(m->g);
+    probe = probe ? probe : 1;
+    for (int i = 0; i < d->n_in; i++) v[i] = d->x[i], v[i].dims[0] = probe;
     int training = m->training;
     m->training = 0;
     int rc = train_model_forward(m, v, err);
     m->training = training;
     if (rc != RT_OK) return RT_ERR;
     TrainTensor *z = &m->t[m->g->outputs[0]];
-    if (z->rank != 2 || z->dims[0] != 1)
+    if (z->rank != 2 || z->dims[0] != probe)
         return rt_error_set(err, "the student's output '%s' must be [rows, classes] logits",
                             m->g->values[m->g->outputs[0]].name);
     *C = z->dims[1];
@@ -215,8 +244,26 @@ static int batch_step(TrainModel *m, const DistillData *d, DistillOptions *o, Ba
     return train_optim_step(&o->optim, m, lr, err);
 }
 
+/* The batch: the caller's, or (0) the student's fixed batch or 64; a fixed batch must be met. */
+static int batch_resolve(const IrGraph *g, int64_t rows, DistillOptions *o, RtError *err) {
+    int64_t fixed = distill_fixed_batch(g);
+    if (o->batch == 0) o->batch = fixed ? fixed : 64;
+    if (!fixed) return RT_OK;
+    const IrValue *v = &g->values[g->inputs[0]];
+    if (o->batch != fixed)
+        return rt_error_set(err,
+                            "input '%s' is declared with a fixed batch of %lld, so the student runs at that batch "
+                            "only: train it with a batch of %lld (wafer distill --batch %lld; each epoch leaves out its "
+                            "last rows %% %lld rows), or export it with a dynamic batch axis",
+                            v->name, (long long)fixed, (long long)fixed, (long long)fixed, (long long)fixed);
+    if (rows < fixed)
+        return rt_error_set(err, "%lld training rows, fewer than the student's fixed batch of %lld (input '%s')",
+                            (long long)rows, (long long)fixed, v->name);
+    return RT_OK;
+}
+
 static int options_check(const DistillData *d, const DistillOptions *o, RtError *err) {
-    if (o->epochs < 0 || o->batch < 1) return rt_error_set(err, "epochs must be >= 0 and batch >= 1");
+    if (o->epochs < 0 || o->batch < 0) return rt_error_set(err, "epochs and batch must be >= 0");
     if (!o->teacher && !d->y) return rt_error_set(err, "nothing to learn from: no teacher and no labels");
     if (o->teacher && o->teacher_loss == DISTILL_TEACHER_KL && !(o->temperature > 0))
         return rt_error_set(err, "temperature must be > 0");
@@ -227,7 +274,11 @@ int distill_run(IrGraph *student, const DistillData *d, const DistillOptions *o0
     DistillOptions o = *o0;
     int64_t rows = 0, C = 0;
     TrainModel m;
-    if (options_check(d, &o, err) != RT_OK || data_check(student, d, &rows, err) != RT_OK) return RT_ERR;
+    if (options_check(d, &o, err) != RT_OK || data_check(student, d, &rows, err) != RT_OK ||
+        batch_resolve(student, rows, &o, err) != RT_OK)
+        return RT_ERR;
+    /* a fixed batch drops each epoch's last partial batch: `used` rows are trained on */
+    int64_t fixed = distill_fixed_batch(student), used = fixed ? rows / fixed * fixed : rows;
     if (train_model_init(&m, student, err) != RT_OK) return RT_ERR;
     Batch b = {0};
     float *cache = NULL;
@@ -249,12 +300,12 @@ int distill_run(IrGraph *student, const DistillData *d, const DistillOptions *o0
         EpochSums s = {0};
         double lr = train_lr_at(o.lr_kind, o.optim.lr, ep, o.epochs);
         train_rng_shuffle(&rng, idx, rows);
-        for (int64_t st = 0; rc == RT_OK && st < rows; st += o.batch) {
-            int64_t n = rows - st < o.batch ? rows - st : o.batch;
+        for (int64_t st = 0; rc == RT_OK && st < used; st += o.batch) {
+            int64_t n = used - st < o.batch ? used - st : o.batch;
             rc = batch_step(&m, d, &o, &b, idx + st, n, C, cache, lr, &s, err);
         }
-        e = (DistillEpoch){ep + 1, o.epochs, s.loss / (double)rows, o.teacher ? s.agree / (double)rows : NAN,
-                           d->y ? s.right / (double)rows : NAN, NAN, lr, 0};
+        e = (DistillEpoch){ep + 1, o.epochs, s.loss / (double)used, o.teacher ? s.agree / (double)used : NAN,
+                           d->y ? s.right / (double)used : NAN, NAN, lr, 0};
         if (rc == RT_OK && d->val_x) rc = distill_accuracy(&m, d->val_x, d->n_in, d->val_y, 256, &e.val_accuracy, err);
         e.seconds = now_s() - t0;
         if (rc == RT_OK && o.on_epoch) o.on_epoch(o.user, &e);

@@ -12,6 +12,12 @@
  * computed once, batch by batch, and kept when they fit in teacher_cache_bytes (1,197 x 10
  * floats for digits); otherwise they are recomputed for each mini-batch of each epoch, so
  * memory never holds more than a batch of them.
+ *
+ * A student whose inputs all declare the same fixed batch B (an exporter run without a dynamic
+ * batch axis: the dynamo exporter's default, with its Reshape to [B, -1] a constant) trains in
+ * batches of exactly B: each epoch leaves out its last rows % B rows (PyTorch's drop_last; the
+ * shuffle leaves out others each epoch), and evaluation pads its last batch with copies of a
+ * row whose outputs are not counted.
  */
 #ifndef WAFER_DISTILL_H
 #define WAFER_DISTILL_H
@@ -45,7 +51,9 @@ typedef struct DistillOptions {
     DistillTeacherLoss teacher_loss;
     double alpha, beta;       /* weights of the label term and the teacher term */
     double temperature;       /* KL's T (> 0) */
-    int64_t epochs, batch;    /* batch: rows per step; the last batch of an epoch may be short */
+    int64_t epochs, batch;    /* batch: rows per step; the last batch of an epoch may be short.
+                                 0: the student's fixed batch if it declares one, else 64; a
+                                 batch other than a fixed one is an error */
     uint64_t seed;            /* shuffling */
     TrainOptim optim;         /* kind, lr, momentum, weight decay */
     TrainLrKind lr_kind;
@@ -76,8 +84,16 @@ typedef struct DistillData {
 int distill_run(IrGraph *student, const DistillData *d, const DistillOptions *o, DistillEpoch *last, RtError *err);
 
 /* Top-1 accuracy of g (evaluation mode: BatchNorm on running statistics) on x[n_in] with
- * labels y, in batches of `batch` rows. */
+ * labels y, in batches of `batch` rows (of the student's fixed batch when it declares one). */
 int distill_accuracy(TrainModel *m, const RtTensor *x, int n_in, const int64_t *y, int64_t batch, double *acc,
                      RtError *err);
+/* The batch every input of g declares as its dim 0 when they all declare the same number
+ * (the graph runs at that batch only), else 0 (a dynamic batch). */
+int64_t distill_fixed_batch(const IrGraph *g);
+/* Views v[n_in] of rows [s, s + n) of every input x[i], `run` rows each: when run > n (a
+ * graph with a fixed batch of run rows), the rows are copied into pad[i] (allocated on first
+ * use with room for run rows; the caller frees it) and the last one repeated. */
+int distill_rows_view(const RtTensor *x, int n_in, int64_t s, int64_t n, int64_t run, RtTensor *v, void **pad,
+                      RtError *err);
 
 #endif
