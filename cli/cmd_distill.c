@@ -279,9 +279,32 @@ static int inputs_order(const IrGraph *g, CliInputs *s, RtTensor *x, RtError *er
     return CLI_OK;
 }
 
+/* Calibration rows for a student with a fixed batch B: the quantizer runs whole batches, so
+ * each --input whose rows are not a multiple of B is written trimmed to the largest multiple
+ * into a temporary file tmp[i] (the empty string when the file is used as it is). */
+static int qat_calib_trim(DistillArgs *a, const IrGraph *student, char (*tmp)[4096], RtError *err) {
+    int64_t fixed = distill_fixed_batch(student);
+    for (int i = 0; i < a->in.n; i++) {
+        RtTensor t = a->in.v[i].t;
+        tmp[i][0] = '\0';
+        if (!fixed || t.dims[0] % fixed == 0) continue;
+        t.dims[0] -= t.dims[0] % fixed;
+        snprintf(tmp[i], 4096, "%s.calib-XXXXXX", a->out);
+        int fd = mkstemp(tmp[i]);
+        if (fd < 0) {
+            rt_error_set(err, "%s: cannot create a temporary file: %s", tmp[i], strerror(errno));
+            tmp[i][0] = '\0';
+            return CLI_BAD_INPUT;
+        }
+        close(fd);
+        if (npy_write(tmp[i], &t, err) != RT_OK) return cli_error_name_file(err, tmp[i]), CLI_BAD_INPUT;
+    }
+    return CLI_OK;
+}
+
 /* --qat: the trained float ONNX through the quantize pipeline into OUT.wafer. */
 static int qat_write(DistillArgs *a, const IrGraph *student, FILE *out, RtError *err) {
-    char tmp[4096];
+    char tmp[4096], calib[RT_MAX_RANK][4096];
     const char *onnx = a->onnx_out;
     if (!onnx) {
         snprintf(tmp, sizeof tmp, "%s.float-XXXXXX", a->out);
@@ -296,15 +319,18 @@ static int qat_write(DistillArgs *a, const IrGraph *student, FILE *out, RtError 
     q.model = onnx, q.out = a->out;
     q.weights = a->qat;
     q.q.group = a->o.qat_group;
+    for (int i = 0; i < a->in.n; i++) calib[i][0] = '\0';
     if (a->o.qat == TRAIN_QAT_INT8) {
         q.activations = "int8";
+        if (status == CLI_OK) status = qat_calib_trim(a, student, calib, err);
         for (int i = 0; status == CLI_OK && i < a->in.n; i++) {
+            const char *path = calib[i][0] ? calib[i] : a->in.v[i].path;
             char spec[4096];
-            snprintf(spec, sizeof spec, "%s=%s", a->in.v[i].name, a->in.v[i].path);
+            snprintf(spec, sizeof spec, "%s=%s", a->in.v[i].name, path);
             /* cli_inputs_add copies the name and borrows the path from spec: point the path
-             * back at argv's, which outlives q */
+             * back at argv's (or calib's), which outlives q */
             if (cli_inputs_add(&q.calib, spec, "distill", err) != CLI_OK) status = CLI_BAD_INPUT;
-            else q.calib.v[q.calib.n - 1].path = a->in.v[i].path;
+            else q.calib.v[q.calib.n - 1].path = path;
         }
     }
     IrGraph *g = NULL;
@@ -324,6 +350,8 @@ static int qat_write(DistillArgs *a, const IrGraph *student, FILE *out, RtError 
     ir_graph_free(g);
     cli_quant_free(&q);
     if (!a->onnx_out) unlink(tmp);
+    for (int i = 0; i < a->in.n; i++)
+        if (calib[i][0]) unlink(calib[i]);
     return status;
 }
 
