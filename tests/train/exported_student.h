@@ -22,12 +22,16 @@
  *
  * text_model_write: a small text classifier on int64 token ids [n, T] (vocabulary V):
  *       /embed/Gather  Gather(embed.weight [V, D], ids)        -> [n, T, D]
- *       /ReduceMean    ReduceMean(axes [1], keepdims 0)        -> [n, D]   (mean over positions)
+ *     unmasked: /ReduceMean (axes [1] an attribute, keepdims 0) -> [n, D]   (mean over positions)
+ *     masked (a second input attention_mask [n, T] int64, 1 = token, 0 = padding): mean
+ *       pooling as sentence-transformers writes it and the TorchScript exporter exports it,
+ *       mask.unsqueeze(-1).expand(emb.size()).float(), (emb * m).sum(1) / m.sum(1).clamp(1e-9):
+ *       Unsqueeze, Shape, Expand, Cast, Mul, ReduceSum (axes an input), ReduceSum, Clip, Div
  *     H > 0 (a teacher): /fc1/Gemm (D -> H), then GELU as exporters write it before opset 20,
  *       x * 0.5 * (1 + erf(x / sqrt 2)) with its scalars in Constant nodes, then /fc2/Gemm
  *     H = 0 (the student): /fc/Gemm (D -> C)
- *   -> logits [n, C]; opset 17 (ReduceMean's axes an attribute). text_student_write gives it
- *   PyTorch-like seeded weights (embedding U(+-1), Linear U(+-1/sqrt(D))).
+ *   -> logits [n, C]; opset 17. text_student_write gives the student PyTorch-like seeded
+ *   weights (embedding U(+-1), Linear U(+-1/sqrt(D))).
  */
 #ifndef WAFER_EXPORTED_STUDENT_H
 #define WAFER_EXPORTED_STUDENT_H
@@ -212,34 +216,84 @@ static inline int exported_gelu(CnnGen *c, int x) {
     return cnn_node(c, RT_OP_MUL, "/act/Mul_1", 2, hi, "/act/Mul_1_output_0", &k);
 }
 
-/* The text classifier (see the header); emb [V, D]; H > 0: w1 [H, D], b1 [H], w2 [C, H], b2 [C];
- * H = 0: w1 [C, D], b1 [C] (w2, b2 unused). */
-static inline int text_model_write(const char *path, int64_t V, int64_t T, int64_t D, int64_t H, int64_t C,
-                                   const float *emb, const float *w1, const float *b1, const float *w2,
-                                   const float *b2, RtError *err) {
+/* A text classifier's form and weights (see the header). */
+typedef struct {
+    int64_t V, T, D, H, C;    /* vocabulary, positions, embedding width, hidden width (0: none), classes */
+    int masked;               /* 1: a second input attention_mask and masked mean pooling */
+    const float *emb;         /* [V, D] */
+    const float *w1, *b1;     /* H > 0: [H, D], [H]; H = 0: [C, D], [C] */
+    const float *w2, *b2;     /* H > 0: [C, H], [C] */
+} TextSpec;
+
+/* Mean of emb [n, T, D] over the positions where mask [n, T] is 1 (the exporter's form). */
+static inline int exported_masked_mean(CnnGen *c, int emb, int mask) {
+    int k;
+    int64_t last = -1, one = 1;
+    int ui[2] = {mask, exported_init_i64(c, "onnx::Unsqueeze_60", 1, &last)};
+    int mu = cnn_node(c, RT_OP_UNSQUEEZE, "/Unsqueeze", 2, ui, "/Unsqueeze_output_0", &k);
+    int sh = cnn_node(c, RT_OP_SHAPE, "/Shape", 1, &emb, "/Shape_output_0", &k);
+    int ei[2] = {mu, sh};
+    int me = cnn_node(c, RT_OP_EXPAND, "/Expand", 2, ei, "/Expand_output_0", &k);
+    int mf = cnn_node(c, RT_OP_CAST, "/Cast", 1, &me, "/Cast_output_0", &k);
+    RtAttr *a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "to", .type = RT_ATTR_INT, .i = RT_F32};
+    int mi[2] = {emb, mf};
+    int prod = cnn_node(c, RT_OP_MUL, "/Mul", 2, mi, "/Mul_output_0", &k);
+    int axes = exported_init_i64(c, "onnx::ReduceSum_61", 1, &one);
+    int si[2] = {prod, axes};
+    int sum = cnn_node(c, RT_OP_REDUCE_SUM, "/ReduceSum", 2, si, "/ReduceSum_output_0", &k);
+    a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "keepdims", .type = RT_ATTR_INT, .i = 0};
+    int ci[2] = {mf, axes};
+    int cnt = cnn_node(c, RT_OP_REDUCE_SUM, "/ReduceSum_1", 2, ci, "/ReduceSum_1_output_0", &k);
+    a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "keepdims", .type = RT_ATTR_INT, .i = 0};
+    int li[2] = {cnt, exported_constant_f32(c, "/Constant", "/Constant_output_0", 1e-9f)};
+    int cl = cnn_node(c, RT_OP_CLIP, "/Clip", 2, li, "/Clip_output_0", &k);
+    int di[2] = {sum, cl};
+    return cnn_node(c, RT_OP_DIV, "/Div", 2, di, "/Div_output_0", &k);
+}
+
+/* An int64 [n, T] graph input with a dynamic batch n. */
+static inline int exported_ids_input(IrGraph *g, const char *name, int64_t T) {
+    int v = ir_value_add(g, name);
+    int64_t xd[2] = {-1, T};
+    ir_value_set_shape(&g->values[v], RT_I64, 2, xd);
+    g->values[v].dims[0].sym = ir_strdup(g, "n");
+    int *in = realloc(g->inputs, sizeof(int) * (size_t)(g->n_inputs + 1));
+    if (!in) return -1;
+    g->inputs = in, g->inputs[g->n_inputs++] = v;
+    return v;
+}
+
+/* Writes the text classifier of spec s to path. */
+static inline int text_model_write(const char *path, const TextSpec *s, RtError *err) {
     CnnGen c = {ir_graph_new(), 0};
     if (!c.g) return rt_error_set(err, "out of memory");
     IrGraph *g = c.g;
     g->opset = 17, g->ir_version = 8;
-    int ids = ir_value_add(g, "ids"), k;
-    int64_t xd[2] = {-1, T}, ed[2] = {V, D}, one = 1;
-    ir_value_set_shape(&g->values[ids], RT_I64, 2, xd);
-    g->values[ids].dims[0].sym = ir_strdup(g, "n");
-    g->inputs = malloc(sizeof(int)), g->inputs[0] = ids, g->n_inputs = 1;
-    int gi[2] = {exported_weights(&c, "embed.weight", 2, ed, emb), ids};
+    int k, ids = exported_ids_input(g, "input_ids", s->T);
+    int mask = s->masked ? exported_ids_input(g, "attention_mask", s->T) : -1;
+    int64_t ed[2] = {s->V, s->D}, one = 1;
+    int gi[2] = {exported_weights(&c, "embed.weight", 2, ed, s->emb), ids};
     int e = cnn_node(&c, RT_OP_GATHER, "/embed/Gather", 2, gi, "/embed/Gather_output_0", &k);
-    int m = cnn_node(&c, RT_OP_REDUCE_MEAN, "/ReduceMean", 1, &e, "/ReduceMean_output_0", &k);
-    RtAttr *a = cnn_attrs(&c, k, 2);
-    a[0] = cnn_ints(&c, "axes", 1, &one);
-    a[1] = (RtAttr){.name = "keepdims", .type = RT_ATTR_INT, .i = 0};
-    int y;
-    if (H > 0) {
-        int h = exported_gemm(&c, m, D, H, w1, b1, "fc1", "/fc1/Gemm_output_0");
-        y = exported_gemm(&c, exported_gelu(&c, h), H, C, w2, b2, "fc2", "logits");
+    int m;
+    if (s->masked) {
+        m = exported_masked_mean(&c, e, mask);
     } else {
-        y = exported_gemm(&c, m, D, C, w1, b1, "fc", "logits");
+        m = cnn_node(&c, RT_OP_REDUCE_MEAN, "/ReduceMean", 1, &e, "/ReduceMean_output_0", &k);
+        RtAttr *a = cnn_attrs(&c, k, 2);
+        a[0] = cnn_ints(&c, "axes", 1, &one);
+        a[1] = (RtAttr){.name = "keepdims", .type = RT_ATTR_INT, .i = 0};
     }
-    exported_output(g, y, C);
+    int y;
+    if (s->H > 0) {
+        int h = exported_gemm(&c, m, s->D, s->H, s->w1, s->b1, "fc1", "/fc1/Gemm_output_0");
+        y = exported_gemm(&c, exported_gelu(&c, h), s->H, s->C, s->w2, s->b2, "fc2", "logits");
+    } else {
+        y = exported_gemm(&c, m, s->D, s->C, s->w1, s->b1, "fc", "logits");
+    }
+    exported_output(g, y, s->C);
     int rc = ir_infer_shapes(g, err);
     if (rc == RT_OK) rc = onnx_write_file(g, NULL, path, err);
     ir_graph_free(g);
@@ -247,8 +301,8 @@ static inline int text_model_write(const char *path, int64_t V, int64_t T, int64
 }
 
 /* The student form (H = 0) with seeded PyTorch-like initial weights. */
-static inline int text_student_write(const char *path, int64_t V, int64_t T, int64_t D, int64_t C, uint64_t seed,
-                                     RtError *err) {
+static inline int text_student_write(const char *path, int64_t V, int64_t T, int64_t D, int64_t C, int masked,
+                                     uint64_t seed, RtError *err) {
     CnnGen r = {NULL, seed};
     float *emb = malloc(sizeof(float) * (size_t)(V * D)), *w = malloc(sizeof(float) * (size_t)(C * D));
     float *b = malloc(sizeof(float) * (size_t)C);
@@ -257,7 +311,8 @@ static inline int text_student_write(const char *path, int64_t V, int64_t T, int
     for (int64_t i = 0; rc == RT_OK && i < V * D; i++) emb[i] = cnn_uniform(&r, 1.0f);
     for (int64_t i = 0; rc == RT_OK && i < C * D; i++) w[i] = cnn_uniform(&r, bound);
     for (int64_t i = 0; rc == RT_OK && i < C; i++) b[i] = cnn_uniform(&r, bound);
-    if (rc == RT_OK) rc = text_model_write(path, V, T, D, 0, C, emb, w, b, NULL, NULL, err);
+    TextSpec s = {V, T, D, 0, C, masked, emb, w, b, NULL, NULL};
+    if (rc == RT_OK) rc = text_model_write(path, &s, err);
     free(emb), free(w), free(b);
     return rc;
 }

@@ -40,6 +40,11 @@
  * weight within this of the teacher's (Adam at lr 0.05 leaves a few 1e-3 of jitter). */
 #define IDS_W_TOL 0.05f
 
+/* The progress line prints 4 decimals. */
+#define PRINT_TOL 5.01e-5
+/* digits_cnn_dynamo (0.9933 float) after one epoch of int8 QAT at lr 1e-4: 0.9917 */
+#define INT8_FIXED_ACC 0.98
+
 static char dir[256], out[65536];
 
 static void setup(void) { cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_distill_exported"), 0); }
@@ -269,14 +274,16 @@ Test(distill_exported, float_rows_for_an_int64_input_are_refused_by_file) {
 #define TX_AGREE_GAIN 0.10
 /* the teacher graph in float32 against tx_logits in double: logits of magnitude <= ~5 */
 #define TX_TEACHER_TOL 1e-4
-/* The progress line prints 4 decimals. */
-#define PRINT_TOL 5.01e-5
-/* digits_cnn_dynamo (0.9933 float) after one epoch of int8 QAT at lr 1e-4: 0.9917 */
-#define INT8_FIXED_ACC 0.98
 
 typedef struct {
     float emb[TX_V * TX_DT], w1[TX_H * TX_DT], b1[TX_H], w2[TX_C * TX_H], b2[TX_C];
 } TextTeacher;
+
+typedef struct {
+    int64_t x[TX_ROWS * TX_T], m[TX_ROWS * TX_T];  /* training ids and attention mask */
+    int64_t vx[TX_VAL * TX_T], vm[TX_VAL * TX_T];  /* held-out */
+    int64_t vy[TX_VAL];                            /* held-out labels: the teacher's argmax */
+} TextData;
 
 static float tx_uniform(uint32_t *s, float bound) {
     *s = *s * 1664525u + 1013904223u;
@@ -284,14 +291,18 @@ static float tx_uniform(uint32_t *s, float bound) {
 }
 
 /* The teacher's logits for one row, computed here in double (an independent reference for
- * the generated graph): mean of embeddings, Gemm, GELU with erf, Gemm. */
-static void tx_logits(const TextTeacher *t, const int64_t *ids, double *z) {
-    double m[TX_DT] = {0}, h[TX_H];
-    for (int p = 0; p < TX_T; p++)
-        for (int d = 0; d < TX_DT; d++) m[d] += t->emb[ids[p] * TX_DT + d] / (double)TX_T;
+ * the generated graph): mean of the embeddings of the positions the mask keeps (all when
+ * mask is NULL), Gemm, GELU with erf, Gemm. */
+static void tx_logits(const TextTeacher *t, const int64_t *ids, const int64_t *mask, double *z) {
+    double m[TX_DT] = {0}, h[TX_H], n = 0;
+    for (int p = 0; p < TX_T; p++) {
+        if (mask && !mask[p]) continue;
+        n += 1;
+        for (int d = 0; d < TX_DT; d++) m[d] += t->emb[ids[p] * TX_DT + d];
+    }
     for (int j = 0; j < TX_H; j++) {
         double s = t->b1[j];
-        for (int d = 0; d < TX_DT; d++) s += t->w1[j * TX_DT + d] * m[d];
+        for (int d = 0; d < TX_DT; d++) s += t->w1[j * TX_DT + d] * m[d] / n;
         h[j] = s * 0.5 * (1 + erf(s / sqrt(2.0)));
     }
     for (int c = 0; c < TX_C; c++) {
@@ -307,9 +318,31 @@ static int64_t tx_argmax(const double *z) {
     return b;
 }
 
-/* Writes teacher.onnx, student.onnx, train / val ids and the val labels (the teacher's argmax
- * by tx_logits) into dir; val ids and labels are returned. */
-static void tx_files(TextTeacher *t, int64_t *vx, int64_t *vy) {
+/* Rows of ids in [1, V); masked: each row keeps a random length in [1, T], the rest padding
+ * (id 0, mask 0). */
+static void tx_rows(uint32_t *s, int masked, int64_t *x, int64_t *m, int rows) {
+    for (int r = 0; r < rows; r++) {
+        *s = *s * 1664525u + 1013904223u;
+        int len = masked ? 1 + (int)((*s >> 12) % TX_T) : TX_T;
+        for (int p = 0; p < TX_T; p++) {
+            *s = *s * 1664525u + 1013904223u;
+            x[r * TX_T + p] = p < len ? 1 + (*s >> 12) % (TX_V - 1) : 0;
+            m[r * TX_T + p] = p < len;
+        }
+    }
+}
+
+static void tx_npy(const char *name, const int64_t *v, int rank, int64_t rows) {
+    char p[300];
+    RtError err = {{0}};
+    RtTensor t = {RT_I64, rank, {rows, TX_T}, (void *)v};
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    cr_assert_eq(npy_write(p, &t, &err), RT_OK, "%s", err.msg);
+}
+
+/* Writes text_teacher.onnx, text_student.onnx, the ids (and masks) and the held-out labels
+ * (the teacher's argmax by tx_logits) into dir. */
+static void tx_files(TextTeacher *t, TextData *d, int masked) {
     uint32_t s = 7;
     for (int i = 0; i < TX_V * TX_DT; i++) t->emb[i] = tx_uniform(&s, 2.0f);
     for (int i = 0; i < TX_H * TX_DT; i++) t->w1[i] = tx_uniform(&s, 1.0f);
@@ -318,26 +351,23 @@ static void tx_files(TextTeacher *t, int64_t *vx, int64_t *vy) {
     for (int i = 0; i < TX_C; i++) t->b2[i] = tx_uniform(&s, 0.5f);
     char p[300];
     RtError err = {{0}};
+    TextSpec ts = {TX_V, TX_T, TX_DT, TX_H, TX_C, masked, t->emb, t->w1, t->b1, t->w2, t->b2};
     snprintf(p, sizeof p, "%s/text_teacher.onnx", dir);
-    cr_assert_eq(text_model_write(p, TX_V, TX_T, TX_DT, TX_H, TX_C, t->emb, t->w1, t->b1, t->w2, t->b2, &err), RT_OK,
-                 "%s", err.msg);
+    cr_assert_eq(text_model_write(p, &ts, &err), RT_OK, "%s", err.msg);
     snprintf(p, sizeof p, "%s/text_student.onnx", dir);
-    cr_assert_eq(text_student_write(p, TX_V, TX_T, TX_DS, TX_C, 3, &err), RT_OK, "%s", err.msg);
-    static int64_t x[TX_ROWS * TX_T];
-    for (int i = 0; i < TX_ROWS * TX_T; i++) s = s * 1664525u + 1013904223u, x[i] = (s >> 12) % TX_V;
-    for (int i = 0; i < TX_VAL * TX_T; i++) s = s * 1664525u + 1013904223u, vx[i] = (s >> 12) % TX_V;
+    cr_assert_eq(text_student_write(p, TX_V, TX_T, TX_DS, TX_C, masked, 3, &err), RT_OK, "%s", err.msg);
+    tx_rows(&s, masked, d->x, d->m, TX_ROWS);
+    tx_rows(&s, masked, d->vx, d->vm, TX_VAL);
     for (int r = 0; r < TX_VAL; r++) {
         double z[TX_C];
-        tx_logits(t, vx + r * TX_T, z);
-        vy[r] = tx_argmax(z);
+        tx_logits(t, d->vx + r * TX_T, masked ? d->vm + r * TX_T : NULL, z);
+        d->vy[r] = tx_argmax(z);
     }
-    RtTensor tx = {RT_I64, 2, {TX_ROWS, TX_T}, x}, tv = {RT_I64, 2, {TX_VAL, TX_T}, vx}, ty = {RT_I64, 1, {TX_VAL}, vy};
-    const char *names[3] = {"text_train.npy", "text_val.npy", "text_val_y.npy"};
-    const RtTensor *ts[3] = {&tx, &tv, &ty};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        cr_assert_eq(npy_write(p, ts[i], &err), RT_OK, "%s", err.msg);
-    }
+    tx_npy("text_train.npy", d->x, 2, TX_ROWS);
+    tx_npy("text_train_mask.npy", d->m, 2, TX_ROWS);
+    tx_npy("text_val.npy", d->vx, 2, TX_VAL);
+    tx_npy("text_val_mask.npy", d->vm, 2, TX_VAL);
+    tx_npy("text_val_y.npy", d->vy, 1, TX_VAL);
 }
 
 static double val_accuracy_of_epoch(const char *text, int e) {
@@ -350,10 +380,9 @@ static double val_accuracy_of_epoch(const char *text, int e) {
     return strtod(p + strlen("val accuracy "), NULL);
 }
 
-/* The generated teacher file computes tx_logits: `wafer run` on the held-out ids. */
-static void tx_teacher_check(const TextTeacher *t, const int64_t *vx) {
-    int rc = tu_run(out, sizeof out, WAFER_BIN " run %s/text_teacher.onnx --input ids=%s/text_val.npy --out %s/tr", dir, dir,
-                    dir);
+/* The generated teacher file computes tx_logits: `wafer run` on the held-out rows. */
+static void tx_teacher_check(const TextTeacher *t, const TextData *d, int masked, const char *val_in) {
+    int rc = tu_run(out, sizeof out, WAFER_BIN " run %s/text_teacher.onnx %s --out %s/tr", dir, val_in, dir);
     cr_assert_eq(rc, 0, "%s", out);
     char p[300];
     snprintf(p, sizeof p, "%s/tr/logits.npy", dir);
@@ -364,36 +393,55 @@ static void tx_teacher_check(const TextTeacher *t, const int64_t *vx) {
     double worst = 0;
     for (int r = 0; r < TX_VAL; r++) {
         double z[TX_C];
-        tx_logits(t, vx + r * TX_T, z);
+        tx_logits(t, d->vx + r * TX_T, masked ? d->vm + r * TX_T : NULL, z);
         for (int c = 0; c < TX_C; c++) worst = fmax(worst, fabs(((float *)y.data)[r * TX_C + c] - z[c]));
     }
     cr_assert_leq(worst, TX_TEACHER_TOL, "largest |graph - reference| teacher logit = %g", worst);
     free(y.data);
 }
 
-Test(distill_exported, text_student_learns_an_embedding_teacher) {
+/* Distills the text student (masked or not) from its teacher and checks what it learned. */
+static void tx_distill(int masked) {
     static TextTeacher t;
-    static int64_t vx[TX_VAL * TX_T], vy[TX_VAL];
-    tx_files(&t, vx, vy);
-    tx_teacher_check(&t, vx);
+    static TextData d;
+    tx_files(&t, &d, masked);
+    char tin[600], vin[600];
+    snprintf(tin, sizeof tin, "--input input_ids=%s/text_train.npy", dir);
+    snprintf(vin, sizeof vin, "--input input_ids=%s/text_val.npy", dir);
+    if (masked) {
+        size_t n = strlen(tin), k = strlen(vin);
+        snprintf(tin + n, sizeof tin - n, " --input attention_mask=%s/text_train_mask.npy", dir);
+        snprintf(vin + k, sizeof vin - k, " --input attention_mask=%s/text_val_mask.npy", dir);
+    }
+    tx_teacher_check(&t, &d, masked, vin);
+    char vals[600]; /* --val takes the held-out files as --input does */
+    snprintf(vals, sizeof vals, "--val input_ids=%s/text_val.npy", dir);
+    if (masked) {
+        size_t n = strlen(vals);
+        snprintf(vals + n, sizeof vals - n, " --val attention_mask=%s/text_val_mask.npy", dir);
+    }
     int rc = tu_run(out, sizeof out,
-                    WAFER_BIN " distill --teacher %s/text_teacher.onnx --student %s/text_student.onnx --input ids=%s/text_train.npy"
-                              " --val ids=%s/text_val.npy --val-labels %s/text_val_y.npy --loss kl --epochs 30 --lr 0.01"
-                              " -o %s/text_out.onnx",
-                    dir, dir, dir, dir, dir, dir);
+                    WAFER_BIN " distill --teacher %s/text_teacher.onnx --student %s/text_student.onnx %s %s"
+                              " --val-labels %s/text_val_y.npy --loss kl --epochs 30 --lr 0.01 -o %s/text_out.onnx",
+                    dir, dir, tin, vals, dir, dir);
     cr_assert_eq(rc, 0, "%s", out);
     double first = val_accuracy_of_epoch(out, 1), last = val_accuracy_of_epoch(out, 30);
-    cr_log_info("text student: held-out agreement with the teacher %.4f after 1 epoch, %.4f after 30", first, last);
+    cr_log_info("text student%s: held-out agreement with the teacher %.4f after 1 epoch, %.4f after 30",
+                masked ? " (masked mean)" : "", first, last);
     cr_assert_geq(last, TX_AGREE_BAR, "%s", out);
     cr_assert_geq(last - first, TX_AGREE_GAIN, "%s", out);
     /* the written file holds the trained embedding: it evaluates as the last epoch did */
     char json[300];
     snprintf(json, sizeof json, "%s/te.json", dir);
-    rc = tu_run(out, sizeof out, WAFER_BIN " eval %s/text_out.onnx --input ids=%s/text_val.npy --labels %s/text_val_y.npy"
-                                " --json %s", dir, dir, dir, json);
+    rc = tu_run(out, sizeof out, WAFER_BIN " eval %s/text_out.onnx %s --labels %s/text_val_y.npy --json %s", dir, vin,
+                dir, json);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert_float_eq(tu_json_number(json, "accuracy"), last, PRINT_TOL);
 }
+
+Test(distill_exported, text_student_learns_an_embedding_teacher) { tx_distill(0); }
+
+Test(distill_exported, masked_mean_text_student_with_two_int64_inputs) { tx_distill(1); }
 
 /* ---- a fixed batch: the dynamo exporter's default (digits_cnn_dynamo.onnx: [4,1,8,8], its
  * Reshape to a constant [4, 1024]) ---- */
