@@ -54,6 +54,8 @@ struct IrGraph {
     const char *producer_name; /* arena, may be "" */
     const char *path;     /* arena: the file it came from, for messages ("" if none) */
     IrGraph *parent;      /* borrowed: enclosing graph for a subgraph, else NULL */
+    int n_declared;       /* subgraphs: inputs [0, n_declared) are declared by the subgraph
+                             itself, the rest are captures (RtGraph.n_declared) */
     int keep_dequantize;  /* 1: a DequantizeLinear of constants is stored quantized weights
                              (set by the quantize passes and the .wafer reader), so constant
                              folding leaves it: the codes stay codes */

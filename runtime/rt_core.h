@@ -148,6 +148,10 @@ typedef struct RtGraph {
     const int *inputs;       /* [n_inputs] slots the caller fills */
     int n_outputs;
     const int *outputs;      /* [n_outputs] slots returned */
+    int n_declared;          /* subgraphs: inputs [0, n_declared) are the subgraph's own declared
+                                inputs (Loop body: iteration_num, cond, carried values; Scan body:
+                                states, scan slices; If branch: none), the rest are outer-scope
+                                captures (frontend/onnx_subgraph.c); 0 for a model graph */
 } RtGraph;
 
 #endif
