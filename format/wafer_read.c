@@ -138,6 +138,7 @@ static IrGraph *graph_convert(const RtModel *m, const RtGraph *rg, IrGraph *pare
     if (st == RT_OK) {
         g->n_inputs = rg->n_inputs;
         g->n_outputs = rg->n_outputs;
+        g->n_declared = rg->n_declared;
         st = values_convert(info, rg, g, path, err);
     }
     for (int k = 0; st == RT_OK && k < rg->n_nodes; k++) st = node_convert(m, g, &rg->nodes[k], path, err);

@@ -64,7 +64,9 @@
  *   outer values are explicit inputs, see frontend/onnx_subgraph.c).
  *
  * kind 4 GRAPH: u32 n_graphs (>= 1), then per graph (graph 0 is the model):
- *     str name, str producer, i32 opset (default domain), u32 reserved (0), i64 ir_version,
+ *     str name, str producer, i32 opset (default domain), u32 n_declared (a subgraph's own
+ *     declared inputs, the first n_declared of its inputs, the rest being captures; 0 for the
+ *     model, for an If branch and in files written before Loop and Scan), i64 ir_version,
  *     u64 values offset (in VALUES), u32 n_values, u64 nodes offset (in NODES), u32 n_nodes,
  *     u32 n_inputs, n_inputs x i32 value index, u32 n_outputs, n_outputs x i32 value index.
  *
@@ -369,7 +371,7 @@ static int put_graph(WfWriter *w, int gi) {
     put_str(w, b, g->name ? g->name : "");
     put_str(w, b, g->producer_name ? g->producer_name : "");
     buf_i32(b, g->opset);
-    buf_u32(b, 0);
+    buf_u32(b, (uint32_t)g->n_declared);
     buf_i64(b, g->ir_version);
     buf_u64(b, values_off);
     buf_u32(b, (uint32_t)g->n_values);

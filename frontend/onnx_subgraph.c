@@ -20,6 +20,19 @@
  *   c->run_subgraph(c, branch, &in[1], n_in - 1, ...).
  *   Nested subgraphs work the same way one level at a time: a name captured two levels up
  *   is captured by the middle graph too, and passed down.
+ *   A subgraph records how many of its inputs it declares itself (IrGraph.n_declared, kept by
+ *   the lowering into RtGraph.n_declared and by the .wafer file): inputs [0, n_declared) are
+ *   its declared inputs, the rest captures. The node's input and output counts alone do not
+ *   say where the captures start, so Loop and Scan kernels read it:
+ *     Loop: node inputs (M, cond, v_initial[N], captures[C]); body inputs (iteration_num,
+ *       cond, v[N], captures[C]) with n_declared = 2 + N; body outputs (cond, v[N],
+ *       scan[K]); node outputs (v_final[N], scan_outputs[K]). So N = n_declared - 2,
+ *       C = n_in - n_declared, K = body outputs - 1 - N.
+ *     Scan: node inputs (states[N], scan_inputs[M], captures[C]) (opset 8: sequence_lens
+ *       first); body inputs (states[N], slices[M], captures[C]) with n_declared = N + M;
+ *       body outputs (states[N], scan_outputs[K]); node outputs the same.
+ *   Loop and Scan bodies may carry tensors only: a sequence, optional or map typed body input
+ *   or output is refused at load, naming the node.
  */
 #include "onnx_internal.h"
 
@@ -75,7 +88,52 @@ static int subgraph_build(OnnxCtx *ctx, const Onnx__GraphProto *gp, OnnxScope *o
     sg->path = ir_strdup(sg, outer->g->path);
     sg->producer_name = ir_strdup(sg, outer->g->producer_name);
     if (!sg->path || !sg->producer_name) return onnx_fail(ctx, "out of memory");
-    return onnx_graph_convert(ctx, gp, inner);
+    ONNX_TRY(onnx_graph_convert(ctx, gp, inner));
+    if ((size_t)sg->n_inputs != gp->n_input)
+        return onnx_fail(ctx, "subgraph '%s': %zu declared inputs but %d are fed (an input is also an "
+                         "initializer), which a subgraph may not do", sg->name, gp->n_input, sg->n_inputs);
+    sg->n_declared = sg->n_inputs; /* captures are appended after these (step 3) */
+    return RT_OK;
+}
+
+/* A type a Loop/Scan body may carry: a tensor, or not stated. */
+static const char *subgraph_type_refused(const Onnx__TypeProto *tp) {
+    if (!tp) return NULL;
+    switch (tp->value_case) {
+    case ONNX__TYPE_PROTO__VALUE__NOT_SET:
+    case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE: return NULL;
+    case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE: return "a sequence";
+    case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE: return "an optional";
+    case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: return "a map";
+    default: return "a non-tensor";
+    }
+}
+
+/* Loop and Scan: the body carries tensors only, and its declared inputs and outputs match
+ * the node's (counts as in the convention above). */
+static int subgraph_loop_check(OnnxCtx *ctx, const Onnx__NodeProto *np, const Onnx__GraphProto *gp) {
+    int loop = strcmp(np->op_type, "Loop") == 0;
+    if (!loop && strcmp(np->op_type, "Scan") != 0) return RT_OK;
+    char nd[300];
+    onnx_node_desc(np, nd, sizeof nd);
+    for (int io = 0; io < 2; io++) {
+        size_t n = io ? gp->n_output : gp->n_input;
+        for (size_t i = 0; i < n; i++) {
+            const Onnx__ValueInfoProto *vi = io ? gp->output[i] : gp->input[i];
+            const char *kind = subgraph_type_refused(vi->type);
+            if (kind)
+                return onnx_fail(ctx, "%s: body %s '%s' is %s value; wafer's %s carries tensors only", nd,
+                                 io ? "output" : "input", vi->name ? vi->name : "", kind, np->op_type);
+        }
+    }
+    if (!loop) return RT_OK; /* Scan's counts depend on num_scan_inputs: its kernel checks them */
+    if (gp->n_input < 2 || gp->n_output < 1 || np->n_input < 2 || np->n_input != gp->n_input ||
+        gp->n_output + 1 < gp->n_input || np->n_output + 1 != gp->n_output)
+        return onnx_fail(ctx, "%s: the body has %zu inputs and %zu outputs, the node %zu inputs and %zu outputs "
+                         "(expected body inputs (iteration_num, cond, N carried) for node inputs (M, cond, N "
+                         "initial values), body outputs (cond, N carried, K scan) for N + K node outputs)",
+                         nd, gp->n_input, gp->n_output, np->n_input, np->n_output);
+    return RT_OK;
 }
 
 /* Collects the union of captured names, in order, as value names of the inner graphs. */
@@ -130,7 +188,8 @@ int onnx_subgraphs_convert(OnnxCtx *ctx, const Onnx__NodeProto *np, OnnxScope *o
     int r = RT_OK, j = 0;
     for (size_t i = 0; i < np->n_attribute && r == RT_OK; i++) {
         if (attrs[i].type != RT_ATTR_GRAPH) continue;
-        r = subgraph_build(ctx, np->attribute[i]->g, outer, &inner[j]);
+        r = subgraph_loop_check(ctx, np, np->attribute[i]->g);
+        if (r == RT_OK) r = subgraph_build(ctx, np->attribute[i]->g, outer, &inner[j]);
         attrs[i].g = inner[j++].g;
     }
     const char **names = NULL;

@@ -99,6 +99,7 @@ IrLowered *ir_lower(const IrGraph *g, RtError *err) {
     l->g.inputs = g->inputs;
     l->g.n_outputs = g->n_outputs;
     l->g.outputs = g->outputs;
+    l->g.n_declared = g->n_declared;
     return l;
 }
 

@@ -495,16 +495,16 @@ static int graph_read(MdReader *r, uint32_t gi, int depth) {
     RtGraphInfo *info = &m->infos[gi];
     MdCur c, vc, nc;
     int32_t opset;
-    uint32_t reserved, n_values, n_nodes;
+    uint32_t n_declared, n_values, n_nodes;
     uint64_t values_off, nodes_off;
     if (cur_at(r, WF_SEC_GRAPH, r->graph_pos[gi] - r->off[WF_SEC_GRAPH], &c) != RT_OK) return RT_ERR;
     if (rd_str(&c, 0, "graph name", &info->name) != RT_OK || rd_str(&c, 0, "producer", &info->producer) != RT_OK ||
-        rd_i32(&c, &opset) != RT_OK || rd_u32(&c, &reserved) != RT_OK || rd_i64(&c, &info->ir_version) != RT_OK ||
+        rd_i32(&c, &opset) != RT_OK || rd_u32(&c, &n_declared) != RT_OK || rd_i64(&c, &info->ir_version) != RT_OK ||
         rd_u64(&c, &values_off) != RT_OK || rd_u32(&c, &n_values) != RT_OK || rd_u64(&c, &nodes_off) != RT_OK ||
         rd_u32(&c, &n_nodes) != RT_OK)
         return RT_ERR;
     info->opset = opset;
-    if (reserved != 0) return md_fail(r, "graph %u: reserved field is %u, not 0", gi, reserved);
+    if (n_declared > 0 && gi == 0) return md_fail(r, "graph 0 (the model) declares %u subgraph inputs, not 0", n_declared);
     if (cur_at(r, WF_SEC_VALUES, values_off, &vc) != RT_OK || cur_at(r, WF_SEC_NODES, nodes_off, &nc) != RT_OK)
         return RT_ERR;
     /* A value record has at least 16 bytes and a node record at least 28. */
@@ -532,6 +532,9 @@ static int graph_read(MdReader *r, uint32_t gi, int depth) {
     if (ids_read(&c, g, info->name, "input", &g->n_inputs, &g->inputs) != RT_OK ||
         ids_read(&c, g, info->name, "output", &g->n_outputs, &g->outputs) != RT_OK)
         return RT_ERR;
+    if (n_declared > (uint32_t)g->n_inputs)
+        return md_fail(r, "graph '%s': %u declared inputs of %d", info->name, n_declared, g->n_inputs);
+    g->n_declared = (int)n_declared;
     return graph_verify(r, g, info->name);
 }
 

@@ -26,6 +26,7 @@ extern const RtKernelEntry rt_kernels_shape[];      /* ref/shape_ops.c */
 extern const RtKernelEntry rt_kernels_gather[];     /* ref/gather_slice.c */
 extern const RtKernelEntry rt_kernels_resize[];     /* ref/resize_pad.c */
 extern const RtKernelEntry rt_kernels_control[];    /* ref/control.c */
+extern const RtKernelEntry rt_kernels_loop[];       /* ref/loop.c */
 extern const RtKernelEntry rt_kernels_recurrent[];  /* ref/recurrent.c: RNN, GRU, LSTM */
 extern const RtKernelEntry rt_kernels_fused[];      /* ref/fused.c: FusedConv, Linear */
 extern const RtKernelEntry rt_kernels_quant[];      /* ref/quant.c: ONNX quantization ops */
@@ -56,7 +57,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_unary, rt_kernels_binary, rt_kernels_reduce, rt_kernels_norm,
     rt_kernels_recurrent,
     rt_kernels_linalg, rt_kernels_conv, rt_kernels_pool, rt_kernels_shape,
-    rt_kernels_gather, rt_kernels_resize, rt_kernels_control, rt_kernels_fused,
+    rt_kernels_gather, rt_kernels_resize, rt_kernels_control, rt_kernels_loop, rt_kernels_fused,
     rt_kernels_quant, rt_kernels_qops, rt_kernels_nbits,
     rt_kernels_signal, rt_kernels_sampling,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
