@@ -164,12 +164,9 @@ int distill_accuracy(TrainModel *m, const RtTensor *x, int n_in, const int64_t *
     return rc;
 }
 
-/* Number of classes: the student's output width, from a forward pass on one row (or on the
- * student's fixed batch). */
-static int classes_probe(TrainModel *m, const DistillData *d, int64_t *C, RtError *err) {
+/* Number of classes: the student's output width, from a forward pass on `probe` rows. */
+static int classes_probe(TrainModel *m, const DistillData *d, int64_t probe, int64_t *C, RtError *err) {
     RtTensor v[RT_MAX_RANK];
-    int64_t probe = distill_fixed_batch(m->g);
-    probe = probe ? probe : 1;
     for (int i = 0; i < d->n_in; i++) v[i] = d->x[i], v[i].dims[0] = probe;
     int training = m->training;
     m->training = 0;
@@ -244,22 +241,36 @@ static int batch_step(TrainModel *m, const DistillData *d, DistillOptions *o, Ba
     return train_optim_step(&o->optim, m, lr, err);
 }
 
-/* The batch: the caller's, or (0) the student's fixed batch or 64; a fixed batch must be met. */
-static int batch_resolve(const IrGraph *g, int64_t rows, DistillOptions *o, RtError *err) {
-    int64_t fixed = distill_fixed_batch(g);
-    if (o->batch == 0) o->batch = fixed ? fixed : 64;
-    if (!fixed) return RT_OK;
-    const IrValue *v = &g->values[g->inputs[0]];
-    if (o->batch != fixed)
-        return rt_error_set(err,
-                            "input '%s' is declared with a fixed batch of %lld, so the student runs at that batch "
-                            "only: train it with a batch of %lld (wafer distill --batch %lld; each epoch leaves out its "
-                            "last rows %% %lld rows), or export it with a dynamic batch axis",
-                            v->name, (long long)fixed, (long long)fixed, (long long)fixed, (long long)fixed);
-    if (rows < fixed)
+/* The batch: the caller's, or (0) the student's fixed batch or 64. *fixed = the batch the
+ * student is held to (its declared one, when the caller asked for no other), else 0. */
+static int batch_resolve(const IrGraph *g, int64_t rows, DistillOptions *o, int64_t *fixed, RtError *err) {
+    int64_t declared = distill_fixed_batch(g);
+    if (o->batch == 0) o->batch = declared ? declared : 64;
+    *fixed = declared == o->batch ? declared : 0;
+    if (*fixed && rows < *fixed)
         return rt_error_set(err, "%lld training rows, fewer than the student's fixed batch of %lld (input '%s')",
-                            (long long)rows, (long long)fixed, v->name);
+                            (long long)rows, (long long)*fixed, g->values[g->inputs[0]].name);
     return RT_OK;
+}
+
+/* The probe of the output width on one row, or on the fixed batch; a student that declares a
+ * fixed batch B but is trained at another batch N (an exporter declaring the batch of its
+ * example input for a graph that runs at any batch) is probed at N, and refused if it cannot. */
+static int probe_classes(TrainModel *m, const DistillData *d, const DistillOptions *o, int64_t rows, int64_t fixed,
+                         int64_t *C, RtError *err) {
+    int64_t declared = distill_fixed_batch(m->g);
+    if (!declared || fixed) return classes_probe(m, d, fixed ? fixed : 1, C, err);
+    int64_t n = o->batch < rows ? o->batch : rows;
+    if (classes_probe(m, d, n, C, err) == RT_OK) return RT_OK;
+    char why[sizeof err->msg / 2];
+    snprintf(why, sizeof why, "%s", err->msg);
+    err->msg[0] = '\0'; /* rt_error_set keeps the first message: this one replaces it */
+    return rt_error_set(err,
+                        "input '%s' is declared with a fixed batch of %lld and the student does not run at a batch of "
+                        "%lld (%s): train it with a batch of %lld (wafer distill --batch %lld; each epoch leaves out "
+                        "its last rows %% %lld rows), or export it with a dynamic batch axis",
+                        m->g->values[m->g->inputs[0]].name, (long long)declared, (long long)n, why,
+                        (long long)declared, (long long)declared, (long long)declared);
 }
 
 static int options_check(const DistillData *d, const DistillOptions *o, RtError *err) {
@@ -274,18 +285,19 @@ int distill_run(IrGraph *student, const DistillData *d, const DistillOptions *o0
     DistillOptions o = *o0;
     int64_t rows = 0, C = 0;
     TrainModel m;
+    int64_t fixed = 0;
     if (options_check(d, &o, err) != RT_OK || data_check(student, d, &rows, err) != RT_OK ||
-        batch_resolve(student, rows, &o, err) != RT_OK)
+        batch_resolve(student, rows, &o, &fixed, err) != RT_OK)
         return RT_ERR;
     /* a fixed batch drops each epoch's last partial batch: `used` rows are trained on */
-    int64_t fixed = distill_fixed_batch(student), used = fixed ? rows / fixed * fixed : rows;
+    int64_t used = fixed ? rows / fixed * fixed : rows;
     if (train_model_init(&m, student, err) != RT_OK) return RT_ERR;
     Batch b = {0};
     float *cache = NULL;
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)rows);
     int rc = idx ? RT_OK : rt_error_set(err, "out of memory");
     if (rc == RT_OK && o.qat) rc = train_qat_enable(&m, o.qat, o.qat_group, err);
-    if (rc == RT_OK) rc = classes_probe(&m, d, &C, err);
+    if (rc == RT_OK) rc = probe_classes(&m, d, &o, rows, fixed, &C, err);
     for (int64_t r = 0; rc == RT_OK && d->y && r < rows; r++)
         if (d->y[r] < 0 || d->y[r] >= C)
             rc = rt_error_set(err, "label %lld of row %lld is outside [0, %lld)", (long long)d->y[r], (long long)r,

@@ -17,7 +17,9 @@
  * batch axis: the dynamo exporter's default, with its Reshape to [B, -1] a constant) trains in
  * batches of exactly B: each epoch leaves out its last rows % B rows (PyTorch's drop_last; the
  * shuffle leaves out others each epoch), and evaluation pads its last batch with copies of a
- * row whose outputs are not counted.
+ * row whose outputs are not counted. Exporters also declare the batch of their example input
+ * for graphs that run at any batch: another batch asked for explicitly is taken when the
+ * student computes at it (a probe forward), and refused with the probe's error otherwise.
  */
 #ifndef WAFER_DISTILL_H
 #define WAFER_DISTILL_H
@@ -52,8 +54,8 @@ typedef struct DistillOptions {
     double alpha, beta;       /* weights of the label term and the teacher term */
     double temperature;       /* KL's T (> 0) */
     int64_t epochs, batch;    /* batch: rows per step; the last batch of an epoch may be short.
-                                 0: the student's fixed batch if it declares one, else 64; a
-                                 batch other than a fixed one is an error */
+                                 0: the student's fixed batch if it declares one, else 64; another
+                                 than a fixed one only if the graph runs at it */
     uint64_t seed;            /* shuffling */
     TrainOptim optim;         /* kind, lr, momentum, weight decay */
     TrainLrKind lr_kind;

@@ -94,16 +94,18 @@ static inline void exported_output(IrGraph *g, int y, int64_t classes) {
     g->outputs = malloc(sizeof(int)), g->outputs[0] = y, g->n_outputs = 1;
 }
 
-/* Builds the width-w exported CNN student and writes it to path. RT_OK or an error in err. */
-static inline int exported_cnn_write(const char *path, int w, uint64_t seed, RtError *err) {
+/* Builds the width-w exported CNN student and writes it to path; batch 0: the dynamic 'n',
+ * else declared fixed at that (as an export without dynamic axes declares its example input's
+ * batch; the view chain still runs at any batch). RT_OK or an error in err. */
+static inline int exported_cnn_write(const char *path, int w, uint64_t seed, int64_t batch, RtError *err) {
     CnnGen c = {ir_graph_new(), seed};
     if (!c.g) return rt_error_set(err, "out of memory");
     IrGraph *g = c.g;
     g->opset = 17, g->ir_version = 8;
     int x = ir_value_add(g, "image"), k;
-    int64_t xd[4] = {-1, 1, 8, 8};
+    int64_t xd[4] = {batch ? batch : -1, 1, 8, 8};
     ir_value_set_shape(&g->values[x], RT_F32, 4, xd);
-    g->values[x].dims[0].sym = ir_strdup(g, "n");
+    g->values[x].dims[0].sym = batch ? NULL : ir_strdup(g, "n");
     g->inputs = malloc(sizeof(int)), g->inputs[0] = x, g->n_inputs = 1;
     int h = cnn_block(&c, x, 1, w, "c1");
     h = cnn_block(&c, h, w, 2 * w, "c2");
@@ -117,6 +119,7 @@ static inline int exported_cnn_write(const char *path, int w, uint64_t seed, RtE
     int r = cnn_node(&c, RT_OP_RELU, "/Relu_fc1", 1, &h1, "fc1_relu", &k);
     int y = cnn_linear(&c, r, 4 * w, 10, "fc2", "logits");
     exported_output(g, y, 10);
+    if (batch) g->values[y].dims[0].value = batch, g->values[y].dims[0].sym = NULL;
     int rc = ir_infer_shapes(g, err);
     if (rc == RT_OK) rc = onnx_write_file(g, NULL, path, err);
     ir_graph_free(g);
