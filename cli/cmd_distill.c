@@ -378,6 +378,11 @@ static int distill_main(DistillArgs *a, FILE *out, RtError *err) {
         status = t ? teacher_bind(&te, s, err) : CLI_BAD_INPUT;
         if (status == CLI_OK) te.fixed = distill_fixed_batch(t);
     }
+    int64_t declared = distill_fixed_batch(s);
+    if (status == CLI_OK && declared && a->o.batch == 0)
+        fprintf(stderr, "%s: input '%s' is declared with a fixed batch of %lld: training at that batch (--batch N "
+                        "trains at another if the graph runs at it)\n",
+                a->student, s->values[s->inputs[0]].name, (long long)declared);
     if (status == CLI_OK) {
         DistillData d = {x, s->n_inputs, y, a->val.n ? vx : NULL, vy};
         a->o.teacher = t ? teacher_run : NULL, a->o.teacher_user = &te;

@@ -469,6 +469,7 @@ Test(distill_exported, fixed_batch_student_trains_at_its_batch) {
                               " --epochs 1 --lr 1e-4 -o %s",
                     spec, y7, o);
     cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "declared with a fixed batch of 4: training at that batch"), "told: %s", out);
     double seen = val_accuracy_of_epoch(out, 1);
     RtError err = {{0}};
     IrGraph *g = onnx_load_file(o, NULL, &err);
