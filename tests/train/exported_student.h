@@ -14,7 +14,9 @@
  *       /Concat     Concat(batch, [-1], axis 0)            -> [batch, -1]
  *       /Reshape    Reshape(h, that, allowzero 0)
  *   with the exporter's value names (/Shape_output_0, ...). Input `image` [n,1,8,8] with n a
- *   named dynamic dim, output `logits` [n,10], opset 17, written through frontend/onnx_write.c.
+ *   named dynamic dim (or a declared fixed batch), output `logits` [n,10], opset 17 (or 11:
+ *   Unsqueeze's axes an attribute, Reshape without allowzero), written through
+ *   frontend/onnx_write.c.
  *
  * ids_model_write: a student or teacher whose input is int64 ids [n, K] in [0, V): features
  *   Cast(ids) and Cast(Equal(ids, 0)) (side nodes: no parameter feeds them) concatenated, then
@@ -73,16 +75,25 @@ static inline int exported_view_flat(CnnGen *c, int h) {
     int b = cnn_node(c, RT_OP_GATHER, "/Gather", 2, gi, "/Gather_output_0", &k);
     RtAttr *a = cnn_attrs(c, k, 1);
     a[0] = (RtAttr){.name = "axis", .type = RT_ATTR_INT, .i = 0};
-    int ui[2] = {b, exported_init_i64(c, "onnx::Unsqueeze_37", 1, &zero)};
-    int bu = cnn_node(c, RT_OP_UNSQUEEZE, "/Unsqueeze", 2, ui, "/Unsqueeze_output_0", &k);
+    int bu;
+    if (c->g->opset >= 13) { /* Unsqueeze's axes an input from opset 13, an attribute before */
+        int ui[2] = {b, exported_init_i64(c, "onnx::Unsqueeze_37", 1, &zero)};
+        bu = cnn_node(c, RT_OP_UNSQUEEZE, "/Unsqueeze", 2, ui, "/Unsqueeze_output_0", &k);
+    } else {
+        bu = cnn_node(c, RT_OP_UNSQUEEZE, "/Unsqueeze", 1, &b, "/Unsqueeze_output_0", &k);
+        a = cnn_attrs(c, k, 1);
+        a[0] = cnn_ints(c, "axes", 1, &zero);
+    }
     int ci[2] = {bu, exported_constant_i64(c, "/Constant_1", "/Constant_1_output_0", 1, &minus1)};
     int shape = cnn_node(c, RT_OP_CONCAT, "/Concat", 2, ci, "/Concat_output_0", &k);
     a = cnn_attrs(c, k, 1);
     a[0] = (RtAttr){.name = "axis", .type = RT_ATTR_INT, .i = 0};
     int ri[2] = {h, shape};
     int y = cnn_node(c, RT_OP_RESHAPE, "/Reshape", 2, ri, "/Reshape_output_0", &k);
-    a = cnn_attrs(c, k, 1);
-    a[0] = (RtAttr){.name = "allowzero", .type = RT_ATTR_INT, .i = 0};
+    if (c->g->opset >= 14) { /* allowzero from opset 14 */
+        a = cnn_attrs(c, k, 1);
+        a[0] = (RtAttr){.name = "allowzero", .type = RT_ATTR_INT, .i = 0};
+    }
     return y;
 }
 
@@ -94,14 +105,24 @@ static inline void exported_output(IrGraph *g, int y, int64_t classes) {
     g->outputs = malloc(sizeof(int)), g->outputs[0] = y, g->n_outputs = 1;
 }
 
-/* Builds the width-w exported CNN student and writes it to path; batch 0: the dynamic 'n',
- * else declared fixed at that (as an export without dynamic axes declares its example input's
- * batch; the view chain still runs at any batch). RT_OK or an error in err. */
-static inline int exported_cnn_write(const char *path, int w, uint64_t seed, int64_t batch, RtError *err) {
-    CnnGen c = {ir_graph_new(), seed};
+/* The exported CNN student's form. */
+typedef struct {
+    int w;                    /* width: channels w, 2w, 2w, hidden 4w */
+    uint64_t seed;            /* initialization */
+    int64_t batch;            /* 0: the dynamic 'n'; else declared fixed at that (as an export
+                                 without dynamic axes declares its example input's batch; the
+                                 view chain still runs at any batch) */
+    int opset;                /* 0: 17; 11 or 12: Unsqueeze's axes an attribute, no allowzero */
+} ExportedCnn;
+
+/* Builds the exported CNN student of form e and writes it to path. RT_OK or an error in err. */
+static inline int exported_cnn_write(const char *path, const ExportedCnn *e, RtError *err) {
+    CnnGen c = {ir_graph_new(), e->seed};
     if (!c.g) return rt_error_set(err, "out of memory");
     IrGraph *g = c.g;
-    g->opset = 17, g->ir_version = 8;
+    int w = e->w;
+    int64_t batch = e->batch;
+    g->opset = e->opset ? e->opset : 17, g->ir_version = g->opset >= 15 ? 8 : 6;
     int x = ir_value_add(g, "image"), k;
     int64_t xd[4] = {batch ? batch : -1, 1, 8, 8};
     ir_value_set_shape(&g->values[x], RT_F32, 4, xd);

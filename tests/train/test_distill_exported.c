@@ -8,7 +8,7 @@
  * - its written file keeps the exporter's graph and the dynamic batch axis, and runs in
  *   onnxruntime-node with the outputs of `wafer run` on the test set and on batches of other
  *   sizes than training's (7 rows, 1 row; skipped with a message without node or
- *   onnxruntime-node);
+ *   onnxruntime-node), at opset 17 and in opset 11's form;
  * - a student with an int64 input (token-id-like rows through Cast and an Equal mask) learns
  *   a teacher of the same form from int64 .npy rows, and a float file for it is refused by name;
  * - a student exported with a fixed batch (digits_cnn_dynamo.onnx, batch 4) trains at that
@@ -51,13 +51,14 @@ static void setup(void) { cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_di
 static void teardown(void) { tu_tmpdir_remove(dir); }
 TestSuite(distill_exported, .init = setup, .fini = teardown);
 
-/* Writes the width-w exported CNN student and distills it from digits_cnn into dir/cnn.onnx. */
-static void cnn_distill(int w, int epochs, int batch) {
+/* Writes the width-w exported CNN student (at opset, 0 = 17) and distills it from digits_cnn
+ * into dir/cnn.onnx. */
+static void cnn_distill(int w, int epochs, int batch, int opset) {
     char s[300], o[300];
     snprintf(s, sizeof s, "%s/cnn_init.onnx", dir);
     snprintf(o, sizeof o, "%s/cnn.onnx", dir);
     RtError err = {{0}};
-    cr_assert_eq(exported_cnn_write(s, w, 1, 0, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(exported_cnn_write(s, &(ExportedCnn){w, 1, 0, opset}, &err), RT_OK, "%s", err.msg);
     int rc = tu_run(out, sizeof out,
                     WAFER_BIN " distill --teacher " DIGITS "/digits_cnn.onnx --student %s --input image=" DIGITS
                               "/train_img.npy --labels " DIGITS "/train_y.npy --loss ce+kl --epochs %d --batch %d -o %s",
@@ -91,7 +92,7 @@ Test(distill_exported, cnn_student_reaches_the_accuracy_bar) {
         cr_skip_test("20 epochs of the CNN under the sanitizers is slow; the plain pass covers it");
         return;
     }
-    cnn_distill(8, 20, 64);
+    cnn_distill(8, 20, 64, 0);
     char json[300];
     snprintf(json, sizeof json, "%s/e.json", dir);
     int rc = tu_run(out, sizeof out, WAFER_BIN " eval %s/cnn.onnx --input image=" DIGITS "/test_img.npy --labels " DIGITS
@@ -145,8 +146,9 @@ static const char *test_rows(int64_t rows, char *spec, size_t n) {
     return spec;
 }
 
-Test(distill_exported, written_student_runs_in_onnxruntime_at_any_batch) {
-    cnn_distill(4, 2, 32); /* a few steps change every weight; equality needs no accuracy */
+/* The distilled student at opset keeps its form and equals onnxruntime at 600, 7 and 1 rows. */
+static void ort_any_batch(int opset) {
+    cnn_distill(4, 2, 32, opset); /* a few steps change every weight; equality needs no accuracy */
     char o[300], spec[400];
     snprintf(o, sizeof o, "%s/cnn.onnx", dir);
     expect_exported_form(o);
@@ -160,6 +162,11 @@ Test(distill_exported, written_student_runs_in_onnxruntime_at_any_batch) {
     ort_compare(o, test_rows(7, spec, sizeof spec), 7);
     ort_compare(o, test_rows(1, spec, sizeof spec), 1);
 }
+
+Test(distill_exported, written_student_runs_in_onnxruntime_at_any_batch) { ort_any_batch(0); }
+
+/* opset 11, the TorchScript exporter's default for years: Unsqueeze's axes an attribute */
+Test(distill_exported, opset11_student_runs_in_onnxruntime_at_any_batch) { ort_any_batch(11); }
 
 /* ---- int64 inputs through the CLI ---- */
 #define IDS_K 4
@@ -525,7 +532,7 @@ Test(distill_exported, declared_batch_of_a_batch_agnostic_student_can_be_overrid
     snprintf(s, sizeof s, "%s/one.onnx", dir);
     snprintf(o, sizeof o, "%s/one_out.onnx", dir);
     RtError err = {{0}};
-    cr_assert_eq(exported_cnn_write(s, 4, 1, 1, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(exported_cnn_write(s, &(ExportedCnn){4, 1, 1, 0}, &err), RT_OK, "%s", err.msg);
     int rc = tu_run(out, sizeof out,
                     WAFER_BIN " distill --teacher " DIGITS "/digits_cnn.onnx --student %s --input image=" DIGITS
                               "/train_img.npy --labels " DIGITS "/train_y.npy --val image=" DIGITS "/test_img.npy"
@@ -560,7 +567,7 @@ Test(distill_exported, fixed_batch_teacher_runs_in_chunks) {
     char s[300];
     snprintf(s, sizeof s, "%s/cnn_init.onnx", dir);
     RtError err = {{0}};
-    cr_assert_eq(exported_cnn_write(s, 4, 1, 0, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(exported_cnn_write(s, &(ExportedCnn){4, 1, 0, 0}, &err), RT_OK, "%s", err.msg);
     double loss[2];
     const char *teachers[2] = {DIGITS "/digits_cnn.onnx", DIGITS "/digits_cnn_dynamo.onnx"};
     for (int i = 0; i < 2; i++) {
