@@ -4,11 +4,13 @@
  * Reads the whole file, pre-scans its wire format and unpacks the ModelProto with protobuf-c
  * under a memory budget (onnx_prescan.c: the bytes are untrusted), checks the fields ONNX
  * requires (a graph, an opset_import: a file cut short can still parse without it) and the
- * versions wafer understands (IR 3-10, default-domain opset 7-21), converts the main graph
+ * versions wafer understands (IR 3-10, default-domain opset 1-21), converts the main graph
  * (onnx_graph.c: every node input must name a known value), then frees the proto: the
- * IrGraph owns copies of everything in its arena.
+ * IrGraph owns copies of everything in its arena. Graphs of opsets 1-6 are rewritten into
+ * their opset-7 form (onnx_legacy.c), so the rest of wafer sees opset 7 and later only.
  */
 #include "onnx_internal.h"
+#include "onnx_legacy.h"
 #include "onnx_prescan.h"
 
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 
 #define ONNX_IR_MIN 3
 #define ONNX_IR_MAX 10
-#define ONNX_OPSET_MIN 7
+#define ONNX_OPSET_MIN 1
 #define ONNX_OPSET_MAX 21
 
 static int load_is_default_domain(const char *d) {
@@ -67,6 +69,8 @@ static IrGraph *load_model(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
     top.g = g;
     int r = (g->path && g->producer_name) ? onnx_graph_convert(ctx, mp->graph, &top)
                                           : onnx_fail(ctx, "out of memory");
+    if (r == RT_OK)
+        r = ctx->opset < ONNX_LEGACY_TARGET ? onnx_legacy_upgrade(ctx, g) : onnx_legacy_check(ctx, g);
     onnx_scope_free(&top);
     if (r != RT_OK) {
         ir_graph_free(g);
