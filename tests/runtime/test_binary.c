@@ -143,6 +143,39 @@ Test(add, legacy_broadcast_attribute_refused) {
     cr_expect_not_null(strstr(rtt_err.msg, "broadcast"), "%s", rtt_err.msg);
 }
 
+/* Opset 6: B's dims match A's from 'axis' (Add-1/6); by hand: out[i,j,k] = a[i,j,k] + b[j]. */
+Test(add, legacy_broadcast_along_axis_opset6) {
+    float a[12], b[3] = {10, 20, 30}, want[12];
+    for (int f = 0; f < 12; f++) {
+        a[f] = (float)f;
+        want[f] = (float)f + b[(f / 2) % 3];
+    }
+    int64_t da[] = {2, 3, 2}, db[] = {3};
+    RtTensor ta = rtt_tensor(RT_F32, 3, da, a), tb = rtt_tensor(RT_F32, 1, db, b), out = {0};
+    RtTensor *in[] = {&ta, &tb};
+    RtAttr at[] = {rtt_attr_int("broadcast", 1), rtt_attr_int("axis", 1)};
+    cr_assert_eq(rtt_run1(RT_OP_ADD, 6, in, 2, &out, at, 2, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 3, da);
+    rtt_expect_f32(&out, want, 12, 0, 0);
+    rtt_free_outputs(&out, 1);
+    /* Pow-1 the same way: 2^[1,2,3] along axis 1 */
+    float p2[12], e[3] = {1, 2, 3}, wp[12];
+    for (int f = 0; f < 12; f++) {
+        p2[f] = 2;
+        wp[f] = (float)(2 << ((f / 2) % 3));
+    }
+    RtTensor tp = rtt_tensor(RT_F32, 3, da, p2), te = rtt_tensor(RT_F32, 1, db, e), *pin[] = {&tp, &te};
+    cr_assert_eq(rtt_run1(RT_OP_POW, 6, pin, 2, &out, at, 2, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_f32(&out, wp, 12, 0, 0);
+    rtt_free_outputs(&out, 1);
+    /* a mismatch at the axis, and unequal shapes without broadcast=1, are refused */
+    RtAttr at0[] = {rtt_attr_int("broadcast", 1), rtt_attr_int("axis", 0)};
+    cr_assert_lt(rtt_run1(RT_OP_ADD, 6, in, 2, &out, at0, 2, 0), 0);
+    cr_expect_not_null(strstr(rtt_err.msg, "from axis 0"), "%s", rtt_err.msg);
+    cr_assert_lt(rtt_run1(RT_OP_ADD, 6, in, 2, &out, NULL, 0, 0), 0);
+    cr_expect_not_null(strstr(rtt_err.msg, "'broadcast' is not 1"), "%s", rtt_err.msg);
+}
+
 Test(shape_only, computes_shape_without_data) {
     int64_t da[] = {2, 1, 4}, db[] = {3, 1};
     RtTensor ta = rtt_tensor(RT_F32, 3, da, NULL), tb = rtt_tensor(RT_F32, 2, db, NULL), out = {0};

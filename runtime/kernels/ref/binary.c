@@ -324,12 +324,39 @@ static int binary_table(RtKernelCtx *c, const RtNode *n, RtDtype dt, const EwRow
     return RT_OK;
 }
 
-/* Opset < 7 Add/Sub/Mul/Div broadcast one input along 'axis' only when broadcast=1. */
-static int legacy_broadcast_check(RtKernelCtx *c, const RtNode *n) {
-    if (rt_attr_int(n, "broadcast", 0) == 0) return RT_OK;
-    rt_fail(c, "attribute 'broadcast'=1 (opset < 7 broadcasting along 'axis') is not supported; "
-               "wafer loads opset >= 7 models, which broadcast numpy-style");
-    return RT_ERR_UNSUPPORTED;
+/* Opsets 1-6 (Add Sub Mul Div Pow And Or Xor Equal Greater Less): without broadcast=1 the
+ * shapes must be equal; with it, B is a single element, or its dims equal A's from `axis` (a
+ * suffix by default). *b becomes a view with trailing 1s ([b0 .. bk, 1 .. 1]) that numpy
+ * broadcasting aligns the same way. The frontend rewrites such nodes into opset 7 (numpy
+ * broadcasting); this serves shape inference before the rewrite and direct runtime users. */
+static int legacy_broadcast_view(RtKernelCtx *c, const RtNode *n, const RtTensor *a, RtTensor *b) {
+    int64_t bc = rt_attr_int(n, "broadcast", 0);
+    char sa[128], sb[128];
+    if (n->opset <= 0 || n->opset >= 7) {
+        if (bc == 0) return RT_OK;
+        rt_fail(c, "attribute 'broadcast'=1 (opset < 7 broadcasting along 'axis') is not allowed at opset %d, "
+                   "which broadcasts numpy-style", n->opset);
+        return RT_ERR_UNSUPPORTED;
+    }
+    rt_shape_str(a->rank, a->dims, sa, sizeof sa);
+    rt_shape_str(b->rank, b->dims, sb, sizeof sb);
+    if (bc == 0) {
+        int same = a->rank == b->rank;
+        for (int d = 0; same && d < a->rank; d++) same = a->dims[d] == b->dims[d];
+        if (!same) return rt_fail(c, "inputs of shapes %s and %s differ and attribute 'broadcast' is not 1", sa, sb);
+        return RT_OK;
+    }
+    if (rt_numel(b) == 1 && b->rank <= a->rank) {
+        b->rank = 0; /* one element: broadcast everywhere */
+        return RT_OK;
+    }
+    int64_t axis = rt_attr_int(n, "axis", (int64_t)a->rank - b->rank);
+    int ok = axis >= 0 && axis + b->rank <= a->rank;
+    for (int d = 0; ok && d < b->rank; d++) ok = b->dims[d] == a->dims[axis + d];
+    if (!ok) return rt_fail(c, "input B of shape %s does not match input A of shape %s from axis %lld", sb, sa,
+                            (long long)axis);
+    while (b->rank < a->rank - axis) b->dims[b->rank++] = 1;
+    return RT_OK;
 }
 
 /* Integer Div / Mod: a zero divisor is undefined in C, so it is refused up front. */
@@ -345,7 +372,9 @@ static int k_binary(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     const RtTensor *src[2] = {rt_in(n, in, 0), rt_in(n, in, 1)};
     const char *na = in_name(n->op, 0), *nb = in_name(n->op, 1);
     if (!src[0] || !src[1]) return rt_fail(c, "inputs '%s' and '%s' are required", na, nb);
-    RT_TRY(legacy_broadcast_check(c, n));
+    RtTensor bview = *src[1];
+    RT_TRY(legacy_broadcast_view(c, n, src[0], &bview));
+    src[1] = &bview;
     RtDtype dt = src[0]->dtype;
     if (src[1]->dtype != dt)
         return rt_fail(c, "inputs '%s' (%s) and '%s' (%s) must have the same dtype", na,
@@ -398,6 +427,9 @@ static RtDtype pow_exponent_dtype(RtDtype bt, RtDtype et) {
 static int k_pow(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *src[2] = {rt_in(n, in, 0), rt_in(n, in, 1)};
     if (!src[0] || !src[1]) return rt_fail(c, "inputs 'X' and 'Y' are required");
+    RtTensor yview = *src[1];
+    RT_TRY(legacy_broadcast_view(c, n, src[0], &yview));
+    src[1] = &yview;
     RtDtype bt = src[0]->dtype, yt = src[1]->dtype;
     if (!pow_row(bt, RT_I64)) return ew_unsupported(c, bt, "X");
     if (yt == RT_BOOL || yt == RT_STRING || rt_dtype_size(yt) == 0) return ew_unsupported(c, yt, "Y");
