@@ -150,9 +150,46 @@ Test(batch_norm, inference_hand_computed) {
     float want[4] = {0, 0.5f, 1, 3}; /* c0: (x-1)/2; c1: 2(x-3)+1 */
     rtt_expect_f32(&out[0], want, 4, TOL, 0);
     rtt_free_outputs(out, 1);
-    RtAttr sp[1] = {rtt_attr_int("spatial", 0)};
-    cr_assert_eq(rtt_run1(RT_OP_BATCH_NORMALIZATION, 7, in, 5, out, sp, 1, 0), RT_ERR_UNSUPPORTED);
-    cr_assert(strstr(rtt_err.msg, "spatial"), "%s", rtt_err.msg);
+}
+
+/* spatial = 0 (opsets 1-8): scale, B, mean, var hold one value per activation, [C, D1 ..]. */
+Test(batch_norm, spatial0_per_activation_inference) {
+    float v[4] = {1, 2, 3, 6}, sc[2] = {1, 2}, b[2] = {0, 1}, m[2] = {2, 4}, var[2] = {4, 1};
+    int64_t d[3] = {2, 1, 2}, dc[2] = {1, 2};
+    RtTensor X = rtt_tensor(RT_F32, 3, d, v), S = rtt_tensor(RT_F32, 2, dc, sc), B = rtt_tensor(RT_F32, 2, dc, b),
+             M = rtt_tensor(RT_F32, 2, dc, m), V = rtt_tensor(RT_F32, 2, dc, var), out[1];
+    RtTensor *in[5] = {&X, &S, &B, &M, &V};
+    RtAttr at[2] = {rtt_attr_int("spatial", 0), rtt_attr_float("epsilon", 0.0f)};
+    cr_assert_eq(rtt_run1(RT_OP_BATCH_NORMALIZATION, 7, in, 5, out, at, 2, 0), RT_OK, "%s", rtt_err.msg);
+    /* activation 0: (x - 2) / 2 * 1 + 0; activation 1: (x - 4) / 1 * 2 + 1 */
+    float want[4] = {-0.5f, -3, 0.5f, 5};
+    rtt_expect_f32(&out[0], want, 4, TOL, 0);
+    rtt_free_outputs(out, 1);
+    /* per-channel sized statistics are refused with spatial = 0 */
+    int64_t d1[1] = {1};
+    RtTensor S1 = rtt_tensor(RT_F32, 1, d1, sc);
+    in[1] = &S1;
+    cr_assert_lt(rtt_run1(RT_OP_BATCH_NORMALIZATION, 7, in, 5, out, at, 2, 0), 0);
+    cr_assert(strstr(rtt_err.msg, "per activation"), "%s", rtt_err.msg);
+}
+
+Test(batch_norm, spatial0_training_stats_over_batch) {
+    float v[4] = {1, 2, 3, 6}, sc[2] = {1, 2}, b[2] = {0, 1}, m[2] = {0, 0}, var[2] = {1, 1};
+    int64_t d[3] = {2, 1, 2}, dc[2] = {1, 2};
+    RtTensor X = rtt_tensor(RT_F32, 3, d, v), S = rtt_tensor(RT_F32, 2, dc, sc), B = rtt_tensor(RT_F32, 2, dc, b),
+             M = rtt_tensor(RT_F32, 2, dc, m), V = rtt_tensor(RT_F32, 2, dc, var), out[5];
+    RtTensor *in[5] = {&X, &S, &B, &M, &V};
+    RtAttr at[3] = {rtt_attr_int("spatial", 0), rtt_attr_float("epsilon", 0.0f), rtt_attr_float("momentum", 0.5f)};
+    cr_assert_eq(rtt_run(RT_OP_BATCH_NORMALIZATION, 7, in, 5, out, 5, at, 3, 0), RT_OK, "%s", rtt_err.msg);
+    /* activation 0 sees 1, 3 (mean 2, var 1); activation 1 sees 2, 6 (mean 4, var 4) */
+    float want[4] = {-1, -1, 1, 3}, rm[2] = {1, 2}, rv[2] = {1, 2.5f}, sm[2] = {2, 4}, sv[2] = {1, 4};
+    rtt_expect_f32(&out[0], want, 4, TOL, 0);
+    rtt_expect_f32(&out[1], rm, 2, TOL, 0); /* 0 * 0.5 + mean * 0.5 */
+    rtt_expect_f32(&out[2], rv, 2, TOL, 0); /* 1 * 0.5 + var * 0.5 */
+    rtt_expect_f32(&out[3], sm, 2, TOL, 0);
+    rtt_expect_f32(&out[4], sv, 2, TOL, 0);
+    rtt_expect_dims(&out[1], 2, dc);
+    rtt_free_outputs(out, 5);
 }
 
 Test(batch_norm, training_mode_batch_stats_and_running_update) {

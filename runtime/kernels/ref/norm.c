@@ -14,6 +14,8 @@
  * the given running statistics; training mode (training_mode=1 from opset 14, or the
  * optional statistics outputs requested before it) uses the batch's own and also returns
  * the updated running statistics, running = running * momentum + batch * (1 - momentum).
+ * Before opset 9, spatial = 0 keeps statistics per activation ([C, D1 .. Dn]) instead of per
+ * channel.
  *
  * MeanVarianceNormalization (opset 9, 13; an ONNX function): over the axes of attribute
  * `axes` (default [0, 2, 3]), y = (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9), the function
@@ -264,22 +266,57 @@ static void channel_affine(const RtTensor *x, RtTensor *y, int64_t base, int64_t
     for (int64_t s = 0; s < S; s++) rt_set_f64(y, base + s, ld(x, base + s) * a + b0);
 }
 
+/* spatial = 0 (opsets 1-8): statistics per activation. scale, B, mean and var hold one value
+ * per (channel, position), shape [C, D1 .. Dn] (C x S values), and training averages over the
+ * batch only: for each of the C x S activations j, y[b, j] = (x[b, j] - mean[j]) /
+ * sqrt(var[j] + epsilon) * scale[j] + B[j]. */
+static int batch_norm_per_activation(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out,
+                                     int training) {
+    static const char *names[5] = {"X", "scale", "B", "mean", "var"};
+    const RtTensor *x = in[0];
+    int64_t N = x->dims[0], CS = rt_shape_numel(x->rank - 1, x->dims + 1);
+    for (int i = 1; i < 5; i++) {
+        const RtTensor *t = rt_in(n, in, i);
+        RT_TRY(check_float(c, t, names[i]));
+        if (rt_numel(t) != CS) {
+            char s[128];
+            return rt_fail(c, "input '%s' has shape %s; with spatial = 0 it holds one value per activation "
+                              "(C x D1 x ... = %lld values)", names[i], rt_shape_str(t->rank, t->dims, s, sizeof s),
+                           (long long)CS);
+        }
+    }
+    int n_stats = training ? 4 : 0;
+    rt_out_set_shape(out[0], x->dtype, x->rank, x->dims);
+    for (int i = 1; i <= n_stats && i < n->n_out; i++) rt_out_set_shape(out[i], in[3]->dtype, in[3]->rank, in[3]->dims);
+    RT_TRY(outs_alloc(c, n, out, 1 + n_stats));
+    double eps = rt_attr_float(n, "epsilon", 1e-5f), mom = rt_attr_float(n, "momentum", 0.9f);
+    for (int64_t j = 0; j < CS; j++) {
+        double mean = ld(in[3], j), var = ld(in[4], j);
+        if (training) { /* channel_stats over [N, CS, 1] at "channel" j: the batch of activation j */
+            channel_stats(x, N, CS, 1, j, &mean, &var);
+            double stats[4] = {ld(in[3], j) * mom + mean * (1 - mom), ld(in[4], j) * mom + var * (1 - mom), mean, var};
+            for (int i = 1; i <= n_stats; i++)
+                if (out_wanted(n, i)) rt_set_f64(out[i], j, stats[i - 1]);
+        }
+        double a = ld(in[1], j) / sqrt(var + eps), b0 = ld(in[2], j) - mean * a;
+        for (int64_t b = 0; b < N; b++) channel_affine(x, out[0], b * CS + j, 1, a, b0);
+    }
+    return RT_OK;
+}
+
 static int k_batch_norm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     static const char *names[5] = {"X", "scale", "B", "input_mean", "input_var"};
     const RtTensor *x = in[0];
     RT_TRY(check_float(c, x, "X"));
     if (x->rank < 2) return rt_fail(c, "input 'X' must be [N, C, ...], got rank %d", x->rank);
-    if (n->opset < 9 && rt_attr_int(n, "spatial", 1) == 0) {
-        rt_fail(c, "attribute 'spatial' = 0 (statistics per activation) is not supported");
-        return RT_ERR_UNSUPPORTED;
-    }
     int64_t N = x->dims[0], C = x->dims[1], S = rt_shape_numel(x->rank - 2, x->dims + 2);
-    for (int i = 1; i < 5; i++) RT_TRY(check_channel(c, rt_in(n, in, i), names[i], C));
-    const RtTensor *scale = in[1], *bias = in[2], *rmean = in[3], *rvar = in[4];
     int training = 0;
     if (n->opset >= 14) training = rt_attr_int(n, "training_mode", 0) != 0;
     else
         for (int i = 1; i < n->n_out; i++) training |= out_wanted(n, i);
+    if (n->opset < 9 && rt_attr_int(n, "spatial", 1) == 0) return batch_norm_per_activation(c, n, in, out, training);
+    for (int i = 1; i < 5; i++) RT_TRY(check_channel(c, rt_in(n, in, i), names[i], C));
+    const RtTensor *scale = in[1], *bias = in[2], *rmean = in[3], *rvar = in[4];
     int n_stats = !training ? 0 : n->opset >= 14 ? 2 : 4;
     rt_out_set_shape(out[0], x->dtype, x->rank, x->dims);
     for (int i = 1; i <= n_stats && i < n->n_out; i++) rt_out_set_shape(out[i], rmean->dtype, 1, &C);
