@@ -50,11 +50,12 @@ static const RtGraph *body_get(RtKernelCtx *c, const RtNode *n) {
         rt_fail(c, "missing graph attribute 'body'");
         return NULL;
     }
-    if (!c->run_subgraph) {
-        rt_fail(c, "this executor cannot run subgraphs");
-        return NULL;
-    }
     return (const RtGraph *)a->g;
+}
+
+/* Called after shape mode returned: running needs the executor's subgraph runner. */
+static int runner_check(RtKernelCtx *c) {
+    return c->run_subgraph ? RT_OK : rt_fail(c, "this executor cannot run subgraphs");
 }
 
 static void tensor_release(RtKernelCtx *c, RtTensor *t) {
@@ -340,6 +341,7 @@ static int k_loop(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     for (int j = 2; j < n->n_in; j++)
         if (!in[j]) return rt_fail(c, "input %d (%s) is absent", j, j < b->n_declared ? "an initial value" : "a capture");
     if (c->shape_only) return RT_SHAPE_UNKNOWN;
+    RT_TRY(runner_check(c));
     int64_t trip;
     int has_cond, keep;
     RT_TRY(loop_limits(c, n, in, &trip, &has_cond, &keep));
@@ -620,6 +622,7 @@ static int k_scan(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     for (int j = first + b->n_declared; j < n->n_in; j++)
         if (!in[j]) return rt_fail(c, "captured input %d is absent", j);
     if (c->shape_only) return RT_SHAPE_UNKNOWN;
+    RT_TRY(runner_check(c));
     return first ? scan8(c, n, &sp, in, out) : scan9(c, n, &sp, in, out);
 }
 
