@@ -96,6 +96,19 @@ const char *ec_ptr(EcCtx *c, int v, int is_const, char *buf, size_t n) {
     return buf;
 }
 
+/* Control flow with subgraphs (If left after constant folding, Loop, Scan) runs its body
+ * through the runtime's executor; the emitted code has none, so it is refused by name. */
+static int subgraphs_refuse(const IrGraph *g, RtError *err) {
+    for (int k = 0; k < g->n_nodes; k++)
+        for (int a = 0; a < g->nodes[k].n_attr; a++)
+            if (g->nodes[k].attrs[a].type == RT_ATTR_GRAPH)
+                return rt_error_set(err, "node '%s' (%s): emit-c cannot emit an op with a subgraph (If, Loop, Scan); "
+                                    "compile the model to a .wafer file with 'wafer quantize' and run it with the "
+                                    "runtime instead", g->nodes[k].name ? g->nodes[k].name : "",
+                                    rt_op_name(g->nodes[k].op));
+    return RT_OK;
+}
+
 /* Every value's dtype and shape from the runtime's planner in shape mode. */
 static int shapes_get(const IrGraph *g, IrLowered **low, RtPlan *plan, RtError *err) {
     RtTensor *ins = calloc((size_t)g->n_inputs + 1, sizeof *ins);
@@ -255,7 +268,8 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     IrLowered *low = NULL;
     RtPlan plan;
     memset(&plan, 0, sizeof plan);
-    int r = shapes_get(g, &low, &plan, err);
+    int r = subgraphs_refuse(g, err);
+    if (r == RT_OK) r = shapes_get(g, &low, &plan, err);
     if (r == RT_OK) {
         c.val = plan.value;
         c.loc = calloc((size_t)g->n_values + 1, sizeof *c.loc);

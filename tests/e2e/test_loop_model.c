@@ -90,3 +90,13 @@ Test(loop_model, zero_iterations_give_an_empty_output) {
     expect_range(&t, 5.0f, 1.0f, 0);
     free(t.data);
 }
+
+Test(loop_model, emit_c_refuses_the_loop_by_name) {
+    if (access(RANGE_MODEL, R_OK) != 0) cr_skip_test("libonnx-testdata is not installed");
+    char out[4096], path[512];
+    int st = tu_run(out, sizeof out, "%s emit-c %s -o %s/ec", WAFER_BIN, RANGE_MODEL, dir);
+    cr_expect_eq(st, 2, "%s", out);
+    cr_expect_not_null(strstr(out, "(Loop): emit-c cannot emit an op with a subgraph"), "%s", out);
+    snprintf(path, sizeof path, "%s/ec/model.c", dir);
+    cr_expect_neq(access(path, F_OK), 0, "emit-c left %s behind", path);
+}
