@@ -1,0 +1,618 @@
+/*
+ * test_onnx_legacy.c — models of default-domain opsets 1-6 (frontend/onnx_legacy.c): each
+ * legacy form, built here with protobuf-c, loads as its opset-7 form and runs to the values
+ * the old spec gives, worked by hand in the comments; forms without an opset-7 equivalent and
+ * legacy attributes in newer models are refused naming the node.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../frontend/onnx.h"
+#include "onnx.pb-c.h"
+
+/* ---------- tracked allocations, freed after each test ---------- */
+
+static void *kept[4096];
+static int n_kept;
+
+static void *keep(void *p) {
+    cr_assert(p && n_kept < 4096);
+    kept[n_kept++] = p;
+    return p;
+}
+static void *zalloc(size_t n) { return keep(calloc(1, n ? n : 1)); }
+static char *S(const char *s) { return keep(strdup(s)); }
+static void release_all(void) {
+    while (n_kept) free(kept[--n_kept]);
+}
+
+TestSuite(onnx_legacy, .fini = release_all);
+
+/* ---------- building protos ---------- */
+
+static char **split(const char *list, size_t *n) {
+    *n = 0;
+    if (!list || !*list) return NULL;
+    char **out = zalloc(sizeof(char *) * 16);
+    for (const char *p = list;;) {
+        size_t len = strcspn(p, ",");
+        char *s = zalloc(len + 1);
+        memcpy(s, p, len);
+        out[(*n)++] = s;
+        if (!p[len]) break;
+        p += len + 1;
+    }
+    return out;
+}
+
+static Onnx__GraphProto *gp_new(void) {
+    Onnx__GraphProto *g = zalloc(sizeof *g);
+    onnx__graph_proto__init(g);
+    g->name = S("g");
+    g->node = zalloc(sizeof(void *) * 16);
+    g->initializer = zalloc(sizeof(void *) * 16);
+    g->input = zalloc(sizeof(void *) * 16);
+    g->output = zalloc(sizeof(void *) * 16);
+    return g;
+}
+
+static Onnx__NodeProto *add_node(Onnx__GraphProto *g, const char *op, const char *ins, const char *outs) {
+    Onnx__NodeProto *n = zalloc(sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = S(op);
+    char name[64];
+    snprintf(name, sizeof name, "n%zu", g->n_node);
+    n->name = S(name);
+    n->input = split(ins, &n->n_input);
+    n->output = split(outs, &n->n_output);
+    n->attribute = zalloc(sizeof(void *) * 8);
+    g->node[g->n_node++] = n;
+    return n;
+}
+
+static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, Onnx__AttributeProto__AttributeType t) {
+    Onnx__AttributeProto *a = zalloc(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = S(name);
+    a->has_type = 1;
+    a->type = t;
+    n->attribute[n->n_attribute++] = a;
+    return a;
+}
+static void attr_int(Onnx__NodeProto *n, const char *name, int64_t v) {
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    a->has_i = 1;
+    a->i = v;
+}
+static void attr_float(Onnx__NodeProto *n, const char *name, float v) {
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    a->has_f = 1;
+    a->f = v;
+}
+static void attr_str(Onnx__NodeProto *n, const char *name, const char *v) {
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    a->has_s = 1;
+    a->s.data = (uint8_t *)S(v);
+    a->s.len = strlen(v);
+}
+static void attr_ints(Onnx__NodeProto *n, const char *name, size_t k, const int64_t *v) {
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    a->ints = zalloc(sizeof(int64_t) * k);
+    memcpy(a->ints, v, sizeof(int64_t) * k);
+    a->n_ints = k;
+}
+
+/* A value_info of dtype dt; rank < 0 leaves the shape undeclared. */
+static Onnx__ValueInfoProto *value(const char *name, int dt, int rank, const int64_t *dims) {
+    Onnx__ValueInfoProto *v = zalloc(sizeof *v);
+    onnx__value_info_proto__init(v);
+    v->name = S(name);
+    Onnx__TypeProto *tp = zalloc(sizeof *tp);
+    onnx__type_proto__init(tp);
+    Onnx__TypeProto__Tensor *tt = zalloc(sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    tt->has_elem_type = 1;
+    tt->elem_type = dt;
+    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tp->tensor_type = tt;
+    v->type = tp;
+    if (rank < 0) return v;
+    Onnx__TensorShapeProto *sh = zalloc(sizeof *sh);
+    onnx__tensor_shape_proto__init(sh);
+    sh->dim = zalloc(sizeof(void *) * (size_t)(rank + 1));
+    for (int i = 0; i < rank; i++) {
+        Onnx__TensorShapeProto__Dimension *d = zalloc(sizeof *d);
+        onnx__tensor_shape_proto__dimension__init(d);
+        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        d->dim_value = dims[i];
+        sh->dim[sh->n_dim++] = d;
+    }
+    tt->shape = sh;
+    return v;
+}
+
+static void add_input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims) {
+    g->input[g->n_input++] = value(name, 1, rank, dims);
+}
+static void add_output(Onnx__GraphProto *g, const char *name, int dt) { g->output[g->n_output++] = value(name, dt, -1, NULL); }
+
+/* An initializer with raw data of `bytes` bytes. */
+static void add_init(Onnx__GraphProto *g, const char *name, int dt, int rank, const int64_t *dims, const void *data,
+                     size_t bytes) {
+    Onnx__TensorProto *t = zalloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = S(name);
+    t->has_data_type = 1;
+    t->data_type = dt;
+    t->n_dims = (size_t)rank;
+    t->dims = zalloc(sizeof(int64_t) * (size_t)(rank + 1));
+    if (rank) memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    t->has_raw_data = 1;
+    t->raw_data.len = bytes;
+    t->raw_data.data = zalloc(bytes);
+    memcpy(t->raw_data.data, data, bytes);
+    g->initializer[g->n_initializer++] = t;
+}
+
+static RtError err;
+
+/* Loads g packed as a model of default-domain opset `opset`; NULL (err set) on refusal. */
+static IrGraph *load(Onnx__GraphProto *g, int64_t opset) {
+    Onnx__ModelProto m;
+    onnx__model_proto__init(&m);
+    m.has_ir_version = 1;
+    m.ir_version = 3;
+    Onnx__OperatorSetIdProto os;
+    onnx__operator_set_id_proto__init(&os);
+    os.domain = S("");
+    os.has_version = 1;
+    os.version = opset;
+    Onnx__OperatorSetIdProto *ops[1] = {&os};
+    m.opset_import = ops;
+    m.n_opset_import = 1;
+    m.producer_name = S("test_onnx_legacy");
+    m.graph = g;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    uint8_t *buf = zalloc(len);
+    onnx__model_proto__pack(&m, buf);
+    memset(&err, 0, sizeof err);
+    return onnx_load_memory(buf, len, NULL, "old.onnx", NULL, &err);
+}
+
+static IrGraph *load_ok(Onnx__GraphProto *g, int64_t opset) {
+    IrGraph *ir = load(g, opset);
+    cr_assert_not_null(ir, "%s", err.msg);
+    cr_expect_eq(ir->opset, 7, "the graph is upgraded to opset 7");
+    for (int k = 0; k < ir->n_nodes; k++) cr_expect_eq(ir->nodes[k].opset, 7, "node %d", k);
+    RtError e = {{0}};
+    cr_assert_eq(ir_verify(ir, &e), RT_OK, "%s", e.msg);
+    return ir;
+}
+
+static void expect_refused(Onnx__GraphProto *g, int64_t opset, const char *part) {
+    IrGraph *ir = load(g, opset);
+    if (ir) ir_graph_free(ir);
+    cr_assert_null(ir, "should have been refused (%s)", part);
+    cr_expect_not_null(strstr(err.msg, part), "message '%s' lacks '%s'", err.msg, part);
+}
+
+/* Runs ir on float inputs; out[0..n_out) get malloc'd data. */
+static void run(const IrGraph *ir, int n_in, RtTensor *in, RtTensor *out) {
+    cr_assert_eq(ir->n_inputs, n_in);
+    RtError e = {{0}};
+    cr_assert_eq(ir_run(ir, in, out, &e), RT_OK, "%s", e.msg);
+}
+
+static RtTensor ftensor(int rank, const int64_t *dims, float *data) {
+    RtTensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = RT_F32;
+    t.rank = rank;
+    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
+    t.data = data;
+    return t;
+}
+
+static void expect_f32(const RtTensor *t, int rank, const int64_t *dims, const float *want, int n) {
+    cr_assert_eq(t->dtype, RT_F32);
+    cr_assert_eq(t->rank, rank);
+    for (int i = 0; i < rank; i++) cr_expect_eq(t->dims[i], dims[i], "dim %d", i);
+    /* every case is exact in float32 (small integers, halves), so equality is expected */
+    for (int i = 0; i < n; i++) cr_expect_eq(((const float *)t->data)[i], want[i], "[%d] %g != %g", i,
+                                             ((const float *)t->data)[i], want[i]);
+}
+
+static const RtAttr *node_attr(const RtNode *n, const char *name) {
+    for (int i = 0; i < n->n_attr; i++)
+        if (strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
+    return NULL;
+}
+
+/* ---------- dropped hints ---------- */
+
+Test(onnx_legacy, consumed_inputs_accepted_and_dropped) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {3};
+    add_input(g, "x", 1, d);
+    Onnx__NodeProto *n = add_node(g, "Relu", "x", "y");
+    attr_ints(n, "consumed_inputs", 1, (int64_t[]){0});
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 1);
+    cr_expect_eq(ir->nodes[0].n_attr, 0);
+    float x[3] = {-1, 0, 2}, want[3] = {0, 0, 2};
+    RtTensor in = ftensor(1, d, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 1, d, want, 3);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* ---------- legacy broadcasting ---------- */
+
+/* A [2,3,2] + B [3] along axis 1: out[i,j,k] = a[i,j,k] + b[j] (Add-1's "(3, 4), with axis=1"). */
+static void broadcast_axis_case(int b_is_input, int a_declared) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t da[3] = {2, 3, 2}, db[1] = {3};
+    float b[3] = {10, 20, 30};
+    add_input(g, "x", 3, da);
+    if (b_is_input) add_input(g, "b", 1, db);
+    else add_init(g, "b", 1, 1, db, b, sizeof b);
+    /* an undeclared A is a node's output: its rank comes from shape inference */
+    if (!a_declared) add_node(g, "Relu", "x", "a");
+    Onnx__NodeProto *n = add_node(g, "Add", a_declared ? "x,b" : "a,b", "y");
+    attr_int(n, "broadcast", 1);
+    attr_int(n, "axis", 1);
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    const RtNode *add = &ir->nodes[ir->n_nodes - 1];
+    cr_assert_eq(add->op, RT_OP_ADD);
+    cr_expect_null(node_attr(add, "broadcast"));
+    cr_expect_null(node_attr(add, "axis"));
+    const IrValue *nb = &ir->values[add->in[1]];
+    if (b_is_input) { /* Unsqueeze(b, axes = [1]) makes [3, 1] */
+        const RtNode *u = &ir->nodes[ir->n_nodes - 2];
+        cr_assert_eq(u->op, RT_OP_UNSQUEEZE);
+        const RtAttr *axes = node_attr(u, "axes");
+        cr_assert(axes && axes->n == 1 && axes->ints[0] == 1);
+        cr_expect_eq(u->out[0], add->in[1]);
+    } else {
+        cr_assert_not_null(nb->konst);
+        cr_expect_eq(nb->konst->rank, 2, "B becomes [3, 1]");
+        cr_expect_eq(nb->konst->dims[1], 1);
+    }
+    float a[12], want[12];
+    for (int f = 0; f < 12; f++) {
+        a[f] = (float)f;
+        want[f] = (float)f + b[(f / 2) % 3];
+    }
+    RtTensor in[2] = {ftensor(3, da, a), ftensor(1, db, b)}, out;
+    run(ir, b_is_input ? 2 : 1, in, &out);
+    expect_f32(&out, 3, da, want, 12);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+Test(onnx_legacy, broadcast_axis_constant_b) { broadcast_axis_case(0, 1); }
+Test(onnx_legacy, broadcast_axis_computed_b_gets_unsqueeze) { broadcast_axis_case(1, 1); }
+Test(onnx_legacy, broadcast_axis_rank_from_inference) { broadcast_axis_case(0, 0); }
+
+/* Suffix matching by default: A [2,2] * B [2] with broadcast=1: out[i,k] = a[i,k] * b[k]. */
+Test(onnx_legacy, broadcast_suffix_default) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t da[2] = {2, 2}, db[1] = {2};
+    float b[2] = {2, 3};
+    add_input(g, "x", 2, da);
+    add_init(g, "b", 1, 1, db, b, sizeof b);
+    Onnx__NodeProto *n = add_node(g, "Mul", "x,b", "y");
+    attr_int(n, "broadcast", 1);
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    float x[4] = {1, 2, 3, 4}, want[4] = {2, 6, 6, 12};
+    RtTensor in = ftensor(2, da, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 2, da, want, 4);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+Test(onnx_legacy, unequal_shapes_without_broadcast_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t da[2] = {2, 2}, db[1] = {2};
+    float b[2] = {2, 3};
+    add_input(g, "x", 2, da);
+    add_init(g, "b", 1, 1, db, b, sizeof b);
+    add_node(g, "Sub", "x,b", "y");
+    add_output(g, "y", 1);
+    expect_refused(g, 6, "node 'n0' (Sub): inputs A and B differ in shape");
+}
+
+Test(onnx_legacy, broadcast_axis_dim_mismatch_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t da[3] = {2, 3, 2}, db[1] = {3};
+    float b[3] = {1, 2, 3};
+    add_input(g, "x", 3, da);
+    add_init(g, "b", 1, 1, db, b, sizeof b);
+    Onnx__NodeProto *n = add_node(g, "Div", "x,b", "y");
+    attr_int(n, "broadcast", 1);
+    attr_int(n, "axis", 0); /* dim 0 of A is 2, B has 3 */
+    add_output(g, "y", 1);
+    expect_refused(g, 6, "node 'n0' (Div): dim 0 of input B (3) differs");
+}
+
+/* Gemm-6 broadcast=1: C [3] to [2, 3]; Y = A B + C. */
+Test(onnx_legacy, gemm_broadcast_dropped) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t da[2] = {2, 2}, db[2] = {2, 3}, dc[1] = {3}, dy[2] = {2, 3};
+    float b[6] = {1, 0, 1, 0, 1, 1}, c[3] = {10, 20, 30};
+    add_input(g, "a", 2, da);
+    add_init(g, "b", 1, 2, db, b, sizeof b);
+    add_init(g, "c", 1, 1, dc, c, sizeof c);
+    Onnx__NodeProto *n = add_node(g, "Gemm", "a,b,c", "y");
+    attr_int(n, "broadcast", 1);
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    cr_expect_null(node_attr(&ir->nodes[0], "broadcast"));
+    /* rows of A: [1,2] -> [1, 2, 3] + c; [3,4] -> [3, 4, 7] + c */
+    float a[4] = {1, 2, 3, 4}, want[6] = {11, 22, 33, 13, 24, 37};
+    RtTensor in = ftensor(2, da, a), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 2, dy, want, 6);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* ---------- BatchNormalization 1/6 ---------- */
+
+Test(onnx_legacy, batchnorm_spatial0_is_test) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t dx[3] = {2, 1, 2}, dp[2] = {1, 2};
+    float sc[2] = {1, 2}, bb[2] = {0, 1}, m[2] = {2, 4}, v[2] = {4, 1};
+    add_input(g, "x", 3, dx);
+    add_init(g, "s", 1, 2, dp, sc, sizeof sc);
+    add_init(g, "b", 1, 2, dp, bb, sizeof bb);
+    add_init(g, "m", 1, 2, dp, m, sizeof m);
+    add_init(g, "v", 1, 2, dp, v, sizeof v);
+    Onnx__NodeProto *n = add_node(g, "BatchNormalization", "x,s,b,m,v", "y");
+    attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
+    attr_int(n, "is_test", 1);
+    attr_int(n, "spatial", 0);
+    attr_float(n, "epsilon", 0);
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 1);
+    cr_expect_null(node_attr(&ir->nodes[0], "is_test"));
+    cr_expect_not_null(node_attr(&ir->nodes[0], "spatial"));
+    /* per activation: j0 (x - 2) / 2 * 1 + 0, j1 (x - 4) / 1 * 2 + 1 */
+    float x[4] = {1, 2, 3, 6}, want[4] = {-0.5f, -3, 0.5f, 5};
+    RtTensor in = ftensor(3, dx, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 3, dx, want, 4);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* ---------- changed forms ---------- */
+
+Test(onnx_legacy, reshape_shape_attribute) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t dx[2] = {2, 3}, dy[2] = {3, 2};
+    add_input(g, "x", 2, dx);
+    Onnx__NodeProto *n = add_node(g, "Reshape", "x", "y");
+    attr_ints(n, "shape", 2, (int64_t[]){3, -1});
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 4);
+    const RtNode *r = &ir->nodes[0];
+    cr_assert_eq(r->n_in, 2);
+    const RtTensor *shape = ir->values[r->in[1]].konst;
+    cr_assert_not_null(shape);
+    cr_expect_eq(shape->dtype, RT_I64);
+    cr_expect_eq(((int64_t *)shape->data)[0], 3);
+    cr_expect_eq(((int64_t *)shape->data)[1], -1);
+    cr_expect_null(node_attr(r, "shape"));
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    RtTensor in = ftensor(2, dx, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 2, dy, x, 6);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+Test(onnx_legacy, reshape_shape_input_refused_before_5) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t dx[2] = {2, 3}, ds[1] = {2}, s[2] = {3, 2};
+    add_input(g, "x", 2, dx);
+    add_init(g, "s", 7, 1, ds, s, sizeof s);
+    Onnx__NodeProto *n = add_node(g, "Reshape", "x,s", "y");
+    attr_ints(n, "shape", 2, s);
+    add_output(g, "y", 1);
+    expect_refused(g, 4, "node 'n0' (Reshape): Reshape before opset 5 takes one input");
+}
+
+Test(onnx_legacy, cast_to_string) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {3};
+    add_input(g, "x", 1, d);
+    Onnx__NodeProto *n = add_node(g, "Cast", "x", "y");
+    attr_str(n, "to", "INT32");
+    add_output(g, "y", 6);
+    IrGraph *ir = load_ok(g, 5);
+    const RtAttr *to = node_attr(&ir->nodes[0], "to");
+    cr_assert_not_null(to);
+    cr_expect_eq(to->type, RT_ATTR_INT);
+    cr_expect_eq(to->i, 6, "INT32 is TensorProto code 6");
+    float x[3] = {1.75f, -2.5f, 7};
+    RtTensor in = ftensor(1, d, x), out;
+    run(ir, 1, &in, &out);
+    cr_assert_eq(out.dtype, RT_I32);
+    int32_t want[3] = {1, -2, 7}; /* float -> int truncates toward zero */
+    for (int i = 0; i < 3; i++) cr_expect_eq(((int32_t *)out.data)[i], want[i]);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+Test(onnx_legacy, cast_unknown_type_name_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {3};
+    add_input(g, "x", 1, d);
+    Onnx__NodeProto *n = add_node(g, "Cast", "x", "y");
+    attr_str(n, "to", "REAL");
+    add_output(g, "y", 6);
+    expect_refused(g, 1, "node 'n0' (Cast): attribute 'to' is 'REAL'");
+}
+
+/* Concat-1..3 without axis concatenates on axis 1. */
+Test(onnx_legacy, concat_default_axis_1) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[2] = {2, 2}, dy[2] = {2, 4};
+    add_input(g, "a", 2, d);
+    add_input(g, "b", 2, d);
+    add_node(g, "Concat", "a,b", "y");
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 3);
+    const RtAttr *ax = node_attr(&ir->nodes[0], "axis");
+    cr_assert_not_null(ax);
+    cr_expect_eq(ax->i, 1);
+    float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, want[8] = {1, 2, 5, 6, 3, 4, 7, 8};
+    RtTensor in[2] = {ftensor(2, d, a), ftensor(2, d, b)}, out;
+    run(ir, 2, in, &out);
+    expect_f32(&out, 2, dy, want, 8);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* Split-1 with the lengths as its second input: [1, 3] of x [4] on axis 0. */
+Test(onnx_legacy, split_lengths_input) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {4}, ds[1] = {2}, s[2] = {1, 3}, d0[1] = {1}, d1[1] = {3};
+    add_input(g, "x", 1, d);
+    add_init(g, "s", 7, 1, ds, s, sizeof s);
+    Onnx__NodeProto *n = add_node(g, "Split", "x,s", "y0,y1");
+    attr_int(n, "axis", 0);
+    add_output(g, "y0", 1);
+    add_output(g, "y1", 1);
+    IrGraph *ir = load_ok(g, 1);
+    cr_expect_eq(ir->nodes[0].n_in, 1);
+    float x[4] = {1, 2, 3, 4}, w1[3] = {2, 3, 4};
+    RtTensor in = ftensor(1, d, x), out[2];
+    run(ir, 1, &in, out);
+    expect_f32(&out[0], 1, d0, x, 1);
+    expect_f32(&out[1], 1, d1, w1, 3);
+    free(out[0].data);
+    free(out[1].data);
+    ir_graph_free(ir);
+}
+
+/* Pad-1's own example: paddings [0, 2, 0, 0] put two zeros before each row of a [3, 2]. */
+Test(onnx_legacy, pad_paddings) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[2] = {3, 2}, dy[2] = {3, 4};
+    add_input(g, "x", 2, d);
+    Onnx__NodeProto *n = add_node(g, "Pad", "x", "y");
+    attr_ints(n, "paddings", 4, (int64_t[]){0, 2, 0, 0});
+    attr_str(n, "mode", "constant");
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 1);
+    cr_expect_not_null(node_attr(&ir->nodes[0], "pads"));
+    float x[6] = {1.0f, 1.25f, 2.5f, 3.5f, 4.5f, 5.75f};
+    float want[12] = {0, 0, 1.0f, 1.25f, 0, 0, 2.5f, 3.5f, 0, 0, 4.5f, 5.75f};
+    RtTensor in = ftensor(2, d, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 2, dy, want, 12);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* Tile-1: tiles = 2 copies along axis = 1 of a [2, 2]. */
+Test(onnx_legacy, tile_tiles_axis_inputs) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[2] = {2, 2}, dy[2] = {2, 4}, tiles = 2, axis = 1;
+    add_input(g, "x", 2, d);
+    add_init(g, "t", 7, 0, NULL, &tiles, sizeof tiles);
+    add_init(g, "ax", 7, 0, NULL, &axis, sizeof axis);
+    add_node(g, "Tile", "x,t,ax", "y");
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 5);
+    cr_expect_eq(ir->nodes[0].n_in, 2);
+    float x[4] = {1, 2, 3, 4}, want[8] = {1, 2, 1, 2, 3, 4, 3, 4};
+    RtTensor in = ftensor(2, d, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 2, dy, want, 8);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* Upsample-1's own example: nearest, width_scale = height_scale = 2. */
+Test(onnx_legacy, upsample_height_width_scale) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[4] = {1, 1, 2, 2}, dy[4] = {1, 1, 4, 4};
+    add_input(g, "x", 4, d);
+    Onnx__NodeProto *n = add_node(g, "Upsample", "x", "y");
+    attr_float(n, "height_scale", 2);
+    attr_float(n, "width_scale", 2);
+    attr_str(n, "mode", "nearest");
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    float x[4] = {1, 2, 3, 4}, want[16] = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
+    RtTensor in = ftensor(4, d, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 4, dy, want, 16);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* Dropout-6 with is_test: a copy; Clip-6 bounds from attributes. */
+Test(onnx_legacy, dropout_is_test_and_clip_attributes) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {4};
+    add_input(g, "x", 1, d);
+    Onnx__NodeProto *n = add_node(g, "Dropout", "x", "t");
+    attr_int(n, "is_test", 1);
+    attr_float(n, "ratio", 0.5f);
+    n = add_node(g, "Clip", "t", "y");
+    attr_float(n, "min", -1);
+    attr_float(n, "max", 2);
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    cr_expect_null(node_attr(&ir->nodes[0], "is_test"));
+    float x[4] = {-3, -0.5f, 1.5f, 9}, want[4] = {-1, -0.5f, 1.5f, 2};
+    RtTensor in = ftensor(1, d, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 1, d, want, 4);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+/* ---------- refusals ---------- */
+
+Test(onnx_legacy, op_newer_than_the_opset_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {2}, ds[1] = {1}, s[1] = {2};
+    add_input(g, "x", 1, d);
+    add_init(g, "s", 7, 1, ds, s, sizeof s);
+    add_node(g, "Expand", "x,s", "y"); /* Expand arrived in opset 8 */
+    add_output(g, "y", 1);
+    expect_refused(g, 6, "node 'n0' (Expand): op Expand is not in default-domain opset 6");
+}
+
+Test(onnx_legacy, legacy_attribute_in_newer_model_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {2};
+    add_input(g, "x", 1, d);
+    Onnx__NodeProto *n = add_node(g, "Relu", "x", "y");
+    attr_ints(n, "consumed_inputs", 1, (int64_t[]){0});
+    add_output(g, "y", 1);
+    expect_refused(g, 13, "node 'n0' (Relu): attribute 'consumed_inputs' exists only up to opset 6");
+}
+
+Test(onnx_legacy, paddings_after_pad_1_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {2};
+    add_input(g, "x", 1, d);
+    Onnx__NodeProto *n = add_node(g, "Pad", "x", "y");
+    attr_ints(n, "paddings", 2, (int64_t[]){1, 1});
+    add_output(g, "y", 1);
+    expect_refused(g, 2, "node 'n0' (Pad): attribute 'paddings' is Pad-1's");
+}
