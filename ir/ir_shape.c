@@ -21,6 +21,14 @@
  * way both branches are inferred as graphs of their own (their inputs take the captured
  * values' types), and outputs still unknown take the type both branches agree on.
  *
+ * Loop and Scan: the kernels report unknown shapes (a trip count is data); the body is
+ * inferred as a graph of its own (iteration_num i64, cond bool, carried values and states
+ * with their initial dtype and rank, since their shape may change between iterations, scan
+ * slices with the scan axis removed, captures with their types), then the node's outputs:
+ * carried values keep the dims the initial value and the body agree on, scan outputs stack
+ * the body's per-iteration type (Loop: new axis 0 of unknown length; Scan: the scan length
+ * at scan_output_axes).
+ *
  * Results go into IrValue dtype/rank/dims, merged with what the value already declares
  * (value_info, graph outputs, an earlier inference): a known dim is never replaced by an
  * unknown one, an inferred symbol replaces a declared number (the number held only for the
@@ -400,6 +408,139 @@ static int if_infer(ShapeState *s, int k) {
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- Loop, Scan */
+
+/* Body input i takes type pv, with axes drop0 and drop1 (>= 0) removed (a scan slice loses its
+ * scan axis; opset 8 also the batch axis); with dims_too 0 only dtype and rank (a carried
+ * value may change shape between iterations). A type the body declares itself is kept. */
+static void body_input_type(IrGraph *b, int i, const IrValue *pv, int drop0, int drop1, int dims_too) {
+    IrValue *bv = &b->values[b->inputs[i]];
+    if (pv->dtype == RT_UNDEFINED || pv->rank < 0) return;
+    if (bv->dtype == RT_UNDEFINED) bv->dtype = pv->dtype;
+    if (bv->rank >= 0) return;
+    bv->rank = pv->rank - (drop0 >= 0) - (drop1 >= 0);
+    if (bv->rank < 0) {
+        bv->rank = -1;
+        return;
+    }
+    for (int d = 0, o = 0; d < pv->rank; d++) {
+        if (d == drop0 || d == drop1) continue;
+        bv->dims[o].value = dims_too ? pv->dims[d].value : -1;
+        bv->dims[o].sym = dims_too && pv->dims[d].sym ? ir_strdup(b, pv->dims[d].sym) : NULL;
+        o++;
+    }
+}
+
+static int body_infer(ShapeState *s, const RtNode *n, IrGraph *b) {
+    RtError e = {{0}};
+    if (ir_infer_shapes(b, &e) == RT_OK) return RT_OK;
+    return rt_error_set(s->err, "node '%s' (%s), subgraph 'body': %s", n->name, rt_op_name(n->op), e.msg);
+}
+
+/* Output v of a Loop/Scan node gets type t (dims copied; unknown dims stay unknown) unless
+ * the node's run already gave it one. */
+static int loop_output_set(ShapeState *s, const RtNode *n, int v, const IrValue *t) {
+    if (v < 0 || s->known[0][v] || t->dtype == RT_UNDEFINED || t->rank < 0) return RT_OK;
+    return if_output_merge(s, n, v, t, t);
+}
+
+/* Loop: body inputs (iteration_num i64 [], cond bool [], carried (dtype and rank of the
+ * initial values), captures (their types)); outputs: a carried value keeps the dims on which
+ * the initial value and the body's output agree, a scan output is [unknown, body output]. */
+static int loop_infer(ShapeState *s, int k) {
+    const RtNode *n = &s->g->nodes[k];
+    IrGraph *b = (IrGraph *)if_branch(n, "body");
+    if (!b || b->n_declared < 2 || b->n_inputs != n->n_in || b->n_outputs != n->n_out + 1) return RT_OK;
+    int N = b->n_declared - 2;
+    IrValue it = {.dtype = RT_I64, .rank = 0}, cd = {.dtype = RT_BOOL, .rank = 0};
+    body_input_type(b, 0, &it, -1, -1, 1);
+    body_input_type(b, 1, &cd, -1, -1, 1);
+    for (int i = 2; i < n->n_in; i++)
+        if (n->in[i] >= 0) body_input_type(b, i, &s->g->values[n->in[i]], -1, -1, i >= b->n_declared);
+    RT_TRY(body_infer(s, n, b));
+    for (int j = 0; j < n->n_out; j++) {
+        const IrValue *bo = &b->values[b->outputs[1 + j]];
+        IrValue t = *bo;
+        if (j < N) { /* carried: dims both the initial value and the body's output have */
+            const IrValue *iv = n->in[2 + j] >= 0 ? &s->g->values[n->in[2 + j]] : NULL;
+            if (!iv || iv->rank != bo->rank) continue;
+            if (t.dtype == RT_UNDEFINED) t.dtype = iv->dtype;
+            for (int d = 0; d < t.rank; d++) {
+                int same = iv->dims[d].value >= 0 ? iv->dims[d].value == bo->dims[d].value
+                                                  : iv->dims[d].sym && bo->dims[d].sym && strcmp(iv->dims[d].sym, bo->dims[d].sym) == 0;
+                if (!same) t.dims[d] = (IrDim){-1, NULL};
+            }
+        } else { /* scan output: stacked along a new axis 0 of unknown length */
+            if (bo->rank < 0 || bo->rank + 1 > RT_MAX_RANK) continue;
+            t.rank = bo->rank + 1;
+            t.dims[0] = (IrDim){-1, NULL};
+            for (int d = 0; d < bo->rank; d++) t.dims[1 + d] = bo->dims[d];
+        }
+        RT_TRY(loop_output_set(s, n, n->out[j], &t));
+    }
+    return RT_OK;
+}
+
+static int64_t attr_list_at(const RtNode *n, const char *name, int i, int64_t def) {
+    for (int a = 0; a < n->n_attr; a++)
+        if (n->attrs[a].type == RT_ATTR_INTS && strcmp(n->attrs[a].name, name) == 0)
+            return i < n->attrs[a].n ? n->attrs[a].ints[i] : def;
+    return def;
+}
+
+/* Scan: body inputs (states: dtype and rank; slices: the scan input without its axis, and
+ * opset 8's batch axis; captures); outputs: states as carried in Loop, scan outputs with the
+ * scan length inserted at scan_output_axes (opset 8: [batch, length, ...]). */
+static int scan_infer(ShapeState *s, int k) {
+    const RtNode *n = &s->g->nodes[k];
+    IrGraph *b = (IrGraph *)if_branch(n, "body");
+    int first = n->opset < 9, M = 0;
+    for (int a = 0; a < n->n_attr; a++)
+        if (strcmp(n->attrs[a].name, "num_scan_inputs") == 0) M = (int)n->attrs[a].i;
+    if (!b || M < 1 || M > b->n_declared || b->n_inputs != n->n_in - first || b->n_outputs != n->n_out) return RT_OK;
+    int N = b->n_declared - M;
+    const IrValue *x0 = n->in[first + N] >= 0 ? &s->g->values[n->in[first + N]] : NULL;
+    IrDim len = {-1, NULL}, batch = {-1, NULL};
+    for (int i = 0; i < b->n_inputs; i++) {
+        int v = n->in[first + i];
+        if (v < 0) continue;
+        const IrValue *pv = &s->g->values[v];
+        if (i < N) body_input_type(b, i, pv, first ? 0 : -1, -1, 0);
+        else if (i < N + M) {
+            int64_t ax = first ? 1 : attr_list_at(n, "scan_input_axes", i - N, 0);
+            if (pv->rank < 0) continue;
+            if (ax < 0) ax += pv->rank;
+            if (ax < 0 || ax >= pv->rank) continue;
+            body_input_type(b, i, pv, (int)ax, first ? 0 : -1, 1);
+            if (pv == x0) len = pv->dims[ax], batch = first ? pv->dims[0] : batch;
+        } else {
+            body_input_type(b, i, pv, -1, -1, 1);
+        }
+    }
+    RT_TRY(body_infer(s, n, b));
+    for (int j = 0; j < n->n_out; j++) {
+        const IrValue *bo = &b->values[b->outputs[j]];
+        if (bo->rank < 0 || bo->rank + 1 + first > RT_MAX_RANK) continue;
+        IrValue t = *bo;
+        int64_t ax = j < N ? -1 : attr_list_at(n, "scan_output_axes", j - N, 0);
+        if (ax < 0 && j >= N) ax += bo->rank + 1;
+        if (j >= N && (ax < 0 || ax > bo->rank)) continue;
+        if (j < N) { /* a state: as the body returns it, dims possibly changing: rank only */
+            for (int d = 0; d < t.rank; d++) t.dims[d] = (IrDim){-1, NULL};
+        } else {
+            for (int d = 0, o = 0; d <= bo->rank; d++) t.dims[d] = d == ax ? len : bo->dims[o++];
+            t.rank = bo->rank + 1;
+        }
+        if (first) { /* the batch axis in front */
+            for (int d = t.rank; d > 0; d--) t.dims[d] = t.dims[d - 1];
+            t.dims[0] = batch;
+            t.rank++;
+        }
+        RT_TRY(loop_output_set(s, n, n->out[j], &t));
+    }
+    return RT_OK;
+}
+
 static int max_arity(const IrGraph *g) {
     int m = 1;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -425,6 +566,8 @@ int ir_infer_shapes(IrGraph *g, RtError *err) {
         if (g->nodes[k].op != IR_OP_DELETED) {
             r = node_infer(&s, k, ins, outs, outp);
             if (r == RT_OK && g->nodes[k].op == RT_OP_IF) r = if_infer(&s, k);
+            if (r == RT_OK && g->nodes[k].op == RT_OP_LOOP) r = loop_infer(&s, k);
+            if (r == RT_OK && g->nodes[k].op == RT_OP_SCAN) r = scan_infer(&s, k);
         }
     state_free(&s);
     free(ins);
