@@ -2,17 +2,20 @@
  * cmd_distill.c — `wafer distill`: knowledge distillation (and fine-tuning, and
  * quantization-aware training) of an ONNX student, from any model wafer runs as the teacher.
  *
- *   load student (ONNX, graph untouched) and teacher (.onnx or .wafer) -> read --input rows,
- *   --labels, --val sets -> distill_run (train/distill.h), one progress line per epoch on
+ *   load student (ONNX, graph untouched) and teacher (.onnx or .wafer) -> read --input rows
+ *   (each keeping its .npy dtype: float32 data, int64 token ids, masks), --labels, --val sets
+ *   -> distill_run (train/distill.h), one progress line per epoch on
  *   stderr -> write:
  *     float:  OUT.onnx = the student file with its initializers replaced (onnx_save_weights)
  *     --qat:  the trained float student as ONNX (--onnx-out, or a temporary file), then the
  *             quantize pipeline of `wafer quantize` on it with the same conventions the fake
  *             quantization trained with (int8: int8 weights per channel + int8 activations
- *             calibrated on the --input rows; int4: RTN, symmetric, --group), -> OUT.wafer
+ *             calibrated on the --input rows, whole batches of a student's fixed batch;
+ *             int4: RTN, symmetric, --group), -> OUT.wafer
  *
- * The teacher runs through the reference executor (ir_run) on each batch of rows; its
- * logits are cached for the whole set when they fit (distill.h).
+ * The teacher runs through the reference executor (ir_run) on each batch of rows (in chunks
+ * of its fixed batch when it declares one, the last padded); its logits are cached for the
+ * whole set when they fit (distill.h).
  */
 #include <errno.h>
 #include <math.h>
