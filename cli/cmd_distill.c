@@ -47,7 +47,7 @@ static const char *const distill_usage =
     "  --temperature T         softening of the KL term, scaled by T^2 (default 4)\n"
     "  --epochs N              passes over the data (default 60)\n"
     "  --batch N               rows per step (default 64; a student exported with a fixed\n"
-    "                          batch B trains at B, each epoch leaving out its last rows %% B)\n"
+    "                          batch B trains at B, each epoch leaving out its last rows % B)\n"
     "  --lr X                  learning rate (default 1e-3)\n"
     "  --lr-schedule S         constant (default) | cosine\n"
     "  --optimizer O           adam (default) | sgd\n"
