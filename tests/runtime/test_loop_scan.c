@@ -292,3 +292,34 @@ Test(scan, opset8_batches_scan_each_row) {
     cr_expect_eq(rtt_run_sub(sub_run, RT_OP_SCAN, 8, in3, 3, out, 2, at, 2, 0), RT_ERR_UNSUPPORTED);
     cr_expect_not_null(strstr(rtt_err.msg, "sequence_lens"), "%s", rtt_err.msg);
 }
+
+/* An allocator that refuses any block above 64 KiB: stands in for memory running out. */
+static void *small_alloc(void *user, size_t bytes) {
+    (void)user;
+    if (bytes > 65536) return NULL;
+    void *p = NULL;
+    return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
+}
+static void small_free(void *user, void *p) {
+    (void)user;
+    free(p);
+}
+
+Test(loop, runaway_trip_count_fails_cleanly_when_the_scan_output_cannot_grow) {
+    /* M = 10^12 with no condition: the loop is the model's own, but the stacked scan output
+     * (16 bytes per iteration) must fail to grow past 64 KiB with a clean error, not crash or
+     * hang; nothing leaks (checked under ASan). */
+    static const RtAllocator small = {small_alloc, small_free, NULL};
+    int64_t m = 1000000000000LL, v0[2] = {0, 0}, cap[2] = {0, 0}, d2[] = {2};
+    RtTensor tm = rtt_tensor(RT_I64, 0, NULL, &m), tv = rtt_tensor(RT_I64, 1, d2, v0), tcap = rtt_tensor(RT_I64, 1, d2, cap);
+    RtTensor *in[] = {&tm, NULL, &tv, &tcap}, out[2] = {{0}}, *outp[] = {&out[0], &out[1]};
+    int slots_in[] = {0, -1, 2, 3}, slots_out[] = {4, 5};
+    RtAttr body = rtt_attr_graph("body", &body_a);
+    RtNode n = {RT_OP_LOOP, "runaway", "Loop", "", 16, 4, slots_in, 2, slots_out, 1, &body};
+    RtKernelCtx c = {.alloc = &small, .err = &rtt_err, .run_subgraph = sub_run};
+    rtt_err.msg[0] = '\0';
+    cr_expect_eq(rt_kernel_find(RT_OP_LOOP)(&c, &n, in, outp), RT_ERR_NOMEM);
+    cr_expect_not_null(strstr(rtt_err.msg, "out of memory growing"), "%s", rtt_err.msg);
+    cr_expect_null(out[0].data);
+    cr_expect_null(out[1].data);
+}
