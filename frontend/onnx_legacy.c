@@ -20,8 +20,9 @@
  *     contiguous run of A's dims starting at `axis` (a suffix by default). numpy aligns from
  *     the right, so B gets trailing 1s, [b0 .. bk] -> [b0 .. bk, 1 .. 1] (rank(A) - axis -
  *     rank(B) of them): a reshaped copy when B is a constant, else an Unsqueeze before the
- *     node. That needs rank(A): declared in the model, or else found by one shape inference
- *     over the graph (the binary kernels implement the legacy rule at opset < 7 for it).
+ *     node. That needs rank(A) (and Tile-1 its input's rank): declared in the model, or else
+ *     found by one shape inference over the graph (the binary and Tile kernels implement
+ *     the old forms for it).
  * Then the nodes and the graph say opset 7.
  */
 #include "onnx_legacy.h"
@@ -252,8 +253,10 @@ static int legacy_pad(OnnxCtx *ctx, RtNode *n, const char *nd) {
     return RT_OK;
 }
 
-/* Tile-1: repeat the input `tiles` times along `axis` (both scalar inputs). */
-static int legacy_tile(OnnxCtx *ctx, IrGraph *g, RtNode *n, const char *nd) {
+/* Tile-1: repeat the input `tiles` times along `axis` (both scalar inputs). *pending = 1
+ * when the input's rank is not known yet. */
+static int legacy_tile(OnnxCtx *ctx, IrGraph *g, RtNode *n, const char *nd, int *pending) {
+    *pending = 0;
     if (n->opset >= 6) return RT_OK;
     if (n->n_in != 3 || n->in[1] < 0 || n->in[2] < 0)
         return onnx_fail(ctx, "%s: Tile before opset 6 takes three inputs (input, tiles, axis)", nd);
@@ -262,7 +265,10 @@ static int legacy_tile(OnnxCtx *ctx, IrGraph *g, RtNode *n, const char *nd) {
     if (!tiles || !axis || !tiles->data || !axis->data || rt_numel(tiles) != 1 || rt_numel(axis) != 1 ||
         legacy_int(tiles, 0) == INT64_MIN || legacy_int(axis, 0) == INT64_MIN)
         return onnx_fail(ctx, "%s: inputs 'tiles' and 'axis' must be constant integer scalars", nd);
-    if (rank < 0) return onnx_fail(ctx, "%s: the rank of input 'input' is unknown (declare its shape)", nd);
+    if (rank < 0) {
+        *pending = 1;
+        return RT_OK;
+    }
     int64_t ax = legacy_int(axis, 0), rep[RT_MAX_RANK];
     if (ax < 0 || ax >= rank) return onnx_fail(ctx, "%s: axis %lld is outside rank %d", nd, (long long)ax, rank);
     for (int i = 0; i < rank; i++) rep[i] = i == ax ? legacy_int(tiles, 0) : 1;
@@ -388,7 +394,7 @@ static int legacy_node_upgrade(OnnxCtx *ctx, IrGraph *g, int *k, int *pending) {
     case RT_OP_CONCAT: ONNX_TRY(legacy_concat(ctx, g, n, nd)); break;
     case RT_OP_SPLIT: ONNX_TRY(legacy_split(ctx, g, n, nd)); break;
     case RT_OP_PAD: ONNX_TRY(legacy_pad(ctx, n, nd)); break;
-    case RT_OP_TILE: ONNX_TRY(legacy_tile(ctx, g, n, nd)); break;
+    case RT_OP_TILE: ONNX_TRY(legacy_tile(ctx, g, n, nd, pending)); break;
     case RT_OP_UPSAMPLE: ONNX_TRY(legacy_upsample(ctx, g, n, nd)); break;
     case RT_OP_BATCH_NORMALIZATION: case RT_OP_DROPOUT: legacy_attr_drop(n, "is_test"); break;
     case RT_OP_GEMM: legacy_attr_drop(n, "broadcast"); break;
@@ -413,7 +419,8 @@ static int legacy_graph_upgrade(OnnxCtx *ctx, IrGraph *g) {
         n_pending += pending;
     }
     if (n_pending) {
-        /* rank(A) of legacy broadcasts along an axis: one inference over the graph */
+        /* ranks the rewrites need (legacy broadcasts along an axis, Tile-1): one inference
+         * over the graph; the kernels run those nodes in their old forms meanwhile */
         RtError e = {{0}};
         if (ir_infer_shapes(g, &e) != RT_OK) return onnx_fail(ctx, "%s", e.msg);
         for (int k = 0; k < g->n_nodes; k++) {
@@ -422,10 +429,11 @@ static int legacy_graph_upgrade(OnnxCtx *ctx, IrGraph *g) {
             char nd[300];
             int pending;
             legacy_desc(n, nd, sizeof nd);
-            ONNX_TRY(legacy_broadcast(ctx, g, &k, nd, &pending));
+            if (n->op == RT_OP_TILE) ONNX_TRY(legacy_tile(ctx, g, n, nd, &pending));
+            else ONNX_TRY(legacy_broadcast(ctx, g, &k, nd, &pending));
             if (pending)
-                return onnx_fail(ctx, "%s: legacy broadcasting along attribute 'axis' needs the ranks of inputs "
-                                 "A and B, which are not known (declare their shapes)", nd);
+                return onnx_fail(ctx, "%s: the rewrite into opset 7 needs the rank of input %s, which is not "
+                                 "known (declare its shape)", nd, n->op == RT_OP_TILE ? "'input'" : "A or B");
             g->nodes[k].opset = ONNX_LEGACY_TARGET;
         }
     }

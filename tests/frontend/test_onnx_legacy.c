@@ -545,6 +545,29 @@ Test(onnx_legacy, tile_tiles_axis_inputs) {
     ir_graph_free(ir);
 }
 
+/* Tile-1 on a computed value whose rank only shape inference knows: tiles = 2 on axis 0. */
+Test(onnx_legacy, tile_rank_from_inference) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[2] = {1, 2}, dy[2] = {2, 2}, tiles = 2, axis = 0;
+    add_input(g, "x", 2, d);
+    add_init(g, "t", 7, 0, NULL, &tiles, sizeof tiles);
+    add_init(g, "ax", 7, 0, NULL, &axis, sizeof axis);
+    add_node(g, "Neg", "x", "nx");
+    add_node(g, "Tile", "nx,t,ax", "y");
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 5);
+    const RtTensor *rep = ir->values[ir->nodes[1].in[1]].konst;
+    cr_assert(rep && rep->rank == 1 && rep->dims[0] == 2);
+    cr_expect_eq(((int64_t *)rep->data)[0], 2);
+    cr_expect_eq(((int64_t *)rep->data)[1], 1);
+    float x[2] = {1, -2}, want[4] = {-1, 2, -1, 2};
+    RtTensor in = ftensor(2, d, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 2, dy, want, 4);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
 /* Upsample-1's own example: nearest, width_scale = height_scale = 2. */
 Test(onnx_legacy, upsample_height_width_scale) {
     Onnx__GraphProto *g = gp_new();

@@ -188,6 +188,23 @@ Test(tile, repeats_each_axis) {
     free(out.data);
 }
 
+/* Tile-1 (opsets 1-5): inputs tiles = 3 and axis = 0 repeat a [1, 2] three times on axis 0. */
+Test(tile, opset1_tiles_and_axis_inputs) {
+    int16_t x[2] = {7, 8};
+    int64_t xd[] = {1, 2}, tiles = 3, axis = 0;
+    RtTensor tx = rtt_tensor(RT_I16, 2, xd, x), tt = rtt_tensor(RT_I64, 0, NULL, &tiles),
+             ta = rtt_tensor(RT_I64, 0, NULL, &axis), out = {0};
+    RtTensor *in[] = {&tx, &tt, &ta};
+    cr_assert_eq(rtt_run1(RT_OP_TILE, 1, in, 3, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    rtt_expect_dims(&out, 2, (int64_t[]){3, 2});
+    int16_t want[6] = {7, 8, 7, 8, 7, 8};
+    cr_expect_eq(memcmp(out.data, want, sizeof want), 0);
+    free(out.data);
+    axis = 2; /* outside rank 2 */
+    cr_assert_lt(rtt_run1(RT_OP_TILE, 1, in, 3, &out, NULL, 0, 0), 0);
+    cr_expect_not_null(strstr(rtt_err.msg, "outside rank 2"), "%s", rtt_err.msg);
+}
+
 Test(range, int64_negative_delta) {
     int64_t s = 10, l = 4, d = -3;
     RtTensor ts = rtt_tensor(RT_I64, 0, NULL, &s), tl = rtt_tensor(RT_I64, 0, NULL, &l),

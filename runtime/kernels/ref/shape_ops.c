@@ -291,15 +291,34 @@ static int k_expand(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
 
 /* Tile: out dim i = d_i * repeats_i. The output is the view [rep0, d0, rep1, d1, ...] with
  * stride 0 on every rep axis. */
+/* Tile-1 (opsets 1-5): scalar inputs 'tiles' (copies) and 'axis' give repeats [1 .. tiles at
+ * axis .. 1]. */
+static int tile_legacy_repeats(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int r, int64_t *rep) {
+    const RtTensor *tiles = rt_in(n, in, 1), *axis = rt_in(n, in, 2);
+    int64_t t, a;
+    if (!tiles || !axis) return rt_fail(c, "Tile before opset 6 needs inputs 'tiles' and 'axis'");
+    RT_NEED_DATA(c, tiles);
+    RT_NEED_DATA(c, axis);
+    if (read_ints(c, tiles, "input 'tiles'", &t, 1) != 1 || read_ints(c, axis, "input 'axis'", &a, 1) != 1)
+        return rt_fail(c, "inputs 'tiles' and 'axis' must be one integer each");
+    if (a < 0 || a >= r) return rt_fail(c, "input 'axis' is %lld, outside rank %d", (long long)a, r);
+    for (int i = 0; i < r; i++) rep[i] = i == a ? t : 1;
+    return RT_OK;
+}
+
 static int k_tile(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = in[0], *rp = rt_in(n, in, 1);
-    if (!rp) return rt_fail(c, "missing input 'repeats'");
-    RT_NEED_DATA(c, rp);
-    int r = x->rank;
+    int r = x->rank, k = r;
     int64_t rep[RT_MAX_RANK], dims[RT_MAX_RANK], xs[RT_MAX_RANK];
     int64_t vdims[2 * RT_MAX_RANK], vstr[2 * RT_MAX_RANK];
-    int k = read_ints(c, rp, "input 'repeats'", rep, RT_MAX_RANK);
-    if (k < 0) return RT_ERR;
+    if (n->opset > 0 && n->opset < 6) {
+        RT_TRY(tile_legacy_repeats(c, n, in, r, rep));
+    } else {
+        if (!rp) return rt_fail(c, "missing input 'repeats'");
+        RT_NEED_DATA(c, rp);
+        k = read_ints(c, rp, "input 'repeats'", rep, RT_MAX_RANK);
+        if (k < 0) return RT_ERR;
+    }
     if (k != r) return rt_fail(c, "input 'repeats' has %d values for an input of rank %d", k, r);
     rt_strides_contiguous(r, x->dims, xs);
     for (int i = 0; i < r; i++) {
