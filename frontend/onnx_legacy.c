@@ -9,7 +9,8 @@
  *   - attributes without effect on inference results are dropped: consumed_inputs (a
  *     memory-reuse hint), is_test of BatchNormalization and Dropout (from opset 7 the outputs
  *     asked for tell training from test mode; wafer runs inference), Gemm's broadcast (opset 7
- *     always broadcasts C to [M, N]);
+ *     always broadcasts C to [M, N]), output_sequence of RNN / GRU / LSTM (0 only allowed
+ *     output Y to be left out);
  *   - forms that changed are rewritten: Cast's string `to` ("FLOAT") -> the dtype code,
  *     Reshape's shape attribute -> a constant input, Concat without axis -> axis=1 (its
  *     opset 1-3 default), Split's second input -> the split attribute, Pad's paddings -> pads,
@@ -398,6 +399,9 @@ static int legacy_node_upgrade(OnnxCtx *ctx, IrGraph *g, int *k, int *pending) {
     case RT_OP_UPSAMPLE: ONNX_TRY(legacy_upsample(ctx, g, n, nd)); break;
     case RT_OP_BATCH_NORMALIZATION: case RT_OP_DROPOUT: legacy_attr_drop(n, "is_test"); break;
     case RT_OP_GEMM: legacy_attr_drop(n, "broadcast"); break;
+    case RT_OP_RNN: case RT_OP_GRU: case RT_OP_LSTM:
+        legacy_attr_drop(n, "output_sequence"); /* 0 only let output Y be left out */
+        break;
     default:
         if (legacy_is_broadcast_op(n->op)) ONNX_TRY(legacy_broadcast(ctx, g, k, nd, pending));
         break;
@@ -455,6 +459,7 @@ static int legacy_attr_only_old(const RtNode *n, const char *attr) {
     case RT_OP_UPSAMPLE: return strcmp(attr, "height_scale") == 0 || strcmp(attr, "width_scale") == 0;
     case RT_OP_BATCH_NORMALIZATION: case RT_OP_DROPOUT: return strcmp(attr, "is_test") == 0;
     case RT_OP_RESHAPE: return strcmp(attr, "shape") == 0;
+    case RT_OP_RNN: case RT_OP_GRU: case RT_OP_LSTM: return strcmp(attr, "output_sequence") == 0;
     default: return 0;
     }
 }

@@ -609,6 +609,29 @@ Test(onnx_legacy, dropout_is_test_and_clip_attributes) {
     ir_graph_free(ir);
 }
 
+/* RNN-1's output_sequence only let Y be left out: h = tanh(W x + R h0) with h0 = 0. */
+Test(onnx_legacy, rnn_output_sequence_dropped) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t dx[3] = {1, 1, 1}, dw[3] = {1, 1, 1};
+    float w[1] = {1}, r[1] = {3};
+    add_input(g, "x", 3, dx);
+    add_init(g, "w", 1, 3, dw, w, sizeof w);
+    add_init(g, "r", 1, 3, dw, r, sizeof r);
+    Onnx__NodeProto *n = add_node(g, "RNN", "x,w,r", ",h");
+    attr_int(n, "hidden_size", 1);
+    attr_int(n, "output_sequence", 0);
+    add_output(g, "h", 1);
+    IrGraph *ir = load_ok(g, 1);
+    cr_expect_null(node_attr(&ir->nodes[0], "output_sequence"));
+    float x[1] = {0.5f};
+    RtTensor in = ftensor(3, dx, x), out;
+    run(ir, 1, &in, &out);
+    /* float32 tanh of 0.5: within an ulp or two of the double value */
+    cr_expect(fabs(((float *)out.data)[0] - tanh(0.5)) < 1e-6, "%g", ((float *)out.data)[0]);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
 /* ---------- refusals ---------- */
 
 Test(onnx_legacy, op_newer_than_the_opset_refused) {
