@@ -54,6 +54,11 @@ static const char *const distill_usage =
     "  --momentum X            SGD momentum (default 0.9)\n"
     "  --weight-decay X        L2 weight decay (default 0)\n"
     "  --seed N                shuffling seed (default 0); the same seed gives the same file\n"
+    "  --freeze NAME           keep float initializer NAME fixed (repeat per name): buffers an\n"
+    "                          exported file cannot tell from weights (a causal mask, a fixed\n"
+    "                          position table) or layers to keep. Never trained anyway: Constant\n"
+    "                          nodes, BatchNorm running statistics, Clip bounds, Pow exponents\n"
+    "                          and Pad values\n"
     "  --val NAME=X.npy        held-out rows (repeat per input); with --val-labels Y.npy the\n"
     "                          accuracy is printed after each epoch\n"
     "  --qat int8|int4         quantization-aware training, then OUT is a quantized .wafer\n"
@@ -69,6 +74,8 @@ typedef struct {
     const char *teacher, *student, *labels, *out, *loss, *val_labels, *qat, *onnx_out, *optimizer, *schedule;
     CliInputs in, val;
     DistillOptions o;
+    const char *frozen[64]; /* --freeze names */
+    int n_frozen;
     int alpha_set, beta_set;
     int64_t threads;
 } DistillArgs;
@@ -116,6 +123,10 @@ static int arg_one(DistillArgs *a, int argc, char **argv, int *i, RtError *err) 
     } else if (OPT("--threads")) {
         if (r > 0 && cli_parse_i64(v, 1, 1024, "--threads", "distill", &n, err) != CLI_OK) return -1;
         a->threads = n;
+    } else if (OPT("--freeze")) {
+        int cap = (int)(sizeof a->frozen / sizeof a->frozen[0]);
+        if (r > 0 && a->n_frozen == cap) return cli_usage_error(err, "distill", "more than %d --freeze names", cap);
+        if (r > 0) a->frozen[a->n_frozen++] = v;
     } else if (OPT("--seed")) {
         if (r > 0 && cli_parse_i64(v, 0, INT64_MAX, "--seed", "distill", &n, err) != CLI_OK) return -1;
         a->o.seed = (uint64_t)n;
@@ -243,6 +254,17 @@ static int teacher_run(void *user, const RtTensor *inputs, int n_in, int64_t row
     }
     for (int i = 0; i < t->g->n_inputs; i++) free(pad[i]);
     return rc;
+}
+
+/* What is trained, before the first epoch: users see at once when a buffer is among it. */
+static void start_print(void *user, const TrainModel *m) {
+    (void)user;
+    int64_t weights = 0;
+    for (int i = 0; i < m->n_params; i++) weights += m->p[i].n;
+    fprintf(stderr, "training %d initializers (%lld weights)", m->n_params, (long long)weights);
+    for (int i = 0; i < m->n_params && i < 8; i++)
+        fprintf(stderr, "%s%s", i ? ", " : ": ", m->g->values[m->p[i].value].name);
+    fprintf(stderr, "%s\n", m->n_params > 8 ? ", ..." : "");
 }
 
 static void epoch_print(void *user, const DistillEpoch *e) {
@@ -390,6 +412,8 @@ static int distill_main(DistillArgs *a, FILE *out, RtError *err) {
         DistillData d = {x, s->n_inputs, y, a->val.n ? vx : NULL, vy};
         a->o.teacher = t ? teacher_run : NULL, a->o.teacher_user = &te;
         a->o.on_epoch = epoch_print;
+        a->o.on_start = start_print;
+        a->o.frozen = a->frozen, a->o.n_frozen = a->n_frozen;
         DistillEpoch last;
         if (distill_run(s, &d, &a->o, &last, err) != RT_OK)
             status = (cli_error_name_file(err, a->student), CLI_BAD_INPUT);

@@ -291,7 +291,7 @@ int distill_run(IrGraph *student, const DistillData *d, const DistillOptions *o0
         return RT_ERR;
     /* a fixed batch drops each epoch's last partial batch: `used` rows are trained on */
     int64_t used = fixed ? rows / fixed * fixed : rows;
-    if (train_model_init(&m, student, err) != RT_OK) return RT_ERR;
+    if (train_model_init_frozen(&m, student, o.frozen, o.n_frozen, err) != RT_OK) return RT_ERR;
     Batch b = {0};
     float *cache = NULL;
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)rows);
@@ -305,6 +305,7 @@ int distill_run(IrGraph *student, const DistillData *d, const DistillOptions *o0
     if (rc == RT_OK) rc = batch_alloc(&b, d->x, d->n_in, o.batch, C, err);
     if (rc == RT_OK) rc = teacher_cache(d, &o, &b, rows, C, &cache, err);
     for (int64_t r = 0; r < rows && idx; r++) idx[r] = r;
+    if (rc == RT_OK && o.on_start) o.on_start(o.user, &m);
     uint64_t rng = o.seed;
     double t0 = now_s();
     DistillEpoch e = {0};

@@ -64,6 +64,9 @@ typedef struct DistillOptions {
     int64_t teacher_cache_bytes; /* keep the teacher's outputs when they fit (0 = never) */
     DistillTeacherFn teacher; /* NULL = no teacher */
     void *teacher_user;
+    const char *const *frozen; /* [n_frozen] borrowed: initializers kept fixed (train_model_init_frozen) */
+    int n_frozen;
+    void (*on_start)(void *user, const TrainModel *m); /* before the first epoch; may be NULL */
     void (*on_epoch)(void *user, const DistillEpoch *e); /* may be NULL */
     void *user;
 } DistillOptions;

@@ -95,6 +95,10 @@ struct TrainModel {
  * op), finds the parameters and which values need gradients. g must have shapes inferred
  * only for its constants; batch shapes are taken from the data at each forward. */
 int train_model_init(TrainModel *m, IrGraph *g, RtError *err);
+/* train_model_init keeping the float32 initializers named in frozen[n_frozen] fixed: buffers
+ * an exported file cannot tell from weights (a causal mask, a fixed position table), or layers
+ * the user keeps. A name that is not a float32 initializer of g is an error naming it. */
+int train_model_init_frozen(TrainModel *m, IrGraph *g, const char *const *frozen, int n_frozen, RtError *err);
 void train_model_free(TrainModel *m);
 /* Forward on inputs[g->n_inputs] (float32, any batch): fills every value's x. */
 int train_model_forward(TrainModel *m, const RtTensor *inputs, RtError *err);

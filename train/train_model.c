@@ -98,7 +98,26 @@ static int is_fixed(const IrGraph *g, int v) {
     return 0;
 }
 
-static int params_find(TrainModel *m, RtError *err) {
+/* 1 when name is in list[n]. */
+static int name_listed(const char *name, const char *const *list, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0) return 1;
+    return 0;
+}
+
+/* Every name in frozen[n_frozen] must be a float32 initializer of g. */
+static int frozen_check(const IrGraph *g, const char *const *frozen, int n_frozen, RtError *err) {
+    for (int i = 0; i < n_frozen; i++) {
+        int v = ir_value_find(g, frozen[i]);
+        const IrValue *iv = v >= 0 ? &g->values[v] : NULL;
+        if (!iv || !iv->konst || iv->from_constant_node || iv->konst->dtype != RT_F32)
+            return rt_error_set(err, "'%s' is not a float32 initializer of the student (--freeze names one)",
+                                frozen[i]);
+    }
+    return RT_OK;
+}
+
+static int params_find(TrainModel *m, const char *const *frozen, int n_frozen, RtError *err) {
     IrGraph *g = m->g;
     m->p = calloc((size_t)g->n_values + 1, sizeof *m->p);
     if (!m->p) return rt_error_set(err, "out of memory");
@@ -115,7 +134,9 @@ static int params_find(TrainModel *m, RtError *err) {
             continue;
         }
         t->x = c->data;
-        if (is_fixed(g, v) || g->values[v].from_constant_node || ir_value_uses(g, v) == 0) continue;
+        if (is_fixed(g, v) || g->values[v].from_constant_node || ir_value_uses(g, v) == 0 ||
+            name_listed(g->values[v].name, frozen, n_frozen))
+            continue;
         TrainParam *p = &m->p[m->n_params++];
         p->value = v, p->n = rt_numel(c), p->w = c->data, p->qat_node = -1;
         p->m = calloc((size_t)p->n + 1, sizeof(float));
@@ -184,8 +205,11 @@ static int nodes_check(TrainModel *m, RtError *err) {
     return RT_OK;
 }
 
-int train_model_init(TrainModel *m, IrGraph *g, RtError *err) {
+int train_model_init(TrainModel *m, IrGraph *g, RtError *err) { return train_model_init_frozen(m, g, NULL, 0, err); }
+
+int train_model_init_frozen(TrainModel *m, IrGraph *g, const char *const *frozen, int n_frozen, RtError *err) {
     memset(m, 0, sizeof *m);
+    if (frozen_check(g, frozen, n_frozen, err) != RT_OK) return RT_ERR;
     m->g = g;
     m->training = 1;
     m->t = calloc((size_t)g->n_values + 1, sizeof *m->t);
@@ -197,7 +221,7 @@ int train_model_init(TrainModel *m, IrGraph *g, RtError *err) {
         train_model_free(m);
         return rt_error_set(err, "out of memory");
     }
-    int rc = params_find(m, err);
+    int rc = params_find(m, frozen, n_frozen, err);
     if (rc == RT_OK) rc = nodes_check(m, err);
     if (rc != RT_OK) train_model_free(m);
     return rc;

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../test_util.h"
 #include "cnn_student.h"
@@ -127,4 +128,46 @@ Test(distill_onnx, cnn_student_runs_in_onnxruntime) {
     char o[300];
     snprintf(o, sizeof o, "%s/cnn.onnx", dir);
     ort_compare(o, "image=" DIGITS "/test_img.npy");
+}
+
+/* Initializer `name` of the ONNX file at path (float32), loaded through the frontend. */
+static RtTensor initializer(const char *path, const char *name) {
+    RtError e = {0};
+    IrGraph *g = onnx_load_file(path, NULL, &e);
+    cr_assert_not_null(g, "%s", e.msg);
+    int v = ir_value_find(g, name);
+    cr_assert(v >= 0 && g->values[v].konst, "%s has no initializer '%s'", path, name);
+    RtTensor t = *g->values[v].konst;
+    t.data = malloc((size_t)rt_nbytes(&t));
+    memcpy(t.data, g->values[v].konst->data, (size_t)rt_nbytes(&t));
+    ir_graph_free(g);
+    return t;
+}
+
+/* --freeze keeps the named initializer bit for bit while the others train, the start line
+ * lists what is trained, and a name that is not a float initializer is refused (exit 2, no file). */
+Test(distill_onnx, freeze_keeps_an_initializer) {
+    char o[300];
+    snprintf(o, sizeof o, "%s/frozen.onnx", dir);
+    int rc = tu_run(out, sizeof out, WAFER_BIN " distill --teacher " DIGITS "/digits_mlp.onnx --student " DIGITS
+                                    "/digits_student_init.onnx --input x=" DIGITS "/train_x.npy --epochs 2 --freeze 0.bias "
+                                    "-o %s 2>&1",
+                    o);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_not_null(strstr(out, "training 3 initializers (2378 weights): 0.weight, 2.weight, 2.bias"), "%s", out);
+    const char *names[2] = {"0.bias", "0.weight"};
+    for (int i = 0; i < 2; i++) {
+        RtTensor a = initializer(DIGITS "/digits_student_init.onnx", names[i]), b = initializer(o, names[i]);
+        int same = memcmp(a.data, b.data, (size_t)rt_nbytes(&a)) == 0;
+        cr_assert_eq(same, i == 0, "%s %s", names[i], same ? "did not train" : "changed although frozen");
+        free(a.data);
+        free(b.data);
+    }
+    snprintf(o, sizeof o, "%s/bad.onnx", dir);
+    rc = tu_run(out, sizeof out, WAFER_BIN " distill --teacher " DIGITS "/digits_mlp.onnx --student " DIGITS
+                                "/digits_student_init.onnx --input x=" DIGITS "/train_x.npy --epochs 1 --freeze x -o %s 2>&1",
+                o);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert_not_null(strstr(out, "'x' is not a float32 initializer"), "%s", out);
+    cr_assert_neq(access(o, F_OK), 0, "%s was written", o);
 }
