@@ -112,8 +112,9 @@ static const char *subgraph_type_refused(const Onnx__TypeProto *tp) {
 /* Loop and Scan: the body carries tensors only, and its declared inputs and outputs match
  * the node's (counts as in the convention above). */
 static int subgraph_loop_check(OnnxCtx *ctx, const Onnx__NodeProto *np, const Onnx__GraphProto *gp) {
-    int loop = strcmp(np->op_type, "Loop") == 0;
-    if (!loop && strcmp(np->op_type, "Scan") != 0) return RT_OK;
+    const char *op = np->op_type ? np->op_type : "", *domain = np->domain ? np->domain : "";
+    int loop = strcmp(op, "Loop") == 0;
+    if ((domain[0] && strcmp(domain, "ai.onnx") != 0) || (!loop && strcmp(op, "Scan") != 0)) return RT_OK;
     char nd[300];
     onnx_node_desc(np, nd, sizeof nd);
     for (int io = 0; io < 2; io++) {
@@ -123,7 +124,7 @@ static int subgraph_loop_check(OnnxCtx *ctx, const Onnx__NodeProto *np, const On
             const char *kind = subgraph_type_refused(vi->type);
             if (kind)
                 return onnx_fail(ctx, "%s: body %s '%s' is %s value; wafer's %s carries tensors only", nd,
-                                 io ? "output" : "input", vi->name ? vi->name : "", kind, np->op_type);
+                                 io ? "output" : "input", vi->name ? vi->name : "", kind, op);
         }
     }
     if (!loop) return RT_OK; /* Scan's counts depend on num_scan_inputs: its kernel checks them */
