@@ -632,6 +632,54 @@ Test(onnx_legacy, rnn_output_sequence_dropped) {
     ir_graph_free(ir);
 }
 
+/* If-1's branches are upgraded too: then Add-1 (suffix broadcast), else Sub-1 along axis 0
+ * of the captured x [2, 2]: x + b[k] or x - b[i]. */
+Test(onnx_legacy, if_branches_upgraded) {
+    Onnx__GraphProto *g = gp_new(), *gt = gp_new(), *ge = gp_new();
+    int64_t d[2] = {2, 2}, db[1] = {2};
+    float b[2] = {10, 20};
+    g->input[g->n_input++] = value("c", 9, 0, NULL);
+    add_input(g, "x", 2, d);
+    add_init(g, "b", 1, 1, db, b, sizeof b);
+    Onnx__NodeProto *n = add_node(gt, "Add", "x,b", "yt");
+    attr_int(n, "broadcast", 1);
+    attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
+    add_output(gt, "yt", 1);
+    n = add_node(ge, "Sub", "x,b", "ye");
+    attr_int(n, "broadcast", 1);
+    attr_int(n, "axis", 0);
+    add_output(ge, "ye", 1);
+    n = add_node(g, "If", "c", "y");
+    attr(n, "then_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = gt;
+    attr(n, "else_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = ge;
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    const RtNode *iff = &ir->nodes[ir->n_nodes - 1];
+    for (int i = 0; i < iff->n_attr; i++) {
+        const IrGraph *sg = iff->attrs[i].g;
+        cr_assert_not_null(sg);
+        cr_expect_eq(sg->opset, 7);
+        for (int k = 0; k < sg->n_nodes; k++) {
+            cr_expect_eq(sg->nodes[k].opset, 7);
+            cr_expect_null(node_attr(&sg->nodes[k], "broadcast"));
+            cr_expect_null(node_attr(&sg->nodes[k], "consumed_inputs"));
+        }
+    }
+    float x[4] = {1, 2, 3, 4}, want[2][4] = {{-9, -8, -17, -16}, {11, 22, 13, 24}};
+    for (int cond = 0; cond < 2; cond++) {
+        uint8_t c = (uint8_t)cond;
+        RtTensor in[2], out;
+        memset(&in[0], 0, sizeof in[0]);
+        in[0].dtype = RT_BOOL;
+        in[0].data = &c;
+        in[1] = ftensor(2, d, x);
+        run(ir, 2, in, &out);
+        expect_f32(&out, 2, d, want[cond], 4);
+        free(out.data);
+    }
+    ir_graph_free(ir);
+}
+
 /* ---------- refusals ---------- */
 
 Test(onnx_legacy, op_newer_than_the_opset_refused) {
