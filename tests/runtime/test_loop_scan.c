@@ -323,3 +323,18 @@ Test(loop, runaway_trip_count_fails_cleanly_when_the_scan_output_cannot_grow) {
     cr_expect_null(out[0].data);
     cr_expect_null(out[1].data);
 }
+
+Test(scan, attributes_of_the_other_opset_are_refused) {
+    float x[2] = {1, 2}, s0[1] = {0};
+    RtTensor tx = rtt_tensor(RT_F32, 3, (int64_t[]){1, 2, 1}, x), ts = rtt_tensor(RT_F32, 2, (int64_t[]){1, 1}, s0), out[2];
+    int64_t zero = 0;
+    RtTensor *in[] = {NULL, &ts, &tx};
+    RtAttr at[] = {rtt_attr_graph("body", &body_s), rtt_attr_int("num_scan_inputs", 1),
+                   rtt_attr_ints("scan_input_axes", &zero, 1)};
+    cr_expect_eq(rtt_run_sub(sub_run, RT_OP_SCAN, 8, in, 3, out, 2, at, 3, 0), RT_ERR);
+    cr_expect_not_null(strstr(rtt_err.msg, "'scan_input_axes' does not exist in Scan opset 8"), "%s", rtt_err.msg);
+    RtAttr at9[] = {at[0], at[1], rtt_attr_ints("directions", &zero, 1)};
+    RtTensor *in9[] = {&ts, &tx};
+    cr_expect_eq(rtt_run_sub(sub_run, RT_OP_SCAN, 11, in9, 2, out, 2, at9, 3, 0), RT_ERR);
+    cr_expect_not_null(strstr(rtt_err.msg, "'directions' does not exist in Scan opset 11"), "%s", rtt_err.msg);
+}

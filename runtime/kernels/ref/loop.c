@@ -527,6 +527,12 @@ static int scan_spec_init(RtKernelCtx *c, const RtNode *n, const RtGraph *b, int
         return rt_fail(c, "the body has %d inputs (%d declared) and %d outputs for a node with %d inputs and %d outputs "
                        "(expected node inputs %sN states + M scan inputs + captures, node outputs as the body's)",
                        b->n_inputs, b->n_declared, b->n_outputs, n->n_in, n->n_out, first ? "sequence_lens + " : "");
+    static const char *const v9[] = {"scan_input_axes", "scan_input_directions", "scan_output_axes",
+                                     "scan_output_directions"};
+    for (int i = 0; i < 4; i++) /* each opset knows only its own attributes */
+        if (rt_attr(n, n->opset >= 9 ? "directions" : v9[i]))
+            return rt_fail(c, "attribute '%s' does not exist in Scan opset %d", n->opset >= 9 ? "directions" : v9[i],
+                           n->opset);
     const char *axes_name = n->opset >= 9 ? "scan_input_directions" : "directions";
     sp->n_in_dirs = rt_attr_ints(n, axes_name, &sp->in_dirs);
     if (n->opset >= 9) {
