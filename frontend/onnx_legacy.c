@@ -8,7 +8,8 @@
  *     not handled (experimental MeanVarianceNormalization), is an error naming the node;
  *   - attributes without effect on inference results are dropped: consumed_inputs (a
  *     memory-reuse hint), is_test of BatchNormalization and Dropout (from opset 7 the outputs
- *     asked for tell training from test mode; wafer runs inference), Gemm's broadcast (opset 7
+ *     asked for tell training from test mode, so with is_test = 1 the unfilled statistics /
+ *     mask outputs are detached; Dropout runs as inference either way), Gemm's broadcast (opset 7
  *     always broadcasts C to [M, N]), output_sequence of RNN / GRU / LSTM (0 only allowed
  *     output Y to be left out);
  *   - forms that changed are rewritten: Cast's string `to` ("FLOAT") -> the dtype code,
@@ -299,6 +300,25 @@ static int legacy_upsample(OnnxCtx *ctx, IrGraph *g, RtNode *n, const char *nd) 
     return RT_OK;
 }
 
+/* BatchNormalization / Dropout 1-6 with is_test != 0: test mode, whose extra outputs (running
+ * statistics, mask) the spec leaves unfilled; opset 7 tells test mode by their absence, so
+ * unused ones are detached and a used one is refused. */
+static int legacy_is_test(OnnxCtx *ctx, IrGraph *g, RtNode *n, const char *nd) {
+    RtAttr *t = legacy_attr(n, "is_test");
+    int test = t && t->i != 0;
+    legacy_attr_drop(n, "is_test");
+    for (int i = 1; test && i < n->n_out; i++) {
+        int v = n->out[i];
+        if (v < 0) continue;
+        if (ir_value_uses(g, v) > 0 || ir_value_is_output(g, v))
+            return onnx_fail(ctx, "%s: output %d ('%s') is read, but is_test = 1 leaves it unfilled", nd, i,
+                             g->values[v].name);
+        n->out[i] = -1;
+        g->values[v].producer = -1;
+    }
+    return RT_OK;
+}
+
 /* 1 when value v's shape is fully known. */
 static int legacy_shape_known(const IrValue *v) {
     if (v->rank < 0) return 0;
@@ -397,7 +417,7 @@ static int legacy_node_upgrade(OnnxCtx *ctx, IrGraph *g, int *k, int *pending) {
     case RT_OP_PAD: ONNX_TRY(legacy_pad(ctx, n, nd)); break;
     case RT_OP_TILE: ONNX_TRY(legacy_tile(ctx, g, n, nd, pending)); break;
     case RT_OP_UPSAMPLE: ONNX_TRY(legacy_upsample(ctx, g, n, nd)); break;
-    case RT_OP_BATCH_NORMALIZATION: case RT_OP_DROPOUT: legacy_attr_drop(n, "is_test"); break;
+    case RT_OP_BATCH_NORMALIZATION: case RT_OP_DROPOUT: ONNX_TRY(legacy_is_test(ctx, g, n, nd)); break;
     case RT_OP_GEMM: legacy_attr_drop(n, "broadcast"); break;
     case RT_OP_RNN: case RT_OP_GRU: case RT_OP_LSTM:
         legacy_attr_drop(n, "output_sequence"); /* 0 only let output Y be left out */

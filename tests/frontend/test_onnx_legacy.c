@@ -395,6 +395,40 @@ Test(onnx_legacy, batchnorm_spatial0_is_test) {
     ir_graph_free(ir);
 }
 
+/* is_test = 1 with the five outputs listed (an exporter's habit): test mode, the running
+ * statistics are not computed (training mode would normalize with the batch's own, giving
+ * 0 here); a statistics output that is read is refused. */
+static Onnx__GraphProto *batchnorm_five_outputs(int read_mean) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t dx[2] = {2, 1}, dc[1] = {1};
+    float sc[1] = {1}, bb[1] = {0}, m[1] = {1}, v[1] = {4};
+    add_input(g, "x", 2, dx);
+    add_init(g, "s", 1, 1, dc, sc, sizeof sc);
+    add_init(g, "b", 1, 1, dc, bb, sizeof bb);
+    add_init(g, "m", 1, 1, dc, m, sizeof m);
+    add_init(g, "v", 1, 1, dc, v, sizeof v);
+    Onnx__NodeProto *n = add_node(g, "BatchNormalization", "x,s,b,m,v", "y,rm,rv,sm,sv");
+    attr_int(n, "is_test", 1);
+    attr_float(n, "epsilon", 0);
+    add_output(g, "y", 1);
+    if (read_mean) add_output(g, "rm", 1);
+    return g;
+}
+
+Test(onnx_legacy, batchnorm_is_test_detaches_statistics) {
+    IrGraph *ir = load_ok(batchnorm_five_outputs(0), 6);
+    const RtNode *bn = &ir->nodes[0];
+    for (int i = 1; i < bn->n_out; i++) cr_expect_eq(bn->out[i], -1, "output %d detached", i);
+    int64_t dx[2] = {2, 1};
+    float x[2] = {3, 5}, want[2] = {1, 2}; /* (x - 1) / 2 */
+    RtTensor in = ftensor(2, dx, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 2, dx, want, 2);
+    free(out.data);
+    ir_graph_free(ir);
+    expect_refused(batchnorm_five_outputs(1), 6, "node 'n0' (BatchNormalization): output 1 ('rm') is read");
+}
+
 /* ---------- changed forms ---------- */
 
 Test(onnx_legacy, reshape_shape_attribute) {
