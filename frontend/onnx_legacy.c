@@ -437,7 +437,8 @@ static int legacy_graph_upgrade(OnnxCtx *ctx, IrGraph *g) {
         for (int i = 0; i < n->n_attr; i++)
             if (n->attrs[i].type == RT_ATTR_GRAPH && n->attrs[i].g)
                 ONNX_TRY(legacy_graph_upgrade(ctx, (IrGraph *)n->attrs[i].g));
-        if (!legacy_is_default(n) || n->opset >= ONNX_LEGACY_TARGET) continue;
+        /* an op wafer does not know (kept for inspection with allow_unknown_ops) never runs */
+        if (!legacy_is_default(n) || n->opset >= ONNX_LEGACY_TARGET || n->op == RT_OP_UNKNOWN) continue;
         int pending;
         ONNX_TRY(legacy_node_upgrade(ctx, g, &k, &pending));
         n_pending += pending;
@@ -449,7 +450,7 @@ static int legacy_graph_upgrade(OnnxCtx *ctx, IrGraph *g) {
         if (ir_infer_shapes(g, &e) != RT_OK) return onnx_fail(ctx, "%s", e.msg);
         for (int k = 0; k < g->n_nodes; k++) {
             RtNode *n = &g->nodes[k];
-            if (!legacy_is_default(n) || n->opset >= ONNX_LEGACY_TARGET) continue;
+            if (!legacy_is_default(n) || n->opset >= ONNX_LEGACY_TARGET || n->op == RT_OP_UNKNOWN) continue;
             char nd[300];
             int pending;
             legacy_desc(n, nd, sizeof nd);

@@ -161,6 +161,8 @@ static void add_init(Onnx__GraphProto *g, const char *name, int dt, int rank, co
 
 static RtError err;
 
+static int allow_unknown; /* OnnxLoadOptions.allow_unknown_ops for the next load */
+
 /* Loads g packed as a model of default-domain opset `opset`; NULL (err set) on refusal. */
 static IrGraph *load(Onnx__GraphProto *g, int64_t opset) {
     Onnx__ModelProto m;
@@ -181,7 +183,8 @@ static IrGraph *load(Onnx__GraphProto *g, int64_t opset) {
     uint8_t *buf = zalloc(len);
     onnx__model_proto__pack(&m, buf);
     memset(&err, 0, sizeof err);
-    return onnx_load_memory(buf, len, NULL, "old.onnx", NULL, &err);
+    OnnxLoadOptions o = {.allow_unknown_ops = allow_unknown};
+    return onnx_load_memory(buf, len, NULL, "old.onnx", &o, &err);
 }
 
 static IrGraph *load_ok(Onnx__GraphProto *g, int64_t opset) {
@@ -724,6 +727,25 @@ Test(onnx_legacy, op_newer_than_the_opset_refused) {
     add_node(g, "Expand", "x,s", "y"); /* Expand arrived in opset 8 */
     add_output(g, "y", 1);
     expect_refused(g, 6, "node 'n0' (Expand): op Expand is not in default-domain opset 6");
+}
+
+/* ImageScaler (experimental in opsets 1-9) is not a wafer op: refused by name, or kept
+ * unconverted for inspection when unknown ops are allowed. */
+Test(onnx_legacy, unknown_experimental_op) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[4] = {1, 1, 1, 2};
+    add_input(g, "x", 4, d);
+    Onnx__NodeProto *n = add_node(g, "ImageScaler", "x", "y");
+    attr_float(n, "scale", 2);
+    add_output(g, "y", 1);
+    expect_refused(g, 6, "node 'n0': op 'ImageScaler' (domain '', opset 6) is not supported");
+    allow_unknown = 1;
+    IrGraph *ir = load(g, 6);
+    allow_unknown = 0;
+    cr_assert_not_null(ir, "%s", err.msg);
+    cr_expect_eq(ir->nodes[0].op, RT_OP_UNKNOWN);
+    cr_expect_eq(ir->opset, 7);
+    ir_graph_free(ir);
 }
 
 Test(onnx_legacy, legacy_attribute_in_newer_model_refused) {
