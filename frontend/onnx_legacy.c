@@ -21,8 +21,9 @@
  *     broadcast=1 the shapes must be equal (numpy rules agree then); with it, B's shape is a
  *     contiguous run of A's dims starting at `axis` (a suffix by default). numpy aligns from
  *     the right, so B gets trailing 1s, [b0 .. bk] -> [b0 .. bk, 1 .. 1] (rank(A) - axis -
- *     rank(B) of them): a reshaped copy when B is a constant, else an Unsqueeze before the
- *     node. That needs rank(A) (and Tile-1 its input's rank): declared in the model, or else
+ *     rank(B) of them): the constant reshaped when B is one (a copy if other nodes read it),
+ *     else an Unsqueeze before the node. That needs rank(A) (and Tile-1 its input's rank):
+ *     declared in the model, or else
  *     found by one shape inference over the graph (the binary and Tile kernels implement
  *     the old forms for it).
  * Then the nodes and the graph say opset 7.
@@ -367,15 +368,22 @@ static int legacy_broadcast(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd, in
         if (!one && trailing > 0) {
             int nb = n->in[1], newb;
             const char *base = legacy_base(g, n);
-            if (B->konst) { /* a reshaped copy: [b0 .. bk, 1 .. 1] */
+            if (B->konst) { /* reshaped to [b0 .. bk, 1 .. 1] */
                 int64_t dims[RT_MAX_RANK];
                 if (B->rank + trailing > RT_MAX_RANK) return onnx_fail(ctx, "%s: rank too large", nd);
                 for (int d = 0; d < B->rank + trailing; d++) dims[d] = d < B->rank ? B->konst->dims[d] : 1;
                 RtTensor *t = ir_tensor_new(g, B->konst->dtype, B->rank + (int)trailing, dims);
                 if (!t) return onnx_fail(ctx, "%s: out of memory", nd);
                 if (rt_nbytes(t) > 0) memcpy(t->data, B->konst->data, (size_t)rt_nbytes(t));
-                newb = legacy_const(g, base, "B", t);
-                if (newb < 0) return onnx_fail(ctx, "%s: out of memory", nd);
+                if (ir_value_uses(g, nb) == 1 && !ir_value_is_output(g, nb)) {
+                    /* only this node reads it: reshaped in place, keeping the initializer's name
+                     * (onnx_save_weights writes trained weights back by name) */
+                    g->values[nb].konst = t;
+                    ir_value_set_shape(&g->values[nb], t->dtype, t->rank, t->dims);
+                    newb = nb;
+                } else if ((newb = legacy_const(g, base, "B", t)) < 0) {
+                    return onnx_fail(ctx, "%s: out of memory", nd);
+                }
             } else { /* Unsqueeze(B, axes = [rank(B) .. rank(A) - axis - 1]) */
                 int64_t *axes = ir_alloc(g, sizeof(int64_t) * (size_t)trailing);
                 const char *vn = legacy_name(g, base, "B"), *nn = legacy_name(g, base, "unsqueeze_B");

@@ -287,6 +287,7 @@ static void broadcast_axis_case(int b_is_input, int a_declared) {
         cr_assert_not_null(nb->konst);
         cr_expect_eq(nb->konst->rank, 2, "B becomes [3, 1]");
         cr_expect_eq(nb->konst->dims[1], 1);
+        cr_expect_str_eq(nb->name, "b", "read by this node only, B keeps its initializer's name");
     }
     float a[12], want[12];
     for (int f = 0; f < 12; f++) {
@@ -303,6 +304,35 @@ static void broadcast_axis_case(int b_is_input, int a_declared) {
 Test(onnx_legacy, broadcast_axis_constant_b) { broadcast_axis_case(0, 1); }
 Test(onnx_legacy, broadcast_axis_computed_b_gets_unsqueeze) { broadcast_axis_case(1, 1); }
 Test(onnx_legacy, broadcast_axis_rank_from_inference) { broadcast_axis_case(0, 0); }
+
+/* One bias read by two legacy broadcasts and the graph output: reshaped copies for the
+ * nodes, the output keeps [2]. y1 = x + b[j], y2 = x * b[j] along axis 1 of x [1, 2, 2]. */
+Test(onnx_legacy, broadcast_axis_shared_constant) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t dx[3] = {1, 2, 2}, db[1] = {2};
+    float b[2] = {2, 3};
+    add_input(g, "x", 3, dx);
+    add_init(g, "b", 1, 1, db, b, sizeof b);
+    Onnx__NodeProto *n = add_node(g, "Add", "x,b", "y1");
+    attr_int(n, "broadcast", 1);
+    attr_int(n, "axis", 1);
+    n = add_node(g, "Mul", "x,b", "y2");
+    attr_int(n, "broadcast", 1);
+    attr_int(n, "axis", 1);
+    add_node(g, "Identity", "b", "bo");
+    add_output(g, "y1", 1);
+    add_output(g, "y2", 1);
+    add_output(g, "bo", 1);
+    IrGraph *ir = load_ok(g, 6);
+    float x[4] = {1, 2, 3, 4}, w1[4] = {3, 4, 6, 7}, w2[4] = {2, 4, 9, 12};
+    RtTensor in = ftensor(3, dx, x), out[3];
+    run(ir, 1, &in, out);
+    expect_f32(&out[0], 3, dx, w1, 4);
+    expect_f32(&out[1], 3, dx, w2, 4);
+    expect_f32(&out[2], 1, db, b, 2);
+    for (int i = 0; i < 3; i++) free(out[i].data);
+    ir_graph_free(ir);
+}
 
 /* Suffix matching by default: A [2,2] * B [2] with broadcast=1: out[i,k] = a[i,k] * b[k]. */
 Test(onnx_legacy, broadcast_suffix_default) {
