@@ -186,7 +186,11 @@ static int64_t legacy_int(const RtTensor *t, int64_t i) {
 static int legacy_cast(OnnxCtx *ctx, RtNode *n, const char *nd) {
     RtAttr *to = legacy_attr(n, "to");
     if (!to) return onnx_fail(ctx, "%s: attribute 'to' is required", nd);
-    if (n->opset >= 6) return RT_OK; /* Cast-6 takes the code, as opset 7 does */
+    if (n->opset >= 6) { /* Cast-6 takes the code, as opset 7 does */
+        if (to->type != RT_ATTR_INT)
+            return onnx_fail(ctx, "%s: Cast from opset 6 takes 'to' as an integer data type code", nd);
+        return RT_OK;
+    }
     if (to->type != RT_ATTR_STRING)
         return onnx_fail(ctx, "%s: Cast before opset 6 takes 'to' as a string (\"FLOAT\", \"INT64\" ...)", nd);
     for (size_t i = 1; i < sizeof legacy_dtype_names / sizeof *legacy_dtype_names; i++)

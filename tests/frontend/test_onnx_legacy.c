@@ -529,6 +529,13 @@ Test(onnx_legacy, cast_unknown_type_name_refused) {
     attr_str(n, "to", "REAL");
     add_output(g, "y", 6);
     expect_refused(g, 1, "node 'n0' (Cast): attribute 'to' is 'REAL'");
+    /* from opset 6 the code is an integer: a name is refused */
+    g = gp_new();
+    add_input(g, "x", 1, d);
+    n = add_node(g, "Cast", "x", "y");
+    attr_str(n, "to", "INT32");
+    add_output(g, "y", 6);
+    expect_refused(g, 6, "node 'n0' (Cast): Cast from opset 6 takes 'to' as an integer");
 }
 
 /* Concat-1..3 without axis concatenates on axis 1. */
