@@ -338,3 +338,20 @@ Test(scan, attributes_of_the_other_opset_are_refused) {
     cr_expect_eq(rtt_run_sub(sub_run, RT_OP_SCAN, 11, in9, 2, out, 2, at9, 3, 0), RT_ERR);
     cr_expect_not_null(strstr(rtt_err.msg, "'directions' does not exist in Scan opset 11"), "%s", rtt_err.msg);
 }
+
+/* ---- Loop body P: no nodes, outputs (cond, v): the body returns its own inputs ---- */
+static int p_inputs[] = {0, 1, 2}, p_outputs[] = {1, 2};
+static const RtGraph body_p = {.n_values = 3, .n_inputs = 3, .inputs = p_inputs, .n_outputs = 2, .outputs = p_outputs,
+                               .n_declared = 3};
+
+Test(loop, a_body_that_passes_its_inputs_through) {
+    int64_t m = 4;
+    float v0[3] = {1.5f, -2, 3};
+    RtTensor tm = rtt_tensor(RT_I64, 0, NULL, &m), tv = rtt_tensor(RT_F32, 1, (int64_t[]){3}, v0), out = {0};
+    RtTensor *in[] = {&tm, NULL, &tv};
+    RtAttr body = rtt_attr_graph("body", &body_p);
+    cr_assert_eq(rtt_run_sub(sub_run, RT_OP_LOOP, 16, in, 3, &out, 1, &body, 1, 0), RT_OK, "%s", rtt_err.msg);
+    cr_expect_neq(out.data, (void *)v0);
+    cr_expect_eq(memcmp(out.data, v0, sizeof v0), 0);
+    free(out.data);
+}
