@@ -344,6 +344,8 @@ static int legacy_broadcast(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd, in
     RtAttr *bc = legacy_attr(n, "broadcast"), *ax = legacy_attr(n, "axis");
     *pending = 0;
     if (n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0) return onnx_fail(ctx, "%s: needs inputs A and B", nd);
+    if ((bc && bc->type != RT_ATTR_INT) || (ax && ax->type != RT_ATTR_INT))
+        return onnx_fail(ctx, "%s: attributes 'broadcast' and 'axis' must be ints", nd);
     const IrValue *A = &g->values[n->in[0]], *B = &g->values[n->in[1]];
     if (!bc || bc->i == 0) {
         /* equal shapes required; numpy agrees on them, so only a known mismatch is refused */
