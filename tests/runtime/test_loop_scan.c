@@ -355,3 +355,19 @@ Test(loop, a_body_that_passes_its_inputs_through) {
     cr_expect_eq(memcmp(out.data, v0, sizeof v0), 0);
     free(out.data);
 }
+
+Test(scan, opset8_empty_batch_gives_typed_empty_outputs) {
+    /* x [B=0, T=3, 2], state [0, 2]: no row runs; outputs [0, 2] and [0, 3, 2] (body S
+     * returns the state's type, float32 [2], for both) */
+    float dummy = 0;
+    RtTensor tx = rtt_tensor(RT_F32, 3, (int64_t[]){0, 3, 2}, &dummy), ts = rtt_tensor(RT_F32, 2, (int64_t[]){0, 2}, &dummy),
+             out[2];
+    RtTensor *in[] = {NULL, &ts, &tx};
+    RtAttr at[] = {rtt_attr_graph("body", &body_s), rtt_attr_int("num_scan_inputs", 1)};
+    cr_assert_eq(rtt_run_sub(sub_run, RT_OP_SCAN, 8, in, 3, out, 2, at, 2, 0), RT_OK, "%s", rtt_err.msg);
+    cr_expect_eq(out[0].dtype, RT_F32);
+    rtt_expect_dims(&out[0], 2, (int64_t[]){0, 2});
+    cr_expect_eq(out[1].dtype, RT_F32);
+    rtt_expect_dims(&out[1], 3, (int64_t[]){0, 3, 2});
+    rtt_free_outputs(out, 2);
+}

@@ -33,7 +33,9 @@
  *
  * Shape mode (c->shape_only): the trip count and every shape depend on running the body, so
  * both kernels report RT_SHAPE_UNKNOWN; the planner then runs the graph on the dynamic
- * executor, as for Unique or NonZero, and ir/ir_shape.c infers Loop/Scan types itself.
+ * executor, as for Unique or NonZero, and ir/ir_shape.c infers Loop/Scan types itself. So
+ * shape inference and constant folding never run a loop at compile time: a runaway loop
+ * cannot hang the compiler.
  */
 #include "../kernel.h"
 #include "../../rt_exec.h"
@@ -567,6 +569,43 @@ static RtTensor batch_row(const RtTensor *x, int64_t b) {
     return v;
 }
 
+/* Opset 8 with batch 0: nothing runs; the outputs are [0, <state>] and [0, T, <output>]
+ * typed by a shape walk of the body on one row's shapes. */
+static int scan8_empty(RtKernelCtx *c, const ScanSpec *sp, RtTensor *const *in, RtTensor *const *out) {
+    int N = sp->N, M = sp->M, K = sp->K, nb = N + M + sp->C, r = RT_OK;
+    RtTensor *rows = rt_scratch(c, sizeof(RtTensor) * (size_t)(nb + N + K + 1));
+    RtTensor **ptr = rt_scratch(c, sizeof(RtTensor *) * (size_t)(nb + 1));
+    if (!rows || !ptr) r = RT_ERR_NOMEM;
+    for (int j = 0; r == RT_OK && j < nb; j++) {
+        const RtTensor *x = in[1 + j];
+        rows[j] = *x;
+        rows[j].data = NULL;
+        int drop = j < N ? 1 : j < N + M ? 2 : 0; /* batch axis; and the scan axis */
+        rows[j].rank = x->rank - drop;
+        for (int d = 0; d < rows[j].rank; d++) rows[j].dims[d] = x->dims[d + drop];
+        ptr[j] = &rows[j];
+    }
+    RtTensor *types = rows ? rows + nb : NULL;
+    if (r == RT_OK) r = body_types(c, sp->b, ptr, 0, N + K, types);
+    int64_t T = in[1 + N]->dims[1];
+    for (int j = 0; r == RT_OK && j < N + K; j++) {
+        int64_t dims[RT_MAX_RANK];
+        int lead = j < N ? 1 : 2, rank = types[j].rank + lead;
+        if (types[j].dtype == RT_UNDEFINED || rank > RT_MAX_RANK) { /* nothing known: [0] */
+            int64_t zero = 0;
+            r = rt_out_alloc(c, out[j], RT_F32, 1, &zero);
+            continue;
+        }
+        dims[0] = 0;
+        dims[1] = T;
+        for (int d = 0; d < types[j].rank; d++) dims[lead + d] = types[j].dims[d];
+        r = rt_out_alloc(c, out[j], types[j].dtype, rank, dims);
+    }
+    rt_scratch_free(c, rows);
+    rt_scratch_free(c, ptr);
+    return r;
+}
+
 /* Opset 8: inputs sequence_lens (optional), states[N] [B, ...], scan inputs[M] [B, T, ...],
  * captures; every batch row scans on its own (scan axis 1 = axis 0 of a row). */
 static int scan8(RtKernelCtx *c, const RtNode *n, ScanSpec *sp, RtTensor *const *in, RtTensor *const *out) {
@@ -577,6 +616,7 @@ static int scan8(RtKernelCtx *c, const RtNode *n, ScanSpec *sp, RtTensor *const 
     int64_t B = in[1]->dims[0];
     for (int j = 2; j < 1 + N + M; j++)
         if (in[j]->dims[0] != B) return rt_fail(c, "input %d has batch %lld, input 1 has %lld", j, (long long)in[j]->dims[0], (long long)B);
+    if (B == 0) return scan8_empty(c, sp, in, out);
     for (int64_t bi = 0; lens && bi < rt_numel(lens); bi++)
         if (M > 0 && rt_get_i64(lens, bi) != in[1 + N]->dims[1]) {
             rt_fail(c, "sequence_lens[%lld] = %lld is shorter than the scan axis (%lld): variable lengths are not supported",
