@@ -229,7 +229,7 @@ typedef struct {
 } LoopState;
 
 static void loop_state_free(RtKernelCtx *c, LoopState *s) {
-    for (int j = 0; s->cur && j < s->N; j++)
+    for (int j = 0; s->cur && s->cur_owned && j < s->N; j++)
         if (s->cur_owned[j]) tensor_release(c, &s->cur[j]);
     for (int k = 0; s->stacks && k < s->K; k++)
         if (s->stacks[k].data) c->alloc->free(c->alloc->user, s->stacks[k].data);
@@ -248,11 +248,11 @@ static int loop_state_init(RtKernelCtx *c, LoopState *s) {
     s->res = rt_scratch(c, sizeof(RtTensor) * (N + K));
     s->stacks = rt_scratch(c, sizeof(LoopStack) * K);
     s->body_in = rt_scratch(c, sizeof(RtTensor *) * ((size_t)s->n_body_in + 1));
-    if (!s->cur || !s->cur_owned || !s->res || !s->stacks || !s->body_in) return RT_ERR_NOMEM;
-    memset(s->cur_owned, 0, N);
-    memset(s->res, 0, sizeof(RtTensor) * (N + K));
-    memset(s->stacks, 0, sizeof(LoopStack) * K);
-    return RT_OK;
+    /* cleared before any failure return: loop_state_free reads them */
+    if (s->cur_owned) memset(s->cur_owned, 0, N);
+    if (s->res) memset(s->res, 0, sizeof(RtTensor) * (N + K));
+    if (s->stacks) memset(s->stacks, 0, sizeof(LoopStack) * K);
+    return s->cur && s->cur_owned && s->res && s->stacks && s->body_in ? RT_OK : RT_ERR_NOMEM;
 }
 
 /* One iteration i: runs the body, takes the carried values and the condition, stacks the
@@ -460,9 +460,9 @@ static int scan_run(RtKernelCtx *c, ScanSpec *sp, const RtTensor *const *states,
     RtTensor *cur = rt_scratch(c, sizeof(RtTensor) * (size_t)(N + 1)), *res = rt_scratch(c, sizeof(RtTensor) * (size_t)(N + K + 1));
     RtTensor **body_in = rt_scratch(c, sizeof(RtTensor *) * (size_t)(nb + 1));
     int r = (si && so && cur && res && body_in) ? RT_OK : RT_ERR_NOMEM, owned = 0;
+    if (si) memset(si, 0, sizeof(ScanIn) * (size_t)(M + 1)); /* the cleanup below reads these */
+    if (res) memset(res, 0, sizeof(RtTensor) * (size_t)(N + K + 1));
     if (r == RT_OK) {
-        memset(si, 0, sizeof(ScanIn) * (size_t)(M + 1));
-        memset(res, 0, sizeof(RtTensor) * (size_t)(N + K + 1));
         for (int j = 0; j < N; j++) cur[j] = *states[j];
         for (int k = 0; k < K; k++) so[k] = (ScanOut){.out = outs[k]};
         r = scan_inputs_prepare(c, sp, xs, si);
