@@ -195,6 +195,7 @@ static int ex_attr_clone(ExCtx *x, const RtNode *src, const RtAttr *s, RtAttr *d
         break;
     }
     case RT_ATTR_GRAPH:
+        d->g = NULL; /* the source graph owns the subgraph: freeing the export must not free it */
         return ex_fail(x, src, "attribute '%s': subgraphs are not exported yet", s->name);
     default:
         break;
