@@ -785,6 +785,22 @@ Test(onnx_legacy, unknown_experimental_op) {
     ir_graph_free(ir);
 }
 
+/* A node without its required input is refused before shape inference runs its kernel
+ * (a fuzzer-found Softmax with no inputs read another node's tensor). */
+Test(onnx_legacy, missing_required_input_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[1] = {2}, db[1] = {2};
+    float b[2] = {1, 2};
+    add_input(g, "x", 1, d);
+    add_init(g, "b", 1, 1, db, b, sizeof b);
+    add_node(g, "Softmax", "", "s");
+    Onnx__NodeProto *n = add_node(g, "Add", "s,b", "y"); /* pending: rank of s unknown */
+    attr_int(n, "broadcast", 1);
+    attr_int(n, "axis", 0);
+    add_output(g, "y", 1);
+    expect_refused(g, 6, "node 'n0' (Softmax): input 0 is required");
+}
+
 Test(onnx_legacy, legacy_attribute_in_newer_model_refused) {
     Onnx__GraphProto *g = gp_new();
     int64_t d[1] = {2};
