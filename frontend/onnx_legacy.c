@@ -5,7 +5,10 @@
  *
  * Algorithm, per default-domain node of the graph and of its subgraphs:
  *   - an op that no opset 1-6 defines (Expand, Where, ...), or whose old form differs and is
- *     not handled (experimental MeanVarianceNormalization), is an error naming the node;
+ *     not handled (experimental MeanVarianceNormalization), is an error naming the node, as is
+ *     a node without the inputs its spec requires (shape inference may run its kernel);
+ *   - the experimental ImageScaler (opsets 1-9; also rewritten in opset 7-9 models) becomes
+ *     Mul(x, scale) then Add(., bias as [C, 1, 1]);
  *   - attributes without effect on inference results are dropped: consumed_inputs (a
  *     memory-reuse hint), is_test of BatchNormalization and Dropout (from opset 7 the outputs
  *     asked for tell training from test mode, so with is_test = 1 the unfilled statistics /
@@ -48,7 +51,7 @@ static const LegacyOp legacy_ops[] = {
     {"Conv", 2}, {"ConvTranspose", 2}, {"DepthToSpace", 1}, {"Div", 2}, {"Dropout", 1}, {"Elu", 1},
     {"Equal", 2}, {"Exp", 1}, {"Flatten", 1}, {"Floor", 1}, {"GRU", 3}, {"Gather", 2}, {"Gemm", 3},
     {"GlobalAveragePool", 1}, {"GlobalMaxPool", 1}, {"Greater", 2}, {"HardSigmoid", 1}, {"Hardmax", 1},
-    {"Identity", 1}, {"If", 1}, {"InstanceNormalization", 3}, {"LRN", 1}, {"LSTM", 3}, {"LeakyRelu", 1},
+    {"Identity", 1}, {"If", 1}, {"ImageScaler", 1}, {"InstanceNormalization", 3}, {"LRN", 1}, {"LSTM", 3}, {"LeakyRelu", 1},
     {"Less", 2}, {"Log", 1}, {"LogSoftmax", 1}, {"Loop", 0}, {"MatMul", 2}, {"Max", 1}, {"MaxPool", 1},
     {"Mean", 1}, {"Min", 1}, {"Mul", 2}, {"Neg", 1}, {"Not", 1}, {"Or", 2}, {"PRelu", 2}, {"Pad", 1},
     {"Pow", 2}, {"RNN", 3}, {"Reciprocal", 1}, {"ReduceL1", 1}, {"ReduceL2", 1}, {"ReduceLogSum", 1},
@@ -315,6 +318,53 @@ static int legacy_upsample(OnnxCtx *ctx, IrGraph *g, RtNode *n, const char *nd) 
     return RT_OK;
 }
 
+/* ImageScaler (experimental, opsets 1-9): y[n, c, h, w] = scale * x[n, c, h, w] + bias[c] on
+ * an [N, C, H, W] input. Node *k becomes Add(t, bias as [C, 1, 1]) after an inserted
+ * Mul(x, scale) -> t (or just the Mul without bias), ops every pass and kernel knows. */
+static int legacy_image_scaler(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd) {
+    RtNode *n = &g->nodes[*k];
+    RtAttr *sa = legacy_attr(n, "scale"), *ba = legacy_attr(n, "bias");
+    if ((sa && sa->type != RT_ATTR_FLOAT) || (ba && ba->type != RT_ATTR_FLOATS))
+        return onnx_fail(ctx, "%s: attribute 'scale' must be a float and 'bias' floats", nd);
+    RtDtype dt = g->values[n->in[0]].dtype;
+    if (dt == RT_UNDEFINED) dt = RT_F32;
+    if (dt != RT_F32 && dt != RT_F64)
+        return onnx_fail(ctx, "%s: input of dtype %s is not supported (float32 or float64)", nd, rt_dtype_name(dt));
+    const char *base = legacy_base(g, n);
+    int64_t cdims[3] = {ba ? ba->n : 0, 1, 1};
+    RtTensor *st = ir_tensor_new(g, dt, 0, NULL), *bt = ba ? ir_tensor_new(g, dt, 3, cdims) : NULL;
+    if (!st || (ba && !bt)) return onnx_fail(ctx, "%s: out of memory", nd);
+    double scale = sa ? sa->f : 1.0;
+    if (dt == RT_F32) *(float *)st->data = (float)scale;
+    else *(double *)st->data = scale;
+    for (int c = 0; ba && c < ba->n; c++) {
+        if (dt == RT_F32) ((float *)bt->data)[c] = ba->floats[c];
+        else ((double *)bt->data)[c] = ba->floats[c];
+    }
+    int sv = legacy_const(g, base, "scale", st), bv = bt ? legacy_const(g, base, "bias", bt) : -1;
+    if (sv < 0 || (bt && bv < 0)) return onnx_fail(ctx, "%s: out of memory", nd);
+    int x = n->in[0];
+    if (!bt) { /* y = x * scale */
+        int in[2] = {x, sv};
+        if (legacy_inputs_set(g, n, 2, in) != RT_OK) return onnx_fail(ctx, "%s: out of memory", nd);
+    } else {
+        const char *tn = legacy_name(g, base, "scaled"), *mn = legacy_name(g, base, "mul_scale");
+        int t = tn && mn ? ir_value_add(g, tn) : -1;
+        int m = t >= 0 ? legacy_node_insert(g, *k, RT_OP_MUL, mn, x, t) : -1;
+        int in[2] = {m >= 0 ? g->nodes[m].in[0] : -1, sv};
+        if (m < 0 || legacy_inputs_set(g, &g->nodes[m], 2, in) != RT_OK) return onnx_fail(ctx, "%s: out of memory", nd);
+        g->nodes[m].opset = g->opset < ONNX_LEGACY_TARGET ? ONNX_LEGACY_TARGET : g->opset;
+        (*k)++;
+        n = &g->nodes[*k];
+        int in2[2] = {t, bv};
+        if (legacy_inputs_set(g, n, 2, in2) != RT_OK) return onnx_fail(ctx, "%s: out of memory", nd);
+    }
+    n->op = bt ? RT_OP_ADD : RT_OP_MUL;
+    n->op_type = rt_op_name(n->op);
+    n->n_attr = 0;
+    return RT_OK;
+}
+
 /* BatchNormalization / Dropout 1-6 with is_test != 0: test mode, whose extra outputs (running
  * statistics, mask) the spec leaves unfilled; opset 7 tells test mode by their absence, so
  * unused ones are detached and a used one is refused. */
@@ -448,6 +498,7 @@ static int legacy_node_upgrade(OnnxCtx *ctx, IrGraph *g, int *k, int *pending) {
     case RT_OP_UPSAMPLE: ONNX_TRY(legacy_upsample(ctx, g, n, nd)); break;
     case RT_OP_BATCH_NORMALIZATION: case RT_OP_DROPOUT: ONNX_TRY(legacy_is_test(ctx, g, n, nd)); break;
     case RT_OP_GEMM: legacy_attr_drop(n, "broadcast"); break;
+    case RT_OP_IMAGE_SCALER: ONNX_TRY(legacy_image_scaler(ctx, g, k, nd)); break;
     case RT_OP_RNN: case RT_OP_GRU: case RT_OP_LSTM:
         legacy_attr_drop(n, "output_sequence"); /* 0 only let output Y be left out */
         break;
@@ -514,18 +565,23 @@ static int legacy_attr_only_old(const RtNode *n, const char *attr) {
     }
 }
 
-int onnx_legacy_check(OnnxCtx *ctx, const IrGraph *g) {
+int onnx_legacy_newer(OnnxCtx *ctx, IrGraph *g) {
     for (int k = 0; k < g->n_nodes; k++) {
-        const RtNode *n = &g->nodes[k];
+        RtNode *n = &g->nodes[k];
+        char nd[300];
         for (int i = 0; i < n->n_attr; i++) {
             if (n->attrs[i].type == RT_ATTR_GRAPH && n->attrs[i].g)
-                ONNX_TRY(onnx_legacy_check(ctx, (const IrGraph *)n->attrs[i].g));
-            if (n->op != RT_OP_UNKNOWN && legacy_is_default(n) && legacy_attr_only_old(n, n->attrs[i].name)) {
-                char nd[300];
+                ONNX_TRY(onnx_legacy_newer(ctx, (IrGraph *)n->attrs[i].g));
+            if (n->op != RT_OP_UNKNOWN && legacy_is_default(n) && legacy_attr_only_old(n, n->attrs[i].name))
                 return onnx_fail(ctx, "%s: attribute '%s' exists only up to opset 6; this model imports opset %d",
                                  legacy_desc(n, nd, sizeof nd), n->attrs[i].name, n->opset);
-            }
         }
+        if (n->op != RT_OP_IMAGE_SCALER) continue;
+        legacy_desc(n, nd, sizeof nd);
+        if (n->opset > 9)
+            return onnx_fail(ctx, "%s: ImageScaler was removed in opset 10; this model imports opset %d", nd, n->opset);
+        if (n->n_in < 1 || n->in[0] < 0 || n->n_out < 1) return onnx_fail(ctx, "%s: needs an input and an output", nd);
+        ONNX_TRY(legacy_image_scaler(ctx, g, &k, nd));
     }
     return RT_OK;
 }

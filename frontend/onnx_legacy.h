@@ -17,7 +17,7 @@ int onnx_legacy_upgrade(OnnxCtx *ctx, IrGraph *g);
 
 /* For graphs of opset 7 and later: refuses the attributes only opsets 1-6 defined
  * (consumed_inputs, legacy broadcast, Pad's paddings ...), which ops.def lists for the
- * old versions. */
-int onnx_legacy_check(OnnxCtx *ctx, const IrGraph *g);
+ * old versions, and rewrites the experimental ImageScaler (opsets 7-9) into Mul + Add. */
+int onnx_legacy_newer(OnnxCtx *ctx, IrGraph *g);
 
 #endif

@@ -70,7 +70,7 @@ static IrGraph *load_model(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
     int r = (g->path && g->producer_name) ? onnx_graph_convert(ctx, mp->graph, &top)
                                           : onnx_fail(ctx, "out of memory");
     if (r == RT_OK)
-        r = ctx->opset < ONNX_LEGACY_TARGET ? onnx_legacy_upgrade(ctx, g) : onnx_legacy_check(ctx, g);
+        r = ctx->opset < ONNX_LEGACY_TARGET ? onnx_legacy_upgrade(ctx, g) : onnx_legacy_newer(ctx, g);
     onnx_scope_free(&top);
     if (r != RT_OK) {
         ir_graph_free(g);

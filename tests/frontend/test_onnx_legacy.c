@@ -766,16 +766,16 @@ Test(onnx_legacy, op_newer_than_the_opset_refused) {
     expect_refused(g, 6, "node 'n0' (Expand): op Expand is not in default-domain opset 6");
 }
 
-/* ImageScaler (experimental in opsets 1-9) is not a wafer op: refused by name, or kept
- * unconverted for inspection when unknown ops are allowed. */
+/* Crop (experimental in opset 1) is not a wafer op: refused by name, or kept unconverted
+ * for inspection when unknown ops are allowed. */
 Test(onnx_legacy, unknown_experimental_op) {
     Onnx__GraphProto *g = gp_new();
     int64_t d[4] = {1, 1, 1, 2};
     add_input(g, "x", 4, d);
-    Onnx__NodeProto *n = add_node(g, "ImageScaler", "x", "y");
-    attr_float(n, "scale", 2);
+    Onnx__NodeProto *n = add_node(g, "Crop", "x", "y");
+    attr_ints(n, "border", 4, (int64_t[]){0, 0, 0, 0});
     add_output(g, "y", 1);
-    expect_refused(g, 6, "node 'n0': op 'ImageScaler' (domain '', opset 6) is not supported");
+    expect_refused(g, 6, "node 'n0': op 'Crop' (domain '', opset 6) is not supported");
     allow_unknown = 1;
     IrGraph *ir = load(g, 6);
     allow_unknown = 0;
@@ -785,20 +785,49 @@ Test(onnx_legacy, unknown_experimental_op) {
     ir_graph_free(ir);
 }
 
-/* A node without its required input is refused before shape inference runs its kernel
- * (a fuzzer-found Softmax with no inputs read another node's tensor). */
-Test(onnx_legacy, missing_required_input_refused) {
+/* ImageScaler-1 (experimental, opsets 1-9): y = scale * x + bias[c] on [N, C, H, W]; by hand
+ * with scale 2, bias [1, -1]: channel 0 [1, 2] -> [3, 5], channel 1 [3, 4] -> [5, 7]. */
+static void image_scaler_case(int64_t opset, int with_bias) {
     Onnx__GraphProto *g = gp_new();
-    int64_t d[1] = {2}, db[1] = {2};
-    float b[2] = {1, 2};
-    add_input(g, "x", 1, d);
-    add_init(g, "b", 1, 1, db, b, sizeof b);
-    add_node(g, "Softmax", "", "s");
-    Onnx__NodeProto *n = add_node(g, "Add", "s,b", "y"); /* pending: rank of s unknown */
-    attr_int(n, "broadcast", 1);
-    attr_int(n, "axis", 0);
+    int64_t d[4] = {1, 2, 1, 2};
+    add_input(g, "x", 4, d);
+    Onnx__NodeProto *n = add_node(g, "ImageScaler", "x", "y");
+    attr_float(n, "scale", 2);
+    if (with_bias) {
+        Onnx__AttributeProto *a = attr(n, "bias", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
+        a->floats = zalloc(sizeof(float) * 2);
+        a->floats[0] = 1;
+        a->floats[1] = -1;
+        a->n_floats = 2;
+    }
     add_output(g, "y", 1);
-    expect_refused(g, 6, "node 'n0' (Softmax): input 0 is required");
+    IrGraph *ir = load(g, opset);
+    cr_assert_not_null(ir, "%s", err.msg);
+    RtError e = {{0}};
+    cr_assert_eq(ir_verify(ir, &e), RT_OK, "%s", e.msg);
+    cr_assert_eq(ir->n_nodes, with_bias ? 2 : 1);
+    cr_expect_eq(ir->nodes[0].op, RT_OP_MUL);
+    if (with_bias) cr_expect_eq(ir->nodes[1].op, RT_OP_ADD);
+    for (int k = 0; k < ir->n_nodes; k++) cr_expect_eq(ir->nodes[k].opset, opset < 7 ? 7 : opset);
+    float x[4] = {1, 2, 3, 4}, wb[4] = {3, 5, 5, 7}, wn[4] = {2, 4, 6, 8};
+    RtTensor in = ftensor(4, d, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, 4, d, with_bias ? wb : wn, 4);
+    free(out.data);
+    ir_graph_free(ir);
+}
+
+Test(onnx_legacy, image_scaler_opset1) { image_scaler_case(1, 1); }
+Test(onnx_legacy, image_scaler_opset8_no_bias) { image_scaler_case(8, 0); }
+Test(onnx_legacy, image_scaler_opset8) { image_scaler_case(8, 1); }
+
+Test(onnx_legacy, image_scaler_after_opset9_refused) {
+    Onnx__GraphProto *g = gp_new();
+    int64_t d[4] = {1, 1, 1, 2};
+    add_input(g, "x", 4, d);
+    add_node(g, "ImageScaler", "x", "y");
+    add_output(g, "y", 1);
+    expect_refused(g, 10, "node 'n0' (ImageScaler): ImageScaler was removed in opset 10");
 }
 
 Test(onnx_legacy, legacy_attribute_in_newer_model_refused) {
