@@ -26,9 +26,8 @@
  *     the right, so B gets trailing 1s, [b0 .. bk] -> [b0 .. bk, 1 .. 1] (rank(A) - axis -
  *     rank(B) of them): the constant reshaped when B is one (a copy if other nodes read it),
  *     else an Unsqueeze before the node. That needs rank(A) (and Tile-1 its input's rank):
- *     declared in the model, or else
- *     found by one shape inference over the graph (the binary and Tile kernels implement
- *     the old forms for it).
+ *     declared in the model, or else found by one shape inference over the graph (the
+ *     binary and Tile kernels implement the old forms for it).
  * Then the nodes and the graph say opset 7.
  */
 #include "onnx_legacy.h"
@@ -51,8 +50,8 @@ static const LegacyOp legacy_ops[] = {
     {"Conv", 2}, {"ConvTranspose", 2}, {"DepthToSpace", 1}, {"Div", 2}, {"Dropout", 1}, {"Elu", 1},
     {"Equal", 2}, {"Exp", 1}, {"Flatten", 1}, {"Floor", 1}, {"GRU", 3}, {"Gather", 2}, {"Gemm", 3},
     {"GlobalAveragePool", 1}, {"GlobalMaxPool", 1}, {"Greater", 2}, {"HardSigmoid", 1}, {"Hardmax", 1},
-    {"Identity", 1}, {"If", 1}, {"ImageScaler", 1}, {"InstanceNormalization", 3}, {"LRN", 1}, {"LSTM", 3}, {"LeakyRelu", 1},
-    {"Less", 2}, {"Log", 1}, {"LogSoftmax", 1}, {"Loop", 0}, {"MatMul", 2}, {"Max", 1}, {"MaxPool", 1},
+    {"Identity", 1}, {"If", 1}, {"ImageScaler", 1}, {"InstanceNormalization", 3}, {"LRN", 1},
+    {"LSTM", 3}, {"LeakyRelu", 1}, {"Less", 2}, {"Log", 1}, {"LogSoftmax", 1}, {"Loop", 0}, {"MatMul", 2}, {"Max", 1}, {"MaxPool", 1},
     {"Mean", 1}, {"Min", 1}, {"Mul", 2}, {"Neg", 1}, {"Not", 1}, {"Or", 2}, {"PRelu", 2}, {"Pad", 1},
     {"Pow", 2}, {"RNN", 3}, {"Reciprocal", 1}, {"ReduceL1", 1}, {"ReduceL2", 1}, {"ReduceLogSum", 1},
     {"ReduceLogSumExp", 1}, {"ReduceMax", 1}, {"ReduceMean", 1}, {"ReduceMin", 1}, {"ReduceProd", 1},
@@ -67,7 +66,9 @@ static const char *const legacy_dtype_names[] = {
     "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING", "BOOL",
     "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
 
-static int legacy_is_default(const RtNode *n) { return !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0; }
+static int legacy_is_default(const RtNode *n) {
+    return !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
+}
 
 static const LegacyOp *legacy_op_find(const RtNode *n) {
     for (size_t i = 0; i < sizeof legacy_ops / sizeof *legacy_ops; i++)
