@@ -218,8 +218,11 @@ static int legacy_cast(OnnxCtx *ctx, RtNode *n, const char *nd) {
 }
 
 static int legacy_reshape(OnnxCtx *ctx, IrGraph *g, RtNode *n, const char *nd) {
-    if (n->opset >= 5) return RT_OK;
     RtAttr *a = legacy_attr(n, "shape");
+    if (n->opset >= 5) {
+        if (a) return onnx_fail(ctx, "%s: from opset 5 Reshape takes the shape as input 2, not an attribute", nd);
+        return RT_OK;
+    }
     if (!a || a->type != RT_ATTR_INTS)
         return onnx_fail(ctx, "%s: Reshape before opset 5 needs the ints attribute 'shape'", nd);
     if (n->n_in != 1 || n->in[0] < 0)

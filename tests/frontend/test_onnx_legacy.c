@@ -497,6 +497,8 @@ Test(onnx_legacy, reshape_shape_input_refused_before_5) {
     attr_ints(n, "shape", 2, s);
     add_output(g, "y", 1);
     expect_refused(g, 4, "node 'n0' (Reshape): Reshape before opset 5 takes one input");
+    /* and from opset 5 the attribute is gone */
+    expect_refused(g, 5, "node 'n0' (Reshape): from opset 5 Reshape takes the shape as input 2");
 }
 
 Test(onnx_legacy, cast_to_string) {
