@@ -7,6 +7,8 @@
  */
 #include "rt_exec.h"
 
+#include "rt_arity.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ static void prefix_error(RtError *e, const RtNode *n) {
 }
 
 int rt_node_exec(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    /* the last guard: kernels read the inputs their spec requires without checking */
+    if (rt_node_arity_check(n, n->opset, c->err) != RT_OK) return RT_ERR;
     RtKernelFn fn = c->ref_only ? rt_kernel_find(n->op) : rt_kernel_find_fast(n->op);
     if (!fn) {
         rt_fail(c, "op %s is not supported", rt_op_name(n->op));
