@@ -16,6 +16,7 @@
 
 #include "wafer_internal.h"
 
+#include "../runtime/rt_arity.h"
 #include "../runtime/rt_model.h"
 
 static int conv_fail(RtError *err, const char *path, const char *what) {
@@ -78,6 +79,9 @@ static int attr_convert(const RtModel *m, IrGraph *g, const RtAttr *a, RtAttr *o
 }
 
 static int node_convert(const RtModel *m, IrGraph *g, const RtNode *n, const char *path, RtError *err) {
+    /* rt_model_load checked it already; checked again so no short node reaches the IR */
+    RtError ae = {{0}};
+    if (rt_node_arity_check(n, n->opset, &ae) != RT_OK) return conv_fail(err, path, ae.msg);
     int k = ir_node_add(g, n->op, n->name, n->n_in, n->in, n->n_out, n->out);
     if (k < 0) return conv_fail(err, path, "out of memory");
     g->nodes[k].opset = n->opset;

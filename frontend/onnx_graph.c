@@ -15,6 +15,8 @@
  */
 #include "onnx_internal.h"
 
+#include "../runtime/rt_arity.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +195,11 @@ static int graph_node_convert(OnnxCtx *ctx, const Onnx__NodeProto *np, OnnxScope
         n->attrs = attrs;
         n->n_attr = (int)np->n_attribute;
         n->opset = opset;
-        if (op == RT_OP_UNKNOWN) {
+        /* counts and required inputs per the op's spec at this opset (runtime/rt_arity.c):
+         * kernels, shape inference included, read required inputs unchecked */
+        RtError ae = {{0}};
+        if (rt_node_arity_check(n, opset, &ae) != RT_OK) r = onnx_fail(ctx, "%s", ae.msg);
+        if (r == RT_OK && op == RT_OP_UNKNOWN) {
             n->op_type = ir_strdup(g, np->op_type);
             n->domain = ir_strdup(g, np->domain);
             if (!n->op_type || !n->domain) r = onnx_fail(ctx, "out of memory");

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_arity.h"
 #include "rt_wafer_format.h"
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -419,6 +420,9 @@ static int node_read(MdCur *c, const RtGraph *g, RtNode *n, uint32_t gi, int dep
                 return md_fail(r, "node '%s' (%s): attribute '%s' appears twice", n->name, n->op_type, at->name);
         if (attr_payload(c, gi, depth, n, at) != RT_OK) return RT_ERR;
     }
+    /* a crafted file's short node must be refused here, not crash its kernel later */
+    RtError ae = {{0}};
+    if (rt_node_arity_check(n, n->opset, &ae) != RT_OK) return md_fail(r, "%s", ae.msg);
     return RT_OK;
 }
 
