@@ -37,29 +37,21 @@
 #include <string.h>
 #include <strings.h>
 
-/* Ops of opsets 1-6 (experimental ones included) whose old forms wafer runs, with the count
- * of leading inputs their specs require (the kernels read those without checking). */
-typedef struct {
-    const char *op;  /* ONNX op_type */
-    int min_in;      /* required leading inputs */
-} LegacyOp;
-
-static const LegacyOp legacy_ops[] = {
-    {"Abs", 1}, {"Add", 2}, {"And", 2}, {"ArgMax", 1}, {"ArgMin", 1}, {"AveragePool", 1},
-    {"BatchNormalization", 5}, {"Cast", 1}, {"Ceil", 1}, {"Clip", 1}, {"Concat", 1}, {"Constant", 0},
-    {"Conv", 2}, {"ConvTranspose", 2}, {"DepthToSpace", 1}, {"Div", 2}, {"Dropout", 1}, {"Elu", 1},
-    {"Equal", 2}, {"Exp", 1}, {"Flatten", 1}, {"Floor", 1}, {"GRU", 3}, {"Gather", 2}, {"Gemm", 3},
-    {"GlobalAveragePool", 1}, {"GlobalMaxPool", 1}, {"Greater", 2}, {"HardSigmoid", 1}, {"Hardmax", 1},
-    {"Identity", 1}, {"If", 1}, {"ImageScaler", 1}, {"InstanceNormalization", 3}, {"LRN", 1},
-    {"LSTM", 3}, {"LeakyRelu", 1}, {"Less", 2}, {"Log", 1}, {"LogSoftmax", 1}, {"Loop", 0}, {"MatMul", 2}, {"Max", 1}, {"MaxPool", 1},
-    {"Mean", 1}, {"Min", 1}, {"Mul", 2}, {"Neg", 1}, {"Not", 1}, {"Or", 2}, {"PRelu", 2}, {"Pad", 1},
-    {"Pow", 2}, {"RNN", 3}, {"Reciprocal", 1}, {"ReduceL1", 1}, {"ReduceL2", 1}, {"ReduceLogSum", 1},
-    {"ReduceLogSumExp", 1}, {"ReduceMax", 1}, {"ReduceMean", 1}, {"ReduceMin", 1}, {"ReduceProd", 1},
-    {"ReduceSum", 1}, {"ReduceSumSquare", 1}, {"Relu", 1}, {"Reshape", 1}, {"Selu", 1}, {"Shape", 1},
-    {"Sigmoid", 1}, {"Size", 1}, {"Slice", 1}, {"Softmax", 1}, {"Softplus", 1}, {"Softsign", 1},
-    {"SpaceToDepth", 1}, {"Split", 1}, {"Sqrt", 1}, {"Squeeze", 1}, {"Sub", 2}, {"Sum", 1}, {"Tanh", 1},
-    {"ThresholdedRelu", 1}, {"Tile", 2}, {"TopK", 1}, {"Transpose", 1}, {"Unsqueeze", 1}, {"Upsample", 1},
-    {"Xor", 2}};
+/* Ops of opsets 1-6 (experimental ones included) whose old forms wafer runs. Their input and
+ * output counts were checked as each node was built (rt_node_arity_check, at the node's own
+ * opset, in onnx_graph.c), so the rewrites below may read the inputs the old specs require. */
+static const char *const legacy_ops[] = {
+    "Abs", "Add", "And", "ArgMax", "ArgMin", "AveragePool", "BatchNormalization", "Cast", "Ceil",
+    "Clip", "Concat", "Constant", "Conv", "ConvTranspose", "DepthToSpace", "Div", "Dropout", "Elu",
+    "Equal", "Exp", "Flatten", "Floor", "GRU", "Gather", "Gemm", "GlobalAveragePool",
+    "GlobalMaxPool", "Greater", "HardSigmoid", "Hardmax", "Identity", "If", "ImageScaler",
+    "InstanceNormalization", "LRN", "LSTM", "LeakyRelu", "Less", "Log", "LogSoftmax", "Loop",
+    "MatMul", "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Not", "Or", "PRelu", "Pad", "Pow",
+    "RNN", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+    "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape",
+    "Selu", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth",
+    "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "ThresholdedRelu", "Tile", "TopK",
+    "Transpose", "Unsqueeze", "Upsample", "Xor"};
 
 /* TensorProto.DataType names, as Cast 1-5 spells its `to`; the index is the code. */
 static const char *const legacy_dtype_names[] = {
@@ -70,10 +62,10 @@ static int legacy_is_default(const RtNode *n) {
     return !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
 }
 
-static const LegacyOp *legacy_op_find(const RtNode *n) {
+static int legacy_op_known(const RtNode *n) {
     for (size_t i = 0; i < sizeof legacy_ops / sizeof *legacy_ops; i++)
-        if (strcmp(n->op_type, legacy_ops[i].op) == 0) return &legacy_ops[i];
-    return NULL;
+        if (strcmp(n->op_type, legacy_ops[i]) == 0) return 1;
+    return 0;
 }
 
 /* The ops whose opset 1-6 versions broadcast with `broadcast` / `axis`. */
@@ -483,13 +475,10 @@ static int legacy_node_upgrade(OnnxCtx *ctx, IrGraph *g, int *k, int *pending) {
     char nd[300];
     legacy_desc(n, nd, sizeof nd);
     *pending = 0;
-    const LegacyOp *lo = legacy_op_find(n);
-    if (!lo)
+    if (!legacy_op_known(n))
         return onnx_fail(ctx, "%s: op %s is not in default-domain opset %d (the model's), or its form there "
                          "is not supported", nd, n->op_type, n->opset);
-    /* shape inference may run the kernel before anything else checks the node */
-    for (int j = 0; j < lo->min_in; j++)
-        if (j >= n->n_in || n->in[j] < 0) return onnx_fail(ctx, "%s: input %d is required", nd, j);
+    /* inputs were checked as the node was built; RNN/GRU/LSTM may have no output there */
     if (n->n_out < 1) return onnx_fail(ctx, "%s: needs an output", nd);
     legacy_attr_drop(n, "consumed_inputs");
     switch (n->op) {
