@@ -1,6 +1,6 @@
 /*
  * test_onnx_legacy.c — models of default-domain opsets 1-6 (frontend/onnx_legacy.c): each
- * legacy form, built here with protobuf-c, loads as its opset-7 form and runs to the values
+ * legacy form, built here (onnx_proto_build.h), loads as its opset-7 form and runs to the values
  * the old spec gives, worked by hand in the comments; forms without an opset-7 equivalent and
  * legacy attributes in newer models are refused naming the node.
  */
@@ -13,150 +13,30 @@
 
 #include "../../frontend/onnx.h"
 #include "../../passes/passes.h"
-#include "onnx.pb-c.h"
+#include "onnx_proto_build.h"
 
-/* ---------- tracked allocations, freed after each test ---------- */
+TestSuite(onnx_legacy, .fini = pb_release_all);
 
-static void *kept[4096];
-static int n_kept;
+/* ---------- this file's conventions over onnx_proto_build.h ---------- */
 
-static void *keep(void *p) {
-    cr_assert(p && n_kept < 4096);
-    kept[n_kept++] = p;
-    return p;
-}
-static void *zalloc(size_t n) { return keep(calloc(1, n ? n : 1)); }
-static char *S(const char *s) { return keep(strdup(s)); }
-static void release_all(void) {
-    while (n_kept) free(kept[--n_kept]);
-}
-
-TestSuite(onnx_legacy, .fini = release_all);
-
-/* ---------- building protos ---------- */
-
-static char **split(const char *list, size_t *n) {
-    *n = 0;
-    if (!list || !*list) return NULL;
-    char **out = zalloc(sizeof(char *) * 16);
-    for (const char *p = list;;) {
-        size_t len = strcspn(p, ",");
-        char *s = zalloc(len + 1);
-        memcpy(s, p, len);
-        out[(*n)++] = s;
-        if (!p[len]) break;
-        p += len + 1;
-    }
-    return out;
-}
-
-static Onnx__GraphProto *gp_new(void) {
-    Onnx__GraphProto *g = zalloc(sizeof *g);
-    onnx__graph_proto__init(g);
-    g->name = S("g");
-    g->node = zalloc(sizeof(void *) * 16);
-    g->initializer = zalloc(sizeof(void *) * 16);
-    g->input = zalloc(sizeof(void *) * 16);
-    g->output = zalloc(sizeof(void *) * 16);
-    return g;
-}
-
+/* A node named n<its index> appended to g. */
 static Onnx__NodeProto *add_node(Onnx__GraphProto *g, const char *op, const char *ins, const char *outs) {
-    Onnx__NodeProto *n = zalloc(sizeof *n);
-    onnx__node_proto__init(n);
-    n->op_type = S(op);
     char name[64];
     snprintf(name, sizeof name, "n%zu", g->n_node);
-    n->name = S(name);
-    n->input = split(ins, &n->n_input);
-    n->output = split(outs, &n->n_output);
-    n->attribute = zalloc(sizeof(void *) * 8);
-    g->node[g->n_node++] = n;
-    return n;
+    return pb_add_node(g, pb_node(op, name, ins, outs));
 }
 
-static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, Onnx__AttributeProto__AttributeType t) {
-    Onnx__AttributeProto *a = zalloc(sizeof *a);
-    onnx__attribute_proto__init(a);
-    a->name = S(name);
-    a->has_type = 1;
-    a->type = t;
-    n->attribute[n->n_attribute++] = a;
-    return a;
-}
-static void attr_int(Onnx__NodeProto *n, const char *name, int64_t v) {
-    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
-    a->has_i = 1;
-    a->i = v;
-}
-static void attr_float(Onnx__NodeProto *n, const char *name, float v) {
-    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
-    a->has_f = 1;
-    a->f = v;
-}
-static void attr_str(Onnx__NodeProto *n, const char *name, const char *v) {
-    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
-    a->has_s = 1;
-    a->s.data = (uint8_t *)S(v);
-    a->s.len = strlen(v);
-}
-static void attr_ints(Onnx__NodeProto *n, const char *name, size_t k, const int64_t *v) {
-    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-    a->ints = zalloc(sizeof(int64_t) * k);
-    memcpy(a->ints, v, sizeof(int64_t) * k);
-    a->n_ints = k;
-}
-
-/* A value_info of dtype dt; rank < 0 leaves the shape undeclared. */
-static Onnx__ValueInfoProto *value(const char *name, int dt, int rank, const int64_t *dims) {
-    Onnx__ValueInfoProto *v = zalloc(sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = S(name);
-    Onnx__TypeProto *tp = zalloc(sizeof *tp);
-    onnx__type_proto__init(tp);
-    Onnx__TypeProto__Tensor *tt = zalloc(sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    tt->has_elem_type = 1;
-    tt->elem_type = dt;
-    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tp->tensor_type = tt;
-    v->type = tp;
-    if (rank < 0) return v;
-    Onnx__TensorShapeProto *sh = zalloc(sizeof *sh);
-    onnx__tensor_shape_proto__init(sh);
-    sh->dim = zalloc(sizeof(void *) * (size_t)(rank + 1));
-    for (int i = 0; i < rank; i++) {
-        Onnx__TensorShapeProto__Dimension *d = zalloc(sizeof *d);
-        onnx__tensor_shape_proto__dimension__init(d);
-        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        d->dim_value = dims[i];
-        sh->dim[sh->n_dim++] = d;
-    }
-    tt->shape = sh;
-    return v;
-}
-
+/* A float input of shape dims[rank]. */
 static void add_input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims) {
-    g->input[g->n_input++] = value(name, 1, rank, dims);
+    pb_add_input(g, pb_value_typed(name, pb_type_dims(1, rank, dims)));
 }
-static void add_output(Onnx__GraphProto *g, const char *name, int dt) { g->output[g->n_output++] = value(name, dt, -1, NULL); }
+/* An output of dtype dt, shape undeclared. */
+static void add_output(Onnx__GraphProto *g, const char *name, int dt) { pb_add_output(g, pb_value(name, dt, NULL)); }
 
 /* An initializer with raw data of `bytes` bytes. */
 static void add_init(Onnx__GraphProto *g, const char *name, int dt, int rank, const int64_t *dims, const void *data,
                      size_t bytes) {
-    Onnx__TensorProto *t = zalloc(sizeof *t);
-    onnx__tensor_proto__init(t);
-    t->name = S(name);
-    t->has_data_type = 1;
-    t->data_type = dt;
-    t->n_dims = (size_t)rank;
-    t->dims = zalloc(sizeof(int64_t) * (size_t)(rank + 1));
-    if (rank) memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
-    t->has_raw_data = 1;
-    t->raw_data.len = bytes;
-    t->raw_data.data = zalloc(bytes);
-    memcpy(t->raw_data.data, data, bytes);
-    g->initializer[g->n_initializer++] = t;
+    pb_add_init(g, pb_tensor_raw(pb_tensor(name, dt, (size_t)rank, dims), data, bytes));
 }
 
 static RtError err;
@@ -165,23 +45,8 @@ static int allow_unknown; /* OnnxLoadOptions.allow_unknown_ops for the next load
 
 /* Loads g packed as a model of default-domain opset `opset`; NULL (err set) on refusal. */
 static IrGraph *load(Onnx__GraphProto *g, int64_t opset) {
-    Onnx__ModelProto m;
-    onnx__model_proto__init(&m);
-    m.has_ir_version = 1;
-    m.ir_version = 3;
-    Onnx__OperatorSetIdProto os;
-    onnx__operator_set_id_proto__init(&os);
-    os.domain = S("");
-    os.has_version = 1;
-    os.version = opset;
-    Onnx__OperatorSetIdProto *ops[1] = {&os};
-    m.opset_import = ops;
-    m.n_opset_import = 1;
-    m.producer_name = S("test_onnx_legacy");
-    m.graph = g;
-    size_t len = onnx__model_proto__get_packed_size(&m);
-    uint8_t *buf = zalloc(len);
-    onnx__model_proto__pack(&m, buf);
+    size_t len;
+    uint8_t *buf = pb_model_pack(g, 3, opset, "test_onnx_legacy", &len);
     memset(&err, 0, sizeof err);
     OnnxLoadOptions o = {.allow_unknown_ops = allow_unknown};
     return onnx_load_memory(buf, len, NULL, "old.onnx", &o, &err);
@@ -239,11 +104,11 @@ static const RtAttr *node_attr(const RtNode *n, const char *name) {
 /* ---------- dropped hints ---------- */
 
 Test(onnx_legacy, consumed_inputs_accepted_and_dropped) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {3};
     add_input(g, "x", 1, d);
     Onnx__NodeProto *n = add_node(g, "Relu", "x", "y");
-    attr_ints(n, "consumed_inputs", 1, (int64_t[]){0});
+    pb_attr_ints(n, "consumed_inputs", 1, (int64_t[]){0});
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 1);
     cr_expect_eq(ir->nodes[0].n_attr, 0);
@@ -259,7 +124,7 @@ Test(onnx_legacy, consumed_inputs_accepted_and_dropped) {
 
 /* A [2,3,2] + B [3] along axis 1: out[i,j,k] = a[i,j,k] + b[j] (Add-1's "(3, 4), with axis=1"). */
 static void broadcast_axis_case(int b_is_input, int a_declared) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t da[3] = {2, 3, 2}, db[1] = {3};
     float b[3] = {10, 20, 30};
     add_input(g, "x", 3, da);
@@ -268,8 +133,8 @@ static void broadcast_axis_case(int b_is_input, int a_declared) {
     /* an undeclared A is a node's output: its rank comes from shape inference */
     if (!a_declared) add_node(g, "Relu", "x", "a");
     Onnx__NodeProto *n = add_node(g, "Add", a_declared ? "x,b" : "a,b", "y");
-    attr_int(n, "broadcast", 1);
-    attr_int(n, "axis", 1);
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "axis", 1);
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     const RtNode *add = &ir->nodes[ir->n_nodes - 1];
@@ -308,17 +173,17 @@ Test(onnx_legacy, broadcast_axis_rank_from_inference) { broadcast_axis_case(0, 0
 /* One bias read by two legacy broadcasts and the graph output: reshaped copies for the
  * nodes, the output keeps [2]. y1 = x + b[j], y2 = x * b[j] along axis 1 of x [1, 2, 2]. */
 Test(onnx_legacy, broadcast_axis_shared_constant) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t dx[3] = {1, 2, 2}, db[1] = {2};
     float b[2] = {2, 3};
     add_input(g, "x", 3, dx);
     add_init(g, "b", 1, 1, db, b, sizeof b);
     Onnx__NodeProto *n = add_node(g, "Add", "x,b", "y1");
-    attr_int(n, "broadcast", 1);
-    attr_int(n, "axis", 1);
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "axis", 1);
     n = add_node(g, "Mul", "x,b", "y2");
-    attr_int(n, "broadcast", 1);
-    attr_int(n, "axis", 1);
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "axis", 1);
     add_node(g, "Identity", "b", "bo");
     add_output(g, "y1", 1);
     add_output(g, "y2", 1);
@@ -336,13 +201,13 @@ Test(onnx_legacy, broadcast_axis_shared_constant) {
 
 /* Suffix matching by default: A [2,2] * B [2] with broadcast=1: out[i,k] = a[i,k] * b[k]. */
 Test(onnx_legacy, broadcast_suffix_default) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t da[2] = {2, 2}, db[1] = {2};
     float b[2] = {2, 3};
     add_input(g, "x", 2, da);
     add_init(g, "b", 1, 1, db, b, sizeof b);
     Onnx__NodeProto *n = add_node(g, "Mul", "x,b", "y");
-    attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "broadcast", 1);
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     float x[4] = {1, 2, 3, 4}, want[4] = {2, 6, 6, 12};
@@ -354,7 +219,7 @@ Test(onnx_legacy, broadcast_suffix_default) {
 }
 
 Test(onnx_legacy, unequal_shapes_without_broadcast_refused) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t da[2] = {2, 2}, db[1] = {2};
     float b[2] = {2, 3};
     add_input(g, "x", 2, da);
@@ -365,28 +230,28 @@ Test(onnx_legacy, unequal_shapes_without_broadcast_refused) {
 }
 
 Test(onnx_legacy, broadcast_axis_dim_mismatch_refused) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t da[3] = {2, 3, 2}, db[1] = {3};
     float b[3] = {1, 2, 3};
     add_input(g, "x", 3, da);
     add_init(g, "b", 1, 1, db, b, sizeof b);
     Onnx__NodeProto *n = add_node(g, "Div", "x,b", "y");
-    attr_int(n, "broadcast", 1);
-    attr_int(n, "axis", 0); /* dim 0 of A is 2, B has 3 */
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "axis", 0); /* dim 0 of A is 2, B has 3 */
     add_output(g, "y", 1);
     expect_refused(g, 6, "node 'n0' (Div): dim 0 of input B (3) differs");
 }
 
 /* Gemm-6 broadcast=1: C [3] to [2, 3]; Y = A B + C. */
 Test(onnx_legacy, gemm_broadcast_dropped) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t da[2] = {2, 2}, db[2] = {2, 3}, dc[1] = {3}, dy[2] = {2, 3};
     float b[6] = {1, 0, 1, 0, 1, 1}, c[3] = {10, 20, 30};
     add_input(g, "a", 2, da);
     add_init(g, "b", 1, 2, db, b, sizeof b);
     add_init(g, "c", 1, 1, dc, c, sizeof c);
     Onnx__NodeProto *n = add_node(g, "Gemm", "a,b,c", "y");
-    attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "broadcast", 1);
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     cr_expect_null(node_attr(&ir->nodes[0], "broadcast"));
@@ -402,7 +267,7 @@ Test(onnx_legacy, gemm_broadcast_dropped) {
 /* ---------- BatchNormalization 1/6 ---------- */
 
 Test(onnx_legacy, batchnorm_spatial0_is_test) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t dx[3] = {2, 1, 2}, dp[2] = {1, 2};
     float sc[2] = {1, 2}, bb[2] = {0, 1}, m[2] = {2, 4}, v[2] = {4, 1};
     add_input(g, "x", 3, dx);
@@ -411,10 +276,10 @@ Test(onnx_legacy, batchnorm_spatial0_is_test) {
     add_init(g, "m", 1, 2, dp, m, sizeof m);
     add_init(g, "v", 1, 2, dp, v, sizeof v);
     Onnx__NodeProto *n = add_node(g, "BatchNormalization", "x,s,b,m,v", "y");
-    attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
-    attr_int(n, "is_test", 1);
-    attr_int(n, "spatial", 0);
-    attr_float(n, "epsilon", 0);
+    pb_attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
+    pb_attr_int(n, "is_test", 1);
+    pb_attr_int(n, "spatial", 0);
+    pb_attr_float(n, "epsilon", 0);
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 1);
     cr_expect_null(node_attr(&ir->nodes[0], "is_test"));
@@ -432,7 +297,7 @@ Test(onnx_legacy, batchnorm_spatial0_is_test) {
  * statistics are not computed (training mode would normalize with the batch's own, giving
  * 0 here); a statistics output that is read is refused. */
 static Onnx__GraphProto *batchnorm_five_outputs(int read_mean) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t dx[2] = {2, 1}, dc[1] = {1};
     float sc[1] = {1}, bb[1] = {0}, m[1] = {1}, v[1] = {4};
     add_input(g, "x", 2, dx);
@@ -441,8 +306,8 @@ static Onnx__GraphProto *batchnorm_five_outputs(int read_mean) {
     add_init(g, "m", 1, 1, dc, m, sizeof m);
     add_init(g, "v", 1, 1, dc, v, sizeof v);
     Onnx__NodeProto *n = add_node(g, "BatchNormalization", "x,s,b,m,v", "y,rm,rv,sm,sv");
-    attr_int(n, "is_test", 1);
-    attr_float(n, "epsilon", 0);
+    pb_attr_int(n, "is_test", 1);
+    pb_attr_float(n, "epsilon", 0);
     add_output(g, "y", 1);
     if (read_mean) add_output(g, "rm", 1);
     return g;
@@ -465,11 +330,11 @@ Test(onnx_legacy, batchnorm_is_test_detaches_statistics) {
 /* ---------- changed forms ---------- */
 
 Test(onnx_legacy, reshape_shape_attribute) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t dx[2] = {2, 3}, dy[2] = {3, 2};
     add_input(g, "x", 2, dx);
     Onnx__NodeProto *n = add_node(g, "Reshape", "x", "y");
-    attr_ints(n, "shape", 2, (int64_t[]){3, -1});
+    pb_attr_ints(n, "shape", 2, (int64_t[]){3, -1});
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 4);
     const RtNode *r = &ir->nodes[0];
@@ -489,12 +354,12 @@ Test(onnx_legacy, reshape_shape_attribute) {
 }
 
 Test(onnx_legacy, reshape_shape_input_refused_before_5) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t dx[2] = {2, 3}, ds[1] = {2}, s[2] = {3, 2};
     add_input(g, "x", 2, dx);
     add_init(g, "s", 7, 1, ds, s, sizeof s);
     Onnx__NodeProto *n = add_node(g, "Reshape", "x,s", "y");
-    attr_ints(n, "shape", 2, s);
+    pb_attr_ints(n, "shape", 2, s);
     add_output(g, "y", 1);
     expect_refused(g, 4, "node 'n0' (Reshape): Reshape before opset 5 takes one input");
     /* and from opset 5 the attribute is gone */
@@ -502,11 +367,11 @@ Test(onnx_legacy, reshape_shape_input_refused_before_5) {
 }
 
 Test(onnx_legacy, cast_to_string) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {3};
     add_input(g, "x", 1, d);
     Onnx__NodeProto *n = add_node(g, "Cast", "x", "y");
-    attr_str(n, "to", "INT32");
+    pb_attr_str(n, "to", "INT32");
     add_output(g, "y", 6);
     IrGraph *ir = load_ok(g, 5);
     const RtAttr *to = node_attr(&ir->nodes[0], "to");
@@ -524,25 +389,25 @@ Test(onnx_legacy, cast_to_string) {
 }
 
 Test(onnx_legacy, cast_unknown_type_name_refused) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {3};
     add_input(g, "x", 1, d);
     Onnx__NodeProto *n = add_node(g, "Cast", "x", "y");
-    attr_str(n, "to", "REAL");
+    pb_attr_str(n, "to", "REAL");
     add_output(g, "y", 6);
     expect_refused(g, 1, "node 'n0' (Cast): attribute 'to' is 'REAL'");
     /* from opset 6 the code is an integer: a name is refused */
-    g = gp_new();
+    g = pb_graph("g");
     add_input(g, "x", 1, d);
     n = add_node(g, "Cast", "x", "y");
-    attr_str(n, "to", "INT32");
+    pb_attr_str(n, "to", "INT32");
     add_output(g, "y", 6);
     expect_refused(g, 6, "node 'n0' (Cast): Cast from opset 6 takes 'to' as an integer");
 }
 
 /* Concat-1..3 without axis concatenates on axis 1. */
 Test(onnx_legacy, concat_default_axis_1) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[2] = {2, 2}, dy[2] = {2, 4};
     add_input(g, "a", 2, d);
     add_input(g, "b", 2, d);
@@ -562,12 +427,12 @@ Test(onnx_legacy, concat_default_axis_1) {
 
 /* Split-1 with the lengths as its second input: [1, 3] of x [4] on axis 0. */
 Test(onnx_legacy, split_lengths_input) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {4}, ds[1] = {2}, s[2] = {1, 3}, d0[1] = {1}, d1[1] = {3};
     add_input(g, "x", 1, d);
     add_init(g, "s", 7, 1, ds, s, sizeof s);
     Onnx__NodeProto *n = add_node(g, "Split", "x,s", "y0,y1");
-    attr_int(n, "axis", 0);
+    pb_attr_int(n, "axis", 0);
     add_output(g, "y0", 1);
     add_output(g, "y1", 1);
     IrGraph *ir = load_ok(g, 1);
@@ -584,12 +449,12 @@ Test(onnx_legacy, split_lengths_input) {
 
 /* Pad-1's own example: paddings [0, 2, 0, 0] put two zeros before each row of a [3, 2]. */
 Test(onnx_legacy, pad_paddings) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[2] = {3, 2}, dy[2] = {3, 4};
     add_input(g, "x", 2, d);
     Onnx__NodeProto *n = add_node(g, "Pad", "x", "y");
-    attr_ints(n, "paddings", 4, (int64_t[]){0, 2, 0, 0});
-    attr_str(n, "mode", "constant");
+    pb_attr_ints(n, "paddings", 4, (int64_t[]){0, 2, 0, 0});
+    pb_attr_str(n, "mode", "constant");
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 1);
     cr_expect_not_null(node_attr(&ir->nodes[0], "pads"));
@@ -604,7 +469,7 @@ Test(onnx_legacy, pad_paddings) {
 
 /* Tile-1: tiles = 2 copies along axis = 1 of a [2, 2]. */
 Test(onnx_legacy, tile_tiles_axis_inputs) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[2] = {2, 2}, dy[2] = {2, 4}, tiles = 2, axis = 1;
     add_input(g, "x", 2, d);
     add_init(g, "t", 7, 0, NULL, &tiles, sizeof tiles);
@@ -623,7 +488,7 @@ Test(onnx_legacy, tile_tiles_axis_inputs) {
 
 /* Tile-1 on a computed value whose rank only shape inference knows: tiles = 2 on axis 0. */
 Test(onnx_legacy, tile_rank_from_inference) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[2] = {1, 2}, dy[2] = {2, 2}, tiles = 2, axis = 0;
     add_input(g, "x", 2, d);
     add_init(g, "t", 7, 0, NULL, &tiles, sizeof tiles);
@@ -646,13 +511,13 @@ Test(onnx_legacy, tile_rank_from_inference) {
 
 /* Upsample-1's own example: nearest, width_scale = height_scale = 2. */
 Test(onnx_legacy, upsample_height_width_scale) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[4] = {1, 1, 2, 2}, dy[4] = {1, 1, 4, 4};
     add_input(g, "x", 4, d);
     Onnx__NodeProto *n = add_node(g, "Upsample", "x", "y");
-    attr_float(n, "height_scale", 2);
-    attr_float(n, "width_scale", 2);
-    attr_str(n, "mode", "nearest");
+    pb_attr_float(n, "height_scale", 2);
+    pb_attr_float(n, "width_scale", 2);
+    pb_attr_str(n, "mode", "nearest");
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     float x[4] = {1, 2, 3, 4}, want[16] = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
@@ -665,15 +530,15 @@ Test(onnx_legacy, upsample_height_width_scale) {
 
 /* Dropout-6 with is_test: a copy; Clip-6 bounds from attributes. */
 Test(onnx_legacy, dropout_is_test_and_clip_attributes) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {4};
     add_input(g, "x", 1, d);
     Onnx__NodeProto *n = add_node(g, "Dropout", "x", "t");
-    attr_int(n, "is_test", 1);
-    attr_float(n, "ratio", 0.5f);
+    pb_attr_int(n, "is_test", 1);
+    pb_attr_float(n, "ratio", 0.5f);
     n = add_node(g, "Clip", "t", "y");
-    attr_float(n, "min", -1);
-    attr_float(n, "max", 2);
+    pb_attr_float(n, "min", -1);
+    pb_attr_float(n, "max", 2);
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     cr_expect_null(node_attr(&ir->nodes[0], "is_test"));
@@ -687,15 +552,15 @@ Test(onnx_legacy, dropout_is_test_and_clip_attributes) {
 
 /* RNN-1's output_sequence only let Y be left out: h = tanh(W x + R h0) with h0 = 0. */
 Test(onnx_legacy, rnn_output_sequence_dropped) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t dx[3] = {1, 1, 1}, dw[3] = {1, 1, 1};
     float w[1] = {1}, r[1] = {3};
     add_input(g, "x", 3, dx);
     add_init(g, "w", 1, 3, dw, w, sizeof w);
     add_init(g, "r", 1, 3, dw, r, sizeof r);
     Onnx__NodeProto *n = add_node(g, "RNN", "x,w,r", ",h");
-    attr_int(n, "hidden_size", 1);
-    attr_int(n, "output_sequence", 0);
+    pb_attr_int(n, "hidden_size", 1);
+    pb_attr_int(n, "output_sequence", 0);
     add_output(g, "h", 1);
     IrGraph *ir = load_ok(g, 1);
     cr_expect_null(node_attr(&ir->nodes[0], "output_sequence"));
@@ -711,23 +576,23 @@ Test(onnx_legacy, rnn_output_sequence_dropped) {
 /* If-1's branches are upgraded too: then Add-1 (suffix broadcast), else Sub-1 along axis 0
  * of the captured x [2, 2]: x + b[k] or x - b[i]. */
 Test(onnx_legacy, if_branches_upgraded) {
-    Onnx__GraphProto *g = gp_new(), *gt = gp_new(), *ge = gp_new();
+    Onnx__GraphProto *g = pb_graph("g"), *gt = pb_graph("g"), *ge = pb_graph("g");
     int64_t d[2] = {2, 2}, db[1] = {2};
     float b[2] = {10, 20};
-    g->input[g->n_input++] = value("c", 9, 0, NULL);
+    pb_add_input(g, pb_value("c", 9, ""));
     add_input(g, "x", 2, d);
     add_init(g, "b", 1, 1, db, b, sizeof b);
     Onnx__NodeProto *n = add_node(gt, "Add", "x,b", "yt");
-    attr_int(n, "broadcast", 1);
-    attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
     add_output(gt, "yt", 1);
     n = add_node(ge, "Sub", "x,b", "ye");
-    attr_int(n, "broadcast", 1);
-    attr_int(n, "axis", 0);
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "axis", 0);
     add_output(ge, "ye", 1);
     n = add_node(g, "If", "c", "y");
-    attr(n, "then_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = gt;
-    attr(n, "else_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = ge;
+    pb_attr(n, "then_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = gt;
+    pb_attr(n, "else_branch", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = ge;
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     const RtNode *iff = &ir->nodes[ir->n_nodes - 1];
@@ -759,7 +624,7 @@ Test(onnx_legacy, if_branches_upgraded) {
 /* ---------- refusals ---------- */
 
 Test(onnx_legacy, op_newer_than_the_opset_refused) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {2}, ds[1] = {1}, s[1] = {2};
     add_input(g, "x", 1, d);
     add_init(g, "s", 7, 1, ds, s, sizeof s);
@@ -771,11 +636,11 @@ Test(onnx_legacy, op_newer_than_the_opset_refused) {
 /* Crop (experimental in opset 1) is not a wafer op: refused by name, or kept unconverted
  * for inspection when unknown ops are allowed. */
 Test(onnx_legacy, unknown_experimental_op) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[4] = {1, 1, 1, 2};
     add_input(g, "x", 4, d);
     Onnx__NodeProto *n = add_node(g, "Crop", "x", "y");
-    attr_ints(n, "border", 4, (int64_t[]){0, 0, 0, 0});
+    pb_attr_ints(n, "border", 4, (int64_t[]){0, 0, 0, 0});
     add_output(g, "y", 1);
     expect_refused(g, 6, "node 'n0': op 'Crop' (domain '', opset 6) is not supported");
     allow_unknown = 1;
@@ -790,18 +655,12 @@ Test(onnx_legacy, unknown_experimental_op) {
 /* ImageScaler-1 (experimental, opsets 1-9): y = scale * x + bias[c] on [N, C, H, W]; by hand
  * with scale 2, bias [1, -1]: channel 0 [1, 2] -> [3, 5], channel 1 [3, 4] -> [5, 7]. */
 static void image_scaler_case(int64_t opset, int with_bias) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[4] = {1, 2, 1, 2};
     add_input(g, "x", 4, d);
     Onnx__NodeProto *n = add_node(g, "ImageScaler", "x", "y");
-    attr_float(n, "scale", 2);
-    if (with_bias) {
-        Onnx__AttributeProto *a = attr(n, "bias", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
-        a->floats = zalloc(sizeof(float) * 2);
-        a->floats[0] = 1;
-        a->floats[1] = -1;
-        a->n_floats = 2;
-    }
+    pb_attr_float(n, "scale", 2);
+    if (with_bias) pb_attr_floats(n, "bias", 2, (float[]){1, -1});
     add_output(g, "y", 1);
     IrGraph *ir = load(g, opset);
     cr_assert_not_null(ir, "%s", err.msg);
@@ -824,7 +683,7 @@ Test(onnx_legacy, image_scaler_opset8_no_bias) { image_scaler_case(8, 0); }
 Test(onnx_legacy, image_scaler_opset8) { image_scaler_case(8, 1); }
 
 Test(onnx_legacy, image_scaler_after_opset9_refused) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[4] = {1, 1, 1, 2};
     add_input(g, "x", 4, d);
     add_node(g, "ImageScaler", "x", "y");
@@ -833,21 +692,21 @@ Test(onnx_legacy, image_scaler_after_opset9_refused) {
 }
 
 Test(onnx_legacy, legacy_attribute_in_newer_model_refused) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {2};
     add_input(g, "x", 1, d);
     Onnx__NodeProto *n = add_node(g, "Relu", "x", "y");
-    attr_ints(n, "consumed_inputs", 1, (int64_t[]){0});
+    pb_attr_ints(n, "consumed_inputs", 1, (int64_t[]){0});
     add_output(g, "y", 1);
     expect_refused(g, 13, "node 'n0' (Relu): attribute 'consumed_inputs' exists only up to opset 6");
 }
 
 Test(onnx_legacy, paddings_after_pad_1_refused) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t d[1] = {2};
     add_input(g, "x", 1, d);
     Onnx__NodeProto *n = add_node(g, "Pad", "x", "y");
-    attr_ints(n, "paddings", 2, (int64_t[]){1, 1});
+    pb_attr_ints(n, "paddings", 2, (int64_t[]){1, 1});
     add_output(g, "y", 1);
     expect_refused(g, 2, "node 'n0' (Pad): attribute 'paddings' is Pad-1's");
 }
@@ -862,7 +721,7 @@ Test(onnx_legacy, paddings_after_pad_1_refused) {
  * consumed_inputs) -> Add-1 (bias [C], broadcast along axis 1) -> Relu -> GlobalAveragePool ->
  * Reshape-1 (shape attribute) -> Gemm-1 (broadcast C) -> Softmax-1. */
 static Onnx__GraphProto *caffe2_style_model(void) {
-    Onnx__GraphProto *g = gp_new();
+    Onnx__GraphProto *g = pb_graph("g");
     int64_t dx[4] = {1, 2, 2, 2}, dw[4] = {2, 2, 1, 1}, dc[1] = {2}, dg[2] = {2, 2};
     float w[4] = {1, 1, 1, -1}, sc[2] = {2, 1}, bb[2] = {0, 0}, m[2] = {1, 2}, v[2] = {4, 1}, bias[2] = {1, -0.5f};
     float wg[4] = {1, 2, 4, 0}, cg[2] = {0.5f, -1};
@@ -876,21 +735,21 @@ static Onnx__GraphProto *caffe2_style_model(void) {
     add_init(g, "wg", 1, 2, dg, wg, sizeof wg);
     add_init(g, "cg", 1, 1, dc, cg, sizeof cg);
     Onnx__NodeProto *n = add_node(g, "Conv", "x,w", "c");
-    attr_ints(n, "kernel_shape", 2, (int64_t[]){1, 1});
+    pb_attr_ints(n, "kernel_shape", 2, (int64_t[]){1, 1});
     n = add_node(g, "BatchNormalization", "c,s,bnb,m,v", "bn");
-    attr_ints(n, "consumed_inputs", 5, (int64_t[]){0, 0, 0, 1, 1});
-    attr_int(n, "is_test", 1);
-    attr_float(n, "epsilon", 0);
+    pb_attr_ints(n, "consumed_inputs", 5, (int64_t[]){0, 0, 0, 1, 1});
+    pb_attr_int(n, "is_test", 1);
+    pb_attr_float(n, "epsilon", 0);
     n = add_node(g, "Add", "bn,bias", "ab");
-    attr_int(n, "broadcast", 1);
-    attr_int(n, "axis", 1);
-    attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "axis", 1);
+    pb_attr_ints(n, "consumed_inputs", 2, (int64_t[]){0, 0});
     add_node(g, "Relu", "ab", "r");
     add_node(g, "GlobalAveragePool", "r", "p");
     n = add_node(g, "Reshape", "p", "f");
-    attr_ints(n, "shape", 2, (int64_t[]){1, -1});
+    pb_attr_ints(n, "shape", 2, (int64_t[]){1, -1});
     n = add_node(g, "Gemm", "f,wg,cg", "z");
-    attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "broadcast", 1);
     add_node(g, "Softmax", "z", "prob");
     add_output(g, "z", 1);
     add_output(g, "prob", 1);

@@ -1,7 +1,7 @@
 /*
  * test_onnx_load.c — the ONNX frontend: the fixture models load with the right interface
  * and node counts (reference numbers from ../shared/fixtures/reference.json), and small
- * models built here with protobuf-c exercise each conversion and each refusal.
+ * models built here (onnx_proto_build.h) exercise each conversion and each refusal.
  */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -14,205 +14,16 @@
 #include <unistd.h>
 
 #include "../../frontend/onnx.h"
-#include "onnx.pb-c.h"
+#include "onnx_proto_build.h"
 
 #ifndef FIXTURES
 #define FIXTURES "../shared/fixtures"
 #endif
 
-/* ---------- tracked allocations: everything a test builds is freed at its end ---------- */
-
-static void *kept[4096];
-static int n_kept;
-
-static void *keep(void *p) {
-    cr_assert(p && n_kept < 4096);
-    kept[n_kept++] = p;
-    return p;
-}
-static void *zalloc(size_t n) { return keep(calloc(1, n ? n : 1)); }
-static char *S(const char *s) { return keep(strdup(s)); }
-
-static void release_all(void) {
-    while (n_kept) free(kept[--n_kept]);
-}
-
-/* ---------- building protos ---------- */
-
-/* Splits "a,b,,c" into strings ("" kept: an absent optional input). */
-static char **split(const char *list, size_t *n) {
-    *n = 0;
-    if (!list || !*list) return NULL;
-    char **out = zalloc(sizeof(char *) * 16);
-    const char *p = list;
-    for (;;) {
-        size_t len = strcspn(p, ",");
-        char *s = zalloc(len + 1);
-        memcpy(s, p, len);
-        out[(*n)++] = s;
-        if (!p[len]) break;
-        p += len + 1;
-    }
-    return out;
-}
-
-static Onnx__NodeProto *node(const char *op, const char *name, const char *ins, const char *outs) {
-    Onnx__NodeProto *n = zalloc(sizeof *n);
-    onnx__node_proto__init(n);
-    n->op_type = S(op);
-    n->name = S(name);
-    n->input = split(ins, &n->n_input);
-    n->output = split(outs, &n->n_output);
-    n->attribute = zalloc(sizeof(Onnx__AttributeProto *) * 8);
-    return n;
-}
-
-static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, Onnx__AttributeProto__AttributeType t) {
-    Onnx__AttributeProto *a = zalloc(sizeof *a);
-    onnx__attribute_proto__init(a);
-    a->name = S(name);
-    a->has_type = 1;
-    a->type = t;
-    n->attribute[n->n_attribute++] = a;
-    return a;
-}
-
-static void attr_float(Onnx__NodeProto *n, const char *name, float v) {
-    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
-    a->has_f = 1;
-    a->f = v;
-}
-
-static void attr_ints(Onnx__NodeProto *n, const char *name, size_t k, const int64_t *v) {
-    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-    a->ints = zalloc(sizeof(int64_t) * k);
-    memcpy(a->ints, v, sizeof(int64_t) * k);
-    a->n_ints = k;
-}
-
-static Onnx__TensorProto *tensor(const char *name, int dtype, size_t rank, const int64_t *dims) {
-    Onnx__TensorProto *t = zalloc(sizeof *t);
-    onnx__tensor_proto__init(t);
-    t->name = S(name);
-    t->has_data_type = 1;
-    t->data_type = dtype;
-    t->n_dims = rank;
-    t->dims = zalloc(sizeof(int64_t) * (rank + 1));
-    if (rank) memcpy(t->dims, dims, sizeof(int64_t) * rank);
-    return t;
-}
-
-static void tensor_raw(Onnx__TensorProto *t, const void *data, size_t bytes) {
-    t->has_raw_data = 1;
-    t->raw_data.len = bytes;
-    t->raw_data.data = zalloc(bytes);
-    memcpy(t->raw_data.data, data, bytes);
-}
-
-static void tensor_floats(Onnx__TensorProto *t, size_t n, const float *v) {
-    t->float_data = zalloc(sizeof(float) * n);
-    memcpy(t->float_data, v, sizeof(float) * n);
-    t->n_float_data = n;
-}
-
-static void tensor_external(Onnx__TensorProto *t, const char *location, const char *offset,
-                            const char *length) {
-    t->has_data_location = 1;
-    t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-    t->external_data = zalloc(sizeof(Onnx__StringStringEntryProto *) * 3);
-    const char *keys[3] = {"location", "offset", "length"}, *vals[3] = {location, offset, length};
-    for (int i = 0; i < 3; i++) {
-        if (!vals[i]) continue;
-        Onnx__StringStringEntryProto *e = zalloc(sizeof *e);
-        onnx__string_string_entry_proto__init(e);
-        e->key = S(keys[i]);
-        e->value = S(vals[i]);
-        t->external_data[t->n_external_data++] = e;
-    }
-}
-
-/* A tensor value_info; dims "n,64": numbers are dim_value, names dim_param, "?" neither. */
-static Onnx__ValueInfoProto *value(const char *name, int elem_type, const char *dims) {
-    Onnx__ValueInfoProto *v = zalloc(sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = S(name);
-    Onnx__TypeProto *tp = zalloc(sizeof *tp);
-    onnx__type_proto__init(tp);
-    Onnx__TypeProto__Tensor *tt = zalloc(sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    tt->has_elem_type = 1;
-    tt->elem_type = elem_type;
-    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tp->tensor_type = tt;
-    v->type = tp;
-    if (!dims) return v;
-    Onnx__TensorShapeProto *sh = zalloc(sizeof *sh);
-    onnx__tensor_shape_proto__init(sh);
-    size_t n = 0;
-    char **parts = split(dims, &n);
-    sh->dim = zalloc(sizeof(Onnx__TensorShapeProto__Dimension *) * (n + 1));
-    for (size_t i = 0; i < n; i++) {
-        Onnx__TensorShapeProto__Dimension *d = zalloc(sizeof *d);
-        onnx__tensor_shape_proto__dimension__init(d);
-        if (parts[i][0] >= '0' && parts[i][0] <= '9') {
-            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-            d->dim_value = atoll(parts[i]);
-        } else if (strcmp(parts[i], "?") != 0) {
-            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            d->dim_param = parts[i];
-        }
-        sh->dim[sh->n_dim++] = d;
-    }
-    tt->shape = sh;
-    return v;
-}
-
-static Onnx__GraphProto *graph(const char *name) {
-    Onnx__GraphProto *g = zalloc(sizeof *g);
-    onnx__graph_proto__init(g);
-    g->name = S(name);
-    g->node = zalloc(sizeof(void *) * 16);
-    g->initializer = zalloc(sizeof(void *) * 16);
-    g->input = zalloc(sizeof(void *) * 16);
-    g->output = zalloc(sizeof(void *) * 16);
-    g->value_info = zalloc(sizeof(void *) * 16);
-    return g;
-}
-
-static void add_node(Onnx__GraphProto *g, Onnx__NodeProto *n) { g->node[g->n_node++] = n; }
-static void add_init(Onnx__GraphProto *g, Onnx__TensorProto *t) { g->initializer[g->n_initializer++] = t; }
-static void add_input(Onnx__GraphProto *g, Onnx__ValueInfoProto *v) { g->input[g->n_input++] = v; }
-static void add_output(Onnx__GraphProto *g, Onnx__ValueInfoProto *v) { g->output[g->n_output++] = v; }
-
-static void attr_graph(Onnx__NodeProto *n, const char *name, Onnx__GraphProto *g) {
-    attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = g;
-}
-
-/* Packs a model around g: IR version ir, default-domain opset. */
-static uint8_t *model_pack(Onnx__GraphProto *g, int64_t ir, int64_t opset, size_t *len) {
-    Onnx__ModelProto m;
-    onnx__model_proto__init(&m);
-    m.has_ir_version = 1;
-    m.ir_version = ir;
-    Onnx__OperatorSetIdProto os;
-    onnx__operator_set_id_proto__init(&os);
-    os.domain = S("");
-    os.has_version = 1;
-    os.version = opset;
-    Onnx__OperatorSetIdProto *ops[1] = {&os};
-    m.opset_import = ops;
-    m.n_opset_import = 1;
-    m.producer_name = S("test_onnx_load");
-    m.graph = g;
-    *len = onnx__model_proto__get_packed_size(&m);
-    uint8_t *buf = zalloc(*len);
-    onnx__model_proto__pack(&m, buf);
-    return buf;
-}
-
+/* Loads gp as an IR 8, opset 17 model named mem.onnx; NULL (err set) on refusal. */
 static IrGraph *load_graph(Onnx__GraphProto *gp, int allow_unknown, RtError *err) {
     size_t len = 0;
-    uint8_t *buf = model_pack(gp, 8, 17, &len);
+    uint8_t *buf = pb_model_pack(gp, 8, 17, "test_onnx_load", &len);
     OnnxLoadOptions o = {.allow_unknown_ops = allow_unknown};
     memset(err, 0, sizeof *err);
     return onnx_load_memory(buf, len, NULL, "mem.onnx", &o, err);
@@ -252,7 +63,7 @@ static void tmp_clean(void) {
 
 static void fini(void) {
     tmp_clean();
-    release_all();
+    pb_release_all();
 }
 
 TestSuite(onnx_load, .fini = fini);
@@ -281,7 +92,7 @@ static void check_value(const IrGraph *g, int v, const char *name, RtDtype dt, c
     cr_assert_str_eq(val->name, name);
     cr_assert_eq(val->dtype, dt, "%s: dtype %d", name, val->dtype);
     size_t n = 0;
-    char **parts = split(dims, &n);
+    char **parts = pb_split(dims, &n);
     cr_assert_eq(val->rank, (int)n, "%s: rank %d", name, val->rank);
     for (size_t i = 0; i < n; i++) {
         if (parts[i][0] >= '0' && parts[i][0] <= '9') {
@@ -381,27 +192,21 @@ Test(onnx_load, tinylm_fast) {
 /* ---------- conversions ---------- */
 
 Test(onnx_load, constant_nodes_become_constants) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "3"));
-    Onnx__NodeProto *c1 = node("Constant", "c1", "", "k1");
-    Onnx__AttributeProto *a = attr(c1, "value_floats", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
-    float fl[3] = {1.5f, -2, 4};
-    a->floats = zalloc(sizeof fl);
-    memcpy(a->floats, fl, sizeof fl);
-    a->n_floats = 3;
-    Onnx__NodeProto *c2 = node("Constant", "c2", "", "k2");
-    Onnx__AttributeProto *b = attr(c2, "value_int", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
-    b->has_i = 1;
-    b->i = 7;
-    Onnx__NodeProto *c3 = node("Constant", "c3", "", "k3");
-    Onnx__TensorProto *t = tensor("", RT_F32, 1, (int64_t[]){2});
-    tensor_floats(t, 2, (float[]){3, 5});
-    attr(c3, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR)->t = t;
-    add_node(gp, c1);
-    add_node(gp, c2);
-    add_node(gp, c3);
-    add_node(gp, node("Add", "add", "x,k1", "y"));
-    add_output(gp, value("y", RT_F32, "3"));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "3"));
+    Onnx__NodeProto *c1 = pb_node("Constant", "c1", "", "k1");
+    pb_attr_floats(c1, "value_floats", 3, (float[]){1.5f, -2, 4});
+    Onnx__NodeProto *c2 = pb_node("Constant", "c2", "", "k2");
+    pb_attr_int(c2, "value_int", 7);
+    Onnx__NodeProto *c3 = pb_node("Constant", "c3", "", "k3");
+    Onnx__TensorProto *t = pb_tensor("", RT_F32, 1, (int64_t[]){2});
+    pb_tensor_floats(t, 2, (float[]){3, 5});
+    pb_attr(c3, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR)->t = t;
+    pb_add_node(gp, c1);
+    pb_add_node(gp, c2);
+    pb_add_node(gp, c3);
+    pb_add_node(gp, pb_node("Add", "add", "x,k1", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, "3"));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
@@ -423,21 +228,21 @@ Test(onnx_load, constant_nodes_become_constants) {
 }
 
 Test(onnx_load, float16_initializer_kept_as_f16) {
-    Onnx__GraphProto *gp = graph("g");
+    Onnx__GraphProto *gp = pb_graph("g");
     uint16_t h[3] = {rt_f32_to_f16(1.0f), rt_f32_to_f16(-0.5f), rt_f32_to_f16(65504.0f)};
-    Onnx__TensorProto *raw = tensor("h_raw", RT_F16, 1, (int64_t[]){3});
-    tensor_raw(raw, h, sizeof h);
+    Onnx__TensorProto *raw = pb_tensor("h_raw", RT_F16, 1, (int64_t[]){3});
+    pb_tensor_raw(raw, h, sizeof h);
     /* The same values through int32_data: one 16-bit pattern per entry (ONNX spec). */
-    Onnx__TensorProto *typed = tensor("h_typed", RT_F16, 1, (int64_t[]){3});
-    typed->int32_data = zalloc(sizeof(int32_t) * 3);
+    Onnx__TensorProto *typed = pb_tensor("h_typed", RT_F16, 1, (int64_t[]){3});
+    typed->int32_data = pb_zalloc(sizeof(int32_t) * 3);
     for (int i = 0; i < 3; i++) typed->int32_data[i] = h[i];
     typed->n_int32_data = 3;
-    add_init(gp, raw);
-    add_init(gp, typed);
-    add_input(gp, value("x", RT_F16, "3"));
-    add_node(gp, node("Add", "a1", "x,h_raw", "y1"));
-    add_node(gp, node("Add", "a2", "y1,h_typed", "y"));
-    add_output(gp, value("y", RT_F16, "3"));
+    pb_add_init(gp, raw);
+    pb_add_init(gp, typed);
+    pb_add_input(gp, pb_value("x", RT_F16, "3"));
+    pb_add_node(gp, pb_node("Add", "a1", "x,h_raw", "y1"));
+    pb_add_node(gp, pb_node("Add", "a2", "y1,h_typed", "y"));
+    pb_add_output(gp, pb_value("y", RT_F16, "3"));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
@@ -450,20 +255,20 @@ Test(onnx_load, float16_initializer_kept_as_f16) {
 }
 
 Test(onnx_load, int64_initializer) {
-    Onnx__GraphProto *gp = graph("g");
+    Onnx__GraphProto *gp = pb_graph("g");
     int64_t shape[2] = {-1, 6000000000LL};
-    Onnx__TensorProto *typed = tensor("s_typed", RT_I64, 1, (int64_t[]){2});
-    typed->int64_data = zalloc(sizeof shape);
+    Onnx__TensorProto *typed = pb_tensor("s_typed", RT_I64, 1, (int64_t[]){2});
+    typed->int64_data = pb_zalloc(sizeof shape);
     memcpy(typed->int64_data, shape, sizeof shape);
     typed->n_int64_data = 2;
-    Onnx__TensorProto *raw = tensor("s_raw", RT_I64, 1, (int64_t[]){2});
-    tensor_raw(raw, shape, sizeof shape);
-    add_init(gp, typed);
-    add_init(gp, raw);
-    add_input(gp, value("x", RT_F32, "2,3"));
-    add_node(gp, node("Reshape", "r1", "x,s_typed", "y1"));
-    add_node(gp, node("Reshape", "r2", "y1,s_raw", "y"));
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__TensorProto *raw = pb_tensor("s_raw", RT_I64, 1, (int64_t[]){2});
+    pb_tensor_raw(raw, shape, sizeof shape);
+    pb_add_init(gp, typed);
+    pb_add_init(gp, raw);
+    pb_add_input(gp, pb_value("x", RT_F32, "2,3"));
+    pb_add_node(gp, pb_node("Reshape", "r1", "x,s_typed", "y1"));
+    pb_add_node(gp, pb_node("Reshape", "r2", "y1,s_raw", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
@@ -479,14 +284,14 @@ Test(onnx_load, int64_initializer) {
 }
 
 Test(onnx_load, initializer_input_is_constant_and_dims_are_named) {
-    Onnx__GraphProto *gp = graph("g");
-    Onnx__TensorProto *w = tensor("w", RT_F32, 2, (int64_t[]){2, 2});
-    tensor_floats(w, 4, (float[]){1, 2, 3, 4});
-    add_init(gp, w);
-    add_input(gp, value("x", RT_F32, "batch,?,2"));
-    add_input(gp, value("w", RT_F32, "2,2")); /* listed as input too (IR < 4 style) */
-    add_node(gp, node("MatMul", "mm", "x,w", "y"));
-    add_output(gp, value("y", RT_F32, "batch,?,2"));
+    Onnx__GraphProto *gp = pb_graph("g");
+    Onnx__TensorProto *w = pb_tensor("w", RT_F32, 2, (int64_t[]){2, 2});
+    pb_tensor_floats(w, 4, (float[]){1, 2, 3, 4});
+    pb_add_init(gp, w);
+    pb_add_input(gp, pb_value("x", RT_F32, "batch,?,2"));
+    pb_add_input(gp, pb_value("w", RT_F32, "2,2")); /* listed as input too (IR < 4 style) */
+    pb_add_node(gp, pb_node("MatMul", "mm", "x,w", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, "batch,?,2"));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
@@ -498,16 +303,16 @@ Test(onnx_load, initializer_input_is_constant_and_dims_are_named) {
 }
 
 Test(onnx_load, optional_inputs_and_attributes) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "1,1,4,4"));
-    add_input(gp, value("w", RT_F32, "1,1,3,3"));
-    Onnx__NodeProto *n = node("Conv", "conv", "x,w,", "y");
-    attr_ints(n, "pads", 4, (int64_t[]){1, 1, 1, 1});
-    add_node(gp, n);
-    Onnx__NodeProto *l = node("LeakyRelu", "lr", "y", "z");
-    attr_float(l, "alpha", 0.25f);
-    add_node(gp, l);
-    add_output(gp, value("z", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "1,1,4,4"));
+    pb_add_input(gp, pb_value("w", RT_F32, "1,1,3,3"));
+    Onnx__NodeProto *n = pb_node("Conv", "conv", "x,w,", "y");
+    pb_attr_ints(n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    pb_add_node(gp, n);
+    Onnx__NodeProto *l = pb_node("LeakyRelu", "lr", "y", "z");
+    pb_attr_float(l, "alpha", 0.25f);
+    pb_add_node(gp, l);
+    pb_add_output(gp, pb_value("z", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
@@ -525,20 +330,20 @@ Test(onnx_load, optional_inputs_and_attributes) {
 
 Test(onnx_load, if_captures_become_inputs) {
     /* then: t = Add(a, a); else: e = Mul(b, a). Captures: then {a}, else {b, a} -> union (a, b). */
-    Onnx__GraphProto *then_g = graph("then"), *else_g = graph("else");
-    add_node(then_g, node("Add", "t_add", "a,a", "t"));
-    add_output(then_g, value("t", RT_F32, NULL));
-    add_node(else_g, node("Mul", "e_mul", "b,a", "e"));
-    add_output(else_g, value("e", RT_F32, NULL));
-    Onnx__GraphProto *gp = graph("main");
-    add_input(gp, value("cond", RT_BOOL, ""));
-    add_input(gp, value("a", RT_F32, "2"));
-    add_input(gp, value("b", RT_F32, "2"));
-    Onnx__NodeProto *n = node("If", "if", "cond", "y");
-    attr_graph(n, "then_branch", then_g);
-    attr_graph(n, "else_branch", else_g);
-    add_node(gp, n);
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *then_g = pb_graph("then"), *else_g = pb_graph("else");
+    pb_add_node(then_g, pb_node("Add", "t_add", "a,a", "t"));
+    pb_add_output(then_g, pb_value("t", RT_F32, NULL));
+    pb_add_node(else_g, pb_node("Mul", "e_mul", "b,a", "e"));
+    pb_add_output(else_g, pb_value("e", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("main");
+    pb_add_input(gp, pb_value("cond", RT_BOOL, ""));
+    pb_add_input(gp, pb_value("a", RT_F32, "2"));
+    pb_add_input(gp, pb_value("b", RT_F32, "2"));
+    Onnx__NodeProto *n = pb_node("If", "if", "cond", "y");
+    pb_attr_graph(n, "then_branch", then_g);
+    pb_attr_graph(n, "else_branch", else_g);
+    pb_add_node(gp, n);
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
@@ -561,13 +366,13 @@ Test(onnx_load, if_captures_become_inputs) {
 }
 
 Test(onnx_load, unknown_op_kept_when_allowed) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "2"));
-    Onnx__NodeProto *n = node("FooBar", "foo", "x", "y");
-    n->domain = S("com.example");
-    attr_float(n, "whatever", 1);
-    add_node(gp, n);
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    Onnx__NodeProto *n = pb_node("FooBar", "foo", "x", "y");
+    n->domain = pb_str("com.example");
+    pb_attr_float(n, "whatever", 1);
+    pb_add_node(gp, n);
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 1, &err);
     cr_assert(g, "%s", err.msg);
@@ -579,12 +384,12 @@ Test(onnx_load, unknown_op_kept_when_allowed) {
 
 Test(onnx_load, tensor_pb_roundtrip) {
     tmp_make();
-    Onnx__TensorProto *t = tensor("input", RT_I32, 2, (int64_t[]){2, 2});
-    t->int32_data = zalloc(sizeof(int32_t) * 4);
+    Onnx__TensorProto *t = pb_tensor("input", RT_I32, 2, (int64_t[]){2, 2});
+    t->int32_data = pb_zalloc(sizeof(int32_t) * 4);
     for (int i = 0; i < 4; i++) t->int32_data[i] = i * 10 - 5;
     t->n_int32_data = 4;
     size_t len = onnx__tensor_proto__get_packed_size(t);
-    uint8_t *buf = zalloc(len);
+    uint8_t *buf = pb_zalloc(len);
     onnx__tensor_proto__pack(t, buf);
     tmp_write("input_0.pb", buf, len);
     RtTensor out;
@@ -599,21 +404,21 @@ Test(onnx_load, tensor_pb_roundtrip) {
 }
 
 Test(onnx_load, model_op_types_include_subgraphs_and_constants) {
-    Onnx__GraphProto *then_g = graph("then"), *else_g = graph("else");
-    add_node(then_g, node("Relu", "r", "a", "t"));
-    add_output(then_g, value("t", RT_F32, NULL));
-    add_node(else_g, node("Neg", "n", "a", "e"));
-    add_output(else_g, value("e", RT_F32, NULL));
-    Onnx__GraphProto *gp = graph("main");
-    add_input(gp, value("cond", RT_BOOL, ""));
-    add_input(gp, value("a", RT_F32, "2"));
-    Onnx__NodeProto *n = node("If", "if", "cond", "y");
-    attr_graph(n, "then_branch", then_g);
-    attr_graph(n, "else_branch", else_g);
-    add_node(gp, n);
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *then_g = pb_graph("then"), *else_g = pb_graph("else");
+    pb_add_node(then_g, pb_node("Relu", "r", "a", "t"));
+    pb_add_output(then_g, pb_value("t", RT_F32, NULL));
+    pb_add_node(else_g, pb_node("Neg", "n", "a", "e"));
+    pb_add_output(else_g, pb_value("e", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("main");
+    pb_add_input(gp, pb_value("cond", RT_BOOL, ""));
+    pb_add_input(gp, pb_value("a", RT_F32, "2"));
+    Onnx__NodeProto *n = pb_node("If", "if", "cond", "y");
+    pb_attr_graph(n, "then_branch", then_g);
+    pb_attr_graph(n, "else_branch", else_g);
+    pb_add_node(gp, n);
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     size_t len;
-    uint8_t *buf = model_pack(gp, 8, 17, &len);
+    uint8_t *buf = pb_model_pack(gp, 8, 17, "test_onnx_load", &len);
     tmp_make();
     tmp_write("m.onnx", buf, len);
     char **ops = NULL;
@@ -631,14 +436,14 @@ Test(onnx_load, model_op_types_include_subgraphs_and_constants) {
 
 /* MatMul x[1,2] . W[2,3] with W external; returns the packed model. */
 static uint8_t *external_model(const char *location, const char *offset, const char *length, size_t *len) {
-    Onnx__GraphProto *gp = graph("g");
-    Onnx__TensorProto *w = tensor("W", RT_F32, 2, (int64_t[]){2, 3});
-    tensor_external(w, location, offset, length);
-    add_init(gp, w);
-    add_input(gp, value("x", RT_F32, "1,2"));
-    add_node(gp, node("MatMul", "mm", "x,W", "y"));
-    add_output(gp, value("y", RT_F32, "1,3"));
-    return model_pack(gp, 8, 17, len);
+    Onnx__GraphProto *gp = pb_graph("g");
+    Onnx__TensorProto *w = pb_tensor("W", RT_F32, 2, (int64_t[]){2, 3});
+    pb_tensor_external(w, location, offset, length);
+    pb_add_init(gp, w);
+    pb_add_input(gp, pb_value("x", RT_F32, "1,2"));
+    pb_add_node(gp, pb_node("MatMul", "mm", "x,W", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, "1,3"));
+    return pb_model_pack(gp, 8, 17, "test_onnx_load", len);
 }
 
 static const float W_VALUES[6] = {1, 2, 3, -4, 5.5f, 6};
@@ -725,32 +530,32 @@ Test(onnx_load, external_from_memory_refused) {
 /* ---------- refusals ---------- */
 
 Test(onnx_load, unknown_op_refused) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "2"));
-    add_node(gp, node("FooBar", "foo", "x", "y"));
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    pb_add_node(gp, pb_node("FooBar", "foo", "x", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     expect_refusal(g, &err, "mem.onnx: node 'foo': op 'FooBar' (domain '', opset 17) is not supported");
 }
 
 Test(onnx_load, unknown_attribute_refused) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "2"));
-    Onnx__NodeProto *n = node("Relu", "r", "x", "y");
-    attr_float(n, "alpha", 0.1f);
-    add_node(gp, n);
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    Onnx__NodeProto *n = pb_node("Relu", "r", "x", "y");
+    pb_attr_float(n, "alpha", 0.1f);
+    pb_add_node(gp, n);
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     expect_refusal(g, &err, "node 'r' (Relu): unknown attribute 'alpha'");
 }
 
 Test(onnx_load, missing_initializer_refused) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "2"));
-    add_node(gp, node("Add", "add", "x,w", "y"));
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    pb_add_node(gp, pb_node("Add", "add", "x,w", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     expect_refusal(g, &err, "node 'add' (Add): input 'w' is not defined");
@@ -779,51 +584,51 @@ Test(onnx_load, missing_file_refused) {
 }
 
 Test(onnx_load, versions_outside_range_refused) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "2"));
-    add_node(gp, node("Relu", "r", "x", "y"));
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    pb_add_node(gp, pb_node("Relu", "r", "x", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     size_t len;
-    uint8_t *buf = model_pack(gp, 8, 22, &len);
+    uint8_t *buf = pb_model_pack(gp, 8, 22, "test_onnx_load", &len);
     RtError err = {{0}};
     IrGraph *g = onnx_load_memory(buf, len, NULL, "new.onnx", NULL, &err);
     expect_refusal(g, &err, "opset 22 is not supported (accepted: 1 to 21)");
-    buf = model_pack(gp, 2, 17, &len);
+    buf = pb_model_pack(gp, 2, 17, "test_onnx_load", &len);
     memset(&err, 0, sizeof err);
     g = onnx_load_memory(buf, len, NULL, "old.onnx", NULL, &err);
     expect_refusal(g, &err, "IR version 2 is not supported (accepted: 3 to 10)");
 }
 
 Test(onnx_load, string_initializer_refused) {
-    Onnx__GraphProto *gp = graph("g");
-    Onnx__TensorProto *t = tensor("names", RT_STRING, 1, (int64_t[]){1});
-    t->string_data = zalloc(sizeof(ProtobufCBinaryData));
-    t->string_data[0].data = (uint8_t *)S("hi");
+    Onnx__GraphProto *gp = pb_graph("g");
+    Onnx__TensorProto *t = pb_tensor("names", RT_STRING, 1, (int64_t[]){1});
+    t->string_data = pb_zalloc(sizeof(ProtobufCBinaryData));
+    t->string_data[0].data = (uint8_t *)pb_str("hi");
     t->string_data[0].len = 2;
     t->n_string_data = 1;
-    add_init(gp, t);
-    add_input(gp, value("x", RT_F32, "2"));
-    add_node(gp, node("Identity", "i", "x", "y"));
-    add_output(gp, value("y", RT_F32, NULL));
+    pb_add_init(gp, t);
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    pb_add_node(gp, pb_node("Identity", "i", "x", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     expect_refusal(g, &err, "initializer 'names': string tensors are not supported");
 }
 
 Test(onnx_load, element_count_mismatch_refused) {
-    Onnx__GraphProto *gp = graph("g");
-    Onnx__TensorProto *t = tensor("w", RT_F32, 2, (int64_t[]){1000000, 1000000});
-    tensor_floats(t, 2, (float[]){1, 2});
-    add_init(gp, t);
-    add_input(gp, value("x", RT_F32, "2"));
-    add_node(gp, node("Add", "add", "x,w", "y"));
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    Onnx__TensorProto *t = pb_tensor("w", RT_F32, 2, (int64_t[]){1000000, 1000000});
+    pb_tensor_floats(t, 2, (float[]){1, 2});
+    pb_add_init(gp, t);
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    pb_add_node(gp, pb_node("Add", "add", "x,w", "y"));
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     expect_refusal(g, &err, "initializer 'w': holds 2 elements, but shape [1000000,1000000] needs");
     /* raw_data shorter than the shape says */
-    Onnx__TensorProto *r = tensor("w", RT_F32, 1, (int64_t[]){4});
-    tensor_raw(r, (float[]){1, 2}, 8);
+    Onnx__TensorProto *r = pb_tensor("w", RT_F32, 1, (int64_t[]){4});
+    pb_tensor_raw(r, (float[]){1, 2}, 8);
     gp->initializer[0] = r;
     g = load_graph(gp, 0, &err);
     expect_refusal(g, &err, "initializer 'w': raw data holds 8 bytes, but shape [4] of float32 needs 16");
@@ -885,13 +690,13 @@ Test(onnx_load, oversized_dims_refused) {
         {RT_F32, 2, {0, INT64_MAX}, "raw data holds 8 bytes, but shape [0,9223372036854775807] of float32 needs 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        Onnx__GraphProto *gp = graph("g");
-        Onnx__TensorProto *t = tensor("w", cases[i].dtype, cases[i].rank, cases[i].dims);
-        tensor_raw(t, (float[]){1, 2}, 8);
-        add_init(gp, t);
-        add_input(gp, value("x", RT_F32, "2"));
-        add_node(gp, node("Add", "add", "x,w", "y"));
-        add_output(gp, value("y", RT_F32, NULL));
+        Onnx__GraphProto *gp = pb_graph("g");
+        Onnx__TensorProto *t = pb_tensor("w", cases[i].dtype, cases[i].rank, cases[i].dims);
+        pb_tensor_raw(t, (float[]){1, 2}, 8);
+        pb_add_init(gp, t);
+        pb_add_input(gp, pb_value("x", RT_F32, "2"));
+        pb_add_node(gp, pb_node("Add", "add", "x,w", "y"));
+        pb_add_output(gp, pb_value("y", RT_F32, NULL));
         RtError err;
         IrGraph *g = load_graph(gp, 0, &err);
         expect_refusal(g, &err, cases[i].needle);
@@ -903,12 +708,12 @@ Test(onnx_load, oversized_dims_refused) {
  * opset the model imports for that domain; an op of a domain the model does not import says
  * so (opset 0). */
 Test(onnx_load, unknown_op_of_a_custom_domain_named_with_its_opset) {
-    Onnx__GraphProto *gp = graph("g");
-    add_input(gp, value("x", RT_F32, "2"));
-    Onnx__NodeProto *n = node("FusedMatMul", "fm", "x,x", "y");
-    n->domain = S("com.microsoft");
-    add_node(gp, n);
-    add_output(gp, value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = pb_graph("g");
+    pb_add_input(gp, pb_value("x", RT_F32, "2"));
+    Onnx__NodeProto *n = pb_node("FusedMatMul", "fm", "x,x", "y");
+    n->domain = pb_str("com.microsoft");
+    pb_add_node(gp, n);
+    pb_add_output(gp, pb_value("y", RT_F32, NULL));
     Onnx__ModelProto m;
     onnx__model_proto__init(&m);
     m.has_ir_version = 1;
@@ -919,9 +724,9 @@ Test(onnx_load, unknown_op_of_a_custom_domain_named_with_its_opset) {
         onnx__operator_set_id_proto__init(&os[i]);
         os[i].has_version = 1;
     }
-    os[0].domain = S("");
+    os[0].domain = pb_str("");
     os[0].version = 17;
-    os[1].domain = S("com.microsoft");
+    os[1].domain = pb_str("com.microsoft");
     os[1].version = 1;
     m.opset_import = ops;
     m.n_opset_import = 2;
@@ -929,7 +734,7 @@ Test(onnx_load, unknown_op_of_a_custom_domain_named_with_its_opset) {
     for (int imported = 1; imported >= 0; imported--) {
         m.n_opset_import = imported ? 2 : 1;
         size_t len = onnx__model_proto__get_packed_size(&m);
-        uint8_t *buf = zalloc(len);
+        uint8_t *buf = pb_zalloc(len);
         onnx__model_proto__pack(&m, buf);
         RtError err = {{0}};
         IrGraph *g = onnx_load_memory(buf, len, NULL, "ms.onnx", NULL, &err);

@@ -3,7 +3,7 @@
  * frontend/onnx_subgraph.c (outer values a body reads become trailing inputs of the node and
  * of the body, after the body's declared inputs, whose count the body records), nested
  * captures two levels down, and the refusals (sequence/optional bodies, wrong arity), on
- * models built here with protobuf-c and run with ir_run.
+ * models built here (onnx_proto_build.h) and run with ir_run.
  *
  * Expected outputs are worked by hand from the ONNX Loop/Scan definitions; the values are
  * small integers, exact in float32.
@@ -14,124 +14,20 @@
 #include <string.h>
 
 #include "../../frontend/onnx.h"
-#include "onnx.pb-c.h"
+#include "onnx_proto_build.h"
 
-/* ---------- every allocation is kept and freed after the test ---------- */
-
-static void *kept[2048];
-static int n_kept;
-
-static void *keep(void *p) {
-    cr_assert(p && n_kept < 2048);
-    kept[n_kept++] = p;
-    return p;
+/* A value of type tp appended to g's inputs (outputs). */
+static void in_add(Onnx__GraphProto *g, const char *name, Onnx__TypeProto *tp) {
+    pb_add_input(g, pb_value_typed(name, tp));
 }
-static void *zalloc(size_t n) { return keep(calloc(1, n ? n : 1)); }
-static char *S(const char *s) { return keep(strdup(s)); }
-static void release_all(void) {
-    while (n_kept) free(kept[--n_kept]);
+static void out_add(Onnx__GraphProto *g, const char *name, Onnx__TypeProto *tp) {
+    pb_add_output(g, pb_value_typed(name, tp));
 }
 
-/* "a,b,,c" -> strings ("" stays: an absent optional input). */
-static char **names(const char *list, size_t *n) {
-    *n = 0;
-    if (!list || !*list) return NULL;
-    char **out = zalloc(sizeof(char *) * 16);
-    for (const char *p = list;; p += strcspn(p, ",") + 1) {
-        size_t len = strcspn(p, ",");
-        out[*n] = zalloc(len + 1);
-        memcpy(out[(*n)++], p, len);
-        if (!p[len]) break;
-    }
-    return out;
-}
-
-static Onnx__NodeProto *node(Onnx__GraphProto *g, const char *op, const char *name, const char *ins, const char *outs) {
-    Onnx__NodeProto *n = zalloc(sizeof *n);
-    onnx__node_proto__init(n);
-    n->op_type = S(op);
-    n->name = S(name);
-    n->input = names(ins, &n->n_input);
-    n->output = names(outs, &n->n_output);
-    n->attribute = zalloc(sizeof(Onnx__AttributeProto *) * 4);
-    g->node[g->n_node++] = n;
-    return n;
-}
-
-static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, Onnx__AttributeProto__AttributeType t) {
-    Onnx__AttributeProto *a = zalloc(sizeof *a);
-    onnx__attribute_proto__init(a);
-    a->name = S(name);
-    a->has_type = 1;
-    a->type = t;
-    n->attribute[n->n_attribute++] = a;
-    return a;
-}
-
-static Onnx__TypeProto *tensor_type(int elem, int rank, const int64_t *dims) {
-    Onnx__TypeProto *tp = zalloc(sizeof *tp);
-    onnx__type_proto__init(tp);
-    Onnx__TypeProto__Tensor *tt = zalloc(sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    tt->has_elem_type = 1;
-    tt->elem_type = elem;
-    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tp->tensor_type = tt;
-    if (rank < 0) return tp;
-    Onnx__TensorShapeProto *sh = zalloc(sizeof *sh);
-    onnx__tensor_shape_proto__init(sh);
-    sh->dim = zalloc(sizeof(void *) * (size_t)(rank + 1));
-    for (int d = 0; d < rank; d++) {
-        Onnx__TensorShapeProto__Dimension *dm = zalloc(sizeof *dm);
-        onnx__tensor_shape_proto__dimension__init(dm);
-        dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        dm->dim_value = dims[d];
-        sh->dim[sh->n_dim++] = dm;
-    }
-    tt->shape = sh;
-    return tp;
-}
-
-static Onnx__ValueInfoProto *value(const char *name, Onnx__TypeProto *tp) {
-    Onnx__ValueInfoProto *v = zalloc(sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = S(name);
-    v->type = tp;
-    return v;
-}
-
-static Onnx__GraphProto *graph(const char *name) {
-    Onnx__GraphProto *g = zalloc(sizeof *g);
-    onnx__graph_proto__init(g);
-    g->name = S(name);
-    g->node = zalloc(sizeof(void *) * 16);
-    g->input = zalloc(sizeof(void *) * 16);
-    g->output = zalloc(sizeof(void *) * 16);
-    g->initializer = zalloc(sizeof(void *) * 4);
-    return g;
-}
-
-static void in_add(Onnx__GraphProto *g, const char *name, Onnx__TypeProto *tp) { g->input[g->n_input++] = value(name, tp); }
-static void out_add(Onnx__GraphProto *g, const char *name, Onnx__TypeProto *tp) { g->output[g->n_output++] = value(name, tp); }
-
+/* Loads g as an IR 8, opset 16 model named loop.onnx; NULL (err set) on refusal. */
 static IrGraph *load(Onnx__GraphProto *g, RtError *err) {
-    Onnx__ModelProto m;
-    onnx__model_proto__init(&m);
-    m.has_ir_version = 1;
-    m.ir_version = 8;
-    Onnx__OperatorSetIdProto os;
-    onnx__operator_set_id_proto__init(&os);
-    os.domain = S("");
-    os.has_version = 1;
-    os.version = 16;
-    Onnx__OperatorSetIdProto *ops[1] = {&os};
-    m.opset_import = ops;
-    m.n_opset_import = 1;
-    m.producer_name = S("test_onnx_loop");
-    m.graph = g;
-    size_t len = onnx__model_proto__get_packed_size(&m);
-    uint8_t *buf = zalloc(len);
-    onnx__model_proto__pack(&m, buf);
+    size_t len;
+    uint8_t *buf = pb_model_pack(g, 8, 16, "test_onnx_loop", &len);
     memset(err, 0, sizeof *err);
     return onnx_load_memory(buf, len, NULL, "loop.onnx", NULL, err);
 }
@@ -143,30 +39,30 @@ static const int64_t D2[] = {2};
 
 /* Loop body: (i, cond_in, v f32[2]) -> (cond_in, v + w, v + w) where w is the outer graph's. */
 static Onnx__GraphProto *add_w_body(const char *name, const char *w) {
-    Onnx__GraphProto *b = graph(name);
-    in_add(b, "i", tensor_type(I64, 0, NULL));
-    in_add(b, "cond_in", tensor_type(BOOL, 0, NULL));
-    in_add(b, "v", tensor_type(F32, 1, D2));
+    Onnx__GraphProto *b = pb_graph(name);
+    in_add(b, "i", pb_type_dims(I64, 0, NULL));
+    in_add(b, "cond_in", pb_type_dims(BOOL, 0, NULL));
+    in_add(b, "v", pb_type_dims(F32, 1, D2));
     char ins[64];
     snprintf(ins, sizeof ins, "v,%s", w);
-    node(b, "Identity", "keep", "cond_in", "cond_out");
-    node(b, "Add", "add_w", ins, "v_out");
-    node(b, "Identity", "emit", "v_out", "scan");
-    out_add(b, "cond_out", tensor_type(BOOL, 0, NULL));
-    out_add(b, "v_out", tensor_type(F32, 1, D2));
-    out_add(b, "scan", tensor_type(F32, 1, D2));
+    pb_add_node(b, pb_node("Identity", "keep", "cond_in", "cond_out"));
+    pb_add_node(b, pb_node("Add", "add_w", ins, "v_out"));
+    pb_add_node(b, pb_node("Identity", "emit", "v_out", "scan"));
+    out_add(b, "cond_out", pb_type_dims(BOOL, 0, NULL));
+    out_add(b, "v_out", pb_type_dims(F32, 1, D2));
+    out_add(b, "scan", pb_type_dims(F32, 1, D2));
     return b;
 }
 
-Test(onnx_loop, capture_becomes_a_trailing_input_and_runs, .fini = release_all) {
-    Onnx__GraphProto *g = graph("top");
-    in_add(g, "M", tensor_type(I64, 0, NULL));
-    in_add(g, "v0", tensor_type(F32, 1, D2));
-    in_add(g, "w", tensor_type(F32, 1, D2));
-    Onnx__NodeProto *lp = node(g, "Loop", "loop", "M,,v0", "v_final,scans");
-    attr(lp, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = add_w_body("body", "w");
-    out_add(g, "v_final", tensor_type(F32, 1, D2));
-    out_add(g, "scans", tensor_type(F32, -1, NULL));
+Test(onnx_loop, capture_becomes_a_trailing_input_and_runs, .fini = pb_release_all) {
+    Onnx__GraphProto *g = pb_graph("top");
+    in_add(g, "M", pb_type_dims(I64, 0, NULL));
+    in_add(g, "v0", pb_type_dims(F32, 1, D2));
+    in_add(g, "w", pb_type_dims(F32, 1, D2));
+    Onnx__NodeProto *lp = pb_add_node(g, pb_node("Loop", "loop", "M,,v0", "v_final,scans"));
+    pb_attr_graph(lp, "body", add_w_body("body", "w"));
+    out_add(g, "v_final", pb_type_dims(F32, 1, D2));
+    out_add(g, "scans", pb_type_dims(F32, -1, NULL));
     RtError err;
     IrGraph *ir = load(g, &err);
     cr_assert_not_null(ir, "%s", err.msg);
@@ -194,27 +90,27 @@ Test(onnx_loop, capture_becomes_a_trailing_input_and_runs, .fini = release_all) 
     ir_graph_free(ir);
 }
 
-Test(onnx_loop, nested_loop_captures_two_levels_up, .fini = release_all) {
+Test(onnx_loop, nested_loop_captures_two_levels_up, .fini = pb_release_all) {
     /* The outer body runs an inner Loop of K iterations adding w (a top-level input, and K
      * too): the middle graph captures w and K and passes them down. v = v0 + M*K*w. */
     Onnx__GraphProto *inner = add_w_body("inner", "w");
-    Onnx__GraphProto *outer = graph("outer");
-    in_add(outer, "j", tensor_type(I64, 0, NULL));
-    in_add(outer, "c", tensor_type(BOOL, 0, NULL));
-    in_add(outer, "u", tensor_type(F32, 1, D2));
-    node(outer, "Identity", "keep_c", "c", "c_out");
-    Onnx__NodeProto *il = node(outer, "Loop", "inner_loop", "K,,u", "u_out,u_scan");
-    attr(il, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = inner;
-    out_add(outer, "c_out", tensor_type(BOOL, 0, NULL));
-    out_add(outer, "u_out", tensor_type(F32, 1, D2));
-    Onnx__GraphProto *g = graph("top");
-    in_add(g, "M", tensor_type(I64, 0, NULL));
-    in_add(g, "K", tensor_type(I64, 0, NULL));
-    in_add(g, "v0", tensor_type(F32, 1, D2));
-    in_add(g, "w", tensor_type(F32, 1, D2));
-    Onnx__NodeProto *lp = node(g, "Loop", "outer_loop", "M,,v0", "v_final");
-    attr(lp, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = outer;
-    out_add(g, "v_final", tensor_type(F32, 1, D2));
+    Onnx__GraphProto *outer = pb_graph("outer");
+    in_add(outer, "j", pb_type_dims(I64, 0, NULL));
+    in_add(outer, "c", pb_type_dims(BOOL, 0, NULL));
+    in_add(outer, "u", pb_type_dims(F32, 1, D2));
+    pb_add_node(outer, pb_node("Identity", "keep_c", "c", "c_out"));
+    Onnx__NodeProto *il = pb_add_node(outer, pb_node("Loop", "inner_loop", "K,,u", "u_out,u_scan"));
+    pb_attr_graph(il, "body", inner);
+    out_add(outer, "c_out", pb_type_dims(BOOL, 0, NULL));
+    out_add(outer, "u_out", pb_type_dims(F32, 1, D2));
+    Onnx__GraphProto *g = pb_graph("top");
+    in_add(g, "M", pb_type_dims(I64, 0, NULL));
+    in_add(g, "K", pb_type_dims(I64, 0, NULL));
+    in_add(g, "v0", pb_type_dims(F32, 1, D2));
+    in_add(g, "w", pb_type_dims(F32, 1, D2));
+    Onnx__NodeProto *lp = pb_add_node(g, pb_node("Loop", "outer_loop", "M,,v0", "v_final"));
+    pb_attr_graph(lp, "body", outer);
+    out_add(g, "v_final", pb_type_dims(F32, 1, D2));
     RtError err;
     IrGraph *ir = load(g, &err);
     cr_assert_not_null(ir, "%s", err.msg);
@@ -232,26 +128,24 @@ Test(onnx_loop, nested_loop_captures_two_levels_up, .fini = release_all) {
     ir_graph_free(ir);
 }
 
-Test(onnx_loop, scan_capture_after_declared_inputs, .fini = release_all) {
+Test(onnx_loop, scan_capture_after_declared_inputs, .fini = pb_release_all) {
     /* Scan(s0, x) with body (s, xt) -> (s + xt, s + xt + w); w captured. */
-    Onnx__GraphProto *b = graph("scan_body");
-    in_add(b, "s", tensor_type(F32, 1, D2));
-    in_add(b, "xt", tensor_type(F32, 1, D2));
-    node(b, "Add", "acc", "s,xt", "s_out");
-    node(b, "Add", "shift", "s_out,w", "y");
-    out_add(b, "s_out", tensor_type(F32, 1, D2));
-    out_add(b, "y", tensor_type(F32, 1, D2));
-    Onnx__GraphProto *g = graph("top");
-    in_add(g, "s0", tensor_type(F32, 1, D2));
-    in_add(g, "x", tensor_type(F32, 2, (int64_t[]){3, 2}));
-    in_add(g, "w", tensor_type(F32, 1, D2));
-    Onnx__NodeProto *sc = node(g, "Scan", "scan", "s0,x", "s_final,ys");
-    attr(sc, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = b;
-    Onnx__AttributeProto *a = attr(sc, "num_scan_inputs", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
-    a->has_i = 1;
-    a->i = 1;
-    out_add(g, "s_final", tensor_type(F32, 1, D2));
-    out_add(g, "ys", tensor_type(F32, 2, (int64_t[]){3, 2}));
+    Onnx__GraphProto *b = pb_graph("scan_body");
+    in_add(b, "s", pb_type_dims(F32, 1, D2));
+    in_add(b, "xt", pb_type_dims(F32, 1, D2));
+    pb_add_node(b, pb_node("Add", "acc", "s,xt", "s_out"));
+    pb_add_node(b, pb_node("Add", "shift", "s_out,w", "y"));
+    out_add(b, "s_out", pb_type_dims(F32, 1, D2));
+    out_add(b, "y", pb_type_dims(F32, 1, D2));
+    Onnx__GraphProto *g = pb_graph("top");
+    in_add(g, "s0", pb_type_dims(F32, 1, D2));
+    in_add(g, "x", pb_type_dims(F32, 2, (int64_t[]){3, 2}));
+    in_add(g, "w", pb_type_dims(F32, 1, D2));
+    Onnx__NodeProto *sc = pb_add_node(g, pb_node("Scan", "scan", "s0,x", "s_final,ys"));
+    pb_attr_graph(sc, "body", b);
+    pb_attr_int(sc, "num_scan_inputs", 1);
+    out_add(g, "s_final", pb_type_dims(F32, 1, D2));
+    out_add(g, "ys", pb_type_dims(F32, 2, (int64_t[]){3, 2}));
     RtError err;
     IrGraph *ir = load(g, &err);
     cr_assert_not_null(ir, "%s", err.msg);
@@ -268,32 +162,32 @@ Test(onnx_loop, scan_capture_after_declared_inputs, .fini = release_all) {
     ir_graph_free(ir);
 }
 
-Test(onnx_loop, sequence_and_optional_bodies_are_refused_by_node, .fini = release_all) {
+Test(onnx_loop, sequence_and_optional_bodies_are_refused_by_node, .fini = pb_release_all) {
     for (int kind = 0; kind < 2; kind++) {
         Onnx__GraphProto *b = add_w_body("body", "w");
-        Onnx__TypeProto *tp = zalloc(sizeof *tp);
+        Onnx__TypeProto *tp = pb_zalloc(sizeof *tp);
         onnx__type_proto__init(tp);
         if (kind == 0) {
-            Onnx__TypeProto__Sequence *sq = zalloc(sizeof *sq);
+            Onnx__TypeProto__Sequence *sq = pb_zalloc(sizeof *sq);
             onnx__type_proto__sequence__init(sq);
-            sq->elem_type = tensor_type(F32, -1, NULL);
+            sq->elem_type = pb_type_dims(F32, -1, NULL);
             tp->value_case = ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE;
             tp->sequence_type = sq;
         } else {
-            Onnx__TypeProto__Optional *op = zalloc(sizeof *op);
+            Onnx__TypeProto__Optional *op = pb_zalloc(sizeof *op);
             onnx__type_proto__optional__init(op);
-            op->elem_type = tensor_type(F32, -1, NULL);
+            op->elem_type = pb_type_dims(F32, -1, NULL);
             tp->value_case = ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE;
             tp->optional_type = op;
         }
         b->input[2]->type = tp;
-        Onnx__GraphProto *g = graph("top");
-        in_add(g, "M", tensor_type(I64, 0, NULL));
-        in_add(g, "v0", tensor_type(F32, 1, D2));
-        in_add(g, "w", tensor_type(F32, 1, D2));
-        Onnx__NodeProto *lp = node(g, "Loop", "seq_loop", "M,,v0", "v_final,scans");
-        attr(lp, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = b;
-        out_add(g, "v_final", tensor_type(F32, -1, NULL));
+        Onnx__GraphProto *g = pb_graph("top");
+        in_add(g, "M", pb_type_dims(I64, 0, NULL));
+        in_add(g, "v0", pb_type_dims(F32, 1, D2));
+        in_add(g, "w", pb_type_dims(F32, 1, D2));
+        Onnx__NodeProto *lp = pb_add_node(g, pb_node("Loop", "seq_loop", "M,,v0", "v_final,scans"));
+        pb_attr_graph(lp, "body", b);
+        out_add(g, "v_final", pb_type_dims(F32, -1, NULL));
         RtError err;
         IrGraph *ir = load(g, &err);
         cr_expect_null(ir);
@@ -303,16 +197,16 @@ Test(onnx_loop, sequence_and_optional_bodies_are_refused_by_node, .fini = releas
     }
 }
 
-Test(onnx_loop, wrong_arity_is_refused, .fini = release_all) {
+Test(onnx_loop, wrong_arity_is_refused, .fini = pb_release_all) {
     /* The body carries one value and emits one scan output (2 node outputs); this node asks
      * for 3. */
-    Onnx__GraphProto *g = graph("top");
-    in_add(g, "M", tensor_type(I64, 0, NULL));
-    in_add(g, "v0", tensor_type(F32, 1, D2));
-    in_add(g, "w", tensor_type(F32, 1, D2));
-    Onnx__NodeProto *lp = node(g, "Loop", "bad_loop", "M,,v0", "a,b,c");
-    attr(lp, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH)->g = add_w_body("body", "w");
-    out_add(g, "a", tensor_type(F32, -1, NULL));
+    Onnx__GraphProto *g = pb_graph("top");
+    in_add(g, "M", pb_type_dims(I64, 0, NULL));
+    in_add(g, "v0", pb_type_dims(F32, 1, D2));
+    in_add(g, "w", pb_type_dims(F32, 1, D2));
+    Onnx__NodeProto *lp = pb_add_node(g, pb_node("Loop", "bad_loop", "M,,v0", "a,b,c"));
+    pb_attr_graph(lp, "body", add_w_body("body", "w"));
+    out_add(g, "a", pb_type_dims(F32, -1, NULL));
     RtError err;
     IrGraph *ir = load(g, &err);
     cr_expect_null(ir);
