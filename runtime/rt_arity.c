@@ -10,7 +10,8 @@
  * executor (rt_node_exec, the last guard) all call the check, so such a node is refused with
  * a message naming it instead.
  *
- * Algorithm: the table holds one row per (op, first opset of a form), rows of an op in
+ * Algorithm: the table holds one row per (op, first opset of a form), in ops.def order (a
+ * binary search finds an op's rows; the suite checks every op is found), an op's rows in
  * ascending opset order. The form at opset v is the last row with since <= v (an opset below
  * the first row's gets the first row: wafer's passes may give a node an opset of the graph's
  * that predates its op, and refusing it would help nobody). The check then asks, in order:
@@ -164,12 +165,19 @@ static const ArityRow rows[] = {
 };
 
 int rt_op_arity(int op, int opset, RtArity *a) {
-    int found = -1;
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        if (rows[i].op != op) continue;
-        if (found < 0 || opset <= 0 || rows[i].a.since <= opset) found = (int)i;
+    /* rows are in ops.def order (op ascending), an op's rows by opset: binary search for one
+     * of op's rows, back to its first, then the last whose since <= opset. rt_node_exec asks
+     * for every node run, so no linear scan of the table. */
+    size_t lo = 0, hi = sizeof rows / sizeof rows[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rows[mid].op < op) lo = mid + 1;
+        else hi = mid;
     }
-    if (found < 0) return -1;
+    if (lo >= sizeof rows / sizeof rows[0] || rows[lo].op != op) return -1;
+    size_t found = lo;
+    for (size_t i = lo + 1; i < sizeof rows / sizeof rows[0] && rows[i].op == op; i++)
+        if (opset <= 0 || rows[i].a.since <= opset) found = i;
     *a = rows[found].a;
     return 0;
 }
