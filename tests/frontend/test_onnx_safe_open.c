@@ -20,7 +20,7 @@
 
 #include "../../frontend/onnx.h"
 #include "../../frontend/onnx_safe_open.h"
-#include "onnx.pb-c.h"
+#include "onnx_proto_build.h"
 
 static char root[64], model[96], outside[96];
 static const float W_VALUES[6] = {1, 2, 3, -4, 5.5f, 6};
@@ -186,93 +186,15 @@ Test(onnx_safe_open, files_inside_open_both_ways) {
 
 /* MatMul x[1,2] . W[2,3] with W external at `location` (offset/length may be NULL). */
 static void model_write(const char *location, const char *offset, const char *length) {
-    Onnx__StringStringEntryProto e[3], *ep[3];
-    const char *keys[3] = {"location", "offset", "length"}, *vals[3] = {location, offset, length};
-    size_t ne = 0;
-    for (int i = 0; i < 3; i++) {
-        if (!vals[i]) continue;
-        onnx__string_string_entry_proto__init(&e[ne]);
-        e[ne].key = (char *)keys[i];
-        e[ne].value = (char *)vals[i];
-        ep[ne] = &e[ne];
-        ne++;
-    }
-    Onnx__TensorProto w = ONNX__TENSOR_PROTO__INIT;
-    int64_t wdims[2] = {2, 3};
-    w.name = "W";
-    w.has_data_type = 1;
-    w.data_type = RT_F32;
-    w.n_dims = 2;
-    w.dims = wdims;
-    w.has_data_location = 1;
-    w.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-    w.n_external_data = ne;
-    w.external_data = ep;
-    Onnx__TensorProto *inits[1] = {&w};
-    /* x[1,2] and y[1,3], float */
-    Onnx__TensorShapeProto__Dimension d[4];
-    Onnx__TensorShapeProto__Dimension *dx[2] = {&d[0], &d[1]}, *dy[2] = {&d[2], &d[3]};
-    int64_t dv[4] = {1, 2, 1, 3};
-    for (int i = 0; i < 4; i++) {
-        onnx__tensor_shape_proto__dimension__init(&d[i]);
-        d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        d[i].dim_value = dv[i];
-    }
-    Onnx__TensorShapeProto shx = ONNX__TENSOR_SHAPE_PROTO__INIT, shy = ONNX__TENSOR_SHAPE_PROTO__INIT;
-    shx.n_dim = 2;
-    shx.dim = dx;
-    shy.n_dim = 2;
-    shy.dim = dy;
-    Onnx__TypeProto__Tensor ttx = ONNX__TYPE_PROTO__TENSOR__INIT, tty = ONNX__TYPE_PROTO__TENSOR__INIT;
-    ttx.has_elem_type = tty.has_elem_type = 1;
-    ttx.elem_type = tty.elem_type = RT_F32;
-    ttx.shape = &shx;
-    tty.shape = &shy;
-    Onnx__TypeProto tx = ONNX__TYPE_PROTO__INIT, ty = ONNX__TYPE_PROTO__INIT;
-    tx.value_case = ty.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tx.tensor_type = &ttx;
-    ty.tensor_type = &tty;
-    Onnx__ValueInfoProto vx = ONNX__VALUE_INFO_PROTO__INIT, vy = ONNX__VALUE_INFO_PROTO__INIT;
-    vx.name = "x";
-    vx.type = &tx;
-    vy.name = "y";
-    vy.type = &ty;
-    Onnx__ValueInfoProto *ins[1] = {&vx}, *outs[1] = {&vy};
-    Onnx__NodeProto n = ONNX__NODE_PROTO__INIT;
-    char *nin[2] = {"x", "W"}, *nout[1] = {"y"};
-    n.op_type = "MatMul";
-    n.name = "mm";
-    n.n_input = 2;
-    n.input = nin;
-    n.n_output = 1;
-    n.output = nout;
-    Onnx__NodeProto *nodes[1] = {&n};
-    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
-    g.name = "g";
-    g.n_node = 1;
-    g.node = nodes;
-    g.n_initializer = 1;
-    g.initializer = inits;
-    g.n_input = 1;
-    g.input = ins;
-    g.n_output = 1;
-    g.output = outs;
-    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *ops[1] = {&op};
-    op.domain = "";
-    op.has_version = 1;
-    op.version = 17;
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    m.has_ir_version = 1;
-    m.ir_version = 8;
-    m.graph = &g;
-    m.n_opset_import = 1;
-    m.opset_import = ops;
-    size_t len = onnx__model_proto__get_packed_size(&m);
-    uint8_t *buf = malloc(len);
-    cr_assert(buf);
-    onnx__model_proto__pack(&m, buf);
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_init(g, pb_tensor_external(pb_tensor("W", RT_F32, 2, (int64_t[]){2, 3}), location, offset, length));
+    pb_add_input(g, pb_value("x", RT_F32, "1,2"));
+    pb_add_node(g, pb_node("MatMul", "mm", "x,W", "y"));
+    pb_add_output(g, pb_value("y", RT_F32, "1,3"));
+    size_t len;
+    uint8_t *buf = pb_model_pack(g, 8, 17, NULL, &len);
     put(model, "model.onnx", buf, len);
-    free(buf);
+    pb_release_all(); /* the bytes are written: nothing built here is needed any more */
 }
 
 static IrGraph *model_load(RtError *err) {
