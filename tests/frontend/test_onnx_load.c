@@ -328,22 +328,33 @@ Test(onnx_load, optional_inputs_and_attributes) {
     ir_graph_free(g);
 }
 
-Test(onnx_load, if_captures_become_inputs) {
-    /* then: t = Add(a, a); else: e = Mul(b, a). Captures: then {a}, else {b, a} -> union (a, b). */
-    Onnx__GraphProto *then_g = pb_graph("then"), *else_g = pb_graph("else");
-    pb_add_node(then_g, pb_node("Add", "t_add", "a,a", "t"));
-    pb_add_output(then_g, pb_value("t", RT_F32, NULL));
-    pb_add_node(else_g, pb_node("Mul", "e_mul", "b,a", "e"));
-    pb_add_output(else_g, pb_value("e", RT_F32, NULL));
+/* A one-node branch graph: out = op(ins) (node node_name); out a float of undeclared shape. */
+static Onnx__GraphProto *branch(const char *name, const char *op, const char *node_name, const char *ins,
+                                const char *out) {
+    Onnx__GraphProto *b = pb_graph(name);
+    pb_add_node(b, pb_node(op, node_name, ins, out));
+    pb_add_output(b, pb_value(out, RT_F32, NULL));
+    return b;
+}
+
+/* main(cond bool scalar, each of `inputs` f32[2]) -> y = If(cond) over then_g / else_g. */
+static Onnx__GraphProto *if_graph(const char *inputs, Onnx__GraphProto *then_g, Onnx__GraphProto *else_g) {
     Onnx__GraphProto *gp = pb_graph("main");
     pb_add_input(gp, pb_value("cond", RT_BOOL, ""));
-    pb_add_input(gp, pb_value("a", RT_F32, "2"));
-    pb_add_input(gp, pb_value("b", RT_F32, "2"));
-    Onnx__NodeProto *n = pb_node("If", "if", "cond", "y");
-    pb_attr_graph(n, "then_branch", then_g);
-    pb_attr_graph(n, "else_branch", else_g);
-    pb_add_node(gp, n);
+    size_t n = 0;
+    char **names = pb_split(inputs, &n);
+    for (size_t i = 0; i < n; i++) pb_add_input(gp, pb_value(names[i], RT_F32, "2"));
+    Onnx__NodeProto *k = pb_add_node(gp, pb_node("If", "if", "cond", "y"));
+    pb_attr_graph(k, "then_branch", then_g);
+    pb_attr_graph(k, "else_branch", else_g);
     pb_add_output(gp, pb_value("y", RT_F32, NULL));
+    return gp;
+}
+
+Test(onnx_load, if_captures_become_inputs) {
+    /* then: t = Add(a, a); else: e = Mul(b, a). Captures: then {a}, else {b, a} -> union (a, b). */
+    Onnx__GraphProto *gp = if_graph("a,b", branch("then", "Add", "t_add", "a,a", "t"),
+                                    branch("else", "Mul", "e_mul", "b,a", "e"));
     RtError err;
     IrGraph *g = load_graph(gp, 0, &err);
     cr_assert(g, "%s", err.msg);
@@ -404,19 +415,7 @@ Test(onnx_load, tensor_pb_roundtrip) {
 }
 
 Test(onnx_load, model_op_types_include_subgraphs_and_constants) {
-    Onnx__GraphProto *then_g = pb_graph("then"), *else_g = pb_graph("else");
-    pb_add_node(then_g, pb_node("Relu", "r", "a", "t"));
-    pb_add_output(then_g, pb_value("t", RT_F32, NULL));
-    pb_add_node(else_g, pb_node("Neg", "n", "a", "e"));
-    pb_add_output(else_g, pb_value("e", RT_F32, NULL));
-    Onnx__GraphProto *gp = pb_graph("main");
-    pb_add_input(gp, pb_value("cond", RT_BOOL, ""));
-    pb_add_input(gp, pb_value("a", RT_F32, "2"));
-    Onnx__NodeProto *n = pb_node("If", "if", "cond", "y");
-    pb_attr_graph(n, "then_branch", then_g);
-    pb_attr_graph(n, "else_branch", else_g);
-    pb_add_node(gp, n);
-    pb_add_output(gp, pb_value("y", RT_F32, NULL));
+    Onnx__GraphProto *gp = if_graph("a", branch("then", "Relu", "r", "a", "t"), branch("else", "Neg", "n", "a", "e"));
     size_t len;
     uint8_t *buf = pb_model_pack(gp, 8, 17, "test_onnx_load", &len);
     tmp_make();

@@ -54,13 +54,19 @@ static Onnx__GraphProto *add_w_body(const char *name, const char *w) {
     return b;
 }
 
-Test(onnx_loop, capture_becomes_a_trailing_input_and_runs, .fini = pb_release_all) {
+/* top(M i64 scalar, v0 f32[2], w f32[2]) with one Loop node `name`: (M, "", v0) -> outs over
+ * body; the caller declares the outputs. */
+static Onnx__GraphProto *loop_top(const char *name, const char *outs, Onnx__GraphProto *body) {
     Onnx__GraphProto *g = pb_graph("top");
     in_add(g, "M", pb_type_dims(I64, 0, NULL));
     in_add(g, "v0", pb_type_dims(F32, 1, D2));
     in_add(g, "w", pb_type_dims(F32, 1, D2));
-    Onnx__NodeProto *lp = pb_add_node(g, pb_node("Loop", "loop", "M,,v0", "v_final,scans"));
-    pb_attr_graph(lp, "body", add_w_body("body", "w"));
+    pb_attr_graph(pb_add_node(g, pb_node("Loop", name, "M,,v0", outs)), "body", body);
+    return g;
+}
+
+Test(onnx_loop, capture_becomes_a_trailing_input_and_runs, .fini = pb_release_all) {
+    Onnx__GraphProto *g = loop_top("loop", "v_final,scans", add_w_body("body", "w"));
     out_add(g, "v_final", pb_type_dims(F32, 1, D2));
     out_add(g, "scans", pb_type_dims(F32, -1, NULL));
     RtError err;
@@ -181,12 +187,7 @@ Test(onnx_loop, sequence_and_optional_bodies_are_refused_by_node, .fini = pb_rel
             tp->optional_type = op;
         }
         b->input[2]->type = tp;
-        Onnx__GraphProto *g = pb_graph("top");
-        in_add(g, "M", pb_type_dims(I64, 0, NULL));
-        in_add(g, "v0", pb_type_dims(F32, 1, D2));
-        in_add(g, "w", pb_type_dims(F32, 1, D2));
-        Onnx__NodeProto *lp = pb_add_node(g, pb_node("Loop", "seq_loop", "M,,v0", "v_final,scans"));
-        pb_attr_graph(lp, "body", b);
+        Onnx__GraphProto *g = loop_top("seq_loop", "v_final,scans", b);
         out_add(g, "v_final", pb_type_dims(F32, -1, NULL));
         RtError err;
         IrGraph *ir = load(g, &err);
@@ -200,12 +201,7 @@ Test(onnx_loop, sequence_and_optional_bodies_are_refused_by_node, .fini = pb_rel
 Test(onnx_loop, wrong_arity_is_refused, .fini = pb_release_all) {
     /* The body carries one value and emits one scan output (2 node outputs); this node asks
      * for 3. */
-    Onnx__GraphProto *g = pb_graph("top");
-    in_add(g, "M", pb_type_dims(I64, 0, NULL));
-    in_add(g, "v0", pb_type_dims(F32, 1, D2));
-    in_add(g, "w", pb_type_dims(F32, 1, D2));
-    Onnx__NodeProto *lp = pb_add_node(g, pb_node("Loop", "bad_loop", "M,,v0", "a,b,c"));
-    pb_attr_graph(lp, "body", add_w_body("body", "w"));
+    Onnx__GraphProto *g = loop_top("bad_loop", "a,b,c", add_w_body("body", "w"));
     out_add(g, "a", pb_type_dims(F32, -1, NULL));
     RtError err;
     IrGraph *ir = load(g, &err);
