@@ -13,6 +13,7 @@
 
 #include "../../frontend/onnx.h"
 #include "../../passes/passes.h"
+#include "../runtime/rt_test_util.h"
 #include "onnx_proto_build.h"
 
 TestSuite(onnx_legacy, .fini = pb_release_all);
@@ -76,16 +77,6 @@ static void run(const IrGraph *ir, int n_in, RtTensor *in, RtTensor *out) {
     cr_assert_eq(ir_run(ir, in, out, &e), RT_OK, "%s", e.msg);
 }
 
-static RtTensor ftensor(int rank, const int64_t *dims, float *data) {
-    RtTensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = RT_F32;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
-
 static void expect_f32(const RtTensor *t, int rank, const int64_t *dims, const float *want, int n) {
     cr_assert_eq(t->dtype, RT_F32);
     cr_assert_eq(t->rank, rank);
@@ -93,6 +84,17 @@ static void expect_f32(const RtTensor *t, int rank, const int64_t *dims, const f
     /* every case is exact in float32 (small integers, halves), so equality is expected */
     for (int i = 0; i < n; i++) cr_expect_eq(((const float *)t->data)[i], want[i], "[%d] %g != %g", i,
                                              ((const float *)t->data)[i], want[i]);
+}
+
+/* Runs ir on the one float input x[in_dims] and expects its one output to be want[out_dims]
+ * (n values); frees the output and ir. */
+static void run1_expect_f32(IrGraph *ir, int in_rank, const int64_t *in_dims, float *x, int out_rank,
+                            const int64_t *out_dims, const float *want, int n) {
+    RtTensor in = rtt_tensor(RT_F32, in_rank, in_dims, x), out;
+    run(ir, 1, &in, &out);
+    expect_f32(&out, out_rank, out_dims, want, n);
+    free(out.data);
+    ir_graph_free(ir);
 }
 
 static const RtAttr *node_attr(const RtNode *n, const char *name) {
@@ -113,11 +115,7 @@ Test(onnx_legacy, consumed_inputs_accepted_and_dropped) {
     IrGraph *ir = load_ok(g, 1);
     cr_expect_eq(ir->nodes[0].n_attr, 0);
     float x[3] = {-1, 0, 2}, want[3] = {0, 0, 2};
-    RtTensor in = ftensor(1, d, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 1, d, want, 3);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 1, d, x, 1, d, want, 3);
 }
 
 /* ---------- legacy broadcasting ---------- */
@@ -159,7 +157,7 @@ static void broadcast_axis_case(int b_is_input, int a_declared) {
         a[f] = (float)f;
         want[f] = (float)f + b[(f / 2) % 3];
     }
-    RtTensor in[2] = {ftensor(3, da, a), ftensor(1, db, b)}, out;
+    RtTensor in[2] = {rtt_tensor(RT_F32, 3, da, a), rtt_tensor(RT_F32, 1, db, b)}, out;
     run(ir, b_is_input ? 2 : 1, in, &out);
     expect_f32(&out, 3, da, want, 12);
     free(out.data);
@@ -190,7 +188,7 @@ Test(onnx_legacy, broadcast_axis_shared_constant) {
     add_output(g, "bo", 1);
     IrGraph *ir = load_ok(g, 6);
     float x[4] = {1, 2, 3, 4}, w1[4] = {3, 4, 6, 7}, w2[4] = {2, 4, 9, 12};
-    RtTensor in = ftensor(3, dx, x), out[3];
+    RtTensor in = rtt_tensor(RT_F32, 3, dx, x), out[3];
     run(ir, 1, &in, out);
     expect_f32(&out[0], 3, dx, w1, 4);
     expect_f32(&out[1], 3, dx, w2, 4);
@@ -211,11 +209,7 @@ Test(onnx_legacy, broadcast_suffix_default) {
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     float x[4] = {1, 2, 3, 4}, want[4] = {2, 6, 6, 12};
-    RtTensor in = ftensor(2, da, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 2, da, want, 4);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 2, da, x, 2, da, want, 4);
 }
 
 Test(onnx_legacy, unequal_shapes_without_broadcast_refused) {
@@ -257,11 +251,7 @@ Test(onnx_legacy, gemm_broadcast_dropped) {
     cr_expect_null(node_attr(&ir->nodes[0], "broadcast"));
     /* rows of A: [1,2] -> [1, 2, 3] + c; [3,4] -> [3, 4, 7] + c */
     float a[4] = {1, 2, 3, 4}, want[6] = {11, 22, 33, 13, 24, 37};
-    RtTensor in = ftensor(2, da, a), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 2, dy, want, 6);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 2, da, a, 2, dy, want, 6);
 }
 
 /* ---------- BatchNormalization 1/6 ---------- */
@@ -286,11 +276,7 @@ Test(onnx_legacy, batchnorm_spatial0_is_test) {
     cr_expect_not_null(node_attr(&ir->nodes[0], "spatial"));
     /* per activation: j0 (x - 2) / 2 * 1 + 0, j1 (x - 4) / 1 * 2 + 1 */
     float x[4] = {1, 2, 3, 6}, want[4] = {-0.5f, -3, 0.5f, 5};
-    RtTensor in = ftensor(3, dx, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 3, dx, want, 4);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 3, dx, x, 3, dx, want, 4);
 }
 
 /* is_test = 1 with the five outputs listed (an exporter's habit): test mode, the running
@@ -319,11 +305,7 @@ Test(onnx_legacy, batchnorm_is_test_detaches_statistics) {
     for (int i = 1; i < bn->n_out; i++) cr_expect_eq(bn->out[i], -1, "output %d detached", i);
     int64_t dx[2] = {2, 1};
     float x[2] = {3, 5}, want[2] = {1, 2}; /* (x - 1) / 2 */
-    RtTensor in = ftensor(2, dx, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 2, dx, want, 2);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 2, dx, x, 2, dx, want, 2);
     expect_refused(batchnorm_five_outputs(1), 6, "node 'n0' (BatchNormalization): output 1 ('rm') is read");
 }
 
@@ -346,11 +328,7 @@ Test(onnx_legacy, reshape_shape_attribute) {
     cr_expect_eq(((int64_t *)shape->data)[1], -1);
     cr_expect_null(node_attr(r, "shape"));
     float x[6] = {1, 2, 3, 4, 5, 6};
-    RtTensor in = ftensor(2, dx, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 2, dy, x, 6);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 2, dx, x, 2, dy, x, 6);
 }
 
 Test(onnx_legacy, reshape_shape_input_refused_before_5) {
@@ -379,7 +357,7 @@ Test(onnx_legacy, cast_to_string) {
     cr_expect_eq(to->type, RT_ATTR_INT);
     cr_expect_eq(to->i, 6, "INT32 is TensorProto code 6");
     float x[3] = {1.75f, -2.5f, 7};
-    RtTensor in = ftensor(1, d, x), out;
+    RtTensor in = rtt_tensor(RT_F32, 1, d, x), out;
     run(ir, 1, &in, &out);
     cr_assert_eq(out.dtype, RT_I32);
     int32_t want[3] = {1, -2, 7}; /* float -> int truncates toward zero */
@@ -418,7 +396,7 @@ Test(onnx_legacy, concat_default_axis_1) {
     cr_assert_not_null(ax);
     cr_expect_eq(ax->i, 1);
     float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, want[8] = {1, 2, 5, 6, 3, 4, 7, 8};
-    RtTensor in[2] = {ftensor(2, d, a), ftensor(2, d, b)}, out;
+    RtTensor in[2] = {rtt_tensor(RT_F32, 2, d, a), rtt_tensor(RT_F32, 2, d, b)}, out;
     run(ir, 2, in, &out);
     expect_f32(&out, 2, dy, want, 8);
     free(out.data);
@@ -438,7 +416,7 @@ Test(onnx_legacy, split_lengths_input) {
     IrGraph *ir = load_ok(g, 1);
     cr_expect_eq(ir->nodes[0].n_in, 1);
     float x[4] = {1, 2, 3, 4}, w1[3] = {2, 3, 4};
-    RtTensor in = ftensor(1, d, x), out[2];
+    RtTensor in = rtt_tensor(RT_F32, 1, d, x), out[2];
     run(ir, 1, &in, out);
     expect_f32(&out[0], 1, d0, x, 1);
     expect_f32(&out[1], 1, d1, w1, 3);
@@ -460,11 +438,7 @@ Test(onnx_legacy, pad_paddings) {
     cr_expect_not_null(node_attr(&ir->nodes[0], "pads"));
     float x[6] = {1.0f, 1.25f, 2.5f, 3.5f, 4.5f, 5.75f};
     float want[12] = {0, 0, 1.0f, 1.25f, 0, 0, 2.5f, 3.5f, 0, 0, 4.5f, 5.75f};
-    RtTensor in = ftensor(2, d, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 2, dy, want, 12);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 2, d, x, 2, dy, want, 12);
 }
 
 /* Tile-1: tiles = 2 copies along axis = 1 of a [2, 2]. */
@@ -479,11 +453,7 @@ Test(onnx_legacy, tile_tiles_axis_inputs) {
     IrGraph *ir = load_ok(g, 5);
     cr_expect_eq(ir->nodes[0].n_in, 2);
     float x[4] = {1, 2, 3, 4}, want[8] = {1, 2, 1, 2, 3, 4, 3, 4};
-    RtTensor in = ftensor(2, d, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 2, dy, want, 8);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 2, d, x, 2, dy, want, 8);
 }
 
 /* Tile-1 on a computed value whose rank only shape inference knows: tiles = 2 on axis 0. */
@@ -502,11 +472,7 @@ Test(onnx_legacy, tile_rank_from_inference) {
     cr_expect_eq(((int64_t *)rep->data)[0], 2);
     cr_expect_eq(((int64_t *)rep->data)[1], 1);
     float x[2] = {1, -2}, want[4] = {-1, 2, -1, 2};
-    RtTensor in = ftensor(2, d, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 2, dy, want, 4);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 2, d, x, 2, dy, want, 4);
 }
 
 /* Upsample-1's own example: nearest, width_scale = height_scale = 2. */
@@ -521,11 +487,7 @@ Test(onnx_legacy, upsample_height_width_scale) {
     add_output(g, "y", 1);
     IrGraph *ir = load_ok(g, 6);
     float x[4] = {1, 2, 3, 4}, want[16] = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
-    RtTensor in = ftensor(4, d, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 4, dy, want, 16);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 4, d, x, 4, dy, want, 16);
 }
 
 /* Dropout-6 with is_test: a copy; Clip-6 bounds from attributes. */
@@ -543,11 +505,7 @@ Test(onnx_legacy, dropout_is_test_and_clip_attributes) {
     IrGraph *ir = load_ok(g, 6);
     cr_expect_null(node_attr(&ir->nodes[0], "is_test"));
     float x[4] = {-3, -0.5f, 1.5f, 9}, want[4] = {-1, -0.5f, 1.5f, 2};
-    RtTensor in = ftensor(1, d, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 1, d, want, 4);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 1, d, x, 1, d, want, 4);
 }
 
 /* RNN-1's output_sequence only let Y be left out: h = tanh(W x + R h0) with h0 = 0. */
@@ -565,7 +523,7 @@ Test(onnx_legacy, rnn_output_sequence_dropped) {
     IrGraph *ir = load_ok(g, 1);
     cr_expect_null(node_attr(&ir->nodes[0], "output_sequence"));
     float x[1] = {0.5f};
-    RtTensor in = ftensor(3, dx, x), out;
+    RtTensor in = rtt_tensor(RT_F32, 3, dx, x), out;
     run(ir, 1, &in, &out);
     /* float32 tanh of 0.5: within an ulp or two of the double value */
     cr_expect(fabs(((float *)out.data)[0] - tanh(0.5)) < 1e-6, "%g", ((float *)out.data)[0]);
@@ -613,7 +571,7 @@ Test(onnx_legacy, if_branches_upgraded) {
         memset(&in[0], 0, sizeof in[0]);
         in[0].dtype = RT_BOOL;
         in[0].data = &c;
-        in[1] = ftensor(2, d, x);
+        in[1] = rtt_tensor(RT_F32, 2, d, x);
         run(ir, 2, in, &out);
         expect_f32(&out, 2, d, want[cond], 4);
         free(out.data);
@@ -671,11 +629,7 @@ static void image_scaler_case(int64_t opset, int with_bias) {
     if (with_bias) cr_expect_eq(ir->nodes[1].op, RT_OP_ADD);
     for (int k = 0; k < ir->n_nodes; k++) cr_expect_eq(ir->nodes[k].opset, opset < 7 ? 7 : opset);
     float x[4] = {1, 2, 3, 4}, wb[4] = {3, 5, 5, 7}, wn[4] = {2, 4, 6, 8};
-    RtTensor in = ftensor(4, d, x), out;
-    run(ir, 1, &in, &out);
-    expect_f32(&out, 4, d, with_bias ? wb : wn, 4);
-    free(out.data);
-    ir_graph_free(ir);
+    run1_expect_f32(ir, 4, d, x, 4, d, with_bias ? wb : wn, 4);
 }
 
 Test(onnx_legacy, image_scaler_opset1) { image_scaler_case(1, 1); }
@@ -763,7 +717,7 @@ static Onnx__GraphProto *caffe2_style_model(void) {
 static void caffe2_style_check(const IrGraph *ir, double tol) {
     float x[8] = {1, 2, 3, 4, 0, 1, 0, 1};
     int64_t dx[4] = {1, 2, 2, 2}, dz[2] = {1, 2};
-    RtTensor in = ftensor(4, dx, x), out[2];
+    RtTensor in = rtt_tensor(RT_F32, 4, dx, x), out[2];
     run(ir, 1, &in, out);
     double p0 = 1 / (1 + exp(0.5)), want[2][2] = {{4.5, 5}, {p0, 1 - p0}};
     for (int o = 0; o < 2; o++) {
