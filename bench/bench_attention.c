@@ -82,7 +82,8 @@ static void block_build(Block *b, float *mask) {
     int o = node(b, RT_OP_MATMUL, node(b, RT_OP_SOFTMAX, s, -1, NULL, -1), v, NULL, 0);
     b->output = node(b, RT_OP_RESHAPE, node(b, RT_OP_TRANSPOSE, o, -1, p_qv, 0), c3, NULL, 0);
     for (int i = 0; i < 3; i++) b->inputs[i] = i;
-    b->g = (RtGraph){b->n_values, NULL, b->consts, b->n_nodes, b->nodes, 3, b->inputs, 1, &b->output};
+    b->g = (RtGraph){.n_values = b->n_values, .consts = b->consts, .n_nodes = b->n_nodes, .nodes = b->nodes,
+                     .n_inputs = 3, .inputs = b->inputs, .n_outputs = 1, .outputs = &b->output};
 }
 
 /* One timed call: a planned run of a graph, or the kernel alone. RT_OK or an error in *err. */
