@@ -6,7 +6,8 @@
 #   make bench      benchmarks against onnxruntime-node, printed as ratios
 #   make install    the CLI, the runtime library, wafer_rt.h and wafer-rt.pc under
 #                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local by default)
-# Missing Debian packages are installed first (scripts/deps.sh).
+# Missing Debian packages are installed first (scripts/deps.sh); make test and make bench also
+# install onnxruntime-node, the peer, from npm into bench/node_modules (scripts/ort_install.sh).
 
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
@@ -133,6 +134,7 @@ test-run: all $(TEST_BINS) $(B)/conformance
 	@sh tests/run_all.sh $(B) "$(FIXTURES)"
 
 test:
+	@sh scripts/ort_install.sh --optional
 	@$(MAKE) --no-print-directory test-run
 	@$(MAKE) --no-print-directory asan
 

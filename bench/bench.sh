@@ -13,9 +13,9 @@
 # median / onnxruntime median (lower is better), the median over the rounds of each round's
 # ratio; each row shows the target and whether this run met it (the machine is shared
 # and noisy: a miss by a few percent is worth a second run before concluding).
-# onnxruntime-node is installed into bench/node_modules on first use (version pinned in
-# bench/package.json; ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from fetching GPU
-# files). Takes a few minutes on 2 cores (the peer install adds a few seconds once).
+# onnxruntime-node is installed into bench/node_modules on first use (scripts/ort_install.sh;
+# version pinned in bench/package.json; ONNXRUNTIME_NODE_INSTALL=skip keeps its installer from
+# fetching GPU files). Takes a few minutes on 2 cores (the peer install adds a few seconds once).
 # Then: int8 (against onnxruntime's own int8 QDQ mobilenet_v2, and its float kws_dscnn),
 # 4-bit tinylm (against onnxruntime's MatMulNBits model), load time, the peak RSS of `wafer run`
 # on the 4-bit tinylm against its budget, and the micro-benchmarks (bench/bench_*.c: GEMV
@@ -41,20 +41,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "bench: installing Node.js (nodejs, npm) from Debian" >&2
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null ||
-        die "Node.js is needed for the onnxruntime side (apt-get install nodejs npm)"
-fi
-if [ ! -d "$HERE/node_modules/onnxruntime-node" ]; then
-    echo "bench: installing onnxruntime-node into bench/node_modules" >&2
-    (cd "$HERE" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >"$TMP/npm.log" 2>&1) || {
-        cat "$TMP/npm.log" >&2
-        die "npm install of onnxruntime-node failed"
-    }
-fi
+sh "$HERE/../scripts/ort_install.sh" || die "onnxruntime-node is needed for the peer side"
 
 # "<key>":<number> from a one-line flat JSON file.
 json_num() {
