@@ -102,14 +102,16 @@ Test(distill_exported, cnn_student_reaches_the_accuracy_bar) {
     cr_assert_geq(acc, CNN_ACC_BAR, "test accuracy %.4f", acc);
 }
 
-/* Runs model in wafer and in onnxruntime-node on input (NAME=FILE); compares output 0.
- * Returns 0 when node or onnxruntime-node is missing (the caller skips). */
-static int ort_compare(const char *model, const char *input, int64_t rows) {
+/* Runs model in onnxruntime-node on ort_inputs ("NAME=FILE NAME=FILE ...") and in wafer on
+ * wafer_inputs ("--input NAME=FILE ..."); output 0 must be [rows, cols] in both and agree
+ * within ORT_TOL. Returns 0 when node or onnxruntime-node is missing (the caller skips). */
+static int ort_compare_inputs(const char *model, const char *ort_inputs, const char *wafer_inputs, int64_t rows,
+                              int64_t cols) {
     if (tu_run(out, sizeof out, "node --version") != 0) return 0;
-    int rc = tu_run(out, sizeof out, "node tests/train/ort_outputs.js %s %s %s/ort.npy", model, input, dir);
+    int rc = tu_run(out, sizeof out, "node tests/train/ort_outputs.js %s %s %s/ort.npy", model, ort_inputs, dir);
     if (rc == 3) return 0;
     cr_assert_eq(rc, 0, "onnxruntime failed: %s", out);
-    rc = tu_run(out, sizeof out, WAFER_BIN " run %s --input %s --out %s/w", model, input, dir);
+    rc = tu_run(out, sizeof out, WAFER_BIN " run %s %s --out %s/w", model, wafer_inputs, dir);
     cr_assert_eq(rc, 0, "%s", out);
     char a[300], b[300];
     snprintf(a, sizeof a, "%s/ort.npy", dir);
@@ -118,9 +120,9 @@ static int ort_compare(const char *model, const char *input, int64_t rows) {
     RtError err = {{0}};
     cr_assert_eq(npy_read(a, &ta, &err), RT_OK, "%s", err.msg);
     cr_assert_eq(npy_read(b, &tb, &err), RT_OK, "%s", err.msg);
-    cr_assert(ta.rank == 2 && ta.dims[0] == rows && ta.dims[1] == 10, "onnxruntime gave [%lld, %lld]",
+    cr_assert(ta.rank == 2 && ta.dims[0] == rows && ta.dims[1] == cols, "onnxruntime gave [%lld, %lld]",
               (long long)ta.dims[0], (long long)ta.dims[1]);
-    cr_assert(tb.rank == 2 && tb.dims[0] == rows && tb.dims[1] == 10);
+    cr_assert(tb.rank == 2 && tb.dims[0] == rows && tb.dims[1] == cols);
     double worst = 0;
     for (int64_t i = 0; i < rt_numel(&ta); i++) {
         double d = fabs((double)((float *)ta.data)[i] - ((float *)tb.data)[i]);
@@ -130,6 +132,13 @@ static int ort_compare(const char *model, const char *input, int64_t rows) {
     free(ta.data);
     free(tb.data);
     return 1;
+}
+
+/* ort_compare_inputs for one input (NAME=FILE) of digits rows: output [rows, 10]. */
+static int ort_compare(const char *model, const char *input, int64_t rows) {
+    char w[600];
+    snprintf(w, sizeof w, "--input %s", input);
+    return ort_compare_inputs(model, input, w, rows, 10);
 }
 
 /* The first `rows` rows of the digits fixture `name` (e.g. "test_img") as
@@ -459,6 +468,16 @@ static void tx_distill(int masked) {
                 dir, json);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert_float_eq(tu_json_number(json, "accuracy"), last, PRINT_TOL);
+    /* and onnxruntime runs it, int64 ids (and bool-free int64 mask) fed as they are */
+    char ortin[600], model[300];
+    snprintf(ortin, sizeof ortin, "input_ids=%s/text_val.npy", dir);
+    if (masked) {
+        size_t n = strlen(ortin);
+        snprintf(ortin + n, sizeof ortin - n, " attention_mask=%s/text_val_mask.npy", dir);
+    }
+    snprintf(model, sizeof model, "%s/text_out.onnx", dir);
+    if (!ort_compare_inputs(model, ortin, vin, TX_VAL, TX_C))
+        cr_log_warn("onnxruntime-node is not installed: the text student was not run in it");
 }
 
 Test(distill_exported, text_student_learns_an_embedding_teacher) { tx_distill(0); }
