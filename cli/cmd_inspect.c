@@ -24,8 +24,9 @@ static const char *const inspect_usage =
     "an ONNX file or a .wafer file; for a .wafer file also its metadata (the source model's\n"
     "hash, the wafer version that wrote it, the options used).\n"
     "\n"
-    "  --json   one JSON object instead: model, producer, opset, inputs [{name,dtype,shape}],\n"
-    "           outputs, ops {OpType: count}, parameters, parameter_bytes, unsupported [{node,op}];\n"
+    "  --json   one JSON object instead: model, producer, opset, source_opset (the file's own,\n"
+    "           below 7 upgraded as it loads), inputs [{name,dtype,shape}], outputs,\n"
+    "           ops {OpType: count}, parameters, parameter_bytes, unsupported [{node,op}];\n"
     "           for a .wafer file also format_version, source_hash, wafer_version, options\n"
     "  --ir     also print wafer's IR of the graph (with --passes: the fused graph)\n"
     "  --passes simplify the graph, run the fusion passes (BatchNormalization folding, Linear,\n"
@@ -127,7 +128,11 @@ static void inspect_text(FILE *out, const char *path, const IrGraph *g, const Wa
         fprintf(out, "options:    %s\n", meta->options[0] ? meta->options : "(none)");
     }
     fprintf(out, "producer:   %s\n", g->producer_name && g->producer_name[0] ? g->producer_name : "(none)");
-    fprintf(out, "opset:      %d\n", g->opset);
+    fprintf(out, "opset:      %d", g->opset);
+    if (g->source_opset && g->source_opset != g->opset)
+        fprintf(out, " (the file's opset %d, its nodes rewritten to their opset-%d forms as it loaded)", g->source_opset,
+                g->opset);
+    fprintf(out, "\n");
     fprintf(out, "inputs:\n");
     print_values(out, g, g->inputs, g->n_inputs);
     fprintf(out, "outputs:\n");
@@ -210,7 +215,8 @@ static void inspect_json(TextBuf *b, const char *path, const IrGraph *g, const W
     }
     text_buf_printf(b, ",\"producer\":");
     text_buf_json_str(b, g->producer_name ? g->producer_name : "");
-    text_buf_printf(b, ",\"opset\":%d,\"inputs\":", g->opset);
+    text_buf_printf(b, ",\"opset\":%d,\"source_opset\":%d,\"inputs\":", g->opset,
+                    g->source_opset ? g->source_opset : g->opset);
     json_values(b, g, g->inputs, g->n_inputs);
     text_buf_printf(b, ",\"outputs\":");
     json_values(b, g, g->outputs, g->n_outputs);

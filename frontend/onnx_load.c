@@ -61,6 +61,7 @@ static IrGraph *load_model(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
     IrGraph *g = ir_graph_new();
     if (!g) return onnx_fail(ctx, "out of memory"), NULL;
     g->opset = ctx->opset;
+    g->source_opset = ctx->opset;
     g->ir_version = ctx->ir_version;
     g->path = ir_strdup(g, ctx->path);
     g->producer_name = ir_strdup(g, mp->producer_name);

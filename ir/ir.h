@@ -50,6 +50,8 @@ struct IrGraph {
     int *outputs;         /* [n_outputs] owned: value indices returned */
     int n_outputs;
     int opset;            /* default-domain opset version */
+    int source_opset;     /* the opset the ONNX file declared (0 if not from one): below 7 the
+                             frontend upgrades the nodes and opset becomes 7 (onnx_legacy.c) */
     int64_t ir_version;   /* from the ModelProto */
     const char *producer_name; /* arena, may be "" */
     const char *path;     /* arena: the file it came from, for messages ("" if none) */

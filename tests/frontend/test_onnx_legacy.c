@@ -735,6 +735,8 @@ static void caffe2_style_check(const IrGraph *ir, double tol) {
 
 Test(onnx_legacy, caffe2_style_model_runs_fuses_and_writes_as_opset7) {
     IrGraph *ir = load_ok(caffe2_style_model(), 4);
+    cr_expect_eq(ir->opset, 7);
+    cr_expect_eq(ir->source_opset, 4, "the file's own opset is kept for wafer inspect");
     caffe2_style_check(ir, SOFTMAX_TOL);
     /* the passes see opset-7 forms: BatchNormalization folds into the Conv */
     RtError e = {{0}};
@@ -754,6 +756,7 @@ Test(onnx_legacy, caffe2_style_model_runs_fuses_and_writes_as_opset7) {
     free(data);
     cr_assert_not_null(ir, "%s", err.msg);
     cr_expect_eq(ir->opset, 7);
+    cr_expect_eq(ir->source_opset, 7);
     caffe2_style_check(ir, SOFTMAX_TOL);
     ir_graph_free(ir);
 }
