@@ -27,6 +27,7 @@
 
 #include "../test_util.h"
 #include "exported_student.h"
+#include "ort_check.h"
 
 #define DIGITS FIXTURES "/digits"
 
@@ -102,36 +103,10 @@ Test(distill_exported, cnn_student_reaches_the_accuracy_bar) {
     cr_assert_geq(acc, CNN_ACC_BAR, "test accuracy %.4f", acc);
 }
 
-/* Runs model in onnxruntime-node on ort_inputs ("NAME=FILE NAME=FILE ...") and in wafer on
- * wafer_inputs ("--input NAME=FILE ..."); output 0 must be [rows, cols] in both and agree
- * within ORT_TOL. Returns 0 when node or onnxruntime-node is missing (the caller skips). */
+/* ort_check_logits (ort_check.h) in this suite's folder within ORT_TOL. */
 static int ort_compare_inputs(const char *model, const char *ort_inputs, const char *wafer_inputs, int64_t rows,
                               int64_t cols) {
-    if (tu_run(out, sizeof out, "node --version") != 0) return 0;
-    int rc = tu_run(out, sizeof out, "node tests/train/ort_outputs.js %s %s %s/ort.npy", model, ort_inputs, dir);
-    if (rc == 3) return 0;
-    cr_assert_eq(rc, 0, "onnxruntime failed: %s", out);
-    rc = tu_run(out, sizeof out, WAFER_BIN " run %s %s --out %s/w", model, wafer_inputs, dir);
-    cr_assert_eq(rc, 0, "%s", out);
-    char a[300], b[300];
-    snprintf(a, sizeof a, "%s/ort.npy", dir);
-    snprintf(b, sizeof b, "%s/w/logits.npy", dir);
-    RtTensor ta, tb;
-    RtError err = {{0}};
-    cr_assert_eq(npy_read(a, &ta, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(npy_read(b, &tb, &err), RT_OK, "%s", err.msg);
-    cr_assert(ta.rank == 2 && ta.dims[0] == rows && ta.dims[1] == cols, "onnxruntime gave [%lld, %lld]",
-              (long long)ta.dims[0], (long long)ta.dims[1]);
-    cr_assert(tb.rank == 2 && tb.dims[0] == rows && tb.dims[1] == cols);
-    double worst = 0;
-    for (int64_t i = 0; i < rt_numel(&ta); i++) {
-        double d = fabs((double)((float *)ta.data)[i] - ((float *)tb.data)[i]);
-        worst = d > worst ? d : worst;
-    }
-    cr_assert_leq(worst, ORT_TOL, "%lld rows: largest |onnxruntime - wafer| = %g", (long long)rows, worst);
-    free(ta.data);
-    free(tb.data);
-    return 1;
+    return ort_check_logits(dir, model, ort_inputs, wafer_inputs, rows, cols, ORT_TOL);
 }
 
 /* ort_compare_inputs for one input (NAME=FILE) of digits rows: output [rows, 10]. */

@@ -13,6 +13,7 @@
 
 #include "../test_util.h"
 #include "cnn_student.h"
+#include "ort_check.h"
 
 #define DIGITS FIXTURES "/digits"
 
@@ -77,36 +78,13 @@ Test(distill_onnx, cnn_student_learns_and_keeps_batchnorm_statistics) {
     ir_graph_free(g);
 }
 
-/* Runs model in wafer and in onnxruntime-node on input; compares output 0. */
+/* The written student in onnxruntime-node against `wafer run` on input (NAME=FILE, 600 test
+ * rows of 10 logits), within ORT_TOL (ort_check.h); skipped without onnxruntime-node. */
 static void ort_compare(const char *model, const char *input) {
-    if (tu_run(out, sizeof out, "node --version") != 0) {
-        cr_skip_test("node is not installed: the onnxruntime comparison is skipped");
-        return;
-    }
-    int rc = tu_run(out, sizeof out, "node tests/train/ort_outputs.js %s %s %s/ort.npy", model, input, dir);
-    if (rc == 3) {
-        cr_skip_test("onnxruntime-node is not in bench/node_modules (make bench installs it): skipped");
-        return;
-    }
-    cr_assert_eq(rc, 0, "onnxruntime failed: %s", out);
-    rc = tu_run(out, sizeof out, WAFER_BIN " run %s --input %s --out %s/w", model, input, dir);
-    cr_assert_eq(rc, 0, "%s", out);
-    char a[300], b[300];
-    snprintf(a, sizeof a, "%s/ort.npy", dir);
-    snprintf(b, sizeof b, "%s/w/logits.npy", dir);
-    RtTensor ta, tb;
-    RtError err = {{0}};
-    cr_assert_eq(npy_read(a, &ta, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(npy_read(b, &tb, &err), RT_OK, "%s", err.msg);
-    cr_assert_eq(rt_numel(&ta), rt_numel(&tb));
-    double worst = 0;
-    for (int64_t i = 0; i < rt_numel(&ta); i++) {
-        double d = fabs((double)((float *)ta.data)[i] - ((float *)tb.data)[i]);
-        worst = d > worst ? d : worst;
-    }
-    cr_assert_leq(worst, ORT_TOL, "largest |onnxruntime - wafer| = %g", worst);
-    free(ta.data);
-    free(tb.data);
+    char w[600];
+    snprintf(w, sizeof w, "--input %s", input);
+    if (!ort_check_logits(dir, model, input, w, 600, 10, ORT_TOL))
+        cr_skip_test("node or onnxruntime-node is not installed (make test and make bench install it): skipped");
 }
 
 Test(distill_onnx, mlp_student_runs_in_onnxruntime) {
