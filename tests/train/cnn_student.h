@@ -107,30 +107,45 @@ static inline int cnn_linear(CnnGen *c, int x, int64_t in, int64_t out, const ch
     return y;
 }
 
+/* digits_cnn's Flatten(axis 1) of h: the head's input [n, C*H*W]. */
+static inline int cnn_flatten(CnnGen *c, int h) {
+    int k;
+    int f = cnn_node(c, RT_OP_FLATTEN, "/Flatten", 1, &h, "flat", &k);
+    RtAttr *a = cnn_attrs(c, k, 1);
+    a[0] = (RtAttr){.name = "axis", .type = RT_ATTR_INT, .i = 1};
+    return f;
+}
+
+/* The width-w student's nodes into c->g: input `image` [batch, 1, 8, 8] (batch 0: the dynamic
+ * 'n'), the three conv blocks and the pool, flatten(c, h) to [n, 32w], then fc1, Relu, fc2.
+ * Returns the logits value (not yet a graph output). */
+static inline int cnn_student_body(CnnGen *c, int w, int64_t batch, int (*flatten)(CnnGen *, int)) {
+    IrGraph *g = c->g;
+    int x = ir_value_add(g, "image"), k;
+    int64_t xd[4] = {batch ? batch : -1, 1, 8, 8};
+    ir_value_set_shape(&g->values[x], RT_F32, 4, xd);
+    g->values[x].dims[0].sym = batch ? NULL : ir_strdup(g, "n");
+    g->inputs = malloc(sizeof(int)), g->inputs[0] = x, g->n_inputs = 1;
+    int h = cnn_block(c, x, 1, w, "c1");
+    h = cnn_block(c, h, w, 2 * w, "c2");
+    int mp = cnn_node(c, RT_OP_MAX_POOL, "/MaxPool", 1, &h, "pool", &k);
+    RtAttr *a = cnn_attrs(c, k, 2);
+    int64_t two[2] = {2, 2};
+    a[0] = cnn_ints(c, "kernel_shape", 2, two), a[1] = cnn_ints(c, "strides", 2, two);
+    h = cnn_block(c, mp, 2 * w, 2 * w, "c3");
+    int f = flatten(c, h);
+    int h1 = cnn_linear(c, f, 2 * w * 16, 4 * w, "fc1", "fc1_out");
+    int r = cnn_node(c, RT_OP_RELU, "/Relu_fc1", 1, &h1, "fc1_relu", &k);
+    return cnn_linear(c, r, 4 * w, 10, "fc2", "logits");
+}
+
 /* Builds the width-w student and writes it to path. RT_OK or an error in err. */
 static inline int cnn_student_write(const char *path, int w, uint64_t seed, RtError *err) {
     CnnGen c = {ir_graph_new(), seed};
     if (!c.g) return rt_error_set(err, "out of memory");
     IrGraph *g = c.g;
     g->opset = 17, g->ir_version = 8;
-    int x = ir_value_add(g, "image"), k;
-    int64_t xd[4] = {-1, 1, 8, 8};
-    ir_value_set_shape(&g->values[x], RT_F32, 4, xd);
-    g->values[x].dims[0].sym = ir_strdup(g, "n");
-    g->inputs = malloc(sizeof(int)), g->inputs[0] = x, g->n_inputs = 1;
-    int h = cnn_block(&c, x, 1, w, "c1");
-    h = cnn_block(&c, h, w, 2 * w, "c2");
-    int mp = cnn_node(&c, RT_OP_MAX_POOL, "/MaxPool", 1, &h, "pool", &k);
-    RtAttr *a = cnn_attrs(&c, k, 2);
-    int64_t two[2] = {2, 2};
-    a[0] = cnn_ints(&c, "kernel_shape", 2, two), a[1] = cnn_ints(&c, "strides", 2, two);
-    h = cnn_block(&c, mp, 2 * w, 2 * w, "c3");
-    int f = cnn_node(&c, RT_OP_FLATTEN, "/Flatten", 1, &h, "flat", &k);
-    a = cnn_attrs(&c, k, 1);
-    a[0] = (RtAttr){.name = "axis", .type = RT_ATTR_INT, .i = 1};
-    int h1 = cnn_linear(&c, f, 2 * w * 16, 4 * w, "fc1", "fc1_out");
-    int r = cnn_node(&c, RT_OP_RELU, "/Relu_fc1", 1, &h1, "fc1_relu", &k);
-    int y = cnn_linear(&c, r, 4 * w, 10, "fc2", "logits");
+    int y = cnn_student_body(&c, w, 0, cnn_flatten);
     g->outputs = malloc(sizeof(int)), g->outputs[0] = y, g->n_outputs = 1;
     int rc = ir_infer_shapes(g, err);
     if (rc == RT_OK) rc = onnx_write_file(g, NULL, path, err);
