@@ -8,7 +8,7 @@
 //       TOKENS i64[n, T+1]: input [:, :T], targets [:, 1:]; perplexity = exp(mean next-token
 //       cross-entropy), log-softmax in float64; prints {"perplexity": P, "tokens": N}
 //   node ort_eval.js run MODEL NAME=FILE.npy ... --out DIR
-//       one run; writes DIR/<output name>.npy (float32 outputs; other characters than
+//       one run; writes DIR/<output name>.npy (any dtype of DTYPES; other characters than
 //       A-Za-z0-9._- in the name become _), prints {"outputs": [...]}
 //   node ort_eval.js optimize MODEL OUT.onnx
 //       saves the graph onnxruntime runs after its extended optimizations (where QDQ groups
@@ -44,6 +44,10 @@ function ortLoad() {
 
 const DTYPES = {
   '<f4': { ort: 'float32', size: 4, Array: Float32Array },
+  '<f8': { ort: 'float64', size: 8, Array: Float64Array },
+  '<i2': { ort: 'int16', size: 2, Array: Int16Array },
+  '<u2': { ort: 'uint16', size: 2, Array: Uint16Array },
+  '|b1': { ort: 'bool', size: 1, Array: Uint8Array },
   '<i8': { ort: 'int64', size: 8, Array: BigInt64Array },
   '<i4': { ort: 'int32', size: 4, Array: Int32Array },
   '|u1': { ort: 'uint8', size: 1, Array: Uint8Array },
@@ -69,9 +73,10 @@ function npyRead(file) {
   return { dims, dt, data: new dt.Array(bytes.buffer, bytes.byteOffset, numel) };
 }
 
-function npyWriteF32(file, dims, data) {
+// One ORT tensor (dims, typed data) as .npy; descr is its numpy dtype, a key of DTYPES.
+function npyWrite(file, descr, dims, data) {
   const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
   header = header.padEnd(total - 11, ' ') + '\n';
   const pre = Buffer.alloc(10);
@@ -150,8 +155,9 @@ async function run(ort, model, specs, outDir) {
   const names = [];
   for (const name of s.outputNames) {
     const t = out[name];
-    if (t.type !== 'float32') throw new Error(`output ${name}: ${t.type}, only float32 is written`);
-    npyWriteF32(path.join(outDir, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`), t.dims, t.data);
+    const descr = Object.keys(DTYPES).find((k) => DTYPES[k].ort === t.type);
+    if (!descr) throw new Error(`output ${name}: ${t.type} cannot be written as .npy here`);
+    npyWrite(path.join(outDir, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`), descr, t.dims, t.data);
     names.push(name);
   }
   return { outputs: names };

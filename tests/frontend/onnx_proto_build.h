@@ -24,6 +24,8 @@
  *   pb_model_pack(g, ir, opset, producer, &len)          g as a model of IR version ir that
  *                                      imports the default domain at `opset`, packed; the
  *                                      bytes are tracked like everything else
+ *   pb_model_pack_domain(g, ir, opset, domain, version, producer, &len)   the same, also
+ *                                      importing domain ("com.microsoft"...) at version
  *
  * The graph and node lists have fixed room (the tests' models are small); going past it fails
  * the test at the call rather than writing out of bounds.
@@ -305,28 +307,41 @@ static inline Onnx__ValueInfoProto *pb_add_value_info(Onnx__GraphProto *g, Onnx_
     return v;
 }
 
-/* Packs a model around g: IR version ir, the default domain imported at opset, producer_name
- * producer (NULL: none). The bytes are tracked; *len gets their count. */
-static inline uint8_t *pb_model_pack(Onnx__GraphProto *g, int64_t ir, int64_t opset, const char *producer,
-                                     size_t *len) {
+/* Packs a model around g: IR version ir, the default domain imported at opset, and, when
+ * domain is not NULL, that domain too at domain_version (e.g. "com.microsoft", 1, for
+ * onnxruntime's contrib ops); producer_name producer (NULL: none). The bytes are tracked; *len
+ * gets their count. */
+static inline uint8_t *pb_model_pack_domain(Onnx__GraphProto *g, int64_t ir, int64_t opset, const char *domain,
+                                            int64_t domain_version, const char *producer, size_t *len) {
     Onnx__ModelProto m;
     onnx__model_proto__init(&m);
     m.has_ir_version = 1;
     m.ir_version = ir;
-    Onnx__OperatorSetIdProto os;
-    onnx__operator_set_id_proto__init(&os);
-    os.domain = pb_str("");
-    os.has_version = 1;
-    os.version = opset;
-    Onnx__OperatorSetIdProto *ops[1] = {&os};
+    Onnx__OperatorSetIdProto os[2];
+    Onnx__OperatorSetIdProto *ops[2] = {&os[0], &os[1]};
+    for (int i = 0; i < 2; i++) onnx__operator_set_id_proto__init(&os[i]);
+    os[0].domain = pb_str("");
+    os[0].has_version = 1;
+    os[0].version = opset;
+    if (domain) {
+        os[1].domain = pb_str(domain);
+        os[1].has_version = 1;
+        os[1].version = domain_version;
+    }
     m.opset_import = ops;
-    m.n_opset_import = 1;
+    m.n_opset_import = domain ? 2 : 1;
     if (producer) m.producer_name = pb_str(producer);
     m.graph = g;
     *len = onnx__model_proto__get_packed_size(&m);
     uint8_t *buf = pb_zalloc(*len);
     onnx__model_proto__pack(&m, buf);
     return buf;
+}
+
+/* pb_model_pack_domain with the default domain only. */
+static inline uint8_t *pb_model_pack(Onnx__GraphProto *g, int64_t ir, int64_t opset, const char *producer,
+                                     size_t *len) {
+    return pb_model_pack_domain(g, ir, opset, NULL, 0, producer, len);
 }
 
 #endif /* WAFER_ONNX_PROTO_BUILD_H */
