@@ -153,6 +153,27 @@ static const ArityRow rows[] = {
     /* A, A_scale, A_zero_point?, B, B_scale, B_zero_point?, C_scale, C_zero_point? */
     RO(QLINEAR_ADD, 1, 7, 8, 1, 1, (1u << 2) | (1u << 5)),
     RO(QLINEAR_MUL, 1, 7, 8, 1, 1, (1u << 2) | (1u << 5)),
+    /* onnxruntime's quantized contrib ops (ContribOperators.md); "?" = optional input
+     * QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C?, y_scale?, y_zp? */
+    R(QGEMM, 1, 6, 9, 1, 1),
+    /* x, x_scale, x_zp, y_scale, y_zp */
+    R(QLINEAR_GLOBAL_AVERAGE_POOL, 1, 5, 5, 1, 1),
+    /* AveragePool, LeakyRelu, Sigmoid, ReduceMean: x, x_scale, x_zp?, y_scale, y_zp? */
+    RO(QLINEAR_AVERAGE_POOL, 1, 4, 5, 1, 1, 1u << 2),
+    /* y_scale, y_zp, then (x, x_scale, x_zp) per input (whole triples: the kernel checks) */
+    RV(QLINEAR_CONCAT, 1, 5, 1, 1),
+    RO(QLINEAR_LEAKY_RELU, 1, 4, 5, 1, 1, 1u << 2), RO(QLINEAR_SIGMOID, 1, 4, 5, 1, 1, 1u << 2),
+    /* x, x_scale, x_zp?, y_scale, y_zp */
+    RO(QLINEAR_SOFTMAX, 1, 5, 5, 1, 1, 1u << 2),
+    /* condition, x, x_scale, x_zp, y, y_scale, y_zp, z_scale, z_zp */
+    R(QLINEAR_WHERE, 1, 9, 9, 1, 1),
+    RO(QLINEAR_REDUCE_MEAN, 1, 4, 5, 1, 1, 1u << 2),
+    /* A, B, b_scale, b_zp?, bias? */
+    R(DYNAMIC_QUANTIZE_MATMUL, 1, 3, 5, 1, 1),
+    /* A, B, a_scale, b_scale, a_zp?, b_zp?, bias? */
+    R(MATMUL_INTEGER_TO_FLOAT, 1, 4, 7, 1, 1),
+    /* x, scale, zero_point? */
+    R(MS_QUANTIZE_LINEAR, 1, 2, 3, 1, 1), R(MS_DEQUANTIZE_LINEAR, 1, 2, 3, 1, 1),
     /* wafer's own ops (wafer_ops.h) */
     R(FUSED_CONV, 1, 2, 3, 1, 1), R(LINEAR, 1, 2, 3, 1, 1),
     R(QCONV, 1, 8, 9, 1, 1), R(QLINEAR, 1, 8, 9, 1, 1),

@@ -34,6 +34,7 @@ extern const RtKernelEntry rt_kernels_qops[];       /* ref/qops.c: wafer's int8 
 extern const RtKernelEntry rt_kernels_nbits[];      /* ref/nbits.c: LinearNBits */
 extern const RtKernelEntry rt_kernels_matmul_nbits[]; /* ref/matmul_nbits.c: com.microsoft MatMulNBits */
 extern const RtKernelEntry rt_kernels_qlinear_binary[]; /* ref/qlinear_binary.c: com.microsoft QLinearAdd/Mul */
+extern const RtKernelEntry rt_kernels_qlinear_contrib[]; /* ref/qlinear_contrib.c: com.microsoft QGemm, QLinearGlobalAveragePool, ... */
 extern const RtKernelEntry rt_kernels_scatter_gather_nd[]; /* ref/scatter_gather_nd.c: GatherND, Scatter* */
 extern const RtKernelEntry rt_kernels_misc[];       /* ref/misc_ops.c: Upsample, LRN, EyeLike, Compress, ... */
 extern const RtKernelEntry rt_kernels_nms[];        /* ref/nms.c: NonMaxSuppression */
@@ -61,6 +62,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_quant, rt_kernels_qops, rt_kernels_nbits,
     rt_kernels_signal, rt_kernels_sampling,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
+    rt_kernels_qlinear_contrib, /* onnxruntime quantized contrib ops */
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
     rt_kernels_loss, rt_kernels_int_misc,
 };
