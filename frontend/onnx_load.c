@@ -4,7 +4,7 @@
  * Reads the whole file, pre-scans its wire format and unpacks the ModelProto with protobuf-c
  * under a memory budget (onnx_prescan.c: the bytes are untrusted), checks the fields ONNX
  * requires (a graph, an opset_import: a file cut short can still parse without it) and the
- * versions wafer understands (IR 3-10, default-domain opset 1-21), converts the main graph
+ * versions wafer understands (IR 3-11, default-domain opset 1-23), converts the main graph
  * (onnx_graph.c: every node input must name a known value), then frees the proto: the
  * IrGraph owns copies of everything in its arena. Graphs of opsets 1-6 are rewritten into
  * their opset-7 form (onnx_legacy.c), so the rest of wafer sees opset 7 and later only.
@@ -17,9 +17,11 @@
 #include <string.h>
 
 #define ONNX_IR_MIN 3
-#define ONNX_IR_MAX 10
+#define ONNX_IR_MAX 11 /* ONNX 1.18 writes IR 11 (adds the float4e2m1 type) with opset 23 */
 #define ONNX_OPSET_MIN 1
-#define ONNX_OPSET_MAX 21
+/* 22 only widened types (bfloat16); 23 added Attention, RMSNormalization, RotaryEmbedding,
+ * QuantizeLinear's precision and DequantizeLinear's output_dtype (see runtime/ops.def). */
+#define ONNX_OPSET_MAX 23
 
 static int load_is_default_domain(const char *d) {
     return !d || !d[0] || strcmp(d, "ai.onnx") == 0;

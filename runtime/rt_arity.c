@@ -125,6 +125,12 @@ static const ArityRow rows[] = {
     R(UNIQUE, 1, 1, 1, 1, 4),
     /* MaxUnpool: X, I, output_shape? */
     R(MAX_UNPOOL, 1, 2, 3, 1, 1),
+    /* opsets 18-20 additions: GroupNormalization X, scale, bias; CenterCropPad input, shape;
+     * Col2Im input, image_shape, block_shape; AffineGrid theta, size; DeformConv X, W,
+     * offset, B?, mask? */
+    B(BITWISE_AND), B(BITWISE_OR), B(BITWISE_XOR), U(BITWISE_NOT),
+    U(LP_NORMALIZATION), U(LP_POOL), U(GLOBAL_LP_POOL), R(GROUP_NORMALIZATION, 1, 3, 3, 1, 1),
+    B(CENTER_CROP_PAD), R(COL2IM, 1, 3, 3, 1, 1), B(AFFINE_GRID), R(DEFORM_CONV, 1, 3, 5, 1, 1),
     /* control flow. If: cond, then the frontend's outer-scope captures. Loop: M?, cond?,
      * carried values, captures. Scan-8: sequence_lens?, then states and scan inputs; from 9
      * states and scan inputs (num_scan_inputs of them, checked below), captures after. */
