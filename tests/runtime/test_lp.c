@@ -1,0 +1,92 @@
+/*
+ * test_lp.c — LpNormalization, LpPool (opsets 11 and 18: dilations, ceil_mode) and
+ * GlobalLpPool (runtime/kernels/ref/lp.c) against onnxruntime-node, and one LpPool window
+ * computed by hand.
+ */
+#include "ort18.h"
+
+TestSuite(lp, .fini = pb_release_all);
+
+/* sums of up to 12 |x|^p terms in double, then a root: onnxruntime accumulates in float */
+static const OrtcTol LP_TOL = {1e-6, 1e-5, 0};
+
+Test(lp, lp_normalization_p1_p2) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "2,3,5", -2, 2);
+    o18_ai(o18_ai(o18_node(g, "LpNormalization", "x", "a"), "axis", 1), "p", 1);
+    o18_node(g, "LpNormalization", "x", "b"); /* axis -1, p 2 */
+    o18_ai(o18_ai(o18_node(g, "LpNormalization", "x", "c"), "axis", 0), "p", 2);
+    o18_out(g, "a", RT_F32);
+    o18_out(g, "b", RT_F32);
+    o18_out(g, "c", RT_F32);
+    o18_check("lp_norm", g, 18, ins, n, &LP_TOL);
+}
+
+Test(lp, lp_pool_dilations_ceil_mode_18) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "1,2,7,8", -2, 2);
+    int64_t k[2] = {3, 2}, s[2] = {2, 1}, p[4] = {1, 0, 1, 1}, d[2] = {1, 2};
+    for (int i = 0; i < 3; i++) {
+        char o[8];
+        snprintf(o, sizeof o, "y%d", i);
+        Onnx__NodeProto *nd = o18_node(g, "LpPool", "x", pb_str(o));
+        o18_aints(o18_aints(o18_aints(nd, "kernel_shape", 2, k), "strides", 2, s), "pads", 4, p);
+        o18_ai(o18_ai(o18_aints(nd, "dilations", 2, d), "ceil_mode", i & 1), "p", i + 1);
+        o18_out(g, pb_str(o), RT_F32);
+    }
+    o18_check("lp_pool18", g, 18, ins, n, &LP_TOL);
+}
+
+Test(lp, lp_pool_1d_same_upper_and_global_11) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[2];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "2,3,9", -2, 2);
+    o18_in_f32(g, ins, &n, "v", "1,2,3,4,2", -2, 2);
+    int64_t k[1] = {4}, s[1] = {2};
+    o18_as(o18_aints(o18_aints(o18_node(g, "LpPool", "x", "a"), "kernel_shape", 1, k), "strides", 1, s), "auto_pad",
+           "SAME_UPPER");
+    o18_node(g, "GlobalLpPool", "v", "b");
+    o18_ai(o18_node(g, "GlobalLpPool", "v", "c"), "p", 1);
+    o18_ai(o18_node(g, "GlobalLpPool", "x", "d"), "p", 3);
+    static const char *outs[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) o18_out(g, outs[i], RT_F32);
+    o18_check("lp_pool11", g, 11, ins, n, &LP_TOL);
+}
+
+/* one 2x2 window of [[3, -4], [0, 12]]: p = 2 -> 13, p = 1 -> 19 */
+Test(lp, lp_pool_by_hand) {
+    for (int p = 1; p <= 2; p++) {
+        Onnx__GraphProto *g = pb_graph("g");
+        OrtcInput ins[1];
+        int n = 0;
+        static float x[4] = {3, -4, 0, 12};
+        o18_in_typed(g, ins, &n, "x", RT_F32, "1,1,2,2", x);
+        int64_t k[2] = {2, 2};
+        o18_ai(o18_aints(o18_node(g, "LpPool", "x", "y"), "kernel_shape", 2, k), "p", p);
+        o18_out(g, "y", RT_F32);
+        size_t len;
+        uint8_t *m = pb_model_pack(g, 10, 18, "test", &len);
+        char dir[256], path[300], log[4096];
+        cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "lp_hand"), 0);
+        snprintf(path, sizeof path, "%s/m.onnx", dir);
+        FILE *f = fopen(path, "wb");
+        cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+        char xp[300];
+        snprintf(xp, sizeof xp, "%s/x.npy", dir);
+        RtError err = {{0}};
+        cr_assert_eq(npy_write(xp, &ins[0].t, &err), RT_OK);
+        cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s", path, xp, dir), 0, "%s", log);
+        char yp[300];
+        snprintf(yp, sizeof yp, "%s/y.npy", dir);
+        RtTensor y;
+        cr_assert_eq(npy_read(yp, &y, &err), RT_OK, "%s", err.msg);
+        cr_expect_float_eq(((float *)y.data)[0], p == 2 ? 13.0f : 19.0f, 1e-6f);
+        free(y.data);
+        tu_tmpdir_remove(dir);
+    }
+}
