@@ -145,6 +145,11 @@ static const ArityRow rows[] = {
     R(DFT, 1, 1, 2, 1, 1), R(DFT, 20, 1, 3, 1, 1), R(STFT, 1, 2, 4, 1, 1),
     U(HANN_WINDOW), U(HAMMING_WINDOW), U(BLACKMAN_WINDOW), R(MEL_WEIGHT_MATRIX, 1, 5, 5, 1, 1),
     B(GRID_SAMPLE), R(ROI_ALIGN, 1, 3, 3, 1, 1),
+    /* opset 23 transformer ops: RMSNormalization X, scale; RotaryEmbedding X, cos_cache,
+     * sin_cache, position_ids?; Attention Q, K, V, attn_mask?, past_key?, past_value? ->
+     * Y, present_key?, present_value?, qk_matmul_output? */
+    R(RMS_NORMALIZATION, 23, 2, 2, 1, 1), R(ROTARY_EMBEDDING, 23, 3, 4, 1, 1),
+    R(ATTENTION, 23, 3, 6, 1, 4),
     /* quantization: x, scale, zero_point? */
     R(QUANTIZE_LINEAR, 1, 2, 3, 1, 1), R(DEQUANTIZE_LINEAR, 1, 2, 3, 1, 1),
     R(DYNAMIC_QUANTIZE_LINEAR, 1, 1, 1, 3, 3),

@@ -43,11 +43,16 @@ extern const RtKernelEntry rt_kernels_misc[];       /* ref/misc_ops.c: Upsample,
 extern const RtKernelEntry rt_kernels_nms[];        /* ref/nms.c: NonMaxSuppression */
 extern const RtKernelEntry rt_kernels_loss[];       /* ref/loss.c: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
 extern const RtKernelEntry rt_kernels_int_misc[];   /* ref/int_misc.c: BitShift, Det, Unique, MaxUnpool */
+/* opset 23 transformer ops */
+extern const RtKernelEntry rt_kernels_rms_norm[];   /* ref/rms_norm.c: RMSNormalization */
+extern const RtKernelEntry rt_kernels_rotary[];     /* ref/rotary.c: RotaryEmbedding */
+extern const RtKernelEntry rt_kernels_attention[];  /* ref/attention.c: Attention */
 
 extern const RtKernelEntry rt_kernels_x86_linalg[];  /* x86/linalg_x86.c: Linear, MatMul, Gemm */
 extern const RtKernelEntry rt_kernels_x86_conv[];    /* x86/conv_x86.c: Conv, FusedConv */
 extern const RtKernelEntry rt_kernels_x86_math[];    /* x86/math_x86.c: Gelu, Erf, Softmax, ... */
 extern const RtKernelEntry rt_kernels_x86_qops[];    /* x86/qops_x86.c: QConv, QLinear, ... (VNNI) */
+extern const RtKernelEntry rt_kernels_x86_qlinear_contrib[]; /* x86/qlinear_contrib_x86.c: QLinearConv, QLinearAdd, QGemm */
 extern const RtKernelEntry rt_kernels_x86_nbits[];   /* x86/nbits_x86.c: LinearNBits, MatMulNBits */
 extern const RtKernelEntry rt_kernels_x86_pool[];    /* x86/pool_x86.c: MaxPool, AveragePool, Global* */
 extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Transpose */
@@ -55,6 +60,7 @@ extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Tra
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
     rt_kernels_x86_nbits, rt_kernels_x86_pool, rt_kernels_x86_shape,
+    rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
 };
 
 static const RtKernelEntry *const families[] = {
@@ -69,6 +75,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_qlinear_contrib, /* onnxruntime quantized contrib ops */
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
     rt_kernels_loss, rt_kernels_int_misc,
+    rt_kernels_rms_norm, rt_kernels_rotary, rt_kernels_attention, /* opset 23 */
 };
 
 static RtKernelFn find_in(const RtKernelEntry *const *fams, size_t n_fams, int op) {

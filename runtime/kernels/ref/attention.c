@@ -1,0 +1,326 @@
+/*
+ * attention.c — Attention (opset 23): scaled dot-product attention with multi-head,
+ * grouped-query (GQA) and multi-query heads, masks, causal masking, a key/value cache and
+ * softcapping. Reference kernel, float32 arithmetic (float16 / bfloat16 tensors are widened).
+ *
+ * Shapes (4-D inputs; 3-D ones are [B, S, N*H] and need q_num_heads / kv_num_heads):
+ *   Q [B, Nq, Sq, Hk]   K [B, Nkv, Skv, Hk]   V [B, Nkv, Skv, Hv]   Nq % Nkv == 0
+ *   past_key [B, Nkv, P, Hk], past_value [B, Nkv, P, Hv] (both or neither), T = P + Skv
+ *   Y [B, Nq, Sq, Hv] (3-D input: [B, Sq, Nq*Hv]); present_key / present_value = past ++ new
+ *   along the sequence axis, [B, Nkv, T, H]; qk_matmul_output [B, Nq, Sq, T]
+ * Query head h reads key/value head h / (Nq / Nkv). For each batch and query head:
+ *   S    = scale * Q_h K_h^T                 scale default 1/sqrt(Hk)      (mode 0 output)
+ *   S    = softcap * tanh(S / softcap)       when softcap > 0              (mode 1 output)
+ *   S   += bias                              attn_mask, is_causal, below   (mode 2 output)
+ *   Pr   = softmax(S) over the T keys                                      (mode 3 output)
+ *   Y_h  = Pr V_h
+ * bias: a bool attn_mask adds 0 where true and -inf where false; a float one (Q's dtype) is
+ * added as is; the mask broadcasts (numpy) to [B, Nq, Sq, T], and a last dim shorter than T
+ * counts as masked (-inf) beyond its end, as Attention-24 spells out. is_causal = 1 also adds
+ * -inf where key j > query i + P (the causal diagonal shifted by the cache length).
+ * The softcap comes before the bias, so masked scores stay -inf (a capped -inf would leak
+ * probability); the spec's reference and onnxruntime order it so, and the qk_matmul_output
+ * modes name the stages in this order.
+ *
+ * Algorithm: K and V are first gathered into present-layout buffers [B, Nkv, T, H] (the
+ * present outputs themselves when requested in float32). Then per (b, h) the queries go in
+ * blocks of ATT_BLOCK rows: one GEMM (runtime/kernels/gemm.h) gives the block's scores
+ * [rows, T], the mask/softcap/softmax pass runs over those rows, a second GEMM multiplies
+ * them with V_h straight into Y (row stride Hv or Nq*Hv). Scratch is ATT_BLOCK x T floats,
+ * so long sequences never materialize [Sq, T] per head.
+ */
+#include "../gemm.h"
+#include "../kernel.h"
+
+#include <math.h>
+#include <string.h>
+
+#define ATT_BLOCK 64 /* query rows per scores block: 64 x T floats stay in L2 for T up to ~4k */
+
+typedef struct {
+    int64_t B, Nq, Nkv, Sq, Skv, P, T, Hk, Hv;
+    int rank3;                     /* 1: Q, K, V, Y are [B, S, N*H] */
+    float scale, softcap;
+    int causal, mode;              /* mode: qk_matmul_output_mode, -1 when that output is unused */
+    int soft_f64;                  /* softmax_precision = double */
+} AttGeom;
+
+static int att_float_ok(RtDtype t) { return t == RT_F32 || t == RT_F16 || t == RT_BF16; }
+
+static inline float att_ld(const RtTensor *t, int64_t i) {
+    switch (t->dtype) {
+    case RT_F32: return ((const float *)t->data)[i];
+    case RT_F16: return rt_f16_to_f32(((const uint16_t *)t->data)[i]);
+    case RT_BF16: return rt_bf16_to_f32(((const uint16_t *)t->data)[i]);
+    default: return (float)rt_get_f64(t, i);
+    }
+}
+
+static inline void att_st(RtTensor *t, int64_t i, float v) {
+    switch (t->dtype) {
+    case RT_F32: ((float *)t->data)[i] = v; break;
+    case RT_F16: ((uint16_t *)t->data)[i] = rt_f32_to_f16(v); break;
+    case RT_BF16: ((uint16_t *)t->data)[i] = rt_f32_to_bf16(v); break;
+    default: rt_set_f64(t, i, v); break;
+    }
+}
+
+static int att_out_wanted(const RtNode *n, int i) {
+    return i < n->n_out && (i == 0 || !n->out || n->out[i] >= 0);
+}
+
+/* Heads and head sizes of one of Q, K, V from its shape (and the heads attribute for 3-D). */
+static int att_heads(RtKernelCtx *c, const RtTensor *t, const char *what, int64_t attr_heads, const char *attr,
+                     int64_t *N, int64_t *S, int64_t *H) {
+    if (t->rank == 4) {
+        if (attr_heads != 0 && attr_heads != t->dims[1])
+            return rt_fail(c, "attribute '%s' = %lld but input '%s' has %lld heads", attr, (long long)attr_heads,
+                           what, (long long)t->dims[1]);
+        *N = t->dims[1], *S = t->dims[2], *H = t->dims[3];
+        return RT_OK;
+    }
+    if (attr_heads <= 0) return rt_fail(c, "attribute '%s' (> 0) is required for 3-D inputs", attr);
+    if (t->dims[2] % attr_heads != 0)
+        return rt_fail(c, "input '%s' hidden size %lld is not a multiple of %s = %lld", what, (long long)t->dims[2],
+                       attr, (long long)attr_heads);
+    *N = attr_heads, *S = t->dims[1], *H = t->dims[2] / attr_heads;
+    return RT_OK;
+}
+
+static int att_attrs(RtKernelCtx *c, const RtNode *n, AttGeom *g) {
+    g->causal = (int)rt_attr_int(n, "is_causal", 0);
+    if (g->causal != 0 && g->causal != 1) return rt_fail(c, "attribute 'is_causal' must be 0 or 1");
+    int64_t mode = rt_attr_int(n, "qk_matmul_output_mode", 0);
+    if (mode < 0 || mode > 3) return rt_fail(c, "attribute 'qk_matmul_output_mode' = %lld must be 0 to 3", (long long)mode);
+    g->mode = att_out_wanted(n, 3) ? (int)mode : -1;
+    g->softcap = rt_attr_float(n, "softcap", 0.0f);
+    if (!(g->softcap >= 0)) return rt_fail(c, "attribute 'softcap' must be >= 0");
+    int64_t sp = rt_attr_int(n, "softmax_precision", 0);
+    if (sp != 0 && sp != RT_F32 && sp != RT_F16 && sp != RT_BF16 && sp != RT_F64)
+        return rt_fail(c, "attribute 'softmax_precision' = %lld is not float, float16, bfloat16 or double",
+                       (long long)sp);
+    g->soft_f64 = sp == RT_F64; /* float16 / bfloat16 softmax runs in float32: at least as precise */
+    return RT_OK;
+}
+
+/* Every shape rule of the spec; fills g. */
+static int att_geom(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, AttGeom *g) {
+    const RtTensor *q = in[0], *k = in[1], *v = in[2], *pk = rt_in(n, in, 4), *pv = rt_in(n, in, 5);
+    char s1[128], s2[128];
+    if (q->rank != k->rank || q->rank != v->rank || (q->rank != 3 && q->rank != 4))
+        return rt_fail(c, "Q, K and V must all be 3-D or all 4-D, got ranks %d, %d, %d", q->rank, k->rank, v->rank);
+    int64_t qh = rt_attr_int(n, "q_num_heads", 0), kvh = rt_attr_int(n, "kv_num_heads", 0), Nk, Nv, Sv, Hq;
+    RT_TRY(att_heads(c, q, "Q", qh, "q_num_heads", &g->Nq, &g->Sq, &Hq));
+    RT_TRY(att_heads(c, k, "K", kvh, "kv_num_heads", &Nk, &g->Skv, &g->Hk));
+    RT_TRY(att_heads(c, v, "V", kvh, "kv_num_heads", &Nv, &Sv, &g->Hv));
+    g->rank3 = q->rank == 3;
+    g->B = q->dims[0];
+    if (k->dims[0] != g->B || v->dims[0] != g->B) return rt_fail(c, "Q, K and V differ in batch size");
+    if (Nk != Nv) return rt_fail(c, "K has %lld heads, V %lld", (long long)Nk, (long long)Nv);
+    if (Nk == 0 || g->Nq % Nk != 0)
+        return rt_fail(c, "query heads %lld are not a multiple of key/value heads %lld", (long long)g->Nq, (long long)Nk);
+    g->Nkv = Nk;
+    if (Hq != g->Hk) return rt_fail(c, "Q head size %lld differs from K's %lld", (long long)Hq, (long long)g->Hk);
+    if (Sv != g->Skv) return rt_fail(c, "K has %lld positions, V %lld", (long long)g->Skv, (long long)Sv);
+    if ((pk == NULL) != (pv == NULL)) return rt_fail(c, "past_key and past_value must be given together");
+    g->P = 0;
+    if (pk) {
+        int okk = pk->rank == 4 && pk->dims[0] == g->B && pk->dims[1] == Nk && pk->dims[3] == g->Hk;
+        int okv = pv->rank == 4 && pv->dims[0] == g->B && pv->dims[1] == Nk && pv->dims[3] == g->Hv &&
+                  okk && pv->dims[2] == pk->dims[2];
+        if (!okk || !okv)
+            return rt_fail(c, "past_key %s / past_value %s must be [batch, kv_heads, past, head_size] alike",
+                           rt_shape_str(pk->rank, pk->dims, s1, sizeof s1), rt_shape_str(pv->rank, pv->dims, s2, sizeof s2));
+        if (pk->dtype != k->dtype || pv->dtype != v->dtype)
+            return rt_fail(c, "past_key / past_value must have K's / V's dtype");
+        g->P = pk->dims[2];
+    }
+    g->T = g->P + g->Skv;
+    const RtAttr *sa = rt_attr(n, "scale");
+    g->scale = sa && sa->type == RT_ATTR_FLOAT ? sa->f : (g->Hk > 0 ? 1.0f / sqrtf((float)g->Hk) : 1.0f);
+    return RT_OK;
+}
+
+/* The mask's element strides against [B, Nq, Sq, T] (0 on broadcast axes) and its last dim. */
+typedef struct {
+    const RtTensor *m;
+    int64_t st[4], len;            /* len: the mask's own last dim (keys beyond it are masked) */
+} AttMask;
+
+static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, RtDtype qt, AttMask *am) {
+    char s1[128];
+    memset(am, 0, sizeof *am);
+    am->m = m;
+    if (!m) return RT_OK;
+    if (m->dtype != RT_BOOL && m->dtype != qt)
+        return rt_fail(c, "attn_mask is %s; expected bool or Q's dtype %s", rt_dtype_name(m->dtype), rt_dtype_name(qt));
+    const int64_t full[4] = {g->B, g->Nq, g->Sq, g->T};
+    if (m->rank < 1 || m->rank > 4)
+        return rt_fail(c, "attn_mask %s must have rank 1 to 4", rt_shape_str(m->rank, m->dims, s1, sizeof s1));
+    int64_t stride = 1;
+    for (int i = 3, j = m->rank - 1; i >= 0; i--, j--) {
+        int64_t d = j >= 0 ? m->dims[j] : 1;
+        int ok = d == 1 || d == full[i] || (i == 3 && d < full[i]);
+        if (!ok)
+            return rt_fail(c, "attn_mask %s does not broadcast to [batch, q_heads, q_seq, total_seq] = [%lld, %lld, %lld, %lld]",
+                           rt_shape_str(m->rank, m->dims, s1, sizeof s1), (long long)g->B, (long long)g->Nq,
+                           (long long)g->Sq, (long long)g->T);
+        am->st[i] = d == 1 ? 0 : stride;
+        if (i == 3) am->len = d == 1 ? g->T : d;
+        stride *= d;
+    }
+    return RT_OK;
+}
+
+/* Gathers K (or V) after its past into dst [B, Nkv, T, H] float32. */
+static void att_gather_kv(const RtTensor *past, const RtTensor *x, const AttGeom *g, int64_t H, float *dst) {
+    for (int64_t b = 0; b < g->B; b++)
+        for (int64_t h = 0; h < g->Nkv; h++) {
+            float *d = dst + ((b * g->Nkv + h) * g->T) * H;
+            for (int64_t s = 0; s < g->P; s++)
+                for (int64_t e = 0; e < H; e++) d[s * H + e] = att_ld(past, ((b * g->Nkv + h) * g->P + s) * H + e);
+            d += g->P * H;
+            for (int64_t s = 0; s < g->Skv; s++) {
+                int64_t src = g->rank3 ? (b * g->Skv + s) * (g->Nkv * H) + h * H : ((b * g->Nkv + h) * g->Skv + s) * H;
+                if (x->dtype == RT_F32) memcpy(d + s * H, (const float *)x->data + src, sizeof(float) * (size_t)H);
+                else for (int64_t e = 0; e < H; e++) d[s * H + e] = att_ld(x, src + e);
+            }
+        }
+}
+
+/* Scores rows [i0, i0 + m) of (b, h) in S[m, T] -> probabilities, in place; the qk output
+ * (mode >= 0) taken at its stage. */
+static void att_rows(const AttGeom *g, const AttMask *am, int64_t b, int64_t h, int64_t i0, int64_t m, float *S,
+                     RtTensor *qk) {
+    const int64_t T = g->T;
+    for (int64_t r = 0; r < m; r++) {
+        float *row = S + r * T;
+        int64_t i = i0 + r, qk_base = ((b * g->Nq + h) * g->Sq + i) * T;
+        if (g->mode == 0)
+            for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
+        if (g->softcap > 0)
+            for (int64_t j = 0; j < T; j++) row[j] = g->softcap * tanhf(row[j] / g->softcap);
+        if (g->mode == 1)
+            for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
+        if (am->m) {
+            int64_t mb = b * am->st[0] + h * am->st[1] + i * am->st[2];
+            for (int64_t j = 0; j < T; j++) {
+                if (j >= am->len) { row[j] = -INFINITY; continue; }
+                int64_t off = mb + j * am->st[3];
+                if (am->m->dtype == RT_BOOL) { if (!((const uint8_t *)am->m->data)[off]) row[j] = -INFINITY; }
+                else row[j] += att_ld(am->m, off);
+            }
+        }
+        if (g->causal)
+            for (int64_t j = i + g->P + 1; j < T; j++) row[j] = -INFINITY;
+        if (g->mode == 2)
+            for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < T; j++) mx = row[j] > mx ? row[j] : mx;
+        if (g->soft_f64) {
+            double sum = 0;
+            for (int64_t j = 0; j < T; j++) sum += exp((double)row[j] - mx);
+            for (int64_t j = 0; j < T; j++) row[j] = (float)(exp((double)row[j] - mx) / sum);
+        } else {
+            float sum = 0;
+            for (int64_t j = 0; j < T; j++) sum += (row[j] = expf(row[j] - mx));
+            float inv = 1.0f / sum;
+            for (int64_t j = 0; j < T; j++) row[j] *= inv;
+        }
+        if (g->mode == 3)
+            for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
+    }
+}
+
+/* Sets every wanted output's shape; then allocates them (RT_SHAPE_ONLY in shape mode). */
+static int att_outputs(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, const AttGeom *g, RtTensor *const *out) {
+    int64_t y[4] = {g->B, g->Nq, g->Sq, g->Hv}, y3[3] = {g->B, g->Sq, g->Nq * g->Hv};
+    int64_t pk[4] = {g->B, g->Nkv, g->T, g->Hk}, pv[4] = {g->B, g->Nkv, g->T, g->Hv};
+    int64_t qk[4] = {g->B, g->Nq, g->Sq, g->T};
+    if (g->rank3) rt_out_set_shape(out[0], in[0]->dtype, 3, y3);
+    else rt_out_set_shape(out[0], in[0]->dtype, 4, y);
+    if (att_out_wanted(n, 1)) rt_out_set_shape(out[1], in[1]->dtype, 4, pk);
+    if (att_out_wanted(n, 2)) rt_out_set_shape(out[2], in[2]->dtype, 4, pv);
+    if (att_out_wanted(n, 3)) rt_out_set_shape(out[3], in[0]->dtype, 4, qk);
+    for (int i = 0; i < 4; i++)
+        if (att_out_wanted(n, i)) RT_TRY(rt_out_alloc_data(c, out[i]));
+    return RT_OK;
+}
+
+/* Widened float32 copy of t (or t's own data when float32); *own set when allocated. */
+static const float *att_f32(RtKernelCtx *c, const RtTensor *t, float **own) {
+    *own = NULL;
+    if (t->dtype == RT_F32) return (const float *)t->data;
+    int64_t nel = rt_numel(t);
+    *own = rt_scratch(c, sizeof(float) * (size_t)(nel ? nel : 1));
+    if (*own)
+        for (int64_t i = 0; i < nel; i++) (*own)[i] = att_ld(t, i);
+    return *own;
+}
+
+static int k_attention(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *q = rt_in(n, in, 0), *k = rt_in(n, in, 1), *v = rt_in(n, in, 2);
+    if (!q || !k || !v) return rt_fail(c, "inputs 'Q', 'K' and 'V' are required");
+    if (n->opset > 0 && n->opset < 23) return rt_fail(c, "Attention exists from opset 23; this node is at opset %d", n->opset);
+    if (!att_float_ok(q->dtype) || k->dtype != q->dtype || v->dtype != q->dtype)
+        return rt_fail(c, "Q, K, V must share one dtype of float32, float16, bfloat16; got %s, %s, %s",
+                       rt_dtype_name(q->dtype), rt_dtype_name(k->dtype), rt_dtype_name(v->dtype));
+    AttGeom g;
+    memset(&g, 0, sizeof g);
+    AttMask am;
+    RT_TRY(att_attrs(c, n, &g));
+    RT_TRY(att_geom(c, n, in, &g));
+    RT_TRY(att_mask_plan(c, rt_in(n, in, 3), &g, q->dtype, &am));
+    RT_TRY(att_outputs(c, n, in, &g, out));
+    int direct_k = att_out_wanted(n, 1) && k->dtype == RT_F32, direct_v = att_out_wanted(n, 2) && v->dtype == RT_F32;
+    size_t nk = (size_t)(g.B * g.Nkv * g.T * g.Hk), nv = (size_t)(g.B * g.Nkv * g.T * g.Hv);
+    float *kc = direct_k ? (float *)out[1]->data : rt_scratch(c, sizeof(float) * (nk ? nk : 1));
+    float *vc = direct_v ? (float *)out[2]->data : rt_scratch(c, sizeof(float) * (nv ? nv : 1));
+    float *S = rt_scratch(c, sizeof(float) * (size_t)(ATT_BLOCK * (g.T ? g.T : 1)));
+    float *qown = NULL, *yown = NULL;
+    const float *qf = (kc && vc && S) ? att_f32(c, q, &qown) : NULL;
+    int64_t ny = rt_numel(out[0]);
+    float *yf = out[0]->dtype == RT_F32 ? (float *)out[0]->data : (yown = rt_scratch(c, sizeof(float) * (size_t)(ny ? ny : 1)));
+    int r = (kc && vc && S && qf && yf) ? RT_OK : RT_ERR_NOMEM;
+    if (r == RT_OK) {
+        att_gather_kv(rt_in(n, in, 4), k, &g, g.Hk, kc);
+        att_gather_kv(rt_in(n, in, 5), v, &g, g.Hv, vc);
+        int64_t ldq = g.rank3 ? g.Nq * g.Hk : g.Hk, ldy = g.rank3 ? g.Nq * g.Hv : g.Hv, grp = g.Nq / g.Nkv;
+        for (int64_t b = 0; b < g.B; b++)
+            for (int64_t h = 0; h < g.Nq; h++) {
+                int64_t kvh = h / grp;
+                const float *Kh = kc + (b * g.Nkv + kvh) * g.T * g.Hk, *Vh = vc + (b * g.Nkv + kvh) * g.T * g.Hv;
+                const float *Qh = qf + (g.rank3 ? b * g.Sq * ldq + h * g.Hk : (b * g.Nq + h) * g.Sq * g.Hk);
+                float *Yh = yf + (g.rank3 ? b * g.Sq * ldy + h * g.Hv : (b * g.Nq + h) * g.Sq * g.Hv);
+                for (int64_t i0 = 0; i0 < g.Sq; i0 += ATT_BLOCK) {
+                    int m = (int)(g.Sq - i0 < ATT_BLOCK ? g.Sq - i0 : ATT_BLOCK);
+                    if (g.T == 0) { /* no keys: softmax of nothing; the output is an empty sum */
+                        for (int rr = 0; rr < m; rr++) memset(Yh + (i0 + rr) * ldy, 0, sizeof(float) * (size_t)g.Hv);
+                        continue;
+                    }
+                    rt_sgemm(0, 1, m, (int)g.T, (int)g.Hk, g.scale, Qh + i0 * ldq, (int)ldq, Kh, (int)g.Hk, 0.0f, S,
+                             (int)g.T);
+                    att_rows(&g, &am, b, h, i0, m, S, g.mode >= 0 ? out[3] : NULL);
+                    rt_sgemm(0, 0, m, (int)g.Hv, (int)g.T, 1.0f, S, (int)g.T, Vh, (int)g.Hv, 0.0f, Yh + i0 * ldy,
+                             (int)ldy);
+                }
+            }
+        if (yown)
+            for (int64_t i = 0; i < ny; i++) att_st(out[0], i, yown[i]);
+        if (att_out_wanted(n, 1) && !direct_k)
+            for (size_t i = 0; i < nk; i++) att_st(out[1], (int64_t)i, kc[i]);
+        if (att_out_wanted(n, 2) && !direct_v)
+            for (size_t i = 0; i < nv; i++) att_st(out[2], (int64_t)i, vc[i]);
+    }
+    if (!direct_k) rt_scratch_free(c, kc);
+    if (!direct_v) rt_scratch_free(c, vc);
+    rt_scratch_free(c, S);
+    rt_scratch_free(c, qown);
+    rt_scratch_free(c, yown);
+    return r;
+}
+
+const RtKernelEntry rt_kernels_attention[] = {
+    {RT_OP_ATTENTION, k_attention},
+    {-1, 0},
+};

@@ -1,0 +1,184 @@
+/*
+ * test_attention23.c — the opset-23 transformer ops (RMSNormalization, RotaryEmbedding,
+ * Attention) against onnxruntime-node: each case is a one-node model at opset 23 (IR 11)
+ * built with onnx_proto_build.h, run by onnxruntime and by `wafer run` on the same random
+ * inputs (tests/ort_compare.h), every output compared. Together the cases cover every
+ * attribute and every optional input and output of the three ops: 3-D and 4-D layouts, GQA
+ * and MQA heads, bool and float masks with broadcasting, is_causal with and without a
+ * key/value cache, present outputs, scale, softcap, the four qk_matmul_output modes,
+ * softmax_precision, interleaved / partial rotary, position_ids. Skips where onnxruntime-node
+ * is not installed.
+ */
+#include "../frontend/onnx_proto_build.h"
+#include "../ort_compare.h"
+
+TestSuite(attention23, .fini = pb_release_all);
+
+/* float32 everywhere. Attention: scores are dot products of <= 32 terms of values in [-1, 1)
+ * and softmax sums of <= 160 terms, accumulated in a different order than onnxruntime's
+ * (BLAS vs MLAS): a few ulps of values of magnitude ~1-10, so 1e-5 absolute plus 1e-4
+ * relative. RMSNormalization / RotaryEmbedding: wafer rounds once from double, onnxruntime
+ * computes in float: one or two ulps of values up to ~3. */
+static const OrtcTol ATT_TOL = {1e-5, 1e-4, 0};
+static const OrtcTol ELEM_TOL = {1e-6, 1e-5, 0};
+
+typedef struct {
+    const char *name;
+    RtDtype dt;        /* RT_F32 random in [-1, 1); RT_BOOL a pattern; RT_I64 positions */
+    int rank;
+    int64_t dims[4];
+    int64_t imax;      /* RT_I64: values in [0, imax) */
+} TIn;
+
+static uint32_t lcg = 12345u;
+static float rnd(void) { return (float)((lcg = lcg * 1664525u + 1013904223u) >> 8) / (1 << 24) * 2 - 1; }
+
+static void tin_fill(const TIn *d, OrtcInput *o) {
+    o->name = d->name;
+    memset(&o->t, 0, sizeof o->t);
+    o->t.dtype = d->dt;
+    o->t.rank = d->rank;
+    memcpy(o->t.dims, d->dims, sizeof(int64_t) * (size_t)d->rank);
+    int64_t n = rt_numel(&o->t);
+    o->t.data = pb_zalloc((size_t)(n ? n : 1) * rt_dtype_size(d->dt));
+    for (int64_t i = 0; i < n; i++) {
+        if (d->dt == RT_F32) ((float *)o->t.data)[i] = rnd();
+        else if (d->dt == RT_BOOL) ((uint8_t *)o->t.data)[i] = rnd() > -0.6f; /* ~80% attend */
+        else ((int64_t *)o->t.data)[i] = (int64_t)((rnd() + 1) * 0.5f * (float)d->imax) % d->imax;
+    }
+}
+
+/* Runs node (already holding its attributes) with the given graph inputs; outs are its
+ * output names ("" skipped), all float32. */
+static void run_case(const char *tag, Onnx__NodeProto *node, const TIn *ins, int n_in, const OrtcTol *tol) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_node(g, node);
+    OrtcInput in[8];
+    for (int i = 0; i < n_in; i++) {
+        tin_fill(&ins[i], &in[i]);
+        char dims[64] = "";
+        size_t l = 0;
+        for (int d = 0; d < ins[i].rank; d++) l += (size_t)snprintf(dims + l, sizeof dims - l, d ? ",%lld" : "%lld", (long long)ins[i].dims[d]);
+        pb_add_input(g, pb_value(ins[i].name, ins[i].dt, dims));
+    }
+    for (size_t o = 0; o < node->n_output; o++)
+        if (node->output[o][0]) pb_add_output(g, pb_value(node->output[o], RT_F32, NULL));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 11, 23, "test_attention23", &len);
+    if (!ortc_compare(tag, m, len, in, n_in, tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* ---------- RMSNormalization ---------- */
+
+Test(attention23, rms_norm_last_axis_defaults) {
+    Onnx__NodeProto *n = pb_node("RMSNormalization", "rms", "x,s", "y");
+    TIn in[] = {{"x", RT_F32, 3, {2, 3, 8}, 0}, {"s", RT_F32, 1, {8}, 0}};
+    run_case("w_rms_default", n, in, 2, &ELEM_TOL);
+}
+
+Test(attention23, rms_norm_axis_epsilon_stash_broadcast_scale) {
+    Onnx__NodeProto *n = pb_node("RMSNormalization", "rms", "x,s", "y");
+    pb_attr_int(n, "axis", 1);
+    pb_attr_float(n, "epsilon", 0.25f); /* large, so a misplaced epsilon shows */
+    pb_attr_int(n, "stash_type", 1);
+    TIn in[] = {{"x", RT_F32, 3, {2, 3, 5}, 0}, {"s", RT_F32, 2, {1, 5}, 0}};
+    run_case("w_rms_axis", n, in, 2, &ELEM_TOL);
+}
+
+/* ---------- RotaryEmbedding ---------- */
+
+Test(attention23, rotary_4d_halves_caches_per_batch) {
+    Onnx__NodeProto *n = pb_node("RotaryEmbedding", "rope", "x,c,s", "y");
+    TIn in[] = {{"x", RT_F32, 4, {2, 3, 5, 8}, 0}, {"c", RT_F32, 3, {2, 5, 4}, 0}, {"s", RT_F32, 3, {2, 5, 4}, 0}};
+    run_case("w_rope4", n, in, 3, &ELEM_TOL);
+}
+
+Test(attention23, rotary_3d_interleaved_partial_position_ids) {
+    Onnx__NodeProto *n = pb_node("RotaryEmbedding", "rope", "x,c,s,p", "y");
+    pb_attr_int(n, "interleaved", 1);
+    pb_attr_int(n, "num_heads", 2);
+    pb_attr_int(n, "rotary_embedding_dim", 6);
+    TIn in[] = {{"x", RT_F32, 3, {2, 4, 20}, 0}, {"c", RT_F32, 2, {16, 3}, 0}, {"s", RT_F32, 2, {16, 3}, 0},
+                {"p", RT_I64, 2, {2, 4}, 16}};
+    run_case("w_rope3", n, in, 4, &ELEM_TOL);
+}
+
+Test(attention23, rotary_4d_halves_partial_position_ids) {
+    Onnx__NodeProto *n = pb_node("RotaryEmbedding", "rope", "x,c,s,p", "y");
+    pb_attr_int(n, "rotary_embedding_dim", 4);
+    TIn in[] = {{"x", RT_F32, 4, {1, 2, 3, 8}, 0}, {"c", RT_F32, 2, {9, 2}, 0}, {"s", RT_F32, 2, {9, 2}, 0},
+                {"p", RT_I64, 2, {1, 3}, 9}};
+    run_case("w_rope4p", n, in, 4, &ELEM_TOL);
+}
+
+/* ---------- Attention ---------- */
+
+Test(attention23, attention_4d_mha_defaults) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v", "y");
+    TIn in[] = {{"q", RT_F32, 4, {2, 3, 4, 8}, 0}, {"k", RT_F32, 4, {2, 3, 6, 8}, 0}, {"v", RT_F32, 4, {2, 3, 6, 5}, 0}};
+    run_case("w_att_mha", n, in, 3, &ATT_TOL);
+}
+
+Test(attention23, attention_3d_gqa_float_mask_broadcast_scale) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m", "y");
+    pb_attr_int(n, "q_num_heads", 4);
+    pb_attr_int(n, "kv_num_heads", 2);
+    pb_attr_float(n, "scale", 0.3f);
+    TIn in[] = {{"q", RT_F32, 3, {2, 5, 32}, 0}, {"k", RT_F32, 3, {2, 7, 16}, 0}, {"v", RT_F32, 3, {2, 7, 12}, 0},
+                {"m", RT_F32, 2, {5, 7}, 0}};
+    run_case("w_att_gqa3", n, in, 4, &ATT_TOL);
+}
+
+Test(attention23, attention_mqa_bool_mask_4d_broadcast_heads) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m", "y");
+    TIn in[] = {{"q", RT_F32, 4, {2, 4, 3, 8}, 0}, {"k", RT_F32, 4, {2, 1, 6, 8}, 0}, {"v", RT_F32, 4, {2, 1, 6, 8}, 0},
+                {"m", RT_BOOL, 4, {2, 1, 3, 6}, 0}};
+    run_case("w_att_mqa", n, in, 4, &ATT_TOL);
+}
+
+/* qk_matmul_output at each of its four stages, with a float mask and a softcap both active,
+ * so each stage differs from its neighbours. */
+static void qk_mode_case(int mode) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m", "y,,,qk");
+    pb_attr_int(n, "qk_matmul_output_mode", mode);
+    pb_attr_float(n, "softcap", 2.0f);
+    char tag[32];
+    snprintf(tag, sizeof tag, "w_att_qk%d", mode);
+    TIn in[] = {{"q", RT_F32, 4, {1, 2, 4, 8}, 0}, {"k", RT_F32, 4, {1, 2, 5, 8}, 0}, {"v", RT_F32, 4, {1, 2, 5, 8}, 0},
+                {"m", RT_F32, 2, {4, 5}, 0}};
+    run_case(tag, n, in, 4, &ATT_TOL);
+}
+
+Test(attention23, attention_qk_output_mode0_softcap) { qk_mode_case(0); }
+Test(attention23, attention_qk_output_mode1_softcap) { qk_mode_case(1); }
+Test(attention23, attention_qk_output_mode2_softcap) { qk_mode_case(2); }
+Test(attention23, attention_qk_output_mode3_softcap) { qk_mode_case(3); }
+
+Test(attention23, attention_causal_gqa_with_past_and_present) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,,pk,pv", "y,ok,ov");
+    pb_attr_int(n, "is_causal", 1);
+    TIn in[] = {{"q", RT_F32, 4, {2, 4, 3, 8}, 0},  {"k", RT_F32, 4, {2, 2, 3, 8}, 0},
+                {"v", RT_F32, 4, {2, 2, 3, 6}, 0},  {"pk", RT_F32, 4, {2, 2, 5, 8}, 0},
+                {"pv", RT_F32, 4, {2, 2, 5, 6}, 0}};
+    run_case("w_att_cache", n, in, 5, &ATT_TOL);
+}
+
+Test(attention23, attention_3d_causal_past_mask_softmax_precision) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m,pk,pv", "y,ok,ov");
+    pb_attr_int(n, "q_num_heads", 2);
+    pb_attr_int(n, "kv_num_heads", 2);
+    pb_attr_int(n, "softmax_precision", 1);
+    TIn in[] = {{"q", RT_F32, 3, {1, 2, 16}, 0},  {"k", RT_F32, 3, {1, 2, 16}, 0}, {"v", RT_F32, 3, {1, 2, 16}, 0},
+                {"m", RT_BOOL, 2, {2, 6}, 0},   {"pk", RT_F32, 4, {1, 2, 4, 8}, 0},
+                {"pv", RT_F32, 4, {1, 2, 4, 8}, 0}};
+    run_case("w_att_3dpast", n, in, 6, &ATT_TOL);
+}
+
+/* 150 queries: three scores blocks of 64 rows (the last one partial). */
+Test(attention23, attention_causal_long_sequence_blocks) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v", "y");
+    pb_attr_int(n, "is_causal", 1);
+    TIn in[] = {{"q", RT_F32, 4, {1, 2, 150, 16}, 0}, {"k", RT_F32, 4, {1, 2, 150, 16}, 0},
+                {"v", RT_F32, 4, {1, 2, 150, 16}, 0}};
+    run_case("w_att_long", n, in, 3, &ATT_TOL);
+}
