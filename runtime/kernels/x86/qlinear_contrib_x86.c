@@ -1,0 +1,246 @@
+/*
+ * qlinear_contrib_x86.c — the fast route of the quantized ops of onnxruntime's QOperator
+ * models (QLinearConv, QGemm, QLinearAdd): each is lowered, at run time and per call, onto
+ * wafer's int8 machinery of qops_x86.c / qgemm.h instead of the int16 reference loops.
+ *
+ *   QLinearConv  has exactly wafer QConv's inputs (x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
+ *                y_zp, B?) and attributes: it runs QConv's optimized kernel (depthwise direct,
+ *                1x1 GEMM, im2col + GEMM, weights packed once in the node's state). QConv
+ *                requantizes with a fixed-point multiplier made from x_scale * w_scale / y_scale
+ *                in double; the spec's (and onnxruntime's) float32 product rounds to even: the
+ *                two differ only for values within float rounding of a .5 tie, by one step.
+ *   QLinearAdd   same-shape operands: QAdd's optimized kernel (TFLite's integer add); same
+ *                bound, one step at rounding ties.
+ *   QGemm        the int32 products on the int8 GEMM (y32 output: A rows are the activations,
+ *                B^T the weight rows, b_zp per row), then the reference's own float32
+ *                requantization: bit-identical to ref/qlinear_contrib.c. transB = 0 weights are
+ *                transposed once into the node's state when B is a constant (per call into
+ *                scratch otherwise).
+ *   DequantizeLinear  (the standard op, which these models keep between their int8 part and the
+ *                convolutions they leave in float) per tensor, int8/uint8 to float32: the
+ *                reference's y = float(x - zp) * s as one vectorizable loop, bit-identical.
+ * Each takes the cases it is built for — data present, a CPU the int8 GEMM runs on
+ * (rt_qgemm_isa), the parameters the reference accepts — and hands everything else, every
+ * error included, to the reference kernel of the op itself.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../quant.h"
+#include "qgemm.h"
+
+static int ref_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return rt_kernel_find(n->op)(c, n, in, out);
+}
+
+static int is_q8(RtDtype t) { return t == RT_I8 || t == RT_U8; }
+
+/* One float32 value with data, finite and > 0. */
+static int scale1_ok(const RtTensor *t) {
+    if (!t || t->dtype != RT_F32 || rt_numel(t) != 1 || t->rank > 1 || !t->data) return 0;
+    float v = ((const float *)t->data)[0];
+    return v > 0.0f && !isinf(v);
+}
+
+/* Absent (when allowed), or one value of dtype dt with data. */
+static int zp1_ok(const RtTensor *z, RtDtype dt, int optional) {
+    if (!z) return optional;
+    return z->dtype == dt && rt_numel(z) == 1 && z->rank <= 1 && z->data;
+}
+
+/* Scales (float32, > 0) or zero points (dtype dt) of one value or [M], with data. */
+static int chan_ok(const RtTensor *t, RtDtype dt, int64_t M) {
+    if (!t || t->dtype != dt || !t->data) return 0;
+    int64_t k = rt_numel(t);
+    if (k != 1 && (t->rank != 1 || k != M)) return 0;
+    if (dt == RT_F32)
+        for (int64_t i = 0; i < k; i++) {
+            float v = ((const float *)t->data)[i];
+            if (!(v > 0.0f) || isinf(v)) return 0;
+        }
+    return 1;
+}
+
+/* Runs node n as wafer op `op` (same inputs and attributes) through its optimized kernel. */
+static int run_as(RtKernelCtx *c, const RtNode *n, int op, RtTensor *const *in, RtTensor *const *out) {
+    RtNode m = *n;
+    m.op = op;
+    return rt_kernel_find_fast(op)(c, &m, in, out);
+}
+
+/* ---------------------------------------------------------------- QLinearConv -> QConv */
+
+static int k_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 3), *b = rt_in(n, in, 8);
+    if (c->shape_only || rt_qgemm_isa() == RT_QGEMM_REF || !x || !w || !is_q8(x->dtype) || !is_q8(w->dtype) ||
+        !x->data || !w->data || w->rank < 3 || x->rank != w->rank)
+        return ref_run(c, n, in, out);
+    int64_t M = w->dims[0];
+    const RtTensor *yz = rt_in(n, in, 7);
+    if (!scale1_ok(rt_in(n, in, 1)) || !zp1_ok(rt_in(n, in, 2), x->dtype, 1) || !chan_ok(rt_in(n, in, 4), RT_F32, M) ||
+        (rt_in(n, in, 5) && !chan_ok(rt_in(n, in, 5), w->dtype, M)) || !scale1_ok(rt_in(n, in, 6)) ||
+        !yz || !is_q8(yz->dtype) || !zp1_ok(yz, yz->dtype, 0) ||
+        (b && (b->dtype != RT_I32 || b->rank != 1 || b->dims[0] != M || !b->data)))
+        return ref_run(c, n, in, out);
+    return run_as(c, n, RT_OP_QCONV, in, out);
+}
+
+/* ---------------------------------------------------------------- QLinearAdd -> QAdd */
+
+static int k_qlinear_add(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *a = rt_in(n, in, 0), *bb = rt_in(n, in, 3), *cz = rt_in(n, in, 7);
+    if (c->shape_only || rt_qgemm_isa() == RT_QGEMM_REF || !a || !bb || !is_q8(a->dtype) || bb->dtype != a->dtype ||
+        !a->data || !bb->data || a->rank != bb->rank || !rt_shape_equal(a, bb) || !scale1_ok(rt_in(n, in, 1)) ||
+        !zp1_ok(rt_in(n, in, 2), a->dtype, 1) || !scale1_ok(rt_in(n, in, 4)) || !zp1_ok(rt_in(n, in, 5), a->dtype, 1) ||
+        !scale1_ok(rt_in(n, in, 6)) || (cz && (!is_q8(cz->dtype) || !zp1_ok(cz, cz->dtype, 0))))
+        return ref_run(c, n, in, out);
+    return run_as(c, n, RT_OP_QADD, in, out);
+}
+
+/* ---------------------------------------------------------------- QGemm */
+
+/* The node state of a transB = 0 QGemm: B^T [N, K] kept once (B is a constant). */
+#define QGEMM_STATE_MAGIC 0x5147454d4d425431ull /* "QGEMMBT1" */
+typedef struct {
+    uint64_t magic;
+    int64_t N, K;
+    int b_u8;
+} QGemmState;
+
+/* B^T [N, K] of B [K, N] from the node's state, made there first; NULL when the node keeps no
+ * state or B is not a constant. */
+static const uint8_t *qgemm_bt_cached(RtKernelCtx *c, const RtTensor *B, int64_t K, int64_t N) {
+    if (!c->node_state || !c->state_alloc || !((c->const_inputs >> 3) & 1)) return NULL;
+    QGemmState *s = *c->node_state;
+    size_t hdr = (sizeof(QGemmState) + 63) & ~(size_t)63;
+    if (s && s->magic == QGEMM_STATE_MAGIC && s->N == N && s->K == K && s->b_u8 == (B->dtype == RT_U8))
+        return (const uint8_t *)s + hdr;
+    uint8_t *blk = c->state_alloc->alloc(c->state_alloc->user, hdr + (size_t)(N * K));
+    if (!blk) return NULL;
+    s = (QGemmState *)blk;
+    s->magic = QGEMM_STATE_MAGIC, s->N = N, s->K = K, s->b_u8 = B->dtype == RT_U8;
+    const uint8_t *src = B->data;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < N; j++) blk[hdr + j * K + k] = src[k * N + j];
+    if (*c->node_state) c->state_alloc->free(c->state_alloc->user, *c->node_state);
+    *c->node_state = s;
+    return blk + hdr;
+}
+
+/* The cases the fast QGemm takes (else the reference runs and reports). */
+static int qgemm_ok(const RtNode *n, RtTensor *const *in, int64_t *M, int64_t *K, int64_t *N) {
+    const RtTensor *A = rt_in(n, in, 0), *B = rt_in(n, in, 3), *C = rt_in(n, in, 6), *ys = rt_in(n, in, 7);
+    const RtTensor *yz = rt_in(n, in, 8);
+    int tb = rt_attr_int(n, "transB", 0) != 0;
+    if (!A || !B || !is_q8(A->dtype) || !is_q8(B->dtype) || !A->data || !B->data || A->rank != 2 || B->rank != 2 ||
+        rt_attr_int(n, "transA", 0) != 0)
+        return 0;
+    *M = A->dims[0], *K = A->dims[1], *N = B->dims[1 - tb];
+    if (B->dims[tb] != *K || *K == 0 || *M == 0 || *N == 0) return 0;
+    if (!scale1_ok(rt_in(n, in, 1)) || !zp1_ok(rt_in(n, in, 2), A->dtype, 0) || !chan_ok(rt_in(n, in, 4), RT_F32, *N) ||
+        !chan_ok(rt_in(n, in, 5), B->dtype, *N) || rt_numel(rt_in(n, in, 4)) != rt_numel(rt_in(n, in, 5)) ||
+        rt_in(n, in, 4)->rank != rt_in(n, in, 5)->rank)
+        return 0;
+    if (C) { /* int32 broadcast to [M, N]: scalar, [N], [1, N], [M, 1], [M, N] */
+        int64_t d0 = C->rank == 2 ? C->dims[0] : 1, d1 = C->rank >= 1 ? C->dims[C->rank - 1] : 1;
+        if (C->dtype != RT_I32 || !C->data || C->rank > 2 || (d0 != 1 && d0 != *M) || (d1 != 1 && d1 != *N)) return 0;
+    }
+    if (ys && !scale1_ok(ys)) return 0;
+    if (yz && (!ys || !is_q8(yz->dtype) || !zp1_ok(yz, yz->dtype, 0))) return 0;
+    return 1;
+}
+
+static int k_qgemm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    int64_t M, K, N;
+    RtQgemmIsa isa = rt_qgemm_isa();
+    if (c->shape_only || isa == RT_QGEMM_REF || !qgemm_ok(n, in, &M, &K, &N)) return ref_run(c, n, in, out);
+    const RtTensor *A = in[0], *B = in[3], *bs = in[4], *bz = in[5], *C = rt_in(n, in, 6);
+    const RtTensor *ysc = rt_in(n, in, 7), *yz = rt_in(n, in, 8);
+    RtDtype yt = yz ? yz->dtype : RT_F32;
+    int64_t dims[2] = {M, N};
+    RT_TRY(rt_out_alloc(c, out[0], yt, 2, dims));
+    int tb = rt_attr_int(n, "transB", 0) != 0;
+    const uint8_t *bt = tb ? B->data : qgemm_bt_cached(c, B, K, N);
+    uint8_t *own_bt = NULL;
+    int32_t *acc = rt_scratch(c, sizeof(int32_t) * (size_t)(M * N + 2 * N));
+    if (!acc) return RT_ERR_NOMEM;
+    if (!bt) {
+        own_bt = rt_scratch(c, (size_t)(N * K));
+        if (!own_bt) {
+            rt_scratch_free(c, acc);
+            return RT_ERR_NOMEM;
+        }
+        const uint8_t *src = B->data;
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < N; j++) own_bt[j * K + k] = src[k * N + j];
+        bt = own_bt;
+    }
+    int32_t *zw = acc + M * N;
+    float *s = (float *)(zw + N);
+    int64_t kz = rt_numel(bz);
+    int any_zw = 0;
+    float alpha = rt_attr_float(n, "alpha", 1.0f), as = ((const float *)in[1]->data)[0];
+    for (int64_t j = 0; j < N; j++) {
+        zw[j] = rt_qget(bz, kz > 1 ? j : 0);
+        any_zw |= zw[j] != 0;
+        s[j] = alpha * as * ((const float *)bs->data)[kz > 1 ? j : 0]; /* the reference's order */
+        if (ysc) s[j] /= ((const float *)ysc->data)[0];
+    }
+    /* acc^T[N, M] = B^T[N, K] x A^T: the weight rows are the GEMM's A, the activations its B */
+    RtQgemm G;
+    memset(&G, 0, sizeof G);
+    G.M = N, G.N = M, G.K = K;
+    G.a = bt, G.lda = K, G.a_u8 = B->dtype == RT_U8, G.za = any_zw ? zw : NULL;
+    G.b = A->data, G.ldb = K, G.b_u8 = A->dtype == RT_U8, G.b_layout = RT_QGEMM_B_NK, G.zb = rt_qget(in[2], 0);
+    G.y32 = acc, G.ldy = 1, G.ldyn = N;
+    int st = rt_qgemm_run(c, &G, isa);
+    if (st == RT_OK) {
+        int64_t sm = 0, sn = 0;
+        if (C) {
+            int64_t d0 = C->rank == 2 ? C->dims[0] : 1, d1 = C->rank >= 1 ? C->dims[C->rank - 1] : 1;
+            sm = d0 == 1 ? 0 : d1, sn = d1 == 1 ? 0 : 1;
+        }
+        int32_t zy = rt_qget(yz, 0), lo = 0, hi = 0;
+        if (yz) rt_qrange(yt, &lo, &hi);
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t j = 0; j < N; j++) {
+                int64_t i = m * N + j;
+                /* C + products modulo 2^32, as the reference accumulates onto C */
+                int32_t v = C ? (int32_t)((uint32_t)acc[i] + (uint32_t)((const int32_t *)C->data)[m * sm + j * sn]) : acc[i];
+                if (yz) rt_qset(out[0], i, rt_round_sat((double)((float)v * s[j]), zy, lo, hi));
+                else ((float *)out[0]->data)[i] = (float)v * s[j];
+            }
+    }
+    rt_scratch_free(c, own_bt);
+    rt_scratch_free(c, acc);
+    return st;
+}
+
+/* ---------------------------------------------------------------- DequantizeLinear */
+
+static int k_dequantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *s = rt_in(n, in, 1), *z = rt_in(n, in, 2);
+    if (c->shape_only || !x || !is_q8(x->dtype) || !x->data || !scale1_ok(s) || !zp1_ok(z, x->dtype, 1) ||
+        (z && z->rank != s->rank) || rt_attr(n, "output_dtype") || rt_attr_int(n, "block_size", 0) != 0)
+        return ref_run(c, n, in, out);
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, x->rank, x->dims));
+    int64_t total = rt_numel(x);
+    float sc = ((const float *)s->data)[0], *y = out[0]->data;
+    int32_t zp = rt_qget(z, 0);
+    if (x->dtype == RT_U8) {
+        const uint8_t *p = x->data;
+        for (int64_t i = 0; i < total; i++) y[i] = (float)((int32_t)p[i] - zp) * sc;
+    } else {
+        const int8_t *p = x->data;
+        for (int64_t i = 0; i < total; i++) y[i] = (float)((int32_t)p[i] - zp) * sc;
+    }
+    return RT_OK;
+}
+
+const RtKernelEntry rt_kernels_x86_qlinear_contrib[] = {
+    {RT_OP_DEQUANTIZE_LINEAR, k_dequantize_linear},
+    {RT_OP_QLINEAR_CONV, k_qlinear_conv},
+    {RT_OP_QLINEAR_ADD, k_qlinear_add},
+    {RT_OP_QGEMM, k_qgemm},
+    {-1, 0},
+};

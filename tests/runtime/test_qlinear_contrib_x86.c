@@ -1,0 +1,189 @@
+/*
+ * test_qlinear_contrib_x86.c — the fast route of the QOperator ops (runtime/kernels/x86/
+ * qlinear_contrib_x86.c) against the reference kernels, on odd sizes (1, 3, 7, 17, 33, 127,
+ * 129) that cross the GEMM's panel and vector widths:
+ *   QGemm and DequantizeLinear bit-identical (same int32 sums, same float32 epilogue), QGemm
+ *   also with its transposed weights served from the node state on a second run;
+ *   QLinearConv (through QConv's kernels) and QLinearAdd (through QAdd's) within one step,
+ *   the fixed-point multiplier resolving near-ties of the float32 product differently.
+ * Where the CPU has no int8 GEMM (rt_qgemm_isa() == ref) the fast kernels hand every call to
+ * the reference, and the comparisons hold trivially.
+ */
+#include "rt_test_util.h"
+
+#include "../../runtime/kernels/x86/qgemm.h"
+
+TestSuite(qlinear_contrib_x86);
+
+/* QLinearConv / QLinearAdd: the fixed-point multiplier (double, rounded to 31 bits) and the
+ * spec's float32 product round a value lying within float32 rounding of a .5 tie to
+ * different neighbours: one step, never more. */
+#define NEAR_TIE_STEPS 1
+
+static void fill_bytes(void *p, int64_t n, uint32_t seed) {
+    uint8_t *b = p;
+    for (int64_t i = 0; i < n; i++) b[i] = (uint8_t)(rtt_lcg(&seed) >> 24);
+}
+
+static int64_t max_step_diff(const RtTensor *a, const RtTensor *b) {
+    int64_t worst = 0, n = rt_numel(a);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t va = a->dtype == RT_U8 ? ((const uint8_t *)a->data)[i] : ((const int8_t *)a->data)[i];
+        int64_t vb = b->dtype == RT_U8 ? ((const uint8_t *)b->data)[i] : ((const int8_t *)b->data)[i];
+        int64_t d = va > vb ? va - vb : vb - va;
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+/* ---- QGemm ---- */
+
+static void qgemm_pair(int64_t M, int64_t K, int64_t N, int tb, int per_col, int quant_out, int c_kind, RtDtype at) {
+    int64_t ad[2] = {M, K}, bd[2] = {tb ? N : K, tb ? K : N}, nd[1] = {N}, cd[2] = {M, N};
+    uint8_t *A = malloc((size_t)(M * K)), *B = malloc((size_t)(K * N)), bz[256];
+    int32_t *C = malloc(sizeof(int32_t) * (size_t)(M * N));
+    float bs[256], as = 0.031f, ys = 0.7f;
+    fill_bytes(A, M * K, (uint32_t)(M * 7 + K));
+    fill_bytes(B, K * N, (uint32_t)(N * 13 + K));
+    uint32_t seed = 5;
+    for (int64_t j = 0; j < N && j < 256; j++) {
+        bs[j] = rtt_uniform(&seed, 0.005f, 0.02f);
+        bz[j] = (uint8_t)(j % 7);
+    }
+    for (int64_t i = 0; i < M * N; i++) C[i] = (int32_t)(rtt_lcg(&seed) % 20001) - 10000;
+    uint8_t az = at == RT_U8 ? 129 : (uint8_t)(int8_t)-3, yz = at == RT_U8 ? 127 : 2;
+    RtTensor tA = rtt_tensor(at, 2, ad, A), tas = rtt_tensor(RT_F32, 0, ad, &as), taz = rtt_tensor(at, 0, ad, &az);
+    RtTensor tB = rtt_tensor(RT_I8, 2, bd, B), tbs = rtt_tensor(RT_F32, per_col, nd, bs);
+    RtTensor tbz = rtt_tensor(RT_I8, per_col, nd, bz);
+    RtTensor tC = c_kind == 1 ? rtt_tensor(RT_I32, 1, nd, C) : rtt_tensor(RT_I32, 2, cd, C);
+    RtTensor tys = rtt_tensor(RT_F32, 0, ad, &ys), tyz = rtt_tensor(at, 0, ad, &yz);
+    RtTensor *in[9] = {&tA, &tas, &taz, &tB, &tbs, &tbz, c_kind ? &tC : NULL, quant_out ? &tys : NULL,
+                       quant_out ? &tyz : NULL};
+    RtAttr attrs[2] = {rtt_attr_int("transB", tb), rtt_attr_float("alpha", 0.9f)};
+    RtTensor ref[1], fast[1];
+    void *state = NULL;
+    RttRun how = {.node_state = &state, .const_inputs = 1u << 3};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QGEMM), NULL, RT_OP_QGEMM, 1, in, 9, ref, 1, attrs, 2, 0), RT_OK,
+                 "%s", rtt_err.msg);
+    for (int run = 0; run < 2; run++) { /* the second run reads B^T from the node state */
+        cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QGEMM), &how, RT_OP_QGEMM, 1, in, 9, fast, 1, attrs, 2, 0),
+                     RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(fast[0].dtype, ref[0].dtype);
+        cr_expect_eq(memcmp(fast[0].data, ref[0].data, (size_t)rt_nbytes(&ref[0])), 0,
+                     "QGemm M %lld K %lld N %lld transB %d per_col %d quant %d C %d run %d: fast != reference",
+                     (long long)M, (long long)K, (long long)N, tb, per_col, quant_out, c_kind, run);
+        rtt_free_outputs(fast, 1);
+    }
+    rtt_free_outputs(ref, 1);
+    free(state);
+    free(A), free(B), free(C);
+}
+
+Test(qlinear_contrib_x86, qgemm_equals_reference_on_odd_sizes) {
+    const int64_t sz[] = {1, 3, 7, 17, 33, 127, 129};
+    for (int i = 0; i < 7; i++) {
+        int64_t M = sz[i % 3], K = sz[i], N = sz[(i + 2) % 7];
+        qgemm_pair(M, K, N, i & 1, i % 3 == 0, 1, i % 3, i & 2 ? RT_I8 : RT_U8);
+        qgemm_pair(sz[i], sz[(i + 4) % 7], sz[(i + 1) % 7] % 250, !(i & 1), i % 2, i % 2 == 0, (i + 1) % 3, RT_U8);
+    }
+}
+
+/* ---- DequantizeLinear ---- */
+
+Test(qlinear_contrib_x86, dequantize_linear_equals_reference) {
+    const int64_t sz[] = {1, 3, 7, 17, 33, 127, 129};
+    for (int i = 0; i < 7; i++)
+        for (int u = 0; u < 2; u++) {
+            int64_t d[2] = {sz[i], sz[(i + 3) % 7]};
+            uint8_t *x = malloc((size_t)(d[0] * d[1])), zp = u ? 131 : (uint8_t)(int8_t)-5;
+            fill_bytes(x, d[0] * d[1], (uint32_t)i);
+            float s = 0.0173f;
+            RtDtype t = u ? RT_U8 : RT_I8;
+            RtTensor tx = rtt_tensor(t, 2, d, x), ts = rtt_tensor(RT_F32, 0, d, &s), tz = rtt_tensor(t, 0, d, &zp);
+            RtTensor *in[3] = {&tx, &ts, i == 3 ? NULL : &tz}, ref[1], fast[1];
+            cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_DEQUANTIZE_LINEAR), NULL, RT_OP_DEQUANTIZE_LINEAR, 19, in, 3,
+                                        ref, 1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+            cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_DEQUANTIZE_LINEAR), NULL, RT_OP_DEQUANTIZE_LINEAR, 19, in,
+                                        3, fast, 1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+            cr_expect_eq(memcmp(fast[0].data, ref[0].data, (size_t)rt_nbytes(&ref[0])), 0, "DQ %lldx%lld %s differs",
+                         (long long)d[0], (long long)d[1], rt_dtype_name(t));
+            rtt_free_outputs(ref, 1);
+            rtt_free_outputs(fast, 1);
+            free(x);
+        }
+}
+
+/* ---- QLinearConv ---- */
+
+static void qconv_pair(int64_t C, int64_t M, int64_t H, int64_t k, int group, int64_t stride, int64_t pad, RtDtype xt) {
+    int64_t xd[4] = {1, C, H, H + 2}, wd[4] = {M, C / group, k, k}, md[1] = {M};
+    int64_t nx = C * H * (H + 2), nw = M * (C / group) * k * k;
+    uint8_t *x = malloc((size_t)nx), *w = malloc((size_t)nw), wz[512];
+    int32_t b[512];
+    float ws[512], xs = 0.02f, ys = 0.05f;
+    fill_bytes(x, nx, (uint32_t)(C + H));
+    fill_bytes(w, nw, (uint32_t)(M + k));
+    uint32_t seed = 9;
+    for (int64_t m = 0; m < M; m++) {
+        ws[m] = rtt_uniform(&seed, 0.002f, 0.01f);
+        wz[m] = 0;
+        b[m] = (int32_t)(rtt_lcg(&seed) % 4001) - 2000;
+    }
+    uint8_t xz = xt == RT_U8 ? 120 : (uint8_t)(int8_t)-4, yz = xt == RT_U8 ? 128 : 0;
+    RtTensor tx = rtt_tensor(xt, 4, xd, x), txs = rtt_tensor(RT_F32, 0, xd, &xs), txz = rtt_tensor(xt, 0, xd, &xz);
+    RtTensor tw = rtt_tensor(RT_I8, 4, wd, w), tws = rtt_tensor(RT_F32, 1, md, ws), twz = rtt_tensor(RT_I8, 1, md, wz);
+    RtTensor tys = rtt_tensor(RT_F32, 0, xd, &ys), tyz = rtt_tensor(xt, 0, xd, &yz), tb = rtt_tensor(RT_I32, 1, md, b);
+    RtTensor *in[9] = {&tx, &txs, &txz, &tw, &tws, &twz, &tys, &tyz, &tb}, ref[1], fast[1];
+    int64_t ks[2] = {k, k}, st[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
+    RtAttr attrs[4] = {rtt_attr_ints("kernel_shape", ks, 2), rtt_attr_ints("strides", st, 2),
+                       rtt_attr_ints("pads", pads, 4), rtt_attr_int("group", group)};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QLINEAR_CONV), NULL, RT_OP_QLINEAR_CONV, 10, in, 9, ref, 1, attrs,
+                                4, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QLINEAR_CONV), NULL, RT_OP_QLINEAR_CONV, 10, in, 9, fast, 1,
+                                attrs, 4, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert(rt_shape_equal(&ref[0], &fast[0]) && ref[0].dtype == fast[0].dtype);
+    cr_expect_leq(max_step_diff(&ref[0], &fast[0]), NEAR_TIE_STEPS, "QLinearConv C %lld M %lld k %lld group %d",
+                  (long long)C, (long long)M, (long long)k, group);
+    rtt_free_outputs(ref, 1);
+    rtt_free_outputs(fast, 1);
+    free(x), free(w);
+}
+
+Test(qlinear_contrib_x86, qlinear_conv_within_one_step_of_reference) {
+    qconv_pair(3, 17, 7, 3, 1, 2, 1, RT_U8);    /* a stem: im2col */
+    qconv_pair(33, 33, 9, 3, 33, 1, 1, RT_U8);  /* depthwise */
+    qconv_pair(17, 7, 3, 1, 1, 1, 0, RT_I8);    /* 1x1 */
+    qconv_pair(129, 127, 1, 1, 1, 1, 0, RT_U8); /* 1x1, one row */
+}
+
+/* ---- QLinearAdd ---- */
+
+Test(qlinear_contrib_x86, qlinear_add_within_one_step_of_reference) {
+    const int64_t sz[] = {1, 3, 7, 17, 33, 127, 129};
+    for (int i = 0; i < 7; i++) {
+        int64_t d[2] = {sz[i], 5};
+        uint8_t *a = malloc((size_t)(5 * sz[i])), *bb = malloc((size_t)(5 * sz[i]));
+        fill_bytes(a, 5 * sz[i], (uint32_t)i);
+        fill_bytes(bb, 5 * sz[i], (uint32_t)(i + 50));
+        float as = 0.03f, bs = 0.011f, cs = 0.04f;
+        uint8_t az = 125, bz = 131, cz = 128;
+        RtTensor ta = rtt_tensor(RT_U8, 2, d, a), tas = rtt_tensor(RT_F32, 0, d, &as), taz = rtt_tensor(RT_U8, 0, d, &az);
+        RtTensor tb = rtt_tensor(RT_U8, 2, d, bb), tbs = rtt_tensor(RT_F32, 0, d, &bs), tbz = rtt_tensor(RT_U8, 0, d, &bz);
+        RtTensor tcs = rtt_tensor(RT_F32, 0, d, &cs), tcz = rtt_tensor(RT_U8, 0, d, &cz);
+        RtTensor *in[8] = {&ta, &tas, &taz, &tb, &tbs, &tbz, &tcs, &tcz}, ref[1], fast[1];
+        cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QLINEAR_ADD), NULL, RT_OP_QLINEAR_ADD, 1, in, 8, ref, 1, NULL, 0,
+                                    0), RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QLINEAR_ADD), NULL, RT_OP_QLINEAR_ADD, 1, in, 8, fast, 1,
+                                    NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+        cr_expect_leq(max_step_diff(&ref[0], &fast[0]), NEAR_TIE_STEPS, "QLinearAdd %lld x 5", (long long)sz[i]);
+        rtt_free_outputs(ref, 1);
+        rtt_free_outputs(fast, 1);
+        free(a), free(bb);
+    }
+}
+
+Test(qlinear_contrib_x86, the_int8_gemm_runs_here) {
+    /* the comparisons above test the fast route only where it runs */
+    cr_log_info("int8 GEMM: %s", rt_qgemm_isa_name(rt_qgemm_isa()));
+    if (rt_qgemm_isa() == RT_QGEMM_REF) cr_skip_test("no int8 GEMM on this CPU: the fast kernels defer to the reference");
+}
