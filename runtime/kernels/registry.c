@@ -53,7 +53,6 @@ extern const RtKernelEntry rt_kernels_x86_conv[];    /* x86/conv_x86.c: Conv, Fu
 extern const RtKernelEntry rt_kernels_x86_math[];    /* x86/math_x86.c: Gelu, Erf, Softmax, ... */
 extern const RtKernelEntry rt_kernels_x86_qops[];    /* x86/qops_x86.c: QConv, QLinear, ... (VNNI) */
 extern const RtKernelEntry rt_kernels_x86_qlinear_contrib[]; /* x86/qlinear_contrib_x86.c: QLinearConv, QLinearAdd, QGemm */
-extern const RtKernelEntry rt_kernels_x86_qlinear_contrib[]; /* x86/qlinear_contrib_x86.c: QLinearConv, QLinearAdd, QGemm */
 extern const RtKernelEntry rt_kernels_x86_nbits[];   /* x86/nbits_x86.c: LinearNBits, MatMulNBits */
 extern const RtKernelEntry rt_kernels_x86_pool[];    /* x86/pool_x86.c: MaxPool, AveragePool, Global* */
 extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Transpose */
@@ -61,7 +60,6 @@ extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Tra
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
     rt_kernels_x86_nbits, rt_kernels_x86_pool, rt_kernels_x86_shape,
-    rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
     rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
 };
 
