@@ -9,6 +9,7 @@
  * IrGraph owns copies of everything in its arena. Graphs of opsets 1-6 are rewritten into
  * their opset-7 form (onnx_legacy.c), so the rest of wafer sees opset 7 and later only.
  */
+#include "onnx_contrib.h"
 #include "onnx_internal.h"
 #include "onnx_legacy.h"
 #include "onnx_prescan.h"
@@ -70,10 +71,15 @@ static IrGraph *load_model(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
     OnnxScope top;
     memset(&top, 0, sizeof top);
     top.g = g;
+    /* onnxruntime's contrib ops load as unknown ops, then become standard ones (onnx_contrib.c) */
+    int contrib = onnx_contrib_present(mp), allow_unknown = ctx->allow_unknown_ops;
+    if (contrib) ctx->allow_unknown_ops = 1;
     int r = (g->path && g->producer_name) ? onnx_graph_convert(ctx, mp->graph, &top)
                                           : onnx_fail(ctx, "out of memory");
     if (r == RT_OK)
         r = ctx->opset < ONNX_LEGACY_TARGET ? onnx_legacy_upgrade(ctx, g) : onnx_legacy_newer(ctx, g);
+    if (r == RT_OK && contrib) r = onnx_contrib_lower(ctx, g, !allow_unknown);
+    ctx->allow_unknown_ops = allow_unknown;
     onnx_scope_free(&top);
     if (r != RT_OK) {
         ir_graph_free(g);

@@ -1,0 +1,468 @@
+/*
+ * test_onnx_contrib.c — onnxruntime's float contrib ops (frontend/onnx_contrib.c): each op,
+ * in a one-node model built here (onnx_proto_build.h, com.microsoft imported at version 1),
+ * gives in `wafer run` what onnxruntime-node gives (tests/ort_compare.h), over its attributes
+ * (every activation with its parameters, Gemm's and MatMul's trans flags and alpha, optional
+ * inputs and outputs) and both rewrite forms (the ONNX op where the opset has it, the
+ * primitive chain below); the lowered graph is checked without onnxruntime too (ops and
+ * node names), and bad contrib nodes are refused naming the node and op with exit status 2.
+ * The comparisons skip with a message where onnxruntime-node is not installed.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../frontend/onnx.h"
+#include "../ort_compare.h"
+#include "onnx_proto_build.h"
+
+TestSuite(onnx_contrib, .fini = pb_release_all);
+
+/* Element-wise rewrites (Gelu's erf chain against onnxruntime's erf, a tanh or sigmoid
+ * against MLAS's polynomial ones): a few float ulps of values of magnitude <= ~8. */
+static const OrtcTol ELEM_TOL = {1e-5, 1e-5, 0};
+/* Conv / Gemm / MatMul sums of up to 48 products of values in [-2, 2): the summation order
+ * differs from MLAS's, |error| <= 48 * 2^-24 * sum |terms| ~ 1e-4 at worst. */
+static const OrtcTol SUM_TOL = {1e-4, 1e-5, 0};
+/* Normalizations: mean and variance over 16 values, then a division; onnxruntime computes
+ * 1/sqrt(var + eps) and multiplies. A few ulps of outputs of magnitude <= ~4. */
+static const OrtcTol NORM_TOL = {1e-5, 1e-5, 0};
+
+/* ---------- model building ---------- */
+
+static Onnx__NodeProto *ms_node(Onnx__GraphProto *g, const char *op, const char *name, const char *ins,
+                                const char *outs) {
+    Onnx__NodeProto *n = pb_add_node(g, pb_node(op, name, ins, outs));
+    n->domain = pb_str("com.microsoft");
+    return n;
+}
+
+/* Deterministic values in [lo, hi): an LCG (tracked allocation). */
+static float *values(int64_t n, uint32_t seed, float lo, float hi) {
+    float *x = pb_zalloc(sizeof(float) * (size_t)n);
+    uint32_t s = seed * 2654435761u + 1;
+    for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)((s = s * 1664525u + 1013904223u) >> 8) / (1 << 24);
+    return x;
+}
+
+static int64_t numel(int rank, const int64_t *dims) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    return n;
+}
+
+/* A float32 initializer of shape dims[rank], values in [-1, 1). */
+static void add_weight(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
+    pb_tensor_floats(pb_add_init(g, pb_tensor(name, 1, (size_t)rank, dims)), (size_t)numel(rank, dims),
+                     values(numel(rank, dims), seed, -1, 1));
+}
+
+/* A float32 graph input and its fed value (values in [-2, 2)). */
+static OrtcInput add_input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
+    pb_add_input(g, pb_value_typed(name, pb_type_dims(1, rank, dims)));
+    OrtcInput in = {name, {.dtype = RT_F32, .rank = rank, .data = values(numel(rank, dims), seed, -2, 2)}};
+    memcpy(in.t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    return in;
+}
+
+static uint8_t *pack(Onnx__GraphProto *g, int opset, size_t *len) {
+    return pb_model_pack_domain(g, opset >= 20 ? 9 : 8, opset, "com.microsoft", 1, "test", len);
+}
+
+/* Runs g in onnxruntime and wafer; skips the test when onnxruntime-node is missing. */
+static void compare(const char *tag, Onnx__GraphProto *g, int opset, const OrtcInput *in, int n_in,
+                    const OrtcTol *tol) {
+    size_t len;
+    uint8_t *m = pack(g, opset, &len);
+    if (!ortc_compare(tag, m, len, in, n_in, tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* ---------- FusedConv ---------- */
+
+/* X [1, 4, 6, 5], W [4, 2, 3, 3] (group 2), B [4], pads 1, strides 2x1, optional Z [1, 4, 3, 5]. */
+static void fused_conv_case(const char *tag, const char *act, int n_params, const float *params, int with_z,
+                            int opset) {
+    Onnx__GraphProto *g = pb_graph("g");
+    static const int64_t xd[4] = {1, 4, 6, 5}, wd[4] = {4, 2, 3, 3}, bd[1] = {4}, zd[4] = {1, 4, 3, 5};
+    OrtcInput in[2];
+    in[0] = add_input(g, "x", 4, xd, 1);
+    if (with_z) in[1] = add_input(g, "z", 4, zd, 2);
+    add_weight(g, "w", 4, wd, 3);
+    add_weight(g, "b", 1, bd, 4);
+    Onnx__NodeProto *n = ms_node(g, "FusedConv", "conv0", with_z ? "x,w,b,z" : "x,w,b", "y");
+    static const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {2, 1}, ks[2] = {3, 3};
+    pb_attr_ints(n, "pads", 4, pads);
+    pb_attr_ints(n, "strides", 2, strides);
+    pb_attr_ints(n, "kernel_shape", 2, ks);
+    pb_attr_int(n, "group", 2);
+    if (act) pb_attr_str(n, "activation", act);
+    if (n_params) pb_attr_floats(n, "activation_params", (size_t)n_params, params);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    compare(tag, g, opset, in, with_z ? 2 : 1, &SUM_TOL);
+}
+
+Test(onnx_contrib, fused_conv_each_activation_matches_onnxruntime) {
+    static const float leaky[1] = {0.1f}, clip[2] = {-0.5f, 0.75f}, hsig[2] = {0.3f, 0.4f};
+    fused_conv_case("fc_none", NULL, 0, NULL, 0, 17);
+    fused_conv_case("fc_relu", "Relu", 0, NULL, 0, 17);
+    fused_conv_case("fc_tanh", "Tanh", 0, NULL, 0, 17);
+    fused_conv_case("fc_sigmoid", "Sigmoid", 0, NULL, 0, 17);
+    fused_conv_case("fc_leaky", "LeakyRelu", 1, leaky, 0, 17);
+    fused_conv_case("fc_clip", "Clip", 2, clip, 0, 17);
+    fused_conv_case("fc_clip_opset10", "Clip", 2, clip, 0, 10); /* Clip's bounds as attributes */
+    fused_conv_case("fc_hardsigmoid", "HardSigmoid", 2, hsig, 0, 17);
+}
+
+Test(onnx_contrib, fused_conv_sums_z_before_the_activation) {
+    static const float clip[2] = {0.0f, 1.0f};
+    fused_conv_case("fc_z_relu", "Relu", 0, NULL, 1, 17);
+    fused_conv_case("fc_z_clip", "Clip", 2, clip, 1, 17);
+    fused_conv_case("fc_z_none", NULL, 0, NULL, 1, 17);
+}
+
+/* ---------- FusedGemm ---------- */
+
+/* A [3, 5] (or [5, 3] with transA), B [5, 4] (or [4, 5]), C [4]; alpha 0.7, beta 1.3. */
+static void fused_gemm_case(const char *tag, const char *act, const char *pnames, const float *p, int ta, int tb) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t ad[2] = {ta ? 5 : 3, ta ? 3 : 5}, bd[2] = {tb ? 4 : 5, tb ? 5 : 4}, cd[1] = {4};
+    OrtcInput in = add_input(g, "a", 2, ad, 5);
+    add_weight(g, "bw", 2, bd, 6);
+    add_weight(g, "c", 1, cd, 7);
+    Onnx__NodeProto *n = ms_node(g, "FusedGemm", "gemm0", "a,bw,c", "y");
+    pb_attr_float(n, "alpha", 0.7f);
+    pb_attr_float(n, "beta", 1.3f);
+    if (ta) pb_attr_int(n, "transA", 1);
+    if (tb) pb_attr_int(n, "transB", 1);
+    if (act) pb_attr_str(n, "activation", act);
+    for (int i = 0; pnames && pnames[i]; i++) { /* one letter per parameter: a(lpha) b(eta) g(amma) */
+        const char *nm = pnames[i] == 'a' ? "activation_alpha" : pnames[i] == 'b' ? "activation_beta" : "activation_gamma";
+        pb_attr_float(n, nm, p[i]);
+    }
+    pb_add_output(g, pb_value("y", 1, NULL));
+    compare(tag, g, 17, &in, 1, &SUM_TOL);
+}
+
+Test(onnx_contrib, fused_gemm_each_activation_and_trans_flag_matches_onnxruntime) {
+    static const float a1[1] = {0.2f}, ab[2] = {0.3f, 0.45f}, ag[2] = {1.5f, 1.1f}, thr[1] = {0.25f};
+    fused_gemm_case("fg_relu_ta", "Relu", NULL, NULL, 1, 0);
+    fused_gemm_case("fg_relu_tb", "Relu", NULL, NULL, 0, 1);
+    fused_gemm_case("fg_tanh_tab", "Tanh", NULL, NULL, 1, 1);
+    fused_gemm_case("fg_sigmoid", "Sigmoid", NULL, NULL, 0, 0);
+    fused_gemm_case("fg_leaky", "LeakyRelu", "a", a1, 0, 0);
+    fused_gemm_case("fg_hardsigmoid", "HardSigmoid", "ab", ab, 0, 1);
+    fused_gemm_case("fg_elu", "Elu", "a", a1, 0, 0);
+    fused_gemm_case("fg_selu", "Selu", "ag", ag, 0, 0);
+    fused_gemm_case("fg_thresholded", "ThresholdedRelu", "a", thr, 0, 0);
+    fused_gemm_case("fg_softplus", "Softplus", NULL, NULL, 0, 0);
+    fused_gemm_case("fg_softsign", "Softsign", NULL, NULL, 0, 0);
+}
+
+/* ---------- FusedMatMul ---------- */
+
+/* Y = alpha * op(A) @ op(B) with op(A) [2, 3, 4, 6] and op(B) [2, 3, 6, 5] (B of rank 2 when
+ * b_rank2: [6, 5]); the stored shapes undo the spec's permutation: transBatch takes stored
+ * [d0, d1, d2, d3] to [d1, d2, d0, d3], trans then swaps the last two. */
+static void stored_dims(const int64_t *eff, int r, int trans, int batch, int64_t *st) {
+    int64_t e[4];
+    memcpy(e, eff, sizeof(int64_t) * (size_t)r);
+    if (trans) {
+        int64_t s = e[r - 2];
+        e[r - 2] = e[r - 1];
+        e[r - 1] = s;
+    }
+    memcpy(st, e, sizeof(int64_t) * (size_t)r);
+    if (batch) { /* e = [s1 .. s(r-2), s0, s(r-1)] */
+        st[0] = e[r - 2];
+        for (int i = 1; i <= r - 2; i++) st[i] = e[i - 1];
+        st[r - 1] = e[r - 1];
+    }
+}
+
+static void fused_matmul_case(const char *tag, float alpha, int ta, int tb, int tba, int tbb, int b_rank2) {
+    static const int64_t ae[4] = {2, 3, 4, 6}, be4[4] = {2, 3, 6, 5}, be2[2] = {6, 5};
+    int64_t as[4], bs[4];
+    int rb = b_rank2 ? 2 : 4;
+    stored_dims(ae, 4, ta, tba, as);
+    stored_dims(b_rank2 ? be2 : be4, rb, tb, tbb, bs);
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[2] = {add_input(g, "a", 4, as, 8), add_input(g, "b", rb, bs, 9)};
+    Onnx__NodeProto *n = ms_node(g, "FusedMatMul", "mm0", "a,b", "y");
+    if (alpha != 1.0f) pb_attr_float(n, "alpha", alpha);
+    pb_attr_int(n, "transA", ta);
+    pb_attr_int(n, "transB", tb);
+    pb_attr_int(n, "transBatchA", tba);
+    pb_attr_int(n, "transBatchB", tbb);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    compare(tag, g, 17, in, 2, &SUM_TOL);
+}
+
+Test(onnx_contrib, fused_matmul_trans_flags_and_alpha_match_onnxruntime) {
+    fused_matmul_case("fm_plain", 1.0f, 0, 0, 0, 0, 0);
+    fused_matmul_case("fm_alpha", 0.125f, 0, 0, 0, 0, 0);
+    fused_matmul_case("fm_ta", 1.0f, 1, 0, 0, 0, 0);
+    fused_matmul_case("fm_tb_alpha", 0.5f, 0, 1, 0, 0, 0);
+    fused_matmul_case("fm_tab", 1.0f, 1, 1, 0, 0, 0);
+    fused_matmul_case("fm_tb_rank2", 2.0f, 0, 1, 0, 0, 1);
+    fused_matmul_case("fm_batch_a", 1.0f, 0, 0, 1, 0, 0);
+    fused_matmul_case("fm_batch_b", 1.0f, 0, 0, 0, 1, 0);
+    fused_matmul_case("fm_batch_ta", 0.25f, 1, 0, 1, 0, 0);
+    fused_matmul_case("fm_batch_all", 1.0f, 1, 1, 1, 1, 0);
+}
+
+/* ---------- the GELUs, BiasAdd ---------- */
+
+/* One element-wise contrib op over x [2, 3, 8] (and a bias [8] / skip [2, 3, 8] input). */
+static void elementwise_case(const char *tag, const char *op, const char *ins, int opset, float alpha) {
+    static const int64_t xd[3] = {2, 3, 8}, bd[1] = {8};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[2];
+    int n_in = 0;
+    in[n_in++] = add_input(g, "x", 3, xd, 10);
+    if (strstr(ins, "bias")) add_weight(g, "bias", 1, bd, 11);
+    if (strstr(ins, "skip")) in[n_in++] = add_input(g, "skip", 3, xd, 12);
+    Onnx__NodeProto *n = ms_node(g, op, "op0", ins, "y");
+    if (alpha != 0.0f) pb_attr_float(n, "alpha", alpha);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    compare(tag, g, opset, in, n_in, &ELEM_TOL);
+}
+
+Test(onnx_contrib, gelu_family_matches_onnxruntime_as_chains_and_as_onnx_gelu) {
+    static const int opsets[2] = {17, 20}; /* below 20 the erf / tanh chains, from 20 ONNX Gelu */
+    for (int i = 0; i < 2; i++) {
+        char tag[64];
+#define CASE(name, op, ins, alpha)                                                   \
+    snprintf(tag, sizeof tag, "%s_%d", name, opsets[i]);                            \
+    elementwise_case(tag, op, ins, opsets[i], alpha)
+        CASE("gelu", "Gelu", "x", 0);
+        CASE("biasgelu", "BiasGelu", "x,bias", 0);
+        CASE("fastgelu", "FastGelu", "x", 0);
+        CASE("fastgelu_bias", "FastGelu", "x,bias", 0);
+#undef CASE
+    }
+    elementwise_case("quickgelu", "QuickGelu", "x", 17, 0);
+    elementwise_case("quickgelu_a1", "QuickGelu", "x", 17, 1.0f);
+    elementwise_case("quickgelu_a03", "QuickGelu", "x", 17, 0.3f);
+}
+
+/* ---------- normalizations ---------- */
+
+/* SkipLayerNormalization / SkipSimplifiedLayerNormalization over x [2, 3, 16]: inputs and
+ * outputs as the lists say ("" skips an optional one). */
+static void skip_norm_case(const char *tag, const char *op, const char *ins, const char *outs, int opset, float eps) {
+    static const int64_t xd[3] = {2, 3, 16}, cd[1] = {16};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[2] = {add_input(g, "x", 3, xd, 13), add_input(g, "skip", 3, xd, 14)};
+    add_weight(g, "gamma", 1, cd, 15);
+    if (strstr(ins, "beta")) add_weight(g, "beta", 1, cd, 16);
+    if (strstr(ins, "bias")) add_weight(g, "bias", 1, cd, 17);
+    Onnx__NodeProto *n = ms_node(g, op, "ln0", ins, outs);
+    if (eps != 0.0f) pb_attr_float(n, "epsilon", eps);
+    size_t n_out;
+    char **o = pb_split(outs, &n_out);
+    for (size_t i = 0; i < n_out; i++)
+        if (o[i][0]) pb_add_output(g, pb_value(o[i], 1, NULL));
+    compare(tag, g, opset, in, 2, &NORM_TOL);
+}
+
+Test(onnx_contrib, skip_layer_normalization_matches_onnxruntime) {
+    skip_norm_case("sln", "SkipLayerNormalization", "x,skip,gamma", "y", 17, 0);
+    skip_norm_case("sln_beta_bias", "SkipLayerNormalization", "x,skip,gamma,beta,bias", "y", 17, 1e-5f);
+    skip_norm_case("sln_sum", "SkipLayerNormalization", "x,skip,gamma,beta,bias", "y,,,sum", 17, 0);
+    skip_norm_case("sln_chain", "SkipLayerNormalization", "x,skip,gamma,beta,bias", "y,,,sum", 13, 1e-5f);
+    skip_norm_case("sln_stats", "SkipLayerNormalization", "x,skip,gamma,beta", "y,mean,inv,sum", 17, 0);
+    skip_norm_case("sln_stats_chain", "SkipLayerNormalization", "x,skip,gamma,beta", "y,mean,inv", 13, 0);
+    skip_norm_case("sln_bias_only", "SkipLayerNormalization", "x,skip,gamma,,bias", "y", 13, 0);
+}
+
+Test(onnx_contrib, skip_simplified_layer_normalization_matches_onnxruntime) {
+    skip_norm_case("ssln", "SkipSimplifiedLayerNormalization", "x,skip,gamma", "y", 17, 0);
+    skip_norm_case("ssln_inv", "SkipSimplifiedLayerNormalization", "x,skip,gamma", "y,,inv", 17, 0);
+    skip_norm_case("ssln_bias_sum", "SkipSimplifiedLayerNormalization", "x,skip,gamma,bias", "y,,,sum", 17, 1e-6f);
+}
+
+/* SimplifiedLayerNormalization (written in the default domain) over x [2, 3, 16]. */
+static void simplified_case(const char *tag, int axis, int inv_out) {
+    static const int64_t xd[3] = {2, 3, 16};
+    int64_t sd[3] = {3, 16};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in = add_input(g, "x", 3, xd, 18);
+    add_weight(g, "scale", axis == 1 ? 2 : 1, axis == 1 ? sd : sd + 1, 19);
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("SimplifiedLayerNormalization", "rms0", "x,scale", inv_out ? "y,inv" : "y"));
+    if (axis != -1) pb_attr_int(n, "axis", axis);
+    pb_attr_float(n, "epsilon", 1e-6f);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    if (inv_out) pb_add_output(g, pb_value("inv", 1, NULL));
+    compare(tag, g, 17, &in, 1, &NORM_TOL);
+}
+
+Test(onnx_contrib, simplified_layer_normalization_in_the_default_domain_matches_onnxruntime) {
+    simplified_case("sim_last", -1, 0);
+    simplified_case("sim_axis1", 1, 0);
+    simplified_case("sim_inv", -1, 1);
+}
+
+/* ---------- the lowered graph, without onnxruntime ---------- */
+
+static IrGraph *load(Onnx__GraphProto *g, int opset, RtError *err) {
+    size_t len;
+    uint8_t *m = pack(g, opset, &len);
+    return onnx_load_memory(m, len, NULL, "contrib.onnx", NULL, err);
+}
+
+static int count_op(const IrGraph *g, int op) {
+    int c = 0;
+    for (int k = 0; k < g->n_nodes; k++) c += g->nodes[k].op == op;
+    return c;
+}
+
+Test(onnx_contrib, fused_conv_becomes_conv_then_clip_keeping_the_node_name) {
+    Onnx__GraphProto *g = pb_graph("g");
+    static const int64_t xd[4] = {1, 2, 4, 4}, wd[4] = {3, 2, 1, 1};
+    static const float clip[2] = {0, 6};
+    add_input(g, "x", 4, xd, 1);
+    add_weight(g, "w", 4, wd, 2);
+    Onnx__NodeProto *n = ms_node(g, "FusedConv", "/features.0/Conv", "x,w", "y");
+    pb_attr_str(n, "activation", "Clip");
+    pb_attr_floats(n, "activation_params", 2, clip);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    RtError err = {{0}};
+    IrGraph *ir = load(g, 17, &err);
+    cr_assert(ir, "%s", err.msg);
+    cr_assert_eq(ir->n_nodes, 2);
+    cr_expect_eq(ir->nodes[0].op, RT_OP_CONV);
+    cr_expect_str_eq(ir->nodes[0].name, "/features.0/Conv");
+    cr_expect_eq(ir->nodes[1].op, RT_OP_CLIP);
+    cr_expect_str_eq(ir->nodes[1].name, "/features.0/Conv/Clip");
+    cr_expect_eq(ir->nodes[1].out[0], ir->outputs[0], "the Clip produces the node's own output");
+    ir_graph_free(ir);
+}
+
+Test(onnx_contrib, bias_gelu_below_opset_20_is_the_erf_chain_fuse_gelu_knows) {
+    Onnx__GraphProto *g = pb_graph("g");
+    static const int64_t xd[2] = {2, 8}, bd[1] = {8};
+    add_input(g, "x", 2, xd, 1);
+    add_weight(g, "bias", 1, bd, 2);
+    ms_node(g, "BiasGelu", "bg", "x,bias", "y");
+    pb_add_output(g, pb_value("y", 1, NULL));
+    RtError err = {{0}};
+    IrGraph *ir = load(g, 17, &err);
+    cr_assert(ir, "%s", err.msg);
+    cr_expect_eq(count_op(ir, RT_OP_ERF), 1);
+    cr_expect_eq(count_op(ir, RT_OP_GELU), 0);
+    cr_expect_eq(count_op(ir, RT_OP_ADD), 2, "the bias Add and 1 + erf");
+    ir_graph_free(ir);
+    ir = load(g, 20, &err);
+    cr_assert(ir, "%s", err.msg);
+    cr_expect_eq(count_op(ir, RT_OP_GELU), 1, "from opset 20: one Gelu");
+    cr_expect_eq(count_op(ir, RT_OP_ERF), 0);
+    ir_graph_free(ir);
+}
+
+/* Runs a one-input graph on x through the reference executor; y malloc'd (caller frees). */
+static void run1(IrGraph *ir, const float *x, int rank, const int64_t *dims, RtTensor *y) {
+    RtTensor in = {.dtype = RT_F32, .rank = rank, .data = (void *)x};
+    memcpy(in.dims, dims, sizeof(int64_t) * (size_t)rank);
+    RtError err = {{0}};
+    cr_assert_eq(ir_run(ir, &in, y, &err), RT_OK, "%s", err.msg);
+}
+
+/* onnxruntime-node 1.30's CPU FusedConv predates Silu (MLAS added it later) and BiasAdd has
+ * only a CUDA kernel: both checked against the spec's formulas, computed here in double. */
+Test(onnx_contrib, fused_conv_silu_and_bias_add_give_the_spec_values) {
+    static const int64_t xd[4] = {1, 1, 2, 3}, wd[4] = {1, 1, 1, 1};
+    Onnx__GraphProto *g = pb_graph("g");
+    add_input(g, "x", 4, xd, 1);
+    static const float one = 1.0f;
+    pb_tensor_floats(pb_add_init(g, pb_tensor("w", 1, 4, wd)), 1, &one); /* 1x1 conv by 1: y = silu(x) */
+    pb_attr_str(ms_node(g, "FusedConv", "c", "x,w", "y"), "activation", "Silu");
+    pb_add_output(g, pb_value("y", 1, NULL));
+    RtError err = {{0}};
+    IrGraph *ir = load(g, 17, &err);
+    cr_assert(ir, "%s", err.msg);
+    static const float x[6] = {-3.0f, -1.0f, -0.25f, 0.0f, 0.5f, 4.0f};
+    RtTensor y;
+    run1(ir, x, 4, xd, &y);
+    for (int i = 0; i < 6; i++) {
+        double want = x[i] / (1.0 + exp(-(double)x[i]));
+        cr_expect(fabs(((float *)y.data)[i] - want) <= 1e-6, "silu(%g) = %g, want %g", x[i], ((float *)y.data)[i], want);
+    }
+    free(y.data);
+    ir_graph_free(ir);
+
+    static const int64_t bd[2] = {2, 3}, cd[1] = {3};
+    g = pb_graph("g");
+    add_input(g, "x", 2, bd, 1);
+    static const float bias[3] = {0.5f, -1.0f, 2.0f}, skip[6] = {1, 2, 3, 4, 5, 6};
+    pb_tensor_floats(pb_add_init(g, pb_tensor("bias", 1, 1, cd)), 3, bias);
+    pb_tensor_floats(pb_add_init(g, pb_tensor("skip", 1, 2, bd)), 6, skip);
+    ms_node(g, "BiasAdd", "ba", "x,bias,skip", "y");
+    pb_add_output(g, pb_value("y", 1, NULL));
+    cr_assert(ir = load(g, 17, &err), "%s", err.msg);
+    run1(ir, x, 2, bd, &y);
+    for (int i = 0; i < 6; i++) /* x + bias[c] + skip: sums of small exact binary fractions */
+        cr_expect_eq(((float *)y.data)[i], x[i] + bias[i % 3] + skip[i], "element %d", i);
+    free(y.data);
+    ir_graph_free(ir);
+}
+
+/* ---------- bad nodes: exit 2 naming node and op ---------- */
+
+static void expect_refused(const char *tag, Onnx__GraphProto *g, const char *want1, const char *want2) {
+    char dir[256], path[300], log[4096];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
+    snprintf(path, sizeof path, "%s/bad.onnx", dir);
+    size_t len;
+    uint8_t *m = pack(g, 17, &len);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " run '%s' --out %s/o", path, dir);
+    cr_expect_eq(rc, 2, "%s: exit %d:\n%s", tag, rc, log);
+    cr_expect(strstr(log, want1) && strstr(log, want2), "%s: message lacks '%s' / '%s':\n%s", tag, want1, want2, log);
+    cr_expect(strstr(log, "bad.onnx"), "%s: message does not name the file:\n%s", tag, log);
+    tu_tmpdir_remove(dir);
+}
+
+Test(onnx_contrib, bad_contrib_nodes_fail_with_exit_2_naming_node_and_op) {
+    static const int64_t xd[4] = {1, 2, 4, 4}, wd[4] = {3, 2, 1, 1};
+    Onnx__GraphProto *g = pb_graph("g");
+    add_input(g, "x", 4, xd, 1);
+    add_weight(g, "w", 4, wd, 2);
+    pb_attr_str(ms_node(g, "FusedConv", "conv_bad_act", "x,w", "y"), "activation", "Swish");
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("contrib_act", g, "conv_bad_act", "com.microsoft.FusedConv");
+
+    g = pb_graph("g");
+    add_input(g, "x", 4, xd, 1);
+    ms_node(g, "BiasGelu", "gelu_short", "x", "y");
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("contrib_short", g, "gelu_short", "com.microsoft.BiasGelu");
+
+    g = pb_graph("g");
+    add_input(g, "x", 4, xd, 1);
+    add_weight(g, "w", 4, wd, 2);
+    Onnx__NodeProto *n = ms_node(g, "FusedConv", "conv_params", "x,w", "y");
+    pb_attr_str(n, "activation", "LeakyRelu");
+    static const float two[2] = {0.1f, 0.2f};
+    pb_attr_floats(n, "activation_params", 2, two);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("contrib_params", g, "conv_params", "activation_params");
+
+    g = pb_graph("g");
+    add_input(g, "x", 4, xd, 1);
+    pb_attr_int(ms_node(g, "QuickGelu", "qg_attr", "x", "y"), "approximate", 1);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("contrib_attr", g, "qg_attr", "'approximate'");
+}
+
+Test(onnx_contrib, an_unknown_op_next_to_contrib_ops_is_still_refused) {
+    static const int64_t xd[2] = {2, 8};
+    Onnx__GraphProto *g = pb_graph("g");
+    add_input(g, "x", 2, xd, 1);
+    ms_node(g, "Gelu", "g0", "x", "t");
+    ms_node(g, "NotAnOp", "mystery", "t", "y");
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("contrib_unknown", g, "mystery", "is not supported");
+}
