@@ -276,3 +276,264 @@ Test(qlinear_contrib, missing_scale_is_refused) {
     OrtcInput in = input_of("A", T_U8, 2, ad, fill_q(T_U8, 6, 4));
     expect_refused(g, "QGemm", "QGemm without a_scale", &in);
 }
+
+/* ---- table ops: QLinearLeakyRelu, QLinearSigmoid ---- */
+
+/* Sigmoid: onnxruntime's table applies MLAS's logistic approximation (a rational polynomial,
+ * within a few float32 ulps of 1 / (1 + exp(-x))), wafer expf: a table entry lying at a
+ * rounding tie of the output grid may land one step apart. */
+static const OrtcTol SIGMOID_TOL = {0, 0, 1};
+/* LeakyRelu: the same float32 products on both sides: exact. */
+static const OrtcTol EXACT_TOL = {0, 0, 0};
+
+static void table_case(const char *tag, const char *op, int t, int with_zp, float alpha, const OrtcTol *tol) {
+    Onnx__GraphProto *g = pb_graph("g");
+    /* without x_zp: onnxruntime 1.30 reads input 4 unchecked, so y_zp stays */
+    Onnx__NodeProto *n = ms_node(g, op, with_zp ? "X,x_s,x_z,y_s,y_z" : "X,x_s,,y_s,y_z", "Y");
+    if (alpha != 0.0f) pb_attr_float(n, "alpha", alpha);
+    init_scale(g, "x_s", 0.047f);
+    init_scale(g, "y_s", strcmp(op, "QLinearSigmoid") == 0 ? 1.0f / 256 : 0.031f);
+    if (with_zp) init_zp(g, "x_z", t, t == T_U8 ? 140 : 9);
+    init_zp(g, "y_z", t, t == T_U8 ? 100 : -20);
+    pb_add_input(g, pb_value("X", t, "4,64"));
+    pb_add_output(g, pb_value("Y", t, "4,64"));
+    int64_t d[2] = {4, 64};
+    uint8_t *x = pb_zalloc(256); /* every code once */
+    for (int i = 0; i < 256; i++) x[i] = (uint8_t)i;
+    OrtcInput in = input_of("X", t, 2, d, x);
+    COMPARE(tag, g, &in, 1, tol);
+}
+
+Test(qlinear_contrib, qlinear_leaky_relu) {
+    table_case("qlrelu_u8", "QLinearLeakyRelu", T_U8, 1, 0.2f, &EXACT_TOL);
+    table_case("qlrelu_s8_default_alpha", "QLinearLeakyRelu", T_I8, 1, 0.0f, &EXACT_TOL);
+    table_case("qlrelu_u8_no_zp", "QLinearLeakyRelu", T_U8, 0, 0.1f, &EXACT_TOL);
+}
+Test(qlinear_contrib, qlinear_sigmoid) {
+    table_case("qsig_u8", "QLinearSigmoid", T_U8, 1, 0.0f, &SIGMOID_TOL);
+    table_case("qsig_s8", "QLinearSigmoid", T_I8, 1, 0.0f, &SIGMOID_TOL);
+    table_case("qsig_s8_no_zp", "QLinearSigmoid", T_I8, 0, 0.0f, &SIGMOID_TOL);
+}
+
+/* ---- QLinearConcat ---- */
+
+static void concat_case(const char *tag, int t, int axis) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = ms_node(g, "QLinearConcat", "y_s,y_z,A,a_s,a_z,B,b_s,b_z,C,c_s,c_z", "Y");
+    pb_attr_int(n, "axis", axis);
+    init_scale(g, "y_s", 0.05f);
+    init_zp(g, "y_z", t, t == T_U8 ? 128 : 0);
+    init_scale(g, "a_s", 0.05f); /* the output's parameters: copied */
+    init_zp(g, "a_z", t, t == T_U8 ? 128 : 0);
+    init_scale(g, "b_s", 0.13f);
+    init_zp(g, "b_z", t, t == T_U8 ? 90 : -30);
+    int64_t cd[3] = {2, 3, 4};
+    init_raw(g, "C", t, 3, cd, fill_q(t, 24, 77)); /* a constant input */
+    init_scale(g, "c_s", 0.021f);
+    init_zp(g, "c_z", t, t == T_U8 ? 200 : 50);
+    int ax = axis < 0 ? axis + 3 : axis;
+    int64_t ad[3] = {2, 3, 4}, bd[3] = {2, 3, 4};
+    ad[ax] = 2, bd[ax] = 5;
+    char as[32], bs[32], ys[32];
+    snprintf(as, sizeof as, "%lld,%lld,%lld", (long long)ad[0], (long long)ad[1], (long long)ad[2]);
+    snprintf(bs, sizeof bs, "%lld,%lld,%lld", (long long)bd[0], (long long)bd[1], (long long)bd[2]);
+    int64_t yd[3] = {2, 3, 4};
+    yd[ax] = ad[ax] + bd[ax] + cd[ax];
+    snprintf(ys, sizeof ys, "%lld,%lld,%lld", (long long)yd[0], (long long)yd[1], (long long)yd[2]);
+    pb_add_input(g, pb_value("A", t, as));
+    pb_add_input(g, pb_value("B", t, bs));
+    pb_add_output(g, pb_value("Y", t, ys));
+    OrtcInput in[2] = {input_of("A", t, 3, ad, fill_q(t, ad[0] * ad[1] * ad[2], 5)),
+                       input_of("B", t, 3, bd, fill_q(t, bd[0] * bd[1] * bd[2], 6))};
+    COMPARE(tag, g, in, 2, &EXACT_TOL);
+}
+
+Test(qlinear_contrib, qlinear_concat) {
+    concat_case("qconcat_u8_ax1", T_U8, 1);
+    concat_case("qconcat_s8_ax_neg1", T_I8, -1);
+    concat_case("qconcat_u8_ax0", T_U8, 0);
+}
+
+/* ---- QLinearWhere ---- */
+
+Test(qlinear_contrib, qlinear_where_broadcasts) {
+    for (int k = 0; k < 2; k++) {
+        int t = k ? T_I8 : T_U8;
+        Onnx__GraphProto *g = pb_graph("g");
+        ms_node(g, "QLinearWhere", "cond,X,x_s,x_z,Y,y_s,y_z,z_s,z_z", "Z");
+        init_scale(g, "x_s", 0.07f);
+        init_zp(g, "x_z", t, t == T_U8 ? 120 : 3);
+        init_scale(g, "y_s", 0.02f);
+        init_zp(g, "y_z", t, t == T_U8 ? 135 : -3);
+        init_scale(g, "z_s", 0.05f);
+        init_zp(g, "z_z", t, t == T_U8 ? 128 : 0);
+        pb_add_input(g, pb_value("cond", T_BOOL, "3,1"));
+        pb_add_input(g, pb_value("X", t, "1,4"));
+        pb_add_input(g, pb_value("Y", t, "3,4"));
+        pb_add_output(g, pb_value("Z", t, "3,4"));
+        int64_t dc[2] = {3, 1}, dx[2] = {1, 4}, dy[2] = {3, 4};
+        uint8_t *cv = pb_zalloc(3);
+        cv[0] = 1, cv[2] = 1;
+        OrtcInput in[3] = {input_of("cond", T_BOOL, 2, dc, cv), input_of("X", t, 2, dx, fill_q(t, 4, 8)),
+                           input_of("Y", t, 2, dy, fill_q(t, 12, 9))};
+        COMPARE(k ? "qwhere_s8" : "qwhere_u8", g, in, 3, &EXACT_TOL);
+    }
+}
+
+/* ---- QLinearAveragePool ---- */
+
+/* The same float32 sums in the same window order and one division: exact but for a sum
+ * whose last bit lands an average on the other side of a rounding tie. */
+static const OrtcTol POOL_TOL = {0, 0, 1};
+
+typedef struct {
+    int t, cl, rank;           /* dtype, channels_last, 3 or 4 */
+    int k0, k1, s, p;          /* kernel, stride, pad (all sides) */
+    int include, ceil;         /* count_include_pad, ceil_mode */
+    const char *auto_pad;      /* NULL = attribute absent */
+} PoolCase;
+
+static void pool_case(const char *tag, PoolCase k) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = ms_node(g, "QLinearAveragePool", "X,x_s,x_z,y_s,y_z", "Y");
+    int nsp = k.rank - 2;
+    int64_t ks[2] = {k.k0, k.k1}, st[2] = {k.s, k.s}, pads[4] = {k.p, k.p, k.p, k.p};
+    if (nsp == 1) ks[0] = k.k1;
+    pb_attr_ints(n, "kernel_shape", (size_t)nsp, ks);
+    pb_attr_ints(n, "strides", (size_t)nsp, st);
+    if (k.auto_pad) pb_attr_str(n, "auto_pad", k.auto_pad);
+    else if (k.p) pb_attr_ints(n, "pads", (size_t)(2 * nsp), pads);
+    if (k.include) pb_attr_int(n, "count_include_pad", 1);
+    if (k.ceil) pb_attr_int(n, "ceil_mode", 1);
+    if (k.cl) pb_attr_int(n, "channels_last", 1);
+    init_scale(g, "x_s", 0.043f);
+    init_zp(g, "x_z", k.t, k.t == T_U8 ? 124 : -6);
+    init_scale(g, "y_s", 0.019f);
+    init_zp(g, "y_z", k.t, k.t == T_U8 ? 133 : 5);
+    int64_t C = 3, H = 9, W = 8, xd[4];
+    if (nsp == 2) {
+        int64_t a[4] = {2, C, H, W}, b[4] = {2, H, W, C};
+        memcpy(xd, k.cl ? b : a, sizeof a);
+    } else {
+        int64_t a[3] = {2, C, W}, b[3] = {2, W, C};
+        memcpy(xd, k.cl ? b : a, sizeof a);
+    }
+    char xs[48];
+    snprintf(xs, sizeof xs, nsp == 2 ? "%lld,%lld,%lld,%lld" : "%lld,%lld,%lld", (long long)xd[0], (long long)xd[1],
+             (long long)xd[2], (long long)xd[3]);
+    pb_add_input(g, pb_value("X", k.t, xs));
+    pb_add_output(g, pb_value_typed("Y", pb_type_dims(k.t, -1, NULL)));
+    int64_t numel = 1;
+    for (int i = 0; i < k.rank; i++) numel *= xd[i];
+    OrtcInput in = input_of("X", k.t, k.rank, xd, fill_q(k.t, numel, 31));
+    COMPARE(tag, g, &in, 1, &POOL_TOL);
+}
+
+Test(qlinear_contrib, qlinear_average_pool_nchw) {
+    pool_case("qap_u8_3x3", (PoolCase){T_U8, 0, 4, 3, 3, 1, 0, 0, 0, NULL});
+    pool_case("qap_s8_pad_excl", (PoolCase){T_I8, 0, 4, 3, 2, 2, 1, 0, 0, NULL});
+    pool_case("qap_u8_pad_incl", (PoolCase){T_U8, 0, 4, 3, 3, 2, 1, 1, 0, NULL});
+    pool_case("qap_u8_ceil", (PoolCase){T_U8, 0, 4, 2, 2, 2, 0, 0, 1, NULL});
+    pool_case("qap_s8_same_upper", (PoolCase){T_I8, 0, 4, 3, 3, 2, 0, 0, 0, "SAME_UPPER"});
+    pool_case("qap_u8_1d", (PoolCase){T_U8, 0, 3, 1, 3, 2, 1, 0, 0, NULL});
+}
+Test(qlinear_contrib, qlinear_average_pool_channels_last) {
+    pool_case("qap_u8_cl", (PoolCase){T_U8, 1, 4, 3, 3, 2, 1, 0, 0, NULL});
+    pool_case("qap_s8_cl_incl", (PoolCase){T_I8, 1, 4, 2, 3, 1, 1, 1, 0, NULL});
+    pool_case("qap_u8_cl_1d", (PoolCase){T_U8, 1, 3, 1, 2, 1, 0, 0, 0, NULL});
+}
+
+/* ---- MatMulIntegerToFloat, DynamicQuantizeMatMul ---- */
+
+static void mmitf_case(const char *tag, int at, int bt, int per_col, int with_azp, int with_bias, int batched_b) {
+    const int64_t K = 13, N = 6;
+    Onnx__GraphProto *g = pb_graph("g");
+    char ins[64];
+    snprintf(ins, sizeof ins, "A,B,a_s,b_s,%s,b_z%s", with_azp ? "a_z" : "", with_bias ? ",bias" : "");
+    ms_node(g, "MatMulIntegerToFloat", ins, "Y");
+    int64_t bd2[2] = {K, N}, bd3[3] = {2, K, N}, nd[1] = {N};
+    init_raw(g, "B", bt, batched_b ? 3 : 2, batched_b ? bd3 : bd2, fill_q(bt, (batched_b ? 2 : 1) * K * N, 17));
+    init_scale(g, "a_s", 0.013f);
+    if (with_azp) init_zp(g, "a_z", at, at == T_U8 ? 127 : 1);
+    if (per_col) {
+        init_raw(g, "b_s", T_F32, 1, nd, fill_f(N, 0.01f, 0.04f, 4));
+        uint8_t *bz = pb_zalloc((size_t)N);
+        for (int i = 0; i < N; i++) bz[i] = (uint8_t)(bt == T_U8 ? 125 + i : i - 2);
+        init_raw(g, "b_z", bt, 1, nd, bz);
+    } else {
+        init_scale(g, "b_s", 0.021f);
+        init_zp(g, "b_z", bt, bt == T_U8 ? 128 : -1);
+    }
+    if (with_bias) init_raw(g, "bias", T_F32, 1, nd, fill_f(N, -1, 1, 12));
+    pb_add_input(g, pb_value("A", at, "2,3,13"));
+    pb_add_output(g, pb_value("Y", T_F32, "2,3,6"));
+    int64_t ad[3] = {2, 3, K};
+    OrtcInput in = input_of("A", at, 3, ad, fill_q(at, 2 * 3 * K, 23));
+    COMPARE(tag, g, &in, 1, &FLOAT_OUT_TOL);
+}
+
+Test(qlinear_contrib, matmul_integer_to_float) {
+    mmitf_case("mmitf_u8s8_percol_bias", T_U8, T_I8, 1, 1, 1, 0);
+    mmitf_case("mmitf_u8u8_no_azp", T_U8, T_U8, 0, 0, 0, 0);
+    /* batched B: onnxruntime takes per-tensor b parameters only there */
+    mmitf_case("mmitf_s8s8_batched_b", T_I8, T_I8, 0, 1, 1, 1);
+}
+
+Test(qlinear_contrib, dynamic_quantize_matmul) {
+    for (int k = 0; k < 2; k++) {
+        const int64_t K = 11, N = 5;
+        Onnx__GraphProto *g = pb_graph("g");
+        ms_node(g, "DynamicQuantizeMatMul", k ? "A,B,b_s,b_z,bias" : "A,B,b_s", "Y");
+        int64_t bd[2] = {K, N}, nd[1] = {N};
+        init_raw(g, "B", T_I8, 2, bd, fill_q(T_I8, K * N, 3));
+        if (k) {
+            init_raw(g, "b_s", T_F32, 1, nd, fill_f(N, 0.01f, 0.03f, 8));
+            uint8_t *bz = pb_zalloc((size_t)N); /* symmetric weights: onnxruntime's x86 path wants zeros */
+            init_raw(g, "b_z", T_I8, 1, nd, bz);
+            init_raw(g, "bias", T_F32, 1, nd, fill_f(N, -0.5f, 0.5f, 2));
+        } else {
+            init_scale(g, "b_s", 0.02f);
+        }
+        pb_add_input(g, pb_value("A", T_F32, "4,11"));
+        pb_add_output(g, pb_value("Y", T_F32, "4,5"));
+        int64_t ad[2] = {4, K};
+        OrtcInput in = input_of("A", T_F32, 2, ad, fill_f(4 * K, -2.0f, 3.0f, 41 + k));
+        /* A's codes come from the same dynamic quantization (range, scale, rounding): the same
+         * int32 sums, then float32 products */
+        COMPARE(k ? "dqmm_percol_bias" : "dqmm", g, &in, 1, &FLOAT_OUT_TOL);
+    }
+}
+
+/* ---- com.microsoft QuantizeLinear / DequantizeLinear ---- */
+
+Test(qlinear_contrib, ms_quantize_dequantize_linear_int8_int16_per_axis) {
+    const int ts[3] = {T_I8, T_I16, T_U16};
+    for (int k = 0; k < 3; k++) {
+        int t = ts[k];
+        Onnx__GraphProto *g = pb_graph("g");
+        Onnx__NodeProto *q = ms_node(g, "QuantizeLinear", "X,s,z", "Q");
+        Onnx__NodeProto *d = pb_add_node(g, pb_node("DequantizeLinear", "dq", "Q,s,z", "Y"));
+        d->domain = pb_str("com.microsoft");
+        int64_t cd[1] = {3};
+        if (k != 1) {
+            pb_attr_int(q, "axis", 1);
+            pb_attr_int(d, "axis", 1);
+            init_raw(g, "s", T_F32, 1, cd, fill_f(3, 0.001f, 0.05f, 6 + k));
+            int16_t zi[3] = {-3, 0, 4};
+            uint16_t zu[3] = {30000, 32768, 1000};
+            int8_t z8[3] = {-3, 0, 4};
+            init_raw(g, "z", t, 1, cd, t == T_I8 ? (const void *)z8 : t == T_I16 ? (const void *)zi : (const void *)zu);
+        } else {
+            init_scale(g, "s", 0.0007f);
+            init_zp(g, "z", t, -100);
+        }
+        pb_add_input(g, pb_value("X", T_F32, "2,3,5"));
+        pb_add_output(g, pb_value("Q", t, "2,3,5"));
+        pb_add_output(g, pb_value("Y", T_F32, "2,3,5"));
+        int64_t xd[3] = {2, 3, 5};
+        OrtcInput in = input_of("X", T_F32, 3, xd, fill_f(30, -40.0f, 40.0f, 3 + k));
+        /* the ONNX ops' arithmetic on both sides: float32 division, ties to even, saturation */
+        static const OrtcTol QDQ_TOL = {0, 0, 0};
+        COMPARE(k == 0 ? "msqdq_s8_axis" : k == 1 ? "msqdq_s16" : "msqdq_u16_axis", g, &in, 1, &QDQ_TOL);
+    }
+}
