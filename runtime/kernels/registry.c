@@ -22,6 +22,7 @@ extern const RtKernelEntry rt_kernels_norm_group[]; /* ref/norm_group.c: GroupNo
 extern const RtKernelEntry rt_kernels_center_crop_pad[]; /* ref/center_crop_pad.c: CenterCropPad */
 extern const RtKernelEntry rt_kernels_col2im[];     /* ref/col2im.c: Col2Im */
 extern const RtKernelEntry rt_kernels_affine_grid[]; /* ref/affine_grid.c: AffineGrid */
+extern const RtKernelEntry rt_kernels_deform_conv[]; /* ref/deform_conv.c: DeformConv */
 extern const RtKernelEntry rt_kernels_binary[];     /* ref/binary.c */
 extern const RtKernelEntry rt_kernels_reduce[];     /* ref/reduce.c */
 extern const RtKernelEntry rt_kernels_norm[];       /* ref/norm.c */
@@ -75,7 +76,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_quant, rt_kernels_qops, rt_kernels_nbits,
     rt_kernels_signal, rt_kernels_sampling,
     rt_kernels_bitwise, rt_kernels_lp, rt_kernels_norm_group, /* opsets 18-20 additions */
-    rt_kernels_center_crop_pad, rt_kernels_col2im, rt_kernels_affine_grid,
+    rt_kernels_center_crop_pad, rt_kernels_col2im, rt_kernels_affine_grid, rt_kernels_deform_conv,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
     rt_kernels_qlinear_contrib, rt_kernels_qlinear_contrib_ops, /* onnxruntime quantized contrib ops */
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
