@@ -604,6 +604,8 @@ static int e_qdq(EcCtx *c, int k, const RtNode *n) {
     int quant = n->op == RT_OP_QUANTIZE_LINEAR;
     const RtTensor *x = vin(c, n, 0), *s = kin(c, n, 1), *zp = kin(c, n, 2), *y = yval(c, n);
     if (!s || s->dtype != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the scale must be a float32 constant");
+    int64_t prec = rt_attr_int(n, "precision", 0); /* QuantizeLinear-23: emitted kernels divide in float32 */
+    if (prec != 0 && prec != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "precision %lld is not float32", (long long)prec);
     if (n->n_in > 2 && n->in[2] >= 0 && !zp) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the zero point must be a constant");
     const RtTensor *q = quant ? y : x; /* the integer side: int8 or uint8 */
     if (!x || !q || (q->dtype != RT_I8 && q->dtype != RT_U8))

@@ -162,6 +162,11 @@ int qz_params(const IrGraph *g, const RtNode *n, int op, QzParams *p) {
         p->zp = g->values[z].konst;
         if (!p->zp || !p->zp->data) return 0;
     }
+    /* opset 23: a division or product in another precision than the scale's, or a
+     * DequantizeLinear output of another dtype, is not the plain pair the passes rewrite */
+    int64_t prec = rt_attr_int(n, "precision", 0);
+    int64_t od = op == RT_OP_DEQUANTIZE_LINEAR ? rt_attr_int(n, "output_dtype", 0) : 0;
+    if ((prec != 0 && prec != (int64_t)p->scale->dtype) || (od != 0 && od != (int64_t)p->scale->dtype)) return 0;
     p->axis = rt_attr_int(n, "axis", 1);
     p->block = rt_attr_int(n, "block_size", 0);
     return 1;

@@ -9,6 +9,11 @@
  * [outer, D, inner] around the axis and each element finds its scale by strides.
  *   QuantizeLinear    y = clamp(nearbyint(x / s) + zp, dtype range)  x / s in float32 (int32 x: double)
  *   DequantizeLinear  y = float(x - zp) * s, stored in the scale's dtype (opset >= 19)
+ * Opset 23 names the arithmetic's precision P: QuantizeLinear's `precision` (default y_scale's
+ * dtype), DequantizeLinear's output type (`output_dtype`, default x_scale's). Both operands are
+ * rounded to P and the float32 result rounded to P once more; for float16 / bfloat16 that equals
+ * the operation done in P (float32 carries more than 2p + 2 bits, so the double rounding of a
+ * quotient or product is exact), for float32 it is the float32 operation.
  *   DynamicQuantizeLinear  uint8, range widened to include 0; s = (max - min) / 255 (1 when
  *                     max == min, as onnxruntime), zp = round_even(clamp(-min / s, 0, 255))
  * Integer products: operands minus zero points become int16 copies, multiplied with the int32
@@ -122,6 +127,34 @@ static int qdq_params(RtKernelCtx *c, const RtTensor *s, const RtTensor *zp, flo
     return RT_OK;
 }
 
+/* v rounded to the float type p (float32, or anything else: v itself). */
+static float round_to(RtDtype p, float v) {
+    switch (p) {
+    case RT_F16: return rt_f16_to_f32(rt_f32_to_f16(v));
+    case RT_BF16: return rt_bf16_to_f32(rt_f32_to_bf16(v));
+    default: return v;
+    }
+}
+
+/* The precision attribute of QuantizeLinear-23 (or DequantizeLinear-23's output_dtype): *p is
+ * the attribute's float type, else def; RT_UNDEFINED before opset 23, where the attribute does
+ * not exist and is refused. */
+static int opset23_float_attr(RtKernelCtx *c, const RtNode *n, const char *name, RtDtype def, RtDtype *p) {
+    const RtAttr *a = rt_attr(n, name);
+    *p = RT_UNDEFINED;
+    if (n->opset < 23) {
+        if (a) return rt_fail(c, "attribute '%s' exists from opset 23; this node is at opset %d", name, n->opset);
+        return RT_OK;
+    }
+    int64_t v = a && a->type == RT_ATTR_INT ? a->i : 0;
+    *p = v == 0 ? def : (RtDtype)v;
+    if (!is_fscale(*p)) {
+        rt_fail(c, "attribute '%s' = %lld is not supported (float32, float16 or bfloat16)", name, (long long)v);
+        return RT_ERR_UNSUPPORTED;
+    }
+    return RT_OK;
+}
+
 /* Output dtype of QuantizeLinear: y_zero_point's, else output_dtype (opset 21), else uint8. */
 static int quantize_out_dtype(RtKernelCtx *c, const RtNode *n, const RtTensor *zp, RtDtype *yt) {
     int64_t od = rt_attr_int(n, "output_dtype", 0);
@@ -143,7 +176,8 @@ static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
     if (!is_fscale(s->dtype)) return unsupported(c, "y_scale", s->dtype, "float32, float16, bfloat16");
     int64_t sat = rt_attr_int(n, "saturate", 1); /* only meaningful for float8 outputs */
     if (sat != 0 && sat != 1) return rt_fail(c, "attribute saturate = %lld must be 0 or 1", (long long)sat);
-    RtDtype yt = RT_U8;
+    RtDtype yt = RT_U8, prec;
+    RT_TRY(opset23_float_attr(c, n, "precision", s->dtype, &prec));
     RT_TRY(quantize_out_dtype(c, n, zp, &yt));
     QdqLayout L;
     RT_TRY(qdq_layout(c, n, x, s, zp, &L));
@@ -158,6 +192,12 @@ static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
             int64_t sbase = o * L.so + (a / L.block) * L.sa, e0 = (o * L.D + a) * L.inner;
             for (int64_t i = 0; i < L.inner; i++) {
                 int64_t si = sbase + i * L.si;
+                if (prec != RT_UNDEFINED) { /* opset 23: x / s in precision prec */
+                    float xv = x->dtype == RT_I32 ? (float)((const int32_t *)x->data)[e0 + i] : load_f(x, e0 + i);
+                    float qv = round_to(prec, round_to(prec, xv) / round_to(prec, sc[si]));
+                    rt_qset(out[0], e0 + i, rt_round_sat((double)qv, zs[si], qmin, qmax));
+                    continue;
+                }
                 int32_t q = x->dtype == RT_I32
                                 ? rt_round_sat((double)((const int32_t *)x->data)[e0 + i] / (double)sc[si],
                                                zs[si], qmin, qmax)
@@ -179,9 +219,12 @@ static int k_dequantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const 
         return rt_fail(c, "x_zero_point is %s but x is %s", rt_dtype_name(zp->dtype), rt_dtype_name(x->dtype));
     if (n->opset < 19 ? s->dtype != RT_F32 : !is_fscale(s->dtype))
         return unsupported(c, "x_scale", s->dtype, n->opset < 19 ? "float32" : "float32, float16, bfloat16");
+    RtDtype yt;
+    RT_TRY(opset23_float_attr(c, n, "output_dtype", s->dtype, &yt));
+    if (yt == RT_UNDEFINED) yt = s->dtype;
     QdqLayout L;
     RT_TRY(qdq_layout(c, n, x, s, zp, &L));
-    RT_TRY(rt_out_alloc(c, out[0], s->dtype, x->rank, x->dims));
+    RT_TRY(rt_out_alloc(c, out[0], yt, x->rank, x->dims));
     float *sc;
     int32_t *zs;
     RT_TRY(qdq_params(c, s, zp, &sc, &zs));
@@ -191,7 +234,10 @@ static int k_dequantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const 
             for (int64_t i = 0; i < L.inner; i++) {
                 int64_t si = sbase + i * L.si;
                 float d = (float)((int64_t)rt_qget(x, e0 + i) - zs[si]);
-                store_f(out[0], e0 + i, d * sc[si]);
+                /* opset 23: the product in the output's precision (a no-op for float32) */
+                if (n->opset >= 23) d = round_to(yt, d) * round_to(yt, sc[si]);
+                else d *= sc[si];
+                store_f(out[0], e0 + i, d);
             }
         }
     rt_scratch_free(c, sc);

@@ -829,7 +829,8 @@ static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
     int64_t od = rt_attr_int(n, "output_dtype", 0), sat = rt_attr_int(n, "saturate", 1);
     if (J.isa == RT_QGEMM_REF || c->shape_only || !x || x->dtype != RT_F32 || !x->data || !s || s->dtype != RT_F32 ||
         !s->data || s->rank > 1 || rt_numel(s) != 1 || rt_attr_int(n, "block_size", 0) != 0 || (sat != 0 && sat != 1) ||
-        !zp || !q8_ok(zp) || zp->rank != s->rank || !rt_shape_equal(zp, s) || (od != 0 && od != (int64_t)zp->dtype))
+        !zp || !q8_ok(zp) || zp->rank != s->rank || !rt_shape_equal(zp, s) || (od != 0 && od != (int64_t)zp->dtype) ||
+        rt_attr(n, "precision")) /* opset 23's precision: the reference checks and applies it */
         return ref_run(c, n, in, out);
     RT_TRY(rt_out_alloc(c, out[0], zp->dtype, x->rank, x->dims));
     J.x = x->data, J.y = out[0]->data, J.scale = ((const float *)s->data)[0], J.zp = rt_qget(zp, 0);
