@@ -467,3 +467,50 @@ Test(opset18_21, gelu_20_mish_18) {
     o18_out(g, "c", RT_F32);
     o18_check("o18_gelu", g, 20, ins, n, &F32_TOL);
 }
+
+/* ------------------------------------------------------------ refusals and float16 (18-21) */
+
+/* Split-18: "either input 'split' or the attribute 'num_outputs' should be specified, but
+ * not both" — wafer refuses instead of silently ignoring one */
+Test(opset18_21, split_with_both_split_and_num_outputs_is_refused_18) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "6", -1, 1);
+    int64_t sp[2] = {2, 4};
+    o18_init_i64(g, "sp", "2", sp);
+    o18_ai(o18_node(g, "Split", "x,sp", "a,b"), "num_outputs", 2);
+    o18_out(g, "a", RT_F32);
+    o18_out(g, "b", RT_F32);
+    o18_wafer_refuses("o18_split_both", g, 18, ins, n, "num_outputs");
+}
+
+/* QuantizeLinear / DequantizeLinear-19 take float16 x and scales (output float16) */
+Test(opset18_21, quantize_dequantize_float16_19) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "2,5", -4, 4);
+    uint16_t s16 = rt_f32_to_f16(0.03125f);
+    int8_t zp = -3;
+    o18_init_raw(g, "s", RT_F16, "", &s16, 2);
+    o18_init_raw(g, "zp", RT_I8, "", &zp, 1);
+    o18_ai(o18_node(g, "Cast", "x", "x16"), "to", RT_F16);
+    o18_node(g, "QuantizeLinear", "x16,s,zp", "q");
+    o18_node(g, "DequantizeLinear", "q,s,zp", "d16");
+    o18_ai(o18_node(g, "Cast", "d16", "d"), "to", RT_F32);
+    o18_out(g, "q", RT_I8);
+    o18_out(g, "d", RT_F32);
+    o18_check("o18_qdq_f16", g, 19, ins, n, &EXACT);
+}
+
+/* Cast-21 to int4 / uint4: wafer has no 4-bit dtype for values, only widened initializers */
+Test(opset18_21, cast_to_int4_is_refused_by_name_21) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "4", -3, 3);
+    o18_ai(o18_node(g, "Cast", "x", "y"), "to", 22); /* INT4 */
+    o18_out(g, "y", 22);
+    o18_wafer_refuses("o18_cast_int4", g, 21, ins, n, "Cast");
+}

@@ -386,6 +386,8 @@ static int split_sizes(RtKernelCtx *c, const RtNode *n, const RtTensor *sp, int6
     const int64_t *a;
     int na = rt_attr_ints(n, "split", &a);
     if (sp && na >= 0) return rt_fail(c, "'split' is given both as an input and as an attribute");
+    if ((sp || na >= 0) && rt_attr(n, "num_outputs")) /* opset 18: one or the other, not both */
+        return rt_fail(c, "'split' and attribute 'num_outputs' are both given; the spec allows one of them");
     if (sp || na >= 0) {
         int64_t k = sp ? rt_numel(sp) : na, sum = 0;
         if (sp && (sp->rank > 1 || rt_dtype_is_float(sp->dtype)))
