@@ -43,6 +43,7 @@ extern const RtKernelEntry rt_kernels_matmul_nbits[]; /* ref/matmul_nbits.c: com
 extern const RtKernelEntry rt_kernels_qlinear_binary[]; /* ref/qlinear_binary.c: com.microsoft QLinearAdd/Mul */
 extern const RtKernelEntry rt_kernels_qlinear_contrib[]; /* ref/qlinear_contrib.c: com.microsoft QGemm, QLinearGlobalAveragePool, ... */
 extern const RtKernelEntry rt_kernels_qlinear_contrib_ops[]; /* ref/qlinear_contrib_ops.c: QLinearConcat, ...Sigmoid, MatMulIntegerToFloat, ... */
+extern const RtKernelEntry rt_kernels_qlinear_contrib_reduce[]; /* ref/qlinear_contrib_reduce.c: QLinearSoftmax, QLinearReduceMean */
 extern const RtKernelEntry rt_kernels_scatter_gather_nd[]; /* ref/scatter_gather_nd.c: GatherND, Scatter* */
 extern const RtKernelEntry rt_kernels_misc[];       /* ref/misc_ops.c: Upsample, LRN, EyeLike, Compress, ... */
 extern const RtKernelEntry rt_kernels_nms[];        /* ref/nms.c: NonMaxSuppression */
@@ -78,7 +79,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_bitwise, rt_kernels_lp, rt_kernels_norm_group, /* opsets 18-20 additions */
     rt_kernels_center_crop_pad, rt_kernels_col2im, rt_kernels_affine_grid, rt_kernels_deform_conv,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
-    rt_kernels_qlinear_contrib, rt_kernels_qlinear_contrib_ops, /* onnxruntime quantized contrib ops */
+    rt_kernels_qlinear_contrib, rt_kernels_qlinear_contrib_ops, rt_kernels_qlinear_contrib_reduce, /* onnxruntime quantized contrib ops */
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
     rt_kernels_loss, rt_kernels_int_misc,
     rt_kernels_rms_norm, rt_kernels_rotary, rt_kernels_attention, /* opset 23 */

@@ -537,3 +537,108 @@ Test(qlinear_contrib, ms_quantize_dequantize_linear_int8_int16_per_axis) {
         COMPARE(k == 0 ? "msqdq_s8_axis" : k == 1 ? "msqdq_s16" : "msqdq_u16_axis", g, &in, 1, &QDQ_TOL);
     }
 }
+
+/* ---- QLinearSoftmax ---- */
+
+/* onnxruntime's algorithm step by step (table of exp in double, float32 sum and division);
+ * its ln(FLT_MAX / D) may come from the float or the double log, moving the table's
+ * values by an ulp, which moves an output sitting at a rounding tie by one step. */
+static const OrtcTol SOFTMAX_Q_TOL = {0, 0, 1};
+
+static void softmax_case(const char *tag, int t, int opset, int axis, int with_xzp) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = ms_node(g, "QLinearSoftmax", with_xzp ? "X,x_s,x_z,y_s,y_z" : "X,x_s,,y_s,y_z", "Y");
+    pb_attr_int(n, "opset", opset);
+    if (axis != 99) pb_attr_int(n, "axis", axis);
+    init_scale(g, "x_s", 0.083f);
+    if (with_xzp) init_zp(g, "x_z", t, t == T_U8 ? 128 : 0);
+    init_scale(g, "y_s", 1.0f / 256);
+    init_zp(g, "y_z", t, t == T_U8 ? 0 : -128);
+    pb_add_input(g, pb_value("X", t, "2,3,5"));
+    pb_add_output(g, pb_value("Y", t, "2,3,5"));
+    int64_t d[3] = {2, 3, 5};
+    OrtcInput in = input_of("X", t, 3, d, fill_q(t, 30, 61));
+    COMPARE(tag, g, &in, 1, &SOFTMAX_Q_TOL);
+}
+
+Test(qlinear_contrib, qlinear_softmax_opset13) {
+    softmax_case("qsm_u8_last", T_U8, 13, 99, 1);
+    softmax_case("qsm_s8_axis1", T_I8, 13, 1, 1);
+    softmax_case("qsm_u8_axis0_no_xzp", T_U8, 13, 0, 0);
+}
+Test(qlinear_contrib, qlinear_softmax_opset12_flattens) {
+    softmax_case("qsm12_u8_default", T_U8, 12, 99, 1); /* axis -1, the schema's default */
+    softmax_case("qsm12_u8_axis1", T_U8, 12, 1, 1);   /* over [3, 5] flattened */
+    softmax_case("qsm12_s8_axis2", T_I8, 12, 2, 1);
+}
+
+/* ---- QLinearReduceMean (onnxruntime's CPU provider has no kernel: hand-computed) ---- */
+
+/* `wafer run` on a one-node model; returns the output read back (caller frees .data). */
+static RtTensor run_wafer(Onnx__GraphProto *g, OrtcInput *in, int n_in) {
+    char dir[256], path[300], args[1200] = "", log[8192];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "qlc_hand"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    size_t len, at = 0;
+    uint8_t *m = pack(g, &len);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    RtError err = {{0}};
+    for (int i = 0; i < n_in; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/in%d.npy", dir, i);
+        cr_assert_eq(npy_write(p, &in[i].t, &err), RT_OK, "%s", err.msg);
+        at += (size_t)snprintf(args + at, sizeof args - at, " --input %s=%s", in[i].name, p);
+    }
+    int rc = tu_run(log, sizeof log, WAFER_BIN " run %s%s --out %s/o", path, args, dir);
+    cr_assert_eq(rc, 0, "wafer run: exit %d\n%s", rc, log);
+    char o[320];
+    snprintf(o, sizeof o, "%s/o/Y.npy", dir);
+    RtTensor y;
+    cr_assert_eq(npy_read(o, &y, &err), RT_OK, "%s", err.msg);
+    tu_tmpdir_remove(dir);
+    return y;
+}
+
+static Onnx__GraphProto *reduce_mean_model(int64_t n_axes, const int64_t *axes, int keepdims, const char *ydims) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = ms_node(g, "QLinearReduceMean", "X,x_s,x_z,y_s,y_z", "Y");
+    pb_attr_ints(n, "axes", (size_t)n_axes, axes);
+    pb_attr_int(n, "keepdims", keepdims);
+    init_scale(g, "x_s", 0.1f);
+    init_zp(g, "x_z", T_U8, 10);
+    init_scale(g, "y_s", 0.05f);
+    init_zp(g, "y_z", T_U8, 3);
+    pb_add_input(g, pb_value("X", T_U8, "2,3"));
+    pb_add_output(g, pb_value("Y", T_U8, ydims));
+    return g;
+}
+
+Test(qlinear_contrib, qlinear_reduce_mean_by_hand) {
+    int64_t d[2] = {2, 3};
+    uint8_t *x = pb_zalloc(6);
+    const uint8_t xv[6] = {10, 20, 31, 0, 255, 7};
+    memcpy(x, xv, 6);
+    OrtcInput in = input_of("X", T_U8, 2, d, x);
+    /* rows minus zp 10: (0 + 10 + 21) / 3 * 0.1 / 0.05 = 20.67 -> 21 + 3;
+     * (-10 + 245 - 3) / 3 * 0.1 / 0.05 = 154.67 -> 155 + 3 */
+    int64_t ax1[1] = {1};
+    RtTensor y = run_wafer(reduce_mean_model(1, ax1, 1, "2,1"), &in, 1);
+    cr_expect(y.dtype == RT_U8 && y.rank == 2 && y.dims[0] == 2 && y.dims[1] == 1);
+    cr_expect(((uint8_t *)y.data)[0] == 24 && ((uint8_t *)y.data)[1] == 158, "got %d %d", ((uint8_t *)y.data)[0],
+              ((uint8_t *)y.data)[1]);
+    free(y.data);
+    /* both axes, keepdims 0: (31 + 232) / 6 * 2 = 87.67 -> 88 + 3 = 91, a scalar */
+    int64_t ax01[2] = {0, -1};
+    y = run_wafer(reduce_mean_model(2, ax01, 0, ""), &in, 1);
+    cr_expect(y.rank == 0 && ((uint8_t *)y.data)[0] == 91, "rank %d value %d", y.rank, ((uint8_t *)y.data)[0]);
+    free(y.data);
+    /* axis 0, keepdims 0: columns (0 - 10) / 2 * 2 = -10 -> -7 -> clamped 0;
+     * (10 + 245) / 2 * 2 = 255 -> 258 -> 255; (21 - 3) / 2 * 2 = 18 -> 21 */
+    int64_t ax0[1] = {0};
+    y = run_wafer(reduce_mean_model(1, ax0, 0, "3"), &in, 1);
+    const uint8_t want[3] = {0, 255, 21};
+    cr_expect(y.rank == 1 && y.dims[0] == 3 && memcmp(y.data, want, 3) == 0, "got %d %d %d", ((uint8_t *)y.data)[0],
+              ((uint8_t *)y.data)[1], ((uint8_t *)y.data)[2]);
+    free(y.data);
+}
