@@ -11,6 +11,8 @@
  *   o18_out(g, "y", dtype)                          graph output, shape left undeclared
  *   o18_check(tag, g, opset, ins, n, &tol)          packs (IR 10) and compares every output
  *   o18_wafer_refuses(tag, g, opset, ins, n, what)  `wafer run` exits 2 naming `what`
+ *   o18_wafer_run(tag, g, opset, ins, n, "y", &y)  `wafer run` alone; y = output "y" (caller frees
+ *                                                  y.data): for values checked by hand
  *   o18_ai / o18_af / o18_as / o18_aints(node, name, value)   an attribute; return the node
  *   o18_node(g, op, ins, outs)                     a node named after its outputs, added to g
  */
@@ -103,13 +105,14 @@ static inline void o18_check(const char *tag, Onnx__GraphProto *g, int opset, co
     if (!ortc_compare(tag, m, len, ins, n, tol)) cr_skip_test("onnxruntime-node is not installed");
 }
 
-/* wafer run on the model must exit 2 with `what` in its message (a refusal by name). */
-static inline void o18_wafer_refuses(const char *tag, Onnx__GraphProto *g, int opset, const OrtcInput *ins, int n,
-                                     const char *what) {
+/* Writes the model and inputs into a fresh folder and runs `wafer run` on them; returns the
+ * exit status, the output in log. dir gets the folder (the caller removes it). */
+static inline int o18__wafer(const char *tag, Onnx__GraphProto *g, int opset, const OrtcInput *ins, int n, char *dir,
+                             size_t dir_cap, char *log, size_t log_cap) {
     size_t len;
     uint8_t *m = pb_model_pack(g, 10, opset, "test", &len);
-    char dir[256], path[300], args[2048] = "";
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
+    char path[300], args[2048] = "";
+    cr_assert_eq(tu_tmpdir_make(dir, dir_cap, tag), 0);
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     FILE *f = fopen(path, "wb");
     cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
@@ -121,8 +124,27 @@ static inline void o18_wafer_refuses(const char *tag, Onnx__GraphProto *g, int o
         cr_assert_eq(npy_write(p, &ins[i].t, &err), RT_OK, "%s", err.msg);
         l += (size_t)snprintf(args + l, sizeof args - l, " --input '%s=%s'", ins[i].name, p);
     }
+    return tu_run(log, log_cap, WAFER_BIN " run '%s'%s --out %s/w", path, args, dir);
+}
+
+static inline void o18_wafer_run(const char *tag, Onnx__GraphProto *g, int opset, const OrtcInput *ins, int n,
+                                 const char *out, RtTensor *y) {
     static char log[65536];
-    int rc = tu_run(log, sizeof log, WAFER_BIN " run '%s'%s --out %s/w", path, args, dir);
+    char dir[256], yp[400];
+    int rc = o18__wafer(tag, g, opset, ins, n, dir, sizeof dir, log, sizeof log);
+    cr_assert_eq(rc, 0, "%s: wafer run exited %d:\n%s", tag, rc, log);
+    snprintf(yp, sizeof yp, "%s/w/%s.npy", dir, out);
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(yp, y, &err), RT_OK, "%s: %s", tag, err.msg);
+    tu_tmpdir_remove(dir);
+}
+
+/* wafer run on the model must exit 2 with `what` in its message (a refusal by name). */
+static inline void o18_wafer_refuses(const char *tag, Onnx__GraphProto *g, int opset, const OrtcInput *ins, int n,
+                                     const char *what) {
+    static char log[65536];
+    char dir[256];
+    int rc = o18__wafer(tag, g, opset, ins, n, dir, sizeof dir, log, sizeof log);
     cr_expect_eq(rc, 2, "%s: wafer run exited %d, want 2 (refused):\n%s", tag, rc, log);
     cr_expect(strstr(log, what) != NULL, "%s: message does not name '%s':\n%s", tag, what, log);
     tu_tmpdir_remove(dir);

@@ -52,24 +52,11 @@ Test(col2im, one_d_by_hand) {
     o18_init_i64(g, "blk", "1", blk);
     o18_node(g, "Col2Im", "x,img,blk", "y");
     o18_out(g, "y", RT_F32);
-    size_t len;
-    uint8_t *m = pb_model_pack(g, 10, 18, "test", &len);
-    char dir[256], path[300], xp[300], yp[300], log[4096];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "c2i_hand"), 0);
-    snprintf(path, sizeof path, "%s/m.onnx", dir);
-    snprintf(xp, sizeof xp, "%s/x.npy", dir);
-    snprintf(yp, sizeof yp, "%s/y.npy", dir);
-    FILE *f = fopen(path, "wb");
-    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
-    RtError err = {{0}};
-    cr_assert_eq(npy_write(xp, &ins[0].t, &err), RT_OK);
-    cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s", path, xp, dir), 0, "%s", log);
     RtTensor y;
-    cr_assert_eq(npy_read(yp, &y, &err), RT_OK, "%s", err.msg);
+    o18_wafer_run("c2i_hand", g, 18, ins, n, "y", &y);
     static const float want[4] = {1, 12, 23, 30};
     cr_assert_eq(y.rank, 3);
     cr_assert_eq(y.dims[2], 4);
     for (int i = 0; i < 4; i++) cr_expect_float_eq(((float *)y.data)[i], want[i], 0, "y[%d]", i);
     free(y.data);
-    tu_tmpdir_remove(dir);
 }

@@ -69,24 +69,9 @@ Test(lp, lp_pool_by_hand) {
         int64_t k[2] = {2, 2};
         o18_ai(o18_aints(o18_node(g, "LpPool", "x", "y"), "kernel_shape", 2, k), "p", p);
         o18_out(g, "y", RT_F32);
-        size_t len;
-        uint8_t *m = pb_model_pack(g, 10, 18, "test", &len);
-        char dir[256], path[300], log[4096];
-        cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "lp_hand"), 0);
-        snprintf(path, sizeof path, "%s/m.onnx", dir);
-        FILE *f = fopen(path, "wb");
-        cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
-        char xp[300];
-        snprintf(xp, sizeof xp, "%s/x.npy", dir);
-        RtError err = {{0}};
-        cr_assert_eq(npy_write(xp, &ins[0].t, &err), RT_OK);
-        cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s", path, xp, dir), 0, "%s", log);
-        char yp[300];
-        snprintf(yp, sizeof yp, "%s/y.npy", dir);
         RtTensor y;
-        cr_assert_eq(npy_read(yp, &y, &err), RT_OK, "%s", err.msg);
+        o18_wafer_run("lp_hand", g, 18, ins, n, "y", &y);
         cr_expect_float_eq(((float *)y.data)[0], p == 2 ? 13.0f : 19.0f, 1e-6f);
         free(y.data);
-        tu_tmpdir_remove(dir);
     }
 }

@@ -514,3 +514,28 @@ Test(opset18_21, cast_to_int4_is_refused_by_name_21) {
     o18_out(g, "y", 22);
     o18_wafer_refuses("o18_cast_int4", g, 21, ins, n, "Cast");
 }
+
+/* GridSample cubic + border where one axis is out of range and the other inside
+ * [x_min, 0): the spec's reference clamps only the out-of-range axis (per-axis loop), while
+ * onnxruntime clamps both, so this case is checked by hand against the reference instead.
+ * X [1,1,4,4] column 3 holds rows a = 1, b = 2, ...; grid (1.5, -0.9), align_corners 0:
+ * x = 4.5 -> clamped to 3 (t = 0: column 3 exactly); y = -0.3 stays, floor -1, t = 0.7,
+ * taps -2..1 clamp to rows 0,0,0,1 with Keys weights (A = -0.75) -0.04725, 0.32625,
+ * 0.83125, -0.11025: y = 1.11025 a - 0.11025 b = 0.88975 (onnxruntime: a = 1). */
+Test(opset18_21, grid_sample_cubic_border_clamps_per_axis_20) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[2];
+    int n = 0;
+    static float x[16];
+    for (int i = 0; i < 16; i++) x[i] = (float)(i / 4 + 1); /* row r holds r + 1 */
+    static float grid[2] = {1.5f, -0.9f};
+    o18_in_typed(g, ins, &n, "x", RT_F32, "1,1,4,4", x);
+    o18_in_typed(g, ins, &n, "grid", RT_F32, "1,1,1,2", grid);
+    o18_as(o18_as(o18_node(g, "GridSample", "x,grid", "y"), "mode", "cubic"), "padding_mode", "border");
+    o18_out(g, "y", RT_F32);
+    RtTensor y;
+    o18_wafer_run("o18_gs_border", g, 20, ins, n, "y", &y);
+    /* -0.9f is -0.89999998: y = -0.29999995, t moves by 5e-8; the weights by less than 1e-6 */
+    cr_expect_float_eq(((float *)y.data)[0], 0.88975f, 1e-5f, "got %.7g", ((float *)y.data)[0]);
+    free(y.data);
+}
