@@ -24,10 +24,13 @@
  *
  * Algorithm: K and V are first gathered into present-layout buffers [B, Nkv, T, H] (the
  * present outputs themselves when requested in float32). Then per (b, h) the queries go in
- * blocks of ATT_BLOCK rows: one GEMM (runtime/kernels/gemm.h) gives the block's scores
- * [rows, T], the mask/softcap/softmax pass runs over those rows, a second GEMM multiplies
- * them with V_h straight into Y (row stride Hv or Nq*Hv). Scratch is ATT_BLOCK x T floats,
- * so long sequences never materialize [Sq, T] per head.
+ * blocks of rows (as many as fit ATT_SCORES floats of scores): one GEMM (runtime/kernels/gemm.h)
+ * gives the block's scores [rows, Tb], the mask/softcap/softmax pass runs over those rows, a
+ * second GEMM multiplies them with V_h straight into Y (row stride Hv or Nq*Hv). Scratch is one
+ * block, so long sequences never materialize [Sq, T] per head. With is_causal (and no
+ * qk_matmul_output wanted) a block stops at its last row's diagonal, Tb = min(T, P + i0 + rows):
+ * the keys after it are masked for every row of the block, so a prefill does about half the
+ * work.
  */
 #include "../gemm.h"
 #include "../kernel.h"
@@ -35,7 +38,9 @@
 #include <math.h>
 #include <string.h>
 
-#define ATT_BLOCK 64 /* query rows per scores block: 64 x T floats stay in L2 for T up to ~4k */
+#define ATT_SCORES 65536 /* floats of one scores block (256 KB: L2), ATT_MIN_ROWS..ATT_MAX_ROWS rows */
+#define ATT_MIN_ROWS 16
+#define ATT_MAX_ROWS 256
 
 typedef struct {
     int64_t B, Nq, Nkv, Sq, Skv, P, T, Hk, Hv;
@@ -188,11 +193,11 @@ static void att_gather_kv(const RtTensor *past, const RtTensor *x, const AttGeom
         }
 }
 
-/* Scores rows [i0, i0 + m) of (b, h) in S[m, T] -> probabilities, in place; the qk output
- * (mode >= 0) taken at its stage. */
-static void att_rows(const AttGeom *g, const AttMask *am, int64_t b, int64_t h, int64_t i0, int64_t m, float *S,
-                     RtTensor *qk) {
-    const int64_t T = g->T;
+/* Scores rows [i0, i0 + m) of (b, h) in S[m, T] (the block's first T keys: g->T unless
+ * causal trimming) -> probabilities, in place; the qk output (mode >= 0: T == g->T) taken at
+ * its stage. */
+static void att_rows(const AttGeom *g, const AttMask *am, int64_t b, int64_t h, int64_t i0, int64_t m, int64_t T,
+                     float *S, RtTensor *qk) {
     for (int64_t r = 0; r < m; r++) {
         float *row = S + r * T;
         int64_t i = i0 + r, qk_base = ((b * g->Nq + h) * g->Sq + i) * T;
@@ -204,12 +209,18 @@ static void att_rows(const AttGeom *g, const AttMask *am, int64_t b, int64_t h, 
             for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
         if (am->m) {
             int64_t mb = b * am->st[0] + h * am->st[1] + i * am->st[2];
-            for (int64_t j = 0; j < T; j++) {
-                if (j >= am->len) { row[j] = -INFINITY; continue; }
-                int64_t off = mb + j * am->st[3];
-                if (am->m->dtype == RT_BOOL) { if (!((const uint8_t *)am->m->data)[off]) row[j] = -INFINITY; }
-                else row[j] += att_ld(am->m, off);
+            int64_t jn = T < am->len ? T : am->len, s3 = am->st[3];
+            if (am->m->dtype == RT_BOOL) {
+                const uint8_t *mk = (const uint8_t *)am->m->data + mb;
+                for (int64_t j = 0; j < jn; j++)
+                    if (!mk[j * s3]) row[j] = -INFINITY;
+            } else if (am->m->dtype == RT_F32) {
+                const float *mk = (const float *)am->m->data + mb;
+                for (int64_t j = 0; j < jn; j++) row[j] += mk[j * s3];
+            } else {
+                for (int64_t j = 0; j < jn; j++) row[j] += att_ld(am->m, mb + j * s3);
             }
+            for (int64_t j = jn; j < T; j++) row[j] = -INFINITY;
         }
         if (g->causal)
             for (int64_t j = i + g->P + 1; j < T; j++) row[j] = -INFINITY;
@@ -276,7 +287,9 @@ static int k_attention(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
     size_t nk = (size_t)(g.B * g.Nkv * g.T * g.Hk), nv = (size_t)(g.B * g.Nkv * g.T * g.Hv);
     float *kc = direct_k ? (float *)out[1]->data : rt_scratch(c, sizeof(float) * (nk ? nk : 1));
     float *vc = direct_v ? (float *)out[2]->data : rt_scratch(c, sizeof(float) * (nv ? nv : 1));
-    float *S = rt_scratch(c, sizeof(float) * (size_t)(ATT_BLOCK * (g.T ? g.T : 1)));
+    int64_t rows = ATT_SCORES / (g.T ? g.T : 1);
+    rows = rows < ATT_MIN_ROWS ? ATT_MIN_ROWS : rows > ATT_MAX_ROWS ? ATT_MAX_ROWS : rows;
+    float *S = rt_scratch(c, sizeof(float) * (size_t)(rows * (g.T ? g.T : 1)));
     float *qown = NULL, *yown = NULL;
     const float *qf = (kc && vc && S) ? att_f32(c, q, &qown) : NULL;
     int64_t ny = rt_numel(out[0]);
@@ -292,16 +305,17 @@ static int k_attention(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
                 const float *Kh = kc + (b * g.Nkv + kvh) * g.T * g.Hk, *Vh = vc + (b * g.Nkv + kvh) * g.T * g.Hv;
                 const float *Qh = qf + (g.rank3 ? b * g.Sq * ldq + h * g.Hk : (b * g.Nq + h) * g.Sq * g.Hk);
                 float *Yh = yf + (g.rank3 ? b * g.Sq * ldy + h * g.Hv : (b * g.Nq + h) * g.Sq * g.Hv);
-                for (int64_t i0 = 0; i0 < g.Sq; i0 += ATT_BLOCK) {
-                    int m = (int)(g.Sq - i0 < ATT_BLOCK ? g.Sq - i0 : ATT_BLOCK);
+                for (int64_t i0 = 0; i0 < g.Sq; i0 += rows) {
+                    int m = (int)(g.Sq - i0 < rows ? g.Sq - i0 : rows);
+                    int64_t Tb = g.causal && g.mode < 0 && g.P + i0 + m < g.T ? g.P + i0 + m : g.T;
                     if (g.T == 0) { /* no keys: softmax of nothing; the output is an empty sum */
                         for (int rr = 0; rr < m; rr++) memset(Yh + (i0 + rr) * ldy, 0, sizeof(float) * (size_t)g.Hv);
                         continue;
                     }
-                    rt_sgemm(0, 1, m, (int)g.T, (int)g.Hk, g.scale, Qh + i0 * ldq, (int)ldq, Kh, (int)g.Hk, 0.0f, S,
-                             (int)g.T);
-                    att_rows(&g, &am, b, h, i0, m, S, g.mode >= 0 ? out[3] : NULL);
-                    rt_sgemm(0, 0, m, (int)g.Hv, (int)g.T, 1.0f, S, (int)g.T, Vh, (int)g.Hv, 0.0f, Yh + i0 * ldy,
+                    rt_sgemm(0, 1, m, (int)Tb, (int)g.Hk, g.scale, Qh + i0 * ldq, (int)ldq, Kh, (int)g.Hk, 0.0f, S,
+                             (int)Tb);
+                    att_rows(&g, &am, b, h, i0, m, Tb, S, g.mode >= 0 ? out[3] : NULL);
+                    rt_sgemm(0, 0, m, (int)g.Hv, (int)Tb, 1.0f, S, (int)Tb, Vh, (int)g.Hv, 0.0f, Yh + i0 * ldy,
                              (int)ldy);
                 }
             }
