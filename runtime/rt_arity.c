@@ -131,6 +131,9 @@ static const ArityRow rows[] = {
     B(BITWISE_AND), B(BITWISE_OR), B(BITWISE_XOR), U(BITWISE_NOT),
     U(LP_NORMALIZATION), U(LP_POOL), U(GLOBAL_LP_POOL), R(GROUP_NORMALIZATION, 1, 3, 3, 1, 1),
     B(CENTER_CROP_PAD), R(COL2IM, 1, 3, 3, 1, 1), B(AFFINE_GRID), R(DEFORM_CONV, 1, 3, 5, 1, 1),
+    /* RandomUniform / RandomNormal take no input; the *Like ops and Bernoulli one */
+    R(RANDOM_UNIFORM, 1, 0, 0, 1, 1), U(RANDOM_UNIFORM_LIKE), R(RANDOM_NORMAL, 1, 0, 0, 1, 1),
+    U(RANDOM_NORMAL_LIKE), U(BERNOULLI),
     /* control flow. If: cond, then the frontend's outer-scope captures. Loop: M?, cond?,
      * carried values, captures. Scan-8: sequence_lens?, then states and scan inputs; from 9
      * states and scan inputs (num_scan_inputs of them, checked below), captures after. */

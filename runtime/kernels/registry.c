@@ -23,6 +23,7 @@ extern const RtKernelEntry rt_kernels_center_crop_pad[]; /* ref/center_crop_pad.
 extern const RtKernelEntry rt_kernels_col2im[];     /* ref/col2im.c: Col2Im */
 extern const RtKernelEntry rt_kernels_affine_grid[]; /* ref/affine_grid.c: AffineGrid */
 extern const RtKernelEntry rt_kernels_deform_conv[]; /* ref/deform_conv.c: DeformConv */
+extern const RtKernelEntry rt_kernels_random[];     /* ref/random.c: RandomUniform/Normal(Like), Bernoulli */
 extern const RtKernelEntry rt_kernels_binary[];     /* ref/binary.c */
 extern const RtKernelEntry rt_kernels_reduce[];     /* ref/reduce.c */
 extern const RtKernelEntry rt_kernels_norm[];       /* ref/norm.c */
@@ -78,6 +79,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_signal, rt_kernels_sampling,
     rt_kernels_bitwise, rt_kernels_lp, rt_kernels_norm_group, /* opsets 18-20 additions */
     rt_kernels_center_crop_pad, rt_kernels_col2im, rt_kernels_affine_grid, rt_kernels_deform_conv,
+    rt_kernels_random,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
     rt_kernels_qlinear_contrib, rt_kernels_qlinear_contrib_ops, rt_kernels_qlinear_contrib_reduce, /* onnxruntime quantized contrib ops */
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
