@@ -3,7 +3,7 @@
  *
  * Requires: a verified graph; value shapes from ir_infer_shapes (for Shape/Size folding).
  * Provides: no node whose inputs are all constants remains (unless its kernel is missing or
- * fails, or its result would be huge, see FOLD_MAX_ELEMS); Shape and Size of values whose
+ * fails, its result would be huge, see FOLD_MAX_ELEMS, or it is a random generator); Shape and Size of values whose
  * shape is fully known are constants; an If whose condition is constant is replaced by the
  * chosen branch's nodes. A quantized graph (g->keep_dequantize) keeps its DequantizeLinear of
  * constant codes: folding it would store the weights as float again.
@@ -128,6 +128,10 @@ static int node_fold(IrGraph *g, int k, RtError *err) {
     RtNode *n = &g->nodes[k];
     if (n->op == IR_OP_DELETED || n->op == RT_OP_UNKNOWN || !rt_kernel_find(n->op)) return 0;
     if (n->op == RT_OP_DEQUANTIZE_LINEAR && g->keep_dequantize) return 0;
+    /* a random generator has no inputs to depend on, yet must draw anew at run time */
+    if (n->op == RT_OP_RANDOM_UNIFORM || n->op == RT_OP_RANDOM_NORMAL || n->op == RT_OP_RANDOM_UNIFORM_LIKE ||
+        n->op == RT_OP_RANDOM_NORMAL_LIKE || n->op == RT_OP_BERNOULLI)
+        return 0;
     if (n->op == RT_OP_IF) {
         const RtTensor *cond = n->n_in > 0 && n->in[0] >= 0 ? g->values[n->in[0]].konst : NULL;
         if (!cond || rt_numel(cond) != 1) return 0;
