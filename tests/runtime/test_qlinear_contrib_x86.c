@@ -187,3 +187,53 @@ Test(qlinear_contrib_x86, the_int8_gemm_runs_here) {
     cr_log_info("int8 GEMM: %s", rt_qgemm_isa_name(rt_qgemm_isa()));
     if (rt_qgemm_isa() == RT_QGEMM_REF) cr_skip_test("no int8 GEMM on this CPU: the fast kernels defer to the reference");
 }
+
+/* ---- MatMulIntegerToFloat, DynamicQuantizeMatMul ---- */
+
+static void mm_pair(int op, int64_t R, int64_t K, int64_t N, int per_col, int with_bias, RtDtype at, uint32_t seed) {
+    int64_t ad[3] = {2, R, K}, bd[2] = {K, N}, nd[1] = {N};
+    uint8_t *A = malloc((size_t)(2 * R * K)), *B = malloc((size_t)(K * N)), bz[256];
+    float *Af = malloc(sizeof(float) * (size_t)(2 * R * K)), bs[256], bias[256], as = 0.017f;
+    fill_bytes(A, 2 * R * K, seed);
+    fill_bytes(B, K * N, seed + 1);
+    for (int64_t i = 0; i < 2 * R * K; i++) Af[i] = rtt_uniform(&seed, -3.0f, 5.0f);
+    for (int64_t j = 0; j < N; j++) {
+        bs[j] = rtt_uniform(&seed, 0.004f, 0.03f);
+        bz[j] = (uint8_t)(j % 5);
+        bias[j] = rtt_uniform(&seed, -1.0f, 1.0f);
+    }
+    uint8_t az = at == RT_U8 ? 131 : 3;
+    RtTensor tA = op == RT_OP_DYNAMIC_QUANTIZE_MATMUL ? rtt_tensor(RT_F32, 3, ad, Af) : rtt_tensor(at, 3, ad, A);
+    RtTensor tB = rtt_tensor(RT_I8, 2, bd, B), tas = rtt_tensor(RT_F32, 0, bd, &as), taz = rtt_tensor(at, 0, bd, &az);
+    RtTensor tbs = rtt_tensor(RT_F32, per_col, nd, bs), tbz = rtt_tensor(RT_I8, per_col, nd, bz);
+    RtTensor tbias = rtt_tensor(RT_F32, 1, nd, bias);
+    RtTensor *mm[7] = {&tA, &tB, &tas, &tbs, &taz, &tbz, with_bias ? &tbias : NULL};
+    RtTensor *dq[5] = {&tA, &tB, &tbs, &tbz, with_bias ? &tbias : NULL};
+    RtTensor **in = op == RT_OP_DYNAMIC_QUANTIZE_MATMUL ? dq : mm;
+    int n_in = op == RT_OP_DYNAMIC_QUANTIZE_MATMUL ? 5 : 7;
+    RtTensor ref[1], fast[1];
+    void *state = NULL;
+    RttRun how = {.node_state = &state, .const_inputs = 1u << 1};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(op), NULL, op, 1, in, n_in, ref, 1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    for (int run = 0; run < 2; run++) { /* the second run reads B^T from the node state */
+        cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(op), &how, op, 1, in, n_in, fast, 1, NULL, 0, 0), RT_OK, "%s",
+                     rtt_err.msg);
+        cr_expect_eq(memcmp(fast[0].data, ref[0].data, (size_t)rt_nbytes(&ref[0])), 0,
+                     "%s R %lld K %lld N %lld run %d: fast != reference", rt_op_name(op), (long long)R, (long long)K,
+                     (long long)N, run);
+        rtt_free_outputs(fast, 1);
+    }
+    rtt_free_outputs(ref, 1);
+    free(state);
+    free(A), free(B), free(Af);
+}
+
+Test(qlinear_contrib_x86, matmul_integer_to_float_equals_reference_on_odd_sizes) {
+    const int64_t sz[] = {1, 3, 7, 17, 33, 127, 129};
+    for (int i = 0; i < 7; i++) {
+        mm_pair(RT_OP_MATMUL_INTEGER_TO_FLOAT, sz[i], sz[(i + 3) % 7], sz[(i + 5) % 7], i & 1, i % 3 != 0,
+                i & 2 ? RT_I8 : RT_U8, (uint32_t)i);
+        mm_pair(RT_OP_DYNAMIC_QUANTIZE_MATMUL, sz[(i + 1) % 7], sz[i], sz[(i + 2) % 7], !(i & 1), i % 2, RT_U8,
+                (uint32_t)(i + 100));
+    }
+}

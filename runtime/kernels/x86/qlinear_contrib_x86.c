@@ -16,6 +16,9 @@
  *                requantization: bit-identical to ref/qlinear_contrib.c. transB = 0 weights are
  *                transposed once into the node's state when B is a constant (per call into
  *                scratch otherwise).
+ *   MatMulIntegerToFloat, DynamicQuantizeMatMul   (2-D B) the same int32 GEMM and the reference's
+ *                float32 epilogue, bit-identical; DynamicQuantizeMatMul quantizes A with the
+ *                DynamicQuantizeLinear kernel first, as its reference does.
  *   DequantizeLinear  (the standard op, which these models keep between their int8 part and the
  *                convolutions they leave in float) per tensor, int8/uint8 to float32: the
  *                reference's y = float(x - zp) * s as one vectorizable loop, bit-identical.
@@ -107,10 +110,10 @@ typedef struct {
     int b_u8;
 } QGemmState;
 
-/* B^T [N, K] of B [K, N] from the node's state, made there first; NULL when the node keeps no
- * state or B is not a constant. */
-static const uint8_t *qgemm_bt_cached(RtKernelCtx *c, const RtTensor *B, int64_t K, int64_t N) {
-    if (!c->node_state || !c->state_alloc || !((c->const_inputs >> 3) & 1)) return NULL;
+/* B^T [N, K] of B [K, N] (input bj of the node) from the node's state, made there first; NULL
+ * when the node keeps no state or B is not a constant. */
+static const uint8_t *qgemm_bt_cached(RtKernelCtx *c, const RtTensor *B, int bj, int64_t K, int64_t N) {
+    if (!c->node_state || !c->state_alloc || !((c->const_inputs >> bj) & 1)) return NULL;
     QGemmState *s = *c->node_state;
     size_t hdr = (sizeof(QGemmState) + 63) & ~(size_t)63;
     if (s && s->magic == QGEMM_STATE_MAGIC && s->N == N && s->K == K && s->b_u8 == (B->dtype == RT_U8))
@@ -125,6 +128,33 @@ static const uint8_t *qgemm_bt_cached(RtKernelCtx *c, const RtTensor *B, int64_t
     if (*c->node_state) c->state_alloc->free(c->state_alloc->user, *c->node_state);
     *c->node_state = s;
     return blk + hdr;
+}
+
+/* acc[M, N] = sum_k (A[m, k] - za)(B[k, n] - zw[n]) on the int8 GEMM, from B^T [N, K] (bt) and
+ * A [M, K] rows; zw NULL = 0. The weight rows are the GEMM's A, the activations its B. */
+static int gemm_s32(RtKernelCtx *c, RtQgemmIsa isa, const void *a, int a_u8, int32_t za, int64_t M, int64_t K,
+                    const uint8_t *bt, int b_u8, const int32_t *zw, int64_t N, int32_t *acc) {
+    RtQgemm G;
+    memset(&G, 0, sizeof G);
+    G.M = N, G.N = M, G.K = K; /* acc^T[N, M] = B^T[N, K] x A^T */
+    G.a = bt, G.lda = K, G.a_u8 = b_u8, G.za = zw;
+    G.b = a, G.ldb = K, G.b_u8 = a_u8, G.b_layout = RT_QGEMM_B_NK, G.zb = za;
+    G.y32 = acc, G.ldy = 1, G.ldyn = N;
+    return rt_qgemm_run(c, &G, isa);
+}
+
+/* B^T [N, K] of a [K, N] B: from the node state (input bj constant) or into *own (scratch the
+ * caller frees); NULL when out of memory. */
+static const uint8_t *b_transposed(RtKernelCtx *c, const RtTensor *B, int bj, int64_t K, int64_t N, uint8_t **own) {
+    *own = NULL;
+    const uint8_t *bt = qgemm_bt_cached(c, B, bj, K, N);
+    if (bt) return bt;
+    *own = rt_scratch(c, (size_t)(N * K > 0 ? N * K : 1));
+    if (!*own) return NULL;
+    const uint8_t *src = B->data;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < N; j++) (*own)[j * K + k] = src[k * N + j];
+    return *own;
 }
 
 /* The cases the fast QGemm takes (else the reference runs and reports). */
@@ -160,20 +190,12 @@ static int k_qgemm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     int64_t dims[2] = {M, N};
     RT_TRY(rt_out_alloc(c, out[0], yt, 2, dims));
     int tb = rt_attr_int(n, "transB", 0) != 0;
-    const uint8_t *bt = tb ? B->data : qgemm_bt_cached(c, B, K, N);
     uint8_t *own_bt = NULL;
     int32_t *acc = rt_scratch(c, sizeof(int32_t) * (size_t)(M * N + 2 * N));
-    if (!acc) return RT_ERR_NOMEM;
-    if (!bt) {
-        own_bt = rt_scratch(c, (size_t)(N * K));
-        if (!own_bt) {
-            rt_scratch_free(c, acc);
-            return RT_ERR_NOMEM;
-        }
-        const uint8_t *src = B->data;
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t j = 0; j < N; j++) own_bt[j * K + k] = src[k * N + j];
-        bt = own_bt;
+    const uint8_t *bt = !acc ? NULL : tb ? B->data : b_transposed(c, B, 3, K, N, &own_bt);
+    if (!acc || !bt) {
+        rt_scratch_free(c, acc);
+        return RT_ERR_NOMEM;
     }
     int32_t *zw = acc + M * N;
     float *s = (float *)(zw + N);
@@ -186,14 +208,8 @@ static int k_qgemm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
         s[j] = alpha * as * ((const float *)bs->data)[kz > 1 ? j : 0]; /* the reference's order */
         if (ysc) s[j] /= ((const float *)ysc->data)[0];
     }
-    /* acc^T[N, M] = B^T[N, K] x A^T: the weight rows are the GEMM's A, the activations its B */
-    RtQgemm G;
-    memset(&G, 0, sizeof G);
-    G.M = N, G.N = M, G.K = K;
-    G.a = bt, G.lda = K, G.a_u8 = B->dtype == RT_U8, G.za = any_zw ? zw : NULL;
-    G.b = A->data, G.ldb = K, G.b_u8 = A->dtype == RT_U8, G.b_layout = RT_QGEMM_B_NK, G.zb = rt_qget(in[2], 0);
-    G.y32 = acc, G.ldy = 1, G.ldyn = N;
-    int st = rt_qgemm_run(c, &G, isa);
+    int st = gemm_s32(c, isa, A->data, A->dtype == RT_U8, rt_qget(in[2], 0), M, K, bt, B->dtype == RT_U8,
+                      any_zw ? zw : NULL, N, acc);
     if (st == RT_OK) {
         int64_t sm = 0, sn = 0;
         if (C) {
@@ -213,6 +229,88 @@ static int k_qgemm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     }
     rt_scratch_free(c, own_bt);
     rt_scratch_free(c, acc);
+    return st;
+}
+
+/* ---------------------------------------------------------------- MatMulIntegerToFloat */
+
+/* Y = float(acc) * (a_scale * b_scale[n]) + bias[n] over A [..., M, K] (rows R = all of A's
+ * rows) and a 2-D B [K, N] (input bj), as the reference's epilogue; b_scale, b_zp, bias
+ * checked by the caller. */
+static int mmitf_run(RtKernelCtx *c, RtQgemmIsa isa, const RtTensor *A, int32_t za, float as, const RtTensor *B, int bj,
+                     const RtTensor *bs, const RtTensor *bz, const RtTensor *bias, RtTensor *y) {
+    int64_t K = B->dims[0], N = B->dims[1], R = rt_numel(A) / K;
+    int64_t dims[RT_MAX_RANK];
+    memcpy(dims, A->dims, sizeof(int64_t) * (size_t)A->rank);
+    dims[A->rank - 1] = N;
+    RT_TRY(rt_out_alloc(c, y, RT_F32, A->rank, dims));
+    if (R == 0 || N == 0) return RT_OK;
+    uint8_t *own_bt = NULL;
+    int32_t *acc = rt_scratch(c, sizeof(int32_t) * (size_t)(R * N + N));
+    const uint8_t *bt = acc ? b_transposed(c, B, bj, K, N, &own_bt) : NULL;
+    if (!acc || !bt) {
+        rt_scratch_free(c, acc);
+        return RT_ERR_NOMEM;
+    }
+    int32_t *zw = acc + R * N;
+    int64_t kz = bz ? rt_numel(bz) : 0, ks = rt_numel(bs);
+    int any_zw = 0;
+    for (int64_t j = 0; j < N; j++) any_zw |= (zw[j] = kz ? rt_qget(bz, kz > 1 ? j : 0) : 0) != 0;
+    int st = gemm_s32(c, isa, A->data, A->dtype == RT_U8, za, R, K, bt, B->dtype == RT_U8, any_zw ? zw : NULL, N, acc);
+    if (st == RT_OK) {
+        const float *bsv = bs->data, *bv = bias ? bias->data : NULL;
+        float *yv = y->data;
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t j = 0; j < N; j++) {
+                float v = (float)acc[r * N + j] * (as * bsv[ks > 1 ? j : 0]);
+                yv[r * N + j] = bv ? v + bv[j] : v;
+            }
+    }
+    rt_scratch_free(c, own_bt);
+    rt_scratch_free(c, acc);
+    return st;
+}
+
+/* A 2-D B with data and its b_scale / b_zp / bias as the reference accepts them. */
+static int mm_b_ok(const RtTensor *A, const RtTensor *B, const RtTensor *bs, const RtTensor *bz, const RtTensor *bias) {
+    if (!B || !is_q8(B->dtype) || !B->data || B->rank != 2 || A->rank < 2 || A->dims[A->rank - 1] != B->dims[0] ||
+        B->dims[0] == 0)
+        return 0;
+    int64_t N = B->dims[1];
+    if (!chan_ok(bs, RT_F32, N) || bs->rank > 1 || (bz && (!chan_ok(bz, B->dtype, N) || bz->rank > 1))) return 0;
+    return !bias || (bias->dtype == RT_F32 && bias->rank == 1 && bias->dims[0] == N && bias->data);
+}
+
+static int k_matmul_integer_to_float(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *A = rt_in(n, in, 0), *B = rt_in(n, in, 1), *as = rt_in(n, in, 2), *bs = rt_in(n, in, 3);
+    const RtTensor *az = rt_in(n, in, 4), *bz = rt_in(n, in, 5), *bias = rt_in(n, in, 6);
+    RtQgemmIsa isa = rt_qgemm_isa();
+    if (c->shape_only || isa == RT_QGEMM_REF || !A || !is_q8(A->dtype) || !A->data || !scale1_ok(as) ||
+        !zp1_ok(az, A->dtype, 1) || !mm_b_ok(A, B, bs, bz, bias))
+        return ref_run(c, n, in, out);
+    return mmitf_run(c, isa, A, rt_qget(az, 0), ((const float *)as->data)[0], B, 1, bs, bz, bias, out[0]);
+}
+
+/* A float32 quantized to uint8 by the DynamicQuantizeLinear kernel, then as above. */
+static int k_dynamic_quantize_matmul(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *A = rt_in(n, in, 0), *B = rt_in(n, in, 1), *bs = rt_in(n, in, 2), *bz = rt_in(n, in, 3);
+    const RtTensor *bias = rt_in(n, in, 4);
+    RtQgemmIsa isa = rt_qgemm_isa();
+    if (c->shape_only || isa == RT_QGEMM_REF || !A || A->dtype != RT_F32 || !A->data || !mm_b_ok(A, B, bs, bz, bias))
+        return ref_run(c, n, in, out);
+    int slots_in[1] = {0}, slots_out[3] = {1, 2, 3};
+    RtNode dq = {RT_OP_DYNAMIC_QUANTIZE_LINEAR, n->name, "DynamicQuantizeLinear", "", 11, 1, slots_in, 3, slots_out, 0, NULL};
+    RtTensor qa, qs, qz, *qo[3] = {&qa, &qs, &qz};
+    memset(&qa, 0, sizeof qa), memset(&qs, 0, sizeof qs), memset(&qz, 0, sizeof qz);
+    RtKernelCtx c2 = *c; /* A's codes in scratch, not in the node's planned output */
+    c2.planned_out = NULL, c2.planned_bytes = NULL, c2.n_planned = 0, c2.node_state = NULL;
+    c2.nhwc_in = c2.nhwc_out = NULL;
+    RtTensor *const dq_in[1] = {(RtTensor *)A};
+    int st = rt_kernel_find_fast(RT_OP_DYNAMIC_QUANTIZE_LINEAR)(&c2, &dq, dq_in, qo);
+    if (st == RT_OK)
+        st = mmitf_run(c, isa, &qa, rt_qget(&qz, 0), ((const float *)qs.data)[0], B, 1, bs, bz, bias, out[0]);
+    for (int i = 0; i < 3; i++)
+        if (qo[i]->data) c->alloc->free(c->alloc->user, qo[i]->data);
     return st;
 }
 
@@ -242,5 +340,7 @@ const RtKernelEntry rt_kernels_x86_qlinear_contrib[] = {
     {RT_OP_QLINEAR_CONV, k_qlinear_conv},
     {RT_OP_QLINEAR_ADD, k_qlinear_add},
     {RT_OP_QGEMM, k_qgemm},
+    {RT_OP_MATMUL_INTEGER_TO_FLOAT, k_matmul_integer_to_float},
+    {RT_OP_DYNAMIC_QUANTIZE_MATMUL, k_dynamic_quantize_matmul},
     {-1, 0},
 };
