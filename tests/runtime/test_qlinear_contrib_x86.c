@@ -237,3 +237,35 @@ Test(qlinear_contrib_x86, matmul_integer_to_float_equals_reference_on_odd_sizes)
                 (uint32_t)(i + 100));
     }
 }
+
+/* ---- QLinearMatMul ---- */
+
+Test(qlinear_contrib_x86, qlinear_matmul_equals_reference_on_odd_sizes) {
+    const int64_t sz[] = {1, 3, 7, 17, 33, 127, 129};
+    for (int i = 0; i < 7; i++) {
+        int64_t R = sz[i], K = sz[(i + 2) % 7], N = sz[(i + 4) % 7], ad[2] = {R, K}, bd[2] = {K, N}, nd[1] = {N};
+        int per_col = i & 1;
+        RtDtype at = i & 2 ? RT_I8 : RT_U8;
+        uint8_t *A = malloc((size_t)(R * K)), *B = malloc((size_t)(K * N)), bz[256], az = at == RT_U8 ? 127 : 1, yz = 3;
+        float bs[256], as = 0.02f, ys = 0.09f;
+        uint32_t seed = (uint32_t)i;
+        fill_bytes(A, R * K, seed + 7);
+        fill_bytes(B, K * N, seed + 8);
+        for (int64_t j = 0; j < N; j++) bs[j] = rtt_uniform(&seed, 0.003f, 0.02f), bz[j] = (uint8_t)(j % 3);
+        RtTensor tA = rtt_tensor(at, 2, ad, A), tas = rtt_tensor(RT_F32, 0, ad, &as), taz = rtt_tensor(at, 0, ad, &az);
+        RtTensor tB = rtt_tensor(RT_I8, 2, bd, B), tbs = rtt_tensor(RT_F32, per_col, nd, bs);
+        RtTensor tbz = rtt_tensor(RT_I8, per_col, nd, bz), tys = rtt_tensor(RT_F32, 0, ad, &ys);
+        RtTensor tyz = rtt_tensor(at, 0, ad, &yz);
+        RtTensor *in[8] = {&tA, &tas, &taz, &tB, &tbs, &tbz, &tys, &tyz}, ref[1], fast[1];
+        cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QLINEAR_MATMUL), NULL, RT_OP_QLINEAR_MATMUL, 10, in, 8, ref, 1,
+                                    NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QLINEAR_MATMUL), NULL, RT_OP_QLINEAR_MATMUL, 10, in, 8,
+                                    fast, 1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+        cr_expect_eq(memcmp(fast[0].data, ref[0].data, (size_t)rt_nbytes(&ref[0])), 0,
+                     "QLinearMatMul R %lld K %lld N %lld per_col %d: fast != reference", (long long)R, (long long)K,
+                     (long long)N, per_col);
+        rtt_free_outputs(ref, 1);
+        rtt_free_outputs(fast, 1);
+        free(A), free(B);
+    }
+}

@@ -1,6 +1,6 @@
 /*
  * qlinear_contrib_x86.c — the fast route of the quantized ops of onnxruntime's QOperator
- * models (QLinearConv, QGemm, QLinearAdd): each is lowered, at run time and per call, onto
+ * models (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, MatMulIntegerToFloat, ...): each is lowered, at run time and per call, onto
  * wafer's int8 machinery of qops_x86.c / qgemm.h instead of the int16 reference loops.
  *
  *   QLinearConv  has exactly wafer QConv's inputs (x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
@@ -19,6 +19,7 @@
  *   MatMulIntegerToFloat, DynamicQuantizeMatMul   (2-D B) the same int32 GEMM and the reference's
  *                float32 epilogue, bit-identical; DynamicQuantizeMatMul quantizes A with the
  *                DynamicQuantizeLinear kernel first, as its reference does.
+ *   QLinearMatMul  (the ONNX op: per-tensor a and y, 2-D B) the same, with quant.c's epilogue.
  *   DequantizeLinear  (the standard op, which these models keep between their int8 part and the
  *                convolutions they leave in float) per tensor, int8/uint8 to float32: the
  *                reference's y = float(x - zp) * s as one vectorizable loop, bit-identical.
@@ -314,6 +315,54 @@ static int k_dynamic_quantize_matmul(RtKernelCtx *c, const RtNode *n, RtTensor *
     return st;
 }
 
+/* ---------------------------------------------------------------- QLinearMatMul */
+
+/* The ONNX op with per-tensor a and y parameters and a 2-D B (per-tensor or per-column b):
+ * the int32 GEMM, then ref/quant.c's epilogue, bit-identical:
+ *   y = clamp(nearbyint(float(acc) * (a_scale * b_scale[n] / y_scale)) + y_zp), float32. */
+static int k_qlinear_matmul(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *A = rt_in(n, in, 0), *as = rt_in(n, in, 1), *az = rt_in(n, in, 2), *B = rt_in(n, in, 3);
+    const RtTensor *bs = rt_in(n, in, 4), *bz = rt_in(n, in, 5), *ys = rt_in(n, in, 6), *yz = rt_in(n, in, 7);
+    RtQgemmIsa isa = rt_qgemm_isa();
+    if (c->shape_only || isa == RT_QGEMM_REF || !A || !is_q8(A->dtype) || !A->data || !scale1_ok(as) ||
+        !zp1_ok(az, A->dtype, 0) || !mm_b_ok(A, B, bs, bz, NULL) || !bz || !scale1_ok(ys) || !yz ||
+        !is_q8(yz->dtype) || !zp1_ok(yz, yz->dtype, 0))
+        return ref_run(c, n, in, out);
+    int64_t K = B->dims[0], N = B->dims[1], R = rt_numel(A) / K;
+    int64_t dims[RT_MAX_RANK];
+    memcpy(dims, A->dims, sizeof(int64_t) * (size_t)A->rank);
+    dims[A->rank - 1] = N;
+    RT_TRY(rt_out_alloc(c, out[0], yz->dtype, A->rank, dims));
+    if (R == 0 || N == 0) return RT_OK;
+    uint8_t *own_bt = NULL;
+    int32_t *acc = rt_scratch(c, sizeof(int32_t) * (size_t)(R * N + 2 * N));
+    const uint8_t *bt = acc ? b_transposed(c, B, 3, K, N, &own_bt) : NULL;
+    if (!acc || !bt) {
+        rt_scratch_free(c, acc);
+        return RT_ERR_NOMEM;
+    }
+    int32_t *zw = acc + R * N;
+    float *mult = (float *)(zw + N), fa = ((const float *)as->data)[0], fy = ((const float *)ys->data)[0];
+    int64_t kz = rt_numel(bz), ks = rt_numel(bs);
+    int any_zw = 0;
+    for (int64_t j = 0; j < N; j++) {
+        any_zw |= (zw[j] = rt_qget(bz, kz > 1 ? j : 0)) != 0;
+        mult[j] = fa * ((const float *)bs->data)[ks > 1 ? j : 0] / fy; /* the reference's order */
+    }
+    int st = gemm_s32(c, isa, A->data, A->dtype == RT_U8, rt_qget(az, 0), R, K, bt, B->dtype == RT_U8,
+                      any_zw ? zw : NULL, N, acc);
+    if (st == RT_OK) {
+        int32_t zy = rt_qget(yz, 0), lo, hi;
+        rt_qrange(yz->dtype, &lo, &hi);
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t j = 0; j < N; j++)
+                rt_qset(out[0], r * N + j, rt_round_sat((double)((float)acc[r * N + j] * mult[j]), zy, lo, hi));
+    }
+    rt_scratch_free(c, own_bt);
+    rt_scratch_free(c, acc);
+    return st;
+}
+
 /* ---------------------------------------------------------------- DequantizeLinear */
 
 static int k_dequantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -341,6 +390,7 @@ const RtKernelEntry rt_kernels_x86_qlinear_contrib[] = {
     {RT_OP_QLINEAR_ADD, k_qlinear_add},
     {RT_OP_QGEMM, k_qgemm},
     {RT_OP_MATMUL_INTEGER_TO_FLOAT, k_matmul_integer_to_float},
+    {RT_OP_QLINEAR_MATMUL, k_qlinear_matmul},
     {RT_OP_DYNAMIC_QUANTIZE_MATMUL, k_dynamic_quantize_matmul},
     {-1, 0},
 };
