@@ -10,7 +10,8 @@
  *   o18_init_i64(g, "axes", "1", vals) / o18_init_f32(g, "s", "2", vals)   initializers
  *   o18_out(g, "y", dtype)                          graph output, shape left undeclared
  *   o18_check(tag, g, opset, ins, n, &tol)          packs (IR 10) and compares every output
- *   o18_wafer_refuses(tag, g, opset, ins, n, what)  `wafer run` exits 2 naming `what`
+ *   o18_wafer_refuses(tag, g, opset, ins, n, what)  `wafer run` exits 2 naming `what` (env
+ *                                                  O18_SHOW=FILE appends each message to FILE)
  *   o18_wafer_run(tag, g, opset, ins, n, "y", &y)  `wafer run` alone; y = output "y" (caller frees
  *                                                  y.data): for values checked by hand
  *   o18_ai / o18_af / o18_as / o18_aints(node, name, value)   an attribute; return the node
@@ -147,6 +148,12 @@ static inline void o18_wafer_refuses(const char *tag, Onnx__GraphProto *g, int o
     int rc = o18__wafer(tag, g, opset, ins, n, dir, sizeof dir, log, sizeof log);
     cr_expect_eq(rc, 2, "%s: wafer run exited %d, want 2 (refused):\n%s", tag, rc, log);
     cr_expect(strstr(log, what) != NULL, "%s: message does not name '%s':\n%s", tag, what, log);
+    const char *show = getenv("O18_SHOW"); /* a file to append the refusals' messages to */
+    FILE *sf = show ? fopen(show, "a") : NULL;
+    if (sf) {
+        fprintf(sf, "%s: %s\n", tag, log);
+        fclose(sf);
+    }
     tu_tmpdir_remove(dir);
 }
 

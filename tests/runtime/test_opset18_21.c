@@ -539,3 +539,47 @@ Test(opset18_21, grid_sample_cubic_border_clamps_per_axis_20) {
     cr_expect_float_eq(((float *)y.data)[0], 0.88975f, 1e-5f, "got %.7g", ((float *)y.data)[0]);
     free(y.data);
 }
+
+/* QLinearMatMul-21 (new scale types; float scales as before) on uint8 x int8 */
+Test(opset18_21, qlinear_matmul_21) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    static uint8_t a[12];
+    for (int i = 0; i < 12; i++) a[i] = (uint8_t)(i * 21 + 3);
+    o18_in_typed(g, ins, &n, "a", RT_U8, "3,4", a);
+    int8_t b[8] = {-100, 50, 7, -3, 127, -128, 20, 60}, bzp = 2;
+    uint8_t azp = 120, yzp = 128;
+    float as = 0.02f, bs = 0.01f, ys = 0.05f;
+    o18_init_raw(g, "b", RT_I8, "4,2", b, 1);
+    o18_init_f32(g, "as", "", &as);
+    o18_init_f32(g, "bs", "", &bs);
+    o18_init_f32(g, "ys", "", &ys);
+    o18_init_raw(g, "azp", RT_U8, "", &azp, 1);
+    o18_init_raw(g, "bzp", RT_I8, "", &bzp, 1);
+    o18_init_raw(g, "yzp", RT_U8, "", &yzp, 1);
+    o18_node(g, "QLinearMatMul", "a,as,azp,b,bs,bzp,ys,yzp", "y");
+    o18_out(g, "y", RT_U8);
+    /* the requantization's rounding of an exact .5 is the implementation's: 1 code */
+    static const OrtcTol Q_TOL = {0, 0, 1};
+    o18_check("o18_qlmm21", g, 21, ins, n, &Q_TOL);
+}
+
+/* Equal-19 added string inputs: wafer has no string kernels and says so */
+Test(opset18_21, equal_on_strings_is_refused_by_name_19) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t d[1] = {2};
+    static const char *words[2] = {"ab", "cd"};
+    for (int k = 0; k < 2; k++) {
+        Onnx__TensorProto *t = pb_add_init(g, pb_tensor(k ? "t" : "s", RT_STRING, 1, d));
+        t->n_string_data = 2;
+        t->string_data = pb_zalloc(2 * sizeof *t->string_data);
+        for (int i = 0; i < 2; i++) {
+            t->string_data[i].data = (uint8_t *)pb_str(words[(i + k) % 2]);
+            t->string_data[i].len = 2;
+        }
+    }
+    o18_node(g, "Equal", "s,t", "y");
+    o18_out(g, "y", RT_BOOL);
+    o18_wafer_refuses("o18_eq_str", g, 19, NULL, 0, "string");
+}
