@@ -63,11 +63,13 @@ extern const RtKernelEntry rt_kernels_x86_qlinear_contrib[]; /* x86/qlinear_cont
 extern const RtKernelEntry rt_kernels_x86_nbits[];   /* x86/nbits_x86.c: LinearNBits, MatMulNBits */
 extern const RtKernelEntry rt_kernels_x86_pool[];    /* x86/pool_x86.c: MaxPool, AveragePool, Global* */
 extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Transpose */
+extern const RtKernelEntry rt_kernels_x86_attention23[]; /* x86/attention23_x86.c: Attention (opset 23) */
 
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
     rt_kernels_x86_nbits, rt_kernels_x86_pool, rt_kernels_x86_shape,
     rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
+    rt_kernels_x86_attention23,
 };
 
 static const RtKernelEntry *const families[] = {

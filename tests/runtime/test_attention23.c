@@ -6,9 +6,12 @@
  * attribute and every optional input and output of the three ops: 3-D and 4-D layouts, GQA
  * and MQA heads, bool and float masks with broadcasting, is_causal with and without a
  * key/value cache, present outputs, scale, softcap, the four qk_matmul_output modes,
- * softmax_precision, interleaved / partial rotary, position_ids. Skips where onnxruntime-node
- * is not installed.
+ * softmax_precision, interleaved / partial rotary, position_ids. Each case runs twice in wafer:
+ * with the optimized kernels (Attention's AVX-512 path where the CPU has it) and with
+ * WAFER_RT_REF=1 (the reference kernels). Skips where onnxruntime-node is not installed.
  */
+#include <stdlib.h>
+
 #include "../frontend/onnx_proto_build.h"
 #include "../ort_compare.h"
 
@@ -66,6 +69,11 @@ static void run_case(const char *tag, Onnx__NodeProto *node, const TIn *ins, int
     size_t len;
     uint8_t *m = pb_model_pack(g, 11, 23, "test_attention23", &len);
     if (!ortc_compare(tag, m, len, in, n_in, tol)) cr_skip_test("onnxruntime-node is not installed");
+    /* again through the reference kernels only (the default run takes x86/attention23_x86.c
+     * where the CPU has AVX-512) */
+    setenv("WAFER_RT_REF", "1", 1);
+    ortc_compare(tag, m, len, in, n_in, tol);
+    unsetenv("WAFER_RT_REF");
 }
 
 /* ---------- RMSNormalization ---------- */

@@ -32,8 +32,9 @@
  * the keys after it are masked for every row of the block, so a prefill does about half the
  * work.
  */
+#include "attention.h"
+
 #include "../gemm.h"
-#include "../kernel.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,13 +43,9 @@
 #define ATT_MIN_ROWS 16
 #define ATT_MAX_ROWS 256
 
-typedef struct {
-    int64_t B, Nq, Nkv, Sq, Skv, P, T, Hk, Hv;
-    int rank3;                     /* 1: Q, K, V, Y are [B, S, N*H] */
-    float scale, softcap;
-    int causal, mode;              /* mode: qk_matmul_output_mode, -1 when that output is unused */
-    int soft_f64;                  /* softmax_precision = double */
-} AttGeom;
+typedef RtAttGeom AttGeom;
+typedef RtAttMask AttMask;
+
 
 static int att_float_ok(RtDtype t) { return t == RT_F32 || t == RT_F16 || t == RT_BF16; }
 
@@ -146,11 +143,6 @@ static int att_geom(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, AttGeo
     return RT_OK;
 }
 
-/* The mask's element strides against [B, Nq, Sq, T] (0 on broadcast axes) and its last dim. */
-typedef struct {
-    const RtTensor *m;
-    int64_t st[4], len;            /* len: the mask's own last dim (keys beyond it are masked) */
-} AttMask;
 
 static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, RtDtype qt, AttMask *am) {
     char s1[128];
@@ -269,35 +261,58 @@ static const float *att_f32(RtKernelCtx *c, const RtTensor *t, float **own) {
     return *own;
 }
 
-static int k_attention(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+int rt_att23_begin(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, RtAtt23 *a) {
+    memset(a, 0, sizeof *a);
     const RtTensor *q = rt_in(n, in, 0), *k = rt_in(n, in, 1), *v = rt_in(n, in, 2);
     if (!q || !k || !v) return rt_fail(c, "inputs 'Q', 'K' and 'V' are required");
     if (n->opset > 0 && n->opset < 23) return rt_fail(c, "Attention exists from opset 23; this node is at opset %d", n->opset);
     if (!att_float_ok(q->dtype) || k->dtype != q->dtype || v->dtype != q->dtype)
         return rt_fail(c, "Q, K, V must share one dtype of float32, float16, bfloat16; got %s, %s, %s",
                        rt_dtype_name(q->dtype), rt_dtype_name(k->dtype), rt_dtype_name(v->dtype));
-    AttGeom g;
-    memset(&g, 0, sizeof g);
-    AttMask am;
-    RT_TRY(att_attrs(c, n, &g));
-    RT_TRY(att_geom(c, n, in, &g));
-    RT_TRY(att_mask_plan(c, rt_in(n, in, 3), &g, q->dtype, &am));
-    RT_TRY(att_outputs(c, n, in, &g, out));
-    int direct_k = att_out_wanted(n, 1) && k->dtype == RT_F32, direct_v = att_out_wanted(n, 2) && v->dtype == RT_F32;
-    size_t nk = (size_t)(g.B * g.Nkv * g.T * g.Hk), nv = (size_t)(g.B * g.Nkv * g.T * g.Hv);
-    float *kc = direct_k ? (float *)out[1]->data : rt_scratch(c, sizeof(float) * (nk ? nk : 1));
-    float *vc = direct_v ? (float *)out[2]->data : rt_scratch(c, sizeof(float) * (nv ? nv : 1));
+    AttGeom *g = &a->g;
+    RT_TRY(att_attrs(c, n, g));
+    RT_TRY(att_geom(c, n, in, g));
+    RT_TRY(att_mask_plan(c, rt_in(n, in, 3), g, q->dtype, &a->am));
+    RT_TRY(att_outputs(c, n, in, g, out));
+    a->own_k = !(att_out_wanted(n, 1) && k->dtype == RT_F32), a->own_v = !(att_out_wanted(n, 2) && v->dtype == RT_F32);
+    size_t nk = (size_t)(g->B * g->Nkv * g->T * g->Hk), nv = (size_t)(g->B * g->Nkv * g->T * g->Hv);
+    a->kc = a->own_k ? rt_scratch(c, sizeof(float) * (nk ? nk : 1)) : (float *)out[1]->data;
+    a->vc = a->own_v ? rt_scratch(c, sizeof(float) * (nv ? nv : 1)) : (float *)out[2]->data;
+    if (!a->kc || !a->vc) {
+        rt_att23_end(c, n, out, a, 0);
+        return RT_ERR_NOMEM;
+    }
+    att_gather_kv(rt_in(n, in, 4), k, g, g->Hk, a->kc);
+    att_gather_kv(rt_in(n, in, 5), v, g, g->Hv, a->vc);
+    return RT_OK;
+}
+
+void rt_att23_end(RtKernelCtx *c, const RtNode *n, RtTensor *const *out, RtAtt23 *a, int ok) {
+    const AttGeom *g = &a->g;
+    size_t nk = (size_t)(g->B * g->Nkv * g->T * g->Hk), nv = (size_t)(g->B * g->Nkv * g->T * g->Hv);
+    if (ok && a->own_k && att_out_wanted(n, 1))
+        for (size_t i = 0; i < nk; i++) att_st(out[1], (int64_t)i, a->kc[i]);
+    if (ok && a->own_v && att_out_wanted(n, 2))
+        for (size_t i = 0; i < nv; i++) att_st(out[2], (int64_t)i, a->vc[i]);
+    if (a->own_k) rt_scratch_free(c, a->kc);
+    if (a->own_v) rt_scratch_free(c, a->vc);
+    a->kc = a->vc = NULL;
+}
+
+static int k_attention(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtAtt23 a;
+    RT_TRY(rt_att23_begin(c, n, in, out, &a));
+    const AttGeom g = a.g;
+    const float *kc = a.kc, *vc = a.vc;
     int64_t rows = ATT_SCORES / (g.T ? g.T : 1);
     rows = rows < ATT_MIN_ROWS ? ATT_MIN_ROWS : rows > ATT_MAX_ROWS ? ATT_MAX_ROWS : rows;
     float *S = rt_scratch(c, sizeof(float) * (size_t)(rows * (g.T ? g.T : 1)));
     float *qown = NULL, *yown = NULL;
-    const float *qf = (kc && vc && S) ? att_f32(c, q, &qown) : NULL;
+    const float *qf = S ? att_f32(c, in[0], &qown) : NULL;
     int64_t ny = rt_numel(out[0]);
     float *yf = out[0]->dtype == RT_F32 ? (float *)out[0]->data : (yown = rt_scratch(c, sizeof(float) * (size_t)(ny ? ny : 1)));
-    int r = (kc && vc && S && qf && yf) ? RT_OK : RT_ERR_NOMEM;
+    int r = (S && qf && yf) ? RT_OK : RT_ERR_NOMEM;
     if (r == RT_OK) {
-        att_gather_kv(rt_in(n, in, 4), k, &g, g.Hk, kc);
-        att_gather_kv(rt_in(n, in, 5), v, &g, g.Hv, vc);
         int64_t ldq = g.rank3 ? g.Nq * g.Hk : g.Hk, ldy = g.rank3 ? g.Nq * g.Hv : g.Hv, grp = g.Nq / g.Nkv;
         for (int64_t b = 0; b < g.B; b++)
             for (int64_t h = 0; h < g.Nq; h++) {
@@ -314,23 +329,18 @@ static int k_attention(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
                     }
                     rt_sgemm(0, 1, m, (int)Tb, (int)g.Hk, g.scale, Qh + i0 * ldq, (int)ldq, Kh, (int)g.Hk, 0.0f, S,
                              (int)Tb);
-                    att_rows(&g, &am, b, h, i0, m, Tb, S, g.mode >= 0 ? out[3] : NULL);
+                    att_rows(&g, &a.am, b, h, i0, m, Tb, S, g.mode >= 0 ? out[3] : NULL);
                     rt_sgemm(0, 0, m, (int)g.Hv, (int)Tb, 1.0f, S, (int)Tb, Vh, (int)g.Hv, 0.0f, Yh + i0 * ldy,
                              (int)ldy);
                 }
             }
         if (yown)
             for (int64_t i = 0; i < ny; i++) att_st(out[0], i, yown[i]);
-        if (att_out_wanted(n, 1) && !direct_k)
-            for (size_t i = 0; i < nk; i++) att_st(out[1], (int64_t)i, kc[i]);
-        if (att_out_wanted(n, 2) && !direct_v)
-            for (size_t i = 0; i < nv; i++) att_st(out[2], (int64_t)i, vc[i]);
     }
-    if (!direct_k) rt_scratch_free(c, kc);
-    if (!direct_v) rt_scratch_free(c, vc);
     rt_scratch_free(c, S);
     rt_scratch_free(c, qown);
     rt_scratch_free(c, yown);
+    rt_att23_end(c, n, out, &a, r == RT_OK);
     return r;
 }
 

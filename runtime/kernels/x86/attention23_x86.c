@@ -1,0 +1,125 @@
+/*
+ * attention23_x86.c — ONNX Attention (opset 23) on the AVX-512 attention kernel
+ * (attention_x86.h), for the float32 forms exporters write most: any GQA/MQA grouping, 3-D or
+ * 4-D, a bool or float mask, is_causal, past/present key and value. Softcap, the
+ * qk_matmul_output output, softmax_precision = double, other dtypes and CPUs without
+ * AVX-512 go to the reference kernel (ref/attention.c), whose checks and gathering of K and V
+ * (rt_att23_begin) this kernel shares.
+ *
+ * Mapping. The fused kernel computes O[b, h] = softmax(scale * Q[b, h] K[b, h]^T + mask[b, h])
+ * V[b, h] through strides. Keys and values come from the present layout [B, Nkv, T, H]; a
+ * group of G = Nq / Nkv query heads shares one key/value head, which strides cannot express
+ * across groups, so the kernel runs once per key/value head g with H = G query heads starting
+ * at head g*G and the key/value head stride 0. The bias (attn_mask as 0 / -inf or its float
+ * values, -inf past a short mask's end, -inf above the causal diagonal shifted by the cache)
+ * is built once as float32 [mB, mH, Sq, T], mB / mH 1 where the mask broadcasts; the fused
+ * kernel then skips each row's -inf suffix (a causal prefill does half the work).
+ */
+#include "attention_x86.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../ref/attention.h"
+
+/* 1 when the fused kernel computes this node exactly as the reference would. */
+static int at23_eligible(const RtKernelCtx *c, const RtNode *n, RtTensor *const *in) {
+    const RtTensor *q = rt_in(n, in, 0);
+    if (c->ref_only || c->shape_only || !q || q->dtype != RT_F32 || !rt_attention_supported()) return 0;
+    for (int i = 0; i < n->n_in && i < 6; i++)
+        if (in[i] && !in[i]->data) return 0;
+    if (n->n_out > 3 && (!n->out || n->out[3] >= 0)) return 0; /* qk_matmul_output wanted */
+    if (rt_attr_float(n, "softcap", 0.0f) != 0.0f) return 0;
+    if (rt_attr_int(n, "softmax_precision", 0) == RT_F64) return 0;
+    return 1;
+}
+
+/* The bias [mB, mH, Sq, T] (see the header) into *bias, its strides into ms[4]. */
+static int at23_bias(RtKernelCtx *c, const RtAtt23 *a, float **bias, int64_t ms[4]) {
+    const RtAttGeom *g = &a->g;
+    const RtAttMask *am = &a->am;
+    *bias = NULL;
+    memset(ms, 0, sizeof(int64_t) * 4);
+    if (!am->m && !g->causal) return RT_OK;
+    int64_t mB = am->m && am->st[0] ? g->B : 1, mH = am->m && am->st[1] ? g->Nq : 1, rowlen = g->Sq * g->T;
+    int64_t total = mB * mH * rowlen;
+    float *bs = rt_scratch(c, sizeof(float) * (size_t)(total > 0 ? total : 1));
+    if (!bs) return RT_ERR_NOMEM;
+    for (int64_t b = 0; b < mB; b++)
+        for (int64_t h = 0; h < mH; h++)
+            for (int64_t i = 0; i < g->Sq; i++) {
+                float *row = bs + ((b * mH + h) * g->Sq + i) * g->T;
+                int64_t jn = am->m ? (g->T < am->len ? g->T : am->len) : g->T;
+                if (!am->m) {
+                    memset(row, 0, sizeof(float) * (size_t)g->T);
+                } else {
+                    int64_t mb = b * am->st[0] + h * am->st[1] + i * am->st[2], s3 = am->st[3];
+                    if (am->m->dtype == RT_BOOL) {
+                        const uint8_t *mk = (const uint8_t *)am->m->data + mb;
+                        for (int64_t j = 0; j < jn; j++) row[j] = mk[j * s3] ? 0.0f : -INFINITY;
+                    } else {
+                        const float *mk = (const float *)am->m->data + mb;
+                        for (int64_t j = 0; j < jn; j++) row[j] = mk[j * s3];
+                    }
+                    for (int64_t j = jn; j < g->T; j++) row[j] = -INFINITY;
+                }
+                if (g->causal)
+                    for (int64_t j = i + g->P + 1; j < g->T; j++) row[j] = -INFINITY;
+            }
+    *bias = bs;
+    ms[0] = mB > 1 ? mH * rowlen : 0, ms[1] = mH > 1 ? rowlen : 0, ms[2] = g->T, ms[3] = 1;
+    return RT_OK;
+}
+
+static int k_attention23_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(RT_OP_ATTENTION);
+    if (!at23_eligible(c, n, in)) return ref(c, n, in, out);
+    RtAtt23 a;
+    RT_TRY(rt_att23_begin(c, n, in, out, &a));
+    const RtAttGeom *g = &a.g;
+    if (g->B < 1 || g->Nq < 1 || g->Sq < 1 || g->T < 1 || g->Hk < 1 || g->Hv < 1) {
+        rt_att23_end(c, n, out, &a, 0); /* empty shapes: the reference handles them */
+        return ref(c, n, in, out);
+    }
+    float *bias = NULL;
+    int64_t ms[4];
+    int r = at23_bias(c, &a, &bias, ms);
+    int64_t G = g->Nq / g->Nkv;
+    for (int64_t kv = 0; r == RT_OK && kv < g->Nkv; kv++) {
+        RtAttention at;
+        memset(&at, 0, sizeof at);
+        at.B = g->B, at.H = G, at.Tq = g->Sq, at.Tk = g->T, at.dh = g->Hk, at.dv = g->Hv;
+        int64_t h0 = kv * G;
+        if (g->rank3) { /* Q [B, Sq, Nq*Hk], Y [B, Sq, Nq*Hv] */
+            int64_t qs[4] = {g->Sq * g->Nq * g->Hk, g->Hk, g->Nq * g->Hk, 1};
+            int64_t os[4] = {g->Sq * g->Nq * g->Hv, g->Hv, g->Nq * g->Hv, 1};
+            memcpy(at.qs, qs, sizeof qs), memcpy(at.os, os, sizeof os);
+            at.q = (const float *)in[0]->data + h0 * g->Hk;
+            at.o = (float *)out[0]->data + h0 * g->Hv;
+        } else {
+            int64_t qs[4] = {g->Nq * g->Sq * g->Hk, g->Sq * g->Hk, g->Hk, 1};
+            int64_t os[4] = {g->Nq * g->Sq * g->Hv, g->Sq * g->Hv, g->Hv, 1};
+            memcpy(at.qs, qs, sizeof qs), memcpy(at.os, os, sizeof os);
+            at.q = (const float *)in[0]->data + h0 * g->Sq * g->Hk;
+            at.o = (float *)out[0]->data + h0 * g->Sq * g->Hv;
+        }
+        int64_t ks[4] = {g->Nkv * g->T * g->Hk, 0, g->Hk, 1}, vs[4] = {g->Nkv * g->T * g->Hv, 0, g->Hv, 1};
+        memcpy(at.ks, ks, sizeof ks), memcpy(at.vs, vs, sizeof vs);
+        at.k = a.kc + kv * g->T * g->Hk;
+        at.v = a.vc + kv * g->T * g->Hv;
+        at.scale_op = RT_ATTN_SCALE_MUL, at.scale = g->scale;
+        if (bias) {
+            memcpy(at.ms, ms, sizeof at.ms);
+            at.mask = bias + (ms[1] ? h0 * ms[1] : 0);
+        }
+        r = rt_attention_run(c, &at);
+    }
+    rt_scratch_free(c, bias);
+    rt_att23_end(c, n, out, &a, r == RT_OK);
+    return r;
+}
+
+const RtKernelEntry rt_kernels_x86_attention23[] = {
+    {RT_OP_ATTENTION, k_attention23_x86},
+    {-1, 0},
+};
