@@ -1,8 +1,9 @@
 /*
  * onnx_contrib.h — models onnxruntime optimized (onnx_contrib.c): its float contrib ops
  * (com.microsoft FusedConv, FusedGemm, FusedMatMul, Gelu, BiasGelu, FastGelu, QuickGelu,
- * BiasAdd, SkipLayerNormalization, SkipSimplifiedLayerNormalization, and the
- * SimplifiedLayerNormalization it writes in the default domain) rewritten, as the model
+ * BiasAdd, SkipLayerNormalization, SkipSimplifiedLayerNormalization, Attention,
+ * MultiHeadAttention, and the SimplifiedLayerNormalization it writes in the default domain)
+ * rewritten, as the model
  * loads, into the standard ONNX ops they mean. Frontend-internal: only onnx_load.c calls it.
  */
 #ifndef WAFER_ONNX_CONTRIB_H

@@ -466,3 +466,113 @@ Test(onnx_contrib, an_unknown_op_next_to_contrib_ops_is_still_refused) {
     pb_add_output(g, pb_value("y", 1, NULL));
     expect_refused("contrib_unknown", g, "mystery", "is not supported");
 }
+
+/* ---------- Attention, MultiHeadAttention ---------- */
+
+/* Attention/MHA: softmax over <= 6 scores of sums of 8 products, then a weighted sum of
+ * values: a few ulps of outputs of magnitude <= ~4 (onnxruntime scales inside its GEMM). */
+static const OrtcTol ATTN_TOL = {2e-5, 1e-4, 0};
+
+/* An int32 0/1 mask input of shape dims[rank]: every 3rd element 0, the first of each row 1
+ * (so no row is all masked). */
+static OrtcInput add_mask(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims) {
+    pb_add_input(g, pb_value_typed(name, pb_type_dims(6, rank, dims)));
+    int64_t n = numel(rank, dims), row = dims[rank - 1];
+    int32_t *m = pb_zalloc(sizeof(int32_t) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) m[i] = (i % row == 0) || (i % 3 != 2);
+    OrtcInput in = {name, {.dtype = RT_I32, .rank = rank, .data = m}};
+    memcpy(in.t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    return in;
+}
+
+/* Attention over x [2, 5, 8], 2 heads; `what` picks the optional parts. */
+static void attention_case(const char *tag, const char *what) {
+    static const int64_t xd[3] = {2, 5, 8}, m2[2] = {2, 5}, m3[3] = {2, 5, 5}, ab[4] = {1, 2, 5, 5};
+    int narrow_v = strstr(what, "qkv_sizes") != NULL; /* Dv = 4: weights [8, 20] */
+    int64_t wd[2] = {8, narrow_v ? 20 : 24}, bd[1] = {narrow_v ? 20 : 24};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[3];
+    int n_in = 0;
+    in[n_in++] = add_input(g, "x", 3, xd, 20);
+    add_weight(g, "w", 2, wd, 21);
+    add_weight(g, "b", 1, bd, 22);
+    char ins[64] = "x,w,b";
+    if (strstr(what, "mask2")) in[n_in++] = add_mask(g, "mask", 2, m2);
+    if (strstr(what, "mask3")) in[n_in++] = add_mask(g, "mask", 3, m3);
+    if (strstr(what, "mask")) strcat(ins, ",mask");
+    if (strstr(what, "attn_bias")) {
+        in[n_in++] = add_input(g, "ab", 4, ab, 23);
+        strcat(ins, strstr(what, "mask") ? ",,ab" : ",,,ab");
+    }
+    Onnx__NodeProto *n = ms_node(g, "Attention", "attn0", ins, "y");
+    pb_attr_int(n, "num_heads", 2);
+    if (strstr(what, "causal")) pb_attr_int(n, "unidirectional", 1);
+    if (strstr(what, "scale")) pb_attr_float(n, "scale", 0.2f);
+    if (narrow_v) {
+        static const int64_t sizes[3] = {8, 8, 4};
+        pb_attr_ints(n, "qkv_hidden_sizes", 3, sizes);
+    }
+    pb_add_output(g, pb_value("y", 1, NULL));
+    compare(tag, g, 17, in, n_in, &ATTN_TOL);
+}
+
+Test(onnx_contrib, attention_matches_onnxruntime) {
+    attention_case("attn", "");
+    attention_case("attn_mask2", "mask2");
+    attention_case("attn_mask3", "mask3");
+    attention_case("attn_causal", "causal");
+    attention_case("attn_causal_mask", "causal,mask2");
+    attention_case("attn_scale_sizes", "scale,qkv_sizes");
+    attention_case("attn_bias", "attn_bias");
+}
+
+/* MultiHeadAttention: query [2, 5, 8], key [2, L, 8], value [2, L, 4], 2 heads. */
+static void mha_case(const char *tag, const char *what, int64_t Lk) {
+    int64_t qd[3] = {2, 5, 8}, kd[3] = {2, Lk, 8}, vd[3] = {2, Lk, 4}, bd[1] = {20}, md[2] = {2, Lk};
+    int64_t abd[4] = {2, 1, 5, Lk};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[5];
+    int n_in = 0;
+    in[n_in++] = add_input(g, "q", 3, qd, 30);
+    in[n_in++] = add_input(g, "k", 3, kd, 31);
+    in[n_in++] = add_input(g, "v", 3, vd, 32);
+    char ins[64] = "q,k,v";
+    if (strstr(what, "bias")) add_weight(g, "b", 1, bd, 33);
+    strcat(ins, strstr(what, "bias") ? ",b" : ",");
+    if (strstr(what, "mask")) in[n_in++] = add_mask(g, "mask", 2, md);
+    strcat(ins, strstr(what, "mask") ? ",mask" : ",");
+    if (strstr(what, "ab")) in[n_in++] = add_input(g, "ab", 4, abd, 34);
+    strcat(ins, strstr(what, "ab") ? ",ab" : ",");
+    while (ins[strlen(ins) - 1] == ',') ins[strlen(ins) - 1] = '\0';
+    Onnx__NodeProto *n = ms_node(g, "MultiHeadAttention", "mha0", ins, "y");
+    pb_attr_int(n, "num_heads", 2);
+    if (strstr(what, "causal")) pb_attr_int(n, "unidirectional", 1);
+    if (strstr(what, "scale")) pb_attr_float(n, "scale", 0.3f);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    compare(tag, g, 17, in, n_in, &ATTN_TOL);
+}
+
+Test(onnx_contrib, multi_head_attention_matches_onnxruntime) {
+    mha_case("mha", "", 6);
+    mha_case("mha_bias", "bias", 6);
+    mha_case("mha_mask", "bias,mask", 6);
+    mha_case("mha_ab_scale", "ab,scale", 6);
+    mha_case("mha_causal", "causal", 5);
+}
+
+Test(onnx_contrib, attention_forms_not_rewritten_are_refused_by_name) {
+    static const int64_t xd[3] = {2, 5, 8}, wd[2] = {8, 24}, ld[1] = {2};
+    Onnx__GraphProto *g = pb_graph("g");
+    add_input(g, "x", 3, xd, 20);
+    add_weight(g, "w", 2, wd, 21);
+    add_mask(g, "lens", 1, ld);
+    pb_attr_int(ms_node(g, "Attention", "attn_lens", "x,w,,lens", "y"), "num_heads", 2);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("attn_lens", g, "attn_lens", "mask_index");
+
+    g = pb_graph("g");
+    add_input(g, "x", 3, xd, 20);
+    pb_attr_int(ms_node(g, "MultiHeadAttention", "mha_packed", "x", "y"), "num_heads", 2);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("mha_packed", g, "mha_packed", "packed");
+}
