@@ -576,3 +576,24 @@ Test(onnx_contrib, attention_forms_not_rewritten_are_refused_by_name) {
     pb_add_output(g, pb_value("y", 1, NULL));
     expect_refused("mha_packed", g, "mha_packed", "packed");
 }
+
+/* FusedMatMul's transposes need its inputs' ranks: here A comes out of another contrib node
+ * with no declared type, so the rewrite waits for shape inference over the lowered QuickGelu
+ * (onnx_contrib.c's second pass). */
+Test(onnx_contrib, a_rank_known_only_after_inference_is_waited_for) {
+    static const int64_t ad[4] = {2, 3, 6, 4}, bd[2] = {5, 6};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in = add_input(g, "a", 4, ad, 40);
+    add_weight(g, "b", 2, bd, 41);
+    ms_node(g, "QuickGelu", "qg", "a", "t");
+    Onnx__NodeProto *n = ms_node(g, "FusedMatMul", "mm", "t,b", "y");
+    pb_attr_int(n, "transA", 1);
+    pb_attr_int(n, "transB", 1);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    RtError err = {{0}};
+    IrGraph *ir = load(g, 17, &err);
+    cr_assert(ir, "%s", err.msg);
+    cr_expect_eq(count_op(ir, RT_OP_TRANSPOSE), 2);
+    ir_graph_free(ir);
+    compare("pending_rank", g, 17, &in, 1, &SUM_TOL);
+}
