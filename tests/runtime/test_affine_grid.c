@@ -46,3 +46,23 @@ Test(affine_grid, spatial_transformer_with_grid_sample) {
     o18_out(g, "y", RT_F32);
     o18_check("affine_stn", g, 20, ins, n, &STN_TOL);
 }
+
+/* an axis of length 1 with align_corners = 1: the spec's reference (numpy arange from -1
+ * with step 2 / 0) and PyTorch's affine_grid (linspace(-1, 1, 1)) give -1; onnxruntime gives
+ * another value, so this is checked by hand. Identity theta, size [1, 1, 1, 3]:
+ * grid = [(-1, -1), (0, -1), (1, -1)] */
+Test(affine_grid, length_one_axis_align_corners_by_hand) {
+    Onnx__GraphProto *g = pb_graph("g");
+    float th[6] = {1, 0, 0, 0, 1, 0};
+    int64_t s[4] = {1, 1, 1, 3};
+    o18_init_f32(g, "th", "1,2,3", th);
+    o18_init_i64(g, "s", "4", s);
+    o18_ai(o18_node(g, "AffineGrid", "th,s", "y"), "align_corners", 1);
+    o18_out(g, "y", RT_F32);
+    RtTensor y;
+    o18_wafer_run("ag_len1", g, 20, NULL, 0, "y", &y);
+    cr_assert(y.rank == 4 && y.dims[1] == 1 && y.dims[2] == 3 && y.dims[3] == 2);
+    static const float want[6] = {-1, -1, 0, -1, 1, -1};
+    for (int i = 0; i < 6; i++) cr_expect_float_eq(((float *)y.data)[i], want[i], 0, "grid[%d]", i);
+    free(y.data);
+}

@@ -60,3 +60,17 @@ Test(col2im, one_d_by_hand) {
     for (int i = 0; i < 4; i++) cr_expect_float_eq(((float *)y.data)[i], want[i], 0, "y[%d]", i);
     free(y.data);
 }
+
+/* three spatial axes: image 3x3x4, block 2x2x2 -> 2 x 2 x 3 = 12 positions, C = 1 */
+Test(col2im, three_d) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "1,8,12", -1, 1);
+    int64_t img[3] = {3, 3, 4}, blk[3] = {2, 2, 2};
+    o18_init_i64(g, "img", "3", img);
+    o18_init_i64(g, "blk", "3", blk);
+    o18_node(g, "Col2Im", "x,img,blk", "y");
+    o18_out(g, "y", RT_F32);
+    o18_check("col2im3d", g, 18, ins, n, &C2I_TOL);
+}

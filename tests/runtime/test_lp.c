@@ -75,3 +75,21 @@ Test(lp, lp_pool_by_hand) {
         free(y.data);
     }
 }
+
+/* a 3-D LpPool, and LpNormalization of an all-zero line (0s, as onnxruntime gives) */
+Test(lp, lp_pool_3d_and_zero_norm_line) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[2];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "1,2,4,5,6", -1, 1);
+    static float z[6] = {0, 0, 0, 1, 2, 3};
+    o18_in_typed(g, ins, &n, "z", RT_F32, "2,3", z);
+    int64_t k[3] = {2, 3, 2}, s[3] = {1, 2, 2};
+    o18_ai(o18_aints(o18_aints(o18_node(g, "LpPool", "x", "a"), "kernel_shape", 3, k), "strides", 3, s), "p", 2);
+    o18_node(g, "LpNormalization", "z", "b");
+    o18_ai(o18_node(g, "LpNormalization", "z", "c"), "p", 1);
+    o18_out(g, "a", RT_F32);
+    o18_out(g, "b", RT_F32);
+    o18_out(g, "c", RT_F32);
+    o18_check("lp3d", g, 18, ins, n, &LP_TOL);
+}
