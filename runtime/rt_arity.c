@@ -188,6 +188,8 @@ static const ArityRow rows[] = {
     R(MATMUL_INTEGER_TO_FLOAT, 1, 4, 7, 1, 1),
     /* x, scale, zero_point? */
     R(MS_QUANTIZE_LINEAR, 1, 2, 3, 1, 1), R(MS_DEQUANTIZE_LINEAR, 1, 2, 3, 1, 1),
+    /* QLinearConv with channels_last (onnxruntime's NHWC form): the ONNX op's inputs */
+    R(MS_QLINEAR_CONV, 1, 8, 9, 1, 1),
     /* wafer's own ops (wafer_ops.h) */
     R(FUSED_CONV, 1, 2, 3, 1, 1), R(LINEAR, 1, 2, 3, 1, 1),
     R(QCONV, 1, 8, 9, 1, 1), R(QLINEAR, 1, 8, 9, 1, 1),

@@ -45,6 +45,7 @@ extern const RtKernelEntry rt_kernels_qlinear_binary[]; /* ref/qlinear_binary.c:
 extern const RtKernelEntry rt_kernels_qlinear_contrib[]; /* ref/qlinear_contrib.c: com.microsoft QGemm, QLinearGlobalAveragePool, ... */
 extern const RtKernelEntry rt_kernels_qlinear_contrib_ops[]; /* ref/qlinear_contrib_ops.c: QLinearConcat, ...Sigmoid, MatMulIntegerToFloat, ... */
 extern const RtKernelEntry rt_kernels_qlinear_contrib_reduce[]; /* ref/qlinear_contrib_reduce.c: QLinearSoftmax, QLinearReduceMean */
+extern const RtKernelEntry rt_kernels_qlinear_contrib_conv[]; /* ref/qlinear_contrib_conv.c: com.microsoft QLinearConv */
 extern const RtKernelEntry rt_kernels_scatter_gather_nd[]; /* ref/scatter_gather_nd.c: GatherND, Scatter* */
 extern const RtKernelEntry rt_kernels_misc[];       /* ref/misc_ops.c: Upsample, LRN, EyeLike, Compress, ... */
 extern const RtKernelEntry rt_kernels_nms[];        /* ref/nms.c: NonMaxSuppression */
@@ -83,7 +84,8 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_center_crop_pad, rt_kernels_col2im, rt_kernels_affine_grid, rt_kernels_deform_conv,
     rt_kernels_random,
     rt_kernels_matmul_nbits, rt_kernels_qlinear_binary,
-    rt_kernels_qlinear_contrib, rt_kernels_qlinear_contrib_ops, rt_kernels_qlinear_contrib_reduce, /* onnxruntime quantized contrib ops */
+    rt_kernels_qlinear_contrib, rt_kernels_qlinear_contrib_ops, rt_kernels_qlinear_contrib_reduce,
+    rt_kernels_qlinear_contrib_conv, /* onnxruntime quantized contrib ops */
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
     rt_kernels_loss, rt_kernels_int_misc,
     rt_kernels_rms_norm, rt_kernels_rotary, rt_kernels_attention, /* opset 23 */

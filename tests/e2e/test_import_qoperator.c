@@ -6,8 +6,11 @@
  * QGemm, a few QuantizeLinear / DequantizeLinear and float Convs it left unquantized.
  * `wafer run` on perf/mobilenet_v2_in.npy must give onnxruntime's logits on the same file
  * (ort_eval.js run) within the bound below, and the same top-1 class on every input.
- * Skipped where node / onnxruntime-node is missing, and under the sanitizers (WAFER_SANITIZED:
- * the 99-node model is slow there).
+ * The same with onnxruntime's "all" level (what a user saving with every optimization gets:
+ * com.microsoft QLinearConv with channels_last between Transposes). Then small QDQ graphs
+ * that onnxruntime's optimizer turns into its other quantized ops, run in wafer and compared.
+ * Skipped where node / onnxruntime-node is missing; the mobilenet cases also under the
+ * sanitizers (WAFER_SANITIZED: the 99-node model is slow there).
  */
 #include <criterion/criterion.h>
 #include <unistd.h>
@@ -30,23 +33,41 @@ static int argmax(const float *v, int64_t n) {
     return (int)best;
 }
 
-Test(import_qoperator, optimized_mobilenet_v2_matches_onnxruntime, .timeout = 600) {
+/* Saves onnxruntime's optimization of the int8 mobilenet at `level` into dir/q.onnx: 1, or 0
+ * when onnxruntime-node is missing. "extended" through ort_eval.js; "all" (which adds
+ * onnxruntime's NHWC forms: com.microsoft QLinearConv with channels_last between Transposes)
+ * through the same module, as a user's script would save it. */
+static int mobilenet_optimized(const char *level, const char *dir, char *model, size_t cap, char *log, size_t logcap) {
+    snprintf(model, cap, "%s/q.onnx", dir);
+    int rc = tu_run(log, logcap, "node tests/e2e/ort_eval.js optimize %s/perf/mobilenet_v2_int8_qdq_ort.onnx %s",
+                    FIXTURES, model);
+    if (rc == 3) return 0;
+    cr_assert_eq(rc, 0, "ort_eval.js optimize failed:\n%s", log);
+    if (strcmp(level, "all") == 0) {
+        rc = tu_run(log, logcap,
+                    "node -e \"require(process.env.WAFER_ORT_MODULE || './bench/node_modules/onnxruntime-node')"
+                    ".InferenceSession.create('%s/perf/mobilenet_v2_int8_qdq_ort.onnx', {graphOptimizationLevel: 'all', "
+                    "optimizedModelFilePath: '%s'}).catch(e => { console.error(e); process.exit(1); })\"",
+                    FIXTURES, model);
+        cr_assert_eq(rc, 0, "saving the 'all' optimization failed:\n%s", log);
+    }
+    return 1;
+}
+
+static void mobilenet_case(const char *level, const char *must_have) {
     if (getenv("WAFER_SANITIZED")) cr_skip_test("slow under the sanitizers");
     static char log[65536];
     if (tu_run(log, sizeof log, "node --version") != 0) cr_skip_test("node is not installed");
     char dir[256], model[300];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_qop"), 0);
-    snprintf(model, sizeof model, "%s/q.onnx", dir);
-    int rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js optimize %s/perf/mobilenet_v2_int8_qdq_ort.onnx %s",
-                    FIXTURES, model);
-    if (rc == 3) {
+    if (!mobilenet_optimized(level, dir, model, sizeof model, log, sizeof log)) {
         tu_tmpdir_remove(dir);
         cr_skip_test("onnxruntime-node is not installed");
     }
-    cr_assert_eq(rc, 0, "ort_eval.js optimize failed:\n%s", log);
+    int rc;
     rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s", model);
     cr_assert_eq(rc, 0, "wafer inspect:\n%s", log);
-    cr_expect(strstr(log, "QGemm") && strstr(log, "QLinearGlobalAveragePool") && strstr(log, "QLinearConv"),
+    cr_expect(strstr(log, "QGemm") && strstr(log, "QLinearGlobalAveragePool") && strstr(log, must_have),
               "the optimized model is not in QOperator form:\n%s", log);
     cr_expect(strstr(log, "unsupported ops: none") != NULL, "wafer reports unsupported ops:\n%s", log);
     rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s input=%s/perf/mobilenet_v2_in.npy --out %s/ort", model,
@@ -82,6 +103,14 @@ Test(import_qoperator, optimized_mobilenet_v2_matches_onnxruntime, .timeout = 60
     }
     free(o.data);
     free(w.data);
+}
+
+Test(import_qoperator, optimized_mobilenet_v2_matches_onnxruntime, .timeout = 600) {
+    mobilenet_case("extended", "QLinearConv ");
+}
+
+Test(import_qoperator, nhwc_optimized_mobilenet_v2_matches_onnxruntime, .timeout = 600) {
+    mobilenet_case("all", "Transpose");
 }
 
 /* ---- onnxruntime's own conversions of small QDQ graphs ---- */

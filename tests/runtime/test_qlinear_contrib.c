@@ -642,3 +642,50 @@ Test(qlinear_contrib, qlinear_reduce_mean_by_hand) {
               ((uint8_t *)y.data)[1], ((uint8_t *)y.data)[2]);
     free(y.data);
 }
+
+/* ---- com.microsoft QLinearConv (channels_last) ---- */
+
+/* wafer's fast convolution requantizes with a fixed-point multiplier (QConv's), onnxruntime in
+ * float32: a value within float rounding of a .5 tie may land one step apart. */
+static const OrtcTol CONV_TOL = {0, 0, 1};
+
+static void ms_conv_case(const char *tag, int t, int cl, int group, int k, int stride, int pad, int with_bias) {
+    const int64_t C = 6, M = group == 6 ? 6 : 5, H = 7, W = 9;
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = ms_node(g, "QLinearConv", with_bias ? "X,x_s,x_z,W,w_s,w_z,y_s,y_z,B" : "X,x_s,x_z,W,w_s,w_z,y_s,y_z",
+                                 "Y");
+    int64_t ks[2] = {k, k}, st[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
+    pb_attr_ints(n, "kernel_shape", 2, ks);
+    pb_attr_ints(n, "strides", 2, st);
+    pb_attr_ints(n, "pads", 4, pads);
+    if (group > 1) pb_attr_int(n, "group", group);
+    pb_attr_int(n, "channels_last", cl);
+    int64_t wd[4] = {M, C / group, k, k}, md[1] = {M};
+    init_scale(g, "x_s", 0.02f);
+    init_zp(g, "x_z", t, t == T_U8 ? 128 : 0);
+    init_raw(g, "W", T_I8, 4, wd, fill_q(T_I8, M * (C / group) * k * k, 13));
+    init_raw(g, "w_s", T_F32, 1, md, fill_f(M, 0.002f, 0.006f, 3));
+    init_raw(g, "w_z", T_I8, 1, md, pb_zalloc((size_t)M));
+    init_scale(g, "y_s", 0.03f);
+    init_zp(g, "y_z", t, t == T_U8 ? 120 : -3);
+    if (with_bias) {
+        int32_t *b = pb_zalloc(sizeof(int32_t) * (size_t)M);
+        for (int i = 0; i < M; i++) b[i] = i * 301 - 700;
+        init_raw(g, "B", T_I32, 1, md, b);
+    }
+    int64_t xd[4] = {2, cl ? H : C, cl ? W : H, cl ? C : W};
+    char xs[48];
+    snprintf(xs, sizeof xs, "%lld,%lld,%lld,%lld", (long long)xd[0], (long long)xd[1], (long long)xd[2], (long long)xd[3]);
+    pb_add_input(g, pb_value("X", t, xs));
+    pb_add_output(g, pb_value_typed("Y", pb_type_dims(t, -1, NULL)));
+    OrtcInput in = input_of("X", t, 4, xd, fill_q(t, 2 * C * H * W, 29));
+    COMPARE(tag, g, &in, 1, &CONV_TOL);
+}
+
+Test(qlinear_contrib, ms_qlinear_conv_channels_last) {
+    ms_conv_case("msconv_u8_cl_3x3_s2", T_U8, 1, 1, 3, 2, 1, 1);
+    ms_conv_case("msconv_u8_cl_dw", T_U8, 1, 6, 3, 1, 1, 1);
+    ms_conv_case("msconv_u8_cl_1x1", T_U8, 1, 1, 1, 1, 0, 0);
+    ms_conv_case("msconv_s8_cl_3x3", T_I8, 1, 1, 3, 1, 1, 1);
+    ms_conv_case("msconv_u8_nchw", T_U8, 0, 1, 3, 1, 1, 1);
+}

@@ -59,4 +59,8 @@ static inline int32_t qlc_requant(int32_t acc, float scale, int32_t zp, int32_t 
     return qlc_round((float)acc * scale, zp, lo, hi);
 }
 
+/* com.microsoft QLinearConv (channels_last) through the ONNX QLinearConv kernel: the reference
+ * one (fast = 0) or the optimized one (qlinear_contrib_conv.c). */
+int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fast);
+
 #endif

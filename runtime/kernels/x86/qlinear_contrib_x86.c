@@ -20,6 +20,8 @@
  *                float32 epilogue, bit-identical; DynamicQuantizeMatMul quantizes A with the
  *                DynamicQuantizeLinear kernel first, as its reference does.
  *   QLinearMatMul  (the ONNX op: per-tensor a and y, 2-D B) the same, with quant.c's epilogue.
+ *   com.microsoft QLinearConv (channels_last, onnxruntime's NHWC form): the fast QLinearConv
+ *                between two byte relayouts (ref/qlinear_contrib_conv.c).
  *   DequantizeLinear  (the standard op, which these models keep between their int8 part and the
  *                convolutions they leave in float) per tensor, int8/uint8 to float32: the
  *                reference's y = float(x - zp) * s as one vectorizable loop, bit-identical.
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include "../quant.h"
+#include "../ref/qlinear_contrib.h"
 #include "qgemm.h"
 
 static int ref_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -384,7 +387,15 @@ static int k_dequantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const 
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- com.microsoft QLinearConv */
+
+/* channels_last: relayout around the fast QLinearConv above (ref/qlinear_contrib_conv.c). */
+static int k_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return rt_ms_qlinear_conv(c, n, in, out, 1);
+}
+
 const RtKernelEntry rt_kernels_x86_qlinear_contrib[] = {
+    {RT_OP_MS_QLINEAR_CONV, k_ms_qlinear_conv},
     {RT_OP_DEQUANTIZE_LINEAR, k_dequantize_linear},
     {RT_OP_QLINEAR_CONV, k_qlinear_conv},
     {RT_OP_QLINEAR_ADD, k_qlinear_add},
