@@ -1,33 +1,58 @@
 /*
- * deform_conv.c — DeformConv (opset 19; deformable convolution v1 / v2), 2-D.
+ * deform_conv.c — DeformConv (opset 19; deformable convolution v1 / v2), any number S >= 1 of
+ * spatial axes (the spec's general N-D case; its reference implements 2-D).
  *
- * X [N, C, H, W], W [oC, C / group, kH, kW], offset [N, offset_group * kH * kW * 2, oH, oW],
- * B [oC]?, mask [N, offset_group * kH * kW, oH, oW]? -> Y [N, oC, oH, oW], with
- * oH = floor((H + pad_top + pad_bottom - ((kH - 1) * dH + 1)) / sH) + 1 (and W alike).
- * As in the spec's reference: input channel ic belongs to offset group ic / (C / offset_group);
- * kernel tap (i, j) of output (oh, ow) samples X at
- *     h = oh * sH - pad_top + i * dH + offset[n, (og * kH * kW + i * kW + j) * 2 + 0, oh, ow]
- *     w = ow * sW - pad_left + j * dW + offset[n, (og * kH * kW + i * kW + j) * 2 + 1, oh, ow]
- * bilinearly: the four neighbouring pixels weighted (1 - fh)(1 - fw), ..., a pixel outside
- * the image reading 0. The sample is multiplied by mask[n, og * kH * kW + i * kW + j, oh, ow]
- * (1 when there is no mask) and by W, summed per output channel over its group's input
- * channels and taps, plus B. Computed in double. Other spatial ranks are refused by name.
+ * X [N, C, in_1..in_S], W [oC, C / group, k_1..k_S], offset [N, offset_group * K * S,
+ * out_1..out_S] with K = prod k, B [oC]?, mask [N, offset_group * K, out...]? ->
+ * Y [N, oC, out...], out_a = floor((in_a + pad_begin_a + pad_end_a - ((k_a - 1) d_a + 1)) / s_a) + 1.
+ * As in the spec's reference: input channel ic belongs to offset group o = ic / (C / offset_group);
+ * kernel tap t (row-major index of its position (t_1..t_S) in the kernel) of output position
+ * q samples X at, per axis a,
+ *     x_a = q_a * s_a - pad_begin_a + t_a * d_a + offset[n, (o * K + t) * S + a, q]
+ * by multilinear interpolation (bilinear in 2-D, the reference's GridSample with
+ * align_corners = 1 and zeros padding): the 2^S neighbouring pixels weighted by the products
+ * of (1 - f_a) or f_a, a pixel outside the image reading 0. The sample is multiplied by
+ * mask[n, o * K + t, q] (1 without a mask) and W, summed over the group's input channels and
+ * the taps, plus B. Computed in double.
  */
 #include <math.h>
 
 #include "../kernel.h"
 
-/* X[plane](h, w) bilinearly, 0 outside the H x W image */
-static double dc_sample(const RtTensor *x, int64_t plane, int64_t H, int64_t W, double h, double w) {
-    if (!(h > -1.0 && h < (double)H && w > -1.0 && w < (double)W)) return 0.0; /* also NaN */
-    double h0 = floor(h), w0 = floor(w), fh = h - h0, fw = w - w0, v = 0;
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++) {
-            int64_t hh = (int64_t)h0 + a, ww = (int64_t)w0 + b;
-            if (hh < 0 || hh >= H || ww < 0 || ww >= W) continue;
-            double wt = (a ? fh : 1 - fh) * (b ? fw : 1 - fw);
-            if (wt != 0) v += wt * rt_get_f64(x, plane * H * W + hh * W + ww);
+#define DC_MAX_SP (RT_MAX_RANK - 2)
+
+typedef struct {
+    int S;                        /* spatial axes */
+    int64_t in[DC_MAX_SP];        /* input sizes */
+    int64_t k[DC_MAX_SP];         /* kernel sizes */
+    int64_t out[DC_MAX_SP];       /* output sizes */
+    int64_t s[DC_MAX_SP], d[DC_MAX_SP], p[2 * DC_MAX_SP]; /* strides, dilations, pads */
+} DcGeom;
+
+/* X's plane (I elements) at coordinates x[S], multilinearly; 0 outside the image */
+static double dc_sample(const RtTensor *x, int64_t plane0, const DcGeom *g, const double *xc) {
+    int64_t base[DC_MAX_SP];
+    double f[DC_MAX_SP];
+    for (int a = 0; a < g->S; a++) {
+        if (!(xc[a] > -1.0 && xc[a] < (double)g->in[a])) return 0.0; /* every neighbour outside, or NaN */
+        double fl = floor(xc[a]);
+        base[a] = (int64_t)fl;
+        f[a] = xc[a] - fl;
+    }
+    double v = 0;
+    for (int corner = 0; corner < (1 << g->S); corner++) {
+        double wt = 1;
+        int64_t idx = 0;
+        int inside = 1;
+        for (int a = 0; a < g->S && inside; a++) {
+            int bit = (corner >> (g->S - 1 - a)) & 1;
+            int64_t j = base[a] + bit;
+            inside = j >= 0 && j < g->in[a];
+            wt *= bit ? f[a] : 1 - f[a];
+            idx = idx * g->in[a] + j;
         }
+        if (inside && wt != 0) v += wt * rt_get_f64(x, plane0 + idx);
+    }
     return v;
 }
 
@@ -39,75 +64,94 @@ static int dc_ints(RtKernelCtx *c, const RtNode *n, const char *name, int want, 
     return RT_OK;
 }
 
+/* Reads the window attributes of n for X and W into g; checks them. */
+static int dc_geom(RtKernelCtx *c, const RtNode *n, const RtTensor *x, const RtTensor *w, DcGeom *g) {
+    g->S = x->rank - 2;
+    for (int a = 0; a < g->S; a++) g->in[a] = x->dims[2 + a], g->k[a] = w->dims[2 + a];
+    int64_t ks[DC_MAX_SP];
+    RT_TRY(dc_ints(c, n, "kernel_shape", g->S, 0, ks));
+    RT_TRY(dc_ints(c, n, "strides", g->S, 1, g->s));
+    RT_TRY(dc_ints(c, n, "dilations", g->S, 1, g->d));
+    RT_TRY(dc_ints(c, n, "pads", 2 * g->S, 0, g->p));
+    for (int a = 0; a < g->S; a++) {
+        if (rt_attr(n, "kernel_shape") && ks[a] != g->k[a])
+            return rt_fail(c, "attribute kernel_shape[%d] = %lld differs from W's %lld", a, (long long)ks[a],
+                           (long long)g->k[a]);
+        if (g->s[a] < 1 || g->d[a] < 1 || g->p[a] < 0 || g->p[g->S + a] < 0)
+            return rt_fail(c, "strides and dilations must be >= 1 and pads >= 0 (axis %d)", a);
+        int64_t span = g->in[a] + g->p[a] + g->p[g->S + a] - ((g->k[a] - 1) * g->d[a] + 1);
+        if (span < 0) return rt_fail(c, "axis %d: the dilated kernel is larger than the padded input", a);
+        g->out[a] = span / g->s[a] + 1;
+    }
+    return RT_OK;
+}
+
+/* t's dims must be [N, ch, out...] */
+static int dc_check_map(RtKernelCtx *c, const RtTensor *t, const char *what, const RtTensor *x, int64_t ch,
+                        const DcGeom *g) {
+    int ok = t->rank == g->S + 2 && t->dims[0] == x->dims[0] && t->dims[1] == ch && t->dtype == x->dtype;
+    for (int a = 0; ok && a < g->S; a++) ok = t->dims[2 + a] == g->out[a];
+    if (!ok)
+        return rt_fail(c, "input %s must be [N=%lld, %lld, output spatial sizes] of X's dtype", what,
+                       (long long)x->dims[0], (long long)ch);
+    return RT_OK;
+}
+
 static int k_deform_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *off = rt_in(n, in, 2);
     const RtTensor *bias = rt_in(n, in, 3), *mask = rt_in(n, in, 4);
     if (!x || !w || !off) return rt_fail(c, "inputs X, W and offset are required");
-    if (!rt_dtype_is_float(x->dtype) || w->dtype != x->dtype || off->dtype != x->dtype) {
-        rt_fail(c, "inputs X (%s), W (%s), offset (%s) must share one float type", rt_dtype_name(x->dtype),
-                rt_dtype_name(w->dtype), rt_dtype_name(off->dtype));
+    if (!rt_dtype_is_float(x->dtype) || w->dtype != x->dtype) {
+        rt_fail(c, "inputs X (%s) and W (%s) must share one float type", rt_dtype_name(x->dtype),
+                rt_dtype_name(w->dtype));
         return RT_ERR_UNSUPPORTED;
     }
-    if (x->rank != 4) {
-        rt_fail(c, "input X has rank %d: wafer's DeformConv supports 2-D images [N, C, H, W] only", x->rank);
-        return x->rank >= 3 ? RT_ERR_UNSUPPORTED : RT_ERR;
-    }
-    int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], Wd = x->dims[3];
+    if (x->rank < 3) return rt_fail(c, "input X must be [N, C, spatial...], got rank %d", x->rank);
+    if (w->rank != x->rank) return rt_fail(c, "input W must have X's rank %d, got %d", x->rank, w->rank);
+    int64_t C = x->dims[1], oC = w->dims[0];
     int64_t grp = rt_attr_int(n, "group", 1), og = rt_attr_int(n, "offset_group", 1);
-    if (w->rank != 4) return rt_fail(c, "input W must be [oC, C / group, kH, kW], got rank %d", w->rank);
-    int64_t oC = w->dims[0], kH = w->dims[2], kW = w->dims[3], K = kH * kW;
     if (grp < 1 || C % grp || oC % grp || w->dims[1] != C / grp)
         return rt_fail(c, "group %lld does not fit X's %lld channels, W's %lld outputs and %lld inputs per group",
                        (long long)grp, (long long)C, (long long)oC, (long long)w->dims[1]);
     if (og < 1 || C % og) return rt_fail(c, "offset_group %lld must divide the %lld channels", (long long)og, (long long)C);
-    int64_t ks[2] = {0, 0}, s[2] = {1, 1}, d[2] = {1, 1}, p[4] = {0, 0, 0, 0};
-    RT_TRY(dc_ints(c, n, "kernel_shape", 2, 0, ks));
-    if (rt_attr(n, "kernel_shape") && (ks[0] != kH || ks[1] != kW))
-        return rt_fail(c, "attribute kernel_shape [%lld, %lld] differs from W's [%lld, %lld]", (long long)ks[0],
-                       (long long)ks[1], (long long)kH, (long long)kW);
-    RT_TRY(dc_ints(c, n, "strides", 2, 1, s));
-    RT_TRY(dc_ints(c, n, "dilations", 2, 1, d));
-    RT_TRY(dc_ints(c, n, "pads", 4, 0, p));
-    if (s[0] < 1 || s[1] < 1 || d[0] < 1 || d[1] < 1 || p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0)
-        return rt_fail(c, "strides and dilations must be >= 1 and pads >= 0");
-    int64_t oH = (H + p[0] + p[2] - ((kH - 1) * d[0] + 1)) / s[0] + 1;
-    int64_t oW = (Wd + p[1] + p[3] - ((kW - 1) * d[1] + 1)) / s[1] + 1;
-    if (oH < 1 || oW < 1) return rt_fail(c, "the dilated kernel is larger than the padded image");
-    if (off->rank != 4 || off->dims[0] != N || off->dims[1] != og * K * 2 || off->dims[2] != oH || off->dims[3] != oW)
-        return rt_fail(c, "input offset must be [%lld, %lld, %lld, %lld]", (long long)N, (long long)(og * K * 2),
-                       (long long)oH, (long long)oW);
+    DcGeom g;
+    RT_TRY(dc_geom(c, n, x, w, &g));
+    int S = g.S;
+    int64_t K = rt_shape_numel(S, g.k), P = rt_shape_numel(S, g.out), I = rt_shape_numel(S, g.in);
+    RT_TRY(dc_check_map(c, off, "offset", x, og * K * S, &g));
+    if (mask) RT_TRY(dc_check_map(c, mask, "mask", x, og * K, &g));
     if (bias && (bias->rank != 1 || bias->dims[0] != oC || bias->dtype != x->dtype))
         return rt_fail(c, "input B must be [%lld] of X's dtype", (long long)oC);
-    if (mask && (mask->rank != 4 || mask->dims[0] != N || mask->dims[1] != og * K || mask->dims[2] != oH ||
-                 mask->dims[3] != oW || mask->dtype != x->dtype))
-        return rt_fail(c, "input mask must be [%lld, %lld, %lld, %lld] of X's dtype", (long long)N,
-                       (long long)(og * K), (long long)oH, (long long)oW);
-    int64_t dims[4] = {N, oC, oH, oW};
-    RT_TRY(rt_out_alloc(c, out[0], x->dtype, 4, dims));
-    int64_t cg = C / grp, ocg = oC / grp, cpo = C / og, P = oH * oW;
-    for (int64_t b = 0; b < N; b++)
-        for (int64_t oc = 0; oc < oC; oc++) {
-            int64_t g = oc / ocg;
-            for (int64_t oh = 0; oh < oH; oh++)
-                for (int64_t ow = 0; ow < oW; ow++) {
-                    double acc = bias ? rt_get_f64(bias, oc) : 0.0;
-                    for (int64_t icg = 0; icg < cg; icg++) {
-                        int64_t ic = g * cg + icg, o = ic / cpo;
-                        for (int64_t i = 0; i < kH; i++)
-                            for (int64_t j = 0; j < kW; j++) {
-                                int64_t t = o * K + i * kW + j, pos = oh * oW + ow;
-                                double dh = rt_get_f64(off, (b * og * K * 2 + t * 2) * P + pos);
-                                double dw = rt_get_f64(off, (b * og * K * 2 + t * 2 + 1) * P + pos);
-                                double m = mask ? rt_get_f64(mask, (b * og * K + t) * P + pos) : 1.0;
-                                double h = (double)(oh * s[0] - p[0] + i * d[0]) + dh;
-                                double ww = (double)(ow * s[1] - p[1] + j * d[1]) + dw;
-                                double v = dc_sample(x, b * C + ic, H, Wd, h, ww);
-                                acc += rt_get_f64(w, ((oc * cg + icg) * kH + i) * kW + j) * m * v;
-                            }
+    int64_t dims[RT_MAX_RANK];
+    dims[0] = x->dims[0];
+    dims[1] = oC;
+    for (int a = 0; a < S; a++) dims[2 + a] = g.out[a];
+    RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
+    int64_t cg = C / grp, ocg = oC / grp, cpo = C / og;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t oc = 0; oc < oC; oc++)
+            for (int64_t q = 0; q < P; q++) {
+                int64_t qa[DC_MAX_SP], r = q;
+                for (int a = S - 1; a >= 0; a--) qa[a] = r % g.out[a], r /= g.out[a];
+                double acc = bias ? rt_get_f64(bias, oc) : 0.0;
+                for (int64_t icg = 0; icg < cg; icg++) {
+                    int64_t ic = (oc / ocg) * cg + icg, o = ic / cpo;
+                    for (int64_t t = 0; t < K; t++) {
+                        double xc[DC_MAX_SP];
+                        int64_t rt = t;
+                        for (int a = S - 1; a >= 0; a--) {
+                            int64_t ta = rt % g.k[a];
+                            rt /= g.k[a];
+                            double dv = rt_get_f64(off, ((b * og + o) * K * S + t * S + a) * P + q);
+                            xc[a] = (double)(qa[a] * g.s[a] - g.p[a] + ta * g.d[a]) + dv;
+                        }
+                        double m = mask ? rt_get_f64(mask, ((b * og + o) * K + t) * P + q) : 1.0;
+                        double v = dc_sample(x, (b * C + ic) * I, &g, xc);
+                        acc += rt_get_f64(w, (oc * cg + icg) * K + t) * m * v;
                     }
-                    rt_set_f64(out[0], ((b * oC + oc) * oH + oh) * oW + ow, acc);
                 }
-        }
+                rt_set_f64(out[0], (b * oC + oc) * P + q, acc);
+            }
     return RT_OK;
 }
 
