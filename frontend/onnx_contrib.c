@@ -437,7 +437,8 @@ static int matmul_perm(ContribLow *L, int v, int64_t trans, int64_t trans_batch,
     int r;
     int st = contrib_rank(L, v, what, &r);
     if (st != RT_OK) return st;
-    if (r < 2) return contrib_fail(L, "%s needs an input of rank 2 or more; '%s' has rank %d", what, L->g->values[v].name, r);
+    if (r < 2)
+        return contrib_fail(L, "%s needs an input of rank 2 or more; '%s' has rank %d", what, L->g->values[v].name, r);
     for (int i = 0; i < r; i++) perm[i] = i;
     if (trans_batch) { /* [d0, d1 .. dr-2, dr-1] -> [d1 .. dr-2, d0, dr-1] */
         for (int i = 0; i < r - 2; i++) perm[i] = i + 1;
@@ -521,13 +522,18 @@ static int gelu_emit(ContribLow *L, int x, int y, int tanh_form) {
     static const char *const what[7] = {"gelu_sq", "gelu_c", "gelu_b", "gelu_in", "gelu_tanh", "gelu_one", "gelu_x"};
     for (int i = 0; i < 7; i++)
         if ((v[i] = contrib_value(L, what[i])) < 0) v[i] = -2;
-    int ca = contrib_scalar(L, "half", 0.5), cb = contrib_scalar(L, "b", 0.797885), cc = contrib_scalar(L, "c", 0.035677);
+    int ca = contrib_scalar(L, "half", 0.5), cb = contrib_scalar(L, "b", 0.797885),
+        cc = contrib_scalar(L, "c", 0.035677);
     int c1 = contrib_scalar(L, "one", 1.0);
     if (ca < 0 || cb < 0 || cc < 0 || c1 < 0) return contrib_oom(L);
-    if (contrib_emit2(L, RT_OP_MUL, "Square", x, x, v[0]) < 0 || contrib_emit2(L, RT_OP_MUL, "MulC", cc, v[0], v[1]) < 0 ||
-        contrib_emit2(L, RT_OP_ADD, "AddB", cb, v[1], v[2]) < 0 || contrib_emit2(L, RT_OP_MUL, "MulX", x, v[2], v[3]) < 0 ||
-        contrib_emit1(L, RT_OP_TANH, "Tanh", v[3], v[4]) < 0 || contrib_emit2(L, RT_OP_ADD, "Add1", c1, v[4], v[5]) < 0 ||
-        contrib_emit2(L, RT_OP_MUL, "MulX2", x, v[5], v[6]) < 0 || contrib_emit2(L, RT_OP_MUL, "MulHalf", ca, v[6], y) < 0)
+    if (contrib_emit2(L, RT_OP_MUL, "Square", x, x, v[0]) < 0 ||
+        contrib_emit2(L, RT_OP_MUL, "MulC", cc, v[0], v[1]) < 0 ||
+        contrib_emit2(L, RT_OP_ADD, "AddB", cb, v[1], v[2]) < 0 ||
+        contrib_emit2(L, RT_OP_MUL, "MulX", x, v[2], v[3]) < 0 ||
+        contrib_emit1(L, RT_OP_TANH, "Tanh", v[3], v[4]) < 0 ||
+        contrib_emit2(L, RT_OP_ADD, "Add1", c1, v[4], v[5]) < 0 ||
+        contrib_emit2(L, RT_OP_MUL, "MulX2", x, v[5], v[6]) < 0 ||
+        contrib_emit2(L, RT_OP_MUL, "MulHalf", ca, v[6], y) < 0)
         return RT_ERR;
     return RT_OK;
 }
@@ -596,7 +602,8 @@ static int skip_sum_emit(ContribLow *L, int bias, int sum_out) {
 /* RMS norm of x over `axes`: x / sqrt(mean(x^2) + eps) * scale -> y, 1 / sqrt(...) -> inv
  * when inv >= 0. */
 static int rms_emit(ContribLow *L, int x, int scale, float eps, int n_axes, const int64_t *axes, int y, int inv) {
-    int sq = contrib_value(L, "sq"), ms = contrib_value(L, "ms"), ve = contrib_value(L, "ms_eps"), r = contrib_value(L, "rms");
+    int sq = contrib_value(L, "sq"), ms = contrib_value(L, "ms"), ve = contrib_value(L, "ms_eps"),
+        r = contrib_value(L, "rms");
     int nrm = contrib_value(L, "normed"), ce = contrib_scalar(L, "epsilon", eps);
     if (sq < 0 || ms < 0 || ve < 0 || r < 0 || nrm < 0 || ce < 0) return contrib_oom(L);
     if (contrib_emit2(L, RT_OP_MUL, "Square", x, x, sq) < 0) return RT_ERR;
@@ -621,14 +628,17 @@ static int layer_norm_emit(ContribLow *L, int x, int gamma, int beta, float eps,
     }
     static const int64_t last[1] = {-1};
     int mu = mean >= 0 ? mean : contrib_value(L, "mean"), d = contrib_value(L, "centered"), sq = contrib_value(L, "sq");
-    int var = contrib_value(L, "var"), ve = contrib_value(L, "var_eps"), sd = contrib_value(L, "std"), nrm = contrib_value(L, "normed");
+    int var = contrib_value(L, "var"), ve = contrib_value(L, "var_eps"), sd = contrib_value(L, "std"),
+        nrm = contrib_value(L, "normed");
     int sc = beta >= 0 ? contrib_value(L, "scaled") : y, ce = contrib_scalar(L, "epsilon", eps);
     if (mu < 0 || d < 0 || sq < 0 || var < 0 || ve < 0 || sd < 0 || nrm < 0 || sc < 0 || ce < 0) return contrib_oom(L);
     ONNX_TRY(contrib_reduce_mean(L, "ReduceMean", x, 1, last, mu));
-    if (contrib_emit2(L, RT_OP_SUB, "Sub", x, mu, d) < 0 || contrib_emit2(L, RT_OP_MUL, "Square", d, d, sq) < 0) return RT_ERR;
+    if (contrib_emit2(L, RT_OP_SUB, "Sub", x, mu, d) < 0 || contrib_emit2(L, RT_OP_MUL, "Square", d, d, sq) < 0)
+        return RT_ERR;
     ONNX_TRY(contrib_reduce_mean(L, "ReduceMeanVar", sq, 1, last, var));
     if (contrib_emit2(L, RT_OP_ADD, "AddEps", var, ce, ve) < 0 || contrib_emit1(L, RT_OP_SQRT, "Sqrt", ve, sd) < 0 ||
-        contrib_emit2(L, RT_OP_DIV, "Div", d, sd, nrm) < 0 || contrib_emit2(L, RT_OP_MUL, "MulGamma", nrm, gamma, sc) < 0)
+        contrib_emit2(L, RT_OP_DIV, "Div", d, sd, nrm) < 0 ||
+        contrib_emit2(L, RT_OP_MUL, "MulGamma", nrm, gamma, sc) < 0)
         return RT_ERR;
     if (beta >= 0 && contrib_emit2(L, RT_OP_ADD, "AddBeta", sc, beta, y) < 0) return RT_ERR;
     if (inv >= 0 && contrib_emit1(L, RT_OP_RECIPROCAL, "InvStdVar", sd, inv) < 0) return RT_ERR;
@@ -666,7 +676,8 @@ static int lower_simplified_layer_norm(ContribLow *L) {
     ONNX_TRY(contrib_float(L, "epsilon", 1e-5f, &eps));
     ONNX_TRY(contrib_int(L, "axis", -1, &axis));
     ONNX_TRY(contrib_int(L, "stash_type", 1, &stash));
-    if (stash != 1) return contrib_fail(L, "stash_type %lld is not supported (1: float32 statistics)", (long long)stash);
+    if (stash != 1)
+        return contrib_fail(L, "stash_type %lld is not supported (1: float32 statistics)", (long long)stash);
     int64_t axes[RT_MAX_RANK];
     int n_axes = 1, st;
     axes[0] = -1;
@@ -763,6 +774,8 @@ static int contrib_node_lower(OnnxCtx *ctx, IrGraph *g, const RtNode *n, const C
     L.final = final;
     snprintf(L.nd, sizeof L.nd, "node '%s' (%s%s%s)", n->name ? n->name : "", c->domain, c->domain[0] ? "." : "",
              c->op);
+    if (c->domain[0] && onnx_domain_opset(ctx, c->domain) == 0)
+        return contrib_fail(&L, "domain '%s' is not imported by the model", c->domain);
     ONNX_TRY(contrib_arity_check(&L, c));
     return c->fn(&L);
 }

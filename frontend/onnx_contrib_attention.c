@@ -164,9 +164,11 @@ static int attn_mask_check(ContribLow *L, int mi, const char *name, AttnCore *a)
     int st = contrib_rank(L, a->mask, name, &a->mask_rank);
     if (st != RT_OK) return st;
     if (a->mask_rank != 2 && a->mask_rank != 3)
-        return contrib_fail(L, "input '%s' of rank %d is not supported: only a raw 0/1 mask [batch, total_sequence_length] "
-                            "or [batch, sequence_length, total_sequence_length] is (not sequence lengths, not 4-D)",
-                            name, a->mask_rank);
+        return contrib_fail(
+            L,
+            "input '%s' of rank %d is not supported: only a raw 0/1 mask [batch, total_sequence_length] "
+            "or [batch, sequence_length, total_sequence_length] is (not sequence lengths, not 4-D)",
+            name, a->mask_rank);
     if (L->g->opset < 9) return contrib_fail(L, "input '%s' needs Greater and Where (opset 9 or later)", name);
     return RT_OK;
 }
@@ -194,7 +196,8 @@ static int attn_unused_check(ContribLow *L, const int *refused_in, const char *c
             return contrib_fail(L, "input '%s' is not supported (no past state, cache or packed forms)", in_names[i]);
     for (int j = from_out; j < L->n.n_out; j++)
         if (L->n.out[j] >= 0)
-            return contrib_fail(L, "output '%s' is not supported (no present state or qk output)", out_names[j - from_out]);
+            return contrib_fail(L, "output '%s' is not supported (no present state or qk output)",
+                                out_names[j - from_out]);
     return RT_OK;
 }
 
@@ -237,7 +240,8 @@ int contrib_lower_attention(ContribLow *L) {
     const RtAttr *qs = contrib_attr(L, "qkv_hidden_sizes");
     int w = L->n.in[1], st;
     if (qs) {
-        if (qs->type != RT_ATTR_INTS || qs->n != 3 || qs->ints[0] != qs->ints[1] || qs->ints[0] <= 0 || qs->ints[2] <= 0)
+        if (qs->type != RT_ATTR_INTS || qs->n != 3 || qs->ints[0] != qs->ints[1] || qs->ints[0] <= 0 ||
+            qs->ints[2] <= 0)
             return contrib_fail(L, "attribute 'qkv_hidden_sizes' must be 3 positive ints, Q's equal to K's");
         memcpy(sizes, qs->ints, sizeof sizes);
     } else {

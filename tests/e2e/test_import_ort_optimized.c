@@ -107,7 +107,8 @@ Test(import_ort_optimized, digits_cnn_fused_conv_runs_as_onnxruntime_and_quantiz
     OrtcInput in = fixture_input("image", "digits/test_img.npy");
     cr_assert(ortc_compare_file("digits_cnn_opt", opt, &in, 1, &DIGITS_TOL), "onnxruntime-node stopped answering");
     free(in.t.data);
-    snprintf(args, sizeof args, "--input image=%s/digits/test_img.npy --labels %s/digits/test_y.npy", FIXTURES, FIXTURES);
+    snprintf(args, sizeof args, "--input image=%s/digits/test_img.npy --labels %s/digits/test_y.npy", FIXTURES,
+             FIXTURES);
     double acc = eval_number(opt, args, "accuracy");
     cr_expect(fabs(acc - 0.9933) <= FIGURE_TOL, "accuracy %.4f, the original's is 0.9933", acc);
 
@@ -118,7 +119,8 @@ Test(import_ort_optimized, digits_cnn_fused_conv_runs_as_onnxruntime_and_quantiz
         if (i == 0) snprintf(src, sizeof src, "%s/digits/digits_cnn.onnx", FIXTURES);
         else snprintf(src, sizeof src, "%s", opt);
         snprintf(dst, sizeof dst, "%s/q%d.wafer", dir, i);
-        int rc = tu_run(log, sizeof log, WAFER_BIN " quantize '%s' -o '%s' --activations int8 --calib image=%s/digits/calib_img.npy",
+        int rc = tu_run(log, sizeof log,
+                        WAFER_BIN " quantize '%s' -o '%s' --activations int8 --calib image=%s/digits/calib_img.npy",
                         src, dst, FIXTURES);
         cr_assert_eq(rc, 0, "quantize %s: exit %d:\n%s", src, rc, log);
         q[i] = eval_number(dst, args, "accuracy");

@@ -138,7 +138,9 @@ static void fused_gemm_case(const char *tag, const char *act, const char *pnames
     if (tb) pb_attr_int(n, "transB", 1);
     if (act) pb_attr_str(n, "activation", act);
     for (int i = 0; pnames && pnames[i]; i++) { /* one letter per parameter: a(lpha) b(eta) g(amma) */
-        const char *nm = pnames[i] == 'a' ? "activation_alpha" : pnames[i] == 'b' ? "activation_beta" : "activation_gamma";
+        const char *nm = pnames[i] == 'a'   ? "activation_alpha"
+                         : pnames[i] == 'b' ? "activation_beta"
+                                            : "activation_gamma";
         pb_attr_float(n, nm, p[i]);
     }
     pb_add_output(g, pb_value("y", 1, NULL));
@@ -290,7 +292,8 @@ static void simplified_case(const char *tag, int axis, int inv_out) {
     Onnx__GraphProto *g = pb_graph("g");
     OrtcInput in = add_input(g, "x", 3, xd, 18);
     add_weight(g, "scale", axis == 1 ? 2 : 1, axis == 1 ? sd : sd + 1, 19);
-    Onnx__NodeProto *n = pb_add_node(g, pb_node("SimplifiedLayerNormalization", "rms0", "x,scale", inv_out ? "y,inv" : "y"));
+    Onnx__NodeProto *n =
+        pb_add_node(g, pb_node("SimplifiedLayerNormalization", "rms0", "x,scale", inv_out ? "y,inv" : "y"));
     if (axis != -1) pb_attr_int(n, "axis", axis);
     pb_attr_float(n, "epsilon", 1e-6f);
     pb_add_output(g, pb_value("y", 1, NULL));
@@ -387,7 +390,8 @@ Test(onnx_contrib, fused_conv_silu_and_bias_add_give_the_spec_values) {
     run1(ir, x, 4, xd, &y);
     for (int i = 0; i < 6; i++) {
         double want = x[i] / (1.0 + exp(-(double)x[i]));
-        cr_expect(fabs(((float *)y.data)[i] - want) <= 1e-6, "silu(%g) = %g, want %g", x[i], ((float *)y.data)[i], want);
+        cr_expect(fabs(((float *)y.data)[i] - want) <= 1e-6, "silu(%g) = %g, want %g", x[i], ((float *)y.data)[i],
+                  want);
     }
     free(y.data);
     ir_graph_free(ir);
@@ -455,6 +459,21 @@ Test(onnx_contrib, bad_contrib_nodes_fail_with_exit_2_naming_node_and_op) {
     pb_attr_int(ms_node(g, "QuickGelu", "qg_attr", "x", "y"), "approximate", 1);
     pb_add_output(g, pb_value("y", 1, NULL));
     expect_refused("contrib_attr", g, "qg_attr", "'approximate'");
+}
+
+Test(onnx_contrib, a_contrib_node_of_a_domain_the_model_does_not_import_is_refused) {
+    static const int64_t xd[2] = {2, 8};
+    Onnx__GraphProto *g = pb_graph("g");
+    add_input(g, "x", 2, xd, 1);
+    ms_node(g, "Gelu", "g_noimport", "x", "y");
+    pb_add_output(g, pb_value("y", 1, NULL));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 8, 17, "test", &len); /* the default domain only */
+    RtError err = {{0}};
+    IrGraph *ir = onnx_load_memory(m, len, NULL, "noimport.onnx", NULL, &err);
+    cr_expect_null(ir);
+    cr_expect(strstr(err.msg, "g_noimport") && strstr(err.msg, "not imported"), "%s", err.msg);
+    ir_graph_free(ir);
 }
 
 Test(onnx_contrib, an_unknown_op_next_to_contrib_ops_is_still_refused) {
