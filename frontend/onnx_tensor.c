@@ -44,6 +44,21 @@ static int tensor_dtype_supported(int dt) {
     }
 }
 
+/* The ONNX name of a TensorProto type wafer does not hold (IR 11 and earlier), for messages. */
+static const char *tensor_unheld_name(int dt) {
+    switch (dt) {
+    case 0: return "undefined";
+    case 14: return "complex64";
+    case 15: return "complex128";
+    case 17: return "float8e4m3fn";
+    case 18: return "float8e4m3fnuz";
+    case 19: return "float8e5m2";
+    case 20: return "float8e5m2fnuz";
+    case 23: return "float4e2m1";
+    default: return "unknown";
+    }
+}
+
 static int host_is_little_endian(void) {
     const uint16_t one = 1;
     return *(const unsigned char *)&one == 1;
@@ -103,8 +118,7 @@ static int tensor_shape_convert(OnnxCtx *ctx, const Onnx__TensorProto *tp, const
     if (dt == RT_STRING)
         return onnx_fail(ctx, "%s: string tensors are not supported", what);
     if (!tensor_dtype_supported(dt))
-        return onnx_fail(ctx, "%s: data type %d (%s) is not supported", what, dt,
-                         dt == 0 ? "undefined" : "complex, 8-bit or 4-bit float");
+        return onnx_fail(ctx, "%s: data type %d (%s) is not supported", what, dt, tensor_unheld_name(dt));
     if (tp->n_dims > RT_MAX_RANK)
         return onnx_fail(ctx, "%s: rank %zu exceeds the maximum %d", what, tp->n_dims, RT_MAX_RANK);
     if (tp->segment) return onnx_fail(ctx, "%s: segmented tensors are not supported", what);

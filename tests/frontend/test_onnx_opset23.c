@@ -206,7 +206,8 @@ Test(onnx_opset23, cast_to_float4e2m1_refused_by_name) {
     expect_msg("float4e2m1");
 }
 
-/* A float4e2m1 initializer (IR 11's new type) is refused, never read as another type. */
+/* A float4e2m1 initializer (IR 11's new type) or a float8 one is refused by name, never read
+ * as another type. */
 Test(onnx_opset23, float4e2m1_initializer_refused) {
     Onnx__GraphProto *g = pb_graph("g");
     pb_add_input(g, pb_value("x", RT_F32, "2"));
@@ -215,7 +216,12 @@ Test(onnx_opset23, float4e2m1_initializer_refused) {
     pb_add_node(g, pb_node("Identity", "i", "w", "y"));
     pb_add_output(g, pb_value("y", RT_F32, NULL));
     cr_expect_null(load(g, 11, 23));
-    expect_msg("initializer 'w': data type 23");
+    expect_msg("initializer 'w': data type 23 (float4e2m1) is not supported");
+    g->initializer[0]->data_type = 17; /* float8 (opset 19's types, in more ops at 23) alike */
+    uint8_t f8[2] = {0x38, 0x40};
+    g->initializer[0]->raw_data.data = f8, g->initializer[0]->raw_data.len = 2;
+    cr_expect_null(load(g, 11, 23));
+    expect_msg("initializer 'w': data type 17 (float8e4m3fn) is not supported");
 }
 
 /* Attention exists from opset 23: in an opset-21 model it is refused naming the opset. */
