@@ -38,3 +38,29 @@ Test(norm_group, opset21_group_scale_is_refused) {
     o18_out(g, "y", RT_F32);
     o18_wafer_refuses("gn_bad", g, 21, ins, n, "one per channel");
 }
+
+/* float64 (the generic path; float32 has its own loop) with the default float stash: the
+ * normalized values are float-rounded in both (accumulation orders differ: a few float ulps) */
+static const OrtcTol GN_F64_TOL = {1e-6, 1e-6, 0};
+
+static void gn_f64_case(const char *tag, int64_t stash, const OrtcTol *tol) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[3];
+    int n = 0;
+    double *x = pb_zalloc(40 * sizeof *x), *s = pb_zalloc(4 * sizeof *s), *b = pb_zalloc(4 * sizeof *b);
+    for (int i = 0; i < 40; i++) x[i] = o18_rand(-3, 3) + 1e-3 * o18_rand(0, 1); /* not float-exact */
+    for (int i = 0; i < 4; i++) s[i] = o18_rand(0.5f, 2), b[i] = o18_rand(-1, 1);
+    o18_in_typed(g, ins, &n, "x", RT_F64, "2,4,5", x);
+    o18_in_typed(g, ins, &n, "s", RT_F64, "4", s);
+    o18_in_typed(g, ins, &n, "b", RT_F64, "4", b);
+    Onnx__NodeProto *nd = o18_ai(o18_node(g, "GroupNormalization", "x,s,b", "y"), "num_groups", 2);
+    if (stash) o18_ai(nd, "stash_type", stash);
+    o18_out(g, "y", RT_F64);
+    o18_check(tag, g, 21, ins, n, tol);
+}
+
+Test(norm_group, opset21_float64_float_stash) { gn_f64_case("gn21_f64", 0, &GN_F64_TOL); }
+
+/* stash_type double: everything in double on both sides */
+static const OrtcTol GN_F64_STASH_TOL = {1e-12, 1e-11, 0};
+Test(norm_group, opset21_float64_double_stash) { gn_f64_case("gn21_f64d", RT_F64, &GN_F64_STASH_TOL); }
