@@ -76,6 +76,40 @@ static void run_case(const char *tag, Onnx__NodeProto *node, const TIn *ins, int
     unsetenv("WAFER_RT_REF");
 }
 
+/* The same with float16 tensors: float32 graph inputs are Cast to float16 "<name>_h" (which
+ * node reads), node's outputs "<name>_h" are Cast back to float32 graph outputs "<name>"; so
+ * both runtimes compute in float16 and the harness compares float32. */
+static void run_case_f16(const char *tag, Onnx__NodeProto *node, const TIn *ins, int n_in, const OrtcTol *tol) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[8];
+    for (int i = 0; i < n_in; i++) {
+        tin_fill(&ins[i], &in[i]);
+        char dims[64] = "", h[64];
+        size_t l = 0;
+        for (int d = 0; d < ins[i].rank; d++) l += (size_t)snprintf(dims + l, sizeof dims - l, d ? ",%lld" : "%lld", (long long)ins[i].dims[d]);
+        pb_add_input(g, pb_value(ins[i].name, ins[i].dt, dims));
+        snprintf(h, sizeof h, "%s_h", ins[i].name);
+        if (ins[i].dt == RT_F32) pb_attr_int(pb_add_node(g, pb_node("Cast", h, ins[i].name, h)), "to", RT_F16);
+    }
+    pb_add_node(g, node);
+    for (size_t o = 0; o < node->n_output; o++) {
+        size_t n = strlen(node->output[o]);
+        if (n < 3) continue; /* "" = an unused output */
+        char *name = pb_str(node->output[o]);
+        name[n - 2] = '\0'; /* drop "_h" */
+        pb_attr_int(pb_add_node(g, pb_node("Cast", name, node->output[o], name)), "to", RT_F32);
+        pb_add_output(g, pb_value(name, RT_F32, NULL));
+    }
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 11, 23, "test_attention23", &len);
+    if (!ortc_compare(tag, m, len, in, n_in, tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* float16 results: both round each output once to float16 from (at least) float32 work, but
+ * onnxruntime may keep float16 intermediates (scores, sums): a few float16 ulps (2^-11
+ * relative) of values up to ~3, so 4e-3 absolute plus 4e-3 relative. */
+static const OrtcTol F16_TOL = {4e-3, 4e-3, 0};
+
 /* ---------- RMSNormalization ---------- */
 
 Test(attention23, rms_norm_last_axis_defaults) {
@@ -193,4 +227,21 @@ Test(attention23, attention_causal_long_sequence_blocks) {
     TIn in[] = {{"q", RT_F32, 4, {1, 2, 300, 16}, 0}, {"k", RT_F32, 4, {1, 2, 300, 16}, 0},
                 {"v", RT_F32, 4, {1, 2, 300, 16}, 0}};
     run_case("w_att_long", n, in, 3, &ATT_TOL);
+}
+
+/* ---------- float16 ---------- */
+
+Test(attention23, float16_rms_norm_rotary_attention) {
+    Onnx__NodeProto *n = pb_node("RMSNormalization", "rms", "x_h,s_h", "y_h");
+    TIn in[] = {{"x", RT_F32, 3, {2, 3, 8}, 0}, {"s", RT_F32, 1, {8}, 0}};
+    run_case_f16("w_rms16", n, in, 2, &F16_TOL);
+    n = pb_node("RotaryEmbedding", "rope", "x_h,c_h,s_h,p", "y_h");
+    pb_attr_int(n, "interleaved", 1);
+    TIn in2[] = {{"x", RT_F32, 4, {1, 2, 3, 8}, 0}, {"c", RT_F32, 2, {9, 4}, 0}, {"s", RT_F32, 2, {9, 4}, 0},
+                 {"p", RT_I64, 2, {1, 3}, 9}};
+    run_case_f16("w_rope16", n, in2, 4, &F16_TOL);
+    n = pb_node("Attention", "att", "q_h,k_h,v_h,m", "y_h");
+    TIn in3[] = {{"q", RT_F32, 4, {1, 4, 5, 8}, 0}, {"k", RT_F32, 4, {1, 2, 6, 8}, 0}, {"v", RT_F32, 4, {1, 2, 6, 8}, 0},
+                 {"m", RT_BOOL, 2, {5, 6}, 0}};
+    run_case_f16("w_att16", n, in3, 4, &F16_TOL);
 }
