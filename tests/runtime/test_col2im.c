@@ -74,3 +74,21 @@ Test(col2im, three_d) {
     o18_out(g, "y", RT_F32);
     o18_check("col2im3d", g, 18, ins, n, &C2I_TOL);
 }
+
+/* a block count that does not match the image, and sizes whose product would overflow:
+ * refused with a message (exit 2), no crash */
+Test(col2im, bad_sizes_are_refused) {
+    for (int k = 0; k < 2; k++) {
+        Onnx__GraphProto *g = pb_graph("g");
+        OrtcInput ins[1];
+        int n = 0;
+        o18_in_f32(g, ins, &n, "x", "1,4,5", -1, 1);
+        int64_t img[3] = {3, 3, 3}, blk[3] = {2, 2, 1};
+        int64_t big[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, bigb[3] = {1, 1, 1};
+        o18_init_i64(g, "img", "3", k ? big : img);
+        o18_init_i64(g, "blk", "3", k ? bigb : blk);
+        o18_node(g, "Col2Im", "x,img,blk", "y");
+        o18_out(g, "y", RT_F32);
+        o18_wafer_refuses("c2i_bad", g, 18, ins, n, k ? "overflows" : "blocks");
+    }
+}

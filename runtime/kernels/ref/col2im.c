@@ -11,6 +11,7 @@
  * to output [n, c, pos] with pos = blockpos * s - p_begin + offset * d on every axis; terms
  * whose pos falls in the padding are dropped. Output [N, C, I...], accumulated in double.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "../kernel.h"
@@ -45,13 +46,17 @@ static int k_col2im(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     for (int a = 0; a < S; a++) {
         I[a] = rt_get_i64(ims, a);
         k[a] = rt_get_i64(bls, a);
-        if (I[a] < 0 || k[a] < 1 || d[a] < 1 || s[a] < 1 || p[a] < 0 || p[S + a] < 0)
+        /* bounded so that the sizes and products below cannot overflow (values come from files) */
+        if (I[a] < 0 || k[a] < 1 || d[a] < 1 || s[a] < 1 || p[a] < 0 || p[S + a] < 0 || I[a] > INT32_MAX ||
+            k[a] > INT32_MAX || d[a] > INT32_MAX || s[a] > INT32_MAX || p[a] > INT32_MAX || p[S + a] > INT32_MAX)
             return rt_fail(c, "axis %d: image %lld, block %lld, dilation %lld, stride %lld, pads %lld/%lld out of range", a,
                            (long long)I[a], (long long)k[a], (long long)d[a], (long long)s[a], (long long)p[a],
                            (long long)p[S + a]);
         int64_t span = I[a] + p[a] + p[S + a] - ((k[a] - 1) * d[a] + 1);
         if (span < 0) return rt_fail(c, "axis %d: block (%lld dilated) larger than the padded image", a, (long long)k[a]);
         b[a] = span / s[a] + 1;
+        if (k[a] > INT64_MAX / K || b[a] > INT64_MAX / L)
+            return rt_fail(c, "prod(block_shape) or the number of blocks overflows");
         K *= k[a];
         L *= b[a];
     }
