@@ -16,6 +16,7 @@
  * the taps, plus B. Computed in double.
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "../kernel.h"
 
@@ -77,8 +78,11 @@ static int dc_geom(RtKernelCtx *c, const RtNode *n, const RtTensor *x, const RtT
         if (rt_attr(n, "kernel_shape") && ks[a] != g->k[a])
             return rt_fail(c, "attribute kernel_shape[%d] = %lld differs from W's %lld", a, (long long)ks[a],
                            (long long)g->k[a]);
-        if (g->s[a] < 1 || g->d[a] < 1 || g->p[a] < 0 || g->p[g->S + a] < 0)
-            return rt_fail(c, "strides and dilations must be >= 1 and pads >= 0 (axis %d)", a);
+        /* bounded so that the window arithmetic cannot overflow (values come from files) */
+        if (g->s[a] < 1 || g->d[a] < 1 || g->p[a] < 0 || g->p[g->S + a] < 0 || g->s[a] > INT32_MAX ||
+            g->d[a] > INT32_MAX || g->p[a] > INT32_MAX || g->p[g->S + a] > INT32_MAX)
+            return rt_fail(c, "strides and dilations must be in [1, 2^31) and pads in [0, 2^31) (axis %d)", a);
+        if (g->k[a] < 1) return rt_fail(c, "input W has an empty kernel axis %d", a);
         int64_t span = g->in[a] + g->p[a] + g->p[g->S + a] - ((g->k[a] - 1) * g->d[a] + 1);
         if (span < 0) return rt_fail(c, "axis %d: the dilated kernel is larger than the padded input", a);
         g->out[a] = span / g->s[a] + 1;
