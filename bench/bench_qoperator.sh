@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench_qoperator.sh — onnxruntime's int8 mobilenet_v2 as users ship it (its QDQ quantization
 # saved after its graph optimizations: QOperator form, QLinearConv / QLinearAdd / com.microsoft
-# QGemm and QLinearGlobalAveragePool) run by wafer, against the QDQ original in wafer and both
-# in onnxruntime.
+# QGemm and QLinearGlobalAveragePool; and the "all" level's NHWC form, com.microsoft
+# QLinearConv with channels_last between Transposes) run by wafer, against the QDQ original in
+# wafer and all of them in onnxruntime.
 #
 # Usage: sh bench/bench_qoperator.sh BUILD_DIR FIXTURES   (bench.sh's arguments; it installs
 # onnxruntime-node into bench/node_modules before calling this)
@@ -12,7 +13,7 @@
 # timed runs after 5 warmup), so the four models are measured in the same minutes of a shared
 # machine. Ratios are wafer / onnxruntime on the same file, and wafer's QOperator against
 # wafer's QDQ. Also checks the QOperator logits against onnxruntime's (max |diff| relative
-# to the largest logit) and the top-1 class. Takes about a minute on 2 cores.
+# to the largest logit) and the top-1 class. Takes about two minutes on 2 cores.
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -39,6 +40,10 @@ $ORTE optimize "$QDQ" "$QOP" >/dev/null 2>"$TMP/err"
 rc=$?
 [ $rc -eq 3 ] && die "onnxruntime-node is not installed (bench.sh installs it)"
 [ $rc -eq 0 ] || { cat "$TMP/err" >&2; die "ort_eval.js optimize failed"; }
+NHWC=$TMP/mobilenet_v2_int8_qop_nhwc.onnx
+node -e "require(process.env.WAFER_ORT_MODULE || '$HERE/node_modules/onnxruntime-node').InferenceSession.create('$QDQ',
+  {graphOptimizationLevel: 'all', optimizedModelFilePath: '$NHWC'}).catch(e => { console.error(e); process.exit(1); })" \
+    >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; die "saving the 'all' optimization failed"; }
 $BENCH slice "$FX/perf/mobilenet_v2_in.npy" "$TMP/x1.npy" || die "slice failed"
 
 # accuracy: QOperator logits, wafer vs onnxruntime, on both fixture inputs
@@ -60,8 +65,12 @@ lowest() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }';
 echo
 printf '%-36s %8s %8s %8s %8s %10s %10s\n' "mobilenet_v2 int8, batch 1, median ms" "threads" "wafer" "ort" "w/ort" "" ""
 for t in 1 2; do
-    wq="" wd="" oq="" od=""
+    wq="" wd="" oq="" od="" wn="" on=""
     for _ in 1 2 3; do
+        v=$(wafer_ms "$NHWC" $t) && [ -n "$v" ] || die "wafer bench failed"
+        wn=$(lowest "$wn" "$v")
+        v=$(ort_ms "$NHWC" $t) && [ -n "$v" ] || die "ort_bench.js failed"
+        on=$(lowest "$on" "$v")
         v=$(wafer_ms "$QOP" $t) && [ -n "$v" ] || die "wafer bench failed"
         wq=$(lowest "$wq" "$v")
         v=$(wafer_ms "$QDQ" $t) && [ -n "$v" ] || die "wafer bench failed"
@@ -72,6 +81,7 @@ for t in 1 2; do
         od=$(lowest "$od" "$v")
     done
     printf '%-36s %8s %8.3f %8.3f %8.2f\n' "QOperator (ort-optimized)" $t "$wq" "$oq" "$(awk -v a="$wq" -v b="$oq" 'BEGIN { print a / b }')"
+    printf '%-36s %8s %8.3f %8.3f %8.2f\n' "QOperator NHWC (ort 'all' level)" $t "$wn" "$on" "$(awk -v a="$wn" -v b="$on" 'BEGIN { print a / b }')"
     printf '%-36s %8s %8.3f %8.3f %8.2f\n' "QDQ original" $t "$wd" "$od" "$(awk -v a="$wd" -v b="$od" 'BEGIN { print a / b }')"
     printf '%-36s %8s %8.2f\n' "wafer QOperator / wafer QDQ" $t "$(awk -v a="$wq" -v b="$wd" 'BEGIN { print a / b }')"
 done
