@@ -239,3 +239,22 @@ Test(onnx_opset23, attention_before_23_refused) {
     }
     expect_msg("Attention exists from opset 23");
 }
+
+/* Attention-23's attn_mask must broadcast to [batch, q_heads, q_seq, total_seq]: a last dim
+ * shorter than the keys (Attention-24 pads it) is refused. */
+Test(onnx_opset23, attention23_short_mask_refused) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_input(g, pb_value("q", RT_F32, "1,1,3,4"));
+    pb_add_input(g, pb_value("m", RT_F32, "3,2"));
+    pb_add_node(g, pb_node("Attention", "att", "q,q,q,m", "y"));
+    pb_add_output(g, pb_value("y", RT_F32, NULL));
+    IrGraph *m = load(g, 11, 23);
+    if (m) {
+        float q[12] = {0}, mk[6] = {0};
+        RtTensor in[2] = {tensor(RT_F32, 4, (int64_t[]){1, 1, 3, 4}, q), tensor(RT_F32, 2, (int64_t[]){3, 2}, mk)}, y;
+        memset(&err, 0, sizeof err);
+        cr_expect_neq(ir_run(m, in, &y, &err), RT_OK);
+        ir_graph_free(m);
+    }
+    expect_msg("attn_mask [3,2] does not broadcast");
+}

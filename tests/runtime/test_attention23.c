@@ -245,3 +245,12 @@ Test(attention23, float16_rms_norm_rotary_attention) {
                  {"m", RT_BOOL, 2, {5, 6}, 0}};
     run_case_f16("w_att16", n, in3, 4, &F16_TOL);
 }
+
+/* softmax_precision = double: the softmax's exp and sum in double. */
+Test(attention23, attention_double_softmax) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m", "y");
+    pb_attr_int(n, "softmax_precision", 11);
+    TIn in[] = {{"q", RT_F32, 4, {2, 2, 3, 8}, 0}, {"k", RT_F32, 4, {2, 2, 7, 8}, 0}, {"v", RT_F32, 4, {2, 2, 7, 8}, 0},
+                {"m", RT_F32, 4, {2, 1, 3, 7}, 0}};
+    run_case("w_att_f64", n, in, 4, &ATT_TOL);
+}

@@ -15,8 +15,8 @@
  *   Pr   = softmax(S) over the T keys                                      (mode 3 output)
  *   Y_h  = Pr V_h
  * bias: a bool attn_mask adds 0 where true and -inf where false; a float one (Q's dtype) is
- * added as is; the mask broadcasts (numpy) to [B, Nq, Sq, T], and a last dim shorter than T
- * counts as masked (-inf) beyond its end, as Attention-24 spells out. is_causal = 1 also adds
+ * added as is; the mask broadcasts (numpy) to [B, Nq, Sq, T] (a last dim shorter than T, which
+ * Attention-24 pads with -inf, is refused at 23, as onnxruntime does). is_causal = 1 also adds
  * -inf where key j > query i + P (the causal diagonal shifted by the cache length).
  * The softcap comes before the bias, so masked scores stay -inf (a capped -inf would leak
  * probability); the spec's reference and onnxruntime order it so, and the qk_matmul_output
@@ -157,7 +157,7 @@ static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, Rt
     int64_t stride = 1;
     for (int i = 3, j = m->rank - 1; i >= 0; i--, j--) {
         int64_t d = j >= 0 ? m->dims[j] : 1;
-        int ok = d == 1 || d == full[i] || (i == 3 && d < full[i]);
+        int ok = d == 1 || d == full[i]; /* a shorter last dim is Attention-24's, not 23's */
         if (!ok)
             return rt_fail(c, "attn_mask %s does not broadcast to [batch, q_heads, q_seq, total_seq] = [%lld, %lld, %lld, %lld]",
                            rt_shape_str(m->rank, m->dims, s1, sizeof s1), (long long)g->B, (long long)g->Nq,
