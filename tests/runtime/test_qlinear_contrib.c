@@ -689,3 +689,30 @@ Test(qlinear_contrib, ms_qlinear_conv_channels_last) {
     ms_conv_case("msconv_s8_cl_3x3", T_I8, 1, 1, 3, 1, 1, 1);
     ms_conv_case("msconv_u8_nchw", T_U8, 0, 1, 3, 1, 1, 1);
 }
+
+Test(qlinear_contrib, broken_concat_and_where_are_refused) {
+    /* QLinearConcat with a (x, x_scale) pair missing its zero point: not whole triples */
+    Onnx__GraphProto *g = pb_graph("g");
+    ms_node(g, "QLinearConcat", "y_s,y_z,X,x_s,x_z,X,x_s", "Y");
+    init_scale(g, "y_s", 0.1f);
+    init_zp(g, "y_z", T_U8, 3);
+    init_scale(g, "x_s", 0.1f);
+    init_zp(g, "x_z", T_U8, 3);
+    pb_add_input(g, pb_value("X", T_U8, "2,3"));
+    pb_add_output(g, pb_value("Y", T_U8, "4,3"));
+    int64_t d[2] = {2, 3};
+    OrtcInput in = input_of("X", T_U8, 2, d, fill_q(T_U8, 6, 1));
+    expect_refused(g, "QLinearConcat", "QLinearConcat with 7 inputs", &in);
+    /* QLinearWhere whose z_zero_point is int8 for uint8 X and Y */
+    g = pb_graph("g");
+    ms_node(g, "QLinearWhere", "c,X,x_s,x_z,X,x_s,x_z,x_s,z_z", "Y");
+    uint8_t cv[3] = {1, 0, 1};
+    int64_t cd[1] = {3};
+    init_raw(g, "c", T_BOOL, 1, cd, cv);
+    init_scale(g, "x_s", 0.1f);
+    init_zp(g, "x_z", T_U8, 3);
+    init_zp(g, "z_z", T_I8, 3);
+    pb_add_input(g, pb_value("X", T_U8, "2,3"));
+    pb_add_output(g, pb_value("Y", T_U8, "2,3"));
+    expect_refused(g, "QLinearWhere", "QLinearWhere with an int8 z_zero_point", &in);
+}
