@@ -81,7 +81,8 @@ static int host_little_endian(void) {
 
 /* The lowest IR version an opset needs (onnx/docs/Versioning.md's table). */
 static int64_t write_ir_for_opset(int opset) {
-    if (opset >= 21) return 10;
+    if (opset >= 23) return 11;
+    if (opset >= 21) return 10; /* 22 too (ONNX 1.17) */
     if (opset >= 19) return 9;
     if (opset >= 15) return 8;
     if (opset >= 13) return 7;

@@ -258,3 +258,23 @@ Test(onnx_opset23, attention23_short_mask_refused) {
     }
     expect_msg("attn_mask [3,2] does not broadcast");
 }
+
+/* Written back, an opset-23 graph gets IR version 11 at least (onnx/docs/Versioning.md: opset
+ * 23 came with IR 11), even when it was read from an IR-10 file. */
+Test(onnx_opset23, written_opset23_model_has_ir11) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_input(g, pb_value("x", RT_F32, "2"));
+    pb_add_node(g, pb_node("Relu", "r", "x", "y"));
+    pb_add_output(g, pb_value("y", RT_F32, NULL));
+    IrGraph *m = load_ok(g, 10, 23);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    cr_assert_eq(onnx_write_memory(m, NULL, &bytes, &len, &err), RT_OK, "%s", err.msg);
+    ir_graph_free(m);
+    m = onnx_load_memory(bytes, len, NULL, "w.onnx", NULL, &err);
+    free(bytes);
+    cr_assert_not_null(m, "%s", err.msg);
+    cr_expect_eq(m->ir_version, 11);
+    cr_expect_eq(m->opset, 23);
+    ir_graph_free(m);
+}
