@@ -278,3 +278,20 @@ Test(onnx_opset23, written_opset23_model_has_ir11) {
     cr_expect_eq(m->opset, 23);
     ir_graph_free(m);
 }
+
+/* Arity at 23: Attention takes 3 to 6 inputs (a 7th, nonpad_kv_seqlen, came with opset 24)
+ * and RotaryEmbedding 3 to 4; a node outside is refused at load, naming it. */
+Test(onnx_opset23, new_ops_arity_checked) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_input(g, pb_value("q", RT_F32, "1,1,2,4"));
+    pb_add_node(g, pb_node("Attention", "att7", "q,q,q,,,,q", "y"));
+    pb_add_output(g, pb_value("y", RT_F32, NULL));
+    cr_expect_null(load(g, 11, 23));
+    expect_msg("att7");
+    g = pb_graph("g");
+    pb_add_input(g, pb_value("q", RT_F32, "1,1,2,4"));
+    pb_add_node(g, pb_node("RotaryEmbedding", "rope2", "q,q", "y"));
+    pb_add_output(g, pb_value("y", RT_F32, NULL));
+    cr_expect_null(load(g, 11, 23));
+    expect_msg("rope2");
+}
