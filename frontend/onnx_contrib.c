@@ -420,8 +420,12 @@ static int lower_fused_gemm(ContribLow *L) {
                                 "transB"));
     Act act;
     ONNX_TRY(act_parse_gemm(L, &act));
-    int y = L->n.out[0];
+    int y = L->n.out[0], st;
     int in[3] = {L->n.in[0], L->n.in[1], contrib_in(L, 2)};
+    if (in[2] < 0 && L->g->opset < 11) { /* Gemm takes C from opset 11 only: C = 0 */
+        if ((st = contrib_dtype(L)) != RT_OK) return st;
+        in[2] = contrib_scalar(L, "c", 0.0);
+    }
     int t = act.kind ? contrib_value(L, "gemm") : y;
     int k = contrib_emit(L, RT_OP_GEMM, NULL, in[2] >= 0 ? 3 : 2, in, 1, &t);
     if (k < 0) return RT_ERR;

@@ -124,14 +124,16 @@ Test(onnx_contrib, fused_conv_sums_z_before_the_activation) {
 
 /* ---------- FusedGemm ---------- */
 
-/* A [3, 5] (or [5, 3] with transA), B [5, 4] (or [4, 5]), C [4]; alpha 0.7, beta 1.3. */
-static void fused_gemm_case(const char *tag, const char *act, const char *pnames, const float *p, int ta, int tb) {
+/* A [3, 5] (or [5, 3] with transA), B [5, 4] (or [4, 5]), C [4] (none at opset 10, where
+ * Gemm itself requires one); alpha 0.7, beta 1.3. */
+static void fused_gemm_case_at(const char *tag, const char *act, const char *pnames, const float *p, int ta, int tb,
+                               int opset) {
     Onnx__GraphProto *g = pb_graph("g");
     int64_t ad[2] = {ta ? 5 : 3, ta ? 3 : 5}, bd[2] = {tb ? 4 : 5, tb ? 5 : 4}, cd[1] = {4};
     OrtcInput in = add_input(g, "a", 2, ad, 5);
     add_weight(g, "bw", 2, bd, 6);
-    add_weight(g, "c", 1, cd, 7);
-    Onnx__NodeProto *n = ms_node(g, "FusedGemm", "gemm0", "a,bw,c", "y");
+    if (opset >= 11) add_weight(g, "c", 1, cd, 7);
+    Onnx__NodeProto *n = ms_node(g, "FusedGemm", "gemm0", opset >= 11 ? "a,bw,c" : "a,bw", "y");
     pb_attr_float(n, "alpha", 0.7f);
     pb_attr_float(n, "beta", 1.3f);
     if (ta) pb_attr_int(n, "transA", 1);
@@ -144,10 +146,15 @@ static void fused_gemm_case(const char *tag, const char *act, const char *pnames
         pb_attr_float(n, nm, p[i]);
     }
     pb_add_output(g, pb_value("y", 1, NULL));
-    compare(tag, g, 17, &in, 1, &SUM_TOL);
+    compare(tag, g, opset, &in, 1, &SUM_TOL);
+}
+
+static void fused_gemm_case(const char *tag, const char *act, const char *pnames, const float *p, int ta, int tb) {
+    fused_gemm_case_at(tag, act, pnames, p, ta, tb, 17);
 }
 
 Test(onnx_contrib, fused_gemm_each_activation_and_trans_flag_matches_onnxruntime) {
+    fused_gemm_case_at("fg_relu_noc_opset10", "Relu", NULL, NULL, 0, 1, 10);
     static const float a1[1] = {0.2f}, ab[2] = {0.3f, 0.45f}, ag[2] = {1.5f, 1.1f}, thr[1] = {0.25f};
     fused_gemm_case("fg_relu_ta", "Relu", NULL, NULL, 1, 0);
     fused_gemm_case("fg_relu_tb", "Relu", NULL, NULL, 0, 1);
