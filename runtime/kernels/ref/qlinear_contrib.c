@@ -136,14 +136,24 @@ static int k_qlinear_global_average_pool(RtKernelCtx *c, const RtNode *n, RtTens
     int32_t zx = rt_qget(xz, 0), zy = rt_qget(yz, 0), lo, hi;
     rt_qrange(x->dtype, &lo, &hi);
     float scale = xs / (ys * (float)S);
-    for (int64_t b = 0; b < N; b++)
+    int64_t *sum = rt_scratch(c, sizeof(int64_t) * (size_t)(C > 0 ? C : 1));
+    if (!sum) return RT_ERR_NOMEM;
+    const uint8_t *xu = x->data;
+    const int8_t *xi = x->data;
+    int u8 = x->dtype == RT_U8;
+    for (int64_t b = 0; b < N; b++) {
+        /* exact integer sums (S * 255 stays far inside int64), read in memory order */
+        memset(sum, 0, sizeof(int64_t) * (size_t)C);
+        for (int64_t o = 0; o < C * S; o++) { /* o = (ch, i) for NCHW, (i, ch) for NHWC */
+            int64_t at = b * C * S + o;
+            sum[cl ? o % C : o / S] += u8 ? xu[at] : xi[at];
+        }
         for (int64_t ch = 0; ch < C; ch++) {
-            int64_t sum = 0; /* exact: S * 255 stays far inside int64 */
-            for (int64_t i = 0; i < S; i++)
-                sum += rt_qget(x, cl ? (b * S + i) * C + ch : (b * C + ch) * S + i);
-            int32_t acc = (int32_t)(sum - (int64_t)zx * S);
+            int32_t acc = (int32_t)(sum[ch] - (int64_t)zx * S);
             rt_qset(out[0], b * C + ch, S > 0 ? qlc_requant(acc, scale, zy, lo, hi) : zy);
         }
+    }
+    rt_scratch_free(c, sum);
     return RT_OK;
 }
 
