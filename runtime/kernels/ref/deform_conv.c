@@ -13,11 +13,16 @@
  * align_corners = 1 and zeros padding): the 2^S neighbouring pixels weighted by the products
  * of (1 - f_a) or f_a, a pixel outside the image reading 0. The sample is multiplied by
  * mask[n, o * K + t, q] (1 without a mask) and W, summed over the group's input channels and
- * the taps, plus B. Computed in double.
+ * the taps, plus B. Computed in double; float32 takes the im2col route instead: the masked
+ * samples of one group and a block of output positions become columns [C/group * K, QB]
+ * (each sample computed once, not once per output channel; the neighbours and weights of a
+ * tap once per offset group, not once per channel), and rt_sgemm multiplies the group's
+ * W [oC/group, C/group * K] by them into Y.
  */
 #include <math.h>
 #include <stdint.h>
 
+#include "../gemm.h"
 #include "../kernel.h"
 
 #define DC_MAX_SP (RT_MAX_RANK - 2)
@@ -52,7 +57,8 @@ static double dc_sample(const RtTensor *x, int64_t plane0, const DcGeom *g, cons
             wt *= bit ? f[a] : 1 - f[a];
             idx = idx * g->in[a] + j;
         }
-        if (inside && wt != 0) v += wt * rt_get_f64(x, plane0 + idx);
+        if (inside && wt != 0)
+            v += wt * (x->dtype == RT_F32 ? (double)((const float *)x->data)[plane0 + idx] : rt_get_f64(x, plane0 + idx));
     }
     return v;
 }
@@ -101,6 +107,105 @@ static int dc_check_map(RtKernelCtx *c, const RtTensor *t, const char *what, con
     return RT_OK;
 }
 
+/* Columns bytes of the float32 route: at most this much per block of output positions */
+#define DC_COLS_BYTES ((int64_t)4 << 20)
+
+/* One sampling tap of the float32 route: the 2^S neighbours' plane offsets idx[nc] (-1:
+ * outside the image, reads 0) and weights wt[nc], the mask already folded in. The same for
+ * every input channel of an offset group, so computed once per (offset group, tap, output
+ * position). */
+static void dc_tap_fill(const DcGeom *g, const double *xc, double m, int64_t *idx_out, float *wt_out) {
+    int S = g->S, nc = 1 << S;
+    int64_t base[DC_MAX_SP];
+    double f[DC_MAX_SP];
+    int any = 1;
+    for (int a = 0; a < S; a++) {
+        any = any && xc[a] > -1.0 && xc[a] < (double)g->in[a]; /* false for NaN too */
+        double fl = any ? floor(xc[a]) : 0;
+        base[a] = (int64_t)fl;
+        f[a] = xc[a] - fl;
+    }
+    for (int corner = 0; corner < nc; corner++) {
+        double wt = m;
+        int64_t idx = 0;
+        int inside = any;
+        for (int a = 0; a < S && inside; a++) {
+            int bit = (corner >> (S - 1 - a)) & 1;
+            int64_t j = base[a] + bit;
+            inside = j >= 0 && j < g->in[a];
+            wt *= bit ? f[a] : 1 - f[a];
+            idx = idx * g->in[a] + j;
+        }
+        idx_out[corner] = inside ? idx : -1;
+        wt_out[corner] = inside ? (float)wt : 0.0f;
+    }
+}
+
+/* The float32 route (see the header): per batch, group and block of QB output positions,
+ * cols[r, qi] = the masked sample for r = icg * K + t, then Y[oc, q0..] = W_g cols + B. */
+static int dc_run_f32(RtKernelCtx *c, const RtTensor *x, const RtTensor *w, const RtTensor *off,
+                      const RtTensor *bias, const RtTensor *mask, const DcGeom *g, int64_t grp, int64_t og,
+                      RtTensor *y) {
+    int S = g->S, nc = 1 << S;
+    int64_t C = x->dims[1], oC = w->dims[0], cg = C / grp, ocg = oC / grp, cpo = C / og;
+    int64_t K = rt_shape_numel(S, g->k), P = rt_shape_numel(S, g->out), I = rt_shape_numel(S, g->in), R = cg * K;
+    int64_t QB = DC_COLS_BYTES / (int64_t)sizeof(float) / (R > 0 ? R : 1);
+    if (QB < 1) QB = 1;
+    if (QB > P) QB = P;
+    if (R > INT32_MAX || P > INT32_MAX || ocg > INT32_MAX) return rt_fail(c, "sizes too large for the GEMM");
+    size_t cols_bytes = sizeof(float) * (size_t)(R * QB > 0 ? R * QB : 1), ntap = (size_t)(K * QB * nc);
+    int64_t *tidx = rt_scratch(c, sizeof(int64_t) * ntap + sizeof(float) * ntap + cols_bytes);
+    if (!tidx) return RT_ERR_NOMEM;
+    float *twt = (float *)(tidx + ntap), *cols = twt + ntap;
+    const float *wf = w->data, *xf = x->data;
+    float *yf = y->data;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t gi = 0; gi < grp; gi++)
+            for (int64_t q0 = 0; q0 < P; q0 += QB) {
+                int64_t nq = P - q0 < QB ? P - q0 : QB, cur_o = -1;
+                for (int64_t icg = 0; icg < cg; icg++) {
+                    int64_t ic = gi * cg + icg, o = ic / cpo;
+                    if (o != cur_o) { /* the taps of offset group o for this block */
+                        cur_o = o;
+                        for (int64_t t = 0; t < K; t++)
+                            for (int64_t qi = 0; qi < nq; qi++) {
+                                int64_t q = q0 + qi, r = q, rt = t;
+                                double xc[DC_MAX_SP];
+                                for (int a = S - 1; a >= 0; a--) {
+                                    int64_t qa = r % g->out[a], ta = rt % g->k[a];
+                                    r /= g->out[a];
+                                    rt /= g->k[a];
+                                    double dv = rt_get_f64(off, ((b * og + o) * K * S + t * S + a) * P + q);
+                                    xc[a] = (double)(qa * g->s[a] - g->p[a] + ta * g->d[a]) + dv;
+                                }
+                                double m = mask ? rt_get_f64(mask, ((b * og + o) * K + t) * P + q) : 1.0;
+                                dc_tap_fill(g, xc, m, tidx + (t * nq + qi) * nc, twt + (t * nq + qi) * nc);
+                            }
+                    }
+                    const float *plane = xf + (b * C + ic) * I;
+                    for (int64_t t = 0; t < K; t++) {
+                        float *col = cols + (icg * K + t) * nq;
+                        const int64_t *ti = tidx + t * nq * nc;
+                        const float *tw = twt + t * nq * nc;
+                        for (int64_t qi = 0; qi < nq; qi++, ti += nc, tw += nc) {
+                            float v = 0;
+                            for (int k = 0; k < nc; k++)
+                                if (ti[k] >= 0) v += tw[k] * plane[ti[k]];
+                            col[qi] = v;
+                        }
+                    }
+                }
+                float *yb = yf + (b * oC + gi * ocg) * P + q0;
+                rt_sgemm(0, 0, (int)ocg, (int)nq, (int)R, 1.0f, wf + gi * ocg * R, (int)R, cols, (int)nq, 0.0f, yb,
+                         (int)P);
+                if (bias)
+                    for (int64_t oc = 0; oc < ocg; oc++)
+                        for (int64_t qi = 0; qi < nq; qi++) yb[oc * P + qi] += ((const float *)bias->data)[gi * ocg + oc];
+            }
+    rt_scratch_free(c, tidx);
+    return RT_OK;
+}
+
 static int k_deform_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *off = rt_in(n, in, 2);
     const RtTensor *bias = rt_in(n, in, 3), *mask = rt_in(n, in, 4);
@@ -131,6 +236,7 @@ static int k_deform_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, R
     dims[1] = oC;
     for (int a = 0; a < S; a++) dims[2 + a] = g.out[a];
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, dims));
+    if (x->dtype == RT_F32) return dc_run_f32(c, x, w, off, bias, mask, &g, grp, og, out[0]);
     int64_t cg = C / grp, ocg = oC / grp, cpo = C / og;
     for (int64_t b = 0; b < x->dims[0]; b++)
         for (int64_t oc = 0; oc < oC; oc++)
