@@ -111,3 +111,39 @@ Test(deform_conv, three_d_zero_offsets_equal_conv) {
     for (int64_t i = 0; i < rt_numel(&d); i++) cr_expect(fabsf(((float *)d.data)[i]) < 1e-5f, "diff[%lld]", (long long)i);
     free(d.data);
 }
+
+/* float64 takes the direct (double) loop, float32 the im2col + GEMM route: the two agree on
+ * the same model (offsets, mask, bias, groups), the float64 run cast to float32 */
+Test(deform_conv, float64_loop_agrees_with_float32_route) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[5];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "1,4,5,6", -1, 1);
+    o18_in_f32(g, ins, &n, "w", "4,2,3,3", -1, 1);
+    o18_in_f32(g, ins, &n, "off", "1,36,5,3", -1.5f, 1.5f);
+    o18_in_f32(g, ins, &n, "b", "4", -1, 1);
+    o18_in_f32(g, ins, &n, "m", "1,18,5,3", 0, 1);
+    static const char *names[5] = {"x", "w", "off", "b", "m"};
+    char cast_ins[64] = "";
+    for (int i = 0; i < 5; i++) {
+        char o[16];
+        snprintf(o, sizeof o, "%s64", names[i]);
+        o18_ai(o18_node(g, "Cast", names[i], pb_str(o)), "to", RT_F64);
+        strcat(cast_ins, o);
+        if (i < 4) strcat(cast_ins, ",");
+    }
+    int64_t st[2] = {1, 2}, pads[4] = {1, 1, 1, 1};
+    Onnx__NodeProto *a = o18_node(g, "DeformConv", "x,w,off,b,m", "y");
+    Onnx__NodeProto *b = o18_node(g, "DeformConv", pb_str(cast_ins), "y64");
+    o18_ai(o18_ai(o18_aints(o18_aints(a, "strides", 2, st), "pads", 4, pads), "group", 2), "offset_group", 2);
+    o18_ai(o18_ai(o18_aints(o18_aints(b, "strides", 2, st), "pads", 4, pads), "group", 2), "offset_group", 2);
+    o18_ai(o18_node(g, "Cast", "y64", "y64f"), "to", RT_F32);
+    o18_node(g, "Sub", "y,y64f", "diff");
+    o18_out(g, "diff", RT_F32);
+    RtTensor d;
+    o18_wafer_run("deform_f64", g, 19, ins, n, "diff", &d);
+    /* float accumulation of 18 terms of magnitude <= 1 against double: a few float ulps of ~5 */
+    for (int64_t i = 0; i < rt_numel(&d); i++) cr_expect(fabsf(((float *)d.data)[i]) < 1e-5f, "diff[%lld] = %g", (long long)i, ((float *)d.data)[i]);
+    cr_expect_eq(rt_numel(&d), 4 * 5 * 3);
+    free(d.data);
+}
