@@ -391,11 +391,12 @@ typedef struct {
     int k0, k1, s, p;          /* kernel, stride, pad (all sides) */
     int include, ceil;         /* count_include_pad, ceil_mode */
     const char *auto_pad;      /* NULL = attribute absent */
+    int no_zp;                 /* both zero points absent (0) */
 } PoolCase;
 
 static void pool_case(const char *tag, PoolCase k) {
     Onnx__GraphProto *g = pb_graph("g");
-    Onnx__NodeProto *n = ms_node(g, "QLinearAveragePool", "X,x_s,x_z,y_s,y_z", "Y");
+    Onnx__NodeProto *n = ms_node(g, "QLinearAveragePool", k.no_zp ? "X,x_s,,y_s" : "X,x_s,x_z,y_s,y_z", "Y");
     int nsp = k.rank - 2;
     int64_t ks[2] = {k.k0, k.k1}, st[2] = {k.s, k.s}, pads[4] = {k.p, k.p, k.p, k.p};
     if (nsp == 1) ks[0] = k.k1;
@@ -407,9 +408,9 @@ static void pool_case(const char *tag, PoolCase k) {
     if (k.ceil) pb_attr_int(n, "ceil_mode", 1);
     if (k.cl) pb_attr_int(n, "channels_last", 1);
     init_scale(g, "x_s", 0.043f);
-    init_zp(g, "x_z", k.t, k.t == T_U8 ? 124 : -6);
+    if (!k.no_zp) init_zp(g, "x_z", k.t, k.t == T_U8 ? 124 : -6);
     init_scale(g, "y_s", 0.019f);
-    init_zp(g, "y_z", k.t, k.t == T_U8 ? 133 : 5);
+    if (!k.no_zp) init_zp(g, "y_z", k.t, k.t == T_U8 ? 133 : 5);
     int64_t C = 3, H = 9, W = 8, xd[4];
     if (nsp == 2) {
         int64_t a[4] = {2, C, H, W}, b[4] = {2, H, W, C};
@@ -715,4 +716,24 @@ Test(qlinear_contrib, broken_concat_and_where_are_refused) {
     pb_add_input(g, pb_value("X", T_U8, "2,3"));
     pb_add_output(g, pb_value("Y", T_U8, "2,3"));
     expect_refused(g, "QLinearWhere", "QLinearWhere with an int8 z_zero_point", &in);
+}
+
+/* QLinearAveragePool without zero points (0): onnxruntime 1.30's type inference refuses the
+ * node, so by hand: the 2x2 window of 10 20 30 50 at scale 0.1 averages 2.75, / 0.05 = 55. */
+Test(qlinear_contrib, qlinear_average_pool_without_zero_points_by_hand) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = ms_node(g, "QLinearAveragePool", "X,x_s,,y_s", "Y");
+    int64_t ks[2] = {2, 2};
+    pb_attr_ints(n, "kernel_shape", 2, ks);
+    init_scale(g, "x_s", 0.1f);
+    init_scale(g, "y_s", 0.05f);
+    pb_add_input(g, pb_value("X", T_U8, "1,1,2,2"));
+    pb_add_output(g, pb_value("Y", T_U8, "1,1,1,1"));
+    int64_t d[4] = {1, 1, 2, 2};
+    uint8_t *x = pb_zalloc(4);
+    x[0] = 10, x[1] = 20, x[2] = 30, x[3] = 50;
+    OrtcInput in = input_of("X", T_U8, 4, d, x);
+    RtTensor y = run_wafer(g, &in, 1);
+    cr_expect(y.dtype == RT_U8 && rt_numel(&y) == 1 && ((uint8_t *)y.data)[0] == 55, "got %d", ((uint8_t *)y.data)[0]);
+    free(y.data);
 }
