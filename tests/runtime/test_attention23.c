@@ -254,3 +254,67 @@ Test(attention23, attention_double_softmax) {
                 {"m", RT_F32, 4, {2, 1, 3, 7}, 0}};
     run_case("w_att_f64", n, in, 4, &ATT_TOL);
 }
+
+/* ---------- a decoder block ---------- */
+
+static Onnx__TensorProto *rand_init(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    float *v = pb_zalloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = rnd() * 0.5f;
+    return pb_tensor_floats(pb_add_init(g, pb_tensor(name, RT_F32, (size_t)rank, dims)), (size_t)n, v);
+}
+
+/* RMSNormalization -> Q/K/V projections -> RotaryEmbedding on Q and K (3-D, position_ids) ->
+ * causal GQA Attention (3-D, 4 query over 2 key/value heads) -> output projection ->
+ * residual, as an opset-23 exporter writes a decoder layer: the whole graph against
+ * onnxruntime, then `wafer quantize --weights int8` of it runs too. */
+Test(attention23, decoder_block_against_onnxruntime_and_quantized) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_input(g, pb_value("x", RT_F32, "1,6,32"));
+    pb_add_input(g, pb_value("pos", RT_I64, "1,6"));
+    rand_init(g, "ln", 1, (int64_t[]){32});
+    rand_init(g, "wq", 2, (int64_t[]){32, 32});
+    rand_init(g, "wk", 2, (int64_t[]){32, 16});
+    rand_init(g, "wv", 2, (int64_t[]){32, 16});
+    rand_init(g, "wo", 2, (int64_t[]){32, 32});
+    rand_init(g, "cos", 2, (int64_t[]){16, 4});
+    rand_init(g, "sin", 2, (int64_t[]){16, 4});
+    pb_add_node(g, pb_node("RMSNormalization", "norm", "x,ln", "h"));
+    pb_add_node(g, pb_node("MatMul", "pq", "h,wq", "q"));
+    pb_add_node(g, pb_node("MatMul", "pk", "h,wk", "k"));
+    pb_add_node(g, pb_node("MatMul", "pv", "h,wv", "v"));
+    pb_attr_int(pb_add_node(g, pb_node("RotaryEmbedding", "rq", "q,cos,sin,pos", "qr")), "num_heads", 4);
+    pb_attr_int(pb_add_node(g, pb_node("RotaryEmbedding", "rk", "k,cos,sin,pos", "kr")), "num_heads", 2);
+    Onnx__NodeProto *a = pb_add_node(g, pb_node("Attention", "att", "qr,kr,v", "a"));
+    pb_attr_int(a, "q_num_heads", 4);
+    pb_attr_int(a, "kv_num_heads", 2);
+    pb_attr_int(a, "is_causal", 1);
+    pb_add_node(g, pb_node("MatMul", "po", "a,wo", "o"));
+    pb_add_node(g, pb_node("Add", "res", "o,x", "y"));
+    pb_add_output(g, pb_value("y", RT_F32, "1,6,32"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 11, 23, "test_attention23", &len);
+    OrtcInput in[2];
+    TIn d[2] = {{"x", RT_F32, 3, {1, 6, 32}, 0}, {"pos", RT_I64, 2, {1, 6}, 16}};
+    tin_fill(&d[0], &in[0]);
+    tin_fill(&d[1], &in[1]);
+    if (!ortc_compare("w_block", m, len, in, 2, &ATT_TOL)) cr_skip_test("onnxruntime-node is not installed");
+    char dir[256], log[8192], path[300];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "w_blockq"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    RtError err = {{0}};
+    char xp[320], pp[320];
+    snprintf(xp, sizeof xp, "%s/x.npy", dir);
+    snprintf(pp, sizeof pp, "%s/pos.npy", dir);
+    cr_assert_eq(npy_write(xp, &in[0].t, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(npy_write(pp, &in[1].t, &err), RT_OK, "%s", err.msg);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " quantize %s -o %s/q.wafer --weights int8 --quantize-head", path, dir);
+    cr_expect_eq(rc, 0, "quantize: %s", log);
+    cr_expect(strstr(log, "4 weights quantized"), "quantize: %s", log); /* q, k, v, o projections */
+    rc = tu_run(log, sizeof log, WAFER_BIN " run %s/q.wafer --input x=%s --input pos=%s --out %s/o", dir, xp, pp, dir);
+    cr_expect_eq(rc, 0, "run: %s", log);
+    tu_tmpdir_remove(dir);
+}
