@@ -583,3 +583,22 @@ Test(opset18_21, equal_on_strings_is_refused_by_name_19) {
     o18_out(g, "y", RT_BOOL);
     o18_wafer_refuses("o18_eq_str", g, 19, NULL, 0, "string");
 }
+
+/* Reduce*-18 take axes as input 1 only: the old attribute is refused by name (onnxruntime
+ * rejects such a model too), and noop_with_empty_axes before the axes input existed */
+Test(opset18_21, reduce_axes_attribute_refused_from_18) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    o18_in_f32(g, ins, &n, "x", "2,3", -1, 1);
+    int64_t ax[1] = {1};
+    o18_aints(o18_node(g, "ReduceMean", "x", "y"), "axes", 1, ax);
+    o18_out(g, "y", RT_F32);
+    o18_wafer_refuses("o18_reduce_attr", g, 18, ins, n, "attribute 'axes' is not in opset 18");
+    Onnx__GraphProto *h = pb_graph("h");
+    n = 0;
+    o18_in_f32(h, ins, &n, "x", "2,3", -1, 1);
+    o18_ai(o18_node(h, "ReduceMax", "x", "y"), "noop_with_empty_axes", 1);
+    o18_out(h, "y", RT_F32);
+    o18_wafer_refuses("o18_reduce_noop13", h, 13, ins, n, "noop_with_empty_axes");
+}

@@ -175,6 +175,14 @@ static int reduce_axes(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, int
     int na = rt_attr_ints(n, "axes", &attr);
     const RtTensor *ax = rt_in(n, in, 1);
     if (na >= 0 && ax) return rt_fail(c, "axes given both as attribute and as input");
+    /* the axes moved from an attribute to input 1 (ReduceSum at 13, the others at 18), and
+     * noop_with_empty_axes came with the input: each is refused where its opset lacks it
+     * (an axes attribute on ReduceSum 13-17 is still read, as wafer always has) */
+    int from = n->op == RT_OP_REDUCE_SUM ? 13 : 18;
+    if (n->opset >= 18 && na >= 0)
+        return rt_fail(c, "attribute 'axes' is not in opset %d (axes is input 1 from opset %d)", n->opset, from);
+    if (n->opset > 0 && n->opset < from && rt_attr(n, "noop_with_empty_axes"))
+        return rt_fail(c, "attribute 'noop_with_empty_axes' needs opset %d (node has opset %d)", from, n->opset);
     int64_t list[RT_MAX_RANK];
     int count = na > 0 ? na : 0;
     if (ax) {
