@@ -46,7 +46,6 @@
 typedef RtAttGeom AttGeom;
 typedef RtAttMask AttMask;
 
-
 static int att_float_ok(RtDtype t) { return t == RT_F32 || t == RT_F16 || t == RT_BF16; }
 
 static inline float att_ld(const RtTensor *t, int64_t i) {
@@ -143,7 +142,7 @@ static int att_geom(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, AttGeo
     return RT_OK;
 }
 
-
+/* Checks attn_mask (bool, or Q's float type) against [B, Nq, Sq, T] and plans its strides. */
 static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, RtDtype qt, AttMask *am) {
     char s1[128];
     memset(am, 0, sizeof *am);
