@@ -25,7 +25,7 @@
  *   SkipSimplifiedLayerNormalization(input, skip, gamma, bias?)    RMS norm of s, s as above
  *   SimplifiedLayerNormalization(X, scale) (domain "")  x / sqrt(mean(x^2) + eps) * scale over
  *                            the axes from `axis` (default -1), eps 1e-5; inv_std_var output
- *   Attention, MultiHeadAttention          onnx_contrib_attention.c
+ *   Attention, MultiHeadAttention, EmbedLayerNormalization   onnx_contrib_attention.c
  * Gelu (opset 20) and LayerNormalization (opset 17) are used when the model's opset has them;
  * below, the primitive chains fuse_gelu.c and fuse_layernorm.c recognize (Div/Erf/Add/Mul/Mul,
  * ReduceMean/Sub/Mul/ReduceMean/Add/Sqrt/Div/Mul/Add); RMS norms and FastGelu's tanh form are
@@ -621,7 +621,7 @@ static int rms_emit(ContribLow *L, int x, int scale, float eps, int n_axes, cons
 
 /* LayerNorm of x over the last axis with gamma, beta (-1: none) -> y; mean and inv_std
  * outputs when >= 0. LayerNormalization from opset 17, else fuse_layernorm.c's chain. */
-static int layer_norm_emit(ContribLow *L, int x, int gamma, int beta, float eps, int y, int mean, int inv) {
+int contrib_layer_norm_emit(ContribLow *L, int x, int gamma, int beta, float eps, int y, int mean, int inv) {
     if (L->g->opset >= 17) {
         int in[3] = {x, gamma, beta}, out[3] = {y, mean, inv};
         int n_out = inv >= 0 ? 3 : mean >= 0 ? 2 : 1;
@@ -657,7 +657,8 @@ static int lower_skip_layer_norm(ContribLow *L) {
     if (st != RT_OK) return st;
     int s = skip_sum_emit(L, contrib_in(L, 4), contrib_out(L, 3));
     if (s < 0) return RT_ERR;
-    return layer_norm_emit(L, s, L->n.in[2], contrib_in(L, 3), eps, L->n.out[0], contrib_out(L, 1), contrib_out(L, 2));
+    return contrib_layer_norm_emit(L, s, L->n.in[2], contrib_in(L, 3), eps, L->n.out[0], contrib_out(L, 1),
+                                   contrib_out(L, 2));
 }
 
 static int lower_skip_simplified_layer_norm(ContribLow *L) {
@@ -702,22 +703,24 @@ typedef struct {
     const char *domain, *op;
     LowerFn fn;
     int min_in, max_in, max_out;
+    unsigned opt_in;        /* bit i: input i < min_in may still be "" */
 } ContribOp;
 
 static const ContribOp contrib_ops[] = {
-    {CONTRIB_MS, "FusedConv", lower_fused_conv, 2, 4, 1},
-    {CONTRIB_MS, "FusedGemm", lower_fused_gemm, 2, 3, 1},
-    {CONTRIB_MS, "FusedMatMul", lower_fused_matmul, 2, 2, 1},
-    {CONTRIB_MS, "Gelu", lower_gelu, 1, 1, 1},
-    {CONTRIB_MS, "BiasGelu", lower_bias_gelu, 2, 2, 1},
-    {CONTRIB_MS, "FastGelu", lower_fast_gelu, 1, 2, 1},
-    {CONTRIB_MS, "QuickGelu", lower_quick_gelu, 1, 1, 1},
-    {CONTRIB_MS, "BiasAdd", lower_bias_add, 3, 3, 1},
-    {CONTRIB_MS, "SkipLayerNormalization", lower_skip_layer_norm, 3, 5, 4},
-    {CONTRIB_MS, "SkipSimplifiedLayerNormalization", lower_skip_simplified_layer_norm, 3, 4, 4},
-    {"", "SimplifiedLayerNormalization", lower_simplified_layer_norm, 2, 2, 2},
-    {CONTRIB_MS, "Attention", contrib_lower_attention, 2, 7, 2},
-    {CONTRIB_MS, "MultiHeadAttention", contrib_lower_multi_head_attention, 1, 10, 4},
+    {CONTRIB_MS, "FusedConv", lower_fused_conv, 2, 4, 1, 0},
+    {CONTRIB_MS, "FusedGemm", lower_fused_gemm, 2, 3, 1, 0},
+    {CONTRIB_MS, "FusedMatMul", lower_fused_matmul, 2, 2, 1, 0},
+    {CONTRIB_MS, "Gelu", lower_gelu, 1, 1, 1, 0},
+    {CONTRIB_MS, "BiasGelu", lower_bias_gelu, 2, 2, 1, 0},
+    {CONTRIB_MS, "FastGelu", lower_fast_gelu, 1, 2, 1, 0},
+    {CONTRIB_MS, "QuickGelu", lower_quick_gelu, 1, 1, 1, 0},
+    {CONTRIB_MS, "BiasAdd", lower_bias_add, 3, 3, 1, 0},
+    {CONTRIB_MS, "SkipLayerNormalization", lower_skip_layer_norm, 3, 5, 4, 0},
+    {CONTRIB_MS, "SkipSimplifiedLayerNormalization", lower_skip_simplified_layer_norm, 3, 4, 4, 0},
+    {"", "SimplifiedLayerNormalization", lower_simplified_layer_norm, 2, 2, 2, 0},
+    {CONTRIB_MS, "Attention", contrib_lower_attention, 2, 7, 2, 0},
+    {CONTRIB_MS, "MultiHeadAttention", contrib_lower_multi_head_attention, 1, 10, 4, 0},
+    {CONTRIB_MS, "EmbedLayerNormalization", contrib_lower_embed_layer_norm, 7, 9, 3, 1u << 1 | 1u << 4},
 };
 
 static int contrib_is_default(const char *d) { return !d || !d[0] || strcmp(d, "ai.onnx") == 0; }
@@ -759,7 +762,8 @@ static int contrib_arity_check(ContribLow *L, const ContribOp *c) {
     if (n->n_in < c->min_in || n->n_in > c->max_in)
         return contrib_fail(L, "takes %d to %d inputs, got %d", c->min_in, c->max_in, n->n_in);
     for (int i = 0; i < c->min_in; i++)
-        if (n->in[i] < 0) return contrib_fail(L, "required input %d is missing (the name is empty)", i + 1);
+        if (n->in[i] < 0 && !(c->opt_in >> i & 1u))
+            return contrib_fail(L, "required input %d is missing (the name is empty)", i + 1);
     if (n->n_out < 1 || n->n_out > c->max_out)
         return contrib_fail(L, "takes 1 to %d outputs, got %d", c->max_out, n->n_out);
     if (n->out[0] < 0) return contrib_fail(L, "output 1 is required (the name is empty)");

@@ -1,7 +1,7 @@
 /*
- * onnx_contrib_attention.c — onnxruntime's com.microsoft Attention and MultiHeadAttention, as
- * its transformer optimizer writes them, rewritten into standard ops (called through
- * onnx_contrib.c's table):
+ * onnx_contrib_attention.c — onnxruntime's transformer encoder ops, com.microsoft Attention,
+ * MultiHeadAttention and EmbedLayerNormalization, as its optimizers write them (BERT-like
+ * models), rewritten into standard ops (called through onnx_contrib.c's table):
  *
  *   Attention(input [B, S, Hin], weights [Hin, Dq + Dk + Dv], bias?, mask_index?, past?,
  *             attention_bias?)       q, k, v = Split(input @ weights + bias)
@@ -15,10 +15,21 @@
  *   y = Reshape(Transpose(MatMul(P, V), [0, 2, 1, 3]), [0, 0, -1])    [B, S, Dv]
  * scale is 1/sqrt(h) unless given. A raw 0/1 mask ([B, L] or [B, S, L], int32) adds
  * mask_filter_value (default -10000) where it is 0: Where(mask > 0, 0, filter), shaped
- * [B, 1, 1, L] or [B, 1, S, L]; unidirectional adds it above the diagonal (a constant
- * [S, S], so S must be known). The forms not rewritten are refused naming the input or
- * attribute: mask_index as sequence lengths (1-D) or 4-D, past / present state, rotary
- * embedding, packed QKV or KV (MultiHeadAttention's key absent or not 3-D), the qk output.
+ * [B, 1, 1, L] or [B, 1, S, L]; a 1-D mask of [B] lengths (right padding, what
+ * EmbedLayerNormalization's mask_index gives) adds it where the key position
+ * Range(0, L) >= the length; unidirectional adds it above the diagonal (a constant [S, S],
+ * so S must be known). The forms not rewritten are refused naming the input or attribute:
+ * the [2B] / [3B + 2] and 4-D mask forms, past / present state, rotary embedding, packed QKV
+ * or KV (MultiHeadAttention's key absent or not 3-D), the qk output.
+ *
+ *   EmbedLayerNormalization(input_ids, segment_ids?, word_embedding, position_embedding,
+ *             segment_embedding?, gamma, beta, mask?, position_ids?)
+ *       sum = Gather(word, ids) + positions (+ Gather(segment, segment_ids))   (output 2)
+ *       positions = Gather(position_embedding, position_ids), or its first S rows
+ *                   (Slice to Shape(ids)[1]) without position_ids
+ *       output = LayerNorm(sum, gamma, beta) over the last axis, epsilon 1e-12 by default
+ *       mask_index = ReduceSum(mask, axis 1) [B] int32: the count of 1s, which is the
+ *                    length of a right-padded 0/1 mask (output 1)
  */
 #include "onnx_contrib_internal.h"
 
@@ -31,7 +42,8 @@ typedef struct {
     int64_t heads;        /* N */
     float scale;          /* applied to Q K^T */
     float filter;         /* mask_filter_value */
-    int mask, mask_rank;  /* raw 0/1 mask value and its rank (2 or 3), or -1 */
+    int mask, mask_rank;  /* mask value and its rank (1: [B] lengths; 2, 3: raw 0/1), or -1 */
+    int keys;             /* the value whose dim 1 is the key length L (for 1-D masks) */
     int attn_bias;        /* attention_bias value [B or 1, N or 1, S, L], or -1 */
     int64_t causal_s;     /* > 0: unidirectional over S = L = causal_s */
     int y;                /* the node's output [B, S, Dv] */
@@ -71,20 +83,54 @@ static int attn_unsqueeze(ContribLow *L, int x, int64_t axis) {
     return k < 0 ? -1 : y;
 }
 
-/* The raw mask as an additive [B, 1, 1, L] / [B, 1, S, L] term: 0 where kept, filter where 0. */
+/* A scalar constant of dtype dt holding v (int types only). */
+static int attn_int_scalar(ContribLow *L, const char *what, RtDtype dt, int64_t v) {
+    RtTensor *t = ir_tensor_new(L->g, dt, 0, NULL);
+    int c = t ? contrib_value(L, what) : -2;
+    if (c < 0) return -2;
+    switch (dt) {
+    case RT_I64: *(int64_t *)t->data = v; break;
+    case RT_I32: *(int32_t *)t->data = (int32_t)v; break;
+    default: memset(t->data, 0, rt_dtype_size(dt)); break; /* 0 only, in another int type */
+    }
+    L->g->values[c].konst = t;
+    ir_value_set_shape(&L->g->values[c], dt, 0, NULL);
+    return c;
+}
+
+/* keep [B, L] bool: a raw mask > 0; for [B] lengths, Range(0, L) < lengths[:, None] with
+ * L = Shape(keys)[1]. -1 on error. */
+static int attn_mask_keep(ContribLow *L, const AttnCore *a) {
+    int keep = contrib_value(L, "mask_keep");
+    if (a->mask_rank != 1) {
+        RtDtype mdt = L->g->values[a->mask].dtype;
+        int zero = attn_int_scalar(L, "mask_zero", mdt == RT_UNDEFINED ? RT_I32 : mdt, 0);
+        return contrib_emit2(L, RT_OP_GREATER, "MaskGreater", a->mask, zero, keep) < 0 ? -1 : keep;
+    }
+    int shp = contrib_value(L, "keys_shape"), len = contrib_value(L, "key_len"), pos = contrib_value(L, "key_pos");
+    int l64 = contrib_value(L, "lengths64"), col = contrib_value(L, "lengths_col");
+    int i1 = attn_int_scalar(L, "dim1", RT_I64, 1), c0 = attn_int_scalar(L, "range_start", RT_I64, 0);
+    int c1 = attn_int_scalar(L, "range_step", RT_I64, 1);
+    static const int64_t col_shape[2] = {-1, 1};
+    int cs = contrib_ints(L, "lengths_col_shape", 2, col_shape), kc;
+    int rin[3] = {c0, len, c1};
+    if (contrib_emit1(L, RT_OP_SHAPE, "KeysShape", a->keys, shp) < 0 ||
+        contrib_emit2(L, RT_OP_GATHER, "KeyLength", shp, i1, len) < 0 ||
+        contrib_emit(L, RT_OP_RANGE, "KeyPositions", 3, rin, 1, &pos) < 0 ||
+        (kc = contrib_emit1(L, RT_OP_CAST, "LengthsInt64", a->mask, l64)) < 0 ||
+        contrib_set_int(L, kc, "to", RT_I64) != RT_OK ||
+        contrib_emit2(L, RT_OP_RESHAPE, "LengthsColumn", l64, cs, col) < 0 ||
+        contrib_emit2(L, RT_OP_LESS, "MaskLess", pos, col, keep) < 0)
+        return -1;
+    return keep;
+}
+
+/* The mask as an additive [B, 1, 1, L] / [B, 1, S, L] term: 0 where kept, filter elsewhere. */
 static int attn_mask_add(ContribLow *L, const AttnCore *a) {
-    RtDtype mdt = L->g->values[a->mask].dtype;
-    int64_t one = 1;
-    RtTensor *zt = ir_tensor_new(L->g, mdt == RT_UNDEFINED ? RT_I32 : mdt, 0, &one);
-    if (!zt || rt_dtype_size(zt->dtype) == 0) return contrib_oom(L), -1;
-    memset(zt->data, 0, rt_dtype_size(zt->dtype));
-    int zero = contrib_value(L, "mask_zero");
-    if (zero < 0) return contrib_oom(L), -1;
-    L->g->values[zero].konst = zt;
-    ir_value_set_shape(&L->g->values[zero], zt->dtype, 0, NULL);
-    int keep = contrib_value(L, "mask_keep"), add = contrib_value(L, "mask_add");
+    int keep = attn_mask_keep(L, a);
+    if (keep < 0) return -1;
+    int add = contrib_value(L, "mask_add");
     int c0 = contrib_scalar(L, "mask_off", 0.0), cf = contrib_scalar(L, "mask_filter", a->filter);
-    if (contrib_emit2(L, RT_OP_GREATER, "MaskGreater", a->mask, zero, keep) < 0) return -1;
     int in[3] = {keep, c0, cf};
     if (contrib_emit(L, RT_OP_WHERE, "MaskWhere", 3, in, 1, &add) < 0) return -1;
     if (a->mask_rank == 3) return attn_unsqueeze(L, add, 1);
@@ -157,19 +203,28 @@ static int attn_heads_attr(ContribLow *L, int64_t *n) {
     return RT_OK;
 }
 
-/* mask (input index mi) -> a->mask / mask_rank: raw 0/1 masks only. */
+/* 1 when dims d0 and d1 are the same known number or the same named dim. */
+static int attn_dim_same(const IrDim *d0, const IrDim *d1) {
+    if (d0->value >= 0 || d1->value >= 0) return d0->value == d1->value;
+    return d0->sym && d1->sym && strcmp(d0->sym, d1->sym) == 0;
+}
+
+/* mask (input index mi) -> a->mask / mask_rank: raw 0/1 masks, and [B] lengths when its one
+ * dim is visibly the batch of a->keys (not the [2B] or [3B + 2] forms). */
 static int attn_mask_check(ContribLow *L, int mi, const char *name, AttnCore *a) {
     a->mask = contrib_in(L, mi);
     if (a->mask < 0) return RT_OK;
     int st = contrib_rank(L, a->mask, name, &a->mask_rank);
     if (st != RT_OK) return st;
-    if (a->mask_rank != 2 && a->mask_rank != 3)
-        return contrib_fail(
-            L,
-            "input '%s' of rank %d is not supported: only a raw 0/1 mask [batch, total_sequence_length] "
-            "or [batch, sequence_length, total_sequence_length] is (not sequence lengths, not 4-D)",
-            name, a->mask_rank);
-    if (L->g->opset < 9) return contrib_fail(L, "input '%s' needs Greater and Where (opset 9 or later)", name);
+    if (a->mask_rank < 1 || a->mask_rank > 3)
+        return contrib_fail(L, "input '%s' of rank %d is not supported: a raw 0/1 mask [batch, total_sequence_length] "
+                            "or [batch, sequence_length, total_sequence_length], or [batch] lengths, is",
+                            name, a->mask_rank);
+    const IrValue *mv = &L->g->values[a->mask], *kv = &L->g->values[a->keys];
+    if (a->mask_rank == 1 && (kv->rank < 1 || !attn_dim_same(&mv->dims[0], &kv->dims[0])))
+        return contrib_fail(L, "input '%s' is 1-D but not visibly [batch] (the [2 * batch] and [3 * batch + 2] "
+                            "forms are not supported)", name);
+    if (L->g->opset < 11) return contrib_fail(L, "input '%s' needs Greater, Where and Range (opset 11 or later)", name);
     return RT_OK;
 }
 
@@ -258,6 +313,7 @@ int contrib_lower_attention(ContribLow *L) {
         return contrib_fail(L, "hidden sizes %lld / %lld do not divide into %lld heads", (long long)sizes[0],
                             (long long)sizes[2], (long long)a.heads);
     ONNX_TRY(contrib_float(L, "scale", (float)(1.0 / sqrt((double)(sizes[0] / a.heads))), &a.scale));
+    a.keys = L->n.in[0];
     if ((st = attn_mask_check(L, 3, "mask_index", &a)) != RT_OK) return st;
     if ((st = attn_causal_check(L, L->n.in[0], &a)) != RT_OK) return st;
     if ((st = contrib_dtype(L)) != RT_OK) return st;
@@ -315,6 +371,7 @@ int contrib_lower_multi_head_attention(ContribLow *L) {
         scale_def = (float)(1.0 / sqrt((double)(qv->dims[2].value / a.heads)));
     }
     ONNX_TRY(contrib_float(L, "scale", scale_def, &a.scale));
+    a.keys = k;
     if ((st = attn_mask_check(L, 4, "key_padding_mask", &a)) != RT_OK) return st;
     if ((st = attn_causal_check(L, q, &a)) != RT_OK) return st;
     if ((st = contrib_dtype(L)) != RT_OK) return st;
@@ -338,4 +395,67 @@ int contrib_lower_multi_head_attention(ContribLow *L) {
     a.k = k;
     a.v = v;
     return attn_core_emit(L, &a);
+}
+
+/* ---------------------------------------------------------------- EmbedLayerNormalization */
+
+/* The first S rows of the position table, S = Shape(ids)[1]: Slice(table, [0], [S], [0]). */
+static int embed_positions_sliced(ContribLow *L, int ids, int table) {
+    static const int64_t zero = 0, one = 1;
+    int shp = contrib_value(L, "ids_shape"), s = contrib_value(L, "seq_len"), p = contrib_value(L, "positions");
+    int i1 = contrib_ints(L, "dim1", 1, &one), st = contrib_ints(L, "pos_start", 1, &zero);
+    int ax = contrib_ints(L, "pos_axes", 1, &zero);
+    int in[4] = {table, st, s, ax};
+    if (contrib_emit1(L, RT_OP_SHAPE, "IdsShape", ids, shp) < 0 ||
+        contrib_emit2(L, RT_OP_GATHER, "SeqLen", shp, i1, s) < 0 || /* [1]: ids [1] keep the axis */
+        contrib_emit(L, RT_OP_SLICE, "Positions", 4, in, 1, &p) < 0)
+        return -1;
+    return p;
+}
+
+int contrib_lower_embed_layer_norm(ContribLow *L) {
+    ONNX_TRY(contrib_attrs_check(L, "epsilon,mask_index_type"));
+    float eps;
+    int64_t mit;
+    ONNX_TRY(contrib_float(L, "epsilon", 1e-12f, &eps));
+    ONNX_TRY(contrib_int(L, "mask_index_type", 1, &mit));
+    if (mit != 0 && mit != 1) return contrib_fail(L, "mask_index_type %lld is not supported (0 or 1)", (long long)mit);
+    int ids = L->n.in[0], seg = contrib_in(L, 1), word = L->n.in[2], pos_table = L->n.in[3];
+    int seg_table = contrib_in(L, 4), gamma = L->n.in[5], beta = L->n.in[6], mask = contrib_in(L, 7);
+    int pos_ids = contrib_in(L, 8), mask_index = contrib_out(L, 1), sum_out = contrib_out(L, 2), st;
+    if ((seg >= 0) != (seg_table >= 0))
+        return contrib_fail(L, "inputs 'segment_ids' and 'segment_embedding' must be given together");
+    if (mask_index >= 0 && mask < 0) return contrib_fail(L, "output 'mask_index' needs input 'mask'");
+    if (pos_ids < 0 && L->g->opset < 10)
+        return contrib_fail(L, "positions without 'position_ids' need Slice's inputs (opset 10 or later)");
+    if ((st = contrib_dtype(L)) != RT_OK) return st;
+    int w = contrib_value(L, "word"), sum = contrib_value(L, "embed_sum");
+    if (contrib_emit2(L, RT_OP_GATHER, "GatherWord", word, ids, w) < 0) return RT_ERR;
+    int p = contrib_value(L, "positions");
+    if (pos_ids >= 0) {
+        if (contrib_emit2(L, RT_OP_GATHER, "GatherPosition", pos_table, pos_ids, p) < 0) return RT_ERR;
+    } else if ((p = embed_positions_sliced(L, ids, pos_table)) < 0) {
+        return RT_ERR;
+    }
+    int s1 = seg >= 0 ? sum : sum_out >= 0 ? sum_out : sum;
+    if (contrib_emit2(L, RT_OP_ADD, "AddPosition", w, p, s1) < 0) return RT_ERR;
+    if (seg >= 0) {
+        int sg = contrib_value(L, "segment"), s2 = sum_out >= 0 ? sum_out : contrib_value(L, "embed_sum_seg");
+        if (contrib_emit2(L, RT_OP_GATHER, "GatherSegment", seg_table, seg, sg) < 0 ||
+            contrib_emit2(L, RT_OP_ADD, "AddSegment", s1, sg, s2) < 0)
+            return RT_ERR;
+        s1 = s2;
+    }
+    ONNX_TRY(contrib_layer_norm_emit(L, s1, gamma, beta, eps, L->n.out[0], -1, -1));
+    if (mask_index < 0) return RT_OK;
+    static const int64_t axis1 = 1;
+    int k;
+    if (L->g->opset >= 13) {
+        int ax = contrib_ints(L, "mask_axes", 1, &axis1);
+        k = contrib_emit2(L, RT_OP_REDUCE_SUM, "MaskIndex", mask, ax, mask_index);
+    } else {
+        k = contrib_emit1(L, RT_OP_REDUCE_SUM, "MaskIndex", mask, mask_index);
+        if (k >= 0 && contrib_set_ints(L, k, "axes", 1, &axis1) != RT_OK) return RT_ERR;
+    }
+    return k < 0 ? RT_ERR : contrib_set_int(L, k, "keepdims", 0);
 }

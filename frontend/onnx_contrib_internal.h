@@ -59,8 +59,13 @@ int contrib_set_int(ContribLow *L, int k, const char *name, int64_t v);
 int contrib_set_float(ContribLow *L, int k, const char *name, float v);
 int contrib_set_ints(ContribLow *L, int k, const char *name, int n, const int64_t *v);
 
+/* LayerNorm of x over the last axis with gamma, beta (-1: none) -> y; mean and inv_std
+ * outputs when >= 0 (LayerNormalization from opset 17, else the primitive chain). */
+int contrib_layer_norm_emit(ContribLow *L, int x, int gamma, int beta, float eps, int y, int mean, int inv);
+
 /* ---- onnx_contrib_attention.c ---- */
 int contrib_lower_attention(ContribLow *L);
 int contrib_lower_multi_head_attention(ContribLow *L);
+int contrib_lower_embed_layer_norm(ContribLow *L);
 
 #endif

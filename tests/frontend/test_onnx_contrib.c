@@ -587,7 +587,7 @@ Test(onnx_contrib, multi_head_attention_matches_onnxruntime) {
 }
 
 Test(onnx_contrib, attention_forms_not_rewritten_are_refused_by_name) {
-    static const int64_t xd[3] = {2, 5, 8}, wd[2] = {8, 24}, ld[1] = {2};
+    static const int64_t xd[3] = {2, 5, 8}, wd[2] = {8, 24}, ld[1] = {4}; /* [2 * batch]: start and end */
     Onnx__GraphProto *g = pb_graph("g");
     add_input(g, "x", 3, xd, 20);
     add_weight(g, "w", 2, wd, 21);
@@ -622,4 +622,67 @@ Test(onnx_contrib, a_rank_known_only_after_inference_is_waited_for) {
     cr_expect_eq(count_op(ir, RT_OP_TRANSPOSE), 2);
     ir_graph_free(ir);
     compare("pending_rank", g, 17, &in, 1, &SUM_TOL);
+}
+
+/* ---------- EmbedLayerNormalization (and Attention on its mask_index) ---------- */
+
+/* An int32 input of ids in [0, mod) (or, with right_pad, a 0/1 mask whose row b keeps its
+ * first S - b tokens). */
+static OrtcInput add_ids(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, int mod, int right_pad,
+                         uint32_t seed) {
+    pb_add_input(g, pb_value_typed(name, pb_type_dims(6, rank, dims)));
+    int64_t n = numel(rank, dims), S = dims[rank - 1];
+    int32_t *v = pb_zalloc(sizeof(int32_t) * (size_t)n);
+    uint32_t s = seed;
+    for (int64_t i = 0; i < n; i++)
+        v[i] = right_pad ? (i % S) < S - i / S : (int32_t)(((s = s * 1664525u + 1013904223u) >> 8) % (uint32_t)mod);
+    OrtcInput in = {name, {.dtype = RT_I32, .rank = rank, .data = v}};
+    memcpy(in.t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    return in;
+}
+
+/* ids [2, 5] over a vocabulary of 10, hidden 8; `what`: seg, mask, posids, attn. */
+static void embed_case(const char *tag, const char *what, int opset) {
+    static const int64_t idd[2] = {2, 5}, wd[2] = {10, 8}, pd[2] = {6, 8}, sd[2] = {2, 8}, hd[1] = {8};
+    static const int64_t awd[2] = {8, 24}, abd[1] = {24};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[4];
+    int n_in = 0, seg = strstr(what, "seg") != NULL, mask = strstr(what, "mask") != NULL;
+    int pos = strstr(what, "posids") != NULL, attn = strstr(what, "attn") != NULL;
+    in[n_in++] = add_ids(g, "ids", 2, idd, 10, 0, 1);
+    if (seg) in[n_in++] = add_ids(g, "seg", 2, idd, 2, 0, 2);
+    if (mask) in[n_in++] = add_ids(g, "mask", 2, idd, 2, 1, 3);
+    if (pos) in[n_in++] = add_ids(g, "pos", 2, idd, 6, 0, 4);
+    add_weight(g, "word", 2, wd, 50);
+    add_weight(g, "ptab", 2, pd, 51);
+    if (seg) add_weight(g, "stab", 2, sd, 52);
+    add_weight(g, "gamma", 1, hd, 53);
+    add_weight(g, "beta", 1, hd, 54);
+    char ins[96];
+    snprintf(ins, sizeof ins, "ids,%s,word,ptab,%s,gamma,beta%s%s", seg ? "seg" : "", seg ? "stab" : "",
+             mask || pos ? (mask ? ",mask" : ",") : "", pos ? ",pos" : "");
+    const char *outs = attn ? "y,mi" : mask ? "y,mi,sum" : "y,,sum";
+    ms_node(g, "EmbedLayerNormalization", "emb0", ins, outs);
+    if (attn) {
+        add_weight(g, "aw", 2, awd, 55);
+        add_weight(g, "ab", 1, abd, 56);
+        pb_attr_int(ms_node(g, "Attention", "attn0", "y,aw,ab,mi", "z"), "num_heads", 2);
+        pb_add_output(g, pb_value("z", 1, NULL));
+    } else {
+        pb_add_output(g, pb_value("y", 1, NULL));
+        pb_add_output(g, pb_value("sum", 1, NULL));
+        if (mask) pb_add_output(g, pb_value("mi", 6, NULL));
+    }
+    compare(tag, g, opset, in, n_in, &ATTN_TOL);
+}
+
+Test(onnx_contrib, embed_layer_normalization_matches_onnxruntime) {
+    embed_case("emb", "", 17);
+    embed_case("emb_seg_mask", "seg,mask", 17);
+    embed_case("emb_posids", "seg,posids", 17);
+    embed_case("emb_chain", "seg,mask", 13); /* LayerNorm as the ReduceMean chain */
+}
+
+Test(onnx_contrib, attention_on_embed_layer_normalization_mask_index_matches_onnxruntime) {
+    embed_case("emb_attn", "seg,mask,attn", 17);
 }
