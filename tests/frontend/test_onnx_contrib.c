@@ -158,7 +158,9 @@ static void fused_gemm_add(Onnx__GraphProto *g, const char *act, const char *pna
     if (tb) pb_attr_int(n, "transB", 1);
     pb_attr_str(n, "activation", act); /* onnxruntime's FusedGemm requires one */
     for (int i = 0; pnames && pnames[i]; i++) { /* one letter per parameter: a(lpha) b(eta) g(amma) */
-        const char *nm = pnames[i] == 'a' ? "activation_alpha" : pnames[i] == 'b' ? "activation_beta" : "activation_gamma";
+        const char *nm = pnames[i] == 'a'   ? "activation_alpha"
+                         : pnames[i] == 'b' ? "activation_beta"
+                                            : "activation_gamma";
         pb_attr_float(n, nm, p[i]);
     }
     pb_add_output(g, pb_value(out, 1, NULL));
