@@ -93,3 +93,26 @@ Test(lp, lp_pool_3d_and_zero_norm_line) {
     o18_out(g, "c", RT_F32);
     o18_check("lp3d", g, 18, ins, n, &LP_TOL);
 }
+
+/* LpPool-1 / GlobalLpPool-1 carry p as a float (2.0 by default); onnxruntime has no opset-1
+ * kernels, so by hand: the window [[3, -4], [0, 12]] with p = 1.0 -> 19, GlobalLpPool p = 2.0
+ * (default) -> 13 */
+Test(lp, opset1_float_p_by_hand) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput ins[1];
+    int n = 0;
+    static float x[4] = {3, -4, 0, 12};
+    o18_in_typed(g, ins, &n, "x", RT_F32, "1,1,2,2", x);
+    int64_t k[2] = {2, 2};
+    o18_af(o18_aints(o18_node(g, "LpPool", "x", "a"), "kernel_shape", 2, k), "p", 1.0f);
+    o18_node(g, "GlobalLpPool", "x", "b");
+    o18_out(g, "a", RT_F32);
+    o18_out(g, "b", RT_F32);
+    RtTensor a, b;
+    o18_wafer_run("lp_op1a", g, 1, ins, n, "a", &a);
+    o18_wafer_run("lp_op1b", g, 1, ins, n, "b", &b);
+    cr_expect_float_eq(((float *)a.data)[0], 19.0f, 1e-6f);
+    cr_expect_float_eq(((float *)b.data)[0], 13.0f, 1e-6f);
+    free(a.data);
+    free(b.data);
+}

@@ -158,3 +158,16 @@ Test(random, simplify_does_not_fold_generators) {
     cr_expect_eq(gens, 2, "%d of the 2 generators are left after simplify", gens);
     ir_graph_free(ir);
 }
+
+/* the generators are opset-1 ops: a model of opset 1 loads (frontend/onnx_legacy.c) and runs */
+Test(random, opset1_model_runs) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t sh[2] = {3, 5};
+    o18_ai(o18_aints(o18_node(g, "RandomUniform", "", "a"), "shape", 2, sh), "dtype", RT_F64);
+    o18_node(g, "RandomNormalLike", "a", "b");
+    o18_out(g, "b", RT_F64);
+    RtTensor b;
+    o18_wafer_run("rnd_op1", g, 1, NULL, 0, "b", &b);
+    cr_expect(b.dtype == RT_F64 && b.rank == 2 && b.dims[0] == 3 && b.dims[1] == 5);
+    free(b.data);
+}
