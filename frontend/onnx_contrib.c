@@ -735,8 +735,6 @@ static const ContribOp *contrib_find(const char *domain, const char *op_type) {
     return NULL;
 }
 
-int onnx_contrib_op_lowered(const char *domain, const char *op_type) { return contrib_find(domain, op_type) != NULL; }
-
 static int contrib_graph_present(const Onnx__GraphProto *gp, int depth) {
     if (!gp || depth > 64) return 0;
     for (size_t k = 0; k < gp->n_node; k++) {

@@ -11,10 +11,6 @@
 
 #include "onnx_internal.h"
 
-/* 1 when (domain, op_type) is an op onnx_contrib_lower rewrites ("" and "ai.onnx" are the
- * default domain). */
-int onnx_contrib_op_lowered(const char *domain, const char *op_type);
-
 /* 1 when the model's graph (subgraphs included) holds a node onnx_contrib_lower rewrites: the
  * loader then converts the graph keeping unknown ops (they are the contrib nodes) and calls
  * onnx_contrib_lower afterwards. */

@@ -1,12 +1,14 @@
 /*
- * test_onnx_contrib.c — onnxruntime's float contrib ops (frontend/onnx_contrib.c): each op,
- * in a one-node model built here (onnx_proto_build.h, com.microsoft imported at version 1),
- * gives in `wafer run` what onnxruntime-node gives (tests/ort_compare.h), over its attributes
- * (every activation with its parameters, Gemm's and MatMul's trans flags and alpha, optional
+ * test_onnx_contrib.c — onnxruntime's float contrib ops (frontend/onnx_contrib.c,
+ * onnx_contrib_attention.c): each op, in models built here (onnx_proto_build.h, com.microsoft
+ * imported at version 1; an op family's cases as the nodes of one model per opset), gives in
+ * `wafer run` what onnxruntime-node gives (tests/ort_compare.h), over its attributes (every
+ * activation with its parameters, Gemm's and MatMul's trans flags and alpha, masks, optional
  * inputs and outputs) and both rewrite forms (the ONNX op where the opset has it, the
- * primitive chain below); the lowered graph is checked without onnxruntime too (ops and
- * node names), and bad contrib nodes are refused naming the node and op with exit status 2.
- * The comparisons skip with a message where onnxruntime-node is not installed.
+ * primitive chain below); Silu and BiasAdd, which onnxruntime-node's CPU build lacks, against
+ * their formulas; the lowered graph is checked without onnxruntime too (ops and node names),
+ * and bad contrib nodes are refused naming the node and op with exit status 2. The
+ * comparisons skip with a message where onnxruntime-node is not installed.
  */
 #include <criterion/criterion.h>
 #include <math.h>
