@@ -22,7 +22,7 @@ TestSuite(qlinear_contrib_x86);
 
 static void fill_bytes(void *p, int64_t n, uint32_t seed) {
     uint8_t *b = p;
-    for (int64_t i = 0; i < n; i++) b[i] = (uint8_t)(rtt_lcg(&seed) >> 24);
+    for (int64_t i = 0; i < n; i++) b[i] = (uint8_t)(rtt_lcg(&seed) >> 16); /* rtt_lcg gives 24 bits */
 }
 
 static int64_t max_step_diff(const RtTensor *a, const RtTensor *b) {
@@ -268,4 +268,51 @@ Test(qlinear_contrib_x86, qlinear_matmul_equals_reference_on_odd_sizes) {
         rtt_free_outputs(fast, 1);
         free(A), free(B);
     }
+}
+
+/* ---- com.microsoft QLinearConv, channels_last ---- */
+
+/* The fast route relayouts in 16 x 16 SSE2 blocks plus byte edges; channel and spatial counts
+ * on both sides of 16 and 32 put every element in a block, an edge or a corner. A misplaced
+ * byte moves outputs by many steps; the fast convolution itself stays within NEAR_TIE_STEPS. */
+static void ms_conv_pair(int64_t C, int64_t M, int64_t H, int64_t W, int64_t k, int group) {
+    int64_t xd[4] = {2, H, W, C}, wd[4] = {M, C / group, k, k}, md[1] = {M};
+    int64_t nx = 2 * H * W * C, nw = M * (C / group) * k * k;
+    uint8_t *x = malloc((size_t)nx), *w = malloc((size_t)nw), xz = 121, yz = 130, wz[64] = {0};
+    float ws[64], xs = 0.02f, ys = 0.04f;
+    fill_bytes(x, nx, (uint32_t)(C * 3 + H));
+    fill_bytes(w, nw, (uint32_t)(M + W));
+    uint32_t seed = 4;
+    /* sums of C k k products of bytes ~ +-74 x +-73 (a few thousand to tens of thousands) at
+     * x_scale * w_scale / y_scale ~ 2e-3: outputs spread over tens of steps, so a misplaced byte
+     * shows (the spread is checked below) */
+    for (int64_t m = 0; m < M; m++) ws[m] = rtt_uniform(&seed, 0.003f, 0.005f);
+    RtTensor tx = rtt_tensor(RT_U8, 4, xd, x), txs = rtt_tensor(RT_F32, 0, xd, &xs), txz = rtt_tensor(RT_U8, 0, xd, &xz);
+    RtTensor tw = rtt_tensor(RT_I8, 4, wd, w), tws = rtt_tensor(RT_F32, 1, md, ws), twz = rtt_tensor(RT_I8, 1, md, wz);
+    RtTensor tys = rtt_tensor(RT_F32, 0, xd, &ys), tyz = rtt_tensor(RT_U8, 0, xd, &yz);
+    RtTensor *in[8] = {&tx, &txs, &txz, &tw, &tws, &twz, &tys, &tyz}, ref[1], fast[1];
+    int64_t ks[2] = {k, k}, pads[4] = {k / 2, k / 2, k / 2, k / 2};
+    RtAttr attrs[4] = {rtt_attr_ints("kernel_shape", ks, 2), rtt_attr_ints("pads", pads, 4), rtt_attr_int("group", group),
+                       rtt_attr_int("channels_last", 1)};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_MS_QLINEAR_CONV), NULL, RT_OP_MS_QLINEAR_CONV, 1, in, 8, ref, 1,
+                                attrs, 4, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_MS_QLINEAR_CONV), NULL, RT_OP_MS_QLINEAR_CONV, 1, in, 8, fast, 1,
+                                attrs, 4, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert(rt_shape_equal(&ref[0], &fast[0]) && ref[0].dims[3] == M, "NHWC output [N, H, W, M]");
+    cr_expect_leq(max_step_diff(&ref[0], &fast[0]), NEAR_TIE_STEPS, "channels_last conv C %lld M %lld %lldx%lld k %lld",
+                  (long long)C, (long long)M, (long long)H, (long long)W, (long long)k);
+    unsigned char seen[256] = {0};
+    int distinct = 0;
+    for (int64_t i = 0; i < rt_numel(&ref[0]); i++) distinct += !seen[((uint8_t *)ref[0].data)[i]]++;
+    cr_expect_geq(distinct, 24, "only %d distinct outputs: the comparison would see little", distinct);
+    rtt_free_outputs(ref, 1);
+    rtt_free_outputs(fast, 1);
+    free(x), free(w);
+}
+
+Test(qlinear_contrib_x86, ms_qlinear_conv_channels_last_within_one_step_of_reference) {
+    ms_conv_pair(17, 33, 7, 9, 1, 1);   /* 1x1: S = 63, edges on both sides */
+    ms_conv_pair(32, 16, 4, 8, 3, 1);   /* exact 16 multiples */
+    ms_conv_pair(33, 33, 5, 7, 3, 33);  /* depthwise */
+    ms_conv_pair(3, 17, 9, 9, 3, 1);    /* C below one block */
 }

@@ -59,8 +59,14 @@ static inline int32_t qlc_requant(int32_t acc, float scale, int32_t zp, int32_t 
     return qlc_round((float)acc * scale, zp, lo, hi);
 }
 
+/* dst = src with the axes [N, C, S] <-> [N, S, C] swapped (to_nchw: src is [N, S, C]). */
+typedef void (*RtQ8Relayout)(const uint8_t *src, uint8_t *dst, int64_t N, int64_t C, int64_t S, int to_nchw);
+void rt_q8_relayout(const uint8_t *src, uint8_t *dst, int64_t N, int64_t C, int64_t S, int to_nchw);
+
 /* com.microsoft QLinearConv (channels_last) through the ONNX QLinearConv kernel: the reference
- * one (fast = 0) or the optimized one (qlinear_contrib_conv.c). */
-int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fast);
+ * one (fast = 0) or the optimized one, the layout changed by `relayout`
+ * (qlinear_contrib_conv.c). */
+int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fast,
+                       RtQ8Relayout relayout);
 
 #endif

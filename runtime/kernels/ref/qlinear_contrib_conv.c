@@ -14,7 +14,7 @@
 
 /* dst = src with the axes [N, C, S] <-> [N, S, C] swapped; to_nchw says which way. In 32 x 32
  * tiles, so that both sides stay in cache (a plain loop strides one of them by C or S). */
-static void q8_relayout(const uint8_t *src, uint8_t *dst, int64_t N, int64_t C, int64_t S, int to_nchw) {
+void rt_q8_relayout(const uint8_t *src, uint8_t *dst, int64_t N, int64_t C, int64_t S, int to_nchw) {
     enum { T = 32 };
     for (int64_t b = 0; b < N; b++) {
         const uint8_t *sb = src + b * C * S;
@@ -32,7 +32,8 @@ static void q8_relayout(const uint8_t *src, uint8_t *dst, int64_t N, int64_t C, 
     }
 }
 
-int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fast) {
+int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int fast,
+                       RtQ8Relayout relayout) {
     RtNode m = *n;
     m.op = RT_OP_QLINEAR_CONV;
     RtKernelFn conv = fast ? rt_kernel_find_fast(RT_OP_QLINEAR_CONV) : rt_kernel_find(RT_OP_QLINEAR_CONV);
@@ -51,7 +52,7 @@ int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
     if (x->data) {
         xbuf = rt_scratch(c, (size_t)(N * C * S > 0 ? N * C * S : 1));
         if (!xbuf) return RT_ERR_NOMEM;
-        q8_relayout(x->data, xbuf, N, C, S, 1);
+        relayout(x->data, xbuf, N, C, S, 1);
         xc.data = xbuf;
     }
     RtTensor *ins[9]; /* at most 9 inputs (arity) */
@@ -70,7 +71,7 @@ int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
         dims[r - 1] = yc.dims[1];
         int st2 = rt_out_alloc(c, out[0], yc.dtype, r, dims);
         if (st2 == RT_OK && st == RT_OK)
-            q8_relayout(yc.data, out[0]->data, yc.dims[0], yc.dims[1], rt_shape_numel(r - 2, yc.dims + 2), 0);
+            relayout(yc.data, out[0]->data, yc.dims[0], yc.dims[1], rt_shape_numel(r - 2, yc.dims + 2), 0);
         else if (st2 != RT_OK)
             st = st2;
     }
@@ -79,7 +80,7 @@ int rt_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
 }
 
 static int k_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
-    return rt_ms_qlinear_conv(c, n, in, out, 0);
+    return rt_ms_qlinear_conv(c, n, in, out, 0, rt_q8_relayout);
 }
 
 const RtKernelEntry rt_kernels_qlinear_contrib_conv[] = {

@@ -21,7 +21,8 @@
  *                DynamicQuantizeLinear kernel first, as its reference does.
  *   QLinearMatMul  (the ONNX op: per-tensor a and y, 2-D B) the same, with quant.c's epilogue.
  *   com.microsoft QLinearConv (channels_last, onnxruntime's NHWC form): the fast QLinearConv
- *                between two byte relayouts (ref/qlinear_contrib_conv.c).
+ *                between two byte relayouts (ref/qlinear_contrib_conv.c; 16 x 16 SSE2
+ *                transposes here).
  *   DequantizeLinear  (the standard op, which these models keep between their int8 part and the
  *                convolutions they leave in float) per tensor, int8/uint8 to float32: the
  *                reference's y = float(x - zp) * s as one vectorizable loop, bit-identical.
@@ -427,12 +428,65 @@ static int k_dequantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const 
 
 /* ---------------------------------------------------------------- com.microsoft QLinearConv */
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <emmintrin.h>
+
+/* t[j] = column j of the 16 x 16 bytes a[i] (rows): four rounds of interleaves, 8, 16, 32 and
+ * 64 bits wide, each pairing rows (or row groups) that are 1, 2, 4 and 8 apart. */
+static void tr16x16(const uint8_t *src, int64_t lds, uint8_t *dst, int64_t ldd) {
+    __m128i a[16], b[16], c[16];
+    for (int i = 0; i < 16; i++) a[i] = _mm_loadu_si128((const __m128i *)(src + i * lds));
+    for (int k = 0; k < 8; k++) { /* b[2k]: columns 0-7 of rows 2k, 2k+1 as 16-bit pairs; b[2k+1]: 8-15 */
+        b[2 * k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+        b[2 * k + 1] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+    }
+    for (int g = 0; g < 4; g++) { /* rows 4g..4g+3; c[4g + q]: columns 4q..4q+3 as 32-bit groups */
+        const __m128i *p = b + 4 * g;
+        c[4 * g + 0] = _mm_unpacklo_epi16(p[0], p[2]);
+        c[4 * g + 1] = _mm_unpackhi_epi16(p[0], p[2]);
+        c[4 * g + 2] = _mm_unpacklo_epi16(p[1], p[3]);
+        c[4 * g + 3] = _mm_unpackhi_epi16(p[1], p[3]);
+    }
+    for (int q = 0; q < 4; q++) {
+        __m128i lo01 = _mm_unpacklo_epi32(c[q], c[4 + q]), hi01 = _mm_unpackhi_epi32(c[q], c[4 + q]);
+        __m128i lo23 = _mm_unpacklo_epi32(c[8 + q], c[12 + q]), hi23 = _mm_unpackhi_epi32(c[8 + q], c[12 + q]);
+        _mm_storeu_si128((__m128i *)(dst + (4 * q + 0) * ldd), _mm_unpacklo_epi64(lo01, lo23));
+        _mm_storeu_si128((__m128i *)(dst + (4 * q + 1) * ldd), _mm_unpackhi_epi64(lo01, lo23));
+        _mm_storeu_si128((__m128i *)(dst + (4 * q + 2) * ldd), _mm_unpacklo_epi64(hi01, hi23));
+        _mm_storeu_si128((__m128i *)(dst + (4 * q + 3) * ldd), _mm_unpackhi_epi64(hi01, hi23));
+    }
+}
+
+/* dst[j * rows + i] = src[i * cols + j]: 16 x 16 blocks, the edges byte by byte. */
+static void tr_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst) {
+    int64_t r16 = rows & ~(int64_t)15, c16 = cols & ~(int64_t)15;
+    for (int64_t i = 0; i < r16; i += 16)
+        for (int64_t j = 0; j < c16; j += 16) tr16x16(src + i * cols + j, cols, dst + j * rows + i, rows);
+    for (int64_t i = 0; i < rows; i++) /* the right edge: columns c16.. */
+        for (int64_t j = c16; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+    for (int64_t i = r16; i < rows; i++) /* the bottom edge: rows r16.. */
+        for (int64_t j = 0; j < c16; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
+/* rt_q8_relayout with SSE2 (every x86-64 CPU): the same bytes moved, 16 x 16 at a time. */
+static void q8_relayout_sse2(const uint8_t *src, uint8_t *dst, int64_t N, int64_t C, int64_t S, int to_nchw) {
+    for (int64_t b = 0; b < N; b++) {
+        if (to_nchw) tr_u8(src + b * C * S, S, C, dst + b * C * S);
+        else tr_u8(src + b * C * S, C, S, dst + b * C * S);
+    }
+}
+#define MS_RELAYOUT q8_relayout_sse2
+#else
+#define MS_RELAYOUT rt_q8_relayout
+#endif
+
 /* channels_last: the fast QLinearConv above between two byte relayouts
- * (ref/qlinear_contrib_conv.c). A 1x1 convolution run as one GEMM straight on the NHWC bytes
- * (activation rows as the GEMM's A, int32 output, float32 epilogue) measured no faster on
- * mobilenet_v2 (10.8 against 10.4 ms, batch 1): the relayouts are not where the time goes. */
+ * (ref/qlinear_contrib_conv.c), 16 x 16 blocks with SSE2. A 1x1 convolution run as one GEMM
+ * straight on the NHWC bytes (activation rows as the GEMM's A, int32 output, float32
+ * epilogue) measured no faster on mobilenet_v2 (10.8 against 10.4 ms, batch 1) than the
+ * relayouts with the scalar tiles. */
 static int k_ms_qlinear_conv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
-    return rt_ms_qlinear_conv(c, n, in, out, 1);
+    return rt_ms_qlinear_conv(c, n, in, out, 1, MS_RELAYOUT);
 }
 
 const RtKernelEntry rt_kernels_x86_qlinear_contrib[] = {
