@@ -1,7 +1,8 @@
 /*
  * qlinear_contrib_x86.c — the fast route of the quantized ops of onnxruntime's QOperator
- * models (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, MatMulIntegerToFloat, ...): each is lowered, at run time and per call, onto
- * wafer's int8 machinery of qops_x86.c / qgemm.h instead of the int16 reference loops.
+ * models (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, MatMulIntegerToFloat, ...): each is
+ * lowered, at run time and per call, onto wafer's int8 machinery of qops_x86.c / qgemm.h
+ * instead of the int16 reference loops.
  *
  *   QLinearConv  has exactly wafer QConv's inputs (x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
  *                y_zp, B?) and attributes: it runs QConv's optimized kernel (depthwise direct,
@@ -28,7 +29,9 @@
  *                reference's y = float(x - zp) * s as one vectorizable loop, bit-identical.
  * Each takes the cases it is built for — data present, a CPU the int8 GEMM runs on
  * (rt_qgemm_isa), the parameters the reference accepts — and hands everything else, every
- * error included, to the reference kernel of the op itself.
+ * error included, to the reference kernel of the op itself (QLinearConv / QLinearAdd once
+ * handed to QConv / QAdd follow those kernels' own fallback, their references: the same
+ * one-step bound).
  */
 #include <math.h>
 #include <string.h>
