@@ -44,11 +44,12 @@ static int mobilenet_optimized(const char *level, const char *dir, char *model, 
     if (rc == 3) return 0;
     cr_assert_eq(rc, 0, "ort_eval.js optimize failed:\n%s", log);
     if (strcmp(level, "all") == 0) {
-        rc = tu_run(log, logcap,
-                    "node -e \"require(process.env.WAFER_ORT_MODULE || './bench/node_modules/onnxruntime-node')"
-                    ".InferenceSession.create('%s/perf/mobilenet_v2_int8_qdq_ort.onnx', {graphOptimizationLevel: 'all', "
-                    "optimizedModelFilePath: '%s'}).catch(e => { console.error(e); process.exit(1); })\"",
-                    FIXTURES, model);
+        rc =
+            tu_run(log, logcap,
+                   "node -e \"require(process.env.WAFER_ORT_MODULE || './bench/node_modules/onnxruntime-node')"
+                   ".InferenceSession.create('%s/perf/mobilenet_v2_int8_qdq_ort.onnx', {graphOptimizationLevel: 'all', "
+                   "optimizedModelFilePath: '%s'}).catch(e => { console.error(e); process.exit(1); })\"",
+                   FIXTURES, model);
         cr_assert_eq(rc, 0, "saving the 'all' optimization failed:\n%s", log);
     }
     return 1;
@@ -70,11 +71,11 @@ static void mobilenet_case(const char *level, const char *must_have) {
     cr_expect(strstr(log, "QGemm") && strstr(log, "QLinearGlobalAveragePool") && strstr(log, must_have),
               "the optimized model is not in QOperator form:\n%s", log);
     cr_expect(strstr(log, "unsupported ops: none") != NULL, "wafer reports unsupported ops:\n%s", log);
-    rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s input=%s/perf/mobilenet_v2_in.npy --out %s/ort", model,
-                FIXTURES, dir);
+    rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s input=%s/perf/mobilenet_v2_in.npy --out %s/ort",
+                model, FIXTURES, dir);
     cr_assert_eq(rc, 0, "onnxruntime run:\n%s", log);
-    rc = tu_run(log, sizeof log, WAFER_BIN " run %s --input input=%s/perf/mobilenet_v2_in.npy --out %s/w", model, FIXTURES,
-                dir);
+    rc = tu_run(log, sizeof log, WAFER_BIN " run %s --input input=%s/perf/mobilenet_v2_in.npy --out %s/w", model,
+                FIXTURES, dir);
     cr_assert_eq(rc, 0, "wafer run (exit %d):\n%s", rc, log);
     char po[400], pw[400];
     snprintf(po, sizeof po, "%s/ort/logits.npy", dir);
@@ -97,8 +98,8 @@ static void mobilenet_case(const char *level, const char *must_have) {
         }
         cr_log_info("input %lld: max |diff| %.3g of max |logit| %.3g (%.2f%%), top-1 %d (onnxruntime %d)", (long long)i,
                     dmax, amax, 100 * dmax / amax, argmax(yi, classes), argmax(ri, classes));
-        cr_expect(dmax <= QOP_MAX_REL_DIFF * amax, "input %lld: max |diff| %.3g > %.2f of max |logit| %.3g", (long long)i,
-                  dmax, QOP_MAX_REL_DIFF, amax);
+        cr_expect(dmax <= QOP_MAX_REL_DIFF * amax, "input %lld: max |diff| %.3g > %.2f of max |logit| %.3g",
+                  (long long)i, dmax, QOP_MAX_REL_DIFF, amax);
         cr_expect_eq(argmax(yi, classes), argmax(ri, classes), "input %lld: top-1 differs", (long long)i);
     }
     free(o.data);
@@ -165,7 +166,8 @@ static void e_optimized_compare(const char *tag, Onnx__GraphProto *g, const char
     cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " inspect %s", opt), 0, "%s: inspect:\n%s", tag, log);
     size_t n;
     char **ops = pb_split(want, &n);
-    for (size_t i = 0; i < n; i++) cr_expect(strstr(log, ops[i]) != NULL, "%s: onnxruntime made no %s:\n%s", tag, ops[i], log);
+    for (size_t i = 0; i < n; i++)
+        cr_expect(strstr(log, ops[i]) != NULL, "%s: onnxruntime made no %s:\n%s", tag, ops[i], log);
     cr_expect(strstr(log, "unsupported ops: none") != NULL, "%s: unsupported ops:\n%s", tag, log);
     ortc_compare_file(tag, opt, x, 1, tol);
     tu_tmpdir_remove(dir);

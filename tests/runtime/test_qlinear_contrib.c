@@ -51,7 +51,10 @@ static void init_zp(Onnx__GraphProto *g, const char *name, int t, int v) {
     uint8_t u8 = (uint8_t)v;
     int16_t i16 = (int16_t)v;
     uint16_t u16 = (uint16_t)v;
-    const void *p = t == T_I8 ? (const void *)&i8 : t == T_U8 ? (const void *)&u8 : t == T_I16 ? (const void *)&i16 : (const void *)&u16;
+    const void *p = t == T_I8    ? (const void *)&i8
+                    : t == T_U8  ? (const void *)&u8
+                    : t == T_I16 ? (const void *)&i16
+                                 : (const void *)&u16;
     init_raw(g, name, t, 0, NULL, p);
 }
 
@@ -653,8 +656,8 @@ static const OrtcTol CONV_TOL = {0, 0, 1};
 static void ms_conv_case(const char *tag, int t, int cl, int group, int k, int stride, int pad, int with_bias) {
     const int64_t C = 6, M = group == 6 ? 6 : 5, H = 7, W = 9;
     Onnx__GraphProto *g = pb_graph("g");
-    Onnx__NodeProto *n = ms_node(g, "QLinearConv", with_bias ? "X,x_s,x_z,W,w_s,w_z,y_s,y_z,B" : "X,x_s,x_z,W,w_s,w_z,y_s,y_z",
-                                 "Y");
+    Onnx__NodeProto *n =
+        ms_node(g, "QLinearConv", with_bias ? "X,x_s,x_z,W,w_s,w_z,y_s,y_z,B" : "X,x_s,x_z,W,w_s,w_z,y_s,y_z", "Y");
     int64_t ks[2] = {k, k}, st[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
     pb_attr_ints(n, "kernel_shape", 2, ks);
     pb_attr_ints(n, "strides", 2, st);
@@ -676,7 +679,8 @@ static void ms_conv_case(const char *tag, int t, int cl, int group, int k, int s
     }
     int64_t xd[4] = {2, cl ? H : C, cl ? W : H, cl ? C : W};
     char xs[48];
-    snprintf(xs, sizeof xs, "%lld,%lld,%lld,%lld", (long long)xd[0], (long long)xd[1], (long long)xd[2], (long long)xd[3]);
+    snprintf(xs, sizeof xs, "%lld,%lld,%lld,%lld", (long long)xd[0], (long long)xd[1], (long long)xd[2],
+             (long long)xd[3]);
     pb_add_input(g, pb_value("X", t, xs));
     pb_add_output(g, pb_value_typed("Y", pb_type_dims(t, -1, NULL)));
     OrtcInput in = input_of("X", t, 4, xd, fill_q(t, 2 * C * H * W, 29));

@@ -66,8 +66,9 @@ static void qgemm_pair(int64_t M, int64_t K, int64_t N, int tb, int per_col, int
     cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QGEMM), NULL, RT_OP_QGEMM, 1, in, 9, ref, 1, attrs, 2, 0), RT_OK,
                  "%s", rtt_err.msg);
     for (int run = 0; run < 2; run++) { /* the second run reads B^T from the node state */
-        cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QGEMM), &how, RT_OP_QGEMM, 1, in, 9, fast, 1, attrs, 2, 0),
-                     RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(
+            rtt_run_kernel(rt_kernel_find_fast(RT_OP_QGEMM), &how, RT_OP_QGEMM, 1, in, 9, fast, 1, attrs, 2, 0), RT_OK,
+            "%s", rtt_err.msg);
         cr_assert_eq(fast[0].dtype, ref[0].dtype);
         cr_expect_eq(memcmp(fast[0].data, ref[0].data, (size_t)rt_nbytes(&ref[0])), 0,
                      "QGemm M %lld K %lld N %lld transB %d per_col %d quant %d C %d run %d: fast != reference",
@@ -101,10 +102,12 @@ Test(qlinear_contrib_x86, dequantize_linear_equals_reference) {
             RtDtype t = u ? RT_U8 : RT_I8;
             RtTensor tx = rtt_tensor(t, 2, d, x), ts = rtt_tensor(RT_F32, 0, d, &s), tz = rtt_tensor(t, 0, d, &zp);
             RtTensor *in[3] = {&tx, &ts, i == 3 ? NULL : &tz}, ref[1], fast[1];
-            cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_DEQUANTIZE_LINEAR), NULL, RT_OP_DEQUANTIZE_LINEAR, 19, in, 3,
-                                        ref, 1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
-            cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_DEQUANTIZE_LINEAR), NULL, RT_OP_DEQUANTIZE_LINEAR, 19, in,
-                                        3, fast, 1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+            cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_DEQUANTIZE_LINEAR), NULL, RT_OP_DEQUANTIZE_LINEAR, 19, in,
+                                        3, ref, 1, NULL, 0, 0),
+                         RT_OK, "%s", rtt_err.msg);
+            cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_DEQUANTIZE_LINEAR), NULL, RT_OP_DEQUANTIZE_LINEAR, 19,
+                                        in, 3, fast, 1, NULL, 0, 0),
+                         RT_OK, "%s", rtt_err.msg);
             cr_expect_eq(memcmp(fast[0].data, ref[0].data, (size_t)rt_nbytes(&ref[0])), 0, "DQ %lldx%lld %s differs",
                          (long long)d[0], (long long)d[1], rt_dtype_name(t));
             rtt_free_outputs(ref, 1);
@@ -167,12 +170,15 @@ Test(qlinear_contrib_x86, qlinear_add_within_one_step_of_reference) {
         fill_bytes(bb, 5 * sz[i], (uint32_t)(i + 50));
         float as = 0.03f, bs = 0.011f, cs = 0.04f;
         uint8_t az = 125, bz = 131, cz = 128;
-        RtTensor ta = rtt_tensor(RT_U8, 2, d, a), tas = rtt_tensor(RT_F32, 0, d, &as), taz = rtt_tensor(RT_U8, 0, d, &az);
-        RtTensor tb = rtt_tensor(RT_U8, 2, d, bb), tbs = rtt_tensor(RT_F32, 0, d, &bs), tbz = rtt_tensor(RT_U8, 0, d, &bz);
+        RtTensor ta = rtt_tensor(RT_U8, 2, d, a), tas = rtt_tensor(RT_F32, 0, d, &as),
+                 taz = rtt_tensor(RT_U8, 0, d, &az);
+        RtTensor tb = rtt_tensor(RT_U8, 2, d, bb), tbs = rtt_tensor(RT_F32, 0, d, &bs),
+                 tbz = rtt_tensor(RT_U8, 0, d, &bz);
         RtTensor tcs = rtt_tensor(RT_F32, 0, d, &cs), tcz = rtt_tensor(RT_U8, 0, d, &cz);
         RtTensor *in[8] = {&ta, &tas, &taz, &tb, &tbs, &tbz, &tcs, &tcz}, ref[1], fast[1];
-        cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QLINEAR_ADD), NULL, RT_OP_QLINEAR_ADD, 1, in, 8, ref, 1, NULL, 0,
-                                    0), RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(
+            rtt_run_kernel(rt_kernel_find(RT_OP_QLINEAR_ADD), NULL, RT_OP_QLINEAR_ADD, 1, in, 8, ref, 1, NULL, 0, 0),
+            RT_OK, "%s", rtt_err.msg);
         cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QLINEAR_ADD), NULL, RT_OP_QLINEAR_ADD, 1, in, 8, fast, 1,
                                     NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
         cr_expect_leq(max_step_diff(&ref[0], &fast[0]), NEAR_TIE_STEPS, "QLinearAdd %lld x 5", (long long)sz[i]);
@@ -185,7 +191,8 @@ Test(qlinear_contrib_x86, qlinear_add_within_one_step_of_reference) {
 Test(qlinear_contrib_x86, the_int8_gemm_runs_here) {
     /* the comparisons above test the fast route only where it runs */
     cr_log_info("int8 GEMM: %s", rt_qgemm_isa_name(rt_qgemm_isa()));
-    if (rt_qgemm_isa() == RT_QGEMM_REF) cr_skip_test("no int8 GEMM on this CPU: the fast kernels defer to the reference");
+    if (rt_qgemm_isa() == RT_QGEMM_REF)
+        cr_skip_test("no int8 GEMM on this CPU: the fast kernels defer to the reference");
 }
 
 /* ---- MatMulIntegerToFloat, DynamicQuantizeMatMul ---- */
@@ -214,7 +221,8 @@ static void mm_pair(int op, int64_t R, int64_t K, int64_t N, int per_col, int wi
     RtTensor ref[1], fast[1];
     void *state = NULL;
     RttRun how = {.node_state = &state, .const_inputs = 1u << 1};
-    cr_assert_eq(rtt_run_kernel(rt_kernel_find(op), NULL, op, 1, in, n_in, ref, 1, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(op), NULL, op, 1, in, n_in, ref, 1, NULL, 0, 0), RT_OK, "%s",
+                 rtt_err.msg);
     for (int run = 0; run < 2; run++) { /* the second run reads B^T from the node state */
         cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(op), &how, op, 1, in, n_in, fast, 1, NULL, 0, 0), RT_OK, "%s",
                      rtt_err.msg);
@@ -287,17 +295,19 @@ static void ms_conv_pair(int64_t C, int64_t M, int64_t H, int64_t W, int64_t k, 
      * x_scale * w_scale / y_scale ~ 2e-3: outputs spread over tens of steps, so a misplaced byte
      * shows (the spread is checked below) */
     for (int64_t m = 0; m < M; m++) ws[m] = rtt_uniform(&seed, 0.003f, 0.005f);
-    RtTensor tx = rtt_tensor(RT_U8, 4, xd, x), txs = rtt_tensor(RT_F32, 0, xd, &xs), txz = rtt_tensor(RT_U8, 0, xd, &xz);
+    RtTensor tx = rtt_tensor(RT_U8, 4, xd, x), txs = rtt_tensor(RT_F32, 0, xd, &xs),
+             txz = rtt_tensor(RT_U8, 0, xd, &xz);
     RtTensor tw = rtt_tensor(RT_I8, 4, wd, w), tws = rtt_tensor(RT_F32, 1, md, ws), twz = rtt_tensor(RT_I8, 1, md, wz);
     RtTensor tys = rtt_tensor(RT_F32, 0, xd, &ys), tyz = rtt_tensor(RT_U8, 0, xd, &yz);
     RtTensor *in[8] = {&tx, &txs, &txz, &tw, &tws, &twz, &tys, &tyz}, ref[1], fast[1];
     int64_t ks[2] = {k, k}, pads[4] = {k / 2, k / 2, k / 2, k / 2};
-    RtAttr attrs[4] = {rtt_attr_ints("kernel_shape", ks, 2), rtt_attr_ints("pads", pads, 4), rtt_attr_int("group", group),
-                       rtt_attr_int("channels_last", 1)};
+    RtAttr attrs[4] = {rtt_attr_ints("kernel_shape", ks, 2), rtt_attr_ints("pads", pads, 4),
+                       rtt_attr_int("group", group), rtt_attr_int("channels_last", 1)};
     cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_MS_QLINEAR_CONV), NULL, RT_OP_MS_QLINEAR_CONV, 1, in, 8, ref, 1,
                                 attrs, 4, 0), RT_OK, "%s", rtt_err.msg);
-    cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_MS_QLINEAR_CONV), NULL, RT_OP_MS_QLINEAR_CONV, 1, in, 8, fast, 1,
-                                attrs, 4, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_MS_QLINEAR_CONV), NULL, RT_OP_MS_QLINEAR_CONV, 1, in, 8, fast,
+                                1, attrs, 4, 0),
+                 RT_OK, "%s", rtt_err.msg);
     cr_assert(rt_shape_equal(&ref[0], &fast[0]) && ref[0].dims[3] == M, "NHWC output [N, H, W, M]");
     cr_expect_leq(max_step_diff(&ref[0], &fast[0]), NEAR_TIE_STEPS, "channels_last conv C %lld M %lld %lldx%lld k %lld",
                   (long long)C, (long long)M, (long long)H, (long long)W, (long long)k);

@@ -142,7 +142,8 @@ static int k_qlinear_where(RtKernelCtx *c, const RtNode *n, RtTensor *const *in,
     RT_TRY(qlc_scale(c, rt_in(n, in, 7), "z_scale", &zs));
     RT_TRY(qlc_zero_point(c, zz, x->dtype, "z_zero_point", 1));
     int r1, rank;
-    int64_t d1[RT_MAX_RANK], dims[RT_MAX_RANK], sc[RT_MAX_RANK], sx[RT_MAX_RANK], sy[RT_MAX_RANK], idx[RT_MAX_RANK] = {0};
+    int64_t d1[RT_MAX_RANK], dims[RT_MAX_RANK], sc[RT_MAX_RANK], sx[RT_MAX_RANK], sy[RT_MAX_RANK],
+        idx[RT_MAX_RANK] = {0};
     RT_TRY(rt_broadcast_shape(c, cond->rank, cond->dims, x->rank, x->dims, &r1, d1));
     RT_TRY(rt_broadcast_shape(c, r1, d1, y->rank, y->dims, &rank, dims));
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, rank, dims));
@@ -241,7 +242,8 @@ static int qlc_matmul_to_float(RtKernelCtx *c, const RtTensor *A, int32_t za, co
     if (A->rank < 2 || B->rank < 2) return rt_fail(c, "A and B must have rank >= 2");
     int64_t M = A->dims[A->rank - 2], K = A->dims[A->rank - 1], N = B->dims[B->rank - 1];
     if (B->dims[B->rank - 2] != K)
-        return rt_fail(c, "inner dimensions differ: A has K = %lld, B %lld", (long long)K, (long long)B->dims[B->rank - 2]);
+        return rt_fail(c, "inner dimensions differ: A has K = %lld, B %lld", (long long)K,
+                       (long long)B->dims[B->rank - 2]);
     int64_t batch = rt_shape_numel(A->rank - 2, A->dims);
     if (B->rank > 2 && (B->rank != A->rank || memcmp(B->dims, A->dims, sizeof(int64_t) * (size_t)(A->rank - 2)) != 0)) {
         rt_fail(c, "B [..., K, N] must be 2-D or have A's batch dims (other broadcasts are not supported)");
@@ -305,7 +307,8 @@ static int k_dynamic_quantize_matmul(RtKernelCtx *c, const RtNode *n, RtTensor *
     if (!bs) return rt_fail(c, "input b_scale is required");
     /* A's uint8 codes through the DynamicQuantizeLinear kernel (same arithmetic as onnxruntime's) */
     int slots_in[1] = {0}, slots_out[3] = {1, 2, 3};
-    RtNode dq = {RT_OP_DYNAMIC_QUANTIZE_LINEAR, n->name, "DynamicQuantizeLinear", "", 11, 1, slots_in, 3, slots_out, 0, NULL};
+    RtNode dq = {
+        RT_OP_DYNAMIC_QUANTIZE_LINEAR, n->name, "DynamicQuantizeLinear", "", 11, 1, slots_in, 3, slots_out, 0, NULL};
     RtTensor qa, qs, qz, *qo[3] = {&qa, &qs, &qz};
     memset(&qa, 0, sizeof qa), memset(&qs, 0, sizeof qs), memset(&qz, 0, sizeof qz);
     RtKernelCtx c2 = *c;

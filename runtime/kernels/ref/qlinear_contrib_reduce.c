@@ -124,7 +124,8 @@ static int k_qlinear_reduce_mean(RtKernelCtx *c, const RtNode *n, RtTensor *cons
     }
     rt_qrange(x->dtype, &lo, &hi);
     for (int64_t o = 0; o < ny; o++)
-        rt_qset(out[0], o, rt_round_sat(cnt > 0 ? (double)xs * (double)sum[o] / (double)cnt / (double)ys : 0.0, zy, lo, hi));
+        rt_qset(out[0], o,
+                rt_round_sat(cnt > 0 ? (double)xs * (double)sum[o] / (double)cnt / (double)ys : 0.0, zy, lo, hi));
     rt_scratch_free(c, sum);
     return RT_OK;
 }

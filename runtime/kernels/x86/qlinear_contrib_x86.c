@@ -268,7 +268,8 @@ static int k_qgemm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
         if (C) /* C + products modulo 2^32, as the reference accumulates onto C */
             for (int64_t m = 0; m < M; m++)
                 for (int64_t j = 0; j < N; j++)
-                    acc[m * N + j] = (int32_t)((uint32_t)acc[m * N + j] + (uint32_t)((const int32_t *)C->data)[m * sm + j * sn]);
+                    acc[m * N + j] =
+                        (int32_t)((uint32_t)acc[m * N + j] + (uint32_t)((const int32_t *)C->data)[m * sm + j * sn]);
         if (yz) {
             RqOut o = rq_out(yt, rt_qget(yz, 0));
             rq_store(&o, out[0]->data, acc, M, N, s);
@@ -348,7 +349,8 @@ static int k_dynamic_quantize_matmul(RtKernelCtx *c, const RtNode *n, RtTensor *
     if (c->shape_only || isa == RT_QGEMM_REF || !A || A->dtype != RT_F32 || !A->data || !mm_b_ok(A, B, bs, bz, bias))
         return ref_run(c, n, in, out);
     int slots_in[1] = {0}, slots_out[3] = {1, 2, 3};
-    RtNode dq = {RT_OP_DYNAMIC_QUANTIZE_LINEAR, n->name, "DynamicQuantizeLinear", "", 11, 1, slots_in, 3, slots_out, 0, NULL};
+    RtNode dq = {
+        RT_OP_DYNAMIC_QUANTIZE_LINEAR, n->name, "DynamicQuantizeLinear", "", 11, 1, slots_in, 3, slots_out, 0, NULL};
     RtTensor qa, qs, qz, *qo[3] = {&qa, &qs, &qz};
     memset(&qa, 0, sizeof qa), memset(&qs, 0, sizeof qs), memset(&qz, 0, sizeof qz);
     RtKernelCtx c2 = *c; /* A's codes in scratch, not in the node's planned output */
