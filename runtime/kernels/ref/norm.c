@@ -28,6 +28,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "norm.h"
+
 static inline double ld(const RtTensor *t, int64_t i) {
     return t->dtype == RT_F32 ? (double)((const float *)t->data)[i] : rt_get_f64(t, i);
 }
@@ -150,9 +152,9 @@ static int k_hardmax(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTen
 
 /* ---- LayerNormalization ---- */
 
-/* Checks t broadcasts unidirectionally to dims[rank] and expands it into dst[numel(dims)]. */
-static int expand_to(RtKernelCtx *c, const RtTensor *t, const char *what, int rank,
-                     const int64_t *dims, double *dst) {
+/* norm.h */
+int norm_param_expand(RtKernelCtx *c, const RtTensor *t, const char *what, int rank, const int64_t *dims,
+                      double *dst) {
     char s1[128], s2[128];
     int ok = t->rank <= rank;
     for (int i = 0; ok && i < t->rank; i++) {
@@ -191,8 +193,8 @@ static int k_layer_norm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
         return rt_fail(c, "attribute 'stash_type' = %lld is not a float type", (long long)stash);
     int nr = x->rank - axis;
     const int64_t *ndims = x->dims + axis;
-    RT_TRY(expand_to(c, scale, "Scale", nr, ndims, NULL));
-    if (bias) RT_TRY(expand_to(c, bias, "B", nr, ndims, NULL));
+    RT_TRY(norm_param_expand(c, scale, "Scale", nr, ndims, NULL));
+    if (bias) RT_TRY(norm_param_expand(c, bias, "B", nr, ndims, NULL));
     int64_t sdims[RT_MAX_RANK], rows = 1, len = rt_shape_numel(nr, ndims);
     for (int i = 0; i < x->rank; i++) {
         sdims[i] = i < axis ? x->dims[i] : 1;
@@ -204,8 +206,8 @@ static int k_layer_norm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     double *sc = rt_scratch(c, sizeof(double) * (size_t)(len ? len : 1) * 2);
     if (!sc) return RT_ERR_NOMEM;
     double *bi = sc + len;
-    expand_to(c, scale, "Scale", nr, ndims, sc);
-    if (bias) expand_to(c, bias, "B", nr, ndims, bi);
+    norm_param_expand(c, scale, "Scale", nr, ndims, sc);
+    if (bias) norm_param_expand(c, bias, "B", nr, ndims, bi);
     else memset(bi, 0, sizeof(double) * (size_t)len);
     for (int64_t r = 0; r < rows; r++) {
         int64_t base = r * len;

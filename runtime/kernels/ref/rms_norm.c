@@ -11,6 +11,7 @@
  * float type, so a model asking for something else is refused rather than misread.
  */
 #include "../kernel.h"
+#include "norm.h"
 
 #include <math.h>
 
@@ -21,32 +22,6 @@ static inline double rms_ld(const RtTensor *t, int64_t i) {
 static inline void rms_st(RtTensor *t, int64_t i, double v) {
     if (t->dtype == RT_F32) ((float *)t->data)[i] = (float)v;
     else rt_set_f64(t, i, v);
-}
-
-/* Checks scale broadcasts to the normalized shape dims[nr] and, with dst, expands it there. */
-static int rms_scale_expand(RtKernelCtx *c, const RtTensor *s, int nr, const int64_t *dims, double *dst) {
-    char s1[128], s2[128];
-    int ok = s->rank <= nr;
-    for (int i = 0; ok && i < s->rank; i++) {
-        int64_t d = s->dims[s->rank - 1 - i];
-        ok = d == 1 || d == dims[nr - 1 - i];
-    }
-    if (!ok)
-        return rt_fail(c, "input 'scale' %s does not broadcast to the normalized shape %s",
-                       rt_shape_str(s->rank, s->dims, s1, sizeof s1), rt_shape_str(nr, dims, s2, sizeof s2));
-    if (!dst) return RT_OK;
-    int64_t strides[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, off = 0, total = rt_shape_numel(nr, dims);
-    rt_broadcast_strides(s->rank, s->dims, nr, dims, strides);
-    for (int64_t j = 0; j < total; j++) {
-        dst[j] = rms_ld(s, off);
-        for (int i = nr - 1; i >= 0; i--) {
-            off += strides[i];
-            if (++idx[i] < dims[i]) break;
-            off -= strides[i] * dims[i];
-            idx[i] = 0;
-        }
-    }
-    return RT_OK;
 }
 
 static int k_rms_norm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -68,12 +43,12 @@ static int k_rms_norm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
         return rt_fail(c, "attribute 'stash_type' = %lld is not a float type", (long long)stash);
     int nr = x->rank - axis;
     const int64_t *ndims = x->dims + axis;
-    RT_TRY(rms_scale_expand(c, scale, nr, ndims, NULL));
+    RT_TRY(norm_param_expand(c, scale, "scale", nr, ndims, NULL));
     RT_TRY(rt_out_alloc(c, out[0], x->dtype, x->rank, x->dims));
     int64_t len = rt_shape_numel(nr, ndims), rows = len ? rt_numel(x) / len : 0;
     double *sc = rt_scratch(c, sizeof(double) * (size_t)(len ? len : 1));
     if (!sc) return RT_ERR_NOMEM;
-    rms_scale_expand(c, scale, nr, ndims, sc);
+    norm_param_expand(c, scale, "scale", nr, ndims, sc);
     for (int64_t r = 0; r < rows; r++) {
         int64_t base = r * len;
         double ss = 0;
