@@ -131,23 +131,10 @@ int contrib_rank(ContribLow *L, int v, const char *what, int *rank) {
 
 /* ---------------------------------------------------------------- values and nodes */
 
-/* A value name unused in g and the graphs around it: "<base>_<what>[_N]". */
-static const char *contrib_name(IrGraph *g, const char *base, const char *what) {
-    char buf[512];
-    for (int i = 0; i < 10000; i++) {
-        if (i) snprintf(buf, sizeof buf, "%s_%s_%d", base, what, i);
-        else snprintf(buf, sizeof buf, "%s_%s", base, what);
-        int clash = 0;
-        for (const IrGraph *s = g; s && !clash; s = s->parent) clash = ir_value_find(s, buf) >= 0;
-        if (!clash) return ir_strdup(g, buf);
-    }
-    return NULL;
-}
-
 /* A new computed value named after the node's first output; -2 when out of memory (so
  * contrib_emit tells it from -1, an absent optional input). The constants below do the same. */
 int contrib_value(ContribLow *L, const char *what) {
-    const char *name = contrib_name(L->g, L->g->values[L->n.out[0]].name, what);
+    const char *name = ir_value_name_fresh(L->g, L->g->values[L->n.out[0]].name, what);
     int v = name ? ir_value_add(L->g, name) : -1;
     return v < 0 ? -2 : v;
 }

@@ -117,19 +117,6 @@ static RtAttr *legacy_attr_add(IrGraph *g, RtNode *n, const char *name, RtAttrTy
 
 /* ---------------------------------------------------------------- values and nodes */
 
-/* A value name of g unused in g and the graphs around it: "<base>_<what>[_N]". */
-static const char *legacy_name(IrGraph *g, const char *base, const char *what) {
-    char buf[512];
-    for (int i = 0; i < 10000; i++) {
-        if (i) snprintf(buf, sizeof buf, "%s_%s_%d", base, what, i);
-        else snprintf(buf, sizeof buf, "%s_%s", base, what);
-        int clash = 0;
-        for (const IrGraph *s = g; s && !clash; s = s->parent) clash = ir_value_find(s, buf) >= 0;
-        if (!clash) return ir_strdup(g, buf);
-    }
-    return NULL;
-}
-
 /* The name new values of node k are named after: its first output. */
 static const char *legacy_base(const IrGraph *g, const RtNode *n) {
     if (n->n_out > 0 && n->out[0] >= 0) return g->values[n->out[0]].name;
@@ -138,7 +125,7 @@ static const char *legacy_base(const IrGraph *g, const RtNode *n) {
 
 /* Adds a constant value holding t (arena tensor); -1 when out of memory. */
 static int legacy_const(IrGraph *g, const char *base, const char *what, RtTensor *t) {
-    const char *name = legacy_name(g, base, what);
+    const char *name = ir_value_name_fresh(g, base, what);
     int v = name ? ir_value_add(g, name) : -1;
     if (v < 0) return -1;
     g->values[v].konst = t;
@@ -345,7 +332,7 @@ static int legacy_image_scaler(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd)
         int in[2] = {x, sv};
         if (legacy_inputs_set(g, n, 2, in) != RT_OK) return onnx_fail(ctx, "%s: out of memory", nd);
     } else {
-        const char *tn = legacy_name(g, base, "scaled"), *mn = legacy_name(g, base, "mul_scale");
+        const char *tn = ir_value_name_fresh(g, base, "scaled"), *mn = ir_value_name_fresh(g, base, "mul_scale");
         int t = tn && mn ? ir_value_add(g, tn) : -1;
         int m = t >= 0 ? legacy_node_insert(g, *k, RT_OP_MUL, mn, x, t) : -1;
         int in[2] = {m >= 0 ? g->nodes[m].in[0] : -1, sv};
@@ -449,7 +436,7 @@ static int legacy_broadcast(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd, in
                 }
             } else { /* Unsqueeze(B, axes = [rank(B) .. rank(A) - axis - 1]) */
                 int64_t *axes = ir_alloc(g, sizeof(int64_t) * (size_t)trailing);
-                const char *vn = legacy_name(g, base, "B"), *nn = legacy_name(g, base, "unsqueeze_B");
+                const char *vn = ir_value_name_fresh(g, base, "B"), *nn = ir_value_name_fresh(g, base, "unsqueeze_B");
                 newb = vn && nn && axes ? ir_value_add(g, vn) : -1;
                 int u = newb >= 0 ? legacy_node_insert(g, *k, RT_OP_UNSQUEEZE, nn, nb, newb) : -1;
                 RtAttr *a = u >= 0 ? legacy_attr_add(g, &g->nodes[u], "axes", RT_ATTR_INTS) : NULL;

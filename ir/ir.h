@@ -71,6 +71,10 @@ const char *ir_strdup(IrGraph *g, const char *s);
 /* Adds a value (dtype undefined, rank unknown); returns its index or -1 on allocation failure. */
 int ir_value_add(IrGraph *g, const char *name);
 int ir_value_find(const IrGraph *g, const char *name); /* -1 when absent */
+/* A name for a new value of g that no value of g or of the graphs around it (parents) has:
+ * "<base>_<what>", else "<base>_<what>_N"; in g's arena; NULL when out of memory or none
+ * of 10,000 candidates is free. For passes that rewrite one node into several. */
+const char *ir_value_name_fresh(IrGraph *g, const char *base, const char *what);
 /* Adds a constant value holding a copy of t's data. */
 int ir_const_add(IrGraph *g, const char *name, const RtTensor *t);
 /* Makes a tensor whose data lives in the arena (uninitialized data, shape copied). */

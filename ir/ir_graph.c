@@ -132,6 +132,18 @@ int ir_value_find(const IrGraph *g, const char *name) {
     return -1;
 }
 
+const char *ir_value_name_fresh(IrGraph *g, const char *base, const char *what) {
+    char buf[512];
+    for (int i = 0; i < 10000; i++) {
+        if (i) snprintf(buf, sizeof buf, "%s_%s_%d", base, what, i);
+        else snprintf(buf, sizeof buf, "%s_%s", base, what);
+        int clash = 0;
+        for (const IrGraph *s = g; s && !clash; s = s->parent) clash = ir_value_find(s, buf) >= 0;
+        if (!clash) return ir_strdup(g, buf);
+    }
+    return NULL;
+}
+
 RtTensor *ir_tensor_new(IrGraph *g, RtDtype dtype, int rank, const int64_t *dims) {
     RtTensor *t = ir_alloc(g, sizeof *t);
     if (!t || rank < 0 || rank > RT_MAX_RANK) return NULL;
