@@ -21,8 +21,9 @@
 # on the 4-bit tinylm against its budget, and the micro-benchmarks (bench/bench_*.c: GEMV
 # against the measured memory bandwidth, int8 GEMM against the measured VNNI peak, float GEMM
 # against OpenBLAS, GPTQ's time), and the other issues' scripts (bench/bench_emitc.sh,
-# bench_onnx_export.sh, bench_distill.sh, bench_deploy.sh, bench_loop.sh). Ends with the list
-# of targets missed in this run.
+# bench_onnx_export.sh, bench_distill.sh, bench_deploy.sh, bench_loop.sh; models as onnxruntime
+# optimizes and quantizes them: bench_ort_optimized.sh, bench_qoperator.sh; opset-23 Attention:
+# bench_attention23.sh). Ends with the list of targets missed in this run.
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -228,8 +229,10 @@ fi
 
 # The other issues' figures, each script measuring its own peer or target: emit-c's Cortex-M4
 # flash/RAM sizes, ONNX export checked by onnxruntime, distillation speed and accuracy, the
-# bit-width sweep / cascade / plan of the deployment commands, Loop against onnxruntime.
-for part in emitc onnx_export distill deploy loop; do
+# bit-width sweep / cascade / plan of the deployment commands, Loop against onnxruntime,
+# onnxruntime-optimized float models against their originals, onnxruntime's QOperator int8
+# mobilenet_v2, opset-23 Attention against onnxruntime.
+for part in emitc onnx_export distill deploy loop ort_optimized qoperator attention23; do
     echo
     if [ -f "$HERE/bench_$part.sh" ]; then
         sh "$HERE/bench_$part.sh" "$B" "$FX" >"$TMP/part.txt" 2>&1 || {
