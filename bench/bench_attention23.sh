@@ -14,22 +14,10 @@
 # opset 23) and random float32 inputs; each number is the lowest median of 3 alternating runs
 # (wafer bench / bench/ort_bench.js: 20 timed runs after 3 warmup) at 1 thread, so both are
 # measured in the same minutes of a shared machine. Ratio: wafer / onnxruntime.
-set -u
-B=${1:-build}
-HERE=$(cd "$(dirname "$0")" && pwd)
-W=$B/wafer
+NAME=bench_attention23
+. "$(dirname "$0")/bench_common.sh"
+bench_need_node
 BENCH="node $HERE/ort_bench.js"
-
-die() {
-    echo "bench_attention23: $*" >&2
-    exit 2
-}
-[ -x "$W" ] || die "$W not found (run make first)"
-command -v node >/dev/null 2>&1 || die "node is needed (bench.sh installs it)"
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
 
 # writes $TMP/<case>.onnx and $TMP/<case>_<input>.npy
 cat >"$TMP/mk.js" <<'EOF'

@@ -10,21 +10,11 @@
 # RAM = arena (NAME_ARENA_BYTES, which the caller provides) + bss + data. The arena is shown
 # beside its lower bound (the largest sum of bytes live at one node). Exits 2 when the tools
 # or fixtures are missing; deterministic (sizes, not times).
-set -u
-B=${1:-build}
-FX=${2:-../shared/fixtures}
-W=$B/wafer
-die() {
-    echo "bench_emitc: $*" >&2
-    exit 2
-}
-[ -x "$W" ] || die "$W not found (run make first)"
-[ -d "$FX" ] || die "fixtures folder $FX not found"
+NAME=bench_emitc
+. "$(dirname "$0")/bench_common.sh"
+bench_need_fixtures
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || die "arm-none-eabi-gcc not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 command -v arm-none-eabi-size >/dev/null 2>&1 || die "arm-none-eabi-size not installed"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
 M4="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -Wall -Wextra -Werror -pedantic"
 
 echo "emit-c on a Cortex-M4 (arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion) $M4)"

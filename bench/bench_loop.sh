@@ -14,24 +14,12 @@
 # BENCH_ROUNDS (default 3) alternating rounds of 30 timed runs after 3 warmup; the row shows
 # each side's lowest median, the ratio wafer / onnxruntime (lower is better) and wafer's time
 # per iteration. Takes a few seconds.
-set -u
-B=${1:-build}
-HERE=$(cd "$(dirname "$0")" && pwd)
-W=$B/wafer
+NAME=bench_loop
+. "$(dirname "$0")/bench_common.sh"
 MODEL=/usr/share/libonnx-testdata/data/node/test_range_float_type_positive_delta_expanded/model.onnx
 ROUNDS=${BENCH_ROUNDS:-3}
 ITERS=10000
-
-die() {
-    echo "bench_loop: $*" >&2
-    exit 2
-}
-[ -x "$W" ] || die "$W not found (run make first)"
 [ -r "$MODEL" ] || die "$MODEL not found (install libonnx-testdata)"
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
 
 # A float32 scalar .npy (version 1.0: 10 bytes of magic, version and header length 118, then
 # the 55-character header padded with spaces and a newline to 128 bytes); $2 = the 4 data

@@ -19,24 +19,11 @@
 # exports against onnxruntime's own quantizations of the same models (mobilenet_v2 int8 QDQ,
 # tinylm 4-bit MatMulNBits): what a user of onnxruntime gets by quantizing with wafer.
 # Takes about two minutes on 2 cores.
-set -u
-B=${1:-build}
-FX=${2:-../shared/fixtures}
-HERE=$(cd "$(dirname "$0")" && pwd)
-W=$B/wafer
+NAME=bench_onnx_export
+. "$(dirname "$0")/bench_common.sh"
+bench_need_fixtures
+bench_need_node
 ORT="node $HERE/../tests/e2e/ort_eval.js"
-
-die() {
-    echo "bench_onnx_export: $*" >&2
-    exit 2
-}
-[ -x "$W" ] || die "$W not found (run make first)"
-[ -d "$FX" ] || die "fixtures folder $FX not found"
-command -v node >/dev/null 2>&1 || die "node is needed (bench.sh installs it)"
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
 missed=""
 
 json_num() {

@@ -14,25 +14,12 @@
 # .wafer file). Each number is the lowest median of 3 alternating runs (30 timed runs after 5
 # warmup), so both forms are measured in the same minutes of a shared machine; the ratio is
 # optimized / original. Takes about a minute on 2 cores.
-set -u
-B=${1:-build}
-FX=${2:-../shared/fixtures}
-HERE=$(cd "$(dirname "$0")" && pwd)
-W=$B/wafer
+NAME=bench_ort_optimized
+. "$(dirname "$0")/bench_common.sh"
+bench_need_fixtures
+bench_need_node
 ORTE="node $HERE/../tests/e2e/ort_eval.js"
 BENCH="node $HERE/ort_bench.js"
-
-die() {
-    echo "bench_ort_optimized: $*" >&2
-    exit 2
-}
-[ -x "$W" ] || die "$W not found (run make first)"
-[ -d "$FX" ] || die "fixtures folder $FX not found"
-command -v node >/dev/null 2>&1 || die "node is needed (bench.sh installs it)"
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
 
 $BENCH slice "$FX/perf/mobilenet_v2_in.npy" "$TMP/mbv2_x1.npy" >/dev/null || die "slice failed"
 $BENCH slice "$FX/tinylm/tinylm_eval_tokens.npy" "$TMP/tinylm_x1.npy" --cols 128 >/dev/null || die "slice failed"

@@ -14,25 +14,12 @@
 # machine. Ratios are wafer / onnxruntime on the same file, and wafer's QOperator against
 # wafer's QDQ. Also checks the QOperator logits against onnxruntime's (max |diff| relative
 # to the largest logit) and the top-1 class. Takes about two minutes on 2 cores.
-set -u
-B=${1:-build}
-FX=${2:-../shared/fixtures}
-HERE=$(cd "$(dirname "$0")" && pwd)
-W=$B/wafer
+NAME=bench_qoperator
+. "$(dirname "$0")/bench_common.sh"
+bench_need_fixtures
+bench_need_node
 ORTE="node $HERE/../tests/e2e/ort_eval.js"
 BENCH="node $HERE/ort_bench.js"
-
-die() {
-    echo "bench_qoperator: $*" >&2
-    exit 2
-}
-[ -x "$W" ] || die "$W not found (run make first)"
-[ -d "$FX" ] || die "fixtures folder $FX not found"
-command -v node >/dev/null 2>&1 || die "node is needed (bench.sh installs it)"
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
 
 QDQ=$FX/perf/mobilenet_v2_int8_qdq_ort.onnx
 QOP=$TMP/mobilenet_v2_int8_qop.onnx
