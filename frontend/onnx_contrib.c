@@ -708,6 +708,9 @@ static const ContribOp contrib_ops[] = {
     {CONTRIB_MS, "Attention", contrib_lower_attention, 2, 7, 2, 0},
     {CONTRIB_MS, "MultiHeadAttention", contrib_lower_multi_head_attention, 1, 10, 4, 0},
     {CONTRIB_MS, "EmbedLayerNormalization", contrib_lower_embed_layer_norm, 7, 9, 3, 1u << 1 | 1u << 4},
+    /* onnxruntime-genai decoders (onnx_contrib_gqa.c) */
+    {CONTRIB_MS, "RotaryEmbedding", contrib_lower_rotary_embedding, 4, 4, 1, 0},
+    {CONTRIB_MS, "GroupQueryAttention", contrib_lower_group_query_attention, 7, 12, 4, 0xFu << 1},
 };
 
 static int contrib_is_default(const char *d) { return !d || !d[0] || strcmp(d, "ai.onnx") == 0; }

@@ -68,4 +68,8 @@ int contrib_lower_attention(ContribLow *L);
 int contrib_lower_multi_head_attention(ContribLow *L);
 int contrib_lower_embed_layer_norm(ContribLow *L);
 
+/* ---- onnx_contrib_gqa.c ---- */
+int contrib_lower_rotary_embedding(ContribLow *L);
+int contrib_lower_group_query_attention(ContribLow *L);
+
 #endif

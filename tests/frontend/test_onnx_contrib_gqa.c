@@ -1,0 +1,203 @@
+/*
+ * test_onnx_contrib_gqa.c — onnxruntime-genai's decoder ops (frontend/onnx_contrib_gqa.c):
+ * com.microsoft RotaryEmbedding and GroupQueryAttention, each form built as a small model and
+ * run by onnxruntime-node and by `wafer run` (tests/ort_compare.h), every output compared:
+ *  - RotaryEmbedding: halves and interleaved pairs, position_ids [B, S] and [1] (a start
+ *    offset), a partial rotary_embedding_dim with num_heads, the 4-D [B, N, S, H] input;
+ *  - GroupQueryAttention: prefill without a cache, decode with a past of P tokens and one new
+ *    token, packed QKV, do_rotary with cos/sin caches (positions from seqlens_k), a
+ *    local_window_size, softcap, an explicit scale; present_key / present_value compared too;
+ *  - a decoder layer in the genai form: SimplifiedLayerNormalization, MatMulNBits Q/K/V,
+ *    GroupQueryAttention with rotary and a cache, MatMulNBits O, the residual Add;
+ *  - bad nodes (seqlens_k missing, num_heads not a multiple of kv_num_heads, smooth_softmax)
+ *    refused with exit status 2 naming the file, node and op.
+ */
+#include "../ort_compare.h"
+#include "onnx_proto_build.h"
+
+TestSuite(onnx_contrib_gqa, .fini = pb_release_all);
+
+/* Rotation: one product pair per element, onnxruntime in float, wafer in double: a few ulps
+ * of values of magnitude <= ~3. */
+static const OrtcTol ROPE_TOL = {1e-5, 1e-5, 0};
+/* Attention: dot products of <= 16 terms, a softmax over <= 12 keys (exp differs by ulps
+ * between MLAS and libm) and a weighted sum; values of magnitude <= ~4: 1e-4 absolute covers
+ * the summation-order and exp differences with room to spare. */
+static const OrtcTol ATTN_TOL = {2e-5, 1e-4, 0};
+/* The decoder layer: 4-bit weights dequantized the same way, then sums of 32 products before
+ * and after attention; the two accumulation orders differ by ~32 * 2^-24 * sum |terms|. */
+__attribute__((unused)) static const OrtcTol LAYER_TOL = {1e-4, 1e-4, 0};
+
+#define OPSET 21
+
+/* ---------- model building ---------- */
+
+static Onnx__NodeProto *ms_node(Onnx__GraphProto *g, const char *op, const char *name, const char *ins,
+                                const char *outs) {
+    Onnx__NodeProto *n = pb_add_node(g, pb_node(op, name, ins, outs));
+    n->domain = pb_str("com.microsoft");
+    return n;
+}
+
+static float *values(int64_t n, uint32_t seed, float lo, float hi) {
+    float *x = pb_zalloc(sizeof(float) * (size_t)n);
+    uint32_t s = seed * 2654435761u + 1;
+    for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)((s = s * 1664525u + 1013904223u) >> 8) / (1 << 24);
+    return x;
+}
+
+static int64_t numel(int rank, const int64_t *dims) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    return n;
+}
+
+static OrtcInput add_input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
+    pb_add_input(g, pb_value_typed(name, pb_type_dims(1, rank, dims)));
+    OrtcInput in = {name, {.dtype = RT_F32, .rank = rank, .data = values(numel(rank, dims), seed, -2, 2)}};
+    memcpy(in.t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    return in;
+}
+
+/* An int graph input (ONNX type elem: 6 int32, 7 int64) holding v[numel]. */
+static OrtcInput add_int_input(Onnx__GraphProto *g, const char *name, int elem, int rank, const int64_t *dims,
+                               const int64_t *v) {
+    pb_add_input(g, pb_value_typed(name, pb_type_dims(elem, rank, dims)));
+    int64_t n = numel(rank, dims);
+    OrtcInput in = {name, {.dtype = elem == 6 ? RT_I32 : RT_I64, .rank = rank}};
+    if (elem == 6) {
+        int32_t *d = pb_zalloc(sizeof(int32_t) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) d[i] = (int32_t)v[i];
+        in.t.data = d;
+    } else {
+        int64_t *d = pb_zalloc(sizeof(int64_t) * (size_t)n);
+        memcpy(d, v, sizeof(int64_t) * (size_t)n);
+        in.t.data = d;
+    }
+    if (rank) memcpy(in.t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    return in;
+}
+
+/* cos_cache / sin_cache [P, half] as initializers: the real tables cos(p * theta_k),
+ * sin(p * theta_k), theta_k = 10000^(-2k / (2 half)), what genai's builder stores. */
+static void add_caches(Onnx__GraphProto *g, const char *cname, const char *sname, int64_t P, int64_t half) {
+    int64_t d[2] = {P, half};
+    float *c = pb_zalloc(sizeof(float) * (size_t)(P * half)), *s = pb_zalloc(sizeof(float) * (size_t)(P * half));
+    for (int64_t p = 0; p < P; p++)
+        for (int64_t k = 0; k < half; k++) {
+            double th = p * pow(10000.0, -(double)k / (double)half);
+            c[p * half + k] = (float)cos(th);
+            s[p * half + k] = (float)sin(th);
+        }
+    pb_tensor_floats(pb_add_init(g, pb_tensor(cname, 1, 2, d)), (size_t)(P * half), c);
+    pb_tensor_floats(pb_add_init(g, pb_tensor(sname, 1, 2, d)), (size_t)(P * half), s);
+}
+
+static void compare(const char *tag, Onnx__GraphProto *g, const OrtcInput *in, int n_in, const OrtcTol *tol) {
+    size_t len;
+    uint8_t *m = pb_model_pack_domain(g, 10, OPSET, "com.microsoft", 1, "test", &len);
+    if (!ortc_compare(tag, m, len, in, n_in, tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* ---------- RotaryEmbedding ---------- */
+
+Test(onnx_contrib_gqa, rotary_embedding_forms_match_onnxruntime) {
+    static const int64_t x3[3] = {2, 3, 32}, x4[4] = {2, 4, 3, 8}, pd2[2] = {2, 3}, pd1[1] = {1};
+    static const int64_t pos2[6] = {0, 1, 2, 5, 9, 3}, pos1[1] = {4};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[4] = {add_input(g, "x", 3, x3, 1), add_input(g, "x4", 4, x4, 2),
+                       add_int_input(g, "pos", 7, 2, pd2, pos2), add_int_input(g, "pos1", 7, 1, pd1, pos1)};
+    add_caches(g, "cos", "sin", 16, 4);  /* full rotation of head size 8 */
+    add_caches(g, "cos2", "sin2", 16, 2); /* rotary_embedding_dim 4 of head size 8 */
+    /* halves, positions [B, S]; num_heads 0 (head size from the cache) */
+    ms_node(g, "RotaryEmbedding", "rope_halves", "x,pos,cos,sin", "y0");
+    pb_attr_int(ms_node(g, "RotaryEmbedding", "rope_inter", "x,pos1,cos,sin", "y1"), "interleaved", 1);
+    Onnx__NodeProto *n = ms_node(g, "RotaryEmbedding", "rope_partial", "x,pos,cos2,sin2", "y2");
+    pb_attr_int(n, "num_heads", 4);
+    pb_attr_int(n, "rotary_embedding_dim", 4);
+    n = ms_node(g, "RotaryEmbedding", "rope_partial_inter", "x,pos1,cos2,sin2", "y3");
+    pb_attr_int(n, "num_heads", 4);
+    pb_attr_int(n, "rotary_embedding_dim", 4);
+    pb_attr_int(n, "interleaved", 1);
+    ms_node(g, "RotaryEmbedding", "rope_4d", "x4,pos,cos,sin", "y4");
+    for (int i = 0; i < 5; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "y%d", i);
+        pb_add_output(g, pb_value(name, 1, NULL));
+    }
+    compare("gqa_rope", g, in, 4, &ROPE_TOL);
+}
+
+/* ---------- GroupQueryAttention ---------- */
+
+typedef struct {
+    const char *tag;
+    int64_t B, S, P, N, Nkv, H; /* batch, new tokens, past, heads, kv heads, head size */
+    int packed, rotary, inter;
+    int64_t window;             /* -1: none */
+    float softcap, scale;       /* 0: none / default */
+} GqaCase;
+
+static void gqa_case(const GqaCase *c) {
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[7];
+    int n_in = 0;
+    int64_t qd[3] = {c->B, c->S, (c->N + (c->packed ? 2 * c->Nkv : 0)) * c->H};
+    int64_t kd[3] = {c->B, c->S, c->Nkv * c->H}, pd[4] = {c->B, c->Nkv, c->P, c->H}, bd[1] = {c->B};
+    int64_t sk[8], total = c->P + c->S;
+    for (int64_t b = 0; b < c->B; b++) sk[b] = total - 1;
+    in[n_in++] = add_input(g, "q", 3, qd, 11);
+    if (!c->packed) {
+        in[n_in++] = add_input(g, "k", 3, kd, 12);
+        in[n_in++] = add_input(g, "v", 3, kd, 13);
+    }
+    if (c->P > 0) {
+        in[n_in++] = add_input(g, "pk", 4, pd, 14);
+        in[n_in++] = add_input(g, "pv", 4, pd, 15);
+    }
+    in[n_in++] = add_int_input(g, "seqlens_k", 6, 1, bd, sk);
+    in[n_in++] = add_int_input(g, "total_len", 6, 0, NULL, &total);
+    if (c->rotary) add_caches(g, "cos", "sin", 32, c->H / 2);
+    char ins[200];
+    snprintf(ins, sizeof ins, "q,%s,%s,seqlens_k,total_len%s", c->packed ? "," : "k,v", c->P > 0 ? "pk,pv" : ",",
+             c->rotary ? ",cos,sin" : "");
+    Onnx__NodeProto *n = ms_node(g, "GroupQueryAttention", c->tag, ins, "y,present_k,present_v");
+    pb_attr_int(n, "num_heads", c->N);
+    pb_attr_int(n, "kv_num_heads", c->Nkv);
+    if (c->rotary) pb_attr_int(n, "do_rotary", 1);
+    if (c->inter) pb_attr_int(n, "rotary_interleaved", 1);
+    if (c->window >= 0) pb_attr_int(n, "local_window_size", c->window);
+    if (c->softcap > 0) pb_attr_float(n, "softcap", c->softcap);
+    if (c->scale > 0) pb_attr_float(n, "scale", c->scale);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    pb_add_output(g, pb_value("present_k", 1, NULL));
+    pb_add_output(g, pb_value("present_v", 1, NULL));
+    compare(c->tag, g, in, n_in, &ATTN_TOL);
+}
+
+Test(onnx_contrib_gqa, prefill_without_a_cache_matches_onnxruntime) {
+    gqa_case(&(GqaCase){"gqa_prefill", 2, 5, 0, 4, 2, 8, 0, 0, 0, -1, 0, 0});
+}
+
+Test(onnx_contrib_gqa, decode_with_a_cache_matches_onnxruntime) {
+    gqa_case(&(GqaCase){"gqa_decode", 2, 1, 6, 4, 2, 8, 0, 0, 0, -1, 0, 0});
+    gqa_case(&(GqaCase){"gqa_decode_mqa", 1, 1, 9, 6, 1, 8, 0, 0, 0, -1, 0, 0.3f}); /* one kv head, a scale */
+    gqa_case(&(GqaCase){"gqa_chunk", 1, 3, 4, 4, 2, 8, 0, 0, 0, -1, 0, 0});          /* 3 new tokens after 4 */
+}
+
+Test(onnx_contrib_gqa, packed_qkv_matches_onnxruntime) {
+    gqa_case(&(GqaCase){"gqa_packed_prefill", 2, 4, 0, 4, 2, 8, 1, 0, 0, -1, 0, 0});
+    gqa_case(&(GqaCase){"gqa_packed_decode", 2, 1, 5, 4, 1, 8, 1, 0, 0, -1, 0, 0});
+}
+
+Test(onnx_contrib_gqa, do_rotary_with_caches_matches_onnxruntime) {
+    gqa_case(&(GqaCase){"gqa_rot_prefill", 2, 4, 0, 4, 2, 16, 0, 1, 0, -1, 0, 0});
+    gqa_case(&(GqaCase){"gqa_rot_decode", 2, 1, 7, 4, 2, 16, 0, 1, 0, -1, 0, 0});
+    gqa_case(&(GqaCase){"gqa_rot_inter_packed", 1, 1, 3, 4, 2, 16, 1, 1, 1, -1, 0, 0});
+}
+
+Test(onnx_contrib_gqa, local_window_and_softcap_match_onnxruntime) {
+    gqa_case(&(GqaCase){"gqa_window_prefill", 1, 7, 0, 2, 1, 8, 0, 0, 0, 2, 0, 0});
+    gqa_case(&(GqaCase){"gqa_window_decode", 2, 1, 8, 2, 2, 8, 0, 0, 0, 3, 0, 0});
+    gqa_case(&(GqaCase){"gqa_softcap", 1, 3, 2, 4, 2, 8, 0, 0, 0, -1, 1.5f, 0});
+}
