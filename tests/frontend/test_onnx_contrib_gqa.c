@@ -26,7 +26,7 @@ static const OrtcTol ROPE_TOL = {1e-5, 1e-5, 0};
 static const OrtcTol ATTN_TOL = {2e-5, 1e-4, 0};
 /* The decoder layer: 4-bit weights dequantized the same way, then sums of 32 products before
  * and after attention; the two accumulation orders differ by ~32 * 2^-24 * sum |terms|. */
-__attribute__((unused)) static const OrtcTol LAYER_TOL = {1e-4, 1e-4, 0};
+static const OrtcTol LAYER_TOL = {1e-4, 1e-4, 0};
 
 #define OPSET 21
 
@@ -200,4 +200,119 @@ Test(onnx_contrib_gqa, local_window_and_softcap_match_onnxruntime) {
     gqa_case(&(GqaCase){"gqa_window_prefill", 1, 7, 0, 2, 1, 8, 0, 0, 0, 2, 0, 0});
     gqa_case(&(GqaCase){"gqa_window_decode", 2, 1, 8, 2, 2, 8, 0, 0, 0, 3, 0, 0});
     gqa_case(&(GqaCase){"gqa_softcap", 1, 3, 2, 4, 2, 8, 0, 0, 0, -1, 1.5f, 0});
+}
+
+/* ---------- a decoder layer in onnxruntime-genai's form ---------- */
+
+/* A 4-bit MatMulNBits weight [K -> N], block 16, symmetric (no zero points): random packed
+ * nibbles and scales in [0.02, 0.1). */
+static void add_nbits(Onnx__GraphProto *g, const char *name, const char *x, const char *y, int64_t K, int64_t N,
+                      uint32_t seed) {
+    char bn[64], sn[64], ins[200];
+    snprintf(bn, sizeof bn, "%s_B", name);
+    snprintf(sn, sizeof sn, "%s_scales", name);
+    int64_t bd[3] = {N, K / 16, 8}, sd[1] = {N * (K / 16)};
+    uint8_t *bytes = pb_zalloc((size_t)(N * K / 2));
+    uint32_t s = seed;
+    for (int64_t i = 0; i < N * K / 2; i++) bytes[i] = (uint8_t)((s = s * 1664525u + 1013904223u) >> 24);
+    pb_tensor_raw(pb_add_init(g, pb_tensor(bn, 2, 3, bd)), bytes, (size_t)(N * K / 2));
+    pb_tensor_floats(pb_add_init(g, pb_tensor(sn, 1, 1, sd)), (size_t)sd[0], values(sd[0], seed + 1, 0.02f, 0.1f));
+    snprintf(ins, sizeof ins, "%s,%s,%s", x, bn, sn);
+    Onnx__NodeProto *n = ms_node(g, "MatMulNBits", name, ins, y);
+    pb_attr_int(n, "K", K);
+    pb_attr_int(n, "N", N);
+    pb_attr_int(n, "bits", 4);
+    pb_attr_int(n, "block_size", 16);
+}
+
+/* hidden 32, 4 query heads and 2 kv heads of size 16, S new tokens after a past of P. */
+static void decoder_layer_case(const char *tag, int64_t S, int64_t P) {
+    static const int64_t wd[1] = {32};
+    int64_t xd[3] = {1, S, 32}, pd[4] = {1, 2, P, 16}, bd[1] = {1}, sk = P + S - 1, total = P + S;
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[6];
+    int n_in = 0;
+    in[n_in++] = add_input(g, "x", 3, xd, 21);
+    if (P > 0) {
+        in[n_in++] = add_input(g, "past_k", 4, pd, 22);
+        in[n_in++] = add_input(g, "past_v", 4, pd, 23);
+    }
+    in[n_in++] = add_int_input(g, "seqlens_k", 6, 1, bd, &sk);
+    in[n_in++] = add_int_input(g, "total_len", 6, 0, NULL, &total);
+    pb_tensor_floats(pb_add_init(g, pb_tensor("ln_w", 1, 1, wd)), 32, values(32, 24, 0.5f, 1.5f));
+    add_caches(g, "cos", "sin", 64, 8);
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("SimplifiedLayerNormalization", "ln", "x,ln_w", "xn"));
+    pb_attr_float(n, "epsilon", 1e-5f);
+    pb_attr_int(n, "axis", -1);
+    add_nbits(g, "q_proj", "xn", "q", 32, 64, 31);
+    add_nbits(g, "k_proj", "xn", "k", 32, 32, 32);
+    add_nbits(g, "v_proj", "xn", "v", 32, 32, 33);
+    n = ms_node(g, "GroupQueryAttention", "attn", P > 0 ? "q,k,v,past_k,past_v,seqlens_k,total_len,cos,sin"
+                                                        : "q,k,v,,,seqlens_k,total_len,cos,sin",
+                "attn_out,present_k,present_v");
+    pb_attr_int(n, "num_heads", 4);
+    pb_attr_int(n, "kv_num_heads", 2);
+    pb_attr_int(n, "do_rotary", 1);
+    add_nbits(g, "o_proj", "attn_out", "o", 64, 32, 34);
+    pb_add_node(g, pb_node("Add", "residual", "x,o", "y"));
+    pb_add_output(g, pb_value("y", 1, NULL));
+    pb_add_output(g, pb_value("present_k", 1, NULL));
+    pb_add_output(g, pb_value("present_v", 1, NULL));
+    compare(tag, g, in, n_in, &LAYER_TOL);
+}
+
+Test(onnx_contrib_gqa, genai_decoder_layer_matches_onnxruntime) {
+    decoder_layer_case("gqa_layer_prefill", 5, 0);
+    decoder_layer_case("gqa_layer_decode", 1, 7);
+}
+
+/* ---------- bad nodes: exit 2 naming the file, node and op ---------- */
+
+static void expect_refused(const char *tag, Onnx__GraphProto *g, const char *want1, const char *want2) {
+    char dir[256], path[300], log[4096];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
+    snprintf(path, sizeof path, "%s/bad.onnx", dir);
+    size_t len;
+    uint8_t *m = pb_model_pack_domain(g, 10, OPSET, "com.microsoft", 1, "test", &len);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " run '%s' --out %s/o", path, dir);
+    cr_expect_eq(rc, 2, "%s: exit %d:\n%s", tag, rc, log);
+    cr_expect(strstr(log, want1) && strstr(log, want2), "%s: message lacks '%s' / '%s':\n%s", tag, want1, want2, log);
+    cr_expect(strstr(log, "bad.onnx"), "%s: message does not name the file:\n%s", tag, log);
+    tu_tmpdir_remove(dir);
+}
+
+static Onnx__GraphProto *bad_gqa(const char *name, const char *ins, int64_t heads, int64_t kv_heads) {
+    static const int64_t qd[3] = {1, 2, 48}, kd[3] = {1, 2, 16}, bd[1] = {1};
+    static const int64_t sk = 1, total = 2;
+    Onnx__GraphProto *g = pb_graph("g");
+    add_input(g, "q", 3, qd, 1);
+    add_input(g, "k", 3, kd, 2);
+    add_input(g, "v", 3, kd, 3);
+    add_int_input(g, "seqlens_k", 6, 1, bd, &sk);
+    add_int_input(g, "total_len", 6, 0, NULL, &total);
+    Onnx__NodeProto *n = ms_node(g, "GroupQueryAttention", name, ins, "y");
+    pb_attr_int(n, "num_heads", heads);
+    pb_attr_int(n, "kv_num_heads", kv_heads);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    return g;
+}
+
+Test(onnx_contrib_gqa, bad_nodes_fail_with_exit_2_naming_node_and_op) {
+    expect_refused("gqa_no_seqlens", bad_gqa("gqa_no_seqlens", "q,k,v,,,,total_len", 6, 2), "gqa_no_seqlens",
+                   "com.microsoft.GroupQueryAttention");
+    expect_refused("gqa_heads", bad_gqa("gqa_heads", "q,k,v,,,seqlens_k,total_len", 6, 4), "gqa_heads",
+                   "not a multiple of kv_num_heads");
+    Onnx__GraphProto *g = bad_gqa("gqa_smooth", "q,k,v,,,seqlens_k,total_len", 6, 2);
+    pb_attr_int(g->node[0], "smooth_softmax", 1);
+    expect_refused("gqa_smooth", g, "gqa_smooth", "smooth_softmax");
+    static const int64_t xd[3] = {1, 2, 16}, pd[1] = {1}, p0 = 0;
+    g = pb_graph("g");
+    add_input(g, "x", 3, xd, 1);
+    add_int_input(g, "pos", 7, 1, pd, &p0);
+    add_caches(g, "cos", "sin", 8, 4);
+    pb_attr_int(ms_node(g, "RotaryEmbedding", "rope_packed", "x,pos,cos,sin", "y"), "is_packed_batching", 1);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    expect_refused("gqa_rope_packed", g, "rope_packed", "com.microsoft.RotaryEmbedding");
 }
