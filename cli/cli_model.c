@@ -5,6 +5,7 @@
  * shapes ("[batch,64]").
  */
 #include "../format/wafer_file.h"
+#include "../passes/qdq_import.h"
 #include "cli.h"
 
 #include <string.h>
@@ -26,6 +27,13 @@ IrGraph *cli_model_load_meta(const char *path, int allow_unknown, WaferMeta *met
         memset(&opts, 0, sizeof opts);
         opts.allow_unknown_ops = allow_unknown;
         g = onnx_load_file(path, &opts, err);
+        /* QDQ int8 groups from other tools onto the int8 kernels before any pass folds the
+         * weights' DequantizeLinear (passes/qdq_import.h); inspect (allow_unknown) shows the
+         * file as written */
+        if (g && !allow_unknown && pass_qdq_import(g, NULL, err) != RT_OK) {
+            ir_graph_free(g);
+            g = NULL;
+        }
     }
     if (!g) cli_error_name_file(err, path);
     return g;
