@@ -24,10 +24,11 @@
  *             sliding window does.
  * The rewrite assumes the cache is contiguous and full: every row's seqlens_k[b] is
  * P + S - 1 and total_sequence_length is P + S (the CPU form genai runs, past and present
- * separate buffers). A batch whose rows have different lengths (seqlens_k differing per row,
- * right-padded prompts) or a shared past/present buffer gives other values than onnxruntime
- * and is not detected at run time; position_ids, attention_bias, head_sink, smooth_softmax
- * and the qk output are refused by name.
+ * separate buffers). A run where that does not hold (rows of different lengths, right-padded
+ * prompts, a shared past/present buffer) fails at run time in the node
+ * "<name>/seqlens_k_and_total_sequence_length_must_be_past_plus_new" (a Reshape to [1 + error]
+ * whose [1] true output is the attention mask otherwise). position_ids, attention_bias,
+ * head_sink, smooth_softmax and the qk output are refused by name at load.
  */
 #include "onnx_contrib_internal.h"
 
@@ -246,6 +247,46 @@ static int gqa_window(ContribLow *L, int q, int64_t W) {
     return lo < 0 ? -1 : gqa_binary(L, RT_OP_GREATER, "window_mask", d, lo);
 }
 
+/* The rewrite's assumption checked at run time: d = max_b |seqlens_k[b] + 1 - T| +
+ * |total_sequence_length - T| with T = P + S must be 0. A constant true [1] is reshaped to
+ * [1 + d], which fails (naming the node "<name>/seqlens_k_and_total_sequence_length_must_be_
+ * past_plus_new") when it is not; the [1] mask it gives otherwise keeps every score. -1 on error. */
+static int gqa_length_check(ContribLow *L, int q) {
+    int S = gqa_dim(L, "seq_len", q, 1), pk = contrib_in(L, 3);
+    int P = pk >= 0 ? gqa_dim(L, "past_len", pk, 2) : gqa_i64(L, "past_len", 0);
+    int T = S < 0 || P < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "total_len", P, S);
+    int sk = contrib_value(L, "seqlens_i64"), tl = contrib_value(L, "total_i64"), k1, k2;
+    if (T < 0 || (k1 = contrib_emit1(L, RT_OP_CAST, "SeqlensCast", L->n.in[5], sk)) < 0 ||
+        contrib_set_int(L, k1, "to", RT_I64) != RT_OK ||
+        (k2 = contrib_emit1(L, RT_OP_CAST, "TotalCast", L->n.in[6], tl)) < 0 ||
+        contrib_set_int(L, k2, "to", RT_I64) != RT_OK)
+        return -1;
+    int rl = gqa_binary(L, RT_OP_ADD, "row_len", sk, gqa_i64(L, "one", 1));
+    int e1 = rl < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "row_len_error", rl, T);
+    int a1 = contrib_value(L, "row_len_abs"), m1 = contrib_value(L, "row_len_max"), a2 = contrib_value(L, "total_abs");
+    int e2 = e1 < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "total_error", tl, T);
+    if (e2 < 0 || contrib_emit1(L, RT_OP_ABS, "RowLenAbs", e1, a1) < 0 ||
+        contrib_emit1(L, RT_OP_ABS, "TotalAbs", e2, a2) < 0)
+        return -1;
+    int km = contrib_emit1(L, RT_OP_REDUCE_MAX, "RowLenMax", a1, m1);
+    if (km < 0 || contrib_set_int(L, km, "keepdims", 0) != RT_OK) return -1;
+    int d = gqa_binary(L, RT_OP_ADD, "len_error", m1, a2);
+    int n = d < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "check_len", d, gqa_i64(L, "one", 1));
+    static const int64_t one[1] = {1};
+    int shape = n < 0 ? -1 : gqa_reshape(L, "check_shape", n, 1, one);
+    if (shape < 0) return -1;
+    int64_t d1[1] = {1};
+    RtTensor *t = ir_tensor_new(L->g, RT_BOOL, 1, d1);
+    int yes = t ? contrib_value(L, "keep_all") : -2;
+    if (yes < 0) return contrib_oom(L), -1;
+    *(uint8_t *)t->data = 1;
+    L->g->values[yes].konst = t;
+    ir_value_set_shape(&L->g->values[yes], RT_BOOL, 1, d1);
+    int y = contrib_value(L, "length_checked");
+    return contrib_emit2(L, RT_OP_RESHAPE, "seqlens_k_and_total_sequence_length_must_be_past_plus_new", yes, shape,
+                         y) < 0 ? -1 : y;
+}
+
 int contrib_lower_group_query_attention(ContribLow *L) {
     GqaAttrs a;
     ONNX_TRY(gqa_attrs(L, &a));
@@ -278,8 +319,11 @@ int contrib_lower_group_query_attention(ContribLow *L) {
         qkv[1] = qkv[0] < 0 ? -1 : gqa_rotary(L, "RotaryK", qkv[1], cos, sin, p, a.Nkv, a.inter, rdim, -1);
         if (qkv[1] < 0) return RT_ERR;
     }
-    int mask = -1;
-    if (a.window >= 0 && (mask = gqa_window(L, L->n.in[0], a.window)) < 0) return RT_ERR;
+    int mask = gqa_length_check(L, L->n.in[0]), win;
+    if (mask < 0) return RT_ERR;
+    if (a.window >= 0 && ((win = gqa_window(L, L->n.in[0], a.window)) < 0 ||
+                          (mask = gqa_binary(L, RT_OP_AND, "mask", win, mask)) < 0))
+        return RT_ERR;
     int in[6] = {qkv[0], qkv[1], qkv[2], mask, contrib_in(L, 3), contrib_in(L, 4)};
     int out[3] = {L->n.out[0], contrib_out(L, 1), contrib_out(L, 2)};
     int n_in = in[4] >= 0 ? 6 : 4, n_out = out[2] >= 0 ? 3 : out[1] >= 0 ? 2 : 1;

@@ -10,10 +10,13 @@
  *  - a decoder layer in the genai form: SimplifiedLayerNormalization, MatMulNBits Q/K/V,
  *    GroupQueryAttention with rotary and a cache, MatMulNBits O, the residual Add;
  *  - bad nodes (seqlens_k missing, num_heads not a multiple of kv_num_heads, smooth_softmax)
- *    refused with exit status 2 naming the file, node and op.
+ *    refused with exit status 2 naming the file, node and op; runs whose seqlens_k differ per
+ *    row or whose total_sequence_length is not P + S fail with exit 2 naming the check.
  */
 #include "../ort_compare.h"
 #include "onnx_proto_build.h"
+
+#include <unistd.h>
 
 TestSuite(onnx_contrib_gqa, .fini = pb_release_all);
 
@@ -315,4 +318,46 @@ Test(onnx_contrib_gqa, bad_nodes_fail_with_exit_2_naming_node_and_op) {
     pb_attr_int(ms_node(g, "RotaryEmbedding", "rope_packed", "x,pos,cos,sin", "y"), "is_packed_batching", 1);
     pb_add_output(g, pb_value("y", 1, NULL));
     expect_refused("gqa_rope_packed", g, "rope_packed", "com.microsoft.RotaryEmbedding");
+}
+
+/* A run whose lengths break the rewrite's assumption (seqlens_k differing per row, or
+ * total_sequence_length not P + S) fails with exit 2 naming the check node, no output. */
+static void expect_run_refused(const char *tag, const int64_t *seqlens, int64_t total) {
+    static const int64_t qd[3] = {2, 1, 32}, kd[3] = {2, 1, 16}, pd[4] = {2, 2, 6, 8}, bd[1] = {2};
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[7] = {add_input(g, "q", 3, qd, 1), add_input(g, "k", 3, kd, 2), add_input(g, "v", 3, kd, 3),
+                       add_input(g, "pk", 4, pd, 4), add_input(g, "pv", 4, pd, 5),
+                       add_int_input(g, "seqlens_k", 6, 1, bd, seqlens),
+                       add_int_input(g, "total_len", 6, 0, NULL, &total)};
+    Onnx__NodeProto *n = ms_node(g, "GroupQueryAttention", "gqa_ragged", "q,k,v,pk,pv,seqlens_k,total_len", "y");
+    pb_attr_int(n, "num_heads", 4);
+    pb_attr_int(n, "kv_num_heads", 2);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    char dir[256], path[300], log[4096], args[2048] = "";
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
+    size_t len, used = 0;
+    uint8_t *m = pb_model_pack_domain(g, 10, OPSET, "com.microsoft", 1, "test", &len);
+    snprintf(path, sizeof path, "%s/ragged.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    for (int i = 0; i < 7; i++) {
+        char npy[300];
+        RtError err = {{0}};
+        snprintf(npy, sizeof npy, "%s/%s.npy", dir, in[i].name);
+        cr_assert_eq(npy_write(npy, &in[i].t, &err), RT_OK, "%s", err.msg);
+        used += (size_t)snprintf(args + used, sizeof args - used, " --input %s=%s", in[i].name, npy);
+    }
+    int rc = tu_run(log, sizeof log, WAFER_BIN " run '%s'%s --out %s/o", path, args, dir);
+    cr_expect_eq(rc, 2, "%s: exit %d:\n%s", tag, rc, log);
+    cr_expect(strstr(log, "gqa_ragged/seqlens_k_and_total_sequence_length_must_be_past_plus_new"),
+              "%s: message does not name the check:\n%s", tag, log);
+    snprintf(path, sizeof path, "%s/o/y.npy", dir);
+    cr_expect(access(path, F_OK) != 0, "%s: an output was written", tag);
+    tu_tmpdir_remove(dir);
+}
+
+Test(onnx_contrib_gqa, lengths_the_rewrite_does_not_model_fail_at_run_time_naming_the_check) {
+    static const int64_t ragged[2] = {6, 3}, full[2] = {6, 6};
+    expect_run_refused("gqa_ragged_rows", ragged, 7);
+    expect_run_refused("gqa_shared_buffer", full, 9);
 }
