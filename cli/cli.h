@@ -103,6 +103,9 @@ IrGraph *cli_model_load(const char *path, int allow_unknown, RtError *err);
  * for an ONNX model *meta is all NULL. meta may be NULL. */
 struct WaferMeta;
 IrGraph *cli_model_load_meta(const char *path, int allow_unknown, struct WaferMeta *meta, RtError *err);
+/* An ONNX model loaded with allow_unknown = 0 has its QDQ int8 groups turned into QOperator
+ * ops (passes/qdq_import.h) unless turned off here (emit-c: it has no C kernels for them). */
+void cli_model_qdq_import_set(int on);
 /* Prefixes err's message with "path: " unless it already names path. */
 void cli_error_name_file(RtError *err, const char *path);
 /* Parameters: elements and bytes of every constant in g and its subgraphs (initializers,
