@@ -17,6 +17,10 @@ void cli_error_name_file(RtError *err, const char *path) {
     memcpy(err->msg, msg, sizeof msg);
 }
 
+static int qdq_import_on = 1;
+
+void cli_model_qdq_import_set(int on) { qdq_import_on = on; }
+
 IrGraph *cli_model_load_meta(const char *path, int allow_unknown, WaferMeta *meta, RtError *err) {
     if (meta) memset(meta, 0, sizeof *meta);
     IrGraph *g;
@@ -30,7 +34,7 @@ IrGraph *cli_model_load_meta(const char *path, int allow_unknown, WaferMeta *met
         /* QDQ int8 groups from other tools onto the int8 kernels before any pass folds the
          * weights' DequantizeLinear (passes/qdq_import.h); inspect (allow_unknown) shows the
          * file as written */
-        if (g && !allow_unknown && pass_qdq_import(g, NULL, err) != RT_OK) {
+        if (g && !allow_unknown && qdq_import_on && pass_qdq_import(g, NULL, err) != RT_OK) {
             ir_graph_free(g);
             g = NULL;
         }

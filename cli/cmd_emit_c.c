@@ -156,6 +156,7 @@ int cmd_emit_c(int argc, char **argv, FILE *out, RtError *err) {
         fputs(emit_usage_tail, out);
         return CLI_OK;
     }
+    cli_model_qdq_import_set(0); /* QDQ groups stay float: emit-c has no QLinearConv/QGemm/... kernels */
     EmitArgs a;
     memset(&a, 0, sizeof a);
     cli_quant_init(&a.q);
