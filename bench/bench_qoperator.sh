@@ -3,7 +3,10 @@
 # saved after its graph optimizations: QOperator form, QLinearConv / QLinearAdd / com.microsoft
 # QGemm and QLinearGlobalAveragePool; and the "all" level's NHWC form, com.microsoft
 # QLinearConv with channels_last between Transposes) run by wafer, against the QDQ original in
-# wafer and all of them in onnxruntime.
+# wafer and all of them in onnxruntime. wafer runs the QDQ original on its int8 kernels too:
+# passes/qdq_import.c turns its DQ -> op -> Q groups into the same QOperator ops as it loads
+# (every Conv, including the ones onnxruntime's optimizer leaves in float), so the "QDQ
+# original" row is wafer's int8 path on the file as the quantizer wrote it.
 #
 # Usage: sh bench/bench_qoperator.sh BUILD_DIR FIXTURES   (bench.sh's arguments; it installs
 # onnxruntime-node into bench/node_modules before calling this)
@@ -38,6 +41,10 @@ $ORTE run "$QOP" "input=$FX/perf/mobilenet_v2_in.npy" --out "$TMP/o" >/dev/null 
 "$W" run "$QOP" --input "input=$FX/perf/mobilenet_v2_in.npy" --out "$TMP/w" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; die "wafer run failed"; }
 cmp=$($ORTE compare "$TMP/w/logits.npy" "$TMP/o/logits.npy" 2>/dev/null)
 echo "QOperator mobilenet_v2, wafer vs onnxruntime logits: $cmp"
+$ORTE run "$QDQ" "input=$FX/perf/mobilenet_v2_in.npy" --out "$TMP/od" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; die "ort run failed"; }
+"$W" run "$QDQ" --input "input=$FX/perf/mobilenet_v2_in.npy" --out "$TMP/wd" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; die "wafer run failed"; }
+cmp=$($ORTE compare "$TMP/wd/logits.npy" "$TMP/od/logits.npy" 2>/dev/null)
+echo "QDQ original mobilenet_v2 (int8 groups imported), wafer vs onnxruntime logits: $cmp"
 
 wafer_ms() { # MODEL THREADS -> median ms
     "$W" bench "$1" --input "input=$TMP/x1.npy" --iters 30 --warmup 5 --threads "$2" 2>/dev/null |
