@@ -221,59 +221,64 @@ static int gqa_unpack(ContribLow *L, const GqaAttrs *a, int *qkv) {
     return k < 0 ? RT_ERR : contrib_set_int(L, k, "axis", -1);
 }
 
+/* The lengths the rewrite's extra nodes share, each made once (rank-0 int64 values but sk). */
+typedef struct {
+    int S, P, T;  /* new tokens Shape(query)[1], past Shape(past_key)[2] (0 without), T = P + S */
+    int sk;       /* seqlens_k as int64 [B] */
+    int one;      /* the constant 1 */
+} GqaLens;
+
+static int gqa_lens(ContribLow *L, GqaLens *n) {
+    int pk = contrib_in(L, 3), k;
+    n->one = gqa_i64(L, "one", 1);
+    n->S = gqa_dim(L, "seq_len", L->n.in[0], 1);
+    n->P = pk >= 0 ? gqa_dim(L, "past_len", pk, 2) : gqa_i64(L, "past_len", 0);
+    n->T = n->S < 0 || n->P < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "total_len", n->P, n->S);
+    n->sk = contrib_value(L, "seqlens_i64");
+    if (n->T < 0 || (k = contrib_emit1(L, RT_OP_CAST, "SeqlensCast", L->n.in[5], n->sk)) < 0) return RT_ERR;
+    return contrib_set_int(L, k, "to", RT_I64);
+}
+
 /* positions [B, S] int64 = seqlens_k[:, None] + 1 - S + Range(0, S). */
-static int gqa_positions(ContribLow *L, int q) {
-    int S = gqa_dim(L, "seq_len", q, 1), sk = contrib_value(L, "seqlens_i64");
-    int kc = S < 0 ? -1 : contrib_emit1(L, RT_OP_CAST, "SeqlensCast", L->n.in[5], sk);
-    if (kc < 0 || contrib_set_int(L, kc, "to", RT_I64) != RT_OK) return -1;
+static int gqa_positions(ContribLow *L, const GqaLens *n) {
     static const int64_t col[2] = {-1, 1};
-    int c = gqa_reshape(L, "seqlens_col", sk, 2, col);
-    int t = c < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "total_len", c, gqa_i64(L, "one", 1));
-    int base = t < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "past_len", t, S);
-    int r = base < 0 ? -1 : gqa_range(L, "steps", S);
+    int c = gqa_reshape(L, "seqlens_col", n->sk, 2, col);
+    int t = c < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "row_len", c, n->one);
+    int base = t < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "row_past", t, n->S);
+    int r = base < 0 ? -1 : gqa_range(L, "steps", n->S);
     return r < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "positions", base, r);
 }
 
-/* The sliding window [S, T] bool: (j - i) > P - W with P = Shape(past_key)[2] (0 without). */
-static int gqa_window(ContribLow *L, int q, int64_t W) {
-    int S = gqa_dim(L, "seq_len", q, 1), pk = contrib_in(L, 3);
-    int P = pk >= 0 ? gqa_dim(L, "past_len", pk, 2) : gqa_i64(L, "past_len", 0);
-    int T = S < 0 || P < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "total_len", P, S);
-    int jj = T < 0 ? -1 : gqa_range(L, "key_index", T), ii = jj < 0 ? -1 : gqa_range(L, "query_index", S);
+/* The sliding window [S, T] bool: (j - i) > P - W. */
+static int gqa_window(ContribLow *L, const GqaLens *n, int64_t W) {
+    int jj = gqa_range(L, "key_index", n->T), ii = jj < 0 ? -1 : gqa_range(L, "query_index", n->S);
     static const int64_t col[2] = {-1, 1};
     int ic = ii < 0 ? -1 : gqa_reshape(L, "query_col", ii, 2, col);
     int d = ic < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "lag", jj, ic);
-    int lo = d < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "window_start", P, gqa_i64(L, "window", W));
+    int lo = d < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "window_start", n->P, gqa_i64(L, "window", W));
     return lo < 0 ? -1 : gqa_binary(L, RT_OP_GREATER, "window_mask", d, lo);
 }
 
 /* The rewrite's assumption checked at run time: d = max_b |seqlens_k[b] + 1 - T| +
- * |total_sequence_length - T| with T = P + S must be 0. A constant true [1] is reshaped to
- * [1 + d], which fails (naming the node "<name>/seqlens_k_and_total_sequence_length_must_be_
- * past_plus_new") when it is not; the [1] mask it gives otherwise keeps every score. -1 on error. */
-static int gqa_length_check(ContribLow *L, int q) {
-    int S = gqa_dim(L, "seq_len", q, 1), pk = contrib_in(L, 3);
-    int P = pk >= 0 ? gqa_dim(L, "past_len", pk, 2) : gqa_i64(L, "past_len", 0);
-    int T = S < 0 || P < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "total_len", P, S);
-    int sk = contrib_value(L, "seqlens_i64"), tl = contrib_value(L, "total_i64"), k1, k2;
-    if (T < 0 || (k1 = contrib_emit1(L, RT_OP_CAST, "SeqlensCast", L->n.in[5], sk)) < 0 ||
-        contrib_set_int(L, k1, "to", RT_I64) != RT_OK ||
-        (k2 = contrib_emit1(L, RT_OP_CAST, "TotalCast", L->n.in[6], tl)) < 0 ||
-        contrib_set_int(L, k2, "to", RT_I64) != RT_OK)
-        return -1;
-    int rl = gqa_binary(L, RT_OP_ADD, "row_len", sk, gqa_i64(L, "one", 1));
-    int e1 = rl < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "row_len_error", rl, T);
+ * |total_sequence_length - T| must be 0. A constant true [1] is reshaped to [1 + d], which
+ * fails (naming the node "<name>/seqlens_k_and_total_sequence_length_must_be_past_plus_new")
+ * when it is not; the [1] mask it gives otherwise keeps every score. -1 on error. */
+static int gqa_length_check(ContribLow *L, const GqaLens *n) {
+    int tl = contrib_value(L, "total_i64"), k = contrib_emit1(L, RT_OP_CAST, "TotalCast", L->n.in[6], tl);
+    if (k < 0 || contrib_set_int(L, k, "to", RT_I64) != RT_OK) return -1;
+    int rl = gqa_binary(L, RT_OP_ADD, "row_len", n->sk, n->one);
+    int e1 = rl < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "row_len_error", rl, n->T);
     int a1 = contrib_value(L, "row_len_abs"), m1 = contrib_value(L, "row_len_max"), a2 = contrib_value(L, "total_abs");
-    int e2 = e1 < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "total_error", tl, T);
+    int e2 = e1 < 0 ? -1 : gqa_binary(L, RT_OP_SUB, "total_error", tl, n->T);
     if (e2 < 0 || contrib_emit1(L, RT_OP_ABS, "RowLenAbs", e1, a1) < 0 ||
         contrib_emit1(L, RT_OP_ABS, "TotalAbs", e2, a2) < 0)
         return -1;
     int km = contrib_emit1(L, RT_OP_REDUCE_MAX, "RowLenMax", a1, m1);
     if (km < 0 || contrib_set_int(L, km, "keepdims", 0) != RT_OK) return -1;
     int d = gqa_binary(L, RT_OP_ADD, "len_error", m1, a2);
-    int n = d < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "check_len", d, gqa_i64(L, "one", 1));
+    int c = d < 0 ? -1 : gqa_binary(L, RT_OP_ADD, "check_len", d, n->one);
     static const int64_t one[1] = {1};
-    int shape = n < 0 ? -1 : gqa_reshape(L, "check_shape", n, 1, one);
+    int shape = c < 0 ? -1 : gqa_reshape(L, "check_shape", c, 1, one);
     if (shape < 0) return -1;
     int64_t d1[1] = {1};
     RtTensor *t = ir_tensor_new(L->g, RT_BOOL, 1, d1);
@@ -312,16 +317,18 @@ int contrib_lower_group_query_attention(ContribLow *L) {
     }
     ONNX_TRY(contrib_dtype(L));
     if (qkv[1] < 0 && (st = gqa_unpack(L, &a, qkv)) != RT_OK) return st;
+    GqaLens lens;
+    ONNX_TRY(gqa_lens(L, &lens));
     if (a.rot) {
-        int p = gqa_positions(L, L->n.in[0]);
+        int p = gqa_positions(L, &lens);
         int cos = L->n.in[7], sin = L->n.in[8];
         qkv[0] = p < 0 ? -1 : gqa_rotary(L, "RotaryQ", qkv[0], cos, sin, p, a.N, a.inter, rdim, -1);
         qkv[1] = qkv[0] < 0 ? -1 : gqa_rotary(L, "RotaryK", qkv[1], cos, sin, p, a.Nkv, a.inter, rdim, -1);
         if (qkv[1] < 0) return RT_ERR;
     }
-    int mask = gqa_length_check(L, L->n.in[0]), win;
+    int mask = gqa_length_check(L, &lens), win;
     if (mask < 0) return RT_ERR;
-    if (a.window >= 0 && ((win = gqa_window(L, L->n.in[0], a.window)) < 0 ||
+    if (a.window >= 0 && ((win = gqa_window(L, &lens, a.window)) < 0 ||
                           (mask = gqa_binary(L, RT_OP_AND, "mask", win, mask)) < 0))
         return RT_ERR;
     int in[6] = {qkv[0], qkv[1], qkv[2], mask, contrib_in(L, 3), contrib_in(L, 4)};
