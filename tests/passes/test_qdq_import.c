@@ -272,6 +272,84 @@ Test(qdq_import, relu_not_covered_by_range_stays_float) {
             "DequantizeLinear:3,QuantizeLinear:2,Conv:1,Relu:1,", 0, 13);
 }
 
+/* MaxPool with the same Q parameters (runs on the uint8 codes), AveragePool, Concat of the
+ * two and GlobalAveragePool: QLinearAveragePool, QLinearConcat, QLinearGlobalAveragePool. */
+Test(qdq_import, pools_and_concat) {
+    Onnx__GraphProto *g = pb_graph("g");
+    qparams(g, "x", 0.02f, E_U8, 100);
+    qparams(g, "a", 0.015f, E_U8, 90);
+    qparams(g, "c", 0.025f, E_U8, 110);
+    qparams(g, "y", 0.01f, E_U8, 120);
+    qdq(g, "x", "xd", "x");
+    int64_t k[2] = {2, 2}, s2[2] = {2, 2};
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("MaxPool", "mp", "xd", "m"));
+    pb_attr_ints(n, "kernel_shape", 2, k);
+    pb_attr_ints(n, "strides", 2, s2);
+    qdq(g, "m", "md", "x");
+    n = pb_add_node(g, pb_node("AveragePool", "ap", "xd", "a"));
+    pb_attr_ints(n, "kernel_shape", 2, k);
+    pb_attr_ints(n, "strides", 2, s2);
+    qdq(g, "a", "ad", "a");
+    pb_attr_int(pb_add_node(g, pb_node("Concat", "cat", "md,ad", "c")), "axis", 1);
+    qdq(g, "c", "cd", "c");
+    pb_add_node(g, pb_node("GlobalAveragePool", "gap", "cd", "p"));
+    qdq(g, "p", "y", "y");
+    pb_add_input(g, pb_value("x", E_F32, "1,3,6,6"));
+    pb_add_output(g, pb_value("y", E_F32, "1,6,1,1"));
+    compare("qdq_pools", g, "1,3,6,6", 108, -2, 3, 0.01f,
+            "QuantizeLinear:1,MaxPool:1,QLinearAveragePool:1,QLinearConcat:1,QLinearGlobalAveragePool:1,"
+            "DequantizeLinear:1,",
+            4, 13);
+}
+
+/* The .wafer route: `wafer quantize --weights f32` of a QDQ file keeps the imported integer
+ * ops, and the .wafer file gives onnxruntime's answer on the .onnx. */
+Test(qdq_import, wafer_file_keeps_the_integer_ops) {
+    Onnx__GraphProto *g = pb_graph("g");
+    qparams(g, "x", 0.02f, E_U8, 120);
+    qparams(g, "y", 0.04f, E_U8, 0);
+    int64_t wd[4] = {4, 3, 1, 1};
+    weight(g, "w", 4, wd, 1, 0);
+    qdq(g, "x", "xd", "x");
+    pb_add_node(g, pb_node("Conv", "conv", "xd,w_dq", "c"));
+    pb_add_node(g, pb_node("Relu", "relu", "c", "r"));
+    qdq(g, "r", "y", "y");
+    pb_add_input(g, pb_value("x", E_F32, "1,3,4,4"));
+    pb_add_output(g, pb_value("y", E_F32, "1,4,4,4"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 8, 13, "test", &len);
+    static char log[65536];
+    char dir[256], src[300];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_qdqw"), 0);
+    snprintf(src, sizeof src, "%s/qdq.onnx", dir);
+    FILE *f = fopen(src, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " quantize %s -o %s/m.wafer --weights f32", src, dir);
+    cr_assert_eq(rc, 0, "wafer quantize:\n%s", log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/m.wafer", dir);
+    cr_assert_eq(rc, 0, "wafer inspect:\n%s", log);
+    cr_expect(strstr(log, "QLinearConv") && !strstr(log, "Relu") && !strstr(log, " Conv "),
+              "the .wafer file is not the imported graph:\n%s", log);
+    char wpath[320];
+    snprintf(wpath, sizeof wpath, "%s/m.wafer", dir);
+    RtTensor x = {RT_F32, 4, {1, 3, 4, 4}, input_values(48, -2, 2, 5)};
+    OrtcInput in = {"x", x};
+    OrtcTol tol = one_step(0.04f);
+    int compared = ortc_compare_file("qdq_wafer_onnx", src, &in, 1, &tol);
+    /* the .wafer file against the .onnx run by wafer (the same integer graph: exact) */
+    if (compared) {
+        char xp[320];
+        snprintf(xp, sizeof xp, "%s/x.npy", dir);
+        RtError err = {{0}};
+        cr_assert_eq(npy_write(xp, &x, &err), RT_OK, "%s", err.msg);
+        cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/a", wpath, xp, dir), 0, "%s", log);
+        cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/b", src, xp, dir), 0, "%s", log);
+        cr_expect_eq(tu_run(log, sizeof log, "cmp %s/a/y.npy %s/b/y.npy", dir, dir), 0, ".wafer and .onnx differ");
+    }
+    tu_tmpdir_remove(dir);
+    if (!compared) cr_skip_test("onnxruntime-node is not installed");
+}
+
 /* Largest |wafer - onnxruntime| over the logits, relative to the largest |logit|: the bound of
  * tests/e2e/test_import_qoperator.c (QOP_MAX_REL_DIFF, with its reasoning: requantization ties
  * resolved differently, carried to the logits as about one output step, measured 1.5%), for
