@@ -139,6 +139,7 @@ typedef struct {
     int packed, rotary, inter;
     int64_t window;             /* -1: none */
     float softcap, scale;       /* 0: none / default */
+    int empty_past;             /* P = 0 with past_key / past_value given ([B, Nkv, 0, H], genai's first step) */
 } GqaCase;
 
 static void gqa_case(const GqaCase *c) {
@@ -154,7 +155,8 @@ static void gqa_case(const GqaCase *c) {
         in[n_in++] = add_input(g, "k", 3, kd, 12);
         in[n_in++] = add_input(g, "v", 3, kd, 13);
     }
-    if (c->P > 0) {
+    int with_past = c->P > 0 || c->empty_past;
+    if (with_past) {
         in[n_in++] = add_input(g, "pk", 4, pd, 14);
         in[n_in++] = add_input(g, "pv", 4, pd, 15);
     }
@@ -162,7 +164,7 @@ static void gqa_case(const GqaCase *c) {
     in[n_in++] = add_int_input(g, "total_len", 6, 0, NULL, &total);
     if (c->rotary) add_caches(g, "cos", "sin", 32, c->H / 2);
     char ins[200];
-    snprintf(ins, sizeof ins, "q,%s,%s,seqlens_k,total_len%s", c->packed ? "," : "k,v", c->P > 0 ? "pk,pv" : ",",
+    snprintf(ins, sizeof ins, "q,%s,%s,seqlens_k,total_len%s", c->packed ? "," : "k,v", with_past ? "pk,pv" : ",",
              c->rotary ? ",cos,sin" : "");
     Onnx__NodeProto *n = ms_node(g, "GroupQueryAttention", c->tag, ins, "y,present_k,present_v");
     pb_attr_int(n, "num_heads", c->N);
@@ -180,6 +182,7 @@ static void gqa_case(const GqaCase *c) {
 
 Test(onnx_contrib_gqa, prefill_without_a_cache_matches_onnxruntime) {
     gqa_case(&(GqaCase){"gqa_prefill", 2, 5, 0, 4, 2, 8, 0, 0, 0, -1, 0, 0});
+    gqa_case(&(GqaCase){"gqa_prefill_empty_past", 2, 5, 0, 4, 2, 8, 0, 0, 0, -1, 0, 0, 1});
 }
 
 Test(onnx_contrib_gqa, decode_with_a_cache_matches_onnxruntime) {
