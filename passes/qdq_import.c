@@ -32,6 +32,8 @@
  * Numerics are then those of the QOperator kernels: integer accumulation, float requantize,
  * round half to even, saturation; wafer's fast QLinearConv / QLinearAdd differ from the spec
  * by one output step at rounding ties (see runtime/kernels/x86/qlinear_contrib_x86.c).
+ * Where it runs: cli_model_load (wafer run, bench, eval, quantize, so .wafer files keep the
+ * integer ops); not emit-c, which has no C kernels for these ops and keeps the float groups.
  */
 #include "qdq_import.h"
 

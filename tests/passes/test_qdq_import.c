@@ -9,7 +9,8 @@
  * within one output step. Cases: uint8 activations with per-channel int8 weights, a float
  * bias and a Relu the Q range makes redundant; int8 activations with a zero point, a
  * per-tensor weight, no bias; an int32 DQ bias; a residual Add; Gemm and MatMul; Clip(0, 6)
- * folded by the range; a Relu the range does not make redundant (stays float). Then
+ * folded by the range; a Relu the range does not make redundant (stays float); MaxPool,
+ * AveragePool, Concat, GlobalAveragePool; the .wafer route (wafer quantize --weights f32). Then
  * onnxruntime's QDQ mobilenet_v2: every Conv became QLinearConv, logits within the 1.5%
  * bound of onnxruntime's, same top-1.
  */
@@ -111,7 +112,8 @@ static void ops_after(const uint8_t *m, size_t len, char *hist, size_t cap, int 
     }
     size_t used = 0;
     hist[0] = 0;
-    for (int j = 0; j < n && used < cap; j++) used += (size_t)snprintf(hist + used, cap - used, "%s:%d,", names[j], counts[j]);
+    for (int j = 0; j < n && used < cap; j++)
+        used += (size_t)snprintf(hist + used, cap - used, "%s:%d,", names[j], counts[j]);
     ir_graph_free(g);
 }
 
@@ -130,7 +132,6 @@ static OrtcTol one_step(float s) { return (OrtcTol){1.001 * s, 0, 0}; }
 
 static void compare(const char *tag, Onnx__GraphProto *g, const char *x_dims, int64_t n, float lo, float hi,
                     float out_scale, const char *want_ops, int want_groups, int opset) {
-    (void)x_dims;
     size_t len;
     uint8_t *m = pb_model_pack(g, 8, opset, "test", &len);
     expect_ops(m, len, want_ops, want_groups);
@@ -180,7 +181,8 @@ Test(qdq_import, conv_int8_per_tensor_no_bias) {
     qdq(g, "c", "y", "y");
     pb_add_input(g, pb_value("x", E_F32, "2,2,7,7"));
     pb_add_output(g, pb_value("y", E_F32, "2,5,3,3"));
-    compare("qdq_conv_i8", g, "2,2,7,7", 196, -3, 4, 0.04f, "QuantizeLinear:1,QLinearConv:1,DequantizeLinear:1,", 1, 13);
+    compare("qdq_conv_i8", g, "2,2,7,7", 196, -3, 4, 0.04f, "QuantizeLinear:1,QLinearConv:1,DequantizeLinear:1,", 1,
+            13);
 }
 
 /* Depthwise Conv with an int32 bias through a DQ of scale x_s * w_s[c], then Clip(0, 6) with
@@ -342,7 +344,8 @@ Test(qdq_import, wafer_file_keeps_the_integer_ops) {
         snprintf(xp, sizeof xp, "%s/x.npy", dir);
         RtError err = {{0}};
         cr_assert_eq(npy_write(xp, &x, &err), RT_OK, "%s", err.msg);
-        cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/a", wpath, xp, dir), 0, "%s", log);
+        cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/a", wpath, xp, dir), 0, "%s",
+                     log);
         cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/b", src, xp, dir), 0, "%s", log);
         cr_expect_eq(tu_run(log, sizeof log, "cmp %s/a/y.npy %s/b/y.npy", dir, dir), 0, ".wafer and .onnx differ");
     }
