@@ -364,3 +364,52 @@ Test(onnx_contrib_gqa, lengths_the_rewrite_does_not_model_fail_at_run_time_namin
     expect_run_refused("gqa_ragged_rows", ragged, 7);
     expect_run_refused("gqa_shared_buffer", full, 9);
 }
+
+/* The .wafer route: `wafer quantize --weights f32` of a GroupQueryAttention decode model keeps
+ * the rewrite (Attention and RotaryEmbedding stamped opset 23 in an opset-21 model) and runs to
+ * the same bytes as the .onnx, which the cases above hold to onnxruntime. */
+Test(onnx_contrib_gqa, the_rewrite_survives_the_wafer_file) {
+    static const int64_t qd[3] = {1, 1, 64}, kd[3] = {1, 1, 32}, pd[4] = {1, 2, 5, 16}, bd[1] = {1};
+    static const int64_t sk = 5, total = 6;
+    Onnx__GraphProto *g = pb_graph("g");
+    OrtcInput in[7] = {add_input(g, "q", 3, qd, 1), add_input(g, "k", 3, kd, 2), add_input(g, "v", 3, kd, 3),
+                       add_input(g, "pk", 4, pd, 4), add_input(g, "pv", 4, pd, 5),
+                       add_int_input(g, "seqlens_k", 6, 1, bd, &sk),
+                       add_int_input(g, "total_len", 6, 0, NULL, &total)};
+    add_caches(g, "cos", "sin", 16, 8);
+    Onnx__NodeProto *n = ms_node(g, "GroupQueryAttention", "gqa_file", "q,k,v,pk,pv,seqlens_k,total_len,cos,sin", "y");
+    pb_attr_int(n, "num_heads", 4);
+    pb_attr_int(n, "kv_num_heads", 2);
+    pb_attr_int(n, "do_rotary", 1);
+    pb_add_output(g, pb_value("y", 1, NULL));
+    char dir[256], path[300], log[4096], args[2048] = "";
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "gqa_file"), 0);
+    size_t len, used = 0;
+    uint8_t *m = pb_model_pack_domain(g, 10, OPSET, "com.microsoft", 1, "test", &len);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    for (int i = 0; i < 7; i++) {
+        char npy[300];
+        RtError err = {{0}};
+        snprintf(npy, sizeof npy, "%s/%s.npy", dir, in[i].name);
+        cr_assert_eq(npy_write(npy, &in[i].t, &err), RT_OK, "%s", err.msg);
+        used += (size_t)snprintf(args + used, sizeof args - used, " --input %s=%s", in[i].name, npy);
+    }
+    int rc = tu_run(log, sizeof log, WAFER_BIN " quantize %s/m.onnx -o %s/m.wafer --weights f32", dir, dir);
+    cr_assert_eq(rc, 0, "quantize: exit %d:\n%s", rc, log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " run %s/m.onnx%s --out %s/a", dir, args, dir);
+    cr_assert_eq(rc, 0, "run .onnx: exit %d:\n%s", rc, log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " run %s/m.wafer%s --out %s/b", dir, args, dir);
+    cr_assert_eq(rc, 0, "run .wafer: exit %d:\n%s", rc, log);
+    size_t na = 0, nb = 0;
+    char pa[300], pbp[300];
+    snprintf(pa, sizeof pa, "%s/a/y.npy", dir);
+    snprintf(pbp, sizeof pbp, "%s/b/y.npy", dir);
+    unsigned char *a = tu_file_read(pa, &na), *b = tu_file_read(pbp, &nb);
+    cr_assert(a && b, "outputs missing");
+    cr_expect(na == nb && memcmp(a, b, na) == 0, "the .wafer output differs from the .onnx one");
+    free(a);
+    free(b);
+    tu_tmpdir_remove(dir);
+}
