@@ -19,7 +19,9 @@
  *       same (its output dtype given by the zero point), reading the op's output, which no
  *       other node and no graph output reads;
  *   weights (Conv W, MatMul B, Gemm B): a uint8/int8 constant through a DQ, per tensor or per
- *       output channel (Conv axis 0; Gemm the N axis, 0 when transB else 1; MatMul per tensor);
+ *       output channel (Conv axis 0; Gemm the N axis, 0 when transB else 1; MatMul per tensor),
+ *       or a float32 constant through Q -> DQ of the same parameters (fake quantization), whose
+ *       codes are computed here as QuantizeLinear would;
  *   bias (Conv B, Gemm C): an int32 constant through a DQ whose scale is xs * ws[m] (float32,
  *       relative difference below BIAS_SCALE_RTOL) and whose zero point is 0, or a float32
  *       constant, quantized here to int32 round(b / (xs * ws[m])) (what onnxruntime does with
@@ -98,11 +100,59 @@ static int act_dq(const IrGraph *g, int v, QzParams *p) {
 
 /* A constant weight through a DQ: per tensor, or per index of `axis` (of the weight's rank).
  * Fills the integer weight, scale and zero point values. */
-static int weight_dq(const IrGraph *g, int v, int axis, int per_axis_ok, int *wq, int *ws, int *wz) {
+/* The lowest and highest codes of a uint8/int8 type. */
+static void q8_range(RtDtype t, int32_t *lo, int32_t *hi) {
+    *lo = t == RT_U8 ? 0 : -128;
+    *hi = t == RT_U8 ? 255 : 127;
+}
+
+/* A float32 constant weight through Q -> DQ with the same parameters (fake quantization, as
+ * quantization-aware training exports it): the codes, computed once as QuantizeLinear does
+ * (saturate(round_even(w / s[c]) + zp[c]), the division in float32), as a new constant. Returns
+ * its value index, 0 when v is not that, -1 on error. */
+static int weight_codes(IrGraph *g, int v, const QzParams *dq, RtError *err) {
+    int qn = g->values[v].producer;
+    QzParams q;
+    if (qn < 0 || !qz_params(g, &g->nodes[qn], RT_OP_QUANTIZE_LINEAR, &q) || !qz_params_equal(&q, dq) || q.block)
+        return 0;
+    if (!rt_attr_int(&g->nodes[qn], "saturate", 1) || !dq->zp || !is_q8(dq->zp->dtype)) return 0;
+    int c = konst_of(g, q.x);
+    if (c < 0 || g->values[c].konst->dtype != RT_F32) return 0;
+    const RtTensor *w = g->values[c].konst;
+    int64_t ns = rt_numel(dq->scale), n = rt_numel(w), inner = 1;
+    int ax = (int)(dq->axis < 0 ? dq->axis + w->rank : dq->axis);
+    if (ns != 1) {
+        if (ax < 0 || ax >= w->rank || w->dims[ax] != ns || rt_numel(dq->zp) != ns) return 0;
+        for (int d = ax + 1; d < w->rank; d++) inner *= w->dims[d];
+    }
+    RtTensor *t = ir_tensor_new(g, dq->zp->dtype, w->rank, w->dims);
+    if (!t) return rt_error_set(err, "out of memory"), -1;
+    int32_t lo, hi;
+    q8_range(dq->zp->dtype, &lo, &hi);
+    const float *s = dq->scale->data, *x = w->data;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t k = ns == 1 ? 0 : (i / inner) % ns;
+        float r = nearbyintf(x[i] / s[k]) + (float)rt_qget(dq->zp, k);
+        int32_t code = r < (float)lo ? lo : r > (float)hi ? hi : (int32_t)r;
+        rt_qset(t, i, code);
+    }
+    char base[256];
+    snprintf(base, sizeof base, "%s_codes", g->values[c].name);
+    int r = qz_const_new(g, base, t, err);
+    return r < 0 ? -1 : r;
+}
+
+static int weight_dq(IrGraph *g, int v, int axis, int per_axis_ok, int *wq, int *ws, int *wz, RtError *err) {
     if (v < 0 || g->values[v].producer < 0) return 0;
-    const RtNode *d = &g->nodes[g->values[v].producer];
+    int dn = g->values[v].producer;
     QzParams p;
-    if (!qz_params(g, d, RT_OP_DEQUANTIZE_LINEAR, &p) || p.block || !p.zp) return 0;
+    if (!qz_params(g, &g->nodes[dn], RT_OP_DEQUANTIZE_LINEAR, &p) || p.block || !p.zp) return 0;
+    if (!g->values[p.x].konst) {
+        int c = weight_codes(g, p.x, &p, err);
+        if (c <= 0) return c;
+        p.x = c;
+    }
+    const RtNode *d = &g->nodes[dn];
     const RtTensor *w = g->values[p.x].konst;
     if (!w || !w->data || !is_q8(w->dtype) || p.zp->dtype != w->dtype || p.scale->dtype != RT_F32) return 0;
     int64_t ns = rt_numel(p.scale);
@@ -190,12 +240,6 @@ static int bias_int32(IrGraph *g, int v, int64_t M, float xs, const RtTensor *ws
     return 1;
 }
 
-/* The lowest and highest codes of a uint8/int8 type. */
-static void q8_range(RtDtype t, int32_t *lo, int32_t *hi) {
-    *lo = t == RT_U8 ? 0 : -128;
-    *hi = t == RT_U8 ? 255 : 127;
-}
-
 /* QuantizeLinear of one value as the spec computes it: saturate(round_even(v / s) + zp). */
 static int32_t q_of(float v, const QzParams *y) {
     int32_t lo, hi, zp = (int32_t)rt_qget(y->zp, 0);
@@ -276,12 +320,13 @@ static int import_conv(IrGraph *g, int k, RtError *err) {
     QzParams x, y;
     int wq, ws, wz, bq, act;
     int xd = act_dq(g, qz_in(n, 0), &x);
-    if (xd < 0 || !weight_dq(g, qz_in(n, 1), 0, 1, &wq, &ws, &wz)) return 0;
+    int q = xd < 0 ? -1 : out_q(g, n->out[0], 1, &y, &act);
+    if (q < 0) return 0;
+    int r = weight_dq(g, qz_in(n, 1), 0, 1, &wq, &ws, &wz, err);
+    if (r <= 0) return r;
     const RtTensor *w = g->values[wq].konst;
     if (w->rank < 3) return 0;
-    int q = out_q(g, n->out[0], 1, &y, &act);
-    if (q < 0) return 0;
-    int r = bias_int32(g, qz_in(n, 2), w->dims[0], scale_data(g, g->nodes[xd].in[1])[0],
+    r = bias_int32(g, qz_in(n, 2), w->dims[0], scale_data(g, g->nodes[xd].in[1])[0],
                        g->values[ws].konst, 1.0f, &bq, err);
     if (r <= 0) return r;
     const RtNode *qn = &g->nodes[q], *dn = &g->nodes[xd];
@@ -296,10 +341,11 @@ static int import_matmul(IrGraph *g, int k, RtError *err) {
     QzParams a, y;
     int bq, bs, bz, act;
     int ad = act_dq(g, qz_in(n, 0), &a);
-    if (ad < 0 || n->n_in != 2 || !weight_dq(g, n->in[1], 1, 0, &bq, &bs, &bz)) return 0;
-    if (g->values[bq].konst->rank != 2) return 0;
-    int q = out_q(g, n->out[0], 1, &y, &act);
+    int q = ad < 0 || n->n_in != 2 ? -1 : out_q(g, n->out[0], 1, &y, &act);
     if (q < 0) return 0;
+    int r = weight_dq(g, n->in[1], 1, 0, &bq, &bs, &bz, err);
+    if (r <= 0) return r;
+    if (g->values[bq].konst->rank != 2) return 0;
     const RtNode *qn = &g->nodes[q], *dn = &g->nodes[ad];
     int in[8] = {a.x, dn->in[1], dn->in[2], bq, bs, bz, qn->in[1], qn->in[2]};
     RT_TRY(node_become(g, k, RT_OP_QLINEAR_MATMUL, 8, in, q, act, err));
@@ -314,14 +360,15 @@ static int import_gemm(IrGraph *g, int k, RtError *err) {
     int bq, bs, bz, act, cq;
     int tb = rt_attr_int(n, "transB", 0) != 0;
     int ad = act_dq(g, qz_in(n, 0), &a);
-    if (ad < 0 || !weight_dq(g, qz_in(n, 1), tb ? 0 : 1, 1, &bq, &bs, &bz)) return 0;
+    int q = ad < 0 ? -1 : out_q(g, n->out[0], 1, &y, &act);
+    if (q < 0) return 0;
+    int r = weight_dq(g, qz_in(n, 1), tb ? 0 : 1, 1, &bq, &bs, &bz, err);
+    if (r <= 0) return r;
     const RtTensor *B = g->values[bq].konst;
     float alpha = rt_attr_float(n, "alpha", 1.0f), beta = rt_attr_float(n, "beta", 1.0f);
     if (B->rank != 2 || !(alpha > 0)) return 0;
-    int q = out_q(g, n->out[0], 1, &y, &act);
-    if (q < 0) return 0;
     float as = scale_data(g, g->nodes[ad].in[1])[0];
-    int r = bias_int32(g, qz_in(n, 2), B->dims[tb ? 0 : 1], alpha * as, g->values[bs].konst, beta / alpha, &cq, err);
+    r = bias_int32(g, qz_in(n, 2), B->dims[tb ? 0 : 1], alpha * as, g->values[bs].konst, beta / alpha, &cq, err);
     if (r <= 0) return r;
     const RtNode *qn = &g->nodes[q], *dn = &g->nodes[ad];
     int in[9] = {a.x, dn->in[1], dn->in[2], bq, bs, bz, cq, qn->in[1], qn->in[2]};

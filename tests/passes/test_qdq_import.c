@@ -10,9 +10,10 @@
  * bias and a Relu the Q range makes redundant; int8 activations with a zero point, a
  * per-tensor weight, no bias; an int32 DQ bias; a residual Add; Gemm and MatMul; Clip(0, 6)
  * folded by the range; a Relu the range does not make redundant (stays float); MaxPool,
- * AveragePool, Concat, GlobalAveragePool; the .wafer route (wafer quantize --weights f32). Then
- * onnxruntime's QDQ mobilenet_v2: every Conv became QLinearConv, logits within the 1.5%
- * bound of onnxruntime's, same top-1.
+ * AveragePool, Concat, GlobalAveragePool; fake-quantized float weights (Q -> DQ); the .wafer
+ * route (wafer quantize --weights f32). Then onnxruntime's QDQ mobilenet_v2: every Conv became
+ * QLinearConv, logits within test_import_qoperator's bound of onnxruntime's (measured 1.5% of
+ * the largest logit, as its QOperator form gives), same top-1.
  */
 #include <criterion/criterion.h>
 
@@ -272,6 +273,29 @@ Test(qdq_import, relu_not_covered_by_range_stays_float) {
     pb_add_output(g, pb_value("y", E_F32, "1,2,3,3"));
     compare("qdq_float", g, "1,2,3,3", 18, -2, 2, 0.02f,
             "DequantizeLinear:3,QuantizeLinear:2,Conv:1,Relu:1,", 0, 13);
+}
+
+/* Fake-quantized float weights (Q -> DQ on a float32 constant, as quantization-aware training
+ * exports them), per channel, with int8 activations: the codes are made once, QLinearConv. */
+Test(qdq_import, conv_fake_quantized_float_weight) {
+    Onnx__GraphProto *g = pb_graph("g");
+    qparams(g, "x", 0.02f, E_I8, 3);
+    qparams(g, "y", 0.05f, E_I8, -5);
+    int64_t wd[4] = {3, 2, 3, 3}, cd[1] = {3};
+    float *w = input_values(54, -1.2f, 1.2f, 77), ws[3] = {0.01f, 0.008f, 0.0095f};
+    int8_t wz[3] = {0, 0, 0};
+    init_f(g, "wf", 4, wd, 54, w);
+    init_f(g, "w_s", 1, cd, 3, ws);
+    init_raw(g, "w_z", E_I8, 1, cd, wz, 3);
+    pb_attr_int(pb_add_node(g, pb_node("QuantizeLinear", "Q_w", "wf,w_s,w_z", "wq")), "axis", 0);
+    pb_attr_int(pb_add_node(g, pb_node("DequantizeLinear", "DQ_w", "wq,w_s,w_z", "w_dq")), "axis", 0);
+    qdq(g, "x", "xd", "x");
+    pb_add_node(g, pb_node("Conv", "conv", "xd,w_dq", "c"));
+    qdq(g, "c", "y", "y");
+    pb_add_input(g, pb_value("x", E_F32, "1,2,5,5"));
+    pb_add_output(g, pb_value("y", E_F32, "1,3,3,3"));
+    compare("qdq_fakeq", g, "1,2,5,5", 50, -2, 2, 0.05f, "QuantizeLinear:1,QLinearConv:1,DequantizeLinear:1,", 1,
+            13);
 }
 
 /* MaxPool with the same Q parameters (runs on the uint8 codes), AveragePool, Concat of the
