@@ -30,7 +30,8 @@
  *   Relu / Clip between the op and Q: dropped when Q's saturation already does their work:
  *       Q(lo) is the lowest code of the type and Q(hi) the highest (Relu: lo = 0, hi = inf),
  *       then Q(clip(v)) = Q(v) for every v, exactly (Q is monotone). Otherwise the group stays.
- * Constants may sit behind Identity nodes (exporters share biases that way).
+ * Constants may sit behind Identity nodes (exporters share biases that way). Absent zero
+ * points are first made explicit (zero of the type the spec implies).
  * Numerics are then those of the QOperator kernels: integer accumulation, float requantize,
  * round half to even, saturation; wafer's fast QLinearConv / QLinearAdd differ from the spec
  * by one output step at rounding ties (see runtime/kernels/x86/qlinear_contrib_x86.c).
@@ -465,8 +466,39 @@ static int import_passthrough(IrGraph *g, int k, RtError *err) {
     return 1;
 }
 
+/* Q / DQ nodes without a zero point get an explicit zero of the type the spec implies (DQ:
+ * its input's; Q: output_dtype, else uint8) with the scale's shape, so the groups read one
+ * form. The same computation; a node whose types are not known here keeps its form. */
+static int zero_points_explicit(IrGraph *g, RtError *err) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        RtNode *n = &g->nodes[k];
+        int q = n->op == RT_OP_QUANTIZE_LINEAR;
+        if ((!q && n->op != RT_OP_DEQUANTIZE_LINEAR) || n->n_in < 2 || qz_in(n, 2) >= 0 || n->in[0] < 0 || n->in[1] < 0)
+            continue;
+        const RtTensor *sc = g->values[n->in[1]].konst;
+        if (!sc || sc->dtype != RT_F32 || rt_attr_int(n, "block_size", 0)) continue;
+        int64_t od = q ? rt_attr_int(n, "output_dtype", 0) : 0;
+        RtDtype t = q ? (od ? (RtDtype)od : RT_U8) : int_dtype(g, n->in[0]);
+        if (!is_q8(t)) continue;
+        RtTensor *z = ir_tensor_new(g, t, sc->rank, sc->dims);
+        if (!z) return rt_error_set(err, "out of memory");
+        char base[256];
+        snprintf(base, sizeof base, "%s_zero_point", n->name && n->name[0] ? n->name : "qdq");
+        int zv = qz_const_new(g, base, z, err);
+        if (zv < 0) return RT_ERR;
+        n = &g->nodes[k];
+        int *in = ir_alloc(g, sizeof(int) * 3);
+        if (!in) return rt_error_set(err, "out of memory");
+        in[0] = n->in[0], in[1] = n->in[1], in[2] = zv;
+        n->in = in;
+        n->n_in = 3;
+    }
+    return RT_OK;
+}
+
 int pass_qdq_import(IrGraph *g, int *n_groups, RtError *err) {
     int done = 0;
+    RT_TRY(zero_points_explicit(g, err));
     for (int k = 0; k < g->n_nodes; k++) {
         int r = 0;
         switch (g->nodes[k].op) {

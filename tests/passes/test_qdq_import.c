@@ -10,8 +10,8 @@
  * bias and a Relu the Q range makes redundant; int8 activations with a zero point, a
  * per-tensor weight, no bias; an int32 DQ bias; a residual Add; Gemm and MatMul; Clip(0, 6)
  * folded by the range; a Relu the range does not make redundant (stays float); MaxPool,
- * AveragePool, Concat, GlobalAveragePool; fake-quantized float weights (Q -> DQ); the .wafer
- * route (wafer quantize --weights f32). Then onnxruntime's QDQ mobilenet_v2: every Conv became
+ * AveragePool, Concat, GlobalAveragePool; fake-quantized float weights (Q -> DQ); absent zero
+ * points; the .wafer route (wafer quantize --weights f32). Then onnxruntime's QDQ mobilenet_v2: every Conv became
  * QLinearConv, logits within test_import_qoperator's bound of onnxruntime's (measured 1.5% of
  * the largest logit, as its QOperator form gives), same top-1.
  */
@@ -296,6 +296,28 @@ Test(qdq_import, conv_fake_quantized_float_weight) {
     pb_add_output(g, pb_value("y", E_F32, "1,3,3,3"));
     compare("qdq_fakeq", g, "1,2,5,5", 50, -2, 2, 0.05f, "QuantizeLinear:1,QLinearConv:1,DequantizeLinear:1,", 1,
             13);
+}
+
+/* No zero points anywhere (the spec's defaults: uint8 activations, the weight's own int8 type,
+ * zero): the pass makes them explicit and the groups still become QLinearConv. */
+Test(qdq_import, absent_zero_points) {
+    Onnx__GraphProto *g = pb_graph("g");
+    float xs = 0.02f, ys = 0.03f, ws = 0.011f;
+    init_f(g, "xs", 0, NULL, 1, &xs);
+    init_f(g, "ys", 0, NULL, 1, &ys);
+    init_f(g, "ws", 0, NULL, 1, &ws);
+    int64_t wd[4] = {2, 3, 1, 1};
+    int8_t w[6] = {10, -40, 90, -100, 5, 60};
+    init_raw(g, "wq", E_I8, 4, wd, w, 6);
+    pb_add_node(g, pb_node("DequantizeLinear", "DQ_w", "wq,ws", "w_dq"));
+    pb_add_node(g, pb_node("QuantizeLinear", "Q_x", "x,xs", "xq"));
+    pb_add_node(g, pb_node("DequantizeLinear", "DQ_x", "xq,xs", "xd"));
+    pb_add_node(g, pb_node("Conv", "conv", "xd,w_dq", "c"));
+    pb_add_node(g, pb_node("QuantizeLinear", "Q_y", "c,ys", "yq"));
+    pb_add_node(g, pb_node("DequantizeLinear", "DQ_y", "yq,ys", "y"));
+    pb_add_input(g, pb_value("x", E_F32, "1,3,3,3"));
+    pb_add_output(g, pb_value("y", E_F32, "1,2,3,3"));
+    compare("qdq_nozp", g, "1,3,3,3", 27, -1, 4, ys, "QuantizeLinear:1,QLinearConv:1,DequantizeLinear:1,", 1, 13);
 }
 
 /* MaxPool with the same Q parameters (runs on the uint8 codes), AveragePool, Concat of the
