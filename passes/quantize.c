@@ -90,9 +90,14 @@ static int static_int8(IrGraph *g, const QuantOptions *o, const char *flags, Qua
     return ir_graph_compact(g, err); /* drops the nodes marked deleted (dead_nodes only compacts when it removes) */
 }
 
+/* A node computing on 8-bit codes: wafer's int8 ops, and any other op whose first input is
+ * int8 or uint8 codes (the QLinear ops of an imported QDQ or QOperator model take uint8 too;
+ * passes/qdq_import.c), except the DequantizeLinear and Cast that leave the codes. */
 static int is_int8_op(const IrGraph *g, const RtNode *n) {
     if (!strcmp(n->domain, "wafer") && n->op != RT_OP_FUSED_CONV && n->op != RT_OP_LINEAR) return 1;
-    return n->n_in > 0 && n->in[0] >= 0 && g->values[n->in[0]].dtype == RT_I8 && n->op != RT_OP_DEQUANTIZE_LINEAR;
+    if (n->n_in < 1 || n->in[0] < 0 || n->op == RT_OP_DEQUANTIZE_LINEAR || n->op == RT_OP_CAST) return 0;
+    RtDtype t = g->values[n->in[0]].dtype;
+    return t == RT_I8 || t == RT_U8;
 }
 
 /* Node counts and each layer's final op. */

@@ -107,6 +107,19 @@ Test(quantize_cli, report_lists_tensors_and_layers) {
     cr_expect_eq(tu_run(out, sizeof out, "ls -a %s | grep -c tmp", tmpdir), 1, "no temporary file left: %s", out);
 }
 
+/* onnxruntime's QDQ mobilenet_v2 (uint8 activations): its 52 convs are imported as integer
+ * ops (passes/qdq_import.c) and the report counts them as int8 nodes, not float ones. */
+Test(quantize_cli, imported_uint8_qdq_nodes_count_as_int8) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("slow under the sanitizers");
+    char a[1024], rep[512];
+    snprintf(rep, sizeof rep, "%s/q.json", tmpdir);
+    snprintf(a, sizeof a, "%s/perf/mobilenet_v2_int8_qdq_ort.onnx -o %s/q.wafer --activations int8 --calib input=%s/perf/mobilenet_v2_in.npy --report %s",
+             FIXTURES, tmpdir, FIXTURES, rep);
+    cr_assert_eq(quantize(a), 0, "%s", out);
+    cr_expect_geq(tu_json_number(rep, "int8_nodes"), 52, "%s", out);
+    cr_expect_eq(tu_json_number(rep, "float_nodes"), 0, "%s", out);
+}
+
 Test(quantize_cli, weight_only_report_without_calibration_has_no_errors) {
     char a[1024], rep[512];
     snprintf(rep, sizeof rep, "%s/w.json", tmpdir);
