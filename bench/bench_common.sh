@@ -7,6 +7,10 @@
 # exit 2), plus two checks:
 #     bench_need_fixtures    FX exists
 #     bench_need_node        node is on the PATH (bench.sh installs it with onnxruntime-node)
+# and, for one-model cases written as $TMP/<case>.onnx with inputs $TMP/<case>_<input>.npy:
+#     case_wafer_ms CASE / case_ort_ms CASE   median ms of 20 runs after 3 warmup, 1 thread, in wafer
+#                                   bench / bench/ort_bench.js (onnxruntime-node)
+#     lowest A B                     the smaller of two numbers (A may be empty)
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -28,3 +32,21 @@ bench_need_node() {
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
+
+case_args() { # CASE PREFIX -> NAME=FILE list (PREFIX "--input " for wafer)
+    for f in "$TMP/$1"_*.npy; do
+        n=${f##*/$1_}
+        printf ' %s%s=%s' "$2" "${n%.npy}" "$f"
+    done
+}
+case_wafer_ms() {
+    # shellcheck disable=SC2046
+    "$W" bench "$TMP/$1.onnx" $(case_args "$1" "--input ") --iters 20 --warmup 3 --threads 1 2>/dev/null |
+        sed -n 's/.*median \([0-9.]*\) ms.*/\1/p'
+}
+case_ort_ms() {
+    # shellcheck disable=SC2046
+    node "$HERE/ort_bench.js" run "$TMP/$1.onnx" $(case_args "$1" "") --iters 20 --warmup 3 --threads 1 2>/dev/null |
+        sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'
+}
+lowest() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }

@@ -19,7 +19,6 @@
 NAME=bench_gqa
 . "$(dirname "$0")/bench_common.sh"
 bench_need_node
-BENCH="node $HERE/ort_bench.js"
 
 cat >"$TMP/mk.js" <<'EOF'
 'use strict';
@@ -81,31 +80,14 @@ model('prefill256', 256, 0);
 EOF
 node "$TMP/mk.js" "$TMP" || die "writing the models failed"
 
-args() { # CASE PREFIX -> NAME=FILE list (PREFIX "--input " for wafer)
-    for f in "$TMP/$1"_*.npy; do
-        n=${f##*/$1_}
-        printf ' %s%s=%s' "$2" "${n%.npy}" "$f"
-    done
-}
-wafer_ms() {
-    # shellcheck disable=SC2046
-    "$W" bench "$TMP/$1.onnx" $(args "$1" "--input ") --iters 20 --warmup 3 --threads 1 2>/dev/null |
-        sed -n 's/.*median \([0-9.]*\) ms.*/\1/p'
-}
-ort_ms() {
-    # shellcheck disable=SC2046
-    $BENCH run "$TMP/$1.onnx" $(args "$1" "") --iters 20 --warmup 3 --threads 1 2>/dev/null |
-        sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'
-}
-lowest() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
 
 printf '%-62s %9s %9s %7s\n' "GroupQueryAttention (genai form), 1 thread, median ms" "wafer" "ort" "w/ort"
 for c in decode512 decode2048 prefill256; do
     w="" o=""
     for _ in 1 2 3; do
-        v=$(wafer_ms $c) && [ -n "$v" ] || die "wafer bench failed on $c"
+        v=$(case_wafer_ms $c) && [ -n "$v" ] || die "wafer bench failed on $c"
         w=$(lowest "$w" "$v")
-        v=$(ort_ms $c) && [ -n "$v" ] || die "ort_bench.js failed on $c (is onnxruntime-node installed?)"
+        v=$(case_ort_ms $c) && [ -n "$v" ] || die "ort_bench.js failed on $c (is onnxruntime-node installed?)"
         o=$(lowest "$o" "$v")
     done
     case $c in

@@ -28,7 +28,6 @@ wafer_ms() { # MODEL INPUT -> median ms
     "$W" bench "$1" --input "$2" --iters 30 --warmup 5 --threads 1 2>/dev/null |
         sed -n 's/.*median \([0-9.]*\) ms.*/\1/p'
 }
-lowest() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
 
 printf '%-40s %12s %12s %8s\n' "batch 1, 1 thread, median ms" "original" "ort-optim." "ratio"
 for m in perf/mobilenet_v2:input:mbv2_x1 tinylm/tinylm:tokens:tinylm_x1; do

@@ -54,7 +54,6 @@ ort_ms() { # MODEL THREADS -> median ms
     $BENCH run "$1" "input=$TMP/x1.npy" --iters 30 --warmup 5 --threads "$2" 2>/dev/null |
         sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'
 }
-lowest() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
 
 echo
 printf '%-36s %8s %8s %8s %8s %10s %10s\n' "mobilenet_v2 int8, batch 1, median ms" "threads" "wafer" "ort" "w/ort" "" ""
