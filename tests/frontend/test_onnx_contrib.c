@@ -17,8 +17,7 @@
 #include <string.h>
 
 #include "../../frontend/onnx.h"
-#include "../ort_compare.h"
-#include "onnx_proto_build.h"
+#include "contrib_build.h"
 
 TestSuite(onnx_contrib, .fini = pb_release_all);
 
@@ -33,41 +32,6 @@ static const OrtcTol SUM_TOL = {1e-4, 1e-5, 0};
 static const OrtcTol NORM_TOL = {1e-5, 1e-5, 0};
 
 /* ---------- model building ---------- */
-
-static Onnx__NodeProto *ms_node(Onnx__GraphProto *g, const char *op, const char *name, const char *ins,
-                                const char *outs) {
-    Onnx__NodeProto *n = pb_add_node(g, pb_node(op, name, ins, outs));
-    n->domain = pb_str("com.microsoft");
-    return n;
-}
-
-/* Deterministic values in [lo, hi): an LCG (tracked allocation). */
-static float *values(int64_t n, uint32_t seed, float lo, float hi) {
-    float *x = pb_zalloc(sizeof(float) * (size_t)n);
-    uint32_t s = seed * 2654435761u + 1;
-    for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)((s = s * 1664525u + 1013904223u) >> 8) / (1 << 24);
-    return x;
-}
-
-static int64_t numel(int rank, const int64_t *dims) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    return n;
-}
-
-/* A float32 initializer of shape dims[rank], values in [-1, 1). */
-static void add_weight(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
-    pb_tensor_floats(pb_add_init(g, pb_tensor(name, 1, (size_t)rank, dims)), (size_t)numel(rank, dims),
-                     values(numel(rank, dims), seed, -1, 1));
-}
-
-/* A float32 graph input and its fed value (values in [-2, 2)). */
-static OrtcInput add_input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
-    pb_add_input(g, pb_value_typed(name, pb_type_dims(1, rank, dims)));
-    OrtcInput in = {name, {.dtype = RT_F32, .rank = rank, .data = values(numel(rank, dims), seed, -2, 2)}};
-    memcpy(in.t.dims, dims, sizeof(int64_t) * (size_t)rank);
-    return in;
-}
 
 static uint8_t *pack(Onnx__GraphProto *g, int opset, size_t *len) {
     return pb_model_pack_domain(g, opset >= 20 ? 9 : 8, opset, "com.microsoft", 1, "test", len);
@@ -451,18 +415,9 @@ Test(onnx_contrib, fused_conv_silu_and_bias_add_give_the_spec_values) {
 /* ---------- bad nodes: exit 2 naming node and op ---------- */
 
 static void expect_refused(const char *tag, Onnx__GraphProto *g, const char *want1, const char *want2) {
-    char dir[256], path[300], log[4096];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
-    snprintf(path, sizeof path, "%s/bad.onnx", dir);
     size_t len;
     uint8_t *m = pack(g, 17, &len);
-    FILE *f = fopen(path, "wb");
-    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
-    int rc = tu_run(log, sizeof log, WAFER_BIN " run '%s' --out %s/o", path, dir);
-    cr_expect_eq(rc, 2, "%s: exit %d:\n%s", tag, rc, log);
-    cr_expect(strstr(log, want1) && strstr(log, want2), "%s: message lacks '%s' / '%s':\n%s", tag, want1, want2, log);
-    cr_expect(strstr(log, "bad.onnx"), "%s: message does not name the file:\n%s", tag, log);
-    tu_tmpdir_remove(dir);
+    contrib_expect_refused(tag, m, len, want1, want2);
 }
 
 Test(onnx_contrib, bad_contrib_nodes_fail_with_exit_2_naming_node_and_op) {

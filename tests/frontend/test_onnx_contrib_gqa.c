@@ -13,8 +13,7 @@
  *    refused with exit status 2 naming the file, node and op; runs whose seqlens_k differ per
  *    row or whose total_sequence_length is not P + S fail with exit 2 naming the check.
  */
-#include "../ort_compare.h"
-#include "onnx_proto_build.h"
+#include "contrib_build.h"
 
 #include <unistd.h>
 
@@ -34,33 +33,6 @@ static const OrtcTol LAYER_TOL = {1e-4, 1e-4, 0};
 #define OPSET 21
 
 /* ---------- model building ---------- */
-
-static Onnx__NodeProto *ms_node(Onnx__GraphProto *g, const char *op, const char *name, const char *ins,
-                                const char *outs) {
-    Onnx__NodeProto *n = pb_add_node(g, pb_node(op, name, ins, outs));
-    n->domain = pb_str("com.microsoft");
-    return n;
-}
-
-static float *values(int64_t n, uint32_t seed, float lo, float hi) {
-    float *x = pb_zalloc(sizeof(float) * (size_t)n);
-    uint32_t s = seed * 2654435761u + 1;
-    for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)((s = s * 1664525u + 1013904223u) >> 8) / (1 << 24);
-    return x;
-}
-
-static int64_t numel(int rank, const int64_t *dims) {
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    return n;
-}
-
-static OrtcInput add_input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint32_t seed) {
-    pb_add_input(g, pb_value_typed(name, pb_type_dims(1, rank, dims)));
-    OrtcInput in = {name, {.dtype = RT_F32, .rank = rank, .data = values(numel(rank, dims), seed, -2, 2)}};
-    memcpy(in.t.dims, dims, sizeof(int64_t) * (size_t)rank);
-    return in;
-}
 
 /* An int graph input (ONNX type elem: 6 int32, 7 int64) holding v[numel]. */
 static OrtcInput add_int_input(Onnx__GraphProto *g, const char *name, int elem, int rank, const int64_t *dims,
@@ -275,18 +247,9 @@ Test(onnx_contrib_gqa, genai_decoder_layer_matches_onnxruntime) {
 /* ---------- bad nodes: exit 2 naming the file, node and op ---------- */
 
 static void expect_refused(const char *tag, Onnx__GraphProto *g, const char *want1, const char *want2) {
-    char dir[256], path[300], log[4096];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
-    snprintf(path, sizeof path, "%s/bad.onnx", dir);
     size_t len;
     uint8_t *m = pb_model_pack_domain(g, 10, OPSET, "com.microsoft", 1, "test", &len);
-    FILE *f = fopen(path, "wb");
-    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
-    int rc = tu_run(log, sizeof log, WAFER_BIN " run '%s' --out %s/o", path, dir);
-    cr_expect_eq(rc, 2, "%s: exit %d:\n%s", tag, rc, log);
-    cr_expect(strstr(log, want1) && strstr(log, want2), "%s: message lacks '%s' / '%s':\n%s", tag, want1, want2, log);
-    cr_expect(strstr(log, "bad.onnx"), "%s: message does not name the file:\n%s", tag, log);
-    tu_tmpdir_remove(dir);
+    contrib_expect_refused(tag, m, len, want1, want2);
 }
 
 static Onnx__GraphProto *bad_gqa(const char *name, const char *ins, int64_t heads, int64_t kv_heads) {
