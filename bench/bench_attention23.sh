@@ -62,20 +62,12 @@ model('mhamask', ['q', 'k', 'v', 'm'], ['y'], [attrI('q_num_heads', 12), attrI('
 EOF
 node "$TMP/mk.js" "$TMP" || die "writing the models failed"
 
-
-printf '%-58s %9s %9s %7s\n' "Attention-23, 1 thread, median ms" "wafer" "ort" "w/ort"
+printf '%-62s %9s %9s %7s\n' "Attention-23, 1 thread, median ms" "wafer" "ort" "w/ort"
 for c in prefill decode mhamask; do
-    w="" o=""
-    for _ in 1 2 3; do
-        v=$(case_wafer_ms $c) && [ -n "$v" ] || die "wafer bench failed on $c"
-        w=$(lowest "$w" "$v")
-        v=$(case_ort_ms $c) && [ -n "$v" ] || die "ort_bench.js failed on $c (is onnxruntime-node installed?)"
-        o=$(lowest "$o" "$v")
-    done
     case $c in
     prefill) d="prefill GQA 8/2 heads, 512 x 512, causal, present out" ;;
     decode) d="decode GQA 8/2 heads, 1 query, 511 cached, causal" ;;
     *) d="3-D MHA 12 heads, 256 x 256, float mask" ;;
     esac
-    printf '%-58s %9.3f %9.3f %7.2f\n' "$d" "$w" "$o" "$(awk -v a="$w" -v b="$o" 'BEGIN { print a / b }')"
+    case_row $c "$d"
 done

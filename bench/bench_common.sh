@@ -11,6 +11,8 @@
 #     case_wafer_ms CASE / case_ort_ms CASE   median ms of 20 runs after 3 warmup, 1 thread, in wafer
 #                                   bench / bench/ort_bench.js (onnxruntime-node)
 #     lowest A B                     the smaller of two numbers (A may be empty)
+#     case_row CASE LABEL            a table row: the lowest median of 3 alternating rounds of
+#                                   each, and their ratio wafer / onnxruntime
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -50,3 +52,13 @@ case_ort_ms() {
         sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'
 }
 lowest() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
+case_row() {
+    w="" o=""
+    for _ in 1 2 3; do
+        v=$(case_wafer_ms "$1") && [ -n "$v" ] || die "wafer bench failed on $1"
+        w=$(lowest "$w" "$v")
+        v=$(case_ort_ms "$1") && [ -n "$v" ] || die "ort_bench.js failed on $1 (is onnxruntime-node installed?)"
+        o=$(lowest "$o" "$v")
+    done
+    printf '%-62s %9.3f %9.3f %7.2f\n' "$2" "$w" "$o" "$(awk -v a="$w" -v b="$o" 'BEGIN { print a / b }')"
+}

@@ -80,20 +80,12 @@ model('prefill256', 256, 0);
 EOF
 node "$TMP/mk.js" "$TMP" || die "writing the models failed"
 
-
 printf '%-62s %9s %9s %7s\n' "GroupQueryAttention (genai form), 1 thread, median ms" "wafer" "ort" "w/ort"
 for c in decode512 decode2048 prefill256; do
-    w="" o=""
-    for _ in 1 2 3; do
-        v=$(case_wafer_ms $c) && [ -n "$v" ] || die "wafer bench failed on $c"
-        w=$(lowest "$w" "$v")
-        v=$(case_ort_ms $c) && [ -n "$v" ] || die "ort_bench.js failed on $c (is onnxruntime-node installed?)"
-        o=$(lowest "$o" "$v")
-    done
     case $c in
     decode512) d="decode 32/8 heads x 128, rotary, 1 token after 511 cached" ;;
     decode2048) d="decode 32/8 heads x 128, rotary, 1 token after 2047 cached" ;;
     *) d="prefill 32/8 heads x 128, rotary, 256 tokens, no cache" ;;
     esac
-    printf '%-62s %9.3f %9.3f %7.2f\n' "$d" "$w" "$o" "$(awk -v a="$w" -v b="$o" 'BEGIN { print a / b }')"
+    case_row $c "$d"
 done
