@@ -99,8 +99,6 @@ static int act_dq(const IrGraph *g, int v, QzParams *p) {
     return xt == p->zp->dtype ? d : -1;
 }
 
-/* A constant weight through a DQ: per tensor, or per index of `axis` (of the weight's rank).
- * Fills the integer weight, scale and zero point values. */
 /* The lowest and highest codes of a uint8/int8 type. */
 static void q8_range(RtDtype t, int32_t *lo, int32_t *hi) {
     *lo = t == RT_U8 ? 0 : -128;
@@ -143,6 +141,8 @@ static int weight_codes(IrGraph *g, int v, const QzParams *dq, RtError *err) {
     return r < 0 ? -1 : r;
 }
 
+/* A constant weight through a DQ: per tensor, or per index of `axis` (of the weight's rank).
+ * Fills the integer weight, scale and zero point values. */
 static int weight_dq(IrGraph *g, int v, int axis, int per_axis_ok, int *wq, int *ws, int *wz, RtError *err) {
     if (v < 0 || g->values[v].producer < 0) return 0;
     int dn = g->values[v].producer;
