@@ -8,6 +8,7 @@
 
 TestSuite(bitwise, .fini = pb_release_all);
 
+/* Bit operations on integers: no rounding anywhere, so equal. */
 static const OrtcTol EXACT = {0, 0, 0};
 
 /* a [2,3] and b [3] (broadcast over rows) of dtype dt, all four ops */

@@ -7,6 +7,7 @@
 
 TestSuite(center_crop_pad, .fini = pb_release_all);
 
+/* Cropping and zero padding only copy values: equal. */
 static const OrtcTol EXACT = {0, 0, 0};
 
 Test(center_crop_pad, crop_and_pad_agree_with_onnxruntime) {
