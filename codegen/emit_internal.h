@@ -67,9 +67,22 @@ void ec_float_lit(char *buf, size_t n, float v);
 /* C's name of a dtype's element type ("float", "int8_t", ...), NULL when not emitted. */
 const char *ec_ctype(RtDtype t);
 
-/* ---- emit_ops.c ---- */
+/* ---- emit_ops.c and emit_ops_<family>.c ---- */
 /* Appends node k's statements (and its per-node constants); RT_ERR_UNSUPPORTED names the op. */
 int ec_node_emit(EcCtx *c, int k);
+
+/* One op's emitter: writes node k's call (c->body) and its constants (c->decl). */
+typedef int (*EcEmitFn)(EcCtx *c, int k, const RtNode *n);
+typedef struct {
+    int op;       /* RT_OP_* */
+    EcEmitFn fn;  /* NULL ends a table */
+} EcOpEntry;
+/* The op tables ec_node_emit searches, one per family file. */
+extern const EcOpEntry ec_ops_core[];   /* emit_ops.c: conv, linear, pools, quantized ops, basic float */
+extern const EcOpEntry ec_ops_math[];   /* emit_ops_math.c: element-wise math, logic, comparisons, casts */
+extern const EcOpEntry ec_ops_reduce[]; /* emit_ops_reduce.c: reductions, arg-max/min, normalizations */
+extern const EcOpEntry ec_ops_tensor[]; /* emit_ops_tensor.c: data movement, Gemm, ConvTranspose, resize */
+extern const EcOpEntry ec_ops_seq[];    /* emit_ops_seq.c: recurrent layers and integer matmul/conv */
 
 /* ---- emit_c.c helpers for the op emitters ---- */
 /* Marks template `name` (and so writes it once). */

@@ -18,56 +18,9 @@
 
 #include "../runtime/kernels/qblock.h"
 #include "../runtime/kernels/quant.h"
-#include "emit_internal.h"
-
-typedef int (*EcEmitFn)(EcCtx *c, int k, const RtNode *n);
+#include "emit_ops_common.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-static const RtTensor *vin(EcCtx *c, const RtNode *n, int j) {
-    return j < n->n_in && n->in[j] >= 0 ? &c->val[n->in[j]] : NULL;
-}
-
-static const RtTensor *kin(EcCtx *c, const RtNode *n, int j) {
-    return j < n->n_in && n->in[j] >= 0 ? c->g->values[n->in[j]].konst : NULL;
-}
-
-static const char *P(EcCtx *c, const RtNode *n, int j, char *buf) {
-    if (j >= n->n_in || n->in[j] < 0) return "NULL";
-    return ec_ptr(c, n->in[j], 1, buf, 96);
-}
-
-static const char *Y(EcCtx *c, const RtNode *n, char *buf) { return ec_ptr(c, n->out[0], 0, buf, 96); }
-
-static const RtTensor *yval(EcCtx *c, const RtNode *n) { return &c->val[n->out[0]]; }
-
-static int need_dtype(EcCtx *c, int k, const RtTensor *t, RtDtype want, const char *what) {
-    if (!t) return ec_fail(c, k, RT_ERR, "input %s is required", what);
-    if (t->dtype != want)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s; emit-c's kernel takes %s", what,
-                       rt_dtype_name(t->dtype), rt_dtype_name(want));
-    return RT_OK;
-}
-
-/* One float32 constant (a per-tensor scale). */
-static int const_f32(EcCtx *c, int k, const RtNode *n, int j, const char *what, double *v) {
-    const RtTensor *t = kin(c, n, j);
-    if (!t || t->dtype != RT_F32 || rt_numel(t) != 1)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s must be one constant float32 value", what);
-    *v = ((const float *)t->data)[0];
-    if (!(*v > 0.0) || *v > 3.4e38) return ec_fail(c, k, RT_ERR, "%s = %g must be a positive finite number", what, *v);
-    return RT_OK;
-}
-
-/* A constant per-tensor zero point (0 when absent). */
-static int const_zp(EcCtx *c, int k, const RtNode *n, int j, const char *what, int32_t *z) {
-    *z = 0;
-    if (j >= n->n_in || n->in[j] < 0) return RT_OK;
-    const RtTensor *t = kin(c, n, j);
-    if (!t || rt_numel(t) != 1) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s must be one constant value", what);
-    *z = rt_qget(t, 0);
-    return RT_OK;
-}
 
 /* int8 output range narrowed by the qmin/qmax attributes (wafer_ops.h). */
 static int out_range(EcCtx *c, int k, const RtNode *n, int32_t *lo, int32_t *hi) {
@@ -79,13 +32,6 @@ static int out_range(EcCtx *c, int k, const RtNode *n, int32_t *lo, int32_t *hi)
     if (a > *lo) *lo = a > *hi ? *hi : (int32_t)a;
     if (b < *hi) *hi = b < *lo ? *lo : (int32_t)b;
     return RT_OK;
-}
-
-static void decl_i32s(EcCtx *c, int k, const char *what, const int32_t *v, int64_t n) {
-    text_buf_printf(&c->decl, "static const int32_t n%d_%s[%lld] = {", k, what, (long long)n);
-    for (int64_t i = 0; i < n; i++)
-        text_buf_printf(&c->decl, "%s%ld%s", i % 12 == 0 ? "\n    " : "", (long)v[i], i + 1 < n ? ", " : "");
-    text_buf_printf(&c->decl, "\n};\n");
 }
 
 /* The fused activation (wafer_ops.h): kind as the act helper numbers it, alpha, beta. */
@@ -127,12 +73,6 @@ static int act_read(EcCtx *c, int k, const RtNode *n, int *kind, char *alpha, ch
 }
 
 /* ---------------------------------------------------------------- window geometry */
-
-static int64_t attr_at(const RtNode *n, const char *name, int i, int64_t def) {
-    const int64_t *v;
-    int cnt = rt_attr_ints(n, name, &v);
-    return cnt > i ? v[i] : def;
-}
 
 /* Writes `static const wk_geom n<k>_g` for x [N, C, (H,) W] -> y [N, M, (OH,) OW] with
  * kernel kh x kw; pads from the attributes or auto_pad (the runtime's formulas). */
@@ -436,125 +376,6 @@ static int e_softmax(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* Clip's bounds: inputs min, max (opset >= 11; constants) or attributes; absent = -+inf. */
-static int clip_bounds(EcCtx *c, int k, const RtNode *n, char *lo, char *hi) {
-    float b[2] = {-HUGE_VALF, HUGE_VALF};
-    for (int j = 0; j < 2; j++) {
-        if (n->opset < 11) {
-            b[j] = rt_attr_float(n, j ? "max" : "min", b[j]);
-        } else if (j + 1 < n->n_in && n->in[j + 1] >= 0) {
-            const RtTensor *t = kin(c, n, j + 1);
-            if (!t || t->dtype != RT_F32 || rt_numel(t) != 1)
-                return ec_fail(c, k, RT_ERR_UNSUPPORTED, "Clip's %s must be one constant float32 value", j ? "max" : "min");
-            b[j] = ((const float *)t->data)[0];
-        }
-    }
-    ec_float_lit(lo, 48, b[0]);
-    ec_float_lit(hi, 48, b[1]);
-    return RT_OK;
-}
-
-/* Elementwise float ops as a loop in NAME_run: y[i] = f(x[i]) (the runtime's formulas,
- * runtime/kernels/ref/unary.c). */
-static int e_unary(EcCtx *c, int k, const RtNode *n) {
-    const RtTensor *x = vin(c, n, 0);
-    RT_TRY(need_dtype(c, k, x, RT_F32, "input"));
-    const char *f;
-    char fb[256], al[48], be[48];
-    switch (n->op) {
-    case RT_OP_ABS: f = "fabsf(v)"; break;
-    case RT_OP_NEG: f = "-v"; break;
-    case RT_OP_RECIPROCAL: f = "1.0f / v"; break;
-    case RT_OP_SOFTSIGN: f = "v / (1.0f + fabsf(v))"; break;
-    case RT_OP_HARD_SWISH: f = "v * (v / 6.0f + 0.5f < 0.0f ? 0.0f : v / 6.0f + 0.5f > 1.0f ? 1.0f : v / 6.0f + 0.5f)"; break;
-    case RT_OP_LEAKY_RELU:
-        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 0.01f));
-        snprintf(fb, sizeof fb, "(v < 0 ? %s * v : v)", al);
-        f = fb;
-        break;
-    case RT_OP_THRESHOLDED_RELU:
-        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 1.0f));
-        snprintf(fb, sizeof fb, "(v > %s ? v : 0.0f)", al);
-        f = fb;
-        break;
-    case RT_OP_HARD_SIGMOID:
-        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 0.2f));
-        ec_float_lit(be, sizeof be, rt_attr_float(n, "beta", 0.5f));
-        snprintf(fb, sizeof fb, "(%s * v + %s < 0.0f ? 0.0f : %s * v + %s > 1.0f ? 1.0f : %s * v + %s)", al, be, al, be, al, be);
-        f = fb;
-        break;
-    case RT_OP_CLIP:
-        RT_TRY(clip_bounds(c, k, n, al, be));
-        snprintf(fb, sizeof fb, "((v < %s ? %s : v) > %s ? %s : (v < %s ? %s : v))", al, al, be, be, al, al);
-        f = fb;
-        break;
-    case RT_OP_GELU:
-        if (strcmp(rt_attr_str(n, "approximate", "none"), "tanh") == 0) {
-            f = "0.5f * v * (1.0f + wk_tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)))";
-            ec_tpl_use(c, "b1_tanh");
-        } else {
-            f = "0.5f * v * (1.0f + wk_erff(v * 0.7071067811865476f))";
-            ec_tpl_use(c, "b1_erf");
-        }
-        break;
-    case RT_OP_RELU: f = "(v < 0 ? 0.0f : v)"; break;
-    case RT_OP_SIGMOID: f = "wk_sigmoidf(v)"; ec_tpl_use(c, "b1_sigmoid"); break;
-    case RT_OP_TANH: f = "wk_tanhf(v)"; ec_tpl_use(c, "b1_tanh"); break;
-    case RT_OP_ERF: f = "wk_erff(v)"; ec_tpl_use(c, "b1_erf"); break;
-    case RT_OP_EXP: f = "wk_expf(v)"; ec_tpl_use(c, "b0_exp"); break;
-    default: return ec_fail(c, k, RT_ERR_UNSUPPORTED, "no emit-c loop for this op");
-    }
-    char p0[96], py[96];
-    text_buf_printf(&c->body,
-                    "    {\n        const float *x = %s;\n        float *y = %s;\n        int32_t i;\n"
-                    "        for (i = 0; i < %lld; i++) {\n            float v = x[i];\n            y[i] = %s;\n"
-                    "        }\n    }\n",
-                    P(c, n, 0, p0), Y(c, n, py), (long long)rt_numel(x), f);
-    return RT_OK;
-}
-
-/* Numpy broadcasting of a and b to y: n<k>_dims, n<k>_sa, n<k>_sb [rank] for wk_bcast.
- * Returns 0 when both operands have y's shape (no tables needed), 1 when written. */
-static int bcast_emit(EcCtx *c, int k, const RtTensor *a, const RtTensor *b, const RtTensor *y) {
-    if (rt_shape_equal(a, y) && rt_shape_equal(b, y)) return 0;
-    int32_t d[RT_MAX_RANK], sa[RT_MAX_RANK], sb[RT_MAX_RANK];
-    int64_t st_a = 1, st_b = 1;
-    for (int i = y->rank - 1; i >= 0; i--) {
-        int ia = i - (y->rank - a->rank), ib = i - (y->rank - b->rank);
-        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-        d[i] = (int32_t)y->dims[i];
-        sa[i] = da == 1 ? 0 : (int32_t)st_a;
-        sb[i] = db == 1 ? 0 : (int32_t)st_b;
-        st_a *= da, st_b *= db;
-    }
-    decl_i32s(c, k, "dims", d, y->rank > 0 ? y->rank : 1);
-    decl_i32s(c, k, "sa", sa, y->rank > 0 ? y->rank : 1);
-    decl_i32s(c, k, "sb", sb, y->rank > 0 ? y->rank : 1);
-    ec_tpl_use(c, "b0_bcast");
-    return 1;
-}
-
-/* Add, Sub, Mul, Div of two float32 tensors with numpy broadcasting. */
-static int e_binary(EcCtx *c, int k, const RtNode *n) {
-    const RtTensor *a = vin(c, n, 0), *b = vin(c, n, 1), *y = yval(c, n);
-    RT_TRY(need_dtype(c, k, a, RT_F32, "input A"));
-    RT_TRY(need_dtype(c, k, b, RT_F32, "input B"));
-    char p0[96], p1[96], py[96];
-    const char *op = n->op == RT_OP_ADD ? "+" : n->op == RT_OP_SUB ? "-" : n->op == RT_OP_MUL ? "*" : "/";
-    int bc = bcast_emit(c, k, a, b, y);
-    text_buf_printf(&c->body, "    {\n        const float *a = %s, *b = %s;\n        float *y = %s;\n        int32_t i, oa, ob;\n",
-                    P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py));
-    if (bc)
-        text_buf_printf(&c->body,
-                        "        for (i = 0; i < %lld; i++) {\n            wk_bcast(i, %d, n%d_dims, n%d_sa, n%d_sb, &oa, &ob);\n"
-                        "            y[i] = a[oa] %s b[ob];\n        }\n    }\n",
-                        (long long)rt_numel(y), y->rank, k, k, k, op);
-    else
-        text_buf_printf(&c->body, "        (void)oa;\n        (void)ob;\n        for (i = 0; i < %lld; i++) y[i] = a[i] %s b[i];\n    }\n",
-                        (long long)rt_numel(y), op);
-    return RT_OK;
-}
-
 /* Reshape-like: nothing when the output aliases the input, else a copy. */
 static int e_alias(EcCtx *c, int k, const RtNode *n) {
     char p0[96], py[96];
@@ -843,10 +664,7 @@ static int e_linear_nbits(EcCtx *c, int k, const RtNode *n) {
 
 /* ---------------------------------------------------------------- the table */
 
-static const struct {
-    int op;
-    EcEmitFn fn;
-} ec_ops[] = {
+const EcOpEntry ec_ops_core[] = {
     {RT_OP_CONV, e_conv},
     {RT_OP_FUSED_CONV, e_conv},
     {RT_OP_LINEAR, e_linear},
@@ -857,25 +675,6 @@ static const struct {
     {RT_OP_MAX_POOL, e_max_pool},
     {RT_OP_GLOBAL_AVERAGE_POOL, e_global_average_pool},
     {RT_OP_SOFTMAX, e_softmax},
-    {RT_OP_RELU, e_unary},
-    {RT_OP_SIGMOID, e_unary},
-    {RT_OP_TANH, e_unary},
-    {RT_OP_ERF, e_unary},
-    {RT_OP_EXP, e_unary},
-    {RT_OP_ABS, e_unary},
-    {RT_OP_NEG, e_unary},
-    {RT_OP_RECIPROCAL, e_unary},
-    {RT_OP_SOFTSIGN, e_unary},
-    {RT_OP_HARD_SWISH, e_unary},
-    {RT_OP_LEAKY_RELU, e_unary},
-    {RT_OP_THRESHOLDED_RELU, e_unary},
-    {RT_OP_HARD_SIGMOID, e_unary},
-    {RT_OP_CLIP, e_unary},
-    {RT_OP_GELU, e_unary},
-    {RT_OP_ADD, e_binary},
-    {RT_OP_SUB, e_binary},
-    {RT_OP_MUL, e_binary},
-    {RT_OP_DIV, e_binary},
     {RT_OP_AVERAGE_POOL, e_average_pool},
     {RT_OP_CONCAT, e_concat},
     {RT_OP_FLATTEN, e_alias},
@@ -894,14 +693,17 @@ static const struct {
     {RT_OP_QCONCAT, e_qconcat},
     {RT_OP_QGLOBAL_AVERAGE_POOL, e_qgap},
     {RT_OP_LINEAR_NBITS, e_linear_nbits},
+    {0, NULL},
 };
 
 int ec_node_emit(EcCtx *c, int k) {
+    static const EcOpEntry *const tables[] = {ec_ops_core, ec_ops_math, ec_ops_reduce, ec_ops_tensor, ec_ops_seq};
     const RtNode *n = &c->g->nodes[k];
-    for (size_t i = 0; i < sizeof ec_ops / sizeof ec_ops[0]; i++)
-        if (ec_ops[i].op == n->op) {
-            text_buf_printf(&c->body, "    /* node %d: %s */\n", k, n->op_type ? n->op_type : "?");
-            return ec_ops[i].fn(c, k, n);
-        }
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const EcOpEntry *e = tables[t]; e->fn; e++)
+            if (e->op == (int)n->op) {
+                text_buf_printf(&c->body, "    /* node %d: %s */\n", k, n->op_type ? n->op_type : "?");
+                return e->fn(c, k, n);
+            }
     return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c has no C kernel for this op");
 }
