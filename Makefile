@@ -123,14 +123,18 @@ $(B)/tests/e2e/test_alloc_fail: tests/e2e/test_alloc_fail.c $(filter-out %/main.
 	$(CC) $(CFLAGS_LIB) -Wno-missing-field-initializers -DFIXTURES='"$(FIXTURES)"' -o $@ $< \
 		$(filter-out %/main.o,$(CLI_OBJS)) $(B)/libwafer.a $(B)/libwafer_rt.a -lcriterion $(LDLIBS) $(ALLOC_WRAP)
 
-$(B)/conformance: tests/conformance/node_tests.c $(B)/libwafer.a $(B)/libwafer_rt.a
+$(B)/conformance: tests/conformance/node_tests.c tests/conformance/conf_common.h $(B)/libwafer.a $(B)/libwafer_rt.a
 	$(CC) $(CFLAGS_LIB) -o $@ $< $(B)/libwafer.a $(B)/libwafer_rt.a $(LDLIBS)
+
+# The same cases through `wafer emit-c` and the emitted C (tests/conformance/emitc_tests.c).
+$(B)/emitc_conformance: tests/conformance/emitc_tests.c tests/conformance/conf_common.h $(B)/libwafer.a $(B)/libwafer_rt.a
+	$(CC) $(CFLAGS_LIB) -DBUILD_DIR='"$(B)"' -o $@ $< $(B)/libwafer.a $(B)/libwafer_rt.a $(LDLIBS)
 
 demo: $(B)/wafer
 	@sh scripts/demo.sh $(B)/wafer
 
 # One pass of every check with this build's flags.
-test-run: all $(TEST_BINS) $(B)/conformance
+test-run: all $(TEST_BINS) $(B)/conformance $(B)/emitc_conformance
 	@sh tests/run_all.sh $(B) "$(FIXTURES)"
 
 test:

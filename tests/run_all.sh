@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every check of one build: the Criterion suites, the ONNX node conformance runner and
-# the end-to-end suites (which are Criterion suites too, under tests/e2e and tests/cli).
+# Runs every check of one build: the Criterion suites, the ONNX node conformance runners (the
+# runtime, and the C emit-c writes) and the end-to-end suites (which are Criterion suites too,
+# under tests/e2e and tests/cli).
 # Usage: tests/run_all.sh BUILD_DIR FIXTURES. Ends with one line "N passed, N failed".
 B=$1
 export WAFER_FIXTURES=$2
@@ -33,12 +34,19 @@ done
 echo "== ONNX node conformance"
 "$B/conformance" >"$log" 2>&1 || status=1
 cat "$log"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-cp=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
-cf=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
-[ -n "$cp" ] || { cp=0; cf=1; status=1; }
-passed=$((passed + cp))
-failed=$((failed + cf))
+conf_count() { # adds the runner's last line "N passed, N failed, N unsupported" to the totals
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    cp=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+    cf=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
+    [ -n "$cp" ] || { cp=0; cf=1; status=1; }
+    passed=$((passed + cp))
+    failed=$((failed + cf))
+}
+conf_count
+echo "== ONNX node conformance through emit-c (the emitted C compiled and run)"
+"$B/emitc_conformance" >"$log" 2>&1 || status=1
+cat "$log"
+conf_count
 rm -f "$log"
 echo "$passed passed, $failed failed"
 exit $status

@@ -16,7 +16,7 @@
 
 #include "model.h"
 
-#define HARNESS_MAX_IO 4
+#define HARNESS_MAX_IO 8
 
 static const long in_bytes[] = {
     model_INPUT_0_BYTES,
@@ -28,6 +28,18 @@ static const long in_bytes[] = {
 #endif
 #if model_NUM_INPUTS > 3
     model_INPUT_3_BYTES,
+#endif
+#if model_NUM_INPUTS > 4
+    model_INPUT_4_BYTES,
+#endif
+#if model_NUM_INPUTS > 5
+    model_INPUT_5_BYTES,
+#endif
+#if model_NUM_INPUTS > 6
+    model_INPUT_6_BYTES,
+#endif
+#if model_NUM_INPUTS > 7
+    model_INPUT_7_BYTES,
 #endif
 };
 
@@ -41,6 +53,18 @@ static const long out_bytes[] = {
 #endif
 #if model_NUM_OUTPUTS > 3
     model_OUTPUT_3_BYTES,
+#endif
+#if model_NUM_OUTPUTS > 4
+    model_OUTPUT_4_BYTES,
+#endif
+#if model_NUM_OUTPUTS > 5
+    model_OUTPUT_5_BYTES,
+#endif
+#if model_NUM_OUTPUTS > 6
+    model_OUTPUT_6_BYTES,
+#endif
+#if model_NUM_OUTPUTS > 7
+    model_OUTPUT_7_BYTES,
 #endif
 };
 
