@@ -83,6 +83,13 @@ extern const EcOpEntry ec_ops_math[];   /* emit_ops_math.c: element-wise math, l
 extern const EcOpEntry ec_ops_reduce[]; /* emit_ops_reduce.c: reductions, arg-max/min, normalizations */
 extern const EcOpEntry ec_ops_tensor[]; /* emit_ops_tensor.c: data movement, Gemm, ConvTranspose, resize */
 extern const EcOpEntry ec_ops_seq[];    /* emit_ops_seq.c: recurrent layers and integer matmul/conv */
+/* Arena scratch node k's kernel needs (bytes, live during node k only; 0 = none), asked by
+ * ec_plan of each family before the arena is planned (c->val holds every shape); the emitter
+ * finds it at A + c->scratch_off[k]. One per family file. */
+int64_t ec_scratch_math(const EcCtx *c, int k, const RtNode *n);
+int64_t ec_scratch_reduce(const EcCtx *c, int k, const RtNode *n);
+int64_t ec_scratch_tensor(const EcCtx *c, int k, const RtNode *n);
+int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n);
 
 /* ---- emit_c.c helpers for the op emitters ---- */
 /* Marks template `name` (and so writes it once). */
