@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../calib/calib.h"
+#include "../io/npy.h"
 #include "../passes/passes.h"
 #include "cli_quantize.h"
 
@@ -43,6 +44,9 @@ const char *const cli_quant_usage_options =
     "  --shape NAME=d0,d1,...  fix input NAME's shape in the written file (e.g. batch 1:\n"
     "                          --shape image=1,1,8,8): shape chains fold away and the file\n"
     "                          carries the runtime's memory plan (repeat per input)\n"
+    "  --freeze-input NAME=FILE.npy  make input NAME a constant with these values (a shape,\n"
+    "                          axes, k or a flag the model takes as an input): what it feeds\n"
+    "                          folds, and the written model no longer has that input\n"
     "  --exclude NODE,...      keep these nodes in float (node names, or their output names)\n"
     "  --quantize-head         also quantize the last weight layer before an output\n"
     "  --report FILE.json      every quantized tensor (scales, zero points, observer) and each\n"
@@ -163,6 +167,12 @@ int cli_quant_opt(CliQuant *a, int argc, char **argv, int *i, const char *cmd, R
         FAIL_IF(cli_shape_parse(v, dims, &rank, &len, cmd, err) != CLI_OK);
         if (a->n_shape >= CLI_QUANT_MAX_SHAPES) return cli_usage_error(err, cmd, "too many --shape options"), -1;
         a->shape[a->n_shape++] = v;
+    } else if (OPT("--freeze-input")) {
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v || !eq[1])
+            return cli_usage_error(err, cmd, "--freeze-input takes NAME=FILE.npy, got '%s'", v), -1;
+        if (a->n_freeze >= CLI_QUANT_MAX_SHAPES) return cli_usage_error(err, cmd, "too many --freeze-input options"), -1;
+        a->freeze[a->n_freeze++] = v;
     } else if (OPT("--group")) {
         FAIL_IF(cli_parse_i64(v, 0, 1 << 30, "--group", cmd, &n, err) != CLI_OK);
         a->q.group = n;
@@ -252,6 +262,7 @@ void cli_quant_options_line(const CliQuant *a, char *buf, size_t n) {
     for (int i = 0; i < q->n_exclude && u < n; i++)
         u += (size_t)snprintf(buf + u, n - u, "%s%s", i ? "," : " exclude=", q->exclude[i]);
     for (int i = 0; i < a->n_shape && u < n; i++) u += (size_t)snprintf(buf + u, n - u, " shape=%s", a->shape[i]);
+    for (int i = 0; i < a->n_freeze && u < n; i++) u += (size_t)snprintf(buf + u, n - u, " freeze-input=%s", a->freeze[i]);
 }
 
 typedef struct {
@@ -271,10 +282,38 @@ static void progress_print(void *user, int pass, int64_t done, int64_t total) {
                 (long long)total);
 }
 
-/* Loads and prepares (simplify + fuse) the model. */
-static IrGraph *model_prepare(const char *path, RtError *err) {
+int cli_quant_inputs_freeze(const CliQuant *a, IrGraph *g, RtError *err) {
+    for (int k = 0; k < a->n_freeze; k++) {
+        const char *spec = a->freeze[k], *path = strchr(spec, '=') + 1;
+        int len = (int)(path - 1 - spec), input = -1;
+        for (int i = 0; i < g->n_inputs; i++)
+            if (strncmp(g->values[g->inputs[i]].name, spec, (size_t)len) == 0 && g->values[g->inputs[i]].name[len] == '\0')
+                input = i;
+        if (input < 0)
+            return rt_error_set(err, "%s: --freeze-input %s: the model has no input '%.*s'", a->model, spec, len, spec),
+                   CLI_BAD_INPUT;
+        RtTensor t = {0};
+        if (npy_read(path, &t, err) != RT_OK) return CLI_BAD_INPUT; /* the message names the file */
+        int r = ir_input_freeze(g, input, &t, err);
+        free(t.data);
+        if (r != RT_OK) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            return rt_error_set(err, "%s: --freeze-input %s: %s", a->model, spec, msg), CLI_BAD_INPUT;
+        }
+    }
+    return CLI_OK;
+}
+
+/* Loads and prepares (frozen inputs, simplify + fuse) the model. */
+static IrGraph *model_prepare(const CliQuant *a, RtError *err) {
+    const char *path = a->model;
     IrGraph *g = cli_model_load(path, 0, err);
     if (!g) return NULL;
+    if (cli_quant_inputs_freeze(a, g, err) != CLI_OK) {
+        ir_graph_free(g);
+        return NULL;
+    }
     if (pass_simplify(g, err) != RT_OK || pass_fuse(g, err) != RT_OK) {
         cli_error_name_file(err, path);
         ir_graph_free(g);
@@ -325,7 +364,7 @@ static CalibDataset *dataset_open(const CliQuant *a, RtError *err) {
 
 static int report_write(const CliQuant *a, IrGraph *g, CalibDataset *d, QuantReport *rep, RtError *err) {
     if (d) {
-        IrGraph *ref = model_prepare(a->model, err);
+        IrGraph *ref = model_prepare(a, err);
         if (!ref) return CLI_BAD_INPUT;
         int r = quant_report_measure(ref, g, d, a->q.calib.batch, rep, err);
         ir_graph_free(ref);
@@ -403,7 +442,7 @@ static int lowbit_run(CliQuant *a, IrGraph *g, CalibDataset *d, FILE *out, RtErr
 }
 
 IrGraph *cli_quant_build(CliQuant *a, FILE *out, RtError *err) {
-    IrGraph *g = model_prepare(a->model, err);
+    IrGraph *g = model_prepare(a, err);
     if (!g) return NULL;
     CalibDataset *d = NULL;
     QuantReport rep;

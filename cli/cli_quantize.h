@@ -3,7 +3,7 @@
  * `wafer emit-c`, `wafer sweep`): its options, their checks, and the run from an ONNX file to
  * the final IR graph.
  *
- *   load -> pass_simplify -> pass_fuse -> pass_quantize_int8 -> [report] -> bind --shape -> simplify
+ *   load -> [freeze inputs] -> pass_simplify -> pass_fuse -> pass_quantize_int8 -> [report] -> bind --shape -> simplify
  *                                      \-> pass_quantize_gptq (low-bit path) -/
  *
  * A command parses its own arguments and hands every argument it does not know to
@@ -41,6 +41,8 @@ typedef struct {
     const char *sequential;           /* --sequential (borrowed argv) */
     const char *shape[CLI_QUANT_MAX_SHAPES]; /* --shape NAME=d0,d1,... (borrowed argv) */
     int n_shape;
+    const char *freeze[CLI_QUANT_MAX_SHAPES]; /* --freeze-input NAME=FILE.npy (borrowed argv) */
+    int n_freeze;
 } CliQuant;
 
 void cli_quant_init(CliQuant *a);
@@ -66,7 +68,11 @@ int cli_shape_parse(const char *spec, int64_t *dims, int *rank, size_t *name_len
  * what those shapes make constant (quantized weights stay codes: IrGraph.keep_dequantize). */
 int cli_quant_shapes_bind(const CliQuant *a, IrGraph *g, RtError *err);
 
-/* Runs the pipeline above on a->model: calibration progress and GPTQ's per-layer lines on
+/* Makes each --freeze-input NAME of a a constant of g holding FILE.npy's values (the input
+ * leaves the graph's inputs; what it feeds folds). Errors name the file and the input. */
+int cli_quant_inputs_freeze(const CliQuant *a, IrGraph *g, RtError *err);
+
+/* Runs the pipeline above on a->model (--freeze-input applied right after loading): calibration progress and GPTQ's per-layer lines on
  * stderr, the summary (and the GPTQ report's text) on out, --report written. Returns the graph
  * (owned by the caller) with the --shape inputs bound, or NULL with the message in err. */
 IrGraph *cli_quant_build(CliQuant *a, FILE *out, RtError *err);

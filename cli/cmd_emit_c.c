@@ -52,7 +52,7 @@ typedef struct {
 static int args_parse(int argc, char **argv, EmitArgs *a, RtError *err) {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
-        int is_shape = strncmp(argv[i], "--shape", 7) == 0;
+        int is_shape = strncmp(argv[i], "--shape", 7) == 0 || strncmp(argv[i], "--freeze-input", 14) == 0;
         int r = cli_opt(argc, argv, &i, "-o", &v, "emit-c", err);
         if (r > 0) { a->dir = v; continue; }
         if (r == 0) r = cli_opt(argc, argv, &i, "--prefix", &v, "emit-c", err);
@@ -112,7 +112,7 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
     int is_wafer = wafer_file_is(a->q.model);
     if (is_wafer) {
         g = wafer_file_read_meta(a->q.model, &meta, err);
-        if (g && cli_quant_shapes_bind(&a->q, g, err) != CLI_OK) {
+        if (g && (cli_quant_inputs_freeze(&a->q, g, err) != CLI_OK || cli_quant_shapes_bind(&a->q, g, err) != CLI_OK)) {
             ir_graph_free(g);
             return CLI_BAD_INPUT;
         }
@@ -133,6 +133,8 @@ static int emit_run(EmitArgs *a, FILE *out, RtError *err) {
                                 a->prefix, a->no_libm ? " no-libm" : "", a->split_weights ? " split-weights" : "");
     for (int i = 0; is_wafer && i < a->q.n_shape && u < sizeof line; i++)
         u += (size_t)snprintf(line + u, sizeof line - u, " shape=%s", a->q.shape[i]);
+    for (int i = 0; is_wafer && i < a->q.n_freeze && u < sizeof line; i++)
+        u += (size_t)snprintf(line + u, sizeof line - u, " freeze-input=%s", a->q.freeze[i]);
     EmitCOptions o = {a->prefix, a->no_libm, is_wafer ? meta.source_hash : hash, WAFER_VERSION, line, a->split_weights};
     EmitCStats st;
     if (status == CLI_OK && emit_c_write(g, &o, a->dir, &st, err) != RT_OK) {

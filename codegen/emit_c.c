@@ -132,7 +132,13 @@ static int shapes_get(const IrGraph *g, IrLowered **low, RtPlan *plan, RtError *
     *low = ir_lower(g, err);
     int r = *low ? rt_plan_build(ir_lowered_graph(*low), ins, plan, err) : RT_ERR;
     free(ins);
-    if (r == RT_SHAPE_UNKNOWN) return rt_error_set(err, "some shape depends on input data; emit-c needs static shapes");
+    if (r == RT_SHAPE_UNKNOWN) {
+        char what[sizeof err->msg];
+        snprintf(what, sizeof what, "%s", err->msg[0] ? err->msg : "some shape depends on input data");
+        err->msg[0] = '\0'; /* rt_error_set keeps a first message */
+        return rt_error_set(err, "%s; emit-c needs static shapes: bind the inputs with --shape, and give inputs "
+                            "that set shapes (axes, sizes, k) their values with --freeze-input NAME=FILE.npy", what);
+    }
     return r;
 }
 

@@ -105,6 +105,11 @@ int ir_infer_shapes(IrGraph *g, RtError *err);
  * with ir_bind_input) by a number, so folding can see through shape chains. */
 int ir_bind_input(IrGraph *g, int input, int rank, const int64_t *dims, RtError *err);
 
+/* Makes graph input `input` a constant holding a copy of t (its dtype must be the input's,
+ * its shape must fit the declared one, as ir_bind_input checks): the input leaves g->inputs,
+ * so folding sees through what it fed (a shape, axes, a k). */
+int ir_input_freeze(IrGraph *g, int input, const RtTensor *t, RtError *err);
+
 /* ---- execution through the runtime's reference executor (ir_exec.c) ---- */
 /* Runs g on inputs[g->n_inputs]; outputs[g->n_outputs] get malloc'd data the caller frees
  * with free(). */

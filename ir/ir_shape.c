@@ -625,3 +625,23 @@ int ir_bind_input(IrGraph *g, int input, int rank, const int64_t *dims, RtError 
     }
     return RT_OK;
 }
+
+int ir_input_freeze(IrGraph *g, int input, const RtTensor *t, RtError *err) {
+    if (input < 0 || input >= g->n_inputs)
+        return rt_error_set(err, "graph has %d inputs; cannot freeze input %d", g->n_inputs, input);
+    int v = g->inputs[input];
+    IrValue *iv = &g->values[v];
+    if (iv->dtype != RT_UNDEFINED && iv->dtype != t->dtype)
+        return rt_error_set(err, "input '%s' is %s; the value given is %s", iv->name, rt_dtype_name(iv->dtype),
+                            rt_dtype_name(t->dtype));
+    RT_TRY(ir_bind_input(g, input, t->rank, t->dims, err));
+    RtTensor *c = ir_tensor_new(g, t->dtype, t->rank, t->dims);
+    if (!c) return rt_error_set(err, "out of memory");
+    int64_t bytes = rt_nbytes(t);
+    if (bytes > 0) memcpy(c->data, t->data, (size_t)bytes);
+    iv->konst = c;
+    ir_value_set_shape(iv, t->dtype, t->rank, t->dims);
+    for (int i = input; i + 1 < g->n_inputs; i++) g->inputs[i] = g->inputs[i + 1];
+    g->n_inputs--;
+    return RT_OK;
+}

@@ -120,6 +120,9 @@ static int plan_shapes(const RtGraph *g, const RtTensor *inputs, RtTensor *val, 
         int r = rt_node_exec(&c, n, in, out);
         if (r == RT_SHAPE_UNKNOWN || r < 0) {
             for (int j = 0; j < n->n_out; j++) rt_tensor_free(rt_allocator_default(), out[j]);
+            if (r == RT_SHAPE_UNKNOWN) /* callers that plan later anyway clear it */
+                rt_error_set(err, "node '%s' (%s): its output shape depends on input data", n->name,
+                             n->op_type ? n->op_type : "?");
             return r;
         }
         int64_t total = 0, missing = 0;
