@@ -362,17 +362,17 @@ static int e_global_average_pool(EcCtx *c, int k, const RtNode *n) {
 static int e_softmax(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
     RT_TRY(need_dtype(c, k, x, RT_F32, "input"));
-    int coerce2d = n->opset < 13;
+    int coerce2d = n->opset < 13; /* before 13: x as 2-D [prod(dims < axis), prod(dims >= axis)] */
     int64_t axis = rt_attr_int(n, "axis", coerce2d ? 1 : -1);
     if (axis < 0) axis += x->rank;
     if (axis < 0 || axis >= x->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
-    if (!coerce2d && axis != x->rank - 1)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's Softmax normalizes the last axis only (axis = %lld)", (long long)axis);
-    int64_t len = rt_shape_numel(x->rank - (int)axis, x->dims + axis), rows = len ? rt_numel(x) / len : 0;
+    int64_t len = coerce2d ? rt_shape_numel(x->rank - (int)axis, x->dims + axis) : x->dims[axis];
+    int64_t inner = coerce2d ? 1 : rt_shape_numel(x->rank - (int)axis - 1, x->dims + axis + 1);
+    int64_t outer = len && inner ? rt_numel(x) / (len * inner) : 0;
     char p0[96], py[96];
     ec_tpl_use(c, "k_softmax_f32");
-    text_buf_printf(&c->body, "    wk_softmax_f32(%s, %s, %lld, %lld);\n", P(c, n, 0, p0), Y(c, n, py),
-                    (long long)rows, (long long)len);
+    text_buf_printf(&c->body, "    wk_softmax_f32(%s, %s, %lld, %lld, %lld);\n", P(c, n, 0, p0), Y(c, n, py),
+                    (long long)outer, (long long)len, (long long)inner);
     return RT_OK;
 }
 
@@ -390,6 +390,33 @@ static int e_alias(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *y = yval(c, n);
     if (!ec_ctype(y->dtype)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not emitted", rt_dtype_name(y->dtype));
     text_buf_printf(&c->body, "    memcpy(%s, %s, %lld);\n", Y(c, n, py), P(c, n, 0, p0), (long long)rt_nbytes(y));
+    return RT_OK;
+}
+
+/* Dropout at inference: Y is X (e_alias); the optional mask is all ones (bool from opset 10,
+ * X's dtype before), as the runtime's k_dropout. A training_mode given at run time may ask
+ * for random dropout, which the C does not do: NAME_run then returns 1 when it is true and
+ * the ratio (default 0.5) is above 0, as the runtime refuses it. */
+static int e_dropout(EcCtx *c, int k, const RtNode *n) {
+    if (n->opset >= 12 && n->n_in > 2 && n->in[2] >= 0 && !kin(c, n, 2)) {
+        const RtTensor *t = vin(c, n, 2), *r = vin(c, n, 1);
+        char pt[96], pr[96], ratio[128] = "0.5f";
+        if (!t || t->dtype != RT_BOOL || rt_numel(t) != 1)
+            return ec_fail(c, k, RT_ERR, "training_mode must be one bool");
+        if (r && (r->dtype != RT_F32 || rt_numel(r) != 1))
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "ratio must be one float32 value for emit-c");
+        if (r) snprintf(ratio, sizeof ratio, "%s[0]", P(c, n, 1, pr));
+        text_buf_printf(&c->body, "    if (%s[0] && %s > 0.0f) return 1; /* random dropout (training) is not run */\n",
+                        P(c, n, 2, pt), ratio);
+    }
+    RT_TRY(e_alias(c, k, n));
+    if (n->n_out < 2 || n->out[1] < 0) return RT_OK;
+    const RtTensor *m = &c->val[n->out[1]];
+    const char *ct = ec_ctype(m->dtype);
+    if (!ct) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "mask dtype %s is not emitted", rt_dtype_name(m->dtype));
+    char pm[96];
+    text_buf_printf(&c->body, "    {\n        %s *mask = %s;\n        int32_t i;\n        for (i = 0; i < %lld; i++) mask[i] = (%s)1;\n    }\n",
+                    ct, ec_ptr(c, n->out[1], 0, pm, sizeof pm), (long long)rt_numel(m), ct);
     return RT_OK;
 }
 
@@ -423,11 +450,11 @@ static int qdq_layout(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const
 
 static int e_qdq(EcCtx *c, int k, const RtNode *n) {
     int quant = n->op == RT_OP_QUANTIZE_LINEAR;
-    const RtTensor *x = vin(c, n, 0), *s = kin(c, n, 1), *zp = kin(c, n, 2), *y = yval(c, n);
-    if (!s || s->dtype != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the scale must be a float32 constant");
+    /* scale and zero point may be constants or run-time values: the kernels read them by pointer */
+    const RtTensor *x = vin(c, n, 0), *s = vin(c, n, 1), *zp = vin(c, n, 2), *y = yval(c, n);
+    if (!s || s->dtype != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the scale must be float32");
     int64_t prec = rt_attr_int(n, "precision", 0); /* QuantizeLinear-23: emitted kernels divide in float32 */
     if (prec != 0 && prec != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "precision %lld is not float32", (long long)prec);
-    if (n->n_in > 2 && n->in[2] >= 0 && !zp) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the zero point must be a constant");
     const RtTensor *q = quant ? y : x; /* the integer side: int8 or uint8 */
     if (!x || !q || (q->dtype != RT_I8 && q->dtype != RT_U8))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s; emit-c's kernels take int8 and uint8", quant ? "output y" : "input x",
@@ -682,7 +709,7 @@ const EcOpEntry ec_ops_core[] = {
     {RT_OP_SQUEEZE, e_alias},
     {RT_OP_UNSQUEEZE, e_alias},
     {RT_OP_IDENTITY, e_alias},
-    {RT_OP_DROPOUT, e_alias},
+    {RT_OP_DROPOUT, e_dropout},
     {RT_OP_QUANTIZE_LINEAR, e_qdq},
     {RT_OP_DEQUANTIZE_LINEAR, e_qdq},
     {RT_OP_QCONV, e_qconv_qlinear},
