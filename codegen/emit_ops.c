@@ -235,8 +235,12 @@ static int e_layer_norm(EcCtx *c, int k, const RtNode *n) {
     RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
     RT_TRY(need_dtype(c, k, s, RT_F32, "input Scale"));
     if (b) RT_TRY(need_dtype(c, k, b, RT_F32, "input B"));
-    if (n->n_out > 1 && ((n->out[1] >= 0) || (n->n_out > 2 && n->out[2] >= 0)))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "outputs Mean and InvStdDev are not supported by emit-c");
+    char stat[2][96] = {"NULL", "NULL"}; /* the optional outputs Mean, InvStdDev [rows] */
+    for (int j = 1; j < 3; j++) {
+        if (j >= n->n_out || n->out[j] < 0) continue;
+        RT_TRY(need_dtype(c, k, &c->val[n->out[j]], RT_F32, j == 1 ? "output Mean" : "output InvStdDev"));
+        ec_ptr(c, n->out[j], 0, stat[j - 1], sizeof stat[j - 1]);
+    }
     int64_t axis = rt_attr_int(n, "axis", -1);
     if (axis < 0) axis += x->rank;
     if (axis < 0 || axis >= x->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
@@ -245,8 +249,8 @@ static int e_layer_norm(EcCtx *c, int k, const RtNode *n) {
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's LayerNormalization takes Scale and B of the normalized size");
     char p0[96], p1[96], p2[96], py[96];
     ec_tpl_use(c, "k_layernorm_f32");
-    text_buf_printf(&c->body, "    wk_layernorm_f32(%s, %s, %s, %s, %lld, %lld, %.17g);\n", P(c, n, 0, p0), P(c, n, 1, p1),
-                    P(c, n, 2, p2), Y(c, n, py), (long long)rows, (long long)len,
+    text_buf_printf(&c->body, "    wk_layernorm_f32(%s, %s, %s, %s, %s, %s, %lld, %lld, %.17g);\n", P(c, n, 0, p0),
+                    P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), stat[0], stat[1], (long long)rows, (long long)len,
                     (double)rt_attr_float(n, "epsilon", 1e-5f));
     return RT_OK;
 }
