@@ -18,8 +18,12 @@
 
 #define HARNESS_MAX_IO 8
 
-static const long in_bytes[] = {
+/* Byte sizes of the inputs and outputs (a trailing 0 so that a model without inputs still
+ * gives a valid initializer). */
+static const long in_bytes[HARNESS_MAX_IO + 1] = {
+#if model_NUM_INPUTS > 0
     model_INPUT_0_BYTES,
+#endif
 #if model_NUM_INPUTS > 1
     model_INPUT_1_BYTES,
 #endif
@@ -41,10 +45,13 @@ static const long in_bytes[] = {
 #if model_NUM_INPUTS > 7
     model_INPUT_7_BYTES,
 #endif
+    0,
 };
 
-static const long out_bytes[] = {
+static const long out_bytes[HARNESS_MAX_IO + 1] = {
+#if model_NUM_OUTPUTS > 0
     model_OUTPUT_0_BYTES,
+#endif
 #if model_NUM_OUTPUTS > 1
     model_OUTPUT_1_BYTES,
 #endif
@@ -66,6 +73,7 @@ static const long out_bytes[] = {
 #if model_NUM_OUTPUTS > 7
     model_OUTPUT_7_BYTES,
 #endif
+    0,
 };
 
 /* The arena, aligned for every type the kernels read. */
@@ -106,7 +114,8 @@ int main(int argc, char **argv) {
     }
     for (i = 0; i < model_NUM_INPUTS; i++) {
         in[i] = file_read(argv[1 + i], &n);
-        if (!in[i] || n == 0 || n % in_bytes[i] != 0 || (model_NUM_INPUTS > 1 && n != in_bytes[i])) {
+        if (in[i] && in_bytes[i] == 0 && n == 0) continue; /* an empty tensor: one sample */
+        if (!in[i] || n == 0 || in_bytes[i] == 0 || n % in_bytes[i] != 0 || (model_NUM_INPUTS > 1 && n != in_bytes[i])) {
             fprintf(stderr, "%s: %ld bytes, expected a multiple of %ld\n", argv[1 + i], n, in_bytes[i]);
             return 1;
         }

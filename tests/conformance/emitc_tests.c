@@ -14,7 +14,8 @@
  * runtime's supported_ops.txt; one file per emitter family, codegen/emit_ops_<family>.c); a
  * case is excluded when the runtime excludes it (excluded.txt) or emit-c does
  * (emitc_excluded*.txt, with the reason). Unclaimed cases are only run with -v (each costs a
- * compile).
+ * compile). With WAFER_EMITC_KEEP set in the environment, each case's folder (emitted C, log,
+ * inputs) is kept and named in the message.
  */
 #include "conf_common.h"
 
@@ -119,7 +120,7 @@ static int ecc_set_in_dir(const IrGraph *g, const char *model, const char *dir, 
     for (int i = 0; i < in->n; i++) {
         const IrValue *v = &g->values[g->inputs[i]];
         frozen[i][0] = '\0';
-        if (freeze_ints && (i > 0 || ecc_is_int(in->t[i].dtype) || rt_numel(&in->t[i]) <= 1)) {
+        if (freeze_ints && (i > 0 || ecc_is_int(in->t[i].dtype) || rt_numel(&in->t[i]) == 1)) {
             char npy[4200];
             RtError e = {{0}};
             snprintf(npy, sizeof npy, "%s/frozen%d.npy", dir, i);
@@ -221,7 +222,12 @@ static int emitc_run_set(const IrGraph *g, const char *case_dir, const char *set
         goto done;
     }
     ok = ecc_set_in_dir(g, model, dir, &in, &want, 0, res);
-    ecc_rm_rf(dir);
+    if (getenv("WAFER_EMITC_KEEP")) { /* for debugging: the emitted C, its log and the inputs stay */
+        size_t u = strlen(res->msg);
+        snprintf(res->msg + u, sizeof res->msg - u, " [kept in %s]", dir);
+    } else {
+        ecc_rm_rf(dir);
+    }
 done:
     conf_tensors_free(&in);
     conf_tensors_free(&want);
