@@ -1,0 +1,292 @@
+/*
+ * test_emit_seq.c — emit-c's seq family (codegen/emit_ops_seq.c) on what the ONNX
+ * conformance cases do not reach: a one-node graph is built in the IR with random inputs and
+ * constants, emitted, compiled with gcc -pedantic (-Werror), run by the harness, and every
+ * output compared with the runtime's reference kernels on the same graph: integer outputs
+ * bit for bit, float ones within a named tolerance.
+ * Covered: LSTM bidirectional in layout 1 with peepholes, clip, input_forget, initial states
+ * as graph inputs, constant sequence_lens with a 0 and custom activations (HardSigmoid with
+ * alpha/beta, Softplus, ScaledTanh) and all three outputs; GRU reverse with
+ * linear_before_reset, int64 sequence_lens as a graph input, Y only (Y_h absent), LeakyRelu /
+ * Elu; GRU forward without linear_before_reset and only Y_h; RNN bidirectional with two
+ * activation lists (Relu, Affine / ThresholdedRelu, Softsign); the same LSTM under --no-libm;
+ * a sequence length out of range at run time makes NAME_run return 1.
+ */
+#include "emitc_util.h"
+
+/* Recurrent ops: the runtime keeps gates and state in double and sums the products in float
+ * (its sgemm's order); the emitted kernel does all of it in float, in index order. Each step
+ * rounds H + I products and a few activations to float (2^-24 relative each); over the <= 6
+ * steps here through a contractive recurrence the drift stays below ~100 float ulps of the
+ * largest output, 6e-6: 2e-5 leaves room. */
+#define SEQ_REC_REL_TOL 2e-5
+
+#define SQ_MAX_IO 8
+
+typedef struct {
+    IrGraph *g;
+    RtTensor in[SQ_MAX_IO]; /* graph inputs with data (owned by the test) */
+    int n_in;
+    uint64_t seed;
+} Sq;
+
+static uint64_t lcg(uint64_t *s) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+static void fill(RtTensor *t, uint64_t *seed) {
+    int64_t n = rt_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t r = lcg(seed);
+        switch (t->dtype) {
+        case RT_F32: ((float *)t->data)[i] = (float)((double)(r % 20001) / 10000.0 - 1.0); break;
+        case RT_I8: ((int8_t *)t->data)[i] = (int8_t)((int)(r % 256) - 128); break;
+        case RT_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 256); break;
+        case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 20001) - 10000; break;
+        case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 9) - 4; break;
+        default: cr_assert_fail("dtype");
+        }
+    }
+}
+
+static Sq *sq_new(void) {
+    Sq *o = calloc(1, sizeof *o);
+    o->g = ir_graph_new();
+    o->g->opset = 21;
+    o->seed = 4242;
+    return o;
+}
+
+/* A graph input: random data, or a copy of data when given. */
+static int sq_input(Sq *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
+    cr_assert(o->n_in < SQ_MAX_IO);
+    int v = ir_value_add(o->g, name);
+    ir_value_set_shape(&o->g->values[v], dt, rank, dims);
+    RtTensor *t = &o->in[o->n_in++];
+    t->dtype = dt, t->rank = rank;
+    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    t->data = malloc((size_t)rt_nbytes(t) + 1);
+    if (data) memcpy(t->data, data, (size_t)rt_nbytes(t));
+    else fill(t, &o->seed);
+    o->g->inputs = realloc(o->g->inputs, sizeof(int) * (size_t)(o->g->n_inputs + 1));
+    o->g->inputs[o->g->n_inputs++] = v;
+    return v;
+}
+
+/* A constant: random data, or a copy of data when given. */
+static int sq_const(Sq *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
+    RtTensor t = {dt, rank, {0}, NULL};
+    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    t.data = malloc((size_t)rt_nbytes(&t) + 1);
+    if (data) memcpy(t.data, data, (size_t)rt_nbytes(&t));
+    else fill(&t, &o->seed);
+    int v = ir_const_add(o->g, name, &t);
+    free(t.data);
+    cr_assert(v >= 0);
+    return v;
+}
+
+/* The node with n_out outputs; bit j of absent marks output j unused (-1); the others are
+ * the graph's outputs in order. */
+static int sq_node(Sq *o, int op, int n_in, const int *in, int n_out, unsigned absent) {
+    int out[4];
+    for (int j = 0; j < n_out; j++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "y%d", j);
+        out[j] = (absent >> j) & 1 ? -1 : ir_value_add(o->g, nm);
+        if (out[j] < 0) continue;
+        o->g->outputs = realloc(o->g->outputs, sizeof(int) * (size_t)(o->g->n_outputs + 1));
+        o->g->outputs[o->g->n_outputs++] = out[j];
+    }
+    int k = ir_node_add(o->g, op, "the_node", n_in, in, n_out, out);
+    cr_assert(k >= 0);
+    return k;
+}
+
+static RtAttr *attrs_new(Sq *o, int k, int n) {
+    RtAttr *a = ir_alloc(o->g, sizeof(RtAttr) * (size_t)n);
+    o->g->nodes[k].attrs = a;
+    o->g->nodes[k].n_attr = n;
+    return a;
+}
+
+static RtAttr attr_int(Sq *o, const char *name, int64_t v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_INT, .i = v};
+}
+
+static RtAttr attr_float(Sq *o, const char *name, float v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_FLOAT, .f = v};
+}
+
+static RtAttr attr_str(Sq *o, const char *name, const char *v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_STRING, .s = ir_strdup(o->g, v)};
+}
+
+static RtAttr attr_floats(Sq *o, const char *name, int n, const float *v) {
+    float *c = ir_alloc(o->g, sizeof(float) * (size_t)n);
+    memcpy(c, v, sizeof(float) * (size_t)n);
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_FLOATS, .n = n, .floats = c};
+}
+
+/* A comma-separated list as a STRINGS attribute. */
+static RtAttr attr_strs(Sq *o, const char *name, const char *list) {
+    const char **s = ir_alloc(o->g, sizeof(char *) * 8);
+    char buf[256];
+    int n = 0;
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *t = strtok(buf, ","); t && n < 8; t = strtok(NULL, ",")) s[n++] = ir_strdup(o->g, t);
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_STRINGS, .n = n, .strings = (const char *const *)s};
+}
+
+static void sq_free(Sq *o) {
+    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+    ir_graph_free(o->g);
+    free(o);
+}
+
+/* Emits (no_libm as asked), compiles and runs the graph; want_rc 1 = NAME_run must fail.
+ * Otherwise every output is compared with the reference kernels: float within tol,
+ * integers exactly. Frees o. */
+static void sq_check(Sq *o, const char *what, int no_libm, double tol, int want_rc) {
+    char dir[256], log[8192], path[600], args[4096] = "";
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_seq"), 0);
+    RtError err = {{0}};
+    EmitCOptions eo = {"model", no_libm, "test", "test", "test", 0};
+    cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s: %s", what, err.msg);
+    for (int i = 0; i < o->n_in; i++) {
+        snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
+        ecu_raw_write(path, o->in[i].data, (size_t)rt_nbytes(&o->in[i]));
+        size_t l = strlen(args);
+        snprintf(args + l, sizeof args - l, " %s", path);
+    }
+    for (int i = 0; i < o->g->n_outputs; i++) {
+        size_t l = strlen(args);
+        snprintf(args + l, sizeof args - l, " %s/y%d.bin", dir, i);
+    }
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s: %s", what, log);
+    cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
+    if (no_libm) {
+        int st = tu_run(log, sizeof log, "nm %s/h | grep -E ' U (exp|tanh|log|erf)' || true", dir);
+        cr_expect(st == 0 && log[0] == '\0', "%s: --no-libm code calls libm: %s", what, log);
+    }
+    int st = tu_run(log, sizeof log, "%s/h%s", dir, args);
+    if (want_rc) {
+        cr_expect_neq(st, 0, "%s: NAME_run accepted a bad input", what);
+    } else {
+        cr_assert_eq(st, 0, "%s: %s", what, log);
+        RtTensor y[SQ_MAX_IO];
+        memset(y, 0, sizeof y);
+        RtRunOptions ro = {0};
+        ro.ref_only = 1;
+        cr_assert_eq(ir_run_opts(o->g, o->in, y, &ro, &err), RT_OK, "%s: %s", what, err.msg);
+        for (int i = 0; i < o->g->n_outputs; i++) {
+            snprintf(path, sizeof path, "%s/y%d.bin", dir, i);
+            size_t n = 0;
+            unsigned char *c = tu_file_read(path, &n);
+            cr_assert(c && (int64_t)n == rt_nbytes(&y[i]), "%s: output %d: %zu bytes, reference %lld", what, i, n,
+                      (long long)rt_nbytes(&y[i]));
+            if (y[i].dtype == RT_F32) {
+                double rel = tu_max_rel_diff((const float *)c, y[i].data, (long)rt_numel(&y[i]));
+                cr_expect(rel <= tol, "%s: output %d: relative difference %g", what, i, rel);
+            } else {
+                cr_expect_eq(memcmp(c, y[i].data, n), 0, "%s: output %d differs from the runtime's", what, i);
+            }
+            free(c);
+            free(y[i].data);
+        }
+    }
+    sq_free(o);
+    tu_tmpdir_remove(dir);
+}
+
+/* ---------------------------------------------------------------- recurrent layers */
+
+/* LSTM: S 5, N 3, I 4, H 3, bidirectional, layout 1 (batch first). */
+static Sq *lstm_case(int sl_value_bad) {
+    Sq *o = sq_new();
+    const int64_t S = 5, N = 3, I = 4, H = 3, D = 2;
+    int64_t xd[3] = {N, S, I}, wd[3] = {D, 4 * H, I}, rd[3] = {D, 4 * H, H}, bd[2] = {D, 8 * H}, sd[1] = {N};
+    int64_t hd[3] = {N, D, H}, pd[2] = {D, 3 * H};
+    int32_t sl[3] = {5, 0, 3};
+    if (sl_value_bad) sl[2] = 6; /* > S: NAME_run returns 1 */
+    int in[8] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
+                 sq_const(o, "r", RT_F32, 3, rd, NULL),  sq_const(o, "b", RT_F32, 2, bd, NULL),
+                 sl_value_bad ? sq_input(o, "sl", RT_I32, 1, sd, sl) : sq_const(o, "sl", RT_I32, 1, sd, sl),
+                 sq_input(o, "h0", RT_F32, 3, hd, NULL), sq_input(o, "c0", RT_F32, 3, hd, NULL),
+                 sq_const(o, "p", RT_F32, 2, pd, NULL)};
+    int k = sq_node(o, RT_OP_LSTM, 8, in, 3, 0);
+    RtAttr *a = attrs_new(o, k, 8);
+    a[0] = attr_str(o, "direction", "bidirectional");
+    a[1] = attr_int(o, "layout", 1);
+    a[2] = attr_int(o, "hidden_size", H);
+    a[3] = attr_float(o, "clip", 1.5f);
+    a[4] = attr_int(o, "input_forget", 1);
+    a[5] = attr_strs(o, "activations", "HardSigmoid,Softplus,ScaledTanh,sigmoid,Tanh,Elu");
+    a[6] = attr_floats(o, "activation_alpha", 3, (float[]){0.3f, 0.8f, 0.5f});
+    a[7] = attr_floats(o, "activation_beta", 2, (float[]){0.45f, 1.2f});
+    return o;
+}
+
+Test(emit_seq, lstm_bidirectional_batch_first_peepholes_clip_custom_acts) {
+    sq_check(lstm_case(0), "LSTM bidirectional layout 1", 0, SEQ_REC_REL_TOL, 0);
+}
+
+Test(emit_seq, lstm_without_libm) {
+    sq_check(lstm_case(0), "LSTM --no-libm", 1, SEQ_REC_REL_TOL, 0);
+}
+
+Test(emit_seq, sequence_length_out_of_range_fails_the_run) {
+    sq_check(lstm_case(1), "LSTM sequence_lens 6 > S", 0, SEQ_REC_REL_TOL, 1);
+}
+
+/* GRU: S 4, N 2, I 3, H 5; reverse, int64 lengths as an input. */
+Test(emit_seq, gru_reverse_linear_before_reset_lengths_input_y_only) {
+    Sq *o = sq_new();
+    const int64_t S = 4, N = 2, I = 3, H = 5;
+    int64_t xd[3] = {S, N, I}, wd[3] = {1, 3 * H, I}, rd[3] = {1, 3 * H, H}, bd[2] = {1, 6 * H}, sd[1] = {N};
+    int64_t sl[2] = {2, 4};
+    int in[5] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_input(o, "w", RT_F32, 3, wd, NULL),
+                 sq_const(o, "r", RT_F32, 3, rd, NULL), sq_const(o, "b", RT_F32, 2, bd, NULL),
+                 sq_input(o, "sl", RT_I64, 1, sd, sl)};
+    int k = sq_node(o, RT_OP_GRU, 5, in, 2, 2);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_str(o, "direction", "reverse");
+    a[1] = attr_int(o, "linear_before_reset", 1);
+    a[2] = attr_strs(o, "activations", "LeakyRelu,Elu");
+    a[3] = attr_floats(o, "activation_alpha", 2, (float[]){0.1f, 0.7f});
+    sq_check(o, "GRU reverse linear_before_reset", 0, SEQ_REC_REL_TOL, 0);
+}
+
+Test(emit_seq, gru_forward_initial_h_only_y_h) {
+    Sq *o = sq_new();
+    const int64_t S = 6, N = 1, I = 7, H = 4;
+    int64_t xd[3] = {S, N, I}, wd[3] = {1, 3 * H, I}, rd[3] = {1, 3 * H, H}, hd[3] = {1, N, H};
+    int in[6] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
+                 sq_const(o, "r", RT_F32, 3, rd, NULL), -1, -1, sq_const(o, "h0", RT_F32, 3, hd, NULL)};
+    sq_node(o, RT_OP_GRU, 6, in, 2, 1);
+    sq_check(o, "GRU forward, only Y_h", 0, SEQ_REC_REL_TOL, 0);
+}
+
+Test(emit_seq, rnn_bidirectional_two_activation_lists) {
+    Sq *o = sq_new();
+    const int64_t S = 3, N = 2, I = 4, H = 3;
+    int64_t xd[3] = {S, N, I}, wd[3] = {2, H, I}, rd[3] = {2, H, H}, bd[2] = {2, 2 * H};
+    int in[4] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
+                 sq_const(o, "r", RT_F32, 3, rd, NULL), sq_input(o, "b", RT_F32, 2, bd, NULL)};
+    int k = sq_node(o, RT_OP_RNN, 4, in, 2, 0);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_str(o, "direction", "bidirectional");
+    a[1] = attr_strs(o, "activations", "Affine,ThresholdedRelu");
+    a[2] = attr_floats(o, "activation_alpha", 2, (float[]){0.9f, 0.05f});
+    a[3] = attr_floats(o, "activation_beta", 1, (float[]){0.2f});
+    sq_check(o, "RNN bidirectional Affine / ThresholdedRelu", 0, SEQ_REC_REL_TOL, 0);
+    o = sq_new();
+    int in2[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
+                  sq_const(o, "r", RT_F32, 3, rd, NULL)};
+    k = sq_node(o, RT_OP_RNN, 3, in2, 2, 0);
+    a = attrs_new(o, k, 2);
+    a[0] = attr_str(o, "direction", "bidirectional");
+    a[1] = attr_strs(o, "activations", "Relu,Softsign");
+    sq_check(o, "RNN bidirectional Relu / Softsign", 0, SEQ_REC_REL_TOL, 0);
+}
