@@ -23,6 +23,9 @@ const char *ec_ctype(RtDtype t) {
     case RT_U16: return "uint16_t";
     case RT_I32: return "int32_t";
     case RT_I64: return "int64_t";
+    case RT_U32: return "uint32_t";
+    case RT_U64: return "uint64_t";
+    case RT_F64: return "double";
     case RT_BOOL: return "uint8_t";
     default: return NULL;
     }
@@ -86,6 +89,18 @@ static void array_write(const EcCtx *c, TextBuf *out, TextBuf *decl, const RtTen
             if ((i + 1) % per_line && i + 1 < n) text_buf_printf(out, " ");
             break;
         }
+        case RT_F64: { /* exact: a hex literal of type double; infinities as HUGE_VAL */
+            double x = ((const double *)t->data)[i];
+            if (isinf(x)) text_buf_printf(out, "%sHUGE_VAL,", x < 0 ? "-" : "");
+            else text_buf_printf(out, "%a,", x);
+            if ((i + 1) % per_line && i + 1 < n) text_buf_printf(out, " ");
+            break;
+        }
+        case RT_U32: case RT_U64: /* unsigned literals: 2^32 - 1 and above have no int literal */
+            text_buf_printf(out, "%lluULL,", (unsigned long long)(t->dtype == RT_U32 ? ((const uint32_t *)t->data)[i]
+                                                                                     : ((const uint64_t *)t->data)[i]));
+            if ((i + 1) % per_line && i + 1 < n) text_buf_printf(out, " ");
+            break;
         default:
             text_buf_printf(out, "%ld,", (long)rt_get_i64(t, i));
             if ((i + 1) % per_line && i + 1 < n) text_buf_printf(out, " ");
@@ -107,6 +122,10 @@ int ec_weights_write(EcCtx *c, TextBuf *out, TextBuf *decl, int64_t *bytes) {
         if (t->dtype == RT_F32)
             for (int64_t i = 0; i < rt_numel(t); i++)
                 if (isnan(((const float *)t->data)[i]))
+                    return rt_error_set(c->err, "constant '%s' holds NaN, which emit-c does not write", iv->name);
+        if (t->dtype == RT_F64)
+            for (int64_t i = 0; i < rt_numel(t); i++)
+                if (isnan(((const double *)t->data)[i]))
                     return rt_error_set(c->err, "constant '%s' holds NaN, which emit-c does not write", iv->name);
         char name[256], shape[128];
         comment_name(iv->name, name, sizeof name);
