@@ -189,6 +189,157 @@ static int e_rec(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- integer matmul */
+
+/* numpy matmul shapes of A and B (a 1-D A is [1, K], a 1-D B [K, 1]) with broadcast batches,
+ * as runtime/kernels/ref/quant.c's qmm_plan. */
+typedef struct {
+    int64_t M, N, K;
+    int bra, brb, brank;            /* batch ranks of A, B and Y */
+    int64_t bdims[RT_MAX_RANK];     /* Y's batch dims */
+    int64_t batches, na, nb;        /* matrices of Y, A and B */
+} SeqQmm;
+
+static int seq_qmm_plan(EcCtx *c, int k, const RtTensor *A, const RtTensor *B, SeqQmm *p) {
+    if (A->rank < 1 || B->rank < 1) return ec_fail(c, k, RT_ERR, "inputs A and B must have rank >= 1");
+    int ra = A->rank, rb = B->rank;
+    memset(p, 0, sizeof *p);
+    p->bra = ra > 2 ? ra - 2 : 0;
+    p->brb = rb > 2 ? rb - 2 : 0;
+    p->M = ra == 1 ? 1 : A->dims[ra - 2];
+    p->K = A->dims[ra - 1];
+    p->N = rb == 1 ? 1 : B->dims[rb - 1];
+    if ((rb == 1 ? B->dims[0] : B->dims[rb - 2]) != p->K) return ec_fail(c, k, RT_ERR, "inner dimensions of A and B differ");
+    p->brank = p->bra > p->brb ? p->bra : p->brb;
+    for (int i = 0; i < p->brank; i++) {
+        int ia = i - (p->brank - p->bra), ib = i - (p->brank - p->brb);
+        int64_t da = ia >= 0 ? A->dims[ia] : 1, db = ib >= 0 ? B->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1) return ec_fail(c, k, RT_ERR, "batch dims of A and B do not broadcast");
+        p->bdims[i] = da == 1 ? db : da;
+    }
+    p->batches = rt_shape_numel(p->brank, p->bdims);
+    p->na = rt_shape_numel(p->bra, A->dims);
+    p->nb = rt_shape_numel(p->brb, B->dims);
+    if (p->batches * p->M * p->N > INT32_MAX / 2 || rt_numel(A) > INT32_MAX / 2 || rt_numel(B) > INT32_MAX / 2)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
+    return RT_OK;
+}
+
+/* n<k>_<name>[cnt]: for each output matrix the index of its A (side 0) or B (side 1) matrix. */
+static void seq_qmm_maps(EcCtx *c, int k, const SeqQmm *p, const RtTensor *A, const RtTensor *B) {
+    int64_t sa[RT_MAX_RANK], sb[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, a = 0, b = 0;
+    int32_t *m = malloc(sizeof(int32_t) * (size_t)(2 * p->batches + 1));
+    if (!m) return;
+    rt_broadcast_strides(p->bra, A->dims, p->brank, p->bdims, sa);
+    rt_broadcast_strides(p->brb, B->dims, p->brank, p->bdims, sb);
+    for (int64_t i = 0; i < p->batches; i++) {
+        m[i] = (int32_t)a, m[p->batches + i] = (int32_t)b;
+        for (int d = p->brank - 1; d >= 0; d--) {
+            a += sa[d], b += sb[d];
+            if (++idx[d] < p->bdims[d]) break;
+            a -= sa[d] * p->bdims[d], b -= sb[d] * p->bdims[d], idx[d] = 0;
+        }
+    }
+    decl_i32s(c, k, "amap", m, p->batches);
+    decl_i32s(c, k, "bmap", m + p->batches, p->batches);
+    free(m);
+}
+
+enum { SEQ_ROWS_A, SEQ_COLS_B, SEQ_ROWS_Y };
+
+/* Parameter input j (a scale or zero point) of `side`: absent, one value, or values per row
+ * of A / column of B / row of Y given as a 1-D vector or an N-D tensor broadcastable to
+ * [batch..., M, 1] / [batch..., 1, N] (quant.c's qmm_param). Writes the index map
+ * n<k>_<name> of every row / column into the parameter when it has more than one value and
+ * sets map to its C name, else "NULL". */
+static int seq_qmm_param(EcCtx *c, int k, const RtNode *n, int j, const SeqQmm *p, const RtTensor *A,
+                         const RtTensor *B, int side, const char *name, char *map) {
+    const RtTensor *t = vin(c, n, j);
+    snprintf(map, 32, "NULL");
+    if (!t || rt_numel(t) == 1) return RT_OK;
+    int64_t td[RT_MAX_RANK + 2], pd[RT_MAX_RANK + 2], st[RT_MAX_RANK + 2];
+    int tr = 0, pr = t->rank;
+    if (side == SEQ_ROWS_A) for (int i = 0; i < p->bra; i++) td[tr++] = A->dims[i];
+    if (side == SEQ_COLS_B) for (int i = 0; i < p->brb; i++) td[tr++] = B->dims[i];
+    if (side == SEQ_ROWS_Y) for (int i = 0; i < p->brank; i++) td[tr++] = p->bdims[i];
+    td[tr++] = side == SEQ_COLS_B ? 1 : p->M;
+    td[tr++] = side == SEQ_COLS_B ? p->N : 1;
+    if (t->rank == 1) {
+        pr = 2;
+        pd[0] = side == SEQ_COLS_B ? 1 : t->dims[0];
+        pd[1] = side == SEQ_COLS_B ? t->dims[0] : 1;
+    } else {
+        memcpy(pd, t->dims, sizeof(int64_t) * (size_t)pr);
+    }
+    int ok = pr <= tr;
+    for (int i = 0; ok && i < pr; i++) ok = pd[i] == 1 || pd[i] == td[tr - pr + i];
+    if (!ok) return ec_fail(c, k, RT_ERR, "%s must be a scalar or per %s", name, side == SEQ_COLS_B ? "column" : "row");
+    int64_t total = rt_shape_numel(tr, td), idx[RT_MAX_RANK + 2] = {0}, off = 0;
+    int32_t *m = malloc(sizeof(int32_t) * (size_t)(total + 1));
+    if (!m) return rt_error_set(c->err, "out of memory");
+    rt_broadcast_strides(pr, pd, tr, td, st);
+    for (int64_t i = 0; i < total; i++) {
+        m[i] = (int32_t)off;
+        for (int d = tr - 1; d >= 0; d--) {
+            off += st[d];
+            if (++idx[d] < td[d]) break;
+            off -= st[d] * td[d];
+            idx[d] = 0;
+        }
+    }
+    decl_i32s(c, k, name, m, total);
+    free(m);
+    snprintf(map, 32, "n%d_%s", k, name);
+    return RT_OK;
+}
+
+static int seq_is_q8(const RtTensor *t) { return t && (t->dtype == RT_I8 || t->dtype == RT_U8); }
+
+/* MatMulInteger (A, B, a_zero_point, b_zero_point) and QLinearMatMul (A, a_scale, a_zp, B,
+ * b_scale, b_zp, y_scale, y_zp): every parameter may be a constant or a graph input. */
+static int e_qmm(EcCtx *c, int k, const RtNode *n) {
+    int ql = n->op == RT_OP_QLINEAR_MATMUL;
+    int ia = 0, iaz = ql ? 2 : 2, ib = ql ? 3 : 1, ibz = ql ? 5 : 3;
+    const RtTensor *A = vin(c, n, ia), *B = vin(c, n, ib), *az = vin(c, n, iaz), *bz = vin(c, n, ibz), *y = yval(c, n);
+    if (!seq_is_q8(A) || !seq_is_q8(B))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "inputs A and B must be int8 or uint8 for emit-c");
+    if ((az && az->dtype != A->dtype) || (bz && bz->dtype != B->dtype))
+        return ec_fail(c, k, RT_ERR, "a zero point's dtype differs from its operand's");
+    if (ql) {
+        for (int j = 1; j <= 6; j += (j == 1 ? 3 : 2))
+            RT_TRY(need_dtype(c, k, vin(c, n, j), RT_F32, j == 1 ? "a_scale" : j == 4 ? "b_scale" : "y_scale"));
+        if (!seq_is_q8(y) || (vin(c, n, 7) && vin(c, n, 7)->dtype != y->dtype))
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output y must be int8 or uint8 (y_zero_point's dtype)");
+    } else {
+        RT_TRY(need_dtype(c, k, y, RT_I32, "output Y"));
+    }
+    SeqQmm p;
+    RT_TRY(seq_qmm_plan(c, k, A, B, &p));
+    if (rt_numel(y) != p.batches * p.M * p.N) return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
+    char zam[32], zbm[32], sam[32] = "NULL", sbm[32] = "NULL", sym[32] = "NULL", zym[32] = "NULL";
+    RT_TRY(seq_qmm_param(c, k, n, iaz, &p, A, B, SEQ_ROWS_A, "zam", zam));
+    RT_TRY(seq_qmm_param(c, k, n, ibz, &p, A, B, SEQ_COLS_B, "zbm", zbm));
+    if (ql) {
+        RT_TRY(seq_qmm_param(c, k, n, 1, &p, A, B, SEQ_ROWS_A, "sam", sam));
+        RT_TRY(seq_qmm_param(c, k, n, 4, &p, A, B, SEQ_COLS_B, "sbm", sbm));
+        RT_TRY(seq_qmm_param(c, k, n, 6, &p, A, B, SEQ_ROWS_Y, "sym", sym));
+        RT_TRY(seq_qmm_param(c, k, n, 7, &p, A, B, SEQ_ROWS_Y, "zym", zym));
+    }
+    seq_qmm_maps(c, k, &p, A, B);
+    text_buf_printf(&c->decl, "static const wk_seq_qmm_t n%d_q = {%lld, %lld, %lld, %lld, %d, %d, %d, n%d_amap, n%d_bmap, %s, %s, %s, %s, %s, %s};\n",
+                    k, (long long)p.batches, (long long)p.M, (long long)p.N, (long long)p.K, A->dtype == RT_I8,
+                    B->dtype == RT_I8, y->dtype == RT_I8, k, k, zam, zbm, sam, sbm, sym, zym);
+    ec_tpl_use(c, "b0_seq_q8");
+    ec_tpl_use(c, "b0_quant");
+    ec_tpl_use(c, "k_seq_qmm");
+    char pa[96], pb[96], paz[96], pbz[96], ps[3][96], pz[96], py[96];
+    text_buf_printf(&c->body, "    wk_seq_qmm(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s, %s);\n", k, P(c, n, ia, pa),
+                    P(c, n, iaz, paz), P(c, n, ib, pb), P(c, n, ibz, pbz), ql ? P(c, n, 1, ps[0]) : "NULL",
+                    ql ? P(c, n, 4, ps[1]) : "NULL", ql ? P(c, n, 6, ps[2]) : "NULL", ql ? P(c, n, 7, pz) : "NULL",
+                    Y(c, n, py));
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- scratch and table */
 
 int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
@@ -205,5 +356,7 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_RNN, e_rec},
     {RT_OP_GRU, e_rec},
     {RT_OP_LSTM, e_rec},
+    {RT_OP_MATMUL_INTEGER, e_qmm},
+    {RT_OP_QLINEAR_MATMUL, e_qmm},
     {0, NULL},
 };

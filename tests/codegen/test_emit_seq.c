@@ -290,3 +290,58 @@ Test(emit_seq, rnn_bidirectional_two_activation_lists) {
     a[1] = attr_strs(o, "activations", "Relu,Softsign");
     sq_check(o, "RNN bidirectional Relu / Softsign", 0, SEQ_REC_REL_TOL, 0);
 }
+
+/* ---------------------------------------------------------------- integer matmul */
+
+/* Positive scales in [lo, lo + 0.01 * count). */
+static float *scales(float *v, int count, float lo) {
+    for (int i = 0; i < count; i++) v[i] = lo + 0.01f * (float)((i * 7) % 11);
+    return v;
+}
+
+Test(emit_seq, matmul_integer_broadcast_batches_per_row_and_column_zero_points) {
+    Sq *o = sq_new();
+    int64_t ad[4] = {2, 1, 3, 5}, bd[3] = {3, 5, 4}, zad[1] = {3}, zbd[1] = {4};
+    int in[4] = {sq_input(o, "a", RT_U8, 4, ad, NULL), sq_const(o, "b", RT_I8, 3, bd, NULL),
+                 sq_input(o, "az", RT_U8, 1, zad, NULL), sq_const(o, "bz", RT_I8, 1, zbd, NULL)};
+    sq_node(o, RT_OP_MATMUL_INTEGER, 4, in, 1, 0);
+    sq_check(o, "MatMulInteger [2,1,3,5] x [3,5,4] per-row / per-column zero points", 0, 0, 0);
+    o = sq_new();
+    int64_t a1[1] = {6}, b1[2] = {6, 3}, one[1] = {1};
+    int in1[4] = {sq_input(o, "a", RT_I8, 1, a1, NULL), sq_input(o, "b", RT_I8, 2, b1, NULL),
+                  sq_const(o, "az", RT_I8, 1, one, (int8_t[]){-3}), -1};
+    sq_node(o, RT_OP_MATMUL_INTEGER, 4, in1, 1, 0);
+    sq_check(o, "MatMulInteger 1-D A, scalar zero point, no b_zero_point", 0, 0, 0);
+    /* K = 600: |sums| up to 600 * 255 * 255 exceed 2^25: exact int32 */
+    o = sq_new();
+    int64_t a2[2] = {2, 600}, b2[2] = {600, 3};
+    int in2[2] = {sq_input(o, "a", RT_U8, 2, a2, NULL), sq_const(o, "b", RT_U8, 2, b2, NULL)};
+    sq_node(o, RT_OP_MATMUL_INTEGER, 2, in2, 1, 0);
+    sq_check(o, "MatMulInteger K = 600 uint8", 0, 0, 0);
+}
+
+Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
+    Sq *o = sq_new();
+    const int64_t M = 3, K = 6, N = 4;
+    int64_t ad[3] = {2, M, K}, bd[2] = {K, N}, one[1] = {1}, nd[1] = {N}, md[2] = {M, 1};
+    float sb[4], sy[3];
+    int in[8] = {sq_input(o, "a", RT_I8, 3, ad, NULL),
+                 sq_input(o, "as", RT_F32, 1, one, (float[]){0.05f}),
+                 sq_const(o, "az", RT_I8, 1, one, (int8_t[]){5}),
+                 sq_const(o, "b", RT_I8, 2, bd, NULL),
+                 sq_const(o, "bs", RT_F32, 1, nd, scales(sb, 4, 0.02f)),
+                 sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){0, -2, 3, 1}),
+                 sq_const(o, "ys", RT_F32, 2, md, scales(sy, 3, 0.5f)),
+                 sq_const(o, "yz", RT_I8, 2, md, (int8_t[]){-10, 0, 7})};
+    sq_node(o, RT_OP_QLINEAR_MATMUL, 8, in, 1, 0);
+    sq_check(o, "QLinearMatMul int8, per-column b, per-row y", 0, 0, 0);
+    /* uint8, every parameter a graph input */
+    o = sq_new();
+    int64_t a2[2] = {5, 7}, b2[2] = {7, 2};
+    int in2[8] = {sq_input(o, "a", RT_U8, 2, a2, NULL),    sq_input(o, "as", RT_F32, 1, one, (float[]){0.03f}),
+                  sq_input(o, "az", RT_U8, 1, one, NULL),   sq_input(o, "b", RT_U8, 2, b2, NULL),
+                  sq_input(o, "bs", RT_F32, 1, one, (float[]){0.04f}), sq_input(o, "bz", RT_U8, 1, one, NULL),
+                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.9f}), sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
+    sq_node(o, RT_OP_QLINEAR_MATMUL, 8, in2, 1, 0);
+    sq_check(o, "QLinearMatMul uint8, parameters as inputs", 0, 0, 0);
+}
