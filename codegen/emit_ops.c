@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../runtime/kernels/qblock.h"
+#include "../runtime/kernels/ref/conv_geom.h"
 #include "../runtime/kernels/quant.h"
 #include "emit_ops_common.h"
 
@@ -276,11 +277,52 @@ static int e_gather(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* `static const wk_pool3 n<k>_p3` (template b0_pool3): the window geometry of a MaxPool or
+ * AveragePool, 1-D to 3-D, normalized to 3 axes by the runtime's own rt_geom_read and
+ * rt_geom_forward (auto_pad, ceil_mode), so the C walks exactly the runtime's windows. */
+static int pool3_emit(EcCtx *c, int k, const RtNode *n, const RtTensor *x) {
+    RtKernelCtx kc;
+    memset(&kc, 0, sizeof kc);
+    kc.err = c->err;
+    RtConvGeom g;
+    const int64_t *ks;
+    int nsp = x->rank - 2;
+    if (nsp < 1 || nsp > RT_GEOM_MAX_SP || rt_attr_ints(n, "kernel_shape", &ks) != nsp)
+        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit input X of rank %d", x->rank);
+    if (rt_geom_read(&kc, n, nsp, x->dims + 2, ks, &g) != RT_OK ||
+        rt_geom_forward(&kc, n, (int)rt_attr_int(n, "ceil_mode", 0), &g) != RT_OK)
+        return ec_fail(c, k, RT_ERR, "window geometry");
+    text_buf_printf(&c->decl, "static const wk_pool3 n%d_p3 = {%lld", k, (long long)(x->dims[0] * x->dims[1]));
+    const int64_t *v[8] = {g.in, g.out, g.k, g.stride, g.dil, g.pad0, g.pad1};
+    for (int f = 0; f < 7; f++)
+        text_buf_printf(&c->decl, ", {%lld, %lld, %lld}", (long long)v[f][0], (long long)v[f][1], (long long)v[f][2]);
+    text_buf_printf(&c->decl, "};\n");
+    ec_tpl_use(c, "b0_pool3");
+    return RT_OK;
+}
+
+/* MaxPool through the N-D kernel: 3-D windows, uint8, or the Indices output. */
+static int e_max_pool3(EcCtx *c, int k, const RtNode *n, const RtTensor *x) {
+    int64_t order = rt_attr_int(n, "storage_order", 0);
+    if (order != 0 && order != 1) return ec_fail(c, k, RT_ERR, "attribute storage_order must be 0 or 1");
+    RT_TRY(pool3_emit(c, k, n, x));
+    const char *fn = x->dtype == RT_F32 ? "k_maxpool3_f32" : x->dtype == RT_I8 ? "k_maxpool3_i8" : "k_maxpool3_u8";
+    char p0[96], py[96], pi[96] = "NULL";
+    if (n->n_out > 1 && n->out[1] >= 0) {
+        RT_TRY(need_dtype(c, k, &c->val[n->out[1]], RT_I64, "output Indices"));
+        ec_ptr(c, n->out[1], 0, pi, sizeof pi);
+    }
+    ec_tpl_use(c, "b1_pool3_max");
+    ec_tpl_use(c, fn);
+    text_buf_printf(&c->body, "    wk_%s(%s, %s, %s, &n%d_p3, %d);\n", fn + 2, P(c, n, 0, p0), Y(c, n, py), pi, k, (int)order);
+    return RT_OK;
+}
+
 static int e_max_pool(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
-    if (n->n_out > 1 && n->out[1] >= 0) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output Indices is not supported by emit-c");
-    if (!x || (x->dtype != RT_F32 && x->dtype != RT_I8))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must be float32 or int8 for emit-c");
+    if (!x || (x->dtype != RT_F32 && x->dtype != RT_I8 && x->dtype != RT_U8))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must be float32, int8 or uint8 for emit-c");
+    if (x->rank == 5 || x->dtype == RT_U8 || (n->n_out > 1 && n->out[1] >= 0)) return e_max_pool3(c, k, n, x);
     int nsp = x->rank - 2;
     RT_TRY(geom_emit(c, k, n, x, y, nsp == 2 ? attr_at(n, "kernel_shape", 0, 1) : 1,
                      attr_at(n, "kernel_shape", nsp - 1, 1), 1));
@@ -315,6 +357,15 @@ static int avg_geom(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const R
 static int e_average_pool(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    if (x->rank == 5) { /* 3-D windows: the N-D kernel */
+        int64_t include = rt_attr_int(n, "count_include_pad", 0);
+        if (include != 0 && include != 1) return ec_fail(c, k, RT_ERR, "attribute count_include_pad must be 0 or 1");
+        RT_TRY(pool3_emit(c, k, n, x));
+        char p0[96], py[96];
+        ec_tpl_use(c, "k_avgpool3_f32");
+        text_buf_printf(&c->body, "    wk_avgpool3_f32(%s, %s, &n%d_p3, %d);\n", P(c, n, 0, p0), Y(c, n, py), k, (int)include);
+        return RT_OK;
+    }
     int64_t p1[2];
     RT_TRY(avg_geom(c, k, n, x, y, p1));
     char p0[96], py[96];

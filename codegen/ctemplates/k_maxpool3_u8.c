@@ -1,0 +1,2 @@
+/* ---- MaxPool in uint8 over 1-D, 2-D or 3-D windows, with the optional Indices ---- */
+WK_MAXPOOL3(wk_maxpool3_u8, uint8_t, 0)
