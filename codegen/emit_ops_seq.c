@@ -340,6 +340,70 @@ static int e_qmm(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- ConvInteger, DynamicQuantizeLinear */
+
+/* ConvInteger (x, w, x_zero_point, w_zero_point) in 1-D, 2-D or 3-D: the geometry (pads from
+ * the attributes or auto_pad, the runtime's formulas; output sizes from the plan) as one
+ * `static const wk_seq_cgeom n<k>_g`. */
+static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *w = vin(c, n, 1), *xz = vin(c, n, 2), *wz = vin(c, n, 3), *y = yval(c, n);
+    if (!seq_is_q8(x) || !seq_is_q8(w)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "inputs x and w must be int8 or uint8");
+    RT_TRY(need_dtype(c, k, y, RT_I32, "output y"));
+    if (x->rank < 3 || x->rank > 5 || w->rank != x->rank || y->rank != x->rank)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "x and w must be [N, C, spatial...] with 1 to 3 spatial axes");
+    int64_t G = rt_attr_int(n, "group", 1), C = x->dims[1], M = w->dims[0];
+    if (G < 1 || C % G || M % G || w->dims[1] * G != C) return ec_fail(c, k, RT_ERR, "x, w and group %lld do not fit", (long long)G);
+    if (xz && (rt_numel(xz) != 1 || xz->dtype != x->dtype)) return ec_fail(c, k, RT_ERR, "x_zero_point must be one value of x's dtype");
+    if (wz && ((rt_numel(wz) != 1 && rt_numel(wz) != M) || wz->dtype != w->dtype))
+        return ec_fail(c, k, RT_ERR, "w_zero_point must be one value or one per output channel, of w's dtype");
+    if (rt_numel(x) > INT32_MAX / 2 || rt_numel(y) > INT32_MAX / 2 || rt_numel(w) > INT32_MAX / 2)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
+    int nsp = x->rank - 2;
+    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, ks[3] = {1, 1, 1}, st[3] = {1, 1, 1}, pa[3] = {0, 0, 0}, di[3] = {1, 1, 1};
+    const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
+    for (int a = 0; a < nsp; a++) {
+        int i = 3 - nsp + a;
+        in[i] = x->dims[2 + a], out[i] = y->dims[2 + a], ks[i] = w->dims[2 + a];
+        st[i] = attr_at(n, "strides", a, 1), di[i] = attr_at(n, "dilations", a, 1), pa[i] = attr_at(n, "pads", a, 0);
+        if (attr_at(n, "kernel_shape", a, ks[i]) != ks[i]) return ec_fail(c, k, RT_ERR, "kernel_shape differs from w's shape");
+        if (st[i] < 1 || di[i] < 1) return ec_fail(c, k, RT_ERR, "strides and dilations must be >= 1");
+        if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+            int64_t total = (out[i] - 1) * st[i] + (ks[i] - 1) * di[i] + 1 - in[i];
+            if (total < 0) total = 0;
+            pa[i] = strcmp(ap, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
+        } else if (strcmp(ap, "VALID") == 0) {
+            pa[i] = 0;
+        } else if (strcmp(ap, "NOTSET") != 0) {
+            return ec_fail(c, k, RT_ERR, "attribute auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", ap);
+        }
+    }
+    text_buf_printf(&c->decl, "static const wk_seq_cgeom n%d_g = {%lld, %lld, %lld, %lld", k, (long long)x->dims[0], (long long)C,
+                    (long long)M, (long long)G);
+    const int64_t *parts[6] = {in, out, ks, st, pa, di};
+    for (int q = 0; q < 6; q++)
+        text_buf_printf(&c->decl, ", {%lld, %lld, %lld}", (long long)parts[q][0], (long long)parts[q][1], (long long)parts[q][2]);
+    text_buf_printf(&c->decl, ", %d, %d};\n", x->dtype == RT_I8, w->dtype == RT_I8);
+    ec_tpl_use(c, "b0_seq_q8");
+    ec_tpl_use(c, "k_seq_convint");
+    char p0[96], p1[96], p2[96], p3[96], py[96];
+    text_buf_printf(&c->body, "    wk_seq_convint(&n%d_g, %s, %s, %s, %s, %d, %s);\n", k, P(c, n, 0, p0), P(c, n, 2, p2),
+                    P(c, n, 1, p1), P(c, n, 3, p3), wz && rt_numel(wz) > 1, Y(c, n, py));
+    return RT_OK;
+}
+
+static int e_dynamic_quantize_linear(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input x"));
+    if (rt_numel(x) > INT32_MAX) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "x is too large for int32 indexing");
+    char p0[96], py[3][96];
+    const char *yp[3];
+    for (int i = 0; i < 3; i++) yp[i] = i < n->n_out && n->out[i] >= 0 ? ec_ptr(c, n->out[i], 0, py[i], sizeof py[i]) : "NULL";
+    ec_tpl_use(c, "b0_quant");
+    ec_tpl_use(c, "k_seq_dql");
+    text_buf_printf(&c->body, "    wk_seq_dql(%s, %lld, %s, %s, %s);\n", P(c, n, 0, p0), (long long)rt_numel(x), yp[0], yp[1], yp[2]);
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- scratch and table */
 
 int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
@@ -358,5 +422,7 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_LSTM, e_rec},
     {RT_OP_MATMUL_INTEGER, e_qmm},
     {RT_OP_QLINEAR_MATMUL, e_qmm},
+    {RT_OP_CONV_INTEGER, e_conv_integer},
+    {RT_OP_DYNAMIC_QUANTIZE_LINEAR, e_dynamic_quantize_linear},
     {0, NULL},
 };

@@ -11,8 +11,14 @@
  * Elu; GRU forward without linear_before_reset and only Y_h; RNN bidirectional with two
  * activation lists (Relu, Affine / ThresholdedRelu, Softsign); the same LSTM under --no-libm;
  * a sequence length out of range at run time makes NAME_run return 1.
+ * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
+ * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
+ * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
  */
 #include "emitc_util.h"
+
+#include "../../io/npy.h"
+#include "../frontend/onnx_proto_build.h"
 
 /* Recurrent ops: the runtime keeps gates and state in double and sums the products in float
  * (its sgemm's order); the emitted kernel does all of it in float, in index order. Each step
@@ -344,4 +350,166 @@ Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
                   sq_input(o, "ys", RT_F32, 1, one, (float[]){0.9f}), sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
     sq_node(o, RT_OP_QLINEAR_MATMUL, 8, in2, 1, 0);
     sq_check(o, "QLinearMatMul uint8, parameters as inputs", 0, 0, 0);
+}
+
+/* ---------------------------------------------------------------- ConvInteger, DynamicQuantizeLinear */
+
+Test(emit_seq, conv_integer_groups_strides_pads_dilations_per_channel_zero_points) {
+    Sq *o = sq_new();
+    int64_t xd[4] = {2, 4, 7, 6}, wd[4] = {6, 2, 3, 2}, one[1] = {1}, md[1] = {6};
+    int in[4] = {sq_input(o, "x", RT_U8, 4, xd, NULL), sq_const(o, "w", RT_I8, 4, wd, NULL),
+                 sq_input(o, "xz", RT_U8, 1, one, NULL), sq_const(o, "wz", RT_I8, 1, md, NULL)};
+    int k = sq_node(o, RT_OP_CONV_INTEGER, 4, in, 1, 0);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_int(o, "group", 2);
+    a[1] = (RtAttr){.name = "strides", .type = RT_ATTR_INTS, .n = 2, .ints = ir_alloc(o->g, 16)};
+    ((int64_t *)a[1].ints)[0] = 2, ((int64_t *)a[1].ints)[1] = 1;
+    a[2] = (RtAttr){.name = "pads", .type = RT_ATTR_INTS, .n = 4, .ints = ir_alloc(o->g, 32)};
+    memcpy((int64_t *)a[2].ints, (int64_t[]){1, 0, 2, 1}, 32);
+    a[3] = (RtAttr){.name = "dilations", .type = RT_ATTR_INTS, .n = 2, .ints = ir_alloc(o->g, 16)};
+    memcpy((int64_t *)a[3].ints, (int64_t[]){1, 2}, 16);
+    sq_check(o, "ConvInteger 2-D groups, strides, pads, dilations", 0, 0, 0);
+}
+
+Test(emit_seq, conv_integer_1d_and_3d_same_padding) {
+    Sq *o = sq_new();
+    int64_t xd[3] = {1, 3, 9}, wd[3] = {2, 3, 4};
+    int in[2] = {sq_input(o, "x", RT_I8, 3, xd, NULL), sq_const(o, "w", RT_I8, 3, wd, NULL)};
+    int k = sq_node(o, RT_OP_CONV_INTEGER, 2, in, 1, 0);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_str(o, "auto_pad", "SAME_LOWER");
+    a[1] = (RtAttr){.name = "strides", .type = RT_ATTR_INTS, .n = 1, .ints = ir_alloc(o->g, 8)};
+    ((int64_t *)a[1].ints)[0] = 2;
+    sq_check(o, "ConvInteger 1-D SAME_LOWER stride 2", 0, 0, 0);
+    o = sq_new();
+    int64_t x3[5] = {1, 2, 4, 5, 3}, w3[5] = {3, 2, 2, 3, 2}, one[1] = {1};
+    int in3[4] = {sq_input(o, "x", RT_U8, 5, x3, NULL), sq_input(o, "w", RT_U8, 5, w3, NULL),
+                  sq_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}), sq_const(o, "wz", RT_U8, 1, one, (uint8_t[]){3})};
+    k = sq_node(o, RT_OP_CONV_INTEGER, 4, in3, 1, 0);
+    attrs_new(o, k, 1)[0] = attr_str(o, "auto_pad", "SAME_UPPER");
+    sq_check(o, "ConvInteger 3-D SAME_UPPER uint8", 0, 0, 0);
+}
+
+Test(emit_seq, dynamic_quantize_linear_outputs_and_ranges) {
+    /* values of both signs, all positive (range widened to 0), all equal (scale 1) */
+    static const float pos[6] = {0.5f, 3.0f, 2.25f, 1.0f, 0.125f, 7.5f}, eq[6] = {0, 0, 0, 0, 0, 0};
+    for (int v = 0; v < 3; v++) {
+        Sq *o = sq_new();
+        int64_t xd[2] = {2, 3};
+        int in[1] = {sq_input(o, "x", RT_F32, 2, xd, v == 0 ? NULL : v == 1 ? pos : eq)};
+        sq_node(o, RT_OP_DYNAMIC_QUANTIZE_LINEAR, 1, in, 3, v == 2 ? 4 : 0);
+        sq_check(o, "DynamicQuantizeLinear", 0, 0, 0);
+    }
+}
+
+/* ---------------------------------------------------------------- keyword-spotting model */
+
+/* The emitted C against onnxruntime: onnxruntime's LSTM / GRU use their own float sigmoid and
+ * tanh (MLAS) and sum in another order; over 20 steps of H = 16 the outputs (state in
+ * (-1, 1), probabilities <= 1) differ by 1.2e-7 absolute / 1.2e-6 relative at most (measured
+ * on this model): 1e-6 + 1e-5 relative leaves ~10x room while a wrong gate, bias or step
+ * order moves them by 1e-2 and more. */
+#define SEQ_KWS_ATOL 1e-6
+#define SEQ_KWS_RTOL 1e-5
+
+static Onnx__TensorProto *kws_init(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint64_t *seed,
+                                   float amp) {
+    Onnx__TensorProto *t = pb_add_init(g, pb_tensor(name, 1, (size_t)rank, dims));
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    float *v = pb_zalloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = amp * (float)((double)(lcg(seed) % 20001) / 10000.0 - 1.0);
+    return pb_tensor_floats(t, (size_t)n, v);
+}
+
+/* Raw float file at path compared with a .npy (dtype float32, same element count). */
+static void kws_compare(const char *what, const char *raw, const char *npy, double atol, double rtol) {
+    RtTensor t;
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(npy, &t, &err), RT_OK, "%s: %s", what, err.msg);
+    size_t n = 0;
+    float *c = (float *)tu_file_read(raw, &n);
+    cr_assert(c && t.dtype == RT_F32 && (int64_t)n == rt_nbytes(&t), "%s: %zu bytes vs %lld", what, n,
+              (long long)rt_nbytes(&t));
+    const float *r = t.data;
+    for (int64_t i = 0; i < rt_numel(&t); i++)
+        cr_expect(fabs((double)c[i] - r[i]) <= atol + rtol * fabs((double)r[i]), "%s: element %lld: %.9g vs %.9g", what,
+                  (long long)i, c[i], r[i]);
+    free(c);
+    free(t.data);
+}
+
+static void kws_case(int gru) {
+    const int64_t T = 20, F = 10, H = 16, C = 12, G = gru ? 3 : 4;
+    uint64_t seed = 99;
+    Onnx__GraphProto *g = pb_graph("kws");
+    Onnx__NodeProto *rn = pb_add_node(g, pb_node(gru ? "GRU" : "LSTM", "rec", "x,W,R,B", ",h"));
+    pb_attr_int(rn, "hidden_size", H);
+    if (gru) pb_attr_int(rn, "linear_before_reset", 1); /* as PyTorch exports GRU */
+    int64_t wd[3] = {1, G * H, F}, rd[3] = {1, G * H, H}, bd[2] = {1, 2 * G * H}, fd[2] = {H, C}, cd[1] = {C}, sd[1] = {2};
+    kws_init(g, "W", 3, wd, &seed, 0.4f);
+    kws_init(g, "R", 3, rd, &seed, 0.3f);
+    kws_init(g, "B", 2, bd, &seed, 0.2f);
+    kws_init(g, "Wfc", 2, fd, &seed, 0.8f);
+    kws_init(g, "bfc", 1, cd, &seed, 0.1f);
+    int64_t shape[2] = {1, H};
+    pb_tensor_raw(pb_add_init(g, pb_tensor("shape", 7, 1, sd)), shape, sizeof shape);
+    pb_add_node(g, pb_node("Reshape", "flat", "h,shape", "hf"));
+    pb_add_node(g, pb_node("MatMul", "fc", "hf,Wfc", "l0"));
+    pb_add_node(g, pb_node("Add", "bias", "l0,bfc", "logits"));
+    pb_attr_int(pb_add_node(g, pb_node("Softmax", "sm", "logits", "probs")), "axis", -1);
+    pb_add_input(g, pb_value("x", 1, "20,1,10"));
+    pb_add_output(g, pb_value("probs", 1, "1,12"));
+    pb_add_output(g, pb_value("h", 1, "1,1,16"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 8, 14, "test", &len);
+
+    char dir[256], path[600], log[16384];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_kws"), 0);
+    snprintf(path, sizeof path, "%s/kws.onnx", dir);
+    ecu_raw_write(path, m, len);
+    float x[200];
+    for (int i = 0; i < T * F; i++) x[i] = (float)((double)(lcg(&seed) % 20001) / 5000.0 - 2.0); /* MFCC-like, [-2, 2] */
+    RtTensor xt = {RT_F32, 3, {T, 1, F}, x};
+    RtError err = {{0}};
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    cr_assert_eq(npy_write(path, &xt, &err), RT_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    ecu_raw_write(path, x, sizeof x);
+    int st = tu_run(log, sizeof log, "%s emit-c %s/kws.onnx --weights f32 -o %s", WAFER_BIN, dir, dir);
+    cr_assert_eq(st, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s", log);
+    st = tu_run(log, sizeof log, "%s/h %s/x.bin %s/probs.bin %s/h.bin", dir, dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", log);
+    /* the runtime (reference semantics of the same file) */
+    st = tu_run(log, sizeof log, "%s run %s/kws.onnx --input x=%s/x.npy --out %s/w", WAFER_BIN, dir, dir, dir);
+    cr_assert_eq(st, 0, "wafer run: %s", log);
+    char raw[700], npy[700];
+    const char *outs[2] = {"probs", "h"};
+    for (int o = 0; o < 2; o++) {
+        snprintf(raw, sizeof raw, "%s/%s.bin", dir, outs[o]);
+        snprintf(npy, sizeof npy, "%s/w/%s.npy", dir, outs[o]);
+        kws_compare(gru ? "GRU model vs wafer run" : "LSTM model vs wafer run", raw, npy, 1e-6, SEQ_REC_REL_TOL);
+    }
+    /* onnxruntime */
+    st = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/kws.onnx x=%s/x.npy --out %s/ort", dir, dir, dir);
+    if (st == 3 || tu_run(log, sizeof log, "node --version") != 0) {
+        tu_tmpdir_remove(dir);
+        cr_skip_test("onnxruntime-node is not installed");
+    }
+    cr_assert_eq(st, 0, "onnxruntime: %s", log);
+    for (int o = 0; o < 2; o++) {
+        snprintf(raw, sizeof raw, "%s/%s.bin", dir, outs[o]);
+        snprintf(npy, sizeof npy, "%s/ort/%s.npy", dir, outs[o]);
+        kws_compare(gru ? "GRU model vs onnxruntime" : "LSTM model vs onnxruntime", raw, npy, SEQ_KWS_ATOL, SEQ_KWS_RTOL);
+    }
+    tu_tmpdir_remove(dir);
+}
+
+Test(emit_seq, keyword_spotting_lstm_matches_onnxruntime, .fini = pb_release_all) {
+    kws_case(0);
+}
+
+Test(emit_seq, keyword_spotting_gru_matches_onnxruntime, .fini = pb_release_all) {
+    kws_case(1);
 }

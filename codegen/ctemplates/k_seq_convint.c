@@ -1,0 +1,47 @@
+/* ---- ConvInteger: int8 / uint8 convolution into int32, 1-D to 3-D, as the runtime's quant.c ----
+ * x [N, C, in...], w [M, C / G, k...] -> y [N, M, out...], every spatial extent normalized to
+ * 3-D (D, H, W; unused leading axes 1). y = sum over the group's channels and the taps of
+ * (x - xz) (w - wz[m]), taps reading padding contribute 0 (padding holds the zero point);
+ * int32 sums wrap modulo 2^32 as the spec allows. Input position of output o, tap t on an
+ * axis: o * s - p + t * d. wz: one value (wz_per_m 0) or one per output channel. */
+typedef struct {
+    int32_t N, C, M, G;
+    int32_t in[3], out[3], k[3], s[3], p[3], d[3];
+    int32_t x_s, w_s;          /* 1 = int8, 0 = uint8 */
+} wk_seq_cgeom;
+
+static void wk_seq_convint(const wk_seq_cgeom *g, const void *x, const void *xz, const void *w, const void *wz,
+                           int32_t wz_per_m, int32_t *y) {
+    const int32_t Cg = g->C / g->G, Mg = g->M / g->G, K = g->k[0] * g->k[1] * g->k[2];
+    const int32_t Pin = g->in[0] * g->in[1] * g->in[2], P = g->out[0] * g->out[1] * g->out[2];
+    const int32_t xzv = wk_seq_q8(xz, 0, g->x_s);
+    int32_t n, m, od, oh, ow, c, kd, kh, kw;
+    for (n = 0; n < g->N; n++)
+        for (m = 0; m < g->M; m++) {
+            const int32_t grp = m / Mg, wzv = wk_seq_q8(wz, wz_per_m ? m : 0, g->w_s);
+            int32_t *ym = y + ((size_t)n * g->M + m) * P;
+            for (od = 0; od < g->out[0]; od++)
+                for (oh = 0; oh < g->out[1]; oh++)
+                    for (ow = 0; ow < g->out[2]; ow++) {
+                        uint32_t acc = 0;
+                        for (c = 0; c < Cg; c++) {
+                            const int32_t x0 = (n * g->C + grp * Cg + c) * Pin, w0 = (m * Cg + c) * K;
+                            for (kd = 0; kd < g->k[0]; kd++) {
+                                int32_t id = od * g->s[0] - g->p[0] + kd * g->d[0];
+                                if (id < 0 || id >= g->in[0]) continue;
+                                for (kh = 0; kh < g->k[1]; kh++) {
+                                    int32_t ih = oh * g->s[1] - g->p[1] + kh * g->d[1];
+                                    if (ih < 0 || ih >= g->in[1]) continue;
+                                    for (kw = 0; kw < g->k[2]; kw++) {
+                                        int32_t iw = ow * g->s[2] - g->p[2] + kw * g->d[2];
+                                        if (iw < 0 || iw >= g->in[2]) continue;
+                                        acc += (uint32_t)((wk_seq_q8(x, x0 + (id * g->in[1] + ih) * g->in[2] + iw, g->x_s) - xzv) *
+                                                          (wk_seq_q8(w, w0 + (kd * g->k[1] + kh) * g->k[2] + kw, g->w_s) - wzv));
+                                    }
+                                }
+                            }
+                        }
+                        ym[(od * g->out[1] + oh) * g->out[2] + ow] = (int32_t)acc;
+                    }
+        }
+}
