@@ -342,13 +342,15 @@ static int e_qmm(EcCtx *c, int k, const RtNode *n) {
 
 /* ---------------------------------------------------------------- ConvInteger, DynamicQuantizeLinear */
 
-/* ConvInteger (x, w, x_zero_point, w_zero_point) in 1-D, 2-D or 3-D: the geometry (pads from
- * the attributes or auto_pad, the runtime's formulas; output sizes from the plan) as one
- * `static const wk_seq_cgeom n<k>_g`. */
+/* ConvInteger (x, w, x_zero_point, w_zero_point) and QLinearConv (x, x_scale, x_zp, w,
+ * w_scale, w_zp, y_scale, y_zp, B) in 1-D, 2-D or 3-D: the geometry (pads from the
+ * attributes or auto_pad, the runtime's formulas; output sizes from the plan) as one
+ * `static const wk_seq_cgeom n<k>_g`; scales, zero points and bias are read by the kernel,
+ * so they may be constants or graph inputs. */
 static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
-    const RtTensor *x = vin(c, n, 0), *w = vin(c, n, 1), *xz = vin(c, n, 2), *wz = vin(c, n, 3), *y = yval(c, n);
+    int ql = n->op == RT_OP_QLINEAR_CONV, iw = ql ? 3 : 1, iwz = ql ? 5 : 3;
+    const RtTensor *x = vin(c, n, 0), *w = vin(c, n, iw), *xz = vin(c, n, 2), *wz = vin(c, n, iwz), *y = yval(c, n);
     if (!seq_is_q8(x) || !seq_is_q8(w)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "inputs x and w must be int8 or uint8");
-    RT_TRY(need_dtype(c, k, y, RT_I32, "output y"));
     if (x->rank < 3 || x->rank > 5 || w->rank != x->rank || y->rank != x->rank)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "x and w must be [N, C, spatial...] with 1 to 3 spatial axes");
     int64_t G = rt_attr_int(n, "group", 1), C = x->dims[1], M = w->dims[0];
@@ -356,6 +358,19 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
     if (xz && (rt_numel(xz) != 1 || xz->dtype != x->dtype)) return ec_fail(c, k, RT_ERR, "x_zero_point must be one value of x's dtype");
     if (wz && ((rt_numel(wz) != 1 && rt_numel(wz) != M) || wz->dtype != w->dtype))
         return ec_fail(c, k, RT_ERR, "w_zero_point must be one value or one per output channel, of w's dtype");
+    const RtTensor *ws = vin(c, n, 4), *yz = vin(c, n, 7), *b = vin(c, n, 8);
+    if (ql) {
+        RT_TRY(need_dtype(c, k, vin(c, n, 1), RT_F32, "x_scale"));
+        RT_TRY(need_dtype(c, k, ws, RT_F32, "w_scale"));
+        RT_TRY(need_dtype(c, k, vin(c, n, 6), RT_F32, "y_scale"));
+        if (rt_numel(vin(c, n, 1)) != 1 || rt_numel(vin(c, n, 6)) != 1 || (rt_numel(ws) != 1 && rt_numel(ws) != M))
+            return ec_fail(c, k, RT_ERR, "x_scale and y_scale must be one value, w_scale one or one per output channel");
+        if (!seq_is_q8(y) || (yz && (yz->dtype != y->dtype || rt_numel(yz) != 1)))
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output y must be int8 or uint8 with one y_zero_point of its dtype");
+        if (b && (b->dtype != RT_I32 || rt_numel(b) != M)) return ec_fail(c, k, RT_ERR, "bias B must be int32 [%lld]", (long long)M);
+    } else {
+        RT_TRY(need_dtype(c, k, y, RT_I32, "output y"));
+    }
     if (rt_numel(x) > INT32_MAX / 2 || rt_numel(y) > INT32_MAX / 2 || rt_numel(w) > INT32_MAX / 2)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
     int nsp = x->rank - 2;
@@ -382,12 +397,15 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
     const int64_t *parts[6] = {in, out, ks, st, pa, di};
     for (int q = 0; q < 6; q++)
         text_buf_printf(&c->decl, ", {%lld, %lld, %lld}", (long long)parts[q][0], (long long)parts[q][1], (long long)parts[q][2]);
-    text_buf_printf(&c->decl, ", %d, %d};\n", x->dtype == RT_I8, w->dtype == RT_I8);
+    text_buf_printf(&c->decl, ", %d, %d, %d};\n", x->dtype == RT_I8, w->dtype == RT_I8, y->dtype == RT_I8);
     ec_tpl_use(c, "b0_seq_q8");
+    ec_tpl_use(c, "b0_quant");
     ec_tpl_use(c, "k_seq_convint");
-    char p0[96], p1[96], p2[96], p3[96], py[96];
-    text_buf_printf(&c->body, "    wk_seq_convint(&n%d_g, %s, %s, %s, %s, %d, %s);\n", k, P(c, n, 0, p0), P(c, n, 2, p2),
-                    P(c, n, 1, p1), P(c, n, 3, p3), wz && rt_numel(wz) > 1, Y(c, n, py));
+    char p0[96], p1[96], p2[96], p3[96], p4[96], p5[96], p6[96], p7[96], p8[96], py[96];
+    text_buf_printf(&c->body, "    wk_seq_convint(&n%d_g, %s, %s, %s, %s, %d, %s, %s, %s, %d, %s, %s, %s);\n", k, P(c, n, 0, p0),
+                    P(c, n, 2, p2), P(c, n, iw, p3), P(c, n, iwz, p5), wz && rt_numel(wz) > 1, ql ? P(c, n, 8, p8) : "NULL",
+                    ql ? P(c, n, 1, p1) : "NULL", ql ? P(c, n, 4, p4) : "NULL", ql && rt_numel(ws) > 1,
+                    ql ? P(c, n, 6, p6) : "NULL", ql ? P(c, n, 7, p7) : "NULL", Y(c, n, py));
     return RT_OK;
 }
 
@@ -423,6 +441,7 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_MATMUL_INTEGER, e_qmm},
     {RT_OP_QLINEAR_MATMUL, e_qmm},
     {RT_OP_CONV_INTEGER, e_conv_integer},
+    {RT_OP_QLINEAR_CONV, e_conv_integer},
     {RT_OP_DYNAMIC_QUANTIZE_LINEAR, e_dynamic_quantize_linear},
     {0, NULL},
 };

@@ -1,17 +1,21 @@
-/* ---- ConvInteger: int8 / uint8 convolution into int32, 1-D to 3-D, as the runtime's quant.c ----
+/* ---- ConvInteger and QLinearConv: int8 / uint8 convolution, 1-D to 3-D, as the runtime's quant.c ----
  * x [N, C, in...], w [M, C / G, k...] -> y [N, M, out...], every spatial extent normalized to
  * 3-D (D, H, W; unused leading axes 1). y = sum over the group's channels and the taps of
  * (x - xz) (w - wz[m]), taps reading padding contribute 0 (padding holds the zero point);
  * int32 sums wrap modulo 2^32 as the spec allows. Input position of output o, tap t on an
- * axis: o * s - p + t * d. wz: one value (wz_per_m 0) or one per output channel. */
+ * axis: o * s - p + t * d. wz: one value (wz_per_m 0) or one per output channel.
+ * ConvInteger (ys NULL): y is the int32 sum. QLinearConv: the sum starts at bias[m] (NULL =
+ * 0) and y = clamp(round_half_even(float(acc) * (xs * ws[m] / ys)) + yz) in int8 (y_s 1) or
+ * uint8, the multiplier in float as the spec and onnxruntime (b0_quant's rounding). */
 typedef struct {
     int32_t N, C, M, G;
     int32_t in[3], out[3], k[3], s[3], p[3], d[3];
-    int32_t x_s, w_s;          /* 1 = int8, 0 = uint8 */
+    int32_t x_s, w_s, y_s;     /* 1 = int8, 0 = uint8 */
 } wk_seq_cgeom;
 
 static void wk_seq_convint(const wk_seq_cgeom *g, const void *x, const void *xz, const void *w, const void *wz,
-                           int32_t wz_per_m, int32_t *y) {
+                           int32_t wz_per_m, const int32_t *bias, const float *xs, const float *ws, int32_t ws_per_m,
+                           const float *ys, const void *yz, void *y) {
     const int32_t Cg = g->C / g->G, Mg = g->M / g->G, K = g->k[0] * g->k[1] * g->k[2];
     const int32_t Pin = g->in[0] * g->in[1] * g->in[2], P = g->out[0] * g->out[1] * g->out[2];
     const int32_t xzv = wk_seq_q8(xz, 0, g->x_s);
@@ -19,11 +23,14 @@ static void wk_seq_convint(const wk_seq_cgeom *g, const void *x, const void *xz,
     for (n = 0; n < g->N; n++)
         for (m = 0; m < g->M; m++) {
             const int32_t grp = m / Mg, wzv = wk_seq_q8(wz, wz_per_m ? m : 0, g->w_s);
-            int32_t *ym = y + ((size_t)n * g->M + m) * P;
+            const size_t y0 = ((size_t)n * g->M + m) * P;
+            const float mult = ys ? xs[0] * ws[ws_per_m ? m : 0] / ys[0] : 0.0f;
+            const int32_t yzv = wk_seq_q8(yz, 0, g->y_s);
             for (od = 0; od < g->out[0]; od++)
                 for (oh = 0; oh < g->out[1]; oh++)
                     for (ow = 0; ow < g->out[2]; ow++) {
-                        uint32_t acc = 0;
+                        uint32_t acc = bias ? (uint32_t)bias[m] : 0u;
+                        size_t e = y0 + (size_t)(od * g->out[1] + oh) * g->out[2] + ow;
                         for (c = 0; c < Cg; c++) {
                             const int32_t x0 = (n * g->C + grp * Cg + c) * Pin, w0 = (m * Cg + c) * K;
                             for (kd = 0; kd < g->k[0]; kd++) {
@@ -41,7 +48,12 @@ static void wk_seq_convint(const wk_seq_cgeom *g, const void *x, const void *xz,
                                 }
                             }
                         }
-                        ym[(od * g->out[1] + oh) * g->out[2] + ow] = (int32_t)acc;
+                        if (!ys) {
+                            ((int32_t *)y)[e] = (int32_t)acc;
+                        } else {
+                            int32_t v = wk_quant_f32((float)(int32_t)acc * mult, 1.0f, yzv, g->y_s ? -128 : 0, g->y_s ? 127 : 255);
+                            ((unsigned char *)y)[e] = (unsigned char)(v & 255);
+                        }
                     }
         }
 }

@@ -10,7 +10,11 @@
  * linear_before_reset, int64 sequence_lens as a graph input, Y only (Y_h absent), LeakyRelu /
  * Elu; GRU forward without linear_before_reset and only Y_h; RNN bidirectional with two
  * activation lists (Relu, Affine / ThresholdedRelu, Softsign); the same LSTM under --no-libm;
- * a sequence length out of range at run time makes NAME_run return 1.
+ * a sequence length out of range at run time makes NAME_run return 1. MatMulInteger with
+ * broadcast batches, 1-D A, per-row / per-column zero points, K = 600; QLinearMatMul int8 and
+ * uint8 with per-row / per-column parameters, constants or inputs; ConvInteger 1-D / 2-D / 3-D
+ * with groups, strides, pads, dilations, auto_pad, per-channel zero points; QLinearConv with
+ * per-channel scales and bias; DynamicQuantizeLinear (mixed signs, all positive, constant x).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -512,4 +516,33 @@ Test(emit_seq, keyword_spotting_lstm_matches_onnxruntime, .fini = pb_release_all
 
 Test(emit_seq, keyword_spotting_gru_matches_onnxruntime, .fini = pb_release_all) {
     kws_case(1);
+}
+
+Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
+    Sq *o = sq_new();
+    int64_t xd[4] = {1, 4, 6, 5}, wd[4] = {4, 2, 3, 3}, one[1] = {1}, md[1] = {4};
+    float ws[4];
+    int in[9] = {sq_input(o, "x", RT_I8, 4, xd, NULL),
+                 sq_input(o, "xs", RT_F32, 1, one, (float[]){0.04f}),
+                 sq_input(o, "xz", RT_I8, 1, one, (int8_t[]){-4}),
+                 sq_const(o, "w", RT_I8, 4, wd, NULL),
+                 sq_const(o, "ws", RT_F32, 1, md, scales(ws, 4, 0.01f)),
+                 sq_const(o, "wz", RT_I8, 1, md, (int8_t[]){0, 1, -1, 2}),
+                 sq_const(o, "ys", RT_F32, 1, one, (float[]){0.6f}),
+                 sq_const(o, "yz", RT_I8, 1, one, (int8_t[]){3}),
+                 sq_const(o, "b", RT_I32, 1, md, NULL)};
+    int k = sq_node(o, RT_OP_QLINEAR_CONV, 9, in, 1, 0);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_int(o, "group", 2);
+    a[1] = attr_str(o, "auto_pad", "SAME_UPPER");
+    sq_check(o, "QLinearConv int8 per-channel w_scale, bias, groups", 0, 0, 0);
+    /* uint8 1-D without bias, every parameter an input */
+    o = sq_new();
+    int64_t x1[3] = {2, 3, 8}, w1[3] = {2, 3, 3};
+    int in1[8] = {sq_input(o, "x", RT_U8, 3, x1, NULL),     sq_input(o, "xs", RT_F32, 1, one, (float[]){0.02f}),
+                  sq_input(o, "xz", RT_U8, 1, one, NULL),    sq_input(o, "w", RT_U8, 3, w1, NULL),
+                  sq_input(o, "ws", RT_F32, 1, one, (float[]){0.03f}), sq_input(o, "wz", RT_U8, 1, one, NULL),
+                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.5f}), sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
+    sq_node(o, RT_OP_QLINEAR_CONV, 8, in1, 1, 0);
+    sq_check(o, "QLinearConv uint8 1-D, parameters as inputs", 0, 0, 0);
 }
