@@ -1,0 +1,398 @@
+/*
+ * test_emit_tensor.c — emit-c's tensor family (codegen/emit_ops_tensor.c) on what the ONNX
+ * conformance cases do not reach: a one-node graph is built in the IR with random inputs,
+ * emitted, compiled with gcc -pedantic -Werror, run by the harness, and every output compared
+ * with the runtime's reference kernels on the same graph (integer and byte-moving outputs bit
+ * for bit, float ones within TENSOR_FLOAT_REL_TOL).
+ * Covered: Gemm with B a graph input (transA, transB, alpha, beta, C as a row, a column),
+ * int32 Gemm exact and through double; ConvTranspose 2-D with groups, strides, asymmetric pads,
+ * dilations, output_padding, and 1-D SAME_LOWER; Slice with negative steps and axes on int8;
+ * Pad reflect / edge / wrap with a cropping (negative) pad and constant with a value on
+ * int32; Tile and Expand on int8; Split into three by num_outputs; DepthToSpace CRD on int16;
+ * Resize linear antialias downscale, cubic exclude_outside with A = -0.5, nearest
+ * round_prefer_ceil on int8, tf_crop_and_resize with an extrapolation value, sizes with
+ * not_larger over two axes; GatherND with batch_dims 1; ScatterElements max and ScatterND
+ * mul on int32; TopK smallest with ties (both outputs); an out-of-range ScatterElements
+ * index makes NAME_run return 1.
+ */
+#include "emitc_util.h"
+
+/* Gemm and ConvTranspose sum the same products in float as the runtime's reference in
+ * another order (its GEMM blocks): a few ulps of the largest partial sum for these K <= 64
+ * sums, far below 1e-5 of the output's magnitude. Resize sums in double on both sides. */
+#define TENSOR_FLOAT_REL_TOL 1e-5
+
+#define TT_MAX_IO 4
+
+typedef struct {
+    IrGraph *g;
+    RtTensor in[TT_MAX_IO];
+    int n_in;
+    uint64_t seed;
+} OneOp;
+
+static uint64_t lcg(uint64_t *s) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+static void fill(RtTensor *t, uint64_t *seed) {
+    int64_t n = rt_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t r = lcg(seed);
+        switch (t->dtype) {
+        case RT_F32: ((float *)t->data)[i] = (float)((double)(r % 20001) / 10000.0 - 1.0); break;
+        case RT_I8: ((int8_t *)t->data)[i] = (int8_t)((int)(r % 256) - 128); break;
+        case RT_I16: ((int16_t *)t->data)[i] = (int16_t)((int)(r % 60001) - 30000); break;
+        case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 201) - 100; break;
+        case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 3); break; /* small indices */
+        default: cr_assert_fail("dtype");
+        }
+    }
+}
+
+static OneOp *op_new(void) {
+    OneOp *o = calloc(1, sizeof *o);
+    o->g = ir_graph_new();
+    o->g->opset = 21;
+    o->seed = 777;
+    return o;
+}
+
+/* A graph input of random data (data copied from `data` when given). */
+static int op_input(OneOp *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
+    int v = ir_value_add(o->g, name);
+    ir_value_set_shape(&o->g->values[v], dt, rank, dims);
+    RtTensor *t = &o->in[o->n_in++];
+    t->dtype = dt, t->rank = rank;
+    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    t->data = malloc((size_t)rt_nbytes(t) + 1);
+    if (data) memcpy(t->data, data, (size_t)rt_nbytes(t));
+    else fill(t, &o->seed);
+    o->g->inputs = realloc(o->g->inputs, sizeof(int) * (size_t)(o->g->n_inputs + 1));
+    o->g->inputs[o->g->n_inputs++] = v;
+    return v;
+}
+
+static int op_const(OneOp *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
+    RtTensor t = {dt, rank, {0}, NULL};
+    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    t.data = malloc((size_t)rt_nbytes(&t) + 1);
+    if (data) memcpy(t.data, data, (size_t)rt_nbytes(&t));
+    else fill(&t, &o->seed);
+    int v = ir_const_add(o->g, name, &t);
+    free(t.data);
+    cr_assert(v >= 0);
+    return v;
+}
+
+/* The node with n_out outputs, all graph outputs. */
+static int op_node(OneOp *o, int op, int n_in, const int *in, int n_out) {
+    int y[TT_MAX_IO];
+    char name[16];
+    for (int i = 0; i < n_out; i++) {
+        snprintf(name, sizeof name, "y%d", i);
+        y[i] = ir_value_add(o->g, name);
+    }
+    cr_assert(ir_node_add(o->g, op, "the_node", n_in, in, n_out, y) >= 0);
+    o->g->outputs = realloc(o->g->outputs, sizeof(int) * (size_t)n_out);
+    memcpy(o->g->outputs, y, sizeof(int) * (size_t)n_out);
+    o->g->n_outputs = n_out;
+    return o->g->n_nodes - 1;
+}
+
+static RtAttr *attrs_new(OneOp *o, int k, int n) {
+    RtAttr *a = ir_alloc(o->g, sizeof(RtAttr) * (size_t)n);
+    o->g->nodes[k].attrs = a;
+    o->g->nodes[k].n_attr = n;
+    return a;
+}
+
+static RtAttr attr_ints(OneOp *o, const char *name, int n, const int64_t *v) {
+    int64_t *c = ir_alloc(o->g, sizeof(int64_t) * (size_t)n);
+    memcpy(c, v, sizeof(int64_t) * (size_t)n);
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_INTS, .n = n, .ints = c};
+}
+
+static RtAttr attr_int(OneOp *o, const char *name, int64_t v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_INT, .i = v};
+}
+
+static RtAttr attr_float(OneOp *o, const char *name, float v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_FLOAT, .f = v};
+}
+
+static RtAttr attr_str(OneOp *o, const char *name, const char *v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_STRING, .s = ir_strdup(o->g, v)};
+}
+
+static void op_free(OneOp *o) {
+    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+    ir_graph_free(o->g);
+    free(o);
+}
+
+/* Emits, compiles and runs the graph (expecting NAME_run's status want_status), and when it
+ * is 0 compares every output with the reference kernels'. */
+static void op_run(OneOp *o, const char *what, int want_status) {
+    char dir[256], log[8192], path[600], args[4096] = "";
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_tensor"), 0);
+    RtError err = {{0}};
+    EmitCOptions eo = {"model", 0, "test", "test", "test", 0};
+    cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s: %s", what, err.msg);
+    for (int i = 0; i < o->n_in; i++) {
+        snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
+        ecu_raw_write(path, o->in[i].data, (size_t)rt_nbytes(&o->in[i]));
+        size_t l = strlen(args);
+        snprintf(args + l, sizeof args - l, " %s", path);
+    }
+    int n_out = o->g->n_outputs;
+    for (int i = 0; i < n_out; i++) {
+        size_t l = strlen(args);
+        snprintf(args + l, sizeof args - l, " %s/y%d.bin", dir, i);
+    }
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s: %s", what, log);
+    cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
+    int st = tu_run(log, sizeof log, "%s/h%s", dir, args);
+    cr_assert_eq(st, want_status, "%s: harness status %d: %s", what, st, log);
+    if (want_status == 0) {
+        RtTensor y[TT_MAX_IO];
+        memset(y, 0, sizeof y);
+        RtRunOptions ro = {0};
+        ro.ref_only = 1;
+        cr_assert_eq(ir_run_opts(o->g, o->in, y, &ro, &err), RT_OK, "%s: %s", what, err.msg);
+        for (int i = 0; i < n_out; i++) {
+            snprintf(path, sizeof path, "%s/y%d.bin", dir, i);
+            size_t n = 0;
+            unsigned char *c = tu_file_read(path, &n);
+            cr_assert(c && (int64_t)n == rt_nbytes(&y[i]), "%s: output %d has %zu bytes, reference %lld", what, i, n,
+                      (long long)rt_nbytes(&y[i]));
+            if (y[i].dtype == RT_F32) {
+                double rel = tu_max_rel_diff((const float *)c, y[i].data, (long)rt_numel(&y[i]));
+                cr_expect(rel <= TENSOR_FLOAT_REL_TOL, "%s: output %d relative difference %g", what, i, rel);
+            } else {
+                cr_expect_eq(memcmp(c, y[i].data, n), 0, "%s: output %d differs from the runtime's", what, i);
+            }
+            free(c);
+            free(y[i].data);
+        }
+    }
+    op_free(o);
+    tu_tmpdir_remove(dir);
+}
+
+static void op_check(OneOp *o, const char *what) { op_run(o, what, 0); }
+
+static int i64s(OneOp *o, const char *name, int n, const int64_t *v) {
+    int64_t d[1] = {n};
+    return op_const(o, name, RT_I64, 1, d, v);
+}
+
+/* ---------------------------------------------------------------- Gemm, ConvTranspose */
+
+Test(emit_tensor, gemm_b_input_trans_alpha_beta_c_broadcast) {
+    /* C as a row [N] and as a column [M, 1] */
+    int64_t cds[2][2] = {{5, 0}, {3, 1}};
+    for (int i = 0; i < 2; i++) {
+        OneOp *o = op_new();
+        int64_t ad[2] = {4, 3}, bd[2] = {5, 4};
+        int in[3] = {op_input(o, "a", RT_F32, 2, ad, NULL), op_input(o, "b", RT_F32, 2, bd, NULL),
+                     op_const(o, "c", RT_F32, i ? 2 : 1, cds[i], NULL)};
+        int k = op_node(o, RT_OP_GEMM, 3, in, 1);
+        RtAttr *a = attrs_new(o, k, 4);
+        a[0] = attr_int(o, "transA", 1);
+        a[1] = attr_int(o, "transB", 1);
+        a[2] = attr_float(o, "alpha", 0.75f);
+        a[3] = attr_float(o, "beta", -1.5f);
+        op_check(o, i ? "Gemm C [M, 1]" : "Gemm C [N]");
+    }
+}
+
+Test(emit_tensor, gemm_int32) {
+    for (int i = 0; i < 2; i++) {
+        OneOp *o = op_new();
+        int64_t ad[2] = {3, 6}, bd[2] = {6, 4}, cd[2] = {3, 4};
+        int in[3] = {op_input(o, "a", RT_I32, 2, ad, NULL), op_input(o, "b", RT_I32, 2, bd, NULL),
+                     op_input(o, "c", RT_I32, 2, cd, NULL)};
+        int k = op_node(o, RT_OP_GEMM, 3, in, 1);
+        if (i) {
+            RtAttr *a = attrs_new(o, k, 2);
+            a[0] = attr_float(o, "alpha", 2.5f);
+            a[1] = attr_float(o, "beta", 0.5f);
+        }
+        op_check(o, i ? "int32 Gemm alpha 2.5 beta 0.5 (through double)" : "int32 Gemm (exact)");
+    }
+}
+
+Test(emit_tensor, conv_transpose_groups_strides_pads_output_padding) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {2, 4, 3, 4}, wd[4] = {4, 3, 3, 2}, bd[1] = {6};
+    int in[3] = {op_input(o, "x", RT_F32, 4, xd, NULL), op_const(o, "w", RT_F32, 4, wd, NULL), op_const(o, "b", RT_F32, 1, bd, NULL)};
+    int k = op_node(o, RT_OP_CONV_TRANSPOSE, 3, in, 1);
+    RtAttr *a = attrs_new(o, k, 5);
+    a[0] = attr_int(o, "group", 2);
+    a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 3});
+    a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 0, 0, 2});
+    a[3] = attr_ints(o, "dilations", 2, (int64_t[]){2, 1});
+    a[4] = attr_ints(o, "output_padding", 2, (int64_t[]){1, 2});
+    op_check(o, "ConvTranspose 2-D groups, strides, pads, dilations, output_padding");
+    o = op_new();
+    int64_t xd1[3] = {1, 2, 5}, wd1[3] = {2, 3, 4};
+    int in1[2] = {op_input(o, "x", RT_F32, 3, xd1, NULL), op_const(o, "w", RT_F32, 3, wd1, NULL)};
+    k = op_node(o, RT_OP_CONV_TRANSPOSE, 2, in1, 1);
+    a = attrs_new(o, k, 2);
+    a[0] = attr_str(o, "auto_pad", "SAME_LOWER");
+    a[1] = attr_ints(o, "strides", 1, (int64_t[]){2});
+    op_check(o, "ConvTranspose 1-D SAME_LOWER");
+}
+
+/* ---------------------------------------------------------------- data movement */
+
+Test(emit_tensor, slice_negative_steps_int8) {
+    OneOp *o = op_new();
+    int64_t xd[3] = {4, 7, 5};
+    int in[5] = {op_input(o, "x", RT_I8, 3, xd, NULL), i64s(o, "starts", 2, (int64_t[]){-1, 1}),
+                 i64s(o, "ends", 2, (int64_t[]){-100, 5}), i64s(o, "axes", 2, (int64_t[]){-2, 2}),
+                 i64s(o, "steps", 2, (int64_t[]){-3, 2})};
+    op_node(o, RT_OP_SLICE, 5, in, 1);
+    op_check(o, "Slice steps -3 and 2, negative axes, int8");
+}
+
+Test(emit_tensor, pad_modes_int32) {
+    const char *modes[4] = {"reflect", "edge", "wrap", "constant"};
+    for (int i = 0; i < 4; i++) {
+        OneOp *o = op_new();
+        int64_t xd[3] = {2, 4, 5}, one[1] = {1};
+        int in[4] = {op_input(o, "x", RT_I32, 3, xd, NULL), i64s(o, "pads", 4, (int64_t[]){3, -1, 2, 4}),
+                     op_const(o, "v", RT_I32, 0, one, (int32_t[]){-7}), i64s(o, "axes", 2, (int64_t[]){1, -1})};
+        int k = op_node(o, RT_OP_PAD, 4, in, 1);
+        attrs_new(o, k, 1)[0] = attr_str(o, "mode", modes[i]);
+        op_check(o, modes[i]);
+    }
+}
+
+Test(emit_tensor, tile_expand_split_depth_to_space) {
+    OneOp *o = op_new();
+    int64_t xd[3] = {2, 1, 3};
+    int in[2] = {op_input(o, "x", RT_I8, 3, xd, NULL), i64s(o, "r", 3, (int64_t[]){2, 3, 2})};
+    op_node(o, RT_OP_TILE, 2, in, 1);
+    op_check(o, "Tile int8");
+    o = op_new();
+    int ein[2] = {op_input(o, "x", RT_I8, 3, xd, NULL), i64s(o, "s", 4, (int64_t[]){2, 1, 4, 1})};
+    op_node(o, RT_OP_EXPAND, 2, ein, 1);
+    op_check(o, "Expand int8 to a higher rank");
+    o = op_new();
+    int64_t sd[2] = {3, 8};
+    int sin[1] = {op_input(o, "x", RT_F32, 2, sd, NULL)};
+    int k = op_node(o, RT_OP_SPLIT, 1, sin, 3);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_int(o, "axis", -1);
+    a[1] = attr_int(o, "num_outputs", 3);
+    op_check(o, "Split num_outputs 3 of 8 (3, 3, 2)");
+    o = op_new();
+    int64_t dd[4] = {2, 8, 2, 3};
+    int din[1] = {op_input(o, "x", RT_I16, 4, dd, NULL)};
+    k = op_node(o, RT_OP_DEPTH_TO_SPACE, 1, din, 1);
+    a = attrs_new(o, k, 2);
+    a[0] = attr_int(o, "blocksize", 2);
+    a[1] = attr_str(o, "mode", "CRD");
+    op_check(o, "DepthToSpace CRD int16");
+}
+
+/* ---------------------------------------------------------------- Resize */
+
+/* Resize of x [1, 2, 5, 7] by scales (or sizes with axes), with attributes a[n]. */
+static void resize_case(RtDtype dt, const float *scales, const int64_t *sizes, int n_sizes, const float *roi, const RtAttr *attrs,
+                        int n_attr, const char *what) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {1, 2, 5, 7}, d4[1] = {4}, d8[1] = {8};
+    int in[4] = {op_input(o, "x", dt, 4, xd, NULL), roi ? op_const(o, "roi", RT_F32, 1, d8, roi) : -1,
+                 scales ? op_const(o, "scales", RT_F32, 1, d4, scales) : -1, sizes ? i64s(o, "sizes", n_sizes, sizes) : -1};
+    int k = op_node(o, RT_OP_RESIZE, 4, in, 1);
+    RtAttr *a = attrs_new(o, k, n_attr);
+    for (int i = 0; i < n_attr; i++) {
+        a[i] = attrs[i];
+        a[i].name = ir_strdup(o->g, attrs[i].name);
+        if (attrs[i].type == RT_ATTR_STRING) a[i].s = ir_strdup(o->g, attrs[i].s);
+        if (attrs[i].type == RT_ATTR_INTS) a[i] = attr_ints(o, attrs[i].name, attrs[i].n, attrs[i].ints);
+    }
+    op_check(o, what);
+}
+
+Test(emit_tensor, resize_modes) {
+    RtAttr lin[3] = {{.name = "mode", .type = RT_ATTR_STRING, .s = "linear"},
+                     {.name = "antialias", .type = RT_ATTR_INT, .i = 1},
+                     {.name = "coordinate_transformation_mode", .type = RT_ATTR_STRING, .s = "half_pixel_symmetric"}};
+    resize_case(RT_F32, (float[]){1, 1, 0.6f, 0.45f}, NULL, 0, NULL, lin, 3, "linear antialias downscale, half_pixel_symmetric");
+    RtAttr cub[3] = {{.name = "mode", .type = RT_ATTR_STRING, .s = "cubic"},
+                     {.name = "exclude_outside", .type = RT_ATTR_INT, .i = 1},
+                     {.name = "cubic_coeff_a", .type = RT_ATTR_FLOAT, .f = -0.5f}};
+    resize_case(RT_F32, (float[]){1, 1, 1.7f, 0.8f}, NULL, 0, NULL, cub, 3, "cubic exclude_outside A=-0.5");
+    RtAttr near[2] = {{.name = "nearest_mode", .type = RT_ATTR_STRING, .s = "round_prefer_ceil"},
+                      {.name = "coordinate_transformation_mode", .type = RT_ATTR_STRING, .s = "asymmetric"}};
+    resize_case(RT_I8, (float[]){1, 1, 2.5f, 0.7f}, NULL, 0, NULL, near, 2, "nearest round_prefer_ceil asymmetric int8");
+    RtAttr crop[3] = {{.name = "mode", .type = RT_ATTR_STRING, .s = "linear"},
+                      {.name = "coordinate_transformation_mode", .type = RT_ATTR_STRING, .s = "tf_crop_and_resize"},
+                      {.name = "extrapolation_value", .type = RT_ATTR_FLOAT, .f = 9.5f}};
+    resize_case(RT_F32, NULL, (int64_t[]){1, 2, 6, 4}, 4, (float[]){0, 0, -0.2f, 0.3f, 1, 1, 0.9f, 1.4f}, crop, 3,
+                "tf_crop_and_resize with extrapolation");
+    int64_t axes[2] = {3, 2};
+    RtAttr keep[3] = {{.name = "mode", .type = RT_ATTR_STRING, .s = "linear"},
+                      {.name = "keep_aspect_ratio_policy", .type = RT_ATTR_STRING, .s = "not_larger"},
+                      {.name = "axes", .type = RT_ATTR_INTS, .n = 2, .ints = axes}};
+    resize_case(RT_F32, NULL, (int64_t[]){9, 11}, 2, NULL, keep, 3, "sizes over axes (3, 2), not_larger");
+}
+
+/* ---------------------------------------------------------------- gathers, scatters, TopK */
+
+Test(emit_tensor, gather_nd_batch_dims_scatter_reductions) {
+    OneOp *o = op_new();
+    int64_t xd[3] = {2, 3, 4}, id[3] = {2, 2, 1};
+    int in[2] = {op_input(o, "x", RT_F32, 3, xd, NULL), op_input(o, "i", RT_I64, 3, id, (int64_t[]){2, -1, 0, 1})};
+    int k = op_node(o, RT_OP_GATHER_ND, 2, in, 1);
+    attrs_new(o, k, 1)[0] = attr_int(o, "batch_dims", 1);
+    op_check(o, "GatherND batch_dims 1");
+    o = op_new();
+    int64_t sd[2] = {3, 4}, ud[2] = {3, 4};
+    int sin[3] = {op_input(o, "x", RT_I32, 2, sd, NULL), op_input(o, "i", RT_I64, 2, ud, NULL), op_input(o, "u", RT_I32, 2, ud, NULL)};
+    k = op_node(o, RT_OP_SCATTER_ELEMENTS, 3, sin, 1);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_int(o, "axis", 1);
+    a[1] = attr_str(o, "reduction", "max");
+    op_check(o, "ScatterElements max int32 (duplicate indices)");
+    o = op_new();
+    int64_t nd[3] = {3, 2, 2}, nid[2] = {4, 1}, nud[3] = {4, 2, 2};
+    int nin[3] = {op_input(o, "x", RT_I32, 3, nd, NULL), op_input(o, "i", RT_I64, 2, nid, (int64_t[]){2, 0, 2, -3}),
+                  op_input(o, "u", RT_I32, 3, nud, NULL)};
+    k = op_node(o, RT_OP_SCATTER_ND, 3, nin, 1);
+    attrs_new(o, k, 1)[0] = attr_str(o, "reduction", "mul");
+    op_check(o, "ScatterND mul int32 (repeated tuples)");
+}
+
+Test(emit_tensor, scatter_index_out_of_range_returns_1) {
+    OneOp *o = op_new();
+    int64_t sd[2] = {3, 4}, ud[2] = {1, 2};
+    int sin[3] = {op_input(o, "x", RT_F32, 2, sd, NULL), op_input(o, "i", RT_I64, 2, ud, (int64_t[]){1, 4}),
+                  op_input(o, "u", RT_F32, 2, ud, NULL)};
+    int k = op_node(o, RT_OP_SCATTER_ELEMENTS, 3, sin, 1);
+    attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
+    op_run(o, "ScatterElements index 4 of 4", 1);
+}
+
+Test(emit_tensor, topk_smallest_ties_both_outputs) {
+    OneOp *o = op_new();
+    int64_t xd[3] = {2, 6, 3};
+    int32_t x[36];
+    for (int i = 0; i < 36; i++) x[i] = (i * 7) % 4; /* many equal values */
+    int in[2] = {op_input(o, "x", RT_I32, 3, xd, x), i64s(o, "k", 1, (int64_t[]){4})};
+    int k = op_node(o, RT_OP_TOPK, 2, in, 2);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_int(o, "axis", 1);
+    a[1] = attr_int(o, "largest", 0);
+    op_check(o, "TopK smallest int32 with ties");
+    o = op_new();
+    int64_t fd[2] = {3, 9};
+    int fin[2] = {op_input(o, "x", RT_F32, 2, fd, NULL), i64s(o, "k", 1, (int64_t[]){9})};
+    op_node(o, RT_OP_TOPK, 2, fin, 2);
+    op_check(o, "TopK largest float, k = n");
+}
