@@ -1,7 +1,7 @@
 /*
  * test_emit_tensor.c — emit-c's tensor family (codegen/emit_ops_tensor.c) on what the ONNX
  * conformance cases do not reach: a one-node graph is built in the IR with random inputs,
- * emitted, compiled with gcc -pedantic -Werror, run by the harness, and every output compared
+ * emitted, compiled with gcc (and clang when installed) -pedantic -Werror, run by the harness, and every output compared
  * with the runtime's reference kernels on the same graph (integer and byte-moving outputs bit
  * for bit, float ones within TENSOR_FLOAT_REL_TOL).
  * Covered: Gemm with B a graph input (transA, transB, alpha, beta, C as a row, a column),
@@ -153,6 +153,11 @@ static void op_run(OneOp *o, const char *what, int want_status) {
     }
     cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s: %s", what, log);
     cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
+    /* clang too, when installed: the same C99 -pedantic -Werror flags */
+    if (tu_run(log, sizeof log, "command -v clang") == 0) {
+        cr_assert_eq(ecu_compile("clang", "-O1", dir, "hc", log, sizeof log), 0, "%s: clang: %s", what, log);
+        cr_assert_eq(log[0], '\0', "%s: clang printed %s", what, log);
+    }
     int st = tu_run(log, sizeof log, "%s/h%s", dir, args);
     cr_assert_eq(st, want_status, "%s: harness status %d: %s", what, st, log);
     if (want_status == 0) {
