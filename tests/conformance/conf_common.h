@@ -66,6 +66,7 @@ struct ConfMode {
     const char *ops_paths[CONF_MAX_FILES];     /* default ops files (NULL-padded) */
     const char *exclude_paths[CONF_MAX_FILES]; /* default exclude files (NULL-padded) */
     int run_unclaimed;            /* 1: unclaimed cases run too (else only with -v) */
+    int jobs;                     /* default cases run at once (each in its own process) */
     /* Runs one test_data_set folder of the case against its loaded graph: 1 passed, else 0
      * with why in res->msg. */
     int (*run_set)(const IrGraph *g, const char *case_dir, const char *set_dir, ConfResult *res);
@@ -74,6 +75,7 @@ struct ConfMode {
 typedef struct {
     const char *data_dir, *filter;
     int verbose, no_fork;
+    int jobs;                /* cases run at once (--jobs; the mode's default) */
     ConfList ops, exclude;
 } ConfOpts;
 
@@ -263,9 +265,17 @@ static void conf_case_run(const ConfMode *mode, const char *case_dir, ConfResult
     ir_graph_free(g);
 }
 
-/* Runs a case in a child process; a crash or timeout becomes a failure message. */
-static void conf_case_isolated(const ConfMode *mode, const char *case_dir, int no_fork, ConfResult *res) {
+/* A case running in a child process (conf_case_start), its result read by conf_case_finish. */
+typedef struct {
+    pid_t pid;   /* -1: not started (res says why) or run in this process */
+    int fd;      /* read end of the child's pipe */
+} ConfChild;
+
+/* Starts a case in a child process (or, with no_fork, runs it here at once). */
+static void conf_case_start(const ConfMode *mode, const char *case_dir, int no_fork, ConfResult *res,
+                            ConfChild *ch) {
     memset(res, 0, sizeof *res);
+    ch->pid = -1, ch->fd = -1;
     if (no_fork) {
         conf_case_run(mode, case_dir, res);
         return;
@@ -294,16 +304,23 @@ static void conf_case_isolated(const ConfMode *mode, const char *case_dir, int n
         exit(w == (ssize_t)sizeof r ? 0 : 3); /* exit, not _exit: leak checkers run at exit */
     }
     close(fd[1]);
+    ch->pid = pid, ch->fd = fd[0];
+}
+
+/* Waits for a started case; a crash or timeout becomes a failure message. */
+static void conf_case_finish(ConfChild *ch, ConfResult *res) {
+    if (ch->pid < 0) return;
     size_t got = 0;
     while (got < sizeof *res) {
-        ssize_t k = read(fd[0], (char *)res + got, sizeof *res - got);
+        ssize_t k = read(ch->fd, (char *)res + got, sizeof *res - got);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) break;
         got += (size_t)k;
     }
-    close(fd[0]);
+    close(ch->fd);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(ch->pid, &status, 0) < 0 && errno == EINTR) {}
+    ch->pid = -1;
     if (WIFSIGNALED(status)) {
         res->ok = 0;
         snprintf(res->msg, sizeof res->msg, "%s (signal %d: %s)",
@@ -354,7 +371,7 @@ static int conf_case_claimed(const ConfOpts *o, const char *case_name, const cha
 
 static void conf_usage(const ConfMode *m, FILE *f) {
     fprintf(f,
-            "usage: build/%s [--data DIR] [--ops FILE] [--exclude FILE]... [--filter SUBSTR] [-v]\n"
+            "usage: build/%s [--data DIR] [--ops FILE]... [--exclude FILE]... [--filter SUBSTR] [--jobs N] [-v]\n"
             "%s\n"
             "  --data DIR       test cases folder (default " CONF_DEFAULT_DATA ")\n"
             "  --ops FILE       ops claimed, one ONNX op_type per line (repeatable; default %s%s)\n"
@@ -362,16 +379,19 @@ static void conf_usage(const ConfMode *m, FILE *f) {
             "                   %s%s)\n"
             "  --filter SUBSTR  only cases whose name contains SUBSTR (e.g. --filter test_conv)\n"
             "  --no-fork        run cases in this process (for a debugger; a crash ends the run)\n"
+            "  --jobs N         cases run at once, each in its own process (default %d)\n"
             "  -v               one line per case: PASS / FAIL / UNSUPPORTED name: reason\n"
             "A case is claimed when all its ops are listed and it is not excluded; claimed cases\n"
             "must pass. Others count as unsupported. Prints a last line\n"
             "'N passed, N failed, N unsupported'. Exit 0 ok, 1 a claimed case failed, 2 usage error.\n",
             m->prog, m->what, m->ops_paths[0], m->ops_paths[1] ? " and the others beside it" : "",
-            m->exclude_paths[0] ? m->exclude_paths[0] : "none", m->exclude_paths[1] ? " and the others beside it" : "");
+            m->exclude_paths[0] ? m->exclude_paths[0] : "none", m->exclude_paths[1] ? " and the others beside it" : "",
+            m->jobs > 0 ? m->jobs : 1);
 }
 
 static int conf_args_parse(const ConfMode *m, int argc, char **argv, ConfOpts *o) {
     o->data_dir = CONF_DEFAULT_DATA;
+    o->jobs = m->jobs > 0 ? m->jobs : 1;
     int ops_given = 0, ex_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -381,6 +401,13 @@ static int conf_args_parse(const ConfMode *m, int argc, char **argv, ConfOpts *o
             exit(0);
         } else if (strcmp(a, "-v") == 0) o->verbose = 1;
         else if (strcmp(a, "--no-fork") == 0) o->no_fork = 1;
+        else if (strcmp(a, "--jobs") == 0 && has_val) {
+            o->jobs = atoi(argv[++i]);
+            if (o->jobs < 1 || o->jobs > 64) {
+                fprintf(stderr, "%s: --jobs must be 1..64, got '%s'\n", m->prog, argv[i]);
+                return -1;
+            }
+        }
         else if (strcmp(a, "--data") == 0 && has_val) o->data_dir = argv[++i];
         else if (strcmp(a, "--ops") == 0 && has_val) {
             if (conf_list_read(argv[++i], &o->ops) != 0) {
@@ -422,35 +449,53 @@ static int conf_main(const ConfMode *m, int argc, char **argv) {
         fprintf(stderr, "%s: cannot read test folder '%s': %s\n", m->prog, o.data_dir, strerror(errno));
         return 2;
     }
-    int passed = 0, failed = 0, unsupported = 0;
+    /* the cases to report, then their runs, o.jobs at a time, reported in name order */
+    typedef struct {
+        char name[256], dir[4096], why[1024];
+        int claimed, run;
+        ConfResult r;
+        ConfChild ch;
+    } ConfCase;
+    ConfCase *cs = calloc((size_t)n_cases + 1, sizeof *cs);
+    if (!cs) {
+        fprintf(stderr, "%s: out of memory\n", m->prog);
+        return 2;
+    }
+    int n = 0;
     for (int c = 0; c < n_cases; c++) {
         const char *name = cases[c]->d_name;
-        char dir[4096], why[1024];
-        snprintf(dir, sizeof dir, "%s/%s", o.data_dir, name);
+        ConfCase *k = &cs[n];
+        snprintf(k->name, sizeof k->name, "%s", name);
+        snprintf(k->dir, sizeof k->dir, "%s/%s", o.data_dir, name);
         struct stat st;
-        if ((o.filter && !strstr(name, o.filter)) || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            free(cases[c]);
-            continue;
-        }
-        int claimed = conf_case_claimed(&o, name, dir, why, sizeof why);
-        ConfResult r;
-        memset(&r, 0, sizeof r);
-        int run = claimed || m->run_unclaimed || o.verbose;
-        if (run) conf_case_isolated(m, dir, o.no_fork, &r);
-        if (claimed) {
-            passed += r.ok;
-            failed += !r.ok;
-            if (!r.ok) printf("FAIL %s: %s\n", name, r.msg);
-            else if (o.verbose) printf("PASS %s\n", name);
+        int keep = !(o.filter && !strstr(name, o.filter)) && stat(k->dir, &st) == 0 && S_ISDIR(st.st_mode);
+        free(cases[c]);
+        if (!keep) continue;
+        k->claimed = conf_case_claimed(&o, name, k->dir, k->why, sizeof k->why);
+        k->run = k->claimed || m->run_unclaimed || o.verbose;
+        k->ch.pid = -1;
+        n++;
+    }
+    int passed = 0, failed = 0, unsupported = 0, next = 0;
+    for (int c = 0; c < n; c++) {
+        for (; next < n && next < c + o.jobs; next++)
+            if (cs[next].run) conf_case_start(m, cs[next].dir, o.no_fork, &cs[next].r, &cs[next].ch);
+        ConfCase *k = &cs[c];
+        conf_case_finish(&k->ch, &k->r);
+        if (k->claimed) {
+            passed += k->r.ok;
+            failed += !k->r.ok;
+            if (!k->r.ok) printf("FAIL %s: %s\n", k->name, k->r.msg);
+            else if (o.verbose) printf("PASS %s\n", k->name);
         } else {
             unsupported++;
             if (o.verbose)
-                printf("UNSUPPORTED %s: %s (%s%s)\n", name, why, r.ok ? "would pass" : "fails: ",
-                       r.ok ? "" : r.msg);
+                printf("UNSUPPORTED %s: %s (%s%s)\n", k->name, k->why, k->r.ok ? "would pass" : "fails: ",
+                       k->r.ok ? "" : k->r.msg);
         }
         fflush(stdout);
-        free(cases[c]);
     }
+    free(cs);
     free(cases);
     printf("%d passed, %d failed, %d unsupported\n", passed, failed, unsupported);
     conf_list_free(&o.ops);

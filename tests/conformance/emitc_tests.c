@@ -245,6 +245,7 @@ int main(int argc, char **argv) {
          "tests/conformance/emitc_excluded_reduce.txt", "tests/conformance/emitc_excluded_tensor.txt",
          "tests/conformance/emitc_excluded_seq.txt"},
         0,
+        2, /* two cases at once: most of a case is the C compiler, and CI has 2 cores */
         emitc_run_set};
     return conf_main(&mode, argc, argv);
 }

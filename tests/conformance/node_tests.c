@@ -37,6 +37,6 @@ done:
 int main(int argc, char **argv) {
     static const ConfMode mode = {
         "conformance", "Runs the ONNX node conformance tests (DIR/test_*/model.onnx with test_data_set_*) in the runtime.",
-        {CONF_DEFAULT_OPS}, {CONF_DEFAULT_EXCLUDE}, 1, node_run_set};
+        {CONF_DEFAULT_OPS}, {CONF_DEFAULT_EXCLUDE}, 1, 1, node_run_set};
     return conf_main(&mode, argc, argv);
 }
