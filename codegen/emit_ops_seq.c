@@ -422,6 +422,197 @@ static int e_dynamic_quantize_linear(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- Einsum */
+
+/* As runtime/kernels/ref/linalg.c: every operand dim gets a label (letters; the dims under
+ * "..." labels of their own, right-aligned and broadcast across operands); one loop nest runs
+ * the output labels outside and the summed labels inside, each operand's offset the sum of
+ * index * stride over its dims (a label repeated in one operand adds its strides: the
+ * diagonal). The nest is written inline in NAME_run with its sizes and strides as tables. */
+#define SEQ_EIN_LETTERS 52
+#define SEQ_EIN_LABELS (SEQ_EIN_LETTERS + RT_MAX_RANK)
+#define SEQ_EIN_MAX_OPS 16
+
+typedef struct {
+    int n_ops, rank[SEQ_EIN_MAX_OPS], lab[SEQ_EIN_MAX_OPS][RT_MAX_RANK];
+    int out_rank, out_lab[RT_MAX_RANK];
+    int64_t size[SEQ_EIN_LABELS];
+    int n_loop, loop[SEQ_EIN_LABELS];
+    int64_t stride[SEQ_EIN_MAX_OPS][SEQ_EIN_LABELS];
+} SeqEin;
+
+static int seq_ein_letter(char ch) {
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return 26 + (ch - 'a');
+    return -1;
+}
+
+/* One term's labels (-1 for "..."); the count, or -1 on a bad term. */
+static int seq_ein_term(const char *s, size_t len, int *labs, int max, int *has_ell) {
+    int k = 0;
+    *has_ell = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (k >= max) return -1;
+        if (s[i] == '.') {
+            if (*has_ell || i + 2 >= len || s[i + 1] != '.' || s[i + 2] != '.') return -1;
+            *has_ell = 1, labs[k++] = -1, i += 2;
+        } else if (seq_ein_letter(s[i]) >= 0) {
+            labs[k++] = seq_ein_letter(s[i]);
+        } else {
+            return -1;
+        }
+    }
+    return k;
+}
+
+static int seq_ein_operand(EcCtx *c, int k, SeqEin *p, int op, const int *t, int nt, int has_ell, const RtTensor *x,
+                           int ell_rank) {
+    int ne = x->rank - (nt - has_ell), r = 0;
+    for (int j = 0; j < nt; j++) {
+        if (t[j] >= 0) p->lab[op][r++] = t[j];
+        else
+            for (int e = 0; e < ne; e++) p->lab[op][r++] = SEQ_EIN_LETTERS + (ell_rank - ne) + e;
+    }
+    p->rank[op] = r;
+    for (int d = 0; d < r; d++) {
+        int L = p->lab[op][d];
+        if (p->size[L] < 0 || p->size[L] == 1) p->size[L] = x->dims[d];
+        else if (x->dims[d] != 1 && x->dims[d] != p->size[L])
+            return ec_fail(c, k, RT_ERR, "operand %d dimension %d has size %lld where its label has %lld", op, d,
+                           (long long)x->dims[d], (long long)p->size[L]);
+    }
+    return RT_OK;
+}
+
+static int seq_ein_parse(EcCtx *c, int k, const RtNode *n, SeqEin *p) {
+    const char *eq0 = rt_attr_str(n, "equation", NULL);
+    if (!eq0) return ec_fail(c, k, RT_ERR, "attribute 'equation' is missing");
+    char eq[512];
+    size_t len = 0;
+    for (const char *s = eq0; *s && len + 1 < sizeof eq; s++)
+        if (*s != ' ' && *s != '\t') eq[len++] = *s;
+    eq[len] = '\0';
+    const char *arrow = strstr(eq, "->");
+    size_t lhs = arrow ? (size_t)(arrow - eq) : len, start = 0;
+    if (n->n_in < 1 || n->n_in > SEQ_EIN_MAX_OPS) return ec_fail(c, k, RT_ERR, "Einsum takes 1 to %d inputs", SEQ_EIN_MAX_OPS);
+    p->n_ops = n->n_in;
+    int terms[SEQ_EIN_MAX_OPS][RT_MAX_RANK + 1], nt[SEQ_EIN_MAX_OPS], ell[SEQ_EIN_MAX_OPS], ell_rank = 0, op = 0;
+    for (size_t i = 0; i <= lhs; i++) {
+        if (i < lhs && eq[i] != ',') continue;
+        if (op >= p->n_ops) return ec_fail(c, k, RT_ERR, "equation '%s' has more terms than inputs", eq0);
+        const RtTensor *x = vin(c, n, op);
+        if (!x) return ec_fail(c, k, RT_ERR, "input %d is missing", op);
+        nt[op] = seq_ein_term(eq + start, i - start, terms[op], RT_MAX_RANK + 1, &ell[op]);
+        if (nt[op] < 0 || nt[op] - ell[op] > x->rank || (!ell[op] && nt[op] != x->rank))
+            return ec_fail(c, k, RT_ERR, "equation '%s': term %d does not fit input %d", eq0, op, op);
+        if (ell[op] && x->rank - (nt[op] - 1) > ell_rank) ell_rank = x->rank - (nt[op] - 1);
+        start = i + 1, op++;
+    }
+    if (op != p->n_ops) return ec_fail(c, k, RT_ERR, "equation '%s' has %d terms for %d inputs", eq0, op, p->n_ops);
+    for (int L = 0; L < SEQ_EIN_LABELS; L++) p->size[L] = -1;
+    for (int j = 0; j < p->n_ops; j++) RT_TRY(seq_ein_operand(c, k, p, j, terms[j], nt[j], ell[j], vin(c, n, j), ell_rank));
+    int count[SEQ_EIN_LABELS] = {0}, in_out[SEQ_EIN_LABELS] = {0};
+    for (int j = 0; j < p->n_ops; j++)
+        for (int d = 0; d < p->rank[j]; d++) count[p->lab[j][d]]++;
+    p->out_rank = 0;
+    if (arrow) {
+        int t[RT_MAX_RANK + 1], has_ell, m = seq_ein_term(arrow + 2, strlen(arrow + 2), t, RT_MAX_RANK + 1, &has_ell);
+        if (m < 0) return ec_fail(c, k, RT_ERR, "equation '%s': bad output term", eq0);
+        for (int j = 0; j < m; j++) {
+            if (t[j] < 0) {
+                for (int e = 0; e < ell_rank; e++) p->out_lab[p->out_rank++] = SEQ_EIN_LETTERS + e;
+                continue;
+            }
+            if (count[t[j]] == 0 || in_out[t[j]] || p->out_rank >= RT_MAX_RANK)
+                return ec_fail(c, k, RT_ERR, "equation '%s': output label not in any input, repeated, or too many", eq0);
+            in_out[t[j]] = 1;
+            p->out_lab[p->out_rank++] = t[j];
+        }
+    } else { /* implicit: ellipsis dims, then the letters seen once, alphabetically */
+        for (int e = 0; e < ell_rank; e++) p->out_lab[p->out_rank++] = SEQ_EIN_LETTERS + e;
+        for (int L = 0; L < SEQ_EIN_LETTERS; L++)
+            if (count[L] == 1) {
+                if (p->out_rank >= RT_MAX_RANK) return ec_fail(c, k, RT_ERR, "equation '%s': output rank too large", eq0);
+                p->out_lab[p->out_rank++] = L;
+            }
+    }
+    memset(in_out, 0, sizeof in_out);
+    p->n_loop = 0;
+    for (int q = 0; q < p->out_rank; q++) p->loop[p->n_loop++] = p->out_lab[q], in_out[p->out_lab[q]] = 1;
+    for (int L = 0; L < SEQ_EIN_LABELS; L++)
+        if (count[L] && !in_out[L]) p->loop[p->n_loop++] = L;
+    for (int j = 0; j < p->n_ops; j++) {
+        const RtTensor *x = vin(c, n, j);
+        int64_t st = 1, es[RT_MAX_RANK];
+        for (int d = p->rank[j] - 1; d >= 0; d--) es[d] = st, st *= x->dims[d];
+        for (int q = 0; q < p->n_loop; q++) {
+            p->stride[j][q] = 0;
+            for (int d = 0; d < p->rank[j]; d++)
+                if (p->lab[j][d] == p->loop[q] && !(x->dims[d] == 1 && p->size[p->loop[q]] != 1)) p->stride[j][q] += es[d];
+        }
+    }
+    return RT_OK;
+}
+
+static int e_einsum(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *y = yval(c, n);
+    const char *ct = ec_ctype(y->dtype);
+    if (!ct || y->dtype == RT_BOOL)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s has no emitted C type", rt_dtype_name(y->dtype));
+    for (int j = 0; j < n->n_in; j++)
+        if (!vin(c, n, j) || vin(c, n, j)->dtype != y->dtype) return ec_fail(c, k, RT_ERR, "inputs must share one dtype");
+    SeqEin *p = calloc(1, sizeof *p);
+    if (!p) return rt_error_set(c->err, "out of memory");
+    int r = seq_ein_parse(c, k, n, p);
+    int64_t total_out = 1, total_sum = 1;
+    for (int q = 0; r == RT_OK && q < p->out_rank; q++) total_out *= p->size[p->out_lab[q]];
+    for (int q = p->out_rank; r == RT_OK && q < p->n_loop; q++) total_sum *= p->size[p->loop[q]];
+    if (r == RT_OK && total_out != rt_numel(y)) r = ec_fail(c, k, RT_ERR, "output size differs from the plan's");
+    if (r == RT_OK && (total_out * total_sum > INT32_MAX || total_out > INT32_MAX))
+        r = ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
+    if (r != RT_OK) {
+        free(p);
+        return r;
+    }
+    int nl = p->n_loop, no = p->out_rank, nops = p->n_ops;
+    int32_t sz[SEQ_EIN_LABELS + 1] = {0}, st[SEQ_EIN_MAX_OPS * SEQ_EIN_LABELS + 1] = {0};
+    for (int q = 0; q < nl; q++) {
+        sz[q] = (int32_t)p->size[p->loop[q]];
+        for (int j = 0; j < nops; j++) st[q * nops + j] = (int32_t)p->stride[j][q];
+    }
+    decl_i32s(c, k, "size", sz, nl > 0 ? nl : 1); /* scalars only: no loop, tables unread */
+    decl_i32s(c, k, "st", st, nl > 0 ? (int64_t)nl * nops : 1);
+    /* float sums in the type itself (float or double); integers in uint64_t, wrapping, then
+     * truncated to the type as the runtime stores them */
+    int fl = y->dtype == RT_F32 || y->dtype == RT_F64;
+    const char *acc = fl ? ct : "uint64_t";
+    char pb[96], py[96];
+    text_buf_printf(&c->body, "    {\n");
+    for (int j = 0; j < nops; j++) text_buf_printf(&c->body, "        const %s *x%d = %s;\n", ct, j, P(c, n, j, pb));
+    text_buf_printf(&c->body,
+                    "        %s *y = %s;\n        int32_t idx[%d], off[%d], o, s, q, j;\n"
+                    "        for (q = 0; q < %d; q++) idx[q] = 0;\n        for (j = 0; j < %d; j++) off[j] = 0;\n"
+                    "        for (o = 0; o < %lld; o++) {\n            %s acc = 0;\n            for (s = 0; s < %lld; s++) {\n"
+                    "                acc += ",
+                    ct, Y(c, n, py), nl > 0 ? nl : 1, nops, nl, nops, (long long)total_out, acc, (long long)total_sum);
+    for (int j = 0; j < nops; j++) text_buf_printf(&c->body, "%s(%s)x%d[off[%d]]", j ? " * " : "", acc, j, j);
+    /* two odometers: summed labels (q from nl - 1 down to no), then output labels */
+    text_buf_printf(&c->body,
+                    ";\n                for (q = %d; q >= %d; q--) {\n"
+                    "                    for (j = 0; j < %d; j++) off[j] += n%d_st[q * %d + j];\n"
+                    "                    if (++idx[q] < n%d_size[q]) break;\n"
+                    "                    for (j = 0; j < %d; j++) off[j] -= n%d_st[q * %d + j] * idx[q];\n"
+                    "                    idx[q] = 0;\n                }\n            }\n            y[o] = (%s)acc;\n"
+                    "            for (q = %d; q >= 0; q--) {\n"
+                    "                for (j = 0; j < %d; j++) off[j] += n%d_st[q * %d + j];\n"
+                    "                if (++idx[q] < n%d_size[q]) break;\n"
+                    "                for (j = 0; j < %d; j++) off[j] -= n%d_st[q * %d + j] * idx[q];\n"
+                    "                idx[q] = 0;\n            }\n        }\n    }\n",
+                    nl - 1, no, nops, k, nops, k, nops, k, nops, ct, no - 1, nops, k, nops, k, nops, k, nops);
+    free(p);
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- scratch and table */
 
 int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
@@ -443,5 +634,6 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_CONV_INTEGER, e_conv_integer},
     {RT_OP_QLINEAR_CONV, e_conv_integer},
     {RT_OP_DYNAMIC_QUANTIZE_LINEAR, e_dynamic_quantize_linear},
+    {RT_OP_EINSUM, e_einsum},
     {0, NULL},
 };

@@ -14,7 +14,9 @@
  * broadcast batches, 1-D A, per-row / per-column zero points, K = 600; QLinearMatMul int8 and
  * uint8 with per-row / per-column parameters, constants or inputs; ConvInteger 1-D / 2-D / 3-D
  * with groups, strides, pads, dilations, auto_pad, per-channel zero points; QLinearConv with
- * per-channel scales and bias; DynamicQuantizeLinear (mixed signs, all positive, constant x).
+ * per-channel scales and bias; DynamicQuantizeLinear (mixed signs, all positive, constant x);
+ * Einsum with an ellipsis, implicit output, broadcast batches, diagonals, three operands, in
+ * float32, float64, int32, int8 and uint8.
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -55,6 +57,7 @@ static void fill(RtTensor *t, uint64_t *seed) {
         case RT_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 256); break;
         case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 20001) - 10000; break;
         case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 9) - 4; break;
+        case RT_F64: ((double *)t->data)[i] = (double)(r % 20001) / 10000.0 - 1.0; break;
         default: cr_assert_fail("dtype");
         }
     }
@@ -199,6 +202,14 @@ static void sq_check(Sq *o, const char *what, int no_libm, double tol, int want_
             if (y[i].dtype == RT_F32) {
                 double rel = tu_max_rel_diff((const float *)c, y[i].data, (long)rt_numel(&y[i]));
                 cr_expect(rel <= tol, "%s: output %d: relative difference %g", what, i, rel);
+            } else if (y[i].dtype == RT_F64) {
+                double mx = 0, md = 0;
+                for (int64_t e = 0; e < rt_numel(&y[i]); e++) {
+                    double a = ((const double *)(const void *)c)[e], b = ((const double *)y[i].data)[e];
+                    md = fabs(a - b) > md ? fabs(a - b) : md;
+                    mx = fabs(b) > mx ? fabs(b) : mx;
+                }
+                cr_expect(md <= tol * (mx > 0 ? mx : 1), "%s: output %d: difference %g of %g", what, i, md, mx);
             } else {
                 cr_expect_eq(memcmp(c, y[i].data, n), 0, "%s: output %d differs from the runtime's", what, i);
             }
@@ -545,4 +556,36 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
                   sq_input(o, "ys", RT_F32, 1, one, (float[]){0.5f}), sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
     sq_node(o, RT_OP_QLINEAR_CONV, 8, in1, 1, 0);
     sq_check(o, "QLinearConv uint8 1-D, parameters as inputs", 0, 0, 0);
+}
+
+/* ---------------------------------------------------------------- Einsum */
+
+/* Einsum in float32: the runtime multiplies and sums in double, the emitted loop in float;
+ * the <= 20-term sums here round each partial sum to float (2^-24 relative each): below
+ * 20 ulps of the largest output, 1.2e-6, so 1e-5. float64 sums in the same order as the
+ * runtime (equal bits expected; the same bound is checked). */
+#define SEQ_EIN_REL_TOL 1e-5
+
+static void ein_case(const char *eq, RtDtype dt, int n_ops, const int *ranks, const int64_t dims[][4], const char *what) {
+    Sq *o = sq_new();
+    int in[4];
+    for (int j = 0; j < n_ops; j++) {
+        char nm[8];
+        snprintf(nm, sizeof nm, "x%d", j);
+        in[j] = j == 1 && n_ops > 2 ? sq_const(o, nm, dt, ranks[j], dims[j], NULL) : sq_input(o, nm, dt, ranks[j], dims[j], NULL);
+    }
+    int k = sq_node(o, RT_OP_EINSUM, n_ops, in, 1, 0);
+    attrs_new(o, k, 1)[0] = attr_str(o, "equation", eq);
+    sq_check(o, what, 0, SEQ_EIN_REL_TOL, 0);
+}
+
+Test(emit_seq, einsum_equations_and_dtypes) {
+    ein_case("...ij,jk->...ik", RT_F32, 2, (int[]){4, 2}, (const int64_t[][4]){{2, 3, 4, 5}, {5, 2}},
+             "Einsum ellipsis matmul float32");
+    ein_case("bij,bjk", RT_F32, 2, (int[]){3, 3}, (const int64_t[][4]){{1, 3, 4}, {2, 4, 5}},
+             "Einsum implicit output, broadcast batch of 1");
+    ein_case("ii->i", RT_I32, 1, (int[]){2}, (const int64_t[][4]){{5, 5}}, "Einsum diagonal int32");
+    ein_case("ij,ij->", RT_I8, 2, (int[]){2, 2}, (const int64_t[][4]){{7, 9}, {7, 9}}, "Einsum int8 full sum (wraps)");
+    ein_case("i,j,k->kji", RT_F64, 3, (int[]){1, 1, 1}, (const int64_t[][4]){{3}, {4}, {2}}, "Einsum three operands float64");
+    ein_case("bii->bi", RT_U8, 1, (int[]){3}, (const int64_t[][4]){{2, 4, 4}}, "Einsum batch diagonal uint8");
 }
