@@ -3,10 +3,10 @@
  * a one-node graph is built in the IR with random inputs and constants, emitted, compiled
  * with gcc -pedantic, run by the harness, and compared with the runtime's reference kernels
  * on the same graph: integer outputs bit for bit, float within OPS_FLOAT_REL_TOL.
- * Covered: MatMul (2-D B and batched), Transpose, LayerNormalization, Gather (int64 and
+ * Covered: Dropout with training_mode at run time (exit 1 when it would be random); MatMul (2-D B and batched), Transpose, LayerNormalization, Gather (int64 and
  * int32 indices, negative ones; an index out of range makes NAME_run return 1); Abs, Neg, Reciprocal, Softsign, HardSwish, LeakyRelu, ThresholdedRelu,
  * HardSigmoid, Clip with constant bounds, Gelu (erf and tanh); Conv (groups, strides, asymmetric pads, dilations, bias) and FusedConv with Clip;
- * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad);
+ * MaxPool and AveragePool (pads, strides, dilations, ceil_mode, count_include_pad; 1-D to 3-D, int8/uint8 max);
  * Sub/Mul/Div with a scalar, Add broadcast; Concat; QConv and QLinear with per-channel scales, zero points,
  * qmin/qmax and multipliers above 1; QAdd with unequal scales, also broadcast; QMul broadcast; QConcat (copy and
  * requantize); QAveragePool with pads; QGlobalAveragePool;
@@ -41,6 +41,7 @@ static void fill(RtTensor *t, uint64_t *seed) {
         case RT_F32: ((float *)t->data)[i] = (float)((double)(r % 20001) / 10000.0 - 1.0); break;
         case RT_I8: ((int8_t *)t->data)[i] = (int8_t)((int)(r % 256) - 128); break;
         case RT_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 256); break;
+        case RT_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)(r % 2); break;
         case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 20001) - 10000; break;
         case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 9) - 4; break; /* indices, some negative */
         default: cr_assert_fail("dtype");
@@ -205,6 +206,31 @@ Test(emit_ops, pools) {
     pool_case(RT_OP_AVERAGE_POOL, 1, "AveragePool count_include_pad");
 }
 
+/* The N-D pool kernels (k_maxpool3_*, k_avgpool3_f32): 3-D windows with ceil_mode,
+ * dilations and asymmetric pads, int8 and uint8 max, count_include_pad. */
+static void pool3_case(int op, RtDtype dt, int rank, int include_pad, const char *what) {
+    OneOp *o = op_new();
+    int64_t xd[5] = {2, 2, 5, 6, 7};
+    int in[1] = {op_input(o, "x", dt, rank, xd)};
+    int k = op_node(o, op, 1, in), nsp = rank - 2;
+    RtAttr *a = attrs_new(o, k, 5);
+    a[0] = attr_ints(o, "kernel_shape", nsp, (int64_t[]){3, 2, 3});
+    a[1] = attr_ints(o, "strides", nsp, (int64_t[]){2, 1, 2});
+    a[2] = attr_ints(o, "pads", 2 * nsp, nsp == 3 ? (int64_t[]){1, 0, 1, 1, 1, 0} : (int64_t[]){1, 0});
+    a[3] = attr_int(o, "ceil_mode", 1);
+    a[4] = op == RT_OP_AVERAGE_POOL ? attr_int(o, "count_include_pad", include_pad)
+                                    : attr_ints(o, "dilations", nsp, (int64_t[]){1, 2, 1});
+    op_check(o, what);
+}
+
+Test(emit_ops, pools_nd) {
+    pool3_case(RT_OP_MAX_POOL, RT_F32, 5, 0, "MaxPool 3-D float");
+    pool3_case(RT_OP_MAX_POOL, RT_I8, 5, 0, "MaxPool 3-D int8");
+    pool3_case(RT_OP_MAX_POOL, RT_U8, 3, 0, "MaxPool 1-D uint8");
+    pool3_case(RT_OP_AVERAGE_POOL, RT_F32, 5, 0, "AveragePool 3-D");
+    pool3_case(RT_OP_AVERAGE_POOL, RT_F32, 5, 1, "AveragePool 3-D count_include_pad");
+}
+
 Test(emit_ops, binary_and_concat) {
     int ops[] = {RT_OP_SUB, RT_OP_MUL, RT_OP_DIV};
     for (int i = 0; i < 3; i++) {
@@ -298,6 +324,48 @@ Test(emit_ops, layer_norm_gather) {
 }
 
 /* An index out of range: NAME_run returns 1 instead of reading outside the table. */
+/* Dropout-12 with training_mode and ratio given at run time: training with ratio > 0 would be
+ * random, which the C refuses as the runtime does (NAME_run returns 1); otherwise y = x. */
+Test(emit_ops, dropout_training_mode_at_run_time) {
+    char dir[256], log[8192], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_dropout"), 0);
+    OneOp *o = op_new();
+    int64_t xd[1] = {4};
+    int din[3] = {op_input(o, "x", RT_F32, 1, xd), op_input(o, "ratio", RT_F32, 0, xd), op_input(o, "train", RT_BOOL, 0, xd)};
+    op_node(o, RT_OP_DROPOUT, 3, din);
+    RtError err = {{0}};
+    EmitCOptions eo = {"model", 0, "test", "test", "test", 0};
+    cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s", log);
+    const float x[4] = {1.5f, -2, 3, 0.25f}, half = 0.5f, zero = 0;
+    const unsigned char on = 1, off = 0;
+    const struct {
+        const float *ratio;
+        const unsigned char *train;
+        int status;
+    } runs[] = {{&half, &on, 1}, {&zero, &on, 0}, {&half, &off, 0}};
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    ecu_raw_write(path, x, sizeof x);
+    for (int r = 0; r < 3; r++) {
+        snprintf(path, sizeof path, "%s/r.bin", dir);
+        ecu_raw_write(path, runs[r].ratio, sizeof(float));
+        snprintf(path, sizeof path, "%s/t.bin", dir);
+        ecu_raw_write(path, runs[r].train, 1);
+        int st = tu_run(log, sizeof log, "%s/h %s/x.bin %s/r.bin %s/t.bin %s/y.bin", dir, dir, dir, dir, dir);
+        cr_expect_eq(st, runs[r].status, "run %d: exit %d: %s", r, st, log);
+        if (st != 0) continue;
+        snprintf(path, sizeof path, "%s/y.bin", dir);
+        size_t n = 0;
+        unsigned char *y = tu_file_read(path, &n);
+        cr_expect(y && n == sizeof x && memcmp(y, x, sizeof x) == 0, "run %d: y is not x", r);
+        free(y);
+    }
+    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+    ir_graph_free(o->g);
+    free(o);
+    tu_tmpdir_remove(dir);
+}
+
 Test(emit_ops, gather_out_of_range_returns_1) {
     char dir[256], log[8192], path[600];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_gather"), 0);
