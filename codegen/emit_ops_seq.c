@@ -131,7 +131,7 @@ static int seq_rec_parse(EcCtx *c, int k, const RtNode *n, SeqRec *r) {
     if (sl && ((sl->dtype != RT_I32 && sl->dtype != RT_I64) || sl->rank != 1 || sl->dims[0] != r->N))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sequence_lens must be int32 or int64 [%lld]", (long long)r->N);
     for (int64_t b = 0; slk && b < r->N; b++) { /* a constant's lengths are checked here, an input's by the kernel */
-        int64_t v = rt_qget(slk, b);
+        int64_t v = rt_get_i64(slk, b);
         if (v < 0 || v > r->S)
             return ec_fail(c, k, RT_ERR, "sequence_lens element %lld is %lld, want 0..%lld", (long long)b, (long long)v,
                            (long long)r->S);
@@ -613,6 +613,70 @@ static int e_einsum(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- DFT */
+
+/* A constant scalar int input j (dft_length, axis) into *v; absent or empty leaves *v. */
+static int seq_const_int(EcCtx *c, int k, const RtNode *n, int j, const char *what, int64_t *v) {
+    const RtTensor *t = vin(c, n, j), *kt = kin(c, n, j);
+    if (!t || rt_numel(t) == 0) return RT_OK;
+    if (!kt || (kt->dtype != RT_I32 && kt->dtype != RT_I64) || rt_numel(kt) != 1)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s must be one constant int32 / int64 value", what);
+    *v = rt_get_i64(kt, 0);
+    return RT_OK;
+}
+
+/* DFT's line geometry (axis, dft_length, onesided, inverse as signal.c reads them), or an
+ * error; *L the transform length. */
+static int seq_dft_geom(EcCtx *c, int k, const RtNode *n, int *axis, int64_t *L, int *inv, int *onesided) {
+    const RtTensor *x = vin(c, n, 0);
+    int r = x->rank;
+    int64_t ax = n->opset >= 20 ? -2 : rt_attr_int(n, "axis", 1);
+    if (n->opset >= 20) RT_TRY(seq_const_int(c, k, n, 2, "axis", &ax));
+    if (ax < -r || ax > r - 2 || (ax < 0 ? ax + r : ax) == r - 1)
+        return ec_fail(c, k, RT_ERR, "axis %lld is out of range for rank %d", (long long)ax, r);
+    *axis = (int)(ax < 0 ? ax + r : ax);
+    *L = x->dims[*axis];
+    RT_TRY(seq_const_int(c, k, n, 1, "dft_length", L));
+    *inv = (int)rt_attr_int(n, "inverse", 0), *onesided = (int)rt_attr_int(n, "onesided", 0);
+    if (*L < 1) return ec_fail(c, k, RT_ERR, "dft_length must be >= 1");
+    if ((*inv != 0 && *inv != 1) || (*onesided != 0 && *onesided != 1) || (*onesided && x->dims[r - 1] == 2))
+        return ec_fail(c, k, RT_ERR, "inverse and onesided must be 0 or 1, and onesided needs a real input");
+    if (*onesided && *inv) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "onesided = 1 with inverse = 1 is not supported");
+    return RT_OK;
+}
+
+static int e_dft(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    if (x && x->dtype == RT_F64)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input has dtype float64; emit-c's DFT computes in float32");
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input"));
+    if (x->rank < 2 || (x->dims[x->rank - 1] != 1 && x->dims[x->rank - 1] != 2))
+        return ec_fail(c, k, RT_ERR, "input must be [..., N, 1 or 2]");
+    int axis = 0, inv = 0, onesided = 0;
+    int64_t L = 1;
+    RT_TRY(seq_dft_geom(c, k, n, &axis, &L, &inv, &onesided));
+    int64_t bins = onesided ? L / 2 + 1 : L, outer = rt_shape_numel(axis, x->dims);
+    int64_t inner = rt_shape_numel(x->rank - 1 - axis - 1, x->dims + axis + 1);
+    if (rt_numel(y) != outer * bins * inner * 2) return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
+    if (L > INT32_MAX / 16 || rt_numel(x) > INT32_MAX || rt_numel(y) > INT32_MAX)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
+    text_buf_printf(&c->decl, "static const float n%d_tw[%lld] = {", k, (long long)(2 * L));
+    for (int64_t j = 0; j < L; j++) {
+        char a[48], b[48];
+        double ang = 2.0 * 3.14159265358979323846 * (double)j / (double)L;
+        ec_float_lit(a, sizeof a, (float)cos(ang));
+        ec_float_lit(b, sizeof b, (float)sin(ang));
+        text_buf_printf(&c->decl, "%s%s, %s%s", j % 4 == 0 ? "\n    " : "", a, b, j + 1 < L ? ", " : "");
+    }
+    text_buf_printf(&c->decl, "\n};\n");
+    ec_tpl_use(c, "k_seq_dft");
+    char p0[96], py[96];
+    text_buf_printf(&c->body, "    wk_seq_dft(%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %d, n%d_tw, (float *)(A + %lld));\n",
+                    P(c, n, 0, p0), Y(c, n, py), (long long)outer, (long long)inner, (long long)x->dims[axis],
+                    (long long)L, (long long)bins, (long long)x->dims[x->rank - 1], inv, k, (long long)c->scratch_off[k]);
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- scratch and table */
 
 int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
@@ -621,6 +685,19 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
     if (G && n->n_in > 1 && n->in[1] >= 0 && c->val[n->in[1]].rank == 3) {
         int64_t H = c->val[n->in[1]].dims[1] / G;
         return (int64_t)sizeof(float) * (4 * H + 2 * G * H);
+    }
+    if (n->op == RT_OP_DFT && n->n_in > 0 && n->in[0] >= 0 && c->val[n->in[0]].rank >= 2) {
+        /* line, spectrum and butterfly temporaries: 6 L floats; L from dft_length when constant */
+        const RtTensor *x = &c->val[n->in[0]];
+        const RtTensor *lt = n->n_in > 1 && n->in[1] >= 0 ? c->g->values[n->in[1]].konst : NULL;
+        int r = x->rank;
+        int64_t ax = n->opset >= 20 ? -2 : rt_attr_int(n, "axis", 1);
+        const RtTensor *at = n->opset >= 20 && n->n_in > 2 && n->in[2] >= 0 ? c->g->values[n->in[2]].konst : NULL;
+        if (at && rt_numel(at) == 1) ax = rt_get_i64(at, 0);
+        if (ax < 0) ax += r;
+        int64_t L = ax >= 0 && ax < r ? x->dims[ax] : 1;
+        if (lt && rt_numel(lt) == 1) L = rt_get_i64(lt, 0);
+        return L > 0 && L < INT32_MAX / 16 ? (int64_t)sizeof(float) * 6 * L : 0;
     }
     return 0;
 }
@@ -635,5 +712,6 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_QLINEAR_CONV, e_conv_integer},
     {RT_OP_DYNAMIC_QUANTIZE_LINEAR, e_dynamic_quantize_linear},
     {RT_OP_EINSUM, e_einsum},
+    {RT_OP_DFT, e_dft},
     {0, NULL},
 };

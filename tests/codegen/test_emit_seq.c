@@ -16,7 +16,9 @@
  * with groups, strides, pads, dilations, auto_pad, per-channel zero points; QLinearConv with
  * per-channel scales and bias; DynamicQuantizeLinear (mixed signs, all positive, constant x);
  * Einsum with an ellipsis, implicit output, broadcast batches, diagonals, three operands, in
- * float32, float64, int32, int8 and uint8.
+ * float32, float64, int32, int8 and uint8; DFT (opset 17 attribute and opset 20 inputs, real
+ * and complex, inverse, one-sided, prime and composite lengths, dft_length padding and
+ * truncation).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -588,4 +590,35 @@ Test(emit_seq, einsum_equations_and_dtypes) {
     ein_case("ij,ij->", RT_I8, 2, (int[]){2, 2}, (const int64_t[][4]){{7, 9}, {7, 9}}, "Einsum int8 full sum (wraps)");
     ein_case("i,j,k->kji", RT_F64, 3, (int[]){1, 1, 1}, (const int64_t[][4]){{3}, {4}, {2}}, "Einsum three operands float64");
     ein_case("bii->bi", RT_U8, 1, (int[]){3}, (const int64_t[][4]){{2, 4, 4}}, "Einsum batch diagonal uint8");
+}
+
+/* ---------------------------------------------------------------- DFT */
+
+/* DFT: the runtime transforms in double, the emitted kernel in float with float twiddles;
+ * each output is a sum of <= 16 products through <= 4 butterfly stages (a few float ulps of
+ * the largest partial sum each): far below 1e-5 of the largest output. */
+#define SEQ_DFT_REL_TOL 1e-5
+
+/* x [2, N, 3, comp] along axis 1 (opset 17 attribute, or opset 20 inputs); len < 0 = none. */
+static void dft_case(int opset, int64_t N, int comp, int64_t len, int inverse, int onesided, const char *what) {
+    Sq *o = sq_new();
+    o->g->opset = opset;
+    int64_t xd[4] = {2, N, 3, comp}, one[1] = {1};
+    int in[3] = {sq_input(o, "x", RT_F32, 4, xd, NULL), -1, -1};
+    if (len >= 0) in[1] = sq_const(o, "len", RT_I64, 1, one, &len);
+    if (opset >= 20) in[2] = sq_const(o, "axis", RT_I64, 1, one, (int64_t[]){-3});
+    int k = sq_node(o, RT_OP_DFT, opset >= 20 ? 3 : len >= 0 ? 2 : 1, in, 1, 0);
+    RtAttr *a = attrs_new(o, k, opset >= 20 ? 2 : 3);
+    a[0] = attr_int(o, "inverse", inverse);
+    a[1] = attr_int(o, "onesided", onesided);
+    if (opset < 20) a[2] = attr_int(o, "axis", 1);
+    sq_check(o, what, 0, SEQ_DFT_REL_TOL, 0);
+}
+
+Test(emit_seq, dft_lengths_padding_inverse_onesided) {
+    dft_case(17, 12, 1, -1, 0, 1, "DFT real, L = 12 (2*2*3), one-sided");
+    dft_case(17, 7, 2, -1, 1, 0, "DFT complex inverse, prime L = 7");
+    dft_case(20, 5, 1, 16, 0, 0, "DFT opset 20, axis input, zero-padded to 16");
+    dft_case(20, 9, 2, 6, 0, 0, "DFT opset 20, complex, truncated to 6");
+    dft_case(17, 13, 1, -1, 0, 0, "DFT real, prime L = 13, two-sided");
 }
