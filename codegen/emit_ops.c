@@ -744,6 +744,47 @@ static int e_linear_nbits(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* onnxruntime's MatMulNBits (com.microsoft; the int4 models its quantizer and
+ * onnxruntime-genai write): the codes, scales and zero points stay as the file has them and
+ * k_matmul_nbits decodes one output row of W at a time into arena scratch (K floats,
+ * ec_plan). B, scales, zero points and g_idx must be constants; A float32. */
+static int e_matmul_nbits(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *a = vin(c, n, 0), *b = kin(c, n, 1), *sc = kin(c, n, 2), *zp = kin(c, n, 3), *gi = kin(c, n, 4);
+    const RtTensor *bias = vin(c, n, 5);
+    RT_TRY(need_dtype(c, k, a, RT_F32, "input A"));
+    int64_t K = rt_attr_int(n, "K", -1), N = rt_attr_int(n, "N", -1), bits = rt_attr_int(n, "bits", 4);
+    int64_t block = rt_attr_int(n, "block_size", -1);
+    if (K < 0 || N < 0 || bits < 2 || bits > 8 || block < 16 || (block & (block - 1)) != 0)
+        return ec_fail(c, k, RT_ERR, "attributes K, N, bits (2..8) and block_size (a power of 2 >= 16) are required");
+    int64_t n_blocks = (K + block - 1) / block, blob = block * bits / 8, zp_row = (n_blocks * bits + 7) / 8;
+    if (!b || !sc || (n->n_in > 3 && n->in[3] >= 0 && !zp) || (n->n_in > 4 && n->in[4] >= 0 && !gi))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "B, scales, zero_points and g_idx must be constants for emit-c");
+    if (b->dtype != RT_U8 || rt_numel(b) != N * n_blocks * blob || sc->dtype != RT_F32 || rt_numel(sc) != N * n_blocks)
+        return ec_fail(c, k, RT_ERR, "B must be uint8 [N, n_blocks, blob] and scales float32 [N * n_blocks]");
+    if (zp && !((zp->dtype == RT_U8 && rt_numel(zp) == N * zp_row) || (zp->dtype == RT_F32 && rt_numel(zp) == N * n_blocks)))
+        return ec_fail(c, k, RT_ERR, "zero_points must be uint8 packed [N, %lld] or float32 [N, %lld]", (long long)zp_row,
+                       (long long)n_blocks);
+    if (gi) {
+        if (gi->dtype != RT_I32 || rt_numel(gi) != K) return ec_fail(c, k, RT_ERR, "g_idx must be int32 [K]");
+        for (int64_t j = 0; j < K; j++)
+            if (((const int32_t *)gi->data)[j] < 0 || ((const int32_t *)gi->data)[j] >= n_blocks)
+                return ec_fail(c, k, RT_ERR, "g_idx[%lld] is outside [0, %lld)", (long long)j, (long long)n_blocks);
+    }
+    if (bias) RT_TRY(need_dtype(c, k, bias, RT_F32, "bias"));
+    if (a->rank < 1 || a->dims[a->rank - 1] != K) return ec_fail(c, k, RT_ERR, "A's last dimension must be K");
+    char pb[96], ps[96], pz[96], pg[96], pbias[96], pa[96], py[96];
+    int zu8 = zp && zp->dtype == RT_U8, zf = zp && zp->dtype == RT_F32;
+    text_buf_printf(&c->decl, "static const wk_mnb n%d_mnb = {%s, %s, %s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld};\n",
+                    k, P(c, n, 1, pb), P(c, n, 2, ps), zu8 ? P(c, n, 3, pz) : "NULL",
+                    zf ? P(c, n, 3, pz) : "NULL", gi ? P(c, n, 4, pg) : "NULL", bias ? P(c, n, 5, pbias) : "NULL",
+                    (long long)K, (long long)N, (long long)bits, (long long)block, (long long)n_blocks, (long long)blob,
+                    (long long)zp_row);
+    ec_tpl_use(c, "k_matmul_nbits");
+    text_buf_printf(&c->body, "    wk_matmul_nbits(%s, %s, %lld, &n%d_mnb, (float *)(A + %lld));\n", P(c, n, 0, pa), Y(c, n, py),
+                    (long long)(K ? rt_numel(a) / K : 0), k, (long long)c->scratch_off[k]);
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const EcOpEntry ec_ops_core[] = {
@@ -775,6 +816,7 @@ const EcOpEntry ec_ops_core[] = {
     {RT_OP_QCONCAT, e_qconcat},
     {RT_OP_QGLOBAL_AVERAGE_POOL, e_qgap},
     {RT_OP_LINEAR_NBITS, e_linear_nbits},
+    {RT_OP_MATMUL_NBITS, e_matmul_nbits},
     {0, NULL},
 };
 

@@ -166,6 +166,8 @@ int ec_plan(EcCtx *c) {
         const RtTensor *y = n->n_out > 0 && n->out[0] >= 0 ? &c->val[n->out[0]] : NULL;
         if (n->op == RT_OP_QCONV && y && y->rank >= 3 && y->dims[0] > 0 && y->dims[1] > 0)
             c->scratch_bytes[k] = (int64_t)sizeof(int32_t) * (rt_numel(y) / (y->dims[0] * y->dims[1]));
+        /* MatMulNBits decodes one output row of W, K floats */
+        if (n->op == RT_OP_MATMUL_NBITS) c->scratch_bytes[k] = (int64_t)sizeof(float) * (rt_attr_int(n, "K", 0) > 0 ? rt_attr_int(n, "K", 0) : 1);
         /* the family emitters' own scratch (ec_scratch_<family>) */
         int64_t fam[4] = {ec_scratch_math(c, k, n), ec_scratch_reduce(c, k, n), ec_scratch_tensor(c, k, n),
                           ec_scratch_seq(c, k, n)};

@@ -6,7 +6,8 @@
  * of its lower bound. And tinylm, a 3.3M-parameter transformer (Gather, LayerNormalization,
  * Linear, batched MatMul, Softmax, Transpose; Gelu fused into fc1's Linear), emitted in float
  * for one 128-token window: the logits match the runtime and onnxruntime's, the arena within
- * 1.1x of its lower bound too (the planner's search: greedy alone left 1.17x). About 15 s each (compiling the
+ * 1.1x of its lower bound too (the planner's search: greedy alone left 1.17x); and onnxruntime's
+ * own 4-bit tinylm (MatMulNBits) with its codes kept packed. About 15 s each (compiling the
  * weights dominates); the sanitizer build (WAFER_SANITIZED) skips them.
  */
 #include <unistd.h>
@@ -92,6 +93,43 @@ Test(emit_mobilenet, tinylm_float_matches_runtime_and_onnxruntime, .timeout = 30
     free(y);
     free(ref.data);
     free(ort.data);
+    free(toks.data);
+    tu_tmpdir_remove(dir);
+}
+
+/* onnxruntime's own 4-bit tinylm (MatMulNBits, block 128, asymmetric: the fixture its
+ * quantizer wrote): emit-c keeps its codes, scales and zero points as the file has them and
+ * the C's logits equal the runtime's reference kernels on the same file. */
+Test(emit_mobilenet, tinylm_matmul_nbits_matches_runtime, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("tinylm emit-c takes minutes under the sanitizers: skipped");
+    char dir[256], wafer[512], log[8192], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_lm4"), 0);
+    ecu_quantize(dir, "perf/tinylm_int4_default_asym.onnx", "m", "--weights f32 --shape tokens=1,128", wafer, sizeof wafer);
+    EmitCStats es = ecu_emit_split(wafer, dir, 0, 0, 1);
+    cr_expect(es.weight_bytes < 3000000, "weights %lld bytes: the 4-bit codes were not kept", (long long)es.weight_bytes);
+    int st = tu_run(log, sizeof log,
+                    "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O0 -c %s/model_weights.c -o %s/w.o && "
+                    "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I%s %s/model.c tests/codegen/emitc_harness.c %s/w.o "
+                    "-o %s/h -lm",
+                    dir, dir, dir, dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", log);
+    cr_assert_eq(log[0], '\0', "gcc printed: %s", log);
+    RtTensor toks = tu_fixture_npy("tinylm/tinylm_eval_tokens.npy"); /* [64, 129]: input = [:, :128] */
+    RtTensor x = {RT_I64, 2, {1, 128}, toks.data};
+    snprintf(path, sizeof path, "%s/in.bin", dir);
+    ecu_raw_write(path, x.data, 128 * sizeof(int64_t));
+    st = tu_run(log, sizeof log, "%s/h %s/in.bin %s/y.bin", dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", log);
+    RtTensor ref = {0};
+    cr_assert_eq(ecu_reference(wafer, 0, &x, &ref), 1);
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/y.bin", dir);
+    float *y = (float *)tu_file_read(path, &n);
+    cr_assert(y && (int64_t)n == rt_nbytes(&ref), "%zu bytes vs %lld", n, (long long)rt_nbytes(&ref));
+    double rel = tu_max_rel_diff(y, ref.data, (long)rt_numel(&ref));
+    cr_expect(rel <= ECU_FLOAT_REL_TOL, "int4 tinylm logits vs the runtime: relative difference %g", rel);
+    free(y);
+    free(ref.data);
     free(toks.data);
     tu_tmpdir_remove(dir);
 }
