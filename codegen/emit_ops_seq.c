@@ -645,6 +645,20 @@ static int seq_dft_geom(EcCtx *c, int k, const RtNode *n, int *axis, int64_t *L,
     return RT_OK;
 }
 
+/* n<k>_tw[2 L]: cos, sin of 2 pi j / L, computed here in double and rounded to float. */
+static void seq_twiddles_emit(EcCtx *c, int k, int64_t L) {
+    text_buf_printf(&c->decl, "static const float n%d_tw[%lld] = {", k, (long long)(2 * L));
+    for (int64_t j = 0; j < L; j++) {
+        char a[48], b[48];
+        double ang = 2.0 * 3.14159265358979323846 * (double)j / (double)L;
+        ec_float_lit(a, sizeof a, (float)cos(ang));
+        ec_float_lit(b, sizeof b, (float)sin(ang));
+        text_buf_printf(&c->decl, "%s%s, %s%s", j % 4 == 0 ? "\n    " : "", a, b, j + 1 < L ? ", " : "");
+    }
+    text_buf_printf(&c->decl, "\n};\n");
+    ec_tpl_use(c, "b0_seq_fft");
+}
+
 static int e_dft(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     if (x && x->dtype == RT_F64)
@@ -660,20 +674,56 @@ static int e_dft(EcCtx *c, int k, const RtNode *n) {
     if (rt_numel(y) != outer * bins * inner * 2) return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
     if (L > INT32_MAX / 16 || rt_numel(x) > INT32_MAX || rt_numel(y) > INT32_MAX)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
-    text_buf_printf(&c->decl, "static const float n%d_tw[%lld] = {", k, (long long)(2 * L));
-    for (int64_t j = 0; j < L; j++) {
-        char a[48], b[48];
-        double ang = 2.0 * 3.14159265358979323846 * (double)j / (double)L;
-        ec_float_lit(a, sizeof a, (float)cos(ang));
-        ec_float_lit(b, sizeof b, (float)sin(ang));
-        text_buf_printf(&c->decl, "%s%s, %s%s", j % 4 == 0 ? "\n    " : "", a, b, j + 1 < L ? ", " : "");
-    }
-    text_buf_printf(&c->decl, "\n};\n");
+    seq_twiddles_emit(c, k, L);
     ec_tpl_use(c, "k_seq_dft");
     char p0[96], py[96];
     text_buf_printf(&c->body, "    wk_seq_dft(%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %d, n%d_tw, (float *)(A + %lld));\n",
                     P(c, n, 0, p0), Y(c, n, py), (long long)outer, (long long)inner, (long long)x->dims[axis],
                     (long long)L, (long long)bins, (long long)x->dims[x->rank - 1], inv, k, (long long)c->scratch_off[k]);
+    return RT_OK;
+}
+
+/* STFT (signal, frame_step, window, frame_length): frame_step and frame_length constants
+ * (they set the output's shape), the window a constant or an input. */
+static int seq_stft_geom(EcCtx *c, int k, const RtNode *n, int64_t *step, int64_t *flen) {
+    const RtTensor *x = vin(c, n, 0), *win = vin(c, n, 2);
+    *step = 0, *flen = win ? (win->rank == 1 ? win->dims[0] : -2) : -1;
+    if (*flen == -2) return ec_fail(c, k, RT_ERR, "input window must be 1-D");
+    if (!vin(c, n, 1)) return ec_fail(c, k, RT_ERR, "input frame_step is required");
+    RT_TRY(seq_const_int(c, k, n, 1, "frame_step", step));
+    int64_t fl = *flen;
+    RT_TRY(seq_const_int(c, k, n, 3, "frame_length", &fl));
+    if (*flen >= 0 && fl != *flen) return ec_fail(c, k, RT_ERR, "frame_length differs from the window's length");
+    *flen = fl;
+    if (*step < 1 || *flen < 1 || *flen > x->dims[1])
+        return ec_fail(c, k, RT_ERR, "frame_step must be >= 1 and the frame length in [1, signal_length]");
+    return RT_OK;
+}
+
+static int e_stft(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *win = vin(c, n, 2), *y = yval(c, n);
+    if (x && x->dtype == RT_F64)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "signal has dtype float64; emit-c's STFT computes in float32");
+    RT_TRY(need_dtype(c, k, x, RT_F32, "signal"));
+    if (win) RT_TRY(need_dtype(c, k, win, RT_F32, "window"));
+    if (x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2)) return ec_fail(c, k, RT_ERR, "signal must be [batch, length, 1 or 2]");
+    int64_t step, flen;
+    RT_TRY(seq_stft_geom(c, k, n, &step, &flen));
+    int onesided = (int)rt_attr_int(n, "onesided", 1);
+    if ((onesided != 0 && onesided != 1) || (onesided && x->dims[2] == 2))
+        return ec_fail(c, k, RT_ERR, "onesided must be 0 or 1, and 1 needs a real signal");
+    int64_t frames = (x->dims[1] - flen) / step + 1, bins = onesided ? flen / 2 + 1 : flen;
+    if (rt_numel(y) != x->dims[0] * frames * bins * 2) return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
+    if (flen > INT32_MAX / 16 || rt_numel(x) > INT32_MAX || rt_numel(y) > INT32_MAX)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
+    seq_twiddles_emit(c, k, flen);
+    ec_tpl_use(c, "k_seq_stft");
+    char p0[96], p2[96], py[96];
+    text_buf_printf(&c->body,
+                    "    wk_seq_stft(%s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, n%d_tw, (float *)(A + %lld));\n",
+                    P(c, n, 0, p0), P(c, n, 2, p2), Y(c, n, py), (long long)x->dims[0], (long long)x->dims[1],
+                    (long long)x->dims[2], (long long)step, (long long)flen, (long long)frames, (long long)bins, k,
+                    (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -699,6 +749,14 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
         if (lt && rt_numel(lt) == 1) L = rt_get_i64(lt, 0);
         return L > 0 && L < INT32_MAX / 16 ? (int64_t)sizeof(float) * 6 * L : 0;
     }
+    if (n->op == RT_OP_STFT && n->n_in > 0 && n->in[0] >= 0 && n->n_out > 0 && n->out[0] >= 0) {
+        /* 6 flen floats; flen = the output's bins back (two-sided) or the window's length */
+        const RtTensor *y = &c->val[n->out[0]];
+        const RtTensor *w = n->n_in > 2 && n->in[2] >= 0 ? &c->val[n->in[2]] : NULL;
+        const RtTensor *lt = n->n_in > 3 && n->in[3] >= 0 ? c->g->values[n->in[3]].konst : NULL;
+        int64_t flen = w && w->rank == 1 ? w->dims[0] : lt && rt_numel(lt) == 1 ? rt_get_i64(lt, 0) : y->rank == 4 ? 2 * y->dims[2] : 0;
+        return flen > 0 && flen < INT32_MAX / 16 ? (int64_t)sizeof(float) * 6 * flen : 0;
+    }
     return 0;
 }
 
@@ -713,5 +771,6 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_DYNAMIC_QUANTIZE_LINEAR, e_dynamic_quantize_linear},
     {RT_OP_EINSUM, e_einsum},
     {RT_OP_DFT, e_dft},
+    {RT_OP_STFT, e_stft},
     {0, NULL},
 };

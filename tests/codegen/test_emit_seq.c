@@ -18,7 +18,8 @@
  * Einsum with an ellipsis, implicit output, broadcast batches, diagonals, three operands, in
  * float32, float64, int32, int8 and uint8; DFT (opset 17 attribute and opset 20 inputs, real
  * and complex, inverse, one-sided, prime and composite lengths, dft_length padding and
- * truncation).
+ * truncation); STFT (window constant, input or absent with frame_length, real and complex,
+ * one- and two-sided).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -621,4 +622,24 @@ Test(emit_seq, dft_lengths_padding_inverse_onesided) {
     dft_case(20, 5, 1, 16, 0, 0, "DFT opset 20, axis input, zero-padded to 16");
     dft_case(20, 9, 2, 6, 0, 0, "DFT opset 20, complex, truncated to 6");
     dft_case(17, 13, 1, -1, 0, 0, "DFT real, prime L = 13, two-sided");
+}
+
+/* STFT: signal [2, 20, comp], frame_step 3; the window a constant or an input, or none with a
+ * frame_length. Same arithmetic as DFT: SEQ_DFT_REL_TOL. */
+static void stft_case(int comp, int window, int win_input, int64_t flen, int onesided, const char *what) {
+    Sq *o = sq_new();
+    o->g->opset = 17;
+    int64_t xd[3] = {2, 20, comp}, one[1] = {1}, wd[1] = {flen};
+    int in[4] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "step", RT_I64, 1, one, (int64_t[]){3}), -1, -1};
+    if (window) in[2] = win_input ? sq_input(o, "w", RT_F32, 1, wd, NULL) : sq_const(o, "w", RT_F32, 1, wd, NULL);
+    else in[3] = sq_const(o, "len", RT_I64, 1, one, &flen);
+    int k = sq_node(o, RT_OP_STFT, 4, in, 1, 0);
+    attrs_new(o, k, 1)[0] = attr_int(o, "onesided", onesided);
+    sq_check(o, what, 0, SEQ_DFT_REL_TOL, 0);
+}
+
+Test(emit_seq, stft_windows_frame_lengths_onesided) {
+    stft_case(1, 1, 0, 8, 1, "STFT real, constant window of 8, one-sided");
+    stft_case(2, 0, 0, 6, 0, "STFT complex, frame_length 6, no window, two-sided");
+    stft_case(1, 1, 1, 5, 0, "STFT real, window as an input, prime frame 5, two-sided");
 }
