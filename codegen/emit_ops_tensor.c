@@ -1151,14 +1151,178 @@ static int e_topk(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- MaxUnpool, Det, LRN */
+
+/* MaxUnpool: y (shape from inference: output_shape or the pool's inverse) zeroed, then each
+ * x element written at its flat index I (outside y: NAME_run returns 1). */
+static int e_max_unpool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *ind = vin(c, n, 1), *y = yval(c, n);
+    const char *ct;
+    RT_TRY(ctype_of(c, k, x, "X", &ct));
+    if (!ind || ind->dtype != RT_I64 || !rt_shape_equal(ind, x)) return ec_fail(c, k, RT_ERR, "input I must be int64 of X's shape");
+    char p0[96], p1[96], py[96];
+    text_buf_printf(&c->body,
+                    "    {\n        const %s *x = %s;\n        const int64_t *ind = %s;\n        %s *y = %s;\n        int32_t j;\n"
+                    "        for (j = 0; j < %lld; j++)\n            if (ind[j] < 0 || ind[j] >= %lld) return 1; /* index outside Y */\n"
+                    "        memset(y, 0, %lld);\n        for (j = 0; j < %lld; j++) y[ind[j]] = x[j];\n    }\n",
+                    ct, P(c, n, 0, p0), P(c, n, 1, p1), ct, Y(c, n, py), (long long)rt_numel(x), (long long)rt_numel(y),
+                    (long long)rt_nbytes(y), (long long)rt_numel(x));
+    return RT_OK;
+}
+
+/* Det: Gaussian elimination with partial pivoting in double per matrix (the runtime's
+ * k_det), the matrix copied into arena scratch. */
+static int e_det(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2]) return ec_fail(c, k, RT_ERR, "input X must be [..., M, M]");
+    int64_t M = x->dims[x->rank - 1], batch = rt_shape_numel(x->rank - 2, x->dims);
+    if (batch == 0) return RT_OK;
+    char p0[96], py[96];
+    text_buf_printf(&c->body,
+                    "    {\n        const float *x = %s;\n        float *y = %s;\n        double *a = (double *)(void *)(A + %lld), det, piv, f, t;\n"
+                    "        int32_t b, i, j, q, p;\n        for (b = 0; b < %lld; b++) {\n"
+                    "            for (i = 0; i < %lld; i++) a[i] = x[(size_t)b * %lld + i];\n            det = 1.0;\n"
+                    "            for (q = 0; q < %lld; q++) {\n                p = q;\n"
+                    "                for (i = q + 1; i < %lld; i++)\n"
+                    "                    if ((a[i * %lld + q] < 0 ? -a[i * %lld + q] : a[i * %lld + q]) > (a[p * %lld + q] < 0 ? -a[p * %lld + q] : a[p * %lld + q])) p = i;\n"
+                    "                if (a[p * %lld + q] == 0.0) {\n                    det = 0.0;\n                    break;\n                }\n"
+                    "                if (p != q) {\n                    for (j = 0; j < %lld; j++) {\n"
+                    "                        t = a[q * %lld + j];\n                        a[q * %lld + j] = a[p * %lld + j];\n                        a[p * %lld + j] = t;\n"
+                    "                    }\n                    det = -det;\n                }\n"
+                    "                piv = a[q * %lld + q];\n                det *= piv;\n"
+                    "                for (i = q + 1; i < %lld; i++) {\n                    f = a[i * %lld + q] / piv;\n"
+                    "                    for (j = q + 1; j < %lld; j++) a[i * %lld + j] -= f * a[q * %lld + j];\n                }\n"
+                    "            }\n            y[b] = (float)det;\n        }\n    }\n",
+                    P(c, n, 0, p0), Y(c, n, py), (long long)c->scratch_off[k], (long long)batch, (long long)(M * M), (long long)(M * M),
+                    (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M,
+                    (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M,
+                    (long long)M, (long long)M, (long long)M, (long long)M);
+    return RT_OK;
+}
+
+/* LRN: x / (bias + alpha / size * sum of squares over the channel window)^beta in double
+ * (the runtime's k_lrn); needs pow, so refused under --no-libm. */
+static int e_lrn(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input X must have rank >= 2");
+    if (c->o->no_libm) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "LRN needs pow from libm; not emitted with --no-libm");
+    int64_t size = rt_attr_int(n, "size", 0);
+    if (size < 1) return ec_fail(c, k, RT_ERR, "attribute size must be >= 1");
+    double alpha = rt_attr_float(n, "alpha", 1e-4f), beta = rt_attr_float(n, "beta", 0.75f), bias = rt_attr_float(n, "bias", 1.0f);
+    int64_t N = x->dims[0], C = x->dims[1], S = rt_shape_numel(x->rank - 2, x->dims + 2), lo = (size - 1) / 2, hi = size - 1 - lo;
+    if (rt_numel(x) == 0) return RT_OK;
+    char p0[96], py[96];
+    text_buf_printf(&c->body,
+                    "    {\n        const float *x = %s;\n        float *y = %s;\n        int32_t b, ch, p, q, c0, c1;\n        double sq, v;\n"
+                    "        for (b = 0; b < %lld; b++)\n            for (ch = 0; ch < %lld; ch++)\n                for (p = 0; p < %lld; p++) {\n"
+                    "                    c0 = ch - %lld < 0 ? 0 : ch - %lld;\n                    c1 = ch + %lld > %lld ? %lld : ch + %lld;\n"
+                    "                    sq = 0;\n                    for (q = c0; q <= c1; q++) {\n"
+                    "                        v = x[((size_t)b * %lld + q) * %lld + p];\n                        sq += v * v;\n                    }\n"
+                    "                    y[((size_t)b * %lld + ch) * %lld + p] = (float)(x[((size_t)b * %lld + ch) * %lld + p] / pow(%a + %a / %lld.0 * sq, %a));\n"
+                    "                }\n    }\n",
+                    P(c, n, 0, p0), Y(c, n, py), (long long)N, (long long)C, (long long)S, (long long)lo, (long long)lo, (long long)hi,
+                    (long long)(C - 1), (long long)(C - 1), (long long)hi, (long long)C, (long long)S, (long long)C, (long long)S,
+                    (long long)C, (long long)S, bias, alpha, (long long)size, beta);
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- GridSample */
+
+/* The taps of one GridSample point: ntap^k (linear 2, cubic 4, nearest 1 per axis), or -1. */
+static int64_t gs_corners(const RtNode *n, int rank, int *mode) {
+    const char *ms = rt_attr_str(n, "mode", n->opset >= 20 ? "linear" : "bilinear");
+    *mode = (strcmp(ms, "bilinear") == 0 || strcmp(ms, "linear") == 0) ? 0 : strcmp(ms, "nearest") == 0 ? 1
+          : (strcmp(ms, "bicubic") == 0 || strcmp(ms, "cubic") == 0) ? 2 : -1;
+    int64_t cn = 1;
+    for (int i = 0; i < rank - 2; i++) cn *= *mode == 0 ? 2 : *mode == 2 ? 4 : 1;
+    return *mode < 0 ? -1 : cn;
+}
+
+/* GridSample, float32 X and grid, any spatial rank up to 6 (cubic up to 3), opsets 16 and 20
+ * (mode names of both accepted, as the runtime does). */
+static int e_grid_sample(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *g = vin(c, n, 1), *y = yval(c, n);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    RT_TRY(need_dtype(c, k, g, RT_F32, "input grid"));
+    int ks = x->rank - 2;
+    if (ks < 1 || ks > 6 || g->rank != ks + 2 || g->dims[ks + 1] != ks) return ec_fail(c, k, RT_ERR, "X and grid do not fit");
+    int mode;
+    int64_t corners = gs_corners(n, x->rank, &mode);
+    if (mode < 0) return ec_fail(c, k, RT_ERR, "attribute mode '%s' is not known", rt_attr_str(n, "mode", ""));
+    if (mode == 2 && ks > 3) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cubic GridSample on %d spatial axes", ks);
+    const char *ps = rt_attr_str(n, "padding_mode", "zeros");
+    int pad = strcmp(ps, "zeros") == 0 ? 0 : strcmp(ps, "border") == 0 ? 1 : strcmp(ps, "reflection") == 0 ? 2 : -1;
+    if (pad < 0) return ec_fail(c, k, RT_ERR, "attribute padding_mode '%s' is not known", ps);
+    if (rt_numel(y) == 0) return RT_OK;
+    if (rt_numel(x) > INT32_MAX || rt_numel(y) > INT32_MAX) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "tensors above 2^31 elements are not emitted");
+    if (rt_shape_numel(ks, x->dims + 2) == 0) return ec_fail(c, k, RT_ERR, "input X has an empty spatial axis");
+    int32_t sd[8];
+    for (int i = 0; i < ks; i++) sd[i] = (int32_t)x->dims[2 + i];
+    decl_i32s(c, k, "sd", sd, ks);
+    char p0[96], p1[96], py[96];
+    int64_t off = c->scratch_off[k];
+    ec_tpl_use(c, "k_tensor_gridsample");
+    text_buf_printf(&c->body, "    wk_tensor_gridsample(%s, %s, %s, %lld, %lld, %d, n%d_sd, %lld, %d, %d, %d, (int32_t *)(void *)(A + %lld), "
+                              "(double *)(void *)(A + %lld));\n",
+                    P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py), (long long)x->dims[0], (long long)x->dims[1], ks, k,
+                    (long long)rt_shape_numel(ks, y->dims + 2), mode, pad, (int)rt_attr_int(n, "align_corners", 0),
+                    (long long)(off + 8 * corners), (long long)off);
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- RoiAlign */
+
+/* RoiAlign, float32 X and rois, opsets 10 (output_half_pixel) and 16 (half_pixel default). */
+static int e_roi_align(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *rois = vin(c, n, 1), *bi = vin(c, n, 2);
+    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    RT_TRY(need_dtype(c, k, rois, RT_F32, "input rois"));
+    if (!bi || (bi->dtype != RT_I64 && bi->dtype != RT_I32)) return ec_fail(c, k, RT_ERR, "input batch_indices must be int64 or int32");
+    if (x->rank != 4 || rois->rank != 2 || rois->dims[1] != 4) return ec_fail(c, k, RT_ERR, "X must be 4-D and rois [R, 4]");
+    const char *ms = rt_attr_str(n, "mode", "avg");
+    int is_max = strcmp(ms, "max") == 0;
+    if (!is_max && strcmp(ms, "avg") != 0) return ec_fail(c, k, RT_ERR, "attribute mode '%s' is not avg or max", ms);
+    const char *cs = rt_attr_str(n, "coordinate_transformation_mode", n->opset > 0 && n->opset < 16 ? "output_half_pixel" : "half_pixel");
+    int half = strcmp(cs, "half_pixel") == 0;
+    if (!half && strcmp(cs, "output_half_pixel") != 0) return ec_fail(c, k, RT_ERR, "attribute coordinate_transformation_mode '%s' is not known", cs);
+    int64_t oh = rt_attr_int(n, "output_height", 1), ow = rt_attr_int(n, "output_width", 1), sr = rt_attr_int(n, "sampling_ratio", 0);
+    if (oh < 1 || ow < 1 || sr < 0) return ec_fail(c, k, RT_ERR, "output_height, output_width must be >= 1 and sampling_ratio >= 0");
+    int64_t R = rois->dims[0];
+    if (R * x->dims[1] * oh * ow == 0) return RT_OK;
+    if (x->dims[2] == 0 || x->dims[3] == 0) return ec_fail(c, k, RT_ERR, "input X is empty");
+    char p0[96], p1[96], p2[96], py[96];
+    ec_tpl_use(c, "k_tensor_roialign");
+    text_buf_printf(&c->body,
+                    "    if (wk_tensor_roialign(%s, %s, %s%s, %s%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %a, %d, %d, "
+                    "(double *)(void *)(A + %lld)))\n        return 1; /* a batch index out of range */\n",
+                    P(c, n, 0, p0), P(c, n, 1, p1), bi->dtype == RT_I64 ? "" : "NULL", bi->dtype == RT_I64 ? P(c, n, 2, p2) : "",
+                    bi->dtype == RT_I32 ? "" : "NULL", bi->dtype == RT_I32 ? P(c, n, 2, p2) : "", Y(c, n, py), (long long)x->dims[0],
+                    (long long)x->dims[1], (long long)x->dims[2], (long long)x->dims[3], (long long)R, (long long)oh, (long long)ow,
+                    (long long)sr, (double)rt_attr_float(n, "spatial_scale", 1.0f), half, is_max, (long long)c->scratch_off[k]);
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- table */
 
-/* TopK sorts positions in two int32 arrays of the axis length. */
+/* Arena scratch: TopK sorts positions in two int32 arrays of the axis length; GridSample
+ * keeps one point's taps; RoiAlign one bin's per-channel sums; Det one matrix in double. */
 int64_t ec_scratch_tensor(const EcCtx *c, int k, const RtNode *n) {
     (void)k;
     int64_t outer, len, inner, kk;
     if (n->op == RT_OP_TOPK && n->n_in > 0 && n->in[0] >= 0 && topk_geom(c, n, &outer, &len, &inner, &kk) == 0)
         return 8 * (len > 0 ? len : 1);
+    int mode;
+    if (n->op == RT_OP_GRID_SAMPLE && n->n_in > 0 && n->in[0] >= 0) /* a point's taps: a double and an int32 each */
+        return 12 * (gs_corners(n, c->val[n->in[0]].rank, &mode) > 0 ? gs_corners(n, c->val[n->in[0]].rank, &mode) : 1);
+    if (n->op == RT_OP_ROI_ALIGN && n->n_in > 0 && n->in[0] >= 0) /* one bin's sums per channel */
+        return 8 * (c->val[n->in[0]].rank == 4 && c->val[n->in[0]].dims[1] > 0 ? c->val[n->in[0]].dims[1] : 1);
+    if (n->op == RT_OP_DET && n->n_in > 0 && n->in[0] >= 0) { /* one matrix in double */
+        const RtTensor *x = &c->val[n->in[0]];
+        int64_t M = x->rank >= 2 ? x->dims[x->rank - 1] : 0;
+        return 8 * (M > 0 ? M * M : 1);
+    }
     return 0;
 }
 
@@ -1187,5 +1351,10 @@ const EcOpEntry ec_ops_tensor[] = {
     {RT_OP_REVERSE_SEQUENCE, e_reverse_sequence},
     {RT_OP_COMPRESS, e_compress},
     {RT_OP_TOPK, e_topk},
+    {RT_OP_MAX_UNPOOL, e_max_unpool},
+    {RT_OP_DET, e_det},
+    {RT_OP_LRN, e_lrn},
+    {RT_OP_GRID_SAMPLE, e_grid_sample},
+    {RT_OP_ROI_ALIGN, e_roi_align},
     {0, NULL},
 };

@@ -13,7 +13,9 @@
  * round_prefer_ceil on int8, tf_crop_and_resize with an extrapolation value, sizes with
  * not_larger over two axes; GatherND with batch_dims 1; ScatterElements max and ScatterND
  * mul on int32; TopK smallest with ties (both outputs); an out-of-range ScatterElements
- * index makes NAME_run return 1.
+ * index makes NAME_run return 1; GridSample 3-D linear with reflection and 2-D cubic with
+ * border, RoiAlign max with an adaptive sampling grid and int32 batch indices (both also
+ * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched.
  */
 #include "emitc_util.h"
 
@@ -29,6 +31,7 @@ typedef struct {
     RtTensor in[TT_MAX_IO];
     int n_in;
     uint64_t seed;
+    int no_libm;        /* emit with --no-libm (WK_NO_LIBM: the templates' own floor, ceil...) */
 } OneOp;
 
 static uint64_t lcg(uint64_t *s) {
@@ -138,8 +141,13 @@ static void op_run(OneOp *o, const char *what, int want_status) {
     char dir[256], log[8192], path[600], args[4096] = "";
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_tensor"), 0);
     RtError err = {{0}};
-    EmitCOptions eo = {"model", 0, "test", "test", "test", 0};
+    EmitCOptions eo = {"model", o->no_libm, "test", "test", "test", 0};
     cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s: %s", what, err.msg);
+    if (o->no_libm) { /* no libm function may be called: nothing left undefined but memcpy/memset */
+        cr_assert_eq(tu_run(log, sizeof log, "cc -std=c99 -c %s/model.c -o %s/m.o", dir, dir), 0, "%s: %s", what, log);
+        cr_assert_eq(tu_run(log, sizeof log, "nm -u %s/m.o | grep -v -w -e memcpy -e memset", dir), 1,
+                     "%s: with --no-libm the C still needs %s", what, log);
+    }
     for (int i = 0; i < o->n_in; i++) {
         snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
         ecu_raw_write(path, o->in[i].data, (size_t)rt_nbytes(&o->in[i]));
@@ -400,4 +408,70 @@ Test(emit_tensor, topk_smallest_ties_both_outputs) {
     int fin[2] = {op_input(o, "x", RT_F32, 2, fd, NULL), i64s(o, "k", 1, (int64_t[]){9})};
     op_node(o, RT_OP_TOPK, 2, fin, 2);
     op_check(o, "TopK largest float, k = n");
+}
+
+/* ---------------------------------------------------------------- sampling, LRN, Det */
+
+static void grid_case(int no_libm, int k3, const char *mode, const char *pad, int align, const char *what) {
+    OneOp *o = op_new();
+    o->no_libm = no_libm;
+    int64_t xd[5] = {1, 2, 3, 4, 5}, gd[5] = {1, 2, 3, 4, 3}, xd2[4] = {2, 3, 4, 5}, gd2[4] = {2, 3, 6, 2};
+    int in[2] = {op_input(o, "x", RT_F32, k3 ? 5 : 4, k3 ? xd : xd2, NULL), -1};
+    /* grid values in [-1.2, 1.2): some points outside the image */
+    RtTensor g = {RT_F32, k3 ? 5 : 4, {0}, NULL};
+    memcpy(g.dims, k3 ? gd : gd2, sizeof(int64_t) * (size_t)g.rank);
+    float *gv = malloc((size_t)rt_nbytes(&g));
+    for (int64_t i = 0; i < rt_numel(&g); i++) gv[i] = (float)((double)(lcg(&o->seed) % 2401) / 1000.0 - 1.2);
+    in[1] = op_input(o, "grid", RT_F32, g.rank, g.dims, gv);
+    free(gv);
+    int k = op_node(o, RT_OP_GRID_SAMPLE, 2, in, 1);
+    RtAttr *a = attrs_new(o, k, 3);
+    a[0] = attr_str(o, "mode", mode);
+    a[1] = attr_str(o, "padding_mode", pad);
+    a[2] = attr_int(o, "align_corners", align);
+    op_check(o, what);
+}
+
+Test(emit_tensor, grid_sample) {
+    for (int nl = 0; nl < 2; nl++) {
+        grid_case(nl, 1, "linear", "reflection", 0, nl ? "GridSample 3-D linear reflection, --no-libm" : "GridSample 3-D linear reflection");
+        grid_case(nl, 0, "cubic", "border", 1, nl ? "GridSample cubic border align_corners, --no-libm" : "GridSample cubic border align_corners");
+        grid_case(nl, 0, "nearest", "zeros", 0, nl ? "GridSample nearest zeros, --no-libm" : "GridSample nearest zeros");
+    }
+}
+
+Test(emit_tensor, roi_align_max_adaptive_int32_batch) {
+    for (int nl = 0; nl < 2; nl++) {
+        OneOp *o = op_new();
+        o->no_libm = nl;
+        int64_t xd[4] = {2, 3, 8, 9}, rd[2] = {3, 4}, bd[1] = {3};
+        float rois[12] = {0.5f, 1.0f, 7.5f, 6.2f, -2.0f, 3.0f, 4.0f, 9.5f, 2.2f, 2.2f, 2.6f, 2.4f};
+        int in[3] = {op_input(o, "x", RT_F32, 4, xd, NULL), op_input(o, "rois", RT_F32, 2, rd, rois),
+                     op_input(o, "bi", RT_I32, 1, bd, (int32_t[]){1, 0, 1})};
+        int k = op_node(o, RT_OP_ROI_ALIGN, 3, in, 1);
+        RtAttr *a = attrs_new(o, k, 4);
+        a[0] = attr_str(o, "mode", "max");
+        a[1] = attr_int(o, "output_height", 3);
+        a[2] = attr_int(o, "output_width", 2);
+        a[3] = attr_float(o, "spatial_scale", 0.9f);
+        op_check(o, nl ? "RoiAlign max, --no-libm" : "RoiAlign max");
+    }
+}
+
+Test(emit_tensor, lrn_even_size_det_batched) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {2, 5, 3, 2};
+    int in[1] = {op_input(o, "x", RT_F32, 4, xd, NULL)};
+    int k = op_node(o, RT_OP_LRN, 1, in, 1);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_int(o, "size", 4);
+    a[1] = attr_float(o, "alpha", 0.3f);
+    a[2] = attr_float(o, "beta", 0.6f);
+    a[3] = attr_float(o, "bias", 2.0f);
+    op_check(o, "LRN size 4");
+    o = op_new();
+    int64_t dd[3] = {3, 4, 4};
+    int din[1] = {op_input(o, "x", RT_F32, 3, dd, NULL)};
+    op_node(o, RT_OP_DET, 1, din, 1);
+    op_check(o, "Det of 3 matrices 4 x 4");
 }
