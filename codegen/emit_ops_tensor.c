@@ -12,12 +12,14 @@
  *   strided views   Slice, Expand, Tile, DepthToSpace, SpaceToDepth are one strided gather
  *                   each: y[i] = x[base + sum q[d] * st[d]] over y (or a finer view of y:
  *                   Tile as [rep0, d0, rep1, d1...] with stride 0 on the rep axes, the
- *                   depth/space ops as the spec's 6-D reshape-transpose), written with the
- *                   core's wk_transpose (k_transpose), which takes any strides.
+ *                   depth/space ops as the spec's 6-D reshape-transpose), copied by
+ *                   k_tensor_strided (contiguous runs as one memcpy).
  *   typed loops     Gemm and ConvTranspose are written inline in NAME_run with the element
  *                   type substituted (float and double accumulate in their type; integer
  *                   Gemm wraps in 64 bits as the runtime does).
- *   templates       k_tensor_pad (per-axis index maps), k_tensor_resize (per-axis taps).
+ *   templates       k_tensor_strided, k_tensor_pad (per-axis index maps), k_tensor_resize
+ *                   (per-axis taps), k_tensor_topk, k_tensor_gridsample, k_tensor_roialign,
+ *                   b0_tensor_walk (gather/scatter offsets).
  *
  * Shapes come from c->val (the runtime's shape inference), so an output's size is never
  * recomputed here; attributes and constant inputs (kin) give the rest. Anything not covered
@@ -77,7 +79,9 @@ static void strides_of(int rank, const int64_t *dims, int64_t *st) {
 static int64_t clampi(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* Node k's output as the strided view y[i] = x[base + sum q[d] * st[d]], q = i in the mixed
- * radix of dims[rank] (the output's elements in order): the core's wk_transpose. */
+ * radix of dims[rank] (the output's elements in order): wk_tensor_strided, after dropping
+ * 1-long axes and merging axes that are contiguous in x as well (d and d + 1 merge when
+ * st[d] = st[d + 1] * dims[d + 1]). */
 static int strided_emit(EcCtx *c, int k, const RtNode *n, int64_t base, int rank, const int64_t *dims, const int64_t *st) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     const char *ct;
@@ -88,17 +92,26 @@ static int strided_emit(EcCtx *c, int k, const RtNode *n, int64_t base, int rank
     }
     if (rt_numel(y) > INT32_MAX || rt_numel(x) > INT32_MAX)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "tensors above 2^31 elements are not emitted");
-    int32_t d[2 * RT_MAX_RANK] = {1}, s[2 * RT_MAX_RANK] = {0};
-    for (int i = 0; i < rank; i++) d[i] = (int32_t)dims[i], s[i] = (int32_t)st[i];
-    decl_i32s(c, k, "dims", d, rank > 0 ? rank : 1);
-    decl_i32s(c, k, "st", s, rank > 0 ? rank : 1);
+    int32_t d[2 * RT_MAX_RANK] = {1}, s[2 * RT_MAX_RANK] = {1};
+    int r = 0;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] == 1) continue;
+        if (r > 0 && s[r - 1] == st[i] * dims[i]) { /* contiguous with the previous axis */
+            d[r - 1] *= (int32_t)dims[i];
+            s[r - 1] = (int32_t)st[i];
+            continue;
+        }
+        d[r] = (int32_t)dims[i], s[r] = (int32_t)st[i];
+        r++;
+    }
+    if (r == 0) r = 1, d[0] = 1, s[0] = 1; /* one element */
+    decl_i32s(c, k, "dims", d, r);
+    decl_i32s(c, k, "st", s, r);
     char p0[96], py[96];
-    ec_tpl_use(c, "k_transpose");
+    ec_tpl_use(c, "k_tensor_strided");
     text_buf_printf(&c->body,
-                    "    wk_transpose((const unsigned char *)%s + (size_t)%lld * %d, (unsigned char *)%s, %lld, %d, %d, n%d_dims, "
-                    "n%d_st);\n",
-                    P(c, n, 0, p0), (long long)base, (int)rt_dtype_size(x->dtype), Y(c, n, py), (long long)rt_numel(y),
-                    (int)rt_dtype_size(x->dtype), rank, k, k);
+                    "    wk_tensor_strided((const unsigned char *)%s + (size_t)%lld * %d, (unsigned char *)%s, %d, n%d_dims, n%d_st, %d);\n",
+                    P(c, n, 0, p0), (long long)base, (int)rt_dtype_size(x->dtype), Y(c, n, py), r, k, k, (int)rt_dtype_size(x->dtype));
     return RT_OK;
 }
 
