@@ -168,7 +168,7 @@ int ec_math_loop(EcCtx *c, int k, const RtNode *n, int m, const int *ins, const 
     text_buf_printf(b, "        %s *y = %s;\n        int32_t i;\n", ec_ctype(y->dtype), Y(c, n, p));
     if (any_odo) {
         decl_i32s(c, k, "dims", dims, r);
-        text_buf_printf(b, "        int32_t q[%d] = {0};\n        int d;\n", r);
+        text_buf_printf(b, "        int32_t q[%d] = {0};\n        int ax;\n", r);
         for (int j = 0; j < m; j++) {
             if (!odo[j]) continue;
             snprintf(nm, sizeof nm, "s%d", j);
@@ -188,13 +188,13 @@ int ec_math_loop(EcCtx *c, int k, const RtNode *n, int m, const int *ins, const 
     }
     text_buf_printf(b, "            %s\n", body);
     if (any_odo) { /* next output index: bump the last axis, carry into the ones before */
-        text_buf_printf(b, "            for (d = %d; d >= 0; d--) {\n", r - 1);
+        text_buf_printf(b, "            for (ax = %d; ax >= 0; ax--) {\n", r - 1);
         for (int j = 0; j < m; j++)
-            if (odo[j]) text_buf_printf(b, "                o%d += n%d_s%d[d];\n", j, k, j);
-        text_buf_printf(b, "                if (++q[d] < n%d_dims[d]) break;\n", k);
+            if (odo[j]) text_buf_printf(b, "                o%d += n%d_s%d[ax];\n", j, k, j);
+        text_buf_printf(b, "                if (++q[ax] < n%d_dims[ax]) break;\n", k);
         for (int j = 0; j < m; j++)
-            if (odo[j]) text_buf_printf(b, "                o%d -= n%d_s%d[d] * n%d_dims[d];\n", j, k, j, k);
-        text_buf_printf(b, "                q[d] = 0;\n            }\n");
+            if (odo[j]) text_buf_printf(b, "                o%d -= n%d_s%d[ax] * n%d_dims[ax];\n", j, k, j, k);
+        text_buf_printf(b, "                q[ax] = 0;\n            }\n");
     }
     text_buf_printf(b, "        }\n    }\n");
     return RT_OK;

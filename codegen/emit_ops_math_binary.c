@@ -117,6 +117,39 @@ int ec_math_binary(EcCtx *c, int k, const RtNode *n) {
     return ec_math_loop_n(c, k, n, 2, pre, body);
 }
 
+/* Pow of float32 without libm, for the exponents exported models use (x^2 of a decomposed
+ * LayerNorm or variance, x^0.5, x^-1): a constant scalar integer n in [-16, 16] is |n| - 1
+ * multiplications (a few ulps from powf's correctly rounded result for |n| > 2; x^0 = 1
+ * even for NaN, as pow), 0.5 is sqrt with pow's edge cases (pow(-0, 0.5) = +0,
+ * pow(-inf, 0.5) = +inf). 0 when the exponent is anything else. */
+static int pow_nolibm(EcCtx *c, const RtNode *n, char *body, size_t len) {
+    const RtTensor *e = kin(c, n, 1);
+    double v;
+    if (!e || rt_numel(e) != 1) return 0;
+    switch (e->dtype) {
+    case RT_F32: v = ((const float *)e->data)[0]; break;
+    case RT_F64: v = ((const double *)e->data)[0]; break;
+    case RT_I32: v = ((const int32_t *)e->data)[0]; break;
+    case RT_I64: v = (double)((const int64_t *)e->data)[0]; break;
+    default: return 0;
+    }
+    if (v == 0.5) {
+        ec_tpl_use(c, "b1_math_sqrt");
+        ec_tpl_use(c, "b0_rsqrt");
+        snprintf(body, len, "y[i] = a0 == -HUGE_VALF ? HUGE_VALF : wk_sqrtf(a0) + 0.0f;");
+        return 1;
+    }
+    if (!(v >= -16 && v <= 16) || v != (double)(int)v) return 0;
+    int p = (int)(v < 0 ? -v : v);
+    char prod[256] = "1.0f";
+    for (int i = 0; i < p; i++) {
+        size_t l = strlen(prod);
+        snprintf(prod + (i ? l : 0), sizeof prod - (i ? l : 0), "%sa0", i ? " * " : "");
+    }
+    snprintf(body, len, "y[i] = %s(%s);", v < 0 ? "1.0f / " : "", prod);
+    return 1;
+}
+
 /* Pow: base float32/float64/int32/int64; the exponent converted per element as the runtime
  * converts it once (pow_exponent_dtype): to the base's float type, or for integer bases to
  * int64 (exact wrapping power) or to double (a fractional exponent, saturated back). */
@@ -131,7 +164,8 @@ int ec_math_pow(EcCtx *c, int k, const RtNode *n) {
     char body[400];
     switch (x->dtype) {
     case RT_F32:
-        RT_TRY(ec_math_libm(c, k, "Pow on floats (powf)"));
+        if (c->o->no_libm && pow_nolibm(c, n, body, sizeof body)) break;
+        RT_TRY(ec_math_libm(c, k, "Pow on floats (powf) by other than a constant integer in [-16, 16] or 0.5"));
         snprintf(body, sizeof body, "y[i] = powf(a0, %s);", e->dtype == RT_F32 ? "a1" : ek == 'f' ? "(float)a1" : "(float)(double)a1");
         break;
     case RT_F64:

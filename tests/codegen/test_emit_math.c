@@ -7,7 +7,7 @@
  * --no-libm (the float32 helpers need no libm symbol; ops that would are refused by name).
  *
  * Each case is a graph of up to 8 one-node outputs over shared random inputs (special
- * values mixed in), built in the IR, emitted, compiled with gcc -pedantic -Werror, run by
+ * values mixed in), built in the IR, emitted, compiled with gcc and clang -pedantic -Werror, run by
  * tests/codegen/emitc_harness.c, and compared output by output with the runtime's reference
  * kernels on the same graph: integers and bools bit for bit, floats within MATH_FLOAT_REL_TOL.
  */
@@ -148,6 +148,10 @@ static int multi_run(Multi *m, const char *what, int no_libm, double tol) {
     }
     cr_assert_eq(ecu_compile("gcc", "-O1", dir, "h", log, sizeof log), 0, "%s: %s", what, log);
     cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
+    if (tu_run(log, sizeof log, "command -v clang") == 0) { /* the same C builds as cleanly under clang */
+        cr_assert_eq(ecu_compile("clang", "-O1", dir, "hc", log, sizeof log), 0, "%s: clang: %s", what, log);
+        cr_assert_eq(log[0], '\0', "%s: clang printed %s", what, log);
+    }
     if (no_libm) { /* no libm symbol is referenced */
         cr_assert_eq(tu_run(log, sizeof log, "gcc -std=c99 -O2 -c %s/model.c -o %s/m.o && nm -u %s/m.o", dir, dir, dir), 0);
         cr_expect_eq(log[0], '\0', "%s: --no-libm code references %s", what, log);
@@ -379,7 +383,8 @@ Test(emit_math, shifts_and_bitwise) {
 }
 
 /* --no-libm: the float32 ops with own helpers reference no libm symbol and match the
- * runtime (libm) within the helpers' error; Sin is refused, naming --no-libm. */
+ * runtime (libm) within the helpers' error, so does Pow by constant integer and 0.5
+ * exponents; Sin is refused, naming --no-libm. */
 Test(emit_math, no_libm) {
     Multi *m = multi_new();
     int64_t d[1] = {48};
@@ -388,6 +393,16 @@ Test(emit_math, no_libm) {
     int ops[] = {RT_OP_FLOOR, RT_OP_CEIL, RT_OP_ROUND, RT_OP_SQRT, RT_OP_LOG, RT_OP_SOFTPLUS, RT_OP_MISH, RT_OP_SELU};
     for (int i = 0; i < 8; i++) multi_node(m, ops[i], 1, &x, ops[i] == RT_OP_SELU ? &al : NULL, ops[i] == RT_OP_SELU);
     cr_assert_eq(multi_run(m, "--no-libm", 1, MATH_NOLIBM_REL_TOL), 0);
+    multi_free(m);
+
+    /* Pow by the constant exponents exported models use: multiplications and sqrt */
+    m = multi_new();
+    x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
+    int e[5] = {multi_const(m, "e2", RT_F32, 0, d, (float[]){2.0f}), multi_const(m, "e3", RT_I64, 0, d, (int64_t[]){-3}),
+                multi_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), multi_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
+                multi_const(m, "e1", RT_I32, 0, d, (int32_t[]){1})};
+    for (int i = 0; i < 5; i++) multi_node(m, RT_OP_POW, 2, (int[]){x, e[i]}, NULL, 0);
+    cr_assert_eq(multi_run(m, "--no-libm Pow", 1, MATH_NOLIBM_REL_TOL), 0);
     multi_free(m);
 
     m = multi_new();
