@@ -7,7 +7,8 @@
  * --no-libm (the float32 helpers need no libm symbol; ops that would are refused by name).
  *
  * Each case is a graph of up to 8 one-node outputs over shared random inputs (special
- * values mixed in), built in the IR, emitted, compiled with gcc and clang -pedantic -Werror, run by
+ * values mixed in), built in the IR, emitted, compiled with gcc and clang -pedantic -Werror
+ * (and with gcc under UBSan: no undefined behaviour on these values), run by
  * tests/codegen/emitc_harness.c, and compared output by output with the runtime's reference
  * kernels on the same graph: integers and bools bit for bit, floats within MATH_FLOAT_REL_TOL.
  */
@@ -156,7 +157,15 @@ static int multi_run(Multi *m, const char *what, int no_libm, double tol) {
         cr_assert_eq(tu_run(log, sizeof log, "gcc -std=c99 -O2 -c %s/model.c -o %s/m.o && nm -u %s/m.o", dir, dir, dir), 0);
         cr_expect_eq(log[0], '\0', "%s: --no-libm code references %s", what, log);
     }
+    /* no undefined behaviour on these inputs (out-of-range casts, shifts past the width,
+     * INT_MIN / -1, signed overflow): the same program under UBSan exits as cleanly */
+    cr_assert_eq(ecu_compile("gcc", "-O1 -fsanitize=undefined,float-cast-overflow -fno-sanitize-recover=all", dir, "hu", log,
+                             sizeof log),
+                 0, "%s: gcc -fsanitize: %s", what, log);
+    int st_ub = tu_run(log, sizeof log, "%s/hu%s", dir, args);
+    cr_expect(strstr(log, "runtime error") == NULL, "%s: UBSan: %s", what, log);
     int st = tu_run(log, sizeof log, "%s/h%s", dir, args);
+    cr_expect_eq(st_ub, st, "%s: exit %d under UBSan, %d without", what, st_ub, st);
     if (st == 0) {
         RtTensor ys[MATH_MAX_OUT];
         memset(ys, 0, sizeof ys);
