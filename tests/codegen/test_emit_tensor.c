@@ -16,8 +16,15 @@
  * index makes NAME_run return 1; GridSample 3-D linear with reflection and 2-D cubic with
  * border, RoiAlign max with an adaptive sampling grid and int32 batch indices (both also
  * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched.
+ * And the outside world: a small decoder-like ONNX model (ConvTranspose, Resize, Pad,
+ * Slice, Split, Tile, Concat, Flatten, Gemm with B a graph input, TopK) through
+ * `wafer emit-c` and the harness, against onnxruntime-node's outputs (skipped when
+ * onnxruntime-node is not installed).
  */
 #include "emitc_util.h"
+
+#include "../../io/npy.h"
+#include "../frontend/onnx_proto_build.h"
 
 /* Gemm and ConvTranspose sum the same products in float as the runtime's reference in
  * another order (its GEMM blocks): a few ulps of the largest partial sum for these K <= 64
@@ -474,4 +481,124 @@ Test(emit_tensor, lrn_even_size_det_batched) {
     int din[1] = {op_input(o, "x", RT_F32, 3, dd, NULL)};
     op_node(o, RT_OP_DET, 1, din, 1);
     op_check(o, "Det of 3 matrices 4 x 4");
+}
+
+/* ---------------------------------------------------------------- against onnxruntime */
+
+/* The emitted C and onnxruntime both sum in float in their own orders (ConvTranspose taps,
+ * Resize weights, a K = 48 Gemm): differences are a few float ulps of the partial sums, far
+ * below these bounds; TopK's indices must be equal (no near-ties in random data). */
+#define TENSOR_ORT_ATOL 1e-5
+#define TENSOR_ORT_RTOL 1e-4
+
+static Onnx__TensorProto *init_i64(Onnx__GraphProto *g, const char *name, int n, const int64_t *v) {
+    int64_t d[1] = {n};
+    return pb_add_init(g, pb_tensor_raw(pb_tensor(name, ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, d), v, sizeof(int64_t) * (size_t)n));
+}
+
+static Onnx__TensorProto *init_f32(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims, uint64_t *seed) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    float *v = pb_zalloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = (float)((double)(lcg(seed) % 20001) / 10000.0 - 1.0);
+    return pb_add_init(g, pb_tensor_floats(pb_tensor(name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, (size_t)rank, dims), (size_t)n, v));
+}
+
+Test(emit_tensor, decoder_model_against_onnxruntime, .fini = pb_release_all) {
+    const int F = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    uint64_t seed = 99;
+    Onnx__GraphProto *g = pb_graph("decoder");
+    pb_add_input(g, pb_value("x", F, "1,4,5,6"));
+    pb_add_input(g, pb_value("w2", F, "5,48"));
+    pb_add_output(g, pb_value("feat", F, NULL));
+    pb_add_output(g, pb_value("logits", F, NULL));
+    pb_add_output(g, pb_value("top", F, NULL));
+    pb_add_output(g, pb_value("top_i", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, NULL));
+    init_f32(g, "W", 4, (int64_t[]){4, 3, 3, 3}, &seed);
+    init_f32(g, "B", 1, (int64_t[]){3}, &seed);
+    init_f32(g, "C", 1, (int64_t[]){5}, &seed);
+    float sc[4] = {1, 1, 0.5f, 0.75f};
+    pb_add_init(g, pb_tensor_floats(pb_tensor("scales", F, 1, (int64_t[]){4}), 4, sc));
+    init_i64(g, "pads", 8, (int64_t[]){0, 0, 1, 2, 0, 0, 1, 0});
+    init_i64(g, "starts", 2, (int64_t[]){6, 1});
+    init_i64(g, "ends", 2, (int64_t[]){-100, 10});
+    init_i64(g, "axes", 2, (int64_t[]){2, 3});
+    init_i64(g, "steps", 2, (int64_t[]){-2, 3});
+    init_i64(g, "split", 2, (int64_t[]){1, 2});
+    init_i64(g, "reps", 4, (int64_t[]){1, 2, 1, 1});
+    init_i64(g, "k", 1, (int64_t[]){3});
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("ConvTranspose", "up", "x,W,B", "y1"));
+    pb_attr_ints(n, "strides", 2, (int64_t[]){2, 2});
+    pb_attr_ints(n, "pads", 4, (int64_t[]){1, 1, 0, 0});
+    pb_attr_ints(n, "output_padding", 2, (int64_t[]){1, 0});
+    n = pb_add_node(g, pb_node("Resize", "rs", "y1,,scales", "r"));
+    pb_attr_str(n, "mode", "linear");
+    n = pb_add_node(g, pb_node("Pad", "pad", "r,pads", "p"));
+    pb_attr_str(n, "mode", "reflect");
+    pb_add_node(g, pb_node("Slice", "sl", "p,starts,ends,axes,steps", "s"));
+    n = pb_add_node(g, pb_node("Split", "sp", "s,split", "a,b"));
+    pb_attr_int(n, "axis", 1);
+    pb_add_node(g, pb_node("Tile", "tl", "a,reps", "t"));
+    n = pb_add_node(g, pb_node("Concat", "cat", "t,b", "feat"));
+    pb_attr_int(n, "axis", 1);
+    pb_add_node(g, pb_node("Flatten", "fl", "feat", "f"));
+    n = pb_add_node(g, pb_node("Gemm", "fc", "f,w2,C", "logits"));
+    pb_attr_int(n, "transB", 1);
+    pb_attr_float(n, "alpha", 0.5f);
+    pb_attr_float(n, "beta", 2.0f);
+    pb_add_node(g, pb_node("TopK", "tk", "logits,k", "top,top_i"));
+    size_t len = 0;
+    uint8_t *bytes = pb_model_pack(g, 8, 17, "wafer-test", &len);
+
+    char dir[256], log[8192], path[700];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_tensor_ort"), 0);
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    ecu_raw_write(path, bytes, len);
+    RtTensor in[2] = {{RT_F32, 4, {1, 4, 5, 6}, NULL}, {RT_F32, 2, {5, 48}, NULL}};
+    const char *names[2] = {"x", "w2"};
+    RtError err = {{0}};
+    for (int i = 0; i < 2; i++) {
+        in[i].data = malloc((size_t)rt_nbytes(&in[i]));
+        for (int64_t e = 0; e < rt_numel(&in[i]); e++) ((float *)in[i].data)[e] = (float)((double)(lcg(&seed) % 20001) / 10000.0 - 1.0);
+        snprintf(path, sizeof path, "%s/%s.npy", dir, names[i]);
+        cr_assert_eq(npy_write(path, &in[i], &err), RT_OK, "%s", err.msg);
+        snprintf(path, sizeof path, "%s/%s.bin", dir, names[i]);
+        ecu_raw_write(path, in[i].data, (size_t)rt_nbytes(&in[i]));
+        free(in[i].data);
+    }
+    int st = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/model.onnx x=%s/x.npy w2=%s/w2.npy --out %s/ort", dir, dir, dir, dir);
+    if (st != 0) {
+        tu_tmpdir_remove(dir);
+        cr_assert_neq(st, 1, "onnxruntime failed: %s", log);
+        cr_skip_test("onnxruntime-node is not installed: %s", log);
+    }
+    st = tu_run(log, sizeof log, "%s emit-c %s/model.onnx -o %s/c --weights f32", WAFER_BIN, dir, dir);
+    cr_assert_eq(st, 0, "emit-c: %s", log);
+    snprintf(path, sizeof path, "%s/c", dir);
+    cr_assert_eq(ecu_compile("gcc", "-O2", path, "h", log, sizeof log), 0, "%s", log);
+    st = tu_run(log, sizeof log, "%s/c/h %s/x.bin %s/w2.bin %s/feat.bin %s/logits.bin %s/top.bin %s/top_i.bin", dir, dir, dir, dir, dir, dir,
+                dir);
+    cr_assert_eq(st, 0, "harness: %s", log);
+    const char *outs[4] = {"feat", "logits", "top", "top_i"};
+    for (int i = 0; i < 4; i++) {
+        RtTensor ref = {0};
+        snprintf(path, sizeof path, "%s/ort/%s.npy", dir, outs[i]);
+        cr_assert_eq(npy_read(path, &ref, &err), RT_OK, "%s", err.msg);
+        snprintf(path, sizeof path, "%s/%s.bin", dir, outs[i]);
+        size_t nb = 0;
+        unsigned char *got = tu_file_read(path, &nb);
+        cr_assert(got && (int64_t)nb == rt_nbytes(&ref), "%s: %zu bytes, onnxruntime %lld", outs[i], nb, (long long)rt_nbytes(&ref));
+        if (ref.dtype == RT_F32) {
+            for (int64_t e = 0; e < rt_numel(&ref); e++) {
+                double a = ((const float *)(const void *)got)[e], b = ((const float *)ref.data)[e];
+                cr_expect(fabs(a - b) <= TENSOR_ORT_ATOL + TENSOR_ORT_RTOL * fabs(b), "%s[%lld]: emitted C %g, onnxruntime %g", outs[i],
+                          (long long)e, a, b);
+            }
+        } else {
+            cr_expect_eq(memcmp(got, ref.data, nb), 0, "%s: indices differ from onnxruntime's", outs[i]);
+        }
+        free(got);
+        free(ref.data);
+    }
+    tu_tmpdir_remove(dir);
 }
