@@ -39,8 +39,8 @@ static uint64_t lcg(uint64_t *s) {
 
 /* Floats: one in four a special value (NaN, infinities, signed zeros, halves for Round,
  * values beyond every integer range for Cast), else uniform in [-4, 4]. Integers: the
- * whole range of the type (FILL_SMALL: [-8, 8], shift counts and exponents), never 0 with
- * FILL_NONZERO. */
+ * whole range of the type, one in eight its minimum, -1 or its maximum (FILL_SMALL:
+ * [-8, 8], shift counts and exponents), never 0 with FILL_NONZERO. */
 static void fill(RtTensor *t, uint64_t *seed, FillMode mode) {
     static const double special[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5,
                                      300.0, -300.0, 70000.0, 3e9, -3e9, 1e19, -1e19, 4e38, 1e-40};
@@ -50,6 +50,10 @@ static void fill(RtTensor *t, uint64_t *seed, FillMode mode) {
                                                     : (double)(r2 % 80001) / 10000.0 - 4.0;
         uint64_t bits = (r << 31) ^ r2 ^ (lcg(seed) << 62);
         if (mode == FILL_SMALL) bits = (uint64_t)((int64_t)(r2 % 17) - 8);
+        else if (r % 8 == 1) { /* the type's minimum, -1 (all ones), its maximum: INT_MIN / -1 */
+            uint64_t top = (uint64_t)1 << (8 * rt_dtype_size(t->dtype) - 1);
+            bits = r2 % 3 == 0 ? top : r2 % 3 == 1 ? ~(uint64_t)0 : top - 1;
+        }
         if (mode == FILL_NONZERO && (bits & 0xff) == 0) bits |= 3;
         switch (t->dtype) {
         case RT_F32: ((float *)t->data)[i] = (float)d; break;
@@ -222,6 +226,28 @@ Test(emit_math, integer_arithmetic_every_dtype) {
         snprintf(what, sizeof what, "integer arithmetic on %s", rt_dtype_name(dt));
         multi_check(m, what);
     }
+}
+
+/* The minimum divided by -1 (a trap in C; the runtime wraps it to the minimum) and the
+ * remainders of mixed signs, int32 and int64, both Mod modes. */
+Test(emit_math, integer_min_by_minus_one) {
+    Multi *m = multi_new();
+    int64_t d[1] = {6};
+    int a32 = multi_input(m, "a", RT_I32, 1, d, FILL_ANY), b32 = multi_input(m, "b", RT_I32, 1, d, FILL_NONZERO);
+    int a64 = multi_input(m, "c", RT_I64, 1, d, FILL_ANY), b64 = multi_input(m, "e", RT_I64, 1, d, FILL_NONZERO);
+    memcpy(m->in[0].data, (int32_t[]){INT32_MIN, 7, -7, INT32_MIN, 5, -9}, sizeof(int32_t) * 6);
+    memcpy(m->in[1].data, (int32_t[]){-1, -1, 2, 3, -3, 4}, sizeof(int32_t) * 6);
+    memcpy(m->in[2].data, (int64_t[]){INT64_MIN, 7, -7, INT64_MIN, 5, -9}, sizeof(int64_t) * 6);
+    memcpy(m->in[3].data, (int64_t[]){-1, -1, 2, 3, -3, 4}, sizeof(int64_t) * 6);
+    RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
+    int p32[2] = {a32, b32}, p64[2] = {a64, b64};
+    multi_node(m, RT_OP_DIV, 2, p32, NULL, 0);
+    multi_node(m, RT_OP_MOD, 2, p32, NULL, 0);
+    multi_node(m, RT_OP_MOD, 2, p32, &fm1, 1);
+    multi_node(m, RT_OP_DIV, 2, p64, NULL, 0);
+    multi_node(m, RT_OP_MOD, 2, p64, NULL, 0);
+    multi_node(m, RT_OP_MOD, 2, p64, &fm1, 1);
+    multi_check(m, "INT_MIN / -1, mixed-sign Mod");
 }
 
 /* Integer Div and Mod by a zero read at run time: NAME_run returns 1 (the runtime refuses
