@@ -67,8 +67,8 @@ void ec_math_store_double(char *buf, size_t len, RtDtype t) {
         snprintf(buf, len, "y[i] = (uint8_t)(d != 0);");
     } else {
         ec_math_limits(t, &lo, &hi);
-        snprintf(buf, len, "y[i] = d != d ? (%s)0 : d <= (double)%s ? (%s)%s : d >= (double)%s ? (%s)%s : (%s)d;", ct, lo,
-                 ct, lo, hi, ct, hi, ct);
+        snprintf(buf, len, "y[i] = d != d ? (%s)0 : d <= (double)%s ? (%s)%s : d >= (double)%s ? (%s)%s : (%s)d;", ct,
+                 lo, ct, lo, hi, ct, hi, ct);
     }
 }
 
@@ -203,7 +203,8 @@ int ec_math_loop(EcCtx *c, int k, const RtNode *n, int m, const int *ins, const 
 /* The loop over inputs 0..m-1 in order. */
 int ec_math_loop_n(EcCtx *c, int k, const RtNode *n, int m, const char *pre, const char *body) {
     int ins[MATH_MAX_OPS];
-    if (m > MATH_MAX_OPS) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%d inputs; emit-c takes at most %d", m, MATH_MAX_OPS);
+    if (m > MATH_MAX_OPS)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%d inputs; emit-c takes at most %d", m, MATH_MAX_OPS);
     for (int j = 0; j < m; j++) ins[j] = j;
     return ec_math_loop(c, k, n, m, ins, pre, body);
 }

@@ -19,8 +19,10 @@ static void divisor_scan(EcCtx *c, const RtNode *n, char *pre, size_t len) {
     const RtTensor *b = vin(c, n, 1);
     pre[0] = '\0';
     if (ec_math_kind(b->dtype) == 'f' || kin(c, n, 1)) return; /* a zero constant fails at emit time */
-    snprintf(pre, len, "        for (i = 0; i < %lld; i++)\n            if (x1[i] == 0) return 1; /* integer division by zero */\n",
-             (long long)rt_numel(b));
+    snprintf(
+        pre, len,
+        "        for (i = 0; i < %lld; i++)\n            if (x1[i] == 0) return 1; /* integer division by zero */\n",
+        (long long)rt_numel(b));
 }
 
 static int dtype_refuse(EcCtx *c, int k, RtDtype dt, const char *input) {
@@ -47,7 +49,8 @@ static int binary_expr(EcCtx *c, int k, const RtNode *n, RtDtype dt, char *f, si
         return RT_OK;
     case RT_OP_MOD: {
         int64_t fm = rt_attr_int(n, "fmod", 0);
-        if (fm != 0 && fm != 1) return ec_fail(c, k, RT_ERR, "attribute 'fmod' is %lld; expected 0 or 1", (long long)fm);
+        if (fm != 0 && fm != 1)
+            return ec_fail(c, k, RT_ERR, "attribute 'fmod' is %lld; expected 0 or 1", (long long)fm);
         if (kind == 'f') {
             if (!fm) return ec_fail(c, k, RT_ERR, "Mod on %s needs fmod=1 (fmod=0 is for integers)", rt_dtype_name(dt));
             RT_TRY(ec_math_libm(c, k, "Mod on floats (fmod)"));
@@ -77,19 +80,30 @@ static int binary_expr(EcCtx *c, int k, const RtNode *n, RtDtype dt, char *f, si
     case RT_OP_GREATER_OR_EQUAL: cmp = ">="; break;
     case RT_OP_AND: case RT_OP_OR: case RT_OP_XOR:
         if (kind != 'b') return dtype_refuse(c, k, dt, "A");
-        snprintf(f, len, "%s", n->op == RT_OP_AND ? "(uint8_t)(a0 && a1)" : n->op == RT_OP_OR ? "(uint8_t)(a0 || a1)" : "(uint8_t)(!a0 != !a1)");
+        snprintf(f, len, "%s",
+                 n->op == RT_OP_AND  ? "(uint8_t)(a0 && a1)"
+                 : n->op == RT_OP_OR ? "(uint8_t)(a0 || a1)"
+                                     : "(uint8_t)(!a0 != !a1)");
         return RT_OK;
     case RT_OP_BITWISE_AND: case RT_OP_BITWISE_OR: case RT_OP_BITWISE_XOR:
         if (!isint)
-            return ec_fail(c, k, RT_ERR, "input X has dtype %s; bitwise ops take int8..int64 and uint8..uint64", rt_dtype_name(dt));
-        snprintf(f, len, "(%s)((%s)a0 %s (%s)a1)", T, W, n->op == RT_OP_BITWISE_AND ? "&" : n->op == RT_OP_BITWISE_OR ? "|" : "^", W);
+            return ec_fail(c, k, RT_ERR, "input X has dtype %s; bitwise ops take int8..int64 and uint8..uint64",
+                           rt_dtype_name(dt));
+        snprintf(f, len, "(%s)((%s)a0 %s (%s)a1)", T, W,
+                 n->op == RT_OP_BITWISE_AND  ? "&"
+                 : n->op == RT_OP_BITWISE_OR ? "|"
+                                             : "^",
+                 W);
         return RT_OK;
     case RT_OP_BIT_SHIFT: { /* a shift by the width or more gives 0 (the runtime's) */
         const char *dir = rt_attr_str(n, "direction", NULL);
         if (!dir || (strcmp(dir, "LEFT") != 0 && strcmp(dir, "RIGHT") != 0))
             return ec_fail(c, k, RT_ERR, "attribute 'direction' must be LEFT or RIGHT");
-        if (kind != 'u') return ec_fail(c, k, RT_ERR, "input 'X' must be uint8, uint16, uint32 or uint64, got %s", rt_dtype_name(dt));
-        snprintf(f, len, "(a1 >= %d ? (%s)0 : (%s)((%s)a0 %s a1))", (int)rt_dtype_size(dt) * 8, T, T, W, dir[0] == 'L' ? "<<" : ">>");
+        if (kind != 'u')
+            return ec_fail(c, k, RT_ERR, "input 'X' must be uint8, uint16, uint32 or uint64, got %s",
+                           rt_dtype_name(dt));
+        snprintf(f, len, "(a1 >= %d ? (%s)0 : (%s)((%s)a0 %s a1))", (int)rt_dtype_size(dt) * 8, T, T, W,
+                 dir[0] == 'L' ? "<<" : ">>");
         return RT_OK;
     }
     default: return ec_fail(c, k, RT_ERR_UNSUPPORTED, "no emit-c loop for this op");
@@ -107,9 +121,10 @@ int ec_math_binary(EcCtx *c, int k, const RtNode *n) {
     if (rt_attr_int(n, "broadcast", 0) != 0)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "attribute 'broadcast'=1 (opset < 7 broadcasting) is not emitted");
     if (a->dtype != b->dtype)
-        return ec_fail(c, k, RT_ERR, "inputs '%s' (%s) and '%s' (%s) must have the same dtype", na, rt_dtype_name(a->dtype), nb,
-                       rt_dtype_name(b->dtype));
-    if (!ec_ctype(a->dtype)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s has no C type in emit-c", rt_dtype_name(a->dtype));
+        return ec_fail(c, k, RT_ERR, "inputs '%s' (%s) and '%s' (%s) must have the same dtype", na,
+                       rt_dtype_name(a->dtype), nb, rt_dtype_name(b->dtype));
+    if (!ec_ctype(a->dtype))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s has no C type in emit-c", rt_dtype_name(a->dtype));
     char f[512], body[600], pre[256] = "";
     RT_TRY(binary_expr(c, k, n, a->dtype, f, sizeof f));
     if (n->op == RT_OP_DIV || n->op == RT_OP_MOD) divisor_scan(c, n, pre, sizeof pre);
@@ -166,7 +181,10 @@ int ec_math_pow(EcCtx *c, int k, const RtNode *n) {
     case RT_F32:
         if (c->o->no_libm && pow_nolibm(c, n, body, sizeof body)) break;
         RT_TRY(ec_math_libm(c, k, "Pow on floats (powf) by other than a constant integer in [-16, 16] or 0.5"));
-        snprintf(body, sizeof body, "y[i] = powf(a0, %s);", e->dtype == RT_F32 ? "a1" : ek == 'f' ? "(float)a1" : "(float)(double)a1");
+        snprintf(body, sizeof body, "y[i] = powf(a0, %s);",
+                 e->dtype == RT_F32 ? "a1"
+                 : ek == 'f'        ? "(float)a1"
+                                    : "(float)(double)a1");
         break;
     case RT_F64:
         RT_TRY(ec_math_libm(c, k, "Pow on floats (pow)"));
@@ -176,7 +194,8 @@ int ec_math_pow(EcCtx *c, int k, const RtNode *n) {
         if (ek == 'f') {
             RT_TRY(ec_math_libm(c, k, "Pow of an integer by a float exponent"));
             ec_math_limits(x->dtype, &lo, &hi);
-            snprintf(body, sizeof body, "y[i] = (%s)wk_sat_i64(pow((double)a0, (double)a1), %s, %s);", ec_ctype(x->dtype), lo, hi);
+            snprintf(body, sizeof body, "y[i] = (%s)wk_sat_i64(pow((double)a0, (double)a1), %s, %s);",
+                     ec_ctype(x->dtype), lo, hi);
             ec_tpl_use(c, "b0_math_sati64");
         } else {
             snprintf(body, sizeof body, "y[i] = (%s)wk_ipow((int64_t)a0, (int64_t)a1);", ec_ctype(x->dtype));
@@ -203,13 +222,15 @@ int ec_math_where(EcCtx *c, int k, const RtNode *n) {
 int ec_math_variadic(EcCtx *c, int k, const RtNode *n) {
     int m = n->n_in;
     if (m < 1) return ec_fail(c, k, RT_ERR, "needs at least one input");
-    if (m > MATH_MAX_OPS) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "has %d inputs; at most %d are supported", m, MATH_MAX_OPS);
+    if (m > MATH_MAX_OPS)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "has %d inputs; at most %d are supported", m, MATH_MAX_OPS);
     const RtTensor *x0 = vin(c, n, 0);
     for (int j = 0; j < m; j++) {
         const RtTensor *t = vin(c, n, j);
         if (!t) return ec_fail(c, k, RT_ERR, "input 'data_%d' is missing", j);
         if (t->dtype != x0->dtype)
-            return ec_fail(c, k, RT_ERR, "input 'data_%d' is %s but 'data_0' is %s", j, rt_dtype_name(t->dtype), rt_dtype_name(x0->dtype));
+            return ec_fail(c, k, RT_ERR, "input 'data_%d' is %s but 'data_0' is %s", j, rt_dtype_name(t->dtype),
+                           rt_dtype_name(x0->dtype));
     }
     int kind = ec_math_kind(x0->dtype), sum = n->op == RT_OP_SUM || n->op == RT_OP_MEAN;
     if (!kind || kind == 'b' || (sum && kind != 'f')) return dtype_refuse(c, k, x0->dtype, "data_0");
@@ -219,7 +240,8 @@ int ec_math_variadic(EcCtx *c, int k, const RtNode *n) {
     for (int j = 1; j < m; j++) {
         if (sum) text_buf_printf(&body, "\n            r = r + a%d;", j);
         else if (kind == 'f')
-            text_buf_printf(&body, "\n            r = (r %s a%d || r != r) ? r : a%d;", n->op == RT_OP_MAX ? ">" : "<", j, j);
+            text_buf_printf(&body, "\n            r = (r %s a%d || r != r) ? r : a%d;", n->op == RT_OP_MAX ? ">" : "<",
+                            j, j);
         else text_buf_printf(&body, "\n            r = r %s a%d ? r : a%d;", n->op == RT_OP_MAX ? ">" : "<", j, j);
     }
     if (n->op == RT_OP_MEAN && m > 1) text_buf_printf(&body, "\n            y[i] = r / (%s)%d;", T, m);

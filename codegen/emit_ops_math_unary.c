@@ -94,7 +94,8 @@ static int expr_f32(EcCtx *c, int k, const RtNode *n, char *f, size_t len) {
     case RT_OP_HARD_SIGMOID:
         ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 0.2f));
         ec_float_lit(be, sizeof be, rt_attr_float(n, "beta", 0.5f));
-        snprintf(f, len, "(%s * v + %s < 0.0f ? 0.0f : %s * v + %s > 1.0f ? 1.0f : %s * v + %s)", al, be, al, be, al, be);
+        snprintf(f, len, "(%s * v + %s < 0.0f ? 0.0f : %s * v + %s > 1.0f ? 1.0f : %s * v + %s)", al, be, al, be, al,
+                 be);
         break;
     case RT_OP_HARD_SWISH:
         snprintf(f, len, "v * (v / 6.0f + 0.5f < 0.0f ? 0.0f : v / 6.0f + 0.5f > 1.0f ? 1.0f : v / 6.0f + 0.5f)");
@@ -153,11 +154,17 @@ static int expr_f64(EcCtx *c, int k, const RtNode *n, char *f, size_t len) {
     case RT_OP_HARD_SIGMOID:
         ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 0.2f));
         ec_float_lit(be, sizeof be, rt_attr_float(n, "beta", 0.5f));
-        snprintf(f, len, "((double)%s * v + (double)%s < 0.0 ? 0.0 : (double)%s * v + (double)%s > 1.0 ? 1.0 : (double)%s * v + (double)%s)",
+        snprintf(f, len,
+                 "((double)%s * v + (double)%s < 0.0 ? 0.0 : (double)%s * v + (double)%s > 1.0 ? 1.0"
+                 " : (double)%s * v + (double)%s)",
                  al, be, al, be, al, be);
         return RT_OK;
-    case RT_OP_HARD_SWISH: snprintf(f, len, "v * (v / 6.0 + 0.5 < 0.0 ? 0.0 : v / 6.0 + 0.5 > 1.0 ? 1.0 : v / 6.0 + 0.5)"); return RT_OK;
-    case RT_OP_SOFTSIGN: snprintf(f, len, "v / (1.0 + %s)", c->o->no_libm ? "(v < 0 ? -v : v)" : "fabs(v)"); return RT_OK;
+    case RT_OP_HARD_SWISH:
+        snprintf(f, len, "v * (v / 6.0 + 0.5 < 0.0 ? 0.0 : v / 6.0 + 0.5 > 1.0 ? 1.0 : v / 6.0 + 0.5)");
+        return RT_OK;
+    case RT_OP_SOFTSIGN:
+        snprintf(f, len, "v / (1.0 + %s)", c->o->no_libm ? "(v < 0 ? -v : v)" : "fabs(v)");
+        return RT_OK;
     case RT_OP_THRESHOLDED_RELU:
         ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 1.0f));
         snprintf(f, len, "(v > (double)%s ? v : 0.0)", al);
@@ -232,10 +239,13 @@ int ec_math_unary(EcCtx *c, int k, const RtNode *n) {
     int kind = ec_math_kind(x->dtype);
     const char *T = ec_ctype(x->dtype);
     char f[640], body[768];
-    if (!kind) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input dtype %s has no C type in emit-c", rt_dtype_name(x->dtype));
+    if (!kind)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input dtype %s has no C type in emit-c", rt_dtype_name(x->dtype));
     switch (n->op) {
     case RT_OP_NOT:
-        if (kind != 'b') return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'X'", rt_dtype_name(x->dtype));
+        if (kind != 'b')
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'X'",
+                           rt_dtype_name(x->dtype));
         return ec_math_loop_n(c, k, n, 1, NULL, "y[i] = (uint8_t)!a0;");
     case RT_OP_BITWISE_NOT:
         if (kind != 's' && kind != 'u')
@@ -244,11 +254,15 @@ int ec_math_unary(EcCtx *c, int k, const RtNode *n) {
         snprintf(body, sizeof body, "y[i] = (%s)~(%s)a0;", T, ec_math_wrap(x->dtype));
         return ec_math_loop_n(c, k, n, 1, NULL, body);
     case RT_OP_IS_NAN: case RT_OP_IS_INF: {
-        if (kind != 'f') return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'X'", rt_dtype_name(x->dtype));
+        if (kind != 'f')
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'X'",
+                           rt_dtype_name(x->dtype));
         const char *inf = x->dtype == RT_F32 ? "HUGE_VALF" : "HUGE_VAL";
         int neg = (int)rt_attr_int(n, "detect_negative", 1), pos = (int)rt_attr_int(n, "detect_positive", 1);
         if (n->op == RT_OP_IS_NAN) snprintf(body, sizeof body, "y[i] = (uint8_t)(a0 != a0);");
-        else snprintf(body, sizeof body, "y[i] = (uint8_t)((%d && a0 == %s) || (%d && a0 == -%s));", pos != 0, inf, neg != 0, inf);
+        else
+            snprintf(body, sizeof body, "y[i] = (uint8_t)((%d && a0 == %s) || (%d && a0 == -%s));", pos != 0, inf,
+                     neg != 0, inf);
         return ec_math_loop_n(c, k, n, 1, NULL, body);
     }
     default: break;
@@ -269,14 +283,16 @@ static int clip_bound(EcCtx *c, int k, const RtNode *n, int which, char *buf, si
     const char *name = is_min ? "min" : "max";
     if (n->opset < 11) {
         if (x->dtype != RT_F32 && x->dtype != RT_F64)
-            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'input'", rt_dtype_name(x->dtype));
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'input'",
+                           rt_dtype_name(x->dtype));
         ec_float_lit(buf, len, rt_attr_float(n, name, is_min ? -3.40282347e38f : 3.40282347e38f));
         return RT_OK;
     }
     if (b) {
         char p[96];
         if (b->dtype != x->dtype)
-            return ec_fail(c, k, RT_ERR, "input '%s' is %s but X is %s", name, rt_dtype_name(b->dtype), rt_dtype_name(x->dtype));
+            return ec_fail(c, k, RT_ERR, "input '%s' is %s but X is %s", name, rt_dtype_name(b->dtype),
+                           rt_dtype_name(x->dtype));
         if (rt_numel(b) != 1) return ec_fail(c, k, RT_ERR, "input '%s' must be a scalar", name);
         snprintf(buf, len, "%s[0]", P(c, n, which, p));
         return RT_OK;
@@ -285,7 +301,9 @@ static int clip_bound(EcCtx *c, int k, const RtNode *n, int which, char *buf, si
     switch (ec_math_kind(x->dtype)) {
     case 'f': snprintf(buf, len, "%s%s", is_min ? "-" : "", x->dtype == RT_F32 ? "HUGE_VALF" : "HUGE_VAL"); break;
     case 's': case 'u': ec_math_limits(x->dtype, &lo, &hi), snprintf(buf, len, "%s", is_min ? lo : hi); break;
-    default: return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'input'", rt_dtype_name(x->dtype));
+    default:
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'input'",
+                       rt_dtype_name(x->dtype));
     }
     return RT_OK;
 }
@@ -295,7 +313,8 @@ int ec_math_clip(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
     if (!x) return ec_fail(c, k, RT_ERR, "input 'input' is missing");
     if (!ec_math_kind(x->dtype) || x->dtype == RT_BOOL)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'input'", rt_dtype_name(x->dtype));
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s is not supported for input 'input'",
+                       rt_dtype_name(x->dtype));
     char lo[128], hi[128], pre[384], body[256];
     RT_TRY(clip_bound(c, k, n, 1, lo, sizeof lo));
     RT_TRY(clip_bound(c, k, n, 2, hi, sizeof hi));
@@ -310,13 +329,17 @@ int ec_math_shrink(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
     if (!x) return ec_fail(c, k, RT_ERR, "input 'input' is missing");
     int kind = ec_math_kind(x->dtype);
-    if (!kind || kind == 'b') return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input 'input' has dtype %s; emit-c's Shrink takes float32, float64 and integers", rt_dtype_name(x->dtype));
+    if (!kind || kind == 'b')
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED,
+                       "input 'input' has dtype %s; emit-c's Shrink takes float32, float64 and integers",
+                       rt_dtype_name(x->dtype));
     char la[48], bi[48], st[256], body[640];
     ec_float_lit(la, sizeof la, rt_attr_float(n, "lambd", 0.5f));
     ec_float_lit(bi, sizeof bi, rt_attr_float(n, "bias", 0.0f));
     ec_math_store_double(st, sizeof st, x->dtype);
     snprintf(body, sizeof body,
-             "double d = (double)a0;\n            d = d < -(double)%s ? d + (double)%s : d > (double)%s ? d - (double)%s : 0.0;\n            %s",
+             "double d = (double)a0;\n"
+             "            d = d < -(double)%s ? d + (double)%s : d > (double)%s ? d - (double)%s : 0.0;\n            %s",
              la, bi, la, bi, st);
     return ec_math_loop_n(c, k, n, 1, NULL, body);
 }
@@ -326,9 +349,11 @@ int ec_math_cast(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     if (!x) return ec_fail(c, k, RT_ERR, "input 'input' is missing");
     if (!ec_ctype(x->dtype))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast from %s: the type has no C type in emit-c", rt_dtype_name(x->dtype));
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast from %s: the type has no C type in emit-c",
+                       rt_dtype_name(x->dtype));
     if (!ec_ctype(y->dtype))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast to %s: the type has no C type in emit-c", rt_dtype_name(y->dtype));
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast to %s: the type has no C type in emit-c",
+                       rt_dtype_name(y->dtype));
     int xk = ec_math_kind(x->dtype), yk = ec_math_kind(y->dtype);
     const char *Y = ec_ctype(y->dtype);
     char body[512];

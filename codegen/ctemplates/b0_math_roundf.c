@@ -1,8 +1,8 @@
 /* ---- wafer kernel support: round(v) to the nearest integer, ties to even (ONNX Round), float ----
  * With libm, nearbyintf (half to even under the default rounding mode). Without
- * (WK_NO_LIBM): |v| >= 2^23, infinities and NaN are integers already and come back unchanged; below, t = trunc(v) by an in-range
- * integer cast, the fraction v - t is exact, and t moves by one as the op says. A zero
- * result keeps v's sign, as libm's does. */
+ * (WK_NO_LIBM): |v| >= 2^23, infinities and NaN are integers already and come back
+ * unchanged; below, t = trunc(v) by an in-range integer cast, the fraction v - t is exact,
+ * and t moves by one as the op says. A zero result keeps v's sign, as libm's does. */
 #if WK_NO_LIBM
 static float wk_roundf(float v) {
     float t;

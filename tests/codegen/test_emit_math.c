@@ -158,13 +158,14 @@ static int multi_run(Multi *m, const char *what, int no_libm, double tol) {
         cr_assert_eq(log[0], '\0', "%s: clang printed %s", what, log);
     }
     if (no_libm) { /* no libm symbol is referenced */
-        cr_assert_eq(tu_run(log, sizeof log, "gcc -std=c99 -O2 -c %s/model.c -o %s/m.o && nm -u %s/m.o", dir, dir, dir), 0);
+        cr_assert_eq(tu_run(log, sizeof log, "gcc -std=c99 -O2 -c %s/model.c -o %s/m.o && nm -u %s/m.o", dir, dir, dir),
+                     0);
         cr_expect_eq(log[0], '\0', "%s: --no-libm code references %s", what, log);
     }
     /* no undefined behaviour on these inputs (out-of-range casts, shifts past the width,
      * INT_MIN / -1, signed overflow): the same program under UBSan exits as cleanly */
-    cr_assert_eq(ecu_compile("gcc", "-O1 -fsanitize=undefined,float-cast-overflow -fno-sanitize-recover=all", dir, "hu", log,
-                             sizeof log),
+    cr_assert_eq(ecu_compile("gcc", "-O1 -fsanitize=undefined,float-cast-overflow -fno-sanitize-recover=all", dir, "hu",
+                             log, sizeof log),
                  0, "%s: gcc -fsanitize: %s", what, log);
     int st_ub = tu_run(log, sizeof log, "%s/hu%s", dir, args);
     cr_expect(strstr(log, "runtime error") == NULL, "%s: UBSan: %s", what, log);
@@ -181,12 +182,13 @@ static int multi_run(Multi *m, const char *what, int no_libm, double tol) {
             size_t n = 0;
             snprintf(path, sizeof path, "%s/y%d.bin", dir, o);
             unsigned char *c = tu_file_read(path, &n);
-            cr_assert(c && (int64_t)n == rt_nbytes(&ys[o]), "%s %s: %zu bytes, reference %lld", what, rt_op_name(nd->op), n,
-                      (long long)rt_nbytes(&ys[o]));
+            cr_assert(c && (int64_t)n == rt_nbytes(&ys[o]), "%s %s: %zu bytes, reference %lld", what,
+                      rt_op_name(nd->op), n, (long long)rt_nbytes(&ys[o]));
             int64_t bad = -1;
             for (int64_t i = 0; i < rt_numel(&ys[o]) && bad < 0; i++) {
                 if (ys[o].dtype == RT_F32) bad = float_close(((float *)c)[i], ((float *)ys[o].data)[i], tol) ? -1 : i;
-                else if (ys[o].dtype == RT_F64) bad = float_close(((double *)c)[i], ((double *)ys[o].data)[i], tol) ? -1 : i;
+                else if (ys[o].dtype == RT_F64)
+                    bad = float_close(((double *)c)[i], ((double *)ys[o].data)[i], tol) ? -1 : i;
             }
             if (ys[o].dtype != RT_F32 && ys[o].dtype != RT_F64 && memcmp(c, ys[o].data, n) != 0) bad = 0;
             cr_expect(bad < 0, "%s: output %d (%s, %s) differs from the runtime's at element %lld", what, o,
@@ -386,7 +388,8 @@ Test(emit_math, predicates_shrink_gelu_mish) {
     int xf = multi_input(m, "xf", RT_F32, 1, d, FILL_ANY), x8 = multi_input(m, "x8", RT_I8, 1, d, FILL_ANY);
     RtAttr neg0[1] = {{.name = "detect_negative", .type = RT_ATTR_INT, .i = 0}};
     RtAttr pos0[1] = {{.name = "detect_positive", .type = RT_ATTR_INT, .i = 0}};
-    RtAttr sh[2] = {{.name = "lambd", .type = RT_ATTR_FLOAT, .f = 1.5f}, {.name = "bias", .type = RT_ATTR_FLOAT, .f = 100.25f}};
+    RtAttr sh[2] = {{.name = "lambd", .type = RT_ATTR_FLOAT, .f = 1.5f},
+                    {.name = "bias", .type = RT_ATTR_FLOAT, .f = 100.25f}};
     RtAttr ge[1] = {{.name = "approximate", .type = RT_ATTR_STRING, .s = "tanh"}};
     multi_node(m, RT_OP_IS_INF, 1, &xf, neg0, 1);
     multi_node(m, RT_OP_IS_INF, 1, &xf, pos0, 1);
@@ -405,7 +408,8 @@ Test(emit_math, shifts_and_bitwise) {
     int a = multi_input(m, "a", RT_U16, 2, d, FILL_ANY), s = multi_input(m, "s", RT_U16, 1, sd, FILL_SMALL);
     int b = multi_input(m, "b", RT_U64, 2, d, FILL_ANY), t = multi_input(m, "t", RT_U64, 1, sd, FILL_SMALL);
     int i = multi_input(m, "i", RT_I8, 2, d, FILL_ANY), j = multi_input(m, "j", RT_I8, 1, sd, FILL_ANY);
-    RtAttr l = {.name = "direction", .type = RT_ATTR_STRING, .s = "LEFT"}, r = {.name = "direction", .type = RT_ATTR_STRING, .s = "RIGHT"};
+    RtAttr l = {.name = "direction", .type = RT_ATTR_STRING, .s = "LEFT"},
+           r = {.name = "direction", .type = RT_ATTR_STRING, .s = "RIGHT"};
     multi_node(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &l, 1);
     multi_node(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &r, 1);
     multi_node(m, RT_OP_BIT_SHIFT, 2, (int[]){b, t}, &l, 1);
@@ -433,9 +437,10 @@ Test(emit_math, no_libm) {
     /* Pow by the constant exponents exported models use: multiplications and sqrt */
     m = multi_new();
     x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
-    int e[5] = {multi_const(m, "e2", RT_F32, 0, d, (float[]){2.0f}), multi_const(m, "e3", RT_I64, 0, d, (int64_t[]){-3}),
-                multi_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), multi_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
-                multi_const(m, "e1", RT_I32, 0, d, (int32_t[]){1})};
+    int e[5] = {
+        multi_const(m, "e2", RT_F32, 0, d, (float[]){2.0f}), multi_const(m, "e3", RT_I64, 0, d, (int64_t[]){-3}),
+        multi_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), multi_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
+        multi_const(m, "e1", RT_I32, 0, d, (int32_t[]){1})};
     for (int i = 0; i < 5; i++) multi_node(m, RT_OP_POW, 2, (int[]){x, e[i]}, NULL, 0);
     cr_assert_eq(multi_run(m, "--no-libm Pow", 1, MATH_NOLIBM_REL_TOL), 0);
     multi_free(m);
