@@ -2,7 +2,8 @@
  * cmd_emit_c.c — `wafer emit-c MODEL -o DIR [--prefix NAME] [--no-libm] [--shape ...]
  * [quantize options]`: portable C99 source for embedded targets, DIR/NAME.c and DIR/NAME.h.
  *
- * MODEL.onnx runs the shared quantize pipeline (cli_quantize.c: simplify, fuse, quantize,
+ * MODEL.onnx is loaded as `wafer run` loads it (a QDQ file's groups become int8 ops,
+ * passes/qdq_import.c, unless --keep-qdq) and runs the shared quantize pipeline (cli_quantize.c: simplify, fuse, quantize,
  * --shape binding); a .wafer file is taken as it is (no quantize options apply; --shape
  * still binds its inputs). --shape and then 1 (batch 1) for dims left dynamic bind the
  * inputs; the graph is simplified again so shape chains fold, except the DequantizeLinear of
@@ -18,7 +19,7 @@
 #include "cli_quantize.h"
 
 static const char *const emit_usage_head =
-    "usage: wafer emit-c MODEL -o DIR [--prefix NAME] [--no-libm] [--split-weights]\n"
+    "usage: wafer emit-c MODEL -o DIR [--prefix NAME] [--no-libm] [--split-weights] [--keep-qdq]\n"
     "                    [--shape NAME=d0,d1,...] [quantize options]\n"
     "\n"
     "Portable C99 source for embedded targets: DIR/NAME.c and DIR/NAME.h (no malloc, no stdio,\n"
@@ -34,6 +35,9 @@ static const char *const emit_usage_head =
     "  --no-libm               own exp/tanh/erf approximations instead of libm's\n"
     "  --split-weights         weights in DIR/NAME_weights.c (const NAME_w<i> arrays, to compile\n"
     "                          and link beside NAME.c: for large models)\n"
+    "  --keep-qdq              a QDQ-quantized ONNX file (onnxruntime's quantizer...) stays as\n"
+    "                          written: float ops between its Q/DQ nodes; by default each\n"
+    "                          DQ -> op -> Q group becomes one int8 kernel, as `wafer run` does\n"
     "  --shape NAME=d0,d1,...  bind input NAME's shape (repeatable)\n";
 
 static const char *const emit_usage_tail =
@@ -46,6 +50,7 @@ typedef struct {
     const char *dir, *prefix;
     int no_libm;
     int split_weights;
+    int keep_qdq;      /* --keep-qdq: a QDQ file's groups stay float (no passes/qdq_import.c) */
     int quant_opts;    /* a quantize option other than --shape was given */
 } EmitArgs;
 
@@ -59,6 +64,7 @@ static int args_parse(int argc, char **argv, EmitArgs *a, RtError *err) {
         if (r > 0) { a->prefix = v; continue; }
         if (r == 0 && strcmp(argv[i], "--no-libm") == 0) { a->no_libm = 1; continue; }
         if (r == 0 && strcmp(argv[i], "--split-weights") == 0) { a->split_weights = 1; continue; }
+        if (r == 0 && strcmp(argv[i], "--keep-qdq") == 0) { a->keep_qdq = 1; continue; }
         if (r == 0) r = cli_quant_opt(&a->q, argc, argv, &i, "emit-c", err);
         if (r < 0) return CLI_BAD_INPUT;
         if (r > 0) {
@@ -158,12 +164,12 @@ int cmd_emit_c(int argc, char **argv, FILE *out, RtError *err) {
         fputs(emit_usage_tail, out);
         return CLI_OK;
     }
-    cli_model_qdq_import_set(0); /* QDQ groups stay float: emit-c has no QLinearConv/QGemm/... kernels */
     EmitArgs a;
     memset(&a, 0, sizeof a);
     cli_quant_init(&a.q);
     a.prefix = "model";
     int status = args_parse(argc, argv, &a, err);
+    if (status == CLI_OK) cli_model_qdq_import_set(!a.keep_qdq);
     if (status == CLI_OK) status = emit_run(&a, out, err);
     cli_quant_free(&a.q);
     return status;

@@ -79,10 +79,17 @@ typedef struct {
 } EcOpEntry;
 /* The op tables ec_node_emit searches, one per family file. */
 extern const EcOpEntry ec_ops_core[];   /* emit_ops.c: conv, linear, pools, quantized ops, basic float */
+extern const EcOpEntry ec_ops_qcontrib[]; /* emit_ops_qcontrib.c: onnxruntime's quantized com.microsoft ops */
 extern const EcOpEntry ec_ops_math[];   /* emit_ops_math.c: element-wise math, logic, comparisons, casts */
 extern const EcOpEntry ec_ops_reduce[]; /* emit_ops_reduce.c: reductions, arg-max/min, normalizations */
 extern const EcOpEntry ec_ops_tensor[]; /* emit_ops_tensor.c: data movement, Gemm, ConvTranspose, resize */
 extern const EcOpEntry ec_ops_seq[];    /* emit_ops_seq.c: recurrent layers and integer matmul/conv */
+/* `static const wk_pool3 n<k>_p3` (template b0_pool3): the window geometry of a pool over
+ * sp[nsp] spatial sizes and `planes` planes, normalized to 3 axes by the runtime's own
+ * rt_geom_read and rt_geom_forward (auto_pad, ceil_mode), so the C walks exactly the
+ * runtime's windows (emit_ops.c). */
+int ec_pool3_emit(EcCtx *c, int k, const RtNode *n, const int64_t *sp, int nsp, int64_t planes);
+
 /* Arena scratch node k's kernel needs (bytes, live during node k only; 0 = none), asked by
  * ec_plan of each family before the arena is planned (c->val holds every shape); the emitter
  * finds it at A + c->scratch_off[k]. One per family file. */

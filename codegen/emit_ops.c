@@ -277,28 +277,29 @@ static int e_gather(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* `static const wk_pool3 n<k>_p3` (template b0_pool3): the window geometry of a MaxPool or
- * AveragePool, 1-D to 3-D, normalized to 3 axes by the runtime's own rt_geom_read and
- * rt_geom_forward (auto_pad, ceil_mode), so the C walks exactly the runtime's windows. */
-static int pool3_emit(EcCtx *c, int k, const RtNode *n, const RtTensor *x) {
+int ec_pool3_emit(EcCtx *c, int k, const RtNode *n, const int64_t *sp, int nsp, int64_t planes) {
+    RtError gerr = {{0}};
     RtKernelCtx kc;
     memset(&kc, 0, sizeof kc);
-    kc.err = c->err;
+    kc.err = &gerr;
     RtConvGeom g;
     const int64_t *ks;
-    int nsp = x->rank - 2;
     if (nsp < 1 || nsp > RT_GEOM_MAX_SP || rt_attr_ints(n, "kernel_shape", &ks) != nsp)
-        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit input X of rank %d", x->rank);
-    if (rt_geom_read(&kc, n, nsp, x->dims + 2, ks, &g) != RT_OK ||
+        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit the input's %d spatial axes", nsp);
+    if (rt_geom_read(&kc, n, nsp, sp, ks, &g) != RT_OK ||
         rt_geom_forward(&kc, n, (int)rt_attr_int(n, "ceil_mode", 0), &g) != RT_OK)
-        return ec_fail(c, k, RT_ERR, "window geometry");
-    text_buf_printf(&c->decl, "static const wk_pool3 n%d_p3 = {%lld", k, (long long)(x->dims[0] * x->dims[1]));
+        return ec_fail(c, k, RT_ERR, "%s", gerr.msg);
+    text_buf_printf(&c->decl, "static const wk_pool3 n%d_p3 = {%lld", k, (long long)planes);
     const int64_t *v[8] = {g.in, g.out, g.k, g.stride, g.dil, g.pad0, g.pad1};
     for (int f = 0; f < 7; f++)
         text_buf_printf(&c->decl, ", {%lld, %lld, %lld}", (long long)v[f][0], (long long)v[f][1], (long long)v[f][2]);
     text_buf_printf(&c->decl, "};\n");
     ec_tpl_use(c, "b0_pool3");
     return RT_OK;
+}
+
+static int pool3_emit(EcCtx *c, int k, const RtNode *n, const RtTensor *x) {
+    return ec_pool3_emit(c, k, n, x->dims + 2, x->rank - 2, x->dims[0] * x->dims[1]);
 }
 
 /* MaxPool through the N-D kernel: 3-D windows, uint8, or the Indices output. */
@@ -821,7 +822,8 @@ const EcOpEntry ec_ops_core[] = {
 };
 
 int ec_node_emit(EcCtx *c, int k) {
-    static const EcOpEntry *const tables[] = {ec_ops_core, ec_ops_math, ec_ops_reduce, ec_ops_tensor, ec_ops_seq};
+    static const EcOpEntry *const tables[] = {ec_ops_core, ec_ops_qcontrib, ec_ops_math, ec_ops_reduce, ec_ops_tensor,
+                                               ec_ops_seq};
     const RtNode *n = &c->g->nodes[k];
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const EcOpEntry *e = tables[t]; e->fn; e++)

@@ -28,14 +28,14 @@ static inline void ecu_quantize(const char *dir, const char *onnx_rel, const cha
     cr_assert_eq(st, 0, "quantize %s %s failed: %s", onnx_rel, opts, out);
 }
 
-/* The value read by the graph's last DequantizeLinear of a computed int8 tensor (the int8
- * result just before the float head), or -1. */
+/* The value read by the graph's last DequantizeLinear of a computed int8 or uint8 tensor (the
+ * integer result just before the float head), or -1. */
 static inline int ecu_last_int8(const IrGraph *g) {
     int v = -1;
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *nd = &g->nodes[k];
         if (nd->op != RT_OP_DEQUANTIZE_LINEAR || g->values[nd->in[0]].konst) continue;
-        if (g->values[nd->in[0]].dtype == RT_I8) v = nd->in[0];
+        if (g->values[nd->in[0]].dtype == RT_I8 || g->values[nd->in[0]].dtype == RT_U8) v = nd->in[0];
     }
     return v;
 }
