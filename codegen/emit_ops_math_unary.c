@@ -361,7 +361,17 @@ int ec_math_cast(EcCtx *c, int k, const RtNode *n) {
     if (x->dtype == y->dtype) snprintf(body, sizeof body, "y[i] = a0;");
     else if (yk == 'b') snprintf(body, sizeof body, "y[i] = (uint8_t)(a0 != 0);"); /* NaN -> 1, as numpy */
     else if (xk == 'f' && yk == 'f') snprintf(body, sizeof body, "y[i] = (%s)a0;", Y);
-    else if (xk == 'f') { /* float -> integer: truncate, saturate, NaN -> 0 */
+    else if (xk == 'f' && x->dtype == RT_F32) { /* float -> integer: truncate, saturate, NaN -> 0 */
+        /* in float, no double arithmetic (soft-float on most MCUs): the type's minimum (0 or
+         * -2^k) is a float; its maximum 2^k - 1 rounds to 2^k, the least float above it, so
+         * both comparisons decide as the runtime's in double, and below them the cast is in
+         * range and truncates as the double's would */
+        const char *lo, *hi;
+        ec_math_limits(y->dtype, &lo, &hi);
+        snprintf(body, sizeof body,
+                 "y[i] = a0 != a0 ? (%s)0 : a0 <= (float)%s ? (%s)%s : a0 >= (float)%s ? (%s)%s : (%s)a0;", Y, lo, Y,
+                 lo, hi, Y, hi, Y);
+    } else if (xk == 'f') {
         char st[256];
         ec_math_store_double(st, sizeof st, y->dtype);
         snprintf(body, sizeof body, "const double d = (double)a0;\n            %s", st);
