@@ -332,6 +332,26 @@ Test(emit_c, failed_rename_restores_the_replaced_files) {
     tu_tmpdir_remove(dir);
 }
 
+/* A QDQ file (onnxruntime's quantizer's MobileNetV2): by default its groups are imported as
+ * `wafer run` imports them (QLinearConv nodes in the C); --keep-qdq leaves them as written (no
+ * QLinearConv, the float Conv reads its weight through the DequantizeLinear). */
+Test(emit_c, qdq_file_imported_unless_keep_qdq) {
+    char dir[256], out[4096], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_qdq"), 0);
+    const char *kinds[2] = {"", "--keep-qdq"};
+    for (int keep = 0; keep < 2; keep++) {
+        int st = tu_run(out, sizeof out, "%s emit-c %s/perf/mobilenet_v2_int8_qdq_ort.onnx --weights f32 %s -o %s/k%d", WAFER_BIN,
+                        FIXTURES, kinds[keep], dir, keep);
+        cr_assert_eq(st, 0, "%s", out);
+        snprintf(path, sizeof path, "%s/k%d/model.c", dir, keep);
+        st = tu_run(out, sizeof out, "grep -c 'QLinearConv \\*/' %s", path);
+        int n = atoi(out);
+        if (keep) cr_expect_eq(n, 0, "--keep-qdq: %d QLinearConv nodes in the C", n);
+        else cr_expect_eq(n, 52, "imported: %d QLinearConv nodes in the C, the file has 52 conv groups", n);
+    }
+    tu_tmpdir_remove(dir);
+}
+
 /* Bad input: exit status 2, a message naming the problem, no file written. */
 Test(emit_c, cli_bad_input) {
     char dir[256], out[4096], path[600];
