@@ -295,7 +295,9 @@ static int k_matmul_integer_to_float(RtKernelCtx *c, const RtNode *n, RtTensor *
     RT_TRY(qlc_scale(c, rt_in(n, in, 2), "a_scale", &as));
     if (!bs) return rt_fail(c, "input b_scale is required");
     RT_TRY(qlc_zero_point(c, az, A->dtype, "a_zero_point", 0));
-    return qlc_matmul_to_float(c, A, rt_qget(az, 0), B, bs, rt_in(n, in, 5), as, rt_in(n, in, 6), out[0]);
+    /* a graph-input a_zero_point has no data while shapes are planned (its value is unused then) */
+    int32_t za = az && az->data ? rt_qget(az, 0) : 0;
+    return qlc_matmul_to_float(c, A, za, B, bs, rt_in(n, in, 5), as, rt_in(n, in, 6), out[0]);
 }
 
 /* ---------------------------------------------------------------- DynamicQuantizeMatMul */
