@@ -1,0 +1,104 @@
+/*
+ * test_emit_math_nolibm.c — the libm-free helpers of emit-c's element-wise family
+ * (codegen/ctemplates/b0_math_*.c, b1_math_*.c, compiled here with WK_NO_LIBM as the
+ * emitted C compiles them under --no-libm) against libm over sweeps of float bit patterns:
+ * floor/ceil/round must equal floorf/ceilf/nearbyintf bit for bit (signed zeros included);
+ * log, log1p, expm1 and sqrt must stay within the error bounds their comments derive.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "emitc_util.h"
+
+#define WK_NO_LIBM 1
+#include "../../codegen/ctemplates/b0_exp.c"
+#include "../../codegen/ctemplates/b0_rsqrt.c"
+#include "../../codegen/ctemplates/b0_math_ceil.c"
+#include "../../codegen/ctemplates/b0_math_ceilf.c"
+#include "../../codegen/ctemplates/b0_math_floor.c"
+#include "../../codegen/ctemplates/b0_math_floorf.c"
+#include "../../codegen/ctemplates/b0_math_logf.c"
+#include "../../codegen/ctemplates/b0_math_round.c"
+#include "../../codegen/ctemplates/b0_math_roundf.c"
+#include "../../codegen/ctemplates/b1_math_expm1.c"
+#include "../../codegen/ctemplates/b1_math_log1pf.c"
+#include "../../codegen/ctemplates/b1_math_sqrt.c"
+
+/* Bounds (relative to the double-precision result): log is computed in double and rounded
+ * once, half an ulp plus the series' 1e-12: 1 ulp (2^-23). sqrt: double x * rsqrt(x) to
+ * ~1e-16, rounded once: 1 ulp. log1p: Kahan's form adds a float rounding of u and one of
+ * the quotient to log's: 3 ulps. expm1: Horner's roundings below 0.5, exp's 2 ulps plus the
+ * subtraction above: 4 ulps. */
+#define LOG_REL_TOL 1.2e-7
+#define SQRT_REL_TOL 1.2e-7
+#define LOG1P_REL_TOL 3.6e-7
+#define EXPM1_REL_TOL 4.8e-7
+
+static float bits_float(uint32_t b) {
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+static int same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
+
+static double rel_err(double got, double want) {
+    if (want == 0) return fabs(got);
+    return fabs(got - want) / fabs(want);
+}
+
+/* Every 257th bit pattern of both signs: all exponents, NaN and infinities included. */
+Test(emit_math_nolibm, floor_ceil_round_exact) {
+    for (uint64_t b = 0; b <= 0xffffffffu; b += 257) {
+        float x = bits_float((uint32_t)b);
+        cr_assert(same_bits(wk_floorf(x), floorf(x)), "floor(%a) = %a, libm %a", x, wk_floorf(x), floorf(x));
+        cr_assert(same_bits(wk_ceilf(x), ceilf(x)), "ceil(%a) = %a, libm %a", x, wk_ceilf(x), ceilf(x));
+        cr_assert(same_bits(wk_roundf(x), nearbyintf(x)), "round(%a) = %a, libm %a", x, wk_roundf(x), nearbyintf(x));
+        double d = (double)x * 1.000000119; /* doubles between the floats, large ones too */
+        if (d == d)
+            cr_assert(wk_floor(d) == floor(d) && wk_ceil(d) == ceil(d) && wk_round(d) == nearbyint(d), "double %a", d);
+    }
+    static const double halves[] = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 4503599627370495.5, -0.0, 8388607.5};
+    for (size_t i = 0; i < sizeof halves / sizeof halves[0]; i++) {
+        cr_expect(same_bits(wk_roundf((float)halves[i]), nearbyintf((float)halves[i])), "round %g", halves[i]);
+        cr_expect_eq(wk_round(halves[i]), nearbyint(halves[i]), "round %.17g", halves[i]);
+        cr_expect_eq(signbit(wk_round(halves[i])), signbit(nearbyint(halves[i])), "sign of round %g", halves[i]);
+    }
+}
+
+Test(emit_math_nolibm, log_sqrt_accuracy) {
+    double wl = 0, ws = 0;
+    float al = 0, as = 0;
+    for (uint32_t b = 1; b < 0x7f800000u; b += 263) { /* every positive finite float's range */
+        float x = bits_float(b);
+        double el = rel_err(wk_logf(x), log((double)x)), es = rel_err(wk_sqrtf(x), sqrt((double)x));
+        if (el > wl) wl = el, al = x;
+        if (es > ws) ws = es, as = x;
+    }
+    cr_expect(wl <= LOG_REL_TOL, "log: relative error %g at %a", wl, al);
+    cr_expect(ws <= SQRT_REL_TOL, "sqrt: relative error %g at %a", ws, as);
+    cr_expect(isinf(wk_logf(0.0f)) && wk_logf(0.0f) < 0);
+    cr_expect(isnan(wk_logf(-1.0f)) && isnan(wk_logf(NAN)) && isnan(wk_sqrtf(-2.0f)));
+    cr_expect(isinf(wk_logf(INFINITY)) && isinf(wk_sqrtf(INFINITY)));
+    cr_expect(same_bits(wk_sqrtf(-0.0f), -0.0f) && wk_logf(1.0f) == 0.0f);
+}
+
+Test(emit_math_nolibm, log1p_expm1_accuracy) {
+    double wp = 0, wm = 0;
+    float ap = 0, am = 0;
+    for (float x = -0.999f; x <= 60.0f; x += 0.0000731f) {
+        double e = rel_err(wk_log1pf(x), log1p((double)x));
+        if (e > wp) wp = e, ap = x;
+    }
+    for (float x = -30.0f; x <= 88.0f; x += 0.0000731f) {
+        double e = rel_err(wk_expm1f(x), expm1((double)x));
+        if (e > wm) wm = e, am = x;
+    }
+    for (float x = 1e-30f; x < 1e-3f; x *= 1.01f) { /* tiny arguments keep their relative accuracy */
+        double e1 = rel_err(wk_log1pf(x), log1p((double)x)), e2 = rel_err(wk_expm1f(-x), expm1(-(double)x));
+        if (e1 > wp) wp = e1, ap = x;
+        if (e2 > wm) wm = e2, am = -x;
+    }
+    cr_expect(wp <= LOG1P_REL_TOL, "log1p: relative error %g at %a", wp, ap);
+    cr_expect(wm <= EXPM1_REL_TOL, "expm1: relative error %g at %a", wm, am);
+}
