@@ -19,7 +19,9 @@
  * float32, float64, int32, int8 and uint8; DFT (opset 17 attribute and opset 20 inputs, real
  * and complex, inverse, one-sided, prime and composite lengths, dft_length padding and
  * truncation); STFT (window constant, input or absent with frame_length, real and complex,
- * one- and two-sided).
+ * one- and two-sided); onnxruntime's MatMulIntegerToFloat (per-column parameters, bias, batched
+ * B), DynamicQuantizeMatMul and QGemm (transposes, alpha, C, uint8 or float output), and the
+ * three in one com.microsoft model emitted by the CLI against onnxruntime.
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -642,4 +644,167 @@ Test(emit_seq, stft_windows_frame_lengths_onesided) {
     stft_case(1, 1, 0, 8, 1, "STFT real, constant window of 8, one-sided");
     stft_case(2, 0, 0, 6, 0, "STFT complex, frame_length 6, no window, two-sided");
     stft_case(1, 1, 1, 5, 0, "STFT real, window as an input, prime frame 5, two-sided");
+}
+
+/* ---------------------------------------------------------------- onnxruntime's integer matmuls */
+
+/* float outputs of the contrib integer matmuls: the same float32 operations in the same order
+ * as the runtime's epilogue (float(acc) * s + bias): equal up to the last bit; 1e-6 allows
+ * a compiler's different but legal evaluation of the scale product. */
+#define SEQ_QF_REL_TOL 1e-6
+
+Test(emit_seq, matmul_integer_to_float_and_dynamic_quantize_matmul) {
+    Sq *o = sq_new();
+    int64_t ad[3] = {2, 3, 6}, bd[2] = {6, 4}, one[1] = {1}, nd[1] = {4};
+    float bs[4];
+    int in[7] = {sq_input(o, "a", RT_U8, 3, ad, NULL),           sq_const(o, "b", RT_I8, 2, bd, NULL),
+                 sq_input(o, "as", RT_F32, 1, one, (float[]){0.02f}), sq_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.03f)),
+                 sq_input(o, "az", RT_U8, 1, one, NULL),          sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){1, 0, -2, 3}),
+                 sq_const(o, "bias", RT_F32, 1, nd, NULL)};
+    sq_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 7, in, 1, 0);
+    sq_check(o, "MatMulIntegerToFloat per-column b_scale / b_zp, bias", 0, SEQ_QF_REL_TOL, 0);
+    o = sq_new();
+    int64_t bb[3] = {2, 6, 4};
+    int in2[4] = {sq_input(o, "a", RT_I8, 3, ad, NULL), sq_input(o, "b", RT_I8, 3, bb, NULL),
+                  sq_const(o, "as", RT_F32, 1, one, (float[]){0.05f}), sq_const(o, "bs", RT_F32, 1, one, (float[]){0.01f})};
+    sq_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 4, in2, 1, 0);
+    sq_check(o, "MatMulIntegerToFloat batched B, no zero points", 0, SEQ_QF_REL_TOL, 0);
+    o = sq_new();
+    int64_t fa[2] = {3, 5}, b5[2] = {5, 4};
+    int in3[5] = {sq_input(o, "a", RT_F32, 2, fa, NULL), sq_const(o, "b", RT_U8, 2, b5, NULL),
+                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.04f}), sq_const(o, "bz", RT_U8, 1, nd, (uint8_t[]){128, 127, 130, 120}),
+                  sq_const(o, "bias", RT_F32, 1, nd, NULL)};
+    sq_node(o, RT_OP_DYNAMIC_QUANTIZE_MATMUL, 5, in3, 1, 0);
+    sq_check(o, "DynamicQuantizeMatMul", 0, SEQ_QF_REL_TOL, 0);
+}
+
+Test(emit_seq, qgemm_transposes_bias_requantized_and_float) {
+    Sq *o = sq_new();
+    int64_t ad[2] = {6, 3}, bd[2] = {4, 6}, one[1] = {1}, nd[1] = {4};
+    float bs[4];
+    int in[9] = {sq_input(o, "a", RT_U8, 2, ad, NULL),            sq_const(o, "as", RT_F32, 1, one, (float[]){0.03f}),
+                 sq_const(o, "az", RT_U8, 1, one, (uint8_t[]){120}), sq_const(o, "b", RT_I8, 2, bd, NULL),
+                 sq_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.01f)), sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){0, 2, -1, 1}),
+                 sq_const(o, "c", RT_I32, 1, nd, NULL),             sq_const(o, "ys", RT_F32, 1, one, (float[]){0.2f}),
+                 sq_const(o, "yz", RT_U8, 1, one, (uint8_t[]){128})};
+    int k = sq_node(o, RT_OP_QGEMM, 9, in, 1, 0);
+    RtAttr *a = attrs_new(o, k, 3);
+    a[0] = attr_int(o, "transA", 1);
+    a[1] = attr_int(o, "transB", 1);
+    a[2] = attr_float(o, "alpha", 0.5f);
+    sq_check(o, "QGemm transA, transB, alpha, C [N], uint8 output", 0, 0, 0);
+    o = sq_new();
+    int64_t a2[2] = {3, 5}, b2[2] = {5, 2}, cd[2] = {3, 1};
+    int in2[8] = {sq_input(o, "a", RT_I8, 2, a2, NULL),            sq_input(o, "as", RT_F32, 1, one, (float[]){0.02f}),
+                  sq_input(o, "az", RT_I8, 1, one, NULL),           sq_const(o, "b", RT_I8, 2, b2, NULL),
+                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.07f}), sq_const(o, "bz", RT_I8, 1, one, (int8_t[]){-1}),
+                  sq_const(o, "c", RT_I32, 2, cd, NULL),             sq_const(o, "ys", RT_F32, 1, one, (float[]){0.3f})};
+    sq_node(o, RT_OP_QGEMM, 8, in2, 1, 0);
+    sq_check(o, "QGemm float output with y_scale, C [M, 1]", 0, SEQ_QF_REL_TOL, 0);
+}
+
+/* ---------------------------------------------------------------- contrib integer matmuls vs onnxruntime */
+
+static Onnx__TensorProto *ms_init(Onnx__GraphProto *g, const char *name, int dtype, int rank, const int64_t *dims,
+                                  const void *data, size_t bytes) {
+    return pb_tensor_raw(pb_add_init(g, pb_tensor(name, dtype, (size_t)rank, dims)), data, bytes);
+}
+
+static Onnx__NodeProto *ms_node(Onnx__GraphProto *g, const char *op, const char *ins, const char *outs) {
+    Onnx__NodeProto *n = pb_add_node(g, pb_node(op, op, ins, outs));
+    n->domain = pb_str("com.microsoft");
+    return n;
+}
+
+/* DynamicQuantizeMatMul, MatMulIntegerToFloat and QGemm (com.microsoft) in one model emitted
+ * by the CLI, against onnxruntime: the integer sums are exact in both; the float epilogues
+ * are the same float32 operations (SEQ_QF_REL_TOL); QGemm's uint8 output is requantized by
+ * both with a float32 product rounded half to even: exact. */
+Test(emit_seq, contrib_integer_matmuls_match_onnxruntime, .fini = pb_release_all) {
+    uint64_t seed = 5;
+    Onnx__GraphProto *g = pb_graph("msq");
+    ms_node(g, "DynamicQuantizeMatMul", "x,B1,bs1,bz1,bias1", "h");
+    ms_node(g, "MatMulIntegerToFloat", "q,B2,as,bs2,az,bz2", "z");
+    pb_attr_int(ms_node(g, "QGemm", "q,as,az,B3,bs3,bz3,C3,ys,yz", "u"), "transB", 1);
+    uint8_t B1[48], bz1[6], B3[40], bz3[5] = {128, 130, 125, 128, 131}, az = 120, yz = 128;
+    int8_t B2[40], bz2 = 2;
+    float bs1[6], bias1[6], bs3[5], as = 0.02f, bs2 = 0.05f, ys = 0.4f;
+    int32_t C3[5] = {100, -250, 0, 3000, -7};
+    for (int i = 0; i < 48; i++) B1[i] = (uint8_t)(lcg(&seed) % 256);
+    for (int i = 0; i < 40; i++) B2[i] = (int8_t)((int)(lcg(&seed) % 256) - 128);
+    for (int i = 0; i < 40; i++) B3[i] = (uint8_t)(lcg(&seed) % 256);
+    for (int i = 0; i < 6; i++) bz1[i] = (uint8_t)(120 + i), bias1[i] = 0.1f * (float)i - 0.2f;
+    scales(bs1, 6, 0.01f);
+    scales(bs3, 5, 0.02f);
+    int64_t d86[2] = {8, 6}, d6[1] = {6}, d85[2] = {8, 5}, d58[2] = {5, 8}, d5[1] = {5};
+    ms_init(g, "B1", 2, 2, d86, B1, sizeof B1);
+    ms_init(g, "bs1", 1, 1, d6, bs1, sizeof bs1);
+    ms_init(g, "bz1", 2, 1, d6, bz1, sizeof bz1);
+    ms_init(g, "bias1", 1, 1, d6, bias1, sizeof bias1);
+    ms_init(g, "B2", 3, 2, d85, B2, sizeof B2);
+    ms_init(g, "as", 1, 0, NULL, &as, sizeof as);
+    ms_init(g, "bs2", 1, 0, NULL, &bs2, sizeof bs2);
+    ms_init(g, "az", 2, 0, NULL, &az, sizeof az);
+    ms_init(g, "bz2", 3, 0, NULL, &bz2, sizeof bz2);
+    ms_init(g, "B3", 2, 2, d58, B3, sizeof B3);
+    ms_init(g, "bs3", 1, 1, d5, bs3, sizeof bs3);
+    ms_init(g, "bz3", 2, 1, d5, bz3, sizeof bz3);
+    ms_init(g, "C3", 6, 1, d5, C3, sizeof C3);
+    ms_init(g, "ys", 1, 0, NULL, &ys, sizeof ys);
+    ms_init(g, "yz", 2, 0, NULL, &yz, sizeof yz);
+    pb_add_input(g, pb_value("x", 1, "4,8"));
+    pb_add_input(g, pb_value("q", 2, "4,8"));
+    pb_add_output(g, pb_value("h", 1, "4,6"));
+    pb_add_output(g, pb_value("z", 1, "4,5"));
+    pb_add_output(g, pb_value("u", 2, "4,5"));
+    size_t len;
+    uint8_t *m = pb_model_pack_domain(g, 8, 17, "com.microsoft", 1, "test", &len);
+
+    char dir[256], path[600], log[16384];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_msq"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    ecu_raw_write(path, m, len);
+    float x[32];
+    uint8_t q[32];
+    for (int i = 0; i < 32; i++) x[i] = (float)((double)(lcg(&seed) % 20001) / 5000.0 - 1.5), q[i] = (uint8_t)(lcg(&seed) % 256);
+    RtTensor xt = {RT_F32, 2, {4, 8}, x}, qt = {RT_U8, 2, {4, 8}, q};
+    RtError err = {{0}};
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    cr_assert_eq(npy_write(path, &xt, &err), RT_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/q.npy", dir);
+    cr_assert_eq(npy_write(path, &qt, &err), RT_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    ecu_raw_write(path, x, sizeof x);
+    snprintf(path, sizeof path, "%s/q.bin", dir);
+    ecu_raw_write(path, q, sizeof q);
+    int st = tu_run(log, sizeof log, "%s emit-c %s/m.onnx --weights f32 -o %s", WAFER_BIN, dir, dir);
+    cr_assert_eq(st, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s", log);
+    st = tu_run(log, sizeof log, "%s/h %s/x.bin %s/q.bin %s/h.bin %s/z.bin %s/u.bin", dir, dir, dir, dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", log);
+    st = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/m.onnx x=%s/x.npy q=%s/q.npy --out %s/ort", dir, dir, dir, dir);
+    if (st == 3 || tu_run(log, sizeof log, "node --version") != 0) {
+        tu_tmpdir_remove(dir);
+        cr_skip_test("onnxruntime-node is not installed");
+    }
+    cr_assert_eq(st, 0, "onnxruntime: %s", log);
+    char raw[700], npy[700];
+    const char *fl[2] = {"h", "z"};
+    for (int o = 0; o < 2; o++) {
+        snprintf(raw, sizeof raw, "%s/%s.bin", dir, fl[o]);
+        snprintf(npy, sizeof npy, "%s/ort/%s.npy", dir, fl[o]);
+        kws_compare(fl[o][0] == 'h' ? "DynamicQuantizeMatMul vs onnxruntime" : "MatMulIntegerToFloat vs onnxruntime", raw,
+                    npy, 0, SEQ_QF_REL_TOL);
+    }
+    RtTensor u;
+    snprintf(npy, sizeof npy, "%s/ort/u.npy", dir);
+    cr_assert_eq(npy_read(npy, &u, &err), RT_OK, "%s", err.msg);
+    size_t n = 0;
+    snprintf(raw, sizeof raw, "%s/u.bin", dir);
+    unsigned char *c = tu_file_read(raw, &n);
+    cr_assert(c && u.dtype == RT_U8 && (int64_t)n == rt_nbytes(&u));
+    cr_expect_eq(memcmp(c, u.data, n), 0, "QGemm vs onnxruntime: uint8 outputs differ");
+    free(c);
+    free(u.data);
+    tu_tmpdir_remove(dir);
 }
