@@ -657,9 +657,9 @@ static int e_resize(EcCtx *c, int k, const RtNode *n) {
     ra.cubic_a = rt_attr_float(n, "cubic_coeff_a", -0.75f);
     ra.exclude_outside = rt_attr_int(n, "exclude_outside", 0) != 0;
     ra.antialias = rt_attr_int(n, "antialias", 0) != 0;
-    int kind = ra.mode == RS_NEAREST ? 0 : x->dtype == RT_F32 ? 1 : 0;
-    if (ra.mode != RS_NEAREST && x->dtype != RT_F32)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "linear and cubic %s take float32 X in emit-c", up ? "Upsample" : "Resize");
+    int kind = ra.mode == RS_NEAREST ? 0 : x->dtype == RT_F32 ? 1 : 2;
+    if (ra.mode != RS_NEAREST && x->dtype != RT_F32 && x->dtype != RT_F64)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "linear and cubic %s take float32 or float64 X in emit-c", up ? "Upsample" : "Resize");
     /* per-axis scales, as the runtime's resize_shape / upsample_scales */
     double scale[RT_MAX_RANK], sv[RT_MAX_RANK], roi[2 * RT_MAX_RANK];
     int64_t szv[RT_MAX_RANK];
@@ -1187,13 +1187,15 @@ static int e_max_unpool(EcCtx *c, int k, const RtNode *n) {
  * k_det), the matrix copied into arena scratch. */
 static int e_det(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
-    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    const char *ct;
+    RT_TRY(ctype_of(c, k, x, "X", &ct));
+    if (x->dtype != RT_F32 && x->dtype != RT_F64) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must be float32 or float64");
     if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2]) return ec_fail(c, k, RT_ERR, "input X must be [..., M, M]");
     int64_t M = x->dims[x->rank - 1], batch = rt_shape_numel(x->rank - 2, x->dims);
     if (batch == 0) return RT_OK;
     char p0[96], py[96];
     text_buf_printf(&c->body,
-                    "    {\n        const float *x = %s;\n        float *y = %s;\n        double *a = (double *)(void *)(A + %lld), det, piv, f, t;\n"
+                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        double *a = (double *)(void *)(A + %lld), det, piv, f, t;\n"
                     "        int32_t b, i, j, q, p;\n        for (b = 0; b < %lld; b++) {\n"
                     "            for (i = 0; i < %lld; i++) a[i] = x[(size_t)b * %lld + i];\n            det = 1.0;\n"
                     "            for (q = 0; q < %lld; q++) {\n                p = q;\n"
@@ -1206,11 +1208,11 @@ static int e_det(EcCtx *c, int k, const RtNode *n) {
                     "                piv = a[q * %lld + q];\n                det *= piv;\n"
                     "                for (i = q + 1; i < %lld; i++) {\n                    f = a[i * %lld + q] / piv;\n"
                     "                    for (j = q + 1; j < %lld; j++) a[i * %lld + j] -= f * a[q * %lld + j];\n                }\n"
-                    "            }\n            y[b] = (float)det;\n        }\n    }\n",
-                    P(c, n, 0, p0), Y(c, n, py), (long long)c->scratch_off[k], (long long)batch, (long long)(M * M), (long long)(M * M),
+                    "            }\n            y[b] = (%s)det;\n        }\n    }\n",
+                    ct, P(c, n, 0, p0), ct, Y(c, n, py), (long long)c->scratch_off[k], (long long)batch, (long long)(M * M), (long long)(M * M),
                     (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M,
                     (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M, (long long)M,
-                    (long long)M, (long long)M, (long long)M, (long long)M);
+                    (long long)M, (long long)M, (long long)M, (long long)M, ct);
     return RT_OK;
 }
 
@@ -1218,7 +1220,9 @@ static int e_det(EcCtx *c, int k, const RtNode *n) {
  * (the runtime's k_lrn); needs pow, so refused under --no-libm. */
 static int e_lrn(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
-    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
+    const char *ct;
+    RT_TRY(ctype_of(c, k, x, "X", &ct));
+    if (x->dtype != RT_F32 && x->dtype != RT_F64) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must be float32 or float64");
     if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input X must have rank >= 2");
     if (c->o->no_libm) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "LRN needs pow from libm; not emitted with --no-libm");
     int64_t size = rt_attr_int(n, "size", 0);
@@ -1228,16 +1232,16 @@ static int e_lrn(EcCtx *c, int k, const RtNode *n) {
     if (rt_numel(x) == 0) return RT_OK;
     char p0[96], py[96];
     text_buf_printf(&c->body,
-                    "    {\n        const float *x = %s;\n        float *y = %s;\n        int32_t b, ch, p, q, c0, c1;\n        double sq, v;\n"
+                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t b, ch, p, q, c0, c1;\n        double sq, v;\n"
                     "        for (b = 0; b < %lld; b++)\n            for (ch = 0; ch < %lld; ch++)\n                for (p = 0; p < %lld; p++) {\n"
                     "                    c0 = ch - %lld < 0 ? 0 : ch - %lld;\n                    c1 = ch + %lld > %lld ? %lld : ch + %lld;\n"
                     "                    sq = 0;\n                    for (q = c0; q <= c1; q++) {\n"
                     "                        v = x[((size_t)b * %lld + q) * %lld + p];\n                        sq += v * v;\n                    }\n"
-                    "                    y[((size_t)b * %lld + ch) * %lld + p] = (float)(x[((size_t)b * %lld + ch) * %lld + p] / pow(%a + %a / %lld.0 * sq, %a));\n"
+                    "                    y[((size_t)b * %lld + ch) * %lld + p] = (%s)(x[((size_t)b * %lld + ch) * %lld + p] / pow(%a + %a / %lld.0 * sq, %a));\n"
                     "                }\n    }\n",
-                    P(c, n, 0, p0), Y(c, n, py), (long long)N, (long long)C, (long long)S, (long long)lo, (long long)lo, (long long)hi,
+                    ct, P(c, n, 0, p0), ct, Y(c, n, py), (long long)N, (long long)C, (long long)S, (long long)lo, (long long)lo, (long long)hi,
                     (long long)(C - 1), (long long)(C - 1), (long long)hi, (long long)C, (long long)S, (long long)C, (long long)S,
-                    (long long)C, (long long)S, bias, alpha, (long long)size, beta);
+                    ct, (long long)C, (long long)S, bias, alpha, (long long)size, beta);
     return RT_OK;
 }
 

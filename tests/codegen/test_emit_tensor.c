@@ -15,7 +15,8 @@
  * mul on int32; TopK smallest with ties (both outputs); an out-of-range ScatterElements
  * index makes NAME_run return 1; GridSample 3-D linear with reflection and 2-D cubic with
  * border, RoiAlign max with an adaptive sampling grid and int32 batch indices (both also
- * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched.
+ * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched;
+ * float64 Gemm, Resize cubic, Det, and uint64 / uint32 Slice, Pad, Trilu, ScatterND add.
  * And the outside world: a small decoder-like ONNX model (ConvTranspose, Resize, Pad,
  * Slice, Split, Tile, Concat, Flatten, Gemm with B a graph input, TopK) through
  * `wafer emit-c` and the harness, against onnxruntime-node's outputs (skipped when
@@ -30,6 +31,10 @@
  * another order (its GEMM blocks): a few ulps of the largest partial sum for these K <= 64
  * sums, far below 1e-5 of the output's magnitude. Resize sums in double on both sides. */
 #define TENSOR_FLOAT_REL_TOL 1e-5
+
+/* float64: the same sums in double (Gemm) or the same double arithmetic (Resize, Det): at
+ * most a few double ulps apart. */
+#define TENSOR_DOUBLE_REL_TOL 1e-12
 
 #define TT_MAX_IO 4
 
@@ -56,6 +61,9 @@ static void fill(RtTensor *t, uint64_t *seed) {
         case RT_I16: ((int16_t *)t->data)[i] = (int16_t)((int)(r % 60001) - 30000); break;
         case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 201) - 100; break;
         case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 3); break; /* small indices */
+        case RT_F64: ((double *)t->data)[i] = (double)(r % 2000001) / 1000000.0 - 1.0; break;
+        case RT_U32: ((uint32_t *)t->data)[i] = (uint32_t)(r * 2654435761u); break;
+        case RT_U64: ((uint64_t *)t->data)[i] = (uint64_t)r << 20 | (r & 0xfffff); break;
         default: cr_assert_fail("dtype");
         }
     }
@@ -190,6 +198,14 @@ static void op_run(OneOp *o, const char *what, int want_status) {
             if (y[i].dtype == RT_F32) {
                 double rel = tu_max_rel_diff((const float *)c, y[i].data, (long)rt_numel(&y[i]));
                 cr_expect(rel <= TENSOR_FLOAT_REL_TOL, "%s: output %d relative difference %g", what, i, rel);
+            } else if (y[i].dtype == RT_F64) {
+                double big = 0, diff = 0;
+                for (int64_t e = 0; e < rt_numel(&y[i]); e++) {
+                    double a = ((const double *)(const void *)c)[e], b = ((const double *)y[i].data)[e];
+                    big = fabs(b) > big ? fabs(b) : big;
+                    diff = fabs(a - b) > diff ? fabs(a - b) : diff;
+                }
+                cr_expect(diff <= TENSOR_DOUBLE_REL_TOL * big, "%s: output %d relative difference %g", what, i, big > 0 ? diff / big : diff);
             } else {
                 cr_expect_eq(memcmp(c, y[i].data, n), 0, "%s: output %d differs from the runtime's", what, i);
             }
@@ -601,4 +617,51 @@ Test(emit_tensor, decoder_model_against_onnxruntime, .fini = pb_release_all) {
         free(ref.data);
     }
     tu_tmpdir_remove(dir);
+}
+
+/* ---------------------------------------------------------------- float64, unsigned */
+
+Test(emit_tensor, float64_and_unsigned) {
+    OneOp *o = op_new();
+    int64_t ad[2] = {6, 3}, bd[2] = {6, 5}, cd[1] = {5};
+    int in[3] = {op_input(o, "a", RT_F64, 2, ad, NULL), op_input(o, "b", RT_F64, 2, bd, NULL), op_const(o, "c", RT_F64, 1, cd, NULL)};
+    int k = op_node(o, RT_OP_GEMM, 3, in, 1);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_int(o, "transA", 1);
+    a[1] = attr_float(o, "alpha", 1.25f);
+    op_check(o, "float64 Gemm transA");
+    o = op_new();
+    int64_t xd[4] = {1, 2, 4, 5}, d4[1] = {4};
+    int rin[3] = {op_input(o, "x", RT_F64, 4, xd, NULL), -1, op_const(o, "s", RT_F32, 1, d4, (float[]){1, 1, 1.5f, 0.6f})};
+    k = op_node(o, RT_OP_RESIZE, 3, rin, 1);
+    attrs_new(o, k, 1)[0] = attr_str(o, "mode", "cubic");
+    op_check(o, "float64 Resize cubic");
+    o = op_new();
+    int64_t dd[3] = {2, 3, 3};
+    int din[1] = {op_input(o, "x", RT_F64, 3, dd, NULL)};
+    op_node(o, RT_OP_DET, 1, din, 1);
+    op_check(o, "float64 Det");
+    o = op_new();
+    int64_t ud[2] = {5, 6};
+    int sin[5] = {op_input(o, "x", RT_U64, 2, ud, NULL), i64s(o, "st", 1, (int64_t[]){-1}), i64s(o, "en", 1, (int64_t[]){0}),
+                  i64s(o, "ax", 1, (int64_t[]){1}), i64s(o, "sp", 1, (int64_t[]){-2})};
+    op_node(o, RT_OP_SLICE, 5, sin, 1);
+    op_check(o, "uint64 Slice");
+    o = op_new();
+    int pin[2] = {op_input(o, "x", RT_U32, 2, ud, NULL), i64s(o, "pads", 4, (int64_t[]){1, 2, 2, 0})};
+    k = op_node(o, RT_OP_PAD, 2, pin, 1);
+    attrs_new(o, k, 1)[0] = attr_str(o, "mode", "wrap");
+    op_check(o, "uint32 Pad wrap");
+    o = op_new();
+    int tin[2] = {op_input(o, "x", RT_U64, 2, ud, NULL), op_input(o, "k", RT_I64, 0, ud, (int64_t[]){-1})};
+    k = op_node(o, RT_OP_TRILU, 2, tin, 1);
+    attrs_new(o, k, 1)[0] = attr_int(o, "upper", 0);
+    op_check(o, "uint64 Trilu lower, k a graph input");
+    o = op_new();
+    int64_t id[2] = {3, 1}, upd[2] = {3, 6};
+    int nin[3] = {op_input(o, "x", RT_U32, 2, ud, NULL), op_input(o, "i", RT_I64, 2, id, (int64_t[]){4, -1, 0}),
+                  op_input(o, "u", RT_U32, 2, upd, NULL)};
+    k = op_node(o, RT_OP_SCATTER_ND, 3, nin, 1);
+    attrs_new(o, k, 1)[0] = attr_str(o, "reduction", "add");
+    op_check(o, "uint32 ScatterND add (wrapping, index 4 twice)");
 }
