@@ -1,7 +1,8 @@
 /*
  * emit_ops_seq.c — emit-c's emitters for recurrent layers (LSTM, GRU, RNN), integer matmul and
  * conv (MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv, DynamicQuantizeLinear, and
- * onnxruntime's MatMulIntegerToFloat, DynamicQuantizeMatMul, QGemm), Einsum, DFT and STFT.
+ * onnxruntime's MatMulIntegerToFloat, DynamicQuantizeMatMul, QGemm, QLinearConv with
+ * channels_last), Einsum, DFT and STFT.
  * (Table ec_ops_seq, searched by ec_node_emit after emit_ops.c's.) Each mirrors the runtime's
  * reference kernel (runtime/kernels/ref: recurrent.c, quant.c, qlinear_contrib*.c, linalg.c,
  * signal.c): the same attribute rules and checks at emit time, the same arithmetic in C.
@@ -354,14 +355,16 @@ static int e_qmm(EcCtx *c, int k, const RtNode *n) {
  * w_scale, w_zp, y_scale, y_zp, B) in 1-D, 2-D or 3-D: the geometry (pads from the
  * attributes or auto_pad, the runtime's formulas; output sizes from the plan) as one
  * `static const wk_seq_cgeom n<k>_g`; scales, zero points and bias are read by the kernel,
- * so they may be constants or graph inputs. */
+ * so they may be constants or graph inputs. onnxruntime's com.microsoft QLinearConv is the
+ * same op with channels_last (x [N, spatial..., C], y [N, spatial..., M]). */
 static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
-    int ql = n->op == RT_OP_QLINEAR_CONV, iw = ql ? 3 : 1, iwz = ql ? 5 : 3;
+    int ql = n->op != RT_OP_CONV_INTEGER, iw = ql ? 3 : 1, iwz = ql ? 5 : 3;
+    int cl = n->op == RT_OP_MS_QLINEAR_CONV && rt_attr_int(n, "channels_last", 0) != 0;
     const RtTensor *x = vin(c, n, 0), *w = vin(c, n, iw), *xz = vin(c, n, 2), *wz = vin(c, n, iwz), *y = yval(c, n);
     if (!seq_is_q8(x) || !seq_is_q8(w)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "inputs x and w must be int8 or uint8");
     if (x->rank < 3 || x->rank > 5 || w->rank != x->rank || y->rank != x->rank)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "x and w must be [N, C, spatial...] with 1 to 3 spatial axes");
-    int64_t G = rt_attr_int(n, "group", 1), C = x->dims[1], M = w->dims[0];
+    int64_t G = rt_attr_int(n, "group", 1), C = x->dims[cl ? x->rank - 1 : 1], M = w->dims[0];
     if (G < 1 || C % G || M % G || w->dims[1] * G != C) return ec_fail(c, k, RT_ERR, "x, w and group %lld do not fit", (long long)G);
     if (xz && (rt_numel(xz) != 1 || xz->dtype != x->dtype)) return ec_fail(c, k, RT_ERR, "x_zero_point must be one value of x's dtype");
     if (wz && ((rt_numel(wz) != 1 && rt_numel(wz) != M) || wz->dtype != w->dtype))
@@ -386,7 +389,7 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
     const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
     for (int a = 0; a < nsp; a++) {
         int i = 3 - nsp + a;
-        in[i] = x->dims[2 + a], out[i] = y->dims[2 + a], ks[i] = w->dims[2 + a];
+        in[i] = x->dims[(cl ? 1 : 2) + a], out[i] = y->dims[(cl ? 1 : 2) + a], ks[i] = w->dims[2 + a];
         st[i] = attr_at(n, "strides", a, 1), di[i] = attr_at(n, "dilations", a, 1), pa[i] = attr_at(n, "pads", a, 0);
         if (attr_at(n, "kernel_shape", a, ks[i]) != ks[i]) return ec_fail(c, k, RT_ERR, "kernel_shape differs from w's shape");
         if (st[i] < 1 || di[i] < 1) return ec_fail(c, k, RT_ERR, "strides and dilations must be >= 1");
@@ -405,7 +408,7 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
     const int64_t *parts[6] = {in, out, ks, st, pa, di};
     for (int q = 0; q < 6; q++)
         text_buf_printf(&c->decl, ", {%lld, %lld, %lld}", (long long)parts[q][0], (long long)parts[q][1], (long long)parts[q][2]);
-    text_buf_printf(&c->decl, ", %d, %d, %d};\n", x->dtype == RT_I8, w->dtype == RT_I8, y->dtype == RT_I8);
+    text_buf_printf(&c->decl, ", %d, %d, %d, %d};\n", x->dtype == RT_I8, w->dtype == RT_I8, y->dtype == RT_I8, cl);
     ec_tpl_use(c, "b0_seq_q8");
     ec_tpl_use(c, "b0_quant");
     ec_tpl_use(c, "k_seq_convint");
@@ -861,6 +864,7 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_QLINEAR_MATMUL, e_qmm},
     {RT_OP_CONV_INTEGER, e_conv_integer},
     {RT_OP_QLINEAR_CONV, e_conv_integer},
+    {RT_OP_MS_QLINEAR_CONV, e_conv_integer},
     {RT_OP_DYNAMIC_QUANTIZE_LINEAR, e_dynamic_quantize_linear},
     {RT_OP_EINSUM, e_einsum},
     {RT_OP_MATMUL_INTEGER_TO_FLOAT, e_qgemm},

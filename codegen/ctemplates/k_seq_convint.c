@@ -6,11 +6,13 @@
  * axis: o * s - p + t * d. wz: one value (wz_per_m 0) or one per output channel.
  * ConvInteger (ys NULL): y is the int32 sum. QLinearConv: the sum starts at bias[m] (NULL =
  * 0) and y = clamp(round_half_even(float(acc) * (xs * ws[m] / ys)) + yz) in int8 (y_s 1) or
- * uint8, the multiplier in float as the spec and onnxruntime (b0_quant's rounding). */
+ * uint8, the multiplier in float as the spec and onnxruntime (b0_quant's rounding).
+ * cl (onnxruntime's channels_last): x is [N, in..., C] and y [N, out..., M], w unchanged. */
 typedef struct {
     int32_t N, C, M, G;
     int32_t in[3], out[3], k[3], s[3], p[3], d[3];
     int32_t x_s, w_s, y_s;     /* 1 = int8, 0 = uint8 */
+    int32_t cl;                /* 1 = channels last */
 } wk_seq_cgeom;
 
 static void wk_seq_convint(const wk_seq_cgeom *g, const void *x, const void *xz, const void *w, const void *wz,
@@ -19,20 +21,22 @@ static void wk_seq_convint(const wk_seq_cgeom *g, const void *x, const void *xz,
     const int32_t Cg = g->C / g->G, Mg = g->M / g->G, K = g->k[0] * g->k[1] * g->k[2];
     const int32_t Pin = g->in[0] * g->in[1] * g->in[2], P = g->out[0] * g->out[1] * g->out[2];
     const int32_t xzv = wk_seq_q8(xz, 0, g->x_s);
+    /* strides of a channel and of a spatial position in x and y */
+    const int32_t xcs = g->cl ? 1 : Pin, xps = g->cl ? g->C : 1, ycs = g->cl ? 1 : P, yps = g->cl ? g->M : 1;
     int32_t n, m, od, oh, ow, c, kd, kh, kw;
     for (n = 0; n < g->N; n++)
         for (m = 0; m < g->M; m++) {
             const int32_t grp = m / Mg, wzv = wk_seq_q8(wz, wz_per_m ? m : 0, g->w_s);
-            const size_t y0 = ((size_t)n * g->M + m) * P;
+            const size_t y0 = (size_t)n * g->M * P + (size_t)m * ycs;
             const float mult = ys ? xs[0] * ws[ws_per_m ? m : 0] / ys[0] : 0.0f;
             const int32_t yzv = wk_seq_q8(yz, 0, g->y_s);
             for (od = 0; od < g->out[0]; od++)
                 for (oh = 0; oh < g->out[1]; oh++)
                     for (ow = 0; ow < g->out[2]; ow++) {
                         uint32_t acc = bias ? (uint32_t)bias[m] : 0u;
-                        size_t e = y0 + (size_t)(od * g->out[1] + oh) * g->out[2] + ow;
+                        size_t e = y0 + (size_t)((od * g->out[1] + oh) * g->out[2] + ow) * yps;
                         for (c = 0; c < Cg; c++) {
-                            const int32_t x0 = (n * g->C + grp * Cg + c) * Pin, w0 = (m * Cg + c) * K;
+                            const int32_t x0 = n * g->C * Pin + (grp * Cg + c) * xcs, w0 = (m * Cg + c) * K;
                             for (kd = 0; kd < g->k[0]; kd++) {
                                 int32_t id = od * g->s[0] - g->p[0] + kd * g->d[0];
                                 if (id < 0 || id >= g->in[0]) continue;
@@ -42,7 +46,7 @@ static void wk_seq_convint(const wk_seq_cgeom *g, const void *x, const void *xz,
                                     for (kw = 0; kw < g->k[2]; kw++) {
                                         int32_t iw = ow * g->s[2] - g->p[2] + kw * g->d[2];
                                         if (iw < 0 || iw >= g->in[2]) continue;
-                                        acc += (uint32_t)((wk_seq_q8(x, x0 + (id * g->in[1] + ih) * g->in[2] + iw, g->x_s) - xzv) *
+                                        acc += (uint32_t)((wk_seq_q8(x, x0 + ((id * g->in[1] + ih) * g->in[2] + iw) * xps, g->x_s) - xzv) *
                                                           (wk_seq_q8(w, w0 + (kd * g->k[1] + kh) * g->k[2] + kw, g->w_s) - wzv));
                                     }
                                 }

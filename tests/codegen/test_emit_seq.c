@@ -21,7 +21,8 @@
  * truncation); STFT (window constant, input or absent with frame_length, real and complex,
  * one- and two-sided); onnxruntime's MatMulIntegerToFloat (per-column parameters, bias, batched
  * B), DynamicQuantizeMatMul and QGemm (transposes, alpha, C, uint8 or float output), and the
- * three in one com.microsoft model emitted by the CLI against onnxruntime.
+ * three in one com.microsoft model emitted by the CLI against onnxruntime; com.microsoft
+ * QLinearConv with channels_last 0 and 1.
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -807,4 +808,31 @@ Test(emit_seq, contrib_integer_matmuls_match_onnxruntime, .fini = pb_release_all
     free(c);
     free(u.data);
     tu_tmpdir_remove(dir);
+}
+
+/* onnxruntime's com.microsoft QLinearConv: channels_last 1 (x [N, H, W, C]) and 0. */
+Test(emit_seq, ms_qlinear_conv_channels_last) {
+    for (int cl = 0; cl < 2; cl++) {
+        Sq *o = sq_new();
+        int64_t xcl[4] = {2, 5, 6, 4}, xcf[4] = {2, 4, 5, 6}, wd[4] = {6, 2, 3, 3}, one[1] = {1}, md[1] = {6};
+        float ws[6];
+        int in[9] = {sq_input(o, "x", RT_U8, 4, cl ? xcl : xcf, NULL),
+                     sq_const(o, "xs", RT_F32, 1, one, (float[]){0.03f}),
+                     sq_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}),
+                     sq_const(o, "w", RT_I8, 4, wd, NULL),
+                     sq_const(o, "ws", RT_F32, 1, md, scales(ws, 6, 0.01f)),
+                     sq_const(o, "wz", RT_I8, 1, md, (int8_t[]){0, 0, 0, 0, 0, 0}),
+                     sq_const(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
+                     sq_const(o, "yz", RT_U8, 1, one, (uint8_t[]){110}),
+                     sq_const(o, "b", RT_I32, 1, md, NULL)};
+        int k = sq_node(o, RT_OP_MS_QLINEAR_CONV, 9, in, 1, 0);
+        RtAttr *a = attrs_new(o, k, 4);
+        a[0] = attr_int(o, "channels_last", cl);
+        a[1] = attr_int(o, "group", 2);
+        a[2] = (RtAttr){.name = "pads", .type = RT_ATTR_INTS, .n = 4, .ints = ir_alloc(o->g, 32)};
+        memcpy((int64_t *)a[2].ints, (int64_t[]){1, 1, 0, 1}, 32);
+        a[3] = (RtAttr){.name = "strides", .type = RT_ATTR_INTS, .n = 2, .ints = ir_alloc(o->g, 16)};
+        memcpy((int64_t *)a[3].ints, (int64_t[]){1, 2}, 16);
+        sq_check(o, cl ? "com.microsoft QLinearConv channels_last" : "com.microsoft QLinearConv NCHW", 0, 0, 0);
+    }
 }
