@@ -17,18 +17,11 @@
 
 #define ARENA_MAX_OVER_BOUND 1.1
 
-Test(emit_mobilenet, int8_matches_runtime, .timeout = 300) {
-    if (getenv("WAFER_SANITIZED")) cr_skip_test("MobileNetV2 emit-c takes minutes under the sanitizers: skipped");
-    char dir[256], wafer[512], log[8192], path[600];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_mb"), 0);
-    ecu_quantize(dir, "perf/mobilenet_v2.onnx", "m",
-                 "--weights int8 --activations int8 --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy", wafer,
-                 sizeof wafer);
-    EmitCStats st = ecu_emit_split(wafer, dir, 1, 0, 1); /* 32 MB of weights: their own file */
-    snprintf(path, sizeof path, "%s/model_weights.c", dir);
-    cr_assert_eq(access(path, F_OK), 0, "no %s", path);
-    cr_expect(st.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)st.lower_bound, "arena %lld vs lower bound %lld",
-              (long long)st.arena_bytes, (long long)st.lower_bound);
+/* Compiles the emitted dir/model.c with the harness, runs it on the fixture's two images and
+ * compares with the runtime's reference kernels on the .wafer: the last integer tensor
+ * before the float head bit for bit, the logits within ECU_FLOAT_REL_TOL. */
+static void mobilenet_int8_check(const char *dir, const char *wafer) {
+    char log[8192], path[600];
     RtTensor x = tu_fixture_npy("perf/mobilenet_v2_in.npy");
     snprintf(path, sizeof path, "%s/in.bin", dir);
     ecu_raw_write(path, x.data, (size_t)rt_nbytes(&x));
@@ -47,12 +40,27 @@ Test(emit_mobilenet, int8_matches_runtime, .timeout = 300) {
     cr_assert(y && q && (int64_t)n0 == rt_nbytes(&ref[0]) && (int64_t)n1 == rt_nbytes(&ref[1]));
     double rel = tu_max_rel_diff(y, ref[0].data, (long)rt_numel(&ref[0]));
     cr_expect(rel <= ECU_FLOAT_REL_TOL, "logits: relative difference %g", rel);
-    cr_expect_eq(memcmp(q, ref[1].data, n1), 0, "int8 features differ from the runtime's");
+    cr_expect_eq(memcmp(q, ref[1].data, n1), 0, "the integer tensor before the float head differs from the runtime's");
     free(y);
     free(q);
     free(ref[0].data);
     free(ref[1].data);
     free(x.data);
+}
+
+Test(emit_mobilenet, int8_matches_runtime, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("MobileNetV2 emit-c takes minutes under the sanitizers: skipped");
+    char dir[256], wafer[512], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_mb"), 0);
+    ecu_quantize(dir, "perf/mobilenet_v2.onnx", "m",
+                 "--weights int8 --activations int8 --calib input=" FIXTURES "/perf/mobilenet_v2_in.npy", wafer,
+                 sizeof wafer);
+    EmitCStats st = ecu_emit_split(wafer, dir, 1, 0, 1); /* 32 MB of weights: their own file */
+    snprintf(path, sizeof path, "%s/model_weights.c", dir);
+    cr_assert_eq(access(path, F_OK), 0, "no %s", path);
+    cr_expect(st.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)st.lower_bound, "arena %lld vs lower bound %lld",
+              (long long)st.arena_bytes, (long long)st.lower_bound);
+    mobilenet_int8_check(dir, wafer);
     tu_tmpdir_remove(dir);
 }
 
@@ -63,36 +71,13 @@ Test(emit_mobilenet, int8_matches_runtime, .timeout = 300) {
  * DequantizeLinear bit for bit, the float logits within ECU_FLOAT_REL_TOL. */
 Test(emit_mobilenet, onnxruntime_qdq_model_emits_int8_c, .timeout = 300) {
     if (getenv("WAFER_SANITIZED")) cr_skip_test("MobileNetV2 emit-c takes minutes under the sanitizers: skipped");
-    char dir[256], wafer[512], log[8192], path[600];
+    char dir[256], wafer[512];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_mbq"), 0);
     ecu_quantize(dir, "perf/mobilenet_v2_int8_qdq_ort.onnx", "m", "--weights f32 --shape input=2,3,224,224", wafer,
                  sizeof wafer); /* the batch bound: the uint8 logits then have a known dtype */
     EmitCStats st = ecu_emit_split(wafer, dir, 1, 0, 1);
     cr_expect(st.weight_bytes < 4000000, "weights %lld bytes: the int8 codes were not kept", (long long)st.weight_bytes);
-    RtTensor x = tu_fixture_npy("perf/mobilenet_v2_in.npy");
-    snprintf(path, sizeof path, "%s/in.bin", dir);
-    ecu_raw_write(path, x.data, (size_t)rt_nbytes(&x));
-    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s", log);
-    cr_assert_eq(log[0], '\0', "gcc printed: %s", log);
-    int rc = tu_run(log, sizeof log, "%s/h %s/in.bin %s/y0.bin %s/y1.bin", dir, dir, dir, dir);
-    cr_assert_eq(rc, 0, "%s", log);
-    RtTensor ref[2];
-    memset(ref, 0, sizeof ref);
-    cr_assert_eq(ecu_reference(wafer, 1, &x, ref), 2);
-    size_t n0 = 0, n1 = 0;
-    snprintf(path, sizeof path, "%s/y0.bin", dir);
-    float *y = (float *)tu_file_read(path, &n0);
-    snprintf(path, sizeof path, "%s/y1.bin", dir);
-    unsigned char *q = tu_file_read(path, &n1);
-    cr_assert(y && q && (int64_t)n0 == rt_nbytes(&ref[0]) && (int64_t)n1 == rt_nbytes(&ref[1]));
-    double rel = tu_max_rel_diff(y, ref[0].data, (long)rt_numel(&ref[0]));
-    cr_expect(rel <= ECU_FLOAT_REL_TOL, "logits: relative difference %g", rel);
-    cr_expect_eq(memcmp(q, ref[1].data, n1), 0, "int8 logits differ from the runtime's");
-    free(y);
-    free(q);
-    free(ref[0].data);
-    free(ref[1].data);
-    free(x.data);
+    mobilenet_int8_check(dir, wafer);
     tu_tmpdir_remove(dir);
 }
 
