@@ -6,11 +6,12 @@
  * Each op is a C expression of the element v (the runtime's UNARY_FLOAT_OPS row in
  * runtime/kernels/ref/unary.c, same float or double arithmetic, attributes as float literals
  * widened where the runtime widens them) written into ec_math_loop's body. Float32 uses the
- * wk_* helpers so --no-libm works (b0_exp, b1_tanh, b1_erf, b0_math_*); the ops without a
- * libm-free helper are refused under --no-libm. Integer forms compute through the unsigned
- * type (Abs and Neg of the minimum wrap, as numpy and the runtime). Cast follows the
- * runtime's cast_convert: float -> integer truncates, saturates, NaN -> 0; integer ->
- * integer wraps; int64 -> float goes through double (the runtime's double rounding).
+ * wk_* helpers so --no-libm works (b0_exp, b1_tanh, b1_erf, b0_math_*; Sin, Cos, Tan through
+ * b0_math_trig's reduction); the ops without a libm-free helper are refused under
+ * --no-libm. Integer forms compute through the unsigned type (Abs and Neg of the minimum
+ * wrap, as numpy and the runtime). Cast follows the runtime's cast_convert: float ->
+ * integer truncates, saturates, NaN -> 0; integer -> integer wraps; int64 -> float goes
+ * through double (the runtime's double rounding).
  */
 #include "emit_ops_math.h"
 
@@ -47,6 +48,14 @@ static const char *libm_only(int op) {
 static int expr_f32(EcCtx *c, int k, const RtNode *n, char *f, size_t len) {
     char al[48], be[48], ga[48];
     const char *lm = libm_only(n->op);
+    if (n->op == RT_OP_SIN || n->op == RT_OP_COS || n->op == RT_OP_TAN) { /* own reduction without libm */
+        char tpl[32];
+        snprintf(tpl, sizeof tpl, "b1_math_%s", lm);
+        ec_tpl_use(c, tpl);
+        if (c->o->no_libm) ec_tpl_use(c, "b0_math_trig");
+        snprintf(f, len, "wk_%s(v)", lm);
+        return RT_OK;
+    }
     if (lm) {
         RT_TRY(ec_math_libm(c, k, lm));
         snprintf(f, len, "%s(v)", lm);

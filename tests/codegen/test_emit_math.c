@@ -422,8 +422,8 @@ Test(emit_math, shifts_and_bitwise) {
 }
 
 /* --no-libm: the float32 ops with own helpers reference no libm symbol and match the
- * runtime (libm) within the helpers' error, so does Pow by constant integer and 0.5
- * exponents; Sin is refused, naming --no-libm. */
+ * runtime (libm) within the helpers' error, so do Pow by constant integer and 0.5
+ * exponents and Sin/Cos/Tan; Asin is refused, naming --no-libm. */
 Test(emit_math, no_libm) {
     Multi *m = multi_new();
     int64_t d[1] = {48};
@@ -434,7 +434,8 @@ Test(emit_math, no_libm) {
     cr_assert_eq(multi_run(m, "--no-libm", 1, MATH_NOLIBM_REL_TOL), 0);
     multi_free(m);
 
-    /* Pow by the constant exponents exported models use: multiplications and sqrt */
+    /* Pow by the constant exponents exported models use (multiplications and sqrt); Sin,
+     * Cos, Tan through the own reduction */
     m = multi_new();
     x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
     int e[5] = {
@@ -442,18 +443,21 @@ Test(emit_math, no_libm) {
         multi_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), multi_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
         multi_const(m, "e1", RT_I32, 0, d, (int32_t[]){1})};
     for (int i = 0; i < 5; i++) multi_node(m, RT_OP_POW, 2, (int[]){x, e[i]}, NULL, 0);
+    multi_node(m, RT_OP_SIN, 1, &x, NULL, 0);
+    multi_node(m, RT_OP_COS, 1, &x, NULL, 0);
+    multi_node(m, RT_OP_TAN, 1, &x, NULL, 0);
     cr_assert_eq(multi_run(m, "--no-libm Pow", 1, MATH_NOLIBM_REL_TOL), 0);
     multi_free(m);
 
     m = multi_new();
     x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
-    multi_node(m, RT_OP_SIN, 1, &x, NULL, 0);
+    multi_node(m, RT_OP_ASIN, 1, &x, NULL, 0);
     char dir[256];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
     RtError err = {{0}};
     EmitCOptions eo = {"model", 1, "test", "test", "test", 0};
     cr_expect_eq(emit_c_write(m->g, &eo, dir, NULL, &err), RT_ERR_UNSUPPORTED);
-    cr_expect(strstr(err.msg, "--no-libm") && strstr(err.msg, "sinf"), "message: %s", err.msg);
+    cr_expect(strstr(err.msg, "--no-libm") && strstr(err.msg, "asinf"), "message: %s", err.msg);
     tu_tmpdir_remove(dir);
     multi_free(m);
 }

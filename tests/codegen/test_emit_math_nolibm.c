@@ -3,7 +3,9 @@
  * (codegen/ctemplates/b0_math_*.c, b1_math_*.c, compiled here with WK_NO_LIBM as the
  * emitted C compiles them under --no-libm) against libm over sweeps of float bit patterns:
  * floor/ceil/round must equal floorf/ceilf/nearbyintf bit for bit (signed zeros included);
- * log, log1p, expm1 and sqrt must stay within the error bounds their comments derive.
+ * log, log1p, expm1, sqrt, sin, cos and tan must stay within the error bounds their comments
+ * derive (the trigonometric ones over every exponent: both reductions, Payne-Hanek's up to
+ * 3.4e38).
  */
 #include <stdint.h>
 #include <string.h>
@@ -19,16 +21,23 @@
 #include "../../codegen/ctemplates/b0_math_floorf.c"
 #include "../../codegen/ctemplates/b0_math_logf.c"
 #include "../../codegen/ctemplates/b0_math_round.c"
+#include "../../codegen/ctemplates/b0_math_trig.c"
 #include "../../codegen/ctemplates/b0_math_roundf.c"
 #include "../../codegen/ctemplates/b1_math_expm1.c"
 #include "../../codegen/ctemplates/b1_math_log1pf.c"
 #include "../../codegen/ctemplates/b1_math_sqrt.c"
+#include "../../codegen/ctemplates/b1_math_sinf.c"
+#include "../../codegen/ctemplates/b1_math_cosf.c"
+#include "../../codegen/ctemplates/b1_math_tanf.c"
 
 /* Bounds (relative to the double-precision result): log is computed in double and rounded
  * once, half an ulp plus the series' 1e-12: 1 ulp (2^-23). sqrt: double x * rsqrt(x) to
  * ~1e-16, rounded once: 1 ulp. log1p: Kahan's form adds a float rounding of u and one of
  * the quotient to log's: 3 ulps. expm1: Horner's roundings below 0.5, exp's 2 ulps plus the
- * subtraction above: 4 ulps. */
+ * subtraction above: 4 ulps. sin, cos: the reduced argument keeps 30+ significant bits and
+ * the kernels are good to 3e-14, so the one rounding to float dominates: 1 ulp; tan adds
+ * a double division: 1 ulp. */
+#define TRIG_REL_TOL 1.2e-7
 #define LOG_REL_TOL 1.2e-7
 #define SQRT_REL_TOL 1.2e-7
 #define LOG1P_REL_TOL 3.6e-7
@@ -101,4 +110,26 @@ Test(emit_math_nolibm, log1p_expm1_accuracy) {
     }
     cr_expect(wp <= LOG1P_REL_TOL, "log1p: relative error %g at %a", wp, ap);
     cr_expect(wm <= EXPM1_REL_TOL, "expm1: relative error %g at %a", wm, am);
+}
+
+/* Every 389th bit pattern of the positive floats (each exponent, both reduction paths), and
+ * both signs: sin and cos within an ulp of the double-precision result. */
+Test(emit_math_nolibm, sin_cos_tan_accuracy) {
+    double ws = 0, wc = 0, wt = 0;
+    float as = 0, ac = 0, at = 0;
+    for (uint32_t b = 0; b < 0x7f800000u; b += 389) {
+        for (int sg = 0; sg < 2; sg++) {
+            float x = bits_float(b | (sg ? 0x80000000u : 0));
+            double es = rel_err(wk_sinf(x), sin((double)x)), ec = rel_err(wk_cosf(x), cos((double)x));
+            double et = rel_err(wk_tanf(x), tan((double)x));
+            if (es > ws) ws = es, as = x;
+            if (ec > wc) wc = ec, ac = x;
+            if (et > wt) wt = et, at = x;
+        }
+    }
+    cr_expect(ws <= TRIG_REL_TOL, "sin: relative error %g at %a", ws, as);
+    cr_expect(wc <= TRIG_REL_TOL, "cos: relative error %g at %a", wc, ac);
+    cr_expect(wt <= TRIG_REL_TOL, "tan: relative error %g at %a", wt, at);
+    cr_expect(isnan(wk_sinf(INFINITY)) && isnan(wk_cosf(-INFINITY)) && isnan(wk_tanf(NAN)));
+    cr_expect(same_bits(wk_sinf(-0.0f), -0.0f) && wk_cosf(0.0f) == 1.0f);
 }
