@@ -6,9 +6,10 @@
  * Each op is a C expression of the element v (the runtime's UNARY_FLOAT_OPS row in
  * runtime/kernels/ref/unary.c, same float or double arithmetic, attributes as float literals
  * widened where the runtime widens them) written into ec_math_loop's body. Float32 uses the
- * wk_* helpers so --no-libm works (b0_exp, b1_tanh, b1_erf, b0_math_*; Sin, Cos, Tan through
- * b0_math_trig's reduction); the ops without a libm-free helper are refused under
- * --no-libm. Integer forms compute through the unsigned type (Abs and Neg of the minimum
+ * wk_* helpers so --no-libm works for every float32 op (b0_exp, b1_tanh, b1_erf, b0_math_*,
+ * b1_math_*, b2_math_*: Sin, Cos, Tan through b0_math_trig's reduction, the inverse and
+ * hyperbolic ones through atan, exp, log and rsqrt); float64 ops that need libm are
+ * refused under --no-libm. Integer forms compute through the unsigned type (Abs and Neg of the minimum
  * wrap, as numpy and the runtime). Cast follows the runtime's cast_convert: float ->
  * integer truncates, saturates, NaN -> 0; integer -> integer wraps; int64 -> float goes
  * through double (the runtime's double rounding).
@@ -26,7 +27,7 @@ static void use_log1p(EcCtx *c) {
     if (c->o->no_libm) ec_tpl_use(c, "b0_math_logf");
 }
 
-/* libm's float32 name of the ops with no libm-free helper (float64: drop the f). */
+/* libm's float32 name of the trigonometric and hyperbolic ops (float64: drop the f). */
 static const char *libm_only(int op) {
     switch (op) {
     case RT_OP_SIN: return "sinf";
@@ -48,18 +49,32 @@ static const char *libm_only(int op) {
 static int expr_f32(EcCtx *c, int k, const RtNode *n, char *f, size_t len) {
     char al[48], be[48], ga[48];
     const char *lm = libm_only(n->op);
-    if (n->op == RT_OP_SIN || n->op == RT_OP_COS || n->op == RT_OP_TAN) { /* own reduction without libm */
-        char tpl[32];
-        snprintf(tpl, sizeof tpl, "b1_math_%s", lm);
-        ec_tpl_use(c, tpl);
-        if (c->o->no_libm) ec_tpl_use(c, "b0_math_trig");
-        snprintf(f, len, "wk_%s(v)", lm);
-        return RT_OK;
-    }
-    if (lm) {
-        RT_TRY(ec_math_libm(c, k, lm));
-        snprintf(f, len, "%s(v)", lm);
-        return RT_OK;
+    if (lm) { /* wk_<libm name>: libm's, or without libm the own one on its helpers */
+        static const struct {
+            const char *fn, *tpl, *deps; /* deps: templates it is built on without libm */
+        } own[] = {
+            {"sinf", "b1_math_sinf", "b0_math_trig"}, {"cosf", "b1_math_cosf", "b0_math_trig"},
+            {"tanf", "b1_math_tanf", "b0_math_trig"}, {"atanf", "b1_math_atanf", "b0_math_atand"},
+            {"asinf", "b1_math_asinf", "b0_math_atand b0_rsqrt"}, {"acosf", "b1_math_acosf", "b0_math_atand b0_rsqrt"},
+            {"sinhf", "b2_math_sinhf", "b0_exp b1_math_expm1"}, {"coshf", "b2_math_coshf", "b0_exp b1_math_expm1"},
+            {"asinhf", "b2_math_asinhf", "b0_math_logf b1_math_log1pf b0_rsqrt"},
+            {"acoshf", "b2_math_acoshf", "b0_math_logf b1_math_log1pf b0_rsqrt"},
+            {"atanhf", "b2_math_atanhf", "b0_math_logf b1_math_log1pf"},
+        };
+        for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+            if (strcmp(own[i].fn, lm) != 0) continue;
+            ec_tpl_use(c, own[i].tpl);
+            for (const char *d = own[i].deps; c->o->no_libm && *d;) { /* each space-separated name */
+                char name[32];
+                size_t l = strcspn(d, " ");
+                snprintf(name, sizeof name, "%.*s", (int)l, d);
+                ec_tpl_use(c, name);
+                d += l + (d[l] == ' ');
+            }
+            snprintf(f, len, "wk_%s(v)", lm);
+            return RT_OK;
+        }
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "no emit-c helper for %s", lm);
     }
     switch (n->op) {
     case RT_OP_ABS: snprintf(f, len, "%s", c->o->no_libm ? "(v < 0 ? -v : v + 0.0f)" : "fabsf(v)"); break;

@@ -3,7 +3,8 @@
  * (codegen/ctemplates/b0_math_*.c, b1_math_*.c, compiled here with WK_NO_LIBM as the
  * emitted C compiles them under --no-libm) against libm over sweeps of float bit patterns:
  * floor/ceil/round must equal floorf/ceilf/nearbyintf bit for bit (signed zeros included);
- * log, log1p, expm1, sqrt, sin, cos and tan must stay within the error bounds their comments
+ * log, log1p, expm1, sqrt, the trigonometric and hyperbolic functions and their inverses
+ * must stay within the error bounds their comments
  * derive (the trigonometric ones over every exponent: both reductions, Payne-Hanek's up to
  * 3.4e38).
  */
@@ -15,6 +16,7 @@
 #define WK_NO_LIBM 1
 #include "../../codegen/ctemplates/b0_exp.c"
 #include "../../codegen/ctemplates/b0_rsqrt.c"
+#include "../../codegen/ctemplates/b0_math_atand.c"
 #include "../../codegen/ctemplates/b0_math_ceil.c"
 #include "../../codegen/ctemplates/b0_math_ceilf.c"
 #include "../../codegen/ctemplates/b0_math_floor.c"
@@ -29,6 +31,14 @@
 #include "../../codegen/ctemplates/b1_math_sinf.c"
 #include "../../codegen/ctemplates/b1_math_cosf.c"
 #include "../../codegen/ctemplates/b1_math_tanf.c"
+#include "../../codegen/ctemplates/b1_math_atanf.c"
+#include "../../codegen/ctemplates/b1_math_asinf.c"
+#include "../../codegen/ctemplates/b1_math_acosf.c"
+#include "../../codegen/ctemplates/b2_math_sinhf.c"
+#include "../../codegen/ctemplates/b2_math_coshf.c"
+#include "../../codegen/ctemplates/b2_math_asinhf.c"
+#include "../../codegen/ctemplates/b2_math_acoshf.c"
+#include "../../codegen/ctemplates/b2_math_atanhf.c"
 
 /* Bounds (relative to the double-precision result): log is computed in double and rounded
  * once, half an ulp plus the series' 1e-12: 1 ulp (2^-23). sqrt: double x * rsqrt(x) to
@@ -38,6 +48,13 @@
  * the kernels are good to 3e-14, so the one rounding to float dominates: 1 ulp; tan adds
  * a double division: 1 ulp. */
 #define TRIG_REL_TOL 1.2e-7
+/* atan, asin, acos: the double series to 1e-17 and one rounding: 1 ulp. sinh, cosh: exp's
+ * or expm1's 2 ulps and float operations that mostly cancel in relative terms: 3 ulps
+ * (1.6e-7 seen). asinh, acosh, atanh: log1p's (or log's) bound on an argument rounded
+ * once, whose relative error the logarithm shrinks: 3 ulps (1.6e-7 seen). */
+#define ATRIG_REL_TOL 1.2e-7
+#define HYP_REL_TOL 3.6e-7
+#define AHYP_REL_TOL 3.6e-7
 #define LOG_REL_TOL 1.2e-7
 #define SQRT_REL_TOL 1.2e-7
 #define LOG1P_REL_TOL 3.6e-7
@@ -132,4 +149,36 @@ Test(emit_math_nolibm, sin_cos_tan_accuracy) {
     cr_expect(wt <= TRIG_REL_TOL, "tan: relative error %g at %a", wt, at);
     cr_expect(isnan(wk_sinf(INFINITY)) && isnan(wk_cosf(-INFINITY)) && isnan(wk_tanf(NAN)));
     cr_expect(same_bits(wk_sinf(-0.0f), -0.0f) && wk_cosf(0.0f) == 1.0f);
+}
+
+typedef struct {
+    const char *name;
+    float (*own)(float);
+    double (*ref)(double);
+    double tol;
+} Fn1;
+
+/* Every 1021st bit pattern of both signs (the domains' edges, infinities and NaN among
+ * them): the inverse trigonometric and the hyperbolic functions and their inverses. */
+Test(emit_math_nolibm, inverse_and_hyperbolic_accuracy) {
+    const Fn1 fns[] = {{"atan", wk_atanf, atan, ATRIG_REL_TOL},   {"asin", wk_asinf, asin, ATRIG_REL_TOL},
+                       {"acos", wk_acosf, acos, ATRIG_REL_TOL},   {"sinh", wk_sinhf, sinh, HYP_REL_TOL},
+                       {"cosh", wk_coshf, cosh, HYP_REL_TOL},     {"asinh", wk_asinhf, asinh, AHYP_REL_TOL},
+                       {"acosh", wk_acoshf, acosh, AHYP_REL_TOL}, {"atanh", wk_atanhf, atanh, AHYP_REL_TOL}};
+    for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
+        double worst = 0;
+        float at = 0;
+        for (uint64_t b = 0; b <= 0xffffffffu; b += 1021) {
+            float x = bits_float((uint32_t)b), got = fns[f].own(x);
+            double want = fns[f].ref((double)x);
+            float wf = (float)want; /* where float overflows, the float result is inf */
+            if (want != want || isinf(wf)) {
+                cr_assert(want != want ? got != got : got == wf, "%s(%a) = %a, libm %a", fns[f].name, x, got, wf);
+                continue;
+            }
+            double e = rel_err(got, want);
+            if (e > worst) worst = e, at = x;
+        }
+        cr_expect(worst <= fns[f].tol, "%s: relative error %g at %a", fns[f].name, worst, at);
+    }
 }
