@@ -53,8 +53,13 @@ static int binary_expr(EcCtx *c, int k, const RtNode *n, RtDtype dt, char *f, si
             return ec_fail(c, k, RT_ERR, "attribute 'fmod' is %lld; expected 0 or 1", (long long)fm);
         if (kind == 'f') {
             if (!fm) return ec_fail(c, k, RT_ERR, "Mod on %s needs fmod=1 (fmod=0 is for integers)", rt_dtype_name(dt));
-            RT_TRY(ec_math_libm(c, k, "Mod on floats (fmod)"));
-            snprintf(f, len, "%s(a0, a1)", dt == RT_F32 ? "fmodf" : "fmod");
+            if (dt == RT_F32) {
+                snprintf(f, len, "wk_fmodf(a0, a1)");
+                ec_tpl_use(c, "b0_math_fmodf");
+            } else {
+                RT_TRY(ec_math_libm(c, k, "Mod on float64 (fmod)"));
+                snprintf(f, len, "fmod(a0, a1)");
+            }
         } else if (kind == 's' && fm) {
             snprintf(f, len, "(%s)(a1 == -1 ? 0 : a0 %% a1)", T);
         } else if (kind == 's') {

@@ -423,7 +423,7 @@ Test(emit_math, shifts_and_bitwise) {
 
 /* --no-libm: the float32 ops with own helpers reference no libm symbol and match the
  * runtime (libm) within the helpers' error, so do Pow by constant integer and 0.5
- * exponents, the trigonometric and hyperbolic ops and their inverses; Pow by a run-time
+ * exponents, the trigonometric and hyperbolic ops and their inverses, float Mod; Pow by a run-time
  * exponent is refused, naming --no-libm. */
 Test(emit_math, no_libm) {
     Multi *m = multi_new();
@@ -448,6 +448,14 @@ Test(emit_math, no_libm) {
     multi_node(m, RT_OP_COS, 1, &x, NULL, 0);
     multi_node(m, RT_OP_TAN, 1, &x, NULL, 0);
     cr_assert_eq(multi_run(m, "--no-libm Pow, Sin, Cos, Tan", 1, MATH_NOLIBM_REL_TOL), 0);
+    multi_free(m);
+
+    m = multi_new();
+    x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
+    RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
+    int y = multi_input(m, "y", RT_F32, 1, d, FILL_ANY);
+    multi_node(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
+    cr_assert_eq(multi_run(m, "--no-libm Mod", 1, 0.0), 0); /* fmod is exact */
     multi_free(m);
 
     m = multi_new();

@@ -2,7 +2,8 @@
  * test_emit_math_nolibm.c — the libm-free helpers of emit-c's element-wise family
  * (codegen/ctemplates/b0_math_*.c, b1_math_*.c, compiled here with WK_NO_LIBM as the
  * emitted C compiles them under --no-libm) against libm over sweeps of float bit patterns:
- * floor/ceil/round must equal floorf/ceilf/nearbyintf bit for bit (signed zeros included);
+ * floor/ceil/round and fmod must equal floorf/ceilf/nearbyintf/fmodf bit for bit (signed
+ * zeros included);
  * log, log1p, expm1, sqrt, the trigonometric and hyperbolic functions and their inverses
  * must stay within the error bounds their comments
  * derive (the trigonometric ones over every exponent: both reductions, Payne-Hanek's up to
@@ -21,6 +22,7 @@
 #include "../../codegen/ctemplates/b0_math_ceilf.c"
 #include "../../codegen/ctemplates/b0_math_floor.c"
 #include "../../codegen/ctemplates/b0_math_floorf.c"
+#include "../../codegen/ctemplates/b0_math_fmodf.c"
 #include "../../codegen/ctemplates/b0_math_logf.c"
 #include "../../codegen/ctemplates/b0_math_round.c"
 #include "../../codegen/ctemplates/b0_math_trig.c"
@@ -181,4 +183,20 @@ Test(emit_math_nolibm, inverse_and_hyperbolic_accuracy) {
         }
         cr_expect(worst <= fns[f].tol, "%s: relative error %g at %a", fns[f].name, worst, at);
     }
+}
+
+/* fmod is exact: bit for bit libm's over pairs of bit patterns of all exponents and signs
+ * (subnormals, zeros, infinities and NaN among them). */
+Test(emit_math_nolibm, fmod_exact) {
+    uint64_t seed = 7;
+    for (int i = 0; i < 400000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t bx = (uint32_t)(seed >> 32), by = (uint32_t)seed;
+        if (i % 4 == 1) /* y's exponent a little below x's: few doubling steps, small results */
+            by = (by & 0x807fffffu) | (((bx >> 23) - (by & 7)) & 0xff) << 23;
+        float x = bits_float(bx), y = bits_float(by);
+        cr_assert(same_bits(wk_fmodf(x, y), fmodf(x, y)), "fmod(%a, %a) = %a, libm %a", x, y, wk_fmodf(x, y), fmodf(x, y));
+    }
+    cr_expect(same_bits(wk_fmodf(-0.0f, 3.0f), -0.0f) && same_bits(wk_fmodf(-6.0f, 3.0f), -0.0f));
+    cr_expect(wk_fmodf(5.5f, INFINITY) == 5.5f && isnan(wk_fmodf(1.0f, 0.0f)) && isnan(wk_fmodf(INFINITY, 2.0f)));
 }
