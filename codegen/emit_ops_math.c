@@ -22,8 +22,7 @@
  * emitted C is out of range. float16/bfloat16 have no C type here and are refused by name.
  * With --no-libm the float ops use the libm-free helpers (b0_exp, b1_tanh, b1_erf,
  * b0_math_*, b1_math_*, b2_math_*: every float32 unary op); ops that would still need
- * libm (float32 Pow by a run-time or fractional exponent, float64 transcendental
- * functions and Mod) are refused naming --no-libm.
+ * libm (float64 transcendental functions, Pow and Mod) are refused naming --no-libm.
  */
 #include "emit_ops_math.h"
 

@@ -137,7 +137,7 @@ int ec_math_binary(EcCtx *c, int k, const RtNode *n) {
     return ec_math_loop_n(c, k, n, 2, pre, body);
 }
 
-/* Pow of float32 without libm, for the exponents exported models use (x^2 of a decomposed
+/* Pow of float32 without libm by the exponents exported models use (x^2 of a decomposed
  * LayerNorm or variance, x^0.5, x^-1): a constant scalar integer n in [-16, 16] is |n| - 1
  * multiplications (a few ulps from powf's correctly rounded result for |n| > 2; x^0 = 1
  * even for NaN, as pow), 0.5 is sqrt with pow's edge cases (pow(-0, 0.5) = +0,
@@ -185,11 +185,9 @@ int ec_math_pow(EcCtx *c, int k, const RtNode *n) {
     switch (x->dtype) {
     case RT_F32:
         if (c->o->no_libm && pow_nolibm(c, n, body, sizeof body)) break;
-        RT_TRY(ec_math_libm(c, k, "Pow on floats (powf) by other than a constant integer in [-16, 16] or 0.5"));
-        snprintf(body, sizeof body, "y[i] = powf(a0, %s);",
-                 e->dtype == RT_F32 ? "a1"
-                 : ek == 'f'        ? "(float)a1"
-                                    : "(float)(double)a1");
+        snprintf(body, sizeof body, "y[i] = wk_powf(a0, %s);",
+                 e->dtype == RT_F32 ? "a1" : ek == 'f' ? "(float)a1" : "(float)(double)a1");
+        ec_tpl_use(c, "b1_math_powf");
         break;
     case RT_F64:
         RT_TRY(ec_math_libm(c, k, "Pow on floats (pow)"));

@@ -423,8 +423,8 @@ Test(emit_math, shifts_and_bitwise) {
 
 /* --no-libm: the float32 ops with own helpers reference no libm symbol and match the
  * runtime (libm) within the helpers' error, so do Pow by constant integer and 0.5
- * exponents, the trigonometric and hyperbolic ops and their inverses, float Mod; Pow by a run-time
- * exponent is refused, naming --no-libm. */
+ * exponents or a run-time one, the trigonometric and hyperbolic ops and their inverses,
+ * float Mod; Exp on float64 is refused, naming --no-libm. */
 Test(emit_math, no_libm) {
     Multi *m = multi_new();
     int64_t d[1] = {48};
@@ -459,6 +459,14 @@ Test(emit_math, no_libm) {
     multi_free(m);
 
     m = multi_new();
+    int64_t dp[1] = {400};
+    x = multi_input(m, "x", RT_F32, 1, dp, FILL_ANY);
+    y = multi_input(m, "y", RT_F32, 1, dp, FILL_ANY);
+    multi_node(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
+    cr_assert_eq(multi_run(m, "--no-libm Pow by a run-time exponent", 1, MATH_NOLIBM_REL_TOL), 0);
+    multi_free(m);
+
+    m = multi_new();
     x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
     int hyp[8] = {RT_OP_ATAN, RT_OP_ASIN, RT_OP_ACOS, RT_OP_SINH, RT_OP_COSH, RT_OP_ASINH, RT_OP_ACOSH, RT_OP_ATANH};
     for (int i = 0; i < 8; i++) multi_node(m, hyp[i], 1, &x, NULL, 0);
@@ -467,13 +475,14 @@ Test(emit_math, no_libm) {
 
     m = multi_new();
     x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
-    multi_node(m, RT_OP_POW, 2, (int[]){x, x}, NULL, 0);
+    int x64 = multi_input(m, "x64", RT_F64, 1, d, FILL_ANY);
+    multi_node(m, RT_OP_EXP, 1, &x64, NULL, 0);
     char dir[256];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
     RtError err = {{0}};
     EmitCOptions eo = {"model", 1, "test", "test", "test", 0};
     cr_expect_eq(emit_c_write(m->g, &eo, dir, NULL, &err), RT_ERR_UNSUPPORTED);
-    cr_expect(strstr(err.msg, "--no-libm") && strstr(err.msg, "powf"), "message: %s", err.msg);
+    cr_expect(strstr(err.msg, "--no-libm") && strstr(err.msg, "float64"), "message: %s", err.msg);
     tu_tmpdir_remove(dir);
     multi_free(m);
 }
