@@ -413,10 +413,11 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
     ec_tpl_use(c, "b0_quant");
     ec_tpl_use(c, "k_seq_convint");
     char p0[96], p1[96], p2[96], p3[96], p4[96], p5[96], p6[96], p7[96], p8[96], py[96];
-    text_buf_printf(&c->body, "    wk_seq_convint(&n%d_g, %s, %s, %s, %s, %d, %s, %s, %s, %d, %s, %s, %s);\n", k, P(c, n, 0, p0),
-                    P(c, n, 2, p2), P(c, n, iw, p3), P(c, n, iwz, p5), wz && rt_numel(wz) > 1, ql ? P(c, n, 8, p8) : "NULL",
-                    ql ? P(c, n, 1, p1) : "NULL", ql ? P(c, n, 4, p4) : "NULL", ql && rt_numel(ws) > 1,
-                    ql ? P(c, n, 6, p6) : "NULL", ql ? P(c, n, 7, p7) : "NULL", Y(c, n, py));
+    text_buf_printf(&c->body, "    wk_seq_convint(&n%d_g, %s, %s, %s, %s, %d, %s, %s, %s, %d, %s, %s, %s, (int32_t *)(A + %lld));\n",
+                    k, P(c, n, 0, p0), P(c, n, 2, p2), P(c, n, iw, p3), P(c, n, iwz, p5), wz && rt_numel(wz) > 1,
+                    ql ? P(c, n, 8, p8) : "NULL", ql ? P(c, n, 1, p1) : "NULL", ql ? P(c, n, 4, p4) : "NULL",
+                    ql && rt_numel(ws) > 1, ql ? P(c, n, 6, p6) : "NULL", ql ? P(c, n, 7, p7) : "NULL", Y(c, n, py),
+                    (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -829,6 +830,13 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
     if (G && n->n_in > 1 && n->in[1] >= 0 && c->val[n->in[1]].rank == 3) {
         int64_t H = c->val[n->in[1]].dims[1] / G;
         return (int64_t)sizeof(float) * (4 * H + 2 * G * H);
+    }
+    if ((n->op == RT_OP_CONV_INTEGER || n->op == RT_OP_QLINEAR_CONV || n->op == RT_OP_MS_QLINEAR_CONV) && n->n_out > 0 &&
+        n->out[0] >= 0 && c->val[n->out[0]].rank >= 3) {
+        /* one output channel's int32 sums: the output's spatial size */
+        const RtTensor *y = &c->val[n->out[0]];
+        int64_t planes = y->dims[0] * y->dims[rt_attr_int(n, "channels_last", 0) ? y->rank - 1 : 1];
+        return planes > 0 ? (int64_t)sizeof(int32_t) * (rt_numel(y) / planes) : 0;
     }
     if (n->op == RT_OP_DYNAMIC_QUANTIZE_MATMUL && n->n_in > 0 && n->in[0] >= 0)
         return 16 + rt_numel(&c->val[n->in[0]]); /* scale, zero point, A's uint8 codes */
