@@ -471,7 +471,7 @@ static int conf_main(const ConfMode *m, int argc, char **argv) {
         int keep = !(o.filter && !strstr(name, o.filter)) && stat(k->dir, &st) == 0 && S_ISDIR(st.st_mode);
         free(cases[c]);
         if (!keep) continue;
-        k->claimed = conf_case_claimed(&o, name, k->dir, k->why, sizeof k->why);
+        k->claimed = conf_case_claimed(&o, k->name, k->dir, k->why, sizeof k->why); /* name was freed */
         k->run = k->claimed || m->run_unclaimed || o.verbose;
         k->ch.pid = -1;
         n++;
