@@ -1,8 +1,8 @@
 /*
  * emit_ops_seq.c — emit-c's emitters for recurrent layers (LSTM, GRU, RNN), integer matmul and
  * conv (MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv, DynamicQuantizeLinear, and
- * onnxruntime's MatMulIntegerToFloat, DynamicQuantizeMatMul, QGemm, QLinearConv with
- * channels_last), Einsum, DFT and STFT.
+ * onnxruntime's MatMulIntegerToFloat, DynamicQuantizeMatMul and QLinearConv with
+ * channels_last; its other quantized ops are emit_ops_qcontrib.c's), Einsum, DFT and STFT.
  * (Table ec_ops_seq, searched by ec_node_emit after emit_ops.c's.) Each mirrors the runtime's
  * reference kernel (runtime/kernels/ref: recurrent.c, quant.c, qlinear_contrib*.c, linalg.c,
  * signal.c): the same attribute rules and checks at emit time, the same arithmetic in C.
@@ -443,30 +443,24 @@ static int seq_col_param(EcCtx *c, int k, const RtTensor *t, int64_t N, const ch
     return RT_OK;
 }
 
-/* MatMulIntegerToFloat (A, B, a_scale, b_scale, a_zp?, b_zp?, bias?), DynamicQuantizeMatMul
+/* MatMulIntegerToFloat (A, B, a_scale, b_scale, a_zp?, b_zp?, bias?) and DynamicQuantizeMatMul
  * (A float, B, b_scale, b_zp?, bias?: A quantized to uint8 codes in arena scratch first, as
- * DynamicQuantizeLinear) and QGemm (A, a_scale, a_zp, B, b_scale, b_zp, C?, y_scale?, y_zp?;
- * alpha, transA, transB) on one kernel, k_seq_qgemm. */
-static int e_qgemm(EcCtx *c, int k, const RtNode *n) {
-    int op = n->op, dq = op == RT_OP_DYNAMIC_QUANTIZE_MATMUL, qg = op == RT_OP_QGEMM;
-    int iB = qg ? 3 : 1, ibs = qg ? 4 : dq ? 2 : 3, ibz = qg ? 5 : dq ? 3 : 5, ias = qg ? 1 : dq ? -1 : 2;
-    int iaz = qg ? 2 : dq ? -1 : 4, ibias = qg ? -1 : dq ? 4 : 6;
-    const RtTensor *A = vin(c, n, 0), *B = vin(c, n, iB), *bs = vin(c, n, ibs), *bz = vin(c, n, ibz), *y = yval(c, n);
-    const RtTensor *as = ias >= 0 ? vin(c, n, ias) : NULL, *az = iaz >= 0 ? vin(c, n, iaz) : NULL;
-    const RtTensor *bias = ibias >= 0 ? vin(c, n, ibias) : NULL, *C = qg ? vin(c, n, 6) : NULL;
-    const RtTensor *ys = qg ? vin(c, n, 7) : NULL, *yz = qg ? vin(c, n, 8) : NULL;
+ * DynamicQuantizeLinear) on one kernel, k_seq_mmf. (QGemm is emit_ops_qcontrib.c's.) */
+static int e_matmul_to_float(EcCtx *c, int k, const RtNode *n) {
+    int dq = n->op == RT_OP_DYNAMIC_QUANTIZE_MATMUL;
+    int ibs = dq ? 2 : 3, ibz = dq ? 3 : 5, ibias = dq ? 4 : 6;
+    const RtTensor *A = vin(c, n, 0), *B = vin(c, n, 1), *bs = vin(c, n, ibs), *bz = vin(c, n, ibz), *y = yval(c, n);
+    const RtTensor *as = dq ? NULL : vin(c, n, 2), *az = dq ? NULL : vin(c, n, 4), *bias = vin(c, n, ibias);
     if (dq) RT_TRY(need_dtype(c, k, A, RT_F32, "A"));
     else if (!seq_is_q8(A)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "A must be int8 or uint8");
     if (!seq_is_q8(B)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "B must be int8 or uint8");
-    if (A->rank < 2 || B->rank < 2 || (qg && (A->rank != 2 || B->rank != 2)))
-        return ec_fail(c, k, RT_ERR, "A and B must have rank >= 2 (QGemm: 2)");
-    int ta = qg && rt_attr_int(n, "transA", 0) != 0, tb = qg && rt_attr_int(n, "transB", 0) != 0;
-    int64_t M = A->dims[A->rank - 2 + ta] , K = A->dims[A->rank - 1 - ta], N = B->dims[B->rank - 1 - tb];
-    if (B->dims[B->rank - 2 + tb] != K) return ec_fail(c, k, RT_ERR, "inner dimensions of A and B differ");
+    RT_TRY(need_dtype(c, k, y, RT_F32, "output Y"));
+    if (A->rank < 2 || B->rank < 2) return ec_fail(c, k, RT_ERR, "A and B must have rank >= 2");
+    int64_t M = A->dims[A->rank - 2], K = A->dims[A->rank - 1], N = B->dims[B->rank - 1];
+    if (B->dims[B->rank - 2] != K) return ec_fail(c, k, RT_ERR, "inner dimensions of A and B differ");
     int b_batch = B->rank > 2;
     if (b_batch && (B->rank != A->rank || memcmp(B->dims, A->dims, sizeof(int64_t) * (size_t)(A->rank - 2)) != 0))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "B must be 2-D or have A's batch dims");
-    int64_t batch = rt_shape_numel(A->rank - 2, A->dims);
     if (!bs || bs->dtype != RT_F32) return ec_fail(c, k, RT_ERR, "b_scale must be float32");
     RT_TRY(seq_col_param(c, k, bs, N, "b_scale"));
     RT_TRY(seq_col_param(c, k, bz, N, "b_zero_point"));
@@ -474,32 +468,18 @@ static int e_qgemm(EcCtx *c, int k, const RtNode *n) {
     if (!dq && (!as || as->dtype != RT_F32 || rt_numel(as) != 1)) return ec_fail(c, k, RT_ERR, "a_scale must be one float32 value");
     if (az && (az->dtype != A->dtype || rt_numel(az) != 1)) return ec_fail(c, k, RT_ERR, "a_zero_point must be one value of A's dtype");
     if (bias && (bias->dtype != RT_F32 || rt_numel(bias) != N)) return ec_fail(c, k, RT_ERR, "bias must be float32 [N]");
-    int64_t sm = 0, sn = 0;
-    if (C) {
-        int64_t d0 = C->rank == 2 ? C->dims[0] : 1, d1 = C->rank >= 1 ? C->dims[C->rank - 1] : 1;
-        if (C->dtype != RT_I32 || C->rank > 2 || (d0 != 1 && d0 != M) || (d1 != 1 && d1 != N))
-            return ec_fail(c, k, RT_ERR, "C must be int32 and broadcast to [M, N]");
-        sm = d0 == 1 ? 0 : d1, sn = d1 == 1 ? 0 : 1;
-    }
-    if (ys && (ys->dtype != RT_F32 || rt_numel(ys) != 1)) return ec_fail(c, k, RT_ERR, "y_scale must be one float32 value");
-    if (yz && (!ys || !seq_is_q8(yz) || rt_numel(yz) != 1 || yz->dtype != y->dtype))
-        return ec_fail(c, k, RT_ERR, "y_zero_point must be one int8 / uint8 value, with y_scale");
-    if (!yz) RT_TRY(need_dtype(c, k, y, RT_F32, "output Y"));
     if (rt_numel(A) > INT32_MAX / 2 || rt_numel(B) > INT32_MAX / 2 || rt_numel(y) > INT32_MAX / 2)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
-    char al[48];
-    ec_float_lit(al, sizeof al, qg ? rt_attr_float(n, "alpha", 1.0f) : 1.0f);
-    text_buf_printf(&c->decl, "static const wk_seq_qgemm_t n%d_q = {%lld, %lld, %lld, %lld, %d, %d, %d, %d, %d, %d, %d, %d, %lld, %lld, %s};\n",
-                    k, (long long)batch, (long long)M, (long long)N, (long long)K, !dq && A->dtype == RT_I8,
-                    B->dtype == RT_I8, y->dtype == RT_I8, ta, tb, b_batch, rt_numel(bs) > 1, bz && rt_numel(bz) > 1,
-                    (long long)sm, (long long)sn, al);
+    text_buf_printf(&c->decl, "static const wk_seq_mmf_t n%d_q = {%lld, %lld, %lld, %lld, %d, %d, %d, %d, %d};\n", k,
+                    (long long)rt_shape_numel(A->rank - 2, A->dims), (long long)M, (long long)N, (long long)K,
+                    !dq && A->dtype == RT_I8, B->dtype == RT_I8, b_batch, rt_numel(bs) > 1, bz && rt_numel(bz) > 1);
     ec_tpl_use(c, "b0_seq_q8");
-    ec_tpl_use(c, "b0_quant");
-    ec_tpl_use(c, "k_seq_qgemm");
-    char pa[96], pas[96], paz[96], pb[96], pbs[96], pbz[96], pc[96], pys[96], pyz[96], pbi[96], py[96];
+    ec_tpl_use(c, "k_seq_mmf");
+    char pa[96], pas[96], paz[96], pb[96], pbs[96], pbz[96], pbi[96], py[96];
     const char *sa, *sz, *sx;
     if (dq) { /* scratch: [0] the scale, [4] the zero point, [16..] A's codes */
         long long o = (long long)c->scratch_off[k];
+        ec_tpl_use(c, "b0_quant");
         ec_tpl_use(c, "k_seq_dql");
         snprintf(pas, sizeof pas, "(const float *)(A + %lld)", o);
         snprintf(paz, sizeof paz, "(const uint8_t *)(A + %lld)", o + 4);
@@ -508,12 +488,10 @@ static int e_qgemm(EcCtx *c, int k, const RtNode *n) {
                         P(c, n, 0, pb), (long long)rt_numel(A), o + 16, o, o + 4);
         sx = pa, sa = pas, sz = paz;
     } else {
-        sx = P(c, n, 0, pa), sa = P(c, n, ias, pas), sz = P(c, n, iaz, paz);
+        sx = P(c, n, 0, pa), sa = P(c, n, 2, pas), sz = P(c, n, 4, paz);
     }
-    text_buf_printf(&c->body, "    wk_seq_qgemm(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);\n", k, sx, sa, sz,
-                    P(c, n, iB, pb), P(c, n, ibs, pbs), P(c, n, ibz, pbz), qg ? P(c, n, 6, pc) : "NULL",
-                    qg ? P(c, n, 7, pys) : "NULL", qg ? P(c, n, 8, pyz) : "NULL", ibias >= 0 ? P(c, n, ibias, pbi) : "NULL",
-                    Y(c, n, py));
+    text_buf_printf(&c->body, "    wk_seq_mmf(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s);\n", k, sx, sa, sz, P(c, n, 1, pb),
+                    P(c, n, ibs, pbs), P(c, n, ibz, pbz), P(c, n, ibias, pbi), Y(c, n, py));
     return RT_OK;
 }
 
@@ -875,9 +853,8 @@ const EcOpEntry ec_ops_seq[] = {
     {RT_OP_MS_QLINEAR_CONV, e_conv_integer},
     {RT_OP_DYNAMIC_QUANTIZE_LINEAR, e_dynamic_quantize_linear},
     {RT_OP_EINSUM, e_einsum},
-    {RT_OP_MATMUL_INTEGER_TO_FLOAT, e_qgemm},
-    {RT_OP_DYNAMIC_QUANTIZE_MATMUL, e_qgemm},
-    {RT_OP_QGEMM, e_qgemm},
+    {RT_OP_MATMUL_INTEGER_TO_FLOAT, e_matmul_to_float},
+    {RT_OP_DYNAMIC_QUANTIZE_MATMUL, e_matmul_to_float},
     {RT_OP_DFT, e_dft},
     {RT_OP_STFT, e_stft},
     {0, NULL},

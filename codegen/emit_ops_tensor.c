@@ -19,7 +19,7 @@
  *                   k_tensor_strided (contiguous runs as one memcpy).
  *   Split           a memcpy of each output's rows of every outer row.
  *   Pad             per-axis maps output index -> input index or -1 (the pad value), made
- *                   here for every mode, read by k_tensor_pad.
+ *                   here for every mode, read by k_tensor_pad; CenterCropPad is such a Pad.
  */
 #include "emit_ops_tensor.h"
 
@@ -289,30 +289,17 @@ static int pad_fill_emit(EcCtx *c, int k, const RtNode *n, const RtTensor *x, ch
     return RT_OK;
 }
 
-/* Pad (the runtime's k_pad): every dtype, modes constant / reflect / edge / wrap, negative
- * pads crop. */
-int ect_pad(EcCtx *c, int k, const RtNode *n) {
+/* The pad tables (n<k>_maps: per axis, output index -> input index or -1; n<k>_at: where
+ * each axis's map starts; dims, x's strides) and the k_tensor_pad call; fill is one element
+ * of the pad value. */
+static int pad_emit(EcCtx *c, int k, const RtNode *n, int mode, const int64_t *pb, const int64_t *pe, const char *fill) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
-    const char *ct;
-    RT_TRY(ctype_of(c, k, x, "input data", &ct));
-    const char *ms = rt_attr_str(n, "mode", "constant");
-    int mode = strcmp(ms, "constant") == 0 ? PAD_CONSTANT
-        : strcmp(ms, "reflect") == 0       ? PAD_REFLECT
-        : strcmp(ms, "edge") == 0          ? PAD_EDGE
-        : strcmp(ms, "wrap") == 0          ? PAD_WRAP
-                                           : -1;
-    if (mode < 0) return ec_fail(c, k, RT_ERR, "attribute mode '%s' is not constant, reflect, edge or wrap", ms);
-    int rank = x->rank;
-    int64_t pb[RT_MAX_RANK], pe[RT_MAX_RANK], total = 0, xs[RT_MAX_RANK];
-    RT_TRY(pad_read(c, k, n, rank, pb, pe));
-    if (rt_numel(y) == 0) return RT_OK;
-    char fill[160], p0[96], py[96];
-    RT_TRY(pad_fill_emit(c, k, n, x, fill, sizeof fill));
+    int rank = x->rank, r = RT_OK;
+    int64_t total = 0, xs[RT_MAX_RANK];
     int32_t at[RT_MAX_RANK + 1] = {0}, d[RT_MAX_RANK + 1] = {1}, s[RT_MAX_RANK + 1] = {0};
     for (int i = 0; i < rank; i++) at[i] = (int32_t)total, total += y->dims[i];
     int32_t *maps = calloc((size_t)total + 1, sizeof *maps);
     if (!maps) return rt_error_set(c->err, "out of memory");
-    int r = RT_OK;
     for (int i = 0; r == RT_OK && i < rank; i++)
         r = pad_axis_map(c, k, mode, i, x->dims[i], pb[i], pe[i], maps + at[i], y->dims[i]);
     if (r == RT_OK) decl_i32s(c, k, "maps", maps, total > 0 ? total : 1);
@@ -323,6 +310,7 @@ int ect_pad(EcCtx *c, int k, const RtNode *n) {
     decl_i32s(c, k, "dims", d, rank > 0 ? rank : 1);
     decl_i32s(c, k, "st", s, rank > 0 ? rank : 1);
     decl_i32s(c, k, "at", at, rank > 0 ? rank : 1);
+    char p0[96], py[96];
     ec_tpl_use(c, "k_tensor_pad");
     text_buf_printf(&c->body,
                     "    wk_tensor_pad((const unsigned char *)%s, (unsigned char *)%s, %lld, %d, %d, n%d_dims, n%d_st, "
@@ -330,6 +318,43 @@ int ect_pad(EcCtx *c, int k, const RtNode *n) {
                     P(c, n, 0, p0), Y(c, n, py), (long long)rt_numel(y), (int)rt_dtype_size(x->dtype), rank, k, k, k, k,
                     fill);
     return RT_OK;
+}
+
+/* Pad (the runtime's k_pad): every dtype, modes constant / reflect / edge / wrap, negative
+ * pads crop. */
+int ect_pad(EcCtx *c, int k, const RtNode *n) {
+    static const char *const modes[] = {"constant", "reflect", "edge", "wrap"}; /* PAD_* order */
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    const char *ct, *ms = rt_attr_str(n, "mode", "constant");
+    RT_TRY(ctype_of(c, k, x, "input data", &ct));
+    int mode = str_pick(ms, modes, 4);
+    if (mode < 0) return ec_fail(c, k, RT_ERR, "attribute mode '%s' is not constant, reflect, edge or wrap", ms);
+    int64_t pb[RT_MAX_RANK], pe[RT_MAX_RANK];
+    RT_TRY(pad_read(c, k, n, x->rank, pb, pe));
+    if (rt_numel(y) == 0) return RT_OK;
+    char fill[160];
+    RT_TRY(pad_fill_emit(c, k, n, x, fill, sizeof fill));
+    return pad_emit(c, k, n, mode, pb, pe, fill);
+}
+
+/* CenterCropPad (the runtime's k_center_crop_pad): a constant Pad with zeros whose pads keep
+ * the centre: output index o reads input o + off, off = floor((d - t) / 2) when cropping,
+ * -floor((t - d) / 2) when padding (t = the output's size from shape inference). */
+int ect_center_crop_pad(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    const char *ct;
+    RT_TRY(ctype_of(c, k, x, "input data", &ct));
+    int64_t pb[RT_MAX_RANK], pe[RT_MAX_RANK];
+    for (int a = 0; a < x->rank; a++) {
+        int64_t d = x->dims[a], t = y->dims[a], off = d >= t ? (d - t) / 2 : -((t - d) / 2);
+        pb[a] = -off;
+        pe[a] = t - d - pb[a];
+    }
+    if (rt_numel(y) == 0) return RT_OK;
+    text_buf_printf(&c->decl, "static const unsigned char n%d_fill[8] = {0};\n", k);
+    char fill[32];
+    snprintf(fill, sizeof fill, "n%d_fill", k);
+    return pad_emit(c, k, n, PAD_CONSTANT, pb, pe, fill);
 }
 
 /* ---------------------------------------------------------------- table */
@@ -365,6 +390,7 @@ const EcOpEntry ec_ops_tensor[] = {
     {RT_OP_SPACE_TO_DEPTH, ect_depth_space},
     {RT_OP_SPLIT, ect_split},
     {RT_OP_PAD, ect_pad},
+    {RT_OP_CENTER_CROP_PAD, ect_center_crop_pad},
     {RT_OP_RESIZE, ect_resize},
     {RT_OP_UPSAMPLE, ect_resize},
     {RT_OP_GATHER_ELEMENTS, ect_elements},

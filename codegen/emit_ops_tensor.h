@@ -3,7 +3,8 @@
  * small helpers (element types, constant integer lists, strides) and the emitters the table
  * in emit_ops_tensor.c lists, one file per kind of op:
  *   emit_ops_tensor.c          strided views (Slice, Expand, Tile, DepthToSpace,
- *                              SpaceToDepth), Split, Pad; the table and the arena scratch
+ *                              SpaceToDepth), Split, Pad, CenterCropPad; the table and
+ *                              the arena scratch
  *   emit_ops_tensor_layers.c   Gemm, ConvTranspose, Det, LRN, MaxUnpool
  *   emit_ops_tensor_resize.c   Resize, Upsample, GridSample, RoiAlign
  *   emit_ops_tensor_index.c    gathers and scatters, TopK, Trilu, EyeLike, ConstantOfShape,
@@ -84,6 +85,7 @@ int ect_tile(EcCtx *c, int k, const RtNode *n);
 int ect_depth_space(EcCtx *c, int k, const RtNode *n);
 int ect_split(EcCtx *c, int k, const RtNode *n);
 int ect_pad(EcCtx *c, int k, const RtNode *n);
+int ect_center_crop_pad(EcCtx *c, int k, const RtNode *n);
 
 int ect_gemm(EcCtx *c, int k, const RtNode *n);
 int ect_conv_transpose(EcCtx *c, int k, const RtNode *n);

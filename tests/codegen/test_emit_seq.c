@@ -20,9 +20,9 @@
  * and complex, inverse, one-sided, prime and composite lengths, dft_length padding and
  * truncation); STFT (window constant, input or absent with frame_length, real and complex,
  * one- and two-sided); onnxruntime's MatMulIntegerToFloat (per-column parameters, bias, batched
- * B), DynamicQuantizeMatMul and QGemm (transposes, alpha, C, uint8 or float output), and the
- * three in one com.microsoft model emitted by the CLI against onnxruntime; com.microsoft
- * QLinearConv with channels_last 0 and 1.
+ * B) and DynamicQuantizeMatMul, and both with a QGemm (emit_ops_qcontrib.c's) in one
+ * com.microsoft model emitted by the CLI against onnxruntime; com.microsoft QLinearConv with
+ * channels_last 0 and 1.
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -679,31 +679,6 @@ Test(emit_seq, matmul_integer_to_float_and_dynamic_quantize_matmul) {
     sq_check(o, "DynamicQuantizeMatMul", 0, SEQ_QF_REL_TOL, 0);
 }
 
-Test(emit_seq, qgemm_transposes_bias_requantized_and_float) {
-    Sq *o = sq_new();
-    int64_t ad[2] = {6, 3}, bd[2] = {4, 6}, one[1] = {1}, nd[1] = {4};
-    float bs[4];
-    int in[9] = {sq_input(o, "a", RT_U8, 2, ad, NULL),            sq_const(o, "as", RT_F32, 1, one, (float[]){0.03f}),
-                 sq_const(o, "az", RT_U8, 1, one, (uint8_t[]){120}), sq_const(o, "b", RT_I8, 2, bd, NULL),
-                 sq_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.01f)), sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){0, 2, -1, 1}),
-                 sq_const(o, "c", RT_I32, 1, nd, NULL),             sq_const(o, "ys", RT_F32, 1, one, (float[]){0.2f}),
-                 sq_const(o, "yz", RT_U8, 1, one, (uint8_t[]){128})};
-    int k = sq_node(o, RT_OP_QGEMM, 9, in, 1, 0);
-    RtAttr *a = attrs_new(o, k, 3);
-    a[0] = attr_int(o, "transA", 1);
-    a[1] = attr_int(o, "transB", 1);
-    a[2] = attr_float(o, "alpha", 0.5f);
-    sq_check(o, "QGemm transA, transB, alpha, C [N], uint8 output", 0, 0, 0);
-    o = sq_new();
-    int64_t a2[2] = {3, 5}, b2[2] = {5, 2}, cd[2] = {3, 1};
-    int in2[8] = {sq_input(o, "a", RT_I8, 2, a2, NULL),            sq_input(o, "as", RT_F32, 1, one, (float[]){0.02f}),
-                  sq_input(o, "az", RT_I8, 1, one, NULL),           sq_const(o, "b", RT_I8, 2, b2, NULL),
-                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.07f}), sq_const(o, "bz", RT_I8, 1, one, (int8_t[]){-1}),
-                  sq_const(o, "c", RT_I32, 2, cd, NULL),             sq_const(o, "ys", RT_F32, 1, one, (float[]){0.3f})};
-    sq_node(o, RT_OP_QGEMM, 8, in2, 1, 0);
-    sq_check(o, "QGemm float output with y_scale, C [M, 1]", 0, SEQ_QF_REL_TOL, 0);
-}
-
 /* ---------------------------------------------------------------- contrib integer matmuls vs onnxruntime */
 
 static Onnx__TensorProto *ms_init(Onnx__GraphProto *g, const char *name, int dtype, int rank, const int64_t *dims,
@@ -717,7 +692,7 @@ static Onnx__NodeProto *ms_node(Onnx__GraphProto *g, const char *op, const char 
     return n;
 }
 
-/* DynamicQuantizeMatMul, MatMulIntegerToFloat and QGemm (com.microsoft) in one model emitted
+/* DynamicQuantizeMatMul, MatMulIntegerToFloat and a QGemm (com.microsoft) in one model emitted
  * by the CLI, against onnxruntime: the integer sums are exact in both; the float epilogues
  * are the same float32 operations (SEQ_QF_REL_TOL); QGemm's uint8 output is requantized by
  * both with a float32 product rounded half to even: exact. */

@@ -16,7 +16,8 @@
  * index makes NAME_run return 1; GridSample 3-D linear with reflection and 2-D cubic with
  * border, RoiAlign max with an adaptive sampling grid and int32 batch indices (both also
  * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched;
- * float64 Gemm, Resize cubic, Det, and uint64 / uint32 Slice, Pad, Trilu, ScatterND add.
+ * float64 Gemm, Resize cubic, Det, and uint64 / uint32 Slice, Pad, Trilu, ScatterND add;
+ * CenterCropPad cropping and padding by odd amounts over listed (negative) axes.
  * And the outside world: a small decoder-like ONNX model (ConvTranspose, Resize, Pad,
  * Slice, Split, Tile, Concat, Flatten, Gemm with B a graph input, TopK) through
  * `wafer emit-c` and the harness, against onnxruntime-node's outputs (skipped when
@@ -664,4 +665,13 @@ Test(emit_tensor, float64_and_unsigned) {
     k = op_node(o, RT_OP_SCATTER_ND, 3, nin, 1);
     attrs_new(o, k, 1)[0] = attr_str(o, "reduction", "add");
     op_check(o, "uint32 ScatterND add (wrapping, index 4 twice)");
+}
+
+Test(emit_tensor, center_crop_pad) {
+    OneOp *o = op_new();
+    int64_t xd[3] = {3, 7, 4};
+    int in[2] = {op_input(o, "x", RT_I16, 3, xd, NULL), i64s(o, "shape", 2, (int64_t[]){4, 7})};
+    int k = op_node(o, RT_OP_CENTER_CROP_PAD, 2, in, 1);
+    attrs_new(o, k, 1)[0] = attr_ints(o, "axes", 2, (int64_t[]){-2, 2});
+    op_check(o, "CenterCropPad crop 7 -> 4, pad 4 -> 7");
 }
