@@ -22,12 +22,15 @@
  * one- and two-sided); onnxruntime's MatMulIntegerToFloat (per-column parameters, bias, batched
  * B) and DynamicQuantizeMatMul, and both with a QGemm (emit_ops_qcontrib.c's) in one
  * com.microsoft model emitted by the CLI against onnxruntime; com.microsoft QLinearConv with
- * channels_last 0 and 1.
+ * channels_last 0 and 1. Refusals by name: float64 LSTM and DFT, a constant sequence length
+ * out of range (no file written).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
  */
 #include "emitc_util.h"
+
+#include <unistd.h>
 
 #include "../../io/npy.h"
 #include "../frontend/onnx_proto_build.h"
@@ -810,4 +813,44 @@ Test(emit_seq, ms_qlinear_conv_channels_last) {
         memcpy((int64_t *)a[3].ints, (int64_t[]){1, 2}, 16);
         sq_check(o, cl ? "com.microsoft QLinearConv channels_last" : "com.microsoft QLinearConv NCHW", 0, 0, 0);
     }
+}
+
+/* ---------------------------------------------------------------- refusals */
+
+/* Forms emit-c does not cover fail with RT_ERR_UNSUPPORTED naming the node and op, and leave
+ * no file behind: float64 recurrent layers and DFT (the kernels compute in float32), a
+ * sequence_lens constant outside [0, seq_length]. */
+static void refuse_case(Sq *o, int want, const char *op, const char *words) {
+    char dir[256], path[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_seq_refuse"), 0);
+    RtError err = {{0}};
+    EmitCOptions eo = {"model", 0, "test", "test", "test", 0};
+    int st = emit_c_write(o->g, &eo, dir, NULL, &err);
+    cr_expect_eq(st, want, "%s: status %d, want %d (%s)", op, st, want, err.msg);
+    cr_expect(strstr(err.msg, "the_node") && strstr(err.msg, op) && strstr(err.msg, words), "%s: message '%s'", op, err.msg);
+    snprintf(path, sizeof path, "%s/model.c", dir);
+    cr_expect(access(path, F_OK) != 0, "%s: %s was written", op, path);
+    sq_free(o);
+    tu_tmpdir_remove(dir);
+}
+
+Test(emit_seq, unsupported_forms_are_refused_by_name) {
+    Sq *o = sq_new();
+    int64_t xd[3] = {2, 1, 3}, wd[3] = {1, 4, 3}, rd[3] = {1, 4, 1}, sd[1] = {1};
+    int in[3] = {sq_input(o, "x", RT_F64, 3, xd, NULL), sq_const(o, "w", RT_F64, 3, wd, NULL),
+                 sq_const(o, "r", RT_F64, 3, rd, NULL)};
+    sq_node(o, RT_OP_LSTM, 3, in, 2, 1);
+    refuse_case(o, RT_ERR_UNSUPPORTED, "LSTM", "float32");
+    o = sq_new();
+    int64_t fd[3] = {1, 8, 1};
+    int fin[1] = {sq_input(o, "x", RT_F64, 3, fd, NULL)};
+    sq_node(o, RT_OP_DFT, 1, fin, 1, 0);
+    refuse_case(o, RT_ERR_UNSUPPORTED, "DFT", "float32");
+    o = sq_new();
+    int64_t x2[3] = {2, 1, 3};
+    int gin[5] = {sq_input(o, "x", RT_F32, 3, x2, NULL), sq_const(o, "w", RT_F32, 3, (int64_t[]){1, 3, 3}, NULL),
+                  sq_const(o, "r", RT_F32, 3, (int64_t[]){1, 3, 1}, NULL), -1,
+                  sq_const(o, "sl", RT_I32, 1, sd, (int32_t[]){3})};
+    sq_node(o, RT_OP_GRU, 5, gin, 2, 1);
+    refuse_case(o, RT_ERR, "GRU", "sequence_lens");
 }
