@@ -234,24 +234,26 @@ static int seq_qmm_plan(EcCtx *c, int k, const RtTensor *A, const RtTensor *B, S
     return RT_OK;
 }
 
-/* n<k>_<name>[cnt]: for each output matrix the index of its A (side 0) or B (side 1) matrix. */
-static void seq_qmm_maps(EcCtx *c, int k, const SeqQmm *p, const RtTensor *A, const RtTensor *B) {
-    int64_t sa[RT_MAX_RANK], sb[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, a = 0, b = 0;
-    int32_t *m = malloc(sizeof(int32_t) * (size_t)(2 * p->batches + 1));
-    if (!m) return;
+/* n<k>_amap / n<k>_bmap [batches]: for each output matrix the index of its A and B matrix
+ * (one 0 entry when there are none: C has no empty arrays). */
+static int seq_qmm_maps(EcCtx *c, int k, const SeqQmm *p, const RtTensor *A, const RtTensor *B) {
+    int64_t sa[RT_MAX_RANK], sb[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, a = 0, b = 0, nb = p->batches > 0 ? p->batches : 1;
+    int32_t *m = calloc((size_t)(2 * nb), sizeof(int32_t));
+    if (!m) return rt_error_set(c->err, "out of memory");
     rt_broadcast_strides(p->bra, A->dims, p->brank, p->bdims, sa);
     rt_broadcast_strides(p->brb, B->dims, p->brank, p->bdims, sb);
     for (int64_t i = 0; i < p->batches; i++) {
-        m[i] = (int32_t)a, m[p->batches + i] = (int32_t)b;
+        m[i] = (int32_t)a, m[nb + i] = (int32_t)b;
         for (int d = p->brank - 1; d >= 0; d--) {
             a += sa[d], b += sb[d];
             if (++idx[d] < p->bdims[d]) break;
             a -= sa[d] * p->bdims[d], b -= sb[d] * p->bdims[d], idx[d] = 0;
         }
     }
-    decl_i32s(c, k, "amap", m, p->batches);
-    decl_i32s(c, k, "bmap", m + p->batches, p->batches);
+    decl_i32s(c, k, "amap", m, nb);
+    decl_i32s(c, k, "bmap", m + nb, nb);
     free(m);
+    return RT_OK;
 }
 
 enum { SEQ_ROWS_A, SEQ_COLS_B, SEQ_ROWS_Y };
@@ -284,7 +286,7 @@ static int seq_qmm_param(EcCtx *c, int k, const RtNode *n, int j, const SeqQmm *
     for (int i = 0; ok && i < pr; i++) ok = pd[i] == 1 || pd[i] == td[tr - pr + i];
     if (!ok) return ec_fail(c, k, RT_ERR, "%s must be a scalar or per %s", name, side == SEQ_COLS_B ? "column" : "row");
     int64_t total = rt_shape_numel(tr, td), idx[RT_MAX_RANK + 2] = {0}, off = 0;
-    int32_t *m = malloc(sizeof(int32_t) * (size_t)(total + 1));
+    int32_t *m = calloc((size_t)(total + 1), sizeof(int32_t));
     if (!m) return rt_error_set(c->err, "out of memory");
     rt_broadcast_strides(pr, pd, tr, td, st);
     for (int64_t i = 0; i < total; i++) {
@@ -296,7 +298,7 @@ static int seq_qmm_param(EcCtx *c, int k, const RtNode *n, int j, const SeqQmm *
             idx[d] = 0;
         }
     }
-    decl_i32s(c, k, name, m, total);
+    decl_i32s(c, k, name, m, total > 0 ? total : 1); /* C has no empty arrays */
     free(m);
     snprintf(map, 32, "n%d_%s", k, name);
     return RT_OK;
@@ -334,7 +336,7 @@ static int e_qmm(EcCtx *c, int k, const RtNode *n) {
         RT_TRY(seq_qmm_param(c, k, n, 6, &p, A, B, SEQ_ROWS_Y, "sym", sym));
         RT_TRY(seq_qmm_param(c, k, n, 7, &p, A, B, SEQ_ROWS_Y, "zym", zym));
     }
-    seq_qmm_maps(c, k, &p, A, B);
+    RT_TRY(seq_qmm_maps(c, k, &p, A, B));
     text_buf_printf(&c->decl, "static const wk_seq_qmm_t n%d_q = {%lld, %lld, %lld, %lld, %d, %d, %d, n%d_amap, n%d_bmap, %s, %s, %s, %s, %s, %s};\n",
                     k, (long long)p.batches, (long long)p.M, (long long)p.N, (long long)p.K, A->dtype == RT_I8,
                     B->dtype == RT_I8, y->dtype == RT_I8, k, k, zam, zbm, sam, sbm, sym, zym);
