@@ -684,42 +684,130 @@ static int e_global_pool(EcCtx *c, int k, const RtNode *n) {
 
 /* ---------------------------------------------------------------- CumSum */
 
-/* CumSum (ref/reduce.c): along the constant axis, inclusive or exclusive, forward or
- * reverse; floats sum in double, integers in 64-bit wrapping arithmetic. */
+/* CumSum (ref/reduce.c): along axis, inclusive or exclusive, forward or reverse; floats sum
+ * in double, integers in 64-bit wrapping arithmetic. A constant axis is resolved here; an
+ * axis computed at run time is read by the C (int32 or int64), and one out of range makes
+ * NAME_run return 1 (as an out-of-range Gather index does). */
 static int e_cumsum(EcCtx *c, int k, const RtNode *n) {
-    const RtTensor *x = vin(c, n, 0), *ax = kin(c, n, 1);
+    const RtTensor *x = vin(c, n, 0), *axv = vin(c, n, 1), *ax = kin(c, n, 1);
     const char *xt;
     RT_TRY(red_need_ctype(c, k, x, "input 'x'", &xt));
     if (x->dtype == RT_BOOL) return ec_fail(c, k, RT_ERR, "input 'x' has unsupported dtype bool");
     if (x->rank < 1) return ec_fail(c, k, RT_ERR, "input 'x' must have rank >= 1");
-    if (!ax) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input 'axis' is computed at run time; emit-c needs it constant "
-                                                      "(e.g. --freeze-input)");
-    if (rt_numel(ax) != 1 || (ax->dtype != RT_I64 && ax->dtype != RT_I32))
+    if (!axv || rt_numel(axv) != 1 || (axv->dtype != RT_I64 && axv->dtype != RT_I32))
         return ec_fail(c, k, RT_ERR, "input 'axis' must hold one int32 or int64 value");
-    int axis = 0;
-    RT_TRY(red_axis(c, k, rt_get_i64(ax, 0), x->rank, "input 'axis'", &axis));
     int excl = rt_attr_int(n, "exclusive", 0) != 0, rev = rt_attr_int(n, "reverse", 0) != 0;
-    int64_t outer, len, inner;
-    red_view(x, axis, &outer, &len, &inner);
     if (rt_numel(x) == 0) {
         text_buf_printf(&c->body, "    /* node %d: empty tensor */\n", k);
         return RT_OK;
     }
     int fl = red_is_float(x->dtype);
-    char px[96], py[96], at[64];
-    if (rev) snprintf(at, sizeof at, "(%lld - s) * %lld", (long long)(len - 1), (long long)inner);
-    else snprintf(at, sizeof at, "s * %lld", (long long)inner);
+    const char *acc = fl ? "double" : "uint64_t";
+    char px[96], py[96], pa[96];
+    text_buf_printf(&c->body, "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i, s, outer, len, inner;\n",
+                    xt, P(c, n, 0, px), xt, Y(c, n, py));
+    if (ax) {
+        int axis = 0;
+        RT_TRY(red_axis(c, k, rt_get_i64(ax, 0), x->rank, "input 'axis'", &axis));
+        int64_t outer, len, inner;
+        red_view(x, axis, &outer, &len, &inner);
+        text_buf_printf(&c->body, "        outer = %lld, len = %lld, inner = %lld;\n", (long long)outer, (long long)len,
+                        (long long)inner);
+    } else {
+        int32_t d[RT_MAX_RANK];
+        for (int i = 0; i < x->rank; i++) d[i] = (int32_t)x->dims[i];
+        decl_i32s(c, k, "dims", d, x->rank);
+        text_buf_printf(&c->body,
+                        "        {\n            int64_t a = (int64_t)%s[0];\n            int32_t d;\n"
+                        "            if (a < 0) a += %d;\n            if (a < 0 || a >= %d) return 1;\n"
+                        "            outer = 1, inner = 1, len = n%d_dims[a];\n"
+                        "            for (d = 0; d < (int32_t)a; d++) outer *= n%d_dims[d];\n"
+                        "            for (d = (int32_t)a + 1; d < %d; d++) inner *= n%d_dims[d];\n        }\n",
+                        P(c, n, 1, pa), x->rank, x->rank, k, k, x->rank, k);
+    }
     text_buf_printf(&c->body,
-                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i, s;\n"
-                    "        for (o = 0; o < %lld; o++)\n            for (i = 0; i < %lld; i++) {\n"
-                    "                const %s *p = x + o * %lld + i;\n                %s *q = y + o * %lld + i;\n"
-                    "                %s sum = 0;\n                for (s = 0; s < %lld; s++) {\n"
-                    "                    %s e = (%s)p[%s];\n%s                    q[%s] = (%s)sum;\n%s"
+                    "        for (o = 0; o < outer; o++)\n            for (i = 0; i < inner; i++) {\n"
+                    "                const %s *p = x + o * len * inner + i;\n                %s *q = y + o * len * inner + i;\n"
+                    "                %s sum = 0;\n                for (s = 0; s < len; s++) {\n"
+                    "                    int32_t at = (%s) * inner;\n"
+                    "                    %s e = (%s)p[at];\n%s                    q[at] = (%s)sum;\n%s"
                     "                }\n            }\n    }\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, xt, (long long)(len * inner), xt,
-                    (long long)(len * inner), fl ? "double" : "uint64_t", (long long)len, fl ? "double" : "uint64_t",
-                    fl ? "double" : "uint64_t", at, excl ? "" : "                    sum += e;\n", at, xt,
+                    xt, xt, acc, rev ? "len - 1 - s" : "s", acc, acc, excl ? "" : "                    sum += e;\n", xt,
                     excl ? "                    sum += e;\n" : "");
+    return RT_OK;
+}
+
+/* ---------------------------------------------------------------- NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
+
+/* The two losses (ref/loss.c) over input / scores [N, C, d...] (D positions per (n, c)) and
+ * int32 / int64 targets [N, d...]: per (n, d) with class t, unless t == ignore_index,
+ * w = weight[t] (1 without weight) and loss = -logprob[n, t, d] * w; reduction none (the
+ * losses), sum, or mean (sum / sum of applied weights; 0 / 0 = NaN when all are ignored).
+ * SoftmaxCrossEntropyLoss takes logprob = x - (max + log(sum exp(x - max))) along C per
+ * (n, d), in double, and writes it as the optional second output. A target outside [0, C)
+ * that is not ignore_index makes NAME_run return 1 (the runtime fails naming it). */
+static int e_loss(EcCtx *c, int k, const RtNode *n) {
+    int sce = n->op == RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS;
+    const RtTensor *x = vin(c, n, 0), *t = vin(c, n, 1), *w = vin(c, n, 2);
+    const char *xt, *tt;
+    RT_TRY(red_need_float(c, k, x, sce ? "scores" : "input", &xt));
+    if (!t || (t->dtype != RT_I32 && t->dtype != RT_I64))
+        return ec_fail(c, k, RT_ERR, "input %s must be int32 or int64", sce ? "labels" : "target");
+    tt = ec_ctype(t->dtype);
+    if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input must have rank >= 2 ([N, C, ...])");
+    int64_t N = x->dims[0], C = x->dims[1], D = rt_shape_numel(x->rank - 2, x->dims + 2);
+    if (rt_numel(t) != N * D) return ec_fail(c, k, RT_ERR, "the target's shape does not match the input's");
+    if (w && (w->dtype != x->dtype || rt_numel(w) != C))
+        return ec_fail(c, k, RT_ERR, "input weight must be [%lld] of the input's dtype", (long long)C);
+    const char *red = rt_attr_str(n, "reduction", "mean");
+    int reduction = strcmp(red, "none") == 0 ? 0 : strcmp(red, "sum") == 0 ? 1 : strcmp(red, "mean") == 0 ? 2 : -1;
+    if (reduction < 0) return ec_fail(c, k, RT_ERR, "attribute reduction must be none, sum or mean, got '%s'", red);
+    int has_ii = rt_attr(n, "ignore_index") != NULL;
+    long long ii = (long long)rt_attr_int(n, "ignore_index", 0);
+    int lpo = sce && n->n_out > 1 && n->out[1] >= 0;
+    char px[96], pt[96], pw[96], py[96], pl[96], iis[48];
+    if (ii == INT64_MIN) snprintf(iis, sizeof iis, "INT64_MIN");
+    else snprintf(iis, sizeof iis, "%lldLL", ii);
+    text_buf_printf(&c->body,
+                    "    {\n        const %s *x = %s;\n        const %s *t = %s;\n        %s *y = %s;\n"
+                    "        double sum = 0.0, wsum = 0.0;\n        int32_t nn, d, cc;\n",
+                    xt, P(c, n, 0, px), tt, P(c, n, 1, pt), xt, Y(c, n, py));
+    if (w) text_buf_printf(&c->body, "        const %s *w = %s;\n", xt, P(c, n, 2, pw));
+    if (lpo) text_buf_printf(&c->body, "        %s *lpo = %s;\n", xt, ec_ptr(c, n->out[1], 0, pl, sizeof pl));
+    text_buf_printf(&c->body,
+                    "        (void)cc;\n        for (nn = 0; nn < %lld; nn++)\n            for (d = 0; d < %lld; d++) {\n"
+                    "                const %s *p = x + nn * %lld + d;\n                int64_t cls = (int64_t)t[nn * %lld + d];\n"
+                    "                double loss = 0.0, wt = 0.0;\n",
+                    (long long)N, (long long)D, xt, (long long)(C * D), (long long)D);
+    if (sce) {
+        ec_tpl_use(c, "b0_reduce_exp");
+        ec_tpl_use(c, "b0_reduce_log");
+        text_buf_printf(&c->body,
+                        "                double m = -HUGE_VAL, s = 0.0, ls;\n"
+                        "                for (cc = 0; cc < %lld; cc++)\n                    if ((double)p[cc * %lld] > m) m = p[cc * %lld];\n"
+                        "                for (cc = 0; cc < %lld; cc++) s += wk_reduce_exp((double)p[cc * %lld] - m);\n"
+                        "                ls = m + wk_reduce_log(s);\n",
+                        (long long)C, (long long)D, (long long)D, (long long)C, (long long)D);
+        if (lpo)
+            text_buf_printf(&c->body,
+                            "                for (cc = 0; cc < %lld; cc++) lpo[nn * %lld + d + cc * %lld] = (%s)((double)p[cc * %lld] - ls);\n",
+                            (long long)C, (long long)(C * D), (long long)D, xt, (long long)D);
+    }
+    /* the class element's log probability: stride D between classes, minus ls for the cross entropy */
+    char lp[96], cond[96];
+    snprintf(lp, sizeof lp, "(double)p[cls * %lld]%s", (long long)D, sce ? " - ls" : "");
+    if (has_ii) snprintf(cond, sizeof cond, "cls != %s", iis);
+    else snprintf(cond, sizeof cond, "1");
+    text_buf_printf(&c->body,
+                    "                if (%s) {\n                    if (cls < 0 || cls >= %lld) return 1;\n"
+                    "                    wt = %s;\n                    loss = -(%s) * wt;\n                }\n",
+                    cond, (long long)C, w ? "(double)w[cls]" : "1.0", lp);
+    if (reduction == 0) text_buf_printf(&c->body, "                y[nn * %lld + d] = (%s)loss;\n", (long long)D, xt);
+    text_buf_printf(&c->body, "                sum += loss;\n                wsum += wt;\n            }\n");
+    if (reduction == 1) text_buf_printf(&c->body, "        y[0] = (%s)sum;\n", xt);
+    else if (reduction == 2) text_buf_printf(&c->body, "        y[0] = (%s)(sum / wsum);\n", xt);
+    else text_buf_printf(&c->body, "        (void)sum, (void)wsum;\n");
+    text_buf_printf(&c->body, "    }\n");
     return RT_OK;
 }
 
@@ -753,5 +841,7 @@ const EcOpEntry ec_ops_reduce[] = {
     {RT_OP_GLOBAL_MAX_POOL, e_global_pool},
     {RT_OP_GLOBAL_LP_POOL, e_global_pool},
     {RT_OP_CUMSUM, e_cumsum},
+    {RT_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, e_loss},
+    {RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS, e_loss},
     {0, NULL},
 };

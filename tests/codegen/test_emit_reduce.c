@@ -18,7 +18,7 @@
 
 typedef struct {
     IrGraph *g;
-    RtTensor in[4]; /* graph inputs with data (owned by the test) */
+    RtTensor in[8]; /* graph inputs with data (owned by the test) */
     int n_in;
     uint64_t seed;
     int no_libm;
@@ -66,6 +66,7 @@ static OneOp *op_new(int opset) {
 
 /* A graph input of random data. */
 static int op_input(OneOp *o, const char *name, RtDtype dt, int rank, const int64_t *dims, int positive) {
+    cr_assert(o->n_in < 8);
     int v = ir_value_add(o->g, name);
     ir_value_set_shape(&o->g->values[v], dt, rank, dims);
     RtTensor *t = &o->in[o->n_in++];
@@ -263,4 +264,259 @@ Test(emit_reduce, float64_and_integer_empty_set) {
     int64_t d[2] = {5, 6}, e[2] = {3, 0}, ax[1] = {1};
     reduce_all(RT_F64, 2, d, 1, ax, 0, 0, 0, NULL);
     reduce_all(RT_I32, 2, e, 1, ax, 0, 0, 0, NULL);
+}
+
+/* ---------------------------------------------------------------- the axis ops */
+
+/* A graph input holding data (targets in range, chosen values). */
+static int op_input_data(OneOp *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
+    int v = op_input(o, name, dt, rank, dims, 0);
+    memcpy(o->in[o->n_in - 1].data, data, (size_t)rt_nbytes(&o->in[o->n_in - 1]));
+    return v;
+}
+
+static RtAttr attr_float(OneOp *o, const char *name, float v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_FLOAT, .f = v};
+}
+
+static RtAttr attr_str(OneOp *o, const char *name, const char *v) {
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_STRING, .s = ir_strdup(o->g, v)};
+}
+
+static RtAttr attr_ints(OneOp *o, const char *name, int n, const int64_t *v) {
+    int64_t *c = ir_alloc(o->g, sizeof(int64_t) * (size_t)n);
+    memcpy(c, v, sizeof(int64_t) * (size_t)n);
+    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_INTS, .n = n, .ints = c};
+}
+
+/* An ArgMax and an ArgMin node (axis, keepdims, select_last_index) on one input of dtype dt
+ * whose values repeat (ties decide select_last_index). */
+static void arg_case(RtDtype dt, int64_t axis, int keepdims, int last) {
+    OneOp *o = op_new(13);
+    int64_t d[3] = {3, 5, 4};
+    int x = op_input(o, "x", dt, 3, d, 0);
+    RtTensor *t = &o->in[0];
+    for (int64_t i = 0; i < rt_numel(t); i += 3) /* ties: copy a neighbour's bytes */
+        if (i + 4 < rt_numel(t))
+            memcpy((char *)t->data + (i + 4) * (int64_t)rt_dtype_size(dt), (char *)t->data + i * (int64_t)rt_dtype_size(dt),
+                   rt_dtype_size(dt));
+    for (int j = 0; j < 2; j++) {
+        int k = op_node(o, j ? RT_OP_ARG_MIN : RT_OP_ARG_MAX, 1, &x);
+        RtAttr *a = attrs_new(o, k, 3);
+        a[0] = attr_int(o, "axis", axis);
+        a[1] = attr_int(o, "keepdims", keepdims);
+        a[2] = attr_int(o, "select_last_index", last);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "ArgMax/ArgMin %s axis %lld keepdims %d last %d", rt_dtype_name(dt), (long long)axis,
+             keepdims, last);
+    op_check(o, what);
+}
+
+Test(emit_reduce, argmax_argmin_dtypes_ties) {
+    arg_case(RT_F32, 1, 1, 0);
+    arg_case(RT_F64, -1, 0, 1);
+    arg_case(RT_I8, 0, 1, 1);
+    arg_case(RT_U64, 2, 0, 0);
+    arg_case(RT_I32, 1, 0, 1);
+}
+
+/* LogSoftmax and Hardmax (and Softmax for the core emitter's sake) on one input. */
+static void softmax_case(int opset, RtDtype dt, int64_t axis, int no_libm) {
+    OneOp *o = op_new(opset);
+    o->no_libm = no_libm;
+    int64_t d[3] = {2, 5, 3};
+    int x = op_input(o, "x", dt, 3, d, 0);
+    int ops[2] = {RT_OP_LOG_SOFTMAX, RT_OP_HARDMAX};
+    for (int j = 0; j < 2; j++) {
+        int k = op_node(o, ops[j], 1, &x);
+        RtAttr *a = attrs_new(o, k, 1);
+        a[0] = attr_int(o, "axis", axis);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "LogSoftmax/Hardmax opset %d %s axis %lld no_libm %d", opset, rt_dtype_name(dt),
+             (long long)axis, no_libm);
+    op_check(o, what);
+}
+
+Test(emit_reduce, log_softmax_hardmax_axes_opsets) {
+    softmax_case(13, RT_F32, 1, 0);  /* inner 3: the double path */
+    softmax_case(13, RT_F32, -1, 1); /* float rows, libm-free */
+    softmax_case(11, RT_F32, 1, 0);  /* coerced to 2-D: rows of 15 */
+    softmax_case(13, RT_F64, 0, 1);
+}
+
+/* BatchNormalization (inference) and InstanceNormalization; positive variances. */
+Test(emit_reduce, batch_and_instance_norm) {
+    for (int variant = 0; variant < 3; variant++) {
+        /* 0: opset 15 float32; 1: opset 7 spatial = 0 (per activation); 2: float64, no libm */
+        OneOp *o = op_new(variant == 1 ? 7 : 15);
+        o->no_libm = variant == 2;
+        RtDtype dt = variant == 2 ? RT_F64 : RT_F32;
+        int64_t d[4] = {2, 3, 4, 5}, cd[1] = {3}, ad[3] = {3, 4, 5};
+        int per_act = variant == 1;
+        int in[5] = {op_input(o, "x", dt, 4, d, 0), op_input(o, "scale", dt, per_act ? 3 : 1, per_act ? ad : cd, 0),
+                     op_input(o, "b", dt, per_act ? 3 : 1, per_act ? ad : cd, 0),
+                     op_input(o, "mean", dt, per_act ? 3 : 1, per_act ? ad : cd, 0),
+                     op_input(o, "var", dt, per_act ? 3 : 1, per_act ? ad : cd, 1)};
+        int k = op_node(o, RT_OP_BATCH_NORMALIZATION, 5, in);
+        RtAttr *a = attrs_new(o, k, per_act ? 2 : 1);
+        a[0] = attr_float(o, "epsilon", 1e-3f);
+        if (per_act) a[1] = attr_int(o, "spatial", 0);
+        if (!per_act) {
+            k = op_node(o, RT_OP_INSTANCE_NORMALIZATION, 3, in);
+            a = attrs_new(o, k, 1);
+            a[0] = attr_float(o, "epsilon", 0.25f);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "BatchNormalization/InstanceNormalization variant %d", variant);
+        op_check(o, what);
+    }
+}
+
+/* GroupNormalization at opset 18 (scale per group) and 21 (per channel; float64 with the
+ * default float stash rounds the normalized value), MeanVarianceNormalization with its
+ * default and other axes, LpNormalization p = 1 and 2. */
+Test(emit_reduce, group_mvn_lp_norm) {
+    for (int opset = 18; opset <= 21; opset += 3)
+        for (int f64 = 0; f64 < 2; f64++) {
+            OneOp *o = op_new(opset);
+            RtDtype dt = f64 ? RT_F64 : RT_F32;
+            int64_t d[4] = {2, 6, 3, 2}, pd[1] = {opset == 18 ? 3 : 6};
+            int in[3] = {op_input(o, "x", dt, 4, d, 0), op_input(o, "scale", dt, 1, pd, 0), op_input(o, "b", dt, 1, pd, 0)};
+            int k = op_node(o, RT_OP_GROUP_NORMALIZATION, 3, in);
+            RtAttr *a = attrs_new(o, k, 2);
+            a[0] = attr_int(o, "num_groups", 3);
+            a[1] = attr_float(o, "epsilon", 1e-2f);
+            k = op_node(o, RT_OP_MEAN_VARIANCE_NORMALIZATION, 1, in);
+            if (f64) {
+                a = attrs_new(o, k, 1);
+                a[0] = attr_ints(o, "axes", 2, (int64_t[]){1, -1});
+            }
+            for (int p = 1; p <= 2; p++) {
+                k = op_node(o, RT_OP_LP_NORMALIZATION, 1, in);
+                a = attrs_new(o, k, 2);
+                a[0] = attr_int(o, "p", p);
+                a[1] = attr_int(o, "axis", p == 1 ? 1 : -1);
+            }
+            char what[80];
+            snprintf(what, sizeof what, "GroupNorm/MVN/LpNorm opset %d %s", opset, rt_dtype_name(dt));
+            op_check(o, what);
+        }
+}
+
+/* GlobalMaxPool (float32, int8, uint8) and GlobalLpPool (p = 1, 2, 3). */
+Test(emit_reduce, global_max_and_lp_pool) {
+    static const RtDtype dts[3] = {RT_F32, RT_I8, RT_U8};
+    for (int t = 0; t < 3; t++) {
+        OneOp *o = op_new(13);
+        int64_t d[4] = {2, 3, 5, 4};
+        int x = op_input(o, "x", dts[t], 4, d, 0);
+        op_node(o, RT_OP_GLOBAL_MAX_POOL, 1, &x);
+        for (int p = 1; p <= 3 && dts[t] == RT_F32; p++) {
+            int k = op_node(o, RT_OP_GLOBAL_LP_POOL, 1, &x);
+            RtAttr *a = attrs_new(o, k, 1);
+            a[0] = attr_int(o, "p", p);
+        }
+        op_check(o, rt_dtype_name(dts[t]));
+    }
+}
+
+/* CumSum: float and wrapping int64, exclusive / reverse, a constant axis and one given at
+ * run time (an input), which the C reads. */
+Test(emit_reduce, cumsum_modes_and_runtime_axis) {
+    for (int t = 0; t < 2; t++) {
+        OneOp *o = op_new(14);
+        RtDtype dt = t ? RT_I64 : RT_F32;
+        int64_t d[3] = {3, 4, 5}, one[1] = {1}, ax = -2, ax1 = 2;
+        int32_t axr = 0;
+        int in[2] = {op_input(o, "x", dt, 3, d, 0), op_const(o, "axis", RT_I64, 1, one, &ax)};
+        int inr[2] = {in[0], op_input_data(o, "axis_in", RT_I32, 1, one, &axr)};
+        int in2[2] = {in[0], op_const(o, "axis2", RT_I64, 1, one, &ax1)};
+        for (int m = 0; m < 4; m++) {
+            int k = op_node(o, RT_OP_CUMSUM, 2, m == 3 ? inr : m == 2 ? in2 : in);
+            RtAttr *a = attrs_new(o, k, 2);
+            a[0] = attr_int(o, "exclusive", m & 1);
+            a[1] = attr_int(o, "reverse", m >= 1);
+        }
+        op_check(o, t ? "CumSum int64" : "CumSum float");
+    }
+}
+
+/* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss with [N, C, d] input, weights,
+ * ignore_index, each reduction; int32 and int64 targets; SCE's log_prob output. */
+Test(emit_reduce, losses_weights_ignore_index) {
+    static const char *const reds[3] = {"none", "sum", "mean"};
+    for (int tt = 0; tt < 2; tt++) {
+        OneOp *o = op_new(13);
+        int64_t xd[3] = {3, 4, 2}, td[2] = {3, 2}, wd[1] = {4};
+        int64_t t64[6] = {0, 3, 2, 1, 1, 3};
+        int32_t t32[6] = {3, 1, 1, 0, 2, 1};
+        int x = op_input(o, "x", RT_F32, 3, xd, 0), w = op_input(o, "w", RT_F32, 1, wd, 1);
+        int t = tt ? op_input_data(o, "t", RT_I64, 2, td, t64) : op_input_data(o, "t", RT_I32, 2, td, t32);
+        for (int r = 0; r < 3; r++) {
+            int in[3] = {x, t, w};
+            int k = op_node(o, r == 1 ? RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS : RT_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, r == 0 ? 2 : 3, in);
+            RtAttr *a = attrs_new(o, k, 2);
+            a[0] = attr_str(o, "reduction", reds[r]);
+            a[1] = attr_int(o, "ignore_index", 1);
+        }
+        for (int r = 0; r < 3; r++) {
+            int in[2] = {x, t};
+            int k = op_node(o, RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS, 2, in);
+            RtAttr *a = attrs_new(o, k, 1);
+            a[0] = attr_str(o, "reduction", reds[r]);
+        }
+        /* the log_prob output of the last SCE node */
+        RtNode *nd = &o->g->nodes[o->g->n_nodes - 1];
+        int lp = ir_value_add(o->g, "log_prob");
+        int *outs = ir_alloc(o->g, sizeof(int) * 2);
+        outs[0] = nd->out[0], outs[1] = lp;
+        nd->out = outs, nd->n_out = 2;
+        o->g->values[lp].producer = o->g->n_nodes - 1;
+        o->g->outputs = realloc(o->g->outputs, sizeof(int) * (size_t)(o->g->n_outputs + 1));
+        o->g->outputs[o->g->n_outputs++] = lp;
+        op_check(o, tt ? "losses int64 targets" : "losses int32 targets");
+    }
+}
+
+/* What the C cannot do is refused by name: BatchNormalization in training mode, GlobalLpPool
+ * with p = 3 under --no-libm (pow), ReduceSum with axes computed at run time. */
+Test(emit_reduce, refusals_name_the_reason) {
+    for (int v = 0; v < 3; v++) {
+        OneOp *o = op_new(v == 0 ? 15 : 18);
+        int64_t d[3] = {2, 3, 4}, cd[1] = {3}, one[1] = {1};
+        int x = op_input(o, "x", RT_F32, 3, d, 0), k;
+        const char *want;
+        if (v == 0) {
+            int in[5] = {x, op_input(o, "s", RT_F32, 1, cd, 0), op_input(o, "b", RT_F32, 1, cd, 0),
+                         op_input(o, "m", RT_F32, 1, cd, 0), op_input(o, "v", RT_F32, 1, cd, 1)};
+            k = op_node(o, RT_OP_BATCH_NORMALIZATION, 5, in);
+            RtAttr *a = attrs_new(o, k, 1);
+            a[0] = attr_int(o, "training_mode", 1);
+            want = "training mode";
+        } else if (v == 1) {
+            o->no_libm = 1;
+            k = op_node(o, RT_OP_GLOBAL_LP_POOL, 1, &x);
+            RtAttr *a = attrs_new(o, k, 1);
+            a[0] = attr_int(o, "p", 3);
+            want = "--no-libm";
+        } else {
+            int64_t ax = 1;
+            int in[2] = {x, op_input_data(o, "axes", RT_I64, 1, one, &ax)};
+            op_node(o, RT_OP_REDUCE_SUM, 2, in);
+            want = "--freeze-input";
+        }
+        RtError err = {{0}};
+        EmitCOptions eo = {"model", o->no_libm, "test", "test", "test", 0};
+        TextBuf cs = {0}, hs = {0};
+        int r = emit_c_generate(o->g, &eo, &cs, &hs, NULL, NULL, &err);
+        cr_expect_neq(r, RT_OK, "case %d was emitted", v);
+        cr_expect(strstr(err.msg, want), "case %d: '%s' does not name %s", v, err.msg, want);
+        text_buf_free(&cs);
+        text_buf_free(&hs);
+        for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+        ir_graph_free(o->g);
+        free(o);
+    }
 }
