@@ -344,10 +344,10 @@ static int e_qmm(EcCtx *c, int k, const RtNode *n) {
     ec_tpl_use(c, "b0_quant");
     ec_tpl_use(c, "k_seq_qmm");
     char pa[96], pb[96], paz[96], pbz[96], ps[3][96], pz[96], py[96];
-    text_buf_printf(&c->body, "    wk_seq_qmm(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s, %s);\n", k, P(c, n, ia, pa),
-                    P(c, n, iaz, paz), P(c, n, ib, pb), P(c, n, ibz, pbz), ql ? P(c, n, 1, ps[0]) : "NULL",
+    text_buf_printf(&c->body, "    wk_seq_qmm(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s, %s, (int32_t *)(A + %lld));\n", k,
+                    P(c, n, ia, pa), P(c, n, iaz, paz), P(c, n, ib, pb), P(c, n, ibz, pbz), ql ? P(c, n, 1, ps[0]) : "NULL",
                     ql ? P(c, n, 4, ps[1]) : "NULL", ql ? P(c, n, 6, ps[2]) : "NULL", ql ? P(c, n, 7, pz) : "NULL",
-                    Y(c, n, py));
+                    Y(c, n, py), (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -817,6 +817,13 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
         const RtTensor *y = &c->val[n->out[0]];
         int64_t planes = y->dims[0] * y->dims[rt_attr_int(n, "channels_last", 0) ? y->rank - 1 : 1];
         return planes > 0 ? (int64_t)sizeof(int32_t) * (rt_numel(y) / planes) : 0;
+    }
+    if (n->op == RT_OP_MATMUL_INTEGER || n->op == RT_OP_QLINEAR_MATMUL) {
+        /* one row of Y's int32 sums: N, B's last dim (a 1-D B has N = 1) */
+        int jb = n->op == RT_OP_QLINEAR_MATMUL ? 3 : 1;
+        const RtTensor *b = jb < n->n_in && n->in[jb] >= 0 ? &c->val[n->in[jb]] : NULL;
+        int64_t N = b && b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+        return (int64_t)sizeof(int32_t) * (N > 0 ? N : 1);
     }
     if (n->op == RT_OP_DYNAMIC_QUANTIZE_MATMUL && n->n_in > 0 && n->in[0] >= 0)
         return 16 + rt_numel(&c->val[n->in[0]]); /* scale, zero point, A's uint8 codes */
