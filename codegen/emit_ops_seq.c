@@ -9,7 +9,8 @@
  *
  * Recurrent ops: the node's attributes (direction, layout, hidden_size, clip, input_forget,
  * linear_before_reset, activations per direction with their alpha / beta consumed in list
- * order) become one `static const wk_seq_rec n<k>_rec`; the kernel (template k_seq_rec_f32)
+ * order) become one `static const wk_seq_rec n<k>_rec`; the kernel (template k_seq_rec, in
+ * float or, for float64 models, double: b0_seq_real_f32 / _f64)
  * takes every input as a pointer, so W, R, B, sequence_lens, initial_h, initial_c and P may be
  * constants or graph inputs alike, and absent optional inputs or outputs are NULL. The
  * per-step state and gates (4*H + 2*G*H floats) are arena scratch (ec_scratch_seq).
@@ -20,6 +21,7 @@
  * type. DFT / STFT: a mixed-radix FFT in float over twiddles computed here (no libm in C).
  */
 #include "emit_ops_common.h"
+#include "emit_templates.h"
 
 /* ---------------------------------------------------------------- recurrent layers */
 
@@ -28,11 +30,11 @@
 static const struct {
     const char *name;
     int n_ab;
-    float alpha, beta;
+    double alpha, beta;
 } seq_acts[] = {
-    {"Relu", 0, 0, 0},          {"Tanh", 0, 0, 0},      {"Sigmoid", 0, 0, 0},     {"Affine", 2, 1.0f, 0.0f},
-    {"LeakyRelu", 1, 0.01f, 0}, {"ThresholdedRelu", 1, 1.0f, 0}, {"ScaledTanh", 2, 1.0f, 1.0f},
-    {"HardSigmoid", 2, 0.2f, 0.5f}, {"Elu", 1, 1.0f, 0}, {"Softsign", 0, 0, 0}, {"Softplus", 0, 0, 0},
+    {"Relu", 0, 0, 0},         {"Tanh", 0, 0, 0},      {"Sigmoid", 0, 0, 0},     {"Affine", 2, 1.0, 0.0},
+    {"LeakyRelu", 1, 0.01, 0}, {"ThresholdedRelu", 1, 1.0, 0}, {"ScaledTanh", 2, 1.0, 1.0},
+    {"HardSigmoid", 2, 0.2, 0.5}, {"Elu", 1, 1.0, 0}, {"Softsign", 0, 0, 0}, {"Softplus", 0, 0, 0},
 };
 
 static int seq_name_eq(const char *a, const char *b) {
@@ -50,7 +52,7 @@ typedef struct {
     int64_t S, N, I, H, D;
     int reverse_only, layout;
     int act[2][3];
-    float alpha[2][3], beta[2][3];
+    double alpha[2][3], beta[2][3];
 } SeqRec;
 
 /* G and kind of a recurrent op, or 0. */
@@ -81,15 +83,17 @@ static int seq_rec_acts(EcCtx *c, int k, const RtNode *n, SeqRec *r) {
             r->beta[d][j] = seq_acts[e].beta;
             if (seq_acts[e].n_ab >= 1 && ia < n_al) r->alpha[d][j] = al->floats[ia++];
             if (seq_acts[e].n_ab >= 2 && ib < n_be) r->beta[d][j] = be->floats[ib++];
+            if (!isfinite(r->alpha[d][j]) || !isfinite(r->beta[d][j]))
+                return ec_fail(c, k, RT_ERR_UNSUPPORTED, "activation_alpha / activation_beta must be finite for emit-c");
         }
     return RT_OK;
 }
 
-/* Input j absent, or of dtype float32 and shape want[rank]. */
+/* Input j absent, or of X's dtype and shape want[rank]. */
 static int seq_rec_input(EcCtx *c, int k, const RtNode *n, int j, const char *what, int rank, const int64_t *want) {
     const RtTensor *t = vin(c, n, j);
     if (!t) return RT_OK;
-    RT_TRY(need_dtype(c, k, t, RT_F32, what));
+    RT_TRY(need_dtype(c, k, t, vin(c, n, 0)->dtype, what));
     int ok = t->rank == rank;
     for (int i = 0; ok && i < rank; i++) ok = t->dims[i] == want[i];
     char g[128], w[128];
@@ -106,8 +110,8 @@ static int seq_rec_parse(EcCtx *c, int k, const RtNode *n, SeqRec *r) {
     r->G = seq_rec_gates(n->op, &r->kind);
     r->n_act = r->kind + 1;
     if (!x || !w || !rr) return ec_fail(c, k, RT_ERR, "inputs 'X', 'W' and 'R' are required");
-    if (x->dtype != RT_F32)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input 'X' has dtype %s; emit-c's recurrent kernel takes float32",
+    if (x->dtype != RT_F32 && x->dtype != RT_F64)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input 'X' has dtype %s; emit-c's recurrent kernel takes float32 and float64",
                        rt_dtype_name(x->dtype));
     if (x->rank != 3 || w->rank != 3 || w->dims[1] % r->G != 0)
         return ec_fail(c, k, RT_ERR, "X must be [seq, batch, input] and W [directions, %d*hidden, input]", r->G);
@@ -151,12 +155,37 @@ static int seq_rec_parse(EcCtx *c, int k, const RtNode *n, SeqRec *r) {
     return seq_rec_acts(c, k, n, r);
 }
 
+/* 1 when template `name` is already in the emitted C. */
+static int seq_tpl_used(const EcCtx *c, const char *name) {
+    for (int i = 0; i < c->n_tpl; i++)
+        if (strcmp(emit_c_templates[i].name, name) == 0) return c->tpl_used[i];
+    return 0;
+}
+
+/* The recurrent kernel's real type (b0_seq_real_f32 / _f64) for a node of dtype t: one per
+ * model, and float64 needs libm's double functions. */
+static int seq_real_use(EcCtx *c, int k, RtDtype t) {
+    int f64 = t == RT_F64;
+    if (seq_tpl_used(c, f64 ? "b0_seq_real_f32" : "b0_seq_real_f64"))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's recurrent layers of one model share one float type; an earlier "
+                       "one is %s", f64 ? "float32" : "float64");
+    if (f64 && c->o->no_libm)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "float64 recurrent layers call libm's exp and tanh; not with --no-libm");
+    if (!f64) {
+        ec_tpl_use(c, "b0_exp");
+        ec_tpl_use(c, "b1_sigmoid");
+        ec_tpl_use(c, "b1_tanh");
+    }
+    ec_tpl_use(c, f64 ? "b0_seq_real_f64" : "b0_seq_real_f32");
+    return RT_OK;
+}
+
 static int e_rec(EcCtx *c, int k, const RtNode *n) {
     SeqRec r;
     RT_TRY(seq_rec_parse(c, k, n, &r));
     const RtAttr *cl = rt_attr(n, "clip");
     if (cl && (cl->type != RT_ATTR_FLOAT || !(cl->f >= 0))) return ec_fail(c, k, RT_ERR, "attribute 'clip' must be a float >= 0");
-    char clip[48], a[48];
+    char clip[48];
     ec_float_lit(clip, sizeof clip, cl ? cl->f : -1.0f);
     text_buf_printf(&c->decl, "static const wk_seq_rec n%d_rec = {%d, %d, %lld, %lld, %lld, %lld, %lld, %d, %d, %d, %d, %s, {", k,
                     r.kind, r.G, (long long)r.S, (long long)r.N, (long long)r.I, (long long)r.H, (long long)r.D,
@@ -168,19 +197,15 @@ static int e_rec(EcCtx *c, int k, const RtNode *n) {
         text_buf_printf(&c->decl, "}, {");
         for (int d = 0; d < 2; d++) {
             text_buf_printf(&c->decl, "%s{", d ? ", " : "");
-            for (int j = 0; j < 3; j++) {
-                ec_float_lit(a, sizeof a, ab ? r.beta[d][j] : r.alpha[d][j]);
-                text_buf_printf(&c->decl, "%s%s", j ? ", " : "", a);
-            }
+            for (int j = 0; j < 3; j++) /* exact C99 hex doubles */
+                text_buf_printf(&c->decl, "%s%a", j ? ", " : "", ab ? r.beta[d][j] : r.alpha[d][j]);
             text_buf_printf(&c->decl, "}");
         }
     }
     text_buf_printf(&c->decl, "}};\n");
-    ec_tpl_use(c, "b0_exp");
-    ec_tpl_use(c, "b1_sigmoid");
-    ec_tpl_use(c, "b1_tanh");
+    RT_TRY(seq_real_use(c, k, vin(c, n, 0)->dtype));
     ec_tpl_use(c, "b2_seq_act");
-    ec_tpl_use(c, "k_seq_rec_f32");
+    ec_tpl_use(c, "k_seq_rec");
     const RtTensor *sl = vin(c, n, 4);
     char pb[8][96], y[3][96];
     const char *p[8];
@@ -190,7 +215,7 @@ static int e_rec(EcCtx *c, int k, const RtNode *n) {
         else snprintf(y[i], sizeof y[i], "NULL");
     }
     text_buf_printf(&c->body,
-                    "    if (wk_seq_rec_f32(&n%d_rec, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (float *)(A + %lld)))\n"
+                    "    if (wk_seq_rec_run(&n%d_rec, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (wk_seq_real *)(A + %lld)))\n"
                     "        return 1; /* a sequence length out of range */\n",
                     k, p[0], p[1], p[2], p[3], sl && sl->dtype == RT_I32 ? p[4] : "NULL",
                     sl && sl->dtype == RT_I64 ? p[4] : "NULL", p[5], p[6], p[7], y[0], y[1], y[2],
@@ -809,7 +834,7 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
     int kind, G = seq_rec_gates(n->op, &kind);
     if (G && n->n_in > 1 && n->in[1] >= 0 && c->val[n->in[1]].rank == 3) {
         int64_t H = c->val[n->in[1]].dims[1] / G;
-        return (int64_t)sizeof(float) * (4 * H + 2 * G * H);
+        return (int64_t)(c->val[n->in[0]].dtype == RT_F64 ? sizeof(double) : sizeof(float)) * (4 * H + 2 * G * H);
     }
     if ((n->op == RT_OP_CONV_INTEGER || n->op == RT_OP_QLINEAR_CONV || n->op == RT_OP_MS_QLINEAR_CONV) && n->n_out > 0 &&
         n->out[0] >= 0 && c->val[n->out[0]].rank >= 3) {

@@ -22,7 +22,8 @@
  * one- and two-sided); onnxruntime's MatMulIntegerToFloat (per-column parameters, bias, batched
  * B) and DynamicQuantizeMatMul, and both with a QGemm (emit_ops_qcontrib.c's) in one
  * com.microsoft model emitted by the CLI against onnxruntime; com.microsoft QLinearConv with
- * channels_last 0 and 1. Refusals by name: float64 LSTM and DFT, a constant sequence length
+ * channels_last 0 and 1; float64 LSTM and GRU. Refusals by name: float64 LSTM under --no-libm,
+ * float32 and float64 recurrent layers in one model, float64 DFT, a constant sequence length
  * out of range (no file written).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
@@ -321,6 +322,31 @@ Test(emit_seq, rnn_bidirectional_two_activation_lists) {
     a[0] = attr_str(o, "direction", "bidirectional");
     a[1] = attr_strs(o, "activations", "Relu,Softsign");
     sq_check(o, "RNN bidirectional Relu / Softsign", 0, SEQ_REC_REL_TOL, 0);
+}
+
+/* float64 recurrent layers: the runtime computes float64 inputs entirely in double, with the
+ * same four-lane dot products and libm's double functions as the emitted kernel; only the
+ * order of a bias add differs: a few double ulps, 1e-12 relative. */
+#define SEQ_REC_F64_REL_TOL 1e-12
+
+Test(emit_seq, lstm_and_gru_float64) {
+    Sq *o = sq_new();
+    const int64_t S = 4, N = 2, I = 5, H = 3;
+    int64_t xd[3] = {S, N, I}, wd[3] = {2, 4 * H, I}, rd[3] = {2, 4 * H, H}, bd[2] = {2, 8 * H}, pd[2] = {2, 3 * H};
+    int in[8] = {sq_input(o, "x", RT_F64, 3, xd, NULL), sq_const(o, "w", RT_F64, 3, wd, NULL),
+                 sq_const(o, "r", RT_F64, 3, rd, NULL),  sq_const(o, "b", RT_F64, 2, bd, NULL), -1, -1, -1,
+                 sq_const(o, "p", RT_F64, 2, pd, NULL)};
+    int k = sq_node(o, RT_OP_LSTM, 8, in, 3, 0);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_str(o, "direction", "bidirectional");
+    a[1] = attr_strs(o, "activations", "Sigmoid,Softplus,Elu,HardSigmoid,Tanh,ScaledTanh");
+    sq_check(o, "LSTM float64 bidirectional", 0, SEQ_REC_F64_REL_TOL, 0);
+    o = sq_new();
+    int64_t gw[3] = {1, 3 * H, I}, gr[3] = {1, 3 * H, H};
+    int gin[3] = {sq_input(o, "x", RT_F64, 3, xd, NULL), sq_const(o, "w", RT_F64, 3, gw, NULL),
+                  sq_const(o, "r", RT_F64, 3, gr, NULL)};
+    sq_node(o, RT_OP_GRU, 3, gin, 2, 0);
+    sq_check(o, "GRU float64", 0, SEQ_REC_F64_REL_TOL, 0);
 }
 
 /* ---------------------------------------------------------------- integer matmul */
@@ -822,11 +848,11 @@ Test(emit_seq, ms_qlinear_conv_channels_last) {
 /* Forms emit-c does not cover fail with RT_ERR_UNSUPPORTED naming the node and op, and leave
  * no file behind: float64 recurrent layers and DFT (the kernels compute in float32), a
  * sequence_lens constant outside [0, seq_length]. */
-static void refuse_case(Sq *o, int want, const char *op, const char *words) {
+static void refuse_case(Sq *o, int no_libm, int want, const char *op, const char *words) {
     char dir[256], path[600];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_seq_refuse"), 0);
     RtError err = {{0}};
-    EmitCOptions eo = {"model", 0, "test", "test", "test", 0};
+    EmitCOptions eo = {"model", no_libm, "test", "test", "test", 0};
     int st = emit_c_write(o->g, &eo, dir, NULL, &err);
     cr_expect_eq(st, want, "%s: status %d, want %d (%s)", op, st, want, err.msg);
     cr_expect(strstr(err.msg, "the_node") && strstr(err.msg, op) && strstr(err.msg, words), "%s: message '%s'", op, err.msg);
@@ -842,17 +868,26 @@ Test(emit_seq, unsupported_forms_are_refused_by_name) {
     int in[3] = {sq_input(o, "x", RT_F64, 3, xd, NULL), sq_const(o, "w", RT_F64, 3, wd, NULL),
                  sq_const(o, "r", RT_F64, 3, rd, NULL)};
     sq_node(o, RT_OP_LSTM, 3, in, 2, 1);
-    refuse_case(o, RT_ERR_UNSUPPORTED, "LSTM", "float32");
+    refuse_case(o, 1, RT_ERR_UNSUPPORTED, "LSTM", "--no-libm");
+    /* a float32 RNN, then a float64 one: one real type per model */
+    o = sq_new();
+    int64_t r1[3] = {1, 1, 3}, r2[3] = {1, 1, 1};
+    int a[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, r1, NULL), sq_const(o, "r", RT_F32, 3, r2, NULL)};
+    sq_node(o, RT_OP_RNN, 3, a, 2, 1);
+    int b[3] = {sq_input(o, "x64", RT_F64, 3, xd, NULL), sq_const(o, "w64", RT_F64, 3, r1, NULL),
+                sq_const(o, "r64", RT_F64, 3, r2, NULL)};
+    sq_node(o, RT_OP_RNN, 3, b, 2, 1);
+    refuse_case(o, 0, RT_ERR_UNSUPPORTED, "RNN", "one float type");
     o = sq_new();
     int64_t fd[3] = {1, 8, 1};
     int fin[1] = {sq_input(o, "x", RT_F64, 3, fd, NULL)};
     sq_node(o, RT_OP_DFT, 1, fin, 1, 0);
-    refuse_case(o, RT_ERR_UNSUPPORTED, "DFT", "float32");
+    refuse_case(o, 0, RT_ERR_UNSUPPORTED, "DFT", "float32");
     o = sq_new();
     int64_t x2[3] = {2, 1, 3};
     int gin[5] = {sq_input(o, "x", RT_F32, 3, x2, NULL), sq_const(o, "w", RT_F32, 3, (int64_t[]){1, 3, 3}, NULL),
                   sq_const(o, "r", RT_F32, 3, (int64_t[]){1, 3, 1}, NULL), -1,
                   sq_const(o, "sl", RT_I32, 1, sd, (int32_t[]){3})};
     sq_node(o, RT_OP_GRU, 5, gin, 2, 1);
-    refuse_case(o, RT_ERR, "GRU", "sequence_lens");
+    refuse_case(o, 0, RT_ERR, "GRU", "sequence_lens");
 }
