@@ -18,6 +18,8 @@
  */
 #include "emit_ops_common.h"
 
+#include "../runtime/kernels/ref/conv_geom.h"
+
 static int red_is_float(RtDtype t) { return t == RT_F32 || t == RT_F64; }
 
 static int red_is_unsigned(RtDtype t) {
@@ -682,6 +684,75 @@ static int e_global_pool(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* LpPool (ref/lp.c), 1-D to 3-D: the runtime's window geometry (conv_geom: kernel_shape,
+ * strides, pads, auto_pad, dilations, ceil_mode) read at emit time into constants; each
+ * output is (sum |x|^p)^(1/p) in double over the taps inside the input (padding adds 0). */
+static int e_lp_pool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    const char *xt;
+    RT_TRY(red_need_float(c, k, x, "input X", &xt));
+    int nsp = x->rank - 2;
+    if (nsp < 1 || nsp > RT_GEOM_MAX_SP) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must have 1 to 3 spatial axes");
+    double p = 2.0;
+    RT_TRY(red_lp_p(c, k, n, &p));
+    const int64_t *ks;
+    if (rt_attr_ints(n, "kernel_shape", &ks) != nsp)
+        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit the input's %d spatial axes", nsp);
+    RtError gerr = {{0}};
+    RtKernelCtx kc;
+    memset(&kc, 0, sizeof kc);
+    kc.err = &gerr;
+    RtConvGeom g;
+    int64_t cm = rt_attr_int(n, "ceil_mode", 0);
+    if (cm != 0 && cm != 1) return ec_fail(c, k, RT_ERR, "attribute ceil_mode must be 0 or 1");
+    if (rt_geom_read(&kc, n, nsp, x->dims + 2, ks, &g) != RT_OK || rt_geom_forward(&kc, n, (int)cm, &g) != RT_OK)
+        return ec_fail(c, k, RT_ERR, "%s", gerr.msg);
+    int64_t planes = x->dims[0] * x->dims[1];
+    if (planes * rt_geom_numel(g.out) == 0) {
+        text_buf_printf(&c->body, "    /* node %d: empty output */\n", k);
+        return RT_OK;
+    }
+    int32_t gv[18];
+    const int64_t *f[6] = {g.in, g.out, g.k, g.stride, g.dil, g.pad0};
+    for (int i = 0; i < 6; i++)
+        for (int a = 0; a < 3; a++) gv[i * 3 + a] = (int32_t)f[i][a];
+    decl_i32s(c, k, "g", gv, 18); /* in[3], out[3], kernel[3], stride[3], dilation[3], pad0[3] */
+    char term[128], fin[128], pl[64], px[96], py[96];
+    if (p == 1.0) snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
+    else if (p == 2.0) {
+        ec_tpl_use(c, "b0_reduce_sqrt");
+        snprintf(term, sizeof term, "acc += v * v;"), snprintf(fin, sizeof fin, "wk_reduce_sqrt(acc)");
+    } else {
+        RT_TRY(red_double_lit(c, k, p, "p", pl, sizeof pl));
+        snprintf(term, sizeof term, "acc += pow(v < 0 ? -v : v, %s);", pl);
+        snprintf(fin, sizeof fin, "pow(acc, 1.0 / %s)", pl);
+    }
+    text_buf_printf(&c->body,
+                    "    {\n        const int32_t *G = n%d_g;\n        const %s *x = %s;\n        %s *y = %s;\n"
+                    "        int32_t pl, o[3], t[3], lo[3], hi[3], a, yo = 0;\n"
+                    "        for (pl = 0; pl < %lld; pl++)\n"
+                    "            for (o[0] = 0; o[0] < G[3]; o[0]++)\n"
+                    "                for (o[1] = 0; o[1] < G[4]; o[1]++)\n"
+                    "                    for (o[2] = 0; o[2] < G[5]; o[2]++) {\n"
+                    "                        double acc = 0.0;\n"
+                    "                        for (a = 0; a < 3; a++) { /* the taps inside the input */\n"
+                    "                            int32_t st = o[a] * G[9 + a] - G[15 + a], d = G[12 + a], h;\n"
+                    "                            lo[a] = st < 0 ? (-st + d - 1) / d : 0;\n"
+                    "                            h = G[a] - st <= 0 ? 0 : (G[a] - st + d - 1) / d;\n"
+                    "                            hi[a] = h < G[6 + a] ? h : G[6 + a];\n                        }\n"
+                    "                        for (t[0] = lo[0]; t[0] < hi[0]; t[0]++)\n"
+                    "                            for (t[1] = lo[1]; t[1] < hi[1]; t[1]++)\n"
+                    "                                for (t[2] = lo[2]; t[2] < hi[2]; t[2]++) {\n"
+                    "                                    int32_t i0 = o[0] * G[9] - G[15] + t[0] * G[12];\n"
+                    "                                    int32_t i1 = o[1] * G[10] - G[16] + t[1] * G[13];\n"
+                    "                                    int32_t i2 = o[2] * G[11] - G[17] + t[2] * G[14];\n"
+                    "                                    double v = x[pl * %lld + (i0 * G[1] + i1) * G[2] + i2];\n"
+                    "                                    %s\n                                }\n"
+                    "                        y[yo++] = (%s)%s;\n                    }\n    }\n",
+                    k, xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)planes, (long long)rt_geom_numel(g.in), term, xt, fin);
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- CumSum */
 
 /* CumSum (ref/reduce.c): along axis, inclusive or exclusive, forward or reverse; floats sum
@@ -840,6 +911,7 @@ const EcOpEntry ec_ops_reduce[] = {
     {RT_OP_LP_NORMALIZATION, e_lp_norm},
     {RT_OP_GLOBAL_MAX_POOL, e_global_pool},
     {RT_OP_GLOBAL_LP_POOL, e_global_pool},
+    {RT_OP_LP_POOL, e_lp_pool},
     {RT_OP_CUMSUM, e_cumsum},
     {RT_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, e_loss},
     {RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS, e_loss},

@@ -7,7 +7,14 @@
  * Covered: every ReduceX over non-contiguous axes, negative axes, keepdims 0, all axes,
  * noop_with_empty_axes, an empty reduced set; integer dtypes (int8 .. uint64, wrapping sums
  * and products, signed/unsigned Max/Min, truncating Mean, integer L2/LogSum through double);
- * float64; the libm-free exp/log/sqrt (--no-libm).
+ * float64; the libm-free exp/log/sqrt (--no-libm). ArgMax/ArgMin with ties (select_last_index)
+ * over float and integer dtypes; LogSoftmax/Hardmax on inner axes, coerced 2-D (opset 11),
+ * float64, --no-libm; BatchNormalization (opset 15, spatial = 0 at opset 7, float64),
+ * InstanceNormalization; GroupNormalization at opsets 18 and 21 (float64 stash rounding);
+ * MeanVarianceNormalization; LpNormalization p = 1, 2; GlobalMaxPool (float, int8, uint8);
+ * GlobalLpPool and LpPool (p = 1, 2, 3; pads, strides, dilations, ceil_mode, SAME_UPPER,
+ * 1-D to 3-D); CumSum (exclusive, reverse, int64, an axis given at run time); the two losses
+ * (weights, ignore_index, each reduction, int32 / int64 targets, log_prob); refusals.
  */
 #include "emitc_util.h"
 
@@ -519,4 +526,36 @@ Test(emit_reduce, refusals_name_the_reason) {
         ir_graph_free(o->g);
         free(o);
     }
+}
+
+/* LpPool: 2-D with strides, pads, dilations and ceil_mode for p = 1, 2, 3; 1-D with
+ * auto_pad SAME_UPPER; 3-D (opset 18). */
+Test(emit_reduce, lp_pool_geometry) {
+    OneOp *o = op_new(18);
+    int64_t d2[4] = {1, 2, 7, 6};
+    int x = op_input(o, "x", RT_F32, 4, d2, 0);
+    for (int p = 1; p <= 3; p++) {
+        int k = op_node(o, RT_OP_LP_POOL, 1, &x);
+        RtAttr *a = attrs_new(o, k, 6);
+        a[0] = attr_ints(o, "kernel_shape", 2, (int64_t[]){3, 2});
+        a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 1});
+        a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 0, 1, 1});
+        a[3] = attr_ints(o, "dilations", 2, (int64_t[]){1, 2});
+        a[4] = attr_int(o, "ceil_mode", p == 2);
+        a[5] = attr_int(o, "p", p);
+    }
+    op_check(o, "LpPool 2-D");
+    o = op_new(18);
+    int64_t d1[3] = {2, 3, 9}, d3[5] = {1, 2, 4, 3, 5};
+    int x1 = op_input(o, "x1", RT_F32, 3, d1, 0), x3 = op_input(o, "x3", RT_F64, 5, d3, 0);
+    int k = op_node(o, RT_OP_LP_POOL, 1, &x1);
+    RtAttr *a = attrs_new(o, k, 3);
+    a[0] = attr_ints(o, "kernel_shape", 1, (int64_t[]){4});
+    a[1] = attr_ints(o, "strides", 1, (int64_t[]){2});
+    a[2] = attr_str(o, "auto_pad", "SAME_UPPER");
+    k = op_node(o, RT_OP_LP_POOL, 1, &x3);
+    a = attrs_new(o, k, 2);
+    a[0] = attr_ints(o, "kernel_shape", 3, (int64_t[]){2, 2, 3});
+    a[1] = attr_int(o, "p", 1);
+    op_check(o, "LpPool 1-D and 3-D");
 }
