@@ -154,11 +154,18 @@ int ec_math_loop(EcCtx *c, int k, const RtNode *n, int m, const int *ins, const 
     }
     int32_t dims[RT_MAX_RANK], st[MATH_MAX_OPS][RT_MAX_RANK];
     int r = math_axes(c, n, m, ins, dims, st);
-    int odo[MATH_MAX_OPS], any_odo = 0; /* operand j moves through the odometer */
+    /* operand j is read at i (y's own layout), at 0 (one element), or at an offset o<j> the
+     * odometer moves */
+    int odo[MATH_MAX_OPS], at_i[MATH_MAX_OPS], any_odo = 0;
     for (int j = 0; j < m; j++) {
-        odo[j] = 0;
-        for (int d = 0; d < r; d++) odo[j] |= st[j][d] != 0;
-        if (r == 1) odo[j] = 0; /* read at i (stride 1) or 0 */
+        int64_t cs = 1;
+        odo[j] = 0, at_i[j] = 1;
+        for (int d = r - 1; d >= 0; d--) {
+            odo[j] |= st[j][d] != 0;
+            at_i[j] &= st[j][d] == cs;
+            cs *= dims[d];
+        }
+        if (at_i[j]) odo[j] = 0;
         any_odo |= odo[j];
     }
     char p[96], nm[16];
@@ -180,7 +187,7 @@ int ec_math_loop(EcCtx *c, int k, const RtNode *n, int m, const int *ins, const 
     text_buf_printf(b, "        for (i = 0; i < %lld; i++) {\n", (long long)cnt);
     for (int j = 0; j < m; j++) {
         snprintf(nm, sizeof nm, "a%d", j);
-        const char *at = odo[j] ? "o" : st[j][0] ? "i" : "0";
+        const char *at = odo[j] ? "o" : at_i[j] ? "i" : "0";
         text_buf_printf(b, "            const %s a%d = x%d[%s", ec_ctype(vin(c, n, ins[j])->dtype), j, j, at);
         if (odo[j]) text_buf_printf(b, "%d", j);
         text_buf_printf(b, "];\n");
