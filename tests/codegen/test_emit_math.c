@@ -1,10 +1,11 @@
 /*
  * test_emit_math.c — emit-c's element-wise family (codegen/emit_ops_math*.c) on what the ONNX
  * conformance cases do not reach: every integer dtype of the arithmetic ops, broadcasting of
- * two, three and four operands, integer Div/Mod by a run-time zero (NAME_run returns 1), Clip
- * with run-time and absent bounds, float64 math, Cast between every C-typed dtype with
- * out-of-range values, NaN and infinities, IsInf's flags, BitShift/Bitwise*, Gelu/Mish, and
- * --no-libm (the float32 helpers need no libm symbol; ops that would are refused by name).
+ * two, three and four operands, integer Div/Mod by a run-time zero (NAME_run returns 1) and
+ * of INT_MIN by -1, Clip with run-time and absent bounds, float64 math, Cast between every
+ * C-typed dtype with out-of-range values, NaN and infinities, IsInf's flags,
+ * BitShift/Bitwise*, Gelu/Mish, and --no-libm (the float32 ops need no libm symbol; float64
+ * ones that would are refused by name).
  *
  * Each case is a graph of up to 8 one-node outputs over shared random inputs (special
  * values mixed in), built in the IR, emitted, compiled with gcc and clang -pedantic -Werror
