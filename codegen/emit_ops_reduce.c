@@ -877,8 +877,7 @@ static int e_loss(EcCtx *c, int k, const RtNode *n) {
     text_buf_printf(&c->body, "                sum += loss;\n                wsum += wt;\n            }\n");
     if (reduction == 1) text_buf_printf(&c->body, "        y[0] = (%s)sum;\n", xt);
     else if (reduction == 2) text_buf_printf(&c->body, "        y[0] = (%s)(sum / wsum);\n", xt);
-    else text_buf_printf(&c->body, "        (void)sum, (void)wsum;\n");
-    text_buf_printf(&c->body, "    }\n");
+    text_buf_printf(&c->body, "        (void)sum, (void)wsum;\n    }\n");
     return RT_OK;
 }
 
