@@ -168,8 +168,23 @@ int ect_depth_space(EcCtx *c, int k, const RtNode *n) {
 
 /* ---------------------------------------------------------------- Split */
 
-/* Split: output i is rows [at, at + size_i) of every outer row (sizes from the outputs'
- * inferred shapes, which the runtime made from split / num_outputs). */
+/* The size of each Split output along the axis (the runtime's split_sizes): the split input
+ * (constant) or attribute, else num_outputs (chunks of ceil(dim / num), the last smaller),
+ * else equal parts. Needed for an output left unnamed, whose shape inference gives nothing. */
+static int split_sizes(EcCtx *c, int k, const RtNode *n, int64_t dim, int64_t *sizes) {
+    int m = n->n_out, cnt = ints_read(c, k, n, 1, "split", 1, sizes, m);
+    if (cnt == -1) return RT_ERR;
+    if (cnt >= 0) return cnt == m ? RT_OK : ec_fail(c, k, RT_ERR, "'split' has %d values for %d outputs", cnt, m);
+    const RtAttr *no = rt_attr(n, "num_outputs");
+    int64_t chunk = no ? (dim + m - 1) / m : dim / m;
+    for (int i = 0; i < m; i++) {
+        int64_t left = dim - (int64_t)i * chunk;
+        sizes[i] = left < 0 ? 0 : left < chunk ? left : chunk;
+    }
+    return RT_OK;
+}
+
+/* Split: output i is rows [at, at + size_i) of every outer row of x. */
 int ect_split(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
     const char *ct;
@@ -180,24 +195,28 @@ int ect_split(EcCtx *c, int k, const RtNode *n) {
     if (ax < 0 || ax >= x->rank) return ec_fail(c, k, RT_ERR, "attribute axis is out of range");
     int64_t es = (int64_t)rt_dtype_size(x->dtype), outer = rt_shape_numel((int)ax, x->dims);
     int64_t inner = rt_shape_numel(x->rank - (int)ax - 1, x->dims + ax + 1), row = x->dims[ax] * inner * es, at = 0;
+    int64_t *sizes = calloc((size_t)n->n_out + 1, sizeof *sizes);
+    if (!sizes) return rt_error_set(c->err, "out of memory");
+    int r = split_sizes(c, k, n, x->dims[ax], sizes);
+    for (int i = 0; r == RT_OK && i < n->n_out; i++) /* the inferred shapes agree (else our bug) */
+        if (n->out[i] >= 0 && c->val[n->out[i]].dims[ax] != sizes[i])
+            r = ec_fail(c, k, RT_ERR, "output %d: %lld rows, split sizes say %lld", i,
+                        (long long)c->val[n->out[i]].dims[ax], (long long)sizes[i]);
     char p0[96], py[96];
     P(c, n, 0, p0);
-    for (int i = 0; i < n->n_out; i++) {
-        if (n->out[i] < 0) continue;
-        const RtTensor *y = &c->val[n->out[i]];
-        int64_t run = y->dims[ax] * inner * es;
-        if (run > 0 && outer > 0)
-            text_buf_printf(
-                &c->body,
-                "    {\n        int32_t o;\n        for (o = 0; o < %lld; o++)\n"
-                "            memcpy((unsigned char *)%s + (size_t)o * %lld, (const unsigned char *)%s + (size_t)o *"
-                " %lld + "
-                "%lld, %lld);\n    }\n",
-                (long long)outer, ec_ptr(c, n->out[i], 0, py, sizeof py), (long long)run, p0, (long long)row,
-                (long long)at, (long long)run);
+    for (int i = 0; r == RT_OK && i < n->n_out; i++) {
+        int64_t run = sizes[i] * inner * es;
+        if (n->out[i] >= 0 && run > 0 && outer > 0)
+            text_buf_printf(&c->body,
+                            "    {\n        int32_t o;\n        for (o = 0; o < %lld; o++)\n"
+                            "            memcpy((unsigned char *)%s + (size_t)o * %lld,\n"
+                            "                   (const unsigned char *)%s + (size_t)o * %lld + %lld, %lld);\n    }\n",
+                            (long long)outer, ec_ptr(c, n->out[i], 0, py, sizeof py), (long long)run, p0,
+                            (long long)row, (long long)at, (long long)run);
         at += run;
     }
-    return RT_OK;
+    free(sizes);
+    return r;
 }
 
 /* ---------------------------------------------------------------- Pad */

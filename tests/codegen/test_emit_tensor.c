@@ -17,7 +17,8 @@
  * border, RoiAlign max with an adaptive sampling grid and int32 batch indices (both also
  * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched;
  * float64 Gemm, Resize cubic, Det, and uint64 / uint32 Slice, Pad, Trilu, ScatterND add;
- * CenterCropPad cropping and padding by odd amounts over listed (negative) axes.
+ * CenterCropPad cropping and padding by odd amounts over listed (negative) axes; Split with
+ * its middle output unnamed (the later outputs keep their rows).
  * And the outside world: a small decoder-like ONNX model (ConvTranspose, Resize, Pad,
  * Slice, Split, Tile, Concat, Flatten, Gemm with B a graph input, TopK) through
  * `wafer emit-c` and the harness, against onnxruntime-node's outputs (skipped when
@@ -674,4 +675,18 @@ Test(emit_tensor, center_crop_pad) {
     int k = op_node(o, RT_OP_CENTER_CROP_PAD, 2, in, 1);
     attrs_new(o, k, 1)[0] = attr_ints(o, "axes", 2, (int64_t[]){-2, 2});
     op_check(o, "CenterCropPad crop 7 -> 4, pad 4 -> 7");
+}
+
+Test(emit_tensor, split_unnamed_middle_output) {
+    OneOp *o = op_new();
+    int64_t xd[2] = {2, 7};
+    int in[2] = {op_input(o, "x", RT_I8, 2, xd, NULL), i64s(o, "split", 3, (int64_t[]){2, 3, 2})};
+    int y[3] = {ir_value_add(o->g, "y0"), -1, ir_value_add(o->g, "y2")}; /* -1: an empty output name in ONNX */
+    int k = ir_node_add(o->g, RT_OP_SPLIT, "the_node", 2, in, 3, y);
+    cr_assert(k >= 0);
+    attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
+    o->g->outputs = realloc(o->g->outputs, 2 * sizeof(int));
+    o->g->outputs[0] = y[0], o->g->outputs[1] = y[2];
+    o->g->n_outputs = 2;
+    op_check(o, "Split [2, 3, 2] without its middle output");
 }
