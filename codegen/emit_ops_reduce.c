@@ -625,6 +625,65 @@ static int e_lp_norm(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* RMSNormalization (ref/rms_norm.c): rows of len = prod(dims[axis:]); per row
+ * inv = 1 / sqrt(mean(x^2) + epsilon) in double, y = x * inv * scale[j], scale broadcast
+ * (numpy, from the right) to dims[axis:]: its index per j through wk_reduce_off with stride
+ * 0 on broadcast axes, or j itself when scale has the full shape. */
+static int e_rms_norm(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *sc = vin(c, n, 1);
+    const char *xt, *st;
+    RT_TRY(red_need_float(c, k, x, "input X", &xt));
+    RT_TRY(red_need_float(c, k, sc, "scale", &st));
+    if (x->rank < 1) return ec_fail(c, k, RT_ERR, "input X must have rank >= 1");
+    int axis = 0;
+    RT_TRY(red_axis(c, k, rt_attr_int(n, "axis", -1), x->rank, "attribute 'axis'", &axis));
+    int64_t stash = rt_attr_int(n, "stash_type", RT_F32);
+    if (stash <= 0 || stash >= RT_DTYPE_END || !rt_dtype_is_float((RtDtype)stash))
+        return ec_fail(c, k, RT_ERR, "attribute stash_type = %lld is not a float type", (long long)stash);
+    int nr = x->rank - axis;
+    const int64_t *nd = x->dims + axis;
+    if (sc->rank > nr) return ec_fail(c, k, RT_ERR, "scale has more axes than the normalized shape");
+    int32_t dd[RT_MAX_RANK], ss[RT_MAX_RANK];
+    int64_t stv = 1;
+    int full = rt_numel(sc) == rt_shape_numel(nr, nd);
+    for (int i = nr - 1; i >= 0; i--) {
+        int si = i - (nr - sc->rank);
+        int64_t sd = si >= 0 ? sc->dims[si] : 1;
+        if (sd != 1 && sd != nd[i]) return ec_fail(c, k, RT_ERR, "scale does not broadcast to the normalized shape");
+        dd[i] = (int32_t)nd[i];
+        ss[i] = sd == 1 ? 0 : (int32_t)stv;
+        stv *= sd;
+    }
+    int64_t len = rt_shape_numel(nr, nd), rows = len ? rt_numel(x) / len : 0;
+    if (rows == 0) {
+        text_buf_printf(&c->body, "    /* node %d: empty tensor */\n", k);
+        return RT_OK;
+    }
+    char eps[64], px[96], py[96], p1[96], sidx[96];
+    RT_TRY(red_double_lit(c, k, (double)rt_attr_float(n, "epsilon", 1e-5f), "attribute epsilon", eps, sizeof eps));
+    if (full) {
+        snprintf(sidx, sizeof sidx, "j");
+    } else {
+        decl_i32s(c, k, "sd", dd, nr);
+        decl_i32s(c, k, "ss", ss, nr);
+        ec_tpl_use(c, "b0_reduce_off");
+        snprintf(sidx, sizeof sidx, "wk_reduce_off(j, %d, n%d_sd, n%d_ss)", nr, k, k);
+    }
+    ec_tpl_use(c, "b0_reduce_sqrt");
+    text_buf_printf(&c->body,
+                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        const %s *sc = %s;\n"
+                    "        int32_t r, j;\n        for (r = 0; r < %lld; r++) {\n"
+                    "            const %s *xs = x + r * %lld;\n            %s *ys = y + r * %lld;\n"
+                    "            double ss = 0.0, inv;\n"
+                    "            for (j = 0; j < %lld; j++) ss += (double)xs[j] * xs[j];\n"
+                    "            inv = 1.0 / wk_reduce_sqrt(ss / %lld.0 + %s);\n"
+                    "            for (j = 0; j < %lld; j++) ys[j] = (%s)((double)xs[j] * inv * (double)sc[%s]);\n"
+                    "        }\n    }\n",
+                    xt, P(c, n, 0, px), xt, Y(c, n, py), st, P(c, n, 1, p1), (long long)rows, xt, (long long)len, xt,
+                    (long long)len, (long long)len, (long long)len, eps, (long long)len, xt, sidx);
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- GlobalMaxPool, GlobalLpPool */
 
 /* p of LpPool / GlobalLpPool: INT (opset >= 2) or FLOAT (opset 1) attribute, default 2. */
@@ -908,6 +967,7 @@ const EcOpEntry ec_ops_reduce[] = {
     {RT_OP_GROUP_NORMALIZATION, e_group_norm},
     {RT_OP_MEAN_VARIANCE_NORMALIZATION, e_mvn},
     {RT_OP_LP_NORMALIZATION, e_lp_norm},
+    {RT_OP_RMS_NORMALIZATION, e_rms_norm},
     {RT_OP_GLOBAL_MAX_POOL, e_global_pool},
     {RT_OP_GLOBAL_LP_POOL, e_global_pool},
     {RT_OP_LP_POOL, e_lp_pool},

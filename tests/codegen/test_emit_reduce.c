@@ -14,7 +14,8 @@
  * MeanVarianceNormalization; LpNormalization p = 1, 2; GlobalMaxPool (float, int8, uint8);
  * GlobalLpPool and LpPool (p = 1, 2, 3; pads, strides, dilations, ceil_mode, SAME_UPPER,
  * 1-D to 3-D); CumSum (exclusive, reverse, int64, an axis given at run time); the two losses
- * (weights, ignore_index, each reduction, int32 / int64 targets, log_prob); refusals.
+ * (weights, ignore_index, each reduction, int32 / int64 targets, log_prob); RMSNormalization
+ * with a broadcast scale; refusals.
  */
 #include "emitc_util.h"
 
@@ -566,4 +567,22 @@ Test(emit_reduce, lp_pool_geometry) {
     a[0] = attr_ints(o, "kernel_shape", 3, (int64_t[]){2, 2, 3});
     a[1] = attr_int(o, "p", 1);
     op_check(o, "LpPool 1-D and 3-D");
+}
+
+/* RMSNormalization (opset 23): axis 1 with a scale of the full normalized shape and with
+ * one broadcast from [1, 5] over [4, 5]; float64 with the last axis. */
+Test(emit_reduce, rms_norm_axes_broadcast_scale) {
+    OneOp *o = op_new(23);
+    int64_t d[3] = {2, 4, 5}, s1[2] = {4, 5}, s2[2] = {1, 5}, s3[1] = {5};
+    int x = op_input(o, "x", RT_F32, 3, d, 0), xd = op_input(o, "xd", RT_F64, 3, d, 0);
+    int sa = op_input(o, "sa", RT_F32, 2, s1, 0), sb = op_input(o, "sb", RT_F32, 2, s2, 0);
+    int sd = op_input(o, "sd", RT_F64, 1, s3, 0);
+    int ins[3][2] = {{x, sa}, {x, sb}, {xd, sd}};
+    for (int i = 0; i < 3; i++) {
+        int k = op_node(o, RT_OP_RMS_NORMALIZATION, 2, ins[i]);
+        RtAttr *a = attrs_new(o, k, 2);
+        a[0] = attr_int(o, "axis", i < 2 ? 1 : -1);
+        a[1] = attr_float(o, "epsilon", 1e-3f);
+    }
+    op_check(o, "RMSNormalization");
 }
