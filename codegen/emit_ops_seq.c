@@ -18,7 +18,9 @@
  * graph inputs); per-row / per-column ones through index maps made here; sums are int32
  * wrapping, requantization a float32 product rounded half to even (b0_quant), as onnxruntime.
  * Einsum: the runtime's label plan made here, its loop nest written inline with the element
- * type. DFT / STFT: a mixed-radix FFT in float over twiddles computed here (no libm in C).
+ * type. DFT / STFT: a mixed-radix FFT over twiddles computed here (no libm in C). Recurrent
+ * layers, DFT and STFT compute in wk_seq_real: float, or double for float64 models (one per
+ * model).
  */
 #include "emit_ops_common.h"
 #include "emit_templates.h"
@@ -162,20 +164,13 @@ static int seq_tpl_used(const EcCtx *c, const char *name) {
     return 0;
 }
 
-/* The recurrent kernel's real type (b0_seq_real_f32 / _f64) for a node of dtype t: one per
- * model, and float64 needs libm's double functions. */
+/* The seq float kernels' real type (b0_seq_real_f32 / _f64) for a node of dtype t (float32 or
+ * float64): one per model. */
 static int seq_real_use(EcCtx *c, int k, RtDtype t) {
     int f64 = t == RT_F64;
     if (seq_tpl_used(c, f64 ? "b0_seq_real_f32" : "b0_seq_real_f64"))
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's recurrent layers of one model share one float type; an earlier "
-                       "one is %s", f64 ? "float32" : "float64");
-    if (f64 && c->o->no_libm)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "float64 recurrent layers call libm's exp and tanh; not with --no-libm");
-    if (!f64) {
-        ec_tpl_use(c, "b0_exp");
-        ec_tpl_use(c, "b1_sigmoid");
-        ec_tpl_use(c, "b1_tanh");
-    }
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "emit-c's recurrent layers, DFT and STFT of one model share one float "
+                       "type; an earlier one is %s", f64 ? "float32" : "float64");
     ec_tpl_use(c, f64 ? "b0_seq_real_f64" : "b0_seq_real_f32");
     return RT_OK;
 }
@@ -203,7 +198,15 @@ static int e_rec(EcCtx *c, int k, const RtNode *n) {
         }
     }
     text_buf_printf(&c->decl, "}};\n");
+    int f64 = vin(c, n, 0)->dtype == RT_F64;
+    if (f64 && c->o->no_libm)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "float64 recurrent layers call libm's exp and tanh; not with --no-libm");
     RT_TRY(seq_real_use(c, k, vin(c, n, 0)->dtype));
+    if (!f64) { /* the float activations' exp, sigmoid, tanh */
+        ec_tpl_use(c, "b0_exp");
+        ec_tpl_use(c, "b1_sigmoid");
+        ec_tpl_use(c, "b1_tanh");
+    }
     ec_tpl_use(c, "b2_seq_act");
     ec_tpl_use(c, "k_seq_rec");
     const RtTensor *sl = vin(c, n, 4);
@@ -745,25 +748,32 @@ static int seq_dft_geom(EcCtx *c, int k, const RtNode *n, int *axis, int64_t *L,
     return RT_OK;
 }
 
-/* n<k>_tw[2 L]: cos, sin of 2 pi j / L, computed here in double and rounded to float. */
-static void seq_twiddles_emit(EcCtx *c, int k, int64_t L) {
-    text_buf_printf(&c->decl, "static const float n%d_tw[%lld] = {", k, (long long)(2 * L));
+/* n<k>_tw[2 L]: cos, sin of 2 pi j / L, computed here in double (as the runtime's table) and
+ * written exactly, rounded to float for float32 models. The real type and the FFT helper. */
+static int seq_twiddles_emit(EcCtx *c, int k, int64_t L, RtDtype t) {
+    RT_TRY(seq_real_use(c, k, t));
+    text_buf_printf(&c->decl, "static const wk_seq_real n%d_tw[%lld] = {", k, (long long)(2 * L));
     for (int64_t j = 0; j < L; j++) {
         char a[48], b[48];
         double ang = 2.0 * 3.14159265358979323846 * (double)j / (double)L;
-        ec_float_lit(a, sizeof a, (float)cos(ang));
-        ec_float_lit(b, sizeof b, (float)sin(ang));
+        if (t == RT_F64) {
+            snprintf(a, sizeof a, "%a", cos(ang));
+            snprintf(b, sizeof b, "%a", sin(ang));
+        } else {
+            ec_float_lit(a, sizeof a, (float)cos(ang));
+            ec_float_lit(b, sizeof b, (float)sin(ang));
+        }
         text_buf_printf(&c->decl, "%s%s, %s%s", j % 4 == 0 ? "\n    " : "", a, b, j + 1 < L ? ", " : "");
     }
     text_buf_printf(&c->decl, "\n};\n");
-    ec_tpl_use(c, "b0_seq_fft");
+    ec_tpl_use(c, "b1_seq_fft");
+    return RT_OK;
 }
 
 static int e_dft(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
-    if (x && x->dtype == RT_F64)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input has dtype float64; emit-c's DFT computes in float32");
-    RT_TRY(need_dtype(c, k, x, RT_F32, "input"));
+    if (!x || (x->dtype != RT_F32 && x->dtype != RT_F64))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input must be float32 or float64 for emit-c");
     if (x->rank < 2 || (x->dims[x->rank - 1] != 1 && x->dims[x->rank - 1] != 2))
         return ec_fail(c, k, RT_ERR, "input must be [..., N, 1 or 2]");
     int axis = 0, inv = 0, onesided = 0;
@@ -774,10 +784,10 @@ static int e_dft(EcCtx *c, int k, const RtNode *n) {
     if (rt_numel(y) != outer * bins * inner * 2) return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
     if (L > INT32_MAX / 16 || rt_numel(x) > INT32_MAX || rt_numel(y) > INT32_MAX)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
-    seq_twiddles_emit(c, k, L);
+    RT_TRY(seq_twiddles_emit(c, k, L, x->dtype));
     ec_tpl_use(c, "k_seq_dft");
     char p0[96], py[96];
-    text_buf_printf(&c->body, "    wk_seq_dft(%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %d, n%d_tw, (float *)(A + %lld));\n",
+    text_buf_printf(&c->body, "    wk_seq_dft(%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %d, n%d_tw, (wk_seq_real *)(A + %lld));\n",
                     P(c, n, 0, p0), Y(c, n, py), (long long)outer, (long long)inner, (long long)x->dims[axis],
                     (long long)L, (long long)bins, (long long)x->dims[x->rank - 1], inv, k, (long long)c->scratch_off[k]);
     return RT_OK;
@@ -802,10 +812,9 @@ static int seq_stft_geom(EcCtx *c, int k, const RtNode *n, int64_t *step, int64_
 
 static int e_stft(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *win = vin(c, n, 2), *y = yval(c, n);
-    if (x && x->dtype == RT_F64)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "signal has dtype float64; emit-c's STFT computes in float32");
-    RT_TRY(need_dtype(c, k, x, RT_F32, "signal"));
-    if (win) RT_TRY(need_dtype(c, k, win, RT_F32, "window"));
+    if (!x || (x->dtype != RT_F32 && x->dtype != RT_F64))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "signal must be float32 or float64 for emit-c");
+    if (win) RT_TRY(need_dtype(c, k, win, x->dtype, "window"));
     if (x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2)) return ec_fail(c, k, RT_ERR, "signal must be [batch, length, 1 or 2]");
     int64_t step, flen;
     RT_TRY(seq_stft_geom(c, k, n, &step, &flen));
@@ -816,11 +825,11 @@ static int e_stft(EcCtx *c, int k, const RtNode *n) {
     if (rt_numel(y) != x->dims[0] * frames * bins * 2) return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
     if (flen > INT32_MAX / 16 || rt_numel(x) > INT32_MAX || rt_numel(y) > INT32_MAX)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
-    seq_twiddles_emit(c, k, flen);
+    RT_TRY(seq_twiddles_emit(c, k, flen, x->dtype));
     ec_tpl_use(c, "k_seq_stft");
     char p0[96], p2[96], py[96];
     text_buf_printf(&c->body,
-                    "    wk_seq_stft(%s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, n%d_tw, (float *)(A + %lld));\n",
+                    "    wk_seq_stft(%s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, n%d_tw, (wk_seq_real *)(A + %lld));\n",
                     P(c, n, 0, p0), P(c, n, 2, p2), Y(c, n, py), (long long)x->dims[0], (long long)x->dims[1],
                     (long long)x->dims[2], (long long)step, (long long)flen, (long long)frames, (long long)bins, k,
                     (long long)c->scratch_off[k]);
@@ -863,7 +872,7 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
         if (ax < 0) ax += r;
         int64_t L = ax >= 0 && ax < r ? x->dims[ax] : 1;
         if (lt && rt_numel(lt) == 1) L = rt_get_i64(lt, 0);
-        return L > 0 && L < INT32_MAX / 16 ? (int64_t)sizeof(float) * 6 * L : 0;
+        return L > 0 && L < INT32_MAX / 16 ? (int64_t)rt_dtype_size(x->dtype) * 6 * L : 0;
     }
     if (n->op == RT_OP_STFT && n->n_in > 0 && n->in[0] >= 0 && n->n_out > 0 && n->out[0] >= 0) {
         /* 6 flen floats; flen = the output's bins back (two-sided) or the window's length */
@@ -871,7 +880,7 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
         const RtTensor *w = n->n_in > 2 && n->in[2] >= 0 ? &c->val[n->in[2]] : NULL;
         const RtTensor *lt = n->n_in > 3 && n->in[3] >= 0 ? c->g->values[n->in[3]].konst : NULL;
         int64_t flen = w && w->rank == 1 ? w->dims[0] : lt && rt_numel(lt) == 1 ? rt_get_i64(lt, 0) : y->rank == 4 ? 2 * y->dims[2] : 0;
-        return flen > 0 && flen < INT32_MAX / 16 ? (int64_t)sizeof(float) * 6 * flen : 0;
+        return flen > 0 && flen < INT32_MAX / 16 ? (int64_t)rt_dtype_size(c->val[n->in[0]].dtype) * 6 * flen : 0;
     }
     return 0;
 }

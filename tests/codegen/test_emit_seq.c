@@ -22,9 +22,9 @@
  * one- and two-sided); onnxruntime's MatMulIntegerToFloat (per-column parameters, bias, batched
  * B) and DynamicQuantizeMatMul, and both with a QGemm (emit_ops_qcontrib.c's) in one
  * com.microsoft model emitted by the CLI against onnxruntime; com.microsoft QLinearConv with
- * channels_last 0 and 1; float64 LSTM and GRU. Refusals by name: float64 LSTM under --no-libm,
- * float32 and float64 recurrent layers in one model, float64 DFT, a constant sequence length
- * out of range (no file written).
+ * channels_last 0 and 1; float64 LSTM, GRU, DFT and STFT. Refusals by name: float64 LSTM under
+ * --no-libm, float32 and float64 seq float ops in one model (RNN + RNN, LSTM + DFT), a constant
+ * sequence length out of range (no file written).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
@@ -658,6 +658,24 @@ Test(emit_seq, dft_lengths_padding_inverse_onesided) {
     dft_case(17, 13, 1, -1, 0, 0, "DFT real, prime L = 13, two-sided");
 }
 
+/* float64 DFT / STFT: the runtime's double FFT over the same double twiddles, summed in the same
+ * order: equal up to a few double ulps. */
+Test(emit_seq, dft_and_stft_float64) {
+    Sq *o = sq_new();
+    o->g->opset = 17;
+    int64_t xd[4] = {2, 10, 3, 2}, sd[3] = {1, 16, 1}, one[1] = {1};
+    int in[1] = {sq_input(o, "x", RT_F64, 4, xd, NULL)};
+    int k = sq_node(o, RT_OP_DFT, 1, in, 1, 0);
+    attrs_new(o, k, 1)[0] = attr_int(o, "inverse", 1);
+    sq_check(o, "DFT float64 complex inverse, L = 10", 0, SEQ_REC_F64_REL_TOL, 0);
+    o = sq_new();
+    o->g->opset = 17;
+    int sin_[4] = {sq_input(o, "x", RT_F64, 3, sd, NULL), sq_const(o, "step", RT_I64, 1, one, (int64_t[]){4}),
+                   sq_const(o, "w", RT_F64, 1, (int64_t[]){6}, NULL), -1};
+    sq_node(o, RT_OP_STFT, 4, sin_, 1, 0);
+    sq_check(o, "STFT float64 with a window of 6", 0, SEQ_REC_F64_REL_TOL, 0);
+}
+
 /* STFT: signal [2, 20, comp], frame_step 3; the window a constant or an input, or none with a
  * frame_length. Same arithmetic as DFT: SEQ_DFT_REL_TOL. */
 static void stft_case(int comp, int window, int win_input, int64_t flen, int onesided, const char *what) {
@@ -878,11 +896,14 @@ Test(emit_seq, unsupported_forms_are_refused_by_name) {
                 sq_const(o, "r64", RT_F64, 3, r2, NULL)};
     sq_node(o, RT_OP_RNN, 3, b, 2, 1);
     refuse_case(o, 0, RT_ERR_UNSUPPORTED, "RNN", "one float type");
+    /* a float32 LSTM, then a float64 DFT: the same */
     o = sq_new();
-    int64_t fd[3] = {1, 8, 1};
-    int fin[1] = {sq_input(o, "x", RT_F64, 3, fd, NULL)};
+    int64_t w4[3] = {1, 4, 3}, r4[3] = {1, 4, 1}, fd[3] = {1, 8, 1};
+    int l[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, w4, NULL), sq_const(o, "r", RT_F32, 3, r4, NULL)};
+    sq_node(o, RT_OP_LSTM, 3, l, 2, 1);
+    int fin[1] = {sq_input(o, "s", RT_F64, 3, fd, NULL)};
     sq_node(o, RT_OP_DFT, 1, fin, 1, 0);
-    refuse_case(o, 0, RT_ERR_UNSUPPORTED, "DFT", "float32");
+    refuse_case(o, 0, RT_ERR_UNSUPPORTED, "DFT", "one float type");
     o = sq_new();
     int64_t x2[3] = {2, 1, 3};
     int gin[5] = {sq_input(o, "x", RT_F32, 3, x2, NULL), sq_const(o, "w", RT_F32, 3, (int64_t[]){1, 3, 3}, NULL),
