@@ -18,6 +18,8 @@
  */
 #include "emit_ops_common.h"
 
+#include <float.h>
+
 #include "../runtime/kernels/ref/conv_geom.h"
 
 static int red_is_float(RtDtype t) { return t == RT_F32 || t == RT_F64; }
@@ -940,6 +942,134 @@ static int e_loss(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- QLinearSoftmax, QLinearReduceMean */
+
+/* The scales and zero points of a com.microsoft quantized op: constants (per tensor). */
+static int red_q8(EcCtx *c, int k, const RtNode *n, const char *what, const char **ct, int32_t *lo, int32_t *hi) {
+    const RtTensor *x = vin(c, n, 0);
+    if (!x || (x->dtype != RT_I8 && x->dtype != RT_U8))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input %s must be int8 or uint8", what);
+    *ct = ec_ctype(x->dtype);
+    *lo = x->dtype == RT_I8 ? -128 : 0;
+    *hi = x->dtype == RT_I8 ? 127 : 255;
+    return RT_OK;
+}
+
+/* QLinearSoftmax (ref/qlinear_contrib_reduce.c, onnxruntime's arithmetic): the 256-entry
+ * table e[d + 255] = float(exp((d + shift) * x_scale)) is computed here (as the runtime
+ * does, so the C needs no exp), rows of D take their max, sum e in float in order, and
+ * y = round(e * floor(1 / y_scale) / sum) + y_zp, clamped. opset < 13: rows over the
+ * flattened axes [axis, rank); from 13 over the one axis (stride inner). */
+static int e_qlinear_softmax(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    const char *xt;
+    int32_t lo, hi, zy;
+    double xs, ys;
+    RT_TRY(red_q8(c, k, n, "X", &xt, &lo, &hi));
+    RT_TRY(const_f32(c, k, n, 1, "X_scale", &xs));
+    RT_TRY(const_f32(c, k, n, 3, "y_scale", &ys));
+    RT_TRY(const_zp(c, k, n, 4, "y_zero_point", &zy));
+    if (!rt_attr(n, "opset")) return ec_fail(c, k, RT_ERR, "attribute opset is required");
+    if (x->rank < 1) return ec_fail(c, k, RT_ERR, "input X must have rank >= 1");
+    int ax = 0;
+    RT_TRY(red_axis(c, k, rt_attr_int(n, "axis", -1), x->rank, "attribute 'axis'", &ax));
+    int64_t D, inner;
+    if (rt_attr_int(n, "opset", 13) < 13) D = rt_shape_numel(x->rank - ax, x->dims + ax), inner = 1;
+    else D = x->dims[ax], inner = rt_shape_numel(x->rank - ax - 1, x->dims + ax + 1);
+    if (D == 0 || rt_numel(x) == 0) {
+        text_buf_printf(&c->body, "    /* node %d: empty rows */\n", k);
+        return RT_OK;
+    }
+    int64_t outer = rt_numel(x) / D;
+    float fxs = (float)xs;
+    double shift = log((double)(FLT_MAX / (float)D));
+    shift = (shift - 5.0 > 0.0 ? shift - 5.0 : 0.0) / (double)fxs;
+    text_buf_printf(&c->decl, "static const float n%d_e[256] = {", k);
+    for (int i = 0; i < 256; i++) {
+        char lit[48];
+        ec_float_lit(lit, sizeof lit, (float)exp(((double)i - 255.0 + shift) * (double)fxs));
+        text_buf_printf(&c->decl, "%s%s%s", i % 6 == 0 ? "\n    " : "", lit, i < 255 ? ", " : "");
+    }
+    text_buf_printf(&c->decl, "\n};\n");
+    char ysl[48], px[96], py[96];
+    ec_float_lit(ysl, sizeof ysl, floorf(1.0f / (float)ys));
+    ec_tpl_use(c, "b0_reduce_qround");
+    text_buf_printf(&c->body,
+                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t r, j;\n"
+                    "        for (r = 0; r < %lld; r++) {\n"
+                    "            int32_t base = (r / %lld) * %lld + r %% %lld, mx = %ld;\n            float sum = 0.0f;\n"
+                    "            for (j = 0; j < %lld; j++)\n                if (x[base + j * %lld] > mx) mx = x[base + j * %lld];\n"
+                    "            for (j = 0; j < %lld; j++) sum += n%d_e[255 + x[base + j * %lld] - mx];\n"
+                    "            for (j = 0; j < %lld; j++) {\n                float v = n%d_e[255 + x[base + j * %lld] - mx];\n"
+                    "                y[base + j * %lld] = (%s)wk_reduce_qround((double)(v * %s / sum), %ld, %ld, %ld);\n"
+                    "            }\n        }\n    }\n",
+                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, (long long)(D * inner),
+                    (long long)inner, (long)lo, (long long)D, (long long)inner, (long long)inner, (long long)D, k,
+                    (long long)inner, (long long)D, k, (long long)inner, (long long)inner, xt, ysl, (long)zy, (long)lo,
+                    (long)hi);
+    return RT_OK;
+}
+
+/* QLinearReduceMean: y = round(data_scale * S / n / reduced_scale) + reduced_zp, clamped,
+ * S the exact integer sum of (x - data_zp) over the reduced elements (the ReduceX walk), n
+ * their count, the quotient in double (ref/qlinear_contrib_reduce.c). */
+static int e_qlinear_reduce_mean(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    const char *xt;
+    int32_t lo, hi, zx, zy;
+    double xs, ys;
+    RT_TRY(red_q8(c, k, n, "data", &xt, &lo, &hi));
+    RT_TRY(const_f32(c, k, n, 1, "data_scale", &xs));
+    RT_TRY(const_zp(c, k, n, 2, "data_zero_point", &zx));
+    RT_TRY(const_f32(c, k, n, 3, "reduced_scale", &ys));
+    RT_TRY(const_zp(c, k, n, 4, "reduced_zero_point", &zy));
+    const int64_t *axes;
+    int na = rt_attr_ints(n, "axes", &axes);
+    if (na < 0) return ec_fail(c, k, RT_ERR, "attribute axes is required");
+    unsigned char mask[RT_MAX_RANK] = {0};
+    for (int i = 0; i < na; i++) {
+        int a = 0;
+        RT_TRY(red_axis(c, k, axes[i], x->rank, "axes value", &a));
+        if (mask[a]) return ec_fail(c, k, RT_ERR, "axis %lld appears twice in axes", (long long)axes[i]);
+        mask[a] = 1;
+    }
+    int64_t on = rt_numel(y);
+    if (on == 0) {
+        text_buf_printf(&c->body, "    /* node %d: empty output */\n", k);
+        return RT_OK;
+    }
+    RedPlan p;
+    red_plan_make(&p, x->rank, x->dims, mask);
+    if (p.nk) {
+        decl_i32s(c, k, "kd", p.kd, p.nk);
+        decl_i32s(c, k, "ks", p.ks, p.nk);
+    }
+    if (p.nr > 1) {
+        decl_i32s(c, k, "rd", p.rd, p.nr - 1);
+        decl_i32s(c, k, "rs", p.rs, p.nr - 1);
+    }
+    if (p.nk || p.nr > 1) ec_tpl_use(c, "b0_reduce_off");
+    ec_tpl_use(c, "b0_reduce_qround");
+    char px[96], py[96], body[64], xsl[64], ysl[64];
+    RT_TRY(red_double_lit(c, k, (double)(float)xs, "data_scale", xsl, sizeof xsl));
+    RT_TRY(red_double_lit(c, k, (double)(float)ys, "reduced_scale", ysl, sizeof ysl));
+    text_buf_printf(&c->body, "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, r, j;\n"
+                              "        (void)r, (void)j;\n        for (o = 0; o < %lld; o++) {\n",
+                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)on);
+    if (p.nk) text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k, k);
+    else text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
+    text_buf_printf(&c->body, "            int64_t a = 0;\n            (void)xo;\n");
+    snprintf(body, sizeof body, "a += v - %ld;", (long)zx);
+    red_visit(c, k, &p, xt, "int64_t", body);
+    if (p.count > 0)
+        text_buf_printf(&c->body, "            y[o] = (%s)wk_reduce_qround(%s * (double)a / %lld.0 / %s, %ld, %ld, %ld);\n", xt, xsl,
+                        (long long)p.count, ysl, (long)zy, (long)lo, (long)hi);
+    else
+        text_buf_printf(&c->body, "            y[o] = (%s)wk_reduce_qround(0.0 * (double)a, %ld, %ld, %ld);\n", xt, (long)zy, (long)lo, (long)hi);
+    text_buf_printf(&c->body, "        }\n    }\n");
+    return RT_OK;
+}
+
 /* ---------------------------------------------------------------- table */
 
 int64_t ec_scratch_reduce(const EcCtx *c, int k, const RtNode *n) {
@@ -973,6 +1103,8 @@ const EcOpEntry ec_ops_reduce[] = {
     {RT_OP_LP_POOL, e_lp_pool},
     {RT_OP_CUMSUM, e_cumsum},
     {RT_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, e_loss},
+    {RT_OP_QLINEAR_SOFTMAX, e_qlinear_softmax},
+    {RT_OP_QLINEAR_REDUCE_MEAN, e_qlinear_reduce_mean},
     {RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS, e_loss},
     {0, NULL},
 };

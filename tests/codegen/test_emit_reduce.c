@@ -15,7 +15,7 @@
  * GlobalLpPool and LpPool (p = 1, 2, 3; pads, strides, dilations, ceil_mode, SAME_UPPER,
  * 1-D to 3-D); CumSum (exclusive, reverse, int64, an axis given at run time); the two losses
  * (weights, ignore_index, each reduction, int32 / int64 targets, log_prob); RMSNormalization
- * with a broadcast scale; refusals.
+ * with a broadcast scale; com.microsoft QLinearSoftmax and QLinearReduceMean; refusals.
  */
 #include "emitc_util.h"
 
@@ -585,4 +585,36 @@ Test(emit_reduce, rms_norm_axes_broadcast_scale) {
         a[1] = attr_float(o, "epsilon", 1e-3f);
     }
     op_check(o, "RMSNormalization");
+}
+
+/* com.microsoft QLinearSoftmax (opset attribute 13: one axis, inner rows; 12: flattened
+ * axes) and QLinearReduceMean (two axes, keepdims 0), int8 and uint8, constant scales and
+ * zero points. */
+Test(emit_reduce, qlinear_softmax_and_reduce_mean) {
+    for (int u = 0; u < 2; u++) {
+        OneOp *o = op_new(13);
+        RtDtype dt = u ? RT_U8 : RT_I8;
+        int64_t d[3] = {2, 6, 3}, one[1] = {1};
+        float xs = 0.05f, ys = 1.0f / 256.0f, ms = 0.03f;
+        int8_t zi = u ? 0 : -3;
+        uint8_t zu = u ? 128 : 0;
+        int x = op_input(o, "x", dt, 3, d, 0);
+        int cxs = op_const(o, "xs", RT_F32, 1, one, &xs), cys = op_const(o, "ys", RT_F32, 1, one, &ys);
+        int cms = op_const(o, "ms", RT_F32, 1, one, &ms);
+        int zx = u ? op_const(o, "zx", RT_U8, 1, one, &zu) : op_const(o, "zx", RT_I8, 1, one, &zi);
+        int zy = u ? op_const(o, "zy", RT_U8, 1, one, (uint8_t[]){0}) : op_const(o, "zy", RT_I8, 1, one, (int8_t[]){-128});
+        for (int v = 0; v < 2; v++) {
+            int in[5] = {x, cxs, zx, cys, zy};
+            int k = op_node(o, RT_OP_QLINEAR_SOFTMAX, 5, in);
+            RtAttr *a = attrs_new(o, k, 2);
+            a[0] = attr_int(o, "opset", v ? 12 : 13);
+            a[1] = attr_int(o, "axis", 1);
+        }
+        int in[5] = {x, cxs, zx, cms, zx};
+        int k = op_node(o, RT_OP_QLINEAR_REDUCE_MEAN, 5, in);
+        RtAttr *a = attrs_new(o, k, 2);
+        a[0] = attr_ints(o, "axes", 2, (int64_t[]){0, 2});
+        a[1] = attr_int(o, "keepdims", 0);
+        op_check(o, u ? "QLinearSoftmax/QLinearReduceMean uint8" : "QLinearSoftmax/QLinearReduceMean int8");
+    }
 }
