@@ -487,3 +487,85 @@ Test(emit_math, no_libm) {
     tu_tmpdir_remove(dir);
     multi_free(m);
 }
+
+/* --no-libm on ARM: every libm-free float32 helper, integer Pow and int64 Div, built for a
+ * Cortex-M4 (arm-none-eabi-gcc -mfpu=fpv4-sp-d16, -pedantic -Werror) needs only libgcc's
+ * __aeabi_* helpers (soft double, 64-bit division) and mem*; built for 32-bit ARM Linux
+ * and run under qemu-arm it gives the host build's bytes (the same IEEE operations; GCC
+ * does not contract to FMA in C99 mode) but for NaNs' bits (x86 and ARM make different
+ * default NaNs). Skipped without the toolchains. */
+Test(emit_math, arm_no_libm_builds_and_matches_host) {
+    char out[256], dir[256], log[8192], args[2048] = "", harg[2048] = "", path[600];
+    if (tu_run(out, sizeof out, "command -v arm-none-eabi-gcc && command -v arm-none-eabi-nm") != 0)
+        cr_skip_test("arm-none-eabi-gcc not installed (Debian gcc-arm-none-eabi): skipped");
+    Multi *m = multi_new();
+    int64_t d[1] = {64};
+    int x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY), y = multi_input(m, "y", RT_F32, 1, d, FILL_ANY);
+    int l = multi_input(m, "l", RT_I64, 1, d, FILL_ANY), n = multi_input(m, "n", RT_I64, 1, d, FILL_NONZERO);
+    RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
+    multi_node(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
+    multi_node(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
+    multi_node(m, RT_OP_SIN, 1, &x, NULL, 0);
+    multi_node(m, RT_OP_ASINH, 1, &x, NULL, 0);
+    multi_node(m, RT_OP_ACOS, 1, &x, NULL, 0);
+    multi_node(m, RT_OP_MISH, 1, &x, NULL, 0);
+    multi_node(m, RT_OP_DIV, 2, (int[]){l, n}, NULL, 0);
+    multi_node(m, RT_OP_POW, 2, (int[]){l, n}, NULL, 0);
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math_arm"), 0);
+    RtError err = {{0}};
+    EmitCOptions eo = {"model", 1, "test", "test", "test", 0};
+    cr_assert_eq(emit_c_write(m->g, &eo, dir, NULL, &err), RT_OK, "%s", err.msg);
+    int st = tu_run(log, sizeof log,
+                    "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -Wall "
+                    "-Wextra -Werror -pedantic -c %s/model.c -o %s/m4.o",
+                    dir, dir);
+    cr_assert_eq(st, 0, "arm-none-eabi-gcc: %s", log);
+    cr_expect_eq(log[0], '\0', "arm-none-eabi-gcc printed: %s", log);
+    cr_assert_eq(tu_run(log, sizeof log, "arm-none-eabi-nm -u %s/m4.o", dir), 0, "%s", log);
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        char *sym = strrchr(line, ' ');
+        sym = sym ? sym + 1 : line;
+        cr_expect(strncmp(sym, "__aeabi_", 8) == 0 || strncmp(sym, "mem", 3) == 0,
+                  "the --no-libm Cortex-M4 object needs '%s'", sym);
+    }
+    if (tu_run(out, sizeof out, "command -v arm-linux-gnueabihf-gcc && command -v qemu-arm") == 0) {
+        for (int i = 0; i < m->n_in; i++) {
+            snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
+            ecu_raw_write(path, m->in[i].data, (size_t)rt_nbytes(&m->in[i]));
+            size_t k = strlen(args);
+            snprintf(args + k, sizeof args - k, " %s", path);
+        }
+        snprintf(harg, sizeof harg, "%s", args);
+        for (int o = 0; o < m->g->n_outputs; o++) {
+            size_t k = strlen(args), kh = strlen(harg);
+            snprintf(args + k, sizeof args - k, " %s/arm%d.bin", dir, o);
+            snprintf(harg + kh, sizeof harg - kh, " %s/host%d.bin", dir, o);
+        }
+        cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h_host", log, sizeof log), 0, "%s", log);
+        cr_assert_eq(ecu_compile("arm-linux-gnueabihf-gcc", "-O2 -static", dir, "h_arm", log, sizeof log), 0, "%s", log);
+        cr_assert_eq(tu_run(log, sizeof log, "%s/h_host%s", dir, harg), 0, "%s", log);
+        cr_assert_eq(tu_run(log, sizeof log, "qemu-arm %s/h_arm%s", dir, args), 0, "qemu-arm: %s", log);
+        for (int o = 0; o < m->g->n_outputs; o++) {
+            char pa[600], pb[600];
+            size_t na = 0, nb = 0;
+            snprintf(pa, sizeof pa, "%s/host%d.bin", dir, o);
+            snprintf(pb, sizeof pb, "%s/arm%d.bin", dir, o);
+            unsigned char *a = tu_file_read(pa, &na), *b = tu_file_read(pb, &nb);
+            cr_assert(a && b && na == nb && na > 0, "output %d: %zu and %zu bytes", o, na, nb);
+            int same = memcmp(a, b, na) == 0;
+            if (o < 6) { /* float32 outputs: any NaN equals any NaN (x86 and ARM default NaNs differ) */
+                same = 1;
+                for (size_t e = 0; e < na / 4; e++) {
+                    float fa, fb;
+                    memcpy(&fa, a + 4 * e, 4), memcpy(&fb, b + 4 * e, 4);
+                    same &= memcmp(&fa, &fb, 4) == 0 || (fa != fa && fb != fb);
+                }
+            }
+            cr_expect(same, "output %d (%s) under qemu-arm differs from the host's", o, rt_op_name(m->g->nodes[o].op));
+            free(a);
+            free(b);
+        }
+    }
+    tu_tmpdir_remove(dir);
+    multi_free(m);
+}
