@@ -76,7 +76,8 @@ static int seq_rec_acts(EcCtx *c, int k, const RtNode *n, SeqRec *r) {
         return ec_fail(c, k, RT_ERR, "attribute 'activations' has %d names, want %d per direction", n_names, r->n_act);
     for (int d = 0; d < r->D; d++)
         for (int j = 0; j < r->n_act; j++) {
-            const char *nm = names ? names->strings[(n_names == r->n_act ? 0 : d * r->n_act) + j] : defaults[r->kind][j];
+            const char *nm =
+                names ? names->strings[(n_names == r->n_act ? 0 : d * r->n_act) + j] : defaults[r->kind][j];
             size_t e = 0, ne = sizeof seq_acts / sizeof seq_acts[0];
             while (e < ne && !seq_name_eq(nm, seq_acts[e].name)) e++;
             if (e == ne) return ec_fail(c, k, RT_ERR, "attribute 'activations': unknown activation '%s'", nm);
@@ -86,7 +87,8 @@ static int seq_rec_acts(EcCtx *c, int k, const RtNode *n, SeqRec *r) {
             if (seq_acts[e].n_ab >= 1 && ia < n_al) r->alpha[d][j] = al->floats[ia++];
             if (seq_acts[e].n_ab >= 2 && ib < n_be) r->beta[d][j] = be->floats[ib++];
             if (!isfinite(r->alpha[d][j]) || !isfinite(r->beta[d][j]))
-                return ec_fail(c, k, RT_ERR_UNSUPPORTED, "activation_alpha / activation_beta must be finite for emit-c");
+                return ec_fail(c, k, RT_ERR_UNSUPPORTED,
+                               "activation_alpha / activation_beta must be finite for emit-c");
         }
     return RT_OK;
 }
@@ -100,8 +102,8 @@ static int seq_rec_input(EcCtx *c, int k, const RtNode *n, int j, const char *wh
     for (int i = 0; ok && i < rank; i++) ok = t->dims[i] == want[i];
     char g[128], w[128];
     if (!ok)
-        return ec_fail(c, k, RT_ERR, "input '%s' has shape %s, want %s", what, rt_shape_str(t->rank, t->dims, g, sizeof g),
-                       rt_shape_str(rank, want, w, sizeof w));
+        return ec_fail(c, k, RT_ERR, "input '%s' has shape %s, want %s", what,
+                       rt_shape_str(t->rank, t->dims, g, sizeof g), rt_shape_str(rank, want, w, sizeof w));
     return RT_OK;
 }
 
@@ -113,7 +115,8 @@ static int seq_rec_parse(EcCtx *c, int k, const RtNode *n, SeqRec *r) {
     r->n_act = r->kind + 1;
     if (!x || !w || !rr) return ec_fail(c, k, RT_ERR, "inputs 'X', 'W' and 'R' are required");
     if (x->dtype != RT_F32 && x->dtype != RT_F64)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input 'X' has dtype %s; emit-c's recurrent kernel takes float32 and float64",
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED,
+                       "input 'X' has dtype %s; emit-c's recurrent kernel takes float32 and float64",
                        rt_dtype_name(x->dtype));
     if (x->rank != 3 || w->rank != 3 || w->dims[1] % r->G != 0)
         return ec_fail(c, k, RT_ERR, "X must be [seq, batch, input] and W [directions, %d*hidden, input]", r->G);
@@ -179,13 +182,14 @@ static int e_rec(EcCtx *c, int k, const RtNode *n) {
     SeqRec r;
     RT_TRY(seq_rec_parse(c, k, n, &r));
     const RtAttr *cl = rt_attr(n, "clip");
-    if (cl && (cl->type != RT_ATTR_FLOAT || !(cl->f >= 0))) return ec_fail(c, k, RT_ERR, "attribute 'clip' must be a float >= 0");
+    if (cl && (cl->type != RT_ATTR_FLOAT || !(cl->f >= 0)))
+        return ec_fail(c, k, RT_ERR, "attribute 'clip' must be a float >= 0");
     char clip[48];
     ec_float_lit(clip, sizeof clip, cl ? cl->f : -1.0f);
-    text_buf_printf(&c->decl, "static const wk_seq_rec n%d_rec = {%d, %d, %lld, %lld, %lld, %lld, %lld, %d, %d, %d, %d, %s, {", k,
-                    r.kind, r.G, (long long)r.S, (long long)r.N, (long long)r.I, (long long)r.H, (long long)r.D,
-                    r.reverse_only, r.layout, rt_attr_int(n, "linear_before_reset", 0) != 0,
-                    rt_attr_int(n, "input_forget", 0) != 0, clip);
+    text_buf_printf(
+        &c->decl, "static const wk_seq_rec n%d_rec = {%d, %d, %lld, %lld, %lld, %lld, %lld, %d, %d, %d, %d, %s, {", k,
+        r.kind, r.G, (long long)r.S, (long long)r.N, (long long)r.I, (long long)r.H, (long long)r.D, r.reverse_only,
+        r.layout, rt_attr_int(n, "linear_before_reset", 0) != 0, rt_attr_int(n, "input_forget", 0) != 0, clip);
     for (int d = 0; d < 2; d++)
         text_buf_printf(&c->decl, "%s{%d, %d, %d}", d ? ", " : "", r.act[d][0], r.act[d][1], r.act[d][2]);
     for (int ab = 0; ab < 2; ab++) {
@@ -200,7 +204,8 @@ static int e_rec(EcCtx *c, int k, const RtNode *n) {
     text_buf_printf(&c->decl, "}};\n");
     int f64 = vin(c, n, 0)->dtype == RT_F64;
     if (f64 && c->o->no_libm)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "float64 recurrent layers call libm's exp and tanh; not with --no-libm");
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED,
+                       "float64 recurrent layers call libm's exp and tanh; not with --no-libm");
     RT_TRY(seq_real_use(c, k, vin(c, n, 0)->dtype));
     if (!f64) { /* the float activations' exp, sigmoid, tanh */
         ec_tpl_use(c, "b0_exp");
@@ -217,12 +222,12 @@ static int e_rec(EcCtx *c, int k, const RtNode *n) {
         if (i < n->n_out && n->out[i] >= 0) ec_ptr(c, n->out[i], 0, y[i], sizeof y[i]);
         else snprintf(y[i], sizeof y[i], "NULL");
     }
-    text_buf_printf(&c->body,
-                    "    if (wk_seq_rec_run(&n%d_rec, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (wk_seq_real *)(A + %lld)))\n"
-                    "        return 1; /* a sequence length out of range */\n",
-                    k, p[0], p[1], p[2], p[3], sl && sl->dtype == RT_I32 ? p[4] : "NULL",
-                    sl && sl->dtype == RT_I64 ? p[4] : "NULL", p[5], p[6], p[7], y[0], y[1], y[2],
-                    (long long)c->scratch_off[k]);
+    text_buf_printf(
+        &c->body,
+        "    if (wk_seq_rec_run(&n%d_rec, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, (wk_seq_real *)(A + %lld)))\n"
+        "        return 1; /* a sequence length out of range */\n",
+        k, p[0], p[1], p[2], p[3], sl && sl->dtype == RT_I32 ? p[4] : "NULL", sl && sl->dtype == RT_I64 ? p[4] : "NULL",
+        p[5], p[6], p[7], y[0], y[1], y[2], (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -246,7 +251,8 @@ static int seq_qmm_plan(EcCtx *c, int k, const RtTensor *A, const RtTensor *B, S
     p->M = ra == 1 ? 1 : A->dims[ra - 2];
     p->K = A->dims[ra - 1];
     p->N = rb == 1 ? 1 : B->dims[rb - 1];
-    if ((rb == 1 ? B->dims[0] : B->dims[rb - 2]) != p->K) return ec_fail(c, k, RT_ERR, "inner dimensions of A and B differ");
+    if ((rb == 1 ? B->dims[0] : B->dims[rb - 2]) != p->K)
+        return ec_fail(c, k, RT_ERR, "inner dimensions of A and B differ");
     p->brank = p->bra > p->brb ? p->bra : p->brb;
     for (int i = 0; i < p->brank; i++) {
         int ia = i - (p->brank - p->bra), ib = i - (p->brank - p->brb);
@@ -265,7 +271,8 @@ static int seq_qmm_plan(EcCtx *c, int k, const RtTensor *A, const RtTensor *B, S
 /* n<k>_amap / n<k>_bmap [batches]: for each output matrix the index of its A and B matrix
  * (one 0 entry when there are none: C has no empty arrays). */
 static int seq_qmm_maps(EcCtx *c, int k, const SeqQmm *p, const RtTensor *A, const RtTensor *B) {
-    int64_t sa[RT_MAX_RANK], sb[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, a = 0, b = 0, nb = p->batches > 0 ? p->batches : 1;
+    int64_t sa[RT_MAX_RANK], sb[RT_MAX_RANK], idx[RT_MAX_RANK] = {0}, a = 0, b = 0;
+    int64_t nb = p->batches > 0 ? p->batches : 1;
     int32_t *m = calloc((size_t)(2 * nb), sizeof(int32_t));
     if (!m) return rt_error_set(c->err, "out of memory");
     rt_broadcast_strides(p->bra, A->dims, p->brank, p->bdims, sa);
@@ -365,17 +372,20 @@ static int e_qmm(EcCtx *c, int k, const RtNode *n) {
         RT_TRY(seq_qmm_param(c, k, n, 7, &p, A, B, SEQ_ROWS_Y, "zym", zym));
     }
     RT_TRY(seq_qmm_maps(c, k, &p, A, B));
-    text_buf_printf(&c->decl, "static const wk_seq_qmm_t n%d_q = {%lld, %lld, %lld, %lld, %d, %d, %d, n%d_amap, n%d_bmap, %s, %s, %s, %s, %s, %s};\n",
-                    k, (long long)p.batches, (long long)p.M, (long long)p.N, (long long)p.K, A->dtype == RT_I8,
-                    B->dtype == RT_I8, y->dtype == RT_I8, k, k, zam, zbm, sam, sbm, sym, zym);
+    text_buf_printf(
+        &c->decl,
+        "static const wk_seq_qmm_t n%d_q = {%lld, %lld, %lld, %lld, %d, %d, %d, n%d_amap, n%d_bmap, "
+        "%s, %s, %s, %s, %s, %s};\n",
+        k, (long long)p.batches, (long long)p.M, (long long)p.N, (long long)p.K, A->dtype == RT_I8, B->dtype == RT_I8,
+        y->dtype == RT_I8, k, k, zam, zbm, sam, sbm, sym, zym);
     ec_tpl_use(c, "b0_seq_q8");
     ec_tpl_use(c, "b0_quant");
     ec_tpl_use(c, "k_seq_qmm");
     char pa[96], pb[96], paz[96], pbz[96], ps[3][96], pz[96], py[96];
     text_buf_printf(&c->body, "    wk_seq_qmm(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s, %s, (int32_t *)(A + %lld));\n", k,
-                    P(c, n, ia, pa), P(c, n, iaz, paz), P(c, n, ib, pb), P(c, n, ibz, pbz), ql ? P(c, n, 1, ps[0]) : "NULL",
-                    ql ? P(c, n, 4, ps[1]) : "NULL", ql ? P(c, n, 6, ps[2]) : "NULL", ql ? P(c, n, 7, pz) : "NULL",
-                    Y(c, n, py), (long long)c->scratch_off[k]);
+                    P(c, n, ia, pa), P(c, n, iaz, paz), P(c, n, ib, pb), P(c, n, ibz, pbz),
+                    ql ? P(c, n, 1, ps[0]) : "NULL", ql ? P(c, n, 4, ps[1]) : "NULL", ql ? P(c, n, 6, ps[2]) : "NULL",
+                    ql ? P(c, n, 7, pz) : "NULL", Y(c, n, py), (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -391,12 +401,15 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
     int ql = n->op != RT_OP_CONV_INTEGER, iw = ql ? 3 : 1, iwz = ql ? 5 : 3;
     int cl = n->op == RT_OP_MS_QLINEAR_CONV && rt_attr_int(n, "channels_last", 0) != 0;
     const RtTensor *x = vin(c, n, 0), *w = vin(c, n, iw), *xz = vin(c, n, 2), *wz = vin(c, n, iwz), *y = yval(c, n);
-    if (!seq_is_q8(x) || !seq_is_q8(w)) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "inputs x and w must be int8 or uint8");
+    if (!seq_is_q8(x) || !seq_is_q8(w))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "inputs x and w must be int8 or uint8");
     if (x->rank < 3 || x->rank > 5 || w->rank != x->rank || y->rank != x->rank)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "x and w must be [N, C, spatial...] with 1 to 3 spatial axes");
     int64_t G = rt_attr_int(n, "group", 1), C = x->dims[cl ? x->rank - 1 : 1], M = w->dims[0];
-    if (G < 1 || C % G || M % G || w->dims[1] * G != C) return ec_fail(c, k, RT_ERR, "x, w and group %lld do not fit", (long long)G);
-    if (xz && (rt_numel(xz) != 1 || xz->dtype != x->dtype)) return ec_fail(c, k, RT_ERR, "x_zero_point must be one value of x's dtype");
+    if (G < 1 || C % G || M % G || w->dims[1] * G != C)
+        return ec_fail(c, k, RT_ERR, "x, w and group %lld do not fit", (long long)G);
+    if (xz && (rt_numel(xz) != 1 || xz->dtype != x->dtype))
+        return ec_fail(c, k, RT_ERR, "x_zero_point must be one value of x's dtype");
     if (wz && ((rt_numel(wz) != 1 && rt_numel(wz) != M) || wz->dtype != w->dtype))
         return ec_fail(c, k, RT_ERR, "w_zero_point must be one value or one per output channel, of w's dtype");
     const RtTensor *ws = vin(c, n, 4), *yz = vin(c, n, 7), *b = vin(c, n, 8);
@@ -405,23 +418,28 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
         RT_TRY(need_dtype(c, k, ws, RT_F32, "w_scale"));
         RT_TRY(need_dtype(c, k, vin(c, n, 6), RT_F32, "y_scale"));
         if (rt_numel(vin(c, n, 1)) != 1 || rt_numel(vin(c, n, 6)) != 1 || (rt_numel(ws) != 1 && rt_numel(ws) != M))
-            return ec_fail(c, k, RT_ERR, "x_scale and y_scale must be one value, w_scale one or one per output channel");
+            return ec_fail(c, k, RT_ERR,
+                           "x_scale and y_scale must be one value, w_scale one or one per output channel");
         if (!seq_is_q8(y) || (yz && (yz->dtype != y->dtype || rt_numel(yz) != 1)))
-            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output y must be int8 or uint8 with one y_zero_point of its dtype");
-        if (b && (b->dtype != RT_I32 || rt_numel(b) != M)) return ec_fail(c, k, RT_ERR, "bias B must be int32 [%lld]", (long long)M);
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED,
+                           "output y must be int8 or uint8 with one y_zero_point of its dtype");
+        if (b && (b->dtype != RT_I32 || rt_numel(b) != M))
+            return ec_fail(c, k, RT_ERR, "bias B must be int32 [%lld]", (long long)M);
     } else {
         RT_TRY(need_dtype(c, k, y, RT_I32, "output y"));
     }
     if (rt_numel(x) > INT32_MAX / 2 || rt_numel(y) > INT32_MAX / 2 || rt_numel(w) > INT32_MAX / 2)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
     int nsp = x->rank - 2;
-    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, ks[3] = {1, 1, 1}, st[3] = {1, 1, 1}, pa[3] = {0, 0, 0}, di[3] = {1, 1, 1};
+    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, ks[3] = {1, 1, 1}, st[3] = {1, 1, 1}, pa[3] = {0, 0, 0},
+            di[3] = {1, 1, 1};
     const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
     for (int a = 0; a < nsp; a++) {
         int i = 3 - nsp + a;
         in[i] = x->dims[(cl ? 1 : 2) + a], out[i] = y->dims[(cl ? 1 : 2) + a], ks[i] = w->dims[2 + a];
         st[i] = attr_at(n, "strides", a, 1), di[i] = attr_at(n, "dilations", a, 1), pa[i] = attr_at(n, "pads", a, 0);
-        if (attr_at(n, "kernel_shape", a, ks[i]) != ks[i]) return ec_fail(c, k, RT_ERR, "kernel_shape differs from w's shape");
+        if (attr_at(n, "kernel_shape", a, ks[i]) != ks[i])
+            return ec_fail(c, k, RT_ERR, "kernel_shape differs from w's shape");
         if (st[i] < 1 || di[i] < 1) return ec_fail(c, k, RT_ERR, "strides and dilations must be >= 1");
         if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
             int64_t total = (out[i] - 1) * st[i] + (ks[i] - 1) * di[i] + 1 - in[i];
@@ -433,21 +451,24 @@ static int e_conv_integer(EcCtx *c, int k, const RtNode *n) {
             return ec_fail(c, k, RT_ERR, "attribute auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", ap);
         }
     }
-    text_buf_printf(&c->decl, "static const wk_seq_cgeom n%d_g = {%lld, %lld, %lld, %lld", k, (long long)x->dims[0], (long long)C,
-                    (long long)M, (long long)G);
+    text_buf_printf(&c->decl, "static const wk_seq_cgeom n%d_g = {%lld, %lld, %lld, %lld", k, (long long)x->dims[0],
+                    (long long)C, (long long)M, (long long)G);
     const int64_t *parts[6] = {in, out, ks, st, pa, di};
     for (int q = 0; q < 6; q++)
-        text_buf_printf(&c->decl, ", {%lld, %lld, %lld}", (long long)parts[q][0], (long long)parts[q][1], (long long)parts[q][2]);
+        text_buf_printf(&c->decl, ", {%lld, %lld, %lld}", (long long)parts[q][0], (long long)parts[q][1],
+                        (long long)parts[q][2]);
     text_buf_printf(&c->decl, ", %d, %d, %d, %d};\n", x->dtype == RT_I8, w->dtype == RT_I8, y->dtype == RT_I8, cl);
     ec_tpl_use(c, "b0_seq_q8");
     ec_tpl_use(c, "b0_quant");
     ec_tpl_use(c, "k_seq_convint");
     char p0[96], p1[96], p2[96], p3[96], p4[96], p5[96], p6[96], p7[96], p8[96], py[96];
-    text_buf_printf(&c->body, "    wk_seq_convint(&n%d_g, %s, %s, %s, %s, %d, %s, %s, %s, %d, %s, %s, %s, (int32_t *)(A + %lld));\n",
-                    k, P(c, n, 0, p0), P(c, n, 2, p2), P(c, n, iw, p3), P(c, n, iwz, p5), wz && rt_numel(wz) > 1,
-                    ql ? P(c, n, 8, p8) : "NULL", ql ? P(c, n, 1, p1) : "NULL", ql ? P(c, n, 4, p4) : "NULL",
-                    ql && rt_numel(ws) > 1, ql ? P(c, n, 6, p6) : "NULL", ql ? P(c, n, 7, p7) : "NULL", Y(c, n, py),
-                    (long long)c->scratch_off[k]);
+    text_buf_printf(
+        &c->body,
+        "    wk_seq_convint(&n%d_g, %s, %s, %s, %s, %d, %s, %s, %s, %d, %s, %s, %s, (int32_t *)(A + %lld));\n", k,
+        P(c, n, 0, p0), P(c, n, 2, p2), P(c, n, iw, p3), P(c, n, iwz, p5), wz && rt_numel(wz) > 1,
+        ql ? P(c, n, 8, p8) : "NULL", ql ? P(c, n, 1, p1) : "NULL", ql ? P(c, n, 4, p4) : "NULL",
+        ql && rt_numel(ws) > 1, ql ? P(c, n, 6, p6) : "NULL", ql ? P(c, n, 7, p7) : "NULL", Y(c, n, py),
+        (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -457,10 +478,12 @@ static int e_dynamic_quantize_linear(EcCtx *c, int k, const RtNode *n) {
     if (rt_numel(x) > INT32_MAX) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "x is too large for int32 indexing");
     char p0[96], py[3][96];
     const char *yp[3];
-    for (int i = 0; i < 3; i++) yp[i] = i < n->n_out && n->out[i] >= 0 ? ec_ptr(c, n->out[i], 0, py[i], sizeof py[i]) : "NULL";
+    for (int i = 0; i < 3; i++)
+        yp[i] = i < n->n_out && n->out[i] >= 0 ? ec_ptr(c, n->out[i], 0, py[i], sizeof py[i]) : "NULL";
     ec_tpl_use(c, "b0_quant");
     ec_tpl_use(c, "k_seq_dql");
-    text_buf_printf(&c->body, "    wk_seq_dql(%s, %lld, %s, %s, %s);\n", P(c, n, 0, p0), (long long)rt_numel(x), yp[0], yp[1], yp[2]);
+    text_buf_printf(&c->body, "    wk_seq_dql(%s, %lld, %s, %s, %s);\n", P(c, n, 0, p0), (long long)rt_numel(x), yp[0],
+                    yp[1], yp[2]);
     return RT_OK;
 }
 
@@ -495,9 +518,12 @@ static int e_matmul_to_float(EcCtx *c, int k, const RtNode *n) {
     RT_TRY(seq_col_param(c, k, bs, N, "b_scale"));
     RT_TRY(seq_col_param(c, k, bz, N, "b_zero_point"));
     if (bz && bz->dtype != B->dtype) return ec_fail(c, k, RT_ERR, "b_zero_point must have B's dtype");
-    if (!dq && (!as || as->dtype != RT_F32 || rt_numel(as) != 1)) return ec_fail(c, k, RT_ERR, "a_scale must be one float32 value");
-    if (az && (az->dtype != A->dtype || rt_numel(az) != 1)) return ec_fail(c, k, RT_ERR, "a_zero_point must be one value of A's dtype");
-    if (bias && (bias->dtype != RT_F32 || rt_numel(bias) != N)) return ec_fail(c, k, RT_ERR, "bias must be float32 [N]");
+    if (!dq && (!as || as->dtype != RT_F32 || rt_numel(as) != 1))
+        return ec_fail(c, k, RT_ERR, "a_scale must be one float32 value");
+    if (az && (az->dtype != A->dtype || rt_numel(az) != 1))
+        return ec_fail(c, k, RT_ERR, "a_zero_point must be one value of A's dtype");
+    if (bias && (bias->dtype != RT_F32 || rt_numel(bias) != N))
+        return ec_fail(c, k, RT_ERR, "bias must be float32 [N]");
     if (rt_numel(A) > INT32_MAX / 2 || rt_numel(B) > INT32_MAX / 2 || rt_numel(y) > INT32_MAX / 2)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
     text_buf_printf(&c->decl, "static const wk_seq_mmf_t n%d_q = {%lld, %lld, %lld, %lld, %d, %d, %d, %d, %d};\n", k,
@@ -514,14 +540,15 @@ static int e_matmul_to_float(EcCtx *c, int k, const RtNode *n) {
         snprintf(pas, sizeof pas, "(const float *)(A + %lld)", o);
         snprintf(paz, sizeof paz, "(const uint8_t *)(A + %lld)", o + 4);
         snprintf(pa, sizeof pa, "(const uint8_t *)(A + %lld)", o + 16);
-        text_buf_printf(&c->body, "    wk_seq_dql(%s, %lld, (uint8_t *)(A + %lld), (float *)(A + %lld), (uint8_t *)(A + %lld));\n",
-                        P(c, n, 0, pb), (long long)rt_numel(A), o + 16, o, o + 4);
+        text_buf_printf(
+            &c->body, "    wk_seq_dql(%s, %lld, (uint8_t *)(A + %lld), (float *)(A + %lld), (uint8_t *)(A + %lld));\n",
+            P(c, n, 0, pb), (long long)rt_numel(A), o + 16, o, o + 4);
         sx = pa, sa = pas, sz = paz;
     } else {
         sx = P(c, n, 0, pa), sa = P(c, n, 2, pas), sz = P(c, n, 4, paz);
     }
-    text_buf_printf(&c->body, "    wk_seq_mmf(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s);\n", k, sx, sa, sz, P(c, n, 1, pb),
-                    P(c, n, ibs, pbs), P(c, n, ibz, pbz), P(c, n, ibias, pbi), Y(c, n, py));
+    text_buf_printf(&c->body, "    wk_seq_mmf(&n%d_q, %s, %s, %s, %s, %s, %s, %s, %s);\n", k, sx, sa, sz,
+                    P(c, n, 1, pb), P(c, n, ibs, pbs), P(c, n, ibz, pbz), P(c, n, ibias, pbi), Y(c, n, py));
     return RT_OK;
 }
 
@@ -597,7 +624,8 @@ static int seq_ein_parse(EcCtx *c, int k, const RtNode *n, SeqEin *p) {
     eq[len] = '\0';
     const char *arrow = strstr(eq, "->");
     size_t lhs = arrow ? (size_t)(arrow - eq) : len, start = 0;
-    if (n->n_in < 1 || n->n_in > SEQ_EIN_MAX_OPS) return ec_fail(c, k, RT_ERR, "Einsum takes 1 to %d inputs", SEQ_EIN_MAX_OPS);
+    if (n->n_in < 1 || n->n_in > SEQ_EIN_MAX_OPS)
+        return ec_fail(c, k, RT_ERR, "Einsum takes 1 to %d inputs", SEQ_EIN_MAX_OPS);
     p->n_ops = n->n_in;
     int terms[SEQ_EIN_MAX_OPS][RT_MAX_RANK + 1], nt[SEQ_EIN_MAX_OPS], ell[SEQ_EIN_MAX_OPS], ell_rank = 0, op = 0;
     for (size_t i = 0; i <= lhs; i++) {
@@ -613,7 +641,8 @@ static int seq_ein_parse(EcCtx *c, int k, const RtNode *n, SeqEin *p) {
     }
     if (op != p->n_ops) return ec_fail(c, k, RT_ERR, "equation '%s' has %d terms for %d inputs", eq0, op, p->n_ops);
     for (int L = 0; L < SEQ_EIN_LABELS; L++) p->size[L] = -1;
-    for (int j = 0; j < p->n_ops; j++) RT_TRY(seq_ein_operand(c, k, p, j, terms[j], nt[j], ell[j], vin(c, n, j), ell_rank));
+    for (int j = 0; j < p->n_ops; j++)
+        RT_TRY(seq_ein_operand(c, k, p, j, terms[j], nt[j], ell[j], vin(c, n, j), ell_rank));
     int count[SEQ_EIN_LABELS] = {0}, in_out[SEQ_EIN_LABELS] = {0};
     for (int j = 0; j < p->n_ops; j++)
         for (int d = 0; d < p->rank[j]; d++) count[p->lab[j][d]]++;
@@ -627,7 +656,8 @@ static int seq_ein_parse(EcCtx *c, int k, const RtNode *n, SeqEin *p) {
                 continue;
             }
             if (count[t[j]] == 0 || in_out[t[j]] || p->out_rank >= RT_MAX_RANK)
-                return ec_fail(c, k, RT_ERR, "equation '%s': output label not in any input, repeated, or too many", eq0);
+                return ec_fail(c, k, RT_ERR, "equation '%s': output label not in any input, repeated, or too many",
+                               eq0);
             in_out[t[j]] = 1;
             p->out_lab[p->out_rank++] = t[j];
         }
@@ -635,7 +665,8 @@ static int seq_ein_parse(EcCtx *c, int k, const RtNode *n, SeqEin *p) {
         for (int e = 0; e < ell_rank; e++) p->out_lab[p->out_rank++] = SEQ_EIN_LETTERS + e;
         for (int L = 0; L < SEQ_EIN_LETTERS; L++)
             if (count[L] == 1) {
-                if (p->out_rank >= RT_MAX_RANK) return ec_fail(c, k, RT_ERR, "equation '%s': output rank too large", eq0);
+                if (p->out_rank >= RT_MAX_RANK)
+                    return ec_fail(c, k, RT_ERR, "equation '%s': output rank too large", eq0);
                 p->out_lab[p->out_rank++] = L;
             }
     }
@@ -651,7 +682,8 @@ static int seq_ein_parse(EcCtx *c, int k, const RtNode *n, SeqEin *p) {
         for (int q = 0; q < p->n_loop; q++) {
             p->stride[j][q] = 0;
             for (int d = 0; d < p->rank[j]; d++)
-                if (p->lab[j][d] == p->loop[q] && !(x->dims[d] == 1 && p->size[p->loop[q]] != 1)) p->stride[j][q] += es[d];
+                if (p->lab[j][d] == p->loop[q] && !(x->dims[d] == 1 && p->size[p->loop[q]] != 1))
+                    p->stride[j][q] += es[d];
         }
     }
     return RT_OK;
@@ -663,7 +695,8 @@ static int e_einsum(EcCtx *c, int k, const RtNode *n) {
     if (!ct || y->dtype == RT_BOOL)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "dtype %s has no emitted C type", rt_dtype_name(y->dtype));
     for (int j = 0; j < n->n_in; j++)
-        if (!vin(c, n, j) || vin(c, n, j)->dtype != y->dtype) return ec_fail(c, k, RT_ERR, "inputs must share one dtype");
+        if (!vin(c, n, j) || vin(c, n, j)->dtype != y->dtype)
+            return ec_fail(c, k, RT_ERR, "inputs must share one dtype");
     SeqEin *p = calloc(1, sizeof *p);
     if (!p) return rt_error_set(c->err, "out of memory");
     int r = seq_ein_parse(c, k, n, p);
@@ -692,12 +725,13 @@ static int e_einsum(EcCtx *c, int k, const RtNode *n) {
     char pb[96], py[96];
     text_buf_printf(&c->body, "    {\n");
     for (int j = 0; j < nops; j++) text_buf_printf(&c->body, "        const %s *x%d = %s;\n", ct, j, P(c, n, j, pb));
-    text_buf_printf(&c->body,
-                    "        %s *y = %s;\n        int32_t idx[%d], off[%d], o, s, q, j;\n"
-                    "        for (q = 0; q < %d; q++) idx[q] = 0;\n        for (j = 0; j < %d; j++) off[j] = 0;\n"
-                    "        for (o = 0; o < %lld; o++) {\n            %s acc = 0;\n            for (s = 0; s < %lld; s++) {\n"
-                    "                acc += ",
-                    ct, Y(c, n, py), nl > 0 ? nl : 1, nops, nl, nops, (long long)total_out, acc, (long long)total_sum);
+    text_buf_printf(
+        &c->body,
+        "        %s *y = %s;\n        int32_t idx[%d], off[%d], o, s, q, j;\n"
+        "        for (q = 0; q < %d; q++) idx[q] = 0;\n        for (j = 0; j < %d; j++) off[j] = 0;\n"
+        "        for (o = 0; o < %lld; o++) {\n            %s acc = 0;\n            for (s = 0; s < %lld; s++) {\n"
+        "                acc += ",
+        ct, Y(c, n, py), nl > 0 ? nl : 1, nops, nl, nops, (long long)total_out, acc, (long long)total_sum);
     for (int j = 0; j < nops; j++) text_buf_printf(&c->body, "%s(%s)x%d[off[%d]]", j ? " * " : "", acc, j, j);
     /* two odometers: summed labels (q from nl - 1 down to no), then output labels */
     text_buf_printf(&c->body,
@@ -787,9 +821,11 @@ static int e_dft(EcCtx *c, int k, const RtNode *n) {
     RT_TRY(seq_twiddles_emit(c, k, L, x->dtype));
     ec_tpl_use(c, "k_seq_dft");
     char p0[96], py[96];
-    text_buf_printf(&c->body, "    wk_seq_dft(%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %d, n%d_tw, (wk_seq_real *)(A + %lld));\n",
-                    P(c, n, 0, p0), Y(c, n, py), (long long)outer, (long long)inner, (long long)x->dims[axis],
-                    (long long)L, (long long)bins, (long long)x->dims[x->rank - 1], inv, k, (long long)c->scratch_off[k]);
+    text_buf_printf(
+        &c->body,
+        "    wk_seq_dft(%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %d, n%d_tw, (wk_seq_real *)(A + %lld));\n",
+        P(c, n, 0, p0), Y(c, n, py), (long long)outer, (long long)inner, (long long)x->dims[axis], (long long)L,
+        (long long)bins, (long long)x->dims[x->rank - 1], inv, k, (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -815,24 +851,27 @@ static int e_stft(EcCtx *c, int k, const RtNode *n) {
     if (!x || (x->dtype != RT_F32 && x->dtype != RT_F64))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "signal must be float32 or float64 for emit-c");
     if (win) RT_TRY(need_dtype(c, k, win, x->dtype, "window"));
-    if (x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2)) return ec_fail(c, k, RT_ERR, "signal must be [batch, length, 1 or 2]");
+    if (x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2))
+        return ec_fail(c, k, RT_ERR, "signal must be [batch, length, 1 or 2]");
     int64_t step, flen;
     RT_TRY(seq_stft_geom(c, k, n, &step, &flen));
     int onesided = (int)rt_attr_int(n, "onesided", 1);
     if ((onesided != 0 && onesided != 1) || (onesided && x->dims[2] == 2))
         return ec_fail(c, k, RT_ERR, "onesided must be 0 or 1, and 1 needs a real signal");
     int64_t frames = (x->dims[1] - flen) / step + 1, bins = onesided ? flen / 2 + 1 : flen;
-    if (rt_numel(y) != x->dims[0] * frames * bins * 2) return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
+    if (rt_numel(y) != x->dims[0] * frames * bins * 2)
+        return ec_fail(c, k, RT_ERR, "output size differs from the plan's");
     if (flen > INT32_MAX / 16 || rt_numel(x) > INT32_MAX || rt_numel(y) > INT32_MAX)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "sizes overflow emit-c's int32 indexing");
     RT_TRY(seq_twiddles_emit(c, k, flen, x->dtype));
     ec_tpl_use(c, "k_seq_stft");
     char p0[96], p2[96], py[96];
-    text_buf_printf(&c->body,
-                    "    wk_seq_stft(%s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, n%d_tw, (wk_seq_real *)(A + %lld));\n",
-                    P(c, n, 0, p0), P(c, n, 2, p2), Y(c, n, py), (long long)x->dims[0], (long long)x->dims[1],
-                    (long long)x->dims[2], (long long)step, (long long)flen, (long long)frames, (long long)bins, k,
-                    (long long)c->scratch_off[k]);
+    text_buf_printf(
+        &c->body,
+        "    wk_seq_stft(%s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, n%d_tw, (wk_seq_real *)(A + %lld));\n",
+        P(c, n, 0, p0), P(c, n, 2, p2), Y(c, n, py), (long long)x->dims[0], (long long)x->dims[1],
+        (long long)x->dims[2], (long long)step, (long long)flen, (long long)frames, (long long)bins, k,
+        (long long)c->scratch_off[k]);
     return RT_OK;
 }
 
@@ -845,8 +884,8 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
         int64_t H = c->val[n->in[1]].dims[1] / G;
         return (int64_t)(c->val[n->in[0]].dtype == RT_F64 ? sizeof(double) : sizeof(float)) * (4 * H + 2 * G * H);
     }
-    if ((n->op == RT_OP_CONV_INTEGER || n->op == RT_OP_QLINEAR_CONV || n->op == RT_OP_MS_QLINEAR_CONV) && n->n_out > 0 &&
-        n->out[0] >= 0 && c->val[n->out[0]].rank >= 3) {
+    if ((n->op == RT_OP_CONV_INTEGER || n->op == RT_OP_QLINEAR_CONV || n->op == RT_OP_MS_QLINEAR_CONV) &&
+        n->n_out > 0 && n->out[0] >= 0 && c->val[n->out[0]].rank >= 3) {
         /* one output channel's int32 sums: the output's spatial size */
         const RtTensor *y = &c->val[n->out[0]];
         int64_t planes = y->dims[0] * y->dims[rt_attr_int(n, "channels_last", 0) ? y->rank - 1 : 1];
@@ -879,7 +918,10 @@ int64_t ec_scratch_seq(const EcCtx *c, int k, const RtNode *n) {
         const RtTensor *y = &c->val[n->out[0]];
         const RtTensor *w = n->n_in > 2 && n->in[2] >= 0 ? &c->val[n->in[2]] : NULL;
         const RtTensor *lt = n->n_in > 3 && n->in[3] >= 0 ? c->g->values[n->in[3]].konst : NULL;
-        int64_t flen = w && w->rank == 1 ? w->dims[0] : lt && rt_numel(lt) == 1 ? rt_get_i64(lt, 0) : y->rank == 4 ? 2 * y->dims[2] : 0;
+        int64_t flen = w && w->rank == 1         ? w->dims[0]
+                       : lt && rt_numel(lt) == 1 ? rt_get_i64(lt, 0)
+                       : y->rank == 4            ? 2 * y->dims[2]
+                                                 : 0;
         return flen > 0 && flen < INT32_MAX / 16 ? (int64_t)rt_dtype_size(c->val[n->in[0]].dtype) * 6 * flen : 0;
     }
     return 0;

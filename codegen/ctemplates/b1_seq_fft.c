@@ -31,7 +31,8 @@ static void wk_seq_fft(const wk_seq_real *x, int32_t xs, wk_seq_real *y, int32_t
             int32_t idx = k + q * m, e = 0; /* e = r * idx mod n */
             wk_seq_real re = 0, im = 0;
             for (r = 0; r < p; r++) {
-                wk_seq_real cr = tw[2 * (size_t)e * step], ci = inv ? tw[2 * (size_t)e * step + 1] : -tw[2 * (size_t)e * step + 1];
+                wk_seq_real cr = tw[2 * (size_t)e * step],
+                            ci = inv ? tw[2 * (size_t)e * step + 1] : -tw[2 * (size_t)e * step + 1];
                 re += tmp[2 * r] * cr - tmp[2 * r + 1] * ci;
                 im += tmp[2 * r] * ci + tmp[2 * r + 1] * cr;
                 e += idx;

@@ -48,9 +48,11 @@ static void wk_seq_qmm(const wk_seq_qmm_t *p, const void *a, const void *za, con
                 if (!sy) {
                     ((int32_t *)y)[ry * N + j] = (int32_t)sum;
                 } else {
-                    float mult = sa[p->sam ? p->sam[ra] : 0] * sb[p->sbm ? p->sbm[cb] : 0] / sy[p->sym ? p->sym[ry] : 0];
+                    float mult =
+                        sa[p->sam ? p->sam[ra] : 0] * sb[p->sbm ? p->sbm[cb] : 0] / sy[p->sym ? p->sym[ry] : 0];
                     int32_t z = wk_seq_q8(zy, p->zym ? p->zym[ry] : 0, p->y_s);
-                    int32_t v = wk_quant_f32((float)(int32_t)sum * mult, 1.0f, z, p->y_s ? -128 : 0, p->y_s ? 127 : 255);
+                    int32_t v =
+                        wk_quant_f32((float)(int32_t)sum * mult, 1.0f, z, p->y_s ? -128 : 0, p->y_s ? 127 : 255);
                     ((unsigned char *)y)[ry * N + j] = (unsigned char)(v & 255);
                 }
             }

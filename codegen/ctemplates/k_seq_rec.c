@@ -91,8 +91,9 @@ static void wk_seq_rec_row(const wk_seq_rec *p, int32_t d, int32_t bi, int32_t l
             for (j = 0; j < GH; j++) g[j] += rh[j];
             for (j = 0; j < H; j++) {
                 wk_seq_real i = wk_seq_act(act[0], al[0], be[0], p->clip, gi[j] + (P ? P[j] * cs[j] : 0));
-                wk_seq_real f = p->input_forget ? 1 - i
-                                          : wk_seq_act(act[0], al[0], be[0], p->clip, gf[j] + (P ? P[2 * H + j] * cs[j] : 0));
+                wk_seq_real f = p->input_forget
+                                    ? 1 - i
+                                    : wk_seq_act(act[0], al[0], be[0], p->clip, gf[j] + (P ? P[2 * H + j] * cs[j] : 0));
                 wk_seq_real c = wk_seq_act(act[1], al[1], be[1], p->clip, gc[j]), o;
                 cs[j] = f * cs[j] + i * c;
                 o = wk_seq_act(act[0], al[0], be[0], p->clip, go[j] + (P ? P[H + j] * cs[j] : 0));

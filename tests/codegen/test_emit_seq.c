@@ -188,7 +188,8 @@ static void sq_check(Sq *o, const char *what, int no_libm, double tol, int want_
         snprintf(args + l, sizeof args - l, " %s/y%d.bin", dir, i);
     }
     /* under the sanitizer build the emitted C is sanitized too (UB in a kernel fails the case) */
-    const char *flags = getenv("WAFER_SANITIZED") ? "-O1 -fsanitize=address,undefined -fno-sanitize-recover=all" : "-O2";
+    const char *flags =
+        getenv("WAFER_SANITIZED") ? "-O1 -fsanitize=address,undefined -fno-sanitize-recover=all" : "-O2";
     cr_assert_eq(ecu_compile("gcc", flags, dir, "h", log, sizeof log), 0, "%s: %s", what, log);
     cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
     if (no_libm) {
@@ -396,10 +397,14 @@ Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
     /* uint8, every parameter a graph input */
     o = sq_new();
     int64_t a2[2] = {5, 7}, b2[2] = {7, 2};
-    int in2[8] = {sq_input(o, "a", RT_U8, 2, a2, NULL),    sq_input(o, "as", RT_F32, 1, one, (float[]){0.03f}),
-                  sq_input(o, "az", RT_U8, 1, one, NULL),   sq_input(o, "b", RT_U8, 2, b2, NULL),
-                  sq_input(o, "bs", RT_F32, 1, one, (float[]){0.04f}), sq_input(o, "bz", RT_U8, 1, one, NULL),
-                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.9f}), sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
+    int in2[8] = {sq_input(o, "a", RT_U8, 2, a2, NULL),
+                  sq_input(o, "as", RT_F32, 1, one, (float[]){0.03f}),
+                  sq_input(o, "az", RT_U8, 1, one, NULL),
+                  sq_input(o, "b", RT_U8, 2, b2, NULL),
+                  sq_input(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
+                  sq_input(o, "bz", RT_U8, 1, one, NULL),
+                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.9f}),
+                  sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
     sq_node(o, RT_OP_QLINEAR_MATMUL, 8, in2, 1, 0);
     sq_check(o, "QLinearMatMul uint8, parameters as inputs", 0, 0, 0);
 }
@@ -498,7 +503,8 @@ static void kws_case(int gru) {
     Onnx__NodeProto *rn = pb_add_node(g, pb_node(gru ? "GRU" : "LSTM", "rec", "x,W,R,B", ",h"));
     pb_attr_int(rn, "hidden_size", H);
     if (gru) pb_attr_int(rn, "linear_before_reset", 1); /* as PyTorch exports GRU */
-    int64_t wd[3] = {1, G * H, F}, rd[3] = {1, G * H, H}, bd[2] = {1, 2 * G * H}, fd[2] = {H, C}, cd[1] = {C}, sd[1] = {2};
+    int64_t wd[3] = {1, G * H, F}, rd[3] = {1, G * H, H}, bd[2] = {1, 2 * G * H}, fd[2] = {H, C}, cd[1] = {C},
+            sd[1] = {2};
     kws_init(g, "W", 3, wd, &seed, 0.4f);
     kws_init(g, "R", 3, rd, &seed, 0.3f);
     kws_init(g, "B", 2, bd, &seed, 0.2f);
@@ -521,7 +527,8 @@ static void kws_case(int gru) {
     snprintf(path, sizeof path, "%s/kws.onnx", dir);
     ecu_raw_write(path, m, len);
     float x[200];
-    for (int i = 0; i < T * F; i++) x[i] = (float)((double)(lcg(&seed) % 20001) / 5000.0 - 2.0); /* MFCC-like, [-2, 2] */
+    for (int i = 0; i < T * F; i++)
+        x[i] = (float)((double)(lcg(&seed) % 20001) / 5000.0 - 2.0); /* MFCC-like, [-2, 2] */
     RtTensor xt = {RT_F32, 3, {T, 1, F}, x};
     RtError err = {{0}};
     snprintf(path, sizeof path, "%s/x.npy", dir);
@@ -553,7 +560,8 @@ static void kws_case(int gru) {
     for (int o = 0; o < 2; o++) {
         snprintf(raw, sizeof raw, "%s/%s.bin", dir, outs[o]);
         snprintf(npy, sizeof npy, "%s/ort/%s.npy", dir, outs[o]);
-        kws_compare(gru ? "GRU model vs onnxruntime" : "LSTM model vs onnxruntime", raw, npy, SEQ_KWS_ATOL, SEQ_KWS_RTOL);
+        kws_compare(gru ? "GRU model vs onnxruntime" : "LSTM model vs onnxruntime", raw, npy, SEQ_KWS_ATOL,
+                    SEQ_KWS_RTOL);
     }
     tu_tmpdir_remove(dir);
 }
@@ -587,10 +595,14 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
     /* uint8 1-D without bias, every parameter an input */
     o = sq_new();
     int64_t x1[3] = {2, 3, 8}, w1[3] = {2, 3, 3};
-    int in1[8] = {sq_input(o, "x", RT_U8, 3, x1, NULL),     sq_input(o, "xs", RT_F32, 1, one, (float[]){0.02f}),
-                  sq_input(o, "xz", RT_U8, 1, one, NULL),    sq_input(o, "w", RT_U8, 3, w1, NULL),
-                  sq_input(o, "ws", RT_F32, 1, one, (float[]){0.03f}), sq_input(o, "wz", RT_U8, 1, one, NULL),
-                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.5f}), sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
+    int in1[8] = {sq_input(o, "x", RT_U8, 3, x1, NULL),
+                  sq_input(o, "xs", RT_F32, 1, one, (float[]){0.02f}),
+                  sq_input(o, "xz", RT_U8, 1, one, NULL),
+                  sq_input(o, "w", RT_U8, 3, w1, NULL),
+                  sq_input(o, "ws", RT_F32, 1, one, (float[]){0.03f}),
+                  sq_input(o, "wz", RT_U8, 1, one, NULL),
+                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
+                  sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
     sq_node(o, RT_OP_QLINEAR_CONV, 8, in1, 1, 0);
     sq_check(o, "QLinearConv uint8 1-D, parameters as inputs", 0, 0, 0);
 }
@@ -603,13 +615,15 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
  * runtime (equal bits expected; the same bound is checked). */
 #define SEQ_EIN_REL_TOL 1e-5
 
-static void ein_case(const char *eq, RtDtype dt, int n_ops, const int *ranks, const int64_t dims[][4], const char *what) {
+static void ein_case(const char *eq, RtDtype dt, int n_ops, const int *ranks, const int64_t dims[][4],
+                     const char *what) {
     Sq *o = sq_new();
     int in[4];
     for (int j = 0; j < n_ops; j++) {
         char nm[8];
         snprintf(nm, sizeof nm, "x%d", j);
-        in[j] = j == 1 && n_ops > 2 ? sq_const(o, nm, dt, ranks[j], dims[j], NULL) : sq_input(o, nm, dt, ranks[j], dims[j], NULL);
+        in[j] = j == 1 && n_ops > 2 ? sq_const(o, nm, dt, ranks[j], dims[j], NULL)
+                                    : sq_input(o, nm, dt, ranks[j], dims[j], NULL);
     }
     int k = sq_node(o, RT_OP_EINSUM, n_ops, in, 1, 0);
     attrs_new(o, k, 1)[0] = attr_str(o, "equation", eq);
@@ -623,7 +637,8 @@ Test(emit_seq, einsum_equations_and_dtypes) {
              "Einsum implicit output, broadcast batch of 1");
     ein_case("ii->i", RT_I32, 1, (int[]){2}, (const int64_t[][4]){{5, 5}}, "Einsum diagonal int32");
     ein_case("ij,ij->", RT_I8, 2, (int[]){2, 2}, (const int64_t[][4]){{7, 9}, {7, 9}}, "Einsum int8 full sum (wraps)");
-    ein_case("i,j,k->kji", RT_F64, 3, (int[]){1, 1, 1}, (const int64_t[][4]){{3}, {4}, {2}}, "Einsum three operands float64");
+    ein_case("i,j,k->kji", RT_F64, 3, (int[]){1, 1, 1}, (const int64_t[][4]){{3}, {4}, {2}},
+             "Einsum three operands float64");
     ein_case("bii->bi", RT_U8, 1, (int[]){3}, (const int64_t[][4]){{2, 4, 4}}, "Einsum batch diagonal uint8");
 }
 
@@ -707,22 +722,27 @@ Test(emit_seq, matmul_integer_to_float_and_dynamic_quantize_matmul) {
     Sq *o = sq_new();
     int64_t ad[3] = {2, 3, 6}, bd[2] = {6, 4}, one[1] = {1}, nd[1] = {4};
     float bs[4];
-    int in[7] = {sq_input(o, "a", RT_U8, 3, ad, NULL),           sq_const(o, "b", RT_I8, 2, bd, NULL),
-                 sq_input(o, "as", RT_F32, 1, one, (float[]){0.02f}), sq_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.03f)),
-                 sq_input(o, "az", RT_U8, 1, one, NULL),          sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){1, 0, -2, 3}),
+    int in[7] = {sq_input(o, "a", RT_U8, 3, ad, NULL),
+                 sq_const(o, "b", RT_I8, 2, bd, NULL),
+                 sq_input(o, "as", RT_F32, 1, one, (float[]){0.02f}),
+                 sq_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.03f)),
+                 sq_input(o, "az", RT_U8, 1, one, NULL),
+                 sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){1, 0, -2, 3}),
                  sq_const(o, "bias", RT_F32, 1, nd, NULL)};
     sq_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 7, in, 1, 0);
     sq_check(o, "MatMulIntegerToFloat per-column b_scale / b_zp, bias", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t bb[3] = {2, 6, 4};
     int in2[4] = {sq_input(o, "a", RT_I8, 3, ad, NULL), sq_input(o, "b", RT_I8, 3, bb, NULL),
-                  sq_const(o, "as", RT_F32, 1, one, (float[]){0.05f}), sq_const(o, "bs", RT_F32, 1, one, (float[]){0.01f})};
+                  sq_const(o, "as", RT_F32, 1, one, (float[]){0.05f}),
+                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.01f})};
     sq_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 4, in2, 1, 0);
     sq_check(o, "MatMulIntegerToFloat batched B, no zero points", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t fa[2] = {3, 5}, b5[2] = {5, 4};
     int in3[5] = {sq_input(o, "a", RT_F32, 2, fa, NULL), sq_const(o, "b", RT_U8, 2, b5, NULL),
-                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.04f}), sq_const(o, "bz", RT_U8, 1, nd, (uint8_t[]){128, 127, 130, 120}),
+                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
+                  sq_const(o, "bz", RT_U8, 1, nd, (uint8_t[]){128, 127, 130, 120}),
                   sq_const(o, "bias", RT_F32, 1, nd, NULL)};
     sq_node(o, RT_OP_DYNAMIC_QUANTIZE_MATMUL, 5, in3, 1, 0);
     sq_check(o, "DynamicQuantizeMatMul", 0, SEQ_QF_REL_TOL, 0);
@@ -791,7 +811,8 @@ Test(emit_seq, contrib_integer_matmuls_match_onnxruntime, .fini = pb_release_all
     ecu_raw_write(path, m, len);
     float x[32];
     uint8_t q[32];
-    for (int i = 0; i < 32; i++) x[i] = (float)((double)(lcg(&seed) % 20001) / 5000.0 - 1.5), q[i] = (uint8_t)(lcg(&seed) % 256);
+    for (int i = 0; i < 32; i++)
+        x[i] = (float)((double)(lcg(&seed) % 20001) / 5000.0 - 1.5), q[i] = (uint8_t)(lcg(&seed) % 256);
     RtTensor xt = {RT_F32, 2, {4, 8}, x}, qt = {RT_U8, 2, {4, 8}, q};
     RtError err = {{0}};
     snprintf(path, sizeof path, "%s/x.npy", dir);
@@ -807,7 +828,8 @@ Test(emit_seq, contrib_integer_matmuls_match_onnxruntime, .fini = pb_release_all
     cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s", log);
     st = tu_run(log, sizeof log, "%s/h %s/x.bin %s/q.bin %s/h.bin %s/z.bin %s/u.bin", dir, dir, dir, dir, dir, dir);
     cr_assert_eq(st, 0, "%s", log);
-    st = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/m.onnx x=%s/x.npy q=%s/q.npy --out %s/ort", dir, dir, dir, dir);
+    st = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/m.onnx x=%s/x.npy q=%s/q.npy --out %s/ort", dir,
+                dir, dir, dir);
     if (st == 3 || tu_run(log, sizeof log, "node --version") != 0) {
         tu_tmpdir_remove(dir);
         cr_skip_test("onnxruntime-node is not installed");
@@ -818,8 +840,8 @@ Test(emit_seq, contrib_integer_matmuls_match_onnxruntime, .fini = pb_release_all
     for (int o = 0; o < 2; o++) {
         snprintf(raw, sizeof raw, "%s/%s.bin", dir, fl[o]);
         snprintf(npy, sizeof npy, "%s/ort/%s.npy", dir, fl[o]);
-        kws_compare(fl[o][0] == 'h' ? "DynamicQuantizeMatMul vs onnxruntime" : "MatMulIntegerToFloat vs onnxruntime", raw,
-                    npy, 0, SEQ_QF_REL_TOL);
+        kws_compare(fl[o][0] == 'h' ? "DynamicQuantizeMatMul vs onnxruntime" : "MatMulIntegerToFloat vs onnxruntime",
+                    raw, npy, 0, SEQ_QF_REL_TOL);
     }
     RtTensor u;
     snprintf(npy, sizeof npy, "%s/ort/u.npy", dir);
@@ -873,7 +895,8 @@ static void refuse_case(Sq *o, int no_libm, int want, const char *op, const char
     EmitCOptions eo = {"model", no_libm, "test", "test", "test", 0};
     int st = emit_c_write(o->g, &eo, dir, NULL, &err);
     cr_expect_eq(st, want, "%s: status %d, want %d (%s)", op, st, want, err.msg);
-    cr_expect(strstr(err.msg, "the_node") && strstr(err.msg, op) && strstr(err.msg, words), "%s: message '%s'", op, err.msg);
+    cr_expect(strstr(err.msg, "the_node") && strstr(err.msg, op) && strstr(err.msg, words), "%s: message '%s'", op,
+              err.msg);
     snprintf(path, sizeof path, "%s/model.c", dir);
     cr_expect(access(path, F_OK) != 0, "%s: %s was written", op, path);
     sq_free(o);
@@ -890,7 +913,8 @@ Test(emit_seq, unsupported_forms_are_refused_by_name) {
     /* a float32 RNN, then a float64 one: one real type per model */
     o = sq_new();
     int64_t r1[3] = {1, 1, 3}, r2[3] = {1, 1, 1};
-    int a[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, r1, NULL), sq_const(o, "r", RT_F32, 3, r2, NULL)};
+    int a[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, r1, NULL),
+                sq_const(o, "r", RT_F32, 3, r2, NULL)};
     sq_node(o, RT_OP_RNN, 3, a, 2, 1);
     int b[3] = {sq_input(o, "x64", RT_F64, 3, xd, NULL), sq_const(o, "w64", RT_F64, 3, r1, NULL),
                 sq_const(o, "r64", RT_F64, 3, r2, NULL)};
@@ -899,7 +923,8 @@ Test(emit_seq, unsupported_forms_are_refused_by_name) {
     /* a float32 LSTM, then a float64 DFT: the same */
     o = sq_new();
     int64_t w4[3] = {1, 4, 3}, r4[3] = {1, 4, 1}, fd[3] = {1, 8, 1};
-    int l[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, w4, NULL), sq_const(o, "r", RT_F32, 3, r4, NULL)};
+    int l[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, w4, NULL),
+                sq_const(o, "r", RT_F32, 3, r4, NULL)};
     sq_node(o, RT_OP_LSTM, 3, l, 2, 1);
     int fin[1] = {sq_input(o, "s", RT_F64, 3, fd, NULL)};
     sq_node(o, RT_OP_DFT, 1, fin, 1, 0);
