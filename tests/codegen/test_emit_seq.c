@@ -22,7 +22,8 @@
  * one- and two-sided); onnxruntime's MatMulIntegerToFloat (per-column parameters, bias, batched
  * B) and DynamicQuantizeMatMul, and both with a QGemm (emit_ops_qcontrib.c's) in one
  * com.microsoft model emitted by the CLI against onnxruntime; com.microsoft QLinearConv with
- * channels_last 0 and 1; float64 LSTM, GRU, DFT and STFT. Refusals by name: float64 LSTM under
+ * channels_last 0 and 1, and with channels_last against onnxruntime; float64 LSTM, GRU, DFT
+ * and STFT. Refusals by name: float64 LSTM under
  * --no-libm, float32 and float64 seq float ops in one model (RNN + RNN, LSTM + DFT), a constant
  * sequence length out of range (no file written).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
@@ -936,4 +937,68 @@ Test(emit_seq, unsupported_forms_are_refused_by_name) {
                   sq_const(o, "sl", RT_I32, 1, sd, (int32_t[]){3})};
     sq_node(o, RT_OP_GRU, 5, gin, 2, 1);
     refuse_case(o, 0, RT_ERR, "GRU", "sequence_lens");
+}
+
+/* onnxruntime's own com.microsoft QLinearConv (uint8, channels_last 1, as its NHWC transformer
+ * writes it) emitted by the CLI against onnxruntime: integer sums exact, the requantization
+ * a float32 product rounded half to even in both: exact. */
+Test(emit_seq, ms_qlinear_conv_channels_last_matches_onnxruntime, .fini = pb_release_all) {
+    uint64_t seed = 11;
+    Onnx__GraphProto *g = pb_graph("nhwc");
+    Onnx__NodeProto *cv = ms_node(g, "QLinearConv", "x,xs,xz,w,ws,wz,ys,yz,b", "y");
+    pb_attr_int(cv, "channels_last", 1);
+    pb_attr_ints(cv, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    pb_attr_ints(cv, "kernel_shape", 2, (int64_t[]){3, 3});
+    uint8_t w[6 * 4 * 9], xz = 128, wz = 128, yz = 120;
+    int32_t b[6];
+    float xs = 0.02f, ws = 0.01f, ys = 0.05f;
+    for (size_t i = 0; i < sizeof w; i++) w[i] = (uint8_t)(lcg(&seed) % 256);
+    for (int i = 0; i < 6; i++) b[i] = (int32_t)(lcg(&seed) % 2001) - 1000;
+    int64_t wd[4] = {6, 4, 3, 3}, bd[1] = {6};
+    ms_init(g, "w", 2, 4, wd, w, sizeof w);
+    ms_init(g, "b", 6, 1, bd, b, sizeof b);
+    ms_init(g, "xs", 1, 0, NULL, &xs, sizeof xs);
+    ms_init(g, "ws", 1, 0, NULL, &ws, sizeof ws);
+    ms_init(g, "ys", 1, 0, NULL, &ys, sizeof ys);
+    ms_init(g, "xz", 2, 0, NULL, &xz, sizeof xz);
+    ms_init(g, "wz", 2, 0, NULL, &wz, sizeof wz);
+    ms_init(g, "yz", 2, 0, NULL, &yz, sizeof yz);
+    pb_add_input(g, pb_value("x", 2, "1,5,7,4"));
+    pb_add_output(g, pb_value("y", 2, "1,5,7,6"));
+    size_t len;
+    uint8_t *m = pb_model_pack_domain(g, 8, 17, "com.microsoft", 1, "test", &len);
+    char dir[256], path[600], log[16384];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_nhwc"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    ecu_raw_write(path, m, len);
+    uint8_t x[140];
+    for (int i = 0; i < 140; i++) x[i] = (uint8_t)(lcg(&seed) % 256);
+    RtTensor xt = {RT_U8, 4, {1, 5, 7, 4}, x};
+    RtError err = {{0}};
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    cr_assert_eq(npy_write(path, &xt, &err), RT_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    ecu_raw_write(path, x, sizeof x);
+    int st = tu_run(log, sizeof log, "%s emit-c %s/m.onnx --weights f32 -o %s", WAFER_BIN, dir, dir);
+    cr_assert_eq(st, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("gcc", "-O2", dir, "h", log, sizeof log), 0, "%s", log);
+    st = tu_run(log, sizeof log, "%s/h %s/x.bin %s/y.bin", dir, dir, dir);
+    cr_assert_eq(st, 0, "%s", log);
+    st = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/m.onnx x=%s/x.npy --out %s/ort", dir, dir, dir);
+    if (st == 3 || tu_run(log, sizeof log, "node --version") != 0) {
+        tu_tmpdir_remove(dir);
+        cr_skip_test("onnxruntime-node is not installed");
+    }
+    cr_assert_eq(st, 0, "onnxruntime: %s", log);
+    RtTensor y;
+    snprintf(path, sizeof path, "%s/ort/y.npy", dir);
+    cr_assert_eq(npy_read(path, &y, &err), RT_OK, "%s", err.msg);
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/y.bin", dir);
+    unsigned char *c = tu_file_read(path, &n);
+    cr_assert(c && y.dtype == RT_U8 && (int64_t)n == rt_nbytes(&y), "%zu bytes vs %lld", n, (long long)rt_nbytes(&y));
+    cr_expect_eq(memcmp(c, y.data, n), 0, "com.microsoft QLinearConv channels_last: outputs differ from onnxruntime's");
+    free(c);
+    free(y.data);
+    tu_tmpdir_remove(dir);
 }
