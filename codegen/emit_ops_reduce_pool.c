@@ -1,0 +1,126 @@
+/*
+ * emit_ops_reduce_pool.c — emit-c's GlobalMaxPool, GlobalLpPool and LpPool (reduce family;
+ * table in emit_ops_reduce.c), as the reference kernels (runtime/kernels/ref/pool.c, lp.c):
+ * the max or the p-norm in double over each (n, c) plane or window; LpPool's window geometry
+ * is the runtime's own (conv_geom) read at emit time into constants.
+ */
+#include "emit_ops_reduce.h"
+
+#include "../runtime/kernels/ref/conv_geom.h"
+
+/* GlobalMaxPool (float, int8, uint8) and GlobalLpPool (float) over each (n, c) plane
+ * (ref/pool.c, ref/lp.c): the max in double starting at -inf (NaN never wins; int8 / uint8
+ * start at the type's minimum, which is what the runtime's clamp of -inf gives), or
+ * (sum |x|^p)^(1/p) in double with exact forms for p = 1, 2. */
+int ec_red_global_pool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    const char *xt;
+    int lp = n->op == RT_OP_GLOBAL_LP_POOL;
+    if (x && !lp && (x->dtype == RT_I8 || x->dtype == RT_U8)) xt = ec_ctype(x->dtype);
+    else RT_TRY(red_need_float(c, k, x, "input X", &xt));
+    if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input X has rank %d; expected (N, C, spatial...)", x->rank);
+    double p = 2.0;
+    if (lp) RT_TRY(red_lp_p(c, k, n, &p));
+    int64_t planes = x->dims[0] * x->dims[1], pin = rt_shape_numel(x->rank - 2, x->dims + 2);
+    if (planes == 0) {
+        text_buf_printf(&c->body, "    /* node %d: empty output */\n", k);
+        return RT_OK;
+    }
+    char px[96], py[96], pl[64] = "", term[128], fin[128];
+    const char *init = "-HUGE_VAL", *acc_t = "double";
+    if (!lp) {
+        snprintf(term, sizeof term, "if (v > acc) acc = v;");
+        snprintf(fin, sizeof fin, "acc");
+        if (x->dtype == RT_I8) init = "-128", acc_t = "int32_t";
+        if (x->dtype == RT_U8) init = "0", acc_t = "int32_t";
+    } else {
+        init = "0.0";
+        if (p == 1.0) snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
+        else if (p == 2.0) {
+            ec_tpl_use(c, "b0_reduce_sqrt");
+            snprintf(term, sizeof term, "acc += v * v;"), snprintf(fin, sizeof fin, "wk_reduce_sqrt(acc)");
+        } else {
+            RT_TRY(red_double_lit(c, k, p, "p", pl, sizeof pl));
+            snprintf(term, sizeof term, "acc += pow(v < 0 ? -v : v, %s);", pl);
+            snprintf(fin, sizeof fin, "pow(acc, 1.0 / %s)", pl);
+        }
+    }
+    text_buf_printf(&c->body,
+                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i;\n"
+                    "        for (o = 0; o < %lld; o++) {\n            %s acc = %s;\n"
+                    "            for (i = 0; i < %lld; i++) {\n                %s v = x[o * %lld + i];\n"
+                    "                %s\n            }\n            y[o] = (%s)%s;\n        }\n    }\n",
+                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)planes, acc_t, init, (long long)pin, acc_t,
+                    (long long)pin, term, xt, fin);
+    return RT_OK;
+}
+
+/* LpPool (ref/lp.c), 1-D to 3-D: the runtime's window geometry (conv_geom: kernel_shape,
+ * strides, pads, auto_pad, dilations, ceil_mode) read at emit time into constants; each
+ * output is (sum |x|^p)^(1/p) in double over the taps inside the input (padding adds 0). */
+int ec_red_lp_pool(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0);
+    const char *xt;
+    RT_TRY(red_need_float(c, k, x, "input X", &xt));
+    int nsp = x->rank - 2;
+    if (nsp < 1 || nsp > RT_GEOM_MAX_SP) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must have 1 to 3 spatial axes");
+    double p = 2.0;
+    RT_TRY(red_lp_p(c, k, n, &p));
+    const int64_t *ks;
+    if (rt_attr_ints(n, "kernel_shape", &ks) != nsp)
+        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit the input's %d spatial axes", nsp);
+    RtError gerr = {{0}};
+    RtKernelCtx kc;
+    memset(&kc, 0, sizeof kc);
+    kc.err = &gerr;
+    RtConvGeom g;
+    int64_t cm = rt_attr_int(n, "ceil_mode", 0);
+    if (cm != 0 && cm != 1) return ec_fail(c, k, RT_ERR, "attribute ceil_mode must be 0 or 1");
+    if (rt_geom_read(&kc, n, nsp, x->dims + 2, ks, &g) != RT_OK || rt_geom_forward(&kc, n, (int)cm, &g) != RT_OK)
+        return ec_fail(c, k, RT_ERR, "%s", gerr.msg);
+    int64_t planes = x->dims[0] * x->dims[1];
+    if (planes * rt_geom_numel(g.out) == 0) {
+        text_buf_printf(&c->body, "    /* node %d: empty output */\n", k);
+        return RT_OK;
+    }
+    int32_t gv[18];
+    const int64_t *f[6] = {g.in, g.out, g.k, g.stride, g.dil, g.pad0};
+    for (int i = 0; i < 6; i++)
+        for (int a = 0; a < 3; a++) gv[i * 3 + a] = (int32_t)f[i][a];
+    decl_i32s(c, k, "g", gv, 18); /* in[3], out[3], kernel[3], stride[3], dilation[3], pad0[3] */
+    char term[128], fin[128], pl[64], px[96], py[96];
+    if (p == 1.0) snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
+    else if (p == 2.0) {
+        ec_tpl_use(c, "b0_reduce_sqrt");
+        snprintf(term, sizeof term, "acc += v * v;"), snprintf(fin, sizeof fin, "wk_reduce_sqrt(acc)");
+    } else {
+        RT_TRY(red_double_lit(c, k, p, "p", pl, sizeof pl));
+        snprintf(term, sizeof term, "acc += pow(v < 0 ? -v : v, %s);", pl);
+        snprintf(fin, sizeof fin, "pow(acc, 1.0 / %s)", pl);
+    }
+    text_buf_printf(&c->body,
+                    "    {\n        const int32_t *G = n%d_g;\n        const %s *x = %s;\n        %s *y = %s;\n"
+                    "        int32_t pl, o[3], t[3], lo[3], hi[3], a, yo = 0;\n"
+                    "        for (pl = 0; pl < %lld; pl++)\n"
+                    "            for (o[0] = 0; o[0] < G[3]; o[0]++)\n"
+                    "                for (o[1] = 0; o[1] < G[4]; o[1]++)\n"
+                    "                    for (o[2] = 0; o[2] < G[5]; o[2]++) {\n"
+                    "                        double acc = 0.0;\n"
+                    "                        for (a = 0; a < 3; a++) { /* the taps inside the input */\n"
+                    "                            int32_t st = o[a] * G[9 + a] - G[15 + a], d = G[12 + a], h;\n"
+                    "                            lo[a] = st < 0 ? (-st + d - 1) / d : 0;\n"
+                    "                            h = G[a] - st <= 0 ? 0 : (G[a] - st + d - 1) / d;\n"
+                    "                            hi[a] = h < G[6 + a] ? h : G[6 + a];\n                        }\n"
+                    "                        for (t[0] = lo[0]; t[0] < hi[0]; t[0]++)\n"
+                    "                            for (t[1] = lo[1]; t[1] < hi[1]; t[1]++)\n"
+                    "                                for (t[2] = lo[2]; t[2] < hi[2]; t[2]++) {\n"
+                    "                                    int32_t i0 = o[0] * G[9] - G[15] + t[0] * G[12];\n"
+                    "                                    int32_t i1 = o[1] * G[10] - G[16] + t[1] * G[13];\n"
+                    "                                    int32_t i2 = o[2] * G[11] - G[17] + t[2] * G[14];\n"
+                    "                                    double v = x[pl * %lld + (i0 * G[1] + i1) * G[2] + i2];\n"
+                    "                                    %s\n                                }\n"
+                    "                        y[yo++] = (%s)%s;\n                    }\n    }\n",
+                    k, xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)planes, (long long)rt_geom_numel(g.in), term, xt, fin);
+    return RT_OK;
+}
+
