@@ -23,9 +23,9 @@
  * B) and DynamicQuantizeMatMul, and both with a QGemm (emit_ops_qcontrib.c's) in one
  * com.microsoft model emitted by the CLI against onnxruntime; com.microsoft QLinearConv with
  * channels_last 0 and 1, and with channels_last against onnxruntime; float64 LSTM, GRU, DFT
- * and STFT. Refusals by name: float64 LSTM under
- * --no-libm, float32 and float64 seq float ops in one model (RNN + RNN, LSTM + DFT), a constant
- * sequence length out of range (no file written).
+ * and STFT. Refusals by name: float64 LSTM under --no-libm, float32 and float64 seq float ops
+ * in one model (RNN + RNN, LSTM + DFT), a constant sequence length out of range (no file
+ * written).
  * A keyword-spotting-like model (LSTM or GRU over 20 frames of 10 features, its last state
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
