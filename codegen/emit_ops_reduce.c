@@ -47,8 +47,9 @@ static int red_axes(EcCtx *c, int k, const RtNode *n, int rank, unsigned char *m
     int has_in = n->n_in > 1 && n->in[1] >= 0;
     const RtTensor *ax = kin(c, n, 1);
     if (has_in && !ax)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input 'axes' is computed at run time; emit-c needs it constant "
-                                                 "(e.g. --freeze-input)");
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED,
+                       "input 'axes' is computed at run time; emit-c needs it constant "
+                       "(e.g. --freeze-input)");
     if (na >= 0 && ax) return ec_fail(c, k, RT_ERR, "axes given both as attribute and as input");
     int count = na > 0 ? na : 0;
     if (ax) {
@@ -65,7 +66,9 @@ static int red_axes(EcCtx *c, int k, const RtNode *n, int rank, unsigned char *m
     for (int i = 0; i < count; i++) {
         int64_t a = ax ? rt_get_i64(ax, i) : attr[i];
         if (a < 0) a += rank;
-        if (a < 0 || a >= rank) return ec_fail(c, k, RT_ERR, "axes value %lld is out of range", (long long)(ax ? rt_get_i64(ax, i) : attr[i]));
+        if (a < 0 || a >= rank)
+            return ec_fail(c, k, RT_ERR, "axes value %lld is out of range",
+                           (long long)(ax ? rt_get_i64(ax, i) : attr[i]));
         if (mask[a]) return ec_fail(c, k, RT_ERR, "axis %lld appears twice in 'axes'", (long long)a);
         mask[a] = 1;
     }
@@ -101,24 +104,31 @@ static int e_reduce(EcCtx *c, int k, const RtNode *n) {
     char px[160], py[160];
     ec_ptr(c, n->in[0], 1, px, sizeof px);
     ec_ptr(c, n->out[0], 0, py, sizeof py);
-    text_buf_printf(&c->body, "    {\n        const %s *x = %s;\n        %s *y = %s;\n"
-                              "        int32_t o, r, j;\n        (void)r, (void)j;\n        for (o = 0; o < %lld; o++) {\n",
+    text_buf_printf(&c->body,
+                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n"
+                    "        int32_t o, r, j;\n        (void)r, (void)j;\n        for (o = 0; o < %lld; o++) {\n",
                     xt, px, xt, py, (long long)on);
     if (p.nk)
-        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k, k);
+        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k,
+                        k);
     else
         text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
     text_buf_printf(&c->body, "            (void)xo;\n");
     if (fpath) {
-        const char *init = rk == RK_PROD ? "1.0" : rk == RK_MAX || rk == RK_LSE ? "-HUGE_VAL" : rk == RK_MIN ? "HUGE_VAL" : "0.0";
+        const char *init = rk == RK_PROD                  ? "1.0"
+                           : rk == RK_MAX || rk == RK_LSE ? "-HUGE_VAL"
+                           : rk == RK_MIN                 ? "HUGE_VAL"
+                                                          : "0.0";
         text_buf_printf(&c->body, "            double a = %s;\n", init);
         const char *body;
         switch (rk) {
-        case RK_MAX: case RK_LSE: body = "if (v > a || v != v) { if (a == a) a = v; }"; break;
+        case RK_MAX:
+        case RK_LSE: body = "if (v > a || v != v) { if (a == a) a = v; }"; break;
         case RK_MIN: body = "if (v < a || v != v) { if (a == a) a = v; }"; break;
         case RK_PROD: body = "a *= v;"; break;
         case RK_L1: body = "a += v < 0 ? -v : v;"; break;
-        case RK_L2: case RK_SUM_SQUARE: body = "a += v * v;"; break;
+        case RK_L2:
+        case RK_SUM_SQUARE: body = "a += v * v;"; break;
         default: body = "a += v;"; break;
         }
         red_visit(c, k, &p, xt, "double", body);
@@ -128,7 +138,8 @@ static int e_reduce(EcCtx *c, int k, const RtNode *n) {
                                       "            if (m - m == 0.0) {\n");
             red_visit(c, k, &p, xt, "double", "a += wk_reduce_exp(v - m);");
             ec_tpl_use(c, "b0_reduce_log");
-            text_buf_printf(&c->body, "            }\n            a = m - m != 0.0 ? m : m + wk_reduce_log(a);\n            }\n");
+            text_buf_printf(&c->body,
+                            "            }\n            a = m - m != 0.0 ? m : m + wk_reduce_log(a);\n            }\n");
         } else if (rk == RK_MEAN) {
             text_buf_printf(&c->body, "            a = a / %lld.0;\n", (long long)p.count);
         } else if (rk == RK_L2) {
@@ -142,8 +153,10 @@ static int e_reduce(EcCtx *c, int k, const RtNode *n) {
             text_buf_printf(&c->body, "            y[o] = (%s)a;\n", xt);
         } else {
             ec_tpl_use(c, "b0_reduce_f2i");
-            if (y->dtype == RT_BOOL) text_buf_printf(&c->body, "            y[o] = (%s)(wk_reduce_f2i(a, 0) != 0);\n", xt);
-            else text_buf_printf(&c->body, "            y[o] = (%s)wk_reduce_f2i(a, %d);\n", xt, y->dtype == RT_U64);
+            if (y->dtype == RT_BOOL)
+                text_buf_printf(&c->body, "            y[o] = (%s)(wk_reduce_f2i(a, 0) != 0);\n", xt);
+            else
+                text_buf_printf(&c->body, "            y[o] = (%s)wk_reduce_f2i(a, %d);\n", xt, y->dtype == RT_U64);
         }
     } else {
         /* integer accumulators: 64-bit wrapping (unsigned arithmetic), signed values sign-extended */
@@ -160,9 +173,12 @@ static int e_reduce(EcCtx *c, int k, const RtNode *n) {
         case RT_U32: umax = "(uint64_t)UINT32_MAX"; break;
         default: umax = imax[w]; break;
         }
-        if (rk == RK_PROD) init = "1";
-        else if (rk == RK_MAX) init = imin[w];
-        else if (rk == RK_MIN) init = umax;
+        if (rk == RK_PROD)
+            init = "1";
+        else if (rk == RK_MAX)
+            init = imin[w];
+        else if (rk == RK_MIN)
+            init = umax;
         text_buf_printf(&c->body, "            uint64_t a = %s;\n", init);
         char body[256];
         const char *gt = uns ? "v > a" : "(int64_t)v > (int64_t)a", *lt = uns ? "v < a" : "(int64_t)v < (int64_t)a";
@@ -178,12 +194,18 @@ static int e_reduce(EcCtx *c, int k, const RtNode *n) {
         red_visit(c, k, &p, xt, "uint64_t", body);
         if (rk == RK_MEAN) {
             /* truncating division, as the reference's mean-then-cast does */
-            if (p.count == 0) text_buf_printf(&c->body, "            a = 0;\n");
-            else if (uns) text_buf_printf(&c->body, "            a = a / (uint64_t)%lld;\n", (long long)p.count);
-            else text_buf_printf(&c->body, "            a = (uint64_t)((int64_t)a / (int64_t)%lld);\n", (long long)p.count);
+            if (p.count == 0)
+                text_buf_printf(&c->body, "            a = 0;\n");
+            else if (uns)
+                text_buf_printf(&c->body, "            a = a / (uint64_t)%lld;\n", (long long)p.count);
+            else
+                text_buf_printf(&c->body, "            a = (uint64_t)((int64_t)a / (int64_t)%lld);\n",
+                                (long long)p.count);
         }
-        if (y->dtype == RT_BOOL) text_buf_printf(&c->body, "            y[o] = (%s)(a != 0);\n", xt);
-        else text_buf_printf(&c->body, "            y[o] = (%s)a;\n", xt);
+        if (y->dtype == RT_BOOL)
+            text_buf_printf(&c->body, "            y[o] = (%s)(a != 0);\n", xt);
+        else
+            text_buf_printf(&c->body, "            y[o] = (%s)a;\n", xt);
     }
     text_buf_printf(&c->body, "        }\n    }\n");
     return RT_OK;
@@ -218,8 +240,8 @@ static int e_arg(EcCtx *c, int k, const RtNode *n) {
                     "                    %s e = p[j * %lld];\n                    if (e %s b%s) {\n"
                     "                        b = e;\n                        best = j;\n                    }\n"
                     "                }\n                y[o * %lld + i] = best;\n            }\n    }\n",
-                    xt, P(c, n, 0, px), Y(c, n, py), (long long)outer, (long long)inner, xt, (long long)(len * inner), xt,
-                    (long long)len, xt, (long long)inner, cmp, last ? " || e == b" : "", (long long)inner);
+                    xt, P(c, n, 0, px), Y(c, n, py), (long long)outer, (long long)inner, xt, (long long)(len * inner),
+                    xt, (long long)len, xt, (long long)inner, cmp, last ? " || e == b" : "", (long long)inner);
     return RT_OK;
 }
 
@@ -245,8 +267,10 @@ static int e_cumsum(EcCtx *c, int k, const RtNode *n) {
     int fl = red_is_float(x->dtype);
     const char *acc = fl ? "double" : "uint64_t";
     char px[96], py[96], pa[96];
-    text_buf_printf(&c->body, "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i, s, outer, len, inner;\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py));
+    text_buf_printf(
+        &c->body,
+        "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i, s, outer, len, inner;\n", xt,
+        P(c, n, 0, px), xt, Y(c, n, py));
     if (ax) {
         int axis = 0;
         RT_TRY(red_axis(c, k, rt_get_i64(ax, 0), x->rank, "input 'axis'", &axis));
@@ -256,7 +280,8 @@ static int e_cumsum(EcCtx *c, int k, const RtNode *n) {
                         (long long)inner);
     } else {
         int32_t d[RT_MAX_RANK];
-        for (int i = 0; i < x->rank; i++) d[i] = (int32_t)x->dims[i];
+        for (int i = 0; i < x->rank; i++)
+            d[i] = (int32_t)x->dims[i];
         decl_i32s(c, k, "dims", d, x->rank);
         text_buf_printf(&c->body,
                         "        {\n            int64_t a = (int64_t)%s[0];\n            int32_t d;\n"
@@ -266,15 +291,16 @@ static int e_cumsum(EcCtx *c, int k, const RtNode *n) {
                         "            for (d = (int32_t)a + 1; d < %d; d++) inner *= n%d_dims[d];\n        }\n",
                         P(c, n, 1, pa), x->rank, x->rank, k, k, x->rank, k);
     }
-    text_buf_printf(&c->body,
-                    "        for (o = 0; o < outer; o++)\n            for (i = 0; i < inner; i++) {\n"
-                    "                const %s *p = x + o * len * inner + i;\n                %s *q = y + o * len * inner + i;\n"
-                    "                %s sum = 0;\n                for (s = 0; s < len; s++) {\n"
-                    "                    int32_t at = (%s) * inner;\n"
-                    "                    %s e = (%s)p[at];\n%s                    q[at] = (%s)sum;\n%s"
-                    "                }\n            }\n    }\n",
-                    xt, xt, acc, rev ? "len - 1 - s" : "s", acc, acc, excl ? "" : "                    sum += e;\n", xt,
-                    excl ? "                    sum += e;\n" : "");
+    text_buf_printf(
+        &c->body,
+        "        for (o = 0; o < outer; o++)\n            for (i = 0; i < inner; i++) {\n"
+        "                const %s *p = x + o * len * inner + i;\n                %s *q = y + o * len * inner + i;\n"
+        "                %s sum = 0;\n                for (s = 0; s < len; s++) {\n"
+        "                    int32_t at = (%s) * inner;\n"
+        "                    %s e = (%s)p[at];\n%s                    q[at] = (%s)sum;\n%s"
+        "                }\n            }\n    }\n",
+        xt, xt, acc, rev ? "len - 1 - s" : "s", acc, acc, excl ? "" : "                    sum += e;\n", xt,
+        excl ? "                    sum += e;\n" : "");
     return RT_OK;
 }
 
@@ -321,19 +347,25 @@ static int e_qlinear_reduce_mean(EcCtx *c, int k, const RtNode *n) {
     char px[96], py[96], body[64], xsl[64], ysl[64];
     RT_TRY(red_double_lit(c, k, (double)(float)xs, "data_scale", xsl, sizeof xsl));
     RT_TRY(red_double_lit(c, k, (double)(float)ys, "reduced_scale", ysl, sizeof ysl));
-    text_buf_printf(&c->body, "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, r, j;\n"
-                              "        (void)r, (void)j;\n        for (o = 0; o < %lld; o++) {\n",
+    text_buf_printf(&c->body,
+                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, r, j;\n"
+                    "        (void)r, (void)j;\n        for (o = 0; o < %lld; o++) {\n",
                     xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)on);
-    if (p.nk) text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k, k);
-    else text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
+    if (p.nk)
+        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k,
+                        k);
+    else
+        text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
     text_buf_printf(&c->body, "            int64_t a = 0;\n            (void)xo;\n");
     snprintf(body, sizeof body, "a += v - %ld;", (long)zx);
     red_visit(c, k, &p, xt, "int64_t", body);
     if (p.count > 0)
-        text_buf_printf(&c->body, "            y[o] = (%s)wk_reduce_qround(%s * (double)a / %lld.0 / %s, %ld, %ld, %ld);\n", xt, xsl,
-                        (long long)p.count, ysl, (long)zy, (long)lo, (long)hi);
+        text_buf_printf(&c->body,
+                        "            y[o] = (%s)wk_reduce_qround(%s * (double)a / %lld.0 / %s, %ld, %ld, %ld);\n", xt,
+                        xsl, (long long)p.count, ysl, (long)zy, (long)lo, (long)hi);
     else
-        text_buf_printf(&c->body, "            y[o] = (%s)wk_reduce_qround(0.0 * (double)a, %ld, %ld, %ld);\n", xt, (long)zy, (long)lo, (long)hi);
+        text_buf_printf(&c->body, "            y[o] = (%s)wk_reduce_qround(0.0 * (double)a, %ld, %ld, %ld);\n", xt,
+                        (long)zy, (long)lo, (long)hi);
     text_buf_printf(&c->body, "        }\n    }\n");
     return RT_OK;
 }
@@ -376,4 +408,3 @@ const EcOpEntry ec_ops_reduce[] = {
     {RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS, ec_red_loss},
     {0, NULL},
 };
-

@@ -28,8 +28,9 @@ static inline int red_need_ctype(EcCtx *c, int k, const RtTensor *t, const char 
     *ct = NULL;
     if (!t) return ec_fail(c, k, RT_ERR, "input %s is required", what);
     *ct = ec_ctype(t->dtype);
-    if (!*ct) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s, which emit-c has no C type for", what,
-                             rt_dtype_name(t->dtype));
+    if (!*ct)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s, which emit-c has no C type for", what,
+                       rt_dtype_name(t->dtype));
     return RT_OK;
 }
 
@@ -51,11 +52,14 @@ static inline void red_plan_make(RedPlan *p, int rank, const int64_t *dims, cons
     memset(p, 0, sizeof *p);
     for (int i = 0; i < rank; i++) {
         if (dims[i] == 1) continue;
-        if (r > 0 && kind[r - 1] == mask[i]) md[r - 1] *= dims[i];
-        else kind[r] = mask[i], md[r++] = dims[i];
+        if (r > 0 && kind[r - 1] == mask[i])
+            md[r - 1] *= dims[i];
+        else
+            kind[r] = mask[i], md[r++] = dims[i];
     }
     int64_t st[RT_MAX_RANK], s = 1;
-    for (int i = r - 1; i >= 0; i--) st[i] = s, s *= md[i];
+    for (int i = r - 1; i >= 0; i--)
+        st[i] = s, s *= md[i];
     p->count = 1;
     for (int i = 0; i < r; i++) {
         if (kind[i]) {
@@ -79,11 +83,11 @@ static inline void red_visit(EcCtx *c, int k, const RedPlan *p, const char *xt, 
                         p->nr - 1, k, k);
     else
         text_buf_printf(&c->body, "                const %s *q = xo;\n", xt);
-    text_buf_printf(&c->body, "                for (j = 0; j < %ld; j++) {\n                    %s v = (%s)q[j * %ld];\n"
-                              "                    %s\n                }\n            }\n",
+    text_buf_printf(&c->body,
+                    "                for (j = 0; j < %ld; j++) {\n                    %s v = (%s)q[j * %ld];\n"
+                    "                    %s\n                }\n            }\n",
                     (long)L, vt, vt, (long)S, body);
 }
-
 
 /* A float tensor (float32 or float64; float16 / bfloat16 have no C type here). */
 static inline int red_need_float(EcCtx *c, int k, const RtTensor *t, const char *what, const char **ct) {
@@ -118,20 +122,20 @@ static inline void red_view(const RtTensor *x, int axis, int64_t *outer, int64_t
     *inner = rt_shape_numel(x->rank - axis - 1, x->dims + axis + 1);
 }
 
-
 /* p of LpPool / GlobalLpPool: INT (opset >= 2) or FLOAT (opset 1) attribute, default 2. */
 static inline int red_lp_p(EcCtx *c, int k, const RtNode *n, double *p) {
     const RtAttr *a = rt_attr(n, "p");
     *p = !a ? 2.0 : a->type == RT_ATTR_FLOAT ? (double)a->f : (double)a->i;
     if (!(*p > 0) || !isfinite(*p)) return ec_fail(c, k, RT_ERR, "attribute p = %g must be > 0", *p);
     if (*p != 1.0 && *p != 2.0 && c->o->no_libm)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "p = %g needs pow(), which --no-libm excludes (p = 1 and 2 do not)", *p);
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "p = %g needs pow(), which --no-libm excludes (p = 1 and 2 do not)",
+                       *p);
     return RT_OK;
 }
 
-
 /* The scales and zero points of a com.microsoft quantized op: constants (per tensor). */
-static inline int red_q8(EcCtx *c, int k, const RtNode *n, const char *what, const char **ct, int32_t *lo, int32_t *hi) {
+static inline int red_q8(EcCtx *c, int k, const RtNode *n, const char *what, const char **ct, int32_t *lo,
+                         int32_t *hi) {
     *ct = NULL, *lo = 0, *hi = 0;
     const RtTensor *x = vin(c, n, 0);
     if (!x || (x->dtype != RT_I8 && x->dtype != RT_U8))
@@ -141,7 +145,6 @@ static inline int red_q8(EcCtx *c, int k, const RtNode *n, const char *what, con
     *hi = x->dtype == RT_I8 ? 127 : 255;
     return RT_OK;
 }
-
 
 /* The emitters of the other reduce-family files (each an EcEmitFn). */
 int ec_red_softmax_family(EcCtx *c, int k, const RtNode *n);

@@ -31,47 +31,55 @@ int ec_red_loss(EcCtx *c, int k, const RtNode *n) {
     long long ii = (long long)rt_attr_int(n, "ignore_index", 0);
     int lpo = sce && n->n_out > 1 && n->out[1] >= 0;
     char px[96], pt[96], pw[96], py[96], pl[96], iis[48];
-    if (ii == INT64_MIN) snprintf(iis, sizeof iis, "INT64_MIN");
-    else snprintf(iis, sizeof iis, "%lldLL", ii);
+    if (ii == INT64_MIN)
+        snprintf(iis, sizeof iis, "INT64_MIN");
+    else
+        snprintf(iis, sizeof iis, "%lldLL", ii);
     text_buf_printf(&c->body,
                     "    {\n        const %s *x = %s;\n        const %s *t = %s;\n        %s *y = %s;\n"
                     "        double sum = 0.0, wsum = 0.0;\n        int32_t nn, d, cc;\n",
                     xt, P(c, n, 0, px), tt, P(c, n, 1, pt), xt, Y(c, n, py));
     if (w) text_buf_printf(&c->body, "        const %s *w = %s;\n", xt, P(c, n, 2, pw));
     if (lpo) text_buf_printf(&c->body, "        %s *lpo = %s;\n", xt, ec_ptr(c, n->out[1], 0, pl, sizeof pl));
-    text_buf_printf(&c->body,
-                    "        (void)cc;\n        for (nn = 0; nn < %lld; nn++)\n            for (d = 0; d < %lld; d++) {\n"
-                    "                const %s *p = x + nn * %lld + d;\n                int64_t cls = (int64_t)t[nn * %lld + d];\n"
-                    "                double loss = 0.0, wt = 0.0;\n",
-                    (long long)N, (long long)D, xt, (long long)(C * D), (long long)D);
+    text_buf_printf(
+        &c->body,
+        "        (void)cc;\n        for (nn = 0; nn < %lld; nn++)\n            for (d = 0; d < %lld; d++) {\n"
+        "                const %s *p = x + nn * %lld + d;\n                int64_t cls = (int64_t)t[nn * %lld + d];\n"
+        "                double loss = 0.0, wt = 0.0;\n",
+        (long long)N, (long long)D, xt, (long long)(C * D), (long long)D);
     if (sce) {
         ec_tpl_use(c, "b0_reduce_exp");
         ec_tpl_use(c, "b0_reduce_log");
         text_buf_printf(&c->body,
                         "                double m = -HUGE_VAL, s = 0.0, ls;\n"
-                        "                for (cc = 0; cc < %lld; cc++)\n                    if ((double)p[cc * %lld] > m) m = p[cc * %lld];\n"
+                        "                for (cc = 0; cc < %lld; cc++)\n                    if ((double)p[cc * %lld] > "
+                        "m) m = p[cc * %lld];\n"
                         "                for (cc = 0; cc < %lld; cc++) s += wk_reduce_exp((double)p[cc * %lld] - m);\n"
                         "                ls = m + wk_reduce_log(s);\n",
                         (long long)C, (long long)D, (long long)D, (long long)C, (long long)D);
         if (lpo)
             text_buf_printf(&c->body,
-                            "                for (cc = 0; cc < %lld; cc++) lpo[nn * %lld + d + cc * %lld] = (%s)((double)p[cc * %lld] - ls);\n",
+                            "                for (cc = 0; cc < %lld; cc++) lpo[nn * %lld + d + cc * %lld] = "
+                            "(%s)((double)p[cc * %lld] - ls);\n",
                             (long long)C, (long long)(C * D), (long long)D, xt, (long long)D);
     }
     /* the class element's log probability: stride D between classes, minus ls for the cross entropy */
     char lp[96], cond[96];
     snprintf(lp, sizeof lp, "(double)p[cls * %lld]%s", (long long)D, sce ? " - ls" : "");
-    if (has_ii) snprintf(cond, sizeof cond, "cls != %s", iis);
-    else snprintf(cond, sizeof cond, "1");
+    if (has_ii)
+        snprintf(cond, sizeof cond, "cls != %s", iis);
+    else
+        snprintf(cond, sizeof cond, "1");
     text_buf_printf(&c->body,
                     "                if (%s) {\n                    if (cls < 0 || cls >= %lld) return 1;\n"
                     "                    wt = %s;\n                    loss = -(%s) * wt;\n                }\n",
                     cond, (long long)C, w ? "(double)w[cls]" : "1.0", lp);
     if (reduction == 0) text_buf_printf(&c->body, "                y[nn * %lld + d] = (%s)loss;\n", (long long)D, xt);
     text_buf_printf(&c->body, "                sum += loss;\n                wsum += wt;\n            }\n");
-    if (reduction == 1) text_buf_printf(&c->body, "        y[0] = (%s)sum;\n", xt);
-    else if (reduction == 2) text_buf_printf(&c->body, "        y[0] = (%s)(sum / wsum);\n", xt);
+    if (reduction == 1)
+        text_buf_printf(&c->body, "        y[0] = (%s)sum;\n", xt);
+    else if (reduction == 2)
+        text_buf_printf(&c->body, "        y[0] = (%s)(sum / wsum);\n", xt);
     text_buf_printf(&c->body, "        (void)sum, (void)wsum;\n    }\n");
     return RT_OK;
 }
-

@@ -26,9 +26,12 @@ int ec_red_softmax_family(EcCtx *c, int k, const RtNode *n) {
     RT_TRY(red_axis(c, k, rt_attr_int(n, "axis", coerce2d ? 1 : -1), x->rank, "attribute 'axis'", &axis));
     int64_t outer = 1, len = 1, inner = 1;
     for (int i = 0; i < x->rank; i++) {
-        if (i < axis) outer *= x->dims[i];
-        else if (i == axis || coerce2d) len *= x->dims[i];
-        else inner *= x->dims[i];
+        if (i < axis)
+            outer *= x->dims[i];
+        else if (i == axis || coerce2d)
+            len *= x->dims[i];
+        else
+            inner *= x->dims[i];
     }
     int hard = n->op == RT_OP_HARDMAX;
     if (rt_numel(x) == 0) {
@@ -42,31 +45,33 @@ int ec_red_softmax_family(EcCtx *c, int k, const RtNode *n) {
                     "                const %s *p = x + o * %lld + i;\n                %s *q = y + o * %lld + i;\n"
                     "                int32_t arg = 0;\n                for (j = 1; j < %lld; j++)\n"
                     "                    if (p[j * %lld] > p[arg * %lld]) arg = j;\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, xt, (long long)(len * inner), xt,
-                    (long long)(len * inner), (long long)len, (long long)inner, (long long)inner);
+                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, xt,
+                    (long long)(len * inner), xt, (long long)(len * inner), (long long)len, (long long)inner,
+                    (long long)inner);
     if (hard) {
         text_buf_printf(&c->body, "                for (j = 0; j < %lld; j++) q[j * %lld] = (%s)(j == arg ? 1 : 0);\n",
                         (long long)len, (long long)inner, xt);
     } else if (x->dtype == RT_F32 && inner == 1) {
         ec_tpl_use(c, "b0_exp");
         ec_tpl_use(c, "b0_reduce_log");
-        text_buf_printf(&c->body,
-                        "                {\n                    float m = p[arg], ls;\n                    double s = 0.0;\n"
-                        "                    for (j = 0; j < %lld; j++) s += wk_expf(p[j] - m);\n"
-                        "                    ls = (float)wk_reduce_log(s);\n"
-                        "                    for (j = 0; j < %lld; j++) q[j] = (p[j] - m) - ls;\n                }\n",
-                        (long long)len, (long long)len);
+        text_buf_printf(
+            &c->body,
+            "                {\n                    float m = p[arg], ls;\n                    double s = 0.0;\n"
+            "                    for (j = 0; j < %lld; j++) s += wk_expf(p[j] - m);\n"
+            "                    ls = (float)wk_reduce_log(s);\n"
+            "                    for (j = 0; j < %lld; j++) q[j] = (p[j] - m) - ls;\n                }\n",
+            (long long)len, (long long)len);
     } else {
         ec_tpl_use(c, "b0_reduce_exp");
         ec_tpl_use(c, "b0_reduce_log");
-        text_buf_printf(&c->body,
-                        "                {\n                    double m = (double)p[arg * %lld], s = 0.0, ls;\n"
-                        "                    for (j = 0; j < %lld; j++) s += wk_reduce_exp((double)p[j * %lld] - m);\n"
-                        "                    ls = wk_reduce_log(s);\n"
-                        "                    for (j = 0; j < %lld; j++) q[j * %lld] = (%s)((double)p[j * %lld] - m - ls);\n"
-                        "                }\n",
-                        (long long)inner, (long long)len, (long long)inner, (long long)len, (long long)inner, xt,
-                        (long long)inner);
+        text_buf_printf(
+            &c->body,
+            "                {\n                    double m = (double)p[arg * %lld], s = 0.0, ls;\n"
+            "                    for (j = 0; j < %lld; j++) s += wk_reduce_exp((double)p[j * %lld] - m);\n"
+            "                    ls = wk_reduce_log(s);\n"
+            "                    for (j = 0; j < %lld; j++) q[j * %lld] = (%s)((double)p[j * %lld] - m - ls);\n"
+            "                }\n",
+            (long long)inner, (long long)len, (long long)inner, (long long)len, (long long)inner, xt, (long long)inner);
     }
     text_buf_printf(&c->body, "            }\n    }\n");
     return RT_OK;
@@ -85,12 +90,15 @@ int ec_red_batch_norm(EcCtx *c, int k, const RtNode *n) {
     RT_TRY(red_need_float(c, k, x, "input X", &xt));
     if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input X must be [N, C, ...]");
     int training = 0;
-    if (n->opset >= 14) training = rt_attr_int(n, "training_mode", 0) != 0;
+    if (n->opset >= 14)
+        training = rt_attr_int(n, "training_mode", 0) != 0;
     else
-        for (int i = 1; i < n->n_out; i++) training |= n->out[i] >= 0;
+        for (int i = 1; i < n->n_out; i++)
+            training |= n->out[i] >= 0;
     if (training)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "training mode (batch statistics and running-statistics outputs): "
-                                                 "emit-c writes inference code only");
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED,
+                       "training mode (batch statistics and running-statistics outputs): "
+                       "emit-c writes inference code only");
     int64_t N = x->dims[0], C = x->dims[1], S = rt_shape_numel(x->rank - 2, x->dims + 2);
     if (n->opset < 9 && rt_attr_int(n, "spatial", 1) == 0) C = C * S, S = 1;
     for (int i = 1; i < 5; i++) {
@@ -101,19 +109,20 @@ int ec_red_batch_norm(EcCtx *c, int k, const RtNode *n) {
     char eps[64], px[96], py[96], p1[96], p2[96], p3[96], p4[96];
     RT_TRY(red_double_lit(c, k, (double)rt_attr_float(n, "epsilon", 1e-5f), "attribute epsilon", eps, sizeof eps));
     ec_tpl_use(c, "b0_reduce_sqrt");
-    text_buf_printf(&c->body,
-                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        const %s *sc = %s;\n"
-                    "        const %s *bi = %s;\n        const %s *mean = %s;\n        const %s *var = %s;\n"
-                    "        int32_t b, ch, s;\n        for (ch = 0; ch < %lld; ch++) {\n"
-                    "            double a = (double)sc[ch] / wk_reduce_sqrt((double)var[ch] + %s);\n"
-                    "            double b0 = (double)bi[ch] - (double)mean[ch] * a;\n"
-                    "            for (b = 0; b < %lld; b++) {\n"
-                    "                const %s *xs = x + ((int32_t)b * %lld + ch) * %lld;\n"
-                    "                %s *ys = y + ((int32_t)b * %lld + ch) * %lld;\n"
-                    "                for (s = 0; s < %lld; s++) ys[s] = (%s)(xs[s] * a + b0);\n            }\n        }\n    }\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py), pt[1], P(c, n, 1, p1), pt[2], P(c, n, 2, p2), pt[3],
-                    P(c, n, 3, p3), pt[4], P(c, n, 4, p4), (long long)C, eps, (long long)N, xt, (long long)C,
-                    (long long)S, xt, (long long)C, (long long)S, (long long)S, xt);
+    text_buf_printf(
+        &c->body,
+        "    {\n        const %s *x = %s;\n        %s *y = %s;\n        const %s *sc = %s;\n"
+        "        const %s *bi = %s;\n        const %s *mean = %s;\n        const %s *var = %s;\n"
+        "        int32_t b, ch, s;\n        for (ch = 0; ch < %lld; ch++) {\n"
+        "            double a = (double)sc[ch] / wk_reduce_sqrt((double)var[ch] + %s);\n"
+        "            double b0 = (double)bi[ch] - (double)mean[ch] * a;\n"
+        "            for (b = 0; b < %lld; b++) {\n"
+        "                const %s *xs = x + ((int32_t)b * %lld + ch) * %lld;\n"
+        "                %s *ys = y + ((int32_t)b * %lld + ch) * %lld;\n"
+        "                for (s = 0; s < %lld; s++) ys[s] = (%s)(xs[s] * a + b0);\n            }\n        }\n    }\n",
+        xt, P(c, n, 0, px), xt, Y(c, n, py), pt[1], P(c, n, 1, p1), pt[2], P(c, n, 2, p2), pt[3], P(c, n, 3, p3), pt[4],
+        P(c, n, 4, p4), (long long)C, eps, (long long)N, xt, (long long)C, (long long)S, xt, (long long)C, (long long)S,
+        (long long)S, xt);
     return RT_OK;
 }
 
@@ -146,9 +155,10 @@ int ec_red_instance_norm(EcCtx *c, int k, const RtNode *n) {
                     "    {\n        const %s *x = %s;\n        %s *y = %s;\n        const %s *sc = %s;\n"
                     "        const %s *bi = %s;\n        int32_t b, ch, s;\n"
                     "        for (b = 0; b < %lld; b++)\n            for (ch = 0; ch < %lld; ch++) {\n"
-                    "                const %s *xs = x + (b * %lld + ch) * %lld;\n                %s *ys = y + (b * %lld + ch) * %lld;\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py), st, P(c, n, 1, p1), bt, P(c, n, 2, p2), (long long)N, (long long)C,
-                    xt, (long long)C, (long long)S, xt, (long long)C, (long long)S);
+                    "                const %s *xs = x + (b * %lld + ch) * %lld;\n                %s *ys = y + (b * "
+                    "%lld + ch) * %lld;\n",
+                    xt, P(c, n, 0, px), xt, Y(c, n, py), st, P(c, n, 1, p1), bt, P(c, n, 2, p2), (long long)N,
+                    (long long)C, xt, (long long)C, (long long)S, xt, (long long)C, (long long)S);
     red_stats_emit(c, "                ", (long long)S);
     text_buf_printf(&c->body,
                     "                {\n                    double a = (double)sc[ch] / wk_reduce_sqrt(var + %s);\n"
@@ -173,12 +183,14 @@ int ec_red_group_norm(EcCtx *c, int k, const RtNode *n) {
     const RtAttr *ga = rt_attr(n, "num_groups");
     if (!ga) return ec_fail(c, k, RT_ERR, "attribute num_groups is required");
     int64_t G = ga->i, C = x->dims[1], N = x->dims[0], S = rt_shape_numel(x->rank - 2, x->dims + 2);
-    if (G < 1 || C % G != 0) return ec_fail(c, k, RT_ERR, "num_groups = %lld must divide C = %lld", (long long)G, (long long)C);
+    if (G < 1 || C % G != 0)
+        return ec_fail(c, k, RT_ERR, "num_groups = %lld must divide C = %lld", (long long)G, (long long)C);
     int64_t stash = rt_attr_int(n, "stash_type", RT_F32);
     int per_channel = n->opset <= 0 || n->opset >= 21;
     if (!per_channel) stash = RT_F64;
     if (stash != RT_F32 && stash != RT_F64)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "stash_type %lld: emit-c rounds to float32 or float64 only", (long long)stash);
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "stash_type %lld: emit-c rounds to float32 or float64 only",
+                       (long long)stash);
     int64_t want = per_channel ? C : G, cg = C / G, len = cg * S;
     if (rt_numel(sc) != want || rt_numel(bi) != want)
         return ec_fail(c, k, RT_ERR, "scale and bias must hold %lld values", (long long)want);
@@ -192,26 +204,31 @@ int ec_red_group_norm(EcCtx *c, int k, const RtNode *n) {
                     "        for (b = 0; b < %lld; b++)\n            for (g = 0; g < %lld; g++) {\n"
                     "                const %s *xs = x + (b * %lld + g * %lld) * %lld;\n"
                     "                %s *ys = y + (b * %lld + g * %lld) * %lld;\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py), st, P(c, n, 1, p1), bt, P(c, n, 2, p2), (long long)N, (long long)G,
-                    xt, (long long)C, (long long)cg, (long long)S, xt, (long long)C, (long long)cg, (long long)S);
+                    xt, P(c, n, 0, px), xt, Y(c, n, py), st, P(c, n, 1, p1), bt, P(c, n, 2, p2), (long long)N,
+                    (long long)G, xt, (long long)C, (long long)cg, (long long)S, xt, (long long)C, (long long)cg,
+                    (long long)S);
     red_stats_emit(c, "                ", (long long)(len ? len : 1));
     text_buf_printf(&c->body,
                     "                {\n                    double inv = 1.0 / wk_reduce_sqrt(var + %s);\n"
                     "                    for (ch = 0; ch < %lld; ch++) {\n",
                     eps, (long long)cg);
     /* kk: the scale / bias index of this channel (its own, or its group's) */
-    if (per_channel) text_buf_printf(&c->body, "                        int32_t kk = g * %lld + ch;\n", (long long)cg);
-    else text_buf_printf(&c->body, "                        int32_t kk = g;\n");
+    if (per_channel)
+        text_buf_printf(&c->body, "                        int32_t kk = g * %lld + ch;\n", (long long)cg);
+    else
+        text_buf_printf(&c->body, "                        int32_t kk = g;\n");
     if (f32)
         text_buf_printf(&c->body,
                         "                        double a = inv * sc[kk], bb = bi[kk] - mean * a;\n"
-                        "                        for (s = 0; s < %lld; s++) ys[ch * %lld + s] = (float)(xs[ch * %lld + s] * a + bb);\n",
+                        "                        for (s = 0; s < %lld; s++) ys[ch * %lld + s] = (float)(xs[ch * %lld + "
+                        "s] * a + bb);\n",
                         (long long)S, (long long)S, (long long)S);
     else
         text_buf_printf(&c->body,
                         "                        double sv = (double)sc[kk], bb = (double)bi[kk];\n"
                         "                        for (s = 0; s < %lld; s++)\n"
-                        "                            ys[ch * %lld + s] = (%s)((double)(%s)(((double)xs[ch * %lld + s] - mean) * inv) * sv + bb);\n",
+                        "                            ys[ch * %lld + s] = (%s)((double)(%s)(((double)xs[ch * %lld + s] "
+                        "- mean) * inv) * sv + bb);\n",
                         (long long)S, (long long)S, xt, stash == RT_F32 ? "float" : "double", (long long)S);
     text_buf_printf(&c->body, "                    }\n                }\n            }\n    }\n");
     return RT_OK;
@@ -262,8 +279,11 @@ int ec_red_mvn(EcCtx *c, int k, const RtNode *n) {
                     "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, r, j;\n"
                     "        for (o = 0; o < %lld; o++) {\n",
                     xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)groups);
-    if (p.nk) text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k, k);
-    else text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
+    if (p.nk)
+        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k,
+                        k);
+    else
+        text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
     text_buf_printf(&c->body, "            double m = 0.0, m2 = 0.0, mean, var, den;\n");
     red_visit(c, k, &p, xt, "double", "m += v, m2 += v * v;");
     text_buf_printf(&c->body,
@@ -272,7 +292,8 @@ int ec_red_mvn(EcCtx *c, int k, const RtNode *n) {
                     (long long)p.count, (long long)p.count, RED_MVN_EPSILON);
     /* second pass: the same walk writes y at x's offsets */
     char body[160];
-    snprintf(body, sizeof body, "y[(q - x) + j * %ld] = (%s)((v - mean) / den);", (long)(p.nr ? p.rs[p.nr - 1] : 0), xt);
+    snprintf(body, sizeof body, "y[(q - x) + j * %ld] = (%s)((v - mean) / den);", (long)(p.nr ? p.rs[p.nr - 1] : 0),
+             xt);
     red_visit(c, k, &p, xt, "double", body);
     text_buf_printf(&c->body, "        }\n    }\n");
     return RT_OK;
@@ -296,18 +317,19 @@ int ec_red_lp_norm(EcCtx *c, int k, const RtNode *n) {
     }
     if (pp == 2) ec_tpl_use(c, "b0_reduce_sqrt");
     char px[96], py[96];
-    text_buf_printf(&c->body,
-                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i, j;\n"
-                    "        for (o = 0; o < %lld; o++)\n            for (i = 0; i < %lld; i++) {\n"
-                    "                const %s *p = x + o * %lld + i;\n                %s *q = y + o * %lld + i;\n"
-                    "                double acc = 0.0;\n                for (j = 0; j < %lld; j++) {\n"
-                    "                    double v = p[j * %lld];\n                    acc += %s;\n                }\n"
-                    "                acc = %s;\n"
-                    "                for (j = 0; j < %lld; j++) q[j * %lld] = (%s)(acc == 0 ? 0.0 : p[j * %lld] / acc);\n"
-                    "            }\n    }\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, xt, (long long)(len * inner), xt,
-                    (long long)(len * inner), (long long)len, (long long)inner, pp == 1 ? "v < 0 ? -v : v" : "v * v",
-                    pp == 1 ? "acc" : "wk_reduce_sqrt(acc)", (long long)len, (long long)inner, xt, (long long)inner);
+    text_buf_printf(
+        &c->body,
+        "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i, j;\n"
+        "        for (o = 0; o < %lld; o++)\n            for (i = 0; i < %lld; i++) {\n"
+        "                const %s *p = x + o * %lld + i;\n                %s *q = y + o * %lld + i;\n"
+        "                double acc = 0.0;\n                for (j = 0; j < %lld; j++) {\n"
+        "                    double v = p[j * %lld];\n                    acc += %s;\n                }\n"
+        "                acc = %s;\n"
+        "                for (j = 0; j < %lld; j++) q[j * %lld] = (%s)(acc == 0 ? 0.0 : p[j * %lld] / acc);\n"
+        "            }\n    }\n",
+        xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, xt, (long long)(len * inner), xt,
+        (long long)(len * inner), (long long)len, (long long)inner, pp == 1 ? "v < 0 ? -v : v" : "v * v",
+        pp == 1 ? "acc" : "wk_reduce_sqrt(acc)", (long long)len, (long long)inner, xt, (long long)inner);
     return RT_OK;
 }
 
@@ -389,8 +411,10 @@ int ec_red_qlinear_softmax(EcCtx *c, int k, const RtNode *n) {
     int ax = 0;
     RT_TRY(red_axis(c, k, rt_attr_int(n, "axis", -1), x->rank, "attribute 'axis'", &ax));
     int64_t D, inner;
-    if (rt_attr_int(n, "opset", 13) < 13) D = rt_shape_numel(x->rank - ax, x->dims + ax), inner = 1;
-    else D = x->dims[ax], inner = rt_shape_numel(x->rank - ax - 1, x->dims + ax + 1);
+    if (rt_attr_int(n, "opset", 13) < 13)
+        D = rt_shape_numel(x->rank - ax, x->dims + ax), inner = 1;
+    else
+        D = x->dims[ax], inner = rt_shape_numel(x->rank - ax - 1, x->dims + ax + 1);
     if (D == 0 || rt_numel(x) == 0) {
         text_buf_printf(&c->body, "    /* node %d: empty rows */\n", k);
         return RT_OK;
@@ -409,19 +433,19 @@ int ec_red_qlinear_softmax(EcCtx *c, int k, const RtNode *n) {
     char ysl[48], px[96], py[96];
     ec_float_lit(ysl, sizeof ysl, floorf(1.0f / (float)ys));
     ec_tpl_use(c, "b0_reduce_qround");
-    text_buf_printf(&c->body,
-                    "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t r, j;\n"
-                    "        for (r = 0; r < %lld; r++) {\n"
-                    "            int32_t base = (r / %lld) * %lld + r %% %lld, mx = %ld;\n            float sum = 0.0f;\n"
-                    "            for (j = 0; j < %lld; j++)\n                if (x[base + j * %lld] > mx) mx = x[base + j * %lld];\n"
-                    "            for (j = 0; j < %lld; j++) sum += n%d_e[255 + x[base + j * %lld] - mx];\n"
-                    "            for (j = 0; j < %lld; j++) {\n                float v = n%d_e[255 + x[base + j * %lld] - mx];\n"
-                    "                y[base + j * %lld] = (%s)wk_reduce_qround((double)(v * %s / sum), %ld, %ld, %ld);\n"
-                    "            }\n        }\n    }\n",
-                    xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, (long long)(D * inner),
-                    (long long)inner, (long)lo, (long long)D, (long long)inner, (long long)inner, (long long)D, k,
-                    (long long)inner, (long long)D, k, (long long)inner, (long long)inner, xt, ysl, (long)zy, (long)lo,
-                    (long)hi);
+    text_buf_printf(
+        &c->body,
+        "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t r, j;\n"
+        "        for (r = 0; r < %lld; r++) {\n"
+        "            int32_t base = (r / %lld) * %lld + r %% %lld, mx = %ld;\n            float sum = 0.0f;\n"
+        "            for (j = 0; j < %lld; j++)\n                if (x[base + j * %lld] > mx) mx = x[base + j * "
+        "%lld];\n"
+        "            for (j = 0; j < %lld; j++) sum += n%d_e[255 + x[base + j * %lld] - mx];\n"
+        "            for (j = 0; j < %lld; j++) {\n                float v = n%d_e[255 + x[base + j * %lld] - mx];\n"
+        "                y[base + j * %lld] = (%s)wk_reduce_qround((double)(v * %s / sum), %ld, %ld, %ld);\n"
+        "            }\n        }\n    }\n",
+        xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)outer, (long long)inner, (long long)(D * inner),
+        (long long)inner, (long)lo, (long long)D, (long long)inner, (long long)inner, (long long)D, k, (long long)inner,
+        (long long)D, k, (long long)inner, (long long)inner, xt, ysl, (long)zy, (long)lo, (long)hi);
     return RT_OK;
 }
-

@@ -16,8 +16,10 @@ int ec_red_global_pool(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0);
     const char *xt;
     int lp = n->op == RT_OP_GLOBAL_LP_POOL;
-    if (x && !lp && (x->dtype == RT_I8 || x->dtype == RT_U8)) xt = ec_ctype(x->dtype);
-    else RT_TRY(red_need_float(c, k, x, "input X", &xt));
+    if (x && !lp && (x->dtype == RT_I8 || x->dtype == RT_U8))
+        xt = ec_ctype(x->dtype);
+    else
+        RT_TRY(red_need_float(c, k, x, "input X", &xt));
     if (x->rank < 2) return ec_fail(c, k, RT_ERR, "input X has rank %d; expected (N, C, spatial...)", x->rank);
     double p = 2.0;
     if (lp) RT_TRY(red_lp_p(c, k, n, &p));
@@ -35,7 +37,8 @@ int ec_red_global_pool(EcCtx *c, int k, const RtNode *n) {
         if (x->dtype == RT_U8) init = "0", acc_t = "int32_t";
     } else {
         init = "0.0";
-        if (p == 1.0) snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
+        if (p == 1.0)
+            snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
         else if (p == 2.0) {
             ec_tpl_use(c, "b0_reduce_sqrt");
             snprintf(term, sizeof term, "acc += v * v;"), snprintf(fin, sizeof fin, "wk_reduce_sqrt(acc)");
@@ -63,7 +66,8 @@ int ec_red_lp_pool(EcCtx *c, int k, const RtNode *n) {
     const char *xt;
     RT_TRY(red_need_float(c, k, x, "input X", &xt));
     int nsp = x->rank - 2;
-    if (nsp < 1 || nsp > RT_GEOM_MAX_SP) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must have 1 to 3 spatial axes");
+    if (nsp < 1 || nsp > RT_GEOM_MAX_SP)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must have 1 to 3 spatial axes");
     double p = 2.0;
     RT_TRY(red_lp_p(c, k, n, &p));
     const int64_t *ks;
@@ -86,10 +90,12 @@ int ec_red_lp_pool(EcCtx *c, int k, const RtNode *n) {
     int32_t gv[18];
     const int64_t *f[6] = {g.in, g.out, g.k, g.stride, g.dil, g.pad0};
     for (int i = 0; i < 6; i++)
-        for (int a = 0; a < 3; a++) gv[i * 3 + a] = (int32_t)f[i][a];
+        for (int a = 0; a < 3; a++)
+            gv[i * 3 + a] = (int32_t)f[i][a];
     decl_i32s(c, k, "g", gv, 18); /* in[3], out[3], kernel[3], stride[3], dilation[3], pad0[3] */
     char term[128], fin[128], pl[64], px[96], py[96];
-    if (p == 1.0) snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
+    if (p == 1.0)
+        snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
     else if (p == 2.0) {
         ec_tpl_use(c, "b0_reduce_sqrt");
         snprintf(term, sizeof term, "acc += v * v;"), snprintf(fin, sizeof fin, "wk_reduce_sqrt(acc)");
@@ -120,7 +126,7 @@ int ec_red_lp_pool(EcCtx *c, int k, const RtNode *n) {
                     "                                    double v = x[pl * %lld + (i0 * G[1] + i1) * G[2] + i2];\n"
                     "                                    %s\n                                }\n"
                     "                        y[yo++] = (%s)%s;\n                    }\n    }\n",
-                    k, xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)planes, (long long)rt_geom_numel(g.in), term, xt, fin);
+                    k, xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)planes, (long long)rt_geom_numel(g.in), term, xt,
+                    fin);
     return RT_OK;
 }
-

@@ -146,8 +146,8 @@ static void op_check(OneOp *o, const char *what) {
     EmitCOptions eo = {"model", o->no_libm, "test", "test", "test", 0};
     cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s: %s", what, err.msg);
     if (o->no_libm) { /* no libm symbol may be left undefined in the object of model.c */
-        cr_assert_eq(tu_run(log, sizeof log, "gcc -std=c99 -O2 -c %s/model.c -o %s/m.o && nm -u %s/m.o", dir, dir, dir), 0,
-                     "%s: %s", what, log);
+        cr_assert_eq(tu_run(log, sizeof log, "gcc -std=c99 -O2 -c %s/model.c -o %s/m.o && nm -u %s/m.o", dir, dir, dir),
+                     0, "%s: %s", what, log);
         static const char *const libm[] = {"exp", "log", "sqrt", "pow", "expf", "logf", "sqrtf", "powf", "fabs"};
         for (size_t i = 0; i < sizeof libm / sizeof libm[0]; i++) {
             char sym[32];
@@ -163,7 +163,8 @@ static void op_check(OneOp *o, const char *what) {
     }
     /* under the sanitizer build (WAFER_SANITIZED=1) the emitted C runs under ASan + UBSan too */
     char flags[160];
-    snprintf(flags, sizeof flags, "-O2%s", getenv("WAFER_SANITIZED") ? " -fsanitize=address,undefined -fno-sanitize-recover=all" : "");
+    snprintf(flags, sizeof flags, "-O2%s",
+             getenv("WAFER_SANITIZED") ? " -fsanitize=address,undefined -fno-sanitize-recover=all" : "");
     cr_assert_eq(ecu_compile(o->cc, flags, dir, "h", log, sizeof log), 0, "%s: %s", what, log);
     cr_assert_eq(log[0], '\0', "%s: %s printed %s", what, o->cc, log);
     char cmd_out[2048] = "";
@@ -190,8 +191,8 @@ static void op_check(OneOp *o, const char *what) {
             /* NaN and infinities (empty sets, log 0) must match exactly: the tolerance skips them */
             double a = y.dtype == RT_F32 ? ((const float *)(void *)c)[i] : ((const double *)(void *)c)[i];
             double b = y.dtype == RT_F32 ? ((const float *)y.data)[i] : ((const double *)y.data)[i];
-            cr_assert(!isnan(a) == !isnan(b) && (isfinite(b) || isnan(b) || a == b), "%s %s: element %lld is %g, reference %g", what,
-                      rt_op_name(nd->op), (long long)i, a, b);
+            cr_assert(!isnan(a) == !isnan(b) && (isfinite(b) || isnan(b) || a == b),
+                      "%s %s: element %lld is %g, reference %g", what, rt_op_name(nd->op), (long long)i, a, b);
         }
         if (y.dtype == RT_F32 || y.dtype == RT_F64) {
             double rel = max_rel(c, y.data, (long)rt_numel(&y), y.dtype == RT_F32);
@@ -203,7 +204,8 @@ static void op_check(OneOp *o, const char *what) {
         free(c);
         free(y.data);
     }
-    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+    for (int i = 0; i < o->n_in; i++)
+        free(o->in[i].data);
     ir_graph_free(o->g);
     free(o);
     tu_tmpdir_remove(dir);
@@ -238,8 +240,8 @@ static void reduce_case(const int *ops, int n_ops, RtDtype dt, int rank, const i
 static void reduce_all(RtDtype dt, int rank, const int64_t *dims, int n_axes, const int64_t *axes, int keepdims,
                        int noop, int no_libm, const char *cc) {
     static const int first[] = {RT_OP_REDUCE_LOG_SUM, RT_OP_REDUCE_SUM, RT_OP_REDUCE_MEAN};
-    static const int rest[] = {RT_OP_REDUCE_MAX, RT_OP_REDUCE_MIN, RT_OP_REDUCE_PROD, RT_OP_REDUCE_L1,
-                               RT_OP_REDUCE_L2, RT_OP_REDUCE_LOG_SUM_EXP, RT_OP_REDUCE_SUM_SQUARE};
+    static const int rest[] = {RT_OP_REDUCE_MAX, RT_OP_REDUCE_MIN,         RT_OP_REDUCE_PROD,      RT_OP_REDUCE_L1,
+                               RT_OP_REDUCE_L2,  RT_OP_REDUCE_LOG_SUM_EXP, RT_OP_REDUCE_SUM_SQUARE};
     reduce_case(first, 3, dt, rank, dims, n_axes, axes, keepdims, noop, no_libm, cc);
     reduce_case(rest, 7, dt, rank, dims, n_axes, axes, keepdims, noop, no_libm, cc);
 }
@@ -271,7 +273,8 @@ Test(emit_reduce, integer_dtypes_exact) {
     int64_t d[3] = {3, 7, 4}, ax[2] = {0, 2};
     /* under the sanitizers (slow compiles) every third dtype: int8, uint16, uint64 */
     size_t step = getenv("WAFER_SANITIZED") ? 3 : 1;
-    for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t += step) reduce_all(dts[t], 3, d, 2, ax, 1, 0, 0, NULL);
+    for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t += step)
+        reduce_all(dts[t], 3, d, 2, ax, 1, 0, 0, NULL);
 }
 
 Test(emit_reduce, float64_and_integer_empty_set) {
@@ -312,8 +315,8 @@ static void arg_case(RtDtype dt, int64_t axis, int keepdims, int last) {
     RtTensor *t = &o->in[0];
     for (int64_t i = 0; i < rt_numel(t); i += 3) /* ties: copy a neighbour's bytes */
         if (i + 4 < rt_numel(t))
-            memcpy((char *)t->data + (i + 4) * (int64_t)rt_dtype_size(dt), (char *)t->data + i * (int64_t)rt_dtype_size(dt),
-                   rt_dtype_size(dt));
+            memcpy((char *)t->data + (i + 4) * (int64_t)rt_dtype_size(dt),
+                   (char *)t->data + i * (int64_t)rt_dtype_size(dt), rt_dtype_size(dt));
     for (int j = 0; j < 2; j++) {
         int k = op_node(o, j ? RT_OP_ARG_MIN : RT_OP_ARG_MAX, 1, &x);
         RtAttr *a = attrs_new(o, k, 3);
@@ -397,7 +400,8 @@ Test(emit_reduce, group_mvn_lp_norm) {
             OneOp *o = op_new(opset);
             RtDtype dt = f64 ? RT_F64 : RT_F32;
             int64_t d[4] = {2, 6, 3, 2}, pd[1] = {opset == 18 ? 3 : 6};
-            int in[3] = {op_input(o, "x", dt, 4, d, 0), op_input(o, "scale", dt, 1, pd, 0), op_input(o, "b", dt, 1, pd, 0)};
+            int in[3] = {op_input(o, "x", dt, 4, d, 0), op_input(o, "scale", dt, 1, pd, 0),
+                         op_input(o, "b", dt, 1, pd, 0)};
             int k = op_node(o, RT_OP_GROUP_NORMALIZATION, 3, in);
             RtAttr *a = attrs_new(o, k, 2);
             a[0] = attr_int(o, "num_groups", 3);
@@ -463,8 +467,10 @@ Test(emit_reduce, losses_weights_ignore_index) {
     static const char *const reds[3] = {"none", "sum", "mean"};
     for (int tt = 0; tt < 2; tt++) {
         OneOp *o = op_new(13);
-        if (tt) o->cc = "clang"; /* clang's -Wunused-but-set-variable is stricter than gcc's */
-        else o->no_libm = 1;
+        if (tt)
+            o->cc = "clang"; /* clang's -Wunused-but-set-variable is stricter than gcc's */
+        else
+            o->no_libm = 1;
         int64_t xd[3] = {3, 4, 2}, td[2] = {3, 2}, wd[1] = {4};
         int64_t t64[6] = {0, 3, 2, 1, 1, 3};
         int32_t t32[6] = {3, 1, 1, 0, 2, 1};
@@ -472,7 +478,8 @@ Test(emit_reduce, losses_weights_ignore_index) {
         int t = tt ? op_input_data(o, "t", RT_I64, 2, td, t64) : op_input_data(o, "t", RT_I32, 2, td, t32);
         for (int r = 0; r < 3; r++) {
             int in[3] = {x, t, w};
-            int k = op_node(o, r == 1 ? RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS : RT_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, r == 0 ? 2 : 3, in);
+            int k = op_node(o, r == 1 ? RT_OP_SOFTMAX_CROSS_ENTROPY_LOSS : RT_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS,
+                            r == 0 ? 2 : 3, in);
             RtAttr *a = attrs_new(o, k, 2);
             a[0] = attr_str(o, "reduction", reds[r]);
             a[1] = attr_int(o, "ignore_index", 1);
@@ -531,7 +538,8 @@ Test(emit_reduce, refusals_name_the_reason) {
         cr_expect(strstr(err.msg, want), "case %d: '%s' does not name %s", v, err.msg, want);
         text_buf_free(&cs);
         text_buf_free(&hs);
-        for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
+        for (int i = 0; i < o->n_in; i++)
+            free(o->in[i].data);
         ir_graph_free(o->g);
         free(o);
     }
@@ -602,7 +610,8 @@ Test(emit_reduce, qlinear_softmax_and_reduce_mean) {
         int cxs = op_const(o, "xs", RT_F32, 1, one, &xs), cys = op_const(o, "ys", RT_F32, 1, one, &ys);
         int cms = op_const(o, "ms", RT_F32, 1, one, &ms);
         int zx = u ? op_const(o, "zx", RT_U8, 1, one, &zu) : op_const(o, "zx", RT_I8, 1, one, &zi);
-        int zy = u ? op_const(o, "zy", RT_U8, 1, one, (uint8_t[]){0}) : op_const(o, "zy", RT_I8, 1, one, (int8_t[]){-128});
+        int zy =
+            u ? op_const(o, "zy", RT_U8, 1, one, (uint8_t[]){0}) : op_const(o, "zy", RT_I8, 1, one, (int8_t[]){-128});
         for (int v = 0; v < 2; v++) {
             int in[5] = {x, cxs, zx, cys, zy};
             int k = op_node(o, RT_OP_QLINEAR_SOFTMAX, 5, in);
