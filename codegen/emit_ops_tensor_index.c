@@ -389,9 +389,9 @@ int ect_compress(EcCtx *c, int k, const RtNode *n) {
     if (!keep) return rt_error_set(c->err, "out of memory");
     for (int64_t i = 0; i < nc && i < len; i++)
         if (rt_get_i64(cond, i) != 0) keep[kept++] = (int32_t)i;
-    if (kept > 0) decl_i32s(c, k, "keep", keep, kept);
-    free(keep);
     int64_t row = inner * (int64_t)rt_dtype_size(x->dtype);
+    if (kept > 0 && row > 0 && outer > 0) decl_i32s(c, k, "keep", keep, kept); /* (an unused table would warn) */
+    free(keep);
     if (kept == 0 || row == 0 || outer == 0) return RT_OK;
     char p0[96], py[96];
     text_buf_printf(
@@ -431,6 +431,7 @@ int ect_topk(EcCtx *c, int k, const RtNode *n) {
     if (rt_numel(x) > INT32_MAX)
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "tensors above 2^31 elements are not emitted");
     int largest = rt_attr_int(n, "largest", 1) != 0, fl = x->dtype == RT_F32 || x->dtype == RT_F64;
+    if (outer * inner * kk == 0) return RT_OK; /* nothing to sort (and no unused function) */
     /* the order: NaN counts as the largest value (the runtime's topk_before) */
     text_buf_printf(&c->decl,
                     "static int n%d_before(const unsigned char *xb, int32_t a, int32_t b) {\n"
@@ -440,7 +441,6 @@ int ect_topk(EcCtx *c, int k, const RtNode *n) {
         text_buf_printf(&c->decl, "    int an = x[a] != x[a], bn = x[b] != x[b];\n    if (an || bn) return %s;\n",
                         largest ? "an && !bn" : "!an && bn");
     text_buf_printf(&c->decl, "    return x[a] %s x[b];\n}\n", largest ? ">" : "<");
-    if (outer * inner * kk == 0) return RT_OK;
     char p0[96], py[96], pi[96];
     const char *yv = n->out[0] >= 0 ? ec_ptr(c, n->out[0], 0, py, sizeof py) : "NULL";
     const char *yi = n->n_out > 1 && n->out[1] >= 0 ? ec_ptr(c, n->out[1], 0, pi, sizeof pi) : "NULL";

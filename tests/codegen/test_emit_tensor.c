@@ -18,7 +18,8 @@
  * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched;
  * float64 Gemm, Resize cubic, Det, and uint64 / uint32 Slice, Pad, Trilu, ScatterND add;
  * CenterCropPad cropping and padding by odd amounts over listed (negative) axes; Split with
- * its middle output unnamed (the later outputs keep their rows).
+ * its middle output unnamed (the later outputs keep their rows); empty outputs (TopK k = 0,
+ * Compress of empty rows, Tile by 0) still compile without unused tables or functions.
  * And the outside world: a small decoder-like ONNX model (ConvTranspose, Resize, Pad,
  * Slice, Split, Tile, Concat, Flatten, Gemm with B a graph input, TopK) through
  * `wafer emit-c` and the harness, against onnxruntime-node's outputs (skipped when
@@ -689,4 +690,23 @@ Test(emit_tensor, split_unnamed_middle_output) {
     o->g->outputs[0] = y[0], o->g->outputs[1] = y[2];
     o->g->n_outputs = 2;
     op_check(o, "Split [2, 3, 2] without its middle output");
+}
+
+Test(emit_tensor, empty_outputs) {
+    OneOp *o = op_new();
+    int64_t xd[2] = {3, 5}, one[1] = {1};
+    int in[2] = {op_input(o, "x", RT_F32, 2, xd, NULL), i64s(o, "k", 1, (int64_t[]){0})};
+    op_node(o, RT_OP_TOPK, 2, in, 2);
+    op_check(o, "TopK k = 0");
+    o = op_new();
+    int64_t ed[2] = {3, 0};
+    int cin[2] = {op_input(o, "x", RT_I32, 2, ed, NULL), op_const(o, "c", RT_BOOL, 1, (int64_t[]){3}, (uint8_t[]){1, 0, 1})};
+    int k = op_node(o, RT_OP_COMPRESS, 2, cin, 1);
+    attrs_new(o, k, 1)[0] = attr_int(o, "axis", 0);
+    op_check(o, "Compress of rows of 0 elements");
+    (void)one;
+    o = op_new();
+    int tin[2] = {op_input(o, "x", RT_I8, 2, xd, NULL), i64s(o, "r", 2, (int64_t[]){0, 2})};
+    op_node(o, RT_OP_TILE, 2, tin, 1);
+    op_check(o, "Tile by 0");
 }
