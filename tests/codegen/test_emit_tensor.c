@@ -18,7 +18,8 @@
  * with --no-libm, whose C must call no libm function); LRN with an even size; Det batched;
  * float64 Gemm, Resize cubic, Det, and uint64 / uint32 Slice, Pad, Trilu, ScatterND add;
  * CenterCropPad cropping and padding by odd amounts over listed (negative) axes; Split with
- * its middle output unnamed (the later outputs keep their rows); empty outputs (TopK k = 0,
+ * its middle output unnamed (the later outputs keep their rows); Upsample linear with the
+ * opset-7 scales attribute and nearest downscaling (ceil) on int8; empty outputs (TopK k = 0,
  * Compress of empty rows, Tile by 0) still compile without unused tables or functions.
  * And the outside world: a small decoder-like ONNX model (ConvTranspose, Resize, Pad,
  * Slice, Split, Tile, Concat, Flatten, Gemm with B a graph input, TopK) through
@@ -709,4 +710,24 @@ Test(emit_tensor, empty_outputs) {
     int tin[2] = {op_input(o, "x", RT_I8, 2, xd, NULL), i64s(o, "r", 2, (int64_t[]){0, 2})};
     op_node(o, RT_OP_TILE, 2, tin, 1);
     op_check(o, "Tile by 0");
+}
+
+Test(emit_tensor, upsample_attribute_and_downscale) {
+    OneOp *o = op_new();
+    o->g->opset = 8; /* scales as an attribute */
+    int64_t xd[4] = {1, 2, 3, 4}, d4[1] = {4};
+    int in[1] = {op_input(o, "x", RT_F32, 4, xd, NULL)};
+    int k = op_node(o, RT_OP_UPSAMPLE, 1, in, 1);
+    RtAttr *a = attrs_new(o, k, 2);
+    a[0] = attr_str(o, "mode", "linear");
+    float *sc = ir_alloc(o->g, 4 * sizeof(float));
+    sc[0] = 1, sc[1] = 1, sc[2] = 2, sc[3] = 1.5f;
+    a[1] = (RtAttr){.name = ir_strdup(o->g, "scales"), .type = RT_ATTR_FLOATS, .n = 4, .floats = sc};
+    op_check(o, "Upsample-8 linear, scales attribute");
+    o = op_new();
+    o->g->opset = 9;
+    int64_t xd2[4] = {1, 2, 7, 5};
+    int in2[2] = {op_input(o, "x", RT_I8, 4, xd2, NULL), op_const(o, "s", RT_F32, 1, d4, (float[]){1, 1, 0.6f, 2.2f})};
+    op_node(o, RT_OP_UPSAMPLE, 2, in2, 1);
+    op_check(o, "Upsample-9 nearest int8, downscale 0.6 (ceil)");
 }
