@@ -337,12 +337,12 @@ int64_t ect_gs_corners(const RtNode *n, int rank, int *mode) {
     return *mode < 0 ? -1 : cn;
 }
 
-/* GridSample, float32 X and grid, any spatial rank up to 6 (cubic up to 3), opsets 16 and 20
- * (mode names of both accepted, as the runtime does). */
+/* GridSample, float32 or float64 X and grid, any spatial rank up to 6 (cubic up to 3), opsets
+ * 16 and 20 (mode names of both accepted, as the runtime does). */
 int ect_grid_sample(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *g = vin(c, n, 1), *y = yval(c, n);
-    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
-    RT_TRY(need_dtype(c, k, g, RT_F32, "input grid"));
+    if (!x || !g || (x->dtype != RT_F32 && x->dtype != RT_F64) || (g->dtype != RT_F32 && g->dtype != RT_F64))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "X and grid must be float32 or float64 for emit-c");
     int ks = x->rank - 2;
     if (ks < 1 || ks > 6 || g->rank != ks + 2 || g->dims[ks + 1] != ks)
         return ec_fail(c, k, RT_ERR, "X and grid do not fit");
@@ -365,9 +365,9 @@ int ect_grid_sample(EcCtx *c, int k, const RtNode *n) {
     ec_tpl_use(c, "k_tensor_gridsample");
     text_buf_printf(
         &c->body,
-        "    wk_tensor_gridsample(%s, %s, %s, %lld, %lld, %d, n%d_sd, %lld, %d, %d, %d, (int32_t *)(void *)(A + %lld), "
-        "(double *)(void *)(A + %lld));\n",
-        P(c, n, 0, p0), P(c, n, 1, p1), Y(c, n, py), (long long)x->dims[0], (long long)x->dims[1], ks, k,
+        "    wk_tensor_gridsample(%s, %d, %s, %d, %s, %lld, %lld, %d, n%d_sd, %lld, %d, %d, %d,\n"
+        "                         (int32_t *)(void *)(A + %lld), (double *)(void *)(A + %lld));\n",
+        P(c, n, 0, p0), x->dtype == RT_F64, P(c, n, 1, p1), g->dtype == RT_F64, Y(c, n, py), (long long)x->dims[0], (long long)x->dims[1], ks, k,
         (long long)rt_shape_numel(ks, y->dims + 2), mode, pad, (int)rt_attr_int(n, "align_corners", 0),
         (long long)(off + 8 * corners), (long long)off);
     return RT_OK;
@@ -375,11 +375,12 @@ int ect_grid_sample(EcCtx *c, int k, const RtNode *n) {
 
 /* ---------------------------------------------------------------- RoiAlign */
 
-/* RoiAlign, float32 X and rois, opsets 10 (output_half_pixel) and 16 (half_pixel default). */
+/* RoiAlign, float32 or float64 X and rois (one type), opsets 10 (output_half_pixel) and 16
+ * (half_pixel default). */
 int ect_roi_align(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *rois = vin(c, n, 1), *bi = vin(c, n, 2);
-    RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
-    RT_TRY(need_dtype(c, k, rois, RT_F32, "input rois"));
+    if (!x || !rois || (x->dtype != RT_F32 && x->dtype != RT_F64) || rois->dtype != x->dtype)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "X and rois must both be float32 or both float64 for emit-c");
     if (!bi || (bi->dtype != RT_I64 && bi->dtype != RT_I32))
         return ec_fail(c, k, RT_ERR, "input batch_indices must be int64 or int32");
     if (x->rank != 4 || rois->rank != 2 || rois->dims[1] != 4)
@@ -403,11 +404,10 @@ int ect_roi_align(EcCtx *c, int k, const RtNode *n) {
     ec_tpl_use(c, "k_tensor_roialign");
     text_buf_printf(
         &c->body,
-        "    if (wk_tensor_roialign(%s, %s, %s%s, %s%s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %a, %d,"
-        " %d, "
-        "(double *)(void *)(A + %lld)))\n        return 1; /* a batch index out of range */\n",
-        P(c, n, 0, p0), P(c, n, 1, p1), bi->dtype == RT_I64 ? "" : "NULL", bi->dtype == RT_I64 ? P(c, n, 2, p2) : "",
-        bi->dtype == RT_I32 ? "" : "NULL", bi->dtype == RT_I32 ? P(c, n, 2, p2) : "", Y(c, n, py),
+        "    if (wk_tensor_roialign(%s, %s, %d, %s, %d, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %a,\n"
+        "                           %d, %d, (double *)(void *)(A + %lld)))\n"
+        "        return 1; /* a batch index out of range */\n",
+        P(c, n, 0, p0), P(c, n, 1, p1), x->dtype == RT_F64, P(c, n, 2, p2), bi->dtype == RT_I64, Y(c, n, py),
         (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2], (long long)x->dims[3], (long long)R,
         (long long)oh, (long long)ow, (long long)sr, (double)rt_attr_float(n, "spatial_scale", 1.0f), half, is_max,
         (long long)c->scratch_off[k]);

@@ -1,11 +1,12 @@
-/* ---- GridSample, float32 (emit_ops_tensor.c; the runtime's ref/sampling.c) ----
+/* ---- GridSample, float32 / float64 (emit_ops_tensor.c; the runtime's ref/sampling.c) ----
  * X [N, C, sd[0..k)], grid [N, opts, k] (normalized coordinates in [-1, 1], the last
  * spatial axis first) -> Y [N, C, opts]. Per output point and axis the coordinate is
  * denormalized (align: (g + 1) / 2 (d - 1), else ((g + 1) d - 1) / 2), rounded half to even
  * for nearest (mode 1), and when outside [lo, hi] clamped (pad 1, border), reflected
  * (pad 2) or left (pad 0, zeros: every tap then reads 0). Taps floor(x) .. +1 (mode 0,
  * linear: 1 - f, f) or floor(x) - 1 .. +2 (mode 2, cubic, A = -0.75), their tensor product
- * over the axes, accumulated in double; a non-finite grid value gives NaN. toff / twt:
+ * over the axes, accumulated in double; a non-finite grid value gives NaN. X and Y are float
+ * (xd 0) or double (xd 1), the grid float (gd 0) or double (gd 1). toff / twt:
  * scratch for the point's taps (ntap^k of them). floor and rint are the own ones under
  * WK_NO_LIBM (exact for |v| < 2^52). */
 #if WK_NO_LIBM
@@ -51,11 +52,12 @@ static int32_t wk_tensor_gs_tap(int32_t i, int32_t d, int pad, double lo, double
     return r < 0 ? 0 : r >= d ? d - 1 : r;
 }
 
-static void wk_tensor_gridsample(const float *x, const float *grid, float *y, int32_t N, int32_t C, int k, const int32_t *sd,
-                                 int32_t opts, int mode, int pad, int align, int32_t *toff, double *twt) {
+static void wk_tensor_gridsample(const void *x, int xd, const void *grid, int gd, void *y, int32_t N, int32_t C, int k,
+                                 const int32_t *sd, int32_t opts, int mode, int pad, int align, int32_t *toff, double *twt) {
     const double A = -0.75;
     double lo[8], hi[8], w[8][4], gv, d, v, f, t, wt, acc, a, b, cc, dd;
     int32_t tap[8][4], plane = 1, corners = 1, bi, o, cn, rem, off, stride, ch, base;
+    size_t gi, xi, yi;
     int i, j, ntap = mode == 0 ? 2 : mode == 2 ? 4 : 1, bad, nt;
     for (i = 0; i < k; i++) {
         plane *= sd[i];
@@ -67,7 +69,8 @@ static void wk_tensor_gridsample(const float *x, const float *grid, float *y, in
         for (o = 0; o < opts; o++) {
             bad = 0;
             for (i = 0; i < k; i++) {
-                gv = grid[((size_t)bi * opts + o) * k + (k - 1 - i)];
+                gi = ((size_t)bi * opts + o) * k + (k - 1 - i);
+                gv = gd ? ((const double *)grid)[gi] : (double)((const float *)grid)[gi];
                 if (gv - gv != 0) {
                     bad = 1;
                     break;
@@ -121,10 +124,15 @@ static void wk_tensor_gridsample(const float *x, const float *grid, float *y, in
             }
             for (ch = 0; ch < C; ch++) {
                 acc = 0;
+                xi = ((size_t)bi * C + ch) * plane;
                 if (bad) acc = NAN;
+                else if (xd)
+                    for (j = 0; j < nt; j++) acc += twt[j] * ((const double *)x)[xi + toff[j]];
                 else
-                    for (j = 0; j < nt; j++) acc += twt[j] * x[((size_t)bi * C + ch) * plane + toff[j]];
-                y[((size_t)bi * C + ch) * opts + o] = (float)acc;
+                    for (j = 0; j < nt; j++) acc += twt[j] * ((const float *)x)[xi + toff[j]];
+                yi = ((size_t)bi * C + ch) * opts + o;
+                if (xd) ((double *)y)[yi] = acc;
+                else ((float *)y)[yi] = (float)acc;
             }
         }
 }

@@ -1,11 +1,13 @@
-/* ---- RoiAlign, float32 (emit_ops_tensor.c; the runtime's ref/sampling.c) ----
+/* ---- RoiAlign, float32 / float64 (emit_ops_tensor.c; the runtime's ref/sampling.c) ----
  * X [N, C, H, W], rois [R, 4] (x1, y1, x2, y2), batch_indices [R] -> Y [R, C, oh, ow]. The
  * roi is scaled and shifted by -off (0.5 for half_pixel); output_half_pixel (half = 0)
  * widens it to at least 1 x 1. Each bin averages (is_max 0) or takes the largest of
  * (is_max 1) a grid of points (sr per axis, or ceil(roi size / output size) when sr = 0)
  * sampled bilinearly as Caffe2 does: a point beyond one pixel outside the image gives 0;
  * max mode takes the largest weighted corner value. acc: scratch of C doubles. Returns 1
- * when a batch index is outside [0, N). Under WK_NO_LIBM ceil and fmax are the own ones. */
+ * when a batch index is outside [0, N). X, rois and Y are float (fd 0) or double (fd 1); the
+ * batch indices int64 (bi64 1) or int32.
+ * Under WK_NO_LIBM ceil and fmax are the own ones. */
 #if WK_NO_LIBM
 static double wk_tensor_ra_ceil(double v) {
     double t;
@@ -23,21 +25,27 @@ static double wk_tensor_fmax(double a, double b) {
     return a > b ? a : b;
 }
 
-static int wk_tensor_roialign(const float *x, const float *rois, const int64_t *bi64, const int32_t *bi32, float *y, int32_t N,
-                              int32_t C, int32_t H, int32_t W, int32_t R, int32_t oh, int32_t ow, int32_t sr, double scale, int half,
-                              int is_max, double *acc) {
+static double wk_tensor_ra_get(const void *p, int fd, size_t i) {
+    return fd ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+static int wk_tensor_roialign(const void *x, const void *rois, int fd, const void *bi, int bi64, void *y,
+                              int32_t N, int32_t C, int32_t H, int32_t W, int32_t R, int32_t oh, int32_t ow, int32_t sr,
+                              double scale, int half, int is_max, double *acc) {
     double off = half ? 0.5 : 0.0, x1, y1, x2, y2, rw, rh, bh, bw, ghd, gwd, count, yy, xx, yv, xv, ly, lx, hy, hx, val, v[4], w[4];
     int32_t r, ph, pw, iy, ix, gh, gw, ch, y0, x0, y1i, x1i, o[4], j;
     int64_t b;
     int any, valid;
     for (r = 0; r < R; r++) {
-        b = bi64 ? bi64[r] : bi32[r];
+        b = bi64 ? ((const int64_t *)bi)[r] : ((const int32_t *)bi)[r];
         if (b < 0 || b >= N) return 1;
     }
     for (r = 0; r < R; r++) {
-        b = bi64 ? bi64[r] : bi32[r];
-        x1 = rois[r * 4] * scale - off, y1 = rois[r * 4 + 1] * scale - off;
-        x2 = rois[r * 4 + 2] * scale - off, y2 = rois[r * 4 + 3] * scale - off;
+        b = bi64 ? ((const int64_t *)bi)[r] : ((const int32_t *)bi)[r];
+        x1 = wk_tensor_ra_get(rois, fd, (size_t)r * 4) * scale - off;
+        y1 = wk_tensor_ra_get(rois, fd, (size_t)r * 4 + 1) * scale - off;
+        x2 = wk_tensor_ra_get(rois, fd, (size_t)r * 4 + 2) * scale - off;
+        y2 = wk_tensor_ra_get(rois, fd, (size_t)r * 4 + 3) * scale - off;
         rw = x2 - x1, rh = y2 - y1;
         if (!half) {
             if (rw < 1) rw = 1;
@@ -71,7 +79,8 @@ static int wk_tensor_roialign(const float *x, const float *rois, const int64_t *
                         for (ch = 0; ch < C; ch++) {
                             val = 0;
                             if (valid) {
-                                for (j = 0; j < 4; j++) v[j] = w[j] * (double)x[((size_t)b * C + ch) * H * W + o[j]];
+                                for (j = 0; j < 4; j++)
+                                    v[j] = w[j] * wk_tensor_ra_get(x, fd, ((size_t)b * C + ch) * H * W + o[j]);
                                 val = is_max ? wk_tensor_fmax(wk_tensor_fmax(v[0], v[1]), wk_tensor_fmax(v[2], v[3]))
                                              : v[0] + v[1] + v[2] + v[3];
                             }
@@ -81,8 +90,11 @@ static int wk_tensor_roialign(const float *x, const float *rois, const int64_t *
                         any = 1;
                     }
                 }
-                for (ch = 0; ch < C; ch++)
-                    y[(((size_t)r * C + ch) * oh + ph) * ow + pw] = (float)(!any ? 0.0 : is_max ? acc[ch] : acc[ch] / count);
+                for (ch = 0; ch < C; ch++) {
+                    val = !any ? 0.0 : is_max ? acc[ch] : acc[ch] / count;
+                    if (fd) ((double *)y)[(((size_t)r * C + ch) * oh + ph) * ow + pw] = val;
+                    else ((float *)y)[(((size_t)r * C + ch) * oh + ph) * ow + pw] = (float)val;
+                }
             }
     }
     return 0;

@@ -19,7 +19,8 @@
  * float64 Gemm, Resize cubic, Det, and uint64 / uint32 Slice, Pad, Trilu, ScatterND add;
  * CenterCropPad cropping and padding by odd amounts over listed (negative) axes; Split with
  * its middle output unnamed (the later outputs keep their rows); Upsample linear with the
- * opset-7 scales attribute and nearest downscaling (ceil) on int8; empty outputs (TopK k = 0,
+ * opset-7 scales attribute and nearest downscaling (ceil) on int8; float64 GridSample (with
+ * a float32 grid) and RoiAlign avg; empty outputs (TopK k = 0,
  * Compress of empty rows, Tile by 0) still compile without unused tables or functions.
  * And the outside world: a small decoder-like ONNX model (ConvTranspose, Resize, Pad,
  * Slice, Split, Tile, Concat, Flatten, Gemm with B a graph input, TopK) through
@@ -730,4 +731,28 @@ Test(emit_tensor, upsample_attribute_and_downscale) {
     int in2[2] = {op_input(o, "x", RT_I8, 4, xd2, NULL), op_const(o, "s", RT_F32, 1, d4, (float[]){1, 1, 0.6f, 2.2f})};
     op_node(o, RT_OP_UPSAMPLE, 2, in2, 1);
     op_check(o, "Upsample-9 nearest int8, downscale 0.6 (ceil)");
+}
+
+Test(emit_tensor, sampling_float64) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {1, 2, 4, 5}, gd[4] = {1, 3, 3, 2};
+    RtTensor g = {RT_F32, 4, {1, 3, 3, 2}, NULL};
+    float gv[18];
+    for (int i = 0; i < 18; i++) gv[i] = (float)((double)(lcg(&o->seed) % 2401) / 1000.0 - 1.2);
+    int in[2] = {op_input(o, "x", RT_F64, 4, xd, NULL), op_input(o, "grid", RT_F32, 4, gd, gv)};
+    (void)g;
+    int k = op_node(o, RT_OP_GRID_SAMPLE, 2, in, 1);
+    attrs_new(o, k, 1)[0] = attr_str(o, "padding_mode", "border");
+    op_check(o, "GridSample float64 X, float32 grid");
+    o = op_new();
+    int64_t rd[2] = {2, 4}, bd[1] = {2}, xd2[4] = {1, 2, 6, 7};
+    double rois[8] = {0.5, 1.0, 5.5, 4.2, 1.0, 0.0, 3.0, 5.5};
+    int rin[3] = {op_input(o, "x", RT_F64, 4, xd2, NULL), op_input(o, "rois", RT_F64, 2, rd, rois),
+                  op_input(o, "bi", RT_I64, 1, bd, (int64_t[]){0, 0})};
+    k = op_node(o, RT_OP_ROI_ALIGN, 3, rin, 1);
+    RtAttr *a = attrs_new(o, k, 3);
+    a[0] = attr_int(o, "output_height", 2);
+    a[1] = attr_int(o, "output_width", 3);
+    a[2] = attr_int(o, "sampling_ratio", 2);
+    op_check(o, "RoiAlign avg float64");
 }
