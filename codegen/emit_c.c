@@ -163,9 +163,10 @@ static void header_write(EcCtx *c, TextBuf *h) {
     text_buf_printf(h, "\n *\n * Usage: inputs[i] and outputs[i] point at %s_INPUT_i_SIZE / %s_OUTPUT_i_SIZE\n"
                        " * elements of the dtypes below; arena at %s_ARENA_BYTES bytes aligned to\n"
                        " * %s_ARENA_ALIGN (e.g. a static array of that many uint32_t words / 4, or of a union).\n"
-                       " * %s_run returns 0, or 1 when an input index (Gather) is out of range or an\n"
-                       " * integer Div/Mod divisor is 0. No allocation, no stdio; one call at a time\n"
-                       " * per arena.\n */\n",
+                       " * %s_run returns 0, or 1 when a value read at run time is outside what its op\n"
+                       " * takes: an index (Gather, GatherElements, ScatterND...), an integer Div/Mod\n"
+                       " * divisor of 0, a CumSum axis, a loss target, a Dropout asked to train. No\n"
+                       " * allocation, no stdio; one call at a time per arena.\n */\n",
                     P, P, P, P, P);
     text_buf_printf(h, "#ifndef %s_H_INCLUDED\n#define %s_H_INCLUDED\n\n", P, P);
     text_buf_printf(h, "#define %s_ARENA_BYTES %lld\n#define %s_ARENA_ALIGN %d\n", P, (long long)c->arena_bytes, P, EC_ALIGN);
