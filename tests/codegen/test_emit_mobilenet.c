@@ -81,17 +81,12 @@ Test(emit_mobilenet, onnxruntime_qdq_model_emits_int8_c, .timeout = 300) {
     tu_tmpdir_remove(dir);
 }
 
-Test(emit_mobilenet, tinylm_float_matches_runtime_and_onnxruntime, .timeout = 300) {
-    if (getenv("WAFER_SANITIZED")) cr_skip_test("tinylm emit-c takes minutes under the sanitizers: skipped");
-    char dir[256], wafer[512], log[8192], path[600];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_lm"), 0);
-    ecu_quantize(dir, "tinylm/tinylm.onnx", "m", "--weights f32 --shape tokens=1,128", wafer, sizeof wafer);
-    EmitCStats es = ecu_emit_split(wafer, dir, 0, 0, 1);
-    cr_expect(es.arena_bytes >= es.lower_bound, "arena %lld below its lower bound %lld", (long long)es.arena_bytes,
-              (long long)es.lower_bound);
-    cr_expect(es.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)es.lower_bound, "arena %lld vs lower bound %lld",
-              (long long)es.arena_bytes, (long long)es.lower_bound);
-    /* 56 MB of hex floats: the weights file at -O0 (it is data), the code at -O2 */
+/* Compiles the emitted tinylm (dir/model.c + model_weights.c: the weights file at -O0, it is
+ * data; the code at -O2), runs it on the first eval window and checks its logits against the
+ * runtime's reference kernels on the .wafer (what names the model in messages). Returns the
+ * logits [128, 128] (the caller frees them). */
+static float *tinylm_c_check(const char *dir, const char *wafer, const char *what) {
+    char log[8192], path[600];
     int st = tu_run(log, sizeof log,
                     "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O0 -c %s/model_weights.c -o %s/w.o && "
                     "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I%s %s/model.c tests/codegen/emitc_harness.c %s/w.o "
@@ -112,14 +107,28 @@ Test(emit_mobilenet, tinylm_float_matches_runtime_and_onnxruntime, .timeout = 30
     float *y = (float *)tu_file_read(path, &n);
     cr_assert(y && (int64_t)n == rt_nbytes(&ref), "%zu bytes vs %lld", n, (long long)rt_nbytes(&ref));
     double rel = tu_max_rel_diff(y, ref.data, (long)rt_numel(&ref));
-    cr_expect(rel <= ECU_FLOAT_REL_TOL, "tinylm logits vs the runtime: relative difference %g", rel);
+    cr_expect(rel <= ECU_FLOAT_REL_TOL, "%s logits vs the runtime: relative difference %g", what, rel);
+    free(ref.data);
+    free(toks.data);
+    return y;
+}
+
+Test(emit_mobilenet, tinylm_float_matches_runtime_and_onnxruntime, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("tinylm emit-c takes minutes under the sanitizers: skipped");
+    char dir[256], wafer[512];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_lm"), 0);
+    ecu_quantize(dir, "tinylm/tinylm.onnx", "m", "--weights f32 --shape tokens=1,128", wafer, sizeof wafer);
+    EmitCStats es = ecu_emit_split(wafer, dir, 0, 0, 1);
+    cr_expect(es.arena_bytes >= es.lower_bound, "arena %lld below its lower bound %lld", (long long)es.arena_bytes,
+              (long long)es.lower_bound);
+    cr_expect(es.arena_bytes <= ARENA_MAX_OVER_BOUND * (double)es.lower_bound, "arena %lld vs lower bound %lld",
+              (long long)es.arena_bytes, (long long)es.lower_bound);
+    float *y = tinylm_c_check(dir, wafer, "tinylm");
     RtTensor ort = tu_fixture_npy("tinylm/tinylm_eval_logits_first4.npy"); /* [4, 128, 128] */
-    rel = tu_max_rel_diff(y, ort.data, 128 * 128);
+    double rel = tu_max_rel_diff(y, ort.data, 128 * 128);
     cr_expect(rel <= ECU_FLOAT_REL_TOL, "tinylm logits vs onnxruntime: relative difference %g", rel);
     free(y);
-    free(ref.data);
     free(ort.data);
-    free(toks.data);
     tu_tmpdir_remove(dir);
 }
 
@@ -128,34 +137,11 @@ Test(emit_mobilenet, tinylm_float_matches_runtime_and_onnxruntime, .timeout = 30
  * the C's logits equal the runtime's reference kernels on the same file. */
 Test(emit_mobilenet, tinylm_matmul_nbits_matches_runtime, .timeout = 300) {
     if (getenv("WAFER_SANITIZED")) cr_skip_test("tinylm emit-c takes minutes under the sanitizers: skipped");
-    char dir[256], wafer[512], log[8192], path[600];
+    char dir[256], wafer[512];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_lm4"), 0);
     ecu_quantize(dir, "perf/tinylm_int4_default_asym.onnx", "m", "--weights f32 --shape tokens=1,128", wafer, sizeof wafer);
     EmitCStats es = ecu_emit_split(wafer, dir, 0, 0, 1);
     cr_expect(es.weight_bytes < 3000000, "weights %lld bytes: the 4-bit codes were not kept", (long long)es.weight_bytes);
-    int st = tu_run(log, sizeof log,
-                    "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O0 -c %s/model_weights.c -o %s/w.o && "
-                    "gcc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I%s %s/model.c tests/codegen/emitc_harness.c %s/w.o "
-                    "-o %s/h -lm",
-                    dir, dir, dir, dir, dir, dir);
-    cr_assert_eq(st, 0, "%s", log);
-    cr_assert_eq(log[0], '\0', "gcc printed: %s", log);
-    RtTensor toks = tu_fixture_npy("tinylm/tinylm_eval_tokens.npy"); /* [64, 129]: input = [:, :128] */
-    RtTensor x = {RT_I64, 2, {1, 128}, toks.data};
-    snprintf(path, sizeof path, "%s/in.bin", dir);
-    ecu_raw_write(path, x.data, 128 * sizeof(int64_t));
-    st = tu_run(log, sizeof log, "%s/h %s/in.bin %s/y.bin", dir, dir, dir);
-    cr_assert_eq(st, 0, "%s", log);
-    RtTensor ref = {0};
-    cr_assert_eq(ecu_reference(wafer, 0, &x, &ref), 1);
-    size_t n = 0;
-    snprintf(path, sizeof path, "%s/y.bin", dir);
-    float *y = (float *)tu_file_read(path, &n);
-    cr_assert(y && (int64_t)n == rt_nbytes(&ref), "%zu bytes vs %lld", n, (long long)rt_nbytes(&ref));
-    double rel = tu_max_rel_diff(y, ref.data, (long)rt_numel(&ref));
-    cr_expect(rel <= ECU_FLOAT_REL_TOL, "int4 tinylm logits vs the runtime: relative difference %g", rel);
-    free(y);
-    free(ref.data);
-    free(toks.data);
+    free(tinylm_c_check(dir, wafer, "int4 tinylm"));
     tu_tmpdir_remove(dir);
 }
