@@ -8,6 +8,26 @@
 
 #include "../runtime/kernels/ref/conv_geom.h"
 
+/* The C of an Lp norm's accumulation over v into a double acc (term) and of its result (fin):
+ * p 1 and 2 exactly (sqrt from b0_reduce_sqrt, libm-free), any other p through pow. term and
+ * fin hold 128 bytes each. */
+static int lp_terms(EcCtx *c, int k, double p, char *term, char *fin) {
+    char pl[64];
+    if (p == 1.0) {
+        snprintf(term, 128, "acc += v < 0 ? -v : v;");
+        snprintf(fin, 128, "acc");
+    } else if (p == 2.0) {
+        ec_tpl_use(c, "b0_reduce_sqrt");
+        snprintf(term, 128, "acc += v * v;");
+        snprintf(fin, 128, "wk_reduce_sqrt(acc)");
+    } else {
+        RT_TRY(red_double_lit(c, k, p, "p", pl, sizeof pl));
+        snprintf(term, 128, "acc += pow(v < 0 ? -v : v, %s);", pl);
+        snprintf(fin, 128, "pow(acc, 1.0 / %s)", pl);
+    }
+    return RT_OK;
+}
+
 /* GlobalMaxPool (float, int8, uint8) and GlobalLpPool (float) over each (n, c) plane
  * (ref/pool.c, ref/lp.c): the max in double starting at -inf (NaN never wins; int8 / uint8
  * start at the type's minimum, which is what the runtime's clamp of -inf gives), or
@@ -28,7 +48,7 @@ int ec_red_global_pool(EcCtx *c, int k, const RtNode *n) {
         text_buf_printf(&c->body, "    /* node %d: empty output */\n", k);
         return RT_OK;
     }
-    char px[96], py[96], pl[64] = "", term[128], fin[128];
+    char px[96], py[96], term[128], fin[128];
     const char *init = "-HUGE_VAL", *acc_t = "double";
     if (!lp) {
         snprintf(term, sizeof term, "if (v > acc) acc = v;");
@@ -37,16 +57,7 @@ int ec_red_global_pool(EcCtx *c, int k, const RtNode *n) {
         if (x->dtype == RT_U8) init = "0", acc_t = "int32_t";
     } else {
         init = "0.0";
-        if (p == 1.0)
-            snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
-        else if (p == 2.0) {
-            ec_tpl_use(c, "b0_reduce_sqrt");
-            snprintf(term, sizeof term, "acc += v * v;"), snprintf(fin, sizeof fin, "wk_reduce_sqrt(acc)");
-        } else {
-            RT_TRY(red_double_lit(c, k, p, "p", pl, sizeof pl));
-            snprintf(term, sizeof term, "acc += pow(v < 0 ? -v : v, %s);", pl);
-            snprintf(fin, sizeof fin, "pow(acc, 1.0 / %s)", pl);
-        }
+        RT_TRY(lp_terms(c, k, p, term, fin));
     }
     text_buf_printf(&c->body,
                     "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, i;\n"
@@ -93,17 +104,8 @@ int ec_red_lp_pool(EcCtx *c, int k, const RtNode *n) {
         for (int a = 0; a < 3; a++)
             gv[i * 3 + a] = (int32_t)f[i][a];
     decl_i32s(c, k, "g", gv, 18); /* in[3], out[3], kernel[3], stride[3], dilation[3], pad0[3] */
-    char term[128], fin[128], pl[64], px[96], py[96];
-    if (p == 1.0)
-        snprintf(term, sizeof term, "acc += v < 0 ? -v : v;"), snprintf(fin, sizeof fin, "acc");
-    else if (p == 2.0) {
-        ec_tpl_use(c, "b0_reduce_sqrt");
-        snprintf(term, sizeof term, "acc += v * v;"), snprintf(fin, sizeof fin, "wk_reduce_sqrt(acc)");
-    } else {
-        RT_TRY(red_double_lit(c, k, p, "p", pl, sizeof pl));
-        snprintf(term, sizeof term, "acc += pow(v < 0 ? -v : v, %s);", pl);
-        snprintf(fin, sizeof fin, "pow(acc, 1.0 / %s)", pl);
-    }
+    char term[128], fin[128], px[96], py[96];
+    RT_TRY(lp_terms(c, k, p, term, fin));
     text_buf_printf(&c->body,
                     "    {\n        const int32_t *G = n%d_g;\n        const %s *x = %s;\n        %s *y = %s;\n"
                     "        int32_t pl, o[3], t[3], lo[3], hi[3], a, yo = 0;\n"
