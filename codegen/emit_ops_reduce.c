@@ -92,15 +92,7 @@ static int e_reduce(EcCtx *c, int k, const RtNode *n) {
     /* floats, and integer L2 / LogSum / LogSumExp, fold in double (the runtime's float path) */
     int fpath = red_is_float(x->dtype) || rk == RK_L2 || rk == RK_LOG_SUM || rk == RK_LSE;
     int uns = red_is_unsigned(x->dtype);
-    if (p.nk) {
-        decl_i32s(c, k, "kd", p.kd, p.nk);
-        decl_i32s(c, k, "ks", p.ks, p.nk);
-    }
-    if (p.nr > 1) {
-        decl_i32s(c, k, "rd", p.rd, p.nr - 1);
-        decl_i32s(c, k, "rs", p.rs, p.nr - 1);
-    }
-    if (p.nk || p.nr > 1) ec_tpl_use(c, "b0_reduce_off");
+    red_plan_emit(c, k, &p);
     char px[160], py[160];
     ec_ptr(c, n->in[0], 1, px, sizeof px);
     ec_ptr(c, n->out[0], 0, py, sizeof py);
@@ -334,15 +326,7 @@ static int e_qlinear_reduce_mean(EcCtx *c, int k, const RtNode *n) {
     }
     RedPlan p;
     red_plan_make(&p, x->rank, x->dims, mask);
-    if (p.nk) {
-        decl_i32s(c, k, "kd", p.kd, p.nk);
-        decl_i32s(c, k, "ks", p.ks, p.nk);
-    }
-    if (p.nr > 1) {
-        decl_i32s(c, k, "rd", p.rd, p.nr - 1);
-        decl_i32s(c, k, "rs", p.rs, p.nr - 1);
-    }
-    if (p.nk || p.nr > 1) ec_tpl_use(c, "b0_reduce_off");
+    red_plan_emit(c, k, &p);
     ec_tpl_use(c, "b0_reduce_qround");
     char px[96], py[96], body[64], xsl[64], ysl[64];
     RT_TRY(red_double_lit(c, k, (double)(float)xs, "data_scale", xsl, sizeof xsl));

@@ -71,6 +71,20 @@ static inline void red_plan_make(RedPlan *p, int rank, const int64_t *dims, cons
     }
 }
 
+/* Writes the plan's walk tables n<k>_kd/ks (kept axes) and n<k>_rd/rs (reduced axes but the
+ * inner one) and marks wk_reduce_off when a walk needs them. */
+static inline void red_plan_emit(EcCtx *c, int k, const RedPlan *p) {
+    if (p->nk) {
+        decl_i32s(c, k, "kd", p->kd, p->nk);
+        decl_i32s(c, k, "ks", p->ks, p->nk);
+    }
+    if (p->nr > 1) {
+        decl_i32s(c, k, "rd", p->rd, p->nr - 1);
+        decl_i32s(c, k, "rs", p->rs, p->nr - 1);
+    }
+    if (p->nk || p->nr > 1) ec_tpl_use(c, "b0_reduce_off");
+}
+
 /* The statements that visit every element of output o (xo points at its first): `v` holds
  * each (converted to VT) inside BODY. The last reduced merged axis is the inner loop. */
 static inline void red_visit(EcCtx *c, int k, const RedPlan *p, const char *xt, const char *vt, const char *body) {

@@ -264,15 +264,7 @@ int ec_red_mvn(EcCtx *c, int k, const RtNode *n) {
     RedPlan p;
     red_plan_make(&p, x->rank, x->dims, mask);
     int64_t groups = p.count ? rt_numel(x) / p.count : 0;
-    if (p.nk) {
-        decl_i32s(c, k, "kd", p.kd, p.nk);
-        decl_i32s(c, k, "ks", p.ks, p.nk);
-    }
-    if (p.nr > 1) {
-        decl_i32s(c, k, "rd", p.rd, p.nr - 1);
-        decl_i32s(c, k, "rs", p.rs, p.nr - 1);
-    }
-    if (p.nk || p.nr > 1) ec_tpl_use(c, "b0_reduce_off");
+    red_plan_emit(c, k, &p);
     ec_tpl_use(c, "b0_reduce_sqrt");
     char px[96], py[96];
     text_buf_printf(&c->body,
