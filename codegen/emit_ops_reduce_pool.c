@@ -2,7 +2,7 @@
  * emit_ops_reduce_pool.c — emit-c's GlobalMaxPool, GlobalLpPool and LpPool (reduce family;
  * table in emit_ops_reduce.c), as the reference kernels (runtime/kernels/ref/pool.c, lp.c):
  * the max or the p-norm in double over each (n, c) plane or window; LpPool's window geometry
- * is the runtime's own (conv_geom) read at emit time into constants.
+ * is the other N-D pools' (ec_pool3_emit, the runtime's conv_geom read at emit time).
  */
 #include "emit_ops_reduce.h"
 
@@ -69,11 +69,12 @@ int ec_red_global_pool(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* LpPool (ref/lp.c), 1-D to 3-D: the runtime's window geometry (conv_geom: kernel_shape,
- * strides, pads, auto_pad, dilations, ceil_mode) read at emit time into constants; each
- * output is (sum |x|^p)^(1/p) in double over the taps inside the input (padding adds 0). */
+/* LpPool (ref/lp.c), 1-D to 3-D: the window geometry of the other N-D pools (ec_pool3_emit:
+ * the runtime's conv_geom read at emit time into a wk_pool3 constant, taps from
+ * wk_pool3_taps); each output is (sum |x|^p)^(1/p) in double over the taps inside the input
+ * (padding adds 0). */
 int ec_red_lp_pool(EcCtx *c, int k, const RtNode *n) {
-    const RtTensor *x = vin(c, n, 0);
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     const char *xt;
     RT_TRY(red_need_float(c, k, x, "input X", &xt));
     int nsp = x->rank - 2;
@@ -81,54 +82,35 @@ int ec_red_lp_pool(EcCtx *c, int k, const RtNode *n) {
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input X must have 1 to 3 spatial axes");
     double p = 2.0;
     RT_TRY(red_lp_p(c, k, n, &p));
-    const int64_t *ks;
-    if (rt_attr_ints(n, "kernel_shape", &ks) != nsp)
-        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit the input's %d spatial axes", nsp);
-    RtError gerr = {{0}};
-    RtKernelCtx kc;
-    memset(&kc, 0, sizeof kc);
-    kc.err = &gerr;
-    RtConvGeom g;
     int64_t cm = rt_attr_int(n, "ceil_mode", 0);
     if (cm != 0 && cm != 1) return ec_fail(c, k, RT_ERR, "attribute ceil_mode must be 0 or 1");
-    if (rt_geom_read(&kc, n, nsp, x->dims + 2, ks, &g) != RT_OK || rt_geom_forward(&kc, n, (int)cm, &g) != RT_OK)
-        return ec_fail(c, k, RT_ERR, "%s", gerr.msg);
-    int64_t planes = x->dims[0] * x->dims[1];
-    if (planes * rt_geom_numel(g.out) == 0) {
+    if (rt_numel(y) == 0) {
         text_buf_printf(&c->body, "    /* node %d: empty output */\n", k);
         return RT_OK;
     }
-    int32_t gv[18];
-    const int64_t *f[6] = {g.in, g.out, g.k, g.stride, g.dil, g.pad0};
-    for (int i = 0; i < 6; i++)
-        for (int a = 0; a < 3; a++)
-            gv[i * 3 + a] = (int32_t)f[i][a];
-    decl_i32s(c, k, "g", gv, 18); /* in[3], out[3], kernel[3], stride[3], dilation[3], pad0[3] */
+    RT_TRY(ec_pool3_emit(c, k, n, x->dims + 2, nsp, x->dims[0] * x->dims[1]));
     char term[128], fin[128], px[96], py[96];
     RT_TRY(lp_terms(c, k, p, term, fin));
     text_buf_printf(&c->body,
-                    "    {\n        const int32_t *G = n%d_g;\n        const %s *x = %s;\n        %s *y = %s;\n"
-                    "        int32_t pl, o[3], t[3], lo[3], hi[3], a, yo = 0;\n"
-                    "        for (pl = 0; pl < %lld; pl++)\n"
-                    "            for (o[0] = 0; o[0] < G[3]; o[0]++)\n"
-                    "                for (o[1] = 0; o[1] < G[4]; o[1]++)\n"
-                    "                    for (o[2] = 0; o[2] < G[5]; o[2]++) {\n"
+                    "    {\n        const wk_pool3 *g = &n%d_p3;\n        const %s *x = %s;\n        %s *y = %s;\n"
+                    "        int32_t pl, o[3], t[3], lo[3], hi[3], a;\n"
+                    "        const int64_t pin = (int64_t)g->in[0] * g->in[1] * g->in[2];\n"
+                    "        for (pl = 0; pl < g->planes; pl++)\n"
+                    "            for (o[0] = 0; o[0] < g->out[0]; o[0]++)\n"
+                    "                for (o[1] = 0; o[1] < g->out[1]; o[1]++)\n"
+                    "                    for (o[2] = 0; o[2] < g->out[2]; o[2]++) {\n"
                     "                        double acc = 0.0;\n"
-                    "                        for (a = 0; a < 3; a++) { /* the taps inside the input */\n"
-                    "                            int32_t st = o[a] * G[9 + a] - G[15 + a], d = G[12 + a], h;\n"
-                    "                            lo[a] = st < 0 ? (-st + d - 1) / d : 0;\n"
-                    "                            h = G[a] - st <= 0 ? 0 : (G[a] - st + d - 1) / d;\n"
-                    "                            hi[a] = h < G[6 + a] ? h : G[6 + a];\n                        }\n"
+                    "                        for (a = 0; a < 3; a++)\n"
+                    "                            wk_pool3_taps(o[a], g->s[a], g->p0[a], g->d[a], g->k[a], g->in[a], &lo[a], &hi[a]);\n"
                     "                        for (t[0] = lo[0]; t[0] < hi[0]; t[0]++)\n"
                     "                            for (t[1] = lo[1]; t[1] < hi[1]; t[1]++)\n"
                     "                                for (t[2] = lo[2]; t[2] < hi[2]; t[2]++) {\n"
-                    "                                    int32_t i0 = o[0] * G[9] - G[15] + t[0] * G[12];\n"
-                    "                                    int32_t i1 = o[1] * G[10] - G[16] + t[1] * G[13];\n"
-                    "                                    int32_t i2 = o[2] * G[11] - G[17] + t[2] * G[14];\n"
-                    "                                    double v = x[pl * %lld + (i0 * G[1] + i1) * G[2] + i2];\n"
+                    "                                    int32_t i0 = o[0] * g->s[0] - g->p0[0] + t[0] * g->d[0];\n"
+                    "                                    int32_t i1 = o[1] * g->s[1] - g->p0[1] + t[1] * g->d[1];\n"
+                    "                                    int32_t i2 = o[2] * g->s[2] - g->p0[2] + t[2] * g->d[2];\n"
+                    "                                    double v = x[pl * pin + ((int64_t)i0 * g->in[1] + i1) * g->in[2] + i2];\n"
                     "                                    %s\n                                }\n"
-                    "                        y[yo++] = (%s)%s;\n                    }\n    }\n",
-                    k, xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)planes, (long long)rt_geom_numel(g.in), term, xt,
-                    fin);
+                    "                        *y++ = (%s)%s;\n                    }\n    }\n",
+                    k, xt, P(c, n, 0, px), xt, Y(c, n, py), term, xt, fin);
     return RT_OK;
 }
