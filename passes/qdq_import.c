@@ -6,20 +6,25 @@
  *     DQ(x) [, DQ(w) [, DQ(b) | float b]] -> op [-> Relu | Clip] -> Q
  * becomes one QOperator node reading the DQs' integer inputs and producing the Q's output:
  *   Conv                      -> QLinearConv (x, xs, xz, w, ws, wz, ys, yz, B?)
- *   MatMul, 2-D constant B    -> QLinearMatMul (a, as, az, b, bs, bz, ys, yz)
+ *   MatMul, 2-D constant B    -> QLinearMatMul (a, as, az, b, bs, bz, ys, yz), A of any rank
+ *                                (qdq_import_matmul.c)
  *   Gemm, 2-D A and B, beta 1 -> com.microsoft QGemm (A, as, az, B, bs, bz, C?, ys, yz)
  *   Add, Mul                  -> com.microsoft QLinearAdd / QLinearMul
  *   AveragePool, GlobalAveragePool -> com.microsoft QLinearAveragePool / QLinearGlobalAveragePool
  *   Concat                    -> com.microsoft QLinearConcat (ys, yz, x0, x0s, x0z, ...)
  *   MaxPool, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, when Q repeats the DQ's scale
  *       and zero point        -> the same op on the integer tensor (it only moves values)
+ and one weight-only form (no Q: A stays float):
+ *   MatMul(A, DQ(B)), B a constant [K, N] of 4- or 8-bit codes blocked along K (opset 21,
+ *       block_size a power of two >= 16) -> com.microsoft MatMulNBits (qdq_import_matmul.c)
  * Conditions (anything else stays in float, which computes what the file says, so a group
  * that does not match is never wrong, only slower):
  *   activations: DQ with one float32 scale and one uint8/int8 zero point of x's dtype; Q the
  *       same (its output dtype given by the zero point), reading the op's output, which no
  *       other node and no graph output reads;
  *   weights (Conv W, MatMul B, Gemm B): a uint8/int8 constant through a DQ, per tensor or per
- *       output channel (Conv axis 0; Gemm the N axis, 0 when transB else 1; MatMul per tensor),
+ *       output channel (Conv axis 0; Gemm the N axis, 0 when transB else 1; MatMul per column,
+ *       axis 1 or -1, as QLinearMatMul's b_scale [N] reads it),
  *       or a float32 constant through Q -> DQ of the same parameters (fake quantization), whose
  *       codes are computed here as QuantizeLinear would;
  *   bias (Conv B, Gemm C): an int32 constant through a DQ whose scale is xs * ws[m] (float32,
@@ -36,9 +41,10 @@
  * round half to even, saturation; wafer's fast QLinearConv / QLinearAdd differ from the spec
  * by one output step at rounding ties (see runtime/kernels/x86/qlinear_contrib_x86.c).
  * Where it runs: cli_model_load (wafer run, bench, eval, quantize, so .wafer files keep the
- * integer ops); not emit-c, which has no C kernels for these ops and keeps the float groups.
+ * integer ops, and emit-c, whose C kernels cover every op above, unless --keep-qdq).
  */
 #include "qdq_import.h"
+#include "qdq_import_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,10 +58,8 @@
  * compute the product in float32 or float64, which differ in the last bits only. */
 #define BIAS_SCALE_RTOL 1e-6
 
-static int is_q8(RtDtype t) { return t == RT_U8 || t == RT_I8; }
-
 /* The constant behind v (through Identity nodes), or -1. */
-static int konst_of(const IrGraph *g, int v) {
+int qdq_konst_of(const IrGraph *g, int v) {
     for (int hops = 0; v >= 0 && hops < 64; hops++) {
         if (g->values[v].konst && g->values[v].konst->data) return v;
         int p = g->values[v].producer;
@@ -70,7 +74,7 @@ static int konst_of(const IrGraph *g, int v) {
 static int params_1(const IrGraph *g, const RtNode *n, int op, QzParams *p) {
     if (!qz_params(g, n, op, p) || p->block) return 0;
     if (p->scale->dtype != RT_F32 || rt_numel(p->scale) != 1 || !(((const float *)p->scale->data)[0] > 0)) return 0;
-    if (!p->zp || !is_q8(p->zp->dtype) || rt_numel(p->zp) != 1) return 0;
+    if (!p->zp || !qdq_is_q8(p->zp->dtype) || rt_numel(p->zp) != 1) return 0;
     if (op == RT_OP_QUANTIZE_LINEAR) {
         int64_t od = rt_attr_int(n, "output_dtype", 0);
         if (!rt_attr_int(n, "saturate", 1) || (od && od != (int64_t)p->zp->dtype)) return 0;
@@ -91,7 +95,7 @@ static RtDtype int_dtype(const IrGraph *g, int v) {
 }
 
 /* v produced by a per-tensor DQ of a uint8/int8 activation: the DQ's node index, else -1. */
-static int act_dq(const IrGraph *g, int v, QzParams *p) {
+int qdq_act_dq(const IrGraph *g, int v, QzParams *p) {
     if (v < 0 || g->values[v].producer < 0) return -1;
     int d = g->values[v].producer;
     if (!params_1(g, &g->nodes[d], RT_OP_DEQUANTIZE_LINEAR, p)) return -1;
@@ -114,8 +118,8 @@ static int weight_codes(IrGraph *g, int v, const QzParams *dq, RtError *err) {
     QzParams q;
     if (qn < 0 || !qz_params(g, &g->nodes[qn], RT_OP_QUANTIZE_LINEAR, &q) || !qz_params_equal(&q, dq) || q.block)
         return 0;
-    if (!rt_attr_int(&g->nodes[qn], "saturate", 1) || !dq->zp || !is_q8(dq->zp->dtype)) return 0;
-    int c = konst_of(g, q.x);
+    if (!rt_attr_int(&g->nodes[qn], "saturate", 1) || !dq->zp || !qdq_is_q8(dq->zp->dtype)) return 0;
+    int c = qdq_konst_of(g, q.x);
     if (c < 0 || g->values[c].konst->dtype != RT_F32) return 0;
     const RtTensor *w = g->values[c].konst;
     int64_t ns = rt_numel(dq->scale), n = rt_numel(w), inner = 1;
@@ -143,7 +147,7 @@ static int weight_codes(IrGraph *g, int v, const QzParams *dq, RtError *err) {
 
 /* A constant weight through a DQ: per tensor, or per index of `axis` (of the weight's rank).
  * Fills the integer weight, scale and zero point values. */
-static int weight_dq(IrGraph *g, int v, int axis, int per_axis_ok, int *wq, int *ws, int *wz, RtError *err) {
+int qdq_weight_dq(IrGraph *g, int v, int axis, int per_axis_ok, int *wq, int *ws, int *wz, RtError *err) {
     if (v < 0 || g->values[v].producer < 0) return 0;
     int dn = g->values[v].producer;
     QzParams p;
@@ -155,7 +159,7 @@ static int weight_dq(IrGraph *g, int v, int axis, int per_axis_ok, int *wq, int 
     }
     const RtNode *d = &g->nodes[dn];
     const RtTensor *w = g->values[p.x].konst;
-    if (!w || !w->data || !is_q8(w->dtype) || p.zp->dtype != w->dtype || p.scale->dtype != RT_F32) return 0;
+    if (!w || !w->data || !qdq_is_q8(w->dtype) || p.zp->dtype != w->dtype || p.scale->dtype != RT_F32) return 0;
     int64_t ns = rt_numel(p.scale);
     if (ns != rt_numel(p.zp) || p.scale->rank > 1 || p.zp->rank > 1) return 0;
     if (ns != 1) {
@@ -214,7 +218,7 @@ static int bias_int32(IrGraph *g, int v, int64_t M, float xs, const RtTensor *ws
         for (int64_t m = 0; m < M; m++) dq[m] = (float)((const int32_t *)b->data)[m] * bs[ns > 1 ? m : 0];
         bf = dq;
     } else {
-        int c = konst_of(g, v);
+        int c = qdq_konst_of(g, v);
         if (c < 0) return 0;
         const RtTensor *b = g->values[c].konst;
         if (b->dtype != RT_F32 || rt_numel(b) != M || (b->rank != 1 && !(b->rank == 2 && b->dims[0] == 1))) return 0;
@@ -256,7 +260,7 @@ static int clip_bound(const IrGraph *g, const RtNode *a, int i, const char *attr
     *v = rt_attr_float(a, attr, dflt);
     int in = qz_in(a, i);
     if (in < 0) return 1;
-    int c = konst_of(g, in);
+    int c = qdq_konst_of(g, in);
     if (c < 0 || g->values[c].konst->dtype != RT_F32 || rt_numel(g->values[c].konst) != 1) return 0;
     *v = ((const float *)g->values[c].konst->data)[0];
     return 1;
@@ -265,7 +269,7 @@ static int clip_bound(const IrGraph *g, const RtNode *a, int i, const char *attr
 /* The one per-tensor Q reading value v (v not a graph output, no other reader); with
  * allow_act, also through a Relu / Clip that Q's saturation makes redundant (*act = its
  * node, else -1). Returns the Q's node index or -1. */
-static int out_q(const IrGraph *g, int v, int allow_act, QzParams *y, int *act) {
+int qdq_out_q(const IrGraph *g, int v, int allow_act, QzParams *y, int *act) {
     *act = -1;
     int r = -1;
     if (v < 0 || ir_value_is_output(g, v) || qz_readers(g, v, &r) != 1) return -1;
@@ -277,7 +281,7 @@ static int out_q(const IrGraph *g, int v, int allow_act, QzParams *y, int *act) 
             (!clip_bound(g, n, 1, "min", -INFINITY, &lo) || !clip_bound(g, n, 2, "max", INFINITY, &hi)))
             return -1;
         *act = r;
-        int q = out_q(g, n->out[0], 0, y, act);
+        int q = qdq_out_q(g, n->out[0], 0, y, act);
         *act = r;
         if (q < 0) return -1;
         int32_t qlo, qhi;
@@ -291,7 +295,7 @@ static int out_q(const IrGraph *g, int v, int allow_act, QzParams *y, int *act) 
 
 /* Node k becomes `op` (domain from ops.def) reading in[n_in] and producing Q node q's output;
  * q and the activation node act (if any) are deleted. */
-static int node_become(IrGraph *g, int k, int op, int n_in, const int *in, int q, int act, RtError *err) {
+int qdq_node_become(IrGraph *g, int k, int op, int n_in, const int *in, int q, int act, RtError *err) {
     int *p = ir_alloc(g, sizeof(int) * (size_t)(n_in > 0 ? n_in : 1));
     if (!p) return rt_error_set(err, "out of memory");
     memcpy(p, in, sizeof(int) * (size_t)n_in);
@@ -320,10 +324,10 @@ static int import_conv(IrGraph *g, int k, RtError *err) {
     const RtNode *n = &g->nodes[k];
     QzParams x, y;
     int wq, ws, wz, bq, act;
-    int xd = act_dq(g, qz_in(n, 0), &x);
-    int q = xd < 0 ? -1 : out_q(g, n->out[0], 1, &y, &act);
+    int xd = qdq_act_dq(g, qz_in(n, 0), &x);
+    int q = xd < 0 ? -1 : qdq_out_q(g, n->out[0], 1, &y, &act);
     if (q < 0) return 0;
-    int r = weight_dq(g, qz_in(n, 1), 0, 1, &wq, &ws, &wz, err);
+    int r = qdq_weight_dq(g, qz_in(n, 1), 0, 1, &wq, &ws, &wz, err);
     if (r <= 0) return r;
     const RtTensor *w = g->values[wq].konst;
     if (w->rank < 3) return 0;
@@ -332,25 +336,7 @@ static int import_conv(IrGraph *g, int k, RtError *err) {
     if (r <= 0) return r;
     const RtNode *qn = &g->nodes[q], *dn = &g->nodes[xd];
     int in[9] = {x.x, dn->in[1], dn->in[2], wq, ws, wz, qn->in[1], qn->in[2], bq};
-    RT_TRY(node_become(g, k, RT_OP_QLINEAR_CONV, bq >= 0 ? 9 : 8, in, q, act, err));
-    return 1;
-}
-
-/* MatMul with a constant 2-D per-tensor B -> QLinearMatMul. */
-static int import_matmul(IrGraph *g, int k, RtError *err) {
-    const RtNode *n = &g->nodes[k];
-    QzParams a, y;
-    int bq, bs, bz, act;
-    int ad = act_dq(g, qz_in(n, 0), &a);
-    int q = ad < 0 || n->n_in != 2 ? -1 : out_q(g, n->out[0], 1, &y, &act);
-    if (q < 0) return 0;
-    int r = weight_dq(g, n->in[1], 1, 0, &bq, &bs, &bz, err);
-    if (r <= 0) return r;
-    if (g->values[bq].konst->rank != 2) return 0;
-    const RtNode *qn = &g->nodes[q], *dn = &g->nodes[ad];
-    int in[8] = {a.x, dn->in[1], dn->in[2], bq, bs, bz, qn->in[1], qn->in[2]};
-    RT_TRY(node_become(g, k, RT_OP_QLINEAR_MATMUL, 8, in, q, act, err));
-    g->nodes[k].n_attr = 0;
+    RT_TRY(qdq_node_become(g, k, RT_OP_QLINEAR_CONV, bq >= 0 ? 9 : 8, in, q, act, err));
     return 1;
 }
 
@@ -360,10 +346,10 @@ static int import_gemm(IrGraph *g, int k, RtError *err) {
     QzParams a, y;
     int bq, bs, bz, act, cq;
     int tb = rt_attr_int(n, "transB", 0) != 0;
-    int ad = act_dq(g, qz_in(n, 0), &a);
-    int q = ad < 0 ? -1 : out_q(g, n->out[0], 1, &y, &act);
+    int ad = qdq_act_dq(g, qz_in(n, 0), &a);
+    int q = ad < 0 ? -1 : qdq_out_q(g, n->out[0], 1, &y, &act);
     if (q < 0) return 0;
-    int r = weight_dq(g, qz_in(n, 1), tb ? 0 : 1, 1, &bq, &bs, &bz, err);
+    int r = qdq_weight_dq(g, qz_in(n, 1), tb ? 0 : 1, 1, &bq, &bs, &bz, err);
     if (r <= 0) return r;
     const RtTensor *B = g->values[bq].konst;
     float alpha = rt_attr_float(n, "alpha", 1.0f), beta = rt_attr_float(n, "beta", 1.0f);
@@ -374,7 +360,7 @@ static int import_gemm(IrGraph *g, int k, RtError *err) {
     const RtNode *qn = &g->nodes[q], *dn = &g->nodes[ad];
     int in[9] = {a.x, dn->in[1], dn->in[2], bq, bs, bz, cq, qn->in[1], qn->in[2]};
     RtNode orig = *n;
-    RT_TRY(node_become(g, k, RT_OP_QGEMM, 9, in, q, act, err));
+    RT_TRY(qdq_node_become(g, k, RT_OP_QGEMM, 9, in, q, act, err));
     return qz_attrs_copy(g, k, &orig, "alpha,transA,transB", err) == RT_OK ? 1 : -1;
 }
 
@@ -384,13 +370,13 @@ static int import_binary(IrGraph *g, int k, RtError *err) {
     QzParams a, b, y;
     int act;
     if (n->n_in != 2 || rt_attr_int(n, "broadcast", 0)) return 0;
-    int ad = act_dq(g, n->in[0], &a), bd = act_dq(g, n->in[1], &b);
+    int ad = qdq_act_dq(g, n->in[0], &a), bd = qdq_act_dq(g, n->in[1], &b);
     if (ad < 0 || bd < 0 || a.zp->dtype != b.zp->dtype) return 0;
-    int q = out_q(g, n->out[0], 1, &y, &act);
+    int q = qdq_out_q(g, n->out[0], 1, &y, &act);
     if (q < 0 || y.zp->dtype != a.zp->dtype) return 0;
     const RtNode *qn = &g->nodes[q], *an = &g->nodes[ad], *bn = &g->nodes[bd];
     int in[8] = {a.x, an->in[1], an->in[2], b.x, bn->in[1], bn->in[2], qn->in[1], qn->in[2]};
-    RT_TRY(node_become(g, k, n->op == RT_OP_ADD ? RT_OP_QLINEAR_ADD : RT_OP_QLINEAR_MUL, 8, in, q, act, err));
+    RT_TRY(qdq_node_become(g, k, n->op == RT_OP_ADD ? RT_OP_QLINEAR_ADD : RT_OP_QLINEAR_MUL, 8, in, q, act, err));
     g->nodes[k].n_attr = 0;
     return 1;
 }
@@ -407,13 +393,13 @@ static int import_avgpool(IrGraph *g, int k, RtError *err) {
         for (int i = 0; d && i < nd; i++)
             if (d[i] != 1) return 0;
     }
-    int xd = act_dq(g, qz_in(n, 0), &x);
-    int q = xd < 0 ? -1 : out_q(g, n->out[0], 0, &y, &act);
+    int xd = qdq_act_dq(g, qz_in(n, 0), &x);
+    int q = xd < 0 ? -1 : qdq_out_q(g, n->out[0], 0, &y, &act);
     if (q < 0 || y.zp->dtype != x.zp->dtype) return 0;
     const RtNode *qn = &g->nodes[q], *dn = &g->nodes[xd];
     int in[5] = {x.x, dn->in[1], dn->in[2], qn->in[1], qn->in[2]};
     RtNode orig = *n;
-    RT_TRY(node_become(g, k, gap ? RT_OP_QLINEAR_GLOBAL_AVERAGE_POOL : RT_OP_QLINEAR_AVERAGE_POOL, 5, in, q, act, err));
+    RT_TRY(qdq_node_become(g, k, gap ? RT_OP_QLINEAR_GLOBAL_AVERAGE_POOL : RT_OP_QLINEAR_AVERAGE_POOL, 5, in, q, act, err));
     const char *keep = gap ? "" : "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides";
     return qz_attrs_copy(g, k, &orig, keep, err) == RT_OK ? 1 : -1;
 }
@@ -424,10 +410,10 @@ static int import_concat(IrGraph *g, int k, RtError *err) {
     QzParams x, y;
     int act;
     if (n->n_in < 1) return 0;
-    int q = out_q(g, n->out[0], 0, &y, &act);
+    int q = qdq_out_q(g, n->out[0], 0, &y, &act);
     if (q < 0) return 0;
     for (int j = 0; j < n->n_in; j++)
-        if (act_dq(g, n->in[j], &x) < 0 || x.zp->dtype != y.zp->dtype) return 0;
+        if (qdq_act_dq(g, n->in[j], &x) < 0 || x.zp->dtype != y.zp->dtype) return 0;
     int m = 2 + 3 * n->n_in;
     int *in = ir_alloc(g, sizeof(int) * (size_t)m);
     if (!in) return rt_error_set(err, "out of memory"), -1;
@@ -438,7 +424,7 @@ static int import_concat(IrGraph *g, int k, RtError *err) {
         in[2 + 3 * j] = d->in[0], in[3 + 3 * j] = d->in[1], in[4 + 3 * j] = d->in[2];
     }
     RtNode orig = *n;
-    RT_TRY(node_become(g, k, RT_OP_QLINEAR_CONCAT, m, in, q, act, err));
+    RT_TRY(qdq_node_become(g, k, RT_OP_QLINEAR_CONCAT, m, in, q, act, err));
     return qz_attrs_copy(g, k, &orig, "axis", err) == RT_OK ? 1 : -1;
 }
 
@@ -447,8 +433,8 @@ static int import_passthrough(IrGraph *g, int k, RtError *err) {
     const RtNode *n = &g->nodes[k];
     QzParams x, y;
     int act;
-    int xd = act_dq(g, qz_in(n, 0), &x);
-    int q = xd < 0 ? -1 : out_q(g, n->out[0], 0, &y, &act);
+    int xd = qdq_act_dq(g, qz_in(n, 0), &x);
+    int q = xd < 0 ? -1 : qdq_out_q(g, n->out[0], 0, &y, &act);
     if (q < 0 || !qz_params_equal(&x, &y) || x.zp->dtype != y.zp->dtype) return 0;
     for (int j = 1; j < n->n_out; j++)
         if (n->out[j] >= 0 && (pass_value_live_uses(g, n->out[j]) || ir_value_is_output(g, n->out[j]))) return 0;
@@ -479,7 +465,7 @@ static int zero_points_explicit(IrGraph *g, RtError *err) {
         if (!sc || sc->dtype != RT_F32 || rt_attr_int(n, "block_size", 0)) continue;
         int64_t od = q ? rt_attr_int(n, "output_dtype", 0) : 0;
         RtDtype t = q ? (od ? (RtDtype)od : RT_U8) : int_dtype(g, n->in[0]);
-        if (!is_q8(t)) continue;
+        if (!qdq_is_q8(t)) continue;
         RtTensor *z = ir_tensor_new(g, t, sc->rank, sc->dims);
         if (!z) return rt_error_set(err, "out of memory");
         char base[256];
@@ -503,7 +489,7 @@ int pass_qdq_import(IrGraph *g, int *n_groups, RtError *err) {
         int r = 0;
         switch (g->nodes[k].op) {
         case RT_OP_CONV: r = import_conv(g, k, err); break;
-        case RT_OP_MATMUL: r = import_matmul(g, k, err); break;
+        case RT_OP_MATMUL: r = qdq_matmul_import(g, k, err); break;
         case RT_OP_GEMM: r = import_gemm(g, k, err); break;
         case RT_OP_ADD:
         case RT_OP_MUL: r = import_binary(g, k, err); break;

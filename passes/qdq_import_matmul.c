@@ -1,0 +1,187 @@
+/*
+ * qdq_import_matmul.c — the MatMul groups of the QDQ import (qdq_import.h, table in
+ * qdq_import.c's header):
+ *
+ * 1. DQ(a) -> MatMul(., DQ(B)) [-> Relu | Clip] -> Q  ->  QLinearMatMul (a, as, az, B, bs, bz, ys, yz)
+ *    A of any rank ([M, K], or batched [..., S, K] as transformers have it) through a
+ *    per-tensor DQ; B a constant 2-D [K, N] uint8/int8 through a DQ per tensor or per column
+ *    (axis 1 or -1: scale and zero point [N], what onnxruntime's quantize_static writes with
+ *    per_channel=True). QLinearMatMul's spec takes a 1-D b_scale / b_zero_point of N
+ *    elements as per column; the kernels (ref/quant.c, x86/qlinear_contrib_x86.c) and
+ *    emit-c's k_seq_qmm read them so. A per-row DQ (axis 0) or a blocked one is not that:
+ *    the group stays float (or takes route 2).
+ *
+ * 2. MatMul(A, DQ(B)) with B a constant [K, N] of 4-bit (int4/uint4, widened to bytes by the
+ *    loader) or 8-bit codes, dequantized blocked along K (opset 21: axis 0 or -2, block_size
+ *    bs, scale [ceil(K / bs), N] float32, zero point the codes' type or absent = 0), A float
+ *    ->  com.microsoft MatMulNBits (A, B', scales', zero_points'?) with K, N, bits, block_size:
+ *        B'  u8 [N, n_blocks, bs * bits / 8]  n_blocks = ceil(K / bs); column n of the codes,
+ *                                            block by block, code j of a block at bit j * bits
+ *                                            (low first), the last block padded with zeros
+ *        scales'       f32 [N, n_blocks]     scale transposed
+ *        zero_points'  u8 [N, ceil(n_blocks * bits / 8)]  packed the same way (omitted when
+ *                                            every one is MatMulNBits' default 2^(bits-1))
+ *    MatMulNBits' codes are unsigned, so signed codes and zero points move up by 2^(bits-1)
+ *    together: q - zp is unchanged, and every weight (q - zp) * scale is the same float32
+ *    as the DQ's (the product of an integer below 2^9 and a float32 is exact in double,
+ *    then rounded once, as float32 multiplication rounds it). bits = 4 when every code and
+ *    zero point fits in 4 bits after that move, else 8. MatMulNBits needs block_size a power
+ *    of two >= 16; a K that is not a multiple of it leaves the last block partial in both
+ *    forms (the DQ's scale has ceil(K / bs) rows, MatMulNBits pads the codes). The outputs
+ *    then differ from DQ -> float MatMul only by the order of the float sums.
+ *    The DQ stays when another node reads its float weight; otherwise it and the codes go.
+ *
+ * Anything else (a computed B, a B of rank > 2, float16 scales, a block_size MatMulNBits does
+ * not take, a blocked DQ along N) keeps the float form, which computes what the file says.
+ */
+#include "qdq_import_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../runtime/kernels/quant.h"
+
+/* Route 1: the QDQ group -> QLinearMatMul (B per tensor or per column). */
+static int matmul_qlinear(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    QzParams a, y;
+    int bq, bs, bz, act;
+    int ad = qdq_act_dq(g, qz_in(n, 0), &a);
+    int q = ad < 0 || n->n_in != 2 ? -1 : qdq_out_q(g, n->out[0], 1, &y, &act);
+    if (q < 0) return 0;
+    int r = qdq_weight_dq(g, n->in[1], 1, 1, &bq, &bs, &bz, err);
+    if (r <= 0) return r;
+    if (g->values[bq].konst->rank != 2) return 0;
+    const RtNode *qn = &g->nodes[q], *dn = &g->nodes[ad];
+    int in[8] = {a.x, dn->in[1], dn->in[2], bq, bs, bz, qn->in[1], qn->in[2]};
+    RT_TRY(qdq_node_become(g, k, RT_OP_QLINEAR_MATMUL, 8, in, q, act, err));
+    g->nodes[k].n_attr = 0;
+    return 1;
+}
+
+/* A blocked weight DQ as MatMulNBits reads it. */
+typedef struct {
+    const RtTensor *x;        /* borrowed: the codes [K, N], uint8 or int8 */
+    const float *s;           /* borrowed: scales [nb, N] */
+    const RtTensor *zp;       /* borrowed: zero points [nb, N] of x's type, or NULL (0) */
+    int64_t K, N, block, nb;  /* nb = ceil(K / block) */
+    int bits;                 /* 4 or 8 */
+    int32_t off;              /* added to codes and zero points: 2^(bits-1) when signed */
+} Blocked;
+
+/* The smallest width in {4, 8} holding every code and zero point once shifted by off. */
+static int blocked_bits(Blocked *b) {
+    int sgn = b->x->dtype == RT_I8;
+    for (int bits = 4; bits <= 8; bits += 4) {
+        int32_t off = sgn ? 1 << (bits - 1) : 0, hi = (1 << bits) - 1;
+        int fits = 1;
+        for (int64_t i = 0; fits && i < b->K * b->N; i++) {
+            int32_t v = rt_qget(b->x, i) + off;
+            fits = v >= 0 && v <= hi;
+        }
+        for (int64_t i = 0; fits && b->zp && i < b->nb * b->N; i++) {
+            int32_t v = rt_qget(b->zp, i) + off;
+            fits = v >= 0 && v <= hi;
+        }
+        if (fits) {
+            b->bits = bits;
+            b->off = off;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* v a DequantizeLinear of a constant [K, N] blocked along K as route 2 needs: fills b. */
+static int blocked_dq(const IrGraph *g, int v, Blocked *b) {
+    int d = v < 0 ? -1 : g->values[v].producer;
+    QzParams p;
+    if (d < 0 || !qz_params(g, &g->nodes[d], RT_OP_DEQUANTIZE_LINEAR, &p) || p.block <= 0) return 0;
+    int c = qdq_konst_of(g, p.x);
+    if (c < 0) return 0;
+    const RtTensor *x = g->values[c].konst, *s = p.scale;
+    if (!qdq_is_q8(x->dtype) || x->rank != 2 || (p.axis != 0 && p.axis != -2)) return 0;
+    memset(b, 0, sizeof *b);
+    b->x = x, b->K = x->dims[0], b->N = x->dims[1], b->block = p.block;
+    /* MatMulNBits: block_size a power of two >= 16 */
+    if (b->block < 16 || (b->block & (b->block - 1)) != 0 || b->K <= 0 || b->N <= 0) return 0;
+    b->nb = (b->K + b->block - 1) / b->block;
+    if (s->dtype != RT_F32 || s->rank != 2 || s->dims[0] != b->nb || s->dims[1] != b->N) return 0;
+    b->s = s->data;
+    if (p.zp && (p.zp->dtype != x->dtype || p.zp->rank != 2 || p.zp->dims[0] != b->nb || p.zp->dims[1] != b->N))
+        return 0;
+    b->zp = p.zp;
+    return blocked_bits(b);
+}
+
+/* Code v (< 2^bits) at bit pos of a zeroed low-first bit stream (bits 4 or 8: no straddling). */
+static void bits_put(uint8_t *p, int64_t pos, int32_t v) { p[pos >> 3] |= (uint8_t)(v << (pos & 7)); }
+
+/* The MatMulNBits constants of b: packed codes, transposed scales, packed zero points (-1
+ * when all are the default). Returns RT_OK or an error. */
+static int blocked_pack(IrGraph *g, const char *base, const Blocked *b, int *bv, int *sv, int *zv, RtError *err) {
+    int64_t blob = b->block * b->bits / 8, zrow = (b->nb * b->bits + 7) / 8;
+    int64_t bd[3] = {b->N, b->nb, blob}, sd[2] = {b->N, b->nb}, zd[2] = {b->N, zrow};
+    RtTensor *tb = ir_tensor_new(g, RT_U8, 3, bd), *ts = ir_tensor_new(g, RT_F32, 2, sd);
+    RtTensor *tz = ir_tensor_new(g, RT_U8, 2, zd);
+    if (!tb || !ts || !tz) return rt_error_set(err, "out of memory");
+    memset(tb->data, 0, (size_t)rt_nbytes(tb));
+    memset(tz->data, 0, (size_t)rt_nbytes(tz));
+    uint8_t *pb = tb->data, *pz = tz->data;
+    float *ps = ts->data;
+    int32_t dflt = 1 << (b->bits - 1);
+    int zp_needed = 0;
+    for (int64_t n = 0; n < b->N; n++) {
+        uint8_t *row = pb + n * b->nb * blob;
+        for (int64_t k = 0; k < b->K; k++)
+            bits_put(row + (k / b->block) * blob, (k % b->block) * b->bits, rt_qget(b->x, k * b->N + n) + b->off);
+        for (int64_t j = 0; j < b->nb; j++) {
+            int32_t z = rt_qget(b->zp, j * b->N + n) + b->off; /* absent: 0 */
+            ps[n * b->nb + j] = b->s[j * b->N + n];
+            bits_put(pz + n * zrow, j * b->bits, z);
+            zp_needed |= z != dflt;
+        }
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%s_nbits", base);
+    if ((*bv = qz_const_new(g, name, tb, err)) < 0) return RT_ERR;
+    snprintf(name, sizeof name, "%s_nbits_scales", base);
+    if ((*sv = qz_const_new(g, name, ts, err)) < 0) return RT_ERR;
+    *zv = -1;
+    snprintf(name, sizeof name, "%s_nbits_zero_points", base);
+    if (zp_needed && (*zv = qz_const_new(g, name, tz, err)) < 0) return RT_ERR;
+    return RT_OK;
+}
+
+/* Route 2: MatMul(A, blocked DQ(B)) -> MatMulNBits. */
+static int matmul_nbits(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    Blocked b;
+    if (n->n_in != 2 || n->in[0] < 0 || n->n_out < 1 || !blocked_dq(g, n->in[1], &b)) return 0;
+    RtDtype at = g->values[n->in[0]].dtype;
+    if (at != RT_UNDEFINED && at != RT_F32) return 0; /* the DQ gives float32: a valid A is too */
+    int bv = -1, sv = -1, zv = -1;
+    const RtNode *d = &g->nodes[g->values[n->in[1]].producer];
+    RT_TRY(blocked_pack(g, g->values[d->in[0]].name, &b, &bv, &sv, &zv, err));
+    int *in = ir_alloc(g, sizeof(int) * 4);
+    if (!in) return rt_error_set(err, "out of memory"), -1;
+    RtNode *m = &g->nodes[k];
+    in[0] = m->in[0], in[1] = bv, in[2] = sv, in[3] = zv;
+    m->in = in;
+    m->n_in = zv >= 0 ? 4 : 3;
+    m->op = RT_OP_MATMUL_NBITS;
+    m->op_type = rt_op_name(RT_OP_MATMUL_NBITS);
+    m->domain = rt_op_domain(RT_OP_MATMUL_NBITS);
+    m->opset = 1;
+    m->n_attr = 0;
+    RT_TRY(qz_attr_set_int(g, k, "K", b.K, err));
+    RT_TRY(qz_attr_set_int(g, k, "N", b.N, err));
+    RT_TRY(qz_attr_set_int(g, k, "bits", b.bits, err));
+    RT_TRY(qz_attr_set_int(g, k, "block_size", b.block, err));
+    return 1;
+}
+
+int qdq_matmul_import(IrGraph *g, int k, RtError *err) {
+    int r = matmul_qlinear(g, k, err);
+    return r != 0 ? r : matmul_nbits(g, k, err);
+}

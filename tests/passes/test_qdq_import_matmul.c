@@ -1,0 +1,448 @@
+/*
+ * test_qdq_import_matmul.c — passes/qdq_import_matmul.c: the MatMul groups of the QDQ import.
+ *
+ * Each hand-built model is checked twice: the op histogram after the pass (the group became
+ * QLinearMatMul / MatMulNBits, or, for a refusal, stayed float), and `wafer run` (which
+ * applies the pass on load) against onnxruntime-node on the same QDQ file
+ * (tests/ort_compare.h). Cases: per-column int8 B (axis 1) with uint8 activations; per-column
+ * uint8 B with zero points (axis -1) and batched int8 activations [2, 3, K] (the transformer
+ * shape); a per-row DQ (axis 0) stays float; blocked int4 weight-only DQ (opset 21) with a
+ * partial last block and zero points, uint4 without zero points on a batched A, 8-bit uint8
+ * codes -> MatMulNBits; refusals: blocked along N (axis 1), a block_size MatMulNBits does not
+ * take (24), a non-constant B. Then emit-c on a file with both new groups: the emitted C
+ * uses the QLinearMatMul and MatMulNBits kernels and gives wafer run's outputs.
+ */
+#include <criterion/criterion.h>
+
+#include "../../frontend/onnx.h"
+#include "../../io/npy.h"
+#include "../../passes/qdq_import.h"
+#include "../frontend/onnx_proto_build.h"
+#include "../ort_compare.h"
+
+TestSuite(qdq_import_matmul, .fini = pb_release_all);
+
+enum { E_F32 = 1, E_U8 = 2, E_I8 = 3, E_U4 = 21, E_I4 = 22 };
+
+/* QLinearMatMul against onnxruntime: the same integer products; the requantization of a sum
+ * that lies at a rounding tie may go either way (onnxruntime fuses the group into its own
+ * integer kernel or runs DQ -> float MatMul -> Q, whose float sum can land on either side),
+ * one output step, plus float rounding of the final DequantizeLinear. */
+static OrtcTol one_step(float s) { return (OrtcTol){1.001 * s, 0, 0}; }
+
+/* MatMulNBits against DQ -> float MatMul: the same float32 weights (q - zp) * s and the same
+ * float32 products, summed in another order (blocks, vector lanes, FMA). Recursive summation
+ * of K terms errs by at most (K - 1) * 2^-24 * sum_k |a_k w_k| whatever the order, so two
+ * orders differ by at most 2 * 79 * 6e-8 = 9.4e-6 of sum |a w| for these K <= 80 (the
+ * reference here sums in float64). A wrong code, scale or zero point moves an output by a
+ * whole weight step times |a|, far more. */
+#define SUM_ORDER_REL 1e-5
+
+/* onnxruntime 1.30 itself fuses DQ(blocked 4-bit) -> MatMul into its MatMulNBits with the
+ * session's default accuracy level 4: A is quantized to int8 per block (scale max|a| / 127)
+ * before the products, so its output is not the float one (measured 0.4% apart). Each a_k
+ * then moves by at most half a step, max|a| / 254 with |a| < 2, and an output by at most
+ * that times sum_k |w_k|: the bound each case computes for onnxruntime. */
+#define ORT_ACC4_A_ERR (2.0 / 254)
+
+static void init_f(Onnx__GraphProto *g, const char *name, size_t rank, const int64_t *dims, size_t n, const float *v) {
+    pb_tensor_floats(pb_add_init(g, pb_tensor(name, E_F32, rank, dims)), n, v);
+}
+
+static void init_raw(Onnx__GraphProto *g, const char *name, int t, size_t rank, const int64_t *dims, const void *v,
+                     size_t bytes) {
+    pb_tensor_raw(pb_add_init(g, pb_tensor(name, t, rank, dims)), v, bytes);
+}
+
+/* Scalar scale `name`_s and zero point `name`_z of type t. */
+static void qparams(Onnx__GraphProto *g, const char *name, float s, int t, int z) {
+    char n[64];
+    snprintf(n, sizeof n, "%s_s", name);
+    init_f(g, n, 0, NULL, 1, &s);
+    snprintf(n, sizeof n, "%s_z", name);
+    uint8_t b = (uint8_t)z;
+    init_raw(g, n, t, 0, NULL, &b, 1);
+}
+
+/* in -> Q -> DQ -> out with parameters p_s, p_z. */
+static void qdq(Onnx__GraphProto *g, const char *in, const char *out, const char *p) {
+    char ins[200], q[80], nm[80];
+    snprintf(q, sizeof q, "%s_q", out);
+    snprintf(nm, sizeof nm, "Q_%s", out);
+    snprintf(ins, sizeof ins, "%s,%s_s,%s_z", in, p, p);
+    pb_add_node(g, pb_node("QuantizeLinear", nm, ins, q));
+    snprintf(nm, sizeof nm, "DQ_%s", out);
+    snprintf(ins, sizeof ins, "%s,%s_s,%s_z", q, p, p);
+    pb_add_node(g, pb_node("DequantizeLinear", nm, ins, out));
+}
+
+static uint32_t lcg(uint32_t *s) { return *s = *s * 1103515245u + 12345u, *s >> 16; }
+
+/* A weight `name` [K, N] of type t (int8 codes in [-100, 100], uint8 in [20, 230]) through a
+ * DQ to name_dq: axis 2 = per tensor; otherwise one scale and zero point per index of `axis`
+ * (0, 1 or -1), scales 0.01 + 0.002 i, zero points 0 for int8, 120 + 3 i for uint8. */
+typedef struct {
+    const uint8_t *w;     /* codes [K, N] as bytes of type t */
+    const float *scale;   /* [c] */
+    const uint8_t *z;     /* [c] as bytes of type t */
+} Weight2d;
+
+static Weight2d weight_2d(Onnx__GraphProto *g, const char *name, int t, int64_t K, int64_t N, int axis) {
+    int64_t dims[2] = {K, N};
+    uint8_t *w = pb_zalloc((size_t)(K * N));
+    uint32_t s = 12345;
+    for (int64_t i = 0; i < K * N; i++)
+        w[i] = t == E_I8 ? (uint8_t)(int8_t)((int)(lcg(&s) % 201) - 100) : (uint8_t)(20 + lcg(&s) % 211);
+    char q[64], sc[64], zp[64], dq[64], ins[200];
+    snprintf(q, sizeof q, "%s_q", name);
+    snprintf(sc, sizeof sc, "%s_s", name);
+    snprintf(zp, sizeof zp, "%s_z", name);
+    snprintf(dq, sizeof dq, "%s_dq", name);
+    init_raw(g, q, t, 2, dims, w, (size_t)(K * N));
+    int64_t c = axis == 2 ? 1 : dims[axis < 0 ? axis + 2 : axis];
+    float *scale = pb_zalloc(sizeof(float) * (size_t)c);
+    uint8_t *z = pb_zalloc((size_t)c);
+    for (int64_t i = 0; i < c; i++) {
+        scale[i] = 0.01f + 0.002f * (float)i;
+        z[i] = t == E_I8 ? 0 : (uint8_t)(120 + 3 * i);
+    }
+    init_f(g, sc, axis == 2 ? 0 : 1, &c, (size_t)c, scale);
+    init_raw(g, zp, t, axis == 2 ? 0 : 1, &c, z, (size_t)c);
+    snprintf(ins, sizeof ins, "%s,%s,%s", q, sc, zp);
+    Onnx__NodeProto *d = pb_add_node(g, pb_node("DequantizeLinear", dq, ins, dq));
+    if (axis != 2) pb_attr_int(d, "axis", axis);
+    return (Weight2d){w, scale, z};
+}
+
+/* Codes v[n] of 4-bit type t packed two per byte, the first in the low nibble (ONNX's INT4 /
+ * UINT4 raw_data); 8-bit types one per byte. Returns the byte count. */
+static size_t codes_pack(int t, const int *v, int64_t n, uint8_t *out) {
+    if (t != E_U4 && t != E_I4) {
+        for (int64_t i = 0; i < n; i++) out[i] = (uint8_t)v[i];
+        return (size_t)n;
+    }
+    memset(out, 0, (size_t)(n + 1) / 2);
+    for (int64_t i = 0; i < n; i++) out[i / 2] |= (uint8_t)((v[i] & 15) << (4 * (i % 2)));
+    return (size_t)(n + 1) / 2;
+}
+
+/* A blocked weight as the spec reads it, kept for the float reference. */
+typedef struct {
+    int64_t K, N, bs, ax;  /* codes [K, N], block_size along axis ax (0 or 1) */
+    int64_t sd[2];         /* scale shape: ceil(dim / bs) along ax */
+    int *c, *z;            /* codes [K, N], zero points [sd] (zeros when absent) */
+    float *s;              /* scales [sd] */
+} BlockedW;
+
+/* W[k, n] = (c - z) * s with the block of (k, n) along ax, float32 as DequantizeLinear. */
+static float blocked_w(const BlockedW *b, int64_t k, int64_t n) {
+    int64_t i = b->ax == 0 ? (k / b->bs) * b->N + n : k * b->sd[1] + n / b->bs;
+    return (float)(b->c[k * b->N + n] - b->z[i]) * b->s[i];
+}
+
+/* A blocked weight-only DQ (opset 21) of `name` [K, N] codes of type t (int4, uint4, uint8,
+ * int8), block_size bs along `axis` (0, 1 or -2), scales 0.02 + 0.001 j (j the scale's
+ * index), zero points (when with_zp) spread over the type's range, to name_dq. */
+static BlockedW weight_blocked(Onnx__GraphProto *g, const char *name, int t, int64_t K, int64_t N, int64_t bs,
+                               int axis, int with_zp) {
+    int lo = t == E_I4 ? -8 : t == E_I8 ? -128 : 0, hi = t == E_I4 ? 7 : t == E_U4 ? 15 : t == E_I8 ? 127 : 255;
+    BlockedW b = {K, N, bs, axis < 0 ? axis + 2 : axis, {K, N}, NULL, NULL, NULL};
+    b.sd[b.ax] = (b.sd[b.ax] + bs - 1) / bs;
+    int64_t ns = b.sd[0] * b.sd[1];
+    b.c = pb_zalloc(sizeof(int) * (size_t)(K * N)), b.z = pb_zalloc(sizeof(int) * (size_t)ns);
+    uint32_t s = 777;
+    for (int64_t i = 0; i < K * N; i++) b.c[i] = lo + (int)(lcg(&s) % (uint32_t)(hi - lo + 1));
+    b.s = pb_zalloc(sizeof(float) * (size_t)ns);
+    for (int64_t j = 0; j < ns; j++) {
+        b.s[j] = 0.02f + 0.001f * (float)j;
+        if (with_zp) b.z[j] = lo + (int)(lcg(&s) % (uint32_t)(hi - lo + 1));
+    }
+    uint8_t *buf = pb_zalloc((size_t)(K * N + ns));
+    char q[64], sc[64], zp[64], dq[64], ins[200];
+    snprintf(q, sizeof q, "%s_q", name);
+    snprintf(sc, sizeof sc, "%s_s", name);
+    snprintf(zp, sizeof zp, "%s_z", name);
+    snprintf(dq, sizeof dq, "%s_dq", name);
+    int64_t dims[2] = {K, N};
+    init_raw(g, q, t, 2, dims, buf, codes_pack(t, b.c, K * N, buf));
+    init_f(g, sc, 2, b.sd, (size_t)ns, b.s);
+    if (with_zp) init_raw(g, zp, t, 2, b.sd, buf, codes_pack(t, b.z, ns, buf));
+    snprintf(ins, sizeof ins, with_zp ? "%s,%s,%s" : "%s,%s", q, sc, zp);
+    Onnx__NodeProto *d = pb_add_node(g, pb_node("DequantizeLinear", dq, ins, dq));
+    pb_attr_int(d, "axis", axis);
+    pb_attr_int(d, "block_size", bs);
+    return b;
+}
+
+/* Input values in [lo, hi). */
+static float *input_values(int64_t n, float lo, float hi, uint32_t seed) {
+    float *v = pb_zalloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = lo + (hi - lo) * (float)(seed >> 8) / 16777216.0f;
+    }
+    return v;
+}
+
+/* Loads the packed model, runs the pass and writes "Op:count," for every op, in order of
+ * first appearance. */
+static void expect_ops(const uint8_t *m, size_t len, const char *want, int want_groups) {
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_memory(m, len, NULL, "qdq.onnx", NULL, &err);
+    cr_assert(g, "load: %s", err.msg);
+    int groups = -1;
+    cr_assert_eq(pass_qdq_import(g, &groups, &err), RT_OK, "pass: %s", err.msg);
+    const char *names[64];
+    int counts[64], n = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        int j = 0;
+        while (j < n && strcmp(names[j], g->nodes[k].op_type) != 0) j++;
+        if (j == n && n < 64) names[n] = g->nodes[k].op_type, counts[n++] = 0;
+        if (j < 64) counts[j]++;
+    }
+    char hist[1024];
+    size_t used = 0;
+    hist[0] = 0;
+    for (int j = 0; j < n && used < sizeof hist; j++)
+        used += (size_t)snprintf(hist + used, sizeof hist - used, "%s:%d,", names[j], counts[j]);
+    ir_graph_free(g);
+    cr_expect_str_eq(hist, want, "ops after the pass: %s, want %s", hist, want);
+    cr_expect_eq(groups, want_groups, "groups rewritten: %d, want %d", groups, want_groups);
+}
+
+/* `wafer run` of the packed model on input x: its output y (float32, owned by the caller). */
+static RtTensor wafer_run(const char *tag, const uint8_t *m, size_t len, const RtTensor *x) {
+    static char log[65536];
+    char dir[256], path[320];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    RtError err = {{0}};
+    cr_assert_eq(npy_write(path, x, &err), RT_OK, "%s", err.msg);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " run %s/m.onnx --input x=%s --out %s", dir, path, dir);
+    cr_assert_eq(rc, 0, "%s: wafer run (exit %d):\n%s", tag, rc, log);
+    snprintf(path, sizeof path, "%s/y.npy", dir);
+    RtTensor y;
+    cr_assert_eq(npy_read(path, &y, &err), RT_OK, "%s", err.msg);
+    tu_tmpdir_remove(dir);
+    cr_assert_eq(y.dtype, RT_F32);
+    return y;
+}
+
+/* The pass's histogram, then wafer run against onnxruntime on input x [x_dims] in [-2, 2). */
+static void compare(const char *tag, Onnx__GraphProto *g, int rank, const int64_t *x_dims, int opset,
+                    const char *want_ops, int want_groups, OrtcTol tol) {
+    size_t len;
+    uint8_t *m = pb_model_pack(g, opset >= 21 ? 10 : 8, opset, "test", &len);
+    expect_ops(m, len, want_ops, want_groups);
+    RtTensor x = {RT_F32, rank, {0}, NULL};
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) x.dims[i] = x_dims[i], n *= x_dims[i];
+    x.data = input_values(n, -2, 2, 99);
+    OrtcInput in = {"x", x};
+    if (!ortc_compare(tag, m, len, &in, 1, &tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* x [M, K] -> DQ(Q(x)) -> MatMul(., DQ(B)) -> Q -> DQ -> y, B [K, N] from weight_2d. */
+static Onnx__GraphProto *qdq_matmul(int act_t, int xz, int w_t, int64_t K, int64_t N, int axis, const char *x_shape,
+                                    const char *y_shape, float ys) {
+    Onnx__GraphProto *g = pb_graph("g");
+    qparams(g, "x", 0.02f, act_t, xz);
+    qparams(g, "y", ys, act_t, act_t == E_U8 ? 128 : -3);
+    weight_2d(g, "w", w_t, K, N, axis);
+    qdq(g, "x", "xd", "x");
+    pb_add_node(g, pb_node("MatMul", "mm", "xd,w_dq", "o"));
+    qdq(g, "o", "y", "y");
+    pb_add_input(g, pb_value("x", E_F32, x_shape));
+    pb_add_output(g, pb_value("y", E_F32, y_shape));
+    return g;
+}
+
+#define QLMM_OPS "QuantizeLinear:1,QLinearMatMul:1,DequantizeLinear:1,"
+
+/* onnxruntime's quantize_static(per_channel=True) form: int8 B per column (axis 1), uint8
+ * activations. */
+Test(qdq_import_matmul, per_column_int8_weight) {
+    int64_t xd[2] = {3, 12};
+    Onnx__GraphProto *g = qdq_matmul(E_U8, 120, E_I8, 12, 7, 1, "3,12", "3,7", 0.05f);
+    compare("qdqmm_col_i8", g, 2, xd, 13, QLMM_OPS, 1, one_step(0.05f));
+}
+
+/* Per-column uint8 B with zero points (axis -1), int8 activations of a batched A [2, 3, K]. */
+Test(qdq_import_matmul, per_column_uint8_weight_batched_activations) {
+    int64_t xd[3] = {2, 3, 10};
+    Onnx__GraphProto *g = qdq_matmul(E_I8, -5, E_U8, 10, 6, -1, "2,3,10", "2,3,6", 0.04f);
+    compare("qdqmm_col_u8_3d", g, 3, xd, 13, QLMM_OPS, 1, one_step(0.04f));
+}
+
+/* QuantizeLinear to uint8 as the spec computes it: saturate(round_even(v / s) + z), the
+ * division in float32. */
+static int q_u8(double v, float s, int z) {
+    double r = nearbyint((double)((float)v / s)) + z;
+    return r < 0 ? 0 : r > 255 ? 255 : (int)r;
+}
+
+/* A DQ per row of B (axis 0, K scales) is not QLinearMatMul's per-column b_scale: stays float.
+ * onnxruntime 1.30 cannot run this file (its QDQ fusion makes a QLinearMatMul with a per-row
+ * b_zero_point, which its kernel then refuses), so wafer run is checked against the QDQ
+ * graph's float semantics computed here: Q and DQ of x, W[k, n] = (w - z[k]) * s[k], the sum
+ * in float64, Q and DQ of y; one output step (a sum at a rounding tie may round either way
+ * after float32 summation). */
+Test(qdq_import_matmul, per_row_weight_stays_float) {
+    enum { M = 3, K = 8, N = 5 };
+    const float xs = 0.02f, ys = 0.05f;
+    const int xz = 100, yz = 128;
+    Onnx__GraphProto *g = pb_graph("g");
+    qparams(g, "x", xs, E_U8, xz);
+    qparams(g, "y", ys, E_U8, yz);
+    Weight2d w = weight_2d(g, "w", E_I8, K, N, 0);
+    qdq(g, "x", "xd", "x");
+    pb_add_node(g, pb_node("MatMul", "mm", "xd,w_dq", "o"));
+    qdq(g, "o", "y", "y");
+    pb_add_input(g, pb_value("x", E_F32, "3,8"));
+    pb_add_output(g, pb_value("y", E_F32, "3,5"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 8, 13, "test", &len);
+    expect_ops(m, len, "DequantizeLinear:3,QuantizeLinear:2,MatMul:1,", 0);
+    RtTensor x = {RT_F32, 2, {M, K}, input_values(M * K, -2, 2, 99)};
+    RtTensor y = wafer_run("qdqmm_row", m, len, &x);
+    const float *xv = x.data, *yv = y.data;
+    for (int r = 0; r < M; r++)
+        for (int n = 0; n < N; n++) {
+            double o = 0;
+            for (int k = 0; k < K; k++) {
+                float xd = (float)(q_u8(xv[r * K + k], xs, xz) - xz) * xs;
+                float wk = (float)((int8_t)w.w[k * N + n] - (int8_t)w.z[k]) * w.scale[k];
+                o += (double)xd * wk;
+            }
+            double want = (double)((float)(q_u8(o, ys, yz) - yz) * ys);
+            cr_expect(fabs(yv[r * N + n] - want) <= one_step(ys).atol, "y[%d, %d] = %g, the QDQ graph's %g", r, n,
+                      yv[r * N + n], want);
+        }
+    free(y.data);
+}
+
+/* x [..., K] float -> MatMul(x, blocked DQ(B)) -> y: the pass's histogram; wafer run against
+ * the spec's float32 weights and a float64 sum computed here (SUM_ORDER_REL); and against
+ * onnxruntime within ORT_ACC4_BOUND. */
+static void blocked_case(const char *tag, int t, int64_t K, int64_t N, int64_t bs, int axis, int with_zp, int rank,
+                         const int64_t *x_dims, const char *want_ops, int want_groups) {
+    Onnx__GraphProto *g = pb_graph("g");
+    BlockedW w = weight_blocked(g, "w", t, K, N, bs, axis, with_zp);
+    pb_add_node(g, pb_node("MatMul", "mm", "x,w_dq", "y"));
+    char xs[64] = "", ys[64] = "";
+    size_t ux = 0, uy = 0;
+    int64_t rows = 1;
+    for (int i = 0; i < rank; i++) {
+        int64_t d = i == rank - 1 ? N : x_dims[i];
+        ux += (size_t)snprintf(xs + ux, sizeof xs - ux, "%s%lld", i ? "," : "", (long long)x_dims[i]);
+        uy += (size_t)snprintf(ys + uy, sizeof ys - uy, "%s%lld", i ? "," : "", (long long)d);
+        if (i < rank - 1) rows *= x_dims[i];
+    }
+    pb_add_input(g, pb_value("x", E_F32, xs));
+    pb_add_output(g, pb_value("y", E_F32, ys));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 10, 21, "test", &len);
+    expect_ops(m, len, want_ops, want_groups);
+    RtTensor x = {RT_F32, rank, {0}, input_values(rows * K, -2, 2, 99)};
+    for (int i = 0; i < rank; i++) x.dims[i] = x_dims[i];
+    RtTensor y = wafer_run(tag, m, len, &x);
+    cr_assert_eq(rt_numel(&y), rows * N, "%s: output size", tag);
+    const float *xv = x.data, *yv = y.data;
+    double worst = 0, ort_bound = 0;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t n = 0; n < N; n++) {
+            double ref = 0, wabs = 0, sabs = 0;
+            for (int64_t k = 0; k < K; k++) {
+                double wk = blocked_w(&w, k, n);
+                ref += (double)xv[r * K + k] * wk;
+                wabs += fabs(wk);
+                sabs += fabs((double)xv[r * K + k] * wk);
+            }
+            double d = fabs(yv[r * N + n] - ref);
+            worst = fmax(worst, d / sabs);
+            ort_bound = fmax(ort_bound, ORT_ACC4_A_ERR * wabs + SUM_ORDER_REL * sabs);
+            cr_expect(d <= SUM_ORDER_REL * sabs, "%s: y[%lld, %lld] = %.9g, spec %.9g (sum |a w| %.3g)", tag,
+                      (long long)r, (long long)n, yv[r * N + n], ref, sabs);
+        }
+    cr_log_info("%s: max |wafer - float reference| / sum |a w| %.3g", tag, worst);
+    free(y.data);
+    OrtcInput in = {"x", x};
+    OrtcTol tol = {ort_bound, 0, 0};
+    if (!ortc_compare(tag, m, len, &in, 1, &tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+#define NBITS_OPS "MatMulNBits:1,"
+#define FLOAT_OPS "DequantizeLinear:1,MatMul:1,"
+
+/* int4 codes and zero points, block 16 over K = 40 (the last block has 8 rows). */
+Test(qdq_import_matmul, blocked_int4_partial_last_block) {
+    int64_t xd[2] = {3, 40};
+    blocked_case("qdqmm_int4", E_I4, 40, 6, 16, 0, 1, 2, xd, NBITS_OPS, 1);
+}
+
+/* uint4 without zero points (0, not MatMulNBits' default 8), block 32, batched A [2, 2, 64]. */
+Test(qdq_import_matmul, blocked_uint4_no_zero_point_batched) {
+    int64_t xd[3] = {2, 2, 64};
+    blocked_case("qdqmm_uint4", E_U4, 64, 5, 32, 0, 0, 3, xd, NBITS_OPS, 1);
+}
+
+/* int4 without zero points (0, which is MatMulNBits' default 8 once the codes move up by 8:
+ * the node gets no zero_points input), block 16, K = 16: one block. */
+Test(qdq_import_matmul, blocked_int4_no_zero_point) {
+    int64_t xd[2] = {4, 16};
+    blocked_case("qdqmm_int4nz", E_I4, 16, 3, 16, 0, 0, 2, xd, NBITS_OPS, 1);
+}
+
+/* 8-bit uint8 codes blocked by 16 (axis -2, K = 80): MatMulNBits with bits 8. */
+Test(qdq_import_matmul, blocked_uint8_codes) {
+    int64_t xd[2] = {5, 80};
+    blocked_case("qdqmm_u8blk", E_U8, 80, 9, 16, -2, 1, 2, xd, NBITS_OPS, 1);
+}
+
+/* 8-bit int8 codes (the full range: 8 bits after the move by 128), block 32. */
+Test(qdq_import_matmul, blocked_int8_codes) {
+    int64_t xd[2] = {2, 64};
+    blocked_case("qdqmm_i8blk", E_I8, 64, 4, 32, 0, 1, 2, xd, NBITS_OPS, 1);
+}
+
+/* Blocked along N (axis 1): MatMulNBits blocks along K only; stays float. */
+Test(qdq_import_matmul, blocked_along_n_stays_float) {
+    int64_t xd[2] = {3, 16};
+    blocked_case("qdqmm_axis1", E_I4, 16, 32, 16, 1, 1, 2, xd, FLOAT_OPS, 0);
+}
+
+/* block_size 24 is not a power of two (MatMulNBits needs one >= 16): stays float. */
+Test(qdq_import_matmul, block_size_not_power_of_two_stays_float) {
+    int64_t xd[2] = {2, 48};
+    blocked_case("qdqmm_bs24", E_U4, 48, 4, 24, 0, 1, 2, xd, FLOAT_OPS, 0);
+}
+
+/* B's codes are a graph input, not a constant: nothing to pack ahead; stays float. */
+Test(qdq_import_matmul, computed_weight_stays_float) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t sd[2] = {1, 3};
+    float s[3] = {0.1f, 0.2f, 0.3f};
+    init_f(g, "w_s", 2, sd, 3, s);
+    Onnx__NodeProto *d = pb_add_node(g, pb_node("DequantizeLinear", "w_dq", "w,w_s", "w_dq"));
+    pb_attr_int(d, "axis", 0);
+    pb_attr_int(d, "block_size", 16);
+    pb_add_node(g, pb_node("MatMul", "mm", "x,w_dq", "y"));
+    pb_add_input(g, pb_value("x", E_F32, "2,16"));
+    pb_add_input(g, pb_value("w", E_U8, "16,3"));
+    pb_add_output(g, pb_value("y", E_F32, "2,3"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 10, 21, "test", &len);
+    expect_ops(m, len, FLOAT_OPS, 0);
+    int64_t xd[2] = {2, 16}, wd[2] = {16, 3};
+    uint8_t *w = pb_zalloc(48);
+    for (int i = 0; i < 48; i++) w[i] = (uint8_t)(i * 37 % 16);
+    OrtcInput in[2] = {{"x", {RT_F32, 2, {xd[0], xd[1]}, input_values(32, -2, 2, 5)}},
+                       {"w", {RT_U8, 2, {wd[0], wd[1]}, w}}};
+    /* both sum the same float32 products in their own orders: sum |a w| <= 16 * 2 * 15 * 0.3
+     * = 144, and two orders of 16 terms differ by at most 2 * 15 * 2^-24 * 144 = 2.6e-4 */
+    OrtcTol tol = {3e-4, 0, 0};
+    if (!ortc_compare("qdqmm_computed", m, len, in, 2, &tol)) cr_skip_test("onnxruntime-node is not installed");
+}
