@@ -220,6 +220,36 @@ Test(attention23, attention_3d_causal_past_mask_softmax_precision) {
     run_case("w_att_3dpast", n, in, 6, &ATT_TOL);
 }
 
+/* Decode steps (one query row per head) with grouped heads: the AVX-512 path runs each key/value
+ * head's G query heads as G rows of one head (attention23_x86.c at23_fold_heads). Odd group
+ * sizes and head sizes, per-head float masks, a mask shared by every head, causal, 3-D and 4-D. */
+Test(attention23, attention_decode_gqa_per_head_float_mask_4d) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m,pk,pv", "y,ok,ov");
+    TIn in[] = {{"q", RT_F32, 4, {2, 6, 1, 20}, 0},   {"k", RT_F32, 4, {2, 2, 1, 20}, 0},
+                {"v", RT_F32, 4, {2, 2, 1, 12}, 0},   {"m", RT_F32, 4, {2, 6, 1, 38}, 0},
+                {"pk", RT_F32, 4, {2, 2, 37, 20}, 0}, {"pv", RT_F32, 4, {2, 2, 37, 12}, 0}};
+    run_case("w_att_dec4", n, in, 6, &ATT_TOL);
+}
+
+Test(attention23, attention_decode_gqa_3d_causal_shared_bool_mask) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m,pk,pv", "y,ok,ov");
+    pb_attr_int(n, "q_num_heads", 8);
+    pb_attr_int(n, "kv_num_heads", 2);
+    pb_attr_int(n, "is_causal", 1);
+    TIn in[] = {{"q", RT_F32, 3, {1, 1, 136}, 0},     {"k", RT_F32, 3, {1, 1, 34}, 0},
+                {"v", RT_F32, 3, {1, 1, 18}, 0},      {"m", RT_BOOL, 2, {1, 130}, 0},
+                {"pk", RT_F32, 4, {1, 2, 129, 17}, 0}, {"pv", RT_F32, 4, {1, 2, 129, 9}, 0}};
+    run_case("w_att_dec3", n, in, 6, &ATT_TOL);
+}
+
+Test(attention23, attention_decode_mqa_long_cache_no_mask) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,,pk,pv", "y,ok,ov");
+    TIn in[] = {{"q", RT_F32, 4, {1, 5, 1, 64}, 0},    {"k", RT_F32, 4, {1, 1, 1, 64}, 0},
+                {"v", RT_F32, 4, {1, 1, 1, 64}, 0},    {"pk", RT_F32, 4, {1, 1, 299, 64}, 0},
+                {"pv", RT_F32, 4, {1, 1, 299, 64}, 0}};
+    run_case("w_att_decmqa", n, in, 5, &ATT_TOL);
+}
+
 /* 300 queries and keys: two scores blocks (65536 / 300 = 218 rows, then 82), each causal
  * block cut at its last row's diagonal. */
 Test(attention23, attention_causal_long_sequence_blocks) {

@@ -71,6 +71,20 @@ static int at23_bias(RtKernelCtx *c, const RtAtt23 *a, float **bias, int64_t ms[
     return RT_OK;
 }
 
+/* One query row per head (a decode step): the group's G heads become G rows of one head, so
+ * the kernel packs the shared K^T and V once per key/value head rather than once per query
+ * head (G times the same 2 x T x 128 floats at Llama's shape). Row r is head h0 + r: its Q and
+ * O rows lie Hk / Hv apart in both layouts ([B, Nq, 1, H] and [B, 1, Nq*H]), its mask row
+ * where head h0 + r's is (ms[1] apart, or the one shared row). Each row's values are those of
+ * the unfolded call: rows never mix (a block only skips columns that are exact zeros). */
+static void at23_fold_heads(RtAttention *at, int64_t Hk, int64_t Hv, int64_t G) {
+    at->Tq = G, at->H = 1;
+    at->qs[2] = Hk, at->qs[1] = 0;
+    at->os[2] = Hv, at->os[1] = 0;
+    at->ks[1] = at->vs[1] = 0;
+    at->ms[2] = at->ms[1], at->ms[1] = 0;
+}
+
 static int k_attention23_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     RtKernelFn ref = rt_kernel_find(RT_OP_ATTENTION);
     if (!at23_eligible(c, n, in)) return ref(c, n, in, out);
@@ -112,6 +126,7 @@ static int k_attention23_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
             memcpy(at.ms, ms, sizeof at.ms);
             at.mask = bias + (ms[1] ? h0 * ms[1] : 0);
         }
+        if (g->Sq == 1 && G > 1) at23_fold_heads(&at, g->Hk, g->Hv, G);
         r = rt_attention_run(c, &at);
     }
     rt_scratch_free(c, bias);
