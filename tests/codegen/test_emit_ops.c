@@ -192,9 +192,7 @@ Test(emit_ops, dropout_training_mode_at_run_time) {
         cr_expect(y && n == sizeof x && memcmp(y, x, sizeof x) == 0, "run %d: y is not x", r);
         free(y);
     }
-    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
-    ir_graph_free(o->g);
-    free(o);
+    op_free(o);
     tu_tmpdir_remove(dir);
 }
 
@@ -216,9 +214,7 @@ Test(emit_ops, gather_out_of_range_returns_1) {
     ecu_raw_write(path, bad, sizeof bad);
     cr_expect_eq(tu_run(log, sizeof log, "%s/h %s/good.bin %s/y.bin", dir, dir, dir), 0, "%s", log);
     cr_expect_eq(tu_run(log, sizeof log, "%s/h %s/bad.bin %s/y.bin", dir, dir, dir), 1, "index 10 of 10: %s", log);
-    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
-    ir_graph_free(o->g);
-    free(o);
+    op_free(o);
     tu_tmpdir_remove(dir);
 }
 
@@ -414,4 +410,32 @@ Test(emit_ops, linear_fused_gelu_both_forms) {
         a[2] = attr_str(o, "activation", acts[i]);
         op_check(o, acts[i]);
     }
+}
+
+Test(emit_ops, conv_groups_strides_pads_dilations) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {2, 4, 7, 9}, wd[4] = {6, 2, 3, 3}, bd[1] = {6};
+    int in[3] = {op_input(o, "x", RT_F32, 4, xd), op_const(o, "w", RT_F32, 4, wd, NULL), op_const(o, "b", RT_F32, 1, bd, NULL)};
+    int k = op_node(o, RT_OP_CONV, 3, in);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_int(o, "group", 2);
+    a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 1});
+    a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 0, 2, 1});
+    a[3] = attr_ints(o, "dilations", 2, (int64_t[]){1, 2});
+    op_check(o, "Conv");
+}
+
+Test(emit_ops, fused_conv_clip_depthwise_same_upper) {
+    OneOp *o = op_new();
+    int64_t xd[4] = {1, 3, 6, 5}, wd[4] = {3, 1, 3, 2};
+    int in[2] = {op_input(o, "x", RT_F32, 4, xd), op_const(o, "w", RT_F32, 4, wd, NULL)};
+    int k = op_node(o, RT_OP_FUSED_CONV, 2, in);
+    RtAttr *a = attrs_new(o, k, 6);
+    a[0] = attr_int(o, "group", 3);
+    a[1] = attr_str(o, "auto_pad", "SAME_UPPER");
+    a[2] = attr_ints(o, "strides", 2, (int64_t[]){2, 2});
+    a[3] = attr_str(o, "activation", "Clip");
+    a[4] = attr_float(o, "alpha", -0.25f);
+    a[5] = attr_float(o, "beta", 0.3f);
+    op_check(o, "FusedConv depthwise SAME_UPPER with Clip");
 }
