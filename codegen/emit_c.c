@@ -3,6 +3,8 @@
  *
  *   shapes   the runtime's planner in shape mode (rt_plan_build on the lowered graph) gives
  *            every value's dtype and shape, the same numbers `wafer run` computes
+ *   16-bit   a float16 / bfloat16 model is emitted from its float32 view (emit_half.c):
+ *            planned again, each 16-bit value rounded after its node, I/O as bit patterns
  *   plan     emit_plan.c: low-bit conv weights dequantized as read (no float copy), locations (constants, caller inputs/outputs, arena offsets)
  *   nodes    emit_ops.c: one kernel call per node, in graph order, into NAME_run's body
  *   text     header comment (source hash, wafer version, options), includes, the kernel
@@ -178,10 +180,12 @@ static void header_write(EcCtx *c, TextBuf *h) {
             const RtTensor *t = &c->val[v];
             text_buf_printf(h, "\n/* %s %d: \"", io ? "output" : "input", i);
             comment_str(h, g->values[v].name);
-            text_buf_printf(h, "\", shape %s, %s */\n", rt_shape_str(t->rank, t->dims, shape, sizeof shape),
-                            rt_dtype_name(t->dtype));
+            int half = c->half ? c->half[v] : 0;
+            text_buf_printf(h, "\", shape %s, %s%s */\n", rt_shape_str(t->rank, t->dims, shape, sizeof shape),
+                            rt_dtype_name(half ? (RtDtype)half : t->dtype), half ? " (uint16_t bit patterns)" : "");
             text_buf_printf(h, "#define %s_%s_%d_SIZE %lld\n", P, io ? "OUTPUT" : "INPUT", i, (long long)rt_numel(t));
-            text_buf_printf(h, "#define %s_%s_%d_BYTES %lld\n", P, io ? "OUTPUT" : "INPUT", i, (long long)rt_nbytes(t));
+            text_buf_printf(h, "#define %s_%s_%d_BYTES %lld\n", P, io ? "OUTPUT" : "INPUT", i,
+                            (long long)ec_value_io_bytes(c, v));
         }
     }
     text_buf_printf(h, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
@@ -243,10 +247,12 @@ static int source_write(EcCtx *c, TextBuf *s, TextBuf *w, EmitCStats *st) {
 }
 
 /* Graph outputs not written in place by their producer (an input, a constant, a value
- * listed twice, a Reshape of an arena value) are copied at the end. */
+ * listed twice, a Reshape of an arena value) are copied at the end; 16-bit float outputs
+ * are converted (emit_half.c). */
 static void outputs_copy(EcCtx *c) {
     for (int i = 0; i < c->g->n_outputs; i++) {
         int v = c->g->outputs[i];
+        if (ec_half_output_emit(c, i)) continue;
         if (c->loc[v].kind == EC_LOC_OUTPUT && c->loc[v].index == i && c->loc[v].alias < 0) continue;
         char p[96];
         text_buf_printf(&c->body, "    memcpy(outputs[%d], %s, %lld);\n", i, ec_ptr(c, v, 1, p, sizeof p),
@@ -276,8 +282,23 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     IrLowered *low = NULL;
     RtPlan plan;
     memset(&plan, 0, sizeof plan);
+    EcHalf half;
+    memset(&half, 0, sizeof half);
     int r = subgraphs_refuse(g, err);
     if (r == RT_OK) r = shapes_get(g, &low, &plan, err);
+    if (r == RT_OK) r = ec_half_lower(g, plan.value, &half, err);
+    if (r == RT_OK && half.any) { /* plan the float32 view; keep the model's plan to check it */
+        IrLowered *low16 = low;
+        RtPlan plan16 = plan;
+        memset(&plan, 0, sizeof plan);
+        low = NULL;
+        r = shapes_get(&half.g, &low, &plan, err);
+        if (r == RT_OK) r = ec_half_check(&half, plan16.value, plan.value, err);
+        rt_plan_free(&plan16);
+        ir_lowered_free(low16);
+        c.g = g = &half.g;
+        c.half = half.half;
+    }
     if (r == RT_OK) {
         c.val = plan.value;
         c.loc = calloc((size_t)g->n_values + 1, sizeof *c.loc);
@@ -292,7 +313,11 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     if (r == RT_OK) r = values_check(&c);
     if (r == RT_OK) ec_fuse_dq(&c);
     if (r == RT_OK) r = ec_plan(&c);
-    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) r = ec_node_emit(&c, k);
+    if (r == RT_OK) ec_half_inputs_emit(&c);
+    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) {
+        r = ec_node_emit(&c, k);
+        if (r == RT_OK) ec_half_round_emit(&c, k);
+    }
     if (r == RT_OK && c.tpl_missing)
         r = rt_error_set(err, "internal error: kernel template '%s' is not built in (rebuild wafer)", c.tpl_missing);
     if (r == RT_OK) outputs_copy(&c);
@@ -311,6 +336,7 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     free(c.scratch_off);
     rt_plan_free(&plan);
     ir_lowered_free(low);
+    ec_half_free(&half);
     return r;
 }
 

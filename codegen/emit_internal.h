@@ -44,8 +44,34 @@ typedef struct {
     int gelu, gelu_tanh;        /* the act helper needs wk_erff / wk_tanhf (fused Gelu) */
     const char *tpl_missing;    /* a template name not in the table (our bug), or NULL */
     int64_t arena_bytes, lower_bound;
+    const unsigned char *half;  /* [n_values] borrowed, or NULL: RT_F16 / RT_BF16 for a value the
+                                   model holds in 16 bits and emit-c in float (emit_half.c) */
     RtError *err;               /* borrowed */
 } EcCtx;
+
+/* ---- emit_half.c: float16 / bfloat16 models computed in float32 ---- */
+typedef struct {
+    IrGraph g;                  /* the float32 view (shallow copy of the model's graph) */
+    unsigned char *half;        /* [n_values]: RT_F16 / RT_BF16, or 0 */
+    void **owned;               /* widened constants and attribute arrays */
+    int n_owned;
+    int any;                    /* 0: the model has no 16-bit float value (g unused) */
+} EcHalf;
+/* The float32 view of g, whose planned values are val; h->any = 0 when there is nothing to
+ * do. Free with ec_half_free (also after a failure). */
+int ec_half_lower(const IrGraph *g, const RtTensor *val, EcHalf *h, RtError *err);
+/* RT_OK when the view's plan (after) gives float32 exactly to the 16-bit values and every
+ * other value the dtype of the model's plan (before); else an error naming the node. */
+int ec_half_check(const EcHalf *h, const RtTensor *before, const RtTensor *after, RtError *err);
+void ec_half_free(EcHalf *h);
+/* NAME_run's statements: 16-bit graph inputs widened into the arena (before the nodes),
+ * node k's 16-bit outputs rounded (after it), graph output i rounded into outputs[i]
+ * (returns 1 when it was a 16-bit output and so written). */
+void ec_half_inputs_emit(EcCtx *c);
+void ec_half_round_emit(EcCtx *c, int k);
+int ec_half_output_emit(EcCtx *c, int i);
+/* Bytes of value v at the caller's interface (2 per element for a 16-bit value). */
+int64_t ec_value_io_bytes(const EcCtx *c, int v);
 
 /* ---- emit_plan.c ---- */
 /* 1 when op's output is its input under another shape (alias or copy). */

@@ -19,7 +19,8 @@
  * integer Div or Mod by a zero read at run time makes NAME_run return 1 before the loop
  * (the runtime refuses it; a zero constant divisor is refused at emit time). Float ->
  * integer conversions saturate and map NaN to 0, as the runtime's, so no conversion in the
- * emitted C is out of range. float16/bfloat16 have no C type here and are refused by name.
+ * emitted C is out of range. float16/bfloat16 never reach here: emit_half.c computes them in
+ * float32 (a 16-bit dtype that still arrives is refused by name).
  * With --no-libm the float ops use the libm-free helpers (b0_exp, b1_tanh, b1_erf,
  * b0_math_*, b1_math_*, b2_math_*: every float32 unary op); ops that would still need
  * libm (float64 transcendental functions, Pow and Mod) are refused naming --no-libm.

@@ -106,11 +106,13 @@ static void locations_assign(EcCtx *c) {
         c->loc[v].kind = g->values[v].konst ? EC_LOC_CONST : EC_LOC_NONE;
         c->loc[v].alias = -1;
     }
+    /* 16-bit float inputs and outputs live in the arena as floats (emit_half.c converts) */
     for (int i = 0; i < g->n_inputs; i++)
-        if (c->loc[g->inputs[i]].kind == EC_LOC_NONE) c->loc[g->inputs[i]] = (EcLoc){EC_LOC_INPUT, i, 0, -1};
+        if (c->loc[g->inputs[i]].kind == EC_LOC_NONE && !(c->half && c->half[g->inputs[i]]))
+            c->loc[g->inputs[i]] = (EcLoc){EC_LOC_INPUT, i, 0, -1};
     for (int i = 0; i < g->n_outputs; i++) {
         int v = g->outputs[i];
-        if (c->loc[v].kind == EC_LOC_NONE && g->values[v].producer >= 0)
+        if (c->loc[v].kind == EC_LOC_NONE && g->values[v].producer >= 0 && !(c->half && c->half[v]))
             c->loc[v] = (EcLoc){EC_LOC_OUTPUT, i, 0, -1};
     }
     for (int k = 0; k < g->n_nodes; k++) {
@@ -140,6 +142,7 @@ void ec_fuse_dq(EcCtx *c) {
         for (int j = 0; j < n->n_in; j++) consts &= n->in[j] < 0 || g->values[n->in[j]].konst != NULL;
         int u = only_reader(g, v);
         if (!consts || c->val[n->in[0]].dtype != RT_I8 || c->val[v].dtype != RT_F32 || u < 0) continue;
+        if (c->half && c->half[v]) continue; /* its float16 weights are rounded in the arena first */
         int w = v; /* the weight value the conv or linear reads */
         if (g->nodes[u].op == RT_OP_RESHAPE && g->nodes[u].in[0] == v && g->nodes[u].n_out > 0) {
             w = g->nodes[u].out[0]; /* 2-D conv codes: read through the Reshape, convs only */
@@ -184,7 +187,9 @@ int ec_plan(EcCtx *c) {
     }
     for (int v = 0; v < nv; v++) {
         slot[v] = -1;
-        if (c->loc[v].kind != EC_LOC_NONE || c->loc[v].alias >= 0 || g->values[v].producer < 0 || c->fused_dq[v])
+        int half_in = c->half && c->half[v] && g->values[v].producer < 0 && !g->values[v].konst;
+        if (c->loc[v].kind != EC_LOC_NONE || c->loc[v].alias >= 0 || (g->values[v].producer < 0 && !half_in) ||
+            c->fused_dq[v])
             continue;
         int64_t bytes = rt_nbytes(&c->val[v]);
         if (bytes < 0) {
@@ -193,7 +198,8 @@ int ec_plan(EcCtx *c) {
             return rt_error_set(c->err, "value '%s': size overflows", g->values[v].name);
         }
         slot[v] = nb;
-        bufs[nb++] = (EcBuf){v, bytes, g->values[v].producer, g->values[v].producer, 0};
+        int first = half_in ? 0 : g->values[v].producer; /* a 16-bit input: widened before node 0 */
+        bufs[nb++] = (EcBuf){v, bytes, first, first, 0};
     }
     for (int k = 0; k < g->n_nodes; k++)
         if (c->scratch_bytes[k] > 0) bufs[nb++] = (EcBuf){-1 - k, c->scratch_bytes[k], k, k, 0};
@@ -204,6 +210,11 @@ int ec_plan(EcCtx *c) {
             int r = slot[root_of(c, n->in[j])];
             if (r >= 0 && bufs[r].last < k) bufs[r].last = k;
         }
+    }
+    /* a 16-bit float output is converted into outputs[i] after the last node */
+    for (int i = 0; i < g->n_outputs; i++) {
+        int r = c->half && c->half[g->outputs[i]] ? slot[root_of(c, g->outputs[i])] : -1;
+        if (r >= 0) bufs[r].last = g->n_nodes > 0 ? g->n_nodes - 1 : 0;
     }
     /* lower bound before sorting (any order works) */
     c->lower_bound = 0;

@@ -45,6 +45,7 @@ function ortLoad() {
 const DTYPES = {
   '<f4': { ort: 'float32', size: 4, Array: Float32Array },
   '<f8': { ort: 'float64', size: 8, Array: Float64Array },
+  '<f2': { ort: 'float16', size: 2, Array: Uint16Array }, // bit patterns (node has no Float16Array)
   '<i2': { ort: 'int16', size: 2, Array: Int16Array },
   '<u2': { ort: 'uint16', size: 2, Array: Uint16Array },
   '|b1': { ort: 'bool', size: 1, Array: Uint8Array },
