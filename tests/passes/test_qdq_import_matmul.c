@@ -16,7 +16,9 @@
 
 #include "../../frontend/onnx.h"
 #include "../../io/npy.h"
+#include "../../passes/passes.h"
 #include "../../passes/qdq_import.h"
+#include "../../runtime/rt_exec.h"
 #include "../frontend/onnx_proto_build.h"
 #include "../ort_compare.h"
 
@@ -445,4 +447,174 @@ Test(qdq_import_matmul, computed_weight_stays_float) {
      * = 144, and two orders of 16 terms differ by at most 2 * 15 * 2^-24 * 144 = 2.6e-4 */
     OrtcTol tol = {3e-4, 0, 0};
     if (!ortc_compare("qdqmm_computed", m, len, in, 2, &tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* ---------------------------------------------------------------- emit-c */
+
+/* emit-c imports QDQ files too (cli_model_load, unless --keep-qdq): a model with both new
+ * groups, x -> Q/DQ -> MatMul(per-column int8 B) -> Q/DQ -> MatMul(blocked int4 B) -> y,
+ * emitted, compiled with the codegen harness and run, against `wafer run` of the same file.
+ * The integer part is the same computation (integer sums, float32 requantization); the
+ * MatMulNBits sums run in another order: SUM_ORDER_REL of sum |a w| over the last layer,
+ * bounded here by |h| <= 128 * 0.05 and sum_k |w_k| as blocked_case computes it. */
+Test(qdq_import_matmul, emit_c_uses_the_imported_kernels, .timeout = 120) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("compiles C: slow under the sanitizers");
+    enum { M = 2, K = 12, H = 32, N = 5 };
+    Onnx__GraphProto *g = pb_graph("g");
+    qparams(g, "x", 0.02f, E_U8, 120);
+    qparams(g, "h", 0.05f, E_U8, 128);
+    weight_2d(g, "w", E_I8, K, H, 1);
+    BlockedW v = weight_blocked(g, "v", E_I4, H, N, 16, 0, 1);
+    qdq(g, "x", "xd", "x");
+    pb_add_node(g, pb_node("MatMul", "mm1", "xd,w_dq", "o"));
+    qdq(g, "o", "hd", "h");
+    pb_add_node(g, pb_node("MatMul", "mm2", "hd,v_dq", "y"));
+    pb_add_input(g, pb_value("x", E_F32, "2,12"));
+    pb_add_output(g, pb_value("y", E_F32, "2,5"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 10, 21, "test", &len);
+    expect_ops(m, len, "QuantizeLinear:1,QLinearMatMul:1,DequantizeLinear:1,MatMulNBits:1,", 2);
+
+    static char log[65536];
+    char dir[256], path[320];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "qdqmm_emitc"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " emit-c %s -o %s/c --prefix model", path, dir);
+    cr_assert_eq(rc, 0, "emit-c (exit %d):\n%s", rc, log);
+    rc = tu_run(log, sizeof log, "grep -c '^    wk_seq_qmm(&\\|^    wk_matmul_nbits(' %s/c/model.c", dir);
+    cr_expect(rc == 0 && atoi(log) == 2, "the emitted C does not call the QLinearMatMul and MatMulNBits kernels:\n%s",
+              log);
+    rc = tu_run(log, sizeof log,
+                "cc -std=c99 -O1 -Wall -Wextra -Werror -pedantic -I%s/c %s/c/model.c tests/codegen/emitc_harness.c "
+                "-o %s/h -lm",
+                dir, dir, dir);
+    cr_assert_eq(rc, 0, "the emitted C does not compile:\n%s", log);
+    RtTensor x = {RT_F32, 2, {M, K}, input_values(M * K, -2, 2, 7)};
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    f = fopen(path, "wb");
+    cr_assert(f && fwrite(x.data, sizeof(float), M * K, f) == M * K && fclose(f) == 0);
+    rc = tu_run(log, sizeof log, "%s/h %s/x.bin %s/y.bin", dir, dir, dir);
+    cr_assert_eq(rc, 0, "the emitted model failed:\n%s", log);
+    float yc[M * N];
+    snprintf(path, sizeof path, "%s/y.bin", dir);
+    f = fopen(path, "rb");
+    cr_assert(f && fread(yc, sizeof(float), M * N, f) == M * N);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *mf = fopen(path, "rb");
+    cr_assert(mf);
+    fclose(mf);
+    tu_tmpdir_remove(dir);
+    RtTensor y = wafer_run("qdqmm_emitc_run", m, len, &x);
+    double wsum = 0;
+    for (int n = 0; n < N; n++) {
+        double s = 0;
+        for (int k = 0; k < H; k++) s += fabs(blocked_w(&v, k, n));
+        wsum = fmax(wsum, s);
+    }
+    double tol = SUM_ORDER_REL * 128 * 0.05 * wsum;
+    for (int i = 0; i < M * N; i++)
+        cr_expect(fabs(yc[i] - ((const float *)y.data)[i]) <= tol, "y[%d]: emitted C %.9g, wafer run %.9g", i, yc[i],
+                  ((const float *)y.data)[i]);
+    free(y.data);
+}
+
+/* ---------------------------------------------------------------- tinylm, end to end */
+
+#define TINY FIXTURES "/tinylm/"
+
+/* tinylm's logits, the same file run with the pass and without (DQ folded to float weights,
+ * float MatMul): the same float32 weights in both, only each layer's sums in another order
+ * (~1e-7 relative per sum), carried through 4 blocks of LayerNorm, attention and GELU.
+ * Measured max |diff| / max |logit|: see the log; 1e-4 leaves a wide margin, while a wrong
+ * layer moves the logits by their own size. Perplexity agrees to better than 1e-5, bound
+ * 1e-4 (tests/e2e/test_onnx_export.c's PPL_SELF_REL_TOL for the same weights run two ways). */
+#define TINYLM_LOGIT_REL_TOL 1e-4
+#define TINYLM_PPL_REL_TOL 1e-4
+
+/* logits [n, T, V] of the model at path, with or without the import; *nbits gets the
+ * MatMulNBits count after it. */
+static RtTensor tinylm_logits(const char *path, int import, const RtTensor *tokens, int *nbits) {
+    RtError err = {{0}};
+    IrGraph *g = onnx_load_file(path, NULL, &err);
+    cr_assert(g, "%s", err.msg);
+    if (import) cr_assert_eq(pass_qdq_import(g, NULL, &err), RT_OK, "%s", err.msg);
+    *nbits = 0;
+    for (int k = 0; k < g->n_nodes; k++) *nbits += g->nodes[k].op == RT_OP_MATMUL_NBITS;
+    cr_assert_eq(ir_bind_input(g, 0, tokens->rank, tokens->dims, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(pass_simplify(g, &err), RT_OK, "%s", err.msg);
+    IrLowered *l = ir_lower(g, &err);
+    cr_assert(l, "%s", err.msg);
+    RtTensor y;
+    memset(&y, 0, sizeof y);
+    cr_assert_eq(rt_graph_run(ir_lowered_graph(l), tokens, &y, NULL, &err), RT_OK, "%s", err.msg);
+    ir_lowered_free(l);
+    ir_graph_free(g);
+    return y;
+}
+
+/* Perplexity of logits [n, T, V] on targets tokens[:, 1:] of the i64 [n, T + 1] windows. */
+static double perplexity(const RtTensor *y, const int64_t *tok) {
+    int64_t n = y->dims[0], T = y->dims[1], V = y->dims[2];
+    double nll = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t t = 0; t < T; t++) {
+            const float *z = (const float *)y->data + (i * T + t) * V;
+            double mx = z[0], s = 0;
+            for (int64_t v = 1; v < V; v++) mx = fmax(mx, z[v]);
+            for (int64_t v = 0; v < V; v++) s += exp(z[v] - mx);
+            nll += mx + log(s) - z[tok[i * (T + 1) + t + 1]];
+        }
+    return exp(nll / (double)(n * T));
+}
+
+/* `wafer quantize --onnx-int4 dq` writes tinylm's 24 RTN 4-bit layers as blocked
+ * DequantizeLinear -> MatMul (opset 21, UINT4, block 128); imported back, each becomes
+ * MatMulNBits and the model gives the float-DQ path's logits and perplexity. */
+Test(qdq_import_matmul, tinylm_rtn4_blocked_dq_round_trip, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("slow under the sanitizers");
+    static char log[65536];
+    char dir[256], onnx[320];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "qdqmm_tinylm"), 0);
+    snprintf(onnx, sizeof onnx, "%s/rtn4dq.onnx", dir);
+    int rc = tu_run(log, sizeof log,
+                    WAFER_BIN " quantize " TINY "tinylm.onnx -o %s/rtn4.wafer --onnx %s --weights int4 --group 128 "
+                              "--asym --onnx-int4 dq",
+                    dir, onnx);
+    cr_assert_eq(rc, 0, "quantize (exit %d):\n%s", rc, log);
+    RtTensor all;
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(TINY "tinylm_eval_tokens.npy", &all, &err), RT_OK, "%s", err.msg);
+    int64_t n = all.dims[0], T = all.dims[1] - 1;
+    RtTensor tok = {RT_I64, 2, {n, T}, malloc(sizeof(int64_t) * (size_t)(n * T))};
+    for (int64_t i = 0; i < n; i++)
+        memcpy((int64_t *)tok.data + i * T, (const int64_t *)all.data + i * (T + 1), sizeof(int64_t) * (size_t)T);
+    int nb_imp = 0, nb_float = 0;
+    RtTensor yi = tinylm_logits(onnx, 1, &tok, &nb_imp), yf = tinylm_logits(onnx, 0, &tok, &nb_float);
+    cr_expect_eq(nb_imp, 24, "MatMulNBits after the import: %d, want tinylm's 24 quantized layers", nb_imp);
+    cr_expect_eq(nb_float, 0);
+    cr_assert_eq(rt_numel(&yi), rt_numel(&yf));
+    double dmax = 0, amax = 0;
+    for (int64_t i = 0; i < rt_numel(&yf); i++) {
+        dmax = fmax(dmax, fabs((double)((float *)yi.data)[i] - ((float *)yf.data)[i]));
+        amax = fmax(amax, fabs((double)((float *)yf.data)[i]));
+    }
+    double pi = perplexity(&yi, all.data), pf = perplexity(&yf, all.data);
+    cr_log_info("tinylm RTN4 blocked DQ: logits max |diff| %.3g of max |logit| %.3g (%.2e); perplexity imported "
+                "%.6f, float DQ %.6f",
+                dmax, amax, dmax / amax, pi, pf);
+    cr_expect(dmax <= TINYLM_LOGIT_REL_TOL * amax, "logits differ by %.3g (max |logit| %.3g)", dmax, amax);
+    cr_expect(fabs(pi - pf) <= TINYLM_PPL_REL_TOL * pf, "perplexity %.6f imported, %.6f float DQ", pi, pf);
+    /* the CLI imports it too: wafer eval's perplexity on the file is the imported one */
+    char json[320];
+    snprintf(json, sizeof json, "%s/e.json", dir);
+    rc = tu_run(log, sizeof log, WAFER_BIN " eval %s --task lm --tokens " TINY "tinylm_eval_tokens.npy --json %s", onnx,
+                json);
+    cr_assert_eq(rc, 0, "eval (exit %d):\n%s", rc, log);
+    double pc = tu_json_number(json, "perplexity");
+    cr_expect(fabs(pc - pf) <= TINYLM_PPL_REL_TOL * pf, "wafer eval %.6f, float DQ %.6f", pc, pf);
+    tu_tmpdir_remove(dir);
+    free(all.data), free(tok.data), free(yi.data), free(yf.data);
 }
