@@ -1,9 +1,10 @@
 /*
  * test_emit_seq.c — emit-c's seq family (codegen/emit_ops_seq.c) on what the ONNX
- * conformance cases do not reach: a one-node graph is built in the IR with random inputs and
- * constants, emitted, compiled with gcc -pedantic (-Werror), run by the harness, and every
- * output compared with the runtime's reference kernels on the same graph: integer outputs
- * bit for bit, float ones within a named tolerance.
+ * conformance cases do not reach: a one-node graph is built in the IR (emitc_oneop.h) with
+ * random inputs and constants, emitted, compiled with gcc -pedantic (-Werror), run by the
+ * harness (with --no-libm: the object needs no libm symbol), and every output compared with
+ * the runtime's reference kernels on the same graph: integer outputs bit for bit, float ones
+ * within a named tolerance.
  * Covered: LSTM bidirectional in layout 1 with peepholes, clip, input_forget, initial states
  * as graph inputs, constant sequence_lens with a 0 and custom activations (HardSigmoid with
  * alpha/beta, Softplus, ScaledTanh) and all three outputs; GRU reverse with
@@ -30,7 +31,7 @@
  * through MatMul + Add + Softmax), written as ONNX and emitted by the CLI, against
  * onnxruntime (skipped when onnxruntime-node is not installed) and against `wafer run`.
  */
-#include "emitc_util.h"
+#include "emitc_oneop.h"
 
 #include <unistd.h>
 
@@ -44,213 +45,42 @@
  * largest output, 6e-6: 2e-5 leaves room. */
 #define SEQ_REC_REL_TOL 2e-5
 
-#define SQ_MAX_IO 8
-
-typedef struct {
-    IrGraph *g;
-    RtTensor in[SQ_MAX_IO]; /* graph inputs with data (owned by the test) */
-    int n_in;
-    uint64_t seed;
-} Sq;
-
-static uint64_t lcg(uint64_t *s) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return *s >> 33;
-}
-
-static void fill(RtTensor *t, uint64_t *seed) {
-    int64_t n = rt_numel(t);
-    for (int64_t i = 0; i < n; i++) {
-        uint64_t r = lcg(seed);
-        switch (t->dtype) {
-        case RT_F32: ((float *)t->data)[i] = (float)((double)(r % 20001) / 10000.0 - 1.0); break;
-        case RT_I8: ((int8_t *)t->data)[i] = (int8_t)((int)(r % 256) - 128); break;
-        case RT_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 256); break;
-        case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 20001) - 10000; break;
-        case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 9) - 4; break;
-        case RT_F64: ((double *)t->data)[i] = (double)(r % 20001) / 10000.0 - 1.0; break;
-        default: cr_assert_fail("dtype");
-        }
-    }
-}
-
-static Sq *sq_new(void) {
-    Sq *o = calloc(1, sizeof *o);
-    o->g = ir_graph_new();
-    o->g->opset = 21;
+/* The suite's graphs: seed 4242, OP_FILL_UNIT values. */
+static OneOp *sq_new(void) {
+    OneOp *o = op_new();
     o->seed = 4242;
     return o;
 }
 
-/* A graph input: random data, or a copy of data when given. */
-static int sq_input(Sq *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
-    cr_assert(o->n_in < SQ_MAX_IO);
-    int v = ir_value_add(o->g, name);
-    ir_value_set_shape(&o->g->values[v], dt, rank, dims);
-    RtTensor *t = &o->in[o->n_in++];
-    t->dtype = dt, t->rank = rank;
-    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
-    t->data = malloc((size_t)rt_nbytes(t) + 1);
-    if (data) memcpy(t->data, data, (size_t)rt_nbytes(t));
-    else fill(t, &o->seed);
-    o->g->inputs = realloc(o->g->inputs, sizeof(int) * (size_t)(o->g->n_inputs + 1));
-    o->g->inputs[o->g->n_inputs++] = v;
-    return v;
-}
-
-/* A constant: random data, or a copy of data when given. */
-static int sq_const(Sq *o, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
-    RtTensor t = {dt, rank, {0}, NULL};
-    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
-    t.data = malloc((size_t)rt_nbytes(&t) + 1);
-    if (data) memcpy(t.data, data, (size_t)rt_nbytes(&t));
-    else fill(&t, &o->seed);
-    int v = ir_const_add(o->g, name, &t);
-    free(t.data);
-    cr_assert(v >= 0);
-    return v;
-}
-
-/* The node with n_out outputs; bit j of absent marks output j unused (-1); the others are
- * the graph's outputs in order. */
-static int sq_node(Sq *o, int op, int n_in, const int *in, int n_out, unsigned absent) {
-    int out[4];
-    for (int j = 0; j < n_out; j++) {
-        char nm[16];
-        snprintf(nm, sizeof nm, "y%d", j);
-        out[j] = (absent >> j) & 1 ? -1 : ir_value_add(o->g, nm);
-        if (out[j] < 0) continue;
-        o->g->outputs = realloc(o->g->outputs, sizeof(int) * (size_t)(o->g->n_outputs + 1));
-        o->g->outputs[o->g->n_outputs++] = out[j];
-    }
-    int k = ir_node_add(o->g, op, "the_node", n_in, in, n_out, out);
-    cr_assert(k >= 0);
-    return k;
-}
-
-static RtAttr *attrs_new(Sq *o, int k, int n) {
-    RtAttr *a = ir_alloc(o->g, sizeof(RtAttr) * (size_t)n);
-    o->g->nodes[k].attrs = a;
-    o->g->nodes[k].n_attr = n;
-    return a;
-}
-
-static RtAttr attr_int(Sq *o, const char *name, int64_t v) {
-    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_INT, .i = v};
-}
-
-static RtAttr attr_float(Sq *o, const char *name, float v) {
-    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_FLOAT, .f = v};
-}
-
-static RtAttr attr_str(Sq *o, const char *name, const char *v) {
-    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_STRING, .s = ir_strdup(o->g, v)};
-}
-
-static RtAttr attr_floats(Sq *o, const char *name, int n, const float *v) {
-    float *c = ir_alloc(o->g, sizeof(float) * (size_t)n);
-    memcpy(c, v, sizeof(float) * (size_t)n);
-    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_FLOATS, .n = n, .floats = c};
-}
-
-/* A comma-separated list as a STRINGS attribute. */
-static RtAttr attr_strs(Sq *o, const char *name, const char *list) {
-    const char **s = ir_alloc(o->g, sizeof(char *) * 8);
-    char buf[256];
-    int n = 0;
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *t = strtok(buf, ","); t && n < 8; t = strtok(NULL, ",")) s[n++] = ir_strdup(o->g, t);
-    return (RtAttr){.name = ir_strdup(o->g, name), .type = RT_ATTR_STRINGS, .n = n, .strings = (const char *const *)s};
-}
-
-static void sq_free(Sq *o) {
-    for (int i = 0; i < o->n_in; i++) free(o->in[i].data);
-    ir_graph_free(o->g);
-    free(o);
-}
-
-/* Emits (no_libm as asked), compiles and runs the graph; want_rc 1 = NAME_run must fail.
- * Otherwise every output is compared with the reference kernels: float within tol,
- * integers exactly. Frees o. */
-static void sq_check(Sq *o, const char *what, int no_libm, double tol, int want_rc) {
-    char dir[256], log[8192], path[600], args[4096] = "";
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_seq"), 0);
-    RtError err = {{0}};
-    EmitCOptions eo = {"model", no_libm, "test", "test", "test", 0};
-    cr_assert_eq(emit_c_write(o->g, &eo, dir, NULL, &err), RT_OK, "%s: %s", what, err.msg);
-    for (int i = 0; i < o->n_in; i++) {
-        snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
-        ecu_raw_write(path, o->in[i].data, (size_t)rt_nbytes(&o->in[i]));
-        size_t l = strlen(args);
-        snprintf(args + l, sizeof args - l, " %s", path);
-    }
-    for (int i = 0; i < o->g->n_outputs; i++) {
-        size_t l = strlen(args);
-        snprintf(args + l, sizeof args - l, " %s/y%d.bin", dir, i);
-    }
-    /* under the sanitizer build the emitted C is sanitized too (UB in a kernel fails the case) */
-    const char *flags =
-        getenv("WAFER_SANITIZED") ? "-O1 -fsanitize=address,undefined -fno-sanitize-recover=all" : "-O2";
-    cr_assert_eq(ecu_compile("gcc", flags, dir, "h", log, sizeof log), 0, "%s: %s", what, log);
-    cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
-    if (no_libm) {
-        int st = tu_run(log, sizeof log, "nm %s/h | grep -E ' U (exp|tanh|log|erf)' || true", dir);
-        cr_expect(st == 0 && log[0] == '\0', "%s: --no-libm code calls libm: %s", what, log);
-    }
-    int st = tu_run(log, sizeof log, "%s/h%s", dir, args);
-    if (want_rc) {
-        cr_expect_neq(st, 0, "%s: NAME_run accepted a bad input", what);
-    } else {
-        cr_assert_eq(st, 0, "%s: %s", what, log);
-        RtTensor y[SQ_MAX_IO];
-        memset(y, 0, sizeof y);
-        RtRunOptions ro = {0};
-        ro.ref_only = 1;
-        cr_assert_eq(ir_run_opts(o->g, o->in, y, &ro, &err), RT_OK, "%s: %s", what, err.msg);
-        for (int i = 0; i < o->g->n_outputs; i++) {
-            snprintf(path, sizeof path, "%s/y%d.bin", dir, i);
-            size_t n = 0;
-            unsigned char *c = tu_file_read(path, &n);
-            cr_assert(c && (int64_t)n == rt_nbytes(&y[i]), "%s: output %d: %zu bytes, reference %lld", what, i, n,
-                      (long long)rt_nbytes(&y[i]));
-            if (y[i].dtype == RT_F32) {
-                double rel = tu_max_rel_diff((const float *)c, y[i].data, (long)rt_numel(&y[i]));
-                cr_expect(rel <= tol, "%s: output %d: relative difference %g", what, i, rel);
-            } else if (y[i].dtype == RT_F64) {
-                double mx = 0, md = 0;
-                for (int64_t e = 0; e < rt_numel(&y[i]); e++) {
-                    double a = ((const double *)(const void *)c)[e], b = ((const double *)y[i].data)[e];
-                    md = fabs(a - b) > md ? fabs(a - b) : md;
-                    mx = fabs(b) > mx ? fabs(b) : mx;
-                }
-                cr_expect(md <= tol * (mx > 0 ? mx : 1), "%s: output %d: difference %g of %g", what, i, md, mx);
-            } else {
-                cr_expect_eq(memcmp(c, y[i].data, n), 0, "%s: output %d differs from the runtime's", what, i);
-            }
-            free(c);
-            free(y[i].data);
-        }
-    }
-    sq_free(o);
-    tu_tmpdir_remove(dir);
+/* Emits (no_libm as asked), compiles with gcc (under the sanitizer build the emitted C is
+ * sanitized too: UB in a kernel fails the case) and runs the graph; want_rc 1 = NAME_run must
+ * return 1. Otherwise every output is compared with the reference kernels: float32 and
+ * float64 within tol, integers exactly. Frees o. */
+static void sq_check(OneOp *o, const char *what, int no_libm, double tol, int want_rc) {
+    OneOpCheck k = {.cflags = op_sanitized() ? "-O1" OP_ASAN_CFLAGS : "-O2",
+                    .no_libm = no_libm,
+                    .want_status = want_rc,
+                    .tol = tol,
+                    .tol_f64 = tol};
+    op_check_opts(o, what, &k);
 }
 
 /* ---------------------------------------------------------------- recurrent layers */
 
 /* LSTM: S 5, N 3, I 4, H 3, bidirectional, layout 1 (batch first). */
-static Sq *lstm_case(int sl_value_bad) {
-    Sq *o = sq_new();
+static OneOp *lstm_case(int sl_value_bad) {
+    OneOp *o = sq_new();
     const int64_t S = 5, N = 3, I = 4, H = 3, D = 2;
     int64_t xd[3] = {N, S, I}, wd[3] = {D, 4 * H, I}, rd[3] = {D, 4 * H, H}, bd[2] = {D, 8 * H}, sd[1] = {N};
     int64_t hd[3] = {N, D, H}, pd[2] = {D, 3 * H};
     int32_t sl[3] = {5, 0, 3};
     if (sl_value_bad) sl[2] = 6; /* > S: NAME_run returns 1 */
-    int in[8] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
-                 sq_const(o, "r", RT_F32, 3, rd, NULL),  sq_const(o, "b", RT_F32, 2, bd, NULL),
-                 sl_value_bad ? sq_input(o, "sl", RT_I32, 1, sd, sl) : sq_const(o, "sl", RT_I32, 1, sd, sl),
-                 sq_input(o, "h0", RT_F32, 3, hd, NULL), sq_input(o, "c0", RT_F32, 3, hd, NULL),
-                 sq_const(o, "p", RT_F32, 2, pd, NULL)};
-    int k = sq_node(o, RT_OP_LSTM, 8, in, 3, 0);
+    int in[8] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
+                 op_const(o, "r", RT_F32, 3, rd, NULL),  op_const(o, "b", RT_F32, 2, bd, NULL),
+                 sl_value_bad ? op_input_data(o, "sl", RT_I32, 1, sd, sl) : op_const(o, "sl", RT_I32, 1, sd, sl),
+                 op_input_data(o, "h0", RT_F32, 3, hd, NULL), op_input_data(o, "c0", RT_F32, 3, hd, NULL),
+                 op_const(o, "p", RT_F32, 2, pd, NULL)};
+    int k = op_node_outs(o, RT_OP_LSTM, 8, in, 3, 0);
     RtAttr *a = attrs_new(o, k, 8);
     a[0] = attr_str(o, "direction", "bidirectional");
     a[1] = attr_int(o, "layout", 1);
@@ -277,14 +107,14 @@ Test(emit_seq, sequence_length_out_of_range_fails_the_run) {
 
 /* GRU: S 4, N 2, I 3, H 5; reverse, int64 lengths as an input. */
 Test(emit_seq, gru_reverse_linear_before_reset_lengths_input_y_only) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     const int64_t S = 4, N = 2, I = 3, H = 5;
     int64_t xd[3] = {S, N, I}, wd[3] = {1, 3 * H, I}, rd[3] = {1, 3 * H, H}, bd[2] = {1, 6 * H}, sd[1] = {N};
     int64_t sl[2] = {2, 4};
-    int in[5] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_input(o, "w", RT_F32, 3, wd, NULL),
-                 sq_const(o, "r", RT_F32, 3, rd, NULL), sq_const(o, "b", RT_F32, 2, bd, NULL),
-                 sq_input(o, "sl", RT_I64, 1, sd, sl)};
-    int k = sq_node(o, RT_OP_GRU, 5, in, 2, 2);
+    int in[5] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_input_data(o, "w", RT_F32, 3, wd, NULL),
+                 op_const(o, "r", RT_F32, 3, rd, NULL), op_const(o, "b", RT_F32, 2, bd, NULL),
+                 op_input_data(o, "sl", RT_I64, 1, sd, sl)};
+    int k = op_node_outs(o, RT_OP_GRU, 5, in, 2, 2);
     RtAttr *a = attrs_new(o, k, 4);
     a[0] = attr_str(o, "direction", "reverse");
     a[1] = attr_int(o, "linear_before_reset", 1);
@@ -294,22 +124,22 @@ Test(emit_seq, gru_reverse_linear_before_reset_lengths_input_y_only) {
 }
 
 Test(emit_seq, gru_forward_initial_h_only_y_h) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     const int64_t S = 6, N = 1, I = 7, H = 4;
     int64_t xd[3] = {S, N, I}, wd[3] = {1, 3 * H, I}, rd[3] = {1, 3 * H, H}, hd[3] = {1, N, H};
-    int in[6] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
-                 sq_const(o, "r", RT_F32, 3, rd, NULL), -1, -1, sq_const(o, "h0", RT_F32, 3, hd, NULL)};
-    sq_node(o, RT_OP_GRU, 6, in, 2, 1);
+    int in[6] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
+                 op_const(o, "r", RT_F32, 3, rd, NULL), -1, -1, op_const(o, "h0", RT_F32, 3, hd, NULL)};
+    op_node_outs(o, RT_OP_GRU, 6, in, 2, 1);
     sq_check(o, "GRU forward, only Y_h", 0, SEQ_REC_REL_TOL, 0);
 }
 
 Test(emit_seq, rnn_bidirectional_two_activation_lists) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     const int64_t S = 3, N = 2, I = 4, H = 3;
     int64_t xd[3] = {S, N, I}, wd[3] = {2, H, I}, rd[3] = {2, H, H}, bd[2] = {2, 2 * H};
-    int in[4] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
-                 sq_const(o, "r", RT_F32, 3, rd, NULL), sq_input(o, "b", RT_F32, 2, bd, NULL)};
-    int k = sq_node(o, RT_OP_RNN, 4, in, 2, 0);
+    int in[4] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
+                 op_const(o, "r", RT_F32, 3, rd, NULL), op_input_data(o, "b", RT_F32, 2, bd, NULL)};
+    int k = op_node_outs(o, RT_OP_RNN, 4, in, 2, 0);
     RtAttr *a = attrs_new(o, k, 4);
     a[0] = attr_str(o, "direction", "bidirectional");
     a[1] = attr_strs(o, "activations", "Affine,ThresholdedRelu");
@@ -317,9 +147,9 @@ Test(emit_seq, rnn_bidirectional_two_activation_lists) {
     a[3] = attr_floats(o, "activation_beta", 1, (float[]){0.2f});
     sq_check(o, "RNN bidirectional Affine / ThresholdedRelu", 0, SEQ_REC_REL_TOL, 0);
     o = sq_new();
-    int in2[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, wd, NULL),
-                  sq_const(o, "r", RT_F32, 3, rd, NULL)};
-    k = sq_node(o, RT_OP_RNN, 3, in2, 2, 0);
+    int in2[3] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
+                  op_const(o, "r", RT_F32, 3, rd, NULL)};
+    k = op_node_outs(o, RT_OP_RNN, 3, in2, 2, 0);
     a = attrs_new(o, k, 2);
     a[0] = attr_str(o, "direction", "bidirectional");
     a[1] = attr_strs(o, "activations", "Relu,Softsign");
@@ -332,22 +162,22 @@ Test(emit_seq, rnn_bidirectional_two_activation_lists) {
 #define SEQ_REC_F64_REL_TOL 1e-12
 
 Test(emit_seq, lstm_and_gru_float64) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     const int64_t S = 4, N = 2, I = 5, H = 3;
     int64_t xd[3] = {S, N, I}, wd[3] = {2, 4 * H, I}, rd[3] = {2, 4 * H, H}, bd[2] = {2, 8 * H}, pd[2] = {2, 3 * H};
-    int in[8] = {sq_input(o, "x", RT_F64, 3, xd, NULL), sq_const(o, "w", RT_F64, 3, wd, NULL),
-                 sq_const(o, "r", RT_F64, 3, rd, NULL),  sq_const(o, "b", RT_F64, 2, bd, NULL), -1, -1, -1,
-                 sq_const(o, "p", RT_F64, 2, pd, NULL)};
-    int k = sq_node(o, RT_OP_LSTM, 8, in, 3, 0);
+    int in[8] = {op_input_data(o, "x", RT_F64, 3, xd, NULL), op_const(o, "w", RT_F64, 3, wd, NULL),
+                 op_const(o, "r", RT_F64, 3, rd, NULL),  op_const(o, "b", RT_F64, 2, bd, NULL), -1, -1, -1,
+                 op_const(o, "p", RT_F64, 2, pd, NULL)};
+    int k = op_node_outs(o, RT_OP_LSTM, 8, in, 3, 0);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_str(o, "direction", "bidirectional");
     a[1] = attr_strs(o, "activations", "Sigmoid,Softplus,Elu,HardSigmoid,Tanh,ScaledTanh");
     sq_check(o, "LSTM float64 bidirectional", 0, SEQ_REC_F64_REL_TOL, 0);
     o = sq_new();
     int64_t gw[3] = {1, 3 * H, I}, gr[3] = {1, 3 * H, H};
-    int gin[3] = {sq_input(o, "x", RT_F64, 3, xd, NULL), sq_const(o, "w", RT_F64, 3, gw, NULL),
-                  sq_const(o, "r", RT_F64, 3, gr, NULL)};
-    sq_node(o, RT_OP_GRU, 3, gin, 2, 0);
+    int gin[3] = {op_input_data(o, "x", RT_F64, 3, xd, NULL), op_const(o, "w", RT_F64, 3, gw, NULL),
+                  op_const(o, "r", RT_F64, 3, gr, NULL)};
+    op_node_outs(o, RT_OP_GRU, 3, gin, 2, 0);
     sq_check(o, "GRU float64", 0, SEQ_REC_F64_REL_TOL, 0);
 }
 
@@ -360,90 +190,86 @@ static float *scales(float *v, int count, float lo) {
 }
 
 Test(emit_seq, matmul_integer_broadcast_batches_per_row_and_column_zero_points) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     int64_t ad[4] = {2, 1, 3, 5}, bd[3] = {3, 5, 4}, zad[1] = {3}, zbd[1] = {4};
-    int in[4] = {sq_input(o, "a", RT_U8, 4, ad, NULL), sq_const(o, "b", RT_I8, 3, bd, NULL),
-                 sq_input(o, "az", RT_U8, 1, zad, NULL), sq_const(o, "bz", RT_I8, 1, zbd, NULL)};
-    sq_node(o, RT_OP_MATMUL_INTEGER, 4, in, 1, 0);
+    int in[4] = {op_input_data(o, "a", RT_U8, 4, ad, NULL), op_const(o, "b", RT_I8, 3, bd, NULL),
+                 op_input_data(o, "az", RT_U8, 1, zad, NULL), op_const(o, "bz", RT_I8, 1, zbd, NULL)};
+    op_node_outs(o, RT_OP_MATMUL_INTEGER, 4, in, 1, 0);
     sq_check(o, "MatMulInteger [2,1,3,5] x [3,5,4] per-row / per-column zero points", 0, 0, 0);
     o = sq_new();
     int64_t a1[1] = {6}, b1[2] = {6, 3}, one[1] = {1};
-    int in1[4] = {sq_input(o, "a", RT_I8, 1, a1, NULL), sq_input(o, "b", RT_I8, 2, b1, NULL),
-                  sq_const(o, "az", RT_I8, 1, one, (int8_t[]){-3}), -1};
-    sq_node(o, RT_OP_MATMUL_INTEGER, 4, in1, 1, 0);
+    int in1[4] = {op_input_data(o, "a", RT_I8, 1, a1, NULL), op_input_data(o, "b", RT_I8, 2, b1, NULL),
+                  op_const(o, "az", RT_I8, 1, one, (int8_t[]){-3}), -1};
+    op_node_outs(o, RT_OP_MATMUL_INTEGER, 4, in1, 1, 0);
     sq_check(o, "MatMulInteger 1-D A, scalar zero point, no b_zero_point", 0, 0, 0);
     /* K = 600: |sums| up to 600 * 255 * 255 exceed 2^25: exact int32 */
     o = sq_new();
     int64_t a2[2] = {2, 600}, b2[2] = {600, 3};
-    int in2[2] = {sq_input(o, "a", RT_U8, 2, a2, NULL), sq_const(o, "b", RT_U8, 2, b2, NULL)};
-    sq_node(o, RT_OP_MATMUL_INTEGER, 2, in2, 1, 0);
+    int in2[2] = {op_input_data(o, "a", RT_U8, 2, a2, NULL), op_const(o, "b", RT_U8, 2, b2, NULL)};
+    op_node_outs(o, RT_OP_MATMUL_INTEGER, 2, in2, 1, 0);
     sq_check(o, "MatMulInteger K = 600 uint8", 0, 0, 0);
 }
 
 Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     const int64_t M = 3, K = 6, N = 4;
     int64_t ad[3] = {2, M, K}, bd[2] = {K, N}, one[1] = {1}, nd[1] = {N}, md[2] = {M, 1};
     float sb[4], sy[3];
-    int in[8] = {sq_input(o, "a", RT_I8, 3, ad, NULL),
-                 sq_input(o, "as", RT_F32, 1, one, (float[]){0.05f}),
-                 sq_const(o, "az", RT_I8, 1, one, (int8_t[]){5}),
-                 sq_const(o, "b", RT_I8, 2, bd, NULL),
-                 sq_const(o, "bs", RT_F32, 1, nd, scales(sb, 4, 0.02f)),
-                 sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){0, -2, 3, 1}),
-                 sq_const(o, "ys", RT_F32, 2, md, scales(sy, 3, 0.5f)),
-                 sq_const(o, "yz", RT_I8, 2, md, (int8_t[]){-10, 0, 7})};
-    sq_node(o, RT_OP_QLINEAR_MATMUL, 8, in, 1, 0);
+    int in[8] = {op_input_data(o, "a", RT_I8, 3, ad, NULL),
+                 op_input_data(o, "as", RT_F32, 1, one, (float[]){0.05f}),
+                 op_const(o, "az", RT_I8, 1, one, (int8_t[]){5}),
+                 op_const(o, "b", RT_I8, 2, bd, NULL),
+                 op_const(o, "bs", RT_F32, 1, nd, scales(sb, 4, 0.02f)),
+                 op_const(o, "bz", RT_I8, 1, nd, (int8_t[]){0, -2, 3, 1}),
+                 op_const(o, "ys", RT_F32, 2, md, scales(sy, 3, 0.5f)),
+                 op_const(o, "yz", RT_I8, 2, md, (int8_t[]){-10, 0, 7})};
+    op_node_outs(o, RT_OP_QLINEAR_MATMUL, 8, in, 1, 0);
     sq_check(o, "QLinearMatMul int8, per-column b, per-row y", 0, 0, 0);
     /* uint8, every parameter a graph input */
     o = sq_new();
     int64_t a2[2] = {5, 7}, b2[2] = {7, 2};
-    int in2[8] = {sq_input(o, "a", RT_U8, 2, a2, NULL),
-                  sq_input(o, "as", RT_F32, 1, one, (float[]){0.03f}),
-                  sq_input(o, "az", RT_U8, 1, one, NULL),
-                  sq_input(o, "b", RT_U8, 2, b2, NULL),
-                  sq_input(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
-                  sq_input(o, "bz", RT_U8, 1, one, NULL),
-                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.9f}),
-                  sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
-    sq_node(o, RT_OP_QLINEAR_MATMUL, 8, in2, 1, 0);
+    int in2[8] = {op_input_data(o, "a", RT_U8, 2, a2, NULL),
+                  op_input_data(o, "as", RT_F32, 1, one, (float[]){0.03f}),
+                  op_input_data(o, "az", RT_U8, 1, one, NULL),
+                  op_input_data(o, "b", RT_U8, 2, b2, NULL),
+                  op_input_data(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
+                  op_input_data(o, "bz", RT_U8, 1, one, NULL),
+                  op_input_data(o, "ys", RT_F32, 1, one, (float[]){0.9f}),
+                  op_input_data(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
+    op_node_outs(o, RT_OP_QLINEAR_MATMUL, 8, in2, 1, 0);
     sq_check(o, "QLinearMatMul uint8, parameters as inputs", 0, 0, 0);
 }
 
 /* ---------------------------------------------------------------- ConvInteger, DynamicQuantizeLinear */
 
 Test(emit_seq, conv_integer_groups_strides_pads_dilations_per_channel_zero_points) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     int64_t xd[4] = {2, 4, 7, 6}, wd[4] = {6, 2, 3, 2}, one[1] = {1}, md[1] = {6};
-    int in[4] = {sq_input(o, "x", RT_U8, 4, xd, NULL), sq_const(o, "w", RT_I8, 4, wd, NULL),
-                 sq_input(o, "xz", RT_U8, 1, one, NULL), sq_const(o, "wz", RT_I8, 1, md, NULL)};
-    int k = sq_node(o, RT_OP_CONV_INTEGER, 4, in, 1, 0);
+    int in[4] = {op_input_data(o, "x", RT_U8, 4, xd, NULL), op_const(o, "w", RT_I8, 4, wd, NULL),
+                 op_input_data(o, "xz", RT_U8, 1, one, NULL), op_const(o, "wz", RT_I8, 1, md, NULL)};
+    int k = op_node_outs(o, RT_OP_CONV_INTEGER, 4, in, 1, 0);
     RtAttr *a = attrs_new(o, k, 4);
     a[0] = attr_int(o, "group", 2);
-    a[1] = (RtAttr){.name = "strides", .type = RT_ATTR_INTS, .n = 2, .ints = ir_alloc(o->g, 16)};
-    ((int64_t *)a[1].ints)[0] = 2, ((int64_t *)a[1].ints)[1] = 1;
-    a[2] = (RtAttr){.name = "pads", .type = RT_ATTR_INTS, .n = 4, .ints = ir_alloc(o->g, 32)};
-    memcpy((int64_t *)a[2].ints, (int64_t[]){1, 0, 2, 1}, 32);
-    a[3] = (RtAttr){.name = "dilations", .type = RT_ATTR_INTS, .n = 2, .ints = ir_alloc(o->g, 16)};
-    memcpy((int64_t *)a[3].ints, (int64_t[]){1, 2}, 16);
+    a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 1});
+    a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 0, 2, 1});
+    a[3] = attr_ints(o, "dilations", 2, (int64_t[]){1, 2});
     sq_check(o, "ConvInteger 2-D groups, strides, pads, dilations", 0, 0, 0);
 }
 
 Test(emit_seq, conv_integer_1d_and_3d_same_padding) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     int64_t xd[3] = {1, 3, 9}, wd[3] = {2, 3, 4};
-    int in[2] = {sq_input(o, "x", RT_I8, 3, xd, NULL), sq_const(o, "w", RT_I8, 3, wd, NULL)};
-    int k = sq_node(o, RT_OP_CONV_INTEGER, 2, in, 1, 0);
+    int in[2] = {op_input_data(o, "x", RT_I8, 3, xd, NULL), op_const(o, "w", RT_I8, 3, wd, NULL)};
+    int k = op_node_outs(o, RT_OP_CONV_INTEGER, 2, in, 1, 0);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_str(o, "auto_pad", "SAME_LOWER");
-    a[1] = (RtAttr){.name = "strides", .type = RT_ATTR_INTS, .n = 1, .ints = ir_alloc(o->g, 8)};
-    ((int64_t *)a[1].ints)[0] = 2;
+    a[1] = attr_ints(o, "strides", 1, (int64_t[]){2});
     sq_check(o, "ConvInteger 1-D SAME_LOWER stride 2", 0, 0, 0);
     o = sq_new();
     int64_t x3[5] = {1, 2, 4, 5, 3}, w3[5] = {3, 2, 2, 3, 2}, one[1] = {1};
-    int in3[4] = {sq_input(o, "x", RT_U8, 5, x3, NULL), sq_input(o, "w", RT_U8, 5, w3, NULL),
-                  sq_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}), sq_const(o, "wz", RT_U8, 1, one, (uint8_t[]){3})};
-    k = sq_node(o, RT_OP_CONV_INTEGER, 4, in3, 1, 0);
+    int in3[4] = {op_input_data(o, "x", RT_U8, 5, x3, NULL), op_input_data(o, "w", RT_U8, 5, w3, NULL),
+                  op_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}), op_const(o, "wz", RT_U8, 1, one, (uint8_t[]){3})};
+    k = op_node_outs(o, RT_OP_CONV_INTEGER, 4, in3, 1, 0);
     attrs_new(o, k, 1)[0] = attr_str(o, "auto_pad", "SAME_UPPER");
     sq_check(o, "ConvInteger 3-D SAME_UPPER uint8", 0, 0, 0);
 }
@@ -452,10 +278,10 @@ Test(emit_seq, dynamic_quantize_linear_outputs_and_ranges) {
     /* values of both signs, all positive (range widened to 0), all equal (scale 1) */
     static const float pos[6] = {0.5f, 3.0f, 2.25f, 1.0f, 0.125f, 7.5f}, eq[6] = {0, 0, 0, 0, 0, 0};
     for (int v = 0; v < 3; v++) {
-        Sq *o = sq_new();
+        OneOp *o = sq_new();
         int64_t xd[2] = {2, 3};
-        int in[1] = {sq_input(o, "x", RT_F32, 2, xd, v == 0 ? NULL : v == 1 ? pos : eq)};
-        sq_node(o, RT_OP_DYNAMIC_QUANTIZE_LINEAR, 1, in, 3, v == 2 ? 4 : 0);
+        int in[1] = {op_input_data(o, "x", RT_F32, 2, xd, v == 0 ? NULL : v == 1 ? pos : eq)};
+        op_node_outs(o, RT_OP_DYNAMIC_QUANTIZE_LINEAR, 1, in, 3, v == 2 ? 4 : 0);
         sq_check(o, "DynamicQuantizeLinear", 0, 0, 0);
     }
 }
@@ -576,19 +402,19 @@ Test(emit_seq, keyword_spotting_gru_matches_onnxruntime, .fini = pb_release_all)
 }
 
 Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     int64_t xd[4] = {1, 4, 6, 5}, wd[4] = {4, 2, 3, 3}, one[1] = {1}, md[1] = {4};
     float ws[4];
-    int in[9] = {sq_input(o, "x", RT_I8, 4, xd, NULL),
-                 sq_input(o, "xs", RT_F32, 1, one, (float[]){0.04f}),
-                 sq_input(o, "xz", RT_I8, 1, one, (int8_t[]){-4}),
-                 sq_const(o, "w", RT_I8, 4, wd, NULL),
-                 sq_const(o, "ws", RT_F32, 1, md, scales(ws, 4, 0.01f)),
-                 sq_const(o, "wz", RT_I8, 1, md, (int8_t[]){0, 1, -1, 2}),
-                 sq_const(o, "ys", RT_F32, 1, one, (float[]){0.6f}),
-                 sq_const(o, "yz", RT_I8, 1, one, (int8_t[]){3}),
-                 sq_const(o, "b", RT_I32, 1, md, NULL)};
-    int k = sq_node(o, RT_OP_QLINEAR_CONV, 9, in, 1, 0);
+    int in[9] = {op_input_data(o, "x", RT_I8, 4, xd, NULL),
+                 op_input_data(o, "xs", RT_F32, 1, one, (float[]){0.04f}),
+                 op_input_data(o, "xz", RT_I8, 1, one, (int8_t[]){-4}),
+                 op_const(o, "w", RT_I8, 4, wd, NULL),
+                 op_const(o, "ws", RT_F32, 1, md, scales(ws, 4, 0.01f)),
+                 op_const(o, "wz", RT_I8, 1, md, (int8_t[]){0, 1, -1, 2}),
+                 op_const(o, "ys", RT_F32, 1, one, (float[]){0.6f}),
+                 op_const(o, "yz", RT_I8, 1, one, (int8_t[]){3}),
+                 op_const(o, "b", RT_I32, 1, md, NULL)};
+    int k = op_node_outs(o, RT_OP_QLINEAR_CONV, 9, in, 1, 0);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_int(o, "group", 2);
     a[1] = attr_str(o, "auto_pad", "SAME_UPPER");
@@ -596,15 +422,15 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
     /* uint8 1-D without bias, every parameter an input */
     o = sq_new();
     int64_t x1[3] = {2, 3, 8}, w1[3] = {2, 3, 3};
-    int in1[8] = {sq_input(o, "x", RT_U8, 3, x1, NULL),
-                  sq_input(o, "xs", RT_F32, 1, one, (float[]){0.02f}),
-                  sq_input(o, "xz", RT_U8, 1, one, NULL),
-                  sq_input(o, "w", RT_U8, 3, w1, NULL),
-                  sq_input(o, "ws", RT_F32, 1, one, (float[]){0.03f}),
-                  sq_input(o, "wz", RT_U8, 1, one, NULL),
-                  sq_input(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
-                  sq_input(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
-    sq_node(o, RT_OP_QLINEAR_CONV, 8, in1, 1, 0);
+    int in1[8] = {op_input_data(o, "x", RT_U8, 3, x1, NULL),
+                  op_input_data(o, "xs", RT_F32, 1, one, (float[]){0.02f}),
+                  op_input_data(o, "xz", RT_U8, 1, one, NULL),
+                  op_input_data(o, "w", RT_U8, 3, w1, NULL),
+                  op_input_data(o, "ws", RT_F32, 1, one, (float[]){0.03f}),
+                  op_input_data(o, "wz", RT_U8, 1, one, NULL),
+                  op_input_data(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
+                  op_input_data(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
+    op_node_outs(o, RT_OP_QLINEAR_CONV, 8, in1, 1, 0);
     sq_check(o, "QLinearConv uint8 1-D, parameters as inputs", 0, 0, 0);
 }
 
@@ -618,15 +444,15 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
 
 static void ein_case(const char *eq, RtDtype dt, int n_ops, const int *ranks, const int64_t dims[][4],
                      const char *what) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     int in[4];
     for (int j = 0; j < n_ops; j++) {
         char nm[8];
         snprintf(nm, sizeof nm, "x%d", j);
-        in[j] = j == 1 && n_ops > 2 ? sq_const(o, nm, dt, ranks[j], dims[j], NULL)
-                                    : sq_input(o, nm, dt, ranks[j], dims[j], NULL);
+        in[j] = j == 1 && n_ops > 2 ? op_const(o, nm, dt, ranks[j], dims[j], NULL)
+                                    : op_input_data(o, nm, dt, ranks[j], dims[j], NULL);
     }
-    int k = sq_node(o, RT_OP_EINSUM, n_ops, in, 1, 0);
+    int k = op_node_outs(o, RT_OP_EINSUM, n_ops, in, 1, 0);
     attrs_new(o, k, 1)[0] = attr_str(o, "equation", eq);
     sq_check(o, what, 0, SEQ_EIN_REL_TOL, 0);
 }
@@ -652,13 +478,13 @@ Test(emit_seq, einsum_equations_and_dtypes) {
 
 /* x [2, N, 3, comp] along axis 1 (opset 17 attribute, or opset 20 inputs); len < 0 = none. */
 static void dft_case(int opset, int64_t N, int comp, int64_t len, int inverse, int onesided, const char *what) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     o->g->opset = opset;
     int64_t xd[4] = {2, N, 3, comp}, one[1] = {1};
-    int in[3] = {sq_input(o, "x", RT_F32, 4, xd, NULL), -1, -1};
-    if (len >= 0) in[1] = sq_const(o, "len", RT_I64, 1, one, &len);
-    if (opset >= 20) in[2] = sq_const(o, "axis", RT_I64, 1, one, (int64_t[]){-3});
-    int k = sq_node(o, RT_OP_DFT, opset >= 20 ? 3 : len >= 0 ? 2 : 1, in, 1, 0);
+    int in[3] = {op_input_data(o, "x", RT_F32, 4, xd, NULL), -1, -1};
+    if (len >= 0) in[1] = op_const(o, "len", RT_I64, 1, one, &len);
+    if (opset >= 20) in[2] = op_const(o, "axis", RT_I64, 1, one, (int64_t[]){-3});
+    int k = op_node_outs(o, RT_OP_DFT, opset >= 20 ? 3 : len >= 0 ? 2 : 1, in, 1, 0);
     RtAttr *a = attrs_new(o, k, opset >= 20 ? 2 : 3);
     a[0] = attr_int(o, "inverse", inverse);
     a[1] = attr_int(o, "onesided", onesided);
@@ -677,31 +503,32 @@ Test(emit_seq, dft_lengths_padding_inverse_onesided) {
 /* float64 DFT / STFT: the runtime's double FFT over the same double twiddles, summed in the same
  * order: equal up to a few double ulps. */
 Test(emit_seq, dft_and_stft_float64) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     o->g->opset = 17;
     int64_t xd[4] = {2, 10, 3, 2}, sd[3] = {1, 16, 1}, one[1] = {1};
-    int in[1] = {sq_input(o, "x", RT_F64, 4, xd, NULL)};
-    int k = sq_node(o, RT_OP_DFT, 1, in, 1, 0);
+    int in[1] = {op_input_data(o, "x", RT_F64, 4, xd, NULL)};
+    int k = op_node_outs(o, RT_OP_DFT, 1, in, 1, 0);
     attrs_new(o, k, 1)[0] = attr_int(o, "inverse", 1);
     sq_check(o, "DFT float64 complex inverse, L = 10", 0, SEQ_REC_F64_REL_TOL, 0);
     o = sq_new();
     o->g->opset = 17;
-    int sin_[4] = {sq_input(o, "x", RT_F64, 3, sd, NULL), sq_const(o, "step", RT_I64, 1, one, (int64_t[]){4}),
-                   sq_const(o, "w", RT_F64, 1, (int64_t[]){6}, NULL), -1};
-    sq_node(o, RT_OP_STFT, 4, sin_, 1, 0);
+    int sin_[4] = {op_input_data(o, "x", RT_F64, 3, sd, NULL), op_const(o, "step", RT_I64, 1, one, (int64_t[]){4}),
+                   op_const(o, "w", RT_F64, 1, (int64_t[]){6}, NULL), -1};
+    op_node_outs(o, RT_OP_STFT, 4, sin_, 1, 0);
     sq_check(o, "STFT float64 with a window of 6", 0, SEQ_REC_F64_REL_TOL, 0);
 }
 
 /* STFT: signal [2, 20, comp], frame_step 3; the window a constant or an input, or none with a
  * frame_length. Same arithmetic as DFT: SEQ_DFT_REL_TOL. */
 static void stft_case(int comp, int window, int win_input, int64_t flen, int onesided, const char *what) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     o->g->opset = 17;
     int64_t xd[3] = {2, 20, comp}, one[1] = {1}, wd[1] = {flen};
-    int in[4] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "step", RT_I64, 1, one, (int64_t[]){3}), -1, -1};
-    if (window) in[2] = win_input ? sq_input(o, "w", RT_F32, 1, wd, NULL) : sq_const(o, "w", RT_F32, 1, wd, NULL);
-    else in[3] = sq_const(o, "len", RT_I64, 1, one, &flen);
-    int k = sq_node(o, RT_OP_STFT, 4, in, 1, 0);
+    int in[4] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "step", RT_I64, 1, one, (int64_t[]){3}), -1,
+                 -1};
+    if (window) in[2] = win_input ? op_input_data(o, "w", RT_F32, 1, wd, NULL) : op_const(o, "w", RT_F32, 1, wd, NULL);
+    else in[3] = op_const(o, "len", RT_I64, 1, one, &flen);
+    int k = op_node_outs(o, RT_OP_STFT, 4, in, 1, 0);
     attrs_new(o, k, 1)[0] = attr_int(o, "onesided", onesided);
     sq_check(o, what, 0, SEQ_DFT_REL_TOL, 0);
 }
@@ -720,32 +547,32 @@ Test(emit_seq, stft_windows_frame_lengths_onesided) {
 #define SEQ_QF_REL_TOL 1e-6
 
 Test(emit_seq, matmul_integer_to_float_and_dynamic_quantize_matmul) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     int64_t ad[3] = {2, 3, 6}, bd[2] = {6, 4}, one[1] = {1}, nd[1] = {4};
     float bs[4];
-    int in[7] = {sq_input(o, "a", RT_U8, 3, ad, NULL),
-                 sq_const(o, "b", RT_I8, 2, bd, NULL),
-                 sq_input(o, "as", RT_F32, 1, one, (float[]){0.02f}),
-                 sq_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.03f)),
-                 sq_input(o, "az", RT_U8, 1, one, NULL),
-                 sq_const(o, "bz", RT_I8, 1, nd, (int8_t[]){1, 0, -2, 3}),
-                 sq_const(o, "bias", RT_F32, 1, nd, NULL)};
-    sq_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 7, in, 1, 0);
+    int in[7] = {op_input_data(o, "a", RT_U8, 3, ad, NULL),
+                 op_const(o, "b", RT_I8, 2, bd, NULL),
+                 op_input_data(o, "as", RT_F32, 1, one, (float[]){0.02f}),
+                 op_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.03f)),
+                 op_input_data(o, "az", RT_U8, 1, one, NULL),
+                 op_const(o, "bz", RT_I8, 1, nd, (int8_t[]){1, 0, -2, 3}),
+                 op_const(o, "bias", RT_F32, 1, nd, NULL)};
+    op_node_outs(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 7, in, 1, 0);
     sq_check(o, "MatMulIntegerToFloat per-column b_scale / b_zp, bias", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t bb[3] = {2, 6, 4};
-    int in2[4] = {sq_input(o, "a", RT_I8, 3, ad, NULL), sq_input(o, "b", RT_I8, 3, bb, NULL),
-                  sq_const(o, "as", RT_F32, 1, one, (float[]){0.05f}),
-                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.01f})};
-    sq_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 4, in2, 1, 0);
+    int in2[4] = {op_input_data(o, "a", RT_I8, 3, ad, NULL), op_input_data(o, "b", RT_I8, 3, bb, NULL),
+                  op_const(o, "as", RT_F32, 1, one, (float[]){0.05f}),
+                  op_const(o, "bs", RT_F32, 1, one, (float[]){0.01f})};
+    op_node_outs(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 4, in2, 1, 0);
     sq_check(o, "MatMulIntegerToFloat batched B, no zero points", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t fa[2] = {3, 5}, b5[2] = {5, 4};
-    int in3[5] = {sq_input(o, "a", RT_F32, 2, fa, NULL), sq_const(o, "b", RT_U8, 2, b5, NULL),
-                  sq_const(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
-                  sq_const(o, "bz", RT_U8, 1, nd, (uint8_t[]){128, 127, 130, 120}),
-                  sq_const(o, "bias", RT_F32, 1, nd, NULL)};
-    sq_node(o, RT_OP_DYNAMIC_QUANTIZE_MATMUL, 5, in3, 1, 0);
+    int in3[5] = {op_input_data(o, "a", RT_F32, 2, fa, NULL), op_const(o, "b", RT_U8, 2, b5, NULL),
+                  op_const(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
+                  op_const(o, "bz", RT_U8, 1, nd, (uint8_t[]){128, 127, 130, 120}),
+                  op_const(o, "bias", RT_F32, 1, nd, NULL)};
+    op_node_outs(o, RT_OP_DYNAMIC_QUANTIZE_MATMUL, 5, in3, 1, 0);
     sq_check(o, "DynamicQuantizeMatMul", 0, SEQ_QF_REL_TOL, 0);
 }
 
@@ -860,26 +687,24 @@ Test(emit_seq, contrib_integer_matmuls_match_onnxruntime, .fini = pb_release_all
 /* onnxruntime's com.microsoft QLinearConv: channels_last 1 (x [N, H, W, C]) and 0. */
 Test(emit_seq, ms_qlinear_conv_channels_last) {
     for (int cl = 0; cl < 2; cl++) {
-        Sq *o = sq_new();
+        OneOp *o = sq_new();
         int64_t xcl[4] = {2, 5, 6, 4}, xcf[4] = {2, 4, 5, 6}, wd[4] = {6, 2, 3, 3}, one[1] = {1}, md[1] = {6};
         float ws[6];
-        int in[9] = {sq_input(o, "x", RT_U8, 4, cl ? xcl : xcf, NULL),
-                     sq_const(o, "xs", RT_F32, 1, one, (float[]){0.03f}),
-                     sq_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}),
-                     sq_const(o, "w", RT_I8, 4, wd, NULL),
-                     sq_const(o, "ws", RT_F32, 1, md, scales(ws, 6, 0.01f)),
-                     sq_const(o, "wz", RT_I8, 1, md, (int8_t[]){0, 0, 0, 0, 0, 0}),
-                     sq_const(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
-                     sq_const(o, "yz", RT_U8, 1, one, (uint8_t[]){110}),
-                     sq_const(o, "b", RT_I32, 1, md, NULL)};
-        int k = sq_node(o, RT_OP_MS_QLINEAR_CONV, 9, in, 1, 0);
+        int in[9] = {op_input_data(o, "x", RT_U8, 4, cl ? xcl : xcf, NULL),
+                     op_const(o, "xs", RT_F32, 1, one, (float[]){0.03f}),
+                     op_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}),
+                     op_const(o, "w", RT_I8, 4, wd, NULL),
+                     op_const(o, "ws", RT_F32, 1, md, scales(ws, 6, 0.01f)),
+                     op_const(o, "wz", RT_I8, 1, md, (int8_t[]){0, 0, 0, 0, 0, 0}),
+                     op_const(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
+                     op_const(o, "yz", RT_U8, 1, one, (uint8_t[]){110}),
+                     op_const(o, "b", RT_I32, 1, md, NULL)};
+        int k = op_node_outs(o, RT_OP_MS_QLINEAR_CONV, 9, in, 1, 0);
         RtAttr *a = attrs_new(o, k, 4);
         a[0] = attr_int(o, "channels_last", cl);
         a[1] = attr_int(o, "group", 2);
-        a[2] = (RtAttr){.name = "pads", .type = RT_ATTR_INTS, .n = 4, .ints = ir_alloc(o->g, 32)};
-        memcpy((int64_t *)a[2].ints, (int64_t[]){1, 1, 0, 1}, 32);
-        a[3] = (RtAttr){.name = "strides", .type = RT_ATTR_INTS, .n = 2, .ints = ir_alloc(o->g, 16)};
-        memcpy((int64_t *)a[3].ints, (int64_t[]){1, 2}, 16);
+        a[2] = attr_ints(o, "pads", 4, (int64_t[]){1, 1, 0, 1});
+        a[3] = attr_ints(o, "strides", 2, (int64_t[]){1, 2});
         sq_check(o, cl ? "com.microsoft QLinearConv channels_last" : "com.microsoft QLinearConv NCHW", 0, 0, 0);
     }
 }
@@ -889,7 +714,7 @@ Test(emit_seq, ms_qlinear_conv_channels_last) {
 /* Forms emit-c does not cover fail with RT_ERR_UNSUPPORTED naming the node and op, and leave
  * no file behind: float64 recurrent layers and DFT (the kernels compute in float32), a
  * sequence_lens constant outside [0, seq_length]. */
-static void refuse_case(Sq *o, int no_libm, int want, const char *op, const char *words) {
+static void refuse_case(OneOp *o, int no_libm, int want, const char *op, const char *words) {
     char dir[256], path[600];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_seq_refuse"), 0);
     RtError err = {{0}};
@@ -900,42 +725,42 @@ static void refuse_case(Sq *o, int no_libm, int want, const char *op, const char
               err.msg);
     snprintf(path, sizeof path, "%s/model.c", dir);
     cr_expect(access(path, F_OK) != 0, "%s: %s was written", op, path);
-    sq_free(o);
+    op_free(o);
     tu_tmpdir_remove(dir);
 }
 
 Test(emit_seq, unsupported_forms_are_refused_by_name) {
-    Sq *o = sq_new();
+    OneOp *o = sq_new();
     int64_t xd[3] = {2, 1, 3}, wd[3] = {1, 4, 3}, rd[3] = {1, 4, 1}, sd[1] = {1};
-    int in[3] = {sq_input(o, "x", RT_F64, 3, xd, NULL), sq_const(o, "w", RT_F64, 3, wd, NULL),
-                 sq_const(o, "r", RT_F64, 3, rd, NULL)};
-    sq_node(o, RT_OP_LSTM, 3, in, 2, 1);
+    int in[3] = {op_input_data(o, "x", RT_F64, 3, xd, NULL), op_const(o, "w", RT_F64, 3, wd, NULL),
+                 op_const(o, "r", RT_F64, 3, rd, NULL)};
+    op_node_outs(o, RT_OP_LSTM, 3, in, 2, 1);
     refuse_case(o, 1, RT_ERR_UNSUPPORTED, "LSTM", "--no-libm");
     /* a float32 RNN, then a float64 one: one real type per model */
     o = sq_new();
     int64_t r1[3] = {1, 1, 3}, r2[3] = {1, 1, 1};
-    int a[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, r1, NULL),
-                sq_const(o, "r", RT_F32, 3, r2, NULL)};
-    sq_node(o, RT_OP_RNN, 3, a, 2, 1);
-    int b[3] = {sq_input(o, "x64", RT_F64, 3, xd, NULL), sq_const(o, "w64", RT_F64, 3, r1, NULL),
-                sq_const(o, "r64", RT_F64, 3, r2, NULL)};
-    sq_node(o, RT_OP_RNN, 3, b, 2, 1);
+    int a[3] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, r1, NULL),
+                op_const(o, "r", RT_F32, 3, r2, NULL)};
+    op_node_outs(o, RT_OP_RNN, 3, a, 2, 1);
+    int b[3] = {op_input_data(o, "x64", RT_F64, 3, xd, NULL), op_const(o, "w64", RT_F64, 3, r1, NULL),
+                op_const(o, "r64", RT_F64, 3, r2, NULL)};
+    op_node_outs(o, RT_OP_RNN, 3, b, 2, 1);
     refuse_case(o, 0, RT_ERR_UNSUPPORTED, "RNN", "one float type");
     /* a float32 LSTM, then a float64 DFT: the same */
     o = sq_new();
     int64_t w4[3] = {1, 4, 3}, r4[3] = {1, 4, 1}, fd[3] = {1, 8, 1};
-    int l[3] = {sq_input(o, "x", RT_F32, 3, xd, NULL), sq_const(o, "w", RT_F32, 3, w4, NULL),
-                sq_const(o, "r", RT_F32, 3, r4, NULL)};
-    sq_node(o, RT_OP_LSTM, 3, l, 2, 1);
-    int fin[1] = {sq_input(o, "s", RT_F64, 3, fd, NULL)};
-    sq_node(o, RT_OP_DFT, 1, fin, 1, 0);
+    int l[3] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, w4, NULL),
+                op_const(o, "r", RT_F32, 3, r4, NULL)};
+    op_node_outs(o, RT_OP_LSTM, 3, l, 2, 1);
+    int fin[1] = {op_input_data(o, "s", RT_F64, 3, fd, NULL)};
+    op_node_outs(o, RT_OP_DFT, 1, fin, 1, 0);
     refuse_case(o, 0, RT_ERR_UNSUPPORTED, "DFT", "one float type");
     o = sq_new();
     int64_t x2[3] = {2, 1, 3};
-    int gin[5] = {sq_input(o, "x", RT_F32, 3, x2, NULL), sq_const(o, "w", RT_F32, 3, (int64_t[]){1, 3, 3}, NULL),
-                  sq_const(o, "r", RT_F32, 3, (int64_t[]){1, 3, 1}, NULL), -1,
-                  sq_const(o, "sl", RT_I32, 1, sd, (int32_t[]){3})};
-    sq_node(o, RT_OP_GRU, 5, gin, 2, 1);
+    int gin[5] = {op_input_data(o, "x", RT_F32, 3, x2, NULL), op_const(o, "w", RT_F32, 3, (int64_t[]){1, 3, 3}, NULL),
+                  op_const(o, "r", RT_F32, 3, (int64_t[]){1, 3, 1}, NULL), -1,
+                  op_const(o, "sl", RT_I32, 1, sd, (int32_t[]){3})};
+    op_node_outs(o, RT_OP_GRU, 5, gin, 2, 1);
     refuse_case(o, 0, RT_ERR, "GRU", "sequence_lens");
 }
 
