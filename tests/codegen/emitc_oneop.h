@@ -136,7 +136,8 @@ static inline void op_fill_edge(RtTensor *t, uint64_t *seed, OneOpFill mode) {
         case RT_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)(r2 & 1); break;
         default: memcpy((char *)t->data + (size_t)i * rt_dtype_size(t->dtype), &bits, rt_dtype_size(t->dtype)); break;
         }
-        if (mode == OP_FILL_SMALL && (t->dtype == RT_U8 || t->dtype == RT_U16 || t->dtype == RT_U32 || t->dtype == RT_U64))
+        int is_unsigned = t->dtype == RT_U8 || t->dtype == RT_U16 || t->dtype == RT_U32 || t->dtype == RT_U64;
+        if (mode == OP_FILL_SMALL && is_unsigned)
             memcpy((char *)t->data + (size_t)i * rt_dtype_size(t->dtype), &(uint64_t){r2 % 70},
                    rt_dtype_size(t->dtype)); /* shifts past every width */
     }
