@@ -16,6 +16,7 @@ typedef int (*PassFn)(IrGraph *g, int *changed, RtError *err);
 int pass_fold_constants_run(IrGraph *g, int *changed, RtError *err);
 int pass_remove_identity_run(IrGraph *g, int *changed, RtError *err);
 int pass_dead_nodes_run(IrGraph *g, int *changed, RtError *err);
+int pass_layout_nchw_run(IrGraph *g, int *changed, RtError *err);
 
 /* Runs fn on every subgraph of g's live nodes (recursively, innermost last); a failure's
  * message gets the enclosing node in front. */

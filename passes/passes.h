@@ -15,7 +15,11 @@ int pass_fold_constants(IrGraph *g, RtError *err);
 int pass_remove_identity(IrGraph *g, RtError *err);
 /* Nodes whose outputs nobody reads are removed. */
 int pass_dead_nodes(IrGraph *g, RtError *err);
-/* The three above, with shape inference, to a fixed point. */
+/* onnxruntime's channels_last int8 nodes (com.microsoft QLinearConv, QLinearGlobalAveragePool)
+ * back to channels-first where the graph Transposes around them; inverse Transpose pairs
+ * cancel (passes/layout_nchw.c). */
+int pass_layout_nchw(IrGraph *g, RtError *err);
+/* The four above, with shape inference, to a fixed point. */
 int pass_simplify(IrGraph *g, RtError *err);
 
 /* ---- fusion (passes/fuse_*.c); each requires a simplified graph and fires only where the

@@ -1,6 +1,7 @@
 /*
- * simplify.c — the simplification pipeline: shapes, identity removal, constant folding and
- * dead-node removal, repeated until a round changes nothing.
+ * simplify.c — the simplification pipeline: shapes, identity removal, constant folding,
+ * dead-node removal and channels-last int8 regions back to channels-first (layout_nchw.c),
+ * repeated until a round changes nothing.
  *
  * Requires: a graph that verifies. Provides: shapes inferred (ir_infer_shapes), no Identity or
  * inference Dropout, no foldable node, no dead node; the graph verifies after every pass
@@ -32,6 +33,7 @@ int pass_simplify(IrGraph *g, RtError *err) {
         RT_TRY(pass_checked(g, pass_remove_identity_run, "remove_identity", &changed, err));
         RT_TRY(pass_checked(g, pass_fold_constants_run, "fold_constants", &changed, err));
         RT_TRY(pass_checked(g, pass_dead_nodes_run, "dead_nodes", &changed, err));
+        RT_TRY(pass_checked(g, pass_layout_nchw_run, "layout_nchw", &changed, err));
         if (!changed) return RT_OK;
     }
     return RT_OK;
