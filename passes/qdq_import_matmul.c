@@ -30,6 +30,10 @@
  *    forms (the DQ's scale has ceil(K / bs) rows, MatMulNBits pads the codes). The outputs
  *    then differ from DQ -> float MatMul only by the order of the float sums.
  *    The DQ stays when another node reads its float weight; otherwise it and the codes go.
+ *    A following Add of a float32 constant bias [N] (a Linear as exporters write it), the only
+ *    reader of the MatMul's output, becomes MatMulNBits' bias input: it adds the bias to each
+ *    finished sum, the Add's own float operation. A bias of another rank stays an Add (it
+ *    could broadcast the output to another shape).
  *
  * Anything else (a computed B, a B of rank > 2, float16 scales, a block_size MatMulNBits does
  * not take, a blocked DQ along N) keeps the float form, which computes what the file says.
@@ -153,7 +157,28 @@ static int blocked_pack(IrGraph *g, const char *base, const Blocked *b, int *bv,
     return RT_OK;
 }
 
-/* Route 2: MatMul(A, blocked DQ(B)) -> MatMulNBits. */
+/* The bias of MatMulNBits node k: the Add that alone reads its output y [..., N], with a
+ * float32 constant [N] as its other operand, merged in (input 5), its output now node k's.
+ * MatMulNBits adds the bias to each finished sum, as the Add did: the same float operation. */
+static void nbits_bias_merge(IrGraph *g, int k, int64_t N) {
+    int y = g->nodes[k].out[0], r = -1;
+    if (ir_value_is_output(g, y) || qz_readers(g, y, &r) != 1 || g->nodes[r].op != RT_OP_ADD) return;
+    const RtNode *a = &g->nodes[r];
+    if (a->n_in != 2 || a->n_out < 1 || a->out[0] < 0 || (a->in[0] == y) == (a->in[1] == y)) return;
+    int c = qdq_konst_of(g, a->in[a->in[0] == y ? 1 : 0]);
+    if (c < 0) return;
+    const RtTensor *b = g->values[c].konst;
+    if (b->dtype != RT_F32 || b->rank != 1 || b->dims[0] != N) return;
+    RtNode *m = &g->nodes[k];
+    for (int i = m->n_in; i < 5; i++) m->in[i] = -1; /* zero_points, g_idx absent */
+    m->in[5] = c;
+    m->n_in = 6;
+    m->out[0] = a->out[0];
+    g->values[m->out[0]].producer = k;
+    pass_node_delete(g, r);
+}
+
+/* Route 2: MatMul(A, blocked DQ(B)) [-> Add(bias [N])] -> MatMulNBits. */
 static int matmul_nbits(IrGraph *g, int k, RtError *err) {
     const RtNode *n = &g->nodes[k];
     Blocked b;
@@ -163,7 +188,7 @@ static int matmul_nbits(IrGraph *g, int k, RtError *err) {
     int bv = -1, sv = -1, zv = -1;
     const RtNode *d = &g->nodes[g->values[n->in[1]].producer];
     RT_TRY(blocked_pack(g, g->values[d->in[0]].name, &b, &bv, &sv, &zv, err));
-    int *in = ir_alloc(g, sizeof(int) * 4);
+    int *in = ir_alloc(g, sizeof(int) * 6);
     if (!in) return rt_error_set(err, "out of memory"), -1;
     RtNode *m = &g->nodes[k];
     in[0] = m->in[0], in[1] = bv, in[2] = sv, in[3] = zv;
@@ -178,6 +203,7 @@ static int matmul_nbits(IrGraph *g, int k, RtError *err) {
     RT_TRY(qz_attr_set_int(g, k, "N", b.N, err));
     RT_TRY(qz_attr_set_int(g, k, "bits", b.bits, err));
     RT_TRY(qz_attr_set_int(g, k, "block_size", b.block, err));
+    nbits_bias_merge(g, k, b.N);
     return 1;
 }
 

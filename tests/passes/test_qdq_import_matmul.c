@@ -329,11 +329,20 @@ Test(qdq_import_matmul, per_row_weight_stays_float) {
 /* x [..., K] float -> MatMul(x, blocked DQ(B)) -> y: the pass's histogram; wafer run against
  * the spec's float32 weights and a float64 sum computed here (SUM_ORDER_REL); and against
  * onnxruntime within ORT_ACC4_BOUND. */
-static void blocked_case(const char *tag, int t, int64_t K, int64_t N, int64_t bs, int axis, int with_zp, int rank,
-                         const int64_t *x_dims, const char *want_ops, int want_groups) {
+static void blocked_case_bias(const char *tag, int t, int64_t K, int64_t N, int64_t bs, int axis, int with_zp,
+                              int rank, const int64_t *x_dims, const char *want_ops, int want_groups, int bias_rank) {
     Onnx__GraphProto *g = pb_graph("g");
     BlockedW w = weight_blocked(g, "w", t, K, N, bs, axis, with_zp);
-    pb_add_node(g, pb_node("MatMul", "mm", "x,w_dq", "y"));
+    float *bias = NULL;
+    if (bias_rank) { /* y = Add(bias, MatMul(x, W)), bias [N] or [1, N] */
+        int64_t bd[2] = {1, N};
+        bias = input_values(N, -1, 1, 31);
+        init_f(g, "bias", (size_t)bias_rank, bias_rank == 1 ? bd + 1 : bd, (size_t)N, bias);
+        pb_add_node(g, pb_node("MatMul", "mm", "x,w_dq", "o"));
+        pb_add_node(g, pb_node("Add", "add", "bias,o", "y"));
+    } else {
+        pb_add_node(g, pb_node("MatMul", "mm", "x,w_dq", "y"));
+    }
     char xs[64] = "", ys[64] = "";
     size_t ux = 0, uy = 0;
     int64_t rows = 1;
@@ -356,7 +365,7 @@ static void blocked_case(const char *tag, int t, int64_t K, int64_t N, int64_t b
     double worst = 0, ort_bound = 0;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t n = 0; n < N; n++) {
-            double ref = 0, wabs = 0, sabs = 0;
+            double ref = bias ? bias[n] : 0, wabs = 0, sabs = bias ? fabs(bias[n]) : 0;
             for (int64_t k = 0; k < K; k++) {
                 double wk = blocked_w(&w, k, n);
                 ref += (double)xv[r * K + k] * wk;
@@ -374,6 +383,11 @@ static void blocked_case(const char *tag, int t, int64_t K, int64_t N, int64_t b
     OrtcInput in = {"x", x};
     OrtcTol tol = {ort_bound, 0, 0};
     if (!ortc_compare(tag, m, len, &in, 1, &tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+static void blocked_case(const char *tag, int t, int64_t K, int64_t N, int64_t bs, int axis, int with_zp, int rank,
+                         const int64_t *x_dims, const char *want_ops, int want_groups) {
+    blocked_case_bias(tag, t, K, N, bs, axis, with_zp, rank, x_dims, want_ops, want_groups, 0);
 }
 
 #define NBITS_OPS "MatMulNBits:1,"
@@ -408,6 +422,19 @@ Test(qdq_import_matmul, blocked_uint8_codes) {
 Test(qdq_import_matmul, blocked_int8_codes) {
     int64_t xd[2] = {2, 64};
     blocked_case("qdqmm_i8blk", E_I8, 64, 4, 32, 0, 1, 2, xd, NBITS_OPS, 1);
+}
+
+/* MatMul + Add(bias [N]), as exporters write a Linear: the bias joins MatMulNBits (input 5),
+ * which adds it to each finished sum as the Add did. */
+Test(qdq_import_matmul, blocked_with_bias_merged) {
+    int64_t xd[3] = {2, 3, 32};
+    blocked_case_bias("qdqmm_bias", E_U4, 32, 7, 16, 0, 1, 3, xd, NBITS_OPS, 1, 1);
+}
+
+/* A bias [1, N] could broadcast the output to another rank: the Add stays after MatMulNBits. */
+Test(qdq_import_matmul, blocked_bias_of_rank_2_stays_an_add) {
+    int64_t xd[2] = {3, 32};
+    blocked_case_bias("qdqmm_bias2", E_U4, 32, 7, 16, 0, 1, 2, xd, "MatMulNBits:1,Add:1,", 1, 2);
 }
 
 /* Blocked along N (axis 1): MatMulNBits blocks along K only; stays float. */
