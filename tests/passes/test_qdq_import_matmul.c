@@ -2,15 +2,21 @@
  * test_qdq_import_matmul.c — passes/qdq_import_matmul.c: the MatMul groups of the QDQ import.
  *
  * Each hand-built model is checked twice: the op histogram after the pass (the group became
- * QLinearMatMul / MatMulNBits, or, for a refusal, stayed float), and `wafer run` (which
- * applies the pass on load) against onnxruntime-node on the same QDQ file
- * (tests/ort_compare.h). Cases: per-column int8 B (axis 1) with uint8 activations; per-column
- * uint8 B with zero points (axis -1) and batched int8 activations [2, 3, K] (the transformer
- * shape); a per-row DQ (axis 0) stays float; blocked int4 weight-only DQ (opset 21) with a
- * partial last block and zero points, uint4 without zero points on a batched A, 8-bit uint8
- * codes -> MatMulNBits; refusals: blocked along N (axis 1), a block_size MatMulNBits does not
- * take (24), a non-constant B. Then emit-c on a file with both new groups: the emitted C
- * uses the QLinearMatMul and MatMulNBits kernels and gives wafer run's outputs.
+ * QLinearMatMul / MatMulNBits, or, for a refusal, stayed float), and its outputs.
+ * QLinearMatMul: `wafer run` (which applies the pass on load; fast and reference kernels)
+ * against onnxruntime-node on the same QDQ file (tests/ort_compare.h): per-column int8 B
+ * (axis 1) with uint8 activations; per-column uint8 B with zero points (axis -1) and batched
+ * int8 activations [2, 3, K] (the transformer shape); a per-row DQ (axis 0) stays float
+ * (checked against the QDQ graph's float semantics computed here: onnxruntime 1.30 fails on
+ * that file). MatMulNBits, from blocked weight-only DQs (opset 21): `wafer run` against the
+ * spec's float32 weights summed in float64 here, and against onnxruntime within the error of
+ * its int8 activations (its default accuracy level): int4 with zero points and a partial last
+ * block, uint4 without zero points on a batched A, int4 without (the default zero point),
+ * 8-bit uint8 and int8 codes, a bias Add merged, a bias [1, N] kept; refusals: blocked along
+ * N (axis 1), block_size 24, a non-constant B. Then emit-c on a file with both new groups
+ * (the emitted C calls both kernels and gives wafer run's outputs), and tinylm's RTN 4-bit
+ * layers exported as blocked DQ by `wafer quantize --onnx-int4 dq` and imported back: 24
+ * MatMulNBits, the float-DQ path's logits and perplexity (also through wafer eval).
  */
 #include <criterion/criterion.h>
 
@@ -233,7 +239,8 @@ static RtTensor wafer_run(const char *tag, const uint8_t *m, size_t len, const R
     return y;
 }
 
-/* The pass's histogram, then wafer run against onnxruntime on input x [x_dims] in [-2, 2). */
+/* The pass's histogram, then wafer run against onnxruntime on input x [x_dims] in [-2, 2),
+ * with wafer's fast kernels and again with its reference kernels (WAFER_RT_REF=1). */
 static void compare(const char *tag, Onnx__GraphProto *g, int rank, const int64_t *x_dims, int opset,
                     const char *want_ops, int want_groups, OrtcTol tol) {
     size_t len;
@@ -245,6 +252,10 @@ static void compare(const char *tag, Onnx__GraphProto *g, int rank, const int64_
     x.data = input_values(n, -2, 2, 99);
     OrtcInput in = {"x", x};
     if (!ortc_compare(tag, m, len, &in, 1, &tol)) cr_skip_test("onnxruntime-node is not installed");
+    /* the reference kernels too (ref/quant.c's QLinearMatMul; the default run takes the x86 one) */
+    setenv("WAFER_RT_REF", "1", 1);
+    ortc_compare(tag, m, len, &in, 1, &tol);
+    unsetenv("WAFER_RT_REF");
 }
 
 /* x [M, K] -> DQ(Q(x)) -> MatMul(., DQ(B)) -> Q -> DQ -> y, B [K, N] from weight_2d. */
