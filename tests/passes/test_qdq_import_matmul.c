@@ -435,11 +435,12 @@ Test(qdq_import_matmul, blocked_int8_codes) {
     blocked_case("qdqmm_i8blk", E_I8, 64, 4, 32, 0, 1, 2, xd, NBITS_OPS, 1);
 }
 
-/* MatMul + Add(bias [N]), as exporters write a Linear: the bias joins MatMulNBits (input 5),
+/* MatMul + Add(bias [N]), as exporters write a Linear: the bias joins MatMulNBits (input 5;
+ * int4 without zero points: inputs 3 and 4 absent before it),
  * which adds it to each finished sum as the Add did. */
 Test(qdq_import_matmul, blocked_with_bias_merged) {
     int64_t xd[3] = {2, 3, 32};
-    blocked_case_bias("qdqmm_bias", E_U4, 32, 7, 16, 0, 1, 3, xd, NBITS_OPS, 1, 1);
+    blocked_case_bias("qdqmm_bias", E_I4, 32, 7, 16, 0, 0, 3, xd, NBITS_OPS, 1, 1);
 }
 
 /* A bias [1, N] could broadcast the output to another rank: the Add stays after MatMulNBits. */
@@ -655,4 +656,43 @@ Test(qdq_import_matmul, tinylm_rtn4_blocked_dq_round_trip, .timeout = 300) {
     cr_expect(fabs(pc - pf) <= TINYLM_PPL_REL_TOL * pf, "wafer eval %.6f, float DQ %.6f", pc, pf);
     tu_tmpdir_remove(dir);
     free(all.data), free(tok.data), free(yi.data), free(yf.data);
+}
+
+/* The .wafer route: `wafer quantize --weights f32` of a blocked-DQ file keeps the imported
+ * MatMulNBits (with its bias and without zero points: absent inputs 3 and 4), and the .wafer
+ * file, run by the companion runtime, gives the .onnx run's bytes (the same kernel on the
+ * same weights). */
+Test(qdq_import_matmul, wafer_file_keeps_matmul_nbits) {
+    Onnx__GraphProto *g = pb_graph("g");
+    weight_blocked(g, "w", E_I4, 48, 6, 16, 0, 0);
+    int64_t bd[1] = {6};
+    init_f(g, "bias", 1, bd, 6, input_values(6, -1, 1, 3));
+    pb_add_node(g, pb_node("MatMul", "mm", "x,w_dq", "o"));
+    pb_add_node(g, pb_node("Add", "add", "o,bias", "y"));
+    pb_add_input(g, pb_value("x", E_F32, "3,48"));
+    pb_add_output(g, pb_value("y", E_F32, "3,6"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 10, 21, "test", &len);
+    static char log[65536];
+    char dir[256], src[320];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "qdqmm_wafer"), 0);
+    snprintf(src, sizeof src, "%s/m.onnx", dir);
+    FILE *f = fopen(src, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " quantize %s -o %s/m.wafer --weights f32", src, dir);
+    cr_assert_eq(rc, 0, "wafer quantize:\n%s", log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/m.wafer", dir);
+    cr_assert_eq(rc, 0, "wafer inspect:\n%s", log);
+    cr_expect(strstr(log, "MatMulNBits") && !strstr(log, "DequantizeLinear") && !strstr(log, " Add "),
+              "the .wafer file is not the imported graph:\n%s", log);
+    RtTensor x = {RT_F32, 2, {3, 48}, input_values(144, -2, 2, 11)};
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s/x.npy", dir);
+    RtError err = {{0}};
+    cr_assert_eq(npy_write(xp, &x, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s/m.wafer --input x=%s --out %s/a", dir, xp, dir), 0, "%s",
+                 log);
+    cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/b", src, xp, dir), 0, "%s", log);
+    cr_expect_eq(tu_run(log, sizeof log, "cmp %s/a/y.npy %s/b/y.npy", dir, dir), 0, ".wafer and .onnx differ");
+    tu_tmpdir_remove(dir);
 }
