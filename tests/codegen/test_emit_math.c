@@ -8,12 +8,12 @@
  * ones that would are refused by name).
  *
  * Each case is a graph of up to 8 one-node outputs over shared random inputs (special
- * values mixed in), built in the IR, emitted, compiled with gcc and clang -pedantic -Werror
+ * values mixed in), built in the IR (emitc_oneop.h), emitted, compiled with gcc and clang -pedantic -Werror
  * (and with gcc under UBSan: no undefined behaviour on these values), run by
  * tests/codegen/emitc_harness.c, and compared output by output with the runtime's reference
  * kernels on the same graph: integers and bools bit for bit, floats within MATH_FLOAT_REL_TOL.
  */
-#include "emitc_util.h"
+#include "emitc_oneop.h"
 
 /* The emitted float ops call the same libm functions (or, for the own helpers, evaluate the
  * same formula) as the reference kernels, in the same precision: results agree to the last
@@ -22,195 +22,38 @@
 /* --no-libm: exp/log/tanh/erf helpers of a few ulps each, composed (Mish = tanh of log1p of
  * exp): below 2e-6 relative (the bounds test_emit_nolibm.c derives, added). */
 #define MATH_NOLIBM_REL_TOL 2e-6
-#define MATH_MAX_OUT 8 /* emitc_harness.c's HARNESS_MAX_IO */
 
-typedef enum { FILL_ANY, FILL_NONZERO, FILL_SMALL } FillMode;
-
-typedef struct {
-    IrGraph *g;
-    RtTensor in[MATH_MAX_OUT]; /* graph inputs with data (owned) */
-    int n_in;
-    uint64_t seed;
-} Multi;
-
-static uint64_t lcg(uint64_t *s) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return *s >> 33;
-}
-
-/* Floats: one in four a special value (NaN, infinities, signed zeros, halves for Round,
- * values beyond every integer range for Cast), else uniform in [-4, 4]. Integers: the
- * whole range of the type, one in eight its minimum, -1 or its maximum (FILL_SMALL:
- * [-8, 8], shift counts and exponents), never 0 with FILL_NONZERO. */
-static void fill(RtTensor *t, uint64_t *seed, FillMode mode) {
-    static const double special[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5,
-                                     300.0, -300.0, 70000.0, 3e9, -3e9, 1e19, -1e19, 4e38, 1e-40};
-    for (int64_t i = 0, n = rt_numel(t); i < n; i++) {
-        uint64_t r = lcg(seed), r2 = lcg(seed);
-        double d = (r % 4 == 0 && mode == FILL_ANY) ? special[r2 % (sizeof special / sizeof special[0])]
-                                                    : (double)(r2 % 80001) / 10000.0 - 4.0;
-        uint64_t bits = (r << 31) ^ r2 ^ (lcg(seed) << 62);
-        if (mode == FILL_SMALL) bits = (uint64_t)((int64_t)(r2 % 17) - 8);
-        else if (r % 8 == 1) { /* the type's minimum, -1 (all ones), its maximum: INT_MIN / -1 */
-            uint64_t top = (uint64_t)1 << (8 * rt_dtype_size(t->dtype) - 1);
-            bits = r2 % 3 == 0 ? top : r2 % 3 == 1 ? ~(uint64_t)0 : top - 1;
-        }
-        if (mode == FILL_NONZERO && (bits & 0xff) == 0) bits |= 3;
-        switch (t->dtype) {
-        case RT_F32: ((float *)t->data)[i] = (float)d; break;
-        case RT_F64: ((double *)t->data)[i] = d; break;
-        case RT_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)(r2 & 1); break;
-        default: memcpy((char *)t->data + (size_t)i * rt_dtype_size(t->dtype), &bits, rt_dtype_size(t->dtype)); break;
-        }
-        if (mode == FILL_SMALL && (t->dtype == RT_U8 || t->dtype == RT_U16 || t->dtype == RT_U32 || t->dtype == RT_U64))
-            memcpy((char *)t->data + (size_t)i * rt_dtype_size(t->dtype), &(uint64_t){r2 % 70},
-                   rt_dtype_size(t->dtype)); /* shifts past every width */
-    }
-}
-
-static Multi *multi_new(void) {
-    Multi *m = calloc(1, sizeof *m);
-    m->g = ir_graph_new();
-    m->g->opset = 21;
+/* The suite's graphs: seed 987654321; inputs name their OneOpFill (OP_FILL_ANY mixes in the
+ * special values). */
+static OneOp *math_new(void) {
+    OneOp *m = op_new();
     m->seed = 987654321;
+    m->fill = OP_FILL_ANY;
     return m;
 }
 
-static int multi_input(Multi *m, const char *name, RtDtype dt, int rank, const int64_t *dims, FillMode mode) {
-    int v = ir_value_add(m->g, name);
-    ir_value_set_shape(&m->g->values[v], dt, rank, dims);
-    RtTensor *t = &m->in[m->n_in++];
-    t->dtype = dt, t->rank = rank;
-    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
-    t->data = malloc((size_t)rt_nbytes(t) + 1);
-    fill(t, &m->seed, mode);
-    m->g->inputs = realloc(m->g->inputs, sizeof(int) * (size_t)(m->g->n_inputs + 1));
-    m->g->inputs[m->g->n_inputs++] = v;
-    return v;
+/* Emits (no_libm as given: then no libm symbol is referenced), compiles with gcc -O1 and
+ * with clang -O1 (the same C builds as cleanly under clang), and builds it with gcc under
+ * UBSan too: no undefined behaviour on these inputs (out-of-range casts, shifts past the
+ * width, INT_MIN / -1, signed overflow), the same exit status. Under the sanitizer build
+ * (WAFER_SANITIZED) the emitter runs under ASan and these extra compilers, which check the
+ * emitted C as the plain run does, are skipped. Runs the graph expecting NAME_run's status
+ * want_status and when it is 0 compares every output with the reference run: integers and
+ * bools bit for bit, each float equal, both NaN or within tol. Frees m. */
+static void math_run(OneOp *m, const char *what, int no_libm, double tol, int want_status) {
+    int extra = !op_sanitized();
+    OneOpCheck k = {.cflags = "-O1",
+                    .also_clang = extra,
+                    .ubsan = extra,
+                    .no_libm = no_libm,
+                    .want_status = want_status,
+                    .tol = tol,
+                    .tol_f64 = tol,
+                    .per_element = 1};
+    op_check_opts(m, what, &k);
 }
 
-static int multi_const(Multi *m, const char *name, RtDtype dt, int rank, const int64_t *dims, const void *data) {
-    RtTensor t = {dt, rank, {0}, NULL};
-    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
-    t.data = malloc((size_t)rt_nbytes(&t) + 1);
-    memcpy(t.data, data, (size_t)rt_nbytes(&t));
-    int v = ir_const_add(m->g, name, &t);
-    free(t.data);
-    cr_assert(v >= 0);
-    return v;
-}
-
-/* One node whose output becomes the next graph output; attrs copied (n_attr of them). */
-static void multi_node(Multi *m, int op, int n_in, const int *in, const RtAttr *attrs, int n_attr) {
-    char name[32];
-    snprintf(name, sizeof name, "y%d", m->g->n_outputs);
-    int y = ir_value_add(m->g, name);
-    int k = ir_node_add(m->g, op, name, n_in, in, 1, &y);
-    cr_assert(k >= 0 && m->g->n_outputs < MATH_MAX_OUT);
-    if (n_attr) {
-        RtAttr *a = ir_alloc(m->g, sizeof(RtAttr) * (size_t)n_attr);
-        for (int i = 0; i < n_attr; i++) {
-            a[i] = attrs[i];
-            a[i].name = ir_strdup(m->g, attrs[i].name);
-            if (attrs[i].type == RT_ATTR_STRING) a[i].s = ir_strdup(m->g, attrs[i].s);
-        }
-        m->g->nodes[k].attrs = a;
-        m->g->nodes[k].n_attr = n_attr;
-    }
-    m->g->outputs = realloc(m->g->outputs, sizeof(int) * (size_t)(m->g->n_outputs + 1));
-    m->g->outputs[m->g->n_outputs++] = y;
-}
-
-static void multi_free(Multi *m) {
-    for (int i = 0; i < m->n_in; i++) free(m->in[i].data);
-    ir_graph_free(m->g);
-    free(m);
-}
-
-/* Element i of a float output against the reference: equal, both NaN, or within tol. */
-static int float_close(double a, double b, double tol) {
-    if (a != a || b != b) return a != a && b != b;
-    if (a == b) return 1;
-    return fabs(a - b) <= tol * fmax(fabs(a), fabs(b));
-}
-
-/* Emits (no_libm as given), compiles, runs; returns the harness's exit status and, when 0,
- * compares every output with the reference run. */
-static int multi_run(Multi *m, const char *what, int no_libm, double tol) {
-    char dir[256], log[8192], path[600], args[4096] = "";
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
-    RtError err = {{0}};
-    EmitCOptions eo = {"model", no_libm, "test", "test", "test", 0};
-    cr_assert_eq(emit_c_write(m->g, &eo, dir, NULL, &err), RT_OK, "%s: %s", what, err.msg);
-    for (int i = 0; i < m->n_in; i++) {
-        snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
-        ecu_raw_write(path, m->in[i].data, (size_t)rt_nbytes(&m->in[i]));
-        size_t l = strlen(args);
-        snprintf(args + l, sizeof args - l, " %s", path);
-    }
-    for (int o = 0; o < m->g->n_outputs; o++) {
-        size_t l = strlen(args);
-        snprintf(args + l, sizeof args - l, " %s/y%d.bin", dir, o);
-    }
-    cr_assert_eq(ecu_compile("gcc", "-O1", dir, "h", log, sizeof log), 0, "%s: %s", what, log);
-    cr_assert_eq(log[0], '\0', "%s: gcc printed %s", what, log);
-    /* under the sanitizer build (WAFER_SANITIZED) the emitter runs under ASan; the extra
-     * compilers below check the emitted C, which the plain run does: skipped there */
-    int extra = getenv("WAFER_SANITIZED") == NULL;
-    if (extra && tu_run(log, sizeof log, "command -v clang") == 0) { /* the same C builds as cleanly under clang */
-        cr_assert_eq(ecu_compile("clang", "-O1", dir, "hc", log, sizeof log), 0, "%s: clang: %s", what, log);
-        cr_assert_eq(log[0], '\0', "%s: clang printed %s", what, log);
-    }
-    if (no_libm) { /* no libm symbol is referenced */
-        cr_assert_eq(tu_run(log, sizeof log, "gcc -std=c99 -O2 -c %s/model.c -o %s/m.o && nm -u %s/m.o", dir, dir, dir),
-                     0);
-        cr_expect_eq(log[0], '\0', "%s: --no-libm code references %s", what, log);
-    }
-    /* no undefined behaviour on these inputs (out-of-range casts, shifts past the width,
-     * INT_MIN / -1, signed overflow): the same program under UBSan exits as cleanly */
-    int st = tu_run(log, sizeof log, "%s/h%s", dir, args), st_ub = st;
-    if (extra) {
-        cr_assert_eq(ecu_compile("gcc", "-O1 -fsanitize=undefined,float-cast-overflow -fno-sanitize-recover=all", dir,
-                                 "hu", log, sizeof log),
-                     0, "%s: gcc -fsanitize: %s", what, log);
-        st_ub = tu_run(log, sizeof log, "%s/hu%s", dir, args);
-        cr_expect(strstr(log, "runtime error") == NULL, "%s: UBSan: %s", what, log);
-    }
-    cr_expect_eq(st_ub, st, "%s: exit %d under UBSan, %d without", what, st_ub, st);
-    if (st == 0) {
-        RtTensor ys[MATH_MAX_OUT];
-        memset(ys, 0, sizeof ys);
-        RtRunOptions ro = {0};
-        ro.ref_only = 1;
-        cr_assert_eq(ir_run_opts(m->g, m->in, ys, &ro, &err), RT_OK, "%s: %s", what, err.msg);
-        for (int o = 0; o < m->g->n_outputs; o++) {
-            const RtNode *nd = &m->g->nodes[o];
-            size_t n = 0;
-            snprintf(path, sizeof path, "%s/y%d.bin", dir, o);
-            unsigned char *c = tu_file_read(path, &n);
-            cr_assert(c && (int64_t)n == rt_nbytes(&ys[o]), "%s %s: %zu bytes, reference %lld", what,
-                      rt_op_name(nd->op), n, (long long)rt_nbytes(&ys[o]));
-            int64_t bad = -1;
-            for (int64_t i = 0; i < rt_numel(&ys[o]) && bad < 0; i++) {
-                if (ys[o].dtype == RT_F32) bad = float_close(((float *)c)[i], ((float *)ys[o].data)[i], tol) ? -1 : i;
-                else if (ys[o].dtype == RT_F64)
-                    bad = float_close(((double *)c)[i], ((double *)ys[o].data)[i], tol) ? -1 : i;
-            }
-            if (ys[o].dtype != RT_F32 && ys[o].dtype != RT_F64 && memcmp(c, ys[o].data, n) != 0) bad = 0;
-            cr_expect(bad < 0, "%s: output %d (%s, %s) differs from the runtime's at element %lld", what, o,
-                      rt_op_name(nd->op), rt_dtype_name(ys[o].dtype), (long long)bad);
-            free(c);
-            free(ys[o].data);
-        }
-    }
-    tu_tmpdir_remove(dir);
-    return st;
-}
-
-static void multi_check(Multi *m, const char *what) {
-    cr_assert_eq(multi_run(m, what, 0, MATH_FLOAT_REL_TOL), 0, "%s: the program failed", what);
-    multi_free(m);
-}
+static void math_check(OneOp *m, const char *what) { math_run(m, what, 0, MATH_FLOAT_REL_TOL, 0); }
 
 static const RtDtype INT_TYPES[] = {RT_I8, RT_I16, RT_I32, RT_I64, RT_U8, RT_U16, RT_U32, RT_U64};
 
@@ -220,59 +63,58 @@ Test(emit_math, integer_arithmetic_every_dtype) {
     for (size_t t = 0; t < sizeof INT_TYPES / sizeof INT_TYPES[0]; t++) {
         RtDtype dt = INT_TYPES[t];
         int sig = dt == RT_I8 || dt == RT_I16 || dt == RT_I32 || dt == RT_I64;
-        Multi *m = multi_new();
+        OneOp *m = math_new();
         int64_t ad[3] = {2, 3, 4}, bd[2] = {3, 1};
-        int in[2] = {multi_input(m, "a", dt, 3, ad, FILL_ANY), multi_input(m, "b", dt, 2, bd, FILL_NONZERO)};
+        int in[2] = {op_input_fill(m, "a", dt, 3, ad, OP_FILL_ANY), op_input_fill(m, "b", dt, 2, bd, OP_FILL_NONZERO)};
         int ops[] = {RT_OP_ADD, RT_OP_SUB, RT_OP_MUL, RT_OP_DIV};
-        for (int i = 0; i < 4; i++) multi_node(m, ops[i], 2, in, NULL, 0);
+        for (int i = 0; i < 4; i++) op_node_attrs(m, ops[i], 2, in, NULL, 0);
         RtAttr fm0 = {.name = "fmod", .type = RT_ATTR_INT, .i = 0}, fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
-        multi_node(m, RT_OP_MOD, 2, in, &fm0, 1);
-        multi_node(m, RT_OP_MOD, 2, in, &fm1, 1);
-        multi_node(m, RT_OP_ABS, 1, in, NULL, 0);
-        multi_node(m, sig ? RT_OP_NEG : RT_OP_SIGN, 1, in, NULL, 0);
+        op_node_attrs(m, RT_OP_MOD, 2, in, &fm0, 1);
+        op_node_attrs(m, RT_OP_MOD, 2, in, &fm1, 1);
+        op_node_attrs(m, RT_OP_ABS, 1, in, NULL, 0);
+        op_node_attrs(m, sig ? RT_OP_NEG : RT_OP_SIGN, 1, in, NULL, 0);
         char what[64];
         snprintf(what, sizeof what, "integer arithmetic on %s", rt_dtype_name(dt));
-        multi_check(m, what);
+        math_check(m, what);
     }
 }
 
 /* The minimum divided by -1 (a trap in C; the runtime wraps it to the minimum) and the
  * remainders of mixed signs, int32 and int64, both Mod modes. */
 Test(emit_math, integer_min_by_minus_one) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[1] = {6};
-    int a32 = multi_input(m, "a", RT_I32, 1, d, FILL_ANY), b32 = multi_input(m, "b", RT_I32, 1, d, FILL_NONZERO);
-    int a64 = multi_input(m, "c", RT_I64, 1, d, FILL_ANY), b64 = multi_input(m, "e", RT_I64, 1, d, FILL_NONZERO);
+    int a32 = op_input_fill(m, "a", RT_I32, 1, d, OP_FILL_ANY), b32 = op_input_fill(m, "b", RT_I32, 1, d, OP_FILL_NONZERO);
+    int a64 = op_input_fill(m, "c", RT_I64, 1, d, OP_FILL_ANY), b64 = op_input_fill(m, "e", RT_I64, 1, d, OP_FILL_NONZERO);
     memcpy(m->in[0].data, (int32_t[]){INT32_MIN, 7, -7, INT32_MIN, 5, -9}, sizeof(int32_t) * 6);
     memcpy(m->in[1].data, (int32_t[]){-1, -1, 2, 3, -3, 4}, sizeof(int32_t) * 6);
     memcpy(m->in[2].data, (int64_t[]){INT64_MIN, 7, -7, INT64_MIN, 5, -9}, sizeof(int64_t) * 6);
     memcpy(m->in[3].data, (int64_t[]){-1, -1, 2, 3, -3, 4}, sizeof(int64_t) * 6);
     RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
     int p32[2] = {a32, b32}, p64[2] = {a64, b64};
-    multi_node(m, RT_OP_DIV, 2, p32, NULL, 0);
-    multi_node(m, RT_OP_MOD, 2, p32, NULL, 0);
-    multi_node(m, RT_OP_MOD, 2, p32, &fm1, 1);
-    multi_node(m, RT_OP_DIV, 2, p64, NULL, 0);
-    multi_node(m, RT_OP_MOD, 2, p64, NULL, 0);
-    multi_node(m, RT_OP_MOD, 2, p64, &fm1, 1);
-    multi_check(m, "INT_MIN / -1, mixed-sign Mod");
+    op_node_attrs(m, RT_OP_DIV, 2, p32, NULL, 0);
+    op_node_attrs(m, RT_OP_MOD, 2, p32, NULL, 0);
+    op_node_attrs(m, RT_OP_MOD, 2, p32, &fm1, 1);
+    op_node_attrs(m, RT_OP_DIV, 2, p64, NULL, 0);
+    op_node_attrs(m, RT_OP_MOD, 2, p64, NULL, 0);
+    op_node_attrs(m, RT_OP_MOD, 2, p64, &fm1, 1);
+    math_check(m, "INT_MIN / -1, mixed-sign Mod");
 }
 
 /* Integer Div and Mod by a zero read at run time: NAME_run returns 1 (the runtime refuses
  * the division; C would be undefined); a zero constant divisor is refused at emit time. */
 Test(emit_math, integer_division_by_zero) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[1] = {5};
-    int in[2] = {multi_input(m, "a", RT_I32, 1, d, FILL_ANY), multi_input(m, "b", RT_I32, 1, d, FILL_NONZERO)};
+    int in[2] = {op_input_fill(m, "a", RT_I32, 1, d, OP_FILL_ANY), op_input_fill(m, "b", RT_I32, 1, d, OP_FILL_NONZERO)};
     ((int32_t *)m->in[1].data)[3] = 0;
-    multi_node(m, RT_OP_DIV, 2, in, NULL, 0);
-    cr_expect_eq(multi_run(m, "Div by a run-time zero", 0, MATH_FLOAT_REL_TOL), 1, "NAME_run should return 1");
-    multi_free(m);
+    op_node_attrs(m, RT_OP_DIV, 2, in, NULL, 0);
+    math_run(m, "Div by a run-time zero", 0, MATH_FLOAT_REL_TOL, 1); /* NAME_run returns 1 */
 
-    m = multi_new();
-    int x = multi_input(m, "a", RT_I64, 1, d, FILL_ANY);
-    int z = multi_const(m, "z", RT_I64, 1, (int64_t[]){1}, (int64_t[]){0});
-    multi_node(m, RT_OP_MOD, 2, (int[]){x, z}, NULL, 0);
+    m = math_new();
+    int x = op_input_fill(m, "a", RT_I64, 1, d, OP_FILL_ANY);
+    int z = op_const(m, "z", RT_I64, 1, (int64_t[]){1}, (int64_t[]){0});
+    op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, z}, NULL, 0);
     char dir[256];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
     RtError err = {{0}};
@@ -280,151 +122,151 @@ Test(emit_math, integer_division_by_zero) {
     cr_expect_neq(emit_c_write(m->g, &eo, dir, NULL, &err), RT_OK, "Mod by a constant 0 should be refused");
     cr_expect(strstr(err.msg, "division by zero"), "message: %s", err.msg);
     tu_tmpdir_remove(dir);
-    multi_free(m);
+    op_free(m);
 }
 
 /* Comparisons on float64 and int16 (broadcast), Equal on bool, And/Or/Xor/Not, Where with
  * three operands broadcast to [2, 3, 4]. */
 Test(emit_math, comparisons_logic_where) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t ad[3] = {2, 3, 4}, bd[1] = {4}, cd[3] = {2, 1, 4}, xd[2] = {3, 1};
-    int f[2] = {multi_input(m, "a", RT_F64, 3, ad, FILL_ANY), multi_input(m, "b", RT_F64, 1, bd, FILL_ANY)};
-    int s[2] = {multi_input(m, "c", RT_I16, 3, ad, FILL_SMALL), multi_input(m, "d", RT_I16, 2, xd, FILL_SMALL)};
-    int b[2] = {multi_input(m, "e", RT_BOOL, 3, cd, FILL_ANY), multi_input(m, "f", RT_BOOL, 2, xd, FILL_ANY)};
-    multi_node(m, RT_OP_LESS, 2, f, NULL, 0);
-    multi_node(m, RT_OP_GREATER_OR_EQUAL, 2, f, NULL, 0);
-    multi_node(m, RT_OP_EQUAL, 2, s, NULL, 0);
-    multi_node(m, RT_OP_LESS_OR_EQUAL, 2, s, NULL, 0);
-    multi_node(m, RT_OP_XOR, 2, b, NULL, 0);
-    multi_node(m, RT_OP_EQUAL, 2, b, NULL, 0);
-    multi_node(m, RT_OP_NOT, 1, b, NULL, 0);
-    multi_node(m, RT_OP_WHERE, 3, (int[]){b[0], s[1], s[0]}, NULL, 0);
-    multi_check(m, "comparisons, logic, Where");
+    int f[2] = {op_input_fill(m, "a", RT_F64, 3, ad, OP_FILL_ANY), op_input_fill(m, "b", RT_F64, 1, bd, OP_FILL_ANY)};
+    int s[2] = {op_input_fill(m, "c", RT_I16, 3, ad, OP_FILL_SMALL), op_input_fill(m, "d", RT_I16, 2, xd, OP_FILL_SMALL)};
+    int b[2] = {op_input_fill(m, "e", RT_BOOL, 3, cd, OP_FILL_ANY), op_input_fill(m, "f", RT_BOOL, 2, xd, OP_FILL_ANY)};
+    op_node_attrs(m, RT_OP_LESS, 2, f, NULL, 0);
+    op_node_attrs(m, RT_OP_GREATER_OR_EQUAL, 2, f, NULL, 0);
+    op_node_attrs(m, RT_OP_EQUAL, 2, s, NULL, 0);
+    op_node_attrs(m, RT_OP_LESS_OR_EQUAL, 2, s, NULL, 0);
+    op_node_attrs(m, RT_OP_XOR, 2, b, NULL, 0);
+    op_node_attrs(m, RT_OP_EQUAL, 2, b, NULL, 0);
+    op_node_attrs(m, RT_OP_NOT, 1, b, NULL, 0);
+    op_node_attrs(m, RT_OP_WHERE, 3, (int[]){b[0], s[1], s[0]}, NULL, 0);
+    math_check(m, "comparisons, logic, Where");
 }
 
 /* Variadic ops with three and four operands of different shapes; Max/Min propagate NaN. */
 Test(emit_math, variadic_broadcast) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d0[3] = {2, 1, 4}, d1[2] = {3, 1}, d2[1] = {1}, d3[3] = {2, 3, 4};
-    int f[4] = {multi_input(m, "a", RT_F32, 3, d0, FILL_ANY), multi_input(m, "b", RT_F32, 2, d1, FILL_ANY),
-                multi_input(m, "c", RT_F32, 1, d2, FILL_SMALL), multi_input(m, "d", RT_F32, 3, d3, FILL_ANY)};
-    int u[3] = {multi_input(m, "e", RT_U32, 3, d0, FILL_ANY), multi_input(m, "f", RT_U32, 2, d1, FILL_ANY),
-                multi_input(m, "g", RT_U32, 3, d3, FILL_ANY)};
-    multi_node(m, RT_OP_MAX, 4, f, NULL, 0);
-    multi_node(m, RT_OP_MIN, 3, f, NULL, 0);
-    multi_node(m, RT_OP_SUM, 4, f, NULL, 0);
-    multi_node(m, RT_OP_MEAN, 3, f + 1, NULL, 0);
-    multi_node(m, RT_OP_MAX, 3, u, NULL, 0);
-    multi_node(m, RT_OP_MIN, 2, u, NULL, 0);
-    multi_node(m, RT_OP_SUM, 1, f + 3, NULL, 0);
-    multi_check(m, "variadic Max/Min/Sum/Mean");
+    int f[4] = {op_input_fill(m, "a", RT_F32, 3, d0, OP_FILL_ANY), op_input_fill(m, "b", RT_F32, 2, d1, OP_FILL_ANY),
+                op_input_fill(m, "c", RT_F32, 1, d2, OP_FILL_SMALL), op_input_fill(m, "d", RT_F32, 3, d3, OP_FILL_ANY)};
+    int u[3] = {op_input_fill(m, "e", RT_U32, 3, d0, OP_FILL_ANY), op_input_fill(m, "f", RT_U32, 2, d1, OP_FILL_ANY),
+                op_input_fill(m, "g", RT_U32, 3, d3, OP_FILL_ANY)};
+    op_node_attrs(m, RT_OP_MAX, 4, f, NULL, 0);
+    op_node_attrs(m, RT_OP_MIN, 3, f, NULL, 0);
+    op_node_attrs(m, RT_OP_SUM, 4, f, NULL, 0);
+    op_node_attrs(m, RT_OP_MEAN, 3, f + 1, NULL, 0);
+    op_node_attrs(m, RT_OP_MAX, 3, u, NULL, 0);
+    op_node_attrs(m, RT_OP_MIN, 2, u, NULL, 0);
+    op_node_attrs(m, RT_OP_SUM, 1, f + 3, NULL, 0);
+    math_check(m, "variadic Max/Min/Sum/Mean");
 }
 
 /* Clip: run-time bounds (int8, float32), an absent min (uint16), a constant max; PRelu with
  * a per-channel slope on float and int32; Pow int32^int64, int64^float32, float32^int32. */
 Test(emit_math, clip_prelu_pow) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t xd[3] = {2, 3, 4}, one[1] = {1}, sd[2] = {3, 1};
-    int x8 = multi_input(m, "x8", RT_I8, 3, xd, FILL_ANY), lo8 = multi_input(m, "lo8", RT_I8, 0, one, FILL_SMALL),
-        hi8 = multi_input(m, "hi8", RT_I8, 0, one, FILL_SMALL);
-    int xf = multi_input(m, "xf", RT_F32, 3, xd, FILL_ANY), lof = multi_input(m, "lof", RT_F32, 1, one, FILL_SMALL);
-    int xu = multi_input(m, "xu", RT_U16, 3, xd, FILL_ANY);
-    int xi = multi_input(m, "xi", RT_I32, 3, xd, FILL_SMALL), e64 = multi_input(m, "e64", RT_I64, 2, sd, FILL_SMALL);
-    int hif = multi_const(m, "hif", RT_F32, 0, one, (float[]){1.25f});
-    int hiu = multi_const(m, "hiu", RT_U16, 0, one, (uint16_t[]){40000});
-    int sf = multi_const(m, "sf", RT_F32, 2, sd, (float[]){0.5f, -2.0f, 0.25f});
-    int si = multi_const(m, "si", RT_I32, 2, sd, (int32_t[]){3, -1, 100000});
-    multi_node(m, RT_OP_CLIP, 3, (int[]){x8, lo8, hi8}, NULL, 0);
-    multi_node(m, RT_OP_CLIP, 3, (int[]){xf, lof, hif}, NULL, 0);
-    multi_node(m, RT_OP_CLIP, 3, (int[]){xu, -1, hiu}, NULL, 0);
-    multi_node(m, RT_OP_PRELU, 2, (int[]){xf, sf}, NULL, 0);
-    multi_node(m, RT_OP_PRELU, 2, (int[]){xi, si}, NULL, 0);
-    multi_node(m, RT_OP_POW, 2, (int[]){xi, e64}, NULL, 0);
-    multi_node(m, RT_OP_POW, 2, (int[]){e64, lof}, NULL, 0);
-    multi_node(m, RT_OP_POW, 2, (int[]){xf, xi}, NULL, 0);
-    multi_check(m, "Clip, PRelu, Pow");
+    int x8 = op_input_fill(m, "x8", RT_I8, 3, xd, OP_FILL_ANY), lo8 = op_input_fill(m, "lo8", RT_I8, 0, one, OP_FILL_SMALL),
+        hi8 = op_input_fill(m, "hi8", RT_I8, 0, one, OP_FILL_SMALL);
+    int xf = op_input_fill(m, "xf", RT_F32, 3, xd, OP_FILL_ANY), lof = op_input_fill(m, "lof", RT_F32, 1, one, OP_FILL_SMALL);
+    int xu = op_input_fill(m, "xu", RT_U16, 3, xd, OP_FILL_ANY);
+    int xi = op_input_fill(m, "xi", RT_I32, 3, xd, OP_FILL_SMALL), e64 = op_input_fill(m, "e64", RT_I64, 2, sd, OP_FILL_SMALL);
+    int hif = op_const(m, "hif", RT_F32, 0, one, (float[]){1.25f});
+    int hiu = op_const(m, "hiu", RT_U16, 0, one, (uint16_t[]){40000});
+    int sf = op_const(m, "sf", RT_F32, 2, sd, (float[]){0.5f, -2.0f, 0.25f});
+    int si = op_const(m, "si", RT_I32, 2, sd, (int32_t[]){3, -1, 100000});
+    op_node_attrs(m, RT_OP_CLIP, 3, (int[]){x8, lo8, hi8}, NULL, 0);
+    op_node_attrs(m, RT_OP_CLIP, 3, (int[]){xf, lof, hif}, NULL, 0);
+    op_node_attrs(m, RT_OP_CLIP, 3, (int[]){xu, -1, hiu}, NULL, 0);
+    op_node_attrs(m, RT_OP_PRELU, 2, (int[]){xf, sf}, NULL, 0);
+    op_node_attrs(m, RT_OP_PRELU, 2, (int[]){xi, si}, NULL, 0);
+    op_node_attrs(m, RT_OP_POW, 2, (int[]){xi, e64}, NULL, 0);
+    op_node_attrs(m, RT_OP_POW, 2, (int[]){e64, lof}, NULL, 0);
+    op_node_attrs(m, RT_OP_POW, 2, (int[]){xf, xi}, NULL, 0);
+    math_check(m, "Clip, PRelu, Pow");
 }
 
 /* Cast from float32 (NaN, infinities, values beyond every range) to each integer type and
  * bool, float64 -> float32, int64 -> float32 (double rounding), uint64 -> float64. */
 Test(emit_math, cast_matrix) {
     RtDtype to1[] = {RT_I8, RT_U8, RT_I16, RT_U16, RT_I32, RT_U32, RT_I64, RT_U64};
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[1] = {64};
-    int xf = multi_input(m, "xf", RT_F32, 1, d, FILL_ANY);
+    int xf = op_input_fill(m, "xf", RT_F32, 1, d, OP_FILL_ANY);
     for (int i = 0; i < 8; i++) {
         RtAttr to = {.name = "to", .type = RT_ATTR_INT, .i = to1[i]};
-        multi_node(m, RT_OP_CAST, 1, &xf, &to, 1);
+        op_node_attrs(m, RT_OP_CAST, 1, &xf, &to, 1);
     }
-    multi_check(m, "Cast float32 -> integers");
-    m = multi_new();
-    int xd = multi_input(m, "xd", RT_F64, 1, d, FILL_ANY), xl = multi_input(m, "xl", RT_I64, 1, d, FILL_ANY);
-    int xu = multi_input(m, "xu", RT_U64, 1, d, FILL_ANY), xb = multi_input(m, "xb", RT_BOOL, 1, d, FILL_ANY);
-    int x8 = multi_input(m, "x8", RT_I8, 1, d, FILL_ANY);
+    math_check(m, "Cast float32 -> integers");
+    m = math_new();
+    int xd = op_input_fill(m, "xd", RT_F64, 1, d, OP_FILL_ANY), xl = op_input_fill(m, "xl", RT_I64, 1, d, OP_FILL_ANY);
+    int xu = op_input_fill(m, "xu", RT_U64, 1, d, OP_FILL_ANY), xb = op_input_fill(m, "xb", RT_BOOL, 1, d, OP_FILL_ANY);
+    int x8 = op_input_fill(m, "x8", RT_I8, 1, d, OP_FILL_ANY);
     struct { int x; RtDtype to; } cs[] = {{xd, RT_F32}, {xd, RT_BOOL}, {xd, RT_U8}, {xl, RT_F32}, {xu, RT_F64},
                                           {xb, RT_F32}, {x8, RT_U64}, {xl, RT_I16}};
     for (int i = 0; i < 8; i++) {
         RtAttr to = {.name = "to", .type = RT_ATTR_INT, .i = cs[i].to};
-        multi_node(m, RT_OP_CAST, 1, &cs[i].x, &to, 1);
+        op_node_attrs(m, RT_OP_CAST, 1, &cs[i].x, &to, 1);
     }
-    multi_check(m, "Cast between float64, int64, uint64, bool, int8");
+    math_check(m, "Cast between float64, int64, uint64, bool, int8");
 }
 
 /* float64 math against the runtime's double rows, and float32 rounding ops on halves. */
 Test(emit_math, float64_and_rounding) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[2] = {4, 16};
-    int xd = multi_input(m, "xd", RT_F64, 2, d, FILL_ANY), xf = multi_input(m, "xf", RT_F32, 2, d, FILL_ANY);
+    int xd = op_input_fill(m, "xd", RT_F64, 2, d, OP_FILL_ANY), xf = op_input_fill(m, "xf", RT_F32, 2, d, OP_FILL_ANY);
     RtAttr al = {.name = "alpha", .type = RT_ATTR_FLOAT, .f = 0.7f};
-    multi_node(m, RT_OP_ROUND, 1, &xd, NULL, 0);
-    multi_node(m, RT_OP_ROUND, 1, &xf, NULL, 0);
-    multi_node(m, RT_OP_CELU, 1, &xd, &al, 1);
-    multi_node(m, RT_OP_SOFTPLUS, 1, &xd, NULL, 0);
-    multi_node(m, RT_OP_SIGMOID, 1, &xd, NULL, 0);
-    multi_node(m, RT_OP_SIGN, 1, &xd, NULL, 0);
-    multi_node(m, RT_OP_HARD_SWISH, 1, &xd, NULL, 0);
-    multi_node(m, RT_OP_ATANH, 1, &xd, NULL, 0);
-    multi_check(m, "float64 math, Round");
+    op_node_attrs(m, RT_OP_ROUND, 1, &xd, NULL, 0);
+    op_node_attrs(m, RT_OP_ROUND, 1, &xf, NULL, 0);
+    op_node_attrs(m, RT_OP_CELU, 1, &xd, &al, 1);
+    op_node_attrs(m, RT_OP_SOFTPLUS, 1, &xd, NULL, 0);
+    op_node_attrs(m, RT_OP_SIGMOID, 1, &xd, NULL, 0);
+    op_node_attrs(m, RT_OP_SIGN, 1, &xd, NULL, 0);
+    op_node_attrs(m, RT_OP_HARD_SWISH, 1, &xd, NULL, 0);
+    op_node_attrs(m, RT_OP_ATANH, 1, &xd, NULL, 0);
+    math_check(m, "float64 math, Round");
 }
 
 /* IsInf with each flag pair, IsNaN, Shrink on float32 and int8, Gelu (tanh), Mish. */
 Test(emit_math, predicates_shrink_gelu_mish) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[1] = {40};
-    int xf = multi_input(m, "xf", RT_F32, 1, d, FILL_ANY), x8 = multi_input(m, "x8", RT_I8, 1, d, FILL_ANY);
+    int xf = op_input_fill(m, "xf", RT_F32, 1, d, OP_FILL_ANY), x8 = op_input_fill(m, "x8", RT_I8, 1, d, OP_FILL_ANY);
     RtAttr neg0[1] = {{.name = "detect_negative", .type = RT_ATTR_INT, .i = 0}};
     RtAttr pos0[1] = {{.name = "detect_positive", .type = RT_ATTR_INT, .i = 0}};
     RtAttr sh[2] = {{.name = "lambd", .type = RT_ATTR_FLOAT, .f = 1.5f},
                     {.name = "bias", .type = RT_ATTR_FLOAT, .f = 100.25f}};
     RtAttr ge[1] = {{.name = "approximate", .type = RT_ATTR_STRING, .s = "tanh"}};
-    multi_node(m, RT_OP_IS_INF, 1, &xf, neg0, 1);
-    multi_node(m, RT_OP_IS_INF, 1, &xf, pos0, 1);
-    multi_node(m, RT_OP_IS_NAN, 1, &xf, NULL, 0);
-    multi_node(m, RT_OP_SHRINK, 1, &xf, sh, 2);
-    multi_node(m, RT_OP_SHRINK, 1, &x8, sh, 2);
-    multi_node(m, RT_OP_GELU, 1, &xf, ge, 1);
-    multi_node(m, RT_OP_MISH, 1, &xf, NULL, 0);
-    multi_check(m, "IsInf, IsNaN, Shrink, Gelu, Mish");
+    op_node_attrs(m, RT_OP_IS_INF, 1, &xf, neg0, 1);
+    op_node_attrs(m, RT_OP_IS_INF, 1, &xf, pos0, 1);
+    op_node_attrs(m, RT_OP_IS_NAN, 1, &xf, NULL, 0);
+    op_node_attrs(m, RT_OP_SHRINK, 1, &xf, sh, 2);
+    op_node_attrs(m, RT_OP_SHRINK, 1, &x8, sh, 2);
+    op_node_attrs(m, RT_OP_GELU, 1, &xf, ge, 1);
+    op_node_attrs(m, RT_OP_MISH, 1, &xf, NULL, 0);
+    math_check(m, "IsInf, IsNaN, Shrink, Gelu, Mish");
 }
 
 /* BitShift both ways (shift counts past the width give 0), Bitwise And/Or/Xor/Not. */
 Test(emit_math, shifts_and_bitwise) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[2] = {3, 8}, sd[1] = {8};
-    int a = multi_input(m, "a", RT_U16, 2, d, FILL_ANY), s = multi_input(m, "s", RT_U16, 1, sd, FILL_SMALL);
-    int b = multi_input(m, "b", RT_U64, 2, d, FILL_ANY), t = multi_input(m, "t", RT_U64, 1, sd, FILL_SMALL);
-    int i = multi_input(m, "i", RT_I8, 2, d, FILL_ANY), j = multi_input(m, "j", RT_I8, 1, sd, FILL_ANY);
+    int a = op_input_fill(m, "a", RT_U16, 2, d, OP_FILL_ANY), s = op_input_fill(m, "s", RT_U16, 1, sd, OP_FILL_SMALL);
+    int b = op_input_fill(m, "b", RT_U64, 2, d, OP_FILL_ANY), t = op_input_fill(m, "t", RT_U64, 1, sd, OP_FILL_SMALL);
+    int i = op_input_fill(m, "i", RT_I8, 2, d, OP_FILL_ANY), j = op_input_fill(m, "j", RT_I8, 1, sd, OP_FILL_ANY);
     RtAttr l = {.name = "direction", .type = RT_ATTR_STRING, .s = "LEFT"},
            r = {.name = "direction", .type = RT_ATTR_STRING, .s = "RIGHT"};
-    multi_node(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &l, 1);
-    multi_node(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &r, 1);
-    multi_node(m, RT_OP_BIT_SHIFT, 2, (int[]){b, t}, &l, 1);
-    multi_node(m, RT_OP_BIT_SHIFT, 2, (int[]){b, t}, &r, 1);
-    multi_node(m, RT_OP_BITWISE_AND, 2, (int[]){i, j}, NULL, 0);
-    multi_node(m, RT_OP_BITWISE_OR, 2, (int[]){b, t}, NULL, 0);
-    multi_node(m, RT_OP_BITWISE_XOR, 2, (int[]){a, s}, NULL, 0);
-    multi_node(m, RT_OP_BITWISE_NOT, 1, &i, NULL, 0);
-    multi_check(m, "BitShift, Bitwise");
+    op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &l, 1);
+    op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &r, 1);
+    op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){b, t}, &l, 1);
+    op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){b, t}, &r, 1);
+    op_node_attrs(m, RT_OP_BITWISE_AND, 2, (int[]){i, j}, NULL, 0);
+    op_node_attrs(m, RT_OP_BITWISE_OR, 2, (int[]){b, t}, NULL, 0);
+    op_node_attrs(m, RT_OP_BITWISE_XOR, 2, (int[]){a, s}, NULL, 0);
+    op_node_attrs(m, RT_OP_BITWISE_NOT, 1, &i, NULL, 0);
+    math_check(m, "BitShift, Bitwise");
 }
 
 /* --no-libm: the float32 ops with own helpers reference no libm symbol and match the
@@ -432,57 +274,52 @@ Test(emit_math, shifts_and_bitwise) {
  * exponents or a run-time one, the trigonometric and hyperbolic ops and their inverses,
  * float Mod; Exp on float64 is refused, naming --no-libm. */
 Test(emit_math, no_libm) {
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[1] = {48};
-    int x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
+    int x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
     RtAttr al = {.name = "alpha", .type = RT_ATTR_FLOAT, .f = 1.3f};
     int ops[] = {RT_OP_FLOOR, RT_OP_CEIL, RT_OP_ROUND, RT_OP_SQRT, RT_OP_LOG, RT_OP_SOFTPLUS, RT_OP_MISH, RT_OP_SELU};
-    for (int i = 0; i < 8; i++) multi_node(m, ops[i], 1, &x, ops[i] == RT_OP_SELU ? &al : NULL, ops[i] == RT_OP_SELU);
-    cr_assert_eq(multi_run(m, "--no-libm", 1, MATH_NOLIBM_REL_TOL), 0);
-    multi_free(m);
+    for (int i = 0; i < 8; i++) op_node_attrs(m, ops[i], 1, &x, ops[i] == RT_OP_SELU ? &al : NULL, ops[i] == RT_OP_SELU);
+    math_run(m, "--no-libm", 1, MATH_NOLIBM_REL_TOL, 0);
 
     /* Pow by the constant exponents exported models use (multiplications and sqrt); Sin,
      * Cos, Tan through the own reduction */
-    m = multi_new();
-    x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
+    m = math_new();
+    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
     int e[5] = {
-        multi_const(m, "e2", RT_F32, 0, d, (float[]){2.0f}), multi_const(m, "e3", RT_I64, 0, d, (int64_t[]){-3}),
-        multi_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), multi_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
-        multi_const(m, "e1", RT_I32, 0, d, (int32_t[]){1})};
-    for (int i = 0; i < 5; i++) multi_node(m, RT_OP_POW, 2, (int[]){x, e[i]}, NULL, 0);
-    multi_node(m, RT_OP_SIN, 1, &x, NULL, 0);
-    multi_node(m, RT_OP_COS, 1, &x, NULL, 0);
-    multi_node(m, RT_OP_TAN, 1, &x, NULL, 0);
-    cr_assert_eq(multi_run(m, "--no-libm Pow, Sin, Cos, Tan", 1, MATH_NOLIBM_REL_TOL), 0);
-    multi_free(m);
+        op_const(m, "e2", RT_F32, 0, d, (float[]){2.0f}), op_const(m, "e3", RT_I64, 0, d, (int64_t[]){-3}),
+        op_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), op_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
+        op_const(m, "e1", RT_I32, 0, d, (int32_t[]){1})};
+    for (int i = 0; i < 5; i++) op_node_attrs(m, RT_OP_POW, 2, (int[]){x, e[i]}, NULL, 0);
+    op_node_attrs(m, RT_OP_SIN, 1, &x, NULL, 0);
+    op_node_attrs(m, RT_OP_COS, 1, &x, NULL, 0);
+    op_node_attrs(m, RT_OP_TAN, 1, &x, NULL, 0);
+    math_run(m, "--no-libm Pow, Sin, Cos, Tan", 1, MATH_NOLIBM_REL_TOL, 0);
 
-    m = multi_new();
-    x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
+    m = math_new();
+    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
     RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
-    int y = multi_input(m, "y", RT_F32, 1, d, FILL_ANY);
-    multi_node(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
-    cr_assert_eq(multi_run(m, "--no-libm Mod", 1, 0.0), 0); /* fmod is exact */
-    multi_free(m);
+    int y = op_input_fill(m, "y", RT_F32, 1, d, OP_FILL_ANY);
+    op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
+    math_run(m, "--no-libm Mod", 1, 0.0, 0); /* fmod is exact */
 
-    m = multi_new();
+    m = math_new();
     int64_t dp[1] = {400};
-    x = multi_input(m, "x", RT_F32, 1, dp, FILL_ANY);
-    y = multi_input(m, "y", RT_F32, 1, dp, FILL_ANY);
-    multi_node(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
-    cr_assert_eq(multi_run(m, "--no-libm Pow by a run-time exponent", 1, MATH_NOLIBM_REL_TOL), 0);
-    multi_free(m);
+    x = op_input_fill(m, "x", RT_F32, 1, dp, OP_FILL_ANY);
+    y = op_input_fill(m, "y", RT_F32, 1, dp, OP_FILL_ANY);
+    op_node_attrs(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
+    math_run(m, "--no-libm Pow by a run-time exponent", 1, MATH_NOLIBM_REL_TOL, 0);
 
-    m = multi_new();
-    x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
+    m = math_new();
+    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
     int hyp[8] = {RT_OP_ATAN, RT_OP_ASIN, RT_OP_ACOS, RT_OP_SINH, RT_OP_COSH, RT_OP_ASINH, RT_OP_ACOSH, RT_OP_ATANH};
-    for (int i = 0; i < 8; i++) multi_node(m, hyp[i], 1, &x, NULL, 0);
-    cr_assert_eq(multi_run(m, "--no-libm inverse and hyperbolic", 1, MATH_NOLIBM_REL_TOL), 0);
-    multi_free(m);
+    for (int i = 0; i < 8; i++) op_node_attrs(m, hyp[i], 1, &x, NULL, 0);
+    math_run(m, "--no-libm inverse and hyperbolic", 1, MATH_NOLIBM_REL_TOL, 0);
 
-    m = multi_new();
-    x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY);
-    int x64 = multi_input(m, "x64", RT_F64, 1, d, FILL_ANY);
-    multi_node(m, RT_OP_EXP, 1, &x64, NULL, 0);
+    m = math_new();
+    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
+    int x64 = op_input_fill(m, "x64", RT_F64, 1, d, OP_FILL_ANY);
+    op_node_attrs(m, RT_OP_EXP, 1, &x64, NULL, 0);
     char dir[256];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
     RtError err = {{0}};
@@ -490,7 +327,7 @@ Test(emit_math, no_libm) {
     cr_expect_eq(emit_c_write(m->g, &eo, dir, NULL, &err), RT_ERR_UNSUPPORTED);
     cr_expect(strstr(err.msg, "--no-libm") && strstr(err.msg, "float64"), "message: %s", err.msg);
     tu_tmpdir_remove(dir);
-    multi_free(m);
+    op_free(m);
 }
 
 /* --no-libm on ARM: every libm-free float32 helper, integer Pow and int64 Div, built for a
@@ -503,19 +340,19 @@ Test(emit_math, arm_no_libm_builds_and_matches_host) {
     char out[256], dir[256], log[8192], args[2048] = "", harg[2048] = "", path[600];
     if (tu_run(out, sizeof out, "command -v arm-none-eabi-gcc && command -v arm-none-eabi-nm") != 0)
         cr_skip_test("arm-none-eabi-gcc not installed (Debian gcc-arm-none-eabi): skipped");
-    Multi *m = multi_new();
+    OneOp *m = math_new();
     int64_t d[1] = {64};
-    int x = multi_input(m, "x", RT_F32, 1, d, FILL_ANY), y = multi_input(m, "y", RT_F32, 1, d, FILL_ANY);
-    int l = multi_input(m, "l", RT_I64, 1, d, FILL_ANY), n = multi_input(m, "n", RT_I64, 1, d, FILL_NONZERO);
+    int x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY), y = op_input_fill(m, "y", RT_F32, 1, d, OP_FILL_ANY);
+    int l = op_input_fill(m, "l", RT_I64, 1, d, OP_FILL_ANY), n = op_input_fill(m, "n", RT_I64, 1, d, OP_FILL_NONZERO);
     RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
-    multi_node(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
-    multi_node(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
-    multi_node(m, RT_OP_SIN, 1, &x, NULL, 0);
-    multi_node(m, RT_OP_ASINH, 1, &x, NULL, 0);
-    multi_node(m, RT_OP_ACOS, 1, &x, NULL, 0);
-    multi_node(m, RT_OP_MISH, 1, &x, NULL, 0);
-    multi_node(m, RT_OP_DIV, 2, (int[]){l, n}, NULL, 0);
-    multi_node(m, RT_OP_POW, 2, (int[]){l, n}, NULL, 0);
+    op_node_attrs(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
+    op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
+    op_node_attrs(m, RT_OP_SIN, 1, &x, NULL, 0);
+    op_node_attrs(m, RT_OP_ASINH, 1, &x, NULL, 0);
+    op_node_attrs(m, RT_OP_ACOS, 1, &x, NULL, 0);
+    op_node_attrs(m, RT_OP_MISH, 1, &x, NULL, 0);
+    op_node_attrs(m, RT_OP_DIV, 2, (int[]){l, n}, NULL, 0);
+    op_node_attrs(m, RT_OP_POW, 2, (int[]){l, n}, NULL, 0);
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math_arm"), 0);
     RtError err = {{0}};
     EmitCOptions eo = {"model", 1, "test", "test", "test", 0};
@@ -572,5 +409,5 @@ Test(emit_math, arm_no_libm_builds_and_matches_host) {
         }
     }
     tu_tmpdir_remove(dir);
-    multi_free(m);
+    op_free(m);
 }
