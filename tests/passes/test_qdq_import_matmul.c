@@ -16,7 +16,8 @@
  * N (axis 1), block_size 24, a non-constant B. Then emit-c on a file with both new groups
  * (the emitted C calls both kernels and gives wafer run's outputs), and tinylm's RTN 4-bit
  * layers exported as blocked DQ by `wafer quantize --onnx-int4 dq` and imported back: 24
- * MatMulNBits, the float-DQ path's logits and perplexity (also through wafer eval).
+ * MatMulNBits, the float-DQ path's logits and perplexity (also through wafer eval, and
+ * through onnxruntime's own MatMulNBits on the imported graph written back as ONNX).
  */
 #include <criterion/criterion.h>
 
@@ -337,9 +338,30 @@ Test(qdq_import_matmul, per_row_weight_stays_float) {
     free(y.data);
 }
 
+/* The imported graph written back as ONNX (`wafer quantize --weights f32 --onnx`: the
+ * MatMulNBits node with wafer's packed codes, scales, zero points and bias) and run by
+ * onnxruntime's own MatMulNBits kernel (no accuracy_level: float A) against wafer run on that
+ * file: onnxruntime reads the packing as wafer does, up to the order of the float sums (atol). */
+static void nbits_export_check(const char *tag, const uint8_t *m, size_t len, const OrtcInput *in, double atol) {
+    static char log[65536];
+    char dir[256], src[320], re[320];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
+    snprintf(src, sizeof src, "%s/m.onnx", dir);
+    snprintf(re, sizeof re, "%s/re.onnx", dir);
+    FILE *f = fopen(src, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " quantize %s --weights f32 --onnx %s", src, re);
+    cr_assert_eq(rc, 0, "%s: wafer quantize --onnx:\n%s", tag, log);
+    rc = tu_run(log, sizeof log, "grep -c MatMulNBits %s", re);
+    cr_expect_eq(rc, 0, "%s: the exported file has no MatMulNBits", tag);
+    OrtcTol tol = {atol, 0, 0};
+    ortc_compare_file(tag, re, in, 1, &tol);
+    tu_tmpdir_remove(dir);
+}
+
 /* x [..., K] float -> MatMul(x, blocked DQ(B)) -> y: the pass's histogram; wafer run against
  * the spec's float32 weights and a float64 sum computed here (SUM_ORDER_REL); and against
- * onnxruntime within ORT_ACC4_BOUND. */
+ * onnxruntime within ORT_ACC4_BOUND; when imported, nbits_export_check. */
 static void blocked_case_bias(const char *tag, int t, int64_t K, int64_t N, int64_t bs, int axis, int with_zp,
                               int rank, const int64_t *x_dims, const char *want_ops, int want_groups, int bias_rank) {
     Onnx__GraphProto *g = pb_graph("g");
@@ -373,7 +395,7 @@ static void blocked_case_bias(const char *tag, int t, int64_t K, int64_t N, int6
     RtTensor y = wafer_run(tag, m, len, &x);
     cr_assert_eq(rt_numel(&y), rows * N, "%s: output size", tag);
     const float *xv = x.data, *yv = y.data;
-    double worst = 0, ort_bound = 0;
+    double worst = 0, ort_bound = 0, sabs_max = 0;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t n = 0; n < N; n++) {
             double ref = bias ? bias[n] : 0, wabs = 0, sabs = bias ? fabs(bias[n]) : 0;
@@ -385,6 +407,7 @@ static void blocked_case_bias(const char *tag, int t, int64_t K, int64_t N, int6
             }
             double d = fabs(yv[r * N + n] - ref);
             worst = fmax(worst, d / sabs);
+            sabs_max = fmax(sabs_max, sabs);
             ort_bound = fmax(ort_bound, ORT_ACC4_A_ERR * wabs + SUM_ORDER_REL * sabs);
             cr_expect(d <= SUM_ORDER_REL * sabs, "%s: y[%lld, %lld] = %.9g, spec %.9g (sum |a w| %.3g)", tag,
                       (long long)r, (long long)n, yv[r * N + n], ref, sabs);
@@ -394,6 +417,7 @@ static void blocked_case_bias(const char *tag, int t, int64_t K, int64_t N, int6
     OrtcInput in = {"x", x};
     OrtcTol tol = {ort_bound, 0, 0};
     if (!ortc_compare(tag, m, len, &in, 1, &tol)) cr_skip_test("onnxruntime-node is not installed");
+    if (want_groups) nbits_export_check(tag, m, len, &in, SUM_ORDER_REL * sabs_max);
 }
 
 static void blocked_case(const char *tag, int t, int64_t K, int64_t N, int64_t bs, int axis, int with_zp, int rank,
@@ -654,6 +678,19 @@ Test(qdq_import_matmul, tinylm_rtn4_blocked_dq_round_trip, .timeout = 300) {
     cr_assert_eq(rc, 0, "eval (exit %d):\n%s", rc, log);
     double pc = tu_json_number(json, "perplexity");
     cr_expect(fabs(pc - pf) <= TINYLM_PPL_REL_TOL * pf, "wafer eval %.6f, float DQ %.6f", pc, pf);
+    /* the imported graph exported (24 MatMulNBits with wafer's packing and merged biases) and
+     * evaluated by onnxruntime's own MatMulNBits kernel (float A): the same perplexity */
+    char re[320];
+    snprintf(re, sizeof re, "%s/re.onnx", dir);
+    rc = tu_run(log, sizeof log, WAFER_BIN " quantize %s --weights f32 --onnx %s", onnx, re);
+    cr_assert_eq(rc, 0, "quantize --onnx (exit %d):\n%s", rc, log);
+    rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js lm %s " TINY "tinylm_eval_tokens.npy > %s", re, json);
+    if (rc != 3) {
+        cr_assert_eq(rc, 0, "onnxruntime on the exported import (exit %d):\n%s", rc, log);
+        double po = tu_json_number(json, "perplexity");
+        cr_log_info("onnxruntime on the imported graph exported: perplexity %.6f", po);
+        cr_expect(fabs(po - pf) <= TINYLM_PPL_REL_TOL * pf, "onnxruntime %.6f, float DQ %.6f", po, pf);
+    }
     tu_tmpdir_remove(dir);
     free(all.data), free(tok.data), free(yi.data), free(yf.data);
 }
