@@ -8,9 +8,9 @@
  * ones that would are refused by name).
  *
  * Each case is a graph of up to 8 one-node outputs over shared random inputs (special
- * values mixed in), built in the IR (emitc_oneop.h), emitted, compiled with gcc and clang -pedantic -Werror
- * (and with gcc under UBSan: no undefined behaviour on these values), run by
- * tests/codegen/emitc_harness.c, and compared output by output with the runtime's reference
+ * values mixed in), built in the IR (emitc_oneop.h), emitted, compiled with gcc and clang
+ * -pedantic -Werror (and with gcc under UBSan: no undefined behaviour on these values), run
+ * by tests/codegen/emitc_harness.c, and compared output by output with the runtime's reference
  * kernels on the same graph: integers and bools bit for bit, floats within MATH_FLOAT_REL_TOL.
  */
 #include "emitc_oneop.h"
@@ -23,8 +23,8 @@
  * exp): below 2e-6 relative (the bounds test_emit_nolibm.c derives, added). */
 #define MATH_NOLIBM_REL_TOL 2e-6
 
-/* The suite's graphs: seed 987654321; inputs name their OneOpFill (OP_FILL_ANY mixes in the
- * special values). */
+/* The suite's graphs: seed 987654321, OP_FILL_ANY values (special ones mixed in) unless an
+ * input names another OneOpFill. */
 static OneOp *math_new(void) {
     OneOp *m = op_new();
     m->seed = 987654321;
@@ -65,7 +65,7 @@ Test(emit_math, integer_arithmetic_every_dtype) {
         int sig = dt == RT_I8 || dt == RT_I16 || dt == RT_I32 || dt == RT_I64;
         OneOp *m = math_new();
         int64_t ad[3] = {2, 3, 4}, bd[2] = {3, 1};
-        int in[2] = {op_input_fill(m, "a", dt, 3, ad, OP_FILL_ANY), op_input_fill(m, "b", dt, 2, bd, OP_FILL_NONZERO)};
+        int in[2] = {op_input(m, "a", dt, 3, ad), op_input_fill(m, "b", dt, 2, bd, OP_FILL_NONZERO)};
         int ops[] = {RT_OP_ADD, RT_OP_SUB, RT_OP_MUL, RT_OP_DIV};
         for (int i = 0; i < 4; i++) op_node_attrs(m, ops[i], 2, in, NULL, 0);
         RtAttr fm0 = {.name = "fmod", .type = RT_ATTR_INT, .i = 0}, fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
@@ -84,8 +84,8 @@ Test(emit_math, integer_arithmetic_every_dtype) {
 Test(emit_math, integer_min_by_minus_one) {
     OneOp *m = math_new();
     int64_t d[1] = {6};
-    int a32 = op_input_fill(m, "a", RT_I32, 1, d, OP_FILL_ANY), b32 = op_input_fill(m, "b", RT_I32, 1, d, OP_FILL_NONZERO);
-    int a64 = op_input_fill(m, "c", RT_I64, 1, d, OP_FILL_ANY), b64 = op_input_fill(m, "e", RT_I64, 1, d, OP_FILL_NONZERO);
+    int a32 = op_input(m, "a", RT_I32, 1, d), b32 = op_input_fill(m, "b", RT_I32, 1, d, OP_FILL_NONZERO);
+    int a64 = op_input(m, "c", RT_I64, 1, d), b64 = op_input_fill(m, "e", RT_I64, 1, d, OP_FILL_NONZERO);
     memcpy(m->in[0].data, (int32_t[]){INT32_MIN, 7, -7, INT32_MIN, 5, -9}, sizeof(int32_t) * 6);
     memcpy(m->in[1].data, (int32_t[]){-1, -1, 2, 3, -3, 4}, sizeof(int32_t) * 6);
     memcpy(m->in[2].data, (int64_t[]){INT64_MIN, 7, -7, INT64_MIN, 5, -9}, sizeof(int64_t) * 6);
@@ -106,13 +106,13 @@ Test(emit_math, integer_min_by_minus_one) {
 Test(emit_math, integer_division_by_zero) {
     OneOp *m = math_new();
     int64_t d[1] = {5};
-    int in[2] = {op_input_fill(m, "a", RT_I32, 1, d, OP_FILL_ANY), op_input_fill(m, "b", RT_I32, 1, d, OP_FILL_NONZERO)};
+    int in[2] = {op_input(m, "a", RT_I32, 1, d), op_input_fill(m, "b", RT_I32, 1, d, OP_FILL_NONZERO)};
     ((int32_t *)m->in[1].data)[3] = 0;
     op_node_attrs(m, RT_OP_DIV, 2, in, NULL, 0);
     math_run(m, "Div by a run-time zero", 0, MATH_FLOAT_REL_TOL, 1); /* NAME_run returns 1 */
 
     m = math_new();
-    int x = op_input_fill(m, "a", RT_I64, 1, d, OP_FILL_ANY);
+    int x = op_input(m, "a", RT_I64, 1, d);
     int z = op_const(m, "z", RT_I64, 1, (int64_t[]){1}, (int64_t[]){0});
     op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, z}, NULL, 0);
     char dir[256];
@@ -130,9 +130,10 @@ Test(emit_math, integer_division_by_zero) {
 Test(emit_math, comparisons_logic_where) {
     OneOp *m = math_new();
     int64_t ad[3] = {2, 3, 4}, bd[1] = {4}, cd[3] = {2, 1, 4}, xd[2] = {3, 1};
-    int f[2] = {op_input_fill(m, "a", RT_F64, 3, ad, OP_FILL_ANY), op_input_fill(m, "b", RT_F64, 1, bd, OP_FILL_ANY)};
-    int s[2] = {op_input_fill(m, "c", RT_I16, 3, ad, OP_FILL_SMALL), op_input_fill(m, "d", RT_I16, 2, xd, OP_FILL_SMALL)};
-    int b[2] = {op_input_fill(m, "e", RT_BOOL, 3, cd, OP_FILL_ANY), op_input_fill(m, "f", RT_BOOL, 2, xd, OP_FILL_ANY)};
+    int f[2] = {op_input(m, "a", RT_F64, 3, ad), op_input(m, "b", RT_F64, 1, bd)};
+    int s[2] = {op_input_fill(m, "c", RT_I16, 3, ad, OP_FILL_SMALL),
+                op_input_fill(m, "d", RT_I16, 2, xd, OP_FILL_SMALL)};
+    int b[2] = {op_input(m, "e", RT_BOOL, 3, cd), op_input(m, "f", RT_BOOL, 2, xd)};
     op_node_attrs(m, RT_OP_LESS, 2, f, NULL, 0);
     op_node_attrs(m, RT_OP_GREATER_OR_EQUAL, 2, f, NULL, 0);
     op_node_attrs(m, RT_OP_EQUAL, 2, s, NULL, 0);
@@ -148,10 +149,10 @@ Test(emit_math, comparisons_logic_where) {
 Test(emit_math, variadic_broadcast) {
     OneOp *m = math_new();
     int64_t d0[3] = {2, 1, 4}, d1[2] = {3, 1}, d2[1] = {1}, d3[3] = {2, 3, 4};
-    int f[4] = {op_input_fill(m, "a", RT_F32, 3, d0, OP_FILL_ANY), op_input_fill(m, "b", RT_F32, 2, d1, OP_FILL_ANY),
-                op_input_fill(m, "c", RT_F32, 1, d2, OP_FILL_SMALL), op_input_fill(m, "d", RT_F32, 3, d3, OP_FILL_ANY)};
-    int u[3] = {op_input_fill(m, "e", RT_U32, 3, d0, OP_FILL_ANY), op_input_fill(m, "f", RT_U32, 2, d1, OP_FILL_ANY),
-                op_input_fill(m, "g", RT_U32, 3, d3, OP_FILL_ANY)};
+    int f[4] = {op_input(m, "a", RT_F32, 3, d0), op_input(m, "b", RT_F32, 2, d1),
+                op_input_fill(m, "c", RT_F32, 1, d2, OP_FILL_SMALL), op_input(m, "d", RT_F32, 3, d3)};
+    int u[3] = {op_input(m, "e", RT_U32, 3, d0), op_input(m, "f", RT_U32, 2, d1),
+                op_input(m, "g", RT_U32, 3, d3)};
     op_node_attrs(m, RT_OP_MAX, 4, f, NULL, 0);
     op_node_attrs(m, RT_OP_MIN, 3, f, NULL, 0);
     op_node_attrs(m, RT_OP_SUM, 4, f, NULL, 0);
@@ -167,11 +168,12 @@ Test(emit_math, variadic_broadcast) {
 Test(emit_math, clip_prelu_pow) {
     OneOp *m = math_new();
     int64_t xd[3] = {2, 3, 4}, one[1] = {1}, sd[2] = {3, 1};
-    int x8 = op_input_fill(m, "x8", RT_I8, 3, xd, OP_FILL_ANY), lo8 = op_input_fill(m, "lo8", RT_I8, 0, one, OP_FILL_SMALL),
+    int x8 = op_input(m, "x8", RT_I8, 3, xd), lo8 = op_input_fill(m, "lo8", RT_I8, 0, one, OP_FILL_SMALL),
         hi8 = op_input_fill(m, "hi8", RT_I8, 0, one, OP_FILL_SMALL);
-    int xf = op_input_fill(m, "xf", RT_F32, 3, xd, OP_FILL_ANY), lof = op_input_fill(m, "lof", RT_F32, 1, one, OP_FILL_SMALL);
-    int xu = op_input_fill(m, "xu", RT_U16, 3, xd, OP_FILL_ANY);
-    int xi = op_input_fill(m, "xi", RT_I32, 3, xd, OP_FILL_SMALL), e64 = op_input_fill(m, "e64", RT_I64, 2, sd, OP_FILL_SMALL);
+    int xf = op_input(m, "xf", RT_F32, 3, xd), lof = op_input_fill(m, "lof", RT_F32, 1, one, OP_FILL_SMALL);
+    int xu = op_input(m, "xu", RT_U16, 3, xd);
+    int xi = op_input_fill(m, "xi", RT_I32, 3, xd, OP_FILL_SMALL);
+    int e64 = op_input_fill(m, "e64", RT_I64, 2, sd, OP_FILL_SMALL);
     int hif = op_const(m, "hif", RT_F32, 0, one, (float[]){1.25f});
     int hiu = op_const(m, "hiu", RT_U16, 0, one, (uint16_t[]){40000});
     int sf = op_const(m, "sf", RT_F32, 2, sd, (float[]){0.5f, -2.0f, 0.25f});
@@ -193,16 +195,16 @@ Test(emit_math, cast_matrix) {
     RtDtype to1[] = {RT_I8, RT_U8, RT_I16, RT_U16, RT_I32, RT_U32, RT_I64, RT_U64};
     OneOp *m = math_new();
     int64_t d[1] = {64};
-    int xf = op_input_fill(m, "xf", RT_F32, 1, d, OP_FILL_ANY);
+    int xf = op_input(m, "xf", RT_F32, 1, d);
     for (int i = 0; i < 8; i++) {
         RtAttr to = {.name = "to", .type = RT_ATTR_INT, .i = to1[i]};
         op_node_attrs(m, RT_OP_CAST, 1, &xf, &to, 1);
     }
     math_check(m, "Cast float32 -> integers");
     m = math_new();
-    int xd = op_input_fill(m, "xd", RT_F64, 1, d, OP_FILL_ANY), xl = op_input_fill(m, "xl", RT_I64, 1, d, OP_FILL_ANY);
-    int xu = op_input_fill(m, "xu", RT_U64, 1, d, OP_FILL_ANY), xb = op_input_fill(m, "xb", RT_BOOL, 1, d, OP_FILL_ANY);
-    int x8 = op_input_fill(m, "x8", RT_I8, 1, d, OP_FILL_ANY);
+    int xd = op_input(m, "xd", RT_F64, 1, d), xl = op_input(m, "xl", RT_I64, 1, d);
+    int xu = op_input(m, "xu", RT_U64, 1, d), xb = op_input(m, "xb", RT_BOOL, 1, d);
+    int x8 = op_input(m, "x8", RT_I8, 1, d);
     struct { int x; RtDtype to; } cs[] = {{xd, RT_F32}, {xd, RT_BOOL}, {xd, RT_U8}, {xl, RT_F32}, {xu, RT_F64},
                                           {xb, RT_F32}, {x8, RT_U64}, {xl, RT_I16}};
     for (int i = 0; i < 8; i++) {
@@ -216,7 +218,7 @@ Test(emit_math, cast_matrix) {
 Test(emit_math, float64_and_rounding) {
     OneOp *m = math_new();
     int64_t d[2] = {4, 16};
-    int xd = op_input_fill(m, "xd", RT_F64, 2, d, OP_FILL_ANY), xf = op_input_fill(m, "xf", RT_F32, 2, d, OP_FILL_ANY);
+    int xd = op_input(m, "xd", RT_F64, 2, d), xf = op_input(m, "xf", RT_F32, 2, d);
     RtAttr al = {.name = "alpha", .type = RT_ATTR_FLOAT, .f = 0.7f};
     op_node_attrs(m, RT_OP_ROUND, 1, &xd, NULL, 0);
     op_node_attrs(m, RT_OP_ROUND, 1, &xf, NULL, 0);
@@ -233,7 +235,7 @@ Test(emit_math, float64_and_rounding) {
 Test(emit_math, predicates_shrink_gelu_mish) {
     OneOp *m = math_new();
     int64_t d[1] = {40};
-    int xf = op_input_fill(m, "xf", RT_F32, 1, d, OP_FILL_ANY), x8 = op_input_fill(m, "x8", RT_I8, 1, d, OP_FILL_ANY);
+    int xf = op_input(m, "xf", RT_F32, 1, d), x8 = op_input(m, "x8", RT_I8, 1, d);
     RtAttr neg0[1] = {{.name = "detect_negative", .type = RT_ATTR_INT, .i = 0}};
     RtAttr pos0[1] = {{.name = "detect_positive", .type = RT_ATTR_INT, .i = 0}};
     RtAttr sh[2] = {{.name = "lambd", .type = RT_ATTR_FLOAT, .f = 1.5f},
@@ -253,9 +255,9 @@ Test(emit_math, predicates_shrink_gelu_mish) {
 Test(emit_math, shifts_and_bitwise) {
     OneOp *m = math_new();
     int64_t d[2] = {3, 8}, sd[1] = {8};
-    int a = op_input_fill(m, "a", RT_U16, 2, d, OP_FILL_ANY), s = op_input_fill(m, "s", RT_U16, 1, sd, OP_FILL_SMALL);
-    int b = op_input_fill(m, "b", RT_U64, 2, d, OP_FILL_ANY), t = op_input_fill(m, "t", RT_U64, 1, sd, OP_FILL_SMALL);
-    int i = op_input_fill(m, "i", RT_I8, 2, d, OP_FILL_ANY), j = op_input_fill(m, "j", RT_I8, 1, sd, OP_FILL_ANY);
+    int a = op_input(m, "a", RT_U16, 2, d), s = op_input_fill(m, "s", RT_U16, 1, sd, OP_FILL_SMALL);
+    int b = op_input(m, "b", RT_U64, 2, d), t = op_input_fill(m, "t", RT_U64, 1, sd, OP_FILL_SMALL);
+    int i = op_input(m, "i", RT_I8, 2, d), j = op_input(m, "j", RT_I8, 1, sd);
     RtAttr l = {.name = "direction", .type = RT_ATTR_STRING, .s = "LEFT"},
            r = {.name = "direction", .type = RT_ATTR_STRING, .s = "RIGHT"};
     op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &l, 1);
@@ -276,16 +278,17 @@ Test(emit_math, shifts_and_bitwise) {
 Test(emit_math, no_libm) {
     OneOp *m = math_new();
     int64_t d[1] = {48};
-    int x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
+    int x = op_input(m, "x", RT_F32, 1, d);
     RtAttr al = {.name = "alpha", .type = RT_ATTR_FLOAT, .f = 1.3f};
     int ops[] = {RT_OP_FLOOR, RT_OP_CEIL, RT_OP_ROUND, RT_OP_SQRT, RT_OP_LOG, RT_OP_SOFTPLUS, RT_OP_MISH, RT_OP_SELU};
-    for (int i = 0; i < 8; i++) op_node_attrs(m, ops[i], 1, &x, ops[i] == RT_OP_SELU ? &al : NULL, ops[i] == RT_OP_SELU);
+    for (int i = 0; i < 8; i++)
+        op_node_attrs(m, ops[i], 1, &x, ops[i] == RT_OP_SELU ? &al : NULL, ops[i] == RT_OP_SELU);
     math_run(m, "--no-libm", 1, MATH_NOLIBM_REL_TOL, 0);
 
     /* Pow by the constant exponents exported models use (multiplications and sqrt); Sin,
      * Cos, Tan through the own reduction */
     m = math_new();
-    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
+    x = op_input(m, "x", RT_F32, 1, d);
     int e[5] = {
         op_const(m, "e2", RT_F32, 0, d, (float[]){2.0f}), op_const(m, "e3", RT_I64, 0, d, (int64_t[]){-3}),
         op_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), op_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
@@ -297,28 +300,28 @@ Test(emit_math, no_libm) {
     math_run(m, "--no-libm Pow, Sin, Cos, Tan", 1, MATH_NOLIBM_REL_TOL, 0);
 
     m = math_new();
-    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
+    x = op_input(m, "x", RT_F32, 1, d);
     RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
-    int y = op_input_fill(m, "y", RT_F32, 1, d, OP_FILL_ANY);
+    int y = op_input(m, "y", RT_F32, 1, d);
     op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
     math_run(m, "--no-libm Mod", 1, 0.0, 0); /* fmod is exact */
 
     m = math_new();
     int64_t dp[1] = {400};
-    x = op_input_fill(m, "x", RT_F32, 1, dp, OP_FILL_ANY);
-    y = op_input_fill(m, "y", RT_F32, 1, dp, OP_FILL_ANY);
+    x = op_input(m, "x", RT_F32, 1, dp);
+    y = op_input(m, "y", RT_F32, 1, dp);
     op_node_attrs(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
     math_run(m, "--no-libm Pow by a run-time exponent", 1, MATH_NOLIBM_REL_TOL, 0);
 
     m = math_new();
-    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
+    x = op_input(m, "x", RT_F32, 1, d);
     int hyp[8] = {RT_OP_ATAN, RT_OP_ASIN, RT_OP_ACOS, RT_OP_SINH, RT_OP_COSH, RT_OP_ASINH, RT_OP_ACOSH, RT_OP_ATANH};
     for (int i = 0; i < 8; i++) op_node_attrs(m, hyp[i], 1, &x, NULL, 0);
     math_run(m, "--no-libm inverse and hyperbolic", 1, MATH_NOLIBM_REL_TOL, 0);
 
     m = math_new();
-    x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY);
-    int x64 = op_input_fill(m, "x64", RT_F64, 1, d, OP_FILL_ANY);
+    x = op_input(m, "x", RT_F32, 1, d);
+    int x64 = op_input(m, "x64", RT_F64, 1, d);
     op_node_attrs(m, RT_OP_EXP, 1, &x64, NULL, 0);
     char dir[256];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
@@ -342,8 +345,8 @@ Test(emit_math, arm_no_libm_builds_and_matches_host) {
         cr_skip_test("arm-none-eabi-gcc not installed (Debian gcc-arm-none-eabi): skipped");
     OneOp *m = math_new();
     int64_t d[1] = {64};
-    int x = op_input_fill(m, "x", RT_F32, 1, d, OP_FILL_ANY), y = op_input_fill(m, "y", RT_F32, 1, d, OP_FILL_ANY);
-    int l = op_input_fill(m, "l", RT_I64, 1, d, OP_FILL_ANY), n = op_input_fill(m, "n", RT_I64, 1, d, OP_FILL_NONZERO);
+    int x = op_input(m, "x", RT_F32, 1, d), y = op_input(m, "y", RT_F32, 1, d);
+    int l = op_input(m, "l", RT_I64, 1, d), n = op_input_fill(m, "n", RT_I64, 1, d, OP_FILL_NONZERO);
     RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
     op_node_attrs(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
     op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
