@@ -11,7 +11,7 @@
  * input and constant, or one per input) says which values: see OneOpFill. The suites keep
  * their seeds and modes, so each draws the values it was written with.
  *
- * The graph:  op_new, op_input / op_input_data / op_input_fill, op_const, op_node (one
+ * The graph:  op_new / op_new_with, op_input / op_input_data / op_input_fill, op_const, op_node (one
  * output) / op_node_outs (several, some absent) / op_node_attrs (attributes copied),
  * attrs_new + attr_int / attr_ints / attr_float / attr_floats / attr_str / attr_strs.
  * The check: op_check (defaults: gcc -O2, OPS_FLOAT_REL_TOL) or op_check_opts with a
@@ -161,6 +161,14 @@ static inline OneOp *op_new(void) {
     o->g->opset = 21;
     o->seed = 12345;
     o->fill = OP_FILL_UNIT;
+    return o;
+}
+
+/* op_new with a suite's own seed and values. */
+static inline OneOp *op_new_with(uint64_t seed, OneOpFill fill) {
+    OneOp *o = op_new();
+    o->seed = seed;
+    o->fill = fill;
     return o;
 }
 
