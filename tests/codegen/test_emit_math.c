@@ -25,12 +25,7 @@
 
 /* The suite's graphs: seed 987654321, OP_FILL_ANY values (special ones mixed in) unless an
  * input names another OneOpFill. */
-static OneOp *math_new(void) {
-    OneOp *m = op_new();
-    m->seed = 987654321;
-    m->fill = OP_FILL_ANY;
-    return m;
-}
+static OneOp *math_new(void) { return op_new_with(987654321, OP_FILL_ANY); }
 
 /* Emits (no_libm as given: then no libm symbol is referenced), compiles with gcc -O1 and
  * with clang -O1 (the same C builds as cleanly under clang), and builds it with gcc under
@@ -67,12 +62,12 @@ Test(emit_math, integer_arithmetic_every_dtype) {
         int64_t ad[3] = {2, 3, 4}, bd[2] = {3, 1};
         int in[2] = {op_input(m, "a", dt, 3, ad), op_input_fill(m, "b", dt, 2, bd, OP_FILL_NONZERO)};
         int ops[] = {RT_OP_ADD, RT_OP_SUB, RT_OP_MUL, RT_OP_DIV};
-        for (int i = 0; i < 4; i++) op_node_attrs(m, ops[i], 2, in, NULL, 0);
+        for (int i = 0; i < 4; i++) op_node(m, ops[i], 2, in);
         RtAttr fm0 = {.name = "fmod", .type = RT_ATTR_INT, .i = 0}, fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
         op_node_attrs(m, RT_OP_MOD, 2, in, &fm0, 1);
         op_node_attrs(m, RT_OP_MOD, 2, in, &fm1, 1);
-        op_node_attrs(m, RT_OP_ABS, 1, in, NULL, 0);
-        op_node_attrs(m, sig ? RT_OP_NEG : RT_OP_SIGN, 1, in, NULL, 0);
+        op_node(m, RT_OP_ABS, 1, in);
+        op_node(m, sig ? RT_OP_NEG : RT_OP_SIGN, 1, in);
         char what[64];
         snprintf(what, sizeof what, "integer arithmetic on %s", rt_dtype_name(dt));
         math_check(m, what);
@@ -92,11 +87,11 @@ Test(emit_math, integer_min_by_minus_one) {
     memcpy(m->in[3].data, (int64_t[]){-1, -1, 2, 3, -3, 4}, sizeof(int64_t) * 6);
     RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
     int p32[2] = {a32, b32}, p64[2] = {a64, b64};
-    op_node_attrs(m, RT_OP_DIV, 2, p32, NULL, 0);
-    op_node_attrs(m, RT_OP_MOD, 2, p32, NULL, 0);
+    op_node(m, RT_OP_DIV, 2, p32);
+    op_node(m, RT_OP_MOD, 2, p32);
     op_node_attrs(m, RT_OP_MOD, 2, p32, &fm1, 1);
-    op_node_attrs(m, RT_OP_DIV, 2, p64, NULL, 0);
-    op_node_attrs(m, RT_OP_MOD, 2, p64, NULL, 0);
+    op_node(m, RT_OP_DIV, 2, p64);
+    op_node(m, RT_OP_MOD, 2, p64);
     op_node_attrs(m, RT_OP_MOD, 2, p64, &fm1, 1);
     math_check(m, "INT_MIN / -1, mixed-sign Mod");
 }
@@ -108,13 +103,13 @@ Test(emit_math, integer_division_by_zero) {
     int64_t d[1] = {5};
     int in[2] = {op_input(m, "a", RT_I32, 1, d), op_input_fill(m, "b", RT_I32, 1, d, OP_FILL_NONZERO)};
     ((int32_t *)m->in[1].data)[3] = 0;
-    op_node_attrs(m, RT_OP_DIV, 2, in, NULL, 0);
+    op_node(m, RT_OP_DIV, 2, in);
     math_run(m, "Div by a run-time zero", 0, MATH_FLOAT_REL_TOL, 1); /* NAME_run returns 1 */
 
     m = math_new();
     int x = op_input(m, "a", RT_I64, 1, d);
     int z = op_const(m, "z", RT_I64, 1, (int64_t[]){1}, (int64_t[]){0});
-    op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, z}, NULL, 0);
+    op_node(m, RT_OP_MOD, 2, (int[]){x, z});
     char dir[256];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
     RtError err = {{0}};
@@ -134,14 +129,14 @@ Test(emit_math, comparisons_logic_where) {
     int s[2] = {op_input_fill(m, "c", RT_I16, 3, ad, OP_FILL_SMALL),
                 op_input_fill(m, "d", RT_I16, 2, xd, OP_FILL_SMALL)};
     int b[2] = {op_input(m, "e", RT_BOOL, 3, cd), op_input(m, "f", RT_BOOL, 2, xd)};
-    op_node_attrs(m, RT_OP_LESS, 2, f, NULL, 0);
-    op_node_attrs(m, RT_OP_GREATER_OR_EQUAL, 2, f, NULL, 0);
-    op_node_attrs(m, RT_OP_EQUAL, 2, s, NULL, 0);
-    op_node_attrs(m, RT_OP_LESS_OR_EQUAL, 2, s, NULL, 0);
-    op_node_attrs(m, RT_OP_XOR, 2, b, NULL, 0);
-    op_node_attrs(m, RT_OP_EQUAL, 2, b, NULL, 0);
-    op_node_attrs(m, RT_OP_NOT, 1, b, NULL, 0);
-    op_node_attrs(m, RT_OP_WHERE, 3, (int[]){b[0], s[1], s[0]}, NULL, 0);
+    op_node(m, RT_OP_LESS, 2, f);
+    op_node(m, RT_OP_GREATER_OR_EQUAL, 2, f);
+    op_node(m, RT_OP_EQUAL, 2, s);
+    op_node(m, RT_OP_LESS_OR_EQUAL, 2, s);
+    op_node(m, RT_OP_XOR, 2, b);
+    op_node(m, RT_OP_EQUAL, 2, b);
+    op_node(m, RT_OP_NOT, 1, b);
+    op_node(m, RT_OP_WHERE, 3, (int[]){b[0], s[1], s[0]});
     math_check(m, "comparisons, logic, Where");
 }
 
@@ -153,13 +148,13 @@ Test(emit_math, variadic_broadcast) {
                 op_input_fill(m, "c", RT_F32, 1, d2, OP_FILL_SMALL), op_input(m, "d", RT_F32, 3, d3)};
     int u[3] = {op_input(m, "e", RT_U32, 3, d0), op_input(m, "f", RT_U32, 2, d1),
                 op_input(m, "g", RT_U32, 3, d3)};
-    op_node_attrs(m, RT_OP_MAX, 4, f, NULL, 0);
-    op_node_attrs(m, RT_OP_MIN, 3, f, NULL, 0);
-    op_node_attrs(m, RT_OP_SUM, 4, f, NULL, 0);
-    op_node_attrs(m, RT_OP_MEAN, 3, f + 1, NULL, 0);
-    op_node_attrs(m, RT_OP_MAX, 3, u, NULL, 0);
-    op_node_attrs(m, RT_OP_MIN, 2, u, NULL, 0);
-    op_node_attrs(m, RT_OP_SUM, 1, f + 3, NULL, 0);
+    op_node(m, RT_OP_MAX, 4, f);
+    op_node(m, RT_OP_MIN, 3, f);
+    op_node(m, RT_OP_SUM, 4, f);
+    op_node(m, RT_OP_MEAN, 3, f + 1);
+    op_node(m, RT_OP_MAX, 3, u);
+    op_node(m, RT_OP_MIN, 2, u);
+    op_node(m, RT_OP_SUM, 1, f + 3);
     math_check(m, "variadic Max/Min/Sum/Mean");
 }
 
@@ -178,14 +173,14 @@ Test(emit_math, clip_prelu_pow) {
     int hiu = op_const(m, "hiu", RT_U16, 0, one, (uint16_t[]){40000});
     int sf = op_const(m, "sf", RT_F32, 2, sd, (float[]){0.5f, -2.0f, 0.25f});
     int si = op_const(m, "si", RT_I32, 2, sd, (int32_t[]){3, -1, 100000});
-    op_node_attrs(m, RT_OP_CLIP, 3, (int[]){x8, lo8, hi8}, NULL, 0);
-    op_node_attrs(m, RT_OP_CLIP, 3, (int[]){xf, lof, hif}, NULL, 0);
-    op_node_attrs(m, RT_OP_CLIP, 3, (int[]){xu, -1, hiu}, NULL, 0);
-    op_node_attrs(m, RT_OP_PRELU, 2, (int[]){xf, sf}, NULL, 0);
-    op_node_attrs(m, RT_OP_PRELU, 2, (int[]){xi, si}, NULL, 0);
-    op_node_attrs(m, RT_OP_POW, 2, (int[]){xi, e64}, NULL, 0);
-    op_node_attrs(m, RT_OP_POW, 2, (int[]){e64, lof}, NULL, 0);
-    op_node_attrs(m, RT_OP_POW, 2, (int[]){xf, xi}, NULL, 0);
+    op_node(m, RT_OP_CLIP, 3, (int[]){x8, lo8, hi8});
+    op_node(m, RT_OP_CLIP, 3, (int[]){xf, lof, hif});
+    op_node(m, RT_OP_CLIP, 3, (int[]){xu, -1, hiu});
+    op_node(m, RT_OP_PRELU, 2, (int[]){xf, sf});
+    op_node(m, RT_OP_PRELU, 2, (int[]){xi, si});
+    op_node(m, RT_OP_POW, 2, (int[]){xi, e64});
+    op_node(m, RT_OP_POW, 2, (int[]){e64, lof});
+    op_node(m, RT_OP_POW, 2, (int[]){xf, xi});
     math_check(m, "Clip, PRelu, Pow");
 }
 
@@ -220,14 +215,14 @@ Test(emit_math, float64_and_rounding) {
     int64_t d[2] = {4, 16};
     int xd = op_input(m, "xd", RT_F64, 2, d), xf = op_input(m, "xf", RT_F32, 2, d);
     RtAttr al = {.name = "alpha", .type = RT_ATTR_FLOAT, .f = 0.7f};
-    op_node_attrs(m, RT_OP_ROUND, 1, &xd, NULL, 0);
-    op_node_attrs(m, RT_OP_ROUND, 1, &xf, NULL, 0);
+    op_node(m, RT_OP_ROUND, 1, &xd);
+    op_node(m, RT_OP_ROUND, 1, &xf);
     op_node_attrs(m, RT_OP_CELU, 1, &xd, &al, 1);
-    op_node_attrs(m, RT_OP_SOFTPLUS, 1, &xd, NULL, 0);
-    op_node_attrs(m, RT_OP_SIGMOID, 1, &xd, NULL, 0);
-    op_node_attrs(m, RT_OP_SIGN, 1, &xd, NULL, 0);
-    op_node_attrs(m, RT_OP_HARD_SWISH, 1, &xd, NULL, 0);
-    op_node_attrs(m, RT_OP_ATANH, 1, &xd, NULL, 0);
+    op_node(m, RT_OP_SOFTPLUS, 1, &xd);
+    op_node(m, RT_OP_SIGMOID, 1, &xd);
+    op_node(m, RT_OP_SIGN, 1, &xd);
+    op_node(m, RT_OP_HARD_SWISH, 1, &xd);
+    op_node(m, RT_OP_ATANH, 1, &xd);
     math_check(m, "float64 math, Round");
 }
 
@@ -243,11 +238,11 @@ Test(emit_math, predicates_shrink_gelu_mish) {
     RtAttr ge[1] = {{.name = "approximate", .type = RT_ATTR_STRING, .s = "tanh"}};
     op_node_attrs(m, RT_OP_IS_INF, 1, &xf, neg0, 1);
     op_node_attrs(m, RT_OP_IS_INF, 1, &xf, pos0, 1);
-    op_node_attrs(m, RT_OP_IS_NAN, 1, &xf, NULL, 0);
+    op_node(m, RT_OP_IS_NAN, 1, &xf);
     op_node_attrs(m, RT_OP_SHRINK, 1, &xf, sh, 2);
     op_node_attrs(m, RT_OP_SHRINK, 1, &x8, sh, 2);
     op_node_attrs(m, RT_OP_GELU, 1, &xf, ge, 1);
-    op_node_attrs(m, RT_OP_MISH, 1, &xf, NULL, 0);
+    op_node(m, RT_OP_MISH, 1, &xf);
     math_check(m, "IsInf, IsNaN, Shrink, Gelu, Mish");
 }
 
@@ -264,10 +259,10 @@ Test(emit_math, shifts_and_bitwise) {
     op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){a, s}, &r, 1);
     op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){b, t}, &l, 1);
     op_node_attrs(m, RT_OP_BIT_SHIFT, 2, (int[]){b, t}, &r, 1);
-    op_node_attrs(m, RT_OP_BITWISE_AND, 2, (int[]){i, j}, NULL, 0);
-    op_node_attrs(m, RT_OP_BITWISE_OR, 2, (int[]){b, t}, NULL, 0);
-    op_node_attrs(m, RT_OP_BITWISE_XOR, 2, (int[]){a, s}, NULL, 0);
-    op_node_attrs(m, RT_OP_BITWISE_NOT, 1, &i, NULL, 0);
+    op_node(m, RT_OP_BITWISE_AND, 2, (int[]){i, j});
+    op_node(m, RT_OP_BITWISE_OR, 2, (int[]){b, t});
+    op_node(m, RT_OP_BITWISE_XOR, 2, (int[]){a, s});
+    op_node(m, RT_OP_BITWISE_NOT, 1, &i);
     math_check(m, "BitShift, Bitwise");
 }
 
@@ -293,10 +288,10 @@ Test(emit_math, no_libm) {
         op_const(m, "e2", RT_F32, 0, d, (float[]){2.0f}), op_const(m, "e3", RT_I64, 0, d, (int64_t[]){-3}),
         op_const(m, "eh", RT_F32, 0, d, (float[]){0.5f}), op_const(m, "e0", RT_F64, 0, d, (double[]){0.0}),
         op_const(m, "e1", RT_I32, 0, d, (int32_t[]){1})};
-    for (int i = 0; i < 5; i++) op_node_attrs(m, RT_OP_POW, 2, (int[]){x, e[i]}, NULL, 0);
-    op_node_attrs(m, RT_OP_SIN, 1, &x, NULL, 0);
-    op_node_attrs(m, RT_OP_COS, 1, &x, NULL, 0);
-    op_node_attrs(m, RT_OP_TAN, 1, &x, NULL, 0);
+    for (int i = 0; i < 5; i++) op_node(m, RT_OP_POW, 2, (int[]){x, e[i]});
+    op_node(m, RT_OP_SIN, 1, &x);
+    op_node(m, RT_OP_COS, 1, &x);
+    op_node(m, RT_OP_TAN, 1, &x);
     math_run(m, "--no-libm Pow, Sin, Cos, Tan", 1, MATH_NOLIBM_REL_TOL, 0);
 
     m = math_new();
@@ -310,19 +305,19 @@ Test(emit_math, no_libm) {
     int64_t dp[1] = {400};
     x = op_input(m, "x", RT_F32, 1, dp);
     y = op_input(m, "y", RT_F32, 1, dp);
-    op_node_attrs(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
+    op_node(m, RT_OP_POW, 2, (int[]){x, y});
     math_run(m, "--no-libm Pow by a run-time exponent", 1, MATH_NOLIBM_REL_TOL, 0);
 
     m = math_new();
     x = op_input(m, "x", RT_F32, 1, d);
     int hyp[8] = {RT_OP_ATAN, RT_OP_ASIN, RT_OP_ACOS, RT_OP_SINH, RT_OP_COSH, RT_OP_ASINH, RT_OP_ACOSH, RT_OP_ATANH};
-    for (int i = 0; i < 8; i++) op_node_attrs(m, hyp[i], 1, &x, NULL, 0);
+    for (int i = 0; i < 8; i++) op_node(m, hyp[i], 1, &x);
     math_run(m, "--no-libm inverse and hyperbolic", 1, MATH_NOLIBM_REL_TOL, 0);
 
     m = math_new();
     x = op_input(m, "x", RT_F32, 1, d);
     int x64 = op_input(m, "x64", RT_F64, 1, d);
-    op_node_attrs(m, RT_OP_EXP, 1, &x64, NULL, 0);
+    op_node(m, RT_OP_EXP, 1, &x64);
     char dir[256];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math"), 0);
     RtError err = {{0}};
@@ -348,14 +343,14 @@ Test(emit_math, arm_no_libm_builds_and_matches_host) {
     int x = op_input(m, "x", RT_F32, 1, d), y = op_input(m, "y", RT_F32, 1, d);
     int l = op_input(m, "l", RT_I64, 1, d), n = op_input_fill(m, "n", RT_I64, 1, d, OP_FILL_NONZERO);
     RtAttr fm1 = {.name = "fmod", .type = RT_ATTR_INT, .i = 1};
-    op_node_attrs(m, RT_OP_POW, 2, (int[]){x, y}, NULL, 0);
+    op_node(m, RT_OP_POW, 2, (int[]){x, y});
     op_node_attrs(m, RT_OP_MOD, 2, (int[]){x, y}, &fm1, 1);
-    op_node_attrs(m, RT_OP_SIN, 1, &x, NULL, 0);
-    op_node_attrs(m, RT_OP_ASINH, 1, &x, NULL, 0);
-    op_node_attrs(m, RT_OP_ACOS, 1, &x, NULL, 0);
-    op_node_attrs(m, RT_OP_MISH, 1, &x, NULL, 0);
-    op_node_attrs(m, RT_OP_DIV, 2, (int[]){l, n}, NULL, 0);
-    op_node_attrs(m, RT_OP_POW, 2, (int[]){l, n}, NULL, 0);
+    op_node(m, RT_OP_SIN, 1, &x);
+    op_node(m, RT_OP_ASINH, 1, &x);
+    op_node(m, RT_OP_ACOS, 1, &x);
+    op_node(m, RT_OP_MISH, 1, &x);
+    op_node(m, RT_OP_DIV, 2, (int[]){l, n});
+    op_node(m, RT_OP_POW, 2, (int[]){l, n});
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emitc_math_arm"), 0);
     RtError err = {{0}};
     EmitCOptions eo = {"model", 1, "test", "test", "test", 0};

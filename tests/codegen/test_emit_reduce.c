@@ -27,9 +27,8 @@
 /* The suite's graphs at an opset: seed 12345, OP_FILL_WIDE values (integers over their
  * type's whole range so that sums and products wrap). */
 static OneOp *red_new(int opset) {
-    OneOp *o = op_new();
+    OneOp *o = op_new_with(12345, OP_FILL_WIDE);
     o->g->opset = opset;
-    o->fill = OP_FILL_WIDE;
     return o;
 }
 

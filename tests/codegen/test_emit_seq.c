@@ -46,11 +46,7 @@
 #define SEQ_REC_REL_TOL 2e-5
 
 /* The suite's graphs: seed 4242, OP_FILL_UNIT values. */
-static OneOp *sq_new(void) {
-    OneOp *o = op_new();
-    o->seed = 4242;
-    return o;
-}
+static OneOp *sq_new(void) { return op_new_with(4242, OP_FILL_UNIT); }
 
 /* Emits (no_libm as asked), compiles with gcc (under the sanitizer build the emitted C is
  * sanitized too: UB in a kernel fails the case) and runs the graph; want_rc 1 = NAME_run must
@@ -194,19 +190,19 @@ Test(emit_seq, matmul_integer_broadcast_batches_per_row_and_column_zero_points) 
     int64_t ad[4] = {2, 1, 3, 5}, bd[3] = {3, 5, 4}, zad[1] = {3}, zbd[1] = {4};
     int in[4] = {op_input_data(o, "a", RT_U8, 4, ad, NULL), op_const(o, "b", RT_I8, 3, bd, NULL),
                  op_input_data(o, "az", RT_U8, 1, zad, NULL), op_const(o, "bz", RT_I8, 1, zbd, NULL)};
-    op_node_outs(o, RT_OP_MATMUL_INTEGER, 4, in, 1, 0);
+    op_node(o, RT_OP_MATMUL_INTEGER, 4, in);
     sq_check(o, "MatMulInteger [2,1,3,5] x [3,5,4] per-row / per-column zero points", 0, 0, 0);
     o = sq_new();
     int64_t a1[1] = {6}, b1[2] = {6, 3}, one[1] = {1};
     int in1[4] = {op_input_data(o, "a", RT_I8, 1, a1, NULL), op_input_data(o, "b", RT_I8, 2, b1, NULL),
                   op_const(o, "az", RT_I8, 1, one, (int8_t[]){-3}), -1};
-    op_node_outs(o, RT_OP_MATMUL_INTEGER, 4, in1, 1, 0);
+    op_node(o, RT_OP_MATMUL_INTEGER, 4, in1);
     sq_check(o, "MatMulInteger 1-D A, scalar zero point, no b_zero_point", 0, 0, 0);
     /* K = 600: |sums| up to 600 * 255 * 255 exceed 2^25: exact int32 */
     o = sq_new();
     int64_t a2[2] = {2, 600}, b2[2] = {600, 3};
     int in2[2] = {op_input_data(o, "a", RT_U8, 2, a2, NULL), op_const(o, "b", RT_U8, 2, b2, NULL)};
-    op_node_outs(o, RT_OP_MATMUL_INTEGER, 2, in2, 1, 0);
+    op_node(o, RT_OP_MATMUL_INTEGER, 2, in2);
     sq_check(o, "MatMulInteger K = 600 uint8", 0, 0, 0);
 }
 
@@ -223,7 +219,7 @@ Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
                  op_const(o, "bz", RT_I8, 1, nd, (int8_t[]){0, -2, 3, 1}),
                  op_const(o, "ys", RT_F32, 2, md, scales(sy, 3, 0.5f)),
                  op_const(o, "yz", RT_I8, 2, md, (int8_t[]){-10, 0, 7})};
-    op_node_outs(o, RT_OP_QLINEAR_MATMUL, 8, in, 1, 0);
+    op_node(o, RT_OP_QLINEAR_MATMUL, 8, in);
     sq_check(o, "QLinearMatMul int8, per-column b, per-row y", 0, 0, 0);
     /* uint8, every parameter a graph input */
     o = sq_new();
@@ -236,7 +232,7 @@ Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
                   op_input_data(o, "bz", RT_U8, 1, one, NULL),
                   op_input_data(o, "ys", RT_F32, 1, one, (float[]){0.9f}),
                   op_input_data(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
-    op_node_outs(o, RT_OP_QLINEAR_MATMUL, 8, in2, 1, 0);
+    op_node(o, RT_OP_QLINEAR_MATMUL, 8, in2);
     sq_check(o, "QLinearMatMul uint8, parameters as inputs", 0, 0, 0);
 }
 
@@ -247,7 +243,7 @@ Test(emit_seq, conv_integer_groups_strides_pads_dilations_per_channel_zero_point
     int64_t xd[4] = {2, 4, 7, 6}, wd[4] = {6, 2, 3, 2}, one[1] = {1}, md[1] = {6};
     int in[4] = {op_input_data(o, "x", RT_U8, 4, xd, NULL), op_const(o, "w", RT_I8, 4, wd, NULL),
                  op_input_data(o, "xz", RT_U8, 1, one, NULL), op_const(o, "wz", RT_I8, 1, md, NULL)};
-    int k = op_node_outs(o, RT_OP_CONV_INTEGER, 4, in, 1, 0);
+    int k = op_node(o, RT_OP_CONV_INTEGER, 4, in);
     RtAttr *a = attrs_new(o, k, 4);
     a[0] = attr_int(o, "group", 2);
     a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 1});
@@ -260,7 +256,7 @@ Test(emit_seq, conv_integer_1d_and_3d_same_padding) {
     OneOp *o = sq_new();
     int64_t xd[3] = {1, 3, 9}, wd[3] = {2, 3, 4};
     int in[2] = {op_input_data(o, "x", RT_I8, 3, xd, NULL), op_const(o, "w", RT_I8, 3, wd, NULL)};
-    int k = op_node_outs(o, RT_OP_CONV_INTEGER, 2, in, 1, 0);
+    int k = op_node(o, RT_OP_CONV_INTEGER, 2, in);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_str(o, "auto_pad", "SAME_LOWER");
     a[1] = attr_ints(o, "strides", 1, (int64_t[]){2});
@@ -269,7 +265,7 @@ Test(emit_seq, conv_integer_1d_and_3d_same_padding) {
     int64_t x3[5] = {1, 2, 4, 5, 3}, w3[5] = {3, 2, 2, 3, 2}, one[1] = {1};
     int in3[4] = {op_input_data(o, "x", RT_U8, 5, x3, NULL), op_input_data(o, "w", RT_U8, 5, w3, NULL),
                   op_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}), op_const(o, "wz", RT_U8, 1, one, (uint8_t[]){3})};
-    k = op_node_outs(o, RT_OP_CONV_INTEGER, 4, in3, 1, 0);
+    k = op_node(o, RT_OP_CONV_INTEGER, 4, in3);
     attrs_new(o, k, 1)[0] = attr_str(o, "auto_pad", "SAME_UPPER");
     sq_check(o, "ConvInteger 3-D SAME_UPPER uint8", 0, 0, 0);
 }
@@ -414,7 +410,7 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
                  op_const(o, "ys", RT_F32, 1, one, (float[]){0.6f}),
                  op_const(o, "yz", RT_I8, 1, one, (int8_t[]){3}),
                  op_const(o, "b", RT_I32, 1, md, NULL)};
-    int k = op_node_outs(o, RT_OP_QLINEAR_CONV, 9, in, 1, 0);
+    int k = op_node(o, RT_OP_QLINEAR_CONV, 9, in);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_int(o, "group", 2);
     a[1] = attr_str(o, "auto_pad", "SAME_UPPER");
@@ -430,7 +426,7 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
                   op_input_data(o, "wz", RT_U8, 1, one, NULL),
                   op_input_data(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
                   op_input_data(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
-    op_node_outs(o, RT_OP_QLINEAR_CONV, 8, in1, 1, 0);
+    op_node(o, RT_OP_QLINEAR_CONV, 8, in1);
     sq_check(o, "QLinearConv uint8 1-D, parameters as inputs", 0, 0, 0);
 }
 
@@ -452,7 +448,7 @@ static void ein_case(const char *eq, RtDtype dt, int n_ops, const int *ranks, co
         in[j] = j == 1 && n_ops > 2 ? op_const(o, nm, dt, ranks[j], dims[j], NULL)
                                     : op_input_data(o, nm, dt, ranks[j], dims[j], NULL);
     }
-    int k = op_node_outs(o, RT_OP_EINSUM, n_ops, in, 1, 0);
+    int k = op_node(o, RT_OP_EINSUM, n_ops, in);
     attrs_new(o, k, 1)[0] = attr_str(o, "equation", eq);
     sq_check(o, what, 0, SEQ_EIN_REL_TOL, 0);
 }
@@ -484,7 +480,7 @@ static void dft_case(int opset, int64_t N, int comp, int64_t len, int inverse, i
     int in[3] = {op_input_data(o, "x", RT_F32, 4, xd, NULL), -1, -1};
     if (len >= 0) in[1] = op_const(o, "len", RT_I64, 1, one, &len);
     if (opset >= 20) in[2] = op_const(o, "axis", RT_I64, 1, one, (int64_t[]){-3});
-    int k = op_node_outs(o, RT_OP_DFT, opset >= 20 ? 3 : len >= 0 ? 2 : 1, in, 1, 0);
+    int k = op_node(o, RT_OP_DFT, opset >= 20 ? 3 : len >= 0 ? 2 : 1, in);
     RtAttr *a = attrs_new(o, k, opset >= 20 ? 2 : 3);
     a[0] = attr_int(o, "inverse", inverse);
     a[1] = attr_int(o, "onesided", onesided);
@@ -507,14 +503,14 @@ Test(emit_seq, dft_and_stft_float64) {
     o->g->opset = 17;
     int64_t xd[4] = {2, 10, 3, 2}, sd[3] = {1, 16, 1}, one[1] = {1};
     int in[1] = {op_input_data(o, "x", RT_F64, 4, xd, NULL)};
-    int k = op_node_outs(o, RT_OP_DFT, 1, in, 1, 0);
+    int k = op_node(o, RT_OP_DFT, 1, in);
     attrs_new(o, k, 1)[0] = attr_int(o, "inverse", 1);
     sq_check(o, "DFT float64 complex inverse, L = 10", 0, SEQ_REC_F64_REL_TOL, 0);
     o = sq_new();
     o->g->opset = 17;
     int sin_[4] = {op_input_data(o, "x", RT_F64, 3, sd, NULL), op_const(o, "step", RT_I64, 1, one, (int64_t[]){4}),
                    op_const(o, "w", RT_F64, 1, (int64_t[]){6}, NULL), -1};
-    op_node_outs(o, RT_OP_STFT, 4, sin_, 1, 0);
+    op_node(o, RT_OP_STFT, 4, sin_);
     sq_check(o, "STFT float64 with a window of 6", 0, SEQ_REC_F64_REL_TOL, 0);
 }
 
@@ -528,7 +524,7 @@ static void stft_case(int comp, int window, int win_input, int64_t flen, int one
                  -1};
     if (window) in[2] = win_input ? op_input_data(o, "w", RT_F32, 1, wd, NULL) : op_const(o, "w", RT_F32, 1, wd, NULL);
     else in[3] = op_const(o, "len", RT_I64, 1, one, &flen);
-    int k = op_node_outs(o, RT_OP_STFT, 4, in, 1, 0);
+    int k = op_node(o, RT_OP_STFT, 4, in);
     attrs_new(o, k, 1)[0] = attr_int(o, "onesided", onesided);
     sq_check(o, what, 0, SEQ_DFT_REL_TOL, 0);
 }
@@ -557,14 +553,14 @@ Test(emit_seq, matmul_integer_to_float_and_dynamic_quantize_matmul) {
                  op_input_data(o, "az", RT_U8, 1, one, NULL),
                  op_const(o, "bz", RT_I8, 1, nd, (int8_t[]){1, 0, -2, 3}),
                  op_const(o, "bias", RT_F32, 1, nd, NULL)};
-    op_node_outs(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 7, in, 1, 0);
+    op_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 7, in);
     sq_check(o, "MatMulIntegerToFloat per-column b_scale / b_zp, bias", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t bb[3] = {2, 6, 4};
     int in2[4] = {op_input_data(o, "a", RT_I8, 3, ad, NULL), op_input_data(o, "b", RT_I8, 3, bb, NULL),
                   op_const(o, "as", RT_F32, 1, one, (float[]){0.05f}),
                   op_const(o, "bs", RT_F32, 1, one, (float[]){0.01f})};
-    op_node_outs(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 4, in2, 1, 0);
+    op_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 4, in2);
     sq_check(o, "MatMulIntegerToFloat batched B, no zero points", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t fa[2] = {3, 5}, b5[2] = {5, 4};
@@ -572,7 +568,7 @@ Test(emit_seq, matmul_integer_to_float_and_dynamic_quantize_matmul) {
                   op_const(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
                   op_const(o, "bz", RT_U8, 1, nd, (uint8_t[]){128, 127, 130, 120}),
                   op_const(o, "bias", RT_F32, 1, nd, NULL)};
-    op_node_outs(o, RT_OP_DYNAMIC_QUANTIZE_MATMUL, 5, in3, 1, 0);
+    op_node(o, RT_OP_DYNAMIC_QUANTIZE_MATMUL, 5, in3);
     sq_check(o, "DynamicQuantizeMatMul", 0, SEQ_QF_REL_TOL, 0);
 }
 
@@ -699,7 +695,7 @@ Test(emit_seq, ms_qlinear_conv_channels_last) {
                      op_const(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
                      op_const(o, "yz", RT_U8, 1, one, (uint8_t[]){110}),
                      op_const(o, "b", RT_I32, 1, md, NULL)};
-        int k = op_node_outs(o, RT_OP_MS_QLINEAR_CONV, 9, in, 1, 0);
+        int k = op_node(o, RT_OP_MS_QLINEAR_CONV, 9, in);
         RtAttr *a = attrs_new(o, k, 4);
         a[0] = attr_int(o, "channels_last", cl);
         a[1] = attr_int(o, "group", 2);
@@ -753,7 +749,7 @@ Test(emit_seq, unsupported_forms_are_refused_by_name) {
                 op_const(o, "r", RT_F32, 3, r4, NULL)};
     op_node_outs(o, RT_OP_LSTM, 3, l, 2, 1);
     int fin[1] = {op_input_data(o, "s", RT_F64, 3, fd, NULL)};
-    op_node_outs(o, RT_OP_DFT, 1, fin, 1, 0);
+    op_node(o, RT_OP_DFT, 1, fin);
     refuse_case(o, 0, RT_ERR_UNSUPPORTED, "DFT", "one float type");
     o = sq_new();
     int64_t x2[3] = {2, 1, 3};

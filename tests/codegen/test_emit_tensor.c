@@ -44,12 +44,7 @@
 
 /* The suite's graphs: seed 777, OP_FILL_INDEX values (int32 in [-100, 100], int64 indices
  * in [0, 2]). */
-static OneOp *tt_new(void) {
-    OneOp *o = op_new();
-    o->seed = 777;
-    o->fill = OP_FILL_INDEX;
-    return o;
-}
+static OneOp *tt_new(void) { return op_new_with(777, OP_FILL_INDEX); }
 
 /* Emits (with --no-libm: the C must call no libm function), compiles with gcc -O2 and, when
  * installed, clang -O1 (the same C99 -pedantic -Werror flags), runs the graph expecting
@@ -81,7 +76,7 @@ Test(emit_tensor, gemm_b_input_trans_alpha_beta_c_broadcast) {
         int64_t ad[2] = {4, 3}, bd[2] = {5, 4};
         int in[3] = {op_input(o, "a", RT_F32, 2, ad), op_input(o, "b", RT_F32, 2, bd),
                      op_const(o, "c", RT_F32, i ? 2 : 1, cds[i], NULL)};
-        int k = op_node_outs(o, RT_OP_GEMM, 3, in, 1, 0);
+        int k = op_node(o, RT_OP_GEMM, 3, in);
         RtAttr *a = attrs_new(o, k, 4);
         a[0] = attr_int(o, "transA", 1);
         a[1] = attr_int(o, "transB", 1);
@@ -97,7 +92,7 @@ Test(emit_tensor, gemm_int32) {
         int64_t ad[2] = {3, 6}, bd[2] = {6, 4}, cd[2] = {3, 4};
         int in[3] = {op_input(o, "a", RT_I32, 2, ad), op_input(o, "b", RT_I32, 2, bd),
                      op_input(o, "c", RT_I32, 2, cd)};
-        int k = op_node_outs(o, RT_OP_GEMM, 3, in, 1, 0);
+        int k = op_node(o, RT_OP_GEMM, 3, in);
         if (i) {
             RtAttr *a = attrs_new(o, k, 2);
             a[0] = attr_float(o, "alpha", 2.5f);
@@ -111,7 +106,7 @@ Test(emit_tensor, conv_transpose_groups_strides_pads_output_padding) {
     OneOp *o = tt_new();
     int64_t xd[4] = {2, 4, 3, 4}, wd[4] = {4, 3, 3, 2}, bd[1] = {6};
     int in[3] = {op_input(o, "x", RT_F32, 4, xd), op_const(o, "w", RT_F32, 4, wd, NULL), op_const(o, "b", RT_F32, 1, bd, NULL)};
-    int k = op_node_outs(o, RT_OP_CONV_TRANSPOSE, 3, in, 1, 0);
+    int k = op_node(o, RT_OP_CONV_TRANSPOSE, 3, in);
     RtAttr *a = attrs_new(o, k, 5);
     a[0] = attr_int(o, "group", 2);
     a[1] = attr_ints(o, "strides", 2, (int64_t[]){2, 3});
@@ -122,7 +117,7 @@ Test(emit_tensor, conv_transpose_groups_strides_pads_output_padding) {
     o = tt_new();
     int64_t xd1[3] = {1, 2, 5}, wd1[3] = {2, 3, 4};
     int in1[2] = {op_input(o, "x", RT_F32, 3, xd1), op_const(o, "w", RT_F32, 3, wd1, NULL)};
-    k = op_node_outs(o, RT_OP_CONV_TRANSPOSE, 2, in1, 1, 0);
+    k = op_node(o, RT_OP_CONV_TRANSPOSE, 2, in1);
     a = attrs_new(o, k, 2);
     a[0] = attr_str(o, "auto_pad", "SAME_LOWER");
     a[1] = attr_ints(o, "strides", 1, (int64_t[]){2});
@@ -137,7 +132,7 @@ Test(emit_tensor, slice_negative_steps_int8) {
     int in[5] = {op_input(o, "x", RT_I8, 3, xd), i64s(o, "starts", 2, (int64_t[]){-1, 1}),
                  i64s(o, "ends", 2, (int64_t[]){-100, 5}), i64s(o, "axes", 2, (int64_t[]){-2, 2}),
                  i64s(o, "steps", 2, (int64_t[]){-3, 2})};
-    op_node_outs(o, RT_OP_SLICE, 5, in, 1, 0);
+    op_node(o, RT_OP_SLICE, 5, in);
     tt_check(o, "Slice steps -3 and 2, negative axes, int8");
 }
 
@@ -148,7 +143,7 @@ Test(emit_tensor, pad_modes_int32) {
         int64_t xd[3] = {2, 4, 5}, one[1] = {1};
         int in[4] = {op_input(o, "x", RT_I32, 3, xd), i64s(o, "pads", 4, (int64_t[]){3, -1, 2, 4}),
                      op_const(o, "v", RT_I32, 0, one, (int32_t[]){-7}), i64s(o, "axes", 2, (int64_t[]){1, -1})};
-        int k = op_node_outs(o, RT_OP_PAD, 4, in, 1, 0);
+        int k = op_node(o, RT_OP_PAD, 4, in);
         attrs_new(o, k, 1)[0] = attr_str(o, "mode", modes[i]);
         tt_check(o, modes[i]);
     }
@@ -158,11 +153,11 @@ Test(emit_tensor, tile_expand_split_depth_to_space) {
     OneOp *o = tt_new();
     int64_t xd[3] = {2, 1, 3};
     int in[2] = {op_input(o, "x", RT_I8, 3, xd), i64s(o, "r", 3, (int64_t[]){2, 3, 2})};
-    op_node_outs(o, RT_OP_TILE, 2, in, 1, 0);
+    op_node(o, RT_OP_TILE, 2, in);
     tt_check(o, "Tile int8");
     o = tt_new();
     int ein[2] = {op_input(o, "x", RT_I8, 3, xd), i64s(o, "s", 4, (int64_t[]){2, 1, 4, 1})};
-    op_node_outs(o, RT_OP_EXPAND, 2, ein, 1, 0);
+    op_node(o, RT_OP_EXPAND, 2, ein);
     tt_check(o, "Expand int8 to a higher rank");
     o = tt_new();
     int64_t sd[2] = {3, 8};
@@ -175,7 +170,7 @@ Test(emit_tensor, tile_expand_split_depth_to_space) {
     o = tt_new();
     int64_t dd[4] = {2, 8, 2, 3};
     int din[1] = {op_input(o, "x", RT_I16, 4, dd)};
-    k = op_node_outs(o, RT_OP_DEPTH_TO_SPACE, 1, din, 1, 0);
+    k = op_node(o, RT_OP_DEPTH_TO_SPACE, 1, din);
     a = attrs_new(o, k, 2);
     a[0] = attr_int(o, "blocksize", 2);
     a[1] = attr_str(o, "mode", "CRD");
@@ -191,7 +186,7 @@ static void resize_case(RtDtype dt, const float *scales, const int64_t *sizes, i
     int64_t xd[4] = {1, 2, 5, 7}, d4[1] = {4}, d8[1] = {8};
     int in[4] = {op_input_data(o, "x", dt, 4, xd, NULL), roi ? op_const(o, "roi", RT_F32, 1, d8, roi) : -1,
                  scales ? op_const(o, "scales", RT_F32, 1, d4, scales) : -1, sizes ? i64s(o, "sizes", n_sizes, sizes) : -1};
-    int k = op_node_outs(o, RT_OP_RESIZE, 4, in, 1, 0);
+    int k = op_node(o, RT_OP_RESIZE, 4, in);
     op_attrs_copy(o, k, attrs, n_attr);
     tt_check(o, what);
 }
@@ -226,13 +221,13 @@ Test(emit_tensor, gather_nd_batch_dims_scatter_reductions) {
     OneOp *o = tt_new();
     int64_t xd[3] = {2, 3, 4}, id[3] = {2, 2, 1};
     int in[2] = {op_input(o, "x", RT_F32, 3, xd), op_input_data(o, "i", RT_I64, 3, id, (int64_t[]){2, -1, 0, 1})};
-    int k = op_node_outs(o, RT_OP_GATHER_ND, 2, in, 1, 0);
+    int k = op_node(o, RT_OP_GATHER_ND, 2, in);
     attrs_new(o, k, 1)[0] = attr_int(o, "batch_dims", 1);
     tt_check(o, "GatherND batch_dims 1");
     o = tt_new();
     int64_t sd[2] = {3, 4}, ud[2] = {3, 4};
     int sin[3] = {op_input(o, "x", RT_I32, 2, sd), op_input(o, "i", RT_I64, 2, ud), op_input(o, "u", RT_I32, 2, ud)};
-    k = op_node_outs(o, RT_OP_SCATTER_ELEMENTS, 3, sin, 1, 0);
+    k = op_node(o, RT_OP_SCATTER_ELEMENTS, 3, sin);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_int(o, "axis", 1);
     a[1] = attr_str(o, "reduction", "max");
@@ -241,7 +236,7 @@ Test(emit_tensor, gather_nd_batch_dims_scatter_reductions) {
     int64_t nd[3] = {3, 2, 2}, nid[2] = {4, 1}, nud[3] = {4, 2, 2};
     int nin[3] = {op_input(o, "x", RT_I32, 3, nd), op_input_data(o, "i", RT_I64, 2, nid, (int64_t[]){2, 0, 2, -3}),
                   op_input(o, "u", RT_I32, 3, nud)};
-    k = op_node_outs(o, RT_OP_SCATTER_ND, 3, nin, 1, 0);
+    k = op_node(o, RT_OP_SCATTER_ND, 3, nin);
     attrs_new(o, k, 1)[0] = attr_str(o, "reduction", "mul");
     tt_check(o, "ScatterND mul int32 (repeated tuples)");
 }
@@ -251,7 +246,7 @@ Test(emit_tensor, scatter_index_out_of_range_returns_1) {
     int64_t sd[2] = {3, 4}, ud[2] = {1, 2};
     int sin[3] = {op_input(o, "x", RT_F32, 2, sd), op_input_data(o, "i", RT_I64, 2, ud, (int64_t[]){1, 4}),
                   op_input(o, "u", RT_F32, 2, ud)};
-    int k = op_node_outs(o, RT_OP_SCATTER_ELEMENTS, 3, sin, 1, 0);
+    int k = op_node(o, RT_OP_SCATTER_ELEMENTS, 3, sin);
     attrs_new(o, k, 1)[0] = attr_int(o, "axis", 1);
     tt_run(o, "ScatterElements index 4 of 4", 0, 1);
 }
@@ -287,7 +282,7 @@ static void grid_case(int no_libm, int k3, const char *mode, const char *pad, in
     for (int64_t i = 0; i < rt_numel(&g); i++) gv[i] = (float)((double)(lcg(&o->seed) % 2401) / 1000.0 - 1.2);
     in[1] = op_input_data(o, "grid", RT_F32, g.rank, g.dims, gv);
     free(gv);
-    int k = op_node_outs(o, RT_OP_GRID_SAMPLE, 2, in, 1, 0);
+    int k = op_node(o, RT_OP_GRID_SAMPLE, 2, in);
     RtAttr *a = attrs_new(o, k, 3);
     a[0] = attr_str(o, "mode", mode);
     a[1] = attr_str(o, "padding_mode", pad);
@@ -310,7 +305,7 @@ Test(emit_tensor, roi_align_max_adaptive_int32_batch) {
         float rois[12] = {0.5f, 1.0f, 7.5f, 6.2f, -2.0f, 3.0f, 4.0f, 9.5f, 2.2f, 2.2f, 2.6f, 2.4f};
         int in[3] = {op_input(o, "x", RT_F32, 4, xd), op_input_data(o, "rois", RT_F32, 2, rd, rois),
                      op_input_data(o, "bi", RT_I32, 1, bd, (int32_t[]){1, 0, 1})};
-        int k = op_node_outs(o, RT_OP_ROI_ALIGN, 3, in, 1, 0);
+        int k = op_node(o, RT_OP_ROI_ALIGN, 3, in);
         RtAttr *a = attrs_new(o, k, 4);
         a[0] = attr_str(o, "mode", "max");
         a[1] = attr_int(o, "output_height", 3);
@@ -324,7 +319,7 @@ Test(emit_tensor, lrn_even_size_det_batched) {
     OneOp *o = tt_new();
     int64_t xd[4] = {2, 5, 3, 2};
     int in[1] = {op_input(o, "x", RT_F32, 4, xd)};
-    int k = op_node_outs(o, RT_OP_LRN, 1, in, 1, 0);
+    int k = op_node(o, RT_OP_LRN, 1, in);
     RtAttr *a = attrs_new(o, k, 4);
     a[0] = attr_int(o, "size", 4);
     a[1] = attr_float(o, "alpha", 0.3f);
@@ -334,7 +329,7 @@ Test(emit_tensor, lrn_even_size_det_batched) {
     o = tt_new();
     int64_t dd[3] = {3, 4, 4};
     int din[1] = {op_input(o, "x", RT_F32, 3, dd)};
-    op_node_outs(o, RT_OP_DET, 1, din, 1, 0);
+    op_node(o, RT_OP_DET, 1, din);
     tt_check(o, "Det of 3 matrices 4 x 4");
 }
 
@@ -464,7 +459,7 @@ Test(emit_tensor, float64_and_unsigned) {
     OneOp *o = tt_new();
     int64_t ad[2] = {6, 3}, bd[2] = {6, 5}, cd[1] = {5};
     int in[3] = {op_input(o, "a", RT_F64, 2, ad), op_input(o, "b", RT_F64, 2, bd), op_const(o, "c", RT_F64, 1, cd, NULL)};
-    int k = op_node_outs(o, RT_OP_GEMM, 3, in, 1, 0);
+    int k = op_node(o, RT_OP_GEMM, 3, in);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_int(o, "transA", 1);
     a[1] = attr_float(o, "alpha", 1.25f);
@@ -472,35 +467,35 @@ Test(emit_tensor, float64_and_unsigned) {
     o = tt_new();
     int64_t xd[4] = {1, 2, 4, 5}, d4[1] = {4};
     int rin[3] = {op_input(o, "x", RT_F64, 4, xd), -1, op_const(o, "s", RT_F32, 1, d4, (float[]){1, 1, 1.5f, 0.6f})};
-    k = op_node_outs(o, RT_OP_RESIZE, 3, rin, 1, 0);
+    k = op_node(o, RT_OP_RESIZE, 3, rin);
     attrs_new(o, k, 1)[0] = attr_str(o, "mode", "cubic");
     tt_check(o, "float64 Resize cubic");
     o = tt_new();
     int64_t dd[3] = {2, 3, 3};
     int din[1] = {op_input(o, "x", RT_F64, 3, dd)};
-    op_node_outs(o, RT_OP_DET, 1, din, 1, 0);
+    op_node(o, RT_OP_DET, 1, din);
     tt_check(o, "float64 Det");
     o = tt_new();
     int64_t ud[2] = {5, 6};
     int sin[5] = {op_input(o, "x", RT_U64, 2, ud), i64s(o, "st", 1, (int64_t[]){-1}), i64s(o, "en", 1, (int64_t[]){0}),
                   i64s(o, "ax", 1, (int64_t[]){1}), i64s(o, "sp", 1, (int64_t[]){-2})};
-    op_node_outs(o, RT_OP_SLICE, 5, sin, 1, 0);
+    op_node(o, RT_OP_SLICE, 5, sin);
     tt_check(o, "uint64 Slice");
     o = tt_new();
     int pin[2] = {op_input(o, "x", RT_U32, 2, ud), i64s(o, "pads", 4, (int64_t[]){1, 2, 2, 0})};
-    k = op_node_outs(o, RT_OP_PAD, 2, pin, 1, 0);
+    k = op_node(o, RT_OP_PAD, 2, pin);
     attrs_new(o, k, 1)[0] = attr_str(o, "mode", "wrap");
     tt_check(o, "uint32 Pad wrap");
     o = tt_new();
     int tin[2] = {op_input(o, "x", RT_U64, 2, ud), op_input_data(o, "k", RT_I64, 0, ud, (int64_t[]){-1})};
-    k = op_node_outs(o, RT_OP_TRILU, 2, tin, 1, 0);
+    k = op_node(o, RT_OP_TRILU, 2, tin);
     attrs_new(o, k, 1)[0] = attr_int(o, "upper", 0);
     tt_check(o, "uint64 Trilu lower, k a graph input");
     o = tt_new();
     int64_t id[2] = {3, 1}, upd[2] = {3, 6};
     int nin[3] = {op_input(o, "x", RT_U32, 2, ud), op_input_data(o, "i", RT_I64, 2, id, (int64_t[]){4, -1, 0}),
                   op_input(o, "u", RT_U32, 2, upd)};
-    k = op_node_outs(o, RT_OP_SCATTER_ND, 3, nin, 1, 0);
+    k = op_node(o, RT_OP_SCATTER_ND, 3, nin);
     attrs_new(o, k, 1)[0] = attr_str(o, "reduction", "add");
     tt_check(o, "uint32 ScatterND add (wrapping, index 4 twice)");
 }
@@ -509,7 +504,7 @@ Test(emit_tensor, center_crop_pad) {
     OneOp *o = tt_new();
     int64_t xd[3] = {3, 7, 4};
     int in[2] = {op_input(o, "x", RT_I16, 3, xd), i64s(o, "shape", 2, (int64_t[]){4, 7})};
-    int k = op_node_outs(o, RT_OP_CENTER_CROP_PAD, 2, in, 1, 0);
+    int k = op_node(o, RT_OP_CENTER_CROP_PAD, 2, in);
     attrs_new(o, k, 1)[0] = attr_ints(o, "axes", 2, (int64_t[]){-2, 2});
     tt_check(o, "CenterCropPad crop 7 -> 4, pad 4 -> 7");
 }
@@ -532,13 +527,13 @@ Test(emit_tensor, empty_outputs) {
     o = tt_new();
     int64_t ed[2] = {3, 0};
     int cin[2] = {op_input(o, "x", RT_I32, 2, ed), op_const(o, "c", RT_BOOL, 1, (int64_t[]){3}, (uint8_t[]){1, 0, 1})};
-    int k = op_node_outs(o, RT_OP_COMPRESS, 2, cin, 1, 0);
+    int k = op_node(o, RT_OP_COMPRESS, 2, cin);
     attrs_new(o, k, 1)[0] = attr_int(o, "axis", 0);
     tt_check(o, "Compress of rows of 0 elements");
     (void)one;
     o = tt_new();
     int tin[2] = {op_input(o, "x", RT_I8, 2, xd), i64s(o, "r", 2, (int64_t[]){0, 2})};
-    op_node_outs(o, RT_OP_TILE, 2, tin, 1, 0);
+    op_node(o, RT_OP_TILE, 2, tin);
     tt_check(o, "Tile by 0");
 }
 
@@ -547,7 +542,7 @@ Test(emit_tensor, upsample_attribute_and_downscale) {
     o->g->opset = 8; /* scales as an attribute */
     int64_t xd[4] = {1, 2, 3, 4}, d4[1] = {4};
     int in[1] = {op_input(o, "x", RT_F32, 4, xd)};
-    int k = op_node_outs(o, RT_OP_UPSAMPLE, 1, in, 1, 0);
+    int k = op_node(o, RT_OP_UPSAMPLE, 1, in);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_str(o, "mode", "linear");
     float *sc = ir_alloc(o->g, 4 * sizeof(float));
@@ -558,7 +553,7 @@ Test(emit_tensor, upsample_attribute_and_downscale) {
     o->g->opset = 9;
     int64_t xd2[4] = {1, 2, 7, 5};
     int in2[2] = {op_input(o, "x", RT_I8, 4, xd2), op_const(o, "s", RT_F32, 1, d4, (float[]){1, 1, 0.6f, 2.2f})};
-    op_node_outs(o, RT_OP_UPSAMPLE, 2, in2, 1, 0);
+    op_node(o, RT_OP_UPSAMPLE, 2, in2);
     tt_check(o, "Upsample-9 nearest int8, downscale 0.6 (ceil)");
 }
 
@@ -570,7 +565,7 @@ Test(emit_tensor, sampling_float64) {
     for (int i = 0; i < 18; i++) gv[i] = (float)((double)(lcg(&o->seed) % 2401) / 1000.0 - 1.2);
     int in[2] = {op_input(o, "x", RT_F64, 4, xd), op_input_data(o, "grid", RT_F32, 4, gd, gv)};
     (void)g;
-    int k = op_node_outs(o, RT_OP_GRID_SAMPLE, 2, in, 1, 0);
+    int k = op_node(o, RT_OP_GRID_SAMPLE, 2, in);
     attrs_new(o, k, 1)[0] = attr_str(o, "padding_mode", "border");
     tt_check(o, "GridSample float64 X, float32 grid");
     o = tt_new();
@@ -578,7 +573,7 @@ Test(emit_tensor, sampling_float64) {
     double rois[8] = {0.5, 1.0, 5.5, 4.2, 1.0, 0.0, 3.0, 5.5};
     int rin[3] = {op_input(o, "x", RT_F64, 4, xd2), op_input_data(o, "rois", RT_F64, 2, rd, rois),
                   op_input_data(o, "bi", RT_I64, 1, bd, (int64_t[]){0, 0})};
-    k = op_node_outs(o, RT_OP_ROI_ALIGN, 3, rin, 1, 0);
+    k = op_node(o, RT_OP_ROI_ALIGN, 3, rin);
     RtAttr *a = attrs_new(o, k, 3);
     a[0] = attr_int(o, "output_height", 2);
     a[1] = attr_int(o, "output_width", 3);
