@@ -447,6 +447,12 @@ Test(qdq_import_matmul, blocked_int4_no_zero_point) {
     blocked_case("qdqmm_int4nz", E_I4, 16, 3, 16, 0, 0, 2, xd, NBITS_OPS, 1);
 }
 
+/* K = 20 below one block of 32: a single partial block (12 padding codes in MatMulNBits). */
+Test(qdq_import_matmul, blocked_k_below_block_size) {
+    int64_t xd[2] = {3, 20};
+    blocked_case("qdqmm_kbs", E_U4, 20, 3, 32, 0, 1, 2, xd, NBITS_OPS, 1);
+}
+
 /* 8-bit uint8 codes blocked by 16 (axis -2, K = 80): MatMulNBits with bits 8. */
 Test(qdq_import_matmul, blocked_uint8_codes) {
     int64_t xd[2] = {5, 80};
