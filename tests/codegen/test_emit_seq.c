@@ -71,10 +71,10 @@ static OneOp *lstm_case(int sl_value_bad) {
     int64_t hd[3] = {N, D, H}, pd[2] = {D, 3 * H};
     int32_t sl[3] = {5, 0, 3};
     if (sl_value_bad) sl[2] = 6; /* > S: NAME_run returns 1 */
-    int in[8] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
+    int in[8] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "w", RT_F32, 3, wd, NULL),
                  op_const(o, "r", RT_F32, 3, rd, NULL),  op_const(o, "b", RT_F32, 2, bd, NULL),
                  sl_value_bad ? op_input_data(o, "sl", RT_I32, 1, sd, sl) : op_const(o, "sl", RT_I32, 1, sd, sl),
-                 op_input_data(o, "h0", RT_F32, 3, hd, NULL), op_input_data(o, "c0", RT_F32, 3, hd, NULL),
+                 op_input(o, "h0", RT_F32, 3, hd), op_input(o, "c0", RT_F32, 3, hd),
                  op_const(o, "p", RT_F32, 2, pd, NULL)};
     int k = op_node_outs(o, RT_OP_LSTM, 8, in, 3, 0);
     RtAttr *a = attrs_new(o, k, 8);
@@ -107,7 +107,7 @@ Test(emit_seq, gru_reverse_linear_before_reset_lengths_input_y_only) {
     const int64_t S = 4, N = 2, I = 3, H = 5;
     int64_t xd[3] = {S, N, I}, wd[3] = {1, 3 * H, I}, rd[3] = {1, 3 * H, H}, bd[2] = {1, 6 * H}, sd[1] = {N};
     int64_t sl[2] = {2, 4};
-    int in[5] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_input_data(o, "w", RT_F32, 3, wd, NULL),
+    int in[5] = {op_input(o, "x", RT_F32, 3, xd), op_input(o, "w", RT_F32, 3, wd),
                  op_const(o, "r", RT_F32, 3, rd, NULL), op_const(o, "b", RT_F32, 2, bd, NULL),
                  op_input_data(o, "sl", RT_I64, 1, sd, sl)};
     int k = op_node_outs(o, RT_OP_GRU, 5, in, 2, 2);
@@ -123,7 +123,7 @@ Test(emit_seq, gru_forward_initial_h_only_y_h) {
     OneOp *o = sq_new();
     const int64_t S = 6, N = 1, I = 7, H = 4;
     int64_t xd[3] = {S, N, I}, wd[3] = {1, 3 * H, I}, rd[3] = {1, 3 * H, H}, hd[3] = {1, N, H};
-    int in[6] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
+    int in[6] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "w", RT_F32, 3, wd, NULL),
                  op_const(o, "r", RT_F32, 3, rd, NULL), -1, -1, op_const(o, "h0", RT_F32, 3, hd, NULL)};
     op_node_outs(o, RT_OP_GRU, 6, in, 2, 1);
     sq_check(o, "GRU forward, only Y_h", 0, SEQ_REC_REL_TOL, 0);
@@ -133,8 +133,8 @@ Test(emit_seq, rnn_bidirectional_two_activation_lists) {
     OneOp *o = sq_new();
     const int64_t S = 3, N = 2, I = 4, H = 3;
     int64_t xd[3] = {S, N, I}, wd[3] = {2, H, I}, rd[3] = {2, H, H}, bd[2] = {2, 2 * H};
-    int in[4] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
-                 op_const(o, "r", RT_F32, 3, rd, NULL), op_input_data(o, "b", RT_F32, 2, bd, NULL)};
+    int in[4] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "w", RT_F32, 3, wd, NULL),
+                 op_const(o, "r", RT_F32, 3, rd, NULL), op_input(o, "b", RT_F32, 2, bd)};
     int k = op_node_outs(o, RT_OP_RNN, 4, in, 2, 0);
     RtAttr *a = attrs_new(o, k, 4);
     a[0] = attr_str(o, "direction", "bidirectional");
@@ -143,7 +143,7 @@ Test(emit_seq, rnn_bidirectional_two_activation_lists) {
     a[3] = attr_floats(o, "activation_beta", 1, (float[]){0.2f});
     sq_check(o, "RNN bidirectional Affine / ThresholdedRelu", 0, SEQ_REC_REL_TOL, 0);
     o = sq_new();
-    int in2[3] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, wd, NULL),
+    int in2[3] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "w", RT_F32, 3, wd, NULL),
                   op_const(o, "r", RT_F32, 3, rd, NULL)};
     k = op_node_outs(o, RT_OP_RNN, 3, in2, 2, 0);
     a = attrs_new(o, k, 2);
@@ -161,7 +161,7 @@ Test(emit_seq, lstm_and_gru_float64) {
     OneOp *o = sq_new();
     const int64_t S = 4, N = 2, I = 5, H = 3;
     int64_t xd[3] = {S, N, I}, wd[3] = {2, 4 * H, I}, rd[3] = {2, 4 * H, H}, bd[2] = {2, 8 * H}, pd[2] = {2, 3 * H};
-    int in[8] = {op_input_data(o, "x", RT_F64, 3, xd, NULL), op_const(o, "w", RT_F64, 3, wd, NULL),
+    int in[8] = {op_input(o, "x", RT_F64, 3, xd), op_const(o, "w", RT_F64, 3, wd, NULL),
                  op_const(o, "r", RT_F64, 3, rd, NULL),  op_const(o, "b", RT_F64, 2, bd, NULL), -1, -1, -1,
                  op_const(o, "p", RT_F64, 2, pd, NULL)};
     int k = op_node_outs(o, RT_OP_LSTM, 8, in, 3, 0);
@@ -171,7 +171,7 @@ Test(emit_seq, lstm_and_gru_float64) {
     sq_check(o, "LSTM float64 bidirectional", 0, SEQ_REC_F64_REL_TOL, 0);
     o = sq_new();
     int64_t gw[3] = {1, 3 * H, I}, gr[3] = {1, 3 * H, H};
-    int gin[3] = {op_input_data(o, "x", RT_F64, 3, xd, NULL), op_const(o, "w", RT_F64, 3, gw, NULL),
+    int gin[3] = {op_input(o, "x", RT_F64, 3, xd), op_const(o, "w", RT_F64, 3, gw, NULL),
                   op_const(o, "r", RT_F64, 3, gr, NULL)};
     op_node_outs(o, RT_OP_GRU, 3, gin, 2, 0);
     sq_check(o, "GRU float64", 0, SEQ_REC_F64_REL_TOL, 0);
@@ -188,20 +188,20 @@ static float *scales(float *v, int count, float lo) {
 Test(emit_seq, matmul_integer_broadcast_batches_per_row_and_column_zero_points) {
     OneOp *o = sq_new();
     int64_t ad[4] = {2, 1, 3, 5}, bd[3] = {3, 5, 4}, zad[1] = {3}, zbd[1] = {4};
-    int in[4] = {op_input_data(o, "a", RT_U8, 4, ad, NULL), op_const(o, "b", RT_I8, 3, bd, NULL),
-                 op_input_data(o, "az", RT_U8, 1, zad, NULL), op_const(o, "bz", RT_I8, 1, zbd, NULL)};
+    int in[4] = {op_input(o, "a", RT_U8, 4, ad), op_const(o, "b", RT_I8, 3, bd, NULL),
+                 op_input(o, "az", RT_U8, 1, zad), op_const(o, "bz", RT_I8, 1, zbd, NULL)};
     op_node(o, RT_OP_MATMUL_INTEGER, 4, in);
     sq_check(o, "MatMulInteger [2,1,3,5] x [3,5,4] per-row / per-column zero points", 0, 0, 0);
     o = sq_new();
     int64_t a1[1] = {6}, b1[2] = {6, 3}, one[1] = {1};
-    int in1[4] = {op_input_data(o, "a", RT_I8, 1, a1, NULL), op_input_data(o, "b", RT_I8, 2, b1, NULL),
+    int in1[4] = {op_input(o, "a", RT_I8, 1, a1), op_input(o, "b", RT_I8, 2, b1),
                   op_const(o, "az", RT_I8, 1, one, (int8_t[]){-3}), -1};
     op_node(o, RT_OP_MATMUL_INTEGER, 4, in1);
     sq_check(o, "MatMulInteger 1-D A, scalar zero point, no b_zero_point", 0, 0, 0);
     /* K = 600: |sums| up to 600 * 255 * 255 exceed 2^25: exact int32 */
     o = sq_new();
     int64_t a2[2] = {2, 600}, b2[2] = {600, 3};
-    int in2[2] = {op_input_data(o, "a", RT_U8, 2, a2, NULL), op_const(o, "b", RT_U8, 2, b2, NULL)};
+    int in2[2] = {op_input(o, "a", RT_U8, 2, a2), op_const(o, "b", RT_U8, 2, b2, NULL)};
     op_node(o, RT_OP_MATMUL_INTEGER, 2, in2);
     sq_check(o, "MatMulInteger K = 600 uint8", 0, 0, 0);
 }
@@ -211,7 +211,7 @@ Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
     const int64_t M = 3, K = 6, N = 4;
     int64_t ad[3] = {2, M, K}, bd[2] = {K, N}, one[1] = {1}, nd[1] = {N}, md[2] = {M, 1};
     float sb[4], sy[3];
-    int in[8] = {op_input_data(o, "a", RT_I8, 3, ad, NULL),
+    int in[8] = {op_input(o, "a", RT_I8, 3, ad),
                  op_input_data(o, "as", RT_F32, 1, one, (float[]){0.05f}),
                  op_const(o, "az", RT_I8, 1, one, (int8_t[]){5}),
                  op_const(o, "b", RT_I8, 2, bd, NULL),
@@ -224,12 +224,12 @@ Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
     /* uint8, every parameter a graph input */
     o = sq_new();
     int64_t a2[2] = {5, 7}, b2[2] = {7, 2};
-    int in2[8] = {op_input_data(o, "a", RT_U8, 2, a2, NULL),
+    int in2[8] = {op_input(o, "a", RT_U8, 2, a2),
                   op_input_data(o, "as", RT_F32, 1, one, (float[]){0.03f}),
-                  op_input_data(o, "az", RT_U8, 1, one, NULL),
-                  op_input_data(o, "b", RT_U8, 2, b2, NULL),
+                  op_input(o, "az", RT_U8, 1, one),
+                  op_input(o, "b", RT_U8, 2, b2),
                   op_input_data(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
-                  op_input_data(o, "bz", RT_U8, 1, one, NULL),
+                  op_input(o, "bz", RT_U8, 1, one),
                   op_input_data(o, "ys", RT_F32, 1, one, (float[]){0.9f}),
                   op_input_data(o, "yz", RT_U8, 1, one, (uint8_t[]){120})};
     op_node(o, RT_OP_QLINEAR_MATMUL, 8, in2);
@@ -241,8 +241,8 @@ Test(emit_seq, qlinear_matmul_per_column_and_per_row_parameters) {
 Test(emit_seq, conv_integer_groups_strides_pads_dilations_per_channel_zero_points) {
     OneOp *o = sq_new();
     int64_t xd[4] = {2, 4, 7, 6}, wd[4] = {6, 2, 3, 2}, one[1] = {1}, md[1] = {6};
-    int in[4] = {op_input_data(o, "x", RT_U8, 4, xd, NULL), op_const(o, "w", RT_I8, 4, wd, NULL),
-                 op_input_data(o, "xz", RT_U8, 1, one, NULL), op_const(o, "wz", RT_I8, 1, md, NULL)};
+    int in[4] = {op_input(o, "x", RT_U8, 4, xd), op_const(o, "w", RT_I8, 4, wd, NULL),
+                 op_input(o, "xz", RT_U8, 1, one), op_const(o, "wz", RT_I8, 1, md, NULL)};
     int k = op_node(o, RT_OP_CONV_INTEGER, 4, in);
     RtAttr *a = attrs_new(o, k, 4);
     a[0] = attr_int(o, "group", 2);
@@ -255,7 +255,7 @@ Test(emit_seq, conv_integer_groups_strides_pads_dilations_per_channel_zero_point
 Test(emit_seq, conv_integer_1d_and_3d_same_padding) {
     OneOp *o = sq_new();
     int64_t xd[3] = {1, 3, 9}, wd[3] = {2, 3, 4};
-    int in[2] = {op_input_data(o, "x", RT_I8, 3, xd, NULL), op_const(o, "w", RT_I8, 3, wd, NULL)};
+    int in[2] = {op_input(o, "x", RT_I8, 3, xd), op_const(o, "w", RT_I8, 3, wd, NULL)};
     int k = op_node(o, RT_OP_CONV_INTEGER, 2, in);
     RtAttr *a = attrs_new(o, k, 2);
     a[0] = attr_str(o, "auto_pad", "SAME_LOWER");
@@ -263,7 +263,7 @@ Test(emit_seq, conv_integer_1d_and_3d_same_padding) {
     sq_check(o, "ConvInteger 1-D SAME_LOWER stride 2", 0, 0, 0);
     o = sq_new();
     int64_t x3[5] = {1, 2, 4, 5, 3}, w3[5] = {3, 2, 2, 3, 2}, one[1] = {1};
-    int in3[4] = {op_input_data(o, "x", RT_U8, 5, x3, NULL), op_input_data(o, "w", RT_U8, 5, w3, NULL),
+    int in3[4] = {op_input(o, "x", RT_U8, 5, x3), op_input(o, "w", RT_U8, 5, w3),
                   op_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}), op_const(o, "wz", RT_U8, 1, one, (uint8_t[]){3})};
     k = op_node(o, RT_OP_CONV_INTEGER, 4, in3);
     attrs_new(o, k, 1)[0] = attr_str(o, "auto_pad", "SAME_UPPER");
@@ -401,7 +401,7 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
     OneOp *o = sq_new();
     int64_t xd[4] = {1, 4, 6, 5}, wd[4] = {4, 2, 3, 3}, one[1] = {1}, md[1] = {4};
     float ws[4];
-    int in[9] = {op_input_data(o, "x", RT_I8, 4, xd, NULL),
+    int in[9] = {op_input(o, "x", RT_I8, 4, xd),
                  op_input_data(o, "xs", RT_F32, 1, one, (float[]){0.04f}),
                  op_input_data(o, "xz", RT_I8, 1, one, (int8_t[]){-4}),
                  op_const(o, "w", RT_I8, 4, wd, NULL),
@@ -418,12 +418,12 @@ Test(emit_seq, qlinear_conv_per_channel_scales_bias_and_parameters_as_inputs) {
     /* uint8 1-D without bias, every parameter an input */
     o = sq_new();
     int64_t x1[3] = {2, 3, 8}, w1[3] = {2, 3, 3};
-    int in1[8] = {op_input_data(o, "x", RT_U8, 3, x1, NULL),
+    int in1[8] = {op_input(o, "x", RT_U8, 3, x1),
                   op_input_data(o, "xs", RT_F32, 1, one, (float[]){0.02f}),
-                  op_input_data(o, "xz", RT_U8, 1, one, NULL),
-                  op_input_data(o, "w", RT_U8, 3, w1, NULL),
+                  op_input(o, "xz", RT_U8, 1, one),
+                  op_input(o, "w", RT_U8, 3, w1),
                   op_input_data(o, "ws", RT_F32, 1, one, (float[]){0.03f}),
-                  op_input_data(o, "wz", RT_U8, 1, one, NULL),
+                  op_input(o, "wz", RT_U8, 1, one),
                   op_input_data(o, "ys", RT_F32, 1, one, (float[]){0.5f}),
                   op_input_data(o, "yz", RT_U8, 1, one, (uint8_t[]){100})};
     op_node(o, RT_OP_QLINEAR_CONV, 8, in1);
@@ -446,7 +446,7 @@ static void ein_case(const char *eq, RtDtype dt, int n_ops, const int *ranks, co
         char nm[8];
         snprintf(nm, sizeof nm, "x%d", j);
         in[j] = j == 1 && n_ops > 2 ? op_const(o, nm, dt, ranks[j], dims[j], NULL)
-                                    : op_input_data(o, nm, dt, ranks[j], dims[j], NULL);
+                                    : op_input(o, nm, dt, ranks[j], dims[j]);
     }
     int k = op_node(o, RT_OP_EINSUM, n_ops, in);
     attrs_new(o, k, 1)[0] = attr_str(o, "equation", eq);
@@ -477,7 +477,7 @@ static void dft_case(int opset, int64_t N, int comp, int64_t len, int inverse, i
     OneOp *o = sq_new();
     o->g->opset = opset;
     int64_t xd[4] = {2, N, 3, comp}, one[1] = {1};
-    int in[3] = {op_input_data(o, "x", RT_F32, 4, xd, NULL), -1, -1};
+    int in[3] = {op_input(o, "x", RT_F32, 4, xd), -1, -1};
     if (len >= 0) in[1] = op_const(o, "len", RT_I64, 1, one, &len);
     if (opset >= 20) in[2] = op_const(o, "axis", RT_I64, 1, one, (int64_t[]){-3});
     int k = op_node(o, RT_OP_DFT, opset >= 20 ? 3 : len >= 0 ? 2 : 1, in);
@@ -502,13 +502,13 @@ Test(emit_seq, dft_and_stft_float64) {
     OneOp *o = sq_new();
     o->g->opset = 17;
     int64_t xd[4] = {2, 10, 3, 2}, sd[3] = {1, 16, 1}, one[1] = {1};
-    int in[1] = {op_input_data(o, "x", RT_F64, 4, xd, NULL)};
+    int in[1] = {op_input(o, "x", RT_F64, 4, xd)};
     int k = op_node(o, RT_OP_DFT, 1, in);
     attrs_new(o, k, 1)[0] = attr_int(o, "inverse", 1);
     sq_check(o, "DFT float64 complex inverse, L = 10", 0, SEQ_REC_F64_REL_TOL, 0);
     o = sq_new();
     o->g->opset = 17;
-    int sin_[4] = {op_input_data(o, "x", RT_F64, 3, sd, NULL), op_const(o, "step", RT_I64, 1, one, (int64_t[]){4}),
+    int sin_[4] = {op_input(o, "x", RT_F64, 3, sd), op_const(o, "step", RT_I64, 1, one, (int64_t[]){4}),
                    op_const(o, "w", RT_F64, 1, (int64_t[]){6}, NULL), -1};
     op_node(o, RT_OP_STFT, 4, sin_);
     sq_check(o, "STFT float64 with a window of 6", 0, SEQ_REC_F64_REL_TOL, 0);
@@ -520,9 +520,9 @@ static void stft_case(int comp, int window, int win_input, int64_t flen, int one
     OneOp *o = sq_new();
     o->g->opset = 17;
     int64_t xd[3] = {2, 20, comp}, one[1] = {1}, wd[1] = {flen};
-    int in[4] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "step", RT_I64, 1, one, (int64_t[]){3}), -1,
+    int in[4] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "step", RT_I64, 1, one, (int64_t[]){3}), -1,
                  -1};
-    if (window) in[2] = win_input ? op_input_data(o, "w", RT_F32, 1, wd, NULL) : op_const(o, "w", RT_F32, 1, wd, NULL);
+    if (window) in[2] = win_input ? op_input(o, "w", RT_F32, 1, wd) : op_const(o, "w", RT_F32, 1, wd, NULL);
     else in[3] = op_const(o, "len", RT_I64, 1, one, &flen);
     int k = op_node(o, RT_OP_STFT, 4, in);
     attrs_new(o, k, 1)[0] = attr_int(o, "onesided", onesided);
@@ -546,25 +546,25 @@ Test(emit_seq, matmul_integer_to_float_and_dynamic_quantize_matmul) {
     OneOp *o = sq_new();
     int64_t ad[3] = {2, 3, 6}, bd[2] = {6, 4}, one[1] = {1}, nd[1] = {4};
     float bs[4];
-    int in[7] = {op_input_data(o, "a", RT_U8, 3, ad, NULL),
+    int in[7] = {op_input(o, "a", RT_U8, 3, ad),
                  op_const(o, "b", RT_I8, 2, bd, NULL),
                  op_input_data(o, "as", RT_F32, 1, one, (float[]){0.02f}),
                  op_const(o, "bs", RT_F32, 1, nd, scales(bs, 4, 0.03f)),
-                 op_input_data(o, "az", RT_U8, 1, one, NULL),
+                 op_input(o, "az", RT_U8, 1, one),
                  op_const(o, "bz", RT_I8, 1, nd, (int8_t[]){1, 0, -2, 3}),
                  op_const(o, "bias", RT_F32, 1, nd, NULL)};
     op_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 7, in);
     sq_check(o, "MatMulIntegerToFloat per-column b_scale / b_zp, bias", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t bb[3] = {2, 6, 4};
-    int in2[4] = {op_input_data(o, "a", RT_I8, 3, ad, NULL), op_input_data(o, "b", RT_I8, 3, bb, NULL),
+    int in2[4] = {op_input(o, "a", RT_I8, 3, ad), op_input(o, "b", RT_I8, 3, bb),
                   op_const(o, "as", RT_F32, 1, one, (float[]){0.05f}),
                   op_const(o, "bs", RT_F32, 1, one, (float[]){0.01f})};
     op_node(o, RT_OP_MATMUL_INTEGER_TO_FLOAT, 4, in2);
     sq_check(o, "MatMulIntegerToFloat batched B, no zero points", 0, SEQ_QF_REL_TOL, 0);
     o = sq_new();
     int64_t fa[2] = {3, 5}, b5[2] = {5, 4};
-    int in3[5] = {op_input_data(o, "a", RT_F32, 2, fa, NULL), op_const(o, "b", RT_U8, 2, b5, NULL),
+    int in3[5] = {op_input(o, "a", RT_F32, 2, fa), op_const(o, "b", RT_U8, 2, b5, NULL),
                   op_const(o, "bs", RT_F32, 1, one, (float[]){0.04f}),
                   op_const(o, "bz", RT_U8, 1, nd, (uint8_t[]){128, 127, 130, 120}),
                   op_const(o, "bias", RT_F32, 1, nd, NULL)};
@@ -686,7 +686,7 @@ Test(emit_seq, ms_qlinear_conv_channels_last) {
         OneOp *o = sq_new();
         int64_t xcl[4] = {2, 5, 6, 4}, xcf[4] = {2, 4, 5, 6}, wd[4] = {6, 2, 3, 3}, one[1] = {1}, md[1] = {6};
         float ws[6];
-        int in[9] = {op_input_data(o, "x", RT_U8, 4, cl ? xcl : xcf, NULL),
+        int in[9] = {op_input(o, "x", RT_U8, 4, cl ? xcl : xcf),
                      op_const(o, "xs", RT_F32, 1, one, (float[]){0.03f}),
                      op_const(o, "xz", RT_U8, 1, one, (uint8_t[]){128}),
                      op_const(o, "w", RT_I8, 4, wd, NULL),
@@ -728,32 +728,32 @@ static void refuse_case(OneOp *o, int no_libm, int want, const char *op, const c
 Test(emit_seq, unsupported_forms_are_refused_by_name) {
     OneOp *o = sq_new();
     int64_t xd[3] = {2, 1, 3}, wd[3] = {1, 4, 3}, rd[3] = {1, 4, 1}, sd[1] = {1};
-    int in[3] = {op_input_data(o, "x", RT_F64, 3, xd, NULL), op_const(o, "w", RT_F64, 3, wd, NULL),
+    int in[3] = {op_input(o, "x", RT_F64, 3, xd), op_const(o, "w", RT_F64, 3, wd, NULL),
                  op_const(o, "r", RT_F64, 3, rd, NULL)};
     op_node_outs(o, RT_OP_LSTM, 3, in, 2, 1);
     refuse_case(o, 1, RT_ERR_UNSUPPORTED, "LSTM", "--no-libm");
     /* a float32 RNN, then a float64 one: one real type per model */
     o = sq_new();
     int64_t r1[3] = {1, 1, 3}, r2[3] = {1, 1, 1};
-    int a[3] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, r1, NULL),
+    int a[3] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "w", RT_F32, 3, r1, NULL),
                 op_const(o, "r", RT_F32, 3, r2, NULL)};
     op_node_outs(o, RT_OP_RNN, 3, a, 2, 1);
-    int b[3] = {op_input_data(o, "x64", RT_F64, 3, xd, NULL), op_const(o, "w64", RT_F64, 3, r1, NULL),
+    int b[3] = {op_input(o, "x64", RT_F64, 3, xd), op_const(o, "w64", RT_F64, 3, r1, NULL),
                 op_const(o, "r64", RT_F64, 3, r2, NULL)};
     op_node_outs(o, RT_OP_RNN, 3, b, 2, 1);
     refuse_case(o, 0, RT_ERR_UNSUPPORTED, "RNN", "one float type");
     /* a float32 LSTM, then a float64 DFT: the same */
     o = sq_new();
     int64_t w4[3] = {1, 4, 3}, r4[3] = {1, 4, 1}, fd[3] = {1, 8, 1};
-    int l[3] = {op_input_data(o, "x", RT_F32, 3, xd, NULL), op_const(o, "w", RT_F32, 3, w4, NULL),
+    int l[3] = {op_input(o, "x", RT_F32, 3, xd), op_const(o, "w", RT_F32, 3, w4, NULL),
                 op_const(o, "r", RT_F32, 3, r4, NULL)};
     op_node_outs(o, RT_OP_LSTM, 3, l, 2, 1);
-    int fin[1] = {op_input_data(o, "s", RT_F64, 3, fd, NULL)};
+    int fin[1] = {op_input(o, "s", RT_F64, 3, fd)};
     op_node(o, RT_OP_DFT, 1, fin);
     refuse_case(o, 0, RT_ERR_UNSUPPORTED, "DFT", "one float type");
     o = sq_new();
     int64_t x2[3] = {2, 1, 3};
-    int gin[5] = {op_input_data(o, "x", RT_F32, 3, x2, NULL), op_const(o, "w", RT_F32, 3, (int64_t[]){1, 3, 3}, NULL),
+    int gin[5] = {op_input(o, "x", RT_F32, 3, x2), op_const(o, "w", RT_F32, 3, (int64_t[]){1, 3, 3}, NULL),
                   op_const(o, "r", RT_F32, 3, (int64_t[]){1, 3, 1}, NULL), -1,
                   op_const(o, "sl", RT_I32, 1, sd, (int32_t[]){3})};
     op_node_outs(o, RT_OP_GRU, 5, gin, 2, 1);
