@@ -1,9 +1,9 @@
 /*
  * test_emit_reduce.c — emit-c's reduce family (codegen/emit_ops_reduce.c) on what the ONNX
  * node conformance cases do not reach: a one-node graph is built in the IR (emitc_oneop.h)
- * with random inputs, emitted, compiled as C99 -pedantic -Werror (gcc, and clang for some), run by the
- * harness, and compared with the runtime's reference kernels on the same graph: integer
- * outputs bit for bit, float within REDUCE_FLOAT_REL_TOL.
+ * with random inputs, emitted, compiled as C99 -pedantic -Werror (gcc, and clang for some),
+ * run by the harness, and compared with the runtime's reference kernels on the same graph:
+ * integer outputs bit for bit, float within REDUCE_FLOAT_REL_TOL.
  * Covered: every ReduceX over non-contiguous axes, negative axes, keepdims 0, all axes,
  * noop_with_empty_axes, an empty reduced set; integer dtypes (int8 .. uint64, wrapping sums
  * and products, signed/unsigned Max/Min, truncating Mean, integer L2/LogSum through double);
