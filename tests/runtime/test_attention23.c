@@ -220,14 +220,17 @@ Test(attention23, attention_3d_causal_past_mask_softmax_precision) {
     run_case("w_att_3dpast", n, in, 6, &ATT_TOL);
 }
 
-/* Decode steps (one query row per head) with grouped heads: the AVX-512 path runs each key/value
- * head's G query heads as G rows of one head (attention23_x86.c at23_fold_heads). Odd group
- * sizes and head sizes, per-head float masks, a mask shared by every head, causal, 3-D and 4-D. */
+/* Decode steps (one query row per head) with grouped heads. Head sizes multiples of 16 and
+ * groups of at most 8 query heads run on x86/attention_decode_x86.c (K and V read in place;
+ * rows in groups of 4 and 64-float chunks of V: 6 heads per group = 4 + 2 rows, dv 48 = 3
+ * vectors, T not a multiple of 16); other sizes fold each group's heads into the rows of one
+ * head of the fused kernel (attention23_x86.c at23_fold_heads). Per-head float masks, a mask
+ * shared by every head, causal, 3-D and 4-D, batches of 2. */
 Test(attention23, attention_decode_gqa_per_head_float_mask_4d) {
     Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m,pk,pv", "y,ok,ov");
-    TIn in[] = {{"q", RT_F32, 4, {2, 6, 1, 20}, 0},   {"k", RT_F32, 4, {2, 2, 1, 20}, 0},
-                {"v", RT_F32, 4, {2, 2, 1, 12}, 0},   {"m", RT_F32, 4, {2, 6, 1, 38}, 0},
-                {"pk", RT_F32, 4, {2, 2, 37, 20}, 0}, {"pv", RT_F32, 4, {2, 2, 37, 12}, 0}};
+    TIn in[] = {{"q", RT_F32, 4, {2, 12, 1, 32}, 0},  {"k", RT_F32, 4, {2, 2, 1, 32}, 0},
+                {"v", RT_F32, 4, {2, 2, 1, 48}, 0},   {"m", RT_F32, 4, {2, 12, 1, 38}, 0},
+                {"pk", RT_F32, 4, {2, 2, 37, 32}, 0}, {"pv", RT_F32, 4, {2, 2, 37, 48}, 0}};
     run_case("w_att_dec4", n, in, 6, &ATT_TOL);
 }
 
@@ -236,9 +239,9 @@ Test(attention23, attention_decode_gqa_3d_causal_shared_bool_mask) {
     pb_attr_int(n, "q_num_heads", 8);
     pb_attr_int(n, "kv_num_heads", 2);
     pb_attr_int(n, "is_causal", 1);
-    TIn in[] = {{"q", RT_F32, 3, {1, 1, 136}, 0},     {"k", RT_F32, 3, {1, 1, 34}, 0},
-                {"v", RT_F32, 3, {1, 1, 18}, 0},      {"m", RT_BOOL, 2, {1, 130}, 0},
-                {"pk", RT_F32, 4, {1, 2, 129, 17}, 0}, {"pv", RT_F32, 4, {1, 2, 129, 9}, 0}};
+    TIn in[] = {{"q", RT_F32, 3, {2, 1, 128}, 0},      {"k", RT_F32, 3, {2, 1, 32}, 0},
+                {"v", RT_F32, 3, {2, 1, 160}, 0},      {"m", RT_BOOL, 2, {1, 130}, 0},
+                {"pk", RT_F32, 4, {2, 2, 129, 16}, 0}, {"pv", RT_F32, 4, {2, 2, 129, 80}, 0}};
     run_case("w_att_dec3", n, in, 6, &ATT_TOL);
 }
 
@@ -248,6 +251,72 @@ Test(attention23, attention_decode_mqa_long_cache_no_mask) {
                 {"v", RT_F32, 4, {1, 1, 1, 64}, 0},    {"pk", RT_F32, 4, {1, 1, 299, 64}, 0},
                 {"pv", RT_F32, 4, {1, 1, 299, 64}, 0}};
     run_case("w_att_decmqa", n, in, 5, &ATT_TOL);
+}
+
+/* The decode kernel splits its (batch, key/value head) units over threads; every unit is
+ * computed by the same instructions whatever the split: `wafer run --threads 2` must write the
+ * bytes of the 1-thread run (which the cases above compare with onnxruntime). */
+Test(attention23, attention_decode_two_threads_bit_identical) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_node(g, pb_node("Attention", "att", "q,k,v,,pk,pv", "y,ok,ov"));
+    TIn ins[] = {{"q", RT_F32, 4, {1, 8, 1, 64}, 0},    {"k", RT_F32, 4, {1, 4, 1, 64}, 0},
+                 {"v", RT_F32, 4, {1, 4, 1, 64}, 0},    {"pk", RT_F32, 4, {1, 4, 300, 64}, 0},
+                 {"pv", RT_F32, 4, {1, 4, 300, 64}, 0}};
+    char dir[256], log[4096], args[2048] = "", path[300];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "att_dec_thr"), 0);
+    size_t l = 0;
+    for (int i = 0; i < 5; i++) {
+        OrtcInput in;
+        tin_fill(&ins[i], &in);
+        char dims[64] = "", f[300];
+        size_t dl = 0;
+        for (int d = 0; d < 4; d++) dl += (size_t)snprintf(dims + dl, sizeof dims - dl, d ? ",%lld" : "%lld", (long long)ins[i].dims[d]);
+        pb_add_input(g, pb_value(ins[i].name, RT_F32, dims));
+        snprintf(f, sizeof f, "%s/%s.npy", dir, ins[i].name);
+        RtError err = {{0}};
+        cr_assert_eq(npy_write(f, &in.t, &err), RT_OK, "%s", err.msg);
+        l += (size_t)snprintf(args + l, sizeof args - l, " --input %s=%s", ins[i].name, f);
+    }
+    pb_add_output(g, pb_value("y", RT_F32, NULL));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 11, 23, "test_attention23", &len);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *fp = fopen(path, "wb");
+    cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+    for (int t = 1; t <= 2; t++)
+        cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s%s --threads %d --out %s/t%d", path, args, t, dir, t), 0,
+                     "%s", log);
+    char f1[300], f2[300];
+    snprintf(f1, sizeof f1, "%s/t1/y.npy", dir), snprintf(f2, sizeof f2, "%s/t2/y.npy", dir);
+    size_t n1 = 0, n2 = 0;
+    unsigned char *a = tu_file_read(f1, &n1), *b = tu_file_read(f2, &n2);
+    cr_assert(a && b && n1 == n2 && n1 > 8 * 64 * 4, "outputs missing");
+    cr_expect(memcmp(a, b, n1) == 0, "2 threads wrote other values than 1 thread");
+    free(a), free(b);
+    tu_tmpdir_remove(dir);
+}
+
+/* Head sizes 20 / 12 and 17 / 9 (not multiples of 16), and a group of 12 query heads: the
+ * folded path. */
+Test(attention23, attention_decode_odd_head_sizes_folded) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v,m,pk,pv", "y,ok,ov");
+    TIn in[] = {{"q", RT_F32, 4, {2, 6, 1, 20}, 0},   {"k", RT_F32, 4, {2, 2, 1, 20}, 0},
+                {"v", RT_F32, 4, {2, 2, 1, 12}, 0},   {"m", RT_F32, 4, {2, 6, 1, 38}, 0},
+                {"pk", RT_F32, 4, {2, 2, 37, 20}, 0}, {"pv", RT_F32, 4, {2, 2, 37, 12}, 0}};
+    run_case("w_att_dec_odd4", n, in, 6, &ATT_TOL);
+    Onnx__NodeProto *n3 = pb_node("Attention", "att", "q,k,v,m,pk,pv", "y,ok,ov");
+    pb_attr_int(n3, "q_num_heads", 8);
+    pb_attr_int(n3, "kv_num_heads", 2);
+    pb_attr_int(n3, "is_causal", 1);
+    TIn in3[] = {{"q", RT_F32, 3, {1, 1, 136}, 0},      {"k", RT_F32, 3, {1, 1, 34}, 0},
+                 {"v", RT_F32, 3, {1, 1, 18}, 0},       {"m", RT_BOOL, 2, {1, 130}, 0},
+                 {"pk", RT_F32, 4, {1, 2, 129, 17}, 0}, {"pv", RT_F32, 4, {1, 2, 129, 9}, 0}};
+    run_case("w_att_dec_odd3", n3, in3, 6, &ATT_TOL);
+    Onnx__NodeProto *nb = pb_node("Attention", "att", "q,k,v,,pk,pv", "y,ok,ov");
+    TIn inb[] = {{"q", RT_F32, 4, {1, 12, 1, 16}, 0},  {"k", RT_F32, 4, {1, 1, 1, 16}, 0},
+                 {"v", RT_F32, 4, {1, 1, 1, 16}, 0},   {"pk", RT_F32, 4, {1, 1, 40, 16}, 0},
+                 {"pv", RT_F32, 4, {1, 1, 40, 16}, 0}};
+    run_case("w_att_dec_g12", nb, inb, 5, &ATT_TOL);
 }
 
 /* 300 queries and keys: two scores blocks (65536 / 300 = 218 rows, then 82), each causal

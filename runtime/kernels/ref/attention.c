@@ -168,25 +168,35 @@ static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, Rt
     return RT_OK;
 }
 
-/* Gathers K (or V) after its past into dst [B, Nkv, T, H] float32. A float32 past head is
- * one contiguous [P, H] run copied whole (a decode step after a long cache is mostly this
- * copy: 2 x 8 MiB at Llama-3-8B's 8 heads x 128 over 2047 positions); other dtypes widen. */
-static void att_gather_kv(const RtTensor *past, const RtTensor *x, const AttGeom *g, int64_t H, float *dst) {
-    for (int64_t b = 0; b < g->B; b++)
-        for (int64_t h = 0; h < g->Nkv; h++) {
-            float *d = dst + ((b * g->Nkv + h) * g->T) * H;
-            const int64_t p0 = (b * g->Nkv + h) * g->P * H;
-            if (g->P > 0 && past->dtype == RT_F32)
-                memcpy(d, (const float *)past->data + p0, sizeof(float) * (size_t)(g->P * H));
-            else
-                for (int64_t i = 0; i < g->P * H; i++) d[i] = att_ld(past, p0 + i);
-            d += g->P * H;
-            for (int64_t s = 0; s < g->Skv; s++) {
-                int64_t src = g->rank3 ? (b * g->Skv + s) * (g->Nkv * H) + h * H : ((b * g->Nkv + h) * g->Skv + s) * H;
-                if (x->dtype == RT_F32) memcpy(d + s * H, (const float *)x->data + src, sizeof(float) * (size_t)H);
-                else for (int64_t e = 0; e < H; e++) d[s * H + e] = att_ld(x, src + e);
-            }
-        }
+/* Gathers head (b, h) of K (or V) after its past into dst [B, Nkv, T, H] float32. A float32
+ * past head is one contiguous [P, H] run copied whole (a decode step after a long cache is
+ * mostly this copy: 2 x 8 MiB at Llama-3-8B's 8 heads x 128 over 2047 positions); other dtypes
+ * widen. */
+static void att_gather_head(const RtTensor *past, const RtTensor *x, const AttGeom *g, int64_t H, float *dst,
+                            int64_t b, int64_t h) {
+    float *d = dst + ((b * g->Nkv + h) * g->T) * H;
+    const int64_t p0 = (b * g->Nkv + h) * g->P * H;
+    if (g->P > 0 && past->dtype == RT_F32)
+        memcpy(d, (const float *)past->data + p0, sizeof(float) * (size_t)(g->P * H));
+    else
+        for (int64_t i = 0; i < g->P * H; i++) d[i] = att_ld(past, p0 + i);
+    d += g->P * H;
+    for (int64_t s = 0; s < g->Skv; s++) {
+        int64_t src = g->rank3 ? (b * g->Skv + s) * (g->Nkv * H) + h * H : ((b * g->Nkv + h) * g->Skv + s) * H;
+        if (x->dtype == RT_F32) memcpy(d + s * H, (const float *)x->data + src, sizeof(float) * (size_t)H);
+        else for (int64_t e = 0; e < H; e++) d[s * H + e] = att_ld(x, src + e);
+    }
+}
+
+void rt_att23_gather_head(const RtAtt23 *a, int which, int64_t b, int64_t h) {
+    if (which == 0) att_gather_head(a->past_k, a->k, &a->g, a->g.Hk, a->kc, b, h);
+    else att_gather_head(a->past_v, a->v, &a->g, a->g.Hv, a->vc, b, h);
+}
+
+void rt_att23_gather(const RtAtt23 *a) {
+    for (int which = 0; which < 2; which++)
+        for (int64_t b = 0; b < a->g.B; b++)
+            for (int64_t h = 0; h < a->g.Nkv; h++) rt_att23_gather_head(a, which, b, h);
 }
 
 /* Scores rows [i0, i0 + m) of (b, h) in S[m, T] (the block's first T keys: g->T unless
@@ -266,6 +276,12 @@ static const float *att_f32(RtKernelCtx *c, const RtTensor *t, float **own) {
 }
 
 int rt_att23_begin(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, RtAtt23 *a) {
+    RT_TRY(rt_att23_begin_lazy(c, n, in, out, a));
+    rt_att23_gather(a);
+    return RT_OK;
+}
+
+int rt_att23_begin_lazy(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, RtAtt23 *a) {
     memset(a, 0, sizeof *a);
     const RtTensor *q = rt_in(n, in, 0), *k = rt_in(n, in, 1), *v = rt_in(n, in, 2);
     if (!q || !k || !v) return rt_fail(c, "inputs 'Q', 'K' and 'V' are required");
@@ -286,8 +302,7 @@ int rt_att23_begin(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
         rt_att23_end(c, n, out, a, 0);
         return RT_ERR_NOMEM;
     }
-    att_gather_kv(rt_in(n, in, 4), k, g, g->Hk, a->kc);
-    att_gather_kv(rt_in(n, in, 5), v, g, g->Hv, a->vc);
+    a->k = k, a->v = v, a->past_k = rt_in(n, in, 4), a->past_v = rt_in(n, in, 5);
     return RT_OK;
 }
 

@@ -31,12 +31,19 @@ typedef struct {
     float *kc, *vc;                /* [B, Nkv, T, Hk] / [B, Nkv, T, Hv] float32: past ++ new; the
                                       present outputs' own data (float32, wanted) or scratch */
     int own_k, own_v;              /* 1: kc / vc are scratch (copied to present outputs at the end) */
+    const RtTensor *k, *v, *past_k, *past_v; /* borrowed: the node's inputs (past NULL = none) */
 } RtAtt23;
 
 /* Checks the node (every shape rule, attribute, dtype), sets every wanted output's shape and
  * allocates it, and gathers K and V. RT_OK, RT_SHAPE_ONLY (shape mode: nothing to free) or an
  * error (message set, nothing to free). */
 int rt_att23_begin(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, RtAtt23 *a);
+/* rt_att23_begin without the gathering: kc / vc are allocated but hold nothing until
+ * rt_att23_gather (every head) or rt_att23_gather_head (head h < Nkv of batch b; which 0 = K,
+ * 1 = V) fills them, so a kernel may gather a head right before it reads it (from cache). */
+int rt_att23_begin_lazy(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, RtAtt23 *a);
+void rt_att23_gather(const RtAtt23 *a);
+void rt_att23_gather_head(const RtAtt23 *a, int which, int64_t b, int64_t h);
 /* Writes the present outputs still in scratch (ok = 1) and frees the scratch. */
 void rt_att23_end(RtKernelCtx *c, const RtNode *n, RtTensor *const *out, RtAtt23 *a, int ok);
 

@@ -85,11 +85,45 @@ static void at23_fold_heads(RtAttention *at, int64_t Hk, int64_t Hv, int64_t G) 
     at->ms[2] = at->ms[1], at->ms[1] = 0;
 }
 
+/* 1 when a decode step runs on rt_attention_decode: one query row per head, at most 8 query
+ * heads per key/value head, head sizes multiples of 16, and Y apart from Q (the plan may place
+ * an output over a dead input; the kernel writes Y while other units still read Q). */
+static int at23_decode_ok(const RtAttGeom *g, const RtTensor *q, const RtTensor *y) {
+    if (g->Sq != 1 || g->Nq / g->Nkv > 8 || g->Hk % 16 || g->Hv % 16) return 0;
+    const char *q0 = q->data, *q1 = q0 + rt_nbytes(q), *y0 = y->data, *y1 = y0 + rt_nbytes(y);
+    return y1 <= q0 || q1 <= y0;
+}
+
+/* rt_attention_decode's gather callback: head g of batch b of K (which 0) or V (1) into present. */
+static void at23_gather_head(const void *ctx, int64_t b, int64_t g, int which) {
+    rt_att23_gather_head(ctx, which, b, g);
+}
+
+/* The decode step through rt_attention_decode (which gathers each head's K and V right before
+ * reading them, so they come from cache): rows (b, h) of Q and Y lie at (b*Nq + h) * H
+ * in both layouts ([B, Nq, 1, H] and [B, 1, Nq*H]); K and V in present layout [B, Nkv, T, H];
+ * the bias [mB, mH, 1, T] by its strides ms. */
+static int at23_decode(RtKernelCtx *c, const RtAtt23 *a, const float *q, float *y, const float *bias,
+                       const int64_t ms[4]) {
+    const RtAttGeom *g = &a->g;
+    RtAttDecode d;
+    memset(&d, 0, sizeof d);
+    d.B = g->B, d.Nkv = g->Nkv, d.G = g->Nq / g->Nkv, d.T = g->T, d.dh = g->Hk, d.dv = g->Hv;
+    d.q = q, d.qs[0] = g->Nq * g->Hk, d.qs[1] = g->Hk;
+    d.o = y, d.os[0] = g->Nq * g->Hv, d.os[1] = g->Hv;
+    d.k = a->kc, d.ks[0] = g->Nkv * g->T * g->Hk, d.ks[1] = g->T * g->Hk, d.ks[2] = g->Hk;
+    d.v = a->vc, d.vs[0] = g->Nkv * g->T * g->Hv, d.vs[1] = g->T * g->Hv, d.vs[2] = g->Hv;
+    d.mask = bias, d.ms[0] = ms[0], d.ms[1] = ms[1];
+    d.scale = g->scale;
+    d.gather = at23_gather_head, d.gather_ctx = a;
+    return rt_attention_decode(c, &d);
+}
+
 static int k_attention23_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     RtKernelFn ref = rt_kernel_find(RT_OP_ATTENTION);
     if (!at23_eligible(c, n, in)) return ref(c, n, in, out);
     RtAtt23 a;
-    RT_TRY(rt_att23_begin(c, n, in, out, &a));
+    RT_TRY(rt_att23_begin_lazy(c, n, in, out, &a)); /* K and V gathered below */
     const RtAttGeom *g = &a.g;
     if (g->B < 1 || g->Nq < 1 || g->Sq < 1 || g->T < 1 || g->Hk < 1 || g->Hv < 1) {
         rt_att23_end(c, n, out, &a, 0); /* empty shapes: the reference handles them */
@@ -99,6 +133,13 @@ static int k_attention23_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
     int64_t ms[4];
     int r = at23_bias(c, &a, &bias, ms);
     int64_t G = g->Nq / g->Nkv;
+    if (r == RT_OK && at23_decode_ok(g, in[0], out[0])) {
+        r = at23_decode(c, &a, in[0]->data, out[0]->data, bias, ms);
+        rt_scratch_free(c, bias);
+        rt_att23_end(c, n, out, &a, r == RT_OK);
+        return r;
+    }
+    rt_att23_gather(&a);
     for (int64_t kv = 0; r == RT_OK && kv < g->Nkv; kv++) {
         RtAttention at;
         memset(&at, 0, sizeof at);

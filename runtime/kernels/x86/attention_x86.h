@@ -61,4 +61,32 @@ void rt_attention_row_info(const float *row, int64_t stride, int64_t Tk, RtAttnR
  * RT_ERR_UNSUPPORTED when the CPU lacks AVX-512. */
 int rt_attention_run(RtKernelCtx *c, const RtAttention *a);
 
+/* One decode step of grouped attention (x86/attention_decode_x86.c): per batch b < B and
+ * key/value head g < Nkv, query heads h = g*G + r (r < G <= 8), one query row each:
+ *     O[b, h] = softmax(scale * q[b, h] K[b, g]^T + mask[b, h]) V[b, g]
+ * q row (b, h) at q + b*qs[0] + h*qs[1] (dh floats), O row likewise (dv floats), mask row at
+ * mask + b*ms[0] + h*ms[1] (T floats, 0 strides broadcast; mask NULL = none); key j of (b, g)
+ * at k + b*ks[0] + g*ks[1] + j*ks[2] (dh contiguous floats), values likewise. dh, dv multiples
+ * of 16. O must not overlap q, the mask, K or V. */
+typedef struct {
+    int64_t B, Nkv, G, T, dh, dv;
+    const float *q;      /* borrowed */
+    int64_t qs[2];
+    const float *k, *v;  /* borrowed */
+    int64_t ks[3], vs[3];
+    float *o;            /* borrowed */
+    int64_t os[2];
+    const float *mask;   /* borrowed, or NULL */
+    int64_t ms[2];
+    float scale;         /* scores = dot * scale (then + mask) */
+    /* Optional: called with (gather_ctx, b, g, 0) right before head (b, g)'s keys are read and
+     * with (.., 1) before its values (so they may be written there first, and read from cache);
+     * NULL = K and V are ready. Each (b, g, which) once, from the thread that runs the head. */
+    void (*gather)(const void *ctx, int64_t b, int64_t g, int which);
+    const void *gather_ctx;
+} RtAttDecode;
+
+/* RT_OK, RT_ERR_NOMEM, or RT_ERR_UNSUPPORTED (no AVX-512, or a case outside the above). */
+int rt_attention_decode(RtKernelCtx *c, const RtAttDecode *d);
+
 #endif
