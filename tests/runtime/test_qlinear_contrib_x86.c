@@ -12,6 +12,7 @@
 #include "rt_test_util.h"
 
 #include "../../runtime/kernels/x86/qgemm.h"
+#include "../../runtime/rt_threads.h"
 
 TestSuite(qlinear_contrib_x86);
 
@@ -114,6 +115,31 @@ Test(qlinear_contrib_x86, dequantize_linear_equals_reference) {
             rtt_free_outputs(fast, 1);
             free(x);
         }
+}
+
+/* Long tensors are split over the thread pool (chunks of 65536 and up): 2 threads on
+ * 3 x 65536 + 5 values (a chunk edge inside a 16-value step) give the reference's bytes. */
+Test(qlinear_contrib_x86, dequantize_linear_two_threads_equals_reference) {
+    RtThreadPool *pool = rt_pool_new(2, rt_allocator_default());
+    cr_assert(pool);
+    int64_t d[1] = {3 * 65536 + 5};
+    uint8_t *x = malloc((size_t)d[0]), zp = 77;
+    fill_bytes(x, d[0], 5u);
+    float s = 0.0421f;
+    RtTensor tx = rtt_tensor(RT_U8, 1, d, x), ts = rtt_tensor(RT_F32, 0, d, &s), tz = rtt_tensor(RT_U8, 0, d, &zp);
+    RtTensor *in[3] = {&tx, &ts, &tz}, ref[1], fast[1];
+    RttRun how = {pool, NULL, NULL, 0};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_DEQUANTIZE_LINEAR), NULL, RT_OP_DEQUANTIZE_LINEAR, 19, in, 3, ref,
+                                1, NULL, 0, 0),
+                 RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_DEQUANTIZE_LINEAR), &how, RT_OP_DEQUANTIZE_LINEAR, 19, in, 3,
+                                fast, 1, NULL, 0, 0),
+                 RT_OK, "%s", rtt_err.msg);
+    cr_expect_eq(memcmp(fast[0].data, ref[0].data, (size_t)rt_nbytes(&ref[0])), 0, "threaded DQ differs");
+    rtt_free_outputs(ref, 1);
+    rtt_free_outputs(fast, 1);
+    free(x);
+    rt_pool_free(pool);
 }
 
 /* ---- QLinearConv ---- */
