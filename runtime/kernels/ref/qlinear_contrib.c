@@ -142,12 +142,11 @@ static int k_qlinear_global_average_pool(RtKernelCtx *c, const RtNode *n, RtTens
     const int8_t *xi = x->data;
     int u8 = x->dtype == RT_U8;
     for (int64_t b = 0; b < N; b++) {
-        /* exact integer sums (S * 255 stays far inside int64), read in memory order */
+        /* exact integer sums (S * 255 stays far inside int64) */
         memset(sum, 0, sizeof(int64_t) * (size_t)C);
-        for (int64_t o = 0; o < C * S; o++) { /* o = (ch, i) for NCHW, (i, ch) for NHWC */
-            int64_t at = b * C * S + o;
-            sum[cl ? o % C : o / S] += u8 ? xu[at] : xi[at];
-        }
+        const int64_t at = b * C * S, sc = cl ? 1 : S, si = cl ? C : 1; /* (ch, i) at ch * sc + i * si */
+        for (int64_t ch = 0; ch < C; ch++)
+            for (int64_t i = 0; i < S; i++) sum[ch] += u8 ? xu[at + ch * sc + i * si] : xi[at + ch * sc + i * si];
         for (int64_t ch = 0; ch < C; ch++) {
             int32_t acc = (int32_t)(sum[ch] - (int64_t)zx * S);
             rt_qset(out[0], b * C + ch, S > 0 ? qlc_requant(acc, scale, zy, lo, hi) : zy);
