@@ -5,7 +5,9 @@
 #   1. by bench_qdq_import (built by make bench): the same file in one process, float-DQ path
 #      (DQ folded to float weights at load) against imported (MatMulNBits on the packed codes),
 #      alternating rounds, batch 1 (1 x 128 tokens), 1 thread: ms/run, constants held, and
-#      the outputs' difference (summation order only);
+#      the outputs' difference (summation order only); then the same for tinylm's int8
+#      weight-only export (DequantizeLinear per column -> MatMul, imported as 8-bit
+#      MatMulNBits);
 #   2. by `wafer bench` (which imports on load): the DQ file against the float tinylm.onnx and
 #      wafer's own .wafer of the same quantization (LinearNBits), median ms and peak RSS.
 # Usage: sh bench/bench_qdq_import.sh BUILD_DIR FIXTURES (bench.sh's arguments). A few seconds.
@@ -25,6 +27,12 @@ node "$HERE/ort_bench.js" slice "$FX/tinylm/tinylm_eval_tokens.npy" "$x" --cols 
 
 echo "tinylm RTN 4-bit g128 as blocked DequantizeLinear -> MatMul, batch 1 (1 x 128 tokens), 1 thread"
 "$B/bench_qdq_import" "$dq" "tokens=$x" --iters 30 --rounds 3 || die "bench_qdq_import failed"
+w8="$TMP/w8.onnx"
+"$W" quantize "$FX/tinylm/tinylm.onnx" -o "$TMP/w8.wafer" --onnx "$w8" --weights int8 --shape tokens=1,128 \
+    >/dev/null 2>"$TMP/err" || die "quantize --weights int8 failed: $(head -c 300 "$TMP/err")"
+echo
+echo "tinylm int8 weight-only per column (wafer quantize --weights int8 --onnx): DequantizeLinear(axis 1) -> MatMul"
+"$B/bench_qdq_import" "$w8" "tokens=$x" --iters 30 --rounds 3 || die "bench_qdq_import failed"
 
 echo
 printf '%-44s %10s %12s\n' "wafer bench (50 runs after 5)" "median ms" "peak RSS MB"

@@ -40,12 +40,13 @@ enum { E_F32 = 1, E_U8 = 2, E_I8 = 3, E_U4 = 21, E_I4 = 22 };
 static OrtcTol one_step(float s) { return (OrtcTol){1.001 * s, 0, 0}; }
 
 /* MatMulNBits against DQ -> float MatMul: the same float32 weights (q - zp) * s and the same
- * float32 products, summed in another order (blocks, vector lanes, FMA). Recursive summation
- * of K terms errs by at most (K - 1) * 2^-24 * sum_k |a_k w_k| whatever the order, so two
- * orders differ by at most 2 * 79 * 6e-8 = 9.4e-6 of sum |a w| for these K <= 80 (the
- * reference here sums in float64). A wrong code, scale or zero point moves an output by a
- * whole weight step times |a|, far more. */
-#define SUM_ORDER_REL 1e-5
+ * float32 products, summed in another order (blocks, vector lanes, FMA). Each way rounds the
+ * K products (2^-24 relative each) and sums them (recursive summation: at most (K - 1) 2^-24
+ * of sum |terms|, whatever the order; FMA only removes roundings), so each output lies within
+ * K 2^-24 sum_k |a_k w_k| of the exact sum (the reference here sums in float64), and two
+ * ways within twice that: the bound below, for K terms. A wrong code, scale or zero point
+ * moves an output by a whole weight step times |a|, far more. */
+#define SUM_ORDER_REL(K) (2.0 * (double)(K) * 0x1p-24)
 
 /* onnxruntime 1.30 itself fuses DQ(blocked 4-bit) -> MatMul into its MatMulNBits with the
  * session's default accuracy level 4: A is quantized to int8 per block (scale max|a| / 127)
@@ -408,8 +409,8 @@ static void blocked_case_bias(const char *tag, int t, int64_t K, int64_t N, int6
             double d = fabs(yv[r * N + n] - ref);
             worst = fmax(worst, d / sabs);
             sabs_max = fmax(sabs_max, sabs);
-            ort_bound = fmax(ort_bound, ORT_ACC4_A_ERR * wabs + SUM_ORDER_REL * sabs);
-            cr_expect(d <= SUM_ORDER_REL * sabs, "%s: y[%lld, %lld] = %.9g, spec %.9g (sum |a w| %.3g)", tag,
+            ort_bound = fmax(ort_bound, ORT_ACC4_A_ERR * wabs + SUM_ORDER_REL(K) * sabs);
+            cr_expect(d <= SUM_ORDER_REL(K) * sabs, "%s: y[%lld, %lld] = %.9g, spec %.9g (sum |a w| %.3g)", tag,
                       (long long)r, (long long)n, yv[r * N + n], ref, sabs);
         }
     cr_log_info("%s: max |wafer - float reference| / sum |a w| %.3g", tag, worst);
@@ -417,7 +418,7 @@ static void blocked_case_bias(const char *tag, int t, int64_t K, int64_t N, int6
     OrtcInput in = {"x", x};
     OrtcTol tol = {ort_bound, 0, 0};
     if (!ortc_compare(tag, m, len, &in, 1, &tol)) cr_skip_test("onnxruntime-node is not installed");
-    if (want_groups) nbits_export_check(tag, m, len, &in, SUM_ORDER_REL * sabs_max);
+    if (want_groups) nbits_export_check(tag, m, len, &in, SUM_ORDER_REL(K) * sabs_max);
 }
 
 static void blocked_case(const char *tag, int t, int64_t K, int64_t N, int64_t bs, int axis, int with_zp, int rank,
@@ -445,6 +446,69 @@ Test(qdq_import_matmul, blocked_uint4_no_zero_point_batched) {
 Test(qdq_import_matmul, blocked_int4_no_zero_point) {
     int64_t xd[2] = {4, 16};
     blocked_case("qdqmm_int4nz", E_I4, 16, 3, 16, 0, 0, 2, xd, NBITS_OPS, 1);
+}
+
+/* x float -> MatMul(x, DQ(B)) -> y with B [K, N] from weight_2d (per tensor, per column or
+ * per row): the pass's histogram, and wafer run against W[k, n] = (w - z) * s summed in
+ * float64 here (SUM_ORDER_REL). */
+static void weight_only_case(const char *tag, int t, int64_t K, int64_t N, int axis, const char *want_ops,
+                             int want_groups) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Weight2d w = weight_2d(g, "w", t, K, N, axis);
+    pb_add_node(g, pb_node("MatMul", "mm", "x,w_dq", "y"));
+    char xs[32], ys[32];
+    snprintf(xs, sizeof xs, "3,%lld", (long long)K);
+    snprintf(ys, sizeof ys, "3,%lld", (long long)N);
+    pb_add_input(g, pb_value("x", E_F32, xs));
+    pb_add_output(g, pb_value("y", E_F32, ys));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 8, 13, "test", &len);
+    expect_ops(m, len, want_ops, want_groups);
+    RtTensor x = {RT_F32, 2, {3, K}, input_values(3 * K, -2, 2, 21)};
+    RtTensor y = wafer_run(tag, m, len, &x);
+    const float *xv = x.data, *yv = y.data;
+    double sabs_max = 0;
+    for (int64_t r = 0; r < 3; r++)
+        for (int64_t n = 0; n < N; n++) {
+            double ref = 0, sabs = 0;
+            for (int64_t k = 0; k < K; k++) {
+                int64_t c = axis == 2 ? 0 : axis == 0 ? k : n;
+                int32_t q = t == E_I8 ? (int8_t)w.w[k * N + n] : w.w[k * N + n];
+                int32_t z = t == E_I8 ? (int8_t)w.z[c] : w.z[c];
+                double wk = (float)(q - z) * w.scale[c];
+                ref += (double)xv[r * K + k] * wk;
+                sabs += fabs((double)xv[r * K + k] * wk);
+            }
+            sabs_max = fmax(sabs_max, sabs);
+            cr_expect(fabs(yv[r * N + n] - ref) <= SUM_ORDER_REL(K) * sabs, "%s: y[%lld, %lld] = %.9g, spec %.9g", tag,
+                      (long long)r, (long long)n, yv[r * N + n], ref);
+        }
+    free(y.data);
+    OrtcInput in = {"x", x};
+    if (want_groups) nbits_export_check(tag, m, len, &in, SUM_ORDER_REL(K) * sabs_max);
+}
+
+/* Weight-only int8 per column (axis 1, as `wafer quantize --weights int8 --onnx` writes its
+ * layers): MatMulNBits with 8 bits, blocks of 64 (the power of two >= K = 40), each column's
+ * scale and zero point in its one block. */
+Test(qdq_import_matmul, weight_only_per_column_int8) {
+    weight_only_case("qdqmm_wo_col", E_I8, 40, 6, 1, NBITS_OPS, 1);
+}
+
+/* uint8 per column with zero points (axis -1) and K = 300 > 256: blocks of 256, the last
+ * partial, each column's scale repeated over its 2 blocks. */
+Test(qdq_import_matmul, weight_only_per_column_uint8_two_blocks) {
+    weight_only_case("qdqmm_wo_col2", E_U8, 300, 5, -1, NBITS_OPS, 1);
+}
+
+/* One scale for the whole weight, K = 10 (one block of 16). */
+Test(qdq_import_matmul, weight_only_per_tensor) {
+    weight_only_case("qdqmm_wo_tensor", E_I8, 10, 4, 2, NBITS_OPS, 1);
+}
+
+/* Weight-only per row (axis 0): the scale changes inside any block along K; stays float. */
+Test(qdq_import_matmul, weight_only_per_row_stays_float) {
+    weight_only_case("qdqmm_wo_row", E_I8, 24, 4, 0, FLOAT_OPS, 0);
 }
 
 /* K = 20 below one block of 32: a single partial block (12 padding codes in MatMulNBits). */
@@ -579,15 +643,15 @@ Test(qdq_import_matmul, emit_c_uses_the_imported_kernels, .timeout = 120) {
     tu_tmpdir_remove(dir);
     RtTensor y = wafer_run("qdqmm_emitc_run", m, len, &x);
     /* |h| <= 128 * 0.05 (uint8 codes around 128), so |z| <= 6.4 * V1 with V1 = max_n sum_k |v_kn|,
-     * and its sums' order moves z by SUM_ORDER_REL of that; y = z @ U then moves by that times
-     * U1 = max_n sum_j |u_jn|, plus its own sums' order: 2 * SUM_ORDER_REL * 6.4 * V1 * U1. */
+     * and its sums' order moves z by SUM_ORDER_REL(H) of that; y = z @ U then moves by that
+     * times U1 = max_n sum_j |u_jn|, plus its own sums' order: 2 SUM_ORDER_REL(H) 6.4 V1 U1. */
     double v1 = 0, u1 = 0;
     for (int n = 0; n < H; n++) {
         double sv = 0, su = 0;
         for (int k = 0; k < H; k++) sv += fabs(blocked_w(&v, k, n)), su += n < N ? fabs(blocked_w(&u, k, n)) : 0;
         v1 = fmax(v1, sv), u1 = fmax(u1, su);
     }
-    double tol = 2 * SUM_ORDER_REL * 6.4 * v1 * u1;
+    double tol = 2 * SUM_ORDER_REL(H) * 6.4 * v1 * u1;
     for (int i = 0; i < M * N; i++)
         cr_expect(fabs(yc[i] - ((const float *)y.data)[i]) <= tol, "y[%d]: emitted C %.9g, wafer run %.9g", i, yc[i],
                   ((const float *)y.data)[i]);
