@@ -124,6 +124,12 @@ typedef struct RtAttr {
 } RtAttr;
 
 /* ---- nodes and graphs ---- */
+/* The most inputs and outputs one node may have in the executors (their per-node arrays):
+ * inputs count the outer values an If / Loop / Scan body captures, which the IR passes as
+ * extra inputs (Silero VAD's If reads about 70 weights). */
+#define RT_NODE_MAX_IN 1024
+#define RT_NODE_MAX_OUT 64
+
 typedef struct RtNode {
     int op;                  /* RtOp from ops.def; RT_OP_UNKNOWN for an op wafer does not know */
     const char *name;        /* ONNX node name (may be ""), for messages */

@@ -111,8 +111,10 @@ static const char *value_name(const RtGraph *g, int v) {
 /* Runs node k: gathers its inputs and outputs, calls the kernel, releases dead values. */
 static int exec_node(ExecState *s, RtKernelCtx *c, int k) {
     const RtNode *n = &s->g->nodes[k];
-    RtTensor *in[64], *out[64], unused[64];
-    if (n->n_in > 64 || n->n_out > 64) return rt_error_set(c->err, "node '%s' has too many inputs", n->name);
+    RtTensor *in[RT_NODE_MAX_IN], *out[RT_NODE_MAX_OUT], unused[RT_NODE_MAX_OUT];
+    if (n->n_in > RT_NODE_MAX_IN || n->n_out > RT_NODE_MAX_OUT)
+        return rt_error_set(c->err, "node '%s' (%s) has %d inputs and %d outputs; wafer's executor takes at most %d and %d",
+                            n->name, rt_op_name(n->op), n->n_in, n->n_out, RT_NODE_MAX_IN, RT_NODE_MAX_OUT);
     for (int j = 0; j < n->n_in; j++) {
         int v = n->in[j];
         in[j] = v >= 0 ? &s->slot[v] : NULL;

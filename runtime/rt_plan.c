@@ -104,8 +104,10 @@ static int plan_shapes(const RtGraph *g, const RtTensor *inputs, RtTensor *val, 
     for (int i = 0; i < g->n_inputs; i++) val[g->inputs[i]] = inputs[i];
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *n = &g->nodes[k];
-        RtTensor *in[64], *out[64], unused[64];
-        if (n->n_in > 64 || n->n_out > 64) return rt_error_set(err, "node '%s' has too many inputs", n->name);
+        RtTensor *in[RT_NODE_MAX_IN], *out[RT_NODE_MAX_OUT], unused[RT_NODE_MAX_OUT];
+        if (n->n_in > RT_NODE_MAX_IN || n->n_out > RT_NODE_MAX_OUT)
+            return rt_error_set(err, "node '%s' (%s) has %d inputs and %d outputs; wafer's executor takes at most %d and %d",
+                                n->name, rt_op_name(n->op), n->n_in, n->n_out, RT_NODE_MAX_IN, RT_NODE_MAX_OUT);
         int all_known = 1;
         for (int j = 0; j < n->n_in; j++) {
             in[j] = n->in[j] >= 0 ? &val[n->in[j]] : NULL;

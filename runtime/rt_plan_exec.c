@@ -220,11 +220,13 @@ static int plan_node(const RtGraph *g, const RtPlan *p, char *arena, RtTensor *s
         if (o && o->on_value) o->on_value(o->hook_user, n->out[0], &slot[n->out[0]]);
         return RT_OK;
     }
-    RtTensor *in[64], *out[64], unused[64], *planned[64];
-    int64_t cap[64];
-    unsigned char lay_in[64], lay_out[64];
+    RtTensor *in[RT_NODE_MAX_IN], *out[RT_NODE_MAX_OUT], unused[RT_NODE_MAX_OUT], *planned[RT_NODE_MAX_OUT];
+    int64_t cap[RT_NODE_MAX_OUT];
+    unsigned char lay_in[RT_NODE_MAX_IN], lay_out[RT_NODE_MAX_OUT];
     int np = 0;
-    if (n->n_in > 64 || n->n_out > 64) return rt_error_set(c->err, "node '%s' has too many inputs", n->name);
+    if (n->n_in > RT_NODE_MAX_IN || n->n_out > RT_NODE_MAX_OUT)
+        return rt_error_set(c->err, "node '%s' (%s) has %d inputs and %d outputs; wafer's executor takes at most %d and %d",
+                            n->name, rt_op_name(n->op), n->n_in, n->n_out, RT_NODE_MAX_IN, RT_NODE_MAX_OUT);
     for (int j = 0; j < n->n_in; j++) {
         int v = n->in[j];
         in[j] = v >= 0 ? &slot[v] : NULL;

@@ -42,8 +42,8 @@
 #include "onnx.pb-c.h"
 
 #define PB_KEPT_CAP 4096 /* allocations one test may make */
-#define PB_GRAPH_CAP 16  /* nodes, initializers, inputs, outputs, value infos of one graph */
-#define PB_NODE_CAP 16   /* inputs/outputs of one node (a pb_split list) */
+#define PB_GRAPH_CAP 128 /* nodes, initializers, inputs, outputs, value infos of one graph */
+#define PB_NODE_CAP 128   /* inputs/outputs of one node (a pb_split list) */
 #define PB_ATTR_CAP 8    /* attributes of one node */
 
 /* ---------- tracked allocations ---------- */

@@ -491,8 +491,8 @@ static void mean_divide(RtTensor *y, int k) {
 static int k_variadic(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     int m = n->n_in;
     if (m < 1) return rt_fail(c, "needs at least one input");
-    if (m > 64) return rt_fail(c, "has %d inputs; at most 64 are supported", m);
-    const RtTensor *src[64];
+    if (m > RT_NODE_MAX_IN) return rt_fail(c, "has %d inputs; at most %d are supported", m, RT_NODE_MAX_IN);
+    const RtTensor *src[RT_NODE_MAX_IN];
     for (int k = 0; k < m; k++) {
         src[k] = rt_in(n, in, k);
         if (!src[k]) return rt_fail(c, "input 'data_%d' is missing", k);
