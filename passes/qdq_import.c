@@ -16,7 +16,7 @@
  *       and zero point        -> the same op on the integer tensor (it only moves values)
  * and one weight-only form (no Q: A stays float):
  *   MatMul(A, DQ(B)) [-> Add(bias [N])], B a constant [K, N] of 4- or 8-bit codes blocked
- *       along K (opset 21, block_size a power of two >= 16), per column or per tensor
+ *       along K (opset 21, block_size a multiple of 16), per column or per tensor
  *       -> com.microsoft MatMulNBits (qdq_import_matmul.c; the same float32 weights, only
  *       the float sums' order differs)
  * Conditions (anything else stays in float, which computes what the file says, so a group

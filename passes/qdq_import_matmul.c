@@ -16,32 +16,34 @@
  *    bs, scale [ceil(K / bs), N] float32, zero point the codes' type or absent = 0), A float
  *    (weight-only; what onnxruntime's MatMul4BitsQuantizer writes with quant_format=QDQ and
  *    `wafer quantize --onnx-int4 dq`); also per column (axis 1 or -1, scale [N], as `wafer
- *    quantize --weights int8 --onnx` writes) or per tensor, written as blocks of bs =
- *    min(256, the power of two >= K) (at least 16) with each column's scale and zero point
- *    repeated over its blocks
- *    ->  com.microsoft MatMulNBits (A, B', scales', zero_points'?) with K, N, bits, block_size:
- *        B'  u8 [N, n_blocks, bs * bits / 8]  n_blocks = ceil(K / bs); column n of the codes,
+ *    quantize --weights int8 --onnx` writes) or per tensor
+ *    ->  com.microsoft MatMulNBits (A, B', scales', zero_points'?) with K, N, bits, block_size
+ *    mb = the largest power of two dividing bs, at most 256 and the power of two >= K, at
+ *    least 16 (onnxruntime's kernel takes blocks of 16..256; per column / per tensor: no
+ *    divisibility), each scale row repeated over the mb-blocks it spans:
+ *        B'  u8 [N, n_blocks, mb * bits / 8]  n_blocks = ceil(K / mb); column n of the codes,
  *                                            block by block, code j of a block at bit j * bits
  *                                            (low first), the last block padded with zeros
- *        scales'       f32 [N, n_blocks]     scale transposed (repeated per block)
+ *        scales'       f32 [N, n_blocks]     scale transposed, rows repeated per block
  *        zero_points'  u8 [N, ceil(n_blocks * bits / 8)]  packed the same way (omitted when
  *                                            every one is MatMulNBits' default 2^(bits-1))
  *    MatMulNBits' codes are unsigned, so signed codes and zero points move up by 2^(bits-1)
  *    together: q - zp is unchanged, and every weight (q - zp) * scale is the same float32
  *    as the DQ's (the product of an integer below 2^9 and a float32 is exact in double,
  *    then rounded once, as float32 multiplication rounds it). bits = 4 when every code and
- *    zero point fits in 4 bits after that move, else 8. MatMulNBits needs block_size a power
- *    of two >= 16; a K that is not a multiple of it leaves the last block partial in both
- *    forms (the DQ's scale has ceil(K / bs) rows, MatMulNBits pads the codes). The outputs
- *    then differ from DQ -> float MatMul only by the order of the float sums.
+ *    zero point fits in 4 bits after that move, else 8. The DQ's block_size must be a
+ *    multiple of 16 (else some MatMulNBits block would straddle two scales); a K that is not
+ *    a multiple of it leaves the last block partial in both forms (the DQ's scale has
+ *    ceil(K / bs) rows, MatMulNBits pads the codes). The outputs then differ from DQ ->
+ *    float MatMul only by the order of the float sums.
  *    The DQ stays when another node reads its float weight; otherwise it and the codes go.
  *    A following Add of a float32 constant bias [N] (a Linear as exporters write it), the only
  *    reader of the MatMul's output, becomes MatMulNBits' bias input: it adds the bias to each
  *    finished sum, the Add's own float operation. A bias of another rank stays an Add (it
  *    could broadcast the output to another shape).
  *
- * Anything else (a computed B, a B of rank > 2, float16 scales, a block_size MatMulNBits does
- * not take, a blocked DQ along N, one scale per row of B) keeps the float form, which computes
+ * Anything else (a computed B, a B of rank > 2, float16 scales, a block_size not a multiple
+ * of 16, a blocked DQ along N, one scale per row of B) keeps the float form, which computes
  * what the file says. Measured on tinylm (bench/bench_qdq_import.sh, batch 1, 1 thread):
  * 4-bit g128 blocked DQ 3.2 ms/run imported against 5.5 float-DQ, constants 2.4 against
  * 13.3 MB; 8-bit g128 2.9 against 5.0 ms.
@@ -77,16 +79,18 @@ typedef struct {
     const RtTensor *s;        /* borrowed: scales [nb, N] (blocked), [N] (per column) or one */
     const RtTensor *zp;       /* borrowed: zero points of x's type, s's shape, or NULL (0) */
     int per;                  /* how s is laid out: BLK_BLOCKED, BLK_COLUMN or BLK_TENSOR */
-    int64_t K, N, block, nb;  /* nb = ceil(K / block) */
+    int64_t K, N;             /* B's shape */
+    int64_t src_block;        /* rows of B per scale row (BLK_BLOCKED: the DQ's block_size) */
+    int64_t block, nb;        /* MatMulNBits' block_size (divides src_block), ceil(K / block) */
     int bits;                 /* 4 or 8 */
     int32_t off;              /* added to codes and zero points: 2^(bits-1) when signed */
 } Blocked;
 
 enum { BLK_BLOCKED, BLK_COLUMN, BLK_TENSOR };
 
-/* Index into s and zp of block j, column n. */
+/* Index into s and zp of MatMulNBits' block j, column n. */
 static int64_t blk_at(const Blocked *b, int64_t j, int64_t n) {
-    return b->per == BLK_BLOCKED ? j * b->N + n : b->per == BLK_COLUMN ? n : 0;
+    return b->per == BLK_BLOCKED ? (j * b->block / b->src_block) * b->N + n : b->per == BLK_COLUMN ? n : 0;
 }
 
 /* The smallest width in {4, 8} holding every code and zero point once shifted by off. */
@@ -113,10 +117,11 @@ static int blocked_bits(Blocked *b) {
 }
 
 /* v a DequantizeLinear of a constant [K, N] uint8/int8 (int4/uint4 widened) that MatMulNBits
- * can hold: blocked along K (axis 0 or -2, block_size a power of two >= 16, scale
- * [ceil(K / bs), N]); or one scale per column (axis 1 or -1, scale [N]) or one in all,
- * written as blocks of min(256, the power of two >= K) (at least 16; onnxruntime's kernel
- * takes blocks up to 256) with the column's scale repeated over its blocks. Fills b. */
+ * can hold: blocked along K (axis 0 or -2, block_size a multiple of 16, scale
+ * [ceil(K / bs), N]), one scale per column (axis 1 or -1, scale [N]) or one in all. MatMulNBits'
+ * blocks are the largest power of two dividing bs, at most 256 and the power of two >= K, at
+ * least 16 (onnxruntime's kernel takes 16..256): each scale row repeated over the blocks it
+ * spans (a block_size far beyond K is one scale row, never a huge block). Fills b. */
 static int blocked_dq(const IrGraph *g, int v, Blocked *b) {
     int d = v < 0 ? -1 : g->values[v].producer;
     QzParams p;
@@ -126,21 +131,23 @@ static int blocked_dq(const IrGraph *g, int v, Blocked *b) {
     const RtTensor *x = g->values[c].konst, *s = p.scale;
     if (!qdq_is_q8(x->dtype) || x->rank != 2 || s->dtype != RT_F32) return 0;
     memset(b, 0, sizeof *b);
-    b->x = x, b->s = s, b->zp = p.zp, b->K = x->dims[0], b->N = x->dims[1], b->block = p.block;
+    b->x = x, b->s = s, b->zp = p.zp, b->K = x->dims[0], b->N = x->dims[1];
     if (b->K <= 0 || b->N <= 0 || (p.zp && (p.zp->dtype != x->dtype || !rt_shape_equal(p.zp, s)))) return 0;
     int64_t ns = rt_numel(s), ax = p.axis < 0 ? p.axis + 2 : p.axis;
-    if (p.block > 0) { /* blocked: MatMulNBits blocks along K, by a power of two >= 16 */
-        b->per = BLK_BLOCKED;
-        if (ax != 0 || b->block < 16 || (b->block & (b->block - 1)) != 0) return 0;
-        b->nb = (b->K + b->block - 1) / b->block;
-        if (s->rank != 2 || s->dims[0] != b->nb || s->dims[1] != b->N) return 0;
+    if (p.block > 0) { /* blocked: along K, by a power of two >= 16 */
+        b->per = BLK_BLOCKED, b->src_block = p.block;
+        if (ax != 0 || p.block % 16 != 0) return 0;
+        if (s->rank != 2 || s->dims[0] != (b->K + p.block - 1) / p.block || s->dims[1] != b->N) return 0;
+    } else if (ns == 1 && s->rank <= 1) {
+        b->per = BLK_TENSOR;
+    } else if (s->rank == 1 && ax == 1 && ns == b->N) {
+        b->per = BLK_COLUMN;
     } else {
-        if (ns == 1 && s->rank <= 1) b->per = BLK_TENSOR;
-        else if (s->rank == 1 && ax == 1 && ns == b->N) b->per = BLK_COLUMN;
-        else return 0; /* per row: scales vary inside MatMulNBits' blocks */
-        for (b->block = 16; b->block < b->K && b->block < 256;) b->block *= 2;
-        b->nb = (b->K + b->block - 1) / b->block;
+        return 0; /* per row: the scale changes inside any block along K */
     }
+    for (b->block = 16; b->block < b->K && b->block < 256 && (!b->src_block || b->src_block % (2 * b->block) == 0);)
+        b->block *= 2;
+    b->nb = (b->K + b->block - 1) / b->block;
     return blocked_bits(b);
 }
 

@@ -10,10 +10,14 @@
  * (checked against the QDQ graph's float semantics computed here: onnxruntime 1.30 fails on
  * that file). MatMulNBits, from blocked weight-only DQs (opset 21): `wafer run` against the
  * spec's float32 weights summed in float64 here, and against onnxruntime within the error of
- * its int8 activations (its default accuracy level): int4 with zero points and a partial last
- * block, uint4 without zero points on a batched A, int4 without (the default zero point),
- * 8-bit uint8 and int8 codes, a bias Add merged, a bias [1, N] kept; refusals: blocked along
- * N (axis 1), block_size 24, a non-constant B. Then emit-c on a file with both new groups
+ * its int8 activations (its default accuracy level), and the imported graph written back as
+ * ONNX run by onnxruntime's own MatMulNBits: int4 with zero points and a partial last block,
+ * K below one block, uint4 without zero points on a batched A, int4 without (the default
+ * zero point), 8-bit uint8 and int8 codes, block_size 512 (split into MatMulNBits' 256),
+ * 2^20 (one scale row) and 48 (blocks of 16), a bias Add merged, a bias [1, N] kept;
+ * weight-only per column (int8; uint8 with K = 300 over two blocks) and per tensor; refusals:
+ * per row, blocked along N (axis 1), block_size 24, a non-constant B. The .wafer route keeps
+ * MatMulNBits (bytes of the .onnx run). Then emit-c on a file with both new groups
  * (the emitted C calls both kernels and gives wafer run's outputs), and tinylm's RTN 4-bit
  * layers exported as blocked DQ by `wafer quantize --onnx-int4 dq` and imported back: 24
  * MatMulNBits, the float-DQ path's logits and perplexity (also through wafer eval, and
@@ -517,6 +521,20 @@ Test(qdq_import_matmul, blocked_k_below_block_size) {
     blocked_case("qdqmm_kbs", E_U4, 20, 3, 32, 0, 1, 2, xd, NBITS_OPS, 1);
 }
 
+/* block_size 512 over K = 600 (2 scale rows): MatMulNBits blocks of 256 (onnxruntime's
+ * largest), 3 of them, the first two on scale row 0, the last on row 1. */
+Test(qdq_import_matmul, blocked_512_split_into_blocks_of_256) {
+    int64_t xd[2] = {2, 600};
+    blocked_case("qdqmm_bs512", E_U4, 600, 3, 512, 0, 1, 2, xd, NBITS_OPS, 1);
+}
+
+/* block_size 2^20 over K = 40: one scale row, written as one MatMulNBits block of 64 (not a
+ * block of 2^20 codes per column). */
+Test(qdq_import_matmul, blocked_huge_block_size) {
+    int64_t xd[2] = {2, 40};
+    blocked_case("qdqmm_bshuge", E_I4, 40, 3, 1 << 20, 0, 1, 2, xd, NBITS_OPS, 1);
+}
+
 /* 8-bit uint8 codes blocked by 16 (axis -2, K = 80): MatMulNBits with bits 8. */
 Test(qdq_import_matmul, blocked_uint8_codes) {
     int64_t xd[2] = {5, 80};
@@ -549,8 +567,16 @@ Test(qdq_import_matmul, blocked_along_n_stays_float) {
     blocked_case("qdqmm_axis1", E_I4, 16, 32, 16, 1, 1, 2, xd, FLOAT_OPS, 0);
 }
 
-/* block_size 24 is not a power of two (MatMulNBits needs one >= 16): stays float. */
-Test(qdq_import_matmul, block_size_not_power_of_two_stays_float) {
+/* block_size 48 over K = 100 (scale rows of 48, 48, 4): MatMulNBits blocks of 16 (the
+ * largest power of two dividing 48), each scale row over 3 of them. */
+Test(qdq_import_matmul, blocked_48_as_blocks_of_16) {
+    int64_t xd[2] = {2, 100};
+    blocked_case("qdqmm_bs48", E_U4, 100, 5, 48, 0, 1, 2, xd, NBITS_OPS, 1);
+}
+
+/* block_size 24 is not a multiple of 16 (MatMulNBits' smallest block would straddle two
+ * scales): stays float. */
+Test(qdq_import_matmul, block_size_not_multiple_of_16_stays_float) {
     int64_t xd[2] = {2, 48};
     blocked_case("qdqmm_bs24", E_U4, 48, 4, 24, 0, 1, 2, xd, FLOAT_OPS, 0);
 }
