@@ -7,7 +7,8 @@
 #      alternating rounds, batch 1 (1 x 128 tokens), 1 thread: ms/run, constants held, and
 #      the outputs' difference (summation order only); then the same for tinylm's int8
 #      weight-only export (DequantizeLinear per column -> MatMul, imported as 8-bit
-#      MatMulNBits);
+#      MatMulNBits) and its static int8 QDQ export (the weights' DQs the same way; int8
+#      activations stay Q/DQ: the outputs move by requantization ties, see the report line);
 #   2. by `wafer bench` (which imports on load): the DQ file against the float tinylm.onnx and
 #      wafer's own .wafer of the same quantization (LinearNBits), median ms and peak RSS.
 # Usage: sh bench/bench_qdq_import.sh BUILD_DIR FIXTURES (bench.sh's arguments). A few seconds.
@@ -33,6 +34,14 @@ w8="$TMP/w8.onnx"
 echo
 echo "tinylm int8 weight-only per column (wafer quantize --weights int8 --onnx): DequantizeLinear(axis 1) -> MatMul"
 "$B/bench_qdq_import" "$w8" "tokens=$x" --iters 30 --rounds 3 || die "bench_qdq_import failed"
+a8="$TMP/a8.onnx"
+"$W" quantize "$FX/tinylm/tinylm.onnx" -o "$TMP/a8.wafer" --onnx "$a8" --activations int8 \
+    --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" --shape tokens=1,128 >/dev/null 2>"$TMP/err" ||
+    die "quantize --activations int8 failed: $(head -c 300 "$TMP/err")"
+echo
+echo "tinylm static int8 QDQ (wafer quantize --activations int8 --onnx): DQ(x) -> MatMul(DQ(W) per column) -> Add(bias)"
+echo "-> Q: no Q right after the MatMul, so not QLinearMatMul; the weight DQ becomes 8-bit MatMulNBits (A = DQ(x))"
+"$B/bench_qdq_import" "$a8" "tokens=$x" --iters 30 --rounds 3 || die "bench_qdq_import failed"
 
 echo
 printf '%-44s %10s %12s\n' "wafer bench (50 runs after 5)" "median ms" "peak RSS MB"
