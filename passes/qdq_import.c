@@ -401,7 +401,8 @@ static int import_avgpool(IrGraph *g, int k, RtError *err) {
     const RtNode *qn = &g->nodes[q], *dn = &g->nodes[xd];
     int in[5] = {x.x, dn->in[1], dn->in[2], qn->in[1], qn->in[2]};
     RtNode orig = *n;
-    RT_TRY(qdq_node_become(g, k, gap ? RT_OP_QLINEAR_GLOBAL_AVERAGE_POOL : RT_OP_QLINEAR_AVERAGE_POOL, 5, in, q, act, err));
+    int op = gap ? RT_OP_QLINEAR_GLOBAL_AVERAGE_POOL : RT_OP_QLINEAR_AVERAGE_POOL;
+    RT_TRY(qdq_node_become(g, k, op, 5, in, q, act, err));
     const char *keep = gap ? "" : "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides";
     return qz_attrs_copy(g, k, &orig, keep, err) == RT_OK ? 1 : -1;
 }
