@@ -199,6 +199,8 @@ static const ArityRow rows[] = {
     RV(QCONCAT, 1, 5, 1, 1),
     /* X, Wp, scales, zeros, g_idx?, B? */
     R(LINEAR_NBITS, 1, 4, 6, 1, 1),
+    /* x, table, x_scale, x_zp, y_scale, y_zp */
+    R(QLUT, 1, 6, 6, 1, 1),
 };
 
 int rt_op_arity(int op, int opset, RtArity *a) {

@@ -36,6 +36,13 @@
  * QAveragePool(x, x_scale, x_zp, y_scale, y_zp)   AveragePool's attributes
  * QGlobalAveragePool(x, x_scale, x_zp, y_scale, y_zp)
  * QConcat(y_scale, y_zp, x0, x0_scale, x0_zp, x1, x1_scale, x1_zp, ...)   axis attribute
+ * QLut(x, table[256], x_scale, x_zp, y_scale, y_zp)   y[i] = table[(uint8) x[i]]: any element-wise
+ *      function f of one 8-bit input with static scales, tabulated at quantize time as
+ *      table[c] = Q(f(DQ(c)), y_scale, y_zp) for every code c (int8 codes index by their byte,
+ *      -1 -> 255); y has x's shape and the table's dtype. The scales and zero points are not
+ *      read by the kernel: they and the attributes function (the ONNX op f, e.g. "HardSwish"),
+ *      alpha, beta (the op's attributes, or Clip's bounds), approximate (Gelu) say what the
+ *      table is, so the ONNX export writes DQ -> f -> Q back.
  *
  * Low-bit weights (GPTQ / RTN, 2, 3, 4 or 8 bits), float activations:
  * LinearNBits(X[..., K] f32, Wp u8 packed, scales f32 [N, NG], zeros u8 [N, NG], g_idx i32 [K]?,
