@@ -55,6 +55,7 @@ extern const RtKernelEntry rt_kernels_int_misc[];   /* ref/int_misc.c: BitShift,
 extern const RtKernelEntry rt_kernels_rms_norm[];   /* ref/rms_norm.c: RMSNormalization */
 extern const RtKernelEntry rt_kernels_rotary[];     /* ref/rotary.c: RotaryEmbedding */
 extern const RtKernelEntry rt_kernels_attention[];  /* ref/attention.c: Attention */
+extern const RtKernelEntry rt_kernels_qlut[];       /* ref/qlut.c: wafer QLut */
 
 extern const RtKernelEntry rt_kernels_x86_linalg[];  /* x86/linalg_x86.c: Linear, MatMul, Gemm */
 extern const RtKernelEntry rt_kernels_x86_conv[];    /* x86/conv_x86.c: Conv, FusedConv */
@@ -65,12 +66,14 @@ extern const RtKernelEntry rt_kernels_x86_nbits[];   /* x86/nbits_x86.c: LinearN
 extern const RtKernelEntry rt_kernels_x86_pool[];    /* x86/pool_x86.c: MaxPool, AveragePool, Global* */
 extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Transpose */
 extern const RtKernelEntry rt_kernels_x86_attention23[]; /* x86/attention23_x86.c: Attention (opset 23) */
+extern const RtKernelEntry rt_kernels_x86_qlut[];   /* x86/qlut_x86.c: QLut (AVX-512 VBMI) */
 
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
     rt_kernels_x86_nbits, rt_kernels_x86_pool, rt_kernels_x86_shape,
     rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
     rt_kernels_x86_attention23,
+    rt_kernels_x86_qlut,
 };
 
 static const RtKernelEntry *const families[] = {
@@ -89,6 +92,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
     rt_kernels_loss, rt_kernels_int_misc,
     rt_kernels_rms_norm, rt_kernels_rotary, rt_kernels_attention, /* opset 23 */
+    rt_kernels_qlut,
 };
 
 static RtKernelFn find_in(const RtKernelEntry *const *fams, size_t n_fams, int op) {

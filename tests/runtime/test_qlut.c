@@ -1,0 +1,99 @@
+/*
+ * test_qlut.c — wafer's QLut (y[i] = table[(uint8) x[i]], runtime/kernels/wafer_ops.h): the
+ * reference kernel and the AVX-512 VBMI one against the definition, written out here as an
+ * index per element, on every code and on odd lengths (tails of the 64-byte blocks), int8 and
+ * uint8, one thread and a pool of two; bad inputs fail with a message.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/rt_threads.h"
+#include "rt_test_util.h"
+
+static const int64_t LENGTHS[] = {1, 3, 7, 17, 33, 63, 64, 65, 127, 129, 256, 1000, 300001};
+
+/* Runs QLut (fast = the optimized kernel) on codes x[len] of dtype dt with table t[256]. */
+static void run_lut(int fast, RtThreadPool *pool, RtDtype dt, const uint8_t *x, int64_t len, const uint8_t *t,
+                    RtTensor *y) {
+    float s = 0.1f;
+    uint8_t z = 0;
+    int64_t n256 = 256;
+    RtTensor tx = rtt_tensor_c(dt, 1, &len, x), tt = rtt_tensor_c(dt, 1, &n256, t);
+    RtTensor ts = rtt_tensor(RT_F32, 0, NULL, &s), tz = rtt_tensor(dt, 0, NULL, &z);
+    RtTensor *in[6] = {&tx, &tt, &ts, &tz, &ts, &tz};
+    RttRun how = {.pool = pool};
+    RtKernelFn fn = fast ? rt_kernel_find_fast(RT_OP_QLUT) : rt_kernel_find(RT_OP_QLUT);
+    int st = rtt_run_kernel(fn, &how, RT_OP_QLUT, 1, in, 6, y, 1, NULL, 0, 0);
+    cr_assert_eq(st, RT_OK, "%s", rtt_err.msg);
+}
+
+Test(qlut, every_code_and_odd_lengths_match_the_definition) {
+    uint32_t seed = 12345;
+    uint8_t table[256];
+    for (int i = 0; i < 256; i++) table[i] = (uint8_t)(rtt_lcg(&seed) >> 24);
+    int64_t maxlen = LENGTHS[sizeof LENGTHS / sizeof LENGTHS[0] - 1];
+    uint8_t *x = malloc((size_t)maxlen);
+    cr_assert_not_null(x);
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+    for (size_t li = 0; li < sizeof LENGTHS / sizeof LENGTHS[0]; li++) {
+        int64_t len = LENGTHS[li];
+        /* codes 0..255 in turn from a random start, so every length >= 256 sees every code */
+        uint8_t start = (uint8_t)(rtt_lcg(&seed) >> 24);
+        for (int64_t i = 0; i < len; i++) x[i] = (uint8_t)(start + i * 7); /* 7 is odd: all 256 */
+        for (int d = 0; d < 2; d++)
+            for (int fast = 0; fast < 2; fast++)
+                for (int threads = 1; threads <= 2; threads++) {
+                    RtDtype dt = d ? RT_U8 : RT_I8;
+                    RtTensor y;
+                    run_lut(fast, threads == 2 ? pool : NULL, dt, x, len, table, &y);
+                    cr_assert_eq(y.dtype, dt);
+                    cr_assert_eq(y.rank, 1);
+                    cr_assert_eq(y.dims[0], len);
+                    const uint8_t *got = y.data;
+                    for (int64_t i = 0; i < len; i++)
+                        cr_assert_eq(got[i], table[x[i]], "len %lld %s fast %d threads %d: y[%lld] = %d, table[%d] = %d",
+                                     (long long)len, rt_dtype_name(dt), fast, threads, (long long)i, got[i], x[i],
+                                     table[x[i]]);
+                    rtt_free_outputs(&y, 1);
+                }
+    }
+    rt_pool_free(pool);
+    free(x);
+}
+
+Test(qlut, int8_codes_index_by_their_byte) {
+    /* -1 is byte 255, -128 byte 128: the definition's (uint8) cast, by hand */
+    int8_t x[4] = {-1, -128, 0, 127};
+    uint8_t table[256];
+    for (int i = 0; i < 256; i++) table[i] = (uint8_t)(255 - i);
+    for (int fast = 0; fast < 2; fast++) {
+        RtTensor y;
+        run_lut(fast, NULL, RT_I8, (const uint8_t *)x, 4, table, &y);
+        const int8_t *got = y.data;
+        cr_expect_eq(got[0], 0);              /* table[255] = 0 */
+        cr_expect_eq(got[1], 127);            /* table[128] = 127 */
+        cr_expect_eq(got[2], -1);             /* table[0] = 255 = int8 -1 */
+        cr_expect_eq(got[3], -128);           /* table[127] = 128 = int8 -128 */
+        rtt_free_outputs(&y, 1);
+    }
+}
+
+Test(qlut, bad_inputs_fail_with_a_message) {
+    float xf[2] = {0, 1}, s = 1;
+    int8_t x[2] = {0, 1}, t[255] = {0}, z = 0;
+    int64_t two = 2, n255 = 255;
+    RtTensor tx = rtt_tensor(RT_F32, 1, &two, xf), tt = rtt_tensor(RT_I8, 1, &n255, t);
+    RtTensor ts = rtt_tensor(RT_F32, 0, NULL, &s), tz = rtt_tensor(RT_I8, 0, NULL, &z);
+    RtTensor *in[6] = {&tx, &tt, &ts, &tz, &ts, &tz}, y;
+    for (int fast = 0; fast < 2; fast++) {
+        RtKernelFn fn = fast ? rt_kernel_find_fast(RT_OP_QLUT) : rt_kernel_find(RT_OP_QLUT);
+        tx = rtt_tensor(RT_F32, 1, &two, xf);
+        cr_expect_neq(rtt_run_kernel(fn, NULL, RT_OP_QLUT, 1, in, 6, &y, 1, NULL, 0, 0), RT_OK);
+        cr_expect(strstr(rtt_err.msg, "input x") != NULL, "%s", rtt_err.msg);
+        tx = rtt_tensor(RT_I8, 1, &two, x);
+        cr_expect_neq(rtt_run_kernel(fn, NULL, RT_OP_QLUT, 1, in, 6, &y, 1, NULL, 0, 0), RT_OK);
+        cr_expect(strstr(rtt_err.msg, "256") != NULL, "%s", rtt_err.msg);
+    }
+}
