@@ -253,6 +253,19 @@ Test(attention23, attention_decode_mqa_long_cache_no_mask) {
     run_case("w_att_decmqa", n, in, 5, &ATT_TOL);
 }
 
+/* One query row per head over keys that come only as new rows (no cache, 5 of them), 4-D with
+ * the present outputs and 3-D without them (the kernel's copy then goes to scratch). */
+Test(attention23, attention_decode_no_cache_several_new_keys) {
+    Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v", "y,ok,ov");
+    TIn in[] = {{"q", RT_F32, 4, {2, 4, 1, 16}, 0}, {"k", RT_F32, 4, {2, 2, 5, 16}, 0}, {"v", RT_F32, 4, {2, 2, 5, 32}, 0}};
+    run_case("w_att_dec_new4", n, in, 3, &ATT_TOL);
+    Onnx__NodeProto *n3 = pb_node("Attention", "att", "q,k,v", "y");
+    pb_attr_int(n3, "q_num_heads", 6);
+    pb_attr_int(n3, "kv_num_heads", 3);
+    TIn in3[] = {{"q", RT_F32, 3, {1, 1, 96}, 0}, {"k", RT_F32, 3, {1, 5, 48}, 0}, {"v", RT_F32, 3, {1, 5, 96}, 0}};
+    run_case("w_att_dec_new3", n3, in3, 3, &ATT_TOL);
+}
+
 /* The decode kernel splits its (batch, key/value head) units over threads; every unit is
  * computed by the same instructions whatever the split: `wafer run --threads 2` must write the
  * bytes of the 1-thread run (which the cases above compare with onnxruntime). */

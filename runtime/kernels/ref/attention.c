@@ -188,7 +188,7 @@ static void att_gather_head(const RtTensor *past, const RtTensor *x, const AttGe
     }
 }
 
-void rt_att23_gather_head(const RtAtt23 *a, int which, int64_t b, int64_t h) {
+static void att23_gather_head(const RtAtt23 *a, int which, int64_t b, int64_t h) {
     if (which == 0) att_gather_head(a->past_k, a->k, &a->g, a->g.Hk, a->kc, b, h);
     else att_gather_head(a->past_v, a->v, &a->g, a->g.Hv, a->vc, b, h);
 }
@@ -196,7 +196,7 @@ void rt_att23_gather_head(const RtAtt23 *a, int which, int64_t b, int64_t h) {
 void rt_att23_gather(const RtAtt23 *a) {
     for (int which = 0; which < 2; which++)
         for (int64_t b = 0; b < a->g.B; b++)
-            for (int64_t h = 0; h < a->g.Nkv; h++) rt_att23_gather_head(a, which, b, h);
+            for (int64_t h = 0; h < a->g.Nkv; h++) att23_gather_head(a, which, b, h);
 }
 
 /* Scores rows [i0, i0 + m) of (b, h) in S[m, T] (the block's first T keys: g->T unless

@@ -39,11 +39,10 @@ typedef struct {
  * error (message set, nothing to free). */
 int rt_att23_begin(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, RtAtt23 *a);
 /* rt_att23_begin without the gathering: kc / vc are allocated but hold nothing until
- * rt_att23_gather (every head) or rt_att23_gather_head (head h < Nkv of batch b; which 0 = K,
- * 1 = V) fills them, so a kernel may gather a head right before it reads it (from cache). */
+ * rt_att23_gather fills them, or the kernel writes them itself (x86/attention_decode_x86.c
+ * copies the cache as it reads it) from the inputs kept in k, v, past_k, past_v. */
 int rt_att23_begin_lazy(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, RtAtt23 *a);
 void rt_att23_gather(const RtAtt23 *a);
-void rt_att23_gather_head(const RtAtt23 *a, int which, int64_t b, int64_t h);
 /* Writes the present outputs still in scratch (ok = 1) and frees the scratch. */
 void rt_att23_end(RtKernelCtx *c, const RtNode *n, RtTensor *const *out, RtAtt23 *a, int ok);
 

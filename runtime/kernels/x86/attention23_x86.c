@@ -94,13 +94,8 @@ static int at23_decode_ok(const RtAttGeom *g, const RtTensor *q, const RtTensor 
     return y1 <= q0 || q1 <= y0;
 }
 
-/* rt_attention_decode's gather callback: head g of batch b of K (which 0) or V (1) into present. */
-static void at23_gather_head(const void *ctx, int64_t b, int64_t g, int which) {
-    rt_att23_gather_head(ctx, which, b, g);
-}
-
-/* The decode step through rt_attention_decode (which gathers each head's K and V right before
- * reading them, so they come from cache): rows (b, h) of Q and Y lie at (b*Nq + h) * H
+/* The decode step through rt_attention_decode, which copies the cache and the new rows into
+ * the present layout (a->kc / a->vc) as it reads them: rows (b, h) of Q and Y lie at (b*Nq + h) * H
  * in both layouts ([B, Nq, 1, H] and [B, 1, Nq*H]); K and V in present layout [B, Nkv, T, H];
  * the bias [mB, mH, 1, T] by its strides ms. */
 static int at23_decode(RtKernelCtx *c, const RtAtt23 *a, const float *q, float *y, const float *bias,
@@ -115,7 +110,19 @@ static int at23_decode(RtKernelCtx *c, const RtAtt23 *a, const float *q, float *
     d.v = a->vc, d.vs[0] = g->Nkv * g->T * g->Hv, d.vs[1] = g->T * g->Hv, d.vs[2] = g->Hv;
     d.mask = bias, d.ms[0] = ms[0], d.ms[1] = ms[1];
     d.scale = g->scale;
-    d.gather = at23_gather_head, d.gather_ctx = a;
+    d.P = g->P;
+    if (g->P > 0) { /* float32 (the node's dtype), [B, Nkv, P, H] */
+        d.kpast = a->past_k->data, d.kps[0] = g->Nkv * g->P * g->Hk, d.kps[1] = g->P * g->Hk;
+        d.vpast = a->past_v->data, d.vps[0] = g->Nkv * g->P * g->Hv, d.vps[1] = g->P * g->Hv;
+    }
+    d.knew = a->k->data, d.vnew = a->v->data; /* [B, Nkv, Skv, H] or [B, Skv, Nkv*H] */
+    if (g->rank3) {
+        int64_t ks[3] = {g->Skv * g->Nkv * g->Hk, g->Hk, g->Nkv * g->Hk}, vs[3] = {g->Skv * g->Nkv * g->Hv, g->Hv, g->Nkv * g->Hv};
+        memcpy(d.kns, ks, sizeof ks), memcpy(d.vns, vs, sizeof vs);
+    } else {
+        int64_t ks[3] = {g->Nkv * g->Skv * g->Hk, g->Skv * g->Hk, g->Hk}, vs[3] = {g->Nkv * g->Skv * g->Hv, g->Skv * g->Hv, g->Hv};
+        memcpy(d.kns, ks, sizeof ks), memcpy(d.vns, vs, sizeof vs);
+    }
     return rt_attention_decode(c, &d);
 }
 

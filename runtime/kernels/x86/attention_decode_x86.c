@@ -8,12 +8,13 @@
  * (G rows against one K and V), so its time is the memory it streams, not arithmetic. The
  * general fused kernel (attention_x86.c) first packs K^T and V per head (a copy as large as
  * the cache itself), which at Llama-3-8B's shape (8 heads x 2047 cached x 128) cost as much as
- * the attention. Here K and V are read once, straight from the present layout, each head's
- * keys (then values) right after the caller's callback copied them there from the cache
- * (so the reads hit L2: a head's keys are 1 MiB at that shape):
- *   - scores: per key j, K_j's dh floats loaded once (dh / 16 vectors) and dotted with every
- *     row's q (rows' q in L1), one horizontal sum per (row, key); times scale, plus the row's
- *     mask; a row's scores [T] go to an L1/L2 buffer with their lane maxima;
+ * the attention. Here K and V are read once, and the copy of the cache into the present
+ * outputs (which the step must write anyway: 2 x 8 MiB there) is done on the way:
+ *   - scores: per key j, K_j's dh floats loaded once (dh / 16 vectors) from the cache (or the
+ *     new rows), stored to present K, and dotted with every row's q (rows' q in L1), one
+ *     horizontal sum per (row, key); V_j copied to present V in the same step, so the memory
+ *     streams under the arithmetic; scores times scale, plus the row's mask; a row's scores
+ *     [T] go to an L1/L2 buffer with their lane maxima;
  *   - softmax per row: e = exp(s - max) (vmath.h's polynomial), sum (ONNX Softmax's max
  *     subtraction; -inf scores give 0, a NaN or a row all -inf gives NaN as the reference);
  *   - O = (e V) / sum: per key j, V_j's 64-float chunks loaded once for up to 4 rows (16
@@ -48,7 +49,13 @@ typedef struct {
 /* Scores of rows r < G of unit (b, g) into S[r][T]; vmax[r] their lane maxima. */
 AD_T512 static void ad_scores(const RtAttDecode *d, int64_t b, int64_t g, float *S, __m512 *vmax) {
     const int64_t G = d->G, T = d->T, nc = d->dh / 16;
-    const float *K = d->k + b * d->ks[0] + g * d->ks[1];
+    float *K = (float *)d->k + b * d->ks[0] + g * d->ks[1]; /* written only in copy-in mode */
+    float *V = (float *)d->v + b * d->vs[0] + g * d->vs[1];
+    const float *kp = d->kpast ? d->kpast + b * d->kps[0] + g * d->kps[1] : NULL;
+    const float *vp = d->vpast ? d->vpast + b * d->vps[0] + g * d->vps[1] : NULL;
+    const float *kn = d->knew ? d->knew + b * d->kns[0] + g * d->kns[1] : NULL;
+    const float *vn = d->vnew ? d->vnew + b * d->vns[0] + g * d->vns[1] : NULL;
+    const int64_t ncv = d->dv / 16;
     const float *q[8];
     const float *mrow[8];
     for (int64_t r = 0; r < G; r++) {
@@ -62,11 +69,20 @@ AD_T512 static void ad_scores(const RtAttDecode *d, int64_t b, int64_t g, float 
         const int64_t nj = T - j0 < 16 ? T - j0 : 16;
         float dots[8][16];
         for (int64_t jj = 0; jj < nj; jj++) {
-            const float *kj = K + (j0 + jj) * d->ks[2];
+            const int64_t j = j0 + jj;
+            float *kj = K + j * d->ks[2];
+            const float *ksrc = kj;
+            if (kn) { /* copy-in: row j from the cache or the new rows, into present as it is read */
+                ksrc = j < d->P ? kp + j * d->dh : kn + (j - d->P) * d->kns[2];
+                const float *vsrc = j < d->P ? vp + j * d->dv : vn + (j - d->P) * d->vns[2];
+                float *vj = V + j * d->vs[2];
+                for (int64_t cc = 0; cc < ncv; cc++) _mm512_storeu_ps(vj + cc * 16, _mm512_loadu_ps(vsrc + cc * 16));
+            }
             __m512 acc[8];
             for (int64_t r = 0; r < G; r++) acc[r] = _mm512_setzero_ps();
             for (int64_t cc = 0; cc < nc; cc++) {
-                const __m512 kv = _mm512_loadu_ps(kj + cc * 16);
+                const __m512 kv = _mm512_loadu_ps(ksrc + cc * 16);
+                if (kn) _mm512_storeu_ps(kj + cc * 16, kv);
                 for (int64_t r = 0; r < G; r++) acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(q[r] + cc * 16), kv, acc[r]);
             }
             for (int64_t r = 0; r < G; r++) dots[r][jj] = _mm512_reduce_add_ps(acc[r]);
@@ -121,7 +137,6 @@ AD_T512 AD_INL void ad_pv(int NR, int NV, const RtAttDecode *d, const float *V, 
 AD_T512 static void ad_unit(const RtAttDecode *d, int64_t u, float *S) {
     const int64_t b = u / d->Nkv, g = u % d->Nkv, G = d->G;
     __m512 vmax[8];
-    if (d->gather) d->gather(d->gather_ctx, b, g, 0);
     ad_scores(d, b, g, S, vmax);
     float inv[8];
     float *orow[8];
@@ -129,8 +144,7 @@ AD_T512 static void ad_unit(const RtAttDecode *d, int64_t u, float *S) {
         inv[r] = 1.0f / ad_softmax(S + r * d->T, d->T, vmax[r]);
         orow[r] = d->o + b * d->os[0] + (g * G + r) * d->os[1];
     }
-    if (d->gather) d->gather(d->gather_ctx, b, g, 1);
-    const float *V = d->v + b * d->vs[0] + g * d->vs[1];
+    const float *V = d->v + b * d->vs[0] + g * d->vs[1]; /* the head's values just written: L2 */
     for (int64_t r0 = 0; r0 < G; r0 += 4) {
         const int nr = (int)(G - r0 < 4 ? G - r0 : 4);
         for (int64_t c0 = 0; c0 < d->dv; c0 += 64) {

@@ -79,11 +79,14 @@ typedef struct {
     const float *mask;   /* borrowed, or NULL */
     int64_t ms[2];
     float scale;         /* scores = dot * scale (then + mask) */
-    /* Optional: called with (gather_ctx, b, g, 0) right before head (b, g)'s keys are read and
-     * with (.., 1) before its values (so they may be written there first, and read from cache);
-     * NULL = K and V are ready. Each (b, g, which) once, from the thread that runs the head. */
-    void (*gather)(const void *ctx, int64_t b, int64_t g, int which);
-    const void *gather_ctx;
+    /* Optional copy-in (knew NULL = K and V already hold every row): the kernel writes key and
+     * value rows j < T of (b, g) to k / v itself, from the cache for j < P (row j of (b, g) at
+     * kpast + b*kps[0] + g*kps[1] + j*dh, vpast likewise with dv) and from the new rows for
+     * j >= P (row j - P at knew + b*kns[0] + g*kns[1] + (j - P)*kns[2], vnew likewise), as it
+     * reads them: the copy streams under the scores' arithmetic. */
+    int64_t P;
+    const float *kpast, *vpast, *knew, *vnew; /* borrowed (kpast, vpast NULL when P = 0) */
+    int64_t kps[2], vps[2], kns[3], vns[3];
 } RtAttDecode;
 
 /* RT_OK, RT_ERR_NOMEM, or RT_ERR_UNSUPPORTED (no AVX-512, or a case outside the above). */
