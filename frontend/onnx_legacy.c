@@ -22,8 +22,9 @@
  *     height_scale / width_scale -> scales [1, 1, h, w] (mode bilinear -> linear);
  *   - legacy broadcasting (Add Sub Mul Div Pow And Or Xor Equal Greater Less): without
  *     broadcast=1 the shapes must be equal (numpy rules agree then); with it, B's shape is a
- *     contiguous run of A's dims starting at `axis` (a suffix by default). numpy aligns from
- *     the right, so B gets trailing 1s, [b0 .. bk] -> [b0 .. bk, 1 .. 1] (rank(A) - axis -
+ *     contiguous run of A's dims starting at `axis` (a suffix by default), a dim of 1 in B
+ *     stretching as numpy's does (PyTorch 0.3 exported [2, 1] + [2, 3] so). PRelu's 1-D slope
+ *     is per channel (axis 1) likewise. numpy aligns from the right, so B gets trailing 1s, [b0 .. bk] -> [b0 .. bk, 1 .. 1] (rank(A) - axis -
  *     rank(B) of them): the constant reshaped when B is one (a copy if other nodes read it),
  *     else an Unsqueeze before the node. That needs rank(A) (and Tile-1 its input's rank):
  *     declared in the model, or else found by one shape inference over the graph (the
@@ -382,6 +383,67 @@ static int64_t legacy_numel(const IrValue *v) {
     return c;
 }
 
+/* B (input 1 of node *k) aligned with A (input 0) from `axis` for numpy broadcasting: B's
+ * dims must each equal A's dim there or be 1 (a size-1 dim stretches, as onnx's version
+ * converter leaves it to numpy's rules), and B gets trailing 1s, [b0 .. bk] -> [b0 .. bk,
+ * 1 .. 1]: the constant reshaped (a copy when other nodes read it), else an Unsqueeze
+ * inserted before the node. *pending = 1 when a rank is not known yet. */
+static int legacy_align_b(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd, int64_t axis, int *pending) {
+    RtNode *n = &g->nodes[*k];
+    const IrValue *A = &g->values[n->in[0]], *B = &g->values[n->in[1]];
+    if (A->rank < 0 || B->rank < 0) {
+        *pending = 1;
+        return RT_OK;
+    }
+    int64_t trailing = A->rank - axis - B->rank;
+    int one = legacy_shape_known(B) && legacy_numel(B) == 1; /* an element of size 1 broadcasts anywhere */
+    if (!one && (axis < 0 || trailing < 0))
+        return onnx_fail(ctx, "%s: input B of rank %d does not fit input A of rank %d at axis %lld", nd, B->rank,
+                         A->rank, (long long)axis);
+    for (int d = 0; !one && d < B->rank; d++) {
+        int64_t a = A->dims[axis + d].value, b = B->dims[d].value;
+        if (a >= 0 && b >= 0 && a != b && b != 1)
+            return onnx_fail(ctx, "%s: dim %d of input B (%lld) differs from dim %lld of input A (%lld) "
+                             "(legacy broadcasting matches dims, or stretches a 1, from axis %lld)", nd, d,
+                             (long long)b, (long long)(axis + d), (long long)a, (long long)axis);
+    }
+    if (one || trailing == 0) return RT_OK;
+    int nb = n->in[1], newb;
+    const char *base = legacy_base(g, n);
+    if (B->konst) { /* reshaped to [b0 .. bk, 1 .. 1] */
+        int64_t dims[RT_MAX_RANK];
+        if (B->rank + trailing > RT_MAX_RANK) return onnx_fail(ctx, "%s: rank too large", nd);
+        for (int d = 0; d < B->rank + trailing; d++) dims[d] = d < B->rank ? B->konst->dims[d] : 1;
+        RtTensor *t = ir_tensor_new(g, B->konst->dtype, B->rank + (int)trailing, dims);
+        if (!t) return onnx_fail(ctx, "%s: out of memory", nd);
+        if (rt_nbytes(t) > 0) memcpy(t->data, B->konst->data, (size_t)rt_nbytes(t));
+        if (ir_value_uses(g, nb) == 1 && !ir_value_is_output(g, nb)) {
+            /* only this node reads it: reshaped in place, keeping the initializer's name
+             * (onnx_save_weights writes trained weights back by name) */
+            g->values[nb].konst = t;
+            ir_value_set_shape(&g->values[nb], t->dtype, t->rank, t->dims);
+            newb = nb;
+        } else if ((newb = legacy_const(g, base, "B", t)) < 0) {
+            return onnx_fail(ctx, "%s: out of memory", nd);
+        }
+    } else { /* Unsqueeze(B, axes = [rank(B) .. rank(A) - axis - 1]) */
+        int64_t *axes = ir_alloc(g, sizeof(int64_t) * (size_t)trailing);
+        const char *vn = ir_value_name_fresh(g, base, "B"), *nn = ir_value_name_fresh(g, base, "unsqueeze_B");
+        newb = vn && nn && axes ? ir_value_add(g, vn) : -1;
+        int u = newb >= 0 ? legacy_node_insert(g, *k, RT_OP_UNSQUEEZE, nn, nb, newb) : -1;
+        RtAttr *a = u >= 0 ? legacy_attr_add(g, &g->nodes[u], "axes", RT_ATTR_INTS) : NULL;
+        if (!a) return onnx_fail(ctx, "%s: out of memory", nd);
+        for (int64_t i = 0; i < trailing; i++) axes[i] = g->values[nb].rank + i;
+        a->ints = axes;
+        a->n = (int)trailing;
+        g->nodes[u].opset = ONNX_LEGACY_TARGET;
+        (*k)++;
+        n = &g->nodes[*k];
+    }
+    n->in[1] = newb;
+    return RT_OK;
+}
+
 /* Legacy broadcasting -> numpy broadcasting. *pending = 1 when rank(A) is not known yet. */
 static int legacy_broadcast(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd, int *pending) {
     RtNode *n = &g->nodes[*k];
@@ -399,61 +461,29 @@ static int legacy_broadcast(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd, in
             return onnx_fail(ctx, "%s: inputs A and B differ in shape and attribute 'broadcast' is not 1 "
                              "(opset < 7 broadcasts only when asked)", nd);
     } else if (ax) {
-        if (A->rank < 0 || B->rank < 0) {
-            *pending = 1;
-            return RT_OK;
-        }
-        int64_t trailing = A->rank - ax->i - B->rank;
-        int one = legacy_shape_known(B) && legacy_numel(B) == 1; /* an element of size 1 broadcasts anywhere */
-        if (!one && (ax->i < 0 || trailing < 0))
-            return onnx_fail(ctx, "%s: input B of rank %d does not fit input A of rank %d at axis %lld", nd,
-                             B->rank, A->rank, (long long)ax->i);
-        for (int d = 0; !one && d < B->rank; d++) {
-            int64_t a = A->dims[ax->i + d].value, b = B->dims[d].value;
-            if (a >= 0 && b >= 0 && a != b)
-                return onnx_fail(ctx, "%s: dim %d of input B (%lld) differs from dim %lld of input A (%lld) "
-                                 "(legacy broadcasting matches dims exactly, from axis %lld)", nd, d, (long long)b,
-                                 (long long)(ax->i + d), (long long)a, (long long)ax->i);
-        }
-        if (!one && trailing > 0) {
-            int nb = n->in[1], newb;
-            const char *base = legacy_base(g, n);
-            if (B->konst) { /* reshaped to [b0 .. bk, 1 .. 1] */
-                int64_t dims[RT_MAX_RANK];
-                if (B->rank + trailing > RT_MAX_RANK) return onnx_fail(ctx, "%s: rank too large", nd);
-                for (int d = 0; d < B->rank + trailing; d++) dims[d] = d < B->rank ? B->konst->dims[d] : 1;
-                RtTensor *t = ir_tensor_new(g, B->konst->dtype, B->rank + (int)trailing, dims);
-                if (!t) return onnx_fail(ctx, "%s: out of memory", nd);
-                if (rt_nbytes(t) > 0) memcpy(t->data, B->konst->data, (size_t)rt_nbytes(t));
-                if (ir_value_uses(g, nb) == 1 && !ir_value_is_output(g, nb)) {
-                    /* only this node reads it: reshaped in place, keeping the initializer's name
-                     * (onnx_save_weights writes trained weights back by name) */
-                    g->values[nb].konst = t;
-                    ir_value_set_shape(&g->values[nb], t->dtype, t->rank, t->dims);
-                    newb = nb;
-                } else if ((newb = legacy_const(g, base, "B", t)) < 0) {
-                    return onnx_fail(ctx, "%s: out of memory", nd);
-                }
-            } else { /* Unsqueeze(B, axes = [rank(B) .. rank(A) - axis - 1]) */
-                int64_t *axes = ir_alloc(g, sizeof(int64_t) * (size_t)trailing);
-                const char *vn = ir_value_name_fresh(g, base, "B"), *nn = ir_value_name_fresh(g, base, "unsqueeze_B");
-                newb = vn && nn && axes ? ir_value_add(g, vn) : -1;
-                int u = newb >= 0 ? legacy_node_insert(g, *k, RT_OP_UNSQUEEZE, nn, nb, newb) : -1;
-                RtAttr *a = u >= 0 ? legacy_attr_add(g, &g->nodes[u], "axes", RT_ATTR_INTS) : NULL;
-                if (!a) return onnx_fail(ctx, "%s: out of memory", nd);
-                for (int64_t i = 0; i < trailing; i++) axes[i] = g->values[nb].rank + i;
-                a->ints = axes;
-                a->n = (int)trailing;
-                g->nodes[u].opset = ONNX_LEGACY_TARGET;
-                (*k)++;
-                n = &g->nodes[*k];
-            }
-            n->in[1] = newb;
-        }
+        ONNX_TRY(legacy_align_b(ctx, g, k, nd, ax->i, pending));
+        if (*pending) return RT_OK;
+        n = &g->nodes[*k];
     }
     legacy_attr_drop(n, "broadcast");
     legacy_attr_drop(n, "axis");
     return RT_OK;
+}
+
+/* PRelu of opsets 1-6 applies a 1-D slope of C elements per channel (axis 1, as Caffe2 and
+ * PyTorch 0.3 exported it); from opset 7 the slope broadcasts from the right: a slope [C] of
+ * an input of rank >= 3 becomes [C, 1 .. 1]. A single slope broadcasts either way. */
+static int legacy_prelu(OnnxCtx *ctx, IrGraph *g, int *k, const char *nd, int *pending) {
+    RtNode *n = &g->nodes[*k];
+    *pending = 0;
+    if (n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0) return onnx_fail(ctx, "%s: needs inputs X and slope", nd);
+    const IrValue *X = &g->values[n->in[0]], *S = &g->values[n->in[1]];
+    if (S->rank != 1 || (legacy_shape_known(S) && legacy_numel(S) == 1)) return RT_OK;
+    if (X->rank < 0) {
+        *pending = 1;
+        return RT_OK;
+    }
+    return X->rank >= 3 ? legacy_align_b(ctx, g, k, nd, 1, pending) : RT_OK;
 }
 
 /* Rewrites node *k (which may move when a node is inserted before it). *pending = 1 when it
@@ -479,6 +509,7 @@ static int legacy_node_upgrade(OnnxCtx *ctx, IrGraph *g, int *k, int *pending) {
     case RT_OP_UPSAMPLE: ONNX_TRY(legacy_upsample(ctx, g, n, nd)); break;
     case RT_OP_BATCH_NORMALIZATION: case RT_OP_DROPOUT: ONNX_TRY(legacy_is_test(ctx, g, n, nd)); break;
     case RT_OP_GEMM: legacy_attr_drop(n, "broadcast"); break;
+    case RT_OP_PRELU: ONNX_TRY(legacy_prelu(ctx, g, k, nd, pending)); break;
     case RT_OP_IMAGE_SCALER: ONNX_TRY(legacy_image_scaler(ctx, g, k, nd)); break;
     case RT_OP_RNN: case RT_OP_GRU: case RT_OP_LSTM:
         legacy_attr_drop(n, "output_sequence"); /* 0 only let output Y be left out */
@@ -516,10 +547,12 @@ static int legacy_graph_upgrade(OnnxCtx *ctx, IrGraph *g) {
             int pending;
             legacy_desc(n, nd, sizeof nd);
             if (n->op == RT_OP_TILE) ONNX_TRY(legacy_tile(ctx, g, n, nd, &pending));
+            else if (n->op == RT_OP_PRELU) ONNX_TRY(legacy_prelu(ctx, g, &k, nd, &pending));
             else ONNX_TRY(legacy_broadcast(ctx, g, &k, nd, &pending));
             if (pending)
                 return onnx_fail(ctx, "%s: the rewrite into opset 7 needs the rank of input %s, which is not "
-                                 "known (declare its shape)", nd, n->op == RT_OP_TILE ? "'input'" : "A or B");
+                                 "known (declare its shape)", nd,
+                                 n->op == RT_OP_TILE ? "'input'" : n->op == RT_OP_PRELU ? "X" : "A or B");
             g->nodes[k].opset = ONNX_LEGACY_TARGET;
         }
     }

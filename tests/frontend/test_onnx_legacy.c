@@ -236,6 +236,39 @@ Test(onnx_legacy, broadcast_axis_dim_mismatch_refused) {
     expect_refused(g, 6, "node 'n0' (Div): dim 0 of input B (3) differs");
 }
 
+/* A dim of 1 in B stretches (PyTorch 0.3 exported [2, 3] + [2, 1] with axis 0 so; onnx's
+ * version converter leaves it to numpy's rules): out[i, k] = a[i, k] + b[i]. */
+Test(onnx_legacy, broadcast_axis_size1_dim_stretches) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t da[2] = {2, 3}, db[2] = {2, 1};
+    float b[2] = {10, 20};
+    add_input(g, "x", 2, da);
+    add_init(g, "b", 1, 2, db, b, sizeof b);
+    Onnx__NodeProto *n = add_node(g, "Add", "x,b", "y");
+    pb_attr_int(n, "broadcast", 1);
+    pb_attr_int(n, "axis", 0);
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    float x[6] = {1, 2, 3, 4, 5, 6}, want[6] = {11, 12, 13, 24, 25, 26};
+    run1_expect_f32(ir, 2, da, x, 2, da, want, 6);
+}
+
+/* PRelu-6's slope [C] is per channel (axis 1): x [1, 3, 2], slope (0.5, 0.25, 2):
+ * y = x where x >= 0, slope[c] * x where x < 0. Numpy rules would pair the slope with the
+ * last axis (of 2) and refuse. */
+Test(onnx_legacy, prelu_slope_per_channel) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t dx[3] = {1, 3, 2}, ds[1] = {3};
+    float slope[3] = {0.5f, 0.25f, 2.0f};
+    add_input(g, "x", 3, dx);
+    add_init(g, "slope", 1, 1, ds, slope, sizeof slope);
+    add_node(g, "PRelu", "x,slope", "y");
+    add_output(g, "y", 1);
+    IrGraph *ir = load_ok(g, 6);
+    float x[6] = {-2, 4, -4, -8, 1, -1}, want[6] = {-1, 4, -1, -2, 1, -2};
+    run1_expect_f32(ir, 3, dx, x, 3, dx, want, 6);
+}
+
 /* Gemm-6 broadcast=1: C [3] to [2, 3]; Y = A B + C. */
 Test(onnx_legacy, gemm_broadcast_dropped) {
     Onnx__GraphProto *g = pb_graph("g");
