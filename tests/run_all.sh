@@ -47,6 +47,17 @@ echo "== ONNX node conformance through emit-c (the emitted C compiled and run)"
 "$B/emitc_conformance" >"$log" 2>&1 || status=1
 cat "$log"
 conf_count
+# The rest of the ONNX backend test data (same layout): small PyTorch-exported modules and
+# operators (opsets 6-9: legacy broadcasting, PRelu per channel) and the simple models.
+ONNX_DATA=/usr/share/libonnx-testdata/data
+for set in pytorch-converted pytorch-operator simple; do
+    for runner in conformance emitc_conformance; do
+        echo "== ONNX $set through $runner"
+        "$B/$runner" --data "$ONNX_DATA/$set" >"$log" 2>&1 || status=1
+        cat "$log"
+        conf_count
+    done
+done
 rm -f "$log"
 echo "$passed passed, $failed failed"
 exit $status
