@@ -16,6 +16,8 @@
 # ModelProto, IR 10, opset 21 + com.microsoft 1) and its inputs (random float32 in [-1, 1),
 # int32 lengths); each number is the lowest median of 3 alternating runs (wafer bench /
 # bench/ort_bench.js: 20 timed runs after 3 warmup) at 1 thread. Ratio: wafer / onnxruntime.
+# Last line: the memory floor of decode-2048 (a plain copy of its two caches, which the step
+# must write into its present outputs), to read the decode row against.
 NAME=bench_gqa
 . "$(dirname "$0")/bench_common.sh"
 bench_need_node
@@ -89,3 +91,13 @@ for c in decode512 decode2048 prefill256; do
     esac
     case_row $c "$d"
 done
+
+# The memory floor of the long decode: the step must write its present key/value outputs, the
+# 2047 cached positions plus the new one (2 x 8 MiB), so no run beats a plain copy of the two
+# caches. Timed here as node's Buffer.copy (libc memmove), median of 41, on 1 thread.
+floor=$(node -e "
+const n = 8 * 2047 * 128 * 4, s = [Buffer.alloc(n, 1), Buffer.alloc(n, 2)], d = [Buffer.alloc(n + 512), Buffer.alloc(n + 512)];
+const t = [];
+for (let i = 0; i < 41; i++) { const a = process.hrtime.bigint(); s[0].copy(d[0]); s[1].copy(d[1]); t.push(Number(process.hrtime.bigint() - a) / 1e6); }
+t.sort((x, y) => x - y); console.log(t[20].toFixed(3));") || die "timing the copy failed"
+printf '%-62s %9.3f\n' "floor: copying the 2 x 8 MiB cache of decode-2048 (memmove)" "$floor"
