@@ -4,7 +4,7 @@
  * 4-D, a bool or float mask, is_causal, past/present key and value. Softcap, the
  * qk_matmul_output output, softmax_precision = double, other dtypes and CPUs without
  * AVX-512 go to the reference kernel (ref/attention.c), whose checks and gathering of K and V
- * (rt_att23_begin) this kernel shares.
+ * (rt_att23_begin_lazy, rt_att23_gather) this kernel shares.
  *
  * Mapping. The fused kernel computes O[b, h] = softmax(scale * Q[b, h] K[b, h]^T + mask[b, h])
  * V[b, h] through strides. Keys and values come from the present layout [B, Nkv, T, H]; a
@@ -14,6 +14,13 @@
  * values, -inf past a short mask's end, -inf above the causal diagonal shifted by the cache)
  * is built once as float32 [mB, mH, Sq, T], mB / mH 1 where the mask broadcasts; the fused
  * kernel then skips each row's -inf suffix (a causal prefill does half the work).
+ * Decode steps (one query row per head): with head sizes multiples of 16 and at most 8 query
+ * heads per key/value head, x86/attention_decode_x86.c, which reads each key and value once
+ * and copies the cache into present on the way (rt_att23_begin_lazy: nothing gathered before);
+ * otherwise the group's G heads become G rows of one head of the fused kernel
+ * (at23_fold_heads), which then packs K^T and V once per key/value head, not once per query
+ * head. Llama-3-8B's shape after 2047 cached: 16.0 ms before either, 1.5 ms now (a plain copy
+ * of the two caches takes 1.2 ms).
  */
 #include "attention_x86.h"
 
