@@ -51,7 +51,7 @@ int ec_fail(EcCtx *c, int k, int status, const char *fmt, ...) {
 static const struct {
     const char *name, *needs;
 } tpl_deps[] = {
-    {"k_conv_f32", "b2_conv_plane"}, {"k_conv_dqw_f32", "b0_dq b2_conv_plane"},
+    {"k_conv_f32", "b2_conv_plane"}, {"k_conv3_f32", "b0_pool3 b2_act"}, {"k_conv_dqw_f32", "b0_dq b2_conv_plane"},
     {"b2_conv_plane", "b0_common b1_taps b2_act"}, {"b1_pool_count", "b0_common"},
     {"k_linear_dqw_f32", "b0_dq b2_act"}, {"k_linear_f32", "b2_act"}, {"k_linear_nbits", "b2_act"},
     {"k_maxpool_f32", "b0_common"}, {"k_avgpool_f32", "b1_pool_count"},     {"k_maxpool_i8", "b0_common"}, {"k_qconv_i8", "b0_common b0_requant b1_taps"},

@@ -115,6 +115,8 @@ extern const EcOpEntry ec_ops_seq[];    /* emit_ops_seq.c: recurrent layers and 
  * rt_geom_read and rt_geom_forward (auto_pad, ceil_mode), so the C walks exactly the
  * runtime's windows (emit_ops.c). */
 int ec_pool3_emit(EcCtx *c, int k, const RtNode *n, const int64_t *sp, int nsp, int64_t planes);
+/* The same with the window's kernel shape ks[nsp] given (a Conv's, from its weight). */
+int ec_window3_emit(EcCtx *c, int k, const RtNode *n, const int64_t *sp, int nsp, int64_t planes, const int64_t *ks);
 
 /* Arena scratch node k's kernel needs (bytes, live during node k only; 0 = none), asked by
  * ec_plan of each family before the arena is planned (c->val holds every shape); the emitter

@@ -139,6 +139,23 @@ static int dq_weight_emit(EcCtx *c, int k, int v) {
     return RT_OK;
 }
 
+/* Conv of a 3-D window (x [N, C, D, H, W]): k_conv3_f32 on the N-D pools' geometry read
+ * by the runtime's own conv_geom with W's kernel shape. */
+static int e_conv3(EcCtx *c, int k, const RtNode *n, const RtTensor *x, const RtTensor *w, int kind, const char *al,
+                   const char *be) {
+    int64_t group = rt_attr_int(n, "group", 1);
+    if (w->rank != 5 || group < 1 || x->dims[1] % group || w->dims[0] % group || w->dims[1] * group != x->dims[1])
+        return ec_fail(c, k, RT_ERR, "weight W of shape rank %d does not fit input X's channels and group %lld", w->rank,
+                       (long long)group);
+    RT_TRY(ec_window3_emit(c, k, n, x->dims + 2, 3, x->dims[0] * x->dims[1], w->dims + 2));
+    char p0[96], p1[96], p2[96], py[96];
+    ec_tpl_use(c, "k_conv3_f32");
+    text_buf_printf(&c->body, "    wk_conv3_f32(%s, %s, %s, %s, &n%d_p3, %lld, %lld, %lld, %lld, %d, %s, %s);\n",
+                    P(c, n, 0, p0), P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), k, (long long)x->dims[0],
+                    (long long)x->dims[1], (long long)w->dims[0], (long long)group, kind, al, be);
+    return RT_OK;
+}
+
 static int e_conv(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *w = vin(c, n, 1), *b = vin(c, n, 2), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, x, RT_F32, "input X"));
@@ -148,6 +165,7 @@ static int e_conv(EcCtx *c, int k, const RtNode *n) {
     int kind = 0;
     char al[48] = "0.0f", be[48] = "0.0f", p0[96], p1[96], p2[96], py[96];
     if (n->op == RT_OP_FUSED_CONV) RT_TRY(act_read(c, k, n, &kind, al, be));
+    if (x->rank == 5 && !dqw) return e_conv3(c, k, n, x, w, kind, al, be);
     RT_TRY(geom_emit(c, k, n, x, y, w->rank == 4 ? w->dims[2] : 1, w->dims[w->rank - 1], rt_attr_int(n, "group", 1)));
     if (dqw) {
         RT_TRY(dq_weight_emit(c, k, n->in[1]));
@@ -278,14 +296,19 @@ static int e_gather(EcCtx *c, int k, const RtNode *n) {
 }
 
 int ec_pool3_emit(EcCtx *c, int k, const RtNode *n, const int64_t *sp, int nsp, int64_t planes) {
+    const int64_t *ks;
+    if (nsp < 1 || nsp > RT_GEOM_MAX_SP || rt_attr_ints(n, "kernel_shape", &ks) != nsp)
+        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit the input's %d spatial axes", nsp);
+    return ec_window3_emit(c, k, n, sp, nsp, planes, ks);
+}
+
+int ec_window3_emit(EcCtx *c, int k, const RtNode *n, const int64_t *sp, int nsp, int64_t planes, const int64_t *ks) {
     RtError gerr = {{0}};
     RtKernelCtx kc;
     memset(&kc, 0, sizeof kc);
     kc.err = &gerr;
     RtConvGeom g;
-    const int64_t *ks;
-    if (nsp < 1 || nsp > RT_GEOM_MAX_SP || rt_attr_ints(n, "kernel_shape", &ks) != nsp)
-        return ec_fail(c, k, RT_ERR, "kernel_shape does not fit the input's %d spatial axes", nsp);
+    if (nsp < 1 || nsp > RT_GEOM_MAX_SP) return ec_fail(c, k, RT_ERR, "%d spatial axes; at most 3 are supported", nsp);
     if (rt_geom_read(&kc, n, nsp, sp, ks, &g) != RT_OK ||
         rt_geom_forward(&kc, n, (int)rt_attr_int(n, "ceil_mode", 0), &g) != RT_OK)
         return ec_fail(c, k, RT_ERR, "%s", gerr.msg);

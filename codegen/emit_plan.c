@@ -151,6 +151,7 @@ void ec_fuse_dq(EcCtx *c) {
         }
         const RtNode *m = &g->nodes[u];
         int conv = m->op == RT_OP_CONV || m->op == RT_OP_FUSED_CONV, lin = m->op == RT_OP_LINEAR;
+        if (conv && c->val[m->in[0]].rank > 4) continue; /* 3-D windows read float weights (k_conv3_f32) */
         if (!(conv || lin) || m->n_in < 2 || m->in[1] != w || m->in[0] == w || (m->n_in > 2 && m->in[2] == w) ||
             c->val[w].rank < 2 || c->val[w].dims[0] <= 0 || c->val[w].dims[1] <= 0)
             continue;

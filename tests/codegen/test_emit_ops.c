@@ -439,3 +439,31 @@ Test(emit_ops, fused_conv_clip_depthwise_same_upper) {
     a[5] = attr_float(o, "beta", 0.3f);
     op_check(o, "FusedConv depthwise SAME_UPPER with Clip");
 }
+
+/* 3-D windows (x [N, C, D, H, W]): k_conv3_f32 on the runtime's geometry; groups, strides,
+ * asymmetric pads, dilations, and FusedConv's LeakyRelu with SAME_LOWER. */
+Test(emit_ops, conv3d_groups_strides_pads_dilations) {
+    OneOp *o = op_new();
+    int64_t xd[5] = {2, 4, 5, 6, 7}, wd[5] = {6, 2, 2, 3, 2}, bd[1] = {6};
+    int in[3] = {op_input(o, "x", RT_F32, 5, xd), op_const(o, "w", RT_F32, 5, wd, NULL), op_const(o, "b", RT_F32, 1, bd, NULL)};
+    int k = op_node(o, RT_OP_CONV, 3, in);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_int(o, "group", 2);
+    a[1] = attr_ints(o, "strides", 3, (int64_t[]){1, 2, 1});
+    a[2] = attr_ints(o, "pads", 6, (int64_t[]){1, 0, 2, 0, 1, 1});
+    a[3] = attr_ints(o, "dilations", 3, (int64_t[]){2, 1, 2});
+    op_check(o, "Conv 3-D");
+}
+
+Test(emit_ops, fused_conv3d_leaky_relu_same_lower) {
+    OneOp *o = op_new();
+    int64_t xd[5] = {1, 3, 4, 5, 3}, wd[5] = {2, 3, 3, 2, 2};
+    int in[2] = {op_input(o, "x", RT_F32, 5, xd), op_const(o, "w", RT_F32, 5, wd, NULL)};
+    int k = op_node(o, RT_OP_FUSED_CONV, 2, in);
+    RtAttr *a = attrs_new(o, k, 4);
+    a[0] = attr_str(o, "auto_pad", "SAME_LOWER");
+    a[1] = attr_ints(o, "strides", 3, (int64_t[]){2, 2, 1});
+    a[2] = attr_str(o, "activation", "LeakyRelu");
+    a[3] = attr_float(o, "alpha", 0.1f);
+    op_check(o, "FusedConv 3-D SAME_LOWER with LeakyRelu");
+}
