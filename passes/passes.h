@@ -41,6 +41,8 @@ int pass_fuse_layernorm(IrGraph *g, RtError *err);
 /* The exact GELU chain x * 0.5 * (1 + Erf(x / sqrt 2)) (operand orders, Mul by 1/sqrt 2) ->
  * one ONNX Gelu (opset 20). */
 int pass_fuse_gelu(IrGraph *g, RtError *err);
+/* Add/Clip(or Min/Max)/Mul/Div chains of relu6(x + 3) -> HardSwish / HardSigmoid (fuse_hardswish.c). */
+int pass_fuse_hardswish(IrGraph *g, RtError *err);
 /* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, fuse_gelu, dead nodes, shape inference;
  * ir_verify after each (after pass_simplify). */
 int pass_fuse(IrGraph *g, RtError *err);
