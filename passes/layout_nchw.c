@@ -3,8 +3,9 @@
  * graph changes layout around them anyway.
  *
  * Why: onnxruntime's "all" optimization level saves int8 CNNs with com.microsoft QLinearConv /
- * QLinearGlobalAveragePool nodes of channels_last = 1 (X [N, H, W, C]), Transposes around every
- * op it left in float (the DQ -> Conv -> Q groups it did not fuse) and QLinearAdd on NHWC data.
+ * QLinearGlobalAveragePool / QLinearAveragePool nodes of channels_last = 1 (X [N, H, W, C]),
+ * Transposes around every op it left in float (the DQ -> Conv -> Q groups it did not fuse) and
+ * QLinearAdd on NHWC data.
  * wafer's fast int8 convolutions are channels-first: a channels_last node relayouts its input
  * and output inside the kernel, and the graph's own Transposes move the same bytes again
  * (mobilenet_v2: 18 Transposes and 44 relayouts, a third of the run). So, as onnxruntime's
@@ -55,9 +56,11 @@ static const RtNode *ln_transpose_of(const IrGraph *g, int v) {
     return &g->nodes[k];
 }
 
-/* 1 when node n is a channels_last QLinearConv / QLinearGlobalAveragePool on rank-4 tensors. */
+/* 1 when node n is a channels_last QLinearConv / QLinear(Global)AveragePool on rank-4 tensors. */
 static int ln_is_cl(const IrGraph *g, const RtNode *n) {
-    if (n->op != RT_OP_MS_QLINEAR_CONV && n->op != RT_OP_QLINEAR_GLOBAL_AVERAGE_POOL) return 0;
+    if (n->op != RT_OP_MS_QLINEAR_CONV && n->op != RT_OP_QLINEAR_GLOBAL_AVERAGE_POOL &&
+        n->op != RT_OP_QLINEAR_AVERAGE_POOL)
+        return 0;
     if (!rt_attr_int(n, "channels_last", 0) || n->n_in < 1 || n->n_out != 1) return 0;
     int x = n->in[0], y = n->out[0];
     return x >= 0 && y >= 0 && g->values[x].rank == 4 && g->values[y].rank == 4;

@@ -1,12 +1,12 @@
 /*
  * test_layout_nchw.c — passes/layout_nchw.c on small graphs in onnxruntime's NHWC int8 form
- * (what its "all" level saves: com.microsoft QLinearConv / QLinearGlobalAveragePool with
- * channels_last = 1 between Transposes, QLinearAdd on NHWC data). Each graph runs in
- * onnxruntime-node and in `wafer run` (which simplifies, so the pass runs) and every output is
- * compared (tests/ort_compare.h); the simplified IR is checked for what the pass promises:
- * no Transpose and no channels_last node left where the graph changes layout around its int8
- * region, and a graph that is channels-last throughout left as it is. The whole mobilenet_v2
- * in this form is tests/e2e/test_import_qoperator.c's nhwc case.
+ * (what its "all" level saves: com.microsoft QLinearConv / QLinearGlobalAveragePool /
+ * QLinearAveragePool with channels_last = 1 between Transposes, QLinearAdd on NHWC data).
+ * Each graph runs in onnxruntime-node and in `wafer run` (which simplifies, so the pass runs)
+ * and every output is compared (tests/ort_compare.h); the simplified IR is checked for what
+ * the pass promises: no Transpose and no channels_last node left where the graph changes
+ * layout around its int8 region, and a graph that is channels-last throughout left as it is.
+ * The whole mobilenet_v2 in this form is tests/e2e/test_import_qoperator.c's nhwc case.
  */
 #include <string.h>
 
@@ -155,7 +155,43 @@ Test(layout_nchw, nhwc_input_nchw_output) {
     cr_expect_eq(cl, 0, "%d channels_last nodes left", cl);
     OrtcInput in = {"X", {.dtype = RT_U8, .rank = 4, .data = x_bytes(6 * 9 * C)}};
     memcpy(in.t.dims, xd, sizeof xd);
-    if (!ortc_compare("w_layout_nhwc_in", m, len, &in, 1, &REQUANT_TOL)) cr_skip_test("onnxruntime-node is not installed");
+    if (!ortc_compare("w_layout_nhwc_in", m, len, &in, 1, &REQUANT_TOL))
+        cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* A channels_last QLinearAveragePool (3x3, stride 2, pads 1) between Transposes, after a
+ * channels_last conv: both back to NCHW, no Transpose left. */
+Test(layout_nchw, average_pool_between_transposes) {
+    const int64_t C = 6, cd[1] = {6}, xd[4] = {1, C, 9, 7};
+    static const int64_t k[2] = {3, 3}, st[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
+    Onnx__GraphProto *g = pb_graph("g");
+    transpose(g, "t_in", "X", "Xh", 1);
+    conv_cl(g, "c1", "Xh,xs,xz,W1,ws,wz,s1,z1", "Y1", C);
+    Onnx__NodeProto *p = ms_node(g, "QLinearAveragePool", "pool", "Y1,s1,z1,s2,z2", "Ph");
+    pb_attr_ints(p, "kernel_shape", 2, k);
+    pb_attr_ints(p, "strides", 2, st);
+    pb_attr_ints(p, "pads", 4, pads);
+    pb_attr_int(p, "channels_last", 1);
+    transpose(g, "t_p", "Ph", "P", 0);
+    init_scale(g, "xs", 0.02f), init_u8(g, "xz", 9);
+    init_w(g, "W1", C, 1);
+    float ws[6] = {0.003f, 0.004f, 0.0021f, 0.005f, 0.0033f, 0.0041f};
+    pb_tensor_floats(pb_add_init(g, pb_tensor("ws", 1, 1, cd)), 6, ws);
+    int8_t wz[6] = {0};
+    init_bytes(g, "wz", T_I8, 1, cd, 1, wz);
+    init_scale(g, "s1", 0.03f), init_u8(g, "z1", 130);
+    init_scale(g, "s2", 0.025f), init_u8(g, "z2", 120);
+    pb_add_input(g, pb_value("X", T_U8, "1,6,9,7"));
+    pb_add_output(g, pb_value("P", T_U8, "1,6,5,4"));
+    size_t len;
+    uint8_t *m = pb_model_pack_domain(g, 8, 17, "com.microsoft", 1, "test", &len);
+    int tr, cl;
+    simplified_counts(m, len, &tr, &cl);
+    cr_expect_eq(tr, 0, "%d Transposes left", tr);
+    cr_expect_eq(cl, 0, "%d channels_last nodes left", cl);
+    OrtcInput in = {"X", {.dtype = RT_U8, .rank = 4, .data = x_bytes(C * 9 * 7)}};
+    memcpy(in.t.dims, xd, sizeof xd);
+    if (!ortc_compare("w_layout_pool", m, len, &in, 1, &REQUANT_TOL)) cr_skip_test("onnxruntime-node is not installed");
 }
 
 /* Channels-last throughout (no Transpose anywhere): the nodes stay as they are. */

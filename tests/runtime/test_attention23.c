@@ -257,7 +257,8 @@ Test(attention23, attention_decode_mqa_long_cache_no_mask) {
  * the present outputs and 3-D without them (the kernel's copy then goes to scratch). */
 Test(attention23, attention_decode_no_cache_several_new_keys) {
     Onnx__NodeProto *n = pb_node("Attention", "att", "q,k,v", "y,ok,ov");
-    TIn in[] = {{"q", RT_F32, 4, {2, 4, 1, 16}, 0}, {"k", RT_F32, 4, {2, 2, 5, 16}, 0}, {"v", RT_F32, 4, {2, 2, 5, 32}, 0}};
+    TIn in[] = {{"q", RT_F32, 4, {2, 4, 1, 16}, 0}, {"k", RT_F32, 4, {2, 2, 5, 16}, 0},
+                {"v", RT_F32, 4, {2, 2, 5, 32}, 0}};
     run_case("w_att_dec_new4", n, in, 3, &ATT_TOL);
     Onnx__NodeProto *n3 = pb_node("Attention", "att", "q,k,v", "y");
     pb_attr_int(n3, "q_num_heads", 6);
@@ -283,7 +284,8 @@ Test(attention23, attention_decode_two_threads_bit_identical) {
         tin_fill(&ins[i], &in);
         char dims[64] = "", f[300];
         size_t dl = 0;
-        for (int d = 0; d < 4; d++) dl += (size_t)snprintf(dims + dl, sizeof dims - dl, d ? ",%lld" : "%lld", (long long)ins[i].dims[d]);
+        for (int d = 0; d < 4; d++)
+            dl += (size_t)snprintf(dims + dl, sizeof dims - dl, d ? ",%lld" : "%lld", (long long)ins[i].dims[d]);
         pb_add_input(g, pb_value(ins[i].name, RT_F32, dims));
         snprintf(f, sizeof f, "%s/%s.npy", dir, ins[i].name);
         RtError err = {{0}};

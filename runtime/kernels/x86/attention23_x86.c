@@ -124,10 +124,12 @@ static int at23_decode(RtKernelCtx *c, const RtAtt23 *a, const float *q, float *
     }
     d.knew = a->k->data, d.vnew = a->v->data; /* [B, Nkv, Skv, H] or [B, Skv, Nkv*H] */
     if (g->rank3) {
-        int64_t ks[3] = {g->Skv * g->Nkv * g->Hk, g->Hk, g->Nkv * g->Hk}, vs[3] = {g->Skv * g->Nkv * g->Hv, g->Hv, g->Nkv * g->Hv};
+        int64_t ks[3] = {g->Skv * g->Nkv * g->Hk, g->Hk, g->Nkv * g->Hk};
+        int64_t vs[3] = {g->Skv * g->Nkv * g->Hv, g->Hv, g->Nkv * g->Hv};
         memcpy(d.kns, ks, sizeof ks), memcpy(d.vns, vs, sizeof vs);
     } else {
-        int64_t ks[3] = {g->Nkv * g->Skv * g->Hk, g->Skv * g->Hk, g->Hk}, vs[3] = {g->Nkv * g->Skv * g->Hv, g->Skv * g->Hv, g->Hv};
+        int64_t ks[3] = {g->Nkv * g->Skv * g->Hk, g->Skv * g->Hk, g->Hk};
+        int64_t vs[3] = {g->Nkv * g->Skv * g->Hv, g->Skv * g->Hv, g->Hv};
         memcpy(d.kns, ks, sizeof ks), memcpy(d.vns, vs, sizeof vs);
     }
     return rt_attention_decode(c, &d);
