@@ -16,7 +16,8 @@
  *       and zero point        -> the same op on the integer tensor (it only moves values)
  * and one weight-only form (no Q: A stays float):
  *   MatMul(A, DQ(B)) [-> Add(bias [N])], B a constant [K, N] of 4- or 8-bit codes blocked
- *       along K (opset 21, block_size a multiple of 16), per column or per tensor
+ *       along K (opset 21, block_size a multiple of 16), per column or per tensor; and
+ *       Gemm(A, DQ(B), C?) so (alpha = beta = 1, transA = 0, either transB)
  *       -> com.microsoft MatMulNBits (qdq_import_matmul.c; the same float32 weights, only
  *       the float sums' order differs)
  * Conditions (anything else stays in float, which computes what the file says, so a group
@@ -493,7 +494,10 @@ int pass_qdq_import(IrGraph *g, int *n_groups, RtError *err) {
         switch (g->nodes[k].op) {
         case RT_OP_CONV: r = import_conv(g, k, err); break;
         case RT_OP_MATMUL: r = qdq_matmul_import(g, k, err); break;
-        case RT_OP_GEMM: r = import_gemm(g, k, err); break;
+        case RT_OP_GEMM:
+            r = import_gemm(g, k, err);
+            if (r == 0) r = qdq_gemm_import_nbits(g, k, err);
+            break;
         case RT_OP_ADD:
         case RT_OP_MUL: r = import_binary(g, k, err); break;
         case RT_OP_AVERAGE_POOL:

@@ -5,7 +5,8 @@
  * it (QLinearConv, QLinearMatMul, com.microsoft QGemm / QLinearAdd / QLinearMul /
  * QLinearAveragePool / QLinearGlobalAveragePool / QLinearConcat), with the file's own scales
  * and zero points; and each weight-only DequantizeLinear of 4- or 8-bit codes (blocked, per
- * column or per tensor) before a MatMul becomes com.microsoft MatMulNBits on the packed codes.
+ * column or per tensor) before a MatMul or Gemm becomes com.microsoft MatMulNBits on the
+ * packed codes.
  * See qdq_import.c and qdq_import_matmul.c for the exact patterns.
  */
 #ifndef WAFER_QDQ_IMPORT_H

@@ -35,5 +35,7 @@ int qdq_node_become(IrGraph *g, int k, int op, int n_in, const int *in, int q, i
 
 /* MatMul node k (qdq_import_matmul.c): 1 rewritten, 0 no match, -1 error. */
 int qdq_matmul_import(IrGraph *g, int k, RtError *err);
+/* Gemm node k with a weight-only DQ of B -> MatMulNBits (qdq_import_matmul.c): the same. */
+int qdq_gemm_import_nbits(IrGraph *g, int k, RtError *err);
 
 #endif

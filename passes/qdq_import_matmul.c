@@ -1,6 +1,6 @@
 /*
- * qdq_import_matmul.c — the MatMul groups of the QDQ import (qdq_import.h, table in
- * qdq_import.c's header):
+ * qdq_import_matmul.c — the MatMul groups of the QDQ import, and Gemm's weight-only form
+ * (qdq_import.h, table in qdq_import.c's header):
  *
  * 1. DQ(a) -> MatMul(., DQ(B)) [-> Relu | Clip] -> Q  ->  QLinearMatMul (a, as, az, B, bs, bz, ys, yz)
  *    A of any rank ([M, K], or batched [..., S, K] as transformers have it) through a
@@ -36,6 +36,9 @@
  *    a multiple of it leaves the last block partial in both forms (the DQ's scale has
  *    ceil(K / bs) rows, MatMulNBits pads the codes). The outputs then differ from DQ ->
  *    float MatMul only by the order of the float sums.
+ *    Gemm(A, DQ(B), C?) with alpha = beta = 1 and transA = 0 is the same product plus C
+ *    ([N] or [1, N], MatMulNBits' bias): B [K, N], or [N, K] with transB (the DQ's axes
+ *    then follow that layout: blocked along axis 1, per output channel on axis 0).
  *    The DQ stays when another node reads its float weight; otherwise it and the codes go.
  *    A following Add of a float32 constant bias [N] (a Linear as exporters write it), the only
  *    reader of the MatMul's output, becomes MatMulNBits' bias input: it adds the bias to each
@@ -75,12 +78,14 @@ static int matmul_qlinear(IrGraph *g, int k, RtError *err) {
 
 /* A weight-only DQ as MatMulNBits reads it. */
 typedef struct {
-    const RtTensor *x;        /* borrowed: the codes [K, N], uint8 or int8 */
-    const RtTensor *s;        /* borrowed: scales [nb, N] (blocked), [N] (per column) or one */
+    const RtTensor *x;        /* borrowed: the codes [K, N] ([N, K] when tb), uint8 or int8 */
+    int tb;                   /* x holds B transposed (Gemm's transB) */
+    const RtTensor *s;        /* borrowed: scales [nsrc, N] ([N, nsrc] when tb) (blocked), [N]
+                               * (per column of B) or one */
     const RtTensor *zp;       /* borrowed: zero points of x's type, s's shape, or NULL (0) */
     int per;                  /* how s is laid out: BLK_BLOCKED, BLK_COLUMN or BLK_TENSOR */
     int64_t K, N;             /* B's shape */
-    int64_t src_block;        /* rows of B per scale row (BLK_BLOCKED: the DQ's block_size) */
+    int64_t src_block, nsrc;  /* BLK_BLOCKED: the DQ's block_size along K, ceil(K / it) */
     int64_t block, nb;        /* MatMulNBits' block_size (divides src_block), ceil(K / block) */
     int bits;                 /* 4 or 8 */
     int32_t off;              /* added to codes and zero points: 2^(bits-1) when signed */
@@ -90,7 +95,14 @@ enum { BLK_BLOCKED, BLK_COLUMN, BLK_TENSOR };
 
 /* Index into s and zp of MatMulNBits' block j, column n. */
 static int64_t blk_at(const Blocked *b, int64_t j, int64_t n) {
-    return b->per == BLK_BLOCKED ? (j * b->block / b->src_block) * b->N + n : b->per == BLK_COLUMN ? n : 0;
+    int64_t r = j * b->block / (b->src_block ? b->src_block : 1); /* the DQ's block */
+    if (b->per != BLK_BLOCKED) return b->per == BLK_COLUMN ? n : 0;
+    return b->tb ? n * b->nsrc + r : r * b->N + n;
+}
+
+/* B[k, n]'s code. */
+static int32_t blk_code(const Blocked *b, int64_t k, int64_t n) {
+    return rt_qget(b->x, b->tb ? n * b->K + k : k * b->N + n);
 }
 
 /* The smallest width in {4, 8} holding every code and zero point once shifted by off. */
@@ -99,7 +111,7 @@ static int blocked_bits(Blocked *b) {
     for (int bits = 4; bits <= 8; bits += 4) {
         int32_t off = sgn ? 1 << (bits - 1) : 0, hi = (1 << bits) - 1;
         int fits = 1;
-        for (int64_t i = 0; fits && i < b->K * b->N; i++) {
+        for (int64_t i = 0; fits && i < b->K * b->N; i++) { /* every code, in any order */
             int32_t v = rt_qget(b->x, i) + off;
             fits = v >= 0 && v <= hi;
         }
@@ -116,13 +128,14 @@ static int blocked_bits(Blocked *b) {
     return 0;
 }
 
-/* v a DequantizeLinear of a constant [K, N] uint8/int8 (int4/uint4 widened) that MatMulNBits
- * can hold: blocked along K (axis 0 or -2, block_size a multiple of 16, scale
- * [ceil(K / bs), N]), one scale per column (axis 1 or -1, scale [N]) or one in all. MatMulNBits'
- * blocks are the largest power of two dividing bs, at most 256 and the power of two >= K, at
- * least 16 (onnxruntime's kernel takes 16..256): each scale row repeated over the blocks it
- * spans (a block_size far beyond K is one scale row, never a huge block). Fills b. */
-static int blocked_dq(const IrGraph *g, int v, Blocked *b) {
+/* v a DequantizeLinear of a constant B [K, N] (tb: B^T [N, K], Gemm's transB) of uint8/int8
+ * codes (int4/uint4 widened) that MatMulNBits can hold: blocked along K (block_size a
+ * multiple of 16, scale [ceil(K / bs), N], transposed with B), one scale per column of B
+ * (scale [N] on B's N axis) or one in all. MatMulNBits' blocks are the largest power of two
+ * dividing bs, at most 256 and the power of two >= K, at least 16 (onnxruntime's kernel
+ * takes 16..256): each scale row repeated over the blocks it spans (a block_size far beyond
+ * K is one scale row, never a huge block). Fills b. */
+static int blocked_dq(const IrGraph *g, int v, int tb, Blocked *b) {
     int d = v < 0 ? -1 : g->values[v].producer;
     QzParams p;
     if (d < 0 || !qz_params(g, &g->nodes[d], RT_OP_DEQUANTIZE_LINEAR, &p) || p.block < 0) return 0;
@@ -131,19 +144,20 @@ static int blocked_dq(const IrGraph *g, int v, Blocked *b) {
     const RtTensor *x = g->values[c].konst, *s = p.scale;
     if (!qdq_is_q8(x->dtype) || x->rank != 2 || s->dtype != RT_F32) return 0;
     memset(b, 0, sizeof *b);
-    b->x = x, b->s = s, b->zp = p.zp, b->K = x->dims[0], b->N = x->dims[1];
+    int kax = tb ? 1 : 0; /* x's K axis; 1 - kax is N */
+    b->x = x, b->tb = tb, b->s = s, b->zp = p.zp, b->K = x->dims[kax], b->N = x->dims[1 - kax];
     if (b->K <= 0 || b->N <= 0 || (p.zp && (p.zp->dtype != x->dtype || !rt_shape_equal(p.zp, s)))) return 0;
     int64_t ns = rt_numel(s), ax = p.axis < 0 ? p.axis + 2 : p.axis;
-    if (p.block > 0) { /* blocked: along K, by a power of two >= 16 */
-        b->per = BLK_BLOCKED, b->src_block = p.block;
-        if (ax != 0 || p.block % 16 != 0) return 0;
-        if (s->rank != 2 || s->dims[0] != (b->K + p.block - 1) / p.block || s->dims[1] != b->N) return 0;
+    if (p.block > 0) { /* blocked along K */
+        b->per = BLK_BLOCKED, b->src_block = p.block, b->nsrc = (b->K + p.block - 1) / p.block;
+        if (ax != kax || p.block % 16 != 0 || s->rank != 2) return 0;
+        if (s->dims[kax] != b->nsrc || s->dims[1 - kax] != b->N) return 0;
     } else if (ns == 1 && s->rank <= 1) {
         b->per = BLK_TENSOR;
-    } else if (s->rank == 1 && ax == 1 && ns == b->N) {
+    } else if (s->rank == 1 && ax == 1 - kax && ns == b->N) {
         b->per = BLK_COLUMN;
     } else {
-        return 0; /* per row: the scale changes inside any block along K */
+        return 0; /* per index of K: the scale changes inside any block along K */
     }
     for (b->block = 16; b->block < b->K && b->block < 256 && (!b->src_block || b->src_block % (2 * b->block) == 0);)
         b->block *= 2;
@@ -171,7 +185,7 @@ static int blocked_pack(IrGraph *g, const char *base, const Blocked *b, int *bv,
     for (int64_t n = 0; n < b->N; n++) {
         uint8_t *row = pb + n * b->nb * blob;
         for (int64_t k = 0; k < b->K; k++)
-            bits_put(row + (k / b->block) * blob, (k % b->block) * b->bits, rt_qget(b->x, k * b->N + n) + b->off);
+            bits_put(row + (k / b->block) * blob, (k % b->block) * b->bits, blk_code(b, k, n) + b->off);
         for (int64_t j = 0; j < b->nb; j++) {
             int32_t z = rt_qget(b->zp, blk_at(b, j, n)) + b->off; /* absent: 0 */
             ps[n * b->nb + j] = ((const float *)b->s->data)[blk_at(b, j, n)];
@@ -211,32 +225,70 @@ static void nbits_bias_merge(IrGraph *g, int k, int64_t N) {
     pass_node_delete(g, r);
 }
 
-/* Route 2: MatMul(A, blocked DQ(B)) [-> Add(bias [N])] -> MatMulNBits. */
-static int matmul_nbits(IrGraph *g, int k, RtError *err) {
-    const RtNode *n = &g->nodes[k];
-    Blocked b;
-    if (n->n_in != 2 || n->in[0] < 0 || n->n_out < 1 || !blocked_dq(g, n->in[1], &b)) return 0;
-    RtDtype at = g->values[n->in[0]].dtype;
-    if (at != RT_UNDEFINED && at != RT_F32) return 0; /* the DQ gives float32: a valid A is too */
+/* Node k becomes MatMulNBits(a, packed b [, zero points]) with a bias c (value, or -1). */
+static int nbits_become(IrGraph *g, int k, int a, int wv, const Blocked *b, int c, RtError *err) {
     int bv = -1, sv = -1, zv = -1;
-    const RtNode *d = &g->nodes[g->values[n->in[1]].producer];
-    RT_TRY(blocked_pack(g, g->values[d->in[0]].name, &b, &bv, &sv, &zv, err));
+    const RtNode *d = &g->nodes[g->values[wv].producer];
+    RT_TRY(blocked_pack(g, g->values[d->in[0]].name, b, &bv, &sv, &zv, err));
     int *in = ir_alloc(g, sizeof(int) * 6);
-    if (!in) return rt_error_set(err, "out of memory"), -1;
+    if (!in) return rt_error_set(err, "out of memory");
     RtNode *m = &g->nodes[k];
-    in[0] = m->in[0], in[1] = bv, in[2] = sv, in[3] = zv;
+    in[0] = a, in[1] = bv, in[2] = sv, in[3] = zv, in[4] = -1, in[5] = c;
     m->in = in;
-    m->n_in = zv >= 0 ? 4 : 3;
+    m->n_in = c >= 0 ? 6 : zv >= 0 ? 4 : 3;
     m->op = RT_OP_MATMUL_NBITS;
     m->op_type = rt_op_name(RT_OP_MATMUL_NBITS);
     m->domain = rt_op_domain(RT_OP_MATMUL_NBITS);
     m->opset = 1;
     m->n_attr = 0;
-    RT_TRY(qz_attr_set_int(g, k, "K", b.K, err));
-    RT_TRY(qz_attr_set_int(g, k, "N", b.N, err));
-    RT_TRY(qz_attr_set_int(g, k, "bits", b.bits, err));
-    RT_TRY(qz_attr_set_int(g, k, "block_size", b.block, err));
+    RT_TRY(qz_attr_set_int(g, k, "K", b->K, err));
+    RT_TRY(qz_attr_set_int(g, k, "N", b->N, err));
+    RT_TRY(qz_attr_set_int(g, k, "bits", b->bits, err));
+    return qz_attr_set_int(g, k, "block_size", b->block, err);
+}
+
+/* Route 2: MatMul(A, blocked DQ(B)) [-> Add(bias [N])] -> MatMulNBits. */
+static int matmul_nbits(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    Blocked b;
+    if (n->n_in != 2 || n->in[0] < 0 || n->n_out < 1 || !blocked_dq(g, n->in[1], 0, &b)) return 0;
+    RtDtype at = g->values[n->in[0]].dtype;
+    if (at != RT_UNDEFINED && at != RT_F32) return 0; /* the DQ gives float32: a valid A is too */
+    RT_TRY(nbits_become(g, k, n->in[0], n->in[1], &b, -1, err));
     nbits_bias_merge(g, k, b.N);
+    return 1;
+}
+
+/* The weight-only form of Gemm: Gemm(A, DQ(B), C?) with alpha = beta = 1, transA = 0 (A 2-D
+ * [M, K]), B [K, N] or, transB = 1, [N, K] (the DQ's axes follow B's layout), C absent or a
+ * float32 constant [N] or [1, N] -> MatMulNBits(A, ..., bias C): Y = A B + C, each output
+ * the finished sum plus C[n] as Gemm computes it (alpha and beta 1 multiply nothing). */
+int qdq_gemm_import_nbits(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    Blocked b;
+    int tb = rt_attr_int(n, "transB", 0) != 0;
+    if (n->n_in < 2 || n->n_in > 3 || n->in[0] < 0 || n->n_out < 1 || rt_attr_int(n, "transA", 0) ||
+        rt_attr_float(n, "alpha", 1.0f) != 1.0f || rt_attr_float(n, "beta", 1.0f) != 1.0f ||
+        !blocked_dq(g, n->in[1], tb, &b))
+        return 0;
+    RtDtype at = g->values[n->in[0]].dtype;
+    if (at != RT_UNDEFINED && at != RT_F32) return 0;
+    int c = qz_in(n, 2) >= 0 ? qdq_konst_of(g, n->in[2]) : -1;
+    if (qz_in(n, 2) >= 0) {
+        const RtTensor *t = c >= 0 ? g->values[c].konst : NULL;
+        if (!t || t->dtype != RT_F32 || t->dims[t->rank > 0 ? t->rank - 1 : 0] != b.N || rt_numel(t) != b.N ||
+            t->rank < 1 || t->rank > 2)
+            return 0;
+        if (t->rank == 2) { /* [1, N]: the same values as [N] */
+            RtTensor *v = ir_tensor_new(g, RT_F32, 1, &b.N);
+            if (!v) return rt_error_set(err, "out of memory"), -1;
+            memcpy(v->data, t->data, sizeof(float) * (size_t)b.N);
+            char name[256];
+            snprintf(name, sizeof name, "%s_n", g->values[c].name);
+            if ((c = qz_const_new(g, name, v, err)) < 0) return -1;
+        }
+    }
+    RT_TRY(nbits_become(g, k, g->nodes[k].in[0], g->nodes[k].in[1], &b, c, err));
     return 1;
 }
 

@@ -16,7 +16,9 @@
  * zero point), 8-bit uint8 and int8 codes, block_size 512 (split into MatMulNBits' 256),
  * 2^20 (one scale row) and 48 (blocks of 16), a bias Add merged, a bias [1, N] kept;
  * weight-only per column (int8; uint8 with K = 300 over two blocks) and per tensor; refusals:
- * per row, blocked along N (axis 1), block_size 24, a non-constant B. The .wafer route keeps
+ * per row, blocked along N (axis 1), block_size 24, a non-constant B. Gemm's weight-only
+ * form (transB with int8 per output channel and a bias, blocked with C [1, N], transB
+ * blocked without C; alpha 0.5 stays float), also against onnxruntime. The .wafer route keeps
  * MatMulNBits (bytes of the .onnx run). Then emit-c on a file with both new groups
  * (the emitted C calls both kernels and gives wafer run's outputs), and tinylm's RTN 4-bit
  * layers exported as blocked DQ by `wafer quantize --onnx-int4 dq` and imported back: 24
@@ -513,6 +515,84 @@ Test(qdq_import_matmul, weight_only_per_tensor) {
 /* Weight-only per row (axis 0): the scale changes inside any block along K; stays float. */
 Test(qdq_import_matmul, weight_only_per_row_stays_float) {
     weight_only_case("qdqmm_wo_row", E_I8, 24, 4, 0, FLOAT_OPS, 0);
+}
+
+/* x [3, K] float -> Gemm(x, DQ(B), C?) -> y with B blocked along K (weight_blocked; stored
+ * [N, K] with transB) or, blocked = 0, int8 per output channel (weight_2d, axis 0 of [N, K]
+ * with transB, as `wafer quantize --weights int8 --onnx` writes a Gemm); C [N] or [1, N]
+ * (bias_rank); alpha: the histogram, wafer run against Y = x B + C in float64 here. */
+static void gemm_case(const char *tag, int tb, int blocked, int64_t K, int64_t N, int bias_rank, float alpha,
+                      const char *want_ops, int want_groups) {
+    Onnx__GraphProto *g = pb_graph("g");
+    BlockedW w = {0, 0, 0, 0, {0, 0}, NULL, NULL, NULL};
+    Weight2d w2 = {NULL, NULL, NULL};
+    if (blocked) w = weight_blocked(g, "w", E_U4, tb ? N : K, tb ? K : N, 16, tb ? 1 : 0, 1);
+    else w2 = weight_2d(g, "w", E_I8, tb ? N : K, tb ? K : N, tb ? 0 : 1);
+    int64_t bd[2] = {1, N};
+    float *bias = bias_rank ? input_values(N, -1, 1, 17) : NULL;
+    if (bias) init_f(g, "c", (size_t)bias_rank, bias_rank == 1 ? bd + 1 : bd, (size_t)N, bias);
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("Gemm", "gemm", bias ? "x,w_dq,c" : "x,w_dq", "y"));
+    if (tb) pb_attr_int(n, "transB", 1);
+    if (alpha != 1.0f) pb_attr_float(n, "alpha", alpha);
+    char xs[32], ys[32];
+    snprintf(xs, sizeof xs, "3,%lld", (long long)K);
+    snprintf(ys, sizeof ys, "3,%lld", (long long)N);
+    pb_add_input(g, pb_value("x", E_F32, xs));
+    pb_add_output(g, pb_value("y", E_F32, ys));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 10, 21, "test", &len);
+    expect_ops(m, len, want_ops, want_groups);
+    RtTensor x = {RT_F32, 2, {3, K}, input_values(3 * K, -2, 2, 23)};
+    RtTensor y = wafer_run(tag, m, len, &x);
+    const float *xv = x.data, *yv = y.data;
+    double sabs_max = 0;
+    for (int64_t r = 0; r < 3; r++)
+        for (int64_t j = 0; j < N; j++) {
+            double ref = 0, sabs = 0;
+            for (int64_t k = 0; k < K; k++) {
+                double wk;
+                if (blocked) {
+                    wk = tb ? blocked_w(&w, j, k) : blocked_w(&w, k, j);
+                } else {
+                    int64_t e = tb ? j * K + k : k * N + j, c = j;
+                    wk = (float)((int8_t)w2.w[e] - (int8_t)w2.z[c]) * w2.scale[c];
+                }
+                ref += (double)xv[r * K + k] * wk;
+                sabs += fabs((double)xv[r * K + k] * wk);
+            }
+            ref = alpha * ref + (bias ? bias[j] : 0);
+            sabs = alpha * sabs + (bias ? fabs(bias[j]) : 0);
+            sabs_max = fmax(sabs_max, sabs);
+            cr_expect(fabs(yv[r * N + j] - ref) <= SUM_ORDER_REL(K + 2) * sabs, "%s: y[%lld, %lld] = %.9g, spec %.9g",
+                      tag, (long long)r, (long long)j, yv[r * N + j], ref);
+        }
+    free(y.data);
+    /* onnxruntime runs this Gemm in float (no Q on A: none of its QDQ fusions applies) */
+    OrtcInput in = {"x", x};
+    OrtcTol tol = {SUM_ORDER_REL(K + 2) * sabs_max, 0, 0};
+    if (!ortc_compare(tag, m, len, &in, 1, &tol)) cr_skip_test("onnxruntime-node is not installed");
+    if (want_groups) nbits_export_check(tag, m, len, &in, tol.atol);
+}
+
+/* Gemm(x, DQ(W [N, K] int8 per output channel), C [N]), transB = 1: wafer's own int8
+ * weight-only export of a Linear; MatMulNBits with the bias. */
+Test(qdq_import_matmul, gemm_trans_b_per_channel_with_bias) {
+    gemm_case("qdqmm_gemm_tb", 1, 0, 40, 6, 1, 1.0f, NBITS_OPS, 1);
+}
+
+/* transB = 0, B [K, N] blocked along K (axis 0), C [1, N]. */
+Test(qdq_import_matmul, gemm_blocked_bias_1xn) {
+    gemm_case("qdqmm_gemm_blk", 0, 1, 40, 5, 2, 1.0f, NBITS_OPS, 1);
+}
+
+/* transB = 1, B^T [N, K] blocked along K (axis 1 of B^T), no C. */
+Test(qdq_import_matmul, gemm_trans_b_blocked_no_bias) {
+    gemm_case("qdqmm_gemm_tbblk", 1, 1, 48, 7, 0, 1.0f, NBITS_OPS, 1);
+}
+
+/* alpha 0.5 scales the products: not MatMulNBits' computation; stays float. */
+Test(qdq_import_matmul, gemm_alpha_stays_float) {
+    gemm_case("qdqmm_gemm_alpha", 1, 0, 16, 4, 1, 0.5f, "DequantizeLinear:1,Gemm:1,", 0);
 }
 
 /* K = 20 below one block of 32: a single partial block (12 padding codes in MatMulNBits). */
