@@ -137,19 +137,13 @@ Test(emit_half, float16_cnn_matches_onnxruntime) {
     tu_tmpdir_remove(dir);
 }
 
-/* bfloat16: y = x * 3 with the 3 a bfloat16 constant. By hand: 1.0 * 3 = 3.0 (0x4040);
- * (1 + 2^-7) * 3 = 3.0234375 = 2 * (1 + 65.5/128): a tie between mantissas 65 and 66, to the
- * even 66: 2 * (1 + 66/128) = 3.03125 (0x4042); -2.5 * 3 = -7.5 (0xc0f0); 2^-10 (0x3a80) * 3 =
- * 1.5 * 2^-9 (0x3b40). */
-Test(emit_half, bfloat16_mul_rounds_ties_to_even) {
+#define HALF_CASE_ELEMS 4
+
+/* Emits the graph g (input x, output y: HALF_CASE_ELEMS 16-bit values), compiles and runs the
+ * C on the bit patterns x, and expects the bit patterns want. */
+static void half_case(Onnx__GraphProto *g, const char *tag, const uint16_t *x, const uint16_t *want) {
     char dir[256], log[16384], path[400], model[400];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emit_bf16"), 0);
-    Onnx__GraphProto *g = pb_graph("bf16_mul");
-    pb_add_node(g, pb_node("Mul", "mul", "x,three", "y"));
-    uint16_t three = 0x4040;
-    pb_add_init(g, pb_tensor_raw(pb_tensor("three", BF16, 0, NULL), &three, 2));
-    pb_add_input(g, pb_value("x", BF16, "4"));
-    pb_add_output(g, pb_value("y", BF16, NULL));
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
     size_t len = 0;
     uint8_t *bytes = pb_model_pack(g, 8, 17, "test", &len);
     snprintf(model, sizeof model, "%s/m.onnx", dir);
@@ -157,18 +151,34 @@ Test(emit_half, bfloat16_mul_rounds_ties_to_even) {
     int rc = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
     cr_assert_eq(rc, 0, "emit-c: %s", log);
     cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
-    const uint16_t x[4] = {0x3f80, 0x3f81, 0xc020, 0x3a80}, want[4] = {0x4040, 0x4042, 0xc0f0, 0x3b40};
     snprintf(path, sizeof path, "%s/x.bin", dir);
-    ecu_raw_write(path, x, sizeof x);
+    ecu_raw_write(path, x, sizeof(uint16_t) * HALF_CASE_ELEMS);
     rc = tu_run(log, sizeof log, "%s/exe %s %s/y.bin", dir, path, dir);
     cr_assert_eq(rc, 0, "the emitted program: %s", log);
     snprintf(path, sizeof path, "%s/y.bin", dir);
     size_t n = 0;
     uint16_t *y = (uint16_t *)tu_file_read(path, &n);
-    cr_assert(y && n == sizeof want, "%zu bytes", n);
-    for (int i = 0; i < 4; i++) cr_expect_eq(y[i], want[i], "y[%d] = 0x%04x, want 0x%04x", i, y[i], want[i]);
+    cr_assert(y && n == sizeof(uint16_t) * HALF_CASE_ELEMS, "%zu bytes", n);
+    for (int i = 0; i < HALF_CASE_ELEMS; i++)
+        cr_expect_eq(y[i], want[i], "%s: y[%d] = 0x%04x, want 0x%04x", tag, i, y[i], want[i]);
     free(y);
     tu_tmpdir_remove(dir);
+}
+
+/* bfloat16: y = x * 3 with the 3 a bfloat16 constant. By hand: 1.0 * 3 = 3.0 (0x4040);
+ * (1 + 2^-7) * 3 = 3.0234375 = 2 * (1 + 65.5/128): a tie between mantissas 65 and 66, to the
+ * even 66: 2 * (1 + 66/128) = 3.03125 (0x4042); -2.5 * 3 = -7.5 (0xc0f0); 2^-10 (0x3a80) * 3 =
+ * 1.5 * 2^-9 (0x3b40). */
+Test(emit_half, bfloat16_mul_rounds_ties_to_even) {
+    Onnx__GraphProto *g = pb_graph("bf16_mul");
+    pb_add_node(g, pb_node("Mul", "mul", "x,three", "y"));
+    uint16_t three = 0x4040;
+    pb_add_init(g, pb_tensor_raw(pb_tensor("three", BF16, 0, NULL), &three, 2));
+    pb_add_input(g, pb_value("x", BF16, "4"));
+    pb_add_output(g, pb_value("y", BF16, NULL));
+    const uint16_t x[HALF_CASE_ELEMS] = {0x3f80, 0x3f81, 0xc020, 0x3a80};
+    const uint16_t want[HALF_CASE_ELEMS] = {0x4040, 0x4042, 0xc0f0, 0x3b40};
+    half_case(g, "emit_bf16", x, want);
 }
 
 /* Every float16 op's result is rounded, not only the outputs: y = (x + 1024) - 1024 in float16,
@@ -176,8 +186,6 @@ Test(emit_half, bfloat16_mul_rounds_ties_to_even) {
  * tie, to the even 1024 -> 0; 0.75 -> 1025 -> 1 (0x3c00); 1.5 -> 1025.5, a tie, to the even
  * 1026 -> 2 (0x4000). Computing in float32 without the rounding would give x back. */
 Test(emit_half, float16_intermediate_values_are_rounded) {
-    char dir[256], log[16384], path[400], model[400];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "emit_f16_round"), 0);
     Onnx__GraphProto *g = pb_graph("f16_round");
     pb_add_node(g, pb_node("Add", "add", "x,big", "t"));
     pb_add_node(g, pb_node("Sub", "sub", "t,big", "y"));
@@ -185,23 +193,7 @@ Test(emit_half, float16_intermediate_values_are_rounded) {
     pb_add_init(g, pb_tensor_raw(pb_tensor("big", F16, 0, NULL), &big, 2));
     pb_add_input(g, pb_value("x", F16, "4"));
     pb_add_output(g, pb_value("y", F16, NULL));
-    size_t len = 0;
-    uint8_t *bytes = pb_model_pack(g, 8, 17, "test", &len);
-    snprintf(model, sizeof model, "%s/m.onnx", dir);
-    ecu_raw_write(model, bytes, len);
-    int rc = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
-    cr_assert_eq(rc, 0, "emit-c: %s", log);
-    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
-    const uint16_t x[4] = {0x3400, 0x3800, 0x3a00, 0x3e00}, want[4] = {0x0000, 0x0000, 0x3c00, 0x4000};
-    snprintf(path, sizeof path, "%s/x.bin", dir);
-    ecu_raw_write(path, x, sizeof x);
-    rc = tu_run(log, sizeof log, "%s/exe %s %s/y.bin", dir, path, dir);
-    cr_assert_eq(rc, 0, "the emitted program: %s", log);
-    snprintf(path, sizeof path, "%s/y.bin", dir);
-    size_t n = 0;
-    uint16_t *y = (uint16_t *)tu_file_read(path, &n);
-    cr_assert(y && n == sizeof want, "%zu bytes", n);
-    for (int i = 0; i < 4; i++) cr_expect_eq(y[i], want[i], "y[%d] = 0x%04x, want 0x%04x", i, y[i], want[i]);
-    free(y);
-    tu_tmpdir_remove(dir);
+    const uint16_t x[HALF_CASE_ELEMS] = {0x3400, 0x3800, 0x3a00, 0x3e00};
+    const uint16_t want[HALF_CASE_ELEMS] = {0x0000, 0x0000, 0x3c00, 0x4000};
+    half_case(g, "emit_f16_round", x, want);
 }
