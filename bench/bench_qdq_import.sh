@@ -35,13 +35,15 @@ echo
 echo "tinylm int8 weight-only per column (wafer quantize --weights int8 --onnx): DequantizeLinear(axis 1) -> MatMul"
 "$B/bench_qdq_import" "$w8" "tokens=$x" --iters 30 --rounds 3 || die "bench_qdq_import failed"
 a8="$TMP/a8.onnx"
-"$W" quantize "$FX/tinylm/tinylm.onnx" -o "$TMP/a8.wafer" --onnx "$a8" --activations int8 \
-    --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" --shape tokens=1,128 >/dev/null 2>"$TMP/err" ||
-    die "quantize --activations int8 failed: $(head -c 300 "$TMP/err")"
 echo
 echo "tinylm static int8 QDQ (wafer quantize --activations int8 --onnx): DQ(x) -> MatMul(DQ(W) per column) -> Add(bias)"
 echo "-> Q: no Q right after the MatMul, so not QLinearMatMul; the weight DQ becomes 8-bit MatMulNBits (A = DQ(x))"
-"$B/bench_qdq_import" "$a8" "tokens=$x" --iters 30 --rounds 3 || die "bench_qdq_import failed"
+if "$W" quantize "$FX/tinylm/tinylm.onnx" -o "$TMP/a8.wafer" --onnx "$a8" --activations int8 \
+    --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" >/dev/null 2>"$TMP/err"; then
+    "$B/bench_qdq_import" "$a8" "tokens=$x" --iters 30 --rounds 3 || die "bench_qdq_import failed"
+else # the int8 export is another part's: report and go on
+    echo "  skipped: wafer quantize --activations int8 --onnx failed: $(tail -n 1 "$TMP/err" | head -c 300)"
+fi
 
 echo
 printf '%-44s %10s %12s\n' "wafer bench (50 runs after 5)" "median ms" "peak RSS MB"
