@@ -23,7 +23,8 @@
 # against OpenBLAS, GPTQ's time), and the other issues' scripts (bench/bench_emitc.sh,
 # bench_onnx_export.sh, bench_distill.sh, bench_deploy.sh, bench_loop.sh; models as onnxruntime
 # optimizes and quantizes them: bench_ort_optimized.sh, bench_qoperator.sh; opset-23 Attention:
-# bench_attention23.sh; onnxruntime-genai's GroupQueryAttention: bench_gqa.sh). Ends with the list of targets missed in this run.
+# bench_attention23.sh; onnxruntime-genai's GroupQueryAttention: bench_gqa.sh; blocked-DQ files
+# imported as MatMulNBits: bench_qdq_import.sh). Ends with the list of targets missed in this run.
 set -u
 B=${1:-build}
 FX=${2:-../shared/fixtures}
@@ -231,8 +232,9 @@ fi
 # flash/RAM sizes, ONNX export checked by onnxruntime, distillation speed and accuracy, the
 # bit-width sweep / cascade / plan of the deployment commands, Loop against onnxruntime,
 # onnxruntime-optimized float models against their originals, onnxruntime's QOperator int8
-# mobilenet_v2, opset-23 Attention and com.microsoft GroupQueryAttention against onnxruntime.
-for part in emitc onnx_export distill deploy loop ort_optimized qoperator attention23 gqa; do
+# mobilenet_v2, opset-23 Attention and com.microsoft GroupQueryAttention against onnxruntime,
+# other tools' weight-only DequantizeLinear -> MatMul files imported as MatMulNBits.
+for part in emitc onnx_export distill deploy loop ort_optimized qoperator attention23 gqa qdq_import; do
     echo
     if [ -f "$HERE/bench_$part.sh" ]; then
         sh "$HERE/bench_$part.sh" "$B" "$FX" >"$TMP/part.txt" 2>&1 || {
