@@ -33,6 +33,7 @@
 #include "../../passes/qdq_import.h"
 #include "../../runtime/rt_exec.h"
 #include "../frontend/onnx_proto_build.h"
+#include "qdq_build.h"
 #include "../ort_compare.h"
 
 TestSuite(qdq_import_matmul, .fini = pb_release_all);
@@ -60,37 +61,6 @@ static OrtcTol one_step(float s) { return (OrtcTol){1.001 * s, 0, 0}; }
  * then moves by at most half a step, max|a| / 254 with |a| < 2, and an output by at most
  * that times sum_k |w_k|: the bound each case computes for onnxruntime. */
 #define ORT_ACC4_A_ERR (2.0 / 254)
-
-static void init_f(Onnx__GraphProto *g, const char *name, size_t rank, const int64_t *dims, size_t n, const float *v) {
-    pb_tensor_floats(pb_add_init(g, pb_tensor(name, E_F32, rank, dims)), n, v);
-}
-
-static void init_raw(Onnx__GraphProto *g, const char *name, int t, size_t rank, const int64_t *dims, const void *v,
-                     size_t bytes) {
-    pb_tensor_raw(pb_add_init(g, pb_tensor(name, t, rank, dims)), v, bytes);
-}
-
-/* Scalar scale `name`_s and zero point `name`_z of type t. */
-static void qparams(Onnx__GraphProto *g, const char *name, float s, int t, int z) {
-    char n[64];
-    snprintf(n, sizeof n, "%s_s", name);
-    init_f(g, n, 0, NULL, 1, &s);
-    snprintf(n, sizeof n, "%s_z", name);
-    uint8_t b = (uint8_t)z;
-    init_raw(g, n, t, 0, NULL, &b, 1);
-}
-
-/* in -> Q -> DQ -> out with parameters p_s, p_z. */
-static void qdq(Onnx__GraphProto *g, const char *in, const char *out, const char *p) {
-    char ins[200], q[80], nm[80];
-    snprintf(q, sizeof q, "%s_q", out);
-    snprintf(nm, sizeof nm, "Q_%s", out);
-    snprintf(ins, sizeof ins, "%s,%s_s,%s_z", in, p, p);
-    pb_add_node(g, pb_node("QuantizeLinear", nm, ins, q));
-    snprintf(nm, sizeof nm, "DQ_%s", out);
-    snprintf(ins, sizeof ins, "%s,%s_s,%s_z", q, p, p);
-    pb_add_node(g, pb_node("DequantizeLinear", nm, ins, out));
-}
 
 static uint32_t lcg(uint32_t *s) { return *s = *s * 1103515245u + 12345u, *s >> 16; }
 
