@@ -5,6 +5,8 @@
  *   fuse_linear      MatMul (+ bias Add) and Gemm with constant weights -> Linear
  *   fuse_layernorm   decomposed LayerNormalization chains -> LayerNormalization
  *   fuse_gelu        the exact-erf GELU chain -> Gelu
+ *   fuse_hardswish   relu6(x + 3) chains -> HardSwish / HardSigmoid (before fuse_activation,
+ *                    which may then fuse such a HardSigmoid into its conv)
  *   fuse_activation  Relu / Clip / LeakyRelu / Sigmoid / HardSigmoid into Conv and Linear,
  *                    Gelu into Linear (after fuse_gelu, which makes the Gelu nodes)
  *   dead_nodes       whatever a fusion left unread
@@ -36,6 +38,7 @@ int pass_fuse(IrGraph *g, RtError *err) {
     RT_TRY(fuse_step(g, pass_fuse_linear, "fuse_linear", err));
     RT_TRY(fuse_step(g, pass_fuse_layernorm, "fuse_layernorm", err));
     RT_TRY(fuse_step(g, pass_fuse_gelu, "fuse_gelu", err));
+    RT_TRY(fuse_step(g, pass_fuse_hardswish, "fuse_hardswish", err));
     RT_TRY(fuse_step(g, pass_fuse_activation, "fuse_activation", err));
     RT_TRY(fuse_step(g, pass_dead_nodes, "dead_nodes", err));
     return fuse_step(g, ir_infer_shapes, "infer_shapes", err);
