@@ -4,7 +4,7 @@
  * Reads the whole file, pre-scans its wire format and unpacks the ModelProto with protobuf-c
  * under a memory budget (onnx_prescan.c: the bytes are untrusted), checks the fields ONNX
  * requires (a graph, an opset_import: a file cut short can still parse without it) and the
- * versions wafer understands (IR 3-11, default-domain opset 1-23), converts the main graph
+ * versions wafer understands (IR 3-13, default-domain opset 1-25), converts the main graph
  * (onnx_graph.c: every node input must name a known value), then frees the proto: the
  * IrGraph owns copies of everything in its arena. Graphs of opsets 1-6 are rewritten into
  * their opset-7 form (onnx_legacy.c), so the rest of wafer sees opset 7 and later only.
@@ -18,11 +18,17 @@
 #include <string.h>
 
 #define ONNX_IR_MIN 3
-#define ONNX_IR_MAX 11 /* ONNX 1.18 writes IR 11 (adds the float4e2m1 type) with opset 23 */
+/* IR 11 = ONNX 1.18 (float4e2m1, opset 23); IR 12 = ONNX 1.19 (float8e8m0, opset 24); IR 13 =
+ * ONNX 1.20 (uint2/int2, opset 25; 1.21 and 1.22 keep 13 with opsets 26/27); 1.23 writes 14. */
+#define ONNX_IR_MAX 13
 #define ONNX_OPSET_MIN 1
 /* 22 only widened types (bfloat16); 23 added Attention, RMSNormalization, RotaryEmbedding,
- * QuantizeLinear's precision and DequantizeLinear's output_dtype (see runtime/ops.def). */
-#define ONNX_OPSET_MAX 23
+ * QuantizeLinear's precision and DequantizeLinear's output_dtype (see runtime/ops.def).
+ * 24 added Swish and TensorScatter and Attention's nonpad_kv_seqlen input; its other new
+ * versions (Cast, Q/DQ, Constant, Reshape, ... with float8e8m0, TopK with bfloat16) only
+ * widened types. 25 only widened types (uint2/int2: Cast, Q/DQ, Constant(OfShape), Identity,
+ * Reshape, Flatten, Pad, Squeeze, Unsqueeze, Transpose, Shape, Size, If, Loop, Scan). */
+#define ONNX_OPSET_MAX 25
 
 static int load_is_default_domain(const char *d) {
     return !d || !d[0] || strcmp(d, "ai.onnx") == 0;

@@ -81,6 +81,8 @@ static int host_little_endian(void) {
 
 /* The lowest IR version an opset needs (onnx/docs/Versioning.md's table). */
 static int64_t write_ir_for_opset(int opset) {
+    if (opset >= 25) return 13; /* ONNX 1.20 */
+    if (opset >= 24) return 12; /* ONNX 1.19 */
     if (opset >= 23) return 11;
     if (opset >= 21) return 10; /* 22 too (ONNX 1.17) */
     if (opset >= 19) return 9;
