@@ -52,7 +52,7 @@ static const ArityRow rows[] = {
     U(ABS), U(NEG), U(FLOOR), U(CEIL), U(ROUND), U(SQRT), U(EXP), U(LOG), U(RECIPROCAL), U(SIGN),
     U(SIN), U(COS), U(TAN), U(ASIN), U(ACOS), U(ATAN), U(SINH), U(COSH), U(ASINH), U(ACOSH),
     U(ATANH), U(ERF), U(TANH), U(SIGMOID), U(RELU), U(LEAKY_RELU), U(ELU), U(SELU), U(CELU),
-    U(HARD_SIGMOID), U(HARD_SWISH), U(SOFTPLUS), U(SOFTSIGN), U(GELU), U(MISH),
+    U(HARD_SIGMOID), U(HARD_SWISH), U(SOFTPLUS), U(SOFTSIGN), U(GELU), U(MISH), U(SWISH),
     U(THRESHOLDED_RELU), U(NOT), U(IS_NAN), U(IS_INF), U(IDENTITY),
     /* Dropout: mask output from opset 1; ratio and training_mode inputs from 12 */
     R(DROPOUT, 1, 1, 1, 1, 2), R(DROPOUT, 12, 1, 3, 1, 2),
@@ -113,6 +113,8 @@ static const ArityRow rows[] = {
     R(TOPK, 1, 1, 1, 2, 2), R(TOPK, 10, 2, 2, 2, 2),
     R(ONE_HOT, 1, 3, 3, 1, 1), RV(EINSUM, 1, 1, 1, 1), B(GATHER_ND),
     R(SCATTER_ND, 1, 3, 3, 1, 1), R(SCATTER_ELEMENTS, 1, 3, 3, 1, 1), R(SCATTER, 1, 3, 3, 1, 1),
+    /* TensorScatter (opset 24): past_cache, update, write_indices? */
+    R(TENSOR_SCATTER, 24, 2, 3, 1, 1),
     /* Upsample: scales attribute in 1 and 7, input from 9 */
     R(UPSAMPLE, 1, 1, 1, 1, 1), R(UPSAMPLE, 9, 2, 2, 1, 1),
     U(LRN), U(IMAGE_SCALER), U(EYE_LIKE), B(COMPRESS), U(NON_ZERO), U(SHRINK), B(REVERSE_SEQUENCE),
