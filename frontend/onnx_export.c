@@ -372,7 +372,7 @@ static int ex_copy_node(ExCtx *x, const RtNode *n) {
 
 static int ex_is_wafer_q(int op) {
     return op == RT_OP_QCONV || op == RT_OP_QLINEAR || op == RT_OP_QADD || op == RT_OP_QMUL ||
-           op == RT_OP_QAVERAGE_POOL || op == RT_OP_QGLOBAL_AVERAGE_POOL || op == RT_OP_QCONCAT;
+           op == RT_OP_QAVERAGE_POOL || op == RT_OP_QGLOBAL_AVERAGE_POOL || op == RT_OP_QCONCAT || op == RT_OP_QLUT;
 }
 
 /* The opset the lowered graph needs (step 1). */
@@ -383,6 +383,7 @@ static int ex_target_opset(ExCtx *x) {
         const RtNode *n = &s->nodes[k];
         int want = 0;
         if (ex_is_wafer_q(n->op)) want = 13;
+        if (n->op == RT_OP_QLUT) want = ex_lut_opset(n); /* the tabulated op's: HardSwish 14, Gelu 20 */
         if (n->op == RT_OP_LINEAR_NBITS && ex_nbits_uses_dq(x, n)) want = 21; /* blocked DequantizeLinear */
         if (n->op == RT_OP_QUANTIZE_LINEAR || n->op == RT_OP_DEQUANTIZE_LINEAR) {
             const RtAttr *b = ex_attr_find(n, "block_size");
@@ -399,7 +400,7 @@ static int ex_target_opset(ExCtx *x) {
 static int ex_node_lower(ExCtx *x, const RtNode *n) {
     switch (n->op) {
     case RT_OP_QCONV: case RT_OP_QLINEAR: case RT_OP_QADD: case RT_OP_QMUL:
-    case RT_OP_QAVERAGE_POOL: case RT_OP_QGLOBAL_AVERAGE_POOL: case RT_OP_QCONCAT:
+    case RT_OP_QAVERAGE_POOL: case RT_OP_QGLOBAL_AVERAGE_POOL: case RT_OP_QCONCAT: case RT_OP_QLUT:
         return ex_lower_q(x, n);
     case RT_OP_FUSED_CONV: case RT_OP_LINEAR:
         return ex_lower_float(x, n);

@@ -62,6 +62,8 @@ int ex_activation(ExCtx *x, const RtNode *n, int y, int out);
 /* Lowerings: each writes the new nodes for source node n. */
 int ex_lower_q(ExCtx *x, const RtNode *n);       /* QConv, QLinear, QAdd, QMul, QAveragePool,
                                                     QGlobalAveragePool, QConcat */
+/* The opset a QLut's function needs in the export (13, HardSwish 14, Gelu 20). */
+int ex_lut_opset(const RtNode *n);
 int ex_lower_float(ExCtx *x, const RtNode *n);   /* FusedConv, Linear */
 int ex_lower_nbits(ExCtx *x, const RtNode *n);   /* LinearNBits */
 /* 1 when LinearNBits node n is written as blocked DequantizeLinear (opset 21), not MatMulNBits. */

@@ -9,6 +9,11 @@
  *                          transposed codes [K, N] (DQ axis 1) + Add of the bias
  *   QAdd / QMul         -> Q( clamp( Add|Mul( DQ(a), DQ(b) ) ) )
  *   QAveragePool / QGlobalAveragePool / QConcat -> DQ each input, the float op, Q
+ *   QLut (a tabulated element-wise function, wafer_ops.h) -> Q( f( DQ(x) ) ), f the op its
+ *                          attribute `function` names with its alpha / beta / approximate;
+ *                          Clip's bounds and the scalar of Add / Mul / Sub / Div (alpha) as
+ *                          constant inputs (onnxruntime computes f in float, as the table's
+ *                          entries were made, so the two agree up to float rounding of f)
  * "clamp" is the fused activation wafer keeps as qmin/qmax: none when they are the dtype's
  * range, Relu when qmin = yz and qmax is the top, otherwise Clip((qmin - yz) ys, (qmax - yz) ys).
  * The int32 bias dequantizes with scale xs * ws (computed in float32, as the int8 kernels
@@ -195,6 +200,58 @@ static int q_concat(ExCtx *x, const RtNode *n) {
     return q_finish(x, n, yf, q_in(n, 0), q_in(n, 1));
 }
 
+static float q_attr_float(const RtNode *n, const char *name, float dflt) {
+    for (int i = 0; i < n->n_attr; i++)
+        if (strcmp(n->attrs[i].name, name) == 0 && n->attrs[i].type == RT_ATTR_FLOAT) return n->attrs[i].f;
+    return dflt;
+}
+
+static const char *q_attr_str(const RtNode *n, const char *name) {
+    for (int i = 0; i < n->n_attr; i++)
+        if (strcmp(n->attrs[i].name, name) == 0 && n->attrs[i].type == RT_ATTR_STRING) return n->attrs[i].s;
+    return NULL;
+}
+
+/* The ONNX op a QLut tabulates (RT_OP_UNKNOWN when the attribute names none). */
+static int q_lut_function(const RtNode *n) {
+    const char *f = q_attr_str(n, "function");
+    return f ? rt_op_lookup("", f) : RT_OP_UNKNOWN;
+}
+
+int ex_lut_opset(const RtNode *n) {
+    int op = q_lut_function(n);
+    return op == RT_OP_GELU ? 20 : op == RT_OP_HARD_SWISH ? 14 : 13;
+}
+
+static int q_lut(ExCtx *x, const RtNode *n) {
+    int op = q_lut_function(n);
+    if (op == RT_OP_UNKNOWN) return ex_fail(x, n, "QLut without a known 'function' attribute");
+    int xf = q_dq_src(x, n, q_in(n, 0), q_in(n, 2), q_in(n, 3), 1);
+    if (xf < 0) return RT_ERR;
+    int yf = ex_fresh(x, x->src->values[n->out[0]].name, "_f");
+    int in[3] = {xf, -1, -1}, n_in = 1;
+    const char *nm = x->src->values[n->out[0]].name;
+    if (op == RT_OP_CLIP) {
+        in[1] = ex_const_f32(x, nm, "_min", q_attr_float(n, "alpha", 0));
+        in[2] = ex_const_f32(x, nm, "_max", q_attr_float(n, "beta", 0));
+        n_in = 3;
+    } else if (op == RT_OP_ADD || op == RT_OP_MUL || op == RT_OP_SUB || op == RT_OP_DIV) {
+        in[1] = ex_const_f32(x, nm, "_c", q_attr_float(n, "alpha", 0));
+        n_in = 2;
+    }
+    for (int i = 1; i < n_in; i++)
+        if (in[i] < 0) return RT_ERR;
+    int k = ex_node(x, op, n->name, n_in, in, 1, &yf);
+    if (k < 0) return RT_ERR;
+    int rc = RT_OK;
+    if (op == RT_OP_LEAKY_RELU || op == RT_OP_ELU || op == RT_OP_HARD_SIGMOID)
+        rc = ex_attr_float(x, k, "alpha", q_attr_float(n, "alpha", op == RT_OP_LEAKY_RELU ? 0.01f : op == RT_OP_ELU ? 1.0f : 0.2f));
+    if (rc == RT_OK && op == RT_OP_HARD_SIGMOID) rc = ex_attr_float(x, k, "beta", q_attr_float(n, "beta", 0.5f));
+    if (rc == RT_OK && op == RT_OP_GELU) rc = ex_attrs_copy(x, k, n, "function,alpha,beta");
+    if (rc != RT_OK) return RT_ERR;
+    return q_finish(x, n, yf, q_in(n, 4), q_in(n, 5));
+}
+
 int ex_lower_q(ExCtx *x, const RtNode *n) {
     switch (n->op) {
     case RT_OP_QCONV: return q_conv(x, n);
@@ -202,6 +259,7 @@ int ex_lower_q(ExCtx *x, const RtNode *n) {
     case RT_OP_QADD: case RT_OP_QMUL: return q_binary(x, n);
     case RT_OP_QAVERAGE_POOL: case RT_OP_QGLOBAL_AVERAGE_POOL: return q_pool(x, n);
     case RT_OP_QCONCAT: return q_concat(x, n);
+    case RT_OP_QLUT: return q_lut(x, n);
     default: return ex_fail(x, n, "not an int8 op");
     }
 }

@@ -76,6 +76,18 @@ int qz_static_insert(IrGraph *g, const QuantOptions *o, const char *flags, Quant
 /* DQ -> op -> Q patterns to wafer int8 ops (quantize_rewrite.c); adds rewrites to *changed. */
 int qz_rewrite(IrGraph *g, int *changed, RtError *err);
 
+/* ---- element-wise functions as tables (quantize_lut.c) ---- */
+/* The input slot of node n's activation x when n is an element-wise function of float32 x
+ * alone that QLut can tabulate (its other inputs constant: Clip's bounds, the scalar c of
+ * x + c, c x, x - c, x / c), else -1. */
+int qz_lut_input(const IrGraph *g, const RtNode *n);
+/* table[256] (indexed by the code's byte) = Q(f(DQ(c, xs, xz)), ys, yz) for node n's f, run by
+ * f's reference kernel. */
+int qz_lut_table(const IrGraph *g, const RtNode *n, float xs, int32_t xz, float ys, int32_t yz, int8_t *table,
+                 RtError *err);
+/* Attributes function (n's op type), alpha, beta, approximate of f onto the QLut node k. */
+int qz_lut_attrs(IrGraph *g, int k, const RtNode *f, RtError *err);
+
 /* ---- report building (quantize_report.c) ---- */
 QuantTensorInfo *qz_report_tensor(QuantReport *r, const char *name, const char *node, RtError *err);
 QuantLayerInfo *qz_report_layer(QuantReport *r, const char *node, const char *op, const char *value,

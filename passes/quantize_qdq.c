@@ -13,7 +13,8 @@
  *      before the fusion;
  *   2. plan, in graph order: Conv/FusedConv/Linear/MatMul with a quantized weight and a float32
  *      input run int8; so do Add/Mul whose two inputs are int8, the pools, Concat and the shape
- *      ops whose data inputs are int8 (produced by int8 nodes). Excluded nodes never do.
+ *      ops whose data inputs are int8 (produced by int8 nodes), and element-wise functions of
+ *      one int8 input (HardSwish, Sigmoid, ...: tables, quantize_lut.c). Excluded nodes never do.
  *   3. calibrate (calib_collect) every output of an int8 node, and every float input of an int8
  *      layer that no int8 node produces; MaxPool and the shape ops pass their input's scale
  *      and zero point through (their outputs are the same numbers);
@@ -159,7 +160,9 @@ static int plan_one(Qdq *S, int k) {
                g->values[n->in[1]].konst->rank == 2;
     case RT_OP_ADD:
     case RT_OP_MUL:
-        return n->n_in == 2 && n->in[1] >= 0 && S->qval[x] && S->qval[n->in[1]] && !rt_attr_int(n, "broadcast", 0);
+        if (n->n_in == 2 && n->in[1] >= 0 && S->qval[x] && S->qval[n->in[1]] && !rt_attr_int(n, "broadcast", 0))
+            return 1;
+        break;
     case RT_OP_CONCAT:
         for (int j = 0; j < n->n_in; j++)
             if (n->in[j] < 0 || !S->qval[n->in[j]]) return 0;
@@ -177,8 +180,11 @@ static int plan_one(Qdq *S, int k) {
     case RT_OP_UNSQUEEZE:
         return S->qval[x];
     default:
-        return 0;
+        break;
     }
+    /* an element-wise function of one int8 input: a table (quantize_lut.c) */
+    int slot = qz_lut_input(g, n);
+    return slot >= 0 && S->qval[n->in[slot]];
 }
 
 static void plan(Qdq *S) {
@@ -223,7 +229,7 @@ static int calibrate(Qdq *S) {
         if (!(S->f[k] & F_INT8)) continue;
         if (!is_passthrough(n->op)) want[n->out[0]] = 1;
         for (int j = 0; j < act_inputs(n); j++)
-            if (!S->qval[n->in[j]]) want[n->in[j]] = 1;
+            if (!S->qval[n->in[j]] && !g->values[n->in[j]].konst) want[n->in[j]] = 1;
     }
     int n = 0;
     for (int v = 0; v < S->nv; v++)
@@ -425,7 +431,8 @@ static int insert_all(Qdq *S) {
     IrGraph *g = S->g;
     for (int k = 0; k < g->n_nodes; k++) {
         if (S->f[k] & F_INT8) {
-            for (int j = 0; j < act_inputs(&g->nodes[k]); j++) RT_TRY(wrap_input(S, &k, j));
+            for (int j = 0; j < act_inputs(&g->nodes[k]); j++) /* not the scalar of a tabulated x + c */
+                if (!g->values[g->nodes[k].in[j]].konst) RT_TRY(wrap_input(S, &k, j));
             if (is_layer_op(&g->nodes[k])) RT_TRY(quantize_weight_bias(S, &k));
             RT_TRY(wrap_output(S, &k));
             k += 2; /* past the output pair */

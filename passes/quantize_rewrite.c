@@ -13,6 +13,8 @@
  *   Add, Mul                                        -> QAdd, QMul
  *   AveragePool, GlobalAveragePool                  -> QAveragePool, QGlobalAveragePool
  *   Concat                                          -> QConcat
+ *   an element-wise function of one input (HardSwish, HardSigmoid, Sigmoid, Tanh, Gelu,
+ *       LeakyRelu, Clip, ...; quantize_lut.c)       -> QLut with its 256-entry table
  *   MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, when the Q after has the DQ's
  *       scale and zero point                        -> the same op on the int8 tensor
  * The node keeps its name and position and produces the Q's output value; the Q is deleted,
@@ -254,6 +256,35 @@ static int rewrite_passthrough(IrGraph *g, int k, RtError *err) {
     return 1;
 }
 
+/* An element-wise function of one DQ'd tensor -> QLut with its table (quantize_lut.c). */
+static int rewrite_lut(IrGraph *g, int k, RtError *err) {
+    const RtNode *n = &g->nodes[k];
+    QzParams x, y;
+    int slot = qz_lut_input(g, n);
+    if (slot < 0) return 0;
+    int xd = qz_dq_per_tensor(g, qz_in(n, slot), &x);
+    int q = xd < 0 ? -1 : out_q(g, k, &y);
+    if (q < 0) return 0;
+    int8_t table[256];
+    float xs = ((const float *)x.scale->data)[0], ys = ((const float *)y.scale->data)[0];
+    int32_t xz = ((const int8_t *)x.zp->data)[0], yz = ((const int8_t *)y.zp->data)[0];
+    RT_TRY(qz_lut_table(g, n, xs, xz, ys, yz, table, err));
+    char base[512];
+    snprintf(base, sizeof base, "%s_lut", n->name);
+    RtTensor t = {RT_I8, 1, {256}, table};
+    int tv = qz_const_new(g, base, &t, err);
+    if (tv < 0) return -1;
+    n = &g->nodes[k];
+    const RtNode *qn = &g->nodes[q];
+    int in[6] = {x.x, tv, g->nodes[xd].in[1], g->nodes[xd].in[2], qn->in[1], qn->in[2]};
+    RtNode orig = *n;
+    RT_TRY(node_become(g, k, RT_OP_QLUT, 6, in, q, err));
+    g->nodes[k].n_attr = 0;
+    g->nodes[k].attrs = NULL;
+    RT_TRY(qz_lut_attrs(g, k, &orig, err));
+    return 1;
+}
+
 int qz_rewrite(IrGraph *g, int *changed, RtError *err) {
     for (int k = 0; k < g->n_nodes; k++) {
         int r = 0;
@@ -263,7 +294,10 @@ int qz_rewrite(IrGraph *g, int *changed, RtError *err) {
         case RT_OP_LINEAR:
         case RT_OP_MATMUL: r = rewrite_linear(g, k, err); break;
         case RT_OP_ADD:
-        case RT_OP_MUL: r = rewrite_binary(g, k, err); break;
+        case RT_OP_MUL:
+            r = rewrite_binary(g, k, err);
+            if (r == 0) r = rewrite_lut(g, k, err); /* by a constant scalar */
+            break;
         case RT_OP_AVERAGE_POOL:
         case RT_OP_GLOBAL_AVERAGE_POOL: r = rewrite_avgpool(g, k, err); break;
         case RT_OP_CONCAT: r = rewrite_concat(g, k, err); break;
@@ -273,7 +307,7 @@ int qz_rewrite(IrGraph *g, int *changed, RtError *err) {
         case RT_OP_TRANSPOSE:
         case RT_OP_SQUEEZE:
         case RT_OP_UNSQUEEZE: r = rewrite_passthrough(g, k, err); break;
-        default: break;
+        default: r = rewrite_lut(g, k, err); break;
         }
         if (r < 0) {
             char tmp[sizeof err->msg];

@@ -97,3 +97,50 @@ Test(qlut, bad_inputs_fail_with_a_message) {
         cr_expect(strstr(rtt_err.msg, "256") != NULL, "%s", rtt_err.msg);
     }
 }
+
+/* ---- QMul by a per-plane constant (x86/qlut_x86.c) against the reference kernel ---- */
+
+/* x [1, C, H, W] times s [1, C, 1, 1] (or s first when swap), random codes, scales where the
+ * multiplier is below 1 (the vector path) and above (the scalar fallback), qmin/qmax. */
+static void qmul_case(int64_t C, int64_t H, int64_t W, int swap, float ys, int64_t qmin, RtThreadPool *pool) {
+    uint32_t seed = (uint32_t)(C * 131 + H * 17 + W + swap);
+    int64_t xd[4] = {1, C, H, W}, sd[4] = {1, C, 1, 1}, n = C * H * W;
+    int8_t *x = malloc((size_t)n), s[256];
+    cr_assert_not_null(x);
+    for (int64_t i = 0; i < n; i++) x[i] = (int8_t)(rtt_lcg(&seed) >> 24);
+    for (int64_t i = 0; i < C; i++) s[i] = (int8_t)(rtt_lcg(&seed) >> 24);
+    float xs = 0.05f, ss = 1.0f / 255.0f;
+    int8_t xz = -3, sz = -128, yz = 5;
+    RtTensor tx = rtt_tensor(RT_I8, 4, xd, x), ts = rtt_tensor(RT_I8, 4, sd, s);
+    RtTensor txs = rtt_tensor(RT_F32, 0, NULL, &xs), txz = rtt_tensor(RT_I8, 0, NULL, &xz);
+    RtTensor tss = rtt_tensor(RT_F32, 0, NULL, &ss), tsz = rtt_tensor(RT_I8, 0, NULL, &sz);
+    RtTensor tys = rtt_tensor(RT_F32, 0, NULL, &ys), tyz = rtt_tensor(RT_I8, 0, NULL, &yz);
+    RtTensor *in[8] = {&tx, &txs, &txz, &ts, &tss, &tsz, &tys, &tyz};
+    RtTensor *ins[8] = {&ts, &tss, &tsz, &tx, &txs, &txz, &tys, &tyz};
+    RtAttr at[1] = {rtt_attr_int("qmin", qmin)};
+    RtTensor want, got;
+    RttRun how = {.pool = pool};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QMUL), NULL, RT_OP_QMUL, 1, swap ? ins : in, 8, &want, 1, at,
+                                qmin > -128, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QMUL), &how, RT_OP_QMUL, 1, swap ? ins : in, 8, &got, 1, at,
+                                qmin > -128, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert(rt_shape_equal(&want, &got));
+    cr_assert_eq(memcmp(want.data, got.data, (size_t)n), 0, "C %lld H %lld W %lld swap %d y_scale %g qmin %lld: differs",
+                 (long long)C, (long long)H, (long long)W, swap, ys, (long long)qmin);
+    rtt_free_outputs(&want, 1);
+    rtt_free_outputs(&got, 1);
+    free(x);
+}
+
+Test(qlut, qmul_per_channel_is_bit_identical_to_the_reference) {
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+    static const int64_t shapes[][3] = {{1, 1, 2}, {3, 1, 7}, {7, 3, 11}, {17, 2, 33}, {33, 9, 15}, {200, 2, 96}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int swap = 0; swap < 2; swap++) {
+            qmul_case(shapes[i][0], shapes[i][1], shapes[i][2], swap, 0.02f, -128, NULL);  /* multiplier < 1 */
+            qmul_case(shapes[i][0], shapes[i][1], shapes[i][2], swap, 1e-5f, -128, NULL);  /* >= 1: saturates */
+            qmul_case(shapes[i][0], shapes[i][1], shapes[i][2], swap, 0.02f, 5, pool);     /* a fused Relu */
+        }
+    rt_pool_free(pool);
+}

@@ -7,12 +7,22 @@
  * (vpmovb2m + a byte blend): 3 shuffles/blends per 64 bytes, no gathers. The tail is the
  * same with a masked load and store. Long tensors are split over the threads in chunks of
  * 64-byte blocks. CPUs without AVX-512 VBMI (and non-x86 builds) run the reference kernel.
+ *
+ * QMul (wafer_ops.h) of an int8 tensor x [..., C, H, W] by a per-channel int8 s [..., C, 1, 1]
+ * (the squeeze-excitation multiply x * HardSigmoid(...)) runs here too: within one plane s is
+ * one code, so each step is 16 codes of x times one int32 and qvec_x86.h's bit-exact vector
+ * requantization (the reference's generic broadcasting loop reads and writes every element
+ * through rt_qget / rt_qset and took ~8 ns an element). Other shapes and dtypes go to the
+ * reference kernel.
  */
 #include "../kernel.h"
+#include "../quant.h"
 #include "../ref/qlut.h"
+#include "qvec_x86.h"
 #include "../../rt_threads.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -27,8 +37,11 @@
 
 static int qlut_cpu_ok(void) {
 #if QLUT_X86
+    /* QMul's code is compiled for qvec_x86.h's feature set (QX_T512) */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vbmi");
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
 #else
     return 0;
 #endif
@@ -78,7 +91,105 @@ static int k_qlut_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
 #endif
 }
 
+/* ---- QMul by a per-plane constant ---- */
+
+typedef struct {
+    const int8_t *x, *s;      /* borrowed: x [outer * inner], s [outer] */
+    int8_t *y;                /* borrowed: [outer * inner] */
+    int64_t inner;
+    int32_t zx, zs, zy, lo, hi;
+    RtRequant r;              /* x_scale * s_scale / y_scale */
+} QmulJob;
+
+#if QLUT_X86
+/* Planes [begin, end): 16 codes per step, acc = (x - zx)(s - zs) in int32 (|acc| <= 2^16),
+ * requantized by qvec_x86.h's bit-exact AVX-512 form of quant.h (multipliers below 1); the
+ * scalar rt_requant_out for a multiplier >= 1 (a layer whose output scale is below
+ * x_scale * s_scale, which calibration does not make; kept correct, not fast). */
+QX_T512 static void qmul_planes(void *arg, int64_t begin, int64_t end) {
+    const QmulJob *J = arg;
+    const QxRq512 q = qx_rq512(J->r, J->zy, J->lo, J->hi);
+    const __m512i zx = _mm512_set1_epi32(J->zx);
+    for (int64_t o = begin; o < end; o++) {
+        const int8_t *x = J->x + o * J->inner;
+        int8_t *y = J->y + o * J->inner;
+        int32_t sv = J->s[o] - J->zs;
+        if (J->r.shift > 0) {
+            for (int64_t i = 0; i < J->inner; i++)
+                y[i] = (int8_t)rt_requant_out((x[i] - J->zx) * sv, J->r, J->zy, J->lo, J->hi);
+            continue;
+        }
+        const __m512i m = _mm512_set1_epi32(sv);
+        for (int64_t i = 0; i < J->inner; i += 16) {
+            __mmask16 mk = (__mmask16)(J->inner - i >= 16 ? 0xffff : (1u << (J->inner - i)) - 1);
+            __m512i a = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mk, x + i));
+            __m512i acc = _mm512_mullo_epi32(_mm512_sub_epi32(a, zx), m);
+            _mm_mask_storeu_epi8(y + i, mk, _mm512_cvtepi32_epi8(qx_requant512(acc, &q)));
+        }
+    }
+}
+#endif
+
+static int scalar_f32(const RtTensor *t, double *v) {
+    if (!t || t->dtype != RT_F32 || rt_numel(t) != 1 || !t->data) return 0;
+    *v = ((const float *)t->data)[0];
+    return *v > 0.0 && *v < 1e300;
+}
+
+static int scalar_i8(const RtTensor *t, int32_t *v) {
+    if (!t || t->dtype != RT_I8 || rt_numel(t) != 1 || !t->data) return 0;
+    *v = ((const int8_t *)t->data)[0];
+    return 1;
+}
+
+/* p when s's dims are x's for d < p and 1 from p on (same rank, p < rank, x[p..] not all 1),
+ * else -1: s is one value per plane x[i0..ip-1, :]. */
+static int plane_split(const RtTensor *x, const RtTensor *s) {
+    if (x->rank != s->rank || x->rank < 1) return -1;
+    int p = x->rank;
+    while (p > 0 && s->dims[p - 1] == 1) p--;
+    for (int d = 0; d < p; d++)
+        if (s->dims[d] != x->dims[d]) return -1;
+    int64_t inner = 1;
+    for (int d = p; d < x->rank; d++) inner *= x->dims[d];
+    return p < x->rank && inner > 1 ? p : -1;
+}
+
+static int k_qmul_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(n->op);
+    if (!ref) return rt_fail(c, "no reference kernel for %s", rt_op_name(n->op));
+#if QLUT_X86
+    if (!qlut_cpu_ok() || c->shape_only || n->n_in != 8) return ref(c, n, in, out);
+    const RtTensor *a = in[0], *b = in[3];
+    double sa, sb, sy;
+    int32_t za, zb, zy;
+    if (!a || !b || a->dtype != RT_I8 || b->dtype != RT_I8 || !a->data || !b->data || !scalar_f32(in[1], &sa) ||
+        !scalar_f32(in[4], &sb) || !scalar_f32(in[6], &sy) || !scalar_i8(in[2], &za) || !scalar_i8(in[5], &zb) ||
+        !scalar_i8(in[7], &zy))
+        return ref(c, n, in, out);
+    int swap = plane_split(a, b) < 0; /* x is the big operand, s the per-plane one */
+    const RtTensor *x = swap ? b : a, *s = swap ? a : b;
+    int p = plane_split(x, s);
+    int64_t qmin = rt_attr_int(n, "qmin", -128), qmax = rt_attr_int(n, "qmax", 127);
+    if (p < 0 || qmin > qmax) return ref(c, n, in, out); /* the reference reports bad bounds */
+    RT_TRY(rt_out_alloc(c, out[0], RT_I8, x->rank, x->dims));
+    QmulJob J;
+    memset(&J, 0, sizeof J);
+    J.x = x->data, J.s = s->data, J.y = out[0]->data;
+    J.inner = rt_numel(x) / rt_numel(s);
+    J.zx = swap ? zb : za, J.zs = swap ? za : zb, J.zy = zy;
+    J.lo = qmin > -128 ? (int32_t)(qmin > 127 ? 127 : qmin) : -128;
+    J.hi = qmax < 127 ? (int32_t)(qmax < J.lo ? J.lo : qmax) : 127;
+    J.r = rt_requant_make(sa * sb / sy); /* as the reference: a's scale times b's */
+    rt_parallel_for(c->pool, rt_numel(s), (QLUT_MIN_PAR_BYTES + J.inner - 1) / J.inner, qmul_planes, &J);
+    return RT_OK;
+#else
+    return ref(c, n, in, out);
+#endif
+}
+
 const RtKernelEntry rt_kernels_x86_qlut[] = {
     {RT_OP_QLUT, k_qlut_x86},
+    {RT_OP_QMUL, k_qmul_x86},
     {-1, 0},
 };
