@@ -55,6 +55,7 @@ extern const RtKernelEntry rt_kernels_int_misc[];   /* ref/int_misc.c: BitShift,
 extern const RtKernelEntry rt_kernels_rms_norm[];   /* ref/rms_norm.c: RMSNormalization */
 extern const RtKernelEntry rt_kernels_rotary[];     /* ref/rotary.c: RotaryEmbedding */
 extern const RtKernelEntry rt_kernels_attention[];  /* ref/attention.c: Attention */
+extern const RtKernelEntry rt_kernels_tensor_scatter[]; /* ref/tensor_scatter.c: TensorScatter (opset 24) */
 extern const RtKernelEntry rt_kernels_qlut[];       /* ref/qlut.c: wafer QLut */
 
 extern const RtKernelEntry rt_kernels_x86_linalg[];  /* x86/linalg_x86.c: Linear, MatMul, Gemm */
@@ -92,6 +93,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
     rt_kernels_loss, rt_kernels_int_misc,
     rt_kernels_rms_norm, rt_kernels_rotary, rt_kernels_attention, /* opset 23 */
+    rt_kernels_tensor_scatter, /* opset 24 */
     rt_kernels_qlut,
 };
 

@@ -93,3 +93,165 @@ Test(onnx_opset25, opset25_ir13_model_agrees_with_onnxruntime) {
     OrtcInput in = {"x", {.dtype = RT_F32, .rank = 2, .dims = {3, 4}, .data = x}};
     if (!ortc_compare("wafer_opset25", m, len, &in, 1, &FLOAT_TOL)) cr_skip_test("onnxruntime-node is not installed");
 }
+
+/* Swish (opset 24) = x * sigmoid(alpha x), default alpha and alpha = 1.5, on an odd shape
+ * with values in [-8, 8). Both evaluate exp in float32 (wafer's sigmoid picks the form that
+ * cannot overflow): a few ulps. */
+static const OrtcTol SWISH_TOL = {1e-6, 4e-6, 0};
+
+Test(onnx_opset25, swish_agrees_with_onnxruntime) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_add_node(g, pb_node("Swish", "s1", "x", "y1"));
+    pb_attr_float(pb_add_node(g, pb_node("Swish", "s2", "x", "y2")), "alpha", 1.5f);
+    pb_attr_float(pb_add_node(g, pb_node("Swish", "s3", "x", "y3")), "alpha", -0.25f);
+    pb_add_input(g, pb_value("x", 1, "3,7,5"));
+    pb_add_output(g, pb_value("y1", 1, "3,7,5"));
+    pb_add_output(g, pb_value("y2", 1, "3,7,5"));
+    pb_add_output(g, pb_value("y3", 1, "3,7,5"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 12, 24, "test_onnx_opset25", &len);
+    float x[105];
+    for (int i = 0; i < 105; i++) x[i] = 8 * rnd();
+    x[0] = 0, x[1] = -0.0f, x[2] = 80, x[3] = -80; /* sigmoid saturating both ways */
+    OrtcInput in = {"x", {.dtype = RT_F32, .rank = 3, .dims = {3, 7, 5}, .data = x}};
+    if (!ortc_compare("wafer_swish", m, len, &in, 1, &SWISH_TOL)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* Swish's value by hand: 2 * sigmoid(2) = 2 / (1 + e^-2) = 1.76159415..., and with alpha = -1
+ * -1 * sigmoid(1) = -0.73105857...; float32 rounding of the exp and the division: 1e-6. */
+Test(onnx_opset25, swish_by_hand) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_attr_float(pb_add_node(g, pb_node("Swish", "s", "x", "y")), "alpha", -1.0f);
+    pb_add_node(g, pb_node("Swish", "s1", "x", "z"));
+    pb_add_input(g, pb_value("x", 1, "2"));
+    pb_add_output(g, pb_value("y", 1, "2"));
+    pb_add_output(g, pb_value("z", 1, "2"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 12, 24, "test_onnx_opset25", &len);
+    char dir[256], path[300], log[4096];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_swish_hand"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+    float x[2] = {2, -1};
+    RtTensor t = {.dtype = RT_F32, .rank = 1, .dims = {2}, .data = x};
+    RtError err = {{0}};
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s/x.npy", dir);
+    cr_assert_eq(npy_write(xp, &t, &err), RT_OK, "%s", err.msg);
+    cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s", path, xp, dir), 0, "%s", log);
+    RtTensor y, z;
+    snprintf(xp, sizeof xp, "%s/y.npy", dir);
+    cr_assert_eq(npy_read(xp, &y, &err), RT_OK, "%s", err.msg);
+    snprintf(xp, sizeof xp, "%s/z.npy", dir);
+    cr_assert_eq(npy_read(xp, &z, &err), RT_OK, "%s", err.msg);
+    /* alpha = -1: x * sigmoid(-x): 2 * sigmoid(-2) = 0.23840584..., -1 * sigmoid(1) = -0.73105857... */
+    cr_expect_float_eq(((float *)y.data)[0], 0.2384058440442351, 1e-6);
+    cr_expect_float_eq(((float *)y.data)[1], -0.7310585786300049, 1e-6);
+    /* alpha = 1: 2 * sigmoid(2) = 1.76159415..., -1 * sigmoid(-1) = -0.26894142... */
+    cr_expect_float_eq(((float *)z.data)[0], 1.7615941559557649, 1e-6);
+    cr_expect_float_eq(((float *)z.data)[1], -0.2689414213699951, 1e-6);
+    free(y.data);
+    free(z.data);
+    tu_tmpdir_remove(dir);
+}
+
+/* One TensorScatter model: past [dims], update (the same but S on `axis`), write_indices
+ * (NULL: input absent), the attributes (axis 99 = absent: the default -2; mode NULL =
+ * absent: "linear"), compared with onnxruntime. Data: past counts 0, 1, ...; update 1000 +. */
+static int tscatter_case(const char *tag, int rank, const int64_t *dims, int axis, int64_t S, const int64_t *w,
+                         int64_t axis_attr, const char *mode, RtDtype dt) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("TensorScatter", "ts", w ? "p,u,w" : "p,u", "y"));
+    if (axis_attr != 99) pb_attr_int(n, "axis", axis_attr);
+    if (mode) pb_attr_str(n, "mode", mode);
+    int64_t ud[RT_MAX_RANK];
+    char ps[64] = "", us[64] = "", wb[16];
+    int64_t np = 1, nu = 1;
+    for (int i = 0; i < rank; i++) {
+        ud[i] = i == axis ? S : dims[i];
+        np *= dims[i], nu *= ud[i];
+        snprintf(ps + strlen(ps), sizeof ps - strlen(ps), "%s%lld", i ? "," : "", (long long)dims[i]);
+        snprintf(us + strlen(us), sizeof us - strlen(us), "%s%lld", i ? "," : "", (long long)ud[i]);
+    }
+    pb_add_input(g, pb_value("p", dt, ps));
+    pb_add_input(g, pb_value("u", dt, us));
+    snprintf(wb, sizeof wb, "%lld", (long long)dims[0]);
+    if (w) pb_add_input(g, pb_value("w", RT_I64, wb));
+    pb_add_output(g, pb_value("y", dt, ps));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 12, 24, "test_onnx_opset25", &len);
+    size_t es = rt_dtype_size(dt);
+    uint8_t *pv = pb_zalloc(es * (size_t)np), *uv = pb_zalloc(es * (size_t)nu);
+    for (int64_t i = 0; i < np; i++) {
+        if (dt == RT_F32) ((float *)pv)[i] = (float)i;
+        else ((int64_t *)pv)[i] = i;
+    }
+    for (int64_t i = 0; i < nu; i++) {
+        if (dt == RT_F32) ((float *)uv)[i] = 1000.0f + (float)i;
+        else ((int64_t *)uv)[i] = 1000 + i;
+    }
+    OrtcInput in[3] = {{"p", {.dtype = dt, .rank = rank, .data = pv}}, {"u", {.dtype = dt, .rank = rank, .data = uv}},
+                       {"w", {.dtype = RT_I64, .rank = 1, .dims = {dims[0]}, .data = (void *)w}}};
+    for (int i = 0; i < rank; i++) in[0].t.dims[i] = dims[i], in[1].t.dims[i] = ud[i];
+    static const OrtcTol EXACT = {0, 0, 0}; /* elements are copied, never computed */
+    return ortc_compare(tag, m, len, in, w ? 3 : 2, &EXACT);
+}
+
+/* Linear and circular modes, the default axis (-2), a negative and a positive explicit axis,
+ * odd sizes, write_indices absent, a full-length update, int64 data. */
+Test(onnx_opset25, tensor_scatter_agrees_with_onnxruntime) {
+    int64_t d4[4] = {3, 2, 7, 5}, w3[3] = {0, 4, 2};
+    if (!tscatter_case("wafer_ts_linear", 4, d4, 2, 3, w3, 99, NULL, RT_F32))
+        cr_skip_test("onnxruntime-node is not installed");
+    int64_t wc[3] = {5, 6, 13}; /* wraps: 5..7 -> 5, 6, 0; 6 -> 6, 0, 1; 13 -> 6, 0, 1 */
+    tscatter_case("wafer_ts_circular", 4, d4, 2, 3, wc, -2, "circular", RT_F32);
+    int64_t d3[3] = {2, 9, 3}, w2[2] = {8, 3};
+    tscatter_case("wafer_ts_axis1_circ", 3, d3, 1, 4, w2, 1, "circular", RT_F32);
+    tscatter_case("wafer_ts_no_indices", 3, d3, 1, 9, NULL, -2, "linear", RT_I64);
+    int64_t d5[5] = {2, 3, 5, 2, 3}, w5[2] = {1, 3};
+    tscatter_case("wafer_ts_axis_m3", 5, d5, 2, 2, w5, -3, "linear", RT_F32);
+}
+
+/* Refusals, each naming the node: a linear write past the cache's end, axis 0, a bad mode. */
+Test(onnx_opset25, tensor_scatter_refusals) {
+    struct {
+        int64_t axis;
+        const char *mode;
+        int64_t w;
+        const char *msg;
+    } cases[3] = {{-2, "linear", 3, "exceeds max_sequence_length"},
+                  {0, "linear", 0, "batch axis"},
+                  {-2, "ring", 0, "expected \"linear\" or \"circular\""}};
+    for (int k = 0; k < 3; k++) {
+        Onnx__GraphProto *g = pb_graph("g");
+        Onnx__NodeProto *n = pb_add_node(g, pb_node("TensorScatter", "ts_bad", "p,u,w", "y"));
+        pb_attr_int(n, "axis", cases[k].axis);
+        pb_attr_str(n, "mode", cases[k].mode);
+        pb_add_input(g, pb_value("p", 1, "1,4,2"));
+        pb_add_input(g, pb_value("u", 1, cases[k].axis == 0 ? "1,4,2" : "1,2,2"));
+        pb_add_input(g, pb_value("w", RT_I64, "1"));
+        pb_add_output(g, pb_value("y", 1, "1,4,2"));
+        size_t len;
+        uint8_t *m = pb_model_pack(g, 12, 24, "test_onnx_opset25", &len);
+        char dir[256], path[300], log[8192], a[320], b[320], c[320];
+        cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_ts_bad"), 0);
+        snprintf(path, sizeof path, "%s/m.onnx", dir);
+        FILE *f = fopen(path, "wb");
+        cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0);
+        float pv[8] = {0}, uv[8] = {0};
+        int64_t wv = cases[k].w;
+        RtTensor tp = {.dtype = RT_F32, .rank = 3, .dims = {1, 4, 2}, .data = pv};
+        RtTensor tu = {.dtype = RT_F32, .rank = 3, .dims = {1, cases[k].axis == 0 ? 4 : 2, 2}, .data = uv};
+        RtTensor tw = {.dtype = RT_I64, .rank = 1, .dims = {1}, .data = &wv};
+        RtError err = {{0}};
+        snprintf(a, sizeof a, "%s/p.npy", dir), snprintf(b, sizeof b, "%s/u.npy", dir), snprintf(c, sizeof c, "%s/w.npy", dir);
+        cr_assert(npy_write(a, &tp, &err) == RT_OK && npy_write(b, &tu, &err) == RT_OK && npy_write(c, &tw, &err) == RT_OK);
+        int rc = tu_run(log, sizeof log, WAFER_BIN " run %s --input p=%s --input u=%s --input w=%s --out %s/o", path, a,
+                        b, c, dir);
+        cr_expect_eq(rc, 2, "case %d: exit %d, want 2:\n%s", k, rc, log);
+        cr_expect(strstr(log, "ts_bad") && strstr(log, cases[k].msg), "case %d: message lacks '%s':\n%s", k,
+                  cases[k].msg, log);
+        tu_tmpdir_remove(dir);
+    }
+}

@@ -1,6 +1,6 @@
 /*
  * unary.c — reference kernels for the element-wise unary ops: math and activations
- * (Abs … ThresholdedRelu), Clip, the predicates Not/IsNaN/IsInf, and Cast/CastLike.
+ * (Abs … ThresholdedRelu, Swish), Clip, the predicates Not/IsNaN/IsInf, and Cast/CastLike.
  *
  * Float ops are one table, UNARY_FLOAT_OPS: each row gives the op's float32 and float64
  * expression of the element v (and the attributes p), and the table expands into one
@@ -125,6 +125,7 @@ static inline double clip_f64(double v, double lo, double hi) {
     X(SOFTSIGN, v / (1.0f + fabsf(v)), v / (1.0 + fabs(v)))                                  \
     X(GELU, gelu_f32(v, p->gelu_tanh), gelu_f64(v, p->gelu_tanh))                            \
     X(MISH, v * tanhf(softplus_f32(v)), v * tanh(softplus_f64(v)))                           \
+    X(SWISH, v * sigmoid_f32(p->alpha * v), v * sigmoid_f64((double)p->alpha * v))           \
     X(THRESHOLDED_RELU, v > p->alpha ? v : 0.0f, v > (double)p->alpha ? v : 0.0)             \
     X(CLIP, clip_f32(v, p->lo, p->hi), clip_f64(v, p->lo_d, p->hi_d))
 
@@ -280,6 +281,7 @@ static int unary_params(RtKernelCtx *c, const RtNode *n, UnaryParams *p) {
     memset(p, 0, sizeof *p);
     switch (n->op) {
     case RT_OP_LEAKY_RELU: p->alpha = rt_attr_float(n, "alpha", 0.01f); break;
+    case RT_OP_SWISH: p->alpha = rt_attr_float(n, "alpha", 1.0f); break; /* opset 24: x * sigmoid(alpha x) */
     case RT_OP_ELU: case RT_OP_CELU: case RT_OP_THRESHOLDED_RELU:
         p->alpha = rt_attr_float(n, "alpha", 1.0f);
         break;
