@@ -1,7 +1,7 @@
 /*
  * emit_ops_math_unary.c — emit-c's one-operand element-wise ops: the float math and
- * activations (float32 and float64), their integer forms (Abs, Neg, Sign, Relu, Erf),
- * Clip, Shrink, Not, IsNaN, IsInf, BitwiseNot, and Cast/CastLike.
+ * activations (float32 and float64; opset 24's Swish too), their integer forms (Abs, Neg,
+ * Sign, Relu, Erf), Clip, Shrink, Not, IsNaN, IsInf, BitwiseNot, and Cast/CastLike.
  *
  * Each op is a C expression of the element v (the runtime's UNARY_FLOAT_OPS row in
  * runtime/kernels/ref/unary.c, same float or double arithmetic, attributes as float literals
@@ -133,6 +133,11 @@ static int expr_f32(EcCtx *c, int k, const RtNode *n, char *f, size_t len) {
         use_log1p(c), ec_tpl_use(c, "b0_exp"), ec_tpl_use(c, "b1_tanh");
         break;
     case RT_OP_SOFTSIGN: snprintf(f, len, "v / (1.0f + %s)", c->o->no_libm ? "(v < 0 ? -v : v)" : "fabsf(v)"); break;
+    case RT_OP_SWISH: /* opset 24: v * sigmoid(alpha v) */
+        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 1.0f));
+        snprintf(f, len, "v * wk_sigmoidf(%s * v)", al);
+        ec_tpl_use(c, "b1_sigmoid");
+        break;
     case RT_OP_GELU:
         if (strcmp(rt_attr_str(n, "approximate", "none"), "tanh") == 0) {
             snprintf(f, len, "0.5f * v * (1.0f + wk_tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)))");
@@ -218,6 +223,13 @@ static int expr_f64(EcCtx *c, int k, const RtNode *n, char *f, size_t len) {
     case RT_OP_CELU:
         ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 1.0f));
         snprintf(f, len, "(v > 0 ? v : (double)%s * expm1(v / (double)%s))", al, al);
+        break;
+    case RT_OP_SWISH: /* the runtime's sigmoid_f64 of alpha v, whose exp cannot overflow */
+        ec_float_lit(al, sizeof al, rt_attr_float(n, "alpha", 1.0f));
+        snprintf(f, len,
+                 "v * ((double)%s * v >= 0 ? 1.0 / (1.0 + exp(-((double)%s * v)))"
+                 " : exp((double)%s * v) / (1.0 + exp((double)%s * v)))",
+                 al, al, al, al);
         break;
     default: return ec_fail(c, k, RT_ERR_UNSUPPORTED, "no emit-c loop for this op on float64");
     }
