@@ -154,7 +154,7 @@ static const ArityRow rows[] = {
      * sin_cache, position_ids?; Attention Q, K, V, attn_mask?, past_key?, past_value? ->
      * Y, present_key?, present_value?, qk_matmul_output? */
     R(RMS_NORMALIZATION, 23, 2, 2, 1, 1), R(ROTARY_EMBEDDING, 23, 3, 4, 1, 1),
-    R(ATTENTION, 23, 3, 6, 1, 4),
+    R(ATTENTION, 23, 3, 6, 1, 4), R(ATTENTION, 24, 3, 7, 1, 4), /* 24: nonpad_kv_seqlen? */
     /* quantization: x, scale, zero_point? */
     R(QUANTIZE_LINEAR, 1, 2, 3, 1, 1), R(DEQUANTIZE_LINEAR, 1, 2, 3, 1, 1),
     R(DYNAMIC_QUANTIZE_LINEAR, 1, 1, 1, 3, 3),

@@ -255,3 +255,107 @@ Test(onnx_opset25, tensor_scatter_refusals) {
         tu_tmpdir_remove(dir);
     }
 }
+
+/* Attention-24: nonpad_kv_seqlen masks each sample's padding keys; an attn_mask whose last dim
+ * is shorter than the keys is padded with -inf. Scores of K = 8 products, softmax over 5-7
+ * keys and a weighted sum of 5-7 values, in float32 both: a few ulps of values <= 8. */
+static const OrtcTol ATT_TOL = {2e-6, 2e-5, 0};
+
+static float *att_data(int64_t n) {
+    float *v = pb_zalloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = 2 * rnd();
+    return v;
+}
+
+/* 4-D grouped-query heads (4 query heads over 2 key/value heads), 5 keys of which nonpad
+ * [5, 2] are valid; and with is_causal, nonpad [5, 3]: no past_key, so the cache is external
+ * and query i of sample b sits at nonpad[b] - 3 + i (the causal diagonal's offset). A sample
+ * with fewer valid keys than queries would leave its first rows without a key: the spec's
+ * softmax gives NaN there, onnxruntime 0, so that case is left out. */
+Test(onnx_opset25, attention24_nonpad_kv_seqlen_agrees_with_onnxruntime) {
+    for (int causal = 0; causal < 2; causal++) {
+        Onnx__GraphProto *g = pb_graph("g");
+        Onnx__NodeProto *n = pb_add_node(g, pb_node("Attention", "att", "q,k,v,,,,np", "y"));
+        pb_attr_int(n, "is_causal", causal);
+        pb_add_input(g, pb_value("q", 1, "2,4,3,8"));
+        pb_add_input(g, pb_value("k", 1, "2,2,5,8"));
+        pb_add_input(g, pb_value("v", 1, "2,2,5,6"));
+        pb_add_input(g, pb_value("np", RT_I64, "2"));
+        pb_add_output(g, pb_value("y", 1, "2,4,3,6"));
+        size_t len;
+        uint8_t *m = pb_model_pack(g, 12, 24, "test_onnx_opset25", &len);
+        int64_t np[2] = {5, causal ? 3 : 2};
+        OrtcInput in[4] = {{"q", {.dtype = RT_F32, .rank = 4, .dims = {2, 4, 3, 8}, .data = att_data(192)}},
+                           {"k", {.dtype = RT_F32, .rank = 4, .dims = {2, 2, 5, 8}, .data = att_data(160)}},
+                           {"v", {.dtype = RT_F32, .rank = 4, .dims = {2, 2, 5, 6}, .data = att_data(120)}},
+                           {"np", {.dtype = RT_I64, .rank = 1, .dims = {2}, .data = np}}};
+        if (!ortc_compare(causal ? "wafer_att24_np_causal" : "wafer_att24_np", m, len, in, 4, &ATT_TOL))
+            cr_skip_test("onnxruntime-node is not installed");
+    }
+}
+
+/* One 3-D Attention-24 model (q_num_heads 3, kv_num_heads 1, 7 keys) whose bool attn_mask has
+ * mask_len columns, with nonpad_kv_seqlen when with_np. */
+static uint8_t *att24_mask_model(int mask_len, int with_np, size_t *len) {
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("Attention", "att", with_np ? "q,k,v,mask,,,np" : "q,k,v,mask", "y"));
+    pb_attr_int(n, "q_num_heads", 3);
+    pb_attr_int(n, "kv_num_heads", 1);
+    pb_add_input(g, pb_value("q", 1, "3,3,12"));
+    pb_add_input(g, pb_value("k", 1, "3,7,4"));
+    pb_add_input(g, pb_value("v", 1, "3,7,5"));
+    pb_add_input(g, pb_value("mask", RT_BOOL, mask_len == 4 ? "3,4" : "3,7"));
+    if (with_np) pb_add_input(g, pb_value("np", RT_I64, "3"));
+    pb_add_output(g, pb_value("y", 1, "3,3,15"));
+    return pb_model_pack(g, 12, 24, "test_onnx_opset25", len);
+}
+
+static void att24_write(const char *dir, const char *file, const uint8_t *m, size_t len) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f && fwrite(m, 1, len, f) == len && fclose(f) == 0, "writing %s failed", path);
+}
+
+/* An attn_mask [3, 4] shorter than the 7 keys (Attention-24 pads it with -inf; onnxruntime
+ * 1.30 refuses it, so the reference is onnxruntime on the same model with the mask padded by
+ * hand to [3, 7] with false), alone and with nonpad_kv_seqlen [6, 3, 7]. */
+Test(onnx_opset25, attention24_short_mask_equals_padded_mask_in_onnxruntime) {
+    static char log[65536];
+    if (tu_run(log, sizeof log, "node --version") != 0) cr_skip_test("node is not installed");
+    uint8_t m4[12] = {1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1}, m7[21] = {0};
+    for (int i = 0; i < 3; i++) memcpy(m7 + 7 * i, m4 + 4 * i, 4);
+    int64_t np[3] = {6, 3, 7};
+    RtTensor t[5] = {{.dtype = RT_F32, .rank = 3, .dims = {3, 3, 12}, .data = att_data(108)},
+                     {.dtype = RT_F32, .rank = 3, .dims = {3, 7, 4}, .data = att_data(84)},
+                     {.dtype = RT_F32, .rank = 3, .dims = {3, 7, 5}, .data = att_data(105)},
+                     {.dtype = RT_BOOL, .rank = 2, .dims = {3, 4}, .data = m4},
+                     {.dtype = RT_I64, .rank = 1, .dims = {3}, .data = np}};
+    RtTensor t7 = {.dtype = RT_BOOL, .rank = 2, .dims = {3, 7}, .data = m7};
+    const char *names[5] = {"q", "k", "v", "mask", "np"};
+    for (int with_np = 0; with_np < 2; with_np++) {
+        char dir[256], ort_args[2048] = "", w_args[2048] = "";
+        cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_att24_mask"), 0);
+        size_t l4, l7;
+        uint8_t *a = att24_mask_model(4, with_np, &l4), *b = att24_mask_model(7, with_np, &l7);
+        att24_write(dir, "short.onnx", a, l4);
+        att24_write(dir, "padded.onnx", b, l7);
+        for (int i = 0; i < 4 + with_np; i++) {
+            char f4[400], f7[400];
+            RtError err = {{0}};
+            snprintf(f4, sizeof f4, "%s/%s.npy", dir, names[i]);
+            snprintf(f7, sizeof f7, "%s/%s7.npy", dir, names[i]);
+            cr_assert_eq(npy_write(f4, &t[i], &err), RT_OK, "%s", err.msg);
+            cr_assert_eq(npy_write(f7, i == 3 ? &t7 : &t[i], &err), RT_OK, "%s", err.msg);
+            snprintf(ort_args + strlen(ort_args), sizeof ort_args - strlen(ort_args), " %s=%s", names[i], f7);
+            snprintf(w_args + strlen(w_args), sizeof w_args - strlen(w_args), " --input %s=%s", names[i], f4);
+        }
+        int rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/padded.onnx%s --out %s/ort", dir, ort_args, dir);
+        if (rc == 3) cr_skip_test("onnxruntime-node is not installed");
+        cr_assert_eq(rc, 0, "onnxruntime failed:\n%s", log);
+        rc = tu_run(log, sizeof log, WAFER_BIN " run %s/short.onnx%s --out %s/w", dir, w_args, dir);
+        cr_assert_eq(rc, 0, "wafer failed:\n%s", log);
+        ortc__compare_one(with_np ? "att24_short_mask_np" : "att24_short_mask", dir, "y.npy", &ATT_TOL);
+        tu_tmpdir_remove(dir);
+    }
+}

@@ -1,5 +1,5 @@
 /*
- * attention.c — Attention (opset 23): scaled dot-product attention with multi-head,
+ * attention.c — Attention (opsets 23 and 24): scaled dot-product attention with multi-head,
  * grouped-query (GQA) and multi-query heads, masks, causal masking, a key/value cache and
  * softcapping. Reference kernel, float32 arithmetic (float16 / bfloat16 tensors are widened).
  *
@@ -16,8 +16,10 @@
  *   Y_h  = Pr V_h
  * bias: a bool attn_mask adds 0 where true and -inf where false; a float one (Q's dtype) is
  * added as is; the mask broadcasts (numpy) to [B, Nq, Sq, T] (a last dim shorter than T, which
- * Attention-24 pads with -inf, is refused at 23, as onnxruntime does). is_causal = 1 also adds
- * -inf where key j > query i + P (the causal diagonal shifted by the cache length).
+ * Attention-24 pads with -inf, is refused at 23, as onnxruntime does). Attention-24's
+ * nonpad_kv_seqlen [B] (int64) adds -inf at keys j >= nonpad_kv_seqlen[b]. is_causal = 1 also adds
+ * -inf where key j > query i + P (the causal diagonal shifted by the cache length; with
+ * nonpad_kv_seqlen and no past_key, by nonpad_kv_seqlen[b] - Sq: the external cache's length).
  * The softcap comes before the bias, so masked scores stay -inf (a capped -inf would leak
  * probability); the spec's reference and onnxruntime order it so, and the qk_matmul_output
  * modes name the stages in this order.
@@ -142,8 +144,27 @@ static int att_geom(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, AttGeo
     return RT_OK;
 }
 
-/* Checks attn_mask (bool, or Q's float type) against [B, Nq, Sq, T] and plans its strides. */
-static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, RtDtype qt, AttMask *am) {
+/* Checks nonpad_kv_seqlen (Attention-24: int64 [B], each in [0, T]) into am->nonpad. Without
+ * past_key the cache is external (updated by TensorScatter): query i of sample b then sits at
+ * position nonpad[b] - Sq + i, where is_causal's diagonal goes (the spec's reference). */
+static int att_nonpad_plan(RtKernelCtx *c, const RtTensor *np, const AttGeom *g, int has_past, AttMask *am) {
+    if (!np) return RT_OK;
+    am->nonpad_causal = !has_past;
+    if (np->dtype != RT_I64 || np->rank != 1 || np->dims[0] != g->B)
+        return rt_fail(c, "nonpad_kv_seqlen must be int64 [batch] = [%lld]", (long long)g->B);
+    const int64_t *v = np->data;
+    if (!v) return RT_OK; /* shape mode: the outputs' shapes do not depend on it */
+    for (int64_t b = 0; b < g->B; b++)
+        if (v[b] < 0 || v[b] > g->T)
+            return rt_fail(c, "nonpad_kv_seqlen[%lld] = %lld is outside [0, total_sequence_length %lld]", (long long)b,
+                           (long long)v[b], (long long)g->T);
+    am->nonpad = v;
+    return RT_OK;
+}
+
+/* Checks attn_mask (bool, or Q's float type) against [B, Nq, Sq, T] and plans its strides; from
+ * opset 24 its last dim may be shorter than T (the keys past it are masked). */
+static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, RtDtype qt, int opset, AttMask *am) {
     char s1[128];
     memset(am, 0, sizeof *am);
     am->m = m;
@@ -156,7 +177,7 @@ static int att_mask_plan(RtKernelCtx *c, const RtTensor *m, const AttGeom *g, Rt
     int64_t stride = 1;
     for (int i = 3, j = m->rank - 1; i >= 0; i--, j--) {
         int64_t d = j >= 0 ? m->dims[j] : 1;
-        int ok = d == 1 || d == full[i]; /* a shorter last dim is Attention-24's, not 23's */
+        int ok = d == 1 || d == full[i] || (i == 3 && opset >= 24 && d < full[i]); /* 24: padded with -inf */
         if (!ok)
             return rt_fail(c, "attn_mask %s does not broadcast to [batch, q_heads, q_seq, total_seq] = [%lld, %lld, %lld, %lld]",
                            rt_shape_str(m->rank, m->dims, s1, sizeof s1), (long long)g->B, (long long)g->Nq,
@@ -228,8 +249,12 @@ static void att_rows(const AttGeom *g, const AttMask *am, int64_t b, int64_t h, 
             }
             for (int64_t j = jn; j < T; j++) row[j] = -INFINITY;
         }
-        if (g->causal)
-            for (int64_t j = i + g->P + 1; j < T; j++) row[j] = -INFINITY;
+        if (am->nonpad) /* Attention-24: the sample's padding keys, masked with attn_mask's bias */
+            for (int64_t j = am->nonpad[b]; j < T; j++) row[j] = -INFINITY;
+        if (g->causal) {
+            int64_t off = am->nonpad && am->nonpad_causal ? am->nonpad[b] - g->Sq : g->P;
+            for (int64_t j = i + off + 1 < 0 ? 0 : i + off + 1; j < T; j++) row[j] = -INFINITY;
+        }
         if (g->mode == 2)
             for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
         float mx = -INFINITY;
@@ -292,7 +317,8 @@ int rt_att23_begin_lazy(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
     AttGeom *g = &a->g;
     RT_TRY(att_attrs(c, n, g));
     RT_TRY(att_geom(c, n, in, g));
-    RT_TRY(att_mask_plan(c, rt_in(n, in, 3), g, q->dtype, &a->am));
+    RT_TRY(att_mask_plan(c, rt_in(n, in, 3), g, q->dtype, n->opset, &a->am));
+    RT_TRY(att_nonpad_plan(c, rt_in(n, in, 6), g, rt_in(n, in, 4) != NULL, &a->am));
     RT_TRY(att_outputs(c, n, in, g, out));
     a->own_k = !(att_out_wanted(n, 1) && k->dtype == RT_F32), a->own_v = !(att_out_wanted(n, 2) && v->dtype == RT_F32);
     size_t nk = (size_t)(g->B * g->Nkv * g->T * g->Hk), nv = (size_t)(g->B * g->Nkv * g->T * g->Hv);
@@ -341,7 +367,7 @@ static int k_attention(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
                 float *Yh = yf + (g.rank3 ? b * g.Sq * ldy + h * g.Hv : (b * g.Nq + h) * g.Sq * g.Hv);
                 for (int64_t i0 = 0; i0 < g.Sq; i0 += rows) {
                     int m = (int)(g.Sq - i0 < rows ? g.Sq - i0 : rows);
-                    int64_t Tb = g.causal && g.mode < 0 && g.P + i0 + m < g.T ? g.P + i0 + m : g.T;
+                    int64_t Tb = g.causal && g.mode < 0 && !a.am.nonpad && g.P + i0 + m < g.T ? g.P + i0 + m : g.T;
                     if (g.T == 0) { /* no keys: softmax of nothing; the output is an empty sum */
                         for (int rr = 0; rr < m; rr++) memset(Yh + (i0 + rr) * ldy, 0, sizeof(float) * (size_t)g.Hv);
                         continue;

@@ -23,6 +23,10 @@ typedef struct {
 typedef struct {
     const RtTensor *m;             /* borrowed; NULL = no attn_mask */
     int64_t st[4], len;            /* len: the mask's own last dim (keys beyond it are masked) */
+    const int64_t *nonpad;         /* [B] borrowed: Attention-24's nonpad_kv_seqlen, keys j >= nonpad[b]
+                                      masked; NULL = input absent */
+    int nonpad_causal;             /* 1 (nonpad, no past_key): is_causal's diagonal is offset by
+                                      nonpad[b] - Sq per sample (the spec's external-cache case) */
 } RtAttMask;
 
 typedef struct {

@@ -36,6 +36,7 @@ static int at23_eligible(const RtKernelCtx *c, const RtNode *n, RtTensor *const 
     for (int i = 0; i < n->n_in && i < 6; i++)
         if (in[i] && !in[i]->data) return 0;
     if (n->n_out > 3 && (!n->out || n->out[3] >= 0)) return 0; /* qk_matmul_output wanted */
+    if (rt_in(n, in, 6)) return 0; /* Attention-24's nonpad_kv_seqlen: the reference masks it */
     if (rt_attr_float(n, "softcap", 0.0f) != 0.0f) return 0;
     if (rt_attr_int(n, "softmax_precision", 0) == RT_F64) return 0;
     return 1;
