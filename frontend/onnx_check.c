@@ -75,6 +75,8 @@ static int check_dtype_bits(int32_t t) {
     case 15: return 128;                            /* complex128 */
     case 17: case 18: case 19: case 20: return 8;   /* float8 variants */
     case 21: case 22: case 23: return 4;            /* uint4, int4, float4e2m1 */
+    case 24: return 8;                              /* float8e8m0 (IR 12) */
+    case 25: case 26: return 2;                     /* uint2, int2 (IR 13) */
     case 8: return -1;                              /* string: no fixed size */
     default: return 0;
     }
@@ -93,6 +95,7 @@ static size_t check_typed_count(const Onnx__TensorProto *tp, int64_t numel, int6
     case 12: case 13: return tp->n_uint64_data;
     case 8: return tp->n_string_data;
     case 21: case 22: case 23: *want = (numel + 1) / 2; return tp->n_int32_data;
+    case 25: case 26: *want = (numel + 3) / 4; return tp->n_int32_data;
     default: return tp->n_int32_data;
     }
 }

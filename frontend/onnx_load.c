@@ -4,7 +4,8 @@
  * Reads the whole file, pre-scans its wire format and unpacks the ModelProto with protobuf-c
  * under a memory budget (onnx_prescan.c: the bytes are untrusted), checks the fields ONNX
  * requires (a graph, an opset_import: a file cut short can still parse without it) and the
- * versions wafer understands (IR 3-13, default-domain opset 1-25), converts the main graph
+ * versions wafer understands (IR 3-13, default-domain opset 1-25), refuses QuantizeLinear to
+ * 2/4-bit types (onnx_lowbit_check.c), converts the main graph
  * (onnx_graph.c: every node input must name a known value), then frees the proto: the
  * IrGraph owns copies of everything in its arena. Graphs of opsets 1-6 are rewritten into
  * their opset-7 form (onnx_legacy.c), so the rest of wafer sees opset 7 and later only.
@@ -13,6 +14,7 @@
 #include "onnx_internal.h"
 #include "onnx_legacy.h"
 #include "onnx_prescan.h"
+#include "onnx_tensor_lowbit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +82,9 @@ static IrGraph *load_model(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
     /* onnxruntime's contrib ops load as unknown ops, then become standard ones (onnx_contrib.c) */
     int contrib = onnx_contrib_present(mp), allow_unknown = ctx->allow_unknown_ops;
     if (contrib) ctx->allow_unknown_ops = 1;
-    int r = (g->path && g->producer_name) ? onnx_graph_convert(ctx, mp->graph, &top)
-                                          : onnx_fail(ctx, "out of memory");
+    int r = (g->path && g->producer_name) ? RT_OK : onnx_fail(ctx, "out of memory");
+    if (r == RT_OK) r = onnx_lowbit_check(ctx, mp->graph); /* before 2/4-bit tensors are widened */
+    if (r == RT_OK) r = onnx_graph_convert(ctx, mp->graph, &top);
     if (r == RT_OK)
         r = ctx->opset < ONNX_LEGACY_TARGET ? onnx_legacy_upgrade(ctx, g) : onnx_legacy_newer(ctx, g);
     if (r == RT_OK && contrib) r = onnx_contrib_lower(ctx, g, !allow_unknown);

@@ -8,13 +8,13 @@
  *   int32, int16, int8, uint16, uint8, bool -> int32_data (one value per entry)
  *   float16, bfloat16                       -> int32_data (the 16 bits, zero-extended)
  *   int64 -> int64_data;  double -> double_data;  uint32, uint64 -> uint64_data
- * UINT4 / INT4 are widened to one byte per element (onnx_tensor_int4.c).
+ * UINT4 / INT4 / UINT2 / INT2 are widened to one byte per element (onnx_tensor_lowbit.c).
  * Float16 stays RT_F16 (bits copied, never converted). The element count must match the
  * dims whatever the source: files can lie, and a short buffer would be read past its end.
  */
 #include "onnx_internal.h"
 #include "onnx_prescan.h"
-#include "onnx_tensor_int4.h"
+#include "onnx_tensor_lowbit.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -44,7 +44,7 @@ static int tensor_dtype_supported(int dt) {
     }
 }
 
-/* The ONNX name of a TensorProto type wafer does not hold (IR 11 and earlier), for messages. */
+/* The ONNX name of a TensorProto type wafer does not hold (IR 13 and earlier), for messages. */
 static const char *tensor_unheld_name(int dt) {
     switch (dt) {
     case 0: return "undefined";
@@ -55,6 +55,7 @@ static const char *tensor_unheld_name(int dt) {
     case 19: return "float8e5m2";
     case 20: return "float8e5m2fnuz";
     case 23: return "float4e2m1";
+    case 24: return "float8e8m0";
     default: return "unknown";
     }
 }
@@ -136,7 +137,7 @@ static int tensor_shape_convert(OnnxCtx *ctx, const Onnx__TensorProto *tp, const
 
 int onnx_tensor_convert(OnnxCtx *ctx, const Onnx__TensorProto *tp, const char *what,
                         const OnnxAlloc *a, RtTensor *t) {
-    if (onnx_tensor_is_int4(tp)) return onnx_tensor_int4_convert(ctx, tp, what, a, t); /* widened to 8 bits */
+    if (onnx_tensor_is_lowbit(tp)) return onnx_tensor_lowbit_convert(ctx, tp, what, a, t); /* widened to 8 bits */
     ONNX_TRY(tensor_shape_convert(ctx, tp, what, t));
     int64_t n = rt_numel(t);
     size_t bytes = (size_t)rt_nbytes(t), elem = rt_dtype_size(t->dtype);

@@ -359,3 +359,147 @@ Test(onnx_opset25, attention24_short_mask_equals_padded_mask_in_onnxruntime) {
         tu_tmpdir_remove(dir);
     }
 }
+
+/* ---- 2-bit integers (opset 25, IR 13): UINT2 = 25, INT2 = 26, four per byte, low bits first ---- */
+
+/* Packs codes (each already in the type's range) four per byte, the first in the low bits. */
+static uint8_t *pack2(const int *codes, int n, size_t *bytes) {
+    *bytes = (size_t)(n + 3) / 4;
+    uint8_t *p = pb_zalloc(*bytes);
+    for (int i = 0; i < n; i++) p[i / 4] |= (uint8_t)((codes[i] & 3) << (2 * (i % 4)));
+    return p;
+}
+
+static Onnx__TensorProto *init_int2(Onnx__GraphProto *g, const char *name, int dt, int rank, const int64_t *dims,
+                                    const int *codes, int as_int32_data) {
+    int n = 1;
+    for (int i = 0; i < rank; i++) n *= (int)dims[i];
+    size_t bytes;
+    uint8_t *p = pack2(codes, n, &bytes);
+    Onnx__TensorProto *t = pb_add_init(g, pb_tensor(name, dt, (size_t)rank, dims));
+    if (!as_int32_data) return pb_tensor_raw(t, p, bytes);
+    t->int32_data = pb_zalloc(sizeof(int32_t) * bytes); /* the other form ONNX allows: a packed byte per entry */
+    for (size_t i = 0; i < bytes; i++) t->int32_data[i] = p[i];
+    t->n_int32_data = bytes;
+    return t;
+}
+
+/* DequantizeLinear of int2 and uint2 constants per tensor, per axis and blocked (odd element
+ * counts, so the last byte is partly used; one weight in the int32_data form), against
+ * onnxruntime; y = (q - zero_point) * scale is exact in float32 for these codes and scales
+ * within 1 ulp of the scale, so the comparison allows 1 ulp. */
+Test(onnx_opset25, int2_dequantize_agrees_with_onnxruntime) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t d7[1] = {7}, d35[2] = {3, 5}, d3[1] = {3}, d32[2] = {3, 2}, d1 = 1;
+    int ci[7] = {-2, -1, 0, 1, 1, -2, 0}, cu[15], cb[15];
+    for (int i = 0; i < 15; i++) cu[i] = i % 4, cb[i] = (i * 7) % 4 - 2;
+    init_int2(g, "qi", 26, 1, d7, ci, 0);
+    init_int2(g, "qu", 25, 2, d35, cu, 1);
+    init_int2(g, "qb", 26, 2, d35, cb, 0);
+    int zi[1] = {-1}, zu[3] = {0, 3, 1}, zb[6] = {1, -2, 0, -1, 1, 0};
+    init_int2(g, "zi", 26, 0, NULL, zi, 0);
+    init_int2(g, "zu", 25, 1, d3, zu, 0);
+    init_int2(g, "zb", 26, 2, d32, zb, 0);
+    float si = 0.5f;
+    pb_tensor_floats(pb_add_init(g, pb_tensor("si", 1, 0, NULL)), 1, &si);
+    init_floats(g, "su", 1, d3);
+    init_floats(g, "sb", 2, d32);
+    pb_add_node(g, pb_node("DequantizeLinear", "dqi", "qi,si,zi", "yi"));
+    pb_attr_int(pb_add_node(g, pb_node("DequantizeLinear", "dqu", "qu,su,zu", "yu")), "axis", 0);
+    Onnx__NodeProto *b = pb_add_node(g, pb_node("DequantizeLinear", "dqb", "qb,sb,zb", "yb"));
+    pb_attr_int(b, "axis", -1);
+    pb_attr_int(b, "block_size", 3); /* 5 columns in blocks of 3: the second block is short */
+    (void)d1;
+    pb_add_output(g, pb_value("yi", 1, "7"));
+    pb_add_output(g, pb_value("yu", 1, "3,5"));
+    pb_add_output(g, pb_value("yb", 1, "3,5"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 13, 25, "test_onnx_opset25", &len);
+    static const OrtcTol ULP = {0, 1.2e-7, 0};
+    if (!ortc_compare("wafer_int2_dq", m, len, NULL, 0, &ULP)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+/* The same int2 codes through Identity, Reshape, Transpose, Squeeze (the data-movement ops whose
+ * version 25 added 2-bit types) into DequantizeLinear, and a Cast of int2 to float: values by
+ * hand ((q - z) * s with z = 1, s = 0.25; Cast is the code itself). */
+Test(onnx_opset25, int2_through_data_movement_by_hand) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t d[3] = {1, 2, 3}, shape[2] = {3, 2}, ax0 = 0;
+    int codes[6] = {-2, -1, 0, 1, -1, 1}, z[1] = {1};
+    init_int2(g, "q", 26, 3, d, codes, 0);
+    init_int2(g, "z", 26, 0, NULL, z, 0);
+    init_ints(g, "shape", 2, shape);
+    init_ints(g, "ax0", 1, &ax0);
+    float s = 0.25f;
+    pb_tensor_floats(pb_add_init(g, pb_tensor("s", 1, 0, NULL)), 1, &s);
+    pb_add_node(g, pb_node("Identity", "id", "q", "q1"));
+    pb_add_node(g, pb_node("Squeeze", "sq", "q1,ax0", "q2"));           /* [2, 3] */
+    pb_add_node(g, pb_node("Transpose", "tr", "q2", "q3"));             /* [3, 2] */
+    pb_add_node(g, pb_node("Reshape", "rs", "q3,shape", "q4"));
+    pb_add_node(g, pb_node("DequantizeLinear", "dq", "q4,s,z", "y"));
+    pb_attr_int(pb_add_node(g, pb_node("Cast", "c", "q", "cf")), "to", 1);
+    pb_add_output(g, pb_value("y", 1, "3,2"));
+    pb_add_output(g, pb_value("cf", 1, "1,2,3"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 13, 25, "test_onnx_opset25", &len);
+    char dir[256], path[300], log[8192], f[320];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_int2_hand"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *fp = fopen(path, "wb");
+    cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+    cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --out %s", path, dir), 0, "%s", log);
+    RtTensor y, cf;
+    RtError err = {{0}};
+    snprintf(f, sizeof f, "%s/y.npy", dir);
+    cr_assert_eq(npy_read(f, &y, &err), RT_OK, "%s", err.msg);
+    snprintf(f, sizeof f, "%s/cf.npy", dir);
+    cr_assert_eq(npy_read(f, &cf, &err), RT_OK, "%s", err.msg);
+    /* q2 = [[-2,-1,0],[1,-1,1]]; transposed [[-2,1],[-1,-1],[0,1]]; (q - 1) / 4 */
+    const float want[6] = {-0.75f, 0.0f, -0.5f, -0.5f, -0.25f, 0.0f};
+    for (int i = 0; i < 6; i++) {
+        cr_expect_eq(((float *)y.data)[i], want[i], "y[%d] = %g, want %g", i, ((float *)y.data)[i], want[i]);
+        cr_expect_eq(((float *)cf.data)[i], (float)codes[i], "cf[%d]", i);
+    }
+    free(y.data);
+    free(cf.data);
+    tu_tmpdir_remove(dir);
+}
+
+/* What wafer cannot hold is refused by name, exit 2: QuantizeLinear to int2 (output_dtype, or
+ * an int2 y_zero_point), Cast to uint2, a float8e8m0 (IR 12) initializer. */
+Test(onnx_opset25, int2_quantize_cast_and_float8e8m0_refused_by_name) {
+    const char *want[4] = {"node 'q' (QuantizeLinear): quantizing to int2 is not supported",
+                           "node 'q' (QuantizeLinear): quantizing to uint2 is not supported",
+                           "cast to uint2 (TensorProto type 25) is not supported",
+                           "data type 24 (float8e8m0) is not supported"};
+    for (int k = 0; k < 4; k++) {
+        Onnx__GraphProto *g = pb_graph("g");
+        float one = 1;
+        pb_tensor_floats(pb_add_init(g, pb_tensor("x", 1, 0, NULL)), 1, &one);
+        pb_tensor_floats(pb_add_init(g, pb_tensor("s", 1, 0, NULL)), 1, &one);
+        if (k == 0) pb_attr_int(pb_add_node(g, pb_node("QuantizeLinear", "q", "x,s", "y")), "output_dtype", 26);
+        if (k == 1) {
+            int z[1] = {2};
+            init_int2(g, "z", 25, 0, NULL, z, 0);
+            pb_add_node(g, pb_node("QuantizeLinear", "q", "x,s,z", "y"));
+        }
+        if (k == 2) pb_attr_int(pb_add_node(g, pb_node("Cast", "c", "x", "y")), "to", 25);
+        if (k == 3) {
+            uint8_t e = 127;
+            pb_tensor_raw(pb_add_init(g, pb_tensor("e8", 24, 0, NULL)), &e, 1);
+            pb_add_node(g, pb_node("Identity", "i", "e8", "y"));
+        }
+        pb_add_output(g, pb_value("y", k == 2 ? 25 : k == 3 ? 24 : k == 0 ? 26 : 25, ""));
+        size_t len;
+        uint8_t *m = pb_model_pack(g, 13, 25, "test_onnx_opset25", &len);
+        char dir[256], path[300], log[8192];
+        cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_int2_bad"), 0);
+        snprintf(path, sizeof path, "%s/m.onnx", dir);
+        FILE *fp = fopen(path, "wb");
+        cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+        int rc = tu_run(log, sizeof log, WAFER_BIN " run %s --out %s/o", path, dir);
+        cr_expect_eq(rc, 2, "case %d: exit %d, want 2:\n%s", k, rc, log);
+        cr_expect(strstr(log, want[k]) != NULL, "case %d: message lacks '%s':\n%s", k, want[k], log);
+        tu_tmpdir_remove(dir);
+    }
+}
