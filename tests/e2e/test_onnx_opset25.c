@@ -390,7 +390,7 @@ static Onnx__TensorProto *init_int2(Onnx__GraphProto *g, const char *name, int d
  * within 1 ulp of the scale, so the comparison allows 1 ulp. */
 Test(onnx_opset25, int2_dequantize_agrees_with_onnxruntime) {
     Onnx__GraphProto *g = pb_graph("g");
-    int64_t d7[1] = {7}, d35[2] = {3, 5}, d3[1] = {3}, d32[2] = {3, 2}, d1 = 1;
+    int64_t d7[1] = {7}, d35[2] = {3, 5}, d3[1] = {3}, d32[2] = {3, 2};
     int ci[7] = {-2, -1, 0, 1, 1, -2, 0}, cu[15], cb[15];
     for (int i = 0; i < 15; i++) cu[i] = i % 4, cb[i] = (i * 7) % 4 - 2;
     init_int2(g, "qi", 26, 1, d7, ci, 0);
@@ -409,7 +409,6 @@ Test(onnx_opset25, int2_dequantize_agrees_with_onnxruntime) {
     Onnx__NodeProto *b = pb_add_node(g, pb_node("DequantizeLinear", "dqb", "qb,sb,zb", "yb"));
     pb_attr_int(b, "axis", -1);
     pb_attr_int(b, "block_size", 3); /* 5 columns in blocks of 3: the second block is short */
-    (void)d1;
     pb_add_output(g, pb_value("yi", 1, "7"));
     pb_add_output(g, pb_value("yu", 1, "3,5"));
     pb_add_output(g, pb_value("yb", 1, "3,5"));
@@ -502,4 +501,41 @@ Test(onnx_opset25, int2_quantize_cast_and_float8e8m0_refused_by_name) {
         cr_expect(strstr(log, want[k]) != NULL, "case %d: message lacks '%s':\n%s", k, want[k], log);
         tu_tmpdir_remove(dir);
     }
+}
+
+/* TopK-24 takes bfloat16: float -> bfloat16 (values exact in 8 bits) -> TopK(k = 2) -> float,
+ * by hand: [3, -1, 7.5, 2, 0.25] -> values [7.5, 3], indices [2, 0]. */
+Test(onnx_opset25, topk24_bfloat16_by_hand) {
+    Onnx__GraphProto *g = pb_graph("g");
+    int64_t k = 2;
+    init_ints(g, "k", 1, &k);
+    float xv[5] = {3, -1, 7.5f, 2, 0.25f};
+    int64_t d5 = 5;
+    pb_tensor_floats(pb_add_init(g, pb_tensor("x", 1, 1, &d5)), 5, xv);
+    pb_attr_int(pb_add_node(g, pb_node("Cast", "c1", "x", "xb")), "to", RT_BF16);
+    pb_add_node(g, pb_node("TopK", "top", "xb,k", "vb,i"));
+    pb_attr_int(pb_add_node(g, pb_node("Cast", "c2", "vb", "v")), "to", 1);
+    pb_add_output(g, pb_value("v", 1, "2"));
+    pb_add_output(g, pb_value("i", RT_I64, "2"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 12, 24, "test_onnx_opset25", &len);
+    char dir[256], path[300], log[8192], f[320];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_topk_bf16"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *fp = fopen(path, "wb");
+    cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+    cr_assert_eq(tu_run(log, sizeof log, WAFER_BIN " run %s --out %s", path, dir), 0, "%s", log);
+    RtTensor v, i;
+    RtError err = {{0}};
+    snprintf(f, sizeof f, "%s/v.npy", dir);
+    cr_assert_eq(npy_read(f, &v, &err), RT_OK, "%s", err.msg);
+    snprintf(f, sizeof f, "%s/i.npy", dir);
+    cr_assert_eq(npy_read(f, &i, &err), RT_OK, "%s", err.msg);
+    cr_expect(((float *)v.data)[0] == 7.5f && ((float *)v.data)[1] == 3.0f, "values %g %g", ((float *)v.data)[0],
+              ((float *)v.data)[1]);
+    cr_expect(((int64_t *)i.data)[0] == 2 && ((int64_t *)i.data)[1] == 0, "indices %lld %lld",
+              (long long)((int64_t *)i.data)[0], (long long)((int64_t *)i.data)[1]);
+    free(v.data);
+    free(i.data);
+    tu_tmpdir_remove(dir);
 }
