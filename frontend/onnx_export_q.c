@@ -9,8 +9,8 @@
  *                          transposed codes [K, N] (DQ axis 1) + Add of the bias
  *   QAdd / QMul         -> Q( clamp( Add|Mul( DQ(a), DQ(b) ) ) )
  *   QAveragePool / QGlobalAveragePool / QConcat -> DQ each input, the float op, Q
- *   QLut (a tabulated element-wise function, wafer_ops.h) -> Q( f( DQ(x) ) ), f the op its
- *                          attribute `function` names with its alpha / beta / approximate;
+ *   QLut (tabulated element-wise functions, wafer_ops.h) -> Q( fn(...f1( DQ(x) )) ), the ops
+ *                          its attribute `function` lists with their alpha / beta / approximate;
  *                          Clip's bounds and the scalar of Add / Mul / Sub / Div (alpha) as
  *                          constant inputs (onnxruntime computes f in float, as the table's
  *                          entries were made, so the two agree up to float rounding of f)
@@ -200,9 +200,15 @@ static int q_concat(ExCtx *x, const RtNode *n) {
     return q_finish(x, n, yf, q_in(n, 0), q_in(n, 1));
 }
 
-static float q_attr_float(const RtNode *n, const char *name, float dflt) {
-    for (int i = 0; i < n->n_attr; i++)
-        if (strcmp(n->attrs[i].name, name) == 0 && n->attrs[i].type == RT_ATTR_FLOAT) return n->attrs[i].f;
+/* Attribute `name` of n for the i-th function of a QLut: a FLOAT (one function) or element i
+ * of a FLOATS (a chain); dflt when absent. */
+static float q_attr_float_at(const RtNode *n, const char *name, int i, float dflt) {
+    for (int a = 0; a < n->n_attr; a++) {
+        const RtAttr *t = &n->attrs[a];
+        if (strcmp(t->name, name) != 0) continue;
+        if (t->type == RT_ATTR_FLOAT) return t->f;
+        if (t->type == RT_ATTR_FLOATS && i < t->n) return t->floats[i];
+    }
     return dflt;
 }
 
@@ -212,44 +218,69 @@ static const char *q_attr_str(const RtNode *n, const char *name) {
     return NULL;
 }
 
-/* The ONNX op a QLut tabulates (RT_OP_UNKNOWN when the attribute names none). */
-static int q_lut_function(const RtNode *n) {
+/* The ops a QLut tabulates, in order (its `function`: op types, comma-separated); the count,
+ * or -1 when one is unknown. */
+static int q_lut_functions(const RtNode *n, int *ops, int cap) {
     const char *f = q_attr_str(n, "function");
-    return f ? rt_op_lookup("", f) : RT_OP_UNKNOWN;
+    int m = 0;
+    while (f && *f && m < cap) {
+        const char *e = strchr(f, ',');
+        size_t l = e ? (size_t)(e - f) : strlen(f);
+        char name[64];
+        if (l == 0 || l >= sizeof name) return -1;
+        memcpy(name, f, l);
+        name[l] = '\0';
+        if ((ops[m++] = rt_op_lookup("", name)) == RT_OP_UNKNOWN) return -1;
+        f = e ? e + 1 : f + l;
+    }
+    return m > 0 ? m : -1;
 }
 
 int ex_lut_opset(const RtNode *n) {
-    int op = q_lut_function(n);
-    return op == RT_OP_GELU ? 20 : op == RT_OP_HARD_SWISH ? 14 : 13;
+    int ops[16], m = q_lut_functions(n, ops, 16), need = 13;
+    for (int i = 0; i < m; i++) {
+        if (ops[i] == RT_OP_GELU && need < 20) need = 20;
+        if (ops[i] == RT_OP_HARD_SWISH && need < 14) need = 14;
+    }
+    return need;
 }
 
-static int q_lut(ExCtx *x, const RtNode *n) {
-    int op = q_lut_function(n);
-    if (op == RT_OP_UNKNOWN) return ex_fail(x, n, "QLut without a known 'function' attribute");
-    int xf = q_dq_src(x, n, q_in(n, 0), q_in(n, 2), q_in(n, 3), 1);
-    if (xf < 0) return RT_ERR;
-    int yf = ex_fresh(x, x->src->values[n->out[0]].name, "_f");
+/* Function i (op) of QLut n on float value xf into yf. */
+static int q_lut_one(ExCtx *x, const RtNode *n, int op, int i, int xf, int yf) {
     int in[3] = {xf, -1, -1}, n_in = 1;
     const char *nm = x->src->values[n->out[0]].name;
     if (op == RT_OP_CLIP) {
-        in[1] = ex_const_f32(x, nm, "_min", q_attr_float(n, "alpha", 0));
-        in[2] = ex_const_f32(x, nm, "_max", q_attr_float(n, "beta", 0));
+        in[1] = ex_const_f32(x, nm, "_min", q_attr_float_at(n, "alpha", i, 0));
+        in[2] = ex_const_f32(x, nm, "_max", q_attr_float_at(n, "beta", i, 0));
         n_in = 3;
     } else if (op == RT_OP_ADD || op == RT_OP_MUL || op == RT_OP_SUB || op == RT_OP_DIV) {
-        in[1] = ex_const_f32(x, nm, "_c", q_attr_float(n, "alpha", 0));
+        in[1] = ex_const_f32(x, nm, "_c", q_attr_float_at(n, "alpha", i, 0));
         n_in = 2;
     }
-    for (int i = 1; i < n_in; i++)
-        if (in[i] < 0) return RT_ERR;
+    for (int j = 1; j < n_in; j++)
+        if (in[j] < 0) return RT_ERR;
     int k = ex_node(x, op, n->name, n_in, in, 1, &yf);
     if (k < 0) return RT_ERR;
     int rc = RT_OK;
     if (op == RT_OP_LEAKY_RELU || op == RT_OP_ELU || op == RT_OP_HARD_SIGMOID)
-        rc = ex_attr_float(x, k, "alpha", q_attr_float(n, "alpha", op == RT_OP_LEAKY_RELU ? 0.01f : op == RT_OP_ELU ? 1.0f : 0.2f));
-    if (rc == RT_OK && op == RT_OP_HARD_SIGMOID) rc = ex_attr_float(x, k, "beta", q_attr_float(n, "beta", 0.5f));
+        rc = ex_attr_float(x, k, "alpha",
+                           q_attr_float_at(n, "alpha", i, op == RT_OP_LEAKY_RELU ? 0.01f : op == RT_OP_ELU ? 1.0f : 0.2f));
+    if (rc == RT_OK && op == RT_OP_HARD_SIGMOID) rc = ex_attr_float(x, k, "beta", q_attr_float_at(n, "beta", i, 0.5f));
     if (rc == RT_OK && op == RT_OP_GELU) rc = ex_attrs_copy(x, k, n, "function,alpha,beta");
-    if (rc != RT_OK) return RT_ERR;
-    return q_finish(x, n, yf, q_in(n, 4), q_in(n, 5));
+    return rc;
+}
+
+static int q_lut(ExCtx *x, const RtNode *n) {
+    int ops[16], m = q_lut_functions(n, ops, 16);
+    if (m < 0) return ex_fail(x, n, "QLut without a known 'function' attribute");
+    int v = q_dq_src(x, n, q_in(n, 0), q_in(n, 2), q_in(n, 3), 1);
+    if (v < 0) return RT_ERR;
+    for (int i = 0; i < m; i++) { /* the chain in float, as the table was made */
+        int yf = ex_fresh(x, x->src->values[n->out[0]].name, "_f");
+        if (q_lut_one(x, n, ops[i], i, v, yf) != RT_OK) return RT_ERR;
+        v = yf;
+    }
+    return q_finish(x, n, v, q_in(n, 4), q_in(n, 5));
 }
 
 int ex_lower_q(ExCtx *x, const RtNode *n) {

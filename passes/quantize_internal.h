@@ -81,12 +81,16 @@ int qz_rewrite(IrGraph *g, int *changed, RtError *err);
  * alone that QLut can tabulate (its other inputs constant: Clip's bounds, the scalar c of
  * x + c, c x, x - c, x / c), else -1. */
 int qz_lut_input(const IrGraph *g, const RtNode *n);
-/* table[256] (indexed by the code's byte) = Q(f(DQ(c, xs, xz)), ys, yz) for node n's f, run by
- * f's reference kernel. */
-int qz_lut_table(const IrGraph *g, const RtNode *n, float xs, int32_t xz, float ys, int32_t yz, int8_t *table,
+/* The longest chain of element-wise functions one QLut tabulates. */
+#define QZ_LUT_MAX_CHAIN 8
+/* table[256] (indexed by the code's byte) = Q(f_n(...f_1(DQ(c, xs, xz))), ys, yz) for the
+ * functions of nodes chain[0..n-1] in order, each run by its reference kernel. */
+int qz_lut_table(const IrGraph *g, const int *chain, int n, float xs, int32_t xz, float ys, int32_t yz, int8_t *table,
                  RtError *err);
-/* Attributes function (n's op type), alpha, beta, approximate of f onto the QLut node k. */
-int qz_lut_attrs(IrGraph *g, int k, const RtNode *f, RtError *err);
+/* Attributes of the QLut node k tabulating fs[0..n-1]: function (the op types, comma-separated),
+ * alpha, beta (one float each for one function, FLOATS with one per function for a chain),
+ * approximate (a Gelu's). */
+int qz_lut_attrs(IrGraph *g, int k, const RtNode *const *fs, int n, RtError *err);
 
 /* ---- report building (quantize_report.c) ---- */
 QuantTensorInfo *qz_report_tensor(QuantReport *r, const char *name, const char *node, RtError *err);

@@ -14,6 +14,11 @@
  * x + c, c x, x - c, x / c as alpha) for the ONNX export. The scalar arithmetic matters:
  * PP-LCNet / MobileOne blocks (PaddleOCR v4) follow every conv and activation with a learnable
  * scalar affine a x + b, two more element-wise functions of one input.
+ *
+ * Chains: consecutive such functions (conv -> x a -> + b -> HardSwish -> x a' -> + b' in
+ * PP-LCNet) are one table of their composition, evaluated in float like the float model
+ * (quantize_qdq.c plans them as one int8 step, so no rounding between the links); the QLut
+ * then lists the functions in order ("Mul,Add,HardSwish") with one alpha and beta each.
  */
 #include "quantize_internal.h"
 
@@ -87,13 +92,11 @@ int qz_lut_input(const IrGraph *g, const RtNode *n) {
     }
 }
 
-int qz_lut_table(const IrGraph *g, const RtNode *n, float xs, int32_t xz, float ys, int32_t yz, int8_t *table,
-                 RtError *err) {
+/* Runs f (node n) on the 256 float values v in place. */
+static int lut_apply(const IrGraph *g, const RtNode *n, float *v, RtError *err) {
     int slot = qz_lut_input(g, n);
     if (slot < 0) return rt_error_set(err, "%s is not an element-wise function of one input", n->op_type);
-    float xf[256];
-    for (int c = -128; c < 128; c++) xf[(uint8_t)c] = (float)(c - xz) * xs; /* DequantizeLinear */
-    RtTensor tx = {RT_F32, 1, {256}, xf}, y;
+    RtTensor tx = {RT_F32, 1, {256}, v}, y;
     memset(&y, 0, sizeof y);
     RtTensor *in[3] = {NULL, NULL, NULL}, *out[1] = {&y};
     for (int j = 0; j < n->n_in && j < 3; j++) in[j] = n->in[j] >= 0 ? g->values[n->in[j]].konst : NULL;
@@ -105,36 +108,87 @@ int qz_lut_table(const IrGraph *g, const RtNode *n, float xs, int32_t xz, float 
         rt_tensor_free(rt_allocator_default(), &y);
         return rt_error_set(err, "tabulating %s: %s", n->op_type, e.msg[0] ? e.msg : "no float32 result of 256 values");
     }
-    const float *f = y.data;
-    for (int i = 0; i < 256; i++) table[i] = (int8_t)rt_quantize_f32(f[i], ys, yz, -128, 127); /* QuantizeLinear */
+    memcpy(v, y.data, sizeof(float) * 256);
     rt_tensor_free(rt_allocator_default(), &y);
     return RT_OK;
 }
 
-int qz_lut_attrs(IrGraph *g, int k, const RtNode *f, RtError *err) {
-    RT_TRY(qz_attr_set_str(g, k, "function", f->op_type, err));
+int qz_lut_table(const IrGraph *g, const int *chain, int n, float xs, int32_t xz, float ys, int32_t yz, int8_t *table,
+                 RtError *err) {
+    float v[256];
+    for (int c = -128; c < 128; c++) v[(uint8_t)c] = (float)(c - xz) * xs; /* DequantizeLinear */
+    for (int i = 0; i < n; i++) RT_TRY(lut_apply(g, &g->nodes[chain[i]], v, err));
+    for (int i = 0; i < 256; i++) table[i] = (int8_t)rt_quantize_f32(v[i], ys, yz, -128, 127); /* QuantizeLinear */
+    return RT_OK;
+}
+
+/* f's parameters as the QLut's alpha and beta (0 where f has none). */
+static int lut_params(const IrGraph *g, const RtNode *f, float *alpha, float *beta, RtError *err) {
+    *alpha = *beta = 0;
     switch (f->op) {
-    case RT_OP_LEAKY_RELU: return qz_attr_set_float(g, k, "alpha", rt_attr_float(f, "alpha", 0.01f), err);
-    case RT_OP_ELU: return qz_attr_set_float(g, k, "alpha", rt_attr_float(f, "alpha", 1.0f), err);
+    case RT_OP_LEAKY_RELU: *alpha = rt_attr_float(f, "alpha", 0.01f); return RT_OK;
+    case RT_OP_ELU: *alpha = rt_attr_float(f, "alpha", 1.0f); return RT_OK;
     case RT_OP_HARD_SIGMOID:
-        RT_TRY(qz_attr_set_float(g, k, "alpha", rt_attr_float(f, "alpha", 0.2f), err));
-        return qz_attr_set_float(g, k, "beta", rt_attr_float(f, "beta", 0.5f), err);
-    case RT_OP_GELU: return qz_attr_set_str(g, k, "approximate", rt_attr_str(f, "approximate", "none"), err);
-    case RT_OP_CLIP: {
-        float lo, hi;
-        if (!clip_bound(g, f, 1, &lo) || !clip_bound(g, f, 2, &hi))
+        *alpha = rt_attr_float(f, "alpha", 0.2f);
+        *beta = rt_attr_float(f, "beta", 0.5f);
+        return RT_OK;
+    case RT_OP_CLIP:
+        if (!clip_bound(g, f, 1, alpha) || !clip_bound(g, f, 2, beta))
             return rt_error_set(err, "Clip bounds are not constant");
-        RT_TRY(qz_attr_set_float(g, k, "alpha", lo, err));
-        return qz_attr_set_float(g, k, "beta", hi, err);
-    }
+        return RT_OK;
     case RT_OP_ADD: case RT_OP_MUL: case RT_OP_SUB: case RT_OP_DIV: {
         /* the constant operand c as alpha: the export writes f(x, c) (x first; Add and Mul
          * commute, Sub and Div are tabulated only as x - c, x / c) */
         int slot = qz_lut_input(g, f);
         const RtTensor *t = slot < 0 ? NULL : g->values[f->in[1 - slot]].konst;
         if (!t) return rt_error_set(err, "%s has no constant operand", f->op_type);
-        return qz_attr_set_float(g, k, "alpha", ((const float *)t->data)[0], err);
+        *alpha = ((const float *)t->data)[0];
+        return RT_OK;
     }
     default: return RT_OK;
     }
+}
+
+/* Sets a FLOATS attribute (v copied into the graph's arena). */
+static int attr_set_floats(IrGraph *g, int k, const char *name, const float *v, int n, RtError *err) {
+    float *p = ir_alloc(g, sizeof(float) * (size_t)n);
+    if (!p) return rt_error_set(err, "out of memory");
+    memcpy(p, v, sizeof(float) * (size_t)n);
+    RT_TRY(qz_attr_set_float(g, k, name, 0, err)); /* makes the slot */
+    RtNode *nd = &g->nodes[k];
+    for (int a = 0; a < nd->n_attr; a++)
+        if (strcmp(nd->attrs[a].name, name) == 0) {
+            nd->attrs[a].type = RT_ATTR_FLOATS;
+            nd->attrs[a].floats = p;
+            nd->attrs[a].n = n;
+        }
+    return RT_OK;
+}
+
+int qz_lut_attrs(IrGraph *g, int k, const RtNode *const *fs, int n, RtError *err) {
+    enum { MAXF = QZ_LUT_MAX_CHAIN };
+    char names[MAXF * 24] = "";
+    float al[MAXF], be[MAXF];
+    const char *approx = NULL;
+    int has_beta = 0;
+    if (n < 1 || n > MAXF) return rt_error_set(err, "a chain of %d functions", n);
+    for (int i = 0; i < n; i++) {
+        RT_TRY(lut_params(g, fs[i], &al[i], &be[i], err));
+        if (i) strcat(names, ",");
+        strcat(names, fs[i]->op_type);
+        if (fs[i]->op == RT_OP_GELU) approx = rt_attr_str(fs[i], "approximate", "none");
+        has_beta |= fs[i]->op == RT_OP_HARD_SIGMOID || fs[i]->op == RT_OP_CLIP;
+    }
+    RT_TRY(qz_attr_set_str(g, k, "function", names, err));
+    if (approx) RT_TRY(qz_attr_set_str(g, k, "approximate", approx, err));
+    if (n > 1) { /* one alpha and beta per function */
+        RT_TRY(attr_set_floats(g, k, "alpha", al, n, err));
+        return attr_set_floats(g, k, "beta", be, n, err);
+    }
+    const RtNode *f = fs[0];
+    int has_alpha = f->op == RT_OP_LEAKY_RELU || f->op == RT_OP_ELU || has_beta || f->op == RT_OP_ADD ||
+                    f->op == RT_OP_MUL || f->op == RT_OP_SUB || f->op == RT_OP_DIV;
+    if (has_alpha) RT_TRY(qz_attr_set_float(g, k, "alpha", al[0], err));
+    if (has_beta) RT_TRY(qz_attr_set_float(g, k, "beta", be[0], err));
+    return RT_OK;
 }

@@ -14,7 +14,9 @@
  *   2. plan, in graph order: Conv/FusedConv/Linear/MatMul with a quantized weight and a float32
  *      input run int8; so do Add/Mul whose two inputs are int8, the pools, Concat and the shape
  *      ops whose data inputs are int8 (produced by int8 nodes), and element-wise functions of
- *      one int8 input (HardSwish, Sigmoid, ...: tables, quantize_lut.c). Excluded nodes never do.
+ *      one int8 input (HardSwish, Sigmoid, ...: tables, quantize_lut.c), where a chain of them
+ *      is one int8 step (one table of the composition, float between the links). Excluded
+ *      nodes never do.
  *   3. calibrate (calib_collect) every output of an int8 node, and every float input of an int8
  *      layer that no int8 node produces; MaxPool and the shape ops pass their input's scale
  *      and zero point through (their outputs are the same numbers);
@@ -35,7 +37,10 @@
 
 #include "../runtime/kernels/quant.h"
 
-enum { F_INT8 = 4 }; /* beyond QZ_F_*: the node runs int8 */
+/* beyond QZ_F_*: the node runs int8; inside a chain of tabulated functions planned as one
+ * int8 step (the output of all but the last stays float, the inputs of all but the first
+ * are those float links): */
+enum { F_INT8 = 4, F_NO_OUT = 8, F_NO_IN = 16 };
 
 /* Largest |bias| / (x_scale * w_scale) allowed: 2^30 leaves 2^30 of headroom for the sum of
  * products in the int32 accumulator. */
@@ -187,10 +192,30 @@ static int plan_one(Qdq *S, int k) {
     return slot >= 0 && S->qval[n->in[slot]];
 }
 
+/* Node k extends a chain of tabulated functions: its input is the output of such an int8
+ * node j (its only reader, not a graph output, the chain not yet QZ_LUT_MAX_CHAIN long), so
+ * j's output need not be quantized: k's table composes them (quantize_rewrite.c). */
+static int plan_chain(Qdq *S, int k) {
+    const IrGraph *g = S->g;
+    const RtNode *n = &g->nodes[k];
+    int slot = qz_lut_input(g, n);
+    if ((S->f[k] & QZ_F_EXCLUDED) || slot < 0 || !out_f32(g, n)) return 0;
+    int v = n->in[slot], j = g->values[v].producer, only = -1, len = 1;
+    if (j < 0 || !(S->f[j] & F_INT8) || qz_lut_input(g, &g->nodes[j]) < 0 || ir_value_is_output(g, v) ||
+        qz_readers(g, v, &only) != 1 || only != k)
+        return 0;
+    for (int i = j; S->f[i] & F_NO_IN; len++) i = g->values[g->nodes[i].in[qz_lut_input(g, &g->nodes[i])]].producer;
+    if (len + 1 > QZ_LUT_MAX_CHAIN) return 0;
+    S->f[j] |= F_NO_OUT;
+    S->qval[v] = 0;
+    S->f[k] |= F_NO_IN;
+    return 1;
+}
+
 static void plan(Qdq *S) {
     const IrGraph *g = S->g;
     for (int k = 0; k < g->n_nodes; k++) {
-        if (!plan_one(S, k)) continue;
+        if (!plan_chain(S, k) && !plan_one(S, k)) continue; /* a chain link first */
         S->f[k] |= F_INT8;
         S->qval[g->nodes[k].out[0]] = 1;
     }
@@ -227,8 +252,8 @@ static int calibrate(Qdq *S) {
     for (int k = 0; k < g->n_nodes; k++) {
         const RtNode *n = &g->nodes[k];
         if (!(S->f[k] & F_INT8)) continue;
-        if (!is_passthrough(n->op)) want[n->out[0]] = 1;
-        for (int j = 0; j < act_inputs(n); j++)
+        if (!is_passthrough(n->op) && !(S->f[k] & F_NO_OUT)) want[n->out[0]] = 1;
+        for (int j = 0; j < act_inputs(n) && !(S->f[k] & F_NO_IN); j++)
             if (!S->qval[n->in[j]] && !g->values[n->in[j]].konst) want[n->in[j]] = 1;
     }
     int n = 0;
@@ -431,9 +456,10 @@ static int insert_all(Qdq *S) {
     IrGraph *g = S->g;
     for (int k = 0; k < g->n_nodes; k++) {
         if (S->f[k] & F_INT8) {
-            for (int j = 0; j < act_inputs(&g->nodes[k]); j++) /* not the scalar of a tabulated x + c */
-                if (!g->values[g->nodes[k].in[j]].konst) RT_TRY(wrap_input(S, &k, j));
+            for (int j = 0; j < act_inputs(&g->nodes[k]) && !(S->f[k] & F_NO_IN); j++)
+                if (!g->values[g->nodes[k].in[j]].konst) RT_TRY(wrap_input(S, &k, j)); /* not x + c's c */
             if (is_layer_op(&g->nodes[k])) RT_TRY(quantize_weight_bias(S, &k));
+            if (S->f[k] & F_NO_OUT) continue; /* a float link of a chain */
             RT_TRY(wrap_output(S, &k));
             k += 2; /* past the output pair */
         } else if (S->f[k] & QZ_F_WEIGHT) { /* a weight layer that stays float (Gemm): weight-only */

@@ -256,32 +256,54 @@ static int rewrite_passthrough(IrGraph *g, int k, RtError *err) {
     return 1;
 }
 
-/* An element-wise function of one DQ'd tensor -> QLut with its table (quantize_lut.c). */
+/* The producer of v when v's only reader is node `reader` and the producer is a tabulatable
+ * function (quantize_lut.c), else -1. */
+static int lut_link(const IrGraph *g, int v, int reader) {
+    int p = v >= 0 ? g->values[v].producer : -1, only = -1;
+    if (p < 0 || ir_value_is_output(g, v) || qz_readers(g, v, &only) != 1 || only != reader) return -1;
+    return qz_lut_input(g, &g->nodes[p]) >= 0 ? p : -1;
+}
+
+/* An element-wise function of one DQ'd tensor, or a chain of them planned as one int8 step
+ * (DQ -> f1 -> ... -> fn -> Q), -> QLut with the table of their composition. */
 static int rewrite_lut(IrGraph *g, int k, RtError *err) {
-    const RtNode *n = &g->nodes[k];
     QzParams x, y;
-    int slot = qz_lut_input(g, n);
-    if (slot < 0) return 0;
-    int xd = qz_dq_per_tensor(g, qz_in(n, slot), &x);
-    int q = xd < 0 ? -1 : out_q(g, k, &y);
+    int chain[QZ_LUT_MAX_CHAIN], n = 0, j = k;
+    int xd = -1;
+    while (n < QZ_LUT_MAX_CHAIN) { /* back from k to the DQ */
+        int slot = qz_lut_input(g, &g->nodes[j]);
+        if (slot < 0) return 0;
+        chain[n++] = j;
+        int v = g->nodes[j].in[slot];
+        if ((xd = qz_dq_per_tensor(g, v, &x)) >= 0) break;
+        if ((j = lut_link(g, v, j)) < 0) return 0;
+    }
+    if (xd < 0) return 0;
+    int q = out_q(g, k, &y);
     if (q < 0) return 0;
+    for (int i = 0; i < n / 2; i++) { /* graph order */
+        int t = chain[i];
+        chain[i] = chain[n - 1 - i], chain[n - 1 - i] = t;
+    }
     int8_t table[256];
     float xs = ((const float *)x.scale->data)[0], ys = ((const float *)y.scale->data)[0];
     int32_t xz = ((const int8_t *)x.zp->data)[0], yz = ((const int8_t *)y.zp->data)[0];
-    RT_TRY(qz_lut_table(g, n, xs, xz, ys, yz, table, err));
+    RT_TRY(qz_lut_table(g, chain, n, xs, xz, ys, yz, table, err));
     char base[512];
-    snprintf(base, sizeof base, "%s_lut", n->name);
+    snprintf(base, sizeof base, "%s_lut", g->nodes[k].name);
     RtTensor t = {RT_I8, 1, {256}, table};
     int tv = qz_const_new(g, base, &t, err);
     if (tv < 0) return -1;
-    n = &g->nodes[k];
+    RtNode fs[QZ_LUT_MAX_CHAIN]; /* copies: node k changes below; the others die with their readers */
+    const RtNode *fp[QZ_LUT_MAX_CHAIN];
+    for (int i = 0; i < n; i++) fs[i] = g->nodes[chain[i]], fp[i] = &fs[i];
     const RtNode *qn = &g->nodes[q];
     int in[6] = {x.x, tv, g->nodes[xd].in[1], g->nodes[xd].in[2], qn->in[1], qn->in[2]};
-    RtNode orig = *n;
     RT_TRY(node_become(g, k, RT_OP_QLUT, 6, in, q, err));
     g->nodes[k].n_attr = 0;
     g->nodes[k].attrs = NULL;
-    RT_TRY(qz_lut_attrs(g, k, &orig, err));
+    RT_TRY(qz_lut_attrs(g, k, fp, n, err));
+    for (int i = 0; i + 1 < n; i++) pass_node_delete(g, chain[i]);
     return 1;
 }
 

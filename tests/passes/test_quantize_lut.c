@@ -177,3 +177,52 @@ Test(quantize_lut, tables_are_q_of_f_of_dq_for_every_code) {
     }
     unlink(npy);
 }
+
+/* A chain x * 0.75 -> + (-0.4) -> HardSwish between the convs (PP-LCNet's scalar affine
+ * before its activation) is one QLut of the composition, evaluated in float32 without rounding
+ * between the links: every entry is Q(HardSwish(DQ(c) * 0.75 + -0.4)). */
+Test(quantize_lut, a_chain_is_one_table_of_the_composition) {
+    for (int i = 0; i < 200; i++) x_data[i] = 3.0f * sinf((float)(7 * i + 3)) + 0.5f * cosf((float)i);
+    char npy[128];
+    snprintf(npy, sizeof npy, "/tmp/wafer_qlutc_%d.npy", (int)getpid());
+    RtTensor tx = {RT_F32, 4, {2, 4, 5, 5}, x_data};
+    ok(npy_write(npy, &tx, &err));
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {2, 4, 5, 5}, w1d[4] = {6, 4, 1, 1}, w2d[4] = {3, 6, 1, 1};
+    static float w1[24], w2[18];
+    static const float mulc = MULC, cadd = CADD;
+    for (int i = 0; i < 24; i++) w1[i] = 1.5f * sinf((float)(3 * i + 1));
+    for (int i = 0; i < 18; i++) w2[i] = cosf((float)(5 * i + 2));
+    int x = tg_input(g, "x", RT_F32, 4, xd, NULL);
+    int a[2] = {x, tg_const_f32(g, "W1", 4, w1d, w1)};
+    int c1 = tg_node(g, RT_OP_CONV, "conv1", 2, a, "c1");
+    int m[2] = {tg_const_f32(g, "k", 0, NULL, &mulc), c1};
+    int mv = tg_node(g, RT_OP_MUL, "mul", 2, m, "mv");
+    int d[2] = {mv, tg_const_f32(g, "b", 0, NULL, &cadd)};
+    int av = tg_node(g, RT_OP_ADD, "add", 2, d, "av");
+    int h = tg_node(g, RT_OP_HARD_SWISH, "hswish", 1, &av, "h");
+    int b[2] = {h, tg_const_f32(g, "W2", 4, w2d, w2)};
+    tg_output(g, tg_node(g, RT_OP_CONV, "conv2", 2, b, "y"));
+    ok(ir_infer_shapes(g, &err));
+    quantize(g, npy);
+    cr_assert_eq(tg_count_op(g, RT_OP_QLUT), 1);
+    cr_expect_eq(g->n_nodes, 5, "Q, QConv, QLut, QConv, DQ");
+    const RtNode *n = NULL;
+    for (int k = 0; k < g->n_nodes; k++)
+        if (g->nodes[k].op == RT_OP_QLUT) n = &g->nodes[k];
+    cr_expect_str_eq(rt_attr_str(n, "function", ""), "Mul,Add,HardSwish");
+    const int8_t *table = g->values[n->in[1]].konst->data;
+    float xs = konst_f32(g, n->in[2]), ys = konst_f32(g, n->in[4]);
+    int xz = konst_i8(g, n->in[3]), yz = konst_i8(g, n->in[5]);
+    for (int c = -128; c < 128; c++) {
+        float v = (float)(c - xz) * xs;
+        float u = MULC * v;
+        u = u + CADD;
+        float f = u * fmaxf(0.0f, fminf(1.0f, u / 6.0f + 0.5f));
+        long want = lrint((double)(f / ys)) + yz;
+        want = want < -128 ? -128 : want > 127 ? 127 : want;
+        cr_expect_eq(table[(uint8_t)c], want, "table[%d] = %d, want %ld", c, table[(uint8_t)c], want);
+    }
+    ir_graph_free(g);
+    unlink(npy);
+}
