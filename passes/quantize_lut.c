@@ -55,7 +55,14 @@ static int clip_bound(const IrGraph *g, const RtNode *n, int which, float *f) {
 static int const_scalar(const IrGraph *g, int v, int x) {
     const RtTensor *t = v >= 0 ? g->values[v].konst : NULL;
     int rank = g->values[x].rank;
-    return t && t->data && t->dtype == RT_F32 && rt_numel(t) == 1 && rank >= 0 && t->rank <= rank;
+    return t && t->data && t->dtype == RT_F32 && rt_numel(t) == 1 && (t->rank == 0 || (rank >= 0 && t->rank <= rank));
+}
+
+/* float32, or not inferred (dynamic sizes through a Resize): the planner asks only about
+ * values an int8 node produces, which are float32 DQ outputs. */
+static int f32_or_unknown(const IrGraph *g, int v) {
+    RtDtype t = g->values[v].dtype;
+    return t == RT_F32 || t == RT_UNDEFINED;
 }
 
 int qz_lut_input(const IrGraph *g, const RtNode *n) {
@@ -65,17 +72,17 @@ int qz_lut_input(const IrGraph *g, const RtNode *n) {
     case RT_OP_ADD: case RT_OP_MUL: /* x op c, c op x: the constant scalar either side */
         if (n->n_in != 2 || n->n_attr != 0 || n->in[0] < 0 || n->in[1] < 0) return -1;
         for (int i = 0; i < 2; i++)
-            if (!g->values[n->in[i]].konst && g->values[n->in[i]].dtype == RT_F32 && const_scalar(g, n->in[1 - i], n->in[i]))
+            if (!g->values[n->in[i]].konst && f32_or_unknown(g, n->in[i]) && const_scalar(g, n->in[1 - i], n->in[i]))
                 return i;
         return -1;
     case RT_OP_SUB: case RT_OP_DIV: /* x - c, x / c */
         if (n->n_in != 2 || n->n_attr != 0 || n->in[0] < 0 || n->in[1] < 0 || g->values[n->in[0]].konst) return -1;
-        return g->values[n->in[0]].dtype == RT_F32 && const_scalar(g, n->in[1], n->in[0]) ? 0 : -1;
+        return f32_or_unknown(g, n->in[0]) && const_scalar(g, n->in[1], n->in[0]) ? 0 : -1;
     default:
         break;
     }
     int x = n->in[0];
-    if (x < 0 || g->values[x].dtype != RT_F32) return -1;
+    if (x < 0 || !f32_or_unknown(g, x)) return -1;
     switch (n->op) {
     case RT_OP_RELU: case RT_OP_LEAKY_RELU: case RT_OP_SIGMOID: case RT_OP_TANH: case RT_OP_HARD_SIGMOID:
     case RT_OP_HARD_SWISH: case RT_OP_ELU: case RT_OP_SOFTPLUS: case RT_OP_SOFTSIGN: case RT_OP_ABS:

@@ -12,8 +12,8 @@
  *      the activation runs in float between a DQ and a Q: the graph int8 quantizes is the one
  *      before the fusion;
  *   2. plan, in graph order: Conv/FusedConv/Linear/MatMul with a quantized weight and a float32
- *      input run int8; so do Add/Mul whose two inputs are int8, the pools, Concat and the shape
- *      ops whose data inputs are int8 (produced by int8 nodes), and element-wise functions of
+ *      input run int8; so do Add/Mul whose two inputs are int8, the pools, Concat, the shape
+ *      ops and nearest Resize whose data inputs are int8 (produced by int8 nodes), and element-wise functions of
  *      one int8 input (HardSwish, Sigmoid, ...: tables, quantize_lut.c), where a chain of them
  *      is one int8 step (one table of the composition, float between the links). Excluded
  *      nodes never do.
@@ -142,24 +142,31 @@ static int is_layer_op(const RtNode *n) {
 /* Ops whose int8 output carries the input's scale and zero point. */
 static int is_passthrough(int op) {
     return op == RT_OP_MAX_POOL || op == RT_OP_FLATTEN || op == RT_OP_RESHAPE || op == RT_OP_TRANSPOSE ||
-           op == RT_OP_SQUEEZE || op == RT_OP_UNSQUEEZE;
+           op == RT_OP_SQUEEZE || op == RT_OP_UNSQUEEZE || op == RT_OP_RESIZE; /* Resize: nearest only (plan_one) */
 }
 
-static int out_f32(const IrGraph *g, const RtNode *n) {
-    return n->n_out >= 1 && n->out[0] >= 0 && g->values[n->out[0]].dtype == RT_F32;
+/* Output 0 is float32: known so, or not inferred (dynamic input sizes through a Resize) while
+ * input 0 is float32 or an int8 node's output (float32 too; every op planned here keeps its
+ * input's float type). */
+static int out_f32(const Qdq *S, const RtNode *n) {
+    const IrGraph *g = S->g;
+    if (n->n_out < 1 || n->out[0] < 0) return 0;
+    RtDtype t = g->values[n->out[0]].dtype;
+    int x = n->n_in > 0 ? n->in[0] : -1;
+    return t == RT_F32 || (t == RT_UNDEFINED && x >= 0 && (g->values[x].dtype == RT_F32 || S->qval[x]));
 }
 
 static int plan_one(Qdq *S, int k) {
     const IrGraph *g = S->g;
     const RtNode *n = &g->nodes[k];
-    if ((S->f[k] & QZ_F_EXCLUDED) || !out_f32(g, n)) return 0;
+    if ((S->f[k] & QZ_F_EXCLUDED) || !out_f32(S, n)) return 0;
     int x = qz_in(n, 0);
     if (x < 0) return 0;
     switch (n->op) {
     case RT_OP_CONV:
     case RT_OP_FUSED_CONV:
-    case RT_OP_LINEAR:
-        return (S->f[k] & QZ_F_WEIGHT) && g->values[x].dtype == RT_F32;
+    case RT_OP_LINEAR: /* an int8 node's output is float32 even where inference lost its type */
+        return (S->f[k] & QZ_F_WEIGHT) && (g->values[x].dtype == RT_F32 || S->qval[x]);
     case RT_OP_MATMUL:
         return (S->f[k] & QZ_F_WEIGHT) && g->values[x].dtype == RT_F32 && g->values[x].rank >= 2 &&
                g->values[n->in[1]].konst->rank == 2;
@@ -176,6 +183,8 @@ static int plan_one(Qdq *S, int k) {
         if (n->n_out > 1 && n->out[1] >= 0 && (qz_readers(g, n->out[1], NULL) || ir_value_is_output(g, n->out[1])))
             return 0;
         return S->qval[x];
+    case RT_OP_RESIZE: /* nearest copies elements: the same numbers, int8 as well as float */
+        return strcmp(rt_attr_str(n, "mode", "nearest"), "nearest") == 0 && S->qval[x];
     case RT_OP_AVERAGE_POOL:
     case RT_OP_GLOBAL_AVERAGE_POOL:
     case RT_OP_FLATTEN:
@@ -199,7 +208,7 @@ static int plan_chain(Qdq *S, int k) {
     const IrGraph *g = S->g;
     const RtNode *n = &g->nodes[k];
     int slot = qz_lut_input(g, n);
-    if ((S->f[k] & QZ_F_EXCLUDED) || slot < 0 || !out_f32(g, n)) return 0;
+    if ((S->f[k] & QZ_F_EXCLUDED) || slot < 0 || !out_f32(S, n)) return 0;
     int v = n->in[slot], j = g->values[v].producer, only = -1, len = 1;
     if (j < 0 || !(S->f[j] & F_INT8) || qz_lut_input(g, &g->nodes[j]) < 0 || ir_value_is_output(g, v) ||
         qz_readers(g, v, &only) != 1 || only != k)

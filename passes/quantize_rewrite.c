@@ -15,8 +15,8 @@
  *   Concat                                          -> QConcat
  *   an element-wise function of one input (HardSwish, HardSigmoid, Sigmoid, Tanh, Gelu,
  *       LeakyRelu, Clip, ...; quantize_lut.c)       -> QLut with its 256-entry table
- *   MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, when the Q after has the DQ's
- *       scale and zero point                        -> the same op on the int8 tensor
+ *   MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, nearest Resize, when the Q after
+ *       has the DQ's scale and zero point           -> the same op on the int8 tensor
  * The node keeps its name and position and produces the Q's output value; the Q is deleted,
  * the DQs in front lose a reader (dead-node removal takes them when it was the last).
  * A node that does not match stays as it is: a float op between DQ and Q, which computes the
@@ -328,7 +328,8 @@ int qz_rewrite(IrGraph *g, int *changed, RtError *err) {
         case RT_OP_RESHAPE:
         case RT_OP_TRANSPOSE:
         case RT_OP_SQUEEZE:
-        case RT_OP_UNSQUEEZE: r = rewrite_passthrough(g, k, err); break;
+        case RT_OP_UNSQUEEZE:
+        case RT_OP_RESIZE: r = rewrite_passthrough(g, k, err); break; /* Resize: planned when nearest */
         default: r = rewrite_lut(g, k, err); break;
         }
         if (r < 0) {

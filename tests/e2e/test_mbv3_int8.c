@@ -306,10 +306,10 @@ Test(mbv3_int8, paddleocr_det_int8_text_masks_overlap, .timeout = 120) {
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_mbv3_det"), 0);
     int n8, nf;
     paddle_quantize(dir, model, 64, 96, 3, &n8, &nf);
-    /* the backbone and the scalar affines int8; float: the neck's Resize path and the head's
-     * ConvTranspose / BatchNormalization / Sigmoid */
-    cr_expect_geq(n8, 100, "int8 nodes %d", n8); /* 35 QLut: the affine + HardSwish chains, one table each */
-    cr_expect_leq(nf, 50, "float nodes %d", nf);
+    /* backbone and neck int8 (the affine + HardSwish chains one table each, nearest Resize on
+     * int8); float: the head (its 3x3 conv, BatchNormalization, Relu, ConvTranspose, Sigmoid) */
+    cr_expect_geq(n8, 130, "int8 nodes %d", n8);
+    cr_expect_leq(nf, 12, "float nodes %d", nf);
     for (uint32_t seed = 1; seed <= 3; seed++) {
         RtTensor yf, y8;
         paddle_run(dir, 64, 96, 3, seed, "sigmoid_0.tmp_0", &yf, &y8);
