@@ -44,6 +44,9 @@ typedef struct OnnxWriteOptions {
     const int *packed4;           /* [n_packed4] borrowed: constant values (u8 / i8 codes, one per
                                      byte) written as UINT4 / INT4, two per byte */
     int n_packed4;
+    const int *packed2;           /* [n_packed2] borrowed: the same written as UINT2 / INT2, four per
+                                     byte (opset 25) */
+    int n_packed2;
 } OnnxWriteOptions;
 
 /* Serializes g as a ModelProto (producer "wafer"). g may hold only published ops (default
@@ -57,7 +60,8 @@ int onnx_write_file(const IrGraph *g, const OnnxWriteOptions *o, const char *pat
 /* ---- export: wafer's quantized graph -> standard ONNX ops (onnx_export_q.c) ---- */
 typedef enum {
     ONNX_INT4_NBITS = 0,  /* LinearNBits -> com.microsoft.MatMulNBits (default) */
-    ONNX_INT4_DQ = 1      /* LinearNBits -> blocked DequantizeLinear on 4-bit codes + MatMul (opset 21) */
+    ONNX_INT4_DQ = 1      /* LinearNBits -> blocked DequantizeLinear on 4-bit codes + MatMul (opset 21;
+                             2-bit codes as UINT2, opset 25) */
 } OnnxInt4Form;
 
 typedef struct OnnxExportOptions {
@@ -72,6 +76,8 @@ typedef struct OnnxExport {
     IrGraph *g;                   /* owned */
     int *packed4;                 /* [n_packed4] owned: values to write as 4-bit */
     int n_packed4;
+    int *packed2;                 /* [n_packed2] owned: values to write as 2-bit */
+    int n_packed2;
 } OnnxExport;
 
 /* Lowers src into ex (src is not changed). Fails naming the node when an op or attribute has

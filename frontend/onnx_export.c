@@ -4,8 +4,8 @@
  * Algorithm:
  *  1. target opset: the source's, raised to 13 when int8 ops become per-axis QDQ, to 21 when
  *     blocked or 4-bit DequantizeLinear appears (--onnx-int4 dq, or GPTQ's blocked Gemm/Conv
- *     weights); sources older than 13 are refused when a raise is needed (too many ops
- *     changed form before 13).
+ *     weights), to 25 when 2-bit codes go into one (UINT2, ONNX 1.20); sources older than 13
+ *     are refused when a raise is needed (too many ops changed form before 13).
  *  2. one pass over the nodes in order: wafer ops are lowered (onnx_export_q.c,
  *     onnx_export_nbits.c), a fused activation after the op (Gelu / GeluTanh as Gelu, or
  *     as below); Gelu below opset 20 becomes its Erf (or Tanh) formula; ops whose
@@ -223,17 +223,20 @@ int ex_attrs_copy(ExCtx *x, int k, const RtNode *src, const char *skip) {
     return RT_OK;
 }
 
-int ex_packed4_add(ExCtx *x, int v) {
-    if (x->n_packed4 == x->cap_packed4) {
-        int cap = x->cap_packed4 ? 2 * x->cap_packed4 : 16;
-        int *p = realloc(x->packed4, sizeof(int) * (size_t)cap);
+static int ex_list_add(ExCtx *x, int **list, int *n, int *cap, int v) {
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 16;
+        int *p = realloc(*list, sizeof(int) * (size_t)c);
         if (!p) return ex_nomem(x);
-        x->packed4 = p;
-        x->cap_packed4 = cap;
+        *list = p;
+        *cap = c;
     }
-    x->packed4[x->n_packed4++] = v;
+    (*list)[(*n)++] = v;
     return RT_OK;
 }
+
+int ex_packed4_add(ExCtx *x, int v) { return ex_list_add(x, &x->packed4, &x->n_packed4, &x->cap_packed4, v); }
+int ex_packed2_add(ExCtx *x, int v) { return ex_list_add(x, &x->packed2, &x->n_packed2, &x->cap_packed2, v); }
 
 const RtTensor *ex_src_const(ExCtx *x, const RtNode *n, int sv, const char *what) {
     if (sv < 0 || !x->src->values[sv].konst || !x->src->values[sv].konst->data)
@@ -384,7 +387,8 @@ static int ex_target_opset(ExCtx *x) {
         int want = 0;
         if (ex_is_wafer_q(n->op)) want = 13;
         if (n->op == RT_OP_QLUT) want = ex_lut_opset(n); /* the tabulated op's: HardSwish 14, Gelu 20 */
-        if (n->op == RT_OP_LINEAR_NBITS && ex_nbits_uses_dq(x, n)) want = 21; /* blocked DequantizeLinear */
+        if (n->op == RT_OP_LINEAR_NBITS && ex_nbits_uses_dq(x, n)) /* blocked DequantizeLinear; 2-bit codes as */
+            want = ex_attr_find(n, "bits") && ex_attr_find(n, "bits")->i == 2 ? 25 : 21; /* UINT2 from opset 25 */
         if (n->op == RT_OP_QUANTIZE_LINEAR || n->op == RT_OP_DEQUANTIZE_LINEAR) {
             const RtAttr *b = ex_attr_find(n, "block_size");
             want = b && b->i > 0 ? 21 : ex_attr_find(n, "axis") ? 13 : 10;
@@ -465,17 +469,21 @@ int onnx_export_lower(const IrGraph *src, const OnnxExportOptions *o, OnnxExport
     if (r != RT_OK) {
         ir_graph_free(x.g);
         free(x.packed4);
+        free(x.packed2);
         return RT_ERR;
     }
     ex->g = x.g;
     ex->packed4 = x.packed4;
     ex->n_packed4 = x.n_packed4;
+    ex->packed2 = x.packed2;
+    ex->n_packed2 = x.n_packed2;
     return RT_OK;
 }
 
 void onnx_export_free(OnnxExport *ex) {
     ir_graph_free(ex->g);
     free(ex->packed4);
+    free(ex->packed2);
     memset(ex, 0, sizeof *ex);
 }
 
@@ -487,7 +495,7 @@ int onnx_export_file(const IrGraph *src, const OnnxExportOptions *o, const char 
         err->msg[0] = '\0';
         return rt_error_set(err, "%s: %s", path, msg);
     }
-    OnnxWriteOptions w = {o ? o->producer_version : NULL, ex.packed4, ex.n_packed4};
+    OnnxWriteOptions w = {o ? o->producer_version : NULL, ex.packed4, ex.n_packed4, ex.packed2, ex.n_packed2};
     int r = onnx_write_file(ex.g, &w, path, err);
     onnx_export_free(&ex);
     return r;

@@ -21,6 +21,8 @@ typedef struct {
     OnnxNameMap node_names;      /* owned: every node name in g (onnxruntime wants them unique) */
     int *packed4;                /* [n_packed4] owned until handed to the OnnxExport */
     int n_packed4, cap_packed4;
+    int *packed2;                /* [n_packed2] owned until handed to the OnnxExport: 2-bit codes */
+    int n_packed2, cap_packed2;
     const OnnxExportOptions *o;  /* borrowed, never NULL */
     RtError *err;                /* borrowed */
     int failed;                  /* an error was recorded (ex_fail) */
@@ -52,6 +54,8 @@ int ex_attr_ints(ExCtx *x, int k, const char *name, int n, const int64_t *v);
 int ex_attrs_copy(ExCtx *x, int k, const RtNode *src, const char *skip);
 /* Marks new constant value v to be written as 4-bit. */
 int ex_packed4_add(ExCtx *x, int v);
+/* The same for a constant written as UINT2 / INT2 (codes 0..3 / -2..1; needs opset 25). */
+int ex_packed2_add(ExCtx *x, int v);
 
 /* The source constant of value sv, or NULL (with an error naming node n) when it is not one. */
 const RtTensor *ex_src_const(ExCtx *x, const RtNode *n, int sv, const char *what);

@@ -25,7 +25,8 @@
  * 3-bit layers, and groups that are not a multiple of 16 (more than one per row), take the
  * second form: onnxruntime's MatMulNBits kernel takes 2, 4 and 8 bits
  * and blocks of 16..256 only.
- * Blocked DequantizeLinear (--onnx-int4 dq, opset 21): W[K, N] codes as UINT4 (bits <= 4) or
+ * Blocked DequantizeLinear (--onnx-int4 dq, opset 21): W[K, N] codes as UINT4 (3 and 4 bits),
+ *   UINT2 (2 bits: the graph goes to opset 25, ONNX 1.20, onnxruntime 1.24 and later), or
  *   uint8 (8 bits), scales and zero points [ceil(K / G), N], DequantizeLinear(axis 0,
  *   block_size G), then MatMul (+ Add bias); act-order layers permuted as above (groups of
  *   unequal sizes have no blocked form).
@@ -214,7 +215,11 @@ static int nb_dq_matmul(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
     free(codes);
     int dq_in[3] = {ex_const(x, base, "_codes", W), ex_const(x, base, "_scales_kn", S), ex_const(x, base, "_zp_kn", Z)};
     if (dq_in[0] < 0 || dq_in[1] < 0 || dq_in[2] < 0) return RT_ERR;
-    if (L->bits <= 4 && (ex_packed4_add(x, dq_in[0]) != RT_OK || ex_packed4_add(x, dq_in[2]) != RT_OK)) return RT_ERR;
+    if (L->bits == 2 && x->g->opset >= 25) { /* UINT2 codes and zero points (the target opset is raised to 25) */
+        if (ex_packed2_add(x, dq_in[0]) != RT_OK || ex_packed2_add(x, dq_in[2]) != RT_OK) return RT_ERR;
+    } else if (L->bits <= 4 && (ex_packed4_add(x, dq_in[0]) != RT_OK || ex_packed4_add(x, dq_in[2]) != RT_OK)) {
+        return RT_ERR;
+    }
     int wf = ex_fresh(x, base, "_dq");
     int k = ex_node(x, RT_OP_DEQUANTIZE_LINEAR, n->name, 3, dq_in, 1, &wf);
     if (k < 0 || ex_attr_int(x, k, "axis", 0) != RT_OK || ex_attr_int(x, k, "block_size", L->G) != RT_OK)

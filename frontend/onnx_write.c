@@ -14,7 +14,8 @@
  *   producer       "wafer".
  * Values listed in OnnxWriteOptions.packed4 (one u8/i8 code per element in the IR) are
  * written as UINT4/INT4 (ONNX types 21/22), two elements per byte, the first in the low
- * nibble, as the ONNX IR spec packs them.
+ * nibble, as the ONNX IR spec packs them; those in packed2 as UINT2/INT2 (25/26, opset 25),
+ * four per byte, the first in the low two bits.
  *
  * Everything the ModelProto points to is either borrowed from the graph (names, constant
  * bytes on a little-endian host) or allocated in a pool freed after packing, so writing does
@@ -31,6 +32,8 @@
 
 #define ONNX_TYPE_UINT4 21
 #define ONNX_TYPE_INT4 22
+#define ONNX_TYPE_UINT2 25
+#define ONNX_TYPE_INT2 26
 #define WRITE_MS_DOMAIN "com.microsoft"
 
 /* Allocations that live until the model is packed. */
@@ -94,9 +97,12 @@ static int64_t write_ir_for_opset(int opset) {
     return 3;
 }
 
-static int write_is_packed4(const WriteCtx *w, int v) {
+/* Bits per element value v is written with: 4 or 2 when listed in the options, else 0. */
+static int write_packed_bits(const WriteCtx *w, int v) {
     for (int i = 0; i < w->o->n_packed4; i++)
-        if (w->o->packed4[i] == v) return 1;
+        if (w->o->packed4[i] == v) return 4;
+    for (int i = 0; i < w->o->n_packed2; i++)
+        if (w->o->packed2[i] == v) return 2;
     return 0;
 }
 
@@ -119,19 +125,20 @@ static int write_raw_le(WriteCtx *w, const RtTensor *t, ProtobufCBinaryData *out
     return RT_OK;
 }
 
-/* One element per byte -> two 4-bit elements per byte, low nibble first. */
-static int write_raw_packed4(WriteCtx *w, const RtTensor *t, ProtobufCBinaryData *out) {
-    int64_t n = rt_numel(t);
-    uint8_t *p = write_alloc(w, (size_t)(n + 1) / 2);
+/* One element per byte -> 8 / bits elements per byte (bits 4 or 2), the first in the low bits. */
+static int write_raw_packed(WriteCtx *w, const RtTensor *t, int bits, ProtobufCBinaryData *out) {
+    int64_t n = rt_numel(t), k = 8 / bits;
+    unsigned mask = (1u << bits) - 1u;
+    uint8_t *p = write_alloc(w, (size_t)((n + k - 1) / k));
     if (!p) return write_nomem(w);
     const uint8_t *s = t->data;
-    for (int64_t i = 0; i < n; i++) p[i / 2] |= (uint8_t)((s[i] & 15u) << (4 * (i % 2)));
+    for (int64_t i = 0; i < n; i++) p[i / k] |= (uint8_t)((s[i] & mask) << (bits * (i % k)));
     out->data = p;
-    out->len = (size_t)(n + 1) / 2;
+    out->len = (size_t)((n + k - 1) / k);
     return RT_OK;
 }
 
-static Onnx__TensorProto *write_tensor(WriteCtx *w, const char *name, const RtTensor *t, int packed4) {
+static Onnx__TensorProto *write_tensor(WriteCtx *w, const char *name, const RtTensor *t, int packed_bits) {
     Onnx__TensorProto *tp = WRITE_MSG(w, Onnx__TensorProto, ONNX__TENSOR_PROTO__INIT);
     int64_t *dims = write_alloc(w, sizeof(int64_t) * (size_t)(t->rank + 1));
     if (!tp || !dims) return write_nomem(w), NULL;
@@ -143,11 +150,13 @@ static Onnx__TensorProto *write_tensor(WriteCtx *w, const char *name, const RtTe
     tp->has_data_type = 1;
     tp->data_type = (int32_t)t->dtype;
     tp->has_raw_data = 1;
-    if (packed4) {
+    if (packed_bits) {
         if (t->dtype != RT_U8 && t->dtype != RT_I8)
-            return rt_error_set(w->err, "constant '%s': only uint8/int8 codes can be written as 4-bit", name), NULL;
-        tp->data_type = t->dtype == RT_U8 ? ONNX_TYPE_UINT4 : ONNX_TYPE_INT4;
-        return write_raw_packed4(w, t, &tp->raw_data) == RT_OK ? tp : NULL;
+            return rt_error_set(w->err, "constant '%s': only uint8/int8 codes can be written as %d-bit", name,
+                                packed_bits), NULL;
+        tp->data_type = packed_bits == 4 ? (t->dtype == RT_U8 ? ONNX_TYPE_UINT4 : ONNX_TYPE_INT4)
+                                         : (t->dtype == RT_U8 ? ONNX_TYPE_UINT2 : ONNX_TYPE_INT2);
+        return write_raw_packed(w, t, packed_bits, &tp->raw_data) == RT_OK ? tp : NULL;
     }
     if (t->dtype == RT_STRING || rt_dtype_size(t->dtype) == 0)
         return rt_error_set(w->err, "constant '%s' of type %s cannot be written", name, rt_dtype_name(t->dtype)), NULL;
@@ -271,7 +280,7 @@ static int write_initializers(WriteCtx *w, Onnx__GraphProto *gp) {
     for (int v = 0; v < g->n_values; v++) {
         const IrValue *val = &g->values[v];
         if (!val->konst || !used[v]) continue;
-        if (!(init[k++] = write_tensor(w, val->name, val->konst, write_is_packed4(w, v)))) return RT_ERR;
+        if (!(init[k++] = write_tensor(w, val->name, val->konst, write_packed_bits(w, v)))) return RT_ERR;
     }
     gp->n_initializer = k;
     gp->initializer = init;
@@ -320,7 +329,7 @@ static int write_opsets(WriteCtx *w, Onnx__ModelProto *mp) {
 }
 
 int onnx_write_memory(const IrGraph *g, const OnnxWriteOptions *o, uint8_t **data, size_t *len, RtError *err) {
-    static const OnnxWriteOptions none = {NULL, NULL, 0};
+    static const OnnxWriteOptions none = {NULL, NULL, 0, NULL, 0};
     WriteCtx w = {NULL, 0, 0, g, o ? o : &none, err};
     *data = NULL;
     *len = 0;
@@ -329,6 +338,7 @@ int onnx_write_memory(const IrGraph *g, const OnnxWriteOptions *o, uint8_t **dat
     Onnx__GraphProto gp = ONNX__GRAPH_PROTO__INIT;
     int64_t ir = write_ir_for_opset(g->opset);
     for (int i = 0; i < w.o->n_packed4; i++) ir = ir < 10 ? 10 : ir; /* 4-bit types: IR 10 */
+    for (int i = 0; i < w.o->n_packed2; i++) ir = ir < 13 ? 13 : ir; /* 2-bit types: IR 13 */
     mp.has_ir_version = 1;
     mp.ir_version = g->ir_version > ir ? g->ir_version : ir;
     mp.producer_name = "wafer";

@@ -539,3 +539,60 @@ Test(onnx_opset25, topk24_bfloat16_by_hand) {
     free(i.data);
     tu_tmpdir_remove(dir);
 }
+
+/* ---- wafer's 2-bit weights exported as blocked DequantizeLinear of UINT2 (opset 25) ---- */
+
+/* The .onnx runs the same codes, scales and zero points as the .wafer: wafer's perplexity on
+ * both agrees to float summation order (1e-4 relative); onnxruntime's MatMul sums in its own
+ * order over K = 256..1024: 1e-3 relative (measured 7e-5; test_onnx_export.c allows 2e-3). */
+#define INT2_PPL_SELF_REL_TOL 1e-4
+#define INT2_PPL_ORT_REL_TOL 1e-3
+
+static double int2_metric(const char *model, const char *tokens) {
+    char log[8192], json[300];
+    snprintf(json, sizeof json, "%s.json", model);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " eval %s --task lm --tokens %s --json %s", model, tokens, json);
+    cr_assert_eq(rc, 0, "eval %s: exit %d\n%s", model, rc, log);
+    return tu_json_number(json, "perplexity");
+}
+
+Test(onnx_opset25, tinylm_int2_exported_as_uint2_blocked_dq, .timeout = 300) {
+    if (getenv("WAFER_SANITIZED")) cr_skip_test("slow under the sanitizers");
+    const char *T = FIXTURES "/tinylm/";
+    char dir[256], w[300], o[300], tokens[300], json[320], log[8192];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_int2_export"), 0);
+    snprintf(w, sizeof w, "%s/r2.wafer", dir);
+    snprintf(o, sizeof o, "%s/r2dq.onnx", dir);
+    snprintf(tokens, sizeof tokens, "%stinylm_eval_tokens.npy", T);
+    int rc = tu_run(log, sizeof log,
+                    WAFER_BIN " quantize %stinylm.onnx -o %s --onnx %s --weights int2 --group 128 --asym --onnx-int4 dq",
+                    T, w, o);
+    cr_assert_eq(rc, 0, "quantize: exit %d\n%s", rc, log);
+    /* the file: opset 25, IR 13, every DequantizeLinear's codes and zero points UINT2 */
+    size_t len = 0;
+    unsigned char *bytes = tu_file_read(o, &len);
+    cr_assert_not_null(bytes);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
+    free(bytes);
+    cr_assert_not_null(mp);
+    cr_expect_eq(mp->ir_version, 13);
+    cr_expect(mp->n_opset_import >= 1 && mp->opset_import[0]->version == 25, "opset %lld",
+              mp->n_opset_import ? (long long)mp->opset_import[0]->version : -1LL);
+    int n_u2 = 0, n_dq = 0;
+    for (size_t i = 0; i < mp->graph->n_initializer; i++) n_u2 += mp->graph->initializer[i]->data_type == 25;
+    for (size_t i = 0; i < mp->graph->n_node; i++) n_dq += strcmp(mp->graph->node[i]->op_type, "DequantizeLinear") == 0;
+    cr_expect_eq(n_dq, 24, "tinylm's 24 quantized layers");
+    cr_expect_eq(n_u2, 2 * n_dq, "codes and zero points of each DequantizeLinear are UINT2");
+    onnx__model_proto__free_unpacked(mp, NULL);
+    double ppl_w = int2_metric(w, tokens), ppl_self = int2_metric(o, tokens);
+    cr_expect(fabs(ppl_self - ppl_w) <= INT2_PPL_SELF_REL_TOL * ppl_w, "wafer on the .onnx %.5f vs .wafer %.5f", ppl_self,
+              ppl_w);
+    snprintf(json, sizeof json, "%s/ort.json", dir);
+    rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js lm %s %s > %s", o, tokens, json);
+    if (rc == 3) cr_skip_test("onnxruntime-node is not installed");
+    cr_assert_eq(rc, 0, "onnxruntime: exit %d\n%s", rc, log);
+    double ppl_ort = tu_json_number(json, "perplexity");
+    cr_log_info("tinylm RTN int2 g128 as UINT2 blocked DQ: wafer %.5f, onnxruntime %.5f", ppl_w, ppl_ort);
+    cr_expect(fabs(ppl_ort - ppl_w) <= INT2_PPL_ORT_REL_TOL * ppl_w, "onnxruntime %.5f vs wafer %.5f", ppl_ort, ppl_w);
+    tu_tmpdir_remove(dir);
+}
