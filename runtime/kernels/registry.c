@@ -68,10 +68,11 @@ extern const RtKernelEntry rt_kernels_x86_pool[];    /* x86/pool_x86.c: MaxPool,
 extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Transpose */
 extern const RtKernelEntry rt_kernels_x86_attention23[]; /* x86/attention23_x86.c: Attention (opset 23) */
 extern const RtKernelEntry rt_kernels_x86_qlut[];   /* x86/qlut_x86.c: QLut (AVX-512 VBMI) */
+extern const RtKernelEntry rt_kernels_x86_qmaxpool[]; /* x86/qmaxpool_x86.c: MaxPool on int8 codes (before x86_pool) */
 
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
-    rt_kernels_x86_nbits, rt_kernels_x86_pool, rt_kernels_x86_shape,
+    rt_kernels_x86_nbits, rt_kernels_x86_qmaxpool, /* int8 MaxPool; hands the rest to x86_pool */ rt_kernels_x86_pool, rt_kernels_x86_shape,
     rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
     rt_kernels_x86_attention23,
     rt_kernels_x86_qlut,
