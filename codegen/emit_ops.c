@@ -678,6 +678,20 @@ static int e_qgap(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
+/* QLut (wafer_ops.h): a 256-entry lookup; the table is a constant input. */
+static int e_qlut(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *t = kin(c, n, 1);
+    RT_TRY(need_dtype(c, k, x, RT_I8, "input x"));
+    if (!t || t->dtype != RT_I8 || rt_numel(t) != 256)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the table must be a constant of 256 int8 entries");
+    if (rt_numel(x) > INT32_MAX) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input x has more than 2^31 values");
+    char px[96], pt[96], py[96];
+    ec_tpl_use(c, "k_qlut_i8");
+    text_buf_printf(&c->body, "    wk_qlut_i8(%s, %s, %s, %lld);\n", P(c, n, 0, px), P(c, n, 1, pt), Y(c, n, py),
+                    (long long)rt_numel(x));
+    return RT_OK;
+}
+
 static int e_qavgpool(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     RT_TRY(need_dtype(c, k, x, RT_I8, "input x"));
@@ -839,6 +853,7 @@ const EcOpEntry ec_ops_core[] = {
     {RT_OP_QAVERAGE_POOL, e_qavgpool},
     {RT_OP_QCONCAT, e_qconcat},
     {RT_OP_QGLOBAL_AVERAGE_POOL, e_qgap},
+    {RT_OP_QLUT, e_qlut},
     {RT_OP_LINEAR_NBITS, e_linear_nbits},
     {RT_OP_MATMUL_NBITS, e_matmul_nbits},
     {0, NULL},
