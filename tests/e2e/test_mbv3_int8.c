@@ -7,7 +7,7 @@
  *     The .wafer has no float node between its input Q and output DQ (QLut for every
  *     element-wise function, QMul for the gate); the exported standard QDQ file (--onnx: each
  *     QLut as DQ -> f -> Q) run by onnxruntime agrees with the .wafer, and both with the float
- *     model, within a few output steps;
+ *     model, within a few output steps; emit-c of the int8 graph computes the .wafer's bits;
  *   - PaddleOCR's direction classifier and v4 text detector (bench/thirdparty, skipped when
  *     missing or under the sanitizers): the int8 graphs are int8 nearly everywhere, and on
  *     synthetic text images their outputs stay within the (loose, see below) bounds of the
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "../../io/npy.h"
+#include "../codegen/emitc_util.h"
 #include "../frontend/onnx_proto_build.h"
 #include "../ort_compare.h"
 
@@ -172,6 +173,24 @@ Test(mbv3_int8, block_int8_all_the_way_and_its_qdq_export_matches_onnxruntime) {
     for (int64_t i = 0; i < rt_numel(&yf); i++) lo = fmin(lo, ((float *)yf.data)[i]), hi = fmax(hi, ((float *)yf.data)[i]);
     double step = (hi - lo) / 255.0;
     cr_expect_leq(max_diff(&y8, &yf), FLOAT_STEPS * step, "int8 vs float: %g (step %g)", max_diff(&y8, &yf), step);
+    /* emit-c of the same int8 graph (QLut as a table lookup in C) = the .wafer, bit for bit */
+    snprintf(p, sizeof p, "%s/c", dir);
+    rc = tu_run(log, sizeof log,
+                WAFER_BIN " emit-c %s/m.onnx -o %s --activations int8 --calib x=%s/cal.npy --quantize-head", dir, p, dir);
+    cr_assert_eq(rc, 0, "emit-c failed:\n%s", log);
+    cr_assert_eq(ecu_compile("cc", "-O1", p, "exe", log, sizeof log), 0, "%s", log);
+    char xb[700];
+    snprintf(xb, sizeof xb, "%s/x.bin", dir);
+    ecu_raw_write(xb, x, sizeof(float) * 800);
+    rc = tu_run(log, sizeof log, "%s/exe %s %s/y.bin", p, xb, dir);
+    cr_assert_eq(rc, 0, "the emitted program: %s", log);
+    snprintf(p, sizeof p, "%s/y.bin", dir);
+    FILE *fy = fopen(p, "rb");
+    cr_assert_not_null(fy);
+    float yc[800];
+    cr_assert_eq(fread(yc, sizeof(float), 800, fy), 800);
+    fclose(fy);
+    cr_expect_eq(memcmp(yc, y8.data, sizeof yc), 0, "emit-c's output differs from the .wafer's");
     rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/q.onnx x=%s/x.npy --out %s/ort", dir, dir, dir);
     if (rc == 3) {
         free(yf.data), free(y8.data), free(cal), free(x);
