@@ -144,3 +144,52 @@ Test(qlut, qmul_per_channel_is_bit_identical_to_the_reference) {
         }
     rt_pool_free(pool);
 }
+
+/* ---- QConcat (x86/qlut_x86.c) against the reference kernel ---- */
+
+/* Three int8 inputs [2, C_i, 5, 7] along axis `ax` (1 or -1 via 3), scales so that one input
+ * is copied (the output's parameters), one requantized below 1, one above (scalar path). */
+static void qconcat_case(int ax, int64_t qmin, RtThreadPool *pool) {
+    static const int64_t C[3] = {3, 1, 17};
+    static float sc[3] = {0.1f, 0.05f, 0.3f};
+    static int8_t zs[3] = {4, -7, 0};
+    float ys = 0.1f;
+    int8_t yz = 4;
+    uint32_t seed = 77;
+    RtTensor t[3], ts[3], tz[3];
+    int8_t *data[3];
+    for (int i = 0; i < 3; i++) {
+        int64_t d[4] = {2, ax == 1 ? C[i] : 3, 5, ax == 1 ? 7 : C[i]};
+        data[i] = malloc((size_t)(d[0] * d[1] * d[2] * d[3]));
+        for (int64_t e = 0; e < d[0] * d[1] * d[2] * d[3]; e++) data[i][e] = (int8_t)(rtt_lcg(&seed) >> 24);
+        t[i] = rtt_tensor(RT_I8, 4, d, data[i]);
+        ts[i] = rtt_tensor(RT_F32, 0, NULL, &sc[i]);
+        tz[i] = rtt_tensor(RT_I8, 0, NULL, &zs[i]);
+    }
+    RtTensor tys = rtt_tensor(RT_F32, 0, NULL, &ys), tyz = rtt_tensor(RT_I8, 0, NULL, &yz);
+    RtTensor *in[11] = {&tys, &tyz, &t[0], &ts[0], &tz[0], &t[1], &ts[1], &tz[1], &t[2], &ts[2], &tz[2]};
+    RtAttr at[2] = {rtt_attr_int("axis", ax == 1 ? 1 : -1), rtt_attr_int("qmin", qmin)};
+    RtTensor want, got;
+    RttRun how = {.pool = pool};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_QCONCAT), NULL, RT_OP_QCONCAT, 1, in, 11, &want, 1, at, 2, 0), RT_OK,
+                 "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find_fast(RT_OP_QCONCAT), &how, RT_OP_QCONCAT, 1, in, 11, &got, 1, at, 2, 0),
+                 RT_OK, "%s", rtt_err.msg);
+    cr_assert(rt_shape_equal(&want, &got));
+    cr_assert_eq(memcmp(want.data, got.data, (size_t)rt_numel(&want)), 0, "axis %d qmin %lld: differs", ax,
+                 (long long)qmin);
+    rtt_free_outputs(&want, 1);
+    rtt_free_outputs(&got, 1);
+    for (int i = 0; i < 3; i++) free(data[i]);
+}
+
+Test(qlut, qconcat_is_bit_identical_to_the_reference) {
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+
+    for (int ax = 1; ax <= 3; ax += 2) {
+        qconcat_case(ax, -128, NULL);
+        qconcat_case(ax, -5, pool);
+    }
+    rt_pool_free(pool);
+}

@@ -14,6 +14,10 @@
  * requantization (the reference's generic broadcasting loop reads and writes every element
  * through rt_qget / rt_qset and took ~8 ns an element). Other shapes and dtypes go to the
  * reference kernel.
+ *
+ * QConcat of int8 inputs: each input's rows requantized 16 codes at a time with the same
+ * vector requantization (a copy where an input has the output's scale and zero point, as
+ * the reference does); the reference converts element by element through rt_qget / rt_qset.
  */
 #include "../kernel.h"
 #include "../quant.h"
@@ -188,7 +192,101 @@ static int k_qmul_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
 #endif
 }
 
+/* ---- QConcat (int8) ---- */
+
+/* One input's rows of QConcat: y[o * row + at + j] = requant(x[o * chunk + j] - zx) for
+ * j < chunk, o < outer; a copy when the input has the output's parameters (M = 1 exactly). */
+typedef struct {
+    const int8_t *x;          /* borrowed: [outer][chunk] */
+    int8_t *y;                /* borrowed: output at the input's first column */
+    int64_t chunk, row;       /* elements per outer index of x, of y */
+    int32_t zx, zy, lo, hi;
+    RtRequant r;              /* x_scale / y_scale */
+    int same;
+} QcatPart;
+
+#if QLUT_X86
+QX_T512 static void qcat_rows(void *arg, int64_t o0, int64_t o1) {
+    const QcatPart *P = arg;
+    const QxRq512 q = qx_rq512(P->r, P->zy, P->lo, P->hi);
+    const __m512i zx = _mm512_set1_epi32(P->zx);
+    for (int64_t o = o0; o < o1; o++) {
+        const int8_t *x = P->x + o * P->chunk;
+        int8_t *y = P->y + o * P->row;
+        if (P->same) {
+            memcpy(y, x, (size_t)P->chunk);
+            continue;
+        }
+        if (P->r.shift > 0) { /* multiplier >= 1: the scalar form */
+            for (int64_t j = 0; j < P->chunk; j++) y[j] = (int8_t)rt_requant_out(x[j] - P->zx, P->r, P->zy, P->lo, P->hi);
+            continue;
+        }
+        for (int64_t j = 0; j < P->chunk; j += 16) {
+            __mmask16 mk = (__mmask16)(P->chunk - j >= 16 ? 0xffff : (1u << (P->chunk - j)) - 1);
+            __m512i a = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mk, x + j)), zx);
+            _mm_mask_storeu_epi8(y + j, mk, _mm512_cvtepi32_epi8(qx_requant512(a, &q)));
+        }
+    }
+}
+#endif
+
+/* QConcat(y_scale, y_zp, (x, x_scale, x_zp)...) with int8 everywhere and one scale / zero point
+ * each; the reference kernel (which checks and reports everything else) otherwise. */
+static int k_qconcat_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    RtKernelFn ref = rt_kernel_find(n->op);
+    if (!ref) return rt_fail(c, "no reference kernel for %s", rt_op_name(n->op));
+#if QLUT_X86
+    int k = (n->n_in - 2) / 3;
+    double sy, sx;
+    int32_t zy, zx;
+    if (!qlut_cpu_ok() || c->shape_only || k < 1 || n->n_in != 2 + 3 * k || !rt_attr(n, "axis") ||
+        !scalar_f32(in[0], &sy) || !scalar_i8(in[1], &zy))
+        return ref(c, n, in, out);
+    const RtTensor *x0 = in[2];
+    if (!x0 || x0->dtype != RT_I8 || !x0->data) return ref(c, n, in, out);
+    int64_t ax = rt_attr_int(n, "axis", 0);
+    if (ax < 0) ax += x0->rank;
+    if (ax < 0 || ax >= x0->rank) return ref(c, n, in, out);
+    int64_t dims[RT_MAX_RANK];
+    memcpy(dims, x0->dims, sizeof(int64_t) * (size_t)x0->rank);
+    dims[ax] = 0;
+    for (int i = 0; i < k; i++) {
+        const RtTensor *x = in[2 + 3 * i];
+        if (!x || x->dtype != RT_I8 || !x->data || x->rank != x0->rank || !scalar_f32(in[3 + 3 * i], &sx) ||
+            !scalar_i8(in[4 + 3 * i], &zx))
+            return ref(c, n, in, out);
+        for (int d = 0; d < x->rank; d++)
+            if (d != ax && x->dims[d] != x0->dims[d]) return ref(c, n, in, out);
+        dims[ax] += x->dims[ax];
+    }
+    int64_t qmin = rt_attr_int(n, "qmin", -128), qmax = rt_attr_int(n, "qmax", 127);
+    if (qmin > qmax) return ref(c, n, in, out);
+    int32_t lo = qmin > -128 ? (int32_t)(qmin > 127 ? 127 : qmin) : -128;
+    int32_t hi = qmax < 127 ? (int32_t)(qmax < lo ? lo : qmax) : 127;
+    RT_TRY(rt_out_alloc(c, out[0], RT_I8, x0->rank, dims));
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < ax; d++) outer *= dims[d];
+    for (int d = (int)ax + 1; d < x0->rank; d++) inner *= dims[d];
+    int64_t row = dims[ax] * inner, at = 0;
+    for (int i = 0; i < k; i++) {
+        const RtTensor *x = in[2 + 3 * i];
+        scalar_f32(in[3 + 3 * i], &sx);
+        scalar_i8(in[4 + 3 * i], &zx);
+        QcatPart P = {x->data, (int8_t *)out[0]->data + at, x->dims[ax] * inner, row, zx, zy, lo, hi,
+                      rt_requant_make(sx / sy), 0};
+        P.same = sx == sy && zx == zy; /* as the reference: M = 1 is exact, a copy (qmin/qmax not applied) */
+        if (outer > 0 && P.chunk > 0)
+            rt_parallel_for(c->pool, outer, (QLUT_MIN_PAR_BYTES + P.chunk - 1) / P.chunk, qcat_rows, &P);
+        at += P.chunk;
+    }
+    return RT_OK;
+#else
+    return ref(c, n, in, out);
+#endif
+}
+
 const RtKernelEntry rt_kernels_x86_qlut[] = {
+    {RT_OP_QCONCAT, k_qconcat_x86},
     {RT_OP_QLUT, k_qlut_x86},
     {RT_OP_QMUL, k_qmul_x86},
     {-1, 0},
