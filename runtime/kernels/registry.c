@@ -69,6 +69,7 @@ extern const RtKernelEntry rt_kernels_x86_shape[];   /* x86/transpose_x86.c: Tra
 extern const RtKernelEntry rt_kernels_x86_attention23[]; /* x86/attention23_x86.c: Attention (opset 23) */
 extern const RtKernelEntry rt_kernels_x86_qlut[];   /* x86/qlut_x86.c: QLut (AVX-512 VBMI) */
 extern const RtKernelEntry rt_kernels_x86_qmaxpool[]; /* x86/qmaxpool_x86.c: MaxPool on int8 codes (before x86_pool) */
+extern const RtKernelEntry rt_kernels_x86_resize[];  /* x86/resize_nearest_x86.c: nearest Resize by integer factors */
 
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
@@ -76,6 +77,7 @@ static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
     rt_kernels_x86_attention23,
     rt_kernels_x86_qlut,
+    rt_kernels_x86_resize,
 };
 
 static const RtKernelEntry *const families[] = {
