@@ -259,7 +259,7 @@ static float ex_attr_f(const RtNode *n, const char *name, float dflt) {
  * opset 20 on, its formula below:
  *   none: y = x * (1 + erf(x / sqrt 2)) * 0.5
  *   tanh: y = x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) * 0.5 */
-static int ex_gelu_emit(ExCtx *x, const char *name, int X, int Y, int tanh_form) {
+int ex_gelu_emit(ExCtx *x, const char *name, int X, int Y, int tanh_form) {
     if (X < 0 || Y < 0) return RT_ERR;
     if (x->g->opset >= 20) {
         int k = ex_node(x, RT_OP_GELU, name, 1, &X, 1, &Y);

@@ -66,7 +66,11 @@ int ex_activation(ExCtx *x, const RtNode *n, int y, int out);
 /* Lowerings: each writes the new nodes for source node n. */
 int ex_lower_q(ExCtx *x, const RtNode *n);       /* QConv, QLinear, QAdd, QMul, QAveragePool,
                                                     QGlobalAveragePool, QConcat */
-/* The opset a QLut's function needs in the export (13, HardSwish 14, Gelu 20). */
+/* Y = Gelu(X) (approximate "tanh" when tanh_form): one Gelu node from opset 20, its formula
+ * in Erf / Tanh arithmetic before (onnx_export.c). */
+int ex_gelu_emit(ExCtx *x, const char *name, int X, int Y, int tanh_form);
+/* The opset a QLut's functions need in the export (13, HardSwish 14; Gelu is written as its
+ * formula below opset 20). */
 int ex_lut_opset(const RtNode *n);
 int ex_lower_float(ExCtx *x, const RtNode *n);   /* FusedConv, Linear */
 int ex_lower_nbits(ExCtx *x, const RtNode *n);   /* LinearNBits */

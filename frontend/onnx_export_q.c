@@ -10,7 +10,8 @@
  *   QAdd / QMul         -> Q( clamp( Add|Mul( DQ(a), DQ(b) ) ) )
  *   QAveragePool / QGlobalAveragePool / QConcat -> DQ each input, the float op, Q
  *   QLut (tabulated element-wise functions, wafer_ops.h) -> Q( fn(...f1( DQ(x) )) ), the ops
- *                          its attribute `function` lists with their alpha / beta / approximate;
+ *                          its attribute `function` lists with their alpha / beta / approximate
+ *                          (a Gelu below opset 20 as its Erf / Tanh formula);
  *                          Clip's bounds and the scalar of Add / Mul / Sub / Div (alpha) as
  *                          constant inputs (onnxruntime computes f in float, as the table's
  *                          entries were made, so the two agree up to float rounding of f)
@@ -238,15 +239,17 @@ static int q_lut_functions(const RtNode *n, int *ops, int cap) {
 
 int ex_lut_opset(const RtNode *n) {
     int ops[16], m = q_lut_functions(n, ops, 16), need = 13;
-    for (int i = 0; i < m; i++) {
-        if (ops[i] == RT_OP_GELU && need < 20) need = 20;
+    for (int i = 0; i < m; i++)
         if (ops[i] == RT_OP_HARD_SWISH && need < 14) need = 14;
-    }
     return need;
 }
 
 /* Function i (op) of QLut n on float value xf into yf. */
 static int q_lut_one(ExCtx *x, const RtNode *n, int op, int i, int xf, int yf) {
+    if (op == RT_OP_GELU && x->g->opset < 20) { /* below opset 20 as its formula, not a raised opset */
+        const char *a = q_attr_str(n, "approximate");
+        return ex_gelu_emit(x, n->name, xf, yf, a && strcmp(a, "tanh") == 0);
+    }
     int in[3] = {xf, -1, -1}, n_in = 1;
     const char *nm = x->src->values[n->out[0]].name;
     if (op == RT_OP_CLIP) {

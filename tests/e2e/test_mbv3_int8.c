@@ -349,3 +349,75 @@ Test(mbv3_int8, paddleocr_det_int8_text_masks_overlap, .timeout = 120) {
     }
     tu_tmpdir_remove(dir);
 }
+
+/* A tabulated Gelu in a model below opset 20 (the erf chain exporters write, which pass_fuse
+ * makes a Gelu): the QDQ export writes it back as its Erf formula at the model's opset 17,
+ * not as an opset-20 Gelu, and onnxruntime's run of it agrees with the .wafer. */
+Test(mbv3_int8, tabulated_gelu_exports_below_opset_20) {
+    Onnx__GraphProto *g = pb_graph("mlp");
+    int64_t w1[2] = {16, 24}, b1[1] = {24}, w2[2] = {24, 8}, b2[1] = {8};
+    init(g, "W1", 2, w1, 11, 0.5f, 0), init(g, "B1", 1, b1, 12, 0.3f, 0);
+    init(g, "W2", 2, w2, 13, 0.5f, 0), init(g, "B2", 1, b2, 14, 0.2f, 0);
+    scalar(g, "sqrt2", 1.41421353816986083984f), scalar(g, "one", 1), scalar(g, "half", 0.5f);
+    pb_add_node(g, pb_node("MatMul", "fc1", "x,W1", "m1"));
+    pb_add_node(g, pb_node("Add", "fc1_b", "m1,B1", "h"));
+    pb_add_node(g, pb_node("Div", "g_div", "h,sqrt2", "u"));
+    pb_add_node(g, pb_node("Erf", "g_erf", "u", "e"));
+    pb_add_node(g, pb_node("Add", "g_add", "e,one", "a"));
+    pb_add_node(g, pb_node("Mul", "g_mul", "h,a", "ha"));
+    pb_add_node(g, pb_node("Mul", "g_half", "ha,half", "ge"));
+    pb_add_node(g, pb_node("MatMul", "fc2", "ge,W2", "m2"));
+    pb_add_node(g, pb_node("Add", "fc2_b", "m2,B2", "y"));
+    pb_add_input(g, pb_value("x", 1, "4,16"));
+    pb_add_output(g, pb_value("y", 1, "4,8"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 8, 17, "test", &len);
+    char dir[256], log[16384], p[600];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_lut_gelu"), 0);
+    snprintf(p, sizeof p, "%s/m.onnx", dir);
+    write_file(p, m, len);
+    float cal[8 * 4 * 16], x[4 * 16];
+    uint32_t s = 5;
+    for (int i = 0; i < 8 * 64; i++) cal[i] = 2.0f * uni(&s) - 1.0f;
+    for (int i = 0; i < 64; i++) x[i] = 2.0f * uni(&s) - 1.0f;
+    RtTensor tc = {RT_F32, 2, {32, 16}, cal}, tx = {RT_F32, 2, {4, 16}, x};
+    RtError err = {{0}};
+    snprintf(p, sizeof p, "%s/cal.npy", dir);
+    cr_assert_eq(npy_write(p, &tc, &err), RT_OK);
+    snprintf(p, sizeof p, "%s/x.npy", dir);
+    cr_assert_eq(npy_write(p, &tx, &err), RT_OK);
+    int rc = tu_run(log, sizeof log,
+                    WAFER_BIN " quantize %s/m.onnx -o %s/q.wafer --onnx %s/q.onnx --activations int8 --calib x=%s/cal.npy "
+                              "--quantize-head", dir, dir, dir, dir);
+    cr_assert_eq(rc, 0, "quantize failed:\n%s", log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/q.wafer", dir);
+    cr_expect_eq(op_count(log, "QLut"), 1, "%s", log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/q.onnx", dir);
+    cr_assert_eq(rc, 0, "%s", log);
+    cr_expect(strstr(log, "opset:      17") != NULL, "the export keeps opset 17: %s", log);
+    cr_expect_eq(op_count(log, "Gelu"), 0, "%s", log);
+    cr_expect_eq(op_count(log, "Erf"), 1, "%s", log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " run %s/q.wafer --input x=%s/x.npy --out %s/w8", dir, dir, dir);
+    cr_assert_eq(rc, 0, "%s", log);
+    rc = tu_run(log, sizeof log, WAFER_BIN " run %s/m.onnx --input x=%s/x.npy --out %s/wf", dir, dir, dir);
+    cr_assert_eq(rc, 0, "%s", log);
+    snprintf(p, sizeof p, "%s/wf/y.npy", dir);
+    RtTensor yf = read_npy(p);
+    snprintf(p, sizeof p, "%s/w8/y.npy", dir);
+    RtTensor y8 = read_npy(p);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < rt_numel(&yf); i++) lo = fmin(lo, ((float *)yf.data)[i]), hi = fmax(hi, ((float *)yf.data)[i]);
+    double step = (hi - lo) / 255.0;
+    rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run %s/q.onnx x=%s/x.npy --out %s/ort", dir, dir, dir);
+    if (rc != 3) {
+        cr_assert_eq(rc, 0, "onnxruntime on the exported QDQ model:\n%s", log);
+        snprintf(p, sizeof p, "%s/ort/y.npy", dir);
+        RtTensor yo = read_npy(p);
+        cr_expect_leq(max_diff(&y8, &yo), ORT_STEPS * step, "wafer int8 vs onnxruntime: %g (step %g)", max_diff(&y8, &yo),
+                      step);
+        free(yo.data);
+    }
+    free(yf.data), free(y8.data);
+    tu_tmpdir_remove(dir);
+    if (rc == 3) cr_skip_test("onnxruntime-node is not installed");
+}
