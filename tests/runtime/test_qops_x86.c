@@ -248,6 +248,26 @@ Test(qops_x86, qconv_general) {
     qconv_sweep(d1, "general 1-D");
 }
 
+/* The flat im2col path splits input channels (phase planes) and im2col rows over the pool's
+ * threads: each must write its own rows only. Rows of PW or F bytes that are not multiples of
+ * the vector stores (64 and 32) once let a thread's last store spill into the next row, which
+ * another thread may already have written (PaddleOCR's int8 detector gave different maps on 2
+ * threads, ~1 run in 4). A race shows only sometimes: each geometry is run 20 times on 2
+ * threads against the reference (stride 1: Cg 96 over chunks of 18 channels; stride 2: rows of
+ * F = 143 bytes). */
+Test(qops_x86, qconv_flat_threads_write_their_rows_only) {
+    ConvCase cases[] = {
+        {1, 96, 16, 24, 24, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 64, 18, 30, 16, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int rep = 0; rep < 20; rep++) {
+            char what[64];
+            snprintf(what, sizeof what, "flat case %zu, run %d", i, rep);
+            qconv_case(cases[i], what);
+        }
+}
+
 /* Inputs the fast kernel must leave to the reference, which fails or handles them. */
 Test(qops_x86, qconv_errors_and_fallbacks) {
     ConvCase k = {1, 4, 5, 5, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}; /* group 3 does not divide C = 4 */

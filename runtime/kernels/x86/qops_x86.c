@@ -366,7 +366,9 @@ QX_T512 static void flat_planes(void *arg, int64_t c0, int64_t c1) {
                     __mmask64 m = r >= 0 && r < IH && b > a
                                       ? (b - a >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (b - a)) - 1)) << (a - k)
                                       : 0;
-                    _mm512_storeu_si512(dst + k, _mm512_mask_loadu_epi8(pv, m, row + k));
+                    /* the row's own PW bytes only: the next row may be another thread's */
+                    __mmask64 wm = J->PW - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (J->PW - k)) - 1;
+                    _mm512_mask_storeu_epi8(dst + k, wm, _mm512_mask_loadu_epi8(pv, m, row + k));
                 }
             }
 }
@@ -384,8 +386,10 @@ QX_T512 static void flat_rows(void *arg, int64_t r0, int64_t r1) {
             memcpy(dst, src, (size_t)J->F);
             continue;
         }
-        for (int64_t f = 0; f < J->F; f += 32)
-            _mm256_storeu_si256((__m256i *)(dst + f), _mm512_cvtepi16_epi8(_mm512_loadu_si512(src + 2 * f)));
+        for (int64_t f = 0; f < J->F; f += 32) { /* the row's own F bytes only (rows are split over threads) */
+            __mmask32 wm = J->F - f >= 32 ? ~(__mmask32)0 : ((__mmask32)1 << (J->F - f)) - 1;
+            _mm256_mask_storeu_epi8(dst + f, wm, _mm512_cvtepi16_epi8(_mm512_loadu_si512(src + 2 * f)));
+        }
     }
 }
 
