@@ -55,17 +55,6 @@ static int next_node(const IrGraph *g, int v, int op) {
     return j >= 0 && g->nodes[j].op == op && g->nodes[j].n_attr == 0 ? j : -1;
 }
 
-/* The live node producing v, -1 for inputs and constants. */
-static int producer_of(const IrGraph *g, int v) {
-    for (int k = 0; k < g->n_nodes; k++) {
-        const RtNode *n = &g->nodes[k];
-        if (n->op == IR_OP_DELETED) continue;
-        for (int o = 0; o < n->n_out; o++)
-            if (n->out[o] == v) return k;
-    }
-    return -1;
-}
-
 /* x when node k is Div(x, sqrt 2) or Mul(x, 1/sqrt 2) in either order, else -1. */
 static int scaled_input(const IrGraph *g, int k) {
     const RtNode *n = &g->nodes[k];
@@ -104,7 +93,7 @@ static int gelu_match(const IrGraph *g, int k, GeluMatch *m) {
         chain[4] = j2;
     } else {
         /* Mul(x, 0.5) * a: `other` is Mul(x, 0.5) read only by j */
-        int h = producer_of(g, other);
+        int h = fuse_producer(g, other);
         if (h < 0 || g->nodes[h].op != RT_OP_MUL || g->nodes[h].n_attr != 0 ||
             fuse_sole_consumer(g, other) != j || other_operand(&g->nodes[h], x) < 0 ||
             !scalar_is(g, other_operand(&g->nodes[h], x), 0.5, 0, rank))

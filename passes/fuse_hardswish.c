@@ -54,21 +54,10 @@ static int scalar_is(const IrGraph *g, int v, double want, int rank) {
     return want == 0 ? d == 0 : fabs(d - want) <= HS_CONST_TOL * fabs(want);
 }
 
-static int producer_of(const IrGraph *g, int v) {
-    if (v < 0) return -1;
-    for (int k = 0; k < g->n_nodes; k++) {
-        const RtNode *n = &g->nodes[k];
-        if (n->op == IR_OP_DELETED) continue;
-        for (int o = 0; o < n->n_out; o++)
-            if (n->out[o] == v) return k;
-    }
-    return -1;
-}
-
 /* The producer of v when it is a live node of op `op` with two inputs and no attributes, and
  * v's only reader is node `reader`; else -1. */
 static int binary_producer(const IrGraph *g, int v, int op, int reader) {
-    int k = producer_of(g, v);
+    int k = fuse_producer(g, v);
     if (k < 0 || fuse_sole_consumer(g, v) != reader) return -1;
     const RtNode *n = &g->nodes[k];
     return n->op == op && n->n_in == 2 && n->n_attr == 0 && n->in[0] >= 0 && n->in[1] >= 0 ? k : -1;
@@ -105,7 +94,7 @@ static void chain_add(HsMatch *m, int k) {
 
 /* relu6(x + 3) producing v, read only by node `reader`: x, with the nodes added to m. */
 static int relu6_plus3(const IrGraph *g, int v, int reader, HsMatch *m) {
-    int k = producer_of(g, v);
+    int k = fuse_producer(g, v);
     if (k < 0 || fuse_sole_consumer(g, v) != reader) return -1;
     const RtNode *n = &g->nodes[k];
     int a; /* the value x + 3 */
@@ -118,7 +107,7 @@ static int relu6_plus3(const IrGraph *g, int v, int reader, HsMatch *m) {
         int is_min = n->op == RT_OP_MIN;
         if (n->n_in != 2 || n->n_attr != 0) return -1;
         int w = operand_besides(g, k, is_min ? 6.0 : 0.0);
-        inner = w < 0 ? -1 : producer_of(g, w);
+        inner = w < 0 ? -1 : fuse_producer(g, w);
         if (inner < 0 || fuse_sole_consumer(g, w) != k) return -1;
         const RtNode *in = &g->nodes[inner];
         if (is_min && in->op == RT_OP_RELU && in->n_in == 1) a = in->in[0];
@@ -148,7 +137,7 @@ static int sixth_of(const IrGraph *g, int k) {
 
 /* HardSigmoid(x) (1/6, 1/2) as value h read only by `reader`: x, with its nodes in m. */
 static int hard_sigmoid_of(const IrGraph *g, int h, int reader, HsMatch *m) {
-    int d = producer_of(g, h);
+    int d = fuse_producer(g, h);
     if (d < 0 || fuse_sole_consumer(g, h) != reader) return -1;
     const RtNode *n = &g->nodes[d];
     if (n->op == RT_OP_HARD_SIGMOID && n->n_in == 1) {

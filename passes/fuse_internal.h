@@ -19,6 +19,9 @@ static inline int fuse_in(const RtNode *n, int i) { return i < n->n_in ? n->in[i
 /* The live node that reads v, when exactly one input slot of one live node reads it and v is
  * not a graph output; else -1 (a node reading v twice counts as two readers). */
 int fuse_sole_consumer(const IrGraph *g, int v);
+/* The live node (not IR_OP_DELETED) producing v; -1 for inputs, constants and v < 0. Passes
+ * that delete nodes as they go ask this rather than IrValue.producer, which they leave stale. */
+int fuse_producer(const IrGraph *g, int v);
 /* v's data when v is a float32 constant, else NULL. */
 const RtTensor *fuse_const_f32(const IrGraph *g, int v);
 /* 1 when t broadcasts against a tensor of rank `rank` (-1 = unknown) whose last dim is N

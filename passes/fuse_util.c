@@ -20,6 +20,17 @@ int fuse_sole_consumer(const IrGraph *g, int v) {
     return uses == 1 ? found : -1;
 }
 
+int fuse_producer(const IrGraph *g, int v) {
+    if (v < 0) return -1;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if (n->op == IR_OP_DELETED) continue;
+        for (int o = 0; o < n->n_out; o++)
+            if (n->out[o] == v) return k;
+    }
+    return -1;
+}
+
 const RtTensor *fuse_const_f32(const IrGraph *g, int v) {
     if (v < 0 || v >= g->n_values) return NULL;
     const RtTensor *t = g->values[v].konst;
