@@ -100,11 +100,7 @@ static int e_reduce(EcCtx *c, int k, const RtNode *n) {
                     "    {\n        const %s *x = %s;\n        %s *y = %s;\n"
                     "        int32_t o, r, j;\n        (void)r, (void)j;\n        for (o = 0; o < %lld; o++) {\n",
                     xt, px, xt, py, (long long)on);
-    if (p.nk)
-        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k,
-                        k);
-    else
-        text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
+    red_origin_emit(c, k, &p, xt);
     text_buf_printf(&c->body, "            (void)xo;\n");
     if (fpath) {
         const char *init = rk == RK_PROD                  ? "1.0"
@@ -335,11 +331,7 @@ static int e_qlinear_reduce_mean(EcCtx *c, int k, const RtNode *n) {
                     "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, r, j;\n"
                     "        (void)r, (void)j;\n        for (o = 0; o < %lld; o++) {\n",
                     xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)on);
-    if (p.nk)
-        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k,
-                        k);
-    else
-        text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
+    red_origin_emit(c, k, &p, xt);
     text_buf_printf(&c->body, "            int64_t a = 0;\n            (void)xo;\n");
     snprintf(body, sizeof body, "a += v - %ld;", (long)zx);
     red_visit(c, k, &p, xt, "int64_t", body);

@@ -85,6 +85,16 @@ static inline void red_plan_emit(EcCtx *c, int k, const RedPlan *p) {
     if (p->nk || p->nr > 1) ec_tpl_use(c, "b0_reduce_off");
 }
 
+/* The statement that points xo at the first input element of output o (inside the loop over
+ * o): through the kept axes' walk tables, or x itself when every axis is reduced. */
+static inline void red_origin_emit(EcCtx *c, int k, const RedPlan *p, const char *xt) {
+    if (p->nk)
+        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p->nk,
+                        k, k);
+    else
+        text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
+}
+
 /* The statements that visit every element of output o (xo points at its first): `v` holds
  * each (converted to VT) inside BODY. The last reduced merged axis is the inner loop. */
 static inline void red_visit(EcCtx *c, int k, const RedPlan *p, const char *xt, const char *vt, const char *body) {

@@ -271,11 +271,7 @@ int ec_red_mvn(EcCtx *c, int k, const RtNode *n) {
                     "    {\n        const %s *x = %s;\n        %s *y = %s;\n        int32_t o, r, j;\n"
                     "        for (o = 0; o < %lld; o++) {\n",
                     xt, P(c, n, 0, px), xt, Y(c, n, py), (long long)groups);
-    if (p.nk)
-        text_buf_printf(&c->body, "            const %s *xo = x + wk_reduce_off(o, %d, n%d_kd, n%d_ks);\n", xt, p.nk, k,
-                        k);
-    else
-        text_buf_printf(&c->body, "            const %s *xo = x;\n", xt);
+    red_origin_emit(c, k, &p, xt);
     text_buf_printf(&c->body, "            double m = 0.0, m2 = 0.0, mean, var, den;\n");
     red_visit(c, k, &p, xt, "double", "m += v, m2 += v * v;");
     text_buf_printf(&c->body,
