@@ -1,6 +1,6 @@
 /*
- * pass_equiv.h — a pass keeps a graph's function: run g on one input, apply the pass, check
- * the graph, run again, and expect every output to keep its shape and its values within tol
+ * pass_equiv.h — a pass keeps a graph's function: run g on its inputs (in[g->n_inputs]),
+ * apply the pass, check the graph, run again, and expect every output to keep its shape and its values within tol
  * of max(1, the output's largest magnitude). For the fusion suites (a rewrite into an op
  * computes the same function in another order of float operations).
  */
