@@ -1,8 +1,8 @@
 /*
  * pass_equiv.h — a pass keeps a graph's function: run g on its inputs (in[g->n_inputs]),
- * apply the pass, check the graph, run again, and expect every output to keep its shape and its values within tol
- * of max(1, the output's largest magnitude). For the fusion suites (a rewrite into an op
- * computes the same function in another order of float operations).
+ * apply the pass, check the graph, run again, and expect every output to keep its shape and
+ * its values within tol of max(1, the output's largest magnitude). For the fusion suites (a
+ * rewrite into an op computes the same function in another order of float operations).
  */
 #ifndef WAFER_TEST_PASS_EQUIV_H
 #define WAFER_TEST_PASS_EQUIV_H
