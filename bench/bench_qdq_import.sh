@@ -10,7 +10,8 @@
 #      MatMulNBits) and its static int8 QDQ export (the weights' DQs the same way; int8
 #      activations stay Q/DQ: the outputs move by requantization ties, see the report line);
 #   2. by `wafer bench` (which imports on load): the DQ file against the float tinylm.onnx and
-#      wafer's own .wafer of the same quantization (LinearNBits), median ms and peak RSS.
+#      wafer's own .wafer of the same quantization (LinearNBits), median ms and peak RSS; then
+#      onnxruntime on the same DQ file, same input, 1 thread: wafer / ort.
 # Usage: sh bench/bench_qdq_import.sh BUILD_DIR FIXTURES (bench.sh's arguments). A few seconds.
 NAME=bench_qdq_import
 . "$(dirname "$0")/bench_common.sh"
@@ -55,4 +56,13 @@ for m in "$dq|blocked-DQ .onnx (imported: MatMulNBits)" "$FX/tinylm/tinylm.onnx|
     med=$(sed -n 's/.*"median_ms":\([-0-9.eE+]*\).*/\1/p' "$TMP/b.json")
     rss=$(sed -n 's/.*"peak_rss_bytes":\([0-9]*\).*/\1/p' "$TMP/b.json")
     awk -v l="$label" -v m="$med" -v r="$rss" 'BEGIN { printf "%-44s %10.3f %12.1f\n", l, m, r / 1e6 }'
+    [ "$f" = "$dq" ] && wdq=$med
 done
+
+# The peer on the same blocked-DQ file, same input and counts, 1 thread: onnxruntime fuses the
+# DQ -> MatMul groups into its own MatMulNBits (A quantized to int8 at its default accuracy
+# level 4, so its kernel does less float work than the float-A MatMulNBits wafer imports).
+odq=$(node "$HERE/ort_bench.js" run "$dq" "tokens=$x" --iters 50 --warmup 5 --threads 1 2>/dev/null |
+    sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p')
+[ -n "$odq" ] || die "ort_bench.js failed on the blocked-DQ file"
+awk -v w="$wdq" -v o="$odq" 'BEGIN { printf "blocked-DQ .onnx, 1 thread: wafer %.3f ms, onnxruntime %.3f ms, wafer / ort %.2f\n", w, o, w / o }'
