@@ -58,6 +58,9 @@ $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(B) && touch $@
 deps: $(DEPS_STAMP)
 
+# The ONNX schema comes from libonnx-dev: on a fresh machine it appears only once deps.sh ran.
+/usr/include/onnx/onnx.proto: | $(DEPS_STAMP)
+
 $(GEN_C) $(GEN_H) &: /usr/include/onnx/onnx.proto | $(DEPS_STAMP)
 	@mkdir -p $(B)/gen
 	cp /usr/include/onnx/onnx.proto $(B)/gen/onnx.proto
