@@ -65,13 +65,15 @@ static int bn_affine_read(const IrGraph *g, const RtNode *n, BnAffine *a, RtErro
         return 0;
     }
     a->shift = a->s + C;
-    double eps = rt_attr_float(n, "epsilon", 1e-5f);
-    const float *scale = t[0]->data, *bias = t[1]->data, *mean = t[2]->data, *var = t[3]->data;
-    for (int64_t c = 0; c < C; c++) {
-        a->s[c] = scale[c] / sqrt((double)var[c] + eps);
-        a->shift[c] = bias[c] - a->s[c] * mean[c];
-    }
+    const float *bias = t[1]->data, *mean = t[2]->data;
+    pass_batchnorm_fold_scale(n, t[0]->data, t[3]->data, C, a->s);
+    for (int64_t c = 0; c < C; c++) a->shift[c] = bias[c] - a->s[c] * mean[c];
     return 1;
+}
+
+void pass_batchnorm_fold_scale(const RtNode *bn, const float *scale, const float *var, int64_t C, double *s) {
+    double eps = rt_attr_float(bn, "epsilon", 1e-5f);
+    for (int64_t c = 0; c < C; c++) s[c] = scale[c] / sqrt((double)var[c] + eps);
 }
 
 /* b'[c] = s[c] * b[c] + shift[c] into a new constant [C] (b may be NULL = 0; `bscale`
@@ -113,11 +115,8 @@ static const char *bias_name(const IrGraph *g, int bi, int wi, char *buf, size_t
 /* Folds into Conv / FusedConv node p. 1 when done, 0 when the pattern does not fit. */
 static int fold_conv(IrGraph *g, int p, const BnAffine *a, RtError *err) {
     const RtNode *n = &g->nodes[p];
-    const RtTensor *w = fuse_const_f32(g, fuse_in(n, 1));
     int bi = fuse_in(n, 2);
     const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
-    if (!w || w->rank < 3 || w->dims[0] != a->C || (bi >= 0 && (!b || rt_numel(b) != a->C))) return 0;
-    if (fuse_activation_of(n)[0] != '\0') return 0;
     char name[256];
     int wv = weight_fold(g, n->in[1], a, 1, err);
     int bv = wv >= 0 ? bias_fold(g, bias_name(g, bi, n->in[1], name, sizeof name), a, b, 1.0, err) : -1;
@@ -129,11 +128,8 @@ static int fold_conv(IrGraph *g, int p, const BnAffine *a, RtError *err) {
 /* Folds into Gemm node p (C broadcast as [N]; beta becomes 1). */
 static int fold_gemm(IrGraph *g, int p, const BnAffine *a, RtError *err) {
     const RtNode *n = &g->nodes[p];
-    const RtTensor *w = fuse_const_f32(g, fuse_in(n, 1));
     int ci = fuse_in(n, 2), trans_b = rt_attr_int(n, "transB", 0) != 0;
     const RtTensor *cb = ci >= 0 ? fuse_const_f32(g, ci) : NULL;
-    if (!w || w->rank != 2 || w->dims[trans_b ? 0 : 1] != a->C) return 0;
-    if (ci >= 0 && (!cb || !fuse_is_channel_vector(cb, a->C, 2))) return 0;
     double beta = rt_attr_float(n, "beta", 1.0f);
     char name[256];
     int wv = weight_fold(g, n->in[1], a, trans_b, err);
@@ -147,12 +143,8 @@ static int fold_gemm(IrGraph *g, int p, const BnAffine *a, RtError *err) {
 /* Folds into MatMul / Linear node p whose output is [rows, N]; a MatMul becomes Linear. */
 static int fold_linear(IrGraph *g, int p, const BnAffine *a, RtError *err) {
     const RtNode *n = &g->nodes[p];
-    const RtTensor *w = fuse_const_f32(g, fuse_in(n, 1));
     int bi = n->op == RT_OP_LINEAR ? fuse_in(n, 2) : -1;
     const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
-    const IrValue *x = &g->values[n->in[0]];
-    if (!w || w->rank != 2 || w->dims[1] != a->C || x->rank != 2 || x->dtype != RT_F32) return 0;
-    if ((bi >= 0 && (!b || rt_numel(b) != a->C)) || fuse_activation_of(n)[0] != '\0') return 0;
     char name[256];
     int wv = weight_fold(g, n->in[1], a, 0, err);
     int bv = wv >= 0 ? bias_fold(g, bias_name(g, bi, n->in[1], name, sizeof name), a, b, 1.0, err) : -1;
@@ -163,13 +155,50 @@ static int fold_linear(IrGraph *g, int p, const BnAffine *a, RtError *err) {
     return 1;
 }
 
+/* 1 when producer p's weights (and bias) fit a fold of C channels (see the header). */
+static int producer_fits(const IrGraph *g, int p, int64_t C) {
+    const RtNode *n = &g->nodes[p];
+    const RtTensor *w = fuse_const_f32(g, fuse_in(n, 1));
+    if (!w) return 0;
+    if (n->op == RT_OP_CONV || n->op == RT_OP_FUSED_CONV) {
+        int bi = fuse_in(n, 2);
+        const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
+        return w->rank >= 3 && w->dims[0] == C && (bi < 0 || (b && rt_numel(b) == C)) && fuse_activation_of(n)[0] == '\0';
+    }
+    if (n->op == RT_OP_GEMM) {
+        int ci = fuse_in(n, 2), trans_b = rt_attr_int(n, "transB", 0) != 0;
+        const RtTensor *cb = ci >= 0 ? fuse_const_f32(g, ci) : NULL;
+        return w->rank == 2 && w->dims[trans_b ? 0 : 1] == C && (ci < 0 || (cb && fuse_is_channel_vector(cb, C, 2)));
+    }
+    if (n->op == RT_OP_MATMUL || n->op == RT_OP_LINEAR) {
+        int bi = n->op == RT_OP_LINEAR ? fuse_in(n, 2) : -1;
+        const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
+        const IrValue *x = &g->values[n->in[0]];
+        return w->rank == 2 && w->dims[1] == C && x->rank == 2 && x->dtype == RT_F32 &&
+               (bi < 0 || (b && rt_numel(b) == C)) && fuse_activation_of(n)[0] == '\0';
+    }
+    return 0;
+}
+
+int pass_batchnorm_fold_target(const IrGraph *g, int k) {
+    const RtNode *bn = &g->nodes[k];
+    if (bn->op != RT_OP_BATCH_NORMALIZATION || !bn_is_inference(g, bn)) return -1;
+    int x = bn->in[0];
+    int p = x >= 0 ? g->values[x].producer : -1;
+    if (p < 0 || fuse_sole_consumer(g, x) != k) return -1;
+    const RtTensor *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = fuse_const_f32(g, bn->in[1 + i]);
+        if (!t[i] || t[i]->rank != 1 || t[i]->dims[0] != t[0]->dims[0]) return -1;
+    }
+    return producer_fits(g, p, t[0]->dims[0]) ? p : -1;
+}
+
 /* Tries BN node k; 1 folded, 0 left alone, -1 error. */
 static int bn_fold_one(IrGraph *g, int k, RtError *err) {
     const RtNode *bn = &g->nodes[k];
-    int x = bn->in[0];
-    int p = x >= 0 ? g->values[x].producer : -1;
-    if (p < 0 || !bn_is_inference(g, bn) || fuse_sole_consumer(g, x) != k) return 0;
-    if (g->values[x].dtype != RT_F32) return 0;
+    int p = pass_batchnorm_fold_target(g, k);
+    if (p < 0 || g->values[bn->in[0]].dtype != RT_F32) return 0;
     BnAffine a;
     int oom = 0;
     if (!bn_affine_read(g, bn, &a, err, &oom)) return oom ? -1 : 0;

@@ -29,6 +29,12 @@ int pass_simplify(IrGraph *g, RtError *err);
  * FusedConv / Gemm / MatMul / Linear before it (constant weights, no fused activation); a
  * MatMul becomes a Linear to hold the bias. */
 int pass_fold_batchnorm(IrGraph *g, RtError *err);
+/* The rule and the arithmetic of that fold, for quantization-aware training (train/), which
+ * must round the weights the quantizer will see: the node BatchNormalization node k folds
+ * into, or -1 (the pass also needs X float32, which a graph before shape inference may not
+ * state yet); and s[c] = scale[c] / sqrt(var[c] + epsilon) (double), W'[c] = (float)(W[c] s[c]). */
+int pass_batchnorm_fold_target(const IrGraph *g, int k);
+void pass_batchnorm_fold_scale(const RtNode *bn, const float *scale, const float *var, int64_t C, double *s);
 /* MatMul with a constant [K, N] weight (+ the bias Add after it) and Gemm with a constant B,
  * a 2-D A and a C that broadcasts as [N] -> Linear(X, W[K, N], B[N]?). */
 int pass_fuse_linear(IrGraph *g, RtError *err);

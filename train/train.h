@@ -66,6 +66,7 @@ typedef struct TrainParam {
     float *fq;            /* [n] owned: fake-quantized weights the forward reads (QAT), or NULL */
     float *m, *v;         /* [n] owned: optimizer state (momentum / Adam moments) */
     int qat_node;         /* node whose weight this is when fake-quantized, else -1 */
+    int qat_bn;           /* the BatchNormalization the quantizer will fold into qat_node, else -1 */
 } TrainParam;
 
 /* Fake quantization (train_fakequant.c). */

@@ -11,24 +11,43 @@
  *         weights transposed from their [N][K] rows; Conv per group), w_hat = its wq.
  * The parameter's forward tensor then points at the image (p->fq) while the optimizer keeps
  * updating the float master weights (p->w), whose gradient is the image's gradient (STE).
+ *
+ * A BatchNormalization after the node is folded into its weights before they are quantized
+ * (pass_fold_batchnorm, with the running statistics): the quantizer rounds W' = W s, s[c] =
+ * scale[c] / sqrt(var[c] + eps), not W. So the image is q(W s) / s, with s from the current
+ * scale and running variance: BN in evaluation multiplies it back by s, and the node computes
+ * what the quantized file will (same codes; the float products may differ in the last bit).
+ * During training BN divides by the batch's deviation instead; the image is the same.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../passes/gptq.h"
+#include "../passes/passes.h"
 #include "../passes/quantize.h"
 #include "../runtime/kernels/quant.h"
 #include "train.h"
 
+/* The BatchNormalization node the quantizer folds into node k, else -1. */
+static int bn_folded_into(const IrGraph *g, int k) {
+    int o = g->nodes[k].out[0];
+    for (int j = k + 1; o >= 0 && j < g->n_nodes; j++)
+        if (g->nodes[j].op == RT_OP_BATCH_NORMALIZATION && g->nodes[j].in[0] == o)
+            return pass_batchnorm_fold_target(g, j) == k ? j : -1;
+    return -1;
+}
+
 /* int8: the activations the static int8 graph carries as int8 around quantized node k: its
- * input, and its output after the activation the fusion folds into it (a Relu or Clip that is
- * the output's only reader), as QConv / QLinear produce them. */
+ * input, and its output after the BatchNormalization folded into it and the activation the
+ * fusion folds into it (a Relu or Clip that is the output's only reader), as QConv / QLinear
+ * produce them. */
 static void act_mark(TrainModel *m, int k) {
     const IrGraph *g = m->g;
     const RtNode *n = &g->nodes[k];
     if (!g->values[n->in[0]].konst) m->act_fq[n->in[0]] = 1;
-    int o = n->out[0];
+    int bn = bn_folded_into(g, k);
+    int o = bn >= 0 ? g->nodes[bn].out[0] : n->out[0];
     if (o < 0) return;
     int reader = -1;
     for (int j = k + 1; j < g->n_nodes; j++)
@@ -64,6 +83,7 @@ int train_qat_enable(TrainModel *m, TrainQat q, int64_t group, RtError *err) {
             p->fq = malloc(sizeof(float) * (size_t)(p->n ? p->n : 1));
             if (!p->fq) return free(head), rt_error_set(err, "out of memory");
             p->qat_node = k;
+            p->qat_bn = bn_folded_into(g, k);
             m->t[p->value].x = p->fq;
             n_q++;
         }
@@ -73,26 +93,28 @@ int train_qat_enable(TrainModel *m, TrainQat q, int64_t group, RtError *err) {
     return train_qat_refresh(m, err);
 }
 
-/* int8: per output channel, the int8 pass's quantizer. */
-static int fq_int8(TrainModel *m, TrainParam *p, RtError *err) {
+/* int8: per output channel, the int8 pass's quantizer, on the weights `src` (the master
+ * weights, or their BN-folded copy) of the parameter's shape. */
+static int fq_int8(TrainModel *m, TrainParam *p, const float *src, RtError *err) {
     const RtNode *n = &m->g->nodes[p->qat_node];
-    const RtTensor *w = m->g->values[p->value].konst;
+    RtTensor w = *m->g->values[p->value].konst;
+    w.data = (void *)src;
     int oa, ia;
     quant_weight_axes(m->g, n, &oa, &ia);
     QuantWeightSpec spec = {8, 1, 0, 0};
     QuantWeight qw;
-    if (quant_weight_compute(w, oa, ia, &spec, NULL, &qw, err) != RT_OK) return RT_ERR;
+    if (quant_weight_compute(&w, oa, ia, &spec, NULL, &qw, err) != RT_OK) return RT_ERR;
     int64_t inner = 1;
-    for (int d = oa + 1; d < w->rank; d++) inner *= w->dims[d];
+    for (int d = oa + 1; d < w.rank; d++) inner *= w.dims[d];
     const int8_t *q = qw.q.data;
     const float *sc = qw.scale.data;
-    for (int64_t i = 0; i < p->n; i++) p->fq[i] = (float)q[i] * sc[(i / inner) % w->dims[oa]];
+    for (int64_t i = 0; i < p->n; i++) p->fq[i] = (float)q[i] * sc[(i / inner) % w.dims[oa]];
     quant_weight_free(&qw);
     return RT_OK;
 }
 
-/* int4: gptq_rtn on each [K][N] slice (one per Conv group). */
-static int fq_int4(TrainModel *m, TrainParam *p, RtError *err) {
+/* int4: gptq_rtn on each [K][N] slice (one per Conv group) of the weights `src`. */
+static int fq_int4(TrainModel *m, TrainParam *p, const float *src_all, RtError *err) {
     const RtNode *n = &m->g->nodes[p->qat_node];
     const RtTensor *w = m->g->values[p->value].konst;
     int64_t groups = 1, K, N;
@@ -112,7 +134,7 @@ static int fq_int4(TrainModel *m, TrainParam *p, RtError *err) {
     float *wt = malloc(sizeof(float) * (size_t)(K * N + 1));
     if (!wt) return rt_error_set(err, "out of memory");
     for (int64_t gi = 0; gi < groups; gi++) {
-        const float *src = p->w + gi * N * K;
+        const float *src = src_all + gi * N * K;
         float *dst = p->fq + gi * N * K;
         for (int64_t a = 0; a < K * N; a++) wt[a] = rows_nk ? src[(a % N) * K + a / N] : src[a];
         GptqLayer L;
@@ -124,11 +146,39 @@ static int fq_int4(TrainModel *m, TrainParam *p, RtError *err) {
     return RT_OK;
 }
 
+/* Output channel of weight element i of node k's weight w, as pass_fold_batchnorm scales it:
+ * the leading index for Conv and Gemm with transB ([C, ...] rows), else the column ([K, C]). */
+static int64_t fold_channel(const RtNode *n, const RtTensor *w, int64_t C, int64_t i) {
+    int rows = n->op == RT_OP_CONV || n->op == RT_OP_FUSED_CONV || (n->op == RT_OP_GEMM && rt_attr_int(n, "transB", 0));
+    return rows ? i / (rt_numel(w) / C) : i % C;
+}
+
+/* p->fq = q(W s) / s for the BN p->qat_bn (see the header). */
+static int fq_folded(TrainModel *m, TrainParam *p, RtError *err) {
+    const RtNode *bn = &m->g->nodes[p->qat_bn], *n = &m->g->nodes[p->qat_node];
+    const RtTensor *w = m->g->values[p->value].konst;
+    /* the BN's scale (trained in place) and running variance (updated in place) */
+    const RtTensor *scale = m->g->values[bn->in[1]].konst, *var = m->g->values[bn->in[4]].konst;
+    int64_t C = rt_numel(scale);
+    double *s = malloc(sizeof(double) * (size_t)C);
+    float *wf = malloc(sizeof(float) * (size_t)(p->n ? p->n : 1));
+    if (!s || !wf) return free(s), free(wf), rt_error_set(err, "out of memory");
+    pass_batchnorm_fold_scale(bn, scale->data, var->data, C, s);
+    for (int64_t i = 0; i < p->n; i++) wf[i] = (float)(p->w[i] * s[fold_channel(n, w, C, i)]);
+    int rc = m->qat == TRAIN_QAT_INT8 ? fq_int8(m, p, wf, err) : fq_int4(m, p, wf, err);
+    for (int64_t i = 0; rc == RT_OK && i < p->n; i++) p->fq[i] = (float)(p->fq[i] / s[fold_channel(n, w, C, i)]);
+    free(s);
+    free(wf);
+    return rc;
+}
+
 int train_qat_refresh(TrainModel *m, RtError *err) {
     for (int i = 0; i < m->n_params; i++) {
         TrainParam *p = &m->p[i];
         if (!p->fq) continue;
-        int rc = m->qat == TRAIN_QAT_INT8 ? fq_int8(m, p, err) : fq_int4(m, p, err);
+        int rc = p->qat_bn >= 0              ? fq_folded(m, p, err)
+                 : m->qat == TRAIN_QAT_INT8 ? fq_int8(m, p, p->w, err)
+                                             : fq_int4(m, p, p->w, err);
         if (rc != RT_OK) return RT_ERR;
     }
     return RT_OK;

@@ -138,7 +138,7 @@ static int params_find(TrainModel *m, const char *const *frozen, int n_frozen, R
             name_listed(g->values[v].name, frozen, n_frozen))
             continue;
         TrainParam *p = &m->p[m->n_params++];
-        p->value = v, p->n = rt_numel(c), p->w = c->data, p->qat_node = -1;
+        p->value = v, p->n = rt_numel(c), p->w = c->data, p->qat_node = -1, p->qat_bn = -1;
         p->m = calloc((size_t)p->n + 1, sizeof(float));
         p->v = calloc((size_t)p->n + 1, sizeof(float));
         t->dx = calloc((size_t)p->n + 1, sizeof(float));
