@@ -270,8 +270,8 @@ static float *att_data(int64_t n) {
 /* 4-D grouped-query heads (4 query heads over 2 key/value heads), 5 keys of which nonpad
  * [5, 2] are valid; and with is_causal, nonpad [5, 3]: no past_key, so the cache is external
  * and query i of sample b sits at nonpad[b] - 3 + i (the causal diagonal's offset). A sample
- * with fewer valid keys than queries would leave its first rows without a key: the spec's
- * softmax gives NaN there, onnxruntime 0, so that case is left out. */
+ * with fewer valid keys than queries would leave its first rows without a key (output 0:
+ * tests/e2e/test_attention_masked_rows.c). */
 Test(onnx_opset25, attention24_nonpad_kv_seqlen_agrees_with_onnxruntime) {
     for (int causal = 0; causal < 2; causal++) {
         Onnx__GraphProto *g = pb_graph("g");

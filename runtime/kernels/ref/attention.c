@@ -22,7 +22,10 @@
  * nonpad_kv_seqlen and no past_key, by nonpad_kv_seqlen[b] - Sq: the external cache's length).
  * The softcap comes before the bias, so masked scores stay -inf (a capped -inf would leak
  * probability); the spec's reference and onnxruntime order it so, and the qk_matmul_output
- * modes name the stages in this order.
+ * modes name the stages in this order. A query row whose every score is -inf (no key left by
+ * the masks) has probabilities 0, so its Y row is 0 (the softmax would give 0/0 = NaN): ONNX's
+ * errata to Attention-23 (onnx/onnx#8068, no opset bump), as PyTorch's
+ * scaled_dot_product_attention and onnxruntime 1.30 (its mode-3 output is 0 there too).
  *
  * Algorithm: K and V are first gathered into present-layout buffers [B, Nkv, T, H] (the
  * present outputs themselves when requested in float32). Then per (b, h) the queries go in
@@ -259,7 +262,11 @@ static void att_rows(const AttGeom *g, const AttMask *am, int64_t b, int64_t h, 
             for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
         float mx = -INFINITY;
         for (int64_t j = 0; j < T; j++) mx = row[j] > mx ? row[j] : mx;
-        if (g->soft_f64) {
+        int64_t n_inf = 0;
+        while (mx == -INFINITY && n_inf < T && row[n_inf] == -INFINITY) n_inf++;
+        if (T > 0 && n_inf == T) {
+            memset(row, 0, sizeof(float) * (size_t)T);
+        } else if (g->soft_f64) {
             double sum = 0;
             for (int64_t j = 0; j < T; j++) sum += exp((double)row[j] - mx);
             for (int64_t j = 0; j < T; j++) row[j] = (float)(exp((double)row[j] - mx) / sum);

@@ -180,6 +180,7 @@ static int k_attention23_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
         at.k = a.kc + kv * g->T * g->Hk;
         at.v = a.vc + kv * g->T * g->Hv;
         at.scale_op = RT_ATTN_SCALE_MUL, at.scale = g->scale;
+        at.zero_empty_rows = 1; /* Attention: a row with no key gives 0 (ref/attention.c) */
         if (bias) {
             memcpy(at.ms, ms, sizeof at.ms);
             at.mask = bias + (ms[1] ? h0 * ms[1] : 0);

@@ -16,7 +16,8 @@
  *     streams under the arithmetic; scores times scale, plus the row's mask; a row's scores
  *     [T] go to an L1/L2 buffer with their lane maxima;
  *   - softmax per row: e = exp(s - max) (vmath.h's polynomial), sum (ONNX Softmax's max
- *     subtraction; -inf scores give 0, a NaN or a row all -inf gives NaN as the reference);
+ *     subtraction; -inf scores give 0, a NaN gives NaN as the reference; a row all -inf, every
+ *     key masked, gives e = 0 and an output row of 0, ONNX Attention's errata);
  *   - O = (e V) / sum: per key j, V_j's 64-float chunks loaded once for up to 4 rows (16
  *     accumulators), the row chunks and groups of 4 rows each streaming V once more.
  * Values differ from the reference (ref/attention.c: GEMMs, then a softmax pass) only by the
@@ -97,9 +98,18 @@ AD_T512 static void ad_scores(const RtAttDecode *d, int64_t b, int64_t g, float 
     }
 }
 
-/* Row x[0, n) in place: e = exp(x - max); returns sum e (NaN when a score or the max is). */
-AD_T512 static float ad_softmax(float *x, int64_t n, __m512 vmax) {
+/* Row x[0, n) in place: e = exp(x - max); returns 1 / sum e (NaN when a score or the max
+ * is), or 0 with e = 0 for a row all -inf (see the header). */
+AD_T512 static float ad_softmax_inv(float *x, int64_t n, __m512 vmax) {
     const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    if (_mm512_reduce_max_ps(vmax) == -INFINITY) {
+        int64_t j = 0;
+        while (j < n && x[j] == -INFINITY) j++;
+        if (n > 0 && j == n) {
+            memset(x, 0, sizeof(float) * (size_t)n);
+            return 0.0f;
+        }
+    }
     __m512 vs = _mm512_setzero_ps();
     for (int64_t j = 0; j < n; j += 16) {
         const __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
@@ -108,7 +118,7 @@ AD_T512 static float ad_softmax(float *x, int64_t n, __m512 vmax) {
         _mm512_mask_storeu_ps(x + j, m, e);
         vs = _mm512_add_ps(vs, e);
     }
-    return _mm512_reduce_add_ps(vs);
+    return 1.0f / _mm512_reduce_add_ps(vs);
 }
 
 /* o_r[c0, c0 + 16 NV) = sum_j e_r[j] V_j[c0..] / sum_r for NR rows from r0. */
@@ -141,7 +151,7 @@ AD_T512 static void ad_unit(const RtAttDecode *d, int64_t u, float *S) {
     float inv[8];
     float *orow[8];
     for (int64_t r = 0; r < G; r++) {
-        inv[r] = 1.0f / ad_softmax(S + r * d->T, d->T, vmax[r]);
+        inv[r] = ad_softmax_inv(S + r * d->T, d->T, vmax[r]);
         orow[r] = d->o + b * d->os[0] + (g * G + r) * d->os[1];
     }
     const float *V = d->v + b * d->vs[0] + g * d->vs[1]; /* the head's values just written: L2 */

@@ -25,7 +25,8 @@
  * no inf/NaN and the suffix lies more than 2 B + 200 below the row's largest mask entry, B =
  * dh * max|q| * max|k| * |scale| bounding every score; otherwise the block runs over every
  * column, giving the unfused graph's values and NaNs. A row whose every mask entry is -inf
- * gives NaN (max -inf, x - max NaN), as the reference Softmax does.
+ * gives NaN (max -inf, x - max NaN), as the reference Softmax does, or with zero_empty_rows
+ * (ONNX Attention) probabilities of 0 and so an output row of 0.
  * Threads: blocks are split over the pool in a fixed order (each block interleaved with one
  * from the other end of its head, so causal blocks balance); a block's values never depend on
  * the split, so results are bit-identical for any thread count. When O overlaps Q or the mask
@@ -283,12 +284,24 @@ AT_T512 AT_INL __m512 at_exp(__m512 x) {
     return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
+/* 1 when x[0, n) is all -inf (n >= 1). */
+static int at_all_neg_inf(const float *x, int64_t n) {
+    int64_t j = 0;
+    while (j < n && x[j] == -INFINITY) j++;
+    return n > 0 && j == n;
+}
+
 /* Row x[0, n) in place: e = exp(x - m), m the row's max (its lane maxima vm); returns
  * 1 / sum e, which P V applies to its sums (P = e / sum, one rounding later). A NaN that the
- * lane maxima drop still makes the sum, and so the row, NaN. */
-AT_T512 static float at_softmax(float *x, int64_t n, __m512 vm) {
+ * lane maxima drop still makes the sum, and so the row, NaN. A row all -inf gives NaN too,
+ * unless zero_empty: then e = 0 and the factor 0. */
+AT_T512 static float at_softmax(float *x, int64_t n, __m512 vm, int zero_empty) {
     __m512 vs = _mm512_setzero_ps();
     const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+    if (zero_empty && _mm512_reduce_max_ps(vm) == -INFINITY && at_all_neg_inf(x, n)) {
+        memset(x, 0, sizeof(float) * (size_t)n);
+        return 0.0f;
+    }
     int64_t j = 0;
     for (; j + 16 <= n; j += 16) {
         __m512 e = at_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j), m));
@@ -453,7 +466,7 @@ AT_T512 static void at_block(const AtJob *J, int64_t b, int64_t h, int64_t qb, f
     }
     float inv[AT_R];
     for (int64_t r = 0; r < R; r++) {
-        inv[r] = at_softmax(S + r * J->Tkp, end[r], vmax[r]);
+        inv[r] = at_softmax(S + r * J->Tkp, end[r], vmax[r], a->zero_empty_rows);
         for (int64_t j = end[r]; j < n; j += 16) /* exactly what exp gives there */
             _mm512_mask_storeu_ps(S + r * J->Tkp + j, at_mask(n - j), _mm512_setzero_ps());
     }

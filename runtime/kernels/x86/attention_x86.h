@@ -36,6 +36,10 @@ typedef struct {
      * (rt_attention_row_info). NULL = each row split per run. */
     const struct RtAttnRow *rows; /* borrowed */
     int64_t rs[2];
+    /* A row whose every score is -inf (every key masked): 0 gives NaN there, as Softmax does
+     * (the fused MatMul-Softmax-MatMul graphs); 1 gives an output row of 0, as ONNX Attention
+     * does since its errata (onnx/onnx#8068; PyTorch's scaled_dot_product_attention too). */
+    int zero_empty_rows;
 } RtAttention;
 
 /* A mask row split into columns [0, end) and a suffix [end, Tk) whose entries all lie at least
@@ -43,7 +47,7 @@ typedef struct {
  * suffix may ever be skipped: a NaN or +inf in the row). Where every score is at most B in
  * magnitude and gap > 2 B + 200 (with rounding slack), each suffix entry's exp(x - max) is
  * exactly 0 (x - max < -104) and the kernel skips the suffix: a causal mask of -inf, or of
- * -1e9 as tinylm's exporter wrote it. A row all -inf: end 0 (the kernel gives NaN, as Softmax). */
+ * -1e9 as tinylm's exporter wrote it. A row all -inf: end 0 (the kernel gives NaN, as Softmax, or 0: zero_empty_rows). */
 typedef struct RtAttnRow {
     int32_t end;
     int32_t zero;  /* 1: entries [0, end) are all +-0 (the kernel then adds nothing there) */
