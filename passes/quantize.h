@@ -80,6 +80,11 @@ typedef struct QuantLayerInfo {
     int q_zp;
     double error;             /* relative RMS error of the output vs the float model, NaN
                                  when not measured */
+    double channel_error_median, channel_error_max; /* the same error per channel (axis 1 of
+                                 an [N, C, ...] output, channels whose float values are all zero
+                                 left out): median and largest; NaN when not measured. A median
+                                 far above `error` means one per-tensor scale serves channels of
+                                 very different ranges: the small ones lose their codes */
     int64_t rows;             /* calibration rows the error was measured on */
 } QuantLayerInfo;
 

@@ -93,7 +93,7 @@ QuantLayerInfo *qz_report_layer(QuantReport *r, const char *node, const char *op
         free(l->value);
         return rt_error_set(err, "out of memory"), NULL;
     }
-    l->error = NAN;
+    l->error = l->channel_error_median = l->channel_error_max = NAN;
     r->n_layers++;
     return l;
 }
@@ -130,7 +130,10 @@ typedef struct {
     float **held;             /* [n_layers] owned per batch: the float values of this batch */
     int64_t *held_n;          /* [n_layers] element counts */
     double *err2, *ref2;      /* [n_layers] running sums */
+    int64_t *seen;            /* [n_layers] batches compared (0: no float counterpart) */
     int *bad;                 /* [n_layers] shapes disagreed at least once */
+    double **ch_err2, **ch_ref2; /* [n_layers][ch_n] owned: the same sums per channel (axis 1) */
+    int64_t *ch_n;            /* [n_layers] channels (0: rank < 3, not split by channel) */
     int oom;
 } Measure;
 
@@ -160,15 +163,35 @@ static void hook_q(void *user, int slot, const RtTensor *t) {
     }
     const QuantLayerInfo *l = &m->rep->layers[L];
     const float *ref = m->held[L];
+    /* channels: axis 1 of an [N, C, ...] value (NCHW conv outputs), one run of `inner`
+     * elements per (n, c); other ranks are not split */
+    int64_t C = t->rank >= 3 ? t->dims[1] : 0, inner = 1;
+    for (int d = 2; d < t->rank; d++) inner *= t->dims[d];
+    if (C > 0 && !m->ch_n[L]) {
+        m->ch_err2[L] = calloc((size_t)C, sizeof(double));
+        m->ch_ref2[L] = calloc((size_t)C, sizeof(double));
+        if (!m->ch_err2[L] || !m->ch_ref2[L]) {
+            m->oom = 1;
+            return;
+        }
+        m->ch_n[L] = C;
+    }
+    if (C != m->ch_n[L] || inner == 0) C = 0; /* a shape that changed between batches: no channel split */
     double e2 = 0, r2 = 0;
     for (int64_t i = 0; i < n; i++) {
         double v = m->q_dequant[slot] ? (rt_get_f64(t, i) - l->q_zp) * l->q_scale : ((const float *)t->data)[i];
-        double d = v - ref[i];
-        e2 += d * d;
-        r2 += (double)ref[i] * ref[i];
+        double d = v - ref[i], dd = d * d, rr = (double)ref[i] * ref[i];
+        e2 += dd;
+        r2 += rr;
+        if (C > 0) {
+            int64_t c = (i / inner) % C;
+            m->ch_err2[L][c] += dd;
+            m->ch_ref2[L][c] += rr;
+        }
     }
     m->err2[L] += e2;
     m->ref2[L] += r2;
+    m->seen[L]++;
 }
 
 /* Layers for the graph outputs that no layer covers yet. */
@@ -193,7 +216,12 @@ static int measure_map(Measure *m, RtError *err) {
     m->err2 = calloc((size_t)nl + 1, sizeof *m->err2);
     m->ref2 = calloc((size_t)nl + 1, sizeof *m->ref2);
     m->bad = calloc((size_t)nl + 1, sizeof *m->bad);
-    if (!m->ref_layer || !m->q_layer || !m->q_dequant || !m->held || !m->held_n || !m->err2 || !m->ref2 || !m->bad)
+    m->seen = calloc((size_t)nl + 1, sizeof *m->seen);
+    m->ch_err2 = calloc((size_t)nl + 1, sizeof *m->ch_err2);
+    m->ch_ref2 = calloc((size_t)nl + 1, sizeof *m->ch_ref2);
+    m->ch_n = calloc((size_t)nl + 1, sizeof *m->ch_n);
+    if (!m->ref_layer || !m->q_layer || !m->q_dequant || !m->held || !m->held_n || !m->err2 || !m->ref2 || !m->bad ||
+        !m->seen || !m->ch_err2 || !m->ch_ref2 || !m->ch_n)
         return rt_error_set(err, "out of memory");
     for (int v = 0; v < ref->n_values; v++) m->ref_layer[v] = -1;
     for (int v = 0; v < q->n_values; v++) m->q_layer[v] = -1;
@@ -216,6 +244,11 @@ static int measure_map(Measure *m, RtError *err) {
 
 static void measure_free(Measure *m) {
     for (int L = 0; m->held && L < m->rep->n_layers; L++) free(m->held[L]);
+    for (int L = 0; m->ch_err2 && m->ch_ref2 && L < m->rep->n_layers; L++) free(m->ch_err2[L]), free(m->ch_ref2[L]);
+    free(m->seen);
+    free(m->ch_err2);
+    free(m->ch_ref2);
+    free(m->ch_n);
     free(m->ref_layer);
     free(m->q_layer);
     free(m->q_dequant);
@@ -263,6 +296,29 @@ static int measure_batches(Measure *m, CalibDataset *d, int64_t batch, int64_t *
     return r;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Layer L's per-channel errors: the median and the largest over the channels whose float
+ * values are not all zero (a dead channel has no relative error). */
+static int channel_errors(const Measure *m, int L, QuantLayerInfo *l, RtError *err) {
+    int64_t C = m->ch_n[L], k = 0;
+    if (C <= 0 || m->bad[L]) return RT_OK;
+    double *e = malloc(sizeof(double) * (size_t)C);
+    if (!e) return rt_error_set(err, "out of memory");
+    for (int64_t c = 0; c < C; c++)
+        if (m->ch_ref2[L][c] > 0) e[k++] = sqrt(m->ch_err2[L][c] / m->ch_ref2[L][c]);
+    if (k > 0) {
+        qsort(e, (size_t)k, sizeof *e, cmp_double);
+        l->channel_error_median = k % 2 ? e[k / 2] : 0.5 * (e[k / 2 - 1] + e[k / 2]);
+        l->channel_error_max = e[k - 1];
+    }
+    free(e);
+    return RT_OK;
+}
+
 int quant_report_measure(const IrGraph *ref, const IrGraph *q, CalibDataset *d, int64_t batch,
                          QuantReport *rep, RtError *err) {
     if (ref->n_inputs != q->n_inputs) return rt_error_set(err, "float and quantized graphs differ in inputs");
@@ -282,11 +338,12 @@ int quant_report_measure(const IrGraph *ref, const IrGraph *q, CalibDataset *d, 
     for (int L = 0; r == RT_OK && L < rep->n_layers; L++) {
         QuantLayerInfo *l = &rep->layers[L];
         l->rows = rows;
-        if (m.bad[L] || m.ref2[L] <= 0 || rows == 0) {
-            l->error = m.err2[L] == 0 && m.ref2[L] == 0 && !m.bad[L] && rows > 0 ? 0.0 : NAN;
+        if (m.bad[L] || !m.seen[L] || m.ref2[L] <= 0) { /* unseen: a value the float graph has not */
+            l->error = m.err2[L] == 0 && m.ref2[L] == 0 && !m.bad[L] && m.seen[L] ? 0.0 : NAN;
             continue;
         }
         l->error = sqrt(m.err2[L] / m.ref2[L]);
+        r = channel_errors(&m, L, l, err);
     }
     measure_free(&m);
     return r;
@@ -350,6 +407,12 @@ static void json_layer(TextBuf *b, const QuantLayerInfo *l) {
     }
     text_buf_printf(b, ",\"error\":");
     text_buf_json_num(b, l->error);
+    if (isfinite(l->channel_error_median)) {
+        text_buf_printf(b, ",\"channel_error_median\":");
+        text_buf_json_num(b, l->channel_error_median);
+        text_buf_printf(b, ",\"channel_error_max\":");
+        text_buf_json_num(b, l->channel_error_max);
+    }
     text_buf_printf(b, ",\"rows\":%lld}", (long long)l->rows);
 }
 

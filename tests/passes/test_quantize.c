@@ -490,3 +490,118 @@ Test(quantize_static, fused_gelu_split_as_unfused) {
     }
     unlink(npy);
 }
+
+/* ---- the report's per-channel errors ---- */
+
+/* x[4, 1, 4, 4] -> Conv(W[2, 1, 1, 1] = {100, 1}) -> y[4, 2, 4, 4]: channel 0 is 100 x, channel
+ * 1 is x, the two share y's one per-tensor scale. */
+static IrGraph *two_scale_conv(void) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {4, 1, 4, 4}, wd[4] = {2, 1, 1, 1};
+    float w[2] = {100.0f, 1.0f};
+    int in[2] = {tg_input(g, "x", RT_F32, 4, xd, NULL), tg_const_f32(g, "W", 4, wd, w)};
+    tg_output(g, tg_node(g, RT_OP_CONV, "conv", 2, in, "y"));
+    ok(ir_infer_shapes(g, &err));
+    ok(pass_simplify(g, &err));
+    ok(pass_fuse(g, &err));
+    return g;
+}
+
+/* Worked by hand: x in [-1, 1] gives y's range about [-100, 100], one step 200 / 255 ~ 0.78.
+ * Channel 1 (x itself, RMS ~0.58) then has ~3 codes: its relative error is ~0.2 or more (the
+ * rounding noise of a step-0.78 grid, 0.78 / sqrt(12) ~ 0.23, over 0.58 gives ~0.4); channel
+ * 0 (RMS ~58) rounds to ~0.4 % plus x's own rounding (step 2 / 255: ~0.7 % of x's RMS); the
+ * whole tensor's error is channel 0's, as channel 1 holds 1e-4 of the energy. */
+#define CH_SMALL_MIN_ERROR 0.2
+#define CH_BIG_MAX_ERROR 0.02
+
+Test(quantize_report, channel_errors_show_a_small_channel_under_a_shared_scale) {
+    float x[64];
+    for (int i = 0; i < 64; i++) x[i] = sinf((float)(11 * i + 5));
+    char npy[128];
+    snprintf(npy, sizeof npy, "/tmp/wafer_qchan_%d.npy", (int)getpid());
+    int64_t xd[4] = {4, 1, 4, 4};
+    RtTensor tx = tensor_f32(4, xd, x);
+    ok(npy_write(npy, &tx, &err));
+    IrGraph *ref = two_scale_conv(), *q = two_scale_conv();
+    const char *names[1] = {"x"}, *paths[1] = {npy};
+    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
+    cr_assert_not_null(ds, "%s", err.msg);
+    ok(calib_dataset_bind(ds, q, &err));
+    QuantOptions o;
+    quant_options_default(&o);
+    o.act_int8 = 1;
+    o.quantize_head = 1;
+    o.data = ds;
+    QuantReport rep;
+    memset(&rep, 0, sizeof rep);
+    ok(pass_quantize_int8(q, &o, &rep, &err));
+    ok(quant_report_measure(ref, q, ds, 4, &rep, &err));
+    int found = 0;
+    for (int L = 0; L < rep.n_layers; L++) {
+        const QuantLayerInfo *l = &rep.layers[L];
+        if (strcmp(l->value, "y") != 0) continue;
+        found = 1;
+        cr_expect_eq(l->rows, 4);
+        cr_expect_lt(l->error, CH_BIG_MAX_ERROR, "tensor error %g", l->error);
+        cr_expect_gt(l->channel_error_max, CH_SMALL_MIN_ERROR, "channel 1's error %g", l->channel_error_max);
+        /* two channels: the median is their mean, so above the big channel's error (~ the
+         * tensor's) by half the small one's */
+        cr_expect_gt(l->channel_error_median, 0.5 * CH_SMALL_MIN_ERROR, "median %g", l->channel_error_median);
+        cr_expect_lt(l->channel_error_median, l->channel_error_max);
+        char *json = quant_report_json(&rep, "m", "");
+        cr_assert_not_null(json);
+        cr_expect(strstr(json, "\"channel_error_median\":") && strstr(json, "\"channel_error_max\":"), "%s", json);
+        free(json);
+    }
+    cr_expect(found, "the conv's layer is in the report");
+    quant_report_free(&rep);
+    calib_dataset_free(ds);
+    ir_graph_free(ref);
+    ir_graph_free(q);
+    unlink(npy);
+}
+
+/* A value the float graph does not have (the pre-activation a fused Gelu is split at) is not
+ * measured: its error is NaN (JSON null), not 0. */
+Test(quantize_report, value_without_float_counterpart_is_not_measured) {
+    float x[48];
+    for (int i = 0; i < 48; i++) x[i] = 2.0f * sinf((float)(7 * i + 3));
+    char npy[128];
+    snprintf(npy, sizeof npy, "/tmp/wafer_qnan_%d.npy", (int)getpid());
+    int64_t xd[2] = {6, 8};
+    RtTensor tx = tensor_f32(2, xd, x);
+    ok(npy_write(npy, &tx, &err));
+    IrGraph *ref = gelu_mlp("none", 1), *q = gelu_mlp("none", 1);
+    const char *names[1] = {"x"}, *paths[1] = {npy};
+    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
+    cr_assert_not_null(ds, "%s", err.msg);
+    ok(calib_dataset_bind(ds, q, &err));
+    QuantOptions o;
+    quant_options_default(&o);
+    o.act_int8 = 1;
+    o.quantize_head = 1;
+    o.data = ds;
+    QuantReport rep;
+    memset(&rep, 0, sizeof rep);
+    ok(pass_quantize_int8(q, &o, &rep, &err));
+    ok(quant_report_measure(ref, q, ds, 6, &rep, &err));
+    int preact = 0, measured = 0;
+    for (int L = 0; L < rep.n_layers; L++) {
+        const QuantLayerInfo *l = &rep.layers[L];
+        if (ir_value_find(ref, l->value) < 0) {
+            preact++;
+            cr_expect(isnan(l->error), "%s has no float counterpart, error %g", l->value, l->error);
+        } else {
+            measured++;
+            cr_expect(isfinite(l->error) && l->error > 0, "%s: error %g", l->value, l->error);
+        }
+    }
+    cr_expect_eq(preact, 1, "fc1's pre-activation");
+    cr_expect_geq(measured, 2);
+    quant_report_free(&rep);
+    calib_dataset_free(ds);
+    ir_graph_free(ref);
+    ir_graph_free(q);
+    unlink(npy);
+}
