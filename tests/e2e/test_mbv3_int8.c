@@ -11,7 +11,8 @@
  *   - PaddleOCR's direction classifier and v4 text detector (bench/thirdparty, skipped when
  *     missing or under the sanitizers): the int8 graphs are int8 nearly everywhere, and on
  *     synthetic text images their outputs stay within the (loose, see below) bounds of the
- *     int8 convolutions' own error.
+ *     int8 convolutions' own error; the detector's loss is mostly one conv output's per-tensor
+ *     scale (the report's per-channel errors show it; keeping that conv float cuts it).
  *     (Their --onnx export is refused: opsets 9 and 11 are below the 13 a QDQ export needs.)
  */
 #include <math.h>
@@ -33,7 +34,8 @@ TestSuite(mbv3_int8, .fini = pb_release_all);
  * (half a step of its own scale each) through 5 convolutions; measured ~3. */
 #define FLOAT_STEPS 12.0
 /* PaddleOCR: static int8 with minmax ranges from 8 synthetic images loses accuracy in the
- * convolutions themselves (relative RMS error of the outputs on the calibration rows: cls
+ * convolutions themselves (for the detector mostly at one conv output, see
+ * paddleocr_det_int8_loss_is_one_per_tensor_conv_output; relative RMS error of the outputs on the calibration rows: cls
  * 0.17 before element-wise functions were tabulated, 0.19 after; det 0.51 before, 0.50 after,
  * as `wafer quantize --report` measures), so these bounds check that int8 all the way stays in
  * that league, not that it is accurate:
@@ -347,6 +349,71 @@ Test(mbv3_int8, paddleocr_det_int8_text_masks_overlap, .timeout = 120) {
                       (double)inter / (double)uni_px);
         free(yf.data), free(y8.data);
     }
+    tu_tmpdir_remove(dir);
+}
+
+/* The number after "relative RMS error " in the quantizer's summary (the graph output's
+ * error on the calibration rows), or -1. */
+static double summary_error(const char *log) {
+    const char *s = strstr(log, "relative RMS error ");
+    return s ? atof(s + strlen("relative RMS error ")) : -1.0;
+}
+
+/* "key":number in the report's entry for layer node (its "node":"..." first), or NAN. */
+static double report_num(const char *json, const char *node, const char *key) {
+    char pat[128];
+    snprintf(pat, sizeof pat, "{\"node\":\"%s\"", node);
+    const char *s = strstr(json, pat), *e = s ? strchr(s, '}') : NULL;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *v = s ? strstr(s, pat) : NULL;
+    return v && v < e ? atof(v + strlen(pat)) : NAN;
+}
+
+/* Where PP-OCRv4 det's int8 error comes from (measured with --report and --exclude; this
+ * test keeps the finding): p2o.Conv.2, the second block's 1x1 conv (16 -> 32 channels), whose
+ * output feeds a scalar affine + HardSwish + affine table and then a depthwise conv. Its
+ * output channels' ranges differ up to 65x (2.6 to 173 on the calibration images) under one
+ * per-tensor int8 scale (range ~294, step ~1.15): half the channels get fewer than 16 codes.
+ * The report shows it as a per-channel median error well above the tensor's (which the big
+ * channels dominate), and the depthwise conv after the table, which mixes no channels,
+ * carries the small channels' loss on (cumulative error 0.10 -> 0.39 there). Keeping that one
+ * conv float (--exclude p2o.Conv.2) cuts the output error from 0.53 to 0.22 on these
+ * calibration images (on bench_mbv3_int8.sh's: 0.57 to 0.20, while keeping any other one
+ * conv float leaves 0.43 or more). What this asks for is per-channel scales for a conv output
+ * that only a table reads, not another calibration method (there minmax, percentile,
+ * entropy, mse give 0.57, 0.51, 0.81, 0.45). */
+#define DET_CHANNEL_MEDIAN_OVER_TENSOR 1.8 /* p2o.Conv.2's channel median / tensor error: measured 2.2 (0.17 / 0.08) */
+#define DET_EXCLUDE_GAIN 0.5               /* output error with that conv float / all int8: measured 0.41 */
+Test(mbv3_int8, paddleocr_det_int8_loss_is_one_per_tensor_conv_output, .timeout = 120) {
+    const char *model = TP "ch_PP-OCRv4_det_infer.onnx";
+    paddle_skip_unless_ready(model);
+    char dir[256], p[600], log[8192];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_mbv3_det_loss"), 0);
+    float *cal = text_images(8, 64, 96, 100, 3);
+    RtTensor t = {RT_F32, 4, {8, 3, 64, 96}, cal};
+    RtError err = {{0}};
+    snprintf(p, sizeof p, "%s/cal.npy", dir);
+    cr_assert_eq(npy_write(p, &t, &err), RT_OK);
+    free(cal);
+    double e_all = -1, e_ex = -1;
+    for (int ex = 0; ex < 2; ex++) {
+        int rc = tu_run(log, sizeof log,
+                        WAFER_BIN " quantize %s -o %s/q.wafer --activations int8 --calib x=%s/cal.npy "
+                                  "--shape x=1,3,64,96 --report %s/r.json%s",
+                        model, dir, dir, dir, ex ? " --exclude p2o.Conv.2" : "");
+        cr_assert_eq(rc, 0, "%s", log);
+        *(ex ? &e_ex : &e_all) = summary_error(log);
+        cr_assert_gt(ex ? e_ex : e_all, 0, "%s", log);
+        if (ex) break;
+        snprintf(p, sizeof p, "%s/r.json", dir);
+        char *json = (char *)tu_file_read(p, NULL);
+        cr_assert_not_null(json);
+        double e = report_num(json, "p2o.Conv.2", "error");
+        double med = report_num(json, "p2o.Conv.2", "channel_error_median");
+        cr_expect_gt(med, DET_CHANNEL_MEDIAN_OVER_TENSOR * e, "p2o.Conv.2: tensor error %g, channel median %g", e, med);
+        free(json);
+    }
+    cr_expect_lt(e_ex, DET_EXCLUDE_GAIN * e_all, "output error all int8 %g, p2o.Conv.2 float %g", e_all, e_ex);
     tu_tmpdir_remove(dir);
 }
 
