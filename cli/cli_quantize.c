@@ -51,6 +51,7 @@ const char *const cli_quant_usage_options =
     "  --quantize-head         also quantize the last weight layer before an output\n"
     "  --report FILE.json      every quantized tensor (scales, zero points, observer) and each\n"
     "                          layer's output error vs the float model on the calibration set\n"
+    "                          (whole tensor, and per channel: median and largest)\n"
     "  --act-order             GPTQ: columns by decreasing Hessian diagonal (group index per\n"
     "                          input column)\n"
     "  --static-groups         GPTQ: group scales fixed from the original weight up front\n"
