@@ -307,6 +307,29 @@ static void unary_case(int op, RtAttr *attrs, int n_attr) {
     }
 }
 
+/* HardSigmoid and HardSwish: bit for bit the reference (one IEEE operation at a time; the
+ * special values check NaN passing through the clip, infinities, -0 and denormals). */
+static void hard_case(int op, RtAttr *attrs, int n_attr) {
+    for (size_t k = 0; k < sizeof SIZES / sizeof SIZES[0]; k++) {
+        int64_t n = SIZES[k];
+        float *x = specials_input(n, 8.0f, (uint32_t)(op * 100 + k));
+        RtTensor t = rtt_tensor(RT_F32, 1, &n, x), *in[1] = {&t};
+        char what[64];
+        snprintf(what, sizeof what, "%s n=%lld", rt_op_name(op), (long long)n);
+        compare(op, 22, in, 1, 1, attrs, n_attr, 1, what);
+        free(x);
+    }
+}
+
+Test(math_x86, hard_swish) { hard_case(RT_OP_HARD_SWISH, NULL, 0); }
+Test(math_x86, hard_sigmoid) {
+    hard_case(RT_OP_HARD_SIGMOID, NULL, 0);
+    /* alpha 1/6, beta 1/2 (PyTorch's Hardsigmoid, as exporters write it): alpha * x is
+     * rounded before + beta, so a fused multiply-add would differ in the last bit */
+    RtAttr a[2] = {rtt_attr_float("alpha", 1.0f / 6.0f), rtt_attr_float("beta", 0.5f)};
+    hard_case(RT_OP_HARD_SIGMOID, a, 2);
+}
+
 Test(math_x86, exp) { unary_case(RT_OP_EXP, NULL, 0); }
 Test(math_x86, erf) { unary_case(RT_OP_ERF, NULL, 0); }
 Test(math_x86, tanh) { unary_case(RT_OP_TANH, NULL, 0); }

@@ -20,6 +20,11 @@
  *                               does (one pass over x - x[0], see layer_norm_row; x - mean
  *                               then taken as (x - hi) - lo with the mean split in two
  *                               floats), y = (x - mean) * inv * scale + b.
+ *   HardSigmoid/HardSwish       over the flat tensor, one IEEE operation at a time as the
+ *                               reference (bit for bit): clip(alpha * x + beta, 0, 1) and
+ *                               x * clip(x / 6 + 0.5, 0, 1) (MobileNetV3's activations: as
+ *                               SSE loops they cost PaddleOCR's classifier a third of its
+ *                               float time).
  *   Add/Sub/Mul/Div             both float32 with one of: equal shapes, one side a scalar,
  *                               one side a block repeated along the outer axes (bias [N]
  *                               over [.., N], a mask [T, T] over [B, H, T, T]); results are
@@ -202,6 +207,54 @@ T512 static void layer_norm_row(const float *x, float *y, int64_t len, const flo
         _mm512_mask_storeu_ps(y + j, m, t);
     }
 }
+
+/* ---- HardSigmoid, HardSwish ---- */
+
+typedef struct {
+    int op;
+    float alpha, beta; /* HardSigmoid */
+    const float *x;
+    float *y;
+} HardJob;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* clip(t, 0, 1) as the reference's (t < 0 ? 0 : t) then (t > 1 ? 1 : t): MAXPS / MINPS return
+ * their second operand when either is NaN, so t goes second and a NaN passes through. */
+T512 static inline __m512 hard_clip01(__m512 t) {
+    return _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(_mm512_setzero_ps(), t));
+}
+
+T512 static inline __m512 hard_one(const HardJob *j, __m512 v) {
+    if (j->op == RT_OP_HARD_SWISH)
+        return _mm512_mul_ps(v, hard_clip01(_mm512_add_ps(_mm512_div_ps(v, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f))));
+    __m512 t = _mm512_mul_ps(_mm512_set1_ps(j->alpha), v);
+    __asm__("" : "+v"(t)); /* two roundings, as the reference: no fused multiply-add */
+    return hard_clip01(_mm512_add_ps(t, _mm512_set1_ps(j->beta)));
+}
+
+T512 static void hard_chunk(void *arg, int64_t i0, int64_t i1) {
+    const HardJob *j = arg;
+    int64_t i = i0;
+    for (; i + 16 <= i1; i += 16) _mm512_storeu_ps(j->y + i, hard_one(j, _mm512_loadu_ps(j->x + i)));
+    if (i < i1) {
+        __mmask16 k = tail_mask(i1 - i);
+        _mm512_mask_storeu_ps(j->y + i, k, hard_one(j, _mm512_maskz_loadu_ps(k, j->x + i)));
+    }
+}
+
+static int k_hard(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0);
+    if (!fast_ok(c, x)) return run_ref(c, n, in, out);
+    RT_TRY(rt_out_alloc(c, out[0], RT_F32, x->rank, x->dims));
+    HardJob j = {n->op, rt_attr_float(n, "alpha", 0.2f), rt_attr_float(n, "beta", 0.5f), x->data, out[0]->data};
+    rt_parallel_for(c->pool, rt_numel(x), MOVE_PAR_MIN, hard_chunk, &j);
+    return RT_OK;
+}
+#else
+static int k_hard(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return run_ref(c, n, in, out);
+}
+#endif
 
 /* ---- Add, Sub, Mul, Div ---- */
 
@@ -441,6 +494,8 @@ const RtKernelEntry rt_kernels_x86_math[] = {
     {RT_OP_TANH, k_unary},
     {RT_OP_SIGMOID, k_unary},
     {RT_OP_GELU, k_unary},
+    {RT_OP_HARD_SIGMOID, k_hard},
+    {RT_OP_HARD_SWISH, k_hard},
     {RT_OP_SOFTMAX, k_softmax},
     {RT_OP_LOG_SOFTMAX, k_softmax},
     {RT_OP_LAYER_NORMALIZATION, k_layer_norm},
