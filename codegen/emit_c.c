@@ -6,6 +6,8 @@
  *   16-bit   a float16 / bfloat16 model is emitted from its float32 view (emit_half.c):
  *            planned again, each 16-bit value rounded after its node, I/O as bit patterns
  *   plan     emit_plan.c: low-bit conv weights dequantized as read (no float copy), locations (constants, caller inputs/outputs, arena offsets)
+ *   control  emit_control.c: each If flattened into its two branches and a merge, emitted
+ *            as if / else on the condition read at run time (Loop, Scan refused)
  *   nodes    emit_ops.c: one kernel call per node, in graph order, into NAME_run's body
  *   text     header comment (source hash, wafer version, options), includes, the kernel
  *            templates the model uses (in table order: helpers first), the weights
@@ -96,19 +98,6 @@ const char *ec_ptr(EcCtx *c, int v, int is_const, char *buf, size_t n) {
     default: snprintf(buf, n, "NULL"); break;
     }
     return buf;
-}
-
-/* Control flow with subgraphs (If left after constant folding, Loop, Scan) runs its body
- * through the runtime's executor; the emitted code has none, so it is refused by name. */
-static int subgraphs_refuse(const IrGraph *g, RtError *err) {
-    for (int k = 0; k < g->n_nodes; k++)
-        for (int a = 0; a < g->nodes[k].n_attr; a++)
-            if (g->nodes[k].attrs[a].type == RT_ATTR_GRAPH)
-                return rt_error_set(err, "node '%s' (%s): emit-c cannot emit an op with a subgraph (If, Loop, Scan); "
-                                    "compile the model to a .wafer file with 'wafer quantize' and run it with the "
-                                    "runtime instead", g->nodes[k].name ? g->nodes[k].name : "",
-                                    rt_op_name(g->nodes[k].op));
-    return RT_OK;
 }
 
 /* Every value's dtype and shape from the runtime's planner in shape mode. */
@@ -284,7 +273,9 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     memset(&plan, 0, sizeof plan);
     EcHalf half;
     memset(&half, 0, sizeof half);
-    int r = subgraphs_refuse(g, err);
+    EcFlat flat;
+    int r = ec_control_flatten(g, &flat, err); /* If as groups of nodes; Loop, Scan refused */
+    if (r == RT_OK && flat.g) c.g = g = flat.g, c.flat = &flat;
     if (r == RT_OK) r = shapes_get(g, &low, &plan, err);
     if (r == RT_OK) r = ec_half_lower(g, plan.value, &half, err);
     if (r == RT_OK && half.any) { /* plan the float32 view; keep the model's plan to check it */
@@ -311,13 +302,11 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
             r = rt_error_set(err, "out of memory");
     }
     if (r == RT_OK) r = values_check(&c);
+    if (r == RT_OK && c.flat) r = ec_control_check(&c, c.flat);
     if (r == RT_OK) ec_fuse_dq(&c);
     if (r == RT_OK) r = ec_plan(&c);
     if (r == RT_OK) ec_half_inputs_emit(&c);
-    for (int k = 0; r == RT_OK && k < g->n_nodes; k++) {
-        r = ec_node_emit(&c, k);
-        if (r == RT_OK) ec_half_round_emit(&c, k);
-    }
+    if (r == RT_OK) r = ec_nodes_emit(&c, 0, g->n_nodes);
     if (r == RT_OK && c.tpl_missing)
         r = rt_error_set(err, "internal error: kernel template '%s' is not built in (rebuild wafer)", c.tpl_missing);
     if (r == RT_OK) outputs_copy(&c);
@@ -337,6 +326,7 @@ int emit_c_generate(const IrGraph *g, const EmitCOptions *o, TextBuf *c_src, Tex
     rt_plan_free(&plan);
     ir_lowered_free(low);
     ec_half_free(&half);
+    ec_control_free(&flat);
     return r;
 }
 

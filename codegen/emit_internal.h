@@ -24,6 +24,22 @@ typedef struct {
     int alias;          /* value whose buffer this one shares, or -1 */
 } EcLoc;
 
+/* emit_control.c: an If as a group of nodes of the flat graph (see there). */
+typedef struct {
+    const char *name;           /* the If node's name (borrowed), for messages and comments */
+    int start;                  /* the Reshape of cond to a scalar */
+    int then_end, else_end;     /* then_branch's nodes [start + 1, then_end), else_branch's
+                                   [then_end, else_end) */
+    int end;                    /* the merges (Where nodes) [else_end, end) */
+    int cond;                   /* the scalar condition's value */
+} EcIfGroup;
+
+typedef struct {
+    IrGraph *g;                 /* owned: the flat graph, NULL when the model has no If */
+    EcIfGroup *groups;          /* [n_groups] owned */
+    int n_groups, cap_groups;
+} EcFlat;
+
 typedef struct {
     const IrGraph *g;           /* borrowed */
     const RtTensor *val;        /* [n_values] borrowed: every value's dtype and shape (plan) */
@@ -46,8 +62,20 @@ typedef struct {
     int64_t arena_bytes, lower_bound;
     const unsigned char *half;  /* [n_values] borrowed, or NULL: RT_F16 / RT_BF16 for a value the
                                    model holds in 16 bits and emit-c in float (emit_half.c) */
+    const EcFlat *flat;         /* borrowed, or NULL: the If groups of g (emit_control.c) */
     RtError *err;               /* borrowed */
 } EcCtx;
+
+/* ---- emit_control.c: If ---- */
+/* f->g = g with every If (also nested) replaced by its group; f->g NULL when g has no If.
+ * Refuses Loop and Scan by name. Free with ec_control_free (also after a failure). */
+int ec_control_flatten(const IrGraph *g, EcFlat *f, RtError *err);
+void ec_control_free(EcFlat *f);
+/* RT_OK when both branches of every If give each output one dtype and shape (c->val). */
+int ec_control_check(const EcCtx *c, const EcFlat *f);
+/* NAME_run's statements for nodes [lo, hi): ec_node_emit and ec_half_round_emit per node,
+ * an If group as if / else. */
+int ec_nodes_emit(EcCtx *c, int lo, int hi);
 
 /* ---- emit_half.c: float16 / bfloat16 models computed in float32 ---- */
 typedef struct {
