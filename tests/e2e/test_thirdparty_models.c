@@ -13,7 +13,9 @@
  *     (BatchNormalization nodes kept); the classifier also through `wafer emit-c` (C compiled
  *     with -pedantic -Werror, run on the same image) against onnxruntime;
  *   Silero VAD v5 through `wafer emit-c` with the sample rate frozen (--freeze-input sr: its
- *     If folds away): a C voice detector with a 9 KB arena, against onnxruntime.
+ *     If folds away): a C voice detector with a 9 KB arena, against onnxruntime; and with the
+ *     sample rate an input of the C (the If emitted as if / else), both rates against
+ *     onnxruntime.
  */
 #include <math.h>
 #include <sys/stat.h>
@@ -184,6 +186,61 @@ Test(thirdparty, silero_vad_v5_emit_c_matches_onnxruntime) {
     snprintf(raw, sizeof raw, "%s/s1.bin", dir);
     snprintf(npy, sizeof npy, "%s/ort/stateN.npy", dir);
     raw_vs_npy("stateN", raw, npy, &TP_TOL);
+    free(x);
+    free(state);
+    free(hiss);
+    tu_tmpdir_remove(dir);
+}
+
+/* Silero VAD v5 through `wafer emit-c` with the sample rate an input of the C (no
+ * --freeze-input): the If on sr is emitted as if / else, so one program holds the 16 kHz and
+ * the 8 kHz networks. The window is 256 samples, the one length onnxruntime takes at both
+ * rates (at 8 kHz a 512-sample window fails in its LSTM); each rate's speech probability and
+ * state against onnxruntime's on the same 256 samples, within TP_TOL. */
+Test(thirdparty, silero_vad_v5_emit_c_sample_rate_at_run_time) {
+    const char *model = TP_DIR "ricky0123_vad-web/silero_vad_v5.onnx";
+    if (!have(model)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", model);
+    static char log[65536];
+    char dir[256], px[400], ps[400], psr[400], args[1400], rx[400], rs[400], rsr[400];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tp_vad_if"), 0);
+    int rc = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32 --shape input=1,256 --shape state=2,1,128",
+                    WAFER_BIN, model, dir);
+    cr_assert_eq(rc, 0, "emit-c: %s", log);
+    rc = tu_run(log, sizeof log, "grep -c 'If .If_0.: one branch runs' %s/model.c", dir);
+    cr_assert_eq(rc, 0, "the If on sr is not in the C (folded away?): %s", log);
+    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
+    float *x = audio(256, 8000.0), *state = calloc(2 * 128, sizeof(float)), *hiss = noise(256, 77);
+    for (int i = 0; i < 256; i++) x[i] += 0.02f * hiss[i];
+    for (int i = 0; i < 2 * 128; i++) state[i] = 0.01f * (float)((i * 37) % 11 - 5);
+    RtTensor tx = {.dtype = RT_F32, .rank = 2, .dims = {1, 256}, .data = x};
+    RtTensor ts = {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 128}, .data = state};
+    npy_put(dir, "input", &tx, px, sizeof px);
+    npy_put(dir, "state", &ts, ps, sizeof ps);
+    snprintf(rx, sizeof rx, "%s/x.bin", dir);
+    ecu_raw_write(rx, x, sizeof(float) * 256);
+    snprintf(rs, sizeof rs, "%s/s.bin", dir);
+    ecu_raw_write(rs, state, sizeof(float) * 2 * 128);
+    static const int64_t rates[2] = {16000, 8000};
+    for (int i = 0; i < 2; i++) {
+        int64_t sr = rates[i];
+        RtTensor tsr = {.dtype = RT_I64, .rank = 0, .data = &sr};
+        npy_put(dir, "sr", &tsr, psr, sizeof psr);
+        snprintf(rsr, sizeof rsr, "%s/sr.bin", dir);
+        ecu_raw_write(rsr, &sr, sizeof sr);
+        snprintf(args, sizeof args, "'input=%s' 'state=%s' 'sr=%s'", px, ps, psr);
+        ort_run(dir, model, args);
+        rc = tu_run(log, sizeof log, "%s/exe %s %s %s %s/p.bin %s/s1.bin", dir, rx, rs, rsr, dir, dir);
+        cr_assert_eq(rc, 0, "the emitted program at %lld Hz: %s", (long long)sr, log);
+        char raw[400], npy[400], what[64];
+        snprintf(raw, sizeof raw, "%s/p.bin", dir);
+        snprintf(npy, sizeof npy, "%s/ort/output.npy", dir);
+        snprintf(what, sizeof what, "speech probability at %lld Hz", (long long)sr);
+        raw_vs_npy(what, raw, npy, &TP_TOL);
+        snprintf(raw, sizeof raw, "%s/s1.bin", dir);
+        snprintf(npy, sizeof npy, "%s/ort/stateN.npy", dir);
+        snprintf(what, sizeof what, "stateN at %lld Hz", (long long)sr);
+        raw_vs_npy(what, raw, npy, &TP_TOL);
+    }
     free(x);
     free(state);
     free(hiss);
