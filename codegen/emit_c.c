@@ -7,7 +7,8 @@
  *            planned again, each 16-bit value rounded after its node, I/O as bit patterns
  *   plan     emit_plan.c: low-bit conv weights dequantized as read (no float copy), locations (constants, caller inputs/outputs, arena offsets)
  *   control  emit_control.c: each If flattened into its two branches and a merge, emitted
- *            as if / else on the condition read at run time (Loop, Scan refused)
+ *            as if / else on the condition read at run time; each Scan's body emitted in a
+ *            C loop over its static length, states in the arena (Loop refused)
  *   nodes    emit_ops.c: one kernel call per node, in graph order, into NAME_run's body
  *   text     header comment (source hash, wafer version, options), includes, the kernel
  *            templates the model uses (in table order: helpers first), the weights

@@ -34,10 +34,32 @@ typedef struct {
     int cond;                   /* the scalar condition's value */
 } EcIfGroup;
 
+/* emit_control.c: a Scan (opset 9+) as a group of nodes of the flat graph (see there). */
 typedef struct {
-    IrGraph *g;                 /* owned: the flat graph, NULL when the model has no If */
+    const char *name;           /* the Scan node's name (borrowed) */
+    int start;                  /* prologue [start, body_start): state copies, slice values */
+    int body_start, body_end;   /* the body's nodes, run T times */
+    int end;                    /* epilogue [body_end, end): final states, scan outputs */
+    int64_t T;                  /* iterations: the scan inputs' length along their axis 0 */
+    int N, M, K;                /* states, scan inputs, scan outputs */
+    int *v;                     /* owned: flat value indices, in this order: init[N] (the node's
+                                   state inputs), S[N] (the body's state inputs: the state
+                                   buffers), X[M] (scan inputs), slice[M] (the body's slice
+                                   inputs), S_out[N] and out[K] (the body's outputs), final[N]
+                                   and Y[K] (the node's outputs, -1 when unused), in_rev[M],
+                                   out_rev[K] (1: that direction is reversed) */
+} EcScanGroup;
+
+typedef struct {
+    IrGraph *g;                 /* owned: the flat graph, NULL when the model has no If / Scan */
     EcIfGroup *groups;          /* [n_groups] owned */
     int n_groups, cap_groups;
+    EcScanGroup *scans;         /* [n_scans] owned */
+    int n_scans, cap_scans;
+    int *live_first, *live_last; /* [g->n_values] owned, or NULL: a value a Scan's iterations
+                                   keep (its state buffers and outputs from the loop's start, the
+                                   values its body reads from outside to the body's end), -1
+                                   where the graph's own order says it all (ec_plan) */
 } EcFlat;
 
 typedef struct {
@@ -66,15 +88,16 @@ typedef struct {
     RtError *err;               /* borrowed */
 } EcCtx;
 
-/* ---- emit_control.c: If ---- */
-/* f->g = g with every If (also nested) replaced by its group; f->g NULL when g has no If.
- * Refuses Loop and Scan by name. Free with ec_control_free (also after a failure). */
+/* ---- emit_control.c: If and Scan ---- */
+/* f->g = g with every If and Scan (also nested) replaced by its group; f->g NULL when g has
+ * neither. Refuses Loop by name. Free with ec_control_free (also after a failure). */
 int ec_control_flatten(const IrGraph *g, EcFlat *f, RtError *err);
 void ec_control_free(EcFlat *f);
-/* RT_OK when both branches of every If give each output one dtype and shape (c->val). */
+/* RT_OK when both branches of every If give each output one dtype and shape, and every
+ * Scan's planned shapes are the ones its loop copies (c->val). */
 int ec_control_check(const EcCtx *c, const EcFlat *f);
 /* NAME_run's statements for nodes [lo, hi): ec_node_emit and ec_half_round_emit per node,
- * an If group as if / else. */
+ * an If group as if / else, a Scan group as a for loop. */
 int ec_nodes_emit(EcCtx *c, int lo, int hi);
 
 /* ---- emit_half.c: float16 / bfloat16 models computed in float32 ---- */

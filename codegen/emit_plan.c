@@ -212,6 +212,13 @@ int ec_plan(EcCtx *c) {
             if (r >= 0 && bufs[r].last < k) bufs[r].last = k;
         }
     }
+    /* what a Scan's loop keeps across its iterations (emit_control.c) */
+    for (int v = 0; c->flat && c->flat->live_first && v < nv; v++) {
+        int r = slot[root_of(c, v)];
+        if (r < 0) continue;
+        if (c->flat->live_first[v] >= 0 && c->flat->live_first[v] < bufs[r].first) bufs[r].first = c->flat->live_first[v];
+        if (c->flat->live_last[v] > bufs[r].last) bufs[r].last = c->flat->live_last[v];
+    }
     /* a 16-bit float output is converted into outputs[i] after the last node */
     for (int i = 0; i < g->n_outputs; i++) {
         int r = c->half && c->half[g->outputs[i]] ? slot[root_of(c, g->outputs[i])] : -1;

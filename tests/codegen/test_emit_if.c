@@ -8,12 +8,10 @@
  * Cortex-M4 when arm-none-eabi-gcc is installed. Refusals: branches whose output shapes differ
  * and a Loop are named (node, op) with exit status 2 and no files written.
  */
-#include <math.h>
 #include <sys/stat.h>
 
-#include "../../io/npy.h"
 #include "../frontend/onnx_proto_build.h"
-#include "emitc_util.h"
+#include "emitc_ort.h"
 
 TestSuite(emit_if, .fini = pb_release_all);
 
@@ -74,30 +72,6 @@ static void nested_model_write(const char *path) {
     ecu_raw_write(path, bytes, len);
 }
 
-static void npy_put(const char *path, RtDtype dt, int rank, const int64_t *dims, const void *data) {
-    RtTensor t = {.dtype = dt, .rank = rank, .data = (void *)data};
-    for (int d = 0; d < rank; d++) t.dims[d] = dims[d];
-    RtError err = {{0}};
-    cr_assert_eq(npy_write(path, &t, &err), RT_OK, "%s", err.msg);
-}
-
-/* The emitted program's raw output file against onnxruntime's .npy of it (n floats). */
-static void expect_close(const char *what, const char *raw, const char *npy, int n_el) {
-    size_t n = 0;
-    float *y = (float *)tu_file_read(raw, &n);
-    RtTensor ref = {0};
-    RtError err = {{0}};
-    cr_assert_eq(npy_read(npy, &ref, &err), RT_OK, "%s: %s", what, err.msg);
-    cr_assert(y && ref.dtype == RT_F32 && rt_numel(&ref) == n_el && n == sizeof(float) * (size_t)n_el,
-              "%s: %zu bytes from the C, onnxruntime %lld elements", what, n, (long long)rt_numel(&ref));
-    for (int i = 0; i < n_el; i++) {
-        double r = ((const float *)ref.data)[i];
-        cr_expect(fabs(y[i] - r) <= IF_ATOL + IF_RTOL * fabs(r), "%s[%d]: C %.9g, onnxruntime %.9g", what, i, y[i], r);
-    }
-    free(y);
-    free(ref.data);
-}
-
 Test(emit_if, nested_if_both_branches_match_onnxruntime) {
     static char log[65536];
     char dir[256], model[400], p[4][400], raw[4][400], args[2000];
@@ -124,18 +98,12 @@ Test(emit_if, nested_if_both_branches_match_onnxruntime) {
         unsigned char flag = (unsigned char)(c >> 1), flag2 = (unsigned char)(c & 1);
         const void *data[4] = {x, k, &flag, &flag2};
         const size_t bytes[4] = {sizeof x, sizeof k, 1, 1};
-        npy_put(strcat(strcpy(p[0], dir), "/x.npy"), RT_F32, 2, (int64_t[]){2, 3}, x);
-        npy_put(strcat(strcpy(p[1], dir), "/k.npy"), RT_F32, 1, (int64_t[]){3}, k);
-        npy_put(strcat(strcpy(p[2], dir), "/flag.npy"), RT_BOOL, 0, NULL, &flag);
-        npy_put(strcat(strcpy(p[3], dir), "/flag2.npy"), RT_BOOL, 1, (int64_t[]){1}, &flag2);
+        eco_npy_put(strcat(strcpy(p[0], dir), "/x.npy"), RT_F32, 2, (int64_t[]){2, 3}, x);
+        eco_npy_put(strcat(strcpy(p[1], dir), "/k.npy"), RT_F32, 1, (int64_t[]){3}, k);
+        eco_npy_put(strcat(strcpy(p[2], dir), "/flag.npy"), RT_BOOL, 0, NULL, &flag);
+        eco_npy_put(strcat(strcpy(p[3], dir), "/flag2.npy"), RT_BOOL, 1, (int64_t[]){1}, &flag2);
         snprintf(args, sizeof args, "'x=%s' 'k=%s' 'flag=%s' 'flag2=%s'", p[0], p[1], p[2], p[3]);
-        int rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js run '%s' %s --out %s/ort", model, args, dir);
-        char ver[256];
-        if (rc == 3 || tu_run(ver, sizeof ver, "node --version") != 0) {
-            tu_tmpdir_remove(dir);
-            cr_skip_test("onnxruntime-node is not installed");
-        }
-        cr_assert_eq(rc, 0, "onnxruntime: %s", log);
+        eco_ort_run(dir, model, args);
         for (int i = 0; i < 4; i++) {
             snprintf(raw[i], sizeof raw[i], "%s/%s.bin", dir, names[i]);
             ecu_raw_write(raw[i], data[i], bytes[i]);
@@ -148,7 +116,7 @@ Test(emit_if, nested_if_both_branches_match_onnxruntime) {
             snprintf(what, sizeof what, "%c (flag %d, flag2 %d)", "yzq"[o], flag, flag2);
             snprintf(out, sizeof out, "%s/%c.bin", dir, "yzq"[o]);
             snprintf(npy, sizeof npy, "%s/ort/%c.npy", dir, "yzq"[o]);
-            expect_close(what, out, npy, o < 2 ? N_X : 3);
+            eco_expect_close(what, out, npy, o < 2 ? N_X : 3, IF_ATOL, IF_RTOL);
         }
     }
     tu_tmpdir_remove(dir);

@@ -1,0 +1,198 @@
+/*
+ * test_emit_scan.c — `wafer emit-c` of Scan (opset 9+, codegen/emit_control.c): the body is
+ * emitted once inside a C `for` over the scan inputs' length, the states in the arena. The
+ * model below has two states, two scan inputs (one read backwards), a captured outer value, a
+ * constant of the body, and two scan outputs (one written backwards, one the state as it
+ * entered the step); the emitted program's four outputs are compared with onnxruntime-node's
+ * on the same inputs (skipped, saying why, when it is not installed). Refusals named (node,
+ * op) with exit status 2 and no files: Scan opset 8, a scan axis other than 0, and states
+ * exchanged by the body (state i's output is state j's input).
+ */
+#include <sys/stat.h>
+
+#include "../frontend/onnx_proto_build.h"
+#include "emitc_ort.h"
+
+TestSuite(emit_scan, .fini = pb_release_all);
+
+#define F ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
+#define T_STEPS 4
+
+/* Add, Mul, Sub are exact in both; Tanh is libm's tanhf in the C and onnxruntime's own
+ * approximation: they differ by a few float ulps. */
+static const double SCAN_ATOL = 1e-7, SCAN_RTOL = 1e-6;
+
+/*
+ * acc, cnt, e, p = Scan(acc0 [2], cnt0 [1], x [4, 2], w [4, 2]; scan_input_directions [0, 1],
+ *                       scan_output_directions [0, 1])
+ *   body(acc_in, cnt_in, xt, wt):  acc_out = Add(acc_in, Mul(xt, g))      g [2]: captured
+ *                                  cnt_out = Add(cnt_in, one)             one [1]: the body's
+ *                                  e_t = Tanh(Sub(wt, acc_out))
+ *                                  p_t = Identity(acc_in)                 the state as it entered
+ */
+static void scan_model_write(const char *path) {
+    Onnx__GraphProto *b = pb_graph("body");
+    const float one = 1.0f;
+    pb_add_init(b, pb_tensor_floats(pb_tensor("one", F, 1, (int64_t[]){1}), 1, &one));
+    pb_add_node(b, pb_node("Mul", "mul_g", "xt,g", "m"));
+    pb_add_node(b, pb_node("Add", "acc", "acc_in,m", "acc_out"));
+    pb_add_node(b, pb_node("Add", "count", "cnt_in,one", "cnt_out"));
+    pb_add_node(b, pb_node("Sub", "sub_w", "wt,acc_out", "d"));
+    pb_add_node(b, pb_node("Tanh", "tanh", "d", "e_t"));
+    pb_add_node(b, pb_node("Identity", "entered", "acc_in", "p_t"));
+    pb_add_input(b, pb_value("acc_in", F, "2"));
+    pb_add_input(b, pb_value("cnt_in", F, "1"));
+    pb_add_input(b, pb_value("xt", F, "2"));
+    pb_add_input(b, pb_value("wt", F, "2"));
+    pb_add_output(b, pb_value("acc_out", F, "2"));
+    pb_add_output(b, pb_value("cnt_out", F, "1"));
+    pb_add_output(b, pb_value("e_t", F, "2"));
+    pb_add_output(b, pb_value("p_t", F, "2"));
+    Onnx__GraphProto *g = pb_graph("scan");
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("Scan", "the_scan", "acc0,cnt0,x,w", "acc,cnt,e,p"));
+    pb_attr_graph(n, "body", b);
+    pb_attr_int(n, "num_scan_inputs", 2);
+    pb_attr_ints(n, "scan_input_directions", 2, (int64_t[]){0, 1});
+    pb_attr_ints(n, "scan_output_directions", 2, (int64_t[]){0, 1});
+    pb_add_input(g, pb_value("acc0", F, "2"));
+    pb_add_input(g, pb_value("cnt0", F, "1"));
+    pb_add_input(g, pb_value("x", F, "4,2"));
+    pb_add_input(g, pb_value("w", F, "4,2"));
+    pb_add_input(g, pb_value("g", F, "2"));
+    pb_add_output(g, pb_value("acc", F, "2"));
+    pb_add_output(g, pb_value("cnt", F, "1"));
+    pb_add_output(g, pb_value("e", F, "4,2"));
+    pb_add_output(g, pb_value("p", F, "4,2"));
+    size_t len = 0;
+    uint8_t *bytes = pb_model_pack(g, 8, 16, "test", &len);
+    ecu_raw_write(path, bytes, len);
+}
+
+Test(emit_scan, states_directions_captures_match_onnxruntime) {
+    static char log[65536];
+    char dir[256], model[400], npy[5][400], raw[5][400], args[2400];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_scan"), 0);
+    snprintf(model, sizeof model, "%s/scan.onnx", dir);
+    scan_model_write(model);
+    int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
+    cr_assert_eq(st, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
+    if (tu_run(log, sizeof log, "command -v arm-none-eabi-gcc") == 0) {
+        st = tu_run(log, sizeof log,
+                    "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -Wall "
+                    "-Wextra -Werror -pedantic -c %s/model.c -o %s/model_m4.o",
+                    dir, dir);
+        cr_expect(st == 0 && log[0] == '\0', "arm-none-eabi-gcc: %s", log);
+    }
+    const float acc0[2] = {0.5f, -1.0f}, cnt0[1] = {2.0f}, g[2] = {1.5f, -0.5f};
+    const float x[T_STEPS * 2] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f};
+    const float w[T_STEPS * 2] = {1.0f, -1.0f, 0.25f, 0.5f, -0.75f, 2.0f, 0.0f, 0.125f};
+    const char *names[5] = {"acc0", "cnt0", "x", "w", "g"};
+    const void *data[5] = {acc0, cnt0, x, w, g};
+    const size_t bytes[5] = {sizeof acc0, sizeof cnt0, sizeof x, sizeof w, sizeof g};
+    const int rank[5] = {1, 1, 2, 2, 1};
+    const int64_t dims[5][2] = {{2}, {1}, {T_STEPS, 2}, {T_STEPS, 2}, {2}};
+    size_t u = 0;
+    for (int i = 0; i < 5; i++) {
+        snprintf(npy[i], sizeof npy[i], "%s/%s.npy", dir, names[i]);
+        eco_npy_put(npy[i], RT_F32, rank[i], dims[i], data[i]);
+        snprintf(raw[i], sizeof raw[i], "%s/%s.bin", dir, names[i]);
+        ecu_raw_write(raw[i], data[i], bytes[i]);
+        u += (size_t)snprintf(args + u, sizeof args - u, "'%s=%s' ", names[i], npy[i]);
+    }
+    eco_ort_run(dir, model, args);
+    st = tu_run(log, sizeof log, "%s/exe %s %s %s %s %s %s/acc.bin %s/cnt.bin %s/e.bin %s/p.bin", dir, raw[0], raw[1],
+                raw[2], raw[3], raw[4], dir, dir, dir, dir);
+    cr_assert_eq(st, 0, "the emitted program: %s", log);
+    static const char *const outs[4] = {"acc", "cnt", "e", "p"};
+    static const int n_el[4] = {2, 1, T_STEPS * 2, T_STEPS * 2};
+    for (int o = 0; o < 4; o++) {
+        char out[400], ref[400];
+        snprintf(out, sizeof out, "%s/%s.bin", dir, outs[o]);
+        snprintf(ref, sizeof ref, "%s/ort/%s.npy", dir, outs[o]);
+        eco_expect_close(outs[o], out, ref, n_el[o], SCAN_ATOL, SCAN_RTOL);
+    }
+    tu_tmpdir_remove(dir);
+}
+
+/* A one-state, one-input Scan of opset `opset` whose body is Add(s_in, xt) (opset 8 puts an
+ * empty sequence_lens first); axis: scan_input_axes[0] when >= 0. */
+static void small_scan_write(const char *path, int opset, int axis) {
+    Onnx__GraphProto *b = pb_graph("body");
+    pb_add_node(b, pb_node("Add", "add", "s_in,xt", "s_out"));
+    pb_add_node(b, pb_node("Identity", "y_t", "s_out", "y_t"));
+    pb_add_input(b, pb_value("s_in", F, opset < 9 ? "1,2" : "2"));
+    pb_add_input(b, pb_value("xt", F, opset < 9 ? "1,2" : "2"));
+    pb_add_output(b, pb_value("s_out", F, opset < 9 ? "1,2" : "2"));
+    pb_add_output(b, pb_value("y_t", F, opset < 9 ? "1,2" : "2"));
+    Onnx__GraphProto *g = pb_graph("small");
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("Scan", "small_scan", opset < 9 ? ",s0,x" : "s0,x", "s,y"));
+    pb_attr_graph(n, "body", b);
+    pb_attr_int(n, "num_scan_inputs", 1);
+    if (axis >= 0) pb_attr_ints(n, "scan_input_axes", 1, (int64_t[]){axis});
+    pb_add_input(g, pb_value("s0", F, opset < 9 ? "1,2" : "2"));
+    pb_add_input(g, pb_value("x", F, opset < 9 ? "1,3,2" : "2,2"));
+    pb_add_output(g, pb_value("s", F, NULL));
+    pb_add_output(g, pb_value("y", F, NULL));
+    size_t len = 0;
+    uint8_t *bytes = pb_model_pack(g, 8, opset, "test", &len);
+    ecu_raw_write(path, bytes, len);
+}
+
+/* Two states the body exchanges: a_out = Identity(b_in), b_out = Identity(a_in). */
+static void swap_scan_write(const char *path) {
+    Onnx__GraphProto *b = pb_graph("body");
+    pb_add_node(b, pb_node("Identity", "take_b", "b_in", "a_out"));
+    pb_add_node(b, pb_node("Identity", "take_a", "a_in", "b_out"));
+    pb_add_node(b, pb_node("Identity", "step", "xt", "y_t"));
+    pb_add_input(b, pb_value("a_in", F, "2"));
+    pb_add_input(b, pb_value("b_in", F, "2"));
+    pb_add_input(b, pb_value("xt", F, "2"));
+    pb_add_output(b, pb_value("a_out", F, "2"));
+    pb_add_output(b, pb_value("b_out", F, "2"));
+    pb_add_output(b, pb_value("y_t", F, "2"));
+    Onnx__GraphProto *g = pb_graph("swap");
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("Scan", "swap_scan", "a0,b0,x", "a,b,y"));
+    pb_attr_graph(n, "body", b);
+    pb_attr_int(n, "num_scan_inputs", 1);
+    pb_add_input(g, pb_value("a0", F, "2"));
+    pb_add_input(g, pb_value("b0", F, "2"));
+    pb_add_input(g, pb_value("x", F, "3,2"));
+    pb_add_output(g, pb_value("a", F, NULL));
+    pb_add_output(g, pb_value("b", F, NULL));
+    pb_add_output(g, pb_value("y", F, NULL));
+    size_t len = 0;
+    uint8_t *bytes = pb_model_pack(g, 8, 16, "test", &len);
+    ecu_raw_write(path, bytes, len);
+}
+
+static int exists(const char *dir, const char *file) {
+    char p[512];
+    struct stat s;
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    return stat(p, &s) == 0;
+}
+
+/* emit-c of model exits 2 naming `what`, leaving no model.c / model.h. */
+static void expect_refused(const char *dir, const char *model, const char *what, const char *why) {
+    static char log[65536];
+    int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
+    cr_expect_eq(st, 2, "%s: %s", model, log);
+    cr_expect(strstr(log, what) && strstr(log, why), "%s: wanted '%s' and '%s' in: %s", model, what, why, log);
+    cr_expect(!exists(dir, "model.c") && !exists(dir, "model.h"), "%s: a refused Scan left files behind", model);
+}
+
+Test(emit_scan, refusals_name_the_node_and_op) {
+    char dir[256], model[400];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_scan_bad"), 0);
+    snprintf(model, sizeof model, "%s/scan8.onnx", dir);
+    small_scan_write(model, 8, -1);
+    expect_refused(dir, model, "node 'small_scan' (Scan)", "opset 8");
+    snprintf(model, sizeof model, "%s/axis1.onnx", dir);
+    small_scan_write(model, 16, 1);
+    expect_refused(dir, model, "node 'small_scan' (Scan)", "scan_input_axes");
+    snprintf(model, sizeof model, "%s/swap.onnx", dir);
+    swap_scan_write(model);
+    expect_refused(dir, model, "node 'swap_scan' (Scan)", "state output 0 is state input 1");
+    tu_tmpdir_remove(dir);
+}
