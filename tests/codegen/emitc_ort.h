@@ -2,7 +2,7 @@
  * emitc_ort.h — what the emit-c suites that check the emitted program against
  * onnxruntime-node share: .npy inputs for it, running it (tests/e2e/ort_eval.js; the test
  * is skipped, saying why, when onnxruntime-node is not installed) and comparing the
- * program's raw float output with its .npy.
+ * program's raw float output with its .npy, and the flags it is compiled with.
  */
 #ifndef WAFER_TEST_EMITC_ORT_H
 #define WAFER_TEST_EMITC_ORT_H
@@ -11,6 +11,14 @@
 
 #include "../../io/npy.h"
 #include "emitc_util.h"
+
+/* The emitted C's flags: under ASan + UBSan too when this suite is a sanitizer build (as
+ * build/emitc_conformance does), so an out-of-bounds copy in the emitted code fails. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ECO_CFLAGS "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+#else
+#define ECO_CFLAGS "-O1"
+#endif
 
 static inline void eco_npy_put(const char *path, RtDtype dt, int rank, const int64_t *dims, const void *data) {
     RtTensor t = {.dtype = dt, .rank = rank, .data = (void *)data};

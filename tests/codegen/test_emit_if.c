@@ -80,7 +80,7 @@ Test(emit_if, nested_if_both_branches_match_onnxruntime) {
     nested_model_write(model);
     int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
     cr_assert_eq(st, 0, "emit-c: %s", log);
-    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
+    cr_assert_eq(ecu_compile("cc", ECO_CFLAGS, dir, "exe", log, sizeof log), 0, "%s", log);
     /* the if / else is plain C99 for a Cortex-M4 too (as test_emit_arm.c's models) */
     if (tu_run(log, sizeof log, "command -v arm-none-eabi-gcc") == 0) {
         st = tu_run(log, sizeof log,

@@ -76,7 +76,7 @@ Test(emit_scan, states_directions_captures_match_onnxruntime) {
     scan_model_write(model);
     int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
     cr_assert_eq(st, 0, "emit-c: %s", log);
-    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
+    cr_assert_eq(ecu_compile("cc", ECO_CFLAGS, dir, "exe", log, sizeof log), 0, "%s", log);
     if (tu_run(log, sizeof log, "command -v arm-none-eabi-gcc") == 0) {
         st = tu_run(log, sizeof log,
                     "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -Wall "
