@@ -13,9 +13,9 @@
  *     (BatchNormalization nodes kept); the classifier also through `wafer emit-c` (C compiled
  *     with -pedantic -Werror, run on the same image) against onnxruntime;
  *   Silero VAD v5 through `wafer emit-c` with the sample rate frozen (--freeze-input sr: its
- *     If folds away): a C voice detector with a 9 KB arena, against onnxruntime; and with the
- *     sample rate an input of the C (the If emitted as if / else), both rates against
- *     onnxruntime.
+ *     If folds away): a C voice detector with a 9 KB arena, against onnxruntime; and Silero
+ *     VAD v5 and legacy with the sample rate an input of the C (the If emitted as if / else),
+ *     both rates from one program against onnxruntime.
  */
 #include <math.h>
 #include <sys/stat.h>
@@ -192,59 +192,96 @@ Test(thirdparty, silero_vad_v5_emit_c_matches_onnxruntime) {
     tu_tmpdir_remove(dir);
 }
 
-/* Silero VAD v5 through `wafer emit-c` with the sample rate an input of the C (no
- * --freeze-input): the If on sr is emitted as if / else, so one program holds the 16 kHz and
- * the 8 kHz networks. The window is 256 samples, the one length onnxruntime takes at both
- * rates (at 8 kHz a 512-sample window fails in its LSTM); each rate's speech probability and
- * state against onnxruntime's on the same 256 samples, within TP_TOL. */
-Test(thirdparty, silero_vad_v5_emit_c_sample_rate_at_run_time) {
-    const char *model = TP_DIR "ricky0123_vad-web/silero_vad_v5.onnx";
+/* A VAD's inputs in the emitted C's order: its name, and the tensor (sr's data is set per
+ * rate); outputs by name. */
+typedef struct {
+    const char *name;
+    RtTensor t;
+} VadIo;
+
+/* `wafer emit-c model` with `shapes` and the sample rate an input of the C (no
+ * --freeze-input): its If on sr (named if_name) is emitted as if / else, so one program
+ * holds the 16 kHz and the 8 kHz networks. Each rate's outputs against onnxruntime's on the
+ * same inputs, within TP_TOL. */
+static void vad_emit_c_both_rates(const char *model, const char *shapes, const char *if_name, VadIo *in, int n_in,
+                                  const char *const *outs, int n_out) {
     if (!have(model)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", model);
     static char log[65536];
-    char dir[256], px[400], ps[400], psr[400], args[1400], rx[400], rs[400], rsr[400];
+    char dir[256], args[2000], npy[8][400], raw[8][400], cmd[4000];
+    cr_assert(n_in <= 8 && n_out <= 8);
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tp_vad_if"), 0);
-    int rc = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32 --shape input=1,256 --shape state=2,1,128",
-                    WAFER_BIN, model, dir);
+    int rc = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32 %s", WAFER_BIN, model, dir, shapes);
     cr_assert_eq(rc, 0, "emit-c: %s", log);
-    rc = tu_run(log, sizeof log, "grep -c 'If .If_0.: one branch runs' %s/model.c", dir);
+    rc = tu_run(log, sizeof log, "grep -c \"If '%s': one branch runs\" %s/model.c", if_name, dir);
     cr_assert_eq(rc, 0, "the If on sr is not in the C (folded away?): %s", log);
     cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
-    float *x = audio(256, 8000.0), *state = calloc(2 * 128, sizeof(float)), *hiss = noise(256, 77);
-    for (int i = 0; i < 256; i++) x[i] += 0.02f * hiss[i];
-    for (int i = 0; i < 2 * 128; i++) state[i] = 0.01f * (float)((i * 37) % 11 - 5);
-    RtTensor tx = {.dtype = RT_F32, .rank = 2, .dims = {1, 256}, .data = x};
-    RtTensor ts = {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 128}, .data = state};
-    npy_put(dir, "input", &tx, px, sizeof px);
-    npy_put(dir, "state", &ts, ps, sizeof ps);
-    snprintf(rx, sizeof rx, "%s/x.bin", dir);
-    ecu_raw_write(rx, x, sizeof(float) * 256);
-    snprintf(rs, sizeof rs, "%s/s.bin", dir);
-    ecu_raw_write(rs, state, sizeof(float) * 2 * 128);
     static const int64_t rates[2] = {16000, 8000};
-    for (int i = 0; i < 2; i++) {
-        int64_t sr = rates[i];
-        RtTensor tsr = {.dtype = RT_I64, .rank = 0, .data = &sr};
-        npy_put(dir, "sr", &tsr, psr, sizeof psr);
-        snprintf(rsr, sizeof rsr, "%s/sr.bin", dir);
-        ecu_raw_write(rsr, &sr, sizeof sr);
-        snprintf(args, sizeof args, "'input=%s' 'state=%s' 'sr=%s'", px, ps, psr);
+    for (int r = 0; r < 2; r++) {
+        size_t ua = 0, uc = (size_t)snprintf(cmd, sizeof cmd, "%s/exe", dir);
+        for (int i = 0; i < n_in; i++) {
+            if (strcmp(in[i].name, "sr") == 0) *(int64_t *)in[i].t.data = rates[r];
+            npy_put(dir, in[i].name, &in[i].t, npy[i], sizeof npy[i]);
+            snprintf(raw[i], sizeof raw[i], "%s/%s.bin", dir, in[i].name);
+            ecu_raw_write(raw[i], in[i].t.data, (size_t)rt_nbytes(&in[i].t));
+            ua += (size_t)snprintf(args + ua, sizeof args - ua, "'%s=%s' ", in[i].name, npy[i]);
+            uc += (size_t)snprintf(cmd + uc, sizeof cmd - uc, " %s", raw[i]);
+        }
+        for (int o = 0; o < n_out; o++) uc += (size_t)snprintf(cmd + uc, sizeof cmd - uc, " %s/%s.out", dir, outs[o]);
         ort_run(dir, model, args);
-        rc = tu_run(log, sizeof log, "%s/exe %s %s %s %s/p.bin %s/s1.bin", dir, rx, rs, rsr, dir, dir);
-        cr_assert_eq(rc, 0, "the emitted program at %lld Hz: %s", (long long)sr, log);
-        char raw[400], npy[400], what[64];
-        snprintf(raw, sizeof raw, "%s/p.bin", dir);
-        snprintf(npy, sizeof npy, "%s/ort/output.npy", dir);
-        snprintf(what, sizeof what, "speech probability at %lld Hz", (long long)sr);
-        raw_vs_npy(what, raw, npy, &TP_TOL);
-        snprintf(raw, sizeof raw, "%s/s1.bin", dir);
-        snprintf(npy, sizeof npy, "%s/ort/stateN.npy", dir);
-        snprintf(what, sizeof what, "stateN at %lld Hz", (long long)sr);
-        raw_vs_npy(what, raw, npy, &TP_TOL);
+        rc = tu_run(log, sizeof log, "%s", cmd);
+        cr_assert_eq(rc, 0, "the emitted program at %lld Hz: %s", (long long)rates[r], log);
+        for (int o = 0; o < n_out; o++) {
+            char out[400], ref[400], what[96];
+            snprintf(out, sizeof out, "%s/%s.out", dir, outs[o]);
+            snprintf(ref, sizeof ref, "%s/ort/%s.npy", dir, outs[o]);
+            snprintf(what, sizeof what, "%s at %lld Hz", outs[o], (long long)rates[r]);
+            raw_vs_npy(what, out, ref, &TP_TOL);
+        }
     }
+    tu_tmpdir_remove(dir);
+}
+
+/* n samples of audio() with broadband hiss added (as a microphone's: a pure tone leaves STFT
+ * bins near 0, where the models' Log turns summation-order rounding into whole units). */
+static float *audio_hiss(int64_t n, double sr, uint32_t seed) {
+    float *x = audio(n, sr), *hiss = noise(n, seed);
+    for (int64_t i = 0; i < n; i++) x[i] += 0.02f * hiss[i];
+    free(hiss);
+    return x;
+}
+
+/* Silero VAD v5 with the sample rate an input of the C: a 256-sample window, the one length
+ * onnxruntime takes at both rates (at 8 kHz a 512-sample window fails in its LSTM). */
+Test(thirdparty, silero_vad_v5_emit_c_sample_rate_at_run_time) {
+    float *x = audio_hiss(256, 8000.0, 77), *state = calloc(2 * 128, sizeof(float));
+    for (int i = 0; i < 2 * 128; i++) state[i] = 0.01f * (float)((i * 37) % 11 - 5);
+    int64_t sr = 0;
+    VadIo in[3] = {{"input", {.dtype = RT_F32, .rank = 2, .dims = {1, 256}, .data = x}},
+                   {"state", {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 128}, .data = state}},
+                   {"sr", {.dtype = RT_I64, .rank = 0, .data = &sr}}};
+    static const char *const outs[2] = {"output", "stateN"};
+    vad_emit_c_both_rates(TP_DIR "ricky0123_vad-web/silero_vad_v5.onnx", "--shape input=1,256 --shape state=2,1,128",
+                          "If_0", in, 3, outs, 2);
     free(x);
     free(state);
-    free(hiss);
-    tu_tmpdir_remove(dir);
+}
+
+/* Silero VAD legacy with the sample rate an input of the C: its If reads ~70 outer weights
+ * (captures), h and c states in and out, a 512-sample window at both rates. */
+Test(thirdparty, silero_vad_legacy_emit_c_sample_rate_at_run_time) {
+    float *x = audio_hiss(512, 16000.0, 91), *h = calloc(128, sizeof(float)), *c = calloc(128, sizeof(float));
+    for (int i = 0; i < 128; i++) h[i] = c[i] = 0.01f * (float)((i * 37) % 11 - 5);
+    int64_t sr = 0;
+    VadIo in[4] = {{"input", {.dtype = RT_F32, .rank = 2, .dims = {1, 512}, .data = x}},
+                   {"sr", {.dtype = RT_I64, .rank = 0, .data = &sr}},
+                   {"h", {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 64}, .data = h}},
+                   {"c", {.dtype = RT_F32, .rank = 3, .dims = {2, 1, 64}, .data = c}}};
+    static const char *const outs[3] = {"output", "hn", "cn"};
+    vad_emit_c_both_rates(TP_DIR "ricky0123_vad-web/silero_vad_legacy.onnx",
+                          "--shape input=1,512 --shape h=2,1,64 --shape c=2,1,64", "If_25", in, 4, outs, 3);
+    free(x);
+    free(h);
+    free(c);
 }
 
 /* PaddleOCR's direction classifier (MobileNetV3: HardSwish as Mul/Clip/Div chains, squeeze-
