@@ -85,9 +85,10 @@ static int scan_control(const IrGraph *g, RtError *err) {
 }
 
 /* A value of the flat graph standing for src's value sv (type, shape and constant data
- * borrowed from src, which outlives the flat graph), named name or a fresh variant of it. */
-static int value_copy(Flattener *fl, const IrValue *sv, const char *name) {
-    const char *nm = ir_value_find(fl->dst, name) < 0 ? name : ir_value_name_fresh(fl->dst, name, "v");
+ * borrowed from src, which outlives the flat graph), named name or a fresh variant of it;
+ * unique: name is known to be new (the top graph's values, copied first). */
+static int value_copy_named(Flattener *fl, const IrValue *sv, const char *name, int unique) {
+    const char *nm = unique || ir_value_find(fl->dst, name) < 0 ? name : ir_value_name_fresh(fl->dst, name, "v");
     int v = nm ? ir_value_add(fl->dst, nm) : -1;
     if (v < 0) return rt_error_set(fl->err, "out of memory");
     IrValue *d = &fl->dst->values[v];
@@ -98,6 +99,8 @@ static int value_copy(Flattener *fl, const IrValue *sv, const char *name) {
     d->from_constant_node = sv->from_constant_node;
     return v;
 }
+
+static int value_copy(Flattener *fl, const IrValue *sv, const char *name) { return value_copy_named(fl, sv, name, 0); }
 
 /* Appends a node reading in[n_in] (flat indices) and writing out[n_out]; returns its index. */
 static int node_add(Flattener *fl, int op, const char *name, int n_in, const int *in, int n_out, const int *out) {
@@ -365,7 +368,8 @@ static int graph_copy(Flattener *fl, const IrGraph *src, int *map, const char *p
     for (int v = 0; v < src->n_values; v++) {
         if (map[v] >= 0) continue;
         if (prefix) snprintf(buf, sizeof buf, "%s/%s", prefix, src->values[v].name ? src->values[v].name : "");
-        map[v] = value_copy(fl, &src->values[v], prefix ? buf : src->values[v].name);
+        /* the top graph's names are unique and copied before anything else is added */
+        map[v] = value_copy_named(fl, &src->values[v], prefix ? buf : src->values[v].name, prefix == NULL);
         if (map[v] < 0) return map[v];
     }
     int *in = malloc(sizeof(int) * (RT_NODE_MAX_IN + RT_NODE_MAX_OUT));
