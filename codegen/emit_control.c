@@ -539,6 +539,25 @@ static void comment_name(TextBuf *b, const char *s) {
     }
 }
 
+/* ec_nodes_emit(lo, hi) with every line indented `extra` more spaces (the nodes of a branch
+ * or a loop body, inside its braces). */
+static int nested_emit(EcCtx *c, int lo, int hi, int extra) {
+    TextBuf outer = c->body;
+    memset(&c->body, 0, sizeof c->body);
+    int r = ec_nodes_emit(c, lo, hi);
+    TextBuf inner = c->body;
+    c->body = outer;
+    for (const char *line = inner.s; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) : (int)strlen(line);
+        text_buf_printf(&c->body, "%*s%.*s\n", len ? extra : 0, "", len, line);
+        line += len + (nl != NULL);
+    }
+    if (inner.oom) c->body.oom = 1;
+    text_buf_free(&inner);
+    return r;
+}
+
 static const EcScanGroup *scan_at(const EcCtx *c, int k) {
     for (int i = 0; c->flat && i < c->flat->n_scans; i++)
         if (c->flat->scans[i].start == k) return &c->flat->scans[i];
@@ -565,25 +584,25 @@ static int scan_emit(EcCtx *c, const EcScanGroup *s) {
     for (int j = 0; j < M; j++) {
         long long sb = (long long)rt_nbytes(&c->val[slice[j]]);
         ec_ptr(c, X[j], 1, pb, sizeof pb);
-        text_buf_printf(b, "        memcpy(%s, (const unsigned char *)%s + (size_t)", ec_ptr(c, slice[j], 0, pa, sizeof pa),
+        text_buf_printf(b, "            memcpy(%s, (const unsigned char *)%s + (size_t)", ec_ptr(c, slice[j], 0, pa, sizeof pa),
                         pb);
         if (in_rev[j]) text_buf_printf(b, "(%lld - 1 - t%d)", (long long)s->T, s->start);
         else text_buf_printf(b, "t%d", s->start);
         text_buf_printf(b, " * %lld, %lld);\n", sb, sb);
     }
-    RT_TRY(ec_nodes_emit(c, s->body_start, s->body_end));
+    RT_TRY(nested_emit(c, s->body_start, s->body_end, 8));
     for (int k = 0; k < K; k++) {
         if (Y[k] < 0) continue;
         long long ob = (long long)rt_nbytes(&c->val[out[k]]);
         ec_ptr(c, out[k], 1, pb, sizeof pb);
-        text_buf_printf(b, "        memcpy((unsigned char *)%s + (size_t)", ec_ptr(c, Y[k], 0, pa, sizeof pa));
+        text_buf_printf(b, "            memcpy((unsigned char *)%s + (size_t)", ec_ptr(c, Y[k], 0, pa, sizeof pa));
         if (out_rev[k]) text_buf_printf(b, "(%lld - 1 - t%d)", (long long)s->T, s->start);
         else text_buf_printf(b, "t%d", s->start);
         text_buf_printf(b, " * %lld, %s, %lld);\n", ob, pb, ob);
     }
     for (int i = 0; i < N; i++)
         if (root_value(c, S_out[i]) != root_value(c, S[i]))
-            text_buf_printf(b, "        memcpy(%s, %s, %lld);\n", ec_ptr(c, S[i], 0, pa, sizeof pa),
+            text_buf_printf(b, "            memcpy(%s, %s, %lld);\n", ec_ptr(c, S[i], 0, pa, sizeof pa),
                             ec_ptr(c, S_out[i], 1, pb, sizeof pb), (long long)rt_nbytes(&c->val[S[i]]));
     text_buf_printf(b, "        }\n");
     for (int i = 0; i < N; i++) {
@@ -623,9 +642,9 @@ int ec_nodes_emit(EcCtx *c, int lo, int hi) {
         text_buf_printf(&c->body, "    /* If '");
         comment_name(&c->body, gr->name);
         text_buf_printf(&c->body, "': one branch runs */\n    if (%s[0]) {\n", pc);
-        RT_TRY(ec_nodes_emit(c, gr->start + 1, gr->then_end));
+        RT_TRY(nested_emit(c, gr->start + 1, gr->then_end, 4));
         text_buf_printf(&c->body, "    } else {\n");
-        RT_TRY(ec_nodes_emit(c, gr->then_end, gr->else_end));
+        RT_TRY(nested_emit(c, gr->then_end, gr->else_end, 4));
         text_buf_printf(&c->body, "    }\n");
         for (int m = gr->else_end; m < gr->end; m++) {
             const RtNode *n = &c->g->nodes[m];
