@@ -4,7 +4,8 @@
  * model below has two states, two scan inputs (one read backwards), a captured outer value, a
  * constant of the body, and two scan outputs (one written backwards, one the state as it
  * entered the step); the emitted program's four outputs are compared with onnxruntime-node's
- * on the same inputs (skipped, saying why, when it is not installed). Refusals named (node,
+ * on the same inputs (skipped, saying why, when it is not installed); so are those of a Scan
+ * whose body holds an If on a value captured two levels up. Refusals named (node,
  * op) with exit status 2 and no files: Scan opset 8, a scan axis other than 0, and states
  * exchanged by the body (state i's output is state j's input).
  */
@@ -111,6 +112,91 @@ Test(emit_scan, states_directions_captures_match_onnxruntime) {
         snprintf(out, sizeof out, "%s/%s.bin", dir, outs[o]);
         snprintf(ref, sizeof ref, "%s/ort/%s.npy", dir, outs[o]);
         eco_expect_close(outs[o], out, ref, n_el[o], SCAN_ATOL, SCAN_RTOL);
+    }
+    tu_tmpdir_remove(dir);
+}
+
+/*
+ * xa = Abs(x), kn = Neg(k)
+ * s, y = Scan(s0 [2], xa [3, 2]) body(s_in, xt): v = If(flag) { Add(s_in, xt) } else
+ *        { Mul(Sub(s_in, xt), kn) }; s_out = Tanh(v); y_t = Identity(v)
+ * y2 = Add(y, y)
+ * flag bool [] and kn [2] are captured two levels up. xa, kn and y live in the arena, so the
+ * plan must keep them across the steps (a body temporary placed over xa after the first
+ * step's slice copy, over kn after its read, or over y would corrupt the next step).
+ */
+static void scan_if_model_write(const char *path) {
+    Onnx__GraphProto *th = pb_graph("then");
+    pb_add_node(th, pb_node("Add", "then_add", "s_in,xt", "ta"));
+    pb_add_output(th, pb_value("ta", F, "2"));
+    Onnx__GraphProto *el = pb_graph("else");
+    pb_add_node(el, pb_node("Sub", "else_sub", "s_in,xt", "es"));
+    pb_add_node(el, pb_node("Mul", "else_mul", "es,kn", "em"));
+    pb_add_output(el, pb_value("em", F, "2"));
+    Onnx__GraphProto *b = pb_graph("body");
+    Onnx__NodeProto *i = pb_add_node(b, pb_node("If", "step_if", "flag", "v"));
+    pb_attr_graph(i, "then_branch", th);
+    pb_attr_graph(i, "else_branch", el);
+    pb_add_node(b, pb_node("Tanh", "squash", "v", "s_out"));
+    pb_add_node(b, pb_node("Identity", "emit", "v", "y_t"));
+    pb_add_input(b, pb_value("s_in", F, "2"));
+    pb_add_input(b, pb_value("xt", F, "2"));
+    pb_add_output(b, pb_value("s_out", F, "2"));
+    pb_add_output(b, pb_value("y_t", F, "2"));
+    Onnx__GraphProto *g = pb_graph("scan_if");
+    pb_add_node(g, pb_node("Abs", "abs_x", "x", "xa"));
+    pb_add_node(g, pb_node("Neg", "neg_k", "k", "kn"));
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("Scan", "if_scan", "s0,xa", "s,y"));
+    pb_attr_graph(n, "body", b);
+    pb_attr_int(n, "num_scan_inputs", 1);
+    pb_add_input(g, pb_value("s0", F, "2"));
+    pb_add_input(g, pb_value("x", F, "3,2"));
+    pb_add_input(g, pb_value("flag", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL, ""));
+    pb_add_input(g, pb_value("k", F, "2"));
+    pb_add_node(g, pb_node("Add", "twice", "y,y", "y2"));
+    pb_add_output(g, pb_value("s", F, "2"));
+    pb_add_output(g, pb_value("y2", F, "3,2"));
+    size_t len = 0;
+    uint8_t *bytes = pb_model_pack(g, 8, 16, "test", &len);
+    ecu_raw_write(path, bytes, len);
+}
+
+Test(emit_scan, if_inside_the_body_matches_onnxruntime) {
+    static char log[65536];
+    char dir[256], model[400], npy[4][400], raw[4][400], args[2000];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_scan_if"), 0);
+    snprintf(model, sizeof model, "%s/scan_if.onnx", dir);
+    scan_if_model_write(model);
+    int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
+    cr_assert_eq(st, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("cc", ECO_CFLAGS, dir, "exe", log, sizeof log), 0, "%s", log);
+    const float s0[2] = {0.25f, -0.5f}, x[6] = {0.5f, 1.0f, -0.25f, 0.75f, 1.5f, -2.0f}, k[2] = {2.0f, -0.5f};
+    const char *names[4] = {"s0", "x", "flag", "k"};
+    const int rank[4] = {1, 2, 0, 1};
+    const int64_t dims[4][2] = {{2}, {3, 2}, {0}, {2}};
+    const size_t bytes[4] = {sizeof s0, sizeof x, 1, sizeof k};
+    for (unsigned char flag = 0; flag < 2; flag++) {
+        const void *data[4] = {s0, x, &flag, k};
+        size_t u = 0;
+        for (int i = 0; i < 4; i++) {
+            snprintf(npy[i], sizeof npy[i], "%s/%s.npy", dir, names[i]);
+            eco_npy_put(npy[i], i == 2 ? RT_BOOL : RT_F32, rank[i], dims[i], data[i]);
+            snprintf(raw[i], sizeof raw[i], "%s/%s.bin", dir, names[i]);
+            ecu_raw_write(raw[i], data[i], bytes[i]);
+            u += (size_t)snprintf(args + u, sizeof args - u, "'%s=%s' ", names[i], npy[i]);
+        }
+        eco_ort_run(dir, model, args);
+        st = tu_run(log, sizeof log, "%s/exe %s %s %s %s %s/s.bin %s/y2.bin", dir, raw[0], raw[1], raw[2], raw[3], dir,
+                    dir);
+        cr_assert_eq(st, 0, "the emitted program (flag %d): %s", flag, log);
+        static const char *const outs[2] = {"s", "y2"};
+        for (int o = 0; o < 2; o++) {
+            char out[400], ref[400], what[64];
+            snprintf(out, sizeof out, "%s/%s.bin", dir, outs[o]);
+            snprintf(ref, sizeof ref, "%s/ort/%s.npy", dir, outs[o]);
+            snprintf(what, sizeof what, "%s (flag %d)", outs[o], flag);
+            eco_expect_close(what, out, ref, o ? 6 : 2, SCAN_ATOL, SCAN_RTOL);
+        }
     }
     tu_tmpdir_remove(dir);
 }
