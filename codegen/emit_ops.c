@@ -534,6 +534,10 @@ static int e_qdq(EcCtx *c, int k, const RtNode *n) {
     if (!s || s->dtype != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the scale must be float32");
     int64_t prec = rt_attr_int(n, "precision", 0); /* QuantizeLinear-23: emitted kernels divide in float32 */
     if (prec != 0 && prec != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "precision %lld is not float32", (long long)prec);
+    int64_t od = quant ? rt_attr_int(n, "output_dtype", 0) : 0; /* sub-byte outputs are held widened */
+    if (od == 21 || od == 22 || od == 25 || od == 26)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output_dtype %s: emit-c's kernels saturate to int8 / uint8 only",
+                       od == 21 ? "uint4" : od == 22 ? "int4" : od == 25 ? "uint2" : "int2");
     const RtTensor *q = quant ? y : x; /* the integer side: int8 or uint8 */
     if (!x || !q || (q->dtype != RT_I8 && q->dtype != RT_U8))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s; emit-c's kernels take int8 and uint8", quant ? "output y" : "input x",

@@ -384,6 +384,10 @@ int ec_math_shrink(EcCtx *c, int k, const RtNode *n) {
 int ec_math_cast(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     if (!x) return ec_fail(c, k, RT_ERR, "input 'input' is missing");
+    int64_t to = n->op == RT_OP_CAST ? rt_attr_int(n, "to", 0) : 0; /* sub-byte targets are held widened */
+    if (to == 21 || to == 22 || to == 25 || to == 26)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast to %s: emit-c casts to whole-byte types only",
+                       to == 21 ? "uint4" : to == 22 ? "int4" : to == 25 ? "uint2" : "int2");
     if (!ec_ctype(x->dtype))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast from %s: the type has no C type in emit-c",
                        rt_dtype_name(x->dtype));

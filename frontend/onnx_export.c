@@ -420,6 +420,16 @@ static int ex_node_lower(ExCtx *x, const RtNode *n) {
     case RT_OP_LAYER_NORMALIZATION:
         if (x->g->opset < 17) return ex_fail(x, n, "LayerNormalization needs opset 17 (the model has %d)", x->g->opset);
         return ex_copy_node(x, n);
+    case RT_OP_QUANTIZE_LINEAR: case RT_OP_CAST: {
+        /* a 4- or 2-bit activation is held widened: the writer would declare it int8 / uint8,
+         * beside a node that makes int4 (only constants are written packed) */
+        const RtAttr *a = ex_attr_find(n, n->op == RT_OP_CAST ? "to" : "output_dtype");
+        int64_t t = a && a->type == RT_ATTR_INT ? a->i : 0;
+        if (t == 21 || t == 22 || t == 25 || t == 26)
+            return ex_fail(x, n, "a %s activation has no ONNX export yet (type %lld)",
+                           t == 21 ? "uint4" : t == 22 ? "int4" : t == 25 ? "uint2" : "int2", (long long)t);
+        return ex_copy_node(x, n);
+    }
     default:
         if (n->domain && strcmp(n->domain, "wafer") == 0) return ex_fail(x, n, "wafer op without an ONNX export");
         return ex_copy_node(x, n);

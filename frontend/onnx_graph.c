@@ -14,6 +14,7 @@
  * the node and the input.
  */
 #include "onnx_internal.h"
+#include "onnx_tensor_lowbit.h"
 
 #include "../runtime/rt_arity.h"
 
@@ -45,10 +46,13 @@ static int graph_type_apply(OnnxCtx *ctx, IrGraph *g, int v, const Onnx__TypePro
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) return RT_OK;
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     IrValue *val = &g->values[v];
-    /* Codes wafer names (complex 14/15 and the 8/4-bit types are not): others stay unknown. */
+    /* Codes wafer names (complex 14/15 and the 8-bit floats are not): others stay unknown; the
+     * sub-byte integers are int8 / uint8, as wafer holds them. */
     if (tt->has_elem_type && tt->elem_type > 0 && tt->elem_type < RT_DTYPE_END && tt->elem_type != 14 &&
         tt->elem_type != 15)
         val->dtype = (RtDtype)tt->elem_type;
+    if (tt->has_elem_type && onnx_dtype_lowbit_bits(tt->elem_type)) /* held widened, one per byte */
+        val->dtype = tt->elem_type == ONNX_DTYPE_INT4 || tt->elem_type == ONNX_DTYPE_INT2 ? RT_I8 : RT_U8;
     if (!tt->shape) return RT_OK;
     if (tt->shape->n_dim > RT_MAX_RANK)
         return onnx_fail(ctx, "value '%s': rank %zu exceeds the maximum %d", val->name,
@@ -195,6 +199,9 @@ static int graph_node_convert(OnnxCtx *ctx, const Onnx__NodeProto *np, OnnxScope
         n->attrs = attrs;
         n->n_attr = (int)np->n_attribute;
         n->opset = opset;
+        int low = op == RT_OP_QUANTIZE_LINEAR ? onnx_lowbit_q_type(ctx, np) : 0;
+        if (low) /* a sub-byte y_zero_point's type, which its widened constant no longer says */
+            attrs[n->n_attr++] = (RtAttr){.name = "output_dtype", .type = RT_ATTR_INT, .i = low};
         /* counts and required inputs per the op's spec at this opset (runtime/rt_arity.c):
          * kernels, shape inference included, read required inputs unchecked */
         RtError ae = {{0}};

@@ -25,6 +25,12 @@ typedef struct OnnxCtx {
     int opset;                   /* default-domain opset */
     const Onnx__ModelProto *model; /* borrowed: for the other domains' opset imports */
     RtError *err;                /* borrowed */
+    /* QuantizeLinear nodes without output_dtype whose y_zero_point is a sub-byte constant,
+     * with that type (onnx_lowbit_check.c): the conversion gives them the attribute, as the
+     * widened zero point no longer says it */
+    const Onnx__NodeProto **lowbit_q; /* owned array [n_lowbit_q] of borrowed nodes */
+    int *lowbit_q_type;               /* owned [n_lowbit_q]: 21, 22, 25 or 26 */
+    int n_lowbit_q;
 } OnnxCtx;
 
 /* printf-style; prefixes ctx->path. Returns RT_ERR (or the first error already set). */

@@ -4,9 +4,9 @@
  * Reads the whole file, pre-scans its wire format and unpacks the ModelProto with protobuf-c
  * under a memory budget (onnx_prescan.c: the bytes are untrusted), checks the fields ONNX
  * requires (a graph, an opset_import: a file cut short can still parse without it) and the
- * versions wafer understands (IR 3-13, default-domain opset 1-25), refuses QuantizeLinear to
- * 2/4-bit types (onnx_lowbit_check.c), converts the main graph
- * (onnx_graph.c: every node input must name a known value), then frees the proto: the
+ * versions wafer understands (IR 3-13, default-domain opset 1-25), notes the QuantizeLinear
+ * nodes whose 2/4-bit output type only a constant says (onnx_lowbit_check.c), converts the
+ * main graph (onnx_graph.c: every node input must name a known value), then frees the proto: the
  * IrGraph owns copies of everything in its arena. Graphs of opsets 1-6 are rewritten into
  * their opset-7 form (onnx_legacy.c), so the rest of wafer sees opset 7 and later only.
  */
@@ -89,6 +89,7 @@ static IrGraph *load_model(OnnxCtx *ctx, const Onnx__ModelProto *mp) {
         r = ctx->opset < ONNX_LEGACY_TARGET ? onnx_legacy_upgrade(ctx, g) : onnx_legacy_newer(ctx, g);
     if (r == RT_OK && contrib) r = onnx_contrib_lower(ctx, g, !allow_unknown);
     ctx->allow_unknown_ops = allow_unknown;
+    onnx_lowbit_release(ctx);
     onnx_scope_free(&top);
     if (r != RT_OK) {
         ir_graph_free(g);

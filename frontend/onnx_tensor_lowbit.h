@@ -21,9 +21,14 @@ int onnx_tensor_is_lowbit(const Onnx__TensorProto *tp);
  * per byte (signed types sign-extended), data from a. Same checks as onnx_tensor_convert. */
 int onnx_tensor_lowbit_convert(OnnxCtx *ctx, const Onnx__TensorProto *tp, const char *what, const OnnxAlloc *a,
                                RtTensor *t);
-/* Refuses a QuantizeLinear anywhere in gp (subgraphs too) that would produce 4- or 2-bit
- * integers: output_dtype of such a type, or a y_zero_point initializer / Constant of one
- * (onnx_lowbit_check.c). RT_OK or RT_ERR with the node named. */
+/* Scans gp (subgraphs too) before its sub-byte constants are widened: records in ctx each
+ * QuantizeLinear without output_dtype whose y_zero_point is an initializer / Constant of a
+ * sub-byte type, and refuses a CastLike whose target_type is one (its widened int8 / uint8
+ * would name the wrong type). RT_OK or RT_ERR with the node named (onnx_lowbit_check.c). */
 int onnx_lowbit_check(OnnxCtx *ctx, const Onnx__GraphProto *gp);
+/* The sub-byte output type onnx_lowbit_check recorded for np, 0 when none. */
+int onnx_lowbit_q_type(const OnnxCtx *ctx, const Onnx__NodeProto *np);
+/* Frees what onnx_lowbit_check recorded. */
+void onnx_lowbit_release(OnnxCtx *ctx);
 
 #endif

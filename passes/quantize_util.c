@@ -167,6 +167,10 @@ int qz_params(const IrGraph *g, const RtNode *n, int op, QzParams *p) {
     int64_t prec = rt_attr_int(n, "precision", 0);
     int64_t od = op == RT_OP_DEQUANTIZE_LINEAR ? rt_attr_int(n, "output_dtype", 0) : 0;
     if ((prec != 0 && prec != (int64_t)p->scale->dtype) || (od != 0 && od != (int64_t)p->scale->dtype)) return 0;
+    /* a QuantizeLinear to int4 / uint4 / int2 / uint2 (output_dtype; stored widened, so its
+     * zero point looks 8-bit) saturates to a narrower range than its zero point's dtype */
+    int64_t qt = op == RT_OP_QUANTIZE_LINEAR ? rt_attr_int(n, "output_dtype", 0) : 0;
+    if (qt == 21 || qt == 22 || qt == 25 || qt == 26) return 0;
     p->axis = rt_attr_int(n, "axis", 1);
     p->block = rt_attr_int(n, "block_size", 0);
     return 1;

@@ -61,6 +61,16 @@ int rt_qrange(RtDtype t, int32_t *qmin, int32_t *qmax) {
     }
 }
 
+int rt_lowbit_range(int64_t onnx_type, RtDtype *store, int32_t *qmin, int32_t *qmax) {
+    switch (onnx_type) {
+    case 21: *store = RT_U8; *qmin = 0; *qmax = 15; return RT_OK;  /* uint4 */
+    case 22: *store = RT_I8; *qmin = -8; *qmax = 7; return RT_OK;  /* int4 */
+    case 25: *store = RT_U8; *qmin = 0; *qmax = 3; return RT_OK;   /* uint2 */
+    case 26: *store = RT_I8; *qmin = -2; *qmax = 1; return RT_OK;  /* int2 */
+    default: return RT_ERR_UNSUPPORTED;
+    }
+}
+
 int32_t rt_qget(const RtTensor *t, int64_t i) {
     if (!t) return 0;
     switch (t->dtype) {

@@ -93,6 +93,10 @@ int32_t rt_quantize_f32(float x, float scale, int32_t zp, int32_t qmin, int32_t 
 /* The value range of an integer dtype usable as a quantized type (int8, uint8, int16,
  * uint16, int32): RT_OK, or RT_ERR_UNSUPPORTED for any other dtype. */
 int rt_qrange(RtDtype t, int32_t *qmin, int32_t *qmax);
+/* The sub-byte ONNX types (TensorProto codes uint4 = 21, int4 = 22, uint2 = 25, int2 = 26),
+ * which wafer holds widened to one byte per element: *store = RT_U8 / RT_I8 and [*qmin, *qmax]
+ * the type's range (0..15, -8..7, 0..3, -2..1). RT_ERR_UNSUPPORTED for any other code. */
+int rt_lowbit_range(int64_t onnx_type, RtDtype *store, int32_t *qmin, int32_t *qmax);
 /* Element i of an int8/uint8/int16/uint16/int32 tensor; 0 when t is NULL (absent zero point). */
 int32_t rt_qget(const RtTensor *t, int64_t i);
 /* Stores v (already inside the dtype's range) as element i of an integer tensor. */

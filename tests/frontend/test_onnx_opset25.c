@@ -2,14 +2,15 @@
  * test_onnx_opset25.c — the loader at opsets 24 and 25 (ONNX 1.19 / 1.20): IR versions 12
  * and 13 load, a written graph declares the IR version its opset needs (Versioning.md: 24 ->
  * 12, 25 -> 13); UINT2 / INT2 tensors widen to one byte each (values by hand); a
- * QuantizeLinear that would produce 2-bit integers is refused wherever it is (a Constant
- * zero point, an If branch); float8e8m0 is refused by name. Running models of these opsets
+ * QuantizeLinear whose 2-bit output type only its zero point says gets output_dtype wherever
+ * it is (a Constant zero point, an If branch); float8e8m0 is refused by name. Running models of these opsets
  * against onnxruntime is tests/e2e/test_onnx_opset25.c.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "../../frontend/onnx.h"
+#include "../../runtime/kernels/kernel.h"
 #include "onnx_proto_build.h"
 
 TestSuite(onnx_opset25_load, .fini = pb_release_all);
@@ -90,8 +91,10 @@ Test(onnx_opset25_load, int2_and_uint2_widen_to_bytes) {
     cr_expect(strstr(err.msg, "qs") && strstr(err.msg, "5 int2 elements need 2"), "%s", err.msg);
 }
 
-/* A QuantizeLinear to int2 inside an If branch, its zero point a Constant of the outer graph. */
-Test(onnx_opset25_load, int2_quantize_in_subgraph_refused) {
+/* A QuantizeLinear to int2 inside an If branch, its zero point a Constant of the outer graph:
+ * the widened zero point reads int8, so the node gets output_dtype = 26 (int2), which the
+ * runtime saturates to; the else branch's QuantizeLinear (no zero point) gets nothing. */
+Test(onnx_opset25_load, int2_quantize_in_subgraph_gets_output_dtype) {
     Onnx__GraphProto *br = pb_graph("then");
     pb_add_node(br, pb_node("QuantizeLinear", "q_in_branch", "x,s,z", "qo"));
     pb_add_output(br, pb_value("qo", 26, ""));
@@ -111,9 +114,25 @@ Test(onnx_opset25_load, int2_quantize_in_subgraph_refused) {
     pb_attr_graph(n, "then_branch", br);
     pb_attr_graph(n, "else_branch", el);
     pb_add_output(g, pb_value("y", RT_U8, NULL));
-    cr_expect_null(load(g, 13, 25));
-    cr_expect(strstr(err.msg, "node 'q_in_branch' (QuantizeLinear): quantizing to int2 is not supported"), "%s",
-              err.msg);
+    IrGraph *m = load(g, 13, 25);
+    cr_assert_not_null(m, "%s", err.msg);
+    int seen = 0;
+    for (int k = 0; k < m->n_nodes; k++) {
+        const RtNode *n = &m->nodes[k];
+        for (int a = 0; a < n->n_attr; a++) {
+            if (n->attrs[a].type != RT_ATTR_GRAPH) continue;
+            const IrGraph *b = n->attrs[a].g;
+            for (int j = 0; j < b->n_nodes; j++) {
+                const RtNode *q = &b->nodes[j];
+                int64_t od = rt_attr_int(q, "output_dtype", 0);
+                if (strcmp(q->name, "q_in_branch") == 0) cr_expect_eq(od, 26, "q_in_branch: output_dtype %lld", (long long)od);
+                if (strcmp(q->name, "q_else") == 0) cr_expect_eq(od, 0, "q_else: output_dtype %lld", (long long)od);
+                seen++;
+            }
+        }
+    }
+    cr_expect_eq(seen, 2, "%d branch nodes", seen);
+    ir_graph_free(m);
 }
 
 Test(onnx_opset25_load, float8e8m0_refused_by_name) {

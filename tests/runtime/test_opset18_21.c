@@ -8,7 +8,7 @@
  * Cast / CastLike saturate (19), QuantizeLinear / DequantizeLinear block_size and
  * output_dtype (21), GridSample N-D and linear/cubic (20), ConstantOfShape (20), Shape
  * start/end (19), IsNaN / IsInf (20), Reshape / Identity (21), DFT axis input (20), Gelu (20),
- * Mish (18). Types wafer has no dtype for (int4, float8) are refused by name.
+ * Mish (18). Types wafer has no dtype for (float8) are refused by name.
  * Skips where onnxruntime-node is not installed.
  */
 #include "ort18.h"
@@ -504,15 +504,16 @@ Test(opset18_21, quantize_dequantize_float16_19) {
     o18_check("o18_qdq_f16", g, 19, ins, n, &EXACT);
 }
 
-/* Cast-21 to int4 / uint4: wafer has no 4-bit dtype for values, only widened initializers */
-Test(opset18_21, cast_to_int4_is_refused_by_name_21) {
+/* Cast-21 to float8e4m3fn: wafer has no float8 dtype (Cast to int4 / uint4 runs, widened
+ * to a byte: tests/e2e/test_onnx_lowbit.c) */
+Test(opset18_21, cast_to_float8_is_refused_by_name_21) {
     Onnx__GraphProto *g = pb_graph("g");
     OrtcInput ins[1];
     int n = 0;
     o18_in_f32(g, ins, &n, "x", "4", -3, 3);
-    o18_ai(o18_node(g, "Cast", "x", "y"), "to", 22); /* INT4 */
-    o18_out(g, "y", 22);
-    o18_wafer_refuses("o18_cast_int4", g, 21, ins, n, "Cast");
+    o18_ai(o18_node(g, "Cast", "x", "y"), "to", 17); /* FLOAT8E4M3FN */
+    o18_out(g, "y", 17);
+    o18_wafer_refuses("o18_cast_float8", g, 21, ins, n, "cast to float8e4m3fn");
 }
 
 /* GridSample cubic + border where one axis is out of range and the other inside

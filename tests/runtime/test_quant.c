@@ -343,3 +343,34 @@ Test(qlinear_matmul, per_column_b_scale) {
     in[1] = &tbad;
     cr_expect_eq(run(RT_OP_QLINEAR_MATMUL, 10, in, 8, out, 1, NULL, 0, 0), RT_ERR);
 }
+
+/* output_dtype int4 (22, opset 21): stored widened in int8, saturated to -8..7. x / 0.5 =
+ * [-40, -5, 0.5, 3, 14.5] -> rounded half to even [-40, -5, 0, 3, 14], + zp -1 -> [-41, -6,
+ * -1, 2, 13] -> [-8, -6, -1, 2, 7]. With uint2 (25, opset 25) and no zero point: [-40, -5, 0,
+ * 3, 14] -> [0, 0, 0, 3, 3]. An int4 type below opset 21, or a uint8 zero point beside
+ * output_dtype int4, is refused. */
+Test(quantize_linear, lowbit_output_dtype_saturates_to_its_range) {
+    float x[] = {-20.0f, -2.5f, 0.25f, 1.5f, 7.25f};
+    int64_t d[] = {5};
+    float s = 0.5f;
+    int8_t zi = -1;
+    uint8_t zu = 0;
+    RtTensor tx = rtt_tensor_c(RT_F32, 1, d, x), ts = rtt_tensor_c(RT_F32, 0, scalar_dims, &s);
+    RtTensor tz = rtt_tensor_c(RT_I8, 0, scalar_dims, &zi), tzu = rtt_tensor_c(RT_U8, 0, scalar_dims, &zu), out[1];
+    RtTensor *in[] = {&tx, &ts}, *inz[] = {&tx, &ts, &tz}, *inu[] = {&tx, &ts, &tzu};
+    RtAttr a4[] = {rtt_attr_int("output_dtype", 22)}, a2[] = {rtt_attr_int("output_dtype", 25)};
+    cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 21, inz, 3, out, 1, a4, 1, 0), RT_OK, "%s", err.msg);
+    const int8_t want4[] = {-8, -6, -1, 2, 7};
+    cr_assert_eq(out[0].dtype, RT_I8);
+    cr_expect_arr_eq(out[0].data, want4, sizeof want4);
+    release(out, 1);
+    cr_assert_eq(run(RT_OP_QUANTIZE_LINEAR, 25, in, 2, out, 1, a2, 1, 0), RT_OK, "%s", err.msg);
+    const uint8_t want2[] = {0, 0, 0, 3, 3};
+    cr_assert_eq(out[0].dtype, RT_U8);
+    cr_expect_arr_eq(out[0].data, want2, sizeof want2);
+    release(out, 1);
+    cr_expect_eq(run(RT_OP_QUANTIZE_LINEAR, 19, inz, 3, out, 1, a4, 1, 0), RT_ERR);
+    cr_expect(strstr(err.msg, "needs opset 21") != NULL, "%s", err.msg);
+    cr_expect_eq(run(RT_OP_QUANTIZE_LINEAR, 21, inu, 3, out, 1, a4, 1, 0), RT_ERR);
+    cr_expect(strstr(err.msg, "does not match y_zero_point") != NULL, "%s", err.msg);
+}

@@ -155,17 +155,33 @@ static int opset23_float_attr(RtKernelCtx *c, const RtNode *n, const char *name,
     return RT_OK;
 }
 
-/* Output dtype of QuantizeLinear: y_zero_point's, else output_dtype (opset 21), else uint8. */
-static int quantize_out_dtype(RtKernelCtx *c, const RtNode *n, const RtTensor *zp, RtDtype *yt) {
+/* Output dtype of QuantizeLinear: y_zero_point's, else output_dtype (opset 21), else uint8;
+ * *yt is how it is stored and [*qmin, *qmax] its range. output_dtype may name a sub-byte type
+ * (int4 / uint4 from opset 21, int2 / uint2 from opset 25): the output is stored widened to
+ * int8 / uint8 (the frontend sets the attribute from a sub-byte y_zero_point's type) and
+ * saturates to that type's range. */
+static int quantize_out_dtype(RtKernelCtx *c, const RtNode *n, const RtTensor *zp, RtDtype *yt, int32_t *qmin,
+                              int32_t *qmax) {
     int64_t od = rt_attr_int(n, "output_dtype", 0);
+    RtDtype low;
+    if (od != 0 && rt_lowbit_range(od, &low, qmin, qmax) == RT_OK) {
+        if (n->opset < (od >= 25 ? 25 : 21))
+            return rt_fail(c, "attribute output_dtype = %lld needs opset %d (node has %d)", (long long)od,
+                           od >= 25 ? 25 : 21, n->opset);
+        if (zp && zp->dtype != low)
+            return rt_fail(c, "attribute output_dtype = %lld does not match y_zero_point's dtype %s",
+                           (long long)od, rt_dtype_name(zp->dtype));
+        *yt = low;
+        return RT_OK;
+    }
     if (zp && od != 0 && od != (int64_t)zp->dtype)
         return rt_fail(c, "attribute output_dtype = %lld does not match y_zero_point's dtype %s",
                        (long long)od, rt_dtype_name(zp->dtype));
     *yt = zp ? zp->dtype : od != 0 ? (RtDtype)od : RT_U8;
-    if (*yt == RT_I8 || *yt == RT_U8 || *yt == RT_I16 || *yt == RT_U16) return RT_OK;
+    if (*yt == RT_I8 || *yt == RT_U8 || *yt == RT_I16 || *yt == RT_U16) return rt_qrange(*yt, qmin, qmax);
     if (od != 0 && !zp)
-        return unsupported(c, "attribute output_dtype", (RtDtype)od, "int8, uint8, int16, uint16");
-    return unsupported(c, "y_zero_point", *yt, "int8, uint8, int16, uint16");
+        return unsupported(c, "attribute output_dtype", (RtDtype)od, "int8, uint8, int16, uint16, int4, uint4, int2, uint2");
+    return unsupported(c, "y_zero_point", *yt, "int8, uint8, int16, uint16, int4, uint4, int2, uint2");
 }
 
 static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -178,12 +194,11 @@ static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
     if (sat != 0 && sat != 1) return rt_fail(c, "attribute saturate = %lld must be 0 or 1", (long long)sat);
     RtDtype yt = RT_U8, prec;
     RT_TRY(opset23_float_attr(c, n, "precision", s->dtype, &prec));
-    RT_TRY(quantize_out_dtype(c, n, zp, &yt));
+    int32_t qmin, qmax;
+    RT_TRY(quantize_out_dtype(c, n, zp, &yt, &qmin, &qmax));
     QdqLayout L;
     RT_TRY(qdq_layout(c, n, x, s, zp, &L));
     RT_TRY(rt_out_alloc(c, out[0], yt, x->rank, x->dims));
-    int32_t qmin, qmax;
-    rt_qrange(yt, &qmin, &qmax);
     float *sc;
     int32_t *zs;
     RT_TRY(qdq_params(c, s, zp, &sc, &zs));

@@ -21,6 +21,7 @@
  * float32 rounded to odd, which keeps the final round-to-nearest-even exact.
  */
 #include "elementwise.h"
+#include "../quant.h"
 #include "../../rt_threads.h"
 
 #include <float.h>
@@ -458,10 +459,47 @@ static const char *onnx_type_name(int64_t t) {
     }
 }
 
+/* Cast to a sub-byte integer type (int4 / uint4 / int2 / uint2 of `bits` bits, held widened
+ * in y's int8 / uint8), as ONNX's int4 note says: "rounding to the nearest-even integer and
+ * truncating". Floats round to the nearest integer, ties to even; then, floats and integers
+ * alike, the value is truncated to its low `bits` bits (two's complement: -9 -> int4 7,
+ * -1 -> uint4 15, 100 -> int4 4), as wafer's Cast narrows wider integers and as onnxruntime
+ * does (which rounds float ties away from zero instead, against the note). NaN and
+ * infinities become 0; a float of magnitude >= 2^63 is a multiple of 2^11, so its low bits
+ * are 0 too. */
+static int32_t cast_lowbit_wrap(uint64_t u, int bits, int is_signed) {
+    uint64_t m = u & ((1u << bits) - 1u);
+    return is_signed && m >= (1u << (bits - 1)) ? (int32_t)m - (1 << bits) : (int32_t)m;
+}
+
+static void cast_convert_lowbit(const RtTensor *x, RtTensor *y, int bits, int is_signed) {
+    int64_t cnt = rt_numel(x);
+    int fl = rt_dtype_is_float(x->dtype);
+    for (int64_t i = 0; i < cnt; i++) {
+        uint64_t u;
+        if (fl) {
+            double r = nearbyint(rt_get_f64(x, i)); /* ties to even: the default rounding mode */
+            u = r == r && fabs(r) < 9223372036854775808.0 ? (uint64_t)(int64_t)r : 0;
+        } else if (x->dtype == RT_U64) {
+            u = ((const uint64_t *)x->data)[i];
+        } else {
+            u = (uint64_t)rt_get_i64(x, i);
+        }
+        rt_qset(y, i, cast_lowbit_wrap(u, bits, is_signed));
+    }
+}
+
 /* y = x converted to `to`; n_need inputs must have data for a full run. */
 static int cast_run(RtKernelCtx *c, const RtTensor *x, int64_t to, int n_need, RtTensor *const *in,
                     RtTensor *y) {
     if (!cast_dtype_ok(x->dtype)) return ew_unsupported(c, x->dtype, "input");
+    RtDtype low;
+    int32_t lo, hi;
+    if (rt_lowbit_range(to, &low, &lo, &hi) == RT_OK) { /* stored widened, one element per byte */
+        RT_TRY(ew_out_alloc(c, y, low, x->rank, x->dims, n_need, (const RtTensor *const *)in));
+        cast_convert_lowbit(x, y, hi == 15 || hi == 7 ? 4 : 2, lo < 0);
+        return RT_OK;
+    }
     if (!cast_dtype_ok(to)) {
         rt_fail(c, "cast to %s (TensorProto type %lld) is not supported", onnx_type_name(to),
                 (long long)to);
@@ -478,6 +516,10 @@ static int k_cast(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     const RtAttr *to = rt_attr(n, "to");
     if (!to || to->type != RT_ATTR_INT) return rt_fail(c, "attribute 'to' (an int) is required");
     /* 'saturate' (opset 19) only affects float8 targets, which cast_run refuses. */
+    if ((to->i == 21 || to->i == 22) && n->opset < 21)
+        return rt_fail(c, "cast to %s needs opset 21 (node has %d)", onnx_type_name(to->i), n->opset);
+    if ((to->i == 25 || to->i == 26) && n->opset < 25)
+        return rt_fail(c, "cast to %s needs opset 25 (node has %d)", onnx_type_name(to->i), n->opset);
     return cast_run(c, x, to->i, 1, in, out[0]);
 }
 
