@@ -1,6 +1,6 @@
 /*
  * emit_ops_reduce.c — emit-c's reductions (reduce family): ReduceSum/Mean/Max/Min/Prod/L1/
- * L2/LogSum/LogSumExp/SumSquare, ArgMax/ArgMin, CumSum, com.microsoft QLinearReduceMean, and
+ * L2/LogSum/LogSumExp/SumSquare, ArgMax/ArgMin, CumSum/CumProd, com.microsoft QLinearReduceMean, and
  * the family's table ec_ops_reduce (the other emitters are in emit_ops_reduce_norm.c,
  * _pool.c and _loss.c; shared helpers in emit_ops_reduce.h).
  *
@@ -14,7 +14,7 @@
  *             (template b0_reduce_off), so any set of axes is one emitter. Each output folds
  *             its elements in input memory order, as the runtime's row walk does: floats in
  *             double, integers in 64-bit wrapping arithmetic truncated to the type at the end.
- *   ArgMax/Min, CumSum: an [outer, n, inner] view around the axis.
+ *   ArgMax/Min, CumSum/CumProd: an [outer, n, inner] view around the axis.
  * Anything the C cannot do the runtime's way is refused by name (ec_fail).
  */
 #include "emit_ops_reduce.h"
@@ -233,13 +233,14 @@ static int e_arg(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* ---------------------------------------------------------------- CumSum */
+/* ---------------------------------------------------------------- CumSum, CumProd */
 
-/* CumSum (ref/reduce.c): along axis, inclusive or exclusive, forward or reverse; floats sum
- * in double, integers in 64-bit wrapping arithmetic. A constant axis is resolved here; an
- * axis computed at run time is read by the C (int32 or int64), and one out of range makes
- * NAME_run return 1 (as an out-of-range Gather index does). */
+/* CumSum and CumProd (ref/reduce.c): along axis, inclusive or exclusive, forward or reverse;
+ * floats sum or multiply in double, integers in 64-bit wrapping arithmetic. A constant axis
+ * is resolved here; an axis computed at run time is read by the C (int32 or int64), and one
+ * out of range makes NAME_run return 1 (as an out-of-range Gather index does). */
 static int e_cumsum(EcCtx *c, int k, const RtNode *n) {
+    int prod = n->op == RT_OP_CUMPROD;
     const RtTensor *x = vin(c, n, 0), *axv = vin(c, n, 1), *ax = kin(c, n, 1);
     const char *xt;
     RT_TRY(red_need_ctype(c, k, x, "input 'x'", &xt));
@@ -254,6 +255,7 @@ static int e_cumsum(EcCtx *c, int k, const RtNode *n) {
     }
     int fl = red_is_float(x->dtype);
     const char *acc = fl ? "double" : "uint64_t";
+    const char *step = prod ? "                    sum *= e;\n" : "                    sum += e;\n";
     char px[96], py[96], pa[96];
     text_buf_printf(
         &c->body,
@@ -283,12 +285,11 @@ static int e_cumsum(EcCtx *c, int k, const RtNode *n) {
         &c->body,
         "        for (o = 0; o < outer; o++)\n            for (i = 0; i < inner; i++) {\n"
         "                const %s *p = x + o * len * inner + i;\n                %s *q = y + o * len * inner + i;\n"
-        "                %s sum = 0;\n                for (s = 0; s < len; s++) {\n"
+        "                %s sum = %d;\n                for (s = 0; s < len; s++) {\n"
         "                    int32_t at = (%s) * inner;\n"
         "                    %s e = (%s)p[at];\n%s                    q[at] = (%s)sum;\n%s"
         "                }\n            }\n    }\n",
-        xt, xt, acc, rev ? "len - 1 - s" : "s", acc, acc, excl ? "" : "                    sum += e;\n", xt,
-        excl ? "                    sum += e;\n" : "");
+        xt, xt, acc, prod, rev ? "len - 1 - s" : "s", acc, acc, excl ? "" : step, xt, excl ? step : "");
     return RT_OK;
 }
 
@@ -378,6 +379,7 @@ const EcOpEntry ec_ops_reduce[] = {
     {RT_OP_GLOBAL_LP_POOL, ec_red_global_pool},
     {RT_OP_LP_POOL, ec_red_lp_pool},
     {RT_OP_CUMSUM, e_cumsum},
+    {RT_OP_CUMPROD, e_cumsum},
     {RT_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, ec_red_loss},
     {RT_OP_QLINEAR_SOFTMAX, ec_red_qlinear_softmax},
     {RT_OP_QLINEAR_REDUCE_MEAN, e_qlinear_reduce_mean},

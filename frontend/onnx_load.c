@@ -4,7 +4,7 @@
  * Reads the whole file, pre-scans its wire format and unpacks the ModelProto with protobuf-c
  * under a memory budget (onnx_prescan.c: the bytes are untrusted), checks the fields ONNX
  * requires (a graph, an opset_import: a file cut short can still parse without it) and the
- * versions wafer understands (IR 3-13, default-domain opset 1-25), notes the QuantizeLinear
+ * versions wafer understands (IR 3-13, default-domain opset 1-26), notes the QuantizeLinear
  * nodes whose 2/4-bit output type only a constant says (onnx_lowbit_check.c), converts the
  * main graph (onnx_graph.c: every node input must name a known value), then frees the proto: the
  * IrGraph owns copies of everything in its arena. Graphs of opsets 1-6 are rewritten into
@@ -29,8 +29,10 @@
  * 24 added Swish and TensorScatter and Attention's nonpad_kv_seqlen input; its other new
  * versions (Cast, Q/DQ, Constant, Reshape, ... with float8e8m0, TopK with bfloat16) only
  * widened types. 25 only widened types (uint2/int2: Cast, Q/DQ, Constant(OfShape), Identity,
- * Reshape, Flatten, Pad, Squeeze, Unsqueeze, Transpose, Shape, Size, If, Loop, Scan). */
-#define ONNX_OPSET_MAX 25
+ * Reshape, Flatten, Pad, Squeeze, Unsqueeze, Transpose, Shape, Size, If, Loop, Scan). 26
+ * (ONNX 1.21, still IR 13) added BitCast and CumProd and stated that integer Div truncates
+ * toward zero, as wafer's always has; its other changes are to shape inference. */
+#define ONNX_OPSET_MAX 26
 
 static int load_is_default_domain(const char *d) {
     return !d || !d[0] || strcmp(d, "ai.onnx") == 0;

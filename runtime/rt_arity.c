@@ -58,7 +58,7 @@ static const ArityRow rows[] = {
     R(DROPOUT, 1, 1, 1, 1, 2), R(DROPOUT, 12, 1, 3, 1, 2),
     /* Clip: min/max attributes before 11, optional inputs from 11 */
     R(CLIP, 1, 1, 1, 1, 1), R(CLIP, 11, 1, 3, 1, 1),
-    U(CAST), B(CAST_LIKE),
+    U(CAST), B(CAST_LIKE), U(BITCAST),
     /* binary (the opset 1-6 broadcast attribute changes no count) */
     B(ADD), B(SUB), B(MUL), B(DIV), B(POW), B(MOD), B(PRELU), B(EQUAL), B(LESS), B(LESS_OR_EQUAL),
     B(GREATER), B(GREATER_OR_EQUAL), B(AND), B(OR), B(XOR), R(WHERE, 1, 3, 3, 1, 1),
@@ -108,7 +108,7 @@ static const ArityRow rows[] = {
     /* Resize-10: X, scales. From 11: X, roi, scales, sizes, the last three optional ("" =
      * absent; 11-12 wrote roi and scales always, 13 made them optional: 1..4 is permissive) */
     R(RESIZE, 1, 2, 2, 1, 1), R(RESIZE, 11, 1, 4, 1, 1),
-    U(DEPTH_TO_SPACE), U(SPACE_TO_DEPTH), R(TRILU, 1, 1, 2, 1, 1), B(CUMSUM),
+    U(DEPTH_TO_SPACE), U(SPACE_TO_DEPTH), R(TRILU, 1, 1, 2, 1, 1), B(CUMSUM), B(CUMPROD),
     /* TopK: k attribute before 10, input from 10; Values and Indices */
     R(TOPK, 1, 1, 1, 2, 2), R(TOPK, 10, 2, 2, 2, 2),
     R(ONE_HOT, 1, 3, 3, 1, 1), RV(EINSUM, 1, 1, 1, 1), B(GATHER_ND),

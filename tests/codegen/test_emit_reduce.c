@@ -271,6 +271,27 @@ Test(emit_reduce, cumsum_modes_and_runtime_axis) {
     }
 }
 
+/* CumProd (opset 26): the same modes as CumSum, float and wrapping int64, against the
+ * runtime's kernel. */
+Test(emit_reduce, cumprod_modes_and_runtime_axis) {
+    for (int t = 0; t < 2; t++) {
+        OneOp *o = red_new(26);
+        RtDtype dt = t ? RT_I64 : RT_F32;
+        int64_t d[3] = {3, 4, 5}, one[1] = {1}, ax = -2, ax1 = 2;
+        int32_t axr = 0;
+        int in[2] = {op_input(o, "x", dt, 3, d), op_const(o, "axis", RT_I64, 1, one, &ax)};
+        int inr[2] = {in[0], op_input_data(o, "axis_in", RT_I32, 1, one, &axr)};
+        int in2[2] = {in[0], op_const(o, "axis2", RT_I64, 1, one, &ax1)};
+        for (int m = 0; m < 4; m++) {
+            int k = op_node(o, RT_OP_CUMPROD, 2, m == 3 ? inr : m == 2 ? in2 : in);
+            RtAttr *a = attrs_new(o, k, 2);
+            a[0] = attr_int(o, "exclusive", m & 1);
+            a[1] = attr_int(o, "reverse", m >= 1);
+        }
+        red_check(o, t ? "CumProd int64" : "CumProd float", 0, NULL);
+    }
+}
+
 /* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss with [N, C, d] input, weights,
  * ignore_index, each reduction; int32 and int64 targets; SCE's log_prob output. */
 Test(emit_reduce, losses_weights_ignore_index) {

@@ -588,10 +588,10 @@ Test(onnx_load, versions_outside_range_refused) {
     pb_add_node(gp, pb_node("Relu", "r", "x", "y"));
     pb_add_output(gp, pb_value("y", RT_F32, NULL));
     size_t len;
-    uint8_t *buf = pb_model_pack(gp, 8, 26, "test_onnx_load", &len);
+    uint8_t *buf = pb_model_pack(gp, 8, 27, "test_onnx_load", &len);
     RtError err = {{0}};
     IrGraph *g = onnx_load_memory(buf, len, NULL, "new.onnx", NULL, &err);
-    expect_refusal(g, &err, "opset 26 is not supported (accepted: 1 to 25)");
+    expect_refusal(g, &err, "opset 27 is not supported (accepted: 1 to 26)");
     buf = pb_model_pack(gp, 2, 17, "test_onnx_load", &len);
     memset(&err, 0, sizeof err);
     g = onnx_load_memory(buf, len, NULL, "old.onnx", NULL, &err);

@@ -3,7 +3,7 @@
  * load and run (IR version 11 too); the ops whose semantics changed at 23 follow the spec
  * (QuantizeLinear's precision, DequantizeLinear's output_dtype, checked against hand-rounded
  * values); what wafer cannot hold (float4e2m1) is refused by name; an attribute or op of
- * opset 23 in an older model is refused; opset 26 and IR 14, beyond the bounds, are refused
+ * opset 23 in an older model is refused; opset 27 and IR 14, beyond the bounds, are refused
  * naming the accepted range (opsets 24-25: test_onnx_opset25.c). The new ops' numerics are in tests/runtime/test_attention23.c.
  */
 #include <criterion/criterion.h>
@@ -89,13 +89,13 @@ Test(onnx_opset23, opset23_model_with_a_new_op_loads_and_runs) {
     ir_graph_free(m);
 }
 
-Test(onnx_opset23, opset26_refused_naming_the_range) {
+Test(onnx_opset23, opset27_refused_naming_the_range) {
     Onnx__GraphProto *g = pb_graph("g");
     pb_add_input(g, pb_value("x", RT_F32, "2"));
     pb_add_node(g, pb_node("Relu", "r", "x", "y"));
     pb_add_output(g, pb_value("y", RT_F32, NULL));
-    cr_expect_null(load(g, 13, 26));
-    expect_msg("m.onnx: default-domain opset 26 is not supported (accepted: 1 to 25)");
+    cr_expect_null(load(g, 13, 27));
+    expect_msg("m.onnx: default-domain opset 27 is not supported (accepted: 1 to 26)");
     cr_expect_null(load(g, 14, 23));
     expect_msg("IR version 14 is not supported (accepted: 3 to 13)");
 }

@@ -1,5 +1,5 @@
 /*
- * reduce.c — reductions: the ten ReduceX ops, ArgMax/ArgMin, CumSum and TopK.
+ * reduce.c — reductions: the ten ReduceX ops, ArgMax/ArgMin, CumSum, CumProd and TopK.
  *
  * ReduceX: the reduced axes form a mask over the input's dims. Size-1 dims are dropped and
  * adjacent dims with the same mask bit merged (a mean of [N,C,H,W] over H,W becomes
@@ -12,7 +12,7 @@
  * noop_with_empty_axes reduces every element on its own (ReduceSumSquare squares it, as the
  * ONNX reference does).
  *
- * ArgMax/ArgMin, CumSum and TopK view the input as [outer, n, inner] around their axis.
+ * ArgMax/ArgMin, CumSum, CumProd and TopK view the input as [outer, n, inner] around their axis.
  * TopK sorts each slice with a stable merge sort, so equal values keep the lower index first.
  */
 #include "../kernel.h"
@@ -384,11 +384,15 @@ static int k_argmin(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     return arg_run(c, n, in, out, 0);
 }
 
-/* ---- CumSum ---- */
+/* ---- CumSum, CumProd (opset 26) ---- */
 
-static int k_cumsum(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+/* The running sum or product along the axis, inclusive or exclusive, forward or reverse;
+ * floats accumulate in double and round once per output, integers in 64-bit wrapping
+ * arithmetic (the same low bits as products in the narrower type). */
+static int cum_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int prod) {
+    const char *op = prod ? "CumProd" : "CumSum";
     const RtTensor *x = in[0], *ax = rt_in(n, in, 1);
-    if (!x || !ax) return rt_fail(c, "CumSum needs inputs 'x' and 'axis'");
+    if (!x || !ax) return rt_fail(c, "%s needs inputs 'x' and 'axis'", op);
     if (!dtype_is_numeric(x->dtype) || x->dtype == RT_BOOL)
         return rt_fail(c, "input 'x' has unsupported dtype %s", rt_dtype_name(x->dtype));
     if (x->rank < 1) return rt_fail(c, "input 'x' must have rank >= 1, got a scalar");
@@ -404,24 +408,32 @@ static int k_cumsum(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     for (int64_t o = 0; o < v.outer; o++)
         for (int64_t i = 0; i < v.inner; i++) {
             int64_t base = o * v.n * v.inner + i;
-            double sf = 0;
-            uint64_t si = 0;
+            double sf = prod ? 1 : 0;
+            uint64_t si = prod ? 1 : 0;
             for (int64_t s = 0; s < v.n; s++) {
                 int64_t at = base + (rev ? v.n - 1 - s : s) * v.inner;
                 if (fl) {
                     double e = load_f(x, at);
-                    if (!excl) sf += e;
+                    if (!excl) sf = prod ? sf * e : sf + e;
                     rt_set_f64(y, at, sf);
-                    if (excl) sf += e;
+                    if (excl) sf = prod ? sf * e : sf + e;
                 } else {
                     uint64_t e = (uint64_t)load_i(x, at);
-                    if (!excl) si += e;
+                    if (!excl) si = prod ? si * e : si + e;
                     store_i(y, at, si);
-                    if (excl) si += e;
+                    if (excl) si = prod ? si * e : si + e;
                 }
             }
         }
     return RT_OK;
+}
+
+static int k_cumsum(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return cum_run(c, n, in, out, 0);
+}
+
+static int k_cumprod(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    return cum_run(c, n, in, out, 1);
 }
 
 /* ---- TopK ---- */
@@ -527,6 +539,7 @@ const RtKernelEntry rt_kernels_reduce[] = {
     {RT_OP_ARG_MAX, k_argmax},
     {RT_OP_ARG_MIN, k_argmin},
     {RT_OP_CUMSUM, k_cumsum},
+    {RT_OP_CUMPROD, k_cumprod},
     {RT_OP_TOPK, k_topk},
     {-1, 0},
 };

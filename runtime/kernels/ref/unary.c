@@ -529,6 +529,58 @@ static int k_cast_like(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtT
     return cast_run(c, x, like->dtype, 1, in, out[0]); /* only like's dtype is read */
 }
 
+/* ---- BitCast (opset 26): the same bits read as another type of the same width ---- */
+
+/* To a sub-byte type: the input is the other sub-byte type of that width, held widened (int4
+ * -> uint4 keeps the low four bits: -1 -> 15; uint4 -> int4 sign-extends them: 9 -> -7). A
+ * value outside that type's range means the input was not one (an int8 BitCast to int4,
+ * which ONNX refuses for its width): refused by element. */
+static int bitcast_lowbit(RtKernelCtx *c, const RtTensor *x, int64_t to, RtDtype low, int32_t lo, int32_t hi,
+                          RtTensor *const *in, RtTensor *y) {
+    int bits = hi == 15 || hi == 7 ? 4 : 2;
+    if (x->dtype != RT_I8 && x->dtype != RT_U8)
+        return rt_fail(c, "BitCast to %s needs a %d-bit integer input, got %s", onnx_type_name(to), bits,
+                       rt_dtype_name(x->dtype));
+    int32_t xlo = x->dtype == RT_I8 ? -(1 << (bits - 1)) : 0, xhi = x->dtype == RT_I8 ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+    RT_TRY(ew_out_alloc(c, y, low, x->rank, x->dims, 1, (const RtTensor *const *)in));
+    for (int64_t i = 0, cnt = rt_numel(x); i < cnt; i++) {
+        int32_t v = rt_qget(x, i);
+        if (v < xlo || v > xhi)
+            return rt_fail(c, "BitCast to %s: input element %lld = %d is not a %d-bit %s value", onnx_type_name(to),
+                           (long long)i, (int)v, bits, x->dtype == RT_I8 ? "signed" : "unsigned");
+        rt_qset(y, i, cast_lowbit_wrap((uint64_t)(int64_t)v, bits, lo < 0));
+    }
+    return RT_OK;
+}
+
+static int k_bitcast(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0);
+    if (!x) return rt_fail(c, "input 'input' is missing");
+    const RtAttr *to = rt_attr(n, "to");
+    if (!to || to->type != RT_ATTR_INT) return rt_fail(c, "attribute 'to' (an int) is required");
+    RtDtype low;
+    int32_t lo, hi;
+    if (rt_lowbit_range(to->i, &low, &lo, &hi) == RT_OK) return bitcast_lowbit(c, x, to->i, low, lo, hi, in, out[0]);
+    if (!cast_dtype_ok(x->dtype)) return ew_unsupported(c, x->dtype, "input");
+    if (!cast_dtype_ok(to->i)) {
+        rt_fail(c, "BitCast to %s (TensorProto type %lld) is not supported", onnx_type_name(to->i), (long long)to->i);
+        return RT_ERR_UNSUPPORTED;
+    }
+    size_t xs = rt_dtype_size(x->dtype), ys = rt_dtype_size((RtDtype)to->i);
+    if (xs != ys)
+        return rt_fail(c, "BitCast from %s (%zu bits) to %s (%zu bits): the widths must be equal",
+                       rt_dtype_name(x->dtype), 8 * xs, rt_dtype_name((RtDtype)to->i), 8 * ys);
+    RT_TRY(ew_out_alloc(c, out[0], (RtDtype)to->i, x->rank, x->dims, 1, (const RtTensor *const *)in));
+    int64_t cnt = rt_numel(x);
+    memcpy(out[0]->data, x->data, (size_t)cnt * xs); /* both little-endian, as the spec asks */
+    if (to->i == RT_BOOL) /* wafer's bools are 0 or 1: another byte is no bool */
+        for (int64_t i = 0; i < cnt; i++)
+            if (((const uint8_t *)x->data)[i] > 1)
+                return rt_fail(c, "BitCast to bool: input element %lld = %d is not 0 or 1", (long long)i,
+                               ((const uint8_t *)x->data)[i]);
+    return RT_OK;
+}
+
 const RtKernelEntry rt_kernels_unary[] = {
     {RT_OP_CLIP, k_clip}, /* before the table's own Clip row: the first match wins */
 #define X(e, f32, f64) {RT_OP_##e, k_unary},
@@ -539,5 +591,6 @@ const RtKernelEntry rt_kernels_unary[] = {
     {RT_OP_IS_INF, k_float_class},
     {RT_OP_CAST, k_cast},
     {RT_OP_CAST_LIKE, k_cast_like},
+    {RT_OP_BITCAST, k_bitcast},
     {-1, 0},
 };
