@@ -48,7 +48,26 @@ void cli_inputs_free(CliInputs *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Checks one file against the model's declared input v (dtype, rank, known dims). */
+/* An input declared int4 / uint4 / int2 / uint2 comes as int8 / uint8, one value per byte (.npy
+ * has no 4-bit dtype; numpy's world unpacks them so): every value must lie in the type's range. */
+static int input_lowbit_check(const IrGraph *g, const IrValue *v, const CliInput *in, RtError *err) {
+    int bits = v->lowbit == 21 || v->lowbit == 22 ? 4 : 2, is_signed = v->lowbit == 22 || v->lowbit == 26;
+    int lo = is_signed ? -(1 << (bits - 1)) : 0, hi = is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+    const char *type = v->lowbit == 21 ? "uint4" : v->lowbit == 22 ? "int4" : v->lowbit == 25 ? "uint2" : "int2";
+    int64_t n = rt_numel(&in->t);
+    for (int64_t i = 0; i < n; i++) {
+        int e = is_signed ? ((const int8_t *)in->t.data)[i] : ((const uint8_t *)in->t.data)[i];
+        if (e < lo || e > hi)
+            return rt_error_set(err, "%s: input '%s' is %s (given as one %s per value): %s element %lld = %d is "
+                                "outside %d..%d", g->path, v->name, type, rt_dtype_name(v->dtype), in->path,
+                                (long long)i, e, lo, hi),
+                   CLI_BAD_INPUT;
+    }
+    return CLI_OK;
+}
+
+/* Checks one file against the model's declared input v (dtype, rank, known dims; a sub-byte
+ * type's range). */
 static int input_check(const IrGraph *g, const IrValue *v, const CliInput *in, int from_axis,
                        RtError *err) {
     char want[160], got[160];
@@ -58,6 +77,7 @@ static int input_check(const IrGraph *g, const IrValue *v, const CliInput *in, i
         return rt_error_set(err, "%s: input '%s' expects %s, %s has %s", g->path, v->name,
                             rt_dtype_name(v->dtype), in->path, rt_dtype_name(in->t.dtype)),
                CLI_BAD_INPUT;
+    if (v->lowbit && input_lowbit_check(g, v, in, err) != CLI_OK) return CLI_BAD_INPUT;
     if (v->rank < 0) return CLI_OK;
     if (v->rank != in->t.rank)
         return rt_error_set(err, "%s: input '%s' expects rank %d %s, %s has rank %d %s", g->path,

@@ -51,8 +51,10 @@ static int graph_type_apply(OnnxCtx *ctx, IrGraph *g, int v, const Onnx__TypePro
     if (tt->has_elem_type && tt->elem_type > 0 && tt->elem_type < RT_DTYPE_END && tt->elem_type != 14 &&
         tt->elem_type != 15)
         val->dtype = (RtDtype)tt->elem_type;
-    if (tt->has_elem_type && onnx_dtype_lowbit_bits(tt->elem_type)) /* held widened, one per byte */
+    if (tt->has_elem_type && onnx_dtype_lowbit_bits(tt->elem_type)) { /* held widened, one per byte */
         val->dtype = tt->elem_type == ONNX_DTYPE_INT4 || tt->elem_type == ONNX_DTYPE_INT2 ? RT_I8 : RT_U8;
+        val->lowbit = tt->elem_type;
+    }
     if (!tt->shape) return RT_OK;
     if (tt->shape->n_dim > RT_MAX_RANK)
         return onnx_fail(ctx, "value '%s': rank %zu exceeds the maximum %d", val->name,

@@ -35,6 +35,8 @@ typedef struct IrValue {
     int from_constant_node; /* 1: konst came from an ONNX Constant node (a scale, an epsilon the
                                exporter wrote inline), not from an initializer: training keeps it
                                fixed, as the framework that exported it did */
+    int lowbit;           /* the ONNX sub-byte type declared for it (uint4 21, int4 22, uint2 25,
+                             int2 26), held widened in dtype int8 / uint8; 0 for any other */
 } IrValue;
 
 typedef struct IrGraph IrGraph;

@@ -292,3 +292,29 @@ Test(onnx_lowbit, emit_c_and_onnx_export_refuse_lowbit_activations_by_name) {
         tu_tmpdir_remove(dir);
     }
 }
+
+/* An int4 graph input given a value outside -8..7 (9, which fits int8) is refused naming the
+ * input, the file and the element, exit 2: it is no int4. */
+Test(onnx_lowbit, int4_graph_input_out_of_range_refused) {
+    Onnx__GraphProto *g = pb_graph("g");
+    pb_attr_int(pb_add_node(g, pb_node("Cast", "c", "q", "f")), "to", RT_F32);
+    pb_add_input(g, pb_value("q", 22, "3"));
+    pb_add_output(g, pb_value("f", 1, "3"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 10, 21, "test_onnx_lowbit", &len);
+    char dir[256], path[300], xp[300], log[8192];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_lowbit_range"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *fp = fopen(path, "wb");
+    cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+    int8_t q[3] = {-8, 9, 7};
+    RtTensor qt = {.dtype = RT_I8, .rank = 1, .dims = {3}, .data = q};
+    RtError err = {{0}};
+    snprintf(xp, sizeof xp, "%s/q.npy", dir);
+    cr_assert_eq(npy_write(xp, &qt, &err), RT_OK, "%s", err.msg);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " run %s --input q=%s --out %s/o", path, xp, dir);
+    cr_expect_eq(rc, 2, "exit %d, want 2:\n%s", rc, log);
+    cr_expect(strstr(log, "input 'q' is int4 (given as one int8 per value)") && strstr(log, "element 1 = 9 is outside -8..7"),
+              "message:\n%s", log);
+    tu_tmpdir_remove(dir);
+}
