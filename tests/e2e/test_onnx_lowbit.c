@@ -318,3 +318,42 @@ Test(onnx_lowbit, int4_graph_input_out_of_range_refused) {
               "message:\n%s", log);
     tu_tmpdir_remove(dir);
 }
+
+/* A QuantizeLinear whose zero point is an int4 graph input (no output_dtype: only the input's
+ * declared type says int4) saturates to -8..7, by hand: x / 0.5 = [20, -3, 1], + zp 2 =
+ * [22, -1, 3] -> [7, -1, 3]. A CastLike whose target_type comes from a Cast to int4 is
+ * refused by name (its widened int8 would name the wrong type). */
+Test(onnx_lowbit, zero_point_input_and_castlike_target_by_type) {
+    Onnx__GraphProto *g = pb_graph("g");
+    float s = 0.5f, x[3] = {10, -1.5f, 0.5f};
+    int64_t d3 = 3;
+    init_f(g, "s", 0, NULL, &s);
+    pb_tensor_floats(pb_add_init(g, pb_tensor("x", 1, 1, &d3)), 3, x);
+    pb_add_node(g, pb_node("QuantizeLinear", "q", "x,s,z", "y"));
+    pb_add_input(g, pb_value("z", 22, ""));
+    pb_add_output(g, pb_value("y", 22, "3"));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 10, 21, "test_onnx_lowbit", &len);
+    int8_t z = 2;
+    RtTensor zt = {.dtype = RT_I8, .rank = 0, .data = &z}, y;
+    run_wafer(m, len, "z", &zt, "y", &y);
+    const int8_t want[3] = {7, -1, 3};
+    for (int i = 0; i < 3; i++) cr_expect_eq(((int8_t *)y.data)[i], want[i], "y[%d] = %d", i, ((int8_t *)y.data)[i]);
+    free(y.data);
+
+    g = pb_graph("g");
+    pb_tensor_floats(pb_add_init(g, pb_tensor("x", 1, 1, &d3)), 3, x);
+    pb_attr_int(pb_add_node(g, pb_node("Cast", "c", "x", "t4")), "to", 22);
+    pb_add_node(g, pb_node("CastLike", "cl", "x,t4", "y"));
+    pb_add_output(g, pb_value("y", 22, "3"));
+    m = pb_model_pack(g, 10, 21, "test_onnx_lowbit", &len);
+    char dir[256], path[300], log[8192];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_lowbit_castlike"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    FILE *fp = fopen(path, "wb");
+    cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " run %s --out %s/o", path, dir);
+    cr_expect_eq(rc, 2, "exit %d, want 2:\n%s", rc, log);
+    cr_expect(strstr(log, "node 'cl' (CastLike): a int4 target_type is not supported") != NULL, "message:\n%s", log);
+    tu_tmpdir_remove(dir);
+}
