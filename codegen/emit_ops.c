@@ -534,10 +534,9 @@ static int e_qdq(EcCtx *c, int k, const RtNode *n) {
     if (!s || s->dtype != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the scale must be float32");
     int64_t prec = rt_attr_int(n, "precision", 0); /* QuantizeLinear-23: emitted kernels divide in float32 */
     if (prec != 0 && prec != RT_F32) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "precision %lld is not float32", (long long)prec);
-    int64_t od = quant ? rt_attr_int(n, "output_dtype", 0) : 0; /* sub-byte outputs are held widened */
-    if (od == 21 || od == 22 || od == 25 || od == 26)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "output_dtype %s: emit-c's kernels saturate to int8 / uint8 only",
-                       od == 21 ? "uint4" : od == 22 ? "int4" : od == 25 ? "uint2" : "int2");
+    /* the output's range: int8 / uint8, or a sub-byte output_dtype held widened in them */
+    int64_t od = quant ? rt_attr_int(n, "output_dtype", 0) : 0;
+    int qmin = od == 22 ? -8 : od == 26 ? -2 : 0, qmax = od == 21 ? 15 : od == 22 ? 7 : od == 25 ? 3 : od == 26 ? 1 : 0;
     const RtTensor *q = quant ? y : x; /* the integer side: int8 or uint8 */
     if (!x || !q || (q->dtype != RT_I8 && q->dtype != RT_U8))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "%s has dtype %s; emit-c's kernels take int8 and uint8", quant ? "output y" : "input x",
@@ -554,9 +553,14 @@ static int e_qdq(EcCtx *c, int k, const RtNode *n) {
     const char *fn = quant ? (q->dtype == RT_I8 ? "k_quantize_i8" : "k_quantize_u8")
                            : (q->dtype == RT_I8 ? "k_dequantize_i8" : "k_dequantize_u8");
     ec_tpl_use(c, fn);
-    text_buf_printf(&c->body, "    wk_%s(%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld);\n", fn + 2,
+    char range[48] = "";
+    if (quant) {
+        if (qmax == 0) qmin = q->dtype == RT_I8 ? -128 : 0, qmax = q->dtype == RT_I8 ? 127 : 255;
+        snprintf(range, sizeof range, ", %d, %d", qmin, qmax);
+    }
+    text_buf_printf(&c->body, "    wk_%s(%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld%s);\n", fn + 2,
                     P(c, n, 0, p0), P(c, n, 1, p1), P(c, n, 2, p2), Y(c, n, py), (long long)L.outer, (long long)L.D,
-                    (long long)L.inner, (long long)L.block, (long long)L.so, (long long)L.sa, (long long)L.si);
+                    (long long)L.inner, (long long)L.block, (long long)L.so, (long long)L.sa, (long long)L.si, range);
     return RT_OK;
 }
 

@@ -381,13 +381,39 @@ int ec_math_shrink(EcCtx *c, int k, const RtNode *n) {
 }
 
 /* Cast / CastLike between the dtypes with C types, as the runtime's cast_convert. */
+/* Cast to a sub-byte type `to` (held widened in y's int8 / uint8), as the runtime's
+ * (ref/unary.c): floats round half to even, then every value keeps its low bits, two's
+ * complement. A float32 of magnitude >= 2^27 is a multiple of 16 (its ulp), so its low bits
+ * are 0, as are NaN's and the infinities'; below, the int32 truncation is exact and the
+ * rounding is b0_quant's. Integer sources wrap from their 64-bit value. */
+static int cast_lowbit(EcCtx *c, int k, const RtNode *n, const RtTensor *x, int64_t to) {
+    int bits = to == 21 || to == 22 ? 4 : 2, sgn = to == 22 || to == 26, in0 = 0;
+    const char *Y = sgn ? "int8_t" : "uint8_t";
+    char body[768], wrap[200];
+    snprintf(wrap, sizeof wrap, "m &= %uu;\n            y[i] = (%s)%s;", (1u << bits) - 1, Y,
+             sgn ? (bits == 4 ? "(m >= 8u ? (int32_t)m - 16 : (int32_t)m)" : "(m >= 2u ? (int32_t)m - 4 : (int32_t)m)")
+                 : "m");
+    if (x->dtype == RT_F32)
+        snprintf(body, sizeof body,
+                 "uint32_t m = 0;\n            if (a0 == a0 && a0 < 134217728.0f && a0 > -134217728.0f) {\n"
+                 "                int32_t t = (int32_t)a0;\n                float f = a0 - (float)t;\n"
+                 "                if (f > 0.5f || (f == 0.5f && (t & 1))) t++;\n"
+                 "                else if (f < -0.5f || (f == -0.5f && (t & 1))) t--;\n"
+                 "                m = (uint32_t)t;\n            }\n            %s", wrap);
+    else if (ec_math_kind(x->dtype) != 'f' && ec_ctype(x->dtype))
+        snprintf(body, sizeof body, "uint32_t m = (uint32_t)(uint64_t)%sa0;\n            %s",
+                 x->dtype == RT_U64 ? "" : "(int64_t)", wrap);
+    else
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast from %s to a 4- or 2-bit type: emit-c takes float32 and integers",
+                       rt_dtype_name(x->dtype));
+    return ec_math_loop(c, k, n, 1, &in0, NULL, body);
+}
+
 int ec_math_cast(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     if (!x) return ec_fail(c, k, RT_ERR, "input 'input' is missing");
     int64_t to = n->op == RT_OP_CAST ? rt_attr_int(n, "to", 0) : 0; /* sub-byte targets are held widened */
-    if (to == 21 || to == 22 || to == 25 || to == 26)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast to %s: emit-c casts to whole-byte types only",
-                       to == 21 ? "uint4" : to == 22 ? "int4" : to == 25 ? "uint2" : "int2");
+    if (to == 21 || to == 22 || to == 25 || to == 26) return cast_lowbit(c, k, n, x, to);
     if (!ec_ctype(x->dtype))
         return ec_fail(c, k, RT_ERR_UNSUPPORTED, "cast from %s: the type has no C type in emit-c",
                        rt_dtype_name(x->dtype));

@@ -1,10 +1,12 @@
-/* ---- QuantizeLinear float -> uint8: y = clamp(round_half_even(x / s) + zp, 0, 255) ----
+/* ---- QuantizeLinear float -> uint8: y = clamp(round_half_even(x / s) + zp, qmin, qmax) ----
  * x / s in float (as onnxruntime and wafer's runtime). x is viewed as [outer, D, inner]
  * around the quantization axis; element (o, a, i) takes scale and zero point
- * o * so + (a / block) * sa + i * si (all strides 0 per tensor). zp NULL = 0.
- * The rounding is b0_quant's. */
+ * o * so + (a / block) * sa + i * si (all strides 0 per tensor). zp NULL = 0. [qmin, qmax]
+ * is the uint8 range, or a sub-byte type's held in uint8_t (int4 -8..7, ...). The rounding is
+ * b0_quant's. */
 static void wk_quantize_u8(const float *x, const float *sc, const uint8_t *zp, uint8_t *y, int32_t outer,
-                           int32_t D, int32_t inner, int32_t block, int32_t so, int32_t sa, int32_t si) {
+                           int32_t D, int32_t inner, int32_t block, int32_t so, int32_t sa, int32_t si,
+                           int32_t qmin, int32_t qmax) {
     int32_t o, a, i;
     for (o = 0; o < outer; o++)
         for (a = 0; a < D; a++) {
@@ -12,7 +14,7 @@ static void wk_quantize_u8(const float *x, const float *sc, const uint8_t *zp, u
             size_t e0 = ((size_t)o * D + a) * inner;
             for (i = 0; i < inner; i++) {
                 int32_t s = sb + i * si;
-                y[e0 + i] = (uint8_t)wk_quant_f32(x[e0 + i], sc[s], zp ? zp[s] : 0, 0, 255);
+                y[e0 + i] = (uint8_t)wk_quant_f32(x[e0 + i], sc[s], zp ? zp[s] : 0, qmin, qmax);
             }
         }
 }

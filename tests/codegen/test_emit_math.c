@@ -207,6 +207,19 @@ Test(emit_math, cast_matrix) {
         op_node_attrs(m, RT_OP_CAST, 1, &cs[i].x, &to, 1);
     }
     math_check(m, "Cast between float64, int64, uint64, bool, int8");
+    /* to int4 / uint4 / int2 / uint2 (held widened): float32 (halves, huge values, NaN and
+     * infinities under OP_FILL_ANY) and int64 / int8 sources; 2-bit types need opset 25 */
+    m = math_new();
+    m->g->opset = 25;
+    xf = op_input(m, "xf", RT_F32, 1, d);
+    xl = op_input(m, "xl", RT_I64, 1, d);
+    x8 = op_input(m, "x8", RT_I8, 1, d);
+    const int lowbit[4] = {21, 22, 25, 26};
+    for (int i = 0; i < 8; i++) {
+        RtAttr to = {.name = "to", .type = RT_ATTR_INT, .i = lowbit[i % 4]};
+        op_node_attrs(m, RT_OP_CAST, 1, i < 4 ? &xf : i < 6 ? &xl : &x8, &to, 1);
+    }
+    math_check(m, "Cast to 4- and 2-bit types");
 }
 
 /* float64 math against the runtime's double rows, and float32 rounding ops on halves. */

@@ -344,6 +344,17 @@ Test(emit_ops, quantize_per_axis_dequantize_blocked) {
     a[0] = attr_int(o, "axis", 1);
     a[1] = attr_int(o, "block_size", 3);
     op_check(o, "DequantizeLinear blocked");
+    /* output_dtype int4 / uint4 (opset 21), held widened: saturates to -8..7 / 0..15 */
+    for (int u = 0; u < 2; u++) {
+        o = op_new();
+        int qin[3] = {op_input(o, "x", RT_F32, 3, d), op_const(o, "s", RT_F32, 1, ad, (float[]){0.01f, 0.003f, 0.2f}),
+                      u ? op_const(o, "z", RT_U8, 1, ad, (uint8_t[]){0, 8, 15}) : op_const(o, "z", RT_I8, 1, ad, (int8_t[]){0, -5, 7})};
+        k = op_node(o, RT_OP_QUANTIZE_LINEAR, 3, qin);
+        a = attrs_new(o, k, 2);
+        a[0] = attr_int(o, "axis", 1);
+        a[1] = attr_int(o, "output_dtype", u ? 21 : 22);
+        op_check(o, u ? "QuantizeLinear uint4" : "QuantizeLinear int4");
+    }
 }
 
 /* LinearNBits: 3-bit codes, K = 45 (a short last block), groups of 10 through an act-order
