@@ -240,6 +240,7 @@ const EcOpEntry ec_ops_math[] = {
     {RT_OP_SHRINK, ec_math_shrink},
     {RT_OP_CAST, ec_math_cast},
     {RT_OP_CAST_LIKE, ec_math_cast},
+    {RT_OP_BITCAST, ec_math_bitcast},
 #define B(op) {RT_OP_##op, ec_math_binary},
     B(ADD) B(SUB) B(MUL) B(DIV) B(MOD) B(PRELU)
     B(EQUAL) B(LESS) B(LESS_OR_EQUAL) B(GREATER) B(GREATER_OR_EQUAL) B(AND) B(OR) B(XOR)

@@ -36,6 +36,7 @@ int ec_math_unary(EcCtx *c, int k, const RtNode *n);     /* Abs ... ThresholdedR
 int ec_math_clip(EcCtx *c, int k, const RtNode *n);      /* Clip: attribute, constant or run-time bounds */
 int ec_math_shrink(EcCtx *c, int k, const RtNode *n);    /* Shrink */
 int ec_math_cast(EcCtx *c, int k, const RtNode *n);      /* Cast, CastLike */
+int ec_math_bitcast(EcCtx *c, int k, const RtNode *n);   /* BitCast (opset 26) */
 
 /* emit_ops_math_binary.c */
 int ec_math_binary(EcCtx *c, int k, const RtNode *n);    /* arithmetic, comparisons, logic, bitwise, shifts */

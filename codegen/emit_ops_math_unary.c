@@ -409,6 +409,26 @@ static int cast_lowbit(EcCtx *c, int k, const RtNode *n, const RtTensor *x, int6
     return ec_math_loop(c, k, n, 1, &in0, NULL, body);
 }
 
+/* BitCast (opset 26), as the runtime's (ref/unary.c): whole-byte types copy each element's
+ * bytes (memcpy: no aliasing of types); between int4 and uint4 (or the 2-bit pair), held
+ * widened, the low bits are kept and read with the target's sign. To bool is refused: the
+ * runtime checks each byte is 0 or 1, which the emitted C has no way to report. */
+int ec_math_bitcast(EcCtx *c, int k, const RtNode *n) {
+    const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
+    if (!x || !y) return ec_fail(c, k, RT_ERR, "input 'input' is missing");
+    int64_t to = rt_attr_int(n, "to", 0);
+    int in0 = 0;
+    if ((to == 21 || to == 22 || to == 25 || to == 26) && (x->dtype == RT_I8 || x->dtype == RT_U8))
+        return cast_lowbit(c, k, n, x, to);
+    if (to == 21 || to == 22 || to == 25 || to == 26)
+        return ec_fail(c, k, RT_ERR, "BitCast to a 4- or 2-bit type needs such an input, got %s", rt_dtype_name(x->dtype));
+    if (y->dtype == RT_BOOL) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "BitCast to bool: emit-c cannot check the bytes");
+    if (!ec_ctype(x->dtype) || !ec_ctype(y->dtype) || rt_dtype_size(x->dtype) != rt_dtype_size(y->dtype))
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "BitCast from %s to %s: emit-c takes types of one width with a C type",
+                       rt_dtype_name(x->dtype), rt_dtype_name(y->dtype));
+    return ec_math_loop(c, k, n, 1, &in0, NULL, "memcpy(&y[i], &a0, sizeof y[i]);");
+}
+
 int ec_math_cast(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *y = yval(c, n);
     if (!x) return ec_fail(c, k, RT_ERR, "input 'input' is missing");

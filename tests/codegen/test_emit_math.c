@@ -220,6 +220,30 @@ Test(emit_math, cast_matrix) {
         op_node_attrs(m, RT_OP_CAST, 1, i < 4 ? &xf : i < 6 ? &xl : &x8, &to, 1);
     }
     math_check(m, "Cast to 4- and 2-bit types");
+    /* BitCast (opset 26): float32 -> int32 / uint32, int64 -> float64 / uint64, int8 -> uint8
+     * (NaN and infinity patterns under OP_FILL_ANY), int4 <-> uint4 */
+    m = math_new();
+    m->g->opset = 26;
+    xf = op_input(m, "xf", RT_F32, 1, d);
+    xl = op_input(m, "xl", RT_I64, 1, d);
+    x8 = op_input(m, "x8", RT_I8, 1, d);
+    struct { int x; int to; } bc[] = {{xf, RT_I32}, {xf, RT_U32}, {xl, RT_F64}, {x8, RT_U8}, {xl, RT_U64}};
+    for (int i = 0; i < 5; i++) {
+        RtAttr to = {.name = "to", .type = RT_ATTR_INT, .i = bc[i].to};
+        op_node_attrs(m, RT_OP_BITCAST, 1, &bc[i].x, &to, 1);
+    }
+    math_check(m, "BitCast");
+    m = math_new();
+    m->g->opset = 26;
+    int64_t d16[1] = {16};
+    int8_t s4[16];
+    uint8_t u4[16];
+    for (int i = 0; i < 16; i++) s4[i] = (int8_t)(i - 8), u4[i] = (uint8_t)i;
+    int xs4 = op_input_data(m, "s4", RT_I8, 1, d16, s4), xu4 = op_input_data(m, "u4", RT_U8, 1, d16, u4);
+    RtAttr tu = {.name = "to", .type = RT_ATTR_INT, .i = 21}, ts = {.name = "to", .type = RT_ATTR_INT, .i = 22};
+    op_node_attrs(m, RT_OP_BITCAST, 1, &xs4, &tu, 1);
+    op_node_attrs(m, RT_OP_BITCAST, 1, &xu4, &ts, 1);
+    math_check(m, "BitCast int4 <-> uint4");
 }
 
 /* float64 math against the runtime's double rows, and float32 rounding ops on halves. */
