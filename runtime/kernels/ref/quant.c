@@ -7,7 +7,9 @@
  * tensor), a 1-D tensor of x's axis length (per axis, opset >= 13), or x's shape with the axis
  * divided into ceil(D / block_size) blocks (blocked, opset 21). x is viewed as
  * [outer, D, inner] around the axis and each element finds its scale by strides.
- *   QuantizeLinear    y = clamp(nearbyint(x / s) + zp, dtype range)  x / s in float32 (int32 x: double)
+ *   QuantizeLinear    y = clamp(nearbyint(x / s) + zp, dtype range)  x / s in float32 (int32 x: double);
+ *                     an output_dtype of int4 / uint4 (21+) or int2 / uint2 (25+) is held widened
+ *                     in int8 / uint8 and clamped to that type's range
  *   DequantizeLinear  y = float(x - zp) * s, stored in the scale's dtype (opset >= 19)
  * Opset 23 names the arithmetic's precision P: QuantizeLinear's `precision` (default y_scale's
  * dtype), DequantizeLinear's output type (`output_dtype`, default x_scale's). Both operands are

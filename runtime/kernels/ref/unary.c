@@ -1,6 +1,6 @@
 /*
  * unary.c — reference kernels for the element-wise unary ops: math and activations
- * (Abs … ThresholdedRelu, Swish), Clip, the predicates Not/IsNaN/IsInf, and Cast/CastLike.
+ * (Abs … ThresholdedRelu, Swish), Clip, the predicates Not/IsNaN/IsInf, Cast/CastLike and BitCast.
  *
  * Float ops are one table, UNARY_FLOAT_OPS: each row gives the op's float32 and float64
  * expression of the element v (and the attributes p), and the table expands into one
@@ -18,7 +18,10 @@
  * float -> integer truncates toward zero; values outside the target's range (undefined in
  * C, unspecified by ONNX) saturate to its limits and NaN becomes 0. integer -> integer
  * wraps modulo 2^bits (C and numpy). double -> float16/bfloat16 rounds once: it goes through
- * float32 rounded to odd, which keeps the final round-to-nearest-even exact.
+ * float32 rounded to odd, which keeps the final round-to-nearest-even exact. Cast to the
+ * sub-byte integers (int4 / uint4 / int2 / uint2, held widened in int8 / uint8) follows ONNX's
+ * int4 note instead: round half to even, then keep the low bits. BitCast (opset 26) copies
+ * the bytes between types of one width, or the low bits between int4 and uint4 (2-bit too).
  */
 #include "elementwise.h"
 #include "../quant.h"
