@@ -19,7 +19,8 @@
  *   openWakeWord: the PyTorch mel-spectrogram front end (STFT as Conv), the tf2onnx speech-
  *     embedding CNN fed with onnxruntime's mel frames, four wake-word heads (one with an If on
  *     its own score);
- *   MediaPipe BlazeFace front and back (tf2onnx, NHWC input).
+ *   MediaPipe BlazeFace front and back (tf2onnx, NHWC input);
+ *   M-LSD line segment detection, tiny and large (tf2onnx opset 11) on a synthetic line image.
  */
 #include <math.h>
 #include <sys/stat.h>
@@ -411,4 +412,90 @@ Test(thirdparty, blazeface_front_and_back) {
         compare(k ? "wafer_tp_face_back" : "wafer_tp_face_front", path, &in, 1, &TP_BOX_TOL);
         free(x);
     }
+}
+
+/* ---- M-LSD line segment detection (jp.keijiro.mlsd): tf2onnx opset 11 ---- */
+
+/* An NHWC RGBA image of side s in [-1, 1] with the structure M-LSD looks for: smooth shading,
+ * a bright rectangle, four dark straight lines 3 px wide; alpha 1. */
+static float *line_image(int64_t s) {
+    static const double lines[4][4] = {{0.1, 0.2, 0.9, 0.3}, {0.2, 0.9, 0.8, 0.1}, {0.5, 0.05, 0.5, 0.95},
+                                       {0.05, 0.7, 0.95, 0.75}};
+    float *img = malloc(sizeof(float) * (size_t)(s * s * 4));
+    cr_assert(img);
+    for (int64_t y = 0; y < s; y++)
+        for (int64_t x = 0; x < s; x++) {
+            double u = (double)x / (double)s, v = (double)y / (double)s, g = 0.3 * u + 0.2 * v - 0.1;
+            if (u > 0.6 && u < 0.85 && v > 0.45 && v < 0.65) g = 0.8;
+            for (int l = 0; l < 4; l++) { /* distance in pixels to segment l */
+                double dx = lines[l][2] - lines[l][0], dy = lines[l][3] - lines[l][1];
+                double t = ((u - lines[l][0]) * dx + (v - lines[l][1]) * dy) / (dx * dx + dy * dy);
+                t = t < 0 ? 0 : t > 1 ? 1 : t;
+                if (hypot(u - lines[l][0] - t * dx, v - lines[l][1] - t * dy) * (double)s < 1.5) g = -0.9;
+            }
+            for (int c = 0; c < 4; c++) img[(y * s + x) * 4 + c] = c == 3 ? 1.0f : (float)fmin(1.0, g + 0.05 * c);
+        }
+    return img;
+}
+
+/* The offsets map is compared against its largest magnitude: M-LSD's MobileNetV2 has
+ * BatchNorm-folded depthwise weights up to 56 whose sums cancel a bias of similar size before
+ * Relu6, so float rounding is amplified; onnxruntime against itself (graph optimizations off
+ * vs on) differs by 2.2e-4 of the largest offset on this image, wafer by 1.7e-4: 1e-3 of the
+ * largest leaves room while a wrong op moves offsets by whole percents. */
+#define MLSD_OFFSET_TOL 1e-3
+/* scores = Sigmoid(x) where it equals its 3x3 MaxPool, else 0: a peak picker, whose ties on
+ * the flat low-probability background break either way under rounding (onnxruntime against
+ * itself flips some too); the picked probabilities agree within 1e-4 absolute, flipped ones
+ * included (they are all below it), while a wrong op moves the line peaks (0.26 in tiny). */
+#define MLSD_SCORE_ATOL 1e-4
+
+/* Every element of dir/w/<name>.npy (wafer) within atol + rel_of_max * max|ref| of
+ * dir/ort/<name>.npy (onnxruntime). */
+static void expect_close_to_max(const char *dir, const char *name, double atol, double rel_of_max) {
+    char pw[400], po[400];
+    snprintf(pw, sizeof pw, "%s/w/%s.npy", dir, name);
+    snprintf(po, sizeof po, "%s/ort/%s.npy", dir, name);
+    RtTensor w = {0}, o = {0};
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(po, &o, &err), RT_OK, "onnxruntime's %s: %s", name, err.msg);
+    cr_assert_eq(npy_read(pw, &w, &err), RT_OK, "wafer's %s: %s", name, err.msg);
+    cr_assert(w.dtype == RT_F32 && o.dtype == RT_F32 && rt_numel(&w) == rt_numel(&o), "%s: dtype or size differs", name);
+    const float *a = w.data, *r = o.data;
+    double big = 0;
+    for (int64_t i = 0; i < rt_numel(&o); i++) big = fmax(big, fabs(r[i]));
+    cr_assert_gt(big, 0, "%s: onnxruntime's output is all zero", name);
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < rt_numel(&o); i++)
+        if (!(fabs(a[i] - r[i]) <= atol + rel_of_max * big)) bad += first < 0 ? (first = i, 1) : 1;
+    cr_expect_eq(bad, 0, "%s: %lld of %lld elements differ; first at %lld: wafer %.8g, onnxruntime %.8g", name,
+                 (long long)bad, (long long)rt_numel(&o), (long long)first, first < 0 ? 0 : a[first],
+                 first < 0 ? 0 : r[first]);
+    free(w.data);
+    free(o.data);
+}
+
+/* M-LSD tiny and large at 320x320 (MobileNetV2 with Clip, Pad, Resize linear half_pixel, the
+ * peak picker above) on the line image: offsets and scores against onnxruntime's. */
+Test(thirdparty, mlsd_tiny_and_large_on_a_line_image) {
+    static const char *files[] = {"mlsd_320x320_tiny.onnx", "mlsd_320x320_large.onnx"};
+    float *img = line_image(320);
+    for (int k = 0; k < 2; k++) {
+        char model[256], dir[256], path[400], args[500];
+        static char log[65536];
+        snprintf(model, sizeof model, TP_DIR "jp.keijiro.mlsd/%s", files[k]);
+        if (!have(model)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", model);
+        cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tp_mlsd"), 0);
+        RtTensor x = {.dtype = RT_F32, .rank = 4, .dims = {1, 320, 320, 4}, .data = img};
+        npy_put(dir, "image", &x, path, sizeof path);
+        snprintf(args, sizeof args, "'input_image_with_alpha:0=%s'", path);
+        ort_run(dir, model, args);
+        int rc = tu_run(log, sizeof log, "%s run %s --input 'input_image_with_alpha:0=%s' --out %s/w", WAFER_BIN, model,
+                        path, dir);
+        cr_assert_eq(rc, 0, "wafer run %s: %s", model, log);
+        expect_close_to_max(dir, "offsets", 0, MLSD_OFFSET_TOL);
+        expect_close_to_max(dir, "scores", MLSD_SCORE_ATOL, 0);
+        tu_tmpdir_remove(dir);
+    }
+    free(img);
 }
