@@ -8,6 +8,9 @@
  *                 the same GEMM; rows of the im2col matrix copied per output row, or, for
  *                 output rows under 64 wide, from padded row-phase planes in one pass per row
  *                 (the "flat" im2col below)
+ *   ConvInteger   ONNX's int32-output convolution (no bias, no requantization): QConv's 1x1
+ *                 and im2col GEMM paths with the int32 sums as the output (depthwise stays on
+ *                 the reference)
  *   QLinear       y[R, N] = x[R, K] x w[N, K]^T through the GEMM (x as its B operand: packed
  *                 panels, or dot products along K for R <= 4)
  *   QAdd          same-shape inputs: TFLite's quantized add, vectorized
@@ -225,6 +228,7 @@ typedef struct {
     int32_t *zw;             /* [M] */
     int any_zw;
     RtQgemmIsa isa;
+    int acc32;               /* 1: the output is the int32 sums (ConvInteger), no requantization */
     const uint8_t *preps;    /* node state: the GEMM constants of group g at g * prep_stride, or NULL */
     size_t prep_stride;
     const void *dwprep;      /* node state: the depthwise constants, or NULL */
@@ -285,7 +289,7 @@ static void qconv_gemm_desc(const QConv *q, int64_t grp, RtQgemm *G) {
     G->b_u8 = q->x->dtype == RT_U8, G->b_layout = RT_QGEMM_B_KN, G->zb = q->zx;
     G->bias = q->bias ? q->bias + m0 : NULL;
     G->y_u8 = q->yt == RT_U8, G->ldyn = 1;
-    G->rq = q->rq + m0, G->zy = q->zy, G->lo = q->lo, G->hi = q->hi;
+    G->rq = q->rq ? q->rq + m0 : NULL, G->zy = q->zy, G->lo = q->lo, G->hi = q->hi;
     G->prep = q->preps ? q->preps + grp * q->prep_stride : NULL;
 }
 
@@ -301,8 +305,12 @@ static int qconv_gemm_to(RtKernelCtx *c, const QConv *q, int64_t grp, const void
 /* The same into output positions [p0, p0 + cnt) of image img. */
 static int qconv_gemm(RtKernelCtx *c, const QConv *q, int64_t img, int64_t grp, const void *B, int64_t ldb,
                       int64_t p0, int64_t cnt, RtTensor *y) {
-    uint8_t *y8 = (uint8_t *)y->data + (img * q->M + grp * q->Mg) * q->P + p0;
-    return qconv_gemm_to(c, q, grp, B, ldb, cnt, y8, q->P);
+    int64_t off = (img * q->M + grp * q->Mg) * q->P + p0; /* element (img, grp * Mg, p0) of y */
+    if (!q->acc32) return qconv_gemm_to(c, q, grp, B, ldb, cnt, (uint8_t *)y->data + off, q->P);
+    RtQgemm G;
+    qconv_gemm_desc(q, grp, &G);
+    G.N = cnt, G.b = B, G.ldb = ldb, G.y32 = (int32_t *)y->data + off, G.ldy = q->P;
+    return rt_qgemm_run(c, &G, q->isa);
 }
 
 static int qconv_im2col(RtKernelCtx *c, const QConv *q, RtTensor *y) {
@@ -579,6 +587,65 @@ static int k_qconv(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     return st;
 }
 
+/* ---------------------------------------------------------------- ConvInteger */
+
+/* ONNX ConvInteger (x, w, x_zero_point, w_zero_point) -> int32: the sums of QConv's GEMM
+ * without bias or requantization. Takes what the reference takes, 1-D and 2-D, with x's zero
+ * point per tensor and w's per tensor or per output channel; depthwise, 3-D and anything the
+ * reference refuses go to the reference (the same int32 sums modulo 2^32 either way). */
+static int k_conv_integer(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0), *w = rt_in(n, in, 1), *xz = rt_in(n, in, 2), *wz = rt_in(n, in, 3);
+    QConv q;
+    memset(&q, 0, sizeof q);
+    q.isa = rt_qgemm_isa();
+    if (q.isa == RT_QGEMM_REF || c->shape_only || !q8_ok(x) || !q8_ok(w) || (x->rank != 3 && x->rank != 4) ||
+        w->rank != x->rank || !zp_ok(xz, x->dtype))
+        return ref_run(c, n, in, out);
+    q.x = x, q.w = w, q.acc32 = 1;
+    q.N = x->dims[0], q.C = x->dims[1], q.M = w->dims[0];
+    q.group = rt_attr_int(n, "group", 1);
+    if (q.group < 1 || q.C % q.group != 0 || q.M % q.group != 0 || w->dims[1] * q.group != q.C)
+        return ref_run(c, n, in, out);
+    if (wz && (wz->dtype != w->dtype || !wz->data || (rt_numel(wz) != 1 && (wz->rank != 1 || wz->dims[0] != q.M))))
+        return ref_run(c, n, in, out);
+    q.Cg = q.C / q.group, q.Mg = q.M / q.group;
+    if (q.Cg == 1 && q.Mg == 1) return ref_run(c, n, in, out); /* depthwise */
+    if (rt_geom_read_weighted(c, n, x->rank - 2, x, w, "weight w", &q.g) != RT_OK ||
+        rt_geom_forward(c, n, 0, &q.g) != RT_OK) {
+        if (c->err) c->err->msg[0] = '\0'; /* the reference says it again */
+        return ref_run(c, n, in, out);
+    }
+    q.P = rt_geom_numel(q.g.out), q.Pin = rt_geom_numel(q.g.in), q.CK = q.Cg * rt_geom_numel(q.g.k);
+    q.zx = rt_qget(xz, 0);
+    int64_t dims[RT_MAX_RANK];
+    rt_geom_out_dims(&q.g, q.N, q.M, dims);
+    RT_TRY(rt_out_alloc(c, out[0], RT_I32, x->rank, dims));
+    if (q.N == 0 || q.M == 0 || q.P == 0) return RT_OK;
+    if (q.CK == 0) { /* no taps: every sum is empty */
+        memset(out[0]->data, 0, (size_t)(q.N * q.M * q.P) * sizeof(int32_t));
+        return RT_OK;
+    }
+    /* w's zero point per output channel, as the GEMM's per-row za */
+    int32_t *zw = NULL;
+    if (wz && !(rt_numel(wz) == 1 && rt_qget(wz, 0) == 0)) {
+        if (!(zw = rt_scratch(c, (size_t)q.M * sizeof(int32_t)))) return RT_ERR_NOMEM;
+        for (int64_t m = 0; m < q.M; m++) zw[m] = rt_qget(wz, rt_numel(wz) == 1 ? 0 : m);
+        q.zw = zw, q.any_zw = 1;
+    }
+    int st = RT_OK;
+    const RtConvGeom *g = &q.g;
+    if (q.CK == q.Cg && q.P == q.Pin && g->stride[1] == 1 && g->stride[2] == 1 && g->pad0[1] == 0 && g->pad0[2] == 0) {
+        for (int64_t img = 0; img < q.N && st == RT_OK; img++) /* 1x1, stride 1, no padding: B is the input */
+            for (int64_t grp = 0; grp < q.group && st == RT_OK; grp++)
+                st = qconv_gemm(c, &q, img, grp, (const uint8_t *)x->data + (img * q.C + grp * q.Cg) * q.Pin, q.P, 0,
+                                q.P, out[0]);
+    } else {
+        st = qconv_im2col(c, &q, out[0]);
+    }
+    rt_scratch_free(c, zw);
+    return st;
+}
+
 /* ---------------------------------------------------------------- QLinear */
 
 static int k_qlinear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -846,6 +913,7 @@ static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
 
 const RtKernelEntry rt_kernels_x86_qops[] = {
     {RT_OP_QCONV, k_qconv},
+    {RT_OP_CONV_INTEGER, k_conv_integer},
     {RT_OP_QLINEAR, k_qlinear},
     {RT_OP_QADD, k_qadd},
     {RT_OP_QGLOBAL_AVERAGE_POOL, k_qglobal_average_pool},
