@@ -101,6 +101,10 @@ int onnx_subgraphs_convert(OnnxCtx *ctx, const Onnx__NodeProto *np, OnnxScope *o
                            RtAttr *attrs, int **extra, int *n_extra);
 /* The tensor a Constant node makes, converted into g's arena. */
 int onnx_constant_convert(OnnxCtx *ctx, const Onnx__NodeProto *np, IrGraph *g, RtTensor **t);
+/* Puts gp's nodes (and its subgraphs') in topological order when the file does not
+ * (onnx_toposort.c); a cycle is an error. */
+int onnx_toposort(OnnxCtx *ctx, Onnx__GraphProto *gp);
+
 /* "node 'name' (Op)" for messages, in a static-free caller buffer. */
 const char *onnx_node_desc(const Onnx__NodeProto *np, char *buf, size_t n);
 

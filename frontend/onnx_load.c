@@ -115,7 +115,7 @@ IrGraph *onnx_load_memory(const void *data, size_t len, const char *base_dir, co
     if (!mp)
         return onnx_fail(&ctx, "not a valid ONNX model (truncated, damaged or not a model file): "
                          "%s", why), NULL;
-    IrGraph *g = load_model(&ctx, mp);
+    IrGraph *g = !mp->graph || onnx_toposort(&ctx, mp->graph) == RT_OK ? load_model(&ctx, mp) : NULL;
     onnx_proto_free(&mp->base);
     return g;
 }
