@@ -1,6 +1,6 @@
 /*
  * test_qops_x86.c — the optimized int8 kernels of runtime/kernels/x86/qops_x86.c (QConv,
- * ConvInteger, QLinear, QAdd, QGlobalAveragePool, QuantizeLinear) against the reference kernels of
+ * ConvInteger, QLinear, QAdd, QGlobalAveragePool, QuantizeLinear, DynamicQuantizeLinear) against the reference kernels of
  * runtime/kernels/ref/, bit for bit, through rt_kernel_find_fast(op) and rt_kernel_find(op)
  * on the same node: odd shapes (channels 1, 3, 17, 33; K not a multiple of 4 or 64), uint8
  * and int8 activations and weights, nonzero zero points, per-tensor and per-channel scales
@@ -474,6 +474,60 @@ Test(qops_x86, quantize_linear) {
  * int8 and WAFER_RT_REF=1 (every kernel the reference) must give the same bytes; the default
  * models keep a float head whose kernel is not this file's, so there WAFER_RT_QGEMM=ref turns
  * only these kernels off. Two threads must give the same bytes as one. */
+/* ---------------------------------------------------------------- DynamicQuantizeLinear */
+
+/* Runs DynamicQuantizeLinear's fast (fast = 1) or reference kernel on x into y, scale, zp. */
+static int run_dql(int fast, RtTensor *x, RtTensor *y, RtTensor *scale, RtTensor *zp, RtThreadPool *pool) {
+    int slot_in = 0, slots_out[3] = {30, 31, 32};
+    memset(y, 0, sizeof *y);
+    memset(scale, 0, sizeof *scale);
+    memset(zp, 0, sizeof *zp);
+    RtTensor *in[] = {x}, *outp[] = {y, scale, zp};
+    RtNode n = {RT_OP_DYNAMIC_QUANTIZE_LINEAR, "t", "DynamicQuantizeLinear", "", 11, 1, &slot_in, 3, slots_out, 0, NULL};
+    RtKernelCtx c = {rt_allocator_default(), &err, 0, NULL, pool, 0, NULL, NULL, 0};
+    err.msg[0] = '\0';
+    RtKernelFn fn = fast ? rt_kernel_find_fast(RT_OP_DYNAMIC_QUANTIZE_LINEAR) : rt_kernel_find(RT_OP_DYNAMIC_QUANTIZE_LINEAR);
+    return fn(&c, &n, in, outp);
+}
+
+/* Codes, scale and zero point of the fast kernel against the reference's, bit for bit: sizes
+ * around the 16-lane vectors and the 64-element chunks, one-signed and mixed ranges, a
+ * constant tensor (scale 1), NaNs (skipped by the range, coded 0 + zp), -0.0, infinities. */
+Test(qops_x86, dynamic_quantize_linear) {
+    static const int64_t sizes[] = {1, 15, 16, 17, 63, 64, 65, 1000, 4099};
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool);
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int kind = 0; kind < 7; kind++) {
+            int64_t n = sizes[si];
+            float *x = malloc(sizeof(float) * (size_t)n);
+            for (int64_t i = 0; i < n; i++) {
+                float u = (float)(lcg() % 20001) / 10000.0f - 1.0f; /* [-1, 1] */
+                x[i] = kind == 0 ? u * 3.0f : kind == 1 ? fabsf(u) + 0.5f : kind == 2 ? -fabsf(u) - 0.25f : kind == 3 ? 2.5f : u;
+            }
+            if (kind == 4) x[n / 2] = NAN, x[0] = -0.0f;
+            if (kind == 5) x[n - 1] = INFINITY;
+            if (kind == 6) x[n / 3] = -INFINITY, x[n - 1] = NAN;
+            RtTensor tx = {RT_F32, 1, {n}, x};
+            RtTensor ry, rs, rz;
+            int st_ref = run_dql(0, &tx, &ry, &rs, &rz, NULL);
+            for (int threads = 1; threads <= 2; threads++) {
+                RtTensor y, sc, zp;
+                char what[96], how[32];
+                snprintf(what, sizeof what, "DynamicQuantizeLinear n %lld kind %d", (long long)n, kind);
+                snprintf(how, sizeof how, "%d threads", threads);
+                int st = run_dql(1, &tx, &y, &sc, &zp, threads == 2 ? pool : NULL);
+                expect_same(st, st_ref, &y, &ry, what, how);
+                expect_same(st, st_ref, &sc, &rs, what, how);
+                expect_same(st, st_ref, &zp, &rz, what, how);
+                free(y.data), free(sc.data), free(zp.data);
+            }
+            free(ry.data), free(rs.data), free(rz.data);
+            free(x);
+        }
+    rt_pool_free(pool);
+}
+
 static char e2e_dir[256];
 
 static void e2e_setup(void) {

@@ -14,7 +14,8 @@
  *   QLinear       y[R, N] = x[R, K] x w[N, K]^T through the GEMM (x as its B operand: packed
  *                 panels, or dot products along K for R <= 4)
  *   QAdd          same-shape inputs: TFLite's quantized add, vectorized
- *   QGlobalAveragePool, QuantizeLinear (float32 -> int8/uint8, one scale)
+ *   QGlobalAveragePool, QuantizeLinear (float32 -> int8/uint8, one scale),
+ *   DynamicQuantizeLinear (its range in vectors, then QuantizeLinear's loop)
  * Every kernel computes exactly what the reference computes (the same int32 sums modulo 2^32,
  * the same fixed-point requantization: qvec_x86.h), so outputs are bit-identical to it and do
  * not depend on the thread count. Each kernel takes the cases it is built for — data present,
@@ -911,6 +912,58 @@ static int k_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *i
     return RT_OK;
 }
 
+/* ---------------------------------------------------------------- DynamicQuantizeLinear */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The range [*lo, *hi] of x[0, n) widened to 0, as the reference's `x < lo` / `x > hi` scan
+ * finds it: vminps / vmaxps return their second operand (the running bound) for a NaN, and
+ * -0.0 never replaces the starting +0.0 (neither compares below or above it), so the lanes
+ * and their reduction give the same two floats. */
+QX_T512 static void range512(const float *x, int64_t n, float *lo, float *hi) {
+    __m512 l = _mm512_setzero_ps(), h = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 mk = (__mmask16)(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
+        l = _mm512_mask_min_ps(l, mk, v, l);
+        h = _mm512_mask_max_ps(h, mk, v, h);
+    }
+    *lo = _mm512_reduce_min_ps(l);
+    *hi = _mm512_reduce_max_ps(h);
+}
+#endif
+
+/* uint8 codes of x with the scale and zero point of x's own range (widened to 0): the scale
+ * and zero point as the reference computes them, the range in vectors (AVX-512) and the codes
+ * through QuantizeLinear's vector loop above (the same float32 arithmetic as
+ * rt_quantize_f32), so y, y_scale and y_zero_point are bit-identical to the reference's. */
+static int k_dynamic_quantize_linear(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
+    const RtTensor *x = rt_in(n, in, 0);
+    QuantJob J;
+    memset(&J, 0, sizeof J);
+    J.isa = rt_qgemm_isa();
+    if (J.isa != RT_QGEMM_VNNI || c->shape_only || !x || x->dtype != RT_F32 || !x->data || n->n_out < 3)
+        return ref_run(c, n, in, out);
+    rt_out_set_shape(out[1], RT_F32, 0, NULL);
+    rt_out_set_shape(out[2], RT_U8, 0, NULL);
+    RT_TRY(rt_out_alloc(c, out[0], RT_U8, x->rank, x->dims));
+    RT_TRY(rt_out_alloc_data(c, out[1]));
+    RT_TRY(rt_out_alloc_data(c, out[2]));
+    float lo = 0.0f, hi = 0.0f;
+#if defined(__x86_64__) && defined(__GNUC__)
+    range512(x->data, rt_numel(x), &lo, &hi);
+#endif
+    /* the reference's arithmetic, statement for statement */
+    float scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
+    float zp0 = 0.0f - lo / scale;
+    int32_t zp = rt_round_sat((double)(zp0 < 0.0f ? 0.0f : zp0 > 255.0f ? 255.0f : zp0), 0, 0, 255);
+    J.x = x->data, J.y = out[0]->data, J.scale = scale, J.zp = zp, J.qmin = 0, J.qmax = 255;
+    J.total = rt_numel(x);
+    rt_parallel_for(c->pool, (J.total + 63) / 64, QX_MIN_PAR_ELEMS / 64, quant_chunk, &J);
+    *(float *)out[1]->data = scale;
+    *(uint8_t *)out[2]->data = (uint8_t)zp;
+    return RT_OK;
+}
+
 const RtKernelEntry rt_kernels_x86_qops[] = {
     {RT_OP_QCONV, k_qconv},
     {RT_OP_CONV_INTEGER, k_conv_integer},
@@ -918,5 +971,6 @@ const RtKernelEntry rt_kernels_x86_qops[] = {
     {RT_OP_QADD, k_qadd},
     {RT_OP_QGLOBAL_AVERAGE_POOL, k_qglobal_average_pool},
     {RT_OP_QUANTIZE_LINEAR, k_quantize_linear},
+    {RT_OP_DYNAMIC_QUANTIZE_LINEAR, k_dynamic_quantize_linear},
     {-1, 0},
 };
