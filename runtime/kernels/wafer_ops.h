@@ -43,6 +43,8 @@
  *      read by the kernel: they and the attributes function (the ONNX op f, e.g. "HardSwish"),
  *      alpha, beta (the op's attributes, or Clip's bounds), approximate (Gelu) say what the
  *      table is, so the ONNX export writes DQ -> f -> Q back.
+ *      Per channel: table [C, 256], x_scale and x_zp [C], attribute axis (default 1, C = x's
+ *      size there): element i of channel c reads table[c][(uint8) x[i]] (export: a per-axis DQ).
  *
  * Low-bit weights (GPTQ / RTN, 2, 3, 4 or 8 bits), float activations:
  * LinearNBits(X[..., K] f32, Wp u8 packed, scales f32 [N, NG], zeros u8 [N, NG], g_idx i32 [K]?,

@@ -6,7 +6,9 @@
  * table each), and bit 7 of the code picks which of the two results a byte takes
  * (vpmovb2m + a byte blend): 3 shuffles/blends per 64 bytes, no gathers. The tail is the
  * same with a masked load and store. Long tensors are split over the threads in chunks of
- * 64-byte blocks. CPUs without AVX-512 VBMI (and non-x86 builds) run the reference kernel.
+ * 64-byte blocks. Per-channel tables ([C, 256], ref/qlut.c) load one table per plane of the
+ * channel axis and split the planes over the threads. CPUs without AVX-512 VBMI (and non-x86
+ * builds) run the reference kernel.
  *
  * QMul (wafer_ops.h) of an int8 tensor x [..., C, H, W] by a per-channel int8 s [..., C, 1, 1]
  * (the squeeze-excitation multiply x * HardSigmoid(...)) runs here too: within one plane s is
@@ -53,29 +55,44 @@ static int qlut_cpu_ok(void) {
 
 typedef struct {
     const uint8_t *x;   /* borrowed: [total] codes */
-    const uint8_t *t;   /* borrowed: [256] table */
+    const uint8_t *t;   /* borrowed: [channels][256] tables */
     uint8_t *y;         /* borrowed: [total] */
     int64_t total;      /* bytes */
+    int64_t channels;   /* 1, or per channel: planes of `inner` bytes, plane p reads table p % channels */
+    int64_t inner;
 } QlutJob;
 
 #if QLUT_X86
-/* Bytes [64 begin, min(64 end, total)) of the job. */
+/* y[i] = t[x[i]] for i < n (t: one 256-entry table). */
+QLUT_TARGET static void qlut_bytes(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
+    __m512i t0 = _mm512_loadu_si512(t), t1 = _mm512_loadu_si512(t + 64);
+    __m512i t2 = _mm512_loadu_si512(t + 128), t3 = _mm512_loadu_si512(t + 192);
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i idx = _mm512_loadu_si512(x + i);
+        __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1), hi = _mm512_permutex2var_epi8(t2, idx, t3);
+        _mm512_storeu_si512(y + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
+    }
+    if (i < n) {
+        __mmask64 m = ~0ULL >> (64 - (n - i)); /* 1..63 low bits */
+        __m512i idx = _mm512_maskz_loadu_epi8(m, x + i);
+        __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1), hi = _mm512_permutex2var_epi8(t2, idx, t3);
+        _mm512_mask_storeu_epi8(y + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
+    }
+}
+
+/* Bytes [64 begin, min(64 end, total)) of the job (one table). */
 QLUT_TARGET static void qlut_range(void *arg, int64_t begin, int64_t end) {
     const QlutJob *J = arg;
-    __m512i t0 = _mm512_loadu_si512(J->t), t1 = _mm512_loadu_si512(J->t + 64);
-    __m512i t2 = _mm512_loadu_si512(J->t + 128), t3 = _mm512_loadu_si512(J->t + 192);
     int64_t i = begin * 64, stop = end * 64 < J->total ? end * 64 : J->total;
-    for (; i + 64 <= stop; i += 64) {
-        __m512i idx = _mm512_loadu_si512(J->x + i);
-        __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1), hi = _mm512_permutex2var_epi8(t2, idx, t3);
-        _mm512_storeu_si512(J->y + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
-    }
-    if (i < stop) {
-        __mmask64 m = ~0ULL >> (64 - (stop - i)); /* 1..63 low bits */
-        __m512i idx = _mm512_maskz_loadu_epi8(m, J->x + i);
-        __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1), hi = _mm512_permutex2var_epi8(t2, idx, t3);
-        _mm512_mask_storeu_epi8(J->y + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
-    }
+    if (i < stop) qlut_bytes(J->t, J->x + i, J->y + i, stop - i);
+}
+
+/* Planes [begin, end) of the job (per channel: plane p is `inner` bytes, table p % channels). */
+QLUT_TARGET static void qlut_planes(void *arg, int64_t begin, int64_t end) {
+    const QlutJob *J = arg;
+    for (int64_t p = begin; p < end; p++)
+        qlut_bytes(J->t + (p % J->channels) * 256, J->x + p * J->inner, J->y + p * J->inner, J->inner);
 }
 #endif
 
@@ -86,9 +103,13 @@ static int k_qlut_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
     const RtTensor *x = rt_in(n, in, 0), *t = rt_in(n, in, 1);
     if (!x || !t || !x->data || !t->data) return ref(c, n, in, out);
 #if QLUT_X86
-    RT_TRY(rt_qlut_prepare(c, n, in, out));
-    QlutJob J = {x->data, t->data, out[0]->data, rt_numel(x)};
-    rt_parallel_for(c->pool, (J.total + 63) / 64, QLUT_MIN_PAR_BYTES / 64, qlut_range, &J);
+    RtQlutLayout l;
+    RT_TRY(rt_qlut_prepare(c, n, in, out, &l));
+    QlutJob J = {x->data, t->data, out[0]->data, rt_numel(x), l.channels, l.inner};
+    if (l.channels == 1)
+        rt_parallel_for(c->pool, (J.total + 63) / 64, QLUT_MIN_PAR_BYTES / 64, qlut_range, &J);
+    else if (l.inner > 0)
+        rt_parallel_for(c->pool, l.outer * l.channels, (QLUT_MIN_PAR_BYTES + l.inner - 1) / l.inner, qlut_planes, &J);
     return RT_OK;
 #else
     return ref(c, n, in, out);
