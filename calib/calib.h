@@ -69,6 +69,13 @@ void calib_dataset_free(CalibDataset *d);
 int calib_collect(const IrGraph *g, CalibDataset *d, const int *values, int n, const CalibOptions *o,
                   CalibRange *out, RtError *err);
 
+/* Runs g over the dataset once and returns, for each of the n values listed (node outputs of
+ * rank >= 2 whose axis 1 has channels[i] entries), the smallest and largest finite element of
+ * every channel c of axis 1: cmin[i][c], cmax[i][c] (caller's arrays of channels[i] floats; a
+ * channel never seen gets 0, 0). Fails if a value is never computed or has another shape. */
+int calib_collect_channels(const IrGraph *g, CalibDataset *d, const int *values, const int64_t *channels, int n,
+                           const CalibOptions *o, float *const *cmin, float *const *cmax, RtError *err);
+
 /* ---- observers (one per tensor), exposed for tests ---- */
 typedef struct CalibObserver CalibObserver;
 /* NULL when out of memory or when o fails calib_options_check; o may be NULL (defaults). */

@@ -88,8 +88,7 @@ static int collect_init(Collect *s, const IrGraph *g, const int *values, int n, 
     return RT_OK;
 }
 
-/* Rows per batch: the options' batch, unless a graph input fixes its leading dim. */
-static int collect_batch(const IrGraph *g, const CalibOptions *o, int64_t rows, int64_t *batch,
+int collect_batch(const IrGraph *g, const CalibOptions *o, int64_t rows, int64_t *batch,
                          RtError *err) {
     *batch = o->batch;
     for (int i = 0; i < g->n_inputs; i++) {

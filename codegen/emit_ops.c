@@ -686,14 +686,28 @@ static int e_qgap(EcCtx *c, int k, const RtNode *n) {
     return RT_OK;
 }
 
-/* QLut (wafer_ops.h): a 256-entry lookup; the table is a constant input. */
+/* QLut (wafer_ops.h): a 256-entry lookup; the table is a constant input, [256] or one table
+ * per channel [C, 256] along attribute axis. */
 static int e_qlut(EcCtx *c, int k, const RtNode *n) {
     const RtTensor *x = vin(c, n, 0), *t = kin(c, n, 1);
     RT_TRY(need_dtype(c, k, x, RT_I8, "input x"));
-    if (!t || t->dtype != RT_I8 || rt_numel(t) != 256)
-        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the table must be a constant of 256 int8 entries");
     if (rt_numel(x) > INT32_MAX) return ec_fail(c, k, RT_ERR_UNSUPPORTED, "input x has more than 2^31 values");
     char px[96], pt[96], py[96];
+    if (t && t->dtype == RT_I8 && t->rank == 2 && t->dims[1] == 256) { /* per channel */
+        int64_t axis = rt_attr_int(n, "axis", 1), outer = 1, inner = 1;
+        if (axis < 0) axis += x->rank;
+        if (axis < 0 || axis >= x->rank || x->dims[axis] != t->dims[0])
+            return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the %lld tables do not match input x's axis %lld",
+                           (long long)t->dims[0], (long long)rt_attr_int(n, "axis", 1));
+        for (int d = 0; d < axis; d++) outer *= x->dims[d];
+        for (int d = (int)axis + 1; d < x->rank; d++) inner *= x->dims[d];
+        ec_tpl_use(c, "k_qlut_ch_i8");
+        text_buf_printf(&c->body, "    wk_qlut_ch_i8(%s, %s, %s, %lld, %lld, %lld);\n", P(c, n, 0, px), P(c, n, 1, pt),
+                        Y(c, n, py), (long long)outer, (long long)t->dims[0], (long long)inner);
+        return RT_OK;
+    }
+    if (!t || t->dtype != RT_I8 || rt_numel(t) != 256)
+        return ec_fail(c, k, RT_ERR_UNSUPPORTED, "the table must be a constant of 256 int8 entries or [C, 256]");
     ec_tpl_use(c, "k_qlut_i8");
     text_buf_printf(&c->body, "    wk_qlut_i8(%s, %s, %s, %lld);\n", P(c, n, 0, px), P(c, n, 1, pt), Y(c, n, py),
                     (long long)rt_numel(x));

@@ -276,7 +276,8 @@ static int q_lut_one(ExCtx *x, const RtNode *n, int op, int i, int xf, int yf) {
 static int q_lut(ExCtx *x, const RtNode *n) {
     int ops[16], m = q_lut_functions(n, ops, 16);
     if (m < 0) return ex_fail(x, n, "QLut without a known 'function' attribute");
-    int v = q_dq_src(x, n, q_in(n, 0), q_in(n, 2), q_in(n, 3), 1);
+    /* per-channel tables ([C, 256]) came from per-channel x scales: a per-axis DQ */
+    int v = q_dq_src(x, n, q_in(n, 0), q_in(n, 2), q_in(n, 3), (int)q_attr_int(n, "axis", 1));
     if (v < 0) return RT_ERR;
     for (int i = 0; i < m; i++) { /* the chain in float, as the table was made */
         int yf = ex_fresh(x, x->src->values[n->out[0]].name, "_f");

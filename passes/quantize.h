@@ -78,6 +78,9 @@ typedef struct QuantLayerInfo {
     char *qvalue;             /* owned: int8 value carrying the output (NULL: float output) */
     double q_scale;           /* qvalue's scale and zero point */
     int q_zp;
+    float *q_scales;          /* owned, NULL or [n_q_scales]: qvalue's per-channel scales (axis 1;
+                                 quantize_perchan.c), q_zp for all; q_scale is then the largest */
+    int64_t n_q_scales;
     double error;             /* relative RMS error of the output vs the float model, NaN
                                  when not measured */
     double channel_error_median, channel_error_max; /* the same error per channel (axis 1 of

@@ -92,6 +92,14 @@ int qz_lut_table(const IrGraph *g, const int *chain, int n, float xs, int32_t xz
  * approximate (a Gelu's). */
 int qz_lut_attrs(IrGraph *g, int k, const RtNode *const *fs, int n, RtError *err);
 
+/* ---- per-channel output scales (quantize_perchan.c) ---- */
+/* scales[M] for the output of a conv with float weight w [M, ...] (input scale x_scale,
+ * calibrated output y_scale and y_zp) whose channels c had extremes cmin[c], cmax[c]:
+ * y_scale / g_c with g_c >= 1 stretching channel c into the tensor's range (see the file).
+ * Returns 1 when some channel gained (g_c > 1), 0 when all scales are y_scale. */
+int qz_perchan_gains(const RtTensor *w, float x_scale, float y_scale, int8_t y_zp, const float *cmin,
+                     const float *cmax, float *scales);
+
 /* ---- report building (quantize_report.c) ---- */
 QuantTensorInfo *qz_report_tensor(QuantReport *r, const char *name, const char *node, RtError *err);
 QuantLayerInfo *qz_report_layer(QuantReport *r, const char *node, const char *op, const char *value,

@@ -26,7 +26,9 @@
  *      scale x_scale * w_scale, and its output y is renamed y_pre and followed by
  *      Q(y_pre) -> DQ -> y, so every reader of y sees the quantized value.
  * Activation parameters: scale = (hi - lo) / 255, zp = rne(-128 - lo / scale) (int8, see
- * quantize.h for why int8).
+ * quantize.h for why int8). Between 3 and 4, a conv output read only by a table gets one
+ * scale per channel (axis 1, one zero point; quantize_perchan.c says why and how): its Q and
+ * DQ nodes are per-axis.
  */
 #include "quantize_internal.h"
 
@@ -63,6 +65,8 @@ typedef struct {
     int *memo;                /* [nv]: DQ output of the shared Q -> DQ pair of the value, -1 */
     int *sv, *zv;             /* [nv]: constants holding the value's scale / zero point, -1 */
     char *reported;           /* [nv]: activation entry written */
+    float **chan;             /* [nv], each NULL or owned [chan_n[v]]: per-channel scales on axis 1 */
+    int64_t *chan_n;          /* [nv] */
 } Qdq;
 
 /* ---- node flags that follow insertions ---- */
@@ -289,6 +293,76 @@ static int calibrate(Qdq *S) {
     return rc;
 }
 
+/* ---- 3b. per-channel scales of conv outputs only a table reads (quantize_perchan.c) ---- */
+
+/* 1 when int8 node k is a Conv (no fused activation: its qmin/qmax would be one bound for
+ * all channels) with a float32 weight [M, ...] whose calibrated output's only reader is the
+ * first function of an int8 table, and not a graph output. */
+static int perchan_candidate(const Qdq *S, int k) {
+    const IrGraph *g = S->g;
+    const RtNode *n = &g->nodes[k];
+    if (!(S->f[k] & F_INT8) || (S->f[k] & F_NO_OUT) || !(S->f[k] & QZ_F_WEIGHT)) return 0;
+    if (n->op != RT_OP_CONV && !(n->op == RT_OP_FUSED_CONV && !rt_attr_str(n, "activation", "")[0])) return 0;
+    int x = qz_in(n, 0), y = n->out[0], j = -1;
+    const RtTensor *w = qz_in(n, 1) >= 0 ? g->values[n->in[1]].konst : NULL;
+    if (x < 0 || !S->has[x] || !w || w->dtype != RT_F32 || !w->data || w->rank < 3 || w->dims[0] < 2) return 0;
+    if (y < 0 || !S->has[y] || S->inherited[y] || ir_value_is_output(g, y) || qz_readers(g, y, &j) != 1) return 0;
+    if (!(S->f[j] & F_INT8) || (S->f[j] & F_NO_IN)) return 0;
+    int slot = qz_lut_input(g, &g->nodes[j]);
+    return slot >= 0 && g->nodes[j].in[slot] == y;
+}
+
+static int perchan(Qdq *S) {
+    const IrGraph *g = S->g;
+    if (S->o->per_tensor) return RT_OK; /* one weight scale asked for: QConv could not fold g_c */
+    int n = 0, *layer = malloc(sizeof(int) * (size_t)(g->n_nodes + 1)), *val = NULL;
+    int64_t *C = NULL;
+    float **lo = NULL, **hi = NULL;
+    int rc = layer ? RT_OK : rt_error_set(S->err, "out of memory");
+    for (int k = 0; rc == RT_OK && k < g->n_nodes; k++)
+        if (perchan_candidate(S, k)) layer[n++] = k;
+    if (rc == RT_OK && n > 0) {
+        val = malloc(sizeof(int) * (size_t)n);
+        C = malloc(sizeof(int64_t) * (size_t)n);
+        lo = calloc((size_t)n, sizeof *lo);
+        hi = calloc((size_t)n, sizeof *hi);
+        if (!val || !C || !lo || !hi) rc = rt_error_set(S->err, "out of memory");
+        for (int i = 0; rc == RT_OK && i < n; i++) {
+            const RtNode *nd = &g->nodes[layer[i]];
+            val[i] = nd->out[0];
+            C[i] = g->values[nd->in[1]].konst->dims[0];
+            lo[i] = malloc(sizeof(float) * (size_t)C[i]);
+            hi[i] = malloc(sizeof(float) * (size_t)C[i]);
+            if (!lo[i] || !hi[i]) rc = rt_error_set(S->err, "out of memory");
+        }
+        if (rc == RT_OK) rc = calib_collect_channels(g, S->o->data, val, C, n, &S->o->calib, lo, hi, S->err);
+    }
+    for (int i = 0; rc == RT_OK && i < n; i++) {
+        const RtNode *nd = &g->nodes[layer[i]];
+        int y = val[i];
+        float *sc = malloc(sizeof(float) * (size_t)C[i]);
+        if (!sc) {
+            rc = rt_error_set(S->err, "out of memory");
+            break;
+        }
+        if (qz_perchan_gains(g->values[nd->in[1]].konst, S->scale[nd->in[0]], S->scale[y], S->zp[y], lo[i], hi[i],
+                             sc)) {
+            S->chan[y] = sc;
+            S->chan_n[y] = C[i];
+        } else {
+            free(sc);
+        }
+    }
+    for (int i = 0; i < n && lo; i++) free(lo[i]);
+    for (int i = 0; i < n && hi; i++) free(hi[i]);
+    free(lo);
+    free(hi);
+    free(C);
+    free(val);
+    free(layer);
+    return rc;
+}
+
 /* ---- 4. insertion ---- */
 
 static int report_activation(Qdq *S, int v) {
@@ -319,6 +393,18 @@ static int param_consts(Qdq *S, int v) {
     if (S->sv[v] >= 0) return RT_OK;
     char base[512];
     snprintf(base, sizeof base, "%s_scale", S->g->values[v].name);
+    if (S->chan[v]) { /* per channel: scales [C], the one zero point repeated */
+        int64_t C = S->chan_n[v];
+        int8_t *z = malloc((size_t)C);
+        if (!z) return rt_error_set(S->err, "out of memory");
+        memset(z, S->zp[v], (size_t)C);
+        RtTensor ts = {RT_F32, 1, {C}, S->chan[v]}, tz = {RT_I8, 1, {C}, z};
+        S->sv[v] = qz_const_new(S->g, base, &ts, S->err);
+        snprintf(base, sizeof base, "%s_zero_point", S->g->values[v].name);
+        if (S->sv[v] >= 0) S->zv[v] = qz_const_new(S->g, base, &tz, S->err);
+        free(z);
+        return S->sv[v] >= 0 && S->zv[v] >= 0 ? report_activation(S, v) : RT_ERR;
+    }
     S->sv[v] = qz_const_f32(S->g, base, S->scale[v], S->err);
     snprintf(base, sizeof base, "%s_zero_point", S->g->values[v].name);
     if (S->sv[v] >= 0) S->zv[v] = qz_const_i8(S->g, base, S->zp[v], S->err);
@@ -339,6 +425,9 @@ static int pair_insert(Qdq *S, int pos, int p, int src, int dst, int *yq) {
     if (insert(S, pos, RT_OP_QUANTIZE_LINEAR, base, 3, qin, 1, &q) < 0) return -1;
     snprintf(base, sizeof base, "%s/dequantize", g->values[p].name);
     if (insert(S, pos + 1, RT_OP_DEQUANTIZE_LINEAR, base, 3, din, 1, &dst) < 0) return -1;
+    if (S->chan[p] && (qz_attr_set_int(g, pos, "axis", 1, S->err) != RT_OK ||
+                       qz_attr_set_int(g, pos + 1, "axis", 1, S->err) != RT_OK))
+        return -1;
     if (yq) *yq = q;
     return 2;
 }
@@ -457,6 +546,12 @@ static int wrap_output(Qdq *S, int *k) {
         memcpy(l->qvalue, g->values[yq].name, len);
         l->q_scale = S->scale[y];
         l->q_zp = S->zp[y];
+        if (S->chan[y]) {
+            l->q_scales = malloc(sizeof(float) * (size_t)S->chan_n[y]);
+            if (!l->q_scales) return rt_error_set(S->err, "out of memory");
+            memcpy(l->q_scales, S->chan[y], sizeof(float) * (size_t)S->chan_n[y]);
+            l->n_q_scales = S->chan_n[y];
+        }
     }
     return RT_OK;
 }
@@ -506,7 +601,9 @@ static int values_alloc(Qdq *S) {
     S->memo = malloc(nv * sizeof *S->memo);
     S->sv = malloc(nv * sizeof *S->sv);
     S->zv = malloc(nv * sizeof *S->zv);
-    if (!S->qval || !S->has || !S->inherited || !S->reported || !S->scale || !S->zp || !S->range || !S->memo ||
+    S->chan = calloc(nv, sizeof *S->chan);
+    S->chan_n = calloc(nv, sizeof *S->chan_n);
+    if (!S->chan || !S->chan_n || !S->qval || !S->has || !S->inherited || !S->reported || !S->scale || !S->zp || !S->range || !S->memo ||
         !S->sv || !S->zv)
         return rt_error_set(S->err, "out of memory");
     for (int v = 0; v < S->nv; v++) S->memo[v] = S->sv[v] = S->zv[v] = -1;
@@ -525,6 +622,9 @@ static void qdq_free(Qdq *S) {
     free(S->memo);
     free(S->sv);
     free(S->zv);
+    for (int v = 0; S->chan && v < S->nv; v++) free(S->chan[v]);
+    free(S->chan);
+    free(S->chan_n);
 }
 
 int qz_static_insert(IrGraph *g, const QuantOptions *o, const char *flags, QuantReport *rep, RtError *err) {
@@ -544,6 +644,7 @@ int qz_static_insert(IrGraph *g, const QuantOptions *o, const char *flags, Quant
         plan(&S);
         rc = calibrate(&S);
     }
+    if (rc == RT_OK) rc = perchan(&S);
     if (rc == RT_OK) rc = insert_all(&S);
     qdq_free(&S);
     return rc;

@@ -42,6 +42,7 @@ void quant_report_free(QuantReport *r) {
         free(l->new_op);
         free(l->value);
         free(l->qvalue);
+        free(l->q_scales);
     }
     free(r->tensors);
     free(r->layers);
@@ -179,7 +180,9 @@ static void hook_q(void *user, int slot, const RtTensor *t) {
     if (C != m->ch_n[L] || inner == 0) C = 0; /* a shape that changed between batches: no channel split */
     double e2 = 0, r2 = 0;
     for (int64_t i = 0; i < n; i++) {
-        double v = m->q_dequant[slot] ? (rt_get_f64(t, i) - l->q_zp) * l->q_scale : ((const float *)t->data)[i];
+        double qs = l->q_scale; /* per channel: the channel's own (same channel split as below) */
+        if (l->q_scales && C > 0 && l->n_q_scales == C) qs = l->q_scales[(i / inner) % C];
+        double v = m->q_dequant[slot] ? (rt_get_f64(t, i) - l->q_zp) * qs : ((const float *)t->data)[i];
         double d = v - ref[i], dd = d * d, rr = (double)ref[i] * ref[i];
         e2 += dd;
         r2 += rr;

@@ -8,13 +8,16 @@
  * constants through a DQ whose scale is x_scale * w_scale), after DQ -> Q pairs cancelled.
  * Provides, for node k whose output is read only by one Q (and is not a graph output) and
  * whose activation inputs come from per-tensor DQs:
- *   Conv, FusedConv (no / Relu / Clip activation)   -> QConv, activation as qmin/qmax
+ *   Conv, FusedConv (no / Relu / Clip activation)   -> QConv, activation as qmin/qmax; an output
+ *       quantized per channel (axis 1, one zero point; quantize_perchan.c) folds the channel
+ *       scales s_c into the weight scales: QConv with y_scale max s_c, w_scale_c * max s / s_c
  *   Linear (same activations), MatMul with a 2-D W  -> QLinear, W transposed to [N, K]
  *   Add, Mul                                        -> QAdd, QMul
  *   AveragePool, GlobalAveragePool                  -> QAveragePool, QGlobalAveragePool
  *   Concat                                          -> QConcat
  *   an element-wise function of one input (HardSwish, HardSigmoid, Sigmoid, Tanh, Gelu,
- *       LeakyRelu, Clip, ...; quantize_lut.c)       -> QLut with its 256-entry table
+ *       LeakyRelu, Clip, ...; quantize_lut.c)       -> QLut with its 256-entry table; [C, 256]
+ *       tables, one per channel, when the DQ in front is per channel on axis 1
  *   MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, nearest Resize, when the Q after
  *       has the DQ's scale and zero point           -> the same op on the int8 tensor
  * The node keeps its name and position and produces the Q's output value; the Q is deleted,
@@ -24,7 +27,9 @@
  */
 #include "quantize_internal.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../runtime/kernels/quant.h"
@@ -41,6 +46,24 @@ static int out_q(const IrGraph *g, int k, QzParams *p) {
     if (!qz_params(g, &g->nodes[q], RT_OP_QUANTIZE_LINEAR, p)) return -1;
     if (p->scale->dtype != RT_F32 || rt_numel(p->scale) != 1) return -1;
     if (!p->zp || p->zp->dtype != RT_I8 || rt_numel(p->zp) != 1) return -1;
+    return q;
+}
+
+/* The one Q reading node k's output 0 when it quantizes per channel on axis 1 (float32 scales
+ * [C], C = channels, one int8 zero point repeated, quantize_perchan.c), else -1. */
+static int out_q_channels(const IrGraph *g, int k, int64_t channels, QzParams *p) {
+    const RtNode *n = &g->nodes[k];
+    int q = -1;
+    if (n->n_out != 1 || n->out[0] < 0 || ir_value_is_output(g, n->out[0]) || qz_readers(g, n->out[0], &q) != 1)
+        return -1;
+    if (!qz_params(g, &g->nodes[q], RT_OP_QUANTIZE_LINEAR, p) || p->block || !p->zp) return -1;
+    const RtTensor *s = p->scale, *z = p->zp;
+    if (s->dtype != RT_F32 || s->rank != 1 || s->dims[0] != channels || z->dtype != RT_I8 || rt_numel(z) != channels)
+        return -1;
+    int64_t rank = g->values[n->out[0]].rank;
+    if (!(p->axis == 1 || (rank > 1 && p->axis == 1 - rank))) return -1;
+    for (int64_t c = 0; c < channels; c++)
+        if (((const int8_t *)z->data)[c] != ((const int8_t *)z->data)[0] || !(((const float *)s->data)[c] > 0)) return -1;
     return q;
 }
 
@@ -121,19 +144,70 @@ static int set_clamp(IrGraph *g, int k, int32_t qmin, int32_t qmax, RtError *err
     return RT_OK;
 }
 
+/* A conv output quantized per channel, s_c (out_q_channels): requantizing channel c to s_c is
+ * requantizing to y_scale = max s_c with weight scale w_scale_c * y_scale / s_c (the same
+ * multiplier x_scale * w_scale_c / s_c; the int8 weight and int32 bias codes unchanged).
+ * *ws becomes that [C] weight-scale constant, *ys and *yz scalar constants. */
+static int fold_channel_scales(IrGraph *g, const QzParams *y, int *ws, int *ys, int *yz, RtError *err) {
+    const RtTensor *s = y->scale, *w = g->values[*ws].konst;
+    int64_t C = s->dims[0];
+    if (!w || w->dtype != RT_F32 || (rt_numel(w) != 1 && rt_numel(w) != C)) return 0;
+    float top = 0;
+    for (int64_t c = 0; c < C; c++) top = fmaxf(top, ((const float *)s->data)[c]);
+    float *f = malloc(sizeof(float) * (size_t)C);
+    if (!f) return rt_error_set(err, "out of memory");
+    for (int64_t c = 0; c < C; c++)
+        f[c] = (float)((double)((const float *)w->data)[rt_numel(w) == 1 ? 0 : c] * top / ((const float *)s->data)[c]);
+    char base[512];
+    snprintf(base, sizeof base, "%s_channels", g->values[*ws].name);
+    RtTensor t = {RT_F32, 1, {C}, f};
+    int wv = qz_const_new(g, base, &t, err);
+    free(f);
+    if (wv < 0) return -1;
+    snprintf(base, sizeof base, "%s_max", g->values[y->x].name);
+    int sv = qz_const_f32(g, base, top, err);
+    int zv = sv < 0 ? -1 : qz_const_i8(g, base, ((const int8_t *)y->zp->data)[0], err);
+    if (zv < 0) return -1;
+    *ws = wv, *ys = sv, *yz = zv;
+    return 1;
+}
+
 /* Conv / FusedConv -> QConv. 1 done, 0 no match, <0 error. */
 static int rewrite_conv(IrGraph *g, int k, RtError *err) {
     const RtNode *n = &g->nodes[k];
     QzParams x, y;
     int wq, ws, wz, bq;
     if (qz_dq_per_tensor(g, qz_in(n, 0), &x) < 0 || !dq_weight(g, qz_in(n, 1), 0, &wq, &ws, &wz)) return 0;
-    if (!dq_bias(g, qz_in(n, 2), g->values[wq].konst->dims[0], &bq)) return 0;
-    int q = out_q(g, k, &y);
+    int64_t M = g->values[wq].konst->dims[0];
+    if (!dq_bias(g, qz_in(n, 2), M, &bq)) return 0;
+    int q = out_q(g, k, &y), ys = -1, yz = -1;
+    if (q < 0 && (q = out_q_channels(g, k, M, &y)) >= 0) {
+        if (n->op != RT_OP_CONV && rt_attr_str(n, "activation", "")[0]) return 0; /* one bound for all channels */
+        if (rt_numel(g->values[wz].konst) != 1 && rt_numel(g->values[wz].konst) != M) return 0;
+        int r = fold_channel_scales(g, &y, &ws, &ys, &yz, err);
+        if (r <= 0) return r;
+        if (rt_numel(g->values[wz].konst) == 1 && rt_numel(g->values[ws].konst) != 1) { /* zp to [M] too */
+            int8_t *z = malloc((size_t)M);
+            if (!z) return rt_error_set(err, "out of memory");
+            memset(z, ((const int8_t *)g->values[wz].konst->data)[0], (size_t)M);
+            RtTensor tz = {RT_I8, 1, {M}, z};
+            char base[512];
+            snprintf(base, sizeof base, "%s_channels", g->values[wz].name);
+            wz = qz_const_new(g, base, &tz, err);
+            free(z);
+            if (wz < 0) return -1;
+        }
+        n = &g->nodes[k];
+        QzParams y1 = y; /* act_clamp reads one scale: the folded y_scale */
+        y1.scale = g->values[ys].konst, y1.zp = g->values[yz].konst;
+        y = y1;
+    }
     int32_t qmin, qmax;
     if (q < 0 || !act_clamp(n, &y, &qmin, &qmax)) return 0;
     int xd = g->values[n->in[0]].producer;
     const RtNode *qn = &g->nodes[q];
-    int in[9] = {x.x, g->nodes[xd].in[1], g->nodes[xd].in[2], wq, ws, wz, qn->in[1], qn->in[2], bq};
+    int in[9] = {x.x, g->nodes[xd].in[1], g->nodes[xd].in[2], wq, ws, wz, ys >= 0 ? ys : qn->in[1],
+                 yz >= 0 ? yz : qn->in[2], bq};
     RtNode orig = *n;
     RT_TRY(node_become(g, k, RT_OP_QCONV, bq >= 0 ? 9 : 8, in, q, err));
     RT_TRY(qz_attrs_copy(g, k, &orig, "auto_pad,dilations,group,kernel_shape,pads,strides", err));
@@ -264,18 +338,33 @@ static int lut_link(const IrGraph *g, int v, int reader) {
     return qz_lut_input(g, &g->nodes[p]) >= 0 ? p : -1;
 }
 
+/* The producer of v when it is a DequantizeLinear per channel on axis 1 of an int8 tensor
+ * (float32 scales [C], int8 zero points [C]), with *C set; else -1. */
+static int dq_channels(const IrGraph *g, int v, QzParams *p, int64_t *C) {
+    int k = v >= 0 ? g->values[v].producer : -1;
+    if (k < 0 || !qz_params(g, &g->nodes[k], RT_OP_DEQUANTIZE_LINEAR, p) || p->block || !p->zp) return -1;
+    const RtTensor *s = p->scale, *z = p->zp;
+    int rank = g->values[p->x].rank;
+    if (g->values[p->x].dtype != RT_I8 || s->dtype != RT_F32 || s->rank != 1 || z->dtype != RT_I8 ||
+        rt_numel(z) != s->dims[0] || (rank >= 0 && rank < 2) || !(p->axis == 1 || (rank >= 2 && p->axis == 1 - rank)))
+        return -1; /* rank unknown (lost through a Resize of dynamic sizes): the kernel checks C */
+    *C = s->dims[0];
+    return k;
+}
+
 /* An element-wise function of one DQ'd tensor, or a chain of them planned as one int8 step
  * (DQ -> f1 -> ... -> fn -> Q), -> QLut with the table of their composition. */
 static int rewrite_lut(IrGraph *g, int k, RtError *err) {
     QzParams x, y;
     int chain[QZ_LUT_MAX_CHAIN], n = 0, j = k;
     int xd = -1;
+    int64_t C = 1; /* tables: one, or one per channel of a per-channel DQ */
     while (n < QZ_LUT_MAX_CHAIN) { /* back from k to the DQ */
         int slot = qz_lut_input(g, &g->nodes[j]);
         if (slot < 0) return 0;
         chain[n++] = j;
         int v = g->nodes[j].in[slot];
-        if ((xd = qz_dq_per_tensor(g, v, &x)) >= 0) break;
+        if ((xd = qz_dq_per_tensor(g, v, &x)) >= 0 || (xd = dq_channels(g, v, &x, &C)) >= 0) break;
         if ((j = lut_link(g, v, j)) < 0) return 0;
     }
     if (xd < 0) return 0;
@@ -285,14 +374,20 @@ static int rewrite_lut(IrGraph *g, int k, RtError *err) {
         int t = chain[i];
         chain[i] = chain[n - 1 - i], chain[n - 1 - i] = t;
     }
-    int8_t table[256];
-    float xs = ((const float *)x.scale->data)[0], ys = ((const float *)y.scale->data)[0];
-    int32_t xz = ((const int8_t *)x.zp->data)[0], yz = ((const int8_t *)y.zp->data)[0];
-    RT_TRY(qz_lut_table(g, chain, n, xs, xz, ys, yz, table, err));
+    int8_t *table = malloc((size_t)(256 * C));
+    if (!table) return rt_error_set(err, "out of memory");
+    float ys = ((const float *)y.scale->data)[0];
+    int32_t yz = ((const int8_t *)y.zp->data)[0];
+    int rc = RT_OK;
+    for (int64_t c = 0; rc == RT_OK && c < C; c++) /* channel c's codes mean (q - xz_c) xs_c */
+        rc = qz_lut_table(g, chain, n, ((const float *)x.scale->data)[c], ((const int8_t *)x.zp->data)[c], ys, yz,
+                          table + 256 * c, err);
     char base[512];
     snprintf(base, sizeof base, "%s_lut", g->nodes[k].name);
-    RtTensor t = {RT_I8, 1, {256}, table};
-    int tv = qz_const_new(g, base, &t, err);
+    RtTensor t = {RT_I8, C > 1 || x.scale->rank == 1 ? 2 : 1, {C, 256}, table};
+    if (t.rank == 1) t.dims[0] = 256;
+    int tv = rc == RT_OK ? qz_const_new(g, base, &t, err) : -1;
+    free(table);
     if (tv < 0) return -1;
     RtNode fs[QZ_LUT_MAX_CHAIN]; /* copies: node k changes below; the others die with their readers */
     const RtNode *fp[QZ_LUT_MAX_CHAIN];
@@ -303,6 +398,7 @@ static int rewrite_lut(IrGraph *g, int k, RtError *err) {
     g->nodes[k].n_attr = 0;
     g->nodes[k].attrs = NULL;
     RT_TRY(qz_lut_attrs(g, k, fp, n, err));
+    if (t.rank == 2) RT_TRY(qz_attr_set_int(g, k, "axis", 1, err));
     for (int i = 0; i + 1 < n; i++) pass_node_delete(g, chain[i]);
     return 1;
 }
