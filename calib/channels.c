@@ -114,13 +114,13 @@ int calib_collect_channels(const IrGraph *g, CalibDataset *d, const int *values,
         for (int i = 0; r == RT_OK && i < g->n_outputs; i++) rt_tensor_free(rt_allocator_default(), &out[i]);
         row += got;
     }
+    if (r == RT_OK && s.bad) /* first: a value of the wrong shape is never marked seen */
+        r = rt_error_set(err, "value '%s' is not float32 with %lld channels on axis 1",
+                         g->values[values[s.bad - 1]].name, (long long)channels[s.bad - 1]);
     for (int i = 0; r == RT_OK && i < n; i++)
         if (!s.seen[i])
             r = rt_error_set(err, "calibration never saw value '%s': no node of the graph computes it",
                              g->values[values[i]].name);
-    if (r == RT_OK && s.bad)
-        r = rt_error_set(err, "value '%s' is not float32 with %lld channels on axis 1",
-                         g->values[values[s.bad - 1]].name, (long long)channels[s.bad - 1]);
     free(in);
     free(out);
     ir_lowered_free(low);

@@ -203,3 +203,57 @@ Test(collect, bad_requests_fail_with_a_message) {
     calib_dataset_free(d);
     ir_graph_free(g);
 }
+
+/* calib_collect_channels: each Gemm output [128, C] column's extremes match the whole set run
+ * at once (ir_run with the Gemm outputs made graph outputs), whatever the batch size; a
+ * channel count that does not match axis 1 fails naming the value. */
+Test(collect, channel_extremes_match_direct_computation) {
+    IrGraph *g = load();
+    int vals[MAX_VALS], n;
+    int gemms = pick_values(g, vals, &n);
+    RtTensor x;
+    RtError err = {{0}};
+    cr_assert_eq(npy_read(CALIB_X, &x, &err), RT_OK, "%s", err.msg);
+    int *saved = g->outputs, n_saved = g->n_outputs;
+    g->outputs = vals;
+    g->n_outputs = gemms;
+    RtTensor out[MAX_VALS];
+    cr_assert_eq(ir_run(g, &x, out, &err), RT_OK, "%s", err.msg);
+    g->outputs = saved;
+    g->n_outputs = n_saved;
+    int64_t C[MAX_VALS];
+    float *lo[MAX_VALS], *hi[MAX_VALS];
+    for (int i = 0; i < gemms; i++) {
+        cr_assert_eq(out[i].rank, 2);
+        C[i] = out[i].dims[1];
+        lo[i] = malloc(sizeof(float) * (size_t)(C[i] + 1)); /* + 1: the wrong count below writes C + 1 */
+        hi[i] = malloc(sizeof(float) * (size_t)(C[i] + 1));
+    }
+    const int64_t batches[] = {50, 128};
+    for (int b = 0; b < 2; b++) {
+        CalibDataset *d = open_x("x");
+        CalibOptions o;
+        calib_options_default(&o);
+        o.batch = batches[b];
+        cr_assert_eq(calib_collect_channels(g, d, vals, C, gemms, &o, lo, hi, &err), RT_OK, "%s", err.msg);
+        for (int i = 0; i < gemms; i++)
+            for (int64_t c = 0; c < C[i]; c++) {
+                float want_lo = INFINITY, want_hi = -INFINITY;
+                for (int64_t r = 0; r < 128; r++) {
+                    float v = ((const float *)out[i].data)[r * C[i] + c];
+                    want_lo = fminf(want_lo, v), want_hi = fmaxf(want_hi, v);
+                }
+                expect_close(lo[i][c], want_lo, "channel min", (int)(i * 1000 + c));
+                expect_close(hi[i][c], want_hi, "channel max", (int)(i * 1000 + c));
+            }
+        calib_dataset_free(d);
+    }
+    CalibDataset *d = open_x("x");
+    int64_t wrong = C[0] + 1;
+    cr_expect_eq(calib_collect_channels(g, d, vals, &wrong, 1, NULL, lo, hi, &err), RT_ERR);
+    cr_expect(strstr(err.msg, g->values[vals[0]].name) != NULL && strstr(err.msg, "channels") != NULL, "%s", err.msg);
+    calib_dataset_free(d);
+    for (int i = 0; i < gemms; i++) free(lo[i]), free(hi[i]), free(out[i].data);
+    free(x.data);
+    ir_graph_free(g);
+}
