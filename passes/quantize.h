@@ -10,8 +10,10 @@
  *       them), pairs that cancel are removed, and DQ -> op -> Q patterns become wafer's int8
  *       ops (QConv, QLinear, QAdd, ...; runtime/kernels/wafer_ops.h); element-wise functions of
  *       one int8 input (HardSwish, Sigmoid, x * c, ..., and chains of them) become QLut
- *       256-entry tables (quantize_lut.c). What has no int8 kernel stays float between a
- *       DequantizeLinear and a QuantizeLinear.
+ *       256-entry tables (quantize_lut.c); a conv output read only by such a table gets one
+ *       scale per channel and the table one row per channel (quantize_perchan.c; unless
+ *       per_tensor). What has no int8 kernel stays float between a DequantizeLinear and a
+ *       QuantizeLinear.
  *
  * Weights: "quantizable" means the weight input (input 1) of a Conv, FusedConv, Linear, MatMul
  * or Gemm is a float32 constant. Every such weight is quantized except those of excluded nodes
