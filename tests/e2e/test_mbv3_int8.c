@@ -295,7 +295,6 @@ Test(mbv3_int8, conv_output_read_by_a_table_gets_one_scale_per_channel) {
         }
         double e = sqrt(e2 / 36) / (hi - lo);
         cr_expect_leq(e, SPREAD_CHANNEL_ERR, "channel %d: RMS error / range %g", c, e);
-        if (getenv("SPREAD_PRINT")) fprintf(stderr, "channel %d: %g\n", c, e);
     }
     /* emit-c of the same int8 graph (per-channel tables in C) = the .wafer, bit for bit */
     snprintf(p, sizeof p, "%s/c", dir);
