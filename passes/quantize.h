@@ -12,7 +12,8 @@
  *       one int8 input (HardSwish, Sigmoid, x * c, ..., and chains of them) become QLut
  *       256-entry tables (quantize_lut.c); a conv output read only by such a table gets one
  *       scale per channel and the table one row per channel (quantize_perchan.c; unless
- *       per_tensor). What has no int8 kernel stays float between a DequantizeLinear and a
+ *       per_tensor, or the table is one Sigmoid / LeakyRelu, which onnxruntime fuses into
+ *       single-scale QLinear ops). What has no int8 kernel stays float between a DequantizeLinear and a
  *       QuantizeLinear.
  *
  * Weights: "quantizable" means the weight input (input 1) of a Conv, FusedConv, Linear, MatMul

@@ -297,7 +297,10 @@ static int calibrate(Qdq *S) {
 
 /* 1 when int8 node k is a Conv (no fused activation: its qmin/qmax would be one bound for
  * all channels) with a float32 weight [M, ...] whose calibrated output's only reader is the
- * first function of an int8 table, and not a graph output. */
+ * first function of an int8 table, and not a graph output. Not when the table is one Sigmoid
+ * or LeakyRelu: onnxruntime's default QDQ fusions make the --onnx export's DequantizeLinear ->
+ * Sigmoid / LeakyRelu -> QuantizeLinear a QLinearSigmoid / QLinearLeakyRelu, which take one
+ * input scale and refuse the per-axis one at load. */
 static int perchan_candidate(const Qdq *S, int k) {
     const IrGraph *g = S->g;
     const RtNode *n = &g->nodes[k];
@@ -309,7 +312,9 @@ static int perchan_candidate(const Qdq *S, int k) {
     if (y < 0 || !S->has[y] || S->inherited[y] || ir_value_is_output(g, y) || qz_readers(g, y, &j) != 1) return 0;
     if (!(S->f[j] & F_INT8) || (S->f[j] & F_NO_IN)) return 0;
     int slot = qz_lut_input(g, &g->nodes[j]);
-    return slot >= 0 && g->nodes[j].in[slot] == y;
+    if (slot < 0 || g->nodes[j].in[slot] != y) return 0;
+    int alone = !(S->f[j] & F_NO_OUT); /* the chain's only link: its output is quantized */
+    return !(alone && (g->nodes[j].op == RT_OP_SIGMOID || g->nodes[j].op == RT_OP_LEAKY_RELU));
 }
 
 static int perchan(Qdq *S) {

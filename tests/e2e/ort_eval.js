@@ -90,9 +90,6 @@ function npyWrite(file, descr, dims, data) {
 
 async function session(ort, model) {
   const opts = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' };
-  // ORT_EVAL_OPT=basic: no QDQ fusions (onnxruntime 1.x fuses a per-axis DequantizeLinear ->
-  // Sigmoid -> QuantizeLinear into QLinearSigmoid, which then refuses the per-axis scale)
-  if (process.env.ORT_EVAL_OPT) opts.graphOptimizationLevel = process.env.ORT_EVAL_OPT;
   return ort.InferenceSession.create(model, opts);
 }
 
