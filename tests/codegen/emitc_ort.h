@@ -40,6 +40,22 @@ static inline void eco_ort_run(const char *dir, const char *model, const char *a
     cr_assert_eq(rc, 0, "onnxruntime: %s", log);
 }
 
+/* `wafer emit-c model --weights f32` into dir, compiled (dir/exe, ECO_CFLAGS); and, when
+ * arm-none-eabi-gcc is installed, compiled for a Cortex-M4 without a word from the compiler
+ * (the emitted C is plain C99 for a microcontroller too, as test_emit_arm.c's models). */
+static inline void eco_emit_build(const char *dir, const char *model) {
+    static char log[65536];
+    int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
+    cr_assert_eq(st, 0, "emit-c: %s", log);
+    cr_assert_eq(ecu_compile("cc", ECO_CFLAGS, dir, "exe", log, sizeof log), 0, "%s", log);
+    if (tu_run(log, sizeof log, "command -v arm-none-eabi-gcc") != 0) return;
+    st = tu_run(log, sizeof log,
+                "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -Wall "
+                "-Wextra -Werror -pedantic -c %s/model.c -o %s/model_m4.o",
+                dir, dir);
+    cr_expect(st == 0 && log[0] == '\0', "arm-none-eabi-gcc: %s", log);
+}
+
 /* The emitted program's raw output file (n_el floats) against onnxruntime's .npy of it:
  * |C - ort| <= atol + rtol |ort| element by element. */
 static inline void eco_expect_close(const char *what, const char *raw, const char *npy, int n_el, double atol,

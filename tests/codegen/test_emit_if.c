@@ -78,19 +78,9 @@ Test(emit_if, nested_if_both_branches_match_onnxruntime) {
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_if"), 0);
     snprintf(model, sizeof model, "%s/ifnest.onnx", dir);
     nested_model_write(model);
-    int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
-    cr_assert_eq(st, 0, "emit-c: %s", log);
-    cr_assert_eq(ecu_compile("cc", ECO_CFLAGS, dir, "exe", log, sizeof log), 0, "%s", log);
-    /* the if / else is plain C99 for a Cortex-M4 too (as test_emit_arm.c's models) */
-    if (tu_run(log, sizeof log, "command -v arm-none-eabi-gcc") == 0) {
-        st = tu_run(log, sizeof log,
-                    "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -Wall "
-                    "-Wextra -Werror -pedantic -c %s/model.c -o %s/model_m4.o",
-                    dir, dir);
-        cr_expect(st == 0 && log[0] == '\0', "arm-none-eabi-gcc: %s", log);
-    }
+    eco_emit_build(dir, model); /* the C, also for a Cortex-M4 */
     /* both conditions are inputs of the program: one C file runs every branch */
-    st = tu_run(log, sizeof log, "grep -c 'model_NUM_INPUTS 4' %s/model.h", dir);
+    int st = tu_run(log, sizeof log, "grep -c 'model_NUM_INPUTS 4' %s/model.h", dir);
     cr_assert_eq(st, 0, "model.h does not take the 4 inputs (x, k, flag, flag2): %s", log);
     const float x[N_X] = {-1.5f, 0.25f, 2.0f, 3.5f, -0.75f, 1.0f}, k[3] = {0.5f, -2.0f, 1.25f};
     const char *names[4] = {"x", "k", "flag", "flag2"};

@@ -75,16 +75,7 @@ Test(emit_scan, states_directions_captures_match_onnxruntime) {
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_scan"), 0);
     snprintf(model, sizeof model, "%s/scan.onnx", dir);
     scan_model_write(model);
-    int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
-    cr_assert_eq(st, 0, "emit-c: %s", log);
-    cr_assert_eq(ecu_compile("cc", ECO_CFLAGS, dir, "exe", log, sizeof log), 0, "%s", log);
-    if (tu_run(log, sizeof log, "command -v arm-none-eabi-gcc") == 0) {
-        st = tu_run(log, sizeof log,
-                    "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -Wall "
-                    "-Wextra -Werror -pedantic -c %s/model.c -o %s/model_m4.o",
-                    dir, dir);
-        cr_expect(st == 0 && log[0] == '\0', "arm-none-eabi-gcc: %s", log);
-    }
+    eco_emit_build(dir, model); /* the C, also for a Cortex-M4 */
     const float acc0[2] = {0.5f, -1.0f}, cnt0[1] = {2.0f}, g[2] = {1.5f, -0.5f};
     const float x[T_STEPS * 2] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f};
     const float w[T_STEPS * 2] = {1.0f, -1.0f, 0.25f, 0.5f, -0.75f, 2.0f, 0.0f, 0.125f};
@@ -102,7 +93,7 @@ Test(emit_scan, states_directions_captures_match_onnxruntime) {
         u += (size_t)snprintf(args + u, sizeof args - u, "'%s=%s' ", names[i], npy[i]);
     }
     eco_ort_run(dir, model, args);
-    st = tu_run(log, sizeof log, "%s/exe %s %s %s %s %s %s/acc.bin %s/cnt.bin %s/e.bin %s/p.bin", dir, raw[0], raw[1],
+    int st = tu_run(log, sizeof log, "%s/exe %s %s %s %s %s %s/acc.bin %s/cnt.bin %s/e.bin %s/p.bin", dir, raw[0], raw[1],
                 raw[2], raw[3], raw[4], dir, dir, dir, dir);
     cr_assert_eq(st, 0, "the emitted program: %s", log);
     static const char *const outs[4] = {"acc", "cnt", "e", "p"};
@@ -167,9 +158,8 @@ Test(emit_scan, if_inside_the_body_matches_onnxruntime) {
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_scan_if"), 0);
     snprintf(model, sizeof model, "%s/scan_if.onnx", dir);
     scan_if_model_write(model);
-    int st = tu_run(log, sizeof log, "%s emit-c %s -o %s --weights f32", WAFER_BIN, model, dir);
-    cr_assert_eq(st, 0, "emit-c: %s", log);
-    cr_assert_eq(ecu_compile("cc", ECO_CFLAGS, dir, "exe", log, sizeof log), 0, "%s", log);
+    eco_emit_build(dir, model);
+    int st;
     const float s0[2] = {0.25f, -0.5f}, x[6] = {0.5f, 1.0f, -0.25f, 0.75f, 1.5f, -2.0f}, k[2] = {2.0f, -0.5f};
     const char *names[4] = {"s0", "x", "flag", "k"};
     const int rank[4] = {1, 2, 0, 1};
