@@ -241,25 +241,24 @@ static uint8_t *spread_block(const char *fn, size_t *len) {
     return pb_model_pack(g, 8, 17, "test", len);
 }
 
-/* Each output channel's RMS error (int8 vs float) over its own float range (max - min). With
- * one per-tensor scale for conv1's output the small channels get a few codes: measured
- * 0.0036-0.076 (channels 11-15 all above 0.037) with the per-channel scales switched off;
- * with them 0.0024-0.0080. The bound is twice the largest measured. */
-#define SPREAD_CHANNEL_ERR 0.016
+#define SPREAD_X (4 * 36) /* elements of one input row [1, 4, 6, 6] */
 
-Test(mbv3_int8, conv_output_read_by_a_table_gets_one_scale_per_channel) {
-    char dir[256], log[16384], p[600];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_spread"), 0);
+/* spread_block(fn) in a fresh folder (*dir): m.onnx, 16 calibration rows cal.npy (*cal,
+ * owned by the caller), one input x.npy (x[SPREAD_X]), quantized static int8 with the head to
+ * q.wafer and its QDQ export q.onnx. */
+static void spread_quantize(const char *fn, const char *tag, char *dir, float **cal, float *x) {
+    char log[16384], p[600];
+    cr_assert_eq(tu_tmpdir_make(dir, 256, tag), 0);
     size_t len;
-    uint8_t *m = spread_block("Tanh", &len);
+    uint8_t *m = spread_block(fn, &len);
     snprintf(p, sizeof p, "%s/m.onnx", dir);
     write_file(p, m, len);
-    enum { X = 4 * 36, Y = 16 * 36 };
-    float *cal = malloc(sizeof(float) * 16 * X), x[X];
+    *cal = malloc(sizeof(float) * 16 * SPREAD_X);
+    cr_assert_not_null(*cal);
     uint32_t s = 7;
-    for (int i = 0; i < 16 * X; i++) cal[i] = 2.0f * uni(&s) - 1.0f;
-    for (int i = 0; i < X; i++) x[i] = 2.0f * uni(&s) - 1.0f;
-    RtTensor tc = {RT_F32, 4, {16, 4, 6, 6}, cal}, tx = {RT_F32, 4, {1, 4, 6, 6}, x};
+    for (int i = 0; i < 16 * SPREAD_X; i++) (*cal)[i] = 2.0f * uni(&s) - 1.0f;
+    for (int i = 0; i < SPREAD_X; i++) x[i] = 2.0f * uni(&s) - 1.0f;
+    RtTensor tc = {RT_F32, 4, {16, 4, 6, 6}, *cal}, tx = {RT_F32, 4, {1, 4, 6, 6}, x};
     RtError err = {{0}};
     snprintf(p, sizeof p, "%s/cal.npy", dir);
     cr_assert_eq(npy_write(p, &tc, &err), RT_OK);
@@ -269,7 +268,20 @@ Test(mbv3_int8, conv_output_read_by_a_table_gets_one_scale_per_channel) {
                     WAFER_BIN " quantize %s/m.onnx -o %s/q.wafer --onnx %s/q.onnx --activations int8 --calib x=%s/cal.npy "
                               "--quantize-head", dir, dir, dir, dir);
     cr_assert_eq(rc, 0, "quantize failed:\n%s", log);
-    rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/q.wafer --ir", dir);
+}
+
+/* Each output channel's RMS error (int8 vs float) over its own float range (max - min). With
+ * one per-tensor scale for conv1's output the small channels get a few codes: measured
+ * 0.0036-0.076 (channels 11-15 all above 0.037) with the per-channel scales switched off;
+ * with them 0.0024-0.0080. The bound is twice the largest measured. */
+#define SPREAD_CHANNEL_ERR 0.016
+
+Test(mbv3_int8, conv_output_read_by_a_table_gets_one_scale_per_channel) {
+    char dir[256], log[16384], p[600];
+    enum { Y = 16 * 36 };
+    float *cal, x[SPREAD_X];
+    spread_quantize("Tanh", "wafer_spread", dir, &cal, x);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/q.wafer --ir", dir);
     cr_assert_eq(rc, 0, "%s", log);
     cr_expect_eq(op_count(log, "QConv"), 2, "%s", log);
     cr_expect_eq(op_count(log, "QLut"), 1, "%s", log);
@@ -340,29 +352,11 @@ Test(mbv3_int8, conv_output_read_by_a_table_gets_one_scale_per_channel) {
  * default QDQ fusions make the export's DequantizeLinear -> Sigmoid -> QuantizeLinear a
  * QLinearSigmoid, which refuses a per-axis scale at load; the export must load and run. */
 Test(mbv3_int8, sigmoid_table_keeps_one_scale_for_onnxruntime) {
-    char dir[256], log[16384], p[600];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_spread_sig"), 0);
-    size_t len;
-    uint8_t *m = spread_block("Sigmoid", &len);
-    snprintf(p, sizeof p, "%s/m.onnx", dir);
-    write_file(p, m, len);
-    enum { X = 4 * 36 };
-    float *cal = malloc(sizeof(float) * 16 * X), x[X];
-    uint32_t s = 7;
-    for (int i = 0; i < 16 * X; i++) cal[i] = 2.0f * uni(&s) - 1.0f;
-    for (int i = 0; i < X; i++) x[i] = 2.0f * uni(&s) - 1.0f;
-    RtTensor tc = {RT_F32, 4, {16, 4, 6, 6}, cal}, tx = {RT_F32, 4, {1, 4, 6, 6}, x};
-    RtError err = {{0}};
-    snprintf(p, sizeof p, "%s/cal.npy", dir);
-    cr_assert_eq(npy_write(p, &tc, &err), RT_OK);
-    snprintf(p, sizeof p, "%s/x.npy", dir);
-    cr_assert_eq(npy_write(p, &tx, &err), RT_OK);
+    char dir[256], log[16384];
+    float *cal, x[SPREAD_X];
+    spread_quantize("Sigmoid", "wafer_spread_sig", dir, &cal, x);
     free(cal);
-    int rc = tu_run(log, sizeof log,
-                    WAFER_BIN " quantize %s/m.onnx -o %s/q.wafer --onnx %s/q.onnx --activations int8 --calib x=%s/cal.npy "
-                              "--quantize-head", dir, dir, dir, dir);
-    cr_assert_eq(rc, 0, "quantize failed:\n%s", log);
-    rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/q.wafer --ir", dir);
+    int rc = tu_run(log, sizeof log, WAFER_BIN " inspect %s/q.wafer --ir", dir);
     cr_assert_eq(rc, 0, "%s", log);
     const char *lut = strstr(log, "= QLut(");
     cr_assert_not_null(lut, "%s", log);
