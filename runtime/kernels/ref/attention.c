@@ -262,9 +262,7 @@ static void att_rows(const AttGeom *g, const AttMask *am, int64_t b, int64_t h, 
             for (int64_t j = 0; j < T; j++) att_st(qk, qk_base + j, row[j]);
         float mx = -INFINITY;
         for (int64_t j = 0; j < T; j++) mx = row[j] > mx ? row[j] : mx;
-        int64_t n_inf = 0;
-        while (mx == -INFINITY && n_inf < T && row[n_inf] == -INFINITY) n_inf++;
-        if (T > 0 && n_inf == T) {
+        if (mx == -INFINITY && rt_att_row_all_masked(row, T)) {
             memset(row, 0, sizeof(float) * (size_t)T);
         } else if (g->soft_f64) {
             double sum = 0;

@@ -7,7 +7,17 @@
 #ifndef WAFER_RT_REF_ATTENTION_H
 #define WAFER_RT_REF_ATTENTION_H
 
+#include <math.h>
+
 #include "../kernel.h"
+
+/* 1 when scores row[0, n) are all -inf (n >= 1): no key left to the query, whose output row
+ * Attention defines as 0 (ONNX's errata to Attention-23; the softmax would give 0/0). */
+static inline int rt_att_row_all_masked(const float *row, int64_t n) {
+    int64_t j = 0;
+    while (j < n && row[j] == -INFINITY) j++;
+    return n > 0 && j == n;
+}
 
 /* Q [B, Nq, Sq, Hk], K [B, Nkv, Skv, Hk], V [B, Nkv, Skv, Hv], cache P positions, T = P + Skv
  * (3-D inputs: [B, S, N*H], rank3 = 1). */

@@ -26,6 +26,7 @@
  * caller, x86/attention23_x86.c, checks).
  */
 #include "attention_x86.h"
+#include "../ref/attention.h"
 
 #include <math.h>
 #include <string.h>
@@ -102,13 +103,9 @@ AD_T512 static void ad_scores(const RtAttDecode *d, int64_t b, int64_t g, float 
  * is), or 0 with e = 0 for a row all -inf (see the header). */
 AD_T512 static float ad_softmax_inv(float *x, int64_t n, __m512 vmax) {
     const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-    if (_mm512_reduce_max_ps(vmax) == -INFINITY) {
-        int64_t j = 0;
-        while (j < n && x[j] == -INFINITY) j++;
-        if (n > 0 && j == n) {
-            memset(x, 0, sizeof(float) * (size_t)n);
-            return 0.0f;
-        }
+    if (_mm512_reduce_max_ps(vmax) == -INFINITY && rt_att_row_all_masked(x, n)) {
+        memset(x, 0, sizeof(float) * (size_t)n);
+        return 0.0f;
     }
     __m512 vs = _mm512_setzero_ps();
     for (int64_t j = 0; j < n; j += 16) {

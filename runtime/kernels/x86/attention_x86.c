@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "../../rt_threads.h"
+#include "../ref/attention.h"
 
 /* Entries more than this below the row's largest are candidates for the skipped suffix. */
 #define AT_LOW_GAP 65536.0
@@ -284,13 +285,6 @@ AT_T512 AT_INL __m512 at_exp(__m512 x) {
     return _mm512_maskz_scalef_ps(keep, p, n);
 }
 
-/* 1 when x[0, n) is all -inf (n >= 1). */
-static int at_all_neg_inf(const float *x, int64_t n) {
-    int64_t j = 0;
-    while (j < n && x[j] == -INFINITY) j++;
-    return n > 0 && j == n;
-}
-
 /* Row x[0, n) in place: e = exp(x - m), m the row's max (its lane maxima vm); returns
  * 1 / sum e, which P V applies to its sums (P = e / sum, one rounding later). A NaN that the
  * lane maxima drop still makes the sum, and so the row, NaN. A row all -inf gives NaN too,
@@ -298,7 +292,7 @@ static int at_all_neg_inf(const float *x, int64_t n) {
 AT_T512 static float at_softmax(float *x, int64_t n, __m512 vm, int zero_empty) {
     __m512 vs = _mm512_setzero_ps();
     const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
-    if (zero_empty && _mm512_reduce_max_ps(vm) == -INFINITY && at_all_neg_inf(x, n)) {
+    if (zero_empty && _mm512_reduce_max_ps(vm) == -INFINITY && rt_att_row_all_masked(x, n)) {
         memset(x, 0, sizeof(float) * (size_t)n);
         return 0.0f;
     }
