@@ -88,9 +88,15 @@ static int bias_fold(IrGraph *g, const char *base, const BnAffine *a, const RtTe
     return v;
 }
 
-/* W' = W (value wv) with output channel c scaled by s[c]: channel = the leading index when
- * rows_are_out (Conv W [M, ...], Gemm transB B [N, K]), else the column index (W [K, N]). */
-static int weight_fold(IrGraph *g, int wv, const BnAffine *a, int rows_are_out, RtError *err) {
+int64_t pass_batchnorm_fold_channel(const RtNode *p, int64_t numel, int64_t C, int64_t i) {
+    int rows_are_out = p->op == RT_OP_CONV || p->op == RT_OP_FUSED_CONV ||
+                       (p->op == RT_OP_GEMM && rt_attr_int(p, "transB", 0) != 0);
+    return rows_are_out ? i / (numel / C) : i % C;
+}
+
+/* W' = producer p's weight (value wv) with output channel c scaled by s[c]
+ * (pass_batchnorm_fold_channel). */
+static int weight_fold(IrGraph *g, const RtNode *pn, int wv, const BnAffine *a, RtError *err) {
     const RtTensor *w = g->values[wv].konst;
     char base[256];
     snprintf(base, sizeof base, "%s_bn", g->values[wv].name);
@@ -98,11 +104,8 @@ static int weight_fold(IrGraph *g, int wv, const BnAffine *a, int rows_are_out, 
     int v = fuse_const_new_f32(g, base, w->rank, w->dims, &p, err);
     if (v < 0) return -1;
     const float *src = w->data;
-    int64_t total = rt_numel(w), inner = total / a->C;
-    for (int64_t i = 0; i < total; i++) {
-        int64_t c = rows_are_out ? i / inner : i % a->C;
-        p[i] = (float)(src[i] * a->s[c]);
-    }
+    int64_t total = rt_numel(w);
+    for (int64_t i = 0; i < total; i++) p[i] = (float)(src[i] * a->s[pass_batchnorm_fold_channel(pn, total, a->C, i)]);
     return v;
 }
 
@@ -118,7 +121,7 @@ static int fold_conv(IrGraph *g, int p, const BnAffine *a, RtError *err) {
     int bi = fuse_in(n, 2);
     const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
     char name[256];
-    int wv = weight_fold(g, n->in[1], a, 1, err);
+    int wv = weight_fold(g, n, n->in[1], a, err);
     int bv = wv >= 0 ? bias_fold(g, bias_name(g, bi, n->in[1], name, sizeof name), a, b, 1.0, err) : -1;
     if (bv < 0) return -1;
     int in[3] = {n->in[0], wv, bv};
@@ -128,11 +131,11 @@ static int fold_conv(IrGraph *g, int p, const BnAffine *a, RtError *err) {
 /* Folds into Gemm node p (C broadcast as [N]; beta becomes 1). */
 static int fold_gemm(IrGraph *g, int p, const BnAffine *a, RtError *err) {
     const RtNode *n = &g->nodes[p];
-    int ci = fuse_in(n, 2), trans_b = rt_attr_int(n, "transB", 0) != 0;
+    int ci = fuse_in(n, 2);
     const RtTensor *cb = ci >= 0 ? fuse_const_f32(g, ci) : NULL;
     double beta = rt_attr_float(n, "beta", 1.0f);
     char name[256];
-    int wv = weight_fold(g, n->in[1], a, trans_b, err);
+    int wv = weight_fold(g, n, n->in[1], a, err);
     int bv = wv >= 0 ? bias_fold(g, bias_name(g, ci, n->in[1], name, sizeof name), a, cb, beta, err) : -1;
     if (bv < 0) return -1;
     int in[3] = {n->in[0], wv, bv};
@@ -146,7 +149,7 @@ static int fold_linear(IrGraph *g, int p, const BnAffine *a, RtError *err) {
     int bi = n->op == RT_OP_LINEAR ? fuse_in(n, 2) : -1;
     const RtTensor *b = bi >= 0 ? fuse_const_f32(g, bi) : NULL;
     char name[256];
-    int wv = weight_fold(g, n->in[1], a, 0, err);
+    int wv = weight_fold(g, n, n->in[1], a, err);
     int bv = wv >= 0 ? bias_fold(g, bias_name(g, bi, n->in[1], name, sizeof name), a, b, 1.0, err) : -1;
     if (bv < 0) return -1;
     int in[3] = {n->in[0], wv, bv};

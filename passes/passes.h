@@ -35,6 +35,9 @@ int pass_fold_batchnorm(IrGraph *g, RtError *err);
  * state yet); and s[c] = scale[c] / sqrt(var[c] + epsilon) (double), W'[c] = (float)(W[c] s[c]). */
 int pass_batchnorm_fold_target(const IrGraph *g, int k);
 void pass_batchnorm_fold_scale(const RtNode *bn, const float *scale, const float *var, int64_t C, double *s);
+/* The output channel that element i of producer p's weight (numel elements, C channels)
+ * belongs to: its leading index for Conv and Gemm with transB, else its column ([K, C]). */
+int64_t pass_batchnorm_fold_channel(const RtNode *p, int64_t numel, int64_t C, int64_t i);
 /* MatMul with a constant [K, N] weight (+ the bias Add after it) and Gemm with a constant B,
  * a 2-D A and a C that broadcasts as [N] -> Linear(X, W[K, N], B[N]?). */
 int pass_fuse_linear(IrGraph *g, RtError *err);

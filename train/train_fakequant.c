@@ -146,17 +146,9 @@ static int fq_int4(TrainModel *m, TrainParam *p, const float *src_all, RtError *
     return RT_OK;
 }
 
-/* Output channel of weight element i of node k's weight w, as pass_fold_batchnorm scales it:
- * the leading index for Conv and Gemm with transB ([C, ...] rows), else the column ([K, C]). */
-static int64_t fold_channel(const RtNode *n, const RtTensor *w, int64_t C, int64_t i) {
-    int rows = n->op == RT_OP_CONV || n->op == RT_OP_FUSED_CONV || (n->op == RT_OP_GEMM && rt_attr_int(n, "transB", 0));
-    return rows ? i / (rt_numel(w) / C) : i % C;
-}
-
 /* p->fq = q(W s) / s for the BN p->qat_bn (see the header). */
 static int fq_folded(TrainModel *m, TrainParam *p, RtError *err) {
     const RtNode *bn = &m->g->nodes[p->qat_bn], *n = &m->g->nodes[p->qat_node];
-    const RtTensor *w = m->g->values[p->value].konst;
     /* the BN's scale (trained in place) and running variance (updated in place) */
     const RtTensor *scale = m->g->values[bn->in[1]].konst, *var = m->g->values[bn->in[4]].konst;
     int64_t C = rt_numel(scale);
@@ -164,9 +156,9 @@ static int fq_folded(TrainModel *m, TrainParam *p, RtError *err) {
     float *wf = malloc(sizeof(float) * (size_t)(p->n ? p->n : 1));
     if (!s || !wf) return free(s), free(wf), rt_error_set(err, "out of memory");
     pass_batchnorm_fold_scale(bn, scale->data, var->data, C, s);
-    for (int64_t i = 0; i < p->n; i++) wf[i] = (float)(p->w[i] * s[fold_channel(n, w, C, i)]);
+    for (int64_t i = 0; i < p->n; i++) wf[i] = (float)(p->w[i] * s[pass_batchnorm_fold_channel(n, p->n, C, i)]);
     int rc = m->qat == TRAIN_QAT_INT8 ? fq_int8(m, p, wf, err) : fq_int4(m, p, wf, err);
-    for (int64_t i = 0; rc == RT_OK && i < p->n; i++) p->fq[i] = (float)(p->fq[i] / s[fold_channel(n, w, C, i)]);
+    for (int64_t i = 0; rc == RT_OK && i < p->n; i++) p->fq[i] = (float)(p->fq[i] / s[pass_batchnorm_fold_channel(n, p->n, C, i)]);
     free(s);
     free(wf);
     return rc;
