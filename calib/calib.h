@@ -62,6 +62,10 @@ int calib_dataset_bind(CalibDataset *d, const IrGraph *g, RtError *err);
  * buffers (one batch per input), valid until the next call. */
 int64_t calib_dataset_batch(CalibDataset *d, int64_t row, int64_t n, RtTensor *inputs, RtError *err);
 void calib_dataset_free(CalibDataset *d);
+/* Rows per run of g over a dataset of `rows` rows (collect.c): `want`, unless a graph input
+ * fixes its leading dim (an export with a fixed batch), then that dim, and rows must be a
+ * multiple of it (else RT_ERR naming the input). */
+int calib_batch_rows(const IrGraph *g, int64_t want, int64_t rows, int64_t *batch, RtError *err);
 
 /* Runs g over the dataset (binding it to g) and returns, for each of the n values listed
  * (value indices of g: node outputs, graph inputs or constants), its calibrated range in

@@ -43,8 +43,5 @@ double calib_entropy_threshold(const uint64_t *hist, int bins, double width, int
 void calib_mse_range(const uint64_t *hist, int bins, double lo, double hi, double *best_lo,
                      double *best_hi);
 
-/* Rows per batch (collect.c): the options' batch, unless a graph input fixes its leading dim
- * (then rows must be a multiple of it). */
-int collect_batch(const IrGraph *g, const CalibOptions *o, int64_t rows, int64_t *batch, RtError *err);
 
 #endif

@@ -76,7 +76,7 @@ int calib_collect_channels(const IrGraph *g, CalibDataset *d, const int *values,
     CALIB_TRY(calib_dataset_bind(d, g, err));
     int64_t rows = calib_dataset_rows(d), batch;
     if (rows == 0) return rt_error_set(err, "the calibration dataset has no rows");
-    CALIB_TRY(collect_batch(g, o, rows, &batch, err));
+    CALIB_TRY(calib_batch_rows(g, o->batch, rows, &batch, err));
     Channels s;
     memset(&s, 0, sizeof s);
     s.g = g, s.channels = channels, s.cmin = cmin, s.cmax = cmax;

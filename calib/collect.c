@@ -88,9 +88,8 @@ static int collect_init(Collect *s, const IrGraph *g, const int *values, int n, 
     return RT_OK;
 }
 
-int collect_batch(const IrGraph *g, const CalibOptions *o, int64_t rows, int64_t *batch,
-                         RtError *err) {
-    *batch = o->batch;
+int calib_batch_rows(const IrGraph *g, int64_t want, int64_t rows, int64_t *batch, RtError *err) {
+    *batch = want;
     for (int i = 0; i < g->n_inputs; i++) {
         const IrValue *v = &g->values[g->inputs[i]];
         if (v->rank < 1 || v->dims[0].value < 0) continue;
@@ -152,7 +151,7 @@ int calib_collect(const IrGraph *g, CalibDataset *d, const int *values, int n, c
     CALIB_TRY(calib_dataset_bind(d, g, err));
     int64_t rows = calib_dataset_rows(d), batch;
     if (rows == 0) return rt_error_set(err, "the calibration dataset has no rows");
-    CALIB_TRY(collect_batch(g, o, rows, &batch, err));
+    CALIB_TRY(calib_batch_rows(g, o->batch, rows, &batch, err));
     Collect s;
     int r = collect_init(&s, g, values, n, o, err);
     IrLowered *low = r == RT_OK ? ir_lower(g, err) : NULL;

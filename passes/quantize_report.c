@@ -336,8 +336,9 @@ int quant_report_measure(const IrGraph *ref, const IrGraph *q, CalibDataset *d, 
     m.q = q;
     m.rep = rep;
     int64_t rows = 0;
-    int r = measure_map(&m, err);
-    if (r == RT_OK) r = measure_batches(&m, d, batch > 0 ? batch : 32, &rows, err);
+    int r = calib_batch_rows(q, batch > 0 ? batch : 32, calib_dataset_rows(d), &batch, err);
+    if (r == RT_OK) r = measure_map(&m, err);
+    if (r == RT_OK) r = measure_batches(&m, d, batch, &rows, err);
     for (int L = 0; r == RT_OK && L < rep->n_layers; L++) {
         QuantLayerInfo *l = &rep->layers[L];
         l->rows = rows;

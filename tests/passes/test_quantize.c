@@ -507,6 +507,27 @@ static IrGraph *two_scale_conv(void) {
     return g;
 }
 
+/* An export with a fixed batch of 1, as M-LSD's: x[1, 1, 4, 4] -> Conv(W[2, 1, 1, 1] = {100, 1})
+ * -> y[1, 2, 4, 4] -> Concat(y, C[1, 1, 4, 4], axis 1) -> z[1, 3, 4, 4]. The constant's batch
+ * of 1 makes a run on more rows fail at the Concat. */
+static IrGraph *fixed_batch_concat(void) {
+    IrGraph *g = tg_graph(17);
+    int64_t xd[4] = {1, 1, 4, 4}, wd[4] = {2, 1, 1, 1}, cd[4] = {1, 1, 4, 4}, axis = 1;
+    static const float w[2] = {100.0f, 1.0f};
+    static float c[16];
+    for (int i = 0; i < 16; i++) c[i] = 0.25f * (float)(i % 5) - 0.5f;
+    int in[2] = {tg_input(g, "x", RT_F32, 4, xd, NULL), tg_const_f32(g, "W", 4, wd, w)};
+    int y = tg_node(g, RT_OP_CONV, "conv", 2, in, "y");
+    int ci[2] = {y, tg_const_f32(g, "C", 4, cd, c)};
+    tg_output(g, tg_node(g, RT_OP_CONCAT, "concat", 2, ci, "z"));
+    tg_attr_ints(g, "axis", -1, &axis);
+    ok(ir_infer_shapes(g, &err));
+    ok(pass_simplify(g, &err));
+    ok(pass_fuse(g, &err));
+    return g;
+}
+
+
 /* Worked by hand: x in [-1, 1] gives y's range about [-100, 100], one step 200 / 255 ~ 0.78.
  * Channel 1 (x itself, RMS ~0.58) then has ~3 codes: its relative error is ~0.2 or more (the
  * rounding noise of a step-0.78 grid, 0.78 / sqrt(12) ~ 0.23, over 0.58 gives ~0.4); channel
@@ -553,6 +574,47 @@ Test(quantize_report, channel_errors_show_a_small_channel_under_a_shared_scale) 
         cr_assert_not_null(json);
         cr_expect(strstr(json, "\"channel_error_median\":") && strstr(json, "\"channel_error_max\":"), "%s", json);
         free(json);
+    }
+    cr_expect(found, "the conv's layer is in the report");
+    quant_report_free(&rep);
+    calib_dataset_free(ds);
+    ir_graph_free(ref);
+    ir_graph_free(q);
+    unlink(npy);
+}
+
+/* A graph exported with a fixed batch of 1 (M-LSD's form) is measured one row per run, as
+ * calibration runs it, whatever batch the caller asks for: asked for 4 rows at a time, the
+ * report ran the batch-1 graph on 4 rows and failed at the Concat with the batch-1 constant. */
+Test(quantize_report, fixed_batch_graph_is_measured_at_its_batch) {
+    float x[64];
+    for (int i = 0; i < 64; i++) x[i] = sinf((float)(11 * i + 5));
+    char npy[128];
+    snprintf(npy, sizeof npy, "/tmp/wafer_qfix_%d.npy", (int)getpid());
+    int64_t xd[4] = {4, 1, 4, 4};
+    RtTensor tx = tensor_f32(4, xd, x);
+    ok(npy_write(npy, &tx, &err));
+    IrGraph *ref = fixed_batch_concat(), *q = fixed_batch_concat();
+    const char *names[1] = {"x"}, *paths[1] = {npy};
+    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
+    cr_assert_not_null(ds, "%s", err.msg);
+    ok(calib_dataset_bind(ds, q, &err));
+    QuantOptions o;
+    quant_options_default(&o);
+    o.act_int8 = 1;
+    o.quantize_head = 1;
+    o.data = ds;
+    QuantReport rep;
+    memset(&rep, 0, sizeof rep);
+    ok(pass_quantize_int8(q, &o, &rep, &err));
+    ok(quant_report_measure(ref, q, ds, 4, &rep, &err));
+    int found = 0;
+    for (int L = 0; L < rep.n_layers; L++) {
+        const QuantLayerInfo *l = &rep.layers[L];
+        if (strcmp(l->value, "y") != 0) continue;
+        found = 1;
+        cr_expect_eq(l->rows, 4, "all 4 rows measured, one per run");
+        cr_expect_lt(l->error, CH_BIG_MAX_ERROR, "tensor error %g", l->error);
     }
     cr_expect(found, "the conv's layer is in the report");
     quant_report_free(&rep);
