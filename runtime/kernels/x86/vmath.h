@@ -12,10 +12,11 @@
  *       with the formulas of the reference kernels (runtime/kernels/ref/unary.c).
  *
  * Method (published approaches: Cody & Waite's argument reduction, minimax polynomials as in
- * Cephes and SLEEF; the code and coefficients here are our own). Every polynomial was fitted
- * by a weighted Remez exchange in 40-digit arithmetic (mpmath) over its interval, with the
- * weight turning the error into the function's relative error, and rounded to float; the
- * figures are the fit's weighted error before that rounding. tests/runtime/test_math_x86.c
+ * Cephes and SLEEF; the code and coefficients here are our own). Every polynomial but
+ * Gelu's table (see there) was fitted by a weighted Remez exchange in 40-digit arithmetic
+ * (mpmath) over its interval, with the weight turning the error into the function's relative
+ * error, and rounded to float; the figures are the fit's weighted error before that
+ * rounding. tests/runtime/test_math_x86.c
  * measures the final error against double libm over sweeps of the whole range.
  *   exp(x)     x clamped to [-104, 88.8] (outside, the result rounds to 0 or overflows to
  *              inf all the same); n = round(x / ln2), r = x - n*ln2 in two FMA steps with
@@ -39,12 +40,13 @@
  *   sigmoid(x) e = exp(-|x|) in (0, 1], so nothing overflows: 1 / (1 + e) for x >= 0,
  *              e / (1 + e) below (one division either way). Measured: 2.19 ulp.
  *   Gelu       exact: 0.5 x (1 + erf(x / sqrt 2)) = x Phi(x), Phi(x) = q or 1 - q with
- *              q = Phi(-|x|) = e^(V(u) - u^2/2) / 2, u = |x|: one exp for every lane (no
- *              1 + erf cancellation for x < 0), V = log(erfc(u / sqrt 2)) + u^2/2 in two
- *              polynomials picked per lane (see rt_vm512_gelu), u^2/2 split exactly into
- *              head and tail, and 0 from x < -4 sqrt 2 on (the true value is below 4.4e-8
- *              there; the reference's erf is -1 too). Measured: 3.79 ulp (was 3.95 with
- *              erf's two branches, both evaluated in nearly every vector, 20% slower).
+ *              q = Phi(-|x|) (no 1 + erf cancellation for x < 0), q read from a table of
+ *              polynomials (rt_vm_gelu_tab, scripts/fit_gelu_table.py): u = |x| cut into 32
+ *              intervals, per interval a degree-6 polynomial fitted for q's relative error
+ *              (5.3e-8 with its float coefficients), its coefficients picked per lane by
+ *              two-register permutes; no exp. 0 from x < -4 sqrt 2 on (the true value is
+ *              below 4.4e-8 there; the reference's erf is -1 too). Measured: 2.09 ulp (was
+ *              3.79 with e^(V(u) - u^2/2) through a polynomial V and exp, 1.8x slower).
  *              tanh approximation: 1 + tanh(u) = 2 sigmoid(2u), so gelu = x * sigmoid(2u),
  *              2u = x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2);
  *              for x < 0 the error grows with |2u| (the float rounding of 2u, inherent to
@@ -208,53 +210,38 @@ RT_VM_T512 RT_VM_INL __m512 rt_vm512_sigmoid(__m512 x) {
     return _mm512_div_ps(_mm512_mask_blend_ps(neg, one, e), _mm512_add_ps(one, e));
 }
 
-/* Gelu's Phi(-u) = 0.5 erfc(u / sqrt 2) = e^(V(u) - u^2/2) / 2 for u = |x|, with V(u) =
- * log(erfc(u / sqrt 2)) + u^2 / 2 a smooth function falling from 0 to -1.99 on [0, 4 sqrt 2]
- * (log Phi is nearly -u^2 / 2; V is the rest). V is two polynomials: degree 7 in u on
- * [0, 1.5] (V(0) = 0 exactly, so its rounding stays relative to u near 0, where
- * Phi(x) = 1 - Phi(-u) keeps Gelu's accuracy for small x > 0) and degree 8 in u - 3.578 on
- * [1.5, 4 sqrt 2]; Chebyshev fits (mpmath chebyfit, 4.3e-9 and 1.5e-8 absolute), rounded to
- * float. Both are evaluated for every lane and one picked by a blend: the inputs of a
- * [128, 1024] activation fall on both sides in almost every 16-lane vector, and this costs
- * fewer operations than erf's two branches did. */
-#define RT_VM_GELU_SPLIT 1.5f
+/* Gelu's q = Phi(-u) = erfc(u / sqrt 2) / 2 for u = |x| in [0, 4 sqrt 2] as 32 polynomials:
+ * s = u * RT_VM_GELU_S in [0, 31.4], interval i = round(s), q = sum_j tab[j][i] t^j with
+ * t = s - i in [-0.5, 0.5]. Each polynomial was fitted for relative error and its coefficients
+ * rounded to float one at a time, the later ones refitted to make up for the rounding
+ * (scripts/fit_gelu_table.py prints the table; vmath_avx512.c holds it). */
 #define RT_VM_GELU_UMAX 0x1.6a09e6p+2f /* 4 sqrt 2: Phi(-u) < 7.7e-9 beyond */
-#define RT_VM_GELU_C1 0x1.ca09e6p+1f  /* the upper polynomial's centre */
+#define RT_VM_GELU_S 0x1.63401ep+2f    /* 31.4 / (4 sqrt 2), rounded: s stays below 31.5 */
+#define RT_VM_GELU_DEG 6
+extern const float rt_vm_gelu_tab[RT_VM_GELU_DEG + 1][32]; /* [coefficient j][interval i] */
 
-/* 0.5 x (1 + erf(x / sqrt 2)) = x Phi(x): Phi(x) = q for x <= 0 and 1 - q for x > 0 with
- * q = Phi(-|x|) = e^(V - u^2/2) / 2 (relative accuracy where Phi is tiny, no cancellation);
- * u^2 / 2 is split exactly into head h and tail l (FMA) and exp's reduction runs on V - h,
- * with l subtracted once r is small, as in erfc above. u is clamped to 4 sqrt 2: there
+/* 0.5 x (1 + erf(x / sqrt 2)) = x Phi(x): Phi(x) = q for x <= 0 and 1 - q for x > 0, q from
+ * the table (relative accuracy where Phi is tiny, no cancellation). s + 1.5 * 2^23 rounds s
+ * to the integer i in its low mantissa bits, which index the permutes (5 bits: 32 entries in
+ * two registers); t = u * S - i in one FMA (exact product). u is clamped to 4 sqrt 2: there
  * 1 - q rounds to 1 for x > 0, and x < -4 sqrt 2 gives 0 (the true value is below 4.4e-8
- * there; the reference's erf is -1). */
+ * there; the reference's erf is -1). NaN stays NaN through u and t. */
 RT_VM_T512 RT_VM_INL __m512 rt_vm512_gelu(__m512 x) {
+    const __m512 magic = _mm512_set1_ps(0x1.8p23f), S = _mm512_set1_ps(RT_VM_GELU_S);
     __m512 u = _mm512_min_ps(_mm512_set1_ps(RT_VM_GELU_UMAX), _mm512_abs_ps(x)); /* NaN stays */
-    __m512 hu = _mm512_mul_ps(u, _mm512_set1_ps(0.5f));
-    __m512 h = _mm512_mul_ps(hu, u), l = _mm512_fmsub_ps(hu, u, h); /* u^2 / 2 = h + l */
-    __m512 p0 = _mm512_set1_ps(0x1.5bfc46p-16f), s = _mm512_sub_ps(u, _mm512_set1_ps(RT_VM_GELU_C1));
-    __m512 p1 = _mm512_set1_ps(0x1.b40ebap-24f);
-    p0 = RT_VM_STEP(p0, u, -0x1.0ffb44p-13f); p1 = RT_VM_STEP(p1, s, -0x1.327b8cp-20f);
-    p0 = RT_VM_STEP(p0, u, -0x1.1c2fe0p-14f); p1 = RT_VM_STEP(p1, s, 0x1.38bd40p-17f);
-    p0 = RT_VM_STEP(p0, u, 0x1.3e2ff6p-8f);   p1 = RT_VM_STEP(p1, s, -0x1.2d439cp-14f);
-    p0 = RT_VM_STEP(p0, u, -0x1.29e34ap-5f);  p1 = RT_VM_STEP(p1, s, 0x1.139678p-11f);
-    p0 = RT_VM_STEP(p0, u, 0x1.741ca6p-3f);   p1 = RT_VM_STEP(p1, s, -0x1.eb32d2p-9f);
-    p0 = RT_VM_STEP(p0, u, -0x1.988460p-1f);  p1 = RT_VM_STEP(p1, s, 0x1.c3a04cp-6f);
-    p0 = _mm512_mul_ps(p0, u);                p1 = RT_VM_STEP(p1, s, -0x1.f9d9bep-3f);
-                                              p1 = RT_VM_STEP(p1, s, -0x1.91451cp+0f);
-    __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, _mm512_set1_ps(RT_VM_GELU_SPLIT), _CMP_GE_OQ), p0, p1);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_sub_ps(v, h), _mm512_set1_ps(RT_VM_LOG2E)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_add_ps(_mm512_fnmsub_ps(n, _mm512_set1_ps(RT_VM_LN2_HI), h), v); /* V - h - n ln2_hi */
-    r = _mm512_sub_ps(_mm512_fnmadd_ps(n, _mm512_set1_ps(RT_VM_LN2_LO), r), l);
-    /* q = e^r 2^n / 2: rt_vm512_exp_reduced with the halving folded into its last step (exact) */
-    __m512 e = _mm512_set1_ps(0x1.6a242ep-10f);
-    e = RT_VM_STEP(e, r, 0x1.1239e2p-7f);
-    e = RT_VM_STEP(e, r, 0x1.5558f2p-5f);
-    e = RT_VM_STEP(e, r, 0x1.555492p-3f);
-    e = RT_VM_STEP(e, r, 0x1.fffffcp-2f);
-    e = _mm512_fmadd_ps(_mm512_mul_ps(r, r), e, r);
-    const __m512 half = _mm512_set1_ps(0.5f);
-    __m512 q = _mm512_scalef_ps(_mm512_fmadd_ps(e, half, half), n);
+    __m512 k = _mm512_fmadd_ps(u, S, magic);
+    __m512 t = _mm512_fmsub_ps(u, S, _mm512_sub_ps(k, magic));
+    const __m512i i = _mm512_castps_si512(k);
+#define RT_VM_GELU_C(j) \
+    _mm512_permutex2var_ps(_mm512_loadu_ps(rt_vm_gelu_tab[j]), i, _mm512_loadu_ps(rt_vm_gelu_tab[j] + 16))
+    __m512 q = RT_VM_GELU_C(6);
+    q = _mm512_fmadd_ps(q, t, RT_VM_GELU_C(5));
+    q = _mm512_fmadd_ps(q, t, RT_VM_GELU_C(4));
+    q = _mm512_fmadd_ps(q, t, RT_VM_GELU_C(3));
+    q = _mm512_fmadd_ps(q, t, RT_VM_GELU_C(2));
+    q = _mm512_fmadd_ps(q, t, RT_VM_GELU_C(1));
+    q = _mm512_fmadd_ps(q, t, RT_VM_GELU_C(0));
+#undef RT_VM_GELU_C
     __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
     __m512 phi = _mm512_mask_sub_ps(q, pos, _mm512_set1_ps(1.0f), q);
     /* x < -4 sqrt 2: 0 (x = -inf: -inf * 0 = NaN, as the reference's -inf * (1 + erf)) */
