@@ -13,15 +13,20 @@
  * no harm. 3-bit codes look up the low two bits in two tables (high bit 0 / 1) and pick per
  * lane with the high-bit word as the mask register. 8-bit codes are zero-extended and
  * converted: (float(q) - zero) * scale. So 32 4-bit weights cost 2 shifts and 2 permutes,
- * plus 2 FMAs per X row: 3 vector operations per 16 weights, about what one core of this
- * project's machine needs to keep up with its share of the memory bandwidth, which is what
- * batch-1 GEMV is bound by. The packed rows are prefetched in software (see below).
+ * plus 2 FMAs per X row: 3 vector operations per 16 weights, about what one core of the
+ * earlier Intel CI machine needed to keep up with its share of the memory bandwidth, which
+ * is what batch-1 GEMV is bound by. The packed rows are prefetched in software (see below).
  *
- * Batch-1 special cases (the memory-bound ones): 4-bit codes in groups of 4k whole blocks
- * decode 64 bytes as 16 words at once (see "one packed word per lane"), and groups of one
- * block (G = 32) decode two output rows per loop (see "two output rows at a time"); on this
- * project's machine they run the cold 4096 x 4096 GEMV at 85-90% of the read bandwidth
- * (g128 and g32, 1 and 2 threads; bench/bench_nbits.c).
+ * Batch-1 special cases (the memory-bound ones): 4-bit codes in groups of 32, 64 or 128k
+ * columns take nbits_avx512_scaled.c first (the codes as denormal floats times a pre-scaled
+ * X: no table, 8 vpandd + 1 vpsrld per 128 weights; cold 4096 x 4096 GEMV on the Zen 4 CI
+ * machine at 37 G weights/s on one core, against 26 with the tables below). When it does not
+ * apply (X out of its range, other formats) and for 2-4 rows of X: 4-bit codes in groups of
+ * 4k whole blocks decode 64 bytes as 16 words at once (see "one packed word per lane"), and
+ * groups of one block (G = 32) decode two output rows per loop (see "two output rows at a
+ * time"); on the earlier Intel CI machine (16 GB/s a core) these ran the cold 4096 x 4096
+ * GEMV at 85-90% of the read bandwidth (g128 and g32, 1 and 2 threads; bench_nbits.c), on
+ * the Zen 4 one (32 GB/s a core, where they are compute bound) at 43% and 27% on one core.
  *
  * Groups that are not runs of whole blocks (act-order g_idx, odd G) take the general path:
  * clean integer codes, the scale and zero point of each lane fetched by its column's group
@@ -30,6 +35,7 @@
  * attributes; the rest of the build stays baseline x86-64.
  */
 #include "nbits.h"
+#include "nbits_avx512_scaled.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -183,9 +189,9 @@ T512 INL __m512 general_weights(const GroupRow *gr, __m512i c, __m512i gidx) {
 #define ACC_ROWS RT_NBITS_DIRECT_ROWS
 
 /* Software prefetch of the packed rows into L1, this many bytes ahead of the block being
- * decoded. Without it the cold (from memory) GEMV on this project's machine ran at a third
- * of the read bandwidth: the core's own prefetchers did not keep enough lines in flight
- * while it was busy decoding. Measured on 4096 x 4096 4-bit: 2 KiB (one row) was best of
+ * decoded. Without it the cold (from memory) GEMV on the earlier Intel CI machine ran at a
+ * third of the read bandwidth: the core's own prefetchers did not keep enough lines in
+ * flight while it was busy decoding. Measured on 4096 x 4096 4-bit: 2 KiB (one row) was best of
  * 0.25-8 KiB; prefetching to L2 (T1/T2, alone or with a near T0), one prefetch per line
  * instead of per block pair, and prefetching the scale and zero-point rows were no better.
  * The fast path prefetches once per block pair (some lines twice: cheaper than a branch);
@@ -198,7 +204,7 @@ T512 INL __m512 general_weights(const GroupRow *gr, __m512i c, __m512i gidx) {
 #endif
 /* The one-group-per-block loop (G = 32) does better prefetching to L2 only: cold 4096 x 4096
  * g32 at 83-85% of the read bandwidth against 79-81% with T0 (the word path, for g128,
- * stays best with T0: 87-90% against 85%), measured on this project's machine. */
+ * stays best with T0: 87-90% against 85%), measured on the earlier Intel CI machine. */
 #ifndef NBITS_PREFETCH_HINT_G32
 #define NBITS_PREFETCH_HINT_G32 _MM_HINT_T1
 #endif
@@ -296,8 +302,8 @@ T512 INL void gemv_fast(const RtNbitsWeight *w, const int bits, const int R, con
 
 /* Two packed rows decoded in the same loop: twice the independent work between the loads
  * and twice the streams in flight, which kept the cold 4096 x 4096 g32 GEMV at 84-85% of the
- * read bandwidth against 82% one row at a time (measured on this project's machine). Each
- * output is still one row's sum in the same order (4 partial sums, then a tree). */
+ * read bandwidth against 82% one row at a time (measured on the earlier Intel CI machine).
+ * Each output is still one row's sum in the same order (4 partial sums, then a tree). */
 #define NBITS_PAIR_MAX_GROUPS 1024
 
 T512 INL void gemv_g32_pairs(const RtNbitsWeight *w, const int bits, const float *x, float *y, int64_t n0, int64_t n1,
@@ -409,7 +415,7 @@ T512 INL void gemv_general(const RtNbitsWeight *w, const int bits, const int R, 
  * c (the blocks past the last whole chunk, at most 3, keep the natural order and take the
  * block path). With the group tables built from a float row of zero points, this loop ran
  * the cold 4096 x 4096 g128 GEMV at 85% of the read bandwidth against 75% for the block
- * path, on this project's machine. */
+ * path, on the earlier Intel CI machine. */
 
 /* Columns whose X a call permutes on the stack; more go to the heap. */
 #define NBITS_XP_STACK 4096
@@ -496,6 +502,7 @@ T512 static int gemv_words_run(const RtNbitsWeight *w, const float *x, int64_t l
 T512 static void avx512_gemv(const RtNbitsWeight *w, const float *x, int64_t ldx, int rows, float *y, int64_t ldy,
                              int64_t n0, int64_t n1, float *zbuf) {
     const int general = w->gi != NULL;
+    if (rows == 1 && rt_nbits_avx512_gemv1_scaled(w, x, y, n0, n1, zbuf)) return;
     if (gemv_words_run(w, x, ldx, rows, y, ldy, n0, n1, zbuf)) return;
     if (rows == 1 && !general && w->G == RT_QBLOCK_K && w->NG <= NBITS_PAIR_MAX_GROUPS && n1 - n0 >= 2) {
         float zf2[2 * NBITS_PAIR_MAX_GROUPS];

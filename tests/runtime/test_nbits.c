@@ -31,7 +31,11 @@
  * u = 2^-24); the AVX2 gemv multiplies each group's partial sum by the scale instead of each
  * weight, one more rounding per term: gamma_{K+2}. So an implementation is within
  * gamma_{K+2} * A of the exact sum (A = sum |x_k w_k| + |b|), and two of them within twice
- * that. The activations then scale differences by at most max(1, |alpha|) (sigmoid 1/4,
+ * that. (The AVX-512 batch-1 4-bit path, nbits_avx512_scaled.c, is the exception: it takes
+ * the zero points off each row's sum instead of off each code, which bounds its error by
+ * gamma_{K+4} * sum |x| s (q + z) instead, and test_nbits_scaled.c checks it against that
+ * bound; on the layers here it stays within the bound below all the same.)
+ * The activations then scale differences by at most max(1, |alpha|) (sigmoid 1/4,
  * HardSigmoid |alpha|, LeakyRelu max(1, |alpha|)), and expf and the division in sigmoid add
  * a few ulps of the output on each side: ACT_ULPS * eps * |y|. */
 #define ACT_ULPS 8.0
