@@ -17,11 +17,11 @@
  * earlier Intel CI machine needed to keep up with its share of the memory bandwidth, which
  * is what batch-1 GEMV is bound by. The packed rows are prefetched in software (see below).
  *
- * Batch-1 special cases (the memory-bound ones): 4-bit codes in groups of 32, 64 or 128k
- * columns take nbits_avx512_scaled.c first (the codes as denormal floats times a pre-scaled
- * X: no table, 8 vpandd + 1 vpsrld per 128 weights; cold 4096 x 4096 GEMV on the Zen 4 CI
- * machine at 37 G weights/s on one core, against 26 with the tables below). When it does not
- * apply (X out of its range, other formats) and for 2-4 rows of X: 4-bit codes in groups of
+ * Batch-1 special cases (the memory-bound ones): on AMD cores, 4-bit codes in groups of 32,
+ * 64 or 128k columns take nbits_avx512_scaled.c first (the codes as denormal floats times a
+ * pre-scaled X: no table, 8 vpandd + 1 vpsrld per 128 weights; cold 4096 x 4096 GEMV on the
+ * Zen 4 CI machine at 37 G weights/s on one core, against 26 with the tables below). Else
+ * (other CPUs, X out of its range, other formats, 2-4 rows of X): 4-bit codes in groups of
  * 4k whole blocks decode 64 bytes as 16 words at once (see "one packed word per lane"), and
  * groups of one block (G = 32) decode two output rows per loop (see "two output rows at a
  * time"); on the earlier Intel CI machine (16 GB/s a core) these ran the cold 4096 x 4096
@@ -499,10 +499,18 @@ T512 static int gemv_words_run(const RtNbitsWeight *w, const float *x, int64_t l
     return 1;
 }
 
+/* nbits_avx512_scaled.c's path only on AMD cores, where it was measured (Zen 4: an FMA with
+ * a denormal operand costs nothing extra). Intel cores may send multiplications with denormal
+ * operands to microcode assists (DAZ is off), which that path would hit on every code. */
+static int scaled_gemv_here(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd");
+}
+
 T512 static void avx512_gemv(const RtNbitsWeight *w, const float *x, int64_t ldx, int rows, float *y, int64_t ldy,
                              int64_t n0, int64_t n1, float *zbuf) {
     const int general = w->gi != NULL;
-    if (rows == 1 && rt_nbits_avx512_gemv1_scaled(w, x, y, n0, n1, zbuf)) return;
+    if (rows == 1 && scaled_gemv_here() && rt_nbits_avx512_gemv1_scaled(w, x, y, n0, n1, zbuf)) return;
     if (gemv_words_run(w, x, ldx, rows, y, ldy, n0, n1, zbuf)) return;
     if (rows == 1 && !general && w->G == RT_QBLOCK_K && w->NG <= NBITS_PAIR_MAX_GROUPS && n1 - n0 >= 2) {
         float zf2[2 * NBITS_PAIR_MAX_GROUPS];

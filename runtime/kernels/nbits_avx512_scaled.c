@@ -37,6 +37,9 @@
  * Two output rows per loop share the X loads (one 512-bit load a cycle is the other limit),
  * and the packed rows are prefetched 4 KiB ahead into L2 (see NBITS_SCALED_PREFETCH_*).
  *
+ * nbits_avx512.c takes this path on AMD cores only (where it was measured): other cores may
+ * trap multiplications with denormal operands into microcode assists.
+ *
  * Not taken (the caller falls back to nbits_avx512.c's paths, exact for any X): X with a
  * value of magnitude >= 2^40 (xs would overflow), Inf or NaN (0 * Inf would turn a zero
  * code's exact 0 into NaN), or all of magnitude < 2^-32 (products near the denormal range
