@@ -43,7 +43,8 @@
  * Not taken (the caller falls back to nbits_avx512.c's paths, exact for any X): X with a
  * value of magnitude >= 2^40 (xs would overflow), Inf or NaN (0 * Inf would turn a zero
  * code's exact 0 into NaN), or all of magnitude < 2^-32 (products near the denormal range
- * would lose bits); other bit widths, act-order, other groups, K < 128.
+ * would lose bits); a calling thread with MXCSR's denormals-are-zero bit set (the codes
+ * would all read as 0); other bit widths, act-order, other groups, K < 128.
  */
 #include "nbits_avx512_scaled.h"
 
@@ -54,6 +55,10 @@
 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 #define INL static inline __attribute__((always_inline))
+
+/* MXCSR's denormals-are-zero bit: a thread that has set it (a program built with -ffast-math
+ * sets it at start-up, and so do some audio and game libraries) would read every code as 0. */
+#define MXCSR_DAZ 0x0040u
 
 /* The products are q * x * 2^-SCALED_EXP. */
 #define SCALED_EXP 64
@@ -243,6 +248,7 @@ T512 int rt_nbits_avx512_gemv1_scaled(const RtNbitsWeight *w, const float *x, fl
     const int64_t bpg = w->G / RT_QBLOCK_K, chunks = w->nb / 4, kpad = w->nb * RT_QBLOCK_K;
     if (w->bits != 4 || w->gi || chunks == 0) return 0;
     if (!(bpg == 1 || bpg == 2 || bpg % 4 == 0)) return 0;
+    if (_mm_getcsr() & MXCSR_DAZ) return 0;
     const uint32_t mx = max_abs_bits(x, kpad);
     if (mx >= SCALED_X_MAX_BITS || (mx != 0 && mx < SCALED_X_MIN_BITS)) return 0;
     float stack[NBITS_SCALED_STACK] __attribute__((aligned(64)));

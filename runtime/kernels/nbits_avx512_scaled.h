@@ -11,7 +11,8 @@
  * K), 4-bit codes in groups of 32, 64 or a multiple of 128 columns (whole 128-column chunks:
  * K >= 128), no g_idx. Returns 0 (and writes nothing) when the case is not one it takes:
  * other codes or groups, or X with a value of magnitude >= 2^40, Inf or NaN, or all below
- * 2^-32 in magnitude (the scaled products would not stay exact), or no memory; the caller
+ * 2^-32 in magnitude (the scaled products would not stay exact), or a calling thread with
+ * MXCSR's denormals-are-zero bit set (the codes would read as 0), or no memory; the caller
  * then takes another path. zbuf: NG floats of scratch. Compiled for AVX-512: call it only
  * where rt_nbits_impl_avx512.supported(). */
 int rt_nbits_avx512_gemv1_scaled(const RtNbitsWeight *w, const float *x, float *y, int64_t n0, int64_t n1,

@@ -6,6 +6,7 @@
  * order of summation. Skipped where the CPU has no AVX-512.
  */
 #include <criterion/criterion.h>
+#include <immintrin.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -178,6 +179,27 @@ Test(nbits_scaled, refuses_x_out_of_range) {
     }
     layer_free(&l);
     cr_assert_eq(bad, 0);
+}
+
+/* A thread with MXCSR's denormals-are-zero bit set (what -ffast-math's start-up code does)
+ * reads the codes, denormal floats, as 0: refused there, y untouched; taken again once the
+ * bit is cleared. */
+Test(nbits_scaled, refuses_under_denormals_are_zero) {
+    if (!avx512_here()) return;
+    const int64_t N = 2, K = 256;
+    Layer l;
+    layer_make(&l, 4, N, K, 128, 8u);
+    float *x = x_padded(K, 12u, -1, 1), y[2] = {-7, -7};
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x0040u);
+    const int took_daz = run_scaled(&l, x, y);
+    _mm_setcsr(csr);
+    cr_expect_eq(took_daz, 0, "taken with DAZ set");
+    cr_expect(y[0] == -7 && y[1] == -7, "y written though refused");
+    cr_expect_eq(run_scaled(&l, x, y), 1, "refused with DAZ clear");
+    cr_expect_eq(check_rows(&l, x, y, "DAZ clear"), 0);
+    free(x);
+    layer_free(&l);
 }
 
 /* Other formats are refused: 2, 3 and 8-bit codes, act-order, groups of 3 blocks, K < 128. */
