@@ -528,6 +528,37 @@ static IrGraph *fixed_batch_concat(void) {
 }
 
 
+/* Quantizes q (int8 weights and activations, calibrated on x, written to a .npy) and
+ * measures the report against ref, `batch` rows per run asked for. */
+static void report_run(IrGraph *ref, IrGraph *q, int rank, const int64_t *xd, const float *x, int64_t batch,
+                       QuantReport *rep) {
+    char npy[128];
+    snprintf(npy, sizeof npy, "/tmp/wafer_qrep_%d.npy", (int)getpid());
+    RtTensor tx = tensor_f32(rank, xd, (float *)x);
+    ok(npy_write(npy, &tx, &err));
+    const char *names[1] = {"x"}, *paths[1] = {npy};
+    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
+    cr_assert_not_null(ds, "%s", err.msg);
+    ok(calib_dataset_bind(ds, q, &err));
+    QuantOptions o;
+    quant_options_default(&o);
+    o.act_int8 = 1;
+    o.quantize_head = 1;
+    o.data = ds;
+    memset(rep, 0, sizeof *rep);
+    ok(pass_quantize_int8(q, &o, rep, &err));
+    ok(quant_report_measure(ref, q, ds, batch, rep, &err));
+    calib_dataset_free(ds);
+    unlink(npy);
+}
+
+/* The report's layer whose output is `value`, or NULL. */
+static const QuantLayerInfo *report_layer(const QuantReport *rep, const char *value) {
+    for (int L = 0; L < rep->n_layers; L++)
+        if (strcmp(rep->layers[L].value, value) == 0) return &rep->layers[L];
+    return NULL;
+}
+
 /* Worked by hand: x in [-1, 1] gives y's range about [-100, 100], one step 200 / 255 ~ 0.78.
  * Channel 1 (x itself, RMS ~0.58) then has ~3 codes: its relative error is ~0.2 or more (the
  * rounding noise of a step-0.78 grid, 0.78 / sqrt(12) ~ 0.23, over 0.58 gives ~0.4); channel
@@ -539,48 +570,26 @@ static IrGraph *fixed_batch_concat(void) {
 Test(quantize_report, channel_errors_show_a_small_channel_under_a_shared_scale) {
     float x[64];
     for (int i = 0; i < 64; i++) x[i] = sinf((float)(11 * i + 5));
-    char npy[128];
-    snprintf(npy, sizeof npy, "/tmp/wafer_qchan_%d.npy", (int)getpid());
     int64_t xd[4] = {4, 1, 4, 4};
-    RtTensor tx = tensor_f32(4, xd, x);
-    ok(npy_write(npy, &tx, &err));
     IrGraph *ref = two_scale_conv(), *q = two_scale_conv();
-    const char *names[1] = {"x"}, *paths[1] = {npy};
-    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
-    cr_assert_not_null(ds, "%s", err.msg);
-    ok(calib_dataset_bind(ds, q, &err));
-    QuantOptions o;
-    quant_options_default(&o);
-    o.act_int8 = 1;
-    o.quantize_head = 1;
-    o.data = ds;
     QuantReport rep;
-    memset(&rep, 0, sizeof rep);
-    ok(pass_quantize_int8(q, &o, &rep, &err));
-    ok(quant_report_measure(ref, q, ds, 4, &rep, &err));
-    int found = 0;
-    for (int L = 0; L < rep.n_layers; L++) {
-        const QuantLayerInfo *l = &rep.layers[L];
-        if (strcmp(l->value, "y") != 0) continue;
-        found = 1;
-        cr_expect_eq(l->rows, 4);
-        cr_expect_lt(l->error, CH_BIG_MAX_ERROR, "tensor error %g", l->error);
-        cr_expect_gt(l->channel_error_max, CH_SMALL_MIN_ERROR, "channel 1's error %g", l->channel_error_max);
-        /* two channels: the median is their mean, so above the big channel's error (~ the
-         * tensor's) by half the small one's */
-        cr_expect_gt(l->channel_error_median, 0.5 * CH_SMALL_MIN_ERROR, "median %g", l->channel_error_median);
-        cr_expect_lt(l->channel_error_median, l->channel_error_max);
-        char *json = quant_report_json(&rep, "m", "");
-        cr_assert_not_null(json);
-        cr_expect(strstr(json, "\"channel_error_median\":") && strstr(json, "\"channel_error_max\":"), "%s", json);
-        free(json);
-    }
-    cr_expect(found, "the conv's layer is in the report");
+    report_run(ref, q, 4, xd, x, 4, &rep);
+    const QuantLayerInfo *l = report_layer(&rep, "y");
+    cr_assert_not_null(l, "the conv's layer is in the report");
+    cr_expect_eq(l->rows, 4);
+    cr_expect_lt(l->error, CH_BIG_MAX_ERROR, "tensor error %g", l->error);
+    cr_expect_gt(l->channel_error_max, CH_SMALL_MIN_ERROR, "channel 1's error %g", l->channel_error_max);
+    /* two channels: the median is their mean, so above the big channel's error (~ the
+     * tensor's) by half the small one's */
+    cr_expect_gt(l->channel_error_median, 0.5 * CH_SMALL_MIN_ERROR, "median %g", l->channel_error_median);
+    cr_expect_lt(l->channel_error_median, l->channel_error_max);
+    char *json = quant_report_json(&rep, "m", "");
+    cr_assert_not_null(json);
+    cr_expect(strstr(json, "\"channel_error_median\":") && strstr(json, "\"channel_error_max\":"), "%s", json);
+    free(json);
     quant_report_free(&rep);
-    calib_dataset_free(ds);
     ir_graph_free(ref);
     ir_graph_free(q);
-    unlink(npy);
 }
 
 /* A graph exported with a fixed batch of 1 (M-LSD's form) is measured one row per run, as
@@ -589,39 +598,17 @@ Test(quantize_report, channel_errors_show_a_small_channel_under_a_shared_scale) 
 Test(quantize_report, fixed_batch_graph_is_measured_at_its_batch) {
     float x[64];
     for (int i = 0; i < 64; i++) x[i] = sinf((float)(11 * i + 5));
-    char npy[128];
-    snprintf(npy, sizeof npy, "/tmp/wafer_qfix_%d.npy", (int)getpid());
     int64_t xd[4] = {4, 1, 4, 4};
-    RtTensor tx = tensor_f32(4, xd, x);
-    ok(npy_write(npy, &tx, &err));
     IrGraph *ref = fixed_batch_concat(), *q = fixed_batch_concat();
-    const char *names[1] = {"x"}, *paths[1] = {npy};
-    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
-    cr_assert_not_null(ds, "%s", err.msg);
-    ok(calib_dataset_bind(ds, q, &err));
-    QuantOptions o;
-    quant_options_default(&o);
-    o.act_int8 = 1;
-    o.quantize_head = 1;
-    o.data = ds;
     QuantReport rep;
-    memset(&rep, 0, sizeof rep);
-    ok(pass_quantize_int8(q, &o, &rep, &err));
-    ok(quant_report_measure(ref, q, ds, 4, &rep, &err));
-    int found = 0;
-    for (int L = 0; L < rep.n_layers; L++) {
-        const QuantLayerInfo *l = &rep.layers[L];
-        if (strcmp(l->value, "y") != 0) continue;
-        found = 1;
-        cr_expect_eq(l->rows, 4, "all 4 rows measured, one per run");
-        cr_expect_lt(l->error, CH_BIG_MAX_ERROR, "tensor error %g", l->error);
-    }
-    cr_expect(found, "the conv's layer is in the report");
+    report_run(ref, q, 4, xd, x, 4, &rep);
+    const QuantLayerInfo *l = report_layer(&rep, "y");
+    cr_assert_not_null(l, "the conv's layer is in the report");
+    cr_expect_eq(l->rows, 4, "all 4 rows measured, one per run");
+    cr_expect_lt(l->error, CH_BIG_MAX_ERROR, "tensor error %g", l->error);
     quant_report_free(&rep);
-    calib_dataset_free(ds);
     ir_graph_free(ref);
     ir_graph_free(q);
-    unlink(npy);
 }
 
 /* A value the float graph does not have (the pre-activation a fused Gelu is split at) is not
@@ -629,25 +616,10 @@ Test(quantize_report, fixed_batch_graph_is_measured_at_its_batch) {
 Test(quantize_report, value_without_float_counterpart_is_not_measured) {
     float x[48];
     for (int i = 0; i < 48; i++) x[i] = 2.0f * sinf((float)(7 * i + 3));
-    char npy[128];
-    snprintf(npy, sizeof npy, "/tmp/wafer_qnan_%d.npy", (int)getpid());
     int64_t xd[2] = {6, 8};
-    RtTensor tx = tensor_f32(2, xd, x);
-    ok(npy_write(npy, &tx, &err));
     IrGraph *ref = gelu_mlp("none", 1), *q = gelu_mlp("none", 1);
-    const char *names[1] = {"x"}, *paths[1] = {npy};
-    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
-    cr_assert_not_null(ds, "%s", err.msg);
-    ok(calib_dataset_bind(ds, q, &err));
-    QuantOptions o;
-    quant_options_default(&o);
-    o.act_int8 = 1;
-    o.quantize_head = 1;
-    o.data = ds;
     QuantReport rep;
-    memset(&rep, 0, sizeof rep);
-    ok(pass_quantize_int8(q, &o, &rep, &err));
-    ok(quant_report_measure(ref, q, ds, 6, &rep, &err));
+    report_run(ref, q, 2, xd, x, 6, &rep);
     int preact = 0, measured = 0;
     for (int L = 0; L < rep.n_layers; L++) {
         const QuantLayerInfo *l = &rep.layers[L];
@@ -662,8 +634,6 @@ Test(quantize_report, value_without_float_counterpart_is_not_measured) {
     cr_expect_eq(preact, 1, "fc1's pre-activation");
     cr_expect_geq(measured, 2);
     quant_report_free(&rep);
-    calib_dataset_free(ds);
     ir_graph_free(ref);
     ir_graph_free(q);
-    unlink(npy);
 }
