@@ -1,0 +1,224 @@
+/*
+ * test_nbits_int8.c — MatMulNBits' int8 compute (runtime/kernels/nbits_int8.h): the
+ * reference quantizer and GEMM on cases worked by hand in the comments, the AVX-512 VNNI
+ * kernel (x86/nbits_int8_x86.c) against the reference on odd shapes (rows 1..17, K not a
+ * multiple of the block or of 128, N 1..100, blocks 32..256, packed and default zero
+ * points, bias, 1 and 2 threads), and the int8 result against float compute within the
+ * error the quantization of A allows.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/kernels/nbits_int8.h"
+#include "../../runtime/rt_threads.h"
+#include "rt_test_util.h"
+
+/* The VNNI kernel and the reference compute the same integer sums; only their float parts
+ * are summed in another order (the kernel: 16 lanes of 8 codes per 128 codes, then the
+ * zero points' block terms, then the lanes; the reference: block by block). Each order's
+ * rounding error is at most (terms - 1) * 2^-24 of the sum of the terms' magnitudes
+ * (recursive summation), terms <= Kp / 8 + n_blocks + 16 lanes; two such errors apart. */
+#define Q8_SUM_REL(terms) (2.0 * (double)(terms) * 5.960464477539063e-08)
+
+static RtKernelCtx ctx_with(RtThreadPool *pool) {
+    RtKernelCtx c = {.alloc = rt_allocator_default(), .err = &rtt_err, .pool = pool};
+    return c;
+}
+
+/* amax = 15.875 = 127 / 8: sa = 0.125 and inv = 8 exactly, so q = round-half-even(8 a):
+ *   0.0625 -> 0.5 -> 0, 0.1875 -> 1.5 -> 2, -0.3125 -> -2.5 -> -2, 1.0 -> 8,
+ *   15.875 -> 127, -15.875 -> -127 (the amax element of either sign), 0 -> 0.
+ * K = 40, block 32: the second block holds 8 values (zeros after them), all 0: sa 0, q 0. */
+Test(nbits_int8, quantize_rows_by_hand) {
+    float a[40] = {0.0625f, 0.1875f, -0.3125f, 1.0f, 15.875f, -15.875f};
+    int8_t q[64];
+    float sa[2];
+    int32_t sum[2];
+    memset(q, 0x55, sizeof q);
+    rt_q8_quantize_rows(a, 1, 40, 32, q, sa, sum);
+    const int8_t want[6] = {0, 2, -2, 8, 127, -127};
+    for (int i = 0; i < 6; i++) cr_expect_eq(q[i], want[i], "q[%d] = %d, want %d", i, q[i], want[i]);
+    for (int i = 6; i < 64; i++) cr_expect_eq(q[i], 0, "q[%d] = %d, want 0", i, q[i]);
+    cr_expect_eq(sa[0], 0.125f);
+    cr_expect_eq(sum[0], 8);
+    cr_expect_eq(sa[1], 0.0f);
+    cr_expect_eq(sum[1], 0);
+}
+
+/* A row of 32 ones: amax 1, qa = 127 each, S = 4064, sa = 1/127.
+ * Row 0: codes k % 16 (0..15 twice: sum 240), zero point 8, scale 0.5:
+ *   dot = 127 * 240 - 8 * 4064 = -2032, y = (1/127) * 0.5 * -2032 = -8 (float compute: -8 too).
+ * Row 1: codes 5, zero point 3 (packed, high nibble of byte 0 is block 1's, unused), scale 2:
+ *   dot = 127 * 160 - 3 * 4064 = 8128, y = (1/127) * 2 * 8128 = 128; + bias 1 -> 129 and -7.
+ * The float products round (1/127 is inexact): a few ulps. */
+Test(nbits_int8, gemm_ref_by_hand) {
+    uint8_t b[2 * 16];
+    for (int j = 0; j < 16; j++) {
+        b[j] = (uint8_t)((2 * j) % 16 | ((2 * j + 1) % 16) << 4);
+        b[16 + j] = 0x55;
+    }
+    const float scales[2] = {0.5f, 2.0f}, bias[2] = {1.0f, 1.0f};
+    const uint8_t zp[2] = {0x08, 0xF3};
+    RtQ4Weight w = {32, 2, 32, 1, 16, 1, b, scales, zp};
+    float a[32], y[2];
+    for (int k = 0; k < 32; k++) a[k] = 1.0f;
+    RtKernelCtx c = ctx_with(NULL);
+    cr_assert_eq(rt_q4q8_run_ref(&c, &w, a, 1, bias, y), RT_OK);
+    cr_expect(fabsf(y[0] - -7.0f) <= 4e-6f && fabsf(y[1] - 129.0f) <= 1e-4f, "y = %.9g %.9g, want -7 129", y[0], y[1]);
+    if (rt_q4q8_vnni_supported()) {
+        cr_assert_eq(rt_q4q8_run_vnni(&c, &w, a, 1, bias, y), RT_OK);
+        cr_expect(fabsf(y[0] - -7.0f) <= 4e-6f && fabsf(y[1] - 129.0f) <= 1e-4f, "vnni y = %.9g %.9g", y[0], y[1]);
+    }
+}
+
+typedef struct {
+    int64_t M, K, N, block;
+    int zp, bias;
+} Case;
+
+/* Random codes, scales in [0.01, 0.1), zero points 0..15 (or none), A in [-2, 2) with a few
+ * large values so blocks get different scales. */
+typedef struct {
+    RtQ4Weight w;
+    uint8_t *b, *zp;
+    float *scales, *bias, *a;
+} Layer;
+
+static Layer layer_make(const Case *k, uint32_t seed) {
+    Layer L = {0};
+    const int64_t nb = (k->K + k->block - 1) / k->block, rb = nb * k->block / 2, zr = (nb + 1) / 2;
+    L.b = malloc((size_t)(k->N * rb));
+    L.zp = malloc((size_t)(k->N * zr));
+    L.scales = malloc(sizeof(float) * (size_t)(k->N * nb));
+    L.bias = malloc(sizeof(float) * (size_t)k->N);
+    L.a = malloc(sizeof(float) * (size_t)(k->M * k->K));
+    for (int64_t i = 0; i < k->N * rb; i++) L.b[i] = (uint8_t)rtt_lcg(&seed);
+    for (int64_t i = 0; i < k->N * zr; i++) L.zp[i] = (uint8_t)rtt_lcg(&seed);
+    for (int64_t i = 0; i < k->N * nb; i++) L.scales[i] = rtt_uniform(&seed, 0.01f, 0.1f);
+    for (int64_t i = 0; i < k->N; i++) L.bias[i] = rtt_uniform(&seed, -1, 1);
+    for (int64_t i = 0; i < k->M * k->K; i++) L.a[i] = rtt_uniform(&seed, -2, 2) * (i % 37 == 0 ? 8.0f : 1.0f);
+    RtQ4Weight w = {k->K, k->N, k->block, nb, rb, zr, L.b, L.scales, k->zp ? L.zp : NULL};
+    L.w = w;
+    return L;
+}
+
+static void layer_free(Layer *L) {
+    free(L->b), free(L->zp), free(L->scales), free(L->bias), free(L->a);
+}
+
+static int code(const RtQ4Weight *w, int64_t n, int64_t k) {
+    return (w->b[n * w->row_bytes + k / 2] >> (4 * (k & 1))) & 15;
+}
+
+static int zero(const RtQ4Weight *w, int64_t n, int64_t b) {
+    return w->zp ? (w->zp[n * w->zp_row + b / 2] >> (4 * (b & 1))) & 15 : 8;
+}
+
+/* Per output, the sum of the magnitudes of every float term either order adds: per block
+ * |sa sb| (sum_k |qa q| + z |S|), + |bias|. */
+static double term_mag(const Layer *L, const int8_t *q, const float *sa, const int32_t *sum, int64_t m, int64_t n) {
+    const RtQ4Weight *w = &L->w;
+    const int64_t nb = w->n_blocks, Kp = nb * w->block;
+    double t = fabs(L->bias[n]);
+    for (int64_t b = 0; b < nb; b++) {
+        double d = 0;
+        for (int64_t k = b * w->block; k < (b + 1) * w->block; k++) d += fabs((double)q[m * Kp + k] * code(w, n, k));
+        t += fabs((double)sa[m * nb + b] * w->scales[n * nb + b]) * (d + zero(w, n, b) * fabs((double)sum[m * nb + b]));
+    }
+    return t;
+}
+
+/* VNNI against the reference, 1 and 2 threads (bit-identical: each output one thread's). */
+static void vnni_case(const Case *k, RtThreadPool *pool) {
+    Layer L = layer_make(k, (uint32_t)(k->M * 7919 + k->K * 31 + k->N + k->block));
+    const RtQ4Weight *w = &L.w;
+    const int64_t nb = w->n_blocks, Kp = nb * w->block, MN = k->M * k->N;
+    float *yr = malloc(sizeof(float) * (size_t)MN), *y1 = malloc(sizeof(float) * (size_t)MN),
+          *y2 = malloc(sizeof(float) * (size_t)MN);
+    int8_t *q = malloc((size_t)(k->M * Kp));
+    float *sa = malloc(sizeof(float) * (size_t)(k->M * nb));
+    int32_t *sum = malloc(sizeof(int32_t) * (size_t)(k->M * nb));
+    const float *bias = k->bias ? L.bias : NULL;
+    RtKernelCtx c1 = ctx_with(NULL), c2 = ctx_with(pool);
+    cr_assert_eq(rt_q4q8_run_ref(&c1, w, L.a, k->M, bias, yr), RT_OK);
+    cr_assert_eq(rt_q4q8_run_vnni(&c1, w, L.a, k->M, bias, y1), RT_OK);
+    cr_assert_eq(rt_q4q8_run_vnni(&c2, w, L.a, k->M, bias, y2), RT_OK);
+    rt_q8_quantize_rows(L.a, k->M, k->K, k->block, q, sa, sum);
+    int bad = 0;
+    for (int64_t m = 0; m < k->M && bad < 5; m++)
+        for (int64_t n = 0; n < k->N && bad < 5; n++) {
+            const int64_t i = m * k->N + n;
+            const double tol = Q8_SUM_REL(Kp / 8 + nb + 16) * term_mag(&L, q, sa, sum, m, n);
+            if (!(fabs(y1[i] - yr[i]) <= tol)) {
+                bad++;
+                cr_expect_fail("M%lld K%lld N%lld block %lld zp %d: y[%lld, %lld] vnni %.9g ref %.9g (tol %.3g)",
+                               (long long)k->M, (long long)k->K, (long long)k->N, (long long)k->block, k->zp,
+                               (long long)m, (long long)n, y1[i], yr[i], tol);
+            }
+        }
+    cr_expect(memcmp(y1, y2, sizeof(float) * (size_t)MN) == 0, "M%lld K%lld N%lld: 2 threads differ from 1",
+              (long long)k->M, (long long)k->K, (long long)k->N);
+    free(yr), free(y1), free(y2), free(q), free(sa), free(sum);
+    layer_free(&L);
+}
+
+Test(nbits_int8, vnni_matches_reference_odd_shapes) {
+    if (!rt_q4q8_vnni_supported()) cr_skip_test("no AVX-512 VNNI on this CPU");
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    const int64_t Ms[] = {1, 2, 3, 5, 8, 9, 17}, Ks[] = {32, 40, 96, 200, 256, 1000}, Ns[] = {1, 3, 17, 100};
+    const int64_t blocks[] = {32, 64, 128, 256};
+    int i = 0;
+    for (int bi = 0; bi < 4; bi++)
+        for (int ki = 0; ki < 6; ki++)
+            for (int ni = 0; ni < 4; ni++) {
+                Case k = {Ms[i % 7], Ks[ki], Ns[ni], blocks[bi], i % 3 != 0, i % 2 == 0};
+                vnni_case(&k, pool);
+                i++;
+            }
+    /* every row count on one shape, and a wider layer that spans several cache tiles */
+    for (int mi = 0; mi < 7; mi++) {
+        Case k = {Ms[mi], 200, 17, 32, 1, 1};
+        vnni_case(&k, pool);
+    }
+    Case big = {4, 2048, 300, 64, 1, 0};
+    vnni_case(&big, pool);
+    rt_pool_free(pool);
+}
+
+/* int8 compute against float compute (the float64 sum of a w): quantizing A moves each a by
+ * at most sa / 2 (round to nearest; sa = amax / 127 of its block), so the output moves by at
+ * most sum_k |w_k| sa(k) / 2 (+ float rounding, 1e-5 of sum |a w| here). */
+Test(nbits_int8, int8_error_within_quantization_bound) {
+    Case k = {3, 200, 17, 64, 1, 0};
+    Layer L = layer_make(&k, 12345);
+    const RtQ4Weight *w = &L.w;
+    const int64_t nb = w->n_blocks;
+    float y[3 * 17];
+    RtKernelCtx c = ctx_with(NULL);
+    cr_assert_eq(rt_q4q8_run_ref(&c, w, L.a, k.M, NULL, y), RT_OK);
+    double worst = 0;
+    for (int64_t m = 0; m < k.M; m++)
+        for (int64_t n = 0; n < k.N; n++) {
+            double want = 0, bound = 0, mag = 0;
+            for (int64_t b = 0; b < nb; b++) {
+                float amax = 0;
+                for (int64_t kk = b * k.block; kk < (b + 1) * k.block && kk < k.K; kk++)
+                    amax = fmaxf(amax, fabsf(L.a[m * k.K + kk]));
+                for (int64_t kk = b * k.block; kk < (b + 1) * k.block && kk < k.K; kk++) {
+                    const double wk = (double)(code(w, n, kk) - zero(w, n, b)) * w->scales[n * nb + b];
+                    want += wk * L.a[m * k.K + kk];
+                    bound += fabs(wk) * amax / 127.0 / 2.0;
+                    mag += fabs(wk * L.a[m * k.K + kk]);
+                }
+            }
+            const double d = fabs(y[m * k.N + n] - want);
+            worst = fmax(worst, d / bound);
+            cr_expect(d <= bound + 1e-5 * mag, "y[%lld, %lld] = %.9g, float %.9g, bound %.3g", (long long)m,
+                      (long long)n, y[m * k.N + n], want, bound);
+        }
+    cr_log_info("int8 compute error / quantization bound: worst %.3f", worst);
+    layer_free(&L);
+}
