@@ -198,3 +198,57 @@ Test(matmul_nbits, empty_k_gives_the_bias) {
     rtt_expect_f32(&out, want, 6, EXACT, 0);
     rtt_free_outputs(&out, 1);
 }
+
+/* accuracy_level 4 (int8 compute of A, runtime/kernels/nbits_int8.h) where it applies: K = 32,
+ * block 32, N = 1, codes 9, default zero point 8, scale 1 (so W = 1); A = {1, 0.3, 0 ...}.
+ * Float: 1.3. Int8: amax 1, qa = {127, round(38.1) = 38}, sa = 1/127:
+ * dot = 9 * 165 - 8 * 165 = 165, y = 165 / 127 = 1.2992126 (two float roundings: 2 ulp).
+ * The reference and the optimized kernel both. Where it does not apply (block 16, g_idx,
+ * float zero points) level 4 computes in float: 1.3 exactly as without it. */
+Test(matmul_nbits, accuracy_level_4_int8_compute_and_float_fallback) {
+    RtAttr at[5] = {rtt_attr_int("K", 32), rtt_attr_int("N", 1), rtt_attr_int("bits", 4),
+                    rtt_attr_int("block_size", 32), rtt_attr_int("accuracy_level", 4)};
+    uint8_t b[16];
+    memset(b, 0x99, sizeof b);
+    float a[32] = {1.0f, 0.3f}, s[2] = {1.0f, 1.0f};
+    int64_t da[] = {1, 32}, db[] = {1, 1, 16}, ds[] = {1, 1};
+    RtTensor A = rtt_tensor(RT_F32, 2, da, a), B = rtt_tensor(RT_U8, 3, db, b), S = rtt_tensor(RT_F32, 2, ds, s), out;
+    RtTensor *in[] = {&A, &B, &S};
+    const float want_int8[] = {165.0f / 127.0f};
+    RtKernelFn fns[2] = {rt_kernel_find(RT_OP_MATMUL_NBITS), rt_kernel_find_fast(RT_OP_MATMUL_NBITS)};
+    for (int f = 0; f < 2; f++) {
+        cr_assert_eq(rtt_run_kernel(fns[f], NULL, RT_OP_MATMUL_NBITS, 1, in, 3, &out, 1, at, 5, 0), RT_OK, "%s",
+                     rtt_err.msg);
+        rtt_expect_f32(&out, want_int8, 1, 0, 2.4e-7);
+        rtt_free_outputs(&out, 1);
+    }
+    /* block 16 (two blocks of 16; MLAS would take it, wafer's int8 kernels want whole 32s) */
+    at[3] = rtt_attr_int("block_size", 16);
+    int64_t db16[] = {1, 2, 8}, ds16[] = {1, 2};
+    B = rtt_tensor(RT_U8, 3, db16, b), S = rtt_tensor(RT_F32, 2, ds16, s);
+    const float want_float[] = {1.3f};
+    for (int f = 0; f < 2; f++) {
+        cr_assert_eq(rtt_run_kernel(fns[f], NULL, RT_OP_MATMUL_NBITS, 1, in, 3, &out, 1, at, 5, 0), RT_OK, "%s",
+                     rtt_err.msg);
+        rtt_expect_f32(&out, want_float, 1, EXACT, 0);
+        rtt_free_outputs(&out, 1);
+    }
+    /* block 32 with g_idx (all 0), and with float zero points (8) */
+    at[3] = rtt_attr_int("block_size", 32);
+    B = rtt_tensor(RT_U8, 3, db, b), S = rtt_tensor(RT_F32, 2, ds, s);
+    int32_t gi[32] = {0};
+    float zf[1] = {8.0f};
+    int64_t dg[] = {32}, dz[] = {1, 1};
+    RtTensor G = rtt_tensor(RT_I32, 1, dg, gi), Z = rtt_tensor(RT_F32, 2, dz, zf);
+    RtTensor *with_g[] = {&A, &B, &S, NULL, &G}, *with_zf[] = {&A, &B, &S, &Z};
+    for (int f = 0; f < 2; f++) {
+        cr_assert_eq(rtt_run_kernel(fns[f], NULL, RT_OP_MATMUL_NBITS, 1, with_g, 5, &out, 1, at, 5, 0), RT_OK, "%s",
+                     rtt_err.msg);
+        rtt_expect_f32(&out, want_float, 1, EXACT, 0);
+        rtt_free_outputs(&out, 1);
+        cr_assert_eq(rtt_run_kernel(fns[f], NULL, RT_OP_MATMUL_NBITS, 1, with_zf, 4, &out, 1, at, 5, 0), RT_OK, "%s",
+                     rtt_err.msg);
+        rtt_expect_f32(&out, want_float, 1, EXACT, 0);
+        rtt_free_outputs(&out, 1);
+    }
+}

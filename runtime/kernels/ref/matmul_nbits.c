@@ -14,15 +14,17 @@
  * bias [N].
  *
  * Reference algorithm (correct first): dequantize MNB_TILE_N rows of W at a time into
- * float scratch and multiply them into Y with rt_sgemm (A @ tile^T). accuracy_level is a
- * hint that lets onnxruntime quantize or downcast A; the most accurate level is computing in
- * float, which this kernel always does.
+ * float scratch and multiply them into Y with rt_sgemm (A @ tile^T). accuracy_level is the
+ * lowest precision A may be computed in: 4 (int8) runs onnxruntime's int8 compute
+ * (../nbits_int8.h: A quantized per block, integer dot products) where rt_q4q8_applies
+ * (4 bits, blocks of whole 32s, no g_idx); every other level and case computes in float.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../gemm.h"
 #include "../kernel.h"
+#include "../nbits_int8.h"
 
 /* Output rows of W dequantized per sgemm: 64 x K floats of scratch (64 KiB for K = 256). */
 #define MNB_TILE_N 64
@@ -163,7 +165,12 @@ static int k_matmul_nbits(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, 
     RT_TRY(rt_out_alloc(c, out[0], A->dtype, A->rank, dims));
     int64_t M = w.K ? rt_numel(A) / w.K : rt_numel(out[0]) / (w.N ? w.N : 1);
     int r;
-    if (A->dtype == RT_F32) {
+    if (rt_q4q8_applies(n, in)) {
+        RtQ4Weight q4;
+        rt_q4q8_weight(n, in, &q4);
+        const RtTensor *bias = rt_in(n, in, 5);
+        r = rt_q4q8_run_ref(c, &q4, A->data, M, bias ? bias->data : NULL, out[0]->data);
+    } else if (A->dtype == RT_F32) {
         r = mnb_run(c, &w, A->data, M, rt_in(n, in, 5), out[0]->data);
     } else {
         r = mnb_run_widened(c, &w, A, M, rt_in(n, in, 5), out[0]);

@@ -49,6 +49,7 @@
 #include "../../rt_threads.h"
 #include "../kernel.h"
 #include "../nbits.h"
+#include "../nbits_int8.h"
 #include "../ref/activation.h"
 #include "transpose16.h"
 #include "vmath.h"
@@ -1218,6 +1219,11 @@ static int k_matmul_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *
     const int64_t M = rt_numel(A) / K;
     const float *a = A->data, *b = bias ? bias->data : NULL;
     float *y = out[0]->data;
+    if (rt_q4q8_applies(n, in) && rt_q4q8_vnni_supported()) { /* accuracy_level 4: int8 compute */
+        RtQ4Weight q4;
+        rt_q4q8_weight(n, in, &q4);
+        return rt_q4q8_run_vnni(c, &q4, a, M, b, y);
+    }
     const RtAct none = {RT_ACT_NONE, 0, 0};
     const int words = w.bits == 2 || w.bits == 4 || w.bits == 8;
     if (words && (uint64_t)w.row_bytes * 16 > (uint64_t)INT32_MAX) return ref(c, n, in, out); /* gather offsets */
