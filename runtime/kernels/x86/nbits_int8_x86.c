@@ -14,9 +14,12 @@
  * sa * S from A). The integer parts equal the reference's; the float sums run in another
  * order (lanes, then blocks), which is all that differs.
  *
- * Rows of A go in batches of up to Q8_ROWS, the weights decoded once per batch; the output
- * columns split over the threads, and within a thread's range tiles of Q8_TILE_BYTES of
- * packed weights stay in cache while every batch of rows passes over them.
+ * Rows of A go in batches of up to Q8_ROWS and (past two rows) weight rows Q8_COLS at a
+ * time, each chunk of weights decoded once for the batch and each chunk of A read once for
+ * the Q8_COLS columns; the output columns split over the threads, and within a thread's
+ * range tiles of Q8_TILE_BYTES of packed weights stay in cache while every batch of rows
+ * passes over them. A thread's outputs are each computed whole by it, in a fixed order:
+ * results do not depend on the thread count.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +33,9 @@
 #define TVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,bmi,bmi2")))
 #define INL static inline __attribute__((always_inline))
 
-#define Q8_ROWS 8                 /* rows of A per pass over the weights (accumulators) */
+#define Q8_ROWS 4                 /* rows of A per pass over the weights */
+#define Q8_COLS 4                 /* weight rows decoded together (Q8_ROWS x Q8_COLS accumulators) */
 #define Q8_TILE_BYTES (96 * 1024) /* packed weights one thread keeps in L2 across row batches */
-#define Q8_PREFETCH 2048          /* software prefetch distance into a packed row (bytes) */
 
 int rt_q4q8_vnni_supported(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -45,8 +48,10 @@ typedef struct {
     const RtQ4Weight *w;
     int64_t M, nc;     /* rows; chunks per row: ceil(Kp / 128) */
     int64_t nb16;      /* n_blocks rounded up to 16 */
-    const int8_t *ax;  /* [M, nc, 128]: per chunk A's 64 even columns, then its 64 odd ones */
-    const float *sal;  /* [M, nc, 16]: sa of lane l's block (0 past Kp) */
+    /* Per batch of Q8_ROWS rows (m = Q8_ROWS * batch + i), chunk by chunk, so that one
+     * pointer walks a batch: */
+    const int8_t *ax;  /* [batches, nc, Q8_ROWS, 128]: A's 64 even columns, then its 64 odd ones */
+    const float *sal;  /* [batches, nc, Q8_ROWS, 16]: sa of lane l's block (0 past Kp) */
     const float *asa;  /* [M, nb16]: sa * S per block (0 past n_blocks) */
     const float *bias; /* [N] or NULL */
     float *y;          /* [M, N] */
@@ -59,33 +64,16 @@ TVNNI INL __m512i q8_lane_blocks(int64_t block) {
     return block >= 128 ? _mm512_setzero_si512() : _mm512_srlv_epi32(l8, _mm512_set1_epi32(__builtin_ctzll(block)));
 }
 
-/* Outputs n of rows m0 .. m0 + R - 1. */
-TVNNI INL void q8_rows(const int R, const Q8Run *g, int64_t m0, int64_t n) {
+/* The zero points' part of outputs n, rows m0 .. m0 + R - 1: zt[r] = -sum_b z_b sb_b (sa S)_b,
+ * the blocks 16 at a time. (A float array, not the caller's accumulators: those must stay
+ * in registers, which taking their address would prevent.) */
+TVNNI INL void q8_zero_points(const int R, const Q8Run *g, int64_t m0, int64_t n, float *zt) {
     const RtQ4Weight *w = g->w;
-    const int64_t nb = w->n_blocks, per = w->block >= 128 ? 1 : 128 / w->block;
-    const uint8_t *p = w->b + n * w->row_bytes;
+    const int64_t nb = w->n_blocks;
     const float *sc = w->scales + n * nb;
-    const __m512i nib = _mm512_set1_epi8(15), idx = q8_lane_blocks(w->block);
+    const __m512i shift = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
     __m512 acc[Q8_ROWS];
     for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
-    for (int64_t c = 0; c < g->nc; c++) {
-        const int64_t left = w->row_bytes - 64 * c;
-        const __m512i v = left >= 64 ? _mm512_loadu_si512(p + 64 * c)
-                                     : _mm512_maskz_loadu_epi8((__mmask64)((1ull << left) - 1), p + 64 * c);
-        _mm_prefetch((const char *)p + 64 * c + Q8_PREFETCH, _MM_HINT_T0);
-        const __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
-        const int64_t b0 = (128 * c) / w->block, cnt = nb - b0 < per ? nb - b0 : per;
-        const __m512 sb = _mm512_permutexvar_ps(idx, _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1), sc + b0));
-        for (int r = 0; r < R; r++) {
-            const int8_t *a = g->ax + ((m0 + r) * g->nc + c) * 128;
-            __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(a));
-            d = _mm512_dpbusd_epi32(d, hi, _mm512_loadu_si512(a + 64));
-            const __m512 s = _mm512_mul_ps(sb, _mm512_loadu_ps(g->sal + ((m0 + r) * g->nc + c) * 16));
-            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), s, acc[r]);
-        }
-    }
-    /* zero points: acc -= z_b sb_b (sa S)_b over blocks, 16 at a time */
-    const __m512i shift = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
     for (int64_t b = 0; b < nb; b += 16) {
         const int64_t nv = nb - b < 16 ? nb - b : 16;
         const __m512 s = _mm512_maskz_loadu_ps((__mmask16)((1u << nv) - 1), sc + b);
@@ -98,26 +86,88 @@ TVNNI INL void q8_rows(const int R, const Q8Run *g, int64_t m0, int64_t n) {
                 _mm512_and_si512(_mm512_srlv_epi32(_mm512_cvtepu8_epi32(zb), shift), _mm512_set1_epi32(15)));
         }
         const __m512 zs = _mm512_mul_ps(z, s);
-        for (int r = 0; r < R; r++) acc[r] = _mm512_fnmadd_ps(_mm512_loadu_ps(g->asa + (m0 + r) * g->nb16 + b), zs, acc[r]);
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm512_fnmadd_ps(_mm512_loadu_ps(g->asa + (m0 + r) * g->nb16 + b), zs, acc[r]);
     }
-    for (int r = 0; r < R; r++) {
-        const float v = _mm512_reduce_add_ps(acc[r]);
-        g->y[(m0 + r) * w->N + n] = g->bias ? v + g->bias[n] : v;
+    for (int r = 0; r < R; r++) zt[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* Chunk c of the C weight rows at p (row stride row_bytes; `bytes` of its 64 valid, the
+ * scales of its blocks at sc, `kper` of them valid) against the R rows of A at a / sl (this
+ * chunk's): acc[j][r] += the lanes' sums times their blocks' sa * sb. */
+TVNNI INL void q8_chunk_acc(const int R, const int C, const RtQ4Weight *w, const uint8_t *p, __mmask64 bytes,
+                            const float *sc, __mmask16 kper, const int8_t *a, const float *sl,
+                            __m512 acc[Q8_COLS][Q8_ROWS]) {
+    const __m512i nib = _mm512_set1_epi8(15), idx = q8_lane_blocks(w->block);
+    for (int j = 0; j < C; j++) {
+        const uint8_t *pj = p + j * w->row_bytes;
+        _mm_prefetch((const char *)pj + C * w->row_bytes, _MM_HINT_T0); /* the next tile's row */
+        const __m512i v = _mm512_maskz_loadu_epi8(bytes, pj);
+        const __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+        const __m512 sb = _mm512_permutexvar_ps(idx, _mm512_maskz_loadu_ps(kper, sc + j * w->n_blocks));
+        for (int r = 0; r < R; r++) {
+            __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(a + r * 128));
+            d = _mm512_dpbusd_epi32(d, hi, _mm512_loadu_si512(a + r * 128 + 64));
+            const __m512 s = _mm512_mul_ps(sb, _mm512_loadu_ps(sl + r * 16));
+            acc[j][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), s, acc[j][r]);
+        }
     }
 }
 
+/* Outputs n .. n + C - 1 (C <= Q8_COLS) of rows m0 .. m0 + R - 1 (R <= Q8_ROWS): per chunk
+ * each of the C weight rows is decoded once and meets the R rows of A (read once per chunk
+ * for all C columns). The whole chunks run with loop-invariant masks; a last partial chunk
+ * (the row's bytes or blocks end inside it) with its own. */
+TVNNI INL void q8_tile(const int R, const int C, const Q8Run *g, int64_t m0, int64_t n) {
+    const RtQ4Weight *w = g->w;
+    const int64_t nb = w->n_blocks, full = w->row_bytes / 64;
+    /* scales per chunk: blocks of <= 128 codes: 128 / block of them, the pointer moving as
+     * much each chunk; larger blocks: one, moving every block / 128 chunks */
+    const int64_t per = w->block >= 128 ? 1 : 128 / w->block, cpb = w->block >= 128 ? w->block / 128 : 1;
+    const __mmask16 kper = (__mmask16)((1u << per) - 1);
+    __m512 acc[Q8_COLS][Q8_ROWS];
+    for (int j = 0; j < C; j++)
+        for (int r = 0; r < R; r++) acc[j][r] = _mm512_setzero_ps();
+    const int8_t *a = g->ax + (m0 / Q8_ROWS) * g->nc * Q8_ROWS * 128;
+    const float *sl = g->sal + (m0 / Q8_ROWS) * g->nc * Q8_ROWS * 16;
+    const uint8_t *p = w->b + n * w->row_bytes;
+    const float *sc = w->scales + n * nb;
+#pragma GCC unroll 2
+    for (int64_t c = 0; c < full; c++, a += Q8_ROWS * 128, sl += Q8_ROWS * 16, p += 64)
+        q8_chunk_acc(R, C, w, p, ~(__mmask64)0, sc + (cpb == 1 ? c * per : c / cpb), kper, a, sl, acc);
+    if (full < g->nc) { /* 16, 32 or 48 bytes left: whole blocks of 32 or 64 */
+        const int64_t left = w->row_bytes - 64 * full, b0 = 128 * full / w->block;
+        q8_chunk_acc(R, C, w, p, (__mmask64)((1ull << left) - 1), sc + b0, (__mmask16)((1u << (nb - b0)) - 1), a,
+                     sl, acc);
+    }
+    for (int j = 0; j < C; j++) {
+        float zt[Q8_ROWS];
+        q8_zero_points(R, g, m0, n + j, zt);
+        for (int r = 0; r < R; r++) {
+            const float v = _mm512_reduce_add_ps(acc[j][r]) + zt[r];
+            g->y[(m0 + r) * w->N + n + j] = g->bias ? v + g->bias[n + j] : v;
+        }
+    }
+}
+
+/* Rows m0 .. m0 + R - 1 over columns [n0, n1): Q8_COLS at a time, then one by one. With
+ * one or two rows of A the layer is bound by reading the weights, which streams best one row
+ * at a time (4096 x 4096, block 32, one row: 0.50 ms a call one row at a time, 0.80 four at
+ * a time; the other way round once the rows of A make it compute bound). */
+TVNNI INL void q8_rows(const int R, const Q8Run *g, int64_t m0, int64_t n0, int64_t n1) {
+    int64_t n = n0;
+    if (g->M > 2)
+        for (; n + Q8_COLS <= n1; n += Q8_COLS) q8_tile(R, Q8_COLS, g, m0, n);
+    for (; n < n1; n++) q8_tile(R, 1, g, m0, n);
+}
+
 TVNNI static void q8_range(const Q8Run *g, int64_t n0, int64_t n1) {
-    for (int64_t m0 = 0; m0 < g->M; m0 += Q8_ROWS)
-        for (int64_t n = n0; n < n1; n++) switch (g->M - m0 < Q8_ROWS ? g->M - m0 : Q8_ROWS) {
-            case 1: q8_rows(1, g, m0, n); break;
-            case 2: q8_rows(2, g, m0, n); break;
-            case 3: q8_rows(3, g, m0, n); break;
-            case 4: q8_rows(4, g, m0, n); break;
-            case 5: q8_rows(5, g, m0, n); break;
-            case 6: q8_rows(6, g, m0, n); break;
-            case 7: q8_rows(7, g, m0, n); break;
-            default: q8_rows(8, g, m0, n); break;
-            }
+    for (int64_t m0 = 0; m0 < g->M; m0 += Q8_ROWS) switch (g->M - m0 < Q8_ROWS ? g->M - m0 : Q8_ROWS) {
+        case 1: q8_rows(1, g, m0, n0, n1); break;
+        case 2: q8_rows(2, g, m0, n0, n1); break;
+        case 3: q8_rows(3, g, m0, n0, n1); break;
+        default: q8_rows(4, g, m0, n0, n1); break;
+        }
 }
 
 /* A thread's range of N, in tiles of Q8_TILE_BYTES of packed weights. */
@@ -136,19 +186,21 @@ static void q8_layout_row(const Q8Run *g, const int8_t *q, const float *sa, cons
                           int8_t *ax, float *sal, float *asa) {
     const RtQ4Weight *w = g->w;
     const int64_t Kp = w->n_blocks * w->block;
-    int8_t *x = ax + m * g->nc * 128;
-    float *sl = sal + m * g->nc * 16, *as = asa + m * g->nb16;
-    for (int64_t c = 0; c < g->nc; c++)
-        for (int64_t i = 0; i < 64; i++) {
-            const int64_t k = 128 * c + 2 * i;
-            x[c * 128 + i] = k < Kp ? q[k] : 0;
-            x[c * 128 + 64 + i] = k + 1 < Kp ? q[k + 1] : 0;
+    const int64_t batch = m / Q8_ROWS, i = m % Q8_ROWS;
+    float *as = asa + m * g->nb16;
+    for (int64_t c = 0; c < g->nc; c++) {
+        int8_t *x = ax + ((batch * g->nc + c) * Q8_ROWS + i) * 128;
+        float *sl = sal + ((batch * g->nc + c) * Q8_ROWS + i) * 16;
+        for (int64_t j = 0; j < 64; j++) {
+            const int64_t k = 128 * c + 2 * j;
+            x[j] = k < Kp ? q[k] : 0;
+            x[64 + j] = k + 1 < Kp ? q[k + 1] : 0;
         }
-    for (int64_t c = 0; c < g->nc; c++)
         for (int64_t l = 0; l < 16; l++) {
             const int64_t k = 128 * c + 8 * l;
-            sl[c * 16 + l] = k < Kp ? sa[k / w->block] : 0.0f;
+            sl[l] = k < Kp ? sa[k / w->block] : 0.0f;
         }
+    }
     for (int64_t b = 0; b < g->nb16; b++) as[b] = b < w->n_blocks ? sa[b] * (float)sum[b] : 0.0f;
 }
 
@@ -158,8 +210,9 @@ int rt_q4q8_run_vnni(RtKernelCtx *c, const RtQ4Weight *w, const float *a, int64_
     int8_t *q = rt_scratch(c, (size_t)(M * Kp + 1));
     float *sa = rt_scratch(c, sizeof(float) * (size_t)(M * nb + 1));
     int32_t *sum = rt_scratch(c, sizeof(int32_t) * (size_t)(M * nb + 1));
-    int8_t *ax = rt_scratch(c, (size_t)(M * g.nc * 128 + 1));
-    float *sal = rt_scratch(c, sizeof(float) * (size_t)(M * g.nc * 16 + 1));
+    const int64_t Mb = (M + Q8_ROWS - 1) / Q8_ROWS * Q8_ROWS; /* rows rounded up to whole batches */
+    int8_t *ax = rt_scratch(c, (size_t)(Mb * g.nc * 128 + 1));
+    float *sal = rt_scratch(c, sizeof(float) * (size_t)(Mb * g.nc * 16 + 1));
     float *asa = rt_scratch(c, sizeof(float) * (size_t)(M * g.nb16 + 1));
     int r = q && sa && sum && ax && sal && asa ? RT_OK : RT_ERR_NOMEM;
     if (r == RT_OK) {
