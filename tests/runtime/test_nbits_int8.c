@@ -1,10 +1,10 @@
 /*
  * test_nbits_int8.c — MatMulNBits' int8 compute (runtime/kernels/nbits_int8.h): the
  * reference quantizer and GEMM on cases worked by hand in the comments, the AVX-512 VNNI
- * kernel (x86/nbits_int8_x86.c) against the reference on odd shapes (rows 1..17, K not a
- * multiple of the block or of 128, N 1..100, blocks 32..256, packed and default zero
- * points, bias, 1 and 2 threads), and the int8 result against float compute within the
- * error the quantization of A allows.
+ * kernels (x86/nbits_int8_x86.c, rows 1..5; x86/nbits_int8_gemm_x86.c, 6 and more) against
+ * the reference on odd shapes (rows 1..40, K not a multiple of the block or of 128, N 1..100,
+ * blocks 32..256, packed and default zero points, bias, 1 and 2 threads), and the int8
+ * result against float compute within the error the quantization of A allows.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -168,23 +168,25 @@ static void vnni_case(const Case *k, RtThreadPool *pool) {
 Test(nbits_int8, vnni_matches_reference_odd_shapes) {
     if (!rt_q4q8_vnni_supported()) cr_skip_test("no AVX-512 VNNI on this CPU");
     RtThreadPool *pool = rt_pool_new(2, NULL);
-    const int64_t Ms[] = {1, 2, 3, 5, 8, 9, 17}, Ks[] = {32, 40, 96, 200, 256, 1000}, Ns[] = {1, 3, 17, 100};
+    /* rows 1..5: the row-major kernel; 6 and more: the repacked GEMM (panels of 32 columns) */
+    const int64_t Ms[] = {1, 2, 3, 5, 6, 9, 17, 40}, Ks[] = {32, 40, 96, 200, 256, 1000}, Ns[] = {1, 3, 17, 100};
     const int64_t blocks[] = {32, 64, 128, 256};
     int i = 0;
     for (int bi = 0; bi < 4; bi++)
         for (int ki = 0; ki < 6; ki++)
             for (int ni = 0; ni < 4; ni++) {
-                Case k = {Ms[i % 7], Ks[ki], Ns[ni], blocks[bi], i % 3 != 0, i % 2 == 0};
+                Case k = {Ms[i % 8], Ks[ki], Ns[ni], blocks[bi], i % 3 != 0, i % 2 == 0};
                 vnni_case(&k, pool);
                 i++;
             }
     /* every row count on one shape, and a wider layer that spans several cache tiles */
-    for (int mi = 0; mi < 7; mi++) {
+    for (int mi = 0; mi < 8; mi++) {
         Case k = {Ms[mi], 200, 17, 32, 1, 1};
         vnni_case(&k, pool);
     }
-    Case big = {4, 2048, 300, 64, 1, 0};
+    Case big = {4, 2048, 300, 64, 1, 0}, big_batch = {33, 2048, 70, 128, 1, 1};
     vnni_case(&big, pool);
+    vnni_case(&big_batch, pool);
     rt_pool_free(pool);
 }
 
