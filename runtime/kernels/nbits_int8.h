@@ -62,6 +62,11 @@ int rt_q4q8_run_ref(RtKernelCtx *c, const RtQ4Weight *w, const float *a, int64_t
 int rt_q4q8_vnni_supported(void);
 int rt_q4q8_run_vnni(RtKernelCtx *c, const RtQ4Weight *w, const float *a, int64_t M, const float *bias, float *y);
 
+/* rt_q8_quantize_rows in AVX-512 (x86/nbits_int8_x86.c): the same float operations, so the
+ * same bits (callers check rt_q4q8_vnni_supported() first). */
+void rt_q8_quantize_rows_avx512(const float *a, int64_t M, int64_t K, int64_t block, int8_t *q, float *sa,
+                                int32_t *sum);
+
 /* rt_q4q8_run_vnni's path for many rows (x86/nbits_int8_gemm_x86.c): from A quantized by
  * rt_q8_quantize_rows (q, sa, sum), the weights repacked a panel of columns at a time. */
 int rt_q4q8_gemm_vnni(RtKernelCtx *c, const RtQ4Weight *w, const int8_t *q, const float *sa, const int32_t *sum,

@@ -48,6 +48,39 @@ Test(nbits_int8, quantize_rows_by_hand) {
     cr_expect_eq(sum[1], 0);
 }
 
+/* The AVX-512 quantizer against the reference, bit for bit: random rows with a block of
+ * exact halves (the hand case above: ties to even), zeros, NaN and infinities, K tails. */
+Test(nbits_int8, quantize_avx512_bit_identical) {
+    if (!rt_q4q8_vnni_supported()) cr_skip_test("no AVX-512 VNNI on this CPU");
+    const int64_t Ks[] = {1, 31, 32, 40, 200, 1000}, blocks[] = {32, 64, 128, 256};
+    uint32_t seed = 7;
+    for (int ki = 0; ki < 6; ki++)
+        for (int bi = 0; bi < 4; bi++) {
+            const int64_t K = Ks[ki], block = blocks[bi], M = 3, nb = (K + block - 1) / block, Kp = nb * block;
+            float *a = malloc(sizeof(float) * (size_t)(M * K));
+            for (int64_t i = 0; i < M * K; i++) a[i] = rtt_uniform(&seed, -3, 3);
+            const float ties[6] = {0.0625f, 0.1875f, -0.3125f, 1.0f, 15.875f, -15.875f};
+            for (int64_t i = 0; i < 6 && i < K; i++) a[i] = ties[i];
+            if (K > 40) {
+                for (int64_t i = K; i < 2 * K && i < K + 32; i++) a[i] = 0.0f; /* an all-zero block in row 1 */
+                a[2 * K + 3] = NAN;
+                a[2 * K + 35] = INFINITY;
+                a[2 * K + 36] = -2.0f;
+            }
+            int8_t *q1 = malloc((size_t)(M * Kp)), *q2 = malloc((size_t)(M * Kp));
+            float *s1 = malloc(sizeof(float) * (size_t)(M * nb)), *s2 = malloc(sizeof(float) * (size_t)(M * nb));
+            int32_t *u1 = malloc(sizeof(int32_t) * (size_t)(M * nb)), *u2 = malloc(sizeof(int32_t) * (size_t)(M * nb));
+            rt_q8_quantize_rows(a, M, K, block, q1, s1, u1);
+            rt_q8_quantize_rows_avx512(a, M, K, block, q2, s2, u2);
+            cr_expect(memcmp(q1, q2, (size_t)(M * Kp)) == 0, "K %lld block %lld: q differs", (long long)K, (long long)block);
+            cr_expect(memcmp(s1, s2, sizeof(float) * (size_t)(M * nb)) == 0, "K %lld block %lld: sa differs", (long long)K,
+                      (long long)block);
+            cr_expect(memcmp(u1, u2, sizeof(int32_t) * (size_t)(M * nb)) == 0, "K %lld block %lld: sums differ",
+                      (long long)K, (long long)block);
+            free(a), free(q1), free(q2), free(s1), free(s2), free(u1), free(u2);
+        }
+}
+
 /* A row of 32 ones: amax 1, qa = 127 each, S = 4064, sa = 1/127.
  * Row 0: codes k % 16 (0..15 twice: sum 240), zero point 8, scale 0.5:
  *   dot = 127 * 240 - 8 * 4064 = -2032, y = (1/127) * 0.5 * -2032 = -8 (float compute: -8 too).

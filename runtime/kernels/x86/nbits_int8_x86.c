@@ -209,6 +209,44 @@ static void q8_layout_row(const Q8Run *g, const int8_t *q, const float *sa, cons
     for (int64_t b = 0; b < g->nb16; b++) as[b] = b < w->n_blocks ? sa[b] * (float)sum[b] : 0.0f;
 }
 
+/* One block of n floats (n <= block) into q[block] (zero past n); returns sa, sets *sum: the
+ * reference's q8_block (ref/nbits_int8.c) operation for operation. max(|a|, m) keeps m when
+ * |a| is NaN, as fmaxf does; the products round half to even (the default MXCSR mode, as
+ * nearbyintf); a NaN product (a NaN, or an infinity times inv = 0) gives 0 as there. */
+TVNNI static float q8_block_avx512(const float *a, int64_t n, int64_t block, int8_t *q, int32_t *sum) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    __m512 m = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        m = _mm512_max_ps(_mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(k, a + i)), m);
+    }
+    const float amax = _mm512_reduce_max_ps(m);
+    const float sa = amax / 127.0f, inv = amax != 0.0f ? 127.0f / amax : 0.0f;
+    const __m512 vinv = _mm512_set1_ps(inv), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    __m512i s = _mm512_setzero_si512();
+    for (int64_t i = 0; i < block; i += 16) {
+        const int64_t left = n - i;
+        const __mmask16 k = left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        const __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, a + i), vinv);
+        const __m512 r = _mm512_min_ps(_mm512_max_ps(_mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), lo), hi);
+        const __m512i v = _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(t, t, _CMP_ORD_Q), r);
+        _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(v));
+        s = _mm512_add_epi32(s, v);
+    }
+    *sum = _mm512_reduce_add_epi32(s);
+    return sa;
+}
+
+void rt_q8_quantize_rows_avx512(const float *a, int64_t M, int64_t K, int64_t block, int8_t *q, float *sa,
+                                int32_t *sum) {
+    const int64_t nb = (K + block - 1) / block;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t k0 = b * block, n = K - k0 < block ? K - k0 : block;
+            sa[m * nb + b] = q8_block_avx512(a + m * K + k0, n, block, q + m * nb * block + k0, &sum[m * nb + b]);
+        }
+}
+
 /* The row-major kernel on A quantized (q, sa, sum). */
 static int q8_run_rows(RtKernelCtx *c, const RtQ4Weight *w, const int8_t *q, const float *sa, const int32_t *sum,
                        int64_t M, const float *bias, float *y) {
@@ -243,7 +281,7 @@ int rt_q4q8_run_vnni(RtKernelCtx *c, const RtQ4Weight *w, const float *a, int64_
     int32_t *sum = rt_scratch(c, sizeof(int32_t) * (size_t)(M * nb + 1));
     int r = q && sa && sum ? RT_OK : RT_ERR_NOMEM;
     if (r == RT_OK) {
-        rt_q8_quantize_rows(a, M, w->K, w->block, q, sa, sum);
+        rt_q8_quantize_rows_avx512(a, M, w->K, w->block, q, sa, sum);
         r = M >= Q8_GEMM_ROWS ? rt_q4q8_gemm_vnni(c, w, q, sa, sum, M, bias, y) : q8_run_rows(c, w, q, sa, sum, M, bias, y);
     }
     void *bufs[] = {q, sa, sum};
@@ -253,6 +291,11 @@ int rt_q4q8_run_vnni(RtKernelCtx *c, const RtQ4Weight *w, const float *a, int64_
 }
 
 #else /* not x86-64 with GCC-style target attributes */
+
+void rt_q8_quantize_rows_avx512(const float *a, int64_t M, int64_t K, int64_t block, int8_t *q, float *sa,
+                                int32_t *sum) {
+    rt_q8_quantize_rows(a, M, K, block, q, sa, sum);
+}
 
 int rt_q4q8_vnni_supported(void) {
     return 0;
