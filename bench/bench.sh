@@ -186,6 +186,16 @@ q4="$TMP/tinylm_int4.wafer"
 if [ -f "$x" ] && "$W" quantize "$FX/tinylm/tinylm.onnx" -o "$q4" --weights int4 --method gptq --group 128 --asym \
     --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" --shape tokens=1,128 >/dev/null 2>"$TMP/qerr"; then
     bench_pair "tinylm int4" "$q4" "$FX/perf/tinylm_int4_default_asym.onnx" tokens "$x" 50 5 0.8
+    # onnxruntime's model again with accuracy_level 4 on its 24 MatMulNBits (int8 compute of A;
+    # onnx_accuracy_level.js writes the copy), the same file run by both: wafer's VNNI kernels
+    # against MLAS's CompInt8 ones.
+    l4="$TMP/tinylm_int4_level4.onnx"
+    if node "$HERE/onnx_accuracy_level.js" "$FX/perf/tinylm_int4_default_asym.onnx" 4 "$l4" >/dev/null 2>"$TMP/lerr"; then
+        bench_pair "tinylm int4 accuracy_level 4" "$l4" "$l4" tokens "$x" 50 5 0.8
+    else
+        printf '%-22s accuracy_level copy failed: %s\n' tinylm "$(head -c 300 "$TMP/lerr")"
+        touch "$TMP/failed"
+    fi
     # Peak RSS of `wafer run` on it against 1.3 x (packed weights + planned arena + 8 MiB).
     echo
     "$W" bench "$q4" --input "tokens=$x" --iters 1 --warmup 0 --json "$TMP/rss.json" >/dev/null 2>&1
@@ -208,7 +218,7 @@ else
 fi
 
 # Micro-benchmarks, each measuring its own peer in the same run.
-for mb in nbits qgemm sgemm; do
+for mb in nbits nbits_int8 qgemm sgemm; do
     echo
     if [ -x "$B/bench_$mb" ]; then
         "$B/bench_$mb" >"$TMP/mb.txt" 2>&1 || touch "$TMP/failed"
