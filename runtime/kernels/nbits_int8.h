@@ -35,6 +35,11 @@ typedef struct {
                              * high (k odd) nibble of byte k / 2 */
     const float *scales;    /* borrowed [N, n_blocks] */
     const uint8_t *zp;      /* borrowed [N, zp_row] two 4-bit zero points a byte, low first; NULL = 8 */
+    /* LinearNBits' form (wafer's own 4-bit layers) differs in two ways: */
+    int qblock_order;       /* 1: within each 32 codes, byte 4 (j % 4) + j / 8 holds code j, in its
+                             * high nibble when (j / 4) is odd (qblock.h's 4-bit words); rows may
+                             * end before n_blocks * block / 2 bytes (padded to 32 codes only) */
+    const uint8_t *zp_bytes; /* borrowed [N, n_blocks] one zero point a byte (LinearNBits' zeros), or NULL */
 } RtQ4Weight;
 
 /* 1 when MatMulNBits with these attributes and inputs runs in int8 compute: accuracy_level 4,
@@ -43,6 +48,32 @@ int rt_q4q8_applies(const RtNode *n, RtTensor *const *in);
 
 /* The weight view of a MatMulNBits node for which rt_q4q8_applies (inputs already checked). */
 void rt_q4q8_weight(const RtNode *n, RtTensor *const *in, RtQ4Weight *w);
+
+/* The same for wafer's LinearNBits (accuracy_level 4, bits 4, group a multiple of 32, no
+ * g_idx, float32 X; the block of A's quantization is the group), and its weight view. */
+int rt_q4q8_applies_linear(const RtNode *n, RtTensor *const *in);
+void rt_q4q8_linear_weight(const RtNode *n, RtTensor *const *in, RtQ4Weight *w);
+
+/* Code k of row n, in either order; 0 past the row's bytes. */
+static inline int rt_q4_code(const RtQ4Weight *w, int64_t n, int64_t k) {
+    int64_t byte;
+    int shift;
+    if (w->qblock_order) {
+        const int64_t j = k % 32;
+        byte = (k / 32) * 16 + 4 * (j % 4) + j / 8;
+        shift = 4 * (int)((j / 4) & 1);
+    } else {
+        byte = k / 2;
+        shift = 4 * (int)(k & 1);
+    }
+    return byte < w->row_bytes ? (w->b[n * w->row_bytes + byte] >> shift) & 15 : 0;
+}
+
+/* Zero point of row n, block b. */
+static inline int rt_q4_zero(const RtQ4Weight *w, int64_t n, int64_t b) {
+    if (w->zp_bytes) return w->zp_bytes[n * w->n_blocks + b];
+    return w->zp ? (w->zp[n * w->zp_row + b / 2] >> (4 * (b & 1))) & 15 : 8;
+}
 
 /* Quantizes rows a[M, K] block by block (see the header): q [M, n_blocks * block] (zero past
  * K), sa [M, n_blocks], sum [M, n_blocks] (sum of each block's q). */

@@ -54,6 +54,9 @@
  *      N = scales' first dim, K = X's last; G need not divide K (the last group is short);
  *      W[k, n] = (q[n, k] - zeros[n, g(k)]) * scales[n, g(k)], g(k) = g_idx[k] when given
  *      (act-order), else k / G;  Y = act(X @ W + B) -> [..., N]. NG = number of groups.
+ *      accuracy_level (default 0: float) 4: X quantized to int8 per row and group and the
+ *      products summed in integers, as com.microsoft MatMulNBits' level 4 (nbits_int8.h), for
+ *      4 bits, G a multiple of 32, no g_idx; other cases compute in float.
  */
 #ifndef WAFER_RT_WAFER_OPS_H
 #define WAFER_RT_WAFER_OPS_H

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../runtime/kernels/nbits_int8.h"
+#include "../../runtime/kernels/qblock.h"
 #include "../../runtime/rt_threads.h"
 #include "rt_test_util.h"
 
@@ -256,4 +257,118 @@ Test(nbits_int8, int8_error_within_quantization_bound) {
         }
     cr_log_info("int8 compute error / quantization bound: worst %.3f", worst);
     layer_free(&L);
+}
+
+/* LinearNBits' form (qblock.h's 4-bit order, rows padded to 32 codes only, one zero point a
+ * byte) of the same codes as a MatMulNBits weight: the reference gives the same bits for
+ * both (the same integer sums, the same float order), and the VNNI kernels (row-major and
+ * repacked) match it as above, for groups 32..256 and K not a multiple of the group (rows
+ * end before n_blocks * group / 2 bytes). */
+Test(nbits_int8, linear_nbits_order_matches_matmul_nbits) {
+    const int64_t Ks[] = {40, 200, 256, 1000}, Gs[] = {32, 64, 128, 256}, Ms[] = {1, 3, 6, 17}, N = 37;
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    uint32_t seed = 99;
+    for (int ki = 0; ki < 4; ki++)
+        for (int gi = 0; gi < 4; gi++) {
+            const int64_t K = Ks[ki], G = Gs[gi], M = Ms[(ki + gi) % 4], nb = (K + G - 1) / G, Kp = nb * G;
+            uint8_t *codes = calloc((size_t)(N * K), 1), *bm = calloc((size_t)(N * Kp / 2), 1);
+            uint8_t *zb = malloc((size_t)(N * nb)), *zm = calloc((size_t)(N * ((nb + 1) / 2)), 1);
+            const size_t qbytes = rt_qblock_packed_size(4, N, K);
+            uint8_t *bq = malloc(qbytes);
+            float *sc = malloc(sizeof(float) * (size_t)(N * nb)), *a = malloc(sizeof(float) * (size_t)(M * K));
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t k = 0; k < K; k++) {
+                    const uint8_t c = (uint8_t)(rtt_lcg(&seed) >> 7 & 15);
+                    codes[n * K + k] = c;
+                    bm[n * (Kp / 2) + k / 2] |= (uint8_t)(c << (4 * (k & 1)));
+                }
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t b = 0; b < nb; b++) {
+                    const uint8_t z = (uint8_t)(rtt_lcg(&seed) >> 9 & 15);
+                    zb[n * nb + b] = z;
+                    zm[n * ((nb + 1) / 2) + b / 2] |= (uint8_t)(z << (4 * (b & 1)));
+                    sc[n * nb + b] = rtt_uniform(&seed, 0.01f, 0.1f);
+                }
+            for (int64_t i = 0; i < M * K; i++) a[i] = rtt_uniform(&seed, -2, 2);
+            cr_assert_eq(rt_qblock_pack(4, N, K, codes, bq, qbytes), 0);
+            RtQ4Weight wm = {K, N, G, nb, Kp / 2, (nb + 1) / 2, bm, sc, zm, 0, NULL};
+            RtQ4Weight wq = {K, N, G, nb, (K + 31) / 32 * 16, 0, bq, sc, NULL, 1, zb};
+            float *ym = malloc(sizeof(float) * (size_t)(M * N)), *yq = malloc(sizeof(float) * (size_t)(M * N));
+            float *yv = malloc(sizeof(float) * (size_t)(M * N));
+            RtKernelCtx c = ctx_with(pool);
+            cr_assert_eq(rt_q4q8_run_ref(&c, &wm, a, M, NULL, ym), RT_OK);
+            cr_assert_eq(rt_q4q8_run_ref(&c, &wq, a, M, NULL, yq), RT_OK);
+            cr_expect(memcmp(ym, yq, sizeof(float) * (size_t)(M * N)) == 0, "K %lld G %lld: the two orders differ",
+                      (long long)K, (long long)G);
+            if (rt_q4q8_vnni_supported()) {
+                cr_assert_eq(rt_q4q8_run_vnni(&c, &wq, a, M, NULL, yv), RT_OK);
+                /* |float terms| <= sum_k |sa qa| 15 sb + ...: bounded by 2 (|a| + amax/254) 15 0.1 K */
+                for (int64_t i = 0; i < M * N; i++) {
+                    const double tol = Q8_SUM_REL(Kp / 8 + nb + 16) * (2.0 * 2.02 * 15 * 0.1 * (double)K);
+                    cr_expect(fabs(yv[i] - yq[i]) <= tol, "K %lld G %lld M %lld: y[%lld] vnni %.9g ref %.9g", (long long)K,
+                              (long long)G, (long long)M, (long long)i, yv[i], yq[i]);
+                }
+            }
+            free(codes), free(bm), free(zb), free(zm), free(bq), free(sc), free(a), free(ym), free(yq), free(yv);
+        }
+    rt_pool_free(pool);
+}
+
+/* The LinearNBits node with accuracy_level 4 (bits 4, group 64, bias, Relu), through the
+ * reference kernel and the optimized one (1 and 7 rows: both VNNI kernels), against float
+ * compute (the same node at level 0): within the quantization bound of A (sa / 2 per value,
+ * Relu 1-Lipschitz) and not equal to it; the optimized kernel within the summation-order
+ * tolerance of the reference. */
+Test(nbits_int8, linear_nbits_node_accuracy_level_4) {
+    const int64_t K = 200, N = 37, G = 64, NG = (K + G - 1) / G, Ms[2] = {1, 7};
+    uint32_t seed = 5;
+    uint8_t codes[37 * 200], zeros[37 * 4];
+    float scales[37 * 4], bias[37], x[7 * 200];
+    for (int64_t i = 0; i < N * K; i++) codes[i] = (uint8_t)(rtt_lcg(&seed) >> 7 & 15);
+    for (int64_t i = 0; i < N * NG; i++) {
+        zeros[i] = (uint8_t)(rtt_lcg(&seed) >> 9 & 15);
+        scales[i] = rtt_uniform(&seed, 0.01f, 0.1f);
+    }
+    for (int64_t i = 0; i < N; i++) bias[i] = rtt_uniform(&seed, -1, 1);
+    for (int64_t i = 0; i < 7 * K; i++) x[i] = rtt_uniform(&seed, -2, 2);
+    const size_t qbytes = rt_qblock_packed_size(4, N, K);
+    uint8_t *wp = malloc(qbytes);
+    cr_assert_eq(rt_qblock_pack(4, N, K, codes, wp, qbytes), 0);
+    RtAttr at[5] = {rtt_attr_int("bits", 4), rtt_attr_int("group", G), rtt_attr_str("activation", "Relu"),
+                    rtt_attr_int("accuracy_level", 4)};
+    for (int mi = 0; mi < 2; mi++) {
+        const int64_t M = Ms[mi];
+        int64_t dx[2] = {M, K}, dw[1] = {(int64_t)qbytes}, ds[2] = {N, NG}, db[1] = {N};
+        RtTensor X = rtt_tensor(RT_F32, 2, dx, x), W = rtt_tensor(RT_U8, 1, dw, wp), S = rtt_tensor(RT_F32, 2, ds, scales);
+        RtTensor Z = rtt_tensor(RT_U8, 2, ds, zeros), B = rtt_tensor(RT_F32, 1, db, bias), y8, yf, yv;
+        RtTensor *in[6] = {&X, &W, &S, &Z, NULL, &B};
+        RtKernelFn ref = rt_kernel_find(RT_OP_LINEAR_NBITS), fast = rt_kernel_find_fast(RT_OP_LINEAR_NBITS);
+        cr_assert_eq(rtt_run_kernel(ref, NULL, RT_OP_LINEAR_NBITS, 1, in, 6, &y8, 1, at, 4, 0), RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(rtt_run_kernel(fast, NULL, RT_OP_LINEAR_NBITS, 1, in, 6, &yv, 1, at, 4, 0), RT_OK, "%s", rtt_err.msg);
+        cr_assert_eq(rtt_run_kernel(ref, NULL, RT_OP_LINEAR_NBITS, 1, in, 6, &yf, 1, at, 3, 0), RT_OK, "%s", rtt_err.msg);
+        const float *p8 = y8.data, *pv = yv.data, *pf = yf.data;
+        int apart = 0;
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+                double bound = 0, mag = fabs(bias[n]);
+                for (int64_t g = 0; g < NG; g++) {
+                    float amax = 0;
+                    for (int64_t k = g * G; k < (g + 1) * G && k < K; k++) amax = fmaxf(amax, fabsf(x[m * K + k]));
+                    for (int64_t k = g * G; k < (g + 1) * G && k < K; k++) {
+                        const double wk = ((double)codes[n * K + k] - zeros[n * NG + g]) * scales[n * NG + g];
+                        bound += fabs(wk) * amax / 127.0 / 2.0;
+                        mag += fabs(wk) * (fabs(x[m * K + k]) + amax / 254.0) * 2.0;
+                    }
+                }
+                const int64_t i = m * N + n;
+                cr_expect(fabs(p8[i] - pf[i]) <= bound + 1e-5 * mag, "M %lld y[%lld] int8 %.9g float %.9g bound %.3g",
+                          (long long)M, (long long)i, p8[i], pf[i], bound);
+                cr_expect(fabs(pv[i] - p8[i]) <= Q8_SUM_REL(K / 8 + NG + 16) * mag + 1e-6,
+                          "M %lld y[%lld] optimized %.9g reference %.9g", (long long)M, (long long)i, pv[i], p8[i]);
+                apart |= p8[i] != pf[i];
+            }
+        cr_expect(apart, "M %lld: accuracy_level 4 gave float compute's outputs exactly", (long long)M);
+        rtt_free_outputs(&y8, 1), rtt_free_outputs(&yv, 1), rtt_free_outputs(&yf, 1);
+    }
+    free(wp);
 }

@@ -18,6 +18,8 @@
  * direct path, 4 rows of X at a time. Groups that are runs of whole blocks (G a multiple of
  * 32, or one group) take the implementations' fast path; other G and act-order g_idx are
  * turned into a per-column group index first (gi, padded to whole blocks).
+ * With accuracy_level 4 (4 bits, G a multiple of 32, no g_idx) the kernel runs the int8
+ * compute of ../nbits_int8.h instead (X quantized per row and group), then bias and act.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include "../gemm.h"
 #include "../kernel.h"
 #include "../nbits.h"
+#include "../nbits_int8.h"
 #include "activation.h"
 
 /* GEMM tiles: NBITS_TILE_N output rows x NBITS_TILE_K columns of W^T (a multiple of 32),
@@ -323,6 +326,14 @@ static int k_linear_nbits(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, 
     L.zeros = in[3]->data;
     L.g_idx = gx ? gx->data : NULL;
     L.bias = b ? b->data : NULL;
+    if (rt_q4q8_applies_linear(n, in)) { /* accuracy_level 4: A in int8 (../nbits_int8.h) */
+        RtQ4Weight w;
+        rt_q4q8_linear_weight(n, in, &w);
+        float *y = out[0]->data;
+        int st = rt_q4q8_run_ref(c, &w, x->data, rows, NULL, y);
+        for (int64_t r = 0; st == RT_OK && r < rows; r++) rt_act_span(&L.act, y + r * L.N, L.N, L.bias);
+        return st;
+    }
     return rt_nbits_linear_run(rt_nbits_impl_select(), &L, x->data, rows, out[0]->data, c->pool, c->alloc, c->err);
 }
 

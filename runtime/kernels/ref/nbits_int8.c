@@ -31,6 +31,27 @@ void rt_q4q8_weight(const RtNode *n, RtTensor *const *in, RtQ4Weight *w) {
     w->zp = Z ? Z->data : NULL;
 }
 
+int rt_q4q8_applies_linear(const RtNode *n, RtTensor *const *in) {
+    const RtTensor *X = rt_in(n, in, 0), *G = rt_in(n, in, 4);
+    const int64_t group = rt_attr_int(n, "group", 0);
+    return rt_attr_int(n, "accuracy_level", 0) == 4 && rt_attr_int(n, "bits", 0) == 4 && X && X->dtype == RT_F32 &&
+           group > 0 && group % 32 == 0 && !G;
+}
+
+void rt_q4q8_linear_weight(const RtNode *n, RtTensor *const *in, RtQ4Weight *w) {
+    const RtTensor *X = in[0];
+    memset(w, 0, sizeof *w);
+    w->K = X->rank ? X->dims[X->rank - 1] : 0;
+    w->N = in[2]->dims[0];
+    w->block = rt_attr_int(n, "group", 32);
+    w->n_blocks = (w->K + w->block - 1) / w->block;
+    w->row_bytes = (w->K + 31) / 32 * 16; /* qblock.h: rows padded to 32 codes */
+    w->b = in[1]->data;
+    w->scales = in[2]->data;
+    w->qblock_order = 1;
+    w->zp_bytes = in[3]->data;
+}
+
 /* One block of n floats (n <= block) into q[block] (zero past n); returns sa, sets *sum. */
 static float q8_block(const float *a, int64_t n, int64_t block, int8_t *q, int32_t *sum) {
     float amax = 0.0f;
@@ -57,23 +78,19 @@ void rt_q8_quantize_rows(const float *a, int64_t M, int64_t K, int64_t block, in
         }
 }
 
-static int q4_zero(const RtQ4Weight *w, int64_t n, int64_t b) {
-    return w->zp ? (w->zp[n * w->zp_row + b / 2] >> (4 * (b & 1))) & 15 : 8;
-}
 
 void rt_q4q8_gemm_ref(const RtQ4Weight *w, const int8_t *q, const float *sa, const int32_t *sum, int64_t M,
                       const float *bias, float *y) {
     const int64_t nb = w->n_blocks, Kp = nb * w->block;
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < w->N; n++) {
-            const uint8_t *row = w->b + n * w->row_bytes;
             const int8_t *qa = q + m * Kp;
             float acc = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
                 int32_t dot = 0;
                 for (int64_t k = b * w->block; k < (b + 1) * w->block; k++)
-                    dot += (int32_t)((row[k / 2] >> (4 * (k & 1))) & 15) * qa[k];
-                dot -= q4_zero(w, n, b) * sum[m * nb + b];
+                    dot += (int32_t)rt_q4_code(w, n, k) * qa[k];
+                dot -= rt_q4_zero(w, n, b) * sum[m * nb + b];
                 acc += (sa[m * nb + b] * w->scales[n * nb + b]) * (float)dot;
             }
             y[m * w->N + n] = bias ? acc + bias[n] : acc;

@@ -58,9 +58,11 @@ TVNNI static void q8g_pack(const Q8Gemm *g, int64_t n0, uint8_t *buf) {
     const __m512i shift = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
     for (int h = 0; h < 2; h++) {
         const int64_t first = n0 + 16 * h;
+        const int64_t dwords = w->row_bytes / 4; /* the row's; K8 past them: codes 0 */
         for (int64_t k8 = 0; k8 < g->K8; k8 += 16) {
             const int64_t cnt = g->K8 - k8 < 16 ? g->K8 - k8 : 16;
-            const __mmask16 m = (__mmask16)((1u << cnt) - 1);
+            const int64_t have = dwords - k8 < cnt ? (dwords - k8 > 0 ? dwords - k8 : 0) : cnt;
+            const __mmask16 m = (__mmask16)((1u << have) - 1);
             __m512 r[16];
             for (int i = 0; i < 16; i++)
                 r[i] = first + i < w->N ? _mm512_maskz_loadu_ps(m, w->b + (first + i) * w->row_bytes + 4 * k8)
@@ -80,7 +82,9 @@ TVNNI static void q8g_pack(const Q8Gemm *g, int64_t n0, uint8_t *buf) {
                 }
                 s[i] = _mm512_maskz_loadu_ps(m, w->scales + n * nb + b);
                 __m512 zf = _mm512_set1_ps(8.0f);
-                if (w->zp) { /* 16 zero points = 8 bytes; byte j's nibbles go to lanes 2j, 2j + 1 */
+                if (w->zp_bytes) {
+                    zf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, w->zp_bytes + n * nb + b)));
+                } else if (w->zp) { /* 16 zero points = 8 bytes; byte j's nibbles go to lanes 2j, 2j + 1 */
                     __m128i zb = _mm_maskz_loadu_epi8((__mmask16)((1u << ((cnt + 1) / 2)) - 1), w->zp + n * w->zp_row + b / 2);
                     zb = _mm_unpacklo_epi8(zb, zb);
                     zf = _mm512_cvtepi32_ps(
@@ -177,9 +181,14 @@ int rt_q4q8_gemm_vnni(RtKernelCtx *c, const RtQ4Weight *w, const int8_t *q, cons
     int r = ev && od && asa && panels ? RT_OK : RT_ERR_NOMEM;
     if (r == RT_OK) {
         for (int64_t i = 0; i < M * g.K8; i++) {
-            const int8_t *x = q + 8 * i; /* rows are Kp long: 8 i walks them all */
-            const uint8_t e[4] = {(uint8_t)x[0], (uint8_t)x[2], (uint8_t)x[4], (uint8_t)x[6]};
-            const uint8_t o[4] = {(uint8_t)x[1], (uint8_t)x[3], (uint8_t)x[5], (uint8_t)x[7]};
+            /* the codes in the low and high nibbles of the 4 bytes of dword k8 = i % K8:
+             * 8 k8 + 2 b and + 1, or in qblock.h's order (dword w of a 32-code block, byte b:
+             * codes 8 b + w and 8 b + 4 + w) */
+            const int64_t k8 = i % g.K8;
+            const int8_t *x = w->qblock_order ? q + (i - k8) * 8 + (k8 / 4) * 32 + k8 % 4 : q + 8 * i;
+            const int st = w->qblock_order ? 8 : 2, hi = w->qblock_order ? 4 : 1;
+            const uint8_t e[4] = {(uint8_t)x[0], (uint8_t)x[st], (uint8_t)x[2 * st], (uint8_t)x[3 * st]};
+            const uint8_t o[4] = {(uint8_t)x[hi], (uint8_t)x[st + hi], (uint8_t)x[2 * st + hi], (uint8_t)x[3 * st + hi]};
             memcpy(ev + i, e, 4);
             memcpy(od + i, o, 4);
         }

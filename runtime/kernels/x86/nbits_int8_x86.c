@@ -83,7 +83,10 @@ TVNNI INL void q8_zero_points(const int R, const Q8Run *g, int64_t m0, int64_t n
         const int64_t nv = nb - b < 16 ? nb - b : 16;
         const __m512 s = _mm512_maskz_loadu_ps((__mmask16)((1u << nv) - 1), sc + b);
         __m512 z = _mm512_set1_ps(8.0f);
-        if (w->zp) { /* 16 zero points = 8 bytes; byte j's nibbles go to lanes 2j, 2j + 1 */
+        if (w->zp_bytes) {
+            z = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                _mm_maskz_loadu_epi8((__mmask16)((1u << nv) - 1), w->zp_bytes + n * nb + b)));
+        } else if (w->zp) { /* 16 zero points = 8 bytes; byte j's nibbles go to lanes 2j, 2j + 1 */
             const int64_t bytes = (nv + 1) / 2;
             __m128i zb = _mm_maskz_loadu_epi8((__mmask16)((1u << bytes) - 1), w->zp + n * w->zp_row + b / 2);
             zb = _mm_unpacklo_epi8(zb, zb);
@@ -197,9 +200,13 @@ static void q8_layout_row(const Q8Run *g, const int8_t *q, const float *sa, cons
         int8_t *x = ax + ((batch * g->nc + c) * Q8_ROWS + i) * 128;
         float *sl = sal + ((batch * g->nc + c) * Q8_ROWS + i) * 16;
         for (int64_t j = 0; j < 64; j++) {
-            const int64_t k = 128 * c + 2 * j;
+            /* the codes in byte j's low and high nibbles: 2j and 2j + 1, or in qblock.h's
+             * order (byte 4 w + i of a 32-code block: codes 8 i + w and 8 i + 4 + w) */
+            const int64_t bb = j % 16;
+            const int64_t k = w->qblock_order ? 128 * c + 32 * (j / 16) + 8 * (bb % 4) + bb / 4 : 128 * c + 2 * j;
+            const int64_t k1 = w->qblock_order ? k + 4 : k + 1;
             x[j] = k < Kp ? q[k] : 0;
-            x[64 + j] = k + 1 < Kp ? q[k + 1] : 0;
+            x[64 + j] = k1 < Kp ? q[k1] : 0;
         }
         for (int64_t l = 0; l < 16; l++) {
             const int64_t k = 128 * c + 8 * l;
@@ -276,6 +283,11 @@ static int q8_run_rows(RtKernelCtx *c, const RtQ4Weight *w, const int8_t *q, con
 
 int rt_q4q8_run_vnni(RtKernelCtx *c, const RtQ4Weight *w, const float *a, int64_t M, const float *bias, float *y) {
     const int64_t nb = w->n_blocks, Kp = nb * w->block;
+    if (M <= 0 || w->N <= 0) return RT_OK;
+    if (Kp <= 0) { /* empty sums: the bias */
+        for (int64_t i = 0; i < M * w->N; i++) y[i] = bias ? bias[i % w->N] : 0.0f;
+        return RT_OK;
+    }
     int8_t *q = rt_scratch(c, (size_t)(M * Kp + 1));
     float *sa = rt_scratch(c, sizeof(float) * (size_t)(M * nb + 1));
     int32_t *sum = rt_scratch(c, sizeof(int32_t) * (size_t)(M * nb + 1));

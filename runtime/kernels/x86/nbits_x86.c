@@ -892,6 +892,28 @@ static int nbx_avx512(void) {
     return rt_nbits_impl_avx512.supported();
 }
 
+/* accuracy_level 4 (rt_q4q8_applies_linear): the VNNI int8 kernels, then bias and act as the
+ * reference adds them (Gelu through nbx_gelu_pass, as the float path). */
+static int nbx_linear_int8(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out, int64_t rows) {
+    RtKernelCtx sc = *c;
+    sc.shape_only = 1;
+    int st = rt_kernel_find(RT_OP_LINEAR_NBITS)(&sc, n, in, out); /* every input checked, the shape set */
+    if (st != RT_SHAPE_ONLY) return st;
+    RT_TRY(rt_out_alloc_data(c, out[0]));
+    RtAct act;
+    RT_TRY(rt_act_read(c, n, &act));
+    const RtTensor *b = rt_in(n, in, 5);
+    RtQ4Weight w;
+    rt_q4q8_linear_weight(n, in, &w);
+    float *y = out[0]->data;
+    RT_TRY(rt_q4q8_run_vnni(c, &w, in[0]->data, rows, NULL, y));
+    const int gelu = act.kind == RT_ACT_GELU || act.kind == RT_ACT_GELU_TANH;
+    const RtAct span = gelu ? (RtAct){RT_ACT_NONE, 0, 0} : act;
+    for (int64_t r = 0; r < rows; r++) rt_act_span(&span, y + r * w.N, w.N, b ? b->data : NULL);
+    if (gelu) nbx_gelu_pass(c, y, rows * w.N, act.kind == RT_ACT_GELU_TANH);
+    return RT_OK;
+}
+
 static int k_linear_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     RtKernelFn ref = rt_kernel_find(RT_OP_LINEAR_NBITS);
     const RtTensor *x = rt_in(n, in, 0);
@@ -899,6 +921,7 @@ static int k_linear_nbits_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *
         return ref(c, n, in, out);
     int64_t rows = x->rank >= 1 ? rt_numel(x) / (x->dims[x->rank - 1] ? x->dims[x->rank - 1] : 1) : 0;
     if (x->rank >= 1 && x->dims[x->rank - 1] == 0) rows = 0;
+    if (rt_q4q8_applies_linear(n, in) && rt_q4q8_vnni_supported()) return nbx_linear_int8(c, n, in, out, rows);
     if (rows <= NBX_DIRECT_ROWS) return nbx_direct(c, n, in, out); /* the gemv, through the reference driver */
     /* the reference checks every input and attribute and sets the output's shape */
     RtKernelCtx sc = *c;
