@@ -60,7 +60,12 @@ const char *const cli_quant_usage_options =
     "                          least |error|^2.4, weighted by the Hessian diagonal with GPTQ\n"
     "  --sequential layer|block  GPTQ: each layer calibrated on the model with every layer\n"
     "                          before it quantized (layer, default), or per block with the\n"
-    "                          block's own layers float (block: the reference's default)\n";
+    "                          block's own layers float (block: the reference's default)\n"
+    "  --compute f32|int8      int4 layers' arithmetic: f32 (default), or int8: activations\n"
+    "                          quantized per row and group to int8 at run time and multiplied\n"
+    "                          in integers (onnxruntime's MatMulNBits accuracy_level 4; needs\n"
+    "                          --weights int4, --group 32, 64, 128 or 256, no --act-order;\n"
+    "                          --onnx writes accuracy_level 4; emit-c's C stays float)\n";
 
 /* Parses "NAME=d0,d1,..." (the emit-c contract's form; "d0xd1x..." is accepted too). */
 int cli_shape_parse(const char *spec, int64_t *dims, int *rank, size_t *name_len, const char *cmd,
@@ -149,6 +154,8 @@ int cli_quant_opt(CliQuant *a, int argc, char **argv, int *i, const char *cmd, R
         a->gptq_opt = 1;
     } else if (OPT("--weights")) {
         a->weights = v;
+    } else if (OPT("--compute")) {
+        a->compute = v;
     } else if (OPT("--activations")) {
         a->activations = v;
     } else if (OPT("--method")) {
@@ -233,6 +240,20 @@ int cli_quant_check(CliQuant *a, const char *cmd, RtError *err) {
         return cli_usage_error(err, cmd, "--activations int8 needs quantized weights (not --weights f32)");
     if (a->q.act_int8 && a->q.group > 0 && !a->q.per_tensor)
         return cli_usage_error(err, cmd, "--group N > 0 is for weight-only quantization (--activations f32)");
+    if (a->compute && strcmp(a->compute, "f32") != 0 && strcmp(a->compute, "int8") != 0)
+        return cli_usage_error(err, cmd, "--compute is f32 or int8, got '%s'", a->compute);
+    if (a->compute && strcmp(a->compute, "int8") == 0) { /* the layers the int8 kernels take */
+        const int64_t G = a->q.group;
+        if (!a->lowbit || a->q.weight_bits != 4)
+            return cli_usage_error(err, cmd, "--compute int8 is for 4-bit layers (--weights int4)");
+        if (G != 32 && G != 64 && G != 128 && G != 256)
+            return cli_usage_error(err, cmd, "--compute int8 needs --group 32, 64, 128 or 256 (got %lld): A is "
+                                             "quantized per group, as MatMulNBits' blocks", (long long)G);
+        if (a->g.spec.act_order)
+            return cli_usage_error(err, cmd, "--compute int8 does not take --act-order (its groups are not "
+                                             "runs of consecutive columns)");
+        a->g.spec.accuracy_level = 4;
+    }
     a->q.exclude = a->exclude;
     return CLI_OK;
 }
@@ -252,8 +273,8 @@ void cli_quant_options_line(const CliQuant *a, char *buf, size_t n) {
     }
     if (u < n && a->lowbit) {
         const GptqSpec *s = &a->g.spec;
-        u += (size_t)snprintf(buf + u, n - u, " method=%s%s", a->g.method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn",
-                              s->clip_search ? " clip-search" : "");
+        u += (size_t)snprintf(buf + u, n - u, " method=%s%s%s", a->g.method == GPTQ_METHOD_GPTQ ? "gptq" : "rtn",
+                              s->clip_search ? " clip-search" : "", s->accuracy_level == 4 ? " compute=int8" : "");
         if (u < n && a->g.method == GPTQ_METHOD_GPTQ)
             u += (size_t)snprintf(buf + u, n - u, " damp=%g sequential=%s%s%s", s->damp,
                                   a->g.sequential == GPTQ_SEQ_BLOCK ? "block" : "layer", s->act_order ? " act-order" : "",

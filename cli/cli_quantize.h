@@ -39,6 +39,7 @@ typedef struct {
     int clip_opt;                     /* --clip-search was given */
     GptqPassOptions g;                /* the low-bit path's options */
     const char *sequential;           /* --sequential (borrowed argv) */
+    const char *compute;              /* --compute f32|int8 (borrowed argv) or NULL = f32 */
     const char *shape[CLI_QUANT_MAX_SHAPES]; /* --shape NAME=d0,d1,... (borrowed argv) */
     int n_shape;
     const char *freeze[CLI_QUANT_MAX_SHAPES]; /* --freeze-input NAME=FILE.npy (borrowed argv) */

@@ -14,7 +14,9 @@
  *   attributes K, N, bits, block_size: the largest of 16..256 (onnxruntime's kernel takes
  *   those powers of two only) dividing wafer's group G, a group spanning G / block_size
  *   blocks; one group per row (G = 0) takes min(256, the power of two >= K) with the last
- *   block zero-padded. The activation, if any, follows as its own node.
+ *   block zero-padded. The activation, if any, follows as its own node. A layer with
+ *   accuracy_level 4 (int8 compute, quantize --compute int8) carries it over when its group
+ *   is the block (A quantized per group in wafer, per block in onnxruntime); else refused.
  * Act-order (g_idx): GPTQ's groups are G columns each, only not contiguous. Sorting the
  *   columns by group (stably) makes them contiguous, so the layer is written as
  *   Gather(X, perm, axis -1) followed by the plain form on the permuted codes: exact, and it
@@ -190,6 +192,13 @@ static int nb_matmul_nbits(ExCtx *x, const RtNode *n, const NbLayer *L, int y) {
     if (ex_attr_int(x, k, "K", L->K) != RT_OK || ex_attr_int(x, k, "N", L->N) != RT_OK ||
         ex_attr_int(x, k, "bits", L->bits) != RT_OK || ex_attr_int(x, k, "block_size", block) != RT_OK)
         return RT_ERR;
+    /* int8 compute (--compute int8): A is quantized per group in wafer, per block in
+     * onnxruntime, the same thing only when the block is the group */
+    const int64_t level = nb_attr(n, "accuracy_level", 0);
+    if (level && block != L->G)
+        return ex_fail(x, n, "accuracy_level %lld with group %lld: MatMulNBits' blocks of %lld would quantize A per "
+                       "block, wafer per group", (long long)level, (long long)L->G, (long long)block);
+    if (level && ex_attr_int(x, k, "accuracy_level", level) != RT_OK) return RT_ERR;
     return RT_OK;
 }
 

@@ -52,6 +52,8 @@ typedef struct GptqSpec {
     int clip_search;          /* 1: each group's range shrunk to the factor in [0.21, 1] that
                                  minimizes sum |w_hat - w|^2.4 (the reference Quantizer's mse
                                  option; not what its table used) */
+    int accuracy_level;       /* written on each LinearNBits: 0 float compute (default), 4 int8
+                                 compute of A (--compute int8; runtime/kernels/nbits_int8.h) */
 } GptqSpec;
 
 void gptq_spec_default(GptqSpec *s);

@@ -226,6 +226,7 @@ static int emit_nbits(IrGraph *g, const GptqTarget *t, const GptqSpec *s, RtErro
     n->n_in = in[5] >= 0 ? 6 : in[4] >= 0 ? 5 : 4;
     RT_TRY(qz_attrs_copy(g, k, &src, src.op == RT_OP_LINEAR ? "activation,alpha,beta" : "", err));
     RT_TRY(qz_attr_set_int(g, k, "bits", bits, err));
+    if (s->accuracy_level) RT_TRY(qz_attr_set_int(g, k, "accuracy_level", s->accuracy_level, err));
     return qz_attr_set_int(g, k, "group", G, err);
 }
 
