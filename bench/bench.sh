@@ -192,6 +192,15 @@ if [ -f "$x" ] && "$W" quantize "$FX/tinylm/tinylm.onnx" -o "$q4" --weights int4
     l4="$TMP/tinylm_int4_level4.onnx"
     if node "$HERE/onnx_accuracy_level.js" "$FX/perf/tinylm_int4_default_asym.onnx" 4 "$l4" >/dev/null 2>"$TMP/lerr"; then
         bench_pair "tinylm int4 accuracy_level 4" "$l4" "$l4" tokens "$x" 50 5 0.8
+        # wafer's own GPTQ layers as above with int8 compute (--compute int8) against it
+        q48="$TMP/tinylm_int4_int8c.wafer"
+        if "$W" quantize "$FX/tinylm/tinylm.onnx" -o "$q48" --weights int4 --method gptq --group 128 --asym \
+            --calib "tokens=$FX/tinylm/tinylm_calib_tokens.npy" --shape tokens=1,128 --compute int8 >/dev/null 2>"$TMP/qerr"; then
+            bench_pair "tinylm int4 --compute int8" "$q48" "$l4" tokens "$x" 50 5 0.8
+        else
+            printf '%-22s quantize --compute int8 failed: %s\n' tinylm "$(head -c 300 "$TMP/qerr")"
+            touch "$TMP/failed"
+        fi
     else
         printf '%-22s accuracy_level copy failed: %s\n' tinylm "$(head -c 300 "$TMP/lerr")"
         touch "$TMP/failed"
