@@ -39,6 +39,7 @@
 
 #include "../runtime/kernels/nbits.h"
 #include "../runtime/rt_threads.h"
+#include "bench_stream.h"
 #include "bench_util.h"
 
 #define BENCH_N 4096
@@ -51,59 +52,6 @@
 
 static const int64_t bench_groups[] = {128, 32};
 #define BENCH_NGROUPS 2
-
-/* ---- STREAM-style read ---- */
-
-typedef struct {
-    const float *p;
-    int64_t n;          /* floats; a multiple of 64 */
-    double sums[2];     /* per chunk, so the reads cannot be optimized away */
-} ReadJob;
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-__attribute__((target("avx2"))) static double read_span(const float *p, int64_t n) {
-    __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
-    for (int64_t i = 0; i < n; i += 32) {
-        a = _mm256_add_ps(a, _mm256_load_ps(p + i));
-        b = _mm256_add_ps(b, _mm256_load_ps(p + i + 8));
-        c = _mm256_add_ps(c, _mm256_load_ps(p + i + 16));
-        d = _mm256_add_ps(d, _mm256_load_ps(p + i + 24));
-    }
-    float t[8];
-    _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
-    return (double)t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
-}
-#else
-static double read_span(const float *p, int64_t n) {
-    float a[8] = {0};
-    for (int64_t i = 0; i < n; i += 8)
-        for (int j = 0; j < 8; j++) a[j] += p[i + j];
-    return (double)a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
-}
-#endif
-
-static void read_chunk(void *arg, int64_t c0, int64_t c1) {
-    ReadJob *j = arg;
-    for (int64_t c = c0; c < c1; c++) {
-        int64_t b, e;
-        rt_chunk_range(j->n / 64, 2, c, &b, &e);
-        j->sums[c] = read_span(j->p + b * 64, (e - b) * 64);
-    }
-}
-
-/* Read bandwidth in bytes/s of one pass over p on `threads` (1 or 2) threads. */
-static double stream_read(const float *p, int64_t n, int threads, RtThreadPool *pool) {
-    ReadJob j = {p, n, {0, 0}};
-    double t = now_s();
-    if (threads == 1)
-        read_chunk(&j, 0, 2);
-    else
-        rt_parallel_for(pool, 2, 1, read_chunk, &j);
-    t = now_s() - t;
-    if (j.sums[0] + j.sums[1] == 12345.678) fprintf(stderr, "(unlikely sum)\n");
-    return (double)n * sizeof(float) / t;
-}
 
 /* ---- GEMV over copies of one layer ---- */
 
@@ -241,7 +189,7 @@ int main(int argc, char **argv) {
     for (int round = 0; round < rounds; round++)
         for (int t = 0; t < 2; t++) {
             RtThreadPool *p = t == 0 ? NULL : pool;
-            bw[t] = max_d(bw[t], stream_read((const float *)buf, nfloats, t + 1, pool));
+            bw[t] = max_d(bw[t], bench_stream_read((const float *)buf, nfloats, t == 0 ? NULL : pool));
             for (int gi = 0; gi < BENCH_NGROUPS; gi++) {
                 double c = gemv_time(impl, &rings[gi], x, y, p, 1), h = gemv_time(impl, &rings[gi], x, y, p, 0);
                 cold[gi][t] = c < cold[gi][t] ? c : cold[gi][t];
