@@ -94,6 +94,11 @@ float rt_f16_to_f32(uint16_t h);
 uint16_t rt_f32_to_f16(float f);       /* round to nearest even */
 float rt_bf16_to_f32(uint16_t h);
 uint16_t rt_f32_to_bf16(float f);      /* round to nearest even */
+/* The same over arrays of n, bit for bit (rt_half.c: F16C where the CPU has it). */
+void rt_f16_to_f32_n(const uint16_t *h, float *f, int64_t n);
+void rt_f32_to_f16_n(const float *f, uint16_t *h, int64_t n);
+void rt_bf16_to_f32_n(const uint16_t *h, float *f, int64_t n);
+void rt_f32_to_bf16_n(const float *f, uint16_t *h, int64_t n);
 
 /* ---- attributes (the ONNX AttributeProto types) ---- */
 typedef enum {

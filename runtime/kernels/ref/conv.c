@@ -611,10 +611,8 @@ static void convt_f64(const ConvShape *s, const double *x, const double *w, cons
 /* ---------------------------------------------------------------- half precision via float32 */
 
 static void half_to_f32(const RtTensor *t, float *dst) {
-    const uint16_t *src = t->data;
-    int64_t n = rt_numel(t);
-    for (int64_t i = 0; i < n; i++)
-        dst[i] = t->dtype == RT_F16 ? rt_f16_to_f32(src[i]) : rt_bf16_to_f32(src[i]);
+    if (t->dtype == RT_F16) rt_f16_to_f32_n(t->data, dst, rt_numel(t));
+    else rt_bf16_to_f32_n(t->data, dst, rt_numel(t));
 }
 
 /* The float32 and float64 loops of Conv (conv_f32, conv_f64) and ConvTranspose (convt_*). */
@@ -632,9 +630,8 @@ static int run_half(RtKernelCtx *c, const ConvShape *s, const RtTensor *x, const
     half_to_f32(w, fw);
     if (b) half_to_f32(b, fb);
     int r = fn(c, s, fx, fw, b ? fb : NULL, fy);
-    uint16_t *out = y->data;
-    for (int64_t i = 0; r == RT_OK && i < ny; i++)
-        out[i] = y->dtype == RT_F16 ? rt_f32_to_f16(fy[i]) : rt_f32_to_bf16(fy[i]);
+    if (r == RT_OK && y->dtype == RT_F16) rt_f32_to_f16_n(fy, y->data, ny);
+    else if (r == RT_OK) rt_f32_to_bf16_n(fy, y->data, ny);
     rt_scratch_free(c, buf);
     return r;
 }

@@ -49,7 +49,9 @@ static inline int ew_is_half(RtDtype dt) { return dt == RT_F16 || dt == RT_BF16;
 
 /* n half-precision elements (every step-th) -> floats. */
 static inline void ew_half_load(RtDtype dt, const uint16_t *x, int64_t step, int64_t n, float *y) {
-    if (dt == RT_F16)
+    if (step == 1 && dt == RT_F16)
+        rt_f16_to_f32_n(x, y, n);
+    else if (dt == RT_F16)
         for (int64_t i = 0; i < n; i++) y[i] = rt_f16_to_f32(x[i * step]);
     else
         for (int64_t i = 0; i < n; i++) y[i] = rt_bf16_to_f32(x[i * step]);
@@ -58,9 +60,9 @@ static inline void ew_half_load(RtDtype dt, const uint16_t *x, int64_t step, int
 /* n floats -> contiguous half-precision elements, rounding to nearest even. */
 static inline void ew_half_store(RtDtype dt, const float *x, int64_t n, uint16_t *y) {
     if (dt == RT_F16)
-        for (int64_t i = 0; i < n; i++) y[i] = rt_f32_to_f16(x[i]);
+        rt_f32_to_f16_n(x, y, n);
     else
-        for (int64_t i = 0; i < n; i++) y[i] = rt_f32_to_bf16(x[i]);
+        rt_f32_to_bf16_n(x, y, n);
 }
 
 /* Defines row function NAME computing y = EXPR of x0 (a TA from source 0) and x1 (a TB from

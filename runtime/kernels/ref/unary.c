@@ -420,11 +420,13 @@ static void cast_convert(const RtTensor *x, RtTensor *y) {
     if (x->dtype == y->dtype) {
         memcpy(y->data, x->data, (size_t)cnt * rt_dtype_size(x->dtype));
     } else if (x->dtype == RT_F32 && y->dtype == RT_F16) { /* the common fast paths */
-        const float *a = x->data;
-        for (int64_t i = 0; i < cnt; i++) ((uint16_t *)y->data)[i] = rt_f32_to_f16(a[i]);
+        rt_f32_to_f16_n(x->data, y->data, cnt);
     } else if (x->dtype == RT_F16 && y->dtype == RT_F32) {
-        const uint16_t *a = x->data;
-        for (int64_t i = 0; i < cnt; i++) ((float *)y->data)[i] = rt_f16_to_f32(a[i]);
+        rt_f16_to_f32_n(x->data, y->data, cnt);
+    } else if (x->dtype == RT_F32 && y->dtype == RT_BF16) {
+        rt_f32_to_bf16_n(x->data, y->data, cnt);
+    } else if (x->dtype == RT_BF16 && y->dtype == RT_F32) {
+        rt_bf16_to_f32_n(x->data, y->data, cnt);
     } else if (rt_dtype_is_float(x->dtype)) {
         for (int64_t i = 0; i < cnt; i++) rt_set_f64_sat(y, i, rt_get_f64(x, i));
     } else if (x->dtype == RT_U64) {
