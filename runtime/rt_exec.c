@@ -47,11 +47,18 @@ uint64_t rt_node_const_inputs(const RtGraph *g, const RtNode *n) {
     return m;
 }
 
+/* One state block and, for a nest (kernel.h RtStateNest), the blocks inside it. */
+static void state_block_free(void *block, const RtAllocator *a) {
+    const RtStateNest *nest = block;
+    if (nest->magic == RT_STATE_NEST_MAGIC && nest->inner) state_block_free(nest->inner, a);
+    a->free(a->user, block);
+}
+
 void rt_node_state_free(void **node_state, int n, const RtAllocator *a) {
     if (!node_state) return;
     for (int k = 0; k < n; k++)
         if (node_state[k]) {
-            a->free(a->user, node_state[k]);
+            state_block_free(node_state[k], a);
             node_state[k] = NULL;
         }
 }

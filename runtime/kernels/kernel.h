@@ -57,6 +57,16 @@ struct RtKernelCtx {
 
 typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);
 
+/* A node's state block that holds another block (x86/half_x86.c: the float32 kernel it runs
+ * on widened float16 inputs keeps its own state there) starts with this header; the owner's
+ * rt_node_state_free frees the inner block too. Every state block is at least 16 bytes, so
+ * reading a foreign block's first word is safe. */
+#define RT_STATE_NEST_MAGIC 0x5453454e53544157ull /* "WATSNEST" */
+typedef struct {
+    uint64_t magic; /* RT_STATE_NEST_MAGIC */
+    void *inner;    /* owned: the inner kernel's block, or NULL */
+} RtStateNest;
+
 typedef struct {
     int op;          /* RtOp; -1 ends a table */
     RtKernelFn fn;
@@ -68,6 +78,8 @@ RtKernelFn rt_kernel_find(int op);
  * the CPU's features itself and hands the cases it does not cover to the reference kernel),
  * else the reference one; NULL when wafer has none. */
 RtKernelFn rt_kernel_find_fast(int op);
+/* The same without x86/half_x86.c's float16 wrapper: the float32 kernel it runs inside. */
+RtKernelFn rt_kernel_find_inner(int op);
 
 /* ---- helpers for kernels ---- */
 static inline const RtTensor *rt_in(const RtNode *n, RtTensor *const *in, int i) {

@@ -70,6 +70,7 @@ extern const RtKernelEntry rt_kernels_x86_attention23[]; /* x86/attention23_x86.
 extern const RtKernelEntry rt_kernels_x86_qlut[];   /* x86/qlut_x86.c: QLut (AVX-512 VBMI) */
 extern const RtKernelEntry rt_kernels_x86_qmaxpool[]; /* x86/qmaxpool_x86.c: MaxPool on int8 codes (before x86_pool) */
 extern const RtKernelEntry rt_kernels_x86_resize[];  /* x86/resize_nearest_x86.c: nearest Resize by integer factors */
+extern const RtKernelEntry rt_kernels_x86_half[];    /* x86/half_x86.c: float16 nodes on the float32 kernels above */
 
 static const RtKernelEntry *const fast_families[] = {
     rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
@@ -108,16 +109,19 @@ static RtKernelFn find_in(const RtKernelEntry *const *fams, size_t n_fams, int o
     return 0;
 }
 
-static RtKernelFn ref_table[RT_OP_COUNT], fast_table[RT_OP_COUNT];
+static RtKernelFn ref_table[RT_OP_COUNT], inner_table[RT_OP_COUNT], fast_table[RT_OP_COUNT];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void tables_fill(void) {
+    const RtKernelEntry *const half[] = {rt_kernels_x86_half};
     for (int op = 1; op < RT_OP_COUNT; op++) {
         RtKernelFn ref = find_in(families, sizeof families / sizeof families[0], op);
         RtKernelFn fast = find_in(fast_families, sizeof fast_families / sizeof fast_families[0], op);
+        RtKernelFn wrap = find_in(half, 1, op);
         ref_table[op] = ref;
         /* an optimized kernel always has a reference behind it */
-        fast_table[op] = ref ? (fast ? fast : ref) : 0;
+        inner_table[op] = ref ? (fast ? fast : ref) : 0;
+        fast_table[op] = ref && wrap ? wrap : inner_table[op];
     }
 }
 
@@ -131,4 +135,10 @@ RtKernelFn rt_kernel_find_fast(int op) {
     if (op <= 0 || op >= RT_OP_COUNT) return 0;
     pthread_once(&tables_once, tables_fill);
     return fast_table[op];
+}
+
+RtKernelFn rt_kernel_find_inner(int op) {
+    if (op <= 0 || op >= RT_OP_COUNT) return 0;
+    pthread_once(&tables_once, tables_fill);
+    return inner_table[op];
 }
