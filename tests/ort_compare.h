@@ -43,10 +43,11 @@ typedef struct {
     int64_t int_diff;  /* integer and bool outputs */
 } OrtcTol;
 
-/* Element i of t as a double (every dtype npy_read gives except float16/bfloat16). */
+/* Element i of t as a double (every dtype npy_read gives). */
 static inline double ortc__elem(const RtTensor *t, int64_t i) {
     switch (t->dtype) {
     case RT_F32: return ((const float *)t->data)[i];
+    case RT_F16: return rt_f16_to_f32(((const uint16_t *)t->data)[i]);
     case RT_F64: return ((const double *)t->data)[i];
     case RT_I8: return ((const int8_t *)t->data)[i];
     case RT_U8: return ((const uint8_t *)t->data)[i];
@@ -78,7 +79,7 @@ static inline void ortc__compare_one(const char *tag, const char *dir, const cha
     cr_expect(same_shape, "%s: output %s has rank %d [%lld, ...] in wafer, rank %d [%lld, ...] in onnxruntime", tag,
               file, w.rank, (long long)(w.rank ? w.dims[0] : 0), o.rank, (long long)(o.rank ? o.dims[0] : 0));
     if (w.dtype == o.dtype && same_shape) {
-        int is_float = o.dtype == RT_F32 || o.dtype == RT_F64;
+        int is_float = o.dtype == RT_F32 || o.dtype == RT_F64 || o.dtype == RT_F16;
         int64_t bad = 0, first = -1;
         for (int64_t i = 0; i < rt_numel(&o); i++) {
             double a = ortc__elem(&w, i), b = ortc__elem(&o, i);
