@@ -14,13 +14,12 @@
 #include "../ort_compare.h"
 #include "../../io/npy.h"
 
-/* Per op both round to float16 (2^-11 relative); wafer computes each op in float32 and
- * rounds once, onnxruntime's CPU provider the same through the Casts it inserts, but the
- * fused .wafer rounds less often (BatchNormalization folded into the Conv's float16
- * weights, the activation inside the conv) and float32 sums differ in order, so a logit
- * moves by the few float16 steps of the layers' outputs it sums, about ten steps of the
- * logit at most (digits' worst seen: 0.003 on a logit of 0.03, 7 steps of 2^-12 there):
- * 0.5% of the value plus 0.005. */
+/* Both round every op's output to float16 (2^-11 relative): wafer computes each op in
+ * float32 and rounds once, onnxruntime's CPU provider the same through the Casts it inserts
+ * (or its own float16 kernels); float32 sums in another order may round a value to the
+ * neighbouring float16, and later layers carry that, so a logit moves by a few float16
+ * steps of the terms it sums (hidden values of order 1) plus its own rounding: 0.5% of the
+ * value plus 0.005 (digits' worst seen: 0.003, on a logit of 0.03 that cancels larger terms). */
 static const OrtcTol HALF_MODEL_TOL = {0.005, 0.005, 0};
 
 /* The first rows of a fixture input as float16. */
