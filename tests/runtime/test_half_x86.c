@@ -3,7 +3,7 @@
  * (runtime/kernels/x86/half_x86.c) against the reference kernels, which widen, compute in
  * float32 and round per element: Conv on each path (1x1 GEMM, depthwise, direct stem,
  * Winograd, im2col, grouped), FusedConv with activations, Gemm, MatMul, pools, Softmax,
- * Gelu, LayerNormalization and broadcast Add, on odd sizes. Each case also runs with the
+ * Gelu, LayerNormalization, BatchNormalization and broadcast Add, on odd sizes. Each case also runs with the
  * node's state kept over three runs (the weights widened at the first, the float32 kernel's
  * packed weights nested in the same block; rt_node_state_free frees both: ASan's leak
  * check), giving the stateless run's bits; shape-only runs give the reference's shape.
@@ -26,7 +26,7 @@
 #define HALF_BF16_STEP (1.0 / 128.0)
 #define HALF_NEAR_ZERO 1e-5
 
-#define MAXIN 3
+#define MAXIN 5
 
 typedef struct {
     int op;
@@ -53,6 +53,7 @@ static void check(const HalfCase *k, RtDtype t, const char *what) {
         data[j] = malloc((size_t)n * 2 + 2);
         for (int64_t i = 0; i < n; i++) {
             float v = rtt_uniform(&seed, -1.0f, 1.0f);
+            if (k->op == RT_OP_BATCH_NORMALIZATION && j == 4) v = fabsf(v) + 0.25f; /* a variance */
             data[j][i] = t == RT_F16 ? rt_f32_to_f16(v) : rt_f32_to_bf16(v);
         }
         tin[j] = rtt_tensor(t, k->rank[j], k->dims[j], data[j]);
@@ -165,4 +166,6 @@ Test(half_x86, gemm_matmul_and_pointwise_ops_match_the_reference) {
     check_both(&gelu, "Gelu");
     HalfCase ln = {RT_OP_LAYER_NORMALIZATION, 3, {2, 1, 1}, {{5, 65}, {65}, {65}}, {{0}}, 0};
     check_both(&ln, "LayerNormalization");
+    HalfCase bn = {RT_OP_BATCH_NORMALIZATION, 5, {4, 1, 1, 1, 1}, {{2, 17, 5, 3}, {17}, {17}, {17}, {17}}, {{0}}, 0};
+    check_both(&bn, "BatchNormalization");
 }

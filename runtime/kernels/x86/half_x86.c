@@ -6,7 +6,8 @@
  * onnxruntime's CPU provider does by inserting Casts around ops it has no float16 kernel
  * for). The reference kernels do it per element and widen the weights on every run; a
  * float16 MobileNetV2 ran 20x slower than its float32 twin. Here, for the ops below, a node
- * whose float inputs all have one 16-bit type runs as:
+ * whose float inputs all have one 16-bit type runs as (BatchNormalization, which has no x86
+ * kernel, on the reference's float32 loop instead of its per-element double one):
  *   inputs  -> float32 (rt_f16_to_f32_n: F16C); constant inputs (weights, biases) widened
  *              once into the node's state, the others per run into scratch
  *   the op's float32 kernel (the x86 family's, which packs or transforms the widened
@@ -22,7 +23,7 @@
 #include "../kernel.h"
 #include "../ref/activation.h"
 
-#define HX_MAX_IN 8              /* inputs of the ops below: Conv 3, Gemm 3, LayerNorm 3 */
+#define HX_MAX_IN 8              /* inputs of the ops below: Conv 3, Gemm 3, BatchNormalization 5 */
 #define HX_MAGIC 0x46314858u     /* "XH1F": this file's block inside the nest header */
 
 /* The node's state: the nest header, then where each constant input's float32 copy sits in
@@ -183,5 +184,6 @@ const RtKernelEntry rt_kernels_x86_half[] = {
     {RT_OP_HARD_SWISH, hx_run},  {RT_OP_SOFTMAX, hx_run},         {RT_OP_LOG_SOFTMAX, hx_run},
     {RT_OP_LAYER_NORMALIZATION, hx_run}, {RT_OP_ADD, hx_run},     {RT_OP_SUB, hx_run},
     {RT_OP_MUL, hx_run},         {RT_OP_DIV, hx_run},
+    {RT_OP_BATCH_NORMALIZATION, hx_run}, /* the reference's float32 loop (no x86 kernel) */
     {-1, 0},
 };
