@@ -22,6 +22,7 @@ const DTYPES = {
   '<i8': { ort: 'int64', size: 8, Array: BigInt64Array },
   '<i4': { ort: 'int32', size: 4, Array: Int32Array },
   '<i2': { ort: 'int16', size: 2, Array: Int16Array },
+  '<f2': { ort: 'float16', size: 2, Array: Uint16Array }, // bit patterns (node has no Float16Array)
   '|i1': { ort: 'int8', size: 1, Array: Int8Array },
   '|u1': { ort: 'uint8', size: 1, Array: Uint8Array },
   '|b1': { ort: 'bool', size: 1, Array: Uint8Array },
