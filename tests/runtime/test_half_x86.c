@@ -3,10 +3,12 @@
  * (runtime/kernels/x86/half_x86.c) against the reference kernels, which widen, compute in
  * float32 and round per element: Conv on each path (1x1 GEMM, depthwise, direct stem,
  * Winograd, im2col, grouped), FusedConv with activations, Gemm, MatMul, pools, Softmax,
- * Gelu, LayerNormalization, BatchNormalization and broadcast Add, on odd sizes. Each case also runs with the
- * node's state kept over three runs (the weights widened at the first, the float32 kernel's
- * packed weights nested in the same block; rt_node_state_free frees both: ASan's leak
- * check), giving the stateless run's bits; shape-only runs give the reference's shape.
+ * Gelu, LayerNormalization, BatchNormalization, broadcast Add and a large Mul, on odd
+ * sizes. Each case also runs with the node's state kept over three runs (the weights
+ * widened at the first, the float32 kernel's packed weights nested in the same block;
+ * rt_node_state_free frees both: ASan's leak check), giving the stateless run's bits, the
+ * third on two threads (conversions split too);
+ * shape-only runs give the reference's shape.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "../../runtime/rt_exec.h"
+#include "../../runtime/rt_threads.h"
 #include "rt_test_util.h"
 
 /* Both sides compute in float32 and round once to the 16-bit type; their float32 sums differ
@@ -39,9 +42,16 @@ typedef struct {
 
 static float half_value(RtDtype t, uint16_t h) { return t == RT_F16 ? rt_f16_to_f32(h) : rt_bf16_to_f32(h); }
 
-static int run(RtKernelFn fn, const HalfCase *k, RtTensor **in, RtTensor *out, void **state, int shape_only) {
-    RttRun how = {.node_state = state, .const_inputs = state ? 6u : 0};
+static RtThreadPool *pool2; /* two threads: conversions and kernels split, the same bits */
+
+static int run_on(RtThreadPool *pool, RtKernelFn fn, const HalfCase *k, RtTensor **in, RtTensor *out, void **state,
+                  int shape_only) {
+    RttRun how = {.pool = pool, .node_state = state, .const_inputs = state ? 6u : 0};
     return rtt_run_kernel(fn, &how, k->op, 17, in, k->n_in, out, 1, (RtAttr *)k->attrs, k->n_attr, shape_only);
+}
+
+static int run(RtKernelFn fn, const HalfCase *k, RtTensor **in, RtTensor *out, void **state, int shape_only) {
+    return run_on(NULL, fn, k, in, out, state, shape_only);
 }
 
 static void check(const HalfCase *k, RtDtype t, const char *what) {
@@ -76,9 +86,10 @@ static void check(const HalfCase *k, RtDtype t, const char *what) {
         bad += !ok;
     }
     void *state = NULL;
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < 3; r++) { /* the third run on two threads */
         RtTensor st;
-        cr_assert_eq(run(fastfn, k, in, &st, &state, 0), RT_OK, "%s: with state: %s", what, rtt_err.msg);
+        cr_assert_eq(run_on(r == 2 ? pool2 : NULL, fastfn, k, in, &st, &state, 0), RT_OK, "%s: with state: %s", what,
+                     rtt_err.msg);
         cr_expect_eq(memcmp(st.data, fast.data, (size_t)n * 2), 0, "%s: run %d with the node's state differs", what, r);
         free(st.data);
     }
@@ -105,6 +116,13 @@ static HalfCase conv(int op, int64_t C, int64_t H, int64_t W, int64_t M, int64_t
     c.attrs[c.n_attr++] = rtt_attr_int("group", group);
     return c;
 }
+
+static void setup_pool(void) {
+    pool2 = rt_pool_new(2, NULL);
+    cr_assert_not_null(pool2);
+}
+static void teardown_pool(void) { rt_pool_free(pool2); }
+TestSuite(half_x86, .init = setup_pool, .fini = teardown_pool);
 
 Test(half_x86, conv_paths_match_the_reference) {
     int64_t pads[4] = {1, 1, 1, 1}, s2[2] = {2, 2};
@@ -154,6 +172,8 @@ Test(half_x86, gemm_matmul_and_pointwise_ops_match_the_reference) {
     check_both(&mm, "MatMul");
     HalfCase add = {RT_OP_ADD, 2, {4, 3}, {{1, 17, 3, 5}, {17, 1, 5}}, {{0}}, 0};
     check_both(&add, "broadcast Add");
+    HalfCase big = {RT_OP_MUL, 2, {4, 1}, {{1, 65, 33, 35}, {35}}, {{0}}, 0}; /* conversions in 2 chunks */
+    check_both(&big, "large Mul");
     HalfCase gap = {RT_OP_GLOBAL_AVERAGE_POOL, 1, {4}, {{2, 17, 7, 9}}, {{0}}, 0};
     check_both(&gap, "GlobalAveragePool");
     int64_t k3[2] = {3, 3};

@@ -20,6 +20,7 @@
  */
 #include <string.h>
 
+#include "../../rt_threads.h"
 #include "../kernel.h"
 #include "../ref/activation.h"
 
@@ -42,6 +43,27 @@ typedef struct {
 static void hx_widen(RtDtype t, const void *src, float *dst, int64_t n) {
     if (t == RT_F16) rt_f16_to_f32_n(src, dst, n);
     else rt_bf16_to_f32_n(src, dst, n);
+}
+
+/* One conversion over the pool's threads (elementwise, so the same bits for any split). */
+#define HX_MIN_CHUNK 32768 /* elements: ~10 us of conversion, worth a thread's wake-up */
+typedef struct {
+    RtDtype t;       /* RT_F16 or RT_BF16 */
+    const void *src; /* 16-bit or float32 */
+    void *dst;
+    int widen;       /* 1: 16-bit -> float32; 0: float32 -> 16-bit */
+} HxConvJob;
+
+static void hx_convert_chunk(void *arg, int64_t b, int64_t e) {
+    const HxConvJob *j = arg;
+    if (j->widen) hx_widen(j->t, (const uint16_t *)j->src + b, (float *)j->dst + b, e - b);
+    else if (j->t == RT_F16) rt_f32_to_f16_n((const float *)j->src + b, (uint16_t *)j->dst + b, e - b);
+    else rt_f32_to_bf16_n((const float *)j->src + b, (uint16_t *)j->dst + b, e - b);
+}
+
+static void hx_convert(RtKernelCtx *c, RtDtype t, const void *src, void *dst, int64_t n, int widen) {
+    HxConvJob j = {t, src, dst, widen};
+    rt_parallel_for(c->pool, n, HX_MIN_CHUNK, hx_convert_chunk, &j);
 }
 
 /* The node's block when it is this file's and was made from these inputs; else NULL. */
@@ -117,12 +139,11 @@ static int hx_split_act(RtKernelCtx *c, const RtNode *n, RtNode *conv_node, RtAc
 }
 
 /* y (16-bit, rounded) = round(act(y)), through y32's float32 room. */
-static void hx_act_after(const RtAct *a, RtDtype t, RtTensor *y, float *y32) {
+static void hx_act_after(RtKernelCtx *c, const RtAct *a, RtDtype t, RtTensor *y, float *y32) {
     int64_t cnt = rt_numel(y);
-    hx_widen(t, y->data, y32, cnt);
+    hx_convert(c, t, y->data, y32, cnt, 1);
     rt_act_span(a, y32, cnt, NULL);
-    if (t == RT_F16) rt_f32_to_f16_n(y32, y->data, cnt);
-    else rt_f32_to_bf16_n(y32, y->data, cnt);
+    hx_convert(c, t, y32, y->data, cnt, 0);
 }
 
 static int hx_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
@@ -150,7 +171,7 @@ static int hx_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
             int64_t cnt = rt_numel(in[j]);
             scratch[j] = rt_scratch(c, (size_t)cnt * sizeof(float));
             if (!scratch[j]) { r = RT_ERR_NOMEM; break; }
-            hx_widen(t, in[j]->data, scratch[j], cnt);
+            hx_convert(c, t, in[j]->data, scratch[j], cnt, 1);
             wide[j].data = scratch[j];
         }
         win[j] = &wide[j];
@@ -166,9 +187,8 @@ static int hx_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     if (r == RT_OK && y32.dtype != RT_F32) r = rt_fail(c, "float32 kernel gave %s", rt_dtype_name(y32.dtype));
     if (r == RT_OK) r = rt_out_alloc(c, out[0], t, y32.rank, y32.dims);
     if (r == RT_OK) {
-        if (t == RT_F16) rt_f32_to_f16_n(y32.data, out[0]->data, rt_numel(&y32));
-        else rt_f32_to_bf16_n(y32.data, out[0]->data, rt_numel(&y32));
-        if (split) hx_act_after(&act, t, out[0], y32.data);
+        hx_convert(c, t, y32.data, out[0]->data, rt_numel(&y32), 0);
+        if (split) hx_act_after(c, &act, t, out[0], y32.data);
     }
     if (y32.data) c->alloc->free(c->alloc->user, y32.data);
     for (int j = 0; j < n->n_in; j++) rt_scratch_free(c, scratch[j]);
