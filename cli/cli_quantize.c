@@ -408,7 +408,7 @@ static void summary_print(FILE *out, const CliQuant *a, const QuantReport *rep) 
         act += rep->tensors[i].kind == QUANT_T_ACTIVATION;
     }
     if (a->q.weight_bits == 0) {
-        fprintf(out, "%s: float32 weights (--weights f32: simplified and fused, nothing quantized)\n", a->out);
+        fprintf(out, "%s: float weights as the model has them (--weights f32: simplified and fused, nothing quantized)\n", a->out);
         return;
     }
     fprintf(out, "%s: %d weights quantized", a->out, w);
