@@ -4,11 +4,11 @@
  * float32 and round per element: Conv on each path (1x1 GEMM, depthwise, direct stem,
  * Winograd, im2col, grouped), FusedConv with activations, Gemm, MatMul, pools, Softmax,
  * Gelu, LayerNormalization, BatchNormalization, broadcast Add and a large Mul, on odd
- * sizes. Each case also runs with the node's state kept over three runs (the weights
- * widened at the first, the float32 kernel's packed weights nested in the same block;
- * rt_node_state_free frees both: ASan's leak check), giving the stateless run's bits, the
- * third on two threads (conversions split too);
- * shape-only runs give the reference's shape.
+ * sizes; Resize in every mode (bit for bit, its float32 scales and roi as they are). Each
+ * case also runs with the node's state kept over three runs (the weights widened at the
+ * first, the float32 kernel's packed weights nested in the same block; rt_node_state_free
+ * frees both: ASan's leak check), giving the stateless run's bits, the third on two threads
+ * (conversions split too); shape-only runs give the reference's shape.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -188,4 +188,88 @@ Test(half_x86, gemm_matmul_and_pointwise_ops_match_the_reference) {
     check_both(&ln, "LayerNormalization");
     HalfCase bn = {RT_OP_BATCH_NORMALIZATION, 5, {4, 1, 1, 1, 1}, {{2, 17, 5, 3}, {17}, {17}, {17}, {17}}, {{0}}, 0};
     check_both(&bn, "BatchNormalization");
+}
+
+/* Resize(X [1, 3, 7, 9] 16-bit, roi float32, scales float32) on the fast entry: linear and
+ * cubic go through half_x86.c (X widened, roi and scales as they are), nearest copies the
+ * 16-bit elements. Both sides sum the taps in double and round to float32, then to the 16-bit
+ * type, so the bits equal the reference kernel's, stateless, with the node's state, on two
+ * threads; shape-only runs give the reference's shape. */
+static void check_resize(RtDtype t, const char *mode, const char *coord, const float *scales) {
+    int64_t xd[4] = {1, 3, 7, 9}, four = 4, eight = 8;
+    uint16_t xh[189];
+    uint32_t seed = 11;
+    for (int i = 0; i < 189; i++) {
+        float v = rtt_uniform(&seed, -2.0f, 2.0f);
+        xh[i] = t == RT_F16 ? rt_f32_to_f16(v) : rt_f32_to_bf16(v);
+    }
+    const float roi_v[8] = {0, 0, 0.1f, 0.2f, 1, 1, 0.9f, 0.7f}; /* tf_crop_and_resize's window */
+    RtTensor x = rtt_tensor(t, 4, xd, xh), roi = rtt_tensor(RT_F32, 1, &eight, (void *)roi_v),
+             sc = rtt_tensor(RT_F32, 1, &four, (void *)scales);
+    RtTensor *in[3] = {&x, &roi, &sc};
+    HalfCase k = {RT_OP_RESIZE, 3, {0}, {{0}}, {{0}}, 0};
+    k.attrs[k.n_attr++] = rtt_attr_str("mode", mode);
+    k.attrs[k.n_attr++] = rtt_attr_str("coordinate_transformation_mode", coord);
+    k.attrs[k.n_attr++] = rtt_attr_float("extrapolation_value", -0.5f);
+    char what[160];
+    snprintf(what, sizeof what, "Resize %s %s %s scales %g x %g", rt_dtype_name(t), mode, coord, scales[2],
+             scales[3]);
+    RtTensor ref, fast, shp;
+    RtKernelFn fastfn = rt_kernel_find_fast(RT_OP_RESIZE);
+    cr_assert_eq(run(rt_kernel_find(RT_OP_RESIZE), &k, in, &ref, NULL, 0), RT_OK, "%s: ref: %s", what, rtt_err.msg);
+    cr_assert_eq(run(fastfn, &k, in, &fast, NULL, 0), RT_OK, "%s: %s", what, rtt_err.msg);
+    cr_assert_eq(fast.dtype, t, "%s: output dtype %s", what, rt_dtype_name(fast.dtype));
+    rtt_expect_dims(&fast, ref.rank, ref.dims);
+    size_t bytes = (size_t)rt_numel(&ref) * 2;
+    cr_expect_eq(memcmp(fast.data, ref.data, bytes), 0, "%s: differs from the reference", what);
+    void *state = NULL;
+    for (int r = 0; r < 3; r++) { /* the third run on two threads */
+        RtTensor st;
+        cr_assert_eq(run_on(r == 2 ? pool2 : NULL, fastfn, &k, in, &st, &state, 0), RT_OK, "%s: with state: %s",
+                     what, rtt_err.msg);
+        cr_expect_eq(memcmp(st.data, ref.data, bytes), 0, "%s: run %d with the node's state differs", what, r);
+        free(st.data);
+    }
+    /* half_x86.c's block (the nest) only when it ran the node: linear and cubic */
+    const int widened = strcmp(mode, "nearest") != 0;
+    cr_expect_eq(state && ((RtStateNest *)state)->magic == RT_STATE_NEST_MAGIC, widened,
+                 "%s: %s through half_x86.c", what, widened ? "not" : "");
+    rt_node_state_free(&state, 1, rt_allocator_default());
+    cr_assert_eq(run(fastfn, &k, in, &shp, NULL, 1), RT_SHAPE_ONLY, "%s: shape-only: %s", what, rtt_err.msg);
+    rtt_expect_dims(&shp, ref.rank, ref.dims);
+    free(ref.data), free(fast.data);
+}
+
+Test(half_x86, resize_matches_the_reference_bit_for_bit) {
+    const char *modes[] = {"linear", "cubic", "nearest"};
+    const char *coords[] = {"half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel", "tf_crop_and_resize"};
+    const float up[4] = {1, 1, 2, 1.5f}, down[4] = {1, 1, 0.5f, 0.75f};
+    const RtDtype types[2] = {RT_F16, RT_BF16};
+    for (int t = 0; t < 2; t++)
+        for (int m = 0; m < 3; m++)
+            for (int ct = 0; ct < 5; ct++) {
+                check_resize(types[t], modes[m], coords[ct], up);
+                check_resize(types[t], modes[m], coords[ct], down);
+            }
+}
+
+/* The spec's linear half_pixel upsampling worked by hand: X = [1, 2], scale 2 on the last
+ * axis; output o reads x = (o + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25, clamped to [0, 1]:
+ * 1, 1 + 0.25, 1 + 0.75, 2 (all exact in float16). */
+Test(half_x86, resize_linear_float16_worked_by_hand) {
+    int64_t xd[4] = {1, 1, 1, 2}, four = 4;
+    uint16_t xh[2] = {rt_f32_to_f16(1.0f), rt_f32_to_f16(2.0f)};
+    const float scales[4] = {1, 1, 1, 2}, want[4] = {1.0f, 1.25f, 1.75f, 2.0f};
+    RtTensor x = rtt_tensor(RT_F16, 4, xd, xh), sc = rtt_tensor(RT_F32, 1, &four, (void *)scales), y;
+    RtTensor *in[3] = {&x, NULL, &sc};
+    HalfCase k = {RT_OP_RESIZE, 3, {0}, {{0}}, {{0}}, 0};
+    k.attrs[k.n_attr++] = rtt_attr_str("mode", "linear");
+    cr_assert_eq(run(rt_kernel_find_fast(RT_OP_RESIZE), &k, in, &y, NULL, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(y.dtype, RT_F16);
+    int64_t yd[4] = {1, 1, 1, 4};
+    rtt_expect_dims(&y, 4, yd);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(rt_f16_to_f32(((uint16_t *)y.data)[i]), want[i], "element %d: %g, want %g", i,
+                     rt_f16_to_f32(((uint16_t *)y.data)[i]), want[i]);
+    free(y.data);
 }
