@@ -18,8 +18,9 @@
 #include "rt_test_util.h"
 
 /* The VNNI kernel and the reference compute the same integer sums; only their float parts
- * are summed in another order (the kernel: 16 lanes of 8 codes per 128 codes, then the
- * zero points' block terms, then the lanes; the reference: block by block). Each order's
+ * are summed in another order (the kernel: 16 lanes of 8 codes per 128 codes, the zero
+ * points' block terms in the same or other lanes, then the lanes; the reference: block by
+ * block). Each order's
  * rounding error is at most (terms - 1) * 2^-24 of the sum of the terms' magnitudes
  * (recursive summation), terms <= Kp / 8 + n_blocks + 16 lanes; two such errors apart. */
 #define Q8_SUM_REL(terms) (2.0 * (double)(terms) * 5.960464477539063e-08)

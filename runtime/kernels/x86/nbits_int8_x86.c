@@ -9,10 +9,11 @@
  * columns, then 64 of its odd columns). Two vpdpbusd give 16 int32 lanes, lane l the sum
  * over codes 128c + 8l .. 128c + 8l + 7: a block of 32 is 4 lanes, 64 is 8, 128+ all 16.
  * Each lane's integer sum becomes float and is multiplied by its block's sa * sb (lane
- * vectors: SAL from A, the weight's scales spread by vpermps) into a float accumulator; the
- * zero points' part, -sum_b z sb (sa S)_b, is a float dot over blocks 16 at a time (ASA =
- * sa * S from A). The integer parts equal the reference's; the float sums run in another
- * order (lanes, then blocks), which is all that differs.
+ * vectors: SAL from A, the weight's scales spread by vpermps, 16 blocks' loaded at once)
+ * into a float accumulator, which also takes the zero points' part, -z sb (sa S) for 16
+ * blocks at a time (ASA = sa * S from A). The integer parts equal the reference's; the float
+ * sums run in another order (lanes and blocks interleaved, then the lanes), which is all
+ * that differs.
  *
  * Rows of A go in batches of up to Q8_ROWS and (past two rows) weight rows Q8_COLS at a
  * time, each chunk of weights decoded once for the batch and each chunk of A read once for
@@ -40,6 +41,14 @@
  * in cache, 4 rows 0.89 ms a call here, 1.01 repacked; 6 rows 1.37 and 1.22. */
 #define Q8_GEMM_ROWS 6
 #endif
+/* Software prefetch of a lone weight row (one column at a time: batch 1 and 2), this many
+ * bytes ahead into L1, for blocks under 128 codes; blocks of 128 or more (a plainer stream:
+ * one scale a chunk) prefetch nothing. Cold 4096 x 4096, 1 thread, milliseconds a call
+ * (three alternated runs each): block 32: 4 KiB 0.372-0.411, 2 KiB 0.40-0.48, none
+ * 0.41-0.42, 4 KiB into L2 0.46-0.47; block 128: none 0.335-0.348, 2 KiB 0.40, 4 KiB 0.39-0.41. */
+#ifndef Q8_PREFETCH_BYTES
+#define Q8_PREFETCH_BYTES 4096
+#endif
 #define Q8_TILE_BYTES (96 * 1024) /* packed weights one thread keeps in L2 across row batches */
 
 int rt_q4q8_vnni_supported(void) {
@@ -53,10 +62,10 @@ typedef struct {
     const RtQ4Weight *w;
     int64_t M, nc;     /* rows; chunks per row: ceil(Kp / 128) */
     int64_t nb16;      /* n_blocks rounded up to 16 */
-    /* Per batch of Q8_ROWS rows (m = Q8_ROWS * batch + i), chunk by chunk, so that one
-     * pointer walks a batch: */
-    const int8_t *ax;  /* [batches, nc, Q8_ROWS, 128]: A's 64 even columns, then its 64 odd ones */
-    const float *sal;  /* [batches, nc, Q8_ROWS, 16]: sa of lane l's block (0 past Kp) */
+    /* Per batch of R rows (Q8_ROWS, the last batch the rows left: m = Q8_ROWS * batch + i),
+     * chunk by chunk, so that one pointer walks a batch (A's rows stay dense when M < Q8_ROWS): */
+    const int8_t *ax;  /* [batches, nc, R, 128]: A's 64 even columns, then its 64 odd ones */
+    const float *sal;  /* [batches, nc, R, 16]: sa of lane l's block (0 past Kp) */
     const float *asa;  /* [M, nb16]: sa * S per block (0 past n_blocks) */
     const float *bias; /* [N] or NULL */
     float *y;          /* [M, N] */
@@ -69,50 +78,41 @@ TVNNI INL __m512i q8_lane_blocks(int64_t block) {
     return block >= 128 ? _mm512_setzero_si512() : _mm512_srlv_epi32(l8, _mm512_set1_epi32(__builtin_ctzll(block)));
 }
 
-/* The zero points' part of outputs n, rows m0 .. m0 + R - 1: zt[r] = -sum_b z_b sb_b (sa S)_b,
- * the blocks 16 at a time. (A float array, not the caller's accumulators: those must stay
- * in registers, which taking their address would prevent.) */
-TVNNI INL void q8_zero_points(const int R, const Q8Run *g, int64_t m0, int64_t n, float *zt) {
-    const RtQ4Weight *w = g->w;
+/* Column n's scales of blocks b .. b + 15 (nv of them; 0 past) into *s; returns z * sb,
+ * the zero points' factor of those blocks' terms -z sb (sa S). */
+TVNNI INL __m512 q8_zs16(const RtQ4Weight *w, int64_t n, int64_t b, int64_t nv, __m512 *s) {
     const int64_t nb = w->n_blocks;
-    const float *sc = w->scales + n * nb;
     const __m512i shift = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
-    __m512 acc[Q8_ROWS];
-    for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b += 16) {
-        const int64_t nv = nb - b < 16 ? nb - b : 16;
-        const __m512 s = _mm512_maskz_loadu_ps((__mmask16)((1u << nv) - 1), sc + b);
-        __m512 z = _mm512_set1_ps(8.0f);
-        if (w->zp_bytes) {
-            z = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-                _mm_maskz_loadu_epi8((__mmask16)((1u << nv) - 1), w->zp_bytes + n * nb + b)));
-        } else if (w->zp) { /* 16 zero points = 8 bytes; byte j's nibbles go to lanes 2j, 2j + 1 */
-            const int64_t bytes = (nv + 1) / 2;
-            __m128i zb = _mm_maskz_loadu_epi8((__mmask16)((1u << bytes) - 1), w->zp + n * w->zp_row + b / 2);
-            zb = _mm_unpacklo_epi8(zb, zb);
-            z = _mm512_cvtepi32_ps(
-                _mm512_and_si512(_mm512_srlv_epi32(_mm512_cvtepu8_epi32(zb), shift), _mm512_set1_epi32(15)));
-        }
-        const __m512 zs = _mm512_mul_ps(z, s);
-        for (int r = 0; r < R; r++)
-            acc[r] = _mm512_fnmadd_ps(_mm512_loadu_ps(g->asa + (m0 + r) * g->nb16 + b), zs, acc[r]);
+    *s = _mm512_maskz_loadu_ps((__mmask16)((1u << nv) - 1), w->scales + n * nb + b);
+    __m512 z = _mm512_set1_ps(8.0f);
+    if (w->zp_bytes) {
+        z = _mm512_cvtepi32_ps(
+            _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << nv) - 1), w->zp_bytes + n * nb + b)));
+    } else if (w->zp) { /* 16 zero points = 8 bytes; byte j's nibbles go to lanes 2j, 2j + 1 */
+        const int64_t bytes = (nv + 1) / 2;
+        __m128i zb = _mm_maskz_loadu_epi8((__mmask16)((1u << bytes) - 1), w->zp + n * w->zp_row + b / 2);
+        zb = _mm_unpacklo_epi8(zb, zb);
+        z = _mm512_cvtepi32_ps(
+            _mm512_and_si512(_mm512_srlv_epi32(_mm512_cvtepu8_epi32(zb), shift), _mm512_set1_epi32(15)));
     }
-    for (int r = 0; r < R; r++) zt[r] = _mm512_reduce_add_ps(acc[r]);
+    return _mm512_mul_ps(z, *s);
 }
 
-/* Chunk c of the C weight rows at p (row stride row_bytes; `bytes` of its 64 valid, the
- * scales of its blocks at sc, `kper` of them valid) against the R rows of A at a / sl (this
- * chunk's): acc[j][r] += the lanes' sums times their blocks' sa * sb. */
-TVNNI INL void q8_chunk_acc(const int R, const int C, const RtQ4Weight *w, const uint8_t *p, __mmask64 bytes,
-                            const float *sc, __mmask16 kper, const int8_t *a, const float *sl,
-                            __m512 acc[Q8_COLS][Q8_ROWS]) {
-    const __m512i nib = _mm512_set1_epi8(15), idx = q8_lane_blocks(w->block);
+/* Chunk c of the C weight rows at p (row stride row_bytes; `bytes` of its 64 valid) against
+ * the R rows of A at a / sl (this chunk's): acc[j][r] += the lanes' sums times their blocks'
+ * sa * sb. The lanes' scales sb: BC (blocks of 128 codes or more, one block a chunk) the
+ * broadcast of bs[j * n_blocks]; else lane l takes element idx[l] of s16[j]. */
+TVNNI INL void q8_chunk_acc(const int R, const int C, const int BC, const RtQ4Weight *w, const uint8_t *p,
+                            __mmask64 bytes, const float *bs, const __m512 *s16, __m512i idx, const int8_t *a,
+                            const float *sl, __m512 acc[Q8_COLS][Q8_ROWS]) {
+    const __m512i nib = _mm512_set1_epi8(15);
     for (int j = 0; j < C; j++) {
         const uint8_t *pj = p + j * w->row_bytes;
-        _mm_prefetch((const char *)pj + C * w->row_bytes, _MM_HINT_T0); /* the next tile's row */
+        if (C > 1) _mm_prefetch((const char *)pj + C * w->row_bytes, _MM_HINT_T0); /* the next tile's row */
+        else if (!BC) _mm_prefetch((const char *)pj + Q8_PREFETCH_BYTES, _MM_HINT_T0);
         const __m512i v = _mm512_maskz_loadu_epi8(bytes, pj);
         const __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
-        const __m512 sb = _mm512_permutexvar_ps(idx, _mm512_maskz_loadu_ps(kper, sc + j * w->n_blocks));
+        const __m512 sb = BC ? _mm512_set1_ps(bs[j * w->n_blocks]) : _mm512_permutexvar_ps(idx, s16[j]);
         for (int r = 0; r < R; r++) {
             __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(a + r * 128));
             d = _mm512_dpbusd_epi32(d, hi, _mm512_loadu_si512(a + r * 128 + 64));
@@ -124,38 +124,47 @@ TVNNI INL void q8_chunk_acc(const int R, const int C, const RtQ4Weight *w, const
 
 /* Outputs n .. n + C - 1 (C <= Q8_COLS) of rows m0 .. m0 + R - 1 (R <= Q8_ROWS): per chunk
  * each of the C weight rows is decoded once and meets the R rows of A (read once per chunk
- * for all C columns). The whole chunks run with loop-invariant masks; a last partial chunk
- * (the row's bytes or blocks end inside it) with its own. */
-TVNNI INL void q8_tile(const int R, const int C, const Q8Run *g, int64_t m0, int64_t n) {
+ * for all C columns). The blocks go 16 at a time (block / 8 chunks): their scales are loaded
+ * once and their zero points' terms -z sb (sa S) join the same accumulators, so one
+ * reduction per output ends it (a separate pass over the zero points with its own reduction
+ * was a quarter of the in-cache batch-1 time at block 32). The whole chunks run with
+ * loop-invariant masks; a last partial chunk (the row's bytes or blocks end inside it) with
+ * its own. BC: w->block >= 128. Blocks are powers of two (MatMulNBits' block_size). */
+TVNNI INL void q8_tile(const int R, const int C, const int BC, const Q8Run *g, int64_t m0, int64_t n) {
     const RtQ4Weight *w = g->w;
-    const int64_t nb = w->n_blocks, full = w->row_bytes / 64;
-    /* scales per chunk: blocks of <= 128 codes: 128 / block of them, the pointer moving as
-     * much each chunk; larger blocks: one, moving every block / 128 chunks */
-    const int64_t per = w->block >= 128 ? 1 : 128 / w->block, cpb = w->block >= 128 ? w->block / 128 : 1;
-    const __mmask16 kper = (__mmask16)((1u << per) - 1);
-    __m512 acc[Q8_COLS][Q8_ROWS];
+    const int64_t nb = w->n_blocks, full = w->row_bytes / 64, G = w->block / 8; /* chunks per 16 blocks */
+    const int lg = __builtin_ctzll((unsigned long long)w->block) - 7;          /* BC: chunk c's block c >> lg */
+    const __m512i idx = q8_lane_blocks(w->block), per = _mm512_set1_epi32(BC ? 0 : (int)(128 / w->block));
+    __m512 acc[Q8_COLS][Q8_ROWS], s16[Q8_COLS];
     for (int j = 0; j < C; j++)
         for (int r = 0; r < R; r++) acc[j][r] = _mm512_setzero_ps();
-    const int8_t *a = g->ax + (m0 / Q8_ROWS) * g->nc * Q8_ROWS * 128;
-    const float *sl = g->sal + (m0 / Q8_ROWS) * g->nc * Q8_ROWS * 16;
+    const int8_t *a = g->ax + m0 * g->nc * 128; /* batches before m0 are whole: Q8_ROWS rows */
+    const float *sl = g->sal + m0 * g->nc * 16;
     const uint8_t *p = w->b + n * w->row_bytes;
     const float *sc = w->scales + n * nb;
+    for (int64_t b0 = 0, c0 = 0; b0 < nb; b0 += 16, c0 += G) {
+        const int64_t nv = nb - b0 < 16 ? nb - b0 : 16, c1 = c0 + G < full ? c0 + G : full;
+        for (int j = 0; j < C; j++) {
+            const __m512 zs = q8_zs16(w, n + j, b0, nv, &s16[j]);
+            for (int r = 0; r < R; r++)
+                acc[j][r] = _mm512_fnmadd_ps(_mm512_loadu_ps(g->asa + (m0 + r) * g->nb16 + b0), zs, acc[j][r]);
+        }
+        __m512i ic = idx; /* lane l's block, counted from b0 */
 #pragma GCC unroll 2
-    for (int64_t c = 0; c < full; c++, a += Q8_ROWS * 128, sl += Q8_ROWS * 16, p += 64)
-        q8_chunk_acc(R, C, w, p, ~(__mmask64)0, sc + (cpb == 1 ? c * per : c / cpb), kper, a, sl, acc);
-    if (full < g->nc) { /* 16, 32 or 48 bytes left: whole blocks of 32 or 64 */
-        const int64_t left = w->row_bytes - 64 * full, b0 = 128 * full / w->block;
-        q8_chunk_acc(R, C, w, p, (__mmask64)((1ull << left) - 1), sc + b0, (__mmask16)((1u << (nb - b0)) - 1), a,
-                     sl, acc);
+        for (int64_t c = c0; c < c1; c++, a += R * 128, sl += R * 16, p += 64, ic = _mm512_add_epi32(ic, per))
+            q8_chunk_acc(R, C, BC, w, p, ~(__mmask64)0, sc + b0 + (BC ? (c - c0) >> lg : 0), s16, ic, a, sl, acc);
     }
-    for (int j = 0; j < C; j++) {
-        float zt[Q8_ROWS];
-        q8_zero_points(R, g, m0, n + j, zt);
+    if (full < g->nc) { /* 16, 32 or 48 bytes left: whole blocks of 32 or 64 */
+        const int64_t left = w->row_bytes - 64 * full, bt = 128 * full / w->block;
+        for (int j = 0; j < C; j++)
+            s16[j] = _mm512_maskz_loadu_ps((__mmask16)((1u << (nb - bt)) - 1), sc + j * nb + bt);
+        q8_chunk_acc(R, C, 0, w, p, (__mmask64)((1ull << left) - 1), sc, s16, idx, a, sl, acc);
+    }
+    for (int j = 0; j < C; j++)
         for (int r = 0; r < R; r++) {
-            const float v = _mm512_reduce_add_ps(acc[j][r]) + zt[r];
+            const float v = _mm512_reduce_add_ps(acc[j][r]);
             g->y[(m0 + r) * w->N + n + j] = g->bias ? v + g->bias[n + j] : v;
         }
-    }
 }
 
 /* Rows m0 .. m0 + R - 1 over columns [n0, n1): Q8_COLS at a time, then one by one. With
@@ -164,9 +173,15 @@ TVNNI INL void q8_tile(const int R, const int C, const Q8Run *g, int64_t m0, int
  * a time; the other way round once the rows of A make it compute bound). */
 TVNNI INL void q8_rows(const int R, const Q8Run *g, int64_t m0, int64_t n0, int64_t n1) {
     int64_t n = n0;
-    if (g->M > 2)
-        for (; n + Q8_COLS <= n1; n += Q8_COLS) q8_tile(R, Q8_COLS, g, m0, n);
-    for (; n < n1; n++) q8_tile(R, 1, g, m0, n);
+    if (g->w->block >= 128) {
+        if (g->M > 2)
+            for (; n + Q8_COLS <= n1; n += Q8_COLS) q8_tile(R, Q8_COLS, 1, g, m0, n);
+        for (; n < n1; n++) q8_tile(R, 1, 1, g, m0, n);
+    } else {
+        if (g->M > 2)
+            for (; n + Q8_COLS <= n1; n += Q8_COLS) q8_tile(R, Q8_COLS, 0, g, m0, n);
+        for (; n < n1; n++) q8_tile(R, 1, 0, g, m0, n);
+    }
 }
 
 TVNNI static void q8_range(const Q8Run *g, int64_t n0, int64_t n1) {
@@ -190,30 +205,40 @@ TVNNI static void q8_chunk(void *arg, int64_t s0, int64_t s1) {
 }
 
 /* Ax, SAL and ASA of row m from its quantized values (q [Kp], sa and S [n_blocks]). */
-static void q8_layout_row(const Q8Run *g, const int8_t *q, const float *sa, const int32_t *sum, int64_t m,
-                          int8_t *ax, float *sal, float *asa) {
+TVNNI static void q8_layout_row(const Q8Run *g, const int8_t *q, const float *sa, const int32_t *sum, int64_t m,
+                                int8_t *ax, float *sal, float *asa) {
     const RtQ4Weight *w = g->w;
     const int64_t Kp = w->n_blocks * w->block;
-    const int64_t batch = m / Q8_ROWS, i = m % Q8_ROWS;
+    const int64_t m0 = m / Q8_ROWS * Q8_ROWS, i = m - m0, rows = g->M - m0 < Q8_ROWS ? g->M - m0 : Q8_ROWS;
     float *as = asa + m * g->nb16;
+    int64_t b = 0;
     for (int64_t c = 0; c < g->nc; c++) {
-        int8_t *x = ax + ((batch * g->nc + c) * Q8_ROWS + i) * 128;
-        float *sl = sal + ((batch * g->nc + c) * Q8_ROWS + i) * 16;
-        for (int64_t j = 0; j < 64; j++) {
-            /* the codes in byte j's low and high nibbles: 2j and 2j + 1, or in qblock.h's
-             * order (byte 4 w + i of a 32-code block: codes 8 i + w and 8 i + 4 + w) */
-            const int64_t bb = j % 16;
-            const int64_t k = w->qblock_order ? 128 * c + 32 * (j / 16) + 8 * (bb % 4) + bb / 4 : 128 * c + 2 * j;
-            const int64_t k1 = w->qblock_order ? k + 4 : k + 1;
-            x[j] = k < Kp ? q[k] : 0;
-            x[64 + j] = k1 < Kp ? q[k1] : 0;
+        int8_t *x = ax + (m0 * g->nc + c * rows + i) * 128;
+        float *sl = sal + (m0 * g->nc + c * rows + i) * 16;
+        if (!w->qblock_order && 128 * (c + 1) <= Kp) { /* the even bytes (vpmovwb keeps words' low bytes), the odd */
+            const __m512i v0 = _mm512_loadu_si512(q + 128 * c), v1 = _mm512_loadu_si512(q + 128 * c + 64);
+            _mm256_storeu_si256((__m256i *)x, _mm512_cvtepi16_epi8(v0));
+            _mm256_storeu_si256((__m256i *)(x + 32), _mm512_cvtepi16_epi8(v1));
+            _mm256_storeu_si256((__m256i *)(x + 64), _mm512_cvtepi16_epi8(_mm512_srli_epi16(v0, 8)));
+            _mm256_storeu_si256((__m256i *)(x + 96), _mm512_cvtepi16_epi8(_mm512_srli_epi16(v1, 8)));
+        } else {
+            for (int64_t j = 0; j < 64; j++) {
+                /* the codes in byte j's low and high nibbles: 2j and 2j + 1, or in qblock.h's
+                 * order (byte 4 w + i of a 32-code block: codes 8 i + w and 8 i + 4 + w) */
+                const int64_t bb = j % 16;
+                const int64_t k = w->qblock_order ? 128 * c + 32 * (j / 16) + 8 * (bb % 4) + bb / 4 : 128 * c + 2 * j;
+                const int64_t k1 = w->qblock_order ? k + 4 : k + 1;
+                x[j] = k < Kp ? q[k] : 0;
+                x[64 + j] = k1 < Kp ? q[k1] : 0;
+            }
         }
-        for (int64_t l = 0; l < 16; l++) {
+        for (int64_t l = 0; l < 16; l++) { /* lane l's block: b, walked up (no division a lane) */
             const int64_t k = 128 * c + 8 * l;
-            sl[l] = k < Kp ? sa[k / w->block] : 0.0f;
+            while (b + 1 < w->n_blocks && k >= (b + 1) * w->block) b++;
+            sl[l] = k < Kp ? sa[b] : 0.0f;
         }
     }
-    for (int64_t b = 0; b < g->nb16; b++) as[b] = b < w->n_blocks ? sa[b] * (float)sum[b] : 0.0f;
+    for (b = 0; b < g->nb16; b++) as[b] = b < w->n_blocks ? sa[b] * (float)sum[b] : 0.0f;
 }
 
 /* One block of n floats (n <= block) into q[block] (zero past n); returns sa, sets *sum: the
