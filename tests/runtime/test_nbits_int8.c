@@ -222,6 +222,11 @@ Test(nbits_int8, vnni_matches_reference_odd_shapes) {
     Case big = {4, 2048, 300, 64, 1, 0}, big_batch = {33, 2048, 70, 128, 1, 1};
     vnni_case(&big, pool);
     vnni_case(&big_batch, pool);
+    /* blocks that are not powers of two (LinearNBits' groups need only be multiples of 32;
+     * the chunk loops assume powers of two, so these go to the reference): rows and GEMM */
+    Case odd_block = {2, 200, 17, 96, 1, 1}, odd_block_batch = {9, 1000, 33, 160, 1, 0};
+    vnni_case(&odd_block, pool);
+    vnni_case(&odd_block_batch, pool);
     rt_pool_free(pool);
 }
 

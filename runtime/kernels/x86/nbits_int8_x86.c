@@ -313,6 +313,9 @@ int rt_q4q8_run_vnni(RtKernelCtx *c, const RtQ4Weight *w, const float *a, int64_
         for (int64_t i = 0; i < M * w->N; i++) y[i] = bias ? bias[i % w->N] : 0.0f;
         return RT_OK;
     }
+    /* The chunk loops take a block's lanes by shifts (powers of two, as MatMulNBits' block_size);
+     * LinearNBits' groups need only be multiples of 32: others run the reference. */
+    if (w->block & (w->block - 1)) return rt_q4q8_run_ref(c, w, a, M, bias, y);
     int8_t *q = rt_scratch(c, (size_t)(M * Kp + 1));
     float *sa = rt_scratch(c, sizeof(float) * (size_t)(M * nb + 1));
     int32_t *sum = rt_scratch(c, sizeof(int32_t) * (size_t)(M * nb + 1));
