@@ -221,6 +221,19 @@ TVNNI static void q8_layout_row(const Q8Run *g, const int8_t *q, const float *sa
             _mm256_storeu_si256((__m256i *)(x + 32), _mm512_cvtepi16_epi8(v1));
             _mm256_storeu_si256((__m256i *)(x + 64), _mm512_cvtepi16_epi8(_mm512_srli_epi16(v0, 8)));
             _mm256_storeu_si256((__m256i *)(x + 96), _mm512_cvtepi16_epi8(_mm512_srli_epi16(v1, 8)));
+        } else if (w->qblock_order && 128 * (c + 1) <= Kp) {
+            /* qblock.h's order, per 32 codes as a 4 x 8 matrix (row r = codes 8r .. 8r + 7):
+             * byte 4i + r holds codes 8r + i (low) and 8r + 4 + i (high), so the low nibbles
+             * want columns 0..3 column by column, the high ones columns 4..7: rows interleaved
+             * by pairs (vpshufb), then the pairs by 16-bit words */
+            const __m128i pairs = _mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+            for (int64_t g32 = 0; g32 < 4; g32++) {
+                const int8_t *qb = q + 128 * c + 32 * g32;
+                const __m128i r01 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)qb), pairs);
+                const __m128i r23 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(qb + 16)), pairs);
+                _mm_storeu_si128((__m128i *)(x + 16 * g32), _mm_unpacklo_epi16(r01, r23));
+                _mm_storeu_si128((__m128i *)(x + 64 + 16 * g32), _mm_unpackhi_epi16(r01, r23));
+            }
         } else {
             for (int64_t j = 0; j < 64; j++) {
                 /* the codes in byte j's low and high nibbles: 2j and 2j + 1, or in qblock.h's
