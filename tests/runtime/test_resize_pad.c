@@ -194,6 +194,58 @@ Test(resize, cubic_keeps_constants_and_axes_with_aspect_policy) {
     free(out2.data);
 }
 
+/* float32 linear / cubic Resize of the last two axes runs a per-plane loop (resize_planes_f32);
+ * float64 input takes the general per-element path with the same double sums, so the float32
+ * result must equal the float64 one rounded to float, bit for bit, in every mode: upscale and
+ * downscale, each coordinate mode, antialias, exclude_outside, cubic_coeff_a, a crop, and a
+ * NaN/Inf in the input (zero weights skipped alike). */
+Test(resize, plane_loop_equals_the_general_path) {
+    enum { N = 2, C = 3, H = 5, W = 7, NX = N * C * H * W };
+    float xf[NX];
+    double xd64[NX];
+    uint32_t seed = 7;
+    for (int i = 0; i < NX; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        xf[i] = (float)((double)(seed >> 8) / 16777216.0 * 8.0 - 4.0);
+    }
+    xf[17] = INFINITY, xf[40] = NAN; /* in plane 0 and 1 */
+    for (int i = 0; i < NX; i++) xd64[i] = xf[i];
+    const char *coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                            "half_pixel_symmetric", "tf_crop_and_resize"};
+    const float scales[][2] = {{2.0f, 2.0f}, {1.5f, 0.6f}, {0.5f, 0.75f}, {3.0f, 1.0f}};
+    int64_t xdims[] = {N, C, H, W}, sd[] = {4}, rd[] = {8};
+    float roi[8] = {0, 0, 0.1f, 0.2f, 1, 1, 0.9f, 0.7f};
+    int cases = 0;
+    for (int mode = 0; mode < 2; mode++)
+        for (size_t ci = 0; ci < sizeof coords / sizeof coords[0]; ci++)
+            for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++)
+                for (int extra = 0; extra < 2; extra++) {
+                    float sc[4] = {1, 1, scales[si][0], scales[si][1]};
+                    RtTensor tx = rtt_tensor(RT_F32, 4, xdims, xf), tx64 = rtt_tensor(RT_F64, 4, xdims, xd64),
+                             ts = rtt_tensor(RT_F32, 1, sd, sc), tr = rtt_tensor(RT_F32, 1, rd, roi), y = {0},
+                             y64 = {0};
+                    RtAttr a[] = {rtt_attr_str("mode", mode ? "cubic" : "linear"),
+                                  rtt_attr_str("coordinate_transformation_mode", coords[ci]),
+                                  mode ? rtt_attr_int("exclude_outside", extra) : rtt_attr_int("antialias", extra),
+                                  rtt_attr_float("cubic_coeff_a", -0.5f)};
+                    RtTensor *in[] = {&tx, &tr, &ts}, *in64[] = {&tx64, &tr, &ts};
+                    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 18, in, 3, &y, a, 4, 0), RT_OK, "%s", rtt_err.msg);
+                    cr_assert_eq(rtt_run1(RT_OP_RESIZE, 18, in64, 3, &y64, a, 4, 0), RT_OK, "%s", rtt_err.msg);
+                    int64_t n = rt_numel(&y);
+                    cr_assert_eq(n, rt_numel(&y64));
+                    int bad = 0;
+                    for (int64_t i = 0; i < n; i++) {
+                        float want = (float)((const double *)y64.data)[i], got = ((const float *)y.data)[i];
+                        if (memcmp(&want, &got, sizeof got) != 0 && !(isnan(want) && isnan(got))) bad++;
+                    }
+                    cr_expect_eq(bad, 0, "%s %s scale %gx%g extra %d: %d of %lld differ", mode ? "cubic" : "linear",
+                                 coords[ci], scales[si][0], scales[si][1], extra, bad, (long long)n);
+                    free(y.data), free(y64.data);
+                    cases++;
+                }
+    cr_expect_eq(cases, 2 * 6 * 4 * 2);
+}
+
 Test(resize, shape_mode_and_errors) {
     int64_t xd[] = {1, 3, 10, 20}, sd[] = {4};
     float sc[4] = {1, 1, 0.5f, 1.5f};
