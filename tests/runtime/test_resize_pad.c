@@ -81,6 +81,36 @@ Test(pad, opset2_attributes_and_opset18_axes) {
     free(out2.data);
 }
 
+/* Rows along the last axis are copied in runs (pad_rows): a 3-D int16 tensor (2-byte
+ * elements) with a nonzero constant, an outer axis cropped and padded, the last axis padded
+ * on both sides and cropped on one, checked element by element against the spec's mapping
+ * y[i, j, k] = x[i - pb0, j - pb1, k - pb2] inside the source, else the constant. */
+Test(pad, rows_in_runs_with_crop_and_fill) {
+    enum { A = 3, B = 4, K = 6 };
+    int16_t x[A * B * K];
+    for (int i = 0; i < A * B * K; i++) x[i] = (int16_t)(100 + i);
+    int64_t xd[] = {A, B, K}, pd[] = {6}, pads[] = {1, -1, 2, -1, 2, -3}, sd[] = {1};
+    int16_t fillv = -7;
+    RtTensor tx = rtt_tensor(RT_I16, 3, xd, x), tp = rtt_tensor(RT_I64, 1, pd, pads),
+             tv = rtt_tensor(RT_I16, 0, sd, &fillv), out = {0};
+    RtTensor *in[] = {&tx, &tp, &tv};
+    cr_assert_eq(rtt_run1(RT_OP_PAD, 13, in, 3, &out, NULL, 0, 0), RT_OK, "%s", rtt_err.msg);
+    const int64_t O0 = A + 1 - 1, O1 = B - 1 + 2, O2 = K + 2 - 3;
+    cr_assert(out.dims[0] == O0 && out.dims[1] == O1 && out.dims[2] == O2);
+    const int16_t *y = out.data;
+    int bad = 0;
+    for (int64_t i = 0; i < O0; i++)
+        for (int64_t j = 0; j < O1; j++)
+            for (int64_t k = 0; k < O2; k++) {
+                int64_t si = i - 1, sj = j + 1, sk = k - 2;
+                int in_src = si >= 0 && si < A && sj >= 0 && sj < B && sk >= 0 && sk < K;
+                int16_t want = in_src ? x[(si * B + sj) * K + sk] : fillv;
+                bad += y[(i * O1 + j) * O2 + k] != want;
+            }
+    cr_expect_eq(bad, 0, "%d elements differ", bad);
+    free(out.data);
+}
+
 Test(pad, shape_needs_pads_data_and_errors) {
     int64_t xd[] = {2, 3}, pd[] = {4}, p[] = {0, 1, 2, 3};
     RtTensor tx = rtt_tensor(RT_F32, 2, xd, NULL), tp = rtt_tensor(RT_I64, 1, pd, NULL), out = {0};

@@ -122,6 +122,64 @@ static int pad_axis_map(RtKernelCtx *c, int mode, int axis, int64_t size, int64_
     return RT_OK;
 }
 
+/* n elements of es bytes, each the fill value: a memset when its bytes are all zero, else one
+ * element copied and the filled span doubled. */
+static void pad_fill_span(unsigned char *d, int64_t n, const unsigned char *fill, size_t es) {
+    size_t bytes = (size_t)n * es, done = es, z = 0;
+    if (n <= 0) return;
+    while (z < es && fill[z] == 0) z++;
+    if (z == es) {
+        memset(d, 0, bytes);
+        return;
+    }
+    memcpy(d, fill, es);
+    for (; done < bytes; done *= 2) memcpy(d + done, d, done * 2 <= bytes ? done : bytes - done);
+}
+
+/* Pad's output row by row (rows along the last axis): the last axis's map cut once into runs of
+ * consecutive outputs that read consecutive inputs (or the fill), one memcpy per run, and a
+ * row whose outer index falls in a constant pad filled whole. Same bytes as an element at a
+ * time, which took a quarter of M-LSD's run (tf2onnx writes an explicit Pad before its convs). */
+static int pad_rows(RtKernelCtx *c, const int64_t *maps, const int64_t *map_at, const int64_t *st, int rank,
+                    const int64_t *dims, size_t es, const unsigned char *fill, const unsigned char *src,
+                    unsigned char *dst) {
+    const int last = rank - 1;
+    const int64_t W = dims[last], *mw = maps + map_at[last];
+    int64_t *runs = rt_scratch(c, (size_t)(3 * W + 1) * sizeof(int64_t)); /* [start, length, source] */
+    if (!runs) return RT_ERR_NOMEM;
+    int64_t nr = 0;
+    for (int64_t o = 0; o < W;) {
+        int64_t len = 1;
+        while (o + len < W && (mw[o] < 0 ? mw[o + len] < 0 : mw[o + len] == mw[o] + len)) len++;
+        runs[3 * nr] = o, runs[3 * nr + 1] = len, runs[3 * nr + 2] = mw[o];
+        nr++;
+        o += len;
+    }
+    int64_t rows = 1, idx[RT_MAX_RANK] = {0};
+    for (int a = 0; a < last; a++) rows *= dims[a];
+    for (int64_t row = 0; row < rows; row++, dst += (size_t)W * es) {
+        int64_t off = 0;
+        for (int a = 0; a < last && off >= 0; a++) {
+            int64_t m = maps[map_at[a] + idx[a]];
+            off = m < 0 ? -1 : off + m * st[a];
+        }
+        if (off < 0) {
+            pad_fill_span(dst, W, fill, es);
+        } else {
+            for (int64_t k = 0; k < nr; k++) {
+                const int64_t *R = runs + 3 * k;
+                if (R[2] < 0)
+                    pad_fill_span(dst + (size_t)R[0] * es, R[1], fill, es);
+                else
+                    memcpy(dst + (size_t)R[0] * es, src + (size_t)(off + R[2]) * es, (size_t)R[1] * es);
+            }
+        }
+        for (int a = last - 1; a >= 0 && ++idx[a] == dims[a]; a--) idx[a] = 0;
+    }
+    rt_scratch_free(c, runs);
+    return RT_OK;
+}
+
 static int k_pad(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
     const RtTensor *x = rt_in(n, in, 0);
     if (!x) return rt_fail(c, "input data is required");
@@ -159,7 +217,12 @@ static int k_pad(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor 
     int64_t total = rt_numel(out[0]), idx[RT_MAX_RANK] = {0};
     const unsigned char *src = x->data;
     unsigned char *dst = out[0]->data;
-    for (int64_t e = 0; r == RT_OK && e < total; e++) {
+    if (r == RT_OK && rank > 0 && total > 0) {
+        r = pad_rows(c, maps, map_at, st, rank, dims, es, fill, src, dst);
+        rt_scratch_free(c, maps);
+        return r;
+    }
+    for (int64_t e = 0; r == RT_OK && e < total; e++) { /* a scalar */
         int64_t off = 0;
         for (int a = 0; a < rank && off >= 0; a++) {
             int64_t s = maps[map_at[a] + idx[a]];
