@@ -432,8 +432,9 @@ static IrGraph *gelu_mlp(const char *approximate, int fuse) {
     return g;
 }
 
-/* Static int8 of g (both layers, the head too) calibrated on x. */
-static void gelu_quantize(IrGraph *g, const char *npy) {
+/* Static int8 of g (every layer, the head too) calibrated on the .npy for its input x, the
+ * report in rep (may be NULL); returns the dataset, for the caller to free. */
+static CalibDataset *quantize_static_on(IrGraph *g, const char *npy, QuantReport *rep) {
     const char *names[1] = {"x"}, *paths[1] = {npy};
     CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
     cr_assert_not_null(ds, "%s", err.msg);
@@ -443,8 +444,12 @@ static void gelu_quantize(IrGraph *g, const char *npy) {
     o.act_int8 = 1;
     o.quantize_head = 1;
     o.data = ds;
-    ok(pass_quantize_int8(g, &o, NULL, &err));
-    calib_dataset_free(ds);
+    ok(pass_quantize_int8(g, &o, rep, &err));
+    return ds;
+}
+
+static void gelu_quantize(IrGraph *g, const char *npy) {
+    calib_dataset_free(quantize_static_on(g, npy, NULL));
 }
 
 Test(quantize_static, fused_gelu_split_as_unfused) {
@@ -536,17 +541,8 @@ static void report_run(IrGraph *ref, IrGraph *q, int rank, const int64_t *xd, co
     snprintf(npy, sizeof npy, "/tmp/wafer_qrep_%d.npy", (int)getpid());
     RtTensor tx = tensor_f32(rank, xd, (float *)x);
     ok(npy_write(npy, &tx, &err));
-    const char *names[1] = {"x"}, *paths[1] = {npy};
-    CalibDataset *ds = calib_dataset_open(1, names, paths, &err);
-    cr_assert_not_null(ds, "%s", err.msg);
-    ok(calib_dataset_bind(ds, q, &err));
-    QuantOptions o;
-    quant_options_default(&o);
-    o.act_int8 = 1;
-    o.quantize_head = 1;
-    o.data = ds;
     memset(rep, 0, sizeof *rep);
-    ok(pass_quantize_int8(q, &o, rep, &err));
+    CalibDataset *ds = quantize_static_on(q, npy, rep);
     ok(quant_report_measure(ref, q, ds, batch, rep, &err));
     calib_dataset_free(ds);
     unlink(npy);
