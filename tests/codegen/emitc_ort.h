@@ -75,4 +75,48 @@ static inline void eco_expect_close(const char *what, const char *raw, const cha
     free(ref.data);
 }
 
+
+/* One input of an emitted program's case (bytes: its raw size) and one float output. */
+typedef struct {
+    const char *name;
+    RtDtype dt;
+    int rank;
+    int64_t dims[4];
+    const void *data;
+    size_t bytes;
+} EcoIn;
+typedef struct {
+    const char *name;
+    int n_el;
+} EcoOut;
+
+/* One case: each input written as dir/NAME.npy (for onnxruntime) and dir/NAME.bin (for the
+ * program), onnxruntime run on the .npy files, the emitted program (dir/exe IN.bin ...
+ * OUT.bin ...) on the raw ones, and every output expected within atol + rtol |ort|; `tag`
+ * names the case in the messages. */
+static inline void eco_case_run(const char *dir, const char *model, const EcoIn *in, int n_in, const EcoOut *out,
+                                int n_out, double atol, double rtol, const char *tag) {
+    static char log[65536], args[4096], cmd[4096];
+    char npy[512], raw[512], what[128];
+    size_t u = 0, c = (size_t)snprintf(cmd, sizeof cmd, "%s/exe", dir);
+    for (int i = 0; i < n_in; i++) {
+        snprintf(npy, sizeof npy, "%s/%s.npy", dir, in[i].name);
+        eco_npy_put(npy, in[i].dt, in[i].rank, in[i].dims, in[i].data);
+        snprintf(raw, sizeof raw, "%s/%s.bin", dir, in[i].name);
+        ecu_raw_write(raw, in[i].data, in[i].bytes);
+        u += (size_t)snprintf(args + u, sizeof args - u, "'%s=%s' ", in[i].name, npy);
+        c += (size_t)snprintf(cmd + c, sizeof cmd - c, " %s", raw);
+    }
+    for (int o = 0; o < n_out; o++) c += (size_t)snprintf(cmd + c, sizeof cmd - c, " %s/%s.bin", dir, out[o].name);
+    eco_ort_run(dir, model, args);
+    int st = tu_run(log, sizeof log, "%s", cmd);
+    cr_assert_eq(st, 0, "the emitted program (%s): %s", tag, log);
+    for (int o = 0; o < n_out; o++) {
+        snprintf(raw, sizeof raw, "%s/%s.bin", dir, out[o].name);
+        snprintf(npy, sizeof npy, "%s/ort/%s.npy", dir, out[o].name);
+        snprintf(what, sizeof what, "%s (%s)", out[o].name, tag);
+        eco_expect_close(what, raw, npy, out[o].n_el, atol, rtol);
+    }
+}
+
 #endif

@@ -74,7 +74,7 @@ static void nested_model_write(const char *path) {
 
 Test(emit_if, nested_if_both_branches_match_onnxruntime) {
     static char log[65536];
-    char dir[256], model[400], p[4][400], raw[4][400], args[2000];
+    char dir[256], model[400];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_if"), 0);
     snprintf(model, sizeof model, "%s/ifnest.onnx", dir);
     nested_model_write(model);
@@ -83,31 +83,16 @@ Test(emit_if, nested_if_both_branches_match_onnxruntime) {
     int st = tu_run(log, sizeof log, "grep -c 'model_NUM_INPUTS 4' %s/model.h", dir);
     cr_assert_eq(st, 0, "model.h does not take the 4 inputs (x, k, flag, flag2): %s", log);
     const float x[N_X] = {-1.5f, 0.25f, 2.0f, 3.5f, -0.75f, 1.0f}, k[3] = {0.5f, -2.0f, 1.25f};
-    const char *names[4] = {"x", "k", "flag", "flag2"};
+    const EcoOut outs[3] = {{"y", N_X}, {"z", N_X}, {"q", 3}};
     for (int c = 0; c < 4; c++) {
         unsigned char flag = (unsigned char)(c >> 1), flag2 = (unsigned char)(c & 1);
-        const void *data[4] = {x, k, &flag, &flag2};
-        const size_t bytes[4] = {sizeof x, sizeof k, 1, 1};
-        eco_npy_put(strcat(strcpy(p[0], dir), "/x.npy"), RT_F32, 2, (int64_t[]){2, 3}, x);
-        eco_npy_put(strcat(strcpy(p[1], dir), "/k.npy"), RT_F32, 1, (int64_t[]){3}, k);
-        eco_npy_put(strcat(strcpy(p[2], dir), "/flag.npy"), RT_BOOL, 0, NULL, &flag);
-        eco_npy_put(strcat(strcpy(p[3], dir), "/flag2.npy"), RT_BOOL, 1, (int64_t[]){1}, &flag2);
-        snprintf(args, sizeof args, "'x=%s' 'k=%s' 'flag=%s' 'flag2=%s'", p[0], p[1], p[2], p[3]);
-        eco_ort_run(dir, model, args);
-        for (int i = 0; i < 4; i++) {
-            snprintf(raw[i], sizeof raw[i], "%s/%s.bin", dir, names[i]);
-            ecu_raw_write(raw[i], data[i], bytes[i]);
-        }
-        st = tu_run(log, sizeof log, "%s/exe %s %s %s %s %s/y.bin %s/z.bin %s/q.bin", dir, raw[0], raw[1], raw[2], raw[3],
-                    dir, dir, dir);
-        cr_assert_eq(st, 0, "the emitted program (flag %d, flag2 %d): %s", flag, flag2, log);
-        char what[64], out[400], npy[400];
-        for (int o = 0; o < 3; o++) {
-            snprintf(what, sizeof what, "%c (flag %d, flag2 %d)", "yzq"[o], flag, flag2);
-            snprintf(out, sizeof out, "%s/%c.bin", dir, "yzq"[o]);
-            snprintf(npy, sizeof npy, "%s/ort/%c.npy", dir, "yzq"[o]);
-            eco_expect_close(what, out, npy, o < 2 ? N_X : 3, IF_ATOL, IF_RTOL);
-        }
+        const EcoIn ins[4] = {{"x", RT_F32, 2, {2, 3}, x, sizeof x},
+                              {"k", RT_F32, 1, {3}, k, sizeof k},
+                              {"flag", RT_BOOL, 0, {0}, &flag, 1},
+                              {"flag2", RT_BOOL, 1, {1}, &flag2, 1}};
+        char tag[64];
+        snprintf(tag, sizeof tag, "flag %d, flag2 %d", flag, flag2);
+        eco_case_run(dir, model, ins, 4, outs, 3, IF_ATOL, IF_RTOL, tag);
     }
     tu_tmpdir_remove(dir);
 }

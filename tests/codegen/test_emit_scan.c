@@ -70,8 +70,7 @@ static void scan_model_write(const char *path) {
 }
 
 Test(emit_scan, states_directions_captures_match_onnxruntime) {
-    static char log[65536];
-    char dir[256], model[400], npy[5][400], raw[5][400], args[2400];
+    char dir[256], model[400];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_scan"), 0);
     snprintf(model, sizeof model, "%s/scan.onnx", dir);
     scan_model_write(model);
@@ -79,31 +78,13 @@ Test(emit_scan, states_directions_captures_match_onnxruntime) {
     const float acc0[2] = {0.5f, -1.0f}, cnt0[1] = {2.0f}, g[2] = {1.5f, -0.5f};
     const float x[T_STEPS * 2] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f};
     const float w[T_STEPS * 2] = {1.0f, -1.0f, 0.25f, 0.5f, -0.75f, 2.0f, 0.0f, 0.125f};
-    const char *names[5] = {"acc0", "cnt0", "x", "w", "g"};
-    const void *data[5] = {acc0, cnt0, x, w, g};
-    const size_t bytes[5] = {sizeof acc0, sizeof cnt0, sizeof x, sizeof w, sizeof g};
-    const int rank[5] = {1, 1, 2, 2, 1};
-    const int64_t dims[5][2] = {{2}, {1}, {T_STEPS, 2}, {T_STEPS, 2}, {2}};
-    size_t u = 0;
-    for (int i = 0; i < 5; i++) {
-        snprintf(npy[i], sizeof npy[i], "%s/%s.npy", dir, names[i]);
-        eco_npy_put(npy[i], RT_F32, rank[i], dims[i], data[i]);
-        snprintf(raw[i], sizeof raw[i], "%s/%s.bin", dir, names[i]);
-        ecu_raw_write(raw[i], data[i], bytes[i]);
-        u += (size_t)snprintf(args + u, sizeof args - u, "'%s=%s' ", names[i], npy[i]);
-    }
-    eco_ort_run(dir, model, args);
-    int st = tu_run(log, sizeof log, "%s/exe %s %s %s %s %s %s/acc.bin %s/cnt.bin %s/e.bin %s/p.bin", dir, raw[0], raw[1],
-                raw[2], raw[3], raw[4], dir, dir, dir, dir);
-    cr_assert_eq(st, 0, "the emitted program: %s", log);
-    static const char *const outs[4] = {"acc", "cnt", "e", "p"};
-    static const int n_el[4] = {2, 1, T_STEPS * 2, T_STEPS * 2};
-    for (int o = 0; o < 4; o++) {
-        char out[400], ref[400];
-        snprintf(out, sizeof out, "%s/%s.bin", dir, outs[o]);
-        snprintf(ref, sizeof ref, "%s/ort/%s.npy", dir, outs[o]);
-        eco_expect_close(outs[o], out, ref, n_el[o], SCAN_ATOL, SCAN_RTOL);
-    }
+    const EcoIn ins[5] = {{"acc0", RT_F32, 1, {2}, acc0, sizeof acc0},
+                          {"cnt0", RT_F32, 1, {1}, cnt0, sizeof cnt0},
+                          {"x", RT_F32, 2, {T_STEPS, 2}, x, sizeof x},
+                          {"w", RT_F32, 2, {T_STEPS, 2}, w, sizeof w},
+                          {"g", RT_F32, 1, {2}, g, sizeof g}};
+    const EcoOut outs[4] = {{"acc", 2}, {"cnt", 1}, {"e", T_STEPS * 2}, {"p", T_STEPS * 2}};
+    eco_case_run(dir, model, ins, 5, outs, 4, SCAN_ATOL, SCAN_RTOL, "states, directions, captures");
     tu_tmpdir_remove(dir);
 }
 
@@ -153,40 +134,21 @@ static void scan_if_model_write(const char *path) {
 }
 
 Test(emit_scan, if_inside_the_body_matches_onnxruntime) {
-    static char log[65536];
-    char dir[256], model[400], npy[4][400], raw[4][400], args[2000];
+    char dir[256], model[400];
     cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_emit_scan_if"), 0);
     snprintf(model, sizeof model, "%s/scan_if.onnx", dir);
     scan_if_model_write(model);
     eco_emit_build(dir, model);
-    int st;
     const float s0[2] = {0.25f, -0.5f}, x[6] = {0.5f, 1.0f, -0.25f, 0.75f, 1.5f, -2.0f}, k[2] = {2.0f, -0.5f};
-    const char *names[4] = {"s0", "x", "flag", "k"};
-    const int rank[4] = {1, 2, 0, 1};
-    const int64_t dims[4][2] = {{2}, {3, 2}, {0}, {2}};
-    const size_t bytes[4] = {sizeof s0, sizeof x, 1, sizeof k};
+    const EcoOut outs[2] = {{"s", 2}, {"y2", 6}};
     for (unsigned char flag = 0; flag < 2; flag++) {
-        const void *data[4] = {s0, x, &flag, k};
-        size_t u = 0;
-        for (int i = 0; i < 4; i++) {
-            snprintf(npy[i], sizeof npy[i], "%s/%s.npy", dir, names[i]);
-            eco_npy_put(npy[i], i == 2 ? RT_BOOL : RT_F32, rank[i], dims[i], data[i]);
-            snprintf(raw[i], sizeof raw[i], "%s/%s.bin", dir, names[i]);
-            ecu_raw_write(raw[i], data[i], bytes[i]);
-            u += (size_t)snprintf(args + u, sizeof args - u, "'%s=%s' ", names[i], npy[i]);
-        }
-        eco_ort_run(dir, model, args);
-        st = tu_run(log, sizeof log, "%s/exe %s %s %s %s %s/s.bin %s/y2.bin", dir, raw[0], raw[1], raw[2], raw[3], dir,
-                    dir);
-        cr_assert_eq(st, 0, "the emitted program (flag %d): %s", flag, log);
-        static const char *const outs[2] = {"s", "y2"};
-        for (int o = 0; o < 2; o++) {
-            char out[400], ref[400], what[64];
-            snprintf(out, sizeof out, "%s/%s.bin", dir, outs[o]);
-            snprintf(ref, sizeof ref, "%s/ort/%s.npy", dir, outs[o]);
-            snprintf(what, sizeof what, "%s (flag %d)", outs[o], flag);
-            eco_expect_close(what, out, ref, o ? 6 : 2, SCAN_ATOL, SCAN_RTOL);
-        }
+        const EcoIn ins[4] = {{"s0", RT_F32, 1, {2}, s0, sizeof s0},
+                              {"x", RT_F32, 2, {3, 2}, x, sizeof x},
+                              {"flag", RT_BOOL, 0, {0}, &flag, 1},
+                              {"k", RT_F32, 1, {2}, k, sizeof k}};
+        char tag[32];
+        snprintf(tag, sizeof tag, "flag %d", flag);
+        eco_case_run(dir, model, ins, 4, outs, 2, SCAN_ATOL, SCAN_RTOL, tag);
     }
     tu_tmpdir_remove(dir);
 }
