@@ -127,6 +127,7 @@ static const ArityRow rows[] = {
     R(UNIQUE, 1, 1, 1, 1, 4),
     /* MaxUnpool: X, I, output_shape? */
     R(MAX_UNPOOL, 1, 2, 3, 1, 1),
+    U(TFIDF_VECTORIZER),
     /* opsets 18-20 additions: GroupNormalization X, scale, bias; CenterCropPad input, shape;
      * Col2Im input, image_shape, block_shape; AffineGrid theta, size; DeformConv X, W,
      * offset, B?, mask? */

@@ -51,6 +51,7 @@ extern const RtKernelEntry rt_kernels_misc[];       /* ref/misc_ops.c: Upsample,
 extern const RtKernelEntry rt_kernels_nms[];        /* ref/nms.c: NonMaxSuppression */
 extern const RtKernelEntry rt_kernels_loss[];       /* ref/loss.c: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
 extern const RtKernelEntry rt_kernels_int_misc[];   /* ref/int_misc.c: BitShift, Det, Unique, MaxUnpool */
+extern const RtKernelEntry rt_kernels_tfidf[];      /* ref/tfidf.c: TfIdfVectorizer */
 /* opset 23 transformer ops */
 extern const RtKernelEntry rt_kernels_rms_norm[];   /* ref/rms_norm.c: RMSNormalization */
 extern const RtKernelEntry rt_kernels_rotary[];     /* ref/rotary.c: RotaryEmbedding */
@@ -95,7 +96,7 @@ static const RtKernelEntry *const families[] = {
     rt_kernels_qlinear_contrib, rt_kernels_qlinear_contrib_ops, rt_kernels_qlinear_contrib_reduce,
     rt_kernels_qlinear_contrib_conv, /* onnxruntime quantized contrib ops */
     rt_kernels_scatter_gather_nd, rt_kernels_misc, rt_kernels_nms,
-    rt_kernels_loss, rt_kernels_int_misc,
+    rt_kernels_loss, rt_kernels_int_misc, rt_kernels_tfidf,
     rt_kernels_rms_norm, rt_kernels_rotary, rt_kernels_attention, /* opset 23 */
     rt_kernels_tensor_scatter, /* opset 24 */
     rt_kernels_qlut,
