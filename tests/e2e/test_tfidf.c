@@ -85,6 +85,21 @@ Test(tfidf, modes_weights_and_skips_agree_with_onnxruntime) {
     if (!ortc_compare("wafer_tfidf", m, len, in, 3, &EXACT)) cr_skip_test("onnxruntime-node is not installed");
 }
 
+/* Writes model m and input x into the fresh folder dir (made here) and runs `wafer run` on
+ * them into dir/o; returns its exit status, its output in log. */
+static int wafer_run_on(const uint8_t *m, size_t len, const RtTensor *x, char *dir, size_t dir_len, char *log,
+                        size_t log_len) {
+    char path[300], xin[300];
+    cr_assert_eq(tu_tmpdir_make(dir, dir_len, "wafer_tfidf"), 0);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    snprintf(xin, sizeof xin, "%s/x.npy", dir);
+    FILE *fp = fopen(path, "wb");
+    cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+    RtError err = {{0}};
+    cr_assert_eq(npy_write(xin, x, &err), RT_OK, "%s", err.msg);
+    return tu_run(log, log_len, WAFER_BIN " run %s --input x=%s --out %s/o", path, xin, dir);
+}
+
 /* The first row of case 0 (TFIDF, lengths 1-3, skips 0-2) worked by hand, so the kernel is
  * checked where onnxruntime is missing too. Row 3 5 7 3 5 5 5 7 7 2:
  *   1-grams: 3 x2, 5 x4, 7 x3;
@@ -102,17 +117,11 @@ Test(tfidf, first_row_by_hand) {
     pb_add_output(g, pb_value("y", 1, "9"));
     size_t len;
     uint8_t *m = pb_model_pack(g, 8, 13, "test_tfidf", &len);
-    char dir[256], path[300], xin[300], log[8192];
-    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tfidf_hand"), 0);
-    snprintf(path, sizeof path, "%s/m.onnx", dir);
-    snprintf(xin, sizeof xin, "%s/x.npy", dir);
-    FILE *fp = fopen(path, "wb");
-    cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+    char dir[256], log[8192];
     RtTensor x = {.dtype = RT_I64, .rank = 1, .dims = {10}, .data = (void *)ROWS[0]};
-    RtError err = {{0}};
-    cr_assert_eq(npy_write(xin, &x, &err), RT_OK, "%s", err.msg);
-    int rc = tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/o", path, xin, dir);
+    int rc = wafer_run_on(m, len, &x, dir, sizeof dir, log, sizeof log);
     cr_assert_eq(rc, 0, "wafer run: exit %d:\n%s", rc, log);
+    RtError err = {{0}};
     char yp[300];
     snprintf(yp, sizeof yp, "%s/o/y.npy", dir);
     RtTensor y;
@@ -160,19 +169,12 @@ Test(tfidf, bad_attributes_refused_by_name) {
         pb_add_output(g, pb_value("y", 1, "2,4"));
         size_t len;
         uint8_t *m = pb_model_pack(g, 8, 13, "test_tfidf", &len);
-        char dir[256], path[300], xin[300], log[8192];
-        cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_tfidf_bad"), 0);
-        snprintf(path, sizeof path, "%s/m.onnx", dir);
-        snprintf(xin, sizeof xin, "%s/x.npy", dir);
-        FILE *fp = fopen(path, "wb");
-        cr_assert(fp && fwrite(m, 1, len, fp) == len && fclose(fp) == 0);
+        char dir[256], log[8192];
         int64_t xv[6] = {1, 2, 3, 4, 1, 2};
         float xf[6] = {1, 2, 3, 4, 1, 2};
         RtTensor x = {.dtype = k == 6 ? RT_F32 : RT_I64, .rank = k == 7 ? 3 : 2, .dims = {k == 7 ? 1 : 2, k == 7 ? 2 : 3, 3},
                       .data = k == 6 ? (void *)xf : (void *)xv};
-        RtError err = {{0}};
-        cr_assert_eq(npy_write(xin, &x, &err), RT_OK, "%s", err.msg);
-        int rc = tu_run(log, sizeof log, WAFER_BIN " run %s --input x=%s --out %s/o", path, xin, dir);
+        int rc = wafer_run_on(m, len, &x, dir, sizeof dir, log, sizeof log);
         cr_expect_eq(rc, 2, "case %d: exit %d, want 2:\n%s", k, rc, log);
         cr_expect(strstr(log, want[k]) != NULL, "case %d: message lacks '%s':\n%s", k, want[k], log);
         cr_expect(strstr(log, "TfIdfVectorizer") != NULL, "case %d: message does not name the op:\n%s", k, log);
