@@ -61,6 +61,7 @@ extern const RtKernelEntry rt_kernels_qlut[];       /* ref/qlut.c: wafer QLut */
 
 extern const RtKernelEntry rt_kernels_x86_linalg[];  /* x86/linalg_x86.c: Linear, MatMul, Gemm */
 extern const RtKernelEntry rt_kernels_x86_conv[];    /* x86/conv_x86.c: Conv, FusedConv */
+extern const RtKernelEntry rt_kernels_x86_convt[];   /* x86/convt_x86.c: ConvTranspose */
 extern const RtKernelEntry rt_kernels_x86_math[];    /* x86/math_x86.c: Gelu, Erf, Softmax, ... */
 extern const RtKernelEntry rt_kernels_x86_qops[];    /* x86/qops_x86.c: QConv, QLinear, ... (VNNI) */
 extern const RtKernelEntry rt_kernels_x86_qlinear_contrib[]; /* x86/qlinear_contrib_x86.c: QLinearConv, QLinearAdd, QGemm */
@@ -74,7 +75,7 @@ extern const RtKernelEntry rt_kernels_x86_resize[];  /* x86/resize_nearest_x86.c
 extern const RtKernelEntry rt_kernels_x86_half[];    /* x86/half_x86.c: float16 nodes on the float32 kernels above */
 
 static const RtKernelEntry *const fast_families[] = {
-    rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_math, rt_kernels_x86_qops,
+    rt_kernels_x86_linalg, rt_kernels_x86_conv, rt_kernels_x86_convt, rt_kernels_x86_math, rt_kernels_x86_qops,
     rt_kernels_x86_nbits, rt_kernels_x86_qmaxpool, /* int8 MaxPool; hands the rest to x86_pool */ rt_kernels_x86_pool, rt_kernels_x86_shape,
     rt_kernels_x86_qlinear_contrib, /* onnxruntime QOperator ops on the int8 kernels */
     rt_kernels_x86_attention23,

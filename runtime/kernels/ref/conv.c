@@ -186,7 +186,7 @@ static int conv_shape_read(RtKernelCtx *c, const RtNode *n, const RtTensor *x, c
  *   output_shape given: total = natural size with p = 0, minus output_shape; SAME_UPPER puts
  *            the odd unit of total at the end (p0 = total / 2), otherwise at the start
  *   SAME_*   output_shape = in * s, then as above; VALID: p0 = p1 = 0. */
-static int convt_geom(RtKernelCtx *c, const RtNode *n, RtConvGeom *g) {
+int rt_convt_geom(RtKernelCtx *c, const RtNode *n, RtConvGeom *g) {
     const char *ap = rt_attr_str(n, "auto_pad", "NOTSET");
     int same_upper = strcmp(ap, "SAME_UPPER") == 0, same_lower = strcmp(ap, "SAME_LOWER") == 0;
     int valid = strcmp(ap, "VALID") == 0;
@@ -646,7 +646,7 @@ static int conv_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTens
     ConvF64Fn f64 = transpose ? convt_f64 : conv_f64;
     ConvShape s;
     RT_TRY(conv_shape_read(c, n, x, w, b, transpose, &s));
-    RT_TRY(transpose ? convt_geom(c, n, &s.g) : rt_geom_forward(c, n, 0, &s.g));
+    RT_TRY(transpose ? rt_convt_geom(c, n, &s.g) : rt_geom_forward(c, n, 0, &s.g));
     s.Pout = rt_geom_numel(s.g.out);
     int64_t dims[RT_MAX_RANK];
     rt_geom_out_dims(&s.g, s.N, s.M, dims);
