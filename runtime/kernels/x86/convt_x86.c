@@ -10,18 +10,20 @@
  * Algorithm, per image and group, over chunks of whole input rows (id, ih) sized so the
  * column buffer stays in L2 (CONVT_COL_FLOATS):
  *   col[Mg*K, n] = W_g^T [Mg*K, Cg] * X_g[Cg, p0 .. p0 + n]     rt_sgemm_run, on the pool
- *   y[m, od, oh, ow] += col[(m, kd, kh, kw), (id, ih, iw)]      col2im, parallel over m
- * where od = id*sd - pd + kd*dd (and so on per axis); y starts as the bias. W_g^T is packed
- * once into the node's state when W is a constant (rt_sgemm_state_packed_pre, one part per
- * group). col2im goes along input rows: for one tap (kw) a row adds into every sw-th output
- * of an output row; stride 1 is a masked vector FMA, stride 2 (dilation 1) pairs the taps
- * kw, kw + 1, whose outputs interleave (even, odd), into one contiguous vector FMA of 32
- * outputs; other strides add element by element. When Cg == 1 (depthwise, or one input
- * channel per group) there is no GEMM: a tap's row is x itself times the tap's weight,
- * and the loop runs over all the image's output channels at once.
- * Threads: the GEMM's blocks are fixed by the shape (sgemm.h), col2im gives each output
- * channel to one thread, which adds its taps in one fixed order (chunk, m, kd, kh, row,
- * kw): the same bits for any thread count.
+ *   y[m, od, oh, ow] += col[(m, kd, kh, kw), (id, ih, iw)]      col2im, per output row
+ * where od = id*sd - pd + kd*dd (and so on per axis). W_g^T is packed once into the node's
+ * state when W is a constant (rt_sgemm_state_packed_pre, one part per group). col2im works
+ * per output row (m, od, oh): it sets the row to the bias when this chunk is the first to
+ * reach it (so the row is in cache for its taps), then for each (kd, kh) whose input row
+ * (id, ih) is in the chunk adds that row's kW taps: for one tap a row adds into every sw-th
+ * output; stride 1 is a masked vector FMA, stride 2 (dilation 1) pairs the taps kw, kw + 1,
+ * whose outputs interleave (even, odd), into one contiguous vector FMA of 32 outputs; other
+ * strides add element by element. When Cg == 1 (depthwise, or one input channel per group)
+ * there is no GEMM: a tap's row is x itself times the tap's weight, and one chunk covers
+ * all input rows and all the image's output channels.
+ * Threads: the GEMM's blocks are fixed by the shape (sgemm.h); col2im's items, (output
+ * channel, output row), are independent, each adding its taps in one fixed order (chunk,
+ * kd, kh, kw): the same bits for any thread count.
  * Anything else (other dtypes, shape-only runs, malformed nodes, channels-last data, no
  * AVX-512) goes to the reference kernel, which gives the messages.
  */
@@ -84,22 +86,25 @@ static void convt_in_range(int64_t off, int64_t s, int64_t in, int64_t out, int6
     *hi = h < in ? h : in;
 }
 
-/* One col2im job: rows [r0, r1) of the input's (id, ih) rows, each IW long. Tap t of output
- * channel m (t = (kd*kH + kh)*kW + kw) adds scale(m, t) * src(m, t)[row][iw] into y_m, where
- * src(m, t) = src + (m0 + m) * K * tap_stride + t * tap_stride (the GEMM's col rows, or the
- * input channel itself with tap_stride 0) and scale(m, t) = 1, or sc[(m0 + m) * K + t]. */
+/* One col2im job over the input rows [r0, r1) (rows (id, ih), each IW long) of a chunk: its
+ * items are (output channel m, output row R = od*OH + oh) for m in [0, channels) and R in
+ * [o0, o1), item i = m * (o1 - o0) + (R - o0). Tap t = (kd*kH + kh)*kW + kw of channel m
+ * adds scale(m, t) * src(m, t)[row][iw] into y_m, where src(m, t) = src + (m*K + t) *
+ * tap_stride (the GEMM's col rows, row r0 first) and scale 1, or (Cg == 1) src(m, t) = x's
+ * channel m / Mg and scale(m, t) = sc[m*K + t]. Rows in [init0, init1) are set to the bias
+ * (or 0) first: the rows this chunk is the first to reach. */
 typedef struct {
     const RtConvGeom *g;
     int64_t K, r0, r1;
-    const float *src;      /* borrowed: [Mg * K, tap_stride] col rows, or X's channel */
-    int64_t tap_stride;    /* floats between taps' rows in src (0: all taps read the same) */
-    const float *sc;       /* borrowed [.., K] per-tap scales, or NULL (scale 1) */
-    float *y;              /* borrowed: the first output channel of the job [.., Pout] */
-    const float *bias;     /* borrowed [..] or NULL: channels are set to it at the first chunk */
-    int first;             /* 1: the first chunk, which starts each channel at its bias (or 0) */
-    /* Cg == 1 over a whole image: channel m reads X's channel m / Mg, weights of m */
-    const float *x;        /* borrowed [C, Pin] or NULL (GEMM col path) */
+    int64_t o0, o1;        /* output rows of each channel this job visits */
+    int64_t init0, init1;  /* of which those set to the bias before the taps */
+    const float *src;      /* borrowed: [channels * K, tap_stride] col rows (NULL with x) */
+    int64_t tap_stride;    /* floats between taps' rows in src */
+    const float *sc;       /* borrowed [channels, K] per-tap scales (with x), or NULL (scale 1) */
+    const float *x;        /* borrowed [C, Pin]: Cg == 1, channel m reads x + (m / Mg) * Pin; or NULL */
     int64_t Mg, Pin;
+    float *y;              /* borrowed: the job's first output channel [channels, Pout] */
+    const float *bias;     /* borrowed [channels] or NULL */
 } Col2imJob;
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -176,61 +181,96 @@ static void convt_row_taps(const RtConvGeom *g, float *dst, const float *const *
     }
 }
 
-/* Every tap of output channel y_m [Pout] from input rows [r0, r1): src_m is the channel's
- * first tap row (taps tap_stride apart; the rows of a tap are IW apart, row r0 first),
- * sc_m its K scales. */
-static void convt_channel(const RtConvGeom *g, int64_t r0, int64_t r1, const float *src_m, int64_t tap_stride,
-                          const float *sc_m, float *y_m) {
-    const int64_t IH = g->in[1], IW = g->in[2], OD = g->out[0], OH = g->out[1], OW = g->out[2];
-    const int64_t KW = g->k[2];
+/* Input index i along one axis whose tap k reaches output o (i * s - p + k * d == o), or -1. */
+static int64_t convt_in_of(int64_t o, int64_t k, const RtConvGeom *g, int a) {
+    int64_t t = o + g->pad0[a] - k * g->dil[a];
+    if (t < 0 || t % g->stride[a] != 0 || t / g->stride[a] >= g->in[a]) return -1;
+    return t / g->stride[a];
+}
+
+/* Output row R (od*OH + oh) of channel m: every (kd, kh) whose input row lies in the chunk,
+ * each row's kW taps in order (convt_row_taps). */
+static void convt_out_row(const Col2imJob *j, int64_t m, int64_t R) {
+    const RtConvGeom *g = j->g;
+    const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2], KW = g->k[2];
+    const int64_t od = R / OH, oh = R % OH;
+    float *row = j->y + m * rt_geom_numel(g->out) + R * OW;
+    if (R >= j->init0 && R < j->init1) {
+        const float bv = j->bias ? j->bias[m] : 0.0f;
+        for (int64_t i = 0; i < OW; i++) row[i] = bv;
+    }
     const float *srcs[64];
     float scales[64];
-    for (int64_t kd = 0; kd < g->k[0]; kd++)
+    for (int64_t kd = 0; kd < g->k[0]; kd++) {
+        int64_t id = convt_in_of(od, kd, g, 0);
+        if (id < 0) continue;
         for (int64_t kh = 0; kh < g->k[1]; kh++) {
-            int64_t t0 = (kd * g->k[1] + kh) * KW;
-            for (int64_t r = r0; r < r1; r++) {
-                int64_t id = r / IH, ih = r % IH;
-                int64_t od = id * g->stride[0] - g->pad0[0] + kd * g->dil[0];
-                int64_t oh = ih * g->stride[1] - g->pad0[1] + kh * g->dil[1];
-                if (od < 0 || od >= OD || oh < 0 || oh >= OH) continue;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    srcs[kw] = src_m + (t0 + kw) * tap_stride + (r - r0) * IW;
-                    scales[kw] = sc_m ? sc_m[t0 + kw] : 1.0f;
-                }
-                convt_row_taps(g, y_m + (od * OH + oh) * OW, srcs, scales);
+            int64_t ih = convt_in_of(oh, kh, g, 1), r = id * IH + ih;
+            if (ih < 0 || r < j->r0 || r >= j->r1) continue;
+            int64_t t0 = m * j->K + (kd * g->k[1] + kh) * KW;
+            for (int64_t kw = 0; kw < KW; kw++) {
+                srcs[kw] = j->x ? j->x + (m / j->Mg) * j->Pin + r * IW : j->src + (t0 + kw) * j->tap_stride + (r - j->r0) * IW;
+                scales[kw] = j->sc ? j->sc[t0 + kw] : 1.0f;
             }
+            convt_row_taps(g, row, srcs, scales);
         }
+    }
 }
 
-static void col2im_chunk(void *arg, int64_t m0, int64_t m1) {
+static void col2im_chunk(void *arg, int64_t i0, int64_t i1) {
     const Col2imJob *j = arg;
-    const int64_t pout = rt_geom_numel(j->g->out);
-    for (int64_t m = m0; m < m1; m++) {
-        float *ym = j->y + m * pout;
-        if (j->first) {
-            const float bv = j->bias ? j->bias[m] : 0.0f;
-            for (int64_t p = 0; p < pout; p++) ym[p] = bv;
-        }
-        if (j->x) /* Cg == 1: channel m's taps read X's channel m / Mg, scaled by W */
-            convt_channel(j->g, j->r0, j->r1, j->x + (m / j->Mg) * j->Pin, 0, j->sc + m * j->K, ym);
-        else
-            convt_channel(j->g, j->r0, j->r1, j->src + m * j->K * j->tap_stride, j->tap_stride, NULL, ym);
-    }
+    const int64_t rows = j->o1 - j->o0;
+    for (int64_t i = i0; i < i1; i++) convt_out_row(j, i / rows, j->o0 + i % rows);
 }
 
-/* Least channels per parallel chunk of col2im. */
-static int64_t convt_par_min(int64_t per_channel) {
-    return per_channel >= CONVT_PAR_MIN_FLOATS ? 1 : CONVT_PAR_MIN_FLOATS / (per_channel > 0 ? per_channel : 1);
+/* Least items (output rows) per parallel chunk of col2im, each costing about `per_row`. */
+static int64_t convt_par_min(int64_t per_row) {
+    return per_row >= CONVT_PAR_MIN_FLOATS ? 1 : CONVT_PAR_MIN_FLOATS / (per_row > 0 ? per_row : 1);
 }
 
-/* Cg == 1: no GEMM; every output channel of each image at once, parallel over channels. */
+/* col2im over `channels` output channels on the pool: every (channel, output row) item. */
+static void convt_col2im(RtKernelCtx *c, Col2imJob *j, int64_t channels) {
+    if (j->o1 <= j->o0) return;
+    const int64_t per_row = j->g->out[2] * j->K / (j->g->stride[0] * j->g->stride[1]) + j->g->out[2];
+    rt_parallel_for(c->pool, channels * (j->o1 - j->o0), convt_par_min(per_row), col2im_chunk, j);
+}
+
+/* Cg == 1: no GEMM; every output channel of each image at once (one chunk: all input rows). */
 static void convt_run_direct(RtKernelCtx *c, const CxConvT *t) {
-    const int64_t rows = t->g.in[0] * t->g.in[1];
+    const int64_t rows = t->g.in[0] * t->g.in[1], orows = t->g.out[0] * t->g.out[1];
     for (int64_t im = 0; im < t->N; im++) {
-        Col2imJob j = {&t->g, t->K, 0, rows, NULL, 0, t->w, t->y + im * t->M * t->Pout, t->b, 1,
-                       t->x + im * t->C * t->Pin, t->Mg, t->Pin};
-        rt_parallel_for(c->pool, t->M, convt_par_min(t->Pout * t->K), col2im_chunk, &j);
+        Col2imJob j = {&t->g, t->K, 0, rows, 0, orows, 0, orows, NULL, 0, t->w, t->x + im * t->C * t->Pin, t->Mg,
+                       t->Pin, t->y + im * t->M * t->Pout, t->b};
+        convt_col2im(c, &j, t->M);
     }
+}
+
+/* 1 when input and output have depth 1 (a 1-D or 2-D conv, or a 3-D one as flat as them):
+ * the input rows are then ih alone, the output rows oh alone. */
+static int convt_flat(const RtConvGeom *g) { return g->in[0] == 1 && g->out[0] == 1; }
+
+/* Output rows (od*OH + oh) that input rows [0, r1) reach, as a prefix [0, frontier): of a
+ * flat conv, every row up to the last one input row r1 - 1 reaches (what rows before it
+ * reach is no further down, the strides being >= 1); otherwise all of them (set at the
+ * first chunk). Setting the bias row by row as the chunks reach them keeps those rows in
+ * cache for the taps that follow. */
+static int64_t convt_rows_reached(const RtConvGeom *g, int64_t r1) {
+    const int64_t rows = g->out[0] * g->out[1];
+    if (!convt_flat(g) || r1 >= g->in[1]) return rows;
+    int64_t last = (r1 - 1) * g->stride[1] - g->pad0[1] + (g->k[1] - 1) * g->dil[1];
+    return last < 0 ? 0 : last + 1 < rows ? last + 1 : rows;
+}
+
+/* The output rows input rows [r0, r1) reach lie in [*lo, *hi): along H of a flat conv,
+ * whole depths (od) otherwise. */
+static void convt_rows_touched(const RtConvGeom *g, int64_t r0, int64_t r1, int64_t *lo, int64_t *hi) {
+    int a = convt_flat(g) ? 1 : 0; /* the axis the rows advance along */
+    int64_t i0 = a == 0 ? r0 / g->in[1] : r0, i1 = a == 0 ? (r1 - 1) / g->in[1] : r1 - 1;
+    int64_t o0 = i0 * g->stride[a] - g->pad0[a], o1 = i1 * g->stride[a] - g->pad0[a] + (g->k[a] - 1) * g->dil[a] + 1;
+    o0 = o0 < 0 ? 0 : o0 > g->out[a] ? g->out[a] : o0;
+    o1 = o1 < o0 ? o0 : o1 > g->out[a] ? g->out[a] : o1;
+    int64_t unit = a == 0 ? g->out[1] : 1; /* output rows per step along that axis */
+    *lo = o0 * unit, *hi = o1 * unit;
 }
 
 /* The GEMM path: per image, group and chunk of input rows, col = W_g^T * X_g, then col2im. */
@@ -245,15 +285,19 @@ static int convt_run_gemm(RtKernelCtx *c, const CxConvT *t) {
         for (int64_t gr = 0; gr < t->group; gr++) {
             const float *xg = t->x + (im * t->C + gr * t->Cg) * t->Pin;
             float *yg = t->y + (im * t->M + gr * t->Mg) * t->Pout;
+            int64_t reached = 0; /* output rows set to the bias so far */
             for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
                 int64_t r1 = r0 + chunk_rows < rows ? r0 + chunk_rows : rows, n = (r1 - r0) * IW;
                 RtSgemm gm = {.M = MK, .N = n, .K = t->Cg, .trans_a = 1, .A = t->w + gr * t->Cg * MK,
                               .A_packed = t->wp ? t->wp + gr * t->wp_stride : NULL, .lda = MK,
                               .B = xg + r0 * IW, .ldb = t->Pin, .C = col, .ldc = n};
                 rt_sgemm_run(c->pool, &gm);
-                Col2imJob j = {&t->g, t->K, r0, r1, col, n, NULL, yg, t->b ? t->b + gr * t->Mg : NULL, r0 == 0,
-                               NULL, t->Mg, t->Pin};
-                rt_parallel_for(c->pool, t->Mg, convt_par_min(n * t->K), col2im_chunk, &j);
+                int64_t upto = convt_rows_reached(&t->g, r1), lo, hi;
+                convt_rows_touched(&t->g, r0, r1, &lo, &hi);
+                Col2imJob j = {&t->g, t->K, r0, r1, lo < reached ? lo : reached, hi > upto ? hi : upto, reached, upto,
+                               col, n, NULL, NULL, t->Mg, t->Pin, yg, t->b ? t->b + gr * t->Mg : NULL};
+                reached = upto;
+                convt_col2im(c, &j, t->Mg);
             }
         }
     rt_scratch_free(c, col);
@@ -265,7 +309,7 @@ static int k_conv_transpose_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const
     CxConvT t;
     int nhwc = (c->nhwc_in && c->nhwc_in[0]) || (c->nhwc_out && c->nhwc_out[0]);
     if (nhwc && !c->shape_only) return rt_fail(c, "channels-last data on a ConvTranspose (never planned)");
-    /* kW taps' rows go through fixed arrays of 64 (convt_channel) */
+    /* kW taps' rows go through fixed arrays of 64 (convt_out_row) */
     if (!cx_cpu_ok() || c->shape_only || !x || !w || !x->data || !w->data || (b && !b->data) ||
         !convt_case_shapes(c, n, x, w, b, &t) || t.g.k[2] > 64)
         return rt_kernel_find(n->op)(c, n, in, out);
