@@ -2,7 +2,7 @@
  * test_half_x86.c — float16 and bfloat16 nodes on the float32 optimized kernels
  * (runtime/kernels/x86/half_x86.c) against the reference kernels, which widen, compute in
  * float32 and round per element: Conv on each path (1x1 GEMM, depthwise, direct stem,
- * Winograd, im2col, grouped), FusedConv with activations, Gemm, MatMul, pools, Softmax,
+ * Winograd, im2col, grouped), ConvTranspose (GEMM and depthwise), FusedConv with activations, Gemm, MatMul, pools, Softmax,
  * Gelu, LayerNormalization, BatchNormalization, broadcast Add and a large Mul, on odd
  * sizes; Resize in every mode (bit for bit, its float32 scales and roi as they are). Each
  * case also runs with the node's state kept over three runs (the weights widened at the
@@ -93,7 +93,7 @@ static void check(const HalfCase *k, RtDtype t, const char *what) {
         cr_expect_eq(memcmp(st.data, fast.data, (size_t)n * 2), 0, "%s: run %d with the node's state differs", what, r);
         free(st.data);
     }
-    if (k->op == RT_OP_CONV || k->op == RT_OP_GEMM) /* constant weights: the nest holds them */
+    if (k->op == RT_OP_CONV || k->op == RT_OP_CONV_TRANSPOSE || k->op == RT_OP_GEMM) /* constant weights: the nest holds them */
         cr_expect(state && ((RtStateNest *)state)->magic == RT_STATE_NEST_MAGIC, "%s: no state kept", what);
     rt_node_state_free(&state, 1, rt_allocator_default());
     cr_assert_eq(run(fastfn, k, in, &shp, NULL, 1), RT_SHAPE_ONLY, "%s: shape-only: %s", what, rtt_err.msg);
@@ -141,6 +141,15 @@ Test(half_x86, conv_paths_match_the_reference) {
     check_both(&wino, "3x3 small");
     HalfCase grouped = conv(RT_OP_CONV, 12, 9, 7, 6, 3, 3);
     check_both(&grouped, "grouped 3x3");
+    /* ConvTranspose: W is [C, M / group, k, k] */
+    HalfCase up = {RT_OP_CONV_TRANSPOSE, 3, {4, 4, 1}, {{1, 8, 9, 11}, {8, 6, 4, 4}, {6}}, {{0}}, 0};
+    up.attrs[up.n_attr++] = rtt_attr_ints("pads", pads, 4);
+    up.attrs[up.n_attr++] = rtt_attr_ints("strides", s2, 2);
+    check_both(&up, "ConvTranspose 4x4 stride 2");
+    HalfCase updw = {RT_OP_CONV_TRANSPOSE, 3, {4, 4, 1}, {{1, 6, 7, 5}, {6, 1, 3, 3}, {6}}, {{0}}, 0};
+    updw.attrs[updw.n_attr++] = rtt_attr_int("group", 6);
+    updw.attrs[updw.n_attr++] = rtt_attr_ints("strides", s2, 2);
+    check_both(&updw, "depthwise ConvTranspose 3x3 stride 2");
 }
 
 Test(half_x86, fused_conv_activations_match_the_reference) {

@@ -209,6 +209,7 @@ static int hx_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
 
 const RtKernelEntry rt_kernels_x86_half[] = {
     {RT_OP_CONV, hx_run},        {RT_OP_FUSED_CONV, hx_run},      {RT_OP_GEMM, hx_run},
+    {RT_OP_CONV_TRANSPOSE, hx_run}, /* x86/convt_x86.c */
     {RT_OP_MATMUL, hx_run},      {RT_OP_MAX_POOL, hx_run},
     {RT_OP_AVERAGE_POOL, hx_run}, {RT_OP_GLOBAL_AVERAGE_POOL, hx_run}, {RT_OP_GLOBAL_MAX_POOL, hx_run},
     {RT_OP_EXP, hx_run},         {RT_OP_ERF, hx_run},             {RT_OP_TANH, hx_run},
