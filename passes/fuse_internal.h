@@ -37,6 +37,9 @@ static inline float fuse_channel_at(const RtTensor *t, int64_t c) {
  * storage (uninitialized). Returns the value index, or -1 with a message in err. */
 int fuse_const_new_f32(IrGraph *g, const char *base, int rank, const int64_t *dims, float **data,
                        RtError *err);
+/* The same for any dtype (*data: its arena storage, uninitialized). */
+int fuse_const_new(IrGraph *g, const char *base, RtDtype dtype, int rank, const int64_t *dims, void **data,
+                   RtError *err);
 
 /* Turns node k into `op` (op_type, domain and opset follow; attributes are kept). */
 void fuse_node_set_op(IrGraph *g, int k, int op);

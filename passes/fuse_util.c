@@ -46,15 +46,23 @@ int fuse_is_channel_vector(const RtTensor *t, int64_t N, int rank) {
     return 1;
 }
 
-int fuse_const_new_f32(IrGraph *g, const char *base, int rank, const int64_t *dims, float **data,
-                       RtError *err) {
-    RtTensor *t = ir_tensor_new(g, RT_F32, rank, dims);
+int fuse_const_new(IrGraph *g, const char *base, RtDtype dtype, int rank, const int64_t *dims, void **data,
+                   RtError *err) {
+    RtTensor *t = ir_tensor_new(g, dtype, rank, dims);
     const char *name = t ? pass_name_unique(g, base) : NULL;
     int v = name ? ir_value_add(g, name) : -1;
     if (v < 0) return rt_error_set(err, "out of memory making constant '%s'", base), -1;
     g->values[v].konst = t;
-    ir_value_set_shape(&g->values[v], RT_F32, rank, dims);
+    ir_value_set_shape(&g->values[v], dtype, rank, dims);
     *data = t->data;
+    return v;
+}
+
+int fuse_const_new_f32(IrGraph *g, const char *base, int rank, const int64_t *dims, float **data,
+                       RtError *err) {
+    void *p = NULL;
+    int v = fuse_const_new(g, base, RT_F32, rank, dims, &p, err);
+    *data = p;
     return v;
 }
 

@@ -27,7 +27,8 @@ int pass_simplify(IrGraph *g, RtError *err);
  * by the graph, stops it). New ops are wafer's (runtime/kernels/wafer_ops.h). ---- */
 /* Inference BatchNormalization folded into the weights and bias of the float32 Conv /
  * FusedConv / Gemm / MatMul / Linear before it (constant weights, no fused activation); a
- * MatMul becomes a Linear to hold the bias. */
+ * MatMul becomes a Linear to hold the bias. Float16 / bfloat16 graphs fold into Conv /
+ * FusedConv / Gemm in their own type, with onnxruntime's 16-bit arithmetic. */
 int pass_fold_batchnorm(IrGraph *g, RtError *err);
 /* The rule and the arithmetic of that fold, for quantization-aware training (train/), which
  * must round the weights the quantizer will see: the node BatchNormalization node k folds

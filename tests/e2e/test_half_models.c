@@ -5,14 +5,20 @@
  * onnxconverter-common's convert_float_to_float16(keep_io_types=False) does
  * (tests/onnx_half_convert.h), inputs rounded to float16. Both the .onnx (wafer run: the
  * optimized kernels, x86/half_x86.c) and a .wafer compiled from it (wafer quantize --weights
- * f32: fused, planned, node states kept) must give onnxruntime's float16 outputs. Skips
- * where node or onnxruntime-node is missing.
+ * f32: fused, planned, node states kept) must give onnxruntime's float16 outputs. And the
+ * float16 BatchNormalization fold (passes/fuse_batchnorm.c) makes onnxruntime's folded
+ * weights: digits_cnn's three BNs fold away in wafer's pipeline (pass_simplify + pass_fuse),
+ * and every folded Conv weight and bias equals, bit for bit, the initializer onnxruntime
+ * runs (its optimized model, saved by `ort_eval.js optimize`). Skips where node or
+ * onnxruntime-node is missing.
  */
 #include <math.h>
 
 #include "../onnx_half_convert.h"
 #include "../ort_compare.h"
+#include "../../frontend/onnx.h"
 #include "../../io/npy.h"
+#include "../../passes/passes.h"
 
 /* Both round every op's output to float16 (2^-11 relative): wafer computes each op in
  * float32 and rounds once, onnxruntime's CPU provider the same through the Casts it inserts
@@ -77,4 +83,76 @@ Test(half_models, digits_cnn_float16_matches_onnxruntime) {
 Test(half_models, mobilenet_v2_float16_matches_onnxruntime) {
     check_model("wafer_half_mbv2", FIXTURES "/perf/mobilenet_v2.onnx", "input", FIXTURES "/perf/mobilenet_v2_in.npy", 2,
                 "2,3,224,224");
+}
+
+/* The constant node n of g reads at input j, through the Casts onnxruntime puts between its
+ * float16 initializers and the float32 Conv it runs them with; NULL when there is none. */
+static const RtTensor *weight_through_casts(const IrGraph *g, const RtNode *n, int j) {
+    int v = j < n->n_in ? n->in[j] : -1;
+    while (v >= 0 && !g->values[v].konst) {
+        int p = g->values[v].producer;
+        if (p < 0 || g->nodes[p].op != RT_OP_CAST) return NULL;
+        v = g->nodes[p].in[0];
+    }
+    return v >= 0 ? g->values[v].konst : NULL;
+}
+
+/* wafer's Conv (or FusedConv) named `name` in g, or NULL. */
+static const RtNode *conv_named(const IrGraph *g, const char *name) {
+    for (int k = 0; k < g->n_nodes; k++) {
+        const RtNode *n = &g->nodes[k];
+        if ((n->op == RT_OP_CONV || n->op == RT_OP_FUSED_CONV) && strcmp(n->name, name) == 0) return n;
+    }
+    return NULL;
+}
+
+static int count_op(const IrGraph *g, int op) {
+    int c = 0;
+    for (int k = 0; k < g->n_nodes; k++) c += g->nodes[k].op == op;
+    return c;
+}
+
+Test(half_models, digits_cnn_float16_batchnorm_folds_as_onnxruntime) {
+    char dir[256], f16[400], opt[400], log[8192], err[512];
+    cr_assert_eq(tu_tmpdir_make(dir, sizeof dir, "wafer_half_bn"), 0);
+    snprintf(f16, sizeof f16, "%s/model_f16.onnx", dir);
+    snprintf(opt, sizeof opt, "%s/ort_opt.onnx", dir);
+    cr_assert_eq(ohc_convert_file(FIXTURES "/digits/digits_cnn.onnx", f16, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16, err,
+                                  sizeof err),
+                 0, "%s", err);
+    int rc = tu_run(log, sizeof log, "node tests/e2e/ort_eval.js optimize '%s' '%s'", f16, opt);
+    if (rc == 3 || tu_run(log, sizeof log, "node --version") != 0) {
+        tu_tmpdir_remove(dir);
+        cr_skip_test("onnxruntime-node is not installed");
+    }
+    cr_assert_eq(rc, 0, "onnxruntime could not optimize: %s", log);
+    RtError e = {{0}};
+    IrGraph *g = onnx_load_file(f16, NULL, &e), *ort = g ? onnx_load_file(opt, NULL, &e) : NULL;
+    cr_assert(g && ort, "%s", e.msg);
+    cr_assert_eq(count_op(g, RT_OP_BATCH_NORMALIZATION), 3);
+    cr_assert_eq(count_op(ort, RT_OP_BATCH_NORMALIZATION), 0, "onnxruntime folds the float16 BNs");
+    cr_assert_eq(pass_simplify(g, &e), RT_OK, "%s", e.msg);
+    cr_assert_eq(pass_fuse(g, &e), RT_OK, "%s", e.msg);
+    cr_expect_eq(count_op(g, RT_OP_BATCH_NORMALIZATION), 0, "wafer folds them too");
+    int convs = 0;
+    for (int k = 0; k < ort->n_nodes; k++) {
+        const RtNode *on = &ort->nodes[k];
+        if (on->op != RT_OP_CONV) continue;
+        const RtNode *wn = conv_named(g, on->name);
+        cr_assert_not_null(wn, "wafer has no Conv '%s'", on->name);
+        for (int j = 1; j < 3; j++) {
+            const RtTensor *ow = weight_through_casts(ort, on, j), *ww = weight_through_casts(g, wn, j);
+            cr_assert(ow && ww && ow->dtype == RT_F16 && ww->dtype == RT_F16, "%s input %d: float16 constants", on->name, j);
+            cr_assert(rt_shape_equal(ow, ww), "%s input %d: shapes differ", on->name, j);
+            int64_t n = rt_numel(ow), differ = 0;
+            for (int64_t i = 0; i < n; i++) differ += ((const uint16_t *)ow->data)[i] != ((const uint16_t *)ww->data)[i];
+            cr_expect_eq(differ, 0, "%s input %d: %lld of %lld float16 values differ from onnxruntime's", on->name, j,
+                         (long long)differ, (long long)n);
+        }
+        convs++;
+    }
+    cr_expect_eq(convs, 3);
+    ir_graph_free(g);
+    ir_graph_free(ort);
+    tu_tmpdir_remove(dir);
 }
