@@ -51,6 +51,7 @@ uint64_t rt_node_const_inputs(const RtGraph *g, const RtNode *n) {
 static void state_block_free(void *block, const RtAllocator *a) {
     const RtStateNest *nest = block;
     if (nest->magic == RT_STATE_NEST_MAGIC && nest->inner) state_block_free(nest->inner, a);
+    if (nest->magic == RT_STATE_NEST_MAGIC && nest->extra) a->free(a->user, nest->extra);
     a->free(a->user, block);
 }
 

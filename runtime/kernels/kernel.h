@@ -53,6 +53,11 @@ struct RtKernelCtx {
      * NCHW. NULL = every value as its dims say. Set only for values whose producer and every
      * reader take that layout (the kernels that claim it in rt_layout.c), never with ref_only. */
     const unsigned char *nhwc_in, *nhwc_out;
+    /* NULL, or where a kernel that keeps state reports (bit j, rt_const_held) that its node
+     * state now holds all it reads of constant input j (weights packed): a later run of the
+     * node on inputs of the same shapes does not read in[j]->data, though it may compare the
+     * pointer with the one it saw. x86/half_x86.c then drops its widened copy of that input. */
+    uint64_t *const_held;
 };
 
 typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out);
@@ -65,7 +70,13 @@ typedef int (*RtKernelFn)(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, 
 typedef struct {
     uint64_t magic; /* RT_STATE_NEST_MAGIC */
     void *inner;    /* owned: the inner kernel's block, or NULL */
+    void *extra;    /* owned: a second block of the outer kernel's (freed on its own), or NULL */
 } RtStateNest;
+
+/* Reports that the running kernel's state holds constant input j (see const_held). */
+static inline void rt_const_held(RtKernelCtx *c, int j) {
+    if (c->const_held && j >= 0 && j < 64 && (c->const_inputs >> j & 1u)) *c->const_held |= (uint64_t)1 << j;
+}
 
 typedef struct {
     int op;          /* RtOp; -1 ends a table */

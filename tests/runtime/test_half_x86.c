@@ -8,7 +8,10 @@
  * case also runs with the node's state kept over three runs (the weights widened at the
  * first, the float32 kernel's packed weights nested in the same block; rt_node_state_free
  * frees both: ASan's leak check), giving the stateless run's bits, the third on two threads
- * (conversions split too); shape-only runs give the reference's shape.
+ * (conversions split too); shape-only runs give the reference's shape. Where the float32
+ * kernel's state holds the weights (GEMM packing), the widened copy is freed after the first
+ * run and later runs keep the bits (ASan: its address is never read); a run of another
+ * shape widens it again; a direct conv, which reads W every run, keeps it.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -281,4 +284,63 @@ Test(half_x86, resize_linear_float16_worked_by_hand) {
         cr_expect_eq(rt_f16_to_f32(((uint16_t *)y.data)[i]), want[i], "element %d: %g, want %g", i,
                      rt_f16_to_f32(((uint16_t *)y.data)[i]), want[i]);
     free(y.data);
+}
+
+/* Runs k (16-bit type t, inputs in) on the fast kernel with the node's state `state`, expects
+ * the stateless run's bits, and returns whether the widened copy of the largest constant
+ * input (RtStateNest.extra) is still kept. */
+static int run_kept(const HalfCase *k, RtTensor **in, void **state, const char *what) {
+    RtKernelFn fastfn = rt_kernel_find_fast(k->op);
+    RtTensor plain, st;
+    cr_assert_eq(run(fastfn, k, in, &plain, NULL, 0), RT_OK, "%s: %s", what, rtt_err.msg);
+    cr_assert_eq(run(fastfn, k, in, &st, state, 0), RT_OK, "%s: with state: %s", what, rtt_err.msg);
+    cr_expect_eq(memcmp(st.data, plain.data, (size_t)rt_numel(&plain) * 2), 0, "%s: the state changed the bits", what);
+    free(plain.data), free(st.data);
+    const RtStateNest *nest = *state;
+    cr_assert(nest && nest->magic == RT_STATE_NEST_MAGIC, "%s: no state kept", what);
+    return nest->extra != NULL;
+}
+
+/* The case's inputs as float16 (x with batch `batch`), data[j] owned by the caller. */
+static void inputs_f16(HalfCase *k, int64_t batch, RtTensor *tin, RtTensor **in, uint16_t **data) {
+    uint32_t seed = 5;
+    k->dims[0][0] = batch;
+    for (int j = 0; j < k->n_in; j++) {
+        int64_t n = rt_shape_numel(k->rank[j], k->dims[j]);
+        data[j] = malloc((size_t)n * 2 + 2);
+        for (int64_t i = 0; i < n; i++) data[j][i] = rt_f32_to_f16(rtt_uniform(&seed, -1.0f, 1.0f));
+        tin[j] = rtt_tensor(RT_F16, k->rank[j], k->dims[j], data[j]);
+        in[j] = &tin[j];
+    }
+}
+
+/* One node's runs: batch 1 (twice), then batch 2, then batch 1 again; the weights and bias
+ * (inputs 1, 2) are the same data throughout, as a model's constants are. want_drop: the
+ * float32 kernel holds W packed, so the copy goes after the first run. */
+static void check_drop(HalfCase k, int want_drop, const char *what) {
+    RtTensor t1[MAXIN], t2[MAXIN], *in1[MAXIN], *in2[MAXIN];
+    uint16_t *d1[MAXIN], *d2[MAXIN];
+    inputs_f16(&k, 2, t2, in2, d2);
+    inputs_f16(&k, 1, t1, in1, d1);
+    for (int j = 1; j < k.n_in; j++) in2[j] = in1[j]; /* the same constants */
+    void *state = NULL;
+    cr_expect_eq(run_kept(&k, in1, &state, what), !want_drop, "%s: first run: copy %s", what,
+                 want_drop ? "kept" : "dropped");
+    cr_expect_eq(run_kept(&k, in1, &state, what), !want_drop, "%s: second run", what);
+    cr_expect(run_kept(&k, in2, &state, what), "%s: another batch runs on a kept copy again", what);
+    cr_expect(run_kept(&k, in1, &state, what), "%s: and keeps it", what);
+    rt_node_state_free(&state, 1, rt_allocator_default());
+    for (int j = 0; j < k.n_in; j++) free(d1[j]), free(d2[j]);
+}
+
+Test(half_x86, packed_weights_free_the_widened_copy) {
+    check_drop(conv(RT_OP_CONV, 33, 7, 9, 17, 1, 1), 1, "1x1 conv (GEMM, W packed)");
+    HalfCase gemm = {RT_OP_GEMM, 3, {2, 2, 1}, {{3, 129}, {33, 129}, {33}}, {{0}}, 0};
+    gemm.attrs[gemm.n_attr++] = rtt_attr_int("transB", 1);
+    check_drop(gemm, 1, "Gemm transB (B packed)");
+    int64_t pads[4] = {1, 1, 1, 1}, s2[2] = {2, 2};
+    HalfCase stem = conv(RT_OP_CONV, 3, 33, 45, 7, 1, 3); /* 23 output columns: the direct kernel's */
+    stem.attrs[stem.n_attr++] = rtt_attr_ints("pads", pads, 4);
+    stem.attrs[stem.n_attr++] = rtt_attr_ints("strides", s2, 2);
+    check_drop(stem, 0, "3x3 stem (direct: reads W every run)");
 }

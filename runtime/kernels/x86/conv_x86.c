@@ -231,8 +231,12 @@ static void conv_dw_state(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, 
     conv_cache_store(c, n, in, fused, cv, 1);
 }
 
-/* Runs cv (geometry read, output not yet allocated) on its path. */
+/* Runs cv (geometry read, output not yet allocated) on its path. A channels-first path whose
+ * weights come from the state (GEMM packing wp, Winograd's U, the depthwise packing with the
+ * bias) reads W (and B) no more: reported to a caller that asks (kernel.h const_held). */
 static int conv_x86_path(RtKernelCtx *c, RtTensor *const *in, RtTensor *const *out, CxConv *cv) {
+    if (!cv->nhwc_in && !cv->nhwc_out && (cv->wp || cv->wu || cv->wdw)) rt_const_held(c, 1);
+    if (!cv->nhwc_in && !cv->nhwc_out && cv->wdw) rt_const_held(c, 2);
     int64_t dims[RT_MAX_RANK];
     rt_geom_out_dims(&cv->g, cv->N, cv->M, dims);
     RT_TRY(rt_out_alloc(c, out[0], RT_F32, in[0]->rank, dims));

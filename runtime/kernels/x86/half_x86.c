@@ -14,7 +14,13 @@
  *              weights once into its own state, nested in this node's: kernel.h RtStateNest)
  *   output  -> the 16-bit type, rounding to nearest even (rt_f32_to_f16_n)
  * so the outputs equal the reference kernel's up to the float32 kernels' own summation
- * order. Linear and cubic Resize (the reference's loop, which read each 16-bit tap with a
+ * order. The largest constant input's float32 copy (a Conv's or Gemm's weights) sits in a
+ * block of its own (nest.extra): once the float32 kernel reports that its state holds that
+ * input (kernel.h const_held: packed for the GEMM, Winograd's U), the copy is freed, and
+ * later runs of the same shapes hand the kernel the freed copy's address, which it compares
+ * with the one it packed from and never reads (float16 mobilenet_v2 kept 14 MB of widened
+ * weights beside their packing). A run of other shapes after that widens the copy again and
+ * keeps it (the kernel may take another path, one that reads W). Linear and cubic Resize (the reference's loop, which read each 16-bit tap with a
  * scalar conversion: 1.7x the float32 time) give the reference's bits: both sum in double,
  * then round to float32, then to the 16-bit type; its roi and scales pass through as they
  * are. Anything else (mixed float types, several outputs, shape-only runs, channels-last
@@ -30,16 +36,22 @@
 #define HX_MAX_IN 8              /* inputs of the ops below: Conv 3, Gemm 3, BatchNormalization 5 */
 #define HX_MAGIC 0x46314858u     /* "XH1F": this file's block inside the nest header */
 
-/* The node's state: the nest header, then where each constant input's float32 copy sits in
- * this block (byte offset, 0 = none), the half data and count it was made from; the copies
- * follow, 64-byte aligned. */
+/* The node's state: the nest header, then where each constant input's float32 copy sits
+ * (byte offset in this block, HX_OFF_EXTRA = nest.extra's block, 0 = none), the half data
+ * and count it was made from; the copies follow, 64-byte aligned. */
+#define HX_OFF_EXTRA (-1)
 typedef struct {
     RtStateNest nest;
     uint32_t magic;
     int n_in;
+    int keep;                       /* 1: nest.extra's copy is never dropped (see the header) */
+    uint64_t dropped;               /* bit j: input j's copy (nest.extra's) was freed */
     int64_t off[HX_MAX_IN];
     const void *src[HX_MAX_IN];
     int64_t numel[HX_MAX_IN];
+    uintptr_t ident[HX_MAX_IN];     /* a dropped copy's address: what the kernel saw, never read */
+    int rank[HX_MAX_IN];            /* at the drop: every input's rank (-1 absent) and dims */
+    int64_t dims[HX_MAX_IN][RT_MAX_RANK];
 } HxState;
 #define HX_HDR_BYTES ((sizeof(HxState) + 63) / 64 * 64)
 
@@ -79,28 +91,81 @@ static HxState *hx_state_find(RtKernelCtx *c, const RtNode *n, RtTensor *const *
     return s;
 }
 
+/* The float32 data to hand the kernel for input j: its copy, a dropped copy's address (not
+ * to be read), or NULL when the state has none. */
+static void *hx_copy(HxState *s, int j) {
+    if (!s->off[j]) return NULL;
+    if (s->dropped >> j & 1u) return (void *)s->ident[j];
+    return s->off[j] == HX_OFF_EXTRA ? s->nest.extra : (char *)s + s->off[j];
+}
+
+/* 1 when every input has the shape it had when the copy was dropped. */
+static int hx_same_shapes(const HxState *s, const RtNode *n, RtTensor *const *in) {
+    for (int j = 0; j < n->n_in; j++) {
+        const RtTensor *x = in[j];
+        if ((x ? x->rank : -1) != s->rank[j]) return 0;
+        for (int d = 0; x && d < x->rank; d++)
+            if (x->dims[d] != s->dims[j][d]) return 0;
+    }
+    return 1;
+}
+
+/* Frees input j's copy (nest.extra's) once the kernel's state holds the input. */
+static void hx_drop(RtKernelCtx *c, HxState *s, const RtNode *n, RtTensor *const *in, int j) {
+    s->ident[j] = (uintptr_t)s->nest.extra;
+    for (int i = 0; i < n->n_in; i++) {
+        s->rank[i] = in[i] ? in[i]->rank : -1;
+        for (int d = 0; in[i] && d < in[i]->rank; d++) s->dims[i][d] = in[i]->dims[d];
+    }
+    c->state_alloc->free(c->state_alloc->user, s->nest.extra);
+    s->nest.extra = NULL;
+    s->dropped |= (uint64_t)1 << j;
+}
+
+/* A run of other shapes after a drop: input j widened again into a copy kept from now on. */
+static int hx_undrop(RtKernelCtx *c, HxState *s, RtDtype t, int j) {
+    float *copy = c->state_alloc->alloc(c->state_alloc->user, (size_t)s->numel[j] * sizeof(float));
+    if (!copy) return rt_fail(c, "out of memory widening a constant input again"), RT_ERR_NOMEM;
+    hx_widen(t, s->src[j], copy, s->numel[j]);
+    s->nest.extra = copy;
+    s->dropped &= ~((uint64_t)1 << j);
+    s->keep = 1;
+    return RT_OK;
+}
+
 /* A new block with the float32 copies of the constant 16-bit inputs (the bits of widen that
- * const_inputs also has); NULL when there is no state or no memory (then nothing is kept). */
+ * const_inputs also has), the largest in a block of its own (nest.extra); NULL when there is
+ * no state or no memory (then nothing is kept). */
 static HxState *hx_state_new(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, uint32_t widen, RtDtype t) {
     if (!c->state_alloc) return NULL;
+    const uint32_t kept = widen & (uint32_t)c->const_inputs;
+    int big = -1;
+    for (int j = 0; j < n->n_in; j++)
+        if ((kept >> j & 1u) && (big < 0 || rt_numel(in[j]) > rt_numel(in[big]))) big = j;
     size_t bytes = HX_HDR_BYTES;
     for (int j = 0; j < n->n_in; j++)
-        if ((widen & c->const_inputs) >> j & 1u) bytes += ((size_t)rt_numel(in[j]) * 4 + 63) / 64 * 64;
+        if ((kept >> j & 1u) && j != big) bytes += ((size_t)rt_numel(in[j]) * 4 + 63) / 64 * 64;
     char *blk = c->state_alloc->alloc(c->state_alloc->user, bytes);
-    if (!blk) return NULL;
+    float *extra = big >= 0 ? c->state_alloc->alloc(c->state_alloc->user, (size_t)rt_numel(in[big]) * 4) : NULL;
+    if (!blk || (big >= 0 && !extra)) {
+        if (blk) c->state_alloc->free(c->state_alloc->user, blk);
+        if (extra) c->state_alloc->free(c->state_alloc->user, extra);
+        return NULL;
+    }
     memset(blk, 0, HX_HDR_BYTES);
     HxState *s = (HxState *)blk;
     s->nest.magic = RT_STATE_NEST_MAGIC;
+    s->nest.extra = extra;
     s->magic = HX_MAGIC;
     s->n_in = n->n_in;
     size_t at = HX_HDR_BYTES;
     for (int j = 0; j < n->n_in; j++) {
-        if (!((widen & c->const_inputs) >> j & 1u)) continue;
-        s->off[j] = (int64_t)at;
+        if (!(kept >> j & 1u)) continue;
+        s->off[j] = j == big ? HX_OFF_EXTRA : (int64_t)at;
         s->src[j] = in[j]->data;
         s->numel[j] = rt_numel(in[j]);
-        hx_widen(t, in[j]->data, (float *)(blk + at), s->numel[j]);
-        at += ((size_t)s->numel[j] * 4 + 63) / 64 * 64;
+        hx_widen(t, in[j]->data, hx_copy(s, j), s->numel[j]);
+        if (j != big) at += ((size_t)s->numel[j] * 4 + 63) / 64 * 64;
     }
     *c->node_state = s;
     return s;
@@ -172,13 +237,15 @@ static int hx_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     RtTensor wide[HX_MAX_IN], *win[HX_MAX_IN];
     float *scratch[HX_MAX_IN] = {0};
     int r = RT_OK;
-    for (int j = 0; j < n->n_in; j++) {
+    for (int j = 0; s && s->dropped && j < n->n_in && r == RT_OK; j++)
+        if ((s->dropped >> j & 1u) && !hx_same_shapes(s, n, in)) r = hx_undrop(c, s, t, j);
+    for (int j = 0; j < n->n_in && r == RT_OK; j++) {
         win[j] = in[j];
         if (!(widen >> j & 1u)) continue;
         wide[j] = *in[j];
         wide[j].dtype = RT_F32;
         if (s && s->off[j]) {
-            wide[j].data = (char *)s + s->off[j];
+            wide[j].data = hx_copy(s, j);
         } else {
             int64_t cnt = rt_numel(in[j]);
             scratch[j] = rt_scratch(c, (size_t)cnt * sizeof(float));
@@ -190,12 +257,18 @@ static int hx_run(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor
     }
     RtTensor y32 = {0};
     RtTensor *yp = &y32;
+    uint64_t held = 0;
     if (r == RT_OK) {
         void **saved = c->node_state;
+        uint64_t *saved_held = c->const_held;
         c->node_state = s ? &s->nest.inner : NULL; /* the float32 kernel's own block */
+        c->const_held = &held;
         r = inner(c, n, win, &yp);
         c->node_state = saved;
+        c->const_held = saved_held;
     }
+    for (int j = 0; r == RT_OK && s && !s->keep && j < n->n_in; j++)
+        if (s->off[j] == HX_OFF_EXTRA && (held >> j & 1u) && !(s->dropped >> j & 1u)) hx_drop(c, s, n, in, j);
     if (r == RT_OK && y32.dtype != RT_F32) r = rt_fail(c, "float32 kernel gave %s", rt_dtype_name(y32.dtype));
     if (r == RT_OK) r = rt_out_alloc(c, out[0], t, y32.rank, y32.dims);
     if (r == RT_OK) {

@@ -125,6 +125,7 @@ static int k_matmul_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, Rt
         const float *bp = p.batches * p.M > 1
                               ? rt_sgemm_state_packed(c, 1, RT_SGEMM_SIDE_B, 0, p.K, p.N, 1, B->data, p.N, 0, &stride)
                               : NULL;
+        if (bp) rt_const_held(c, 1); /* B is read packed from the state only */
         RtSgemm g = {p.batches * p.M, p.N, p.K, 0, 0, A->data, NULL, p.K, B->data, bp, p.N, y, p.N, NULL, NULL, NULL};
         rt_sgemm_run(c->pool, &g);
         return RT_OK;
@@ -206,6 +207,7 @@ static int k_gemm_x86(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTe
     int64_t stride = 0;
     const float *bp = M > 1 || tb ? rt_sgemm_state_packed(c, 1, RT_SGEMM_SIDE_B, tb, K, N, 1, B->data, B->dims[1], 0, &stride)
                                   : NULL;
+    if (bp) rt_const_held(c, 1); /* B is read packed from the state only (C still per run) */
     RtSgemm g = {M, N, K, ta, tb, A->data, NULL, A->dims[1], B->data, bp, B->dims[1], y, N, bias_m, bias_n, NULL};
     rt_sgemm_run(c->pool, &g);
     rt_scratch_free(c, scratch);
