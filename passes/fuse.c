@@ -10,6 +10,8 @@
  *   fuse_activation  Relu / Clip / LeakyRelu / Sigmoid / HardSigmoid into Conv and Linear,
  *                    Gelu into Linear (after fuse_gelu, which makes the Gelu nodes)
  *   dead_nodes       whatever a fusion left unread
+ *   sink_views       view steps next to their readers (order only: the runtime's fused
+ *                    attention then reads q, k, v where the plan keeps them)
  * then shape inference over the result (the fused ops' kernels recompute every shape, a check
  * that a rewrite kept them) and ir_verify after every step.
  *
@@ -41,5 +43,6 @@ int pass_fuse(IrGraph *g, RtError *err) {
     RT_TRY(fuse_step(g, pass_fuse_hardswish, "fuse_hardswish", err));
     RT_TRY(fuse_step(g, pass_fuse_activation, "fuse_activation", err));
     RT_TRY(fuse_step(g, pass_dead_nodes, "dead_nodes", err));
+    RT_TRY(fuse_step(g, pass_sink_views, "sink_views", err));
     return fuse_step(g, ir_infer_shapes, "infer_shapes", err);
 }

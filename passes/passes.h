@@ -53,8 +53,12 @@ int pass_fuse_layernorm(IrGraph *g, RtError *err);
 int pass_fuse_gelu(IrGraph *g, RtError *err);
 /* Add/Clip(or Min/Max)/Mul/Div chains of relu6(x + 3) -> HardSwish / HardSigmoid (fuse_hardswish.c). */
 int pass_fuse_hardswish(IrGraph *g, RtError *err);
-/* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, fuse_gelu, dead nodes, shape inference;
- * ir_verify after each (after pass_simplify). */
+/* Reshape / Flatten / Squeeze / Unsqueeze / Transpose moved down to just before their first
+ * reader (order only), so the runtime's fused chains find the values they read still in
+ * their planned places (passes/sink_views.c). */
+int pass_sink_views(IrGraph *g, RtError *err);
+/* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, fuse_gelu, dead nodes,
+ * sink_views, shape inference; ir_verify after each (after pass_simplify). */
 int pass_fuse(IrGraph *g, RtError *err);
 
 #endif
