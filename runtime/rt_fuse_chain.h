@@ -1,7 +1,7 @@
 /*
  * rt_fuse_chain.h — what rt_fuse.c (the chains of a plan) and the chain matchers
- * (rt_fuse_attention.c) share: facts about the graph's values, the plan-safety check, and
- * the description of a fused attention chain.
+ * (rt_fuse_attention.c, rt_fuse_add_ln.c) share: facts about the graph's values, the
+ * plan-safety check, and the description of each kind of chain.
  */
 #ifndef WAFER_RT_FUSE_CHAIN_H
 #define WAFER_RT_FUSE_CHAIN_H
@@ -46,5 +46,22 @@ int fuse_attention_match(FuseGraph *fg, int s, FuseAttn *fa, RtError *err);
 
 /* Runs chain fa (inputs from slot[], output at its planned place). */
 int fuse_attention_run(const FuseAttn *fa, const RtPlan *p, char *arena, RtTensor *slot, RtKernelCtx *c);
+
+/* A residual Add and the LayerNormalization reading it (rt_fuse_add_ln.c, run by
+ * x86/math_x86.c's rt_add_layer_norm). */
+typedef struct {
+    int head;                /* the LayerNormalization node (runs the chain) */
+    int a, b, z;             /* the Add's inputs and output (z written to its planned place) */
+    int scale, bias, y;      /* the LayerNormalization's Scale, B (-1: none) and Y */
+    int64_t rows, len;       /* z as rows of the normalized size */
+    double eps;
+} FuseAddLn;
+
+/* Tries the chain ending at LayerNormalization node k: on success fills *al, marks its two
+ * nodes in fg->member (cleared on entry) and returns 1; 0 = no chain there. */
+int fuse_add_ln_match(FuseGraph *fg, int k, FuseAddLn *al);
+
+/* Runs chain al (inputs from slot[], outputs at their planned places). */
+int fuse_add_ln_run(const FuseAddLn *al, const RtPlan *p, char *arena, RtTensor *slot, RtKernelCtx *c);
 
 #endif

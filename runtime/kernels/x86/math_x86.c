@@ -35,6 +35,7 @@
  */
 #include "../kernel.h"
 #include "../../rt_threads.h"
+#include "math_x86.h"
 #include "vmath.h"
 
 #include <math.h>
@@ -308,6 +309,9 @@ static void layer_norm_row(const float *x, float *y, int64_t len, const float *s
     (void)x, (void)y, (void)len, (void)s, (void)b, (void)eps, (void)mean_out, (void)inv_out;
 }
 static int have_avx512_code(void) { return 0; }
+static void add_vv(const float *a, const float *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
 
 #endif
 
@@ -375,6 +379,31 @@ static void layer_norm_chunk(void *arg, int64_t r0, int64_t r1) {
         if (j->mean) j->mean[r] = mean;
         if (j->inv) j->inv[r] = inv;
     }
+}
+
+/* ---- Add -> LayerNormalization (math_x86.h) ---- */
+
+typedef struct {
+    const float *a, *b;
+    float *z;
+    LayerNormJob ln;  /* over z */
+} AddLnJob;
+
+static void add_ln_chunk(void *arg, int64_t r0, int64_t r1) {
+    const AddLnJob *j = arg;
+    const int64_t len = j->ln.len;
+    for (int64_t r = r0; r < r1; r++) { /* the Add kernel's loop, then the LayerNorm's, on the row */
+        add_vv(j->a + r * len, j->b + r * len, j->z + r * len, len);
+        layer_norm_chunk((void *)&j->ln, r, r + 1);
+    }
+}
+
+int rt_add_layer_norm_supported(void) { return have_avx512_code() && rt_vm_avx512(); }
+
+void rt_add_layer_norm(struct RtThreadPool *pool, const float *a, const float *b, float *z, float *y, int64_t rows,
+                       int64_t len, const float *scale, const float *bias, double eps) {
+    AddLnJob j = {a, b, z, {z, scale, bias, y, NULL, NULL, len, eps}};
+    rt_parallel_for(pool, rows, rows_min(3 * len, MOVE_PAR_MIN), add_ln_chunk, &j);
 }
 
 static int k_layer_norm(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTensor *const *out) {
