@@ -3,13 +3,18 @@
  * conv_winograd_x86.c) against the reference Conv kernel (runtime/kernels/ref):
  *   - the kernel itself (cx_winograd_f32, called directly so every size is reached, also
  *     those the dispatch leaves to im2col): C, M in 1, 3, 7, 17, 33, planes 1x1 .. 17x13,
- *     pads 0 / 1 on each side (asymmetric too), batch 2, every fused activation; weights
- *     transformed per call and from cx_winograd_u_make bit-identical; 1 and 2 threads
- *     bit-identical;
+ *     pads 0 / 1 on each side (asymmetric too), batch 2, every fused activation; large
+ *     planes cut into bands of tile rows (a band crossing from one image to the next);
+ *     dilations 2, 3, 5 (and 2 x 3) with pads 0 .. 2d; weights transformed per call and
+ *     from cx_winograd_u_make bit-identical; 1 and 2 threads bit-identical (bands over the
+ *     threads, or one band's channel blocks);
  *   - through the optimized Conv / FusedConv kernel (rt_kernel_find_fast) on shapes the
  *     dispatch sends to Winograd (digits' 32 -> 64 on 8x8, 64 -> 64 on 4x4): the node's state
  *     kept across runs gives the same bits, a changed input shape and other weights are not
- *     served from a stale state, nor is the im2col path of another shape.
+ *     served from a stale state, nor is the im2col path of another shape;
+ *   - against onnxruntime (tests/ort_compare.h, `wafer run` on a one-Conv model): M-LSD's
+ *     64 -> 64 on a large plane, plain and with dilation 5, and a dilation-2 conv with
+ *     asymmetric pads.
  * Skipped without AVX-512 (the path is never selected there).
  */
 #include <criterion/criterion.h>
@@ -23,6 +28,8 @@
 #include "../../runtime/kernels/x86/conv_x86.h"
 #include "../../runtime/rt_exec.h"
 #include "../../runtime/rt_threads.h"
+#include "../frontend/onnx_proto_build.h"
+#include "../ort_compare.h"
 #include "rt_test_util.h"
 
 /* The runtime's bar for float kernels: |fast - ref| <= 1e-5 * max|ref| over the output.
@@ -59,32 +66,36 @@ static int count_off(const float *got, const float *ref, int64_t n, const char *
 }
 
 /* The reference Conv (op RT_OP_CONV) of x [N, C, H, W] by w [M, C, 3, 3] + b, pads
- * (top, left, bottom, right), then act over the output (rt_act_span, the reference's
- * activation). Returns the output (caller frees), its dims in yd. */
-static float *ref_conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4], float *x,
-                       float *w, float *b, const RtAct *act, int64_t yd[4]) {
+ * (top, left, bottom, right), dilations dil (rows, columns), then act over the output
+ * (rt_act_span, the reference's activation). Returns the output (caller frees), its dims
+ * in yd. */
+static float *ref_conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4],
+                       const int64_t dil[2], float *x, float *w, float *b, const RtAct *act, int64_t yd[4]) {
     int64_t xd[] = {N, C, H, W}, wd[] = {M, C, 3, 3}, bd[] = {M};
     RtTensor tx = rtt_tensor(RT_F32, 4, xd, x), tw = rtt_tensor(RT_F32, 4, wd, w), tb = rtt_tensor(RT_F32, 1, bd, b);
     RtTensor *in[] = {&tx, &tw, &tb}, out;
-    RtAttr attrs[] = {rtt_attr_ints("pads", pads, 4)};
-    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_CONV), NULL, RT_OP_CONV, 17, in, 3, &out, 1, attrs, 1, 0), RT_OK,
+    RtAttr attrs[] = {rtt_attr_ints("pads", pads, 4), rtt_attr_ints("dilations", dil, 2)};
+    cr_assert_eq(rtt_run_kernel(rt_kernel_find(RT_OP_CONV), NULL, RT_OP_CONV, 17, in, 3, &out, 1, attrs, 2, 0), RT_OK,
                  "ref: %s", rtt_err.msg);
     memcpy(yd, out.dims, sizeof(int64_t) * 4);
     if (act->kind != RT_ACT_NONE) rt_act_span(act, out.data, rt_numel(&out), NULL);
     return out.data;
 }
 
-/* cv for cx_winograd_f32: x [N, C, H, W], w [M, C, 3, 3], pads (top, left, bottom, right). */
-static CxConv wino_cv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4], const float *x,
-                      const float *w, const float *b, float *y, RtAct act) {
+static const int64_t dil1[2] = {1, 1};
+
+/* cv for cx_winograd_f32: x [N, C, H, W], w [M, C, 3, 3], pads (top, left, bottom, right),
+ * dilations dil (rows, columns). */
+static CxConv wino_cv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4],
+                      const int64_t dil[2], const float *x, const float *w, const float *b, float *y, RtAct act) {
     CxConv cv;
     memset(&cv, 0, sizeof cv);
     RtConvGeom *g = &cv.g;
     g->nsp = 2;
-    int64_t in[] = {1, H, W}, out[] = {1, H + pads[0] + pads[2] - 2, W + pads[1] + pads[3] - 2};
+    int64_t in[] = {1, H, W}, out[] = {1, H + pads[0] + pads[2] - 2 * dil[0], W + pads[1] + pads[3] - 2 * dil[1]};
     for (int a = 0; a < 3; a++) {
         g->in[a] = in[a], g->out[a] = out[a];
-        g->k[a] = a ? 3 : 1, g->stride[a] = 1, g->dil[a] = 1;
+        g->k[a] = a ? 3 : 1, g->stride[a] = 1, g->dil[a] = a ? dil[a - 1] : 1;
         g->pad0[a] = a ? pads[a - 1] : 0, g->pad1[a] = a ? pads[a + 1] : 0;
     }
     cv.N = N, cv.C = C, cv.M = M, cv.group = 1, cv.Cg = C, cv.Mg = M, cv.K = 9;
@@ -100,21 +111,23 @@ static int run_wino(RtThreadPool *pool, const CxConv *cv) {
 
 /* One case through the kernel directly: per-call weights on 1 thread within tolerance of
  * the reference; the same bits with U made beforehand and on 2 threads. */
-static void check_kernel(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4], RtAct act) {
+static void check_kernel_dil(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4],
+                             const int64_t dil[2], RtAct act) {
     char what[160];
-    snprintf(what, sizeof what, "N %lld C %lld %lldx%lld M %lld pads %lld,%lld,%lld,%lld act %d", (long long)N,
-             (long long)C, (long long)H, (long long)W, (long long)M, (long long)pads[0], (long long)pads[1],
-             (long long)pads[2], (long long)pads[3], (int)act.kind);
+    snprintf(what, sizeof what, "N %lld C %lld %lldx%lld M %lld pads %lld,%lld,%lld,%lld dil %lld,%lld act %d",
+             (long long)N, (long long)C, (long long)H, (long long)W, (long long)M, (long long)pads[0],
+             (long long)pads[1], (long long)pads[2], (long long)pads[3], (long long)dil[0], (long long)dil[1],
+             (int)act.kind);
     int64_t nx = N * C * H * W, nw = M * C * 9;
     float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)nw);
     float *b = malloc(sizeof(float) * (size_t)M);
     fill(x, nx, 21 + (uint32_t)C), fill(w, nw, 22 + (uint32_t)M), fill(b, M, 23);
     int64_t yd[4];
-    float *ref = ref_conv(N, C, H, W, M, pads, x, w, b, &act, yd);
+    float *ref = ref_conv(N, C, H, W, M, pads, dil, x, w, b, &act, yd);
     int64_t ny = yd[0] * yd[1] * yd[2] * yd[3];
     float *y1 = malloc(sizeof(float) * (size_t)ny), *y2 = malloc(sizeof(float) * (size_t)ny);
     float *y3 = malloc(sizeof(float) * (size_t)ny);
-    CxConv cv = wino_cv(N, C, H, W, M, pads, x, w, b, y1, act);
+    CxConv cv = wino_cv(N, C, H, W, M, pads, dil, x, w, b, y1, act);
     cr_assert_eq(cv.g.out[1], yd[2], "%s: output height", what);
     cr_assert_eq(cv.g.out[2], yd[3], "%s: output width", what);
     cr_assert_eq(run_wino(NULL, &cv), RT_OK, "%s", what);
@@ -130,6 +143,10 @@ static void check_kernel(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, 
     cr_expect_eq(memcmp(y1, y3, sizeof(float) * (size_t)ny), 0, "%s: U made once differs", what);
     rt_allocator_default()->free(NULL, u);
     free(ref), free(y1), free(y2), free(y3), free(x), free(w), free(b);
+}
+
+static void check_kernel(int64_t N, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4], RtAct act) {
+    check_kernel_dil(N, C, H, W, M, pads, dil1, act);
 }
 
 static const RtAct no_act = {RT_ACT_NONE, 0, 0};
@@ -203,12 +220,14 @@ static RtTensor net_run(RtKernelFn fn, RtThreadPool *pool, const Net *t, void **
     return out;
 }
 
-/* Digits' convs: the fast kernel within tolerance, and with the node's state (U made at
- * the first run, read at the next ones, 1 and 2 threads) the same bits. */
+/* Digits' convs and larger planes in bands (M-LSD's 64 -> 64, 64 -> 48 on 24x20): the fast
+ * kernel within tolerance, and with the node's state (U made at the first run, read at the
+ * next ones, 1 and 2 threads) the same bits. */
 Test(winograd_x86, dispatch_with_state, .init = setup_pool, .fini = teardown_pool) {
     if (!cx_cpu_ok()) cr_skip_test("no AVX-512");
-    const int64_t shapes[][5] = {{1, 32, 8, 8, 64}, {1, 64, 4, 4, 64}, {2, 33, 7, 9, 17}};
-    for (int s = 0; s < 3; s++) {
+    const int64_t shapes[][5] = {
+        {1, 32, 8, 8, 64}, {1, 64, 4, 4, 64}, {2, 33, 7, 9, 17}, {1, 64, 40, 40, 64}, {2, 64, 24, 20, 48}};
+    for (int s = 0; s < 5; s++) {
         Net t = net_make(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], shapes[s][4], 31 + (uint32_t)s);
         RtTensor ref = net_run(rt_kernel_find(RT_OP_FUSED_CONV), NULL, &t, NULL);
         RtTensor one = net_run(rt_kernel_find_fast(RT_OP_FUSED_CONV), NULL, &t, NULL);
@@ -219,7 +238,7 @@ Test(winograd_x86, dispatch_with_state, .init = setup_pool, .fini = teardown_poo
         /* the dispatch took the Winograd path: the kernel's own bits */
         const int64_t p1[] = {1, 1, 1, 1};
         float *yw = malloc(sizeof(float) * (size_t)ny);
-        CxConv cv = wino_cv(t.xd[0], t.xd[1], t.xd[2], t.xd[3], t.wd[0], p1, t.x, t.w, t.b, yw,
+        CxConv cv = wino_cv(t.xd[0], t.xd[1], t.xd[2], t.xd[3], t.wd[0], p1, dil1, t.x, t.w, t.b, yw,
                             (RtAct){RT_ACT_RELU, 0, 0});
         cr_expect(cx_winograd_fits(&cv), "%s: not a Winograd shape", what);
         cr_assert_eq(run_wino(NULL, &cv), RT_OK);
@@ -248,7 +267,8 @@ Test(winograd_x86, stale_state, .init = setup_pool, .fini = teardown_pool) {
     void *state = NULL;
     RtTensor first = net_run(rt_kernel_find_fast(RT_OP_FUSED_CONV), NULL, &a, &state);
     cr_assert_not_null(state);
-    /* d: a's weights on a 20x20 input, which goes to im2col (planes over 16x16): that path
+    /* d: a's weights on a 20x20 input, which goes to im2col (planes over 16x16 take
+     * Winograd's bands only with C * M / (C + M) >= 24, and 32 x 64 gives 21): that path
      * must not take Winograd's state for its packed weights */
     Net d = a;
     d.xd[2] = d.xd[3] = 20;
@@ -289,4 +309,78 @@ Test(winograd_x86, split_over_threads, .init = setup_pool, .fini = teardown_pool
     check_kernel(2, 64, 16, 16, 64, p1, (RtAct){RT_ACT_RELU, 0, 0});
     check_kernel(2, 64, 15, 13, 33, p0, no_act);
     check_kernel(3, 40, 17, 13, 17, p1, no_act);
+}
+
+/* Large planes in bands of tile rows (WG_BAND_FLOATS: 1 to 3 tile rows for these widths):
+ * the last band short, a band crossing into the next image (th = 20 tile rows, 3 a band),
+ * partial last tiles, pads 0 / 1; 2 threads take the bands (check_kernel: the same bits). */
+Test(winograd_x86, large_planes_in_bands, .init = setup_pool, .fini = teardown_pool) {
+    if (!cx_cpu_ok()) cr_skip_test("no AVX-512");
+    const int64_t p1[] = {1, 1, 1, 1}, p0[] = {0, 0, 0, 0}, pa[] = {0, 1, 1, 0};
+    check_kernel(2, 64, 40, 37, 64, p1, (RtAct){RT_ACT_RELU, 0, 0});
+    check_kernel(1, 48, 33, 45, 80, pa, no_act);
+    check_kernel(2, 17, 29, 90, 33, p0, (RtAct){RT_ACT_SIGMOID, 0, 0});
+    check_kernel(1, 128, 21, 19, 128, p1, (RtAct){RT_ACT_CLIP, 0, 6});
+}
+
+/* Dilated convs: a tile's points and outputs d apart, d tile rows interleaved over 2d
+ * output rows; planes not a multiple of 2d (partial blocks), pads 0 .. 2d on each side,
+ * other dilations on rows and columns, small planes and large ones (bands). */
+Test(winograd_x86, dilations, .init = setup_pool, .fini = teardown_pool) {
+    if (!cx_cpu_ok()) cr_skip_test("no AVX-512");
+    const int64_t d2[] = {2, 2}, d3[] = {3, 3}, d5[] = {5, 5}, d23[] = {2, 3}, d51[] = {5, 1};
+    const int64_t p1[] = {1, 1, 1, 1}, p0[] = {0, 0, 0, 0}, p2[] = {2, 2, 2, 2}, p5[] = {5, 5, 5, 5};
+    const int64_t pa[] = {0, 4, 3, 1}, pb[] = {6, 0, 2, 6};
+    check_kernel_dil(2, 17, 9, 11, 33, p2, d2, no_act);
+    check_kernel_dil(1, 33, 13, 8, 17, pa, d2, no_act);
+    check_kernel_dil(2, 16, 23, 17, 16, p0, d3, (RtAct){RT_ACT_LEAKY_RELU, 0.1f, 0});
+    check_kernel_dil(1, 20, 17, 25, 24, pb, d3, no_act);
+    check_kernel_dil(1, 64, 40, 40, 64, p5, d5, (RtAct){RT_ACT_RELU, 0, 0});
+    check_kernel_dil(2, 24, 19, 31, 40, p1, d23, no_act);
+    check_kernel_dil(1, 48, 34, 29, 48, p2, d51, (RtAct){RT_ACT_HARD_SIGMOID, 0.2f, 0.5f});
+}
+
+/* ---- against onnxruntime: a one-Conv model run by `wafer run` (whose optimized Conv
+ * takes these shapes to Winograd, checked with cx_winograd_fits) ---- */
+
+/* Every output within atol of onnxruntime's (which sums directly, in its own order): the
+ * runtime's 1e-5 of max|ref| (WINO_REL_TOL) for these sums of up to 576 products of values
+ * in [-1, 1] with random signs, whose largest outputs are ~30 (|sum| ~ sqrt(576) / 3 = 8
+ * typical, over 10^5 outputs up to ~4.5 times that): 3e-4. */
+static const OrtcTol WINO_ORT_TOL = {3e-4, 0, 0};
+
+static void check_ort(const char *tag, int64_t C, int64_t H, int64_t W, int64_t M, const int64_t pads[4],
+                      const int64_t dil[2]) {
+    CxConv cv = wino_cv(1, C, H, W, M, pads, dil, NULL, NULL, NULL, NULL, no_act);
+    cr_expect(cx_winograd_fits(&cv), "%s: not a Winograd shape", tag);
+    Onnx__GraphProto *g = pb_graph("g");
+    Onnx__NodeProto *n = pb_add_node(g, pb_node("Conv", "conv", "x,w,b", "y"));
+    pb_attr_ints(n, "pads", 4, pads);
+    pb_attr_ints(n, "dilations", 2, dil);
+    const int64_t ks[] = {3, 3};
+    pb_attr_ints(n, "kernel_shape", 2, ks);
+    float *w = pb_zalloc(sizeof(float) * (size_t)(M * C * 9)), *b = pb_zalloc(sizeof(float) * (size_t)M);
+    fill(w, M * C * 9, 71), fill(b, M, 72);
+    const int64_t wd[] = {M, C, 3, 3}, bd[] = {M};
+    pb_add_init(g, pb_tensor_floats(pb_tensor("w", RT_F32, 4, wd), (size_t)(M * C * 9), w));
+    pb_add_init(g, pb_tensor_floats(pb_tensor("b", RT_F32, 1, bd), (size_t)M, b));
+    char dims[64];
+    snprintf(dims, sizeof dims, "1,%lld,%lld,%lld", (long long)C, (long long)H, (long long)W);
+    pb_add_input(g, pb_value("x", RT_F32, dims));
+    pb_add_output(g, pb_value("y", RT_F32, NULL));
+    size_t len;
+    uint8_t *m = pb_model_pack(g, 8, 17, "test_winograd_x86", &len);
+    float *x = pb_zalloc(sizeof(float) * (size_t)(C * H * W));
+    fill(x, C * H * W, 73);
+    OrtcInput in = {"x", {.dtype = RT_F32, .rank = 4, .dims = {1, C, H, W}, .data = x}};
+    if (!ortc_compare(tag, m, len, &in, 1, &WINO_ORT_TOL)) cr_skip_test("onnxruntime-node is not installed");
+}
+
+Test(winograd_x86, against_onnxruntime, .init = setup_pool, .fini = teardown_pool) {
+    if (!cx_cpu_ok()) cr_skip_test("no AVX-512");
+    const int64_t p1[] = {1, 1, 1, 1}, p5[] = {5, 5, 5, 5}, pa[] = {2, 0, 1, 3}, d2[] = {2, 2}, d5[] = {5, 5};
+    check_ort("wafer_wino_80", 64, 80, 80, 64, p1, dil1);
+    check_ort("wafer_wino_80d5", 64, 80, 80, 64, p5, d5);
+    check_ort("wafer_wino_d2", 48, 30, 33, 56, pa, d2);
+    pb_release_all();
 }

@@ -1,6 +1,6 @@
 /*
  * conv_x86.c — optimized kernels: Conv and FusedConv in float32 (depthwise direct, 1x1 and
- * im2col on x86/sgemm.h, Winograd for small 3x3 convs).
+ * im2col on x86/sgemm.h, Winograd for 3x3 stride-1 convs).
  *
  * The kernel reads the node as the reference does (ref/conv_geom.h for the window
  * geometry), and takes the case when it is float32 with 1 or 2 spatial axes, all sizes > 0,
@@ -10,7 +10,7 @@
  *   depthwise (one input and one output channel per group)  dwconv_avx512.c, direct
  *   1x1 kernel, stride 1, no padding                          conv_gemm_x86.c, W * X
  *   few taps Cg*kH*kW, wide output rows (MobileNet's stem)    conv_direct_x86.c, direct
- *   small 3x3 stride-1 convs, one group (digits' 3x3s)       conv_winograd_x86.c, F(2x2, 3x3)
+ *   3x3 stride-1 convs, one group (digits', M-LSD's 3x3s)    conv_winograd_x86.c, F(2x2, 3x3)
  *   anything else (KWS's 10x4, grouped convs)                conv_gemm_x86.c, im2col strips
  * Channels-last values (RtKernelCtx.nhwc_in / nhwc_out, chosen by rt_layout.c from what
  * cx_conv_nhwc_caps says here): a depthwise conv reads and writes them on the channel-lanes

@@ -1,7 +1,7 @@
 /*
  * conv_x86.h — what the optimized float32 Conv / FusedConv kernels share (private to
  * runtime/kernels/x86: conv_x86.c dispatches, dwconv_avx512.c runs depthwise convs,
- * conv_direct_x86.c convs with few input channels, conv_winograd_x86.c small 3x3 stride-1
+ * conv_direct_x86.c convs with few input channels, conv_winograd_x86.c 3x3 stride-1
  * convs, conv_gemm_x86.c runs 1x1 and im2col convs on rt_sgemm_nn).
  *
  * A conv reaches these paths only as float32 with 1 or 2 spatial axes (normalized to the
@@ -136,8 +136,9 @@ int cx_direct_fits(const CxConv *cv);
 /* Such a conv directly: 16 outputs of a row times 8 output channels per tap load. */
 int cx_direct_f32(RtKernelCtx *c, const CxConv *cv);
 
-/* 1 when Winograd F(2x2, 3x3) takes cv (conv_winograd_x86.c: 2-D 3x3, stride 1, dilation
- * 1, one group, pads 0 or 1; 16..128 channels, planes up to 16x16: where it measured faster). */
+/* 1 when Winograd F(2x2, 3x3) takes cv (conv_winograd_x86.c: 2-D 3x3, stride 1, any
+ * dilation d, one group, pads 0..2d; 16..128 channels on planes up to 16x16, 48+ on each side
+ * (C * M / (C + M) >= 24) on larger ones: where it measured faster). */
 int cx_winograd_fits(const CxConv *cv);
 /* Floats of cv's transformed weights, and making them into u (64-byte aligned). */
 int64_t cx_winograd_u_floats(const CxConv *cv);
