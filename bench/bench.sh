@@ -25,7 +25,8 @@
 # optimizes and quantizes them: bench_ort_optimized.sh, bench_qoperator.sh; opset-23 Attention:
 # bench_attention23.sh; onnxruntime-genai's GroupQueryAttention: bench_gqa.sh; blocked-DQ files
 # imported as MatMulNBits: bench_qdq_import.sh; int8 MobileNetV3 blocks: bench_mbv3_int8.sh;
-# float16 models: bench_half.sh; ConvTranspose: bench_convt.sh).
+# float16 models: bench_half.sh; ConvTranspose: bench_convt.sh; M-LSD tiny and large against
+# onnxruntime: bench_mlsd.sh).
 # Ends with the list of targets missed in this run.
 set -u
 B=${1:-build}
@@ -257,8 +258,9 @@ fi
 # other tools' weight-only DequantizeLinear -> MatMul files imported as MatMulNBits, int8 all
 # the way through PaddleOCR's MobileNetV3 blocks (table activations) against float; float16
 # models against their float32 twins and onnxruntime's float16; float32 ConvTranspose (decoder
-# layers, PaddleOCR v4 det) against onnxruntime.
-for part in emitc onnx_export distill deploy loop ort_optimized qoperator attention23 gqa qdq_import mbv3_int8 half convt; do
+# layers, PaddleOCR v4 det) against onnxruntime; M-LSD (3x3 convs on large planes) against
+# onnxruntime.
+for part in emitc onnx_export distill deploy loop ort_optimized qoperator attention23 gqa qdq_import mbv3_int8 half convt mlsd; do
     echo
     if [ -f "$HERE/bench_$part.sh" ]; then
         sh "$HERE/bench_$part.sh" "$B" "$FX" >"$TMP/part.txt" 2>&1 || {
