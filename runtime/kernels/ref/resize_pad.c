@@ -542,26 +542,39 @@ static int resize_axis_is_identity(const ResizeAxis *ax, int64_t out, int64_t st
  * in double, zero weights skipped, then rounded to float: resize_gather's sums in its order
  * (an identity axis adds 1.0 * the inner sum to 0.0, which changes nothing), so the same bits,
  * without its per-element recursion and dtype switch (~10x faster on segmentation nets' 2x
- * bilinear upsampling). */
+ * bilinear upsampling). The inner sums depend on the input row and the output column only:
+ * each input row's are made once per plane, when an output row first needs them, into
+ * rows [H][OW] (done[r] says which are made), and each output row sums its taps' rows into
+ * acc [OW] (a 2x upsampling reads every input row's sums twice; M-LSD's Resizes ~3x faster). */
 static void resize_planes_f32(const ResizeAxis *ah, const ResizeAxis *aw, int64_t planes, int64_t H, int64_t W,
-                              int64_t OH, int64_t OW, const float *x, float *y) {
-    for (int64_t p = 0; p < planes; p++, x += H * W)
-        for (int64_t oh = 0; oh < OH; oh++)
-            for (int64_t ow = 0; ow < OW; ow++) {
-                double acc = 0.0;
-                for (int64_t th = 0; th < ah->taps; th++) {
-                    double wh = ah->w[oh * ah->taps + th];
-                    if (wh == 0.0) continue;
-                    const float *row = x + ah->off[oh * ah->taps + th];
-                    double inner = 0.0;
-                    for (int64_t tw = 0; tw < aw->taps; tw++) {
-                        double ww = aw->w[ow * aw->taps + tw];
-                        if (ww != 0.0) inner += ww * (double)row[aw->off[ow * aw->taps + tw]];
+                              int64_t OH, int64_t OW, const float *x, float *y, double *rows, double *acc,
+                              unsigned char *done) {
+    for (int64_t p = 0; p < planes; p++, x += H * W) {
+        memset(done, 0, (size_t)H);
+        for (int64_t oh = 0; oh < OH; oh++) {
+            for (int64_t ow = 0; ow < OW; ow++) acc[ow] = 0.0;
+            for (int64_t th = 0; th < ah->taps; th++) {
+                double wh = ah->w[oh * ah->taps + th];
+                if (wh == 0.0) continue;
+                int64_t r = ah->off[oh * ah->taps + th] / W;
+                double *inner = rows + r * OW;
+                if (!done[r]) {
+                    const float *row = x + r * W;
+                    for (int64_t ow = 0; ow < OW; ow++) {
+                        double v = 0.0;
+                        for (int64_t tw = 0; tw < aw->taps; tw++) {
+                            double ww = aw->w[ow * aw->taps + tw];
+                            if (ww != 0.0) v += ww * (double)row[aw->off[ow * aw->taps + tw]];
+                        }
+                        inner[ow] = v;
                     }
-                    acc += wh * inner;
+                    done[r] = 1;
                 }
-                *y++ = (float)acc;
+                for (int64_t ow = 0; ow < OW; ow++) acc[ow] += wh * inner[ow];
             }
+            for (int64_t ow = 0; ow < OW; ow++) *y++ = (float)acc[ow];
+        }
+    }
 }
 
 static int resize_compute(RtKernelCtx *c, const ResizeAttrs *ra, const RtTensor *x, const RtTensor *roi,
@@ -597,8 +610,15 @@ static int resize_compute(RtKernelCtx *c, const ResizeAttrs *ra, const RtTensor 
     if (planes_ok) {
         int64_t planes = 1;
         for (int a = 0; a < rank - 2; a++) planes *= x->dims[a];
-        resize_planes_f32(&axes[rank - 2], &axes[rank - 1], planes, x->dims[rank - 2], x->dims[rank - 1],
-                          y->dims[rank - 2], y->dims[rank - 1], x->data, y->data);
+        const int64_t H = x->dims[rank - 2], W = x->dims[rank - 1], OW = y->dims[rank - 1];
+        double *rows = rt_scratch(c, sizeof(double) * (size_t)((H + 1) * OW) + (size_t)H);
+        if (!rows) {
+            rt_scratch_free(c, buf);
+            return RT_ERR_NOMEM;
+        }
+        resize_planes_f32(&axes[rank - 2], &axes[rank - 1], planes, H, W, y->dims[rank - 2], OW, x->data, y->data,
+                          rows, rows + H * OW, (unsigned char *)(rows + (H + 1) * OW));
+        rt_scratch_free(c, rows);
         rt_scratch_free(c, buf);
         return RT_OK;
     }
