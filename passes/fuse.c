@@ -9,6 +9,7 @@
  *                    which may then fuse such a HardSigmoid into its conv)
  *   fuse_activation  Relu / Clip / LeakyRelu / Sigmoid / HardSigmoid into Conv and Linear,
  *                    Gelu into Linear (after fuse_gelu, which makes the Gelu nodes)
+ *   fuse_pad         a zero Pad of the spatial axes into the Conv / FusedConv reading it
  *   dead_nodes       whatever a fusion left unread
  *   sink_views       view steps next to their readers (order only: the runtime's fused
  *                    attention then reads q, k, v where the plan keeps them)
@@ -42,6 +43,7 @@ int pass_fuse(IrGraph *g, RtError *err) {
     RT_TRY(fuse_step(g, pass_fuse_gelu, "fuse_gelu", err));
     RT_TRY(fuse_step(g, pass_fuse_hardswish, "fuse_hardswish", err));
     RT_TRY(fuse_step(g, pass_fuse_activation, "fuse_activation", err));
+    RT_TRY(fuse_step(g, pass_fuse_pad, "fuse_pad", err));
     RT_TRY(fuse_step(g, pass_dead_nodes, "dead_nodes", err));
     RT_TRY(fuse_step(g, pass_sink_views, "sink_views", err));
     return fuse_step(g, ir_infer_shapes, "infer_shapes", err);

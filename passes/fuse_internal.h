@@ -49,6 +49,7 @@ int fuse_node_set_inputs(IrGraph *g, int k, int n_in, const int *in, RtError *er
 int fuse_attr_set_float(IrGraph *g, int k, const char *name, float f, RtError *err);
 int fuse_attr_set_int(IrGraph *g, int k, const char *name, int64_t i, RtError *err);
 int fuse_attr_set_str(IrGraph *g, int k, const char *name, const char *s, RtError *err);
+int fuse_attr_set_ints(IrGraph *g, int k, const char *name, int n, const int64_t *v, RtError *err);
 /* Drops every attribute of node k. */
 static inline void fuse_attrs_clear(IrGraph *g, int k) {
     g->nodes[k].n_attr = 0;

@@ -123,6 +123,17 @@ int fuse_attr_set_int(IrGraph *g, int k, const char *name, int64_t i, RtError *e
     return RT_OK;
 }
 
+int fuse_attr_set_ints(IrGraph *g, int k, const char *name, int n, const int64_t *v, RtError *err) {
+    RtAttr *a = attr_slot(g, k, name, err);
+    int64_t *copy = a ? ir_alloc(g, sizeof(int64_t) * (size_t)(n ? n : 1)) : NULL;
+    if (!copy) return rt_error_set(err, "out of memory editing node '%s'", g->nodes[k].name);
+    memcpy(copy, v, sizeof(int64_t) * (size_t)n);
+    a->type = RT_ATTR_INTS;
+    a->n = n;
+    a->ints = copy;
+    return RT_OK;
+}
+
 int fuse_attr_set_str(IrGraph *g, int k, const char *name, const char *s, RtError *err) {
     RtAttr *a = attr_slot(g, k, name, err);
     const char *copy = a ? ir_strdup(g, s) : NULL;

@@ -57,8 +57,11 @@ int pass_fuse_hardswish(IrGraph *g, RtError *err);
  * reader (order only), so the runtime's fused chains find the values they read still in
  * their planned places (passes/sink_views.c). */
 int pass_sink_views(IrGraph *g, RtError *err);
-/* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, fuse_gelu, dead nodes,
- * sink_views, shape inference; ir_verify after each (after pass_simplify). */
+/* A zero constant Pad of the spatial axes before a Conv / FusedConv -> the conv's own pads
+ * (fuse_pad.c). */
+int pass_fuse_pad(IrGraph *g, RtError *err);
+/* fold_batchnorm, fuse_linear, fuse_activation, fuse_layernorm, fuse_gelu, fuse_pad, dead
+ * nodes, sink_views, shape inference; ir_verify after each (after pass_simplify). */
 int pass_fuse(IrGraph *g, RtError *err);
 
 #endif
