@@ -40,6 +40,9 @@ typedef struct {
                              * high nibble when (j / 4) is odd (qblock.h's 4-bit words); rows may
                              * end before n_blocks * block / 2 bytes (padded to 32 codes only) */
     const uint8_t *zp_bytes; /* borrowed [N, n_blocks] one zero point a byte (LinearNBits' zeros), or NULL */
+    uint64_t inputs;        /* bit j: the node's input j holds part of this weight (codes, scales, zero
+                             * points); when all are graph constants (c->const_inputs) the GEMM keeps
+                             * its packed panels in the node's state. 0: not a node's (never kept) */
 } RtQ4Weight;
 
 /* 1 when MatMulNBits with these attributes and inputs runs in int8 compute: accuracy_level 4,
@@ -99,7 +102,9 @@ void rt_q8_quantize_rows_avx512(const float *a, int64_t M, int64_t K, int64_t bl
                                 int32_t *sum);
 
 /* rt_q4q8_run_vnni's path for many rows (x86/nbits_int8_gemm_x86.c): from A quantized by
- * rt_q8_quantize_rows (q, sa, sum), the weights repacked a panel of columns at a time. */
+ * rt_q8_quantize_rows (q, sa, sum), the weights repacked a panel of columns at a time: once
+ * per node into c->node_state when the weight's inputs are constants (w->inputs), else per
+ * call. The same bits either way. */
 int rt_q4q8_gemm_vnni(RtKernelCtx *c, const RtQ4Weight *w, const int8_t *q, const float *sa, const int32_t *sum,
                       int64_t M, const float *bias, float *y);
 

@@ -14,6 +14,7 @@
 
 #include "../../runtime/kernels/nbits_int8.h"
 #include "../../runtime/kernels/qblock.h"
+#include "../../runtime/rt_exec.h"
 #include "../../runtime/rt_threads.h"
 #include "rt_test_util.h"
 
@@ -228,6 +229,86 @@ Test(nbits_int8, vnni_matches_reference_odd_shapes) {
     vnni_case(&odd_block, pool);
     vnni_case(&odd_block_batch, pool);
     rt_pool_free(pool);
+}
+
+/* The repacked GEMM (6+ rows) with its panels kept in the node's state (weight inputs marked
+ * constant): the first call packs them there, later calls read them; both give the bits of
+ * the per-call packing, 1 and 2 threads. A state packed for one weight is not used for
+ * another (other codes, same shape), and nothing is kept when an input is not constant. */
+static void kept_case(const Case *k, RtThreadPool *pool) {
+    Layer L = layer_make(k, (uint32_t)(k->M * 31 + k->K + k->N * 7 + k->block));
+    Layer O = layer_make(k, (uint32_t)(k->M * 31 + k->K + k->N * 7 + k->block + 1)); /* another weight */
+    L.w.inputs = O.w.inputs = 0xEu;
+    const size_t bytes = sizeof(float) * (size_t)(k->M * k->N);
+    float *y0 = malloc(bytes), *y1 = malloc(bytes), *y2 = malloc(bytes), *o0 = malloc(bytes), *o1 = malloc(bytes);
+    const float *bias = k->bias ? L.bias : NULL;
+    void *state = NULL;
+    RtKernelCtx plain = ctx_with(pool), kept = ctx_with(pool), loose = ctx_with(pool);
+    kept.node_state = &state, kept.state_alloc = rt_allocator_default(), kept.const_inputs = 0xEu;
+    cr_assert_eq(rt_q4q8_run_vnni(&plain, &L.w, L.a, k->M, bias, y0), RT_OK);
+    cr_assert_eq(rt_q4q8_run_vnni(&kept, &L.w, L.a, k->M, bias, y1), RT_OK);
+    cr_assert_not_null(state, "M%lld K%lld N%lld: no panels kept", (long long)k->M, (long long)k->K, (long long)k->N);
+    void *made = state;
+    cr_assert_eq(rt_q4q8_run_vnni(&kept, &L.w, L.a, k->M, bias, y2), RT_OK);
+    cr_expect(memcmp(y0, y1, bytes) == 0 && memcmp(y0, y2, bytes) == 0,
+              "M%lld K%lld N%lld block %lld: kept panels differ from per-call packing", (long long)k->M,
+              (long long)k->K, (long long)k->N, (long long)k->block);
+    cr_assert_eq(rt_q4q8_run_vnni(&plain, &O.w, O.a, k->M, NULL, o0), RT_OK);
+    cr_assert_eq(rt_q4q8_run_vnni(&kept, &O.w, O.a, k->M, NULL, o1), RT_OK);
+    cr_expect(memcmp(o0, o1, bytes) == 0, "M%lld K%lld N%lld: another weight read the kept panels", (long long)k->M,
+              (long long)k->K, (long long)k->N);
+    cr_expect(state == made, "the state was replaced");
+    rt_node_state_free(&state, 1, rt_allocator_default());
+    loose.node_state = &state, loose.state_alloc = rt_allocator_default(), loose.const_inputs = 0x6u; /* zp not */
+    cr_assert_eq(rt_q4q8_run_vnni(&loose, &L.w, L.a, k->M, bias, y1), RT_OK);
+    cr_expect(state == NULL && memcmp(y0, y1, bytes) == 0, "kept with a non-constant input");
+    rt_node_state_free(&state, 1, rt_allocator_default());
+    free(y0), free(y1), free(y2), free(o0), free(o1);
+    layer_free(&L), layer_free(&O);
+}
+
+Test(nbits_int8, gemm_kept_panels_same_bits) {
+    if (!rt_q4q8_vnni_supported()) cr_skip_test("no AVX-512 VNNI on this CPU");
+    RtThreadPool *pool = rt_pool_new(2, NULL);
+    const Case cases[] = {{6, 40, 1, 32, 1, 1},    {9, 200, 33, 64, 0, 0},  {17, 1000, 100, 128, 1, 1},
+                          {40, 256, 70, 256, 1, 0}, {128, 256, 65, 128, 1, 1}};
+    for (int i = 0; i < 5; i++) {
+        kept_case(&cases[i], NULL);
+        kept_case(&cases[i], pool);
+    }
+    rt_pool_free(pool);
+}
+
+/* The MatMulNBits node at accuracy_level 4 through the x86 kernel, 9 rows, its state kept as
+ * the executor keeps it (B, scales and zero points constant): two runs give the bits of a run
+ * without state. */
+Test(nbits_int8, matmul_nbits_node_keeps_panels) {
+    if (!rt_q4q8_vnni_supported()) cr_skip_test("no AVX-512 VNNI on this CPU");
+    const Case k = {9, 200, 37, 64, 1, 1};
+    Layer L = layer_make(&k, 77);
+    const int64_t nb = L.w.n_blocks;
+    int64_t da[2] = {k.M, k.K}, db[3] = {k.N, nb, k.block / 2}, ds[2] = {k.N, nb}, dz[1] = {k.N * L.w.zp_row},
+            dbias[1] = {k.N};
+    RtTensor A = rtt_tensor(RT_F32, 2, da, L.a), B = rtt_tensor(RT_U8, 3, db, L.b);
+    RtTensor S = rtt_tensor(RT_F32, 2, ds, L.scales), Z = rtt_tensor(RT_U8, 1, dz, L.zp);
+    RtTensor Bi = rtt_tensor(RT_F32, 1, dbias, L.bias), y[3];
+    RtTensor *in[6] = {&A, &B, &S, &Z, NULL, &Bi};
+    RtAttr at[5] = {rtt_attr_int("K", k.K), rtt_attr_int("N", k.N), rtt_attr_int("bits", 4),
+                    rtt_attr_int("block_size", k.block), rtt_attr_int("accuracy_level", 4)};
+    RtKernelFn fast = rt_kernel_find_fast(RT_OP_MATMUL_NBITS);
+    void *state = NULL;
+    RttRun keep = {.node_state = &state, .const_inputs = 0xEu};
+    const int op = RT_OP_MATMUL_NBITS;
+    cr_assert_eq(rtt_run_kernel(fast, NULL, op, 1, in, 6, &y[0], 1, at, 5, 0), RT_OK, "%s", rtt_err.msg);
+    cr_assert_eq(rtt_run_kernel(fast, &keep, op, 1, in, 6, &y[1], 1, at, 5, 0), RT_OK, "%s", rtt_err.msg);
+    cr_expect_not_null(state, "the node kept no panels");
+    cr_assert_eq(rtt_run_kernel(fast, &keep, op, 1, in, 6, &y[2], 1, at, 5, 0), RT_OK, "%s", rtt_err.msg);
+    const size_t bytes = sizeof(float) * (size_t)(k.M * k.N);
+    cr_expect(memcmp(y[0].data, y[1].data, bytes) == 0 && memcmp(y[0].data, y[2].data, bytes) == 0,
+              "kept panels gave other outputs");
+    rtt_free_outputs(y, 3);
+    rt_node_state_free(&state, 1, rt_allocator_default());
+    layer_free(&L);
 }
 
 /* int8 compute against float compute (the float64 sum of a w): quantizing A moves each a by

@@ -29,6 +29,7 @@ void rt_q4q8_weight(const RtNode *n, RtTensor *const *in, RtQ4Weight *w) {
     w->b = in[1]->data;
     w->scales = in[2]->data;
     w->zp = Z ? Z->data : NULL;
+    w->inputs = Z ? 0xEu : 0x6u; /* B, scales (, zero points) */
 }
 
 int rt_q4q8_applies_linear(const RtNode *n, RtTensor *const *in) {
@@ -50,6 +51,7 @@ void rt_q4q8_linear_weight(const RtNode *n, RtTensor *const *in, RtQ4Weight *w) 
     w->scales = in[2]->data;
     w->qblock_order = 1;
     w->zp_bytes = in[3]->data;
+    w->inputs = 0xEu; /* codes, scales, zeros */
 }
 
 /* One block of n floats (n <= block) into q[block] (zero past n); returns sa, sets *sum. */
