@@ -10,7 +10,7 @@
  * group, 48 and 100 (not whole blocks, not dividing K); act-order g_idx; bias; every
  * activation. Every case also runs on a 2-thread pool and must match the 1-thread result
  * bit for bit. Where the CPU has AMX, batches of 16+ rows run on it; the row-count and
- * model-shape cases run again with WAFER_RT_AMX=0 (the AVX-512 micro-kernel), and X with
+ * model-shape cases run again with WAFER_RT_AMX=0 (dequantized into sgemm.h's GEMM), and X with
  * infinities and NaNs checks the exact bf16 split of X. On a CPU without AVX-512 the fast
  * kernel is the reference and the checks still hold.
  */
@@ -235,14 +235,17 @@ Test(nbits_x86, linear_row_counts) {
 }
 
 /* The tinylm shapes, a K past several panel slices, and more rows than one pass of the
- * tiles. */
+ * tiles; layers of several chunks of dequantized columns (N 520 and 600 with K = 1024:
+ * whole 256-deep K blocks, filled in place; N 2000 with K = 600: 200-deep blocks, not on
+ * 32-column bounds, staged and copied). */
 Test(nbits_x86, linear_model_shapes) {
     RtThreadPool *pool = rt_pool_new(2, NULL);
     const int64_t shapes[][3] = {{128, 256, 256}, {128, 1024, 256}, {128, 256, 1024}, {33, 130, 1100},
                                  {1, 256, 1024},  {7, 520, 1024}, /* 7 rows of a big layer: the tiles */
-                                 {600, 40, 100}};                  /* past one pass of 512 rows */
+                                 {600, 40, 100},                   /* past one pass of 512 rows */
+                                 {9, 2000, 600}};
     int bad = 0;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         Lin l;
         lin_make(&l, 4, shapes[i][0], shapes[i][1], shapes[i][2], 128, 0, 1, 0, 5u + (uint32_t)i);
         bad += lin_check(&l, pool);
@@ -299,7 +302,7 @@ Test(nbits_x86, linear_kernel_contract) {
 
 /* Fused Gelu == LinearNBits without activation, then the fast standalone Gelu kernel, bit for
  * bit (the epilogue runs that kernel's vector code), on 1 and 2 threads; `amx` 0 forces the
- * AVX-512 micro-kernel. */
+ * sgemm path. */
 static void nbits_gelu_same_bits(int amx) {
     if (!amx) setenv("WAFER_RT_AMX", "0", 1);
     RtThreadPool *pool = rt_pool_new(2, NULL);
@@ -331,7 +334,7 @@ static void nbits_gelu_same_bits(int amx) {
 Test(nbits_x86, linear_gelu_fused_same_bits) { nbits_gelu_same_bits(1); }
 Test(nbits_x86, linear_gelu_fused_same_bits_without_amx) { nbits_gelu_same_bits(0); }
 
-/* The same batches on the AVX-512 micro-kernel where the CPU would take AMX (Criterion runs
+/* The same batches on the sgemm path where the CPU would take AMX (Criterion runs
  * each test in its own process, so the variable stays here). */
 Test(nbits_x86, linear_without_amx) {
     setenv("WAFER_RT_AMX", "0", 1);
@@ -475,16 +478,16 @@ Test(nbits_x86, matmul_nbits_formats_and_odd_shapes) {
 }
 
 /* onnxruntime's int4 tinylm layers (block 128, packed zero points) at batch 1 and 128, and
- * the gemv's row counts; then again on the micro-kernel (no AMX). */
+ * the gemv's row counts; then again on the sgemm path (no AMX). */
 Test(nbits_x86, matmul_nbits_model_shapes) {
     RtThreadPool *pool = rt_pool_new(2, NULL);
     const int64_t shapes[][3] = {{128, 256, 256}, {128, 1024, 256}, {128, 256, 1024}, {1, 256, 1024}, {2, 100, 300},
                                  {3, 17, 96},     {4, 33, 160},    {16, 64, 64},    {5, 600, 1024},
-                                 {530, 33, 160}};
+                                 {530, 33, 160},  {9, 2000, 600}};
     int bad = 0;
     for (int amx = 1; amx >= 0; amx--) {
         setenv("WAFER_RT_AMX", amx ? "1" : "0", 1);
-        for (int i = 0; i < 10; i++) {
+        for (int i = 0; i < 11; i++) {
             MnbCase m;
             mnb_make(&m, 4, shapes[i][0], shapes[i][1], shapes[i][2], i == 7 ? 32 : 128, 1, 0, 1, 40u + (uint32_t)i);
             bad += mnb_check(&m, pool);

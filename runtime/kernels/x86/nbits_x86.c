@@ -9,19 +9,23 @@
  * has a gemv of its own here (mnb_gemv_*).
  *
  * More rows: the layer is compute bound (every weight meets every row of X), so each weight
- * is dequantized once per call, a panel at a time, and the float products run in an AVX-512
- * micro-kernel (nbx_gemm):
- *   - the output columns are cut into blocks of NBX_NC, the unit of work of a thread: each
- *     output is computed by one thread, in the same order whatever the thread count, so 1
- *     and 2 threads give bit-identical results;
- *   - for a block and a slice of NBX_KC input columns, the weights W[k0:k1, n0:n0+NC] are
- *     dequantized into P[strip][k][32] (strips of 32 output columns, zero past N; 64 KiB,
- *     in L1/L2), 16 output columns per vector (see "panel fills");
- *   - the micro-kernel computes a 12 x 32 tile of Y in 24 accumulators: per k, two loads of
- *     the panel row, 12 broadcasts of X (read in place), 24 FMAs. After the first K slice the
- *     accumulators start from Y's tile, so every output is one FMA chain in k order;
- *   - after the last slice the bias and activation (ref/activation.h's formulas, the same
- *     float operations as rt_act_span) are applied in registers before the store.
+ * is dequantized once per call and the float products run in the float model's GEMM,
+ * sgemm.h's packed micro-kernel (nbx_gemm):
+ *   - the output columns are cut into equal chunks of at most NBX_SG_CHUNK_BYTES of floats
+ *     (tinylm's 256 x 256 layers whole, its 256 x 1024 ones in 4 chunks; 48 columns at
+ *     least: 768 KiB for K = 4096): the weights stay 4-bit between calls, only one chunk's
+ *     floats exist at a time;
+ *   - the threads dequantize a chunk (blocks of NBX_NC columns, 16 columns a vector, see
+ *     "panel fills") straight into sgemm's packed B layout (K blocks of up to 256 rows,
+ *     48-column micro-panels: rt_sgemm_pack_b's), or, where sgemm's K blocks do not start on
+ *     32-column bounds, through a staging panel copied into it; then rt_sgemm_run multiplies
+ *     (X read in place, as for a float Linear), bias and activation in its epilogue.
+ *     sgemm sums every output in an order fixed by K alone, so any thread count or chunking
+ *     gives the same bits (and a blocked-DQ model imported as MatMulNBits the float-DQ
+ *     model's bits). tinylm's layers at 128 rows, 1 thread, thread CPU time against the same
+ *     float layer on sgemm with its weights packed once: 256 x 256, 256 -> 1024 and
+ *     1024 -> 256 each 1.04-1.05x (~168, 670, 670 us; the rest is the dequantizing); the
+ *     12 x 32 micro-kernel over gathered panels that ran here: 1.06x, 1.07-1.08x, 1.13-1.15x.
  * A fused Gelu is one pass over the whole output after the GEMM instead (vmath.h's vector
  * Gelu, the x86 Gelu kernel's own code, whose result does not depend on the chunking, so
  * LinearNBits + Gelu unfused gives the same bits): applied in the AMX tiles' finishing step,
@@ -32,10 +36,10 @@
  * the FMA rounding of the sums differ.
  * Where the CPU has AMX-BF16 (and groups are runs of whole blocks, integer zero points),
  * batches of 16+ rows (5+ on big layers) run on the tile unit instead, still exact products
- * and float sums (see "AMX" below): 2.5-3x the micro-kernel on tinylm's layers; the
- * micro-kernel stays for the other cases and CPUs (WAFER_RT_AMX=0 forces it).
+ * and float sums (see "AMX" below): 2.5-3x the micro-kernel that preceded sgemm here, on
+ * tinylm's layers; sgemm stays for the other cases and CPUs (WAFER_RT_AMX=0 forces it).
  *
- * Sections: 16 x 16 transpose; micro-kernel; the GEMM over panels (nbx_gemm); panel fills
+ * Sections: activation in registers; the GEMM (nbx_gemm through sgemm.h); panel fills
  * (LinearNBits); AMX (tile driver amx_run over a weight source, LinearNBits' source);
  * LinearNBits kernel; com.microsoft MatMulNBits (fills, tile source, gemv, kernel).
  *
@@ -51,6 +55,7 @@
 #include "../nbits.h"
 #include "../nbits_int8.h"
 #include "../ref/activation.h"
+#include "sgemm.h"
 #include "transpose16.h"
 #include "vmath.h"
 
@@ -65,17 +70,16 @@
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2")))
 #define INL static inline __attribute__((always_inline))
 
-#define NBX_MR 12   /* rows of Y per micro-kernel tile */
-#define NBX_NR 32   /* columns per tile and per panel strip (two vectors) */
-#define NBX_NC 64   /* output columns per block (a thread's unit of work): two strips */
-#define NBX_KC 256  /* input columns per panel: 256 x 32 floats = 32 KiB per strip (L1) */
+#define NBX_NC 64   /* output columns per block (a thread's unit of dequantizing): four halves of 16 */
+#define NBX_HALVES (NBX_NC / 16)
+#define NBX_KC 256  /* input columns per fill at most: 256 x 16 floats = 16 KiB per half */
 /* Up to this many rows of X the gemv (weights decoded in registers, once per pass of up to
  * RT_NBITS_DIRECT_ROWS rows) runs; above, the dequantized panels. */
 #define NBX_DIRECT_ROWS RT_NBITS_DIRECT_ROWS
 /* gemv: software prefetch distance into the packed rows (as nbits_avx512.c's) */
 #define NBX_GEMV_PREFETCH 2048
 
-/* ---- micro-kernel ---- */
+/* ---- activation in registers (the AMX tiles' finishing step) ---- */
 
 /* Bias and activation in registers: the float operations of rt_act_f32 after y + b. */
 typedef struct {
@@ -96,143 +100,135 @@ T512 INL __m512 vact_apply(const VecAct *a, __m512 v) {
     }
 }
 
-/* Y[0:MR, 0:32] (+)= X[0:MR, 0:kc] * P[0:kc, 0:32]: x row stride ldx, y row stride ldy, m0/m1
- * the valid columns of each half. first: start from zero, else from Y. last: add bias[0:32]
- * (may be NULL) and apply the activation before storing. */
-T512 INL void micro(const int MR, const float *x, int64_t ldx, const float *p, int64_t kc, float *y, int64_t ldy,
-                    __mmask16 m0, __mmask16 m1, int first, int last, const float *bias, const VecAct *act) {
-    __m512 c0[NBX_MR], c1[NBX_MR];
-    for (int r = 0; r < MR; r++) {
-        if (first) {
-            c0[r] = _mm512_setzero_ps();
-            c1[r] = _mm512_setzero_ps();
-        } else {
-            c0[r] = _mm512_maskz_loadu_ps(m0, y + r * ldy);
-            c1[r] = _mm512_maskz_loadu_ps(m1, y + r * ldy + 16);
-        }
-    }
-    /* four row pointers, the others at +ldx and +2 ldx: few general registers in the loop */
-    const float *x0 = x, *x3 = x + 3 * ldx, *x6 = x + 6 * ldx, *x9 = x + 9 * ldx;
-    const int64_t l2 = 2 * ldx;
-#pragma GCC unroll 4
-    for (int64_t k = 0; k < kc; k++) {
-        const __m512 b0 = _mm512_load_ps(p), b1 = _mm512_load_ps(p + 16);
-        p += NBX_NR;
-#define NBX_ROW(r, base, off)                                                  \
-    if (MR > r) {                                                              \
-        const __m512 a = _mm512_set1_ps(base[off]);                            \
-        c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);                                 \
-        c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);                                 \
-    }
-        NBX_ROW(0, x0, 0) NBX_ROW(1, x0, ldx) NBX_ROW(2, x0, l2)
-        NBX_ROW(3, x3, 0) NBX_ROW(4, x3, ldx) NBX_ROW(5, x3, l2)
-        NBX_ROW(6, x6, 0) NBX_ROW(7, x6, ldx) NBX_ROW(8, x6, l2)
-        NBX_ROW(9, x9, 0) NBX_ROW(10, x9, ldx) NBX_ROW(11, x9, l2)
-#undef NBX_ROW
-        x0++, x3++, x6++, x9++;
-    }
-    if (last) {
-        __m512 b0 = _mm512_setzero_ps(), b1 = b0;
-        if (bias) {
-            b0 = _mm512_maskz_loadu_ps(m0, bias);
-            b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-        }
-        for (int r = 0; r < MR; r++) {
-            if (bias) {
-                c0[r] = _mm512_add_ps(c0[r], b0);
-                c1[r] = _mm512_add_ps(c1[r], b1);
-            }
-            c0[r] = vact_apply(act, c0[r]);
-            c1[r] = vact_apply(act, c1[r]);
-        }
-    }
-    for (int r = 0; r < MR; r++) {
-        _mm512_mask_storeu_ps(y + r * ldy, m0, c0[r]);
-        _mm512_mask_storeu_ps(y + r * ldy + 16, m1, c1[r]);
-    }
-}
+/* ---- the GEMM: weights dequantized into sgemm.h's packed B per call, a chunk of columns at a time ---- */
 
-/* micro() with MR a constant, so its loops unroll into registers. */
-T512 static void micro_rows(int mr, const float *x, int64_t ldx, const float *p, int64_t kc, float *y, int64_t ldy,
-                            __mmask16 m0, __mmask16 m1, int first, int last, const float *bias, const VecAct *act) {
-    switch (mr) {
-#define NBX_CASE(R) case R: micro(R, x, ldx, p, kc, y, ldy, m0, m1, first, last, bias, act); break;
-        NBX_CASE(1) NBX_CASE(2) NBX_CASE(3) NBX_CASE(4) NBX_CASE(5) NBX_CASE(6)
-        NBX_CASE(7) NBX_CASE(8) NBX_CASE(9) NBX_CASE(10) NBX_CASE(11) default: NBX_CASE(12)
-#undef NBX_CASE
-    }
-}
+/* Where a fill writes the weights W[k, n] of input columns [k0, k1) and output columns
+ * n0 + 16 h .. + 15 (half h of its block): the 16 floats of input column k at
+ * half[h] + (k - k0) * ld (64-byte aligned); zeros for columns >= n1. half[h] NULL: not
+ * wanted. */
+typedef struct {
+    float *half[NBX_HALVES]; /* borrowed */
+    int64_t ld;              /* floats from one input column to the next */
+} NbxDst;
 
-/* ---- the GEMM over dequantized panels ---- */
-
-/* Writes the panel for output columns [n0, n1) (n1 - n0 <= NBX_NC) and input columns
- * [k0, k1) (k1 - k0 <= NBX_KC, k0 a multiple of NBX_KC): panel[s][k - k0][j] =
- * W[k, n0 + 32 s + j], zero for columns >= n1. tab: the source's per-thread scratch
+/* Fills o for output columns [n0, n1) (n1 - n0 <= NBX_NC) and input columns [k0, k1)
+ * (k1 - k0 <= NBX_KC; k0 a multiple of 32). tab: the source's per-thread scratch
  * (tab_floats), kept from one K slice of a column block to the next (k0 == 0 starts one). */
-typedef void (*NbxFill)(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, float *panel, float *tab);
+typedef void (*NbxFill)(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, const NbxDst *o, float *tab);
+
+#ifndef NBX_SG_CHUNK_BYTES
+/* Dequantized floats of one chunk of columns, at most: written by the fills, then read by
+ * sgemm while in L2. tinylm at 128 rows, CPU ms a run (LinearNBits / blocked-DQ imported,
+ * best of 3-4 alternated): 256 KiB 9.7 / 10.0, 512 KiB 10.1 / 9.9, 1 MiB 10.3 / 10.7 (the
+ * fills' stores then miss L2); the micro-kernel this replaced: 10.3 / 11.0. */
+#define NBX_SG_CHUNK_BYTES (256 * 1024)
+#endif
+#define NBX_SG_NR 48 /* sgemm's packed B micro-panel width (sgemm_avx512.c's SG_NR) */
+#define NBX_SG_KC 256 /* sgemm's deepest K block (SG_KC): K is cut into near-equal blocks */
+#define NBX_PANEL_FLOATS ((size_t)NBX_NC * NBX_KC) /* a fill's staging panel [4 halves][NBX_KC][16] */
 
 typedef struct {
     NbxFill fill;
     const void *src;
-    const float *x;         /* [M, K] */
-    int64_t M, N, K;
-    float *y;               /* [M, N] */
-    const float *bias;      /* [N] or NULL */
-    const RtAct *act;
-    int64_t blocks, slots;  /* column blocks; parallel chunks, one scratch slot each */
-    char *scratch;          /* [slots * stride], 64-byte aligned */
+    int64_t K, kc;          /* sgemm's K block depth for this K */
+    int direct;             /* 1: kc is a multiple of 32 (or the only block): fills write the packed B */
+    int64_t n0, nc, n48;    /* the chunk: output columns [n0, n0 + nc); nc rounded up to 48 */
+    float *bp;              /* [K * n48] the chunk as rt_sgemm_pack_b(0, K, nc, ..) lays it out */
+    int64_t blocks, slots;  /* NBX_NC-column blocks of the chunk; parallel chunks, one scratch slot each */
+    char *scratch;          /* [slots * stride]: a staging panel and the fill's table */
     size_t stride;
-} NbxGemm;
+} NbxDq;
 
-#define NBX_PANEL_FLOATS ((size_t)NBX_NC * NBX_KC)
+/* Where row k of the packed chunk starts, and its micro-panels' stride: K block by K block
+ * (kc deep, the last one shorter), each block 48-column micro-panels [depth][48]; W[k, c] is
+ * then at row + (c / 48) * stride + c % 48. */
+INL float *dq_row(const NbxDq *d, int64_t k, int64_t *stride) {
+    const int64_t k0 = k / d->kc * d->kc, depth = d->K - k0 < d->kc ? d->K - k0 : d->kc;
+    *stride = depth * NBX_SG_NR;
+    return d->bp + k0 * d->n48 + (k - k0) * NBX_SG_NR;
+}
 
-T512 static void gemm_chunk(void *arg, int64_t s0, int64_t s1) {
-    const NbxGemm *g = arg;
-    const int64_t M = g->M, N = g->N, K = g->K;
-    VecAct va = {g->act->kind, _mm512_set1_ps(g->act->alpha), _mm512_set1_ps(g->act->beta)};
+/* Dequantizes the chunk's blocks of NBX_NC columns into the packed B: directly, one sgemm K
+ * block per fill (the halves' rows 48 floats apart), or (K blocks not on 32-column bounds)
+ * through a staging panel per NBX_KC slice, copied 16 columns a store. Halves between the
+ * chunk's last column and its 48-column bound get zeros; halves past that are not wanted. */
+T512 static void dq_chunk(void *arg, int64_t s0, int64_t s1) {
+    const NbxDq *d = arg;
     for (int64_t s = s0; s < s1; s++) {
-        float *panel = (float *)(g->scratch + s * g->stride), *tab = panel + NBX_PANEL_FLOATS;
+        float *panel = (float *)(d->scratch + s * d->stride), *tab = panel + NBX_PANEL_FLOATS;
         int64_t b0, b1;
-        rt_chunk_range(g->blocks, g->slots, s, &b0, &b1);
+        rt_chunk_range(d->blocks, d->slots, s, &b0, &b1);
         for (int64_t b = b0; b < b1; b++) {
-            const int64_t n0 = b * NBX_NC, n1 = n0 + NBX_NC < N ? n0 + NBX_NC : N;
-            for (int64_t k0 = 0; k0 < K; k0 += NBX_KC) {
-                const int64_t k1 = k0 + NBX_KC < K ? k0 + NBX_KC : K;
-                const int first = k0 == 0, last = k1 == K;
-                g->fill(g->src, n0, n1, k0, k1, panel, tab);
-                for (int64_t j0 = n0; j0 < n1; j0 += NBX_NR) {
-                    const int64_t cols = n1 - j0 < NBX_NR ? n1 - j0 : NBX_NR;
-                    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
-                    const __mmask16 m1 = (__mmask16)(cols <= 16 ? 0 : cols >= 32 ? 0xffff : (1u << (cols - 16)) - 1);
-                    const float *p = panel + ((j0 - n0) / NBX_NR) * NBX_KC * NBX_NR;
-                    const float *bias = g->bias ? g->bias + j0 : NULL;
-                    for (int64_t m = 0; m < M; m += NBX_MR) {
-                        const int mr = (int)(M - m < NBX_MR ? M - m : NBX_MR);
-                        micro_rows(mr, g->x + m * K + k0, K, p, k1 - k0, g->y + m * N + j0, N, m0, m1, first, last,
-                                   bias, &va);
-                        if (last && g->act->kind == RT_ACT_SIGMOID)
-                            for (int r = 0; r < mr; r++) rt_act_span(g->act, g->y + (m + r) * N + j0, cols, NULL);
-                    }
+            const int64_t c0 = b * NBX_NC; /* chunk columns [c0, c1), empty past nc */
+            const int64_t c1 = c0 + NBX_NC < d->nc ? c0 + NBX_NC : d->nc < c0 ? c0 : d->nc;
+            const int64_t halves = ((c0 + NBX_NC < d->n48 ? c0 + NBX_NC : d->n48) - c0) / 16;
+            for (int64_t k0 = 0; k0 < d->K;) {
+                const int64_t k1 = d->direct ? (k0 + d->kc < d->K ? k0 + d->kc : d->K)
+                                             : (k0 + NBX_KC < d->K ? k0 + NBX_KC : d->K);
+                NbxDst o = {{NULL, NULL, NULL, NULL}, d->direct ? NBX_SG_NR : 16};
+                int64_t stride;
+                float *row = d->direct ? dq_row(d, k0, &stride) : NULL;
+                for (int64_t h = 0; h < halves; h++) {
+                    const int64_t c = c0 + 16 * h;
+                    o.half[h] = d->direct ? row + (c / NBX_SG_NR) * stride + c % NBX_SG_NR : panel + h * NBX_KC * 16;
                 }
+                d->fill(d->src, d->n0 + c0, d->n0 + c1, k0, k1, &o, tab);
+                for (int64_t k = k0; k < k1 && !d->direct; k++) {
+                    float *r = dq_row(d, k, &stride);
+                    for (int64_t h = 0, c = c0; h < halves; h++, c += 16)
+                        _mm512_store_ps(r + (c / NBX_SG_NR) * stride + c % NBX_SG_NR,
+                                        _mm512_load_ps(panel + (h * NBX_KC + (k - k0)) * 16));
+                }
+                k0 = k1;
             }
         }
     }
 }
 
-/* Y[M, N] = act(X[M, K] @ W + bias) with W's panels from fill; tab_floats: the fill's
- * per-thread scratch. RT_OK or RT_ERR_NOMEM (message set). */
+/* Y[M, N] = act(X[M, K] @ W + bias), W's panels from fill: per chunk of columns the threads
+ * dequantize it into sgemm's packed B (dq_chunk) and rt_sgemm_run multiplies (split over the
+ * threads its own way, X read in place: no per-call buffer as large as X). Each output is summed
+ * in an order fixed by K alone (sgemm.h), so any thread count and any chunking give the same
+ * bits. The weights stay 4-bit between calls: only one chunk's floats (<= NBX_SG_CHUNK_BYTES,
+ * or 48 columns when K is deeper) exist at a time. RT_OK or RT_ERR_NOMEM (message set). */
 static int nbx_gemm(RtKernelCtx *c, NbxFill fill, const void *src, size_t tab_floats, const float *x, int64_t M,
                     int64_t N, int64_t K, float *y, const float *bias, const RtAct *act) {
-    NbxGemm g = {fill, src, x, M, N, K, y, bias, act, (N + NBX_NC - 1) / NBX_NC, 0, NULL, 0};
-    g.slots = rt_pool_chunks(c->pool, g.blocks, 1);
-    g.stride = rt_slot_stride(sizeof(float) * (NBX_PANEL_FLOATS + tab_floats), g.slots);
-    g.stride = (g.stride + 63) & ~(size_t)63;
-    char *raw = rt_scratch(c, g.stride * (size_t)g.slots + 64);
-    if (!raw) return RT_ERR_NOMEM;
-    g.scratch = (char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
-    rt_parallel_for(c->pool, g.slots, 1, gemm_chunk, &g);
+    /* equal chunks (a narrow last one would run sgemm's slower edge tiles), 48 columns apart */
+    const int64_t chunks = ((int64_t)sizeof(float) * K * N + NBX_SG_CHUNK_BYTES - 1) / NBX_SG_CHUNK_BYTES;
+    int64_t nc = ((N + chunks - 1) / chunks + NBX_SG_NR - 1) / NBX_SG_NR * NBX_SG_NR;
+    nc = nc > N ? N : nc;
+    const int64_t bf = rt_sgemm_packed_b_floats(K, nc);
+    if (bf <= 0) return rt_fail(c, "MatMulNBits: sgemm's packed kernels are not available on this CPU");
+    const int64_t nk = (K + NBX_SG_KC - 1) / NBX_SG_KC, kc = (K + nk - 1) / nk; /* sgemm_avx512.c's sg_kc_of */
+    const int64_t most_blocks = ((nc + NBX_SG_NR - 1) / NBX_SG_NR * NBX_SG_NR + NBX_NC - 1) / NBX_NC; /* a chunk's */
+    NbxDq d = {fill, src, K, kc, kc % 32 == 0 || kc >= K, 0, 0, 0, NULL, 0, rt_pool_chunks(c->pool, most_blocks, 1),
+               NULL, 0};
+    d.stride = rt_slot_stride(sizeof(float) * (NBX_PANEL_FLOATS + tab_floats), d.slots);
+    d.stride = (d.stride + 63) & ~(size_t)63;
+    char *raw = rt_scratch(c, d.stride * (size_t)d.slots + 64);
+    /* every layer asks for the same bytes (at least the budget): one size freed and taken
+     * again, so the allocator keeps serving it from the same pages (no page faults per call) */
+    const size_t bbytes = sizeof(float) * (size_t)bf;
+    float *bbuf = rt_scratch(c, (bbytes > NBX_SG_CHUNK_BYTES ? bbytes : NBX_SG_CHUNK_BYTES) + 64);
+    int r = raw && bbuf ? RT_OK : RT_ERR_NOMEM;
+    if (r == RT_OK) {
+        d.scratch = (char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+        d.bp = (float *)(((uintptr_t)bbuf + 63) & ~(uintptr_t)63);
+        for (int64_t n0 = 0; n0 < N; n0 += nc) {
+            d.n0 = n0;
+            d.nc = N - n0 < nc ? N - n0 : nc;
+            d.n48 = (d.nc + NBX_SG_NR - 1) / NBX_SG_NR * NBX_SG_NR;
+            d.blocks = (d.n48 + NBX_NC - 1) / NBX_NC; /* every 16 columns up to n48 written */
+            d.slots = rt_pool_chunks(c->pool, d.blocks, 1);
+            rt_parallel_for(c->pool, d.slots, 1, dq_chunk, &d);
+            const RtSgemm g = {M, d.nc, K, 0, 0, x, NULL, K, NULL, d.bp, d.nc, y + n0, N, NULL,
+                               bias ? bias + n0 : NULL, act};
+            rt_sgemm_run(c->pool, &g);
+        }
+    }
     rt_scratch_free(c, raw);
-    return RT_OK;
+    rt_scratch_free(c, bbuf);
+    return r;
 }
 
 /* ---- panel fills: 16 output columns (packed rows) per vector ---- */
@@ -285,7 +281,6 @@ typedef struct {
     RtNbitsWeight w;
 } NbxLinear;
 
-#define NBX_HALVES (NBX_NC / 16)
 
 T512 static void linear_tables(const RtNbitsWeight *w, int64_t n0, int64_t n1, int64_t halves, float *tab) {
     const int64_t NG = w->NG;
@@ -316,44 +311,50 @@ T512 static void linear_tables(const RtNbitsWeight *w, int64_t n0, int64_t n1, i
 }
 
 T512 INL void linear_fill_bits(const int bits, const RtNbitsWeight *w, int64_t n0, int64_t n1, int64_t k0,
-                               int64_t k1, float *panel, float *tab) {
+                               int64_t k1, const NbxDst *o, float *tab) {
     const int64_t NG = w->NG, bb = (int64_t)RT_QBLOCK_BYTES(bits);
     const int64_t bpg = w->G / RT_QBLOCK_K, kb0 = k0 / RT_QBLOCK_K, kb1 = (k1 + RT_QBLOCK_K - 1) / RT_QBLOCK_K;
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32((int)(w->row_bytes / 4)));
     if (k0 == 0) linear_tables(w, n0, n1, NBX_HALVES, tab);
-    for (int64_t h = 0; h < NBX_HALVES && n0 + 16 * h < n1; h++) {
+    const int64_t ld = o->ld;
+    for (int64_t h = 0; h < NBX_HALVES; h++) {
         const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
+        if (!o->half[h]) continue;
+        float *dst = o->half[h] - k0 * ld; /* + k * ld */
+        if (valid <= 0) { /* wanted past n1: zeros */
+            for (int64_t k = k0; k < k1; k++) _mm512_store_ps(dst + k * ld, _mm512_setzero_ps());
+            continue;
+        }
         const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
         const uint8_t *base = w->packed + (size_t)r0 * w->row_bytes;
         const float *t = tab + h * NG * 32;
-        float *dst = panel + (h / 2) * NBX_KC * NBX_NR + (h % 2) * 16 - k0 * NBX_NR; /* + k * 32 */
         int64_t g = w->gi ? 0 : kb0 / bpg, left = w->gi ? 0 : bpg - kb0 % bpg; /* blocks left in group g */
-        /* as in amx_fill_bits: 16 words at a time where 64 bytes lie inside the row (kb0 is a
-         * multiple of NBX_KC / 32 blocks, so of 16 / bits) */
+        /* as in amx_fill_bits: 16 words at a time where 64 bytes lie inside the row (the 16
+         * words from a multiple of 16 / bits blocks) */
         const int64_t per = bits == 3 ? 0 : 16 / bits, wholes = per ? w->nb / per * per : 0;
         __m512i W[16];
         for (int64_t b = kb0; b < kb1; b++) {
             __m512i V[8];
             if (b < wholes) {
-                if (b % per == 0) rows_words16(base, w->row_bytes, valid, b * bb, W);
+                if (b % per == 0 || b == kb0) rows_words16(base, w->row_bytes, valid, b / per * per * bb, W);
                 for (int i = 0; i < bits; i++) V[i] = W[(b % per) * bits + i];
             } else {
                 for (int i = 0; i < bits; i++)
                     V[i] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), vm, idx, base + b * bb + 4 * i, 4);
             }
             const int64_t kb = b * RT_QBLOCK_K, n = k1 - kb < RT_QBLOCK_K ? k1 - kb : RT_QBLOCK_K;
-            float *d = dst + kb * NBX_NR;
+            float *d = dst + kb * ld;
             if (!w->gi) {
                 const __m512 sv = _mm512_load_ps(t + g * 32), zv = _mm512_load_ps(t + g * 32 + 16);
                 if (n == RT_QBLOCK_K) {
                     for (int j = 0; j < RT_QBLOCK_K; j++)
-                        _mm512_store_ps(d + j * NBX_NR,
+                        _mm512_store_ps(d + j * ld,
                                         _mm512_mul_ps(_mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j)), zv), sv));
                 } else {
                     for (int j = 0; j < RT_QBLOCK_K; j++)
                         if (j < n)
-                            _mm512_store_ps(d + j * NBX_NR,
+                            _mm512_store_ps(d + j * ld,
                                             _mm512_mul_ps(_mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j)), zv), sv));
                 }
                 if (--left == 0) g++, left = bpg;
@@ -362,36 +363,30 @@ T512 INL void linear_fill_bits(const int bits, const RtNbitsWeight *w, int64_t n
                 for (int j = 0; j < RT_QBLOCK_K; j++)
                     if (j < n) {
                         const float *tg = t + (int64_t)gi[j] * 32;
-                        _mm512_store_ps(d + j * NBX_NR, _mm512_mul_ps(_mm512_sub_ps(_mm512_castsi512_ps(qblock_code(bits, V, j)),
-                                                                                    _mm512_load_ps(tg + 16)),
-                                                                      _mm512_load_ps(tg)));
+                        const __m512 q = _mm512_castsi512_ps(qblock_code(bits, V, j));
+                        const __m512 w = _mm512_mul_ps(_mm512_sub_ps(q, _mm512_load_ps(tg + 16)), _mm512_load_ps(tg));
+                        _mm512_store_ps(d + j * ld, w);
                     }
             }
         }
     }
-    /* a strip's second half past n1 */
-    for (int64_t h = 0; h < NBX_HALVES; h++)
-        if (n0 + 16 * h >= n1 && (h % 2) == 1 && n0 + 16 * (h - 1) < n1) {
-            float *dst = panel + (h / 2) * NBX_KC * NBX_NR + 16;
-            for (int64_t k = 0; k < k1 - k0; k++) _mm512_store_ps(dst + k * NBX_NR, _mm512_setzero_ps());
-        }
 }
 
-T512 static void linear_fill(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, float *panel,
+T512 static void linear_fill(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, const NbxDst *o,
                              float *tab) {
     const RtNbitsWeight *w = &((const NbxLinear *)src)->w;
     switch (w->bits) {
-    case 2: linear_fill_bits(2, w, n0, n1, k0, k1, panel, tab); break;
-    case 3: linear_fill_bits(3, w, n0, n1, k0, k1, panel, tab); break;
-    case 4: linear_fill_bits(4, w, n0, n1, k0, k1, panel, tab); break;
-    default: linear_fill_bits(8, w, n0, n1, k0, k1, panel, tab); break;
+    case 2: linear_fill_bits(2, w, n0, n1, k0, k1, o, tab); break;
+    case 3: linear_fill_bits(3, w, n0, n1, k0, k1, o, tab); break;
+    case 4: linear_fill_bits(4, w, n0, n1, k0, k1, o, tab); break;
+    default: linear_fill_bits(8, w, n0, n1, k0, k1, o, tab); break;
     }
 }
 
 /* ---- AMX: bf16 tiles with fp32 sums, exact products ---- */
 
 /* Where the CPU has AMX-BF16 (and the OS lets the process use the tile registers), batches
- * of 16+ rows with groups of whole blocks run on the tiles instead of the micro-kernel.
+ * of 16+ rows with groups of whole blocks run on the tiles instead of sgemm (nbx_gemm).
  * The products stay exact, so the results are those of a float32 GEMM up to the order of
  * the sums:
  *   - X is split into three bf16 parts, X = hi + mid + lo exactly: hi = X with its low 16
@@ -405,7 +400,7 @@ T512 static void linear_fill(const void *src, int64_t n0, int64_t n1, int64_t k0
  *   - per group, C[m, n] = sum over the group's k of (hi + mid + lo)[m, k] * d[k, n]
  *     (tdpbf16ps: exact products, float sums), then acc[m, n] += scale[n, g] * C[m, n];
  *     at the end act(acc + bias).
- * A column block of NBX_NC columns is a thread's unit of work, as in the micro-kernel path:
+ * A column block of NBX_NC columns is a thread's unit of work:
  * bit-identical results for any thread count. The tile configuration is loaded by each
  * thread and released after its chunk. */
 
@@ -1030,35 +1025,45 @@ T512 INL __m512 mnb_qf(const int bits, __m512i v, int i) {
 
 /* The float panel (see NbxFill) from MatMulNBits' B, 2, 4 or 8 bits; tables at k0 == 0. */
 T512 INL void mnb_fill_bits(const int bits, const Mnb *w, int64_t n0, int64_t n1, int64_t k0, int64_t k1,
-                            float *panel, float *tab) {
+                            const NbxDst *o, float *tab) {
     const int per = 32 / bits; /* codes per word */
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32((int)(w->row_bytes / 4)));
     if (k0 == 0) mnb_tables(w, n0, n1, NBX_HALVES, tab);
+    const int64_t ld = o->ld;
     for (int64_t h = 0; h < NBX_HALVES; h++) {
         const int64_t r0 = n0 + 16 * h, valid = n1 - r0;
-        float *dst = panel + (h / 2) * NBX_KC * NBX_NR + (h % 2) * 16 - k0 * NBX_NR; /* + k * 32 */
-        if (valid <= 0) {
-            if (h % 2 == 1 && valid > -16) /* a strip's second half past n1 */
-                for (int64_t k = k0; k < k1; k++) _mm512_store_ps(dst + k * NBX_NR, _mm512_setzero_ps());
+        if (!o->half[h]) continue;
+        float *dst = o->half[h] - k0 * ld; /* + k * ld */
+        if (valid <= 0) { /* wanted past n1: zeros */
+            for (int64_t k = k0; k < k1; k++) _mm512_store_ps(dst + k * ld, _mm512_setzero_ps());
             continue;
         }
         const __mmask16 vm = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
         const uint8_t *base = w->b + r0 * w->row_bytes;
         const float *t = tab + h * w->n_blocks * 32;
+        /* word k / per of the row holds codes k.. (blobs follow each other): 16 words of the
+         * 16 rows at a time (rows_words16, from a multiple of 16 words) while 64 bytes fit in
+         * the row, then gathered one word at a time (half the fill's time on tinylm's layers) */
+        const int64_t whole = w->row_bytes / 64 * 16;
+        __m512i W[16];
         for (int64_t k = k0; k < k1; k += per) {
-            const __m512i v = mnb_word(w, base, idx, vm, k);
+            const int64_t word = k / per;
+            if (word < whole && (word % 16 == 0 || k == k0))
+                rows_words16(base, (size_t)w->row_bytes, valid, word / 16 * 64, W);
+            const __m512i v = word < whole ? W[word % 16] : mnb_word(w, base, idx, vm, k);
             const int n = k1 - k < per ? (int)(k1 - k) : per;
             if (!w->g_idx) {
                 const float *tg = t + (k / w->block) * 32;
                 const __m512 sv = _mm512_load_ps(tg), zv = _mm512_load_ps(tg + 16);
                 for (int i = 0; i < per; i++)
-                    if (i < n) _mm512_store_ps(dst + (k + i) * NBX_NR, _mm512_mul_ps(_mm512_sub_ps(mnb_qf(bits, v, i), zv), sv));
+                    if (i < n)
+                        _mm512_store_ps(dst + (k + i) * ld, _mm512_mul_ps(_mm512_sub_ps(mnb_qf(bits, v, i), zv), sv));
             } else {
                 for (int i = 0; i < per; i++)
                     if (i < n) {
                         const float *tg = t + (int64_t)w->g_idx[k + i] * 32;
-                        _mm512_store_ps(dst + (k + i) * NBX_NR,
+                        _mm512_store_ps(dst + (k + i) * ld,
                                         _mm512_mul_ps(_mm512_sub_ps(mnb_qf(bits, v, i), _mm512_load_ps(tg + 16)),
                                                       _mm512_load_ps(tg)));
                     }
@@ -1067,19 +1072,20 @@ T512 INL void mnb_fill_bits(const int bits, const Mnb *w, int64_t n0, int64_t n1
     }
 }
 
-T512 static void mnb_fill(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, float *panel, float *tab) {
+T512 static void mnb_fill(const void *src, int64_t n0, int64_t n1, int64_t k0, int64_t k1, const NbxDst *o,
+                          float *tab) {
     const Mnb *w = src;
     switch (w->bits) {
-    case 2: mnb_fill_bits(2, w, n0, n1, k0, k1, panel, tab); break;
-    case 4: mnb_fill_bits(4, w, n0, n1, k0, k1, panel, tab); break;
-    case 8: mnb_fill_bits(8, w, n0, n1, k0, k1, panel, tab); break;
+    case 2: mnb_fill_bits(2, w, n0, n1, k0, k1, o, tab); break;
+    case 4: mnb_fill_bits(4, w, n0, n1, k0, k1, o, tab); break;
+    case 8: mnb_fill_bits(8, w, n0, n1, k0, k1, o, tab); break;
     default: /* 3, 5, 6, 7 bits: one weight at a time */
         (void)tab;
-        for (int64_t s = 0; s < NBX_NC / NBX_NR; s++)
-            for (int64_t k = k0; k < k1; k++)
-                for (int64_t j = 0; j < NBX_NR; j++) {
-                    const int64_t n = n0 + s * NBX_NR + j;
-                    panel[(s * NBX_KC + (k - k0)) * NBX_NR + j] = n < n1 ? mnb_weight(w, n, k) : 0.0f;
+        for (int64_t h = 0; h < NBX_HALVES; h++)
+            for (int64_t k = k0; k < k1 && o->half[h]; k++)
+                for (int64_t j = 0; j < 16; j++) {
+                    const int64_t n = n0 + 16 * h + j;
+                    o->half[h][(k - k0) * o->ld + j] = n < n1 ? mnb_weight(w, n, k) : 0.0f;
                 }
         break;
     }
