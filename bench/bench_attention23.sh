@@ -23,13 +23,7 @@ cat >"$TMP/mk.js" <<'EOF'
 'use strict';
 const fs = require('fs');
 const dir = process.argv[2];
-const varint = (n) => { const b = []; n = BigInt(n); do { let x = Number(n & 127n); n >>= 7n; if (n) x |= 128; b.push(x); } while (n); return Buffer.from(b); };
-const key = (f, w) => varint((f << 3) | w);
-const vint = (f, n) => Buffer.concat([key(f, 0), varint(n)]);
-const bytes = (f, b) => Buffer.concat([key(f, 2), varint(b.length), b]);
-const str = (f, s) => bytes(f, Buffer.from(s));
-const f32 = (f, v) => { const b = Buffer.alloc(4); b.writeFloatLE(v); return Buffer.concat([key(f, 5), b]); };
-const attrI = (name, i) => Buffer.concat([str(1, name), vint(3, i), vint(20, 2)]);
+const { varint, key, vint, bytes, str, f32, attrI } = require(process.argv[3]); // bench/onnx_pb.js
 const vinfo = (name, dims) => {
   const shape = Buffer.concat((dims || []).map((d) => bytes(1, vint(1, d))));
   const tt = Buffer.concat([vint(1, 1), dims ? bytes(2, shape) : Buffer.alloc(0)]);
@@ -60,7 +54,7 @@ model('decode', ['q', 'k', 'v', '', 'pk', 'pv'], ['y', 'pk_out', 'pv_out'], [att
 model('mhamask', ['q', 'k', 'v', 'm'], ['y'], [attrI('q_num_heads', 12), attrI('kv_num_heads', 12)],
   [['q', [1, 256, 768]], ['k', [1, 256, 768]], ['v', [1, 256, 768]], ['m', [256, 256]]]);
 EOF
-node "$TMP/mk.js" "$TMP" || die "writing the models failed"
+node "$TMP/mk.js" "$TMP" "$HERE/onnx_pb.js" || die "writing the models failed"
 
 printf '%-62s %9s %9s %7s\n' "Attention-23, 1 thread, median ms" "wafer" "ort" "w/ort"
 for c in prefill decode mhamask; do

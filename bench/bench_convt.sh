@@ -24,13 +24,7 @@ cat >"$TMP/mk.js" <<'EOF'
 'use strict';
 const fs = require('fs');
 const dir = process.argv[2];
-const varint = (n) => { const b = []; n = BigInt(n); do { let x = Number(n & 127n); n >>= 7n; if (n) x |= 128; b.push(x); } while (n); return Buffer.from(b); };
-const key = (f, w) => varint((f << 3) | w);
-const vint = (f, n) => Buffer.concat([key(f, 0), varint(n)]);
-const bytes = (f, b) => Buffer.concat([key(f, 2), varint(b.length), b]);
-const str = (f, s) => bytes(f, Buffer.from(s));
-const attrI = (name, i) => Buffer.concat([str(1, name), vint(3, i), vint(20, 2)]);
-const attrIs = (name, v) => Buffer.concat([str(1, name), ...v.map((i) => vint(8, i)), vint(20, 7)]);
+const { varint, key, vint, bytes, str, attrI, attrIs } = require(process.argv[3]); // bench/onnx_pb.js
 const vinfo = (name, dims) => {
   const shape = Buffer.concat((dims || []).map((d) => bytes(1, vint(1, d))));
   const tt = Buffer.concat([vint(1, 1), dims ? bytes(2, shape) : Buffer.alloc(0)]);
@@ -69,7 +63,7 @@ model('dw_k4s2_64', 64, 64, 64, 4, 2, 1, 64);
 // PaddleOCR det's input, 1x3x640x640 (its model comes from bench/thirdparty)
 model('ocr_det', 3, 3, 640, 1, 1, 0, 1);
 EOF
-node "$TMP/mk.js" "$TMP" || die "writing the models failed"
+node "$TMP/mk.js" "$TMP" "$HERE/onnx_pb.js" || die "writing the models failed"
 
 printf '%-62s %9s %9s %7s\n' "ConvTranspose float32, 1 thread, median ms" "wafer" "ort" "w/ort"
 for H in 32 64; do

@@ -26,12 +26,7 @@ cat >"$TMP/mk.js" <<'EOF'
 'use strict';
 const fs = require('fs');
 const dir = process.argv[2];
-const varint = (n) => { const b = []; n = BigInt(n); do { let x = Number(n & 127n); n >>= 7n; if (n) x |= 128; b.push(x); } while (n); return Buffer.from(b); };
-const key = (f, w) => varint((f << 3) | w);
-const vint = (f, n) => Buffer.concat([key(f, 0), varint(n)]);
-const bytes = (f, b) => Buffer.concat([key(f, 2), varint(b.length), b]);
-const str = (f, s) => bytes(f, Buffer.from(s));
-const attrI = (name, i) => Buffer.concat([str(1, name), vint(3, i), vint(20, 2)]);
+const { varint, key, vint, bytes, str, attrI } = require(process.argv[3]); // bench/onnx_pb.js
 const vinfo = (name, elem, dims) => {
   const shape = Buffer.concat((dims || []).map((d) => bytes(1, vint(1, d))));
   const tt = Buffer.concat([vint(1, elem), dims ? bytes(2, shape) : Buffer.alloc(0)]);
@@ -80,7 +75,7 @@ model('decode512', 1, 511);
 model('decode2048', 1, 2047);
 model('prefill256', 256, 0);
 EOF
-node "$TMP/mk.js" "$TMP" || die "writing the models failed"
+node "$TMP/mk.js" "$TMP" "$HERE/onnx_pb.js" || die "writing the models failed"
 
 printf '%-62s %9s %9s %7s\n' "GroupQueryAttention (genai form), 1 thread, median ms" "wafer" "ort" "w/ort"
 for c in decode512 decode2048 prefill256; do
