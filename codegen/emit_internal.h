@@ -161,6 +161,7 @@ extern const EcOpEntry ec_ops_math[];   /* emit_ops_math.c: element-wise math, l
 extern const EcOpEntry ec_ops_reduce[]; /* emit_ops_reduce.c: reductions, arg-max/min, normalizations */
 extern const EcOpEntry ec_ops_tensor[]; /* emit_ops_tensor.c: data movement, Gemm, ConvTranspose, resize */
 extern const EcOpEntry ec_ops_seq[];    /* emit_ops_seq.c: recurrent layers and integer matmul/conv */
+extern const EcOpEntry ec_ops_text[];   /* emit_ops_text.c: TfIdfVectorizer */
 /* `static const wk_pool3 n<k>_p3` (template b0_pool3): the window geometry of a pool over
  * sp[nsp] spatial sizes and `planes` planes, normalized to 3 axes by the runtime's own
  * rt_geom_read and rt_geom_forward (auto_pad, ceil_mode), so the C walks exactly the

@@ -883,7 +883,7 @@ const EcOpEntry ec_ops_core[] = {
 
 int ec_node_emit(EcCtx *c, int k) {
     static const EcOpEntry *const tables[] = {ec_ops_core, ec_ops_qcontrib, ec_ops_math, ec_ops_reduce, ec_ops_tensor,
-                                               ec_ops_seq};
+                                               ec_ops_seq, ec_ops_text};
     const RtNode *n = &c->g->nodes[k];
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const EcOpEntry *e = tables[t]; e->fn; e++)

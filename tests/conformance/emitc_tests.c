@@ -240,7 +240,8 @@ int main(int argc, char **argv) {
         "Runs the ONNX node conformance tests (DIR/test_*/model.onnx with test_data_set_*) through\n"
         "`wafer emit-c --weights f32` and the emitted C, compiled with tests/codegen/emitc_harness.c.",
         {"tests/conformance/emitc_ops.txt", "tests/conformance/emitc_ops_math.txt", "tests/conformance/emitc_ops_reduce.txt",
-         "tests/conformance/emitc_ops_tensor.txt", "tests/conformance/emitc_ops_seq.txt"},
+         "tests/conformance/emitc_ops_tensor.txt", "tests/conformance/emitc_ops_seq.txt",
+         "tests/conformance/emitc_ops_text.txt"},
         {CONF_DEFAULT_EXCLUDE, "tests/conformance/emitc_excluded.txt", "tests/conformance/emitc_excluded_math.txt",
          "tests/conformance/emitc_excluded_reduce.txt", "tests/conformance/emitc_excluded_tensor.txt",
          "tests/conformance/emitc_excluded_seq.txt"},

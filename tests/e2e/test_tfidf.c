@@ -139,7 +139,7 @@ Test(tfidf, first_row_by_hand) {
 /* Refused by name, exit 2: a string pool, a pool holding a 2-gram twice, ngram_counts past
  * the pool, max_gram_length past ngram_counts, weights not the length of ngram_indexes, 2-gram
  * items that are not whole 2-grams, a float input, a rank-3 input, two n-grams written to one
- * column with different weights. */
+ * column with different weights; emit-c refuses the pool and weight cases the same way. */
 Test(tfidf, bad_attributes_refused_by_name) {
     const char *want[9] = {"pool_strings: string n-grams need string tensors",
                            "pool_int64s holds the 2-gram starting at item 5 twice",
@@ -178,6 +178,11 @@ Test(tfidf, bad_attributes_refused_by_name) {
         cr_expect_eq(rc, 2, "case %d: exit %d, want 2:\n%s", k, rc, log);
         cr_expect(strstr(log, want[k]) != NULL, "case %d: message lacks '%s':\n%s", k, want[k], log);
         cr_expect(strstr(log, "TfIdfVectorizer") != NULL, "case %d: message does not name the op:\n%s", k, log);
+        if (k == 1 || k == 8) { /* the pool's checks run in the shape pass: emit-c refuses too */
+            rc = tu_run(log, sizeof log, WAFER_BIN " emit-c %s/m.onnx -o %s/c --weights f32", dir, dir);
+            cr_expect_eq(rc, 2, "case %d: emit-c exit %d, want 2:\n%s", k, rc, log);
+            cr_expect(strstr(log, want[k]) != NULL, "case %d: emit-c's message lacks '%s':\n%s", k, want[k], log);
+        }
         tu_tmpdir_remove(dir);
     }
 }

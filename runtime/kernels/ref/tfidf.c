@@ -204,8 +204,8 @@ static int k_tfidf(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
     RT_TRY(read_attrs(c, n, &a));
     int64_t rows = x->rank == 2 ? x->dims[0] : 1, C = x->dims[x->rank - 1];
     int64_t dims[2] = {rows, a.out_cols};
-    RT_TRY(rt_out_alloc(c, out[0], RT_F32, x->rank, x->rank == 2 ? dims : dims + 1));
-
+    /* the pool and the weights are checked in shape-only runs too, so a bad node is refused
+     * when a model is loaded or compiled (emit-c), not at its first run */
     const RtAllocator *alloc = c->node_state ? c->state_alloc : c->alloc;
     TfidfPool *t = c->node_state ? *c->node_state : NULL;
     if (t && t->tag != TFIDF_TAG) return rt_fail(c, "internal: the node's state is not an n-gram table");
@@ -230,6 +230,8 @@ static int k_tfidf(RtKernelCtx *c, const RtNode *n, RtTensor *const *in, RtTenso
         }
         col_w[j] = a.weights[i], cnt[j] = 1;
     }
+    if ((rc = rt_out_alloc(c, out[0], RT_F32, x->rank, x->rank == 2 ? dims : dims + 1)) != RT_OK) goto done;
+    rc = RT_ERR;
     float *y = out[0]->data;
     for (int64_t r = 0; r < rows; r++) {
         for (int64_t i = 0; i < C; i++) ids[i] = rt_get_i64(x, r * C + i);
