@@ -23,17 +23,7 @@ function readVarint(buf, pos) {
   }
 }
 
-function varint(v) {
-  const out = [];
-  let x = BigInt(v);
-  do {
-    let b = Number(x & 0x7fn);
-    x >>= 7n;
-    if (x) b |= 0x80;
-    out.push(b);
-  } while (x);
-  return Buffer.from(out);
-}
+const { varint } = require('./onnx_pb.js');
 
 // The fields of one message: [{field, wire, raw (the whole field), body (length-delimited)}].
 function fields(buf) {

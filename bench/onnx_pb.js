@@ -9,7 +9,8 @@
 //   f32(f, v)          field f = the float32 v (fixed32)
 //   attrI(name, i)     an AttributeProto of type INT
 //   attrIs(name, v)    an AttributeProto of type INTS
-// Used by bench_attention23.sh, bench_gqa.sh and bench_convt.sh (their mk.js require it).
+// Used by bench_attention23.sh, bench_gqa.sh and bench_convt.sh (their mk.js require it) and by
+// onnx_accuracy_level.js.
 const varint = (n) => {
   const b = [];
   n = BigInt(n);
